@@ -1,0 +1,14 @@
+// The Durable Object runtime's JavaScript half: DurableObjectState (`ctx`/`state`), its storage
+// API over the host's synchronous SQLite natives, and the classes of `cloudflare:workers`.
+// Bundled separately from the Web API prelude and run after it in every context.
+import { createState } from './state.js';
+import { DurableObject, WorkerEntrypoint, RpcTarget, WorkflowEntrypoint } from './base_classes.js';
+
+export default {
+  createState,
+  DurableObject,
+  WorkerEntrypoint,
+  RpcTarget,
+  WorkflowEntrypoint,
+  env: {},
+};

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything Dorm needs to build, run, test and benchmark on Debian 12, as root.
+# Idempotent: a second run only checks.
+#
+# V8 comes from Debian's libnode108/libnode-dev. Installing libnode-dev with apt fails on images
+# that carry a pinned Node.js from another packager (libnode108 depends on node-acorn, which wants
+# Debian's nodejs), so the two packages are downloaded and unpacked into .deps/libnode instead;
+# their runtime libraries are installed with apt by name. This works the same on a plain Debian 12.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+need_apt=()
+packages=(build-essential cmake pkg-config ninja-build git ca-certificates
+  libboost1.81-dev libsqlite3-dev libssl-dev libicu-dev libgtest-dev
+  esbuild wrk procps curl
+  libbrotli1 libc-ares2 libicu72 libnghttp2-14 libssl3 libuv1 zlib1g)
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+done
+# Node.js and npm run the end-to-end tests and the benchmark's load tools. Keep any Node.js that is
+# already there (it may come from another packager); otherwise take Debian's.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "install-deps: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+libnode="$root/.deps/libnode"
+if [ ! -f "$libnode/usr/include/node/v8.h" ] || [ ! -e "$libnode/usr/lib/x86_64-linux-gnu/libnode.so.108" ]; then
+  echo "install-deps: unpacking libnode108 and libnode-dev into $libnode"
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download libnode108 libnode-dev 2>/dev/null ||
+    { apt-get update -qq && apt-get download libnode108 libnode-dev; })
+  rm -rf "$libnode"
+  mkdir -p "$libnode"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$libnode"; done
+  rm -rf "$tmp"
+fi
+
+# npm packages: the prelude's standards libraries (bundled into the binary), and the test and
+# benchmark tools (ws client, workerd for side-by-side runs).
+for dir in js tests/e2e bench; do
+  if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" -o "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "install-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
+echo "install-deps: done"

@@ -1,0 +1,254 @@
+// The `dorm` command: the server (`serve`) and the clients of its admin API (deploy, list, get,
+// delete).
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/admin_client.h"
+#include "control/serve.h"
+#include "util/names.h"
+
+namespace {
+
+namespace json = boost::json;
+
+const char kUsage[] =
+    "usage:\n"
+    "  dorm serve [--listen 127.0.0.1:8787] [--data ./.dorm] [--threads N]\n"
+    "             [--max-classes-per-app 5] [--cpu-limit-ms 30000] [--heap-limit-mb 128]\n"
+    "             [--idle-evict-seconds 70] [--max-body-bytes 104857600]\n"
+    "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--access public] [--app APP]\n"
+    "  dorm list [--app APP]\n"
+    "  dorm get NAME [--app APP]\n"
+    "  dorm delete NAME [--app APP] [--yes]\n"
+    "client options: --server http://HOST:PORT --token TOKEN (or DORM_SERVER, DORM_TOKEN),\n"
+    "                or --data DIR to use a local server's data folder\n";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;
+  bool yes = false;
+};
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::cerr << "dorm: " << message << "\n";
+  std::exit(1);
+}
+
+Args Parse(int argc, char** argv, int start) {
+  Args args;
+  for (int i = start; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--yes" || a == "-y") {
+      args.yes = true;
+    } else if (a.rfind("--", 0) == 0) {
+      std::string key = a.substr(2), value;
+      if (size_t eq = key.find('='); eq != std::string::npos) {
+        value = key.substr(eq + 1);
+        key = key.substr(0, eq);
+      } else {
+        if (i + 1 >= argc) Fail("option --" + key + " needs a value");
+        value = argv[++i];
+      }
+      args.flags[key] = value;
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+std::string Flag(const Args& args, const std::string& key, const std::string& fallback = "") {
+  auto it = args.flags.find(key);
+  return it == args.flags.end() ? fallback : it->second;
+}
+
+long long NumberFlag(const Args& args, const std::string& key, long long fallback) {
+  std::string v = Flag(args, key);
+  if (v.empty()) return fallback;
+  char* end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (*end != '\0' || n < 0) Fail("--" + key + " must be a non-negative integer");
+  return n;
+}
+
+std::string ReadFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+struct Connection {
+  std::string server;
+  std::string token;
+};
+
+Connection Connect(const Args& args) {
+  Connection c;
+  c.server = Flag(args, "server", getenv("DORM_SERVER") ? getenv("DORM_SERVER") : "");
+  c.token = Flag(args, "token", getenv("DORM_TOKEN") ? getenv("DORM_TOKEN") : "");
+  std::string data = Flag(args, "data");
+  if (!data.empty() || (c.server.empty() && c.token.empty())) {
+    if (data.empty()) data = ".dorm";
+    if (c.server.empty()) c.server = Trim(ReadFileText(data + "/server-address"));
+    if (c.token.empty()) c.token = Trim(ReadFileText(data + "/admin-token"));
+  }
+  if (c.server.empty()) Fail("no server: pass --server, set DORM_SERVER, or pass --data DIR of a running server");
+  if (c.token.empty()) Fail("no admin token: pass --token, set DORM_TOKEN, or pass --data DIR");
+  return c;
+}
+
+json::value Call(const Connection& c, const std::string& method, const std::string& target,
+                 const std::string& body = "") {
+  dorm::cli::AdminResponse r;
+  try {
+    r = dorm::cli::AdminRequest(c.server, c.token, method, target, body);
+  } catch (const std::exception& e) {
+    Fail(e.what());
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (r.status >= 400) {
+    if (!ec && v.is_object() && v.as_object().contains("error") && v.as_object().at("error").is_string()) {
+      Fail(std::string(v.as_object().at("error").as_string()));
+    }
+    Fail("server answered " + std::to_string(r.status) + ": " + r.body);
+  }
+  if (ec) Fail("unexpected answer from server: " + r.body);
+  return v;
+}
+
+std::string Str(const json::object& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_string()) return "";
+  return std::string(it->value().as_string());
+}
+
+int ServeCommand(const Args& args, const char* argv0) {
+  dorm::control::ServeOptions o;
+  std::string listen = Flag(args, "listen", "127.0.0.1:8787");
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) Fail("--listen must be HOST:PORT");
+  o.http.host = listen.substr(0, colon);
+  o.http.port = static_cast<unsigned short>(std::atoi(listen.c_str() + colon + 1));
+  o.http.threads = static_cast<int>(NumberFlag(args, "threads", 0));
+  o.http.max_body_bytes = static_cast<size_t>(NumberFlag(args, "max-body-bytes", 100ll << 20));
+  o.runtime.data_dir = Flag(args, "data", ".dorm");
+  o.runtime.cpu_limit = std::chrono::milliseconds(NumberFlag(args, "cpu-limit-ms", 30000));
+  o.runtime.heap_limit_bytes = static_cast<size_t>(NumberFlag(args, "heap-limit-mb", 128)) << 20;
+  o.runtime.idle_evict = std::chrono::seconds(NumberFlag(args, "idle-evict-seconds", 70));
+  o.max_classes_per_app = static_cast<size_t>(NumberFlag(args, "max-classes-per-app", 5));
+  if (o.runtime.cpu_limit.count() == 0 || o.runtime.heap_limit_bytes == 0) {
+    Fail("--cpu-limit-ms and --heap-limit-mb must be positive");
+  }
+  return dorm::control::Serve(o, argv0);
+}
+
+int DeployCommand(const Args& args) {
+  if (args.positional.size() != 1) Fail("usage: dorm deploy FILE.ts|FILE.js [--name NAME] [--access public] [--app APP]");
+  const std::string& file = args.positional[0];
+  std::ifstream probe(file, std::ios::binary);
+  if (!probe) Fail("cannot read " + file);
+  std::string source = ReadFileText(file);
+  std::string access = Flag(args, "access", "public");
+  if (access != "public") {
+    Fail("--access " + access + " is not supported yet: only 'public' is available until authentication arrives");
+  }
+  std::string app = Flag(args, "app", "default");
+  json::object body{{"source", source},
+                    {"filename", file.substr(file.find_last_of('/') + 1)},
+                    {"access_mode", access}};
+  if (args.flags.count("name")) body["name"] = Flag(args, "name");
+  Connection c = Connect(args);
+  json::value v = Call(c, "POST", "/_admin/v1/apps/" + app + "/classes", json::serialize(body));
+  const json::object& o = v.as_object();
+  std::cout << "deployed " << Str(o, "name") << " (class " << Str(o, "class_name") << ", app "
+            << app << ", access " << Str(o, "access_mode") << ")\n";
+  std::cout << "  " << c.server << "/_do/" << Str(o, "name") << "/<instance-id>\n";
+  return 0;
+}
+
+int ListCommand(const Args& args) {
+  std::string app = Flag(args, "app", "default");
+  Connection c = Connect(args);
+  json::value v = Call(c, "GET", "/_admin/v1/apps/" + app + "/classes");
+  const json::array& list = v.as_object().at("classes").as_array();
+  if (list.empty()) {
+    std::cout << "no classes deployed in app '" << app << "'\n";
+    return 0;
+  }
+  std::printf("%-24s %-24s %-8s %-14s %s\n", "NAME", "CLASS", "STATUS", "ACCESS", "DEPLOYED");
+  for (const auto& item : list) {
+    const json::object& o = item.as_object();
+    std::printf("%-24s %-24s %-8s %-14s %s\n", Str(o, "name").c_str(), Str(o, "class_name").c_str(),
+                Str(o, "status").c_str(), Str(o, "access_mode").c_str(),
+                Str(o, "last_deployed_at").c_str());
+  }
+  return 0;
+}
+
+int GetCommand(const Args& args) {
+  if (args.positional.size() != 1) Fail("usage: dorm get NAME [--app APP]");
+  std::string app = Flag(args, "app", "default");
+  Connection c = Connect(args);
+  json::value v = Call(c, "GET", "/_admin/v1/apps/" + app + "/classes/" + args.positional[0]);
+  const json::object& o = v.as_object();
+  std::cout << "name:        " << Str(o, "name") << "\n"
+            << "class:       " << Str(o, "class_name") << "\n"
+            << "app:         " << app << "\n"
+            << "status:      " << Str(o, "status") << "\n"
+            << "access mode: " << Str(o, "access_mode") << "\n"
+            << "deployed at: " << Str(o, "last_deployed_at") << "\n"
+            << "last error:  " << (Str(o, "last_error").empty() ? "none" : Str(o, "last_error")) << "\n"
+            << "source (" << Str(o, "filename") << "):\n"
+            << Str(o, "source") << "\n";
+  return 0;
+}
+
+int DeleteCommand(const Args& args) {
+  if (args.positional.size() != 1) Fail("usage: dorm delete NAME [--app APP] [--yes]");
+  const std::string& name = args.positional[0];
+  std::string app = Flag(args, "app", "default");
+  if (!args.yes) {
+    std::cerr << "Delete class '" << name << "' of app '" << app
+              << "' and ALL of its objects' storage? This cannot be undone. Type 'yes': ";
+    std::string answer;
+    if (!std::getline(std::cin, answer) || answer != "yes") Fail("not deleted (confirm with 'yes' or pass --yes)");
+  }
+  Connection c = Connect(args);
+  Call(c, "DELETE", "/_admin/v1/apps/" + app + "/classes/" + name);
+  std::cout << "deleted " << name << " and all of its storage\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    std::cout << kUsage;
+    return argc < 2 ? 1 : 0;
+  }
+  std::string command = argv[1];
+  Args args = Parse(argc, argv, 2);
+  if (command == "serve") return ServeCommand(args, argv[0]);
+  if (command == "deploy") return DeployCommand(args);
+  if (command == "list") return ListCommand(args);
+  if (command == "get") return GetCommand(args);
+  if (command == "delete") return DeleteCommand(args);
+  std::cerr << "dorm: unknown command '" << command << "'\n" << kUsage;
+  return 1;
+}

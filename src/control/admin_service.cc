@@ -1,0 +1,242 @@
+#include "control/admin_service.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "control/transpiler.h"
+#include "util/crypto.h"
+#include "util/log.h"
+#include "util/names.h"
+
+namespace dorm::control {
+
+namespace json = boost::json;
+using runtime::HttpRequestData;
+using runtime::HttpResponseData;
+
+namespace {
+
+HttpResponseData Json(int status, const json::value& body) {
+  HttpResponseData r;
+  r.status = status;
+  r.headers.emplace_back("content-type", "application/json");
+  r.body = json::serialize(body);
+  return r;
+}
+
+HttpResponseData Error(int status, const std::string& message) {
+  return HttpResponseData::JsonError(status, message);
+}
+
+std::string NowIso8601() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string ClassId(const ClassRecord& r) {
+  return "do_" + ToHex(Sha256(r.app + "/" + r.name)).substr(0, 20);
+}
+
+json::object Summary(const ClassRecord& r) {
+  return json::object{{"id", ClassId(r)},
+                      {"name", r.name},
+                      {"class_name", r.class_name},
+                      {"app", r.app},
+                      {"status", "READY"},
+                      {"access_mode", r.access_mode},
+                      {"last_deployed_at", r.deployed_at}};
+}
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+std::string HeaderValue(const HttpRequestData& r, const char* name) {
+  for (const auto& [k, v] : r.headers) {
+    if (strcasecmp(k.c_str(), name) == 0) return v;
+  }
+  return "";
+}
+
+}  // namespace
+
+AdminService::AdminService(AdminOptions options, Registry& registry, runtime::RuntimeShared& runtime)
+    : options_(std::move(options)), registry_(registry), runtime_(runtime) {
+  worker_ = std::thread([this] { Work(); });
+}
+
+AdminService::~AdminService() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+void AdminService::Work() {
+  // The scratch isolates that validate deploys live on this thread.
+  boost::asio::io_context io;
+  validator_ = std::make_unique<runtime::ThreadEngine>(io, runtime_);
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) break;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+  validator_.reset();
+}
+
+void AdminService::Handle(const std::string& path, HttpRequestData request,
+                          std::function<void(HttpResponseData)> respond) {
+  std::string auth = HeaderValue(request, "authorization");
+  const std::string prefix = "Bearer ";
+  bool authorized = auth.size() > prefix.size() && strncasecmp(auth.c_str(), "bearer ", 7) == 0 &&
+                    ConstantTimeEquals(auth.substr(prefix.size()), options_.token);
+  if (!authorized) {
+    HttpResponseData r = Error(401, auth.empty() ? "Missing admin token." : "Invalid admin token.");
+    r.headers.emplace_back("www-authenticate", "Bearer realm=\"dorm-admin\"");
+    respond(std::move(r));
+    return;
+  }
+  auto shared_request = std::make_shared<HttpRequestData>(std::move(request));
+  std::lock_guard<std::mutex> lock(mu_);
+  jobs_.push_back([this, path, shared_request, respond = std::move(respond)] {
+    HttpResponseData response;
+    try {
+      response = Serve(path, *shared_request);
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, std::string("admin request failed: ") + e.what());
+      response = Error(500, e.what());
+    }
+    respond(std::move(response));
+  });
+  cv_.notify_one();
+}
+
+HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestData& request) {
+  std::vector<std::string> parts = SplitPath(path);
+  const std::string& method = request.method;
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "health") {
+    return Json(200, json::object{{"ok", true}});
+  }
+  if (parts.size() < 4 || parts[0] != "v1" || parts[1] != "apps" || parts[3] != "classes") {
+    return Error(404, "Unknown admin endpoint.");
+  }
+  const std::string& app = parts[2];
+  if (!IsValidKebabName(app)) return Error(400, "Invalid app name '" + app + "'.");
+  if (parts.size() == 4) {
+    if (method == "POST") return Deploy(app, request.body);
+    if (method == "GET") {
+      json::array list;
+      for (const auto& r : registry_.List(app)) list.push_back(Summary(r));
+      return Json(200, json::object{{"classes", list}});
+    }
+    return Error(405, "Method not allowed.");
+  }
+  if (parts.size() != 5) return Error(404, "Unknown admin endpoint.");
+  const std::string& name = parts[4];
+  if (method == "GET") {
+    auto record = registry_.Get(app, name);
+    if (!record) return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
+    json::object o = Summary(*record);
+    o["filename"] = record->filename;
+    o["source"] = record->source;
+    std::string last_error = registry_.LastError(app, name);
+    o["last_error"] = last_error.empty() ? json::value(nullptr) : json::value(last_error);
+    return Json(200, o);
+  }
+  if (method == "DELETE") return Delete(app, name);
+  return Error(405, "Method not allowed.");
+}
+
+HttpResponseData AdminService::Deploy(const std::string& app, const std::string& body) {
+  json::value parsed;
+  boost::system::error_code ec;
+  parsed = json::parse(body, ec);
+  if (ec || !parsed.is_object()) return Error(400, "The request body must be a JSON object.");
+  const json::object& o = parsed.as_object();
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) return std::nullopt;
+    if (!it->value().is_string()) return std::string("\x01");
+    return std::string(it->value().as_string());
+  };
+  auto source = text("source");
+  if (!source || *source == "\x01") return Error(400, "Missing \"source\": the class's code.");
+  if (source->size() > options_.max_source_bytes) {
+    return Error(413, "Source is too large: " + std::to_string(source->size()) +
+                          " bytes (the limit is 5 MB).");
+  }
+  std::string filename = text("filename").value_or("source.ts");
+  std::string access = text("access_mode").value_or("public");
+  if (access != "public") {
+    return Error(400, "Access mode '" + access +
+                          "' is not supported yet: only 'public' is available (authenticated and "
+                          "service_key come with authentication support).");
+  }
+  TranspileResult transpiled = Transpile(*source, filename);
+  if (!transpiled.ok) return Error(400, transpiled.error);
+  std::string class_name;
+  std::string problem = validator_->ValidateModule(transpiled.module_js, filename, &class_name);
+  if (!problem.empty()) return Error(400, problem);
+  std::string name = text("name").value_or(KebabFromPascal(class_name));
+  if (!IsValidKebabName(name)) {
+    return Error(400, "Invalid name '" + name +
+                          "': use kebab-case (lowercase letters, digits and single hyphens, "
+                          "starting with a letter, at most 63 characters).");
+  }
+  auto existing = registry_.List(app);
+  bool replacing = false;
+  for (const auto& r : existing) replacing |= r.name == name;
+  if (!replacing && existing.size() >= options_.max_classes_per_app) {
+    return Error(400, "Too many DO classes for one app (the limit is " +
+                          std::to_string(options_.max_classes_per_app) + ").");
+  }
+  ClassRecord record{app, name, class_name, filename, *source, transpiled.module_js, access, NowIso8601()};
+  registry_.Upsert(record);
+  PublishApp(app);
+  Log(LogLevel::kInfo, "deployed " + app + "/" + name + " (class " + class_name + ")");
+  return Json(replacing ? 200 : 201, Summary(record));
+}
+
+HttpResponseData AdminService::Delete(const std::string& app, const std::string& name) {
+  if (!registry_.Remove(app, name)) {
+    return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
+  }
+  PublishApp(app);
+  // Every instance is gone from memory now; its storage can go too.
+  std::error_code ec;
+  std::filesystem::remove_all(runtime::ClassStoragePath(options_.data_dir, app, name), ec);
+  if (ec) Log(LogLevel::kError, "cannot remove storage of " + app + "/" + name + ": " + ec.message());
+  Log(LogLevel::kInfo, "deleted " + app + "/" + name + " and its storage");
+  return Json(200, json::object{{"deleted", true}, {"name", name}, {"app", app}});
+}
+
+void AdminService::PublishApp(const std::string& app) {
+  runtime_.catalog.Set(app, registry_.CatalogEntries(app));
+  if (server_) server_->RunOnEveryEngine([&](runtime::ThreadEngine& e) { e.RefreshApp(app); });
+}
+
+}  // namespace dorm::control

@@ -1,0 +1,58 @@
+// The admin API (/_admin/v1/...): deploy, list, get and delete classes. Requests are
+// authenticated with the admin token (constant-time comparison) and carried out one at a time on
+// the service's own worker thread, which also validates deployed modules in a scratch isolate.
+//
+// Thread-safe: Handle() may be called from any thread; responses are delivered from the worker.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "control/registry.h"
+#include "net/http_server.h"
+#include "runtime/thread_engine.h"
+
+namespace dorm::control {
+
+struct AdminOptions {
+  std::string token;
+  std::string data_dir;
+  size_t max_classes_per_app = 5;
+  size_t max_source_bytes = 5u << 20;
+};
+
+class AdminService {
+ public:
+  AdminService(AdminOptions options, Registry& registry, runtime::RuntimeShared& runtime);
+  ~AdminService();  // finishes queued requests, joins the worker
+
+  // Must be called before the first request that changes code (to reach the runtime threads).
+  void set_server(net::HttpServer* server) { server_ = server; }
+
+  void Handle(const std::string& path, runtime::HttpRequestData request,
+              std::function<void(runtime::HttpResponseData)> respond);
+
+ private:
+  runtime::HttpResponseData Serve(const std::string& path, const runtime::HttpRequestData& request);
+  runtime::HttpResponseData Deploy(const std::string& app, const std::string& body);
+  runtime::HttpResponseData Delete(const std::string& app, const std::string& name);
+  void PublishApp(const std::string& app);
+  void Work();
+
+  AdminOptions options_;
+  Registry& registry_;
+  runtime::RuntimeShared& runtime_;
+  net::HttpServer* server_ = nullptr;
+  std::unique_ptr<runtime::ThreadEngine> validator_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace dorm::control

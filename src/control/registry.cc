@@ -1,0 +1,133 @@
+#include "control/registry.h"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace dorm::control {
+namespace {
+void Check(sqlite3* db, int rc, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    throw std::runtime_error(std::string("registry ") + what + ": " + sqlite3_errmsg(db));
+  }
+}
+}  // namespace
+
+Registry::Registry(const std::string& data_dir) {
+  std::string path = data_dir + "/registry.sqlite";
+  int rc = sqlite3_open_v2(path.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  Check(db_, rc, "open");
+  Check(db_, sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr), "setup");
+  Check(db_,
+        sqlite3_exec(db_,
+                     "CREATE TABLE IF NOT EXISTS classes ("
+                     " app TEXT NOT NULL, name TEXT NOT NULL, class_name TEXT NOT NULL,"
+                     " filename TEXT NOT NULL, source TEXT NOT NULL, module_js TEXT NOT NULL,"
+                     " access_mode TEXT NOT NULL, deployed_at TEXT NOT NULL,"
+                     " PRIMARY KEY (app, name))",
+                     nullptr, nullptr, nullptr),
+        "schema");
+}
+
+Registry::~Registry() { sqlite3_close_v2(db_); }
+
+std::vector<ClassRecord> Registry::Query(const std::string& where,
+                                         const std::vector<std::string>& args) {
+  std::string sql =
+      "SELECT app, name, class_name, filename, source, module_js, access_mode, deployed_at "
+      "FROM classes " + where + " ORDER BY app, name";
+  sqlite3_stmt* st = nullptr;
+  Check(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), "query");
+  for (size_t i = 0; i < args.size(); ++i) {
+    sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].data(), static_cast<int>(args[i].size()),
+                      SQLITE_TRANSIENT);
+  }
+  std::vector<ClassRecord> out;
+  auto col = [&](int i) {
+    const unsigned char* t = sqlite3_column_text(st, i);
+    return std::string(t ? reinterpret_cast<const char*>(t) : "",
+                       static_cast<size_t>(sqlite3_column_bytes(st, i)));
+  };
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    out.push_back(ClassRecord{col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7)});
+  }
+  sqlite3_finalize(st);
+  Check(db_, rc, "query");
+  return out;
+}
+
+std::vector<std::string> Registry::Apps() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> apps;
+  for (const auto& r : Query("", {})) {
+    if (apps.empty() || apps.back() != r.app) apps.push_back(r.app);
+  }
+  return apps;
+}
+
+std::vector<ClassRecord> Registry::List(const std::string& app) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Query("WHERE app = ?1", {app});
+}
+
+std::optional<ClassRecord> Registry::Get(const std::string& app, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto rows = Query("WHERE app = ?1 AND name = ?2", {app, name});
+  if (rows.empty()) return std::nullopt;
+  return rows.front();
+}
+
+void Registry::Upsert(const ClassRecord& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* st = nullptr;
+  Check(db_,
+        sqlite3_prepare_v2(db_,
+                           "INSERT OR REPLACE INTO classes (app, name, class_name, filename, source,"
+                           " module_js, access_mode, deployed_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                           -1, &st, nullptr),
+        "upsert");
+  const std::string* fields[] = {&r.app, &r.name, &r.class_name, &r.filename,
+                                 &r.source, &r.module_js, &r.access_mode, &r.deployed_at};
+  for (int i = 0; i < 8; ++i) {
+    sqlite3_bind_text(st, i + 1, fields[i]->data(), static_cast<int>(fields[i]->size()), SQLITE_STATIC);
+  }
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  Check(db_, rc, "upsert");
+  last_errors_.erase({r.app, r.name});
+}
+
+bool Registry::Remove(const std::string& app, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* st = nullptr;
+  Check(db_, sqlite3_prepare_v2(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", -1, &st, nullptr),
+        "delete");
+  sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  Check(db_, rc, "delete");
+  last_errors_.erase({app, name});
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& app) {
+  std::vector<runtime::DeployedClass> out;
+  for (auto& r : List(app)) out.push_back({r.name, r.class_name, r.module_js});
+  return out;
+}
+
+void Registry::SetLastError(const std::string& app, const std::string& name, const std::string& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_errors_[{app, name}] = error;
+}
+
+std::string Registry::LastError(const std::string& app, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = last_errors_.find({app, name});
+  return it == last_errors_.end() ? std::string() : it->second;
+}
+
+}  // namespace dorm::control

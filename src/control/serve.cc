@@ -1,0 +1,119 @@
+#include "control/serve.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "control/admin_service.h"
+#include "control/registry.h"
+#include "js/platform.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+namespace dorm::control {
+
+std::string LoadOrCreateAdminToken(const std::string& data_dir) {
+  std::string path = data_dir + "/admin-token";
+  std::ifstream in(path);
+  std::string token;
+  if (in && std::getline(in, token) && !token.empty()) return token;
+  token = "dorm_admin_" + ToHex(RandomBytes(24));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + path);
+  std::string line = token + "\n";
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot write " + path);
+  }
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  return token;
+}
+
+int Serve(const ServeOptions& options, const char* argv0) {
+  const std::string& data_dir = options.runtime.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    std::cerr << "dorm: cannot create data folder " << data_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  ::chmod(data_dir.c_str(), 0700);
+  // Each open object database holds a few descriptors; take what the system allows.
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string token;
+  try {
+    token = LoadOrCreateAdminToken(data_dir);
+  } catch (const std::exception& e) {
+    std::cerr << "dorm: " << e.what() << "\n";
+    return 1;
+  }
+  js::InitializeV8(argv0);
+  int status = 0;
+  {
+    runtime::RuntimeShared shared;
+    shared.options = options.runtime;
+    shared.sync_pool = std::make_unique<storage::SyncPool>(8);
+    shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);
+    Registry registry(data_dir);
+    for (const auto& app : registry.Apps()) shared.catalog.Set(app, registry.CatalogEntries(app));
+    shared.on_uncaught_error = [&registry](const runtime::ObjectAddress& address,
+                                           const std::string& message) {
+      registry.SetLastError(address.app, address.class_name, message);
+    };
+    AdminService admin(AdminOptions{token, data_dir, options.max_classes_per_app}, registry, shared);
+    net::HttpServer server(options.http, shared,
+                           [&admin](const std::string& path, runtime::HttpRequestData request,
+                                    std::function<void(runtime::HttpResponseData)> respond) {
+                             admin.Handle(path, std::move(request), std::move(respond));
+                           });
+    admin.set_server(&server);
+    unsigned short port;
+    try {
+      port = server.Start();
+    } catch (const std::exception& e) {
+      std::cerr << "dorm: cannot listen on " << options.http.host << ":" << options.http.port
+                << ": " << e.what() << "\n";
+      js::ShutdownV8();
+      return 1;
+    }
+    std::string address = "http://" + options.http.host + ":" + std::to_string(port);
+    {
+      std::ofstream out(data_dir + "/server-address", std::ios::trunc);
+      out << address << "\n";
+    }
+    std::cout << "dorm: listening on " << address << " (data in " << data_dir << ", "
+              << server.thread_count() << " threads)" << std::endl;
+    int received = 0;
+    sigwait(&signals, &received);
+    Log(LogLevel::kInfo, std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
+                             ": finishing in-flight requests");
+    server.Stop(std::chrono::seconds(30));
+    std::filesystem::remove(data_dir + "/server-address", ec);
+  }
+  js::ShutdownV8();
+  Log(LogLevel::kInfo, "stopped");
+  return status;
+}
+
+}  // namespace dorm::control

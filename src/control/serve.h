@@ -1,0 +1,24 @@
+// `dorm serve`: the whole server in one process, on the embedded default (everything under the
+// data folder, no other service needed).
+#pragma once
+
+#include <string>
+
+#include "net/http_server.h"
+#include "runtime/options.h"
+
+namespace dorm::control {
+
+struct ServeOptions {
+  net::HttpServerOptions http;
+  runtime::RuntimeOptions runtime;
+  size_t max_classes_per_app = 5;
+};
+
+// Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the process exit status.
+int Serve(const ServeOptions& options, const char* argv0);
+
+// Reads (or on first start creates, mode 0600) the admin token kept in the data folder.
+std::string LoadOrCreateAdminToken(const std::string& data_dir);
+
+}  // namespace dorm::control

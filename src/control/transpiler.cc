@@ -1,0 +1,147 @@
+#include "control/transpiler.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+extern char** environ;
+
+namespace dorm::control {
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Runs `argv` with `input` on stdin; collects stdout and stderr. Returns the exit status, or -1.
+int Run(const std::vector<std::string>& argv, const std::string& input, std::string* out,
+        std::string* err) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) {
+    close(in_pipe[1]);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    *err = std::string("cannot run esbuild: ") + std::strerror(rc);
+    return -1;
+  }
+  // Feed stdin and drain both outputs together, so that no pipe fills up and stalls esbuild.
+  size_t written = 0;
+  fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+  bool in_open = true, out_open = true, err_open = true;
+  if (input.empty()) {
+    close(in_pipe[1]);
+    in_open = false;
+  }
+  char buf[65536];
+  while (out_open || err_open) {
+    pollfd fds[3];
+    int n = 0;
+    int in_idx = -1, out_idx = -1, err_idx = -1;
+    if (in_open) { fds[n] = {in_pipe[1], POLLOUT, 0}; in_idx = n++; }
+    if (out_open) { fds[n] = {out_pipe[0], POLLIN, 0}; out_idx = n++; }
+    if (err_open) { fds[n] = {err_pipe[0], POLLIN, 0}; err_idx = n++; }
+    if (poll(fds, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (in_idx >= 0 && fds[in_idx].revents) {
+      ssize_t w = write(in_pipe[1], input.data() + written, input.size() - written);
+      if (w > 0) written += static_cast<size_t>(w);
+      if (w < 0 && errno != EAGAIN) written = input.size();
+      if (written >= input.size()) {
+        close(in_pipe[1]);
+        in_open = false;
+      }
+    }
+    auto drain = [&](int idx, int fd, std::string* sink, bool* open) {
+      if (idx < 0 || !fds[idx].revents) return;
+      ssize_t r = read(fd, buf, sizeof buf);
+      if (r > 0) {
+        sink->append(buf, static_cast<size_t>(r));
+      } else if (r == 0 || errno != EAGAIN) {
+        close(fd);
+        *open = false;
+      }
+    };
+    drain(out_idx, out_pipe[0], out, &out_open);
+    drain(err_idx, err_pipe[0], err, &err_open);
+  }
+  if (in_open) close(in_pipe[1]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// esbuild prints "✘ [ERROR] <message>\n\n    <file>:<line>:<col>:\n ...": keep message and place.
+std::string DescribeEsbuildError(const std::string& stderr_text) {
+  std::string message, place;
+  size_t tag = stderr_text.find("[ERROR] ");
+  if (tag != std::string::npos) {
+    size_t start = tag + 8;
+    size_t end = stderr_text.find('\n', start);
+    message = stderr_text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (end != std::string::npos) {
+      size_t line_start = stderr_text.find_first_not_of(" \n", end);
+      if (line_start != std::string::npos) {
+        size_t line_end = stderr_text.find('\n', line_start);
+        place = stderr_text.substr(line_start, line_end - line_start);
+        if (!place.empty() && place.back() == ':') place.pop_back();
+      }
+    }
+  }
+  if (message.empty()) return "esbuild failed: " + stderr_text;
+  if (place.empty()) return "Syntax error: " + message;
+  return "Syntax error at " + place + ": " + message;
+}
+
+}  // namespace
+
+TranspileResult Transpile(const std::string& source, const std::string& filename) {
+  TranspileResult result;
+  bool typescript = EndsWith(filename, ".ts") || EndsWith(filename, ".mts") ||
+                    EndsWith(filename, ".tsx");
+  std::string esbuild = getenv("DORM_ESBUILD") ? getenv("DORM_ESBUILD") : "esbuild";
+  std::vector<std::string> argv = {
+      esbuild,
+      std::string("--loader=") + (typescript ? "ts" : "js"),
+      "--format=esm",
+      "--target=es2022",
+      "--color=false",
+      "--log-level=error",
+      "--sourcefile=" + (filename.empty() ? std::string("source.ts") : filename),
+      R"(--tsconfig-raw={"compilerOptions":{"preserveValueImports":true}})",
+  };
+  std::string out, err;
+  int status = Run(argv, source, &out, &err);
+  if (status != 0) {
+    result.error = status < 0 && err.find("cannot run") == 0 ? err : DescribeEsbuildError(err);
+    return result;
+  }
+  result.ok = true;
+  result.module_js = std::move(out);
+  return result;
+}
+
+}  // namespace dorm::control

@@ -1,0 +1,20 @@
+// Turns a deployed source file (TypeScript or JavaScript) into a plain ES module with esbuild,
+// which strips types without bundling. Value imports are kept (preserveValueImports) so that the
+// import rules can be checked on what the author wrote.
+//
+// Thread-safe; blocks while esbuild runs.
+#pragma once
+
+#include <string>
+
+namespace dorm::control {
+
+struct TranspileResult {
+  bool ok = false;
+  std::string module_js;  // when ok
+  std::string error;      // when not: e.g. "Syntax error at chat.ts:3:5: Expected ..."
+};
+
+TranspileResult Transpile(const std::string& source, const std::string& filename);
+
+}  // namespace dorm::control

@@ -1,0 +1,31 @@
+#include "js/platform.h"
+
+#include <libplatform/libplatform.h>
+#include <v8.h>
+
+#include <memory>
+
+namespace dorm::js {
+namespace {
+std::unique_ptr<v8::Platform> g_platform;
+}
+
+void InitializeV8(const char* argv0) {
+  if (g_platform) return;
+  v8::V8::InitializeICUDefaultLocation(argv0);
+  // Two background threads suffice for GC and compilation on small machines; user code cannot
+  // create threads, so more would only compete with the event loops.
+  g_platform = v8::platform::NewDefaultPlatform(2);
+  v8::V8::InitializePlatform(g_platform.get());
+  // Code generation from strings stays off per context; nothing here needs global flags.
+  v8::V8::Initialize();
+}
+
+void ShutdownV8() {
+  if (!g_platform) return;
+  v8::V8::Dispose();
+  v8::V8::DisposePlatform();
+  g_platform.reset();
+}
+
+}  // namespace dorm::js

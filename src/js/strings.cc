@@ -1,0 +1,69 @@
+#include "js/strings.h"
+
+namespace dorm::js {
+
+std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value) {
+  if (value.IsEmpty()) return {};
+  v8::Local<v8::String> str;
+  if (value->IsString()) {
+    str = value.As<v8::String>();
+  } else if (!value->ToString(isolate->GetCurrentContext()).ToLocal(&str)) {
+    return {};
+  }
+  int length = str->Utf8Length(isolate);
+  std::string out(static_cast<size_t>(length), '\0');
+  str->WriteUtf8(isolate, out.data(), length, nullptr,
+                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+  return out;
+}
+
+v8::Local<v8::String> FromUtf8(v8::Isolate* isolate, std::string_view text) {
+  v8::Local<v8::String> out;
+  if (!v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                               static_cast<int>(text.size()))
+           .ToLocal(&out)) {
+    return v8::String::Empty(isolate);
+  }
+  return out;
+}
+
+void ThrowError(v8::Isolate* isolate, std::string_view message) {
+  isolate->ThrowException(v8::Exception::Error(FromUtf8(isolate, message)));
+}
+void ThrowTypeError(v8::Isolate* isolate, std::string_view message) {
+  isolate->ThrowException(v8::Exception::TypeError(FromUtf8(isolate, message)));
+}
+void ThrowRangeError(v8::Isolate* isolate, std::string_view message) {
+  isolate->ThrowException(v8::Exception::RangeError(FromUtf8(isolate, message)));
+}
+
+std::string ExceptionMessage(v8::Isolate* isolate, v8::Local<v8::Value> exception) {
+  if (exception.IsEmpty()) return "unknown error";
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  if (exception->IsObject()) {
+    v8::Local<v8::Object> obj = exception.As<v8::Object>();
+    v8::Local<v8::Value> message;
+    v8::TryCatch try_catch(isolate);
+    if (obj->Get(context, FromUtf8(isolate, "message")).ToLocal(&message) && message->IsString()) {
+      return ToUtf8(isolate, message);
+    }
+  }
+  v8::TryCatch try_catch(isolate);
+  return ToUtf8(isolate, exception);
+}
+
+std::string ExceptionStack(v8::Isolate* isolate, v8::Local<v8::Value> exception) {
+  if (!exception.IsEmpty() && exception->IsObject()) {
+    v8::TryCatch try_catch(isolate);
+    v8::Local<v8::Value> stack;
+    if (exception.As<v8::Object>()
+            ->Get(isolate->GetCurrentContext(), FromUtf8(isolate, "stack"))
+            .ToLocal(&stack) &&
+        stack->IsString()) {
+      return ToUtf8(isolate, stack);
+    }
+  }
+  return ExceptionMessage(isolate, exception);
+}
+
+}  // namespace dorm::js

@@ -1,0 +1,27 @@
+// Conversions between V8 values and C++ strings. Must be called with the isolate entered.
+#pragma once
+
+#include <v8.h>
+
+#include <string>
+#include <string_view>
+
+namespace dorm::js {
+
+// UTF-8 of a V8 string (lone surrogates become U+FFFD).
+std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value);
+
+// A V8 string from UTF-8; invalid sequences become U+FFFD. Empty handle only if too long.
+v8::Local<v8::String> FromUtf8(v8::Isolate* isolate, std::string_view text);
+
+// Throws a JS exception of the given constructor class ("TypeError", "RangeError", "Error").
+void ThrowError(v8::Isolate* isolate, std::string_view message);
+void ThrowTypeError(v8::Isolate* isolate, std::string_view message);
+void ThrowRangeError(v8::Isolate* isolate, std::string_view message);
+
+// The "name: message" of an exception (or its string form), for logs and error responses.
+std::string ExceptionMessage(v8::Isolate* isolate, v8::Local<v8::Value> exception);
+// The stack of an exception if it has one, else ExceptionMessage().
+std::string ExceptionStack(v8::Isolate* isolate, v8::Local<v8::Value> exception);
+
+}  // namespace dorm::js

@@ -1,0 +1,237 @@
+#include "runtime/app_isolate.h"
+
+#include <stdexcept>
+
+#include "js/array_buffer_allocator.h"
+#include "js/strings.h"
+#include "runtime/thread_engine.h"
+
+namespace dorm::runtime {
+
+extern const unsigned char kPreludeSource[];
+extern const std::size_t kPreludeSourceSize;
+extern const unsigned char kRuntimeSource[];
+extern const std::size_t kRuntimeSourceSize;
+
+namespace {
+// Headroom granted when the heap limit is reached, so that the termination can unwind; the
+// isolate is destroyed right after.
+constexpr size_t kHeapHeadroom = 64u << 20;
+const char* const kCloudflareWorkersExports[] = {"DurableObject", "WorkerEntrypoint", "RpcTarget",
+                                                 "WorkflowEntrypoint", "env"};
+
+AppIsolate* FromIsolate(v8::Isolate* isolate) {
+  return static_cast<AppIsolate*>(isolate->GetData(0));
+}
+}  // namespace
+
+AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code,
+                       size_t heap_limit_bytes)
+    : engine_(engine), code_(std::move(code)) {
+  allocator_ = js::NewBudgetedAllocator(heap_limit_bytes);
+  v8::Isolate::CreateParams params;
+  params.array_buffer_allocator = allocator_.get();
+  params.constraints.ConfigureDefaultsFromHeapSize(0, heap_limit_bytes);
+  isolate_ = v8::Isolate::New(params);
+  isolate_->SetData(0, this);
+  isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
+  isolate_->AddNearHeapLimitCallback(&AppIsolate::NearHeapLimit, this);
+  isolate_->SetPromiseRejectCallback(&ThreadEngine::OnPromiseReject);
+
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handle_scope(isolate_);
+  v8::Local<v8::Context> context = v8::Context::New(isolate_);
+  // As on Cloudflare, user code cannot compile code from strings (eval, new Function).
+  context->AllowCodeGenerationFromStrings(false);
+  context_.Reset(isolate_, context);
+  v8::Context::Scope context_scope(context);
+
+  clone_error_ = [this](v8::Isolate* isolate, v8::Local<v8::String> message) {
+    v8::Local<v8::Function> make = Internal("makeDOMException");
+    v8::Local<v8::Value> args[] = {message, js::FromUtf8(isolate, "DataCloneError")};
+    v8::Local<v8::Value> error;
+    if (make.IsEmpty() ||
+        !make->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 2, args).ToLocal(&error)) {
+      return v8::Local<v8::Value>();
+    }
+    return error;
+  };
+
+  RunBundle(reinterpret_cast<const char*>(kPreludeSource), kPreludeSourceSize, "dorm:prelude", "__dormPrelude",
+            &prelude_internals_);
+  RunBundle(reinterpret_cast<const char*>(kRuntimeSource), kRuntimeSourceSize, "dorm:runtime", "__dormRuntime",
+            &runtime_exports_);
+}
+
+AppIsolate::~AppIsolate() {
+  classes_.clear();
+  cloudflare_workers_.Reset();
+  prelude_internals_.Reset();
+  runtime_exports_.Reset();
+  context_.Reset();
+  isolate_->Dispose();
+}
+
+void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
+                           const char* global_name, v8::Global<v8::Object>* exports) {
+  v8::Local<v8::Context> context = this->context();
+  v8::Local<v8::Object> global = context->Global();
+  global->Set(context, js::FromUtf8(isolate_, "__dormNative"), engine_->MakeNatives(this)).Check();
+  v8::TryCatch try_catch(isolate_);
+  v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, name));
+  v8::ScriptCompiler::Source script_source(js::FromUtf8(isolate_, std::string_view(source, size)),
+                                           origin);
+  v8::Local<v8::Script> script;
+  v8::Local<v8::Value> result;
+  if (!v8::ScriptCompiler::Compile(context, &script_source).ToLocal(&script) ||
+      !script->Run(context).ToLocal(&result)) {
+    throw std::runtime_error(std::string(name) + " failed: " +
+                             js::ExceptionStack(isolate_, try_catch.Exception()));
+  }
+  v8::Local<v8::String> key = js::FromUtf8(isolate_, global_name);
+  v8::Local<v8::Value> value;
+  if (!global->Get(context, key).ToLocal(&value) || !value->IsObject()) {
+    throw std::runtime_error(std::string(name) + " did not define " + global_name);
+  }
+  v8::Local<v8::Object> object = value.As<v8::Object>();
+  // esbuild puts an ES module's default export under "default".
+  v8::Local<v8::Value> inner;
+  if (object->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&inner) && inner->IsObject()) {
+    object = inner.As<v8::Object>();
+  }
+  exports->Reset(isolate_, object);
+  global->Delete(context, key).Check();
+  global->Delete(context, js::FromUtf8(isolate_, "__dormNative")).Check();
+}
+
+v8::Local<v8::Function> AppIsolate::Internal(const char* name) {
+  v8::Local<v8::Value> value;
+  if (!prelude_internals_.Get(isolate_)
+           ->Get(context(), js::FromUtf8(isolate_, name))
+           .ToLocal(&value) ||
+      !value->IsFunction()) {
+    return {};
+  }
+  return value.As<v8::Function>();
+}
+
+v8::Local<v8::Function> AppIsolate::RuntimeFunction(const char* name) {
+  v8::Local<v8::Value> value;
+  if (!runtime_exports_.Get(isolate_)->Get(context(), js::FromUtf8(isolate_, name)).ToLocal(&value) ||
+      !value->IsFunction()) {
+    return {};
+  }
+  return value.As<v8::Function>();
+}
+
+size_t AppIsolate::NearHeapLimit(void* data, size_t current_limit, size_t) {
+  auto* self = static_cast<AppIsolate*>(data);
+  self->out_of_memory_ = true;
+  self->isolate_->TerminateExecution();
+  return current_limit + kHeapHeadroom;
+}
+
+v8::Local<v8::Module> AppIsolate::CloudflareWorkersModule() {
+  if (cloudflare_workers_.IsEmpty()) {
+    std::vector<v8::Local<v8::String>> names;
+    for (const char* n : kCloudflareWorkersExports) names.push_back(js::FromUtf8(isolate_, n));
+    v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
+        isolate_, js::FromUtf8(isolate_, "cloudflare:workers"), names,
+        &AppIsolate::EvaluateCloudflareWorkers);
+    cloudflare_workers_.Reset(isolate_, module);
+  }
+  return cloudflare_workers_.Get(isolate_);
+}
+
+v8::MaybeLocal<v8::Value> AppIsolate::EvaluateCloudflareWorkers(v8::Local<v8::Context> context,
+                                                                v8::Local<v8::Module> module) {
+  v8::Isolate* isolate = context->GetIsolate();
+  AppIsolate* self = FromIsolate(isolate);
+  v8::Local<v8::Object> exports = self->runtime_exports_.Get(isolate);
+  for (const char* n : kCloudflareWorkersExports) {
+    v8::Local<v8::String> name = js::FromUtf8(isolate, n);
+    v8::Local<v8::Value> value;
+    if (!exports->Get(context, name).ToLocal(&value)) return {};
+    if (module->SetSyntheticModuleExport(isolate, name, value).IsNothing()) return {};
+  }
+  v8::Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(context).ToLocal(&resolver)) return {};
+  resolver->Resolve(context, v8::Undefined(isolate)).Check();
+  return resolver->GetPromise();
+}
+
+v8::MaybeLocal<v8::Module> AppIsolate::ResolveModule(v8::Local<v8::Context> context,
+                                                     v8::Local<v8::String> specifier,
+                                                     v8::Local<v8::FixedArray>,
+                                                     v8::Local<v8::Module>) {
+  v8::Isolate* isolate = context->GetIsolate();
+  AppIsolate* self = FromIsolate(isolate);
+  std::string name = js::ToUtf8(isolate, specifier);
+  if (name == "cloudflare:workers") return self->CloudflareWorkersModule();
+  js::ThrowError(isolate, "No such module \"" + name + "\".");
+  return {};
+}
+
+v8::Local<v8::Function> AppIsolate::ClassConstructor(const std::string& name, std::string* error) {
+  auto it = classes_.find(name);
+  if (it != classes_.end()) {
+    if (!it->second.error.empty()) {
+      *error = it->second.error;
+      return {};
+    }
+    return it->second.constructor.Get(isolate_);
+  }
+  const DeployedClass* deployed = code_->Find(name);
+  if (!deployed) {
+    *error = "No Durable Object class named '" + name + "'.";
+    return {};
+  }
+  LoadedClass& loaded = classes_[name];
+  v8::Local<v8::Context> context = this->context();
+  v8::TryCatch try_catch(isolate_);
+  auto fail = [&](const std::string& message) -> v8::Local<v8::Function> {
+    loaded.error = message;
+    *error = message;
+    return {};
+  };
+  v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, name + ".js"), 0, 0, false, -1,
+                          v8::Local<v8::Value>(), false, false, /*is_module=*/true);
+  v8::ScriptCompiler::Source source(js::FromUtf8(isolate_, deployed->module_js), origin);
+  v8::Local<v8::Module> module;
+  if (!v8::ScriptCompiler::CompileModule(isolate_, &source).ToLocal(&module)) {
+    return fail(js::ExceptionMessage(isolate_, try_catch.Exception()));
+  }
+  loaded.module.Reset(isolate_, module);
+  bool ok = false;
+  if (!module->InstantiateModule(context, &AppIsolate::ResolveModule).To(&ok) || !ok) {
+    return fail(js::ExceptionMessage(isolate_, try_catch.Exception()));
+  }
+  v8::Local<v8::Value> evaluation;
+  if (!module->Evaluate(context).ToLocal(&evaluation)) {
+    if (isolate_->IsExecutionTerminating()) {
+      classes_.erase(name);
+      *error = "terminated";
+      return {};
+    }
+    return fail(js::ExceptionMessage(isolate_, try_catch.Exception()));
+  }
+  isolate_->PerformMicrotaskCheckpoint();
+  if (module->GetStatus() == v8::Module::kErrored) {
+    return fail(js::ExceptionMessage(isolate_, module->GetException()));
+  }
+  if (module->GetStatus() != v8::Module::kEvaluated) {
+    return fail("The module of class '" + name + "' did not finish loading (top-level await).");
+  }
+  v8::Local<v8::Object> ns = module->GetModuleNamespace().As<v8::Object>();
+  v8::Local<v8::Value> ctor;
+  if (!ns->Get(context, js::FromUtf8(isolate_, deployed->class_name)).ToLocal(&ctor) ||
+      !ctor->IsFunction()) {
+    if (!ns->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&ctor) || !ctor->IsFunction()) {
+      return fail("Source must export exactly one class");
+    }
+  }
+  loaded.constructor.Reset(isolate_, ctor.As<v8::Function>());
+  return ctor.As<v8::Function>();
+}
+
+}  // namespace dorm::runtime

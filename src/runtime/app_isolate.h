@@ -1,0 +1,89 @@
+// One app's JavaScript world on one runtime thread: a V8 isolate and context with the prelude
+// (Web APIs) and the Durable Object runtime loaded, and the app's class modules compiled on first
+// use. All objects of the app placed on the thread share it, as on Cloudflare.
+//
+// Threading: created, used and destroyed on its runtime thread only. Methods that touch V8 must
+// be called with the isolate and context entered (see ThreadEngine::RunTurn).
+#pragma once
+
+#include <v8.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "js/serializer.h"
+#include "runtime/class_catalog.h"
+
+namespace dorm::runtime {
+
+class ThreadEngine;
+
+class AppIsolate {
+ public:
+  // Creates the isolate and context and runs the prelude. Throws std::runtime_error if the
+  // prelude fails (a build defect, not a user error).
+  AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code, size_t heap_limit_bytes);
+  ~AppIsolate();
+  AppIsolate(const AppIsolate&) = delete;
+  AppIsolate& operator=(const AppIsolate&) = delete;
+
+  v8::Isolate* isolate() const { return isolate_; }
+  v8::Local<v8::Context> context() const { return context_.Get(isolate_); }
+  const std::shared_ptr<const AppCode>& code() const { return code_; }
+  uint64_t generation() const { return code_->generation; }
+  const std::string& app() const { return code_->app; }
+
+  // The constructor of the class deployed under `name`, loading its module on first use. On
+  // failure returns an empty handle and sets `error` (the module threw or did not load); a JS
+  // exception may be pending.
+  v8::Local<v8::Function> ClassConstructor(const std::string& name, std::string* error);
+
+  // Compiles and evaluates `module_js` as a fresh module and checks the deploy rules: imports only
+  // from `cloudflare:workers`, exactly one exported class (a `default` export of the same class
+  // is allowed). Returns "" and sets `class_name`, or returns the error to show the deployer.
+  std::string InspectModule(const std::string& module_js, const std::string& filename,
+                            std::string* class_name);
+
+  // A member of the prelude's `internals` or of the runtime's exports (e.g. "newRequest").
+  v8::Local<v8::Function> Internal(const char* name);
+  v8::Local<v8::Function> RuntimeFunction(const char* name);
+
+  const js::DataCloneErrorFactory& data_clone_error_factory() const { return clone_error_; }
+
+  // Set by the near-heap-limit callback; the owner must then reset the app's objects and destroy
+  // this isolate.
+  bool out_of_memory() const { return out_of_memory_; }
+
+ private:
+  friend class ThreadEngine;
+  static size_t NearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
+  static v8::MaybeLocal<v8::Module> ResolveModule(v8::Local<v8::Context> context,
+                                                  v8::Local<v8::String> specifier,
+                                                  v8::Local<v8::FixedArray> assertions,
+                                                  v8::Local<v8::Module> referrer);
+  static v8::MaybeLocal<v8::Value> EvaluateCloudflareWorkers(v8::Local<v8::Context> context,
+                                                             v8::Local<v8::Module> module);
+  void RunBundle(const char* source, size_t size, const char* name, const char* global_name,
+                 v8::Global<v8::Object>* exports);
+  v8::Local<v8::Module> CloudflareWorkersModule();
+
+  ThreadEngine* engine_;
+  std::shared_ptr<const AppCode> code_;
+  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
+  v8::Isolate* isolate_ = nullptr;
+  v8::Global<v8::Context> context_;
+  v8::Global<v8::Object> prelude_internals_;
+  v8::Global<v8::Object> runtime_exports_;
+  v8::Global<v8::Module> cloudflare_workers_;
+  struct LoadedClass {
+    v8::Global<v8::Module> module;
+    v8::Global<v8::Function> constructor;
+    std::string error;
+  };
+  std::map<std::string, LoadedClass> classes_;
+  js::DataCloneErrorFactory clone_error_;
+  bool out_of_memory_ = false;
+};
+
+}  // namespace dorm::runtime

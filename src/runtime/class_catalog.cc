@@ -1,0 +1,33 @@
+#include "runtime/class_catalog.h"
+
+namespace dorm::runtime {
+
+const DeployedClass* AppCode::Find(const std::string& name) const {
+  for (const auto& c : classes) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const AppCode> ClassCatalog::Get(const std::string& app) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = apps_.find(app);
+  return it == apps_.end() ? nullptr : it->second;
+}
+
+uint64_t ClassCatalog::Set(const std::string& app, std::vector<DeployedClass> classes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t generation = next_generation_++;
+  if (classes.empty()) {
+    apps_.erase(app);
+  } else {
+    auto code = std::make_shared<AppCode>();
+    code->app = app;
+    code->generation = generation;
+    code->classes = std::move(classes);
+    apps_[app] = std::move(code);
+  }
+  return generation;
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,44 @@
+// The code deployed for every app, as the runtime threads see it.
+//
+// Thread-safe: the control plane replaces an app's code; runtime threads take snapshots. A
+// snapshot never changes; a new deploy makes a new snapshot with a higher generation, which tells
+// runtime threads to reload the app.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace dorm::runtime {
+
+struct DeployedClass {
+  std::string name;        // kebab-case URL name
+  std::string class_name;  // exported JS class name
+  std::string module_js;   // the ES module, TypeScript already stripped
+};
+
+struct AppCode {
+  std::string app;
+  uint64_t generation = 0;
+  std::vector<DeployedClass> classes;
+
+  const DeployedClass* Find(const std::string& name) const;
+};
+
+class ClassCatalog {
+ public:
+  // nullptr if the app has no classes.
+  std::shared_ptr<const AppCode> Get(const std::string& app) const;
+  // Replaces the app's classes; an empty list removes the app. Returns the new generation.
+  uint64_t Set(const std::string& app, std::vector<DeployedClass> classes);
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t next_generation_ = 1;
+  std::map<std::string, std::shared_ptr<const AppCode>> apps_;
+};
+
+}  // namespace dorm::runtime

@@ -1,0 +1,15 @@
+#include "runtime/http_message.h"
+
+#include "util/json_escape.h"
+
+namespace dorm::runtime {
+
+HttpResponseData HttpResponseData::JsonError(int status, const std::string& message) {
+  HttpResponseData r;
+  r.status = status;
+  r.headers.emplace_back("content-type", "application/json");
+  r.body = "{\"error\":" + JsonQuote(message) + "}";
+  return r;
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,90 @@
+// Deploy-time checks of a class module, run in a scratch isolate so that nothing of it reaches
+// the serving isolates unless it passes.
+#include <set>
+
+#include "js/strings.h"
+#include "runtime/app_isolate.h"
+#include "runtime/thread_engine.h"
+
+namespace dorm::runtime {
+
+std::string AppIsolate::InspectModule(const std::string& module_js, const std::string& filename,
+                                      std::string* class_name) {
+  v8::Local<v8::Context> context = this->context();
+  v8::TryCatch try_catch(isolate_);
+  v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, filename), 0, 0, false, -1,
+                          v8::Local<v8::Value>(), false, false, /*is_module=*/true);
+  v8::ScriptCompiler::Source source(js::FromUtf8(isolate_, module_js), origin);
+  v8::Local<v8::Module> module;
+  if (!v8::ScriptCompiler::CompileModule(isolate_, &source).ToLocal(&module)) {
+    std::string message = js::ToUtf8(isolate_, try_catch.Exception());
+    v8::Local<v8::Message> where = try_catch.Message();
+    if (!where.IsEmpty()) {
+      message += " (" + filename + ":" + std::to_string(where->GetLineNumber(context).FromMaybe(0)) +
+                 ":" + std::to_string(where->GetStartColumn(context).FromMaybe(0) + 1) + ")";
+    }
+    return message;
+  }
+  v8::Local<v8::FixedArray> requests = module->GetModuleRequests();
+  for (int i = 0; i < requests->Length(); ++i) {
+    auto request = requests->Get(context, i).As<v8::ModuleRequest>();
+    std::string specifier = js::ToUtf8(isolate_, request->GetSpecifier());
+    if (specifier != "cloudflare:workers") return "Import '" + specifier + "' is not allowed";
+  }
+  bool ok = false;
+  if (!module->InstantiateModule(context, &AppIsolate::ResolveModule).To(&ok) || !ok) {
+    return js::ExceptionMessage(isolate_, try_catch.Exception());
+  }
+  v8::Local<v8::Value> evaluation;
+  if (!module->Evaluate(context).ToLocal(&evaluation)) {
+    if (try_catch.HasTerminated()) return "The module's top-level code exceeded the CPU time limit.";
+    return "The module threw while loading: " +
+           js::ExceptionMessage(isolate_, try_catch.Exception());
+  }
+  isolate_->PerformMicrotaskCheckpoint();
+  if (module->GetStatus() == v8::Module::kErrored) {
+    return "The module threw while loading: " + js::ExceptionMessage(isolate_, module->GetException());
+  }
+  v8::Local<v8::Object> ns = module->GetModuleNamespace().As<v8::Object>();
+  v8::Local<v8::Array> names;
+  if (!ns->GetOwnPropertyNames(context).ToLocal(&names)) return "Cannot read the module's exports.";
+  v8::Local<v8::Function> to_string;
+  {
+    v8::Local<v8::Value> fn_proto = context->Global()
+                                        ->Get(context, js::FromUtf8(isolate_, "Function"))
+                                        .ToLocalChecked()
+                                        .As<v8::Object>()
+                                        ->Get(context, js::FromUtf8(isolate_, "prototype"))
+                                        .ToLocalChecked();
+    to_string = fn_proto.As<v8::Object>()
+                    ->Get(context, js::FromUtf8(isolate_, "toString"))
+                    .ToLocalChecked()
+                    .As<v8::Function>();
+  }
+  v8::Local<v8::Function> the_class;
+  std::string named;
+  for (uint32_t i = 0; i < names->Length(); ++i) {
+    v8::Local<v8::Value> key = names->Get(context, i).ToLocalChecked();
+    v8::Local<v8::Value> value;
+    if (!ns->Get(context, key).ToLocal(&value) || !value->IsFunction()) {
+      return "Source must export exactly one class";
+    }
+    v8::Local<v8::Value> text;
+    if (!to_string->Call(context, value, 0, nullptr).ToLocal(&text) ||
+        js::ToUtf8(isolate_, text).rfind("class", 0) != 0) {
+      return "Source must export exactly one class";
+    }
+    if (!the_class.IsEmpty() && !the_class->StrictEquals(value)) {
+      return "Source must export exactly one class";
+    }
+    the_class = value.As<v8::Function>();
+    std::string export_name = js::ToUtf8(isolate_, key);
+    if (export_name != "default") named = export_name;
+  }
+  if (the_class.IsEmpty()) return "Source must export exactly one class";
+  *class_name = named.empty() ? js::ToUtf8(isolate_, the_class->GetName()) : named;
+  if (class_name->empty()) return "Source must export exactly one class";
+  return "";
+}
+
+}  // namespace dorm::runtime

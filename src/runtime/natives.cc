@@ -1,0 +1,502 @@
+// The native functions behind the prelude's Web APIs and the Durable Object runtime's storage.
+// Their contracts are listed in docs/contracts.md; arguments are validated by the JS callers, so
+// a type mismatch here is a defect and throws a plain TypeError.
+#include <algorithm>
+#include <cstring>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <unicode/ustring.h>
+
+#include "js/serializer.h"
+#include "js/strings.h"
+#include "runtime/thread_engine.h"
+#include "storage/list_range.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+namespace dorm::runtime {
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+class Natives {
+ public:
+  static ThreadEngine* Engine(const FunctionCallbackInfo<Value>& info) {
+    return static_cast<ThreadEngine*>(info.Data().As<v8::External>()->Value());
+  }
+  static AppIsolate* App(const FunctionCallbackInfo<Value>& info) {
+    return static_cast<AppIsolate*>(info.GetIsolate()->GetData(0));
+  }
+
+  // --- Text ---
+  static void Utf8Encode(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string bytes = js::ToUtf8(isolate, info[0]);
+    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes.size());
+    if (!bytes.empty()) std::memcpy(buffer->GetBackingStore()->Data(), bytes.data(), bytes.size());
+    info.GetReturnValue().Set(v8::Uint8Array::New(buffer, 0, bytes.size()));
+  }
+
+  static void Utf8EncodeInto(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    if (!info[0]->IsString() || !info[1]->IsUint8Array()) {
+      js::ThrowTypeError(isolate, "utf8EncodeInto(string, Uint8Array)");
+      return;
+    }
+    Local<v8::String> str = info[0].As<v8::String>();
+    Local<v8::Uint8Array> view = info[1].As<v8::Uint8Array>();
+    char* dest = static_cast<char*>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
+    int nchars = 0;
+    int written = str->WriteUtf8(isolate, dest, static_cast<int>(view->ByteLength()), &nchars,
+                                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+    // `nchars` counts UTF-16 code units read, which is what encodeInto reports.
+    Local<v8::Array> result = v8::Array::New(isolate, 2);
+    result->Set(context, 0, v8::Integer::New(isolate, nchars)).Check();
+    result->Set(context, 1, v8::Integer::New(isolate, written)).Check();
+    info.GetReturnValue().Set(result);
+  }
+
+  static void Utf8Decode(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    if (!info[0]->IsArrayBufferView()) {
+      js::ThrowTypeError(isolate, "utf8Decode(view, fatal)");
+      return;
+    }
+    Local<v8::ArrayBufferView> view = info[0].As<v8::ArrayBufferView>();
+    std::string bytes(view->ByteLength(), '\0');
+    view->CopyContents(bytes.data(), bytes.size());
+    if (info[1]->BooleanValue(isolate)) {
+      // ICU reports the first ill-formed sequence when no substitute is allowed.
+      UErrorCode status = U_ZERO_ERROR;
+      int32_t needed = 0;
+      u_strFromUTF8WithSub(nullptr, 0, &needed, bytes.data(), static_cast<int32_t>(bytes.size()),
+                           U_SENTINEL, nullptr, &status);
+      if (status == U_INVALID_CHAR_FOUND || status == U_ILLEGAL_CHAR_FOUND) {
+        js::ThrowTypeError(isolate, "The encoded data was not valid.");
+        return;
+      }
+    }
+    info.GetReturnValue().Set(js::FromUtf8(isolate, bytes));
+  }
+
+  // --- Crypto ---
+  static void GetRandomValues(const FunctionCallbackInfo<Value>& info) {
+    if (!info[0]->IsArrayBufferView()) {
+      js::ThrowTypeError(info.GetIsolate(), "getRandomValues(view)");
+      return;
+    }
+    Local<v8::ArrayBufferView> view = info[0].As<v8::ArrayBufferView>();
+    auto* data = static_cast<unsigned char*>(view->Buffer()->GetBackingStore()->Data()) +
+                 view->ByteOffset();
+    if (view->ByteLength() > 0) RAND_bytes(data, static_cast<int>(view->ByteLength()));
+    info.GetReturnValue().Set(info[0]);
+  }
+
+  static void RandomUuid(const FunctionCallbackInfo<Value>& info) {
+    std::string b = RandomBytes(16);
+    b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
+    b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
+    std::string hex = ToHex(b);
+    std::string uuid = hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+                       hex.substr(16, 4) + "-" + hex.substr(20);
+    info.GetReturnValue().Set(js::FromUtf8(info.GetIsolate(), uuid));
+  }
+
+  static void Digest(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string name = js::ToUtf8(isolate, info[0]);
+    const EVP_MD* md = name == "SHA-1"     ? EVP_sha1()
+                       : name == "SHA-256" ? EVP_sha256()
+                       : name == "SHA-384" ? EVP_sha384()
+                       : name == "SHA-512" ? EVP_sha512()
+                       : name == "MD5"     ? EVP_md5()
+                                           : nullptr;
+    if (!md || !info[1]->IsArrayBufferView()) {
+      js::ThrowTypeError(isolate, "Unrecognized name.");
+      return;
+    }
+    Local<v8::ArrayBufferView> view = info[1].As<v8::ArrayBufferView>();
+    std::string bytes(view->ByteLength(), '\0');
+    view->CopyContents(bytes.data(), bytes.size());
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), out, &length, md, nullptr);
+    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, length);
+    std::memcpy(buffer->GetBackingStore()->Data(), out, length);
+    info.GetReturnValue().Set(buffer);
+  }
+
+  // --- Structured clone ---
+  static void Serialize(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    auto bytes = js::Serialize(isolate, info[0], App(info)->data_clone_error_factory());
+    if (!bytes) return;
+    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes->size());
+    if (!bytes->empty()) std::memcpy(buffer->GetBackingStore()->Data(), bytes->data(), bytes->size());
+    info.GetReturnValue().Set(buffer);
+  }
+
+  static void Deserialize(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    if (!info[0]->IsArrayBuffer()) {
+      js::ThrowTypeError(isolate, "deserialize(ArrayBuffer)");
+      return;
+    }
+    auto store = info[0].As<v8::ArrayBuffer>()->GetBackingStore();
+    Local<Value> value;
+    if (js::Deserialize(isolate, static_cast<const char*>(store->Data()), store->ByteLength())
+            .ToLocal(&value)) {
+      info.GetReturnValue().Set(value);
+    }
+  }
+
+  // --- Timers, logging, microtasks ---
+  static void SetTimer(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    if (!info[0]->IsFunction()) {
+      js::ThrowTypeError(isolate, "setTimer(fn, delay, repeat)");
+      return;
+    }
+    double delay = info[1]->NumberValue(isolate->GetCurrentContext()).FromMaybe(0);
+    uint64_t id = Engine(info)->AddTimer(App(info), info[0].As<v8::Function>(), delay,
+                                         info[2]->BooleanValue(isolate));
+    info.GetReturnValue().Set(v8::Number::New(isolate, static_cast<double>(id)));
+  }
+
+  static void ClearTimer(const FunctionCallbackInfo<Value>& info) {
+    double id = info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+    if (id > 0) Engine(info)->ClearTimer(static_cast<uint64_t>(id));
+  }
+
+  static std::string Where(ThreadEngine* engine) {
+    if (ObjectInstance* instance = engine->FindBySlot(engine->current_slot_)) {
+      return "[" + instance->address.app + "/" + instance->address.class_name + "/" +
+             instance->address.instance_name + "] ";
+    }
+    return "";
+  }
+
+  static void LogMessage(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string level = js::ToUtf8(isolate, info[0]);
+    LogLevel l = level == "error" ? LogLevel::kError
+                 : level == "warn" ? LogLevel::kWarn
+                 : level == "debug" ? LogLevel::kDebug
+                                    : LogLevel::kInfo;
+    Log(l, Where(Engine(info)) + "console." + level + ": " + js::ToUtf8(isolate, info[1]));
+  }
+
+  static void EnqueueMicrotask(const FunctionCallbackInfo<Value>& info) {
+    if (!info[0]->IsFunction()) {
+      js::ThrowTypeError(info.GetIsolate(), "enqueueMicrotask(fn)");
+      return;
+    }
+    info.GetIsolate()->EnqueueMicrotask(info[0].As<v8::Function>());
+  }
+
+  static void ReportError(const FunctionCallbackInfo<Value>& info) {
+    Log(LogLevel::kError,
+        Where(Engine(info)) + "Uncaught " + js::ExceptionStack(info.GetIsolate(), info[0]));
+  }
+
+  // --- Storage (first argument: the object's slot) ---
+  static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
+    double slot = info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+    ObjectInstance* instance = Engine(info)->FindBySlot(static_cast<uint64_t>(slot));
+    if (!instance) js::ThrowError(info.GetIsolate(), "Durable Object storage is no longer accessible.");
+    return instance;
+  }
+
+  // Runs a storage operation; a StorageError becomes a JS Error and resets the object, since its
+  // transaction can no longer be trusted.
+  template <typename Op>
+  static void WithDatabase(const FunctionCallbackInfo<Value>& info, bool write, Op&& op) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    ThreadEngine* engine = Engine(info);
+    try {
+      storage::ObjectDatabase* db = engine->Database(instance, write);
+      if (write) engine->MarkWritten(instance);
+      op(instance, db);
+    } catch (const storage::StorageError& e) {
+      js::ThrowError(info.GetIsolate(), e.what());
+      Log(LogLevel::kError, Where(engine) + "storage error: " + e.what());
+      engine->BreakInstance(instance, std::string("Durable Object storage failed: ") + e.what());
+    }
+  }
+
+  static Local<Value> Decode(v8::Isolate* isolate, std::string_view bytes) {
+    Local<Value> value;
+    if (!js::Deserialize(isolate, bytes.data(), bytes.size()).ToLocal(&value)) return {};
+    return value;
+  }
+
+  static void KvGet(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string key = js::ToUtf8(isolate, info[1]);
+    WithDatabase(info, false, [&](ObjectInstance*, storage::ObjectDatabase* db) {
+      if (!db) return;
+      auto bytes = db->Get(key);
+      if (!bytes) return;
+      Local<Value> value = Decode(isolate, *bytes);
+      if (!value.IsEmpty()) info.GetReturnValue().Set(value);
+    });
+  }
+
+  static void KvGetMany(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    Local<v8::Array> keys = info[1].As<v8::Array>();
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < keys->Length(); ++i) {
+      names.push_back(js::ToUtf8(isolate, keys->Get(context, i).ToLocalChecked()));
+    }
+    // Results come back in UTF-8 byte order, without duplicates.
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    Local<v8::Map> map = v8::Map::New(isolate);
+    WithDatabase(info, false, [&](ObjectInstance*, storage::ObjectDatabase* db) {
+      if (db) {
+        for (const auto& name : names) {
+          auto bytes = db->Get(name);
+          if (!bytes) continue;
+          Local<Value> value = Decode(isolate, *bytes);
+          if (value.IsEmpty()) return;
+          if (map->Set(context, js::FromUtf8(isolate, name), value).IsEmpty()) return;
+        }
+      }
+      info.GetReturnValue().Set(map);
+    });
+  }
+
+  static void KvPut(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string key = js::ToUtf8(isolate, info[1]);
+    auto bytes = js::Serialize(isolate, info[2], App(info)->data_clone_error_factory());
+    if (!bytes) return;
+    WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
+      db->Put(key, *bytes);
+    });
+  }
+
+  static void KvPutMany(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    Local<v8::Array> keys = info[1].As<v8::Array>();
+    Local<v8::Array> values = info[2].As<v8::Array>();
+    // Every value is serialized before anything is written: one that cannot be cloned stores
+    // nothing of the batch.
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (uint32_t i = 0; i < keys->Length(); ++i) {
+      auto bytes = js::Serialize(isolate, values->Get(context, i).ToLocalChecked(),
+                                 App(info)->data_clone_error_factory());
+      if (!bytes) return;
+      entries.emplace_back(js::ToUtf8(isolate, keys->Get(context, i).ToLocalChecked()),
+                           std::move(*bytes));
+    }
+    WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
+      for (const auto& [key, value] : entries) db->Put(key, value);
+    });
+  }
+
+  static void KvDelete(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string key = js::ToUtf8(isolate, info[1]);
+    WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
+      info.GetReturnValue().Set(db->Delete(key));
+    });
+  }
+
+  static void KvDeleteMany(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    Local<v8::Array> keys = info[1].As<v8::Array>();
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < keys->Length(); ++i) {
+      names.push_back(js::ToUtf8(isolate, keys->Get(context, i).ToLocalChecked()));
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
+      int count = 0;
+      for (const auto& name : names) count += db->Delete(name) ? 1 : 0;
+      info.GetReturnValue().Set(count);
+    });
+  }
+
+  static void KvList(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    storage::ListOptions options;
+    auto text = [&](int i) -> std::optional<std::string> {
+      if (info[i]->IsUndefined() || info[i]->IsNull()) return std::nullopt;
+      return js::ToUtf8(isolate, info[i]);
+    };
+    options.start = text(1);
+    options.start_after = text(2);
+    options.end = text(3);
+    options.prefix = text(4);
+    options.reverse = info[5]->BooleanValue(isolate);
+    if (!info[6]->IsUndefined() && !info[6]->IsNull()) {
+      options.limit = static_cast<long long>(info[6]->NumberValue(context).FromMaybe(0));
+    }
+    std::string error;
+    auto range = storage::CompileListRange(options, &error);
+    if (!range) {
+      js::ThrowTypeError(isolate, error);
+      return;
+    }
+    Local<v8::Map> map = v8::Map::New(isolate);
+    WithDatabase(info, false, [&](ObjectInstance*, storage::ObjectDatabase* db) {
+      bool failed = false;
+      if (db) {
+        db->List(*range, [&](std::string_view key, std::string_view bytes) {
+          if (failed) return;
+          Local<Value> value = Decode(isolate, bytes);
+          if (value.IsEmpty() || map->Set(context, js::FromUtf8(isolate, key), value).IsEmpty()) {
+            failed = true;
+          }
+        });
+      }
+      if (!failed) info.GetReturnValue().Set(map);
+    });
+  }
+
+  static void KvDeleteAll(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    // Nothing to delete when no database exists yet; do not create one.
+    ThreadEngine* engine = Engine(info);
+    bool exists = engine->Database(instance, false) != nullptr;
+    if (!exists) return;
+    WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) { db->DeleteAll(); });
+  }
+
+  static void TxnBegin(const FunctionCallbackInfo<Value>& info) {
+    WithDatabase(info, true, [&](ObjectInstance* instance, storage::ObjectDatabase* db) {
+      int depth = ++instance->txn_depth;
+      db->BeginSavepoint(depth);
+      info.GetReturnValue().Set(depth);
+    });
+  }
+
+  static void TxnEnd(const FunctionCallbackInfo<Value>& info, bool commit) {
+    int depth = info[1]->Int32Value(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+    WithDatabase(info, true, [&](ObjectInstance* instance, storage::ObjectDatabase* db) {
+      if (depth != instance->txn_depth) return;
+      --instance->txn_depth;
+      if (commit) {
+        db->ReleaseSavepoint(depth);
+      } else {
+        db->RollbackToSavepoint(depth);
+      }
+    });
+  }
+  static void TxnCommit(const FunctionCallbackInfo<Value>& info) { TxnEnd(info, true); }
+  static void TxnRollback(const FunctionCallbackInfo<Value>& info) { TxnEnd(info, false); }
+
+  static void Sync(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    Local<v8::Promise::Resolver> resolver = v8::Promise::Resolver::New(context).ToLocalChecked();
+    uint64_t required = Engine(info)->RequiredSeq(instance);
+    if (instance->durable_seq >= required) {
+      resolver->Resolve(context, v8::Undefined(isolate)).Check();
+    } else {
+      instance->sync_waiters.emplace_back(required,
+                                          v8::Global<v8::Promise::Resolver>(isolate, resolver));
+    }
+    info.GetReturnValue().Set(resolver->GetPromise());
+  }
+
+  static void DatabaseSize(const FunctionCallbackInfo<Value>& info) {
+    WithDatabase(info, false, [&](ObjectInstance*, storage::ObjectDatabase* db) {
+      info.GetReturnValue().Set(static_cast<double>(db ? db->SizeBytes() : 0));
+    });
+  }
+
+  // --- Input gate (blockConcurrencyWhile) ---
+  static void GateLock(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    if (instance->gate_depth >= 64) {
+      js::ThrowError(info.GetIsolate(), "blockConcurrencyWhile() calls are nested too deeply.");
+      return;
+    }
+    ++instance->gate_depth;
+  }
+
+  static void GateUnlock(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance || instance->gate_depth == 0) return;
+    if (--instance->gate_depth == 0) Engine(info)->SchedulePump(instance->slot);
+  }
+
+  static void GateBreak(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    double slot = info[0]->NumberValue(isolate->GetCurrentContext()).FromMaybe(0);
+    ThreadEngine* engine = Engine(info);
+    ObjectInstance* instance = engine->FindBySlot(static_cast<uint64_t>(slot));
+    if (!instance) return;
+    std::string message = js::ExceptionMessage(isolate, info[1]);
+    Log(LogLevel::kError, Where(engine) + "blockConcurrencyWhile() callback threw; resetting: " +
+                              js::ExceptionStack(isolate, info[1]));
+    engine->BreakInstance(instance, message);
+  }
+};
+
+v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
+  v8::Isolate* isolate = app->isolate();
+  v8::Local<v8::Context> context = app->context();
+  v8::Local<v8::Object> natives = v8::Object::New(isolate);
+  v8::Local<v8::External> self = v8::External::New(isolate, this);
+  struct Entry {
+    const char* name;
+    v8::FunctionCallback fn;
+  };
+  static const Entry kEntries[] = {
+      {"utf8Encode", &Natives::Utf8Encode},
+      {"utf8EncodeInto", &Natives::Utf8EncodeInto},
+      {"utf8Decode", &Natives::Utf8Decode},
+      {"getRandomValues", &Natives::GetRandomValues},
+      {"randomUUID", &Natives::RandomUuid},
+      {"digest", &Natives::Digest},
+      {"serialize", &Natives::Serialize},
+      {"deserialize", &Natives::Deserialize},
+      {"setTimer", &Natives::SetTimer},
+      {"clearTimer", &Natives::ClearTimer},
+      {"log", &Natives::LogMessage},
+      {"enqueueMicrotask", &Natives::EnqueueMicrotask},
+      {"reportError", &Natives::ReportError},
+      {"kvGet", &Natives::KvGet},
+      {"kvGetMany", &Natives::KvGetMany},
+      {"kvPut", &Natives::KvPut},
+      {"kvPutMany", &Natives::KvPutMany},
+      {"kvDelete", &Natives::KvDelete},
+      {"kvDeleteMany", &Natives::KvDeleteMany},
+      {"kvList", &Natives::KvList},
+      {"kvDeleteAll", &Natives::KvDeleteAll},
+      {"txnBegin", &Natives::TxnBegin},
+      {"txnCommit", &Natives::TxnCommit},
+      {"txnRollback", &Natives::TxnRollback},
+      {"sync", &Natives::Sync},
+      {"databaseSize", &Natives::DatabaseSize},
+      {"gateLock", &Natives::GateLock},
+      {"gateUnlock", &Natives::GateUnlock},
+      {"gateBreak", &Natives::GateBreak},
+  };
+  for (const Entry& e : kEntries) {
+    v8::Local<v8::Function> fn = v8::FunctionTemplate::New(isolate, e.fn, self)
+                                     ->GetFunction(context)
+                                     .ToLocalChecked();
+    natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
+  }
+  return natives;
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,78 @@
+// The in-memory state of one live Durable Object on its runtime thread.
+//
+// Owned by ThreadEngine; touched only on that thread. JavaScript refers to an instance by its
+// `slot` number, never by pointer, so a reset instance can never be reached from JS again.
+#pragma once
+
+#include <v8.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/http_message.h"
+#include "storage/object_database.h"
+
+namespace dorm::runtime {
+
+class AppIsolate;
+
+struct ObjectAddress {
+  std::string app;
+  std::string class_name;  // kebab-case URL name
+  std::string instance_name;
+  std::string object_id;   // 64 hex digits
+};
+
+struct FetchEvent {
+  HttpRequestData request;
+  ResponseCallback done;
+};
+
+struct ObjectInstance {
+  uint64_t slot = 0;
+  ObjectAddress address;
+  std::string db_path;
+  AppIsolate* app = nullptr;
+  uint64_t generation = 0;
+
+  // JavaScript side; empty until the constructor has run.
+  v8::Global<v8::Object> js_object;
+  bool constructed = false;
+
+  // Storage. `db` is opened on first use and may be closed again when cold (see the engine's
+  // LRU); `db_absent` records that no database exists yet, so reads need not look again.
+  std::unique_ptr<storage::ObjectDatabase> db;
+  bool db_absent = false;
+  bool in_open_list = false;
+  std::list<ObjectInstance*>::iterator open_list_position;
+  int txn_depth = 0;  // storage.transaction()/transactionSync() nesting
+
+  // Input gate: blockConcurrencyWhile() nesting. Events wait in `queued` while it is non-zero.
+  int gate_depth = 0;
+  std::deque<FetchEvent> queued;
+  std::map<uint64_t, ResponseCallback> in_flight;  // delivered, awaiting the handler's promise
+
+  // Output gate: commits are numbered; an output made while commit N is not durable waits.
+  uint64_t commit_seq = 0;
+  uint64_t durable_seq = 0;
+  bool sync_in_flight = false;
+  bool sync_again = false;
+  struct GatedOutput {
+    uint64_t required_seq;
+    HttpResponseData response;
+    ResponseCallback done;
+  };
+  std::vector<GatedOutput> gated;
+  // storage.sync() promises waiting for a commit to become durable.
+  std::vector<std::pair<uint64_t, v8::Global<v8::Promise::Resolver>>> sync_waiters;
+
+  std::chrono::steady_clock::time_point last_active;
+};
+
+}  // namespace dorm::runtime

@@ -1,0 +1,22 @@
+// Settings of the object runtime, fixed at server start.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace dorm::runtime {
+
+struct RuntimeOptions {
+  std::string data_dir = ".dorm";
+  // CPU time one JavaScript event may use before its isolate's objects are reset.
+  std::chrono::milliseconds cpu_limit{30000};
+  // Heap limit of one isolate (one app on one thread); ArrayBuffers get the same budget again.
+  size_t heap_limit_bytes = 128u << 20;
+  // An object without events for this long is evicted from memory.
+  std::chrono::seconds idle_evict{70};
+  // Open SQLite connections kept per thread; colder ones are closed (and reopened on use).
+  size_t max_open_databases_per_thread = 256;
+};
+
+}  // namespace dorm::runtime

@@ -1,0 +1,822 @@
+#include "runtime/thread_engine.h"
+
+#include <boost/asio/post.hpp>
+#include <filesystem>
+
+#include "js/strings.h"
+#include "util/log.h"
+
+namespace dorm::runtime {
+
+const char kCpuLimitMessage[] = "Durable Object exceeded its CPU time limit and was reset.";
+const char kMemoryLimitMessage[] =
+    "Durable Object's isolate exceeded its memory limit and was reset.";
+const char kCodeUpdatedMessage[] = "Durable Object reset because its code was updated.";
+namespace {
+const char kStorageFailureMessage[] =
+    "Internal error in Durable Object storage write caused object to be reset.";
+
+thread_local ThreadEngine* t_current_engine = nullptr;
+
+std::string ObjectKey(const ObjectAddress& a) {
+  return a.app + '\n' + a.class_name + '\n' + a.object_id;
+}
+}  // namespace
+
+std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
+                             const std::string& class_name) {
+  return data_dir + "/objects/" + app + "/" + class_name;
+}
+
+std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress& a) {
+  // Two hex digits of fan-out keep folders small with millions of objects.
+  return ClassStoragePath(data_dir, a.app, a.class_name) + "/" + a.object_id.substr(0, 2) + "/" +
+         a.object_id + ".sqlite";
+}
+
+ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared)
+    : io_(io),
+      shared_(shared),
+      watchdog_slot_(shared.watchdog->RegisterCurrentThread()),
+      eviction_timer_(io) {
+  t_current_engine = this;
+  EvictIdle();
+}
+
+ThreadEngine::~ThreadEngine() {
+  eviction_timer_.cancel();
+  timers_.clear();
+  for (auto& [key, instance] : objects_) {
+    instance->js_object.Reset();
+    for (auto& [seq, resolver] : instance->sync_waiters) resolver.Reset();
+  }
+  objects_.clear();
+  by_slot_.clear();
+  graveyard_.clear();
+  rejected_promises_.clear();
+  apps_.clear();
+  doomed_apps_.clear();
+  if (t_current_engine == this) t_current_engine = nullptr;
+}
+
+ThreadEngine* ThreadEngine::Current() { return t_current_engine; }
+
+// ---------------------------------------------------------------------------------------------
+// Turns
+
+template <typename Body>
+bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
+  v8::Isolate* isolate = app->isolate();
+  bool cpu_exceeded = false;
+  ++turn_depth_;
+  {
+    v8::Isolate::Scope isolate_scope(isolate);
+    v8::HandleScope handle_scope(isolate);
+    v8::Context::Scope context_scope(app->context());
+    watchdog_slot_->Enter(isolate);
+    body();
+    if (!isolate->IsExecutionTerminating()) isolate->PerformMicrotaskCheckpoint();
+    if (!isolate->IsExecutionTerminating()) ReportUnhandledRejections(app);
+    cpu_exceeded = watchdog_slot_->Exit();
+  }
+  --turn_depth_;
+  bool alive = true;
+  if (cpu_exceeded || app->out_of_memory() || isolate->IsExecutionTerminating()) {
+    isolate->CancelTerminateExecution();
+    bool oom = app->out_of_memory();
+    Log(LogLevel::kWarn, "app '" + app->app() + "': " +
+                             (oom ? std::string(kMemoryLimitMessage) : kCpuLimitMessage));
+    ResetApp(app, oom ? kMemoryLimitMessage : kCpuLimitMessage, oom);
+    alive = false;
+  }
+  CommitDirty();
+  return alive;
+}
+
+void ThreadEngine::OnPromiseReject(v8::PromiseRejectMessage message) {
+  ThreadEngine* self = Current();
+  if (!self) return;
+  v8::Local<v8::Promise> promise = message.GetPromise();
+  v8::Isolate* isolate = promise->GetIsolate();
+  auto* app = static_cast<AppIsolate*>(isolate->GetData(0));
+  if (message.GetEvent() == v8::kPromiseRejectWithNoHandler) {
+    self->rejected_promises_.emplace_back(app, v8::Global<v8::Promise>(isolate, promise));
+  } else if (message.GetEvent() == v8::kPromiseHandlerAddedAfterReject) {
+    auto& list = self->rejected_promises_;
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      if (it->second.Get(isolate) == promise) {
+        list.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+void ThreadEngine::ReportUnhandledRejections(AppIsolate* app) {
+  if (rejected_promises_.empty()) return;
+  v8::Isolate* isolate = app->isolate();
+  auto list = std::move(rejected_promises_);
+  rejected_promises_.clear();
+  for (auto& [owner, promise] : list) {
+    if (owner != app) continue;
+    v8::Local<v8::Promise> p = promise.Get(isolate);
+    std::string where;
+    if (auto* instance = FindBySlot(current_slot_)) {
+      where = "[" + instance->address.class_name + "/" + instance->address.instance_name + "] ";
+    }
+    Log(LogLevel::kError,
+        where + "Uncaught (in promise) " + js::ExceptionStack(isolate, p->Result()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch
+
+AppIsolate* ThreadEngine::AppFor(const std::shared_ptr<const AppCode>& code) {
+  auto it = apps_.find(code->app);
+  if (it != apps_.end() && it->second->generation() == code->generation) return it->second.get();
+  if (it != apps_.end()) ResetApp(it->second.get(), kCodeUpdatedMessage, true);
+  auto app = std::make_unique<AppIsolate>(this, code, shared_.options.heap_limit_bytes);
+  AppIsolate* raw = app.get();
+  apps_[code->app] = std::move(app);
+  return raw;
+}
+
+void ThreadEngine::RefreshApp(const std::string& app) {
+  auto it = apps_.find(app);
+  if (it == apps_.end()) return;
+  auto code = shared_.catalog.Get(app);
+  if (code && code->generation == it->second->generation()) return;
+  ResetApp(it->second.get(), kCodeUpdatedMessage, true);
+}
+
+void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
+                                 ResponseCallback done) {
+  auto code = shared_.catalog.Get(address.app);
+  const DeployedClass* deployed = code ? code->Find(address.class_name) : nullptr;
+  if (!deployed) {
+    done(HttpResponseData::JsonError(
+        404, "No Durable Object class named '" + address.class_name + "' in app '" +
+                 address.app + "'."));
+    return;
+  }
+  AppIsolate* app;
+  try {
+    app = AppFor(code);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, std::string("cannot start isolate: ") + e.what());
+    done(HttpResponseData::JsonError(500, "internal error: cannot start the JavaScript runtime"));
+    return;
+  }
+  std::string key = ObjectKey(address);
+  auto it = objects_.find(key);
+  ObjectInstance* instance;
+  if (it == objects_.end()) {
+    auto created = std::make_unique<ObjectInstance>();
+    created->slot = next_slot_++;
+    created->db_path = ObjectDatabasePath(shared_.options.data_dir, address);
+    created->address = std::move(address);
+    created->app = app;
+    created->generation = app->generation();
+    instance = created.get();
+    by_slot_[instance->slot] = instance;
+    objects_[key] = std::move(created);
+  } else {
+    instance = it->second.get();
+  }
+  instance->last_active = std::chrono::steady_clock::now();
+  instance->queued.push_back(FetchEvent{std::move(request), std::move(done)});
+  Pump(instance->slot);
+}
+
+ObjectInstance* ThreadEngine::FindBySlot(uint64_t slot) {
+  auto it = by_slot_.find(slot);
+  return it == by_slot_.end() ? nullptr : it->second;
+}
+
+void ThreadEngine::SchedulePump(uint64_t slot) {
+  boost::asio::post(io_, [this, slot] { Pump(slot); });
+}
+
+void ThreadEngine::Pump(uint64_t slot) {
+  // Never deliver from inside a turn: the event would run nested in another's JavaScript.
+  if (turn_depth_ > 0) {
+    SchedulePump(slot);
+    return;
+  }
+  for (;;) {
+    ObjectInstance* instance = FindBySlot(slot);
+    if (!instance || instance->gate_depth > 0 || instance->queued.empty()) return;
+    if (!instance->constructed) {
+      Construct(instance);
+      continue;
+    }
+    FetchEvent event = std::move(instance->queued.front());
+    instance->queued.pop_front();
+    Deliver(instance, std::move(event));
+  }
+}
+
+void ThreadEngine::Construct(ObjectInstance* instance) {
+  AppIsolate* app = instance->app;
+  uint64_t slot = instance->slot;
+  std::string failure;
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    std::string error;
+    v8::Local<v8::Function> ctor = app->ClassConstructor(instance->address.class_name, &error);
+    if (ctor.IsEmpty()) {
+      failure = error.empty() ? js::ExceptionMessage(isolate, try_catch.Exception()) : error;
+      return;
+    }
+    v8::Local<v8::Function> create_state = app->RuntimeFunction("createState");
+    v8::Local<v8::Value> state_args[] = {
+        v8::Number::New(isolate, static_cast<double>(slot)),
+        js::FromUtf8(isolate, instance->address.object_id),
+        js::FromUtf8(isolate, instance->address.instance_name)};
+    v8::Local<v8::Value> state;
+    if (!create_state->Call(context, v8::Undefined(isolate), 3, state_args).ToLocal(&state)) {
+      failure = js::ExceptionMessage(isolate, try_catch.Exception());
+      return;
+    }
+    v8::Local<v8::Object> env = v8::Object::New(isolate);
+    v8::Local<v8::Value> args[] = {state, env};
+    v8::Local<v8::Object> object;
+    if (!ctor->NewInstance(context, 2, args).ToLocal(&object)) {
+      if (try_catch.HasTerminated()) return;
+      failure = js::ExceptionMessage(isolate, try_catch.Exception());
+      Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
+                                instance->address.instance_name + "] constructor threw: " +
+                                js::ExceptionStack(isolate, try_catch.Exception()));
+      return;
+    }
+    instance->js_object.Reset(isolate, object);
+    instance->constructed = true;
+  });
+  ObjectInstance* still = FindBySlot(slot);
+  if (still && !still->constructed) {
+    // The constructor failed: its callers get the error; a later request tries again.
+    if (failure.empty()) failure = "Durable Object constructor failed.";
+    BreakInstance(still, failure);
+  }
+}
+
+void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
+  AppIsolate* app = instance->app;
+  uint64_t slot = instance->slot;
+  uint64_t event_id = next_event_id_++;
+  instance->in_flight.emplace(event_id, std::move(event.done));
+  instance->last_active = std::chrono::steady_clock::now();
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    auto fail = [&](const std::string& message) {
+      OnEventSettled(slot, event_id, false, js::FromUtf8(isolate, message));
+    };
+    // The request as a Request object.
+    v8::Local<v8::Array> headers = v8::Array::New(isolate, static_cast<int>(event.request.headers.size() * 2));
+    uint32_t i = 0;
+    for (const auto& [name, value] : event.request.headers) {
+      headers->Set(context, i++, js::FromUtf8(isolate, name)).Check();
+      headers->Set(context, i++, js::FromUtf8(isolate, value)).Check();
+    }
+    v8::Local<v8::Value> body = v8::Null(isolate);
+    if (!event.request.body.empty()) {
+      // The body's memory is the request's own; it does not count against the isolate's budget.
+      auto* bytes = new std::string(std::move(event.request.body));
+      auto store = v8::ArrayBuffer::NewBackingStore(
+          bytes->data(), bytes->size(),
+          [](void*, size_t, void* data) { delete static_cast<std::string*>(data); }, bytes);
+      size_t length = store->ByteLength();
+      v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, std::move(store));
+      body = v8::Uint8Array::New(buffer, 0, length);
+    }
+    v8::Local<v8::Value> request_args[] = {js::FromUtf8(isolate, event.request.method),
+                                           js::FromUtf8(isolate, event.request.url), headers, body};
+    v8::Local<v8::Value> request;
+    if (!app->Internal("newRequest")
+             ->Call(context, v8::Undefined(isolate), 4, request_args)
+             .ToLocal(&request)) {
+      if (!try_catch.HasTerminated()) fail(js::ExceptionMessage(isolate, try_catch.Exception()));
+      return;
+    }
+    v8::Local<v8::Object> object = instance->js_object.Get(isolate);
+    v8::Local<v8::Value> fetch;
+    if (!object->Get(context, js::FromUtf8(isolate, "fetch")).ToLocal(&fetch) ||
+        !fetch->IsFunction()) {
+      if (try_catch.HasTerminated()) return;
+      fail("Handler does not export a fetch() function.");
+      return;
+    }
+    v8::Local<v8::Value> result;
+    if (!fetch.As<v8::Function>()->Call(context, object, 1, &request).ToLocal(&result)) {
+      if (try_catch.HasTerminated()) return;
+      v8::Local<v8::Value> exception = try_catch.Exception();
+      Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
+                                instance->address.instance_name +
+                                "] Uncaught " + js::ExceptionStack(isolate, exception));
+      OnEventSettled(slot, event_id, false, exception);
+      return;
+    }
+    v8::Local<v8::Promise::Resolver> resolver =
+        v8::Promise::Resolver::New(context).ToLocalChecked();
+    resolver->Resolve(context, result).Check();
+    v8::Local<v8::Array> data = v8::Array::New(isolate, 2);
+    data->Set(context, 0, v8::Number::New(isolate, static_cast<double>(slot))).Check();
+    data->Set(context, 1, v8::Number::New(isolate, static_cast<double>(event_id))).Check();
+    v8::Local<v8::Function> on_fulfilled =
+        v8::Function::New(context, &ThreadEngine::OnFulfilled, data).ToLocalChecked();
+    v8::Local<v8::Function> on_rejected =
+        v8::Function::New(context, &ThreadEngine::OnRejected, data).ToLocalChecked();
+    (void)resolver->GetPromise()->Then(context, on_fulfilled, on_rejected);
+  });
+}
+
+void ThreadEngine::OnFulfilled(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Local<v8::Context> context = info.GetIsolate()->GetCurrentContext();
+  auto data = info.Data().As<v8::Array>();
+  uint64_t slot = static_cast<uint64_t>(data->Get(context, 0).ToLocalChecked().As<v8::Number>()->Value());
+  uint64_t id = static_cast<uint64_t>(data->Get(context, 1).ToLocalChecked().As<v8::Number>()->Value());
+  Current()->OnEventSettled(slot, id, true, info[0]);
+}
+
+void ThreadEngine::OnRejected(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  auto data = info.Data().As<v8::Array>();
+  uint64_t slot = static_cast<uint64_t>(data->Get(context, 0).ToLocalChecked().As<v8::Number>()->Value());
+  uint64_t id = static_cast<uint64_t>(data->Get(context, 1).ToLocalChecked().As<v8::Number>()->Value());
+  ThreadEngine* self = Current();
+  if (ObjectInstance* instance = self->FindBySlot(slot)) {
+    Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
+                              instance->address.instance_name + "] Uncaught (in response) " +
+                              js::ExceptionStack(isolate, info[0]));
+  }
+  self->OnEventSettled(slot, id, false, info[0]);
+}
+
+void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfilled,
+                                  v8::Local<v8::Value> value) {
+  ObjectInstance* instance = FindBySlot(slot);
+  if (!instance) return;
+  auto it = instance->in_flight.find(event_id);
+  if (it == instance->in_flight.end()) return;
+  ResponseCallback done = std::move(it->second);
+  instance->in_flight.erase(it);
+  instance->last_active = std::chrono::steady_clock::now();
+  AppIsolate* app = instance->app;
+  v8::Isolate* isolate = app->isolate();
+  HttpResponseData response;
+  if (!fulfilled) {
+    response = HttpResponseData::JsonError(500, js::ExceptionMessage(isolate, value));
+  } else {
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    v8::Local<v8::Value> parts_value;
+    if (!app->Internal("responseParts")->Call(context, v8::Undefined(isolate), 1, &value)
+             .ToLocal(&parts_value) || !parts_value->IsObject()) {
+      if (try_catch.HasTerminated()) {
+        instance->in_flight.emplace(event_id, std::move(done));
+        return;
+      }
+      std::string message = js::ExceptionMessage(isolate, try_catch.Exception());
+      Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
+                                instance->address.instance_name + "] " + message);
+      response = HttpResponseData::JsonError(500, message);
+    } else {
+      v8::Local<v8::Object> parts = parts_value.As<v8::Object>();
+      auto get = [&](const char* name) {
+        return parts->Get(context, js::FromUtf8(isolate, name)).ToLocalChecked();
+      };
+      response.status = static_cast<int>(get("status")->Int32Value(context).FromMaybe(500));
+      response.status_text = js::ToUtf8(isolate, get("statusText"));
+      v8::Local<v8::Value> headers = get("headers");
+      if (headers->IsArray()) {
+        auto array = headers.As<v8::Array>();
+        for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
+          response.headers.emplace_back(js::ToUtf8(isolate, array->Get(context, i).ToLocalChecked()),
+                                        js::ToUtf8(isolate, array->Get(context, i + 1).ToLocalChecked()));
+        }
+      }
+      v8::Local<v8::Value> body = get("body");
+      if (body->IsArrayBufferView()) {
+        auto view = body.As<v8::ArrayBufferView>();
+        response.body.resize(view->ByteLength());
+        view->CopyContents(response.body.data(), response.body.size());
+      }
+    }
+  }
+  if (response.status == 500 && !fulfilled && shared_.on_uncaught_error) {
+    shared_.on_uncaught_error(instance->address, js::ExceptionMessage(isolate, value));
+  }
+  Emit(instance, std::move(response), std::move(done));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output gate and storage
+
+uint64_t ThreadEngine::RequiredSeq(ObjectInstance* instance) const {
+  bool uncommitted = instance->db && instance->db->in_transaction();
+  return instance->commit_seq + (uncommitted ? 1 : 0);
+}
+
+void ThreadEngine::Emit(ObjectInstance* instance, HttpResponseData response,
+                        ResponseCallback done) {
+  uint64_t required = RequiredSeq(instance);
+  if (instance->durable_seq >= required) {
+    done(std::move(response));
+    return;
+  }
+  instance->gated.push_back({required, std::move(response), std::move(done)});
+}
+
+void ThreadEngine::ReleaseGated(ObjectInstance* instance) {
+  std::vector<ObjectInstance::GatedOutput> ready;
+  auto& gated = instance->gated;
+  for (auto it = gated.begin(); it != gated.end();) {
+    if (it->required_seq <= instance->durable_seq) {
+      ready.push_back(std::move(*it));
+      it = gated.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& out : ready) out.done(std::move(out.response));
+  if (!instance->sync_waiters.empty()) {
+    AppIsolate* app = instance->app;
+    v8::Isolate* isolate = app->isolate();
+    std::vector<v8::Global<v8::Promise::Resolver>> resolved;
+    auto& waiters = instance->sync_waiters;
+    for (auto it = waiters.begin(); it != waiters.end();) {
+      if (it->first <= instance->durable_seq) {
+        resolved.push_back(std::move(it->second));
+        it = waiters.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!resolved.empty()) {
+      uint64_t slot = instance->slot;
+      RunTurn(app, [&] {
+        current_slot_ = slot;
+        for (auto& r : resolved) {
+          r.Get(isolate)->Resolve(app->context(), v8::Undefined(isolate)).Check();
+        }
+      });
+    }
+  }
+}
+
+storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool create) {
+  if (instance->db) {
+    TouchOpenList(instance);
+    return instance->db.get();
+  }
+  if (instance->db_absent && !create) return nullptr;
+  instance->db = storage::ObjectDatabase::Open(instance->db_path, create);
+  if (!instance->db) {
+    instance->db_absent = true;
+    return nullptr;
+  }
+  instance->db_absent = false;
+  TouchOpenList(instance);
+  // Keep the number of open connections bounded; close the coldest idle ones.
+  while (open_database_count_ > shared_.options.max_open_databases_per_thread) {
+    ObjectInstance* coldest = nullptr;
+    for (auto it = open_databases_.rbegin(); it != open_databases_.rend(); ++it) {
+      ObjectInstance* candidate = *it;
+      if (candidate != instance && !candidate->db->in_transaction() && candidate->txn_depth == 0) {
+        coldest = candidate;
+        break;
+      }
+    }
+    if (!coldest) break;
+    CloseDatabase(coldest);
+  }
+  return instance->db.get();
+}
+
+void ThreadEngine::TouchOpenList(ObjectInstance* instance) {
+  if (instance->in_open_list) {
+    open_databases_.splice(open_databases_.begin(), open_databases_, instance->open_list_position);
+  } else {
+    open_databases_.push_front(instance);
+    instance->open_list_position = open_databases_.begin();
+    instance->in_open_list = true;
+    ++open_database_count_;
+  }
+}
+
+void ThreadEngine::CloseDatabase(ObjectInstance* instance) {
+  if (instance->in_open_list) {
+    open_databases_.erase(instance->open_list_position);
+    instance->in_open_list = false;
+    --open_database_count_;
+  }
+  instance->db.reset();
+}
+
+void ThreadEngine::MarkWritten(ObjectInstance* instance) { dirty_.insert(instance->slot); }
+
+void ThreadEngine::CommitDirty() {
+  if (dirty_.empty()) return;
+  std::vector<uint64_t> slots(dirty_.begin(), dirty_.end());
+  dirty_.clear();
+  for (uint64_t slot : slots) {
+    ObjectInstance* instance = FindBySlot(slot);
+    if (!instance || !instance->db) continue;
+    if (instance->txn_depth > 0) {
+      // An explicit transaction spans turns; it commits when it ends.
+      dirty_.insert(slot);
+      continue;
+    }
+    if (!instance->db->in_transaction()) continue;
+    try {
+      instance->db->Commit();
+      ++instance->commit_seq;
+      instance->db->MaybeCheckpoint();
+      ScheduleSync(instance);
+    } catch (const storage::StorageError& e) {
+      Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
+                                instance->address.instance_name + "] storage commit failed: " +
+                                e.what());
+      BreakInstance(instance, kStorageFailureMessage);
+    }
+  }
+}
+
+void ThreadEngine::ScheduleSync(ObjectInstance* instance) {
+  if (instance->sync_in_flight) {
+    instance->sync_again = true;
+    return;
+  }
+  instance->sync_in_flight = true;
+  bool first = sync_batch_.empty();
+  sync_batch_.push_back(
+      PendingSync{instance->slot, instance->commit_seq, instance->db->MakeSyncTarget()});
+  // Commits made while this loop iteration's other handlers run join the same batch.
+  if (first) boost::asio::post(io_, [this] { FlushSyncBatch(); });
+}
+
+void ThreadEngine::FlushSyncBatch() {
+  auto batch = std::move(sync_batch_);
+  sync_batch_.clear();
+  for (auto& pending : batch) {
+    ++syncs_in_flight_;
+    uint64_t slot = pending.slot;
+    uint64_t seq = pending.seq;
+    shared_.sync_pool->Submit(std::move(pending.target),
+                              [this, slot, seq](bool ok, const std::string& error) {
+                                boost::asio::post(io_, [this, slot, seq, ok, error] {
+                                  OnSynced(slot, seq, ok, error);
+                                });
+                              });
+  }
+}
+
+void ThreadEngine::OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error) {
+  --syncs_in_flight_;
+  ObjectInstance* instance = FindBySlot(slot);
+  if (!instance) return;
+  instance->sync_in_flight = false;
+  if (!ok) {
+    Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
+                              instance->address.instance_name + "] flush failed: " + error);
+    BreakInstance(instance, kStorageFailureMessage);
+    return;
+  }
+  if (seq > instance->durable_seq) instance->durable_seq = seq;
+  if (instance->sync_again) {
+    instance->sync_again = false;
+    if (instance->db) {
+      ScheduleSync(instance);
+    } else {
+      // The connection was closed since; closing does not lose the WAL, so flush it by path.
+      instance->sync_in_flight = true;
+      auto target = std::make_unique<storage::SyncTarget>();
+      target->fsync_paths.push_back(instance->db_path + "-wal");
+      sync_batch_.push_back(PendingSync{slot, instance->commit_seq, std::move(target)});
+      if (sync_batch_.size() == 1) boost::asio::post(io_, [this] { FlushSyncBatch(); });
+    }
+  }
+  ReleaseGated(instance);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resets
+
+void ThreadEngine::BreakInstance(ObjectInstance* instance, const std::string& message) {
+  auto it = objects_.find(ObjectKey(instance->address));
+  if (it == objects_.end() || it->second.get() != instance) return;
+  std::unique_ptr<ObjectInstance> owned = std::move(it->second);
+  objects_.erase(it);
+  by_slot_.erase(instance->slot);
+  dirty_.erase(instance->slot);
+  if (instance->db) instance->db->Rollback();
+  CloseDatabase(instance);
+  for (auto& [id, done] : instance->in_flight) done(HttpResponseData::JsonError(500, message));
+  instance->in_flight.clear();
+  for (auto& out : instance->gated) out.done(HttpResponseData::JsonError(500, message));
+  instance->gated.clear();
+  // Requests not yet delivered go to a fresh instance.
+  std::deque<FetchEvent> queued = std::move(instance->queued);
+  instance->queued.clear();
+  for (auto timer_it = timers_.begin(); timer_it != timers_.end();) {
+    if (timer_it->second->slot == instance->slot) {
+      timer_it = timers_.erase(timer_it);
+    } else {
+      ++timer_it;
+    }
+  }
+  ObjectAddress address = instance->address;
+  DestroyLater(std::move(owned));
+  for (auto& event : queued) {
+    boost::asio::post(io_, [this, address, event = std::make_shared<FetchEvent>(std::move(event))] {
+      DispatchFetch(address, std::move(event->request), std::move(event->done));
+    });
+  }
+}
+
+void ThreadEngine::ResetApp(AppIsolate* app, const std::string& message, bool dispose_isolate) {
+  std::vector<ObjectInstance*> victims;
+  for (auto& [key, instance] : objects_) {
+    if (instance->app == app) victims.push_back(instance.get());
+  }
+  for (ObjectInstance* instance : victims) BreakInstance(instance, message);
+  for (auto it = timers_.begin(); it != timers_.end();) {
+    if (it->second->app == app) {
+      it = timers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!dispose_isolate) return;
+  auto it = apps_.find(app->app());
+  if (it != apps_.end() && it->second.get() == app) {
+    doomed_apps_.push_back(std::move(it->second));
+    apps_.erase(it);
+    if (!cleanup_posted_) {
+      cleanup_posted_ = true;
+      boost::asio::post(io_, [this] {
+        cleanup_posted_ = false;
+        graveyard_.clear();
+        rejected_promises_.clear();
+        doomed_apps_.clear();
+      });
+    }
+  }
+}
+
+void ThreadEngine::DestroyLater(std::unique_ptr<ObjectInstance> instance) {
+  graveyard_.push_back(std::move(instance));
+  if (!cleanup_posted_) {
+    cleanup_posted_ = true;
+    boost::asio::post(io_, [this] {
+      cleanup_posted_ = false;
+      graveyard_.clear();
+      if (!doomed_apps_.empty()) {
+        rejected_promises_.clear();
+        doomed_apps_.clear();
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers and eviction
+
+uint64_t ThreadEngine::AddTimer(AppIsolate* app, v8::Local<v8::Function> callback,
+                                double delay_ms, bool repeat) {
+  auto timer = std::make_unique<Timer>();
+  timer->id = next_timer_id_++;
+  timer->app = app;
+  timer->slot = current_slot_;
+  timer->repeat = repeat;
+  if (!(delay_ms >= 0)) delay_ms = 0;
+  if (delay_ms > 2147483647.0) delay_ms = 2147483647.0;
+  // As in browsers, an interval never spins faster than once a millisecond.
+  if (repeat && delay_ms < 1) delay_ms = 1;
+  timer->delay = std::chrono::milliseconds(static_cast<long long>(delay_ms));
+  timer->callback.Reset(app->isolate(), callback);
+  timer->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  uint64_t id = timer->id;
+  Timer* raw = timer.get();
+  timers_[id] = std::move(timer);
+  ArmTimer(raw);
+  return id;
+}
+
+void ThreadEngine::ArmTimer(Timer* timer) {
+  timer->timer->expires_after(timer->delay);
+  uint64_t id = timer->id;
+  timer->timer->async_wait([this, id](const boost::system::error_code& ec) {
+    if (!ec) FireTimer(id);
+  });
+}
+
+void ThreadEngine::FireTimer(uint64_t id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  Timer* timer = it->second.get();
+  AppIsolate* app = timer->app;
+  uint64_t slot = timer->slot;
+  if (slot != 0) {
+    ObjectInstance* instance = FindBySlot(slot);
+    if (!instance) {
+      timers_.erase(it);
+      return;
+    }
+    instance->last_active = std::chrono::steady_clock::now();
+  }
+  bool alive = RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    v8::Local<v8::Function> callback = timer->callback.Get(isolate);
+    if (!timer->repeat) {
+      // Released before the call so that clearTimeout() inside it is harmless.
+      timers_.erase(id);
+    }
+    v8::Local<v8::Value> ignored;
+    if (!callback->Call(app->context(), v8::Undefined(isolate), 0, nullptr).ToLocal(&ignored) &&
+        !try_catch.HasTerminated()) {
+      std::string where;
+      if (ObjectInstance* instance = FindBySlot(slot)) {
+        where = "[" + instance->address.class_name + "/" + instance->address.instance_name + "] ";
+      }
+      Log(LogLevel::kError, where + "Uncaught " + js::ExceptionStack(isolate, try_catch.Exception()));
+    }
+  });
+  if (!alive) return;
+  auto again = timers_.find(id);
+  if (again != timers_.end() && again->second->repeat) ArmTimer(again->second.get());
+}
+
+void ThreadEngine::ClearTimer(uint64_t id) { timers_.erase(id); }
+
+void ThreadEngine::EvictIdle() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<ObjectInstance*> idle;
+  for (auto& [key, instance] : objects_) {
+    if (now - instance->last_active < shared_.options.idle_evict) continue;
+    if (!instance->in_flight.empty() || !instance->queued.empty() || !instance->gated.empty() ||
+        instance->sync_in_flight || instance->gate_depth > 0 || instance->txn_depth > 0 ||
+        !instance->sync_waiters.empty() || (instance->db && instance->db->in_transaction())) {
+      continue;
+    }
+    idle.push_back(instance.get());
+  }
+  for (ObjectInstance* instance : idle) BreakInstance(instance, "evicted");
+  auto period = std::min<std::chrono::steady_clock::duration>(
+      std::chrono::seconds(1), shared_.options.idle_evict / 2 + std::chrono::milliseconds(100));
+  eviction_timer_.expires_after(period);
+  eviction_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) EvictIdle();
+  });
+}
+
+size_t ThreadEngine::OutstandingWork() const {
+  size_t n = syncs_in_flight_ + sync_batch_.size();
+  for (const auto& [key, instance] : objects_) {
+    n += instance->in_flight.size() + instance->queued.size() + instance->gated.size();
+  }
+  return n;
+}
+
+void ThreadEngine::CloseAll() {
+  std::vector<ObjectInstance*> all;
+  for (auto& [key, instance] : objects_) all.push_back(instance.get());
+  for (ObjectInstance* instance : all) BreakInstance(instance, "The server is shutting down.");
+  graveyard_.clear();
+  eviction_timer_.cancel();
+  timers_.clear();
+}
+
+std::string ThreadEngine::ValidateModule(const std::string& module_js, const std::string& filename,
+                                         std::string* class_name) {
+  auto code = std::make_shared<AppCode>();
+  code->app = "(deploy check)";
+  AppIsolate scratch(this, code, shared_.options.heap_limit_bytes);
+  std::string result;
+  bool alive = RunTurn(&scratch, [&] { result = scratch.InspectModule(module_js, filename, class_name); });
+  if (!alive) {
+    return scratch.out_of_memory() ? "The module's top-level code exceeded the memory limit."
+                                   : "The module's top-level code exceeded the CPU time limit.";
+  }
+  // Timers the module's top level may have started belong to the scratch isolate.
+  for (auto it = timers_.begin(); it != timers_.end();) {
+    if (it->second->app == &scratch) {
+      it = timers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return result;
+}
+
+}  // namespace dorm::runtime

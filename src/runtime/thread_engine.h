@@ -1,0 +1,166 @@
+// The object runtime of one event-loop thread: the app isolates and live objects placed on the
+// thread, event delivery through the input gate, write coalescing and commits, the output gate,
+// timers, limits and eviction.
+//
+// Threading: every method must be called on the engine's thread (post to its io_context from
+// elsewhere), except where noted. Callbacks given to the engine run on its thread.
+#pragma once
+
+#include <v8.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "js/watchdog.h"
+#include "runtime/app_isolate.h"
+#include "runtime/class_catalog.h"
+#include "runtime/http_message.h"
+#include "runtime/object_instance.h"
+#include "runtime/options.h"
+#include "storage/sync_pool.h"
+
+namespace dorm::runtime {
+
+// What every runtime thread shares. Thread-safe.
+struct RuntimeShared {
+  RuntimeOptions options;
+  ClassCatalog catalog;
+  std::unique_ptr<storage::SyncPool> sync_pool;
+  std::unique_ptr<js::Watchdog> watchdog;
+  // Told of every uncaught error of an object (e.g. to show as a class's last error).
+  std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
+};
+
+// The messages Cloudflare gives when it resets objects.
+extern const char kCpuLimitMessage[];
+extern const char kMemoryLimitMessage[];
+extern const char kCodeUpdatedMessage[];
+
+// Where an object's database lives under the data folder.
+std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress& address);
+// The folder holding every object database of one class.
+std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
+                             const std::string& class_name);
+
+class ThreadEngine {
+ public:
+  ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared);
+  ~ThreadEngine();
+  ThreadEngine(const ThreadEngine&) = delete;
+  ThreadEngine& operator=(const ThreadEngine&) = delete;
+
+  // Delivers an HTTP request to the object's fetch() handler; `done` gets the response once it may
+  // be sent (after the writes it depends on are durable).
+  void DispatchFetch(ObjectAddress address, HttpRequestData request, ResponseCallback done);
+
+  // Drops the app's isolate and objects if its code changed (or it was deleted); their in-flight
+  // requests fail with kCodeUpdatedMessage.
+  void RefreshApp(const std::string& app);
+
+  // Loads a module in a scratch isolate on this thread, under the CPU limit, and applies the
+  // deploy rules (see AppIsolate::InspectModule). Returns "" on success.
+  std::string ValidateModule(const std::string& module_js, const std::string& filename,
+                             std::string* class_name);
+
+  // Events delivered or queued, plus outputs and flushes not yet done.
+  size_t OutstandingWork() const;
+  // Evicts every object (closing its database) once nothing is outstanding. For shutdown.
+  void CloseAll();
+
+  // --- For AppIsolate and the natives (runtime thread only). ---
+  v8::Local<v8::Object> MakeNatives(AppIsolate* app);
+  static void OnPromiseReject(v8::PromiseRejectMessage message);
+  static ThreadEngine* Current();
+
+ private:
+  friend class Natives;
+  struct Timer {
+    uint64_t id;
+    AppIsolate* app;
+    uint64_t slot;  // the object that created it, or 0
+    bool repeat;
+    std::chrono::milliseconds delay;
+    v8::Global<v8::Function> callback;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+
+  AppIsolate* AppFor(const std::shared_ptr<const AppCode>& code);
+  ObjectInstance* FindBySlot(uint64_t slot);
+  void Pump(uint64_t slot);
+  void SchedulePump(uint64_t slot);
+  void Construct(ObjectInstance* instance);
+  void Deliver(ObjectInstance* instance, FetchEvent event);
+  void OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfilled, v8::Local<v8::Value> value);
+  static void OnFulfilled(const v8::FunctionCallbackInfo<v8::Value>& info);
+  static void OnRejected(const v8::FunctionCallbackInfo<v8::Value>& info);
+
+  // Runs `body` as one JavaScript turn on `app`: scopes, CPU watchdog, microtask checkpoint,
+  // then the end-of-turn commit. Returns false if the app was reset during the turn (its
+  // isolate may be gone: the caller must not use `app` or its objects' pointers again).
+  template <typename Body>
+  bool RunTurn(AppIsolate* app, Body&& body);
+  void ReportUnhandledRejections(AppIsolate* app);
+
+  // Storage.
+  storage::ObjectDatabase* Database(ObjectInstance* instance, bool create);
+  void MarkWritten(ObjectInstance* instance);
+  void CommitDirty();
+  void ScheduleSync(ObjectInstance* instance);
+  void FlushSyncBatch();
+  void OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error);
+  uint64_t RequiredSeq(ObjectInstance* instance) const;
+  void Emit(ObjectInstance* instance, HttpResponseData response, ResponseCallback done);
+  void ReleaseGated(ObjectInstance* instance);
+  void TouchOpenList(ObjectInstance* instance);
+  void CloseDatabase(ObjectInstance* instance);
+
+  // Resets.
+  void BreakInstance(ObjectInstance* instance, const std::string& message);
+  void ResetApp(AppIsolate* app, const std::string& message, bool dispose_isolate);
+  void DestroyLater(std::unique_ptr<ObjectInstance> instance);
+
+  // Timers and eviction.
+  uint64_t AddTimer(AppIsolate* app, v8::Local<v8::Function> callback, double delay_ms,
+                    bool repeat);
+  void ArmTimer(Timer* timer);
+  void FireTimer(uint64_t id);
+  void ClearTimer(uint64_t id);
+  void EvictIdle();
+
+  boost::asio::io_context& io_;
+  RuntimeShared& shared_;
+  js::Watchdog::Slot* watchdog_slot_;
+  std::map<std::string, std::unique_ptr<AppIsolate>> apps_;
+  std::vector<std::unique_ptr<AppIsolate>> doomed_apps_;
+  std::unordered_map<std::string, std::unique_ptr<ObjectInstance>> objects_;
+  std::unordered_map<uint64_t, ObjectInstance*> by_slot_;
+  std::vector<std::unique_ptr<ObjectInstance>> graveyard_;
+  std::set<uint64_t> dirty_;
+  std::list<ObjectInstance*> open_databases_;
+  size_t open_database_count_ = 0;
+  struct PendingSync {
+    uint64_t slot;
+    uint64_t seq;
+    std::unique_ptr<storage::SyncTarget> target;
+  };
+  std::vector<PendingSync> sync_batch_;
+  size_t syncs_in_flight_ = 0;
+  std::map<uint64_t, std::unique_ptr<Timer>> timers_;
+  uint64_t next_slot_ = 1;
+  uint64_t next_event_id_ = 1;
+  uint64_t next_timer_id_ = 1;
+  uint64_t current_slot_ = 0;
+  int turn_depth_ = 0;
+  bool cleanup_posted_ = false;
+  std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> rejected_promises_;
+  boost::asio::steady_timer eviction_timer_;
+};
+
+}  // namespace dorm::runtime

@@ -1,0 +1,110 @@
+// One object's SQLite database: the key-value table and, later, the object's own SQL tables.
+//
+// Durability contract: writes go into an implicit transaction that the caller commits at the end
+// of a JavaScript turn (Commit()). A commit reaches the write-ahead log without fsync; it is
+// durable once the WAL file has been flushed (see SyncTarget), which the caller does off-thread
+// and in groups. The WAL is only ever checkpointed with full syncs (MaybeCheckpoint), so a
+// checkpoint can never lose a commit that was acknowledged.
+//
+// Threading: an ObjectDatabase is used by one thread at a time. All methods may throw
+// StorageError; after a StorageError from Commit() the open transaction is rolled back.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/list_range.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace dorm::storage {
+
+class StorageError : public std::runtime_error {
+ public:
+  explicit StorageError(const std::string& message, int sqlite_code = 0)
+      : std::runtime_error(message), sqlite_code_(sqlite_code) {}
+  int sqlite_code() const { return sqlite_code_; }
+
+ private:
+  int sqlite_code_;
+};
+
+// What must be flushed so that the commits made so far are durable. Owns its file descriptors.
+struct SyncTarget {
+  int wal_fd = -1;                   // fdatasync
+  std::vector<std::string> fsync_paths;  // files and folders created since the last sync
+  ~SyncTarget();
+  SyncTarget() = default;
+  SyncTarget(const SyncTarget&) = delete;
+  SyncTarget& operator=(const SyncTarget&) = delete;
+  // Performs the flushes. Returns false (and sets `error`) if one failed.
+  bool Run(std::string* error);
+};
+
+class ObjectDatabase {
+ public:
+  // Opens the database at `path`, creating it (and its folders) when `create` is true.
+  // Returns nullptr if it does not exist and `create` is false.
+  static std::unique_ptr<ObjectDatabase> Open(const std::string& path, bool create);
+  ~ObjectDatabase();
+  ObjectDatabase(const ObjectDatabase&) = delete;
+  ObjectDatabase& operator=(const ObjectDatabase&) = delete;
+
+  std::optional<std::string> Get(std::string_view key);
+  void Put(std::string_view key, std::string_view value);
+  bool Delete(std::string_view key);
+  // Calls `visit` for each entry in the range, in order, stopping after range.limit entries.
+  void List(const ListRange& range,
+            const std::function<void(std::string_view key, std::string_view value)>& visit);
+  // Removes every key-value entry and every table of the object's own.
+  void DeleteAll();
+
+  // Nested savepoints for storage.transaction()/transactionSync(); depth starts at 1.
+  void BeginSavepoint(int depth);
+  void ReleaseSavepoint(int depth);
+  void RollbackToSavepoint(int depth);
+
+  bool in_transaction() const { return in_transaction_; }
+  // Commits the implicit transaction into the WAL (no fsync). No-op without one.
+  void Commit();
+  // Discards the implicit transaction. Never throws.
+  void Rollback() noexcept;
+
+  // A fresh SyncTarget covering every commit so far.
+  std::unique_ptr<SyncTarget> MakeSyncTarget();
+
+  // Checkpoints the WAL into the database file, with fsyncs, once it has grown past a threshold.
+  void MaybeCheckpoint();
+
+  // Bytes used by the database (pages in use times page size).
+  long long SizeBytes();
+
+  sqlite3* handle() { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  ObjectDatabase(sqlite3* db, std::string path);
+  void EnsureTransaction();
+  void Exec(const char* sql);
+  sqlite3_stmt* Prepare(sqlite3_stmt** slot, const char* sql);
+  [[noreturn]] void Fail(const char* what, int rc);
+
+  sqlite3* db_;
+  std::string path_;
+  bool in_transaction_ = false;
+  bool wal_grown_ = false;
+  std::vector<std::string> unsynced_paths_;
+  sqlite3_stmt* get_stmt_ = nullptr;
+  sqlite3_stmt* put_stmt_ = nullptr;
+  sqlite3_stmt* delete_stmt_ = nullptr;
+
+  static int WalHook(void* self, sqlite3* db, const char* name, int pages);
+};
+
+}  // namespace dorm::storage

@@ -1,0 +1,18 @@
+// Server log: one line per call, written atomically to stderr.
+//
+// Thread-safe. Never throws.
+#pragma once
+
+#include <string_view>
+
+namespace dorm {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+// Sets the lowest level that is written (default kInfo).
+void SetLogLevel(LogLevel level);
+
+// Writes "<time> <LEVEL> <message>\n" to stderr if `level` is enabled.
+void Log(LogLevel level, std::string_view message);
+
+}  // namespace dorm
