@@ -9,7 +9,6 @@
 #include <optional>
 
 #include "net/route.h"
-#include "runtime/object_id.h"
 #include "util/log.h"
 
 namespace dorm::net {
@@ -220,13 +219,13 @@ void HttpServer::Handle(asio::io_context& from, runtime::HttpRequestData request
   address.app = app;
   address.class_name = route.class_name;
   address.instance_name = route.instance_id;
-  address.object_id =
-      runtime::ObjectIdFromName(runtime::NamespaceKey(app, route.class_name), route.instance_id);
   request.url = "http://" + (host.empty() ? std::string("localhost") : host) + route.forwarded;
   size_t q = target.find('?');
   request.headers.emplace_back("x-dorm-original-path", target.substr(0, q));
-  // A stable hash of the object id picks its thread, so it always lives on the same one.
-  size_t owner = std::stoul(address.object_id.substr(0, 8), nullptr, 16) % loops_.size();
+  // A stable hash of the object's address picks its thread, so it always lives on the same one.
+  // (The object id itself, an HMAC, is derived once, when the thread creates the object.)
+  size_t owner = std::hash<std::string>{}(app + '\n' + route.class_name + '\n' + route.instance_id) %
+                 loops_.size();
   Loop* loop = loops_[owner].get();
   ++active_requests_;
   auto done = [this, respond = std::move(respond)](runtime::HttpResponseData response) {

@@ -61,10 +61,25 @@ AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code
             &prelude_internals_);
   RunBundle(reinterpret_cast<const char*>(kRuntimeSource), kRuntimeSourceSize, "dorm:runtime", "__dormRuntime",
             &runtime_exports_);
+  const char* const kNames[kNameCount] = {"fetch", "status", "statusText", "headers", "body"};
+  for (int i = 0; i < kNameCount; ++i) {
+    names_[i].Reset(isolate_, v8::String::NewFromUtf8(isolate_, kNames[i], v8::NewStringType::kInternalized)
+                                  .ToLocalChecked());
+  }
+  new_request_.Reset(isolate_, Internal("newRequest"));
+  response_parts_.Reset(isolate_, Internal("responseParts"));
+  create_state_.Reset(isolate_, RuntimeFunction("createState"));
+  if (new_request_.IsEmpty() || response_parts_.IsEmpty() || create_state_.IsEmpty()) {
+    throw std::runtime_error("the prelude lacks newRequest, responseParts or createState");
+  }
 }
 
 AppIsolate::~AppIsolate() {
   classes_.clear();
+  for (auto& n : names_) n.Reset();
+  new_request_.Reset();
+  response_parts_.Reset();
+  create_state_.Reset();
   cloudflare_workers_.Reset();
   prelude_internals_.Reset();
   runtime_exports_.Reset();

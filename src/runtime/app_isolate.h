@@ -49,6 +49,13 @@ class AppIsolate {
   v8::Local<v8::Function> Internal(const char* name);
   v8::Local<v8::Function> RuntimeFunction(const char* name);
 
+  // Functions and property names used on every request, looked up once.
+  enum Name { kFetch, kStatus, kStatusText, kHeaders, kBody, kNameCount };
+  v8::Local<v8::String> name(Name n) const { return names_[n].Get(isolate_); }
+  v8::Local<v8::Function> new_request() const { return new_request_.Get(isolate_); }
+  v8::Local<v8::Function> response_parts() const { return response_parts_.Get(isolate_); }
+  v8::Local<v8::Function> create_state() const { return create_state_.Get(isolate_); }
+
   const js::DataCloneErrorFactory& data_clone_error_factory() const { return clone_error_; }
 
   // Set by the near-heap-limit callback; the owner must then reset the app's objects and destroy
@@ -83,6 +90,10 @@ class AppIsolate {
   };
   std::map<std::string, LoadedClass> classes_;
   js::DataCloneErrorFactory clone_error_;
+  v8::Global<v8::String> names_[kNameCount];
+  v8::Global<v8::Function> new_request_;
+  v8::Global<v8::Function> response_parts_;
+  v8::Global<v8::Function> create_state_;
   bool out_of_memory_ = false;
 };
 

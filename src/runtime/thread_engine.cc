@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "js/strings.h"
+#include "runtime/object_id.h"
 #include "util/log.h"
 
 namespace dorm::runtime {
@@ -19,7 +20,7 @@ const char kStorageFailureMessage[] =
 thread_local ThreadEngine* t_current_engine = nullptr;
 
 std::string ObjectKey(const ObjectAddress& a) {
-  return a.app + '\n' + a.class_name + '\n' + a.object_id;
+  return a.app + '\n' + a.class_name + '\n' + a.instance_name;
 }
 }  // namespace
 
@@ -174,6 +175,10 @@ void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
   if (it == objects_.end()) {
     auto created = std::make_unique<ObjectInstance>();
     created->slot = next_slot_++;
+    if (address.object_id.empty()) {
+      address.object_id =
+          ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
+    }
     created->db_path = ObjectDatabasePath(shared_.options.data_dir, address);
     created->address = std::move(address);
     created->app = app;
@@ -232,7 +237,7 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
       failure = error.empty() ? js::ExceptionMessage(isolate, try_catch.Exception()) : error;
       return;
     }
-    v8::Local<v8::Function> create_state = app->RuntimeFunction("createState");
+    v8::Local<v8::Function> create_state = app->create_state();
     v8::Local<v8::Value> state_args[] = {
         v8::Number::New(isolate, static_cast<double>(slot)),
         js::FromUtf8(isolate, instance->address.object_id),
@@ -299,7 +304,7 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
     v8::Local<v8::Value> request_args[] = {js::FromUtf8(isolate, event.request.method),
                                            js::FromUtf8(isolate, event.request.url), headers, body};
     v8::Local<v8::Value> request;
-    if (!app->Internal("newRequest")
+    if (!app->new_request()
              ->Call(context, v8::Undefined(isolate), 4, request_args)
              .ToLocal(&request)) {
       if (!try_catch.HasTerminated()) fail(js::ExceptionMessage(isolate, try_catch.Exception()));
@@ -307,7 +312,7 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
     }
     v8::Local<v8::Object> object = instance->js_object.Get(isolate);
     v8::Local<v8::Value> fetch;
-    if (!object->Get(context, js::FromUtf8(isolate, "fetch")).ToLocal(&fetch) ||
+    if (!object->Get(context, app->name(AppIsolate::kFetch)).ToLocal(&fetch) ||
         !fetch->IsFunction()) {
       if (try_catch.HasTerminated()) return;
       fail("Handler does not export a fetch() function.");
@@ -333,7 +338,9 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
         v8::Function::New(context, &ThreadEngine::OnFulfilled, data).ToLocalChecked();
     v8::Local<v8::Function> on_rejected =
         v8::Function::New(context, &ThreadEngine::OnRejected, data).ToLocalChecked();
-    (void)resolver->GetPromise()->Then(context, on_fulfilled, on_rejected);
+    if (resolver->GetPromise()->Then(context, on_fulfilled, on_rejected).IsEmpty()) {
+      // Only fails when execution is terminating; the turn's end handles that.
+    }
   });
 }
 
@@ -378,7 +385,7 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
     v8::Local<v8::Context> context = app->context();
     v8::TryCatch try_catch(isolate);
     v8::Local<v8::Value> parts_value;
-    if (!app->Internal("responseParts")->Call(context, v8::Undefined(isolate), 1, &value)
+    if (!app->response_parts()->Call(context, v8::Undefined(isolate), 1, &value)
              .ToLocal(&parts_value) || !parts_value->IsObject()) {
       if (try_catch.HasTerminated()) {
         instance->in_flight.emplace(event_id, std::move(done));
@@ -390,12 +397,12 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
       response = HttpResponseData::JsonError(500, message);
     } else {
       v8::Local<v8::Object> parts = parts_value.As<v8::Object>();
-      auto get = [&](const char* name) {
-        return parts->Get(context, js::FromUtf8(isolate, name)).ToLocalChecked();
+      auto get = [&](AppIsolate::Name name) {
+        return parts->Get(context, app->name(name)).ToLocalChecked();
       };
-      response.status = static_cast<int>(get("status")->Int32Value(context).FromMaybe(500));
-      response.status_text = js::ToUtf8(isolate, get("statusText"));
-      v8::Local<v8::Value> headers = get("headers");
+      response.status = static_cast<int>(get(AppIsolate::kStatus)->Int32Value(context).FromMaybe(500));
+      response.status_text = js::ToUtf8(isolate, get(AppIsolate::kStatusText));
+      v8::Local<v8::Value> headers = get(AppIsolate::kHeaders);
       if (headers->IsArray()) {
         auto array = headers.As<v8::Array>();
         for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
@@ -403,7 +410,7 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
                                         js::ToUtf8(isolate, array->Get(context, i + 1).ToLocalChecked()));
         }
       }
-      v8::Local<v8::Value> body = get("body");
+      v8::Local<v8::Value> body = get(AppIsolate::kBody);
       if (body->IsArrayBufferView()) {
         auto view = body.As<v8::ArrayBufferView>();
         response.body.resize(view->ByteLength());
