@@ -4,7 +4,7 @@
 import { createState } from './state.js';
 import { DurableObject, WorkerEntrypoint, RpcTarget, WorkflowEntrypoint } from './base_classes.js';
 
-export default {
+const exports = {
   createState,
   DurableObject,
   WorkerEntrypoint,
@@ -12,3 +12,6 @@ export default {
   WorkflowEntrypoint,
   env: {},
 };
+// A plain property (not a `var`) so that the host can delete it after reading it.
+globalThis.__dormRuntime = exports;
+export default exports;

@@ -27,6 +27,25 @@ v8::Local<v8::String> FromUtf8(v8::Isolate* isolate, std::string_view text) {
   return out;
 }
 
+v8::Local<v8::String> FromLatin1(v8::Isolate* isolate, std::string_view bytes) {
+  v8::Local<v8::String> out;
+  if (!v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                  v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
+           .ToLocal(&out)) {
+    return v8::String::Empty(isolate);
+  }
+  return out;
+}
+
+std::string ToLatin1(v8::Isolate* isolate, v8::Local<v8::Value> value) {
+  v8::Local<v8::String> str;
+  if (value.IsEmpty() || !value->ToString(isolate->GetCurrentContext()).ToLocal(&str)) return {};
+  std::string out(static_cast<size_t>(str->Length()), '\0');
+  str->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(out.data()), 0, str->Length(),
+                    v8::String::NO_NULL_TERMINATION);
+  return out;
+}
+
 void ThrowError(v8::Isolate* isolate, std::string_view message) {
   isolate->ThrowException(v8::Exception::Error(FromUtf8(isolate, message)));
 }

@@ -14,6 +14,11 @@ std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value);
 // A V8 string from UTF-8; invalid sequences become U+FFFD. Empty handle only if too long.
 v8::Local<v8::String> FromUtf8(v8::Isolate* isolate, std::string_view text);
 
+// Header values are byte strings (Fetch): each byte is one code unit U+0000..U+00FF.
+v8::Local<v8::String> FromLatin1(v8::Isolate* isolate, std::string_view bytes);
+// The bytes of a byte string; code units above U+00FF (which Headers rejects) keep their low byte.
+std::string ToLatin1(v8::Isolate* isolate, v8::Local<v8::Value> value);
+
 // Throws a JS exception of the given constructor class ("TypeError", "RangeError", "Error").
 void ThrowError(v8::Isolate* isolate, std::string_view message);
 void ThrowTypeError(v8::Isolate* isolate, std::string_view message);

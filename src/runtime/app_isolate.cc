@@ -115,8 +115,12 @@ void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
     object = inner.As<v8::Object>();
   }
   exports->Reset(isolate_, object);
-  global->Delete(context, key).Check();
-  global->Delete(context, js::FromUtf8(isolate_, "__dormNative")).Check();
+  // Both must be gone before user code runs: they would expose the host's internals.
+  if (!global->Delete(context, key).FromMaybe(false) ||
+      !global->Delete(context, js::FromUtf8(isolate_, "__dormNative")).FromMaybe(false) ||
+      global->Has(context, key).FromMaybe(true)) {
+    throw std::runtime_error(std::string(name) + " left " + global_name + " on the global object");
+  }
 }
 
 v8::Local<v8::Function> AppIsolate::Internal(const char* name) {

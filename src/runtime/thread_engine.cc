@@ -87,7 +87,9 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
     bool oom = app->out_of_memory();
     Log(LogLevel::kWarn, "app '" + app->app() + "': " +
                              (oom ? std::string(kMemoryLimitMessage) : kCpuLimitMessage));
-    ResetApp(app, oom ? kMemoryLimitMessage : kCpuLimitMessage, oom);
+    // The isolate is discarded in both cases: a termination can leave module state half-updated,
+    // and Cloudflare's reset also starts the objects from fresh globals.
+    ResetApp(app, oom ? kMemoryLimitMessage : kCpuLimitMessage, true);
     alive = false;
   }
   CommitDirty();
@@ -287,8 +289,8 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
     v8::Local<v8::Array> headers = v8::Array::New(isolate, static_cast<int>(event.request.headers.size() * 2));
     uint32_t i = 0;
     for (const auto& [name, value] : event.request.headers) {
-      headers->Set(context, i++, js::FromUtf8(isolate, name)).Check();
-      headers->Set(context, i++, js::FromUtf8(isolate, value)).Check();
+      headers->Set(context, i++, js::FromLatin1(isolate, name)).Check();
+      headers->Set(context, i++, js::FromLatin1(isolate, value)).Check();
     }
     v8::Local<v8::Value> body = v8::Null(isolate);
     if (!event.request.body.empty()) {
@@ -406,8 +408,8 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
       if (headers->IsArray()) {
         auto array = headers.As<v8::Array>();
         for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
-          response.headers.emplace_back(js::ToUtf8(isolate, array->Get(context, i).ToLocalChecked()),
-                                        js::ToUtf8(isolate, array->Get(context, i + 1).ToLocalChecked()));
+          response.headers.emplace_back(js::ToLatin1(isolate, array->Get(context, i).ToLocalChecked()),
+                                        js::ToLatin1(isolate, array->Get(context, i + 1).ToLocalChecked()));
         }
       }
       v8::Local<v8::Value> body = get(AppIsolate::kBody);
@@ -415,6 +417,10 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
         auto view = body.As<v8::ArrayBufferView>();
         response.body.resize(view->ByteLength());
         view->CopyContents(response.body.data(), response.body.size());
+      }
+      if (response.status < 100 || response.status > 999) {
+        // Response.error() (status 0) is a network error: the client gets a 500.
+        response = HttpResponseData::JsonError(500, "The Durable Object returned a network error (Response.error()).");
       }
     }
   }

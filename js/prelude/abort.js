@@ -1,0 +1,140 @@
+import native from './native.js';
+import { DOMException } from './dom_exception.js';
+import { Event, EventTarget, defineEventHandler, setSignalHooks } from './event_target.js';
+import { reportException } from './report_error.js';
+import { defineInterface, illegalConstructor, isObject, requireArgs, toEnforcedUnsignedLongLong } from './webidl.js';
+
+// Lets the prelude create signals while `new AbortSignal()` stays an illegal constructor.
+const internalToken = Symbol('AbortSignal');
+
+let signalState;
+let isSignal;
+
+export class AbortSignal extends EventTarget {
+  #state = { aborted: false, reason: undefined, algorithms: new Set() };
+
+  constructor(token = undefined) {
+    if (token !== internalToken) throw illegalConstructor();
+    super();
+  }
+
+  static {
+    signalState = (signal) => signal.#state;
+    isSignal = (value) => isObject(value) && #state in value;
+  }
+
+  static abort(reason = undefined) {
+    const signal = createAbortSignal();
+    signalAbort(signal, reason);
+    return signal;
+  }
+
+  static timeout(milliseconds) {
+    requireArgs(arguments.length, 1, "Failed to execute 'timeout' on 'AbortSignal'");
+    const ms = toEnforcedUnsignedLongLong(milliseconds, "Failed to execute 'timeout' on 'AbortSignal'");
+    const signal = createAbortSignal();
+    native.setTimer(() => {
+      signalAbort(signal, new DOMException('The operation timed out.', 'TimeoutError'));
+    }, ms, false);
+    return signal;
+  }
+
+  static any(signals) {
+    requireArgs(arguments.length, 1, "Failed to execute 'any' on 'AbortSignal'");
+    if (!isObject(signals) || typeof signals[Symbol.iterator] !== 'function') {
+      throw new TypeError("Failed to execute 'any' on 'AbortSignal': parameter 1 is not iterable.");
+    }
+    const sources = [];
+    for (const source of signals) {
+      if (!isSignal(source)) {
+        throw new TypeError("Failed to execute 'any' on 'AbortSignal': an element is not an AbortSignal.");
+      }
+      sources.push(source);
+    }
+    const result = createAbortSignal();
+    for (const source of sources) {
+      if (signalState(source).aborted) {
+        signalAbort(result, signalState(source).reason);
+        return result;
+      }
+    }
+    for (const source of sources) followSignal(result, source);
+    return result;
+  }
+
+  get aborted() {
+    return this.#state.aborted;
+  }
+
+  get reason() {
+    return this.#state.reason;
+  }
+
+  throwIfAborted() {
+    if (this.#state.aborted) throw this.#state.reason;
+  }
+}
+
+defineEventHandler(AbortSignal.prototype, 'abort');
+defineInterface(AbortSignal, 'AbortSignal');
+
+export function createAbortSignal() {
+  return new AbortSignal(internalToken);
+}
+
+function signalAbort(signal, reason) {
+  const state = signalState(signal);
+  if (state.aborted) return;
+  state.aborted = true;
+  state.reason = reason !== undefined
+    ? reason
+    : new DOMException('signal is aborted without reason', 'AbortError');
+  const algorithms = [...state.algorithms];
+  state.algorithms.clear();
+  for (const algorithm of algorithms) {
+    try {
+      algorithm();
+    } catch (error) {
+      reportException(error);
+    }
+  }
+  signal.dispatchEvent(new Event('abort'));
+}
+
+function addAbortAlgorithm(signal, algorithm) {
+  signalState(signal).algorithms.add(algorithm);
+}
+
+// Makes `follower` abort, with the same reason, when `parent` does.
+export function followSignal(follower, parent) {
+  const parentState = signalState(parent);
+  if (parentState.aborted) {
+    signalAbort(follower, parentState.reason);
+  } else {
+    addAbortAlgorithm(parent, () => signalAbort(follower, parentState.reason));
+  }
+}
+
+export { isSignal as isAbortSignal };
+
+setSignalHooks({
+  isSignal,
+  isAborted: (signal) => signalState(signal).aborted,
+  onAbort: addAbortAlgorithm,
+});
+
+export class AbortController {
+  #signal = createAbortSignal();
+
+  constructor() {}
+
+  get signal() {
+    return this.#signal;
+  }
+
+  abort(reason = undefined) {
+    signalAbort(this.#signal, reason);
+  }
+}
+
+defineInterface(AbortController, 'AbortController');

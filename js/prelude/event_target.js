@@ -1,0 +1,326 @@
+import { DOMException } from './dom_exception.js';
+import { reportException } from './report_error.js';
+import { defineInterface, isObject, requireArgs, toDictionary, toDOMString } from './webidl.js';
+
+const NONE = 0;
+const CAPTURING_PHASE = 1;
+const AT_TARGET = 2;
+const BUBBLING_PHASE = 3;
+
+// Accessors for the private state of Event, for the dispatch algorithm in EventTarget.
+let eventState;
+let isEvent;
+
+function isTrusted() {
+  return eventState(this).isTrusted;
+}
+
+export class Event {
+  #state;
+
+  constructor(type, eventInitDict = undefined) {
+    requireArgs(arguments.length, 1, "Failed to construct 'Event'");
+    const typeString = toDOMString(type);
+    const init = toDictionary(eventInitDict, "Failed to construct 'Event'");
+    this.#state = {
+      type: typeString,
+      bubbles: Boolean(init.bubbles),
+      cancelable: Boolean(init.cancelable),
+      composed: Boolean(init.composed),
+      target: null,
+      currentTarget: null,
+      phase: NONE,
+      canceled: false,
+      stopPropagation: false,
+      stopImmediatePropagation: false,
+      dispatching: false,
+      inPassiveListener: false,
+      isTrusted: false,
+      timeStamp: Date.now(),
+    };
+    // [LegacyUnforgeable]: an own, non-configurable accessor on every instance.
+    Object.defineProperty(this, 'isTrusted', { get: isTrusted, enumerable: true, configurable: false });
+  }
+
+  static {
+    eventState = (event) => event.#state;
+    isEvent = (value) => isObject(value) && #state in value;
+  }
+
+  get type() {
+    return this.#state.type;
+  }
+
+  get target() {
+    return this.#state.target;
+  }
+
+  get srcElement() {
+    return this.#state.target;
+  }
+
+  get currentTarget() {
+    return this.#state.currentTarget;
+  }
+
+  composedPath() {
+    const { currentTarget, dispatching } = this.#state;
+    return dispatching && currentTarget !== null ? [currentTarget] : [];
+  }
+
+  get eventPhase() {
+    return this.#state.phase;
+  }
+
+  stopPropagation() {
+    this.#state.stopPropagation = true;
+  }
+
+  get cancelBubble() {
+    return this.#state.stopPropagation;
+  }
+
+  set cancelBubble(value) {
+    if (value) this.#state.stopPropagation = true;
+  }
+
+  stopImmediatePropagation() {
+    this.#state.stopPropagation = true;
+    this.#state.stopImmediatePropagation = true;
+  }
+
+  get bubbles() {
+    return this.#state.bubbles;
+  }
+
+  get cancelable() {
+    return this.#state.cancelable;
+  }
+
+  get returnValue() {
+    return !this.#state.canceled;
+  }
+
+  set returnValue(value) {
+    if (!value) this.#cancel();
+  }
+
+  preventDefault() {
+    this.#cancel();
+  }
+
+  #cancel() {
+    if (this.#state.cancelable && !this.#state.inPassiveListener) this.#state.canceled = true;
+  }
+
+  get defaultPrevented() {
+    return this.#state.canceled;
+  }
+
+  get composed() {
+    return this.#state.composed;
+  }
+
+  get timeStamp() {
+    return this.#state.timeStamp;
+  }
+}
+
+defineInterface(Event, 'Event', { NONE, CAPTURING_PHASE, AT_TARGET, BUBBLING_PHASE });
+
+export class CustomEvent extends Event {
+  #detail;
+
+  constructor(type, eventInitDict = undefined) {
+    requireArgs(arguments.length, 1, "Failed to construct 'CustomEvent'");
+    super(type, eventInitDict);
+    const init = toDictionary(eventInitDict, "Failed to construct 'CustomEvent'");
+    this.#detail = init.detail === undefined ? null : init.detail;
+  }
+
+  get detail() {
+    return this.#detail;
+  }
+}
+
+defineInterface(CustomEvent, 'CustomEvent');
+
+// AbortSignal is defined on top of EventTarget, so it registers how to recognise a signal and how
+// to run code when one aborts, for the `signal` option of addEventListener.
+let signalHooks = null;
+
+export function setSignalHooks(hooks) {
+  signalHooks = hooks;
+}
+
+function flattenOptions(options, withListenerOptions) {
+  const result = { capture: false, once: false, passive: false, signal: null };
+  if (!isObject(options)) {
+    result.capture = Boolean(options);
+    return result;
+  }
+  result.capture = Boolean(options.capture);
+  if (!withListenerOptions) return result;
+  result.once = Boolean(options.once);
+  result.passive = Boolean(options.passive);
+  const signal = options.signal;
+  if (signal !== undefined) {
+    if (signalHooks === null || !signalHooks.isSignal(signal)) {
+      throw new TypeError("Failed to execute 'addEventListener' on 'EventTarget': member signal is not of type 'AbortSignal'.");
+    }
+    result.signal = signal;
+  }
+  return result;
+}
+
+export class EventTarget {
+  // type → listeners in registration order
+  #listeners = new Map();
+
+  constructor() {}
+
+  addEventListener(type, callback, options = undefined) {
+    requireArgs(arguments.length, 2, "Failed to execute 'addEventListener' on 'EventTarget'");
+    const typeString = toDOMString(type);
+    if (callback !== null && !isObject(callback)) {
+      throw new TypeError("Failed to execute 'addEventListener' on 'EventTarget': parameter 2 is not of type 'Object'.");
+    }
+    const { capture, once, passive, signal } = flattenOptions(options, true);
+    if (callback === null) return;
+    if (signal !== null && signalHooks.isAborted(signal)) return;
+    let list = this.#listeners.get(typeString);
+    if (list === undefined) {
+      list = [];
+      this.#listeners.set(typeString, list);
+    }
+    if (list.some((l) => l.callback === callback && l.capture === capture)) return;
+    const listener = { callback, capture, once, passive, removed: false };
+    list.push(listener);
+    if (signal !== null) {
+      signalHooks.onAbort(signal, () => this.#remove(typeString, listener));
+    }
+  }
+
+  removeEventListener(type, callback, options = undefined) {
+    requireArgs(arguments.length, 2, "Failed to execute 'removeEventListener' on 'EventTarget'");
+    const typeString = toDOMString(type);
+    if (callback !== null && !isObject(callback)) {
+      throw new TypeError("Failed to execute 'removeEventListener' on 'EventTarget': parameter 2 is not of type 'Object'.");
+    }
+    const { capture } = flattenOptions(options, false);
+    const list = this.#listeners.get(typeString);
+    if (list === undefined) return;
+    const listener = list.find((l) => l.callback === callback && l.capture === capture);
+    if (listener !== undefined) this.#remove(typeString, listener);
+  }
+
+  #remove(type, listener) {
+    listener.removed = true;
+    const list = this.#listeners.get(type);
+    if (list === undefined) return;
+    const index = list.indexOf(listener);
+    if (index !== -1) list.splice(index, 1);
+  }
+
+  dispatchEvent(event) {
+    requireArgs(arguments.length, 1, "Failed to execute 'dispatchEvent' on 'EventTarget'");
+    if (!isEvent(event)) {
+      throw new TypeError("Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.");
+    }
+    const state = eventState(event);
+    if (state.dispatching) {
+      throw new DOMException('The event is already being dispatched.', 'InvalidStateError');
+    }
+    state.isTrusted = false;
+    return this.#dispatch(event, state);
+  }
+
+  // There is no tree here, so the path is the target alone: capture listeners run first, then
+  // the others, both in the AT_TARGET phase.
+  #dispatch(event, state) {
+    state.dispatching = true;
+    state.target = this;
+    state.currentTarget = this;
+    state.phase = AT_TARGET;
+    const list = this.#listeners.get(state.type);
+    if (list !== undefined && list.length > 0) {
+      const snapshot = list.slice();
+      this.#invoke(event, state, snapshot, true);
+      this.#invoke(event, state, snapshot, false);
+    }
+    state.phase = NONE;
+    state.currentTarget = null;
+    state.dispatching = false;
+    state.stopPropagation = false;
+    state.stopImmediatePropagation = false;
+    return !state.canceled;
+  }
+
+  #invoke(event, state, listeners, capturePhase) {
+    if (state.stopPropagation) return;
+    for (const listener of listeners) {
+      if (listener.removed || listener.capture !== capturePhase) continue;
+      if (listener.once) this.#remove(state.type, listener);
+      if (listener.passive) state.inPassiveListener = true;
+      try {
+        const { callback } = listener;
+        if (typeof callback === 'function') {
+          callback.call(this, event);
+        } else {
+          const handleEvent = callback.handleEvent;
+          if (typeof handleEvent !== 'function') {
+            throw new TypeError("The listener's handleEvent property is not a function.");
+          }
+          handleEvent.call(callback, event);
+        }
+      } catch (error) {
+        reportException(error);
+      }
+      state.inPassiveListener = false;
+      if (state.stopImmediatePropagation) return;
+    }
+  }
+}
+
+defineInterface(EventTarget, 'EventTarget');
+
+// For interfaces with `on<type>` attributes: the handler keeps the position of the listener that
+// was registered when a handler was first set, as HTML's event handlers do.
+export function defineEventHandler(proto, type) {
+  const handlers = new WeakMap();
+  Object.defineProperty(proto, `on${type}`, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const entry = handlers.get(this);
+      return entry === undefined ? null : entry.handler;
+    },
+    set(value) {
+      const handler = isObject(value) ? value : null;
+      let entry = handlers.get(this);
+      if (entry === undefined) {
+        if (handler === null) return;
+        entry = { handler: null, listener: null };
+        handlers.set(this, entry);
+      }
+      entry.handler = handler;
+      if (handler === null) {
+        if (entry.listener !== null) {
+          EventTarget.prototype.removeEventListener.call(this, type, entry.listener);
+          entry.listener = null;
+        }
+        return;
+      }
+      if (entry.listener === null) {
+        const target = this;
+        entry.listener = function (event) {
+          const current = handlers.get(target).handler;
+          if (typeof current !== 'function') return;
+          const result = current.call(target, event);
+          if (result === false) event.preventDefault();
+        };
+        EventTarget.prototype.addEventListener.call(this, type, entry.listener);
+      }
+    },
+  });
+}

@@ -1,0 +1,14 @@
+// Runs first, so that the host's native functions are captured and hidden before anything else.
+import './native.js';
+import { installGlobals } from './globals.js';
+import { internals } from './internals.js';
+
+installGlobals();
+
+export const { makeDOMException, newRequest, responseParts, isResponse } = internals;
+export default internals;
+
+// The host reads `internals` from globalThis.__dormPrelude and deletes it. It is a plain property
+// (the bundle is built without --global-name, which would make it an undeletable `var`). It
+// carries the members directly and under `default`.
+globalThis.__dormPrelude = { default: internals, ...internals };

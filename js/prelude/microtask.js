@@ -1,0 +1,17 @@
+import native from './native.js';
+import { reportException } from './report_error.js';
+import { requireArgs } from './webidl.js';
+
+export function queueMicrotask(callback) {
+  requireArgs(arguments.length, 1, "Failed to execute 'queueMicrotask'");
+  if (typeof callback !== 'function') {
+    throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
+  }
+  native.enqueueMicrotask(() => {
+    try {
+      callback();
+    } catch (error) {
+      reportException(error);
+    }
+  });
+}

@@ -1,0 +1,206 @@
+import { createAbortSignal, followSignal, isAbortSignal } from './abort.js';
+import { BodyRecord, extractBody, installBodyMixin, isUnusable } from './body.js';
+import { Headers, hasHeader, headersInternals } from './headers.js';
+import { parseAbsoluteURL } from './url.js';
+import {
+  defineInterface, inspectCustom, isObject, requireArgs, toByteString, toDictionary, toEnum,
+  toUSVString,
+} from './webidl.js';
+
+const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const normalizedMethods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+const methodPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const redirectModes = ['follow', 'error', 'manual'];
+
+// The constructor recognises this token as "build from internal state", which lets the host and
+// clone() create requests without going through validation meant for user input.
+const internalToken = Symbol('Request');
+
+let requestState;
+let isRequestObject;
+
+export class Request {
+  #state;
+
+  constructor(input, init = undefined) {
+    if (input === internalToken) {
+      this.#state = init;
+      return;
+    }
+    const context = "Failed to construct 'Request'";
+    requireArgs(arguments.length, 1, context);
+
+    let inputState = null;
+    let url;
+    if (isRequestObject(input)) {
+      inputState = input.#state;
+      url = inputState.url;
+    } else {
+      const text = toUSVString(input);
+      const parsed = parseAbsoluteURL(text);
+      if (parsed === null) throw new TypeError(`${context}: Invalid URL: ${text}`);
+      if (parsed.hasCredentials) {
+        throw new TypeError(`${context}: Request cannot be constructed from a URL that includes credentials: ${text}`);
+      }
+      url = parsed.href;
+    }
+
+    // Dictionary members are read in lexicographic order, as WebIDL converts them.
+    const dict = toDictionary(init, context);
+    const bodyInit = dict.body;
+    const cf = dict.cf;
+    const headersInit = dict.headers;
+    const methodInit = dict.method;
+    const redirectInit = dict.redirect;
+    const signalInit = dict.signal;
+    if (signalInit !== undefined && signalInit !== null && !isAbortSignal(signalInit)) {
+      throw new TypeError(`${context}: member signal is not of type 'AbortSignal'.`);
+    }
+
+    let method = inputState === null ? 'GET' : inputState.method;
+    if (methodInit !== undefined) {
+      const m = toByteString(methodInit, context);
+      if (!methodPattern.test(m)) throw new TypeError(`${context}: '${m}' is not a valid HTTP method.`);
+      const upper = m.toUpperCase();
+      if (forbiddenMethods.has(upper)) throw new TypeError(`${context}: '${m}' HTTP method is unsupported.`);
+      method = normalizedMethods.has(upper) ? upper : m;
+    }
+
+    const redirect = redirectInit !== undefined
+      ? toEnum(redirectInit, redirectModes, context)
+      : (inputState === null ? 'follow' : inputState.redirect);
+
+    const headers = new Headers();
+    headersInternals.setGuard(headers, 'request');
+    if (headersInit !== undefined) {
+      headersInternals.fill(headers, headersInit, context);
+    } else if (inputState !== null) {
+      for (const [name, value] of headersInternals.list(inputState.headers)) {
+        headersInternals.appendRaw(headers, name, value);
+      }
+    }
+
+    const inputBody = inputState === null ? null : inputState.body;
+    const hasInitBody = bodyInit !== undefined && bodyInit !== null;
+    if ((hasInitBody || inputBody !== null) && (method === 'GET' || method === 'HEAD')) {
+      throw new TypeError(`${context}: Request with GET/HEAD method cannot have body.`);
+    }
+
+    let body = null;
+    if (hasInitBody) {
+      const { record, type } = extractBody(bodyInit);
+      body = record;
+      if (type !== null && !hasHeader(headers, 'content-type')) {
+        headersInternals.appendRaw(headers, 'content-type', type);
+      }
+    } else if (inputBody !== null) {
+      if (isUnusable(inputBody)) {
+        throw new TypeError(`${context}: Cannot construct a Request with a Request object that has already been used.`);
+      }
+      // The new request takes the body over; the input reads as used from now on.
+      body = new BodyRecord(inputBody.bytes);
+      inputBody.disturbed = true;
+      inputBody.drained = true;
+    }
+
+    const signal = createAbortSignal();
+    const parentSignal = signalInit !== undefined ? signalInit : (inputState === null ? null : inputState.signal);
+    if (parentSignal !== null) followSignal(signal, parentSignal);
+
+    this.#state = {
+      method,
+      url,
+      headers,
+      body,
+      redirect,
+      signal,
+      cf: cf !== undefined ? cf : (inputState === null ? undefined : inputState.cf),
+    };
+  }
+
+  static {
+    requestState = (request) => request.#state;
+    isRequestObject = (value) => isObject(value) && #state in value;
+  }
+
+  get method() {
+    return this.#state.method;
+  }
+
+  get url() {
+    return this.#state.url;
+  }
+
+  get headers() {
+    return this.#state.headers;
+  }
+
+  get redirect() {
+    return this.#state.redirect;
+  }
+
+  get signal() {
+    return this.#state.signal;
+  }
+
+  // Cloudflare's request metadata; Dorm has none to give for incoming requests.
+  get cf() {
+    return this.#state.cf;
+  }
+
+  get integrity() {
+    return '';
+  }
+
+  get keepalive() {
+    return false;
+  }
+
+  clone() {
+    const state = this.#state;
+    if (isUnusable(state.body)) throw new TypeError("Failed to execute 'clone' on 'Request': Request body is already used.");
+    const signal = createAbortSignal();
+    followSignal(signal, state.signal);
+    return new Request(internalToken, {
+      ...state,
+      headers: headersInternals.copy(state.headers),
+      body: state.body === null ? null : state.body.cloneRecord(),
+      signal,
+    });
+  }
+
+  [inspectCustom](depth, options, inspect) {
+    const fields = {
+      method: this.method,
+      url: this.url,
+      headers: this.headers,
+      redirect: this.redirect,
+      bodyUsed: this.bodyUsed,
+    };
+    return `Request ${inspect(fields, options)}`;
+  }
+}
+
+installBodyMixin(Request, (request) => requestState(request).body);
+defineInterface(Request, 'Request');
+
+// A request as the host receives it. Its headers are immutable, as they are for requests that
+// Workers hand to a fetch handler.
+export function createIncomingRequest(method, url, headerList, body) {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < headerList.length; i += 2) {
+    headersInternals.appendRaw(headers, headerList[i], headerList[i + 1]);
+  }
+  headersInternals.setGuard(headers, 'immutable');
+  const noBody = body === null || body === undefined
+    || ((method === 'GET' || method === 'HEAD') && body.length === 0);
+  return new Request(internalToken, {
+    method,
+    url,
+    headers,
+    body: noBody ? null : new BodyRecord(body),
+    redirect: 'follow',
+    signal: createAbortSignal(),
+    cf: undefined,
+  });
+}

@@ -1,0 +1,199 @@
+import { BodyRecord, consumeBody, extractBody, installBodyMixin, isUnusable } from './body.js';
+import { utf8Encode } from './encoding.js';
+import { Headers, hasHeader, headersInternals } from './headers.js';
+import { parseAbsoluteURL } from './url.js';
+import {
+  defineInterface, inspectCustom, isObject, requireArgs, toByteString, toDictionary, toUSVString,
+  toUnsignedShort,
+} from './webidl.js';
+
+const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+const reasonPhrasePattern = /^[\t\x20-\x7E\x80-\xFF]*$/;
+
+// See Request: the token marks construction from internal state.
+const internalToken = Symbol('Response');
+
+let responseState;
+let isResponseObject;
+
+// Reads a ResponseInit dictionary (members in lexicographic order) and validates it, including
+// Cloudflare's `webSocket` member, which alone makes status 101 acceptable.
+function readResponseInit(init, context) {
+  const dict = toDictionary(init, context);
+  const headersInit = dict.headers;
+  const statusInit = dict.status;
+  const statusTextInit = dict.statusText;
+  const webSocketInit = dict.webSocket;
+  const status = statusInit === undefined ? 200 : toUnsignedShort(statusInit);
+  const statusText = statusTextInit === undefined ? '' : toByteString(statusTextInit, context);
+  const webSocket = webSocketInit === undefined || webSocketInit === null ? null : webSocketInit;
+  if (!(status === 101 && webSocket !== null) && (status < 200 || status > 599)) {
+    throw new RangeError(`${context}: The status provided (${status}) is outside the range [200, 599].`);
+  }
+  if (!reasonPhrasePattern.test(statusText)) {
+    throw new TypeError(`${context}: Invalid statusText.`);
+  }
+  return { headersInit, status, statusText, webSocket };
+}
+
+// Fetch's "initialize a response", for the constructor and Response.json().
+function initializeResponse(init, body, context) {
+  const { headersInit, status, statusText, webSocket } = readResponseInit(init, context);
+  const headers = new Headers();
+  headersInternals.setGuard(headers, 'response');
+  if (headersInit !== undefined) headersInternals.fill(headers, headersInit, context);
+  let record = null;
+  if (body !== null) {
+    if (nullBodyStatuses.has(status)) {
+      throw new TypeError(`${context}: Response with null body status (${status}) cannot have body.`);
+    }
+    const extracted = body();
+    record = extracted.record;
+    if (extracted.type !== null && !hasHeader(headers, 'content-type')) {
+      headersInternals.appendRaw(headers, 'content-type', extracted.type);
+    }
+  }
+  return {
+    type: 'default',
+    url: '',
+    status,
+    statusText,
+    headers,
+    body: record,
+    webSocket,
+  };
+}
+
+export class Response {
+  #state;
+
+  constructor(body = null, init = undefined) {
+    if (body === internalToken) {
+      this.#state = init;
+      return;
+    }
+    const context = "Failed to construct 'Response'";
+    const source = body === null || body === undefined ? null : () => extractBody(body);
+    this.#state = initializeResponse(init, source, context);
+  }
+
+  static {
+    responseState = (response) => response.#state;
+    isResponseObject = (value) => isObject(value) && #state in value;
+  }
+
+  static error() {
+    const headers = new Headers();
+    headersInternals.setGuard(headers, 'immutable');
+    return new Response(internalToken, {
+      type: 'error', url: '', status: 0, statusText: '', headers, body: null, webSocket: null,
+    });
+  }
+
+  static redirect(url, status = 302) {
+    const context = "Failed to execute 'redirect' on 'Response'";
+    requireArgs(arguments.length, 1, context);
+    const text = toUSVString(url);
+    const code = toUnsignedShort(status);
+    const parsed = parseAbsoluteURL(text);
+    if (parsed === null) throw new TypeError(`${context}: Invalid URL: ${text}`);
+    if (!redirectStatuses.has(code)) throw new RangeError(`${context}: Invalid status code ${code}.`);
+    const headers = new Headers();
+    headersInternals.appendRaw(headers, 'location', parsed.href);
+    headersInternals.setGuard(headers, 'immutable');
+    return new Response(internalToken, {
+      type: 'default', url: '', status: code, statusText: '', headers, body: null, webSocket: null,
+    });
+  }
+
+  static json(data, init = undefined) {
+    const context = "Failed to execute 'json' on 'Response'";
+    requireArgs(arguments.length, 1, context);
+    const text = JSON.stringify(data);
+    if (text === undefined) throw new TypeError(`${context}: The data is not JSON serializable.`);
+    const body = () => ({ record: new BodyRecord(utf8Encode(text)), type: 'application/json' });
+    return new Response(internalToken, initializeResponse(init, body, context));
+  }
+
+  get type() {
+    return this.#state.type;
+  }
+
+  get url() {
+    return this.#state.url;
+  }
+
+  get redirected() {
+    return false;
+  }
+
+  get status() {
+    return this.#state.status;
+  }
+
+  get ok() {
+    return this.#state.status >= 200 && this.#state.status <= 299;
+  }
+
+  get statusText() {
+    return this.#state.statusText;
+  }
+
+  get headers() {
+    return this.#state.headers;
+  }
+
+  // Cloudflare's WebSocket upgrade: the client end of a WebSocketPair, or null.
+  get webSocket() {
+    return this.#state.webSocket;
+  }
+
+  clone() {
+    const state = this.#state;
+    if (isUnusable(state.body)) throw new TypeError("Failed to execute 'clone' on 'Response': Response body is already used.");
+    return new Response(internalToken, {
+      ...state,
+      headers: headersInternals.copy(state.headers),
+      body: state.body === null ? null : state.body.cloneRecord(),
+    });
+  }
+
+  [inspectCustom](depth, options, inspect) {
+    const fields = {
+      status: this.status,
+      statusText: this.statusText,
+      ok: this.ok,
+      headers: this.headers,
+      bodyUsed: this.bodyUsed,
+      url: this.url,
+      redirected: this.redirected,
+      webSocket: this.webSocket,
+    };
+    return `Response ${inspect(fields, options)}`;
+  }
+}
+
+installBodyMixin(Response, (response) => responseState(response).body);
+defineInterface(Response, 'Response');
+
+export function isResponse(value) {
+  return isResponseObject(value);
+}
+
+// What the host sends: the status line, the header list in order, and the whole body.
+export function responseParts(response) {
+  if (!isResponseObject(response)) {
+    throw new TypeError('The value returned is not a Response.');
+  }
+  const state = responseState(response);
+  const headers = [];
+  for (const [name, value] of headersInternals.list(state.headers)) headers.push(name, value);
+  return {
+    status: state.status,
+    statusText: state.statusText,
+    headers,
+    body: state.body === null ? null : consumeBody(state.body),
+    webSocket: state.webSocket,
+  };
+}

@@ -1,0 +1,35 @@
+import native from './native.js';
+import { reportException } from './report_error.js';
+import { toLong } from './webidl.js';
+
+function schedule(name, handler, timeout, args, repeat) {
+  // Workers run no code from strings, so only functions are accepted.
+  if (typeof handler !== 'function') {
+    throw new TypeError(`Failed to execute '${name}': parameter 1 is not a function.`);
+  }
+  const delay = Math.max(0, toLong(timeout));
+  const callback = () => {
+    try {
+      handler.apply(globalThis, args);
+    } catch (error) {
+      reportException(error);
+    }
+  };
+  return native.setTimer(callback, delay, repeat);
+}
+
+export function setTimeout(handler, timeout = 0, ...args) {
+  return schedule('setTimeout', handler, timeout, args, false);
+}
+
+export function setInterval(handler, timeout = 0, ...args) {
+  return schedule('setInterval', handler, timeout, args, true);
+}
+
+export function clearTimeout(id = 0) {
+  native.clearTimer(toLong(id));
+}
+
+export function clearInterval(id = 0) {
+  native.clearTimer(toLong(id));
+}

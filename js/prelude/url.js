@@ -1,0 +1,43 @@
+import './url_prerequisites.js';
+import {
+  URL, URLSearchParams, basicURLParse, serializeURL,
+} from 'whatwg-url';
+import { inspectCustom } from './webidl.js';
+
+export { URL, URLSearchParams };
+
+// Parses an absolute URL (Workers have no base URL to resolve relative ones against). Returns the
+// serialized URL and whether it carries credentials, or null when parsing fails.
+export function parseAbsoluteURL(input) {
+  const record = basicURLParse(input);
+  if (record === null) return null;
+  return { href: serializeURL(record), hasCredentials: record.username !== '' || record.password !== '' };
+}
+
+export function isURLSearchParams(value) {
+  return value instanceof URLSearchParams;
+}
+
+const urlFields = [
+  'href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname',
+  'search', 'searchParams', 'hash',
+];
+
+Object.defineProperty(URL.prototype, inspectCustom, {
+  configurable: true,
+  writable: true,
+  value(depth, options, inspect) {
+    const fields = {};
+    for (const key of urlFields) fields[key] = this[key];
+    return `URL ${inspect(fields, options)}`;
+  },
+});
+
+Object.defineProperty(URLSearchParams.prototype, inspectCustom, {
+  configurable: true,
+  writable: true,
+  value(depth, options, inspect) {
+    const entries = [...this].map(([k, v]) => `${inspect(k)} => ${inspect(v)}`);
+    return entries.length === 0 ? 'URLSearchParams {}' : `URLSearchParams { ${entries.join(', ')} }`;
+  },
+});

@@ -1,0 +1,165 @@
+// Conversions and helpers shared by the Web API classes. They follow the WebIDL rules that the
+// Web APIs rely on (argument counts, string and number conversions, dictionaries, buffer sources)
+// so that every class reports misuse with the same kind of error.
+
+// The key under which an object supplies its own console representation: Node's, which workerd
+// shares, so that classes written for either keep working.
+export const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+
+export function isObject(value) {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
+}
+
+export function requireArgs(actual, required, context) {
+  if (actual < required) {
+    const noun = required === 1 ? 'argument' : 'arguments';
+    throw new TypeError(`${context}: ${required} ${noun} required, but only ${actual} present.`);
+  }
+}
+
+// Template literals throw a TypeError for symbols, as WebIDL's ToString must.
+export function toDOMString(value) {
+  return `${value}`;
+}
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function toUSVString(value) {
+  const s = `${value}`;
+  loneSurrogate.lastIndex = 0;
+  return loneSurrogate.test(s) ? s.replace(loneSurrogate, '\uFFFD') : s;
+}
+
+export function toByteString(value, context) {
+  const s = `${value}`;
+  if (/[^\x00-\xFF]/.test(s)) {
+    throw new TypeError(`${context}: the value "${s}" contains characters outside the range 0-255.`);
+  }
+  return s;
+}
+
+// Unary plus is ToNumber: it throws for symbols and BigInts, as WebIDL requires.
+function integerPart(value) {
+  const n = +value;
+  if (!Number.isFinite(n)) return 0;
+  return Math.trunc(n);
+}
+
+export function toUnsignedShort(value) {
+  const n = integerPart(value) % 65536;
+  return n < 0 ? n + 65536 : n + 0;
+}
+
+export function toLong(value) {
+  let n = integerPart(value) % 4294967296;
+  if (n < 0) n += 4294967296;
+  return n >= 2147483648 ? n - 4294967296 : n + 0;
+}
+
+export function toEnforcedUnsignedLongLong(value, context) {
+  const n = +value;
+  if (!Number.isFinite(n)) throw new TypeError(`${context}: the value is not a finite number.`);
+  const t = Math.trunc(n);
+  if (t < 0 || t > Number.MAX_SAFE_INTEGER) {
+    throw new TypeError(`${context}: the value is outside the range of unsigned long long.`);
+  }
+  return t + 0;
+}
+
+// A dictionary argument: undefined and null mean "all members absent".
+export function toDictionary(value, context) {
+  if (value === undefined || value === null) return {};
+  if (!isObject(value)) throw new TypeError(`${context}: the options argument is not an object.`);
+  return value;
+}
+
+export function toEnum(value, allowed, context) {
+  const s = `${value}`;
+  if (!allowed.includes(s)) {
+    throw new TypeError(`${context}: '${s}' is not a valid value; expected one of ${allowed.join(', ')}.`);
+  }
+  return s;
+}
+
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get;
+const sharedArrayBufferByteLength = typeof SharedArrayBuffer === 'function'
+  ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength').get
+  : null;
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag).get;
+
+export function isArrayBuffer(value) {
+  try {
+    arrayBufferByteLength.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isSharedArrayBuffer(value) {
+  if (sharedArrayBufferByteLength === null) return false;
+  try {
+    sharedArrayBufferByteLength.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const isArrayBufferView = ArrayBuffer.isView;
+
+// The name of a typed array's constructor ("Uint8Array"...), or undefined for anything else.
+export function typedArrayName(value) {
+  return typedArrayTag.call(value);
+}
+
+// A Uint8Array over the bytes of a BufferSource (no copy), or null when value is not one.
+export function bufferSourceView(value, allowShared = false) {
+  if (isArrayBufferView(value)) {
+    if (!allowShared && isSharedArrayBuffer(value.buffer)) return null;
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (isArrayBuffer(value) || (allowShared && isSharedArrayBuffer(value))) {
+    return new Uint8Array(value);
+  }
+  return null;
+}
+
+export function requireBufferSource(value, context, allowShared = false) {
+  const view = bufferSourceView(value, allowShared);
+  if (view === null) {
+    throw new TypeError(`${context}: the value is not an ArrayBuffer or ArrayBufferView.`);
+  }
+  return view;
+}
+
+export function illegalConstructor() {
+  return new TypeError('Illegal constructor');
+}
+
+// Gives a class the shape WebIDL prescribes for an interface: enumerable operations and
+// attributes, constants on both the constructor and the prototype, and the class string.
+export function defineInterface(cls, name, constants = null) {
+  const makeEnumerable = (target, skip) => {
+    for (const key of Object.getOwnPropertyNames(target)) {
+      if (skip.includes(key)) continue;
+      const desc = Object.getOwnPropertyDescriptor(target, key);
+      desc.enumerable = true;
+      Object.defineProperty(target, key, desc);
+    }
+  };
+  makeEnumerable(cls.prototype, ['constructor']);
+  makeEnumerable(cls, ['length', 'name', 'prototype']);
+  if (constants !== null) {
+    for (const [key, value] of Object.entries(constants)) {
+      const desc = { value, enumerable: true, writable: false, configurable: false };
+      Object.defineProperty(cls, key, desc);
+      Object.defineProperty(cls.prototype, key, desc);
+    }
+  }
+  Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: name, configurable: true });
+  return cls;
+}
+
+export const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));

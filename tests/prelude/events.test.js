@@ -1,0 +1,165 @@
+'use strict';
+
+const assert = require('node:assert/strict');
+const { test } = require('node:test');
+const { createRuntime } = require('./harness.js');
+
+const rt = createRuntime();
+const run = (code) => rt.run(code);
+const json = (code) => JSON.parse(rt.run(`JSON.stringify(${code})`));
+
+test('DOMException: name, message, legacy codes and constants', () => {
+  assert.deepEqual(json(`[
+    ['IndexSizeError', 'InvalidCharacterError', 'NotFoundError', 'NotSupportedError', 'InvalidStateError',
+     'SyntaxError', 'TypeMismatchError', 'SecurityError', 'NetworkError', 'AbortError', 'QuotaExceededError',
+     'TimeoutError', 'DataCloneError', 'EncodingError', 'NotAllowedError', 'OperationError', 'Error']
+      .map((name) => new DOMException('m', name).code),
+    DOMException.INVALID_CHARACTER_ERR, DOMException.prototype.DATA_CLONE_ERR, DOMException.ABORT_ERR,
+  ]`), [[1, 5, 8, 9, 11, 12, 17, 18, 19, 20, 22, 23, 25, 0, 0, 0, 0], 5, 25, 20]);
+  assert.deepEqual(json(`(() => {
+    const plain = new DOMException();
+    const e = new DOMException('went wrong', 'NotFoundError');
+    return [plain.name, plain.message, plain.code, e.name, e.message, String(e), e instanceof Error,
+      Object.prototype.toString.call(e), typeof e.stack, e.stack.split('\\n')[0],
+      Object.keys(e).length, Object.getPrototypeOf(DOMException.prototype) === Error.prototype];
+  })()`), ['Error', '', 0, 'NotFoundError', 'went wrong', 'NotFoundError: went wrong', true,
+    '[object DOMException]', 'string', 'NotFoundError: went wrong', 0, true]);
+  assert.throws(() => run(`Object.getOwnPropertyDescriptor(DOMException.prototype, 'name').get.call({})`), { name: 'TypeError' });
+  assert.equal(rt.internals.makeDOMException('x', 'DataCloneError').code, 25);
+});
+
+test('Event: construction and defaults', () => {
+  assert.deepEqual(json(`(() => {
+    const e = new Event('ping', { cancelable: true });
+    const d = Object.getOwnPropertyDescriptor(e, 'isTrusted');
+    return [e.type, e.bubbles, e.cancelable, e.composed, e.defaultPrevented, e.eventPhase, e.target,
+      e.isTrusted, typeof d.get, d.configurable, Event.AT_TARGET, typeof e.timeStamp];
+  })()`), ['ping', false, true, false, false, 0, null, false, 'function', false, 2, 'number']);
+  assert.throws(() => run(`new Event()`), { name: 'TypeError' });
+  assert.equal(run(`new CustomEvent('c', { detail: { n: 1 } }).detail.n`), 1);
+  assert.equal(run(`new CustomEvent('c').detail`), null);
+  assert.equal(run(`new CustomEvent('c') instanceof Event`), true);
+});
+
+test('EventTarget: once, duplicates, removal and handleEvent objects', () => {
+  assert.deepEqual(json(`(() => {
+    const target = new EventTarget();
+    const calls = [];
+    const fn = (e) => calls.push('fn:' + e.type);
+    target.addEventListener('x', fn);
+    target.addEventListener('x', fn);
+    target.addEventListener('x', () => calls.push('once'), { once: true });
+    const handler = { handleEvent(e) { calls.push('obj:' + (this === handler) + ':' + (e.currentTarget === target)); } };
+    target.addEventListener('x', handler);
+    target.dispatchEvent(new Event('x'));
+    target.dispatchEvent(new Event('x'));
+    target.removeEventListener('x', fn);
+    target.removeEventListener('x', handler, { capture: true });
+    target.dispatchEvent(new Event('x'));
+    target.dispatchEvent(new Event('other'));
+    return calls;
+  })()`), ['fn:x', 'once', 'obj:true:true', 'fn:x', 'obj:true:true', 'obj:true:true']);
+});
+
+test('EventTarget: capture listeners first, propagation flags, passive, return value', () => {
+  assert.deepEqual(json(`(() => {
+    const target = new EventTarget();
+    const calls = [];
+    target.addEventListener('a', () => calls.push('bubble'));
+    target.addEventListener('a', () => calls.push('capture'), true);
+    target.dispatchEvent(new Event('a'));
+
+    target.addEventListener('b', (e) => { calls.push('b1'); e.stopImmediatePropagation(); });
+    target.addEventListener('b', () => calls.push('b2'));
+    target.dispatchEvent(new Event('b'));
+
+    target.addEventListener('c', (e) => { calls.push('c-capture'); e.stopPropagation(); }, { capture: true });
+    target.addEventListener('c', () => calls.push('c-bubble'));
+    target.dispatchEvent(new Event('c'));
+
+    target.addEventListener('d', (e) => e.preventDefault(), { passive: true });
+    const passiveResult = target.dispatchEvent(new Event('d', { cancelable: true }));
+    target.addEventListener('e', (e) => e.preventDefault());
+    const cancelled = target.dispatchEvent(new Event('e', { cancelable: true }));
+    const notCancelable = target.dispatchEvent(new Event('e'));
+    return [calls, passiveResult, cancelled, notCancelable];
+  })()`), [['capture', 'bubble', 'b1', 'c-capture'], true, false, true]);
+});
+
+test('EventTarget: listener errors are reported, not thrown', () => {
+  rt.reported.length = 0;
+  const result = run(`(() => {
+    const target = new EventTarget();
+    const calls = [];
+    target.addEventListener('x', () => { throw new Error('listener failed'); });
+    target.addEventListener('x', { handleEvent: 42 });
+    target.addEventListener('x', () => calls.push('after'));
+    return [target.dispatchEvent(new Event('x')), calls.length];
+  })()`);
+  assert.deepEqual([...result], [true, 1]);
+  assert.equal(rt.reported.length, 2);
+  assert.equal(rt.reported[0].message, 'listener failed');
+  assert.equal(rt.reported[1].name, 'TypeError');
+});
+
+test('EventTarget: argument checks and re-dispatch', () => {
+  assert.throws(() => run(`new EventTarget().addEventListener('x')`), { name: 'TypeError' });
+  assert.throws(() => run(`new EventTarget().addEventListener('x', 5)`), { name: 'TypeError' });
+  assert.throws(() => run(`new EventTarget().dispatchEvent({ type: 'x' })`), { name: 'TypeError' });
+  assert.equal(run(`new EventTarget().addEventListener('x', null)`), undefined);
+  rt.reported.length = 0;
+  run(`(() => {
+    const t = new EventTarget();
+    const e = new Event('x');
+    t.addEventListener('x', () => t.dispatchEvent(e));
+    t.dispatchEvent(e);
+  })()`);
+  assert.equal(rt.reported.length, 1);
+  assert.equal(rt.reported[0].name, 'InvalidStateError');
+  // Subclassing works, as user code does for its own emitters.
+  assert.equal(run(`(() => { class Emitter extends EventTarget {} const e = new Emitter(); let n = 0;
+    e.addEventListener('t', () => n++); e.dispatchEvent(new Event('t')); return n; })()`), 1);
+});
+
+test('AbortController and AbortSignal', () => {
+  assert.deepEqual(json(`(() => {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const seen = [];
+    signal.onabort = (e) => seen.push('onabort:' + e.type);
+    signal.addEventListener('abort', () => seen.push('listener'));
+    const before = [signal.aborted, signal.reason];
+    controller.abort();
+    controller.abort('again');
+    let thrown = null;
+    try { signal.throwIfAborted(); } catch (e) { thrown = e.name; }
+    return [before, signal.aborted, signal.reason.name, signal.reason instanceof DOMException, seen, thrown];
+  })()`), [[false, null], true, 'AbortError', true, ['onabort:abort', 'listener'], 'AbortError']);
+  assert.equal(run(`AbortSignal.abort('r').reason`), 'r');
+  assert.equal(run(`AbortSignal.abort().aborted`), true);
+  assert.throws(() => run(`new AbortSignal()`), { name: 'TypeError' });
+  assert.equal(run(`(() => { const c = new AbortController(); const s = AbortSignal.any([new AbortController().signal, c.signal]);
+    const before = s.aborted; c.abort('x'); return before + ':' + s.reason; })()`), 'false:x');
+});
+
+test('AbortSignal.timeout and listener removal through a signal', () => {
+  const local = createRuntime();
+  local.run(`
+    globalThis.signal = AbortSignal.timeout(50);
+    globalThis.calls = [];
+    const target = new EventTarget();
+    const controller = new AbortController();
+    target.addEventListener('x', () => calls.push('x'), { signal: controller.signal });
+    target.dispatchEvent(new Event('x'));
+    controller.abort();
+    target.dispatchEvent(new Event('x'));
+    target.addEventListener('x', () => calls.push('late'), { signal: controller.signal });
+    target.dispatchEvent(new Event('x'));
+  `);
+  assert.deepEqual([...local.run('calls')], ['x']);
+  local.advance(49);
+  assert.equal(local.run('signal.aborted'), false);
+  local.advance(1);
+  assert.deepEqual([...local.run('[signal.aborted, signal.reason.name]')], [true, 'TimeoutError']);
+  assert.throws(() => local.run(`AbortSignal.timeout(-1)`), { name: 'TypeError' });
+});

@@ -1,0 +1,122 @@
+'use strict';
+
+const assert = require('node:assert/strict');
+const { test } = require('node:test');
+const { buildBundle, createRuntime } = require('./harness.js');
+
+const json = (rt, code) => JSON.parse(rt.run(`JSON.stringify(${code})`));
+
+test('the Web API globals are installed, non-enumerable', () => {
+  const rt = createRuntime();
+  const names = [
+    'AbortController', 'AbortSignal', 'Crypto', 'CustomEvent', 'DOMException', 'Event', 'EventTarget', 'Headers',
+    'Navigator', 'Request', 'Response', 'SubtleCrypto', 'TextDecoder', 'TextEncoder', 'URL', 'URLSearchParams',
+    'atob', 'btoa', 'clearInterval', 'clearTimeout', 'console', 'crypto', 'navigator', 'queueMicrotask',
+    'reportError', 'setInterval', 'setTimeout', 'structuredClone', 'self',
+  ];
+  const descriptors = json(rt, `${JSON.stringify(names)}.map((name) => {
+    const d = Object.getOwnPropertyDescriptor(globalThis, name);
+    return d && [typeof d.value, d.writable, d.enumerable, d.configurable];
+  })`);
+  descriptors.forEach((d, i) => {
+    assert.ok(d, `${names[i]} is defined`);
+    assert.deepEqual(d.slice(1), [true, false, true], names[i]);
+  });
+  assert.equal(rt.run(`self === globalThis`), true);
+  assert.equal(rt.run(`navigator.userAgent`), 'Dorm');
+  assert.equal(rt.run(`navigator instanceof Navigator`), true);
+  assert.equal(rt.run(`Object.prototype.toString.call(console)`), '[object console]');
+});
+
+test('the bundle uses no Node.js globals', () => {
+  const source = buildBundle();
+  assert.doesNotMatch(source, /(?<![\w$.])(process|Buffer|global|require)\s*[.[(]/);
+  assert.doesNotMatch(source, /typeof\s+(process|Buffer|global|require|__dirname|__filename)\b/);
+  // The fake host gives the context nothing but __dormNative, so loading at all proves it too.
+  assert.equal(createRuntime().run(`typeof process + typeof Buffer + typeof require`), 'undefinedundefinedundefined');
+});
+
+test('setTimeout passes extra arguments and returns numeric ids', () => {
+  const rt = createRuntime();
+  rt.run(`
+    globalThis.calls = [];
+    globalThis.ids = [
+      setTimeout((a, b) => calls.push(['t', a, b]), 20, 'x', 2),
+      setTimeout(() => calls.push(['early']), 5),
+      setTimeout(() => calls.push(['cancelled']), 10),
+      setTimeout(function () { calls.push(['this', this === globalThis]); }),
+    ];
+    clearTimeout(ids[2]);
+  `);
+  assert.ok(json(rt, 'ids').every((id) => typeof id === 'number'));
+  rt.advance(30);
+  assert.deepEqual(json(rt, 'calls'), [['this', true], ['early'], ['t', 'x', 2]]);
+});
+
+test('setInterval repeats until cleared; bad arguments are handled', () => {
+  const rt = createRuntime();
+  rt.run(`
+    globalThis.ticks = [];
+    let count = 0;
+    globalThis.interval = setInterval((label) => { ticks.push(label); if (++count === 3) clearInterval(interval); }, 10, 'tick');
+    setTimeout(() => ticks.push('negative delay runs first'), -100);
+    clearTimeout();
+    clearTimeout('nonsense');
+  `);
+  rt.advance(100);
+  assert.deepEqual(json(rt, 'ticks'), ['negative delay runs first', 'tick', 'tick', 'tick']);
+  assert.equal(rt.timers.size, 0);
+  assert.throws(() => rt.run(`setTimeout('code()', 1)`), { name: 'TypeError' });
+  assert.throws(() => rt.run(`setInterval()`), { name: 'TypeError' });
+});
+
+test('errors thrown by timer callbacks are reported', () => {
+  const rt = createRuntime();
+  rt.run(`setTimeout(() => { throw new Error('in timer'); }, 1)`);
+  rt.advance(1);
+  assert.equal(rt.reported.length, 1);
+  assert.equal(rt.reported[0].message, 'in timer');
+});
+
+test('queueMicrotask runs callbacks in order and reports their errors', async () => {
+  const rt = createRuntime();
+  rt.run(`
+    globalThis.order = [];
+    queueMicrotask(() => order.push(1));
+    queueMicrotask(() => { throw new Error('micro'); });
+    Promise.resolve().then(() => order.push(2));
+    queueMicrotask(() => order.push(3));
+    order.push(0);
+  `);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(json(rt, 'order'), [0, 1, 2, 3]);
+  assert.equal(rt.reported.length, 1);
+  assert.equal(rt.reported[0].message, 'micro');
+  assert.throws(() => rt.run(`queueMicrotask('no')`), { name: 'TypeError' });
+  assert.throws(() => rt.run(`queueMicrotask()`), { name: 'TypeError' });
+});
+
+test('reportError hands the value to the host', () => {
+  const rt = createRuntime();
+  rt.run(`reportError(new RangeError('reported')); reportError('plain')`);
+  assert.equal(rt.reported[0].message, 'reported');
+  assert.equal(rt.reported[1], 'plain');
+  assert.throws(() => rt.run(`reportError()`), { name: 'TypeError' });
+});
+
+test('structuredClone copies through the serializer', () => {
+  const rt = createRuntime();
+  const result = rt.run(`(() => {
+    const source = { n: 1, nested: { list: [1, 'two'] }, when: new Date(5), map: new Map([['k', 'v']]), bytes: new Uint8Array([7]) };
+    source.self = source;
+    const copy = structuredClone(source);
+    return [copy !== source, copy.nested !== source.nested, copy.nested.list[1], copy.self === copy,
+      Object.prototype.toString.call(copy.when), copy.when.getTime(), copy.map.get('k'), copy.bytes[0],
+      structuredClone(undefined) === undefined];
+  })()`);
+  assert.deepEqual([...result], [true, true, 'two', true, '[object Date]', 5, 'v', 7, true]);
+  assert.throws(() => rt.run(`structuredClone(() => 1)`), { name: 'DataCloneError', code: 25 });
+  assert.throws(() => rt.run(`structuredClone()`), { name: 'TypeError' });
+  assert.throws(() => rt.run(`structuredClone(1, { transfer: 5 })`), { name: 'TypeError' });
+  assert.equal(rt.run(`structuredClone(new Uint8Array([1]).buffer, { transfer: [] }).byteLength`), 1);
+});

@@ -1,0 +1,187 @@
+'use strict';
+
+// Builds the prelude bundle with esbuild (the flags of CMakeLists.txt plus
+// --global-name=__dormPrelude, as docs/contracts.md describes) and runs it in fresh V8 contexts,
+// with a __dormNative written with Node's own APIs in place of the C++ host. Set ESBUILD to use
+// another esbuild binary.
+
+const childProcess = require('node:child_process');
+const nodeCrypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const util = require('node:util');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+
+const jsDir = path.resolve(__dirname, '../../js');
+
+function findEsbuild() {
+  if (process.env.ESBUILD) return process.env.ESBUILD;
+  const local = path.join(jsDir, 'node_modules/.bin/esbuild');
+  return fs.existsSync(local) ? local : 'esbuild';
+}
+
+let bundleSource = null;
+let compiled = null;
+
+// The bundle's source, built once per process. With `globalName: false` it is built without
+// --global-name=__dormPrelude, exactly as CMakeLists.txt does today (not cached).
+function buildBundle({ globalName = false } = {}) {
+  if (!globalName && bundleSource !== null) return bundleSource;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-prelude-'));
+  const outfile = path.join(dir, 'prelude.js');
+  let source;
+  try {
+    childProcess.execFileSync(findEsbuild(), [
+      'prelude/index.js', '--bundle', '--format=iife', ...(globalName ? ['--global-name=__dormPrelude'] : []),
+      '--target=es2022', '--platform=neutral', '--main-fields=main,module', '--log-level=warning',
+      `--outfile=${outfile}`,
+    ], { cwd: jsDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    source = fs.readFileSync(outfile, 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (!globalName) bundleSource = source;
+  return source;
+}
+
+const digestNames = {
+  'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', MD5: 'md5',
+};
+const logLevels = new Set(['debug', 'log', 'info', 'warn', 'error']);
+
+function createRuntime() {
+  if (compiled === null) compiled = new vm.Script(buildBundle(), { filename: 'prelude.js' });
+  const context = vm.createContext({});
+  const realm = vm.runInContext('({ Array, ArrayBuffer, TypeError, Uint8Array })', context);
+  const logs = [];
+  const reported = [];
+  const timers = new Map();
+  let nextTimerId = 1;
+  let now = 0;
+  let internals = null;
+
+  const toRealmBytes = (bytes) => {
+    const out = new realm.Uint8Array(bytes.length);
+    out.set(bytes);
+    return out;
+  };
+
+  // Each function checks its arguments as strictly as the C++ host will, so that the prelude is
+  // caught passing something the contract does not allow.
+  const expect = (condition, what) => {
+    if (!condition) throw new Error(`fake __dormNative: ${what}`);
+  };
+  const isRealmUint8Array = (v) => util.types.isUint8Array(v);
+
+  const native = {
+    utf8Encode(s) {
+      expect(typeof s === 'string', 'utf8Encode expects a string');
+      return toRealmBytes(Buffer.from(s, 'utf8'));
+    },
+    utf8EncodeInto(s, u8) {
+      expect(typeof s === 'string' && isRealmUint8Array(u8), 'utf8EncodeInto(string, Uint8Array)');
+      const { read, written } = new util.TextEncoder().encodeInto(s, u8);
+      return realm.Array.of(read, written);
+    },
+    utf8Decode(u8, fatal) {
+      expect(isRealmUint8Array(u8) && typeof fatal === 'boolean', 'utf8Decode(Uint8Array, boolean)');
+      try {
+        return new util.TextDecoder('utf-8', { fatal, ignoreBOM: true }).decode(u8);
+      } catch {
+        throw new realm.TypeError('The encoded data was not valid.');
+      }
+    },
+    getRandomValues(view) {
+      expect(ArrayBuffer.isView(view) && view.byteLength <= 65536, 'getRandomValues(view <= 65536 bytes)');
+      nodeCrypto.randomFillSync(view);
+    },
+    randomUUID() {
+      return nodeCrypto.randomUUID();
+    },
+    digest(alg, u8) {
+      expect(alg in digestNames && isRealmUint8Array(u8), 'digest(known algorithm, Uint8Array)');
+      const hash = nodeCrypto.createHash(digestNames[alg]).update(u8).digest();
+      return toRealmBytes(hash).buffer;
+    },
+    serialize(value) {
+      let bytes;
+      try {
+        bytes = v8.serialize(value);
+      } catch (error) {
+        throw internals.makeDOMException(error.message, 'DataCloneError');
+      }
+      return toRealmBytes(bytes).buffer;
+    },
+    deserialize(ab) {
+      expect(util.types.isArrayBuffer(ab), 'deserialize(ArrayBuffer)');
+      return v8.deserialize(Buffer.from(new Uint8Array(ab)));
+    },
+    setTimer(fn, delay, repeat) {
+      expect(typeof fn === 'function' && typeof delay === 'number' && delay >= 0
+        && typeof repeat === 'boolean', 'setTimer(function, number >= 0, boolean)');
+      const id = nextTimerId++;
+      timers.set(id, { fn, delay, repeat, due: now + delay });
+      return id;
+    },
+    clearTimer(id) {
+      expect(typeof id === 'number', 'clearTimer(number)');
+      timers.delete(id);
+    },
+    log(level, message) {
+      expect(logLevels.has(level) && typeof message === 'string', 'log(level, string)');
+      logs.push({ level, message });
+    },
+    enqueueMicrotask(fn) {
+      expect(typeof fn === 'function', 'enqueueMicrotask(function)');
+      queueMicrotask(fn);
+    },
+    reportError(error) {
+      reported.push(error);
+    },
+  };
+
+  context.__dormNative = native;
+  compiled.runInContext(context);
+  const exported = context.__dormPrelude;
+  internals = exported.default;
+
+  return {
+    context,
+    exported,
+    internals,
+    logs,
+    reported,
+    timers,
+    run(code) {
+      return vm.runInContext(code, context);
+    },
+    // Moves the fake clock forward, firing due timers in order of due time, then id.
+    advance(ms) {
+      const end = now + ms;
+      for (;;) {
+        let nextId = null;
+        let next = null;
+        for (const [id, timer] of timers) {
+          if (timer.due > end) continue;
+          if (next === null || timer.due < next.due || (timer.due === next.due && id < nextId)) {
+            next = timer;
+            nextId = id;
+          }
+        }
+        if (next === null) break;
+        now = next.due;
+        if (next.repeat) next.due += Math.max(1, next.delay);
+        else timers.delete(nextId);
+        next.fn();
+      }
+      now = end;
+    },
+    messages() {
+      return logs.map((entry) => entry.message);
+    },
+  };
+}
+
+module.exports = { buildBundle, createRuntime };
