@@ -1,4 +1,5 @@
 import './url_prerequisites.js';
+import './idna_cache.js';
 import {
   URL, URLSearchParams, basicURLParse, serializeURL,
 } from 'whatwg-url';

@@ -223,6 +223,9 @@ int DeleteCommand(const Args& args) {
   if (args.positional.size() != 1) Fail("usage: dorm delete NAME [--app APP] [--yes]");
   const std::string& name = args.positional[0];
   std::string app = Flag(args, "app", "default");
+  if (!args.yes && !isatty(STDIN_FILENO)) {
+    Fail("refusing to delete '" + name + "' and all of its storage without a terminal to confirm on: pass --yes");
+  }
   if (!args.yes) {
     std::cerr << "Delete class '" << name << "' of app '" << app
               << "' and ALL of its objects' storage? This cannot be undone. Type 'yes': ";

@@ -8,10 +8,14 @@
 #include <v8.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace dorm::js {
 
-std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(size_t budget_bytes);
+// `on_exhausted` runs (on the allocating thread) each time an allocation is refused; it must be
+// cheap and must not call into V8 other than to terminate execution.
+std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(size_t budget_bytes,
+                                                                  std::function<void()> on_exhausted);
 
 }  // namespace dorm::js

@@ -10,7 +10,8 @@ namespace {
 
 class BudgetedAllocator : public v8::ArrayBuffer::Allocator {
  public:
-  explicit BudgetedAllocator(size_t budget) : budget_(budget) {}
+  BudgetedAllocator(size_t budget, std::function<void()> on_exhausted)
+      : budget_(budget), on_exhausted_(std::move(on_exhausted)) {}
 
   void* Allocate(size_t length) override {
     if (!Reserve(length)) return nullptr;
@@ -34,18 +35,21 @@ class BudgetedAllocator : public v8::ArrayBuffer::Allocator {
     size_t now = used_.fetch_add(length) + length;
     if (now > budget_) {
       used_.fetch_sub(length);
+      if (on_exhausted_) on_exhausted_();
       return false;
     }
     return true;
   }
   const size_t budget_;
+  const std::function<void()> on_exhausted_;
   std::atomic<size_t> used_{0};
 };
 
 }  // namespace
 
-std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(size_t budget_bytes) {
-  return std::make_unique<BudgetedAllocator>(budget_bytes);
+std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(size_t budget_bytes,
+                                                                  std::function<void()> on_exhausted) {
+  return std::make_unique<BudgetedAllocator>(budget_bytes, std::move(on_exhausted));
 }
 
 }  // namespace dorm::js

@@ -3,6 +3,7 @@
 #include <libplatform/libplatform.h>
 #include <v8.h>
 
+#include <cstdlib>
 #include <memory>
 
 namespace dorm::js {
@@ -17,7 +18,8 @@ void InitializeV8(const char* argv0) {
   // create threads, so more would only compete with the event loops.
   g_platform = v8::platform::NewDefaultPlatform(2);
   v8::V8::InitializePlatform(g_platform.get());
-  // Code generation from strings stays off per context; nothing here needs global flags.
+  // For diagnosis only (e.g. DORM_V8_FLAGS=--perf-basic-prof to name JIT code in `perf`).
+  if (const char* flags = std::getenv("DORM_V8_FLAGS")) v8::V8::SetFlagsFromString(flags);
   v8::V8::Initialize();
 }
 

@@ -68,6 +68,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     http::request<http::string_body> req = parser_->release();
+    if (req.version() >= 11 && req.find(http::field::host) == req.end()) {
+      // RFC 9112 section 3.2: an HTTP/1.1 request without Host is invalid.
+      WriteError(400, "Malformed HTTP request: missing Host header.");
+      return;
+    }
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
     runtime::HttpRequestData data;

@@ -28,7 +28,12 @@ AppIsolate* FromIsolate(v8::Isolate* isolate) {
 AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code,
                        size_t heap_limit_bytes)
     : engine_(engine), code_(std::move(code)) {
-  allocator_ = js::NewBudgetedAllocator(heap_limit_bytes);
+  // ArrayBuffer memory counts against the same limit as the heap, as on Cloudflare: running out
+  // resets the isolate's objects rather than handing user code a catchable error.
+  allocator_ = js::NewBudgetedAllocator(heap_limit_bytes, [this] {
+    out_of_memory_ = true;
+    if (isolate_) isolate_->TerminateExecution();
+  });
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = allocator_.get();
   params.constraints.ConfigureDefaultsFromHeapSize(0, heap_limit_bytes);
@@ -69,8 +74,10 @@ AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code
   new_request_.Reset(isolate_, Internal("newRequest"));
   response_parts_.Reset(isolate_, Internal("responseParts"));
   create_state_.Reset(isolate_, RuntimeFunction("createState"));
-  if (new_request_.IsEmpty() || response_parts_.IsEmpty() || create_state_.IsEmpty()) {
-    throw std::runtime_error("the prelude lacks newRequest, responseParts or createState");
+  deliver_fetch_.Reset(isolate_, RuntimeFunction("deliverFetch"));
+  if (new_request_.IsEmpty() || response_parts_.IsEmpty() || create_state_.IsEmpty() ||
+      deliver_fetch_.IsEmpty()) {
+    throw std::runtime_error("the prelude lacks newRequest, responseParts, createState or deliverFetch");
   }
 }
 
@@ -80,6 +87,7 @@ AppIsolate::~AppIsolate() {
   new_request_.Reset();
   response_parts_.Reset();
   create_state_.Reset();
+  deliver_fetch_.Reset();
   cloudflare_workers_.Reset();
   prelude_internals_.Reset();
   runtime_exports_.Reset();

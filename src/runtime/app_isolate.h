@@ -8,6 +8,7 @@
 
 #include <v8.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,6 +56,7 @@ class AppIsolate {
   v8::Local<v8::Function> new_request() const { return new_request_.Get(isolate_); }
   v8::Local<v8::Function> response_parts() const { return response_parts_.Get(isolate_); }
   v8::Local<v8::Function> create_state() const { return create_state_.Get(isolate_); }
+  v8::Local<v8::Function> deliver_fetch() const { return deliver_fetch_.Get(isolate_); }
 
   const js::DataCloneErrorFactory& data_clone_error_factory() const { return clone_error_; }
 
@@ -94,7 +96,8 @@ class AppIsolate {
   v8::Global<v8::Function> new_request_;
   v8::Global<v8::Function> response_parts_;
   v8::Global<v8::Function> create_state_;
-  bool out_of_memory_ = false;
+  v8::Global<v8::Function> deliver_fetch_;
+  std::atomic<bool> out_of_memory_{false};
 };
 
 }  // namespace dorm::runtime

@@ -420,6 +420,16 @@ class Natives {
     });
   }
 
+  // --- Events ---
+  // eventSettled(slot, eventId, fulfilled, value): the handler's promise for an event settled.
+  static void EventSettled(const FunctionCallbackInfo<Value>& info) {
+    Local<v8::Context> context = info.GetIsolate()->GetCurrentContext();
+    double slot = info[0]->NumberValue(context).FromMaybe(0);
+    double id = info[1]->NumberValue(context).FromMaybe(0);
+    Engine(info)->OnEventSettled(static_cast<uint64_t>(slot), static_cast<uint64_t>(id),
+                                 info[2]->BooleanValue(info.GetIsolate()), info[3]);
+  }
+
   // --- Input gate (blockConcurrencyWhile) ---
   static void GateLock(const FunctionCallbackInfo<Value>& info) {
     ObjectInstance* instance = Instance(info);
@@ -486,6 +496,7 @@ v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
       {"txnRollback", &Natives::TxnRollback},
       {"sync", &Natives::Sync},
       {"databaseSize", &Natives::DatabaseSize},
+      {"eventSettled", &Natives::EventSettled},
       {"gateLock", &Natives::GateLock},
       {"gateUnlock", &Natives::GateUnlock},
       {"gateBreak", &Natives::GateBreak},

@@ -312,61 +312,15 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
       if (!try_catch.HasTerminated()) fail(js::ExceptionMessage(isolate, try_catch.Exception()));
       return;
     }
-    v8::Local<v8::Object> object = instance->js_object.Get(isolate);
-    v8::Local<v8::Value> fetch;
-    if (!object->Get(context, app->name(AppIsolate::kFetch)).ToLocal(&fetch) ||
-        !fetch->IsFunction()) {
-      if (try_catch.HasTerminated()) return;
-      fail("Handler does not export a fetch() function.");
-      return;
-    }
-    v8::Local<v8::Value> result;
-    if (!fetch.As<v8::Function>()->Call(context, object, 1, &request).ToLocal(&result)) {
-      if (try_catch.HasTerminated()) return;
-      v8::Local<v8::Value> exception = try_catch.Exception();
-      Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
-                                instance->address.instance_name +
-                                "] Uncaught " + js::ExceptionStack(isolate, exception));
-      OnEventSettled(slot, event_id, false, exception);
-      return;
-    }
-    v8::Local<v8::Promise::Resolver> resolver =
-        v8::Promise::Resolver::New(context).ToLocalChecked();
-    resolver->Resolve(context, result).Check();
-    v8::Local<v8::Array> data = v8::Array::New(isolate, 2);
-    data->Set(context, 0, v8::Number::New(isolate, static_cast<double>(slot))).Check();
-    data->Set(context, 1, v8::Number::New(isolate, static_cast<double>(event_id))).Check();
-    v8::Local<v8::Function> on_fulfilled =
-        v8::Function::New(context, &ThreadEngine::OnFulfilled, data).ToLocalChecked();
-    v8::Local<v8::Function> on_rejected =
-        v8::Function::New(context, &ThreadEngine::OnRejected, data).ToLocalChecked();
-    if (resolver->GetPromise()->Then(context, on_fulfilled, on_rejected).IsEmpty()) {
-      // Only fails when execution is terminating; the turn's end handles that.
+    v8::Local<v8::Value> args[] = {instance->js_object.Get(isolate), request,
+                                   v8::Number::New(isolate, static_cast<double>(slot)),
+                                   v8::Number::New(isolate, static_cast<double>(event_id))};
+    v8::Local<v8::Value> ignored;
+    if (!app->deliver_fetch()->Call(context, v8::Undefined(isolate), 4, args).ToLocal(&ignored) &&
+        !try_catch.HasTerminated()) {
+      fail(js::ExceptionMessage(isolate, try_catch.Exception()));
     }
   });
-}
-
-void ThreadEngine::OnFulfilled(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  v8::Local<v8::Context> context = info.GetIsolate()->GetCurrentContext();
-  auto data = info.Data().As<v8::Array>();
-  uint64_t slot = static_cast<uint64_t>(data->Get(context, 0).ToLocalChecked().As<v8::Number>()->Value());
-  uint64_t id = static_cast<uint64_t>(data->Get(context, 1).ToLocalChecked().As<v8::Number>()->Value());
-  Current()->OnEventSettled(slot, id, true, info[0]);
-}
-
-void ThreadEngine::OnRejected(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  v8::Isolate* isolate = info.GetIsolate();
-  v8::Local<v8::Context> context = isolate->GetCurrentContext();
-  auto data = info.Data().As<v8::Array>();
-  uint64_t slot = static_cast<uint64_t>(data->Get(context, 0).ToLocalChecked().As<v8::Number>()->Value());
-  uint64_t id = static_cast<uint64_t>(data->Get(context, 1).ToLocalChecked().As<v8::Number>()->Value());
-  ThreadEngine* self = Current();
-  if (ObjectInstance* instance = self->FindBySlot(slot)) {
-    Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
-                              instance->address.instance_name + "] Uncaught (in response) " +
-                              js::ExceptionStack(isolate, info[0]));
-  }
-  self->OnEventSettled(slot, id, false, info[0]);
 }
 
 void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfilled,
@@ -375,6 +329,11 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
   if (!instance) return;
   auto it = instance->in_flight.find(event_id);
   if (it == instance->in_flight.end()) return;
+  if (!fulfilled) {
+    Log(LogLevel::kError, "[" + instance->address.app + "/" + instance->address.class_name + "/" +
+                              instance->address.instance_name + "] Uncaught " +
+                              js::ExceptionStack(instance->app->isolate(), value));
+  }
   ResponseCallback done = std::move(it->second);
   instance->in_flight.erase(it);
   instance->last_active = std::chrono::steady_clock::now();

@@ -98,8 +98,6 @@ class ThreadEngine {
   void Construct(ObjectInstance* instance);
   void Deliver(ObjectInstance* instance, FetchEvent event);
   void OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfilled, v8::Local<v8::Value> value);
-  static void OnFulfilled(const v8::FunctionCallbackInfo<v8::Value>& info);
-  static void OnRejected(const v8::FunctionCallbackInfo<v8::Value>& info);
 
   // Runs `body` as one JavaScript turn on `app`: scopes, CPU watchdog, microtask checkpoint,
   // then the end-of-turn commit. Returns false if the app was reset during the turn (its

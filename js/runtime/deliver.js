@@ -1,0 +1,21 @@
+// Delivers an event to the object's handler and reports how it settled. Kept in JavaScript so
+// that the per-request promise reactions are ordinary closures.
+import { native } from './native.js';
+
+export function deliverFetch(object, request, slot, eventId) {
+  let result;
+  try {
+    const fetch = object.fetch;
+    if (typeof fetch !== 'function') {
+      throw new TypeError('Handler does not export a fetch() function.');
+    }
+    result = fetch.call(object, request);
+  } catch (error) {
+    native.eventSettled(slot, eventId, false, error);
+    return;
+  }
+  Promise.resolve(result).then(
+    (value) => native.eventSettled(slot, eventId, true, value),
+    (error) => native.eventSettled(slot, eventId, false, error),
+  );
+}

@@ -1,0 +1,160 @@
+// The server process: the listening line and server-address, the default data folder, graceful
+// shutdown on SIGTERM/SIGINT (stop accepting, finish in-flight requests, flush, exit 0), idle
+// eviction of objects, and --threads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, fixture, makeTempDir, runCli, describeCli, RawConnection, sleep, waitFor } from './lib/dorm.mjs';
+
+test('prints "dorm: listening on http://HOST:PORT" on stdout and writes DATA/server-address', async () => {
+  const server = await startServer();
+  try {
+    assert.match(server.stdout, /dorm: listening on http:\/\/127\.0\.0\.1:\d+/);
+    assert.ok(server.port > 0);
+    const address = fs.readFileSync(path.join(server.dataDir, 'server-address'), 'utf8');
+    assert.ok(address.includes(`127.0.0.1:${server.port}`), `server-address says ${JSON.stringify(address)}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('without --data the data folder is ./.dorm', async () => {
+  const cwd = makeTempDir('cwd');
+  const server = await startServer({ cwd, dataDir: path.join(cwd, '.dorm'), dataFlag: false });
+  try {
+    assert.ok(fs.existsSync(path.join(cwd, '.dorm', 'admin-token')), 'admin-token should be in ./.dorm');
+    assert.ok(fs.existsSync(path.join(cwd, '.dorm', 'server-address')), 'server-address should be in ./.dorm');
+    const res = await runCli(['deploy', fixture('echo.js'), '--access', 'public', '--data', path.join(cwd, '.dorm')]);
+    assert.equal(res.code, 0, describeCli(res));
+    assert.equal((await server.json('/_do/echo/x?tag=default-data')).tag, 'default-data');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('SIGTERM: stops accepting, finishes the in-flight request, flushes storage, exits 0', async () => {
+  const server = await startServer();
+  try {
+    await sigtermScenario(server);
+  } finally {
+    await server.kill9();
+  }
+});
+
+async function sigtermScenario(server) {
+  await server.deploy(fixture('echo.js'));
+  const inflight = server.request('/_do/echo/term?op=sleep-put&ms=2500&k=inflight&v=done', { timeoutMs: 30000 });
+  // The object answers other requests while the first one waits on its timer.
+  await waitFor(async () => (await server.json('/_do/echo/term?op=status')).sleeping, {
+    what: 'the in-flight request to start',
+  });
+
+  server.proc.kill('SIGTERM');
+  await sleep(500);
+  const late = await server.request('/_do/echo/late?tag=late', { timeoutMs: 15000 }).then(
+    (res) => res,
+    (err) => err,
+  );
+  assert.ok(
+    late instanceof Error || late.status !== 200,
+    `a request made after SIGTERM should not be served (got ${late.status} ${late.text})`,
+  );
+
+  const res = await inflight;
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), { ok: true, k: 'inflight' });
+  assert.equal((await server.stop()).code, 0);
+
+  const again = await server.restart();
+  try {
+    assert.deepEqual(await again.json('/_do/echo/term?op=get&k=inflight'), { value: 'done' });
+  } finally {
+    await again.stop();
+  }
+}
+
+test('SIGTERM with an idle keep-alive connection open still exits 0 promptly', async () => {
+  const server = await startServer();
+  await server.deploy(fixture('echo.js'));
+  const conn = await RawConnection.open(server.port);
+  try {
+    await conn.write('GET /_do/echo/idle?tag=idle HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    assert.equal((await conn.readResponse()).status, 200);
+    await server.stop({ signal: 'SIGTERM', timeoutMs: 10000 });
+    assert.equal(await conn.waitClosed(5000), true, 'the idle connection should be closed');
+  } finally {
+    conn.close();
+    await server.kill9();
+  }
+});
+
+test('SIGINT: exits 0 and keeps the data', async () => {
+  const server = await startServer();
+  try {
+    await server.deploy(fixture('echo.js'));
+    await server.json('/_do/echo/int?op=put&k=k&v=kept');
+    await server.stop({ signal: 'SIGINT' });
+  } finally {
+    await server.kill9();
+  }
+  const again = await server.restart();
+  try {
+    assert.deepEqual(await again.json('/_do/echo/int?op=get&k=k'), { value: 'kept' });
+  } finally {
+    await again.stop();
+  }
+});
+
+test('--idle-evict-seconds: an idle object is evicted (constructor runs again), storage kept', async () => {
+  const server = await startServer({ flags: ['--idle-evict-seconds', '1'] });
+  try {
+    await server.deploy(fixture('echo.js'));
+    const first = await server.json('/_do/echo/evict?op=mem');
+    const second = await server.json('/_do/echo/evict?op=mem');
+    assert.equal(second.boot, first.boot);
+    assert.deepEqual([first.hits, second.hits, second.stored], [1, 2, 2]);
+    // Four times the idle timeout: time for the eviction to happen on any reasonable sweep.
+    await sleep(4000);
+    const third = await server.json('/_do/echo/evict?op=mem');
+    assert.notEqual(third.boot, first.boot, 'the constructor should have run again');
+    assert.equal(third.hits, 1, 'in-memory state should be gone');
+    assert.equal(third.stored, 3, 'storage should be kept');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('--idle-evict-seconds: an object in use is not evicted', async () => {
+  const server = await startServer({ flags: ['--idle-evict-seconds', '1'] });
+  try {
+    await server.deploy(fixture('echo.js'));
+    const first = await server.json('/_do/echo/busy?op=mem');
+    let last = first;
+    // Requests every 100 ms for 2.5 s: never idle for anywhere near a second.
+    for (let i = 0; i < 25; i++) {
+      await sleep(100);
+      last = await server.json('/_do/echo/busy?op=mem');
+      assert.equal(last.boot, first.boot, `evicted while in use (after ${i + 1} requests)`);
+    }
+    assert.equal(last.hits, 26);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('--threads 2 serves concurrent requests to many objects', async () => {
+  const server = await startServer({ flags: ['--threads', '2'] });
+  try {
+    await server.deploy(fixture('echo.js'));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => server.json(`/_do/echo/t${i % 8}?op=delay&ms=20&tag=${i}`)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.tag),
+      Array.from({ length: 40 }, (_, i) => String(i)),
+    );
+  } finally {
+    await server.stop();
+  }
+});
