@@ -1,0 +1,152 @@
+#include "storage/object_database.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+namespace dorm::storage {
+namespace {
+
+class ObjectDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/dorm-db-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/a/b/object.sqlite";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::vector<std::string> Keys(ObjectDatabase& db, const ListRange& range) {
+    std::vector<std::string> keys;
+    db.List(range, [&](std::string_view k, std::string_view) { keys.emplace_back(k); });
+    return keys;
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(ObjectDatabaseTest, OpenWithoutCreateFindsNothing) {
+  EXPECT_EQ(ObjectDatabase::Open(path_, false), nullptr);
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+TEST_F(ObjectDatabaseTest, CommittedWritesSurviveReopen) {
+  {
+    auto db = ObjectDatabase::Open(path_, true);
+    db->Put("k", std::string("v\0x", 3));
+    EXPECT_TRUE(db->in_transaction());
+    db->Commit();
+    EXPECT_FALSE(db->in_transaction());
+    auto target = db->MakeSyncTarget();
+    std::string error;
+    EXPECT_TRUE(target->Run(&error)) << error;
+    // The first flush also covers the new file and the folders created for it.
+    EXPECT_FALSE(target->fsync_paths.empty());
+  }
+  auto db = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Get("k").value(), std::string("v\0x", 3));
+}
+
+TEST_F(ObjectDatabaseTest, UncommittedWritesAreLostOnClose) {
+  {
+    auto db = ObjectDatabase::Open(path_, true);
+    db->Put("kept", "1");
+    db->Commit();
+    db->Put("lost", "2");
+  }
+  auto db = ObjectDatabase::Open(path_, false);
+  EXPECT_TRUE(db->Get("kept"));
+  EXPECT_FALSE(db->Get("lost"));
+}
+
+TEST_F(ObjectDatabaseTest, RollbackDiscardsTheTransaction) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("a", "1");
+  db->Commit();
+  db->Put("a", "2");
+  EXPECT_TRUE(db->Delete("a"));
+  db->Rollback();
+  EXPECT_EQ(db->Get("a").value(), "1");
+}
+
+TEST_F(ObjectDatabaseTest, SavepointsNest) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->BeginSavepoint(1);
+  db->Put("outer", "1");
+  db->BeginSavepoint(2);
+  db->Put("inner", "1");
+  db->RollbackToSavepoint(2);
+  db->ReleaseSavepoint(1);
+  db->Commit();
+  EXPECT_TRUE(db->Get("outer"));
+  EXPECT_FALSE(db->Get("inner"));
+}
+
+TEST_F(ObjectDatabaseTest, DeleteReportsWhetherTheKeyExisted) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("a", "1");
+  EXPECT_TRUE(db->Delete("a"));
+  EXPECT_FALSE(db->Delete("a"));
+}
+
+TEST_F(ObjectDatabaseTest, ListOrdersByUtf8BytesAndHonoursTheRange) {
+  auto db = ObjectDatabase::Open(path_, true);
+  // U+FFFF (EF BF BF) sorts before U+10000 (F0 90 80 80) in UTF-8, unlike UTF-16.
+  for (const char* k : {"b", "a", "\xF0\x90\x80\x80", "\xEF\xBF\xBF", "c"}) db->Put(k, "x");
+  ListRange all;
+  EXPECT_EQ(Keys(*db, all),
+            (std::vector<std::string>{"a", "b", "c", "\xEF\xBF\xBF", "\xF0\x90\x80\x80"}));
+  ListRange r;
+  r.begin = "b";
+  r.end = "c";
+  EXPECT_EQ(Keys(*db, r), (std::vector<std::string>{"b"}));
+  ListRange last2;
+  last2.reverse = true;
+  last2.limit = 2;
+  EXPECT_EQ(Keys(*db, last2), (std::vector<std::string>{"\xF0\x90\x80\x80", "\xEF\xBF\xBF"}));
+  ListRange empty;
+  empty.empty = true;
+  EXPECT_TRUE(Keys(*db, empty).empty());
+}
+
+TEST_F(ObjectDatabaseTest, DeleteAllRemovesEntriesAndTables) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("a", "1");
+  db->Commit();
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db->handle(), "CREATE TABLE t (x); INSERT INTO t VALUES (1)", nullptr,
+                         nullptr, &err),
+            0);
+  db->DeleteAll();
+  db->Commit();
+  EXPECT_FALSE(db->Get("a"));
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db->handle(), "SELECT count(*) FROM sqlite_schema WHERE name = 't'", -1, &st,
+                     nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 0);
+  sqlite3_finalize(st);
+}
+
+TEST_F(ObjectDatabaseTest, ManyCommitsCheckpointWithoutLosingData) {
+  auto db = ObjectDatabase::Open(path_, true);
+  std::string big(3000, 'x');
+  for (int i = 0; i < 3000; ++i) {
+    db->Put("key" + std::to_string(i), big);
+    db->Commit();
+    db->MaybeCheckpoint();
+  }
+  db.reset();
+  db = ObjectDatabase::Open(path_, false);
+  for (int i = 0; i < 3000; i += 97) EXPECT_EQ(db->Get("key" + std::to_string(i)).value(), big);
+  // The WAL was checkpointed along the way rather than growing with every commit.
+  EXPECT_LT(std::filesystem::file_size(path_ + "-wal"), 3000u * 4096u);
+}
+
+}  // namespace
+}  // namespace dorm::storage
