@@ -60,6 +60,9 @@ int Serve(const ServeOptions& options, const char* argv0) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Past a file-size limit, writes must fail with an error (which resets the object), not kill
+  // the server.
+  signal(SIGXFSZ, SIG_IGN);
 
   std::string token;
   try {

@@ -115,8 +115,7 @@ int ObjectDatabase::WalHook(void* self, sqlite3*, const char*, int pages) {
 }
 
 void ObjectDatabase::Fail(const char* what, int rc) {
-  std::string message = std::string(sqlite3_errmsg(db_)) + ": " + sqlite3_errstr(rc);
-  (void)what;
+  std::string message = std::string(what) + ": " + sqlite3_errmsg(db_);
   throw StorageError(message, rc);
 }
 
