@@ -223,8 +223,10 @@ class Natives {
       op(instance, db);
     } catch (const storage::StorageError& e) {
       js::ThrowError(info.GetIsolate(), e.what());
-      Log(LogLevel::kError, Where(engine) + "storage error: " + e.what());
-      engine->BreakInstance(instance, std::string("Durable Object storage failed: ") + e.what());
+      if (e.critical()) {
+        Log(LogLevel::kError, Where(engine) + "storage failure, resetting the object: " + e.what());
+        engine->BreakInstance(instance, std::string("Durable Object storage failed: ") + e.what());
+      }
     }
   }
 

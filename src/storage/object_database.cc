@@ -45,6 +45,55 @@ bool FlushPath(const std::string& path, std::string* error) {
 
 }  // namespace
 
+const char* SqliteCodeName(int code) {
+  switch (code & 0xff) {
+    case SQLITE_ERROR: return "SQLITE_ERROR";
+    case SQLITE_INTERNAL: return "SQLITE_INTERNAL";
+    case SQLITE_PERM: return "SQLITE_PERM";
+    case SQLITE_ABORT: return "SQLITE_ABORT";
+    case SQLITE_BUSY: return "SQLITE_BUSY";
+    case SQLITE_LOCKED: return "SQLITE_LOCKED";
+    case SQLITE_NOMEM: return "SQLITE_NOMEM";
+    case SQLITE_READONLY: return "SQLITE_READONLY";
+    case SQLITE_INTERRUPT: return "SQLITE_INTERRUPT";
+    case SQLITE_IOERR: return "SQLITE_IOERR";
+    case SQLITE_CORRUPT: return "SQLITE_CORRUPT";
+    case SQLITE_NOTFOUND: return "SQLITE_NOTFOUND";
+    case SQLITE_FULL: return "SQLITE_FULL";
+    case SQLITE_CANTOPEN: return "SQLITE_CANTOPEN";
+    case SQLITE_PROTOCOL: return "SQLITE_PROTOCOL";
+    case SQLITE_SCHEMA: return "SQLITE_SCHEMA";
+    case SQLITE_TOOBIG: return "SQLITE_TOOBIG";
+    case SQLITE_CONSTRAINT: return "SQLITE_CONSTRAINT";
+    case SQLITE_MISMATCH: return "SQLITE_MISMATCH";
+    case SQLITE_MISUSE: return "SQLITE_MISUSE";
+    case SQLITE_RANGE: return "SQLITE_RANGE";
+    case SQLITE_NOTADB: return "SQLITE_NOTADB";
+    case SQLITE_AUTH: return "SQLITE_AUTH";
+    default: return "SQLITE_ERROR";
+  }
+}
+
+bool StorageError::critical() const {
+  switch (sqlite_code_ & 0xff) {
+    case SQLITE_OK:  // not from SQLite: a file-system failure around it
+    case SQLITE_NOMEM:
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+    case SQLITE_INTERNAL:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return true;
+    default:
+      return false;
+  }
+}
+
 SyncTarget::~SyncTarget() {
   if (wal_fd >= 0) ::close(wal_fd);
 }
@@ -95,6 +144,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   self->Exec("PRAGMA cache_size=-256");
   self->Exec("PRAGMA foreign_keys=ON");
   sqlite3_wal_hook(db, &ObjectDatabase::WalHook, self.get());
+  sqlite3_limit(db, SQLITE_LIMIT_LENGTH, kMaxRowBytes);
   self->Exec("CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
   return self;
 }
@@ -115,15 +165,16 @@ int ObjectDatabase::WalHook(void* self, sqlite3*, const char*, int pages) {
 }
 
 void ObjectDatabase::Fail(const char* what, int rc) {
-  std::string message = std::string(what) + ": " + sqlite3_errmsg(db_);
-  throw StorageError(message, rc);
+  // Worded as Cloudflare's runtime words SQLite errors: "<message>: <CODE>".
+  (void)what;
+  throw StorageError(std::string(sqlite3_errmsg(db_)) + ": " + SqliteCodeName(rc), rc);
 }
 
 void ObjectDatabase::Exec(const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
-    std::string message = err ? err : sqlite3_errstr(rc);
+    std::string message = std::string(err ? err : sqlite3_errstr(rc)) + ": " + SqliteCodeName(rc);
     sqlite3_free(err);
     throw StorageError(message, rc);
   }
@@ -164,9 +215,16 @@ void ObjectDatabase::Put(std::string_view key, std::string_view value) {
   EnsureTransaction();
   sqlite3_stmt* st =
       Prepare(&put_stmt_, "INSERT OR REPLACE INTO _cf_KV (key, value) VALUES (?1, ?2)");
-  sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-  int rc = sqlite3_step(st);
+  int rc = sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_bind_blob(st, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    throw StorageError(std::string(sqlite3_errstr(rc)) + ": " + SqliteCodeName(rc), rc);
+  }
+  rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) Fail("put", rc);
 }
@@ -260,7 +318,7 @@ void ObjectDatabase::Commit() {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
-    std::string message = err ? err : sqlite3_errstr(rc);
+    std::string message = std::string(err ? err : sqlite3_errstr(rc)) + ": " + SqliteCodeName(rc);
     sqlite3_free(err);
     Rollback();
     throw StorageError(message, rc);

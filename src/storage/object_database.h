@@ -30,6 +30,10 @@ class StorageError : public std::runtime_error {
   explicit StorageError(const std::string& message, int sqlite_code = 0)
       : std::runtime_error(message), sqlite_code_(sqlite_code) {}
   int sqlite_code() const { return sqlite_code_; }
+  // True when the database can no longer be trusted to hold the transaction (disk full, I/O
+  // error, corruption...): the object must be reset. False for errors in the request itself,
+  // such as a value over the size limit, after which the transaction is still usable.
+  bool critical() const;
 
  private:
   int sqlite_code_;
@@ -46,6 +50,13 @@ struct SyncTarget {
   // Performs the flushes. Returns false (and sets `error`) if one failed.
   bool Run(std::string* error);
 };
+
+// Largest string, BLOB or row SQLite accepts in an object's database: Cloudflare's limit for
+// SQLite-backed objects (workerd's SQLITE_LIMIT_LENGTH).
+constexpr int kMaxRowBytes = 4 << 20;
+
+// "SQLITE_TOOBIG" for SQLITE_TOOBIG, and so on for every primary result code.
+const char* SqliteCodeName(int code);
 
 class ObjectDatabase {
  public:

@@ -148,5 +148,20 @@ TEST_F(ObjectDatabaseTest, ManyCommitsCheckpointWithoutLosingData) {
   EXPECT_LT(std::filesystem::file_size(path_ + "-wal"), 3000u * 4096u);
 }
 
+TEST_F(ObjectDatabaseTest, RowsOverTheLimitAreRejectedWithoutBreakingTheTransaction) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("small", "1");
+  try {
+    db->Put("big", std::string(kMaxRowBytes + 1, 'x'));
+    FAIL() << "a value over the limit was stored";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(std::string(e.what()), "string or blob too big: SQLITE_TOOBIG");
+    EXPECT_FALSE(e.critical());
+  }
+  db->Commit();
+  EXPECT_TRUE(db->Get("small"));
+  EXPECT_FALSE(db->Get("big"));
+}
+
 }  // namespace
 }  // namespace dorm::storage
