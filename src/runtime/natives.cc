@@ -236,6 +236,20 @@ class Natives {
     return value;
   }
 
+  // The UTF-8 keys of a JS array of strings, sorted bytewise, each once.
+  static std::vector<std::string> SortedUniqueKeys(v8::Isolate* isolate, Local<Value> value) {
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    Local<v8::Array> keys = value.As<v8::Array>();
+    std::vector<std::string> names;
+    names.reserve(keys->Length());
+    for (uint32_t i = 0; i < keys->Length(); ++i) {
+      names.push_back(js::ToUtf8(isolate, keys->Get(context, i).ToLocalChecked()));
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    return names;
+  }
+
   static void KvGet(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     std::string key = js::ToUtf8(isolate, info[1]);
@@ -251,14 +265,8 @@ class Natives {
   static void KvGetMany(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     Local<v8::Context> context = isolate->GetCurrentContext();
-    Local<v8::Array> keys = info[1].As<v8::Array>();
-    std::vector<std::string> names;
-    for (uint32_t i = 0; i < keys->Length(); ++i) {
-      names.push_back(js::ToUtf8(isolate, keys->Get(context, i).ToLocalChecked()));
-    }
     // Results come back in UTF-8 byte order, without duplicates.
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::vector<std::string> names = SortedUniqueKeys(isolate, info[1]);
     Local<v8::Map> map = v8::Map::New(isolate);
     WithDatabase(info, false, [&](ObjectInstance*, storage::ObjectDatabase* db) {
       if (db) {
@@ -314,14 +322,7 @@ class Natives {
 
   static void KvDeleteMany(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    Local<v8::Context> context = isolate->GetCurrentContext();
-    Local<v8::Array> keys = info[1].As<v8::Array>();
-    std::vector<std::string> names;
-    for (uint32_t i = 0; i < keys->Length(); ++i) {
-      names.push_back(js::ToUtf8(isolate, keys->Get(context, i).ToLocalChecked()));
-    }
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::vector<std::string> names = SortedUniqueKeys(isolate, info[1]);
     WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
       int count = 0;
       for (const auto& name : names) count += db->Delete(name) ? 1 : 0;

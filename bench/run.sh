@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of the Counter Durable Object on Dorm and on workerd, on loopback.
+#
+#   bench/run.sh [--workerd-only | --dorm-only] [--duration N] [--warmup N] [--keep] ...
+#   bench/run.sh --help      for every option
+#
+# Needs node, npm, wrk and esbuild (scripts/install-deps.sh installs them) and, unless
+# --workerd-only, a built build/dorm. Installs nothing else: only `npm ci` here when
+# node_modules is missing, for workerd. Prints a table and writes bench/results/latest.json.
+# Exit status 0 when every run and every correctness check passed.
+set -euo pipefail
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+
+need_workerd=1
+for arg in "$@"; do
+  case "$arg" in
+    --dorm-only) need_workerd=0 ;;
+    -h|--help) exec node "$bench_dir/bench.mjs" --help ;;
+  esac
+done
+
+missing=()
+for tool in node wrk; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "$need_workerd" = 1 ]; then
+  command -v esbuild >/dev/null 2>&1 || missing+=(esbuild)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: missing ${missing[*]} (run scripts/install-deps.sh, or apt-get install ${missing[*]})" >&2
+  exit 2
+fi
+
+if [ "$need_workerd" = 1 ] && [ ! -d "$bench_dir/node_modules/workerd" ]; then
+  echo "bench: npm ci in bench/ (workerd)"
+  (cd "$bench_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# Each live object may hold open files (workerd keeps a SQLite database, with its WAL, per object),
+# so 10,000 objects need far more than the usual 1,024 descriptors. Raise the limit the servers
+# inherit as far as allowed; without the privilege to raise the hard limit, keep what there is.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt 65536 ]; then
+  ulimit -Hn 65536 2>/dev/null && hard=65536
+fi
+ulimit -Sn "$hard" 2>/dev/null || true
+
+exec node "$bench_dir/bench.mjs" "$@"
