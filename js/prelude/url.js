@@ -1,5 +1,6 @@
 import './url_prerequisites.js';
 import './idna_cache.js';
+import './url_parse_cache.js';
 import {
   URL, URLSearchParams, basicURLParse, serializeURL,
 } from 'whatwg-url';

@@ -15,6 +15,7 @@
 #include "control/admin_service.h"
 #include "control/registry.h"
 #include "js/platform.h"
+#include "storage/sqlite_setup.h"
 #include "util/crypto.h"
 #include "util/log.h"
 
@@ -64,6 +65,7 @@ int Serve(const ServeOptions& options, const char* argv0) {
   // the server.
   signal(SIGXFSZ, SIG_IGN);
 
+  storage::ConfigureSqliteForManyDatabases();
   std::string token;
   try {
     token = LoadOrCreateAdminToken(data_dir);
@@ -76,7 +78,8 @@ int Serve(const ServeOptions& options, const char* argv0) {
   {
     runtime::RuntimeShared shared;
     shared.options = options.runtime;
-    shared.sync_pool = std::make_unique<storage::SyncPool>(8);
+    // Two flush threads: while one flushes a group, the next group gathers for the other.
+    shared.sync_pool = std::make_unique<storage::SyncPool>(2);
     shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);
     Registry registry(data_dir);
     for (const auto& app : registry.Apps()) shared.catalog.Set(app, registry.CatalogEntries(app));

@@ -33,10 +33,36 @@ runtime::HttpResponseData Plain(int status, const std::string& message) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer& server, asio::io_context& io)
-      : socket_(std::move(socket)), server_(server), io_(io) {}
+  Session(tcp::socket socket, HttpServer& server, HttpServer::Loop* loop)
+      : socket_(std::move(socket)), server_(server), loop_(loop), io_(loop->io) {}
 
   void Start() { Read(); }
+
+  void Serve(http::request<http::string_body> req) {
+    keep_alive_ = req.keep_alive();
+    head_ = req.method() == http::verb::head;
+    std::string host(req[http::field::host]);
+    std::string target(req.target());
+    // The request is handed to the loop that owns its object; measured on a hot object, that
+    // beats moving the connection to the owner, since the other loops then share the HTTP work.
+    HttpServer::Plan plan = server_.PlanRequest(target, host);
+    runtime::HttpRequestData data;
+    data.method = std::string(req.method_string());
+    for (const auto& field : req.base()) {
+      data.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    data.body = std::move(req.body());
+    server_.Handle(loop_, std::move(plan), std::move(data), target, host,
+                   [self = shared_from_this()](runtime::HttpResponseData response) {
+                     if (self->loop_->thread.get_id() == std::this_thread::get_id()) {
+                       self->Write(std::move(response));
+                       return;
+                     }
+                     asio::post(self->io_, [self, response = std::move(response)]() mutable {
+                       self->Write(std::move(response));
+                     });
+                   });
+  }
 
  private:
   void Read() {
@@ -73,22 +99,7 @@ class Session : public std::enable_shared_from_this<Session> {
       WriteError(400, "Malformed HTTP request: missing Host header.");
       return;
     }
-    keep_alive_ = req.keep_alive();
-    head_ = req.method() == http::verb::head;
-    runtime::HttpRequestData data;
-    data.method = std::string(req.method_string());
-    for (const auto& field : req.base()) {
-      data.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    data.body = std::move(req.body());
-    std::string host(req[http::field::host]);
-    std::string target(req.target());
-    server_.Handle(io_, std::move(data), target, host,
-                   [self = shared_from_this()](runtime::HttpResponseData response) {
-                     asio::post(self->io_, [self, response = std::move(response)]() mutable {
-                       self->Write(std::move(response));
-                     });
-                   });
+    Serve(std::move(req));
   }
 
   void WriteError(int status, const std::string& message) {
@@ -130,6 +141,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   tcp::socket socket_;
   HttpServer& server_;
+  HttpServer::Loop* loop_;
   asio::io_context& io_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -188,60 +200,61 @@ void HttpServer::Accept(Loop* loop) {
       Log(LogLevel::kWarn, "accept failed: " + ec.message());
     } else {
       socket.set_option(tcp::no_delay(true));
-      std::make_shared<Session>(std::move(socket), *this, loop->io)->Start();
+      std::make_shared<Session>(std::move(socket), *this, loop)->Start();
     }
     if (loop->acceptor->is_open()) Accept(loop);
   });
 }
 
-void HttpServer::Handle(asio::io_context& from, runtime::HttpRequestData request,
+HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::string& host) {
+  Plan plan;
+  plan.route = RouteTarget(target);
+  if (plan.route.kind != RouteKind::kObject) return plan;
+  plan.address.app = AppFromHost(host, [this](const std::string& name) {
+    return runtime_.catalog.Get(name) != nullptr;
+  });
+  plan.address.class_name = plan.route.class_name;
+  plan.address.instance_name = plan.route.instance_id;
+  // A stable hash of the object's address picks its thread, so it always lives on the same one.
+  // (The object id itself, an HMAC, is derived once, when the thread creates the object.)
+  size_t owner = std::hash<std::string>{}(plan.address.app + '\n' + plan.address.class_name +
+                                          '\n' + plan.address.instance_name) %
+                 loops_.size();
+  plan.owner = loops_[owner].get();
+  return plan;
+}
+
+void HttpServer::Handle(Loop* here, Plan plan, runtime::HttpRequestData request,
                         const std::string& target, const std::string& host,
                         std::function<void(runtime::HttpResponseData)> respond) {
-  Route route = RouteTarget(target);
-  switch (route.kind) {
+  switch (plan.route.kind) {
     case RouteKind::kAdmin:
       request.url = target;
-      admin_(route.admin_path, std::move(request), std::move(respond));
+      admin_(plan.route.admin_path, std::move(request), std::move(respond));
       return;
     case RouteKind::kBadRequest:
-      respond(Plain(400, route.error));
+      respond(Plain(400, plan.route.error));
       return;
     case RouteKind::kNotFound:
-      respond(Plain(404, route.error));
+      respond(Plain(404, plan.route.error));
       return;
     case RouteKind::kObject:
       break;
   }
-  std::string app = AppFromHost(host, [this](const std::string& name) {
-    return runtime_.catalog.Get(name) != nullptr;
-  });
-  auto code = runtime_.catalog.Get(app);
-  if (!code || !code->Find(route.class_name)) {
-    respond(Plain(404, "No Durable Object class named '" + route.class_name + "' in app '" + app + "'."));
-    return;
-  }
-  runtime::ObjectAddress address;
-  address.app = app;
-  address.class_name = route.class_name;
-  address.instance_name = route.instance_id;
-  request.url = "http://" + (host.empty() ? std::string("localhost") : host) + route.forwarded;
+  request.url = "http://" + (host.empty() ? std::string("localhost") : host) + plan.route.forwarded;
   size_t q = target.find('?');
   request.headers.emplace_back("x-dorm-original-path", target.substr(0, q));
-  // A stable hash of the object's address picks its thread, so it always lives on the same one.
-  // (The object id itself, an HMAC, is derived once, when the thread creates the object.)
-  size_t owner = std::hash<std::string>{}(app + '\n' + route.class_name + '\n' + route.instance_id) %
-                 loops_.size();
-  Loop* loop = loops_[owner].get();
+  Loop* loop = plan.owner;
   ++active_requests_;
   auto done = [this, respond = std::move(respond)](runtime::HttpResponseData response) {
     --active_requests_;
     respond(std::move(response));
   };
-  if (&loop->io == &from) {
-    loop->engine->DispatchFetch(std::move(address), std::move(request), std::move(done));
+  if (loop == here) {
+    loop->engine->DispatchFetch(std::move(plan.address), std::move(request), std::move(done));
     return;
   }
-  asio::post(loop->io, [loop, address = std::move(address), request = std::move(request),
+  asio::post(loop->io, [loop, address = std::move(plan.address), request = std::move(request),
                         done = std::move(done)]() mutable {
     loop->engine->DispatchFetch(std::move(address), std::move(request), std::move(done));
   });

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/route.h"
 #include "runtime/http_message.h"
 #include "runtime/thread_engine.h"
 
@@ -47,14 +48,23 @@ class HttpServer {
   void RunOnEveryEngine(const std::function<void(runtime::ThreadEngine&)>& fn);
 
   // --- For sessions. ---
-  void Handle(boost::asio::io_context& from, runtime::HttpRequestData request,
-              const std::string& target, const std::string& host,
-              std::function<void(runtime::HttpResponseData)> respond);
+  struct Loop;  // one event-loop thread: its io_context, acceptor and runtime engine
+
+  // Where a request goes. For an object, `owner` is the loop its object lives on.
+  struct Plan {
+    Route route;
+    runtime::ObjectAddress address;
+    Loop* owner = nullptr;
+  };
+  Plan PlanRequest(const std::string& target, const std::string& host);
+  // Serves a planned request on the calling loop `here`; `respond` runs on the loop that owns
+  // the object (or the admin worker) and must post back to the connection's loop itself.
+  void Handle(Loop* here, Plan plan, runtime::HttpRequestData request, const std::string& target,
+              const std::string& host, std::function<void(runtime::HttpResponseData)> respond);
   bool draining() const { return draining_.load(); }
   const HttpServerOptions& options() const { return options_; }
 
  private:
-  struct Loop;
   void Accept(Loop* loop);
 
   HttpServerOptions options_;

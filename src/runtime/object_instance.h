@@ -73,6 +73,7 @@ struct ObjectInstance {
   std::vector<std::pair<uint64_t, v8::Global<v8::Promise::Resolver>>> sync_waiters;
 
   std::chrono::steady_clock::time_point last_active;
+  std::chrono::steady_clock::time_point last_storage_use;
 };
 
 }  // namespace dorm::runtime

@@ -15,8 +15,11 @@ struct RuntimeOptions {
   size_t heap_limit_bytes = 128u << 20;
   // An object without events for this long is evicted from memory.
   std::chrono::seconds idle_evict{70};
-  // Open SQLite connections kept per thread; colder ones are closed (and reopened on use).
-  size_t max_open_databases_per_thread = 256;
+  // An object's SQLite connection (tens of KiB, mostly the WAL index) is closed after this long
+  // without storage use, and reopened on the next use; the object itself stays in memory.
+  std::chrono::seconds database_idle_close{2};
+  // At most this many connections are open per thread; past it the coldest are closed.
+  size_t max_open_databases_per_thread = 4096;
 };
 
 }  // namespace dorm::runtime

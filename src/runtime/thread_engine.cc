@@ -474,6 +474,7 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
 }
 
 void ThreadEngine::TouchOpenList(ObjectInstance* instance) {
+  instance->last_storage_use = std::chrono::steady_clock::now();
   if (instance->in_open_list) {
     open_databases_.splice(open_databases_.begin(), open_databases_, instance->open_list_position);
   } else {
@@ -744,6 +745,15 @@ void ThreadEngine::EvictIdle() {
     idle.push_back(instance.get());
   }
   for (ObjectInstance* instance : idle) BreakInstance(instance, "evicted");
+  // Connections unused for a while are closed (coldest last in the list); their objects stay.
+  while (!open_databases_.empty()) {
+    ObjectInstance* coldest = open_databases_.back();
+    if (now - coldest->last_storage_use < shared_.options.database_idle_close ||
+        coldest->db->in_transaction() || coldest->txn_depth > 0) {
+      break;
+    }
+    CloseDatabase(coldest);
+  }
   auto period = std::min<std::chrono::steady_clock::duration>(
       std::chrono::seconds(1), shared_.options.idle_evict / 2 + std::chrono::milliseconds(100));
   eviction_timer_.expires_after(period);

@@ -139,6 +139,10 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   int persist = 1;
   sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  // One connection per object in the whole process: exclusive locking keeps the WAL index in
+  // the connection's memory (no -shm mapping) and takes the file lock once instead of on every
+  // read. It also keeps a second process from opening the same object.
+  self->Exec("PRAGMA locking_mode=EXCLUSIVE");
   self->Exec("PRAGMA journal_mode=WAL");
   self->Exec("PRAGMA synchronous=OFF");
   self->Exec("PRAGMA cache_size=-256");

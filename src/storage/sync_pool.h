@@ -1,8 +1,11 @@
-// A small pool of threads that flushes commits to disk (fdatasync/fsync).
+// Flushes commits to disk with group commit.
 //
-// Commits of many objects are flushed concurrently rather than one after another, so the file
-// system can fold them into one journal commit: the cost of durability is shared by every object
-// that committed in the same moment.
+// Each flush thread takes every flush request queued while it was busy. A request alone is
+// flushed with fdatasync of its write-ahead log (and fsync of any new files and folders). Two or
+// more are flushed together with one syncfs() per file system they live on: a single pass that
+// writes every dirty file and issues one device cache flush, instead of one flush per object.
+// So the commits of many objects never wait for one fsync after another; the cost of durability
+// is shared by every object that committed in the same moment.
 //
 // Thread-safe. Submit() never blocks on I/O.
 #pragma once
@@ -23,9 +26,9 @@ namespace dorm::storage {
 class SyncPool {
  public:
   explicit SyncPool(int threads);
-  ~SyncPool();  // finishes every submitted job, then joins
+  ~SyncPool();  // finishes every submitted request, then joins
 
-  // Runs target->Run() on a pool thread, then `done(ok, error)` on that pool thread.
+  // Makes `target` durable on a pool thread, then calls `done(ok, error)` on that thread.
   void Submit(std::unique_ptr<SyncTarget> target,
               std::function<void(bool ok, const std::string& error)> done);
 
@@ -35,6 +38,7 @@ class SyncPool {
     std::function<void(bool, const std::string&)> done;
   };
   void Work();
+  static bool FlushGroup(const std::vector<Job>& jobs, std::string* error);
 
   std::mutex mu_;
   std::condition_variable cv_;
