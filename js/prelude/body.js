@@ -8,16 +8,27 @@ import {
 // `disturbed` means reading has begun (bodyUsed), `drained` that the bytes have been handed out,
 // `locked` that a reader or another body owns it.
 export class BodyRecord {
-  constructor(bytes) {
-    this.bytes = bytes;
+  // A body made from a string keeps the string and encodes it only when its bytes are needed:
+  // a response body usually goes straight to the host, which encodes it while copying it out.
+  constructor(bytes, text = null) {
+    this.encoded = bytes;
+    this.text = text;
     this.disturbed = false;
     this.locked = false;
     this.drained = false;
     this.stream = null;
   }
 
+  get bytes() {
+    if (this.encoded === null) {
+      this.encoded = utf8Encode(this.text);
+      this.text = null;
+    }
+    return this.encoded;
+  }
+
   cloneRecord() {
-    return new BodyRecord(this.bytes);
+    return new BodyRecord(this.encoded, this.text);
   }
 }
 
@@ -31,6 +42,17 @@ function lockedError() {
 
 export function isUnusable(record) {
   return record !== null && (record.disturbed || record.locked);
+}
+
+// Reads a whole body for the host: its text when it was made from a string and never encoded
+// (the host encodes it as UTF-8), else its bytes.
+export function consumeBodyForHost(record) {
+  if (record !== null && record.encoded === null && !record.disturbed && !record.locked) {
+    record.disturbed = true;
+    record.drained = true;
+    return record.text;
+  }
+  return consumeBody(record);
 }
 
 // Reads a whole body: the bytes, or an error if it was already read or is locked.
@@ -143,7 +165,7 @@ function copyBytes(view) {
 // Fetch's "extract a body": the body record and the Content-Type it implies (or null).
 export function extractBody(object) {
   if (typeof object === 'string') {
-    return { record: new BodyRecord(utf8Encode(object)), type: 'text/plain;charset=UTF-8' };
+    return { record: new BodyRecord(null, object), type: 'text/plain;charset=UTF-8' };
   }
   if (isObject(object)) {
     if (isBodyStream(object)) {

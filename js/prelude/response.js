@@ -1,4 +1,6 @@
-import { BodyRecord, consumeBody, extractBody, installBodyMixin, isUnusable } from './body.js';
+import {
+  BodyRecord, consumeBody, consumeBodyForHost, extractBody, installBodyMixin, isUnusable,
+} from './body.js';
 import { utf8Encode } from './encoding.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { parseAbsoluteURL } from './url.js';
@@ -193,7 +195,7 @@ export function responseParts(response) {
     status: state.status,
     statusText: state.statusText,
     headers,
-    body: state.body === null ? null : consumeBody(state.body),
+    body: state.body === null ? null : consumeBodyForHost(state.body),
     webSocket: state.webSocket,
   };
 }

@@ -17,7 +17,7 @@ struct RuntimeOptions {
   std::chrono::seconds idle_evict{70};
   // An object's SQLite connection (tens of KiB, mostly the WAL index) is closed after this long
   // without storage use, and reopened on the next use; the object itself stays in memory.
-  std::chrono::seconds database_idle_close{2};
+  std::chrono::milliseconds database_idle_close{1000};
   // At most this many connections are open per thread; past it the coldest are closed.
   size_t max_open_databases_per_thread = 4096;
 };

@@ -372,7 +372,9 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
         }
       }
       v8::Local<v8::Value> body = get(AppIsolate::kBody);
-      if (body->IsArrayBufferView()) {
+      if (body->IsString()) {
+        response.body = js::ToUtf8(isolate, body);
+      } else if (body->IsArrayBufferView()) {
         auto view = body.As<v8::ArrayBufferView>();
         response.body.resize(view->ByteLength());
         view->CopyContents(response.body.data(), response.body.size());
@@ -754,8 +756,10 @@ void ThreadEngine::EvictIdle() {
     }
     CloseDatabase(coldest);
   }
+  // Frequent enough that idle connections close close to their deadline; each sweep is a walk
+  // over this thread's objects, cheap next to the memory it frees.
   auto period = std::min<std::chrono::steady_clock::duration>(
-      std::chrono::seconds(1), shared_.options.idle_evict / 2 + std::chrono::milliseconds(100));
+      std::chrono::milliseconds(250), shared_.options.idle_evict / 2 + std::chrono::milliseconds(100));
   eviction_timer_.expires_after(period);
   eviction_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) EvictIdle();
