@@ -42,9 +42,9 @@ if [ ! -f "$libnode/usr/include/node/v8.h" ] || [ ! -e "$libnode/usr/lib/x86_64-
   rm -rf "$tmp"
 fi
 
-# npm packages: the prelude's standards libraries (bundled into the binary), and the test and
-# benchmark tools (ws client, workerd for side-by-side runs).
-for dir in js tests/e2e bench; do
+# npm packages: the prelude's standards libraries, bundled into the binary. (bench/run.sh installs
+# workerd for itself; the tests need no npm package.)
+for dir in js; do
   if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" -o "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "install-deps: npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

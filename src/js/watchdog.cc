@@ -14,28 +14,21 @@ Watchdog::Slot::Slot(long long limit_ns) : limit_ns_(limit_ns) {
 }
 
 void Watchdog::Slot::Enter(v8::Isolate* isolate) {
-  std::lock_guard<std::mutex> lock(mu_);
   if (depth_++ > 0) return;  // nested entries share the outer one's budget
-  isolate_ = isolate;
-  token_ = next_token_++;
-  start_cpu_ns_ = CpuNanos(clock_);
-  terminated_ = false;
+  isolate_.store(isolate, std::memory_order_relaxed);
+  token_.store(next_token_++, std::memory_order_release);
 }
 
 bool Watchdog::Slot::Exit() {
-  std::lock_guard<std::mutex> lock(mu_);
   if (--depth_ > 0) return false;
+  std::lock_guard<std::mutex> lock(mu_);
   bool terminated = terminated_;
-  token_ = 0;
-  isolate_ = nullptr;
+  token_.store(0, std::memory_order_relaxed);
   terminated_ = false;
   return terminated;
 }
 
-bool Watchdog::Slot::active() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return token_ != 0;
-}
+bool Watchdog::Slot::active() const { return token_.load() != 0; }
 
 Watchdog::Watchdog(std::chrono::milliseconds cpu_limit)
     : limit_ns_(static_cast<long long>(cpu_limit.count()) * 1000000LL),
@@ -63,12 +56,20 @@ void Watchdog::Run() {
   auto period = std::chrono::milliseconds(limit_ns_ < 2000000000LL ? 10 : 50);
   while (!cv_.wait_for(lock, period, [this] { return stopping_; })) {
     for (auto& slot : slots_) {
-      std::lock_guard<std::mutex> slot_lock(slot->mu_);
-      if (slot->token_ == 0 || slot->terminated_) continue;
-      if (CpuNanos(slot->clock_) - slot->start_cpu_ns_ > slot->limit_ns_) {
-        slot->terminated_ = true;
-        slot->isolate_->TerminateExecution();
+      unsigned long long token = slot->token_.load(std::memory_order_acquire);
+      if (token == 0) continue;
+      long long now = CpuNanos(slot->clock_);
+      if (token != slot->seen_token_) {
+        slot->seen_token_ = token;
+        slot->seen_cpu_ns_ = now;
+        continue;
       }
+      if (now - slot->seen_cpu_ns_ <= slot->limit_ns_) continue;
+      std::lock_guard<std::mutex> slot_lock(slot->mu_);
+      // Still the same entry (Exit() takes the lock, so it cannot end in between)?
+      if (slot->token_.load() != token || slot->terminated_) continue;
+      slot->terminated_ = true;
+      slot->isolate_.load()->TerminateExecution();
     }
   }
 }

@@ -1,9 +1,11 @@
 // Enforces the CPU-time limit of JavaScript events.
 //
 // Each thread that runs JavaScript owns a Slot. Around every entry into JS it calls Enter() and
-// Exit(); a watchdog thread measures the thread's CPU time since Enter() and, past the limit,
-// terminates the isolate's execution. The termination is tied to the entry's token, so a late
-// watchdog can never terminate a later, innocent entry.
+// Exit(); a watchdog thread samples the thread's CPU time from the first time it sees an entry
+// and, once the entry has used more than the limit since, terminates the isolate's execution.
+// (Sampling from the watchdog keeps Enter() free of system calls; an entry can overrun by at most
+// one polling period.) The termination is tied to the entry's token, so a late watchdog can never
+// terminate a later, innocent entry.
 //
 // Thread-safe.
 #pragma once
@@ -37,15 +39,19 @@ class Watchdog {
    private:
     friend class Watchdog;
     explicit Slot(long long limit_ns);
-    mutable std::mutex mu_;
+    // Guards termination against Exit(); Enter() needs no lock, since an entry can only begin
+    // after the previous one's Exit().
+    std::mutex mu_;
     clockid_t clock_;
     long long limit_ns_;
-    v8::Isolate* isolate_ = nullptr;
-    unsigned long long token_ = 0;
-    unsigned long long next_token_ = 1;
-    long long start_cpu_ns_ = 0;
-    bool terminated_ = false;
-    int depth_ = 0;
+    std::atomic<v8::Isolate*> isolate_{nullptr};
+    std::atomic<unsigned long long> token_{0};
+    unsigned long long next_token_ = 1;  // owning thread only
+    int depth_ = 0;                      // owning thread only
+    bool terminated_ = false;            // under mu_
+    // Watchdog thread only: the entry it last saw and the CPU time it saw it at.
+    unsigned long long seen_token_ = 0;
+    long long seen_cpu_ns_ = 0;
   };
 
   explicit Watchdog(std::chrono::milliseconds cpu_limit);
