@@ -19,6 +19,27 @@ const internalToken = Symbol('Request');
 let requestState;
 let isRequestObject;
 
+// An incoming request's Headers and AbortSignal are made on first use: many handlers read
+// neither, and building them is a large share of delivering a request.
+function stateHeaders(state) {
+  if (state.headers === null) {
+    const headers = new Headers();
+    const list = state.headerList;
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      headersInternals.appendRaw(headers, list[i], list[i + 1]);
+    }
+    headersInternals.setGuard(headers, 'immutable');
+    state.headers = headers;
+    state.headerList = null;
+  }
+  return state.headers;
+}
+
+function stateSignal(state) {
+  if (state.signal === null) state.signal = createAbortSignal();
+  return state.signal;
+}
+
 export class Request {
   #state;
 
@@ -75,7 +96,7 @@ export class Request {
     if (headersInit !== undefined) {
       headersInternals.fill(headers, headersInit, context);
     } else if (inputState !== null) {
-      for (const [name, value] of headersInternals.list(inputState.headers)) {
+      for (const [name, value] of headersInternals.list(stateHeaders(inputState))) {
         headersInternals.appendRaw(headers, name, value);
       }
     }
@@ -104,7 +125,7 @@ export class Request {
     }
 
     const signal = createAbortSignal();
-    const parentSignal = signalInit !== undefined ? signalInit : (inputState === null ? null : inputState.signal);
+    const parentSignal = signalInit !== undefined ? signalInit : (inputState === null ? null : stateSignal(inputState));
     if (parentSignal !== null) followSignal(signal, parentSignal);
 
     this.#state = {
@@ -132,7 +153,7 @@ export class Request {
   }
 
   get headers() {
-    return this.#state.headers;
+    return stateHeaders(this.#state);
   }
 
   get redirect() {
@@ -140,7 +161,7 @@ export class Request {
   }
 
   get signal() {
-    return this.#state.signal;
+    return stateSignal(this.#state);
   }
 
   // Cloudflare's request metadata; Dorm has none to give for incoming requests.
@@ -160,10 +181,10 @@ export class Request {
     const state = this.#state;
     if (isUnusable(state.body)) throw new TypeError("Failed to execute 'clone' on 'Request': Request body is already used.");
     const signal = createAbortSignal();
-    followSignal(signal, state.signal);
+    followSignal(signal, stateSignal(state));
     return new Request(internalToken, {
       ...state,
-      headers: headersInternals.copy(state.headers),
+      headers: headersInternals.copy(stateHeaders(state)),
       body: state.body === null ? null : state.body.cloneRecord(),
       signal,
     });
@@ -187,20 +208,16 @@ defineInterface(Request, 'Request');
 // A request as the host receives it. Its headers are immutable, as they are for requests that
 // Workers hand to a fetch handler.
 export function createIncomingRequest(method, url, headerList, body) {
-  const headers = new Headers();
-  for (let i = 0; i + 1 < headerList.length; i += 2) {
-    headersInternals.appendRaw(headers, headerList[i], headerList[i + 1]);
-  }
-  headersInternals.setGuard(headers, 'immutable');
   const noBody = body === null || body === undefined
     || ((method === 'GET' || method === 'HEAD') && body.length === 0);
   return new Request(internalToken, {
     method,
     url,
-    headers,
+    headers: null,
+    headerList,
     body: noBody ? null : new BodyRecord(body),
     redirect: 'follow',
-    signal: createAbortSignal(),
+    signal: null,
     cf: undefined,
   });
 }
