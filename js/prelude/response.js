@@ -1,7 +1,6 @@
 import {
   BodyRecord, consumeBody, consumeBodyForHost, extractBody, installBodyMixin, isUnusable,
 } from './body.js';
-import { utf8Encode } from './encoding.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { parseAbsoluteURL } from './url.js';
 import {
@@ -114,7 +113,7 @@ export class Response {
     requireArgs(arguments.length, 1, context);
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError(`${context}: The data is not JSON serializable.`);
-    const body = () => ({ record: new BodyRecord(utf8Encode(text)), type: 'application/json' });
+    const body = () => ({ record: new BodyRecord(null, text), type: 'application/json' });
     return new Response(internalToken, initializeResponse(init, body, context));
   }
 
