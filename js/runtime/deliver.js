@@ -19,3 +19,25 @@ export function deliverFetch(object, request, slot, eventId) {
     (error) => native.eventSettled(slot, eventId, false, error),
   );
 }
+
+// Runs the object's alarm handler with {retryCount, isRetry, scheduledTime}; an object without
+// one has nothing to do (its alarm is deleted).
+const ALARM_DONE = Symbol('alarm done');
+export function deliverAlarm(object, info, slot, eventId) {
+  let result;
+  try {
+    const alarm = object.alarm;
+    if (typeof alarm !== 'function') {
+      native.eventSettled(slot, eventId, true, ALARM_DONE);
+      return;
+    }
+    result = alarm.call(object, info);
+  } catch (error) {
+    native.eventSettled(slot, eventId, false, error);
+    return;
+  }
+  Promise.resolve(result).then(
+    () => native.eventSettled(slot, eventId, true, ALARM_DONE),
+    (error) => native.eventSettled(slot, eventId, false, error),
+  );
+}

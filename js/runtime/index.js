@@ -2,12 +2,13 @@
 // API over the host's synchronous SQLite natives, and the classes of `cloudflare:workers`.
 // Bundled separately from the Web API prelude and run after it in every context.
 import { createState } from './state.js';
-import { deliverFetch } from './deliver.js';
+import { deliverAlarm, deliverFetch } from './deliver.js';
 import { DurableObject, WorkerEntrypoint, RpcTarget, WorkflowEntrypoint } from './base_classes.js';
 
 const exports = {
   createState,
   deliverFetch,
+  deliverAlarm,
   DurableObject,
   WorkerEntrypoint,
   RpcTarget,

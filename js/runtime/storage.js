@@ -82,6 +82,26 @@ export class StorageOperations {
   list(options) {
     return settle(() => native.kvList(this._slot, ...listArgs(options)));
   }
+
+  getAlarm(options) {
+    return settle(() => native.alarmGet(this._slot));
+  }
+
+  setAlarm(scheduledTime, options) {
+    return settle(() => {
+      const time = scheduledTime instanceof Date ? scheduledTime.getTime() : Number(scheduledTime);
+      if (!(time > 0)) throw new TypeError('setAlarm() cannot be called with an alarm time <= 0');
+      native.alarmSet(this._slot, time);
+      return undefined;
+    });
+  }
+
+  deleteAlarm(options) {
+    return settle(() => {
+      native.alarmDelete(this._slot);
+      return undefined;
+    });
+  }
 }
 
 export class DurableObjectTransaction {
@@ -114,6 +134,9 @@ export class DurableObjectTransaction {
   put(key, value, options) { return this.#run('put()', () => this.#ops.put(key, value, options)); }
   delete(keys, options) { return this.#run('delete()', () => this.#ops.delete(keys, options)); }
   list(options) { return this.#run('list()', () => this.#ops.list(options)); }
+  getAlarm(options) { return this.#run('getAlarm()', () => this.#ops.getAlarm(options)); }
+  setAlarm(time, options) { return this.#run('setAlarm()', () => this.#ops.setAlarm(time, options)); }
+  deleteAlarm(options) { return this.#run('deleteAlarm()', () => this.#ops.deleteAlarm(options)); }
   deleteAll() { return Promise.reject(new Error('Cannot call deleteAll() within a transaction')); }
 
   rollback() {

@@ -24,6 +24,7 @@ const char kUsage[] =
     "  dorm serve [--listen 127.0.0.1:8787] [--data ./.dorm] [--threads N]\n"
     "             [--max-classes-per-app 5] [--cpu-limit-ms 30000] [--heap-limit-mb 128]\n"
     "             [--idle-evict-seconds 70] [--max-body-bytes 104857600]\n"
+    "             [--alarm-retry-base-ms 2000]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--access public] [--app APP]\n"
     "  dorm list [--app APP]\n"
     "  dorm get NAME [--app APP]\n"
@@ -152,6 +153,8 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.runtime.heap_limit_bytes = static_cast<size_t>(NumberFlag(args, "heap-limit-mb", 128)) << 20;
   o.runtime.idle_evict = std::chrono::seconds(NumberFlag(args, "idle-evict-seconds", 70));
   o.max_classes_per_app = static_cast<size_t>(NumberFlag(args, "max-classes-per-app", 5));
+  o.runtime.alarm_retry_base =
+      std::chrono::milliseconds(NumberFlag(args, "alarm-retry-base-ms", 2000));
   if (o.runtime.cpu_limit.count() == 0 || o.runtime.heap_limit_bytes == 0) {
     Fail("--cpu-limit-ms and --heap-limit-mb must be positive");
   }

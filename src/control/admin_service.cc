@@ -226,6 +226,8 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
     return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
   }
   PublishApp(app);
+  if (alarm_scheduler_) alarm_scheduler_->ForgetClass(app, name);
+  if (alarm_index_) alarm_index_->RemoveClass(app, name);
   // Every instance is gone from memory now; its storage can go too.
   std::error_code ec;
   std::filesystem::remove_all(runtime::ClassStoragePath(options_.data_dir, app, name), ec);

@@ -14,7 +14,9 @@
 
 #include "control/registry.h"
 #include "net/http_server.h"
+#include "runtime/alarm_scheduler.h"
 #include "runtime/thread_engine.h"
+#include "storage/alarm_index.h"
 
 namespace dorm::control {
 
@@ -32,6 +34,11 @@ class AdminService {
 
   // Must be called before the first request that changes code (to reach the runtime threads).
   void set_server(net::HttpServer* server) { server_ = server; }
+  // Deleting a class also forgets its objects' alarms.
+  void set_alarm_scheduler(runtime::AlarmScheduler* scheduler, storage::AlarmIndex* index) {
+    alarm_scheduler_ = scheduler;
+    alarm_index_ = index;
+  }
 
   void Handle(const std::string& path, runtime::HttpRequestData request,
               std::function<void(runtime::HttpResponseData)> respond);
@@ -47,6 +54,8 @@ class AdminService {
   Registry& registry_;
   runtime::RuntimeShared& runtime_;
   net::HttpServer* server_ = nullptr;
+  runtime::AlarmScheduler* alarm_scheduler_ = nullptr;
+  storage::AlarmIndex* alarm_index_ = nullptr;
   std::unique_ptr<runtime::ThreadEngine> validator_;
   std::mutex mu_;
   std::condition_variable cv_;

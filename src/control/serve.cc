@@ -14,6 +14,8 @@
 
 #include "control/admin_service.h"
 #include "control/registry.h"
+#include "runtime/alarm_scheduler.h"
+#include "storage/alarm_index.h"
 #include "js/platform.h"
 #include "storage/sqlite_setup.h"
 #include "util/crypto.h"
@@ -66,6 +68,11 @@ int Serve(const ServeOptions& options, const char* argv0) {
   signal(SIGXFSZ, SIG_IGN);
 
   storage::ConfigureSqliteForManyDatabases();
+  if (const char* level = std::getenv("DORM_LOG_LEVEL")) {
+    std::string l = level;
+    SetLogLevel(l == "debug" ? LogLevel::kDebug : l == "warn" ? LogLevel::kWarn
+                : l == "error" ? LogLevel::kError : LogLevel::kInfo);
+  }
   std::string token;
   try {
     token = LoadOrCreateAdminToken(data_dir);
@@ -76,7 +83,15 @@ int Serve(const ServeOptions& options, const char* argv0) {
   js::InitializeV8(argv0);
   int status = 0;
   {
+    std::unique_ptr<storage::AlarmIndex> alarm_index;
+    try {
+      alarm_index = std::make_unique<storage::AlarmIndex>(data_dir);
+    } catch (const std::exception& e) {
+      std::cerr << "dorm: " << e.what() << "\n";
+      return 1;
+    }
     runtime::RuntimeShared shared;
+    shared.alarm_index = alarm_index.get();
     shared.options = options.runtime;
     // Two flush threads: while one flushes a group, the next group gathers for the other.
     shared.sync_pool = std::make_unique<storage::SyncPool>(2);
@@ -94,6 +109,11 @@ int Serve(const ServeOptions& options, const char* argv0) {
                              admin.Handle(path, std::move(request), std::move(respond));
                            });
     admin.set_server(&server);
+    runtime::AlarmScheduler scheduler(
+        *alarm_index, [&server](const runtime::ObjectAddress& address, long long scheduled_ms,
+                                int retry_count) { server.FireAlarm(address, scheduled_ms, retry_count); });
+    shared.alarm_scheduler = &scheduler;
+    admin.set_alarm_scheduler(&scheduler, alarm_index.get());
     unsigned short port;
     try {
       port = server.Start();
@@ -108,12 +128,14 @@ int Serve(const ServeOptions& options, const char* argv0) {
       std::ofstream out(data_dir + "/server-address", std::ios::trunc);
       out << address << "\n";
     }
+    scheduler.Start();
     std::cout << "dorm: listening on " << address << " (data in " << data_dir << ", "
               << server.thread_count() << " threads)" << std::endl;
     int received = 0;
     sigwait(&signals, &received);
     Log(LogLevel::kInfo, std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
                              ": finishing in-flight requests");
+    scheduler.Stop();
     server.Stop(std::chrono::seconds(30));
     std::filesystem::remove(data_dir + "/server-address", ec);
   }

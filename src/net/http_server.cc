@@ -206,6 +206,17 @@ void HttpServer::Accept(Loop* loop) {
   });
 }
 
+void HttpServer::FireAlarm(const runtime::ObjectAddress& address, long long scheduled_ms,
+                           int retry_count) {
+  Loop* loop = loops_[std::hash<std::string>{}(address.app + '\n' + address.class_name + '\n' +
+                                               address.instance_name) %
+                      loops_.size()]
+                   .get();
+  asio::post(loop->io, [loop, address, scheduled_ms, retry_count] {
+    if (loop->engine) loop->engine->FireAlarm(address, scheduled_ms, retry_count);
+  });
+}
+
 HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::string& host) {
   Plan plan;
   plan.route = RouteTarget(target);

@@ -44,6 +44,8 @@ class HttpServer {
   void Stop(std::chrono::milliseconds grace);
 
   int thread_count() const { return static_cast<int>(loops_.size()); }
+  // Hands an alarm to the loop that owns its object. Any thread.
+  void FireAlarm(const runtime::ObjectAddress& address, long long scheduled_ms, int retry_count);
   // Runs `fn(engine)` on every runtime thread and waits for all. Not from a runtime thread.
   void RunOnEveryEngine(const std::function<void(runtime::ThreadEngine&)>& fn);
 

@@ -2,6 +2,7 @@
 // Their contracts are listed in docs/contracts.md; arguments are validated by the JS callers, so
 // a type mismatch here is a defect and throws a plain TypeError.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <openssl/evp.h>
@@ -375,7 +376,10 @@ class Natives {
     ThreadEngine* engine = Engine(info);
     bool exists = engine->Database(instance, false) != nullptr;
     if (!exists) return;
-    WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) { db->DeleteAll(); });
+    WithDatabase(info, true, [&](ObjectInstance* inst, storage::ObjectDatabase* db) {
+      db->DeleteAll();
+      engine->TouchAlarm(inst);
+    });
   }
 
   static void TxnBegin(const FunctionCallbackInfo<Value>& info) {
@@ -420,6 +424,57 @@ class Natives {
   static void DatabaseSize(const FunctionCallbackInfo<Value>& info) {
     WithDatabase(info, false, [&](ObjectInstance*, storage::ObjectDatabase* db) {
       info.GetReturnValue().Set(static_cast<double>(db ? db->SizeBytes() : 0));
+    });
+  }
+
+  // --- Alarms (stored in the object's database, so transactional like any write) ---
+  static void AlarmGet(const FunctionCallbackInfo<Value>& info) {
+    WithDatabase(info, false, [&](ObjectInstance* instance, storage::ObjectDatabase* db) {
+      std::optional<long long> alarm = db ? db->GetAlarm() : std::nullopt;
+      // Inside the alarm handler its own alarm reads as gone, unless something set a new one.
+      if (alarm && instance->running_alarm && *alarm == *instance->running_alarm &&
+          !instance->alarm_set_during_run) {
+        alarm.reset();
+      }
+      if (alarm) {
+        info.GetReturnValue().Set(static_cast<double>(*alarm));
+      } else {
+        info.GetReturnValue().SetNull();
+      }
+    });
+  }
+
+  static void AlarmSet(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    if (instance->constructed) {
+      Local<Value> handler;
+      if (!instance->js_object.Get(isolate)->Get(context, js::FromUtf8(isolate, "alarm")).ToLocal(&handler)) return;
+      if (!handler->IsFunction()) {
+        js::ThrowTypeError(isolate, "Your Durable Object class must have an alarm() handler in order to call setAlarm()");
+        return;
+      }
+    }
+    double requested = info[1]->NumberValue(context).FromMaybe(0);
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+    // A time in the past means "as soon as possible".
+    long long time = std::max<long long>(static_cast<long long>(requested), now);
+    WithDatabase(info, true, [&](ObjectInstance* inst, storage::ObjectDatabase* db) {
+      db->SetAlarm(time);
+      Engine(info)->TouchAlarm(inst);
+    });
+  }
+
+  static void AlarmDelete(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    if (!Engine(info)->Database(instance, false)) return;  // no database, no alarm
+    WithDatabase(info, true, [&](ObjectInstance* inst, storage::ObjectDatabase* db) {
+      db->SetAlarm(std::nullopt);
+      Engine(info)->TouchAlarm(inst);
     });
   }
 
@@ -500,6 +555,9 @@ v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
       {"sync", &Natives::Sync},
       {"databaseSize", &Natives::DatabaseSize},
       {"eventSettled", &Natives::EventSettled},
+      {"alarmGet", &Natives::AlarmGet},
+      {"alarmSet", &Natives::AlarmSet},
+      {"alarmDelete", &Natives::AlarmDelete},
       {"gateLock", &Natives::GateLock},
       {"gateUnlock", &Natives::GateUnlock},
       {"gateBreak", &Natives::GateBreak},

@@ -12,6 +12,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct ObjectAddress {
 struct FetchEvent {
   HttpRequestData request;
   ResponseCallback done;
+  // An alarm event instead of a request: calls alarm({retryCount, isRetry}).
+  bool alarm = false;
+  int alarm_retry = 0;
 };
 
 struct ObjectInstance {
@@ -74,6 +78,14 @@ struct ObjectInstance {
 
   std::chrono::steady_clock::time_point last_active;
   std::chrono::steady_clock::time_point last_storage_use;
+
+  // Alarms. `alarm_touched`: the open transaction may have changed the alarm, so its commit must
+  // update the alarm index (and flush it with the commit: `flush_alarm_index`).
+  bool alarm_touched = false;
+  bool flush_alarm_index = false;
+  std::optional<long long> running_alarm;  // the alarm whose handler runs now
+  uint64_t alarm_event_id = 0;             // its event
+  bool alarm_set_during_run = false;
 };
 
 }  // namespace dorm::runtime

@@ -18,6 +18,8 @@ struct RuntimeOptions {
   // An object's SQLite connection (tens of KiB, mostly the WAL index) is closed after this long
   // without storage use, and reopened on the next use; the object itself stays in memory.
   std::chrono::milliseconds database_idle_close{1000};
+  // A failing alarm() is retried after this delay, doubled for each retry (6 retries at most).
+  std::chrono::milliseconds alarm_retry_base{2000};
   // At most this many connections are open per thread; past it the coldest are closed.
   size_t max_open_databases_per_thread = 4096;
 };

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "js/strings.h"
+#include "runtime/alarm_scheduler.h"
 #include "runtime/object_id.h"
 #include "util/log.h"
 
@@ -171,29 +172,179 @@ void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
     done(HttpResponseData::JsonError(500, "internal error: cannot start the JavaScript runtime"));
     return;
   }
-  std::string key = ObjectKey(address);
-  auto it = objects_.find(key);
-  ObjectInstance* instance;
-  if (it == objects_.end()) {
-    auto created = std::make_unique<ObjectInstance>();
-    created->slot = next_slot_++;
-    if (address.object_id.empty()) {
-      address.object_id =
-          ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
-    }
-    created->db_path = ObjectDatabasePath(shared_.options.data_dir, address);
-    created->address = std::move(address);
-    created->app = app;
-    created->generation = app->generation();
-    instance = created.get();
-    by_slot_[instance->slot] = instance;
-    objects_[key] = std::move(created);
-  } else {
-    instance = it->second.get();
-  }
+  ObjectInstance* instance = EnsureInstance(std::move(address), app);
   instance->last_active = std::chrono::steady_clock::now();
   instance->queued.push_back(FetchEvent{std::move(request), std::move(done)});
   Pump(instance->slot);
+}
+
+ObjectInstance* ThreadEngine::EnsureInstance(ObjectAddress address, AppIsolate* app) {
+  std::string key = ObjectKey(address);
+  auto it = objects_.find(key);
+  if (it != objects_.end()) return it->second.get();
+  auto created = std::make_unique<ObjectInstance>();
+  created->slot = next_slot_++;
+  if (address.object_id.empty()) {
+    address.object_id =
+        ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
+  }
+  created->db_path = ObjectDatabasePath(shared_.options.data_dir, address);
+  created->address = std::move(address);
+  created->app = app;
+  created->generation = app->generation();
+  ObjectInstance* instance = created.get();
+  by_slot_[instance->slot] = instance;
+  objects_[key] = std::move(created);
+  return instance;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alarms
+
+namespace {
+long long NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+constexpr int kMaxAlarmRetries = 6;
+}  // namespace
+
+void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count) {
+  auto code = shared_.catalog.Get(address.app);
+  if (!code || !code->Find(address.class_name)) {
+    // The class is gone; so are its objects' storage and alarms.
+    if (shared_.alarm_scheduler) shared_.alarm_scheduler->Set(address, std::nullopt);
+    return;
+  }
+  AppIsolate* app;
+  try {
+    app = AppFor(code);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, std::string("cannot start isolate: ") + e.what());
+    OnAlarmDone(address, scheduled_ms, retry_count, false, e.what());
+    return;
+  }
+  ObjectInstance* instance = EnsureInstance(address, app);
+  instance->last_active = std::chrono::steady_clock::now();
+  FetchEvent event;
+  event.alarm = true;
+  event.alarm_retry = retry_count;
+  event.done = [this, address, scheduled_ms, retry_count](HttpResponseData response) {
+    OnAlarmDone(address, scheduled_ms, retry_count, response.status < 400, response.body);
+  };
+  instance->queued.push_back(std::move(event));
+  Pump(instance->slot);
+}
+
+void ThreadEngine::TouchAlarm(ObjectInstance* instance) {
+  instance->alarm_touched = true;
+  if (instance->running_alarm) instance->alarm_set_during_run = true;
+  MarkWritten(instance);
+}
+
+void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled_ms,
+                               int retry_count, bool ok, const std::string& error) {
+  AlarmScheduler* scheduler = shared_.alarm_scheduler;
+  auto it = objects_.find(ObjectKey(address));
+  ObjectInstance* instance = it == objects_.end() ? nullptr : it->second.get();
+  bool changed = false;
+  // `scheduled_ms` is when the scheduler fired (a retry's time); the alarm itself is the value
+  // that was stored when its handler started.
+  if (instance && instance->running_alarm) scheduled_ms = *instance->running_alarm;
+  if (instance) {
+    changed = instance->alarm_set_during_run;
+    instance->running_alarm.reset();
+    instance->alarm_set_during_run = false;
+  }
+  if (!ok && retry_count < kMaxAlarmRetries) {
+    long long delay = shared_.options.alarm_retry_base.count() << retry_count;
+    Log(LogLevel::kWarn, "[" + address.app + "/" + address.class_name + "/" + address.instance_name +
+                             "] alarm failed (retry " + std::to_string(retry_count + 1) + " in " +
+                             std::to_string(delay) + " ms): " + error);
+    if (scheduler) scheduler->Retry(address, NowMs() + delay, retry_count + 1);
+    return;
+  }
+  if (!ok) {
+    Log(LogLevel::kError, "[" + address.app + "/" + address.class_name + "/" +
+                              address.instance_name + "] alarm failed " +
+                              std::to_string(kMaxAlarmRetries + 1) + " times; dropped: " + error);
+  }
+  // Done (or given up): the alarm is deleted unless the handler (or a request meanwhile) set a
+  // new one. Its own commit tells the scheduler.
+  if (!changed) {
+    if (!instance) {
+      auto code = shared_.catalog.Get(address.app);
+      if (!code || !code->Find(address.class_name)) return;
+      try {
+        instance = EnsureInstance(address, AppFor(code));
+      } catch (const std::exception&) {
+        return;
+      }
+    }
+    try {
+      storage::ObjectDatabase* db = Database(instance, false);
+      std::optional<long long> stored = db ? db->GetAlarm() : std::nullopt;
+      if (stored && *stored == scheduled_ms) {
+        db->SetAlarm(std::nullopt);
+        TouchAlarm(instance);
+        CommitDirty();
+        return;
+      }
+      if (scheduler) scheduler->Set(address, stored);
+    } catch (const storage::StorageError& e) {
+      Log(LogLevel::kError, std::string("cannot delete a fired alarm: ") + e.what());
+      BreakInstance(instance, kStorageFailureMessage);
+    }
+  } else if (scheduler && instance) {
+    try {
+      storage::ObjectDatabase* db = Database(instance, false);
+      scheduler->Set(address, db ? db->GetAlarm() : std::nullopt);
+    } catch (const storage::StorageError&) {
+    }
+  }
+}
+
+void ThreadEngine::DeliverAlarm(ObjectInstance* instance, FetchEvent event) {
+  // The object's database is the truth: the alarm may have been deleted or moved since.
+  std::optional<long long> stored;
+  try {
+    storage::ObjectDatabase* db = Database(instance, false);
+    stored = db ? db->GetAlarm() : std::nullopt;
+  } catch (const storage::StorageError& e) {
+    event.done(HttpResponseData::JsonError(500, e.what()));
+    return;
+  }
+  if (!stored || *stored > NowMs() + 5) {
+    if (shared_.alarm_scheduler) shared_.alarm_scheduler->Set(instance->address, stored);
+    return;
+  }
+  AppIsolate* app = instance->app;
+  uint64_t slot = instance->slot;
+  uint64_t event_id = next_event_id_++;
+  instance->in_flight.emplace(event_id, std::move(event.done));
+  instance->running_alarm = *stored;
+  instance->alarm_event_id = event_id;
+  instance->alarm_set_during_run = false;
+  long long scheduled = *stored;
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    v8::Local<v8::Object> info = v8::Object::New(isolate);
+    info->Set(context, js::FromUtf8(isolate, "retryCount"), v8::Integer::New(isolate, event.alarm_retry)).Check();
+    info->Set(context, js::FromUtf8(isolate, "isRetry"), v8::Boolean::New(isolate, event.alarm_retry > 0)).Check();
+    info->Set(context, js::FromUtf8(isolate, "scheduledTime"), v8::Number::New(isolate, static_cast<double>(scheduled))).Check();
+    v8::Local<v8::Value> args[] = {instance->js_object.Get(isolate), info,
+                                   v8::Number::New(isolate, static_cast<double>(slot)),
+                                   v8::Number::New(isolate, static_cast<double>(event_id))};
+    v8::Local<v8::Value> ignored;
+    if (!app->RuntimeFunction("deliverAlarm")->Call(context, v8::Undefined(isolate), 4, args).ToLocal(&ignored) &&
+        !try_catch.HasTerminated()) {
+      OnEventSettled(slot, event_id, false, try_catch.Exception());
+    }
+  });
 }
 
 ObjectInstance* ThreadEngine::FindBySlot(uint64_t slot) {
@@ -220,7 +371,11 @@ void ThreadEngine::Pump(uint64_t slot) {
     }
     FetchEvent event = std::move(instance->queued.front());
     instance->queued.pop_front();
-    Deliver(instance, std::move(event));
+    if (event.alarm) {
+      DeliverAlarm(instance, std::move(event));
+    } else {
+      Deliver(instance, std::move(event));
+    }
   }
 }
 
@@ -342,6 +497,9 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
   HttpResponseData response;
   if (!fulfilled) {
     response = HttpResponseData::JsonError(500, js::ExceptionMessage(isolate, value));
+  } else if (event_id == instance->alarm_event_id) {
+    // An alarm handler completed: there is no Response to send, only the outcome.
+    response.status = 200;
   } else {
     v8::Local<v8::Context> context = app->context();
     v8::TryCatch try_catch(isolate);
@@ -515,6 +673,22 @@ void ThreadEngine::CommitDirty() {
       instance->db->Commit();
       ++instance->commit_seq;
       instance->db->MaybeCheckpoint();
+      if (instance->alarm_touched) {
+        instance->alarm_touched = false;
+        std::optional<long long> alarm = instance->db->GetAlarm();
+        if (shared_.alarm_index) {
+          const ObjectAddress& a = instance->address;
+          if (alarm) {
+            shared_.alarm_index->Upsert(storage::AlarmEntry{a.app, a.class_name, a.instance_name, *alarm});
+          } else {
+            shared_.alarm_index->Remove(a.app, a.class_name, a.instance_name);
+          }
+          instance->flush_alarm_index = true;
+        }
+        if (shared_.alarm_scheduler && !instance->running_alarm) {
+          shared_.alarm_scheduler->Set(instance->address, alarm);
+        }
+      }
       ScheduleSync(instance);
     } catch (const storage::StorageError& e) {
       Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
@@ -532,8 +706,13 @@ void ThreadEngine::ScheduleSync(ObjectInstance* instance) {
   }
   instance->sync_in_flight = true;
   bool first = sync_batch_.empty();
-  sync_batch_.push_back(
-      PendingSync{instance->slot, instance->commit_seq, instance->db->MakeSyncTarget()});
+  std::unique_ptr<storage::SyncTarget> target = instance->db->MakeSyncTarget();
+  if (instance->flush_alarm_index && shared_.alarm_index) {
+    instance->flush_alarm_index = false;
+    int fd = shared_.alarm_index->LogDescriptor();
+    if (fd >= 0) target->extra_fds.push_back(fd);
+  }
+  sync_batch_.push_back(PendingSync{instance->slot, instance->commit_seq, std::move(target)});
   // Commits made while this loop iteration's other handlers run join the same batch.
   if (first) boost::asio::post(io_, [this] { FlushSyncBatch(); });
 }

@@ -24,9 +24,12 @@
 #include "runtime/http_message.h"
 #include "runtime/object_instance.h"
 #include "runtime/options.h"
+#include "storage/alarm_index.h"
 #include "storage/sync_pool.h"
 
 namespace dorm::runtime {
+
+class AlarmScheduler;
 
 // What every runtime thread shares. Thread-safe.
 struct RuntimeShared {
@@ -34,6 +37,9 @@ struct RuntimeShared {
   ClassCatalog catalog;
   std::unique_ptr<storage::SyncPool> sync_pool;
   std::unique_ptr<js::Watchdog> watchdog;
+  // Optional: without them, setAlarm() still stores the alarm but nothing fires it.
+  storage::AlarmIndex* alarm_index = nullptr;
+  AlarmScheduler* alarm_scheduler = nullptr;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
 };
@@ -59,6 +65,9 @@ class ThreadEngine {
   // Delivers an HTTP request to the object's fetch() handler; `done` gets the response once it may
   // be sent (after the writes it depends on are durable).
   void DispatchFetch(ObjectAddress address, HttpRequestData request, ResponseCallback done);
+
+  // Runs the object's alarm handler (the scheduler's alarm for `scheduled_ms`, or a retry).
+  void FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count);
 
   // Drops the app's isolate and objects if its code changed (or it was deleted); their in-flight
   // requests fail with kCodeUpdatedMessage.
@@ -92,6 +101,12 @@ class ThreadEngine {
   };
 
   AppIsolate* AppFor(const std::shared_ptr<const AppCode>& code);
+  // The live instance of an object, created (not yet constructed) when missing.
+  ObjectInstance* EnsureInstance(ObjectAddress address, AppIsolate* app);
+  void DeliverAlarm(ObjectInstance* instance, FetchEvent event);
+  void OnAlarmDone(const ObjectAddress& address, long long scheduled_ms, int retry_count, bool ok,
+                   const std::string& error);
+  void TouchAlarm(ObjectInstance* instance);
   ObjectInstance* FindBySlot(uint64_t slot);
   void Pump(uint64_t slot);
   void SchedulePump(uint64_t slot);

@@ -96,12 +96,19 @@ bool StorageError::critical() const {
 
 SyncTarget::~SyncTarget() {
   if (wal_fd >= 0) ::close(wal_fd);
+  for (int fd : extra_fds) ::close(fd);
 }
 
 bool SyncTarget::Run(std::string* error) {
   if (wal_fd >= 0 && ::fdatasync(wal_fd) != 0) {
     *error = std::string("fdatasync of the write-ahead log: ") + std::strerror(errno);
     return false;
+  }
+  for (int fd : extra_fds) {
+    if (::fdatasync(fd) != 0) {
+      *error = std::string("fdatasync: ") + std::strerror(errno);
+      return false;
+    }
   }
   for (const auto& path : fsync_paths) {
     if (!FlushPath(path, error)) return false;
@@ -150,6 +157,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   sqlite3_wal_hook(db, &ObjectDatabase::WalHook, self.get());
   sqlite3_limit(db, SQLITE_LIMIT_LENGTH, kMaxRowBytes);
   self->Exec("CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
+  self->Exec("CREATE TABLE IF NOT EXISTS _cf_METADATA (key TEXT PRIMARY KEY, value) WITHOUT ROWID");
   return self;
 }
 
@@ -160,6 +168,7 @@ ObjectDatabase::~ObjectDatabase() {
   sqlite3_finalize(get_stmt_);
   sqlite3_finalize(put_stmt_);
   sqlite3_finalize(delete_stmt_);
+  sqlite3_finalize(get_alarm_stmt_);
   sqlite3_close_v2(db_);
 }
 
@@ -300,6 +309,8 @@ void ObjectDatabase::DeleteAll() {
     Exec(((type == "view" ? "DROP VIEW IF EXISTS " : "DROP TABLE IF EXISTS ") + quoted).c_str());
   }
   Exec("DELETE FROM _cf_KV");
+  // As on Cloudflare (compatibility dates from 2026-02-24 on), deleteAll() deletes the alarm too.
+  Exec("DELETE FROM _cf_METADATA WHERE key = 'alarm'");
 }
 
 void ObjectDatabase::BeginSavepoint(int depth) {
@@ -354,6 +365,27 @@ void ObjectDatabase::MaybeCheckpoint() {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   Exec("PRAGMA synchronous=OFF");
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) Fail("checkpoint", rc);
+}
+
+std::optional<long long> ObjectDatabase::GetAlarm() {
+  sqlite3_stmt* st =
+      Prepare(&get_alarm_stmt_, "SELECT value FROM _cf_METADATA WHERE key = 'alarm'");
+  int rc = sqlite3_step(st);
+  std::optional<long long> out;
+  if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) out = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) Fail("getAlarm", rc);
+  return out;
+}
+
+void ObjectDatabase::SetAlarm(std::optional<long long> time_ms) {
+  EnsureTransaction();
+  if (time_ms) {
+    Exec(("INSERT OR REPLACE INTO _cf_METADATA (key, value) VALUES ('alarm', " +
+          std::to_string(*time_ms) + ")").c_str());
+  } else {
+    Exec("DELETE FROM _cf_METADATA WHERE key = 'alarm'");
+  }
 }
 
 long long ObjectDatabase::SizeBytes() {

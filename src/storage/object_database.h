@@ -43,6 +43,7 @@ class StorageError : public std::runtime_error {
 struct SyncTarget {
   int wal_fd = -1;                   // fdatasync
   std::vector<std::string> fsync_paths;  // files and folders created since the last sync
+  std::vector<int> extra_fds;        // fdatasync too (e.g. the alarm index's log); owned
   ~SyncTarget();
   SyncTarget() = default;
   SyncTarget(const SyncTarget&) = delete;
@@ -96,6 +97,11 @@ class ObjectDatabase {
   // Bytes used by the database (pages in use times page size).
   long long SizeBytes();
 
+  // The object's alarm (milliseconds since the epoch), kept in the object's own database so that
+  // it is written, coalesced and rolled back with everything else.
+  std::optional<long long> GetAlarm();
+  void SetAlarm(std::optional<long long> time_ms);
+
   sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
 
@@ -114,6 +120,7 @@ class ObjectDatabase {
   sqlite3_stmt* get_stmt_ = nullptr;
   sqlite3_stmt* put_stmt_ = nullptr;
   sqlite3_stmt* delete_stmt_ = nullptr;
+  sqlite3_stmt* get_alarm_stmt_ = nullptr;
 
   static int WalHook(void* self, sqlite3* db, const char* name, int pages);
 };

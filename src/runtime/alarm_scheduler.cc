@@ -1,0 +1,166 @@
+#include "runtime/alarm_scheduler.h"
+
+#include <chrono>
+
+#include "util/log.h"
+
+namespace dorm::runtime {
+namespace {
+// Alarms due within this window are held in memory; the rest stay in the index until then.
+constexpr long long kHorizonMs = 60000;
+constexpr int kMaxLoaded = 200000;
+
+long long NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+AlarmScheduler::AlarmScheduler(storage::AlarmIndex& index, FireFunction fire)
+    : index_(index), fire_(std::move(fire)) {}
+
+AlarmScheduler::~AlarmScheduler() { Stop(); }
+
+void AlarmScheduler::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AlarmScheduler::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+std::string AlarmScheduler::Key(const std::string& app, const std::string& class_name,
+                                const std::string& instance) {
+  return app + '\n' + class_name + '\n' + instance;
+}
+
+void AlarmScheduler::Insert(const std::string& key, Pending pending) {
+  auto it = pending_.find(key);
+  if (it != pending_.end()) {
+    auto range = by_time_.equal_range(it->second.time_ms);
+    for (auto t = range.first; t != range.second; ++t) {
+      if (t->second == key) {
+        by_time_.erase(t);
+        break;
+      }
+    }
+    pending_.erase(it);
+  }
+  by_time_.emplace(pending.time_ms, key);
+  pending_.emplace(key, std::move(pending));
+}
+
+void AlarmScheduler::Set(const ObjectAddress& address, std::optional<long long> time_ms) {
+  std::string key = Key(address.app, address.class_name, address.instance_name);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    firing_.erase(key);
+    if (!time_ms) {
+      auto it = pending_.find(key);
+      if (it != pending_.end()) {
+        auto range = by_time_.equal_range(it->second.time_ms);
+        for (auto t = range.first; t != range.second; ++t) {
+          if (t->second == key) {
+            by_time_.erase(t);
+            break;
+          }
+        }
+        pending_.erase(it);
+      }
+    } else if (*time_ms <= loaded_until_ms_) {
+      Insert(key, Pending{address, *time_ms, 0});
+    }
+  }
+  cv_.notify_all();
+}
+
+void AlarmScheduler::Retry(const ObjectAddress& address, long long time_ms, int retry_count) {
+  std::string key = Key(address.app, address.class_name, address.instance_name);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    firing_.erase(key);
+    Insert(key, Pending{address, time_ms, retry_count});
+  }
+  cv_.notify_all();
+}
+
+void AlarmScheduler::ForgetClass(const std::string& app, const std::string& class_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string prefix = app + '\n' + class_name + '\n';
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->first.compare(0, prefix.size(), prefix) == 0) {
+      auto range = by_time_.equal_range(it->second.time_ms);
+      for (auto t = range.first; t != range.second; ++t) {
+        if (t->second == it->first) {
+          by_time_.erase(t);
+          break;
+        }
+      }
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void AlarmScheduler::Reload(long long now_ms) {
+  long long until = now_ms + kHorizonMs;
+  std::vector<storage::AlarmEntry> due;
+  try {
+    due = index_.DueBy(until, kMaxLoaded);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, std::string("cannot read the alarm index: ") + e.what());
+    return;
+  }
+  // A full page means more alarms share the window: hold what was read and read again once the
+  // earliest have fired.
+  loaded_until_ms_ = static_cast<int>(due.size()) >= kMaxLoaded ? due.back().time_ms : until;
+  for (auto& entry : due) {
+    std::string key = Key(entry.app, entry.class_name, entry.instance_name);
+    if (firing_.count(key) || pending_.count(key)) continue;
+    ObjectAddress address{entry.app, entry.class_name, entry.instance_name, ""};
+    Insert(key, Pending{std::move(address), entry.time_ms, 0});
+  }
+}
+
+void AlarmScheduler::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  long long next_reload = 0;
+  while (!stopping_) {
+    long long now = NowMs();
+    if (now >= next_reload) {
+      Reload(now);
+      next_reload = now + kHorizonMs / 2;
+    }
+    std::vector<Pending> ready;
+    while (!by_time_.empty() && by_time_.begin()->first <= now) {
+      std::string key = by_time_.begin()->second;
+      by_time_.erase(by_time_.begin());
+      auto it = pending_.find(key);
+      if (it == pending_.end()) continue;
+      ready.push_back(std::move(it->second));
+      pending_.erase(it);
+      firing_.insert(key);
+    }
+    if (!ready.empty()) {
+      lock.unlock();
+      for (const Pending& p : ready) fire_(p.address, p.time_ms, p.retry_count);
+      lock.lock();
+      continue;
+    }
+    long long wake = next_reload;
+    if (!by_time_.empty()) wake = std::min(wake, by_time_.begin()->first);
+    cv_.wait_for(lock, std::chrono::milliseconds(std::max<long long>(1, wake - now)));
+  }
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,71 @@
+// Fires objects' alarms at their time.
+//
+// Keeps in memory only the alarms due within the next minute, read from the alarm index (which
+// holds every pending alarm durably), so memory does not grow with the number of objects that
+// have alarms. A fired alarm stays out of the schedule until its object reports the outcome: the
+// object's commit that deleted or moved the alarm (Set), or a retry (Retry).
+//
+// Thread-safe: one scheduler thread fires; any thread may call Set/Retry/ForgetClass.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "runtime/object_instance.h"
+#include "storage/alarm_index.h"
+
+namespace dorm::runtime {
+
+class AlarmScheduler {
+ public:
+  // `fire(address, scheduled_ms, retry_count)` must hand the alarm to the object's thread and
+  // return at once.
+  using FireFunction =
+      std::function<void(const ObjectAddress& address, long long scheduled_ms, int retry_count)>;
+
+  AlarmScheduler(storage::AlarmIndex& index, FireFunction fire);
+  ~AlarmScheduler();  // stops the thread
+
+  // Starts firing (alarms already due fire at once).
+  void Start();
+  // Stops firing; Set/Retry stay callable (they only record). Idempotent.
+  void Stop();
+  // The object's alarm after a commit: a time, or none.
+  void Set(const ObjectAddress& address, std::optional<long long> time_ms);
+  // Fires the object's alarm again at `time_ms`, as retry number `retry_count`.
+  void Retry(const ObjectAddress& address, long long time_ms, int retry_count);
+  // Forgets every alarm of a deleted class.
+  void ForgetClass(const std::string& app, const std::string& class_name);
+
+ private:
+  struct Pending {
+    ObjectAddress address;
+    long long time_ms;
+    int retry_count;
+  };
+  static std::string Key(const std::string& app, const std::string& class_name,
+                         const std::string& instance);
+  void Run();
+  void Reload(long long now_ms);
+  void Insert(const std::string& key, Pending pending);
+
+  storage::AlarmIndex& index_;
+  FireFunction fire_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::map<std::string, Pending> pending_;                // by object
+  std::multimap<long long, std::string> by_time_;         // the same, by time
+  std::set<std::string> firing_;                          // fired, outcome not yet known
+  long long loaded_until_ms_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace dorm::runtime

@@ -1,0 +1,126 @@
+#include "storage/alarm_index.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace dorm::storage {
+namespace {
+// Checkpoint (with full syncs) after this many writes, so the log stays small.
+constexpr int kCheckpointWrites = 2000;
+}  // namespace
+
+AlarmIndex::AlarmIndex(const std::string& data_dir) : path_(data_dir + "/alarms.sqlite") {
+  int rc = sqlite3_open_v2(path_.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw StorageError("cannot open " + path_ + ": " + message, rc);
+  }
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  Exec("PRAGMA locking_mode=EXCLUSIVE");
+  Exec("PRAGMA journal_mode=WAL");
+  Exec("PRAGMA synchronous=OFF");
+  sqlite3_wal_autocheckpoint(db_, 0);
+  Exec("CREATE TABLE IF NOT EXISTS alarms (app TEXT NOT NULL, class TEXT NOT NULL, name TEXT NOT NULL,"
+       " time_ms INTEGER NOT NULL, PRIMARY KEY (app, class, name)) WITHOUT ROWID");
+  Exec("CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (time_ms)");
+  // Creating the file must itself be durable before anything relies on it.
+  Exec("PRAGMA synchronous=FULL");
+  Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  Exec("PRAGMA synchronous=OFF");
+}
+
+AlarmIndex::~AlarmIndex() {
+  if (db_) {
+    sqlite3_exec(db_, "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE);", nullptr, nullptr,
+                 nullptr);
+    sqlite3_close_v2(db_);
+  }
+}
+
+void AlarmIndex::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string message = std::string(err ? err : sqlite3_errstr(rc)) + ": " + SqliteCodeName(rc);
+    sqlite3_free(err);
+    throw StorageError("alarm index: " + message, rc);
+  }
+}
+
+void AlarmIndex::Upsert(const AlarmEntry& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO alarms (app, class, name, time_ms) VALUES (?1, ?2, ?3, ?4)",
+                     -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, e.app.data(), static_cast<int>(e.app.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, e.class_name.data(), static_cast<int>(e.class_name.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, e.instance_name.data(), static_cast<int>(e.instance_name.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, e.time_ms);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
+  if (++writes_since_checkpoint_ >= kCheckpointWrites) {
+    writes_since_checkpoint_ = 0;
+    Exec("PRAGMA synchronous=FULL");
+    Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    Exec("PRAGMA synchronous=OFF");
+  }
+}
+
+void AlarmIndex::Remove(const std::string& app, const std::string& class_name,
+                        const std::string& instance) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_, "DELETE FROM alarms WHERE app = ?1 AND class = ?2 AND name = ?3", -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, class_name.data(), static_cast<int>(class_name.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, instance.data(), static_cast<int>(instance.size()), SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
+}
+
+void AlarmIndex::RemoveClass(const std::string& app, const std::string& class_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_, "DELETE FROM alarms WHERE app = ?1 AND class = ?2", -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, class_name.data(), static_cast<int>(class_name.size()), SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
+  Exec("PRAGMA synchronous=FULL");
+  Exec("PRAGMA wal_checkpoint(PASSIVE)");
+  Exec("PRAGMA synchronous=OFF");
+}
+
+std::vector<AlarmEntry> AlarmIndex::DueBy(long long until_ms, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_,
+                     "SELECT app, class, name, time_ms FROM alarms WHERE time_ms <= ?1 "
+                     "ORDER BY time_ms LIMIT ?2",
+                     -1, &st, nullptr);
+  sqlite3_bind_int64(st, 1, until_ms);
+  sqlite3_bind_int(st, 2, limit);
+  std::vector<AlarmEntry> out;
+  auto text = [&](int i) {
+    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
+                       static_cast<size_t>(sqlite3_column_bytes(st, i)));
+  };
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    out.push_back(AlarmEntry{text(0), text(1), text(2), sqlite3_column_int64(st, 3)});
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+int AlarmIndex::LogDescriptor() {
+  return ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+}  // namespace dorm::storage

@@ -1,0 +1,52 @@
+// The index of pending alarms of every object: DATA/alarms.sqlite, one row per object with an
+// alarm. Each object's own database is the truth about its alarm; the index only tells the
+// scheduler which objects to wake, so the scheduler never has to load objects to find their
+// alarms, and it scales to millions of objects (only alarms due soon are read into memory).
+//
+// Durability: Upsert()/Remove() write without fsync; the caller flushes the index's log
+// (LogDescriptor()) together with the object's commit that changed the alarm.
+//
+// Thread-safe. Methods throw StorageError on failure.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "storage/object_database.h"
+
+namespace dorm::storage {
+
+struct AlarmEntry {
+  std::string app;
+  std::string class_name;
+  std::string instance_name;
+  long long time_ms = 0;
+};
+
+class AlarmIndex {
+ public:
+  explicit AlarmIndex(const std::string& data_dir);
+  ~AlarmIndex();
+  AlarmIndex(const AlarmIndex&) = delete;
+  AlarmIndex& operator=(const AlarmIndex&) = delete;
+
+  void Upsert(const AlarmEntry& entry);
+  void Remove(const std::string& app, const std::string& class_name, const std::string& instance);
+  // Removes every alarm of a class (when the class is deleted).
+  void RemoveClass(const std::string& app, const std::string& class_name);
+  // Alarms due at or before `until_ms`, earliest first, at most `limit`.
+  std::vector<AlarmEntry> DueBy(long long until_ms, int limit);
+  // A new descriptor of the index's write-ahead log, to flush with a commit (caller owns it), or
+  // -1 if there is none yet.
+  int LogDescriptor();
+
+ private:
+  void Exec(const char* sql);
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  int writes_since_checkpoint_ = 0;
+};
+
+}  // namespace dorm::storage
