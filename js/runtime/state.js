@@ -38,6 +38,15 @@ export class DurableObjectState {
     }
   }
 
+  // Resets the object at once: writes not yet committed are discarded, requests in flight fail
+  // with `reason`, and the next event gets a fresh instance. Throws the reason, since nothing the
+  // caller does afterwards can take effect.
+  abort(reason) {
+    const message = reason === undefined ? 'Application called abort() to reset Durable Object.' : String(reason);
+    native.abort(this.#slot, message);
+    throw new Error(message);
+  }
+
   waitUntil(promise) {
     Promise.resolve(promise).catch((error) => native.reportError(error));
   }

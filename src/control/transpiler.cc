@@ -131,7 +131,6 @@ TranspileResult Transpile(const std::string& source, const std::string& filename
       "--color=false",
       "--log-level=error",
       "--sourcefile=" + (filename.empty() ? std::string("source.ts") : filename),
-      R"(--tsconfig-raw={"compilerOptions":{"preserveValueImports":true}})",
   };
   std::string out, err;
   int status = Run(argv, source, &out, &err);

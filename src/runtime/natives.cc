@@ -478,6 +478,16 @@ class Natives {
     });
   }
 
+  // abort(slot, message): resets the object now; its pending writes are discarded and its
+  // callers get `message`.
+  static void Abort(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    double slot = info[0]->NumberValue(isolate->GetCurrentContext()).FromMaybe(0);
+    ThreadEngine* engine = Engine(info);
+    ObjectInstance* instance = engine->FindBySlot(static_cast<uint64_t>(slot));
+    if (instance) engine->BreakInstance(instance, js::ToUtf8(isolate, info[1]));
+  }
+
   // --- Events ---
   // eventSettled(slot, eventId, fulfilled, value): the handler's promise for an event settled.
   static void EventSettled(const FunctionCallbackInfo<Value>& info) {
@@ -555,6 +565,7 @@ v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
       {"sync", &Natives::Sync},
       {"databaseSize", &Natives::DatabaseSize},
       {"eventSettled", &Natives::EventSettled},
+      {"abort", &Natives::Abort},
       {"alarmGet", &Natives::AlarmGet},
       {"alarmSet", &Natives::AlarmSet},
       {"alarmDelete", &Natives::AlarmDelete},
