@@ -2,6 +2,8 @@
 // The host's operations are synchronous (SQLite is local), so every promise returned here is
 // already settled: awaiting one never lets another event in, which is the input gate's promise.
 import { native } from './native.js';
+import { SqlStorage } from './sql.js';
+import { SyncKvStorage } from './sync_kv.js';
 
 const PUT_SIGNATURE_MESSAGE =
   'put() may only be called with a single key-value pair and optional options as ' +
@@ -20,7 +22,7 @@ function isOptionsLike(value) {
   return value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value));
 }
 
-function listArgs(options) {
+export function listArgs(options) {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') {
     throw new TypeError('Failed to execute \'list\' on \'DurableObjectStorage\': parameter 1 is not of type \'ListOptions\'.');
@@ -158,6 +160,18 @@ export class DurableObjectTransaction {
 
 export class DurableObjectStorage extends StorageOperations {
   #inTransaction = 0;
+  #sql;
+  #kv;
+
+  get sql() {
+    if (this.#sql === undefined) this.#sql = new SqlStorage(this._slot);
+    return this.#sql;
+  }
+
+  get kv() {
+    if (this.#kv === undefined) this.#kv = new SyncKvStorage(this._slot);
+    return this.#kv;
+  }
 
   deleteAll(options) {
     return settle(() => {

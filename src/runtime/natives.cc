@@ -11,6 +11,7 @@
 
 #include "js/serializer.h"
 #include "js/strings.h"
+#include "runtime/sql_natives.h"
 #include "runtime/thread_engine.h"
 #include "storage/list_range.h"
 #include "util/crypto.h"
@@ -579,6 +580,7 @@ v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
                                      .ToLocalChecked();
     natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
   }
+  AddSqlNatives(this, isolate, context, natives);
   return natives;
 }
 

@@ -420,9 +420,16 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
   });
   ObjectInstance* still = FindBySlot(slot);
   if (still && !still->constructed) {
-    // The constructor failed: its callers get the error; a later request tries again.
+    // The constructor failed: its callers get the error; a later request tries again. The events
+    // waiting for it fail here: handing them to a fresh instance would construct it again at once,
+    // endlessly.
     if (failure.empty()) failure = "Durable Object constructor failed.";
+    std::deque<FetchEvent> waiting = std::move(still->queued);
+    still->queued.clear();
     BreakInstance(still, failure);
+    for (auto& event : waiting) {
+      if (event.done) event.done(HttpResponseData::JsonError(500, failure));
+    }
   }
 }
 

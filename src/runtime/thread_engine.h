@@ -90,6 +90,7 @@ class ThreadEngine {
 
  private:
   friend class Natives;
+  friend class SqlNatives;
   struct Timer {
     uint64_t id;
     AppIsolate* app;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "storage/sql_guard.h"
+
 namespace dorm::storage {
 namespace {
 
@@ -156,6 +158,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   self->Exec("PRAGMA foreign_keys=ON");
   sqlite3_wal_hook(db, &ObjectDatabase::WalHook, self.get());
   sqlite3_limit(db, SQLITE_LIMIT_LENGTH, kMaxRowBytes);
+  InstallSqlGuard(db);
   self->Exec("CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
   self->Exec("CREATE TABLE IF NOT EXISTS _cf_METADATA (key TEXT PRIMARY KEY, value) WITHOUT ROWID");
   return self;
@@ -164,6 +167,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
 ObjectDatabase::ObjectDatabase(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
 ObjectDatabase::~ObjectDatabase() {
+  NotifyClients();
   Rollback();
   sqlite3_finalize(get_stmt_);
   sqlite3_finalize(put_stmt_);
@@ -284,7 +288,17 @@ void ObjectDatabase::List(
   if (rc != SQLITE_DONE) Fail("list", rc);
 }
 
+void ObjectDatabase::NotifyClients() {
+  while (!clients_.empty()) {
+    DatabaseClient* client = *clients_.begin();
+    clients_.erase(clients_.begin());
+    client->OnDatabaseClosing();
+  }
+}
+
 void ObjectDatabase::DeleteAll() {
+  // Open cursors would keep their tables from being dropped ("database table is locked").
+  NotifyClients();
   EnsureTransaction();
   std::vector<std::pair<std::string, std::string>> objects;
   sqlite3_stmt* st = nullptr;

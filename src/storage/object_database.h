@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -59,6 +60,14 @@ constexpr int kMaxRowBytes = 4 << 20;
 // "SQLITE_TOOBIG" for SQLITE_TOOBIG, and so on for every primary result code.
 const char* SqliteCodeName(int code);
 
+// Something that holds statements of the database open across calls (a SQL cursor): told before
+// the database closes or its tables are dropped, so that it can finish with them.
+class DatabaseClient {
+ public:
+  virtual ~DatabaseClient() = default;
+  virtual void OnDatabaseClosing() = 0;
+};
+
 class ObjectDatabase {
  public:
   // Opens the database at `path`, creating it (and its folders) when `create` is true.
@@ -102,12 +111,18 @@ class ObjectDatabase {
   std::optional<long long> GetAlarm();
   void SetAlarm(std::optional<long long> time_ms);
 
+  // Opens the implicit transaction if none is open (before a write).
+  void EnsureTransaction();
+  // Clients to notify before closing (and before deleteAll()); they remove themselves when done.
+  void AddClient(DatabaseClient* client) { clients_.insert(client); }
+  void RemoveClient(DatabaseClient* client) { clients_.erase(client); }
+
   sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
 
  private:
   ObjectDatabase(sqlite3* db, std::string path);
-  void EnsureTransaction();
+  void NotifyClients();
   void Exec(const char* sql);
   sqlite3_stmt* Prepare(sqlite3_stmt** slot, const char* sql);
   [[noreturn]] void Fail(const char* what, int rc);
@@ -121,6 +136,7 @@ class ObjectDatabase {
   sqlite3_stmt* put_stmt_ = nullptr;
   sqlite3_stmt* delete_stmt_ = nullptr;
   sqlite3_stmt* get_alarm_stmt_ = nullptr;
+  std::set<DatabaseClient*> clients_;
 
   static int WalHook(void* self, sqlite3* db, const char* name, int pages);
 };

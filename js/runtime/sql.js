@@ -1,0 +1,134 @@
+// ctx.storage.sql: SqlStorage and its cursors over the host's SQL natives (see
+// src/runtime/sql_natives.h). A cursor reads its rows from the host one at a time (toArray() in
+// one call); the host has already run the query up to its first row when exec() returns.
+import { native } from './native.js';
+
+const NO_RESULTS = 'Expected exactly one result from SQL query, but got no results.';
+const MULTIPLE_RESULTS = 'Expected exactly one result from SQL query, but got multiple results.';
+
+// A binding as the host takes it: a number, a string, null or bytes. As on Cloudflare, other
+// values become strings (true → "true"), and a BigInt is refused.
+function binding(value) {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (typeof value === 'bigint') throw new TypeError('Cannot convert a BigInt value to a number');
+  return String(value);
+}
+
+// A row as an object; of duplicate column names the later wins.
+function rowObject(columns, values) {
+  const row = {};
+  for (let i = 0; i < columns.length; i++) {
+    const name = columns[i];
+    if (name === '__proto__') {
+      Object.defineProperty(row, name, { value: values[i], writable: true, enumerable: true, configurable: true });
+    } else {
+      row[name] = values[i];
+    }
+  }
+  return row;
+}
+
+export class SqlStorageCursor {
+  #slot;
+  #handle;
+  #columns;
+  constructor(slot, handle) {
+    this.#slot = slot;
+    this.#handle = handle;
+  }
+
+  // The next row's values, or undefined once there are none.
+  _nextValues() {
+    return native.sqlNext(this.#slot, this.#handle);
+  }
+  _restValues() {
+    return native.sqlRest(this.#slot, this.#handle);
+  }
+  #names() {
+    if (this.#columns === undefined) this.#columns = native.sqlColumns(this.#handle);
+    return this.#columns;
+  }
+
+  next() {
+    const values = this._nextValues();
+    if (values === undefined) return { done: true };
+    return { done: false, value: rowObject(this.#names(), values) };
+  }
+
+  toArray() {
+    const names = this.#names();
+    return this._restValues().map((values) => rowObject(names, values));
+  }
+
+  one() {
+    const first = this._nextValues();
+    if (first === undefined) throw new Error(NO_RESULTS);
+    if (this._nextValues() !== undefined) throw new Error(MULTIPLE_RESULTS);
+    return rowObject(this.#names(), first);
+  }
+
+  // The same rows as arrays of values; it shares its position with this cursor.
+  raw() {
+    return new SqlStorageRawIterator(this);
+  }
+
+  get columnNames() {
+    return [...this.#names()];
+  }
+  get rowsRead() {
+    return native.sqlCounts(this.#handle)[0];
+  }
+  get rowsWritten() {
+    return native.sqlCounts(this.#handle)[1];
+  }
+
+  [Symbol.iterator]() {
+    return this;
+  }
+}
+
+class SqlStorageRawIterator {
+  #cursor;
+  constructor(cursor) {
+    this.#cursor = cursor;
+  }
+  next() {
+    const values = this.#cursor._nextValues();
+    return values === undefined ? { done: true } : { done: false, value: values };
+  }
+  toArray() {
+    return this.#cursor._restValues();
+  }
+  get columnNames() {
+    return this.#cursor.columnNames;
+  }
+  get rowsRead() {
+    return this.#cursor.rowsRead;
+  }
+  get rowsWritten() {
+    return this.#cursor.rowsWritten;
+  }
+  [Symbol.iterator]() {
+    return this;
+  }
+}
+
+export class SqlStorage {
+  #slot;
+  constructor(slot) {
+    this.#slot = slot;
+  }
+
+  exec(query, ...bindings) {
+    const handle = native.sqlExec(this.#slot, String(query), bindings.map(binding));
+    return new SqlStorageCursor(this.#slot, handle);
+  }
+
+  // Bytes used by the database: pages in use times the page size.
+  get databaseSize() {
+    return native.databaseSize(this.#slot);
+  }
+}

@@ -1,0 +1,218 @@
+#include "runtime/sql_natives.h"
+
+#include <cstring>
+#include <memory>
+
+#include "js/strings.h"
+#include "runtime/thread_engine.h"
+#include "storage/sql_cursor.h"
+#include "util/log.h"
+
+namespace dorm::runtime {
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+class SqlNatives {
+ public:
+  // A cursor owned by its JavaScript handle: freed (and its statement finalized) when the handle
+  // is garbage-collected.
+  struct Holder {
+    v8::Global<v8::Object> handle;
+    std::unique_ptr<storage::SqlCursor> cursor;
+  };
+
+  static ThreadEngine* Engine(const FunctionCallbackInfo<Value>& info) {
+    return static_cast<ThreadEngine*>(info.Data()
+                                          .As<v8::Array>()
+                                          ->Get(info.GetIsolate()->GetCurrentContext(), 0)
+                                          .ToLocalChecked()
+                                          .As<v8::External>()
+                                          ->Value());
+  }
+
+  static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
+    double slot = info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+    ObjectInstance* instance = Engine(info)->FindBySlot(static_cast<uint64_t>(slot));
+    if (!instance) {
+      js::ThrowError(info.GetIsolate(), "Durable Object storage is no longer accessible.");
+    }
+    return instance;
+  }
+
+  static storage::SqlCursor* CursorOf(const FunctionCallbackInfo<Value>& info, int index) {
+    if (!info[index]->IsObject()) return nullptr;
+    Local<v8::Object> handle = info[index].As<v8::Object>();
+    if (handle->InternalFieldCount() < 1) return nullptr;
+    auto* holder = static_cast<Holder*>(handle->GetAlignedPointerFromInternalField(0));
+    return holder ? holder->cursor.get() : nullptr;
+  }
+
+  // Runs `op`, turning errors into JS exceptions; a critical storage failure resets the object.
+  // A write left the database in its implicit transaction, which the end of the turn commits.
+  template <typename Op>
+  static void Run(const FunctionCallbackInfo<Value>& info, ObjectInstance* instance, Op&& op) {
+    ThreadEngine* engine = Engine(info);
+    try {
+      op();
+    } catch (const storage::SqlError& e) {
+      js::ThrowError(info.GetIsolate(), e.what());
+    } catch (const storage::StorageError& e) {
+      js::ThrowError(info.GetIsolate(), e.what());
+      if (e.critical()) {
+        Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
+                                  instance->address.instance_name +
+                                  "] storage failure, resetting the object: " + e.what());
+        engine->BreakInstance(instance, std::string("Durable Object storage failed: ") + e.what());
+        return;
+      }
+    }
+    if (instance->db && instance->db->in_transaction()) engine->MarkWritten(instance);
+  }
+
+  static Local<Value> ToJs(v8::Isolate* isolate, const storage::SqlValue& v) {
+    if (auto* n = std::get_if<int64_t>(&v))
+      return v8::Number::New(isolate, static_cast<double>(*n));
+    if (auto* d = std::get_if<double>(&v)) return v8::Number::New(isolate, *d);
+    if (auto* s = std::get_if<std::string>(&v)) return js::FromUtf8(isolate, *s);
+    if (auto* b = std::get_if<storage::SqlBlob>(&v)) {
+      Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, b->bytes.size());
+      if (!b->bytes.empty()) {
+        std::memcpy(buffer->GetBackingStore()->Data(), b->bytes.data(), b->bytes.size());
+      }
+      return buffer;
+    }
+    return v8::Null(isolate);
+  }
+
+  static Local<v8::Array> RowToJs(v8::Isolate* isolate, const std::vector<storage::SqlValue>& row) {
+    std::vector<Local<Value>> values;
+    values.reserve(row.size());
+    for (const auto& v : row) values.push_back(ToJs(isolate, v));
+    return v8::Array::New(isolate, values.data(), values.size());
+  }
+
+  static storage::SqlValue FromJs(v8::Isolate* isolate, Local<Value> v) {
+    if (v->IsNumber()) return v.As<v8::Number>()->Value();
+    if (v->IsString()) return js::ToUtf8(isolate, v);
+    if (v->IsArrayBufferView()) {
+      Local<v8::ArrayBufferView> view = v.As<v8::ArrayBufferView>();
+      storage::SqlBlob blob{std::string(view->ByteLength(), '\0')};
+      view->CopyContents(blob.bytes.data(), blob.bytes.size());
+      return blob;
+    }
+    if (v->IsArrayBuffer()) {
+      auto store = v.As<v8::ArrayBuffer>()->GetBackingStore();
+      return storage::SqlBlob{
+          std::string(static_cast<const char*>(store->Data()), store->ByteLength())};
+    }
+    return std::monostate{};
+  }
+
+  static void Exec(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    std::string query = js::ToUtf8(isolate, info[1]);
+    std::vector<storage::SqlValue> bindings;
+    if (info[2]->IsArray()) {
+      Local<v8::Array> list = info[2].As<v8::Array>();
+      for (uint32_t i = 0; i < list->Length(); ++i) {
+        bindings.push_back(FromJs(isolate, list->Get(context, i).ToLocalChecked()));
+      }
+    }
+    Local<v8::Function> make =
+        info.Data().As<v8::Array>()->Get(context, 1).ToLocalChecked().As<v8::Function>();
+    ThreadEngine* engine = Engine(info);
+    Run(info, instance, [&] {
+      storage::ObjectDatabase* db = engine->Database(instance, true);
+      auto cursor = storage::SqlCursor::Execute(db, query, bindings);
+      Local<v8::Object> handle;
+      if (!make->NewInstance(context).ToLocal(&handle)) return;
+      auto* holder = new Holder{v8::Global<v8::Object>(isolate, handle), std::move(cursor)};
+      handle->SetAlignedPointerInInternalField(0, holder);
+      holder->handle.SetWeak(
+          holder, [](const v8::WeakCallbackInfo<Holder>& data) { delete data.GetParameter(); },
+          v8::WeakCallbackType::kParameter);
+      info.GetReturnValue().Set(handle);
+    });
+  }
+
+  // Prepares `cursor` for reading on behalf of `instance`: its connection counts as in use.
+  static void Touch(ThreadEngine* engine, ObjectInstance* instance) {
+    if (instance->db) engine->Database(instance, false);
+  }
+
+  static void Next(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    storage::SqlCursor* cursor = CursorOf(info, 1);
+    if (!cursor) return;
+    Run(info, instance, [&] {
+      Touch(Engine(info), instance);
+      std::vector<storage::SqlValue> row;
+      if (cursor->Next(&row)) info.GetReturnValue().Set(RowToJs(info.GetIsolate(), row));
+    });
+  }
+
+  static void Rest(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    storage::SqlCursor* cursor = CursorOf(info, 1);
+    if (!cursor) return;
+    Run(info, instance, [&] {
+      Touch(Engine(info), instance);
+      std::vector<Local<Value>> rows;
+      std::vector<storage::SqlValue> row;
+      while (cursor->Next(&row)) rows.push_back(RowToJs(isolate, row));
+      info.GetReturnValue().Set(v8::Array::New(isolate, rows.data(), rows.size()));
+    });
+  }
+
+  static void Columns(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    storage::SqlCursor* cursor = CursorOf(info, 0);
+    if (!cursor) return;
+    std::vector<Local<Value>> names;
+    for (const auto& name : cursor->column_names()) names.push_back(js::FromUtf8(isolate, name));
+    info.GetReturnValue().Set(v8::Array::New(isolate, names.data(), names.size()));
+  }
+
+  static void Counts(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    storage::SqlCursor* cursor = CursorOf(info, 0);
+    if (!cursor) return;
+    Local<Value> counts[] = {v8::Number::New(isolate, static_cast<double>(cursor->rows_read())),
+                             v8::Number::New(isolate, static_cast<double>(cursor->rows_written()))};
+    info.GetReturnValue().Set(v8::Array::New(isolate, counts, 2));
+  }
+};
+
+void AddSqlNatives(ThreadEngine* engine, v8::Isolate* isolate, v8::Local<v8::Context> context,
+                   v8::Local<v8::Object> natives) {
+  // Cursor handles: empty objects with one internal field pointing at their Holder.
+  v8::Local<v8::FunctionTemplate> handle_template = v8::FunctionTemplate::New(isolate);
+  handle_template->InstanceTemplate()->SetInternalFieldCount(1);
+  v8::Local<v8::Function> make = handle_template->GetFunction(context).ToLocalChecked();
+  v8::Local<v8::Value> data_items[] = {v8::External::New(isolate, engine), make};
+  v8::Local<v8::Array> data = v8::Array::New(isolate, data_items, 2);
+  struct Entry {
+    const char* name;
+    v8::FunctionCallback fn;
+  };
+  static const Entry kEntries[] = {
+      {"sqlExec", &SqlNatives::Exec},     {"sqlNext", &SqlNatives::Next},
+      {"sqlRest", &SqlNatives::Rest},     {"sqlColumns", &SqlNatives::Columns},
+      {"sqlCounts", &SqlNatives::Counts},
+  };
+  for (const Entry& e : kEntries) {
+    v8::Local<v8::Function> fn =
+        v8::FunctionTemplate::New(isolate, e.fn, data)->GetFunction(context).ToLocalChecked();
+    natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
+  }
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,288 @@
+#include "storage/sql_cursor.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "storage/sql_guard.h"
+
+namespace dorm::storage {
+namespace {
+
+const char* ExtendedCodeName(int code) {
+  switch (code) {
+    case SQLITE_CONSTRAINT_CHECK:
+      return "SQLITE_CONSTRAINT_CHECK";
+    case SQLITE_CONSTRAINT_COMMITHOOK:
+      return "SQLITE_CONSTRAINT_COMMITHOOK";
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return "SQLITE_CONSTRAINT_FOREIGNKEY";
+    case SQLITE_CONSTRAINT_FUNCTION:
+      return "SQLITE_CONSTRAINT_FUNCTION";
+    case SQLITE_CONSTRAINT_NOTNULL:
+      return "SQLITE_CONSTRAINT_NOTNULL";
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return "SQLITE_CONSTRAINT_PRIMARYKEY";
+    case SQLITE_CONSTRAINT_TRIGGER:
+      return "SQLITE_CONSTRAINT_TRIGGER";
+    case SQLITE_CONSTRAINT_UNIQUE:
+      return "SQLITE_CONSTRAINT_UNIQUE";
+    case SQLITE_CONSTRAINT_VTAB:
+      return "SQLITE_CONSTRAINT_VTAB";
+    case SQLITE_CONSTRAINT_ROWID:
+      return "SQLITE_CONSTRAINT_ROWID";
+    case SQLITE_CONSTRAINT_PINNED:
+      return "SQLITE_CONSTRAINT_PINNED";
+    case SQLITE_CONSTRAINT_DATATYPE:
+      return "SQLITE_CONSTRAINT_DATATYPE";
+    case SQLITE_ERROR_MISSING_COLLSEQ:
+      return "SQLITE_ERROR_MISSING_COLLSEQ";
+    case SQLITE_ERROR_RETRY:
+      return "SQLITE_ERROR_RETRY";
+    case SQLITE_ERROR_SNAPSHOT:
+      return "SQLITE_ERROR_SNAPSHOT";
+    case SQLITE_ABORT_ROLLBACK:
+      return "SQLITE_ABORT_ROLLBACK";
+    case SQLITE_LOCKED_SHAREDCACHE:
+      return "SQLITE_LOCKED_SHAREDCACHE";
+    case SQLITE_LOCKED_VTAB:
+      return "SQLITE_LOCKED_VTAB";
+    case SQLITE_CORRUPT_VTAB:
+      return "SQLITE_CORRUPT_VTAB";
+    case SQLITE_CORRUPT_SEQUENCE:
+      return "SQLITE_CORRUPT_SEQUENCE";
+    case SQLITE_CORRUPT_INDEX:
+      return "SQLITE_CORRUPT_INDEX";
+    case SQLITE_READONLY_DBMOVED:
+      return "SQLITE_READONLY_DBMOVED";
+    case SQLITE_AUTH_USER:
+      return "SQLITE_AUTH_USER";
+    default:
+      return nullptr;
+  }
+}
+
+// Failures after which the database can no longer be trusted: the object must be reset.
+bool Critical(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_FULL:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOMEM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* SkipSpace(const char* p, const char* end) {
+  while (p < end && std::isspace(static_cast<unsigned char>(*p))) ++p;
+  return p;
+}
+
+// Rows a statement visited, estimated from what stock SQLite counts: the rows it returned, or
+// the rows its full scans visited when that is more (an UPDATE or DELETE returns none). A scan's
+// first row is not a step, hence the + 1.
+int64_t RowsRead(sqlite3_stmt* stmt, int64_t returned) {
+  int64_t steps = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+  return std::max(returned, steps > 0 ? steps + 1 : 0);
+}
+
+struct StatementGuard {
+  sqlite3_stmt* stmt;
+  ~StatementGuard() { sqlite3_finalize(stmt); }
+};
+
+}  // namespace
+
+std::string SqlErrorMessage(sqlite3* db, int rc) {
+  std::string message = sqlite3_errmsg(db);
+  int offset = sqlite3_error_offset(db);
+  if (offset >= 0) message += " at offset " + std::to_string(offset);
+  message += ": ";
+  message += SqliteCodeName(rc);
+  int extended = sqlite3_extended_errcode(db);
+  if (extended != (rc & 0xff) && (extended & 0xff) == (rc & 0xff)) {
+    if (const char* name = ExtendedCodeName(extended)) {
+      message += std::string(" (extended: ") + name + ")";
+    }
+  }
+  return message;
+}
+
+std::unique_ptr<SqlCursor> SqlCursor::Execute(ObjectDatabase* db, std::string_view query,
+                                              const std::vector<SqlValue>& bindings) {
+  sqlite3* handle = db->handle();
+  std::unique_ptr<SqlCursor> cursor(new SqlCursor(db));
+  cursor->total_changes_before_ = sqlite3_total_changes64(handle);
+  const std::string text(query);
+  const char* end = text.data() + text.size();
+  const char* p = SkipSpace(text.data(), end);
+  for (;;) {
+    sqlite3_stmt* stmt = nullptr;
+    const char* tail = nullptr;
+    int rc;
+    bool transaction_denied;
+    {
+      UserSqlScope scope;
+      rc = sqlite3_prepare_v3(handle, p, static_cast<int>(end - p), 0, &stmt, &tail);
+      transaction_denied = scope.transaction_denied();
+    }
+    if (rc != SQLITE_OK) {
+      if (transaction_denied) throw SqlError(kSqlTransactionMessage);
+      throw SqlError(SqlErrorMessage(handle, rc));
+    }
+    if (stmt == nullptr) throw SqlError("SQL code did not contain a statement.");
+    tail = SkipSpace(tail, end);
+    const bool last = tail == end;
+    if (!sqlite3_stmt_readonly(stmt)) {
+      try {
+        db->EnsureTransaction();
+      } catch (...) {
+        sqlite3_finalize(stmt);
+        throw;
+      }
+    }
+    if (!last) {
+      StatementGuard guard{stmt};
+      int64_t returned = 0;
+      {
+        UserSqlScope scope;
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) ++returned;
+      }
+      if (rc != SQLITE_DONE) {
+        std::string message = SqlErrorMessage(handle, rc);
+        if (Critical(rc)) throw StorageError(message, rc);
+        throw SqlError(message);
+      }
+      cursor->earlier_read_ += RowsRead(stmt, returned);
+      p = tail;
+      continue;
+    }
+    if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(bindings.size())) {
+      sqlite3_finalize(stmt);
+      throw SqlError("Wrong number of parameter bindings for SQL query.");
+    }
+    for (size_t i = 0; i < bindings.size() && rc == SQLITE_OK; ++i) {
+      int index = static_cast<int>(i) + 1;
+      const SqlValue& v = bindings[i];
+      if (std::holds_alternative<std::monostate>(v)) {
+        rc = sqlite3_bind_null(stmt, index);
+      } else if (auto* n = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, index, *n);
+      } else if (auto* d = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, index, *d);
+      } else if (auto* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text64(stmt, index, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      } else {
+        const std::string& bytes = std::get<SqlBlob>(v).bytes;
+        // A null pointer would bind NULL, not an empty BLOB.
+        rc = bytes.empty()
+                 ? sqlite3_bind_zeroblob(stmt, index, 0)
+                 : sqlite3_bind_blob64(stmt, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+      }
+    }
+    if (rc != SQLITE_OK) {
+      std::string message = SqlErrorMessage(handle, rc);
+      sqlite3_finalize(stmt);
+      throw SqlError(message);
+    }
+    const int columns = sqlite3_column_count(stmt);
+    for (int i = 0; i < columns; ++i) cursor->columns_.emplace_back(sqlite3_column_name(stmt, i));
+    cursor->stmt_ = stmt;
+    db->AddClient(cursor.get());
+    if (sqlite3_stmt_readonly(stmt)) {
+      cursor->Step();
+    } else {
+      while (cursor->stmt_) cursor->Step();
+    }
+    cursor->rows_written_ = sqlite3_total_changes64(handle) - cursor->total_changes_before_;
+    return cursor;
+  }
+}
+
+SqlCursor::~SqlCursor() { Finish(); }
+
+void SqlCursor::Step() {
+  sqlite3* handle = db_->handle();
+  int rc;
+  {
+    UserSqlScope scope;
+    rc = sqlite3_step(stmt_);
+  }
+  if (rc == SQLITE_ROW) {
+    const int columns = static_cast<int>(columns_.size());
+    std::vector<SqlValue> row;
+    row.reserve(columns);
+    for (int i = 0; i < columns; ++i) {
+      switch (sqlite3_column_type(stmt_, i)) {
+        case SQLITE_INTEGER:
+          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt_, i)));
+          break;
+        case SQLITE_FLOAT:
+          row.emplace_back(sqlite3_column_double(stmt_, i));
+          break;
+        case SQLITE_TEXT: {
+          const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+          row.emplace_back(std::string(t, static_cast<size_t>(sqlite3_column_bytes(stmt_, i))));
+          break;
+        }
+        case SQLITE_BLOB: {
+          const auto* b = static_cast<const char*>(sqlite3_column_blob(stmt_, i));
+          size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt_, i));
+          row.emplace_back(SqlBlob{n ? std::string(b, n) : std::string()});
+          break;
+        }
+        default:
+          row.emplace_back(std::monostate{});
+      }
+    }
+    pending_.push_back(std::move(row));
+    ++rows_returned_;
+    UpdateCounts();
+    return;
+  }
+  UpdateCounts();
+  if (rc == SQLITE_DONE) {
+    Finish();
+    return;
+  }
+  std::string message = SqlErrorMessage(handle, rc);
+  Finish();
+  if (Critical(rc)) throw StorageError(message, rc);
+  throw SqlError(message);
+}
+
+void SqlCursor::UpdateCounts() { rows_read_ = earlier_read_ + RowsRead(stmt_, rows_returned_); }
+
+bool SqlCursor::Next(std::vector<SqlValue>* row) {
+  if (pending_.empty() && stmt_) Step();
+  if (pending_.empty()) return false;
+  *row = std::move(pending_.front());
+  pending_.pop_front();
+  return true;
+}
+
+void SqlCursor::Finish() {
+  if (!stmt_) return;
+  sqlite3_finalize(stmt_);
+  stmt_ = nullptr;
+  if (db_) db_->RemoveClient(this);
+}
+
+void SqlCursor::OnDatabaseClosing() {
+  // Keep the rows not read yet: the statement cannot outlive its connection.
+  try {
+    while (stmt_) Step();
+  } catch (...) {
+    // The rows read so far stay; the failure shows when the object next uses its storage.
+  }
+  Finish();
+  db_ = nullptr;
+}
+
+}  // namespace dorm::storage
