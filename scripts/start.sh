@@ -17,10 +17,16 @@ for _ in $(seq 1 100); do
   kill -0 $server 2>/dev/null || { echo "dorm serve exited" >&2; exit 1; }
   sleep 0.1
 done
-for example in examples/*.ts; do
-  build/dorm deploy "$example" --access public --data "$data"
+# Five classes fit in one app: the core examples go to the default app, the Cloudflare skill's
+# storage, SQL and alarm examples to the app "skills" (reached with Host: skills.localhost).
+for example in counter chat-room rpc-counter sql-messages; do
+  build/dorm deploy "examples/$example.ts" --access public --data "$data"
+done
+for example in batcher rate-limiter session-store leader-election; do
+  build/dorm deploy "examples/$example.ts" --access public --app skills --data "$data"
 done
 base=$(cat "$data/server-address")
+port=${base##*:}
 cat <<INFO
 
 Dorm is running at $base (data in $data). Try:
@@ -29,7 +35,14 @@ Dorm is running at $base (data in $data). Try:
   curl -X POST -d '{"user":"alice","text":"hello"}' $base/_do/chat-room/lobby
   curl $base/_do/chat-room/lobby
   curl $base/_do/rpc-counter/global-counter
+  curl -X POST -d 'first message' $base/_do/my-do/room-1
+  curl $base/_do/my-do/room-1
+  curl -X POST -H 'Host: skills.localhost:$port' -d 'item-1' $base/_do/batcher/jobs      # flushed by an alarm 10 s later
+  curl -H 'Host: skills.localhost:$port' $base/_do/batcher/jobs
+  curl -H 'Host: skills.localhost:$port' '$base/_do/rate-limiter/api/?user=alice&limit=3'
+  curl -X POST -H 'Host: skills.localhost:$port' '$base/_do/leader-election/cluster/?worker=w1'
   build/dorm list --data $data
+  build/dorm list --app skills --data $data
 Press Ctrl-C to stop the server.
 INFO
 wait $server
