@@ -43,18 +43,21 @@ std::string AlarmScheduler::Key(const std::string& app, const std::string& class
   return app + '\n' + class_name + '\n' + instance;
 }
 
+std::map<std::string, AlarmScheduler::Pending>::iterator AlarmScheduler::Erase(
+    std::map<std::string, Pending>::iterator it) {
+  auto range = by_time_.equal_range(it->second.time_ms);
+  for (auto t = range.first; t != range.second; ++t) {
+    if (t->second == it->first) {
+      by_time_.erase(t);
+      break;
+    }
+  }
+  return pending_.erase(it);
+}
+
 void AlarmScheduler::Insert(const std::string& key, Pending pending) {
   auto it = pending_.find(key);
-  if (it != pending_.end()) {
-    auto range = by_time_.equal_range(it->second.time_ms);
-    for (auto t = range.first; t != range.second; ++t) {
-      if (t->second == key) {
-        by_time_.erase(t);
-        break;
-      }
-    }
-    pending_.erase(it);
-  }
+  if (it != pending_.end()) Erase(it);
   by_time_.emplace(pending.time_ms, key);
   pending_.emplace(key, std::move(pending));
 }
@@ -66,16 +69,7 @@ void AlarmScheduler::Set(const ObjectAddress& address, std::optional<long long> 
     firing_.erase(key);
     if (!time_ms) {
       auto it = pending_.find(key);
-      if (it != pending_.end()) {
-        auto range = by_time_.equal_range(it->second.time_ms);
-        for (auto t = range.first; t != range.second; ++t) {
-          if (t->second == key) {
-            by_time_.erase(t);
-            break;
-          }
-        }
-        pending_.erase(it);
-      }
+      if (it != pending_.end()) Erase(it);
     } else if (*time_ms <= loaded_until_ms_) {
       Insert(key, Pending{address, *time_ms, 0});
     }
@@ -98,14 +92,7 @@ void AlarmScheduler::ForgetClass(const std::string& app, const std::string& clas
   std::string prefix = app + '\n' + class_name + '\n';
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->first.compare(0, prefix.size(), prefix) == 0) {
-      auto range = by_time_.equal_range(it->second.time_ms);
-      for (auto t = range.first; t != range.second; ++t) {
-        if (t->second == it->first) {
-          by_time_.erase(t);
-          break;
-        }
-      }
-      it = pending_.erase(it);
+      it = Erase(it);
     } else {
       ++it;
     }

@@ -54,6 +54,8 @@ class AlarmScheduler {
   void Run();
   void Reload(long long now_ms);
   void Insert(const std::string& key, Pending pending);
+  // Removes an entry from both maps; returns the next one.
+  std::map<std::string, Pending>::iterator Erase(std::map<std::string, Pending>::iterator it);
 
   storage::AlarmIndex& index_;
   FireFunction fire_;

@@ -156,26 +156,32 @@ void ThreadEngine::RefreshApp(const std::string& app) {
 
 void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
                                  ResponseCallback done) {
-  auto code = shared_.catalog.Get(address.app);
-  const DeployedClass* deployed = code ? code->Find(address.class_name) : nullptr;
-  if (!deployed) {
-    done(HttpResponseData::JsonError(
-        404, "No Durable Object class named '" + address.class_name + "' in app '" +
-                 address.app + "'."));
-    return;
-  }
-  AppIsolate* app;
-  try {
-    app = AppFor(code);
-  } catch (const std::exception& e) {
-    Log(LogLevel::kError, std::string("cannot start isolate: ") + e.what());
-    done(HttpResponseData::JsonError(500, "internal error: cannot start the JavaScript runtime"));
+  bool class_exists = true;
+  AppIsolate* app = AppForClass(address, &class_exists);
+  if (!app) {
+    done(class_exists
+             ? HttpResponseData::JsonError(500, "internal error: cannot start the JavaScript runtime")
+             : HttpResponseData::JsonError(404, "No Durable Object class named '" +
+                                                    address.class_name + "' in app '" +
+                                                    address.app + "'."));
     return;
   }
   ObjectInstance* instance = EnsureInstance(std::move(address), app);
   instance->last_active = std::chrono::steady_clock::now();
   instance->queued.push_back(FetchEvent{std::move(request), std::move(done)});
   Pump(instance->slot);
+}
+
+AppIsolate* ThreadEngine::AppForClass(const ObjectAddress& address, bool* class_exists) {
+  auto code = shared_.catalog.Get(address.app);
+  *class_exists = code && code->Find(address.class_name);
+  if (!*class_exists) return nullptr;
+  try {
+    return AppFor(code);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, std::string("cannot start isolate: ") + e.what());
+    return nullptr;
+  }
 }
 
 ObjectInstance* ThreadEngine::EnsureInstance(ObjectAddress address, AppIsolate* app) {
@@ -211,18 +217,15 @@ constexpr int kMaxAlarmRetries = 6;
 }  // namespace
 
 void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count) {
-  auto code = shared_.catalog.Get(address.app);
-  if (!code || !code->Find(address.class_name)) {
-    // The class is gone; so are its objects' storage and alarms.
-    if (shared_.alarm_scheduler) shared_.alarm_scheduler->Set(address, std::nullopt);
-    return;
-  }
-  AppIsolate* app;
-  try {
-    app = AppFor(code);
-  } catch (const std::exception& e) {
-    Log(LogLevel::kError, std::string("cannot start isolate: ") + e.what());
-    OnAlarmDone(address, scheduled_ms, retry_count, false, e.what());
+  bool class_exists = true;
+  AppIsolate* app = AppForClass(address, &class_exists);
+  if (!app) {
+    if (class_exists) {
+      OnAlarmDone(address, scheduled_ms, retry_count, false, "cannot start the JavaScript runtime");
+    } else if (shared_.alarm_scheduler) {
+      // The class is gone; so are its objects' storage and alarms.
+      shared_.alarm_scheduler->Set(address, std::nullopt);
+    }
     return;
   }
   ObjectInstance* instance = EnsureInstance(address, app);
@@ -274,13 +277,10 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
   // new one. Its own commit tells the scheduler.
   if (!changed) {
     if (!instance) {
-      auto code = shared_.catalog.Get(address.app);
-      if (!code || !code->Find(address.class_name)) return;
-      try {
-        instance = EnsureInstance(address, AppFor(code));
-      } catch (const std::exception&) {
-        return;
-      }
+      bool class_exists = true;
+      AppIsolate* app = AppForClass(address, &class_exists);
+      if (!app) return;
+      instance = EnsureInstance(address, app);
     }
     try {
       storage::ObjectDatabase* db = Database(instance, false);

@@ -102,6 +102,9 @@ class ThreadEngine {
   };
 
   AppIsolate* AppFor(const std::shared_ptr<const AppCode>& code);
+  // The isolate of the address's app, or nullptr with `class_exists` telling whether the class is
+  // deployed (nullptr with class_exists true: the isolate could not start).
+  AppIsolate* AppForClass(const ObjectAddress& address, bool* class_exists);
   // The live instance of an object, created (not yet constructed) when missing.
   ObjectInstance* EnsureInstance(ObjectAddress address, AppIsolate* app);
   void DeliverAlarm(ObjectInstance* instance, FetchEvent event);
