@@ -108,7 +108,8 @@ Connection Connect(const Args& args) {
     if (c.server.empty()) c.server = Trim(ReadFileText(data + "/server-address"));
     if (c.token.empty()) c.token = Trim(ReadFileText(data + "/admin-token"));
   }
-  if (c.server.empty()) Fail("no server: pass --server, set DORM_SERVER, or pass --data DIR of a running server");
+  if (c.server.empty())
+    Fail("no server: pass --server, set DORM_SERVER, or pass --data DIR of a running server");
   if (c.token.empty()) Fail("no admin token: pass --token, set DORM_TOKEN, or pass --data DIR");
   return c;
 }
@@ -124,7 +125,8 @@ json::value Call(const Connection& c, const std::string& method, const std::stri
   boost::system::error_code ec;
   json::value v = json::parse(r.body, ec);
   if (r.status >= 400) {
-    if (!ec && v.is_object() && v.as_object().contains("error") && v.as_object().at("error").is_string()) {
+    if (!ec && v.is_object() && v.as_object().contains("error") &&
+        v.as_object().at("error").is_string()) {
       Fail(std::string(v.as_object().at("error").as_string()));
     }
     Fail("server answered " + std::to_string(r.status) + ": " + r.body);
@@ -162,14 +164,16 @@ int ServeCommand(const Args& args, const char* argv0) {
 }
 
 int DeployCommand(const Args& args) {
-  if (args.positional.size() != 1) Fail("usage: dorm deploy FILE.ts|FILE.js [--name NAME] [--access public] [--app APP]");
+  if (args.positional.size() != 1)
+    Fail("usage: dorm deploy FILE.ts|FILE.js [--name NAME] [--access public] [--app APP]");
   const std::string& file = args.positional[0];
   std::ifstream probe(file, std::ios::binary);
   if (!probe) Fail("cannot read " + file);
   std::string source = ReadFileText(file);
   std::string access = Flag(args, "access", "public");
   if (access != "public") {
-    Fail("--access " + access + " is not supported yet: only 'public' is available until authentication arrives");
+    Fail("--access " + access +
+         " is not supported yet: only 'public' is available until authentication arrives");
   }
   std::string app = Flag(args, "app", "default");
   json::object body{{"source", source},
@@ -216,7 +220,8 @@ int GetCommand(const Args& args) {
             << "status:      " << Str(o, "status") << "\n"
             << "access mode: " << Str(o, "access_mode") << "\n"
             << "deployed at: " << Str(o, "last_deployed_at") << "\n"
-            << "last error:  " << (Str(o, "last_error").empty() ? "none" : Str(o, "last_error")) << "\n"
+            << "last error:  " << (Str(o, "last_error").empty() ? "none" : Str(o, "last_error"))
+            << "\n"
             << "source (" << Str(o, "filename") << "):\n"
             << Str(o, "source") << "\n";
   return 0;
@@ -227,13 +232,15 @@ int DeleteCommand(const Args& args) {
   const std::string& name = args.positional[0];
   std::string app = Flag(args, "app", "default");
   if (!args.yes && !isatty(STDIN_FILENO)) {
-    Fail("refusing to delete '" + name + "' and all of its storage without a terminal to confirm on: pass --yes");
+    Fail("refusing to delete '" + name +
+         "' and all of its storage without a terminal to confirm on: pass --yes");
   }
   if (!args.yes) {
     std::cerr << "Delete class '" << name << "' of app '" << app
               << "' and ALL of its objects' storage? This cannot be undone. Type 'yes': ";
     std::string answer;
-    if (!std::getline(std::cin, answer) || answer != "yes") Fail("not deleted (confirm with 'yes' or pass --yes)");
+    if (!std::getline(std::cin, answer) || answer != "yes")
+      Fail("not deleted (confirm with 'yes' or pass --yes)");
   }
   Connection c = Connect(args);
   Call(c, "DELETE", "/_admin/v1/apps/" + app + "/classes/" + name);

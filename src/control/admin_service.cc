@@ -76,7 +76,8 @@ std::string HeaderValue(const HttpRequestData& r, const char* name) {
 
 }  // namespace
 
-AdminService::AdminService(AdminOptions options, Registry& registry, runtime::RuntimeShared& runtime)
+AdminService::AdminService(AdminOptions options, Registry& registry,
+                           runtime::RuntimeShared& runtime)
     : options_(std::move(options)), registry_(registry), runtime_(runtime) {
   worker_ = std::thread([this] { Work(); });
 }
@@ -159,7 +160,8 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
   const std::string& name = parts[4];
   if (method == "GET") {
     auto record = registry_.Get(app, name);
-    if (!record) return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
+    if (!record)
+      return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
     json::object o = Summary(*record);
     o["filename"] = record->filename;
     o["source"] = record->source;
@@ -214,7 +216,8 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
     return Error(400, "Too many DO classes for one app (the limit is " +
                           std::to_string(options_.max_classes_per_app) + ").");
   }
-  ClassRecord record{app, name, class_name, filename, *source, transpiled.module_js, access, NowIso8601()};
+  ClassRecord record{app,    name,        class_name, filename, *source, transpiled.module_js,
+                     access, NowIso8601()};
   registry_.Upsert(record);
   PublishApp(app);
   Log(LogLevel::kInfo, "deployed " + app + "/" + name + " (class " + class_name + ")");
@@ -231,7 +234,8 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
   // Every instance is gone from memory now; its storage can go too.
   std::error_code ec;
   std::filesystem::remove_all(runtime::ClassStoragePath(options_.data_dir, app, name), ec);
-  if (ec) Log(LogLevel::kError, "cannot remove storage of " + app + "/" + name + ": " + ec.message());
+  if (ec)
+    Log(LogLevel::kError, "cannot remove storage of " + app + "/" + name + ": " + ec.message());
   Log(LogLevel::kInfo, "deleted " + app + "/" + name + " and its storage");
   return Json(200, json::object{{"deleted", true}, {"name", name}, {"app", app}});
 }

@@ -15,10 +15,14 @@ void Check(sqlite3* db, int rc, const char* what) {
 
 Registry::Registry(const std::string& data_dir) {
   std::string path = data_dir + "/registry.sqlite";
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   Check(db_, rc, "open");
-  Check(db_, sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr), "setup");
+  Check(db_,
+        sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr,
+                     nullptr),
+        "setup");
   Check(db_,
         sqlite3_exec(db_,
                      "CREATE TABLE IF NOT EXISTS classes ("
@@ -36,7 +40,8 @@ std::vector<ClassRecord> Registry::Query(const std::string& where,
                                          const std::vector<std::string>& args) {
   std::string sql =
       "SELECT app, name, class_name, filename, source, module_js, access_mode, deployed_at "
-      "FROM classes " + where + " ORDER BY app, name";
+      "FROM classes " +
+      where + " ORDER BY app, name";
   sqlite3_stmt* st = nullptr;
   Check(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), "query");
   for (size_t i = 0; i < args.size(); ++i) {
@@ -82,16 +87,18 @@ std::optional<ClassRecord> Registry::Get(const std::string& app, const std::stri
 void Registry::Upsert(const ClassRecord& r) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;
-  Check(db_,
-        sqlite3_prepare_v2(db_,
-                           "INSERT OR REPLACE INTO classes (app, name, class_name, filename, source,"
-                           " module_js, access_mode, deployed_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                           -1, &st, nullptr),
-        "upsert");
-  const std::string* fields[] = {&r.app, &r.name, &r.class_name, &r.filename,
+  Check(
+      db_,
+      sqlite3_prepare_v2(db_,
+                         "INSERT OR REPLACE INTO classes (app, name, class_name, filename, source,"
+                         " module_js, access_mode, deployed_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                         -1, &st, nullptr),
+      "upsert");
+  const std::string* fields[] = {&r.app,    &r.name,      &r.class_name,  &r.filename,
                                  &r.source, &r.module_js, &r.access_mode, &r.deployed_at};
   for (int i = 0; i < 8; ++i) {
-    sqlite3_bind_text(st, i + 1, fields[i]->data(), static_cast<int>(fields[i]->size()), SQLITE_STATIC);
+    sqlite3_bind_text(st, i + 1, fields[i]->data(), static_cast<int>(fields[i]->size()),
+                      SQLITE_STATIC);
   }
   int rc = sqlite3_step(st);
   sqlite3_finalize(st);
@@ -102,8 +109,10 @@ void Registry::Upsert(const ClassRecord& r) {
 bool Registry::Remove(const std::string& app, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;
-  Check(db_, sqlite3_prepare_v2(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", -1, &st, nullptr),
-        "delete");
+  Check(
+      db_,
+      sqlite3_prepare_v2(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", -1, &st, nullptr),
+      "delete");
   sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
   sqlite3_bind_text(st, 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
   int rc = sqlite3_step(st);
@@ -119,7 +128,8 @@ std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& 
   return out;
 }
 
-void Registry::SetLastError(const std::string& app, const std::string& name, const std::string& error) {
+void Registry::SetLastError(const std::string& app, const std::string& name,
+                            const std::string& error) {
   std::lock_guard<std::mutex> lock(mu_);
   last_errors_[{app, name}] = error;
 }

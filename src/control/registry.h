@@ -21,8 +21,8 @@ struct ClassRecord {
   std::string name;        // kebab-case URL name
   std::string class_name;  // exported JS class
   std::string filename;
-  std::string source;      // as deployed
-  std::string module_js;   // after type stripping
+  std::string source;     // as deployed
+  std::string module_js;  // after type stripping
   std::string access_mode;
   std::string deployed_at;  // ISO 8601, UTC
 };

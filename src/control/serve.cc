@@ -14,9 +14,9 @@
 
 #include "control/admin_service.h"
 #include "control/registry.h"
+#include "js/platform.h"
 #include "runtime/alarm_scheduler.h"
 #include "storage/alarm_index.h"
-#include "js/platform.h"
 #include "storage/sqlite_setup.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -32,7 +32,8 @@ std::string LoadOrCreateAdminToken(const std::string& data_dir) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot write " + path);
   std::string line = token + "\n";
-  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd) != 0) {
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fsync(fd) != 0) {
     ::close(fd);
     throw std::runtime_error("cannot write " + path);
   }
@@ -70,8 +71,10 @@ int Serve(const ServeOptions& options, const char* argv0) {
   storage::ConfigureSqliteForManyDatabases();
   if (const char* level = std::getenv("DORM_LOG_LEVEL")) {
     std::string l = level;
-    SetLogLevel(l == "debug" ? LogLevel::kDebug : l == "warn" ? LogLevel::kWarn
-                : l == "error" ? LogLevel::kError : LogLevel::kInfo);
+    SetLogLevel(l == "debug"   ? LogLevel::kDebug
+                : l == "warn"  ? LogLevel::kWarn
+                : l == "error" ? LogLevel::kError
+                               : LogLevel::kInfo);
   }
   std::string token;
   try {
@@ -102,7 +105,8 @@ int Serve(const ServeOptions& options, const char* argv0) {
                                            const std::string& message) {
       registry.SetLastError(address.app, address.class_name, message);
     };
-    AdminService admin(AdminOptions{token, data_dir, options.max_classes_per_app}, registry, shared);
+    AdminService admin(AdminOptions{token, data_dir, options.max_classes_per_app}, registry,
+                       shared);
     net::HttpServer server(options.http, shared,
                            [&admin](const std::string& path, runtime::HttpRequestData request,
                                     std::function<void(runtime::HttpResponseData)> respond) {
@@ -110,8 +114,10 @@ int Serve(const ServeOptions& options, const char* argv0) {
                            });
     admin.set_server(&server);
     runtime::AlarmScheduler scheduler(
-        *alarm_index, [&server](const runtime::ObjectAddress& address, long long scheduled_ms,
-                                int retry_count) { server.FireAlarm(address, scheduled_ms, retry_count); });
+        *alarm_index,
+        [&server](const runtime::ObjectAddress& address, long long scheduled_ms, int retry_count) {
+          server.FireAlarm(address, scheduled_ms, retry_count);
+        });
     shared.alarm_scheduler = &scheduler;
     admin.set_alarm_scheduler(&scheduler, alarm_index.get());
     unsigned short port;

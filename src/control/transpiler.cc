@@ -16,14 +16,16 @@ namespace dorm::control {
 namespace {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Runs `argv` with `input` on stdin; collects stdout and stderr. Returns the exit status, or -1.
 int Run(const std::vector<std::string>& argv, const std::string& input, std::string* out,
         std::string* err) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) return -1;
+  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC))
+    return -1;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
@@ -58,9 +60,18 @@ int Run(const std::vector<std::string>& argv, const std::string& input, std::str
     pollfd fds[3];
     int n = 0;
     int in_idx = -1, out_idx = -1, err_idx = -1;
-    if (in_open) { fds[n] = {in_pipe[1], POLLOUT, 0}; in_idx = n++; }
-    if (out_open) { fds[n] = {out_pipe[0], POLLIN, 0}; out_idx = n++; }
-    if (err_open) { fds[n] = {err_pipe[0], POLLIN, 0}; err_idx = n++; }
+    if (in_open) {
+      fds[n] = {in_pipe[1], POLLOUT, 0};
+      in_idx = n++;
+    }
+    if (out_open) {
+      fds[n] = {out_pipe[0], POLLIN, 0};
+      out_idx = n++;
+    }
+    if (err_open) {
+      fds[n] = {err_pipe[0], POLLIN, 0};
+      err_idx = n++;
+    }
     if (poll(fds, n, -1) < 0) {
       if (errno == EINTR) continue;
       break;
@@ -120,8 +131,8 @@ std::string DescribeEsbuildError(const std::string& stderr_text) {
 
 TranspileResult Transpile(const std::string& source, const std::string& filename) {
   TranspileResult result;
-  bool typescript = EndsWith(filename, ".ts") || EndsWith(filename, ".mts") ||
-                    EndsWith(filename, ".tsx");
+  bool typescript =
+      EndsWith(filename, ".ts") || EndsWith(filename, ".mts") || EndsWith(filename, ".tsx");
   std::string esbuild = getenv("DORM_ESBUILD") ? getenv("DORM_ESBUILD") : "esbuild";
   std::vector<std::string> argv = {
       esbuild,

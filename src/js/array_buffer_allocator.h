@@ -15,7 +15,7 @@ namespace dorm::js {
 
 // `on_exhausted` runs (on the allocating thread) each time an allocation is refused; it must be
 // cheap and must not call into V8 other than to terminate execution.
-std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(size_t budget_bytes,
-                                                                  std::function<void()> on_exhausted);
+std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(
+    size_t budget_bytes, std::function<void()> on_exhausted);
 
 }  // namespace dorm::js

@@ -1,9 +1,9 @@
 // Compiled without RTTI: it subclasses a V8 type, for which libnode has no type information.
+#include "js/array_buffer_allocator.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-
-#include "js/array_buffer_allocator.h"
 
 namespace dorm::js {
 namespace {
@@ -47,8 +47,8 @@ class BudgetedAllocator : public v8::ArrayBuffer::Allocator {
 
 }  // namespace
 
-std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(size_t budget_bytes,
-                                                                  std::function<void()> on_exhausted) {
+std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(
+    size_t budget_bytes, std::function<void()> on_exhausted) {
   return std::make_unique<BudgetedAllocator>(budget_bytes, std::move(on_exhausted));
 }
 

@@ -10,6 +10,8 @@
 // Thread-safe.
 #pragma once
 
+#include <pthread.h>
+#include <time.h>
 #include <v8.h>
 
 #include <atomic>
@@ -19,9 +21,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <pthread.h>
-#include <time.h>
 
 namespace dorm::js {
 

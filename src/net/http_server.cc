@@ -69,8 +69,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
     parser_->body_limit(server_.options().max_body_bytes);
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -124,13 +125,14 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep);
     res->prepare_payload();
     if (head_) res->body().clear();
-    http::async_write(socket_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
-      if (ec || !keep) {
-        self->Close();
-        return;
-      }
-      self->Read();
-    });
+    http::async_write(socket_, *res,
+                      [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
+                        if (ec || !keep) {
+                          self->Close();
+                          return;
+                        }
+                        self->Read();
+                      });
   }
 
   void Close() {
@@ -221,15 +223,14 @@ HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::s
   Plan plan;
   plan.route = RouteTarget(target);
   if (plan.route.kind != RouteKind::kObject) return plan;
-  plan.address.app = AppFromHost(host, [this](const std::string& name) {
-    return runtime_.catalog.Get(name) != nullptr;
-  });
+  plan.address.app = AppFromHost(
+      host, [this](const std::string& name) { return runtime_.catalog.Get(name) != nullptr; });
   plan.address.class_name = plan.route.class_name;
   plan.address.instance_name = plan.route.instance_id;
   // A stable hash of the object's address picks its thread, so it always lives on the same one.
   // (The object id itself, an HMAC, is derived once, when the thread creates the object.)
-  size_t owner = std::hash<std::string>{}(plan.address.app + '\n' + plan.address.class_name +
-                                          '\n' + plan.address.instance_name) %
+  size_t owner = std::hash<std::string>{}(plan.address.app + '\n' + plan.address.class_name + '\n' +
+                                          plan.address.instance_name) %
                  loops_.size();
   plan.owner = loops_[owner].get();
   return plan;
@@ -297,8 +298,10 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   auto deadline = std::chrono::steady_clock::now() + grace;
   for (;;) {
     std::atomic<size_t> outstanding{0};
-    RunOnEveryEngine([&](runtime::ThreadEngine& engine) { outstanding += engine.OutstandingWork(); });
-    if ((outstanding == 0 && active_requests_ == 0) || std::chrono::steady_clock::now() >= deadline) break;
+    RunOnEveryEngine(
+        [&](runtime::ThreadEngine& engine) { outstanding += engine.OutstandingWork(); });
+    if ((outstanding == 0 && active_requests_ == 0) || std::chrono::steady_clock::now() >= deadline)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   RunOnEveryEngine([](runtime::ThreadEngine& engine) { engine.CloseAll(); });

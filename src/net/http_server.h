@@ -29,8 +29,9 @@ struct HttpServerOptions {
 };
 
 // Handles an admin request; `respond` may be called from any thread, exactly once.
-using AdminHandler = std::function<void(const std::string& admin_path, runtime::HttpRequestData request,
-                                        std::function<void(runtime::HttpResponseData)> respond)>;
+using AdminHandler =
+    std::function<void(const std::string& admin_path, runtime::HttpRequestData request,
+                       std::function<void(runtime::HttpResponseData)> respond)>;
 
 class HttpServer {
  public:

@@ -68,7 +68,8 @@ std::string AppFromHost(std::string_view host,
   }
   if (numeric) return "default";
   std::string label;
-  for (char c : host.substr(0, dot)) label += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (char c : host.substr(0, dot))
+    label += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   if (!IsValidKebabName(label) || !app_exists(label)) return "default";
   return label;
 }

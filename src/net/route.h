@@ -11,11 +11,11 @@ enum class RouteKind { kObject, kAdmin, kNotFound, kBadRequest };
 
 struct Route {
   RouteKind kind = RouteKind::kNotFound;
-  std::string class_name;    // kObject: the class's URL name
-  std::string instance_id;   // kObject: percent-decoded, 1 to 1024 bytes
-  std::string forwarded;     // kObject: "/<rest>?<query>" as the object sees it ("/" if no rest)
-  std::string admin_path;    // kAdmin: the path after "/_admin", e.g. "/v1/apps/x/classes"
-  std::string error;         // kBadRequest / kNotFound: what is wrong
+  std::string class_name;   // kObject: the class's URL name
+  std::string instance_id;  // kObject: percent-decoded, 1 to 1024 bytes
+  std::string forwarded;    // kObject: "/<rest>?<query>" as the object sees it ("/" if no rest)
+  std::string admin_path;   // kAdmin: the path after "/_admin", e.g. "/v1/apps/x/classes"
+  std::string error;        // kBadRequest / kNotFound: what is wrong
 };
 
 constexpr size_t kMaxInstanceIdBytes = 1024;
@@ -25,6 +25,7 @@ Route RouteTarget(std::string_view target);
 
 // The app a Host header names: "<app>.localhost" or "<app>.<domain>" when `app_exists(app)`,
 // otherwise "default". Ports and IP addresses are handled.
-std::string AppFromHost(std::string_view host, const std::function<bool(const std::string&)>& app_exists);
+std::string AppFromHost(std::string_view host,
+                        const std::function<bool(const std::string&)>& app_exists);
 
 }  // namespace dorm::net

@@ -63,9 +63,9 @@ class AlarmScheduler {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool started_ = false;
-  std::map<std::string, Pending> pending_;                // by object
-  std::multimap<long long, std::string> by_time_;         // the same, by time
-  std::set<std::string> firing_;                          // fired, outcome not yet known
+  std::map<std::string, Pending> pending_;         // by object
+  std::multimap<long long, std::string> by_time_;  // the same, by time
+  std::set<std::string> firing_;                   // fired, outcome not yet known
   long long loaded_until_ms_ = 0;
   std::thread thread_;
 };

@@ -55,21 +55,22 @@ AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code
     v8::Local<v8::Function> make = Internal("makeDOMException");
     v8::Local<v8::Value> args[] = {message, js::FromUtf8(isolate, "DataCloneError")};
     v8::Local<v8::Value> error;
-    if (make.IsEmpty() ||
-        !make->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 2, args).ToLocal(&error)) {
+    if (make.IsEmpty() || !make->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 2, args)
+                               .ToLocal(&error)) {
       return v8::Local<v8::Value>();
     }
     return error;
   };
 
-  RunBundle(reinterpret_cast<const char*>(kPreludeSource), kPreludeSourceSize, "dorm:prelude", "__dormPrelude",
-            &prelude_internals_);
-  RunBundle(reinterpret_cast<const char*>(kRuntimeSource), kRuntimeSourceSize, "dorm:runtime", "__dormRuntime",
-            &runtime_exports_);
+  RunBundle(reinterpret_cast<const char*>(kPreludeSource), kPreludeSourceSize, "dorm:prelude",
+            "__dormPrelude", &prelude_internals_);
+  RunBundle(reinterpret_cast<const char*>(kRuntimeSource), kRuntimeSourceSize, "dorm:runtime",
+            "__dormRuntime", &runtime_exports_);
   const char* const kNames[kNameCount] = {"fetch", "status", "statusText", "headers", "body"};
   for (int i = 0; i < kNameCount; ++i) {
-    names_[i].Reset(isolate_, v8::String::NewFromUtf8(isolate_, kNames[i], v8::NewStringType::kInternalized)
-                                  .ToLocalChecked());
+    names_[i].Reset(isolate_,
+                    v8::String::NewFromUtf8(isolate_, kNames[i], v8::NewStringType::kInternalized)
+                        .ToLocalChecked());
   }
   new_request_.Reset(isolate_, Internal("newRequest"));
   response_parts_.Reset(isolate_, Internal("responseParts"));
@@ -77,7 +78,8 @@ AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code
   deliver_fetch_.Reset(isolate_, RuntimeFunction("deliverFetch"));
   if (new_request_.IsEmpty() || response_parts_.IsEmpty() || create_state_.IsEmpty() ||
       deliver_fetch_.IsEmpty()) {
-    throw std::runtime_error("the prelude lacks newRequest, responseParts, createState or deliverFetch");
+    throw std::runtime_error(
+        "the prelude lacks newRequest, responseParts, createState or deliverFetch");
   }
 }
 
@@ -108,8 +110,8 @@ void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
   v8::Local<v8::Value> result;
   if (!v8::ScriptCompiler::Compile(context, &script_source).ToLocal(&script) ||
       !script->Run(context).ToLocal(&result)) {
-    throw std::runtime_error(std::string(name) + " failed: " +
-                             js::ExceptionStack(isolate_, try_catch.Exception()));
+    throw std::runtime_error(std::string(name) +
+                             " failed: " + js::ExceptionStack(isolate_, try_catch.Exception()));
   }
   v8::Local<v8::String> key = js::FromUtf8(isolate_, global_name);
   v8::Local<v8::Value> value;
@@ -119,7 +121,8 @@ void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
   v8::Local<v8::Object> object = value.As<v8::Object>();
   // esbuild puts an ES module's default export under "default".
   v8::Local<v8::Value> inner;
-  if (object->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&inner) && inner->IsObject()) {
+  if (object->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&inner) &&
+      inner->IsObject()) {
     object = inner.As<v8::Object>();
   }
   exports->Reset(isolate_, object);
@@ -144,7 +147,9 @@ v8::Local<v8::Function> AppIsolate::Internal(const char* name) {
 
 v8::Local<v8::Function> AppIsolate::RuntimeFunction(const char* name) {
   v8::Local<v8::Value> value;
-  if (!runtime_exports_.Get(isolate_)->Get(context(), js::FromUtf8(isolate_, name)).ToLocal(&value) ||
+  if (!runtime_exports_.Get(isolate_)
+           ->Get(context(), js::FromUtf8(isolate_, name))
+           .ToLocal(&value) ||
       !value->IsFunction()) {
     return {};
   }
@@ -162,9 +167,9 @@ v8::Local<v8::Module> AppIsolate::CloudflareWorkersModule() {
   if (cloudflare_workers_.IsEmpty()) {
     std::vector<v8::Local<v8::String>> names;
     for (const char* n : kCloudflareWorkersExports) names.push_back(js::FromUtf8(isolate_, n));
-    v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
-        isolate_, js::FromUtf8(isolate_, "cloudflare:workers"), names,
-        &AppIsolate::EvaluateCloudflareWorkers);
+    v8::Local<v8::Module> module =
+        v8::Module::CreateSyntheticModule(isolate_, js::FromUtf8(isolate_, "cloudflare:workers"),
+                                          names, &AppIsolate::EvaluateCloudflareWorkers);
     cloudflare_workers_.Reset(isolate_, module);
   }
   return cloudflare_workers_.Get(isolate_);
@@ -253,7 +258,8 @@ v8::Local<v8::Function> AppIsolate::ClassConstructor(const std::string& name, st
   v8::Local<v8::Value> ctor;
   if (!ns->Get(context, js::FromUtf8(isolate_, deployed->class_name)).ToLocal(&ctor) ||
       !ctor->IsFunction()) {
-    if (!ns->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&ctor) || !ctor->IsFunction()) {
+    if (!ns->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&ctor) ||
+        !ctor->IsFunction()) {
       return fail("Source must export exactly one class");
     }
   }

@@ -20,8 +20,9 @@ std::string AppIsolate::InspectModule(const std::string& module_js, const std::s
     std::string message = js::ToUtf8(isolate_, try_catch.Exception());
     v8::Local<v8::Message> where = try_catch.Message();
     if (!where.IsEmpty()) {
-      message += " (" + filename + ":" + std::to_string(where->GetLineNumber(context).FromMaybe(0)) +
-                 ":" + std::to_string(where->GetStartColumn(context).FromMaybe(0) + 1) + ")";
+      message += " (" + filename + ":" +
+                 std::to_string(where->GetLineNumber(context).FromMaybe(0)) + ":" +
+                 std::to_string(where->GetStartColumn(context).FromMaybe(0) + 1) + ")";
     }
     return message;
   }
@@ -37,13 +38,15 @@ std::string AppIsolate::InspectModule(const std::string& module_js, const std::s
   }
   v8::Local<v8::Value> evaluation;
   if (!module->Evaluate(context).ToLocal(&evaluation)) {
-    if (try_catch.HasTerminated()) return "The module's top-level code exceeded the CPU time limit.";
+    if (try_catch.HasTerminated())
+      return "The module's top-level code exceeded the CPU time limit.";
     return "The module threw while loading: " +
            js::ExceptionMessage(isolate_, try_catch.Exception());
   }
   isolate_->PerformMicrotaskCheckpoint();
   if (module->GetStatus() == v8::Module::kErrored) {
-    return "The module threw while loading: " + js::ExceptionMessage(isolate_, module->GetException());
+    return "The module threw while loading: " +
+           js::ExceptionMessage(isolate_, module->GetException());
   }
   v8::Local<v8::Object> ns = module->GetModuleNamespace().As<v8::Object>();
   v8::Local<v8::Array> names;

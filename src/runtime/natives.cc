@@ -1,13 +1,13 @@
 // The native functions behind the prelude's Web APIs and the Durable Object runtime's storage.
 // Their contracts are listed in docs/contracts.md; arguments are validated by the JS callers, so
 // a type mismatch here is a defect and throws a plain TypeError.
-#include <algorithm>
-#include <chrono>
-#include <cstring>
-
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <unicode/ustring.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 
 #include "js/serializer.h"
 #include "js/strings.h"
@@ -52,8 +52,9 @@ class Natives {
     Local<v8::Uint8Array> view = info[1].As<v8::Uint8Array>();
     char* dest = static_cast<char*>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
     int nchars = 0;
-    int written = str->WriteUtf8(isolate, dest, static_cast<int>(view->ByteLength()), &nchars,
-                                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+    int written =
+        str->WriteUtf8(isolate, dest, static_cast<int>(view->ByteLength()), &nchars,
+                       v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
     // `nchars` counts UTF-16 code units read, which is what encodeInto reports.
     Local<v8::Array> result = v8::Array::New(isolate, 2);
     result->Set(context, 0, v8::Integer::New(isolate, nchars)).Check();
@@ -91,8 +92,8 @@ class Natives {
       return;
     }
     Local<v8::ArrayBufferView> view = info[0].As<v8::ArrayBufferView>();
-    auto* data = static_cast<unsigned char*>(view->Buffer()->GetBackingStore()->Data()) +
-                 view->ByteOffset();
+    auto* data =
+        static_cast<unsigned char*>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
     if (view->ByteLength() > 0) RAND_bytes(data, static_cast<int>(view->ByteLength()));
     info.GetReturnValue().Set(info[0]);
   }
@@ -137,7 +138,8 @@ class Natives {
     auto bytes = js::Serialize(isolate, info[0], App(info)->data_clone_error_factory());
     if (!bytes) return;
     Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes->size());
-    if (!bytes->empty()) std::memcpy(buffer->GetBackingStore()->Data(), bytes->data(), bytes->size());
+    if (!bytes->empty())
+      std::memcpy(buffer->GetBackingStore()->Data(), bytes->data(), bytes->size());
     info.GetReturnValue().Set(buffer);
   }
 
@@ -184,8 +186,8 @@ class Natives {
   static void LogMessage(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     std::string level = js::ToUtf8(isolate, info[0]);
-    LogLevel l = level == "error" ? LogLevel::kError
-                 : level == "warn" ? LogLevel::kWarn
+    LogLevel l = level == "error"   ? LogLevel::kError
+                 : level == "warn"  ? LogLevel::kWarn
                  : level == "debug" ? LogLevel::kDebug
                                     : LogLevel::kInfo;
     Log(l, Where(Engine(info)) + "console." + level + ": " + js::ToUtf8(isolate, info[1]));
@@ -208,7 +210,8 @@ class Natives {
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
     double slot = info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
     ObjectInstance* instance = Engine(info)->FindBySlot(static_cast<uint64_t>(slot));
-    if (!instance) js::ThrowError(info.GetIsolate(), "Durable Object storage is no longer accessible.");
+    if (!instance)
+      js::ThrowError(info.GetIsolate(), "Durable Object storage is no longer accessible.");
     return instance;
   }
 
@@ -289,9 +292,8 @@ class Natives {
     std::string key = js::ToUtf8(isolate, info[1]);
     auto bytes = js::Serialize(isolate, info[2], App(info)->data_clone_error_factory());
     if (!bytes) return;
-    WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
-      db->Put(key, *bytes);
-    });
+    WithDatabase(info, true,
+                 [&](ObjectInstance*, storage::ObjectDatabase* db) { db->Put(key, *bytes); });
   }
 
   static void KvPutMany(const FunctionCallbackInfo<Value>& info) {
@@ -452,15 +454,21 @@ class Natives {
     if (!instance) return;
     if (instance->constructed) {
       Local<Value> handler;
-      if (!instance->js_object.Get(isolate)->Get(context, js::FromUtf8(isolate, "alarm")).ToLocal(&handler)) return;
+      if (!instance->js_object.Get(isolate)
+               ->Get(context, js::FromUtf8(isolate, "alarm"))
+               .ToLocal(&handler))
+        return;
       if (!handler->IsFunction()) {
-        js::ThrowTypeError(isolate, "Your Durable Object class must have an alarm() handler in order to call setAlarm()");
+        js::ThrowTypeError(
+            isolate,
+            "Your Durable Object class must have an alarm() handler in order to call setAlarm()");
         return;
       }
     }
     double requested = info[1]->NumberValue(context).FromMaybe(0);
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch()).count();
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
     // A time in the past means "as soon as possible".
     long long time = std::max<long long>(static_cast<long long>(requested), now);
     WithDatabase(info, true, [&](ObjectInstance* inst, storage::ObjectDatabase* db) {
@@ -575,9 +583,8 @@ v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
       {"gateBreak", &Natives::GateBreak},
   };
   for (const Entry& e : kEntries) {
-    v8::Local<v8::Function> fn = v8::FunctionTemplate::New(isolate, e.fn, self)
-                                     ->GetFunction(context)
-                                     .ToLocalChecked();
+    v8::Local<v8::Function> fn =
+        v8::FunctionTemplate::New(isolate, e.fn, self)->GetFunction(context).ToLocalChecked();
     natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
   }
   AddSqlNatives(this, isolate, context, natives);

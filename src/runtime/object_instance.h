@@ -27,7 +27,7 @@ struct ObjectAddress {
   std::string app;
   std::string class_name;  // kebab-case URL name
   std::string instance_name;
-  std::string object_id;   // 64 hex digits
+  std::string object_id;  // 64 hex digits
 };
 
 struct FetchEvent {

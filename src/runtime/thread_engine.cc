@@ -86,8 +86,8 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
   if (cpu_exceeded || app->out_of_memory() || isolate->IsExecutionTerminating()) {
     isolate->CancelTerminateExecution();
     bool oom = app->out_of_memory();
-    Log(LogLevel::kWarn, "app '" + app->app() + "': " +
-                             (oom ? std::string(kMemoryLimitMessage) : kCpuLimitMessage));
+    Log(LogLevel::kWarn,
+        "app '" + app->app() + "': " + (oom ? std::string(kMemoryLimitMessage) : kCpuLimitMessage));
     // The isolate is discarded in both cases: a termination can leave module state half-updated,
     // and Cloudflare's reset also starts the objects from fresh globals.
     ResetApp(app, oom ? kMemoryLimitMessage : kCpuLimitMessage, true);
@@ -159,11 +159,11 @@ void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
   bool class_exists = true;
   AppIsolate* app = AppForClass(address, &class_exists);
   if (!app) {
-    done(class_exists
-             ? HttpResponseData::JsonError(500, "internal error: cannot start the JavaScript runtime")
-             : HttpResponseData::JsonError(404, "No Durable Object class named '" +
-                                                    address.class_name + "' in app '" +
-                                                    address.app + "'."));
+    done(class_exists ? HttpResponseData::JsonError(
+                            500, "internal error: cannot start the JavaScript runtime")
+                      : HttpResponseData::JsonError(404, "No Durable Object class named '" +
+                                                             address.class_name + "' in app '" +
+                                                             address.app + "'."));
     return;
   }
   ObjectInstance* instance = EnsureInstance(std::move(address), app);
@@ -262,9 +262,10 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
   }
   if (!ok && retry_count < kMaxAlarmRetries) {
     long long delay = shared_.options.alarm_retry_base.count() << retry_count;
-    Log(LogLevel::kWarn, "[" + address.app + "/" + address.class_name + "/" + address.instance_name +
-                             "] alarm failed (retry " + std::to_string(retry_count + 1) + " in " +
-                             std::to_string(delay) + " ms): " + error);
+    Log(LogLevel::kWarn, "[" + address.app + "/" + address.class_name + "/" +
+                             address.instance_name + "] alarm failed (retry " +
+                             std::to_string(retry_count + 1) + " in " + std::to_string(delay) +
+                             " ms): " + error);
     if (scheduler) scheduler->Retry(address, NowMs() + delay, retry_count + 1);
     return;
   }
@@ -333,14 +334,22 @@ void ThreadEngine::DeliverAlarm(ObjectInstance* instance, FetchEvent event) {
     v8::TryCatch try_catch(isolate);
     current_slot_ = slot;
     v8::Local<v8::Object> info = v8::Object::New(isolate);
-    info->Set(context, js::FromUtf8(isolate, "retryCount"), v8::Integer::New(isolate, event.alarm_retry)).Check();
-    info->Set(context, js::FromUtf8(isolate, "isRetry"), v8::Boolean::New(isolate, event.alarm_retry > 0)).Check();
-    info->Set(context, js::FromUtf8(isolate, "scheduledTime"), v8::Number::New(isolate, static_cast<double>(scheduled))).Check();
+    info->Set(context, js::FromUtf8(isolate, "retryCount"),
+              v8::Integer::New(isolate, event.alarm_retry))
+        .Check();
+    info->Set(context, js::FromUtf8(isolate, "isRetry"),
+              v8::Boolean::New(isolate, event.alarm_retry > 0))
+        .Check();
+    info->Set(context, js::FromUtf8(isolate, "scheduledTime"),
+              v8::Number::New(isolate, static_cast<double>(scheduled)))
+        .Check();
     v8::Local<v8::Value> args[] = {instance->js_object.Get(isolate), info,
                                    v8::Number::New(isolate, static_cast<double>(slot)),
                                    v8::Number::New(isolate, static_cast<double>(event_id))};
     v8::Local<v8::Value> ignored;
-    if (!app->RuntimeFunction("deliverAlarm")->Call(context, v8::Undefined(isolate), 4, args).ToLocal(&ignored) &&
+    if (!app->RuntimeFunction("deliverAlarm")
+             ->Call(context, v8::Undefined(isolate), 4, args)
+             .ToLocal(&ignored) &&
         !try_catch.HasTerminated()) {
       OnEventSettled(slot, event_id, false, try_catch.Exception());
     }
@@ -395,10 +404,9 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
       return;
     }
     v8::Local<v8::Function> create_state = app->create_state();
-    v8::Local<v8::Value> state_args[] = {
-        v8::Number::New(isolate, static_cast<double>(slot)),
-        js::FromUtf8(isolate, instance->address.object_id),
-        js::FromUtf8(isolate, instance->address.instance_name)};
+    v8::Local<v8::Value> state_args[] = {v8::Number::New(isolate, static_cast<double>(slot)),
+                                         js::FromUtf8(isolate, instance->address.object_id),
+                                         js::FromUtf8(isolate, instance->address.instance_name)};
     v8::Local<v8::Value> state;
     if (!create_state->Call(context, v8::Undefined(isolate), 3, state_args).ToLocal(&state)) {
       failure = js::ExceptionMessage(isolate, try_catch.Exception());
@@ -410,9 +418,9 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
     if (!ctor->NewInstance(context, 2, args).ToLocal(&object)) {
       if (try_catch.HasTerminated()) return;
       failure = js::ExceptionMessage(isolate, try_catch.Exception());
-      Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
-                                instance->address.instance_name + "] constructor threw: " +
-                                js::ExceptionStack(isolate, try_catch.Exception()));
+      Log(LogLevel::kError,
+          "[" + instance->address.class_name + "/" + instance->address.instance_name +
+              "] constructor threw: " + js::ExceptionStack(isolate, try_catch.Exception()));
       return;
     }
     instance->js_object.Reset(isolate, object);
@@ -448,7 +456,8 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
       OnEventSettled(slot, event_id, false, js::FromUtf8(isolate, message));
     };
     // The request as a Request object.
-    v8::Local<v8::Array> headers = v8::Array::New(isolate, static_cast<int>(event.request.headers.size() * 2));
+    v8::Local<v8::Array> headers =
+        v8::Array::New(isolate, static_cast<int>(event.request.headers.size() * 2));
     uint32_t i = 0;
     for (const auto& [name, value] : event.request.headers) {
       headers->Set(context, i++, js::FromLatin1(isolate, name)).Check();
@@ -511,8 +520,10 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
     v8::Local<v8::Context> context = app->context();
     v8::TryCatch try_catch(isolate);
     v8::Local<v8::Value> parts_value;
-    if (!app->response_parts()->Call(context, v8::Undefined(isolate), 1, &value)
-             .ToLocal(&parts_value) || !parts_value->IsObject()) {
+    if (!app->response_parts()
+             ->Call(context, v8::Undefined(isolate), 1, &value)
+             .ToLocal(&parts_value) ||
+        !parts_value->IsObject()) {
       if (try_catch.HasTerminated()) {
         instance->in_flight.emplace(event_id, std::move(done));
         return;
@@ -526,14 +537,16 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
       auto get = [&](AppIsolate::Name name) {
         return parts->Get(context, app->name(name)).ToLocalChecked();
       };
-      response.status = static_cast<int>(get(AppIsolate::kStatus)->Int32Value(context).FromMaybe(500));
+      response.status =
+          static_cast<int>(get(AppIsolate::kStatus)->Int32Value(context).FromMaybe(500));
       response.status_text = js::ToUtf8(isolate, get(AppIsolate::kStatusText));
       v8::Local<v8::Value> headers = get(AppIsolate::kHeaders);
       if (headers->IsArray()) {
         auto array = headers.As<v8::Array>();
         for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
-          response.headers.emplace_back(js::ToLatin1(isolate, array->Get(context, i).ToLocalChecked()),
-                                        js::ToLatin1(isolate, array->Get(context, i + 1).ToLocalChecked()));
+          response.headers.emplace_back(
+              js::ToLatin1(isolate, array->Get(context, i).ToLocalChecked()),
+              js::ToLatin1(isolate, array->Get(context, i + 1).ToLocalChecked()));
         }
       }
       v8::Local<v8::Value> body = get(AppIsolate::kBody);
@@ -546,7 +559,8 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
       }
       if (response.status < 100 || response.status > 999) {
         // Response.error() (status 0) is a network error: the client gets a 500.
-        response = HttpResponseData::JsonError(500, "The Durable Object returned a network error (Response.error()).");
+        response = HttpResponseData::JsonError(
+            500, "The Durable Object returned a network error (Response.error()).");
       }
     }
   }
@@ -686,7 +700,8 @@ void ThreadEngine::CommitDirty() {
         if (shared_.alarm_index) {
           const ObjectAddress& a = instance->address;
           if (alarm) {
-            shared_.alarm_index->Upsert(storage::AlarmEntry{a.app, a.class_name, a.instance_name, *alarm});
+            shared_.alarm_index->Upsert(
+                storage::AlarmEntry{a.app, a.class_name, a.instance_name, *alarm});
           } else {
             shared_.alarm_index->Remove(a.app, a.class_name, a.instance_name);
           }
@@ -699,8 +714,8 @@ void ThreadEngine::CommitDirty() {
       ScheduleSync(instance);
     } catch (const storage::StorageError& e) {
       Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
-                                instance->address.instance_name + "] storage commit failed: " +
-                                e.what());
+                                instance->address.instance_name +
+                                "] storage commit failed: " + e.what());
       BreakInstance(instance, kStorageFailureMessage);
     }
   }
@@ -731,12 +746,10 @@ void ThreadEngine::FlushSyncBatch() {
     ++syncs_in_flight_;
     uint64_t slot = pending.slot;
     uint64_t seq = pending.seq;
-    shared_.sync_pool->Submit(std::move(pending.target),
-                              [this, slot, seq](bool ok, const std::string& error) {
-                                boost::asio::post(io_, [this, slot, seq, ok, error] {
-                                  OnSynced(slot, seq, ok, error);
-                                });
-                              });
+    shared_.sync_pool->Submit(
+        std::move(pending.target), [this, slot, seq](bool ok, const std::string& error) {
+          boost::asio::post(io_, [this, slot, seq, ok, error] { OnSynced(slot, seq, ok, error); });
+        });
   }
 }
 
@@ -851,8 +864,8 @@ void ThreadEngine::DestroyLater(std::unique_ptr<ObjectInstance> instance) {
 // ---------------------------------------------------------------------------------------------
 // Timers and eviction
 
-uint64_t ThreadEngine::AddTimer(AppIsolate* app, v8::Local<v8::Function> callback,
-                                double delay_ms, bool repeat) {
+uint64_t ThreadEngine::AddTimer(AppIsolate* app, v8::Local<v8::Function> callback, double delay_ms,
+                                bool repeat) {
   auto timer = std::make_unique<Timer>();
   timer->id = next_timer_id_++;
   timer->app = app;
@@ -910,7 +923,8 @@ void ThreadEngine::FireTimer(uint64_t id) {
       if (ObjectInstance* instance = FindBySlot(slot)) {
         where = "[" + instance->address.class_name + "/" + instance->address.instance_name + "] ";
       }
-      Log(LogLevel::kError, where + "Uncaught " + js::ExceptionStack(isolate, try_catch.Exception()));
+      Log(LogLevel::kError,
+          where + "Uncaught " + js::ExceptionStack(isolate, try_catch.Exception()));
     }
   });
   if (!alive) return;
@@ -945,7 +959,8 @@ void ThreadEngine::EvictIdle() {
   // Frequent enough that idle connections close close to their deadline; each sweep is a walk
   // over this thread's objects, cheap next to the memory it frees.
   auto period = std::min<std::chrono::steady_clock::duration>(
-      std::chrono::milliseconds(250), shared_.options.idle_evict / 2 + std::chrono::milliseconds(100));
+      std::chrono::milliseconds(250),
+      shared_.options.idle_evict / 2 + std::chrono::milliseconds(100));
   eviction_timer_.expires_after(period);
   eviction_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) EvictIdle();
@@ -975,7 +990,8 @@ std::string ThreadEngine::ValidateModule(const std::string& module_js, const std
   code->app = "(deploy check)";
   AppIsolate scratch(this, code, shared_.options.heap_limit_bytes);
   std::string result;
-  bool alive = RunTurn(&scratch, [&] { result = scratch.InspectModule(module_js, filename, class_name); });
+  bool alive =
+      RunTurn(&scratch, [&] { result = scratch.InspectModule(module_js, filename, class_name); });
   if (!alive) {
     return scratch.out_of_memory() ? "The module's top-level code exceeded the memory limit."
                                    : "The module's top-level code exceeded the CPU time limit.";

@@ -11,8 +11,9 @@ constexpr int kCheckpointWrites = 2000;
 }  // namespace
 
 AlarmIndex::AlarmIndex(const std::string& data_dir) : path_(data_dir + "/alarms.sqlite") {
-  int rc = sqlite3_open_v2(path_.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path_.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
@@ -24,8 +25,10 @@ AlarmIndex::AlarmIndex(const std::string& data_dir) : path_(data_dir + "/alarms.
   Exec("PRAGMA journal_mode=WAL");
   Exec("PRAGMA synchronous=OFF");
   sqlite3_wal_autocheckpoint(db_, 0);
-  Exec("CREATE TABLE IF NOT EXISTS alarms (app TEXT NOT NULL, class TEXT NOT NULL, name TEXT NOT NULL,"
-       " time_ms INTEGER NOT NULL, PRIMARY KEY (app, class, name)) WITHOUT ROWID");
+  Exec(
+      "CREATE TABLE IF NOT EXISTS alarms (app TEXT NOT NULL, class TEXT NOT NULL, name TEXT NOT "
+      "NULL,"
+      " time_ms INTEGER NOT NULL, PRIMARY KEY (app, class, name)) WITHOUT ROWID");
   Exec("CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (time_ms)");
   // Creating the file must itself be durable before anything relies on it.
   Exec("PRAGMA synchronous=FULL");
@@ -54,11 +57,14 @@ void AlarmIndex::Exec(const char* sql) {
 void AlarmIndex::Upsert(const AlarmEntry& e) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO alarms (app, class, name, time_ms) VALUES (?1, ?2, ?3, ?4)",
-                     -1, &st, nullptr);
+  sqlite3_prepare_v2(
+      db_, "INSERT OR REPLACE INTO alarms (app, class, name, time_ms) VALUES (?1, ?2, ?3, ?4)", -1,
+      &st, nullptr);
   sqlite3_bind_text(st, 1, e.app.data(), static_cast<int>(e.app.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, e.class_name.data(), static_cast<int>(e.class_name.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, e.instance_name.data(), static_cast<int>(e.instance_name.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, e.class_name.data(), static_cast<int>(e.class_name.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, e.instance_name.data(), static_cast<int>(e.instance_name.size()),
+                    SQLITE_STATIC);
   sqlite3_bind_int64(st, 4, e.time_ms);
   int rc = sqlite3_step(st);
   sqlite3_finalize(st);
@@ -75,7 +81,8 @@ void AlarmIndex::Remove(const std::string& app, const std::string& class_name,
                         const std::string& instance) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db_, "DELETE FROM alarms WHERE app = ?1 AND class = ?2 AND name = ?3", -1, &st, nullptr);
+  sqlite3_prepare_v2(db_, "DELETE FROM alarms WHERE app = ?1 AND class = ?2 AND name = ?3", -1, &st,
+                     nullptr);
   sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
   sqlite3_bind_text(st, 2, class_name.data(), static_cast<int>(class_name.size()), SQLITE_STATIC);
   sqlite3_bind_text(st, 3, instance.data(), static_cast<int>(instance.size()), SQLITE_STATIC);
@@ -119,8 +126,6 @@ std::vector<AlarmEntry> AlarmIndex::DueBy(long long until_ms, int limit) {
   return out;
 }
 
-int AlarmIndex::LogDescriptor() {
-  return ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
-}
+int AlarmIndex::LogDescriptor() { return ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC); }
 
 }  // namespace dorm::storage

@@ -20,8 +20,8 @@ struct ListRange {
   std::string begin;               // inclusive; "" means from the first key
   std::optional<std::string> end;  // exclusive; nullopt means to the last key
   bool reverse = false;
-  long long limit = -1;            // -1: no limit
-  bool empty = false;              // true when the range can hold no key
+  long long limit = -1;  // -1: no limit
+  bool empty = false;    // true when the range can hold no key
 };
 
 // Returns the range, or sets `error` to the TypeError message Cloudflare gives and returns

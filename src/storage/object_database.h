@@ -42,9 +42,9 @@ class StorageError : public std::runtime_error {
 
 // What must be flushed so that the commits made so far are durable. Owns its file descriptors.
 struct SyncTarget {
-  int wal_fd = -1;                   // fdatasync
+  int wal_fd = -1;                       // fdatasync
   std::vector<std::string> fsync_paths;  // files and folders created since the last sync
-  std::vector<int> extra_fds;        // fdatasync too (e.g. the alarm index's log); owned
+  std::vector<int> extra_fds;            // fdatasync too (e.g. the alarm index's log); owned
   ~SyncTarget();
   SyncTarget() = default;
   SyncTarget(const SyncTarget&) = delete;

@@ -44,8 +44,10 @@ bool IsValidKebabName(std::string_view name) {
 std::string BindingNameFromKebab(std::string_view kebab) {
   std::string out;
   for (char c : kebab) {
-    if (c == '-') out += '_';
-    else out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (c == '-')
+      out += '_';
+    else
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
 }

@@ -1,9 +1,8 @@
 #include "storage/object_database.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <filesystem>
 

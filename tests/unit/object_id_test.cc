@@ -25,8 +25,8 @@ TEST(ObjectIdFromName, SecondHalfAuthenticatesFirst) {
   for (size_t i = 0; i < 32; i += 2) {
     first_half_bytes += static_cast<char>(std::stoi(id.substr(i, 2), nullptr, 16));
   }
-  Sha256Digest mac = HmacSha256(std::string_view(reinterpret_cast<const char*>(k.data()), 32),
-                                first_half_bytes);
+  Sha256Digest mac =
+      HmacSha256(std::string_view(reinterpret_cast<const char*>(k.data()), 32), first_half_bytes);
   EXPECT_EQ(id.substr(32), ToHex(mac).substr(0, 32));
 }
 
