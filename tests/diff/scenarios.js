@@ -1,0 +1,386 @@
+// One Durable Object class for the differential check: GET /<scenario> runs that scenario and
+// answers a JSON description of what happened. The same file is deployed unchanged on Dorm and
+// on workerd; tests/diff/run.mjs compares the answers.
+
+// Runs fn and describes its outcome: {ok: value} or {threw: {name, message}}.
+async function attempt(fn) {
+  try {
+    const v = await fn();
+    return { ok: v === undefined ? 'undefined' : v };
+  } catch (e) {
+    return { threw: { name: e?.name ?? typeof e, message: e?.message ?? String(e) } };
+  }
+}
+
+function syncAttempt(fn) {
+  try {
+    const v = fn();
+    return { ok: v === undefined ? 'undefined' : v };
+  } catch (e) {
+    return { threw: { name: e?.name ?? typeof e, message: e?.message ?? String(e) } };
+  }
+}
+
+const entries = (map) => [...map.entries()];
+
+export class DiffProbe {
+  constructor(state, env) {
+    this.state = state;
+    this.env = env;
+  }
+
+  async fetch(request) {
+    const url = new URL(request.url);
+    const name = url.pathname.slice(1);
+    const scenario = SCENARIOS[name];
+    if (!scenario) return Response.json({ error: `no scenario ${name}` }, { status: 404 });
+    const result = await attempt(() => scenario(this.state.storage, url.searchParams, this.state));
+    return Response.json(result);
+  }
+
+  async alarm(info) {
+    const storage = this.state.storage;
+    const calls = (await storage.get('alarm-calls')) ?? [];
+    calls.push({
+      retryCount: info?.retryCount,
+      isRetry: info?.isRetry,
+      getAlarmInside: await storage.getAlarm(),
+    });
+    await storage.put('alarm-calls', calls);
+  }
+}
+
+const SCENARIOS = {
+  // ---------------------------------------------------------------------------------------------
+  // Key-value storage (async API)
+
+  async get_put_delete_single(s) {
+    const r = {};
+    r.missing = (await s.get('a')) ?? 'undefined';
+    await s.put('a', { n: 1, list: [1, 'two', null], when: new Date(0), bytes: new Uint8Array([1, 2]) });
+    const v = await s.get('a');
+    r.value = { n: v.n, list: v.list, when: v.when instanceof Date ? v.when.toISOString() : v.when, bytes: [...v.bytes] };
+    r.deleteExisting = await s.delete('a');
+    r.deleteMissing = await s.delete('a');
+    r.after = (await s.get('a')) ?? 'undefined';
+    return r;
+  },
+
+  async get_put_delete_batch(s) {
+    const r = {};
+    await s.put({ a: 1, b: 'two', c: [3] });
+    r.getBatch = entries(await s.get(['c', 'a', 'zz', 'b']));
+    r.deleteCount = await s.delete(['a', 'zz', 'c']);
+    r.remaining = entries(await s.list());
+    return r;
+  },
+
+  async list_options(s) {
+    const keys = ['a', 'ab', 'abc', 'b', 'ba', 'c', 'd'];
+    for (const [i, k] of keys.entries()) await s.put(k, i);
+    const ks = async (opts) => [...(await s.list(opts)).keys()];
+    return {
+      all: await ks(),
+      start: await ks({ start: 'ab' }),
+      startAfter: await ks({ startAfter: 'ab' }),
+      end: await ks({ end: 'b' }),
+      startEnd: await ks({ start: 'ab', end: 'ba' }),
+      prefix: await ks({ prefix: 'ab' }),
+      prefixStart: await ks({ prefix: 'a', start: 'abc' }),
+      reverse: await ks({ reverse: true }),
+      reverseLimit: await ks({ reverse: true, limit: 2 }),
+      limit: await ks({ limit: 3 }),
+      prefixReverseLimit: await ks({ prefix: 'a', reverse: true, limit: 2 }),
+      startAfterEnd: await ks({ startAfter: 'a', end: 'b' }),
+      emptyRange: await ks({ start: 'c', end: 'b' }),
+    };
+  },
+
+  async list_errors(s) {
+    await s.put('a', 1);
+    return {
+      startAndStartAfter: await attempt(() => s.list({ start: 'a', startAfter: 'a' })),
+      limit0: await attempt(async () => entries(await s.list({ limit: 0 }))),
+      limitMinus1: await attempt(async () => entries(await s.list({ limit: -1 }))),
+    };
+  },
+
+  async utf8_key_order(s) {
+    // UTF-16 code-unit order puts U+FFFF after U+10000 (a surrogate pair); UTF-8 byte order
+    // puts it before.
+    await s.put({ '\u{10000}': 'U+10000', '\uFFFF': 'U+FFFF', a: 'a', '\u00e9': 'U+00E9' });
+    return { order: [...(await s.list()).values()] };
+  },
+
+  async put_undefined(s) {
+    return {
+      single: await attempt(() => s.put('k', undefined)),
+      batch: await attempt(() => s.put({ k: undefined })),
+      stored: entries(await s.list()),
+    };
+  },
+
+  async data_clone_error(s) {
+    const single = await attempt(() => s.put('fn', () => 1));
+    const batch = await attempt(() => s.put({ ok1: 1, bad: Symbol('x'), ok2: 2 }));
+    return { single, batch, stored: entries(await s.list()) };
+  },
+
+  async transaction_rollback(s) {
+    await s.put('base', 0);
+    const explicit = await attempt(() => s.transaction(async (txn) => {
+      await txn.put('base', 1);
+      await txn.put('added', true);
+      const inside = await txn.get('base');
+      txn.rollback();
+      return inside;
+    }));
+    const afterExplicit = entries(await s.list());
+    const thrown = await attempt(() => s.transaction(async (txn) => {
+      await txn.put('base', 2);
+      await txn.delete('base');
+      throw new Error('boom');
+    }));
+    const afterThrow = entries(await s.list());
+    const committed = await attempt(() => s.transaction(async (txn) => {
+      await txn.put('base', 3);
+      return 'done';
+    }));
+    return { explicit, afterExplicit, thrown, afterThrow, committed, final: entries(await s.list()) };
+  },
+
+  async delete_all(s) {
+    await s.put({ a: 1, b: 2 });
+    await s.setAlarm(Date.now() + 60000);
+    s.sql.exec('CREATE TABLE t (x)');
+    s.sql.exec('INSERT INTO t VALUES (1)');
+    const before = { keys: [...(await s.list()).keys()], alarmSet: (await s.getAlarm()) !== null };
+    const result = await s.deleteAll();
+    const tables = s.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").toArray();
+    return {
+      before,
+      result: result ?? 'undefined',
+      keys: [...(await s.list()).keys()],
+      alarm: await s.getAlarm(),
+      userTables: tables,
+    };
+  },
+
+  // ---------------------------------------------------------------------------------------------
+  // SQL
+
+  async sql_exec_cursor(s) {
+    const sql = s.sql;
+    const multi = sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL); INSERT INTO t (name, score) VALUES (?, ?)', 'x', 1.5);
+    const multiInfo = { rows: multi.toArray(), rowsWritten: multi.rowsWritten };
+    const ins = sql.exec('INSERT INTO t (name, score) VALUES (?, ?), (?, ?)', 'y', 2, 'z', null);
+    ins.toArray();
+    const insWritten = ins.rowsWritten;
+    const all = sql.exec('SELECT * FROM t ORDER BY id');
+    const columnNames = all.columnNames;
+    const rows = all.toArray();
+    const one = sql.exec('SELECT name FROM t WHERE id = ?', 2).one();
+    const oneNone = syncAttempt(() => sql.exec('SELECT name FROM t WHERE id = ?', 99).one());
+    const oneMany = syncAttempt(() => sql.exec('SELECT name FROM t').one());
+    const raw = [...sql.exec('SELECT id, name FROM t ORDER BY id').raw()];
+    const iter = sql.exec('SELECT id FROM t ORDER BY id');
+    const first = iter.next();
+    const rest = [...iter];
+    const upd = sql.exec('UPDATE t SET score = score + 1 WHERE score IS NOT NULL');
+    upd.toArray();
+    const del = sql.exec('DELETE FROM t WHERE id = 3');
+    del.toArray();
+    const blob = sql.exec('SELECT ? AS b', new Uint8Array([1, 2, 3]).buffer).one().b;
+    const types = sql.exec('SELECT typeof(?) AS a, typeof(?) AS b, typeof(?) AS c, typeof(?) AS d', 1, 1.5, 'x', null).one();
+    const badBinding = syncAttempt(() => sql.exec('SELECT ?', {}).toArray());
+    const wrongCount = syncAttempt(() => sql.exec('SELECT ?, ?', 1).toArray());
+    return {
+      multiInfo, insWritten, columnNames, rows, one, oneNone, oneMany, raw,
+      first, rest, updWritten: upd.rowsWritten, delWritten: del.rowsWritten,
+      blob: blob instanceof ArrayBuffer ? ['ArrayBuffer', ...new Uint8Array(blob)] : blob,
+      types, badBinding, wrongCount,
+    };
+  },
+
+  async sql_errors(s) {
+    const sql = s.sql;
+    const run = (q) => syncAttempt(() => sql.exec(q).toArray());
+    sql.exec('CREATE TABLE t (x)');
+    return {
+      begin: run('BEGIN'),
+      beginTxn: run('BEGIN TRANSACTION'),
+      commit: run('COMMIT'),
+      savepoint: run('SAVEPOINT a'),
+      noSuchTable: run('SELECT * FROM nope'),
+      syntax: run('SELEC 1'),
+      attach: run("ATTACH DATABASE ':memory:' AS other"),
+      cfTable: run('CREATE TABLE _cf_mine (x)'),
+      cfIndex: run('CREATE INDEX _cf_idx ON t (x)'),
+      sqliteVersion: syncAttempt(() => typeof sql.exec('SELECT sqlite_version() AS v').one().v),
+      journalMode: run('PRAGMA journal_mode'),
+      journalModeSet: run('PRAGMA journal_mode = DELETE'),
+      tableInfo: run('PRAGMA table_info(t)'),
+      tempTable: run('CREATE TEMP TABLE tt (x)'),
+      loadExtension: run("SELECT load_extension('x')"),
+      emptyQuery: run(''),
+    };
+  },
+
+  async transaction_sync(s) {
+    const sql = s.sql;
+    sql.exec('CREATE TABLE t (x)');
+    const committed = syncAttempt(() => s.transactionSync(() => {
+      sql.exec('INSERT INTO t VALUES (1)');
+      return 'ok';
+    }));
+    const rolledBack = syncAttempt(() => s.transactionSync(() => {
+      sql.exec('INSERT INTO t VALUES (2)');
+      s.kv.put('k', 'inside');
+      throw new Error('undo');
+    }));
+    const nested = syncAttempt(() => s.transactionSync(() => {
+      sql.exec('INSERT INTO t VALUES (3)');
+      try {
+        s.transactionSync(() => {
+          sql.exec('INSERT INTO t VALUES (4)');
+          throw new Error('inner');
+        });
+      } catch (e) {
+        return `caught ${e.message}`;
+      }
+      return 'no throw';
+    }));
+    return {
+      committed, rolledBack, nested,
+      rows: sql.exec('SELECT x FROM t ORDER BY x').toArray(),
+      kv: s.kv.get('k') ?? 'undefined',
+    };
+  },
+
+  async kv_sync(s) {
+    const kv = s.kv;
+    const r = {};
+    r.missing = kv.get('a') ?? 'undefined';
+    r.putResult = kv.put('a', 1) ?? 'undefined';
+    kv.put('b', { x: [1, 2] });
+    kv.put('c', 'three');
+    r.get = kv.get('b');
+    r.list = [...kv.list()];
+    r.listPrefix = [...kv.list({ prefix: 'b' })];
+    r.listReverseLimit = [...kv.list({ reverse: true, limit: 2 })];
+    r.listStartEnd = [...kv.list({ start: 'b', end: 'c' })];
+    r.delete = kv.delete('a');
+    r.deleteMissing = kv.delete('zz');
+    r.putUndefined = syncAttempt(() => kv.put('u', undefined));
+    r.asyncSeesIt = entries(await s.list());
+    return r;
+  },
+
+  // ---------------------------------------------------------------------------------------------
+  // Alarms
+
+  async set_alarm_zero(s) {
+    return {
+      zero: await attempt(() => s.setAlarm(0)),
+      negative: await attempt(() => s.setAlarm(-5)),
+      dateZero: await attempt(() => s.setAlarm(new Date(0))),
+      alarm: await s.getAlarm(),
+    };
+  },
+
+  async get_alarm_set_delete(s) {
+    const r = {};
+    r.initial = await s.getAlarm();
+    const t = Date.now() + 3600 * 1000;
+    await s.setAlarm(t);
+    r.afterSetMatches = (await s.getAlarm()) === t;
+    const d = new Date(Date.now() + 7200 * 1000);
+    await s.setAlarm(d);
+    r.afterSetDateMatches = (await s.getAlarm()) === d.getTime();
+    r.deleteResult = (await s.deleteAlarm()) ?? 'undefined';
+    r.afterDelete = await s.getAlarm();
+    r.deleteAgain = (await s.deleteAlarm()) ?? 'undefined';
+    return r;
+  },
+
+  // Two steps: ?step=set, then (about a second later) ?step=read.
+  async alarm_fires(s, q) {
+    if (q.get('step') === 'set') {
+      await s.setAlarm(Date.now() + 200);
+      return { set: (await s.getAlarm()) !== null };
+    }
+    return { calls: (await s.get('alarm-calls')) ?? [], alarmAfter: await s.getAlarm() };
+  },
+  // ---------------------------------------------------------------------------------------------
+  // Limits and odd inputs
+
+  async batch_limits(s) {
+    const keys = Array.from({ length: 129 }, (_, i) => `k${i}`);
+    const obj = Object.fromEntries(keys.map((k) => [k, 1]));
+    return {
+      get129: await attempt(async () => (await s.get(keys)).size),
+      put129: await attempt(() => s.put(obj)),
+      delete129: await attempt(() => s.delete(keys)),
+      stored: (await s.list()).size,
+    };
+  },
+
+  async key_value_sizes(s) {
+    return {
+      key2048: await attempt(() => s.put('k'.repeat(2048), 1)),
+      key2049: await attempt(() => s.put('k'.repeat(2049), 1)),
+      emptyKey: await attempt(() => s.put('', 'empty')),
+      numberKey: await attempt(async () => { await s.put(7, 'seven'); return await s.get('7'); }),
+      bigValue: await attempt(() => s.put('big', 'x'.repeat(2 * 1024 * 1024 + 1))),
+      keys: [...(await s.list()).keys()].map((k) => (k.length > 20 ? `${k.slice(0, 3)}...(${k.length})` : k)),
+    };
+  },
+
+  async alarm_in_transaction(s) {
+    const rolledBack = await attempt(() => s.transaction(async (txn) => {
+      await txn.setAlarm(Date.now() + 60000);
+      const inside = (await txn.getAlarm()) !== null;
+      txn.rollback();
+      return inside;
+    }));
+    const afterRollback = await s.getAlarm();
+    const thrown = await attempt(() => s.transaction(async (txn) => {
+      await txn.setAlarm(Date.now() + 60000);
+      throw new Error('no');
+    }));
+    return { rolledBack, afterRollback, thrown, afterThrow: await s.getAlarm() };
+  },
+
+  async rows_read(s) {
+    const sql = s.sql;
+    sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+    for (let i = 0; i < 10; i++) sql.exec('INSERT INTO t (v) VALUES (?)', i);
+    const measure = (q, ...b) => { const c = sql.exec(q, ...b); c.toArray(); return [c.rowsRead, c.rowsWritten]; };
+    return {
+      fullScan: measure('SELECT * FROM t'),
+      byPk: measure('SELECT * FROM t WHERE id = 3'),
+      count: measure('SELECT count(*) FROM t'),
+      filtered: measure('SELECT * FROM t WHERE v > 5'),
+      update: measure('UPDATE t SET v = v + 1 WHERE v > 7'),
+    };
+  },
+
+  // Touch what the README lists as known differences (_cf_ tables, databaseSize, rename).
+  async cf_tables_visible(s) {
+    s.sql.exec('CREATE TABLE t (x)');
+    return {
+      tables: s.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").toArray(),
+      readCfKvBeforeKvWrite: syncAttempt(() => s.sql.exec('SELECT * FROM _cf_KV').toArray()),
+    };
+  },
+
+  async database_size(s) {
+    s.sql.exec('CREATE TABLE t (x)');
+    return { size: s.sql.databaseSize };
+  },
+
+  async rename_to_cf(s) {
+    s.sql.exec('CREATE TABLE t (x)');
+    return { rename: syncAttempt(() => s.sql.exec('ALTER TABLE t RENAME TO _cf_x').toArray()) };
+  },
+};
