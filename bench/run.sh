@@ -3,6 +3,8 @@
 #
 #   bench/run.sh [--workerd-only | --dorm-only] [--duration N] [--warmup N] [--keep] ...
 #   bench/run.sh --help      for every option
+#   bench/run.sh --storage [options]   the storage scenarios instead (storage.mjs: SQL insert,
+#                            SQL select, alarm latency); --storage --help for their options
 #
 # Needs node, npm, wrk and esbuild (scripts/install-deps.sh installs them) and, unless
 # --workerd-only, a built build/dorm. Installs nothing else: only `npm ci` here when
@@ -11,11 +13,19 @@
 set -euo pipefail
 bench_dir=$(cd "$(dirname "$0")" && pwd)
 
+# --storage selects storage.mjs in place of bench.mjs; it is taken out of the arguments passed on.
+script=bench.mjs
+args=()
+for arg in "$@"; do
+  if [ "$arg" = --storage ]; then script=storage.mjs; else args+=("$arg"); fi
+done
+set -- ${args[@]+"${args[@]}"}
+
 need_workerd=1
 for arg in "$@"; do
   case "$arg" in
     --dorm-only) need_workerd=0 ;;
-    -h|--help) exec node "$bench_dir/bench.mjs" --help ;;
+    -h|--help) exec node "$bench_dir/$script" --help ;;
   esac
 done
 
@@ -46,4 +56,4 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt 65536 ]; then
 fi
 ulimit -Sn "$hard" 2>/dev/null || true
 
-exec node "$bench_dir/bench.mjs" "$@"
+exec node "$bench_dir/$script" "$@"

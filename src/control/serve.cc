@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "control/admin_service.h"
 #include "control/registry.h"
@@ -53,9 +54,25 @@ int Serve(const ServeOptions& options, const char* argv0) {
   ::chmod(data_dir.c_str(), 0700);
   // Each open object database holds a few descriptors; take what the system allows.
   rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
+  ServeOptions effective = options;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    if (limit.rlim_cur < limit.rlim_max) {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &limit);
+      getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    // An open object database holds two descriptors (database and log) and a third while its
+    // commit is being flushed. Connections get three quarters of the descriptors, sockets and
+    // other files the rest, so that a burst of objects (e.g. many alarms at once) closes cold
+    // connections instead of failing to open new ones.
+    int threads = options.http.threads > 0
+                      ? options.http.threads
+                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    if (limit.rlim_cur != RLIM_INFINITY) {
+      size_t budget = static_cast<size_t>(limit.rlim_cur) * 3 / 4 / 3 / static_cast<size_t>(threads);
+      effective.runtime.max_open_databases_per_thread =
+          std::max<size_t>(16, std::min(options.runtime.max_open_databases_per_thread, budget));
+    }
   }
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;
@@ -95,7 +112,7 @@ int Serve(const ServeOptions& options, const char* argv0) {
     }
     runtime::RuntimeShared shared;
     shared.alarm_index = alarm_index.get();
-    shared.options = options.runtime;
+    shared.options = effective.runtime;
     // Two flush threads: while one flushes a group, the next group gathers for the other.
     shared.sync_pool = std::make_unique<storage::SyncPool>(2);
     shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);

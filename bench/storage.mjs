@@ -1,0 +1,766 @@
+// Storage scenarios, side by side on workerd and on Dorm: SQL insert throughput, SELECT of 1,000
+// rows, and alarm firing latency across 10,000 objects. The class is bench/storage-bench.js, run
+// unchanged by both servers. Each scenario gets a freshly started server that is the only one
+// alive, and the servers alternate scenario by scenario, as in bench.mjs.
+// Started by `bench/run.sh --storage`, which checks the tools and raises the open-files limit.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const rootDir = path.resolve(benchDir, '..');
+const classFile = path.join(benchDir, 'storage-bench.js');
+const className = 'StorageBench';
+const routeName = 'storage-bench';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const usage = `usage: bench/run.sh --storage [options]
+  --workerd-only        run only the workerd side
+  --dorm-only           run only the Dorm side
+  --duration N          seconds of each measured wrk run (default 10)
+  --warmup N            seconds of warm-up before each measured run (default 3)
+  --connections N       wrk connections (default 64)
+  --wrk-threads N       wrk threads (default 1)
+  --rows N              rows in the table of the SELECT scenario (default 1000)
+  --alarms N            objects that each get one alarm (default 10000)
+  --alarm-lead N        seconds between the end of setting the alarms (as estimated) and the
+                        start of their 1-second window (default 3)
+  --alarm-wait N        seconds to wait after the window for alarms to fire (default 60)
+  --alarm-setup-max-seconds N
+                        stop creating the alarm objects after N seconds (default 150) and
+                        go on with those created, to bound the run on a slow server
+  --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
+  --dorm-threads N      dorm serve --threads (default 2)
+  --out FILE            where to write the JSON (default bench/results/storage.json)
+  --keep                keep the temporary folder (configs, data, server logs)`;
+
+function parseArgs(argv) {
+  const o = {
+    workerd: true,
+    dorm: true,
+    duration: 10,
+    warmup: 3,
+    connections: 64,
+    wrkThreads: 1,
+    rows: 1000,
+    alarms: 10000,
+    alarmLead: 3,
+    alarmWait: 60,
+    alarmSetupMax: 150,
+    dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
+    dormThreads: 2,
+    out: path.join(benchDir, 'results', 'storage.json'),
+    keep: false,
+  };
+  const num = (name, v, min) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) fail(`${name} wants an integer >= ${min}, got ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--workerd-only': o.dorm = false; break;
+      case '--dorm-only': o.workerd = false; break;
+      case '--duration': o.duration = num(a, next(), 1); break;
+      case '--warmup': o.warmup = num(a, next(), 0); break;
+      case '--connections': o.connections = num(a, next(), 1); break;
+      case '--wrk-threads': o.wrkThreads = num(a, next(), 1); break;
+      case '--rows': o.rows = num(a, next(), 1); break;
+      case '--alarms': o.alarms = num(a, next(), 0); break;
+      case '--alarm-lead': o.alarmLead = num(a, next(), 1); break;
+      case '--alarm-wait': o.alarmWait = num(a, next(), 1); break;
+      case '--alarm-setup-max-seconds': o.alarmSetupMax = num(a, next(), 1); break;
+      case '--dorm': o.dormBin = path.resolve(next()); break;
+      case '--dorm-threads': o.dormThreads = num(a, next(), 1); break;
+      case '--out': o.out = path.resolve(next()); break;
+      case '--keep': o.keep = true; break;
+      case '-h': case '--help': console.log(usage); process.exit(0);
+      default: fail(`unknown option ${a}\n${usage}`);
+    }
+  }
+  if (!o.workerd && !o.dorm) fail('--workerd-only and --dorm-only exclude each other');
+  return o;
+}
+
+function fail(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+const log = (msg) => console.log(`bench: ${msg}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const children = new Set();
+
+function track(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+// Servers run in their own process group so that stopping one also stops anything it forked.
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try { child.kill(signal); } catch { /* already gone */ }
+  }
+}
+
+async function stopProcess(child, graceMs = 10000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  killGroup(child, 'SIGTERM');
+  const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+function killAllChildren() {
+  for (const c of children) killGroup(c, 'SIGKILL');
+}
+process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
+process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
+process.on('exit', killAllChildren);
+
+// Latency of appending 4 KiB + fsync in `dir`: every insert is a durable write, so its rate
+// follows the disk, whose fsync latency on a shared virtual disk drifts; printed next to the runs.
+function probeFsync(dir, rounds = 20) {
+  const file = path.join(dir, '.fsync-probe');
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const times = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const t = process.hrtime.bigint();
+      fs.writeSync(fd, block, 0, block.length, i * block.length);
+      fs.fsyncSync(fd);
+      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  times.sort((a, b) => a - b);
+  const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || null;
+  return { filesystem: fsType, p50_ms: times[Math.floor(rounds / 2)], max_ms: times[rounds - 1] };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+function tail(file, lines = 30) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP client for setting up, checking and the alarm scenario
+
+function httpCall(agent, method, url, timeoutMs = 30000) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: method === 'POST' ? { 'content-length': '0' } : {} }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function call(agent, method, url, expectStatus = 200) {
+  const r = await httpCall(agent, method, url);
+  if (r.status !== expectStatus) throw new Error(`${method} ${url}: status ${r.status}: ${r.body.slice(0, 200)}`);
+  return r.body;
+}
+
+const objectUrl = (baseUrl, id, rest) => `${baseUrl}/_do/${routeName}/${encodeURIComponent(id)}/${rest}`;
+
+// Runs `total` calls with `concurrency` in flight; fn(i) makes call i. Starts none after
+// `deadline` (ms since the epoch); returns how many were started.
+async function pool(total, concurrency, fn, deadline = Infinity) {
+  let next = 0;
+  const worker = async () => {
+    while (next < total && Date.now() < deadline) {
+      const i = next++;
+      await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  return next;
+}
+
+// Nearest-rank percentile of an ascending array.
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+function runWrk(baseUrl, method, urlPath, seconds, connections, threads) {
+  const t = Math.max(1, Math.min(threads, connections));
+  const args = ['-t', String(t), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s',
+    '-s', path.join(benchDir, 'storage.lua'), baseUrl, '--', method, urlPath];
+  return new Promise((resolve, reject) => {
+    const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
+      if (code !== 0 || !line) {
+        reject(new Error(`wrk exited with ${code}\n${out}${err}`));
+        return;
+      }
+      const r = JSON.parse(line.slice('WRK_RESULT '.length));
+      resolve({
+        requests: r.requests,
+        seconds: r.duration_us / 1e6,
+        rps: r.requests / (r.duration_us / 1e6),
+        p50_ms: r.p50_us / 1000,
+        p90_ms: r.p90_us / 1000,
+        p99_ms: r.p99_us / 1000,
+        max_ms: r.max_us / 1000,
+        mean_ms: r.mean_us / 1000,
+        errors: r.errors,
+        error_count: Object.values(r.errors).reduce((a, b) => a + b, 0),
+        connections,
+        wrk_threads: t,
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+function workerdBinary() {
+  // The platform package's executable, called directly, keeps node out of the server's processes.
+  const arch = { x64: '64', arm64: 'arm64' }[process.arch];
+  const candidates = [
+    path.join(benchDir, 'node_modules', '@cloudflare', `workerd-linux-${arch}`, 'bin', 'workerd'),
+    path.join(benchDir, 'node_modules', '.bin', 'workerd'),
+  ];
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found) fail('workerd is not installed: run `npm ci` in bench/');
+  return found;
+}
+
+// The front worker routes /_do/storage-bench/<id>/<rest> to the object named <id> with the URL
+// rewritten to http://host/<rest>, which is what Dorm's own router does.
+const workerdFrontJs = `import { ${className} } from "./storage-bench.js";
+export { ${className} };
+const route = /^\\/_do\\/${routeName}\\/([^/]+)(\\/.*)?$/;
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const m = route.exec(url.pathname);
+    if (m === null) {
+      return Response.json({ error: "no route" }, { status: 404 });
+    }
+    const stub = env.STORAGE_BENCH.get(env.STORAGE_BENCH.idFromName(decodeURIComponent(m[1])));
+    const target = "http://host" + (m[2] ?? "/") + url.search;
+    return stub.fetch(new Request(target, request));
+  },
+};
+`;
+
+function makeWorkerd(tmp) {
+  const bin = workerdBinary();
+  const confDir = path.join(tmp, 'workerd');
+  const dataDir = path.join(tmp, 'workerd-data');
+  fs.mkdirSync(confDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.copyFileSync(classFile, path.join(confDir, 'storage-bench.js'));
+  fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs);
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+
+  return {
+    name: 'workerd',
+    version,
+    binary: bin,
+    dataDir,
+    async start() {
+      const port = await freePort();
+      fs.writeFileSync(path.join(confDir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .benchWorker),
+    (name = "disk", disk = (path = ${JSON.stringify(dataDir)}, writable = true)),
+  ],
+  sockets = [
+    (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
+  ],
+);
+
+const benchWorker :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "storage-bench.js", esModule = embed "storage-bench.js"),
+  ],
+  compatibilityDate = "2025-01-01",
+  durableObjectNamespaces = [
+    (className = "${className}", uniqueKey = "dorm-bench-storage", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "disk"),
+  bindings = [
+    (name = "STORAGE_BENCH", durableObjectNamespace = "${className}"),
+  ],
+);
+`);
+      const logFile = path.join(tmp, 'workerd.log');
+      const fd = fs.openSync(logFile, 'a');
+      const child = track(spawn(bin, ['serve', 'config.capnp'], { cwd: confDir, stdio: ['ignore', fd, fd], detached: true }));
+      fs.closeSync(fd);
+      try {
+        const deadline = Date.now() + 30000;
+        while (!(await canConnect(port))) {
+          if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}:\n${tail(logFile)}`);
+          if (Date.now() > deadline) throw new Error(`workerd did not listen within 30 s:\n${tail(logFile)}`);
+          await sleep(100);
+        }
+      } catch (e) {
+        await stopProcess(child);
+        throw e;
+      }
+      return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
+    },
+  };
+}
+
+function makeDorm(tmp, o) {
+  const bin = o.dormBin;
+  const dataDir = path.join(tmp, 'dorm-data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  let deployed = false;
+
+  return {
+    name: 'dorm',
+    version: null,
+    binary: bin,
+    dataDir,
+    async start() {
+      const logFile = path.join(tmp, 'dorm.log');
+      const fd = fs.openSync(logFile, 'a');
+      // stdout is piped to find the "listening" line; stderr goes straight to the log.
+      const child = track(spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--threads', String(o.dormThreads)],
+        { stdio: ['ignore', 'pipe', fd], detached: true }));
+      fs.closeSync(fd);
+      try {
+        const baseUrl = await new Promise((resolve, reject) => {
+          let buf = '';
+          const timer = setTimeout(() => reject(new Error(`dorm serve printed no listening line within 30 s:\n${tail(logFile)}`)), 30000);
+          child.stdout.on('data', (d) => {
+            fs.appendFileSync(logFile, d);
+            buf += d;
+            const m = /dorm: listening on (http:\/\/[^\s]+)/.exec(buf);
+            if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
+          });
+          child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dorm serve exited with ${code}:\n${tail(logFile)}`)); });
+        });
+        if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(baseUrl)) {
+          throw new Error(`dorm listens on ${baseUrl}, which is not a loopback address`);
+        }
+        // Deployed once; restarts on the same data folder must still serve it.
+        if (!deployed) {
+          const r = spawnSync(bin, ['deploy', classFile, '--name', routeName, '--access', 'public', '--data', dataDir], { encoding: 'utf8', timeout: 60000 });
+          if (r.status !== 0) throw new Error(`dorm deploy failed (${r.status}): ${r.stderr}${r.stdout}`);
+          deployed = true;
+        }
+        return { baseUrl, pid: child.pid, child, logFile };
+      } catch (e) {
+        await stopProcess(child);
+        throw e;
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+// The wrk scenarios. setup() runs on the fresh server before the warm-up; check() after the run.
+function wrkScenarios(o) {
+  return [
+    {
+      key: 'sql_insert',
+      label: `SQL INSERT, 1 object, ${o.connections} conn`,
+      method: 'POST',
+      id: 'insert',
+      rest: 'insert',
+      async setup(agent, baseUrl, st) {
+        st.insertBefore = JSON.parse(await call(agent, 'GET', objectUrl(baseUrl, 'insert', 'count'))).rows;
+      },
+      // Each answered insert is a row; requests cut off in flight when wrk stopped may add some.
+      async check(agent, baseUrl, st, runs) {
+        const rows = JSON.parse(await call(agent, 'GET', objectUrl(baseUrl, 'insert', 'count'))).rows;
+        const added = rows - st.insertBefore;
+        const answered = runs.reduce((a, r) => a + r.requests - r.errors.status, 0);
+        const slack = runs.reduce((a, r) => a + r.connections + r.error_count, 0);
+        return { rows_added: added, answered_inserts: answered, max_in_flight_at_cutoffs: slack, ok: added >= answered && added <= answered + slack };
+      },
+    },
+    {
+      key: 'sql_select',
+      label: `SQL SELECT ${o.rows} rows, 1 object, ${o.connections} conn`,
+      method: 'GET',
+      id: 'select',
+      rest: 'select',
+      async setup(agent, baseUrl) {
+        const filled = JSON.parse(await call(agent, 'POST', objectUrl(baseUrl, 'select', `fill?n=${o.rows}`))).rows;
+        if (filled !== o.rows) throw new Error(`filled ${filled} rows, expected ${o.rows}`);
+      },
+      async check(agent, baseUrl) {
+        const body = await call(agent, 'GET', objectUrl(baseUrl, 'select', 'select'));
+        const expected = Math.min(o.rows, 1000);
+        return { rows_returned: Number(body), expected, ok: Number(body) === expected };
+      },
+    },
+  ];
+}
+
+// Starts `server`, runs fn(proc, agent), stops it; an error is recorded, not thrown.
+async function withServer(server, r, where, fn) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  let proc = null;
+  try {
+    proc = await server.start();
+    r.log_file = proc.logFile;
+    await fn(proc, agent);
+  } catch (e) {
+    r.errors.push(`${where}: ${e.message}`);
+    log(`${r.server}: ERROR in ${where}: ${e.message}`);
+  } finally {
+    agent.destroy();
+    if (proc) await stopProcess(proc.child);
+  }
+}
+
+async function runWrkScenario(server, r, s, o) {
+  await withServer(server, r, s.key, async (proc, agent) => {
+    const st = {};
+    await s.setup(agent, proc.baseUrl, st);
+    const urlPath = `/_do/${routeName}/${s.id}/${s.rest}`;
+    const runs = [];
+    if (o.warmup > 0) runs.push(await runWrk(proc.baseUrl, s.method, urlPath, o.warmup, o.connections, o.wrkThreads));
+    const disk = probeFsync(server.dataDir);
+    const res = await runWrk(proc.baseUrl, s.method, urlPath, o.duration, o.connections, o.wrkThreads);
+    runs.push(res);
+    res.disk_fsync_p50_ms_before = disk.p50_ms;
+    res.check = await s.check(agent, proc.baseUrl, st, runs);
+    r.scenarios[s.key] = res;
+    log(`${r.server}: ${s.label}: ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms` +
+      `${res.error_count ? `, ${res.error_count} errors ${JSON.stringify(res.errors)}` : ''} (disk fsync p50 ${fmtMs(disk.p50_ms)} ms); ` +
+      `check ${res.check.ok ? 'ok' : 'FAILED'} ${JSON.stringify(res.check)}`);
+  });
+}
+
+// Alarm firing latency. Every object is first created (POST /prepare), which also tells how fast
+// this server handles new objects; from that rate the alarms' window is placed so that setting
+// them all is over a few seconds before the first is due. Each object then stores a time in that
+// 1-second window and sets its alarm for it; alarm() records Date.now() minus the stored time.
+// The read-back is kept light while alarms may still be firing: a sample of 50 not yet seen to
+// fire every 2 s, and all the rest only once the whole sample has fired.
+async function runAlarmScenario(server, r, o) {
+  await withServer(server, r, 'alarms', async (proc, agent) => {
+    let n = o.alarms;
+    const ids = Array.from({ length: n }, (_, i) => `alarm-${i}`);
+    const a = { objects: n };
+    r.alarms = a;
+    let failed = 0;
+    let firstFailure = null;
+    const noteFailure = (what, e) => { if (failed++ === 0) firstFailure = `${what}: ${e.message}`; };
+
+    let t = Date.now();
+    n = await pool(n, 32, async (i) => {
+      await call(agent, 'POST', objectUrl(proc.baseUrl, ids[i], 'prepare')).catch((e) => noteFailure(ids[i], e));
+    }, t + o.alarmSetupMax * 1000);
+    if (n < a.objects) {
+      log(`${r.server}: note: only ${n} of ${a.objects} objects created within ${o.alarmSetupMax} s; the scenario goes on with those`);
+      a.requested_objects = a.objects;
+      a.objects = n;
+      a.stopped_by_time_limit = true;
+    }
+    a.prepare_seconds = (Date.now() - t) / 1000;
+    a.prepare_rps = n / a.prepare_seconds;
+
+    // Setting may be slower than creating (workerd evicts objects idle for about 10 s), hence 1.5x.
+    const windowStart = Date.now() + Math.ceil(1.5 * a.prepare_seconds * 1000) + o.alarmLead * 1000;
+    const windowEnd = windowStart + 1000;
+    ids.length = n;
+    const scheduled = ids.map(() => windowStart + Math.floor(Math.random() * 1000));
+    t = Date.now();
+    await pool(n, 32, async (i) => {
+      await call(agent, 'POST', objectUrl(proc.baseUrl, ids[i], `alarm?at=${scheduled[i]}`)).catch((e) => noteFailure(ids[i], e));
+    });
+    const setDone = Date.now();
+    a.set_seconds = (setDone - t) / 1000;
+    a.set_margin_seconds = (windowStart - setDone) / 1000;
+    log(`${r.server}: alarms: ${n} objects created in ${a.prepare_seconds.toFixed(1)} s, alarms set in ${a.set_seconds.toFixed(1)} s, ` +
+      `${a.set_margin_seconds.toFixed(1)} s before the window${failed ? `; ${failed} requests failed, the first: ${firstFailure}` : ''}`);
+    if (a.set_margin_seconds < 0) log(`${r.server}: note: setting the alarms ran into their window, so the first ones fired under load`);
+
+    const latency = new Map();
+    const readOne = async (i) => {
+      try {
+        const v = JSON.parse(await call(agent, 'GET', objectUrl(proc.baseUrl, ids[i], 'alarm')));
+        if (v.latency_ms !== null) {
+          if (v.scheduled !== scheduled[i]) throw new Error(`stored scheduled time ${v.scheduled}, expected ${scheduled[i]}`);
+          latency.set(i, v.latency_ms);
+        }
+      } catch (e) {
+        noteFailure(`reading ${ids[i]}`, e);
+      }
+    };
+    const deadline = windowEnd + o.alarmWait * 1000;
+    await sleep(Math.max(0, windowEnd + 2000 - Date.now()));
+    let fullReads = 0;
+    while (latency.size < n) {
+      const pending = [];
+      for (let i = 0; i < n; i++) if (!latency.has(i)) pending.push(i);
+      const sample = pending.length <= 50 ? pending : Array.from({ length: 50 }, () => pending[Math.floor(Math.random() * pending.length)]);
+      await pool(sample.length, 16, (k) => readOne(sample[k]));
+      const sampleDone = sample.every((i) => latency.has(i));
+      const pastDeadline = Date.now() >= deadline;
+      if (sampleDone || pastDeadline) {
+        await pool(pending.length, 32, (k) => readOne(pending[k]));
+        fullReads++;
+        if (pastDeadline) break;
+      }
+      if (latency.size < n) await sleep(2000);
+    }
+    const values = [...latency.values()].sort((x, y) => x - y);
+    Object.assign(a, {
+      fired: values.length,
+      missing: n - values.length,
+      p50_ms: percentile(values, 0.5),
+      p90_ms: percentile(values, 0.9),
+      p99_ms: percentile(values, 0.99),
+      max_ms: values.length ? values[values.length - 1] : null,
+      min_ms: values.length ? values[0] : null,
+      early: values.filter((v) => v < 0).length,
+      wait_bound_s: o.alarmWait,
+      read_back_seconds_after_window: (Date.now() - windowEnd) / 1000,
+      full_reads: fullReads,
+      failed_requests: failed,
+      first_failure: firstFailure,
+    });
+    a.ok = a.missing === 0 && a.early === 0 && failed === 0;
+    log(`${r.server}: alarms: ${a.fired} of ${n} fired; latency p50 ${fmtMs(a.p50_ms)} ms, p99 ${fmtMs(a.p99_ms)} ms, max ${fmtMs(a.max_ms)} ms` +
+      `${a.early ? `; ${a.early} fired early` : ''}`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const fmtRps = (v) => (v == null ? '-' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+const fmtMs = (v) => (v == null ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const fmtRatio = (v) => (v == null || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`);
+const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+
+function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function report(results, scenarios, o) {
+  const w = results.workerd;
+  const d = results.dorm;
+  const comparison = {};
+  const rows = [];
+  for (const s of scenarios) {
+    const ws = w?.scenarios[s.key];
+    const ds = d?.scenarios[s.key];
+    const c = { rps: ratio(ds?.rps, ws?.rps), p50: ratio(ds?.p50_ms, ws?.p50_ms), p99: ratio(ds?.p99_ms, ws?.p99_ms) };
+    comparison[s.key] = { dorm_over_workerd: c };
+    rows.push([s.label, fmtRps(ws?.rps), fmtMs(ws?.p50_ms), fmtMs(ws?.p99_ms), fmtRps(ds?.rps), fmtMs(ds?.p50_ms), fmtMs(ds?.p99_ms),
+      fmtRatio(c.rps), fmtRatio(c.p50), fmtRatio(c.p99)]);
+  }
+  console.log('');
+  console.log(`SQL throughput and latency (${o.duration} s runs after ${o.warmup} s warm-up; latency in ms; ratio = Dorm/workerd)`);
+  for (const r of [w, d]) {
+    const fs50 = Object.values(r?.scenarios ?? {}).map((s) => fmtMs(s.disk_fsync_p50_ms_before));
+    if (fs50.length) console.log(`(${r.server}: data on ${r.disk?.filesystem}; 4 KiB append+fsync p50 before each run: ${fs50.join(', ')} ms)`);
+  }
+  console.log('(req/s ratio above 1 and latency ratios below 1 mean Dorm is ahead)');
+  console.log(table(['scenario', 'workerd req/s', 'p50', 'p99', 'dorm req/s', 'p50', 'p99', 'req/s ratio', 'p50 ratio', 'p99 ratio'], rows));
+
+  if (o.alarms > 0) {
+    const wa = w?.alarms;
+    const da = d?.alarms;
+    const c = { p50: ratio(da?.p50_ms, wa?.p50_ms), p99: ratio(da?.p99_ms, wa?.p99_ms), max: ratio(da?.max_ms, wa?.max_ms) };
+    comparison.alarms = { dorm_over_workerd: c };
+    console.log('');
+    console.log(`Alarm firing latency (${o.alarms} objects, one alarm each, all due within one second; ms after the scheduled time;`);
+    console.log(`ratio = Dorm/workerd, below 1 means Dorm fires sooner)`);
+    const row = (name, a) => [name, a ? `${a.fired}/${a.objects}` : '-', fmtMs(a?.p50_ms), fmtMs(a?.p99_ms), fmtMs(a?.max_ms),
+      a?.prepare_rps == null ? '-' : fmtRps(a.prepare_rps), a?.set_seconds == null ? '-' : a.set_seconds.toFixed(1),
+      a?.set_margin_seconds == null ? '-' : a.set_margin_seconds.toFixed(1)];
+    console.log(table(['server', 'fired', 'p50', 'p99', 'max', 'new obj/s', 'set s', 'margin s'],
+      [row('workerd', wa), row('dorm', da), ['ratio', '', fmtRatio(c.p50), fmtRatio(c.p99), fmtRatio(c.max), '', '', '']]));
+    console.log(`('margin' is how long before the window setting the alarms was over; a negative margin means the first alarms fired under load.)`);
+  }
+
+  console.log('');
+  console.log('Checks');
+  let allOk = true;
+  for (const r of [w, d]) {
+    if (!r) continue;
+    const mark = (x) => (x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
+    const ins = r.scenarios.sql_insert?.check;
+    const sel = r.scenarios.sql_select?.check;
+    const checks = [
+      ['inserted rows match wrk', ins?.ok, ins && `${ins.rows_added} rows added, ${ins.answered_inserts} answered (+${ins.max_in_flight_at_cutoffs} in flight at most)`],
+      ['SELECT answers the row count', sel?.ok, sel && `${sel.rows_returned} rows, expected ${sel.expected}`],
+    ];
+    if (o.alarms > 0) {
+      const a = r.alarms;
+      checks.push(['every alarm fired, none early', a?.ok, a && `${a.fired} of ${a.objects} fired${a.stopped_by_time_limit ? ` (of ${a.requested_objects} requested; setup hit its time limit)` : ''}, ${a.early} early, ${a.failed_requests} failed requests`]);
+    }
+    for (const [name, ok, detail] of checks) {
+      if (ok !== true) allOk = false;
+      console.log(`  ${r.server.padEnd(8)} ${name.padEnd(32)} ${mark(ok).padEnd(8)} ${detail ?? ''}`);
+    }
+    const wrkErrors = Object.values(r.scenarios).reduce((acc, s) => acc + s.error_count, 0);
+    if (wrkErrors) {
+      allOk = false;
+      console.log(`  ${r.server.padEnd(8)} ${'wrk runs without errors'.padEnd(32)} FAILED   ${wrkErrors} errors (see JSON)`);
+    }
+    for (const e of r.errors) console.log(`  ${r.server.padEnd(8)} error: ${e.split('\n')[0]}`);
+    if (r.errors.length) allOk = false;
+  }
+  return { comparison, allOk };
+}
+
+function machineInfo() {
+  const cpu = os.cpus();
+  const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  return {
+    cpus: cpu.length,
+    cpu_model: cpu[0]?.model,
+    memory_bytes: os.totalmem(),
+    kernel: os.release(),
+    node: process.version,
+    loadavg_at_start: os.loadavg(),
+    open_files_limit: /Max open files\s+(\S+)\s+(\S+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.slice(1, 3).join('/') ?? null,
+    wrk: `${wrkVersion.stdout}${wrkVersion.stderr}`.split('\n')[0].trim(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.dorm && !fs.existsSync(o.dormBin)) fail(`${o.dormBin} does not exist: build Dorm first, or use --workerd-only`);
+  if (o.workerd) workerdBinary();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-bench-storage-'));
+  log(`temporary folder ${tmp}`);
+  const started = new Date();
+  const machine = machineInfo();
+  const results = {};
+  const scenarios = wrkScenarios(o);
+  let failed = false;
+  try {
+    const servers = [];
+    if (o.workerd) servers.push(makeWorkerd(tmp));
+    if (o.dorm) servers.push(makeDorm(tmp, o));
+    for (const server of servers) {
+      results[server.name] = {
+        server: server.name,
+        version: server.version,
+        binary: server.binary.startsWith(`${rootDir}/`) ? path.relative(rootDir, server.binary) : server.binary,
+        disk: probeFsync(server.dataDir),
+        scenarios: {},
+        alarms: null,
+        errors: [],
+        log_file: null,
+      };
+    }
+    // Alternate which server goes first, scenario by scenario.
+    const jobs = [...scenarios.map((s) => (server) => runWrkScenario(server, results[server.name], s, o))];
+    if (o.alarms > 0) jobs.push((server) => runAlarmScenario(server, results[server.name], o));
+    for (const [k, job] of jobs.entries()) {
+      for (const server of k % 2 === 0 ? servers : [...servers].reverse()) await job(server);
+    }
+    for (const server of servers) {
+      const r = results[server.name];
+      if (r.errors.length) {
+        failed = true;
+        if (r.log_file) log(`${server.name}: last lines of ${r.log_file}:\n${tail(r.log_file, 15)}`);
+      }
+    }
+  } catch (e) {
+    console.error(`bench: ${e.stack ?? e}`);
+    failed = true;
+  }
+  const { comparison, allOk } = report(results, scenarios, o);
+  machine.loadavg_at_end = os.loadavg();
+  const json = {
+    started_at: started.toISOString(),
+    finished_at: new Date().toISOString(),
+    options: {
+      duration_s: o.duration, warmup_s: o.warmup, connections: o.connections, wrk_threads: o.wrkThreads, rows: o.rows,
+      alarms: o.alarms, alarm_lead_s: o.alarmLead, alarm_wait_s: o.alarmWait, alarm_setup_max_s: o.alarmSetupMax, dorm_threads: o.dormThreads,
+    },
+    machine,
+    class_source: path.relative(rootDir, classFile),
+    scenarios: scenarios.map(({ key, label, method, id, rest }) => ({ key, label, method, path: `/_do/${routeName}/${id}/${rest}` })),
+    results,
+    comparison,
+    correct: allOk,
+  };
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  fs.writeFileSync(o.out, `${JSON.stringify(json, null, 2)}\n`);
+  console.log('');
+  log(`results written to ${path.relative(process.cwd(), o.out) || o.out}`);
+  if (o.keep || failed || !allOk) log(`kept ${tmp} (configs, data and server logs)`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(failed || !allOk ? 1 : 0);
+}
+
+main();
