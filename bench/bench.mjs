@@ -2,16 +2,16 @@
 // the same wrk scenarios on loopback, and prints a side-by-side table (also saved as JSON).
 // Started by run.sh, which makes sure the npm dependencies are installed first.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const rootDir = path.resolve(benchDir, '..');
+import {
+  benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren,
+  probeFsync, freePort, httpCall, pool, runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig,
+  startWorkerdProcess, spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+} from './lib.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -47,78 +47,19 @@ function parseArgs(argv) {
     out: path.join(benchDir, 'results', 'latest.json'),
     keep: false,
   };
-  const num = (name, v, min) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) fail(`${name} wants an integer >= ${min}, got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) fail(`${a} needs a value`);
-      return argv[++i];
-    };
+  return parseBenchArgs(argv, usage, o, (a, next, num) => {
     switch (a) {
-      case '--workerd-only': o.dorm = false; break;
-      case '--dorm-only': o.workerd = false; break;
-      case '--duration': o.duration = num(a, next(), 1); break;
-      case '--warmup': o.warmup = num(a, next(), 0); break;
-      case '--wrk-threads': o.wrkThreads = num(a, next(), 1); break;
-      case '--touch': o.touch = num(a, next(), 1); break;
-      case '--touch-max-seconds': o.touchMaxSeconds = num(a, next(), 1); break;
-      case '--check': o.check = num(a, next(), 1); break;
-      case '--dorm': o.dormBin = path.resolve(next()); break;
-      case '--dorm-threads': o.dormThreads = num(a, next(), 1); break;
-      case '--out': o.out = path.resolve(next()); break;
-      case '--keep': o.keep = true; break;
-      case '-h': case '--help': console.log(usage); process.exit(0);
-      default: fail(`unknown option ${a}\n${usage}`);
+      case '--touch': o.touch = num(a, next(), 1); return true;
+      case '--touch-max-seconds': o.touchMaxSeconds = num(a, next(), 1); return true;
+      case '--check': o.check = num(a, next(), 1); return true;
+      default: return false;
     }
-  }
-  if (!o.workerd && !o.dorm) fail('--workerd-only and --dorm-only exclude each other');
-  return o;
+  });
 }
-
-function fail(msg) {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
-
-const log = (msg) => console.log(`bench: ${msg}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-const children = new Set();
-
-function track(child) {
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-// Servers run in their own process group so that stopping one also stops anything it forked.
-function killGroup(child, signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try { child.kill(signal); } catch { /* already gone */ }
-  }
-}
-
-async function stopProcess(child, graceMs = 10000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  killGroup(child, 'SIGTERM');
-  const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(t);
-}
-
-function killAllChildren() {
-  for (const c of children) killGroup(c, 'SIGKILL');
-}
 process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
 process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
 process.on('exit', killAllChildren);
@@ -149,74 +90,11 @@ function treeRss(rootPid) {
   return { bytes: total, processes: pids.length };
 }
 
-// Latency of appending 4 KiB + fsync in `dir` (appending, so that each fsync also commits the size
-// change to the journal, as a growing SQLite WAL does). Both servers make each write durable before answering,
-// so on a shared virtual disk, whose fsync latency can change many times over within minutes, this
-// figure is needed to read the increment results; it is taken next to each server's runs.
-function probeFsync(dir, rounds = 50) {
-  const file = path.join(dir, '.fsync-probe');
-  const fd = fs.openSync(file, 'w');
-  const block = Buffer.alloc(4096, 1);
-  const times = [];
-  try {
-    for (let i = 0; i < rounds; i++) {
-      const t = process.hrtime.bigint();
-      fs.writeSync(fd, block, 0, block.length, i * block.length);
-      fs.fsyncSync(fd);
-      times.push(Number(process.hrtime.bigint() - t) / 1e6);
-    }
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  times.sort((a, b) => a - b);
-  const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || null;
-  return { filesystem: fsType, p50_ms: times[Math.floor(rounds / 2)], max_ms: times[rounds - 1] };
-}
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
-}
-
-function tail(file, lines = 30) {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP client for the checks and the memory scenario (wrk only measures, it can't verify bodies).
 
-function httpCall(agent, method, url, timeoutMs = 30000) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: method === 'POST' ? { 'content-length': '0' } : {} }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function getCount(agent, baseUrl, id) {
   const r = await httpCall(agent, 'GET', `${baseUrl}/_do/counter/${id}/get`);
@@ -224,20 +102,6 @@ async function getCount(agent, baseUrl, id) {
   return JSON.parse(r.body).count;
 }
 
-// Runs `total` requests with `concurrency` in flight; fn(i) makes request i. Starts no new request
-// after `deadline` (ms since the epoch), so that a slow server cannot stretch the run; returns how
-// many were started.
-async function pool(total, concurrency, fn, deadline = Infinity) {
-  let next = 0;
-  const worker = async () => {
-    while (next < total && Date.now() < deadline) {
-      const i = next++;
-      await fn(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
-  return next;
-}
 
 // ---------------------------------------------------------------------------------------------
 // wrk
@@ -247,38 +111,7 @@ function runWrk(baseUrl, s, seconds, threads) {
   const args = ['-t', String(t), '-c', String(s.connections), '-d', `${seconds}s`, '--timeout', '10s',
     '-s', path.join(benchDir, 'counter.lua'), baseUrl, '--',
     s.method, s.action, String(s.objects), s.prefix];
-  return new Promise((resolve, reject) => {
-    const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    // wrk stops by itself after -d; this is only a guard against a wedged run.
-    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(guard);
-      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
-      if (code !== 0 || !line) {
-        reject(new Error(`wrk exited with ${code}\n${out}${err}`));
-        return;
-      }
-      const r = JSON.parse(line.slice('WRK_RESULT '.length));
-      const errorCount = Object.values(r.errors).reduce((a, b) => a + b, 0);
-      resolve({
-        requests: r.requests,
-        seconds: r.duration_us / 1e6,
-        rps: r.requests / (r.duration_us / 1e6),
-        p50_ms: r.p50_us / 1000,
-        p90_ms: r.p90_us / 1000,
-        p99_ms: r.p99_us / 1000,
-        max_ms: r.max_us / 1000,
-        mean_ms: r.mean_us / 1000,
-        errors: r.errors,
-        error_count: errorCount,
-        wrk_threads: t,
-      });
-    });
-  });
+  return runWrkArgs(args, seconds).then((r) => ({ ...r, wrk_threads: t }));
 }
 
 // The throughput scenarios, in the order they run. `bench` is the single hot object.
@@ -301,40 +134,14 @@ function counterSource() {
 }
 
 function workerdBinary() {
-  // The platform package holds the real executable; calling it directly (rather than through the
-  // node shim in node_modules/.bin) keeps node out of the server's process tree and its RSS.
-  const arch = { x64: '64', arm64: 'arm64' }[process.arch];
-  const candidates = [
-    path.join(benchDir, 'node_modules', '@cloudflare', `workerd-linux-${arch}`, 'bin', 'workerd'),
-    path.join(benchDir, 'node_modules', '.bin', 'workerd'),
-  ];
-  const found = candidates.find((f) => fs.existsSync(f));
+  const found = workerdCandidates().find((f) => fs.existsSync(f));
   if (!found) fail('workerd is not installed: run `npm ci` in bench/');
   return found;
 }
 
 // The front worker routes /_do/counter/<id>/<rest> to the Counter named <id> with the URL
 // rewritten to http://host/<rest>, which is what Dorm's own router does.
-const workerdFrontJs = `import { Counter } from "./counter.js";
-export { Counter };
-const route = /^\\/_do\\/counter\\/([^/]+)(\\/.*)?$/;
-export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    const m = route.exec(url.pathname);
-    if (m === null) {
-      return Response.json({ error: "no route" }, { status: 404 });
-    }
-    const stub = env.COUNTER.get(env.COUNTER.idFromName(decodeURIComponent(m[1])));
-    const target = "http://host" + (m[2] ?? "/") + url.search;
-    return stub.fetch(new Request(target, request));
-  },
-};
-`;
-
-function capnpString(s) {
-  return JSON.stringify(s); // capnp text accepts the same escapes for these plain paths
-}
+const frontJs = workerdFrontJs({ moduleFile: 'counter.js', className: 'Counter', route: 'counter', binding: 'COUNTER' });
 
 function makeWorkerd(tmp) {
   const bin = workerdBinary();
@@ -344,7 +151,7 @@ function makeWorkerd(tmp) {
   fs.mkdirSync(dataDir, { recursive: true });
   const esbuild = spawnSync('esbuild', [counterSource(), `--outfile=${path.join(confDir, 'counter.js')}`, '--log-level=warning'], { encoding: 'utf8' });
   if (esbuild.status !== 0) fail(`esbuild failed: ${esbuild.error ?? ''}${esbuild.stderr}`);
-  fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs);
+  fs.writeFileSync(path.join(confDir, 'worker.js'), frontJs);
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
   return {
@@ -354,48 +161,12 @@ function makeWorkerd(tmp) {
     dataDir,
     async start() {
       const port = await freePort();
-      fs.writeFileSync(path.join(confDir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .counterWorker),
-    (name = "disk", disk = (path = ${capnpString(dataDir)}, writable = true)),
-  ],
-  sockets = [
-    (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
-  ],
-);
-
-const counterWorker :Workerd.Worker = (
-  modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    (name = "counter.js", esModule = embed "counter.js"),
-  ],
-  compatibilityDate = "2025-01-01",
-  durableObjectNamespaces = [
-    (className = "Counter", uniqueKey = "dorm-bench-counter", enableSql = true),
-  ],
-  durableObjectStorage = (localDisk = "disk"),
-  bindings = [
-    (name = "COUNTER", durableObjectNamespace = "Counter"),
-  ],
-);
-`);
+      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
+        port, dataDir, workerName: 'counterWorker', moduleFile: 'counter.js', compatibilityDate: '2025-01-01',
+        className: 'Counter', uniqueKey: 'dorm-bench-counter', binding: 'COUNTER',
+      }));
       const logFile = path.join(tmp, 'workerd.log');
-      const fd = fs.openSync(logFile, 'a');
-      const child = track(spawn(bin, ['serve', 'config.capnp'], { cwd: confDir, stdio: ['ignore', fd, fd], detached: true }));
-      fs.closeSync(fd);
-      try {
-        const deadline = Date.now() + 30000;
-        while (!(await canConnect(port))) {
-          if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}:\n${tail(logFile)}`);
-          if (Date.now() > deadline) throw new Error(`workerd did not listen within 30 s:\n${tail(logFile)}`);
-          await sleep(100);
-        }
-      } catch (e) {
-        await stopProcess(child);
-        throw e;
-      }
+      const child = await startWorkerdProcess(bin, confDir, port, logFile, 30000);
       return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
     },
   };
@@ -414,11 +185,7 @@ function makeDorm(tmp, o) {
     dataDir,
     async start() {
       const logFile = path.join(tmp, 'dorm.log');
-      const fd = fs.openSync(logFile, 'a');
-      // stdout is piped to find the "listening" line; stderr goes straight to the log.
-      const child = track(spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--threads', String(o.dormThreads)],
-        { stdio: ['ignore', 'pipe', fd], detached: true }));
-      fs.closeSync(fd);
+      const child = spawnDorm(bin, dataDir, o.dormThreads, logFile);
       try {
         return await this.ready(child, logFile);
       } catch (e) {
@@ -427,24 +194,10 @@ function makeDorm(tmp, o) {
       }
     },
     async ready(child, logFile) {
-      const baseUrl = await new Promise((resolve, reject) => {
-        let buf = '';
-        const timer = setTimeout(() => reject(new Error(`dorm serve printed no listening line within 30 s:\n${tail(logFile)}`)), 30000);
-        child.stdout.on('data', (d) => {
-          fs.appendFileSync(logFile, d);
-          buf += d;
-          const m = /dorm: listening on (http:\/\/[^\s]+)/.exec(buf);
-          if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-        });
-        child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dorm serve exited with ${code}:\n${tail(logFile)}`)); });
-      });
-      if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(baseUrl)) {
-        throw new Error(`dorm listens on ${baseUrl}, which is not a loopback address`);
-      }
+      const baseUrl = await dormListening(child, logFile, 30000);
       // The class is deployed once; a restart on the same data folder must still serve it.
       if (!deployed) {
-        const r = spawnSync(bin, ['deploy', counterSource(), '--name', 'counter', '--access', 'public', '--data', dataDir], { encoding: 'utf8', timeout: 60000 });
-        if (r.status !== 0) throw new Error(`dorm deploy failed (${r.status}): ${r.stderr}${r.stdout}`);
+        dormDeploy(bin, counterSource(), 'counter', dataDir, 60000);
         deployed = true;
       }
       return { baseUrl, pid: child.pid, child, logFile };
@@ -456,7 +209,7 @@ function makeDorm(tmp, o) {
 // The runs
 
 function newResult(server) {
-  return { server: server.name, version: server.version, binary: server.binary.startsWith(`${rootDir}/`) ? path.relative(rootDir, server.binary) : server.binary, scenarios: {}, memory: null, correctness: {}, errors: [], disk: {}, log_file: null };
+  return { server: server.name, version: server.version, binary: shownBinary(server.binary), scenarios: {}, memory: null, correctness: {}, errors: [], disk: {}, log_file: null };
 }
 
 function failWith(result, where, e) {
@@ -646,18 +399,8 @@ async function memoryPhase(server, r, o) {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const fmtRps = (v) => (v == null ? '-' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-const fmtMs = (v) => (v == null ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
 const fmtMiB = (b) => (b == null ? '-' : (b / 1048576).toFixed(1));
 const fmtKiB = (b) => (b == null ? '-' : (b / 1024).toFixed(2));
-const fmtRatio = (v) => (v == null || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`);
-const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
-
-function table(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 function report(results, o) {
   const w = results.workerd;
@@ -738,20 +481,6 @@ function report(results, o) {
   return { comparison, allOk };
 }
 
-function machineInfo() {
-  const cpu = os.cpus();
-  const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  return {
-    cpus: cpu.length,
-    cpu_model: cpu[0]?.model,
-    memory_bytes: os.totalmem(),
-    kernel: os.release(),
-    node: process.version,
-    // The servers inherit it; each live object may hold open files.
-    open_files_limit: /Max open files\s+(\S+)\s+(\S+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.slice(1, 3).join('/') ?? null,
-    wrk: `${wrkVersion.stdout}${wrkVersion.stderr}`.split('\n')[0].trim(),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -794,13 +523,7 @@ async function main() {
     comparison,
     correct: allOk,
   };
-  fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  fs.writeFileSync(o.out, `${JSON.stringify(json, null, 2)}\n`);
-  console.log('');
-  log(`results written to ${path.relative(process.cwd(), o.out) || o.out}`);
-  if (o.keep || failed || !allOk) log(`kept ${tmp} (configs, data and server logs)`);
-  else fs.rmSync(tmp, { recursive: true, force: true });
-  process.exit(failed || !allOk ? 1 : 0);
+  finish(o, json, tmp, !failed && allOk);
 }
 
 main();

@@ -4,16 +4,16 @@
 // alive, and the servers alternate scenario by scenario, as in bench.mjs.
 // Started by `bench/run.sh --storage`, which checks the tools and raises the open-files limit.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const rootDir = path.resolve(benchDir, '..');
+import {
+  benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren, probeFsync,
+  freePort, httpCall, pool, runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess,
+  spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+} from './lib.mjs';
 const classFile = path.join(benchDir, 'storage-bench.js');
 const className = 'StorageBench';
 const routeName = 'storage-bench';
@@ -59,151 +59,28 @@ function parseArgs(argv) {
     out: path.join(benchDir, 'results', 'storage.json'),
     keep: false,
   };
-  const num = (name, v, min) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) fail(`${name} wants an integer >= ${min}, got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) fail(`${a} needs a value`);
-      return argv[++i];
-    };
+  return parseBenchArgs(argv, usage, o, (a, next, num) => {
     switch (a) {
-      case '--workerd-only': o.dorm = false; break;
-      case '--dorm-only': o.workerd = false; break;
-      case '--duration': o.duration = num(a, next(), 1); break;
-      case '--warmup': o.warmup = num(a, next(), 0); break;
-      case '--connections': o.connections = num(a, next(), 1); break;
-      case '--wrk-threads': o.wrkThreads = num(a, next(), 1); break;
-      case '--rows': o.rows = num(a, next(), 1); break;
-      case '--alarms': o.alarms = num(a, next(), 0); break;
-      case '--alarm-lead': o.alarmLead = num(a, next(), 1); break;
-      case '--alarm-wait': o.alarmWait = num(a, next(), 1); break;
-      case '--alarm-setup-max-seconds': o.alarmSetupMax = num(a, next(), 1); break;
-      case '--dorm': o.dormBin = path.resolve(next()); break;
-      case '--dorm-threads': o.dormThreads = num(a, next(), 1); break;
-      case '--out': o.out = path.resolve(next()); break;
-      case '--keep': o.keep = true; break;
-      case '-h': case '--help': console.log(usage); process.exit(0);
-      default: fail(`unknown option ${a}\n${usage}`);
+      case '--connections': o.connections = num(a, next(), 1); return true;
+      case '--rows': o.rows = num(a, next(), 1); return true;
+      case '--alarms': o.alarms = num(a, next(), 0); return true;
+      case '--alarm-lead': o.alarmLead = num(a, next(), 1); return true;
+      case '--alarm-wait': o.alarmWait = num(a, next(), 1); return true;
+      case '--alarm-setup-max-seconds': o.alarmSetupMax = num(a, next(), 1); return true;
+      default: return false;
     }
-  }
-  if (!o.workerd && !o.dorm) fail('--workerd-only and --dorm-only exclude each other');
-  return o;
+  });
 }
-
-function fail(msg) {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
-
-const log = (msg) => console.log(`bench: ${msg}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-const children = new Set();
-
-function track(child) {
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-// Servers run in their own process group so that stopping one also stops anything it forked.
-function killGroup(child, signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try { child.kill(signal); } catch { /* already gone */ }
-  }
-}
-
-async function stopProcess(child, graceMs = 10000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  killGroup(child, 'SIGTERM');
-  const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(t);
-}
-
-function killAllChildren() {
-  for (const c of children) killGroup(c, 'SIGKILL');
-}
 process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
 process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
 process.on('exit', killAllChildren);
 
-// Latency of appending 4 KiB + fsync in `dir`: every insert is a durable write, so its rate
-// follows the disk, whose fsync latency on a shared virtual disk drifts; printed next to the runs.
-function probeFsync(dir, rounds = 20) {
-  const file = path.join(dir, '.fsync-probe');
-  const fd = fs.openSync(file, 'w');
-  const block = Buffer.alloc(4096, 1);
-  const times = [];
-  try {
-    for (let i = 0; i < rounds; i++) {
-      const t = process.hrtime.bigint();
-      fs.writeSync(fd, block, 0, block.length, i * block.length);
-      fs.fsyncSync(fd);
-      times.push(Number(process.hrtime.bigint() - t) / 1e6);
-    }
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  times.sort((a, b) => a - b);
-  const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || null;
-  return { filesystem: fsType, p50_ms: times[Math.floor(rounds / 2)], max_ms: times[rounds - 1] };
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
-}
-
-function tail(file, lines = 30) {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // HTTP client for setting up, checking and the alarm scenario
-
-function httpCall(agent, method, url, timeoutMs = 30000) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: method === 'POST' ? { 'content-length': '0' } : {} }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function call(agent, method, url, expectStatus = 200) {
   const r = await httpCall(agent, method, url);
@@ -212,20 +89,6 @@ async function call(agent, method, url, expectStatus = 200) {
 }
 
 const objectUrl = (baseUrl, id, rest) => `${baseUrl}/_do/${routeName}/${encodeURIComponent(id)}/${rest}`;
-
-// Runs `total` calls with `concurrency` in flight; fn(i) makes call i. Starts none after
-// `deadline` (ms since the epoch); returns how many were started.
-async function pool(total, concurrency, fn, deadline = Infinity) {
-  let next = 0;
-  const worker = async () => {
-    while (next < total && Date.now() < deadline) {
-      const i = next++;
-      await fn(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
-  return next;
-}
 
 // Nearest-rank percentile of an ascending array.
 function percentile(sorted, p) {
@@ -240,72 +103,21 @@ function runWrk(baseUrl, method, urlPath, seconds, connections, threads) {
   const t = Math.max(1, Math.min(threads, connections));
   const args = ['-t', String(t), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s',
     '-s', path.join(benchDir, 'storage.lua'), baseUrl, '--', method, urlPath];
-  return new Promise((resolve, reject) => {
-    const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(guard);
-      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
-      if (code !== 0 || !line) {
-        reject(new Error(`wrk exited with ${code}\n${out}${err}`));
-        return;
-      }
-      const r = JSON.parse(line.slice('WRK_RESULT '.length));
-      resolve({
-        requests: r.requests,
-        seconds: r.duration_us / 1e6,
-        rps: r.requests / (r.duration_us / 1e6),
-        p50_ms: r.p50_us / 1000,
-        p90_ms: r.p90_us / 1000,
-        p99_ms: r.p99_us / 1000,
-        max_ms: r.max_us / 1000,
-        mean_ms: r.mean_us / 1000,
-        errors: r.errors,
-        error_count: Object.values(r.errors).reduce((a, b) => a + b, 0),
-        connections,
-        wrk_threads: t,
-      });
-    });
-  });
+  return runWrkArgs(args, seconds).then((r) => ({ ...r, connections, wrk_threads: t }));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Servers
 
 function workerdBinary() {
-  // The platform package's executable, called directly, keeps node out of the server's processes.
-  const arch = { x64: '64', arm64: 'arm64' }[process.arch];
-  const candidates = [
-    path.join(benchDir, 'node_modules', '@cloudflare', `workerd-linux-${arch}`, 'bin', 'workerd'),
-    path.join(benchDir, 'node_modules', '.bin', 'workerd'),
-  ];
-  const found = candidates.find((f) => fs.existsSync(f));
+  const found = workerdCandidates().find((f) => fs.existsSync(f));
   if (!found) fail('workerd is not installed: run `npm ci` in bench/');
   return found;
 }
 
 // The front worker routes /_do/storage-bench/<id>/<rest> to the object named <id> with the URL
 // rewritten to http://host/<rest>, which is what Dorm's own router does.
-const workerdFrontJs = `import { ${className} } from "./storage-bench.js";
-export { ${className} };
-const route = /^\\/_do\\/${routeName}\\/([^/]+)(\\/.*)?$/;
-export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    const m = route.exec(url.pathname);
-    if (m === null) {
-      return Response.json({ error: "no route" }, { status: 404 });
-    }
-    const stub = env.STORAGE_BENCH.get(env.STORAGE_BENCH.idFromName(decodeURIComponent(m[1])));
-    const target = "http://host" + (m[2] ?? "/") + url.search;
-    return stub.fetch(new Request(target, request));
-  },
-};
-`;
+const frontJs = workerdFrontJs({ moduleFile: 'storage-bench.js', className, route: routeName, binding: 'STORAGE_BENCH' });
 
 function makeWorkerd(tmp) {
   const bin = workerdBinary();
@@ -314,7 +126,7 @@ function makeWorkerd(tmp) {
   fs.mkdirSync(confDir, { recursive: true });
   fs.mkdirSync(dataDir, { recursive: true });
   fs.copyFileSync(classFile, path.join(confDir, 'storage-bench.js'));
-  fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs);
+  fs.writeFileSync(path.join(confDir, 'worker.js'), frontJs);
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
   return {
@@ -324,48 +136,13 @@ function makeWorkerd(tmp) {
     dataDir,
     async start() {
       const port = await freePort();
-      fs.writeFileSync(path.join(confDir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .benchWorker),
-    (name = "disk", disk = (path = ${JSON.stringify(dataDir)}, writable = true)),
-  ],
-  sockets = [
-    (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
-  ],
-);
-
-const benchWorker :Workerd.Worker = (
-  modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    (name = "storage-bench.js", esModule = embed "storage-bench.js"),
-  ],
-  compatibilityDate = "2025-01-01",
-  durableObjectNamespaces = [
-    (className = "${className}", uniqueKey = "dorm-bench-storage", enableSql = true),
-  ],
-  durableObjectStorage = (localDisk = "disk"),
-  bindings = [
-    (name = "STORAGE_BENCH", durableObjectNamespace = "${className}"),
-  ],
-);
-`);
+      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
+        port, dataDir, workerName: 'benchWorker', moduleFile: 'storage-bench.js', compatibilityDate: '2025-01-01',
+        className, uniqueKey: 'dorm-bench-storage', binding: 'STORAGE_BENCH',
+      }));
       const logFile = path.join(tmp, 'workerd.log');
-      const fd = fs.openSync(logFile, 'a');
-      const child = track(spawn(bin, ['serve', 'config.capnp'], { cwd: confDir, stdio: ['ignore', fd, fd], detached: true }));
-      fs.closeSync(fd);
-      try {
-        const deadline = Date.now() + 30000;
-        while (!(await canConnect(port))) {
-          if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}:\n${tail(logFile)}`);
-          if (Date.now() > deadline) throw new Error(`workerd did not listen within 30 s:\n${tail(logFile)}`);
-          await sleep(100);
-        }
-      } catch (e) {
-        await stopProcess(child);
-        throw e;
-      }
+      const child = await startWorkerdProcess(bin, confDir, port, logFile, 30000);
+      return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
       return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
     },
   };
@@ -384,30 +161,12 @@ function makeDorm(tmp, o) {
     dataDir,
     async start() {
       const logFile = path.join(tmp, 'dorm.log');
-      const fd = fs.openSync(logFile, 'a');
-      // stdout is piped to find the "listening" line; stderr goes straight to the log.
-      const child = track(spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--threads', String(o.dormThreads)],
-        { stdio: ['ignore', 'pipe', fd], detached: true }));
-      fs.closeSync(fd);
+      const child = spawnDorm(bin, dataDir, o.dormThreads, logFile);
       try {
-        const baseUrl = await new Promise((resolve, reject) => {
-          let buf = '';
-          const timer = setTimeout(() => reject(new Error(`dorm serve printed no listening line within 30 s:\n${tail(logFile)}`)), 30000);
-          child.stdout.on('data', (d) => {
-            fs.appendFileSync(logFile, d);
-            buf += d;
-            const m = /dorm: listening on (http:\/\/[^\s]+)/.exec(buf);
-            if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-          });
-          child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dorm serve exited with ${code}:\n${tail(logFile)}`)); });
-        });
-        if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(baseUrl)) {
-          throw new Error(`dorm listens on ${baseUrl}, which is not a loopback address`);
-        }
+        const baseUrl = await dormListening(child, logFile, 30000);
         // Deployed once; restarts on the same data folder must still serve it.
         if (!deployed) {
-          const r = spawnSync(bin, ['deploy', classFile, '--name', routeName, '--access', 'public', '--data', dataDir], { encoding: 'utf8', timeout: 60000 });
-          if (r.status !== 0) throw new Error(`dorm deploy failed (${r.status}): ${r.stderr}${r.stdout}`);
+          dormDeploy(bin, classFile, routeName, dataDir, 60000);
           deployed = true;
         }
         return { baseUrl, pid: child.pid, child, logFile };
@@ -486,7 +245,7 @@ async function runWrkScenario(server, r, s, o) {
     const urlPath = `/_do/${routeName}/${s.id}/${s.rest}`;
     const runs = [];
     if (o.warmup > 0) runs.push(await runWrk(proc.baseUrl, s.method, urlPath, o.warmup, o.connections, o.wrkThreads));
-    const disk = probeFsync(server.dataDir);
+    const disk = probeFsync(server.dataDir, 20);
     const res = await runWrk(proc.baseUrl, s.method, urlPath, o.duration, o.connections, o.wrkThreads);
     runs.push(res);
     res.disk_fsync_p50_ms_before = disk.p50_ms;
@@ -597,16 +356,6 @@ async function runAlarmScenario(server, r, o) {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const fmtRps = (v) => (v == null ? '-' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-const fmtMs = (v) => (v == null ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
-const fmtRatio = (v) => (v == null || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`);
-const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
-
-function table(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 function report(results, scenarios, o) {
   const w = results.workerd;
@@ -677,20 +426,6 @@ function report(results, scenarios, o) {
   return { comparison, allOk };
 }
 
-function machineInfo() {
-  const cpu = os.cpus();
-  const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  return {
-    cpus: cpu.length,
-    cpu_model: cpu[0]?.model,
-    memory_bytes: os.totalmem(),
-    kernel: os.release(),
-    node: process.version,
-    loadavg_at_start: os.loadavg(),
-    open_files_limit: /Max open files\s+(\S+)\s+(\S+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.slice(1, 3).join('/') ?? null,
-    wrk: `${wrkVersion.stdout}${wrkVersion.stderr}`.split('\n')[0].trim(),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -701,7 +436,7 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-bench-storage-'));
   log(`temporary folder ${tmp}`);
   const started = new Date();
-  const machine = machineInfo();
+  const machine = machineInfo(true);
   const results = {};
   const scenarios = wrkScenarios(o);
   let failed = false;
@@ -713,8 +448,8 @@ async function main() {
       results[server.name] = {
         server: server.name,
         version: server.version,
-        binary: server.binary.startsWith(`${rootDir}/`) ? path.relative(rootDir, server.binary) : server.binary,
-        disk: probeFsync(server.dataDir),
+        binary: shownBinary(server.binary),
+        disk: probeFsync(server.dataDir, 20),
         scenarios: {},
         alarms: null,
         errors: [],
@@ -754,13 +489,7 @@ async function main() {
     comparison,
     correct: allOk,
   };
-  fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  fs.writeFileSync(o.out, `${JSON.stringify(json, null, 2)}\n`);
-  console.log('');
-  log(`results written to ${path.relative(process.cwd(), o.out) || o.out}`);
-  if (o.keep || failed || !allOk) log(`kept ${tmp} (configs, data and server logs)`);
-  else fs.rmSync(tmp, { recursive: true, force: true });
-  process.exit(failed || !allOk ? 1 : 0);
+  finish(o, json, tmp, !failed && allOk);
 }
 
 main();

@@ -4,13 +4,16 @@
 //
 //   node tests/diff/run.mjs [--keep] [--only scenario,...] [--dorm PATH]
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import util from 'node:util';
+import {
+  sleep, stopProcess, killAllChildren, freePort, workerdCandidates, workerdFrontJs, workerdConfig,
+  startWorkerdProcess, spawnDorm, dormListening, dormDeploy,
+} from '../../bench/lib.mjs';
 
 const diffDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.resolve(diffDir, '..', '..');
@@ -39,74 +42,27 @@ for (let i = 0; i < args.length; i++) {
   else { console.error(`diff: unknown option ${args[i]}`); process.exit(2); }
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Processes (each server in its own process group; only those are ever signalled)
 
-const children = new Set();
-function killGroup(child, signal) {
-  try { process.kill(-child.pid, signal); } catch { try { child.kill(signal); } catch { /* gone */ } }
-}
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  killGroup(child, 'SIGTERM');
-  const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-const killAll = () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) killGroup(c, 'SIGKILL'); };
+const stop = (child) => stopProcess(child, 5000);
+const killAll = killAllChildren;
 let tmp = null;
 const cleanupTmp = () => { if (tmp && !opt.keep) fs.rmSync(tmp, { recursive: true, force: true }); };
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); cleanupTmp(); process.exit(130); });
 
-function track(child) {
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
-}
-const tail = (f) => { try { return fs.readFileSync(f, 'utf8').split('\n').slice(-20).join('\n'); } catch { return '(no log)'; } };
-
 // ---------------------------------------------------------------------------------------------
 // workerd
 
 function workerdBinary() {
-  const arch = { x64: '64', arm64: 'arm64' }[process.arch];
-  const f = path.join(rootDir, 'bench', 'node_modules', '@cloudflare', `workerd-linux-${arch}`, 'bin', 'workerd');
+  const f = workerdCandidates()[0];
   if (!fs.existsSync(f)) throw new Error(`workerd not found at ${f} (run npm ci in bench/)`);
   return f;
 }
 
-const frontJs = `import { ${CLASS} } from "./scenarios.js";
-export { ${CLASS} };
-const route = /^\\/_do\\/${NAME}\\/([^/]+)(\\/.*)?$/;
-export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    const m = route.exec(url.pathname);
-    if (m === null) return Response.json({ error: "no route" }, { status: 404 });
-    const stub = env.PROBE.get(env.PROBE.idFromName(decodeURIComponent(m[1])));
-    return stub.fetch(new Request("http://host" + (m[2] ?? "/") + url.search, request));
-  },
-};
-`;
+const frontJs = workerdFrontJs({ moduleFile: 'scenarios.js', className: CLASS, route: NAME, binding: 'PROBE' });
 
 async function startWorkerd() {
   const bin = workerdBinary();
@@ -117,35 +73,12 @@ async function startWorkerd() {
   fs.copyFileSync(scenariosFile, path.join(conf, 'scenarios.js'));
   fs.writeFileSync(path.join(conf, 'worker.js'), frontJs);
   const port = await freePort();
-  fs.writeFileSync(path.join(conf, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .w),
-    (name = "disk", disk = (path = ${JSON.stringify(data)}, writable = true)),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const w :Workerd.Worker = (
-  modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    (name = "scenarios.js", esModule = embed "scenarios.js"),
-  ],
-  compatibilityDate = "${COMPAT_DATE}",
-  durableObjectNamespaces = [ (className = "${CLASS}", uniqueKey = "dorm-diff-probe", enableSql = true) ],
-  durableObjectStorage = (localDisk = "disk"),
-  bindings = [ (name = "PROBE", durableObjectNamespace = "${CLASS}") ],
-);
-`);
+  fs.writeFileSync(path.join(conf, 'config.capnp'), workerdConfig({
+    port, dataDir: data, workerName: 'w', moduleFile: 'scenarios.js', compatibilityDate: COMPAT_DATE,
+    className: CLASS, uniqueKey: 'dorm-diff-probe', binding: 'PROBE',
+  }));
   const logFile = path.join(tmp, 'workerd.log');
-  const fd = fs.openSync(logFile, 'a');
-  const child = track(spawn(bin, ['serve', 'config.capnp'], { cwd: conf, stdio: ['ignore', fd, fd], detached: true }));
-  fs.closeSync(fd);
-  const deadline = Date.now() + 20000;
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}:\n${tail(logFile)}`);
-    if (Date.now() > deadline) { await stop(child); throw new Error(`workerd did not listen within 20 s:\n${tail(logFile)}`); }
-    await sleep(100);
-  }
+  const child = await startWorkerdProcess(bin, conf, port, logFile, 20000, 20);
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
   return { name: 'workerd', version, child, baseUrl: `http://127.0.0.1:${port}`, logFile };
 }
@@ -158,25 +91,10 @@ async function startDorm() {
   const data = path.join(tmp, 'dorm-data');
   fs.mkdirSync(data, { recursive: true });
   const logFile = path.join(tmp, 'dorm.log');
-  const fd = fs.openSync(logFile, 'a');
-  const child = track(spawn(opt.dorm, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--threads', '2'],
-    { stdio: ['ignore', 'pipe', fd], detached: true }));
-  fs.closeSync(fd);
+  const child = spawnDorm(opt.dorm, data, 2, logFile);
   try {
-    const baseUrl = await new Promise((resolve, reject) => {
-      let buf = '';
-      const timer = setTimeout(() => reject(new Error(`dorm serve printed no listening line within 20 s:\n${tail(logFile)}`)), 20000);
-      child.stdout.on('data', (d) => {
-        fs.appendFileSync(logFile, d);
-        buf += d;
-        const m = /dorm: listening on (http:\/\/[^\s]+)/.exec(buf);
-        if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-      });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dorm serve exited with ${code}:\n${tail(logFile)}`)); });
-    });
-    if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(baseUrl)) throw new Error(`dorm listens on ${baseUrl}, not loopback`);
-    const r = spawnSync(opt.dorm, ['deploy', scenariosFile, '--name', NAME, '--access', 'public', '--data', data], { encoding: 'utf8', timeout: 30000 });
-    if (r.status !== 0) throw new Error(`dorm deploy failed (${r.status}): ${r.stderr}${r.stdout}`);
+    const baseUrl = await dormListening(child, logFile, 20000, 20);
+    dormDeploy(opt.dorm, scenariosFile, NAME, data, 30000);
     return { name: 'dorm', version: null, child, baseUrl, logFile };
   } catch (e) {
     await stop(child);

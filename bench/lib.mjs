@@ -1,0 +1,396 @@
+// Helpers shared by the benchmark scripts (bench.mjs, storage.mjs) and the differential check
+// (tests/diff/run.mjs): server processes on loopback, workerd configuration, Dorm start and
+// deploy, the fsync probe, wrk runs, HTTP calls and the text tables.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const benchDir = path.dirname(fileURLToPath(import.meta.url));
+export const rootDir = path.resolve(benchDir, '..');
+
+// ---------------------------------------------------------------------------------------------
+// Command line and output
+
+// Prints "bench: msg" to stderr and exits with status 2.
+export function fail(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+// Prints "bench: msg" to stdout.
+export const log = (msg) => console.log(`bench: ${msg}`);
+
+// Resolves after `ms` milliseconds.
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Fills `o` from argv: the options every benchmark has, then own(a, next, num) for the rest
+// (returns false for an unknown one); prints usage on --help; exits 2 on a bad option.
+export function parseBenchArgs(argv, usage, o, own) {
+  const num = (name, v, min) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) fail(`${name} wants an integer >= ${min}, got ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--workerd-only': o.dorm = false; break;
+      case '--dorm-only': o.workerd = false; break;
+      case '--duration': o.duration = num(a, next(), 1); break;
+      case '--warmup': o.warmup = num(a, next(), 0); break;
+      case '--wrk-threads': o.wrkThreads = num(a, next(), 1); break;
+      case '--dorm': o.dormBin = path.resolve(next()); break;
+      case '--dorm-threads': o.dormThreads = num(a, next(), 1); break;
+      case '--out': o.out = path.resolve(next()); break;
+      case '--keep': o.keep = true; break;
+      case '-h': case '--help': console.log(usage); process.exit(0);
+      default: if (!own(a, next, num)) fail(`unknown option ${a}\n${usage}`);
+    }
+  }
+  if (!o.workerd && !o.dorm) fail('--workerd-only and --dorm-only exclude each other');
+  return o;
+}
+
+// The last `lines` lines of a log file, or "(no log)".
+export function tail(file, lines = 30) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+// A binary's path relative to the repository when it lies inside it, else unchanged.
+export const shownBinary = (bin) => (bin.startsWith(`${rootDir}/`) ? path.relative(rootDir, bin) : bin);
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+export const children = new Set();
+
+// Remembers `child` until it exits, so that killAllChildren can reach it; returns it.
+export function track(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+// Sends `signal` to the child's process group (servers run detached), or to the child alone.
+export function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try { child.kill(signal); } catch { /* already gone */ }
+  }
+}
+
+// SIGTERM to the child's group, SIGKILL after graceMs; resolves once the child has exited.
+export async function stopProcess(child, graceMs = 10000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  killGroup(child, 'SIGTERM');
+  const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+// SIGKILL to the group of every tracked child still running.
+export function killAllChildren() {
+  for (const c of children) killGroup(c, 'SIGKILL');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disk and network
+
+// Latency of appending 4 KiB + fsync in `dir`, `rounds` times: { filesystem, p50_ms, max_ms }.
+export function probeFsync(dir, rounds = 50) {
+  const file = path.join(dir, '.fsync-probe');
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const times = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const t = process.hrtime.bigint();
+      fs.writeSync(fd, block, 0, block.length, i * block.length);
+      fs.fsyncSync(fd);
+      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  times.sort((a, b) => a - b);
+  const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || null;
+  return { filesystem: fsType, p50_ms: times[Math.floor(rounds / 2)], max_ms: times[rounds - 1] };
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Whether something accepts connections on 127.0.0.1:port.
+export function canConnect(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+// One request without a body through `agent`: { status, body }; rejects on error or timeout.
+export function httpCall(agent, method, url, timeoutMs = 30000) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: method === 'POST' ? { 'content-length': '0' } : {} }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// Runs `total` calls fn(i) with `concurrency` in flight, starting none after `deadline` (ms since
+// the epoch); returns how many were started.
+export async function pool(total, concurrency, fn, deadline = Infinity) {
+  let next = 0;
+  const worker = async () => {
+    while (next < total && Date.now() < deadline) {
+      const i = next++;
+      await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  return next;
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+// Runs wrk with `args` (for about `seconds`) and resolves with the figures of its WRK_RESULT line.
+export function runWrk(args, seconds) {
+  return new Promise((resolve, reject) => {
+    const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    // wrk stops by itself after -d; this is only a guard against a wedged run.
+    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
+      if (code !== 0 || !line) {
+        reject(new Error(`wrk exited with ${code}\n${out}${err}`));
+        return;
+      }
+      const r = JSON.parse(line.slice('WRK_RESULT '.length));
+      resolve({
+        requests: r.requests,
+        seconds: r.duration_us / 1e6,
+        rps: r.requests / (r.duration_us / 1e6),
+        p50_ms: r.p50_us / 1000,
+        p90_ms: r.p90_us / 1000,
+        p99_ms: r.p99_us / 1000,
+        max_ms: r.max_us / 1000,
+        mean_ms: r.mean_us / 1000,
+        errors: r.errors,
+        error_count: Object.values(r.errors).reduce((a, b) => a + b, 0),
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// workerd
+
+// Where the workerd executable may be, best first (the platform package's, then the npm shim).
+export function workerdCandidates() {
+  // Calling the platform package's executable directly keeps node out of the server's processes.
+  const arch = { x64: '64', arm64: 'arm64' }[process.arch];
+  return [
+    path.join(benchDir, 'node_modules', '@cloudflare', `workerd-linux-${arch}`, 'bin', 'workerd'),
+    path.join(benchDir, 'node_modules', '.bin', 'workerd'),
+  ];
+}
+
+// A front worker routing /_do/<route>/<id>/<rest> to the object named <id> of `className`
+// (imported from `moduleFile`, bound as `binding`) with the URL rewritten to http://host/<rest>.
+export function workerdFrontJs({ moduleFile, className, route, binding }) {
+  return `import { ${className} } from "./${moduleFile}";
+export { ${className} };
+const route = /^\\/_do\\/${route}\\/([^/]+)(\\/.*)?$/;
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const m = route.exec(url.pathname);
+    if (m === null) {
+      return Response.json({ error: "no route" }, { status: 404 });
+    }
+    const stub = env.${binding}.get(env.${binding}.idFromName(decodeURIComponent(m[1])));
+    const target = "http://host" + (m[2] ?? "/") + url.search;
+    return stub.fetch(new Request(target, request));
+  },
+};
+`;
+}
+
+// The config.capnp text serving worker.js + `moduleFile` on 127.0.0.1:port with SQL-backed objects
+// of `className` stored under dataDir.
+export function workerdConfig({ port, dataDir, workerName, moduleFile, compatibilityDate, className, uniqueKey, binding }) {
+  return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .${workerName}),
+    (name = "disk", disk = (path = ${JSON.stringify(dataDir)}, writable = true)),
+  ],
+  sockets = [
+    (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
+  ],
+);
+
+const ${workerName} :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "${moduleFile}", esModule = embed "${moduleFile}"),
+  ],
+  compatibilityDate = "${compatibilityDate}",
+  durableObjectNamespaces = [
+    (className = "${className}", uniqueKey = "${uniqueKey}", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "disk"),
+  bindings = [
+    (name = "${binding}", durableObjectNamespace = "${className}"),
+  ],
+);
+`;
+}
+
+// Starts `workerd serve config.capnp` in confDir (logging to logFile) and waits until it accepts
+// connections on port; stops it and throws if it exits or does not listen within timeoutMs.
+export async function startWorkerdProcess(bin, confDir, port, logFile, timeoutMs, tailLines = 30) {
+  const fd = fs.openSync(logFile, 'a');
+  const child = track(spawn(bin, ['serve', 'config.capnp'], { cwd: confDir, stdio: ['ignore', fd, fd], detached: true }));
+  fs.closeSync(fd);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await canConnect(port))) {
+      if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}:\n${tail(logFile, tailLines)}`);
+      if (Date.now() > deadline) throw new Error(`workerd did not listen within ${timeoutMs / 1000} s:\n${tail(logFile, tailLines)}`);
+      await sleep(100);
+    }
+  } catch (e) {
+    await stopProcess(child);
+    throw e;
+  }
+  return child;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dorm
+
+// Starts `dorm serve` on a free loopback port over dataDir (stdout and stderr to logFile).
+export function spawnDorm(bin, dataDir, threads, logFile) {
+  const fd = fs.openSync(logFile, 'a');
+  // stdout is piped to find the "listening" line; stderr goes straight to the log.
+  const child = track(spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--threads', String(threads)],
+    { stdio: ['ignore', 'pipe', fd], detached: true }));
+  fs.closeSync(fd);
+  return child;
+}
+
+// Resolves with the loopback base URL from the child's "listening" line; rejects if it exits,
+// prints nothing within timeoutMs, or listens elsewhere than on loopback.
+export async function dormListening(child, logFile, timeoutMs, tailLines = 30) {
+  const baseUrl = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`dorm serve printed no listening line within ${timeoutMs / 1000} s:\n${tail(logFile, tailLines)}`)), timeoutMs);
+    child.stdout.on('data', (d) => {
+      fs.appendFileSync(logFile, d);
+      buf += d;
+      const m = /dorm: listening on (http:\/\/[^\s]+)/.exec(buf);
+      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dorm serve exited with ${code}:\n${tail(logFile, tailLines)}`)); });
+  });
+  if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(baseUrl)) {
+    throw new Error(`dorm listens on ${baseUrl}, which is not a loopback address`);
+  }
+  return baseUrl;
+}
+
+// Runs `dorm deploy file --name name --access public --data dataDir`; throws if it fails.
+export function dormDeploy(bin, file, name, dataDir, timeoutMs) {
+  const r = spawnSync(bin, ['deploy', file, '--name', name, '--access', 'public', '--data', dataDir], { encoding: 'utf8', timeout: timeoutMs });
+  if (r.status !== 0) throw new Error(`dorm deploy failed (${r.status}): ${r.stderr}${r.stdout}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+// Requests per second for a table cell ('-' when unknown).
+export const fmtRps = (v) => (v == null ? '-' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+// Milliseconds for a table cell ('-' when unknown).
+export const fmtMs = (v) => (v == null ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+// A ratio as "1.23x" ('-' when unknown or infinite).
+export const fmtRatio = (v) => (v == null || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`);
+// a / b, or null when either is unknown or b is 0.
+export const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+
+// A text table: first column left-aligned, the others right-aligned, a dashed rule under the header.
+export function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+// The machine's description for the JSON (with the load average when withLoadavg).
+export function machineInfo(withLoadavg = false) {
+  const cpu = os.cpus();
+  const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  return {
+    cpus: cpu.length,
+    cpu_model: cpu[0]?.model,
+    memory_bytes: os.totalmem(),
+    kernel: os.release(),
+    node: process.version,
+    ...(withLoadavg ? { loadavg_at_start: os.loadavg() } : {}),
+    // The servers inherit it; each live object may hold open files.
+    open_files_limit: /Max open files\s+(\S+)\s+(\S+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.slice(1, 3).join('/') ?? null,
+    wrk: `${wrkVersion.stdout}${wrkVersion.stderr}`.split('\n')[0].trim(),
+  };
+}
+
+// Writes `json` to o.out, reports where, removes or keeps tmp, and exits 0 when all went well.
+export function finish(o, json, tmp, ok) {
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  fs.writeFileSync(o.out, `${JSON.stringify(json, null, 2)}\n`);
+  console.log('');
+  log(`results written to ${path.relative(process.cwd(), o.out) || o.out}`);
+  if (o.keep || !ok) log(`kept ${tmp} (configs, data and server logs)`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(ok ? 0 : 1);
+}
