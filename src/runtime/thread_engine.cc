@@ -514,8 +514,22 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
   if (!fulfilled) {
     response = HttpResponseData::JsonError(500, js::ExceptionMessage(isolate, value));
   } else if (event_id == instance->alarm_event_id) {
-    // An alarm handler completed: there is no Response to send, only the outcome.
+    // An alarm handler completed: there is no Response to send, only the outcome. Unless it (or
+    // a request meanwhile) set a new alarm, the alarm is deleted in the same transaction as the
+    // handler's last writes, so one commit makes both durable.
     response.status = 200;
+    if (!instance->alarm_set_during_run && instance->running_alarm) {
+      try {
+        storage::ObjectDatabase* db = Database(instance, false);
+        if (db && db->GetAlarm() == instance->running_alarm) {
+          db->SetAlarm(std::nullopt);
+          instance->alarm_touched = true;
+          MarkWritten(instance);
+        }
+      } catch (const storage::StorageError& e) {
+        response = HttpResponseData::JsonError(500, e.what());
+      }
+    }
   } else {
     v8::Local<v8::Context> context = app->context();
     v8::TryCatch try_catch(isolate);
@@ -731,8 +745,7 @@ void ThreadEngine::ScheduleSync(ObjectInstance* instance) {
   std::unique_ptr<storage::SyncTarget> target = instance->db->MakeSyncTarget();
   if (instance->flush_alarm_index && shared_.alarm_index) {
     instance->flush_alarm_index = false;
-    int fd = shared_.alarm_index->LogDescriptor();
-    if (fd >= 0) target->extra_fds.push_back(fd);
+    target->data_paths.push_back(shared_.alarm_index->LogPath());
   }
   sync_batch_.push_back(PendingSync{instance->slot, instance->commit_seq, std::move(target)});
   // Commits made while this loop iteration's other handlers run join the same batch.

@@ -126,6 +126,4 @@ std::vector<AlarmEntry> AlarmIndex::DueBy(long long until_ms, int limit) {
   return out;
 }
 
-int AlarmIndex::LogDescriptor() { return ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC); }
-
 }  // namespace dorm::storage

@@ -4,7 +4,7 @@
 // alarms, and it scales to millions of objects (only alarms due soon are read into memory).
 //
 // Durability: Upsert()/Remove() write without fsync; the caller flushes the index's log
-// (LogDescriptor()) together with the object's commit that changed the alarm.
+// (LogPath()) together with the object's commit that changed the alarm.
 //
 // Thread-safe. Methods throw StorageError on failure.
 #pragma once
@@ -37,9 +37,8 @@ class AlarmIndex {
   void RemoveClass(const std::string& app, const std::string& class_name);
   // Alarms due at or before `until_ms`, earliest first, at most `limit`.
   std::vector<AlarmEntry> DueBy(long long until_ms, int limit);
-  // A new descriptor of the index's write-ahead log, to flush with a commit (caller owns it), or
-  // -1 if there is none yet.
-  int LogDescriptor();
+  // The index's write-ahead log, to flush with a commit.
+  std::string LogPath() const { return path_ + "-wal"; }
 
  private:
   void Exec(const char* sql);

@@ -28,18 +28,18 @@ void MakeFolders(const std::filesystem::path& dir, std::vector<std::string>* to_
   to_sync->push_back(dir.parent_path().string());
 }
 
-bool FlushPath(const std::string& path, std::string* error) {
+bool FlushPath(const std::string& path, bool data_only, std::string* error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return true;  // removed since (e.g. class deleted): nothing to keep
     *error = "open " + path + ": " + std::strerror(errno);
     return false;
   }
-  int rc = ::fsync(fd);
+  int rc = data_only ? ::fdatasync(fd) : ::fsync(fd);
   int saved = errno;
   ::close(fd);
   if (rc != 0) {
-    *error = "fsync " + path + ": " + std::strerror(saved);
+    *error = (data_only ? "fdatasync " : "fsync ") + path + ": " + std::strerror(saved);
     return false;
   }
   return true;
@@ -120,24 +120,12 @@ bool StorageError::critical() const {
   }
 }
 
-SyncTarget::~SyncTarget() {
-  if (wal_fd >= 0) ::close(wal_fd);
-  for (int fd : extra_fds) ::close(fd);
-}
-
 bool SyncTarget::Run(std::string* error) {
-  if (wal_fd >= 0 && ::fdatasync(wal_fd) != 0) {
-    *error = std::string("fdatasync of the write-ahead log: ") + std::strerror(errno);
-    return false;
-  }
-  for (int fd : extra_fds) {
-    if (::fdatasync(fd) != 0) {
-      *error = std::string("fdatasync: ") + std::strerror(errno);
-      return false;
-    }
+  for (const auto& path : data_paths) {
+    if (!FlushPath(path, /*data_only=*/true, error)) return false;
   }
   for (const auto& path : fsync_paths) {
-    if (!FlushPath(path, error)) return false;
+    if (!FlushPath(path, /*data_only=*/false, error)) return false;
   }
   return true;
 }
@@ -387,8 +375,7 @@ void ObjectDatabase::Rollback() noexcept {
 
 std::unique_ptr<SyncTarget> ObjectDatabase::MakeSyncTarget() {
   auto target = std::make_unique<SyncTarget>();
-  std::string wal = path_ + "-wal";
-  target->wal_fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+  target->data_paths.push_back(path_ + "-wal");
   target->fsync_paths = std::move(unsynced_paths_);
   unsynced_paths_.clear();
   return target;

@@ -40,16 +40,13 @@ class StorageError : public std::runtime_error {
   int sqlite_code_;
 };
 
-// What must be flushed so that the commits made so far are durable. Owns its file descriptors.
+// What must be flushed so that the commits made so far are durable. Holds paths, not open files:
+// thousands of flushes may wait at once, and files are opened only while being flushed.
 struct SyncTarget {
-  int wal_fd = -1;                       // fdatasync
-  std::vector<std::string> fsync_paths;  // files and folders created since the last sync
-  std::vector<int> extra_fds;            // fdatasync too (e.g. the alarm index's log); owned
-  ~SyncTarget();
-  SyncTarget() = default;
-  SyncTarget(const SyncTarget&) = delete;
-  SyncTarget& operator=(const SyncTarget&) = delete;
-  // Performs the flushes. Returns false (and sets `error`) if one failed.
+  std::vector<std::string> data_paths;   // fdatasync: write-ahead logs
+  std::vector<std::string> fsync_paths;  // fsync: files and folders created since the last sync
+  // Performs the flushes. Returns false (and sets `error`) if one failed. A file removed since
+  // (its class was deleted) has nothing left to keep.
   bool Run(std::string* error);
 };
 

@@ -33,32 +33,29 @@ void SyncPool::Submit(std::unique_ptr<SyncTarget> target,
 }
 
 bool SyncPool::FlushGroup(const std::vector<Job>& jobs, std::string* error) {
-  // One descriptor per file system the group touches; syncfs() on it flushes the whole file
-  // system, data and metadata (new files' folder entries included).
-  std::map<dev_t, int> devices;
-  std::vector<int> opened;
-  auto add = [&](int fd) {
+  // One syncfs() per file system the group touches flushes it whole, data and metadata (new
+  // files' folder entries included).
+  std::map<dev_t, std::string> devices;
+  auto add = [&](const std::string& path) {
     struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0) devices.emplace(st.st_dev, fd);
+    if (::stat(path.c_str(), &st) == 0) devices.emplace(st.st_dev, path);
   };
   for (const Job& job : jobs) {
-    add(job.target->wal_fd);
-    for (const std::string& path : job.target->fsync_paths) {
-      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;  // removed since: nothing to keep
-      opened.push_back(fd);
-      add(fd);
+    for (const std::string& path : job.target->data_paths) add(path);
+    for (const std::string& path : job.target->fsync_paths) add(path);
+  }
+  for (const auto& [device, path] : devices) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // removed since: nothing to keep
+    int rc = ::syncfs(fd);
+    int saved = errno;
+    ::close(fd);
+    if (rc != 0) {
+      *error = std::string("syncfs: ") + std::strerror(saved);
+      return false;
     }
   }
-  bool ok = true;
-  for (const auto& [device, fd] : devices) {
-    if (::syncfs(fd) != 0) {
-      *error = std::string("syncfs: ") + std::strerror(errno);
-      ok = false;
-    }
-  }
-  for (int fd : opened) ::close(fd);
-  return ok;
+  return true;
 }
 
 void SyncPool::Work() {
