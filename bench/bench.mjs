@@ -11,6 +11,7 @@ import {
   benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren,
   probeFsync, freePort, httpCall, pool, runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig,
   startWorkerdProcess, spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  printChecks,
 } from './lib.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -454,7 +455,6 @@ function report(results, o) {
   for (const r of [w, d]) {
     if (!r) continue;
     const c = r.correctness;
-    const mark = (x) => (x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
     const checks = [
       ['exact count after concurrent increments', c.exact_increments?.ok,
         c.exact_increments && `${c.exact_increments.sent} sent -> count ${c.exact_increments.final_count}, ${c.exact_increments.distinct_values} distinct responses`],
@@ -466,17 +466,7 @@ function report(results, o) {
         c.touched_objects && `${c.touched_objects.touched} objects, ${c.touched_objects.wrong_counts} wrong, ${c.touched_objects.failed_requests} failed`],
       ['unknown path answers 404', c.unknown_path_404, ''],
     ];
-    for (const [name, ok, detail] of checks) {
-      if (ok !== true) allOk = false;
-      console.log(`  ${r.server.padEnd(8)} ${name.padEnd(42)} ${mark(ok).padEnd(8)} ${detail ?? ''}`);
-    }
-    const wrkErrors = Object.values(r.scenarios).reduce((a, s) => a + s.error_count, 0);
-    if (wrkErrors) {
-      allOk = false;
-      console.log(`  ${r.server.padEnd(8)} ${'wrk runs without errors'.padEnd(42)} FAILED   ${wrkErrors} errors (see JSON)`);
-    }
-    for (const e of r.errors) console.log(`  ${r.server.padEnd(8)} error: ${e.split('\n')[0]}`);
-    if (r.errors.length) allOk = false;
+    if (!printChecks(r, checks, 42)) allOk = false;
   }
   return { comparison, allOk };
 }

@@ -394,3 +394,22 @@ export function finish(o, json, tmp, ok) {
   else fs.rmSync(tmp, { recursive: true, force: true });
   process.exit(ok ? 0 : 1);
 }
+
+// Prints one server's correctness rows ([name, ok, detail]), a row for wrk errors and its error
+// lines, with check names padded to `width`; returns whether everything passed.
+export function printChecks(result, checks, width) {
+  const mark = (x) => (x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
+  let allOk = true;
+  for (const [name, ok, detail] of checks) {
+    if (ok !== true) allOk = false;
+    console.log(`  ${result.server.padEnd(8)} ${name.padEnd(width)} ${mark(ok).padEnd(8)} ${detail ?? ''}`);
+  }
+  const wrkErrors = Object.values(result.scenarios).reduce((acc, s) => acc + s.error_count, 0);
+  if (wrkErrors) {
+    allOk = false;
+    console.log(`  ${result.server.padEnd(8)} ${'wrk runs without errors'.padEnd(width)} FAILED   ${wrkErrors} errors (see JSON)`);
+  }
+  for (const e of result.errors) console.log(`  ${result.server.padEnd(8)} error: ${e.split('\n')[0]}`);
+  if (result.errors.length) allOk = false;
+  return allOk;
+}

@@ -13,6 +13,7 @@ import {
   benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren, probeFsync,
   freePort, httpCall, pool, runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess,
   spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  printChecks,
 } from './lib.mjs';
 const classFile = path.join(benchDir, 'storage-bench.js');
 const className = 'StorageBench';
@@ -400,7 +401,6 @@ function report(results, scenarios, o) {
   let allOk = true;
   for (const r of [w, d]) {
     if (!r) continue;
-    const mark = (x) => (x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
     const ins = r.scenarios.sql_insert?.check;
     const sel = r.scenarios.sql_select?.check;
     const checks = [
@@ -411,17 +411,7 @@ function report(results, scenarios, o) {
       const a = r.alarms;
       checks.push(['every alarm fired, none early', a?.ok, a && `${a.fired} of ${a.objects} fired${a.stopped_by_time_limit ? ` (of ${a.requested_objects} requested; setup hit its time limit)` : ''}, ${a.early} early, ${a.failed_requests} failed requests`]);
     }
-    for (const [name, ok, detail] of checks) {
-      if (ok !== true) allOk = false;
-      console.log(`  ${r.server.padEnd(8)} ${name.padEnd(32)} ${mark(ok).padEnd(8)} ${detail ?? ''}`);
-    }
-    const wrkErrors = Object.values(r.scenarios).reduce((acc, s) => acc + s.error_count, 0);
-    if (wrkErrors) {
-      allOk = false;
-      console.log(`  ${r.server.padEnd(8)} ${'wrk runs without errors'.padEnd(32)} FAILED   ${wrkErrors} errors (see JSON)`);
-    }
-    for (const e of r.errors) console.log(`  ${r.server.padEnd(8)} error: ${e.split('\n')[0]}`);
-    if (r.errors.length) allOk = false;
+    if (!printChecks(r, checks, 32)) allOk = false;
   }
   return { comparison, allOk };
 }
