@@ -22,6 +22,8 @@ done
 # already there (it may come from another packager); otherwise take Debian's.
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# Chromium runs the browser end-to-end tests (tests/e2e/websocket_browser.test.mjs), headless.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${need_apt[*]}"
@@ -42,9 +44,10 @@ if [ ! -f "$libnode/usr/include/node/v8.h" ] || [ ! -e "$libnode/usr/lib/x86_64-
   rm -rf "$tmp"
 fi
 
-# npm packages: the prelude's standards libraries, bundled into the binary. (bench/run.sh installs
-# workerd for itself; the tests need no npm package.)
-for dir in js; do
+# npm packages: the prelude's standards libraries, bundled into the binary (js/), and what the
+# end-to-end tests drive the server with (tests/: the reference MCP client, a WebSocket client and
+# a browser driver). (bench/run.sh installs workerd for itself.)
+for dir in js tests; do
   if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" -o "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "install-deps: npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

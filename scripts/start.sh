@@ -18,13 +18,18 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 # Five classes fit in one app: the core examples go to the default app, the Cloudflare skill's
-# storage, SQL and alarm examples to the app "skills" (reached with Host: skills.localhost).
+# storage, SQL and alarm examples to the app "skills" (reached with Host: skills.localhost), and
+# the other two WebSocket chat rooms to the app "realtime".
 for example in counter chat-room rpc-counter sql-messages; do
   build/dorm deploy "examples/$example.ts" --access public --data "$data"
 done
 for example in batcher rate-limiter session-store leader-election; do
   build/dorm deploy "examples/$example.ts" --access public --app skills --data "$data"
 done
+build/dorm deploy examples/hibernating-chat-room.ts --name hibernating-chat-room --access public \
+  --app realtime --data "$data"
+build/dorm deploy examples/accept-chat-room.ts --name accept-chat-room --access public \
+  --app realtime --data "$data"
 base=$(cat "$data/server-address")
 port=${base##*:}
 cat <<INFO
@@ -43,6 +48,10 @@ Dorm is running at $base (data in $data). Try:
   curl -X POST -H 'Host: skills.localhost:$port' '$base/_do/leader-election/cluster/?worker=w1'
   build/dorm list --data $data
   build/dorm list --app skills --data $data
+WebSockets (for example from a browser's console; all three are chat rooms):
+  new WebSocket('${base/http/ws}/_do/chat-room/lobby')
+  new WebSocket('ws://realtime.localhost:$port/_do/hibernating-chat-room/lobby?userId=1&username=alice')
+  new WebSocket('ws://realtime.localhost:$port/_do/accept-chat-room/lobby')
 Press Ctrl-C to stop the server.
 INFO
 wait $server

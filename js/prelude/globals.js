@@ -14,16 +14,22 @@ import { Response } from './response.js';
 import { structuredClone } from './structured_clone.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
+import {
+  CloseEvent, ErrorEvent, MessageEvent, WebSocket, WebSocketPair, WebSocketRequestResponsePair,
+} from './web_socket.js';
 
 const globals = {
   AbortController,
   AbortSignal,
+  CloseEvent,
   Crypto,
   CustomEvent,
   DOMException,
+  ErrorEvent,
   Event,
   EventTarget,
   Headers,
+  MessageEvent,
   Navigator,
   Request,
   Response,
@@ -32,6 +38,9 @@ const globals = {
   TextEncoder,
   URL,
   URLSearchParams,
+  WebSocket,
+  WebSocketPair,
+  WebSocketRequestResponsePair,
   atob,
   btoa,
   clearInterval,

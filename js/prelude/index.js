@@ -2,6 +2,7 @@
 import './native.js';
 import { installGlobals } from './globals.js';
 import { internals } from './internals.js';
+import { webSocketHooks } from './web_socket.js';
 
 installGlobals();
 
@@ -12,3 +13,7 @@ export default internals;
 // (the bundle is built without --global-name, which would make it an undeletable `var`). It
 // carries the members directly and under `default`.
 globalThis.__dormPrelude = { default: internals, ...internals };
+
+// What the Durable Object runtime bundle (run next, in the same context) needs of the prelude's
+// classes; it captures and deletes this property as it loads.
+globalThis.__dormPreludeHooks = { webSocket: webSocketHooks };

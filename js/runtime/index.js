@@ -1,7 +1,9 @@
 // The Durable Object runtime's JavaScript half: DurableObjectState (`ctx`/`state`), its storage
 // API over the host's synchronous SQLite natives, and the classes of `cloudflare:workers`.
 // Bundled separately from the Web API prelude and run after it in every context.
+import './prelude_hooks.js';
 import { createState } from './state.js';
+import { bindResponseWebSocket, deliverWebSocketEvent } from './web_sockets.js';
 import { deliverAlarm, deliverFetch } from './deliver.js';
 import { DurableObject, WorkerEntrypoint, RpcTarget, WorkflowEntrypoint } from './base_classes.js';
 
@@ -9,6 +11,8 @@ const exports = {
   createState,
   deliverFetch,
   deliverAlarm,
+  deliverWebSocketEvent,
+  bindResponseWebSocket,
   DurableObject,
   WorkerEntrypoint,
   RpcTarget,

@@ -2,6 +2,7 @@
 import { native } from './native.js';
 import { DurableObjectId } from './object_id.js';
 import { DurableObjectStorage } from './storage.js';
+import { ObjectWebSockets, socketsOfState } from './web_sockets.js';
 
 const BCW_TIMEOUT_MS = 30000;
 const BCW_TIMEOUT_MESSAGE =
@@ -10,8 +11,11 @@ const BCW_TIMEOUT_MESSAGE =
 
 export class DurableObjectState {
   #slot;
+  #sockets;
   constructor(slot, id, storage) {
     this.#slot = slot;
+    this.#sockets = new ObjectWebSockets(slot);
+    socketsOfState.set(this, this.#sockets);
     this.id = id;
     this.storage = storage;
   }
@@ -51,9 +55,40 @@ export class DurableObjectState {
     Promise.resolve(promise).catch((error) => native.reportError(error));
   }
 
-  // Hibernatable WebSockets arrive with their own issue; until then an object has none.
-  getWebSockets(tag) {
-    return [];
+  // The WebSocket Hibernation API (js/runtime/web_sockets.js).
+  acceptWebSocket(ws, tags = undefined) {
+    if (arguments.length < 1) {
+      throw new TypeError("Failed to execute 'acceptWebSocket' on 'DurableObjectState': 1 argument required, but only 0 present.");
+    }
+    this.#sockets.acceptWebSocket(ws, tags);
+  }
+
+  getWebSockets(tag = undefined) {
+    return this.#sockets.getWebSockets(tag);
+  }
+
+  getTags(ws) {
+    return this.#sockets.getTags(ws);
+  }
+
+  setWebSocketAutoResponse(pair = undefined) {
+    this.#sockets.setWebSocketAutoResponse(pair);
+  }
+
+  getWebSocketAutoResponse() {
+    return this.#sockets.getWebSocketAutoResponse();
+  }
+
+  getWebSocketAutoResponseTimestamp(ws) {
+    return this.#sockets.getWebSocketAutoResponseTimestamp(ws);
+  }
+
+  setHibernatableWebSocketEventTimeout(timeoutMs = undefined) {
+    this.#sockets.setHibernatableWebSocketEventTimeout(timeoutMs);
+  }
+
+  getHibernatableWebSocketEventTimeout() {
+    return this.#sockets.getHibernatableWebSocketEventTimeout();
   }
 }
 

@@ -1,5 +1,5 @@
-// The `dorm` command: the server (`serve`) and the clients of its admin API (deploy, list, get,
-// delete).
+// The `dorm` command: the server (`serve`), the clients of its admin API (deploy, list, get,
+// delete, env) and the MCP server (`mcp`).
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "cli/admin_client.h"
+#include "cli/admin_endpoint.h"
+#include "cli/credentials_commands.h"
+#include "cli/mcp_command.h"
 #include "control/serve.h"
 #include "util/names.h"
 
@@ -24,11 +27,23 @@ const char kUsage[] =
     "  dorm serve [--listen 127.0.0.1:8787] [--data ./.dorm] [--threads N]\n"
     "             [--max-classes-per-app 5] [--cpu-limit-ms 30000] [--heap-limit-mb 128]\n"
     "             [--idle-evict-seconds 70] [--max-body-bytes 104857600]\n"
-    "             [--alarm-retry-base-ms 2000]\n"
-    "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--access public] [--app APP]\n"
+    "             [--alarm-retry-base-ms 2000] [--hibernate-after-ms 10000]\n"
+    "             [--ws-max-buffered-bytes 16777216]\n"
+    "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
+    "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
     "  dorm get NAME [--app APP]\n"
     "  dorm delete NAME [--app APP] [--yes]\n"
+    "  dorm env set KEY [VALUE] [--app APP]   (VALUE read from stdin when omitted)\n"
+    "  dorm env list [--app APP]\n"
+    "  dorm env unset KEY [--app APP]\n"
+    "  dorm mcp                                (MCP server on stdio for the running server)\n"
+    "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
+    "                [--jwks-file F.json] [--issuer I] [--audience A]\n"
+    "  dorm auth show|clear [--app APP]\n"
+    "  dorm keys create [--app APP] [--name LABEL]   (prints the new key once)\n"
+    "  dorm keys list [--app APP]\n"
+    "  dorm keys revoke KEY_ID [--app APP]\n"
     "client options: --server http://HOST:PORT --token TOKEN (or DORM_SERVER, DORM_TOKEN),\n"
     "                or --data DIR to use a local server's data folder\n";
 
@@ -88,30 +103,17 @@ std::string ReadFileText(const std::string& path) {
   return s.str();
 }
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 struct Connection {
   std::string server;
   std::string token;
 };
 
 Connection Connect(const Args& args) {
-  Connection c;
-  c.server = Flag(args, "server", getenv("DORM_SERVER") ? getenv("DORM_SERVER") : "");
-  c.token = Flag(args, "token", getenv("DORM_TOKEN") ? getenv("DORM_TOKEN") : "");
-  std::string data = Flag(args, "data");
-  if (!data.empty() || (c.server.empty() && c.token.empty())) {
-    if (data.empty()) data = ".dorm";
-    if (c.server.empty()) c.server = Trim(ReadFileText(data + "/server-address"));
-    if (c.token.empty()) c.token = Trim(ReadFileText(data + "/admin-token"));
-  }
-  if (c.server.empty())
-    Fail("no server: pass --server, set DORM_SERVER, or pass --data DIR of a running server");
-  if (c.token.empty()) Fail("no admin token: pass --token, set DORM_TOKEN, or pass --data DIR");
-  return c;
+  std::string error;
+  auto endpoint = dorm::cli::ResolveAdminEndpoint(Flag(args, "server"), Flag(args, "token"),
+                                                  Flag(args, "data"), &error);
+  if (!endpoint) Fail(error);
+  return Connection{endpoint->server, endpoint->token};
 }
 
 json::value Call(const Connection& c, const std::string& method, const std::string& target,
@@ -154,6 +156,10 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.runtime.cpu_limit = std::chrono::milliseconds(NumberFlag(args, "cpu-limit-ms", 30000));
   o.runtime.heap_limit_bytes = static_cast<size_t>(NumberFlag(args, "heap-limit-mb", 128)) << 20;
   o.runtime.idle_evict = std::chrono::seconds(NumberFlag(args, "idle-evict-seconds", 70));
+  o.runtime.hibernate_after =
+      std::chrono::milliseconds(NumberFlag(args, "hibernate-after-ms", 10000));
+  o.http.web_socket.max_buffered_bytes =
+      static_cast<size_t>(NumberFlag(args, "ws-max-buffered-bytes", 16u << 20));
   o.max_classes_per_app = static_cast<size_t>(NumberFlag(args, "max-classes-per-app", 5));
   o.runtime.alarm_retry_base =
       std::chrono::milliseconds(NumberFlag(args, "alarm-retry-base-ms", 2000));
@@ -165,16 +171,15 @@ int ServeCommand(const Args& args, const char* argv0) {
 
 int DeployCommand(const Args& args) {
   if (args.positional.size() != 1)
-    Fail("usage: dorm deploy FILE.ts|FILE.js [--name NAME] [--access public] [--app APP]");
+    Fail(
+        "usage: dorm deploy FILE.ts|FILE.js [--name NAME] "
+        "[--access public|authenticated|service_key] [--app APP]");
   const std::string& file = args.positional[0];
   std::ifstream probe(file, std::ios::binary);
   if (!probe) Fail("cannot read " + file);
   std::string source = ReadFileText(file);
-  std::string access = Flag(args, "access", "public");
-  if (access != "public") {
-    Fail("--access " + access +
-         " is not supported yet: only 'public' is available until authentication arrives");
-  }
+  // The server checks the mode; as there, a class is authenticated unless told otherwise.
+  std::string access = Flag(args, "access", "authenticated");
   std::string app = Flag(args, "app", "default");
   json::object body{{"source", source},
                     {"filename", file.substr(file.find_last_of('/') + 1)},
@@ -248,6 +253,49 @@ int DeleteCommand(const Args& args) {
   return 0;
 }
 
+int EnvCommand(const Args& args) {
+  const char* usage =
+      "usage: dorm env set KEY [VALUE] | dorm env list | dorm env unset KEY  [--app APP]";
+  const std::vector<std::string>& p = args.positional;
+  if (p.empty()) Fail(usage);
+  std::string app = Flag(args, "app", "default");
+  std::string path = "/_admin/v1/apps/" + dorm::PercentEncodeSegment(app) + "/env";
+  if (p[0] == "list" && p.size() == 1) {
+    Connection c = Connect(args);
+    json::value v = Call(c, "GET", path);
+    const json::array& keys = v.as_object().at("keys").as_array();
+    if (keys.empty()) std::cout << "no env vars in app '" << app << "'\n";
+    for (const auto& key : keys) std::cout << key.as_string().c_str() << "\n";
+    return 0;
+  }
+  if (p[0] == "set" && (p.size() == 2 || p.size() == 3)) {
+    std::string value;
+    if (p.size() == 3) {
+      value = p[2];
+    } else {
+      // Keeps the value out of the shell history and the process list.
+      std::ostringstream in;
+      in << std::cin.rdbuf();
+      value = in.str();
+      if (!value.empty() && value.back() == '\n') value.pop_back();
+      if (!value.empty() && value.back() == '\r') value.pop_back();
+    }
+    Connection c = Connect(args);
+    Call(c, "PUT", path + "/" + dorm::PercentEncodeSegment(p[1]),
+         json::serialize(json::object{{"value", value}}));
+    std::cout << "set " << p[1] << " in app '" << app
+              << "' (its live objects restart to read it)\n";
+    return 0;
+  }
+  if (p[0] == "unset" && p.size() == 2) {
+    Connection c = Connect(args);
+    Call(c, "DELETE", path + "/" + dorm::PercentEncodeSegment(p[1]));
+    std::cout << "unset " << p[1] << " in app '" << app << "'\n";
+    return 0;
+  }
+  Fail(usage);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -262,6 +310,14 @@ int main(int argc, char** argv) {
   if (command == "list") return ListCommand(args);
   if (command == "get") return GetCommand(args);
   if (command == "delete") return DeleteCommand(args);
+  if (command == "env") return EnvCommand(args);
+  if (command == "auth" || command == "keys") {
+    return dorm::cli::CredentialsCommand(command, args.positional, args.flags);
+  }
+  if (command == "mcp") {
+    if (!args.positional.empty()) Fail("usage: dorm mcp [--server URL --token TOKEN | --data DIR]");
+    return dorm::cli::RunMcpCommand(Flag(args, "server"), Flag(args, "token"), Flag(args, "data"));
+  }
   std::cerr << "dorm: unknown command '" << command << "'\n" << kUsage;
   return 1;
 }

@@ -142,6 +142,13 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "health") {
     return Json(200, json::object{{"ok", true}});
   }
+  if (parts.size() >= 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "env") {
+    return ServeEnv(parts, request);
+  }
+  if (parts.size() >= 4 && parts[0] == "v1" && parts[1] == "apps" &&
+      (parts[3] == "auth" || parts[3] == "keys")) {
+    return ServeCredentials(parts, request);
+  }
   if (parts.size() < 4 || parts[0] != "v1" || parts[1] != "apps" || parts[3] != "classes") {
     return Error(404, "Unknown admin endpoint.");
   }
@@ -192,11 +199,11 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
                           " bytes (the limit is 5 MB).");
   }
   std::string filename = text("filename").value_or("source.ts");
-  std::string access = text("access_mode").value_or("public");
-  if (access != "public") {
-    return Error(400, "Access mode '" + access +
-                          "' is not supported yet: only 'public' is available (authenticated and "
-                          "service_key come with authentication support).");
+  // As on the seed platform, a class is `authenticated` unless the deploy says otherwise.
+  std::string access = text("access_mode").value_or("authenticated");
+  if (!runtime::ParseAccessMode(access)) {
+    return Error(400,
+                 "Invalid access mode '" + access + "': use public, authenticated or service_key.");
   }
   TranspileResult transpiled = Transpile(*source, filename);
   if (!transpiled.ok) return Error(400, transpiled.error);
@@ -208,6 +215,11 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
     return Error(400, "Invalid name '" + name +
                           "': use kebab-case (lowercase letters, digits and single hyphens, "
                           "starting with a letter, at most 63 characters).");
+  }
+  if (env_store_ && env_store_->Has(app, BindingNameFromKebab(name))) {
+    return Error(409, "The binding name " + BindingNameFromKebab(name) + " of class '" + name +
+                          "' collides with an env var of app '" + app +
+                          "': unset the env var or deploy under another name.");
   }
   auto existing = registry_.List(app);
   bool replacing = false;
@@ -241,7 +253,8 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
 }
 
 void AdminService::PublishApp(const std::string& app) {
-  runtime_.catalog.Set(app, registry_.CatalogEntries(app));
+  runtime_.catalog.Set(app, registry_.CatalogEntries(app),
+                       env_store_ ? env_store_->Values(app) : runtime::EnvVars{});
   if (server_) server_->RunOnEveryEngine([&](runtime::ThreadEngine& e) { e.RefreshApp(app); });
 }
 

@@ -11,7 +11,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "control/credentials_store.h"
+#include "control/env_store.h"
 #include "control/registry.h"
 #include "net/http_server.h"
 #include "runtime/alarm_scheduler.h"
@@ -39,6 +42,10 @@ class AdminService {
     alarm_scheduler_ = scheduler;
     alarm_index_ = index;
   }
+  // Enables the env var endpoints (/v1/apps/<app>/env) and gives every published app its env.
+  void set_env_store(EnvStore* env_store) { env_store_ = env_store; }
+  // Enables the credential endpoints (/v1/apps/<app>/auth and /v1/apps/<app>/keys).
+  void set_credentials_store(CredentialsStore* credentials) { credentials_ = credentials; }
 
   void Handle(const std::string& path, runtime::HttpRequestData request,
               std::function<void(runtime::HttpResponseData)> respond);
@@ -47,6 +54,12 @@ class AdminService {
   runtime::HttpResponseData Serve(const std::string& path, const runtime::HttpRequestData& request);
   runtime::HttpResponseData Deploy(const std::string& app, const std::string& body);
   runtime::HttpResponseData Delete(const std::string& app, const std::string& name);
+  // /v1/apps/<app>/env[/<KEY>] (admin_env.cc); `parts` is the split path.
+  runtime::HttpResponseData ServeEnv(const std::vector<std::string>& parts,
+                                     const runtime::HttpRequestData& request);
+  // /v1/apps/<app>/auth and /v1/apps/<app>/keys[/<id>] (admin_credentials.cc).
+  runtime::HttpResponseData ServeCredentials(const std::vector<std::string>& parts,
+                                             const runtime::HttpRequestData& request);
   void PublishApp(const std::string& app);
   void Work();
 
@@ -56,6 +69,8 @@ class AdminService {
   net::HttpServer* server_ = nullptr;
   runtime::AlarmScheduler* alarm_scheduler_ = nullptr;
   storage::AlarmIndex* alarm_index_ = nullptr;
+  EnvStore* env_store_ = nullptr;
+  CredentialsStore* credentials_ = nullptr;
   std::unique_ptr<runtime::ThreadEngine> validator_;
   std::mutex mu_;
   std::condition_variable cv_;

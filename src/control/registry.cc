@@ -124,7 +124,11 @@ bool Registry::Remove(const std::string& app, const std::string& name) {
 
 std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& app) {
   std::vector<runtime::DeployedClass> out;
-  for (auto& r : List(app)) out.push_back({r.name, r.class_name, r.module_js});
+  for (auto& r : List(app)) {
+    out.push_back(
+        {r.name, r.class_name, r.module_js,
+         runtime::ParseAccessMode(r.access_mode).value_or(runtime::AccessMode::kAuthenticated)});
+  }
   return out;
 }
 

@@ -14,6 +14,9 @@
 #include <thread>
 
 #include "control/admin_service.h"
+#include "control/credential_authorizer.h"
+#include "control/credentials_store.h"
+#include "control/env_store.h"
 #include "control/registry.h"
 #include "js/platform.h"
 #include "runtime/alarm_scheduler.h"
@@ -69,7 +72,8 @@ int Serve(const ServeOptions& options, const char* argv0) {
                       ? options.http.threads
                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
     if (limit.rlim_cur != RLIM_INFINITY) {
-      size_t budget = static_cast<size_t>(limit.rlim_cur) * 3 / 4 / 3 / static_cast<size_t>(threads);
+      size_t budget =
+          static_cast<size_t>(limit.rlim_cur) * 3 / 4 / 3 / static_cast<size_t>(threads);
       effective.runtime.max_open_databases_per_thread =
           std::max<size_t>(16, std::min(options.runtime.max_open_databases_per_thread, budget));
     }
@@ -117,7 +121,24 @@ int Serve(const ServeOptions& options, const char* argv0) {
     shared.sync_pool = std::make_unique<storage::SyncPool>(2);
     shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);
     Registry registry(data_dir);
-    for (const auto& app : registry.Apps()) shared.catalog.Set(app, registry.CatalogEntries(app));
+    std::unique_ptr<EnvStore> env_store;
+    try {
+      env_store = std::make_unique<EnvStore>(data_dir);
+      for (const auto& app : registry.Apps()) {
+        shared.catalog.Set(app, registry.CatalogEntries(app), env_store->Values(app));
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "dorm: " << e.what() << "\n";
+      return 1;
+    }
+    std::unique_ptr<CredentialsStore> credentials;
+    try {
+      credentials = std::make_unique<CredentialsStore>(data_dir);
+    } catch (const std::exception& e) {
+      std::cerr << "dorm: " << e.what() << "\n";
+      return 1;
+    }
+    CredentialAuthorizer authorizer(*credentials);
     shared.on_uncaught_error = [&registry](const runtime::ObjectAddress& address,
                                            const std::string& message) {
       registry.SetLastError(address.app, address.class_name, message);
@@ -130,6 +151,9 @@ int Serve(const ServeOptions& options, const char* argv0) {
                              admin.Handle(path, std::move(request), std::move(respond));
                            });
     admin.set_server(&server);
+    admin.set_env_store(env_store.get());
+    admin.set_credentials_store(credentials.get());
+    server.set_authorizer(&authorizer);
     runtime::AlarmScheduler scheduler(
         *alarm_index,
         [&server](const runtime::ObjectAddress& address, long long scheduled_ms, int retry_count) {

@@ -8,7 +8,9 @@
 #include <future>
 #include <optional>
 
+#include "net/access_gate.h"
 #include "net/route.h"
+#include "net/web_socket_connection.h"
 #include "util/log.h"
 
 namespace dorm::net {
@@ -16,6 +18,7 @@ namespace dorm::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 struct HttpServer::Loop {
@@ -45,7 +48,11 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string target(req.target());
     // The request is handed to the loop that owns its object; measured on a hot object, that
     // beats moving the connection to the owner, since the other loops then share the HTTP work.
+    // (A WebSocket, once upgraded, does move to the owner: all its traffic is the object's.)
     HttpServer::Plan plan = server_.PlanRequest(target, host);
+    owner_ = plan.owner;
+    upgrade_request_.reset();
+    if (plan.route.kind == RouteKind::kObject && websocket::is_upgrade(req)) upgrade_request_ = req;
     runtime::HttpRequestData data;
     data.method = std::string(req.method_string());
     for (const auto& field : req.base()) {
@@ -109,6 +116,26 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(runtime::HttpResponseData data) {
+    if (data.web_socket_id != 0) {
+      if (upgrade_request_ && data.status == 101 && !server_.draining()) {
+        Upgrade(std::move(data));
+        return;
+      }
+      // Nobody will connect to the socket the object made: let it hear of that.
+      uint64_t id = data.web_socket_id;
+      HttpServer::Loop* owner = owner_;
+      asio::post(owner->io, [owner, id] {
+        if (owner->engine) owner->engine->OnWebSocketClosed(id, 1006, "", false);
+      });
+      if (!upgrade_request_) {
+        data = Plain(500,
+                     "The Durable Object answered with a WebSocket (status 101) a request that "
+                     "is not a WebSocket upgrade.");
+      } else {
+        data = Plain(503, "The server is shutting down.");
+      }
+      keep_alive_ = false;
+    }
     auto res = std::make_shared<http::response<http::string_body>>();
     res->result(static_cast<unsigned>(data.status));
     if (!data.status_text.empty()) res->reason(data.status_text);
@@ -135,6 +162,37 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // Completes a WebSocket upgrade: the connection moves to the loop that owns the object, which
+  // answers the handshake and attaches the connection to the object's socket.
+  void Upgrade(runtime::HttpResponseData data) {
+    HttpServer::Loop* owner = owner_;
+    uint64_t id = data.web_socket_id;
+    auto request = std::make_shared<http::request<http::string_body>>(std::move(*upgrade_request_));
+    auto headers = std::make_shared<runtime::HeaderList>(std::move(data.headers));
+    const WebSocketOptions& options = server_.options().web_socket;
+    if (owner == loop_) {
+      std::make_shared<WebSocketConnection>(std::move(socket_), owner->engine.get(), id, options)
+          ->Start(std::move(*request), *headers);
+      return;
+    }
+    beast::error_code ec;
+    auto protocol = socket_.local_endpoint(ec).protocol();
+    int fd = socket_.release(ec);
+    if (ec) {
+      Close();
+      asio::post(owner->io, [owner, id] {
+        if (owner->engine) owner->engine->OnWebSocketClosed(id, 1006, "", false);
+      });
+      return;
+    }
+    asio::post(owner->io, [owner, id, protocol, fd, request, headers, &options] {
+      tcp::socket socket(owner->io, protocol, fd);
+      if (!owner->engine) return;
+      std::make_shared<WebSocketConnection>(std::move(socket), owner->engine.get(), id, options)
+          ->Start(std::move(*request), *headers);
+    });
+  }
+
   void Close() {
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -149,6 +207,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   bool head_ = false;
+  HttpServer::Loop* owner_ = nullptr;
+  std::optional<http::request<http::string_body>> upgrade_request_;
 };
 
 }  // namespace
@@ -254,6 +314,11 @@ void HttpServer::Handle(Loop* here, Plan plan, runtime::HttpRequestData request,
       break;
   }
   request.url = "http://" + (host.empty() ? std::string("localhost") : host) + plan.route.forwarded;
+  if (auto refused = CheckObjectAccess(runtime_.catalog, authorizer_, plan.address.app,
+                                       plan.address.class_name, request)) {
+    respond(std::move(*refused));
+    return;
+  }
   size_t q = target.find('?');
   request.headers.emplace_back("x-dorm-original-path", target.substr(0, q));
   Loop* loop = plan.owner;
@@ -305,6 +370,12 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   RunOnEveryEngine([](runtime::ThreadEngine& engine) { engine.CloseAll(); });
+  // WebSockets were sent a Close (1001); give the frames a moment to leave.
+  auto close_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (WebSocketConnection::LiveCount() > 0 &&
+         std::chrono::steady_clock::now() < close_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   for (auto& loop : loops_) loop->io.stop();
   for (auto& loop : loops_) {
     if (loop->thread.joinable()) loop->thread.join();

@@ -14,7 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "net/request_authorizer.h"
 #include "net/route.h"
+#include "net/web_socket_connection.h"
 #include "runtime/http_message.h"
 #include "runtime/thread_engine.h"
 
@@ -26,6 +28,7 @@ struct HttpServerOptions {
   int threads = 0;  // 0: one per core
   size_t max_body_bytes = 100u << 20;
   size_t max_header_bytes = 64u << 10;
+  WebSocketOptions web_socket;
 };
 
 // Handles an admin request; `respond` may be called from any thread, exactly once.
@@ -47,6 +50,9 @@ class HttpServer {
   int thread_count() const { return static_cast<int>(loops_.size()); }
   // Hands an alarm to the loop that owns its object. Any thread.
   void FireAlarm(const runtime::ObjectAddress& address, long long scheduled_ms, int retry_count);
+  // Decides on credentials for classes that are not public (see net/access_gate.h); without one,
+  // such classes refuse every request. Set before Start(); must outlive the server.
+  void set_authorizer(const RequestAuthorizer* authorizer) { authorizer_ = authorizer; }
   // Runs `fn(engine)` on every runtime thread and waits for all. Not from a runtime thread.
   void RunOnEveryEngine(const std::function<void(runtime::ThreadEngine&)>& fn);
 
@@ -73,6 +79,7 @@ class HttpServer {
   HttpServerOptions options_;
   runtime::RuntimeShared& runtime_;
   AdminHandler admin_;
+  const RequestAuthorizer* authorizer_ = nullptr;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<bool> draining_{false};
   std::atomic<long> active_requests_{0};

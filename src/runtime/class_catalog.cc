@@ -15,7 +15,8 @@ std::shared_ptr<const AppCode> ClassCatalog::Get(const std::string& app) const {
   return it == apps_.end() ? nullptr : it->second;
 }
 
-uint64_t ClassCatalog::Set(const std::string& app, std::vector<DeployedClass> classes) {
+uint64_t ClassCatalog::Set(const std::string& app, std::vector<DeployedClass> classes,
+                           EnvVars env) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t generation = next_generation_++;
   if (classes.empty()) {
@@ -25,6 +26,7 @@ uint64_t ClassCatalog::Set(const std::string& app, std::vector<DeployedClass> cl
     code->app = app;
     code->generation = generation;
     code->classes = std::move(classes);
+    code->env = std::move(env);
     apps_[app] = std::move(code);
   }
   return generation;

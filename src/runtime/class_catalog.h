@@ -10,7 +10,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "runtime/access_mode.h"
 
 namespace dorm::runtime {
 
@@ -18,12 +21,18 @@ struct DeployedClass {
   std::string name;        // kebab-case URL name
   std::string class_name;  // exported JS class name
   std::string module_js;   // the ES module, TypeScript already stripped
+  // Checked by the network layer before a request reaches an object; fails closed by default.
+  AccessMode access_mode = AccessMode::kAuthenticated;
 };
+
+// An app's env vars (key, plaintext value), sorted by key.
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
 struct AppCode {
   std::string app;
   uint64_t generation = 0;
   std::vector<DeployedClass> classes;
+  EnvVars env;  // what every class of the app reads as `env.KEY`
 
   const DeployedClass* Find(const std::string& name) const;
 };
@@ -32,8 +41,9 @@ class ClassCatalog {
  public:
   // nullptr if the app has no classes.
   std::shared_ptr<const AppCode> Get(const std::string& app) const;
-  // Replaces the app's classes; an empty list removes the app. Returns the new generation.
-  uint64_t Set(const std::string& app, std::vector<DeployedClass> classes);
+  // Replaces the app's classes and env vars; an empty class list removes the app. Returns the
+  // new generation.
+  uint64_t Set(const std::string& app, std::vector<DeployedClass> classes, EnvVars env = {});
 
  private:
   mutable std::mutex mu_;

@@ -1,6 +1,7 @@
 // Plain HTTP messages exchanged between the network front and the object runtime.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -22,6 +23,9 @@ struct HttpResponseData {
   std::string status_text;
   HeaderList headers;
   std::string body;
+  // Non-zero for a 101 answer to a WebSocket upgrade: the runtime's id of the socket, which the
+  // network front attaches to the connection once its handshake is done.
+  uint64_t web_socket_id = 0;
 
   // A response the server itself produces: {"error": message} as JSON.
   static HttpResponseData JsonError(int status, const std::string& message);

@@ -13,6 +13,7 @@
 #include "js/strings.h"
 #include "runtime/sql_natives.h"
 #include "runtime/thread_engine.h"
+#include "runtime/web_socket_natives.h"
 #include "storage/list_range.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -588,6 +589,7 @@ v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
     natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
   }
   AddSqlNatives(this, isolate, context, natives);
+  AddWebSocketNatives(this, isolate, context, natives);
   return natives;
 }
 

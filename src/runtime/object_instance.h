@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "runtime/http_message.h"
+#include "runtime/web_socket_transport.h"
 #include "storage/object_database.h"
 
 namespace dorm::runtime {
@@ -30,12 +31,27 @@ struct ObjectAddress {
   std::string object_id;  // 64 hex digits
 };
 
+// Something that happened on one of the object's WebSockets.
+struct SocketEvent {
+  enum class Kind { kMessage, kClose, kError };
+  Kind kind = Kind::kMessage;
+  uint64_t socket_id = 0;
+  bool text = false;
+  std::string data;  // the message, the close reason, or the error's message
+  int code = 0;      // kClose: the close code (1005 when the peer gave none, 1006 when no Close)
+  bool was_clean = false;
+};
+
 struct FetchEvent {
   HttpRequestData request;
+  // Empty for events nobody answers (WebSocket events).
   ResponseCallback done;
   // An alarm event instead of a request: calls alarm({retryCount, isRetry}).
   bool alarm = false;
   int alarm_retry = 0;
+  // A WebSocket event instead of a request: calls the socket's listeners or the class's
+  // webSocketMessage/Close/Error handler.
+  std::optional<SocketEvent> socket;
 };
 
 struct ObjectInstance {
@@ -47,6 +63,7 @@ struct ObjectInstance {
 
   // JavaScript side; empty until the constructor has run.
   v8::Global<v8::Object> js_object;
+  v8::Global<v8::Object> js_state;  // its DurableObjectState (`ctx`)
   bool constructed = false;
 
   // Storage. `db` is opened on first use and may be closed again when cold (see the engine's
@@ -73,6 +90,16 @@ struct ObjectInstance {
     ResponseCallback done;
   };
   std::vector<GatedOutput> gated;
+  // WebSocket sends and closes, in call order, each waiting for the commits made before it.
+  struct GatedSocketOutput {
+    uint64_t required_seq;
+    uint64_t socket_id;
+    bool close;
+    bool text;
+    SharedPayload payload;  // the message, or the close reason
+    int code;
+  };
+  std::vector<GatedSocketOutput> gated_socket_outputs;
   // storage.sync() promises waiting for a commit to become durable.
   std::vector<std::pair<uint64_t, v8::Global<v8::Promise::Resolver>>> sync_waiters;
 

@@ -15,6 +15,9 @@ struct RuntimeOptions {
   size_t heap_limit_bytes = 128u << 20;
   // An object without events for this long is evicted from memory.
   std::chrono::seconds idle_evict{70};
+  // An object whose only open work is hibernatable WebSockets is evicted (hibernated) after this
+  // long without events; its connections stay open.
+  std::chrono::milliseconds hibernate_after{10000};
   // An object's SQLite connection (tens of KiB, mostly the WAL index) is closed after this long
   // without storage use, and reopened on the next use; the object itself stays in memory.
   std::chrono::milliseconds database_idle_close{1000};

@@ -1,10 +1,15 @@
 #include "runtime/thread_engine.h"
 
+#include <malloc.h>
+#include <strings.h>
+
 #include <boost/asio/post.hpp>
+#include <cstring>
 #include <filesystem>
 
 #include "js/strings.h"
 #include "runtime/alarm_scheduler.h"
+#include "runtime/env_object.h"
 #include "runtime/object_id.h"
 #include "util/log.h"
 
@@ -17,6 +22,9 @@ const char kCodeUpdatedMessage[] = "Durable Object reset because its code was up
 namespace {
 const char kStorageFailureMessage[] =
     "Internal error in Durable Object storage write caused object to be reset.";
+
+const char kEvictedMessage[] = "evicted";
+const char kShutdownMessage[] = "The server is shutting down.";
 
 thread_local ThreadEngine* t_current_engine = nullptr;
 
@@ -82,6 +90,10 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
     cpu_exceeded = watchdog_slot_->Exit();
   }
   --turn_depth_;
+  if (turn_depth_ == 0 && last_sent_payload_) {
+    last_sent_string_.Reset();
+    last_sent_payload_.reset();
+  }
   bool alive = true;
   if (cpu_exceeded || app->out_of_memory() || isolate->IsExecutionTerminating()) {
     isolate->CancelTerminateExecution();
@@ -156,20 +168,30 @@ void ThreadEngine::RefreshApp(const std::string& app) {
 
 void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
                                  ResponseCallback done) {
+  FetchEvent event;
+  event.request = std::move(request);
+  event.done = std::move(done);
+  DispatchEvent(std::move(address), std::move(event));
+}
+
+bool ThreadEngine::DispatchEvent(ObjectAddress address, FetchEvent event) {
   bool class_exists = true;
   AppIsolate* app = AppForClass(address, &class_exists);
   if (!app) {
-    done(class_exists ? HttpResponseData::JsonError(
-                            500, "internal error: cannot start the JavaScript runtime")
-                      : HttpResponseData::JsonError(404, "No Durable Object class named '" +
-                                                             address.class_name + "' in app '" +
-                                                             address.app + "'."));
-    return;
+    if (event.done) {
+      event.done(class_exists ? HttpResponseData::JsonError(
+                                    500, "internal error: cannot start the JavaScript runtime")
+                              : HttpResponseData::JsonError(
+                                    404, "No Durable Object class named '" + address.class_name +
+                                             "' in app '" + address.app + "'."));
+    }
+    return class_exists;
   }
   ObjectInstance* instance = EnsureInstance(std::move(address), app);
   instance->last_active = std::chrono::steady_clock::now();
-  instance->queued.push_back(FetchEvent{std::move(request), std::move(done)});
+  instance->queued.push_back(std::move(event));
   Pump(instance->slot);
+  return true;
 }
 
 AppIsolate* ThreadEngine::AppForClass(const ObjectAddress& address, bool* class_exists) {
@@ -382,6 +404,8 @@ void ThreadEngine::Pump(uint64_t slot) {
     instance->queued.pop_front();
     if (event.alarm) {
       DeliverAlarm(instance, std::move(event));
+    } else if (event.socket) {
+      DeliverSocketEvent(instance, std::move(event));
     } else {
       Deliver(instance, std::move(event));
     }
@@ -412,7 +436,7 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
       failure = js::ExceptionMessage(isolate, try_catch.Exception());
       return;
     }
-    v8::Local<v8::Object> env = v8::Object::New(isolate);
+    v8::Local<v8::Object> env = NewEnvObject(isolate, context, app->code()->env);
     v8::Local<v8::Value> args[] = {state, env};
     v8::Local<v8::Object> object;
     if (!ctor->NewInstance(context, 2, args).ToLocal(&object)) {
@@ -424,6 +448,7 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
       return;
     }
     instance->js_object.Reset(isolate, object);
+    instance->js_state.Reset(isolate, state.As<v8::Object>());
     instance->constructed = true;
   });
   ObjectInstance* still = FindBySlot(slot);
@@ -494,6 +519,62 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
   });
 }
 
+// Defined here, beside RunTurn, which it needs; the rest of the WebSocket half is in
+// thread_engine_web_sockets.cc.
+void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, FetchEvent event) {
+  const SocketEvent& socket_event = *event.socket;
+  WebSocketRecord* record = sockets_.Find(socket_event.socket_id);
+  if (!record) return;  // closed by a reset meanwhile
+  AppIsolate* app = instance->app;
+  uint64_t slot = instance->slot;
+  uint64_t event_id = next_event_id_++;
+  instance->in_flight.emplace(event_id, ResponseCallback());
+  instance->last_active = std::chrono::steady_clock::now();
+  bool hibernatable = record->mode == WebSocketRecord::Mode::kHibernatable;
+  if (socket_event.kind == SocketEvent::Kind::kClose) {
+    // The connection is gone; the object hears of it now, and then the socket is forgotten.
+    sockets_.Remove(socket_event.socket_id);
+  }
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    const char* kind = socket_event.kind == SocketEvent::Kind::kMessage ? "message"
+                       : socket_event.kind == SocketEvent::Kind::kClose ? "close"
+                                                                        : "error";
+    v8::Local<v8::Value> data;
+    if (socket_event.kind == SocketEvent::Kind::kMessage && !socket_event.text) {
+      v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, socket_event.data.size());
+      if (!socket_event.data.empty()) {
+        std::memcpy(buffer->GetBackingStore()->Data(), socket_event.data.data(),
+                    socket_event.data.size());
+      }
+      data = buffer;
+    } else {
+      data = js::FromUtf8(isolate, socket_event.data);
+    }
+    v8::Local<v8::Value> args[] = {
+        instance->js_object.Get(isolate),
+        instance->js_state.Get(isolate),
+        js::FromUtf8(isolate, kind),
+        v8::Number::New(isolate, static_cast<double>(socket_event.socket_id)),
+        v8::Boolean::New(isolate, hibernatable),
+        data,
+        v8::Integer::New(isolate, socket_event.code),
+        v8::Boolean::New(isolate, socket_event.was_clean),
+        v8::Number::New(isolate, static_cast<double>(slot)),
+        v8::Number::New(isolate, static_cast<double>(event_id))};
+    v8::Local<v8::Value> ignored;
+    if (!app->RuntimeFunction("deliverWebSocketEvent")
+             ->Call(context, v8::Undefined(isolate), 10, args)
+             .ToLocal(&ignored) &&
+        !try_catch.HasTerminated()) {
+      OnEventSettled(slot, event_id, false, try_catch.Exception());
+    }
+  });
+}
+
 void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfilled,
                                   v8::Local<v8::Value> value) {
   ObjectInstance* instance = FindBySlot(slot);
@@ -510,6 +591,7 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
   instance->last_active = std::chrono::steady_clock::now();
   AppIsolate* app = instance->app;
   v8::Isolate* isolate = app->isolate();
+  if (!done) return;  // a WebSocket event: nobody waits for its outcome
   HttpResponseData response;
   if (!fulfilled) {
     response = HttpResponseData::JsonError(500, js::ExceptionMessage(isolate, value));
@@ -563,6 +645,25 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
               js::ToLatin1(isolate, array->Get(context, i + 1).ToLocalChecked()));
         }
       }
+      v8::Local<v8::Value> web_socket =
+          parts->Get(context, js::FromUtf8(isolate, "webSocket")).ToLocalChecked();
+      if (web_socket->IsObject()) {
+        // The client end of a WebSocketPair: its server end becomes this connection's socket.
+        v8::Local<v8::Value> bind_args[] = {web_socket, instance->js_state.Get(isolate)};
+        v8::Local<v8::Value> id;
+        v8::TryCatch bind_catch(isolate);
+        if (app->RuntimeFunction("bindResponseWebSocket")
+                ->Call(context, v8::Undefined(isolate), 2, bind_args)
+                .ToLocal(&id)) {
+          response.web_socket_id = static_cast<uint64_t>(id->NumberValue(context).FromMaybe(0));
+        } else if (bind_catch.HasTerminated()) {
+          instance->in_flight.emplace(event_id, std::move(done));
+          return;
+        } else {
+          response.status = 500;
+          response.body = js::ExceptionMessage(isolate, bind_catch.Exception());
+        }
+      }
       v8::Local<v8::Value> body = get(AppIsolate::kBody);
       if (body->IsString()) {
         response.body = js::ToUtf8(isolate, body);
@@ -571,7 +672,21 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
         response.body.resize(view->ByteLength());
         view->CopyContents(response.body.data(), response.body.size());
       }
-      if (response.status < 100 || response.status > 999) {
+      if (response.web_socket_id != 0) {
+        if (WebSocketRecord* record = sockets_.Find(response.web_socket_id)) {
+          for (const auto& [name, value] : response.headers) {
+            if (name.size() == 22 && strcasecmp(name.c_str(), "sec-websocket-protocol") == 0) {
+              record->protocol = value;
+            }
+          }
+        }
+      }
+      if (response.status == 500 && response.web_socket_id == 0 && web_socket->IsObject()) {
+        std::string message = response.body;
+        Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
+                                  instance->address.instance_name + "] " + message);
+        response = HttpResponseData::JsonError(500, message);
+      } else if (response.status < 100 || response.status > 999) {
         // Response.error() (status 0) is a network error: the client gets a 500.
         response = HttpResponseData::JsonError(
             500, "The Durable Object returned a network error (Response.error()).");
@@ -614,6 +729,21 @@ void ThreadEngine::ReleaseGated(ObjectInstance* instance) {
     }
   }
   for (auto& out : ready) out.done(std::move(out.response));
+  if (!instance->gated_socket_outputs.empty()) {
+    auto& outputs = instance->gated_socket_outputs;
+    size_t released = 0;
+    // In call order: a later output never overtakes an earlier one on the same socket.
+    while (released < outputs.size() && outputs[released].required_seq <= instance->durable_seq) {
+      ++released;
+    }
+    if (released > 0) {
+      std::vector<ObjectInstance::GatedSocketOutput> now(
+          std::make_move_iterator(outputs.begin()),
+          std::make_move_iterator(outputs.begin() + static_cast<long>(released)));
+      outputs.erase(outputs.begin(), outputs.begin() + static_cast<long>(released));
+      for (const auto& output : now) PerformSocketOutput(output);
+    }
+  }
   if (!instance->sync_waiters.empty()) {
     AppIsolate* app = instance->app;
     v8::Isolate* isolate = app->isolate();
@@ -806,10 +936,21 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, const std::string& me
   dirty_.erase(instance->slot);
   if (instance->db) instance->db->Rollback();
   CloseDatabase(instance);
-  for (auto& [id, done] : instance->in_flight) done(HttpResponseData::JsonError(500, message));
+  for (auto& [id, done] : instance->in_flight) {
+    if (done) done(HttpResponseData::JsonError(500, message));
+  }
   instance->in_flight.clear();
   for (auto& out : instance->gated) out.done(HttpResponseData::JsonError(500, message));
   instance->gated.clear();
+  // Outputs waiting for a commit that will never be durable are dropped with it.
+  instance->gated_socket_outputs.clear();
+  const bool evicted = message == kEvictedMessage;
+  if (!evicted) {
+    // A reset disconnects the object's WebSockets; eviction (hibernation) keeps them open.
+    int code = message == kCodeUpdatedMessage ? 1012 : message == kShutdownMessage ? 1001 : 1011;
+    const std::string& key = ObjectKey(instance->address);
+    CloseSockets([&](const std::string& k) { return k == key; }, code, message);
+  }
   // Requests not yet delivered go to a fresh instance.
   std::deque<FetchEvent> queued = std::move(instance->queued);
   instance->queued.clear();
@@ -823,9 +964,28 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, const std::string& me
   ObjectAddress address = instance->address;
   DestroyLater(std::move(owned));
   for (auto& event : queued) {
+    // Events of sockets the reset closed have nobody left to hear them.
+    if (event.socket && !sockets_.Find(event.socket->socket_id)) continue;
     boost::asio::post(io_, [this, address, event = std::make_shared<FetchEvent>(std::move(event))] {
-      DispatchFetch(address, std::move(event->request), std::move(event->done));
+      DispatchEvent(address, std::move(*event));
     });
+  }
+}
+
+template <typename Predicate>
+void ThreadEngine::CloseSockets(Predicate&& matches, int code, const std::string& reason) {
+  std::vector<uint64_t> doomed;
+  sockets_.ForEach([&](WebSocketRecord* record) {
+    if (matches(record->object_key)) doomed.push_back(record->id);
+  });
+  // A close reason is at most 123 bytes on the wire.
+  std::string short_reason = reason.size() > 123 ? reason.substr(0, 123) : reason;
+  for (uint64_t id : doomed) {
+    WebSocketRecord* record = sockets_.Find(id);
+    if (record->transport && record->state != WebSocketRecord::State::kClosed) {
+      record->transport->Close(code, short_reason);
+    }
+    sockets_.Remove(id);
   }
 }
 
@@ -835,6 +995,12 @@ void ThreadEngine::ResetApp(AppIsolate* app, const std::string& message, bool di
     if (instance->app == app) victims.push_back(instance.get());
   }
   for (ObjectInstance* instance : victims) BreakInstance(instance, message);
+  // Hibernating objects of the app have no instance, but their sockets close all the same.
+  if (sockets_.size() > 0) {
+    std::string prefix = app->app() + '\n';
+    CloseSockets([&](const std::string& key) { return key.compare(0, prefix.size(), prefix) == 0; },
+                 message == kCodeUpdatedMessage ? 1012 : 1011, message);
+  }
   for (auto it = timers_.begin(); it != timers_.end();) {
     if (it->second->app == app) {
       it = timers_.erase(it);
@@ -951,15 +1117,36 @@ void ThreadEngine::EvictIdle() {
   auto now = std::chrono::steady_clock::now();
   std::vector<ObjectInstance*> idle;
   for (auto& [key, instance] : objects_) {
-    if (now - instance->last_active < shared_.options.idle_evict) continue;
+    auto idle_for = now - instance->last_active;
+    if (idle_for < shared_.options.idle_evict &&
+        (idle_for < shared_.options.hibernate_after || !sockets_.HasSockets(key))) {
+      continue;
+    }
+    // Standard (accept()ed) WebSockets live in the instance's JavaScript: they pin it.
+    if (sockets_.PinsObject(key)) continue;
     if (!instance->in_flight.empty() || !instance->queued.empty() || !instance->gated.empty() ||
-        instance->sync_in_flight || instance->gate_depth > 0 || instance->txn_depth > 0 ||
-        !instance->sync_waiters.empty() || (instance->db && instance->db->in_transaction())) {
+        !instance->gated_socket_outputs.empty() || instance->sync_in_flight ||
+        instance->gate_depth > 0 || instance->txn_depth > 0 || !instance->sync_waiters.empty() ||
+        (instance->db && instance->db->in_transaction())) {
       continue;
     }
     idle.push_back(instance.get());
   }
-  for (ObjectInstance* instance : idle) BreakInstance(instance, "evicted");
+  // Evicted instances are freed by a task posted after this sweep; the memory they held (and
+  // that of the sockets' JavaScript objects) goes back to the system one sweep later, at most every
+  // two seconds: a full GC returns V8's pages, malloc_trim the allocator's. Hibernated objects are
+  // meant to cost only their connections, and that is what an operator sees in the RSS.
+  if (release_memory_ && now - last_memory_release_ > std::chrono::seconds(2)) {
+    release_memory_ = false;
+    last_memory_release_ = now;
+    for (auto& [name, app] : apps_) {
+      v8::Isolate::Scope isolate_scope(app->isolate());
+      app->isolate()->LowMemoryNotification();
+    }
+    malloc_trim(0);
+  }
+  if (!idle.empty()) release_memory_ = true;
+  for (ObjectInstance* instance : idle) BreakInstance(instance, kEvictedMessage);
   // Connections unused for a while are closed (coldest last in the list); their objects stay.
   while (!open_databases_.empty()) {
     ObjectInstance* coldest = open_databases_.back();
@@ -983,7 +1170,8 @@ void ThreadEngine::EvictIdle() {
 size_t ThreadEngine::OutstandingWork() const {
   size_t n = syncs_in_flight_ + sync_batch_.size();
   for (const auto& [key, instance] : objects_) {
-    n += instance->in_flight.size() + instance->queued.size() + instance->gated.size();
+    n += instance->in_flight.size() + instance->queued.size() + instance->gated.size() +
+         instance->gated_socket_outputs.size();
   }
   return n;
 }
@@ -991,7 +1179,8 @@ size_t ThreadEngine::OutstandingWork() const {
 void ThreadEngine::CloseAll() {
   std::vector<ObjectInstance*> all;
   for (auto& [key, instance] : objects_) all.push_back(instance.get());
-  for (ObjectInstance* instance : all) BreakInstance(instance, "The server is shutting down.");
+  for (ObjectInstance* instance : all) BreakInstance(instance, kShutdownMessage);
+  CloseSockets([](const std::string&) { return true; }, 1001, kShutdownMessage);
   graveyard_.clear();
   eviction_timer_.cancel();
   timers_.clear();

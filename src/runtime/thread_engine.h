@@ -24,6 +24,7 @@
 #include "runtime/http_message.h"
 #include "runtime/object_instance.h"
 #include "runtime/options.h"
+#include "runtime/web_socket_registry.h"
 #include "storage/alarm_index.h"
 #include "storage/sync_pool.h"
 
@@ -78,6 +79,21 @@ class ThreadEngine {
   std::string ValidateModule(const std::string& module_js, const std::string& filename,
                              std::string* class_name);
 
+  // --- WebSockets: called by the network front, on this thread. ---
+  // The handshake of socket `id` (from HttpResponseData::web_socket_id) completed. Returns false
+  // if the object no longer wants the socket: the caller then closes the connection (1011).
+  bool AttachWebSocket(uint64_t id, std::shared_ptr<WebSocketTransport> transport);
+  // A complete message arrived (text is valid UTF-8).
+  void OnWebSocketMessage(uint64_t id, bool text, std::string data);
+  // The connection failed in a way the object should hear of (protocol error, message too big,
+  // slow reader); OnWebSocketClosed follows.
+  void OnWebSocketError(uint64_t id, const std::string& message);
+  // The connection is gone: the peer's Close (`clean`, with its code, 1005 if it gave none) or a
+  // failure (code 1006 unless the server chose one).
+  void OnWebSocketClosed(uint64_t id, int code, const std::string& reason, bool clean);
+  // Sockets this thread holds (open, closing, or with events not yet delivered).
+  size_t WebSocketCount() const { return sockets_.size(); }
+
   // Events delivered or queued, plus outputs and flushes not yet done.
   size_t OutstandingWork() const;
   // Evicts every object (closing its database) once nothing is outstanding. For shutdown.
@@ -91,6 +107,7 @@ class ThreadEngine {
  private:
   friend class Natives;
   friend class SqlNatives;
+  friend class WebSocketNatives;
   struct Timer {
     uint64_t id;
     AppIsolate* app;
@@ -116,6 +133,19 @@ class ThreadEngine {
   void SchedulePump(uint64_t slot);
   void Construct(ObjectInstance* instance);
   void Deliver(ObjectInstance* instance, FetchEvent event);
+  // Queues `event` for the object, creating the instance (its constructor runs first) if needed.
+  // Returns false if the class no longer exists (the event's `done`, if any, got a 404).
+  bool DispatchEvent(ObjectAddress address, FetchEvent event);
+
+  // WebSockets.
+  void DeliverSocketEvent(ObjectInstance* instance, FetchEvent event);
+  ObjectInstance* FindByKey(const std::string& object_key);
+  // Sends now or, while commits made before it are not durable, after them.
+  void SocketOutput(WebSocketRecord* record, ObjectInstance::GatedSocketOutput output);
+  void PerformSocketOutput(const ObjectInstance::GatedSocketOutput& output);
+  // Closes (with `code`) and forgets every socket of the objects `matches` selects by key.
+  template <typename Predicate>
+  void CloseSockets(Predicate&& matches, int code, const std::string& reason);
   void OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfilled, v8::Local<v8::Value> value);
 
   // Runs `body` as one JavaScript turn on `app`: scopes, CPU watchdog, microtask checkpoint,
@@ -170,6 +200,11 @@ class ThreadEngine {
   std::vector<PendingSync> sync_batch_;
   size_t syncs_in_flight_ = 0;
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;
+  WebSocketRegistry sockets_;
+  // The last string sent on a WebSocket in this turn and its UTF-8, so that a broadcast converts
+  // and copies a message once, not once per recipient.
+  v8::Global<v8::String> last_sent_string_;
+  SharedPayload last_sent_payload_;
   uint64_t next_slot_ = 1;
   uint64_t next_event_id_ = 1;
   uint64_t next_timer_id_ = 1;
@@ -178,6 +213,8 @@ class ThreadEngine {
   bool cleanup_posted_ = false;
   std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> rejected_promises_;
   boost::asio::steady_timer eviction_timer_;
+  bool release_memory_ = false;  // objects were evicted since the last release
+  std::chrono::steady_clock::time_point last_memory_release_;
 };
 
 }  // namespace dorm::runtime

@@ -76,4 +76,29 @@ std::optional<std::string> PercentDecode(std::string_view text) {
   return out;
 }
 
+bool IsValidEnvKey(std::string_view key) {
+  if (key.empty() || key.size() > 256) return false;
+  if (key[0] >= '0' && key[0] <= '9') return false;
+  for (char c : key) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+std::string PercentEncodeSegment(std::string_view text) {
+  static const char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kDigits[c >> 4];
+      out += kDigits[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace dorm

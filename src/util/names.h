@@ -20,4 +20,10 @@ std::string BindingNameFromKebab(std::string_view kebab);
 // Decodes %XX escapes. Returns nullopt for a malformed escape. '+' stays '+'.
 std::optional<std::string> PercentDecode(std::string_view text);
 
+// True for an env var key: ^[A-Z_][A-Z0-9_]*$, at most 256 characters.
+bool IsValidEnvKey(std::string_view key);
+
+// Escapes every byte but [A-Za-z0-9-._~] as %XX, so that any text is one URL path segment.
+std::string PercentEncodeSegment(std::string_view text);
+
 }  // namespace dorm

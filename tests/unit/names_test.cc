@@ -42,5 +42,28 @@ TEST(PercentDecode, DecodesAndRejectsMalformed) {
   EXPECT_EQ(PercentDecode("%00").value(), std::string(1, '\0'));
 }
 
+TEST(IsValidEnvKey, AcceptsOnlyUpperSnake) {
+  EXPECT_TRUE(IsValidEnvKey("API_KEY"));
+  EXPECT_TRUE(IsValidEnvKey("_PRIVATE"));
+  EXPECT_TRUE(IsValidEnvKey("V2"));
+  EXPECT_TRUE(IsValidEnvKey("_"));
+  EXPECT_FALSE(IsValidEnvKey(""));
+  EXPECT_FALSE(IsValidEnvKey("2FAST"));
+  EXPECT_FALSE(IsValidEnvKey("api_key"));
+  EXPECT_FALSE(IsValidEnvKey("API-KEY"));
+  EXPECT_FALSE(IsValidEnvKey("API KEY"));
+  EXPECT_FALSE(IsValidEnvKey("\xC3\x89T\xC3\x89"));
+  EXPECT_TRUE(IsValidEnvKey(std::string(256, 'A')));
+  EXPECT_FALSE(IsValidEnvKey(std::string(257, 'A')));
+}
+
+TEST(PercentEncodeSegment, RoundTripsThroughPercentDecode) {
+  EXPECT_EQ(PercentEncodeSegment("API_KEY"), "API_KEY");
+  EXPECT_EQ(PercentEncodeSegment("a b/c?d%"), "a%20b%2Fc%3Fd%25");
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c) every_byte += static_cast<char>(c);
+  EXPECT_EQ(PercentDecode(PercentEncodeSegment(every_byte)).value(), every_byte);
+}
+
 }  // namespace
 }  // namespace dorm

@@ -1,0 +1,380 @@
+// Cloudflare's WebSocket API on the server side: WebSocketPair, the WebSocket ends with accept(),
+// send() and close(), their events, attachments, and WebSocketRequestResponsePair.
+//
+// An end is in one of three situations:
+// - local: both ends of a pair live here; messages go from one end's send() to the other's
+//   listeners (after the receiving end called accept()).
+// - network: the server end of a pair whose client end was returned in a 101 response, or a
+//   socket restored after hibernation. It has a native id; sends and closes go to the host, which
+//   passes them through the output gate to the connection.
+// - used in a Response: the client end once returned; it cannot be used any more.
+// The runtime (js/runtime/web_sockets.js) binds network ends and delivers their events through
+// the hooks exported at the bottom.
+import native from './native.js';
+import { Event, EventTarget, defineEventHandler } from './event_target.js';
+import {
+  bufferSourceView, defineInterface, isObject, requireArgs, toDictionary, toDOMString, toUSVString,
+} from './webidl.js';
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+const MAX_ATTACHMENT_BYTES = 16384;
+const NOT_ACCEPTED_MESSAGE =
+  'You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages.';
+
+const internalToken = Symbol('WebSocket');
+
+export class MessageEvent extends Event {
+  #data;
+  constructor(type, init = undefined) {
+    requireArgs(arguments.length, 1, "Failed to construct 'MessageEvent'");
+    const dict = toDictionary(init, "Failed to construct 'MessageEvent'");
+    super(type, dict);
+    this.#data = dict.data === undefined ? null : dict.data;
+  }
+
+  get data() {
+    return this.#data;
+  }
+}
+defineInterface(MessageEvent, 'MessageEvent');
+
+export class CloseEvent extends Event {
+  #code;
+  #reason;
+  #wasClean;
+  constructor(type, init = undefined) {
+    requireArgs(arguments.length, 1, "Failed to construct 'CloseEvent'");
+    const dict = toDictionary(init, "Failed to construct 'CloseEvent'");
+    super(type, dict);
+    this.#code = dict.code === undefined ? 0 : Number(dict.code) & 0xffff;
+    this.#reason = dict.reason === undefined ? '' : toUSVString(dict.reason);
+    this.#wasClean = Boolean(dict.wasClean);
+  }
+
+  get code() {
+    return this.#code;
+  }
+
+  get reason() {
+    return this.#reason;
+  }
+
+  get wasClean() {
+    return this.#wasClean;
+  }
+}
+defineInterface(CloseEvent, 'CloseEvent');
+
+export class ErrorEvent extends Event {
+  #message;
+  #error;
+  constructor(type, init = undefined) {
+    requireArgs(arguments.length, 1, "Failed to construct 'ErrorEvent'");
+    const dict = toDictionary(init, "Failed to construct 'ErrorEvent'");
+    super(type, dict);
+    this.#message = dict.message === undefined ? '' : toDOMString(dict.message);
+    this.#error = dict.error;
+  }
+
+  get message() {
+    return this.#message;
+  }
+
+  get error() {
+    return this.#error;
+  }
+
+  get filename() {
+    return '';
+  }
+
+  get lineno() {
+    return 0;
+  }
+
+  get colno() {
+    return 0;
+  }
+}
+defineInterface(ErrorEvent, 'ErrorEvent');
+
+function newState(peer) {
+  return {
+    peer,
+    id: 0,
+    accepted: false,
+    hibernatable: false,
+    usedInResponse: false,
+    closedOutgoing: false,
+    closedIncoming: false,
+    inbox: [], // events that arrived before accept()
+    outbox: [], // sends and a close made before the peer (local or network) could take them
+    attachment: null, // serialized, while the end has no native id
+  };
+}
+
+let stateOf;
+
+export class WebSocket extends EventTarget {
+  #s;
+
+  constructor(url, protocols = undefined) {
+    if (url === internalToken) {
+      super();
+      this.#s = protocols;
+      return;
+    }
+    requireArgs(arguments.length, 1, "Failed to construct 'WebSocket'");
+    // Durable Objects receive WebSockets; opening outgoing connections is not supported here.
+    throw new TypeError(
+      "Failed to construct 'WebSocket': outgoing WebSocket connections are not supported by this server.");
+  }
+
+  static {
+    stateOf = (ws) => (isObject(ws) && #s in ws ? ws.#s : undefined);
+  }
+
+  get readyState() {
+    const s = this.#s;
+    if (s.id !== 0 && !s.closedIncoming) {
+      // The host knows when a network socket went away while the object slept.
+      const info = native.wsInfo(s.id);
+      if (info === null || info[0] === CLOSED) return s.closedOutgoing ? CLOSED : CLOSING;
+    }
+    if (s.closedIncoming && s.closedOutgoing) return CLOSED;
+    if (s.closedIncoming || s.closedOutgoing) return CLOSING;
+    return OPEN;
+  }
+
+  get url() {
+    return null;
+  }
+
+  get protocol() {
+    const s = this.#s;
+    if (s.id === 0) return null;
+    const info = native.wsInfo(s.id);
+    return info === null || info[1] === '' ? null : info[1];
+  }
+
+  get extensions() {
+    return null;
+  }
+
+  accept() {
+    const s = this.#s;
+    if (s.usedInResponse) {
+      throw new TypeError("Can't accept() WebSocket that was already used in a response.");
+    }
+    if (s.hibernatable) {
+      throw new TypeError("Can't call accept() on a WebSocket that was accepted with state.acceptWebSocket().");
+    }
+    if (s.accepted) return;
+    s.accepted = true;
+    if (s.id !== 0) native.wsAccept(s.id, false, []);
+    const peer = s.peer === null ? undefined : stateOf(s.peer);
+    if (peer !== undefined && peer.id === 0) {
+      // A local pair: what the other end sent so far arrives now.
+      const outbox = peer.outbox;
+      peer.outbox = [];
+      for (const item of outbox) deliverLocally(this, item);
+    }
+    flushInbox(this, s);
+  }
+
+  send(message) {
+    requireArgs(arguments.length, 1, "Failed to execute 'send' on 'WebSocket'");
+    const s = this.#s;
+    if (s.closedOutgoing) throw new TypeError("Can't call WebSocket send() after close().");
+    if (!s.accepted) throw new TypeError(NOT_ACCEPTED_MESSAGE);
+    let data;
+    if (typeof message === 'string') {
+      data = message;
+    } else {
+      const view = bufferSourceView(message);
+      if (view === null) data = toUSVString(message);
+      else data = view.slice().buffer;
+    }
+    if (s.id !== 0) {
+      native.wsSend(s.id, data);
+      return;
+    }
+    sendToPeer(s, { type: 'message', data });
+  }
+
+  close(code = undefined, reason = undefined) {
+    const s = this.#s;
+    if (s.closedOutgoing) return;
+    if (!s.accepted) throw new TypeError(NOT_ACCEPTED_MESSAGE);
+    let closeCode = 1005;
+    if (code !== undefined) {
+      closeCode = Number(code);
+      if (!Number.isInteger(closeCode) || closeCode < 1000 || closeCode >= 5000 || closeCode === 1004 ||
+          closeCode === 1005 || closeCode === 1006 || closeCode === 1015) {
+        throw new TypeError(`Invalid WebSocket close code: ${code}.`);
+      }
+    }
+    let closeReason = '';
+    if (reason !== undefined) {
+      if (code === undefined) {
+        throw new TypeError('If you specify a WebSocket close reason, you must also specify a code.');
+      }
+      closeReason = toUSVString(reason);
+      if (native.utf8Encode(closeReason).byteLength > 123) {
+        throw new TypeError('The WebSocket close reason must be at most 123 bytes of UTF-8.');
+      }
+    }
+    s.closedOutgoing = true;
+    if (s.id !== 0) {
+      native.wsClose(s.id, closeCode, closeReason);
+      return;
+    }
+    sendToPeer(s, { type: 'close', code: closeCode === 1005 ? 1005 : closeCode, reason: closeReason });
+  }
+
+  serializeAttachment(value) {
+    requireArgs(arguments.length, 1, "Failed to execute 'serializeAttachment' on 'WebSocket'");
+    const bytes = native.serialize(value);
+    if (bytes.byteLength > MAX_ATTACHMENT_BYTES) {
+      throw new Error(`A WebSocket 'attachment' cannot be larger than ${MAX_ATTACHMENT_BYTES} bytes.` +
+        `'attachment' was ${bytes.byteLength} bytes.`);
+    }
+    const s = this.#s;
+    if (s.id !== 0) native.wsSetAttachment(s.id, bytes);
+    else s.attachment = bytes;
+  }
+
+  deserializeAttachment() {
+    const s = this.#s;
+    const bytes = s.id !== 0 ? native.wsGetAttachment(s.id) : s.attachment;
+    return bytes === null ? null : native.deserialize(bytes);
+  }
+}
+
+for (const type of ['open', 'message', 'close', 'error']) defineEventHandler(WebSocket.prototype, type);
+defineInterface(WebSocket, 'WebSocket', { CONNECTING, OPEN, CLOSING, CLOSED });
+
+// Sends `item` ({type: 'message', data} or {type: 'close', code, reason}) from the end with
+// state `s` to its local peer: at once if the peer accepted, otherwise when it does.
+function sendToPeer(s, item) {
+  const peer = s.peer;
+  const peerState = peer === null ? undefined : stateOf(peer);
+  if (peerState !== undefined && peerState.accepted && !peerState.usedInResponse) {
+    deliverLocally(peer, item);
+  } else {
+    s.outbox.push(item);
+  }
+}
+
+function deliverLocally(target, item) {
+  // As across a network, the receiver hears of it in a later task.
+  Promise.resolve().then(() => receive(target, item));
+}
+
+function flushInbox(ws, s) {
+  if (s.inbox.length === 0) return;
+  const inbox = s.inbox;
+  s.inbox = [];
+  Promise.resolve().then(() => {
+    for (const item of inbox) dispatch(ws, item);
+  });
+}
+
+function receive(ws, item) {
+  const s = stateOf(ws);
+  if (!s.accepted) {
+    s.inbox.push(item);
+    return;
+  }
+  dispatch(ws, item);
+}
+
+function dispatch(ws, item) {
+  const s = stateOf(ws);
+  if (item.type === 'message') {
+    ws.dispatchEvent(new MessageEvent('message', { data: item.data }));
+  } else if (item.type === 'close') {
+    s.closedIncoming = true;
+    ws.dispatchEvent(new CloseEvent('close', { code: item.code, reason: item.reason, wasClean: item.wasClean ?? true }));
+  } else if (item.type === 'error') {
+    ws.dispatchEvent(new ErrorEvent('error', { message: item.error.message, error: item.error }));
+  }
+}
+
+export class WebSocketPair {
+  constructor() {
+    const first = new WebSocket(internalToken, newState(null));
+    const second = new WebSocket(internalToken, newState(first));
+    stateOf(first).peer = second;
+    Object.defineProperty(this, 0, { value: first, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(this, 1, { value: second, enumerable: true, writable: true, configurable: true });
+  }
+}
+defineInterface(WebSocketPair, 'WebSocketPair');
+
+export class WebSocketRequestResponsePair {
+  #request;
+  #response;
+  constructor(request, response) {
+    requireArgs(arguments.length, 2, "Failed to construct 'WebSocketRequestResponsePair'");
+    this.#request = toUSVString(request);
+    this.#response = toUSVString(response);
+  }
+
+  get request() {
+    return this.#request;
+  }
+
+  get response() {
+    return this.#response;
+  }
+}
+defineInterface(WebSocketRequestResponsePair, 'WebSocketRequestResponsePair');
+
+// For the runtime (js/runtime/web_sockets.js), which knows the object a socket belongs to.
+export const webSocketHooks = {
+  stateOf,
+  isWebSocket: (value) => stateOf(value) !== undefined,
+  // A server end for a socket the host keeps (after hibernation): accepted for hibernation.
+  restore(id, readyState) {
+    const s = newState(null);
+    s.id = id;
+    s.accepted = true;
+    s.hibernatable = true;
+    s.closedOutgoing = readyState >= CLOSING;
+    return new WebSocket(internalToken, s);
+  },
+  // The end `ws` takes the native id `id`: what it buffered for its peer goes to the host.
+  attach(ws, id) {
+    const s = stateOf(ws);
+    s.id = id;
+    if (s.attachment !== null) {
+      native.wsSetAttachment(id, s.attachment);
+      s.attachment = null;
+    }
+    if (s.accepted && !s.hibernatable) native.wsAccept(id, false, []);
+    const outbox = s.outbox;
+    s.outbox = [];
+    for (const item of outbox) {
+      if (item.type === 'message') native.wsSend(id, item.data);
+      else native.wsClose(id, item.code, item.reason);
+    }
+  },
+  // An event from the network for a standard (accept()ed or not yet accepted) socket.
+  receive(ws, item) {
+    if (item.type === 'close') {
+      // The server answered the peer's Close already: the socket is closed both ways.
+      stateOf(ws).closedOutgoing = true;
+    }
+    receive(ws, item);
+  },
+  markClosed(ws) {
+    const s = stateOf(ws);
+    s.closedIncoming = true;
+    s.closedOutgoing = true;
+  },
+  NOT_ACCEPTED_MESSAGE,
+};

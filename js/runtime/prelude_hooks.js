@@ -1,0 +1,10 @@
+// What the runtime needs of the prelude's classes, captured once (the prelude leaves it on the
+// global object for this bundle, which runs right after it) and hidden from user code.
+const hooks = globalThis.__dormPreludeHooks;
+delete globalThis.__dormPreludeHooks;
+
+if (hooks === null || typeof hooks !== 'object') {
+  throw new Error('Dorm runtime: globalThis.__dormPreludeHooks is missing');
+}
+
+export const webSocketHooks = hooks.webSocket;

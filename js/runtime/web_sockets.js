@@ -1,0 +1,216 @@
+// The WebSocket half of DurableObjectState: accepting sockets for hibernation, finding them again
+// after the object slept, auto-responses, and delivering socket events to the object. The host
+// keeps every socket's lasting state (tags, attachment, auto-response time) under a native id;
+// this side keeps one WebSocket object per id for the life of the instance.
+import { native } from './native.js';
+import { webSocketHooks as hooks } from './prelude_hooks.js';
+
+const MAX_TAGS = 10;
+const MAX_TAG_LENGTH = 256;
+const MAX_AUTO_RESPONSE_BYTES = 2048;
+const MAX_EVENT_TIMEOUT_MS = 604800000;
+
+function byteLength(text) {
+  return native.utf8Encode(text).byteLength;
+}
+
+// DurableObjectState → its ObjectWebSockets (kept off the state object, where user code would
+// see it).
+export const socketsOfState = new WeakMap();
+
+// Per-instance socket bookkeeping; `slot` names the object to the host.
+export class ObjectWebSockets {
+  #slot;
+  #byId = new Map();
+
+  constructor(slot) {
+    this.#slot = slot;
+  }
+
+  // The WebSocket object for native id `id`, made (as a restored hibernatable socket) if this
+  // instance has not seen it yet.
+  wrapper(id, readyState = 1) {
+    let ws = this.#byId.get(id);
+    if (ws === undefined) {
+      ws = hooks.restore(id, readyState);
+      this.#byId.set(id, ws);
+    }
+    return ws;
+  }
+
+  forget(id) {
+    this.#byId.delete(id);
+  }
+
+  acceptWebSocket(ws, tags) {
+    const s = hooks.stateOf(ws);
+    if (s === undefined) {
+      throw new TypeError("Failed to execute 'acceptWebSocket' on 'DurableObjectState': parameter 1 is not of type 'WebSocket'.");
+    }
+    if (s.accepted && !s.hibernatable) {
+      throw new TypeError('Cannot call `acceptWebSocket()` if the WebSocket was already accepted via `accept()`');
+    }
+    const peer = s.peer === null ? undefined : hooks.stateOf(s.peer);
+    if (s.hibernatable || s.usedInResponse || (peer !== undefined && peer.accepted)) {
+      throw new TypeError(
+        'Cannot call `acceptWebSocket()` on this WebSocket because its pair has already been accepted or used in a Response.');
+    }
+    const distinct = [];
+    if (tags !== undefined && tags !== null) {
+      if (typeof tags[Symbol.iterator] !== 'function') {
+        throw new TypeError("Failed to execute 'acceptWebSocket' on 'DurableObjectState': parameter 2 is not iterable.");
+      }
+      for (const tag of tags) {
+        // As on Cloudflare, the count is checked before each element, duplicates included.
+        if (distinct.length >= MAX_TAGS) throw new Error('a Hibernatable WebSocket cannot have more than 10 tags');
+        const text = String(tag);
+        if (byteLength(text) > MAX_TAG_LENGTH) {
+          throw new Error(`"${text}" is longer than the max tag length (${MAX_TAG_LENGTH} characters).`);
+        }
+        if (!distinct.includes(text)) distinct.push(text);
+      }
+    }
+    const id = s.id !== 0 ? s.id : native.wsCreate(this.#slot);
+    if (!native.wsAccept(id, true, distinct)) {
+      throw new Error('A Durable Object cannot accept more than 32768 hibernatable WebSockets.');
+    }
+    s.accepted = true;
+    s.hibernatable = true;
+    if (s.id === 0) hooks.attach(ws, id);
+    this.#byId.set(id, ws);
+  }
+
+  getWebSockets(tag) {
+    const list = native.wsList(this.#slot, tag === undefined ? undefined : String(tag));
+    const result = [];
+    for (let i = 0; i < list.length; i += 3) result.push(this.wrapper(list[i], list[i + 1]));
+    return result;
+  }
+
+  getTags(ws) {
+    const s = hooks.stateOf(ws);
+    if (s === undefined) {
+      throw new TypeError("Failed to execute 'getTags' on 'DurableObjectState': parameter 1 is not of type 'WebSocket'.");
+    }
+    if (!s.accepted) {
+      throw new TypeError("you must call 'acceptWebSocket()' before attempting to access the tags of a WebSocket.");
+    }
+    if (!s.hibernatable) throw new TypeError('only hibernatable websockets can have tags.');
+    return native.wsTags(s.id);
+  }
+
+  setWebSocketAutoResponse(pair) {
+    if (pair === undefined || pair === null) {
+      native.wsSetAutoResponse(this.#slot, null, '');
+      return;
+    }
+    if (!(pair instanceof WebSocketRequestResponsePair)) {
+      throw new TypeError("Failed to execute 'setWebSocketAutoResponse' on 'DurableObjectState': parameter 1 is not of type 'WebSocketRequestResponsePair'.");
+    }
+    const request = pair.request;
+    const response = pair.response;
+    const requestBytes = byteLength(request);
+    if (requestBytes > MAX_AUTO_RESPONSE_BYTES) {
+      throw new RangeError(`Request cannot be larger than ${MAX_AUTO_RESPONSE_BYTES} bytes. A request of size ${requestBytes} was provided.`);
+    }
+    const responseBytes = byteLength(response);
+    if (responseBytes > MAX_AUTO_RESPONSE_BYTES) {
+      throw new RangeError(`Response cannot be larger than ${MAX_AUTO_RESPONSE_BYTES} bytes. A response of size ${responseBytes} was provided.`);
+    }
+    native.wsSetAutoResponse(this.#slot, request, response);
+  }
+
+  getWebSocketAutoResponse() {
+    const pair = native.wsGetAutoResponse(this.#slot);
+    return pair === null ? null : new WebSocketRequestResponsePair(pair[0], pair[1]);
+  }
+
+  getWebSocketAutoResponseTimestamp(ws) {
+    const s = hooks.stateOf(ws);
+    if (s === undefined) {
+      throw new TypeError("Failed to execute 'getWebSocketAutoResponseTimestamp' on 'DurableObjectState': parameter 1 is not of type 'WebSocket'.");
+    }
+    if (s.id === 0) return null;
+    const ms = native.wsAutoResponseTime(s.id);
+    return ms === null ? null : new Date(ms);
+  }
+
+  setHibernatableWebSocketEventTimeout(timeoutMs) {
+    let ms = 0;
+    if (timeoutMs !== undefined && timeoutMs !== null) {
+      ms = Number(timeoutMs);
+      if (!(ms >= 0)) throw new TypeError('The event timeout must be a non-negative number of milliseconds.');
+      if (ms > MAX_EVENT_TIMEOUT_MS) throw new Error(`Event timeout should not exceed ${MAX_EVENT_TIMEOUT_MS} ms.`);
+    }
+    native.wsSetEventTimeout(this.#slot, Math.floor(ms));
+  }
+
+  getHibernatableWebSocketEventTimeout() {
+    return native.wsGetEventTimeout(this.#slot);
+  }
+
+  // The client end `client` was returned in a 101 response: its server end becomes the network
+  // connection's socket. Returns the socket's native id.
+  bindResponse(client) {
+    const c = hooks.stateOf(client);
+    if (c === undefined) throw new TypeError("The Response's webSocket is not a WebSocket.");
+    if (c.usedInResponse) throw new TypeError('This WebSocket was already used in a Response.');
+    if (c.accepted) throw new TypeError("Can't return a WebSocket in a Response after calling accept() on it.");
+    if (c.peer === null) throw new TypeError("Can't return this WebSocket in a Response: it has no peer.");
+    c.usedInResponse = true;
+    const server = c.peer;
+    const s = hooks.stateOf(server);
+    if (s.id === 0) {
+      const id = native.wsCreate(this.#slot);
+      hooks.attach(server, id);
+      this.#byId.set(id, server);
+    }
+    return s.id;
+  }
+}
+
+// Delivers a socket event: to the class's webSocketMessage/Close/Error handler for hibernatable
+// sockets, to the socket's listeners otherwise. Reports how it settled, as events do.
+export function deliverWebSocketEvent(object, state, kind, id, hibernatable, data, code, wasClean, slot, eventId) {
+  const sockets = socketsOfState.get(state);
+  const ws = sockets.wrapper(id);
+  if (kind === 'close') {
+    hooks.markClosed(ws);
+    sockets.forget(id);
+  }
+  if (!hibernatable) {
+    const item = kind === 'message' ? { type: 'message', data }
+      : kind === 'close' ? { type: 'close', code, reason: data, wasClean }
+        : { type: 'error', error: new Error(data) };
+    try {
+      hooks.receive(ws, item);
+      native.eventSettled(slot, eventId, true, undefined);
+    } catch (error) {
+      native.eventSettled(slot, eventId, false, error);
+    }
+    return;
+  }
+  let result;
+  try {
+    const name = kind === 'message' ? 'webSocketMessage' : kind === 'close' ? 'webSocketClose' : 'webSocketError';
+    const handler = object[name];
+    if (typeof handler !== 'function') {
+      native.eventSettled(slot, eventId, true, undefined);
+      return;
+    }
+    if (kind === 'message') result = handler.call(object, ws, data);
+    else if (kind === 'close') result = handler.call(object, ws, code, data, wasClean);
+    else result = handler.call(object, ws, new Error(data));
+  } catch (error) {
+    native.eventSettled(slot, eventId, false, error);
+    return;
+  }
+  Promise.resolve(result).then(
+    () => native.eventSettled(slot, eventId, true, undefined),
+    (error) => native.eventSettled(slot, eventId, false, error),
+  );
+}
+
+export function bindResponseWebSocket(client, state) {
+  return socketsOfState.get(state).bindResponse(client);
+}

@@ -1,0 +1,261 @@
+#include "cli/durable_objects_tool.h"
+
+#include <array>
+#include <optional>
+#include <string_view>
+
+#include "util/names.h"
+
+namespace dorm::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kActions = {
+    "deploy", "list", "get", "delete", "usage", "list_env", "set_env", "delete_env"};
+constexpr std::array<std::string_view, 8> kArguments = {"action",      "app_id", "name",  "code",
+                                                        "access_mode", "key",    "value", "since"};
+// What deploy answers in the seed documents, and what list and get show of each class.
+constexpr std::array<std::string_view, 6> kClassFields = {
+    "id", "name", "class_name", "status", "access_mode", "last_deployed_at"};
+
+template <size_t N>
+std::string JoinNames(const std::array<std::string_view, N>& names) {
+  std::string out;
+  for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
+McpToolResult Failure(std::string text) { return McpToolResult{true, std::move(text), {}}; }
+
+McpToolResult Success(json::object result) {
+  std::string text = json::serialize(result);
+  return McpToolResult{false, std::move(text), std::move(result)};
+}
+
+json::object PickClassFields(const json::object& from) {
+  json::object out;
+  for (std::string_view field : kClassFields) {
+    if (const json::value* v = from.if_contains(field)) out[field] = *v;
+  }
+  return out;
+}
+
+json::object InputSchema() {
+  json::array actions;
+  for (std::string_view a : kActions) actions.emplace_back(a);
+  auto text = [](const char* description) {
+    return json::object{{"type", "string"}, {"description", description}};
+  };
+  json::object key = text("Env var key (set_env, delete_env): UPPER_SNAKE, ^[A-Z_][A-Z0-9_]*$.");
+  key["pattern"] = "^[A-Z_][A-Z0-9_]*$";
+  json::object access_mode =
+      text("Access mode for deploy; when omitted the server's default applies.");
+  access_mode["enum"] = json::array{"public", "authenticated", "service_key"};
+  json::object action = text(
+      "deploy: create or update a class from `code`. list: the app's classes. get: one class "
+      "with its full source, status and error_message. delete: remove a class and ALL of its "
+      "objects' storage (irreversible). usage: request and CPU meters. list_env: env var keys "
+      "(never values). set_env: set `key` to `value`. delete_env: remove `key`.");
+  action["enum"] = std::move(actions);
+  return json::object{
+      {"type", "object"},
+      {"properties",
+       json::object{
+           {"action", std::move(action)},
+           {"app_id", text("The app (kebab-case); \"default\" when omitted.")},
+           {"name", text("Kebab-case URL name of the class, as in /_do/<name>/<instance-id>. "
+                         "Required by get and delete; for deploy it defaults to the kebab-case "
+                         "of the class name; for usage it narrows the meters to one class.")},
+           {"code", text("deploy: the whole single TypeScript or JavaScript file, exporting "
+                         "exactly one class; only `cloudflare:*` imports.")},
+           {"access_mode", std::move(access_mode)},
+           {"key", std::move(key)},
+           {"value", text("set_env: the value; readable by every class of the app as env.KEY.")},
+           {"since", text("usage: ISO 8601 start of the period (e.g. 2025-01-31T00:00:00Z).")}}},
+      {"required", json::array{"action"}},
+      {"additionalProperties", false}};
+}
+
+class Invocation {
+ public:
+  Invocation(const AdminCall& admin, const json::object& arguments)
+      : admin_(admin), arguments_(arguments) {}
+
+  McpToolResult Run() {
+    for (const auto& entry : arguments_) {
+      bool known = false;
+      for (std::string_view a : kArguments) known |= entry.key() == a;
+      if (!known) {
+        return Failure("Unknown argument '" + std::string(entry.key()) +
+                       "'. The arguments are: " + JoinNames(kArguments) + ".");
+      }
+      if (!entry.value().is_string() && !entry.value().is_null()) {
+        return Failure("Argument '" + std::string(entry.key()) + "' must be a string.");
+      }
+    }
+    std::string action = Text("action").value_or("");
+    if (action.empty()) {
+      return Failure("Missing argument 'action': one of " + JoinNames(kActions) + ".");
+    }
+    app_ = Text("app_id").value_or("default");
+    if (!IsValidKebabName(app_)) {
+      return Failure("Invalid app name '" + app_ +
+                     "': app names are kebab-case (lowercase letters, digits and single hyphens, "
+                     "starting with a letter, at most 63 characters).");
+    }
+    app_path_ = "/_admin/v1/apps/" + PercentEncodeSegment(app_);
+    if (action == "deploy") return Deploy();
+    if (action == "list") return List();
+    if (action == "get") return Get();
+    if (action == "delete") return Delete();
+    if (action == "usage") return Usage();
+    if (action == "list_env") return Forward("GET", app_path_ + "/env", "");
+    if (action == "set_env") return SetEnv();
+    if (action == "delete_env") return DeleteEnv();
+    return Failure("Unknown action '" + action + "': use one of " + JoinNames(kActions) + ".");
+  }
+
+ private:
+  std::optional<std::string> Text(std::string_view name) const {
+    const json::value* v = arguments_.if_contains(name);
+    if (!v || !v->is_string()) return std::nullopt;
+    return std::string(v->as_string());
+  }
+
+  std::optional<McpToolResult> Require(std::string_view name, std::string_view action) const {
+    if (Text(name).value_or("").empty()) {
+      return Failure("Action '" + std::string(action) + "' needs the argument '" +
+                     std::string(name) + "'.");
+    }
+    return std::nullopt;
+  }
+
+  // Sends the request; on success stores the answer's JSON object in `*answer`, otherwise
+  // returns the failure to report.
+  std::optional<McpToolResult> Send(const std::string& method, const std::string& target,
+                                    const std::string& body, json::object* answer) const {
+    AdminResponse response;
+    try {
+      response = admin_(method, target, body);
+    } catch (const std::exception& e) {
+      return Failure(e.what());
+    }
+    boost::system::error_code ec;
+    json::value parsed = json::parse(response.body, ec);
+    std::string where = " (HTTP " + std::to_string(response.status) + " from " + method + " " +
+                        target.substr(0, target.find('?')) + ")";
+    if (response.status < 200 || response.status >= 300) {
+      const json::value* error =
+          !ec && parsed.is_object() ? parsed.as_object().if_contains("error") : nullptr;
+      if (error && error->is_string()) return Failure(std::string(error->as_string()) + where);
+      return Failure("The server answered: " + response.body + where);
+    }
+    if (ec || !parsed.is_object()) return Failure("Unexpected answer: " + response.body + where);
+    *answer = std::move(parsed.as_object());
+    return std::nullopt;
+  }
+
+  McpToolResult Forward(const std::string& method, const std::string& target,
+                        const std::string& body) const {
+    json::object answer;
+    if (auto failure = Send(method, target, body, &answer)) return *failure;
+    return Success(std::move(answer));
+  }
+
+  McpToolResult Deploy() const {
+    if (auto missing = Require("code", "deploy")) return *missing;
+    std::optional<std::string> name = Text("name");
+    json::object body{{"source", *Text("code")},
+                      {"filename", name.value_or("durable-object") + ".ts"}};
+    if (name) body["name"] = *name;
+    if (auto access_mode = Text("access_mode")) body["access_mode"] = *access_mode;
+    json::object answer;
+    if (auto failure = Send("POST", app_path_ + "/classes", json::serialize(body), &answer)) {
+      return *failure;
+    }
+    return Success(PickClassFields(answer));
+  }
+
+  McpToolResult List() const {
+    json::object answer;
+    if (auto failure = Send("GET", app_path_ + "/classes", "", &answer)) return *failure;
+    json::array classes;
+    if (const json::value* list = answer.if_contains("classes"); list && list->is_array()) {
+      for (const auto& item : list->as_array()) {
+        if (item.is_object()) classes.push_back(PickClassFields(item.as_object()));
+      }
+    }
+    return Success(json::object{{"classes", std::move(classes)}});
+  }
+
+  McpToolResult Get() const {
+    if (auto missing = Require("name", "get")) return *missing;
+    json::object answer;
+    if (auto failure = Send("GET", ClassPath(), "", &answer)) return *failure;
+    json::object result = PickClassFields(answer);
+    const json::value* source = answer.if_contains("source");
+    result["source"] = source ? *source : json::value("");
+    const json::value* last_error = answer.if_contains("last_error");
+    result["error_message"] = last_error ? *last_error : json::value(nullptr);
+    return Success(std::move(result));
+  }
+
+  McpToolResult Delete() const {
+    if (auto missing = Require("name", "delete")) return *missing;
+    return Forward("DELETE", ClassPath(), "");
+  }
+
+  // The usage meters' endpoint: GET /_admin/v1/usage?app=APP[&name=NAME][&since=ISO].
+  McpToolResult Usage() const {
+    std::string target = "/_admin/v1/usage?app=" + PercentEncodeSegment(app_);
+    if (auto name = Text("name")) target += "&name=" + PercentEncodeSegment(*name);
+    if (auto since = Text("since")) target += "&since=" + PercentEncodeSegment(*since);
+    return Forward("GET", target, "");
+  }
+
+  McpToolResult SetEnv() const {
+    if (auto missing = Require("key", "set_env")) return *missing;
+    if (!Text("value")) return Failure("Action 'set_env' needs the argument 'value'.");
+    return Forward("PUT", EnvPath(), json::serialize(json::object{{"value", *Text("value")}}));
+  }
+
+  McpToolResult DeleteEnv() const {
+    if (auto missing = Require("key", "delete_env")) return *missing;
+    return Forward("DELETE", EnvPath(), "");
+  }
+
+  std::string ClassPath() const {
+    return app_path_ + "/classes/" + PercentEncodeSegment(*Text("name"));
+  }
+  std::string EnvPath() const { return app_path_ + "/env/" + PercentEncodeSegment(*Text("key")); }
+
+  const AdminCall& admin_;
+  const json::object& arguments_;
+  std::string app_;
+  std::string app_path_;
+};
+
+}  // namespace
+
+McpTool ManageDurableObjectsTool(AdminCall admin) {
+  McpTool tool;
+  tool.name = "manage_durable_objects";
+  tool.title = "Manage Durable Objects";
+  tool.description =
+      "Deploy, inspect and delete the Durable Object classes of a Dorm app, read their usage, "
+      "and manage the app's env vars. Each instance of a class named NAME is served at "
+      "/_do/NAME/<instance-id>. Pick the operation with `action`.";
+  tool.input_schema = InputSchema();
+  tool.annotations = json::object{{"destructiveHint", true},
+                                  {"idempotentHint", false},
+                                  {"readOnlyHint", false},
+                                  {"openWorldHint", false}};
+  tool.call = [admin = std::move(admin)](const json::object& arguments) {
+    return Invocation(admin, arguments).Run();
+  };
+  return tool;
+}
+
+}  // namespace dorm::cli

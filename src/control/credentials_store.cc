@@ -1,0 +1,299 @@
+#include "control/credentials_store.h"
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include "control/secrets_key.h"
+#include "util/aes_gcm.h"
+#include "util/crypto.h"
+
+namespace dorm::control {
+namespace {
+
+void Check(sqlite3* db, int rc, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    throw std::runtime_error(std::string("credentials store ") + what + ": " + sqlite3_errmsg(db));
+  }
+}
+
+using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+
+Statement Prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  Check(db, sqlite3_prepare_v2(db, sql, -1, &st, nullptr), "prepare");
+  return Statement(st, &sqlite3_finalize);
+}
+
+void BindText(sqlite3_stmt* st, int index, const std::string& text) {
+  sqlite3_bind_text(st, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+void BindBlob(sqlite3_stmt* st, int index, const std::string& bytes) {
+  sqlite3_bind_blob(st, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+}
+
+std::string Column(sqlite3_stmt* st, int index) {
+  const void* data = sqlite3_column_blob(st, index);
+  return std::string(data ? static_cast<const char*>(data) : "",
+                     static_cast<size_t>(sqlite3_column_bytes(st, index)));
+}
+
+// Binds a sealed secret to its app: a sealed value copied to another app does not open.
+std::string AssociatedData(const std::string& app) { return "dorm hs256 secret v1\n" + app; }
+
+std::string NowUtc() {
+  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string DigestBytes(std::string_view key) {
+  Sha256Digest d = Sha256(key);
+  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+}
+
+AuthSummary Summarize(const net::JwtVerifier& verifier, const net::JwtKeySet& keys,
+                      std::string updated_at) {
+  AuthSummary s;
+  s.hs256 = verifier.accepts_hs256();
+  s.pem_keys = verifier.pem_key_count();
+  s.jwks_keys = verifier.jwks_key_count();
+  s.issuer = keys.issuer;
+  s.audience = keys.audience;
+  s.updated_at = std::move(updated_at);
+  return s;
+}
+
+}  // namespace
+
+CredentialsStore::CredentialsStore(const std::string& data_dir) : data_dir_(data_dir) {
+  std::string path = data_dir + "/registry.sqlite";
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    throw std::runtime_error("cannot open " + path + ": " + message);
+  }
+  try {
+    // The registry and the env store share this file through connections of their own.
+    sqlite3_busy_timeout(db_, 10000);
+    Check(db_,
+          sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr,
+                       nullptr),
+          "setup");
+    Check(db_,
+          sqlite3_exec(db_,
+                       "CREATE TABLE IF NOT EXISTS app_auth (app TEXT PRIMARY KEY,"
+                       " sealed_hs256_secret BLOB NOT NULL, public_keys_pem TEXT NOT NULL,"
+                       " jwks TEXT NOT NULL, issuer TEXT NOT NULL, audience TEXT NOT NULL,"
+                       " updated_at TEXT NOT NULL);"
+                       "CREATE TABLE IF NOT EXISTS service_keys (id TEXT PRIMARY KEY,"
+                       " app TEXT NOT NULL, name TEXT NOT NULL, prefix TEXT NOT NULL,"
+                       " key_sha256 BLOB NOT NULL UNIQUE, created_at TEXT NOT NULL)",
+                       nullptr, nullptr, nullptr),
+          "schema");
+    Statement sealed =
+        Prepare(db_, "SELECT count(*) FROM app_auth WHERE length(sealed_hs256_secret) > 0");
+    Check(db_, sqlite3_step(sealed.get()), "count");
+    if (sqlite3_column_int64(sealed.get(), 0) > 0 && !SecretsKeyExists(data_dir)) {
+      throw std::runtime_error(SecretsKeyPath(data_dir) + " is missing, but " + path +
+                               " holds HS256 secrets sealed with it: restore the key file from "
+                               "the same backup as the registry");
+    }
+    secrets_key_ = LoadOrCreateSecretsKey(data_dir);
+    LoadCaches();
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    throw;
+  }
+}
+
+CredentialsStore::~CredentialsStore() { sqlite3_close_v2(db_); }
+
+uint64_t CredentialsStore::Bucket(std::string_view digest) {
+  uint64_t bucket = 0;
+  std::memcpy(&bucket, digest.data(), sizeof bucket);
+  return bucket;
+}
+
+void CredentialsStore::LoadCaches() {
+  Statement auth =
+      Prepare(db_,
+              "SELECT app, sealed_hs256_secret, public_keys_pem, jwks, issuer, audience,"
+              " updated_at FROM app_auth");
+  int rc;
+  while ((rc = sqlite3_step(auth.get())) == SQLITE_ROW) {
+    std::string app = Column(auth.get(), 0);
+    net::JwtKeySet keys;
+    std::string sealed = Column(auth.get(), 1);
+    if (!sealed.empty()) {
+      auto secret = OpenAes256Gcm(secrets_key_, sealed, AssociatedData(app));
+      if (!secret) {
+        throw std::runtime_error("the HS256 secret of app '" + app + "' cannot be opened with " +
+                                 SecretsKeyPath(data_dir_) +
+                                 ": the key file does not belong to this registry");
+      }
+      keys.hs256_secret = std::move(*secret);
+    }
+    keys.public_keys_pem = Column(auth.get(), 2);
+    keys.jwks_json = Column(auth.get(), 3);
+    keys.issuer = Column(auth.get(), 4);
+    keys.audience = Column(auth.get(), 5);
+    // Stored configurations were checked when they were set; a failure here means the OpenSSL
+    // build changed, which the operator must hear about at start rather than as 401s.
+    std::shared_ptr<const net::JwtVerifier> verifier;
+    try {
+      verifier = std::make_shared<net::JwtVerifier>(keys);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("the JWT configuration of app '" + app +
+                               "' is unusable: " + e.what());
+    }
+    auth_[app] = AppAuth{Summarize(*verifier, keys, Column(auth.get(), 6)), std::move(verifier)};
+  }
+  Check(db_, rc, "load auth");
+  Statement keys =
+      Prepare(db_, "SELECT id, app, name, prefix, key_sha256, created_at, rowid FROM service_keys");
+  while ((rc = sqlite3_step(keys.get())) == SQLITE_ROW) {
+    StoredKey stored;
+    stored.info =
+        ServiceKeyInfo{Column(keys.get(), 0), Column(keys.get(), 1), Column(keys.get(), 2),
+                       Column(keys.get(), 3), Column(keys.get(), 5)};
+    stored.digest = Column(keys.get(), 4);
+    stored.sequence = sqlite3_column_int64(keys.get(), 6);
+    if (stored.digest.size() != 32) continue;
+    keys_.emplace(Bucket(stored.digest), std::move(stored));
+  }
+  Check(db_, rc, "load keys");
+}
+
+AuthSummary CredentialsStore::SetAuth(const std::string& app, const net::JwtKeySet& keys) {
+  auto verifier = std::make_shared<const net::JwtVerifier>(keys);  // throws if unusable
+  std::string updated_at = NowUtc();
+  std::string sealed = keys.hs256_secret.empty()
+                           ? std::string()
+                           : SealAes256Gcm(secrets_key_, keys.hs256_secret, AssociatedData(app));
+  std::lock_guard<std::mutex> db_lock(db_mu_);
+  Statement st = Prepare(db_,
+                         "INSERT OR REPLACE INTO app_auth (app, sealed_hs256_secret,"
+                         " public_keys_pem, jwks, issuer, audience, updated_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  BindText(st.get(), 1, app);
+  BindBlob(st.get(), 2, sealed);
+  BindText(st.get(), 3, keys.public_keys_pem);
+  BindText(st.get(), 4, keys.jwks_json);
+  BindText(st.get(), 5, keys.issuer);
+  BindText(st.get(), 6, keys.audience);
+  BindText(st.get(), 7, updated_at);
+  Check(db_, sqlite3_step(st.get()), "set auth");
+  AuthSummary summary = Summarize(*verifier, keys, updated_at);
+  std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
+  auth_[app] = AppAuth{summary, std::move(verifier)};
+  return summary;
+}
+
+std::optional<AuthSummary> CredentialsStore::GetAuth(const std::string& app) const {
+  std::shared_lock<std::shared_mutex> lock(cache_mu_);
+  auto it = auth_.find(app);
+  if (it == auth_.end()) return std::nullopt;
+  return it->second.summary;
+}
+
+bool CredentialsStore::ClearAuth(const std::string& app) {
+  std::lock_guard<std::mutex> db_lock(db_mu_);
+  Statement st = Prepare(db_, "DELETE FROM app_auth WHERE app = ?1");
+  BindText(st.get(), 1, app);
+  Check(db_, sqlite3_step(st.get()), "clear auth");
+  std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
+  return auth_.erase(app) > 0;
+}
+
+std::shared_ptr<const net::JwtVerifier> CredentialsStore::Verifier(const std::string& app) const {
+  std::shared_lock<std::shared_mutex> lock(cache_mu_);
+  auto it = auth_.find(app);
+  return it == auth_.end() ? nullptr : it->second.verifier;
+}
+
+std::pair<ServiceKeyInfo, std::string> CredentialsStore::CreateKey(const std::string& app,
+                                                                   const std::string& name) {
+  std::string secret_hex = ToHex(RandomBytes(32));
+  std::string key = kServiceKeyPrefix + secret_hex;
+  StoredKey stored;
+  stored.digest = DigestBytes(key);
+  stored.info = ServiceKeyInfo{"sk_" + ToHex(RandomBytes(8)), app, name,
+                               kServiceKeyPrefix + secret_hex.substr(0, 8), NowUtc()};
+  std::lock_guard<std::mutex> db_lock(db_mu_);
+  Statement st = Prepare(db_,
+                         "INSERT INTO service_keys (id, app, name, prefix, key_sha256, created_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  BindText(st.get(), 1, stored.info.id);
+  BindText(st.get(), 2, app);
+  BindText(st.get(), 3, name);
+  BindText(st.get(), 4, stored.info.prefix);
+  BindBlob(st.get(), 5, stored.digest);
+  BindText(st.get(), 6, stored.info.created_at);
+  Check(db_, sqlite3_step(st.get()), "create key");
+  stored.sequence = sqlite3_last_insert_rowid(db_);
+  ServiceKeyInfo info = stored.info;
+  std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
+  keys_.emplace(Bucket(stored.digest), std::move(stored));
+  return {std::move(info), std::move(key)};
+}
+
+std::vector<ServiceKeyInfo> CredentialsStore::ListKeys(const std::string& app) const {
+  std::vector<std::pair<int64_t, ServiceKeyInfo>> found;
+  {
+    std::shared_lock<std::shared_mutex> lock(cache_mu_);
+    for (const auto& [bucket, stored] : keys_) {
+      if (stored.info.app == app) found.emplace_back(stored.sequence, stored.info);
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<ServiceKeyInfo> out;
+  for (auto& [sequence, info] : found) out.push_back(std::move(info));
+  return out;
+}
+
+bool CredentialsStore::RevokeKey(const std::string& app, const std::string& id) {
+  std::lock_guard<std::mutex> db_lock(db_mu_);
+  Statement st = Prepare(db_, "DELETE FROM service_keys WHERE app = ?1 AND id = ?2");
+  BindText(st.get(), 1, app);
+  BindText(st.get(), 2, id);
+  Check(db_, sqlite3_step(st.get()), "revoke key");
+  bool removed = sqlite3_changes(db_) > 0;
+  std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
+  for (auto it = keys_.begin(); it != keys_.end();) {
+    if (it->second.info.app == app && it->second.info.id == id) {
+      it = keys_.erase(it);
+      removed = true;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+std::optional<ServiceKeyInfo> CredentialsStore::FindKey(std::string_view key) const {
+  std::string digest = DigestBytes(key);
+  std::shared_lock<std::shared_mutex> lock(cache_mu_);
+  auto [begin, end] = keys_.equal_range(Bucket(digest));
+  for (auto it = begin; it != end; ++it) {
+    if (CRYPTO_memcmp(it->second.digest.data(), digest.data(), digest.size()) == 0) {
+      return it->second.info;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace dorm::control

@@ -1,0 +1,163 @@
+#include "control/env_store.h"
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "control/secrets_key.h"
+#include "util/aes_gcm.h"
+
+namespace dorm::control {
+namespace {
+
+void Check(sqlite3* db, int rc, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    throw std::runtime_error(std::string("env store ") + what + ": " + sqlite3_errmsg(db));
+  }
+}
+
+using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+
+Statement Prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  Check(db, sqlite3_prepare_v2(db, sql, -1, &st, nullptr), "prepare");
+  return Statement(st, &sqlite3_finalize);
+}
+
+void BindText(sqlite3_stmt* st, int index, const std::string& text) {
+  sqlite3_bind_text(st, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+std::string ColumnBytes(sqlite3_stmt* st, int index) {
+  const void* data = sqlite3_column_blob(st, index);
+  return std::string(data ? static_cast<const char*>(data) : "",
+                     static_cast<size_t>(sqlite3_column_bytes(st, index)));
+}
+
+// Binds a sealed value to its place: a value copied to another app or key does not open.
+std::string AssociatedData(const std::string& app, const std::string& key) {
+  return "dorm env v1\n" + app + "\n" + key;
+}
+
+}  // namespace
+
+EnvStore::EnvStore(const std::string& data_dir) : data_dir_(data_dir) {
+  std::string path = data_dir + "/registry.sqlite";
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    throw std::runtime_error("cannot open " + path + ": " + message);
+  }
+  try {
+    // The registry shares this file through its own connection.
+    sqlite3_busy_timeout(db_, 10000);
+    Check(db_,
+          sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr,
+                       nullptr),
+          "setup");
+    Check(db_,
+          sqlite3_exec(db_,
+                       "CREATE TABLE IF NOT EXISTS env_vars (app TEXT NOT NULL, key TEXT NOT NULL,"
+                       " sealed BLOB NOT NULL, PRIMARY KEY (app, key))",
+                       nullptr, nullptr, nullptr),
+          "schema");
+    Statement count = Prepare(db_, "SELECT count(*) FROM env_vars");
+    Check(db_, sqlite3_step(count.get()), "count");
+    long long stored = sqlite3_column_int64(count.get(), 0);
+    if (stored > 0 && !SecretsKeyExists(data_dir)) {
+      throw std::runtime_error(
+          SecretsKeyPath(data_dir) + " is missing, but " + path + " holds " +
+          std::to_string(stored) +
+          " env var values sealed with it: restore the key file from the same backup as the "
+          "registry");
+    }
+    secrets_key_ = LoadOrCreateSecretsKey(data_dir);
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    throw;
+  }
+}
+
+EnvStore::~EnvStore() { sqlite3_close_v2(db_); }
+
+std::vector<std::string> EnvStore::Keys(const std::string& app) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st = Prepare(db_, "SELECT key FROM env_vars WHERE app = ?1 ORDER BY key");
+  BindText(st.get(), 1, app);
+  std::vector<std::string> keys;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) keys.push_back(ColumnBytes(st.get(), 0));
+  Check(db_, rc, "keys");
+  return keys;
+}
+
+bool EnvStore::Has(const std::string& app, const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st = Prepare(db_, "SELECT 1 FROM env_vars WHERE app = ?1 AND key = ?2");
+  BindText(st.get(), 1, app);
+  BindText(st.get(), 2, key);
+  int rc = sqlite3_step(st.get());
+  Check(db_, rc, "lookup");
+  return rc == SQLITE_ROW;
+}
+
+runtime::EnvVars EnvStore::Values(const std::string& app) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st = Prepare(db_, "SELECT key, sealed FROM env_vars WHERE app = ?1 ORDER BY key");
+  BindText(st.get(), 1, app);
+  runtime::EnvVars vars;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    std::string key = ColumnBytes(st.get(), 0);
+    auto value = OpenAes256Gcm(secrets_key_, ColumnBytes(st.get(), 1), AssociatedData(app, key));
+    if (!value) {
+      throw std::runtime_error("env var " + key + " of app '" + app + "' cannot be opened with " +
+                               SecretsKeyPath(data_dir_) +
+                               ": the key file does not belong to this registry");
+    }
+    vars.emplace_back(std::move(key), std::move(*value));
+  }
+  Check(db_, rc, "values");
+  return vars;
+}
+
+bool EnvStore::Set(const std::string& app, const std::string& key, const std::string& value) {
+  std::string sealed = SealAes256Gcm(secrets_key_, value, AssociatedData(app, key));
+  std::lock_guard<std::mutex> lock(mu_);
+  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  try {
+    Statement exists = Prepare(db_, "SELECT 1 FROM env_vars WHERE app = ?1 AND key = ?2");
+    BindText(exists.get(), 1, app);
+    BindText(exists.get(), 2, key);
+    int rc = sqlite3_step(exists.get());
+    Check(db_, rc, "lookup");
+    bool created = rc != SQLITE_ROW;
+    Statement upsert =
+        Prepare(db_, "INSERT OR REPLACE INTO env_vars (app, key, sealed) VALUES (?1, ?2, ?3)");
+    BindText(upsert.get(), 1, app);
+    BindText(upsert.get(), 2, key);
+    sqlite3_bind_blob(upsert.get(), 3, sealed.data(), static_cast<int>(sealed.size()),
+                      SQLITE_TRANSIENT);
+    Check(db_, sqlite3_step(upsert.get()), "set");
+    Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+    return created;
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+bool EnvStore::Remove(const std::string& app, const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st = Prepare(db_, "DELETE FROM env_vars WHERE app = ?1 AND key = ?2");
+  BindText(st.get(), 1, app);
+  BindText(st.get(), 2, key);
+  Check(db_, sqlite3_step(st.get()), "unset");
+  return sqlite3_changes(db_) > 0;
+}
+
+}  // namespace dorm::control

@@ -1,0 +1,64 @@
+// The access check every request to an object passes before it is routed to the object's thread
+// (WebSocket upgrades included, since they are HTTP requests until the object accepts them).
+//
+// - The headers the server sets for the object (kAuthClaimsHeader, kServiceKeyIdHeader) are
+//   removed from every request, whatever the class's access mode, so an object can trust them.
+// - public: nothing else.
+// - authenticated: a token from `Authorization: Bearer <token>`; failing that, from a
+//   `Sec-WebSocket-Protocol` entry `bearer.<token>`; failing that, from the query parameter
+//   `access_token` (browsers cannot set headers on a WebSocket upgrade). Both alternate forms are
+//   removed from what the object sees. The token is a JWT of the app, or one of its service keys.
+// - service_key: only `Authorization: Bearer dorm_sk_...`.
+// A missing or refused credential answers 401 with `WWW-Authenticate: Bearer realm="dorm"` (plus
+// error="invalid_token" and error_description when a token was given); a valid credential without
+// access answers 403. On success the verified claims (JWT) or key id (service key) are set as
+// request headers.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net/request_authorizer.h"
+#include "runtime/class_catalog.h"
+#include "runtime/http_message.h"
+
+namespace dorm::net {
+
+inline constexpr char kAuthClaimsHeader[] = "x-dorm-auth-claims";
+inline constexpr char kServiceKeyIdHeader[] = "x-dorm-service-key-id";
+inline constexpr char kTokenQueryParameter[] = "access_token";
+inline constexpr char kTokenProtocolPrefix[] = "bearer.";
+
+// Removes every header called `name` (ASCII case-insensitive).
+void RemoveHeader(runtime::HeaderList& headers, std::string_view name);
+
+// The token of the first `Authorization` header when it uses the Bearer scheme (case-insensitive)
+// and carries a non-empty token; nullopt otherwise.
+std::optional<std::string> BearerFromAuthorization(const runtime::HeaderList& headers);
+
+// Finds the first `bearer.<token>` entry of the `Sec-WebSocket-Protocol` headers, removes every
+// such entry (and a header left empty), and returns the token; nullopt (and no change) if none.
+std::optional<std::string> TakeProtocolToken(runtime::HeaderList& headers);
+
+// Finds the first `access_token` query parameter of `url` (absolute or origin-form), removes every
+// one of them from `url` (dropping the `?` when no parameter is left) and returns the first value,
+// percent-decoded; nullopt (and no change) if none.
+std::optional<std::string> TakeQueryToken(std::string& url);
+
+// `text` made safe for a quoted-string in a WWW-Authenticate header: printable ASCII without `"`
+// and `\`, at most 200 characters.
+std::string HeaderSafeDescription(std::string_view text);
+
+// Applies the access check to a request for class `class_name` of `app`, whose `url` is already
+// the URL the object will see. Returns the response to send instead when the request is refused;
+// otherwise adjusts `request` as described above and returns nullopt. A class missing from the
+// catalog is let through (the runtime answers 404). Without an authorizer every non-public class
+// is refused. Thread-safe (the catalog and authorizer are).
+std::optional<runtime::HttpResponseData> CheckObjectAccess(const runtime::ClassCatalog& catalog,
+                                                           const RequestAuthorizer* authorizer,
+                                                           const std::string& app,
+                                                           const std::string& class_name,
+                                                           runtime::HttpRequestData& request);
+
+}  // namespace dorm::net

@@ -1,0 +1,192 @@
+#include "net/web_socket_connection.h"
+
+#include <boost/asio/buffer.hpp>
+
+#include "util/log.h"
+
+namespace dorm::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+
+std::atomic<size_t> WebSocketConnection::live_count_{0};
+
+namespace {
+const char kDisconnectedMessage[] = "WebSocket disconnected without sending Close frame.";
+
+// The close code Beast sent for a failed read, or 0 if it sent none.
+int CloseCodeForError(const beast::error_code& ec) {
+  if (ec == websocket::error::message_too_big) return 1009;
+  if (ec == websocket::error::bad_frame_payload) return 1007;
+  if (ec.category() == websocket::make_error_code(websocket::error::bad_opcode).category()) {
+    return 1002;
+  }
+  return 0;
+}
+}  // namespace
+
+WebSocketConnection::WebSocketConnection(asio::ip::tcp::socket socket,
+                                         runtime::ThreadEngine* engine, uint64_t socket_id,
+                                         const WebSocketOptions& options)
+    : ws_(std::move(socket)), engine_(engine), socket_id_(socket_id), options_(options) {
+  ++live_count_;
+}
+
+WebSocketConnection::~WebSocketConnection() { --live_count_; }
+
+void WebSocketConnection::Start(http::request<http::string_body> request,
+                                const runtime::HeaderList& response_headers) {
+  websocket::stream_base::timeout timeout;
+  timeout.handshake_timeout = options_.handshake_timeout;
+  timeout.idle_timeout = websocket::stream_base::none();
+  timeout.keep_alive_pings = false;
+  ws_.set_option(timeout);
+  ws_.read_message_max(options_.max_message_bytes);
+  ws_.auto_fragment(false);
+  runtime::HeaderList headers;
+  for (const auto& [name, value] : response_headers) {
+    // Beast writes the handshake's own fields; the object's other headers go along.
+    if (beast::iequals(name, "upgrade") || beast::iequals(name, "connection") ||
+        beast::iequals(name, "sec-websocket-accept") || beast::iequals(name, "content-length") ||
+        beast::iequals(name, "transfer-encoding")) {
+      continue;
+    }
+    headers.emplace_back(name, value);
+  }
+  ws_.set_option(websocket::stream_base::decorator(
+      [headers = std::move(headers)](websocket::response_type& response) {
+        response.set(http::field::server, "dorm");
+        for (const auto& [name, value] : headers) response.insert(name, value);
+      }));
+  ws_.async_accept(request,
+                   [self = shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
+}
+
+void WebSocketConnection::OnAccepted(beast::error_code ec) {
+  if (ec) {
+    Finish(1006, kDisconnectedMessage, false);
+    return;
+  }
+  open_ = true;
+  if (!engine_->AttachWebSocket(socket_id_, shared_from_this())) {
+    // The object was reset while the handshake was under way.
+    finished_ = true;
+    Close(1011, "The Durable Object was reset.");
+    return;
+  }
+  Read();
+}
+
+void WebSocketConnection::Read() {
+  ws_.async_read(read_buffer_,
+                 [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+}
+
+void WebSocketConnection::OnRead(beast::error_code ec) {
+  if (ec) {
+    open_ = false;
+    if (ec == websocket::error::closed) {
+      const websocket::close_reason& reason = ws_.reason();
+      int code = reason.code == websocket::close_code::none ? 1005 : static_cast<int>(reason.code);
+      Finish(code, std::string(reason.reason.data(), reason.reason.size()), true);
+      return;
+    }
+    int code = CloseCodeForError(ec);
+    if (code != 0) {
+      // Beast has sent the peer a Close with `code`; the object hears of the error, then of
+      // the close.
+      if (!finished_)
+        engine_->OnWebSocketError(socket_id_, "WebSocket protocol error: " + ec.message());
+      Finish(code, ec.message(), false);
+      return;
+    }
+    Finish(1006, kDisconnectedMessage, false);
+    return;
+  }
+  bool text = ws_.got_text();
+  std::string data(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
+  read_buffer_.consume(read_buffer_.size());
+  // Idle connections are many: do not let one large message pin a large buffer.
+  if (read_buffer_.capacity() > 16384) read_buffer_.shrink_to_fit();
+  if (!finished_) engine_->OnWebSocketMessage(socket_id_, text, std::move(data));
+  Read();
+}
+
+void WebSocketConnection::Send(bool text, runtime::SharedPayload payload) {
+  if (!open_ || close_requested_) return;
+  if (queued_bytes_ + payload->size() > options_.max_buffered_bytes) {
+    // The client does not keep up: drop what waits, close with 1013, and tell the object now.
+    Log(LogLevel::kWarn, "closing a WebSocket whose client stopped reading (" +
+                             std::to_string(queued_bytes_) + " bytes waiting)");
+    queue_.clear();
+    queue_head_ = 0;
+    queued_bytes_ = 0;
+    Finish(1013, "The client is not reading its messages fast enough.", false);
+    Close(1013, "Client too slow");
+    return;
+  }
+  queued_bytes_ += payload->size();
+  queue_.emplace_back(text, std::move(payload));
+  if (!writing_) WriteNext();
+}
+
+void WebSocketConnection::WriteNext() {
+  if (queue_head_ == queue_.size()) {
+    writing_ = false;
+    queue_.clear();
+    queue_head_ = 0;
+    if (queue_.capacity() > 64) queue_.shrink_to_fit();
+    if (close_requested_ && !close_started_) StartClose();
+    return;
+  }
+  writing_ = true;
+  auto& [text, payload] = queue_[queue_head_];
+  ws_.text(text);
+  ws_.async_write(asio::buffer(*payload),
+                  [self = shared_from_this(), keep = payload](beast::error_code ec, size_t) {
+                    self->OnWritten(ec);
+                  });
+}
+
+void WebSocketConnection::OnWritten(beast::error_code ec) {
+  if (queue_head_ < queue_.size()) {
+    queued_bytes_ -= queue_[queue_head_].second->size();
+    queue_[queue_head_].second.reset();
+    ++queue_head_;
+  }
+  if (ec) {
+    writing_ = false;
+    queue_.clear();
+    queue_head_ = 0;
+    queued_bytes_ = 0;
+    return;  // the pending read reports the failure
+  }
+  WriteNext();
+}
+
+void WebSocketConnection::Close(int code, const std::string& reason) {
+  if (close_requested_) return;
+  close_requested_ = true;
+  close_reason_ =
+      websocket::close_reason(static_cast<websocket::close_code>(code), beast::string_view(reason));
+  if (code == 1005) close_reason_ = websocket::close_reason();  // a Close frame without a body
+  if (!writing_) StartClose();
+}
+
+void WebSocketConnection::StartClose() {
+  close_started_ = true;
+  if (!ws_.is_open()) return;
+  ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
+    // The read loop sees the peer's Close (or the failure) and reports it.
+  });
+}
+
+void WebSocketConnection::Finish(int code, const std::string& reason, bool clean) {
+  if (finished_) return;
+  finished_ = true;
+  engine_->OnWebSocketClosed(socket_id_, code, reason, clean);
+}
+
+}  // namespace dorm::net

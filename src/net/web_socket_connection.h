@@ -1,0 +1,83 @@
+// One accepted WebSocket connection (RFC 6455 framing by Boost.Beast), bound to a socket record of
+// the object runtime. It completes the handshake with the object's response headers, turns frames
+// into runtime events, and writes the object's messages with a bounded queue.
+//
+// Threading: lives on the event loop of the runtime thread that owns the object; every method and
+// handler runs there. Owned by its pending asynchronous operations and by the runtime's record.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/http_message.h"
+#include "runtime/thread_engine.h"
+#include "runtime/web_socket_transport.h"
+
+namespace dorm::net {
+
+struct WebSocketOptions {
+  // Largest message accepted from a client; a larger one closes the connection with 1009.
+  size_t max_message_bytes = 32u << 20;
+  // Bytes the server may hold for a client that does not read; past it the connection is closed
+  // with 1013 ("Try Again Later") and the object's close handler is told.
+  size_t max_buffered_bytes = 16u << 20;
+  // How long the opening and closing handshakes may take.
+  std::chrono::seconds handshake_timeout{10};
+};
+
+class WebSocketConnection : public runtime::WebSocketTransport,
+                            public std::enable_shared_from_this<WebSocketConnection> {
+ public:
+  WebSocketConnection(boost::asio::ip::tcp::socket socket, runtime::ThreadEngine* engine,
+                      uint64_t socket_id, const WebSocketOptions& options);
+  ~WebSocketConnection() override;
+
+  // Answers the upgrade `request` (101, with the object's `response_headers` such as
+  // Sec-WebSocket-Protocol), then attaches to the runtime's socket and starts reading.
+  void Start(boost::beast::http::request<boost::beast::http::string_body> request,
+             const runtime::HeaderList& response_headers);
+
+  void Send(bool text, runtime::SharedPayload payload) override;
+  void Close(int code, const std::string& reason) override;
+  size_t BufferedBytes() const override { return queued_bytes_; }
+
+  // Connections alive in the process (for a shutdown that waits for close frames to leave).
+  static size_t LiveCount() { return live_count_.load(); }
+
+ private:
+  void OnAccepted(boost::beast::error_code ec);
+  void Read();
+  void OnRead(boost::beast::error_code ec);
+  void WriteNext();
+  void OnWritten(boost::beast::error_code ec);
+  void StartClose();
+  // Reports the end of the connection to the runtime, once.
+  void Finish(int code, const std::string& reason, bool clean);
+
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+  runtime::ThreadEngine* engine_;
+  uint64_t socket_id_;
+  WebSocketOptions options_;
+  boost::beast::flat_buffer read_buffer_;
+  // Messages not yet written, from queue_head_ on. A vector rather than a deque: a deque allocates
+  // over half a KiB up front, which idle connections would pay by the thousand.
+  std::vector<std::pair<bool, runtime::SharedPayload>> queue_;
+  size_t queue_head_ = 0;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool open_ = false;  // handshake done, not yet closed
+  bool close_requested_ = false;
+  bool close_started_ = false;
+  bool finished_ = false;
+  boost::beast::websocket::close_reason close_reason_;
+  static std::atomic<size_t> live_count_;
+};
+
+}  // namespace dorm::net

@@ -1,0 +1,309 @@
+// The native functions behind WebSocket, WebSocketPair and the hibernation API of `ctx`. The JS
+// callers (js/prelude/web_socket.js, js/runtime/web_sockets.js) validate arguments and produce
+// Cloudflare's error messages; these functions keep the per-socket state that must outlive an
+// object's instance and pass outputs through the output gate. Contracts: docs/contracts.md.
+#include <cstring>
+
+#include "js/serializer.h"
+#include "js/strings.h"
+#include "runtime/thread_engine.h"
+
+namespace dorm::runtime {
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+class WebSocketNatives {
+ public:
+  static ThreadEngine* Engine(const FunctionCallbackInfo<Value>& info) {
+    return static_cast<ThreadEngine*>(info.Data().As<v8::External>()->Value());
+  }
+  static uint64_t Id(const FunctionCallbackInfo<Value>& info, int index) {
+    double n = info[index]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+    return static_cast<uint64_t>(n);
+  }
+  // The live instance of slot `info[0]`, or nullptr with an Error thrown.
+  static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Engine(info)->FindBySlot(Id(info, 0));
+    if (!instance) js::ThrowError(info.GetIsolate(), "This Durable Object has been reset.");
+    return instance;
+  }
+  static Local<Value> StateCode(v8::Isolate* isolate, const WebSocketRecord& record) {
+    // WebSocket.readyState: a socket still connecting already counts as OPEN for the object.
+    int code = record.state == WebSocketRecord::State::kClosing  ? 2
+               : record.state == WebSocketRecord::State::kClosed ? 3
+                                                                 : 1;
+    return v8::Integer::New(isolate, code);
+  }
+
+  // wsCreate(slot) → id: a socket of the object, not yet accepted or connected.
+  static void Create(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    ThreadEngine* engine = Engine(info);
+    const ObjectAddress& a = instance->address;
+    WebSocketRecord* record =
+        engine->sockets_.Create(a.app + '\n' + a.class_name + '\n' + a.instance_name, a);
+    info.GetReturnValue().Set(static_cast<double>(record->id));
+  }
+
+  // wsAccept(id, hibernatable, tags: string[]) → boolean: false past the per-object limit.
+  static void Accept(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    if (!record) {
+      info.GetReturnValue().Set(false);
+      return;
+    }
+    bool hibernatable = info[1]->BooleanValue(isolate);
+    std::vector<std::string> tags;
+    if (info[2]->IsArray()) {
+      Local<v8::Array> array = info[2].As<v8::Array>();
+      for (uint32_t i = 0; i < array->Length(); ++i) {
+        tags.push_back(js::ToUtf8(isolate, array->Get(context, i).ToLocalChecked()));
+      }
+    }
+    bool ok = Engine(info)->sockets_.Accept(
+        record,
+        hibernatable ? WebSocketRecord::Mode::kHibernatable : WebSocketRecord::Mode::kStandard,
+        std::move(tags));
+    info.GetReturnValue().Set(ok);
+  }
+
+  // wsSend(id, data: string | ArrayBuffer | ArrayBufferView): queued behind the output gate.
+  static void Send(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    ThreadEngine* engine = Engine(info);
+    WebSocketRecord* record = engine->sockets_.Find(Id(info, 0));
+    if (!record || record->state == WebSocketRecord::State::kClosed) return;
+    ObjectInstance::GatedSocketOutput output{0, record->id, false, false, nullptr, 0};
+    Local<Value> data = info[1];
+    if (data->IsString()) {
+      output.text = true;
+      Local<v8::String> text = data.As<v8::String>();
+      if (engine->last_sent_payload_ &&
+          engine->last_sent_string_.Get(isolate)->StrictEquals(text)) {
+        output.payload = engine->last_sent_payload_;
+      } else {
+        output.payload = std::make_shared<const std::string>(js::ToUtf8(isolate, text));
+        engine->last_sent_string_.Reset(isolate, text);
+        engine->last_sent_payload_ = output.payload;
+      }
+    } else if (data->IsArrayBuffer()) {
+      auto store = data.As<v8::ArrayBuffer>()->GetBackingStore();
+      output.payload = std::make_shared<const std::string>(static_cast<const char*>(store->Data()),
+                                                           store->ByteLength());
+    } else if (data->IsArrayBufferView()) {
+      Local<v8::ArrayBufferView> view = data.As<v8::ArrayBufferView>();
+      std::string bytes(view->ByteLength(), '\0');
+      view->CopyContents(bytes.data(), bytes.size());
+      output.payload = std::make_shared<const std::string>(std::move(bytes));
+    } else {
+      js::ThrowTypeError(isolate, "wsSend(id, string | ArrayBuffer | ArrayBufferView)");
+      return;
+    }
+    engine->SocketOutput(record, std::move(output));
+  }
+
+  // wsClose(id, code, reason): starts the close handshake, behind the output gate.
+  static void Close(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    ThreadEngine* engine = Engine(info);
+    WebSocketRecord* record = engine->sockets_.Find(Id(info, 0));
+    if (!record || record->state == WebSocketRecord::State::kClosed) return;
+    if (record->state != WebSocketRecord::State::kClosing) {
+      record->state = WebSocketRecord::State::kClosing;
+    }
+    int code = info[1]->Int32Value(isolate->GetCurrentContext()).FromMaybe(1000);
+    ObjectInstance::GatedSocketOutput output{
+        0,
+        record->id,
+        true,
+        false,
+        std::make_shared<const std::string>(js::ToUtf8(isolate, info[2])),
+        code};
+    engine->SocketOutput(record, std::move(output));
+  }
+
+  // wsList(slot, tag | undefined) → [id, readyState, protocol, ...] of the hibernatable sockets.
+  static void List(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    const ObjectAddress& a = instance->address;
+    std::string tag;
+    bool filtered = info[1]->IsString();
+    if (filtered) tag = js::ToUtf8(isolate, info[1]);
+    auto records = Engine(info)->sockets_.Hibernatable(
+        a.app + '\n' + a.class_name + '\n' + a.instance_name, filtered ? &tag : nullptr);
+    Local<v8::Array> result = v8::Array::New(isolate, static_cast<int>(records.size() * 3));
+    uint32_t i = 0;
+    for (WebSocketRecord* record : records) {
+      result->Set(context, i++, v8::Number::New(isolate, static_cast<double>(record->id))).Check();
+      result->Set(context, i++, StateCode(isolate, *record)).Check();
+      result->Set(context, i++, js::FromUtf8(isolate, record->protocol)).Check();
+    }
+    info.GetReturnValue().Set(result);
+  }
+
+  // wsInfo(id) → [readyState, protocol] or null once forgotten.
+  static void InfoOf(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    if (!record) {
+      info.GetReturnValue().SetNull();
+      return;
+    }
+    Local<v8::Array> result = v8::Array::New(isolate, 2);
+    result->Set(context, 0, StateCode(isolate, *record)).Check();
+    result->Set(context, 1, js::FromUtf8(isolate, record->protocol)).Check();
+    info.GetReturnValue().Set(result);
+  }
+
+  // wsTags(id) → string[] (empty once forgotten).
+  static void Tags(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    size_t n = record ? record->tags.size() : 0;
+    Local<v8::Array> result = v8::Array::New(isolate, static_cast<int>(n));
+    for (size_t i = 0; i < n; ++i) {
+      result->Set(context, static_cast<uint32_t>(i), js::FromUtf8(isolate, record->tags[i]))
+          .Check();
+    }
+    info.GetReturnValue().Set(result);
+  }
+
+  // wsSetAttachment(id, ArrayBuffer | null): the serialized attachment (size checked by JS).
+  static void SetAttachment(const FunctionCallbackInfo<Value>& info) {
+    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    if (!record) return;
+    if (info[1]->IsArrayBuffer()) {
+      auto store = info[1].As<v8::ArrayBuffer>()->GetBackingStore();
+      record->attachment.assign(static_cast<const char*>(store->Data()), store->ByteLength());
+    } else {
+      record->attachment.clear();
+    }
+    record->attachment.shrink_to_fit();
+  }
+
+  // wsGetAttachment(id) → ArrayBuffer | null.
+  static void GetAttachment(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    if (!record || record->attachment.empty()) {
+      info.GetReturnValue().SetNull();
+      return;
+    }
+    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, record->attachment.size());
+    std::memcpy(buffer->GetBackingStore()->Data(), record->attachment.data(),
+                record->attachment.size());
+    info.GetReturnValue().Set(buffer);
+  }
+
+  // wsSetAutoResponse(slot, request | null, response): the object's auto-response (lengths
+  // checked by JS); null unsets it.
+  static void SetAutoResponse(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    const ObjectAddress& a = instance->address;
+    std::string key = a.app + '\n' + a.class_name + '\n' + a.instance_name;
+    ThreadEngine* engine = Engine(info);
+    if (info[1]->IsString()) {
+      engine->sockets_.EnsureObject(key).auto_response.emplace(js::ToUtf8(isolate, info[1]),
+                                                               js::ToUtf8(isolate, info[2]));
+    } else if (ObjectSockets* sockets = engine->sockets_.FindObject(key)) {
+      sockets->auto_response.reset();
+    }
+  }
+
+  // wsGetAutoResponse(slot) → [request, response] | null.
+  static void GetAutoResponse(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    const ObjectAddress& a = instance->address;
+    ObjectSockets* sockets =
+        Engine(info)->sockets_.FindObject(a.app + '\n' + a.class_name + '\n' + a.instance_name);
+    if (!sockets || !sockets->auto_response) {
+      info.GetReturnValue().SetNull();
+      return;
+    }
+    Local<v8::Array> result = v8::Array::New(isolate, 2);
+    result->Set(context, 0, js::FromUtf8(isolate, sockets->auto_response->first)).Check();
+    result->Set(context, 1, js::FromUtf8(isolate, sockets->auto_response->second)).Check();
+    info.GetReturnValue().Set(result);
+  }
+
+  // wsAutoResponseTime(id) → milliseconds since the epoch | null.
+  static void AutoResponseTime(const FunctionCallbackInfo<Value>& info) {
+    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    if (!record || record->auto_response_ms == 0) {
+      info.GetReturnValue().SetNull();
+      return;
+    }
+    info.GetReturnValue().Set(static_cast<double>(record->auto_response_ms));
+  }
+
+  // wsSetEventTimeout(slot, ms) (0: none) and wsGetEventTimeout(slot) → ms | null.
+  static void SetEventTimeout(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    const ObjectAddress& a = instance->address;
+    double ms = info[1]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+    Engine(info)
+        ->sockets_.EnsureObject(a.app + '\n' + a.class_name + '\n' + a.instance_name)
+        .event_timeout_ms = static_cast<long long>(ms);
+  }
+
+  static void GetEventTimeout(const FunctionCallbackInfo<Value>& info) {
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    const ObjectAddress& a = instance->address;
+    ObjectSockets* sockets =
+        Engine(info)->sockets_.FindObject(a.app + '\n' + a.class_name + '\n' + a.instance_name);
+    if (!sockets || sockets->event_timeout_ms == 0) {
+      info.GetReturnValue().SetNull();
+      return;
+    }
+    info.GetReturnValue().Set(static_cast<double>(sockets->event_timeout_ms));
+  }
+};
+
+void AddWebSocketNatives(ThreadEngine* engine, v8::Isolate* isolate, v8::Local<v8::Context> context,
+                         v8::Local<v8::Object> natives) {
+  v8::Local<v8::External> self = v8::External::New(isolate, engine);
+  struct Entry {
+    const char* name;
+    v8::FunctionCallback fn;
+  };
+  static const Entry kEntries[] = {
+      {"wsCreate", &WebSocketNatives::Create},
+      {"wsAccept", &WebSocketNatives::Accept},
+      {"wsSend", &WebSocketNatives::Send},
+      {"wsClose", &WebSocketNatives::Close},
+      {"wsList", &WebSocketNatives::List},
+      {"wsInfo", &WebSocketNatives::InfoOf},
+      {"wsTags", &WebSocketNatives::Tags},
+      {"wsSetAttachment", &WebSocketNatives::SetAttachment},
+      {"wsGetAttachment", &WebSocketNatives::GetAttachment},
+      {"wsSetAutoResponse", &WebSocketNatives::SetAutoResponse},
+      {"wsGetAutoResponse", &WebSocketNatives::GetAutoResponse},
+      {"wsAutoResponseTime", &WebSocketNatives::AutoResponseTime},
+      {"wsSetEventTimeout", &WebSocketNatives::SetEventTimeout},
+      {"wsGetEventTimeout", &WebSocketNatives::GetEventTimeout},
+  };
+  for (const Entry& e : kEntries) {
+    v8::Local<v8::Function> fn =
+        v8::FunctionTemplate::New(isolate, e.fn, self)->GetFunction(context).ToLocalChecked();
+    natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
+  }
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,109 @@
+#include "runtime/web_socket_registry.h"
+
+#include <algorithm>
+
+namespace dorm::runtime {
+
+WebSocketRecord* WebSocketRegistry::Create(const std::string& object_key,
+                                           const ObjectAddress& address) {
+  auto record = std::make_unique<WebSocketRecord>();
+  record->id = next_id_++;
+  record->object_key = object_key;
+  record->address = address;
+  WebSocketRecord* raw = record.get();
+  records_[raw->id] = std::move(record);
+  ObjectSockets& sockets = objects_[object_key];
+  sockets.ids.push_back(raw->id);
+  ++sockets.pinning;
+  return raw;
+}
+
+WebSocketRecord* WebSocketRegistry::Find(uint64_t id) {
+  auto it = records_.find(id);
+  return it == records_.end() ? nullptr : it->second.get();
+}
+
+ObjectSockets* WebSocketRegistry::FindObject(const std::string& object_key) {
+  auto it = objects_.find(object_key);
+  return it == objects_.end() ? nullptr : &it->second;
+}
+
+ObjectSockets& WebSocketRegistry::EnsureObject(const std::string& object_key) {
+  return objects_[object_key];
+}
+
+bool WebSocketRegistry::Accept(WebSocketRecord* record, WebSocketRecord::Mode mode,
+                               std::vector<std::string> tags) {
+  ObjectSockets& sockets = objects_[record->object_key];
+  if (mode == WebSocketRecord::Mode::kHibernatable) {
+    if (sockets.hibernatable >= kMaxHibernatableSocketsPerObject) return false;
+    ++sockets.hibernatable;
+    --sockets.pinning;
+    record->tags = std::move(tags);
+  }
+  record->mode = mode;
+  return true;
+}
+
+void WebSocketRegistry::Remove(uint64_t id) {
+  auto it = records_.find(id);
+  if (it == records_.end()) return;
+  WebSocketRecord* record = it->second.get();
+  auto object = objects_.find(record->object_key);
+  if (object != objects_.end()) {
+    ObjectSockets& sockets = object->second;
+    auto position = std::find(sockets.ids.begin(), sockets.ids.end(), id);
+    if (position != sockets.ids.end()) sockets.ids.erase(position);
+    if (record->mode == WebSocketRecord::Mode::kHibernatable) {
+      --sockets.hibernatable;
+    } else {
+      --sockets.pinning;
+    }
+    // The auto-response and event timeout are the object's settings: they stay while the
+    // object may still be configured, but an object with no sockets and no settings is dropped.
+    if (sockets.ids.empty() && !sockets.auto_response && sockets.event_timeout_ms == 0) {
+      objects_.erase(object);
+    }
+  }
+  records_.erase(it);
+}
+
+std::vector<WebSocketRecord*> WebSocketRegistry::Hibernatable(const std::string& object_key,
+                                                              const std::string* tag) {
+  std::vector<WebSocketRecord*> result;
+  auto object = objects_.find(object_key);
+  if (object == objects_.end()) return result;
+  result.reserve(object->second.hibernatable);
+  for (uint64_t id : object->second.ids) {
+    WebSocketRecord* record = records_[id].get();
+    if (record->mode != WebSocketRecord::Mode::kHibernatable ||
+        record->state == WebSocketRecord::State::kClosed) {
+      continue;
+    }
+    if (tag && std::find(record->tags.begin(), record->tags.end(), *tag) == record->tags.end()) {
+      continue;
+    }
+    result.push_back(record);
+  }
+  return result;
+}
+
+std::vector<WebSocketRecord*> WebSocketRegistry::OfObject(const std::string& object_key) {
+  std::vector<WebSocketRecord*> result;
+  auto object = objects_.find(object_key);
+  if (object == objects_.end()) return result;
+  for (uint64_t id : object->second.ids) result.push_back(records_[id].get());
+  return result;
+}
+
+bool WebSocketRegistry::PinsObject(const std::string& object_key) {
+  auto object = objects_.find(object_key);
+  return object != objects_.end() && object->second.pinning > 0;
+}
+
+bool WebSocketRegistry::HasSockets(const std::string& object_key) {
+  auto object = objects_.find(object_key);
+  return object != objects_.end() && !object->second.ids.empty();
+}
+
+}  // namespace dorm::runtime

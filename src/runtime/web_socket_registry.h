@@ -1,0 +1,99 @@
+// The WebSockets of one runtime thread's objects: one record per connection, and per object the
+// state that outlives its instance while it hibernates (the accepted sockets with their tags and
+// attachments, the auto-response, the event timeout).
+//
+// Records are keyed by a thread-unique id, which is what JavaScript holds; objects by the engine's
+// object key. Pure bookkeeping: no I/O and no V8, so the rules are testable on their own.
+//
+// Threading: owned by one ThreadEngine and used on its thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "runtime/object_instance.h"
+#include "runtime/web_socket_transport.h"
+
+namespace dorm::runtime {
+
+// Limits of the hibernation API, with Cloudflare's values.
+inline constexpr size_t kMaxHibernatableSocketsPerObject = 32768;
+inline constexpr size_t kMaxTagsPerSocket = 10;
+inline constexpr size_t kMaxTagLength = 256;
+inline constexpr size_t kMaxAttachmentBytes = 16384;
+inline constexpr size_t kMaxAutoResponseBytes = 2048;
+inline constexpr long long kMaxEventTimeoutMs = 604800000;
+
+struct WebSocketRecord {
+  enum class Mode { kUnaccepted, kStandard, kHibernatable };
+  enum class State {
+    kConnecting,  // the handshake has not completed: sends wait in `pending`
+    kOpen,
+    kClosing,  // the object called close(); waiting for the peer's Close
+    kClosed,   // the connection is gone; the close event may not be delivered yet
+  };
+
+  uint64_t id = 0;
+  std::string object_key;
+  ObjectAddress address;
+  Mode mode = Mode::kUnaccepted;
+  State state = State::kConnecting;
+  std::shared_ptr<WebSocketTransport> transport;  // null until the handshake completes
+  std::vector<std::pair<bool, SharedPayload>> pending;
+  std::optional<std::pair<int, std::string>> pending_close;
+  std::vector<std::string> tags;
+  std::string attachment;          // V8-serialized; empty: none
+  long long auto_response_ms = 0;  // when an auto-response was last sent; 0: never
+  std::string protocol;            // the subprotocol the object chose
+};
+
+struct ObjectSockets {
+  std::vector<uint64_t> ids;  // in accept order
+  size_t hibernatable = 0;
+  size_t pinning = 0;  // standard or not yet accepted: these keep the object in memory
+  std::optional<std::pair<std::string, std::string>> auto_response;  // request, response
+  long long event_timeout_ms = 0;                                    // 0: none
+};
+
+class WebSocketRegistry {
+ public:
+  // A new record for the object, not yet accepted. Never fails.
+  WebSocketRecord* Create(const std::string& object_key, const ObjectAddress& address);
+  WebSocketRecord* Find(uint64_t id);
+  // The object's socket state, or nullptr if it never had any.
+  ObjectSockets* FindObject(const std::string& object_key);
+  ObjectSockets& EnsureObject(const std::string& object_key);
+
+  // Marks the record accepted in `mode`. Returns false (and changes nothing) if a hibernatable
+  // accept would pass kMaxHibernatableSocketsPerObject.
+  bool Accept(WebSocketRecord* record, WebSocketRecord::Mode mode, std::vector<std::string> tags);
+  // Forgets the record (and the object's entry once it holds nothing worth keeping).
+  void Remove(uint64_t id);
+
+  // The object's accepted hibernatable sockets not yet closed, in accept order, optionally only
+  // those carrying `tag`.
+  std::vector<WebSocketRecord*> Hibernatable(const std::string& object_key, const std::string* tag);
+  // Every record of the object (any mode or state).
+  std::vector<WebSocketRecord*> OfObject(const std::string& object_key);
+  // Whether the object has sockets that keep it from being evicted.
+  bool PinsObject(const std::string& object_key);
+  bool HasSockets(const std::string& object_key);
+
+  size_t size() const { return records_.size(); }
+  template <typename Fn>
+  void ForEach(Fn&& fn) {
+    for (auto& [id, record] : records_) fn(record.get());
+  }
+
+ private:
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<WebSocketRecord>> records_;
+  std::unordered_map<std::string, ObjectSockets> objects_;
+};
+
+}  // namespace dorm::runtime

@@ -1,0 +1,31 @@
+// The runtime's view of one accepted WebSocket connection. The network front implements it; the
+// runtime holds it in the socket's record and drives it from the object's thread.
+//
+// Threading: created, used and destroyed on the runtime thread that owns the object (the network
+// front moves the connection to that thread when it upgrades). Methods never block.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace dorm::runtime {
+
+// A message's payload, shared so that one broadcast string is not copied per recipient.
+using SharedPayload = std::shared_ptr<const std::string>;
+
+class WebSocketTransport {
+ public:
+  virtual ~WebSocketTransport() = default;
+
+  // Queues one message (a text message must hold valid UTF-8). Messages leave in call order. If
+  // the peer does not read and the queue passes the connection's limit, the connection is closed
+  // with 1013 and the runtime is told through WebSocketEvents::OnClosed.
+  virtual void Send(bool text, SharedPayload payload) = 0;
+  // Starts the close handshake after the queued messages. Only the first call counts.
+  virtual void Close(int code, const std::string& reason) = 0;
+  // Bytes queued and not yet written to the socket.
+  virtual size_t BufferedBytes() const = 0;
+};
+
+}  // namespace dorm::runtime
