@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "util/names.h"
@@ -142,7 +143,9 @@ std::optional<HttpResponseData> CheckObjectAccess(const runtime::ClassCatalog& c
                                                   const RequestAuthorizer* authorizer,
                                                   const std::string& app,
                                                   const std::string& class_name,
-                                                  HttpRequestData& request) {
+                                                  HttpRequestData& request,
+                                                  std::string* protocol_fallback) {
+  if (protocol_fallback) protocol_fallback->clear();
   RemoveHeader(request.headers, kAuthClaimsHeader);
   RemoveHeader(request.headers, kServiceKeyIdHeader);
   std::shared_ptr<const runtime::AppCode> code = catalog.Get(app);
@@ -156,6 +159,14 @@ std::optional<HttpResponseData> CheckObjectAccess(const runtime::ClassCatalog& c
     // token in its URL or subprotocol list.
     std::optional<std::string> from_protocol = TakeProtocolToken(request.headers);
     std::optional<std::string> from_query = TakeQueryToken(request.url);
+    // TakeProtocolToken drops a header left empty: no header now means that the client offered
+    // nothing but bearer entries.
+    bool other_protocols =
+        std::any_of(request.headers.begin(), request.headers.end(),
+                    [](const auto& h) { return NameIs(h.first, "sec-websocket-protocol"); });
+    if (protocol_fallback && from_protocol && !other_protocols) {
+      *protocol_fallback = kTokenProtocolPrefix + *from_protocol;
+    }
     if (!token) token = from_protocol ? from_protocol : from_query;
   }
   if (!token || token->empty()) return Unauthorized(MissingCredentialMessage(mode), false);
@@ -178,6 +189,14 @@ std::optional<HttpResponseData> CheckObjectAccess(const runtime::ClassCatalog& c
     request.headers.emplace_back(kServiceKeyIdHeader, std::move(decision.service_key_id));
   }
   return std::nullopt;
+}
+
+void ApplyProtocolFallback(const std::string& protocol_fallback, HttpResponseData& response) {
+  if (protocol_fallback.empty() || response.status != 101 || response.web_socket_id == 0) return;
+  for (const auto& [name, value] : response.headers) {
+    if (NameIs(name, "sec-websocket-protocol")) return;
+  }
+  response.headers.emplace_back("sec-websocket-protocol", protocol_fallback);
 }
 
 }  // namespace dorm::net

@@ -9,6 +9,13 @@
 //   `access_token` (browsers cannot set headers on a WebSocket upgrade). Both alternate forms are
 //   removed from what the object sees. The token is a JWT of the app, or one of its service keys.
 // - service_key: only `Authorization: Bearer dorm_sk_...`.
+// - WebSocket subprotocols: RFC 6455 clients such as the `ws` npm package fail a handshake whose
+//   answer selects no protocol when they offered some, while browsers accept it. When every entry
+//   the client offered was a `bearer.<token>` entry (so the object saw none) and the object's 101
+//   selects no protocol, the server selects the client's own first `bearer.<token>` entry, so both
+//   kinds of client connect. The token goes back only to the client that sent it, on the same
+//   connection; the object never sees it. When the client offered other protocols too, the
+//   object's choice among those is sent unchanged.
 // A missing or refused credential answers 401 with `WWW-Authenticate: Bearer realm="dorm"` (plus
 // error="invalid_token" and error_description when a token was given); a valid credential without
 // access answers 403. On success the verified claims (JWT) or key id (service key) are set as
@@ -54,11 +61,17 @@ std::string HeaderSafeDescription(std::string_view text);
 // the URL the object will see. Returns the response to send instead when the request is refused;
 // otherwise adjusts `request` as described above and returns nullopt. A class missing from the
 // catalog is let through (the runtime answers 404). Without an authorizer every non-public class
-// is refused. Thread-safe (the catalog and authorizer are).
-std::optional<runtime::HttpResponseData> CheckObjectAccess(const runtime::ClassCatalog& catalog,
-                                                           const RequestAuthorizer* authorizer,
-                                                           const std::string& app,
-                                                           const std::string& class_name,
-                                                           runtime::HttpRequestData& request);
+// is refused. When `protocol_fallback` is given, it is set to the `bearer.<token>` entry to select
+// for a 101 answer without Sec-WebSocket-Protocol (see above), or cleared when there is none.
+// Thread-safe (the catalog and authorizer are).
+std::optional<runtime::HttpResponseData> CheckObjectAccess(
+    const runtime::ClassCatalog& catalog, const RequestAuthorizer* authorizer,
+    const std::string& app, const std::string& class_name, runtime::HttpRequestData& request,
+    std::string* protocol_fallback = nullptr);
+
+// Adds `Sec-WebSocket-Protocol: <protocol_fallback>` to `response` when it is a WebSocket
+// acceptance (101 with a socket) that selects no protocol and `protocol_fallback` is not empty.
+void ApplyProtocolFallback(const std::string& protocol_fallback,
+                           runtime::HttpResponseData& response);
 
 }  // namespace dorm::net

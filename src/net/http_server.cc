@@ -314,8 +314,9 @@ void HttpServer::Handle(Loop* here, Plan plan, runtime::HttpRequestData request,
       break;
   }
   request.url = "http://" + (host.empty() ? std::string("localhost") : host) + plan.route.forwarded;
+  std::string protocol_fallback;
   if (auto refused = CheckObjectAccess(runtime_.catalog, authorizer_, plan.address.app,
-                                       plan.address.class_name, request)) {
+                                       plan.address.class_name, request, &protocol_fallback)) {
     respond(std::move(*refused));
     return;
   }
@@ -323,8 +324,11 @@ void HttpServer::Handle(Loop* here, Plan plan, runtime::HttpRequestData request,
   request.headers.emplace_back("x-dorm-original-path", target.substr(0, q));
   Loop* loop = plan.owner;
   ++active_requests_;
-  auto done = [this, respond = std::move(respond)](runtime::HttpResponseData response) {
+  auto done = [this, respond = std::move(respond),
+               protocol_fallback =
+                   std::move(protocol_fallback)](runtime::HttpResponseData response) {
     --active_requests_;
+    ApplyProtocolFallback(protocol_fallback, response);
     respond(std::move(response));
   };
   if (loop == here) {

@@ -219,6 +219,47 @@ TEST_F(CheckObjectAccessTest, ServiceKeyClassesTakeOnlyTheAuthorizationHeader) {
   EXPECT_EQ(Values(ok.headers, "x-dorm-service-key-id"), std::vector<std::string>{"sk_1"});
 }
 
+TEST_F(CheckObjectAccessTest, OnlyBearerProtocolsOfferedMakeTheEntryTheFallbackSelection) {
+  FakeAuthorizer authorizer(Decision(AccessDecision::Outcome::kAllow, "", R"({"sub":"u"})"));
+  std::string fallback = "stale";
+  HttpRequestData only = Request("http://h/", {{"sec-websocket-protocol", "bearer.p"}});
+  EXPECT_FALSE(CheckObjectAccess(catalog, &authorizer, "app", "users", only, &fallback));
+  EXPECT_EQ(fallback, "bearer.p");
+
+  // Other protocols offered: the object chooses among them; no fallback.
+  HttpRequestData mixed = Request("http://h/", {{"sec-websocket-protocol", "chat, bearer.p"}});
+  EXPECT_FALSE(CheckObjectAccess(catalog, &authorizer, "app", "users", mixed, &fallback));
+  EXPECT_EQ(fallback, "");
+
+  // Public classes see every entry, bearer ones included, and choose themselves.
+  HttpRequestData open = Request("http://h/", {{"sec-websocket-protocol", "bearer.p"}});
+  EXPECT_FALSE(CheckObjectAccess(catalog, &authorizer, "app", "open", open, &fallback));
+  EXPECT_EQ(fallback, "");
+  EXPECT_EQ(Values(open.headers, "sec-websocket-protocol"), std::vector<std::string>{"bearer.p"});
+}
+
+TEST(AccessGate, ProtocolFallbackOnlyFillsAnAcceptanceWithoutProtocol) {
+  runtime::HttpResponseData accepted;
+  accepted.status = 101;
+  accepted.web_socket_id = 7;
+  ApplyProtocolFallback("bearer.p", accepted);
+  EXPECT_EQ(accepted.headers, (HeaderList{{"sec-websocket-protocol", "bearer.p"}}));
+
+  runtime::HttpResponseData chosen = accepted;
+  chosen.headers = {{"Sec-WebSocket-Protocol", "chat"}};
+  ApplyProtocolFallback("bearer.p", chosen);
+  EXPECT_EQ(chosen.headers, (HeaderList{{"Sec-WebSocket-Protocol", "chat"}}));
+
+  runtime::HttpResponseData plain;  // an HTTP answer to the upgrade: left alone
+  ApplyProtocolFallback("bearer.p", plain);
+  EXPECT_TRUE(plain.headers.empty());
+
+  runtime::HttpResponseData no_fallback = accepted;
+  no_fallback.headers.clear();
+  ApplyProtocolFallback("", no_fallback);
+  EXPECT_TRUE(no_fallback.headers.empty());
+}
+
 TEST_F(CheckObjectAccessTest, WithoutAnAuthorizerNonPublicClassesAreRefused) {
   HttpRequestData r = Request("http://h/", {{"authorization", "Bearer t"}});
   auto refused = CheckObjectAccess(catalog, nullptr, "app", "users", r);
