@@ -312,11 +312,12 @@ export async function startWorkerdProcess(bin, confDir, port, logFile, timeoutMs
 // ---------------------------------------------------------------------------------------------
 // Dorm
 
-// Starts `dorm serve` on a free loopback port over dataDir (stdout and stderr to logFile).
-export function spawnDorm(bin, dataDir, threads, logFile) {
+// Starts `dorm serve` on a free loopback port over dataDir (stdout and stderr to logFile), with
+// extraArgs appended to its command line.
+export function spawnDorm(bin, dataDir, threads, logFile, extraArgs = []) {
   const fd = fs.openSync(logFile, 'a');
   // stdout is piped to find the "listening" line; stderr goes straight to the log.
-  const child = track(spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--threads', String(threads)],
+  const child = track(spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--threads', String(threads), ...extraArgs],
     { stdio: ['ignore', 'pipe', fd], detached: true }));
   fs.closeSync(fd);
   return child;

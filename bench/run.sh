@@ -5,6 +5,8 @@
 #   bench/run.sh --help      for every option
 #   bench/run.sh --storage [options]   the storage scenarios instead (storage.mjs: SQL insert,
 #                            SQL select, alarm latency); --storage --help for their options
+#   bench/run.sh --websocket [options] the WebSocket scenarios instead (websocket.mjs: broadcast
+#                            fan-out, memory per idle hibernated connection); --websocket --help
 #
 # Needs node, npm, wrk and esbuild (scripts/install-deps.sh installs them) and, unless
 # --workerd-only, a built build/dorm. Installs nothing else: only `npm ci` here when
@@ -13,11 +15,16 @@
 set -euo pipefail
 bench_dir=$(cd "$(dirname "$0")" && pwd)
 
-# --storage selects storage.mjs in place of bench.mjs; it is taken out of the arguments passed on.
+# --storage selects storage.mjs, --websocket websocket.mjs, in place of bench.mjs; either is taken
+# out of the arguments passed on.
 script=bench.mjs
 args=()
 for arg in "$@"; do
-  if [ "$arg" = --storage ]; then script=storage.mjs; else args+=("$arg"); fi
+  case "$arg" in
+    --storage) script=storage.mjs ;;
+    --websocket) script=websocket.mjs ;;
+    *) args+=("$arg") ;;
+  esac
 done
 set -- ${args[@]+"${args[@]}"}
 
@@ -42,8 +49,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 2
 fi
 
-if [ "$need_workerd" = 1 ] && [ ! -d "$bench_dir/node_modules/workerd" ]; then
-  echo "bench: npm ci in bench/ (workerd)"
+# websocket.mjs also needs the ws client package, whichever servers run.
+if { [ "$need_workerd" = 1 ] && [ ! -d "$bench_dir/node_modules/workerd" ]; } ||
+   { [ "$script" = websocket.mjs ] && [ ! -d "$bench_dir/node_modules/ws" ]; }; then
+  echo "bench: npm ci in bench/ (workerd, ws)"
   (cd "$bench_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
