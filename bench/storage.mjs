@@ -258,6 +258,32 @@ async function runWrkScenario(server, r, s, o) {
   });
 }
 
+// A single alarm on an otherwise idle server, ten times in a row, each on its own object and due
+// 2 s after it was set (longer than Dorm keeps an idle database open). Reported: the latency
+// alarm() recorded (handler start minus the scheduled time), p50 and max.
+async function runIdleAlarms(proc, agent, r) {
+  const values = [];
+  for (let k = 0; k < 10; k++) {
+    const url = (rest) => objectUrl(proc.baseUrl, `idle-alarm-${k}`, rest);
+    const at = Date.now() + 2000;
+    await call(agent, 'POST', url(`alarm?at=${at}`));
+    await sleep(Math.max(0, at + 20 - Date.now()));
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const v = JSON.parse(await call(agent, 'GET', url('alarm')));
+      if (v.latency_ms !== null) {
+        values.push(v.latency_ms);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`the alarm of idle-alarm-${k} did not fire within 30 s`);
+      await sleep(20);
+    }
+  }
+  values.sort((x, y) => x - y);
+  r.idle_alarm = { count: values.length, p50_ms: percentile(values, 0.5), max_ms: values[values.length - 1], values };
+  log(`${r.server}: single alarm on an idle server (${values.length} in a row): p50 ${fmtMs(r.idle_alarm.p50_ms)} ms, max ${fmtMs(r.idle_alarm.max_ms)} ms`);
+}
+
 // Alarm firing latency. Every object is first created (POST /prepare), which also tells how fast
 // this server handles new objects; from that rate the alarms' window is placed so that setting
 // them all is over a few seconds before the first is due. Each object then stores a time in that
@@ -266,6 +292,7 @@ async function runWrkScenario(server, r, s, o) {
 // fire every 2 s, and all the rest only once the whole sample has fired.
 async function runAlarmScenario(server, r, o) {
   await withServer(server, r, 'alarms', async (proc, agent) => {
+    await runIdleAlarms(proc, agent, r);
     let n = o.alarms;
     const ids = Array.from({ length: n }, (_, i) => `alarm-${i}`);
     const a = { objects: n };
@@ -394,6 +421,8 @@ function report(results, scenarios, o) {
     console.log(table(['server', 'fired', 'p50', 'p99', 'max', 'new obj/s', 'set s', 'margin s'],
       [row('workerd', wa), row('dorm', da), ['ratio', '', fmtRatio(c.p50), fmtRatio(c.p99), fmtRatio(c.max), '', '', '']]));
     console.log(`('margin' is how long before the window setting the alarms was over; a negative margin means the first alarms fired under load.)`);
+    const idle = (a) => (a ? `p50 ${fmtMs(a.p50_ms)} ms, max ${fmtMs(a.max_ms)} ms` : '-');
+    console.log(`Single alarm on an idle server (10 in a row, ms after the scheduled time): workerd ${idle(w?.idle_alarm)}; dorm ${idle(d?.idle_alarm)}`);
   }
 
   console.log('');

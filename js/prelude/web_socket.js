@@ -113,6 +113,8 @@ function newState(peer) {
     inbox: [], // events that arrived before accept()
     outbox: [], // sends and a close made before the peer (local or network) could take them
     attachment: null, // serialized, while the end has no native id
+    closedProtocol: null, // protocol and tags of a closed network end (see markClosed)
+    closedTags: null,
   };
 }
 
@@ -155,7 +157,7 @@ export class WebSocket extends EventTarget {
 
   get protocol() {
     const s = this.#s;
-    if (s.id === 0) return null;
+    if (s.id === 0) return s.closedProtocol ?? null;
     const info = native.wsInfo(s.id);
     return info === null || info[1] === '' ? null : info[1];
   }
@@ -371,10 +373,20 @@ export const webSocketHooks = {
     }
     receive(ws, item);
   },
+  // The connection ended. The host forgets the socket once its close event has run, but the close
+  // handler (and code after its awaits) may still read the attachment, tags and protocol: they
+  // are copied here, and the end is detached from the native id.
   markClosed(ws) {
     const s = stateOf(ws);
     s.closedIncoming = true;
     s.closedOutgoing = true;
+    if (s.id !== 0) {
+      s.attachment = native.wsGetAttachment(s.id);
+      const info = native.wsInfo(s.id);
+      s.closedProtocol = info === null || info[1] === '' ? null : info[1];
+      s.closedTags = s.hibernatable ? native.wsTags(s.id) : [];
+      s.id = 0;
+    }
   },
   NOT_ACCEPTED_MESSAGE,
 };

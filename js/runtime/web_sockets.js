@@ -96,7 +96,7 @@ export class ObjectWebSockets {
       throw new TypeError("you must call 'acceptWebSocket()' before attempting to access the tags of a WebSocket.");
     }
     if (!s.hibernatable) throw new TypeError('only hibernatable websockets can have tags.');
-    return native.wsTags(s.id);
+    return s.id === 0 ? [...(s.closedTags ?? [])] : native.wsTags(s.id);
   }
 
   setWebSocketAutoResponse(pair) {

@@ -15,6 +15,7 @@
 #include "cli/admin_endpoint.h"
 #include "cli/credentials_commands.h"
 #include "cli/mcp_command.h"
+#include "cli/usage_command.h"
 #include "control/serve.h"
 #include "util/names.h"
 
@@ -37,6 +38,7 @@ const char kUsage[] =
     "  dorm env set KEY [VALUE] [--app APP]   (VALUE read from stdin when omitted)\n"
     "  dorm env list [--app APP]\n"
     "  dorm env unset KEY [--app APP]\n"
+    "  dorm usage [NAME] [--since ISO8601|30m|1h|24h|7d] [--app APP]   (usage meters)\n"
     "  dorm mcp                                (MCP server on stdio for the running server)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
     "                [--jwks-file F.json] [--issuer I] [--audience A]\n"
@@ -314,6 +316,7 @@ int main(int argc, char** argv) {
   if (command == "auth" || command == "keys") {
     return dorm::cli::CredentialsCommand(command, args.positional, args.flags);
   }
+  if (command == "usage") return dorm::cli::UsageCommand(args.positional, args.flags);
   if (command == "mcp") {
     if (!args.positional.empty()) Fail("usage: dorm mcp [--server URL --token TOKEN | --data DIR]");
     return dorm::cli::RunMcpCommand(Flag(args, "server"), Flag(args, "token"), Flag(args, "data"));

@@ -142,6 +142,8 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "health") {
     return Json(200, json::object{{"ok", true}});
   }
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "usage") return ServeUsage(request);
+  if (parts.size() == 1 && parts[0] == "metrics") return ServeMetrics(request);
   if (parts.size() >= 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "env") {
     return ServeEnv(parts, request);
   }
@@ -243,6 +245,11 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
   PublishApp(app);
   if (alarm_scheduler_) alarm_scheduler_->ForgetClass(app, name);
   if (alarm_index_) alarm_index_->RemoveClass(app, name);
+  if (usage_ && usage_store_) {
+    // The objects just closed report their last sizes; then the class has no storage left.
+    usage_->Refresh();
+    usage_store_->ForgetStorage(app, name);
+  }
   // Every instance is gone from memory now; its storage can go too.
   std::error_code ec;
   std::filesystem::remove_all(runtime::ClassStoragePath(options_.data_dir, app, name), ec);

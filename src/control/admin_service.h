@@ -16,6 +16,8 @@
 #include "control/credentials_store.h"
 #include "control/env_store.h"
 #include "control/registry.h"
+#include "control/usage_recorder.h"
+#include "control/usage_store.h"
 #include "net/http_server.h"
 #include "runtime/alarm_scheduler.h"
 #include "runtime/thread_engine.h"
@@ -46,6 +48,11 @@ class AdminService {
   void set_env_store(EnvStore* env_store) { env_store_ = env_store; }
   // Enables the credential endpoints (/v1/apps/<app>/auth and /v1/apps/<app>/keys).
   void set_credentials_store(CredentialsStore* credentials) { credentials_ = credentials; }
+  // Enables /v1/usage and /metrics (admin_usage.cc).
+  void set_usage(UsageRecorder* recorder, UsageStore* store) {
+    usage_ = recorder;
+    usage_store_ = store;
+  }
 
   void Handle(const std::string& path, runtime::HttpRequestData request,
               std::function<void(runtime::HttpResponseData)> respond);
@@ -60,6 +67,9 @@ class AdminService {
   // /v1/apps/<app>/auth and /v1/apps/<app>/keys[/<id>] (admin_credentials.cc).
   runtime::HttpResponseData ServeCredentials(const std::vector<std::string>& parts,
                                              const runtime::HttpRequestData& request);
+  // GET /v1/usage and GET /metrics (admin_usage.cc).
+  runtime::HttpResponseData ServeUsage(const runtime::HttpRequestData& request);
+  runtime::HttpResponseData ServeMetrics(const runtime::HttpRequestData& request);
   void PublishApp(const std::string& app);
   void Work();
 
@@ -71,6 +81,8 @@ class AdminService {
   storage::AlarmIndex* alarm_index_ = nullptr;
   EnvStore* env_store_ = nullptr;
   CredentialsStore* credentials_ = nullptr;
+  UsageRecorder* usage_ = nullptr;
+  UsageStore* usage_store_ = nullptr;
   std::unique_ptr<runtime::ThreadEngine> validator_;
   std::mutex mu_;
   std::condition_variable cv_;

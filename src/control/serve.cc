@@ -18,11 +18,14 @@
 #include "control/credentials_store.h"
 #include "control/env_store.h"
 #include "control/registry.h"
+#include "control/usage_recorder.h"
+#include "control/usage_store.h"
 #include "js/platform.h"
 #include "runtime/alarm_scheduler.h"
 #include "storage/alarm_index.h"
 #include "storage/sqlite_setup.h"
 #include "util/crypto.h"
+#include "util/cycle_clock.h"
 #include "util/log.h"
 
 namespace dorm::control {
@@ -117,6 +120,10 @@ int Serve(const ServeOptions& options, const char* argv0) {
     runtime::RuntimeShared shared;
     shared.alarm_index = alarm_index.get();
     shared.options = effective.runtime;
+    // Only to measure what metering costs (see README, "Usage meters").
+    if (const char* meters = std::getenv("DORM_USAGE_METERS")) {
+      shared.options.usage_meters = std::string(meters) != "off";
+    }
     // Two flush threads: while one flushes a group, the next group gathers for the other.
     shared.sync_pool = std::make_unique<storage::SyncPool>(2);
     shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);
@@ -131,6 +138,15 @@ int Serve(const ServeOptions& options, const char* argv0) {
       std::cerr << "dorm: " << e.what() << "\n";
       return 1;
     }
+    std::unique_ptr<UsageStore> usage_store;
+    try {
+      usage_store = std::make_unique<UsageStore>(data_dir);
+    } catch (const std::exception& e) {
+      std::cerr << "dorm: " << e.what() << "\n";
+      return 1;
+    }
+    // Calibrates the usage meters' clock now rather than on a runtime thread's first reading.
+    CycleClock::NanosPerTick();
     std::unique_ptr<CredentialsStore> credentials;
     try {
       credentials = std::make_unique<CredentialsStore>(data_dir);
@@ -143,6 +159,8 @@ int Serve(const ServeOptions& options, const char* argv0) {
                                            const std::string& message) {
       registry.SetLastError(address.app, address.class_name, message);
     };
+    // Declared before the admin service, which may still read it while finishing its queue.
+    std::unique_ptr<UsageRecorder> usage;
     AdminService admin(AdminOptions{token, data_dir, options.max_classes_per_app}, registry,
                        shared);
     net::HttpServer server(options.http, shared,
@@ -153,6 +171,23 @@ int Serve(const ServeOptions& options, const char* argv0) {
     admin.set_server(&server);
     admin.set_env_store(env_store.get());
     admin.set_credentials_store(credentials.get());
+    usage = std::make_unique<UsageRecorder>(
+        *usage_store,
+        [&server] {
+          std::mutex mu;
+          std::vector<runtime::ThreadUsageReport> reports;
+          server.RunOnEveryEngine([&](runtime::ThreadEngine& engine) {
+            runtime::ThreadUsageReport report = engine.ReadUsage();
+            std::lock_guard<std::mutex> lock(mu);
+            reports.push_back(std::move(report));
+          });
+          return reports;
+        },
+        std::chrono::seconds(10));
+    shared.on_final_usage = [&usage](runtime::ThreadUsageReport report) {
+      usage->AddFinalReading(std::move(report));
+    };
+    admin.set_usage(usage.get(), usage_store.get());
     server.set_authorizer(&authorizer);
     runtime::AlarmScheduler scheduler(
         *alarm_index,
@@ -176,6 +211,7 @@ int Serve(const ServeOptions& options, const char* argv0) {
       out << address << "\n";
     }
     scheduler.Start();
+    usage->Start();
     std::cout << "dorm: listening on " << address << " (data in " << data_dir << ", "
               << server.thread_count() << " threads)" << std::endl;
     int received = 0;
@@ -183,7 +219,15 @@ int Serve(const ServeOptions& options, const char* argv0) {
     Log(LogLevel::kInfo, std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
                              ": finishing in-flight requests");
     scheduler.Stop();
+    // No reading may wait for runtime threads that are stopping; their last readings come
+    // through on_final_usage.
+    usage->Stop();
     server.Stop(std::chrono::seconds(30));
+    try {
+      usage->Refresh();
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, std::string("cannot record usage: ") + e.what());
+    }
     std::filesystem::remove(data_dir + "/server-address", ec);
   }
   js::ShutdownV8();

@@ -80,8 +80,32 @@ void WebSocketConnection::OnAccepted(beast::error_code ec) {
 }
 
 void WebSocketConnection::Read() {
-  ws_.async_read(read_buffer_,
-                 [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  // A message's first bytes go to the inline first_chunk_: a connection waiting for its next
+  // message holds no read buffer (Beast's async_read with a dynamic buffer would allocate 1.5 KiB
+  // up front, and idle connections are many). Only a longer message continues into read_buffer_.
+  ws_.async_read_some(
+      asio::buffer(first_chunk_),
+      [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnFirstChunk(ec, n); });
+}
+
+void WebSocketConnection::OnFirstChunk(beast::error_code ec, size_t n) {
+  if (!ec && !ws_.is_message_done()) {
+    // async_read continues the message under way (Beast checks the size limit and UTF-8 across
+    // the whole message either way) after the bytes already read.
+    read_buffer_.commit(
+        asio::buffer_copy(read_buffer_.prepare(n), asio::buffer(first_chunk_.data(), n)));
+    ws_.async_read(read_buffer_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    return;
+  }
+  if (!ec) {
+    if (!finished_) {
+      engine_->OnWebSocketMessage(socket_id_, ws_.got_text(), std::string(first_chunk_.data(), n));
+    }
+    Read();
+    return;
+  }
+  OnRead(ec);
 }
 
 void WebSocketConnection::OnRead(beast::error_code ec) {
@@ -108,15 +132,17 @@ void WebSocketConnection::OnRead(beast::error_code ec) {
   bool text = ws_.got_text();
   std::string data(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
   read_buffer_.consume(read_buffer_.size());
-  // Idle connections are many: do not let one large message pin a large buffer.
-  if (read_buffer_.capacity() > 16384) read_buffer_.shrink_to_fit();
+  // Idle connections are many: the next message starts in first_chunk_ again, so none keeps a
+  // buffer.
+  read_buffer_.shrink_to_fit();
   if (!finished_) engine_->OnWebSocketMessage(socket_id_, text, std::move(data));
   Read();
 }
 
 void WebSocketConnection::Send(bool text, runtime::SharedPayload payload) {
   if (!open_ || close_requested_) return;
-  if (queued_bytes_ + payload->size() > options_.max_buffered_bytes) {
+  // A message alone is always taken, however large: only a backlog shows a client not reading.
+  if (queued_bytes_ > 0 && queued_bytes_ + payload->size() > options_.max_buffered_bytes) {
     // The client does not keep up: drop what waits, close with 1013, and tell the object now.
     Log(LogLevel::kWarn, "closing a WebSocket whose client stopped reading (" +
                              std::to_string(queued_bytes_) + " bytes waiting)");
@@ -172,7 +198,21 @@ void WebSocketConnection::Close(int code, const std::string& reason) {
   close_reason_ =
       websocket::close_reason(static_cast<websocket::close_code>(code), beast::string_view(reason));
   if (code == 1005) close_reason_ = websocket::close_reason();  // a Close frame without a body
+  ArmCloseDeadline();
   if (!writing_) StartClose();
+}
+
+void WebSocketConnection::ArmCloseDeadline() {
+  close_deadline_ = std::make_unique<asio::steady_timer>(ws_.get_executor());
+  close_deadline_->expires_after(options_.handshake_timeout);
+  close_deadline_->async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self || self->close_started_) return;  // Beast's own close timeout applies from here
+    // Cancels the stuck write and the read; the read loop then reports the end, if it has not.
+    beast::error_code ignored;
+    beast::get_lowest_layer(self->ws_).close(ignored);
+  });
 }
 
 void WebSocketConnection::StartClose() {

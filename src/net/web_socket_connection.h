@@ -6,8 +6,10 @@
 // handler runs there. Owned by its pending asynchronous operations and by the runtime's record.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -26,7 +28,8 @@ struct WebSocketOptions {
   // Largest message accepted from a client; a larger one closes the connection with 1009.
   size_t max_message_bytes = 32u << 20;
   // Bytes the server may hold for a client that does not read; past it the connection is closed
-  // with 1013 ("Try Again Later") and the object's close handler is told.
+  // with 1013 ("Try Again Later") and the object's close handler is told. A single message
+  // larger than this is still sent when nothing else waits.
   size_t max_buffered_bytes = 16u << 20;
   // How long the opening and closing handshakes may take.
   std::chrono::seconds handshake_timeout{10};
@@ -53,11 +56,17 @@ class WebSocketConnection : public runtime::WebSocketTransport,
 
  private:
   void OnAccepted(boost::beast::error_code ec);
+  // Reads the next message: its first bytes into first_chunk_, the rest (if any) into
+  // read_buffer_; OnRead delivers a message that needed read_buffer_ and reports failures.
   void Read();
+  void OnFirstChunk(boost::beast::error_code ec, size_t n);
   void OnRead(boost::beast::error_code ec);
   void WriteNext();
   void OnWritten(boost::beast::error_code ec);
   void StartClose();
+  // Drops the TCP connection if the Close has not gone out within the handshake timeout: it
+  // cannot while a write is stuck behind a client that does not read.
+  void ArmCloseDeadline();
   // Reports the end of the connection to the runtime, once.
   void Finish(int code, const std::string& reason, bool clean);
 
@@ -65,7 +74,10 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   runtime::ThreadEngine* engine_;
   uint64_t socket_id_;
   WebSocketOptions options_;
-  boost::beast::flat_buffer read_buffer_;
+  // Most messages (chat lines, small JSON) fit whole; held inline, so an idle connection costs
+  // these bytes rather than a heap buffer.
+  std::array<char, 128> first_chunk_;
+  boost::beast::flat_buffer read_buffer_;  // empty between messages
   // Messages not yet written, from queue_head_ on. A vector rather than a deque: a deque allocates
   // over half a KiB up front, which idle connections would pay by the thousand.
   std::vector<std::pair<bool, runtime::SharedPayload>> queue_;
@@ -77,6 +89,8 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   bool close_started_ = false;
   bool finished_ = false;
   boost::beast::websocket::close_reason close_reason_;
+  // Made by Close() only, so that the many idle connections do not pay for a timer.
+  std::unique_ptr<boost::asio::steady_timer> close_deadline_;
   static std::atomic<size_t> live_count_;
 };
 

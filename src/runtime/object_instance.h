@@ -6,6 +6,7 @@
 
 #include <v8.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "runtime/http_message.h"
+#include "runtime/usage_meter.h"
 #include "runtime/web_socket_transport.h"
 #include "storage/object_database.h"
 
@@ -60,6 +62,9 @@ struct ObjectInstance {
   std::string db_path;
   AppIsolate* app = nullptr;
   uint64_t generation = 0;
+  // The object's usage counters in its thread's UsageMeter; null when metering is off or once
+  // the instance is reset.
+  ObjectUsage* usage = nullptr;
 
   // JavaScript side; empty until the constructor has run.
   v8::Global<v8::Object> js_object;
@@ -77,7 +82,13 @@ struct ObjectInstance {
   // Input gate: blockConcurrencyWhile() nesting. Events wait in `queued` while it is non-zero.
   int gate_depth = 0;
   std::deque<FetchEvent> queued;
-  std::map<uint64_t, ResponseCallback> in_flight;  // delivered, awaiting the handler's promise
+  struct InFlightEvent {
+    ResponseCallback done;
+    uint64_t started = 0;  // CycleClock ticks at delivery, for the wall-time meter (0: unmetered)
+  };
+  std::map<uint64_t, InFlightEvent> in_flight;  // delivered, awaiting the handler's promise
+  // Hibernatable socket events running under the object's event timeout, by event id.
+  std::map<uint64_t, std::unique_ptr<boost::asio::steady_timer>> event_timeouts;
 
   // Output gate: commits are numbered; an output made while commit N is not durable waits.
   uint64_t commit_seq = 0;
@@ -110,6 +121,7 @@ struct ObjectInstance {
   // update the alarm index (and flush it with the commit: `flush_alarm_index`).
   bool alarm_touched = false;
   bool flush_alarm_index = false;
+  std::optional<long long> stored_alarm;   // the alarm as of this instance's last commit
   std::optional<long long> running_alarm;  // the alarm whose handler runs now
   uint64_t alarm_event_id = 0;             // its event
   bool alarm_set_during_run = false;

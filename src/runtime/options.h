@@ -25,6 +25,8 @@ struct RuntimeOptions {
   std::chrono::milliseconds alarm_retry_base{2000};
   // At most this many connections are open per thread; past it the coldest are closed.
   size_t max_open_databases_per_thread = 4096;
+  // Count per-object usage (see runtime/usage_meter.h). Off only to measure what counting costs.
+  bool usage_meters = true;
 };
 
 }  // namespace dorm::runtime

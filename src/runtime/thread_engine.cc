@@ -11,6 +11,7 @@
 #include "runtime/alarm_scheduler.h"
 #include "runtime/env_object.h"
 #include "runtime/object_id.h"
+#include "util/cycle_clock.h"
 #include "util/log.h"
 
 namespace dorm::runtime {
@@ -48,8 +49,10 @@ ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared)
     : io_(io),
       shared_(shared),
       watchdog_slot_(shared.watchdog->RegisterCurrentThread()),
-      eviction_timer_(io) {
+      eviction_timer_(io),
+      metering_(shared.options.usage_meters) {
   t_current_engine = this;
+  lag_window_start_ = std::chrono::steady_clock::now();
   EvictIdle();
 }
 
@@ -79,6 +82,9 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
   v8::Isolate* isolate = app->isolate();
   bool cpu_exceeded = false;
   ++turn_depth_;
+  // Only the outermost turn is metered; nested ones are part of it.
+  const bool metered = metering_ && turn_depth_ == 1;
+  const uint64_t turn_started = metered ? CycleClock::Now() : 0;
   {
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handle_scope(isolate);
@@ -90,6 +96,11 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
     cpu_exceeded = watchdog_slot_->Exit();
   }
   --turn_depth_;
+  if (metered) {
+    // Charged to the object the turn ran for (before a reset below can forget it).
+    ObjectInstance* charged = FindBySlot(current_slot_);
+    if (charged && charged->usage) usage_.AddCpu(charged->usage, CycleClock::Now() - turn_started);
+  }
   if (turn_depth_ == 0 && last_sent_payload_) {
     last_sent_string_.Reset();
     last_sent_payload_.reset();
@@ -220,6 +231,10 @@ ObjectInstance* ThreadEngine::EnsureInstance(ObjectAddress address, AppIsolate* 
   created->address = std::move(address);
   created->app = app;
   created->generation = app->generation();
+  if (metering_) {
+    created->usage = usage_.Acquire(key);
+    ++created->usage->instances;
+  }
   ObjectInstance* instance = created.get();
   by_slot_[instance->slot] = instance;
   objects_[key] = std::move(created);
@@ -236,6 +251,9 @@ long long NowMs() {
       .count();
 }
 constexpr int kMaxAlarmRetries = 6;
+// An object whose alarm is due within this long (or was due no longer ago) keeps its instance
+// and database connection.
+constexpr long long kAlarmKeepWarmMs = 10000;
 }  // namespace
 
 void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count) {
@@ -260,6 +278,12 @@ void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int 
   };
   instance->queued.push_back(std::move(event));
   Pump(instance->slot);
+}
+
+bool ThreadEngine::AlarmDueSoon(const ObjectInstance* instance, long long now_ms) {
+  // An alarm long past due (a handler being retried) pins nothing: a retry can load the object.
+  return instance->stored_alarm && *instance->stored_alarm - now_ms < kAlarmKeepWarmMs &&
+         now_ms - *instance->stored_alarm < kAlarmKeepWarmMs;
 }
 
 void ThreadEngine::TouchAlarm(ObjectInstance* instance) {
@@ -345,7 +369,9 @@ void ThreadEngine::DeliverAlarm(ObjectInstance* instance, FetchEvent event) {
   AppIsolate* app = instance->app;
   uint64_t slot = instance->slot;
   uint64_t event_id = next_event_id_++;
-  instance->in_flight.emplace(event_id, std::move(event.done));
+  instance->in_flight.emplace(
+      event_id, ObjectInstance::InFlightEvent{std::move(event.done), EventStart(instance)});
+  if (instance->usage) ++instance->usage->alarms;
   instance->running_alarm = *stored;
   instance->alarm_event_id = event_id;
   instance->alarm_set_during_run = false;
@@ -470,7 +496,9 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
   AppIsolate* app = instance->app;
   uint64_t slot = instance->slot;
   uint64_t event_id = next_event_id_++;
-  instance->in_flight.emplace(event_id, std::move(event.done));
+  instance->in_flight.emplace(
+      event_id, ObjectInstance::InFlightEvent{std::move(event.done), EventStart(instance)});
+  if (instance->usage) ++instance->usage->http_requests;
   instance->last_active = std::chrono::steady_clock::now();
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
@@ -528,13 +556,19 @@ void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, FetchEvent event
   AppIsolate* app = instance->app;
   uint64_t slot = instance->slot;
   uint64_t event_id = next_event_id_++;
-  instance->in_flight.emplace(event_id, ResponseCallback());
+  instance->in_flight.emplace(
+      event_id, ObjectInstance::InFlightEvent{ResponseCallback(), EventStart(instance)});
+  // Messages delivered to the object count as requests; auto-responses never get here.
+  if (instance->usage && socket_event.kind == SocketEvent::Kind::kMessage) {
+    ++instance->usage->websocket_messages;
+  }
   instance->last_active = std::chrono::steady_clock::now();
   bool hibernatable = record->mode == WebSocketRecord::Mode::kHibernatable;
-  if (socket_event.kind == SocketEvent::Kind::kClose) {
-    // The connection is gone; the object hears of it now, and then the socket is forgotten.
-    sockets_.Remove(socket_event.socket_id);
-  }
+  // The connection is gone; the object hears of it now, and then the socket is forgotten. The
+  // record stays through the turn so the close handler's wrapper can copy the attachment and tags.
+  const bool forget = socket_event.kind == SocketEvent::Kind::kClose;
+  const uint64_t socket_id = socket_event.socket_id;
+  if (hibernatable) StartEventTimeout(instance, event_id, record->object_key);
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
     v8::Local<v8::Context> context = app->context();
@@ -573,6 +607,8 @@ void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, FetchEvent event
       OnEventSettled(slot, event_id, false, try_catch.Exception());
     }
   });
+  // Harmless if a reset during the turn removed it already.
+  if (forget) sockets_.Remove(socket_id);
 }
 
 void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfilled,
@@ -586,8 +622,11 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
                               instance->address.instance_name + "] Uncaught " +
                               js::ExceptionStack(instance->app->isolate(), value));
   }
-  ResponseCallback done = std::move(it->second);
+  const uint64_t started = it->second.started;
+  if (started != 0 && instance->usage) instance->usage->wall_ticks += CycleClock::Now() - started;
+  ResponseCallback done = std::move(it->second.done);
   instance->in_flight.erase(it);
+  instance->event_timeouts.erase(event_id);
   instance->last_active = std::chrono::steady_clock::now();
   AppIsolate* app = instance->app;
   v8::Isolate* isolate = app->isolate();
@@ -621,7 +660,7 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
              .ToLocal(&parts_value) ||
         !parts_value->IsObject()) {
       if (try_catch.HasTerminated()) {
-        instance->in_flight.emplace(event_id, std::move(done));
+        instance->in_flight.emplace(event_id, ObjectInstance::InFlightEvent{std::move(done), 0});
         return;
       }
       std::string message = js::ExceptionMessage(isolate, try_catch.Exception());
@@ -657,7 +696,7 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
                 .ToLocal(&id)) {
           response.web_socket_id = static_cast<uint64_t>(id->NumberValue(context).FromMaybe(0));
         } else if (bind_catch.HasTerminated()) {
-          instance->in_flight.emplace(event_id, std::move(done));
+          instance->in_flight.emplace(event_id, ObjectInstance::InFlightEvent{std::move(done), 0});
           return;
         } else {
           response.status = 500;
@@ -811,6 +850,11 @@ void ThreadEngine::TouchOpenList(ObjectInstance* instance) {
 }
 
 void ThreadEngine::CloseDatabase(ObjectInstance* instance) {
+  if (instance->db && instance->usage && instance->usage->storage_stale) {
+    // The size is known cheaply only while the connection is open.
+    instance->usage->storage_bytes = instance->db->SizeBytes();
+    instance->usage->storage_stale = false;
+  }
   if (instance->in_open_list) {
     open_databases_.erase(instance->open_list_position);
     instance->in_open_list = false;
@@ -837,19 +881,23 @@ void ThreadEngine::CommitDirty() {
     try {
       instance->db->Commit();
       ++instance->commit_seq;
+      if (instance->usage) instance->usage->storage_stale = true;
       instance->db->MaybeCheckpoint();
       if (instance->alarm_touched) {
         instance->alarm_touched = false;
         std::optional<long long> alarm = instance->db->GetAlarm();
+        instance->stored_alarm = alarm;
         if (shared_.alarm_index) {
           const ObjectAddress& a = instance->address;
-          if (alarm) {
-            shared_.alarm_index->Upsert(
-                storage::AlarmEntry{a.app, a.class_name, a.instance_name, *alarm});
-          } else {
-            shared_.alarm_index->Remove(a.app, a.class_name, a.instance_name);
-          }
+          alarm_index_changes_.push_back(storage::AlarmChange{
+              storage::AlarmEntry{a.app, a.class_name, a.instance_name, alarm.value_or(0)},
+              !alarm});
+          alarm_index_change_slots_.push_back(instance->slot);
           instance->flush_alarm_index = true;
+          if (!alarm_index_apply_posted_) {
+            alarm_index_apply_posted_ = true;
+            boost::asio::post(io_, [this] { ApplyAlarmIndexChanges(); });
+          }
         }
         if (shared_.alarm_scheduler && !instance->running_alarm) {
           shared_.alarm_scheduler->Set(instance->address, alarm);
@@ -882,7 +930,30 @@ void ThreadEngine::ScheduleSync(ObjectInstance* instance) {
   if (first) boost::asio::post(io_, [this] { FlushSyncBatch(); });
 }
 
+void ThreadEngine::ApplyAlarmIndexChanges() {
+  alarm_index_apply_posted_ = false;
+  if (alarm_index_changes_.empty()) return;
+  std::vector<storage::AlarmChange> changes = std::move(alarm_index_changes_);
+  std::vector<uint64_t> slots = std::move(alarm_index_change_slots_);
+  alarm_index_changes_.clear();
+  alarm_index_change_slots_.clear();
+  try {
+    shared_.alarm_index->Apply(changes);
+  } catch (const storage::StorageError& e) {
+    // The commits happened but their alarms are not indexed: as for a failed commit, the objects
+    // are reset and their callers never see the writes acknowledged.
+    Log(LogLevel::kError, std::string("cannot write the alarm index: ") + e.what());
+    for (uint64_t slot : slots) {
+      if (ObjectInstance* instance = FindBySlot(slot)) {
+        BreakInstance(instance, kStorageFailureMessage);
+      }
+    }
+  }
+}
+
 void ThreadEngine::FlushSyncBatch() {
+  // The index changes of the commits being flushed must be written before their log is.
+  ApplyAlarmIndexChanges();
   auto batch = std::move(sync_batch_);
   sync_batch_.clear();
   for (auto& pending : batch) {
@@ -917,6 +988,10 @@ void ThreadEngine::OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::str
       instance->sync_in_flight = true;
       auto target = std::make_unique<storage::SyncTarget>();
       target->fsync_paths.push_back(instance->db_path + "-wal");
+      if (instance->flush_alarm_index && shared_.alarm_index) {
+        instance->flush_alarm_index = false;
+        target->data_paths.push_back(shared_.alarm_index->LogPath());
+      }
       sync_batch_.push_back(PendingSync{slot, instance->commit_seq, std::move(target)});
       if (sync_batch_.size() == 1) boost::asio::post(io_, [this] { FlushSyncBatch(); });
     }
@@ -936,8 +1011,12 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, const std::string& me
   dirty_.erase(instance->slot);
   if (instance->db) instance->db->Rollback();
   CloseDatabase(instance);
-  for (auto& [id, done] : instance->in_flight) {
-    if (done) done(HttpResponseData::JsonError(500, message));
+  for (auto& [id, event] : instance->in_flight) {
+    if (event.done) event.done(HttpResponseData::JsonError(500, message));
+  }
+  if (instance->usage) {
+    --instance->usage->instances;
+    instance->usage = nullptr;
   }
   instance->in_flight.clear();
   for (auto& out : instance->gated) out.done(HttpResponseData::JsonError(500, message));
@@ -1115,6 +1194,16 @@ void ThreadEngine::ClearTimer(uint64_t id) { timers_.erase(id); }
 
 void ThreadEngine::EvictIdle() {
   auto now = std::chrono::steady_clock::now();
+  if (eviction_armed_) {
+    // This timer fires every quarter second: how late it fires is how long events wait.
+    if (now - lag_window_start_ > std::chrono::seconds(5)) {
+      lag_max_previous_ = lag_max_current_;
+      lag_max_current_ = {};
+      lag_window_start_ = now;
+    }
+    lag_max_current_ = std::max(lag_max_current_, now - eviction_timer_.expiry());
+  }
+  eviction_armed_ = true;
   std::vector<ObjectInstance*> idle;
   for (auto& [key, instance] : objects_) {
     auto idle_for = now - instance->last_active;
@@ -1124,6 +1213,7 @@ void ThreadEngine::EvictIdle() {
     }
     // Standard (accept()ed) WebSockets live in the instance's JavaScript: they pin it.
     if (sockets_.PinsObject(key)) continue;
+    if (AlarmDueSoon(instance.get(), NowMs())) continue;
     if (!instance->in_flight.empty() || !instance->queued.empty() || !instance->gated.empty() ||
         !instance->gated_socket_outputs.empty() || instance->sync_in_flight ||
         instance->gate_depth > 0 || instance->txn_depth > 0 || !instance->sync_waiters.empty() ||
@@ -1148,14 +1238,19 @@ void ThreadEngine::EvictIdle() {
   if (!idle.empty()) release_memory_ = true;
   for (ObjectInstance* instance : idle) BreakInstance(instance, kEvictedMessage);
   // Connections unused for a while are closed (coldest last in the list); their objects stay.
-  while (!open_databases_.empty()) {
-    ObjectInstance* coldest = open_databases_.back();
-    if (now - coldest->last_storage_use < shared_.options.database_idle_close ||
-        coldest->db->in_transaction() || coldest->txn_depth > 0) {
-      break;
+  // Those of objects whose alarm is due soon stay open, so that a burst of alarms does not wait
+  // for each object's database to be opened again.
+  long long now_ms = NowMs();
+  std::vector<ObjectInstance*> to_close;
+  for (auto it = open_databases_.rbegin(); it != open_databases_.rend(); ++it) {
+    ObjectInstance* coldest = *it;
+    if (now - coldest->last_storage_use < shared_.options.database_idle_close) break;
+    if (coldest->db->in_transaction() || coldest->txn_depth > 0 || AlarmDueSoon(coldest, now_ms)) {
+      continue;
     }
-    CloseDatabase(coldest);
+    to_close.push_back(coldest);
   }
+  for (ObjectInstance* instance : to_close) CloseDatabase(instance);
   // Frequent enough that idle connections close close to their deadline; each sweep is a walk
   // over this thread's objects, cheap next to the memory it frees.
   auto period = std::min<std::chrono::steady_clock::duration>(
@@ -1180,6 +1275,7 @@ void ThreadEngine::CloseAll() {
   std::vector<ObjectInstance*> all;
   for (auto& [key, instance] : objects_) all.push_back(instance.get());
   for (ObjectInstance* instance : all) BreakInstance(instance, kShutdownMessage);
+  if (shared_.on_final_usage) shared_.on_final_usage(ReadUsage());
   CloseSockets([](const std::string&) { return true; }, 1001, kShutdownMessage);
   graveyard_.clear();
   eviction_timer_.cancel();

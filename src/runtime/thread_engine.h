@@ -24,6 +24,7 @@
 #include "runtime/http_message.h"
 #include "runtime/object_instance.h"
 #include "runtime/options.h"
+#include "runtime/usage_meter.h"
 #include "runtime/web_socket_registry.h"
 #include "storage/alarm_index.h"
 #include "storage/sync_pool.h"
@@ -43,10 +44,14 @@ struct RuntimeShared {
   AlarmScheduler* alarm_scheduler = nullptr;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
+  // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so
+  // that nothing counted is lost. Called on that thread.
+  std::function<void(ThreadUsageReport)> on_final_usage;
 };
 
 // The messages Cloudflare gives when it resets objects.
 extern const char kCpuLimitMessage[];
+extern const char kEventTimeoutMessage[];
 extern const char kMemoryLimitMessage[];
 extern const char kCodeUpdatedMessage[];
 
@@ -94,6 +99,11 @@ class ThreadEngine {
   // Sockets this thread holds (open, closing, or with events not yet delivered).
   size_t WebSocketCount() const { return sockets_.size(); }
 
+  // The usage meters since the previous reading (which they are reset to), the live objects
+  // and WebSockets, isolate heaps and loop lag. CPU ticks are capped by the thread's actual CPU
+  // time over the period, so time the thread spent descheduled in a turn is not charged.
+  ThreadUsageReport ReadUsage();
+
   // Events delivered or queued, plus outputs and flushes not yet done.
   size_t OutstandingWork() const;
   // Evicts every object (closing its database) once nothing is outstanding. For shutdown.
@@ -133,6 +143,8 @@ class ThreadEngine {
   void SchedulePump(uint64_t slot);
   void Construct(ObjectInstance* instance);
   void Deliver(ObjectInstance* instance, FetchEvent event);
+  // The wall-time meter's start of an event delivered now (0 when the object is not metered).
+  uint64_t EventStart(const ObjectInstance* instance) const;
   // Queues `event` for the object, creating the instance (its constructor runs first) if needed.
   // Returns false if the class no longer exists (the event's `done`, if any, got a 404).
   bool DispatchEvent(ObjectAddress address, FetchEvent event);
@@ -143,6 +155,12 @@ class ThreadEngine {
   // Sends now or, while commits made before it are not durable, after them.
   void SocketOutput(WebSocketRecord* record, ObjectInstance::GatedSocketOutput output);
   void PerformSocketOutput(const ObjectInstance::GatedSocketOutput& output);
+  // Arms the object's hibernatable event timeout (ctx.setHibernatableWebSocketEventTimeout), if
+  // it has one, for the socket event `event_id` just delivered: should the event still be running
+  // when it expires, the object is reset and its sockets are closed with 1011 and
+  // kEventTimeoutMessage. Settling the event disarms it.
+  void StartEventTimeout(ObjectInstance* instance, uint64_t event_id,
+                         const std::string& object_key);
   // Closes (with `code`) and forgets every socket of the objects `matches` selects by key.
   template <typename Predicate>
   void CloseSockets(Predicate&& matches, int code, const std::string& reason);
@@ -161,6 +179,10 @@ class ThreadEngine {
   void CommitDirty();
   void ScheduleSync(ObjectInstance* instance);
   void FlushSyncBatch();
+  // Writes the alarm index changes of this thread's recent commits in one transaction; runs
+  // before any flush that must include them (FlushSyncBatch) and at the latest one loop
+  // iteration after the commit.
+  void ApplyAlarmIndexChanges();
   void OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error);
   uint64_t RequiredSeq(ObjectInstance* instance) const;
   void Emit(ObjectInstance* instance, HttpResponseData response, ResponseCallback done);
@@ -180,6 +202,8 @@ class ThreadEngine {
   void FireTimer(uint64_t id);
   void ClearTimer(uint64_t id);
   void EvictIdle();
+  // Whether the object's alarm (as of its last commit) is due within a few seconds of now.
+  static bool AlarmDueSoon(const ObjectInstance* instance, long long now_ms);
 
   boost::asio::io_context& io_;
   RuntimeShared& shared_;
@@ -198,6 +222,10 @@ class ThreadEngine {
     std::unique_ptr<storage::SyncTarget> target;
   };
   std::vector<PendingSync> sync_batch_;
+  // Alarm index changes committed but not yet written to the index, with their objects' slots.
+  std::vector<storage::AlarmChange> alarm_index_changes_;
+  std::vector<uint64_t> alarm_index_change_slots_;
+  bool alarm_index_apply_posted_ = false;
   size_t syncs_in_flight_ = 0;
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;
   WebSocketRegistry sockets_;
@@ -214,6 +242,15 @@ class ThreadEngine {
   std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> rejected_promises_;
   boost::asio::steady_timer eviction_timer_;
   bool release_memory_ = false;  // objects were evicted since the last release
+  // Usage metering (see ReadUsage).
+  UsageMeter usage_;
+  bool metering_;
+  long long thread_cpu_ns_at_read_ = 0;
+  // Event-loop lag: the eviction timer's lateness, as maxima of the current and the previous
+  // five-second window.
+  bool eviction_armed_ = false;
+  std::chrono::steady_clock::time_point lag_window_start_;
+  std::chrono::steady_clock::duration lag_max_current_{}, lag_max_previous_{};
   std::chrono::steady_clock::time_point last_memory_release_;
 };
 

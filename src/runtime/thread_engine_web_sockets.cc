@@ -17,6 +17,9 @@ long long WallClockMs() {
 }
 }  // namespace
 
+// Cloudflare's words for an object whose socket event outlived its event timeout.
+const char kEventTimeoutMessage[] = "Actor exceeded event execution time and was disconnected.";
+
 ObjectInstance* ThreadEngine::FindByKey(const std::string& object_key) {
   auto it = objects_.find(object_key);
   return it == objects_.end() ? nullptr : it->second.get();
@@ -93,6 +96,26 @@ void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& r
   event.socket->code = code;
   event.socket->was_clean = clean;
   if (!DispatchEvent(record->address, std::move(event))) sockets_.Remove(id);
+}
+
+void ThreadEngine::StartEventTimeout(ObjectInstance* instance, uint64_t event_id,
+                                     const std::string& object_key) {
+  ObjectSockets* sockets = sockets_.FindObject(object_key);
+  if (!sockets || sockets->event_timeout_ms <= 0) return;
+  auto timer = std::make_unique<boost::asio::steady_timer>(
+      io_, std::chrono::milliseconds(sockets->event_timeout_ms));
+  uint64_t slot = instance->slot;
+  // Wall-clock time, as on Cloudflare: a handler waiting on a timer or I/O counts too. A handler
+  // busy in JavaScript is the CPU limit's business; this fires after its turn at the earliest.
+  timer->async_wait([this, slot, event_id](const boost::system::error_code& ec) {
+    if (ec) return;  // disarmed: the event settled, or the instance is gone
+    ObjectInstance* target = FindBySlot(slot);
+    if (!target || target->in_flight.count(event_id) == 0) return;
+    Log(LogLevel::kWarn, "[" + target->address.class_name + "/" + target->address.instance_name +
+                             "] " + kEventTimeoutMessage);
+    BreakInstance(target, kEventTimeoutMessage);
+  });
+  instance->event_timeouts[event_id] = std::move(timer);
 }
 
 void ThreadEngine::SocketOutput(WebSocketRecord* record, ObjectInstance::GatedSocketOutput output) {

@@ -37,6 +37,8 @@ AlarmIndex::AlarmIndex(const std::string& data_dir) : path_(data_dir + "/alarms.
 }
 
 AlarmIndex::~AlarmIndex() {
+  sqlite3_finalize(upsert_stmt_);
+  sqlite3_finalize(remove_stmt_);
   if (db_) {
     sqlite3_exec(db_, "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE);", nullptr, nullptr,
                  nullptr);
@@ -54,41 +56,50 @@ void AlarmIndex::Exec(const char* sql) {
   }
 }
 
-void AlarmIndex::Upsert(const AlarmEntry& e) {
-  std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(
-      db_, "INSERT OR REPLACE INTO alarms (app, class, name, time_ms) VALUES (?1, ?2, ?3, ?4)", -1,
-      &st, nullptr);
+void AlarmIndex::ApplyOne(const AlarmChange& change) {
+  const AlarmEntry& e = change.entry;
+  sqlite3_stmt** slot = change.remove ? &remove_stmt_ : &upsert_stmt_;
+  if (*slot == nullptr) {
+    const char* sql =
+        change.remove
+            ? "DELETE FROM alarms WHERE app = ?1 AND class = ?2 AND name = ?3"
+            : "INSERT OR REPLACE INTO alarms (app, class, name, time_ms) VALUES (?1, ?2, ?3, ?4)";
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, nullptr);
+    if (rc != SQLITE_OK) {
+      throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
+    }
+  }
+  sqlite3_stmt* st = *slot;
   sqlite3_bind_text(st, 1, e.app.data(), static_cast<int>(e.app.size()), SQLITE_STATIC);
   sqlite3_bind_text(st, 2, e.class_name.data(), static_cast<int>(e.class_name.size()),
                     SQLITE_STATIC);
   sqlite3_bind_text(st, 3, e.instance_name.data(), static_cast<int>(e.instance_name.size()),
                     SQLITE_STATIC);
-  sqlite3_bind_int64(st, 4, e.time_ms);
+  if (!change.remove) sqlite3_bind_int64(st, 4, e.time_ms);
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
   if (rc != SQLITE_DONE) throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
-  if (++writes_since_checkpoint_ >= kCheckpointWrites) {
+}
+
+void AlarmIndex::Apply(const std::vector<AlarmChange>& changes) {
+  if (changes.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  Exec("BEGIN");
+  try {
+    for (const AlarmChange& change : changes) ApplyOne(change);
+    Exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  writes_since_checkpoint_ += static_cast<int>(changes.size());
+  if (writes_since_checkpoint_ >= kCheckpointWrites) {
     writes_since_checkpoint_ = 0;
     Exec("PRAGMA synchronous=FULL");
     Exec("PRAGMA wal_checkpoint(PASSIVE)");
     Exec("PRAGMA synchronous=OFF");
   }
-}
-
-void AlarmIndex::Remove(const std::string& app, const std::string& class_name,
-                        const std::string& instance) {
-  std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db_, "DELETE FROM alarms WHERE app = ?1 AND class = ?2 AND name = ?3", -1, &st,
-                     nullptr);
-  sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, class_name.data(), static_cast<int>(class_name.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, instance.data(), static_cast<int>(instance.size()), SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
 }
 
 void AlarmIndex::RemoveClass(const std::string& app, const std::string& class_name) {

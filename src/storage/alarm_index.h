@@ -3,8 +3,8 @@
 // scheduler which objects to wake, so the scheduler never has to load objects to find their
 // alarms, and it scales to millions of objects (only alarms due soon are read into memory).
 //
-// Durability: Upsert()/Remove() write without fsync; the caller flushes the index's log
-// (LogPath()) together with the object's commit that changed the alarm.
+// Durability: Apply() writes without fsync; the caller flushes the index's log (LogPath())
+// together with the object commits that changed the alarms.
 //
 // Thread-safe. Methods throw StorageError on failure.
 #pragma once
@@ -24,6 +24,12 @@ struct AlarmEntry {
   long long time_ms = 0;
 };
 
+// One object's alarm after a commit: set to `entry.time_ms`, or removed.
+struct AlarmChange {
+  AlarmEntry entry;
+  bool remove = false;
+};
+
 class AlarmIndex {
  public:
   explicit AlarmIndex(const std::string& data_dir);
@@ -31,8 +37,9 @@ class AlarmIndex {
   AlarmIndex(const AlarmIndex&) = delete;
   AlarmIndex& operator=(const AlarmIndex&) = delete;
 
-  void Upsert(const AlarmEntry& entry);
-  void Remove(const std::string& app, const std::string& class_name, const std::string& instance);
+  // Records the changes in one transaction (all or none), so that a burst of commits costs one
+  // write of the index rather than one per object.
+  void Apply(const std::vector<AlarmChange>& changes);
   // Removes every alarm of a class (when the class is deleted).
   void RemoveClass(const std::string& app, const std::string& class_name);
   // Alarms due at or before `until_ms`, earliest first, at most `limit`.
@@ -42,8 +49,11 @@ class AlarmIndex {
 
  private:
   void Exec(const char* sql);
+  void ApplyOne(const AlarmChange& change);
   std::mutex mu_;
   sqlite3* db_ = nullptr;
+  sqlite3_stmt* upsert_stmt_ = nullptr;  // prepared once, used under mu_
+  sqlite3_stmt* remove_stmt_ = nullptr;
   std::string path_;
   int writes_since_checkpoint_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -72,7 +73,12 @@ void SyncPool::Work() {
       }
     }
     std::string error;
+    auto started = std::chrono::steady_clock::now();
     bool ok = batch.size() == 1 ? batch.front().target->Run(&error) : FlushGroup(batch, &error);
+    flush_latency_.Observe(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count()));
     for (Job& job : batch) {
       job.target.reset();
       job.done(ok, error);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "storage/object_database.h"
+#include "util/latency_histogram.h"
 
 namespace dorm::storage {
 
@@ -31,6 +32,9 @@ class SyncPool {
   // Makes `target` durable on a pool thread, then calls `done(ok, error)` on that thread.
   void Submit(std::unique_ptr<SyncTarget> target,
               std::function<void(bool ok, const std::string& error)> done);
+
+  // How long each flush (one request alone, or one group) took, for the metrics endpoint.
+  const LatencyHistogram& flush_latency() const { return flush_latency_; }
 
  private:
   struct Job {
@@ -44,6 +48,7 @@ class SyncPool {
   std::condition_variable cv_;
   std::deque<Job> jobs_;
   bool stopping_ = false;
+  LatencyHistogram flush_latency_;
   std::vector<std::thread> threads_;
 };
 

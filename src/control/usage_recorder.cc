@@ -1,0 +1,92 @@
+#include "control/usage_recorder.h"
+
+#include "util/log.h"
+
+namespace dorm::control {
+
+namespace {
+long long EpochMinute() {
+  return std::chrono::duration_cast<std::chrono::minutes>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+UsageRecorder::UsageRecorder(UsageStore& store, Collect collect, std::chrono::milliseconds period)
+    : store_(store), collect_(std::move(collect)), period_(period) {
+  class_totals_ = store_.ClassTotals();
+}
+
+UsageRecorder::~UsageRecorder() { Stop(); }
+
+void UsageRecorder::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void UsageRecorder::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    collecting_ = false;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void UsageRecorder::AddFinalReading(runtime::ThreadUsageReport report) {
+  std::lock_guard<std::mutex> lock(mu_);
+  finals_.push_back(std::move(report));
+}
+
+void UsageRecorder::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, period_, [this] { return stopping_; })) {
+    try {
+      RefreshLocked();
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, std::string("cannot record usage: ") + e.what());
+    }
+  }
+}
+
+void UsageRecorder::Refresh() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RefreshLocked();
+}
+
+UsageRecorder::Snapshot UsageRecorder::RefreshAndRead() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RefreshLocked();
+  Snapshot s;
+  s.class_totals = class_totals_;
+  s.threads = latest_;
+  return s;
+}
+
+void UsageRecorder::RefreshLocked() {
+  std::vector<runtime::ThreadUsageReport> reports;
+  if (collecting_) reports = collect_();
+  for (auto& r : finals_) reports.push_back(std::move(r));
+  finals_.clear();
+  std::vector<runtime::ObjectUsageDelta> deltas;
+  for (auto& report : reports) {
+    for (auto& d : report.objects) deltas.push_back(std::move(d));
+    report.objects.clear();
+  }
+  // Recorded before the in-memory totals change, so that a failure loses nothing twice.
+  store_.Record(EpochMinute(), deltas);
+  for (const auto& d : deltas) {
+    UsageTotals t;
+    t.http_requests = d.http_requests;
+    t.websocket_messages = d.websocket_messages;
+    t.alarms = d.alarms;
+    t.cpu_ns = d.cpu_ns;
+    t.wall_ns = d.wall_ns;
+    class_totals_[{d.app, d.class_name}].Add(t);
+  }
+  if (collecting_) latest_ = std::move(reports);
+}
+
+}  // namespace dorm::control

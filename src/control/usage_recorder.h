@@ -1,0 +1,67 @@
+// Moves the runtime threads' usage meters into the usage database: every `period` (10 s in the
+// server), before every usage or metrics answer (so that they are exact), and at shutdown. Keeps
+// the all-time totals per class in memory for the metrics endpoint, and the live gauges and
+// thread health of the latest reading.
+//
+// Thread-safe. Refresh() must not be called on a runtime thread (it waits for them).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "control/usage_store.h"
+#include "runtime/usage_meter.h"
+
+namespace dorm::control {
+
+class UsageRecorder {
+ public:
+  // Reads every runtime thread's meters (ThreadEngine::ReadUsage on each), waiting for them.
+  using Collect = std::function<std::vector<runtime::ThreadUsageReport>()>;
+
+  UsageRecorder(UsageStore& store, Collect collect, std::chrono::milliseconds period);
+  ~UsageRecorder();  // Stop()s
+
+  // Starts the periodic refresh.
+  void Start();
+  // Stops the periodic refresh and, after an ongoing refresh ends, any further collection (the
+  // runtime threads are about to stop): from then on Refresh() only records readings handed to
+  // AddFinalReading(). Call before stopping the runtime threads.
+  void Stop();
+  // A thread's last reading at shutdown; recorded by the next Refresh().
+  void AddFinalReading(runtime::ThreadUsageReport report);
+
+  // Collects and records. Throws std::runtime_error if the database fails.
+  void Refresh();
+
+  struct Snapshot {
+    std::map<UsageStore::ClassKey, UsageTotals> class_totals;  // all time
+    // The latest reading of each runtime thread (live objects, heaps, lag; `objects` empty).
+    std::vector<runtime::ThreadUsageReport> threads;
+  };
+  // Refresh()es, then returns the state.
+  Snapshot RefreshAndRead();
+
+ private:
+  void RefreshLocked();
+  void Run();
+
+  UsageStore& store_;
+  Collect collect_;
+  std::chrono::milliseconds period_;
+  std::mutex mu_;  // serializes refreshes; guards everything below
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool collecting_ = true;
+  std::vector<runtime::ThreadUsageReport> finals_;
+  std::map<UsageStore::ClassKey, UsageTotals> class_totals_;
+  std::vector<runtime::ThreadUsageReport> latest_;
+  std::thread thread_;
+};
+
+}  // namespace dorm::control

@@ -1,0 +1,177 @@
+#include "control/usage_store.h"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace dorm::control {
+
+namespace {
+void Check(sqlite3* db, int rc, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    throw std::runtime_error(std::string("usage database ") + what + ": " + sqlite3_errmsg(db));
+  }
+}
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    Check(db, sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr), "prepare");
+  }
+  ~Statement() { sqlite3_finalize(st_); }
+  Statement& Text(int i, const std::string& v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Int(int i, long long v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  bool Step() {
+    int rc = sqlite3_step(st_);
+    Check(db_, rc, "step");
+    return rc == SQLITE_ROW;
+  }
+  void Reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  std::string ColText(int i) {
+    const unsigned char* t = sqlite3_column_text(st_, i);
+    return std::string(t ? reinterpret_cast<const char*>(t) : "",
+                       static_cast<size_t>(sqlite3_column_bytes(st_, i)));
+  }
+  long long ColInt(int i) { return sqlite3_column_int64(st_, i); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+UsageTotals TotalsAt(Statement& st, int first) {
+  UsageTotals t;
+  t.http_requests = static_cast<unsigned long long>(st.ColInt(first));
+  t.websocket_messages = static_cast<unsigned long long>(st.ColInt(first + 1));
+  t.alarms = static_cast<unsigned long long>(st.ColInt(first + 2));
+  t.cpu_ns = static_cast<unsigned long long>(st.ColInt(first + 3));
+  t.wall_ns = static_cast<unsigned long long>(st.ColInt(first + 4));
+  return t;
+}
+
+const char kSums[] =
+    "SUM(http_requests), SUM(websocket_messages), SUM(alarms), SUM(cpu_ns), SUM(wall_ns)";
+}  // namespace
+
+UsageStore::UsageStore(const std::string& data_dir) {
+  std::string path = data_dir + "/usage.sqlite";
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  Check(db_, rc, "open");
+  Check(db_,
+        sqlite3_exec(db_,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     "CREATE TABLE IF NOT EXISTS usage_minutes ("
+                     " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
+                     " minute INTEGER NOT NULL,"
+                     " http_requests INTEGER NOT NULL DEFAULT 0,"
+                     " websocket_messages INTEGER NOT NULL DEFAULT 0,"
+                     " alarms INTEGER NOT NULL DEFAULT 0,"
+                     " cpu_ns INTEGER NOT NULL DEFAULT 0, wall_ns INTEGER NOT NULL DEFAULT 0,"
+                     " PRIMARY KEY (app, class, object, minute)) WITHOUT ROWID;"
+                     "CREATE TABLE IF NOT EXISTS storage ("
+                     " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
+                     " bytes INTEGER NOT NULL, PRIMARY KEY (app, class, object)) WITHOUT ROWID;",
+                     nullptr, nullptr, nullptr),
+        "setup");
+}
+
+UsageStore::~UsageStore() { sqlite3_close_v2(db_); }
+
+void UsageStore::Record(long long epoch_minute,
+                        const std::vector<runtime::ObjectUsageDelta>& deltas) {
+  if (deltas.empty()) return;
+  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  try {
+    Statement add(db_,
+                  "INSERT INTO usage_minutes (app, class, object, minute, http_requests,"
+                  " websocket_messages, alarms, cpu_ns, wall_ns) VALUES (?,?,?,?,?,?,?,?,?)"
+                  " ON CONFLICT (app, class, object, minute) DO UPDATE SET"
+                  " http_requests = http_requests + excluded.http_requests,"
+                  " websocket_messages = websocket_messages + excluded.websocket_messages,"
+                  " alarms = alarms + excluded.alarms, cpu_ns = cpu_ns + excluded.cpu_ns,"
+                  " wall_ns = wall_ns + excluded.wall_ns");
+    Statement size(db_,
+                   "INSERT INTO storage (app, class, object, bytes) VALUES (?,?,?,?)"
+                   " ON CONFLICT (app, class, object) DO UPDATE SET bytes = excluded.bytes");
+    for (const auto& d : deltas) {
+      if (d.http_requests || d.websocket_messages || d.alarms || d.cpu_ns || d.wall_ns) {
+        add.Text(1, d.app).Text(2, d.class_name).Text(3, d.instance_name).Int(4, epoch_minute);
+        add.Int(5, static_cast<long long>(d.http_requests))
+            .Int(6, static_cast<long long>(d.websocket_messages))
+            .Int(7, static_cast<long long>(d.alarms))
+            .Int(8, static_cast<long long>(d.cpu_ns))
+            .Int(9, static_cast<long long>(d.wall_ns));
+        add.Step();
+        add.Reset();
+      }
+      if (d.storage_bytes >= 0) {
+        size.Text(1, d.app).Text(2, d.class_name).Text(3, d.instance_name).Int(4, d.storage_bytes);
+        size.Step();
+        size.Reset();
+      }
+    }
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+}
+
+std::vector<UsageStore::ObjectRow> UsageStore::Query(const std::string& app,
+                                                     const std::string& class_name,
+                                                     long long since_minute) {
+  std::string sql = std::string("SELECT class, object, ") + kSums +
+                    " FROM usage_minutes WHERE app = ?1 AND (?2 = '' OR class = ?2)"
+                    " AND minute >= ?3 GROUP BY class, object ORDER BY class, object";
+  Statement st(db_, sql);
+  st.Text(1, app).Text(2, class_name).Int(3, since_minute);
+  std::vector<ObjectRow> rows;
+  while (st.Step()) rows.push_back(ObjectRow{st.ColText(0), st.ColText(1), TotalsAt(st, 2)});
+  return rows;
+}
+
+std::vector<UsageStore::StorageRow> UsageStore::Storage(const std::string& app,
+                                                        const std::string& class_name) {
+  Statement st(db_,
+               "SELECT class, object, bytes FROM storage WHERE app = ?1 AND (?2 = '' OR class = ?2)"
+               " ORDER BY class, object");
+  st.Text(1, app).Text(2, class_name);
+  std::vector<StorageRow> rows;
+  while (st.Step()) rows.push_back(StorageRow{st.ColText(0), st.ColText(1), st.ColInt(2)});
+  return rows;
+}
+
+std::map<UsageStore::ClassKey, UsageTotals> UsageStore::ClassTotals() {
+  Statement st(
+      db_, std::string("SELECT app, class, ") + kSums + " FROM usage_minutes GROUP BY app, class");
+  std::map<ClassKey, UsageTotals> out;
+  while (st.Step()) out[{st.ColText(0), st.ColText(1)}] = TotalsAt(st, 2);
+  return out;
+}
+
+std::map<UsageStore::ClassKey, long long> UsageStore::ClassStorage() {
+  Statement st(db_, "SELECT app, class, SUM(bytes) FROM storage GROUP BY app, class");
+  std::map<ClassKey, long long> out;
+  while (st.Step()) out[{st.ColText(0), st.ColText(1)}] = st.ColInt(2);
+  return out;
+}
+
+void UsageStore::ForgetStorage(const std::string& app, const std::string& class_name) {
+  Statement st(db_, "DELETE FROM storage WHERE app = ? AND class = ?");
+  st.Text(1, app).Text(2, class_name);
+  st.Step();
+}
+
+}  // namespace dorm::control

@@ -1,0 +1,80 @@
+// The usage meters' durable side: DATA/usage.sqlite, one row per object and minute with what the
+// object used in that minute, and one row per object with its storage size as last measured.
+//
+// Meters are not customer data: the database is written with synchronous=NORMAL, so a power
+// loss can drop the last writes, and a crash drops what was not yet recorded (see
+// UsageRecorder's period).
+//
+// Thread-safe (one connection, serialized by SQLite's full mutex). Methods throw
+// std::runtime_error on a database failure.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/usage_meter.h"
+
+struct sqlite3;
+
+namespace dorm::control {
+
+struct UsageTotals {
+  unsigned long long http_requests = 0;
+  unsigned long long websocket_messages = 0;
+  unsigned long long alarms = 0;
+  unsigned long long cpu_ns = 0;
+  unsigned long long wall_ns = 0;
+  void Add(const UsageTotals& o) {
+    http_requests += o.http_requests;
+    websocket_messages += o.websocket_messages;
+    alarms += o.alarms;
+    cpu_ns += o.cpu_ns;
+    wall_ns += o.wall_ns;
+  }
+};
+
+class UsageStore {
+ public:
+  explicit UsageStore(const std::string& data_dir);
+  ~UsageStore();
+  UsageStore(const UsageStore&) = delete;
+  UsageStore& operator=(const UsageStore&) = delete;
+
+  // Adds the deltas to the bucket of `epoch_minute` and records the storage sizes they carry,
+  // in one transaction.
+  void Record(long long epoch_minute, const std::vector<runtime::ObjectUsageDelta>& deltas);
+
+  struct ObjectRow {
+    std::string class_name;
+    std::string instance_name;
+    UsageTotals totals;
+  };
+  // Per object of `app` (of one class unless `class_name` is empty), the sums of the buckets
+  // from `since_minute` on (every bucket when negative).
+  std::vector<ObjectRow> Query(const std::string& app, const std::string& class_name,
+                               long long since_minute);
+
+  struct StorageRow {
+    std::string class_name;
+    std::string instance_name;
+    long long bytes = 0;
+  };
+  std::vector<StorageRow> Storage(const std::string& app, const std::string& class_name);
+
+  using ClassKey = std::pair<std::string, std::string>;  // app, class
+  // Every bucket summed per class: the all-time counters.
+  std::map<ClassKey, UsageTotals> ClassTotals();
+  // Current storage per class.
+  std::map<ClassKey, long long> ClassStorage();
+
+  // The class is deleted and its objects' storage with it: their sizes are forgotten (their
+  // usage history is kept).
+  void ForgetStorage(const std::string& app, const std::string& class_name);
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace dorm::control
