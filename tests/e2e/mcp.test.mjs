@@ -1,7 +1,8 @@
 // `dorm mcp`: the MCP server on stdio, driven by the reference client (npm
 // @modelcontextprotocol/sdk, installed from tests/package.json) and, for what a well-behaved
 // client never sends, by raw JSON-RPC lines. The tool manage_durable_objects deploys the seed
-// ChatRoom, lists, gets, manages env vars and deletes through a real server's admin API.
+// ChatRoom, lists, gets, manages env vars, reads its usage after HTTP and WebSocket traffic, and
+// deletes through a real server's admin API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,6 +12,7 @@ import readline from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startServer, fixture, dormBin, withTimeout } from './lib/dorm.mjs';
+import { WsClient } from './lib/ws.mjs';
 
 const ACTIONS = ['deploy', 'list', 'get', 'delete', 'usage', 'list_env', 'set_env', 'delete_env'];
 const CLASS_FIELDS = ['access_mode', 'class_name', 'id', 'last_deployed_at', 'name', 'status'];
@@ -236,6 +238,40 @@ const initialize = (id, protocolVersion) => ({
   id,
   method: 'initialize',
   params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+});
+
+test('deploy the seed ChatRoom, use it over HTTP and WebSocket, and read its usage', async () => {
+  const code = fs.readFileSync(fixture('seed_chat_room.ts'), 'utf8');
+  ok(await manage({ action: 'deploy', name: 'metered-room', app_id: 'mcp-usage', code, access_mode: 'public' }));
+  const host = { host: `mcp-usage.localhost:${server.port}` };
+  // Workload on one room: 2 POST broadcasts, 1 GET, 1 WebSocket upgrade, 3 WebSocket messages.
+  const ws = await WsClient.open(`ws://127.0.0.1:${server.port}/_do/metered-room/lobby`, { headers: host });
+  await ws.next((d) => typeof d === 'string' && JSON.parse(d).type === 'init', { what: 'the init message' });
+  for (const text of ['a', 'b']) {
+    const res = await server.request('/_do/metered-room/lobby', {
+      method: 'POST',
+      headers: { ...host, 'content-type': 'application/json' },
+      body: JSON.stringify({ text }),
+    });
+    assert.equal(res.status, 200, res.text);
+  }
+  for (const text of ['1', '2', '3']) {
+    await ws.send(text);
+    await ws.next((d) => d === text, { what: `the broadcast of ${text}` });
+  }
+  const history = (await server.request('/_do/metered-room/lobby', { headers: host })).json();
+  assert.deepEqual(history, [{ text: 'a' }, { text: 'b' }]);
+  ws.ws.close(1000, 'done');
+  await ws.closed;
+
+  const usage = ok(await manage({ action: 'usage', app_id: 'mcp-usage', name: 'metered-room' }));
+  const room = usage.objects.find((o) => o.class === 'metered-room' && o.name === 'lobby');
+  assert.ok(room, JSON.stringify(usage));
+  assert.equal(room.http_requests, 4, JSON.stringify(room));
+  assert.equal(room.websocket_messages, 3, JSON.stringify(room));
+  assert.equal(room.do_requests, 7, JSON.stringify(room));
+  assert.equal(usage.classes.find((c) => c.name === 'metered-room').do_requests, 7);
+  assert.ok(room.do_cpu_ms > 0 && room.storage_bytes > 0, JSON.stringify(room));
 });
 
 test('JSON-RPC errors: parse error, invalid request, unknown method, invalid params, requests before initialize', async () => {
