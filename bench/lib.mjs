@@ -1,6 +1,6 @@
-// Helpers shared by the benchmark scripts (bench.mjs, storage.mjs) and the differential check
-// (tests/diff/run.mjs): server processes on loopback, workerd configuration, Dorm start and
-// deploy, the fsync probe, wrk runs, HTTP calls and the text tables.
+// Helpers shared by the benchmark scripts (bench.mjs, storage.mjs, websocket.mjs, meters.mjs) and
+// the differential check (tests/diff/run.mjs): server processes on loopback, workerd
+// configuration, Dorm start and deploy, the fsync probe, wrk runs, HTTP calls and the text tables.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -313,12 +313,12 @@ export async function startWorkerdProcess(bin, confDir, port, logFile, timeoutMs
 // Dorm
 
 // Starts `dorm serve` on a free loopback port over dataDir (stdout and stderr to logFile), with
-// extraArgs appended to its command line.
-export function spawnDorm(bin, dataDir, threads, logFile, extraArgs = []) {
+// extraArgs appended to its command line and `env` as its environment.
+export function spawnDorm(bin, dataDir, threads, logFile, extraArgs = [], env = process.env) {
   const fd = fs.openSync(logFile, 'a');
   // stdout is piped to find the "listening" line; stderr goes straight to the log.
   const child = track(spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--threads', String(threads), ...extraArgs],
-    { stdio: ['ignore', 'pipe', fd], detached: true }));
+    { stdio: ['ignore', 'pipe', fd], detached: true, env }));
   fs.closeSync(fd);
   return child;
 }

@@ -7,6 +7,8 @@
 #                            SQL select, alarm latency); --storage --help for their options
 #   bench/run.sh --websocket [options] the WebSocket scenarios instead (websocket.mjs: broadcast
 #                            fan-out, memory per idle hibernated connection); --websocket --help
+#   bench/run.sh --meters [options]    what the usage meters cost (meters.mjs: Dorm with the
+#                            meters on and off, alternating); --meters --help; no workerd needed
 #
 # Needs node, npm, wrk and esbuild (scripts/install-deps.sh installs them) and, unless
 # --workerd-only, a built build/dorm. Installs nothing else: only `npm ci` here when
@@ -15,20 +17,22 @@
 set -euo pipefail
 bench_dir=$(cd "$(dirname "$0")" && pwd)
 
-# --storage selects storage.mjs, --websocket websocket.mjs, in place of bench.mjs; either is taken
-# out of the arguments passed on.
+# --storage selects storage.mjs, --websocket websocket.mjs, --meters meters.mjs, in place of
+# bench.mjs; each is taken out of the arguments passed on.
 script=bench.mjs
 args=()
 for arg in "$@"; do
   case "$arg" in
     --storage) script=storage.mjs ;;
     --websocket) script=websocket.mjs ;;
+    --meters) script=meters.mjs ;;
     *) args+=("$arg") ;;
   esac
 done
 set -- ${args[@]+"${args[@]}"}
 
 need_workerd=1
+[ "$script" = meters.mjs ] && need_workerd=0
 for arg in "$@"; do
   case "$arg" in
     --dorm-only) need_workerd=0 ;;
