@@ -1,5 +1,9 @@
 #include "net/web_socket_connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/buffer.hpp>
 
 #include "util/log.h"
@@ -161,6 +165,7 @@ void WebSocketConnection::Send(bool text, runtime::SharedPayload payload) {
 void WebSocketConnection::WriteNext() {
   if (queue_head_ == queue_.size()) {
     writing_ = false;
+    SetCorked(false);
     queue_.clear();
     queue_head_ = 0;
     if (queue_.capacity() > 64) queue_.shrink_to_fit();
@@ -168,12 +173,26 @@ void WebSocketConnection::WriteNext() {
     return;
   }
   writing_ = true;
+  // Beast writes one frame per async_write, so a broadcast costs a send() per message per
+  // client. On loopback and on a busy link most of that cost is the kernel pushing a TCP segment
+  // per frame; while more messages wait behind this one, the frames are left to fill segments,
+  // and the queue running empty sends what is held.
+  if (queue_.size() - queue_head_ > 1) SetCorked(true);
   auto& [text, payload] = queue_[queue_head_];
   ws_.text(text);
   ws_.async_write(asio::buffer(*payload),
                   [self = shared_from_this(), keep = payload](beast::error_code ec, size_t) {
                     self->OnWritten(ec);
                   });
+}
+
+void WebSocketConnection::SetCorked(bool corked) {
+  if (corked == corked_) return;
+  corked_ = corked;
+  int value = corked ? 1 : 0;
+  // A failure only loses the batching (or the connection is going away): nothing to report.
+  ::setsockopt(beast::get_lowest_layer(ws_).native_handle(), IPPROTO_TCP, TCP_CORK, &value,
+               sizeof value);
 }
 
 void WebSocketConnection::OnWritten(beast::error_code ec) {
@@ -184,6 +203,7 @@ void WebSocketConnection::OnWritten(beast::error_code ec) {
   }
   if (ec) {
     writing_ = false;
+    SetCorked(false);
     queue_.clear();
     queue_head_ = 0;
     queued_bytes_ = 0;

@@ -63,6 +63,8 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   void OnRead(boost::beast::error_code ec);
   void WriteNext();
   void OnWritten(boost::beast::error_code ec);
+  // TCP_CORK on the socket while a backlog drains, so that its frames share segments.
+  void SetCorked(bool corked);
   void StartClose();
   // Drops the TCP connection if the Close has not gone out within the handshake timeout: it
   // cannot while a write is stuck behind a client that does not read.
@@ -84,6 +86,7 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   size_t queue_head_ = 0;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
+  bool corked_ = false;
   bool open_ = false;  // handshake done, not yet closed
   bool close_requested_ = false;
   bool close_started_ = false;
