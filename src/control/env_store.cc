@@ -5,25 +5,20 @@
 #include <memory>
 #include <stdexcept>
 
+#include "control/registry_database.h"
 #include "control/secrets_key.h"
 #include "util/aes_gcm.h"
 
 namespace dorm::control {
 namespace {
 
-void Check(sqlite3* db, int rc, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    throw std::runtime_error(std::string("env store ") + what + ": " + sqlite3_errmsg(db));
-  }
-}
+constexpr char kOwner[] = "env store";
 
-using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+void Check(sqlite3* db, int rc, const char* what) { CheckSqlite(db, rc, kOwner, what); }
 
-Statement Prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* st = nullptr;
-  Check(db, sqlite3_prepare_v2(db, sql, -1, &st, nullptr), "prepare");
-  return Statement(st, &sqlite3_finalize);
-}
+using Statement = SqliteStatement;
+
+Statement Prepare(sqlite3* db, const char* sql) { return PrepareSqlite(db, sql, kOwner); }
 
 void BindText(sqlite3_stmt* st, int index, const std::string& text) {
   sqlite3_bind_text(st, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
@@ -44,21 +39,8 @@ std::string AssociatedData(const std::string& app, const std::string& key) {
 
 EnvStore::EnvStore(const std::string& data_dir) : data_dir_(data_dir) {
   std::string path = data_dir + "/registry.sqlite";
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-    sqlite3_close_v2(db_);
-    throw std::runtime_error("cannot open " + path + ": " + message);
-  }
+  db_ = OpenRegistryDatabase(data_dir, kOwner);
   try {
-    // The registry shares this file through its own connection.
-    sqlite3_busy_timeout(db_, 10000);
-    Check(db_,
-          sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr,
-                       nullptr),
-          "setup");
     Check(db_,
           sqlite3_exec(db_,
                        "CREATE TABLE IF NOT EXISTS env_vars (app TEXT NOT NULL, key TEXT NOT NULL,"
