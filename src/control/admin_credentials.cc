@@ -12,6 +12,7 @@
 // Changes take effect for the next request, before the response is sent.
 #include <boost/json.hpp>
 
+#include "control/admin_json.h"
 #include "control/admin_service.h"
 #include "util/base64.h"
 #include "util/log.h"
@@ -27,14 +28,6 @@ namespace {
 
 constexpr size_t kMaxKeyMaterialBytes = 1u << 20;
 constexpr size_t kMaxKeyNameBytes = 64;
-
-HttpResponseData JsonResponse(int status, const json::object& body) {
-  HttpResponseData r;
-  r.status = status;
-  r.headers.emplace_back("content-type", "application/json");
-  r.body = json::serialize(body);
-  return r;
-}
 
 json::value OrNull(const std::string& text) {
   return text.empty() ? json::value(nullptr) : json::value(text);

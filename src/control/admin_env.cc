@@ -6,6 +6,7 @@
 // request sees the new values.
 #include <boost/json.hpp>
 
+#include "control/admin_json.h"
 #include "control/admin_service.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -21,14 +22,6 @@ namespace {
 // As on Cloudflare: at most 128 variables of at most 5 KiB each.
 constexpr size_t kMaxEnvVarsPerApp = 128;
 constexpr size_t kMaxEnvValueBytes = 5 * 1024;
-
-HttpResponseData JsonResponse(int status, const json::object& body) {
-  HttpResponseData r;
-  r.status = status;
-  r.headers.emplace_back("content-type", "application/json");
-  r.body = json::serialize(body);
-  return r;
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "control/admin_json.h"
 #include "control/transpiler.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -18,14 +19,6 @@ using runtime::HttpRequestData;
 using runtime::HttpResponseData;
 
 namespace {
-
-HttpResponseData Json(int status, const json::value& body) {
-  HttpResponseData r;
-  r.status = status;
-  r.headers.emplace_back("content-type", "application/json");
-  r.body = json::serialize(body);
-  return r;
-}
 
 HttpResponseData Error(int status, const std::string& message) {
   return HttpResponseData::JsonError(status, message);
@@ -140,7 +133,7 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
   std::vector<std::string> parts = SplitPath(path);
   const std::string& method = request.method;
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "health") {
-    return Json(200, json::object{{"ok", true}});
+    return JsonResponse(200, json::object{{"ok", true}});
   }
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "usage") return ServeUsage(request);
   if (parts.size() == 1 && parts[0] == "metrics") return ServeMetrics(request);
@@ -161,7 +154,7 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
     if (method == "GET") {
       json::array list;
       for (const auto& r : registry_.List(app)) list.push_back(Summary(r));
-      return Json(200, json::object{{"classes", list}});
+      return JsonResponse(200, json::object{{"classes", list}});
     }
     return Error(405, "Method not allowed.");
   }
@@ -176,7 +169,7 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
     o["source"] = record->source;
     std::string last_error = registry_.LastError(app, name);
     o["last_error"] = last_error.empty() ? json::value(nullptr) : json::value(last_error);
-    return Json(200, o);
+    return JsonResponse(200, o);
   }
   if (method == "DELETE") return Delete(app, name);
   return Error(405, "Method not allowed.");
@@ -235,7 +228,7 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
   registry_.Upsert(record);
   PublishApp(app);
   Log(LogLevel::kInfo, "deployed " + app + "/" + name + " (class " + class_name + ")");
-  return Json(replacing ? 200 : 201, Summary(record));
+  return JsonResponse(replacing ? 200 : 201, Summary(record));
 }
 
 HttpResponseData AdminService::Delete(const std::string& app, const std::string& name) {
@@ -256,7 +249,7 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
   if (ec)
     Log(LogLevel::kError, "cannot remove storage of " + app + "/" + name + ": " + ec.message());
   Log(LogLevel::kInfo, "deleted " + app + "/" + name + " and its storage");
-  return Json(200, json::object{{"deleted", true}, {"name", name}, {"app", app}});
+  return JsonResponse(200, json::object{{"deleted", true}, {"name", name}, {"app", app}});
 }
 
 void AdminService::PublishApp(const std::string& app) {

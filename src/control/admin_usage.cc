@@ -9,6 +9,7 @@
 #include <cmath>
 #include <set>
 
+#include "control/admin_json.h"
 #include "control/admin_service.h"
 #include "control/prometheus_text.h"
 #include "util/iso8601.h"
@@ -178,11 +179,7 @@ HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
   PutMeters(body, app_meters);
   body["classes"] = std::move(class_list);
   body["objects"] = std::move(object_list);
-  HttpResponseData r;
-  r.status = 200;
-  r.headers.emplace_back("content-type", "application/json");
-  r.body = json::serialize(body);
-  return r;
+  return JsonResponse(200, body);
 }
 
 HttpResponseData AdminService::ServeMetrics(const HttpRequestData& request) {
