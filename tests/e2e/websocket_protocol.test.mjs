@@ -220,7 +220,12 @@ test('a client that stops reading is closed with 1013 past --ws-max-buffered-byt
   const stalled = await WsClient.open(`${wsBase}/ws-probe/${id}?name=stalled`);
   stalled.ws.pause();
   const before = rssBytes(server.proc.pid);
-  const flooding = server.json(`/_do/ws-probe/${id}/flood?mb=64`, { method: 'POST', timeoutMs: 120000 });
+  // The reader reports its progress, which paces the flood: on a loaded machine a reader starved of
+  // CPU would otherwise fall behind too.
+  reader.ws.on('message', () => {
+    if (reader.messages.length % 16 === 0) reader.ws.send(`received:${reader.messages.length}`);
+  });
+  const flooding = server.json(`/_do/ws-probe/${id}/flood?mb=64&paced`, { method: 'POST', timeoutMs: 120000 });
   const closeEvent = await waitFor(async () => (await events(id)).find((e) => e.kind === 'close'), {
     timeoutMs: 60000, what: 'webSocketClose of the stalled client',
   });
