@@ -1,10 +1,8 @@
 #include "net/web_socket_connection.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 
 #include "util/log.h"
 
@@ -64,6 +62,14 @@ void WebSocketConnection::Start(http::request<http::string_body> request,
         response.set(http::field::server, "dorm");
         for (const auto& [name, value] : headers) response.insert(name, value);
       }));
+  // Resumes a batch held back while Beast wrote a control frame. Weak: the callback is kept by
+  // the socket that this connection owns.
+  ws_.next_layer().SetStreamIdleCallback([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || !self->waiting_for_stream_ || !self->ws_.next_layer().CanWriteFrames()) return;
+    self->waiting_for_stream_ = false;
+    self->WriteNext();
+  });
   ws_.async_accept(request,
                    [self = shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
 }
@@ -150,66 +156,101 @@ void WebSocketConnection::Send(bool text, runtime::SharedPayload payload) {
     // The client does not keep up: drop what waits, close with 1013, and tell the object now.
     Log(LogLevel::kWarn, "closing a WebSocket whose client stopped reading (" +
                              std::to_string(queued_bytes_) + " bytes waiting)");
-    queue_.clear();
-    queue_head_ = 0;
-    queued_bytes_ = 0;
+    DropUnsent();
     Finish(1013, "The client is not reading its messages fast enough.", false);
     Close(1013, "Client too slow");
     return;
   }
-  queued_bytes_ += payload->size();
-  queue_.emplace_back(text, std::move(payload));
-  if (!writing_) WriteNext();
+  QueuedMessage message{std::move(payload), {}, 0};
+  message.header_size = static_cast<uint8_t>(
+      EncodeServerFrameHeader(text, message.payload->size(), message.header.data()));
+  queued_bytes_ += message.payload->size();
+  queue_.push_back(std::move(message));
+  if (!writing_) {
+    writing_ = true;
+    // Posted behind the handlers that are ready, so that the messages they send join this batch.
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
+  }
 }
 
 void WebSocketConnection::WriteNext() {
   if (queue_head_ == queue_.size()) {
     writing_ = false;
-    SetCorked(false);
-    queue_.clear();
-    queue_head_ = 0;
-    if (queue_.capacity() > 64) queue_.shrink_to_fit();
+    ReleaseBuffers();
     if (close_requested_ && !close_started_) StartClose();
     return;
   }
-  writing_ = true;
-  // Beast writes one frame per async_write, so a broadcast costs a send() per message per
-  // client. On loopback and on a busy link most of that cost is the kernel pushing a TCP segment
-  // per frame; while more messages wait behind this one, the frames are left to fill segments,
-  // and the queue running empty sends what is held.
-  if (queue_.size() - queue_head_ > 1) SetCorked(true);
-  auto& [text, payload] = queue_[queue_head_];
-  ws_.text(text);
-  ws_.async_write(asio::buffer(*payload),
-                  [self = shared_from_this(), keep = payload](beast::error_code ec, size_t) {
-                    self->OnWritten(ec);
-                  });
-}
-
-void WebSocketConnection::SetCorked(bool corked) {
-  if (corked == corked_) return;
-  corked_ = corked;
-  int value = corked ? 1 : 0;
-  // A failure only loses the batching (or the connection is going away): nothing to report.
-  ::setsockopt(beast::get_lowest_layer(ws_).native_handle(), IPPROTO_TCP, TCP_CORK, &value,
-               sizeof value);
+  if (!ws_.is_open()) {
+    // Beast has sent, or is sending, a Close (the peer's close or a protocol error): no data
+    // frame may follow it.
+    DropUnsent();
+    writing_ = false;
+    ReleaseBuffers();
+    return;
+  }
+  if (!ws_.next_layer().CanWriteFrames()) {
+    waiting_for_stream_ = true;  // the stream's idle callback resumes
+    return;
+  }
+  // Small payloads are copied next to their headers (one buffer for a run of chat lines); large
+  // ones are written from the payload itself.
+  constexpr size_t kCopiedPayloadBytes = 1024;
+  batch_end_ = queue_.size();
+  size_t copied = 0;
+  for (size_t i = queue_head_; i < batch_end_; ++i) {
+    const QueuedMessage& m = queue_[i];
+    copied += m.header_size + (m.payload->size() <= kCopiedPayloadBytes ? m.payload->size() : 0);
+  }
+  batch_bytes_.clear();
+  batch_bytes_.reserve(copied);  // no reallocation below: the buffers point into it
+  batch_buffers_.clear();
+  size_t run_start = 0;
+  for (size_t i = queue_head_; i < batch_end_; ++i) {
+    const QueuedMessage& m = queue_[i];
+    batch_bytes_.append(reinterpret_cast<const char*>(m.header.data()), m.header_size);
+    if (m.payload->size() <= kCopiedPayloadBytes) {
+      batch_bytes_.append(*m.payload);
+      continue;
+    }
+    batch_buffers_.emplace_back(batch_bytes_.data() + run_start, batch_bytes_.size() - run_start);
+    batch_buffers_.emplace_back(m.payload->data(), m.payload->size());
+    run_start = batch_bytes_.size();
+  }
+  if (run_start < batch_bytes_.size()) {
+    batch_buffers_.emplace_back(batch_bytes_.data() + run_start, batch_bytes_.size() - run_start);
+  }
+  ws_.next_layer().WriteFrames(
+      batch_buffers_, [self = shared_from_this()](beast::error_code ec) { self->OnWritten(ec); });
 }
 
 void WebSocketConnection::OnWritten(beast::error_code ec) {
-  if (queue_head_ < queue_.size()) {
-    queued_bytes_ -= queue_[queue_head_].second->size();
-    queue_[queue_head_].second.reset();
-    ++queue_head_;
+  for (; queue_head_ < batch_end_; ++queue_head_) {
+    queued_bytes_ -= queue_[queue_head_].payload->size();
+    queue_[queue_head_].payload.reset();
   }
   if (ec) {
+    DropUnsent();
     writing_ = false;
-    SetCorked(false);
-    queue_.clear();
-    queue_head_ = 0;
-    queued_bytes_ = 0;
+    ReleaseBuffers();
     return;  // the pending read reports the failure
   }
   WriteNext();
+}
+
+void WebSocketConnection::DropUnsent() {
+  size_t keep = std::max(batch_end_, queue_head_);
+  for (size_t i = keep; i < queue_.size(); ++i) queued_bytes_ -= queue_[i].payload->size();
+  queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(keep), queue_.end());
+}
+
+void WebSocketConnection::ReleaseBuffers() {
+  if (queue_head_ < batch_end_) return;  // a batch is still being written
+  std::vector<QueuedMessage>().swap(queue_);
+  queue_head_ = 0;
+  batch_end_ = 0;
+  queued_bytes_ = 0;
+  std::string().swap(batch_bytes_);
+  std::vector<asio::const_buffer>().swap(batch_buffers_);
 }
 
 void WebSocketConnection::Close(int code, const std::string& reason) {

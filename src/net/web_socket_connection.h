@@ -2,6 +2,12 @@
 // the object runtime. It completes the handshake with the object's response headers, turns frames
 // into runtime events, and writes the object's messages with a bounded queue.
 //
+// Messages are written in batches: a Send only queues, and the queue is written, every message
+// framed, in one system call once the event loop has run what was ready (other clients' messages
+// among them). A broadcast to many clients so costs one write per client per batch rather than
+// one per message per client. Beast still writes the handshake answer, pongs and Close frames,
+// between batches (SerializedWriteSocket).
+//
 // Threading: lives on the event loop of the runtime thread that owns the object; every method and
 // handler runs there. Owned by its pending asynchronous operations and by the runtime's record.
 #pragma once
@@ -18,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/serialized_write_socket.h"
+#include "net/web_socket_frame.h"
 #include "runtime/http_message.h"
 #include "runtime/thread_engine.h"
 #include "runtime/web_socket_transport.h"
@@ -61,10 +69,14 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   void Read();
   void OnFirstChunk(boost::beast::error_code ec, size_t n);
   void OnRead(boost::beast::error_code ec);
+  // Writes every queued message in one batch, or, if none is left, ends the writing (and starts
+  // a requested close). Waits while Beast writes a control frame.
   void WriteNext();
   void OnWritten(boost::beast::error_code ec);
-  // TCP_CORK on the socket while a backlog drains, so that its frames share segments.
-  void SetCorked(bool corked);
+  // Forgets the messages not yet handed to the socket; the batch under way is kept alive.
+  void DropUnsent();
+  // Frees the queue's and the batch's memory once everything is written: idle connections are many.
+  void ReleaseBuffers();
   void StartClose();
   // Drops the TCP connection if the Close has not gone out within the handshake timeout: it
   // cannot while a write is stuck behind a client that does not read.
@@ -72,7 +84,14 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   // Reports the end of the connection to the runtime, once.
   void Finish(int code, const std::string& reason, bool clean);
 
-  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+  // A message waiting to be written, with its frame header made when it was queued.
+  struct QueuedMessage {
+    runtime::SharedPayload payload;
+    std::array<uint8_t, kMaxServerFrameHeaderBytes> header;
+    uint8_t header_size;
+  };
+
+  boost::beast::websocket::stream<SerializedWriteSocket> ws_;
   runtime::ThreadEngine* engine_;
   uint64_t socket_id_;
   WebSocketOptions options_;
@@ -80,14 +99,20 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   // these bytes rather than a heap buffer.
   std::array<char, 128> first_chunk_;
   boost::beast::flat_buffer read_buffer_;  // empty between messages
-  // Messages not yet written, from queue_head_ on. A vector rather than a deque: a deque allocates
-  // over half a KiB up front, which idle connections would pay by the thousand.
-  std::vector<std::pair<bool, runtime::SharedPayload>> queue_;
+  // Messages not yet written, from queue_head_ on; those before batch_end_ are being written. A
+  // vector rather than a deque: a deque allocates over half a KiB up front, which idle
+  // connections would pay by the thousand.
+  std::vector<QueuedMessage> queue_;
   size_t queue_head_ = 0;
-  size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool corked_ = false;
-  bool open_ = false;  // handshake done, not yet closed
+  size_t batch_end_ = 0;
+  size_t queued_bytes_ = 0;  // payload bytes of the messages from queue_head_ on
+  // The batch being written: headers and small payloads copied together, large payloads by
+  // reference (queue_ keeps them alive until the batch is written).
+  std::string batch_bytes_;
+  std::vector<boost::asio::const_buffer> batch_buffers_;
+  bool writing_ = false;             // from the first queued message until the queue runs empty
+  bool waiting_for_stream_ = false;  // a batch waits for a control frame of Beast's
+  bool open_ = false;                // handshake done, not yet closed
   bool close_requested_ = false;
   bool close_started_ = false;
   bool finished_ = false;

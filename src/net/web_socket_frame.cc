@@ -1,0 +1,23 @@
+#include "net/web_socket_frame.h"
+
+namespace dorm::net {
+
+size_t EncodeServerFrameHeader(bool text, uint64_t payload_size, uint8_t* out) {
+  out[0] = static_cast<uint8_t>(0x80 | (text ? 0x1 : 0x2));  // FIN and the opcode
+  // The second byte's top bit is MASK, which a server leaves clear.
+  if (payload_size < 126) {
+    out[1] = static_cast<uint8_t>(payload_size);
+    return 2;
+  }
+  if (payload_size <= 0xFFFF) {
+    out[1] = 126;
+    out[2] = static_cast<uint8_t>(payload_size >> 8);
+    out[3] = static_cast<uint8_t>(payload_size);
+    return 4;
+  }
+  out[1] = 127;
+  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<uint8_t>(payload_size >> (56 - 8 * i));
+  return 10;
+}
+
+}  // namespace dorm::net
