@@ -181,5 +181,32 @@ TEST(SerializedWriteSocket, PongWaitsForTheBatchUnderWay) {
   EXPECT_EQ(last, "after the pong");
 }
 
+// The peer's Close arriving while a batch is being written: Beast's answering Close waits for the
+// batch, so the peer reads every data frame whole and then a valid Close, and the server's stream
+// is no longer open, which is what keeps WebSocketConnection from writing another batch.
+TEST(SerializedWriteSocket, AnsweringCloseWaitsForTheBatchUnderWay) {
+  Pair pair;
+  Batch batch;
+  for (int i = 0; i < 64; ++i) batch.Add(true, std::string(512 * 1024, 'c'));
+  auto& layer = pair.server.next_layer();
+  bool still_open_after_batch = true;
+  layer.WriteFrames(batch.Buffers(), [&](beast::error_code ec) {
+    ASSERT_FALSE(ec);
+    still_open_after_batch = pair.server.is_open();
+  });
+  beast::flat_buffer server_buffer;
+  beast::error_code server_read = asio::error::would_block;
+  pair.server.async_read(server_buffer, [&](beast::error_code ec, size_t) { server_read = ec; });
+  // The client's close reads (and discards) the data frames until the server's Close comes.
+  beast::error_code client_closed = asio::error::would_block;
+  pair.client.async_close(websocket::close_code::going_away,
+                          [&](beast::error_code ec) { client_closed = ec; });
+  pair.io.run();
+  EXPECT_FALSE(still_open_after_batch);
+  EXPECT_FALSE(client_closed) << client_closed.message();
+  EXPECT_EQ(server_read, websocket::error::closed);
+  EXPECT_EQ(pair.server.reason().code, websocket::close_code::going_away);
+}
+
 }  // namespace
 }  // namespace dorm::net
