@@ -10,9 +10,6 @@
 // Threading: one event loop (the connection's); not thread-safe. Reads pass straight through.
 #pragma once
 
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -20,7 +17,8 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstddef>
 #include <functional>
-#include <optional>
+#include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -30,7 +28,6 @@ class SerializedWriteSocket {
  public:
   using next_layer_type = boost::asio::ip::tcp::socket;
   using executor_type = next_layer_type::executor_type;
-  using WriteSignature = void(boost::system::error_code, size_t);
 
   explicit SerializedWriteSocket(next_layer_type socket) : socket_(std::move(socket)) {}
   SerializedWriteSocket(const SerializedWriteSocket&) = delete;
@@ -46,25 +43,24 @@ class SerializedWriteSocket {
   }
 
   // Beast's writes. Beast issues at most one at a time and continues a partial write from inside
-  // the completion of the previous part, so a frame of Beast's is never split by a batch.
-  template <class ConstBuffers, class Token>
-  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return boost::asio::async_initiate<Token, WriteSignature>(
-        [this](auto handler, const ConstBuffers& buffers) {
-          if (frames_writing_) {
-            // Beast keeps what the buffers point at alive until its handler runs.
-            deferred_buffers_.assign(boost::asio::buffer_sequence_begin(buffers),
-                                     boost::asio::buffer_sequence_end(buffers));
-            deferred_handler_.emplace(std::move(handler));
-            return;
-          }
-          StartStreamWrite(buffers, std::move(handler));
-        },
-        token, buffers);
+  // the completion of the previous part, so a frame of Beast's is never split by a batch. Beast
+  // passes a handler whose executor is this stream's, which is the socket's; it is invoked as a
+  // completion of the socket.
+  template <class ConstBuffers, class Handler>
+  void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    if (frames_writing_) {
+      // Beast keeps what the buffers point at alive until its handler runs.
+      deferred_buffers_.assign(boost::asio::buffer_sequence_begin(buffers),
+                               boost::asio::buffer_sequence_end(buffers));
+      deferred_ =
+          std::make_unique<DeferredWriteOf<std::decay_t<Handler>>>(std::forward<Handler>(handler));
+      return;
+    }
+    StartStreamWrite(buffers, std::forward<Handler>(handler));
   }
 
   // True when no write of Beast's is under way or waiting, so that WriteFrames may start.
-  bool CanWriteFrames() const { return !stream_writing_ && !deferred_handler_ && !frames_writing_; }
+  bool CanWriteFrames() const { return !stream_writing_ && !deferred_ && !frames_writing_; }
 
   // Runs after each of Beast's writes completes, once its handler has returned (and may have
   // started another write). It must hold its owner weakly: Beast's handler may have released the
@@ -97,7 +93,7 @@ class SerializedWriteSocket {
     ~FramesWritten() {
       if (owner_) {
         owner_->frames_writing_ = false;
-        owner_->deferred_handler_.reset();
+        owner_->deferred_.reset();
       }
     }
 
@@ -105,11 +101,7 @@ class SerializedWriteSocket {
       SerializedWriteSocket* owner = std::exchange(owner_, nullptr);
       owner->frames_writing_ = false;
       // handler_ keeps the connection, and so `owner`, alive until it has run.
-      if (owner->deferred_handler_) {
-        auto handler = std::move(*owner->deferred_handler_);
-        owner->deferred_handler_.reset();
-        owner->StartStreamWrite(owner->deferred_buffers_, std::move(handler));
-      }
+      if (owner->deferred_) std::exchange(owner->deferred_, nullptr)->Start(*owner);
       std::move(handler_)(ec);
     }
 
@@ -118,29 +110,43 @@ class SerializedWriteSocket {
     Handler handler_;
   };
 
+  // A write of Beast's waiting for the batch under way, with its handler's type erased.
+  class DeferredWrite {
+   public:
+    virtual ~DeferredWrite() = default;
+    // Starts the write on the deferred buffers; called once.
+    virtual void Start(SerializedWriteSocket& socket) = 0;
+  };
+  template <class Handler>
+  class DeferredWriteOf : public DeferredWrite {
+   public:
+    explicit DeferredWriteOf(Handler handler) : handler_(std::move(handler)) {}
+    void Start(SerializedWriteSocket& socket) override {
+      socket.StartStreamWrite(socket.deferred_buffers_, std::move(handler_));
+    }
+
+   private:
+    Handler handler_;
+  };
+
   template <class ConstBuffers, class Handler>
-  void StartStreamWrite(const ConstBuffers& buffers, Handler handler) {
+  void StartStreamWrite(const ConstBuffers& buffers, Handler&& handler) {
     stream_writing_ = true;
-    auto executor = boost::asio::get_associated_executor(handler, socket_.get_executor());
-    socket_.async_write_some(
-        buffers,
-        boost::asio::bind_executor(executor, [this, handler = std::move(handler)](
-                                                 boost::system::error_code ec, size_t n) mutable {
-          stream_writing_ = false;
-          // Copied first: `this` may be gone once Beast's handler has run.
-          std::function<void()> idle = stream_idle_callback_;
-          std::move(handler)(ec, n);
-          if (idle) idle();
-        }));
+    socket_.async_write_some(buffers, [this, handler = std::forward<Handler>(handler)](
+                                          boost::system::error_code ec, size_t n) mutable {
+      stream_writing_ = false;
+      // Copied first: `this` may be gone once Beast's handler has run.
+      std::function<void()> idle = stream_idle_callback_;
+      std::move(handler)(ec, n);
+      if (idle) idle();
+    });
   }
 
   next_layer_type socket_;
   bool frames_writing_ = false;
   bool stream_writing_ = false;
   std::vector<boost::asio::const_buffer> deferred_buffers_;
-  // In an optional because Boost 1.81's any_completion_handler cannot be move-assigned (its
-  // operator= recurses); it is only ever constructed in place and moved from.
-  std::optional<boost::asio::any_completion_handler<WriteSignature>> deferred_handler_;
+  std::unique_ptr<DeferredWrite> deferred_;
   std::function<void()> stream_idle_callback_;
 };
 

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { startServer, fixture, EXAMPLES_DIR, waitFor } from './lib/dorm.mjs';
 import { WsClient, RawWs, frame } from './lib/ws.mjs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let server;
 let wsBase;
@@ -156,6 +157,41 @@ test('fragmented messages and continuation frames are reassembled; control frame
   assert.equal((await raw.nextClose()).code, 1000);
   raw.destroy();
 });
+
+// The server writes a connection's messages in batches, bypassing Beast's writes; Beast's own
+// pongs and Close frames must wait for the batch under way rather than land inside it.
+for (const kind of ['ping', 'Close']) {
+  test(`a ${kind} arriving while a 16 MiB message is being written is answered after it, never inside it`, async () => {
+    const raw = await RawWs.open(server.port, `/_do/ws-probe/interleave-${kind}?name=i`);
+    const payload = Buffer.alloc(16 << 20);
+    for (let i = 0; i < payload.length; i += 4096) payload[i] = (i / 4096) & 0xff;
+    raw.write(frame({ opcode: 2, payload }));
+    // Once the echo starts arriving, stop reading: more of it is left than loopback's buffers
+    // hold, so the server's write stalls part-way.
+    await raw.waitFor(() => (raw.buffer.length > 0 ? true : null), 'the start of the echo', 60000);
+    raw.socket.pause();
+    await sleep(300);
+    raw.write(kind === 'ping' ? frame({ opcode: 9, payload: 'during' }) : frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) }));
+    await sleep(300);
+    raw.socket.resume();
+    const echo = await raw.nextFrame(() => true, 'the echo', 60000);
+    assert.equal(echo.opcode, 2);
+    assert.ok(echo.payload.equals(payload), 'the echo arrived whole');
+    const answer = await raw.nextFrame(() => true, `the answer to the ${kind}`);
+    if (kind === 'ping') {
+      assert.equal(answer.opcode, 10);
+      assert.equal(answer.payload.toString(), 'during');
+      raw.write(frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) }));
+      assert.equal((await raw.nextClose()).code, 1000);
+    } else {
+      assert.equal(answer.opcode, 8);
+      assert.equal(answer.code, 1000);
+      await raw.waitEnded();
+      assert.equal(raw.frames.length, 0, 'nothing after the Close');
+    }
+    raw.destroy();
+  });
+}
 
 // Each violation: what to write after the handshake, the close code expected.
 const violations = [
