@@ -2,27 +2,15 @@
 
 #include <sqlite3.h>
 
-#include <stdexcept>
+#include "control/registry_database.h"
 
 namespace dorm::control {
 namespace {
-void Check(sqlite3* db, int rc, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    throw std::runtime_error(std::string("registry ") + what + ": " + sqlite3_errmsg(db));
-  }
-}
+void Check(sqlite3* db, int rc, const char* what) { CheckSqlite(db, rc, "registry", what); }
 }  // namespace
 
 Registry::Registry(const std::string& data_dir) {
-  std::string path = data_dir + "/registry.sqlite";
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  Check(db_, rc, "open");
-  Check(db_,
-        sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr,
-                     nullptr),
-        "setup");
+  db_ = OpenRegistryDatabase(data_dir, "registry");
   Check(db_,
         sqlite3_exec(db_,
                      "CREATE TABLE IF NOT EXISTS classes ("

@@ -1,6 +1,6 @@
-// What the control plane's stores that share DATA/registry.sqlite (the env store and the
-// credentials store) need from SQLite: opening the file the same way, checking result codes,
-// and prepared statements that finalize themselves.
+// What the control plane's stores that share DATA/registry.sqlite (the class registry, the env
+// store and the credentials store) need from SQLite: opening the file the same way, checking result
+// codes, and prepared statements that finalize themselves.
 #pragma once
 
 #include <sqlite3.h>
@@ -21,7 +21,7 @@ SqliteStatement PrepareSqlite(sqlite3* db, const char* sql, const std::string& o
 
 // Opens (creating it if needed) DATA/registry.sqlite for a store named `owner`: serialized
 // (the connection may be used from any thread), WAL with synchronous=FULL, and a 10 s busy
-// timeout, since the registry and the other stores hold connections of their own to the file.
+// timeout, since each of these stores holds a connection of its own to the file.
 // The caller owns the result and closes it with sqlite3_close_v2. Throws std::runtime_error
 // if the file cannot be opened or set up (nothing is left open then).
 sqlite3* OpenRegistryDatabase(const std::string& data_dir, const std::string& owner);
