@@ -183,7 +183,6 @@ void WebSocketConnection::WriteNext() {
   if (!ws_.is_open()) {
     // Beast has sent, or is sending, a Close (the peer's close or a protocol error): no data
     // frame may follow it.
-    DropUnsent();
     writing_ = false;
     ReleaseBuffers();
     return;
@@ -229,7 +228,6 @@ void WebSocketConnection::OnWritten(beast::error_code ec) {
     queue_[queue_head_].payload.reset();
   }
   if (ec) {
-    DropUnsent();
     writing_ = false;
     ReleaseBuffers();
     return;  // the pending read reports the failure
@@ -244,7 +242,6 @@ void WebSocketConnection::DropUnsent() {
 }
 
 void WebSocketConnection::ReleaseBuffers() {
-  if (queue_head_ < batch_end_) return;  // a batch is still being written
   std::vector<QueuedMessage>().swap(queue_);
   queue_head_ = 0;
   batch_end_ = 0;

@@ -75,7 +75,8 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   void OnWritten(boost::beast::error_code ec);
   // Forgets the messages not yet handed to the socket; the batch under way is kept alive.
   void DropUnsent();
-  // Frees the queue's and the batch's memory once everything is written: idle connections are many.
+  // Forgets every queued message and frees the queue's and the batch's memory: idle connections
+  // are many. Only while no batch is being written.
   void ReleaseBuffers();
   void StartClose();
   // Drops the TCP connection if the Close has not gone out within the handshake timeout: it
