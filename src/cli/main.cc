@@ -30,6 +30,7 @@ const char kUsage[] =
     "             [--idle-evict-seconds 70] [--max-body-bytes 104857600]\n"
     "             [--alarm-retry-base-ms 2000] [--hibernate-after-ms 10000]\n"
     "             [--ws-max-buffered-bytes 16777216]\n"
+    "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -163,6 +164,10 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.http.web_socket.max_buffered_bytes =
       static_cast<size_t>(NumberFlag(args, "ws-max-buffered-bytes", 16u << 20));
   o.max_classes_per_app = static_cast<size_t>(NumberFlag(args, "max-classes-per-app", 5));
+  // Storage quotas in MiB (0: none); see README, "Storage quotas".
+  o.runtime.max_object_storage_bytes = NumberFlag(args, "max-object-storage-mb", 10240) << 20;
+  o.runtime.max_app_storage_bytes = NumberFlag(args, "max-app-storage-mb", 10240) << 20;
+  o.max_apps = static_cast<size_t>(NumberFlag(args, "max-apps", 500));
   o.runtime.alarm_retry_base =
       std::chrono::milliseconds(NumberFlag(args, "alarm-retry-base-ms", 2000));
   if (o.runtime.cpu_limit.count() == 0 || o.runtime.heap_limit_bytes == 0) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "control/admin_json.h"
+#include "control/class_storage.h"
 #include "control/transpiler.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -223,6 +224,18 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
     return Error(400, "Too many DO classes for one app (the limit is " +
                           std::to_string(options_.max_classes_per_app) + ").");
   }
+  if (existing.empty() && options_.max_apps > 0 && registry_.Apps().size() >= options_.max_apps) {
+    return Error(403, "Too many apps on this server (the limit is " +
+                          std::to_string(options_.max_apps) +
+                          "): delete an app's classes or deploy into an existing app.");
+  }
+  if (!replacing) {
+    // A new class starts with no storage, whatever an earlier class of the same name (whose
+    // deletion may have been interrupted) left behind.
+    RemoveClassStorage(options_.data_dir, app, name);
+    registry_.FinishDeletion(app, name);
+    if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
+  }
   ClassRecord record{app,    name,        class_name, filename, *source, transpiled.module_js,
                      access, NowIso8601()};
   registry_.Upsert(record);
@@ -243,11 +256,11 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
     usage_->Refresh();
     usage_store_->ForgetStorage(app, name);
   }
-  // Every instance is gone from memory now; its storage can go too.
-  std::error_code ec;
-  std::filesystem::remove_all(runtime::ClassStoragePath(options_.data_dir, app, name), ec);
-  if (ec)
-    Log(LogLevel::kError, "cannot remove storage of " + app + "/" + name + ": " + ec.message());
+  // Every instance is gone from memory now; its storage can go too. The registry recorded the
+  // deletion with the removal, so a crash from here on is finished at the next start.
+  RemoveClassStorage(options_.data_dir, app, name);
+  registry_.FinishDeletion(app, name);
+  if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
   Log(LogLevel::kInfo, "deleted " + app + "/" + name + " and its storage");
   return JsonResponse(200, json::object{{"deleted", true}, {"name", name}, {"app", app}});
 }

@@ -30,6 +30,8 @@ struct AdminOptions {
   std::string data_dir;
   size_t max_classes_per_app = 5;
   size_t max_source_bytes = 5u << 20;
+  // Deploys that would create an app past this many are refused (0: no limit).
+  size_t max_apps = 500;
 };
 
 class AdminService {

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <stdexcept>
+
 #include "control/registry_database.h"
 
 namespace dorm::control {
@@ -10,14 +12,34 @@ void Check(sqlite3* db, int rc, const char* what) { CheckSqlite(db, rc, "registr
 }  // namespace
 
 Registry::Registry(const std::string& data_dir) {
-  db_ = OpenRegistryDatabase(data_dir, "registry");
+  const std::string path = data_dir + "/registry.sqlite";
+  try {
+    db_ = OpenRegistryDatabase(data_dir, "registry");
+    // The file is small (the deployed sources); a damaged one must stop the server with a clear
+    // message rather than serve half of the apps or fail later. It is never rewritten here.
+    auto check = PrepareSqlite(db_, "PRAGMA quick_check(1)", "registry");
+    int rc = sqlite3_step(check.get());
+    Check(db_, rc, "integrity check");
+    std::string verdict = rc == SQLITE_ROW && sqlite3_column_text(check.get(), 0)
+                              ? reinterpret_cast<const char*>(sqlite3_column_text(check.get(), 0))
+                              : "no answer";
+    if (verdict != "ok") throw std::runtime_error("integrity check: " + verdict);
+  } catch (const std::exception& e) {
+    if (db_) sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw std::runtime_error(path + " is damaged or unreadable (" + e.what() +
+                             "). It was left as it is: restore it from a backup, or move it "
+                             "away to start with no deployed classes.");
+  }
   Check(db_,
         sqlite3_exec(db_,
                      "CREATE TABLE IF NOT EXISTS classes ("
                      " app TEXT NOT NULL, name TEXT NOT NULL, class_name TEXT NOT NULL,"
                      " filename TEXT NOT NULL, source TEXT NOT NULL, module_js TEXT NOT NULL,"
                      " access_mode TEXT NOT NULL, deployed_at TEXT NOT NULL,"
-                     " PRIMARY KEY (app, name))",
+                     " PRIMARY KEY (app, name));"
+                     "CREATE TABLE IF NOT EXISTS pending_deletions ("
+                     " app TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (app, name))",
                      nullptr, nullptr, nullptr),
         "schema");
 }
@@ -96,18 +118,52 @@ void Registry::Upsert(const ClassRecord& r) {
 
 bool Registry::Remove(const std::string& app, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* st = nullptr;
-  Check(
-      db_,
-      sqlite3_prepare_v2(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", -1, &st, nullptr),
-      "delete");
-  sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  Check(db_, rc, "delete");
+  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "delete");
+  bool removed = false;
+  try {
+    auto remove =
+        PrepareSqlite(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", "registry");
+    sqlite3_bind_text(remove.get(), 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
+    sqlite3_bind_text(remove.get(), 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+    Check(db_, sqlite3_step(remove.get()), "delete");
+    removed = sqlite3_changes(db_) > 0;
+    if (removed) {
+      auto record = PrepareSqlite(
+          db_, "INSERT OR IGNORE INTO pending_deletions (app, name) VALUES (?1, ?2)", "registry");
+      sqlite3_bind_text(record.get(), 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
+      sqlite3_bind_text(record.get(), 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+      Check(db_, sqlite3_step(record.get()), "delete");
+    }
+    Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "delete");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
   last_errors_.erase({app, name});
-  return sqlite3_changes(db_) > 0;
+  return removed;
+}
+
+std::vector<std::pair<std::string, std::string>> Registry::PendingDeletions() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st =
+      PrepareSqlite(db_, "SELECT app, name FROM pending_deletions ORDER BY app, name", "registry");
+  std::vector<std::pair<std::string, std::string>> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)));
+  }
+  Check(db_, rc, "pending deletions");
+  return out;
+}
+
+void Registry::FinishDeletion(const std::string& app, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st =
+      PrepareSqlite(db_, "DELETE FROM pending_deletions WHERE app = ?1 AND name = ?2", "registry");
+  sqlite3_bind_text(st.get(), 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st.get(), 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+  Check(db_, sqlite3_step(st.get()), "finish deletion");
 }
 
 std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& app) {

@@ -1,4 +1,5 @@
-// The deployed classes of every app, kept durably in DATA/registry.sqlite.
+// The deployed classes of every app, kept durably in DATA/registry.sqlite, and the deletions of
+// classes whose storage may not be gone yet.
 //
 // Thread-safe. Writes are durable (synchronous=FULL) before they return. Methods throw
 // std::runtime_error on a storage failure.
@@ -38,7 +39,14 @@ class Registry {
   std::vector<ClassRecord> List(const std::string& app);
   std::optional<ClassRecord> Get(const std::string& app, const std::string& name);
   void Upsert(const ClassRecord& record);
+  // Removes a class and, in the same transaction, records its deletion as pending: a crash before
+  // its storage is gone leaves the record, and the next start finishes the deletion
+  // (PendingDeletions) before serving. Returns false if there was no such class.
   bool Remove(const std::string& app, const std::string& name);
+  // Deletions recorded by Remove and not yet finished, as (app, class name).
+  std::vector<std::pair<std::string, std::string>> PendingDeletions();
+  // Forgets a deletion once the class's storage is gone.
+  void FinishDeletion(const std::string& app, const std::string& name);
 
   // The app's classes as the runtime needs them.
   std::vector<runtime::DeployedClass> CatalogEntries(const std::string& app);

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "control/admin_service.h"
+#include "control/class_storage.h"
 #include "control/credential_authorizer.h"
 #include "control/credentials_store.h"
 #include "control/env_store.h"
@@ -24,6 +27,7 @@
 #include "runtime/alarm_scheduler.h"
 #include "storage/alarm_index.h"
 #include "storage/sqlite_setup.h"
+#include "storage/storage_quota.h"
 #include "util/crypto.h"
 #include "util/cycle_clock.h"
 #include "util/log.h"
@@ -49,6 +53,38 @@ std::string LoadOrCreateAdminToken(const std::string& data_dir) {
   return token;
 }
 
+namespace {
+
+// Why files cannot be created in `folder` ("" if they can, or if it does not exist yet).
+std::string WritableFolderProblem(const std::string& folder) {
+  std::error_code ec;
+  if (!std::filesystem::exists(folder, ec)) return "";
+  std::string probe = folder + "/.dorm-write-check";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return std::strerror(errno);
+  bool written = ::write(fd, "x", 1) == 1;
+  int saved = errno;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return written ? "" : std::strerror(saved);
+}
+
+// Finishes the class deletions a crash interrupted (see Registry::Remove), before anything can
+// open the deleted classes' objects or deploy their names again.
+void FinishPendingDeletions(const std::string& data_dir, Registry& registry,
+                            storage::AlarmIndex& alarm_index, UsageStore& usage_store) {
+  for (const auto& [app, name] : registry.PendingDeletions()) {
+    Log(LogLevel::kInfo, "finishing the interrupted deletion of " + app + "/" + name);
+    alarm_index.RemoveClass(app, name);
+    usage_store.ForgetStorage(app, name);
+    RemoveClassStorage(data_dir, app, name);
+    registry.FinishDeletion(app, name);
+  }
+  EmptyStorageTrash(data_dir);
+}
+
+}  // namespace
+
 int Serve(const ServeOptions& options, const char* argv0) {
   const std::string& data_dir = options.runtime.data_dir;
   std::error_code ec;
@@ -58,6 +94,15 @@ int Serve(const ServeOptions& options, const char* argv0) {
     return 1;
   }
   ::chmod(data_dir.c_str(), 0700);
+  // A data folder the server cannot write would otherwise fail later, on whichever store opens
+  // first, with SQLite's bare "disk I/O error".
+  for (const std::string& folder : {data_dir, data_dir + "/objects"}) {
+    std::string problem = WritableFolderProblem(folder);
+    if (!problem.empty()) {
+      std::cerr << "dorm: the data folder " << folder << " is not writable: " << problem << "\n";
+      return 1;
+    }
+  }
   // Each open object database holds a few descriptors; take what the system allows.
   rlimit limit;
   ServeOptions effective = options;
@@ -127,24 +172,27 @@ int Serve(const ServeOptions& options, const char* argv0) {
     // Two flush threads: while one flushes a group, the next group gathers for the other.
     shared.sync_pool = std::make_unique<storage::SyncPool>(2);
     shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);
-    Registry registry(data_dir);
+    std::unique_ptr<Registry> registry_holder;
     std::unique_ptr<EnvStore> env_store;
+    std::unique_ptr<UsageStore> usage_store;
     try {
+      registry_holder = std::make_unique<Registry>(data_dir);
       env_store = std::make_unique<EnvStore>(data_dir);
-      for (const auto& app : registry.Apps()) {
-        shared.catalog.Set(app, registry.CatalogEntries(app), env_store->Values(app));
+      usage_store = std::make_unique<UsageStore>(data_dir);
+      FinishPendingDeletions(data_dir, *registry_holder, *alarm_index, *usage_store);
+      for (const auto& app : registry_holder->Apps()) {
+        shared.catalog.Set(app, registry_holder->CatalogEntries(app), env_store->Values(app));
       }
     } catch (const std::exception& e) {
       std::cerr << "dorm: " << e.what() << "\n";
+      js::ShutdownV8();
       return 1;
     }
-    std::unique_ptr<UsageStore> usage_store;
-    try {
-      usage_store = std::make_unique<UsageStore>(data_dir);
-    } catch (const std::exception& e) {
-      std::cerr << "dorm: " << e.what() << "\n";
-      return 1;
-    }
+    Registry& registry = *registry_holder;
+    storage::StorageQuota storage_quota(data_dir + "/objects",
+                                        effective.runtime.max_object_storage_bytes,
+                                        effective.runtime.max_app_storage_bytes);
+    shared.storage_quota = &storage_quota;
     // Calibrates the usage meters' clock now rather than on a runtime thread's first reading.
     CycleClock::NanosPerTick();
     std::unique_ptr<CredentialsStore> credentials;
@@ -161,8 +209,9 @@ int Serve(const ServeOptions& options, const char* argv0) {
     };
     // Declared before the admin service, which may still read it while finishing its queue.
     std::unique_ptr<UsageRecorder> usage;
-    AdminService admin(AdminOptions{token, data_dir, options.max_classes_per_app}, registry,
-                       shared);
+    AdminOptions admin_options{token, data_dir, options.max_classes_per_app};
+    admin_options.max_apps = options.max_apps;
+    AdminService admin(admin_options, registry, shared);
     net::HttpServer server(options.http, shared,
                            [&admin](const std::string& path, runtime::HttpRequestData request,
                                     std::function<void(runtime::HttpResponseData)> respond) {

@@ -13,6 +13,8 @@ struct ServeOptions {
   net::HttpServerOptions http;
   runtime::RuntimeOptions runtime;
   size_t max_classes_per_app = 5;
+  // At most this many apps (0: no limit); see AdminOptions.
+  size_t max_apps = 500;
 };
 
 // Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the process exit status.

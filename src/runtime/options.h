@@ -25,6 +25,12 @@ struct RuntimeOptions {
   std::chrono::milliseconds alarm_retry_base{2000};
   // At most this many connections are open per thread; past it the coldest are closed.
   size_t max_open_databases_per_thread = 4096;
+  // Storage quotas (0: none). An object's database may hold this many bytes: Cloudflare's limit
+  // for a SQLite-backed object on paid plans (10 GB).
+  long long max_object_storage_bytes = 10240ll << 20;
+  // All objects of one app together, so that one app cannot fill the disk for the others. By
+  // default as much as one object may hold.
+  long long max_app_storage_bytes = 10240ll << 20;
   // Count per-object usage (see runtime/usage_meter.h). Off only to measure what counting costs.
   bool usage_meters = true;
 };

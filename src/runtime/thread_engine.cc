@@ -814,7 +814,8 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
     return instance->db.get();
   }
   if (instance->db_absent && !create) return nullptr;
-  instance->db = storage::ObjectDatabase::Open(instance->db_path, create);
+  instance->db = storage::ObjectDatabase::Open(instance->db_path, create, shared_.storage_quota,
+                                               instance->address.app);
   if (!instance->db) {
     instance->db_absent = true;
     return nullptr;
@@ -826,7 +827,8 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
     ObjectInstance* coldest = nullptr;
     for (auto it = open_databases_.rbegin(); it != open_databases_.rend(); ++it) {
       ObjectInstance* candidate = *it;
-      if (candidate != instance && !candidate->db->in_transaction() && candidate->txn_depth == 0) {
+      if (candidate != instance && !candidate->db->in_transaction() && candidate->txn_depth == 0 &&
+          !candidate->db->has_clients()) {
         coldest = candidate;
         break;
       }
@@ -1245,7 +1247,9 @@ void ThreadEngine::EvictIdle() {
   for (auto it = open_databases_.rbegin(); it != open_databases_.rend(); ++it) {
     ObjectInstance* coldest = *it;
     if (now - coldest->last_storage_use < shared_.options.database_idle_close) break;
-    if (coldest->db->in_transaction() || coldest->txn_depth > 0 || AlarmDueSoon(coldest, now_ms)) {
+    // A connection with open SQL cursors stays: closing would cancel them.
+    if (coldest->db->in_transaction() || coldest->txn_depth > 0 || coldest->db->has_clients() ||
+        AlarmDueSoon(coldest, now_ms)) {
       continue;
     }
     to_close.push_back(coldest);

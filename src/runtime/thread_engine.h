@@ -41,6 +41,8 @@ struct RuntimeShared {
   std::unique_ptr<js::Watchdog> watchdog;
   // Optional: without them, setAlarm() still stores the alarm but nothing fires it.
   storage::AlarmIndex* alarm_index = nullptr;
+  // Optional: the storage quotas (without it, databases may grow until the disk is full).
+  storage::StorageQuota* storage_quota = nullptr;
   AlarmScheduler* alarm_scheduler = nullptr;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;

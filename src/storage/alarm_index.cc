@@ -52,7 +52,7 @@ void AlarmIndex::Exec(const char* sql) {
   if (rc != SQLITE_OK) {
     std::string message = std::string(err ? err : sqlite3_errstr(rc)) + ": " + SqliteCodeName(rc);
     sqlite3_free(err);
-    throw StorageError("alarm index: " + message, rc);
+    throw StorageError("alarm index " + path_ + ": " + message, rc);
   }
 }
 

@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "storage/sql_guard.h"
+#include "util/log.h"
 
 namespace dorm::storage {
 namespace {
@@ -31,7 +33,9 @@ void MakeFolders(const std::filesystem::path& dir, std::vector<std::string>* to_
 bool FlushPath(const std::string& path, bool data_only, std::string* error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return true;  // removed since (e.g. class deleted): nothing to keep
+    // A file removed under an open database (ENOENT included) cannot keep what was written to
+    // it: never report such commits durable. (A deleted class's objects are closed before its
+    // files go, so nobody waits for them.)
     *error = "open " + path + ": " + std::strerror(errno);
     return false;
   }
@@ -43,6 +47,52 @@ bool FlushPath(const std::string& path, bool data_only, std::string* error) {
     return false;
   }
   return true;
+}
+
+uint32_t BigEndian32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// Refuses a database file SQLite would misread as empty or not open at all, before SQLite sees
+// it: SQLite deletes the write-ahead log of a zero-length database file, so a file truncated to
+// nothing would silently lose every commit. Deeper damage (pages missing past the header's
+// count, a broken b-tree) SQLite itself reports as SQLITE_CORRUPT on first use. Throws
+// StorageError; the file is left as it is.
+void CheckDatabaseFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // SQLite reports it
+  struct stat st;
+  unsigned char header[100];
+  ssize_t n = -1;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) n = ::pread(fd, header, sizeof header, 0);
+  ::close(fd);
+  std::string problem;
+  if (st.st_size == 0) {
+    struct stat wal;
+    if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) {
+      problem = "the database file is empty but its write-ahead log is not";
+    }
+  } else if (n != static_cast<ssize_t>(sizeof header)) {
+    problem = "the database file is truncated (" + std::to_string(st.st_size) + " bytes)";
+  } else if (std::memcmp(header, "SQLite format 3", 16) != 0) {
+    Log(LogLevel::kError, "cannot open " + path + ": it is not a SQLite database; kept as it is");
+    throw StorageError("file is not a database: SQLITE_NOTADB", SQLITE_NOTADB);
+  } else {
+    uint32_t page_size = (uint32_t{header[16]} << 8) | header[17];
+    if (page_size == 1) page_size = 65536;
+    uint32_t pages = BigEndian32(header + 28);
+    // The header's page count is valid only when it was written with the change counter.
+    bool count_valid = pages > 0 && BigEndian32(header + 24) == BigEndian32(header + 92);
+    if (page_size < 512 || (page_size & (page_size - 1)) != 0) {
+      problem = "the database header is damaged";
+    } else if (count_valid && st.st_size < static_cast<off_t>(page_size)) {
+      problem = "the database file is truncated (" + std::to_string(st.st_size) + " of " +
+                std::to_string(static_cast<long long>(pages) * page_size) + " bytes)";
+    }
+  }
+  if (problem.empty()) return;
+  Log(LogLevel::kError, "cannot open " + path + ": " + problem + "; kept as it is");
+  throw StorageError("database disk image is malformed: SQLITE_CORRUPT", SQLITE_CORRUPT);
 }
 
 }  // namespace
@@ -120,6 +170,19 @@ bool StorageError::critical() const {
   }
 }
 
+bool SyncTarget::FilesExist(std::string* error) const {
+  for (const auto* paths : {&data_paths, &fsync_paths}) {
+    for (const auto& path : *paths) {
+      struct stat st;
+      if (::stat(path.c_str(), &st) != 0) {
+        *error = "stat " + path + ": " + std::strerror(errno);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool SyncTarget::Run(std::string* error) {
   for (const auto& path : data_paths) {
     if (!FlushPath(path, /*data_only=*/true, error)) return false;
@@ -130,8 +193,10 @@ bool SyncTarget::Run(std::string* error) {
   return true;
 }
 
-std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bool create) {
+std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bool create,
+                                                     StorageQuota* quota, const std::string& app) {
   std::vector<std::string> created;
+  CheckDatabaseFile(path);
   if (!create) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return nullptr;
@@ -173,7 +238,56 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   InstallSqlGuard(db);
   self->Exec("CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
   self->Exec("CREATE TABLE IF NOT EXISTS _cf_METADATA (key TEXT PRIMARY KEY, value) WITHOUT ROWID");
+  if (quota) {
+    self->quota_ = quota;
+    self->app_ = app;
+    sqlite3_stmt* st = nullptr;
+    self->page_size_ = self->PragmaValue(&st, "PRAGMA page_size");
+    sqlite3_finalize(st);
+    if (self->page_size_ <= 0) self->page_size_ = 4096;
+    self->known_pages_ = self->PragmaValue(&self->page_count_stmt_, "PRAGMA page_count");
+    if (quota->max_object_bytes() > 0) {
+      self->object_max_pages_ =
+          std::max<long long>(1, quota->max_object_bytes() / self->page_size_);
+    }
+    self->ApplyQuota();
+  }
   return self;
+}
+
+long long ObjectDatabase::PragmaValue(sqlite3_stmt** slot, const char* sql) {
+  sqlite3_stmt* st = Prepare(slot, sql);
+  int rc = sqlite3_step(st);
+  long long value = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) Fail(sql, rc);
+  return value;
+}
+
+void ObjectDatabase::ApplyQuota() {
+  if (!quota_) return;
+  long long limit = object_max_pages_;
+  int64_t remaining = quota_->AppRemaining(app_);
+  if (remaining < std::numeric_limits<int64_t>::max()) {
+    long long app_limit = known_pages_ + remaining / page_size_;
+    if (limit == 0 || app_limit < limit) limit = app_limit;
+  }
+  if (limit == max_pages_ || limit == 0) return;
+  // SQLite never sets it below the current page count: pages freed by deletions stay usable.
+  Exec(("PRAGMA max_page_count=" + std::to_string(limit)).c_str());
+  max_pages_ = limit;
+}
+
+void ObjectDatabase::CountCommit() {
+  if (!quota_) return;
+  // The commit is done: a failure to count it must not fail it (the count is then off until the
+  // next commit counts again).
+  try {
+    long long pages = PragmaValue(&page_count_stmt_, "PRAGMA page_count");
+    quota_->Add(app_, (pages - known_pages_) * page_size_);
+    known_pages_ = pages;
+  } catch (const StorageError&) {
+  }
 }
 
 ObjectDatabase::ObjectDatabase(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -185,6 +299,7 @@ ObjectDatabase::~ObjectDatabase() {
   sqlite3_finalize(put_stmt_);
   sqlite3_finalize(delete_stmt_);
   sqlite3_finalize(get_alarm_stmt_);
+  sqlite3_finalize(page_count_stmt_);
   sqlite3_close_v2(db_);
 }
 
@@ -219,6 +334,7 @@ sqlite3_stmt* ObjectDatabase::Prepare(sqlite3_stmt** slot, const char* sql) {
 
 void ObjectDatabase::EnsureTransaction() {
   if (in_transaction_) return;
+  ApplyQuota();
   Exec("BEGIN");
   in_transaction_ = true;
 }
@@ -356,6 +472,16 @@ void ObjectDatabase::RollbackToSavepoint(int depth) {
 
 void ObjectDatabase::Commit() {
   if (!in_transaction_) return;
+  // A database removed or replaced under the server keeps accepting writes into a file that is
+  // gone: refuse to commit them (a stat of the path per commit).
+  int moved = 0;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK || moved) {
+    Rollback();
+    Log(LogLevel::kError,
+        "the database file " + path_ + " was removed or replaced while open; not committing");
+    throw StorageError("the database file was removed or replaced while open: SQLITE_IOERR",
+                       SQLITE_IOERR);
+  }
   char* err = nullptr;
   int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
@@ -365,6 +491,7 @@ void ObjectDatabase::Commit() {
     throw StorageError(message, rc);
   }
   in_transaction_ = false;
+  CountCommit();
 }
 
 void ObjectDatabase::Rollback() noexcept {

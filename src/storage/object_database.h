@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "storage/list_range.h"
+#include "storage/storage_quota.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -45,9 +46,12 @@ class StorageError : public std::runtime_error {
 struct SyncTarget {
   std::vector<std::string> data_paths;   // fdatasync: write-ahead logs
   std::vector<std::string> fsync_paths;  // fsync: files and folders created since the last sync
-  // Performs the flushes. Returns false (and sets `error`) if one failed. A file removed since
-  // (its class was deleted) has nothing left to keep.
+  // Performs the flushes. Returns false (and sets `error`) if one failed, or if a file is gone:
+  // a write-ahead log removed under an open database would take acknowledged commits with it.
   bool Run(std::string* error);
+  // Sets `error` and returns false unless every file still exists (flushing by file system, as
+  // SyncPool does for groups, would not notice a removed one).
+  bool FilesExist(std::string* error) const;
 };
 
 // Largest string, BLOB or row SQLite accepts in an object's database: Cloudflare's limit for
@@ -68,8 +72,14 @@ class DatabaseClient {
 class ObjectDatabase {
  public:
   // Opens the database at `path`, creating it (and its folders) when `create` is true.
-  // Returns nullptr if it does not exist and `create` is false.
-  static std::unique_ptr<ObjectDatabase> Open(const std::string& path, bool create);
+  // Returns nullptr if it does not exist and `create` is false. A damaged file (not a database,
+  // truncated, or emptied while its write-ahead log holds commits) throws StorageError with
+  // SQLITE_CORRUPT or SQLITE_NOTADB and is left untouched. With a `quota`, the database may grow
+  // to the quota's per-object limit and within what `app` has left; past either, writes fail with
+  // SQLite's "database or disk is full" (SQLITE_FULL), as on Cloudflare.
+  static std::unique_ptr<ObjectDatabase> Open(const std::string& path, bool create,
+                                              StorageQuota* quota = nullptr,
+                                              const std::string& app = std::string());
   ~ObjectDatabase();
   ObjectDatabase(const ObjectDatabase&) = delete;
   ObjectDatabase& operator=(const ObjectDatabase&) = delete;
@@ -89,7 +99,9 @@ class ObjectDatabase {
   void RollbackToSavepoint(int depth);
 
   bool in_transaction() const { return in_transaction_; }
-  // Commits the implicit transaction into the WAL (no fsync). No-op without one.
+  // Commits the implicit transaction into the WAL (no fsync). No-op without one. Fails (and rolls
+  // back) if the database file was removed or replaced since it was opened: its commits would
+  // go to a file nobody can read again.
   void Commit();
   // Discards the implicit transaction. Never throws.
   void Rollback() noexcept;
@@ -113,6 +125,9 @@ class ObjectDatabase {
   // Clients to notify before closing (and before deleteAll()); they remove themselves when done.
   void AddClient(DatabaseClient* client) { clients_.insert(client); }
   void RemoveClient(DatabaseClient* client) { clients_.erase(client); }
+  // True while a client (an open SQL cursor) holds statements: closing the connection then would
+  // cancel it, so idle closes wait.
+  bool has_clients() const { return !clients_.empty(); }
 
   sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
@@ -120,6 +135,11 @@ class ObjectDatabase {
  private:
   ObjectDatabase(sqlite3* db, std::string path);
   void NotifyClients();
+  long long PragmaValue(sqlite3_stmt** slot, const char* sql);
+  // Lowers or raises max_page_count to what the quotas allow before a write transaction.
+  void ApplyQuota();
+  // Counts the pages the last commit added or freed against the app's quota.
+  void CountCommit();
   void Exec(const char* sql);
   sqlite3_stmt* Prepare(sqlite3_stmt** slot, const char* sql);
   [[noreturn]] void Fail(const char* what, int rc);
@@ -133,7 +153,14 @@ class ObjectDatabase {
   sqlite3_stmt* put_stmt_ = nullptr;
   sqlite3_stmt* delete_stmt_ = nullptr;
   sqlite3_stmt* get_alarm_stmt_ = nullptr;
+  sqlite3_stmt* page_count_stmt_ = nullptr;
   std::set<DatabaseClient*> clients_;
+  StorageQuota* quota_ = nullptr;
+  std::string app_;
+  long long page_size_ = 4096;
+  long long known_pages_ = 0;       // the database's pages as last counted against the quota
+  long long max_pages_ = 0;         // the max_page_count in force (0: SQLite's default)
+  long long object_max_pages_ = 0;  // the per-object limit in pages (0: none)
 
   static int WalHook(void* self, sqlite3* db, const char* name, int pages);
 };

@@ -8,6 +8,10 @@
 #include "storage/sql_guard.h"
 
 namespace dorm::storage {
+
+const char kSqlCursorCanceledMessage[] =
+    "SQLite query was canceled because the database was deleted.";
+
 namespace {
 
 const char* ExtendedCodeName(int code) {
@@ -260,6 +264,7 @@ void SqlCursor::Step() {
 void SqlCursor::UpdateCounts() { rows_read_ = earlier_read_ + RowsRead(stmt_, rows_returned_); }
 
 bool SqlCursor::Next(std::vector<SqlValue>* row) {
+  if (pending_.empty() && canceled_) throw SqlError(kSqlCursorCanceledMessage);
   if (pending_.empty() && stmt_) Step();
   if (pending_.empty()) return false;
   *row = std::move(pending_.front());
@@ -275,12 +280,9 @@ void SqlCursor::Finish() {
 }
 
 void SqlCursor::OnDatabaseClosing() {
-  // Keep the rows not read yet: the statement cannot outlive its connection.
-  try {
-    while (stmt_) Step();
-  } catch (...) {
-    // The rows read so far stay; the failure shows when the object next uses its storage.
-  }
+  // The statement cannot outlive its connection. A cursor already at its end loses nothing; one
+  // with rows left is canceled (the row read ahead still comes out, then the error).
+  if (stmt_) canceled_ = true;
   Finish();
   db_ = nullptr;
 }

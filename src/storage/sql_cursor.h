@@ -9,8 +9,11 @@
 //   meets one. A read-only statement stays open and is read row by row.
 // - A statement that writes first joins the database's implicit transaction, so that SQL and
 //   key-value writes of one turn commit together; pure reads open none.
-// - When the database closes (idle, eviction, reset) or deleteAll() runs while a cursor is still
-//   open, the cursor first reads its remaining rows into memory, so it keeps its rows.
+// - The engine keeps a database with open cursors from closing when idle. When it closes anyway
+//   (eviction, reset, shutdown) or deleteAll() runs while a cursor is still open, the cursor is
+//   canceled, as workerd cancels queries when it resets a database: reading it further throws
+//   kSqlCursorCanceledMessage. Its remaining rows are never read into memory, which an unread
+//   cursor over a huge (or endless recursive) query would fill without bound.
 // - Errors: SqlError for errors of the query itself, worded as Cloudflare words them
 //   ("<message>[ at offset N]: <CODE>[ (extended: <CODE>)]"); StorageError for a critical failure
 //   (I/O, disk full, corruption), after which the object must be reset.
@@ -35,6 +38,9 @@ class SqlError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// What reading a canceled cursor throws (workerd's wording).
+extern const char kSqlCursorCanceledMessage[];
 
 // A SQL value: NULL, INTEGER, REAL, TEXT (UTF-8) or BLOB.
 struct SqlBlob {
@@ -74,6 +80,7 @@ class SqlCursor : public DatabaseClient {
   int64_t rows_returned_ = 0;
   int64_t total_changes_before_ = 0;
   int64_t earlier_read_ = 0;  // rows read by the statements before the last
+  bool canceled_ = false;
 };
 
 // The wording of SQLite's current error on `db` for result code `rc`.

@@ -33,30 +33,40 @@ void SyncPool::Submit(std::unique_ptr<SyncTarget> target,
   cv_.notify_one();
 }
 
-bool SyncPool::FlushGroup(const std::vector<Job>& jobs, std::string* error) {
+void SyncPool::FlushGroup(const std::vector<Job>& jobs, std::vector<char>* ok,
+                          std::vector<std::string>* errors) {
   // One syncfs() per file system the group touches flushes it whole, data and metadata (new
-  // files' folder entries included).
+  // files' folder entries included). It would not notice a file removed under its open database,
+  // so each job's files are checked first.
   std::map<dev_t, std::string> devices;
-  auto add = [&](const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) == 0) devices.emplace(st.st_dev, path);
-  };
-  for (const Job& job : jobs) {
-    for (const std::string& path : job.target->data_paths) add(path);
-    for (const std::string& path : job.target->fsync_paths) add(path);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const SyncTarget& target = *jobs[i].target;
+    if (!target.FilesExist(&(*errors)[i])) {
+      (*ok)[i] = false;
+      continue;
+    }
+    for (const auto* paths : {&target.data_paths, &target.fsync_paths}) {
+      for (const std::string& path : *paths) {
+        struct stat st;
+        if (::stat(path.c_str(), &st) == 0) devices.emplace(st.st_dev, path);
+      }
+    }
   }
   for (const auto& [device, path] : devices) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;  // removed since: nothing to keep
-    int rc = ::syncfs(fd);
+    int rc = fd < 0 ? -1 : ::syncfs(fd);
     int saved = errno;
-    ::close(fd);
+    if (fd >= 0) ::close(fd);
     if (rc != 0) {
-      *error = std::string("syncfs: ") + std::strerror(saved);
-      return false;
+      std::string error =
+          std::string(fd < 0 ? "open " + path : "syncfs") + ": " + std::strerror(saved);
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        if ((*ok)[i]) (*errors)[i] = error;
+        (*ok)[i] = false;
+      }
+      return;
     }
   }
-  return true;
 }
 
 void SyncPool::Work() {
@@ -72,16 +82,21 @@ void SyncPool::Work() {
         jobs_.pop_front();
       }
     }
-    std::string error;
+    std::vector<char> ok(batch.size(), 1);
+    std::vector<std::string> errors(batch.size());
     auto started = std::chrono::steady_clock::now();
-    bool ok = batch.size() == 1 ? batch.front().target->Run(&error) : FlushGroup(batch, &error);
+    if (batch.size() == 1) {
+      ok[0] = batch.front().target->Run(&errors[0]);
+    } else {
+      FlushGroup(batch, &ok, &errors);
+    }
     flush_latency_.Observe(
         static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::steady_clock::now() - started)
                                   .count()));
-    for (Job& job : batch) {
-      job.target.reset();
-      job.done(ok, error);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i].target.reset();
+      batch[i].done(ok[i] != 0, errors[i]);
     }
   }
 }

@@ -42,7 +42,10 @@ class SyncPool {
     std::function<void(bool, const std::string&)> done;
   };
   void Work();
-  static bool FlushGroup(const std::vector<Job>& jobs, std::string* error);
+  // Flushes a group; `ok[i]` and `errors[i]` tell how job i fared. A job whose files are gone
+  // fails alone; a failed syncfs fails every job of the group.
+  static void FlushGroup(const std::vector<Job>& jobs, std::vector<char>* ok,
+                         std::vector<std::string>* errors);
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,0 +1,92 @@
+// Storage quotas (issue 10, item 11): one app wrote 1 GiB in 8 s and could fill the disk for all.
+// `dorm serve --max-object-storage-mb N` bounds one object's database (SQLite's max_page_count),
+// `--max-app-storage-mb N` all objects of one app together, and `--max-apps N` how many apps
+// deploys may create. A write past a quota fails with Cloudflare's SQLite error ("database or
+// disk is full: SQLITE_FULL") and resets the object, as on workerd; reads keep working, and other
+// apps are unaffected.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startServer } from '../e2e/lib/dorm.mjs';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const BOX = path.join(here, 'fixtures', 'storage_box.js');
+const FULL = /database or disk is full: SQLITE_FULL/;
+
+test('an object cannot grow past --max-object-storage-mb', { timeout: 60000 }, async () => {
+  const server = await startServer({ flags: ['--max-object-storage-mb', '1', '--max-app-storage-mb', '100'] });
+  try {
+    await server.deploy(BOX);
+    assert.equal((await server.request('/_do/storage-box/hog/put?key=small&size=1000&count=10')).status, 200);
+    // 2 MB in one object: refused.
+    let res = await server.request('/_do/storage-box/hog/put?key=big&size=100000&count=20');
+    assert.equal(res.status, 500, res.text);
+    assert.match(res.text, FULL);
+    // The same through SQL.
+    res = await server.request('/_do/storage-box/hog2/sql-insert?size=100000&count=20');
+    assert.equal(res.status, 500, res.text);
+    assert.match(res.text, FULL);
+    // What was stored before stays readable; the object still takes small writes.
+    assert.deepEqual(await server.json('/_do/storage-box/hog/get?key=small-9'), { length: 1000 });
+    assert.equal((await server.request('/_do/storage-box/hog/put?key=tiny&size=10&count=1')).status, 200);
+    // Other objects are unaffected.
+    assert.equal((await server.request('/_do/storage-box/fine/put?size=100000&count=5')).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('an app cannot store past --max-app-storage-mb; other apps are unaffected', { timeout: 60000 }, async () => {
+  const server = await startServer({ flags: ['--max-object-storage-mb', '100', '--max-app-storage-mb', '2'] });
+  try {
+    await server.deploy(BOX, { app: 'hog' });
+    await server.deploy(BOX, { app: 'victim' });
+    const hog = { headers: { host: 'hog.localhost' } };
+    // Many objects of 300 KB each: the app reaches its 2 MB somewhere in between.
+    let refused = null;
+    for (let i = 0; i < 12 && !refused; i++) {
+      const res = await server.request(`/_do/storage-box/o${i}/put?size=100000&count=3`, hog);
+      if (res.status !== 200) refused = res;
+    }
+    assert.ok(refused, 'the app was never stopped');
+    assert.equal(refused.status, 500, refused.text);
+    assert.match(refused.text, FULL);
+    // Still refused for a new object of that app.
+    const again = await server.request('/_do/storage-box/fresh/put?size=100000&count=3', hog);
+    assert.equal(again.status, 500, again.text);
+    // Another app writes as much as it likes (within its own quota).
+    const res = await server.request('/_do/storage-box/o0/put?size=100000&count=10', { headers: { host: 'victim.localhost' } });
+    assert.equal(res.status, 200, res.text);
+    // The quota holds across a restart (usage is measured from the files).
+    await server.stop();
+    const restarted = await server.restart();
+    try {
+      const after = await restarted.request('/_do/storage-box/fresh2/put?size=100000&count=3', hog);
+      assert.equal(after.status, 500, after.text);
+      assert.match(after.text, FULL);
+    } finally {
+      await restarted.stop();
+    }
+  } finally {
+    await server.kill9();
+  }
+});
+
+test('deploys cannot create more apps than --max-apps', async () => {
+  const server = await startServer({ flags: ['--max-apps', '2'] });
+  try {
+    await server.deploy(BOX, { app: 'one' });
+    await server.deploy(BOX, { app: 'two' });
+    const third = await server.deploy(BOX, { app: 'three', check: false });
+    assert.equal(third.code, 1, third.stderr);
+    assert.match(third.stderr, /Too many apps on this server \(the limit is 2\)/);
+    // Existing apps still deploy (a second class, a redeploy).
+    await server.deploy(BOX, { app: 'one', name: 'second-box' });
+    await server.deploy(BOX, { app: 'two' });
+    const api = await server.api('POST', '/apps/four/classes', JSON.stringify({ source: 'export class A {}' }));
+    assert.equal(api.status, 403);
+    assert.match(api.json().error, /Too many apps/);
+  } finally {
+    await server.stop();
+  }
+});
