@@ -115,6 +115,9 @@ function newState(peer) {
     attachment: null, // serialized, while the end has no native id
     closedProtocol: null, // protocol and tags of a closed network end (see markClosed)
     closedTags: null,
+    // {id, code, reason} while the connection waits for this end's answer to the peer's Close
+    // (a hibernatable socket in webSocketClose): close() sends its own, or answerClose echoes.
+    closeAnswer: null,
   };
 }
 
@@ -155,15 +158,16 @@ export class WebSocket extends EventTarget {
     return null;
   }
 
+  // As on workerd, '' when none was chosen (and always for extensions: none are negotiated).
   get protocol() {
     const s = this.#s;
-    if (s.id === 0) return s.closedProtocol ?? null;
+    if (s.id === 0) return s.closedProtocol ?? '';
     const info = native.wsInfo(s.id);
-    return info === null || info[1] === '' ? null : info[1];
+    return info === null ? '' : info[1];
   }
 
   get extensions() {
-    return null;
+    return '';
   }
 
   accept() {
@@ -232,6 +236,13 @@ export class WebSocket extends EventTarget {
     s.closedOutgoing = true;
     if (s.id !== 0) {
       native.wsClose(s.id, closeCode, closeReason);
+      return;
+    }
+    if (s.closeAnswer !== null) {
+      // The answer to the peer's Close: this code and reason are what the peer receives.
+      const id = s.closeAnswer.id;
+      s.closeAnswer = null;
+      native.wsClose(id, closeCode, closeReason);
       return;
     }
     sendToPeer(s, { type: 'close', code: closeCode === 1005 ? 1005 : closeCode, reason: closeReason });
@@ -373,20 +384,32 @@ export const webSocketHooks = {
     }
     receive(ws, item);
   },
-  // The connection ended. The host forgets the socket once its close event has run, but the close
+  // The connection ended, or (`answer` not null: {id, code, reason}) the peer's Close waits for
+  // this end's answer. The host forgets the socket once its close event has run, but the close
   // handler (and code after its awaits) may still read the attachment, tags and protocol: they
   // are copied here, and the end is detached from the native id.
-  markClosed(ws) {
+  markClosed(ws, answer = null) {
     const s = stateOf(ws);
     s.closedIncoming = true;
-    s.closedOutgoing = true;
+    s.closedOutgoing = s.closedOutgoing || answer === null;
+    s.closeAnswer = s.closedOutgoing ? null : answer;
     if (s.id !== 0) {
       s.attachment = native.wsGetAttachment(s.id);
       const info = native.wsInfo(s.id);
-      s.closedProtocol = info === null || info[1] === '' ? null : info[1];
+      s.closedProtocol = info === null ? '' : info[1];
       s.closedTags = s.hibernatable ? native.wsTags(s.id) : [];
       s.id = 0;
     }
+  },
+  // The close handler settled: if it did not answer the peer's Close, the peer's code and reason
+  // are echoed.
+  answerClose(ws) {
+    const s = stateOf(ws);
+    const answer = s.closeAnswer;
+    if (answer === null) return;
+    s.closeAnswer = null;
+    s.closedOutgoing = true;
+    native.wsClose(answer.id, answer.code, answer.reason);
   },
   NOT_ACCEPTED_MESSAGE,
 };

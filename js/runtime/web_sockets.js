@@ -171,11 +171,18 @@ export class ObjectWebSockets {
 
 // Delivers a socket event: to the class's webSocketMessage/Close/Error handler for hibernatable
 // sockets, to the socket's listeners otherwise. Reports how it settled, as events do.
+//
+// A hibernatable socket's close event comes while the connection holds its answer to the peer's
+// Close (the host reports the socket CLOSING): webSocketClose may answer with ws.close(code,
+// reason); if it has not by the time it settles, the peer's code and reason are echoed.
 export function deliverWebSocketEvent(object, state, kind, id, hibernatable, data, code, wasClean, slot, eventId) {
   const sockets = socketsOfState.get(state);
   const ws = sockets.wrapper(id);
+  let answering = false;
   if (kind === 'close') {
-    hooks.markClosed(ws);
+    const info = hibernatable ? native.wsInfo(id) : null;
+    answering = info !== null && info[0] === 2;
+    hooks.markClosed(ws, answering ? { id, code, reason: data } : null);
     sockets.forget(id);
   }
   if (!hibernatable) {
@@ -190,24 +197,28 @@ export function deliverWebSocketEvent(object, state, kind, id, hibernatable, dat
     }
     return;
   }
+  const settle = (fulfilled, value) => {
+    if (answering) hooks.answerClose(ws);
+    native.eventSettled(slot, eventId, fulfilled, value);
+  };
   let result;
   try {
     const name = kind === 'message' ? 'webSocketMessage' : kind === 'close' ? 'webSocketClose' : 'webSocketError';
     const handler = object[name];
     if (typeof handler !== 'function') {
-      native.eventSettled(slot, eventId, true, undefined);
+      settle(true, undefined);
       return;
     }
     if (kind === 'message') result = handler.call(object, ws, data);
     else if (kind === 'close') result = handler.call(object, ws, code, data, wasClean);
     else result = handler.call(object, ws, new Error(data));
   } catch (error) {
-    native.eventSettled(slot, eventId, false, error);
+    settle(false, error);
     return;
   }
   Promise.resolve(result).then(
-    () => native.eventSettled(slot, eventId, true, undefined),
-    (error) => native.eventSettled(slot, eventId, false, error),
+    () => settle(true, undefined),
+    (error) => settle(false, error),
   );
 }
 

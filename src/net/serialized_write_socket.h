@@ -7,6 +7,11 @@
 // starts as soon as the batch is out. The owner asks CanWriteFrames() before writing; when it
 // is false, the owner waits for the idle callback, which runs after each of Beast's writes.
 //
+// Beast answers a peer's Close at once with the same code and no reason. The owner may hold that
+// answer instead (HoldCloseAnswer, before Beast writes it) and later give the Close frame to send
+// in its place (AnswerClose): the object's own code and reason, or the peer's echoed whole. Beast's
+// write completes once that frame has gone out, and Beast then tears the connection down.
+//
 // Threading: one event loop (the connection's); not thread-safe. Reads pass straight through.
 #pragma once
 
@@ -16,8 +21,10 @@
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -48,6 +55,14 @@ class SerializedWriteSocket {
   // completion of the socket.
   template <class ConstBuffers, class Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    if (hold_close_answer_ && IsCloseFrame(buffers)) {
+      // Beast's answer to the peer's Close: `handler` runs once the owner's frame has gone out.
+      hold_close_answer_ = false;
+      held_answer_ = std::make_unique<CloseAnswerOf<std::decay_t<Handler>>>(
+          std::forward<Handler>(handler), boost::asio::buffer_size(buffers));
+      if (answer_given_) StartHeldAnswer();
+      return;
+    }
     if (frames_writing_) {
       // Beast keeps what the buffers point at alive until its handler runs.
       deferred_buffers_.assign(boost::asio::buffer_sequence_begin(buffers),
@@ -60,7 +75,30 @@ class SerializedWriteSocket {
   }
 
   // True when no write of Beast's is under way or waiting, so that WriteFrames may start.
-  bool CanWriteFrames() const { return !stream_writing_ && !deferred_ && !frames_writing_; }
+  bool CanWriteFrames() const {
+    return !stream_writing_ && !deferred_ && !frames_writing_ && !held_answer_;
+  }
+
+  // Beast has read the peer's Close and is about to answer it: that answer is held until
+  // AnswerClose. Call from Beast's control callback for the Close, which runs just before.
+  void HoldCloseAnswer() { hold_close_answer_ = true; }
+
+  // Sends `close_frame` (a whole Close frame, see EncodeServerCloseFrame) in place of Beast's held
+  // answer: now, after the batch under way, or as soon as Beast writes its answer. Once only;
+  // later calls are ignored.
+  void AnswerClose(std::string close_frame) {
+    if (answer_given_) return;
+    answer_given_ = true;
+    close_answer_ = std::move(close_frame);
+    if (held_answer_) StartHeldAnswer();
+  }
+
+  // Gives up Beast's write held or waiting here without running its handler. For an owner whose
+  // event loop is being destroyed: the handler owns the owner, which owns this socket.
+  void DropWaitingWrites() {
+    std::unique_ptr<PendingWrite> held = std::move(held_answer_);
+    std::unique_ptr<PendingWrite> deferred = std::move(deferred_);
+  }
 
   // Runs after each of Beast's writes completes, once its handler has returned (and may have
   // started another write). It must hold its owner weakly: Beast's handler may have released the
@@ -110,15 +148,17 @@ class SerializedWriteSocket {
     Handler handler_;
   };
 
-  // A write of Beast's waiting for the batch under way, with its handler's type erased.
-  class DeferredWrite {
+  // A write of Beast's waiting (for the batch under way, or for the owner's Close answer), with
+  // its handler's type erased.
+  class PendingWrite {
    public:
-    virtual ~DeferredWrite() = default;
-    // Starts the write on the deferred buffers; called once.
+    virtual ~PendingWrite() = default;
+    // Starts the write; called once.
     virtual void Start(SerializedWriteSocket& socket) = 0;
   };
+  // A write on the deferred buffers.
   template <class Handler>
-  class DeferredWriteOf : public DeferredWrite {
+  class DeferredWriteOf : public PendingWrite {
    public:
     explicit DeferredWriteOf(Handler handler) : handler_(std::move(handler)) {}
     void Start(SerializedWriteSocket& socket) override {
@@ -128,6 +168,53 @@ class SerializedWriteSocket {
    private:
     Handler handler_;
   };
+  // Beast's answer to a peer's Close, replaced by the owner's frame. Beast wrote with
+  // net::async_write, which completes once told that all its `beast_bytes` went out.
+  template <class Handler>
+  class CloseAnswerOf : public PendingWrite {
+   public:
+    CloseAnswerOf(Handler handler, size_t beast_bytes)
+        : handler_(std::move(handler)), beast_bytes_(beast_bytes) {}
+    void Start(SerializedWriteSocket& socket) override {
+      socket.stream_writing_ = true;
+      size_t beast_bytes = beast_bytes_;
+      boost::asio::async_write(socket.socket_, boost::asio::buffer(socket.close_answer_),
+                               [&socket, beast_bytes, handler = std::move(handler_)](
+                                   boost::system::error_code ec, size_t) mutable {
+                                 socket.stream_writing_ = false;
+                                 // Copied first: the socket may be gone once Beast's handler has
+                                 // run.
+                                 std::function<void()> idle = socket.stream_idle_callback_;
+                                 std::move(handler)(ec, ec ? 0 : beast_bytes);
+                                 if (idle) idle();
+                               });
+    }
+
+   private:
+    Handler handler_;
+    size_t beast_bytes_;
+  };
+
+  template <class ConstBuffers>
+  static bool IsCloseFrame(const ConstBuffers& buffers) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      boost::asio::const_buffer buffer(*it);
+      if (buffer.size() == 0) continue;
+      return *static_cast<const uint8_t*>(buffer.data()) == 0x88;  // FIN and the Close opcode
+    }
+    return false;
+  }
+
+  // Starts the owner's Close answer in place of Beast's held write, or queues it behind the batch
+  // under way.
+  void StartHeldAnswer() {
+    if (frames_writing_) {
+      deferred_ = std::move(held_answer_);
+      return;
+    }
+    std::exchange(held_answer_, nullptr)->Start(*this);
+  }
 
   template <class ConstBuffers, class Handler>
   void StartStreamWrite(const ConstBuffers& buffers, Handler&& handler) {
@@ -146,7 +233,11 @@ class SerializedWriteSocket {
   bool frames_writing_ = false;
   bool stream_writing_ = false;
   std::vector<boost::asio::const_buffer> deferred_buffers_;
-  std::unique_ptr<DeferredWrite> deferred_;
+  std::unique_ptr<PendingWrite> deferred_;
+  bool hold_close_answer_ = false;
+  std::unique_ptr<PendingWrite> held_answer_;  // Beast's answer to the peer's Close, held
+  bool answer_given_ = false;
+  std::string close_answer_;  // the frame sent in its place
   std::function<void()> stream_idle_callback_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
+#include <string_view>
 
 #include "util/log.h"
 
@@ -14,9 +15,14 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 
 std::atomic<size_t> WebSocketConnection::live_count_{0};
+std::atomic<size_t> WebSocketConnection::incoming_bytes_{0};
 
 namespace {
 const char kDisconnectedMessage[] = "WebSocket disconnected without sending Close frame.";
+const char kOverBudgetReason[] =
+    "The server is receiving too many large messages; try again later.";
+// The first capacity of a message's buffer; it then doubles as the message arrives.
+constexpr size_t kFirstReadBufferBytes = 64u << 10;
 
 // The close code Beast sent for a failed read, or 0 if it sent none.
 int CloseCodeForError(const beast::error_code& ec) {
@@ -36,7 +42,10 @@ WebSocketConnection::WebSocketConnection(asio::ip::tcp::socket socket,
   ++live_count_;
 }
 
-WebSocketConnection::~WebSocketConnection() { --live_count_; }
+WebSocketConnection::~WebSocketConnection() {
+  ReleaseReadBuffer();
+  --live_count_;
+}
 
 void WebSocketConnection::Start(http::request<http::string_body> request,
                                 const runtime::HeaderList& response_headers) {
@@ -47,6 +56,11 @@ void WebSocketConnection::Start(http::request<http::string_body> request,
   ws_.set_option(timeout);
   ws_.read_message_max(options_.max_message_bytes);
   ws_.auto_fragment(false);
+  // Weak: the callback is kept by the stream that this connection owns.
+  ws_.control_callback([weak = weak_from_this()](websocket::frame_type kind, beast::string_view) {
+    if (kind != websocket::frame_type::close) return;
+    if (auto self = weak.lock()) self->OnPeerClose();
+  });
   runtime::HeaderList headers;
   for (const auto& [name, value] : response_headers) {
     // Beast writes the handshake's own fields; the object's other headers go along.
@@ -99,54 +113,173 @@ void WebSocketConnection::Read() {
 }
 
 void WebSocketConnection::OnFirstChunk(beast::error_code ec, size_t n) {
-  if (!ec && !ws_.is_message_done()) {
-    // async_read continues the message under way (Beast checks the size limit and UTF-8 across
-    // the whole message either way) after the bytes already read.
-    read_buffer_.commit(
-        asio::buffer_copy(read_buffer_.prepare(n), asio::buffer(first_chunk_.data(), n)));
-    ws_.async_read(read_buffer_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  if (ec) {
+    OnReadFailed(ec);
     return;
   }
-  if (!ec) {
+  if (ws_.is_message_done()) {
     if (!finished_) {
       engine_->OnWebSocketMessage(socket_id_, ws_.got_text(), std::string(first_chunk_.data(), n));
     }
     Read();
     return;
   }
-  OnRead(ec);
+  // A longer message: it continues after these bytes (Beast checks the size limit and UTF-8
+  // across the whole message either way), and must keep arriving.
+  if (!GrowReadBuffer(kFirstReadBufferBytes)) {
+    RefuseOverBudget();
+    return;
+  }
+  read_buffer_.commit(
+      asio::buffer_copy(read_buffer_.prepare(n), asio::buffer(first_chunk_.data(), n)));
+  SetMessageTimeout(true);
+  ReadMore();
 }
 
-void WebSocketConnection::OnRead(beast::error_code ec) {
+void WebSocketConnection::ReadMore() {
+  size_t size = read_buffer_.size();
+  if (read_buffer_.capacity() == size) {
+    // Full: doubled, up to one byte past the largest message (Beast refuses a frame that would
+    // pass read_message_max before reading it, so a read always has room for a byte).
+    size_t capacity =
+        std::min(std::max(2 * size, kFirstReadBufferBytes), options_.max_message_bytes + 1);
+    if (capacity <= size || !GrowReadBuffer(capacity)) {
+      RefuseOverBudget();
+      return;
+    }
+  }
+  // Within capacity: prepare() does not reallocate, so the budget holds what the buffer holds.
+  ws_.async_read_some(
+      read_buffer_.prepare(read_buffer_.capacity() - size),
+      [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnMoreRead(ec, n); });
+}
+
+void WebSocketConnection::OnMoreRead(beast::error_code ec, size_t n) {
   if (ec) {
-    open_ = false;
-    if (ec == websocket::error::closed) {
-      const websocket::close_reason& reason = ws_.reason();
-      int code = reason.code == websocket::close_code::none ? 1005 : static_cast<int>(reason.code);
-      Finish(code, std::string(reason.reason.data(), reason.reason.size()), true);
-      return;
-    }
-    int code = CloseCodeForError(ec);
-    if (code != 0) {
-      // Beast has sent the peer a Close with `code`; the object hears of the error, then of
-      // the close.
-      if (!finished_)
-        engine_->OnWebSocketError(socket_id_, "WebSocket protocol error: " + ec.message());
-      Finish(code, ec.message(), false);
-      return;
-    }
-    Finish(1006, kDisconnectedMessage, false);
+    OnReadFailed(ec);
+    return;
+  }
+  read_buffer_.commit(n);
+  if (!ws_.is_message_done()) {
+    ReadMore();
     return;
   }
   bool text = ws_.got_text();
   std::string data(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
-  read_buffer_.consume(read_buffer_.size());
   // Idle connections are many: the next message starts in first_chunk_ again, so none keeps a
   // buffer.
-  read_buffer_.shrink_to_fit();
+  ReleaseReadBuffer();
+  SetMessageTimeout(false);
   if (!finished_) engine_->OnWebSocketMessage(socket_id_, text, std::move(data));
   Read();
+}
+
+bool WebSocketConnection::GrowReadBuffer(size_t capacity) {
+  if (capacity <= reserved_bytes_) return true;
+  size_t more = capacity - reserved_bytes_;
+  size_t used = incoming_bytes_.load(std::memory_order_relaxed);
+  do {
+    if (more > options_.max_incoming_bytes || used > options_.max_incoming_bytes - more) {
+      return false;
+    }
+  } while (!incoming_bytes_.compare_exchange_weak(used, used + more, std::memory_order_relaxed));
+  reserved_bytes_ = capacity;
+  // Exactly `capacity`: the buffer's own growth would double past what the budget gave.
+  read_buffer_.max_size(capacity);
+  read_buffer_.reserve(capacity);
+  return true;
+}
+
+void WebSocketConnection::ReleaseReadBuffer() {
+  read_buffer_.clear();
+  read_buffer_.shrink_to_fit();
+  incoming_bytes_.fetch_sub(reserved_bytes_, std::memory_order_relaxed);
+  reserved_bytes_ = 0;
+}
+
+void WebSocketConnection::SetMessageTimeout(bool on) {
+  if (message_timeout_on_ == on) return;
+  message_timeout_on_ = on;
+  websocket::stream_base::timeout timeout;
+  timeout.handshake_timeout = options_.handshake_timeout;
+  timeout.idle_timeout =
+      on ? std::chrono::duration_cast<websocket::stream_base::duration>(options_.message_timeout)
+         : websocket::stream_base::none();
+  timeout.keep_alive_pings = false;
+  ws_.set_option(timeout);
+}
+
+void WebSocketConnection::RefuseOverBudget() {
+  Log(LogLevel::kWarn, "closing a WebSocket: unfinished incoming messages would pass " +
+                           std::to_string(options_.max_incoming_bytes) + " bytes");
+  ReleaseReadBuffer();
+  SetMessageTimeout(false);
+  read_ended_ = true;  // no read is pending: the close handshake reads what comes
+  Finish(1013, kOverBudgetReason, false);
+  Close(1013, kOverBudgetReason);
+}
+
+void WebSocketConnection::OnReadFailed(beast::error_code ec) {
+  open_ = false;
+  read_ended_ = true;
+  ReleaseReadBuffer();
+  if (ec == websocket::error::closed) {
+    // The peer's Close was answered (or the two Closes crossed).
+    const websocket::close_reason& reason = ws_.reason();
+    int code = reason.code == websocket::close_code::none ? 1005 : static_cast<int>(reason.code);
+    Finish(code, std::string(reason.reason.data(), reason.reason.size()), true);
+    return;
+  }
+  // Our Close is under way: its completion reports what the peer answered.
+  if (close_op_pending_) return;
+  int code = CloseCodeForError(ec);
+  if (code != 0) {
+    // Beast has sent the peer a Close with `code`; the object hears of the error, then of the
+    // close.
+    if (!finished_) {
+      engine_->OnWebSocketError(socket_id_, "WebSocket protocol error: " + ec.message());
+    }
+    Finish(code, ec.message(), false);
+    return;
+  }
+  if (ec == beast::error::timeout && !finished_) {
+    Log(LogLevel::kWarn, "dropping a WebSocket whose message stopped arriving for " +
+                             std::to_string(options_.message_timeout.count()) + " s");
+  }
+  Finish(1006, kDisconnectedMessage, false);
+}
+
+void WebSocketConnection::OnPeerClose() {
+  peer_closed_ = true;
+  open_ = false;
+  const websocket::close_reason& reason = ws_.reason();
+  peer_code_ = reason.code == websocket::close_code::none ? 1005 : static_cast<int>(reason.code);
+  peer_reason_.assign(reason.reason.data(), reason.reason.size());
+  ws_.next_layer().HoldCloseAnswer();
+  if (close_requested_) {
+    // The object closed first and its Close has not left: it answers.
+    ws_.next_layer().AnswerClose(EncodeServerCloseFrame(
+        close_reason_.code == websocket::close_code::none ? 1005
+                                                          : static_cast<int>(close_reason_.code),
+        std::string_view(close_reason_.reason.data(), close_reason_.reason.size())));
+  } else if (finished_) {
+    // Nobody is left to answer (the object was reset): the peer's Close is echoed.
+    ws_.next_layer().AnswerClose(EncodeServerCloseFrame(peer_code_, peer_reason_));
+  } else {
+    peer_close_held_ = true;
+    ArmCloseDeadline();
+  }
+  // Told after Beast's read has moved on: the runtime may answer at once.
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->Finish(self->peer_code_, self->peer_reason_, true);
+  });
+}
+
+void WebSocketConnection::AnswerPeerClose(int code, const std::string& reason) {
+  peer_close_held_ = false;
+  ws_.next_layer().AnswerClose(EncodeServerCloseFrame(code, reason));
+  // The peer should now end the TCP connection; if it does not, the deadline does.
+  ArmCloseDeadline();
 }
 
 void WebSocketConnection::Send(bool text, runtime::SharedPayload payload) {
@@ -251,7 +384,11 @@ void WebSocketConnection::ReleaseBuffers() {
 }
 
 void WebSocketConnection::Close(int code, const std::string& reason) {
-  if (close_requested_) return;
+  if (peer_close_held_) {
+    AnswerPeerClose(code, reason);
+    return;
+  }
+  if (close_requested_ || peer_closed_) return;
   close_requested_ = true;
   close_reason_ =
       websocket::close_reason(static_cast<websocket::close_code>(code), beast::string_view(reason));
@@ -260,25 +397,70 @@ void WebSocketConnection::Close(int code, const std::string& reason) {
   if (!writing_) StartClose();
 }
 
+// The close deadline's completion. If the event loop is destroyed with it pending, it is destroyed
+// uninvoked and drops the writes of Beast's held by the socket: their handlers own the connection,
+// which would otherwise never be freed.
+class WebSocketConnection::CloseDeadlineHandler {
+ public:
+  explicit CloseDeadlineHandler(std::weak_ptr<WebSocketConnection> connection)
+      : connection_(std::move(connection)) {}
+  CloseDeadlineHandler(CloseDeadlineHandler&& other) noexcept
+      : connection_(std::move(other.connection_)), pending_(std::exchange(other.pending_, false)) {}
+  CloseDeadlineHandler& operator=(CloseDeadlineHandler&&) = delete;
+  ~CloseDeadlineHandler() {
+    if (!pending_) return;  // moved from, or invoked
+    if (auto self = connection_.lock()) self->ws_.next_layer().DropWaitingWrites();
+  }
+  void operator()(beast::error_code ec) {
+    pending_ = false;
+    auto self = connection_.lock();
+    if (!self || ec) return;  // gone, re-armed or cancelled
+    self->OnCloseDeadline();
+  }
+
+ private:
+  std::weak_ptr<WebSocketConnection> connection_;
+  bool pending_ = true;
+};
+
 void WebSocketConnection::ArmCloseDeadline() {
-  close_deadline_ = std::make_unique<asio::steady_timer>(ws_.get_executor());
+  if (!close_deadline_) close_deadline_ = std::make_unique<asio::steady_timer>(ws_.get_executor());
   close_deadline_->expires_after(options_.handshake_timeout);
-  close_deadline_->async_wait([weak = weak_from_this()](beast::error_code ec) {
-    if (ec) return;
-    auto self = weak.lock();
-    if (!self || self->close_started_) return;  // Beast's own close timeout applies from here
-    // Cancels the stuck write and the read; the read loop then reports the end, if it has not.
-    beast::error_code ignored;
-    beast::get_lowest_layer(self->ws_).close(ignored);
-  });
+  close_deadline_->async_wait(CloseDeadlineHandler(weak_from_this()));
+}
+
+void WebSocketConnection::OnCloseDeadline() {
+  if (peer_close_held_) {
+    AnswerPeerClose(peer_code_, peer_reason_);
+    return;
+  }
+  if (close_op_pending_) return;  // Beast's own close timeout applies
+  // Cancels the stuck write and the read; the read loop then reports the end, if it has not.
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).close(ignored);
 }
 
 void WebSocketConnection::StartClose() {
   close_started_ = true;
   if (!ws_.is_open()) return;
-  ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
-    // The read loop sees the peer's Close (or the failure) and reports it.
-  });
+  close_op_pending_ = true;
+  ws_.async_close(close_reason_,
+                  [self = shared_from_this()](beast::error_code ec) { self->OnClosed(ec); });
+}
+
+void WebSocketConnection::OnClosed(beast::error_code ec) {
+  close_op_pending_ = false;
+  open_ = false;
+  if (!ec) {
+    // The peer answered our Close: its code and reason are the object's close event.
+    const websocket::close_reason& reason = ws_.reason();
+    int code = reason.code == websocket::close_code::none ? 1005 : static_cast<int>(reason.code);
+    Finish(code, std::string(reason.reason.data(), reason.reason.size()), true);
+    return;
+  }
+  // The read loop reports a Close the peer sent meanwhile (crossing Closes); anything else ended
+  // the connection without one.
+  if (read_ended_) Finish(1006, kDisconnectedMessage, false);
 }
 
 void WebSocketConnection::Finish(int code, const std::string& reason, bool clean) {

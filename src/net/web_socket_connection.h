@@ -8,6 +8,18 @@
 // one per message per client. Beast still writes the handshake answer, pongs and Close frames,
 // between batches (SerializedWriteSocket).
 //
+// Closing. When the object closes, the peer's answering Close is what the object's close handler
+// hears (code, reason, clean). When the peer closes first, the connection holds its answer
+// (AwaitsCloseAnswer) until the runtime gives one through Close(): the object's close handler may
+// close with its own code and reason, or the peer's are echoed; if no answer comes within the
+// handshake timeout, the peer's Close is echoed anyway.
+//
+// Incoming messages. A message longer than the inline first chunk grows a buffer as its bytes
+// arrive, never beyond max_message_bytes (a larger one is refused with 1009), and the buffers of
+// all connections' unfinished messages share a server-wide budget (past it, the connection is
+// closed with 1013). An unfinished message must progress every message_timeout, or the connection
+// is dropped: a client cannot hold memory by stopping half-way.
+//
 // Threading: lives on the event loop of the runtime thread that owns the object; every method and
 // handler runs there. Owned by its pending asynchronous operations and by the runtime's record.
 #pragma once
@@ -41,6 +53,13 @@ struct WebSocketOptions {
   size_t max_buffered_bytes = 16u << 20;
   // How long the opening and closing handshakes may take.
   std::chrono::seconds handshake_timeout{10};
+  // Server-wide: bytes all connections may hold at once for messages still arriving (each
+  // connection's buffer counts with its capacity). A message that would pass it closes its
+  // connection with 1013.
+  size_t max_incoming_bytes = 128u << 20;
+  // A message still arriving must receive bytes at least this often, or the connection is
+  // dropped. Between messages a connection may stay silent for ever.
+  std::chrono::seconds message_timeout{30};
 };
 
 class WebSocketConnection : public runtime::WebSocketTransport,
@@ -58,17 +77,36 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   void Send(bool text, runtime::SharedPayload payload) override;
   void Close(int code, const std::string& reason) override;
   size_t BufferedBytes() const override { return queued_bytes_; }
+  bool AwaitsCloseAnswer() const override { return peer_close_held_; }
 
   // Connections alive in the process (for a shutdown that waits for close frames to leave).
   static size_t LiveCount() { return live_count_.load(); }
+  // Bytes held by all connections for messages still arriving (see max_incoming_bytes).
+  static size_t IncomingBytes() { return incoming_bytes_.load(); }
 
  private:
   void OnAccepted(boost::beast::error_code ec);
   // Reads the next message: its first bytes into first_chunk_, the rest (if any) into
-  // read_buffer_; OnRead delivers a message that needed read_buffer_ and reports failures.
+  // read_buffer_, which ReadMore grows as they arrive. OnReadFailed reports the end.
   void Read();
   void OnFirstChunk(boost::beast::error_code ec, size_t n);
-  void OnRead(boost::beast::error_code ec);
+  void ReadMore();
+  void OnMoreRead(boost::beast::error_code ec, size_t n);
+  void OnReadFailed(boost::beast::error_code ec);
+  // Grows read_buffer_'s capacity to `capacity`, taken from the server-wide budget first. False
+  // (and nothing changed) if the budget cannot give it.
+  bool GrowReadBuffer(size_t capacity);
+  // Frees read_buffer_ and gives its bytes back to the budget.
+  void ReleaseReadBuffer();
+  // Arms or disarms the message timeout (Beast's idle timeout, re-armed by each read).
+  void SetMessageTimeout(bool on);
+  // A message that does not fit the server-wide budget: closes with 1013.
+  void RefuseOverBudget();
+  // Beast read the peer's Close (its control callback, just before Beast answers it).
+  void OnPeerClose();
+  // Answers the held peer's Close with `code` and `reason`.
+  void AnswerPeerClose(int code, const std::string& reason);
+  void OnClosed(boost::beast::error_code ec);
   // Writes every queued message in one batch, or, if none is left, ends the writing (and starts
   // a requested close). Waits while Beast writes a control frame.
   void WriteNext();
@@ -79,9 +117,12 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   // are many. Only while no batch is being written.
   void ReleaseBuffers();
   void StartClose();
-  // Drops the TCP connection if the Close has not gone out within the handshake timeout: it
-  // cannot while a write is stuck behind a client that does not read.
+  // After a handshake timeout: answers a held peer's Close by echoing it (and waits once more);
+  // drops the TCP connection if our Close has not gone out (it cannot while a write is stuck
+  // behind a client that does not read), or if the peer keeps it open after the Closes.
   void ArmCloseDeadline();
+  void OnCloseDeadline();
+  class CloseDeadlineHandler;
   // Reports the end of the connection to the runtime, once.
   void Finish(int code, const std::string& reason, bool clean);
 
@@ -99,7 +140,11 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   // Most messages (chat lines, small JSON) fit whole; held inline, so an idle connection costs
   // these bytes rather than a heap buffer.
   std::array<char, 128> first_chunk_;
-  boost::beast::flat_buffer read_buffer_;  // empty between messages
+  // The message under way, if longer than first_chunk_; no capacity between messages. Its
+  // capacity is held against incoming_bytes_.
+  boost::beast::flat_buffer read_buffer_;
+  size_t reserved_bytes_ = 0;
+  bool message_timeout_on_ = false;
   // Messages not yet written, from queue_head_ on; those before batch_end_ are being written. A
   // vector rather than a deque: a deque allocates over half a KiB up front, which idle
   // connections would pay by the thousand.
@@ -116,11 +161,18 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   bool open_ = false;                // handshake done, not yet closed
   bool close_requested_ = false;
   bool close_started_ = false;
+  bool close_op_pending_ = false;  // Beast's async_close is under way
+  bool peer_closed_ = false;       // Beast read the peer's Close
+  bool peer_close_held_ = false;   // ... and its answer waits for Close()
+  int peer_code_ = 1005;
+  std::string peer_reason_;
+  bool read_ended_ = false;  // the read loop has reported the end
   bool finished_ = false;
   boost::beast::websocket::close_reason close_reason_;
-  // Made by Close() only, so that the many idle connections do not pay for a timer.
+  // Made when closing only, so that the many idle connections do not pay for a timer.
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;
   static std::atomic<size_t> live_count_;
+  static std::atomic<size_t> incoming_bytes_;
 };
 
 }  // namespace dorm::net

@@ -20,4 +20,24 @@ size_t EncodeServerFrameHeader(bool text, uint64_t payload_size, uint8_t* out) {
   return 10;
 }
 
+std::string EncodeServerCloseFrame(int code, std::string_view reason) {
+  std::string frame;
+  frame.push_back(static_cast<char>(0x88));  // FIN and the Close opcode
+  if (code == 1005) {
+    frame.push_back(0);
+    return frame;
+  }
+  if (reason.size() > kMaxCloseReasonBytes) {
+    // Cut before a character rather than inside one: the reason must stay valid UTF-8.
+    size_t cut = kMaxCloseReasonBytes;
+    while (cut > 0 && (static_cast<uint8_t>(reason[cut]) & 0xC0) == 0x80) --cut;
+    reason = reason.substr(0, cut);
+  }
+  frame.push_back(static_cast<char>(2 + reason.size()));
+  frame.push_back(static_cast<char>((code >> 8) & 0xFF));
+  frame.push_back(static_cast<char>(code & 0xFF));
+  frame.append(reason);
+  return frame;
+}
+
 }  // namespace dorm::net

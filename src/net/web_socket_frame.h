@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace dorm::net {
 
@@ -18,5 +20,14 @@ inline constexpr size_t kMaxServerFrameHeaderBytes = 10;
 // bits, opcode text (0x1) or binary (0x2), the length in its shortest form. Returns the header's
 // length (2, 4 or 10).
 size_t EncodeServerFrameHeader(bool text, uint64_t payload_size, uint8_t* out);
+
+// The longest reason a Close frame carries: its payload is at most 125 bytes, two of them the code.
+inline constexpr size_t kMaxCloseReasonBytes = 123;
+
+// One whole unmasked server-to-client Close frame (RFC 6455 §5.5.1): `code` and `reason` (cut to
+// kMaxCloseReasonBytes, before a UTF-8 character), or an empty body when `code` is 1005 ("no
+// status"), the code that stands for a Close without one. Allocates; never throws except
+// std::bad_alloc.
+std::string EncodeServerCloseFrame(int code, std::string_view reason);
 
 }  // namespace dorm::net

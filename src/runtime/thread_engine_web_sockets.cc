@@ -45,7 +45,7 @@ bool ThreadEngine::AttachWebSocket(uint64_t id, std::shared_ptr<WebSocketTranspo
 
 void ThreadEngine::OnWebSocketMessage(uint64_t id, bool text, std::string data) {
   WebSocketRecord* record = sockets_.Find(id);
-  if (!record || record->state == WebSocketRecord::State::kClosed) return;
+  if (!record || record->state == WebSocketRecord::State::kClosed || record->peer_closed) return;
   if (text && record->mode == WebSocketRecord::Mode::kHibernatable) {
     // The auto-response is answered here, without waking (or even reaching) the object.
     ObjectSockets* object = sockets_.FindObject(record->object_key);
@@ -84,10 +84,25 @@ void ThreadEngine::OnWebSocketError(uint64_t id, const std::string& message) {
 
 void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& reason, bool clean) {
   WebSocketRecord* record = sockets_.Find(id);
-  if (!record || record->state == WebSocketRecord::State::kClosed) return;
-  record->state = WebSocketRecord::State::kClosed;
-  record->transport.reset();
+  if (!record || record->state == WebSocketRecord::State::kClosed || record->peer_closed) return;
   record->pending.clear();
+  if (record->transport && record->transport->AwaitsCloseAnswer()) {
+    if (record->mode == WebSocketRecord::Mode::kHibernatable) {
+      // As on workerd, webSocketClose answers: a Close it makes is what the client receives. If
+      // it makes none, the runtime (js/runtime/web_sockets.js) echoes the peer's code and reason
+      // once the handler has settled.
+      record->state = WebSocketRecord::State::kClosing;
+      record->peer_closed = true;
+    } else {
+      // A standard socket answers at once with the peer's code and reason, as workerd does from
+      // compatibility date 2026-04-07 (web_socket_auto_reply_to_close).
+      record->transport->Close(code, reason);
+    }
+  }
+  if (!record->peer_closed) {
+    record->state = WebSocketRecord::State::kClosed;
+    record->transport.reset();
+  }
   FetchEvent event;
   event.socket.emplace();
   event.socket->kind = SocketEvent::Kind::kClose;
@@ -95,7 +110,13 @@ void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& r
   event.socket->data = reason;
   event.socket->code = code;
   event.socket->was_clean = clean;
-  if (!DispatchEvent(record->address, std::move(event))) sockets_.Remove(id);
+  if (!DispatchEvent(record->address, std::move(event))) {
+    // The class is gone: nobody will answer, so the peer's Close is echoed.
+    if (WebSocketRecord* gone = sockets_.Find(id); gone && gone->transport) {
+      gone->transport->Close(code, reason);
+    }
+    sockets_.Remove(id);
+  }
 }
 
 void ThreadEngine::StartEventTimeout(ObjectInstance* instance, uint64_t event_id,
@@ -136,6 +157,12 @@ void ThreadEngine::PerformSocketOutput(const ObjectInstance::GatedSocketOutput& 
   if (output.close) {
     if (record->transport) {
       record->transport->Close(output.code, *output.payload);
+      if (record->peer_closed) {
+        // That was the answer to the peer's Close: the connection is done with the object.
+        record->state = WebSocketRecord::State::kClosed;
+        record->transport.reset();
+        sockets_.Answered(output.socket_id);
+      }
     } else {
       record->pending_close.emplace(output.code, *output.payload);
     }

@@ -1,8 +1,15 @@
 #include "runtime/web_socket_registry.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace dorm::runtime {
+
+namespace {
+bool AwaitsAnswer(const WebSocketRecord& record) {
+  return record.peer_closed && record.transport && record.transport->AwaitsCloseAnswer();
+}
+}  // namespace
 
 WebSocketRecord* WebSocketRegistry::Create(const std::string& object_key,
                                            const ObjectAddress& address) {
@@ -20,7 +27,10 @@ WebSocketRecord* WebSocketRegistry::Create(const std::string& object_key,
 
 WebSocketRecord* WebSocketRegistry::Find(uint64_t id) {
   auto it = records_.find(id);
-  return it == records_.end() ? nullptr : it->second.get();
+  if (it != records_.end()) return it->second.get();
+  if (answering_.empty()) return nullptr;
+  auto answering = answering_.find(id);
+  return answering == answering_.end() ? nullptr : answering->second.get();
 }
 
 ObjectSockets* WebSocketRegistry::FindObject(const std::string& object_key) {
@@ -47,7 +57,13 @@ bool WebSocketRegistry::Accept(WebSocketRecord* record, WebSocketRecord::Mode mo
 
 void WebSocketRegistry::Remove(uint64_t id) {
   auto it = records_.find(id);
-  if (it == records_.end()) return;
+  if (it == records_.end()) {
+    auto answering = answering_.find(id);
+    if (answering != answering_.end() && !AwaitsAnswer(*answering->second)) {
+      answering_.erase(answering);
+    }
+    return;
+  }
   WebSocketRecord* record = it->second.get();
   auto object = objects_.find(record->object_key);
   if (object != objects_.end()) {
@@ -65,7 +81,22 @@ void WebSocketRegistry::Remove(uint64_t id) {
       objects_.erase(object);
     }
   }
+  if (AwaitsAnswer(*record)) {
+    answering_[id] = std::move(it->second);
+    records_.erase(it);
+    if (answering_.size() > 2 * answering_after_prune_ + 64) PruneAnswering();
+    return;
+  }
   records_.erase(it);
+}
+
+void WebSocketRegistry::Answered(uint64_t id) { answering_.erase(id); }
+
+void WebSocketRegistry::PruneAnswering() {
+  for (auto it = answering_.begin(); it != answering_.end();) {
+    it = AwaitsAnswer(*it->second) ? std::next(it) : answering_.erase(it);
+  }
+  answering_after_prune_ = answering_.size();
 }
 
 std::vector<WebSocketRecord*> WebSocketRegistry::Hibernatable(const std::string& object_key,
@@ -77,7 +108,7 @@ std::vector<WebSocketRecord*> WebSocketRegistry::Hibernatable(const std::string&
   for (uint64_t id : object->second.ids) {
     WebSocketRecord* record = records_[id].get();
     if (record->mode != WebSocketRecord::Mode::kHibernatable ||
-        record->state == WebSocketRecord::State::kClosed) {
+        record->state == WebSocketRecord::State::kClosed || record->peer_closed) {
       continue;
     }
     if (tag && std::find(record->tags.begin(), record->tags.end(), *tag) == record->tags.end()) {

@@ -50,6 +50,9 @@ struct WebSocketRecord {
   std::string attachment;          // V8-serialized; empty: none
   long long auto_response_ms = 0;  // when an auto-response was last sent; 0: never
   std::string protocol;            // the subprotocol the object chose
+  // The peer's Close arrived and the connection waits for the object's answer (state kClosing):
+  // the Close that webSocketClose makes, or the peer's echoed once the handler settles.
+  bool peer_closed = false;
 };
 
 struct ObjectSockets {
@@ -72,11 +75,16 @@ class WebSocketRegistry {
   // Marks the record accepted in `mode`. Returns false (and changes nothing) if a hibernatable
   // accept would pass kMaxHibernatableSocketsPerObject.
   bool Accept(WebSocketRecord* record, WebSocketRecord::Mode mode, std::vector<std::string> tags);
-  // Forgets the record (and the object's entry once it holds nothing worth keeping).
+  // Forgets the record (and the object's entry once it holds nothing worth keeping). A record whose
+  // connection still awaits the object's answer to the peer's Close (see
+  // WebSocketTransport::AwaitsCloseAnswer) leaves the object's lists but stays findable by id
+  // until Answered(id), or until its connection has answered by itself.
   void Remove(uint64_t id);
+  // The object answered the peer's Close of `id`: a record kept only for that answer is forgotten.
+  void Answered(uint64_t id);
 
-  // The object's accepted hibernatable sockets not yet closed, in accept order, optionally only
-  // those carrying `tag`.
+  // The object's accepted hibernatable sockets not yet closed (by either side), in accept order,
+  // optionally only those carrying `tag`.
   std::vector<WebSocketRecord*> Hibernatable(const std::string& object_key, const std::string* tag);
   // Every record of the object (any mode or state).
   std::vector<WebSocketRecord*> OfObject(const std::string& object_key);
@@ -85,14 +93,23 @@ class WebSocketRegistry {
   bool HasSockets(const std::string& object_key);
 
   size_t size() const { return records_.size(); }
+  // Every record, those awaiting their answer after Remove() included.
   template <typename Fn>
   void ForEach(Fn&& fn) {
     for (auto& [id, record] : records_) fn(record.get());
+    for (auto& [id, record] : answering_) fn(record.get());
   }
 
  private:
+  // Forgets the removed records whose connection no longer awaits an answer.
+  void PruneAnswering();
+
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<WebSocketRecord>> records_;
+  // Removed records kept for the object's answer to the peer's Close; pruned when they have
+  // doubled since the last pruning, so that each removal costs O(1) on average.
+  std::unordered_map<uint64_t, std::unique_ptr<WebSocketRecord>> answering_;
+  size_t answering_after_prune_ = 0;
   std::unordered_map<std::string, ObjectSockets> objects_;
 };
 

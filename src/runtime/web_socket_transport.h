@@ -22,8 +22,13 @@ class WebSocketTransport {
   // the peer does not read and the queue passes the connection's limit, the connection is closed
   // with 1013 and the runtime is told through WebSocketEvents::OnClosed.
   virtual void Send(bool text, SharedPayload payload) = 0;
-  // Starts the close handshake after the queued messages. Only the first call counts.
+  // Starts the close handshake after the queued messages. Only the first call counts, except that
+  // a connection awaiting its answer to the peer's Close (AwaitsCloseAnswer) sends `code` and
+  // `reason` as that answer.
   virtual void Close(int code, const std::string& reason) = 0;
+  // The peer's Close has arrived and the connection waits for Close() to answer it; without one
+  // it echoes the peer's code and reason after its handshake timeout.
+  virtual bool AwaitsCloseAnswer() const = 0;
   // Bytes queued and not yet written to the socket.
   virtual size_t BufferedBytes() const = 0;
 };
