@@ -22,6 +22,9 @@ run build-asan/dorm_unit_tests --gtest_brief=1
 run node --test tests/prelude/
 run env DORM_BIN="$root/build/dorm" node --test tests/e2e/
 run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/e2e/
+# Regression tests of attacks: hostile clients and hostile tenants (tests/security/README.md).
+run env DORM_BIN="$root/build/dorm" node --test tests/security/
+run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/security/
 if [ $failed -ne 0 ]; then
   echo "some tests failed"
   exit 1

@@ -1,4 +1,5 @@
-// DurableObjectId as seen inside the object (`ctx.id`).
+// DurableObjectId as seen inside the object (`ctx.id`). As in workerd it has no toJSON():
+// JSON.stringify(ctx.id) gives "{}"; toString() gives the hex id.
 export class DurableObjectId {
   #hex;
   #name;
@@ -14,8 +15,5 @@ export class DurableObjectId {
   }
   equals(other) {
     return other instanceof DurableObjectId && other.#hex === this.#hex;
-  }
-  toJSON() {
-    return this.#hex;
   }
 }

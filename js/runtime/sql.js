@@ -2,6 +2,10 @@
 // src/runtime/sql_natives.h). A cursor reads its rows from the host one at a time (toArray() in
 // one call); the host has already run the query up to its first row when exec() returns.
 import { native } from './native.js';
+import {
+  ArrayBufferCtor, ArrayBufferIsView, ArrayIsArray, ErrorCtor, StringCtor, TypeErrorCtor, Uint8ArrayCtor,
+  checkToken, kRuntimeToken,
+} from './primordials.js';
 
 const NO_RESULTS = 'Expected exactly one result from SQL query, but got no results.';
 const MULTIPLE_RESULTS = 'Expected exactly one result from SQL query, but got multiple results.';
@@ -11,10 +15,12 @@ const MULTIPLE_RESULTS = 'Expected exactly one result from SQL query, but got mu
 function binding(value) {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number' || typeof value === 'string') return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (typeof value === 'bigint') throw new TypeError('Cannot convert a BigInt value to a number');
-  return String(value);
+  if (value instanceof ArrayBufferCtor) return new Uint8ArrayCtor(value);
+  // Views are passed as they are: the host copies their bytes itself.
+  if (ArrayBufferIsView(value)) return value;
+  if (typeof value === 'bigint') throw new TypeErrorCtor('Cannot convert a BigInt value to a number');
+  if (typeof value === 'symbol') throw new TypeErrorCtor('Cannot convert a Symbol value to a string');
+  return StringCtor(value);
 }
 
 // A row as an object; of duplicate column names the later wins.
@@ -35,7 +41,8 @@ export class SqlStorageCursor {
   #slot;
   #handle;
   #columns;
-  constructor(slot, handle) {
+  constructor(token, slot, handle) {
+    checkToken(token);
     this.#slot = slot;
     this.#handle = handle;
   }
@@ -65,8 +72,8 @@ export class SqlStorageCursor {
 
   one() {
     const first = this._nextValues();
-    if (first === undefined) throw new Error(NO_RESULTS);
-    if (this._nextValues() !== undefined) throw new Error(MULTIPLE_RESULTS);
+    if (first === undefined) throw new ErrorCtor(NO_RESULTS);
+    if (this._nextValues() !== undefined) throw new ErrorCtor(MULTIPLE_RESULTS);
     return rowObject(this.#names(), first);
   }
 
@@ -118,13 +125,16 @@ class SqlStorageRawIterator {
 
 export class SqlStorage {
   #slot;
-  constructor(slot) {
+  constructor(token, slot) {
+    checkToken(token);
     this.#slot = slot;
   }
 
   exec(query, ...bindings) {
-    const handle = native.sqlExec(this.#slot, String(query), bindings.map(binding));
-    return new SqlStorageCursor(this.#slot, handle);
+    const values = [];
+    for (let i = 0; i < bindings.length; i++) values[i] = binding(bindings[i]);
+    const handle = native.sqlExec(this.#slot, StringCtor(query), values);
+    return new SqlStorageCursor(kRuntimeToken, this.#slot, handle);
   }
 
   // Bytes used by the database: pages in use times the page size.

@@ -2,6 +2,7 @@
 import { native } from './native.js';
 import { DurableObjectId } from './object_id.js';
 import { DurableObjectStorage } from './storage.js';
+import { checkToken, kRuntimeToken, PromiseResolve, PromisePrototypeThen } from './primordials.js';
 import { ObjectWebSockets, socketsOfState } from './web_sockets.js';
 
 const BCW_TIMEOUT_MS = 30000;
@@ -12,7 +13,8 @@ const BCW_TIMEOUT_MESSAGE =
 export class DurableObjectState {
   #slot;
   #sockets;
-  constructor(slot, id, storage) {
+  constructor(token, slot, id, storage) {
+    checkToken(token);
     this.#slot = slot;
     this.#sockets = new ObjectWebSockets(slot);
     socketsOfState.set(this, this.#sockets);
@@ -52,7 +54,7 @@ export class DurableObjectState {
   }
 
   waitUntil(promise) {
-    Promise.resolve(promise).catch((error) => native.reportError(error));
+    PromisePrototypeThen(PromiseResolve(promise), undefined, (error) => native.reportError(error));
   }
 
   // The WebSocket Hibernation API (js/runtime/web_sockets.js).
@@ -94,5 +96,5 @@ export class DurableObjectState {
 
 export function createState(slot, idHex, name) {
   const id = new DurableObjectId(idHex, name);
-  return new DurableObjectState(slot, id, new DurableObjectStorage(slot));
+  return new DurableObjectState(kRuntimeToken, slot, id, new DurableObjectStorage(kRuntimeToken, slot));
 }

@@ -1,7 +1,17 @@
 // DurableObjectStorage: the asynchronous key-value API over the object's SQLite database.
 // The host's operations are synchronous (SQLite is local), so every promise returned here is
 // already settled: awaiting one never lets another event in, which is the input gate's promise.
+//
+// Handles: the object's slot is held in private fields and every constructor demands the
+// runtime's token, so user code can neither read a handle nor make one; the host also checks that
+// a slot passed to it names the object whose turn is running (ThreadEngine::ResolveObjectHandle).
+// Built-ins are the copies in primordials.js: user code may replace the global ones.
 import { native } from './native.js';
+import {
+  ArrayIsArray, DateCtor, DatePrototypeGetTime, NumberCtor, NumberIsFinite, MathTrunc, ObjectEntries,
+  PromiseReject, PromiseResolve, StringCtor, TypeErrorCtor, ErrorCtor, checkToken, kRuntimeToken,
+  stringsOf, thenOriginal,
+} from './primordials.js';
 import { SqlStorage } from './sql.js';
 import { SyncKvStorage } from './sync_kv.js';
 
@@ -12,95 +22,108 @@ const PUT_SIGNATURE_MESSAGE =
 
 function settle(fn) {
   try {
-    return Promise.resolve(fn());
+    return PromiseResolve(fn());
   } catch (error) {
-    return Promise.reject(error);
+    return PromiseReject(error);
   }
 }
 
 function isOptionsLike(value) {
-  return value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value));
+  return value === undefined || value === null || (typeof value === 'object' && !ArrayIsArray(value));
 }
 
 export function listArgs(options) {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') {
-    throw new TypeError('Failed to execute \'list\' on \'DurableObjectStorage\': parameter 1 is not of type \'ListOptions\'.');
+    throw new TypeErrorCtor('Failed to execute \'list\' on \'DurableObjectStorage\': parameter 1 is not of type \'ListOptions\'.');
   }
   const str = (name) => {
     const v = options[name];
-    return v === undefined ? undefined : String(v);
+    return v === undefined ? undefined : StringCtor(v);
   };
   let limit = options.limit;
   if (limit !== undefined) {
-    limit = Number(limit);
-    if (!Number.isFinite(limit)) throw new TypeError('List limit must be positive.');
-    limit = Math.trunc(limit);
+    limit = NumberCtor(limit);
+    if (!NumberIsFinite(limit)) throw new TypeErrorCtor('List limit must be positive.');
+    limit = MathTrunc(limit);
   }
   return [str('start'), str('startAfter'), str('end'), str('prefix'), Boolean(options.reverse), limit];
 }
 
 // Operations shared by the storage object and a transaction's `txn`.
+// Its slot is private; `slotOf` is how the subclasses and transactions read it.
+let slotOf;
 export class StorageOperations {
-  constructor(slot) {
-    this._slot = slot;
+  #slot;
+  constructor(token, slot) {
+    checkToken(token);
+    this.#slot = slot;
+  }
+  static {
+    slotOf = (ops) => ops.#slot;
   }
 
   get(keys, options) {
     return settle(() => {
-      if (Array.isArray(keys)) return native.kvGetMany(this._slot, keys.map(String));
-      return native.kvGet(this._slot, String(keys));
+      if (arguments.length === 0) {
+        throw new TypeErrorCtor("Failed to execute 'get' on 'DurableObjectStorage': parameter 1 is not of type 'variant'.");
+      }
+      if (ArrayIsArray(keys)) return native.kvGetMany(this.#slot, stringsOf(keys));
+      return native.kvGet(this.#slot, StringCtor(keys));
     });
   }
 
   put(keyOrEntries, value, options) {
     return settle(() => {
-      if (keyOrEntries !== null && typeof keyOrEntries === 'object' && !Array.isArray(keyOrEntries)) {
-        if (!isOptionsLike(value)) throw new TypeError(PUT_SIGNATURE_MESSAGE);
+      if (keyOrEntries !== null && typeof keyOrEntries === 'object' && !ArrayIsArray(keyOrEntries)) {
+        if (!isOptionsLike(value)) throw new TypeErrorCtor(PUT_SIGNATURE_MESSAGE);
         const keys = [];
         const values = [];
-        for (const [k, v] of Object.entries(keyOrEntries)) {
+        const list = ObjectEntries(keyOrEntries);
+        for (let i = 0; i < list.length; i++) {
+          const k = list[i][0];
+          const v = list[i][1];
           // As on Cloudflare, entries whose value is undefined are dropped.
           if (v === undefined) continue;
           keys.push(k);
           values.push(v);
         }
-        native.kvPutMany(this._slot, keys, values);
+        native.kvPutMany(this.#slot, keys, values);
         return undefined;
       }
-      if (value === undefined) throw new TypeError('put() called with undefined value.');
-      native.kvPut(this._slot, String(keyOrEntries), value);
+      if (value === undefined) throw new TypeErrorCtor('put() called with undefined value.');
+      native.kvPut(this.#slot, StringCtor(keyOrEntries), value);
       return undefined;
     });
   }
 
   delete(keys, options) {
     return settle(() => {
-      if (Array.isArray(keys)) return native.kvDeleteMany(this._slot, keys.map(String));
-      return native.kvDelete(this._slot, String(keys));
+      if (ArrayIsArray(keys)) return native.kvDeleteMany(this.#slot, stringsOf(keys));
+      return native.kvDelete(this.#slot, StringCtor(keys));
     });
   }
 
   list(options) {
-    return settle(() => native.kvList(this._slot, ...listArgs(options)));
+    return settle(() => native.kvList(this.#slot, ...listArgs(options)));
   }
 
   getAlarm(options) {
-    return settle(() => native.alarmGet(this._slot));
+    return settle(() => native.alarmGet(this.#slot));
   }
 
   setAlarm(scheduledTime, options) {
     return settle(() => {
-      const time = scheduledTime instanceof Date ? scheduledTime.getTime() : Number(scheduledTime);
-      if (!(time > 0)) throw new TypeError('setAlarm() cannot be called with an alarm time <= 0');
-      native.alarmSet(this._slot, time);
+      const time = scheduledTime instanceof DateCtor ? DatePrototypeGetTime(scheduledTime) : NumberCtor(scheduledTime);
+      if (!(time > 0)) throw new TypeErrorCtor('setAlarm() cannot be called with an alarm time <= 0');
+      native.alarmSet(this.#slot, time);
       return undefined;
     });
   }
 
   deleteAlarm(options) {
     return settle(() => {
-      native.alarmDelete(this._slot);
+      native.alarmDelete(this.#slot);
       return undefined;
     });
   }
@@ -111,23 +134,24 @@ export class DurableObjectTransaction {
   #slot;
   #depth;
   #state = 'open';  // 'open' | 'rolledBack' | 'done'
-  constructor(slot, depth) {
-    this.#ops = new StorageOperations(slot);
+  constructor(token, slot, depth) {
+    checkToken(token);
+    this.#ops = new StorageOperations(kRuntimeToken, slot);
     this.#slot = slot;
     this.#depth = depth;
   }
 
   #check(op) {
-    if (this.#state === 'rolledBack') throw new Error(`Cannot ${op} on rolled back transaction`);
+    if (this.#state === 'rolledBack') throw new ErrorCtor(`Cannot ${op} on rolled back transaction`);
     if (this.#state === 'done') {
-      throw new Error(`Cannot call ${op} on transaction that has already committed: did you move \`txn\` outside of the closure?`);
+      throw new ErrorCtor(`Cannot call ${op} on transaction that has already committed: did you move \`txn\` outside of the closure?`);
     }
   }
   #run(op, fn) {
     try {
       this.#check(op);
     } catch (error) {
-      return Promise.reject(error);
+      return PromiseReject(error);
     }
     return fn();
   }
@@ -139,7 +163,7 @@ export class DurableObjectTransaction {
   getAlarm(options) { return this.#run('getAlarm()', () => this.#ops.getAlarm(options)); }
   setAlarm(time, options) { return this.#run('setAlarm()', () => this.#ops.setAlarm(time, options)); }
   deleteAlarm(options) { return this.#run('deleteAlarm()', () => this.#ops.deleteAlarm(options)); }
-  deleteAll() { return Promise.reject(new Error('Cannot call deleteAll() within a transaction')); }
+  deleteAll() { return PromiseReject(new ErrorCtor('Cannot call deleteAll() within a transaction')); }
 
   rollback() {
     if (this.#state === 'rolledBack') return;
@@ -149,14 +173,17 @@ export class DurableObjectTransaction {
   }
 
   // Called by transaction() when the closure has settled.
-  _finish(ok) {
-    if (this.#state === 'open') {
-      if (ok) native.txnCommit(this.#slot, this.#depth);
-      else native.txnRollback(this.#slot, this.#depth);
-    }
-    this.#state = 'done';
+  static {
+    finishTransaction = (txn, ok) => {
+      if (txn.#state === 'open') {
+        if (ok) native.txnCommit(txn.#slot, txn.#depth);
+        else native.txnRollback(txn.#slot, txn.#depth);
+      }
+      txn.#state = 'done';
+    };
   }
 }
+let finishTransaction;
 
 export class DurableObjectStorage extends StorageOperations {
   #inTransaction = 0;
@@ -164,19 +191,19 @@ export class DurableObjectStorage extends StorageOperations {
   #kv;
 
   get sql() {
-    if (this.#sql === undefined) this.#sql = new SqlStorage(this._slot);
+    if (this.#sql === undefined) this.#sql = new SqlStorage(kRuntimeToken, slotOf(this));
     return this.#sql;
   }
 
   get kv() {
-    if (this.#kv === undefined) this.#kv = new SyncKvStorage(this._slot);
+    if (this.#kv === undefined) this.#kv = new SyncKvStorage(kRuntimeToken, slotOf(this));
     return this.#kv;
   }
 
   deleteAll(options) {
     return settle(() => {
-      if (this.#inTransaction > 0) throw new Error('Cannot call deleteAll() within a transaction');
-      native.kvDeleteAll(this._slot);
+      if (this.#inTransaction > 0) throw new ErrorCtor('Cannot call deleteAll() within a transaction');
+      native.kvDeleteAll(slotOf(this));
       return undefined;
     });
   }
@@ -184,18 +211,18 @@ export class DurableObjectStorage extends StorageOperations {
   // Runs `closure(txn)` atomically with the input gate held; if it throws (or calls
   // txn.rollback()) nothing it wrote is kept. The object is not reset by a throw.
   async transaction(closure) {
-    const slot = this._slot;
+    const slot = slotOf(this);
     native.gateLock(slot);
     try {
       const depth = native.txnBegin(slot);
-      const txn = new DurableObjectTransaction(slot, depth);
+      const txn = new DurableObjectTransaction(kRuntimeToken, slot, depth);
       this.#inTransaction++;
       try {
         const result = await closure(txn);
-        txn._finish(true);
+        finishTransaction(txn, true);
         return result;
       } catch (error) {
-        txn._finish(false);
+        finishTransaction(txn, false);
         throw error;
       } finally {
         this.#inTransaction--;
@@ -206,7 +233,7 @@ export class DurableObjectStorage extends StorageOperations {
   }
 
   transactionSync(closure) {
-    const slot = this._slot;
+    const slot = slotOf(this);
     const depth = native.txnBegin(slot);
     let result;
     try {
@@ -222,9 +249,9 @@ export class DurableObjectStorage extends StorageOperations {
   // Resolves once every write made before the call is durable on disk.
   sync() {
     try {
-      return native.sync(this._slot);
+      return native.sync(slotOf(this));
     } catch (error) {
-      return Promise.reject(error);
+      return PromiseReject(error);
     }
   }
 }

@@ -2,6 +2,7 @@
 // clone) as the asynchronous one.
 import { native } from './native.js';
 import { listArgs } from './storage.js';
+import { ErrorCtor, StringCtor, checkToken } from './primordials.js';
 
 const INVALIDATED =
   'kv.list() iterator was invalidated because a new call to kv.list() was started. ' +
@@ -10,20 +11,21 @@ const INVALIDATED =
 export class SyncKvStorage {
   #slot;
   #listGeneration = 0;
-  constructor(slot) {
+  constructor(token, slot) {
+    checkToken(token);
     this.#slot = slot;
   }
 
   get(key) {
-    return native.kvGet(this.#slot, String(key));
+    return native.kvGet(this.#slot, StringCtor(key));
   }
 
   put(key, value) {
-    native.kvPut(this.#slot, String(key), value);
+    native.kvPut(this.#slot, StringCtor(key), value);
   }
 
   delete(key) {
-    return native.kvDelete(this.#slot, String(key));
+    return native.kvDelete(this.#slot, StringCtor(key));
   }
 
   // An iterator of [key, value] pairs, with the async list()'s options. Only the iterator of the
@@ -34,7 +36,7 @@ export class SyncKvStorage {
     const isCurrent = () => generation === this.#listGeneration;
     return {
       next() {
-        if (!isCurrent()) throw new Error(INVALIDATED);
+        if (!isCurrent()) throw new ErrorCtor(INVALIDATED);
         const step = entries.next();
         return step.done ? { done: true } : { done: false, value: step.value };
       },

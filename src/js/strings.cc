@@ -17,6 +17,12 @@ std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value) {
   return out;
 }
 
+bool StringToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value, std::string* out) {
+  if (value.IsEmpty() || !value->IsString()) return false;
+  *out = ToUtf8(isolate, value);
+  return true;
+}
+
 v8::Local<v8::String> FromUtf8(v8::Isolate* isolate, std::string_view text) {
   v8::Local<v8::String> out;
   if (!v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,

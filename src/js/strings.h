@@ -11,6 +11,10 @@ namespace dorm::js {
 // UTF-8 of a V8 string (lone surrogates become U+FFFD).
 std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value);
 
+// UTF-8 of `value` if it is a string; false otherwise. Runs no user code (no toString()), so
+// natives use it for arguments their JS callers have already converted.
+bool StringToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value, std::string* out);
+
 // A V8 string from UTF-8; invalid sequences become U+FFFD. Empty handle only if too long.
 v8::Local<v8::String> FromUtf8(v8::Isolate* isolate, std::string_view text);
 

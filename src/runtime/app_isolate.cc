@@ -39,6 +39,9 @@ AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code
   params.constraints.ConfigureDefaultsFromHeapSize(0, heap_limit_bytes);
   isolate_ = v8::Isolate::New(params);
   isolate_->SetData(0, this);
+  // As in workerd, Atomics.wait() throws instead of blocking: a blocked thread would stall every
+  // object placed on it, at no CPU cost the watchdog could see.
+  isolate_->SetAllowAtomicsWait(false);
   isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
   isolate_->AddNearHeapLimitCallback(&AppIsolate::NearHeapLimit, this);
   isolate_->SetPromiseRejectCallback(&ThreadEngine::OnPromiseReject);
@@ -188,7 +191,7 @@ v8::MaybeLocal<v8::Value> AppIsolate::EvaluateCloudflareWorkers(v8::Local<v8::Co
   }
   v8::Local<v8::Promise::Resolver> resolver;
   if (!v8::Promise::Resolver::New(context).ToLocal(&resolver)) return {};
-  resolver->Resolve(context, v8::Undefined(isolate)).Check();
+  if (resolver->Resolve(context, v8::Undefined(isolate)).IsNothing()) return {};
   return resolver->GetPromise();
 }
 

@@ -51,29 +51,19 @@ std::string AppIsolate::InspectModule(const std::string& module_js, const std::s
   v8::Local<v8::Object> ns = module->GetModuleNamespace().As<v8::Object>();
   v8::Local<v8::Array> names;
   if (!ns->GetOwnPropertyNames(context).ToLocal(&names)) return "Cannot read the module's exports.";
-  v8::Local<v8::Function> to_string;
-  {
-    v8::Local<v8::Value> fn_proto = context->Global()
-                                        ->Get(context, js::FromUtf8(isolate_, "Function"))
-                                        .ToLocalChecked()
-                                        .As<v8::Object>()
-                                        ->Get(context, js::FromUtf8(isolate_, "prototype"))
-                                        .ToLocalChecked();
-    to_string = fn_proto.As<v8::Object>()
-                    ->Get(context, js::FromUtf8(isolate_, "toString"))
-                    .ToLocalChecked()
-                    .As<v8::Function>();
-  }
   v8::Local<v8::Function> the_class;
   std::string named;
   for (uint32_t i = 0; i < names->Length(); ++i) {
-    v8::Local<v8::Value> key = names->Get(context, i).ToLocalChecked();
+    v8::Local<v8::Value> key;
+    if (!names->Get(context, i).ToLocal(&key)) return "Cannot read the module's exports.";
     v8::Local<v8::Value> value;
     if (!ns->Get(context, key).ToLocal(&value) || !value->IsFunction()) {
       return "Source must export exactly one class";
     }
-    v8::Local<v8::Value> text;
-    if (!to_string->Call(context, value, 0, nullptr).ToLocal(&text) ||
+    v8::Local<v8::String> text;
+    // FunctionProtoToString is Function.prototype.toString as the engine has it: the module's
+    // top level may have replaced the global one.
+    if (!value.As<v8::Function>()->FunctionProtoToString(context).ToLocal(&text) ||
         js::ToUtf8(isolate_, text).rfind("class", 0) != 0) {
       return "Source must export exactly one class";
     }

@@ -44,7 +44,6 @@ class Natives {
 
   static void Utf8EncodeInto(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    Local<v8::Context> context = isolate->GetCurrentContext();
     if (!info[0]->IsString() || !info[1]->IsUint8Array()) {
       js::ThrowTypeError(isolate, "utf8EncodeInto(string, Uint8Array)");
       return;
@@ -53,14 +52,12 @@ class Natives {
     Local<v8::Uint8Array> view = info[1].As<v8::Uint8Array>();
     char* dest = static_cast<char*>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
     int nchars = 0;
-    int written =
-        str->WriteUtf8(isolate, dest, static_cast<int>(view->ByteLength()), &nchars,
-                       v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+    int written = str->WriteUtf8(
+        isolate, dest, static_cast<int>(std::min<size_t>(view->ByteLength(), INT32_MAX)), &nchars,
+        v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
     // `nchars` counts UTF-16 code units read, which is what encodeInto reports.
-    Local<v8::Array> result = v8::Array::New(isolate, 2);
-    result->Set(context, 0, v8::Integer::New(isolate, nchars)).Check();
-    result->Set(context, 1, v8::Integer::New(isolate, written)).Check();
-    info.GetReturnValue().Set(result);
+    Local<Value> pair[] = {v8::Integer::New(isolate, nchars), v8::Integer::New(isolate, written)};
+    info.GetReturnValue().Set(v8::Array::New(isolate, pair, 2));
   }
 
   static void Utf8Decode(const FunctionCallbackInfo<Value>& info) {
@@ -111,7 +108,8 @@ class Natives {
 
   static void Digest(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    std::string name = js::ToUtf8(isolate, info[0]);
+    std::string name;
+    js::StringToUtf8(isolate, info[0], &name);
     const EVP_MD* md = name == "SHA-1"     ? EVP_sha1()
                        : name == "SHA-256" ? EVP_sha256()
                        : name == "SHA-384" ? EVP_sha384()
@@ -165,15 +163,17 @@ class Natives {
       js::ThrowTypeError(isolate, "setTimer(fn, delay, repeat)");
       return;
     }
-    double delay = info[1]->NumberValue(isolate->GetCurrentContext()).FromMaybe(0);
+    double delay = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : 0;
     uint64_t id = Engine(info)->AddTimer(App(info), info[0].As<v8::Function>(), delay,
                                          info[2]->BooleanValue(isolate));
     info.GetReturnValue().Set(v8::Number::New(isolate, static_cast<double>(id)));
   }
 
+  // Timer ids are guessable numbers: only the caller's own app's timers can be cleared.
   static void ClearTimer(const FunctionCallbackInfo<Value>& info) {
-    double id = info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
-    if (id > 0) Engine(info)->ClearTimer(static_cast<uint64_t>(id));
+    if (!info[0]->IsNumber()) return;
+    double id = info[0].As<v8::Number>()->Value();
+    if (id >= 1 && id < 9.0e15) Engine(info)->ClearTimer(App(info), static_cast<uint64_t>(id));
   }
 
   static std::string Where(ThreadEngine* engine) {
@@ -186,7 +186,8 @@ class Natives {
 
   static void LogMessage(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    std::string level = js::ToUtf8(isolate, info[0]);
+    std::string level;
+    if (!js::StringToUtf8(isolate, info[0], &level)) level = "log";
     LogLevel l = level == "error"   ? LogLevel::kError
                  : level == "warn"  ? LogLevel::kWarn
                  : level == "debug" ? LogLevel::kDebug
@@ -209,11 +210,15 @@ class Natives {
 
   // --- Storage (first argument: the object's slot) ---
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
-    double slot = info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
-    ObjectInstance* instance = Engine(info)->FindBySlot(static_cast<uint64_t>(slot));
-    if (!instance)
-      js::ThrowError(info.GetIsolate(), "Durable Object storage is no longer accessible.");
-    return instance;
+    return Engine(info)->ResolveObjectHandle(App(info), info[0]);
+  }
+
+  // The string argument `i` (the JS callers convert keys with String()); false with a TypeError
+  // thrown for anything else.
+  static bool StringArg(const FunctionCallbackInfo<Value>& info, int i, std::string* out) {
+    if (js::StringToUtf8(info.GetIsolate(), info[i], out)) return true;
+    js::ThrowTypeError(info.GetIsolate(), "Durable Object storage: a key must be a string.");
+    return false;
   }
 
   // Runs a storage operation; a StorageError becomes a JS Error and resets the object, since its
@@ -242,23 +247,46 @@ class Natives {
     return value;
   }
 
-  // The UTF-8 keys of a JS array of strings, sorted bytewise, each once.
-  static std::vector<std::string> SortedUniqueKeys(v8::Isolate* isolate, Local<Value> value) {
-    Local<v8::Context> context = isolate->GetCurrentContext();
-    Local<v8::Array> keys = value.As<v8::Array>();
-    std::vector<std::string> names;
-    names.reserve(keys->Length());
-    for (uint32_t i = 0; i < keys->Length(); ++i) {
-      names.push_back(js::ToUtf8(isolate, keys->Get(context, i).ToLocalChecked()));
+  // The elements of `value`, which must be an array of strings; false with a TypeError thrown
+  // (or the exception of a getter user code installed) otherwise. The array comes from the JS
+  // runtime, but user code can influence it (a replaced Array.prototype.map, index getters on
+  // Array.prototype), so nothing about it is assumed.
+  static bool StringList(v8::Isolate* isolate, Local<Value> value, std::vector<std::string>* out) {
+    if (value.IsEmpty() || !value->IsArray()) {
+      js::ThrowTypeError(isolate, "Durable Object storage: keys must be an array of strings.");
+      return false;
     }
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    return names;
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    Local<v8::Array> list = value.As<v8::Array>();
+    const uint32_t length = list->Length();
+    out->clear();
+    out->reserve(std::min<uint32_t>(length, 1u << 16));
+    for (uint32_t i = 0; i < length; ++i) {
+      Local<Value> element;
+      if (!list->Get(context, i).ToLocal(&element)) return false;
+      std::string name;
+      if (!js::StringToUtf8(isolate, element, &name)) {
+        js::ThrowTypeError(isolate, "Durable Object storage: keys must be an array of strings.");
+        return false;
+      }
+      out->push_back(std::move(name));
+    }
+    return true;
+  }
+
+  // The UTF-8 keys of a JS array of strings, sorted bytewise, each once.
+  static bool SortedUniqueKeys(v8::Isolate* isolate, Local<Value> value,
+                               std::vector<std::string>* names) {
+    if (!StringList(isolate, value, names)) return false;
+    std::sort(names->begin(), names->end());
+    names->erase(std::unique(names->begin(), names->end()), names->end());
+    return true;
   }
 
   static void KvGet(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    std::string key = js::ToUtf8(isolate, info[1]);
+    std::string key;
+    if (!StringArg(info, 1, &key)) return;
     WithDatabase(info, false, [&](ObjectInstance*, storage::ObjectDatabase* db) {
       if (!db) return;
       auto bytes = db->Get(key);
@@ -272,7 +300,8 @@ class Natives {
     v8::Isolate* isolate = info.GetIsolate();
     Local<v8::Context> context = isolate->GetCurrentContext();
     // Results come back in UTF-8 byte order, without duplicates.
-    std::vector<std::string> names = SortedUniqueKeys(isolate, info[1]);
+    std::vector<std::string> names;
+    if (!SortedUniqueKeys(isolate, info[1], &names)) return;
     Local<v8::Map> map = v8::Map::New(isolate);
     WithDatabase(info, false, [&](ObjectInstance*, storage::ObjectDatabase* db) {
       if (db) {
@@ -290,7 +319,8 @@ class Natives {
 
   static void KvPut(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    std::string key = js::ToUtf8(isolate, info[1]);
+    std::string key;
+    if (!StringArg(info, 1, &key)) return;
     auto bytes = js::Serialize(isolate, info[2], App(info)->data_clone_error_factory());
     if (!bytes) return;
     WithDatabase(info, true,
@@ -300,17 +330,22 @@ class Natives {
   static void KvPutMany(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     Local<v8::Context> context = isolate->GetCurrentContext();
-    Local<v8::Array> keys = info[1].As<v8::Array>();
+    std::vector<std::string> keys;
+    if (!StringList(isolate, info[1], &keys)) return;
+    if (!info[2]->IsArray()) {
+      js::ThrowTypeError(isolate, "Durable Object storage: values must be an array.");
+      return;
+    }
     Local<v8::Array> values = info[2].As<v8::Array>();
     // Every value is serialized before anything is written: one that cannot be cloned stores
     // nothing of the batch.
     std::vector<std::pair<std::string, std::string>> entries;
-    for (uint32_t i = 0; i < keys->Length(); ++i) {
-      auto bytes = js::Serialize(isolate, values->Get(context, i).ToLocalChecked(),
-                                 App(info)->data_clone_error_factory());
+    for (uint32_t i = 0; i < keys.size(); ++i) {
+      Local<Value> value;
+      if (!values->Get(context, i).ToLocal(&value)) return;
+      auto bytes = js::Serialize(isolate, value, App(info)->data_clone_error_factory());
       if (!bytes) return;
-      entries.emplace_back(js::ToUtf8(isolate, keys->Get(context, i).ToLocalChecked()),
-                           std::move(*bytes));
+      entries.emplace_back(std::move(keys[i]), std::move(*bytes));
     }
     WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
       for (const auto& [key, value] : entries) db->Put(key, value);
@@ -318,16 +353,16 @@ class Natives {
   }
 
   static void KvDelete(const FunctionCallbackInfo<Value>& info) {
-    v8::Isolate* isolate = info.GetIsolate();
-    std::string key = js::ToUtf8(isolate, info[1]);
+    std::string key;
+    if (!StringArg(info, 1, &key)) return;
     WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
       info.GetReturnValue().Set(db->Delete(key));
     });
   }
 
   static void KvDeleteMany(const FunctionCallbackInfo<Value>& info) {
-    v8::Isolate* isolate = info.GetIsolate();
-    std::vector<std::string> names = SortedUniqueKeys(isolate, info[1]);
+    std::vector<std::string> names;
+    if (!SortedUniqueKeys(info.GetIsolate(), info[1], &names)) return;
     WithDatabase(info, true, [&](ObjectInstance*, storage::ObjectDatabase* db) {
       int count = 0;
       for (const auto& name : names) count += db->Delete(name) ? 1 : 0;
@@ -339,9 +374,12 @@ class Natives {
     v8::Isolate* isolate = info.GetIsolate();
     Local<v8::Context> context = isolate->GetCurrentContext();
     storage::ListOptions options;
+    bool bad_argument = false;
     auto text = [&](int i) -> std::optional<std::string> {
       if (info[i]->IsUndefined() || info[i]->IsNull()) return std::nullopt;
-      return js::ToUtf8(isolate, info[i]);
+      std::string out;
+      if (!js::StringToUtf8(isolate, info[i], &out)) bad_argument = true;
+      return out;
     };
     options.start = text(1);
     options.start_after = text(2);
@@ -349,7 +387,14 @@ class Natives {
     options.prefix = text(4);
     options.reverse = info[5]->BooleanValue(isolate);
     if (!info[6]->IsUndefined() && !info[6]->IsNull()) {
-      options.limit = static_cast<long long>(info[6]->NumberValue(context).FromMaybe(0));
+      if (!info[6]->IsNumber()) bad_argument = true;
+      double limit = info[6]->IsNumber() ? info[6].As<v8::Number>()->Value() : 0;
+      // Clamped before the cast: a double outside long long's range is undefined behaviour.
+      options.limit = static_cast<long long>(std::clamp(limit, -1e15, 1e15));
+    }
+    if (bad_argument) {
+      js::ThrowTypeError(isolate, "Durable Object storage: bad list() options.");
+      return;
     }
     std::string error;
     auto range = storage::CompileListRange(options, &error);
@@ -395,7 +440,7 @@ class Natives {
   }
 
   static void TxnEnd(const FunctionCallbackInfo<Value>& info, bool commit) {
-    int depth = info[1]->Int32Value(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+    int depth = info[1]->IsInt32() ? info[1].As<v8::Int32>()->Value() : 0;
     WithDatabase(info, true, [&](ObjectInstance* instance, storage::ObjectDatabase* db) {
       if (depth != instance->txn_depth) return;
       --instance->txn_depth;
@@ -414,10 +459,11 @@ class Natives {
     Local<v8::Context> context = isolate->GetCurrentContext();
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
-    Local<v8::Promise::Resolver> resolver = v8::Promise::Resolver::New(context).ToLocalChecked();
+    Local<v8::Promise::Resolver> resolver;
+    if (!v8::Promise::Resolver::New(context).ToLocal(&resolver)) return;
     uint64_t required = Engine(info)->RequiredSeq(instance);
     if (instance->durable_seq >= required) {
-      resolver->Resolve(context, v8::Undefined(isolate)).Check();
+      if (resolver->Resolve(context, v8::Undefined(isolate)).IsNothing()) return;
     } else {
       instance->sync_waiters.emplace_back(required,
                                           v8::Global<v8::Promise::Resolver>(isolate, resolver));
@@ -466,7 +512,12 @@ class Natives {
         return;
       }
     }
-    double requested = info[1]->NumberValue(context).FromMaybe(0);
+    if (!info[1]->IsNumber()) {
+      js::ThrowTypeError(isolate, "setAlarm() requires a number or a Date.");
+      return;
+    }
+    // Clamped before the cast: a double outside long long's range is undefined behaviour.
+    double requested = std::clamp(info[1].As<v8::Number>()->Value(), 0.0, 8.64e15);
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
@@ -491,21 +542,26 @@ class Natives {
   // abort(slot, message): resets the object now; its pending writes are discarded and its
   // callers get `message`.
   static void Abort(const FunctionCallbackInfo<Value>& info) {
-    v8::Isolate* isolate = info.GetIsolate();
-    double slot = info[0]->NumberValue(isolate->GetCurrentContext()).FromMaybe(0);
-    ThreadEngine* engine = Engine(info);
-    ObjectInstance* instance = engine->FindBySlot(static_cast<uint64_t>(slot));
-    if (instance) engine->BreakInstance(instance, js::ToUtf8(isolate, info[1]));
+    std::string message;
+    if (!js::StringToUtf8(info.GetIsolate(), info[1], &message)) message = "abort()";
+    ObjectInstance* instance = Instance(info);
+    if (instance) Engine(info)->BreakInstance(instance, message);
   }
 
   // --- Events ---
   // eventSettled(slot, eventId, fulfilled, value): the handler's promise for an event settled.
+  // Only the runtime's own closures call it (it is not reachable from user code), possibly from
+  // another object's turn: the slot is checked against the caller's app, not the running turn.
   static void EventSettled(const FunctionCallbackInfo<Value>& info) {
-    Local<v8::Context> context = info.GetIsolate()->GetCurrentContext();
-    double slot = info[0]->NumberValue(context).FromMaybe(0);
-    double id = info[1]->NumberValue(context).FromMaybe(0);
-    Engine(info)->OnEventSettled(static_cast<uint64_t>(slot), static_cast<uint64_t>(id),
-                                 info[2]->BooleanValue(info.GetIsolate()), info[3]);
+    if (!info[0]->IsNumber() || !info[1]->IsNumber()) return;
+    const double slot = info[0].As<v8::Number>()->Value();
+    const double id = info[1].As<v8::Number>()->Value();
+    if (!(slot >= 1 && slot < 9.0e15) || !(id >= 1 && id < 9.0e15)) return;
+    ThreadEngine* engine = Engine(info);
+    ObjectInstance* instance = engine->FindBySlot(static_cast<uint64_t>(slot));
+    if (!instance || instance->app != App(info)) return;
+    engine->OnEventSettled(static_cast<uint64_t>(slot), static_cast<uint64_t>(id),
+                           info[2]->BooleanValue(info.GetIsolate()), info[3]);
   }
 
   // --- Input gate (blockConcurrencyWhile) ---
@@ -527,9 +583,8 @@ class Natives {
 
   static void GateBreak(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    double slot = info[0]->NumberValue(isolate->GetCurrentContext()).FromMaybe(0);
     ThreadEngine* engine = Engine(info);
-    ObjectInstance* instance = engine->FindBySlot(static_cast<uint64_t>(slot));
+    ObjectInstance* instance = Instance(info);
     if (!instance) return;
     std::string message = js::ExceptionMessage(isolate, info[1]);
     Log(LogLevel::kError, Where(engine) + "blockConcurrencyWhile() callback threw; resetting: " +

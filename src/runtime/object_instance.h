@@ -70,6 +70,12 @@ struct ObjectInstance {
   v8::Global<v8::Object> js_object;
   v8::Global<v8::Object> js_state;  // its DurableObjectState (`ctx`)
   bool constructed = false;
+  // Construction has begun (the constructor ran, maybe with a blockConcurrencyWhile() still
+  // holding the gate) but no event has been delivered yet. A reset in this state is a failed
+  // construction: the events waiting for it fail instead of going to a fresh instance, which
+  // would only construct (and fail) again, endlessly.
+  bool construction_started = false;
+  bool delivered_any = false;
 
   // Storage. `db` is opened on first use and may be closed again when cold (see the engine's
   // LRU); `db_absent` records that no database exists yet, so reads need not look again.

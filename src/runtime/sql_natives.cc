@@ -21,32 +21,38 @@ class SqlNatives {
   struct Holder {
     v8::Global<v8::Object> handle;
     std::unique_ptr<storage::SqlCursor> cursor;
+    uint64_t slot;  // the object whose database the cursor reads
   };
+  // Cursor handles carry this tag in their second internal field, so that no other host object
+  // with internal fields can be taken for one.
+  static constexpr int kHandleFields = 2;
+  alignas(8) static inline const char kHandleTag[8] = "cursor";
 
   static ThreadEngine* Engine(const FunctionCallbackInfo<Value>& info) {
-    return static_cast<ThreadEngine*>(info.Data()
-                                          .As<v8::Array>()
-                                          ->Get(info.GetIsolate()->GetCurrentContext(), 0)
-                                          .ToLocalChecked()
-                                          .As<v8::External>()
-                                          ->Value());
+    return static_cast<ThreadEngine*>(
+        info.Data().As<v8::Object>()->GetAlignedPointerFromInternalField(0));
+  }
+  static AppIsolate* App(const FunctionCallbackInfo<Value>& info) {
+    return static_cast<AppIsolate*>(info.GetIsolate()->GetData(0));
   }
 
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
-    double slot = info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
-    ObjectInstance* instance = Engine(info)->FindBySlot(static_cast<uint64_t>(slot));
-    if (!instance) {
-      js::ThrowError(info.GetIsolate(), "Durable Object storage is no longer accessible.");
-    }
-    return instance;
+    return Engine(info)->ResolveObjectHandle(App(info), info[0]);
   }
 
-  static storage::SqlCursor* CursorOf(const FunctionCallbackInfo<Value>& info, int index) {
+  // The cursor of handle `info[index]`; nullptr for anything that is not a cursor handle, or
+  // (when `instance` is given) a cursor of another object.
+  static storage::SqlCursor* CursorOf(const FunctionCallbackInfo<Value>& info, int index,
+                                      const ObjectInstance* instance = nullptr) {
     if (!info[index]->IsObject()) return nullptr;
     Local<v8::Object> handle = info[index].As<v8::Object>();
-    if (handle->InternalFieldCount() < 1) return nullptr;
+    if (handle->InternalFieldCount() != kHandleFields ||
+        handle->GetAlignedPointerFromInternalField(1) != kHandleTag) {
+      return nullptr;
+    }
     auto* holder = static_cast<Holder*>(handle->GetAlignedPointerFromInternalField(0));
-    return holder ? holder->cursor.get() : nullptr;
+    if (!holder || (instance && holder->slot != instance->slot)) return nullptr;
+    return holder->cursor.get();
   }
 
   // Runs `op`, turning errors into JS exceptions; a critical storage failure resets the object.
@@ -115,24 +121,34 @@ class SqlNatives {
     Local<v8::Context> context = isolate->GetCurrentContext();
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
-    std::string query = js::ToUtf8(isolate, info[1]);
+    std::string query;
+    if (!js::StringToUtf8(isolate, info[1], &query)) {
+      js::ThrowTypeError(isolate, "sql.exec(): the query must be a string.");
+      return;
+    }
     std::vector<storage::SqlValue> bindings;
     if (info[2]->IsArray()) {
       Local<v8::Array> list = info[2].As<v8::Array>();
       for (uint32_t i = 0; i < list->Length(); ++i) {
-        bindings.push_back(FromJs(isolate, list->Get(context, i).ToLocalChecked()));
+        Local<Value> value;
+        if (!list->Get(context, i).ToLocal(&value)) return;
+        bindings.push_back(FromJs(isolate, value));
       }
     }
-    Local<v8::Function> make =
-        info.Data().As<v8::Array>()->Get(context, 1).ToLocalChecked().As<v8::Function>();
+    Local<Value> make_value;
+    if (!info.Data().As<v8::Object>()->GetInternalField(1).As<Value>()->IsFunction()) return;
+    make_value = info.Data().As<v8::Object>()->GetInternalField(1).As<Value>();
+    Local<v8::Function> make = make_value.As<v8::Function>();
     ThreadEngine* engine = Engine(info);
     Run(info, instance, [&] {
       storage::ObjectDatabase* db = engine->Database(instance, true);
       auto cursor = storage::SqlCursor::Execute(db, query, bindings);
       Local<v8::Object> handle;
       if (!make->NewInstance(context).ToLocal(&handle)) return;
-      auto* holder = new Holder{v8::Global<v8::Object>(isolate, handle), std::move(cursor)};
+      auto* holder =
+          new Holder{v8::Global<v8::Object>(isolate, handle), std::move(cursor), instance->slot};
       handle->SetAlignedPointerInInternalField(0, holder);
+      handle->SetAlignedPointerInInternalField(1, const_cast<char*>(kHandleTag));
       holder->handle.SetWeak(
           holder, [](const v8::WeakCallbackInfo<Holder>& data) { delete data.GetParameter(); },
           v8::WeakCallbackType::kParameter);
@@ -148,7 +164,7 @@ class SqlNatives {
   static void Next(const FunctionCallbackInfo<Value>& info) {
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
-    storage::SqlCursor* cursor = CursorOf(info, 1);
+    storage::SqlCursor* cursor = CursorOf(info, 1, instance);
     if (!cursor) return;
     Run(info, instance, [&] {
       Touch(Engine(info), instance);
@@ -161,7 +177,7 @@ class SqlNatives {
     v8::Isolate* isolate = info.GetIsolate();
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
-    storage::SqlCursor* cursor = CursorOf(info, 1);
+    storage::SqlCursor* cursor = CursorOf(info, 1, instance);
     if (!cursor) return;
     Run(info, instance, [&] {
       Touch(Engine(info), instance);
@@ -193,12 +209,17 @@ class SqlNatives {
 
 void AddSqlNatives(ThreadEngine* engine, v8::Isolate* isolate, v8::Local<v8::Context> context,
                    v8::Local<v8::Object> natives) {
-  // Cursor handles: empty objects with one internal field pointing at their Holder.
+  // Cursor handles: empty objects whose internal fields hold their Holder and the tag.
   v8::Local<v8::FunctionTemplate> handle_template = v8::FunctionTemplate::New(isolate);
-  handle_template->InstanceTemplate()->SetInternalFieldCount(1);
+  handle_template->InstanceTemplate()->SetInternalFieldCount(SqlNatives::kHandleFields);
   v8::Local<v8::Function> make = handle_template->GetFunction(context).ToLocalChecked();
-  v8::Local<v8::Value> data_items[] = {v8::External::New(isolate, engine), make};
-  v8::Local<v8::Array> data = v8::Array::New(isolate, data_items, 2);
+  // The natives' data: an object (not an array, whose elements user code could shadow through
+  // Array.prototype) with the engine and the handle constructor in internal fields.
+  v8::Local<v8::ObjectTemplate> data_template = v8::ObjectTemplate::New(isolate);
+  data_template->SetInternalFieldCount(2);
+  v8::Local<v8::Object> data = data_template->NewInstance(context).ToLocalChecked();
+  data->SetAlignedPointerInInternalField(0, engine);
+  data->SetInternalField(1, make);
   struct Entry {
     const char* name;
     v8::FunctionCallback fn;

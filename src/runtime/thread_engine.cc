@@ -198,11 +198,46 @@ bool ThreadEngine::DispatchEvent(ObjectAddress address, FetchEvent event) {
     }
     return class_exists;
   }
+  if (RefuseDuringBackoff(address, event)) return true;
   ObjectInstance* instance = EnsureInstance(std::move(address), app);
   instance->last_active = std::chrono::steady_clock::now();
   instance->queued.push_back(std::move(event));
   Pump(instance->slot);
   return true;
+}
+
+bool ThreadEngine::RefuseDuringBackoff(const ObjectAddress& address, FetchEvent& event) {
+  if (construction_failures_.empty()) return false;
+  const std::string key = ObjectKey(address);
+  if (objects_.count(key) != 0) return false;  // an instance exists: it decides
+  auto it = construction_failures_.find(key);
+  if (it == construction_failures_.end()) return false;
+  if (std::chrono::steady_clock::now() >= it->second.retry_at) return false;
+  if (event.done) event.done(HttpResponseData::JsonError(500, it->second.message));
+  return true;
+}
+
+void ThreadEngine::FailConstruction(ObjectInstance* instance, const std::string& message,
+                                    std::deque<FetchEvent> waiting) {
+  constexpr size_t kMaxRemembered = 10000;
+  constexpr auto kFirstDelay = std::chrono::milliseconds(100);
+  constexpr auto kMaxDelay = std::chrono::seconds(10);
+  if (construction_failures_.size() >= kMaxRemembered) construction_failures_.clear();
+  ConstructionFailure& failure = construction_failures_[ObjectKey(instance->address)];
+  failure.failures = std::min(failure.failures + 1, 30);
+  auto delay = kFirstDelay * (1LL << std::min(failure.failures - 1, 10));
+  if (delay > kMaxDelay) delay = kMaxDelay;
+  failure.retry_at = std::chrono::steady_clock::now() + delay;
+  failure.message = message;
+  Log(LogLevel::kWarn,
+      "[" + instance->address.app + "/" + instance->address.class_name + "/" +
+          instance->address.instance_name + "] construction failed; events fail for the next " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()) +
+          " ms: " + message);
+  for (auto& event : waiting) {
+    // Socket events have nobody waiting for an answer; alarms retry on their own schedule.
+    if (event.done) event.done(HttpResponseData::JsonError(500, message));
+  }
 }
 
 AppIsolate* ThreadEngine::AppForClass(const ObjectAddress& address, bool* class_exists) {
@@ -372,6 +407,10 @@ void ThreadEngine::DeliverAlarm(ObjectInstance* instance, FetchEvent event) {
   instance->in_flight.emplace(
       event_id, ObjectInstance::InFlightEvent{std::move(event.done), EventStart(instance)});
   if (instance->usage) ++instance->usage->alarms;
+  if (!instance->delivered_any) {
+    instance->delivered_any = true;
+    if (!construction_failures_.empty()) construction_failures_.erase(ObjectKey(instance->address));
+  }
   instance->running_alarm = *stored;
   instance->alarm_event_id = event_id;
   instance->alarm_set_during_run = false;
@@ -381,16 +420,21 @@ void ThreadEngine::DeliverAlarm(ObjectInstance* instance, FetchEvent event) {
     v8::Local<v8::Context> context = app->context();
     v8::TryCatch try_catch(isolate);
     current_slot_ = slot;
+    // CreateDataProperty, not Set: Set would call setters user code may have put on
+    // Object.prototype, and could fail.
     v8::Local<v8::Object> info = v8::Object::New(isolate);
-    info->Set(context, js::FromUtf8(isolate, "retryCount"),
-              v8::Integer::New(isolate, event.alarm_retry))
-        .Check();
-    info->Set(context, js::FromUtf8(isolate, "isRetry"),
-              v8::Boolean::New(isolate, event.alarm_retry > 0))
-        .Check();
-    info->Set(context, js::FromUtf8(isolate, "scheduledTime"),
-              v8::Number::New(isolate, static_cast<double>(scheduled)))
-        .Check();
+    if (info->CreateDataProperty(context, js::FromUtf8(isolate, "retryCount"),
+                                 v8::Integer::New(isolate, event.alarm_retry))
+            .IsNothing() ||
+        info->CreateDataProperty(context, js::FromUtf8(isolate, "isRetry"),
+                                 v8::Boolean::New(isolate, event.alarm_retry > 0))
+            .IsNothing() ||
+        info->CreateDataProperty(context, js::FromUtf8(isolate, "scheduledTime"),
+                                 v8::Number::New(isolate, static_cast<double>(scheduled)))
+            .IsNothing()) {
+      if (!try_catch.HasTerminated()) OnEventSettled(slot, event_id, false, try_catch.Exception());
+      return;
+    }
     v8::Local<v8::Value> args[] = {instance->js_object.Get(isolate), info,
                                    v8::Number::New(isolate, static_cast<double>(slot)),
                                    v8::Number::New(isolate, static_cast<double>(event_id))};
@@ -402,6 +446,49 @@ void ThreadEngine::DeliverAlarm(ObjectInstance* instance, FetchEvent event) {
       OnEventSettled(slot, event_id, false, try_catch.Exception());
     }
   });
+}
+
+namespace {
+// A handle is a positive integral number; anything else (including objects whose valueOf()
+// user code controls) names nothing.
+uint64_t HandleNumber(v8::Local<v8::Value> handle) {
+  if (handle.IsEmpty() || !handle->IsNumber()) return 0;
+  double n = handle.As<v8::Number>()->Value();
+  if (!(n >= 1 && n <= 9007199254740991.0) || n != static_cast<double>(static_cast<uint64_t>(n))) {
+    return 0;
+  }
+  return static_cast<uint64_t>(n);
+}
+
+const char kOtherObjectMessage[] =
+    "Cannot perform I/O on behalf of a different Durable Object. I/O objects (such as streams, "
+    "request/response bodies, and others) created in the context of one Durable Object cannot be "
+    "accessed from a different Durable Object's handler.";
+}  // namespace
+
+ObjectInstance* ThreadEngine::ResolveObjectHandle(AppIsolate* caller, v8::Local<v8::Value> handle) {
+  v8::Isolate* isolate = caller->isolate();
+  const uint64_t slot = HandleNumber(handle);
+  ObjectInstance* instance = slot == 0 ? nullptr : FindBySlot(slot);
+  if (!instance || instance->app != caller) {
+    // Another app's object is reported exactly like one that no longer exists: nothing about
+    // other apps can be learned from the answer.
+    js::ThrowError(isolate, "Durable Object storage is no longer accessible.");
+    return nullptr;
+  }
+  if (slot != current_slot_) {
+    js::ThrowError(isolate, kOtherObjectMessage);
+    return nullptr;
+  }
+  return instance;
+}
+
+WebSocketRecord* ThreadEngine::ResolveSocketHandle(AppIsolate* caller,
+                                                   v8::Local<v8::Value> handle) {
+  const uint64_t id = HandleNumber(handle);
+  WebSocketRecord* record = id == 0 ? nullptr : sockets_.Find(id);
+  if (!record || record->address.app != caller->app()) return nullptr;
+  return record;
 }
 
 ObjectInstance* ThreadEngine::FindBySlot(uint64_t slot) {
@@ -441,6 +528,7 @@ void ThreadEngine::Pump(uint64_t slot) {
 void ThreadEngine::Construct(ObjectInstance* instance) {
   AppIsolate* app = instance->app;
   uint64_t slot = instance->slot;
+  instance->construction_started = true;
   std::string failure;
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
@@ -483,12 +571,7 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
     // waiting for it fail here: handing them to a fresh instance would construct it again at once,
     // endlessly.
     if (failure.empty()) failure = "Durable Object constructor failed.";
-    std::deque<FetchEvent> waiting = std::move(still->queued);
-    still->queued.clear();
     BreakInstance(still, failure);
-    for (auto& event : waiting) {
-      if (event.done) event.done(HttpResponseData::JsonError(500, failure));
-    }
   }
 }
 
@@ -499,6 +582,10 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
   instance->in_flight.emplace(
       event_id, ObjectInstance::InFlightEvent{std::move(event.done), EventStart(instance)});
   if (instance->usage) ++instance->usage->http_requests;
+  if (!instance->delivered_any) {
+    instance->delivered_any = true;
+    if (!construction_failures_.empty()) construction_failures_.erase(ObjectKey(instance->address));
+  }
   instance->last_active = std::chrono::steady_clock::now();
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
@@ -509,13 +596,16 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
       OnEventSettled(slot, event_id, false, js::FromUtf8(isolate, message));
     };
     // The request as a Request object.
-    v8::Local<v8::Array> headers =
-        v8::Array::New(isolate, static_cast<int>(event.request.headers.size() * 2));
-    uint32_t i = 0;
+    // Built from its elements: Set() would call setters user code may have put on
+    // Array.prototype.
+    std::vector<v8::Local<v8::Value>> header_items;
+    header_items.reserve(event.request.headers.size() * 2);
     for (const auto& [name, value] : event.request.headers) {
-      headers->Set(context, i++, js::FromLatin1(isolate, name)).Check();
-      headers->Set(context, i++, js::FromLatin1(isolate, value)).Check();
+      header_items.push_back(js::FromLatin1(isolate, name));
+      header_items.push_back(js::FromLatin1(isolate, value));
     }
+    v8::Local<v8::Array> headers =
+        v8::Array::New(isolate, header_items.data(), header_items.size());
     v8::Local<v8::Value> body = v8::Null(isolate);
     if (!event.request.body.empty()) {
       // The body's memory is the request's own; it does not count against the isolate's budget.
@@ -558,6 +648,10 @@ void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, FetchEvent event
   uint64_t event_id = next_event_id_++;
   instance->in_flight.emplace(
       event_id, ObjectInstance::InFlightEvent{ResponseCallback(), EventStart(instance)});
+  if (!instance->delivered_any) {
+    instance->delivered_any = true;
+    if (!construction_failures_.empty()) construction_failures_.erase(ObjectKey(instance->address));
+  }
   // Messages delivered to the object count as requests; auto-responses never get here.
   if (instance->usage && socket_event.kind == SocketEvent::Kind::kMessage) {
     ++instance->usage->websocket_messages;
@@ -669,8 +763,12 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
       response = HttpResponseData::JsonError(500, message);
     } else {
       v8::Local<v8::Object> parts = parts_value.As<v8::Object>();
-      auto get = [&](AppIsolate::Name name) {
-        return parts->Get(context, app->name(name)).ToLocalChecked();
+      // Getters user code put on Object.prototype may run (and throw) here: a failed read
+      // gives undefined, which the checks below turn into a 500.
+      auto get = [&](AppIsolate::Name name) -> v8::Local<v8::Value> {
+        v8::Local<v8::Value> value;
+        if (!parts->Get(context, app->name(name)).ToLocal(&value)) return v8::Undefined(isolate);
+        return value;
       };
       response.status =
           static_cast<int>(get(AppIsolate::kStatus)->Int32Value(context).FromMaybe(500));
@@ -679,13 +777,19 @@ void ThreadEngine::OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfill
       if (headers->IsArray()) {
         auto array = headers.As<v8::Array>();
         for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
-          response.headers.emplace_back(
-              js::ToLatin1(isolate, array->Get(context, i).ToLocalChecked()),
-              js::ToLatin1(isolate, array->Get(context, i + 1).ToLocalChecked()));
+          v8::Local<v8::Value> name, value;
+          if (!array->Get(context, i).ToLocal(&name) ||
+              !array->Get(context, i + 1).ToLocal(&value) || !name->IsString() ||
+              !value->IsString()) {
+            continue;
+          }
+          response.headers.emplace_back(js::ToLatin1(isolate, name), js::ToLatin1(isolate, value));
         }
       }
-      v8::Local<v8::Value> web_socket =
-          parts->Get(context, js::FromUtf8(isolate, "webSocket")).ToLocalChecked();
+      v8::Local<v8::Value> web_socket;
+      if (!parts->Get(context, js::FromUtf8(isolate, "webSocket")).ToLocal(&web_socket)) {
+        web_socket = v8::Undefined(isolate);
+      }
       if (web_socket->IsObject()) {
         // The client end of a WebSocketPair: its server end becomes this connection's socket.
         v8::Local<v8::Value> bind_args[] = {web_socket, instance->js_state.Get(isolate)};
@@ -801,7 +905,8 @@ void ThreadEngine::ReleaseGated(ObjectInstance* instance) {
       RunTurn(app, [&] {
         current_slot_ = slot;
         for (auto& r : resolved) {
-          r.Get(isolate)->Resolve(app->context(), v8::Undefined(isolate)).Check();
+          // Nothing once the isolate is terminating; the reset that follows drops the promise.
+          if (r.Get(isolate)->Resolve(app->context(), v8::Undefined(isolate)).IsNothing()) break;
         }
       });
     }
@@ -1032,9 +1137,15 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, const std::string& me
     const std::string& key = ObjectKey(instance->address);
     CloseSockets([&](const std::string& k) { return k == key; }, code, message);
   }
-  // Requests not yet delivered go to a fresh instance.
+  // Requests not yet delivered go to a fresh instance, unless this instance's construction is
+  // what failed.
   std::deque<FetchEvent> queued = std::move(instance->queued);
   instance->queued.clear();
+  if (instance->construction_started && !instance->delivered_any && !evicted &&
+      message != kCodeUpdatedMessage && message != kShutdownMessage) {
+    FailConstruction(instance, message, std::move(queued));
+    queued.clear();
+  }
   for (auto timer_it = timers_.begin(); timer_it != timers_.end();) {
     if (timer_it->second->slot == instance->slot) {
       timer_it = timers_.erase(timer_it);
@@ -1192,7 +1303,10 @@ void ThreadEngine::FireTimer(uint64_t id) {
   if (again != timers_.end() && again->second->repeat) ArmTimer(again->second.get());
 }
 
-void ThreadEngine::ClearTimer(uint64_t id) { timers_.erase(id); }
+void ThreadEngine::ClearTimer(AppIsolate* app, uint64_t id) {
+  auto it = timers_.find(id);
+  if (it != timers_.end() && it->second->app == app) timers_.erase(it);
+}
 
 void ThreadEngine::EvictIdle() {
   auto now = std::chrono::steady_clock::now();

@@ -113,6 +113,17 @@ class ThreadEngine {
 
   // --- For AppIsolate and the natives (runtime thread only). ---
   v8::Local<v8::Object> MakeNatives(AppIsolate* app);
+
+  // The live instance that `handle` (an object's slot number, passed from JavaScript) names, if
+  // it is an object of `caller`'s app and the object whose turn is running now. Otherwise throws
+  // an Error in the caller's isolate and returns nullptr. Every native that acts on an object
+  // resolves its handle here: a slot number is guessable, so what makes it harmless is that it
+  // can name nothing but the caller's own object (as workerd refuses I/O on behalf of another
+  // object's request).
+  ObjectInstance* ResolveObjectHandle(AppIsolate* caller, v8::Local<v8::Value> handle);
+  // The socket that `handle` (a socket id from JavaScript) names, if it belongs to an object of
+  // `caller`'s app; nullptr otherwise (nothing thrown: callers treat it as a socket that is gone).
+  WebSocketRecord* ResolveSocketHandle(AppIsolate* caller, v8::Local<v8::Value> handle);
   static void OnPromiseReject(v8::PromiseRejectMessage message);
   static ThreadEngine* Current();
 
@@ -202,7 +213,9 @@ class ThreadEngine {
                     bool repeat);
   void ArmTimer(Timer* timer);
   void FireTimer(uint64_t id);
-  void ClearTimer(uint64_t id);
+  // Cancels timer `id` if it belongs to `app` (ids are guessable: one app cannot cancel
+  // another's timers).
+  void ClearTimer(AppIsolate* app, uint64_t id);
   void EvictIdle();
   // Whether the object's alarm (as of its last commit) is due within a few seconds of now.
   static bool AlarmDueSoon(const ObjectInstance* instance, long long now_ms);
@@ -242,6 +255,22 @@ class ThreadEngine {
   int turn_depth_ = 0;
   bool cleanup_posted_ = false;
   std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> rejected_promises_;
+  // Objects whose construction failed recently: until `retry_at`, their events fail at once with
+  // `message` instead of constructing the object again (a constructor that always throws, runs
+  // out of CPU or whose blockConcurrencyWhile() callback throws would otherwise be retried as
+  // fast as events arrive). The delay doubles with each consecutive failure, up to a cap; a
+  // delivered event clears the entry.
+  struct ConstructionFailure {
+    int failures = 0;
+    std::chrono::steady_clock::time_point retry_at;
+    std::string message;
+  };
+  std::unordered_map<std::string, ConstructionFailure> construction_failures_;
+  // Records a failed construction of `instance` and fails `waiting` (its queued events).
+  void FailConstruction(ObjectInstance* instance, const std::string& message,
+                        std::deque<FetchEvent> waiting);
+  // Fails `event` if its object's construction failed too recently to try again.
+  bool RefuseDuringBackoff(const ObjectAddress& address, FetchEvent& event);
   boost::asio::steady_timer eviction_timer_;
   bool release_memory_ = false;  // objects were evicted since the last release
   // Usage metering (see ReadUsage).

@@ -23,11 +23,16 @@ class WebSocketNatives {
     double n = info[index]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
     return static_cast<uint64_t>(n);
   }
-  // The live instance of slot `info[0]`, or nullptr with an Error thrown.
+  // The live instance of slot `info[0]` if the caller may act for it (see
+  // ThreadEngine::ResolveObjectHandle), or nullptr with an Error thrown.
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
-    ObjectInstance* instance = Engine(info)->FindBySlot(Id(info, 0));
-    if (!instance) js::ThrowError(info.GetIsolate(), "This Durable Object has been reset.");
-    return instance;
+    return Engine(info)->ResolveObjectHandle(
+        static_cast<AppIsolate*>(info.GetIsolate()->GetData(0)), info[0]);
+  }
+  // The socket `info[index]` names, if it belongs to the caller's app; nullptr otherwise.
+  static WebSocketRecord* Socket(const FunctionCallbackInfo<Value>& info, int index) {
+    return Engine(info)->ResolveSocketHandle(
+        static_cast<AppIsolate*>(info.GetIsolate()->GetData(0)), info[index]);
   }
   static Local<Value> StateCode(v8::Isolate* isolate, const WebSocketRecord& record) {
     // WebSocket.readyState: a socket still connecting already counts as OPEN for the object.
@@ -52,7 +57,7 @@ class WebSocketNatives {
   static void Accept(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     Local<v8::Context> context = isolate->GetCurrentContext();
-    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    WebSocketRecord* record = Socket(info, 0);
     if (!record) {
       info.GetReturnValue().Set(false);
       return;
@@ -62,7 +67,9 @@ class WebSocketNatives {
     if (info[2]->IsArray()) {
       Local<v8::Array> array = info[2].As<v8::Array>();
       for (uint32_t i = 0; i < array->Length(); ++i) {
-        tags.push_back(js::ToUtf8(isolate, array->Get(context, i).ToLocalChecked()));
+        Local<Value> tag;
+        if (!array->Get(context, i).ToLocal(&tag)) return;
+        tags.push_back(js::ToUtf8(isolate, tag));
       }
     }
     bool ok = Engine(info)->sockets_.Accept(
@@ -76,7 +83,7 @@ class WebSocketNatives {
   static void Send(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     ThreadEngine* engine = Engine(info);
-    WebSocketRecord* record = engine->sockets_.Find(Id(info, 0));
+    WebSocketRecord* record = Socket(info, 0);
     if (!record || record->state == WebSocketRecord::State::kClosed) return;
     ObjectInstance::GatedSocketOutput output{0, record->id, false, false, nullptr, 0};
     Local<Value> data = info[1];
@@ -111,12 +118,12 @@ class WebSocketNatives {
   static void Close(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     ThreadEngine* engine = Engine(info);
-    WebSocketRecord* record = engine->sockets_.Find(Id(info, 0));
+    WebSocketRecord* record = Socket(info, 0);
     if (!record || record->state == WebSocketRecord::State::kClosed) return;
     if (record->state != WebSocketRecord::State::kClosing) {
       record->state = WebSocketRecord::State::kClosing;
     }
-    int code = info[1]->Int32Value(isolate->GetCurrentContext()).FromMaybe(1000);
+    int code = info[1]->IsInt32() ? info[1].As<v8::Int32>()->Value() : 1000;
     ObjectInstance::GatedSocketOutput output{
         0,
         record->id,
@@ -153,35 +160,31 @@ class WebSocketNatives {
   // wsInfo(id) → [readyState, protocol] or null once forgotten.
   static void InfoOf(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    Local<v8::Context> context = isolate->GetCurrentContext();
-    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    WebSocketRecord* record = Socket(info, 0);
     if (!record) {
       info.GetReturnValue().SetNull();
       return;
     }
-    Local<v8::Array> result = v8::Array::New(isolate, 2);
-    result->Set(context, 0, StateCode(isolate, *record)).Check();
-    result->Set(context, 1, js::FromUtf8(isolate, record->protocol)).Check();
-    info.GetReturnValue().Set(result);
+    // Built with its elements (never Set(), which would call setters user code may have put on
+    // Array.prototype).
+    Local<Value> pair[] = {StateCode(isolate, *record), js::FromUtf8(isolate, record->protocol)};
+    info.GetReturnValue().Set(v8::Array::New(isolate, pair, 2));
   }
 
   // wsTags(id) → string[] (empty once forgotten).
   static void Tags(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    Local<v8::Context> context = isolate->GetCurrentContext();
-    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    WebSocketRecord* record = Socket(info, 0);
     size_t n = record ? record->tags.size() : 0;
-    Local<v8::Array> result = v8::Array::New(isolate, static_cast<int>(n));
-    for (size_t i = 0; i < n; ++i) {
-      result->Set(context, static_cast<uint32_t>(i), js::FromUtf8(isolate, record->tags[i]))
-          .Check();
-    }
-    info.GetReturnValue().Set(result);
+    std::vector<Local<Value>> tags;
+    tags.reserve(n);
+    for (size_t i = 0; i < n; ++i) tags.push_back(js::FromUtf8(isolate, record->tags[i]));
+    info.GetReturnValue().Set(v8::Array::New(isolate, tags.data(), tags.size()));
   }
 
   // wsSetAttachment(id, ArrayBuffer | null): the serialized attachment (size checked by JS).
   static void SetAttachment(const FunctionCallbackInfo<Value>& info) {
-    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    WebSocketRecord* record = Socket(info, 0);
     if (!record) return;
     if (info[1]->IsArrayBuffer()) {
       auto store = info[1].As<v8::ArrayBuffer>()->GetBackingStore();
@@ -195,7 +198,7 @@ class WebSocketNatives {
   // wsGetAttachment(id) → ArrayBuffer | null.
   static void GetAttachment(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    WebSocketRecord* record = Socket(info, 0);
     if (!record || record->attachment.empty()) {
       info.GetReturnValue().SetNull();
       return;
@@ -226,7 +229,6 @@ class WebSocketNatives {
   // wsGetAutoResponse(slot) → [request, response] | null.
   static void GetAutoResponse(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    Local<v8::Context> context = isolate->GetCurrentContext();
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
     const ObjectAddress& a = instance->address;
@@ -236,15 +238,14 @@ class WebSocketNatives {
       info.GetReturnValue().SetNull();
       return;
     }
-    Local<v8::Array> result = v8::Array::New(isolate, 2);
-    result->Set(context, 0, js::FromUtf8(isolate, sockets->auto_response->first)).Check();
-    result->Set(context, 1, js::FromUtf8(isolate, sockets->auto_response->second)).Check();
-    info.GetReturnValue().Set(result);
+    Local<Value> pair[] = {js::FromUtf8(isolate, sockets->auto_response->first),
+                           js::FromUtf8(isolate, sockets->auto_response->second)};
+    info.GetReturnValue().Set(v8::Array::New(isolate, pair, 2));
   }
 
   // wsAutoResponseTime(id) → milliseconds since the epoch | null.
   static void AutoResponseTime(const FunctionCallbackInfo<Value>& info) {
-    WebSocketRecord* record = Engine(info)->sockets_.Find(Id(info, 0));
+    WebSocketRecord* record = Socket(info, 0);
     if (!record || record->auto_response_ms == 0) {
       info.GetReturnValue().SetNull();
       return;
@@ -257,7 +258,9 @@ class WebSocketNatives {
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
     const ObjectAddress& a = instance->address;
-    double ms = info[1]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+    double ms = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : 0;
+    // Clamped before the cast: a double outside long long's range is undefined behaviour.
+    ms = ms >= 0 && ms <= 8.64e15 ? ms : 0;
     Engine(info)
         ->sockets_.EnsureObject(a.app + '\n' + a.class_name + '\n' + a.instance_name)
         .event_timeout_ms = static_cast<long long>(ms);
