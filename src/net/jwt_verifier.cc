@@ -190,6 +190,24 @@ std::optional<double> NumericDate(const json::value& v) {
   return std::nullopt;
 }
 
+// Whether every number in `v` is finite. Boost.JSON reads a number beyond the range of a double
+// (1e400) as infinity and would write it back as `Infinity`, which is not JSON. Recursion is
+// bounded by the parser's depth limit.
+bool AllNumbersFinite(const json::value& v) {
+  if (v.is_double()) return std::isfinite(v.as_double());
+  if (v.is_array()) {
+    for (const json::value& item : v.as_array()) {
+      if (!AllNumbersFinite(item)) return false;
+    }
+  }
+  if (v.is_object()) {
+    for (const auto& member : v.as_object()) {
+      if (!AllNumbersFinite(member.value())) return false;
+    }
+  }
+  return true;
+}
+
 // `utf8_json` with every non-ASCII character written as a \u escape (surrogate pairs above
 // U+FFFF). Non-ASCII bytes occur only inside strings, where the escapes mean the same; the input
 // is valid UTF-8 because Boost.JSON validates what it parses.
@@ -409,6 +427,9 @@ JwtVerification JwtVerifier::Verify(std::string_view token, int64_t now_seconds)
   }
   auto payload = DecodeJsonObject(token.substr(first_dot + 1, second_dot - first_dot - 1));
   if (!payload) return Refuse("Token is malformed: the payload is not base64url-encoded JSON.");
+  if (!AllNumbersFinite(*payload)) {
+    return Refuse("Token is malformed: the payload has a number out of range.");
+  }
   auto signature = Base64UrlDecode(token.substr(second_dot + 1));
   if (!signature) return Refuse("Token is malformed: the signature is not base64url.");
 

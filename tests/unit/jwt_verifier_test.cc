@@ -331,6 +331,18 @@ TEST(JwtVerifier, ClaimsHeaderValueIsAsciiJson) {
       << v.claims_json;
 }
 
+TEST(JwtVerifier, RefusesNumbersOutOfRangeSoClaimsStayJson) {
+  // Found by tests/fuzz/jwt_verifier_fuzzer: 1e400 reads as infinity and would be handed to the
+  // object as `Infinity`, which JSON.parse refuses.
+  JwtVerifier verifier(SecretOnly());
+  ExpectRefused(verifier.Verify(Hs256(Claims(3600, R"(,"n":-1e400)")), kNow), "out of range");
+  ExpectRefused(verifier.Verify(Hs256(Claims(3600, R"(,"a":[{"b":1e999}])")), kNow),
+                "out of range");
+  JwtVerification v = verifier.Verify(Hs256(Claims(3600, R"(,"n":1e308)")), kNow);
+  ASSERT_TRUE(v.ok) << v.error;
+  EXPECT_EQ(v.claims_json.find("Infinity"), std::string::npos) << v.claims_json;
+}
+
 TEST(JwtVerifier, RefusesUnusableConfigurations) {
   EXPECT_THROW(JwtVerifier(JwtKeySet{}), std::invalid_argument);
   JwtKeySet short_secret;
