@@ -21,8 +21,9 @@ namespace {
 const char kDisconnectedMessage[] = "WebSocket disconnected without sending Close frame.";
 const char kOverBudgetReason[] =
     "The server is receiving too many large messages; try again later.";
-// The first capacity of a message's buffer; it then doubles as the message arrives.
-constexpr size_t kFirstReadBufferBytes = 64u << 10;
+// The first capacity of a message's buffer; it then doubles as the message arrives. Small, so
+// that many connections each starting a message cannot take much of the budget.
+constexpr size_t kFirstReadBufferBytes = 4u << 10;
 
 // The close code Beast sent for a failed read, or 0 if it sent none.
 int CloseCodeForError(const beast::error_code& ec) {

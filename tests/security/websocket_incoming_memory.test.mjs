@@ -15,6 +15,9 @@ const SENT_BYTES = FRAME_BYTES - 1024; // the frame's last KiB never comes
 const CONNECTIONS = 10;
 const BUDGET_MIB = 128;
 const MESSAGE_TIMEOUT_S = 30;
+// ASan keeps up to 256 MiB of freed memory in quarantine (the buffers outgrown as messages
+// arrive), which shows in the RSS.
+const RSS_SLACK_MIB = process.env.DORM_SANITIZED ? 64 + 256 : 64;
 
 function rssMiB(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -62,7 +65,7 @@ test('ten unfinished 31 MiB frames: memory stays bounded, the senders are closed
     // Whatever the others hold fits the budget (the frames' bytes have all been written by now).
     await sleep(1000);
     const peak = rssMiB(server.proc.pid);
-    assert.ok(peak - before < BUDGET_MIB + 64, `RSS grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MiB`);
+    assert.ok(peak - before < BUDGET_MIB + RSS_SLACK_MIB, `RSS grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MiB`);
     // Other clients are served meanwhile, promptly.
     const started = Date.now();
     assert.equal(await victim.ask('echo:during', 'echo:'), 'echo:during');
