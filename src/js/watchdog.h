@@ -1,4 +1,4 @@
-// Enforces the CPU-time limit of JavaScript events.
+// Enforces the CPU-time limit of JavaScript events, and a wall-clock limit on any single entry.
 //
 // Each thread that runs JavaScript owns a Slot. Around every entry into JS it calls Enter() and
 // Exit(); a watchdog thread samples the thread's CPU time from the first time it sees an entry
@@ -6,6 +6,11 @@
 // (Sampling from the watchdog keeps Enter() free of system calls; an entry can overrun by at most
 // one polling period.) The termination is tied to the entry's token, so a late watchdog can never
 // terminate a later, innocent entry.
+//
+// An entry can also stall without using CPU (blocked in a system call or a lock): after
+// `wall_limit` of wall-clock time in one entry it is terminated the same way. While an entry is
+// being terminated, terminating_flag() reads true, so that native code that runs long outside
+// the JavaScript engine (SQLite, see storage/sql_interrupt.h) can stop too.
 //
 // Thread-safe.
 #pragma once
@@ -34,15 +39,19 @@ class Watchdog {
     // caller must then CancelTerminateExecution() once the stack has unwound.
     bool Exit();
     bool active() const;
+    // True from the moment the watchdog terminates the current entry until its Exit().
+    const std::atomic<bool>* terminating_flag() const { return &terminating_; }
 
    private:
     friend class Watchdog;
-    explicit Slot(long long limit_ns);
+    Slot(long long limit_ns, long long wall_limit_ns);
     // Guards termination against Exit(); Enter() needs no lock, since an entry can only begin
     // after the previous one's Exit().
     std::mutex mu_;
     clockid_t clock_;
     long long limit_ns_;
+    long long wall_limit_ns_;
+    std::atomic<bool> terminating_{false};
     std::atomic<v8::Isolate*> isolate_{nullptr};
     std::atomic<unsigned long long> token_{0};
     unsigned long long next_token_ = 1;  // owning thread only
@@ -51,9 +60,13 @@ class Watchdog {
     // Watchdog thread only: the entry it last saw and the CPU time it saw it at.
     unsigned long long seen_token_ = 0;
     long long seen_cpu_ns_ = 0;
+    long long seen_wall_ns_ = 0;
   };
 
-  explicit Watchdog(std::chrono::milliseconds cpu_limit);
+  // `wall_limit` defaults to twice the CPU limit plus five seconds: far above what a busy machine
+  // makes of an honest entry, far below forever.
+  explicit Watchdog(std::chrono::milliseconds cpu_limit,
+                    std::chrono::milliseconds wall_limit = std::chrono::milliseconds(0));
   ~Watchdog();
 
   // A slot for the calling thread. The slot lives as long as the watchdog.
@@ -62,6 +75,7 @@ class Watchdog {
  private:
   void Run();
   long long limit_ns_;
+  long long wall_limit_ns_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

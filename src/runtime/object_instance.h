@@ -76,6 +76,9 @@ struct ObjectInstance {
   // would only construct (and fail) again, endlessly.
   bool construction_started = false;
   bool delivered_any = false;
+  // Thread CPU time spent in this object's timer callbacks since its last delivered event. Timers
+  // run under the object's CPU limit: past it, the object is reset.
+  long long timer_cpu_ns = 0;
 
   // Storage. `db` is opened on first use and may be closed again when cold (see the engine's
   // LRU); `db_absent` records that no database exists yet, so reads need not look again.

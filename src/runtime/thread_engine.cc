@@ -11,6 +11,7 @@
 #include "runtime/alarm_scheduler.h"
 #include "runtime/env_object.h"
 #include "runtime/object_id.h"
+#include "storage/sql_interrupt.h"
 #include "util/cycle_clock.h"
 #include "util/log.h"
 
@@ -52,6 +53,8 @@ ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared)
       eviction_timer_(io),
       metering_(shared.options.usage_meters) {
   t_current_engine = this;
+  // SQL run by this thread's objects stops when the watchdog terminates their turn.
+  storage::SetThreadInterruptFlag(watchdog_slot_->terminating_flag());
   lag_window_start_ = std::chrono::steady_clock::now();
   EvictIdle();
 }
@@ -69,7 +72,10 @@ ThreadEngine::~ThreadEngine() {
   rejected_promises_.clear();
   apps_.clear();
   doomed_apps_.clear();
-  if (t_current_engine == this) t_current_engine = nullptr;
+  if (t_current_engine == this) {
+    t_current_engine = nullptr;
+    storage::SetThreadInterruptFlag(nullptr);
+  }
 }
 
 ThreadEngine* ThreadEngine::Current() { return t_current_engine; }
@@ -280,6 +286,12 @@ ObjectInstance* ThreadEngine::EnsureInstance(ObjectAddress address, AppIsolate* 
 // Alarms
 
 namespace {
+long long ThreadCpuNanos() {
+  timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
 long long NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -407,6 +419,7 @@ void ThreadEngine::DeliverAlarm(ObjectInstance* instance, FetchEvent event) {
   instance->in_flight.emplace(
       event_id, ObjectInstance::InFlightEvent{std::move(event.done), EventStart(instance)});
   if (instance->usage) ++instance->usage->alarms;
+  instance->timer_cpu_ns = 0;
   if (!instance->delivered_any) {
     instance->delivered_any = true;
     if (!construction_failures_.empty()) construction_failures_.erase(ObjectKey(instance->address));
@@ -582,6 +595,7 @@ void ThreadEngine::Deliver(ObjectInstance* instance, FetchEvent event) {
   instance->in_flight.emplace(
       event_id, ObjectInstance::InFlightEvent{std::move(event.done), EventStart(instance)});
   if (instance->usage) ++instance->usage->http_requests;
+  instance->timer_cpu_ns = 0;
   if (!instance->delivered_any) {
     instance->delivered_any = true;
     if (!construction_failures_.empty()) construction_failures_.erase(ObjectKey(instance->address));
@@ -648,6 +662,7 @@ void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, FetchEvent event
   uint64_t event_id = next_event_id_++;
   instance->in_flight.emplace(
       event_id, ObjectInstance::InFlightEvent{ResponseCallback(), EventStart(instance)});
+  instance->timer_cpu_ns = 0;
   if (!instance->delivered_any) {
     instance->delivered_any = true;
     if (!construction_failures_.empty()) construction_failures_.erase(ObjectKey(instance->address));
@@ -1270,14 +1285,13 @@ void ThreadEngine::FireTimer(uint64_t id) {
   Timer* timer = it->second.get();
   AppIsolate* app = timer->app;
   uint64_t slot = timer->slot;
-  if (slot != 0) {
-    ObjectInstance* instance = FindBySlot(slot);
-    if (!instance) {
-      timers_.erase(it);
-      return;
-    }
-    instance->last_active = std::chrono::steady_clock::now();
+  // A timer does not make its object active: an object whose only work is timers is evicted
+  // when idle like any other (its timers go with it).
+  if (slot != 0 && !FindBySlot(slot)) {
+    timers_.erase(it);
+    return;
   }
+  const long long cpu_before = ThreadCpuNanos();
   bool alive = RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
     v8::TryCatch try_catch(isolate);
@@ -1299,6 +1313,19 @@ void ThreadEngine::FireTimer(uint64_t id) {
     }
   });
   if (!alive) return;
+  if (ObjectInstance* instance = slot != 0 ? FindBySlot(slot) : nullptr) {
+    instance->timer_cpu_ns += ThreadCpuNanos() - cpu_before;
+    const long long limit_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(shared_.options.cpu_limit).count();
+    if (instance->timer_cpu_ns > limit_ns) {
+      Log(LogLevel::kWarn, "[" + instance->address.app + "/" + instance->address.class_name + "/" +
+                               instance->address.instance_name +
+                               "] timers used more than the CPU limit since the last event; " +
+                               kCpuLimitMessage);
+      BreakInstance(instance, kCpuLimitMessage);
+      return;
+    }
+  }
   auto again = timers_.find(id);
   if (again != timers_.end() && again->second->repeat) ArmTimer(again->second.get());
 }
