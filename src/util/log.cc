@@ -25,6 +25,40 @@ const char* LevelName(LogLevel level) {
   }
   return "?";
 }
+
+// Appends `message` with every control character escaped, so that one call stays one line and
+// text from clients or tenants (instance ids, error messages) cannot forge lines or send terminal
+// escapes: C0 controls and DEL as \n, \r, \t or \xNN, and the C1 controls (U+0080..U+009F, in
+// UTF-8 0xC2 0x80..0x9F) as \u0080..\u009f. Other bytes pass unchanged.
+void AppendEscaped(std::string& line, std::string_view message) {
+  static const char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < message.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(message[i]);
+    if (c == 0xc2 && i + 1 < message.size()) {
+      unsigned char next = static_cast<unsigned char>(message[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) {
+        line += "\\u00";
+        line += kHex[next >> 4];
+        line += kHex[next & 0xf];
+        ++i;
+        continue;
+      }
+    }
+    if (c >= 0x20 && c != 0x7f) {
+      line += static_cast<char>(c);
+    } else if (c == '\n') {
+      line += "\\n";
+    } else if (c == '\r') {
+      line += "\\r";
+    } else if (c == '\t') {
+      line += "\\t";
+    } else {
+      line += "\\x";
+      line += kHex[c >> 4];
+      line += kHex[c & 0xf];
+    }
+  }
+}
 }  // namespace
 
 void SetLogLevel(LogLevel level) { g_min_level.store(level); }
@@ -47,7 +81,7 @@ void Log(LogLevel level, std::string_view message) {
   line += ms;
   line += LevelName(level);
   line += ' ';
-  line += message;
+  AppendEscaped(line, message);
   line += '\n';
   // One write() per line keeps lines whole when several threads log at once.
   const char* p = line.data();

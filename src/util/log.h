@@ -12,7 +12,9 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 // Sets the lowest level that is written (default kInfo).
 void SetLogLevel(LogLevel level);
 
-// Writes "<time> <LEVEL> <message>\n" to stderr if `level` is enabled.
+// Writes "<time> <LEVEL> <message>\n" to stderr if `level` is enabled. Control characters in
+// `message` (newlines included) are written escaped (\n, \x1b, ...), so one call is always one
+// line whatever client or tenant text the message holds.
 void Log(LogLevel level, std::string_view message);
 
 }  // namespace dorm
