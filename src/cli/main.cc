@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,7 +30,9 @@ const char kUsage[] =
     "             [--max-classes-per-app 5] [--cpu-limit-ms 30000] [--heap-limit-mb 128]\n"
     "             [--idle-evict-seconds 70] [--max-body-bytes 104857600]\n"
     "             [--alarm-retry-base-ms 2000] [--hibernate-after-ms 10000]\n"
-    "             [--ws-max-buffered-bytes 16777216]\n"
+    "             [--ws-max-buffered-bytes 16777216] [--max-connections N]\n"
+    "             [--max-buffered-body-bytes 268435456] [--header-timeout-seconds 60]\n"
+    "             [--body-timeout-seconds 60] [--keep-alive-timeout-seconds 75]\n"
     "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
@@ -82,6 +85,56 @@ Args Parse(int argc, char** argv, int start) {
     }
   }
   return args;
+}
+
+// The options each command accepts; nullptr for an unknown command. Every flag a command reads
+// must be listed here: anything else (a typo such as `--clustr`) is refused with the usage, so that
+// a misspelt limit never silently runs with its default.
+const std::set<std::string>* KnownFlags(const std::string& command) {
+  static const std::map<std::string, std::set<std::string>> kByCommand = [] {
+    std::map<std::string, std::set<std::string>> all = {
+        {"serve",
+         {"listen", "data", "threads", "max-classes-per-app", "cpu-limit-ms", "heap-limit-mb",
+          "idle-evict-seconds", "max-body-bytes", "alarm-retry-base-ms", "hibernate-after-ms",
+          "ws-max-buffered-bytes", "header-timeout-seconds", "body-timeout-seconds",
+          "keep-alive-timeout-seconds", "max-connections", "max-buffered-body-bytes",
+          "max-object-storage-mb", "max-app-storage-mb", "max-apps"}},
+        {"deploy", {"name", "app", "access"}},
+        {"list", {"app"}},
+        {"get", {"app"}},
+        {"delete", {"app"}},
+        {"env", {"app"}},
+        {"usage", {"app", "since"}},
+        {"mcp", {}},
+        {"auth",
+         {"app", "hs256-secret-file", "public-key-file", "jwks-file", "issuer", "audience"}},
+        {"keys", {"app", "name"}},
+    };
+    // Every client command also takes the admin endpoint's options.
+    for (auto& [name, flags] : all) {
+      if (name != "serve") flags.insert({"server", "token", "data"});
+    }
+    return all;
+  }();
+  auto it = kByCommand.find(command);
+  return it == kByCommand.end() ? nullptr : &it->second;
+}
+
+// Exits with status 2 and the usage when `args` holds an option that `command` does not take.
+void RefuseUnknownFlags(const std::string& command, const Args& args) {
+  const std::set<std::string>* known = KnownFlags(command);
+  if (!known) return;  // an unknown command is reported as such
+  std::string unknown;
+  for (const auto& [key, value] : args.flags) {
+    if (!known->count(key)) {
+      unknown = key;
+      break;
+    }
+  }
+  if (unknown.empty() && args.yes && command != "delete") unknown = "yes";
+  if (unknown.empty()) return;
+  std::cerr << "dorm: unknown option --" << unknown << " for 'dorm " << command << "'\n" << kUsage;
+  std::exit(2);
 }
 
 std::string Flag(const Args& args, const std::string& key, const std::string& fallback = "") {
@@ -161,6 +214,17 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.runtime.idle_evict = std::chrono::seconds(NumberFlag(args, "idle-evict-seconds", 70));
   o.runtime.hibernate_after =
       std::chrono::milliseconds(NumberFlag(args, "hibernate-after-ms", 10000));
+  o.http.max_buffered_body_bytes =
+      static_cast<size_t>(NumberFlag(args, "max-buffered-body-bytes", 256ll << 20));
+  o.http.max_connections = static_cast<size_t>(NumberFlag(args, "max-connections", 0));
+  o.http.header_timeout = std::chrono::seconds(NumberFlag(args, "header-timeout-seconds", 60));
+  o.http.body_timeout = std::chrono::seconds(NumberFlag(args, "body-timeout-seconds", 60));
+  o.http.keep_alive_timeout =
+      std::chrono::seconds(NumberFlag(args, "keep-alive-timeout-seconds", 75));
+  if (o.http.header_timeout.count() == 0 || o.http.body_timeout.count() == 0 ||
+      o.http.keep_alive_timeout.count() == 0 || o.http.max_buffered_body_bytes == 0) {
+    Fail("the timeouts and --max-buffered-body-bytes must be positive");
+  }
   o.http.web_socket.max_buffered_bytes =
       static_cast<size_t>(NumberFlag(args, "ws-max-buffered-bytes", 16u << 20));
   o.max_classes_per_app = static_cast<size_t>(NumberFlag(args, "max-classes-per-app", 5));
@@ -312,6 +376,7 @@ int main(int argc, char** argv) {
   }
   std::string command = argv[1];
   Args args = Parse(argc, argv, 2);
+  RefuseUnknownFlags(command, args);
   if (command == "serve") return ServeCommand(args, argv[0]);
   if (command == "deploy") return DeployCommand(args);
   if (command == "list") return ListCommand(args);

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <strings.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,6 +57,51 @@ std::string LoadOrCreateAdminToken(const std::string& data_dir) {
 
 namespace {
 
+// The descriptors this process has open.
+size_t CountOpenDescriptors() {
+  std::error_code ec;
+  size_t count = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++count;
+  }
+  return count;
+}
+
+// Takes an exclusive lock on DATA/lock for the life of the process, so that a second server on
+// the same data folder refuses to start instead of sharing its databases. Returns the locked
+// descriptor (deliberately never closed: the lock goes with the process), or -1 with `error` set.
+int LockDataFolder(const std::string& data_dir, std::string* error) {
+  std::string path = data_dir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *error = "cannot open " + path + ": " + std::strerror(errno);
+    return -1;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char pid[32] = {0};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    ::close(fd);
+    *error = err == EWOULDBLOCK
+                 ? "the data folder " + data_dir + " is in use by another dorm server" +
+                       (holder.empty() ? "" : " (pid " + holder + ")")
+                 : "cannot lock " + path + ": " + std::strerror(err);
+    return -1;
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only a hint for the message above; the lock is what counts.
+  }
+  return fd;
+}
+
+}  // namespace
+
+namespace {
+
 // Why files cannot be created in `folder` ("" if they can, or if it does not exist yet).
 std::string WritableFolderProblem(const std::string& folder) {
   std::error_code ec;
@@ -103,9 +150,16 @@ int Serve(const ServeOptions& options, const char* argv0) {
       return 1;
     }
   }
+  std::string lock_error;
+  if (LockDataFolder(data_dir, &lock_error) < 0) {
+    std::cerr << "dorm: " << lock_error << "\n";
+    return 1;
+  }
   // Each open object database holds a few descriptors; take what the system allows.
   rlimit limit;
   ServeOptions effective = options;
+  size_t descriptor_limit = 0;  // 0: unlimited
+  size_t databases_descriptors = 0;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
     if (limit.rlim_cur < limit.rlim_max) {
       limit.rlim_cur = limit.rlim_max;
@@ -113,17 +167,19 @@ int Serve(const ServeOptions& options, const char* argv0) {
       getrlimit(RLIMIT_NOFILE, &limit);
     }
     // An open object database holds two descriptors (database and log) and a third while its
-    // commit is being flushed. Connections get three quarters of the descriptors, sockets and
-    // other files the rest, so that a burst of objects (e.g. many alarms at once) closes cold
-    // connections instead of failing to open new ones.
+    // commit is being flushed. Object databases get three quarters of the descriptors; the
+    // connection limit (set below) leaves them those.
     int threads = options.http.threads > 0
                       ? options.http.threads
                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
     if (limit.rlim_cur != RLIM_INFINITY) {
-      size_t budget =
-          static_cast<size_t>(limit.rlim_cur) * 3 / 4 / 3 / static_cast<size_t>(threads);
+      size_t descriptors = static_cast<size_t>(limit.rlim_cur);
+      size_t budget = descriptors * 3 / 4 / 3 / static_cast<size_t>(threads);
       effective.runtime.max_open_databases_per_thread =
           std::max<size_t>(16, std::min(options.runtime.max_open_databases_per_thread, budget));
+      databases_descriptors =
+          effective.runtime.max_open_databases_per_thread * 3 * static_cast<size_t>(threads);
+      descriptor_limit = descriptors;
     }
   }
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
@@ -212,11 +268,53 @@ int Serve(const ServeOptions& options, const char* argv0) {
     AdminOptions admin_options{token, data_dir, options.max_classes_per_app};
     admin_options.max_apps = options.max_apps;
     AdminService admin(admin_options, registry, shared);
-    net::HttpServer server(options.http, shared,
+    // The connection limit leaves object databases their descriptors, plus the ones the server
+    // holds now (registry, indexes, V8) and a margin for what it opens later (listening socket,
+    // event loops, deploys), so that objects keep opening their databases while clients hold
+    // every connection they may.
+    if (descriptor_limit > 0) {
+      size_t open_now = CountOpenDescriptors();
+      size_t threads = static_cast<size_t>(
+          options.http.threads > 0
+              ? options.http.threads
+              : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+      size_t reserve = databases_descriptors + open_now + 32 + 8 * threads;
+      size_t for_connections = descriptor_limit > reserve + 8 ? descriptor_limit - reserve : 8;
+      if (options.http.max_connections > for_connections) {
+        std::cerr << "dorm: --max-connections lowered to " << for_connections
+                  << " to keep descriptors for object databases (descriptor limit "
+                  << descriptor_limit << ")\n";
+      }
+      if (options.http.max_connections == 0 || options.http.max_connections > for_connections) {
+        effective.http.max_connections = for_connections;
+      }
+    }
+    net::HttpServer server(effective.http, shared,
                            [&admin](const std::string& path, runtime::HttpRequestData request,
                                     std::function<void(runtime::HttpResponseData)> respond) {
                              admin.Handle(path, std::move(request), std::move(respond));
                            });
+    // Admin requests are refused on their head when the token is wrong, before any body is read
+    // (the admin service checks the token again).
+    server.set_admin_gate(
+        [&token](const runtime::HttpRequestData& head) -> std::optional<runtime::HttpResponseData> {
+          std::string auth;
+          for (const auto& [name, value] : head.headers) {
+            if (strcasecmp(name.c_str(), "authorization") == 0) {
+              auth = value;
+              break;
+            }
+          }
+          if (auth.size() > 7 && strncasecmp(auth.c_str(), "bearer ", 7) == 0 &&
+              ConstantTimeEquals(std::string_view(auth).substr(7), token)) {
+            return std::nullopt;
+          }
+          // The admin service's own answer.
+          runtime::HttpResponseData refused = runtime::HttpResponseData::JsonError(
+              401, auth.empty() ? "Missing admin token." : "Invalid admin token.");
+          refused.headers.emplace_back("www-authenticate", "Bearer realm=\"dorm-admin\"");
+          return refused;
+        });
     admin.set_server(&server);
     admin.set_env_store(env_store.get());
     admin.set_credentials_store(credentials.get());

@@ -1,17 +1,28 @@
 #include "net/http_server.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <future>
 #include <optional>
+#include <stdexcept>
+#include <system_error>
 
 #include "net/access_gate.h"
+#include "net/request_head.h"
+#include "net/response_head.h"
 #include "net/route.h"
 #include "net/web_socket_connection.h"
 #include "util/log.h"
+#include "util/rate_limited_log.h"
 
 namespace dorm::net {
 
@@ -24,6 +35,7 @@ using tcp = asio::ip::tcp;
 struct HttpServer::Loop {
   asio::io_context io{1};
   std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> accept_retry;  // back-off after a failed accept
   std::unique_ptr<runtime::ThreadEngine> engine;
   std::thread thread;
 };
@@ -34,99 +46,338 @@ runtime::HttpResponseData Plain(int status, const std::string& message) {
   return runtime::HttpResponseData::JsonError(status, message);
 }
 
+// After a response refusing a request whose body was not read: how long, and how many bytes, the
+// connection keeps discarding what the client still sends before it is closed, so that closing
+// with unread data (which sends a reset) does not destroy the answer before the client reads it.
+// (As nginx's lingering close; the bytes are read into the connection's small buffer and dropped,
+// so discarding costs no memory.)
+constexpr auto kLingerTime = std::chrono::seconds(5);
+constexpr size_t kLingerBytes = 128u << 20;
+// Bytes read from a socket at once; a connection waiting for a request to start reads in small
+// steps, so that idle connections hold little memory.
+constexpr size_t kReadStep = 64u << 10;
+constexpr size_t kIdleReadStep = 4u << 10;
+
+RateLimitedLog& ResponseHeadLog() {
+  static RateLimitedLog log(LogLevel::kWarn, std::chrono::seconds(10));
+  return log;
+}
+
+// One HTTP connection. Reads a request head, admits it on the head, reads its body, dispatches it
+// and writes the response; then the next request (keep-alive), until either side closes or a
+// timeout fires. Lives on its loop's thread; holds itself alive through pending operations.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer& server, HttpServer::Loop* loop)
-      : socket_(std::move(socket)), server_(server), loop_(loop), io_(loop->io) {}
+      : socket_(std::move(socket)),
+        server_(server),
+        loop_(loop),
+        io_(loop->io),
+        timer_(loop->io),
+        limits_{server.options().max_header_bytes, server.options().max_body_bytes},
+        buffer_(ConnectionBufferBytes(limits_)),
+        reservation_(server.body_budget()) {
+    ++server_.http_connections();
+  }
+  ~Session() { --server_.http_connections(); }
 
-  void Start() { Read(); }
+  void Start() { StartRequest(/*first=*/true); }
 
-  void Serve(http::request<http::string_body> req) {
+ private:
+  enum class Phase { kIdle, kHead, kBody, kDispatched, kWriting, kLinger, kClosed };
+
+  // --- Timeouts: one timer; each phase re-arms it. A stale expiry (re-armed since) is ignored.
+  void Arm(std::chrono::steady_clock::duration after) {
+    timer_.expires_after(after);
+    timer_.async_wait(
+        [self = shared_from_this(), generation = ++timer_generation_](beast::error_code ec) {
+          if (ec || generation != self->timer_generation_) return;
+          self->OnTimeout();
+        });
+  }
+  void Disarm() {
+    ++timer_generation_;
+    timer_.cancel();
+  }
+  void OnTimeout() {
+    switch (phase_) {
+      case Phase::kHead:
+        if (!parser_->got_some() && buffer_.size() == 0) {
+          Close();  // not a byte of a request: nothing to answer
+          return;
+        }
+        [[fallthrough]];
+      case Phase::kBody: {
+        bool in_head = phase_ == Phase::kHead;
+        beast::error_code ignored;
+        socket_.cancel(ignored);  // the pending read sees the phase change and stops
+        Refuse(408, in_head ? "The request head did not arrive in time."
+                            : "The request body did not arrive in time.");
+        return;
+      }
+      default:
+        // Idle keep-alive, a client that does not read its response, or the end of a linger.
+        Close();
+        return;
+    }
+  }
+
+  // --- Reading.
+  void StartRequest(bool first) {
+    parser_.emplace();
+    ConfigureRequestParser(*parser_, limits_);
+    body_pending_ = false;
+    keep_alive_ = true;
+    head_ = false;
+    upgrade_request_.reset();
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();  // idle connections keep no large buffer
+    if (first || buffer_.size() > 0) {
+      phase_ = Phase::kHead;
+      Arm(server_.options().header_timeout);
+    } else {
+      phase_ = Phase::kIdle;
+      Arm(server_.options().keep_alive_timeout);
+    }
+    ParseHead();
+  }
+
+  // Feeds buffered bytes to the parser until it needs more or stops with an error. Returns false
+  // if the request was answered (a parse error or an exception) and the caller must stop.
+  bool Parse() {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      size_t used = 0;
+      try {
+        used = parser_->put(buffer_.data(), ec);
+      } catch (const std::exception& e) {
+        // Beast's field storage throws for a field it cannot hold (e.g. a trailer value over
+        // 65,533 bytes); the request is refused, the server goes on.
+        Refuse(400, std::string("Malformed HTTP request: ") + e.what() + ".");
+        return false;
+      }
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) {
+        OnParseError(ec);
+        return false;
+      }
+      if (phase_ != Phase::kBody && parser_->is_header_done()) break;
+      if (used == 0) break;
+    }
+    return true;
+  }
+
+  void ParseHead() {
+    if (!Parse()) return;
+    if (parser_->is_header_done()) {
+      OnHead();
+      return;
+    }
+    ReadSome([](Session& self) { self.ParseHead(); });
+  }
+
+  // Reads more bytes into the buffer, then calls `next`. A full buffer means that a head, chunk
+  // header or trailer is larger than allowed.
+  void ReadSome(void (*next)(Session&)) {
+    size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) {
+      OnParseError(http::error::buffer_overflow);
+      return;
+    }
+    bool waiting = buffer_.size() == 0 && !parser_->got_some();
+    socket_.async_read_some(buffer_.prepare(std::min(room, waiting ? kIdleReadStep : kReadStep)),
+                            [self = shared_from_this(), next](beast::error_code ec, size_t n) {
+                              // A timeout answered the request meanwhile: this read is stale.
+                              if (self->phase_ != Phase::kIdle && self->phase_ != Phase::kHead &&
+                                  self->phase_ != Phase::kBody) {
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              if (ec) {
+                                // End of stream or a reset mid-request: nothing to answer to.
+                                self->Close();
+                                return;
+                              }
+                              self->OnBytes(n);
+                              next(*self);
+                            });
+  }
+
+  void OnBytes(size_t n) {
+    if (n == 0) return;
+    if (phase_ == Phase::kIdle) {
+      phase_ = Phase::kHead;
+      Arm(server_.options().header_timeout);
+    } else if (phase_ == Phase::kBody) {
+      Arm(server_.options().body_timeout);  // the body timeout is between bytes, as nginx's
+    }
+  }
+
+  void OnParseError(beast::error_code ec) {
+    if (ec == http::error::header_limit) {
+      Refuse(431, "Request header fields too large: the limit is " +
+                      std::to_string(limits_.max_header_bytes) + " bytes.");
+    } else if (ec == http::error::body_limit) {
+      Refuse(413, "Request body too large: the limit is " + std::to_string(limits_.max_body_bytes) +
+                      " bytes.");
+    } else if (ec == http::error::buffer_overflow) {
+      Refuse(phase_ == Phase::kBody ? 431 : 400,
+             phase_ == Phase::kBody
+                 ? "Request trailer fields or chunk header too large: the limit is " +
+                       std::to_string(buffer_.max_size()) + " bytes."
+                 : "Malformed HTTP request: the request head is too large.");
+    } else {
+      Refuse(400, "Malformed HTTP request: " + ec.message() + ".");
+    }
+  }
+
+  void OnHead() {
+    const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
-    std::string host(req[http::field::host]);
-    std::string target(req.target());
+    body_pending_ = !parser_->is_done();
+    if (auto refusal = CheckRequestHead(req)) {
+      Refuse(refusal->status, refusal->message);
+      return;
+    }
+    host_ = std::string(req[http::field::host]);
+    target_ = std::string(req.target());
     // The request is handed to the loop that owns its object; measured on a hot object, that
     // beats moving the connection to the owner, since the other loops then share the HTTP work.
     // (A WebSocket, once upgraded, does move to the owner: all its traffic is the object's.)
-    HttpServer::Plan plan = server_.PlanRequest(target, host);
-    owner_ = plan.owner;
-    upgrade_request_.reset();
-    if (plan.route.kind == RouteKind::kObject && websocket::is_upgrade(req)) upgrade_request_ = req;
-    runtime::HttpRequestData data;
-    data.method = std::string(req.method_string());
-    for (const auto& field : req.base()) {
-      data.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    plan_ = server_.PlanRequest(target_, host_);
+    where_ =
+        plan_.route.kind == RouteKind::kObject
+            ? plan_.address.app + "/" + plan_.address.class_name + "/" + plan_.address.instance_name
+            : target_.substr(0, target_.find('?'));
+    owner_ = plan_.owner;
+    request_ = runtime::HttpRequestData{};
+    request_.method = std::string(req.method_string());
+    request_.headers = ForwardedHeaders(req);
+    if (auto answer = server_.Admit(plan_, request_, target_, host_, &protocol_fallback_)) {
+      // Refused on the head: the body (if any) is never read, so the connection cannot go on.
+      if (body_pending_) keep_alive_ = false;
+      Write(std::move(*answer));
+      return;
     }
-    data.body = std::move(req.body());
-    server_.Handle(loop_, std::move(plan), std::move(data), target, host,
-                   [self = shared_from_this()](runtime::HttpResponseData response) {
-                     if (self->loop_->thread.get_id() == std::this_thread::get_id()) {
-                       self->Write(std::move(response));
-                       return;
-                     }
-                     asio::post(self->io_, [self, response = std::move(response)]() mutable {
-                       self->Write(std::move(response));
+    if (plan_.route.kind == RouteKind::kObject && websocket::is_upgrade(req)) {
+      upgrade_request_.emplace(req);
+    }
+    if (!body_pending_) {
+      OnRequestComplete();
+      return;
+    }
+    phase_ = Phase::kBody;
+    Arm(server_.options().body_timeout);
+    parser_->eager(true);
+    auto expect = req.find(http::field::expect);
+    if (expect != req.end() && beast::iequals(expect->value(), "100-continue")) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(socket_, asio::buffer(kContinue, sizeof kContinue - 1),
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) {
+                            self->Close();
+                            return;
+                          }
+                          self->ParseBody();
+                        });
+      return;
+    }
+    ParseBody();
+  }
+
+  void ParseBody() {
+    if (!Parse()) return;
+    // Every byte of body now buffered counts against the server's budget.
+    if (!reservation_.GrowTo(parser_->get().body().size())) {
+      auto answer = Plain(503,
+                          "The server is receiving too many request bodies at once; retry "
+                          "later.");
+      answer.headers.emplace_back("retry-after", "5");
+      keep_alive_ = false;
+      body_pending_ = true;
+      Write(std::move(answer));
+      return;
+    }
+    if (parser_->is_done()) {
+      body_pending_ = false;
+      OnRequestComplete();
+      return;
+    }
+    ReadSome([](Session& self) { self.ParseBody(); });
+  }
+
+  void OnRequestComplete() {
+    Disarm();
+    phase_ = Phase::kDispatched;
+    request_.body = std::move(parser_->get().body());
+    if (upgrade_request_) upgrade_request_->body().clear();
+    server_.Dispatch(loop_, std::move(plan_), std::move(request_), std::move(protocol_fallback_),
+                     [self = shared_from_this()](runtime::HttpResponseData response) {
+                       if (self->loop_->thread.get_id() == std::this_thread::get_id()) {
+                         self->Write(std::move(response));
+                         return;
+                       }
+                       asio::post(self->io_, [self, response = std::move(response)]() mutable {
+                         self->Write(std::move(response));
+                       });
                      });
-                   });
   }
 
- private:
-  void Read() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
-    parser_->body_limit(server_.options().max_body_bytes);
-    http::async_read(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
-  }
-
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      Close();
-      return;
-    }
-    if (ec) {
-      if (ec == http::error::header_limit) {
-        WriteError(431, "Request header fields too large.");
-      } else if (ec == http::error::body_limit) {
-        WriteError(413, "Request body too large: the limit is " +
-                            std::to_string(server_.options().max_body_bytes) + " bytes.");
-      } else if (ec.category() == http::make_error_code(http::error::bad_method).category() ||
-                 ec == http::error::buffer_overflow) {
-        WriteError(400, "Malformed HTTP request: " + ec.message() + ".");
-      } else {
-        Close();
-      }
-      return;
-    }
-    http::request<http::string_body> req = parser_->release();
-    if (req.version() >= 11 && req.find(http::field::host) == req.end()) {
-      // RFC 9112 section 3.2: an HTTP/1.1 request without Host is invalid.
-      WriteError(400, "Malformed HTTP request: missing Host header.");
-      return;
-    }
-    Serve(std::move(req));
-  }
-
-  void WriteError(int status, const std::string& message) {
+  // Answers a request the server refuses, and closes the connection afterwards.
+  void Refuse(int status, const std::string& message) {
     keep_alive_ = false;
+    body_pending_ = true;  // what follows on the connection cannot be trusted: discard it
     Write(Plain(status, message));
   }
 
+  // --- Writing.
+  // Builds the response head from what the application answered; nullopt (with `problem` set)
+  // when it cannot be sent as HTTP/1.1.
+  std::shared_ptr<http::response<http::string_body>> BuildResponse(runtime::HttpResponseData& data,
+                                                                   bool keep,
+                                                                   std::string* problem) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    try {
+      res->result(static_cast<unsigned>(data.status));
+      if (!data.status_text.empty() && IsValidReasonPhrase(data.status_text)) {
+        res->reason(data.status_text);
+      }
+      res->version(11);
+      for (auto& [name, value] : data.headers) {
+        if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+            beast::iequals(name, "connection")) {
+          continue;
+        }
+        if (auto bad = CheckResponseField(name, value)) {
+          *problem = *bad;
+          return nullptr;
+        }
+        res->insert(name, value);
+      }
+      res->body() = std::move(data.body);
+      res->keep_alive(keep);
+      res->prepare_payload();
+      if (head_) res->body().clear();
+    } catch (const std::exception& e) {
+      *problem = std::string("the response cannot be sent as HTTP/1.1: ") + e.what();
+      return nullptr;
+    }
+    return res;
+  }
+
   void Write(runtime::HttpResponseData data) {
+    if (phase_ == Phase::kClosed) {
+      if (data.web_socket_id != 0) NotifySocketNeverConnected(data.web_socket_id);
+      return;
+    }
     if (data.web_socket_id != 0) {
       if (upgrade_request_ && data.status == 101 && !server_.draining()) {
         Upgrade(std::move(data));
         return;
       }
       // Nobody will connect to the socket the object made: let it hear of that.
-      uint64_t id = data.web_socket_id;
-      HttpServer::Loop* owner = owner_;
-      asio::post(owner->io, [owner, id] {
-        if (owner->engine) owner->engine->OnWebSocketClosed(id, 1006, "", false);
-      });
+      NotifySocketNeverConnected(data.web_socket_id);
       if (!upgrade_request_) {
         data = Plain(500,
                      "The Durable Object answered with a WebSocket (status 101) a request that "
@@ -136,35 +387,53 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       keep_alive_ = false;
     }
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->result(static_cast<unsigned>(data.status));
-    if (!data.status_text.empty()) res->reason(data.status_text);
-    res->version(11);
-    for (auto& [name, value] : data.headers) {
-      if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
-          beast::iequals(name, "connection")) {
-        continue;
-      }
-      res->insert(name, value);
-    }
-    res->body() = std::move(data.body);
     bool keep = keep_alive_ && !server_.draining();
-    res->keep_alive(keep);
-    res->prepare_payload();
-    if (head_) res->body().clear();
+    std::string problem;
+    auto res = BuildResponse(data, keep, &problem);
+    if (!res) {
+      ResponseHeadLog().Note("[" + where_ + "] response replaced by a 500: " + problem);
+      runtime::HttpResponseData error =
+          Plain(500, "The Durable Object's response cannot be sent: " + problem + ".");
+      res = BuildResponse(error, keep, &problem);
+      if (!res) {
+        Close();
+        return;
+      }
+    }
+    phase_ = Phase::kWriting;
+    Arm(server_.options().body_timeout);
     http::async_write(socket_, *res,
                       [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
-                        if (ec || !keep) {
+                        self->reservation_.Release();
+                        if (ec) {
                           self->Close();
                           return;
                         }
-                        self->Read();
+                        if (!keep) {
+                          if (self->body_pending_) {
+                            self->Linger();
+                          } else {
+                            self->Close();
+                          }
+                          return;
+                        }
+                        self->StartRequest(/*first=*/false);
                       });
+  }
+
+  void NotifySocketNeverConnected(uint64_t id) {
+    HttpServer::Loop* owner = owner_;
+    if (!owner) return;
+    asio::post(owner->io, [owner, id] {
+      if (owner->engine) owner->engine->OnWebSocketClosed(id, 1006, "", false);
+    });
   }
 
   // Completes a WebSocket upgrade: the connection moves to the loop that owns the object, which
   // answers the handshake and attaches the connection to the object's socket.
   void Upgrade(runtime::HttpResponseData data) {
+    Disarm();
+    phase_ = Phase::kClosed;
     HttpServer::Loop* owner = owner_;
     uint64_t id = data.web_socket_id;
     auto request = std::make_shared<http::request<http::string_body>>(std::move(*upgrade_request_));
@@ -180,9 +449,7 @@ class Session : public std::enable_shared_from_this<Session> {
     int fd = socket_.release(ec);
     if (ec) {
       Close();
-      asio::post(owner->io, [owner, id] {
-        if (owner->engine) owner->engine->OnWebSocketClosed(id, 1006, "", false);
-      });
+      NotifySocketNeverConnected(id);
       return;
     }
     asio::post(owner->io, [owner, id, protocol, fd, request, headers, &options] {
@@ -193,7 +460,35 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Stops sending, then discards what the client still sends (bounded in time and bytes) before
+  // closing, so that the answer already written is not lost to a reset.
+  void Linger() {
+    phase_ = Phase::kLinger;
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    Arm(kLingerTime);
+    lingered_ = 0;
+    Discard();
+  }
+  void Discard() {
+    buffer_.clear();
+    socket_.async_read_some(
+        buffer_.prepare(std::min(buffer_.max_size(), kReadStep)),
+        [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->lingered_ += n;
+          if (ec || self->lingered_ >= kLingerBytes || self->phase_ != Phase::kLinger) {
+            self->Close();
+            return;
+          }
+          self->Discard();
+        });
+  }
+
   void Close() {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    Disarm();
+    reservation_.Release();
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
     socket_.close(ignored);
@@ -203,10 +498,23 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer& server_;
   HttpServer::Loop* loop_;
   asio::io_context& io_;
+  asio::steady_timer timer_;
+  uint64_t timer_generation_ = 0;
+  RequestLimits limits_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
+  BodyReservation reservation_;
+  Phase phase_ = Phase::kIdle;
   bool keep_alive_ = true;
   bool head_ = false;
+  bool body_pending_ = false;  // the request's body (or what follows it) was not read
+  size_t lingered_ = 0;
+  std::string host_;
+  std::string target_;
+  std::string where_;  // the request's object (or path), for log lines
+  HttpServer::Plan plan_;
+  runtime::HttpRequestData request_;
+  std::string protocol_fallback_;
   HttpServer::Loop* owner_ = nullptr;
   std::optional<http::request<http::string_body>> upgrade_request_;
 };
@@ -215,7 +523,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
 HttpServer::HttpServer(HttpServerOptions options, runtime::RuntimeShared& runtime,
                        AdminHandler admin)
-    : options_(std::move(options)), runtime_(runtime), admin_(std::move(admin)) {
+    : options_(std::move(options)),
+      runtime_(runtime),
+      admin_(std::move(admin)),
+      body_budget_(options_.max_buffered_body_bytes) {
   int n = options_.threads > 0 ? options_.threads
                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>());
@@ -225,19 +536,25 @@ HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
 
 unsigned short HttpServer::Start() {
   tcp::endpoint endpoint(asio::ip::make_address(options_.host), options_.port);
-  unsigned short port = options_.port;
-  for (auto& loop : loops_) {
-    // Every loop has its own acceptor on the same port (SO_REUSEPORT): the kernel spreads
-    // connections across loops without a shared accept queue.
-    loop->acceptor.emplace(loop->io);
-    loop->acceptor->open(endpoint.protocol());
-    loop->acceptor->set_option(asio::socket_base::reuse_address(true));
-    int one = 1;
-    ::setsockopt(loop->acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    loop->acceptor->bind(tcp::endpoint(endpoint.address(), port));
-    loop->acceptor->listen(asio::socket_base::max_listen_connections);
-    port = loop->acceptor->local_endpoint().port();
+  // One listening socket, bound without SO_REUSEPORT, so that a second server on the same port
+  // fails to start instead of silently splitting the traffic. Each loop accepts on its own
+  // duplicate of the descriptor: the kernel hands every connection to one of them.
+  tcp::acceptor listener(loops_[0]->io);
+  beast::error_code ec;
+  listener.open(endpoint.protocol(), ec);
+  if (!ec) listener.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) listener.bind(endpoint, ec);
+  if (!ec) listener.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error(ec.message());
+  unsigned short port = listener.local_endpoint().port();
+  for (size_t i = 1; i < loops_.size(); ++i) {
+    int fd = ::dup(listener.native_handle());
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup");
+    loops_[i]->acceptor.emplace(loops_[i]->io);
+    loops_[i]->acceptor->assign(endpoint.protocol(), fd);
   }
+  loops_[0]->acceptor.emplace(std::move(listener));
+  for (auto& loop : loops_) loop->accept_retry.emplace(loop->io);
   std::vector<std::promise<void>> ready(loops_.size());
   for (size_t i = 0; i < loops_.size(); ++i) {
     Loop* loop = loops_[i].get();
@@ -252,20 +569,74 @@ unsigned short HttpServer::Start() {
     });
   }
   for (auto& r : ready) r.get_future().wait();
+  started_ = true;
   return port;
 }
+
+namespace {
+
+RateLimitedLog& AcceptLog() {
+  static RateLimitedLog log(LogLevel::kWarn, std::chrono::seconds(10));
+  return log;
+}
+
+RateLimitedLog& RefusedLog() {
+  static RateLimitedLog log(LogLevel::kWarn, std::chrono::seconds(10));
+  return log;
+}
+
+}  // namespace
 
 void HttpServer::Accept(Loop* loop) {
   loop->acceptor->async_accept(loop->io, [this, loop](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !loop->acceptor->is_open()) return;
-      Log(LogLevel::kWarn, "accept failed: " + ec.message());
+      OnAcceptError(loop, ec);
+      return;
+    }
+    size_t open = http_connections_.load() + WebSocketConnection::LiveCount();
+    if (options_.max_connections > 0 && open >= options_.max_connections) {
+      RefusedLog().Note("connection refused: " + std::to_string(open) +
+                        " connections open, the limit is " +
+                        std::to_string(options_.max_connections));
+      RefuseConnection(socket.native_handle());
     } else {
-      socket.set_option(tcp::no_delay(true));
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       std::make_shared<Session>(std::move(socket), *this, loop)->Start();
     }
     if (loop->acceptor->is_open()) Accept(loop);
   });
+}
+
+void HttpServer::OnAcceptError(Loop* loop, const boost::system::error_code& ec) {
+  // Out of descriptors (or kernel memory) the pending connection stays queued and accepting again
+  // at once would fail again at once: wait before retrying, and log one line per interval.
+  bool exhausted = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                   ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+  auto wait = exhausted ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10);
+  AcceptLog().Note("accept failed: " + ec.message() + "; retrying in " +
+                   std::to_string(wait.count()) + " ms");
+  loop->accept_retry->expires_after(wait);
+  loop->accept_retry->async_wait([this, loop](beast::error_code timer_ec) {
+    if (timer_ec || !loop->acceptor->is_open()) return;
+    Accept(loop);
+  });
+}
+
+void HttpServer::RefuseConnection(int fd) {
+  // Written without waiting: the socket's send buffer is empty, so the whole answer fits; a
+  // client that is gone is no concern.
+  static const std::string kAnswer = [] {
+    std::string body = "{\"error\":\"The server has too many open connections; retry later.\"}";
+    return "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+           "retry-after: 1\r\nconnection: close\r\ncontent-length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  ssize_t ignored = ::send(fd, kAnswer.data(), kAnswer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)ignored;
+  ::shutdown(fd, SHUT_WR);
+  // The socket object closes the descriptor when it goes out of scope.
 }
 
 void HttpServer::FireAlarm(const runtime::ObjectAddress& address, long long scheduled_ms,
@@ -296,32 +667,47 @@ HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::s
   return plan;
 }
 
-void HttpServer::Handle(Loop* here, Plan plan, runtime::HttpRequestData request,
-                        const std::string& target, const std::string& host,
-                        std::function<void(runtime::HttpResponseData)> respond) {
+std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
+                                                           runtime::HttpRequestData& request,
+                                                           const std::string& target,
+                                                           const std::string& host,
+                                                           std::string* protocol_fallback) {
+  protocol_fallback->clear();
   switch (plan.route.kind) {
     case RouteKind::kAdmin:
       request.url = target;
-      admin_(plan.route.admin_path, std::move(request), std::move(respond));
-      return;
+      if (admin_gate_) return admin_gate_(request);
+      return std::nullopt;
     case RouteKind::kBadRequest:
-      respond(Plain(400, plan.route.error));
-      return;
+      return Plain(400, plan.route.error);
     case RouteKind::kNotFound:
-      respond(Plain(404, plan.route.error));
-      return;
+      return Plain(404, plan.route.error);
     case RouteKind::kObject:
       break;
   }
+  std::shared_ptr<const runtime::AppCode> code = runtime_.catalog.Get(plan.address.app);
+  if (!code || !code->Find(plan.address.class_name)) {
+    // As the runtime would answer, but before the body is read.
+    return Plain(404, "No Durable Object class named '" + plan.address.class_name + "' in app '" +
+                          plan.address.app + "'.");
+  }
   request.url = "http://" + (host.empty() ? std::string("localhost") : host) + plan.route.forwarded;
-  std::string protocol_fallback;
   if (auto refused = CheckObjectAccess(runtime_.catalog, authorizer_, plan.address.app,
-                                       plan.address.class_name, request, &protocol_fallback)) {
-    respond(std::move(*refused));
-    return;
+                                       plan.address.class_name, request, protocol_fallback)) {
+    return refused;
   }
   size_t q = target.find('?');
   request.headers.emplace_back("x-dorm-original-path", target.substr(0, q));
+  return std::nullopt;
+}
+
+void HttpServer::Dispatch(Loop* here, Plan plan, runtime::HttpRequestData request,
+                          std::string protocol_fallback,
+                          std::function<void(runtime::HttpResponseData)> respond) {
+  if (plan.route.kind == RouteKind::kAdmin) {
+    admin_(plan.route.admin_path, std::move(request), std::move(respond));
+    return;
+  }
   Loop* loop = plan.owner;
   ++active_requests_;
   auto done = [this, respond = std::move(respond),
@@ -357,6 +743,7 @@ void HttpServer::RunOnEveryEngine(const std::function<void(runtime::ThreadEngine
 void HttpServer::Stop(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
+  if (!started_) return;  // Start() failed or never ran: no thread to stop
   draining_ = true;
   for (auto& loop : loops_) {
     asio::post(loop->io, [l = loop.get()] {

@@ -3,17 +3,28 @@
 // object (a stable hash of its id), so an object always lives on one thread; /_admin/... goes to
 // the admin handler.
 //
+// Each request is read in two steps: its head (bounded by max_header_bytes and header_timeout),
+// which is checked (net/request_head.h), routed and authorized (Admit) before any of its body is
+// read; then its body, counted against a server-wide budget (net/body_budget.h). A request refused
+// on its head is answered at once; if it announced a body, the connection is then closed (after
+// discarding what the client still sends for a moment, so that it reads the answer). Every Beast
+// exception on the request and response paths is caught and answered (400, 431, 500) for that
+// request alone.
+//
 // Threading: Start(), Stop() and Wait() are called from one controlling thread.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "net/body_budget.h"
 #include "net/request_authorizer.h"
 #include "net/route.h"
 #include "net/web_socket_connection.h"
@@ -26,10 +37,29 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 8787;
   int threads = 0;  // 0: one per core
+  // Per request: a larger body is refused with 413, a larger head with 431.
   size_t max_body_bytes = 100u << 20;
   size_t max_header_bytes = 64u << 10;
+  // Server-wide: the request body bytes buffered at once by all connections together. A body
+  // that would pass it is refused with 503 (and its connection closed).
+  size_t max_buffered_body_bytes = 256u << 20;
+  // Open connections (HTTP and WebSocket) at once; past it, a new connection is answered 503 and
+  // closed. 0: no limit (serve sets one from the descriptor limit).
+  size_t max_connections = 0;
+  // A request head must arrive within `header_timeout` of its first byte (or of the connection);
+  // a body, or a response being written, must progress every `body_timeout`; a kept-alive
+  // connection may wait `keep_alive_timeout` for its next request.
+  std::chrono::seconds header_timeout{60};
+  std::chrono::seconds body_timeout{60};
+  std::chrono::seconds keep_alive_timeout{75};
   WebSocketOptions web_socket;
 };
+
+// Decides on an admin request from its head alone, before its body is read: the response to send
+// instead (e.g. 401), or nullopt to read the body and pass the request to the AdminHandler.
+// Called on event-loop threads; must be thread-safe and quick.
+using AdminGate =
+    std::function<std::optional<runtime::HttpResponseData>(const runtime::HttpRequestData& head)>;
 
 // Handles an admin request; `respond` may be called from any thread, exactly once.
 using AdminHandler =
@@ -53,6 +83,8 @@ class HttpServer {
   // Decides on credentials for classes that are not public (see net/access_gate.h); without one,
   // such classes refuse every request. Set before Start(); must outlive the server.
   void set_authorizer(const RequestAuthorizer* authorizer) { authorizer_ = authorizer; }
+  // Checks admin requests on their head (see AdminGate). Set before Start().
+  void set_admin_gate(AdminGate gate) { admin_gate_ = std::move(gate); }
   // Runs `fn(engine)` on every runtime thread and waits for all. Not from a runtime thread.
   void RunOnEveryEngine(const std::function<void(runtime::ThreadEngine&)>& fn);
 
@@ -66,23 +98,42 @@ class HttpServer {
     Loop* owner = nullptr;
   };
   Plan PlanRequest(const std::string& target, const std::string& host);
-  // Serves a planned request on the calling loop `here`; `respond` runs on the loop that owns
+  // Decides on a planned request from its head (`request` without body): the response to send
+  // instead (400/404 for the route, an unknown class, or a refused credential), or nullopt when
+  // its body may be read and the request dispatched. Adjusts `request` for the application (URL,
+  // credentials, x-dorm-original-path). Any loop thread.
+  std::optional<runtime::HttpResponseData> Admit(const Plan& plan,
+                                                 runtime::HttpRequestData& request,
+                                                 const std::string& target, const std::string& host,
+                                                 std::string* protocol_fallback);
+  // Serves an admitted request from the calling loop `here`; `respond` runs on the loop that owns
   // the object (or the admin worker) and must post back to the connection's loop itself.
-  void Handle(Loop* here, Plan plan, runtime::HttpRequestData request, const std::string& target,
-              const std::string& host, std::function<void(runtime::HttpResponseData)> respond);
+  void Dispatch(Loop* here, Plan plan, runtime::HttpRequestData request,
+                std::string protocol_fallback,
+                std::function<void(runtime::HttpResponseData)> respond);
   bool draining() const { return draining_.load(); }
   const HttpServerOptions& options() const { return options_; }
+  BodyBudget& body_budget() { return body_budget_; }
+  // Open HTTP connections (WebSockets are counted by WebSocketConnection::LiveCount()).
+  std::atomic<size_t>& http_connections() { return http_connections_; }
 
  private:
   void Accept(Loop* loop);
+  void OnAcceptError(Loop* loop, const boost::system::error_code& ec);
+  // Answers 503 and closes a connection accepted past the connection limit.
+  void RefuseConnection(int fd);
 
   HttpServerOptions options_;
   runtime::RuntimeShared& runtime_;
   AdminHandler admin_;
+  AdminGate admin_gate_;
+  BodyBudget body_budget_;
+  std::atomic<size_t> http_connections_{0};
   const RequestAuthorizer* authorizer_ = nullptr;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<bool> draining_{false};
   std::atomic<long> active_requests_{0};
+  bool started_ = false;
   bool stopped_ = false;
 };
 
