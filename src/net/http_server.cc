@@ -261,7 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (plan_.route.kind == RouteKind::kObject && websocket::is_upgrade(req)) {
-      upgrade_request_.emplace(req);
+      upgrade_request_.emplace(req.base());
     }
     if (!body_pending_) {
       OnRequestComplete();
@@ -311,7 +311,6 @@ class Session : public std::enable_shared_from_this<Session> {
     Disarm();
     phase_ = Phase::kDispatched;
     request_.body = std::move(parser_->get().body());
-    if (upgrade_request_) upgrade_request_->body().clear();
     server_.Dispatch(loop_, std::move(plan_), std::move(request_), std::move(protocol_fallback_),
                      [self = shared_from_this()](runtime::HttpResponseData response) {
                        if (self->loop_->thread.get_id() == std::this_thread::get_id()) {

@@ -16,12 +16,12 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "net/request_body.h"
 #include "runtime/http_message.h"
 
 namespace dorm::net {
@@ -31,7 +31,8 @@ struct RequestLimits {
   size_t max_body_bytes = 100u << 20;   // decoded body, per request; larger answers 413
 };
 
-using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+// The parser the server uses; its body is a std::string that grows with the bytes received.
+using RequestParser = boost::beast::http::request_parser<RequestBody>;
 using RequestHead = boost::beast::http::request_header<>;
 
 // The bytes the server buffers unparsed for one connection: a head, a chunk header or a chunked

@@ -14,6 +14,7 @@ import {
   httpRequest,
   assertServerError,
   sleep,
+  waitFor,
 } from '../e2e/lib/dorm.mjs';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -103,8 +104,9 @@ test('past the connection limit a new connection is answered 503 and closed; fre
   try {
     // Opened at once, well within the 1 s header timeout: the first ones hold every slot.
     for (let i = 0; i < MAX_CONNECTIONS + 5; i++) held.push(await RawConnection.open(server.port));
-    await sleep(300);
-    const refused = held.filter((c) => c.buffer.toString().startsWith('HTTP/1.1 503'));
+    const isRefused = (c) => c.buffer.toString().startsWith('HTTP/1.1 503');
+    await waitFor(() => held.filter(isRefused).length >= 5, { what: 'five refused connections' }).catch(() => {});
+    const refused = held.filter(isRefused);
     assert.ok(refused.length >= 5, `${refused.length} of ${held.length} connections refused with 503`);
     for (const c of refused) {
       const res = await c.readResponse();
@@ -157,8 +159,9 @@ test('bodies in flight are bounded server-wide: past the budget they get 503; RS
   const conns = [];
   try {
     for (let i = 0; i < 10; i++) conns.push(await streamUnfinishedBody('/_do/open-probe/big/x?op=size', '', 8 << 20));
-    await sleep(300);
-    const refused = conns.filter((c) => c.buffer.toString().startsWith('HTTP/1.1 503'));
+    const isRefused = (c) => c.buffer.toString().startsWith('HTTP/1.1 503');
+    await waitFor(() => conns.filter(isRefused).length >= 7, { what: 'seven refused bodies' }).catch(() => {});
+    const refused = conns.filter(isRefused);
     assert.ok(refused.length >= 7, `${refused.length} of 10 unfinished bodies refused`);
     for (const c of refused) assertServerError(assert, await c.readResponse(), 503);
     const grown = rssBytes() - before;
