@@ -288,8 +288,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ParseBody() {
     if (!Parse()) return;
-    // Every byte of body now buffered counts against the server's budget.
-    if (!reservation_.GrowTo(parser_->get().body().size())) {
+    // The memory the body now holds (its capacity: a growing string holds up to twice its
+    // size) counts against the server's budget.
+    if (!reservation_.GrowTo(parser_->get().body().capacity())) {
       auto answer = Plain(503,
                           "The server is receiving too many request bodies at once; retry "
                           "later.");
