@@ -942,6 +942,12 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
   }
   instance->db_absent = false;
   TouchOpenList(instance);
+  if (!unconfirmed_paths_.empty() && unconfirmed_paths_.count(instance->db_path) != 0) {
+    // A previous instance's flush failed: what the WAL holds is not known to be durable. Count it
+    // as one more commit and flush it before any output of this instance is released.
+    ++instance->commit_seq;
+    ScheduleSync(instance);
+  }
   // Keep the number of open connections bounded; close the coldest idle ones.
   while (open_database_count_ > shared_.options.max_open_databases_per_thread) {
     ObjectInstance* coldest = nullptr;
@@ -1095,11 +1101,14 @@ void ThreadEngine::OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::str
   if (!instance) return;
   instance->sync_in_flight = false;
   if (!ok) {
-    Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
-                              instance->address.instance_name + "] flush failed: " + error);
+    Log(LogLevel::kError,
+        "[" + instance->address.class_name + "/" + instance->address.instance_name +
+            "] flush failed; the outcome of its unconfirmed writes is unknown: " + error);
+    unconfirmed_paths_.insert(instance->db_path);
     BreakInstance(instance, kStorageFailureMessage);
     return;
   }
+  if (!unconfirmed_paths_.empty()) unconfirmed_paths_.erase(instance->db_path);
   if (seq > instance->durable_seq) instance->durable_seq = seq;
   if (instance->sync_again) {
     instance->sync_again = false;

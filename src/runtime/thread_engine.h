@@ -237,6 +237,11 @@ class ThreadEngine {
     std::unique_ptr<storage::SyncTarget> target;
   };
   std::vector<PendingSync> sync_batch_;
+  // Databases whose last flush failed. The commits it carried are in the WAL, neither confirmed
+  // durable nor removed: their outcome is unknown. Until a flush of the whole WAL succeeds, the
+  // object reopening such a database counts its existing content as one more commit not yet
+  // durable, so nothing built on top of it is acknowledged before it is durable.
+  std::set<std::string> unconfirmed_paths_;
   // Alarm index changes committed but not yet written to the index, with their objects' slots.
   std::vector<storage::AlarmChange> alarm_index_changes_;
   std::vector<uint64_t> alarm_index_change_slots_;
