@@ -28,11 +28,16 @@ int64_t StorageQuota::Measure(const std::string& app) const {
 int64_t StorageQuota::UsageLocked(const std::string& app, std::unique_lock<std::mutex>& lock) {
   auto it = used_.find(app);
   if (it != used_.end()) return it->second;
-  // The walk runs unlocked so that other apps' writers do not wait for it. Changes counted for
-  // this app meanwhile are dropped (Add ignores unknown apps); the walk sees most of them.
+  // Another thread is measuring this app: count it as empty meanwhile rather than wait for (or
+  // repeat) the walk; the walk is one pass over the app's files.
+  if (measuring_.count(app)) return 0;
+  // The walk runs unlocked so that other writers do not wait for it. Changes counted for this
+  // app meanwhile are dropped (Add ignores unknown apps); the walk sees most of them.
+  measuring_.insert(app);
   lock.unlock();
   int64_t measured = Measure(app);
   lock.lock();
+  measuring_.erase(app);
   return used_.emplace(app, measured).first->second;
 }
 

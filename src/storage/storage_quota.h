@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 namespace dorm::storage {
@@ -47,6 +48,7 @@ class StorageQuota {
   const int64_t max_app_bytes_;
   std::mutex mu_;
   std::map<std::string, int64_t> used_;  // apps whose usage is known
+  std::set<std::string> measuring_;      // apps whose files a thread is walking
 };
 
 }  // namespace dorm::storage
