@@ -1344,6 +1344,43 @@ void ThreadEngine::ClearTimer(AppIsolate* app, uint64_t id) {
   if (it != timers_.end() && it->second->app == app) timers_.erase(it);
 }
 
+void ThreadEngine::DisposeIdleApps(std::chrono::steady_clock::time_point now) {
+  if (apps_.empty() || turn_depth_ > 0) return;
+  std::set<const AppIsolate*> busy;
+  for (const auto& [key, instance] : objects_) busy.insert(instance->app);
+  for (const auto& [id, timer] : timers_) busy.insert(timer->app);
+  std::vector<std::string> idle;
+  for (const auto& [name, app] : apps_) {
+    auto [it, inserted] = app_busy_at_.try_emplace(name, now);
+    if (busy.count(app.get()) != 0) {
+      it->second = now;
+    } else if (!inserted && now - it->second >= shared_.options.idle_evict) {
+      idle.push_back(name);
+    }
+  }
+  for (const std::string& name : idle) {
+    auto it = apps_.find(name);
+    doomed_apps_.push_back(std::move(it->second));
+    apps_.erase(it);
+    app_busy_at_.erase(name);
+    release_memory_ = true;
+    Log(LogLevel::kDebug, "app '" + name + "': idle isolate disposed");
+  }
+  // Forget apps whose isolate is gone for another reason (reset, code update).
+  for (auto it = app_busy_at_.begin(); it != app_busy_at_.end();) {
+    it = apps_.count(it->first) == 0 ? app_busy_at_.erase(it) : std::next(it);
+  }
+  if (!idle.empty() && !cleanup_posted_) {
+    cleanup_posted_ = true;
+    boost::asio::post(io_, [this] {
+      cleanup_posted_ = false;
+      graveyard_.clear();
+      rejected_promises_.clear();
+      doomed_apps_.clear();
+    });
+  }
+}
+
 void ThreadEngine::EvictIdle() {
   auto now = std::chrono::steady_clock::now();
   if (eviction_armed_) {
@@ -1389,6 +1426,7 @@ void ThreadEngine::EvictIdle() {
   }
   if (!idle.empty()) release_memory_ = true;
   for (ObjectInstance* instance : idle) BreakInstance(instance, kEvictedMessage);
+  DisposeIdleApps(now);
   // Connections unused for a while are closed (coldest last in the list); their objects stay.
   // Those of objects whose alarm is due soon stay open, so that a burst of alarms does not wait
   // for each object's database to be opened again.

@@ -276,6 +276,10 @@ class ThreadEngine {
                         std::deque<FetchEvent> waiting);
   // Fails `event` if its object's construction failed too recently to try again.
   bool RefuseDuringBackoff(const ObjectAddress& address, FetchEvent& event);
+  // When each app's isolate last had a live object or timer on this thread. An isolate idle
+  // for the eviction period is disposed (it costs megabytes); the next event creates it again.
+  std::map<std::string, std::chrono::steady_clock::time_point> app_busy_at_;
+  void DisposeIdleApps(std::chrono::steady_clock::time_point now);
   boost::asio::steady_timer eviction_timer_;
   bool release_memory_ = false;  // objects were evicted since the last release
   // Usage metering (see ReadUsage).
