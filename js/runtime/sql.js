@@ -61,7 +61,7 @@ export class SqlStorageCursor {
 
   next() {
     const values = this._nextValues();
-    if (values === undefined) return { done: true };
+    if (values === undefined) return { done: true, value: undefined };
     return { done: false, value: rowObject(this.#names(), values) };
   }
 
@@ -104,7 +104,7 @@ class SqlStorageRawIterator {
   }
   next() {
     const values = this.#cursor._nextValues();
-    return values === undefined ? { done: true } : { done: false, value: values };
+    return values === undefined ? { done: true, value: undefined } : { done: false, value: values };
   }
   toArray() {
     return this.#cursor._restValues();

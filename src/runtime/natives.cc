@@ -156,6 +156,22 @@ class Natives {
     }
   }
 
+  // detachArrayBuffer(buffer) → true if `buffer` was an attached, detachable ArrayBuffer, which
+  // it no longer is (structuredClone's transfer).
+  static void DetachArrayBuffer(const FunctionCallbackInfo<Value>& info) {
+    if (!info[0]->IsArrayBuffer()) {
+      info.GetReturnValue().Set(false);
+      return;
+    }
+    Local<v8::ArrayBuffer> buffer = info[0].As<v8::ArrayBuffer>();
+    if (!buffer->IsDetachable() || buffer->WasDetached()) {
+      info.GetReturnValue().Set(false);
+      return;
+    }
+    buffer->Detach();
+    info.GetReturnValue().Set(true);
+  }
+
   // --- Timers, logging, microtasks ---
   static void SetTimer(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
@@ -611,6 +627,7 @@ v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
       {"digest", &Natives::Digest},
       {"serialize", &Natives::Serialize},
       {"deserialize", &Natives::Deserialize},
+      {"detachArrayBuffer", &Natives::DetachArrayBuffer},
       {"setTimer", &Natives::SetTimer},
       {"clearTimer", &Natives::ClearTimer},
       {"log", &Natives::LogMessage},

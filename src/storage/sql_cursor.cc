@@ -153,6 +153,12 @@ std::unique_ptr<SqlCursor> SqlCursor::Execute(ObjectDatabase* db, std::string_vi
     }
     if (!last) {
       StatementGuard guard{stmt};
+      // Bindings belong to the last statement only. An earlier statement with parameters is
+      // refused before it runs (as workerd does), instead of running with NULLs and leaving a
+      // partial write behind when the call then fails.
+      if (sqlite3_bind_parameter_count(stmt) > 0) {
+        throw SqlError("Wrong number of parameter bindings for SQL query.");
+      }
       int64_t returned = 0;
       {
         UserSqlScope scope;

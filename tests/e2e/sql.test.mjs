@@ -54,7 +54,7 @@ test('cursor: next(), raw() sharing the position, iteration, duplicate and absen
     second: { done: false, value: [2, 20] },
     rest: [{ v: 3, w: 30 }, { v: 4, w: 40 }],
     done: { done: true },
-    doneHasValue: false,
+    doneHasValue: true,  // workerd: { done: true, value: undefined }
     iterated: [3, 4],
     rawAll: [[1, 1], [2, 2]],
     duplicate: [{ x: 2 }],

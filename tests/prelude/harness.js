@@ -118,6 +118,15 @@ function createRuntime() {
       expect(util.types.isArrayBuffer(ab), 'deserialize(ArrayBuffer)');
       return v8.deserialize(Buffer.from(new Uint8Array(ab)));
     },
+    detachArrayBuffer(ab) {
+      if (!util.types.isArrayBuffer(ab)) return false;
+      try {
+        structuredClone(ab, { transfer: [ab] });
+        return true;
+      } catch {
+        return false;
+      }
+    },
     setTimer(fn, delay, repeat) {
       expect(typeof fn === 'function' && typeof delay === 'number' && delay >= 0
         && typeof repeat === 'boolean', 'setTimer(function, number >= 0, boolean)');

@@ -1,0 +1,31 @@
+// Answers that once differed from workerd's (checked side by side with it): SQL bindings spread
+// over several statements ran the first statement with NULL and left a partial write; next() at
+// the end had no `value`; a Symbol binding was stored as text; storage.get() without a key
+// answered undefined; JSON.stringify(ctx.id) gave the id (workerd: "{}"); structuredClone()
+// ignored `transfer`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../e2e/lib/dorm.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+test('the runtime answers these calls as workerd does', async () => {
+  const server = await startServer();
+  try {
+    await server.deploy(path.join(here, 'fixtures', 'answers.js'), { name: 'answers' });
+    const res = await server.request('/_do/answers/a/');
+    assert.equal(res.status, 200, res.text);
+    const out = res.json();
+    assert.equal(out.spread, 'Error: Wrong number of parameter bindings for SQL query.');
+    assert.equal(out.rowsAfterSpread, 0, 'nothing of a refused call was written');
+    assert.equal(out.endHasValue, true);
+    assert.equal(out.symbolBinding, 'TypeError: Cannot convert a Symbol value to a string');
+    assert.equal(out.getWithoutKey, 'TypeError');
+    assert.equal(out.idJson, '{}');
+    assert.deepEqual(out.transfer, [0, 3]);
+  } finally {
+    await server.stop();
+  }
+});
