@@ -227,6 +227,10 @@ int ServeCommand(const Args& args, const char* argv0) {
   }
   o.http.web_socket.max_buffered_bytes =
       static_cast<size_t>(NumberFlag(args, "ws-max-buffered-bytes", 16u << 20));
+  // WebSocket messages still arriving are bounded like request bodies: a budget of the same size
+  // (their own), and the same timeout for progress.
+  o.http.web_socket.max_incoming_bytes = o.http.max_buffered_body_bytes;
+  o.http.web_socket.message_timeout = o.http.body_timeout;
   o.max_classes_per_app = static_cast<size_t>(NumberFlag(args, "max-classes-per-app", 5));
   // Storage quotas in MiB (0: none); see README, "Storage quotas".
   o.runtime.max_object_storage_bytes = NumberFlag(args, "max-object-storage-mb", 10240) << 20;

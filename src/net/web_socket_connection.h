@@ -55,11 +55,12 @@ struct WebSocketOptions {
   std::chrono::seconds handshake_timeout{10};
   // Server-wide: bytes all connections may hold at once for messages still arriving (each
   // connection's buffer counts with its capacity). A message that would pass it closes its
-  // connection with 1013.
-  size_t max_incoming_bytes = 128u << 20;
+  // connection with 1013. `dorm serve` sets it to --max-buffered-body-bytes.
+  size_t max_incoming_bytes = 256u << 20;
   // A message still arriving must receive bytes at least this often, or the connection is
-  // dropped. Between messages a connection may stay silent for ever.
-  std::chrono::seconds message_timeout{30};
+  // dropped. Between messages a connection may stay silent for ever. `dorm serve` sets it to
+  // --body-timeout-seconds.
+  std::chrono::seconds message_timeout{60};
 };
 
 class WebSocketConnection : public runtime::WebSocketTransport,

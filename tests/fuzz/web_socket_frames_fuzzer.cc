@@ -41,6 +41,8 @@ namespace websocket = beast::websocket;
 constexpr size_t kMaxClientBytes = 4u << 20;
 // As WebSocketConnection's inline first chunk.
 constexpr size_t kFirstChunkBytes = 128;
+// As WebSocketConnection's first read buffer, for a message longer than the chunk.
+constexpr size_t kFirstReadBufferBytes = 4u << 10;
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "web_socket_frames_fuzzer: %s\n", what.c_str());
@@ -156,7 +158,8 @@ void RunConnection(const std::string& client_bytes, size_t step) {
       while (!ws.is_message_done()) {
         // Grown as the connection grows it: doubled, up to one byte past the largest message.
         size_t size = rest.size();
-        size_t room = std::min(std::max(2 * size, size_t{1024}), options.max_message_bytes + 1);
+        size_t room =
+            std::min(std::max(2 * size, kFirstReadBufferBytes), options.max_message_bytes + 1);
         if (room <= size) Fail("a message reached one byte past read_message_max");
         rest.commit(ws.read_some(rest.prepare(room - size), ec));
         if (ec) break;

@@ -36,6 +36,18 @@ TEST(EncodeServerFrameHeader, LengthFormsAtTheirBoundaries) {
             (std::vector<uint8_t>{0x81, 127, 1, 2, 3, 4, 5, 6, 7, 8}));
 }
 
+TEST(EncodeServerCloseFrame, CodeReasonAndTheEmptyClose) {
+  EXPECT_EQ(EncodeServerCloseFrame(1005, "ignored"), std::string("\x88\x00", 2));
+  EXPECT_EQ(EncodeServerCloseFrame(4000, "Closing"),
+            std::string("\x88\x09\x0f\xa0", 4) + "Closing");
+  EXPECT_EQ(EncodeServerCloseFrame(1000, ""), std::string("\x88\x02\x03\xe8", 4));
+  // At most 123 bytes of reason, cut before a character rather than inside one.
+  EXPECT_EQ(EncodeServerCloseFrame(1000, std::string(200, 'r')).size(), 2u + 125u);
+  std::string euros;
+  for (int i = 0; i < 41; ++i) euros += "\xe2\x82\xac";  // 123 bytes of "€"
+  EXPECT_EQ(EncodeServerCloseFrame(1000, "a" + euros).substr(4), "a" + euros.substr(0, 120));
+}
+
 // Beast's side of SerializedWriteSocket is driven here by calling async_write_some as Beast does
 // (the end-to-end tests drive it with Beast's pongs and Close frames); a plain socket reads what
 // reaches the wire.
@@ -110,6 +122,50 @@ TEST_F(SerializedWriteSocketTest, ABatchWaitsForAControlWriteInFlight) {
   io_.run();
   EXPECT_TRUE(batch_written);
   EXPECT_EQ(received_, control + batch);
+}
+
+// Beast's answer to the peer's Close is held until the owner's answer, which goes out in its
+// place; Beast's handler is told its own frame was written whole.
+TEST_F(SerializedWriteSocketTest, AHeldCloseAnswerIsReplacedByTheOwners) {
+  const std::string beast_answer("\x88\x02\x0f\xa0", 4);
+  const std::string owner_answer = EncodeServerCloseFrame(4000, "Closing");
+  std::vector<std::string> events;
+  layer_.SetStreamIdleCallback([&] { events.push_back("idle"); });
+  layer_.HoldCloseAnswer();
+  layer_.async_write_some(asio::buffer(beast_answer), [&](beast::error_code ec, size_t n) {
+    EXPECT_FALSE(ec);
+    events.push_back("answer written: " + std::to_string(n));
+  });
+  EXPECT_FALSE(layer_.CanWriteFrames());
+  io_.poll();
+  EXPECT_TRUE(events.empty()) << "nothing goes out before the owner answers";
+  io_.restart();  // poll() ran out of work, which stops the loop
+  layer_.AnswerClose(owner_answer);
+  layer_.AnswerClose(EncodeServerCloseFrame(1000, "too late"));  // ignored
+  ReadAll(owner_answer.size());
+  io_.run();
+  EXPECT_EQ(events, (std::vector<std::string>{"answer written: 4", "idle"}));
+  EXPECT_EQ(received_, owner_answer);
+}
+
+// An answer given before Beast writes its own goes out when Beast does, after the batch under way.
+TEST_F(SerializedWriteSocketTest, AnAnswerGivenEarlyWaitsForBeastAndTheBatch) {
+  const std::string batch(32 << 20, 'b');
+  const std::vector<asio::const_buffer> buffers{asio::buffer(batch)};
+  const std::string owner_answer = EncodeServerCloseFrame(1005, "");
+  layer_.HoldCloseAnswer();
+  layer_.AnswerClose(owner_answer);
+  layer_.WriteFrames(buffers, [](beast::error_code ec) { EXPECT_FALSE(ec); });
+  bool answered = false;
+  const std::string beast_answer("\x88\x00", 2);
+  layer_.async_write_some(asio::buffer(beast_answer), [&](beast::error_code ec, size_t n) {
+    answered = !ec && n == beast_answer.size();
+  });
+  ReadAll(batch.size() + owner_answer.size());
+  io_.run();
+  EXPECT_TRUE(answered);
+  ASSERT_EQ(received_.size(), batch.size() + owner_answer.size());
+  EXPECT_TRUE(received_ == batch + owner_answer);
 }
 
 }  // namespace
