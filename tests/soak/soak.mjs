@@ -13,8 +13,8 @@
 // The hostile side rotates through phases of SOAK_PHASE_SECONDS each (a quiet phase first, as a
 // baseline): CPU burners up to the CPU limit, thousands of 1 ms intervals, Atomics.wait, heap
 // exhaustion, storage filled to its quota, SQL cursors held open, constructors that throw or
-// spin, slowloris heads, unfinished bodies, a connection flood up to the connection limit (less a
-// reserve, so the victim's own connections stay within it), huge request and response headers,
+// spin, slowloris heads, unfinished bodies, a connection flood up to the connection limit (less the
+// victim's connections and a reserve, so that the victim's own connections stay within it), huge request and response headers,
 // malformed and ambiguous requests, broken and unfinished WebSocket frames, and an app forging
 // handles and clearing timer ids to reach the victim's objects.
 //
@@ -66,15 +66,17 @@ const cfg = {
   sampleSeconds: envNumber('SOAK_SAMPLE_SECONDS', 10),
   phaseSeconds: envNumber('SOAK_PHASE_SECONDS', 15),
   victimRps: envNumber('SOAK_VICTIM_RPS', 100),
-  victimConnections: envNumber('SOAK_VICTIM_CONNECTIONS', 32),
+  // Enough connections that a thread stalled for the CPU limit is measured as the server's stall,
+  // not as the load generator running out of connections.
+  victimConnections: envNumber('SOAK_VICTIM_CONNECTIONS', 256),
   victimObjects: envNumber('SOAK_VICTIM_OBJECTS', 8),
   victimTimeoutMs: envNumber('SOAK_VICTIM_TIMEOUT_MS', 30000),
   wsClients: envNumber('SOAK_WS_CLIENTS', 2),
   wsIntervalMs: envNumber('SOAK_WS_INTERVAL_MS', 100),
   cpuLimitMs: envNumber('SOAK_CPU_LIMIT_MS', 2000),
-  maxConnections: envNumber('SOAK_MAX_CONNECTIONS', 512),
-  // Connections the flood leaves free below the limit: the victim's and the other phases'.
-  connectionReserve: envNumber('SOAK_CONNECTION_RESERVE', 64),
+  maxConnections: envNumber('SOAK_MAX_CONNECTIONS', 1024),
+  // Connections the flood leaves free below the limit besides the victim's: the other phases'.
+  connectionReserve: envNumber('SOAK_CONNECTION_RESERVE', 32),
   out: process.env.SOAK_OUT ?? path.join(os.tmpdir(), `dorm-soak-${new Date().toISOString().replace(/[:.]/g, '-')}`),
   keepData: Boolean(process.env.SOAK_KEEP_DATA),
 };
@@ -116,7 +118,12 @@ async function startServer() {
   if (!fs.existsSync(cfg.bin)) throw new Error(`dorm binary not found at ${cfg.bin} (build it, or set DORM_BIN)`);
   const log = fs.openSync(logPath, 'a');
   const args = ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, ...serveFlags];
-  const proc = spawn(cfg.bin, args, { stdio: ['ignore', log, log] });
+  // Its own process group: a Ctrl-C meant for the load generator must not stop the server before
+  // the stored data is checked.
+  const proc = spawn(cfg.bin, args, { stdio: ['ignore', log, log], detached: true });
+  process.on('exit', () => {
+    if (s.exit === null) proc.kill('SIGKILL');
+  });
   fs.closeSync(log);
   const s = { proc, pid: proc.pid, port: null, exit: null, args };
   s.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve((s.exit = { code, signal }))));
@@ -267,7 +274,11 @@ function victimRequest(seq) {
   request({ ...opts, agent: victimAgent, timeoutMs: cfg.victimTimeoutMs, headers: { 'content-type': 'application/json' } })
     .then((res) => {
       const latency = performance.now() - issued;
-      if (res.status === 200) {
+      if (res.status === 200 && latency > cfg.victimTimeoutMs) {
+        victim.failed++;
+        victim.windowFailed++;
+        victimFailure(`${opts.method ?? 'GET'} ${opts.path}`, `answered after ${fmt(latency, 0)} ms`);
+      } else if (res.status === 200) {
         victim.ok++;
         victim.windowOk++;
         victim.windowLatencies.push(latency);
@@ -637,7 +648,9 @@ const phases = [
     run: (until) => loop(until, 1, () => hostileRequest('heap', { app: 'hog', path: `/_do/hog/heap${idCounter++ % 2}/heap` }), 500) },
 
   { name: 'flood', // connections that send nothing, up to the limit less the reserve
-    run: (until) => holdConnections('flood', until, { target: () => Math.max(0, cfg.maxConnections - cfg.connectionReserve) }) },
+    run: (until) => holdConnections('flood', until, {
+      target: () => Math.max(0, cfg.maxConnections - cfg.victimConnections - cfg.wsClients - cfg.connectionReserve),
+    }) },
 
   { name: 'cursor', // endless SQL cursors read far ahead and left open
     run: (until) => loop(until, 1, async () => {
@@ -774,8 +787,10 @@ function takeSample() {
 // ---------------------------------------------------------------------------------------------
 // End checks.
 
+// Returns {acknowledged, missing}; adds what is wrong to `problems`.
 async function checkVictimData(problems) {
   let acknowledged = 0;
+  let missingTotal = 0;
   for (let i = 0; i < cfg.victimObjects; i++) {
     const object = `l${i}`;
     const acked = victim.acked.get(object) ?? [];
@@ -783,6 +798,7 @@ async function checkVictimData(problems) {
     const { count, seqs } = await requestJson({ app: 'victim', path: `/_do/ledger/${object}/seqs`, timeoutMs: 60000 });
     const stored = new Set(seqs);
     const missing = acked.filter((seq) => !stored.has(seq));
+    missingTotal += missing.length;
     if (missing.length) problems.push(`ledger ${object}: ${missing.length} acknowledged increments missing (first: ${missing.slice(0, 5).join(', ')})`);
     if (count !== seqs.length) problems.push(`ledger ${object}: counter ${count} but ${seqs.length} rows (written in the same turn)`);
   }
@@ -800,7 +816,7 @@ async function checkVictimData(problems) {
   }
   if (unfired) problems.push(`${unfired} of the vault's timers never fired (cancelled by another app?)`);
   if (hostile.leaks.length) problems.push(`the attacker reached victim data or made a handle: ${hostile.leaks.slice(0, 3).join(' | ')}`);
-  return acknowledged;
+  return { acknowledged, missing: missingTotal };
 }
 
 function summarize({ problems, acknowledged, shutdown, diedDuringRun }) {
@@ -835,7 +851,10 @@ function summarize({ problems, acknowledged, shutdown, diedDuringRun }) {
     `worst window p99 ${fmt(worstP99?.p99)} ms (at ${fmt(worstP99?.elapsed, 0)} s, ${worstP99?.phase})`);
   lines.push(`  victim WebSocket: ${victim.ws.ok} echoes, ${victim.ws.failed} failed, ${victim.ws.reconnects} reconnects; overall p99 ${fmt(percentile(wsAll, 0.99))} ms; ` +
     `worst window p99 ${fmt(worstWs?.wsP99)} ms (at ${fmt(worstWs?.elapsed, 0)} s, ${worstWs?.phase})`);
-  if (acknowledged !== null) lines.push(`  victim data: ${acknowledged} acknowledged increments over ${cfg.victimObjects} objects checked; ${hostile.timersArmed.length} vault timers armed against the attacker`);
+  if (acknowledged !== null) {
+    lines.push(`  victim data: ${acknowledged.acknowledged} acknowledged increments over ${cfg.victimObjects} objects, ${acknowledged.missing} missing; ` +
+      `${hostile.timersArmed.length} vault timers armed against the attacker's cancelling`);
+  }
   lines.push(`  hostile: ${hostile.sent} operations; cross-app leaks ${hostile.leaks.length}`);
   for (const [phase, outcomes] of hostile.outcomes) {
     lines.push(`    ${phase}: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([o, n]) => `${o} x${n}`).join(', ')}`);
