@@ -446,7 +446,8 @@ async function holdConnections(phase, until, { target, start = () => {}, tick })
     socket.on('error', () => {});
     socket.on('close', () => {
       held.delete(socket);
-      if (!socket.soakClosing) hostileOutcome(phase, /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 'closed without answer');
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1];
+      hostileOutcome(phase, status ?? (socket.soakClosing ? 'still open at the end of the phase' : 'closed without answer'));
     });
   };
   let lastTick = Date.now();
