@@ -121,12 +121,13 @@ async function startServer() {
   // Its own process group: a Ctrl-C meant for the load generator must not stop the server before
   // the stored data is checked.
   const proc = spawn(cfg.bin, args, { stdio: ['ignore', log, log], detached: true });
-  process.on('exit', () => {
-    if (s.exit === null) proc.kill('SIGKILL');
-  });
   fs.closeSync(log);
   const s = { proc, pid: proc.pid, port: null, exit: null, args };
   s.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve((s.exit = { code, signal }))));
+  // Whatever ends the load generator, the server it started does not outlive it.
+  process.on('exit', () => {
+    if (s.exit === null) proc.kill('SIGKILL');
+  });
   const deadline = Date.now() + 30000;
   while (s.port === null) {
     if (s.exit) throw new Error(`dorm serve exited ${JSON.stringify(s.exit)} before listening; see ${logPath}`);
@@ -274,6 +275,11 @@ function victimRequest(seq) {
   request({ ...opts, agent: victimAgent, timeoutMs: cfg.victimTimeoutMs, headers: { 'content-type': 'application/json' } })
     .then((res) => {
       const latency = performance.now() - issued;
+      if (res.status === 200 && increment) {
+        // Acknowledged, however late: it must be stored.
+        if (!victim.acked.has(object)) victim.acked.set(object, []);
+        victim.acked.get(object).push(seq);
+      }
       if (res.status === 200 && latency > cfg.victimTimeoutMs) {
         victim.failed++;
         victim.windowFailed++;
@@ -283,10 +289,6 @@ function victimRequest(seq) {
         victim.windowOk++;
         victim.windowLatencies.push(latency);
         victim.allLatencies.push(latency);
-        if (increment) {
-          if (!victim.acked.has(object)) victim.acked.set(object, []);
-          victim.acked.get(object).push(seq);
-        }
       } else {
         victim.failed++;
         victim.windowFailed++;
