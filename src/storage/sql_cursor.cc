@@ -88,14 +88,6 @@ const char* SkipSpace(const char* p, const char* end) {
   return p;
 }
 
-// Rows a statement visited, estimated from what stock SQLite counts: the rows it returned, or
-// the rows its full scans visited when that is more (an UPDATE or DELETE returns none). A scan's
-// first row is not a step, hence the + 1.
-int64_t RowsRead(sqlite3_stmt* stmt, int64_t returned) {
-  int64_t steps = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
-  return std::max(returned, steps > 0 ? steps + 1 : 0);
-}
-
 struct StatementGuard {
   sqlite3_stmt* stmt;
   ~StatementGuard() { sqlite3_finalize(stmt); }
@@ -122,7 +114,6 @@ std::unique_ptr<SqlCursor> SqlCursor::Execute(ObjectDatabase* db, std::string_vi
                                               const std::vector<SqlValue>& bindings) {
   sqlite3* handle = db->handle();
   std::unique_ptr<SqlCursor> cursor(new SqlCursor(db));
-  cursor->total_changes_before_ = sqlite3_total_changes64(handle);
   const std::string text(query);
   const char* end = text.data() + text.size();
   const char* p = SkipSpace(text.data(), end);
@@ -141,6 +132,7 @@ std::unique_ptr<SqlCursor> SqlCursor::Execute(ObjectDatabase* db, std::string_vi
       throw SqlError(SqlErrorMessage(handle, rc));
     }
     if (stmt == nullptr) throw SqlError("SQL code did not contain a statement.");
+    const std::string_view statement(p, static_cast<size_t>(tail - p));
     tail = SkipSpace(tail, end);
     const bool last = tail == end;
     if (!sqlite3_stmt_readonly(stmt)) {
@@ -159,17 +151,17 @@ std::unique_ptr<SqlCursor> SqlCursor::Execute(ObjectDatabase* db, std::string_vi
       if (sqlite3_bind_parameter_count(stmt) > 0) {
         throw SqlError("Wrong number of parameter bindings for SQL query.");
       }
-      int64_t returned = 0;
       {
         UserSqlScope scope;
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) ++returned;
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        }
       }
+      if (!sqlite3_stmt_readonly(stmt)) StatementShape::AfterWrite(handle, statement);
       if (rc != SQLITE_DONE) {
         std::string message = SqlErrorMessage(handle, rc);
         if (Critical(rc)) throw StorageError(message, rc);
         throw SqlError(message);
       }
-      cursor->earlier_read_ += RowsRead(stmt, returned);
       p = tail;
       continue;
     }
@@ -203,19 +195,33 @@ std::unique_ptr<SqlCursor> SqlCursor::Execute(ObjectDatabase* db, std::string_vi
     }
     const int columns = sqlite3_column_count(stmt);
     for (int i = 0; i < columns; ++i) cursor->columns_.emplace_back(sqlite3_column_name(stmt, i));
+    // Read before the statement runs: it may change the schema the bytecode is listed against.
+    cursor->shape_ = StatementShape::Of(handle, statement);
+    cursor->writes_ = !sqlite3_stmt_readonly(stmt);
     cursor->stmt_ = stmt;
     db->AddClient(cursor.get());
-    if (sqlite3_stmt_readonly(stmt)) {
+    cursor->registered_ = true;
+    if (!cursor->writes_) {
       cursor->Step();
-    } else {
-      while (cursor->stmt_) cursor->Step();
+      return cursor;
     }
-    cursor->rows_written_ = sqlite3_total_changes64(handle) - cursor->total_changes_before_;
+    const int64_t changes_before = sqlite3_total_changes64(handle);
+    try {
+      while (cursor->stmt_) cursor->Step();
+    } catch (...) {
+      StatementShape::AfterWrite(handle, statement);
+      throw;
+    }
+    cursor->changes_ = sqlite3_total_changes64(handle) - changes_before;
+    StatementShape::AfterWrite(handle, statement);
     return cursor;
   }
 }
 
-SqlCursor::~SqlCursor() { Finish(); }
+SqlCursor::~SqlCursor() {
+  Finish();
+  Unregister();
+}
 
 void SqlCursor::Step() {
   sqlite3* handle = db_->handle();
@@ -253,10 +259,14 @@ void SqlCursor::Step() {
     }
     pending_.push_back(std::move(row));
     ++rows_returned_;
-    UpdateCounts();
+    if (rows_returned_ == 1 && shape_ && shape_->counts_table() && columns > 0 &&
+        sqlite3_column_type(stmt_, 0) == SQLITE_INTEGER) {
+      table_count_ = sqlite3_column_int64(stmt_, 0);
+    }
+    RecordCounters(rows_returned_);
     return;
   }
-  UpdateCounts();
+  RecordCounters(rows_returned_ + 1);
   if (rc == SQLITE_DONE) {
     Finish();
     return;
@@ -267,7 +277,25 @@ void SqlCursor::Step() {
   throw SqlError(message);
 }
 
-void SqlCursor::UpdateCounts() { rows_read_ = earlier_read_ + RowsRead(stmt_, rows_returned_); }
+void SqlCursor::RecordCounters(int64_t steps) {
+  StepCounters counters = StepCounters::Of(stmt_, steps, rows_returned_ > 0);
+  if (writes_ || step_counters_.empty()) {
+    step_counters_.push_back(counters);
+  } else {
+    step_counters_.back() = counters;
+  }
+}
+
+RowCounts SqlCursor::Counts() const {
+  if (step_counters_.empty()) return {};
+  // A write ran at once; workerd would have stepped it once at exec() and once per row taken.
+  const size_t last = step_counters_.size() - 1;
+  const StepCounters& counters =
+      writes_ ? step_counters_[std::min(static_cast<size_t>(rows_taken_), last)]
+              : step_counters_.back();
+  if (!shape_) return {counters.other_steps + counters.scan_steps, changes_};
+  return shape_->Estimate(counters, changes_, table_count_, !writes_);
+}
 
 bool SqlCursor::Next(std::vector<SqlValue>* row) {
   if (pending_.empty() && canceled_) throw SqlError(kSqlCursorCanceledMessage);
@@ -275,20 +303,36 @@ bool SqlCursor::Next(std::vector<SqlValue>* row) {
   if (pending_.empty()) return false;
   *row = std::move(pending_.front());
   pending_.pop_front();
+  ++rows_taken_;
+  // Like workerd, step to the next row as soon as one is taken (an error there is thrown now).
+  if (pending_.empty() && stmt_) Step();
+  if (pending_.empty() && !stmt_) Unregister();
   return true;
 }
 
 void SqlCursor::Finish() {
-  if (!stmt_) return;
-  sqlite3_finalize(stmt_);
-  stmt_ = nullptr;
-  if (db_) db_->RemoveClient(this);
+  if (stmt_) {
+    sqlite3_finalize(stmt_);
+    stmt_ = nullptr;
+  }
+  // A write's RETURNING rows not yet taken keep the cursor cancelable, as its query in workerd.
+  if (pending_.empty()) Unregister();
+}
+
+void SqlCursor::Unregister() {
+  if (registered_ && db_) db_->RemoveClient(this);
+  registered_ = false;
 }
 
 void SqlCursor::OnDatabaseClosing() {
   // The statement cannot outlive its connection. A cursor already at its end loses nothing; one
-  // with rows left is canceled (the row read ahead still comes out, then the error).
-  if (stmt_) canceled_ = true;
+  // with rows left is canceled, the row read ahead included (workerd's is SQLite's current row,
+  // gone with the query), and so is a write's with RETURNING rows not yet taken.
+  if (stmt_ || !pending_.empty()) {
+    canceled_ = true;
+    pending_.clear();
+  }
+  registered_ = false;  // the database has already forgotten this client
   Finish();
   db_ = nullptr;
 }

@@ -6,14 +6,19 @@
 //   stepped to its first row before Execute returns (so its writes happen even if no row is ever
 //   read). A statement that writes runs to completion at once, its rows (RETURNING) kept in
 //   memory: no write statement stays open past the call, so the engine's end-of-turn COMMIT never
-//   meets one. A read-only statement stays open and is read row by row.
+//   meets one. A read-only statement stays open and is read row by row, one row ahead of the
+//   caller as workerd reads (taking a row steps to the next one, so an error of the next row is
+//   thrown by the call that takes the row before it).
+// - rows_read()/rows_written() are those of the last statement only, as far as workerd's cursor
+//   would have stepped it (see sql_row_counts.h): the statements before it count for nothing.
 // - A statement that writes first joins the database's implicit transaction, so that SQL and
 //   key-value writes of one turn commit together; pure reads open none.
 // - The engine keeps a database with open cursors from closing when idle. When it closes anyway
 //   (eviction, reset, shutdown) or deleteAll() runs while a cursor is still open, the cursor is
 //   canceled, as workerd cancels queries when it resets a database: reading it further throws
-//   kSqlCursorCanceledMessage. Its remaining rows are never read into memory, which an unread
-//   cursor over a huge (or endless recursive) query would fill without bound.
+//   kSqlCursorCanceledMessage, even for the row already read ahead or the RETURNING rows of a
+//   write not yet taken. Its remaining rows are never read into memory, which an unread cursor
+//   over a huge (or endless recursive) query would fill without bound.
 // - Errors: SqlError for errors of the query itself, worded as Cloudflare words them
 //   ("<message>[ at offset N]: <CODE>[ (extended: <CODE>)]"); StorageError for a critical failure
 //   (I/O, disk full, corruption), after which the object must be reset.
@@ -29,6 +34,7 @@
 #include <vector>
 
 #include "storage/object_database.h"
+#include "storage/sql_row_counts.h"
 
 struct sqlite3_stmt;
 
@@ -58,9 +64,9 @@ class SqlCursor : public DatabaseClient {
   const std::vector<std::string>& column_names() const { return columns_; }
   // The next row; false once there is none (the statement is then finished).
   bool Next(std::vector<SqlValue>* row);
-  // Rows the statements visited and rows they changed, so far.
-  int64_t rows_read() const { return rows_read_; }
-  int64_t rows_written() const { return rows_written_; }
+  // Rows the last statement read and wrote so far, as workerd counts them.
+  int64_t rows_read() const { return Counts().read; }
+  int64_t rows_written() const { return Counts().written; }
 
   void OnDatabaseClosing() override;
 
@@ -68,19 +74,29 @@ class SqlCursor : public DatabaseClient {
   explicit SqlCursor(ObjectDatabase* db) : db_(db) {}
   // Steps the open statement once, appending a row to `pending_` or finishing it.
   void Step();
+  // Finalizes the statement; the cursor stays a client of the database while rows are left.
   void Finish();
-  void UpdateCounts();
+  void Unregister();
+  // Keeps SQLite's counters after the `steps`-th step (the statement is still open).
+  void RecordCounters(int64_t steps);
+  RowCounts Counts() const;
 
   ObjectDatabase* db_;
   sqlite3_stmt* stmt_ = nullptr;
   std::vector<std::string> columns_;
   std::deque<std::vector<SqlValue>> pending_;  // rows read ahead of the caller
-  int64_t rows_read_ = 0;
-  int64_t rows_written_ = 0;
-  int64_t rows_returned_ = 0;
-  int64_t total_changes_before_ = 0;
-  int64_t earlier_read_ = 0;  // rows read by the statements before the last
+  int64_t rows_returned_ = 0;                  // rows stepped to
+  int64_t rows_taken_ = 0;                     // rows handed to the caller
+  bool writes_ = false;  // whether the statement is not read-only (then run at once)
+  // What counts the statement's rows (null: only SQLite's own counters).
+  std::shared_ptr<const StatementShape> shape_;
+  // SQLite's counters after the latest step (a read) or after each step (a write, run at once:
+  // the counts follow the caller's position as if it had been stepped as the rows are taken).
+  std::vector<StepCounters> step_counters_;
+  int64_t changes_ = 0;      // rows the statement changed, once it has run
+  int64_t table_count_ = 0;  // see StatementShape::counts_table()
   bool canceled_ = false;
+  bool registered_ = false;  // a client of db_ (it may cancel the cursor)
 };
 
 // The wording of SQLite's current error on `db` for result code `rc`.

@@ -1,6 +1,7 @@
 // Answers that once differed from workerd's (checked side by side with it): SQL bindings spread
 // over several statements ran the first statement with NULL and left a partial write; next() at
-// the end had no `value`; a Symbol binding was stored as text; storage.get() without a key
+// the end had no `value`; a Symbol binding was stored as text; rowsRead/rowsWritten of CREATE
+// TABLE were 0/0 (workerd 1/2) and other counts differed too; storage.get() without a key
 // answered undefined; JSON.stringify(ctx.id) gave the id (workerd: "{}"); structuredClone()
 // ignored `transfer`.
 import { test } from 'node:test';
@@ -22,6 +23,16 @@ test('the runtime answers these calls as workerd does', async () => {
     assert.equal(out.rowsAfterSpread, 0, 'nothing of a refused call was written');
     assert.equal(out.endHasValue, true);
     assert.equal(out.symbolBinding, 'TypeError: Cannot convert a Symbol value to a string');
+    // [rowsRead, rowsWritten] as workerd 1.20261023.1 answered them.
+    assert.deepEqual(out.counts, {
+      createTable: [1, 2],
+      createIndex: [2, 1],
+      insert: [3, 6],
+      several: [1, 0],
+      scanAtExec: [1, 0],
+      scanAfterOne: [2, 0],
+      scanAtEnd: [4, 0],
+    });
     assert.equal(out.getWithoutKey, 'TypeError');
     assert.equal(out.idJson, '{}');
     assert.deepEqual(out.transfer, [0, 3]);

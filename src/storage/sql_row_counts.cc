@@ -1,0 +1,363 @@
+#include "storage/sql_row_counts.h"
+
+#include <sqlite3.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "storage/sql_guard.h"
+
+namespace dorm::storage {
+
+namespace {
+
+// OPFLAG_NCHANGE of SQLite's Insert, IdxInsert and Delete: the row counts as a change.
+constexpr int kCountsAsChange = 0x01;
+// Statements longer than this are not cached (they are rarely run twice).
+constexpr size_t kMaxCachedStatement = 2048;
+// Shapes kept per connection; past this the cache starts over.
+constexpr size_t kMaxCachedShapes = 64;
+// Limit on the nesting of loops followed when counting passes.
+constexpr int kMaxDepth = 8;
+
+using Kind = StatementShape::Kind;
+
+bool KindOf(const char* name, Kind* kind) {
+  struct Entry {
+    const char* name;
+    Kind kind;
+  };
+  static const Entry kEntries[] = {
+      {"Rewind", Kind::kPosition},
+      {"Last", Kind::kPosition},
+      {"SeekGE", Kind::kPosition},
+      {"SeekGT", Kind::kPosition},
+      {"SeekLE", Kind::kPosition},
+      {"SeekLT", Kind::kPosition},
+      {"SeekRowid", Kind::kPosition},
+      {"NotExists", Kind::kPosition},
+      {"Sort", Kind::kPosition},
+      {"SorterSort", Kind::kPosition},
+      {"SeekEnd", Kind::kSeekEnd},
+      {"Next", Kind::kNext},
+      {"Prev", Kind::kNext},
+      {"SorterNext", Kind::kNext},
+      {"Goto", Kind::kGoto},
+      {"Count", Kind::kCount},
+      {"OpenWrite", Kind::kOpenWrite},
+      {"OpenEphemeral", Kind::kOpenScratch},
+      {"OpenAutoindex", Kind::kOpenScratch},
+      {"SorterOpen", Kind::kOpenScratch},
+      {"Insert", Kind::kInsert},
+      {"IdxInsert", Kind::kIdxInsert},
+      {"SorterInsert", Kind::kSorterInsert},
+      {"Destroy", Kind::kDestroy},
+      {"IfNot", Kind::kIfNot},
+      {"Once", Kind::kOnce},
+  };
+  for (const Entry& e : kEntries) {
+    if (std::strcmp(name, e.name) == 0) {
+      *kind = e.kind;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The shapes of one connection's recent statements, by SQL text. Dropped by SQLite when the
+// connection closes (it is the user data of a function registered on it, see CacheFor).
+struct ShapeCache {
+  sqlite3* db;
+  std::unordered_map<std::string, std::shared_ptr<const StatementShape>> shapes;
+};
+
+std::mutex caches_mutex;
+std::unordered_map<sqlite3*, ShapeCache*>& Caches() {
+  static auto* caches = new std::unordered_map<sqlite3*, ShapeCache*>();
+  return *caches;
+}
+
+void DestroyCache(void* data) {
+  auto* cache = static_cast<ShapeCache*>(data);
+  {
+    std::lock_guard<std::mutex> lock(caches_mutex);
+    auto it = Caches().find(cache->db);
+    if (it != Caches().end() && it->second == cache) Caches().erase(it);
+  }
+  delete cache;
+}
+
+// Never called: the function only carries the cache (user SQL may not call functions it does not
+// know, see sql_guard.h).
+void Unused(sqlite3_context* context, int, sqlite3_value**) {
+  sqlite3_result_error(context, "not a function", -1);
+}
+
+// The cache of `db`, created on first use; null if it cannot be attached to the connection.
+ShapeCache* CacheFor(sqlite3* db, bool create) {
+  {
+    std::lock_guard<std::mutex> lock(caches_mutex);
+    auto it = Caches().find(db);
+    if (it != Caches().end()) return it->second;
+  }
+  if (!create) return nullptr;
+  auto* cache = new ShapeCache{db, {}};
+  // SQLite calls DestroyCache when the connection closes, or right away if registering fails.
+  int rc = sqlite3_create_function_v2(db, "_cf_row_counts", 0, SQLITE_UTF8, cache, &Unused, nullptr,
+                                      nullptr, &DestroyCache);
+  if (rc != SQLITE_OK) return nullptr;
+  std::lock_guard<std::mutex> lock(caches_mutex);
+  Caches()[db] = cache;
+  return cache;
+}
+
+// Lists the bytecode of `statement` with EXPLAIN; false if that fails.
+bool ReadOps(sqlite3* db, std::string_view statement, std::vector<StatementShape::Op>* ops,
+             bool* counts_table) {
+  const std::string sql = "EXPLAIN " + std::string(statement);
+  sqlite3_stmt* explain = nullptr;
+  int rc;
+  {
+    // As user SQL, so that the authorizer judges it as it judged the statement itself.
+    UserSqlScope scope;
+    rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), 0, &explain, nullptr);
+  }
+  if (rc != SQLITE_OK || explain == nullptr) {
+    sqlite3_finalize(explain);
+    return false;
+  }
+  bool in_subprogram = false;
+  int previous = -1;
+  while ((rc = sqlite3_step(explain)) == SQLITE_ROW) {
+    const int addr = sqlite3_column_int(explain, 0);
+    // Trigger programs follow the statement's own, each numbered from 0 again.
+    if (addr <= previous) in_subprogram = true;
+    previous = addr;
+    const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(explain, 1));
+    Kind kind;
+    if (name == nullptr || !KindOf(name, &kind)) continue;
+    StatementShape::Op op{kind,
+                          in_subprogram,
+                          sqlite3_column_bytes(explain, 5) > 0,
+                          addr,
+                          sqlite3_column_int(explain, 2),
+                          sqlite3_column_int(explain, 3),
+                          sqlite3_column_int(explain, 4),
+                          sqlite3_column_int(explain, 6)};
+    if (kind == Kind::kCount && op.p3 == 0) *counts_table = true;
+    ops->push_back(op);
+  }
+  sqlite3_finalize(explain);
+  return rc == SQLITE_DONE;
+}
+
+bool StartsWithWord(std::string_view text, const char* word) {
+  const size_t n = std::strlen(word);
+  return text.size() >= n && strncasecmp(text.data(), word, n) == 0 &&
+         (text.size() == n || !std::isalnum(static_cast<unsigned char>(text[n])));
+}
+
+}  // namespace
+
+StepCounters StepCounters::Of(sqlite3_stmt* stmt, int64_t steps, bool produced) {
+  StepCounters c;
+  // aCounter[0] of stock SQLite counts the successful Next/Prev/SorterNext steps whose opcode has
+  // no counter of its own (every loop but full scans and automatic-index builds). It is not
+  // documented, but sqlite3_stmt_status() reads any counter index below its array's size; a unit
+  // test (sql_row_counts_test) checks that it still counts.
+  c.other_steps =
+      sqlite3_stmt_status(stmt, 0, 0) + sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_AUTOINDEX, 0);
+  c.scan_steps = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+  c.steps = steps;
+  c.produced = produced;
+  return c;
+}
+
+std::shared_ptr<const StatementShape> StatementShape::Of(sqlite3* db, std::string_view statement) {
+  const bool cacheable = statement.size() <= kMaxCachedStatement;
+  ShapeCache* cache = cacheable ? CacheFor(db, true) : nullptr;
+  if (cache) {
+    auto it = cache->shapes.find(std::string(statement));
+    if (it != cache->shapes.end()) return it->second;
+  }
+  auto shape = std::make_shared<StatementShape>();
+  if (!ReadOps(db, statement, &shape->ops_, &shape->counts_table_)) return nullptr;
+  shape->FindStructure();
+  if (cache) {
+    if (cache->shapes.size() >= kMaxCachedShapes) cache->shapes.clear();
+    cache->shapes.emplace(std::string(statement), shape);
+  }
+  return shape;
+}
+
+void StatementShape::AfterWrite(sqlite3* db, std::string_view statement) {
+  size_t start = 0;
+  while (start < statement.size() && std::isspace(static_cast<unsigned char>(statement[start]))) {
+    ++start;
+  }
+  const std::string_view text = statement.substr(start);
+  for (const char* word : {"INSERT", "UPDATE", "DELETE", "REPLACE"}) {
+    if (StartsWithWord(text, word)) return;
+  }
+  // Anything else that writes (CREATE, DROP, ALTER, ANALYZE, PRAGMA, or a statement starting with
+  // a comment) may have changed what the query planner does.
+  if (ShapeCache* cache = CacheFor(db, false)) cache->shapes.clear();
+}
+
+void StatementShape::FindStructure() {
+  std::vector<int> moved_root_registers;
+  for (const Op& op : ops_) {
+    if (op.in_subprogram) continue;
+    switch (op.kind) {
+      case Kind::kNext:
+        if (op.p2 <= op.addr) {
+          const int cls = op.p5 == SQLITE_STMTSTATUS_FULLSCAN_STEP ? 1 : 0;
+          loops_.push_back({op.p2, op.addr, cls, op.p1});
+          ++loops_per_class_[cls];
+        }
+        break;
+      case Kind::kGoto:
+        // The jump from the end of the program back to its start (after OP_Transaction) is not
+        // a loop.
+        if (op.p2 < op.addr && op.p2 > 1) loops_.push_back({op.p2, op.addr, -1, -1});
+        break;
+      case Kind::kDestroy:
+        moved_root_registers.push_back(op.p2);
+        break;
+      case Kind::kIfNot:
+        // DROP moves another table's root page into the freed one only in auto-vacuum databases;
+        // otherwise the register OP_Destroy set is 0 and this code is skipped.
+        if (op.p2 > op.addr && std::find(moved_root_registers.begin(), moved_root_registers.end(),
+                                         op.p1) != moved_root_registers.end()) {
+          dead_.push_back({op.addr + 1, op.p2});
+        }
+        break;
+      case Kind::kOnce:
+        if (op.p2 > op.addr) once_.push_back({op.addr + 1, op.p2});
+        break;
+      case Kind::kOpenScratch:
+        scratch_cursors_.push_back(op.p1);
+        break;
+      case Kind::kOpenWrite:
+        write_cursors_.push_back(op.p1);
+        break;
+      case Kind::kInsert:
+        if (op.has_p4) changes_rows_ = true;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+bool StatementShape::Dead(int addr) const {
+  return std::any_of(dead_.begin(), dead_.end(),
+                     [&](const Range& r) { return addr >= r.from && addr < r.to; });
+}
+
+int64_t StatementShape::Passes(int addr, const StepCounters& c, int64_t changes, bool read_only,
+                               int depth) const {
+  if (depth > kMaxDepth) return 1;
+  for (const Range& r : once_) {
+    if (addr >= r.from && addr < r.to) return 1;
+  }
+  const Loop* inner = nullptr;
+  for (const Loop& loop : loops_) {
+    if (addr >= loop.from && addr <= loop.to && (!inner || loop.from >= inner->from)) {
+      inner = &loop;
+    }
+  }
+  return inner ? LoopPasses(*inner, c, changes, read_only, depth) : 1;
+}
+
+int64_t StatementShape::LoopPasses(const Loop& loop, const StepCounters& c, int64_t changes,
+                                   bool read_only, int depth) const {
+  const bool produced = c.produced || changes > 0;
+  if (loop.cls >= 0) {
+    const int64_t steps = loop.cls == 1 ? c.scan_steps : c.other_steps;
+    const bool only_of_class = loops_per_class_[loop.cls] == 1;
+    // A query's only loop of its kind: its first row plus each successful step, as they happen.
+    if (read_only && only_of_class) return 1 + steps;
+    // A write's loops run once per row it changes.
+    if (changes > 0) return changes;
+    // A loop over a temporary table runs once per row put into it.
+    if (std::find(scratch_cursors_.begin(), scratch_cursors_.end(), loop.cursor) !=
+        scratch_cursors_.end()) {
+      bool filled = false;
+      int64_t rows = 0;
+      for (const Op& op : ops_) {
+        if (op.in_subprogram || op.p1 != loop.cursor) continue;
+        if (op.kind != Kind::kInsert && op.kind != Kind::kIdxInsert &&
+            op.kind != Kind::kSorterInsert) {
+          continue;
+        }
+        filled = true;
+        if (!Dead(op.addr)) rows += Passes(op.addr, c, changes, read_only, depth + 1);
+      }
+      if (filled) return rows;
+    }
+    if (only_of_class) return 1 + steps;
+    // Several loops share the counter: assume they stepped alike.
+    const int64_t share = steps / loops_per_class_[loop.cls];
+    return share > 0 ? 1 + share : (produced ? 1 : 0);
+  }
+  if (changes > 0) return changes;
+  if (loops_per_class_[0] + loops_per_class_[1] == 1) {
+    const int64_t steps = loops_per_class_[1] ? c.scan_steps : c.other_steps;
+    return steps > 0 ? 1 + steps : (produced ? 1 : 0);
+  }
+  // A query looping without a cursor (a recursive common table expression): once per step.
+  return c.steps;
+}
+
+RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64_t table_count,
+                                   bool read_only) const {
+  RowCounts counts;
+  counts.read = c.other_steps + c.scan_steps;
+  counts.written = changes;
+  std::vector<int> index_cursors;
+  for (const Op& op : ops_) {
+    if (!op.in_subprogram && Dead(op.addr)) continue;
+    auto passes = [&] { return op.in_subprogram ? 1 : Passes(op.addr, c, changes, read_only, 0); };
+    const bool writes_database =
+        !op.in_subprogram && !(op.p5 & kCountsAsChange) &&
+        std::find(write_cursors_.begin(), write_cursors_.end(), op.p1) != write_cursors_.end();
+    switch (op.kind) {
+      case Kind::kPosition:
+        counts.read += passes();
+        break;
+      case Kind::kSeekEnd:
+        // Positions the cursor only while it is not valid: at the first insert and, once the
+        // b-tree's root splits, the second.
+        counts.read += std::min<int64_t>(passes(), 2);
+        break;
+      case Kind::kCount:
+        if (op.p3 == 0) counts.read += table_count;
+        break;
+      case Kind::kInsert:
+        // Rows of the statement's own tables count as changes; this is the schema table,
+        // sqlite_sequence and tables being filled by CREATE TABLE ... AS.
+        if (writes_database && !op.has_p4) counts.written += passes();
+        break;
+      case Kind::kIdxInsert:
+        // One entry per index and row, whichever of its code paths (insert, upsert) runs, and
+        // only for rows that were written (not those ON CONFLICT DO NOTHING skipped).
+        if (writes_database &&
+            std::find(index_cursors.begin(), index_cursors.end(), op.p1) == index_cursors.end()) {
+          index_cursors.push_back(op.p1);
+          counts.written += changes_rows_ ? std::min(passes(), changes) : passes();
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return counts;
+}
+
+}  // namespace dorm::storage

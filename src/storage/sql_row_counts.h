@@ -1,0 +1,120 @@
+// rowsRead and rowsWritten of one SQL statement, counted as workerd counts them.
+//
+// workerd runs a patched SQLite that counts, for each statement, every time a cursor is positioned
+// on a row (Rewind, Last, the Seek opcodes, SeekRowid/NotExists, each successful Next/Prev, and
+// the entries an OP_Count counts) and every row stored into the database (each Insert and
+// IdxInsert into a table or index, each counted Delete, the rows an OP_Clear removes). Stock SQLite
+// counts only part of this: the successful Next/Prev steps (split into full-scan steps and the
+// rest) and the rows changed. The rest is worked out from the statement's bytecode (EXPLAIN): each
+// positioning opcode or uncounted write runs once per pass of the loop around it, and a loop's
+// passes come from the counters above, the rows changed, or the rows put into the temporary table
+// it reads. This gives workerd's numbers for the statements objects commonly run (schema changes,
+// INSERT with VALUES, SELECT or ON CONFLICT, UPDATE, DELETE, SELECT by key, index or scan, joins,
+// ORDER BY, GROUP BY, count(*)); see the README for the known differences.
+//
+// Threading: the shapes of a connection are kept with it (dropped when it closes) and used only by
+// the thread using the connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace dorm::storage {
+
+struct RowCounts {
+  int64_t read = 0;
+  int64_t written = 0;
+};
+
+// What stock SQLite has counted for a statement after some sqlite3_step() calls.
+struct StepCounters {
+  int64_t other_steps = 0;  // successful Next/Prev/SorterNext that are not full-scan steps
+  int64_t scan_steps = 0;   // successful Next/Prev of full table scans
+  int64_t steps = 0;        // sqlite3_step() calls so far
+  bool produced = false;    // whether a row came out or a row changed so far
+
+  // The counters of `stmt` after its `steps`-th step.
+  static StepCounters Of(sqlite3_stmt* stmt, int64_t steps, bool produced);
+};
+
+// The opcodes of a statement's bytecode that the counts depend on.
+class StatementShape {
+ public:
+  // The shape of `statement` (one statement, already prepared on `db` as user SQL and not yet
+  // stepped), from the connection's cache when it is there. Null when its bytecode cannot be
+  // listed; the counts then hold only what stock SQLite counts. Never throws.
+  static std::shared_ptr<const StatementShape> Of(sqlite3* db, std::string_view statement);
+  // Call after running `statement`, a statement that writes: unless it only changes rows (INSERT,
+  // UPDATE, DELETE), it may have changed the schema, which makes the connection's shapes stale.
+  static void AfterWrite(sqlite3* db, std::string_view statement);
+
+  // Whether the statement counts a table with OP_Count (SELECT count(*) FROM t), whose count is
+  // then the first column of its first row.
+  bool counts_table() const { return counts_table_; }
+  // The counts after the steps that `counters` describe. `changes`: rows changed by the whole
+  // statement (sqlite3_total_changes difference); `table_count`: see counts_table().
+  RowCounts Estimate(const StepCounters& counters, int64_t changes, int64_t table_count,
+                     bool read_only) const;
+
+  // One opcode of the bytecode that matters here (the others are left out).
+  enum class Kind : uint8_t {
+    kPosition,  // Rewind, Last, Seek*, SeekRowid, NotExists, Sort, SorterSort
+    kSeekEnd,   // OP_Last's code when its cursor is not yet valid
+    kNext,      // Next, Prev, SorterNext: closes a loop
+    kGoto,      // a backward Goto: closes a loop
+    kCount,
+    kOpenWrite,
+    kOpenScratch,  // OpenEphemeral, OpenAutoindex, SorterOpen
+    kInsert,
+    kIdxInsert,
+    kSorterInsert,
+    kDestroy,
+    kIfNot,
+    kOnce,
+  };
+  struct Op {
+    Kind kind;
+    bool in_subprogram;  // a trigger's program (runs once per firing)
+    bool has_p4;
+    int addr;
+    int p1;
+    int p2;
+    int p3;
+    int p5;
+  };
+
+ private:
+  struct Loop {
+    int from;    // first address of the loop's body
+    int to;      // address of the op that jumps back
+    int cls;     // 1: a full-scan Next/Prev, 0: another Next/Prev/SorterNext, -1: a Goto
+    int cursor;  // the cursor a Next-type op advances
+  };
+  struct Range {
+    int from;  // inclusive
+    int to;    // exclusive
+  };
+  void FindStructure();
+  int64_t Passes(int addr, const StepCounters& c, int64_t changes, bool read_only, int depth) const;
+  int64_t LoopPasses(const Loop& loop, const StepCounters& c, int64_t changes, bool read_only,
+                     int depth) const;
+  bool Dead(int addr) const;
+
+  std::vector<Op> ops_;
+  bool counts_table_ = false;
+  // Derived from ops_ by FindStructure().
+  bool changes_rows_ = false;  // INSERT, UPDATE or DELETE of the user's tables
+  std::vector<Loop> loops_;
+  int loops_per_class_[2] = {0, 0};
+  std::vector<Range> dead_;  // code after an OP_Destroy that runs only when a root page moved
+  std::vector<Range> once_;  // code guarded by OP_Once
+  std::vector<int> scratch_cursors_;
+  std::vector<int> write_cursors_;
+};
+
+}  // namespace dorm::storage
