@@ -33,7 +33,7 @@
 // SOAK_SERVE_FLAGS (more `dorm serve` flags), SOAK_PHASES (a comma-separated subset), SOAK_OUT, SOAK_KEEP_DATA=1 (keep the data folder,
 // which is otherwise removed after a passing run). SIGINT stops the load early and still checks
 // the stored data.
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -230,6 +230,7 @@ const victim = {
   allLatencies: [],
   failures: [], // the first few, for the summary
   acked: new Map(), // object name -> acknowledged seqs
+  byPhase: new Map(), // hostile phase running when a request was issued -> latencies
   ws: { ok: 0, failed: 0, windowOk: 0, windowFailed: 0, windowLatencies: [], allLatencies: [], reconnects: 0 },
 };
 
@@ -267,6 +268,7 @@ function victimRequest(seq) {
   const object = `l${seq % cfg.victimObjects}`;
   const increment = seq % 5 < 3;
   const issued = performance.now();
+  const phase = currentPhase;
   victim.issued++;
   victim.inFlight++;
   const opts = increment
@@ -289,6 +291,8 @@ function victimRequest(seq) {
         victim.windowOk++;
         victim.windowLatencies.push(latency);
         victim.allLatencies.push(latency);
+        if (!victim.byPhase.has(phase)) victim.byPhase.set(phase, []);
+        victim.byPhase.get(phase).push(latency);
       } else {
         victim.failed++;
         victim.windowFailed++;
@@ -854,6 +858,11 @@ function summarize({ problems, acknowledged, shutdown, diedDuringRun }) {
     `worst window p99 ${fmt(worstP99?.p99)} ms (at ${fmt(worstP99?.elapsed, 0)} s, ${worstP99?.phase})`);
   lines.push(`  victim WebSocket: ${victim.ws.ok} echoes, ${victim.ws.failed} failed, ${victim.ws.reconnects} reconnects; overall p99 ${fmt(percentile(wsAll, 0.99))} ms; ` +
     `worst window p99 ${fmt(worstWs?.wsP99)} ms (at ${fmt(worstWs?.elapsed, 0)} s, ${worstWs?.phase})`);
+  const byPhase = [...victim.byPhase].map(([phase, latencies]) => {
+    const sorted = latencies.sort((a, b) => a - b);
+    return `${phase} ${fmt(percentile(sorted, 0.5))}/${fmt(percentile(sorted, 0.99))}`;
+  });
+  lines.push(`  victim HTTP p50/p99 ms by the hostile phase running when issued: ${byPhase.join(', ')}`);
   if (acknowledged !== null) {
     lines.push(`  victim data: ${acknowledged.acknowledged} acknowledged increments over ${cfg.victimObjects} objects, ${acknowledged.missing} missing; ` +
       `${hostile.timersArmed.length} vault timers armed against the attacker's cancelling`);
@@ -878,6 +887,15 @@ async function main() {
   fs.writeFileSync(csvPath, `${CSV_HEADER}\n`);
   server = await startServer();
   console.log(`soak: dorm serve pid ${server.pid} on port ${server.port}: ${server.args.slice(5).join(' ')}`);
+  // What was measured, for whoever reads the results later.
+  let commit = null;
+  try {
+    const git = (...args) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
+    commit = `${git('rev-parse', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`;
+  } catch {
+    // not a git checkout
+  }
+  fs.writeFileSync(path.join(cfg.out, 'config.json'), `${JSON.stringify({ ...cfg, serveArgs: server.args, checkoutCommit: commit, cpus: os.cpus().length, startedAt: new Date(startedAt).toISOString() }, null, 2)}\n`);
   await deploy(soakFixture('ledger.js'), 'victim', 'ledger');
   await deploy(securityFixture('victim.js'), 'victim', 'vault');
   await deploy(soakFixture('hog.js'), 'hog', 'hog');
