@@ -149,7 +149,9 @@ std::unique_ptr<SqlCursor> SqlCursor::Execute(ObjectDatabase* db, std::string_vi
       // refused before it runs (as workerd does), instead of running with NULLs and leaving a
       // partial write behind when the call then fails.
       if (sqlite3_bind_parameter_count(stmt) > 0) {
-        throw SqlError("Wrong number of parameter bindings for SQL query.");
+        throw SqlError(
+            "When executing multiple SQL statements in a single call, only the last statement can "
+            "have parameters.");
       }
       {
         UserSqlScope scope;

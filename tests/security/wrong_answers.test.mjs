@@ -19,7 +19,10 @@ test('the runtime answers these calls as workerd does', async () => {
     const res = await server.request('/_do/answers/a/');
     assert.equal(res.status, 200, res.text);
     const out = res.json();
-    assert.equal(out.spread, 'Error: Wrong number of parameter bindings for SQL query.');
+    assert.equal(
+      out.spread,
+      'Error: When executing multiple SQL statements in a single call, only the last statement can have parameters.',
+    );
     assert.equal(out.rowsAfterSpread, 0, 'nothing of a refused call was written');
     assert.equal(out.endHasValue, true);
     assert.equal(out.symbolBinding, 'TypeError: Cannot convert a Symbol value to a string');
