@@ -20,10 +20,13 @@ namespace {
 constexpr int kCountsAsChange = 0x01;
 // Statements longer than this are not cached (they are rarely run twice).
 constexpr size_t kMaxCachedStatement = 2048;
-// Shapes kept per connection; past this the cache starts over.
+// Shapes kept per connection, and their ops; past either the cache starts over.
 constexpr size_t kMaxCachedShapes = 64;
-// Limit on the nesting of loops followed when counting passes.
-constexpr int kMaxDepth = 8;
+constexpr size_t kMaxCachedOps = 16384;
+// Larger programs get no shape (their counts are SQLite's own counters only), which keeps the
+// work of one count bounded: O(ops x loops) to build, O(ops + loops x ops) per count.
+constexpr size_t kMaxOps = 2000;
+constexpr size_t kMaxLoops = 64;
 
 using Kind = StatementShape::Kind;
 
@@ -74,6 +77,7 @@ bool KindOf(const char* name, Kind* kind) {
 struct ShapeCache {
   sqlite3* db;
   std::unordered_map<std::string, std::shared_ptr<const StatementShape>> shapes;
+  size_t cached_ops = 0;
 };
 
 std::mutex caches_mutex;
@@ -106,7 +110,7 @@ ShapeCache* CacheFor(sqlite3* db, bool create) {
     if (it != Caches().end()) return it->second;
   }
   if (!create) return nullptr;
-  auto* cache = new ShapeCache{db, {}};
+  auto* cache = new ShapeCache{db, {}, 0};
   // SQLite calls DestroyCache when the connection closes, or right away if registering fails.
   int rc = sqlite3_create_function_v2(db, "_cf_row_counts", 0, SQLITE_UTF8, cache, &Unused, nullptr,
                                       nullptr, &DestroyCache);
@@ -187,10 +191,17 @@ std::shared_ptr<const StatementShape> StatementShape::Of(sqlite3* db, std::strin
   }
   auto shape = std::make_shared<StatementShape>();
   if (!ReadOps(db, statement, &shape->ops_, &shape->counts_table_)) return nullptr;
+  if (shape->ops_.size() > kMaxOps) return nullptr;
   shape->FindStructure();
+  if (shape->loops_.size() > kMaxLoops) return nullptr;
   if (cache) {
-    if (cache->shapes.size() >= kMaxCachedShapes) cache->shapes.clear();
+    if (cache->shapes.size() >= kMaxCachedShapes ||
+        cache->cached_ops + shape->ops_.size() > kMaxCachedOps) {
+      cache->shapes.clear();
+      cache->cached_ops = 0;
+    }
     cache->shapes.emplace(std::string(statement), shape);
+    cache->cached_ops += shape->ops_.size();
   }
   return shape;
 }
@@ -206,7 +217,10 @@ void StatementShape::AfterWrite(sqlite3* db, std::string_view statement) {
   }
   // Anything else that writes (CREATE, DROP, ALTER, ANALYZE, PRAGMA, or a statement starting with
   // a comment) may have changed what the query planner does.
-  if (ShapeCache* cache = CacheFor(db, false)) cache->shapes.clear();
+  if (ShapeCache* cache = CacheFor(db, false)) {
+    cache->shapes.clear();
+    cache->cached_ops = 0;
+  }
 }
 
 void StatementShape::FindStructure() {
@@ -253,43 +267,43 @@ void StatementShape::FindStructure() {
         break;
     }
   }
-}
-
-bool StatementShape::Dead(int addr) const {
-  return std::any_of(dead_.begin(), dead_.end(),
-                     [&](const Range& r) { return addr >= r.from && addr < r.to; });
-}
-
-int64_t StatementShape::Passes(int addr, const StepCounters& c, int64_t changes, bool read_only,
-                               int depth) const {
-  if (depth > kMaxDepth) return 1;
-  for (const Range& r : once_) {
-    if (addr >= r.from && addr < r.to) return 1;
-  }
-  const Loop* inner = nullptr;
-  for (const Loop& loop : loops_) {
-    if (addr >= loop.from && addr <= loop.to && (!inner || loop.from >= inner->from)) {
-      inner = &loop;
+  // Each op's innermost loop, and whether it is skipped or runs once whatever the loops.
+  for (Op& op : ops_) {
+    if (op.in_subprogram) continue;
+    for (const Range& r : dead_) op.dead = op.dead || (op.addr >= r.from && op.addr < r.to);
+    for (const Range& r : once_) op.once = op.once || (op.addr >= r.from && op.addr < r.to);
+    for (size_t i = 0; i < loops_.size(); ++i) {
+      const Loop& loop = loops_[i];
+      if (op.addr >= loop.from && op.addr <= loop.to &&
+          (op.loop < 0 || loop.from >= loops_[static_cast<size_t>(op.loop)].from)) {
+        op.loop = static_cast<int>(i);
+      }
     }
   }
-  return inner ? LoopPasses(*inner, c, changes, read_only, depth) : 1;
 }
 
-int64_t StatementShape::LoopPasses(const Loop& loop, const StepCounters& c, int64_t changes,
-                                   bool read_only, int depth) const {
-  const bool produced = c.produced || changes > 0;
+int64_t StatementShape::Passes(const Op& op, Evaluation* e) const {
+  if (op.in_subprogram || op.once || op.loop < 0) return 1;
+  return LoopPasses(static_cast<size_t>(op.loop), e);
+}
+
+int64_t StatementShape::LoopPasses(size_t index, Evaluation* e) const {
+  if (e->loop_passes[index] >= 0) return e->loop_passes[index];
+  // Provisional, for a temporary table filled inside a loop that reads it: each loop is worked
+  // out once.
+  e->loop_passes[index] = 1;
+  const Loop& loop = loops_[index];
+  const StepCounters& c = e->counters;
+  const bool produced = c.produced || e->changes > 0;
+  int64_t passes;
   if (loop.cls >= 0) {
     const int64_t steps = loop.cls == 1 ? c.scan_steps : c.other_steps;
     const bool only_of_class = loops_per_class_[loop.cls] == 1;
-    // A query's only loop of its kind: its first row plus each successful step, as they happen.
-    if (read_only && only_of_class) return 1 + steps;
-    // A write's loops run once per row it changes.
-    if (changes > 0) return changes;
-    // A loop over a temporary table runs once per row put into it.
-    if (std::find(scratch_cursors_.begin(), scratch_cursors_.end(), loop.cursor) !=
-        scratch_cursors_.end()) {
-      bool filled = false;
-      int64_t rows = 0;
+    const bool scratch = std::find(scratch_cursors_.begin(), scratch_cursors_.end(), loop.cursor) !=
+                         scratch_cursors_.end();
+    bool filled = false;
+    int64_t rows = 0;
+    if (scratch && !(e->read_only && only_of_class) && e->changes == 0) {
       for (const Op& op : ops_) {
         if (op.in_subprogram || op.p1 != loop.cursor) continue;
         if (op.kind != Kind::kInsert && op.kind != Kind::kIdxInsert &&
@@ -297,44 +311,58 @@ int64_t StatementShape::LoopPasses(const Loop& loop, const StepCounters& c, int6
           continue;
         }
         filled = true;
-        if (!Dead(op.addr)) rows += Passes(op.addr, c, changes, read_only, depth + 1);
+        if (!op.dead) rows += Passes(op, e);
       }
-      if (filled) return rows;
     }
-    if (only_of_class) return 1 + steps;
-    // Several loops share the counter: assume they stepped alike.
-    const int64_t share = steps / loops_per_class_[loop.cls];
-    return share > 0 ? 1 + share : (produced ? 1 : 0);
-  }
-  if (changes > 0) return changes;
-  if (loops_per_class_[0] + loops_per_class_[1] == 1) {
+    if (e->read_only && only_of_class) {
+      // A query's only loop of its kind: its first row plus each successful step, as they run.
+      passes = 1 + steps;
+    } else if (e->changes > 0) {
+      // A write's loops run once per row it changes.
+      passes = e->changes;
+    } else if (filled) {
+      // A loop over a temporary table runs once per row put into it.
+      passes = rows;
+    } else if (only_of_class) {
+      passes = 1 + steps;
+    } else {
+      // Several loops share the counter: assume they stepped alike.
+      const int64_t share = steps / loops_per_class_[loop.cls];
+      passes = share > 0 ? 1 + share : (produced ? 1 : 0);
+    }
+  } else if (e->changes > 0) {
+    passes = e->changes;
+  } else if (loops_per_class_[0] + loops_per_class_[1] == 1) {
     const int64_t steps = loops_per_class_[1] ? c.scan_steps : c.other_steps;
-    return steps > 0 ? 1 + steps : (produced ? 1 : 0);
+    passes = steps > 0 ? 1 + steps : (produced ? 1 : 0);
+  } else {
+    // A query looping without a cursor (a recursive common table expression): once per step.
+    passes = c.steps;
   }
-  // A query looping without a cursor (a recursive common table expression): once per step.
-  return c.steps;
+  e->loop_passes[index] = passes;
+  return passes;
 }
 
 RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64_t table_count,
                                    bool read_only) const {
+  Evaluation e{c, changes, read_only, std::vector<int64_t>(loops_.size(), -1)};
   RowCounts counts;
   counts.read = c.other_steps + c.scan_steps;
   counts.written = changes;
   std::vector<int> index_cursors;
   for (const Op& op : ops_) {
-    if (!op.in_subprogram && Dead(op.addr)) continue;
-    auto passes = [&] { return op.in_subprogram ? 1 : Passes(op.addr, c, changes, read_only, 0); };
+    if (op.dead) continue;
     const bool writes_database =
         !op.in_subprogram && !(op.p5 & kCountsAsChange) &&
         std::find(write_cursors_.begin(), write_cursors_.end(), op.p1) != write_cursors_.end();
     switch (op.kind) {
       case Kind::kPosition:
-        counts.read += passes();
+        counts.read += Passes(op, &e);
         break;
       case Kind::kSeekEnd:
         // Positions the cursor only while it is not valid: at the first insert and, once the
         // b-tree's root splits, the second.
-        counts.read += std::min<int64_t>(passes(), 2);
+        counts.read += std::min<int64_t>(Passes(op, &e), 2);
         break;
       case Kind::kCount:
         if (op.p3 == 0) counts.read += table_count;
@@ -342,7 +370,7 @@ RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64
       case Kind::kInsert:
         // Rows of the statement's own tables count as changes; this is the schema table,
         // sqlite_sequence and tables being filled by CREATE TABLE ... AS.
-        if (writes_database && !op.has_p4) counts.written += passes();
+        if (writes_database && !op.has_p4) counts.written += Passes(op, &e);
         break;
       case Kind::kIdxInsert:
         // One entry per index and row, whichever of its code paths (insert, upsert) runs, and
@@ -350,7 +378,8 @@ RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64
         if (writes_database &&
             std::find(index_cursors.begin(), index_cursors.end(), op.p1) == index_cursors.end()) {
           index_cursors.push_back(op.p1);
-          counts.written += changes_rows_ ? std::min(passes(), changes) : passes();
+          const int64_t passes = Passes(op, &e);
+          counts.written += changes_rows_ ? std::min(passes, changes) : passes;
         }
         break;
       default:

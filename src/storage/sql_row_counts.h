@@ -86,6 +86,10 @@ class StatementShape {
     int p2;
     int p3;
     int p5;
+    // Derived by FindStructure().
+    int loop = -1;      // index of the innermost loop around the op, if any
+    bool once = false;  // guarded by OP_Once
+    bool dead = false;  // never runs (see dead_)
   };
 
  private:
@@ -99,11 +103,17 @@ class StatementShape {
     int from;  // inclusive
     int to;    // exclusive
   };
+  // The inputs of one Estimate() and the passes of the loops worked out so far (-1: not yet).
+  struct Evaluation {
+    const StepCounters& counters;
+    int64_t changes;
+    bool read_only;
+    std::vector<int64_t> loop_passes;
+  };
   void FindStructure();
-  int64_t Passes(int addr, const StepCounters& c, int64_t changes, bool read_only, int depth) const;
-  int64_t LoopPasses(const Loop& loop, const StepCounters& c, int64_t changes, bool read_only,
-                     int depth) const;
-  bool Dead(int addr) const;
+  // How many times `op` ran, and how many times the body of loops_[index] ran.
+  int64_t Passes(const Op& op, Evaluation* e) const;
+  int64_t LoopPasses(size_t index, Evaluation* e) const;
 
   std::vector<Op> ops_;
   bool counts_table_ = false;
