@@ -122,5 +122,20 @@ TEST_F(SqlRowCountsTest, SchemaChangeRefreshesTheShapes) {
   EXPECT_EQ(Final("SELECT id FROM t WHERE v = 30"), Counts(2, 0));
 }
 
+// A program too large to work out (here 90 subqueries, each its own loop) counts with SQLite's
+// own counters only, and counting it stays cheap however often it is asked.
+TEST_F(SqlRowCountsTest, ProgramsTooLargeForAShapeCountWithSqliteCounters) {
+  Run("CREATE TABLE t (v); INSERT INTO t VALUES (1), (2), (3)");
+  std::string sql = "SELECT 0";
+  for (int i = 0; i < 90; ++i)
+    sql += ", (SELECT sum(v) FROM t WHERE v > " + std::to_string(i) + ")";
+  auto cursor = SqlCursor::Execute(db_.get(), sql, {});
+  for (int i = 0; i < 100000; ++i) ASSERT_EQ(cursor->rows_read(), 2 * 90);  // Next steps only
+  std::vector<SqlValue> row;
+  ASSERT_TRUE(cursor->Next(&row));
+  EXPECT_EQ(row.size(), 91u);
+  EXPECT_EQ(cursor->rows_written(), 0);
+}
+
 }  // namespace
 }  // namespace dorm::storage
