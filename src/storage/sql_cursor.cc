@@ -280,7 +280,7 @@ void SqlCursor::Step() {
 }
 
 void SqlCursor::RecordCounters(int64_t steps) {
-  StepCounters counters = StepCounters::Of(stmt_, steps, rows_returned_ > 0);
+  StepCounters counters = StepCounters::Of(stmt_, steps, rows_returned_);
   if (writes_ || step_counters_.empty()) {
     step_counters_.push_back(counters);
   } else {

@@ -61,6 +61,10 @@ bool KindOf(const char* name, Kind* kind) {
       {"SorterInsert", Kind::kSorterInsert},
       {"Destroy", Kind::kDestroy},
       {"IfNot", Kind::kIfNot},
+      {"VNext", Kind::kVNext},
+      {"InitCoroutine", Kind::kInitCoroutine},
+      {"Yield", Kind::kYield},
+      {"Filter", Kind::kFilter},
       {"Once", Kind::kOnce},
   };
   for (const Entry& e : kEntries) {
@@ -168,7 +172,7 @@ bool StartsWithWord(std::string_view text, const char* word) {
 
 }  // namespace
 
-StepCounters StepCounters::Of(sqlite3_stmt* stmt, int64_t steps, bool produced) {
+StepCounters StepCounters::Of(sqlite3_stmt* stmt, int64_t steps, int64_t rows) {
   StepCounters c;
   // aCounter[0] of stock SQLite counts the successful Next/Prev/SorterNext steps whose opcode has
   // no counter of its own (every loop but full scans and automatic-index builds). It is not
@@ -178,7 +182,9 @@ StepCounters StepCounters::Of(sqlite3_stmt* stmt, int64_t steps, bool produced) 
       sqlite3_stmt_status(stmt, 0, 0) + sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_AUTOINDEX, 0);
   c.scan_steps = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
   c.steps = steps;
-  c.produced = produced;
+  c.rows = rows;
+  // SQLite calls a check that lets the step run a filter "miss".
+  c.filter_passes = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FILTER_MISS, 0);
   return c;
 }
 
@@ -235,6 +241,9 @@ void StatementShape::FindStructure() {
           ++loops_per_class_[cls];
         }
         break;
+      case Kind::kVNext:
+        if (op.p2 <= op.addr) loops_.push_back({op.p2, op.addr, 2, op.p1});
+        break;
       case Kind::kGoto:
         // The jump from the end of the program back to its start (after OP_Transaction) is not
         // a loop.
@@ -267,6 +276,51 @@ void StatementShape::FindStructure() {
         break;
     }
   }
+  // Goto loops over a coroutine of constant rows (multi-row VALUES): one pass per row, whether
+  // or not the row was written.
+  for (Loop& loop : loops_) {
+    if (loop.cls != -1) continue;
+    for (const Op& yield : ops_) {
+      if (yield.in_subprogram || yield.kind != Kind::kYield || yield.addr < loop.from ||
+          yield.addr > loop.to) {
+        continue;
+      }
+      for (const Op& init : ops_) {
+        if (init.in_subprogram || init.kind != Kind::kInitCoroutine || init.p1 != yield.p1) {
+          continue;
+        }
+        const int body_from = init.p3;
+        const int body_to = init.p2;
+        const bool loops_inside = std::any_of(loops_.begin(), loops_.end(), [&](const Loop& l) {
+          return l.from >= body_from && l.from < body_to;
+        });
+        if (loops_inside) continue;
+        const int64_t rows = std::count_if(ops_.begin(), ops_.end(), [&](const Op& o) {
+          return !o.in_subprogram && o.kind == Kind::kYield && o.p1 == init.p1 &&
+                 o.addr >= body_from && o.addr < body_to;
+        });
+        if (rows > 0) loop.values_rows = rows;
+      }
+      break;
+    }
+  }
+  // With a single Bloom filter, the seek right after it runs once per check it passes.
+  const Op* only_filter = nullptr;
+  int filters = 0;
+  for (const Op& op : ops_) {
+    if (op.in_subprogram || op.kind != Kind::kFilter) continue;
+    only_filter = &op;
+    ++filters;
+  }
+  if (filters == 1) {
+    for (size_t i = 0; i + 1 < ops_.size(); ++i) {
+      Op& next = ops_[i + 1];
+      if (&ops_[i] == only_filter && next.kind == Kind::kPosition && !next.in_subprogram &&
+          only_filter->p2 > next.addr) {
+        next.filtered = true;
+      }
+    }
+  }
   // Each op's innermost loop, and whether it is skipped or runs once whatever the loops.
   for (Op& op : ops_) {
     if (op.in_subprogram) continue;
@@ -294,16 +348,23 @@ int64_t StatementShape::LoopPasses(size_t index, Evaluation* e) const {
   e->loop_passes[index] = 1;
   const Loop& loop = loops_[index];
   const StepCounters& c = e->counters;
-  const bool produced = c.produced || e->changes > 0;
+  const bool produced = c.rows > 0 || e->changes > 0;
   int64_t passes;
-  if (loop.cls >= 0) {
+  if (loop.cls == 2) {
+    // A virtual table (json_each...) has no counter: a query passes once per row it gave, a
+    // write once per row it changed.
+    passes = !e->read_only && e->changes > 0 ? e->changes : c.rows;
+  } else if (loop.cls >= 0) {
     const int64_t steps = loop.cls == 1 ? c.scan_steps : c.other_steps;
     const bool only_of_class = loops_per_class_[loop.cls] == 1;
     const bool scratch = std::find(scratch_cursors_.begin(), scratch_cursors_.end(), loop.cursor) !=
                          scratch_cursors_.end();
+    // The rows put into a temporary table the loop reads, and whether each of them is put there
+    // by code that runs once (an IN (...) list) rather than in another loop.
     bool filled = false;
+    bool filled_once = true;
     int64_t rows = 0;
-    if (scratch && !(e->read_only && only_of_class) && e->changes == 0) {
+    if (scratch && !(e->read_only && only_of_class)) {
       for (const Op& op : ops_) {
         if (op.in_subprogram || op.p1 != loop.cursor) continue;
         if (op.kind != Kind::kInsert && op.kind != Kind::kIdxInsert &&
@@ -311,12 +372,16 @@ int64_t StatementShape::LoopPasses(size_t index, Evaluation* e) const {
           continue;
         }
         filled = true;
-        if (!op.dead) rows += Passes(op, e);
+        if (op.dead) continue;
+        if (!op.once && op.loop >= 0) filled_once = false;
+        rows += Passes(op, e);
       }
     }
     if (e->read_only && only_of_class) {
       // A query's only loop of its kind: its first row plus each successful step, as they run.
       passes = 1 + steps;
+    } else if (filled && filled_once) {
+      passes = rows;
     } else if (e->changes > 0) {
       // A write's loops run once per row it changes.
       passes = e->changes;
@@ -330,6 +395,8 @@ int64_t StatementShape::LoopPasses(size_t index, Evaluation* e) const {
       const int64_t share = steps / loops_per_class_[loop.cls];
       passes = share > 0 ? 1 + share : (produced ? 1 : 0);
     }
+  } else if (loop.values_rows >= 0) {
+    passes = loop.values_rows;
   } else if (e->changes > 0) {
     passes = e->changes;
   } else if (loops_per_class_[0] + loops_per_class_[1] == 1) {
@@ -357,7 +424,7 @@ RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64
         std::find(write_cursors_.begin(), write_cursors_.end(), op.p1) != write_cursors_.end();
     switch (op.kind) {
       case Kind::kPosition:
-        counts.read += Passes(op, &e);
+        counts.read += op.filtered ? std::min(Passes(op, &e), c.filter_passes) : Passes(op, &e);
         break;
       case Kind::kSeekEnd:
         // Positions the cursor only while it is not valid: at the first insert and, once the
@@ -366,6 +433,16 @@ RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64
         break;
       case Kind::kCount:
         if (op.p3 == 0) counts.read += table_count;
+        break;
+      case Kind::kVNext:
+        // Ends each pass over a virtual table's rows; a query's has not ended the pass of the row
+        // the caller is at.
+        if (op.in_subprogram || op.loop < 0) {
+          counts.read += 1;
+        } else {
+          const int64_t passes = LoopPasses(static_cast<size_t>(op.loop), &e);
+          counts.read += read_only ? std::max<int64_t>(0, std::min(passes, c.steps - 1)) : passes;
+        }
         break;
       case Kind::kInsert:
         // Rows of the statement's own tables count as changes; this is the schema table,

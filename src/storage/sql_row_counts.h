@@ -33,13 +33,14 @@ struct RowCounts {
 
 // What stock SQLite has counted for a statement after some sqlite3_step() calls.
 struct StepCounters {
-  int64_t other_steps = 0;  // successful Next/Prev/SorterNext that are not full-scan steps
-  int64_t scan_steps = 0;   // successful Next/Prev of full table scans
-  int64_t steps = 0;        // sqlite3_step() calls so far
-  bool produced = false;    // whether a row came out or a row changed so far
+  int64_t other_steps = 0;    // successful Next/Prev/SorterNext that are not full-scan steps
+  int64_t scan_steps = 0;     // successful Next/Prev of full table scans
+  int64_t steps = 0;          // sqlite3_step() calls so far
+  int64_t rows = 0;           // rows that came out so far
+  int64_t filter_passes = 0;  // Bloom filter checks that let the join step after them run
 
-  // The counters of `stmt` after its `steps`-th step.
-  static StepCounters Of(sqlite3_stmt* stmt, int64_t steps, bool produced);
+  // The counters of `stmt` after its `steps`-th step, when `rows` rows came out.
+  static StepCounters Of(sqlite3_stmt* stmt, int64_t steps, int64_t rows);
 };
 
 // The opcodes of a statement's bytecode that the counts depend on.
@@ -66,6 +67,7 @@ class StatementShape {
     kPosition,  // Rewind, Last, Seek*, SeekRowid, NotExists, Sort, SorterSort
     kSeekEnd,   // OP_Last's code when its cursor is not yet valid
     kNext,      // Next, Prev, SorterNext: closes a loop
+    kVNext,     // closes a loop over a virtual table (json_each...)
     kGoto,      // a backward Goto: closes a loop
     kCount,
     kOpenWrite,
@@ -76,6 +78,9 @@ class StatementShape {
     kDestroy,
     kIfNot,
     kOnce,
+    kInitCoroutine,
+    kYield,
+    kFilter,  // a Bloom filter check that skips the join step after it
   };
   struct Op {
     Kind kind;
@@ -87,17 +92,22 @@ class StatementShape {
     int p3;
     int p5;
     // Derived by FindStructure().
-    int loop = -1;      // index of the innermost loop around the op, if any
-    bool once = false;  // guarded by OP_Once
-    bool dead = false;  // never runs (see dead_)
+    int loop = -1;          // index of the innermost loop around the op, if any
+    bool once = false;      // guarded by OP_Once
+    bool dead = false;      // never runs (see dead_)
+    bool filtered = false;  // a positioning op right after the program's only OP_Filter
   };
 
  private:
   struct Loop {
     int from;    // first address of the loop's body
     int to;      // address of the op that jumps back
-    int cls;     // 1: a full-scan Next/Prev, 0: another Next/Prev/SorterNext, -1: a Goto
+    int cls;     // 1: a full-scan Next/Prev, 0: another Next/Prev/SorterNext, 2: a VNext,
+                 // -1: a Goto
     int cursor;  // the cursor a Next-type op advances
+    // For a Goto loop reading a coroutine that only yields constant rows (INSERT ... VALUES with
+    // several rows): how many; -1 otherwise.
+    int64_t values_rows = -1;
   };
   struct Range {
     int from;  // inclusive

@@ -61,7 +61,7 @@ TEST(StepCountersTest, CounterZeroCountsIndexSteps) {
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT v FROM t WHERE v >= 2", -1, &stmt, nullptr), SQLITE_OK);
   while (sqlite3_step(stmt) == SQLITE_ROW) {
   }
-  StepCounters c = StepCounters::Of(stmt, 4, true);
+  StepCounters c = StepCounters::Of(stmt, 4, 3);
   EXPECT_EQ(c.other_steps, 2);  // 2 → 3 → 4
   EXPECT_EQ(c.scan_steps, 0);
   sqlite3_finalize(stmt);
