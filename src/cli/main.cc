@@ -34,6 +34,7 @@ const char kUsage[] =
     "             [--max-buffered-body-bytes 268435456] [--header-timeout-seconds 60]\n"
     "             [--body-timeout-seconds 60] [--keep-alive-timeout-seconds 75]\n"
     "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
+    "             [--long-turn-threads N]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -94,11 +95,26 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
   static const std::map<std::string, std::set<std::string>> kByCommand = [] {
     std::map<std::string, std::set<std::string>> all = {
         {"serve",
-         {"listen", "data", "threads", "max-classes-per-app", "cpu-limit-ms", "heap-limit-mb",
-          "idle-evict-seconds", "max-body-bytes", "alarm-retry-base-ms", "hibernate-after-ms",
-          "ws-max-buffered-bytes", "header-timeout-seconds", "body-timeout-seconds",
-          "keep-alive-timeout-seconds", "max-connections", "max-buffered-body-bytes",
-          "max-object-storage-mb", "max-app-storage-mb", "max-apps"}},
+         {"listen",
+          "data",
+          "threads",
+          "long-turn-threads",
+          "max-classes-per-app",
+          "cpu-limit-ms",
+          "heap-limit-mb",
+          "idle-evict-seconds",
+          "max-body-bytes",
+          "alarm-retry-base-ms",
+          "hibernate-after-ms",
+          "ws-max-buffered-bytes",
+          "header-timeout-seconds",
+          "body-timeout-seconds",
+          "keep-alive-timeout-seconds",
+          "max-connections",
+          "max-buffered-body-bytes",
+          "max-object-storage-mb",
+          "max-app-storage-mb",
+          "max-apps"}},
         {"deploy", {"name", "app", "access"}},
         {"list", {"app"}},
         {"get", {"app"}},
@@ -236,6 +252,8 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.runtime.max_object_storage_bytes = NumberFlag(args, "max-object-storage-mb", 10240) << 20;
   o.runtime.max_app_storage_bytes = NumberFlag(args, "max-app-storage-mb", 10240) << 20;
   o.max_apps = static_cast<size_t>(NumberFlag(args, "max-apps", 500));
+  // 0 (the default): half the threads; see README, "CPU-heavy tenants".
+  o.runtime.long_turn_threads = static_cast<size_t>(NumberFlag(args, "long-turn-threads", 0));
   o.runtime.alarm_retry_base =
       std::chrono::milliseconds(NumberFlag(args, "alarm-retry-base-ms", 2000));
   if (o.runtime.cpu_limit.count() == 0 || o.runtime.heap_limit_bytes == 0) {

@@ -228,6 +228,17 @@ int Serve(const ServeOptions& options, const char* argv0) {
     // Two flush threads: while one flushes a group, the next group gathers for the other.
     shared.sync_pool = std::make_unique<storage::SyncPool>(2);
     shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);
+    {
+      size_t threads = static_cast<size_t>(
+          options.http.threads > 0
+              ? options.http.threads
+              : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+      size_t held = options.runtime.long_turn_threads > 0
+                        ? options.runtime.long_turn_threads
+                        : runtime::LongTurnLimit::DefaultMaxThreads(threads);
+      // Room for the admin service's validating engine besides the event loops.
+      shared.long_turns = std::make_unique<runtime::LongTurnLimit>(threads + 4, held);
+    }
     std::unique_ptr<Registry> registry_holder;
     std::unique_ptr<EnvStore> env_store;
     std::unique_ptr<UsageStore> usage_store;

@@ -29,6 +29,7 @@ uint64_t ClassCatalog::Set(const std::string& app, std::vector<DeployedClass> cl
     code->env = std::move(env);
     apps_[app] = std::move(code);
   }
+  app_count_.store(apps_.size(), std::memory_order_relaxed);
   return generation;
 }
 

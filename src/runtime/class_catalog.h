@@ -5,6 +5,7 @@
 // runtime threads to reload the app.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -44,11 +45,14 @@ class ClassCatalog {
   // Replaces the app's classes and env vars; an empty class list removes the app. Returns the
   // new generation.
   uint64_t Set(const std::string& app, std::vector<DeployedClass> classes, EnvVars env = {});
+  // How many apps have classes. Lock-free.
+  size_t AppCount() const { return app_count_.load(std::memory_order_relaxed); }
 
  private:
   mutable std::mutex mu_;
   uint64_t next_generation_ = 1;
   std::map<std::string, std::shared_ptr<const AppCode>> apps_;
+  std::atomic<size_t> app_count_{0};  // apps_.size(), updated under mu_
 };
 
 }  // namespace dorm::runtime

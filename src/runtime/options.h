@@ -31,6 +31,9 @@ struct RuntimeOptions {
   // All objects of one app together, so that one app cannot fill the disk for the others. By
   // default as much as one object may hold.
   long long max_app_storage_bytes = 10240ll << 20;
+  // How many threads one app's long turns (over 50 ms) may hold at once; 0: half the threads.
+  // See runtime/long_turn_limit.h.
+  size_t long_turn_threads = 0;
   // Count per-object usage (see runtime/usage_meter.h). Off only to measure what counting costs.
   bool usage_meters = true;
 };

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstring>
 #include <filesystem>
@@ -30,6 +31,17 @@ const char kShutdownMessage[] = "The server is shutting down.";
 
 thread_local ThreadEngine* t_current_engine = nullptr;
 
+// How often work held back by the long-turn limit is tried again.
+constexpr std::chrono::milliseconds kLongTurnRetry{10};
+// How long a heavy app's turn waits at most for the thread's flushes in progress.
+constexpr std::chrono::nanoseconds kHeavyFlushWait = std::chrono::milliseconds(200);
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string ObjectKey(const ObjectAddress& a) {
   return a.app + '\n' + a.class_name + '\n' + a.instance_name;
 }
@@ -50,6 +62,8 @@ ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared)
     : io_(io),
       shared_(shared),
       watchdog_slot_(shared.watchdog->RegisterCurrentThread()),
+      long_turn_slot_(shared.long_turns ? shared.long_turns->Register() : -1),
+      deferred_pump_timer_(io),
       eviction_timer_(io),
       metering_(shared.options.usage_meters) {
   t_current_engine = this;
@@ -61,6 +75,7 @@ ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared)
 
 ThreadEngine::~ThreadEngine() {
   eviction_timer_.cancel();
+  deferred_pump_timer_.cancel();
   timers_.clear();
   for (auto& [key, instance] : objects_) {
     instance->js_object.Reset();
@@ -90,6 +105,10 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
   ++turn_depth_;
   // Only the outermost turn is metered; nested ones are part of it.
   const bool metered = metering_ && turn_depth_ == 1;
+  if (turn_depth_ == 1 && shared_.long_turns) {
+    turn_began_ns_ = SteadyNowNs();
+    shared_.long_turns->Begin(long_turn_slot_, LongTurnLimit::AppTag(app->app()), turn_began_ns_);
+  }
   const uint64_t turn_started = metered ? CycleClock::Now() : 0;
   {
     v8::Isolate::Scope isolate_scope(isolate);
@@ -102,6 +121,13 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
     cpu_exceeded = watchdog_slot_->Exit();
   }
   --turn_depth_;
+  if (turn_depth_ == 0 && shared_.long_turns) {
+    const int64_t now_ns = SteadyNowNs();
+    if (shared_.long_turns->IsLong(turn_began_ns_, now_ns) && shared_.catalog.AppCount() > 1) {
+      owed_yield_tag_ = LongTurnLimit::AppTag(app->app());
+    }
+    shared_.long_turns->End(long_turn_slot_, now_ns);
+  }
   if (metered) {
     // Charged to the object the turn ran for (before a reset below can forget it).
     ObjectInstance* charged = FindBySlot(current_slot_);
@@ -513,6 +539,48 @@ void ThreadEngine::SchedulePump(uint64_t slot) {
   boost::asio::post(io_, [this, slot] { Pump(slot); });
 }
 
+bool ThreadEngine::MayStartTurn(const AppIsolate* app) const {
+  // With a single app there is no other tenant to keep a thread for.
+  return !shared_.long_turns || shared_.catalog.AppCount() <= 1 ||
+         shared_.long_turns->MayStart(long_turn_slot_, LongTurnLimit::AppTag(app->app()),
+                                      SteadyNowNs());
+}
+
+bool ThreadEngine::HeavyApp(const AppIsolate* app) const {
+  return shared_.long_turns && shared_.catalog.AppCount() > 1 &&
+         shared_.long_turns->Heavy(LongTurnLimit::AppTag(app->app()), SteadyNowNs());
+}
+
+void ThreadEngine::DeferPump(uint64_t slot) {
+  deferred_pumps_.insert(slot);
+  if (deferred_pump_armed_) return;
+  deferred_pump_armed_ = true;
+  deferred_pump_timer_.expires_after(kLongTurnRetry);
+  deferred_pump_timer_.async_wait([this](const boost::system::error_code& ec) {
+    deferred_pump_armed_ = false;
+    if (ec) return;
+    std::set<uint64_t> slots;
+    slots.swap(deferred_pumps_);
+    for (uint64_t deferred : slots) {
+      if (ObjectInstance* instance = FindBySlot(deferred)) ResolveSyncWaiters(instance);
+      Pump(deferred);
+    }
+  });
+}
+
+void ThreadEngine::YieldPump(uint64_t slot) {
+  // The marker goes first: the pumps yielded before it runs are behind it, and run after it has
+  // cleared the debt; what was queued before the first yield runs before all of them.
+  if (!yield_marker_posted_) {
+    yield_marker_posted_ = true;
+    boost::asio::post(io_, [this] {
+      yield_marker_posted_ = false;
+      owed_yield_tag_ = 0;
+    });
+  }
+  SchedulePump(slot);
+}
+
 void ThreadEngine::Pump(uint64_t slot) {
   // Never deliver from inside a turn: the event would run nested in another's JavaScript.
   if (turn_depth_ > 0) {
@@ -522,6 +590,28 @@ void ThreadEngine::Pump(uint64_t slot) {
   for (;;) {
     ObjectInstance* instance = FindBySlot(slot);
     if (!instance || instance->gate_depth > 0 || instance->queued.empty()) return;
+    // While the app's long turns hold their share of the threads, its events wait here and this
+    // thread serves the other apps.
+    if (!MayStartTurn(instance->app)) {
+      DeferPump(slot);
+      return;
+    }
+    if (owed_yield_tag_ != 0 && owed_yield_tag_ == LongTurnLimit::AppTag(instance->app->app())) {
+      YieldPump(slot);
+      return;
+    }
+    // A turn of an app whose turns run long waits for this thread's flushes in progress: their
+    // completions release other objects' answers, which would otherwise wait for it. (For
+    // kHeavyFlushWait at most, so that a thread always flushing cannot starve the app.)
+    if ((syncs_in_flight_ > 0 || !sync_batch_.empty()) && HeavyApp(instance->app)) {
+      const int64_t now_ns = SteadyNowNs();
+      if (heavy_waiting_since_ns_ == 0) heavy_waiting_since_ns_ = now_ns;
+      if (now_ns - heavy_waiting_since_ns_ < kHeavyFlushWait.count()) {
+        DeferPump(slot);
+        return;
+      }
+    }
+    heavy_waiting_since_ns_ = 0;
     if (!instance->constructed) {
       Construct(instance);
       continue;
@@ -902,30 +992,41 @@ void ThreadEngine::ReleaseGated(ObjectInstance* instance) {
       for (const auto& output : now) PerformSocketOutput(output);
     }
   }
-  if (!instance->sync_waiters.empty()) {
-    AppIsolate* app = instance->app;
-    v8::Isolate* isolate = app->isolate();
-    std::vector<v8::Global<v8::Promise::Resolver>> resolved;
-    auto& waiters = instance->sync_waiters;
-    for (auto it = waiters.begin(); it != waiters.end();) {
-      if (it->first <= instance->durable_seq) {
-        resolved.push_back(std::move(it->second));
-        it = waiters.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (!resolved.empty()) {
-      uint64_t slot = instance->slot;
-      RunTurn(app, [&] {
-        current_slot_ = slot;
-        for (auto& r : resolved) {
-          // Nothing once the isolate is terminating; the reset that follows drops the promise.
-          if (r.Get(isolate)->Resolve(app->context(), v8::Undefined(isolate)).IsNothing()) break;
-        }
-      });
+  ResolveSyncWaiters(instance);
+}
+
+void ThreadEngine::ResolveSyncWaiters(ObjectInstance* instance) {
+  const uint64_t durable = instance->durable_seq;
+  if (std::none_of(instance->sync_waiters.begin(), instance->sync_waiters.end(),
+                   [durable](const auto& waiter) { return waiter.first <= durable; })) {
+    return;
+  }
+  AppIsolate* app = instance->app;
+  uint64_t slot = instance->slot;
+  // Resolving runs the app's JavaScript (what awaited the flush): a turn like any other.
+  if (!MayStartTurn(app)) {
+    DeferPump(slot);
+    return;
+  }
+  v8::Isolate* isolate = app->isolate();
+  std::vector<v8::Global<v8::Promise::Resolver>> resolved;
+  auto& waiters = instance->sync_waiters;
+  for (auto it = waiters.begin(); it != waiters.end();) {
+    if (it->first <= instance->durable_seq) {
+      resolved.push_back(std::move(it->second));
+      it = waiters.erase(it);
+    } else {
+      ++it;
     }
   }
+  if (resolved.empty()) return;
+  RunTurn(app, [&] {
+    current_slot_ = slot;
+    for (auto& r : resolved) {
+      // Nothing once the isolate is terminating; the reset that follows drops the promise.
+      if (r.Get(isolate)->Resolve(app->context(), v8::Undefined(isolate)).IsNothing()) break;
+    }
+  });
 }
 
 storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool create) {
@@ -1298,6 +1399,14 @@ void ThreadEngine::FireTimer(uint64_t id) {
   // when idle like any other (its timers go with it).
   if (slot != 0 && !FindBySlot(slot)) {
     timers_.erase(it);
+    return;
+  }
+  if (!MayStartTurn(app)) {
+    // Fires once the app's long turns elsewhere leave room, like an event.
+    timer->timer->expires_after(kLongTurnRetry);
+    timer->timer->async_wait([this, id](const boost::system::error_code& ec) {
+      if (!ec) FireTimer(id);
+    });
     return;
   }
   const long long cpu_before = ThreadCpuNanos();

@@ -22,6 +22,7 @@
 #include "runtime/app_isolate.h"
 #include "runtime/class_catalog.h"
 #include "runtime/http_message.h"
+#include "runtime/long_turn_limit.h"
 #include "runtime/object_instance.h"
 #include "runtime/options.h"
 #include "runtime/usage_meter.h"
@@ -44,6 +45,9 @@ struct RuntimeShared {
   // Optional: the storage quotas (without it, databases may grow until the disk is full).
   storage::StorageQuota* storage_quota = nullptr;
   AlarmScheduler* alarm_scheduler = nullptr;
+  // Optional: bounds how many threads one app's long turns hold at once (without it, a tenant
+  // may hold them all).
+  std::unique_ptr<LongTurnLimit> long_turns;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
   // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so
@@ -154,6 +158,20 @@ class ThreadEngine {
   ObjectInstance* FindBySlot(uint64_t slot);
   void Pump(uint64_t slot);
   void SchedulePump(uint64_t slot);
+  // Whether a turn for `app` may start now (see LongTurnLimit); if not, the caller keeps the
+  // work queued and retries after kLongTurnRetry.
+  bool MayStartTurn(const AppIsolate* app) const;
+  // Whether `app` had a long turn recently while other apps share the server (see
+  // LongTurnLimit::Heavy).
+  bool HeavyApp(const AppIsolate* app) const;
+  // Pumps `slot` again, and resolves its sync waiters, once the app's long turns elsewhere may
+  // have ended.
+  void DeferPump(uint64_t slot);
+  // Resolves the object's storage.sync() promises whose commits are durable, in a turn (deferred
+  // while the app may not start one).
+  void ResolveSyncWaiters(ObjectInstance* instance);
+  // Pumps `slot` again after the work queued on this thread now (see owed_yield_tag_).
+  void YieldPump(uint64_t slot);
   void Construct(ObjectInstance* instance);
   void Deliver(ObjectInstance* instance, FetchEvent event);
   // The wall-time meter's start of an event delivered now (0 when the object is not metered).
@@ -223,6 +241,18 @@ class ThreadEngine {
   boost::asio::io_context& io_;
   RuntimeShared& shared_;
   js::Watchdog::Slot* watchdog_slot_;
+  int long_turn_slot_ = -1;  // this thread's slot in shared_.long_turns
+  std::set<uint64_t> deferred_pumps_;
+  // After a long turn of an app (tag) on this thread, that app's next turns here go behind the
+  // work already queued on the thread, once: a tenant whose events each run long cannot keep
+  // other apps' objects on this thread waiting for more than one of its turns. 0: none owed.
+  uint64_t owed_yield_tag_ = 0;
+  bool yield_marker_posted_ = false;
+  int64_t turn_began_ns_ = 0;  // the outermost turn's start, steady clock
+  // Since when a heavy app's turn has waited for this thread's flushes; 0: none waiting.
+  int64_t heavy_waiting_since_ns_ = 0;
+  boost::asio::steady_timer deferred_pump_timer_;
+  bool deferred_pump_armed_ = false;
   std::map<std::string, std::unique_ptr<AppIsolate>> apps_;
   std::vector<std::unique_ptr<AppIsolate>> doomed_apps_;
   std::unordered_map<std::string, std::unique_ptr<ObjectInstance>> objects_;

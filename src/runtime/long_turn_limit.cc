@@ -1,0 +1,90 @@
+#include "runtime/long_turn_limit.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <functional>
+
+namespace dorm::runtime {
+
+LongTurnLimit::LongTurnLimit(size_t capacity, size_t max_threads,
+                             std::chrono::nanoseconds long_after,
+                             std::chrono::nanoseconds heavy_period, std::chrono::nanoseconds linger)
+    : capacity_(capacity),
+      max_threads_(std::max<size_t>(1, max_threads)),
+      long_after_ns_(long_after.count()),
+      heavy_period_ns_(heavy_period.count()),
+      linger_ns_(linger.count()),
+      slots_(new Slot[capacity]),
+      heavy_until_ns_(new std::atomic<int64_t>[kHeavyBuckets]) {
+  for (size_t i = 0; i < kHeavyBuckets; ++i) heavy_until_ns_[i].store(INT64_MIN);
+}
+
+size_t LongTurnLimit::DefaultMaxThreads(size_t threads) { return std::max<size_t>(1, threads / 2); }
+
+uint64_t LongTurnLimit::AppTag(const std::string& app) {
+  // 0 means "no turn": shift a hash that happens to be 0.
+  uint64_t tag = std::hash<std::string>{}(app);
+  return tag == 0 ? 1 : tag;
+}
+
+int LongTurnLimit::Register() {
+  int slot = registered_.fetch_add(1);
+  if (slot < 0 || static_cast<size_t>(slot) >= capacity_) return -1;
+  return slot;
+}
+
+void LongTurnLimit::Begin(int slot, uint64_t tag, int64_t now_ns) {
+  if (slot < 0) return;
+  // The times first: a reader that sees the tag sees this turn's times (or later ones).
+  slots_[slot].started_ns.store(now_ns, std::memory_order_relaxed);
+  slots_[slot].tag.store(tag, std::memory_order_release);
+}
+
+void LongTurnLimit::End(int slot, int64_t now_ns) {
+  if (slot < 0) return;
+  uint64_t tag = slots_[slot].tag.load(std::memory_order_relaxed);
+  if (tag != 0 &&
+      now_ns - slots_[slot].started_ns.load(std::memory_order_relaxed) >= long_after_ns_) {
+    std::atomic<int64_t>& until = heavy_until_ns_[tag % kHeavyBuckets];
+    int64_t mark = now_ns + heavy_period_ns_;
+    int64_t seen = until.load(std::memory_order_relaxed);
+    while (seen < mark && !until.compare_exchange_weak(seen, mark, std::memory_order_relaxed)) {
+    }
+    // The thread stays the app's for the linger period.
+    slots_[slot].linger_until_ns.store(now_ns + linger_ns_, std::memory_order_relaxed);
+    slots_[slot].linger_tag.store(tag, std::memory_order_release);
+  }
+  slots_[slot].tag.store(0, std::memory_order_release);
+}
+
+bool LongTurnLimit::Heavy(uint64_t tag, int64_t now_ns) const {
+  return now_ns < heavy_until_ns_[tag % kHeavyBuckets].load(std::memory_order_relaxed);
+}
+
+bool LongTurnLimit::MayStart(int slot, uint64_t tag, int64_t now_ns) const {
+  if (slot < 0) return true;
+  size_t used = std::min<size_t>(capacity_, static_cast<size_t>(registered_.load()));
+  size_t holding = 0;
+  int heavy = -1;  // looked up once, when a young turn of the app is seen
+  for (size_t i = 0; i < used; ++i) {
+    if (static_cast<int>(i) == slot) continue;
+    bool held = false;
+    if (slots_[i].tag.load(std::memory_order_acquire) == tag) {
+      if (now_ns - slots_[i].started_ns.load(std::memory_order_relaxed) >= long_after_ns_) {
+        held = true;
+      } else {
+        if (heavy < 0) heavy = Heavy(tag, now_ns) ? 1 : 0;
+        held = heavy == 1;
+      }
+    }
+    if (!held && slots_[i].linger_tag.load(std::memory_order_acquire) == tag) {
+      held = now_ns < slots_[i].linger_until_ns.load(std::memory_order_relaxed);
+    }
+    if (!held) continue;
+    if (++holding >= max_threads_) return false;
+  }
+  return true;
+}
+
+}  // namespace dorm::runtime

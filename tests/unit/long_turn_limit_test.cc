@@ -1,0 +1,122 @@
+#include "runtime/long_turn_limit.h"
+
+#include <gtest/gtest.h>
+
+namespace dorm::runtime {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+constexpr int64_t kMs = 1000 * 1000;
+
+TEST(LongTurnLimit, DefaultIsHalfTheThreadsAndAtLeastOne) {
+  EXPECT_EQ(LongTurnLimit::DefaultMaxThreads(1), 1u);
+  EXPECT_EQ(LongTurnLimit::DefaultMaxThreads(2), 1u);
+  EXPECT_EQ(LongTurnLimit::DefaultMaxThreads(3), 1u);
+  EXPECT_EQ(LongTurnLimit::DefaultMaxThreads(8), 4u);
+}
+
+TEST(LongTurnLimit, OnlyLongTurnsOfTheSameAppOnOtherThreadsHoldBack) {
+  LongTurnLimit limit(4, 1, milliseconds(50), seconds(10), milliseconds(0));
+  int a = limit.Register(), b = limit.Register();
+  uint64_t tenant = LongTurnLimit::AppTag("tenant"), other = LongTurnLimit::AppTag("other");
+  ASSERT_NE(tenant, other);
+  EXPECT_TRUE(limit.MayStart(b, tenant, 0));
+  limit.Begin(a, tenant, 0);
+  // Young turns do not count: an app of quick events uses every thread.
+  EXPECT_TRUE(limit.MayStart(b, tenant, 49 * kMs));
+  EXPECT_FALSE(limit.MayStart(b, tenant, 50 * kMs));
+  // Other apps are never held back, and a thread never by its own turn.
+  EXPECT_TRUE(limit.MayStart(b, other, 60 * kMs));
+  EXPECT_TRUE(limit.MayStart(a, tenant, 60 * kMs));
+  limit.End(a, 60 * kMs);
+  EXPECT_TRUE(limit.MayStart(b, tenant, 60 * kMs));
+}
+
+TEST(LongTurnLimit, AfterALongTurnAnyTurnOfTheAppHoldsItsThread) {
+  LongTurnLimit limit(4, 1, milliseconds(50), seconds(10), milliseconds(0));
+  int a = limit.Register(), b = limit.Register();
+  uint64_t tenant = LongTurnLimit::AppTag("tenant"), other = LongTurnLimit::AppTag("other");
+  // Short turns leave no mark.
+  limit.Begin(a, tenant, 0);
+  limit.End(a, 10 * kMs);
+  EXPECT_FALSE(limit.Heavy(tenant, 10 * kMs));
+  limit.Begin(a, tenant, 20 * kMs);
+  EXPECT_TRUE(limit.MayStart(b, tenant, 21 * kMs));
+  limit.End(a, 80 * kMs);  // 60 ms: long
+  EXPECT_TRUE(limit.Heavy(tenant, 80 * kMs));
+  EXPECT_FALSE(limit.Heavy(other, 80 * kMs));
+  // Now even a turn just begun holds its thread: it might run to the CPU limit.
+  limit.Begin(a, tenant, 100 * kMs);
+  EXPECT_FALSE(limit.MayStart(b, tenant, 100 * kMs));
+  EXPECT_TRUE(limit.MayStart(b, other, 100 * kMs));
+  limit.End(a, 101 * kMs);
+  EXPECT_TRUE(limit.MayStart(b, tenant, 101 * kMs));
+  // The mark lasts heavy_period after the long turn ended.
+  int64_t expired = 80 * kMs + 10000 * kMs;
+  limit.Begin(a, tenant, expired);
+  EXPECT_TRUE(limit.MayStart(b, tenant, expired));
+  EXPECT_FALSE(limit.Heavy(tenant, expired));
+}
+
+TEST(LongTurnLimit, AThreadStaysTheAppsForTheLingerAfterALongTurn) {
+  LongTurnLimit limit(4, 1, milliseconds(50), seconds(10), milliseconds(500));
+  int a = limit.Register(), b = limit.Register();
+  uint64_t tenant = LongTurnLimit::AppTag("tenant"), other = LongTurnLimit::AppTag("other");
+  limit.Begin(a, tenant, 0);
+  limit.End(a, 100 * kMs);
+  EXPECT_FALSE(limit.MayStart(b, tenant, 100 * kMs));
+  EXPECT_FALSE(limit.MayStart(b, tenant, 599 * kMs));
+  EXPECT_TRUE(limit.MayStart(a, tenant, 200 * kMs)) << "the app may go on where it lingers";
+  EXPECT_TRUE(limit.MayStart(b, other, 200 * kMs));
+  EXPECT_TRUE(limit.MayStart(b, tenant, 600 * kMs));
+  // Other apps' turns there (which the linger is for) leave it in place; only time ends it.
+  limit.Begin(a, tenant, 1000 * kMs);
+  limit.End(a, 1100 * kMs);
+  limit.Begin(a, other, 1200 * kMs);
+  limit.End(a, 1201 * kMs);
+  EXPECT_FALSE(limit.MayStart(b, tenant, 1201 * kMs));
+  EXPECT_TRUE(limit.MayStart(b, tenant, 1600 * kMs));
+}
+
+TEST(LongTurnLimit, HoldsBackAtMaxThreads) {
+  LongTurnLimit limit(8, 2, milliseconds(50), seconds(10), milliseconds(0));
+  int s[4];
+  for (int& slot : s) slot = limit.Register();
+  uint64_t tenant = LongTurnLimit::AppTag("tenant");
+  limit.Begin(s[0], tenant, 0);
+  EXPECT_TRUE(limit.MayStart(s[2], tenant, 100 * kMs));
+  limit.Begin(s[1], tenant, 10 * kMs);
+  EXPECT_FALSE(limit.MayStart(s[2], tenant, 100 * kMs));
+  EXPECT_FALSE(limit.MayStart(s[3], tenant, 100 * kMs));
+  // A thread already holding one may go on (the turn that asks ends its own first).
+  EXPECT_TRUE(limit.MayStart(s[1], tenant, 100 * kMs));
+  limit.End(s[0], 100 * kMs);
+  EXPECT_TRUE(limit.MayStart(s[2], tenant, 100 * kMs));
+  // The app is heavy now (its turn on s[0] ran 100 ms): a new turn holds its thread at once.
+  limit.Begin(s[0], tenant, 100 * kMs);
+  EXPECT_FALSE(limit.MayStart(s[2], tenant, 100 * kMs));
+}
+
+TEST(LongTurnLimit, ThreadsPastTheCapacityAreNeitherLimitedNorCounted) {
+  LongTurnLimit limit(1, 1);
+  int a = limit.Register();
+  int b = limit.Register();
+  EXPECT_EQ(a, 0);
+  EXPECT_EQ(b, -1);
+  uint64_t tenant = LongTurnLimit::AppTag("tenant");
+  limit.Begin(b, tenant, 0);  // ignored
+  EXPECT_TRUE(limit.MayStart(a, tenant, 1000 * kMs));
+  limit.Begin(a, tenant, 0);
+  EXPECT_TRUE(limit.MayStart(b, tenant, 1000 * kMs));
+  limit.End(b, 1000 * kMs);  // ignored
+}
+
+TEST(LongTurnLimit, TagIsNeverZero) {
+  // 0 marks an idle slot; any app name, including the empty one, gets another tag.
+  EXPECT_NE(LongTurnLimit::AppTag(""), 0u);
+  EXPECT_EQ(LongTurnLimit::AppTag("app"), LongTurnLimit::AppTag("app"));
+}
+
+}  // namespace
+}  // namespace dorm::runtime
