@@ -7,10 +7,12 @@
 // counts only part of this: the successful Next/Prev steps (split into full-scan steps and the
 // rest) and the rows changed. The rest is worked out from the statement's bytecode (EXPLAIN): each
 // positioning opcode or uncounted write runs once per pass of the loop around it, and a loop's
-// passes come from the counters above, the rows changed, or the rows put into the temporary table
-// it reads. This gives workerd's numbers for the statements objects commonly run (schema changes,
-// INSERT with VALUES, SELECT or ON CONFLICT, UPDATE, DELETE, SELECT by key, index or scan, joins,
-// ORDER BY, GROUP BY, count(*)); see the README for the known differences.
+// passes come from the counters above, the rows changed, the rows given, the rows of a VALUES
+// list, the rows put into the temporary table it reads, or the Bloom filter checks passed. This
+// gives workerd's numbers for the statements objects commonly run (schema changes, INSERT with
+// VALUES, SELECT, json_each or ON CONFLICT, UPDATE, DELETE, RETURNING, SELECT by key, index or
+// scan, joins, ORDER BY, GROUP BY, count(*)); tests/e2e/sql.test.mjs has the side-by-side table
+// and the README the known differences.
 //
 // Threading: the shapes of a connection are kept with it (dropped when it closes) and used only by
 // the thread using the connection.
