@@ -209,6 +209,7 @@ std::unique_ptr<SqlCursor> SqlCursor::Execute(ObjectDatabase* db, std::string_vi
     }
     const int64_t changes_before = sqlite3_total_changes64(handle);
     try {
+      WriteEventCounter counter(handle, &cursor->events_);
       while (cursor->stmt_) cursor->Step();
     } catch (...) {
       StatementShape::AfterWrite(handle, statement);
@@ -296,7 +297,7 @@ RowCounts SqlCursor::Counts() const {
       writes_ ? step_counters_[std::min(static_cast<size_t>(rows_taken_), last)]
               : step_counters_.back();
   if (!shape_) return {counters.other_steps + counters.scan_steps, changes_};
-  return shape_->Estimate(counters, changes_, table_count_, !writes_);
+  return shape_->Estimate(counters, changes_, table_count_, !writes_, events_);
 }
 
 bool SqlCursor::Next(std::vector<SqlValue>* row) {

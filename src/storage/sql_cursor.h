@@ -94,6 +94,7 @@ class SqlCursor : public DatabaseClient {
   // the counts follow the caller's position as if it had been stepped as the rows are taken).
   std::vector<StepCounters> step_counters_;
   int64_t changes_ = 0;      // rows the statement changed, once it has run
+  WriteEvents events_;       // rows it inserted and updated, once it has run
   int64_t table_count_ = 0;  // see StatementShape::counts_table()
   bool canceled_ = false;
   bool registered_ = false;  // a client of db_ (it may cancel the cursor)

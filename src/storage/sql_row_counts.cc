@@ -1,5 +1,7 @@
 #include "storage/sql_row_counts.h"
 
+// Debian's libsqlite3 is built with the pre-update hook; its header declares it only with this.
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include <sqlite3.h>
 #include <strings.h>
 
@@ -65,6 +67,7 @@ bool KindOf(const char* name, Kind* kind) {
       {"InitCoroutine", Kind::kInitCoroutine},
       {"Yield", Kind::kYield},
       {"Filter", Kind::kFilter},
+      {"NoConflict", Kind::kNoConflict},
       {"Once", Kind::kOnce},
   };
   for (const Entry& e : kEntries) {
@@ -170,7 +173,21 @@ bool StartsWithWord(std::string_view text, const char* word) {
          (text.size() == n || !std::isalnum(static_cast<unsigned char>(text[n])));
 }
 
+void CountWriteEvent(void* data, sqlite3*, int op, const char*, const char*, sqlite3_int64,
+                     sqlite3_int64) {
+  auto* events = static_cast<WriteEvents*>(data);
+  if (op == SQLITE_INSERT) ++events->inserts;
+  if (op == SQLITE_UPDATE) ++events->updates;
+  if (op == SQLITE_DELETE) ++events->deletes;
+}
+
 }  // namespace
+
+WriteEventCounter::WriteEventCounter(sqlite3* db, WriteEvents* events) : db_(db) {
+  sqlite3_preupdate_hook(db, &CountWriteEvent, events);
+}
+
+WriteEventCounter::~WriteEventCounter() { sqlite3_preupdate_hook(db_, nullptr, nullptr); }
 
 StepCounters StepCounters::Of(sqlite3_stmt* stmt, int64_t steps, int64_t rows) {
   StepCounters c;
@@ -321,6 +338,16 @@ void StatementShape::FindStructure() {
       }
     }
   }
+  // An INSERT's unique-key check falls through to the code for a row whose key exists (an
+  // upsert's update, DO NOTHING's skip) and jumps to the code inserting a new row.
+  for (const Op& check : ops_) {
+    if (check.in_subprogram || check.kind != Kind::kNoConflict || check.p2 <= check.addr) continue;
+    for (Op& op : ops_) {
+      if (op.in_subprogram) continue;
+      if (op.addr > check.addr && op.addr < check.p2) op.on_conflict = true;
+      if (op.addr >= check.p2 && op.kind == Kind::kIdxInsert) op.on_insert = true;
+    }
+  }
   // Each op's innermost loop, and whether it is skipped or runs once whatever the loops.
   for (Op& op : ops_) {
     if (op.in_subprogram) continue;
@@ -411,8 +438,8 @@ int64_t StatementShape::LoopPasses(size_t index, Evaluation* e) const {
 }
 
 RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64_t table_count,
-                                   bool read_only) const {
-  Evaluation e{c, changes, read_only, std::vector<int64_t>(loops_.size(), -1)};
+                                   bool read_only, const WriteEvents& events) const {
+  Evaluation e{c, changes, read_only, events, std::vector<int64_t>(loops_.size(), -1)};
   RowCounts counts;
   counts.read = c.other_steps + c.scan_steps;
   counts.written = changes;
@@ -424,7 +451,14 @@ RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64
         std::find(write_cursors_.begin(), write_cursors_.end(), op.p1) != write_cursors_.end();
     switch (op.kind) {
       case Kind::kPosition:
-        counts.read += op.filtered ? std::min(Passes(op, &e), c.filter_passes) : Passes(op, &e);
+        if (op.filtered) {
+          counts.read += std::min(Passes(op, &e), c.filter_passes);
+        } else if (op.on_conflict && !read_only) {
+          // Once per existing key: updated by an upsert or removed by REPLACE.
+          counts.read += std::min(Passes(op, &e), events.updates + events.deletes);
+        } else {
+          counts.read += Passes(op, &e);
+        }
         break;
       case Kind::kSeekEnd:
         // Positions the cursor only while it is not valid: at the first insert and, once the
@@ -456,7 +490,9 @@ RowCounts StatementShape::Estimate(const StepCounters& c, int64_t changes, int64
             std::find(index_cursors.begin(), index_cursors.end(), op.p1) == index_cursors.end()) {
           index_cursors.push_back(op.p1);
           const int64_t passes = Passes(op, &e);
-          counts.written += changes_rows_ ? std::min(passes, changes) : passes;
+          int64_t cap = changes_rows_ ? changes : passes;
+          if (op.on_insert) cap = std::min(cap, events.inserts);
+          counts.written += std::min(passes, cap);
         }
         break;
       default:

@@ -45,6 +45,28 @@ struct StepCounters {
   static StepCounters Of(sqlite3_stmt* stmt, int64_t steps, int64_t rows);
 };
 
+// Rows a write statement inserted, updated (upserts included) and deleted, seen by SQLite's
+// pre-update hook while a WriteEventCounter lives.
+struct WriteEvents {
+  int64_t inserts = 0;
+  int64_t updates = 0;
+  int64_t deletes = 0;  // including the rows REPLACE removed
+};
+
+// Counts the row events of `db` into `events` while it lives (the hook is set on the connection,
+// which must have no other pre-update hook). Set it after preparing the statement: a statement
+// prepared while the hook is set is compiled differently (no DELETE truncation).
+class WriteEventCounter {
+ public:
+  WriteEventCounter(sqlite3* db, WriteEvents* events);
+  ~WriteEventCounter();
+  WriteEventCounter(const WriteEventCounter&) = delete;
+  WriteEventCounter& operator=(const WriteEventCounter&) = delete;
+
+ private:
+  sqlite3* db_;
+};
+
 // The opcodes of a statement's bytecode that the counts depend on.
 class StatementShape {
  public:
@@ -60,9 +82,10 @@ class StatementShape {
   // then the first column of its first row.
   bool counts_table() const { return counts_table_; }
   // The counts after the steps that `counters` describe. `changes`: rows changed by the whole
-  // statement (sqlite3_total_changes difference); `table_count`: see counts_table().
+  // statement (sqlite3_total_changes difference); `table_count`: see counts_table(); `events`:
+  // a write's inserts and updates.
   RowCounts Estimate(const StepCounters& counters, int64_t changes, int64_t table_count,
-                     bool read_only) const;
+                     bool read_only, const WriteEvents& events) const;
 
   // One opcode of the bytecode that matters here (the others are left out).
   enum class Kind : uint8_t {
@@ -82,7 +105,8 @@ class StatementShape {
     kOnce,
     kInitCoroutine,
     kYield,
-    kFilter,  // a Bloom filter check that skips the join step after it
+    kFilter,      // a Bloom filter check that skips the join step after it
+    kNoConflict,  // an INSERT's unique-key check: falls through on a conflict
   };
   struct Op {
     Kind kind;
@@ -94,10 +118,12 @@ class StatementShape {
     int p3;
     int p5;
     // Derived by FindStructure().
-    int loop = -1;          // index of the innermost loop around the op, if any
-    bool once = false;      // guarded by OP_Once
-    bool dead = false;      // never runs (see dead_)
-    bool filtered = false;  // a positioning op right after the program's only OP_Filter
+    int loop = -1;             // index of the innermost loop around the op, if any
+    bool once = false;         // guarded by OP_Once
+    bool dead = false;         // never runs (see dead_)
+    bool filtered = false;     // a positioning op right after the program's only OP_Filter
+    bool on_conflict = false;  // runs only for a row whose key exists (the upsert's update)
+    bool on_insert = false;    // an index write only for a row whose key did not exist
   };
 
  private:
@@ -120,6 +146,7 @@ class StatementShape {
     const StepCounters& counters;
     int64_t changes;
     bool read_only;
+    const WriteEvents& events;
     std::vector<int64_t> loop_passes;
   };
   void FindStructure();

@@ -93,6 +93,20 @@ TEST_F(SqlRowCountsTest, Writes) {
   EXPECT_EQ(Final("DELETE FROM t"), Counts(0, 1));
 }
 
+// An upsert on a TEXT key reads the existing row only when there is one, and writes the key's
+// index entry only when it inserts.
+TEST_F(SqlRowCountsTest, UpsertsOnATextKey) {
+  Run("CREATE TABLE k (name TEXT PRIMARY KEY, v); INSERT INTO k VALUES ('a', 1)");
+  const std::string upsert = "INSERT INTO k VALUES ('%', 2) ON CONFLICT (name) DO UPDATE SET v = 3";
+  std::string insert = upsert;
+  insert.replace(insert.find('%'), 1, "b");
+  std::string update = upsert;
+  update.replace(update.find('%'), 1, "a");
+  EXPECT_EQ(Final(insert), Counts(0, 2));
+  EXPECT_EQ(Final(update), Counts(1, 1));
+  EXPECT_EQ(Final("REPLACE INTO k VALUES ('a', 4)"), Counts(1, 2));
+}
+
 TEST_F(SqlRowCountsTest, QueriesCountAsTheCursorMoves) {
   Run("CREATE TABLE t (id INTEGER PRIMARY KEY, v);"
       "INSERT INTO t VALUES (1, 10), (2, 20), (3, 30)");
