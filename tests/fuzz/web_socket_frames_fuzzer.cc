@@ -156,12 +156,16 @@ void RunConnection(const std::string& client_bytes, size_t step) {
       beast::flat_buffer rest;
       rest.commit(asio::buffer_copy(rest.prepare(n), asio::buffer(first_chunk.data(), n)));
       while (!ws.is_message_done()) {
-        // Grown as the connection grows it: doubled, up to one byte past the largest message.
+        // Grown as the connection grows it: doubled when full, up to one byte past the largest
+        // message, so that a message arriving in small pieces costs linear time.
         size_t size = rest.size();
-        size_t room =
-            std::min(std::max(2 * size, kFirstReadBufferBytes), options.max_message_bytes + 1);
-        if (room <= size) Fail("a message reached one byte past read_message_max");
-        rest.commit(ws.read_some(rest.prepare(room - size), ec));
+        if (rest.capacity() == size) {
+          size_t capacity =
+              std::min(std::max(2 * size, kFirstReadBufferBytes), options.max_message_bytes + 1);
+          if (capacity <= size) Fail("a message reached one byte past read_message_max");
+          rest.reserve(capacity);
+        }
+        rest.commit(ws.read_some(rest.prepare(rest.capacity() - size), ec));
         if (ec) break;
       }
       if (ec) break;
