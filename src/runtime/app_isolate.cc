@@ -4,6 +4,7 @@
 
 #include "js/array_buffer_allocator.h"
 #include "js/strings.h"
+#include "runtime/sql_natives.h"
 #include "runtime/thread_engine.h"
 
 namespace dorm::runtime {
@@ -97,6 +98,7 @@ AppIsolate::~AppIsolate() {
   prelude_internals_.Reset();
   runtime_exports_.Reset();
   context_.Reset();
+  ReleaseSqlCursors(isolate_);
   isolate_->Dispose();
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <memory>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "js/strings.h"
 #include "runtime/thread_engine.h"
@@ -22,7 +24,34 @@ class SqlNatives {
     v8::Global<v8::Object> handle;
     std::unique_ptr<storage::SqlCursor> cursor;
     uint64_t slot;  // the object whose database the cursor reads
+    v8::Isolate* isolate;
   };
+  // The holders not yet freed, by isolate, so that disposing an isolate frees the rest. Each
+  // isolate lives on one thread, so each thread keeps its own.
+  static std::unordered_map<v8::Isolate*, std::unordered_set<Holder*>>& LiveHolders() {
+    thread_local std::unordered_map<v8::Isolate*, std::unordered_set<Holder*>> live;
+    return live;
+  }
+  static void FreeHolder(Holder* holder) {
+    auto& live = LiveHolders();
+    auto it = live.find(holder->isolate);
+    if (it != live.end()) {
+      it->second.erase(holder);
+      if (it->second.empty()) live.erase(it);
+    }
+    delete holder;
+  }
+
+ public:
+  static void ReleaseAll(v8::Isolate* isolate) {
+    auto& live = LiveHolders();
+    auto it = live.find(isolate);
+    if (it == live.end()) return;
+    std::unordered_set<Holder*> holders = std::move(it->second);
+    live.erase(it);
+    for (Holder* holder : holders) delete holder;
+  }
+
   // Cursor handles carry this tag in their second internal field, so that no other host object
   // with internal fields can be taken for one.
   static constexpr int kHandleFields = 2;
@@ -145,12 +174,13 @@ class SqlNatives {
       auto cursor = storage::SqlCursor::Execute(db, query, bindings);
       Local<v8::Object> handle;
       if (!make->NewInstance(context).ToLocal(&handle)) return;
-      auto* holder =
-          new Holder{v8::Global<v8::Object>(isolate, handle), std::move(cursor), instance->slot};
+      auto* holder = new Holder{v8::Global<v8::Object>(isolate, handle), std::move(cursor),
+                                instance->slot, isolate};
+      LiveHolders()[isolate].insert(holder);
       handle->SetAlignedPointerInInternalField(0, holder);
       handle->SetAlignedPointerInInternalField(1, const_cast<char*>(kHandleTag));
       holder->handle.SetWeak(
-          holder, [](const v8::WeakCallbackInfo<Holder>& data) { delete data.GetParameter(); },
+          holder, [](const v8::WeakCallbackInfo<Holder>& data) { FreeHolder(data.GetParameter()); },
           v8::WeakCallbackType::kParameter);
       info.GetReturnValue().Set(handle);
     });
@@ -206,6 +236,8 @@ class SqlNatives {
     info.GetReturnValue().Set(v8::Array::New(isolate, counts, 2));
   }
 };
+
+void ReleaseSqlCursors(v8::Isolate* isolate) { SqlNatives::ReleaseAll(isolate); }
 
 void AddSqlNatives(ThreadEngine* engine, v8::Isolate* isolate, v8::Local<v8::Context> context,
                    v8::Local<v8::Object> natives) {

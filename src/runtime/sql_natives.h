@@ -22,4 +22,8 @@ class ThreadEngine;
 void AddSqlNatives(ThreadEngine* engine, v8::Isolate* isolate, v8::Local<v8::Context> context,
                    v8::Local<v8::Object> natives);
 
+// Frees the cursors of `isolate` that its garbage collector has not freed yet (V8 runs no weak
+// callback when an isolate is disposed). Call on the isolate's thread, before disposing it.
+void ReleaseSqlCursors(v8::Isolate* isolate);
+
 }  // namespace dorm::runtime
