@@ -2,8 +2,8 @@
 // over several statements ran the first statement with NULL and left a partial write; next() at
 // the end had no `value`; a Symbol binding was stored as text; rowsRead/rowsWritten of CREATE
 // TABLE were 0/0 (workerd 1/2) and other counts differed too; storage.get() without a key
-// answered undefined; JSON.stringify(ctx.id) gave the id (workerd: "{}"); structuredClone()
-// ignored `transfer`.
+// answered undefined; JSON.stringify(ctx.id) gave the id (workerd: {"name":"<instance name>"},
+// its own properties `jurisdiction` and `name`); structuredClone() ignored `transfer`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -37,7 +37,9 @@ test('the runtime answers these calls as workerd does', async () => {
       scanAtEnd: [4, 0],
     });
     assert.equal(out.getWithoutKey, 'TypeError');
-    assert.equal(out.idJson, '{}');
+    // workerd 1.20261023.1: `jurisdiction` and `name` are own enumerable read-only properties.
+    assert.equal(out.idJson, '{"name":"a"}');
+    assert.deepEqual(out.idKeys, ['jurisdiction', 'name']);
     assert.deepEqual(out.transfer, [0, 3]);
   } finally {
     await server.stop();
