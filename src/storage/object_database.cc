@@ -19,6 +19,8 @@ namespace {
 
 // A WAL past this many pages is checkpointed after the next commit.
 constexpr int kCheckpointPages = 1000;
+// What a WAL is cut back to once checkpointed (see Open): the checkpoint threshold's size.
+constexpr long long kWalSizeLimitBytes = 4ll << 20;
 
 // Creates the missing folders of `dir`; appends each created folder's parent to `created`, since
 // it is the parent's entry that must be flushed for the new folder to survive a crash.
@@ -233,6 +235,10 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   self->Exec("PRAGMA journal_mode=WAL");
   self->Exec("PRAGMA synchronous=OFF");
   self->Exec("PRAGMA cache_size=-256");
+  // A large transaction grows the WAL past what checkpoints keep it to, and a WAL is otherwise
+  // reused at its largest size for ever: files outside the storage quota that many objects could
+  // multiply. Once checkpointed, it is cut back to this size when it starts over.
+  self->Exec(("PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimitBytes)).c_str());
   self->Exec("PRAGMA foreign_keys=ON");
   sqlite3_wal_hook(db, &ObjectDatabase::WalHook, self.get());
   sqlite3_limit(db, SQLITE_LIMIT_LENGTH, kMaxRowBytes);

@@ -6,8 +6,9 @@
 // apps are unaffected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
-import { startServer } from '../e2e/lib/dorm.mjs';
+import { startServer, sleep } from '../e2e/lib/dorm.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const BOX = path.join(here, 'fixtures', 'storage_box.js');
@@ -69,6 +70,41 @@ test('an app cannot store past --max-app-storage-mb; other apps are unaffected',
     }
   } finally {
     await server.kill9();
+  }
+});
+
+// Every -wal file under `dir`, with its size.
+function walFiles(dir) {
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.sqlite-wal')) {
+      const file = path.join(entry.parentPath ?? entry.path, entry.name);
+      out.push({ file, size: fs.statSync(file).size });
+    }
+  }
+  return out;
+}
+
+test('a WAL grown by a large transaction is cut back once checkpointed (files outside the quota)', { timeout: 60000 }, async () => {
+  const server = await startServer({ flags: ['--max-object-storage-mb', '64'] });
+  try {
+    await server.deploy(BOX);
+    // 24 MB in one transaction: the WAL holds all of it until a checkpoint.
+    assert.equal((await server.request('/_do/storage-box/big/put?key=big&size=1000000&count=24')).status, 200);
+    const grown = walFiles(path.join(server.dataDir, 'objects'));
+    assert.equal(grown.length, 1, JSON.stringify(grown));
+    assert.ok(grown[0].size > 20e6, `the WAL after 24 MB: ${grown[0].size} bytes`);
+    // The commit after it checkpoints; the next one starts the WAL over, cut back to 4 MiB.
+    let size = grown[0].size;
+    for (let i = 0; i < 20 && size > 4 * 1024 * 1024 + 65536; i++) {
+      assert.equal((await server.request(`/_do/storage-box/big/put?key=small${i}&size=100&count=1`)).status, 200);
+      await sleep(100);
+      size = fs.statSync(grown[0].file).size;
+    }
+    assert.ok(size <= 4 * 1024 * 1024 + 65536, `the WAL stayed at ${size} bytes`);
+    assert.deepEqual(await server.json('/_do/storage-box/big/get?key=big-23'), { length: 1000000 });
+  } finally {
+    await server.stop();
   }
 });
 
