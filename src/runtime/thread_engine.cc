@@ -1330,31 +1330,26 @@ void ThreadEngine::ResetApp(AppIsolate* app, const std::string& message, bool di
   if (it != apps_.end() && it->second.get() == app) {
     doomed_apps_.push_back(std::move(it->second));
     apps_.erase(it);
-    if (!cleanup_posted_) {
-      cleanup_posted_ = true;
-      boost::asio::post(io_, [this] {
-        cleanup_posted_ = false;
-        graveyard_.clear();
-        rejected_promises_.clear();
-        doomed_apps_.clear();
-      });
-    }
+    PostCleanup();
   }
 }
 
 void ThreadEngine::DestroyLater(std::unique_ptr<ObjectInstance> instance) {
   graveyard_.push_back(std::move(instance));
-  if (!cleanup_posted_) {
-    cleanup_posted_ = true;
-    boost::asio::post(io_, [this] {
-      cleanup_posted_ = false;
-      graveyard_.clear();
-      if (!doomed_apps_.empty()) {
-        rejected_promises_.clear();
-        doomed_apps_.clear();
-      }
-    });
-  }
+  PostCleanup();
+}
+
+void ThreadEngine::PostCleanup() {
+  if (cleanup_posted_) return;
+  cleanup_posted_ = true;
+  boost::asio::post(io_, [this] {
+    cleanup_posted_ = false;
+    graveyard_.clear();
+    if (!doomed_apps_.empty()) {
+      rejected_promises_.clear();
+      doomed_apps_.clear();
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1479,15 +1474,7 @@ void ThreadEngine::DisposeIdleApps(std::chrono::steady_clock::time_point now) {
   for (auto it = app_busy_at_.begin(); it != app_busy_at_.end();) {
     it = apps_.count(it->first) == 0 ? app_busy_at_.erase(it) : std::next(it);
   }
-  if (!idle.empty() && !cleanup_posted_) {
-    cleanup_posted_ = true;
-    boost::asio::post(io_, [this] {
-      cleanup_posted_ = false;
-      graveyard_.clear();
-      rejected_promises_.clear();
-      doomed_apps_.clear();
-    });
-  }
+  if (!idle.empty()) PostCleanup();
 }
 
 void ThreadEngine::EvictIdle() {

@@ -225,6 +225,8 @@ class ThreadEngine {
   void BreakInstance(ObjectInstance* instance, const std::string& message);
   void ResetApp(AppIsolate* app, const std::string& message, bool dispose_isolate);
   void DestroyLater(std::unique_ptr<ObjectInstance> instance);
+  // Frees the graveyard and the doomed apps in a task posted after the current one, once.
+  void PostCleanup();
 
   // Timers and eviction.
   uint64_t AddTimer(AppIsolate* app, v8::Local<v8::Function> callback, double delay_ms,
