@@ -498,18 +498,35 @@ class Walker {
       default:
         break;
     }
-    if (tag == kErrorMessage) {
-      if (!ReadString() || !ReadSubtag(&tag)) return false;
-    }
-    if (tag == kErrorStack) {
-      if (!ReadString() || !ReadSubtag(&tag)) return false;
-    }
-    if (tag == kErrorCause) {
+    // Then message, cause and stack, each at most once, up to the end tag. V8 versions differ on
+    // the order (this one writes the cause before the stack); a reader that wants another order
+    // refuses the bytes after consuming the same fields, so any order is walked.
+    bool seen_message = false, seen_stack = false, seen_cause = false;
+    for (;;) {
+      bool* seen = nullptr;
+      switch (tag) {
+        case kErrorEnd:
+          return true;
+        case kErrorMessage:
+          seen = &seen_message;
+          break;
+        case kErrorStack:
+          seen = &seen_stack;
+          break;
+        case kErrorCause:
+          seen = &seen_cause;
+          break;
+        default:
+          return Malformed("unknown error field");
+      }
+      if (*seen) return Malformed("repeated error field");
+      *seen = true;
       bool is_array_buffer = false;
-      if (!ReadObject(depth + 1, &is_array_buffer) || !ReadSubtag(&tag)) return false;
+      if (tag == kErrorCause ? !ReadObject(depth + 1, &is_array_buffer) : !ReadString()) {
+        return false;
+      }
+      if (!ReadSubtag(&tag)) return false;
     }
-    if (tag != kErrorEnd) return Malformed("unknown error field");
-    return true;
   }
 
   const uint8_t* const data_;
