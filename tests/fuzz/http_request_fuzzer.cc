@@ -263,7 +263,13 @@ void CheckResponsePath(const std::string& body) {
     } catch (const std::exception& e) {
       Fail(std::string("a field CheckResponseField accepts cannot be stored: ") + e.what());
     }
-    sent.emplace_back(std::move(name), std::move(value));
+    // Beast writes a field right after the last field of the same name (names compared without
+    // case), so repeated fields come out grouped; the expected order follows that rule.
+    auto after_last_same = sent.end();
+    for (auto it = sent.begin(); it != sent.end(); ++it) {
+      if (NameIs(it->first, name)) after_last_same = it + 1;
+    }
+    sent.emplace(after_last_same, std::move(name), std::move(value));
   }
   res.body() = "ok";
   res.keep_alive(true);
