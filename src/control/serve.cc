@@ -239,6 +239,8 @@ int Serve(const ServeOptions& options, const char* argv0) {
       // Room for the admin service's validating engine besides the event loops.
       shared.long_turns = std::make_unique<runtime::LongTurnLimit>(threads + 4, held);
     }
+    // Objects not in memory are placed away from a thread busy with a long turn.
+    shared.placement = std::make_unique<runtime::ObjectPlacement>();
     std::unique_ptr<Registry> registry_holder;
     std::unique_ptr<EnvStore> env_store;
     std::unique_ptr<UsageStore> usage_store;

@@ -37,6 +37,8 @@ struct HttpServer::Loop {
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;  // back-off after a failed accept
   std::unique_ptr<runtime::ThreadEngine> engine;
+  int long_turn_slot =
+      -1;  // the engine's slot in the runtime's LongTurnLimit; set before Start returns
   std::thread thread;
 };
 
@@ -250,7 +252,6 @@ class Session : public std::enable_shared_from_this<Session> {
         plan_.route.kind == RouteKind::kObject
             ? plan_.address.app + "/" + plan_.address.class_name + "/" + plan_.address.instance_name
             : target_.substr(0, target_.find('?'));
-    owner_ = plan_.owner;
     request_ = runtime::HttpRequestData{};
     request_.method = std::string(req.method_string());
     request_.headers = ForwardedHeaders(req);
@@ -312,7 +313,10 @@ class Session : public std::enable_shared_from_this<Session> {
     Disarm();
     phase_ = Phase::kDispatched;
     request_.body = std::move(parser_->get().body());
-    server_.Dispatch(loop_, std::move(plan_), std::move(request_), std::move(protocol_fallback_),
+    // Before dispatching: the response (and with it Upgrade()) may come before Dispatch returns.
+    owner_ = plan_.route.kind == RouteKind::kObject ? server_.RouteObject(plan_.address) : nullptr;
+    server_.Dispatch(loop_, owner_, std::move(plan_), std::move(request_),
+                     std::move(protocol_fallback_),
                      [self = shared_from_this()](runtime::HttpResponseData response) {
                        if (self->loop_->thread.get_id() == std::this_thread::get_id()) {
                          self->Write(std::move(response));
@@ -559,8 +563,10 @@ unsigned short HttpServer::Start() {
   for (size_t i = 0; i < loops_.size(); ++i) {
     Loop* loop = loops_[i].get();
     std::promise<void>* started = &ready[i];
-    loop->thread = std::thread([this, loop, started] {
-      loop->engine = std::make_unique<runtime::ThreadEngine>(loop->io, runtime_);
+    loop->thread = std::thread([this, loop, started, i] {
+      loop->engine =
+          std::make_unique<runtime::ThreadEngine>(loop->io, runtime_, static_cast<int>(i));
+      loop->long_turn_slot = loop->engine->long_turn_slot();
       Accept(loop);
       started->set_value();
       auto guard = asio::make_work_guard(loop->io);
@@ -641,10 +647,7 @@ void HttpServer::RefuseConnection(int fd) {
 
 void HttpServer::FireAlarm(const runtime::ObjectAddress& address, long long scheduled_ms,
                            int retry_count) {
-  Loop* loop = loops_[std::hash<std::string>{}(address.app + '\n' + address.class_name + '\n' +
-                                               address.instance_name) %
-                      loops_.size()]
-                   .get();
+  Loop* loop = RouteObject(address);
   asio::post(loop->io, [loop, address, scheduled_ms, retry_count] {
     if (loop->engine) loop->engine->FireAlarm(address, scheduled_ms, retry_count);
   });
@@ -658,13 +661,22 @@ HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::s
       host, [this](const std::string& name) { return runtime_.catalog.Get(name) != nullptr; });
   plan.address.class_name = plan.route.class_name;
   plan.address.instance_name = plan.route.instance_id;
-  // A stable hash of the object's address picks its thread, so it always lives on the same one.
-  // (The object id itself, an HMAC, is derived once, when the thread creates the object.)
-  size_t owner = std::hash<std::string>{}(plan.address.app + '\n' + plan.address.class_name + '\n' +
-                                          plan.address.instance_name) %
-                 loops_.size();
-  plan.owner = loops_[owner].get();
   return plan;
+}
+
+HttpServer::Loop* HttpServer::RouteObject(const runtime::ObjectAddress& address) {
+  const std::string key = address.app + '\n' + address.class_name + '\n' + address.instance_name;
+  if (!runtime_.placement)
+    return loops_[runtime::ObjectPlacement::HomeThread(key, loops_.size())].get();
+  const runtime::LongTurnLimit* long_turns = runtime_.long_turns.get();
+  const int64_t now_ns = long_turns ? std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count()
+                                    : 0;
+  size_t thread = runtime_.placement->Route(key, loops_.size(), [&](size_t candidate) {
+    return long_turns && long_turns->Busy(loops_[candidate]->long_turn_slot, now_ns);
+  });
+  return loops_[thread].get();
 }
 
 std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
@@ -701,14 +713,14 @@ std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
   return std::nullopt;
 }
 
-void HttpServer::Dispatch(Loop* here, Plan plan, runtime::HttpRequestData request,
+void HttpServer::Dispatch(Loop* here, Loop* owner, Plan plan, runtime::HttpRequestData request,
                           std::string protocol_fallback,
                           std::function<void(runtime::HttpResponseData)> respond) {
   if (plan.route.kind == RouteKind::kAdmin) {
     admin_(plan.route.admin_path, std::move(request), std::move(respond));
     return;
   }
-  Loop* loop = plan.owner;
+  Loop* loop = owner;
   ++active_requests_;
   auto done = [this, respond = std::move(respond),
                protocol_fallback =

@@ -95,20 +95,24 @@ class HttpServer {
   struct Plan {
     Route route;
     runtime::ObjectAddress address;
-    Loop* owner = nullptr;
   };
   Plan PlanRequest(const std::string& target, const std::string& host);
   // Decides on a planned request from its head (`request` without body): the response to send
   // instead (400/404 for the route, an unknown class, or a refused credential), or nullopt when
   // its body may be read and the request dispatched. Adjusts `request` for the application (URL,
   // credentials, x-dorm-original-path). Any loop thread.
+  // The loop that object `address` lives on, placing it if it is not placed (see
+  // runtime::ObjectPlacement); the caller must hand it exactly one event (DispatchFetch or
+  // FireAlarm), which the engine reports as arrived. Any thread, after Start().
+  Loop* RouteObject(const runtime::ObjectAddress& address);
   std::optional<runtime::HttpResponseData> Admit(const Plan& plan,
                                                  runtime::HttpRequestData& request,
                                                  const std::string& target, const std::string& host,
                                                  std::string* protocol_fallback);
-  // Serves an admitted request from the calling loop `here`; `respond` runs on the loop that owns
-  // the object (or the admin worker) and must post back to the connection's loop itself.
-  void Dispatch(Loop* here, Plan plan, runtime::HttpRequestData request,
+  // Serves an admitted request from the calling loop `here`: an object's request goes to `owner`,
+  // which RouteObject() gave for it (nullptr for an admin request); `respond` runs on the owner's
+  // loop (or the admin worker) and must post back to the connection's loop itself.
+  void Dispatch(Loop* here, Loop* owner, Plan plan, runtime::HttpRequestData request,
                 std::string protocol_fallback,
                 std::function<void(runtime::HttpResponseData)> respond);
   bool draining() const { return draining_.load(); }

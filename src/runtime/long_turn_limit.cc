@@ -62,6 +62,18 @@ bool LongTurnLimit::Heavy(uint64_t tag, int64_t now_ns) const {
   return now_ns < heavy_until_ns_[tag % kHeavyBuckets].load(std::memory_order_relaxed);
 }
 
+bool LongTurnLimit::Busy(int slot, int64_t now_ns) const {
+  if (slot < 0 || static_cast<size_t>(slot) >= capacity_) return false;
+  const Slot& s = slots_[slot];
+  uint64_t tag = s.tag.load(std::memory_order_acquire);
+  if (tag != 0 && (now_ns - s.started_ns.load(std::memory_order_relaxed) >= long_after_ns_ ||
+                   Heavy(tag, now_ns))) {
+    return true;
+  }
+  return s.linger_tag.load(std::memory_order_acquire) != 0 &&
+         now_ns < s.linger_until_ns.load(std::memory_order_relaxed);
+}
+
 bool LongTurnLimit::MayStart(int slot, uint64_t tag, int64_t now_ns) const {
   if (slot < 0) return true;
   size_t used = std::min<size_t>(capacity_, static_cast<size_t>(registered_.load()));

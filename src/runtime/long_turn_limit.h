@@ -72,6 +72,11 @@ class LongTurnLimit {
   // turns running for longer than `long_after` on `max_threads` threads other than `slot`.
   bool MayStart(int slot, uint64_t tag, int64_t now_ns) const;
 
+  // Whether the thread of `slot` is busy with a long turn at `now_ns`: one running for
+  // `long_after` or more, any turn of a heavy app, or the linger after a long turn. Objects not yet
+  // placed on a thread go elsewhere while their home thread is busy (see ObjectPlacement).
+  bool Busy(int slot, int64_t now_ns) const;
+
   size_t max_threads() const { return max_threads_; }
 
  private:

@@ -28,6 +28,10 @@ const char kStorageFailureMessage[] =
 
 const char kEvictedMessage[] = "evicted";
 const char kShutdownMessage[] = "The server is shutting down.";
+// An event that reached a thread the object is no longer placed on (see ObjectPlacement); the
+// routers never send one there, so this is a safeguard, not an expected answer.
+const char kObjectMovedMessage[] =
+    "Durable Object is being moved to another thread; retry the request.";
 
 thread_local ThreadEngine* t_current_engine = nullptr;
 
@@ -58,11 +62,12 @@ std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress&
          a.object_id + ".sqlite";
 }
 
-ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared)
+ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared, int placement_thread)
     : io_(io),
       shared_(shared),
       watchdog_slot_(shared.watchdog->RegisterCurrentThread()),
       long_turn_slot_(shared.long_turns ? shared.long_turns->Register() : -1),
+      placement_thread_(shared.placement ? placement_thread : -1),
       deferred_pump_timer_(io),
       eviction_timer_(io),
       metering_(shared.options.usage_meters) {
@@ -211,10 +216,39 @@ void ThreadEngine::RefreshApp(const std::string& app) {
 
 void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
                                  ResponseCallback done) {
+  std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
+  NoteArrived(key);
   FetchEvent event;
   event.request = std::move(request);
   event.done = std::move(done);
   DispatchEvent(std::move(address), std::move(event));
+  // Refused (class gone, construction backing off): nothing of the object may be left here.
+  if (placement_thread_ >= 0 && objects_.count(key) == 0) ReleasePlacementIfGone(key);
+}
+
+void ThreadEngine::NoteArrived(const std::string& key) {
+  if (placement_thread_ >= 0) shared_.placement->Arrived(key);
+}
+
+void ThreadEngine::ReleasePlacementIfGone(const std::string& key) {
+  if (placement_thread_ < 0) return;
+  if (objects_.count(key) != 0 || sockets_.HasSockets(key)) return;
+  if (!unconfirmed_paths_.empty()) {
+    // The database of an object whose last flush failed stays with this thread, which knows it.
+    size_t first = key.find('\n');
+    size_t second = first == std::string::npos ? first : key.find('\n', first + 1);
+    if (second == std::string::npos) return;
+    ObjectAddress address;
+    address.app = key.substr(0, first);
+    address.class_name = key.substr(first + 1, second - first - 1);
+    address.instance_name = key.substr(second + 1);
+    address.object_id =
+        ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
+    if (unconfirmed_paths_.count(ObjectDatabasePath(shared_.options.data_dir, address)) != 0) {
+      return;
+    }
+  }
+  shared_.placement->Release(key, static_cast<size_t>(placement_thread_));
 }
 
 bool ThreadEngine::DispatchEvent(ObjectAddress address, FetchEvent event) {
@@ -232,6 +266,10 @@ bool ThreadEngine::DispatchEvent(ObjectAddress address, FetchEvent event) {
   }
   if (RefuseDuringBackoff(address, event)) return true;
   ObjectInstance* instance = EnsureInstance(std::move(address), app);
+  if (!instance) {
+    if (event.done) event.done(HttpResponseData::JsonError(503, kObjectMovedMessage));
+    return true;
+  }
   instance->last_active = std::chrono::steady_clock::now();
   instance->queued.push_back(std::move(event));
   Pump(instance->slot);
@@ -288,6 +326,13 @@ ObjectInstance* ThreadEngine::EnsureInstance(ObjectAddress address, AppIsolate* 
   std::string key = ObjectKey(address);
   auto it = objects_.find(key);
   if (it != objects_.end()) return it->second.get();
+  if (placement_thread_ >= 0 &&
+      !shared_.placement->Pin(key, static_cast<size_t>(placement_thread_))) {
+    Log(LogLevel::kError, "[" + address.app + "/" + address.class_name + "/" +
+                              address.instance_name +
+                              "] not created: the object lives on another thread");
+    return nullptr;
+  }
   auto created = std::make_unique<ObjectInstance>();
   created->slot = next_slot_++;
   if (address.object_id.empty()) {
@@ -330,6 +375,13 @@ constexpr long long kAlarmKeepWarmMs = 10000;
 }  // namespace
 
 void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count) {
+  std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
+  NoteArrived(key);
+  FireAlarmHere(std::move(address), scheduled_ms, retry_count);
+  if (placement_thread_ >= 0 && objects_.count(key) == 0) ReleasePlacementIfGone(key);
+}
+
+void ThreadEngine::FireAlarmHere(ObjectAddress address, long long scheduled_ms, int retry_count) {
   bool class_exists = true;
   AppIsolate* app = AppForClass(address, &class_exists);
   if (!app) {
@@ -342,6 +394,11 @@ void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int 
     return;
   }
   ObjectInstance* instance = EnsureInstance(address, app);
+  if (!instance) {
+    // The scheduler retries it, and routes the retry to the object's thread.
+    OnAlarmDone(address, scheduled_ms, retry_count, false, kObjectMovedMessage);
+    return;
+  }
   instance->last_active = std::chrono::steady_clock::now();
   FetchEvent event;
   event.alarm = true;
@@ -401,6 +458,7 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
       AppIsolate* app = AppForClass(address, &class_exists);
       if (!app) return;
       instance = EnsureInstance(address, app);
+      if (!instance) return;
     }
     try {
       storage::ObjectDatabase* db = Database(instance, false);
@@ -1521,7 +1579,11 @@ void ThreadEngine::EvictIdle() {
     malloc_trim(0);
   }
   if (!idle.empty()) release_memory_ = true;
-  for (ObjectInstance* instance : idle) BreakInstance(instance, kEvictedMessage);
+  for (ObjectInstance* instance : idle) {
+    std::string key = placement_thread_ >= 0 ? ObjectKey(instance->address) : std::string();
+    BreakInstance(instance, kEvictedMessage);
+    ReleasePlacementIfGone(key);
+  }
   DisposeIdleApps(now);
   // Connections unused for a while are closed (coldest last in the list); their objects stay.
   // Those of objects whose alarm is due soon stay open, so that a burst of alarms does not wait

@@ -24,6 +24,7 @@
 #include "runtime/http_message.h"
 #include "runtime/long_turn_limit.h"
 #include "runtime/object_instance.h"
+#include "runtime/object_placement.h"
 #include "runtime/options.h"
 #include "runtime/usage_meter.h"
 #include "runtime/web_socket_registry.h"
@@ -48,6 +49,9 @@ struct RuntimeShared {
   // Optional: bounds how many threads one app's long turns hold at once (without it, a tenant
   // may hold them all).
   std::unique_ptr<LongTurnLimit> long_turns;
+  // Optional: which thread each object lives on (without it, every object stays on its home
+  // thread, ObjectPlacement::HomeThread).
+  std::unique_ptr<ObjectPlacement> placement;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
   // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so
@@ -69,7 +73,10 @@ std::string ClassStoragePath(const std::string& data_dir, const std::string& app
 
 class ThreadEngine {
  public:
-  ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared);
+  // `placement_thread` is this thread's index in shared.placement: every event routed to the
+  // thread goes through ObjectPlacement::Route() with that index. -1: an engine that is never
+  // routed events (deploy validation).
+  ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared, int placement_thread = -1);
   ~ThreadEngine();
   ThreadEngine(const ThreadEngine&) = delete;
   ThreadEngine& operator=(const ThreadEngine&) = delete;
@@ -110,6 +117,9 @@ class ThreadEngine {
   // time over the period, so time the thread spent descheduled in a turn is not charged.
   ThreadUsageReport ReadUsage();
 
+  // This thread's slot in shared.long_turns (-1: none). Constant after construction.
+  int long_turn_slot() const { return long_turn_slot_; }
+
   // Events delivered or queued, plus outputs and flushes not yet done.
   size_t OutstandingWork() const;
   // Evicts every object (closing its database) once nothing is outstanding. For shutdown.
@@ -149,8 +159,17 @@ class ThreadEngine {
   // The isolate of the address's app, or nullptr with `class_exists` telling whether the class is
   // deployed (nullptr with class_exists true: the isolate could not start).
   AppIsolate* AppForClass(const ObjectAddress& address, bool* class_exists);
-  // The live instance of an object, created (not yet constructed) when missing.
+  // The live instance of an object, created (not yet constructed) when missing. nullptr if the
+  // object is placed on another thread (see ObjectPlacement::Pin): it must not be created here.
   ObjectInstance* EnsureInstance(ObjectAddress address, AppIsolate* app);
+  // An event that a router placed on this thread (ObjectPlacement::Route) for `key` arrived.
+  void NoteArrived(const std::string& key);
+  // Forgets the object's placement on this thread if nothing of it remains here (no instance, no
+  // WebSocket, no database whose last flush failed), so that its next event may go to another
+  // thread.
+  void ReleasePlacementIfGone(const std::string& key);
+  // FireAlarm() once the event's arrival is noted.
+  void FireAlarmHere(ObjectAddress address, long long scheduled_ms, int retry_count);
   void DeliverAlarm(ObjectInstance* instance, FetchEvent event);
   void OnAlarmDone(const ObjectAddress& address, long long scheduled_ms, int retry_count, bool ok,
                    const std::string& error);
@@ -243,7 +262,8 @@ class ThreadEngine {
   boost::asio::io_context& io_;
   RuntimeShared& shared_;
   js::Watchdog::Slot* watchdog_slot_;
-  int long_turn_slot_ = -1;  // this thread's slot in shared_.long_turns
+  int long_turn_slot_ = -1;    // this thread's slot in shared_.long_turns
+  int placement_thread_ = -1;  // this thread's index in shared_.placement
   std::set<uint64_t> deferred_pumps_;
   // After a long turn of an app (tag) on this thread, that app's next turns here go behind the
   // work already queued on the thread, once: a tenant whose events each run long cannot keep

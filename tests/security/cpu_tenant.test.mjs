@@ -72,3 +72,25 @@ for (const [label, route] of [['in their first turn', 'spin'], ['after awaiting 
     assert.equal((await runaway(`/after-${route}/ticks`)).status, 200);
   });
 }
+
+// Objects not in memory are placed when their next event comes, away from a thread busy with a
+// long turn (runtime::ObjectPlacement): during the attack, every victim that had to be loaded
+// answers at once, whichever thread is its home.
+test('victims not in memory during the attack are placed on the thread the tenant does not hold', { timeout: 180000 }, async (t) => {
+  const victimIds = Array.from({ length: VICTIMS }, (_, i) => `cold-${i}`);
+  assert.equal((await runaway('/warm-cold/spin?ms=200')).status, 200);
+  const burners = Array.from({ length: BURNERS }, (_, i) => runaway(`/cold-spin-${i}/spin`));
+  await sleep(300);
+  const reads = await Promise.all(victimIds.map(timedVictimRead));
+  const results = await Promise.all(burners);
+  for (const r of results) assert.equal(r.status, 500, r.text);
+  for (const r of reads) assert.equal(r.status, 200, `victim ${r.id}`);
+  const latencies = reads.map((r) => r.ms).sort((a, b) => a - b);
+  // Before placement, the half of them whose home thread was held waited for the turn there (one
+  // CPU limit, 3 s).
+  t.diagnostic(`victim latencies (ms): ${latencies}`);
+  const worst = latencies[latencies.length - 1];
+  assert.ok(worst < 1000, `worst victim latency ${worst} ms; latencies ${latencies}`);
+  // They stay where they were placed, and answer there afterwards.
+  for (const id of victimIds) assert.equal((await victim(`/_do/vault/${id}/read`)).status, 200);
+});

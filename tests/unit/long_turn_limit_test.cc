@@ -118,5 +118,31 @@ TEST(LongTurnLimit, TagIsNeverZero) {
   EXPECT_EQ(LongTurnLimit::AppTag("app"), LongTurnLimit::AppTag("app"));
 }
 
+TEST(LongTurnLimit, AThreadIsBusyDuringALongTurnAHeavyAppsTurnAndTheLinger) {
+  LongTurnLimit limit(4, 1, milliseconds(50), seconds(10), milliseconds(500));
+  int a = limit.Register();
+  uint64_t tenant = LongTurnLimit::AppTag("tenant"), other = LongTurnLimit::AppTag("other");
+  EXPECT_FALSE(limit.Busy(a, 0));
+  EXPECT_FALSE(limit.Busy(-1, 0));
+  EXPECT_FALSE(limit.Busy(7, 0));  // never registered
+  limit.Begin(a, tenant, 0);
+  EXPECT_FALSE(limit.Busy(a, 49 * kMs));  // a young turn of an app that never ran long
+  EXPECT_TRUE(limit.Busy(a, 50 * kMs));
+  limit.End(a, 100 * kMs);
+  EXPECT_TRUE(limit.Busy(a, 599 * kMs));  // the linger
+  EXPECT_FALSE(limit.Busy(a, 600 * kMs));
+  // The tenant is heavy now: even its young turns make the thread busy; other apps' do not.
+  limit.Begin(a, tenant, 1000 * kMs);
+  EXPECT_TRUE(limit.Busy(a, 1001 * kMs));
+  limit.End(a, 1002 * kMs);
+  EXPECT_FALSE(limit.Busy(a, 1002 * kMs));
+  limit.Begin(a, other, 1003 * kMs);
+  EXPECT_FALSE(limit.Busy(a, 1004 * kMs));
+  limit.End(a, 1005 * kMs);
+  // Once the heavy period is over, the tenant's young turns are not busy either.
+  limit.Begin(a, tenant, 20000 * kMs);
+  EXPECT_FALSE(limit.Busy(a, 20001 * kMs));
+}
+
 }  // namespace
 }  // namespace dorm::runtime
