@@ -124,6 +124,7 @@ test('put() of a sparse array of length 33554431 is refused and stores nothing; 
 test('legitimate values still round-trip exactly through structuredClone and storage', async () => {
   const out = await getJson('bystander', 'legit', '/legitimate');
   assert.equal(out.expected.sparse[0], 1 << 20);
+  assert.deepEqual(out.expected.refs, [true, true, true, 2, 'TypeError']);
   assert.deepEqual(out.cloned, out.expected);
   assert.deepEqual(out.stored, out.expected);
 });
