@@ -34,8 +34,6 @@ using tcp = asio::ip::tcp;
 
 struct HttpServer::Loop {
   asio::io_context io{1};
-  std::optional<tcp::acceptor> acceptor;
-  std::optional<asio::steady_timer> accept_retry;  // back-off after a failed accept
   std::unique_ptr<runtime::ThreadEngine> engine;
   int long_turn_slot =
       -1;  // the engine's slot in the runtime's LongTurnLimit; set before Start returns
@@ -541,24 +539,18 @@ HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
 unsigned short HttpServer::Start() {
   tcp::endpoint endpoint(asio::ip::make_address(options_.host), options_.port);
   // One listening socket, bound without SO_REUSEPORT, so that a second server on the same port
-  // fails to start instead of silently splitting the traffic. Each loop accepts on its own
-  // duplicate of the descriptor: the kernel hands every connection to one of them.
-  tcp::acceptor listener(loops_[0]->io);
+  // fails to start instead of silently splitting the traffic. It is served by a thread of its
+  // own that never runs JavaScript: an event loop running a tenant's long turn cannot accept, and
+  // a connection it had accepted would wait for the turn to end.
+  acceptor_.emplace(accept_io_);
   beast::error_code ec;
-  listener.open(endpoint.protocol(), ec);
-  if (!ec) listener.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) listener.bind(endpoint, ec);
-  if (!ec) listener.listen(asio::socket_base::max_listen_connections, ec);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error(ec.message());
-  unsigned short port = listener.local_endpoint().port();
-  for (size_t i = 1; i < loops_.size(); ++i) {
-    int fd = ::dup(listener.native_handle());
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup");
-    loops_[i]->acceptor.emplace(loops_[i]->io);
-    loops_[i]->acceptor->assign(endpoint.protocol(), fd);
-  }
-  loops_[0]->acceptor.emplace(std::move(listener));
-  for (auto& loop : loops_) loop->accept_retry.emplace(loop->io);
+  unsigned short port = acceptor_->local_endpoint().port();
+  accept_retry_.emplace(accept_io_);
   std::vector<std::promise<void>> ready(loops_.size());
   for (size_t i = 0; i < loops_.size(); ++i) {
     Loop* loop = loops_[i].get();
@@ -567,7 +559,6 @@ unsigned short HttpServer::Start() {
       loop->engine =
           std::make_unique<runtime::ThreadEngine>(loop->io, runtime_, static_cast<int>(i));
       loop->long_turn_slot = loop->engine->long_turn_slot();
-      Accept(loop);
       started->set_value();
       auto guard = asio::make_work_guard(loop->io);
       loop->io.run();
@@ -575,6 +566,11 @@ unsigned short HttpServer::Start() {
     });
   }
   for (auto& r : ready) r.get_future().wait();
+  Accept();
+  accept_thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(accept_io_);
+    accept_io_.run();
+  });
   started_ = true;
   return port;
 }
@@ -593,11 +589,11 @@ RateLimitedLog& RefusedLog() {
 
 }  // namespace
 
-void HttpServer::Accept(Loop* loop) {
-  loop->acceptor->async_accept(loop->io, [this, loop](beast::error_code ec, tcp::socket socket) {
+void HttpServer::Accept() {
+  acceptor_->async_accept(accept_io_, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
-      if (ec == asio::error::operation_aborted || !loop->acceptor->is_open()) return;
-      OnAcceptError(loop, ec);
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+      OnAcceptError(ec);
       return;
     }
     size_t open = http_connections_.load() + WebSocketConnection::LiveCount();
@@ -607,15 +603,44 @@ void HttpServer::Accept(Loop* loop) {
                         std::to_string(options_.max_connections));
       RefuseConnection(socket.native_handle());
     } else {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), *this, loop)->Start();
+      HandOff(std::move(socket));
     }
-    if (loop->acceptor->is_open()) Accept(loop);
+    if (acceptor_->is_open()) Accept();
   });
 }
 
-void HttpServer::OnAcceptError(Loop* loop, const boost::system::error_code& ec) {
+void HttpServer::HandOff(tcp::socket socket) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  auto protocol = socket.local_endpoint(ec).protocol();
+  if (ec) return;  // the peer is gone already; the socket closes here
+  // Round robin over the loops, passing over those busy with a long turn.
+  const runtime::LongTurnLimit* long_turns = runtime_.long_turns.get();
+  const int64_t now_ns = long_turns ? std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count()
+                                    : 0;
+  Loop* target = nullptr;
+  for (size_t step = 0; step < loops_.size() && !target; ++step) {
+    Loop* candidate = loops_[(next_loop_ + step) % loops_.size()].get();
+    if (!long_turns || !long_turns->Busy(candidate->long_turn_slot, now_ns)) {
+      target = candidate;
+      next_loop_ = (next_loop_ + step + 1) % loops_.size();
+    }
+  }
+  if (!target) {
+    target = loops_[next_loop_].get();
+    next_loop_ = (next_loop_ + 1) % loops_.size();
+  }
+  int fd = socket.release(ec);
+  if (ec) return;
+  asio::post(target->io, [this, target, protocol, fd] {
+    tcp::socket moved(target->io, protocol, fd);
+    std::make_shared<Session>(std::move(moved), *this, target)->Start();
+  });
+}
+
+void HttpServer::OnAcceptError(const boost::system::error_code& ec) {
   // Out of descriptors (or kernel memory) the pending connection stays queued and accepting again
   // at once would fail again at once: wait before retrying, and log one line per interval.
   bool exhausted = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
@@ -623,10 +648,10 @@ void HttpServer::OnAcceptError(Loop* loop, const boost::system::error_code& ec) 
   auto wait = exhausted ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10);
   AcceptLog().Note("accept failed: " + ec.message() + "; retrying in " +
                    std::to_string(wait.count()) + " ms");
-  loop->accept_retry->expires_after(wait);
-  loop->accept_retry->async_wait([this, loop](beast::error_code timer_ec) {
-    if (timer_ec || !loop->acceptor->is_open()) return;
-    Accept(loop);
+  accept_retry_->expires_after(wait);
+  accept_retry_->async_wait([this](beast::error_code timer_ec) {
+    if (timer_ec || !acceptor_->is_open()) return;
+    Accept();
   });
 }
 
@@ -757,11 +782,13 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   stopped_ = true;
   if (!started_) return;  // Start() failed or never ran: no thread to stop
   draining_ = true;
-  for (auto& loop : loops_) {
-    asio::post(loop->io, [l = loop.get()] {
-      beast::error_code ignored;
-      if (l->acceptor) l->acceptor->close(ignored);
-    });
+  // No new connections: the accept thread ends once its acceptor is closed. Connections it handed
+  // off already are the loops' own.
+  accept_io_.stop();
+  if (accept_thread_.joinable()) accept_thread_.join();
+  {
+    beast::error_code ignored;
+    if (acceptor_) acceptor_->close(ignored);
   }
   auto deadline = std::chrono::steady_clock::now() + grace;
   for (;;) {

@@ -1,7 +1,9 @@
 // The network front: an HTTP/1.1 server (Boost.Beast) with one event-loop thread per core, each
-// owning a runtime ThreadEngine. Requests to /_do/... are routed to the thread that owns the
-// object (a stable hash of its id), so an object always lives on one thread; /_admin/... goes to
-// the admin handler.
+// owning a runtime ThreadEngine, and one thread that accepts connections and hands each to an
+// event loop not busy with a long turn. Requests to /_do/... are routed to the thread the object
+// lives on (runtime::ObjectPlacement: its home thread, a stable hash of its address, unless that
+// thread was busy with a long turn when the object was placed), so an object lives on one thread
+// at a time; /_admin/... goes to the admin handler.
 //
 // Each request is read in two steps: its head (bounded by max_header_bytes and header_timeout),
 // which is checked (net/request_head.h), routed and authorized (Admit) before any of its body is
@@ -16,6 +18,8 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -89,7 +93,7 @@ class HttpServer {
   void RunOnEveryEngine(const std::function<void(runtime::ThreadEngine&)>& fn);
 
   // --- For sessions. ---
-  struct Loop;  // one event-loop thread: its io_context, acceptor and runtime engine
+  struct Loop;  // one event-loop thread: its io_context and runtime engine
 
   // Where a request goes. For an object, `owner` is the loop its object lives on.
   struct Plan {
@@ -122,8 +126,12 @@ class HttpServer {
   std::atomic<size_t>& http_connections() { return http_connections_; }
 
  private:
-  void Accept(Loop* loop);
-  void OnAcceptError(Loop* loop, const boost::system::error_code& ec);
+  // Accepting runs on accept_thread_ (Accept, OnAcceptError, HandOff and the fields they use).
+  void Accept();
+  void OnAcceptError(const boost::system::error_code& ec);
+  // Gives an accepted connection to a loop not busy with a long turn (see
+  // runtime::LongTurnLimit::Busy), in turn.
+  void HandOff(boost::asio::ip::tcp::socket socket);
   // Answers 503 and closes a connection accepted past the connection limit.
   void RefuseConnection(int fd);
 
@@ -135,6 +143,11 @@ class HttpServer {
   std::atomic<size_t> http_connections_{0};
   const RequestAuthorizer* authorizer_ = nullptr;
   std::vector<std::unique_ptr<Loop>> loops_;
+  boost::asio::io_context accept_io_{1};
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::optional<boost::asio::steady_timer> accept_retry_;  // back-off after a failed accept
+  size_t next_loop_ = 0;                                   // the next loop HandOff() tries first
+  std::thread accept_thread_;
   std::atomic<bool> draining_{false};
   std::atomic<long> active_requests_{0};
   bool started_ = false;
