@@ -16,8 +16,12 @@ extern const std::size_t kRuntimeSourceSize;
 
 namespace {
 // Headroom granted when the heap limit is reached, so that the termination can unwind; the
-// isolate is destroyed right after.
-constexpr size_t kHeapHeadroom = 64u << 20;
+// isolate is destroyed right after. It must hold the largest object one allocation can ask for
+// (a fast array's backing store of up to 32 Mi elements is 256 MiB, a flat two-byte string up to
+// 1 GiB): V8 treats an allocation that still fails after the callback as a fatal OOM, which ends
+// the whole process. The memory is used only by the allocation that crossed the limit (and what
+// runs until the termination takes effect), and is freed with the isolate.
+constexpr size_t kHeapHeadroom = (1u << 30) + (64u << 20);
 const char* const kCloudflareWorkersExports[] = {"DurableObject", "WorkerEntrypoint", "RpcTarget",
                                                  "WorkflowEntrypoint", "env"};
 
