@@ -76,9 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
         timer_(loop->io),
         limits_{server.options().max_header_bytes, server.options().max_body_bytes},
         buffer_(ConnectionBufferBytes(limits_)),
-        reservation_(server.body_budget()) {
-    ++server_.http_connections();
-  }
+        reservation_(server.body_budget()) {}
+  // The connection was counted when it was accepted (HttpServer::HandOff); the count ends with
+  // the session.
   ~Session() { --server_.http_connections(); }
 
   void Start() { StartRequest(/*first=*/true); }
@@ -634,6 +634,9 @@ void HttpServer::HandOff(tcp::socket socket) {
   }
   int fd = socket.release(ec);
   if (ec) return;
+  // Counted now, not when the loop makes the session: a burst of connections accepted before
+  // the loops get to them must meet the connection limit all the same.
+  ++http_connections_;
   asio::post(target->io, [this, target, protocol, fd] {
     tcp::socket moved(target->io, protocol, fd);
     std::make_shared<Session>(std::move(moved), *this, target)->Start();
