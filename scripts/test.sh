@@ -2,8 +2,8 @@
 # Installs what is missing, builds Dorm twice (release, and with AddressSanitizer +
 # UndefinedBehaviorSanitizer), and runs every test against both builds: unit tests, the
 # prelude's tests, the end-to-end tests (which start real servers and drive them over HTTP) and
-# the attack regressions. (scripts/fuzz.sh runs the libFuzzer targets; it is not run here until
-# the http_request target's finding on response field values is triaged.)
+# the attack regressions; then builds the libFuzzer targets (clang, ASan + UBSan) and runs each
+# for FUZZ_SECONDS (default 30) from its seed corpus.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -27,6 +27,7 @@ run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/e2e/
 # Regression tests of attacks: hostile clients and hostile tenants (tests/security/README.md).
 run env DORM_BIN="$root/build/dorm" node --test tests/security/
 run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/security/
+run env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" scripts/fuzz.sh
 if [ $failed -ne 0 ]; then
   echo "some tests failed"
   exit 1
