@@ -693,7 +693,7 @@ HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::s
 }
 
 HttpServer::Loop* HttpServer::RouteObject(const runtime::ObjectAddress& address) {
-  const std::string key = address.app + '\n' + address.class_name + '\n' + address.instance_name;
+  const std::string key = runtime::ObjectKey(address);
   if (!runtime_.placement)
     return loops_[runtime::ObjectPlacement::HomeThread(key, loops_.size())].get();
   const runtime::LongTurnLimit* long_turns = runtime_.long_turns.get();

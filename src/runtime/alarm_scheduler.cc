@@ -40,7 +40,7 @@ void AlarmScheduler::Start() {
 
 std::string AlarmScheduler::Key(const std::string& app, const std::string& class_name,
                                 const std::string& instance) {
-  return app + '\n' + class_name + '\n' + instance;
+  return ObjectKey(app, class_name, instance);
 }
 
 std::map<std::string, AlarmScheduler::Pending>::iterator AlarmScheduler::Erase(
@@ -89,7 +89,7 @@ void AlarmScheduler::Retry(const ObjectAddress& address, long long time_ms, int 
 
 void AlarmScheduler::ForgetClass(const std::string& app, const std::string& class_name) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string prefix = app + '\n' + class_name + '\n';
+  std::string prefix = ClassKeyPrefix(app, class_name);
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->first.compare(0, prefix.size(), prefix) == 0) {
       it = Erase(it);

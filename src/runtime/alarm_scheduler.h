@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-#include "runtime/object_instance.h"
+#include "runtime/object_address.h"
 #include "storage/alarm_index.h"
 
 namespace dorm::runtime {

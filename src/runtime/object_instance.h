@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/http_message.h"
+#include "runtime/object_address.h"
 #include "runtime/usage_meter.h"
 #include "runtime/web_socket_transport.h"
 #include "storage/object_database.h"
@@ -25,13 +26,6 @@
 namespace dorm::runtime {
 
 class AppIsolate;
-
-struct ObjectAddress {
-  std::string app;
-  std::string class_name;  // kebab-case URL name
-  std::string instance_name;
-  std::string object_id;  // 64 hex digits
-};
 
 // Something that happened on one of the object's WebSockets.
 struct SocketEvent {

@@ -45,10 +45,6 @@ int64_t SteadyNowNs() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-std::string ObjectKey(const ObjectAddress& a) {
-  return a.app + '\n' + a.class_name + '\n' + a.instance_name;
-}
 }  // namespace
 
 std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
@@ -235,13 +231,9 @@ void ThreadEngine::ReleasePlacementIfGone(const std::string& key) {
   if (objects_.count(key) != 0 || sockets_.HasSockets(key)) return;
   if (!unconfirmed_paths_.empty()) {
     // The database of an object whose last flush failed stays with this thread, which knows it.
-    size_t first = key.find('\n');
-    size_t second = first == std::string::npos ? first : key.find('\n', first + 1);
-    if (second == std::string::npos) return;
-    ObjectAddress address;
-    address.app = key.substr(0, first);
-    address.class_name = key.substr(first + 1, second - first - 1);
-    address.instance_name = key.substr(second + 1);
+    std::optional<ObjectAddress> parsed = ParseObjectKey(key);
+    if (!parsed) return;
+    ObjectAddress& address = *parsed;
     address.object_id =
         ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
     if (unconfirmed_paths_.count(ObjectDatabasePath(shared_.options.data_dir, address)) != 0) {
@@ -1372,7 +1364,7 @@ void ThreadEngine::ResetApp(AppIsolate* app, const std::string& message, bool di
   for (ObjectInstance* instance : victims) BreakInstance(instance, message);
   // Hibernating objects of the app have no instance, but their sockets close all the same.
   if (sockets_.size() > 0) {
-    std::string prefix = app->app() + '\n';
+    std::string prefix = AppKeyPrefix(app->app());
     CloseSockets([&](const std::string& key) { return key.compare(0, prefix.size(), prefix) == 0; },
                  message == kCodeUpdatedMessage ? 1012 : 1011, message);
   }

@@ -48,8 +48,7 @@ class WebSocketNatives {
     if (!instance) return;
     ThreadEngine* engine = Engine(info);
     const ObjectAddress& a = instance->address;
-    WebSocketRecord* record =
-        engine->sockets_.Create(a.app + '\n' + a.class_name + '\n' + a.instance_name, a);
+    WebSocketRecord* record = engine->sockets_.Create(ObjectKey(a), a);
     info.GetReturnValue().Set(static_cast<double>(record->id));
   }
 
@@ -143,8 +142,7 @@ class WebSocketNatives {
     std::string tag;
     bool filtered = info[1]->IsString();
     if (filtered) tag = js::ToUtf8(isolate, info[1]);
-    auto records = Engine(info)->sockets_.Hibernatable(
-        a.app + '\n' + a.class_name + '\n' + a.instance_name, filtered ? &tag : nullptr);
+    auto records = Engine(info)->sockets_.Hibernatable(ObjectKey(a), filtered ? &tag : nullptr);
     // A broadcast lists the room once per message: the array is built in one go, as a Set per
     // element (through V8's generic property path) cost more than the rest of the listing.
     std::vector<Local<Value>> elements;
@@ -216,7 +214,7 @@ class WebSocketNatives {
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
     const ObjectAddress& a = instance->address;
-    std::string key = a.app + '\n' + a.class_name + '\n' + a.instance_name;
+    std::string key = ObjectKey(a);
     ThreadEngine* engine = Engine(info);
     if (info[1]->IsString()) {
       engine->sockets_.EnsureObject(key).auto_response.emplace(js::ToUtf8(isolate, info[1]),
@@ -232,8 +230,7 @@ class WebSocketNatives {
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
     const ObjectAddress& a = instance->address;
-    ObjectSockets* sockets =
-        Engine(info)->sockets_.FindObject(a.app + '\n' + a.class_name + '\n' + a.instance_name);
+    ObjectSockets* sockets = Engine(info)->sockets_.FindObject(ObjectKey(a));
     if (!sockets || !sockets->auto_response) {
       info.GetReturnValue().SetNull();
       return;
@@ -261,17 +258,14 @@ class WebSocketNatives {
     double ms = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : 0;
     // Clamped before the cast: a double outside long long's range is undefined behaviour.
     ms = ms >= 0 && ms <= 8.64e15 ? ms : 0;
-    Engine(info)
-        ->sockets_.EnsureObject(a.app + '\n' + a.class_name + '\n' + a.instance_name)
-        .event_timeout_ms = static_cast<long long>(ms);
+    Engine(info)->sockets_.EnsureObject(ObjectKey(a)).event_timeout_ms = static_cast<long long>(ms);
   }
 
   static void GetEventTimeout(const FunctionCallbackInfo<Value>& info) {
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
     const ObjectAddress& a = instance->address;
-    ObjectSockets* sockets =
-        Engine(info)->sockets_.FindObject(a.app + '\n' + a.class_name + '\n' + a.instance_name);
+    ObjectSockets* sockets = Engine(info)->sockets_.FindObject(ObjectKey(a));
     if (!sockets || sockets->event_timeout_ms == 0) {
       info.GetReturnValue().SetNull();
       return;

@@ -1,0 +1,31 @@
+#include "runtime/object_address.h"
+
+namespace dorm::runtime {
+
+std::string ObjectKey(std::string_view app, std::string_view class_name,
+                      std::string_view instance_name) {
+  std::string key;
+  key.reserve(app.size() + class_name.size() + instance_name.size() + 2);
+  key.append(app).append(1, '\n').append(class_name).append(1, '\n').append(instance_name);
+  return key;
+}
+
+std::string AppKeyPrefix(std::string_view app) { return std::string(app) + '\n'; }
+
+std::string ClassKeyPrefix(std::string_view app, std::string_view class_name) {
+  return AppKeyPrefix(app) + std::string(class_name) + '\n';
+}
+
+std::optional<ObjectAddress> ParseObjectKey(std::string_view key) {
+  size_t first = key.find('\n');
+  if (first == std::string_view::npos) return std::nullopt;
+  size_t second = key.find('\n', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  ObjectAddress address;
+  address.app = std::string(key.substr(0, first));
+  address.class_name = std::string(key.substr(first + 1, second - first - 1));
+  address.instance_name = std::string(key.substr(second + 1));
+  return address;
+}
+
+}  // namespace dorm::runtime

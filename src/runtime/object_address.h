@@ -1,0 +1,36 @@
+// Which Durable Object an event is for, and the key that names it inside the server.
+//
+// V8-free and I/O-free: the network front, the alarm scheduler, the placement of objects on
+// threads and the runtime all name an object by the same key, built here and nowhere else.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dorm::runtime {
+
+struct ObjectAddress {
+  std::string app;
+  std::string class_name;  // kebab-case URL name
+  std::string instance_name;
+  std::string object_id;  // 64 hex digits; empty until derived (see ObjectIdFromName)
+};
+
+// The object's key: app, class and instance name joined by '\n'. App and class names never hold
+// a '\n' (they are validated names), so the key is unique and can be split again; the instance
+// name may hold any byte.
+std::string ObjectKey(std::string_view app, std::string_view class_name,
+                      std::string_view instance_name);
+inline std::string ObjectKey(const ObjectAddress& address) {
+  return ObjectKey(address.app, address.class_name, address.instance_name);
+}
+
+// The start of the keys of every object of an app, or of one class of it.
+std::string AppKeyPrefix(std::string_view app);
+std::string ClassKeyPrefix(std::string_view app, std::string_view class_name);
+
+// The address a key names (without object_id), or nullopt if `key` is not one ObjectKey makes.
+std::optional<ObjectAddress> ParseObjectKey(std::string_view key);
+
+}  // namespace dorm::runtime
