@@ -414,14 +414,7 @@ class Walker {
                 ("a sparse array of length " + std::to_string(length)).c_str())) {
       return false;
     }
-    uint32_t count = 0;
-    uint32_t expected_length = 0;
-    if (!ReadProperties(depth, kEndSparseJSArray, kDictionaryElementCost, &count) ||
-        !ReadVarint(&expected_length)) {
-      return false;
-    }
-    if (expected_length != length) return Malformed("array length does not match");
-    return true;
+    return ReadArrayEnd(depth, kEndSparseJSArray, kDictionaryElementCost, length);
   }
 
   bool ReadDenseArray(uint32_t depth) {
@@ -446,10 +439,15 @@ class Walker {
       bool is_array_buffer = false;
       if (!ReadObject(depth + 1, &is_array_buffer)) return false;
     }
+    return ReadArrayEnd(depth, kEndDenseJSArray, kPropertyCost, length);
+  }
+
+  // An array's named properties up to `end_tag`, then the length written again, which must be
+  // the one it began with.
+  bool ReadArrayEnd(uint32_t depth, uint8_t end_tag, uint64_t property_cost, uint32_t length) {
     uint32_t count = 0;
     uint32_t expected_length = 0;
-    if (!ReadProperties(depth, kEndDenseJSArray, kPropertyCost, &count) ||
-        !ReadVarint(&expected_length)) {
+    if (!ReadProperties(depth, end_tag, property_cost, &count) || !ReadVarint(&expected_length)) {
       return false;
     }
     if (expected_length != length) return Malformed("array length does not match");

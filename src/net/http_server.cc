@@ -616,10 +616,7 @@ void HttpServer::HandOff(tcp::socket socket) {
   if (ec) return;  // the peer is gone already; the socket closes here
   // Round robin over the loops, passing over those busy with a long turn.
   const runtime::LongTurnLimit* long_turns = runtime_.long_turns.get();
-  const int64_t now_ns = long_turns ? std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count()
-                                    : 0;
+  const int64_t now_ns = long_turns ? runtime::LongTurnLimit::NowNs() : 0;
   Loop* target = nullptr;
   for (size_t step = 0; step < loops_.size() && !target; ++step) {
     Loop* candidate = loops_[(next_loop_ + step) % loops_.size()].get();
@@ -697,10 +694,7 @@ HttpServer::Loop* HttpServer::RouteObject(const runtime::ObjectAddress& address)
   if (!runtime_.placement)
     return loops_[runtime::ObjectPlacement::HomeThread(key, loops_.size())].get();
   const runtime::LongTurnLimit* long_turns = runtime_.long_turns.get();
-  const int64_t now_ns = long_turns ? std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count()
-                                    : 0;
+  const int64_t now_ns = long_turns ? runtime::LongTurnLimit::NowNs() : 0;
   size_t thread = runtime_.placement->Route(key, loops_.size(), [&](size_t candidate) {
     return long_turns && long_turns->Busy(loops_[candidate]->long_turn_slot, now_ns);
   });

@@ -51,6 +51,13 @@ class LongTurnLimit {
 
   static uint64_t AppTag(const std::string& app);
 
+  // The steady clock in nanoseconds: the time base of every `now_ns` and `*_ns` argument.
+  static int64_t NowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
   // A slot for the calling thread, or -1 past the capacity (that thread is then neither limited
   // nor counted).
   int Register();

@@ -39,12 +39,6 @@ thread_local ThreadEngine* t_current_engine = nullptr;
 constexpr std::chrono::milliseconds kLongTurnRetry{10};
 // How long a heavy app's turn waits at most for the thread's flushes in progress.
 constexpr std::chrono::nanoseconds kHeavyFlushWait = std::chrono::milliseconds(200);
-
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
@@ -107,7 +101,7 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
   // Only the outermost turn is metered; nested ones are part of it.
   const bool metered = metering_ && turn_depth_ == 1;
   if (turn_depth_ == 1 && shared_.long_turns) {
-    turn_began_ns_ = SteadyNowNs();
+    turn_began_ns_ = LongTurnLimit::NowNs();
     shared_.long_turns->Begin(long_turn_slot_, LongTurnLimit::AppTag(app->app()), turn_began_ns_);
   }
   const uint64_t turn_started = metered ? CycleClock::Now() : 0;
@@ -123,7 +117,7 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
   }
   --turn_depth_;
   if (turn_depth_ == 0 && shared_.long_turns) {
-    const int64_t now_ns = SteadyNowNs();
+    const int64_t now_ns = LongTurnLimit::NowNs();
     if (shared_.long_turns->IsLong(turn_began_ns_, now_ns) && shared_.catalog.AppCount() > 1) {
       owed_yield_tag_ = LongTurnLimit::AppTag(app->app());
     }
@@ -219,7 +213,7 @@ void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
   event.done = std::move(done);
   DispatchEvent(std::move(address), std::move(event));
   // Refused (class gone, construction backing off): nothing of the object may be left here.
-  if (placement_thread_ >= 0 && objects_.count(key) == 0) ReleasePlacementIfGone(key);
+  ReleasePlacementIfGone(key);
 }
 
 void ThreadEngine::NoteArrived(const std::string& key) {
@@ -370,7 +364,7 @@ void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int 
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
   NoteArrived(key);
   FireAlarmHere(std::move(address), scheduled_ms, retry_count);
-  if (placement_thread_ >= 0 && objects_.count(key) == 0) ReleasePlacementIfGone(key);
+  ReleasePlacementIfGone(key);
 }
 
 void ThreadEngine::FireAlarmHere(ObjectAddress address, long long scheduled_ms, int retry_count) {
@@ -593,12 +587,12 @@ bool ThreadEngine::MayStartTurn(const AppIsolate* app) const {
   // With a single app there is no other tenant to keep a thread for.
   return !shared_.long_turns || shared_.catalog.AppCount() <= 1 ||
          shared_.long_turns->MayStart(long_turn_slot_, LongTurnLimit::AppTag(app->app()),
-                                      SteadyNowNs());
+                                      LongTurnLimit::NowNs());
 }
 
 bool ThreadEngine::HeavyApp(const AppIsolate* app) const {
   return shared_.long_turns && shared_.catalog.AppCount() > 1 &&
-         shared_.long_turns->Heavy(LongTurnLimit::AppTag(app->app()), SteadyNowNs());
+         shared_.long_turns->Heavy(LongTurnLimit::AppTag(app->app()), LongTurnLimit::NowNs());
 }
 
 void ThreadEngine::DeferPump(uint64_t slot) {
@@ -654,7 +648,7 @@ void ThreadEngine::Pump(uint64_t slot) {
     // completions release other objects' answers, which would otherwise wait for it. (For
     // kHeavyFlushWait at most, so that a thread always flushing cannot starve the app.)
     if ((syncs_in_flight_ > 0 || !sync_batch_.empty()) && HeavyApp(instance->app)) {
-      const int64_t now_ns = SteadyNowNs();
+      const int64_t now_ns = LongTurnLimit::NowNs();
       if (heavy_waiting_since_ns_ == 0) heavy_waiting_since_ns_ = now_ns;
       if (now_ns - heavy_waiting_since_ns_ < kHeavyFlushWait.count()) {
         DeferPump(slot);
