@@ -60,13 +60,18 @@ const modes = [
 ];
 delete modes[0].env.DORM_USAGE_METERS;
 
-// CPU time (user + system, all threads) the process has used, in seconds.
+// CPU time (user + system, all threads) the process and its children (`dorm serve`'s runtime
+// process) have used, in seconds.
 const ticksPerSecond = 100; // USER_HZ, 100 on Linux
 function processCpuSeconds(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start at the state, field 3.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / ticksPerSecond; // utime, stime: fields 14 and 15
+  let seconds = (Number(f[11]) + Number(f[12])) / ticksPerSecond; // utime, stime: fields 14 and 15
+  for (const child of fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+    seconds += processCpuSeconds(Number(child));
+  }
+  return seconds;
 }
 
 function runWrk(baseUrl, s, seconds, threads) {

@@ -9,6 +9,7 @@
 #include "control/admin_json.h"
 #include "control/class_storage.h"
 #include "control/transpiler.h"
+#include "runtime/crash_attribution.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -177,6 +178,16 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
 }
 
 HttpResponseData AdminService::Deploy(const std::string& app, const std::string& body) {
+  // Deploying runs the module's top-level code: a suspended app waits like its requests.
+  if (!runtime_.quarantine.empty()) {
+    const int64_t now_ms = runtime::AppQuarantine::NowMs();
+    if (int64_t until = runtime_.quarantine.Until(app, now_ms)) {
+      HttpResponseData suspended = Error(503, runtime::AppQuarantine::Message(app, until, now_ms));
+      suspended.headers.emplace_back(
+          "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
+      return suspended;
+    }
+  }
   json::value parsed;
   boost::system::error_code ec;
   parsed = json::parse(body, ec);
@@ -204,7 +215,12 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
   TranspileResult transpiled = Transpile(*source, filename);
   if (!transpiled.ok) return Error(400, transpiled.error);
   std::string class_name;
-  std::string problem = validator_->ValidateModule(transpiled.module_js, filename, &class_name);
+  std::string problem;
+  {
+    // A crash of the runtime process while the module's top level runs is this app's.
+    runtime::CrashAttribution::Scope running(app);
+    problem = validator_->ValidateModule(transpiled.module_js, filename, &class_name);
+  }
   if (!problem.empty()) return Error(400, problem);
   std::string name = text("name").value_or(KebabFromPascal(class_name));
   if (!IsValidKebabName(name)) {

@@ -23,10 +23,13 @@
 #include "control/credentials_store.h"
 #include "control/env_store.h"
 #include "control/registry.h"
+#include "control/supervisor.h"
 #include "control/usage_recorder.h"
 #include "control/usage_store.h"
 #include "js/platform.h"
 #include "runtime/alarm_scheduler.h"
+#include "runtime/app_quarantine.h"
+#include "runtime/crash_attribution.h"
 #include "storage/alarm_index.h"
 #include "storage/sqlite_setup.h"
 #include "storage/storage_quota.h"
@@ -70,20 +73,36 @@ size_t CountOpenDescriptors() {
 
 // Takes an exclusive lock on DATA/lock for the life of the process, so that a second server on
 // the same data folder refuses to start instead of sharing its databases. Returns the locked
-// descriptor (deliberately never closed: the lock goes with the process), or -1 with `error` set.
-int LockDataFolder(const std::string& data_dir, std::string* error) {
+// descriptor (deliberately never closed: the lock goes with the process, and with the runtime
+// processes it forks), or -1 with `error` set.
+//
+// The file names the supervisor's pid. When that process is gone, the lock is held by its runtime
+// process, which the kernel is killing (PR_SET_PDEATHSIG): the lock is then waited for, for at
+// most 10 s, and `*waited` set.
+int LockDataFolder(const std::string& data_dir, std::string* error, bool* waited) {
   std::string path = data_dir + "/lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     *error = "cannot open " + path + ": " + std::strerror(errno);
     return -1;
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
+  auto holder_pid = [fd] {
     char pid[32] = {0};
     ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
     std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return holder;
+  };
+  for (int attempt = 0; ::flock(fd, LOCK_EX | LOCK_NB) != 0; ++attempt) {
+    int err = errno;
+    std::string holder = holder_pid();
+    long pid = std::atol(holder.c_str());
+    if (err == EWOULDBLOCK && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 &&
+        errno == ESRCH && attempt < 200) {
+      *waited = true;
+      ::usleep(50 * 1000);
+      continue;
+    }
     ::close(fd);
     *error = err == EWOULDBLOCK
                  ? "the data folder " + data_dir + " is in use by another dorm server" +
@@ -130,6 +149,11 @@ void FinishPendingDeletions(const std::string& data_dir, Registry& registry,
   EmptyStorageTrash(data_dir);
 }
 
+// The runtime process's part of `dorm serve`: everything but the data folder's lock and the
+// listening socket (options.http.listen_fd), which the supervisor holds.
+int RunRuntime(const ServeOptions& options, const char* argv0,
+               const runtime::AppQuarantine& quarantine);
+
 }  // namespace
 
 int Serve(const ServeOptions& options, const char* argv0) {
@@ -151,10 +175,53 @@ int Serve(const ServeOptions& options, const char* argv0) {
     }
   }
   std::string lock_error;
-  if (LockDataFolder(data_dir, &lock_error) < 0) {
+  bool waited_for_lock = false;
+  if (LockDataFolder(data_dir, &lock_error, &waited_for_lock) < 0) {
     std::cerr << "dorm: " << lock_error << "\n";
     return 1;
   }
+  // The port is bound here, once: it stays bound while runtime processes come and go. After
+  // waiting for the lock of a killed server's runtime process, its socket may still be closing.
+  int listen_fd = -1;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      listen_fd = net::HttpServer::BindListener(options.http.host, options.http.port);
+      break;
+    } catch (const std::exception& e) {
+      if (waited_for_lock && attempt < 100) {
+        ::usleep(50 * 1000);
+        continue;
+      }
+      std::cerr << "dorm: cannot listen on " << options.http.host << ":" << options.http.port
+                << ": " << e.what() << "\n";
+      return 1;
+    }
+  }
+  ServeOptions runtime_options = options;
+  runtime_options.http.listen_fd = listen_fd;
+  const size_t threads =
+      static_cast<size_t>(options.http.threads > 0
+                              ? options.http.threads
+                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  runtime::CrashAttribution* attribution;
+  try {
+    // The event loops, the admin service's thread and the threads V8 or SQLite may run code on.
+    attribution = runtime::CrashAttribution::CreateShared(threads + 16);
+  } catch (const std::exception& e) {
+    std::cerr << "dorm: " << e.what() << "\n";
+    return 1;
+  }
+  return Supervise(attribution, [&](const runtime::AppQuarantine& quarantine) {
+    return RunRuntime(runtime_options, argv0, quarantine);
+  });
+}
+
+namespace {
+
+int RunRuntime(const ServeOptions& options, const char* argv0,
+               const runtime::AppQuarantine& quarantine) {
+  const std::string& data_dir = options.runtime.data_dir;
+  std::error_code ec;
   // Each open object database holds a few descriptors; take what the system allows.
   rlimit limit;
   ServeOptions effective = options;
@@ -219,6 +286,7 @@ int Serve(const ServeOptions& options, const char* argv0) {
       return 1;
     }
     runtime::RuntimeShared shared;
+    shared.quarantine = quarantine;
     shared.alarm_index = alarm_index.get();
     shared.options = effective.runtime;
     // Only to measure what metering costs (see README, "Usage meters").
@@ -349,19 +417,24 @@ int Serve(const ServeOptions& options, const char* argv0) {
     };
     admin.set_usage(usage.get(), usage_store.get());
     server.set_authorizer(&authorizer);
-    runtime::AlarmScheduler scheduler(
-        *alarm_index,
-        [&server](const runtime::ObjectAddress& address, long long scheduled_ms, int retry_count) {
-          server.FireAlarm(address, scheduled_ms, retry_count);
-        });
+    runtime::AlarmScheduler scheduler(*alarm_index, [&server, &shared](
+                                                        const runtime::ObjectAddress& address,
+                                                        long long scheduled_ms, int retry_count) {
+      // A suspended app's alarms fire when its suspension ends, as if they had been late.
+      if (int64_t until = shared.quarantine.Until(address.app, runtime::AppQuarantine::NowMs())) {
+        shared.alarm_scheduler->Retry(address, until, retry_count);
+        return;
+      }
+      server.FireAlarm(address, scheduled_ms, retry_count);
+    });
     shared.alarm_scheduler = &scheduler;
     admin.set_alarm_scheduler(&scheduler, alarm_index.get());
     unsigned short port;
     try {
       port = server.Start();
     } catch (const std::exception& e) {
-      std::cerr << "dorm: cannot listen on " << options.http.host << ":" << options.http.port
-                << ": " << e.what() << "\n";
+      std::cerr << "dorm: cannot serve on " << options.http.host << ":" << options.http.port << ": "
+                << e.what() << "\n";
       js::ShutdownV8();
       return 1;
     }
@@ -394,5 +467,7 @@ int Serve(const ServeOptions& options, const char* argv0) {
   Log(LogLevel::kInfo, "stopped");
   return status;
 }
+
+}  // namespace
 
 }  // namespace dorm::control

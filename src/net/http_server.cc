@@ -1,5 +1,6 @@
 #include "net/http_server.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -536,19 +537,44 @@ HttpServer::HttpServer(HttpServerOptions options, runtime::RuntimeShared& runtim
 
 HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
 
+int HttpServer::BindListener(const std::string& host, unsigned short port) {
+  asio::io_context io;
+  beast::error_code ec;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error(ec.message());
+  tcp::endpoint endpoint(address, port);
+  tcp::acceptor acceptor(io);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error(ec.message());
+  int fd = acceptor.release();
+  // Not inherited by the processes the server starts (esbuild for deploys).
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
 unsigned short HttpServer::Start() {
-  tcp::endpoint endpoint(asio::ip::make_address(options_.host), options_.port);
-  // One listening socket, bound without SO_REUSEPORT, so that a second server on the same port
-  // fails to start instead of silently splitting the traffic. It is served by a thread of its
-  // own that never runs JavaScript: an event loop running a tenant's long turn cannot accept, and
-  // a connection it had accepted would wait for the turn to end.
+  // One listening socket, served by a thread of its own that never runs JavaScript: an event loop
+  // running a tenant's long turn cannot accept, and a connection it had accepted would wait for
+  // the turn to end.
+  int fd =
+      options_.listen_fd >= 0 ? options_.listen_fd : BindListener(options_.host, options_.port);
+  options_.listen_fd = -1;
   acceptor_.emplace(accept_io_);
   beast::error_code ec;
-  acceptor_->open(endpoint.protocol(), ec);
-  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(endpoint, ec);
-  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error(ec.message());
+  sockaddr_storage bound{};
+  socklen_t bound_size = sizeof bound;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_size) != 0) {
+    ::close(fd);
+    throw std::runtime_error("the listening socket is not usable");
+  }
+  acceptor_->assign(bound.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    throw std::runtime_error(ec.message());
+  }
   unsigned short port = acceptor_->local_endpoint().port();
   accept_retry_.emplace(accept_io_);
   std::vector<std::promise<void>> ready(loops_.size());
@@ -729,6 +755,16 @@ std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
   if (auto refused = CheckObjectAccess(runtime_.catalog, authorizer_, plan.address.app,
                                        plan.address.class_name, request, protocol_fallback)) {
     return refused;
+  }
+  if (!runtime_.quarantine.empty()) {
+    const int64_t now_ms = runtime::AppQuarantine::NowMs();
+    if (int64_t until = runtime_.quarantine.Until(plan.address.app, now_ms)) {
+      runtime::HttpResponseData suspended = runtime::HttpResponseData::JsonError(
+          503, runtime::AppQuarantine::Message(plan.address.app, until, now_ms));
+      suspended.headers.emplace_back(
+          "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
+      return suspended;
+    }
   }
   size_t q = target.find('?');
   request.headers.emplace_back("x-dorm-original-path", target.substr(0, q));

@@ -57,6 +57,9 @@ struct HttpServerOptions {
   std::chrono::seconds body_timeout{60};
   std::chrono::seconds keep_alive_timeout{75};
   WebSocketOptions web_socket;
+  // A socket already bound and listening (HttpServer::BindListener) to serve instead of binding
+  // host:port; -1: bind in Start(). The server takes it over and closes it when it stops.
+  int listen_fd = -1;
 };
 
 // Decides on an admin request from its head alone, before its body is read: the response to send
@@ -75,8 +78,14 @@ class HttpServer {
   HttpServer(HttpServerOptions options, runtime::RuntimeShared& runtime, AdminHandler admin);
   ~HttpServer();
 
-  // Binds, starts the threads, and returns the port actually bound. Throws on bind failure.
+  // Binds (or takes options.listen_fd), starts the threads, and returns the port actually bound.
+  // Throws std::runtime_error on bind failure.
   unsigned short Start();
+
+  // Binds `host`:`port` and listens, without SO_REUSEPORT, so that a second server on the same
+  // port fails instead of splitting the traffic. Returns the descriptor (close-on-exec); throws
+  // std::runtime_error with the system's message.
+  static int BindListener(const std::string& host, unsigned short port);
   // Stops accepting, lets in-flight requests and flushes finish (at most `grace`), closes every
   // object, and stops the threads. Idempotent.
   void Stop(std::chrono::milliseconds grace);

@@ -10,6 +10,7 @@
 
 #include "js/strings.h"
 #include "runtime/alarm_scheduler.h"
+#include "runtime/crash_attribution.h"
 #include "runtime/env_object.h"
 #include "runtime/object_id.h"
 #include "storage/sql_interrupt.h"
@@ -106,6 +107,7 @@ bool ThreadEngine::RunTurn(AppIsolate* app, Body&& body) {
   }
   const uint64_t turn_started = metered ? CycleClock::Now() : 0;
   {
+    CrashAttribution::Scope running(app->app());
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handle_scope(isolate);
     v8::Context::Scope context_scope(app->context());
@@ -1559,6 +1561,7 @@ void ThreadEngine::EvictIdle() {
     release_memory_ = false;
     last_memory_release_ = now;
     for (auto& [name, app] : apps_) {
+      CrashAttribution::Scope running(name);
       v8::Isolate::Scope isolate_scope(app->isolate());
       app->isolate()->LowMemoryNotification();
     }

@@ -20,6 +20,7 @@
 
 #include "js/watchdog.h"
 #include "runtime/app_isolate.h"
+#include "runtime/app_quarantine.h"
 #include "runtime/class_catalog.h"
 #include "runtime/http_message.h"
 #include "runtime/long_turn_limit.h"
@@ -52,6 +53,9 @@ struct RuntimeShared {
   // Optional: which thread each object lives on (without it, every object stays on its home
   // thread, ObjectPlacement::HomeThread).
   std::unique_ptr<ObjectPlacement> placement;
+  // Apps whose code crashed a previous runtime process, and until when they must not run (see
+  // control/supervisor.h). Filled before the threads start.
+  AppQuarantine quarantine;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
   // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so

@@ -256,7 +256,7 @@ test('a client that stops reading is closed with 1013 past --ws-max-buffered-byt
   const reader = await WsClient.open(`${wsBase}/ws-probe/${id}?name=reader`);
   const stalled = await WsClient.open(`${wsBase}/ws-probe/${id}?name=stalled`);
   stalled.ws.pause();
-  const before = rssBytes(server.proc.pid);
+  const before = rssBytes(server.runtimePid());
   // The reader reports its progress, which paces the flood: on a loaded machine a reader starved of
   // CPU would otherwise fall behind too.
   reader.ws.on('message', () => {
@@ -277,7 +277,7 @@ test('a client that stops reading is closed with 1013 past --ws-max-buffered-byt
   // The reader got all 64 MiB (1024 messages); the stalled client far fewer than that.
   assert.ok(flood.sent >= 1024 && flood.sent < 2048, JSON.stringify(flood));
   await waitFor(() => reader.messages.length >= 1024, { timeoutMs: 60000, what: 'the reader receiving the flood' });
-  const growth = rssBytes(server.proc.pid) - before;
+  const growth = rssBytes(server.runtimePid()) - before;
   assert.ok(growth < 48 << 20, `server memory grew by ${growth} bytes while flooding`);
   assert.equal(reader.closeInfo, null);
   assert.equal(reader.messages.length, 1024);

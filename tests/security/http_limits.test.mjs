@@ -58,7 +58,7 @@ async function assertVictimAnswers() {
 }
 
 function rssBytes() {
-  const status = fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
+  const status = fs.readFileSync(`/proc/${server.runtimePid()}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
 }
 

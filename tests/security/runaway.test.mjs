@@ -56,7 +56,7 @@ test('thousands of 1 ms intervals stop at the object\'s CPU limit and leave the 
   assert.equal(ticks.status, 200);
   assert.equal(ticks.json().ticks, 0, 'a fresh instance: the old one and its timers are gone');
   // The process is idle again: under 20% of a core over two seconds.
-  const pid = server.proc.pid;
+  const pid = server.runtimePid();
   const before = cpuMs(pid);
   await sleep(2000);
   const used = cpuMs(pid) - before;

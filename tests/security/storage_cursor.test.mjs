@@ -22,10 +22,10 @@ test('an endless cursor kept open across idle closes keeps memory bounded and ke
   try {
     await server.deploy(BOX);
     assert.deepEqual(await server.json('/_do/storage-box/reader/cursor-open'), { first: 1 });
-    const before = rssMiB(server.proc.pid);
+    const before = rssMiB(server.runtimePid());
     // Connections are closed after 1 s without storage use; wait for several sweeps.
     await sleep(4000);
-    const after = rssMiB(server.proc.pid);
+    const after = rssMiB(server.runtimePid());
     assert.ok(after - before < 64, `RSS grew from ${before.toFixed(0)} to ${after.toFixed(0)} MiB`);
     // The cursor still reads where it was.
     assert.deepEqual(await server.json('/_do/storage-box/reader/cursor-next?n=2'), { last: 3 });
@@ -41,9 +41,9 @@ test('deleteAll() with an open cursor cancels it as workerd does', { timeout: 60
   try {
     await server.deploy(BOX);
     assert.deepEqual(await server.json('/_do/storage-box/reader/cursor-open'), { first: 1 });
-    const before = rssMiB(server.proc.pid);
+    const before = rssMiB(server.runtimePid());
     assert.equal((await server.request('/_do/storage-box/reader/delete-all')).status, 200);
-    const after = rssMiB(server.proc.pid);
+    const after = rssMiB(server.runtimePid());
     assert.ok(after - before < 64, `RSS grew from ${before.toFixed(0)} to ${after.toFixed(0)} MiB`);
     const res = await server.request('/_do/storage-box/reader/cursor-next?n=1');
     assert.equal(res.status, 599, res.text);

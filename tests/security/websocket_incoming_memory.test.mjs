@@ -44,7 +44,7 @@ test('ten unfinished 31 MiB frames: memory stays bounded, the senders are closed
     await server.deploy(fixture('ws_probe.js'));
     const victim = await WsClient.open(`ws://127.0.0.1:${server.port}/_do/ws-probe/victim?name=victim`);
     assert.equal(await victim.ask('echo:before', 'echo:'), 'echo:before');
-    const before = rssMiB(server.proc.pid);
+    const before = rssMiB(server.runtimePid());
 
     const [head, payload] = unfinishedFrame();
     const holders = [];
@@ -67,7 +67,7 @@ test('ten unfinished 31 MiB frames: memory stays bounded, the senders are closed
     }
     // Whatever the others hold fits the budget (the frames' bytes have all been written by now).
     await sleep(1000);
-    const peak = rssMiB(server.proc.pid);
+    const peak = rssMiB(server.runtimePid());
     assert.ok(peak - before < BUDGET_MIB + RSS_SLACK_MIB, `RSS grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MiB`);
     // Other clients are served meanwhile, promptly.
     const started = Date.now();
@@ -77,7 +77,7 @@ test('ten unfinished 31 MiB frames: memory stays bounded, the senders are closed
     // The rest stop sending: after the message timeout their connections are dropped too (the
     // refused ones end when the Close handshake times out, as these clients never answer).
     await Promise.all(holders.map((raw) => raw.waitEnded((MESSAGE_TIMEOUT_S + 30) * 1000)));
-    const ended = rssMiB(server.proc.pid);
+    const ended = rssMiB(server.runtimePid());
     for (const raw of holders) raw.pump();
     const closedWith1013 = holders.filter((raw) => raw.frames.some((f) => f.opcode === 8 && f.code === 1013));
     assert.ok(closedWith1013.length >= refused.length);

@@ -161,6 +161,12 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ; // utime + stime
 }
 
+// `dorm serve` is a supervisor whose one child, the runtime process, holds the objects.
+function runtimePid(pid) {
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+  return Number(children[0]);
+}
+
 function dirBytes(dir) {
   let total = 0;
   let entries;
@@ -734,9 +740,11 @@ function takeSample() {
   let serverCpu = lastSample.serverCpu;
   if (server.exit === null) {
     try {
-      ({ rssKiB, threads } = procStatus(server.pid));
-      fds = fs.readdirSync(`/proc/${server.pid}/fd`).length;
-      serverCpu = cpuSeconds(server.pid);
+      const runtime = runtimePid(server.pid);
+      ({ rssKiB, threads } = procStatus(runtime));
+      fds = fs.readdirSync(`/proc/${runtime}/fd`).length;
+      // CPU of the runtime processes that ended is not counted again: a restart shows as a dip.
+      serverCpu = cpuSeconds(server.pid) + cpuSeconds(runtime);
     } catch {
       // the server exited meanwhile
     }
@@ -966,6 +974,8 @@ async function main() {
     }
   }
   if (victim.failed > 0) problems.push(`${victim.failed} victim HTTP requests failed`);
+  const crashes = fs.readFileSync(logPath, 'utf8').match(/the runtime process \(pid \d+\) ended by signal .*/g) ?? [];
+  if (crashes.length) problems.push(`the runtime process crashed ${crashes.length} time(s): ${crashes.slice(0, 3).join(' | ')}`);
   if (victim.ws.failed > 0) problems.push(`${victim.ws.failed} victim WebSocket echoes failed`);
   victimAgent.destroy();
   const summary = summarize({ problems, acknowledged, shutdown, diedDuringRun });

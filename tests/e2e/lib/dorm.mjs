@@ -382,6 +382,28 @@ export function describeCli(result) {
 // The server.
 
 const LISTENING = /listening on (http:\/\/\S+)/;
+// The supervisor's line when the runtime process died and was started again (see
+// src/control/supervisor.h). The server keeps answering, so a test would not notice a crash
+// without it: every server checks that it saw no more of these than its test expected.
+export const RUNTIME_CRASH = /the runtime process \(pid \d+\) ended by signal (SIG\w+)/g;
+
+// The runtime process of the `dorm serve` whose (supervisor's) pid is `pid`.
+export function runtimePidOf(pid) {
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  if (children.length !== 1) throw new Error(`expected one runtime process under dorm serve (pid ${pid}), found ${children.length}`);
+  return Number(children[0]);
+}
+
+const allServers = new Set();
+process.on('exit', () => {
+  for (const server of allServers) {
+    const problem = server.unexpectedCrashes();
+    if (problem) {
+      console.error(problem);
+      process.exitCode = 1;
+    }
+  }
+});
 
 export class DormServer {
   constructor({ args, dataDir, flags, cwd, dataFlag }) {
@@ -395,6 +417,8 @@ export class DormServer {
     this.output = ''; // both streams, in arrival order
     this.exitInfo = null;
     this.outputWaiters = new Set();
+    this.expectedRuntimeCrashes = 0;
+    allServers.add(this);
     this.proc = spawn(dormBin(), args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     liveProcesses.add(this.proc);
     // A server left running by a failed test must not keep the test process alive; every wait on
@@ -424,6 +448,29 @@ export class DormServer {
         resolve(this.exitInfo);
       });
     });
+  }
+
+  // How many times the runtime process died and was restarted.
+  runtimeCrashes() {
+    return [...this.output.matchAll(RUNTIME_CRASH)].length;
+  }
+
+  // Declares that the test crashes the runtime process `count` more times on purpose.
+  expectRuntimeCrashes(count = 1) {
+    this.expectedRuntimeCrashes += count;
+  }
+
+  // A description of the crashes the test did not expect, or null.
+  unexpectedCrashes() {
+    const seen = this.runtimeCrashes();
+    if (seen <= this.expectedRuntimeCrashes) return null;
+    return `dorm's runtime process crashed ${seen} time(s), ${this.expectedRuntimeCrashes} expected\n${this.outputTail()}`;
+  }
+
+  // The pid of the runtime process (the supervisor's child), which holds the objects: memory,
+  // descriptors and CPU are measured there.
+  runtimePid() {
+    return runtimePidOf(this.proc.pid);
   }
 
   outputTail(max = 4000) {
@@ -482,6 +529,8 @@ export class DormServer {
       }
     }
     const info = this.exitInfo;
+    const crashes = this.unexpectedCrashes();
+    if (crashes) throw new Error(crashes);
     if (expectCode !== null && info.code !== expectCode) {
       throw new Error(
         `dorm exited with code ${info.code} (signal ${info.signal}) after ${signal}; expected ${expectCode}\n${this.outputTail()}`,
@@ -494,6 +543,8 @@ export class DormServer {
     if (!this.exitInfo) this.proc.kill('SIGKILL');
     const info = await withTimeout(this.exited, 20000);
     if (!info) throw new Error('dorm did not exit within 20 s of SIGKILL');
+    const crashes = this.unexpectedCrashes();
+    if (crashes) throw new Error(crashes);
     return info;
   }
 
