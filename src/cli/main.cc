@@ -34,7 +34,7 @@ const char kUsage[] =
     "             [--max-buffered-body-bytes 268435456] [--header-timeout-seconds 60]\n"
     "             [--body-timeout-seconds 60] [--keep-alive-timeout-seconds 75]\n"
     "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
-    "             [--long-turn-threads N]\n"
+    "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -113,6 +113,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "max-connections",
           "max-buffered-body-bytes",
           "max-object-storage-mb",
+          "max-sql-temp-mb",
           "max-app-storage-mb",
           "max-apps"}},
         {"deploy", {"name", "app", "access"}},
@@ -250,6 +251,7 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.max_classes_per_app = static_cast<size_t>(NumberFlag(args, "max-classes-per-app", 5));
   // Storage quotas in MiB (0: none); see README, "Storage quotas".
   o.runtime.max_object_storage_bytes = NumberFlag(args, "max-object-storage-mb", 10240) << 20;
+  o.runtime.max_sql_temp_bytes = NumberFlag(args, "max-sql-temp-mb", 1024) << 20;
   o.runtime.max_app_storage_bytes = NumberFlag(args, "max-app-storage-mb", 10240) << 20;
   o.max_apps = static_cast<size_t>(NumberFlag(args, "max-apps", 500));
   // 0 (the default): half the threads; see README, "CPU-heavy tenants".

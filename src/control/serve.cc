@@ -33,6 +33,7 @@
 #include "storage/alarm_index.h"
 #include "storage/sqlite_setup.h"
 #include "storage/storage_quota.h"
+#include "storage/temp_file_limit.h"
 #include "util/crypto.h"
 #include "util/cycle_clock.h"
 #include "util/log.h"
@@ -261,6 +262,14 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
   signal(SIGXFSZ, SIG_IGN);
 
   storage::ConfigureSqliteForManyDatabases();
+  try {
+    storage::InstallTempFileLimit(effective.runtime.max_sql_temp_bytes > 0
+                                      ? effective.runtime.max_sql_temp_bytes
+                                      : INT64_MAX);
+  } catch (const std::exception& e) {
+    std::cerr << "dorm: " << e.what() << "\n";
+    return 1;
+  }
   if (const char* level = std::getenv("DORM_LOG_LEVEL")) {
     std::string l = level;
     SetLogLevel(l == "debug"   ? LogLevel::kDebug

@@ -31,6 +31,9 @@ struct RuntimeOptions {
   // All objects of one app together, so that one app cannot fill the disk for the others. By
   // default as much as one object may hold.
   long long max_app_storage_bytes = 10240ll << 20;
+  // A temporary file SQLite makes for one statement (sorts, RETURNING rows, statement journals)
+  // may hold this many bytes (0: no limit); see storage/temp_file_limit.h.
+  long long max_sql_temp_bytes = 1024ll << 20;
   // How many threads one app's long turns (over 50 ms) may hold at once; 0: half the threads.
   // See runtime/long_turn_limit.h.
   size_t long_turn_threads = 0;
