@@ -32,7 +32,7 @@ AppIsolate* FromIsolate(v8::Isolate* isolate) {
 
 AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code,
                        size_t heap_limit_bytes)
-    : engine_(engine), code_(std::move(code)) {
+    : engine_(engine), code_(std::move(code)), heap_limit_bytes_(heap_limit_bytes) {
   // ArrayBuffer memory counts against the same limit as the heap, as on Cloudflare: running out
   // resets the isolate's objects rather than handing user code a catchable error.
   allocator_ = js::NewBudgetedAllocator(heap_limit_bytes, [this] {

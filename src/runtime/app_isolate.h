@@ -64,6 +64,16 @@ class AppIsolate {
   // this isolate.
   bool out_of_memory() const { return out_of_memory_; }
 
+  size_t heap_limit_bytes() const { return heap_limit_bytes_; }
+  // For native memory held for this isolate's code past its heap limit (a storage batch being
+  // serialized, a list of keys being copied): ends the turn as if the heap had run out, so that
+  // the owner resets the app's objects with the memory-limit error. Call on the isolate's thread,
+  // then return to JavaScript without calling into it again.
+  void ExceedMemoryLimit() {
+    out_of_memory_ = true;
+    isolate_->TerminateExecution();
+  }
+
  private:
   friend class ThreadEngine;
   static size_t NearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
@@ -98,6 +108,7 @@ class AppIsolate {
   v8::Global<v8::Function> create_state_;
   v8::Global<v8::Function> deliver_fetch_;
   std::atomic<bool> out_of_memory_{false};
+  size_t heap_limit_bytes_;
 };
 
 }  // namespace dorm::runtime
