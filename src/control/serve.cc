@@ -150,6 +150,14 @@ void FinishPendingDeletions(const std::string& data_dir, Registry& registry,
   EmptyStorageTrash(data_dir);
 }
 
+// How many event-loop threads the server runs: --threads, or one per core.
+size_t EventLoopThreads(const ServeOptions& options) {
+  return static_cast<size_t>(
+      options.http.threads > 0
+          ? options.http.threads
+          : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+}
+
 // The runtime process's part of `dorm serve`: everything but the data folder's lock and the
 // listening socket (options.http.listen_fd), which the supervisor holds.
 int RunRuntime(const ServeOptions& options, const char* argv0,
@@ -200,10 +208,7 @@ int Serve(const ServeOptions& options, const char* argv0) {
   }
   ServeOptions runtime_options = options;
   runtime_options.http.listen_fd = listen_fd;
-  const size_t threads =
-      static_cast<size_t>(options.http.threads > 0
-                              ? options.http.threads
-                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  const size_t threads = EventLoopThreads(options);
   runtime::CrashAttribution* attribution;
   try {
     // The event loops, the admin service's thread and the threads V8 or SQLite may run code on.
@@ -237,9 +242,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     // An open object database holds two descriptors (database and log) and a third while its
     // commit is being flushed. Object databases get three quarters of the descriptors; the
     // connection limit (set below) leaves them those.
-    int threads = options.http.threads > 0
-                      ? options.http.threads
-                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    int threads = static_cast<int>(EventLoopThreads(options));
     if (limit.rlim_cur != RLIM_INFINITY) {
       size_t descriptors = static_cast<size_t>(limit.rlim_cur);
       size_t budget = descriptors * 3 / 4 / 3 / static_cast<size_t>(threads);
@@ -306,10 +309,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     shared.sync_pool = std::make_unique<storage::SyncPool>(2);
     shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);
     {
-      size_t threads = static_cast<size_t>(
-          options.http.threads > 0
-              ? options.http.threads
-              : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+      size_t threads = EventLoopThreads(options);
       size_t held = options.runtime.long_turn_threads > 0
                         ? options.runtime.long_turn_threads
                         : runtime::LongTurnLimit::DefaultMaxThreads(threads);
@@ -364,10 +364,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     // every connection they may.
     if (descriptor_limit > 0) {
       size_t open_now = CountOpenDescriptors();
-      size_t threads = static_cast<size_t>(
-          options.http.threads > 0
-              ? options.http.threads
-              : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+      size_t threads = EventLoopThreads(options);
       size_t reserve = databases_descriptors + open_now + 32 + 8 * threads;
       size_t for_connections = descriptor_limit > reserve + 8 ? descriptor_limit - reserve : 8;
       if (options.http.max_connections > for_connections) {
