@@ -1,0 +1,47 @@
+// The events an object's input gate queues: an HTTP request, an alarm, or something that happened
+// on one of its WebSockets. V8-free, so that the gates can be tested on their own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "runtime/http_message.h"
+
+namespace dorm::runtime {
+
+// A request for the object's fetch() handler; `done` gets the response.
+struct HttpEvent {
+  HttpRequestData request;
+  ResponseCallback done;
+};
+
+// A call of the object's alarm({retryCount, isRetry}) handler. `done` gets the outcome: a status
+// below 400 when the handler succeeded, else the error in the body.
+struct AlarmEvent {
+  int retry_count = 0;
+  ResponseCallback done;
+};
+
+// Something that happened on one of the object's WebSockets: the socket's listeners or the
+// class's webSocketMessage/Close/Error handler hear of it. Nobody waits for its outcome.
+struct SocketEvent {
+  enum class Kind { kMessage, kClose, kError };
+  Kind kind = Kind::kMessage;
+  uint64_t socket_id = 0;
+  bool text = false;
+  std::string data;  // the message, the close reason, or the error's message
+  int code = 0;      // kClose: the close code (1005 when the peer gave none, 1006 when no Close)
+  bool was_clean = false;
+};
+
+using ObjectEvent = std::variant<HttpEvent, AlarmEvent, SocketEvent>;
+
+// Answers the event's waiter, if it has one (HTTP and alarm events), with `response`; socket
+// events have nobody waiting, and are dropped. The callback is consumed.
+void FailEvent(ObjectEvent& event, HttpResponseData response);
+
+// The socket an event is for, or 0 when it is not a socket event.
+uint64_t SocketIdOf(const ObjectEvent& event);
+
+}  // namespace dorm::runtime
