@@ -20,7 +20,8 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
-const MAX_ATTACHMENT_BYTES = 16384;
+// Defined once, by the host (src/runtime/web_socket_limits.h).
+const MAX_ATTACHMENT_BYTES = native.wsLimits().maxAttachmentBytes;
 const NOT_ACCEPTED_MESSAGE =
   'You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages.';
 

@@ -5,10 +5,14 @@
 import { native } from './native.js';
 import { webSocketHooks as hooks } from './prelude_hooks.js';
 
-const MAX_TAGS = 10;
-const MAX_TAG_LENGTH = 256;
-const MAX_AUTO_RESPONSE_BYTES = 2048;
-const MAX_EVENT_TIMEOUT_MS = 604800000;
+// Defined once, by the host (src/runtime/web_socket_limits.h).
+const {
+  maxTags: MAX_TAGS,
+  maxTagLength: MAX_TAG_LENGTH,
+  maxAutoResponseBytes: MAX_AUTO_RESPONSE_BYTES,
+  maxEventTimeoutMs: MAX_EVENT_TIMEOUT_MS,
+  maxHibernatableSockets: MAX_HIBERNATABLE_SOCKETS,
+} = native.wsLimits();
 
 function byteLength(text) {
   return native.utf8Encode(text).byteLength;
@@ -62,7 +66,7 @@ export class ObjectWebSockets {
       }
       for (const tag of tags) {
         // As on Cloudflare, the count is checked before each element, duplicates included.
-        if (distinct.length >= MAX_TAGS) throw new Error('a Hibernatable WebSocket cannot have more than 10 tags');
+        if (distinct.length >= MAX_TAGS) throw new Error(`a Hibernatable WebSocket cannot have more than ${MAX_TAGS} tags`);
         const text = String(tag);
         if (byteLength(text) > MAX_TAG_LENGTH) {
           throw new Error(`"${text}" is longer than the max tag length (${MAX_TAG_LENGTH} characters).`);
@@ -72,7 +76,7 @@ export class ObjectWebSockets {
     }
     const id = s.id !== 0 ? s.id : native.wsCreate(this.#slot);
     if (!native.wsAccept(id, true, distinct)) {
-      throw new Error('A Durable Object cannot accept more than 32768 hibernatable WebSockets.');
+      throw new Error(`A Durable Object cannot accept more than ${MAX_HIBERNATABLE_SOCKETS} hibernatable WebSockets.`);
     }
     s.accepted = true;
     s.hibernatable = true;

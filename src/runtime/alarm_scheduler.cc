@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "util/log.h"
+#include "util/wall_clock.h"
 
 namespace dorm::runtime {
 namespace {
@@ -10,11 +11,6 @@ namespace {
 constexpr long long kHorizonMs = 60000;
 constexpr int kMaxLoaded = 200000;
 
-long long NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 AlarmScheduler::AlarmScheduler(storage::AlarmIndex& index, FireFunction fire)
@@ -123,7 +119,7 @@ void AlarmScheduler::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   long long next_reload = 0;
   while (!stopping_) {
-    long long now = NowMs();
+    long long now = WallClockMs();
     if (now >= next_reload) {
       Reload(now);
       next_reload = now + kHorizonMs / 2;

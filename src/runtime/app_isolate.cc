@@ -4,8 +4,9 @@
 
 #include "js/array_buffer_allocator.h"
 #include "js/strings.h"
+#include "runtime/native_module.h"
+#include "runtime/object_host.h"
 #include "runtime/sql_natives.h"
-#include "runtime/thread_engine.h"
 
 namespace dorm::runtime {
 
@@ -30,9 +31,9 @@ AppIsolate* FromIsolate(v8::Isolate* isolate) {
 }
 }  // namespace
 
-AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code,
+AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
                        size_t heap_limit_bytes)
-    : engine_(engine), code_(std::move(code)), heap_limit_bytes_(heap_limit_bytes) {
+    : host_(host), code_(std::move(code)), heap_limit_bytes_(heap_limit_bytes) {
   // ArrayBuffer memory counts against the same limit as the heap, as on Cloudflare: running out
   // resets the isolate's objects rather than handing user code a catchable error.
   allocator_ = js::NewBudgetedAllocator(heap_limit_bytes, [this] {
@@ -49,7 +50,7 @@ AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code
   isolate_->SetAllowAtomicsWait(false);
   isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
   isolate_->AddNearHeapLimitCallback(&AppIsolate::NearHeapLimit, this);
-  isolate_->SetPromiseRejectCallback(&ThreadEngine::OnPromiseReject);
+  isolate_->SetPromiseRejectCallback(&AppIsolate::OnPromiseReject);
 
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope handle_scope(isolate_);
@@ -106,11 +107,16 @@ AppIsolate::~AppIsolate() {
   isolate_->Dispose();
 }
 
+void AppIsolate::OnPromiseReject(v8::PromiseRejectMessage message) {
+  AppIsolate* app = FromIsolate(message.GetPromise()->GetIsolate());
+  if (app && app->host_) app->host_->OnPromiseReject(app, message);
+}
+
 void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
                            const char* global_name, v8::Global<v8::Object>* exports) {
   v8::Local<v8::Context> context = this->context();
   v8::Local<v8::Object> global = context->Global();
-  global->Set(context, js::FromUtf8(isolate_, "__dormNative"), engine_->MakeNatives(this)).Check();
+  global->Set(context, js::FromUtf8(isolate_, "__dormNative"), MakeNatives(host_, this)).Check();
   v8::TryCatch try_catch(isolate_);
   v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, name));
   v8::ScriptCompiler::Source script_source(js::FromUtf8(isolate_, std::string_view(source, size)),

@@ -18,13 +18,14 @@
 
 namespace dorm::runtime {
 
-class ThreadEngine;
+class ObjectHost;
 
 class AppIsolate {
  public:
-  // Creates the isolate and context and runs the prelude. Throws std::runtime_error if the
-  // prelude fails (a build defect, not a user error).
-  AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code, size_t heap_limit_bytes);
+  // Creates the isolate and context and runs the prelude, with natives bound to `host` (which must
+  // outlive the isolate). Throws std::runtime_error if the prelude fails (a build defect, not a
+  // user error).
+  AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code, size_t heap_limit_bytes);
   ~AppIsolate();
   AppIsolate(const AppIsolate&) = delete;
   AppIsolate& operator=(const AppIsolate&) = delete;
@@ -75,8 +76,9 @@ class AppIsolate {
   }
 
  private:
-  friend class ThreadEngine;
+  friend class ObjectHost;
   static size_t NearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
+  static void OnPromiseReject(v8::PromiseRejectMessage message);
   static v8::MaybeLocal<v8::Module> ResolveModule(v8::Local<v8::Context> context,
                                                   v8::Local<v8::String> specifier,
                                                   v8::Local<v8::FixedArray> assertions,
@@ -87,7 +89,7 @@ class AppIsolate {
                  v8::Global<v8::Object>* exports);
   v8::Local<v8::Module> CloudflareWorkersModule();
 
-  ThreadEngine* engine_;
+  ObjectHost* host_;
   std::shared_ptr<const AppCode> code_;
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
   v8::Isolate* isolate_ = nullptr;

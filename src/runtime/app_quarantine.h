@@ -13,6 +13,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "util/wall_clock.h"
+
 namespace dorm::runtime {
 
 class AppQuarantine {
@@ -30,11 +32,7 @@ class AppQuarantine {
   bool empty() const { return until_ms_.empty(); }
 
   // The wall clock in Unix milliseconds: the time base of every `*_ms` argument.
-  static int64_t NowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  static int64_t NowMs() { return WallClockMs(); }
 
   // Whole seconds from `now_ms` to `until_ms`, at least 1 (for Retry-After and messages).
   static int64_t SecondsLeft(int64_t until_ms, int64_t now_ms) {

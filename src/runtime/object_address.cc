@@ -28,4 +28,8 @@ std::optional<ObjectAddress> ParseObjectKey(std::string_view key) {
   return address;
 }
 
+std::string LogTag(const ObjectAddress& address) {
+  return "[" + address.app + "/" + address.class_name + "/" + address.instance_name + "]";
+}
+
 }  // namespace dorm::runtime

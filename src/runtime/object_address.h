@@ -28,6 +28,8 @@ inline std::string ObjectKey(const ObjectAddress& address) {
 
 // The start of the keys of every object of an app, or of one class of it.
 std::string AppKeyPrefix(std::string_view app);
+// How logs name the object: "[app/class/instance]".
+std::string LogTag(const ObjectAddress& address);
 std::string ClassKeyPrefix(std::string_view app, std::string_view class_name);
 
 // The address a key names (without object_id), or nullopt if `key` is not one ObjectKey makes.

@@ -6,7 +6,7 @@
 #include <unordered_set>
 
 #include "js/strings.h"
-#include "runtime/thread_engine.h"
+#include "runtime/native_module.h"
 #include "storage/sql_cursor.h"
 #include "util/log.h"
 
@@ -16,7 +16,7 @@ using v8::FunctionCallbackInfo;
 using v8::Local;
 using v8::Value;
 
-class SqlNatives {
+class SqlCallbacks {
  public:
   // A cursor owned by its JavaScript handle: freed (and its statement finalized) when the handle
   // is garbage-collected.
@@ -57,13 +57,12 @@ class SqlNatives {
   static constexpr int kHandleFields = 2;
   alignas(8) static inline const char kHandleTag[8] = "cursor";
 
-  static ThreadEngine* Engine(const FunctionCallbackInfo<Value>& info) {
-    return static_cast<ThreadEngine*>(
+  // The SQL natives' data is not the host itself (see SqlNativesData).
+  static ObjectHost* Engine(const FunctionCallbackInfo<Value>& info) {
+    return static_cast<ObjectHost*>(
         info.Data().As<v8::Object>()->GetAlignedPointerFromInternalField(0));
   }
-  static AppIsolate* App(const FunctionCallbackInfo<Value>& info) {
-    return static_cast<AppIsolate*>(info.GetIsolate()->GetData(0));
-  }
+  static AppIsolate* App(const FunctionCallbackInfo<Value>& info) { return AppOf(info); }
 
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
     return Engine(info)->ResolveObjectHandle(App(info), info[0]);
@@ -88,7 +87,7 @@ class SqlNatives {
   // A write left the database in its implicit transaction, which the end of the turn commits.
   template <typename Op>
   static void Run(const FunctionCallbackInfo<Value>& info, ObjectInstance* instance, Op&& op) {
-    ThreadEngine* engine = Engine(info);
+    ObjectHost* engine = Engine(info);
     try {
       op();
     } catch (const storage::SqlError& e) {
@@ -99,7 +98,8 @@ class SqlNatives {
         Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
                                   instance->address.instance_name +
                                   "] storage failure, resetting the object: " + e.what());
-        engine->BreakInstance(instance, std::string("Durable Object storage failed: ") + e.what());
+        engine->Reset(instance, ResetReason::kStorageError,
+                      std::string("Durable Object storage failed: ") + e.what());
         return;
       }
     }
@@ -168,7 +168,7 @@ class SqlNatives {
     if (!info.Data().As<v8::Object>()->GetInternalField(1).As<Value>()->IsFunction()) return;
     make_value = info.Data().As<v8::Object>()->GetInternalField(1).As<Value>();
     Local<v8::Function> make = make_value.As<v8::Function>();
-    ThreadEngine* engine = Engine(info);
+    ObjectHost* engine = Engine(info);
     Run(info, instance, [&] {
       storage::ObjectDatabase* db = engine->Database(instance, true);
       auto cursor = storage::SqlCursor::Execute(db, query, bindings);
@@ -187,7 +187,7 @@ class SqlNatives {
   }
 
   // Prepares `cursor` for reading on behalf of `instance`: its connection counts as in use.
-  static void Touch(ThreadEngine* engine, ObjectInstance* instance) {
+  static void Touch(ObjectHost* engine, ObjectInstance* instance) {
     if (instance->db) engine->Database(instance, false);
   }
 
@@ -237,35 +237,31 @@ class SqlNatives {
   }
 };
 
-void ReleaseSqlCursors(v8::Isolate* isolate) { SqlNatives::ReleaseAll(isolate); }
+void ReleaseSqlCursors(v8::Isolate* isolate) { SqlCallbacks::ReleaseAll(isolate); }
 
-void AddSqlNatives(ThreadEngine* engine, v8::Isolate* isolate, v8::Local<v8::Context> context,
-                   v8::Local<v8::Object> natives) {
+v8::Local<v8::Value> SqlNativesData(ObjectHost* host, v8::Isolate* isolate,
+                                    v8::Local<v8::Context> context) {
   // Cursor handles: empty objects whose internal fields hold their Holder and the tag.
   v8::Local<v8::FunctionTemplate> handle_template = v8::FunctionTemplate::New(isolate);
-  handle_template->InstanceTemplate()->SetInternalFieldCount(SqlNatives::kHandleFields);
+  handle_template->InstanceTemplate()->SetInternalFieldCount(SqlCallbacks::kHandleFields);
   v8::Local<v8::Function> make = handle_template->GetFunction(context).ToLocalChecked();
-  // The natives' data: an object (not an array, whose elements user code could shadow through
-  // Array.prototype) with the engine and the handle constructor in internal fields.
+  // An object (not an array, whose elements user code could shadow through Array.prototype)
+  // with the host and the handle constructor in internal fields.
   v8::Local<v8::ObjectTemplate> data_template = v8::ObjectTemplate::New(isolate);
   data_template->SetInternalFieldCount(2);
   v8::Local<v8::Object> data = data_template->NewInstance(context).ToLocalChecked();
-  data->SetAlignedPointerInInternalField(0, engine);
+  data->SetAlignedPointerInInternalField(0, host);
   data->SetInternalField(1, make);
-  struct Entry {
-    const char* name;
-    v8::FunctionCallback fn;
+  return data;
+}
+
+std::span<const NativeFunction> SqlNatives() {
+  static const NativeFunction kFunctions[] = {
+      {"sqlExec", &SqlCallbacks::Exec},     {"sqlNext", &SqlCallbacks::Next},
+      {"sqlRest", &SqlCallbacks::Rest},     {"sqlColumns", &SqlCallbacks::Columns},
+      {"sqlCounts", &SqlCallbacks::Counts},
   };
-  static const Entry kEntries[] = {
-      {"sqlExec", &SqlNatives::Exec},     {"sqlNext", &SqlNatives::Next},
-      {"sqlRest", &SqlNatives::Rest},     {"sqlColumns", &SqlNatives::Columns},
-      {"sqlCounts", &SqlNatives::Counts},
-  };
-  for (const Entry& e : kEntries) {
-    v8::Local<v8::Function> fn =
-        v8::FunctionTemplate::New(isolate, e.fn, data)->GetFunction(context).ToLocalChecked();
-    natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
-  }
+  return kFunctions;
 }
 
 }  // namespace dorm::runtime

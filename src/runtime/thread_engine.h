@@ -22,15 +22,23 @@
 #include "runtime/app_isolate.h"
 #include "runtime/app_quarantine.h"
 #include "runtime/class_catalog.h"
+#include "runtime/construction_backoff.h"
+#include "runtime/eviction_policy.h"
 #include "runtime/http_message.h"
 #include "runtime/long_turn_limit.h"
+#include "runtime/loop_lag_meter.h"
+#include "runtime/object_event.h"
+#include "runtime/object_host.h"
 #include "runtime/object_instance.h"
 #include "runtime/object_placement.h"
+#include "runtime/open_database_list.h"
 #include "runtime/options.h"
+#include "runtime/reset_reason.h"
 #include "runtime/usage_meter.h"
 #include "runtime/web_socket_registry.h"
 #include "storage/alarm_index.h"
 #include "storage/sync_pool.h"
+#include "util/function_ref.h"
 
 namespace dorm::runtime {
 
@@ -63,25 +71,23 @@ struct RuntimeShared {
   std::function<void(ThreadUsageReport)> on_final_usage;
 };
 
-// The messages Cloudflare gives when it resets objects.
-extern const char kCpuLimitMessage[];
-extern const char kEventTimeoutMessage[];
-extern const char kMemoryLimitMessage[];
-extern const char kCodeUpdatedMessage[];
-
 // Where an object's database lives under the data folder.
 std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress& address);
 // The folder holding every object database of one class.
 std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
                              const std::string& class_name);
 
-class ThreadEngine {
+// The files of the implementation, by concern: thread_engine.cc (turns, dispatch, delivery,
+// resets), thread_engine_alarms.cc, thread_engine_storage.cc (databases, commits, flushes, the
+// output gate's releases), thread_engine_timers.cc (timers, eviction, shutdown),
+// thread_engine_web_sockets.cc and thread_engine_usage.cc.
+class ThreadEngine final : public ObjectHost {
  public:
   // `placement_thread` is this thread's index in shared.placement: every event routed to the
   // thread goes through ObjectPlacement::Route() with that index. -1: an engine that is never
   // routed events (deploy validation).
   ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared, int placement_thread = -1);
-  ~ThreadEngine();
+  ~ThreadEngine() override;
   ThreadEngine(const ThreadEngine&) = delete;
   ThreadEngine& operator=(const ThreadEngine&) = delete;
 
@@ -129,26 +135,29 @@ class ThreadEngine {
   // Evicts every object (closing its database) once nothing is outstanding. For shutdown.
   void CloseAll();
 
-  // --- For AppIsolate and the natives (runtime thread only). ---
-  v8::Local<v8::Object> MakeNatives(AppIsolate* app);
-
-  // The live instance that `handle` (an object's slot number, passed from JavaScript) names, if
-  // it is an object of `caller`'s app and the object whose turn is running now. Otherwise throws
-  // an Error in the caller's isolate and returns nullptr. Every native that acts on an object
-  // resolves its handle here: a slot number is guessable, so what makes it harmless is that it
-  // can name nothing but the caller's own object (as workerd refuses I/O on behalf of another
-  // object's request).
-  ObjectInstance* ResolveObjectHandle(AppIsolate* caller, v8::Local<v8::Value> handle);
-  // The socket that `handle` (a socket id from JavaScript) names, if it belongs to an object of
-  // `caller`'s app; nullptr otherwise (nothing thrown: callers treat it as a socket that is gone).
-  WebSocketRecord* ResolveSocketHandle(AppIsolate* caller, v8::Local<v8::Value> handle);
-  static void OnPromiseReject(v8::PromiseRejectMessage message);
-  static ThreadEngine* Current();
+  // --- ObjectHost (see object_host.h). ---
+  ObjectInstance* ResolveObjectHandle(AppIsolate* caller, v8::Local<v8::Value> handle) override;
+  WebSocketRecord* ResolveSocketHandle(AppIsolate* caller, v8::Local<v8::Value> handle) override;
+  ObjectInstance* FindObjectOfApp(AppIsolate* caller, uint64_t slot) override;
+  ObjectInstance* CurrentObject() override { return FindBySlot(current_slot_); }
+  storage::ObjectDatabase* Database(ObjectInstance* instance, bool create) override;
+  void MarkWritten(ObjectInstance* instance) override { dirty_.insert(instance->slot); }
+  void NoteAlarmChanged(ObjectInstance* instance) override;
+  void OnEventSettled(ObjectInstance* instance, uint64_t event_id, bool fulfilled,
+                      v8::Local<v8::Value> value) override;
+  void InputGateOpened(ObjectInstance* instance) override { SchedulePump(instance->slot); }
+  void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
+    BreakInstance(instance, reason, message);
+  }
+  uint64_t AddTimer(AppIsolate* caller, v8::Local<v8::Function> callback, double delay_ms,
+                    bool repeat) override;
+  void ClearTimer(AppIsolate* caller, uint64_t id) override;
+  WebSocketRegistry& web_sockets() override { return sockets_; }
+  void SendOnSocket(WebSocketRecord* record, OutputGate::SocketOutput output) override;
+  SharedPayload PayloadOf(v8::Isolate* isolate, v8::Local<v8::String> text) override;
+  void OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& message) override;
 
  private:
-  friend class Natives;
-  friend class SqlNatives;
-  friend class WebSocketNatives;
   struct Timer {
     uint64_t id;
     AppIsolate* app;
@@ -159,6 +168,7 @@ class ThreadEngine {
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
 
+  // --- Dispatch (thread_engine.cc) ---
   AppIsolate* AppFor(const std::shared_ptr<const AppCode>& code);
   // The isolate of the address's app, or nullptr with `class_exists` telling whether the class is
   // deployed (nullptr with class_exists true: the isolate could not start).
@@ -166,19 +176,19 @@ class ThreadEngine {
   // The live instance of an object, created (not yet constructed) when missing. nullptr if the
   // object is placed on another thread (see ObjectPlacement::Pin): it must not be created here.
   ObjectInstance* EnsureInstance(ObjectAddress address, AppIsolate* app);
+  ObjectInstance* FindBySlot(uint64_t slot);
+  ObjectInstance* FindByKey(const std::string& object_key);
   // An event that a router placed on this thread (ObjectPlacement::Route) for `key` arrived.
   void NoteArrived(const std::string& key);
   // Forgets the object's placement on this thread if nothing of it remains here (no instance, no
   // WebSocket, no database whose last flush failed), so that its next event may go to another
   // thread.
   void ReleasePlacementIfGone(const std::string& key);
-  // FireAlarm() once the event's arrival is noted.
-  void FireAlarmHere(ObjectAddress address, long long scheduled_ms, int retry_count);
-  void DeliverAlarm(ObjectInstance* instance, FetchEvent event);
-  void OnAlarmDone(const ObjectAddress& address, long long scheduled_ms, int retry_count, bool ok,
-                   const std::string& error);
-  void TouchAlarm(ObjectInstance* instance);
-  ObjectInstance* FindBySlot(uint64_t slot);
+  // Queues `event` for the object, creating the instance (its constructor runs first) if needed.
+  // Returns false if the class no longer exists (the event's waiter, if any, got a 404).
+  bool DispatchEvent(ObjectAddress address, ObjectEvent event);
+  // Fails `event` if its object's construction failed too recently to try again.
+  bool RefuseDuringBackoff(const ObjectAddress& address, ObjectEvent& event);
   void Pump(uint64_t slot);
   void SchedulePump(uint64_t slot);
   // Whether a turn for `app` may start now (see LongTurnLimit); if not, the caller keeps the
@@ -190,25 +200,62 @@ class ThreadEngine {
   // Pumps `slot` again, and resolves its sync waiters, once the app's long turns elsewhere may
   // have ended.
   void DeferPump(uint64_t slot);
-  // Resolves the object's storage.sync() promises whose commits are durable, in a turn (deferred
-  // while the app may not start one).
-  void ResolveSyncWaiters(ObjectInstance* instance);
   // Pumps `slot` again after the work queued on this thread now (see owed_yield_tag_).
   void YieldPump(uint64_t slot);
   void Construct(ObjectInstance* instance);
-  void Deliver(ObjectInstance* instance, FetchEvent event);
+  // Registers an event being delivered (for its outcome and the meters); returns its id.
+  uint64_t BeginEvent(ObjectInstance* instance, ResponseCallback done);
+  void Deliver(ObjectInstance* instance, HttpEvent event);
+  // OnEventSettled() for the object in `slot`, if it is still live (a turn may have reset it).
+  void SettleBySlot(uint64_t slot, uint64_t event_id, bool fulfilled, v8::Local<v8::Value> value);
   // The wall-time meter's start of an event delivered now (0 when the object is not metered).
   uint64_t EventStart(const ObjectInstance* instance) const;
-  // Queues `event` for the object, creating the instance (its constructor runs first) if needed.
-  // Returns false if the class no longer exists (the event's `done`, if any, got a 404).
-  bool DispatchEvent(ObjectAddress address, FetchEvent event);
 
-  // WebSockets.
-  void DeliverSocketEvent(ObjectInstance* instance, FetchEvent event);
-  ObjectInstance* FindByKey(const std::string& object_key);
-  // Sends now or, while commits made before it are not durable, after them.
-  void SocketOutput(WebSocketRecord* record, ObjectInstance::GatedSocketOutput output);
-  void PerformSocketOutput(const ObjectInstance::GatedSocketOutput& output);
+  // Runs `body` as one JavaScript turn on `app`: scopes, CPU watchdog, microtask checkpoint,
+  // then the end-of-turn commit. Returns false if the app was reset during the turn (its
+  // isolate may be gone: the caller must not use `app` or its objects' pointers again).
+  bool RunTurn(AppIsolate* app, FunctionRef<void()> body);
+  void ReportUnhandledRejections(AppIsolate* app);
+
+  // --- Resets (thread_engine.cc) ---
+  void BreakInstance(ObjectInstance* instance, ResetReason reason, const std::string& message = {});
+  void ResetApp(AppIsolate* app, ResetReason reason);
+  void DestroyLater(std::unique_ptr<ObjectInstance> instance);
+  // Frees the graveyard and the doomed apps in a task posted after the current one, once.
+  void PostCleanup();
+  // Records a failed construction of `instance` and fails `waiting` (its queued events).
+  void FailConstruction(ObjectInstance* instance, const std::string& message,
+                        std::deque<ObjectEvent> waiting);
+
+  // --- Alarms (thread_engine_alarms.cc) ---
+  // FireAlarm() once the event's arrival is noted.
+  void FireAlarmHere(ObjectAddress address, long long scheduled_ms, int retry_count);
+  void DeliverAlarm(ObjectInstance* instance, AlarmEvent event);
+  void OnAlarmDone(const ObjectAddress& address, long long scheduled_ms, int retry_count, bool ok,
+                   const std::string& error);
+  // The outcome of a successful alarm handler, to be sent once its writes are durable.
+  HttpResponseData FinishAlarmHandler(ObjectInstance* instance);
+
+  // --- Storage and the output gate (thread_engine_storage.cc) ---
+  void CommitDirty();
+  void RequestFlush(ObjectInstance* instance);
+  void FlushSyncBatch();
+  // Writes the alarm index changes of this thread's recent commits in one transaction; runs
+  // before any flush that must include them (FlushSyncBatch) and at the latest one loop
+  // iteration after the commit.
+  void ApplyAlarmIndexChanges();
+  void OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error);
+  // Sends `response` once the writes made before it are durable.
+  void Emit(ObjectInstance* instance, HttpResponseData response, ResponseCallback done);
+  void ReleaseGated(ObjectInstance* instance);
+  // Resolves the object's storage.sync() promises whose commits are durable, in a turn (deferred
+  // while the app may not start one).
+  void ResolveSyncWaiters(ObjectInstance* instance);
+  void CloseDatabase(ObjectInstance* instance);
+
+  // --- WebSockets (thread_engine_web_sockets.cc) ---
+  void DeliverSocketEvent(ObjectInstance* instance, SocketEvent event);
+  void PerformSocketOutput(const OutputGate::SocketOutput& output);
   // Arms the object's hibernatable event timeout (ctx.setHibernatableWebSocketEventTimeout), if
   // it has one, for the socket event `event_id` just delivered: should the event still be running
   // when it expires, the object is reset and its sockets are closed with 1011 and
@@ -216,83 +263,69 @@ class ThreadEngine {
   void StartEventTimeout(ObjectInstance* instance, uint64_t event_id,
                          const std::string& object_key);
   // Closes (with `code`) and forgets every socket of the objects `matches` selects by key.
-  template <typename Predicate>
-  void CloseSockets(Predicate&& matches, int code, const std::string& reason);
-  void OnEventSettled(uint64_t slot, uint64_t event_id, bool fulfilled, v8::Local<v8::Value> value);
+  void CloseSockets(FunctionRef<bool(const std::string&)> matches, int code,
+                    const std::string& reason);
 
-  // Runs `body` as one JavaScript turn on `app`: scopes, CPU watchdog, microtask checkpoint,
-  // then the end-of-turn commit. Returns false if the app was reset during the turn (its
-  // isolate may be gone: the caller must not use `app` or its objects' pointers again).
-  template <typename Body>
-  bool RunTurn(AppIsolate* app, Body&& body);
-  void ReportUnhandledRejections(AppIsolate* app);
-
-  // Storage.
-  storage::ObjectDatabase* Database(ObjectInstance* instance, bool create);
-  void MarkWritten(ObjectInstance* instance);
-  void CommitDirty();
-  void ScheduleSync(ObjectInstance* instance);
-  void FlushSyncBatch();
-  // Writes the alarm index changes of this thread's recent commits in one transaction; runs
-  // before any flush that must include them (FlushSyncBatch) and at the latest one loop
-  // iteration after the commit.
-  void ApplyAlarmIndexChanges();
-  void OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error);
-  uint64_t RequiredSeq(ObjectInstance* instance) const;
-  void Emit(ObjectInstance* instance, HttpResponseData response, ResponseCallback done);
-  void ReleaseGated(ObjectInstance* instance);
-  void TouchOpenList(ObjectInstance* instance);
-  void CloseDatabase(ObjectInstance* instance);
-
-  // Resets.
-  void BreakInstance(ObjectInstance* instance, const std::string& message);
-  void ResetApp(AppIsolate* app, const std::string& message, bool dispose_isolate);
-  void DestroyLater(std::unique_ptr<ObjectInstance> instance);
-  // Frees the graveyard and the doomed apps in a task posted after the current one, once.
-  void PostCleanup();
-
-  // Timers and eviction.
-  uint64_t AddTimer(AppIsolate* app, v8::Local<v8::Function> callback, double delay_ms,
-                    bool repeat);
+  // --- Timers and eviction (thread_engine_timers.cc) ---
   void ArmTimer(Timer* timer);
   void FireTimer(uint64_t id);
-  // Cancels timer `id` if it belongs to `app` (ids are guessable: one app cannot cancel
-  // another's timers).
-  void ClearTimer(AppIsolate* app, uint64_t id);
+  void DropTimers(FunctionRef<bool(const Timer&)> matches);
   void EvictIdle();
-  // Whether the object's alarm (as of its last commit) is due within a few seconds of now.
-  static bool AlarmDueSoon(const ObjectInstance* instance, long long now_ms);
+  ObjectActivity ActivityOf(const ObjectInstance& instance, const std::string& key,
+                            std::chrono::steady_clock::time_point now, long long now_ms);
+  void CloseIdleDatabases(std::chrono::steady_clock::time_point now);
+  void DisposeIdleApps(std::chrono::steady_clock::time_point now);
+  void ReleaseMemory(std::chrono::steady_clock::time_point now);
 
+  // Everything below is used on the engine's thread only.
   boost::asio::io_context& io_;
   RuntimeShared& shared_;
   js::Watchdog::Slot* watchdog_slot_;
   int long_turn_slot_ = -1;    // this thread's slot in shared_.long_turns
   int placement_thread_ = -1;  // this thread's index in shared_.placement
+  EvictionPolicy eviction_;
+
+  // Apps and objects.
+  std::map<std::string, std::unique_ptr<AppIsolate>> apps_;
+  std::vector<std::unique_ptr<AppIsolate>> doomed_apps_;  // freed by PostCleanup()'s task
+  std::unordered_map<std::string, std::unique_ptr<ObjectInstance>> objects_;  // by object key
+  std::unordered_map<uint64_t, ObjectInstance*> by_slot_;
+  std::vector<std::unique_ptr<ObjectInstance>> graveyard_;  // reset, freed by PostCleanup()
+  bool cleanup_posted_ = false;
+  ConstructionBackoff construction_backoff_;
+  // When each app's isolate last had a live object or timer on this thread. An isolate idle
+  // for the eviction period is disposed (it costs megabytes); the next event creates it again.
+  std::map<std::string, std::chrono::steady_clock::time_point> app_busy_at_;
+
+  // Turns.
+  uint64_t next_slot_ = 1;
+  uint64_t next_event_id_ = 1;
+  uint64_t current_slot_ = 0;  // the object whose turn runs (0: none)
+  int turn_depth_ = 0;
+  int64_t turn_began_ns_ = 0;  // the outermost turn's start, steady clock
+  std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> rejected_promises_;
+  // Long turns (see LongTurnLimit): pumps held back while the app's long turns hold their share.
   std::set<uint64_t> deferred_pumps_;
+  boost::asio::steady_timer deferred_pump_timer_;
+  bool deferred_pump_armed_ = false;
   // After a long turn of an app (tag) on this thread, that app's next turns here go behind the
   // work already queued on the thread, once: a tenant whose events each run long cannot keep
   // other apps' objects on this thread waiting for more than one of its turns. 0: none owed.
   uint64_t owed_yield_tag_ = 0;
   bool yield_marker_posted_ = false;
-  int64_t turn_began_ns_ = 0;  // the outermost turn's start, steady clock
   // Since when a heavy app's turn has waited for this thread's flushes; 0: none waiting.
   int64_t heavy_waiting_since_ns_ = 0;
-  boost::asio::steady_timer deferred_pump_timer_;
-  bool deferred_pump_armed_ = false;
-  std::map<std::string, std::unique_ptr<AppIsolate>> apps_;
-  std::vector<std::unique_ptr<AppIsolate>> doomed_apps_;
-  std::unordered_map<std::string, std::unique_ptr<ObjectInstance>> objects_;
-  std::unordered_map<uint64_t, ObjectInstance*> by_slot_;
-  std::vector<std::unique_ptr<ObjectInstance>> graveyard_;
-  std::set<uint64_t> dirty_;
-  std::list<ObjectInstance*> open_databases_;
-  size_t open_database_count_ = 0;
+
+  // Storage: commits at the end of turns, flushed in batches (group commit).
+  std::set<uint64_t> dirty_;  // slots whose open transaction commits at the end of the turn
+  OpenDatabaseList open_databases_;
   struct PendingSync {
     uint64_t slot;
     uint64_t seq;
     std::unique_ptr<storage::SyncTarget> target;
   };
   std::vector<PendingSync> sync_batch_;
+  size_t syncs_in_flight_ = 0;
   // Databases whose last flush failed. The commits it carried are in the WAL, neither confirmed
   // durable nor removed: their outcome is unknown. Until a flush of the whole WAL succeeds, the
   // object reopening such a database counts its existing content as one more commit not yet
@@ -302,52 +335,28 @@ class ThreadEngine {
   std::vector<storage::AlarmChange> alarm_index_changes_;
   std::vector<uint64_t> alarm_index_change_slots_;
   bool alarm_index_apply_posted_ = false;
-  size_t syncs_in_flight_ = 0;
+
+  // Timers.
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;
+  uint64_t next_timer_id_ = 1;
+
+  // WebSockets.
   WebSocketRegistry sockets_;
-  // The last string sent on a WebSocket in this turn and its UTF-8, so that a broadcast converts
-  // and copies a message once, not once per recipient.
+  // The last string sent on a WebSocket in this turn and its UTF-8 (see PayloadOf).
   v8::Global<v8::String> last_sent_string_;
   SharedPayload last_sent_payload_;
-  uint64_t next_slot_ = 1;
-  uint64_t next_event_id_ = 1;
-  uint64_t next_timer_id_ = 1;
-  uint64_t current_slot_ = 0;
-  int turn_depth_ = 0;
-  bool cleanup_posted_ = false;
-  std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> rejected_promises_;
-  // Objects whose construction failed recently: until `retry_at`, their events fail at once with
-  // `message` instead of constructing the object again (a constructor that always throws, runs
-  // out of CPU or whose blockConcurrencyWhile() callback throws would otherwise be retried as
-  // fast as events arrive). The delay doubles with each consecutive failure, up to a cap; a
-  // delivered event clears the entry.
-  struct ConstructionFailure {
-    int failures = 0;
-    std::chrono::steady_clock::time_point retry_at;
-    std::string message;
-  };
-  std::unordered_map<std::string, ConstructionFailure> construction_failures_;
-  // Records a failed construction of `instance` and fails `waiting` (its queued events).
-  void FailConstruction(ObjectInstance* instance, const std::string& message,
-                        std::deque<FetchEvent> waiting);
-  // Fails `event` if its object's construction failed too recently to try again.
-  bool RefuseDuringBackoff(const ObjectAddress& address, FetchEvent& event);
-  // When each app's isolate last had a live object or timer on this thread. An isolate idle
-  // for the eviction period is disposed (it costs megabytes); the next event creates it again.
-  std::map<std::string, std::chrono::steady_clock::time_point> app_busy_at_;
-  void DisposeIdleApps(std::chrono::steady_clock::time_point now);
+
+  // Eviction and memory.
   boost::asio::steady_timer eviction_timer_;
+  bool eviction_armed_ = false;
   bool release_memory_ = false;  // objects were evicted since the last release
+  std::chrono::steady_clock::time_point last_memory_release_;
+
   // Usage metering (see ReadUsage).
   UsageMeter usage_;
   bool metering_;
   long long thread_cpu_ns_at_read_ = 0;
-  // Event-loop lag: the eviction timer's lateness, as maxima of the current and the previous
-  // five-second window.
-  bool eviction_armed_ = false;
-  std::chrono::steady_clock::time_point lag_window_start_;
-  std::chrono::steady_clock::duration lag_max_current_{}, lag_max_previous_{};
-  std::chrono::steady_clock::time_point last_memory_release_;
+  LoopLagMeter lag_;  // the eviction timer's lateness
 };
 
 }  // namespace dorm::runtime

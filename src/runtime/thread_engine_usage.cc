@@ -7,16 +7,9 @@
 
 #include "runtime/thread_engine.h"
 #include "util/cycle_clock.h"
+#include "util/wall_clock.h"
 
 namespace dorm::runtime {
-
-namespace {
-long long CpuNanosOfThisThread() {
-  timespec ts;
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
-}  // namespace
 
 uint64_t ThreadEngine::EventStart(const ObjectInstance* instance) const {
   return instance->usage ? CycleClock::Now() : 0;
@@ -53,7 +46,7 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
 
   // A turn's ticks are wall time inside it; if the thread was descheduled meanwhile, its CPU
   // time over the period is less than the sum, and every object's share shrinks alike.
-  long long cpu_now = CpuNanosOfThisThread();
+  long long cpu_now = ThreadCpuNanos();
   double thread_cpu_ns = static_cast<double>(cpu_now - thread_cpu_ns_at_read_);
   thread_cpu_ns_at_read_ = cpu_now;
   double js_ns = static_cast<double>(usage_.cpu_ticks_since_read()) * CycleClock::NanosPerTick();
@@ -67,8 +60,7 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
     report.heaps.push_back(IsolateHeap{name, stats.used_heap_size(), stats.total_heap_size(),
                                        stats.heap_size_limit()});
   }
-  report.event_loop_lag_seconds =
-      std::chrono::duration<double>(std::max(lag_max_current_, lag_max_previous_)).count();
+  report.event_loop_lag_seconds = std::chrono::duration<double>(lag_.Lag()).count();
   report.thread_id = static_cast<long>(gettid());
   return report;
 }

@@ -1,29 +1,13 @@
 // ThreadEngine's WebSocket half: events from connections become object events (waking a
 // hibernated object), and the object's sends and closes pass the output gate.
-#include <chrono>
 #include <cstring>
 
 #include "js/strings.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
+#include "util/wall_clock.h"
 
 namespace dorm::runtime {
-
-namespace {
-long long WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
-// Cloudflare's words for an object whose socket event outlived its event timeout.
-const char kEventTimeoutMessage[] = "Actor exceeded event execution time and was disconnected.";
-
-ObjectInstance* ThreadEngine::FindByKey(const std::string& object_key) {
-  auto it = objects_.find(object_key);
-  return it == objects_.end() ? nullptr : it->second.get();
-}
 
 bool ThreadEngine::AttachWebSocket(uint64_t id, std::shared_ptr<WebSocketTransport> transport) {
   WebSocketRecord* record = sockets_.Find(id);
@@ -58,12 +42,11 @@ void ThreadEngine::OnWebSocketMessage(uint64_t id, bool text, std::string data) 
       return;
     }
   }
-  FetchEvent event;
-  event.socket.emplace();
-  event.socket->kind = SocketEvent::Kind::kMessage;
-  event.socket->socket_id = id;
-  event.socket->text = text;
-  event.socket->data = std::move(data);
+  SocketEvent event;
+  event.kind = SocketEvent::Kind::kMessage;
+  event.socket_id = id;
+  event.text = text;
+  event.data = std::move(data);
   if (!DispatchEvent(record->address, std::move(event))) {
     // The class is gone: nobody will ever read this socket.
     if (record->transport) record->transport->Close(1011, "Durable Object class not found.");
@@ -74,11 +57,10 @@ void ThreadEngine::OnWebSocketMessage(uint64_t id, bool text, std::string data) 
 void ThreadEngine::OnWebSocketError(uint64_t id, const std::string& message) {
   WebSocketRecord* record = sockets_.Find(id);
   if (!record || record->state == WebSocketRecord::State::kClosed) return;
-  FetchEvent event;
-  event.socket.emplace();
-  event.socket->kind = SocketEvent::Kind::kError;
-  event.socket->socket_id = id;
-  event.socket->data = message;
+  SocketEvent event;
+  event.kind = SocketEvent::Kind::kError;
+  event.socket_id = id;
+  event.data = message;
   DispatchEvent(record->address, std::move(event));
 }
 
@@ -103,13 +85,12 @@ void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& r
     record->state = WebSocketRecord::State::kClosed;
     record->transport.reset();
   }
-  FetchEvent event;
-  event.socket.emplace();
-  event.socket->kind = SocketEvent::Kind::kClose;
-  event.socket->socket_id = id;
-  event.socket->data = reason;
-  event.socket->code = code;
-  event.socket->was_clean = clean;
+  SocketEvent event;
+  event.kind = SocketEvent::Kind::kClose;
+  event.socket_id = id;
+  event.data = reason;
+  event.code = code;
+  event.was_clean = clean;
   if (!DispatchEvent(record->address, std::move(event))) {
     // The class is gone: nobody will answer, so the peer's Close is echoed.
     if (WebSocketRecord* gone = sockets_.Find(id); gone && gone->transport) {
@@ -117,6 +98,61 @@ void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& r
     }
     sockets_.Remove(id);
   }
+}
+
+void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, SocketEvent event) {
+  WebSocketRecord* record = sockets_.Find(event.socket_id);
+  if (!record) return;  // closed by a reset meanwhile
+  AppIsolate* app = instance->app;
+  const uint64_t slot = instance->slot;
+  const uint64_t event_id = BeginEvent(instance, ResponseCallback());
+  // Messages delivered to the object count as requests; auto-responses never get here.
+  if (instance->usage && event.kind == SocketEvent::Kind::kMessage) {
+    ++instance->usage->websocket_messages;
+  }
+  const bool hibernatable = record->mode == WebSocketRecord::Mode::kHibernatable;
+  // The connection is gone; the object hears of it now, and then the socket is forgotten. The
+  // record stays through the turn so the close handler's wrapper can copy the attachment and tags.
+  const bool forget = event.kind == SocketEvent::Kind::kClose;
+  if (hibernatable) StartEventTimeout(instance, event_id, record->object_key);
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    const char* kind = event.kind == SocketEvent::Kind::kMessage ? "message"
+                       : event.kind == SocketEvent::Kind::kClose ? "close"
+                                                                 : "error";
+    v8::Local<v8::Value> data;
+    if (event.kind == SocketEvent::Kind::kMessage && !event.text) {
+      v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, event.data.size());
+      if (!event.data.empty()) {
+        std::memcpy(buffer->GetBackingStore()->Data(), event.data.data(), event.data.size());
+      }
+      data = buffer;
+    } else {
+      data = js::FromUtf8(isolate, event.data);
+    }
+    v8::Local<v8::Value> args[] = {instance->js_object.Get(isolate),
+                                   instance->js_state.Get(isolate),
+                                   js::FromUtf8(isolate, kind),
+                                   v8::Number::New(isolate, static_cast<double>(event.socket_id)),
+                                   v8::Boolean::New(isolate, hibernatable),
+                                   data,
+                                   v8::Integer::New(isolate, event.code),
+                                   v8::Boolean::New(isolate, event.was_clean),
+                                   v8::Number::New(isolate, static_cast<double>(slot)),
+                                   v8::Number::New(isolate, static_cast<double>(event_id))};
+    v8::Local<v8::Value> ignored;
+    if (!app->RuntimeFunction("deliverWebSocketEvent")
+             ->Call(context, v8::Undefined(isolate), 10, args)
+             .ToLocal(&ignored) &&
+        !try_catch.HasTerminated()) {
+      SettleBySlot(slot, event_id, false, try_catch.Exception());
+    }
+  });
+  // Harmless if a reset during the turn removed it already.
+  if (forget) sockets_.Remove(event.socket_id);
 }
 
 void ThreadEngine::StartEventTimeout(ObjectInstance* instance, uint64_t event_id,
@@ -132,26 +168,48 @@ void ThreadEngine::StartEventTimeout(ObjectInstance* instance, uint64_t event_id
     if (ec) return;  // disarmed: the event settled, or the instance is gone
     ObjectInstance* target = FindBySlot(slot);
     if (!target || target->in_flight.count(event_id) == 0) return;
-    Log(LogLevel::kWarn, "[" + target->address.class_name + "/" + target->address.instance_name +
-                             "] " + kEventTimeoutMessage);
-    BreakInstance(target, kEventTimeoutMessage);
+    Log(LogLevel::kWarn, LogTag(target->address) + " " + kEventTimeoutMessage);
+    BreakInstance(target, ResetReason::kEventTimeout);
   });
   instance->event_timeouts[event_id] = std::move(timer);
 }
 
-void ThreadEngine::SocketOutput(WebSocketRecord* record, ObjectInstance::GatedSocketOutput output) {
+void ThreadEngine::SendOnSocket(WebSocketRecord* record, OutputGate::SocketOutput output) {
+  // A hibernated object has no commits in progress: its outputs leave at once.
   ObjectInstance* instance = FindByKey(record->object_key);
-  if (instance) {
-    output.required_seq = RequiredSeq(instance);
-    if (instance->durable_seq < output.required_seq || !instance->gated_socket_outputs.empty()) {
-      instance->gated_socket_outputs.push_back(std::move(output));
-      return;
-    }
+  if (instance && !instance->output.AdmitSocketOutput(output, instance->uncommitted_writes())) {
+    return;  // held; ReleaseGated() sends it
   }
   PerformSocketOutput(output);
 }
 
-void ThreadEngine::PerformSocketOutput(const ObjectInstance::GatedSocketOutput& output) {
+SharedPayload ThreadEngine::PayloadOf(v8::Isolate* isolate, v8::Local<v8::String> text) {
+  if (last_sent_payload_ && last_sent_string_.Get(isolate)->StrictEquals(text)) {
+    return last_sent_payload_;
+  }
+  last_sent_payload_ = std::make_shared<const std::string>(js::ToUtf8(isolate, text));
+  last_sent_string_.Reset(isolate, text);
+  return last_sent_payload_;
+}
+
+void ThreadEngine::CloseSockets(FunctionRef<bool(const std::string&)> matches, int code,
+                                const std::string& reason) {
+  std::vector<uint64_t> doomed;
+  sockets_.ForEach([&](WebSocketRecord* record) {
+    if (matches(record->object_key)) doomed.push_back(record->id);
+  });
+  // A close reason is at most 123 bytes on the wire.
+  std::string short_reason = reason.size() > 123 ? reason.substr(0, 123) : reason;
+  for (uint64_t id : doomed) {
+    WebSocketRecord* record = sockets_.Find(id);
+    if (record->transport && record->state != WebSocketRecord::State::kClosed) {
+      record->transport->Close(code, short_reason);
+    }
+    sockets_.Remove(id);
+  }
+}
+
+void ThreadEngine::PerformSocketOutput(const OutputGate::SocketOutput& output) {
   WebSocketRecord* record = sockets_.Find(output.socket_id);
   if (!record || record->state == WebSocketRecord::State::kClosed) return;
   if (output.close) {

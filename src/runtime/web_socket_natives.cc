@@ -6,7 +6,8 @@
 
 #include "js/serializer.h"
 #include "js/strings.h"
-#include "runtime/thread_engine.h"
+#include "runtime/native_module.h"
+#include "runtime/web_socket_limits.h"
 
 namespace dorm::runtime {
 
@@ -14,11 +15,9 @@ using v8::FunctionCallbackInfo;
 using v8::Local;
 using v8::Value;
 
-class WebSocketNatives {
+class WebSocketCallbacks {
  public:
-  static ThreadEngine* Engine(const FunctionCallbackInfo<Value>& info) {
-    return static_cast<ThreadEngine*>(info.Data().As<v8::External>()->Value());
-  }
+  static ObjectHost* Engine(const FunctionCallbackInfo<Value>& info) { return HostOf(info); }
   static uint64_t Id(const FunctionCallbackInfo<Value>& info, int index) {
     double n = info[index]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
     return static_cast<uint64_t>(n);
@@ -46,9 +45,9 @@ class WebSocketNatives {
   static void Create(const FunctionCallbackInfo<Value>& info) {
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
-    ThreadEngine* engine = Engine(info);
+    ObjectHost* engine = Engine(info);
     const ObjectAddress& a = instance->address;
-    WebSocketRecord* record = engine->sockets_.Create(ObjectKey(a), a);
+    WebSocketRecord* record = engine->web_sockets().Create(ObjectKey(a), a);
     info.GetReturnValue().Set(static_cast<double>(record->id));
   }
 
@@ -71,7 +70,7 @@ class WebSocketNatives {
         tags.push_back(js::ToUtf8(isolate, tag));
       }
     }
-    bool ok = Engine(info)->sockets_.Accept(
+    bool ok = Engine(info)->web_sockets().Accept(
         record,
         hibernatable ? WebSocketRecord::Mode::kHibernatable : WebSocketRecord::Mode::kStandard,
         std::move(tags));
@@ -81,22 +80,15 @@ class WebSocketNatives {
   // wsSend(id, data: string | ArrayBuffer | ArrayBufferView): queued behind the output gate.
   static void Send(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    ThreadEngine* engine = Engine(info);
+    ObjectHost* engine = Engine(info);
     WebSocketRecord* record = Socket(info, 0);
     if (!record || record->state == WebSocketRecord::State::kClosed) return;
-    ObjectInstance::GatedSocketOutput output{0, record->id, false, false, nullptr, 0};
+    OutputGate::SocketOutput output{0, record->id, false, false, nullptr, 0};
     Local<Value> data = info[1];
     if (data->IsString()) {
       output.text = true;
       Local<v8::String> text = data.As<v8::String>();
-      if (engine->last_sent_payload_ &&
-          engine->last_sent_string_.Get(isolate)->StrictEquals(text)) {
-        output.payload = engine->last_sent_payload_;
-      } else {
-        output.payload = std::make_shared<const std::string>(js::ToUtf8(isolate, text));
-        engine->last_sent_string_.Reset(isolate, text);
-        engine->last_sent_payload_ = output.payload;
-      }
+      output.payload = engine->PayloadOf(isolate, text);
     } else if (data->IsArrayBuffer()) {
       auto store = data.As<v8::ArrayBuffer>()->GetBackingStore();
       output.payload = std::make_shared<const std::string>(static_cast<const char*>(store->Data()),
@@ -110,27 +102,27 @@ class WebSocketNatives {
       js::ThrowTypeError(isolate, "wsSend(id, string | ArrayBuffer | ArrayBufferView)");
       return;
     }
-    engine->SocketOutput(record, std::move(output));
+    engine->SendOnSocket(record, std::move(output));
   }
 
   // wsClose(id, code, reason): starts the close handshake, behind the output gate.
   static void Close(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    ThreadEngine* engine = Engine(info);
+    ObjectHost* engine = Engine(info);
     WebSocketRecord* record = Socket(info, 0);
     if (!record || record->state == WebSocketRecord::State::kClosed) return;
     if (record->state != WebSocketRecord::State::kClosing) {
       record->state = WebSocketRecord::State::kClosing;
     }
     int code = info[1]->IsInt32() ? info[1].As<v8::Int32>()->Value() : 1000;
-    ObjectInstance::GatedSocketOutput output{
+    OutputGate::SocketOutput output{
         0,
         record->id,
         true,
         false,
         std::make_shared<const std::string>(js::ToUtf8(isolate, info[2])),
         code};
-    engine->SocketOutput(record, std::move(output));
+    engine->SendOnSocket(record, std::move(output));
   }
 
   // wsList(slot, tag | undefined) → [id, readyState, protocol, ...] of the hibernatable sockets.
@@ -142,7 +134,8 @@ class WebSocketNatives {
     std::string tag;
     bool filtered = info[1]->IsString();
     if (filtered) tag = js::ToUtf8(isolate, info[1]);
-    auto records = Engine(info)->sockets_.Hibernatable(ObjectKey(a), filtered ? &tag : nullptr);
+    auto records =
+        Engine(info)->web_sockets().Hibernatable(ObjectKey(a), filtered ? &tag : nullptr);
     // A broadcast lists the room once per message: the array is built in one go, as a Set per
     // element (through V8's generic property path) cost more than the rest of the listing.
     std::vector<Local<Value>> elements;
@@ -215,11 +208,11 @@ class WebSocketNatives {
     if (!instance) return;
     const ObjectAddress& a = instance->address;
     std::string key = ObjectKey(a);
-    ThreadEngine* engine = Engine(info);
+    ObjectHost* engine = Engine(info);
     if (info[1]->IsString()) {
-      engine->sockets_.EnsureObject(key).auto_response.emplace(js::ToUtf8(isolate, info[1]),
-                                                               js::ToUtf8(isolate, info[2]));
-    } else if (ObjectSockets* sockets = engine->sockets_.FindObject(key)) {
+      engine->web_sockets().EnsureObject(key).auto_response.emplace(js::ToUtf8(isolate, info[1]),
+                                                                    js::ToUtf8(isolate, info[2]));
+    } else if (ObjectSockets* sockets = engine->web_sockets().FindObject(key)) {
       sockets->auto_response.reset();
     }
   }
@@ -230,7 +223,7 @@ class WebSocketNatives {
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
     const ObjectAddress& a = instance->address;
-    ObjectSockets* sockets = Engine(info)->sockets_.FindObject(ObjectKey(a));
+    ObjectSockets* sockets = Engine(info)->web_sockets().FindObject(ObjectKey(a));
     if (!sockets || !sockets->auto_response) {
       info.GetReturnValue().SetNull();
       return;
@@ -258,50 +251,67 @@ class WebSocketNatives {
     double ms = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : 0;
     // Clamped before the cast: a double outside long long's range is undefined behaviour.
     ms = ms >= 0 && ms <= 8.64e15 ? ms : 0;
-    Engine(info)->sockets_.EnsureObject(ObjectKey(a)).event_timeout_ms = static_cast<long long>(ms);
+    Engine(info)->web_sockets().EnsureObject(ObjectKey(a)).event_timeout_ms =
+        static_cast<long long>(ms);
   }
 
   static void GetEventTimeout(const FunctionCallbackInfo<Value>& info) {
     ObjectInstance* instance = Instance(info);
     if (!instance) return;
     const ObjectAddress& a = instance->address;
-    ObjectSockets* sockets = Engine(info)->sockets_.FindObject(ObjectKey(a));
+    ObjectSockets* sockets = Engine(info)->web_sockets().FindObject(ObjectKey(a));
     if (!sockets || sockets->event_timeout_ms == 0) {
       info.GetReturnValue().SetNull();
       return;
     }
     info.GetReturnValue().Set(static_cast<double>(sockets->event_timeout_ms));
   }
+
+  // wsLimits() → {maxTags, maxTagLength, maxAttachmentBytes, maxAutoResponseBytes,
+  // maxEventTimeoutMs, maxHibernatableSockets} (see web_socket_limits.h).
+  static void Limits(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    Local<v8::Object> limits = v8::Object::New(isolate);
+    const std::pair<const char*, double> values[] = {
+        {"maxTags", static_cast<double>(kMaxTagsPerSocket)},
+        {"maxTagLength", static_cast<double>(kMaxTagLength)},
+        {"maxAttachmentBytes", static_cast<double>(kMaxAttachmentBytes)},
+        {"maxAutoResponseBytes", static_cast<double>(kMaxAutoResponseBytes)},
+        {"maxEventTimeoutMs", static_cast<double>(kMaxEventTimeoutMs)},
+        {"maxHibernatableSockets", static_cast<double>(kMaxHibernatableSocketsPerObject)},
+    };
+    for (const auto& [name, value] : values) {
+      if (limits
+              ->CreateDataProperty(context, js::FromUtf8(isolate, name),
+                                   v8::Number::New(isolate, value))
+              .IsNothing()) {
+        return;
+      }
+    }
+    info.GetReturnValue().Set(limits);
+  }
 };
 
-void AddWebSocketNatives(ThreadEngine* engine, v8::Isolate* isolate, v8::Local<v8::Context> context,
-                         v8::Local<v8::Object> natives) {
-  v8::Local<v8::External> self = v8::External::New(isolate, engine);
-  struct Entry {
-    const char* name;
-    v8::FunctionCallback fn;
+std::span<const NativeFunction> WebSocketNatives() {
+  static const NativeFunction kFunctions[] = {
+      {"wsLimits", &WebSocketCallbacks::Limits},
+      {"wsCreate", &WebSocketCallbacks::Create},
+      {"wsAccept", &WebSocketCallbacks::Accept},
+      {"wsSend", &WebSocketCallbacks::Send},
+      {"wsClose", &WebSocketCallbacks::Close},
+      {"wsList", &WebSocketCallbacks::List},
+      {"wsInfo", &WebSocketCallbacks::InfoOf},
+      {"wsTags", &WebSocketCallbacks::Tags},
+      {"wsSetAttachment", &WebSocketCallbacks::SetAttachment},
+      {"wsGetAttachment", &WebSocketCallbacks::GetAttachment},
+      {"wsSetAutoResponse", &WebSocketCallbacks::SetAutoResponse},
+      {"wsGetAutoResponse", &WebSocketCallbacks::GetAutoResponse},
+      {"wsAutoResponseTime", &WebSocketCallbacks::AutoResponseTime},
+      {"wsSetEventTimeout", &WebSocketCallbacks::SetEventTimeout},
+      {"wsGetEventTimeout", &WebSocketCallbacks::GetEventTimeout},
   };
-  static const Entry kEntries[] = {
-      {"wsCreate", &WebSocketNatives::Create},
-      {"wsAccept", &WebSocketNatives::Accept},
-      {"wsSend", &WebSocketNatives::Send},
-      {"wsClose", &WebSocketNatives::Close},
-      {"wsList", &WebSocketNatives::List},
-      {"wsInfo", &WebSocketNatives::InfoOf},
-      {"wsTags", &WebSocketNatives::Tags},
-      {"wsSetAttachment", &WebSocketNatives::SetAttachment},
-      {"wsGetAttachment", &WebSocketNatives::GetAttachment},
-      {"wsSetAutoResponse", &WebSocketNatives::SetAutoResponse},
-      {"wsGetAutoResponse", &WebSocketNatives::GetAutoResponse},
-      {"wsAutoResponseTime", &WebSocketNatives::AutoResponseTime},
-      {"wsSetEventTimeout", &WebSocketNatives::SetEventTimeout},
-      {"wsGetEventTimeout", &WebSocketNatives::GetEventTimeout},
-  };
-  for (const Entry& e : kEntries) {
-    v8::Local<v8::Function> fn =
-        v8::FunctionTemplate::New(isolate, e.fn, self)->GetFunction(context).ToLocalChecked();
-    natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
-  }
+  return kFunctions;
 }
 
 }  // namespace dorm::runtime

@@ -1,0 +1,82 @@
+// The natives behind js/prelude/crypto.js (crypto.getRandomValues, randomUUID, subtle.digest).
+// Contracts: docs/contracts.md.
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+
+#include "js/strings.h"
+#include "runtime/native_module.h"
+#include "util/crypto.h"
+
+namespace dorm::runtime {
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+namespace {
+
+class CryptoCallbacks {
+ public:
+  // --- Crypto ---
+  static void GetRandomValues(const FunctionCallbackInfo<Value>& info) {
+    if (!info[0]->IsArrayBufferView()) {
+      js::ThrowTypeError(info.GetIsolate(), "getRandomValues(view)");
+      return;
+    }
+    Local<v8::ArrayBufferView> view = info[0].As<v8::ArrayBufferView>();
+    auto* data =
+        static_cast<unsigned char*>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
+    if (view->ByteLength() > 0) RAND_bytes(data, static_cast<int>(view->ByteLength()));
+    info.GetReturnValue().Set(info[0]);
+  }
+
+  static void RandomUuid(const FunctionCallbackInfo<Value>& info) {
+    std::string b = RandomBytes(16);
+    b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
+    b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
+    std::string hex = ToHex(b);
+    std::string uuid = hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+                       hex.substr(16, 4) + "-" + hex.substr(20);
+    info.GetReturnValue().Set(js::FromUtf8(info.GetIsolate(), uuid));
+  }
+
+  static void Digest(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string name;
+    js::StringToUtf8(isolate, info[0], &name);
+    const EVP_MD* md = name == "SHA-1"     ? EVP_sha1()
+                       : name == "SHA-256" ? EVP_sha256()
+                       : name == "SHA-384" ? EVP_sha384()
+                       : name == "SHA-512" ? EVP_sha512()
+                       : name == "MD5"     ? EVP_md5()
+                                           : nullptr;
+    if (!md || !info[1]->IsArrayBufferView()) {
+      js::ThrowTypeError(isolate, "Unrecognized name.");
+      return;
+    }
+    Local<v8::ArrayBufferView> view = info[1].As<v8::ArrayBufferView>();
+    std::string bytes(view->ByteLength(), '\0');
+    view->CopyContents(bytes.data(), bytes.size());
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), out, &length, md, nullptr);
+    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, length);
+    std::memcpy(buffer->GetBackingStore()->Data(), out, length);
+    info.GetReturnValue().Set(buffer);
+  }
+};
+
+}  // namespace
+
+std::span<const NativeFunction> CryptoNatives() {
+  static const NativeFunction kFunctions[] = {
+      {"getRandomValues", &CryptoCallbacks::GetRandomValues},
+      {"randomUUID", &CryptoCallbacks::RandomUuid},
+      {"digest", &CryptoCallbacks::Digest},
+  };
+  return kFunctions;
+}
+
+}  // namespace dorm::runtime

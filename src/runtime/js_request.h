@@ -1,0 +1,18 @@
+// The HTTP request an object receives, as the JavaScript Request its fetch() handler is given.
+//
+// Threading: on the app's runtime thread, inside a turn of `app` (isolate and context entered).
+#pragma once
+
+#include <v8.h>
+
+#include "runtime/app_isolate.h"
+#include "runtime/http_message.h"
+
+namespace dorm::runtime {
+
+// A new Request for `request` (its body is moved into the Request without a copy, and does not
+// count against the isolate's heap budget). Empty, with the exception pending, if constructing it
+// threw (user code may have replaced parts of the Request class's prototype chain).
+v8::MaybeLocal<v8::Value> NewJsRequest(AppIsolate* app, HttpRequestData request);
+
+}  // namespace dorm::runtime

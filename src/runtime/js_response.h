@@ -1,0 +1,29 @@
+// The value an object's fetch() handler fulfilled with, as the HTTP response to send: status,
+// status text, headers, body, and the WebSocket of a 101 (the client end of a WebSocketPair,
+// whose server end becomes the connection's socket).
+//
+// Threading: on the app's runtime thread, inside a turn of `app` (isolate and context entered).
+#pragma once
+
+#include <v8.h>
+
+#include <optional>
+#include <string>
+
+#include "runtime/app_isolate.h"
+#include "runtime/http_message.h"
+#include "runtime/web_socket_registry.h"
+
+namespace dorm::runtime {
+
+// Converts `value` (what the handler's promise fulfilled with). Anything that is not a usable
+// Response becomes a 500 with the reason (logged with `log_tag`); Response.error() becomes a 500
+// too (a network error). A WebSocket response binds the pair's server end to `state`'s object and
+// records its chosen subprotocol in `sockets`. Returns nullopt if the isolate is terminating (the
+// caller leaves the event to the reset that follows). Never throws.
+std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Object> state,
+                                               v8::Local<v8::Value> value,
+                                               WebSocketRegistry* sockets,
+                                               const std::string& log_tag);
+
+}  // namespace dorm::runtime

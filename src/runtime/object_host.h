@@ -1,0 +1,83 @@
+// What the JavaScript-facing natives (natives.cc, sql_natives.cc, web_socket_natives.cc) may ask
+// of the runtime that hosts an app's objects. ThreadEngine implements it; the natives reach
+// nothing else of the engine.
+//
+// Threading: every method is called on the host's thread, from inside a turn of `caller`'s
+// isolate (a native call), unless noted. None throws a C++ exception except Database().
+#pragma once
+
+#include <v8.h>
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/object_instance.h"
+#include "runtime/output_gate.h"
+#include "runtime/reset_reason.h"
+#include "runtime/web_socket_registry.h"
+
+namespace dorm::runtime {
+
+class AppIsolate;
+
+class ObjectHost {
+ public:
+  virtual ~ObjectHost() = default;
+
+  // --- Handles (numbers JavaScript passes back) ---
+  // The live instance that `handle` (an object's slot number) names, if it is an object of
+  // `caller`'s app and the object whose turn is running now. Otherwise throws an Error in the
+  // caller's isolate and returns nullptr. A slot number is guessable, so what makes it harmless is
+  // that it can name nothing but the caller's own object (as workerd refuses I/O on behalf of
+  // another object's request).
+  virtual ObjectInstance* ResolveObjectHandle(AppIsolate* caller, v8::Local<v8::Value> handle) = 0;
+  // The socket that `handle` (a socket id) names, if it belongs to an object of `caller`'s app;
+  // nullptr otherwise (nothing thrown: callers treat it as a socket that is gone).
+  virtual WebSocketRecord* ResolveSocketHandle(AppIsolate* caller, v8::Local<v8::Value> handle) = 0;
+  // The instance in `slot` if it is an object of `caller`'s app, whatever turn runs (the runtime's
+  // own event-settled callbacks run in other objects' turns); nullptr otherwise.
+  virtual ObjectInstance* FindObjectOfApp(AppIsolate* caller, uint64_t slot) = 0;
+  // The object whose turn runs now; nullptr outside an object's turn.
+  virtual ObjectInstance* CurrentObject() = 0;
+
+  // --- Storage ---
+  // The object's database, opened if needed; nullptr if none exists and !create. Throws
+  // storage::StorageError.
+  virtual storage::ObjectDatabase* Database(ObjectInstance* instance, bool create) = 0;
+  // The object wrote in its open transaction: it commits at the end of the turn.
+  virtual void MarkWritten(ObjectInstance* instance) = 0;
+  // setAlarm(), deleteAlarm() or deleteAll() changed the alarm in the open transaction.
+  virtual void NoteAlarmChanged(ObjectInstance* instance) = 0;
+
+  // --- Events and gates ---
+  // The handler's promise for event `event_id` settled with `value`.
+  virtual void OnEventSettled(ObjectInstance* instance, uint64_t event_id, bool fulfilled,
+                              v8::Local<v8::Value> value) = 0;
+  // blockConcurrencyWhile() released the object's input gate: its waiting events may run.
+  virtual void InputGateOpened(ObjectInstance* instance) = 0;
+  // Resets the object now: its pending writes are discarded and its callers get `message` (the
+  // reason's own message when empty).
+  virtual void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) = 0;
+
+  // --- Timers ---
+  // Starts a timer of `caller`'s app for the object whose turn runs (if any); returns its id.
+  virtual uint64_t AddTimer(AppIsolate* caller, v8::Local<v8::Function> callback, double delay_ms,
+                            bool repeat) = 0;
+  // Cancels timer `id` if it belongs to `caller`'s app (ids are guessable).
+  virtual void ClearTimer(AppIsolate* caller, uint64_t id) = 0;
+
+  // --- WebSockets ---
+  virtual WebSocketRegistry& web_sockets() = 0;
+  // Sends now or, while commits made before it are not durable, after them (see OutputGate).
+  virtual void SendOnSocket(WebSocketRecord* record, OutputGate::SocketOutput output) = 0;
+  // `text` as UTF-8, shared with the previous call in the same turn if it was the same string (a
+  // broadcast converts and copies its message once, not once per recipient).
+  virtual SharedPayload PayloadOf(v8::Isolate* isolate, v8::Local<v8::String> text) = 0;
+
+  // --- Isolates ---
+  // A promise of `app` was rejected with no handler, or got one later (see
+  // v8::PromiseRejectCallback). Called from V8, inside a turn.
+  virtual void OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& message) = 0;
+};
+
+}  // namespace dorm::runtime

@@ -1,0 +1,87 @@
+#include "runtime/reset_reason.h"
+
+namespace dorm::runtime {
+
+const char kCpuLimitMessage[] = "Durable Object exceeded its CPU time limit and was reset.";
+const char kMemoryLimitMessage[] =
+    "Durable Object's isolate exceeded its memory limit and was reset.";
+const char kCodeUpdatedMessage[] = "Durable Object reset because its code was updated.";
+const char kEventTimeoutMessage[] = "Actor exceeded event execution time and was disconnected.";
+const char kStorageFailureMessage[] =
+    "Internal error in Durable Object storage write caused object to be reset.";
+const char kShutdownMessage[] = "The server is shutting down.";
+
+const ResetRule& RuleOf(ResetReason reason) {
+  // 1011: internal error; 1012: service restart (new code); 1001: going away.
+  static const ResetRule kEvicted{"evicted", 0, false};
+  static const ResetRule kShutdown{kShutdownMessage, 1001, false};
+  static const ResetRule kCodeUpdated{kCodeUpdatedMessage, 1012, false};
+  static const ResetRule kCpuLimit{kCpuLimitMessage, 1011, true};
+  static const ResetRule kMemoryLimit{kMemoryLimitMessage, 1011, true};
+  static const ResetRule kEventTimeout{kEventTimeoutMessage, 1011, true};
+  static const ResetRule kStorageFailure{kStorageFailureMessage, 1011, true};
+  static const ResetRule kStorageError{"Durable Object storage failed.", 1011, true};
+  static const ResetRule kConstructorFailed{"Durable Object constructor failed.", 1011, true};
+  static const ResetRule kAborted{"abort()", 1011, true};
+  static const ResetRule kBlockConcurrencyThrew{"blockConcurrencyWhile() callback threw.", 1011,
+                                                true};
+  switch (reason) {
+    case ResetReason::kEvicted:
+      return kEvicted;
+    case ResetReason::kShutdown:
+      return kShutdown;
+    case ResetReason::kCodeUpdated:
+      return kCodeUpdated;
+    case ResetReason::kCpuLimit:
+      return kCpuLimit;
+    case ResetReason::kMemoryLimit:
+      return kMemoryLimit;
+    case ResetReason::kEventTimeout:
+      return kEventTimeout;
+    case ResetReason::kStorageFailure:
+      return kStorageFailure;
+    case ResetReason::kStorageError:
+      return kStorageError;
+    case ResetReason::kConstructorFailed:
+      return kConstructorFailed;
+    case ResetReason::kAborted:
+      return kAborted;
+    case ResetReason::kBlockConcurrencyThrew:
+      return kBlockConcurrencyThrew;
+  }
+  return kStorageFailure;
+}
+
+std::string ResetMessage(ResetReason reason, const std::string& detail) {
+  return detail.empty() ? std::string(RuleOf(reason).message) : detail;
+}
+
+const char* ResetReasonName(ResetReason reason) {
+  switch (reason) {
+    case ResetReason::kEvicted:
+      return "evicted";
+    case ResetReason::kShutdown:
+      return "shutdown";
+    case ResetReason::kCodeUpdated:
+      return "code-updated";
+    case ResetReason::kCpuLimit:
+      return "cpu-limit";
+    case ResetReason::kMemoryLimit:
+      return "memory-limit";
+    case ResetReason::kEventTimeout:
+      return "event-timeout";
+    case ResetReason::kStorageFailure:
+      return "storage-failure";
+    case ResetReason::kStorageError:
+      return "storage-error";
+    case ResetReason::kConstructorFailed:
+      return "constructor-failed";
+    case ResetReason::kAborted:
+      return "aborted";
+    case ResetReason::kBlockConcurrencyThrew:
+      return "block-concurrency-threw";
+  }
+  return "unknown";
+}
+
+}  // namespace dorm::runtime

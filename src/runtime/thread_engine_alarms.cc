@@ -1,0 +1,190 @@
+// ThreadEngine's alarm half: firing an object's alarm handler, and what its outcome does to the
+// stored alarm (the rules are ObjectAlarm's).
+#include "js/strings.h"
+#include "runtime/alarm_scheduler.h"
+#include "runtime/thread_engine.h"
+#include "util/log.h"
+#include "util/wall_clock.h"
+
+namespace dorm::runtime {
+
+namespace {
+const char kAlarmMovedMessage[] =
+    "Durable Object is being moved to another thread; retry the request.";
+}  // namespace
+
+void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count) {
+  std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
+  NoteArrived(key);
+  FireAlarmHere(std::move(address), scheduled_ms, retry_count);
+  ReleasePlacementIfGone(key);
+}
+
+void ThreadEngine::FireAlarmHere(ObjectAddress address, long long scheduled_ms, int retry_count) {
+  bool class_exists = true;
+  AppIsolate* app = AppForClass(address, &class_exists);
+  if (!app) {
+    if (class_exists) {
+      OnAlarmDone(address, scheduled_ms, retry_count, false, "cannot start the JavaScript runtime");
+    } else if (shared_.alarm_scheduler) {
+      // The class is gone; so are its objects' storage and alarms.
+      shared_.alarm_scheduler->Set(address, std::nullopt);
+    }
+    return;
+  }
+  ObjectInstance* instance = EnsureInstance(address, app);
+  if (!instance) {
+    // The scheduler retries it, and routes the retry to the object's thread.
+    OnAlarmDone(address, scheduled_ms, retry_count, false, kAlarmMovedMessage);
+    return;
+  }
+  instance->last_active = std::chrono::steady_clock::now();
+  AlarmEvent event;
+  event.retry_count = retry_count;
+  event.done = [this, address, scheduled_ms, retry_count](HttpResponseData response) {
+    OnAlarmDone(address, scheduled_ms, retry_count, response.status < 400, response.body);
+  };
+  instance->input.Enqueue(std::move(event));
+  Pump(instance->slot);
+}
+
+void ThreadEngine::NoteAlarmChanged(ObjectInstance* instance) {
+  instance->alarm.NoteChanged();
+  MarkWritten(instance);
+}
+
+void ThreadEngine::DeliverAlarm(ObjectInstance* instance, AlarmEvent event) {
+  // The object's database is the truth: the alarm may have been deleted or moved since.
+  std::optional<long long> stored;
+  try {
+    storage::ObjectDatabase* db = Database(instance, false);
+    stored = db ? db->GetAlarm() : std::nullopt;
+  } catch (const storage::StorageError& e) {
+    event.done(HttpResponseData::JsonError(500, e.what()));
+    return;
+  }
+  if (!ObjectAlarm::ShouldRun(stored, WallClockMs())) {
+    if (shared_.alarm_scheduler) shared_.alarm_scheduler->Set(instance->address, stored);
+    return;
+  }
+  AppIsolate* app = instance->app;
+  const uint64_t slot = instance->slot;
+  const uint64_t event_id = BeginEvent(instance, std::move(event.done));
+  if (instance->usage) ++instance->usage->alarms;
+  const long long scheduled = *stored;
+  instance->alarm.Begin(scheduled, event_id);
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    // CreateDataProperty, not Set: Set would call setters user code may have put on
+    // Object.prototype, and could fail.
+    v8::Local<v8::Object> info = v8::Object::New(isolate);
+    if (info->CreateDataProperty(context, js::FromUtf8(isolate, "retryCount"),
+                                 v8::Integer::New(isolate, event.retry_count))
+            .IsNothing() ||
+        info->CreateDataProperty(context, js::FromUtf8(isolate, "isRetry"),
+                                 v8::Boolean::New(isolate, event.retry_count > 0))
+            .IsNothing() ||
+        info->CreateDataProperty(context, js::FromUtf8(isolate, "scheduledTime"),
+                                 v8::Number::New(isolate, static_cast<double>(scheduled)))
+            .IsNothing()) {
+      if (!try_catch.HasTerminated()) SettleBySlot(slot, event_id, false, try_catch.Exception());
+      return;
+    }
+    v8::Local<v8::Value> args[] = {instance->js_object.Get(isolate), info,
+                                   v8::Number::New(isolate, static_cast<double>(slot)),
+                                   v8::Number::New(isolate, static_cast<double>(event_id))};
+    v8::Local<v8::Value> ignored;
+    if (!app->RuntimeFunction("deliverAlarm")
+             ->Call(context, v8::Undefined(isolate), 4, args)
+             .ToLocal(&ignored) &&
+        !try_catch.HasTerminated()) {
+      SettleBySlot(slot, event_id, false, try_catch.Exception());
+    }
+  });
+}
+
+HttpResponseData ThreadEngine::FinishAlarmHandler(ObjectInstance* instance) {
+  // There is no Response to send, only the outcome. Unless the handler (or a request meanwhile)
+  // set a new alarm, the alarm is deleted in the same transaction as the handler's last writes,
+  // so one commit makes both durable.
+  HttpResponseData response;
+  response.status = 200;
+  try {
+    storage::ObjectDatabase* db = Database(instance, false);
+    if (db && instance->alarm.DeleteOnSuccess(db->GetAlarm())) {
+      db->SetAlarm(std::nullopt);
+      instance->alarm.NoteDeletedByHandler();
+      MarkWritten(instance);
+    }
+  } catch (const storage::StorageError& e) {
+    response = HttpResponseData::JsonError(500, e.what());
+  }
+  return response;
+}
+
+void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled_ms,
+                               int retry_count, bool ok, const std::string& error) {
+  AlarmScheduler* scheduler = shared_.alarm_scheduler;
+  ObjectInstance* instance = FindByKey(ObjectKey(address));
+  // `scheduled_ms` is when the scheduler fired (a retry's time); the alarm itself is the value
+  // that was stored when its handler started.
+  bool changed = false;
+  if (instance) {
+    ObjectAlarm::Finished finished = instance->alarm.Finish(scheduled_ms);
+    scheduled_ms = finished.alarm_ms;
+    changed = finished.changed;
+  }
+  const ObjectAlarm::Decision decision =
+      ObjectAlarm::Decide(ok, retry_count, shared_.options.alarm_retry_base);
+  if (decision.retry) {
+    Log(LogLevel::kWarn, LogTag(address) + " alarm failed (retry " +
+                             std::to_string(decision.retry_count) + " in " +
+                             std::to_string(decision.delay.count()) + " ms): " + error);
+    if (scheduler)
+      scheduler->Retry(address, WallClockMs() + decision.delay.count(), decision.retry_count);
+    return;
+  }
+  if (decision.gave_up) {
+    Log(LogLevel::kError, LogTag(address) + " alarm failed " +
+                              std::to_string(ObjectAlarm::kMaxRetries + 1) +
+                              " times; dropped: " + error);
+  }
+  if (changed) {
+    // Set or deleted meanwhile: that commit told the scheduler; make sure it knows the latest.
+    if (!scheduler || !instance) return;
+    try {
+      storage::ObjectDatabase* db = Database(instance, false);
+      scheduler->Set(address, db ? db->GetAlarm() : std::nullopt);
+    } catch (const storage::StorageError&) {
+    }
+    return;
+  }
+  // Done (or given up): the alarm is deleted unless the handler (or a request meanwhile) set a
+  // new one. Its own commit tells the scheduler.
+  if (!instance) {
+    bool class_exists = true;
+    AppIsolate* app = AppForClass(address, &class_exists);
+    if (!app) return;
+    instance = EnsureInstance(address, app);
+    if (!instance) return;
+  }
+  try {
+    storage::ObjectDatabase* db = Database(instance, false);
+    std::optional<long long> stored = db ? db->GetAlarm() : std::nullopt;
+    if (stored && *stored == scheduled_ms) {
+      db->SetAlarm(std::nullopt);
+      NoteAlarmChanged(instance);
+      CommitDirty();
+      return;
+    }
+    if (scheduler) scheduler->Set(address, stored);
+  } catch (const storage::StorageError& e) {
+    Log(LogLevel::kError, std::string("cannot delete a fired alarm: ") + e.what());
+    BreakInstance(instance, ResetReason::kStorageFailure);
+  }
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,116 @@
+// ThreadEngine's resets: an object instance (or every object of an app) is dropped, for one of
+// the reasons of ResetReason; its callers, sockets, timers and queued events are dealt with as
+// the reason's rule says.
+#include <boost/asio/post.hpp>
+
+#include "runtime/thread_engine.h"
+#include "util/log.h"
+
+namespace dorm::runtime {
+
+void ThreadEngine::FailConstruction(ObjectInstance* instance, const std::string& message,
+                                    std::deque<ObjectEvent> waiting) {
+  auto delay = construction_backoff_.RecordFailure(ObjectKey(instance->address), message,
+                                                   std::chrono::steady_clock::now());
+  Log(LogLevel::kWarn, LogTag(instance->address) +
+                           " construction failed; events fail for the next " +
+                           std::to_string(delay.count()) + " ms: " + message);
+  // Socket events have nobody waiting for an answer; alarms retry on their own schedule.
+  for (auto& event : waiting) FailEvent(event, HttpResponseData::JsonError(500, message));
+}
+
+void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
+                                 const std::string& detail) {
+  auto it = objects_.find(ObjectKey(instance->address));
+  if (it == objects_.end() || it->second.get() != instance) return;
+  const ResetRule& rule = RuleOf(reason);
+  const std::string message = ResetMessage(reason, detail);
+  std::unique_ptr<ObjectInstance> owned = std::move(it->second);
+  objects_.erase(it);
+  by_slot_.erase(instance->slot);
+  dirty_.erase(instance->slot);
+  if (instance->db) instance->db->Rollback();
+  CloseDatabase(instance);
+  for (auto& [id, event] : instance->in_flight) {
+    if (event.done) event.done(HttpResponseData::JsonError(500, message));
+  }
+  instance->in_flight.clear();
+  if (instance->usage) {
+    --instance->usage->instances;
+    instance->usage = nullptr;
+  }
+  // Outputs waiting for a commit that will never be durable are dropped with it; responses fail.
+  for (auto& held : instance->output.TakeForReset()) {
+    held.done(HttpResponseData::JsonError(500, message));
+  }
+  instance->sync_resolvers.clear();
+  if (rule.web_socket_close_code != 0) {
+    // A reset disconnects the object's WebSockets; eviction (hibernation) keeps them open.
+    const std::string& key = ObjectKey(instance->address);
+    CloseSockets([&](const std::string& k) { return k == key; }, rule.web_socket_close_code,
+                 message);
+  }
+  // Requests not yet delivered go to a fresh instance, unless this instance's construction is
+  // what failed.
+  std::deque<ObjectEvent> queued = instance->input.TakeAll();
+  if (instance->construction_started && !instance->delivered_any && rule.fails_construction) {
+    FailConstruction(instance, message, std::move(queued));
+    queued.clear();
+  }
+  const uint64_t slot = instance->slot;
+  DropTimers([slot](const Timer& timer) { return timer.slot == slot; });
+  ObjectAddress address = instance->address;
+  DestroyLater(std::move(owned));
+  for (auto& event : queued) {
+    // Events of sockets the reset closed have nobody left to hear them.
+    const uint64_t socket_id = SocketIdOf(event);
+    if (socket_id != 0 && !sockets_.Find(socket_id)) continue;
+    boost::asio::post(io_,
+                      [this, address, event = std::make_shared<ObjectEvent>(std::move(event))] {
+                        DispatchEvent(address, std::move(*event));
+                      });
+  }
+}
+
+void ThreadEngine::ResetApp(AppIsolate* app, ResetReason reason) {
+  std::vector<ObjectInstance*> victims;
+  for (auto& [key, instance] : objects_) {
+    if (instance->app == app) victims.push_back(instance.get());
+  }
+  for (ObjectInstance* instance : victims) BreakInstance(instance, reason);
+  // Hibernating objects of the app have no instance, but their sockets close all the same.
+  if (sockets_.size() > 0) {
+    std::string prefix = AppKeyPrefix(app->app());
+    CloseSockets([&](const std::string& key) { return key.compare(0, prefix.size(), prefix) == 0; },
+                 RuleOf(reason).web_socket_close_code, RuleOf(reason).message);
+  }
+  DropTimers([app](const Timer& timer) { return timer.app == app; });
+  // The isolate is discarded: a termination can leave module state half-updated, and new code
+  // needs a fresh one.
+  auto it = apps_.find(app->app());
+  if (it != apps_.end() && it->second.get() == app) {
+    doomed_apps_.push_back(std::move(it->second));
+    apps_.erase(it);
+    PostCleanup();
+  }
+}
+
+void ThreadEngine::DestroyLater(std::unique_ptr<ObjectInstance> instance) {
+  graveyard_.push_back(std::move(instance));
+  PostCleanup();
+}
+
+void ThreadEngine::PostCleanup() {
+  if (cleanup_posted_) return;
+  cleanup_posted_ = true;
+  boost::asio::post(io_, [this] {
+    cleanup_posted_ = false;
+    graveyard_.clear();
+    if (!doomed_apps_.empty()) {
+      rejected_promises_.clear();
+      doomed_apps_.clear();
+    }
+  });
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,224 @@
+// ThreadEngine's storage half: opening object databases (under the open-connection limit),
+// committing each turn's writes, flushing commits in batches (group commit across this thread's
+// objects), and releasing what each object's output gate held once its commits are durable.
+#include <boost/asio/post.hpp>
+
+#include "runtime/alarm_scheduler.h"
+#include "runtime/thread_engine.h"
+#include "util/log.h"
+
+namespace dorm::runtime {
+
+storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool create) {
+  const auto now = std::chrono::steady_clock::now();
+  if (instance->db) {
+    open_databases_.Touch(instance, now);
+    return instance->db.get();
+  }
+  if (instance->db_absent && !create) return nullptr;
+  instance->db = storage::ObjectDatabase::Open(instance->db_path, create, shared_.storage_quota,
+                                               instance->address.app);
+  if (!instance->db) {
+    instance->db_absent = true;
+    return nullptr;
+  }
+  instance->db_absent = false;
+  open_databases_.Touch(instance, now);
+  if (!unconfirmed_paths_.empty() && unconfirmed_paths_.count(instance->db_path) != 0) {
+    // A previous instance's flush failed: what the WAL holds is not known to be durable. Count it
+    // as one more commit and flush it before any output of this instance is released.
+    instance->output.Committed();
+    RequestFlush(instance);
+  }
+  // Keep the number of open connections bounded; close the coldest idle ones.
+  while (open_databases_.size() > shared_.options.max_open_databases_per_thread) {
+    ObjectInstance* coldest = nullptr;
+    open_databases_.ForEachColdestFirst([&](ObjectInstance* candidate) {
+      if (candidate != instance &&
+          EvictionPolicy::CanCloseUnderPressure(
+              ConnectionActivity{{},
+                                 candidate->db->in_transaction() || candidate->txn_depth > 0 ||
+                                     candidate->db->has_clients()})) {
+        coldest = candidate;
+        return false;
+      }
+      return true;
+    });
+    if (!coldest) break;
+    CloseDatabase(coldest);
+  }
+  return instance->db.get();
+}
+
+void ThreadEngine::CloseDatabase(ObjectInstance* instance) {
+  if (instance->db && instance->usage && instance->usage->storage_stale) {
+    // The size is known cheaply only while the connection is open.
+    instance->usage->storage_bytes = instance->db->SizeBytes();
+    instance->usage->storage_stale = false;
+  }
+  open_databases_.Remove(instance);
+  instance->db.reset();
+}
+
+void ThreadEngine::CommitDirty() {
+  if (dirty_.empty()) return;
+  std::vector<uint64_t> slots(dirty_.begin(), dirty_.end());
+  dirty_.clear();
+  for (uint64_t slot : slots) {
+    ObjectInstance* instance = FindBySlot(slot);
+    if (!instance || !instance->db) continue;
+    if (instance->txn_depth > 0) {
+      // An explicit transaction spans turns; it commits when it ends.
+      dirty_.insert(slot);
+      continue;
+    }
+    if (!instance->db->in_transaction()) continue;
+    try {
+      instance->db->Commit();
+      instance->output.Committed();
+      if (instance->usage) instance->usage->storage_stale = true;
+      instance->db->MaybeCheckpoint();
+      if (instance->alarm.TakeChanged()) {
+        std::optional<long long> alarm = instance->db->GetAlarm();
+        instance->alarm.Committed(alarm);
+        if (shared_.alarm_index) {
+          const ObjectAddress& a = instance->address;
+          alarm_index_changes_.push_back(storage::AlarmChange{
+              storage::AlarmEntry{a.app, a.class_name, a.instance_name, alarm.value_or(0)},
+              !alarm});
+          alarm_index_change_slots_.push_back(instance->slot);
+          if (!alarm_index_apply_posted_) {
+            alarm_index_apply_posted_ = true;
+            boost::asio::post(io_, [this] { ApplyAlarmIndexChanges(); });
+          }
+        }
+        // While the handler runs, its outcome tells the scheduler (OnAlarmDone).
+        if (shared_.alarm_scheduler && !instance->alarm.running()) {
+          shared_.alarm_scheduler->Set(instance->address, alarm);
+        }
+      }
+      RequestFlush(instance);
+    } catch (const storage::StorageError& e) {
+      Log(LogLevel::kError, LogTag(instance->address) + " storage commit failed: " + e.what());
+      BreakInstance(instance, ResetReason::kStorageFailure);
+    }
+  }
+}
+
+void ThreadEngine::RequestFlush(ObjectInstance* instance) {
+  if (!instance->output.RequestFlush()) return;  // after the one running
+  const bool first = sync_batch_.empty();
+  std::unique_ptr<storage::SyncTarget> target;
+  if (instance->db) {
+    target = instance->db->MakeSyncTarget();
+  } else {
+    // The connection was closed since the commit; closing does not lose the WAL, so flush it by
+    // path.
+    target = std::make_unique<storage::SyncTarget>();
+    target->fsync_paths.push_back(instance->db_path + "-wal");
+  }
+  if (instance->alarm.TakeIndexFlush() && shared_.alarm_index) {
+    target->data_paths.push_back(shared_.alarm_index->LogPath());
+  }
+  sync_batch_.push_back(
+      PendingSync{instance->slot, instance->output.commit_seq(), std::move(target)});
+  // Commits made while this loop iteration's other handlers run join the same batch.
+  if (first) boost::asio::post(io_, [this] { FlushSyncBatch(); });
+}
+
+void ThreadEngine::ApplyAlarmIndexChanges() {
+  alarm_index_apply_posted_ = false;
+  if (alarm_index_changes_.empty()) return;
+  std::vector<storage::AlarmChange> changes = std::move(alarm_index_changes_);
+  std::vector<uint64_t> slots = std::move(alarm_index_change_slots_);
+  alarm_index_changes_.clear();
+  alarm_index_change_slots_.clear();
+  try {
+    shared_.alarm_index->Apply(changes);
+  } catch (const storage::StorageError& e) {
+    // The commits happened but their alarms are not indexed: as for a failed commit, the objects
+    // are reset and their callers never see the writes acknowledged.
+    Log(LogLevel::kError, std::string("cannot write the alarm index: ") + e.what());
+    for (uint64_t slot : slots) {
+      if (ObjectInstance* instance = FindBySlot(slot)) {
+        BreakInstance(instance, ResetReason::kStorageFailure);
+      }
+    }
+  }
+}
+
+void ThreadEngine::FlushSyncBatch() {
+  // The index changes of the commits being flushed must be written before their log is.
+  ApplyAlarmIndexChanges();
+  auto batch = std::move(sync_batch_);
+  sync_batch_.clear();
+  for (auto& pending : batch) {
+    ++syncs_in_flight_;
+    uint64_t slot = pending.slot;
+    uint64_t seq = pending.seq;
+    shared_.sync_pool->Submit(
+        std::move(pending.target), [this, slot, seq](bool ok, const std::string& error) {
+          boost::asio::post(io_, [this, slot, seq, ok, error] { OnSynced(slot, seq, ok, error); });
+        });
+  }
+}
+
+void ThreadEngine::OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error) {
+  --syncs_in_flight_;
+  ObjectInstance* instance = FindBySlot(slot);
+  if (!instance) return;
+  if (!ok) {
+    instance->output.FlushFailed();
+    Log(LogLevel::kError,
+        LogTag(instance->address) +
+            " flush failed; the outcome of its unconfirmed writes is unknown: " + error);
+    unconfirmed_paths_.insert(instance->db_path);
+    BreakInstance(instance, ResetReason::kStorageFailure);
+    return;
+  }
+  if (!unconfirmed_paths_.empty()) unconfirmed_paths_.erase(instance->db_path);
+  if (instance->output.FlushSucceeded(seq)) RequestFlush(instance);
+  ReleaseGated(instance);
+}
+
+void ThreadEngine::Emit(ObjectInstance* instance, HttpResponseData response,
+                        ResponseCallback done) {
+  instance->output.Emit(instance->output.RequiredSeq(instance->uncommitted_writes()),
+                        std::move(response), std::move(done));
+}
+
+void ThreadEngine::ReleaseGated(ObjectInstance* instance) {
+  OutputGate::Released released = instance->output.TakeReleased();
+  for (auto& held : released.responses) held.done(std::move(held.response));
+  for (const auto& output : released.socket_outputs) PerformSocketOutput(output);
+  ResolveSyncWaiters(instance);
+}
+
+void ThreadEngine::ResolveSyncWaiters(ObjectInstance* instance) {
+  if (!instance->output.HasDurableWaiters()) return;
+  AppIsolate* app = instance->app;
+  uint64_t slot = instance->slot;
+  // Resolving runs the app's JavaScript (what awaited the flush): a turn like any other.
+  if (!MayStartTurn(app)) {
+    DeferPump(slot);
+    return;
+  }
+  std::vector<v8::Global<v8::Promise::Resolver>> resolved;
+  for (uint64_t id : instance->output.TakeDurableWaiters()) {
+    auto it = instance->sync_resolvers.find(id);
+    if (it == instance->sync_resolvers.end()) continue;
+    resolved.push_back(std::move(it->second));
+    instance->sync_resolvers.erase(it);
+  }
+  if (resolved.empty()) return;
+  v8::Isolate* isolate = app->isolate();
+  RunTurn(app, [&] {
+    current_slot_ = slot;
+    for (auto& r : resolved) {
+      // Nothing once the isolate is terminating; the reset that follows drops the promise.
+      if (r.Get(isolate)->Resolve(app->context(), v8::Undefined(isolate)).IsNothing()) break;
+    }
+  });
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,241 @@
+// ThreadEngine's timers (setTimeout/setInterval), eviction of idle objects and isolates, closing
+// idle database connections, and shutdown.
+#include <malloc.h>
+
+#include "js/strings.h"
+#include "runtime/crash_attribution.h"
+#include "runtime/thread_engine.h"
+#include "util/log.h"
+#include "util/wall_clock.h"
+
+namespace dorm::runtime {
+
+namespace {
+// How often a timer held back by the long-turn limit is tried again.
+constexpr std::chrono::milliseconds kTimerRetry{10};
+// Released memory goes back to the system at most this often.
+constexpr std::chrono::seconds kMemoryReleasePeriod{2};
+}  // namespace
+
+uint64_t ThreadEngine::AddTimer(AppIsolate* app, v8::Local<v8::Function> callback, double delay_ms,
+                                bool repeat) {
+  auto timer = std::make_unique<Timer>();
+  timer->id = next_timer_id_++;
+  timer->app = app;
+  timer->slot = current_slot_;
+  timer->repeat = repeat;
+  if (!(delay_ms >= 0)) delay_ms = 0;
+  if (delay_ms > 2147483647.0) delay_ms = 2147483647.0;
+  // As in browsers, an interval never spins faster than once a millisecond.
+  if (repeat && delay_ms < 1) delay_ms = 1;
+  timer->delay = std::chrono::milliseconds(static_cast<long long>(delay_ms));
+  timer->callback.Reset(app->isolate(), callback);
+  timer->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  uint64_t id = timer->id;
+  Timer* raw = timer.get();
+  timers_[id] = std::move(timer);
+  ArmTimer(raw);
+  return id;
+}
+
+void ThreadEngine::ArmTimer(Timer* timer) {
+  timer->timer->expires_after(timer->delay);
+  uint64_t id = timer->id;
+  timer->timer->async_wait([this, id](const boost::system::error_code& ec) {
+    if (!ec) FireTimer(id);
+  });
+}
+
+void ThreadEngine::FireTimer(uint64_t id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  Timer* timer = it->second.get();
+  AppIsolate* app = timer->app;
+  uint64_t slot = timer->slot;
+  // A timer does not make its object active: an object whose only work is timers is evicted
+  // when idle like any other (its timers go with it).
+  if (slot != 0 && !FindBySlot(slot)) {
+    timers_.erase(it);
+    return;
+  }
+  if (!MayStartTurn(app)) {
+    // Fires once the app's long turns elsewhere leave room, like an event.
+    timer->timer->expires_after(kTimerRetry);
+    timer->timer->async_wait([this, id](const boost::system::error_code& ec) {
+      if (!ec) FireTimer(id);
+    });
+    return;
+  }
+  const long long cpu_before = ThreadCpuNanos();
+  bool alive = RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    v8::Local<v8::Function> callback = timer->callback.Get(isolate);
+    if (!timer->repeat) {
+      // Released before the call so that clearTimeout() inside it is harmless.
+      timers_.erase(id);
+    }
+    v8::Local<v8::Value> ignored;
+    if (!callback->Call(app->context(), v8::Undefined(isolate), 0, nullptr).ToLocal(&ignored) &&
+        !try_catch.HasTerminated()) {
+      std::string where;
+      if (ObjectInstance* instance = FindBySlot(slot)) where = LogTag(instance->address) + " ";
+      Log(LogLevel::kError,
+          where + "Uncaught " + js::ExceptionStack(isolate, try_catch.Exception()));
+    }
+  });
+  if (!alive) return;
+  if (ObjectInstance* instance = slot != 0 ? FindBySlot(slot) : nullptr) {
+    instance->timer_cpu_ns += ThreadCpuNanos() - cpu_before;
+    const long long limit_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(shared_.options.cpu_limit).count();
+    if (instance->timer_cpu_ns > limit_ns) {
+      Log(LogLevel::kWarn, LogTag(instance->address) +
+                               " timers used more than the CPU limit since the last event; " +
+                               kCpuLimitMessage);
+      BreakInstance(instance, ResetReason::kCpuLimit);
+      return;
+    }
+  }
+  auto again = timers_.find(id);
+  if (again != timers_.end() && again->second->repeat) ArmTimer(again->second.get());
+}
+
+void ThreadEngine::ClearTimer(AppIsolate* app, uint64_t id) {
+  auto it = timers_.find(id);
+  if (it != timers_.end() && it->second->app == app) timers_.erase(it);
+}
+
+void ThreadEngine::DropTimers(FunctionRef<bool(const Timer&)> matches) {
+  for (auto it = timers_.begin(); it != timers_.end();) {
+    it = matches(*it->second) ? timers_.erase(it) : std::next(it);
+  }
+}
+
+ObjectActivity ThreadEngine::ActivityOf(const ObjectInstance& instance, const std::string& key,
+                                        std::chrono::steady_clock::time_point now,
+                                        long long now_ms) {
+  ObjectActivity activity;
+  activity.idle_for = now - instance.last_active;
+  activity.has_web_sockets = sockets_.HasSockets(key);
+  activity.web_sockets_pin = activity.has_web_sockets && sockets_.PinsObject(key);
+  activity.alarm_due_soon = instance.alarm.DueSoon(now_ms);
+  activity.work_in_progress = !instance.in_flight.empty() || !instance.input.empty() ||
+                              instance.input.locked() || !instance.output.Quiet() ||
+                              instance.txn_depth > 0 || instance.uncommitted_writes();
+  return activity;
+}
+
+void ThreadEngine::EvictIdle() {
+  const auto now = std::chrono::steady_clock::now();
+  const long long now_ms = WallClockMs();
+  // This timer fires every sweep period: how late it fires is how long events wait.
+  if (eviction_armed_) lag_.Record(eviction_timer_.expiry(), now);
+  eviction_armed_ = true;
+  std::vector<ObjectInstance*> idle;
+  for (auto& [key, instance] : objects_) {
+    if (eviction_.CanEvict(ActivityOf(*instance, key, now, now_ms))) idle.push_back(instance.get());
+  }
+  ReleaseMemory(now);
+  if (!idle.empty()) release_memory_ = true;
+  for (ObjectInstance* instance : idle) {
+    std::string key = placement_thread_ >= 0 ? ObjectKey(instance->address) : std::string();
+    BreakInstance(instance, ResetReason::kEvicted);
+    ReleasePlacementIfGone(key);
+  }
+  DisposeIdleApps(now);
+  CloseIdleDatabases(now);
+  eviction_timer_.expires_after(eviction_.SweepPeriod());
+  eviction_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) EvictIdle();
+  });
+}
+
+void ThreadEngine::ReleaseMemory(std::chrono::steady_clock::time_point now) {
+  // Evicted instances are freed by a task posted after the sweep that evicted them; the memory
+  // they held (and that of the sockets' JavaScript objects) goes back to the system one sweep
+  // later, at most every two seconds: a full GC returns V8's pages, malloc_trim the allocator's.
+  // Hibernated objects are meant to cost only their connections, and that is what an operator
+  // sees in the RSS.
+  if (!release_memory_ || now - last_memory_release_ <= kMemoryReleasePeriod) return;
+  release_memory_ = false;
+  last_memory_release_ = now;
+  for (auto& [name, app] : apps_) {
+    CrashAttribution::Scope running(name);
+    v8::Isolate::Scope isolate_scope(app->isolate());
+    app->isolate()->LowMemoryNotification();
+  }
+  malloc_trim(0);
+}
+
+void ThreadEngine::CloseIdleDatabases(std::chrono::steady_clock::time_point now) {
+  // Connections unused for a while are closed (coldest last in the list); their objects stay.
+  // Those of objects whose alarm is due soon stay open, so that a burst of alarms does not wait
+  // for each object's database to be opened again. A connection with open SQL cursors stays:
+  // closing would cancel them.
+  const long long now_ms = WallClockMs();
+  std::vector<ObjectInstance*> to_close;
+  open_databases_.ForEachColdestFirst([&](ObjectInstance* coldest) {
+    ConnectionActivity connection{
+        now - coldest->last_storage_use,
+        coldest->db->in_transaction() || coldest->txn_depth > 0 || coldest->db->has_clients(),
+        coldest->alarm.DueSoon(now_ms)};
+    if (connection.unused_for < shared_.options.database_idle_close)
+      return false;  // warmer ones follow
+    if (eviction_.CanCloseConnection(connection)) to_close.push_back(coldest);
+    return true;
+  });
+  for (ObjectInstance* instance : to_close) CloseDatabase(instance);
+}
+
+void ThreadEngine::DisposeIdleApps(std::chrono::steady_clock::time_point now) {
+  if (apps_.empty() || turn_depth_ > 0) return;
+  std::set<const AppIsolate*> busy;
+  for (const auto& [key, instance] : objects_) busy.insert(instance->app);
+  for (const auto& [id, timer] : timers_) busy.insert(timer->app);
+  std::vector<std::string> idle;
+  for (const auto& [name, app] : apps_) {
+    auto [it, inserted] = app_busy_at_.try_emplace(name, now);
+    if (busy.count(app.get()) != 0) {
+      it->second = now;
+    } else if (!inserted && now - it->second >= shared_.options.idle_evict) {
+      idle.push_back(name);
+    }
+  }
+  for (const std::string& name : idle) {
+    auto it = apps_.find(name);
+    doomed_apps_.push_back(std::move(it->second));
+    apps_.erase(it);
+    app_busy_at_.erase(name);
+    release_memory_ = true;
+    Log(LogLevel::kDebug, "app '" + name + "': idle isolate disposed");
+  }
+  // Forget apps whose isolate is gone for another reason (reset, code update).
+  for (auto it = app_busy_at_.begin(); it != app_busy_at_.end();) {
+    it = apps_.count(it->first) == 0 ? app_busy_at_.erase(it) : std::next(it);
+  }
+  if (!idle.empty()) PostCleanup();
+}
+
+size_t ThreadEngine::OutstandingWork() const {
+  size_t n = syncs_in_flight_ + sync_batch_.size();
+  for (const auto& [key, instance] : objects_) {
+    n += instance->in_flight.size() + instance->input.waiting() + instance->output.held_count();
+  }
+  return n;
+}
+
+void ThreadEngine::CloseAll() {
+  std::vector<ObjectInstance*> all;
+  for (auto& [key, instance] : objects_) all.push_back(instance.get());
+  for (ObjectInstance* instance : all) BreakInstance(instance, ResetReason::kShutdown);
+  if (shared_.on_final_usage) shared_.on_final_usage(ReadUsage());
+  CloseSockets([](const std::string&) { return true; },
+               RuleOf(ResetReason::kShutdown).web_socket_close_code, kShutdownMessage);
+  graveyard_.clear();
+  eviction_timer_.cancel();
+  timers_.clear();
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,173 @@
+#include "runtime/web_socket_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace dorm::runtime {
+namespace {
+
+// A connection that records what the runtime asks of it.
+class FakeTransport : public WebSocketTransport {
+ public:
+  void Send(bool, SharedPayload) override {}
+  void Close(int, const std::string&) override {}
+  bool AwaitsCloseAnswer() const override { return awaits_answer; }
+  size_t BufferedBytes() const { return 0; }
+  bool awaits_answer = false;
+};
+
+ObjectAddress Address(const std::string& name) { return ObjectAddress{"app", "room", name, ""}; }
+
+TEST(WebSocketRegistry, NewSocketsPinTheirObjectUntilAcceptedForHibernation) {
+  WebSocketRegistry registry;
+  const std::string key = ObjectKey(Address("a"));
+  EXPECT_FALSE(registry.HasSockets(key));
+  EXPECT_FALSE(registry.PinsObject(key));
+  WebSocketRecord* record = registry.Create(key, Address("a"));
+  EXPECT_EQ(registry.Find(record->id), record);
+  EXPECT_EQ(record->state, WebSocketRecord::State::kConnecting);
+  EXPECT_EQ(record->mode, WebSocketRecord::Mode::kUnaccepted);
+  EXPECT_TRUE(registry.HasSockets(key));
+  EXPECT_TRUE(registry.PinsObject(key));
+  ASSERT_TRUE(registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {"t1"}));
+  EXPECT_FALSE(registry.PinsObject(key));
+  EXPECT_TRUE(registry.HasSockets(key));
+  EXPECT_EQ(registry.FindObject(key)->hibernatable, 1u);
+  EXPECT_EQ(record->tags, std::vector<std::string>{"t1"});
+}
+
+TEST(WebSocketRegistry, StandardSocketsKeepPinning) {
+  WebSocketRegistry registry;
+  const std::string key = ObjectKey(Address("a"));
+  WebSocketRecord* record = registry.Create(key, Address("a"));
+  ASSERT_TRUE(registry.Accept(record, WebSocketRecord::Mode::kStandard, {"ignored"}));
+  EXPECT_TRUE(registry.PinsObject(key));
+  EXPECT_TRUE(record->tags.empty());
+  registry.Remove(record->id);
+  EXPECT_FALSE(registry.PinsObject(key));
+  EXPECT_FALSE(registry.HasSockets(key));
+  EXPECT_EQ(registry.FindObject(key), nullptr);
+  EXPECT_EQ(registry.Find(record->id), nullptr);
+}
+
+TEST(WebSocketRegistry, HibernatableListsSkipClosedSocketsAndFilterByTag) {
+  WebSocketRegistry registry;
+  const std::string key = ObjectKey(Address("a"));
+  WebSocketRecord* a = registry.Create(key, Address("a"));
+  WebSocketRecord* b = registry.Create(key, Address("a"));
+  WebSocketRecord* c = registry.Create(key, Address("a"));
+  WebSocketRecord* standard = registry.Create(key, Address("a"));
+  registry.Accept(a, WebSocketRecord::Mode::kHibernatable, {"red"});
+  registry.Accept(b, WebSocketRecord::Mode::kHibernatable, {"blue"});
+  registry.Accept(c, WebSocketRecord::Mode::kHibernatable, {"red", "blue"});
+  registry.Accept(standard, WebSocketRecord::Mode::kStandard, {});
+  EXPECT_EQ(registry.Hibernatable(key, nullptr), (std::vector<WebSocketRecord*>{a, b, c}));
+  const std::string red = "red";
+  EXPECT_EQ(registry.Hibernatable(key, &red), (std::vector<WebSocketRecord*>{a, c}));
+  b->state = WebSocketRecord::State::kClosed;
+  c->peer_closed = true;
+  EXPECT_EQ(registry.Hibernatable(key, nullptr), (std::vector<WebSocketRecord*>{a}));
+  EXPECT_TRUE(registry.Hibernatable(ObjectKey(Address("other")), nullptr).empty());
+}
+
+TEST(WebSocketRegistry, ObjectsAreSeparate) {
+  WebSocketRegistry registry;
+  WebSocketRecord* a = registry.Create(ObjectKey(Address("a")), Address("a"));
+  registry.Create(ObjectKey(Address("b")), Address("b"));
+  registry.Accept(a, WebSocketRecord::Mode::kHibernatable, {});
+  EXPECT_EQ(registry.Hibernatable(ObjectKey(Address("b")), nullptr).size(), 0u);
+  EXPECT_TRUE(registry.PinsObject(ObjectKey(Address("b"))));
+  EXPECT_EQ(registry.size(), 2u);
+}
+
+TEST(WebSocketRegistry, TheHibernatableLimitRefusesWithoutChangingAnything) {
+  WebSocketRegistry registry;
+  const std::string key = ObjectKey(Address("a"));
+  registry.EnsureObject(key).hibernatable = kMaxHibernatableSocketsPerObject;
+  WebSocketRecord* record = registry.Create(key, Address("a"));
+  EXPECT_FALSE(registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {}));
+  EXPECT_EQ(record->mode, WebSocketRecord::Mode::kUnaccepted);
+  EXPECT_TRUE(registry.PinsObject(key));
+  // A standard accept has no such limit.
+  EXPECT_TRUE(registry.Accept(record, WebSocketRecord::Mode::kStandard, {}));
+}
+
+TEST(WebSocketRegistry, SettingsOutliveTheSocketsButAnEmptyObjectIsDropped) {
+  WebSocketRegistry registry;
+  const std::string key = ObjectKey(Address("a"));
+  WebSocketRecord* record = registry.Create(key, Address("a"));
+  registry.EnsureObject(key).auto_response.emplace("ping", "pong");
+  registry.Remove(record->id);
+  ASSERT_NE(registry.FindObject(key), nullptr);
+  EXPECT_FALSE(registry.HasSockets(key));
+  registry.FindObject(key)->auto_response.reset();
+  WebSocketRecord* again = registry.Create(key, Address("a"));
+  registry.Remove(again->id);
+  EXPECT_EQ(registry.FindObject(key), nullptr);
+}
+
+TEST(WebSocketRegistry, ARecordAwaitingItsCloseAnswerStaysFindableUntilAnswered) {
+  WebSocketRegistry registry;
+  const std::string key = ObjectKey(Address("a"));
+  WebSocketRecord* record = registry.Create(key, Address("a"));
+  registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {});
+  auto transport = std::make_shared<FakeTransport>();
+  transport->awaits_answer = true;
+  record->transport = transport;
+  record->peer_closed = true;
+  const uint64_t id = record->id;
+  registry.Remove(id);
+  EXPECT_FALSE(registry.HasSockets(key));  // out of the object's lists ...
+  EXPECT_EQ(registry.Find(id), record);    // ... but still findable by id
+  int seen = 0;
+  registry.ForEach([&](WebSocketRecord* r) { seen += r->id == id; });
+  EXPECT_EQ(seen, 1);
+  registry.Answered(id);
+  EXPECT_EQ(registry.Find(id), nullptr);
+}
+
+TEST(WebSocketRegistry, ARecordWhoseConnectionAnsweredByItselfIsForgottenOnRemove) {
+  WebSocketRegistry registry;
+  const std::string key = ObjectKey(Address("a"));
+  WebSocketRecord* record = registry.Create(key, Address("a"));
+  auto transport = std::make_shared<FakeTransport>();
+  transport->awaits_answer = true;
+  record->transport = transport;
+  record->peer_closed = true;
+  const uint64_t id = record->id;
+  registry.Remove(id);
+  ASSERT_NE(registry.Find(id), nullptr);
+  transport->awaits_answer = false;  // the connection echoed the peer's Close itself
+  registry.Remove(id);
+  EXPECT_EQ(registry.Find(id), nullptr);
+}
+
+TEST(WebSocketRegistry, ManyAnsweredRecordsArePruned) {
+  WebSocketRegistry registry;
+  const std::string key = ObjectKey(Address("a"));
+  std::vector<std::shared_ptr<FakeTransport>> transports;
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 200; ++i) {
+    WebSocketRecord* record = registry.Create(key, Address("a"));
+    auto transport = std::make_shared<FakeTransport>();
+    transport->awaits_answer = true;
+    record->transport = transport;
+    record->peer_closed = true;
+    transports.push_back(transport);
+    ids.push_back(record->id);
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    // Half of them stop waiting before the next removals: pruning forgets them.
+    if (i >= 100) transports[i - 100]->awaits_answer = false;
+    registry.Remove(ids[i]);
+  }
+  size_t remaining = 0;
+  registry.ForEach([&](WebSocketRecord*) { ++remaining; });
+  EXPECT_LT(remaining, 200u);
+  EXPECT_GE(remaining, 100u);  // every record still waiting is kept
+  for (size_t i = 100; i < ids.size(); ++i) EXPECT_NE(registry.Find(ids[i]), nullptr);
+}
+
+}  // namespace
+}  // namespace dorm::runtime
