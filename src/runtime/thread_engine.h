@@ -27,41 +27,13 @@
 #include "runtime/object_instance.h"
 #include "runtime/object_placement.h"
 #include "runtime/options.h"
+#include "runtime/runtime_shared.h"
 #include "runtime/usage_meter.h"
 #include "runtime/web_socket_registry.h"
 #include "storage/alarm_index.h"
 #include "storage/sync_pool.h"
 
 namespace dorm::runtime {
-
-class AlarmScheduler;
-
-// What every runtime thread shares. Thread-safe.
-struct RuntimeShared {
-  RuntimeOptions options;
-  ClassCatalog catalog;
-  std::unique_ptr<storage::SyncPool> sync_pool;
-  std::unique_ptr<js::Watchdog> watchdog;
-  // Optional: without them, setAlarm() still stores the alarm but nothing fires it.
-  storage::AlarmIndex* alarm_index = nullptr;
-  // Optional: the storage quotas (without it, databases may grow until the disk is full).
-  storage::StorageQuota* storage_quota = nullptr;
-  AlarmScheduler* alarm_scheduler = nullptr;
-  // Optional: bounds how many threads one app's long turns hold at once (without it, a tenant
-  // may hold them all).
-  std::unique_ptr<LongTurnLimit> long_turns;
-  // Optional: which thread each object lives on (without it, every object stays on its home
-  // thread, ObjectPlacement::HomeThread).
-  std::unique_ptr<ObjectPlacement> placement;
-  // Apps whose code crashed a previous runtime process, and until when they must not run (see
-  // control/supervisor.h). Filled before the threads start.
-  AppQuarantine quarantine;
-  // Told of every uncaught error of an object (e.g. to show as a class's last error).
-  std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
-  // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so
-  // that nothing counted is lost. Called on that thread.
-  std::function<void(ThreadUsageReport)> on_final_usage;
-};
 
 // The messages Cloudflare gives when it resets objects.
 extern const char kCpuLimitMessage[];
