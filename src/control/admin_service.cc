@@ -1,6 +1,5 @@
 #include "control/admin_service.h"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <ctime>
@@ -88,8 +87,8 @@ AdminService::~AdminService() {
 
 void AdminService::Work() {
   // The scratch isolates that validate deploys live on this thread.
-  boost::asio::io_context io;
-  validator_ = std::make_unique<runtime::ThreadEngine>(io, runtime_);
+  validator_ = std::make_unique<runtime::ModuleValidator>(*runtime_.watchdog,
+                                                          runtime_.options.heap_limit_bytes);
   for (;;) {
     std::function<void()> job;
     {
@@ -219,7 +218,7 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
   {
     // A crash of the runtime process while the module's top level runs is this app's.
     runtime::CrashAttribution::Scope running(app);
-    problem = validator_->ValidateModule(transpiled.module_js, filename, &class_name);
+    problem = validator_->Validate(transpiled.module_js, filename, &class_name);
   }
   if (!problem.empty()) return Error(400, problem);
   std::string name = text("name").value_or(KebabFromPascal(class_name));

@@ -20,6 +20,7 @@
 #include "control/usage_store.h"
 #include "net/http_server.h"
 #include "runtime/alarm_scheduler.h"
+#include "runtime/module_validator.h"
 #include "runtime/thread_engine.h"
 #include "storage/alarm_index.h"
 
@@ -85,7 +86,7 @@ class AdminService {
   CredentialsStore* credentials_ = nullptr;
   UsageRecorder* usage_ = nullptr;
   UsageStore* usage_store_ = nullptr;
-  std::unique_ptr<runtime::ThreadEngine> validator_;
+  std::unique_ptr<runtime::ModuleValidator> validator_;  // the worker's
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;

@@ -313,8 +313,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       size_t held = options.runtime.long_turn_threads > 0
                         ? options.runtime.long_turn_threads
                         : runtime::LongTurnLimit::DefaultMaxThreads(threads);
-      // Room for the admin service's validating engine besides the event loops.
-      shared.long_turns = std::make_unique<runtime::LongTurnLimit>(threads + 4, held);
+      // A slot per event loop.
+      shared.long_turns = std::make_unique<runtime::LongTurnLimit>(threads, held);
     }
     // Objects not in memory are placed away from a thread busy with a long turn.
     shared.placement = std::make_unique<runtime::ObjectPlacement>();

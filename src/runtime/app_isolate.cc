@@ -4,6 +4,7 @@
 
 #include "js/array_buffer_allocator.h"
 #include "js/strings.h"
+#include "runtime/natives.h"
 #include "runtime/sql_natives.h"
 #include "runtime/thread_engine.h"
 
@@ -49,7 +50,9 @@ AppIsolate::AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code
   isolate_->SetAllowAtomicsWait(false);
   isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
   isolate_->AddNearHeapLimitCallback(&AppIsolate::NearHeapLimit, this);
-  isolate_->SetPromiseRejectCallback(&ThreadEngine::OnPromiseReject);
+  // The engine reports unhandled rejections at the end of each turn; without one, whoever runs
+  // the isolate installs its own callback.
+  if (engine_) isolate_->SetPromiseRejectCallback(&ThreadEngine::OnPromiseReject);
 
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope handle_scope(isolate_);
@@ -110,7 +113,7 @@ void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
                            const char* global_name, v8::Global<v8::Object>* exports) {
   v8::Local<v8::Context> context = this->context();
   v8::Local<v8::Object> global = context->Global();
-  global->Set(context, js::FromUtf8(isolate_, "__dormNative"), engine_->MakeNatives(this)).Check();
+  global->Set(context, js::FromUtf8(isolate_, "__dormNative"), MakeNatives(engine_, this)).Check();
   v8::TryCatch try_catch(isolate_);
   v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, name));
   v8::ScriptCompiler::Source script_source(js::FromUtf8(isolate_, std::string_view(source, size)),

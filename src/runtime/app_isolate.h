@@ -23,7 +23,10 @@ class ThreadEngine;
 class AppIsolate {
  public:
   // Creates the isolate and context and runs the prelude. Throws std::runtime_error if the
-  // prelude fails (a build defect, not a user error).
+  // prelude fails (a build defect, not a user error). `engine` runs the isolate's turns and backs
+  // its natives; null for a scratch isolate that only checks a module (see ModuleValidator): its
+  // natives then have no object, storage or socket to act on (see MakeNatives), and no promise
+  // reject callback is installed.
   AppIsolate(ThreadEngine* engine, std::shared_ptr<const AppCode> code, size_t heap_limit_bytes);
   ~AppIsolate();
   AppIsolate(const AppIsolate&) = delete;

@@ -1,11 +1,14 @@
 // The native functions behind the prelude's Web APIs and the Durable Object runtime's storage.
 // Their contracts are listed in docs/contracts.md; arguments are validated by the JS callers, so
 // a type mismatch here is a defect and throws a plain TypeError.
+#include "runtime/natives.h"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <unicode/ustring.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 
@@ -24,8 +27,16 @@ using v8::FunctionCallbackInfo;
 using v8::Local;
 using v8::Value;
 
+namespace {
+// Ids of the timers a scratch isolate starts (see SetTimer): distinct, as setTimeout's are.
+std::atomic<uint64_t> g_unscheduled_timer_ids{0};
+// As ThreadEngine::ResolveObjectHandle answers for a slot that names no object.
+const char kNoObjectMessage[] = "Durable Object storage is no longer accessible.";
+}  // namespace
+
 class Natives {
  public:
+  // Null for a scratch isolate (see MakeNatives).
   static ThreadEngine* Engine(const FunctionCallbackInfo<Value>& info) {
     return static_cast<ThreadEngine*>(info.Data().As<v8::External>()->Value());
   }
@@ -179,9 +190,17 @@ class Natives {
       js::ThrowTypeError(isolate, "setTimer(fn, delay, repeat)");
       return;
     }
+    ThreadEngine* engine = Engine(info);
+    if (!engine) {
+      // A scratch isolate is disposed as soon as its module is checked, before any timer could
+      // fire: the timer is accepted, as on an engine, and dropped.
+      info.GetReturnValue().Set(
+          v8::Number::New(isolate, static_cast<double>(++g_unscheduled_timer_ids)));
+      return;
+    }
     double delay = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : 0;
-    uint64_t id = Engine(info)->AddTimer(App(info), info[0].As<v8::Function>(), delay,
-                                         info[2]->BooleanValue(isolate));
+    uint64_t id = engine->AddTimer(App(info), info[0].As<v8::Function>(), delay,
+                                   info[2]->BooleanValue(isolate));
     info.GetReturnValue().Set(v8::Number::New(isolate, static_cast<double>(id)));
   }
 
@@ -189,10 +208,12 @@ class Natives {
   static void ClearTimer(const FunctionCallbackInfo<Value>& info) {
     if (!info[0]->IsNumber()) return;
     double id = info[0].As<v8::Number>()->Value();
-    if (id >= 1 && id < 9.0e15) Engine(info)->ClearTimer(App(info), static_cast<uint64_t>(id));
+    ThreadEngine* engine = Engine(info);
+    if (engine && id >= 1 && id < 9.0e15) engine->ClearTimer(App(info), static_cast<uint64_t>(id));
   }
 
   static std::string Where(ThreadEngine* engine) {
+    if (!engine) return "";
     if (ObjectInstance* instance = engine->FindBySlot(engine->current_slot_)) {
       return "[" + instance->address.app + "/" + instance->address.class_name + "/" +
              instance->address.instance_name + "] ";
@@ -226,7 +247,7 @@ class Natives {
 
   // --- Storage (first argument: the object's slot) ---
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
-    return Engine(info)->ResolveObjectHandle(App(info), info[0]);
+    return ResolveObjectHandle(Engine(info), App(info), info[0]);
   }
 
   // The string argument `i` (the JS callers convert keys with String()); false with a TypeError
@@ -590,6 +611,7 @@ class Natives {
     const double id = info[1].As<v8::Number>()->Value();
     if (!(slot >= 1 && slot < 9.0e15) || !(id >= 1 && id < 9.0e15)) return;
     ThreadEngine* engine = Engine(info);
+    if (!engine) return;
     ObjectInstance* instance = engine->FindBySlot(static_cast<uint64_t>(slot));
     if (!instance || instance->app != App(info)) return;
     engine->OnEventSettled(static_cast<uint64_t>(slot), static_cast<uint64_t>(id),
@@ -625,11 +647,25 @@ class Natives {
   }
 };
 
-v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
+ObjectInstance* ResolveObjectHandle(ThreadEngine* engine, AppIsolate* caller,
+                                    v8::Local<v8::Value> handle) {
+  if (!engine) {
+    js::ThrowError(caller->isolate(), kNoObjectMessage);
+    return nullptr;
+  }
+  return engine->ResolveObjectHandle(caller, handle);
+}
+
+WebSocketRecord* ResolveSocketHandle(ThreadEngine* engine, AppIsolate* caller,
+                                     v8::Local<v8::Value> handle) {
+  return engine ? engine->ResolveSocketHandle(caller, handle) : nullptr;
+}
+
+v8::Local<v8::Object> MakeNatives(ThreadEngine* engine, AppIsolate* app) {
   v8::Isolate* isolate = app->isolate();
   v8::Local<v8::Context> context = app->context();
   v8::Local<v8::Object> natives = v8::Object::New(isolate);
-  v8::Local<v8::External> self = v8::External::New(isolate, this);
+  v8::Local<v8::External> self = v8::External::New(isolate, engine);
   struct Entry {
     const char* name;
     v8::FunctionCallback fn;
@@ -676,8 +712,8 @@ v8::Local<v8::Object> ThreadEngine::MakeNatives(AppIsolate* app) {
         v8::FunctionTemplate::New(isolate, e.fn, self)->GetFunction(context).ToLocalChecked();
     natives->Set(context, js::FromUtf8(isolate, e.name), fn).Check();
   }
-  AddSqlNatives(this, isolate, context, natives);
-  AddWebSocketNatives(this, isolate, context, natives);
+  AddSqlNatives(engine, isolate, context, natives);
+  AddWebSocketNatives(engine, isolate, context, natives);
   return natives;
 }
 

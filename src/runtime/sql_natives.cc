@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "js/strings.h"
+#include "runtime/natives.h"
 #include "runtime/thread_engine.h"
 #include "storage/sql_cursor.h"
 #include "util/log.h"
@@ -66,7 +67,7 @@ class SqlNatives {
   }
 
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
-    return Engine(info)->ResolveObjectHandle(App(info), info[0]);
+    return ResolveObjectHandle(Engine(info), App(info), info[0]);
   }
 
   // The cursor of handle `info[index]`; nullptr for anything that is not a cursor handle, or

@@ -19,6 +19,7 @@ namespace dorm::runtime {
 
 class ThreadEngine;
 
+// `engine` may be null (see MakeNatives in runtime/natives.h).
 void AddSqlNatives(ThreadEngine* engine, v8::Isolate* isolate, v8::Local<v8::Context> context,
                    v8::Local<v8::Object> natives);
 

@@ -1621,27 +1621,4 @@ void ThreadEngine::CloseAll() {
   timers_.clear();
 }
 
-std::string ThreadEngine::ValidateModule(const std::string& module_js, const std::string& filename,
-                                         std::string* class_name) {
-  auto code = std::make_shared<AppCode>();
-  code->app = "(deploy check)";
-  AppIsolate scratch(this, code, shared_.options.heap_limit_bytes);
-  std::string result;
-  bool alive =
-      RunTurn(&scratch, [&] { result = scratch.InspectModule(module_js, filename, class_name); });
-  if (!alive) {
-    return scratch.out_of_memory() ? "The module's top-level code exceeded the memory limit."
-                                   : "The module's top-level code exceeded the CPU time limit.";
-  }
-  // Timers the module's top level may have started belong to the scratch isolate.
-  for (auto it = timers_.begin(); it != timers_.end();) {
-    if (it->second->app == &scratch) {
-      it = timers_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  return result;
-}
-
 }  // namespace dorm::runtime

@@ -51,7 +51,7 @@ class ThreadEngine {
  public:
   // `placement_thread` is this thread's index in shared.placement: every event routed to the
   // thread goes through ObjectPlacement::Route() with that index. -1: an engine that is never
-  // routed events (deploy validation).
+  // routed events.
   ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared, int placement_thread = -1);
   ~ThreadEngine();
   ThreadEngine(const ThreadEngine&) = delete;
@@ -67,11 +67,6 @@ class ThreadEngine {
   // Drops the app's isolate and objects if its code changed (or it was deleted); their in-flight
   // requests fail with kCodeUpdatedMessage.
   void RefreshApp(const std::string& app);
-
-  // Loads a module in a scratch isolate on this thread, under the CPU limit, and applies the
-  // deploy rules (see AppIsolate::InspectModule). Returns "" on success.
-  std::string ValidateModule(const std::string& module_js, const std::string& filename,
-                             std::string* class_name);
 
   // --- WebSockets: called by the network front, on this thread. ---
   // The handshake of socket `id` (from HttpResponseData::web_socket_id) completed. Returns false
@@ -102,8 +97,6 @@ class ThreadEngine {
   void CloseAll();
 
   // --- For AppIsolate and the natives (runtime thread only). ---
-  v8::Local<v8::Object> MakeNatives(AppIsolate* app);
-
   // The live instance that `handle` (an object's slot number, passed from JavaScript) names, if
   // it is an object of `caller`'s app and the object whose turn is running now. Otherwise throws
   // an Error in the caller's isolate and returns nullptr. Every native that acts on an object

@@ -6,6 +6,7 @@
 
 #include "js/serializer.h"
 #include "js/strings.h"
+#include "runtime/natives.h"
 #include "runtime/thread_engine.h"
 
 namespace dorm::runtime {
@@ -26,13 +27,13 @@ class WebSocketNatives {
   // The live instance of slot `info[0]` if the caller may act for it (see
   // ThreadEngine::ResolveObjectHandle), or nullptr with an Error thrown.
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
-    return Engine(info)->ResolveObjectHandle(
-        static_cast<AppIsolate*>(info.GetIsolate()->GetData(0)), info[0]);
+    return ResolveObjectHandle(Engine(info),
+                               static_cast<AppIsolate*>(info.GetIsolate()->GetData(0)), info[0]);
   }
   // The socket `info[index]` names, if it belongs to the caller's app; nullptr otherwise.
   static WebSocketRecord* Socket(const FunctionCallbackInfo<Value>& info, int index) {
-    return Engine(info)->ResolveSocketHandle(
-        static_cast<AppIsolate*>(info.GetIsolate()->GetData(0)), info[index]);
+    return ResolveSocketHandle(
+        Engine(info), static_cast<AppIsolate*>(info.GetIsolate()->GetData(0)), info[index]);
   }
   static Local<Value> StateCode(v8::Isolate* isolate, const WebSocketRecord& record) {
     // WebSocket.readyState: a socket still connecting already counts as OPEN for the object.

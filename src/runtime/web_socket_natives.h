@@ -1,5 +1,6 @@
 // Installs the WebSocket natives (wsCreate, wsSend, ...) on the natives object of an app's
-// context. Contracts: docs/contracts.md.
+// context. `engine` may be null (see MakeNatives in runtime/natives.h). Contracts:
+// docs/contracts.md.
 #pragma once
 
 #include <v8.h>
