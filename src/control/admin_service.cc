@@ -7,8 +7,18 @@
 
 #include "control/admin_json.h"
 #include "control/class_storage.h"
+#include "control/env_store.h"
+#include "control/registry.h"
 #include "control/transpiler.h"
+#include "control/usage_recorder.h"
+#include "control/usage_store.h"
+#include "runtime/alarm_scheduler.h"
 #include "runtime/crash_attribution.h"
+#include "runtime/engine_pool.h"
+#include "runtime/module_validator.h"
+#include "runtime/runtime_shared.h"
+#include "storage/alarm_index.h"
+#include "storage/storage_quota.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -70,9 +80,8 @@ std::string HeaderValue(const HttpRequestData& r, const char* name) {
 
 }  // namespace
 
-AdminService::AdminService(AdminOptions options, Registry& registry,
-                           runtime::RuntimeShared& runtime)
-    : options_(std::move(options)), registry_(registry), runtime_(runtime) {
+AdminService::AdminService(AdminOptions options, Registry& registry, runtime::EnginePool& pool)
+    : options_(std::move(options)), registry_(registry), pool_(pool), runtime_(pool.shared()) {
   worker_ = std::thread([this] { Work(); });
 }
 
@@ -87,8 +96,7 @@ AdminService::~AdminService() {
 
 void AdminService::Work() {
   // The scratch isolates that validate deploys live on this thread.
-  validator_ = std::make_unique<runtime::ModuleValidator>(*runtime_.watchdog,
-                                                          runtime_.options.heap_limit_bytes);
+  validator_ = pool_.NewModuleValidator();
   for (;;) {
     std::function<void()> job;
     {
@@ -283,7 +291,7 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
 void AdminService::PublishApp(const std::string& app) {
   runtime_.catalog.Set(app, registry_.CatalogEntries(app),
                        env_store_ ? env_store_->Values(app) : runtime::EnvVars{});
-  if (server_) server_->RunOnEveryEngine([&](runtime::ThreadEngine& e) { e.RefreshApp(app); });
+  pool_.RefreshApp(app);
 }
 
 }  // namespace dorm::control
