@@ -223,7 +223,7 @@ int ServeCommand(const Args& args, const char* argv0) {
   if (colon == std::string::npos) Fail("--listen must be HOST:PORT");
   o.http.host = listen.substr(0, colon);
   o.http.port = static_cast<unsigned short>(std::atoi(listen.c_str() + colon + 1));
-  o.http.threads = static_cast<int>(NumberFlag(args, "threads", 0));
+  o.threads = static_cast<int>(NumberFlag(args, "threads", 0));
   o.http.max_body_bytes = static_cast<size_t>(NumberFlag(args, "max-body-bytes", 100ll << 20));
   o.runtime.data_dir = Flag(args, "data", ".dorm");
   o.runtime.cpu_limit = std::chrono::milliseconds(NumberFlag(args, "cpu-limit-ms", 30000));

@@ -14,6 +14,7 @@
 
 #include "control/admin_json.h"
 #include "control/admin_service.h"
+#include "control/credentials_store.h"
 #include "util/base64.h"
 #include "util/log.h"
 #include "util/names.h"

@@ -8,6 +8,8 @@
 
 #include "control/admin_json.h"
 #include "control/admin_service.h"
+#include "control/env_store.h"
+#include "control/registry.h"
 #include "util/log.h"
 #include "util/names.h"
 

@@ -1,6 +1,5 @@
 #include "control/admin_service.h"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <ctime>
@@ -8,8 +7,18 @@
 
 #include "control/admin_json.h"
 #include "control/class_storage.h"
+#include "control/env_store.h"
+#include "control/registry.h"
 #include "control/transpiler.h"
+#include "control/usage_recorder.h"
+#include "control/usage_store.h"
+#include "runtime/alarm_scheduler.h"
 #include "runtime/crash_attribution.h"
+#include "runtime/engine_pool.h"
+#include "runtime/module_validator.h"
+#include "runtime/runtime_shared.h"
+#include "storage/alarm_index.h"
+#include "storage/storage_quota.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -71,9 +80,8 @@ std::string HeaderValue(const HttpRequestData& r, const char* name) {
 
 }  // namespace
 
-AdminService::AdminService(AdminOptions options, Registry& registry,
-                           runtime::RuntimeShared& runtime)
-    : options_(std::move(options)), registry_(registry), runtime_(runtime) {
+AdminService::AdminService(AdminOptions options, Registry& registry, runtime::EnginePool& pool)
+    : options_(std::move(options)), registry_(registry), pool_(pool), runtime_(pool.shared()) {
   worker_ = std::thread([this] { Work(); });
 }
 
@@ -88,8 +96,7 @@ AdminService::~AdminService() {
 
 void AdminService::Work() {
   // The scratch isolates that validate deploys live on this thread.
-  boost::asio::io_context io;
-  validator_ = std::make_unique<runtime::ThreadEngine>(io, runtime_);
+  validator_ = pool_.NewModuleValidator();
   for (;;) {
     std::function<void()> job;
     {
@@ -219,7 +226,7 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
   {
     // A crash of the runtime process while the module's top level runs is this app's.
     runtime::CrashAttribution::Scope running(app);
-    problem = validator_->ValidateModule(transpiled.module_js, filename, &class_name);
+    problem = validator_->Validate(transpiled.module_js, filename, &class_name);
   }
   if (!problem.empty()) return Error(400, problem);
   std::string name = text("name").value_or(KebabFromPascal(class_name));
@@ -284,7 +291,7 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
 void AdminService::PublishApp(const std::string& app) {
   runtime_.catalog.Set(app, registry_.CatalogEntries(app),
                        env_store_ ? env_store_->Values(app) : runtime::EnvVars{});
-  if (server_) server_->RunOnEveryEngine([&](runtime::ThreadEngine& e) { e.RefreshApp(app); });
+  pool_.RefreshApp(app);
 }
 
 }  // namespace dorm::control

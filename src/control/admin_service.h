@@ -1,29 +1,41 @@
 // The admin API (/_admin/v1/...): deploy, list, get and delete classes. Requests are
 // authenticated with the admin token (constant-time comparison) and carried out one at a time on
 // the service's own worker thread, which also validates deployed modules in a scratch isolate.
+// Code changes reach the objects through the runtime's EnginePool.
 //
 // Thread-safe: Handle() may be called from any thread; responses are delivered from the worker.
+// The setters are called before the first request.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "control/credentials_store.h"
-#include "control/env_store.h"
-#include "control/registry.h"
-#include "control/usage_recorder.h"
-#include "control/usage_store.h"
-#include "net/http_server.h"
-#include "runtime/alarm_scheduler.h"
-#include "runtime/thread_engine.h"
-#include "storage/alarm_index.h"
+#include "runtime/http_message.h"
+
+namespace dorm::runtime {
+class AlarmScheduler;
+class EnginePool;
+class ModuleValidator;
+struct RuntimeShared;
+}  // namespace dorm::runtime
+
+namespace dorm::storage {
+class AlarmIndex;
+}  // namespace dorm::storage
 
 namespace dorm::control {
+
+class CredentialsStore;
+class EnvStore;
+class Registry;
+class UsageRecorder;
+class UsageStore;
 
 struct AdminOptions {
   std::string token;
@@ -36,11 +48,11 @@ struct AdminOptions {
 
 class AdminService {
  public:
-  AdminService(AdminOptions options, Registry& registry, runtime::RuntimeShared& runtime);
+  // `registry` and `pool` must outlive the service; the pool reaches the objects when code
+  // changes, and its limits apply to the modules deploys check.
+  AdminService(AdminOptions options, Registry& registry, runtime::EnginePool& pool);
   ~AdminService();  // finishes queued requests, joins the worker
 
-  // Must be called before the first request that changes code (to reach the runtime threads).
-  void set_server(net::HttpServer* server) { server_ = server; }
   // Deleting a class also forgets its objects' alarms.
   void set_alarm_scheduler(runtime::AlarmScheduler* scheduler, storage::AlarmIndex* index) {
     alarm_scheduler_ = scheduler;
@@ -77,15 +89,15 @@ class AdminService {
 
   AdminOptions options_;
   Registry& registry_;
-  runtime::RuntimeShared& runtime_;
-  net::HttpServer* server_ = nullptr;
+  runtime::EnginePool& pool_;
+  runtime::RuntimeShared& runtime_;  // the pool's
   runtime::AlarmScheduler* alarm_scheduler_ = nullptr;
   storage::AlarmIndex* alarm_index_ = nullptr;
   EnvStore* env_store_ = nullptr;
   CredentialsStore* credentials_ = nullptr;
   UsageRecorder* usage_ = nullptr;
   UsageStore* usage_store_ = nullptr;
-  std::unique_ptr<runtime::ThreadEngine> validator_;
+  std::unique_ptr<runtime::ModuleValidator> validator_;  // the worker's
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;

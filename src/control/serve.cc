@@ -30,6 +30,9 @@
 #include "runtime/alarm_scheduler.h"
 #include "runtime/app_quarantine.h"
 #include "runtime/crash_attribution.h"
+#include "runtime/engine_pool.h"
+#include "runtime/runtime_shared.h"
+#include "runtime/thread_engine.h"
 #include "storage/alarm_index.h"
 #include "storage/sqlite_setup.h"
 #include "storage/storage_quota.h"
@@ -153,9 +156,19 @@ void FinishPendingDeletions(const std::string& data_dir, Registry& registry,
 // How many event-loop threads the server runs: --threads, or one per core.
 size_t EventLoopThreads(const ServeOptions& options) {
   return static_cast<size_t>(
-      options.http.threads > 0
-          ? options.http.threads
-          : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+      options.threads > 0 ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+}
+
+// Stops accepting, lets in-flight requests and flushes finish (at most `grace`), closes every
+// object, lets the WebSockets' Close frames leave, and stops the event loops.
+void StopServing(net::HttpServer& server, runtime::EnginePool& pool,
+                 std::chrono::milliseconds grace) {
+  server.StopAccepting();
+  pool.Drain(std::chrono::steady_clock::now() + grace);
+  pool.CloseAll();
+  server.WaitForWebSocketsToClose(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  pool.Stop();
 }
 
 // The runtime process's part of `dorm serve`: everything but the data folder's lock and the
@@ -313,8 +326,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       size_t held = options.runtime.long_turn_threads > 0
                         ? options.runtime.long_turn_threads
                         : runtime::LongTurnLimit::DefaultMaxThreads(threads);
-      // Room for the admin service's validating engine besides the event loops.
-      shared.long_turns = std::make_unique<runtime::LongTurnLimit>(threads + 4, held);
+      // A slot per event loop.
+      shared.long_turns = std::make_unique<runtime::LongTurnLimit>(threads, held);
     }
     // Objects not in memory are placed away from a thread busy with a long turn.
     shared.placement = std::make_unique<runtime::ObjectPlacement>();
@@ -357,7 +370,11 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     std::unique_ptr<UsageRecorder> usage;
     AdminOptions admin_options{token, data_dir, options.max_classes_per_app};
     admin_options.max_apps = options.max_apps;
-    AdminService admin(admin_options, registry, shared);
+    // The event loops and their engines; they start once everything they call into is set up.
+    // Declared before what reaches objects through it (the admin service finishes its queue when
+    // destroyed).
+    runtime::EnginePool pool(shared, EventLoopThreads(options));
+    AdminService admin(admin_options, registry, pool);
     // The connection limit leaves object databases their descriptors, plus the ones the server
     // holds now (registry, indexes, V8) and a margin for what it opens later (listening socket,
     // event loops, deploys), so that objects keep opening their databases while clients hold
@@ -376,7 +393,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
         effective.http.max_connections = for_connections;
       }
     }
-    net::HttpServer server(effective.http, shared,
+    net::HttpServer server(effective.http, pool,
                            [&admin](const std::string& path, runtime::HttpRequestData request,
                                     std::function<void(runtime::HttpResponseData)> respond) {
                              admin.Handle(path, std::move(request), std::move(respond));
@@ -402,15 +419,14 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
           refused.headers.emplace_back("www-authenticate", "Bearer realm=\"dorm-admin\"");
           return refused;
         });
-    admin.set_server(&server);
     admin.set_env_store(env_store.get());
     admin.set_credentials_store(credentials.get());
     usage = std::make_unique<UsageRecorder>(
         *usage_store,
-        [&server] {
+        [&pool] {
           std::mutex mu;
           std::vector<runtime::ThreadUsageReport> reports;
-          server.RunOnEveryEngine([&](runtime::ThreadEngine& engine) {
+          pool.RunOnEveryEngine([&](runtime::ThreadEngine& engine) {
             runtime::ThreadUsageReport report = engine.ReadUsage();
             std::lock_guard<std::mutex> lock(mu);
             reports.push_back(std::move(report));
@@ -423,7 +439,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     };
     admin.set_usage(usage.get(), usage_store.get());
     server.set_authorizer(&authorizer);
-    runtime::AlarmScheduler scheduler(*alarm_index, [&server, &shared](
+    runtime::AlarmScheduler scheduler(*alarm_index, [&pool, &shared](
                                                         const runtime::ObjectAddress& address,
                                                         long long scheduled_ms, int retry_count) {
       // A suspended app's alarms fire when its suspension ends, as if they had been late.
@@ -431,16 +447,18 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
         shared.alarm_scheduler->Retry(address, until, retry_count);
         return;
       }
-      server.FireAlarm(address, scheduled_ms, retry_count);
+      pool.FireAlarm(address, scheduled_ms, retry_count);
     });
     shared.alarm_scheduler = &scheduler;
     admin.set_alarm_scheduler(&scheduler, alarm_index.get());
+    pool.Start();
     unsigned short port;
     try {
       port = server.Start();
     } catch (const std::exception& e) {
       std::cerr << "dorm: cannot serve on " << options.http.host << ":" << options.http.port << ": "
                 << e.what() << "\n";
+      pool.Stop();  // before V8 goes
       js::ShutdownV8();
       return 1;
     }
@@ -451,8 +469,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     }
     scheduler.Start();
     usage->Start();
-    std::cout << "dorm: listening on " << address << " (data in " << data_dir << ", "
-              << server.thread_count() << " threads)" << std::endl;
+    std::cout << "dorm: listening on " << address << " (data in " << data_dir << ", " << pool.size()
+              << " threads)" << std::endl;
     int received = 0;
     sigwait(&signals, &received);
     Log(LogLevel::kInfo, std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
@@ -461,7 +479,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     // No reading may wait for runtime threads that are stopping; their last readings come
     // through on_final_usage.
     usage->Stop();
-    server.Stop(std::chrono::seconds(30));
+    StopServing(server, pool, std::chrono::seconds(30));
     try {
       usage->Refresh();
     } catch (const std::exception& e) {

@@ -11,6 +11,8 @@ namespace dorm::control {
 
 struct ServeOptions {
   net::HttpServerOptions http;
+  // Event-loop threads, each with its runtime engine; 0: one per core.
+  int threads = 0;
   runtime::RuntimeOptions runtime;
   size_t max_classes_per_app = 5;
   // At most this many apps (0: no limit); see AdminOptions.

@@ -1,5 +1,7 @@
 #include "js/watchdog.h"
 
+#include <v8.h>
+
 namespace dorm::js {
 namespace {
 long long CpuNanos(clockid_t clock) {

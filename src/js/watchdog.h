@@ -17,7 +17,6 @@
 
 #include <pthread.h>
 #include <time.h>
-#include <v8.h>
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +25,12 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+// Only pointers to isolates are kept here: headers that include this one (e.g.
+// runtime/runtime_shared.h) need not pull in all of V8.
+namespace v8 {
+class Isolate;
+}  // namespace v8
 
 namespace dorm::js {
 

@@ -12,7 +12,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
-#include <future>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -22,6 +21,10 @@
 #include "net/response_head.h"
 #include "net/route.h"
 #include "net/web_socket_connection.h"
+#include "runtime/app_quarantine.h"
+#include "runtime/engine_pool.h"
+#include "runtime/runtime_shared.h"
+#include "runtime/thread_engine.h"
 #include "util/log.h"
 #include "util/rate_limited_log.h"
 
@@ -32,14 +35,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-
-struct HttpServer::Loop {
-  asio::io_context io{1};
-  std::unique_ptr<runtime::ThreadEngine> engine;
-  int long_turn_slot =
-      -1;  // the engine's slot in the runtime's LongTurnLimit; set before Start returns
-  std::thread thread;
-};
 
 namespace {
 
@@ -69,12 +64,13 @@ RateLimitedLog& ResponseHeadLog() {
 // timeout fires. Lives on its loop's thread; holds itself alive through pending operations.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer& server, HttpServer::Loop* loop)
+  Session(tcp::socket socket, HttpServer& server, size_t loop)
       : socket_(std::move(socket)),
         server_(server),
+        pool_(server.pool()),
         loop_(loop),
-        io_(loop->io),
-        timer_(loop->io),
+        io_(pool_.io(loop)),
+        timer_(io_),
         limits_{server.options().max_header_bytes, server.options().max_body_bytes},
         buffer_(ConnectionBufferBytes(limits_)),
         reservation_(server.body_budget()) {}
@@ -313,11 +309,11 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kDispatched;
     request_.body = std::move(parser_->get().body());
     // Before dispatching: the response (and with it Upgrade()) may come before Dispatch returns.
-    owner_ = plan_.route.kind == RouteKind::kObject ? server_.RouteObject(plan_.address) : nullptr;
-    server_.Dispatch(loop_, owner_, std::move(plan_), std::move(request_),
-                     std::move(protocol_fallback_),
+    owner_.reset();
+    if (plan_.route.kind == RouteKind::kObject) owner_ = pool_.RouteObject(plan_.address);
+    server_.Dispatch(owner_, std::move(plan_), std::move(request_), std::move(protocol_fallback_),
                      [self = shared_from_this()](runtime::HttpResponseData response) {
-                       if (self->loop_->thread.get_id() == std::this_thread::get_id()) {
+                       if (self->pool_.OnLoop(self->loop_)) {
                          self->Write(std::move(response));
                          return;
                        }
@@ -425,10 +421,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void NotifySocketNeverConnected(uint64_t id) {
-    HttpServer::Loop* owner = owner_;
-    if (!owner) return;
-    asio::post(owner->io, [owner, id] {
-      if (owner->engine) owner->engine->OnWebSocketClosed(id, 1006, "", false);
+    if (!owner_) return;
+    runtime::EnginePool& pool = pool_;
+    size_t owner = *owner_;
+    asio::post(pool.io(owner), [&pool, owner, id] {
+      if (runtime::ThreadEngine* engine = pool.engine(owner)) {
+        engine->OnWebSocketClosed(id, 1006, "", false);
+      }
     });
   }
 
@@ -437,13 +436,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void Upgrade(runtime::HttpResponseData data) {
     Disarm();
     phase_ = Phase::kClosed;
-    HttpServer::Loop* owner = owner_;
+    runtime::EnginePool& pool = pool_;
+    size_t owner = *owner_;  // set: only an object's request is an upgrade
     uint64_t id = data.web_socket_id;
     auto request = std::make_shared<http::request<http::string_body>>(std::move(*upgrade_request_));
     auto headers = std::make_shared<runtime::HeaderList>(std::move(data.headers));
     const WebSocketOptions& options = server_.options().web_socket;
     if (owner == loop_) {
-      std::make_shared<WebSocketConnection>(std::move(socket_), owner->engine.get(), id, options)
+      std::make_shared<WebSocketConnection>(std::move(socket_), pool.engine(owner), id, options)
           ->Start(std::move(*request), *headers);
       return;
     }
@@ -455,10 +455,11 @@ class Session : public std::enable_shared_from_this<Session> {
       NotifySocketNeverConnected(id);
       return;
     }
-    asio::post(owner->io, [owner, id, protocol, fd, request, headers, &options] {
-      tcp::socket socket(owner->io, protocol, fd);
-      if (!owner->engine) return;
-      std::make_shared<WebSocketConnection>(std::move(socket), owner->engine.get(), id, options)
+    asio::post(pool.io(owner), [&pool, owner, id, protocol, fd, request, headers, &options] {
+      tcp::socket socket(pool.io(owner), protocol, fd);
+      runtime::ThreadEngine* engine = pool.engine(owner);
+      if (!engine) return;
+      std::make_shared<WebSocketConnection>(std::move(socket), engine, id, options)
           ->Start(std::move(*request), *headers);
     });
   }
@@ -499,7 +500,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   tcp::socket socket_;
   HttpServer& server_;
-  HttpServer::Loop* loop_;
+  runtime::EnginePool& pool_;
+  size_t loop_;  // the pool's loop this connection runs on
   asio::io_context& io_;
   asio::steady_timer timer_;
   uint64_t timer_generation_ = 0;
@@ -518,24 +520,19 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Plan plan_;
   runtime::HttpRequestData request_;
   std::string protocol_fallback_;
-  HttpServer::Loop* owner_ = nullptr;
+  std::optional<size_t> owner_;  // the loop of the request's object, once routed
   std::optional<http::request<http::string_body>> upgrade_request_;
 };
 
 }  // namespace
 
-HttpServer::HttpServer(HttpServerOptions options, runtime::RuntimeShared& runtime,
-                       AdminHandler admin)
+HttpServer::HttpServer(HttpServerOptions options, runtime::EnginePool& pool, AdminHandler admin)
     : options_(std::move(options)),
-      runtime_(runtime),
+      pool_(pool),
       admin_(std::move(admin)),
-      body_budget_(options_.max_buffered_body_bytes) {
-  int n = options_.threads > 0 ? options_.threads
-                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  for (int i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>());
-}
+      body_budget_(options_.max_buffered_body_bytes) {}
 
-HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+HttpServer::~HttpServer() { StopAccepting(); }
 
 int HttpServer::BindListener(const std::string& host, unsigned short port) {
   asio::io_context io;
@@ -577,27 +574,11 @@ unsigned short HttpServer::Start() {
   }
   unsigned short port = acceptor_->local_endpoint().port();
   accept_retry_.emplace(accept_io_);
-  std::vector<std::promise<void>> ready(loops_.size());
-  for (size_t i = 0; i < loops_.size(); ++i) {
-    Loop* loop = loops_[i].get();
-    std::promise<void>* started = &ready[i];
-    loop->thread = std::thread([this, loop, started, i] {
-      loop->engine =
-          std::make_unique<runtime::ThreadEngine>(loop->io, runtime_, static_cast<int>(i));
-      loop->long_turn_slot = loop->engine->long_turn_slot();
-      started->set_value();
-      auto guard = asio::make_work_guard(loop->io);
-      loop->io.run();
-      loop->engine.reset();
-    });
-  }
-  for (auto& r : ready) r.get_future().wait();
   Accept();
   accept_thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(accept_io_);
     accept_io_.run();
   });
-  started_ = true;
   return port;
 }
 
@@ -641,27 +622,15 @@ void HttpServer::HandOff(tcp::socket socket) {
   auto protocol = socket.local_endpoint(ec).protocol();
   if (ec) return;  // the peer is gone already; the socket closes here
   // Round robin over the loops, passing over those busy with a long turn.
-  const runtime::LongTurnLimit* long_turns = runtime_.long_turns.get();
-  const int64_t now_ns = long_turns ? runtime::LongTurnLimit::NowNs() : 0;
-  Loop* target = nullptr;
-  for (size_t step = 0; step < loops_.size() && !target; ++step) {
-    Loop* candidate = loops_[(next_loop_ + step) % loops_.size()].get();
-    if (!long_turns || !long_turns->Busy(candidate->long_turn_slot, now_ns)) {
-      target = candidate;
-      next_loop_ = (next_loop_ + step + 1) % loops_.size();
-    }
-  }
-  if (!target) {
-    target = loops_[next_loop_].get();
-    next_loop_ = (next_loop_ + 1) % loops_.size();
-  }
+  const size_t target = pool_.LoopNotBusyFrom(next_loop_);
+  next_loop_ = (target + 1) % pool_.size();
   int fd = socket.release(ec);
   if (ec) return;
   // Counted now, not when the loop makes the session: a burst of connections accepted before
   // the loops get to them must meet the connection limit all the same.
   ++http_connections_;
-  asio::post(target->io, [this, target, protocol, fd] {
-    tcp::socket moved(target->io, protocol, fd);
+  asio::post(pool_.io(target), [this, target, protocol, fd] {
+    tcp::socket moved(pool_.io(target), protocol, fd);
     std::make_shared<Session>(std::move(moved), *this, target)->Start();
   });
 }
@@ -696,35 +665,16 @@ void HttpServer::RefuseConnection(int fd) {
   // The socket object closes the descriptor when it goes out of scope.
 }
 
-void HttpServer::FireAlarm(const runtime::ObjectAddress& address, long long scheduled_ms,
-                           int retry_count) {
-  Loop* loop = RouteObject(address);
-  asio::post(loop->io, [loop, address, scheduled_ms, retry_count] {
-    if (loop->engine) loop->engine->FireAlarm(address, scheduled_ms, retry_count);
-  });
-}
-
 HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::string& host) {
   Plan plan;
   plan.route = RouteTarget(target);
   if (plan.route.kind != RouteKind::kObject) return plan;
+  const runtime::ClassCatalog& catalog = pool_.shared().catalog;
   plan.address.app = AppFromHost(
-      host, [this](const std::string& name) { return runtime_.catalog.Get(name) != nullptr; });
+      host, [&catalog](const std::string& name) { return catalog.Get(name) != nullptr; });
   plan.address.class_name = plan.route.class_name;
   plan.address.instance_name = plan.route.instance_id;
   return plan;
-}
-
-HttpServer::Loop* HttpServer::RouteObject(const runtime::ObjectAddress& address) {
-  const std::string key = runtime::ObjectKey(address);
-  if (!runtime_.placement)
-    return loops_[runtime::ObjectPlacement::HomeThread(key, loops_.size())].get();
-  const runtime::LongTurnLimit* long_turns = runtime_.long_turns.get();
-  const int64_t now_ns = long_turns ? runtime::LongTurnLimit::NowNs() : 0;
-  size_t thread = runtime_.placement->Route(key, loops_.size(), [&](size_t candidate) {
-    return long_turns && long_turns->Busy(loops_[candidate]->long_turn_slot, now_ns);
-  });
-  return loops_[thread].get();
 }
 
 std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
@@ -745,20 +695,21 @@ std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
     case RouteKind::kObject:
       break;
   }
-  std::shared_ptr<const runtime::AppCode> code = runtime_.catalog.Get(plan.address.app);
+  const runtime::RuntimeShared& runtime = pool_.shared();
+  std::shared_ptr<const runtime::AppCode> code = runtime.catalog.Get(plan.address.app);
   if (!code || !code->Find(plan.address.class_name)) {
     // As the runtime would answer, but before the body is read.
     return Plain(404, "No Durable Object class named '" + plan.address.class_name + "' in app '" +
                           plan.address.app + "'.");
   }
   request.url = "http://" + (host.empty() ? std::string("localhost") : host) + plan.route.forwarded;
-  if (auto refused = CheckObjectAccess(runtime_.catalog, authorizer_, plan.address.app,
+  if (auto refused = CheckObjectAccess(runtime.catalog, authorizer_, plan.address.app,
                                        plan.address.class_name, request, protocol_fallback)) {
     return refused;
   }
-  if (!runtime_.quarantine.empty()) {
+  if (!runtime.quarantine.empty()) {
     const int64_t now_ms = runtime::AppQuarantine::NowMs();
-    if (int64_t until = runtime_.quarantine.Until(plan.address.app, now_ms)) {
+    if (int64_t until = runtime.quarantine.Until(plan.address.app, now_ms)) {
       runtime::HttpResponseData suspended = runtime::HttpResponseData::JsonError(
           503, runtime::AppQuarantine::Message(plan.address.app, until, now_ms));
       suspended.headers.emplace_back(
@@ -771,77 +722,35 @@ std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
   return std::nullopt;
 }
 
-void HttpServer::Dispatch(Loop* here, Loop* owner, Plan plan, runtime::HttpRequestData request,
+void HttpServer::Dispatch(std::optional<size_t> owner, Plan plan, runtime::HttpRequestData request,
                           std::string protocol_fallback,
                           std::function<void(runtime::HttpResponseData)> respond) {
   if (plan.route.kind == RouteKind::kAdmin) {
     admin_(plan.route.admin_path, std::move(request), std::move(respond));
     return;
   }
-  Loop* loop = owner;
-  ++active_requests_;
-  auto done = [this, respond = std::move(respond),
-               protocol_fallback =
-                   std::move(protocol_fallback)](runtime::HttpResponseData response) {
-    --active_requests_;
-    ApplyProtocolFallback(protocol_fallback, response);
-    respond(std::move(response));
-  };
-  if (loop == here) {
-    loop->engine->DispatchFetch(std::move(plan.address), std::move(request), std::move(done));
-    return;
-  }
-  asio::post(loop->io, [loop, address = std::move(plan.address), request = std::move(request),
-                        done = std::move(done)]() mutable {
-    loop->engine->DispatchFetch(std::move(address), std::move(request), std::move(done));
-  });
+  pool_.DispatchFetch(
+      *owner, std::move(plan.address), std::move(request),
+      [respond = std::move(respond),
+       protocol_fallback = std::move(protocol_fallback)](runtime::HttpResponseData response) {
+        ApplyProtocolFallback(protocol_fallback, response);
+        respond(std::move(response));
+      });
 }
 
-void HttpServer::RunOnEveryEngine(const std::function<void(runtime::ThreadEngine&)>& fn) {
-  std::vector<std::promise<void>> done(loops_.size());
-  for (size_t i = 0; i < loops_.size(); ++i) {
-    Loop* loop = loops_[i].get();
-    std::promise<void>* p = &done[i];
-    asio::post(loop->io, [loop, p, &fn] {
-      if (loop->engine) fn(*loop->engine);
-      p->set_value();
-    });
-  }
-  for (auto& p : done) p.get_future().wait();
-}
-
-void HttpServer::Stop(std::chrono::milliseconds grace) {
-  if (stopped_) return;
-  stopped_ = true;
-  if (!started_) return;  // Start() failed or never ran: no thread to stop
+void HttpServer::StopAccepting() {
   draining_ = true;
   // No new connections: the accept thread ends once its acceptor is closed. Connections it handed
   // off already are the loops' own.
   accept_io_.stop();
   if (accept_thread_.joinable()) accept_thread_.join();
-  {
-    beast::error_code ignored;
-    if (acceptor_) acceptor_->close(ignored);
-  }
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  for (;;) {
-    std::atomic<size_t> outstanding{0};
-    RunOnEveryEngine(
-        [&](runtime::ThreadEngine& engine) { outstanding += engine.OutstandingWork(); });
-    if ((outstanding == 0 && active_requests_ == 0) || std::chrono::steady_clock::now() >= deadline)
-      break;
+  beast::error_code ignored;
+  if (acceptor_) acceptor_->close(ignored);
+}
+
+void HttpServer::WaitForWebSocketsToClose(std::chrono::steady_clock::time_point deadline) {
+  while (WebSocketConnection::LiveCount() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  RunOnEveryEngine([](runtime::ThreadEngine& engine) { engine.CloseAll(); });
-  // WebSockets were sent a Close (1001); give the frames a moment to leave.
-  auto close_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (WebSocketConnection::LiveCount() > 0 &&
-         std::chrono::steady_clock::now() < close_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  for (auto& loop : loops_) loop->io.stop();
-  for (auto& loop : loops_) {
-    if (loop->thread.joinable()) loop->thread.join();
   }
 }
 

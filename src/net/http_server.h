@@ -1,9 +1,9 @@
-// The network front: an HTTP/1.1 server (Boost.Beast) with one event-loop thread per core, each
-// owning a runtime ThreadEngine, and one thread that accepts connections and hands each to an
-// event loop not busy with a long turn. Requests to /_do/... are routed to the thread the object
-// lives on (runtime::ObjectPlacement: its home thread, a stable hash of its address, unless that
-// thread was busy with a long turn when the object was placed), so an object lives on one thread
-// at a time; /_admin/... goes to the admin handler.
+// The network front: an HTTP/1.1 server (Boost.Beast) whose connections run on the event loops of
+// a runtime::EnginePool, and one thread of its own that accepts connections and hands each to a
+// loop not busy with a long turn. Requests to /_do/... are handed to the pool, which delivers them
+// on the loop their object lives on (see runtime::ObjectPlacement), so an object lives on one
+// loop at a time; a WebSocket, once upgraded, moves to that loop. /_admin/... goes to the admin
+// handler.
 //
 // Each request is read in two steps: its head (bounded by max_header_bytes and header_timeout),
 // which is checked (net/request_head.h), routed and authorized (Admit) before any of its body is
@@ -13,7 +13,11 @@
 // exception on the request and response paths is caught and answered (400, 431, 500) for that
 // request alone.
 //
-// Threading: Start(), Stop() and Wait() are called from one controlling thread.
+// Threading: Start() and StopAccepting() are called from one controlling thread; sessions run on
+// the pool's loops.
+//
+// Ownership: the pool is the caller's; it must be started before Start() and outlive the server.
+// Connections live on the pool's loops until the pool stops.
 #pragma once
 
 #include <atomic>
@@ -33,14 +37,17 @@
 #include "net/route.h"
 #include "net/web_socket_connection.h"
 #include "runtime/http_message.h"
-#include "runtime/thread_engine.h"
+#include "runtime/object_address.h"
+
+namespace dorm::runtime {
+class EnginePool;
+}  // namespace dorm::runtime
 
 namespace dorm::net {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 8787;
-  int threads = 0;  // 0: one per core
   // Per request: a larger body is refused with 413, a larger head with 431.
   size_t max_body_bytes = 100u << 20;
   size_t max_header_bytes = 64u << 10;
@@ -75,36 +82,34 @@ using AdminHandler =
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, runtime::RuntimeShared& runtime, AdminHandler admin);
-  ~HttpServer();
+  HttpServer(HttpServerOptions options, runtime::EnginePool& pool, AdminHandler admin);
+  ~HttpServer();  // StopAccepting()s
 
-  // Binds (or takes options.listen_fd), starts the threads, and returns the port actually bound.
-  // Throws std::runtime_error on bind failure.
+  // Binds (or takes options.listen_fd), starts the accepting thread, and returns the port actually
+  // bound. Throws std::runtime_error on bind failure.
   unsigned short Start();
 
   // Binds `host`:`port` and listens, without SO_REUSEPORT, so that a second server on the same
   // port fails instead of splitting the traffic. Returns the descriptor (close-on-exec); throws
   // std::runtime_error with the system's message.
   static int BindListener(const std::string& host, unsigned short port);
-  // Stops accepting, lets in-flight requests and flushes finish (at most `grace`), closes every
-  // object, and stops the threads. Idempotent.
-  void Stop(std::chrono::milliseconds grace);
+  // Stops accepting and joins the accepting thread; from then on draining() is true, so that
+  // responses close their connections and upgrades are refused. Connections already handed to the
+  // loops stay there. Idempotent. (Shutting down: StopAccepting(), then drain and close the
+  // pool's objects, WaitForWebSocketsToClose(), and stop the pool.)
+  void StopAccepting();
+  // Waits until every WebSocket connection is gone (closed by the engines, see
+  // runtime::EnginePool::CloseAll) or until `deadline`, so that their Close frames can leave.
+  void WaitForWebSocketsToClose(std::chrono::steady_clock::time_point deadline);
 
-  int thread_count() const { return static_cast<int>(loops_.size()); }
-  // Hands an alarm to the loop that owns its object. Any thread.
-  void FireAlarm(const runtime::ObjectAddress& address, long long scheduled_ms, int retry_count);
   // Decides on credentials for classes that are not public (see net/access_gate.h); without one,
   // such classes refuse every request. Set before Start(); must outlive the server.
   void set_authorizer(const RequestAuthorizer* authorizer) { authorizer_ = authorizer; }
   // Checks admin requests on their head (see AdminGate). Set before Start().
   void set_admin_gate(AdminGate gate) { admin_gate_ = std::move(gate); }
-  // Runs `fn(engine)` on every runtime thread and waits for all. Not from a runtime thread.
-  void RunOnEveryEngine(const std::function<void(runtime::ThreadEngine&)>& fn);
 
   // --- For sessions. ---
-  struct Loop;  // one event-loop thread: its io_context and runtime engine
-
-  // Where a request goes. For an object, `owner` is the loop its object lives on.
+  // Where a request goes.
   struct Plan {
     Route route;
     runtime::ObjectAddress address;
@@ -114,20 +119,18 @@ class HttpServer {
   // instead (400/404 for the route, an unknown class, or a refused credential), or nullopt when
   // its body may be read and the request dispatched. Adjusts `request` for the application (URL,
   // credentials, x-dorm-original-path). Any loop thread.
-  // The loop that object `address` lives on, placing it if it is not placed (see
-  // runtime::ObjectPlacement); the caller must hand it exactly one event (DispatchFetch or
-  // FireAlarm), which the engine reports as arrived. Any thread, after Start().
-  Loop* RouteObject(const runtime::ObjectAddress& address);
   std::optional<runtime::HttpResponseData> Admit(const Plan& plan,
                                                  runtime::HttpRequestData& request,
                                                  const std::string& target, const std::string& host,
                                                  std::string* protocol_fallback);
-  // Serves an admitted request from the calling loop `here`: an object's request goes to `owner`,
-  // which RouteObject() gave for it (nullptr for an admin request); `respond` runs on the owner's
-  // loop (or the admin worker) and must post back to the connection's loop itself.
-  void Dispatch(Loop* here, Loop* owner, Plan plan, runtime::HttpRequestData request,
+  // Serves an admitted request: an object's request goes to loop `owner`, which
+  // runtime::EnginePool::RouteObject() gave for it (nullopt for an admin request); `respond` runs
+  // on the owner's loop (or the admin worker) and must post back to the connection's loop itself.
+  // Any loop thread.
+  void Dispatch(std::optional<size_t> owner, Plan plan, runtime::HttpRequestData request,
                 std::string protocol_fallback,
                 std::function<void(runtime::HttpResponseData)> respond);
+  runtime::EnginePool& pool() const { return pool_; }
   bool draining() const { return draining_.load(); }
   const HttpServerOptions& options() const { return options_; }
   BodyBudget& body_budget() { return body_budget_; }
@@ -145,22 +148,18 @@ class HttpServer {
   void RefuseConnection(int fd);
 
   HttpServerOptions options_;
-  runtime::RuntimeShared& runtime_;
+  runtime::EnginePool& pool_;
   AdminHandler admin_;
   AdminGate admin_gate_;
   BodyBudget body_budget_;
   std::atomic<size_t> http_connections_{0};
   const RequestAuthorizer* authorizer_ = nullptr;
-  std::vector<std::unique_ptr<Loop>> loops_;
   boost::asio::io_context accept_io_{1};
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> accept_retry_;  // back-off after a failed accept
   size_t next_loop_ = 0;                                   // the next loop HandOff() tries first
   std::thread accept_thread_;
   std::atomic<bool> draining_{false};
-  std::atomic<long> active_requests_{0};
-  bool started_ = false;
-  bool stopped_ = false;
 };
 
 }  // namespace dorm::net

@@ -1,5 +1,5 @@
-// Deploy-time checks of a class module, run in a scratch isolate so that nothing of it reaches
-// the serving isolates unless it passes.
+// Deploy-time checks of a class module, run in a scratch isolate (see ModuleValidator) so that
+// nothing of it reaches the serving isolates unless it passes.
 #include <set>
 
 #include "js/strings.h"

@@ -570,21 +570,4 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   Emit(instance, std::move(response), std::move(done));
 }
 
-std::string ThreadEngine::ValidateModule(const std::string& module_js, const std::string& filename,
-                                         std::string* class_name) {
-  auto code = std::make_shared<AppCode>();
-  code->app = "(deploy check)";
-  AppIsolate scratch(this, code, shared_.options.heap_limit_bytes);
-  std::string result;
-  bool alive =
-      RunTurn(&scratch, [&] { result = scratch.InspectModule(module_js, filename, class_name); });
-  if (!alive) {
-    return scratch.out_of_memory() ? "The module's top-level code exceeded the memory limit."
-                                   : "The module's top-level code exceeded the CPU time limit.";
-  }
-  // Timers the module's top level may have started belong to the scratch isolate.
-  DropTimers([&scratch](const Timer& timer) { return timer.app == &scratch; });
-  return result;
-}
-
 }  // namespace dorm::runtime

@@ -34,6 +34,7 @@
 #include "runtime/open_database_list.h"
 #include "runtime/options.h"
 #include "runtime/reset_reason.h"
+#include "runtime/runtime_shared.h"
 #include "runtime/usage_meter.h"
 #include "runtime/web_socket_registry.h"
 #include "storage/alarm_index.h"
@@ -41,35 +42,6 @@
 #include "util/function_ref.h"
 
 namespace dorm::runtime {
-
-class AlarmScheduler;
-
-// What every runtime thread shares. Thread-safe.
-struct RuntimeShared {
-  RuntimeOptions options;
-  ClassCatalog catalog;
-  std::unique_ptr<storage::SyncPool> sync_pool;
-  std::unique_ptr<js::Watchdog> watchdog;
-  // Optional: without them, setAlarm() still stores the alarm but nothing fires it.
-  storage::AlarmIndex* alarm_index = nullptr;
-  // Optional: the storage quotas (without it, databases may grow until the disk is full).
-  storage::StorageQuota* storage_quota = nullptr;
-  AlarmScheduler* alarm_scheduler = nullptr;
-  // Optional: bounds how many threads one app's long turns hold at once (without it, a tenant
-  // may hold them all).
-  std::unique_ptr<LongTurnLimit> long_turns;
-  // Optional: which thread each object lives on (without it, every object stays on its home
-  // thread, ObjectPlacement::HomeThread).
-  std::unique_ptr<ObjectPlacement> placement;
-  // Apps whose code crashed a previous runtime process, and until when they must not run (see
-  // control/supervisor.h). Filled before the threads start.
-  AppQuarantine quarantine;
-  // Told of every uncaught error of an object (e.g. to show as a class's last error).
-  std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
-  // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so
-  // that nothing counted is lost. Called on that thread.
-  std::function<void(ThreadUsageReport)> on_final_usage;
-};
 
 // Where an object's database lives under the data folder.
 std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress& address);
@@ -85,7 +57,7 @@ class ThreadEngine final : public ObjectHost {
  public:
   // `placement_thread` is this thread's index in shared.placement: every event routed to the
   // thread goes through ObjectPlacement::Route() with that index. -1: an engine that is never
-  // routed events (deploy validation).
+  // routed events.
   ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared, int placement_thread = -1);
   ~ThreadEngine() override;
   ThreadEngine(const ThreadEngine&) = delete;
@@ -101,11 +73,6 @@ class ThreadEngine final : public ObjectHost {
   // Drops the app's isolate and objects if its code changed (or it was deleted); their in-flight
   // requests fail with kCodeUpdatedMessage.
   void RefreshApp(const std::string& app);
-
-  // Loads a module in a scratch isolate on this thread, under the CPU limit, and applies the
-  // deploy rules (see AppIsolate::InspectModule). Returns "" on success.
-  std::string ValidateModule(const std::string& module_js, const std::string& filename,
-                             std::string* class_name);
 
   // --- WebSockets: called by the network front, on this thread. ---
   // The handshake of socket `id` (from HttpResponseData::web_socket_id) completed. Returns false

@@ -37,7 +37,8 @@
 #include "net/request_head.h"
 #include "net/response_head.h"
 #include "net/route.h"
-#include "runtime/thread_engine.h"
+#include "runtime/engine_pool.h"
+#include "runtime/runtime_shared.h"
 
 namespace {
 
@@ -103,8 +104,9 @@ struct Fixture {
   dorm::runtime::RuntimeShared shared;
   FuzzAuthorizer authorizer;
   dorm::net::HttpServerOptions options;
-  // Never started (no threads, no sockets) and never destroyed: only its planning and admission
-  // code runs.
+  // Neither is started (no threads, no sockets) or destroyed: only the server's planning and
+  // admission code runs.
+  dorm::runtime::EnginePool* pool = nullptr;
   dorm::net::HttpServer* server = nullptr;
 };
 Fixture* g;
@@ -434,9 +436,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                   Class("ops", AccessMode::kServiceKey)});
   g->shared.catalog.Set(
       "shop", {Class("cart", AccessMode::kAuthenticated), Class("menu", AccessMode::kPublic)});
-  g->options.threads = 1;
+  g->pool = new dorm::runtime::EnginePool(g->shared, 1);
   g->server = new dorm::net::HttpServer(
-      g->options, g->shared,
+      g->options, *g->pool,
       [](const std::string&, HttpRequestData, std::function<void(HttpResponseData)>) {});
   g->server->set_authorizer(&g->authorizer);
   g->server->set_admin_gate([](const HttpRequestData& head) -> std::optional<HttpResponseData> {

@@ -1,0 +1,57 @@
+// What every runtime thread of the process shares: settings, the deployed code, the flush pool, the
+// CPU watchdog, the long-turn limit, object placement and the hooks the control layer gives.
+//
+// Thread-safe: made and filled before the runtime threads start; afterwards each member is either
+// constant or thread-safe itself. Must outlive every engine and pool that uses it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "js/watchdog.h"
+#include "runtime/app_quarantine.h"
+#include "runtime/class_catalog.h"
+#include "runtime/long_turn_limit.h"
+#include "runtime/object_address.h"
+#include "runtime/object_placement.h"
+#include "runtime/options.h"
+#include "runtime/usage_meter.h"
+#include "storage/sync_pool.h"
+
+namespace dorm::storage {
+class AlarmIndex;
+class StorageQuota;
+}  // namespace dorm::storage
+
+namespace dorm::runtime {
+
+class AlarmScheduler;
+
+struct RuntimeShared {
+  RuntimeOptions options;
+  ClassCatalog catalog;
+  std::unique_ptr<storage::SyncPool> sync_pool;
+  std::unique_ptr<js::Watchdog> watchdog;
+  // Optional: without them, setAlarm() still stores the alarm but nothing fires it.
+  storage::AlarmIndex* alarm_index = nullptr;
+  // Optional: the storage quotas (without it, databases may grow until the disk is full).
+  storage::StorageQuota* storage_quota = nullptr;
+  AlarmScheduler* alarm_scheduler = nullptr;
+  // Optional: bounds how many threads one app's long turns hold at once (without it, a tenant
+  // may hold them all).
+  std::unique_ptr<LongTurnLimit> long_turns;
+  // Optional: which thread each object lives on (without it, every object stays on its home
+  // thread, ObjectPlacement::HomeThread).
+  std::unique_ptr<ObjectPlacement> placement;
+  // Apps whose code crashed a previous runtime process, and until when they must not run (see
+  // control/supervisor.h). Filled before the threads start.
+  AppQuarantine quarantine;
+  // Told of every uncaught error of an object (e.g. to show as a class's last error).
+  std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
+  // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so
+  // that nothing counted is lost. Called on that thread.
+  std::function<void(ThreadUsageReport)> on_final_usage;
+};
+
+}  // namespace dorm::runtime
