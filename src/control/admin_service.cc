@@ -222,13 +222,13 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
   TranspileResult transpiled = Transpile(*source, filename);
   if (!transpiled.ok) return Error(400, transpiled.error);
   std::string class_name;
-  std::string problem;
+  std::optional<std::string> problem;
   {
     // A crash of the runtime process while the module's top level runs is this app's.
     runtime::CrashAttribution::Scope running(app);
     problem = validator_->Validate(transpiled.module_js, filename, &class_name);
   }
-  if (!problem.empty()) return Error(400, problem);
+  if (problem) return Error(400, *problem);
   std::string name = text("name").value_or(KebabFromPascal(class_name));
   if (!IsValidKebabName(name)) {
     return Error(400, "Invalid name '" + name +

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "js/serializer.h"
@@ -43,9 +44,10 @@ class AppIsolate {
 
   // Compiles and evaluates `module_js` as a fresh module and checks the deploy rules: imports only
   // from `cloudflare:workers`, exactly one exported class (a `default` export of the same class
-  // is allowed). Returns "" and sets `class_name`, or returns the error to show the deployer.
-  std::string InspectModule(const std::string& module_js, const std::string& filename,
-                            std::string* class_name);
+  // is allowed). Returns nullopt and sets `class_name`, or returns the error to show the
+  // deployer.
+  std::optional<std::string> InspectModule(const std::string& module_js,
+                                           const std::string& filename, std::string* class_name);
 
   // A member of the prelude's `internals` or of the runtime's exports (e.g. "newRequest").
   v8::Local<v8::Function> Internal(const char* name);
@@ -76,7 +78,6 @@ class AppIsolate {
   }
 
  private:
-  friend class ObjectHost;
   static size_t NearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
   static void OnPromiseReject(v8::PromiseRejectMessage message);
   static v8::MaybeLocal<v8::Module> ResolveModule(v8::Local<v8::Context> context,

@@ -8,8 +8,9 @@
 
 namespace dorm::runtime {
 
-std::string AppIsolate::InspectModule(const std::string& module_js, const std::string& filename,
-                                      std::string* class_name) {
+std::optional<std::string> AppIsolate::InspectModule(const std::string& module_js,
+                                                     const std::string& filename,
+                                                     std::string* class_name) {
   v8::Local<v8::Context> context = this->context();
   v8::TryCatch try_catch(isolate_);
   v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, filename), 0, 0, false, -1,
@@ -77,7 +78,7 @@ std::string AppIsolate::InspectModule(const std::string& module_js, const std::s
   if (the_class.IsEmpty()) return "Source must export exactly one class";
   *class_name = named.empty() ? js::ToUtf8(isolate_, the_class->GetName()) : named;
   if (class_name->empty()) return "Source must export exactly one class";
-  return "";
+  return std::nullopt;
 }
 
 }  // namespace dorm::runtime

@@ -86,8 +86,9 @@ class ScratchHost final : public ObjectHost {
 ModuleValidator::ModuleValidator(js::Watchdog& watchdog, size_t heap_limit_bytes)
     : watchdog_slot_(watchdog.RegisterCurrentThread()), heap_limit_bytes_(heap_limit_bytes) {}
 
-std::string ModuleValidator::Validate(const std::string& module_js, const std::string& filename,
-                                      std::string* class_name) {
+std::optional<std::string> ModuleValidator::Validate(const std::string& module_js,
+                                                     const std::string& filename,
+                                                     std::string* class_name) {
   auto code = std::make_shared<AppCode>();
   code->app = "(deploy check)";
   ScratchHost host;
@@ -99,7 +100,7 @@ std::string ModuleValidator::Validate(const std::string& module_js, const std::s
     ~ClearHandles() { host.Clear(); }
   } clear_handles{host};
 
-  std::string verdict;
+  std::optional<std::string> verdict;
   bool cpu_exceeded = false;
   {
     v8::Isolate::Scope isolate_scope(isolate);

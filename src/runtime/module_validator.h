@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "js/watchdog.h"
@@ -25,13 +26,13 @@ class ModuleValidator {
   ModuleValidator(const ModuleValidator&) = delete;
   ModuleValidator& operator=(const ModuleValidator&) = delete;
 
-  // Returns "" and sets `class_name` when the module may be deployed; otherwise the error to show
-  // the deployer (a syntax error with its place in `filename`, a forbidden import, a throw while
-  // loading, "Source must export exactly one class", or one of the limit messages below).
+  // Returns nullopt and sets `class_name` when the module may be deployed; otherwise the error to
+  // show the deployer (a syntax error with its place in `filename`, a forbidden import, a throw
+  // while loading, "Source must export exactly one class", or one of the limit messages below).
   // Unhandled promise rejections of the top-level code are logged, not refused. Throws
   // std::runtime_error only if the runtime's own JavaScript fails to load (a build defect).
-  std::string Validate(const std::string& module_js, const std::string& filename,
-                       std::string* class_name);
+  std::optional<std::string> Validate(const std::string& module_js, const std::string& filename,
+                                      std::string* class_name);
 
   static const char kCpuLimitMessage[];     // the top-level code ran past the CPU limit
   static const char kMemoryLimitMessage[];  // it filled the heap (or the ArrayBuffer budget)

@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char*** argv) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string source(reinterpret_cast<const char*>(data), size);
   std::string class_name;
-  std::string verdict = g->validator->Validate(source, "fuzz.js", &class_name);
-  if (verdict.empty() && class_name.empty()) Fail("a module passed without a class name");
+  std::optional<std::string> verdict = g->validator->Validate(source, "fuzz.js", &class_name);
+  if (!verdict && class_name.empty()) Fail("a module passed without a class name");
   return 0;
 }

@@ -19,8 +19,8 @@ class ModuleValidatorTest : public ::testing::Test {
     std::call_once(once, [] { js::InitializeV8("dorm_unit_tests"); });
   }
 
-  // The verdict on `module_js`; `class_name_` holds the class it names.
-  std::string Check(const std::string& module_js) {
+  // The verdict on `module_js` (nullopt: deployable); `class_name_` holds the class it names.
+  std::optional<std::string> Check(const std::string& module_js) {
     class_name_.clear();
     return validator_.Validate(module_js, "module.js", &class_name_);
   }
@@ -31,16 +31,17 @@ class ModuleValidatorTest : public ::testing::Test {
 };
 
 TEST_F(ModuleValidatorTest, AValidModuleNamesItsClass) {
-  EXPECT_EQ(Check("export class Counter { fetch() { return new Response('ok'); } }"), "");
+  EXPECT_EQ(Check("export class Counter { fetch() { return new Response('ok'); } }"), std::nullopt);
   EXPECT_EQ(class_name_, "Counter");
   EXPECT_EQ(Check("import { DurableObject } from 'cloudflare:workers';\n"
                   "export default class ChatRoom extends DurableObject {}"),
-            "");
+            std::nullopt);
   EXPECT_EQ(class_name_, "ChatRoom");
 }
 
 TEST_F(ModuleValidatorTest, ASyntaxErrorNamesTheFileLineAndColumn) {
-  std::string verdict = Check("export class Counter {\n  fetch() { return 1 +; }\n}");
+  std::string verdict =
+      Check("export class Counter {\n  fetch() { return 1 +; }\n}").value_or("(deployable)");
   EXPECT_NE(verdict.find("SyntaxError"), std::string::npos) << verdict;
   EXPECT_NE(verdict.find("(module.js:2:"), std::string::npos) << verdict;
   EXPECT_EQ(class_name_, "");
@@ -59,7 +60,7 @@ TEST_F(ModuleValidatorTest, TopLevelCodeRunsUnderTheCpuLimit) {
   EXPECT_EQ(Check("for (;;) {} export class A {}"),
             "The module's top-level code exceeded the CPU time limit.");
   // The validator (and its thread's watchdog slot) stays usable.
-  EXPECT_EQ(Check("export class A {}"), "");
+  EXPECT_EQ(Check("export class A {}"), std::nullopt);
   EXPECT_EQ(class_name_, "A");
 }
 
@@ -67,7 +68,7 @@ TEST_F(ModuleValidatorTest, TopLevelCodeRunsUnderTheHeapLimit) {
   EXPECT_EQ(Check("const keep = []; for (;;) keep.push(new Array(1 << 16).fill(0.5));\n"
                   "export class A {}"),
             "The module's top-level code exceeded the memory limit.");
-  EXPECT_EQ(Check("export class A {}"), "");
+  EXPECT_EQ(Check("export class A {}"), std::nullopt);
 }
 
 TEST_F(ModuleValidatorTest, TimersStartedAtTheTopLevelNeverFire) {
@@ -79,7 +80,7 @@ TEST_F(ModuleValidatorTest, TimersStartedAtTheTopLevelNeverFire) {
                   "clearTimeout(a); clearInterval(b);\n"
                   "Promise.reject(new Error('unhandled'));\n"
                   "export class A {}"),
-            "");
+            std::nullopt);
   EXPECT_EQ(class_name_, "A");
 }
 
