@@ -25,20 +25,6 @@ using Statement = SqliteStatement;
 
 Statement Prepare(sqlite3* db, const char* sql) { return PrepareSqlite(db, sql, kOwner); }
 
-void BindText(sqlite3_stmt* st, int index, const std::string& text) {
-  sqlite3_bind_text(st, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-}
-
-void BindBlob(sqlite3_stmt* st, int index, const std::string& bytes) {
-  sqlite3_bind_blob(st, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
-}
-
-std::string Column(sqlite3_stmt* st, int index) {
-  const void* data = sqlite3_column_blob(st, index);
-  return std::string(data ? static_cast<const char*>(data) : "",
-                     static_cast<size_t>(sqlite3_column_bytes(st, index)));
-}
-
 // Binds a sealed secret to its app: a sealed value copied to another app does not open.
 std::string AssociatedData(const std::string& app) { return "dorm hs256 secret v1\n" + app; }
 
@@ -116,9 +102,9 @@ void CredentialsStore::LoadCaches() {
               " updated_at FROM app_auth");
   int rc;
   while ((rc = sqlite3_step(auth.get())) == SQLITE_ROW) {
-    std::string app = Column(auth.get(), 0);
+    std::string app = SqliteColumnBytes(auth.get(), 0);
     net::JwtKeySet keys;
-    std::string sealed = Column(auth.get(), 1);
+    std::string sealed = SqliteColumnBytes(auth.get(), 1);
     if (!sealed.empty()) {
       auto secret = OpenAes256Gcm(secrets_key_, sealed, AssociatedData(app));
       if (!secret) {
@@ -128,10 +114,10 @@ void CredentialsStore::LoadCaches() {
       }
       keys.hs256_secret = std::move(*secret);
     }
-    keys.public_keys_pem = Column(auth.get(), 2);
-    keys.jwks_json = Column(auth.get(), 3);
-    keys.issuer = Column(auth.get(), 4);
-    keys.audience = Column(auth.get(), 5);
+    keys.public_keys_pem = SqliteColumnBytes(auth.get(), 2);
+    keys.jwks_json = SqliteColumnBytes(auth.get(), 3);
+    keys.issuer = SqliteColumnBytes(auth.get(), 4);
+    keys.audience = SqliteColumnBytes(auth.get(), 5);
     // Stored configurations were checked when they were set; a failure here means the OpenSSL
     // build changed, which the operator must hear about at start rather than as 401s.
     std::shared_ptr<const net::JwtVerifier> verifier;
@@ -141,17 +127,18 @@ void CredentialsStore::LoadCaches() {
       throw std::runtime_error("the JWT configuration of app '" + app +
                                "' is unusable: " + e.what());
     }
-    auth_[app] = AppAuth{Summarize(*verifier, keys, Column(auth.get(), 6)), std::move(verifier)};
+    auth_[app] =
+        AppAuth{Summarize(*verifier, keys, SqliteColumnBytes(auth.get(), 6)), std::move(verifier)};
   }
   Check(db_, rc, "load auth");
   Statement keys =
       Prepare(db_, "SELECT id, app, name, prefix, key_sha256, created_at, rowid FROM service_keys");
   while ((rc = sqlite3_step(keys.get())) == SQLITE_ROW) {
     StoredKey stored;
-    stored.info =
-        ServiceKeyInfo{Column(keys.get(), 0), Column(keys.get(), 1), Column(keys.get(), 2),
-                       Column(keys.get(), 3), Column(keys.get(), 5)};
-    stored.digest = Column(keys.get(), 4);
+    stored.info = ServiceKeyInfo{SqliteColumnBytes(keys.get(), 0), SqliteColumnBytes(keys.get(), 1),
+                                 SqliteColumnBytes(keys.get(), 2), SqliteColumnBytes(keys.get(), 3),
+                                 SqliteColumnBytes(keys.get(), 5)};
+    stored.digest = SqliteColumnBytes(keys.get(), 4);
     stored.sequence = sqlite3_column_int64(keys.get(), 6);
     if (stored.digest.size() != 32) continue;
     keys_.emplace(Bucket(stored.digest), std::move(stored));
@@ -170,13 +157,13 @@ AuthSummary CredentialsStore::SetAuth(const std::string& app, const net::JwtKeyS
                          "INSERT OR REPLACE INTO app_auth (app, sealed_hs256_secret,"
                          " public_keys_pem, jwks, issuer, audience, updated_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  BindText(st.get(), 1, app);
-  BindBlob(st.get(), 2, sealed);
-  BindText(st.get(), 3, keys.public_keys_pem);
-  BindText(st.get(), 4, keys.jwks_json);
-  BindText(st.get(), 5, keys.issuer);
-  BindText(st.get(), 6, keys.audience);
-  BindText(st.get(), 7, updated_at);
+  BindSqliteText(st.get(), 1, app);
+  BindSqliteBlob(st.get(), 2, sealed);
+  BindSqliteText(st.get(), 3, keys.public_keys_pem);
+  BindSqliteText(st.get(), 4, keys.jwks_json);
+  BindSqliteText(st.get(), 5, keys.issuer);
+  BindSqliteText(st.get(), 6, keys.audience);
+  BindSqliteText(st.get(), 7, updated_at);
   Check(db_, sqlite3_step(st.get()), "set auth");
   AuthSummary summary = Summarize(*verifier, keys, updated_at);
   std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
@@ -194,7 +181,7 @@ std::optional<AuthSummary> CredentialsStore::GetAuth(const std::string& app) con
 bool CredentialsStore::ClearAuth(const std::string& app) {
   std::lock_guard<std::mutex> db_lock(db_mu_);
   Statement st = Prepare(db_, "DELETE FROM app_auth WHERE app = ?1");
-  BindText(st.get(), 1, app);
+  BindSqliteText(st.get(), 1, app);
   Check(db_, sqlite3_step(st.get()), "clear auth");
   std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
   return auth_.erase(app) > 0;
@@ -218,12 +205,12 @@ std::pair<ServiceKeyInfo, std::string> CredentialsStore::CreateKey(const std::st
   Statement st = Prepare(db_,
                          "INSERT INTO service_keys (id, app, name, prefix, key_sha256, created_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  BindText(st.get(), 1, stored.info.id);
-  BindText(st.get(), 2, app);
-  BindText(st.get(), 3, name);
-  BindText(st.get(), 4, stored.info.prefix);
-  BindBlob(st.get(), 5, stored.digest);
-  BindText(st.get(), 6, stored.info.created_at);
+  BindSqliteText(st.get(), 1, stored.info.id);
+  BindSqliteText(st.get(), 2, app);
+  BindSqliteText(st.get(), 3, name);
+  BindSqliteText(st.get(), 4, stored.info.prefix);
+  BindSqliteBlob(st.get(), 5, stored.digest);
+  BindSqliteText(st.get(), 6, stored.info.created_at);
   Check(db_, sqlite3_step(st.get()), "create key");
   stored.sequence = sqlite3_last_insert_rowid(db_);
   ServiceKeyInfo info = stored.info;
@@ -250,8 +237,8 @@ std::vector<ServiceKeyInfo> CredentialsStore::ListKeys(const std::string& app) c
 bool CredentialsStore::RevokeKey(const std::string& app, const std::string& id) {
   std::lock_guard<std::mutex> db_lock(db_mu_);
   Statement st = Prepare(db_, "DELETE FROM service_keys WHERE app = ?1 AND id = ?2");
-  BindText(st.get(), 1, app);
-  BindText(st.get(), 2, id);
+  BindSqliteText(st.get(), 1, app);
+  BindSqliteText(st.get(), 2, id);
   Check(db_, sqlite3_step(st.get()), "revoke key");
   bool removed = sqlite3_changes(db_) > 0;
   std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);

@@ -20,16 +20,6 @@ using Statement = SqliteStatement;
 
 Statement Prepare(sqlite3* db, const char* sql) { return PrepareSqlite(db, sql, kOwner); }
 
-void BindText(sqlite3_stmt* st, int index, const std::string& text) {
-  sqlite3_bind_text(st, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-}
-
-std::string ColumnBytes(sqlite3_stmt* st, int index) {
-  const void* data = sqlite3_column_blob(st, index);
-  return std::string(data ? static_cast<const char*>(data) : "",
-                     static_cast<size_t>(sqlite3_column_bytes(st, index)));
-}
-
 // Binds a sealed value to its place: a value copied to another app or key does not open.
 std::string AssociatedData(const std::string& app, const std::string& key) {
   return "dorm env v1\n" + app + "\n" + key;
@@ -69,10 +59,11 @@ EnvStore::~EnvStore() { sqlite3_close_v2(db_); }
 std::vector<std::string> EnvStore::Keys(const std::string& app) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement st = Prepare(db_, "SELECT key FROM env_vars WHERE app = ?1 ORDER BY key");
-  BindText(st.get(), 1, app);
+  BindSqliteText(st.get(), 1, app);
   std::vector<std::string> keys;
   int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) keys.push_back(ColumnBytes(st.get(), 0));
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+    keys.push_back(SqliteColumnBytes(st.get(), 0));
   Check(db_, rc, "keys");
   return keys;
 }
@@ -80,8 +71,8 @@ std::vector<std::string> EnvStore::Keys(const std::string& app) {
 bool EnvStore::Has(const std::string& app, const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement st = Prepare(db_, "SELECT 1 FROM env_vars WHERE app = ?1 AND key = ?2");
-  BindText(st.get(), 1, app);
-  BindText(st.get(), 2, key);
+  BindSqliteText(st.get(), 1, app);
+  BindSqliteText(st.get(), 2, key);
   int rc = sqlite3_step(st.get());
   Check(db_, rc, "lookup");
   return rc == SQLITE_ROW;
@@ -90,12 +81,13 @@ bool EnvStore::Has(const std::string& app, const std::string& key) {
 runtime::EnvVars EnvStore::Values(const std::string& app) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement st = Prepare(db_, "SELECT key, sealed FROM env_vars WHERE app = ?1 ORDER BY key");
-  BindText(st.get(), 1, app);
+  BindSqliteText(st.get(), 1, app);
   runtime::EnvVars vars;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    std::string key = ColumnBytes(st.get(), 0);
-    auto value = OpenAes256Gcm(secrets_key_, ColumnBytes(st.get(), 1), AssociatedData(app, key));
+    std::string key = SqliteColumnBytes(st.get(), 0);
+    auto value =
+        OpenAes256Gcm(secrets_key_, SqliteColumnBytes(st.get(), 1), AssociatedData(app, key));
     if (!value) {
       throw std::runtime_error("env var " + key + " of app '" + app + "' cannot be opened with " +
                                SecretsKeyPath(data_dir_) +
@@ -113,15 +105,15 @@ bool EnvStore::Set(const std::string& app, const std::string& key, const std::st
   Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {
     Statement exists = Prepare(db_, "SELECT 1 FROM env_vars WHERE app = ?1 AND key = ?2");
-    BindText(exists.get(), 1, app);
-    BindText(exists.get(), 2, key);
+    BindSqliteText(exists.get(), 1, app);
+    BindSqliteText(exists.get(), 2, key);
     int rc = sqlite3_step(exists.get());
     Check(db_, rc, "lookup");
     bool created = rc != SQLITE_ROW;
     Statement upsert =
         Prepare(db_, "INSERT OR REPLACE INTO env_vars (app, key, sealed) VALUES (?1, ?2, ?3)");
-    BindText(upsert.get(), 1, app);
-    BindText(upsert.get(), 2, key);
+    BindSqliteText(upsert.get(), 1, app);
+    BindSqliteText(upsert.get(), 2, key);
     sqlite3_bind_blob(upsert.get(), 3, sealed.data(), static_cast<int>(sealed.size()),
                       SQLITE_TRANSIENT);
     Check(db_, sqlite3_step(upsert.get()), "set");
@@ -136,8 +128,8 @@ bool EnvStore::Set(const std::string& app, const std::string& key, const std::st
 bool EnvStore::Remove(const std::string& app, const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement st = Prepare(db_, "DELETE FROM env_vars WHERE app = ?1 AND key = ?2");
-  BindText(st.get(), 1, app);
-  BindText(st.get(), 2, key);
+  BindSqliteText(st.get(), 1, app);
+  BindSqliteText(st.get(), 2, key);
   Check(db_, sqlite3_step(st.get()), "unset");
   return sqlite3_changes(db_) > 0;
 }

@@ -40,4 +40,19 @@ sqlite3* OpenRegistryDatabase(const std::string& data_dir, const std::string& ow
   return db;
 }
 
+void BindSqliteText(sqlite3_stmt* statement, int index, const std::string& text) {
+  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+void BindSqliteBlob(sqlite3_stmt* statement, int index, const std::string& bytes) {
+  sqlite3_bind_blob(statement, index, bytes.data(), static_cast<int>(bytes.size()),
+                    SQLITE_TRANSIENT);
+}
+
+std::string SqliteColumnBytes(sqlite3_stmt* statement, int index) {
+  const void* data = sqlite3_column_blob(statement, index);
+  return std::string(data ? static_cast<const char*>(data) : "",
+                     static_cast<size_t>(sqlite3_column_bytes(statement, index)));
+}
+
 }  // namespace dorm::control

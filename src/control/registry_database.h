@@ -19,6 +19,12 @@ using SqliteStatement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize
 // Prepares `sql` on `db`; throws as CheckSqlite does.
 SqliteStatement PrepareSqlite(sqlite3* db, const char* sql, const std::string& owner);
 
+// Binds `text` (or `bytes`, as a blob) to parameter `index`; SQLite copies it.
+void BindSqliteText(sqlite3_stmt* statement, int index, const std::string& text);
+void BindSqliteBlob(sqlite3_stmt* statement, int index, const std::string& bytes);
+// Column `index` of the current row as bytes (a NULL reads as empty).
+std::string SqliteColumnBytes(sqlite3_stmt* statement, int index);
+
 // Opens (creating it if needed) DATA/registry.sqlite for a store named `owner`: serialized
 // (the connection may be used from any thread), WAL with synchronous=FULL, and a 10 s busy
 // timeout, since each of these stores holds a connection of its own to the file.
