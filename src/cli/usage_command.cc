@@ -9,6 +9,7 @@
 #include "cli/admin_endpoint.h"
 #include "util/iso8601.h"
 #include "util/names.h"
+#include "util/wall_clock.h"
 
 namespace dorm::cli {
 
@@ -40,9 +41,7 @@ std::string SinceArgument(const std::string& since) {
     if (c < '0' || c > '9' || n > 100000000) return since;
     n = n * 10 + (c - '0');
   }
-  long long now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  long long now_ms = WallClockMs();
   return FormatIso8601(now_ms - n * seconds_per_unit * 1000);
 }
 

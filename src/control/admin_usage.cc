@@ -19,6 +19,7 @@
 #include "util/iso8601.h"
 #include "util/latency_histogram.h"
 #include "util/names.h"
+#include "util/wall_clock.h"
 
 namespace dorm::control {
 
@@ -177,9 +178,7 @@ HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
   json::object body{{"app", app},
                     {"name", name.empty() ? json::value(nullptr) : json::value(name)},
                     {"since", since_ms ? json::value(FormatIso8601(*since_ms)) : json::value()},
-                    {"until", FormatIso8601(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count())}};
+                    {"until", FormatIso8601(WallClockMs())}};
   PutMeters(body, app_meters);
   body["classes"] = std::move(class_list);
   body["objects"] = std::move(object_list);

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "util/wall_clock.h"
+
 namespace dorm::control {
 
 using net::AccessDecision;
@@ -16,11 +18,7 @@ AccessDecision Decide(Outcome outcome, std::string error) {
   return d;
 }
 
-int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowSeconds() { return WallClockSeconds(); }
 
 }  // namespace
 

@@ -1,15 +1,12 @@
 #include "control/usage_recorder.h"
 
 #include "util/log.h"
+#include "util/wall_clock.h"
 
 namespace dorm::control {
 
 namespace {
-long long EpochMinute() {
-  return std::chrono::duration_cast<std::chrono::minutes>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+long long EpochMinute() { return WallClockSeconds() / 60; }
 }  // namespace
 
 UsageRecorder::UsageRecorder(UsageStore& store, Collect collect, std::chrono::milliseconds period)

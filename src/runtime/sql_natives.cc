@@ -95,9 +95,8 @@ class SqlCallbacks {
     } catch (const storage::StorageError& e) {
       js::ThrowError(info.GetIsolate(), e.what());
       if (e.critical()) {
-        Log(LogLevel::kError, "[" + instance->address.class_name + "/" +
-                                  instance->address.instance_name +
-                                  "] storage failure, resetting the object: " + e.what());
+        Log(LogLevel::kError,
+            LogTag(instance->address) + " storage failure, resetting the object: " + e.what());
         engine->Reset(instance, ResetReason::kStorageError,
                       std::string("Durable Object storage failed: ") + e.what());
         return;
