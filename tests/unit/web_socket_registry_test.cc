@@ -44,11 +44,12 @@ TEST(WebSocketRegistry, StandardSocketsKeepPinning) {
   ASSERT_TRUE(registry.Accept(record, WebSocketRecord::Mode::kStandard, {"ignored"}));
   EXPECT_TRUE(registry.PinsObject(key));
   EXPECT_TRUE(record->tags.empty());
-  registry.Remove(record->id);
+  const uint64_t id = record->id;
+  registry.Remove(id);
   EXPECT_FALSE(registry.PinsObject(key));
   EXPECT_FALSE(registry.HasSockets(key));
   EXPECT_EQ(registry.FindObject(key), nullptr);
-  EXPECT_EQ(registry.Find(record->id), nullptr);
+  EXPECT_EQ(registry.Find(id), nullptr);
 }
 
 TEST(WebSocketRegistry, HibernatableListsSkipClosedSocketsAndFilterByTag) {
