@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "runtime/thread_engine.h"
+#include "runtime/object_address.h"
 #include "util/crypto.h"
 #include "util/log.h"
 

@@ -4,7 +4,6 @@
 
 #include "js/strings.h"
 #include "runtime/app_isolate.h"
-#include "runtime/thread_engine.h"
 
 namespace dorm::runtime {
 

@@ -28,6 +28,17 @@ std::optional<ObjectAddress> ParseObjectKey(std::string_view key) {
   return address;
 }
 
+std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
+                             const std::string& class_name) {
+  return data_dir + "/objects/" + app + "/" + class_name;
+}
+
+std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress& a) {
+  // Two hex digits of fan-out keep folders small with millions of objects.
+  return ClassStoragePath(data_dir, a.app, a.class_name) + "/" + a.object_id.substr(0, 2) + "/" +
+         a.object_id + ".sqlite";
+}
+
 std::string LogTag(const ObjectAddress& address) {
   return "[" + address.app + "/" + address.class_name + "/" + address.instance_name + "]";
 }

@@ -28,6 +28,11 @@ inline std::string ObjectKey(const ObjectAddress& address) {
 
 // The start of the keys of every object of an app, or of one class of it.
 std::string AppKeyPrefix(std::string_view app);
+// Where an object's database lives under the data folder.
+std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress& address);
+// The folder holding every object database of one class.
+std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
+                             const std::string& class_name);
 // How logs name the object: "[app/class/instance]".
 std::string LogTag(const ObjectAddress& address);
 std::string ClassKeyPrefix(std::string_view app, std::string_view class_name);

@@ -44,17 +44,6 @@ const char kOtherObjectMessage[] =
     "accessed from a different Durable Object's handler.";
 }  // namespace
 
-std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
-                             const std::string& class_name) {
-  return data_dir + "/objects/" + app + "/" + class_name;
-}
-
-std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress& a) {
-  // Two hex digits of fan-out keep folders small with millions of objects.
-  return ClassStoragePath(data_dir, a.app, a.class_name) + "/" + a.object_id.substr(0, 2) + "/" +
-         a.object_id + ".sqlite";
-}
-
 ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared, int placement_thread)
     : io_(io),
       shared_(shared),

@@ -43,11 +43,6 @@
 
 namespace dorm::runtime {
 
-// Where an object's database lives under the data folder.
-std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress& address);
-// The folder holding every object database of one class.
-std::string ClassStoragePath(const std::string& data_dir, const std::string& app,
-                             const std::string& class_name);
 
 // The files of the implementation, by concern: thread_engine.cc (turns, dispatch, delivery,
 // resets), thread_engine_alarms.cc, thread_engine_storage.cc (databases, commits, flushes, the
