@@ -134,7 +134,9 @@ class WebSocketConnection : public runtime::WebSocketTransport,
     uint8_t header_size;
   };
 
-  boost::beast::websocket::stream<SerializedWriteSocket> ws_;
+  // Without permessage-deflate (never negotiated): the stream then carries no zlib state, and
+  // Beast's deflate code paths are not compiled.
+  boost::beast::websocket::stream<SerializedWriteSocket, /*deflateSupported=*/false> ws_;
   runtime::ThreadEngine* engine_;
   uint64_t socket_id_;
   WebSocketOptions options_;
