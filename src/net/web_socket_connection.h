@@ -77,7 +77,6 @@ class WebSocketConnection : public runtime::WebSocketTransport,
 
   void Send(bool text, runtime::SharedPayload payload) override;
   void Close(int code, const std::string& reason) override;
-  size_t BufferedBytes() const override { return queued_bytes_; }
   bool AwaitsCloseAnswer() const override { return peer_close_held_; }
 
   // Connections alive in the process (for a shutdown that waits for close frames to leave).
