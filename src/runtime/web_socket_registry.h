@@ -23,11 +23,6 @@ namespace dorm::runtime {
 
 // Limits of the hibernation API, with Cloudflare's values.
 inline constexpr size_t kMaxHibernatableSocketsPerObject = 32768;
-inline constexpr size_t kMaxTagsPerSocket = 10;
-inline constexpr size_t kMaxTagLength = 256;
-inline constexpr size_t kMaxAttachmentBytes = 16384;
-inline constexpr size_t kMaxAutoResponseBytes = 2048;
-inline constexpr long long kMaxEventTimeoutMs = 604800000;
 
 struct WebSocketRecord {
   enum class Mode { kUnaccepted, kStandard, kHibernatable };
