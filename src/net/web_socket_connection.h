@@ -77,7 +77,6 @@ class WebSocketConnection : public runtime::WebSocketTransport,
 
   void Send(bool text, runtime::SharedPayload payload) override;
   void Close(int code, const std::string& reason) override;
-  size_t BufferedBytes() const override { return queued_bytes_; }
   bool AwaitsCloseAnswer() const override { return peer_close_held_; }
 
   // Connections alive in the process (for a shutdown that waits for close frames to leave).
@@ -134,7 +133,9 @@ class WebSocketConnection : public runtime::WebSocketTransport,
     uint8_t header_size;
   };
 
-  boost::beast::websocket::stream<SerializedWriteSocket> ws_;
+  // Without permessage-deflate (never negotiated): the stream then carries no zlib state, and
+  // Beast's deflate code paths are not compiled.
+  boost::beast::websocket::stream<SerializedWriteSocket, /*deflateSupported=*/false> ws_;
   runtime::ThreadEngine* engine_;
   uint64_t socket_id_;
   WebSocketOptions options_;

@@ -119,14 +119,6 @@ std::vector<WebSocketRecord*> WebSocketRegistry::Hibernatable(const std::string&
   return result;
 }
 
-std::vector<WebSocketRecord*> WebSocketRegistry::OfObject(const std::string& object_key) {
-  std::vector<WebSocketRecord*> result;
-  auto object = objects_.find(object_key);
-  if (object == objects_.end()) return result;
-  for (uint64_t id : object->second.ids) result.push_back(records_[id].get());
-  return result;
-}
-
 bool WebSocketRegistry::PinsObject(const std::string& object_key) {
   auto object = objects_.find(object_key);
   return object != objects_.end() && object->second.pinning > 0;

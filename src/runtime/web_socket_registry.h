@@ -79,8 +79,6 @@ class WebSocketRegistry {
   // The object's accepted hibernatable sockets not yet closed (by either side), in accept order,
   // optionally only those carrying `tag`.
   std::vector<WebSocketRecord*> Hibernatable(const std::string& object_key, const std::string* tag);
-  // Every record of the object (any mode or state).
-  std::vector<WebSocketRecord*> OfObject(const std::string& object_key);
   // Whether the object has sockets that keep it from being evicted.
   bool PinsObject(const std::string& object_key);
   bool HasSockets(const std::string& object_key);

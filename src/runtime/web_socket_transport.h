@@ -5,7 +5,6 @@
 // front moves the connection to that thread when it upgrades). Methods never block.
 #pragma once
 
-#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -29,8 +28,6 @@ class WebSocketTransport {
   // The peer's Close has arrived and the connection waits for Close() to answer it; without one
   // it echoes the peer's code and reason after its handshake timeout.
   virtual bool AwaitsCloseAnswer() const = 0;
-  // Bytes queued and not yet written to the socket.
-  virtual size_t BufferedBytes() const = 0;
 };
 
 }  // namespace dorm::runtime

@@ -111,7 +111,7 @@ void CheckServerFrameHeader(bool text, uint64_t payload_size) {
 void RunConnection(const std::string& client_bytes, size_t step) {
   asio::io_context io;
   beast::test::stream peer(io);  // the client's end: receives the 101, pongs and Closes
-  websocket::stream<beast::test::stream> ws(io);
+  websocket::stream<beast::test::stream, /*deflateSupported=*/false> ws(io);
   ws.next_layer().connect(peer);
 
   const dorm::net::WebSocketOptions options;
@@ -120,9 +120,6 @@ void RunConnection(const std::string& client_bytes, size_t step) {
   timeout.idle_timeout = websocket::stream_base::none();
   timeout.keep_alive_pings = false;
   ws.set_option(timeout);
-  websocket::permessage_deflate deflate;
-  deflate.server_enable = false;
-  ws.set_option(deflate);
   ws.read_message_max(options.max_message_bytes);
   ws.auto_fragment(false);
   bool peer_closed = false;

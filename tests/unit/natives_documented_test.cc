@@ -1,6 +1,7 @@
 // Every native the runtime registers is listed in docs/contracts.md, each name once per module.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -12,7 +13,7 @@ namespace dorm::runtime {
 namespace {
 
 TEST(Natives, EveryNativeIsDocumentedAndNamedOnce) {
-  std::ifstream file(std::string(DORM_SOURCE_DIR) + "/docs/contracts.md");
+  std::ifstream file(std::filesystem::path(DORM_SOURCE_DIR) / "docs" / "contracts.md");
   ASSERT_TRUE(file) << "docs/contracts.md not found";
   std::stringstream text;
   text << file.rdbuf();

@@ -13,7 +13,6 @@ class FakeTransport : public WebSocketTransport {
   void Send(bool, SharedPayload) override {}
   void Close(int, const std::string&) override {}
   bool AwaitsCloseAnswer() const override { return awaits_answer; }
-  size_t BufferedBytes() const { return 0; }
   bool awaits_answer = false;
 };
 
