@@ -20,8 +20,13 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
-// Defined once, by the host (src/runtime/web_socket_limits.h).
-const MAX_ATTACHMENT_BYTES = native.wsLimits().maxAttachmentBytes;
+// Defined once, by the host (src/runtime/web_socket_limits.h); read on first use, so that the
+// bundle loads before any native is called.
+let maxAttachmentBytes = 0;
+function attachmentLimit() {
+  if (maxAttachmentBytes === 0) maxAttachmentBytes = native.wsLimits().maxAttachmentBytes;
+  return maxAttachmentBytes;
+}
 const NOT_ACCEPTED_MESSAGE =
   'You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages.';
 
@@ -252,8 +257,8 @@ export class WebSocket extends EventTarget {
   serializeAttachment(value) {
     requireArgs(arguments.length, 1, "Failed to execute 'serializeAttachment' on 'WebSocket'");
     const bytes = native.serialize(value);
-    if (bytes.byteLength > MAX_ATTACHMENT_BYTES) {
-      throw new Error(`A WebSocket 'attachment' cannot be larger than ${MAX_ATTACHMENT_BYTES} bytes.` +
+    if (bytes.byteLength > attachmentLimit()) {
+      throw new Error(`A WebSocket 'attachment' cannot be larger than ${attachmentLimit()} bytes.` +
         `'attachment' was ${bytes.byteLength} bytes.`);
     }
     const s = this.#s;

@@ -146,6 +146,14 @@ function createRuntime() {
       expect(typeof fn === 'function', 'enqueueMicrotask(function)');
       queueMicrotask(fn);
     },
+    // The host's values (src/runtime/web_socket_limits.h), which the WebSocket modules read once
+    // as they load.
+    wsLimits() {
+      return {
+        maxTags: 10, maxTagLength: 256, maxAttachmentBytes: 16384, maxAutoResponseBytes: 2048,
+        maxEventTimeoutMs: 604800000, maxHibernatableSockets: 32768,
+      };
+    },
     reportError(error) {
       reported.push(error);
     },
