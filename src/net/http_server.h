@@ -35,7 +35,7 @@
 #include "net/body_budget.h"
 #include "net/request_authorizer.h"
 #include "net/route.h"
-#include "net/web_socket_connection.h"
+#include "net/web_socket_options.h"
 #include "runtime/http_message.h"
 #include "runtime/object_address.h"
 
