@@ -1,7 +1,16 @@
 // Delivers an event to the object's handler and reports how it settled. Kept in JavaScript so
 // that the per-request promise reactions are ordinary closures.
 import { native } from './native.js';
-import { PromisePrototypeThen, PromiseResolve, TypeErrorCtor, SymbolCtor } from './primordials.js';
+import {
+  ErrorCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, StringCtor, TypeErrorCtor,
+  SymbolCtor,
+} from './primordials.js';
+import { DurableObject } from './base_classes.js';
+
+const ObjectFreeze = Object.freeze;
+const DOMExceptionCtor = globalThis.DOMException;
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 
 export function deliverFetch(object, request, slot, eventId) {
   let result;
@@ -42,5 +51,100 @@ export function deliverAlarm(object, info, slot, eventId) {
     PromiseResolve(result),
     () => native.eventSettled(slot, eventId, true, ALARM_DONE),
     (error) => native.eventSettled(slot, eventId, false, error),
+  );
+}
+
+// Runs a JavaScript RPC call of `method` with the arguments in `argsBuffer` (a structured clone of
+// the argument array), with Cloudflare's rules: only classes extending DurableObject take RPC;
+// reserved names, own instance properties and Object.prototype's members are not methods.
+const NO_RPC_MESSAGE =
+  'The receiving Durable Object does not support RPC, because its class was not declared ' +
+  'with `extends DurableObject`. In order to enable RPC, make sure your class ' +
+  'extends the special class `DurableObject`, which can be imported from the module ' +
+  '"cloudflare:workers".';
+const RESERVED_METHODS = ObjectFreeze({
+  __proto__: null,
+  fetch: true,
+  connect: true,
+  alarm: true,
+  webSocketMessage: true,
+  webSocketClose: true,
+  webSocketError: true,
+  dup: true,
+  constructor: true,
+});
+const ObjectPrototype = Object.prototype;
+const DurableObjectPrototype = DurableObject.prototype;
+
+function extendsDurableObject(object) {
+  for (let proto = ObjectGetPrototypeOf(object); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
+    if (proto === DurableObjectPrototype) return true;
+  }
+  return false;
+}
+
+// The method `name` of `object`'s class chain (getters are called), or throws as workerd does.
+function rpcMethodOf(object, name) {
+  if (RESERVED_METHODS[name] === true) {
+    throw new TypeErrorCtor(`'${name}' is a reserved method and cannot be called over RPC.`);
+  }
+  for (let proto = ObjectGetPrototypeOf(object);
+    proto !== null && proto !== ObjectPrototype && proto !== DurableObjectPrototype;
+    proto = ObjectGetPrototypeOf(proto)) {
+    const descriptor = ObjectGetOwnPropertyDescriptor(proto, name);
+    if (descriptor === undefined) continue;
+    const value = descriptor.get !== undefined ? ReflectApply(descriptor.get, object, [])
+      : descriptor.value;
+    if (typeof value !== 'function') throw new TypeErrorCtor(`"${name}" is not a function.`);
+    return value;
+  }
+  throw new TypeErrorCtor(`The RPC receiver does not implement the method "${name}".`);
+}
+
+// The thrown value as the caller rebuilds it (js/runtime/namespace.js): [0, value] for what
+// structured clone carries (Errors keep their class and message), [1, name, message] for a
+// DOMException (a DataCloneError, say), which it does not.
+function encodeThrown(error) {
+  try {
+    if (error instanceof DOMExceptionCtor) return native.serialize([1, error.name, error.message]);
+    return native.serialize([0, error]);
+  } catch (unclonable) {
+    let message;
+    try {
+      message = error !== null && typeof error === 'object' ? StringCtor(error.message) : StringCtor(error);
+    } catch {
+      message = 'An error that cannot be described was thrown.';
+    }
+    return native.serialize([0, new ErrorCtor(message)]);
+  }
+}
+
+// Settles the call with the structured clone of what the method returned; a result that cannot
+// be cloned (a function, an RpcTarget, ...) settles it with the DataCloneError instead.
+export function deliverRpc(object, method, argsBuffer, slot, eventId) {
+  const fail = (error) => native.eventSettled(slot, eventId, false, encodeThrown(error));
+  let result;
+  try {
+    if (!extendsDurableObject(object)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
+    const fn = rpcMethodOf(object, method);
+    const args = native.deserialize(argsBuffer);
+    result = ReflectApply(fn, object, args);
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  PromisePrototypeThen(
+    PromiseResolve(result),
+    (value) => {
+      let bytes;
+      try {
+        bytes = native.serialize(value);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      native.eventSettled(slot, eventId, true, bytes);
+    },
+    fail,
   );
 }

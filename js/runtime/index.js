@@ -4,13 +4,16 @@
 import './prelude_hooks.js';
 import { createState } from './state.js';
 import { bindResponseWebSocket, deliverWebSocketEvent } from './web_sockets.js';
-import { deliverAlarm, deliverFetch } from './deliver.js';
+import { deliverAlarm, deliverFetch, deliverRpc } from './deliver.js';
+import { createNamespace } from './namespace.js';
 import { DurableObject, WorkerEntrypoint, RpcTarget, WorkflowEntrypoint } from './base_classes.js';
 
 const exports = {
   createState,
   deliverFetch,
   deliverAlarm,
+  deliverRpc,
+  createNamespace,
   deliverWebSocketEvent,
   bindResponseWebSocket,
   DurableObject,

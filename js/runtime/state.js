@@ -1,6 +1,6 @@
 // DurableObjectState: the `ctx` (or `state`) an object's constructor receives.
 import { native } from './native.js';
-import { DurableObjectId } from './object_id.js';
+import { makeObjectId } from './object_id.js';
 import { DurableObjectStorage } from './storage.js';
 import { checkToken, kRuntimeToken, PromiseResolve, PromisePrototypeThen } from './primordials.js';
 import { ObjectWebSockets, socketsOfState } from './web_sockets.js';
@@ -95,6 +95,6 @@ export class DurableObjectState {
 }
 
 export function createState(slot, idHex, name) {
-  const id = new DurableObjectId(idHex, name);
+  const id = makeObjectId(idHex, name);
   return new DurableObjectState(kRuntimeToken, slot, id, new DurableObjectStorage(kRuntimeToken, slot));
 }

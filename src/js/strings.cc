@@ -77,6 +77,19 @@ std::string ExceptionMessage(v8::Isolate* isolate, v8::Local<v8::Value> exceptio
   return ToUtf8(isolate, exception);
 }
 
+std::string ErrorName(v8::Isolate* isolate, v8::Local<v8::Value> exception) {
+  if (exception.IsEmpty() || !exception->IsObject()) return "";
+  v8::TryCatch try_catch(isolate);
+  v8::Local<v8::Value> name;
+  if (!exception.As<v8::Object>()
+           ->Get(isolate->GetCurrentContext(), FromUtf8(isolate, "name"))
+           .ToLocal(&name) ||
+      !name->IsString()) {
+    return "";
+  }
+  return ToUtf8(isolate, name);
+}
+
 std::string ExceptionStack(v8::Isolate* isolate, v8::Local<v8::Value> exception) {
   if (!exception.IsEmpty() && exception->IsObject()) {
     v8::TryCatch try_catch(isolate);

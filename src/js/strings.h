@@ -30,6 +30,8 @@ void ThrowRangeError(v8::Isolate* isolate, std::string_view message);
 
 // The "name: message" of an exception (or its string form), for logs and error responses.
 std::string ExceptionMessage(v8::Isolate* isolate, v8::Local<v8::Value> exception);
+// The `name` of a thrown object when it is a string (e.g. "TypeError"), else "". Never throws.
+std::string ErrorName(v8::Isolate* isolate, v8::Local<v8::Value> exception);
 // The stack of an exception if it has one, else ExceptionMessage().
 std::string ExceptionStack(v8::Isolate* isolate, v8::Local<v8::Value> exception);
 

@@ -23,6 +23,7 @@
 #include "net/web_socket_connection.h"
 #include "runtime/app_quarantine.h"
 #include "runtime/engine_pool.h"
+#include "runtime/object_id.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
@@ -674,6 +675,7 @@ HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::s
       host, [&catalog](const std::string& name) { return catalog.Get(name) != nullptr; });
   plan.address.class_name = plan.route.class_name;
   plan.address.instance_name = plan.route.instance_id;
+  runtime::CompleteAddress(plan.address);
   return plan;
 }
 

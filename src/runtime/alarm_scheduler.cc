@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "runtime/object_id.h"
 #include "util/log.h"
 #include "util/wall_clock.h"
 
@@ -34,9 +35,9 @@ void AlarmScheduler::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-std::string AlarmScheduler::Key(const std::string& app, const std::string& class_name,
-                                const std::string& instance) {
-  return ObjectKey(app, class_name, instance);
+std::string AlarmScheduler::Key(ObjectAddress& address) {
+  CompleteAddress(address);
+  return ObjectKey(address);
 }
 
 std::map<std::string, AlarmScheduler::Pending>::iterator AlarmScheduler::Erase(
@@ -58,8 +59,9 @@ void AlarmScheduler::Insert(const std::string& key, Pending pending) {
   pending_.emplace(key, std::move(pending));
 }
 
-void AlarmScheduler::Set(const ObjectAddress& address, std::optional<long long> time_ms) {
-  std::string key = Key(address.app, address.class_name, address.instance_name);
+void AlarmScheduler::Set(const ObjectAddress& given, std::optional<long long> time_ms) {
+  ObjectAddress address = given;
+  std::string key = Key(address);
   {
     std::lock_guard<std::mutex> lock(mu_);
     firing_.erase(key);
@@ -73,8 +75,9 @@ void AlarmScheduler::Set(const ObjectAddress& address, std::optional<long long> 
   cv_.notify_all();
 }
 
-void AlarmScheduler::Retry(const ObjectAddress& address, long long time_ms, int retry_count) {
-  std::string key = Key(address.app, address.class_name, address.instance_name);
+void AlarmScheduler::Retry(const ObjectAddress& given, long long time_ms, int retry_count) {
+  ObjectAddress address = given;
+  std::string key = Key(address);
   {
     std::lock_guard<std::mutex> lock(mu_);
     firing_.erase(key);
@@ -108,9 +111,9 @@ void AlarmScheduler::Reload(long long now_ms) {
   // earliest have fired.
   loaded_until_ms_ = static_cast<int>(due.size()) >= kMaxLoaded ? due.back().time_ms : until;
   for (auto& entry : due) {
-    std::string key = Key(entry.app, entry.class_name, entry.instance_name);
+    ObjectAddress address{entry.app, entry.class_name, entry.instance_name, entry.object_id};
+    std::string key = Key(address);
     if (firing_.count(key) || pending_.count(key)) continue;
-    ObjectAddress address{entry.app, entry.class_name, entry.instance_name, ""};
     Insert(key, Pending{std::move(address), entry.time_ms, 0});
   }
 }

@@ -49,8 +49,8 @@ class AlarmScheduler {
     long long time_ms;
     int retry_count;
   };
-  static std::string Key(const std::string& app, const std::string& class_name,
-                         const std::string& instance);
+  // The object's key, completing its address (the id) first.
+  static std::string Key(ObjectAddress& address);
   void Run();
   void Reload(long long now_ms);
   void Insert(const std::string& key, Pending pending);

@@ -8,6 +8,7 @@
 
 #include "runtime/long_turn_limit.h"
 #include "runtime/module_validator.h"
+#include "runtime/object_id.h"
 #include "runtime/object_placement.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/thread_engine.h"
@@ -26,10 +27,14 @@ struct EnginePool::Loop {
 };
 
 EnginePool::EnginePool(RuntimeShared& shared, size_t loops) : shared_(shared) {
+  shared_.pool = this;
   for (size_t i = 0; i < loops; ++i) loops_.push_back(std::make_unique<Loop>());
 }
 
-EnginePool::~EnginePool() { Stop(); }
+EnginePool::~EnginePool() {
+  Stop();
+  if (shared_.pool == this) shared_.pool = nullptr;
+}
 
 void EnginePool::Start() {
   std::vector<std::promise<void>> ready(loops_.size());
@@ -77,7 +82,9 @@ size_t EnginePool::LoopNotBusyFrom(size_t first) const {
   });
 }
 
-size_t EnginePool::RouteObject(const ObjectAddress& address) {
+size_t EnginePool::RouteObject(const ObjectAddress& given) {
+  ObjectAddress address = given;
+  CompleteAddress(address);
   const std::string key = ObjectKey(address);
   if (!shared_.placement) return ObjectPlacement::HomeThread(key, loops_.size());
   const LongTurnLimit* long_turns = shared_.long_turns.get();
@@ -102,6 +109,23 @@ void EnginePool::DispatchFetch(size_t loop, ObjectAddress address, HttpRequestDa
   asio::post(owner->io, [owner, address = std::move(address), request = std::move(request),
                          answered = std::move(answered)]() mutable {
     owner->engine->DispatchFetch(std::move(address), std::move(request), std::move(answered));
+  });
+}
+
+void EnginePool::DispatchCall(size_t loop, ObjectAddress address, ObjectEvent event) {
+  ResponseCallback* done = nullptr;
+  if (auto* http = std::get_if<HttpEvent>(&event)) done = &http->done;
+  if (auto* rpc = std::get_if<RpcEvent>(&event)) done = &rpc->done;
+  if (done) {
+    ++requests_in_flight_;
+    *done = [this, inner = std::move(*done)](HttpResponseData response) {
+      --requests_in_flight_;
+      inner(std::move(response));
+    };
+  }
+  Loop* owner = loops_[loop].get();
+  asio::post(owner->io, [owner, address = std::move(address), event = std::move(event)]() mutable {
+    if (owner->engine) owner->engine->DispatchCall(std::move(address), std::move(event));
   });
 }
 

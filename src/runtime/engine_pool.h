@@ -24,6 +24,7 @@
 
 #include "runtime/http_message.h"
 #include "runtime/object_address.h"
+#include "runtime/object_event.h"
 
 namespace boost::asio {
 class io_context;
@@ -76,6 +77,11 @@ class EnginePool {
   // the loop's queue. `done` runs on `loop` once the response may be sent. Any thread.
   void DispatchFetch(size_t loop, ObjectAddress address, HttpRequestData request,
                      ResponseCallback done);
+  // Posts `event` (an HTTP or RPC event made by an object's call to another, see OutgoingCall) to
+  // the object's loop, which RouteObject() gave for it. Always through the loop's queue, even from
+  // that loop, so that it never runs inside the caller's turn; events posted from one thread
+  // arrive in the order they were posted. The event's callback runs on `loop`. Any thread.
+  void DispatchCall(size_t loop, ObjectAddress address, ObjectEvent event);
   // Routes an alarm (the scheduler's alarm for `scheduled_ms`, or retry number `retry_count`) to
   // the object's loop and returns at once. Any thread, after Start().
   void FireAlarm(const ObjectAddress& address, long long scheduled_ms, int retry_count);

@@ -1,18 +1,20 @@
 // The `env` object a Durable Object class receives as its constructor's second argument (and, for
-// classes extending DurableObject, as `this.env`): the app's env vars as string properties.
+// classes extending DurableObject, as `this.env`): the app's env vars as string properties, and a
+// DurableObjectNamespace (js/runtime/namespace.js) for each class of the app under its binding
+// name, the UPPER_SNAKE of the class's name (`chat-room` → `CHAT_ROOM`), as Butterbase gives
+// "the DO namespace bindings" in env. The control plane refuses an env var named like a binding.
 #pragma once
 
 #include <v8.h>
 
-#include "runtime/class_catalog.h"
-
 namespace dorm::runtime {
 
-// A new plain object with one enumerable string property per env var. Each instance gets its own
-// object, so that one instance changing its `env` cannot affect another. Must be called on the
-// isolate's thread with `context` entered; if the isolate is terminating, properties may be
-// missing (the caller's turn is abandoned then anyway).
-v8::Local<v8::Object> NewEnvObject(v8::Isolate* isolate, v8::Local<v8::Context> context,
-                                   const EnvVars& env);
+class AppIsolate;
+
+// A new plain object, as above. Each instance gets its own object (and namespaces), so that one
+// instance changing its `env` cannot affect another. Must be called on the isolate's thread with
+// its context entered; if the isolate is terminating, properties may be missing (the caller's
+// turn is abandoned then anyway).
+v8::Local<v8::Object> NewEnvObject(AppIsolate* app);
 
 }  // namespace dorm::runtime

@@ -9,6 +9,7 @@ HttpResponseData HttpResponseData::JsonError(int status, const std::string& mess
   r.status = status;
   r.headers.emplace_back("content-type", "application/json");
   r.body = "{\"error\":" + JsonQuote(message) + "}";
+  r.runtime_error = true;
   return r;
 }
 

@@ -26,8 +26,24 @@ struct HttpResponseData {
   // Non-zero for a 101 answer to a WebSocket upgrade: the runtime's id of the socket, which the
   // network front attaches to the connection once its handshake is done.
   uint64_t web_socket_id = 0;
+  // For the answer to an RPC event: whether the method returned (the body is the value's
+  // structured-clone bytes) or threw (the body is the thrown value's). For an HTTP event, kThrew
+  // means the fetch() handler threw (the body is the JSON error with its message). kNone: neither.
+  enum class RpcOutcome { kNone, kReturned, kThrew };
+  RpcOutcome rpc_outcome = RpcOutcome::kNone;
+  // The runtime produced this answer (JsonError) rather than the object's code.
+  bool runtime_error = false;
+  // The answer reports a reset of the object (its callers' calls failed with it): RPC callers see
+  // `durableObjectReset` on the error, and `retryable`/`overloaded` as the reset's rule says
+  // (ResetRule), as on Cloudflare. Never sent to a client.
+  bool object_reset = false;
+  bool reset_retryable = false;
+  bool reset_overloaded = false;
+  // For kThrew on an HTTP event: the thrown error's `name` (TypeError...), so that a stub's
+  // fetch() rethrows the same class. Never sent to a client.
+  std::string thrown_name;
 
-  // A response the server itself produces: {"error": message} as JSON.
+  // A response the server itself produces: {"error": message} as JSON, with runtime_error set.
   static HttpResponseData JsonError(int status, const std::string& message);
 };
 

@@ -46,6 +46,10 @@ class ScratchHost final : public ObjectHost {
     return ++next_timer_id_;
   }
   void ClearTimer(AppIsolate*, uint64_t) override {}
+  // A module being checked has no objects to call (its top level gets no env).
+  void CallObject(AppIsolate* caller, OutgoingCall, v8::Local<v8::Promise::Resolver>) override {
+    js::ThrowError(caller->isolate(), "Durable Object calls are not available here.");
+  }
   WebSocketRegistry& web_sockets() override { return no_sockets_; }
   void SendOnSocket(WebSocketRecord*, OutputGate::SocketOutput) override {}
   SharedPayload PayloadOf(v8::Isolate* isolate, v8::Local<v8::String> text) override {

@@ -3,10 +3,10 @@
 namespace dorm::runtime {
 
 std::string ObjectKey(std::string_view app, std::string_view class_name,
-                      std::string_view instance_name) {
+                      std::string_view object_id) {
   std::string key;
-  key.reserve(app.size() + class_name.size() + instance_name.size() + 2);
-  key.append(app).append(1, '\n').append(class_name).append(1, '\n').append(instance_name);
+  key.reserve(app.size() + class_name.size() + object_id.size() + 2);
+  key.append(app).append(1, '\n').append(class_name).append(1, '\n').append(object_id);
   return key;
 }
 
@@ -24,7 +24,7 @@ std::optional<ObjectAddress> ParseObjectKey(std::string_view key) {
   ObjectAddress address;
   address.app = std::string(key.substr(0, first));
   address.class_name = std::string(key.substr(first + 1, second - first - 1));
-  address.instance_name = std::string(key.substr(second + 1));
+  address.object_id = std::string(key.substr(second + 1));
   return address;
 }
 
@@ -40,7 +40,7 @@ std::string ObjectDatabasePath(const std::string& data_dir, const ObjectAddress&
 }
 
 std::string LogTag(const ObjectAddress& address) {
-  return "[" + address.app + "/" + address.class_name + "/" + address.instance_name + "]";
+  return "[" + address.app + "/" + address.class_name + "/" + InstanceLabel(address) + "]";
 }
 
 }  // namespace dorm::runtime

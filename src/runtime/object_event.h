@@ -23,6 +23,16 @@ struct AlarmEvent {
   ResponseCallback done;
 };
 
+// A JavaScript RPC call of one of the object's methods (stub.method(...args)) from another object
+// of the app. `done` gets the outcome: HttpResponseData::rpc_outcome says whether the method
+// returned or threw, and the body holds the value or error as structured-clone bytes; anything
+// else (a reset, a class gone) is a JSON error as for HTTP.
+struct RpcEvent {
+  std::string method;
+  std::string args;  // the argument array, structured-clone bytes
+  ResponseCallback done;
+};
+
 // Something that happened on one of the object's WebSockets: the socket's listeners or the
 // class's webSocketMessage/Close/Error handler hear of it. Nobody waits for its outcome.
 struct SocketEvent {
@@ -35,9 +45,9 @@ struct SocketEvent {
   bool was_clean = false;
 };
 
-using ObjectEvent = std::variant<HttpEvent, AlarmEvent, SocketEvent>;
+using ObjectEvent = std::variant<HttpEvent, AlarmEvent, SocketEvent, RpcEvent>;
 
-// Answers the event's waiter, if it has one (HTTP and alarm events), with `response`; socket
+// Answers the event's waiter, if it has one (HTTP, alarm and RPC events), with `response`; socket
 // events have nobody waiting, and are dropped. The callback is consumed.
 void FailEvent(ObjectEvent& event, HttpResponseData response);
 

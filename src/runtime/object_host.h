@@ -12,6 +12,7 @@
 #include <string>
 
 #include "runtime/object_instance.h"
+#include "runtime/outgoing_call.h"
 #include "runtime/output_gate.h"
 #include "runtime/reset_reason.h"
 #include "runtime/web_socket_registry.h"
@@ -58,6 +59,14 @@ class ObjectHost {
   // Resets the object now: its pending writes are discarded and its callers get `message` (the
   // reason's own message when empty).
   virtual void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) = 0;
+
+  // --- Calls to other objects ---
+  // Sends `call` to its object (on whichever thread it lives) and returns at once; `resolver` is
+  // resolved later, in a turn of `caller` for the object whose turn runs now, with the answer as
+  // [status, outcome, body, statusText, headers, reset, thrownName] (see CallAnswer in
+  // thread_engine_calls.cc). If `caller` is reset first, it is never settled.
+  virtual void CallObject(AppIsolate* caller, OutgoingCall call,
+                          v8::Local<v8::Promise::Resolver> resolver) = 0;
 
   // --- Timers ---
   // Starts a timer of `caller`'s app for the object whose turn runs (if any); returns its id.

@@ -11,14 +11,67 @@ std::string NamespaceKey(std::string_view app, std::string_view class_name) {
   return key;
 }
 
+namespace {
+
+// The id whose first half is `first16`: those bytes, then HMAC(key, them)[0..16).
+std::string WithCheckHalf(std::string_view key_view, std::string bytes) {
+  Sha256Digest mac = HmacSha256(key_view, bytes);
+  bytes.append(reinterpret_cast<const char*>(mac.data()), 16);
+  return ToHex(bytes);
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
 std::string ObjectIdFromName(std::string_view namespace_key, std::string_view name) {
   Sha256Digest key = Sha256(namespace_key);
   std::string_view key_view(reinterpret_cast<const char*>(key.data()), key.size());
   Sha256Digest first = HmacSha256(key_view, name);
-  std::string bytes(reinterpret_cast<const char*>(first.data()), 16);
-  Sha256Digest mac = HmacSha256(key_view, bytes);
-  bytes.append(reinterpret_cast<const char*>(mac.data()), 16);
-  return ToHex(bytes);
+  return WithCheckHalf(key_view, std::string(reinterpret_cast<const char*>(first.data()), 16));
+}
+
+std::string NewUniqueObjectId(std::string_view namespace_key) {
+  Sha256Digest key = Sha256(namespace_key);
+  std::string_view key_view(reinterpret_cast<const char*>(key.data()), key.size());
+  return WithCheckHalf(key_view, RandomBytes(16));
+}
+
+bool IsObjectIdSyntax(std::string_view hex) {
+  if (hex.size() != 64) return false;
+  for (char c : hex) {
+    if (HexValue(c) < 0) return false;
+  }
+  return true;
+}
+
+bool ObjectIdBelongsTo(std::string_view namespace_key, std::string_view hex) {
+  if (!IsObjectIdSyntax(hex)) return false;
+  std::string bytes(16, '\0');
+  for (size_t i = 0; i < 16; ++i) {
+    bytes[i] = static_cast<char>(HexValue(hex[2 * i]) * 16 + HexValue(hex[2 * i + 1]));
+  }
+  Sha256Digest key = Sha256(namespace_key);
+  std::string_view key_view(reinterpret_cast<const char*>(key.data()), key.size());
+  std::string expected = WithCheckHalf(key_view, std::move(bytes));
+  for (size_t i = 32; i < 64; ++i) {
+    char c = hex[i];
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    if (c != expected[i]) return false;
+  }
+  return true;
+}
+
+void CompleteAddress(ObjectAddress& address) {
+  if (address.object_id.empty()) {
+    address.object_id =
+        ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
+  }
 }
 
 }  // namespace dorm::runtime

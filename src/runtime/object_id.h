@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/object_address.h"
+
 namespace dorm::runtime {
 
 // The key that makes ids of one class distinct from every other class's: "<app>/<class-name>".
@@ -14,5 +16,18 @@ std::string NamespaceKey(std::string_view app, std::string_view class_name);
 // bytes[16..32) = HMAC(SHA256(namespace_key), bytes[0..16))[0..16): the second half lets an id
 // be checked as belonging to its namespace.
 std::string ObjectIdFromName(std::string_view namespace_key, std::string_view name);
+
+// A new id of the namespace (newUniqueId()): 16 random bytes and the same check half.
+std::string NewUniqueObjectId(std::string_view namespace_key);
+
+// Whether `hex` is 64 hex digits (either case), and whether its check half belongs to the
+// namespace: idFromString() throws "Invalid Durable Object ID: must be 64 hex digits" for the
+// first, "Durable Object ID is not valid for this namespace." for the second.
+bool IsObjectIdSyntax(std::string_view hex);
+bool ObjectIdBelongsTo(std::string_view namespace_key, std::string_view hex);
+
+// Fills address.object_id from its instance name when it is empty. Call wherever an address
+// enters the runtime, before ObjectKey().
+void CompleteAddress(ObjectAddress& address);
 
 }  // namespace dorm::runtime

@@ -71,6 +71,7 @@ struct ObjectInstance {
   struct InFlightEvent {
     ResponseCallback done;  // empty for socket events
     uint64_t started = 0;   // CycleClock ticks at delivery, for the wall-time meter (0: unmetered)
+    bool rpc = false;       // an RPC call: its outcome is answered as structured-clone bytes
   };
   std::map<uint64_t, InFlightEvent> in_flight;  // delivered, awaiting the handler's promise
   // Hibernatable socket events running under the object's event timeout, by event id.

@@ -13,11 +13,11 @@ const char kShutdownMessage[] = "The server is shutting down.";
 
 const ResetRule& RuleOf(ResetReason reason) {
   // 1011: internal error; 1012: service restart (new code); 1001: going away.
-  static const ResetRule kEvicted{"evicted", 0, false};
-  static const ResetRule kShutdown{kShutdownMessage, 1001, false};
-  static const ResetRule kCodeUpdated{kCodeUpdatedMessage, 1012, false};
+  static const ResetRule kEvicted{"evicted", 0, false, true};
+  static const ResetRule kShutdown{kShutdownMessage, 1001, false, true};
+  static const ResetRule kCodeUpdated{kCodeUpdatedMessage, 1012, false, true};
   static const ResetRule kCpuLimit{kCpuLimitMessage, 1011, true};
-  static const ResetRule kMemoryLimit{kMemoryLimitMessage, 1011, true};
+  static const ResetRule kMemoryLimit{kMemoryLimitMessage, 1011, true, false, true};
   static const ResetRule kEventTimeout{kEventTimeoutMessage, 1011, true};
   static const ResetRule kStorageFailure{kStorageFailureMessage, 1011, true};
   static const ResetRule kStorageError{"Durable Object storage failed.", 1011, true};

@@ -32,6 +32,10 @@ struct ResetRule {
   // Whether a reset before the first delivered event is a failed construction: the events
   // waiting for the object then fail instead of constructing it again at once.
   bool fails_construction;
+  // What an RPC caller's error says of it besides `durableObjectReset` (Cloudflare's flags):
+  // `retryable` (trying again with a fresh stub should work) and `overloaded` (do not retry).
+  bool retryable = false;
+  bool overloaded = false;
 };
 
 const ResetRule& RuleOf(ResetReason reason);

@@ -27,6 +27,7 @@ class StorageQuota;
 namespace dorm::runtime {
 
 class AlarmScheduler;
+class EnginePool;
 
 struct RuntimeShared {
   RuntimeOptions options;
@@ -38,6 +39,9 @@ struct RuntimeShared {
   // Optional: the storage quotas (without it, databases may grow until the disk is full).
   storage::StorageQuota* storage_quota = nullptr;
   AlarmScheduler* alarm_scheduler = nullptr;
+  // The pool whose engines use this, set by the pool: how one object's call reaches another's
+  // thread. Null for engines outside a pool (deploy checks), which cannot make calls.
+  EnginePool* pool = nullptr;
   // Optional: bounds how many threads one app's long turns hold at once (without it, a tenant
   // may hold them all).
   std::unique_ptr<LongTurnLimit> long_turns;

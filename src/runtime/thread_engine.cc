@@ -65,6 +65,7 @@ ThreadEngine::~ThreadEngine() {
   eviction_timer_.cancel();
   deferred_pump_timer_.cancel();
   timers_.clear();
+  outgoing_calls_.clear();
   for (auto& [key, instance] : objects_) {
     instance->js_object.Reset();
     instance->sync_resolvers.clear();
@@ -200,9 +201,14 @@ void ThreadEngine::RefreshApp(const std::string& app) {
 
 void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
                                  ResponseCallback done) {
+  DispatchCall(std::move(address), HttpEvent{std::move(request), std::move(done)});
+}
+
+void ThreadEngine::DispatchCall(ObjectAddress address, ObjectEvent event) {
+  CompleteAddress(address);
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
   NoteArrived(key);
-  DispatchEvent(std::move(address), HttpEvent{std::move(request), std::move(done)});
+  DispatchEvent(std::move(address), std::move(event));
   // Refused (class gone, construction backing off): nothing of the object may be left here.
   ReleasePlacementIfGone(key);
 }
@@ -218,9 +224,7 @@ void ThreadEngine::ReleasePlacementIfGone(const std::string& key) {
     // The database of an object whose last flush failed stays with this thread, which knows it.
     std::optional<ObjectAddress> parsed = ParseObjectKey(key);
     if (!parsed) return;
-    ObjectAddress& address = *parsed;
-    address.object_id =
-        ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
+    const ObjectAddress& address = *parsed;
     if (unconfirmed_paths_.count(ObjectDatabasePath(shared_.options.data_dir, address)) != 0) {
       return;
     }
@@ -263,6 +267,7 @@ bool ThreadEngine::RefuseDuringBackoff(const ObjectAddress& address, ObjectEvent
 }
 
 ObjectInstance* ThreadEngine::EnsureInstance(ObjectAddress address, AppIsolate* app) {
+  CompleteAddress(address);
   std::string key = ObjectKey(address);
   auto it = objects_.find(key);
   if (it != objects_.end()) return it->second.get();
@@ -273,16 +278,12 @@ ObjectInstance* ThreadEngine::EnsureInstance(ObjectAddress address, AppIsolate* 
   }
   auto created = std::make_unique<ObjectInstance>();
   created->slot = next_slot_++;
-  if (address.object_id.empty()) {
-    address.object_id =
-        ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
-  }
   created->db_path = ObjectDatabasePath(shared_.options.data_dir, address);
   created->address = std::move(address);
   created->app = app;
   created->generation = app->generation();
   if (metering_) {
-    created->usage = usage_.Acquire(key);
+    created->usage = usage_.Acquire(key, InstanceLabel(created->address));
     ++created->usage->instances;
   }
   ObjectInstance* instance = created.get();
@@ -417,6 +418,8 @@ void ThreadEngine::Pump(uint64_t slot) {
       DeliverAlarm(instance, std::move(*alarm));
     } else if (auto* socket = std::get_if<SocketEvent>(&event)) {
       DeliverSocketEvent(instance, std::move(*socket));
+    } else if (auto* rpc = std::get_if<RpcEvent>(&event)) {
+      DeliverRpc(instance, std::move(*rpc));
     } else {
       Deliver(instance, std::move(std::get<HttpEvent>(event)));
     }
@@ -440,15 +443,19 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
       return;
     }
     v8::Local<v8::Function> create_state = app->create_state();
+    // As workerd emulates production: ctx.id.name only for a name of at most 1024 bytes.
+    const std::string& name = instance->address.instance_name;
     v8::Local<v8::Value> state_args[] = {v8::Number::New(isolate, static_cast<double>(slot)),
                                          js::FromUtf8(isolate, instance->address.object_id),
-                                         js::FromUtf8(isolate, instance->address.instance_name)};
+                                         name.empty() || name.size() > 1024
+                                             ? v8::Undefined(isolate).As<v8::Value>()
+                                             : js::FromUtf8(isolate, name).As<v8::Value>()};
     v8::Local<v8::Value> state;
     if (!create_state->Call(context, v8::Undefined(isolate), 3, state_args).ToLocal(&state)) {
       failure = js::ExceptionMessage(isolate, try_catch.Exception());
       return;
     }
-    v8::Local<v8::Object> env = NewEnvObject(isolate, context, app->code()->env);
+    v8::Local<v8::Object> env = NewEnvObject(app);
     v8::Local<v8::Value> args[] = {state, env};
     v8::Local<v8::Object> object;
     if (!ctor->NewInstance(context, 2, args).ToLocal(&object)) {
@@ -527,11 +534,12 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   if (it == instance->in_flight.end()) return;
   AppIsolate* app = instance->app;
   v8::Isolate* isolate = app->isolate();
-  if (!fulfilled) {
+  if (!fulfilled && !it->second.rpc) {
     Log(LogLevel::kError,
         LogTag(instance->address) + " Uncaught " + js::ExceptionStack(isolate, value));
   }
   const uint64_t started = it->second.started;
+  const bool rpc = it->second.rpc;
   if (started != 0 && instance->usage) instance->usage->wall_ticks += CycleClock::Now() - started;
   ResponseCallback done = std::move(it->second.done);
   instance->in_flight.erase(it);
@@ -539,8 +547,15 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   instance->last_active = std::chrono::steady_clock::now();
   if (!done) return;  // a WebSocket event: nobody waits for its outcome
   HttpResponseData response;
+  if (rpc) {
+    // A method's outcome goes back to its caller, thrown or not: it is not uncaught.
+    Emit(instance, RpcAnswer(app, fulfilled, value), std::move(done));
+    return;
+  }
   if (!fulfilled) {
     response = HttpResponseData::JsonError(500, js::ExceptionMessage(isolate, value));
+    response.rpc_outcome = HttpResponseData::RpcOutcome::kThrew;
+    response.thrown_name = js::ErrorName(isolate, value);
     if (shared_.on_uncaught_error) {
       shared_.on_uncaught_error(instance->address, js::ExceptionMessage(isolate, value));
     }

@@ -43,11 +43,11 @@
 
 namespace dorm::runtime {
 
-
 // The files of the implementation, by concern: thread_engine.cc (turns, dispatch, delivery,
 // resets), thread_engine_alarms.cc, thread_engine_storage.cc (databases, commits, flushes, the
 // output gate's releases), thread_engine_timers.cc (timers, eviction, shutdown),
-// thread_engine_web_sockets.cc and thread_engine_usage.cc.
+// thread_engine_web_sockets.cc, thread_engine_calls.cc (calls between objects) and
+// thread_engine_usage.cc.
 class ThreadEngine final : public ObjectHost {
  public:
   // `placement_thread` is this thread's index in shared.placement: every event routed to the
@@ -61,6 +61,12 @@ class ThreadEngine final : public ObjectHost {
   // Delivers an HTTP request to the object's fetch() handler; `done` gets the response once it may
   // be sent (after the writes it depends on are durable).
   void DispatchFetch(ObjectAddress address, HttpRequestData request, ResponseCallback done);
+
+  // Delivers an event another object's call sent (EnginePool::DispatchCall): an HTTP request for
+  // fetch() or an RPC call, answered through the output gate like a request.
+  void DispatchCall(ObjectAddress address, ObjectEvent event);
+  // The answer to call `call_id`, which an object of this thread made (CallObject), arrived.
+  void CompleteCall(uint64_t call_id, HttpResponseData answer);
 
   // Runs the object's alarm handler (the scheduler's alarm for `scheduled_ms`, or a retry).
   void FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count);
@@ -111,6 +117,8 @@ class ThreadEngine final : public ObjectHost {
   void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
     BreakInstance(instance, reason, message);
   }
+  void CallObject(AppIsolate* caller, OutgoingCall call,
+                  v8::Local<v8::Promise::Resolver> resolver) override;
   uint64_t AddTimer(AppIsolate* caller, v8::Local<v8::Function> callback, double delay_ms,
                     bool repeat) override;
   void ClearTimer(AppIsolate* caller, uint64_t id) override;
@@ -197,6 +205,14 @@ class ThreadEngine final : public ObjectHost {
                    const std::string& error);
   // The outcome of a successful alarm handler, to be sent once its writes are durable.
   HttpResponseData FinishAlarmHandler(ObjectInstance* instance);
+
+  // --- Calls between objects (thread_engine_calls.cc) ---
+  void DeliverRpc(ObjectInstance* instance, RpcEvent event);
+  // The answer to an RPC event whose handler settled with `value`: the structured-clone bytes
+  // (an ArrayBuffer) of the result or of the thrown value (see js/runtime/deliver.js).
+  HttpResponseData RpcAnswer(AppIsolate* app, bool fulfilled, v8::Local<v8::Value> value);
+  // Forgets the calls `app` made (before its isolate is destroyed): they are never settled.
+  void DropOutgoingCalls(AppIsolate* app);
 
   // --- Storage and the output gate (thread_engine_storage.cc) ---
   void CommitDirty();
@@ -297,6 +313,15 @@ class ThreadEngine final : public ObjectHost {
   std::vector<storage::AlarmChange> alarm_index_changes_;
   std::vector<uint64_t> alarm_index_change_slots_;
   bool alarm_index_apply_posted_ = false;
+
+  // Calls this thread's objects made to other objects, awaiting their answers, by call id.
+  struct PendingCall {
+    AppIsolate* app;
+    uint64_t slot;  // the calling object, or 0
+    v8::Global<v8::Promise::Resolver> resolver;
+  };
+  std::unordered_map<uint64_t, PendingCall> outgoing_calls_;
+  uint64_t next_call_id_ = 1;
 
   // Timers.
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;

@@ -2,6 +2,7 @@
 // stored alarm (the rules are ObjectAlarm's).
 #include "js/strings.h"
 #include "runtime/alarm_scheduler.h"
+#include "runtime/object_id.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
 #include "util/wall_clock.h"
@@ -14,6 +15,7 @@ const char kAlarmMovedMessage[] =
 }  // namespace
 
 void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count) {
+  CompleteAddress(address);
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
   NoteArrived(key);
   FireAlarmHere(std::move(address), scheduled_ms, retry_count);

@@ -31,8 +31,15 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
   dirty_.erase(instance->slot);
   if (instance->db) instance->db->Rollback();
   CloseDatabase(instance);
+  auto reset_answer = [&message, &rule] {
+    HttpResponseData answer = HttpResponseData::JsonError(500, message);
+    answer.object_reset = true;
+    answer.reset_retryable = rule.retryable;
+    answer.reset_overloaded = rule.overloaded;
+    return answer;
+  };
   for (auto& [id, event] : instance->in_flight) {
-    if (event.done) event.done(HttpResponseData::JsonError(500, message));
+    if (event.done) event.done(reset_answer());
   }
   instance->in_flight.clear();
   if (instance->usage) {
@@ -41,7 +48,7 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
   }
   // Outputs waiting for a commit that will never be durable are dropped with it; responses fail.
   for (auto& held : instance->output.TakeForReset()) {
-    held.done(HttpResponseData::JsonError(500, message));
+    held.done(reset_answer());
   }
   instance->sync_resolvers.clear();
   if (rule.web_socket_close_code != 0) {
@@ -107,6 +114,8 @@ void ThreadEngine::PostCleanup() {
     cleanup_posted_ = false;
     graveyard_.clear();
     if (!doomed_apps_.empty()) {
+      // Calls the doomed isolates made hold their promises: let go before the isolates go.
+      for (const auto& app : doomed_apps_) DropOutgoingCalls(app.get());
       rejected_promises_.clear();
       doomed_apps_.clear();
     }

@@ -83,9 +83,10 @@ void ThreadEngine::CommitDirty() {
         instance->alarm.Committed(alarm);
         if (shared_.alarm_index) {
           const ObjectAddress& a = instance->address;
-          alarm_index_changes_.push_back(storage::AlarmChange{
-              storage::AlarmEntry{a.app, a.class_name, a.instance_name, alarm.value_or(0)},
-              !alarm});
+          alarm_index_changes_.push_back(
+              storage::AlarmChange{storage::AlarmEntry{a.app, a.class_name, a.instance_name,
+                                                       alarm.value_or(0), a.object_id},
+                                   !alarm});
           alarm_index_change_slots_.push_back(instance->slot);
           if (!alarm_index_apply_posted_) {
             alarm_index_apply_posted_ = true;

@@ -25,7 +25,7 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
     if (live.websockets++ == 0) {
       live.app = record->address.app;
       live.class_name = record->address.class_name;
-      live.instance_name = record->address.instance_name;
+      live.instance_name = InstanceLabel(record->address);
     }
   });
   for (auto& [key, instance] : objects_) {
@@ -35,7 +35,7 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
       instance->usage->storage_stale = false;
     }
     LiveObject live{instance->address.app, instance->address.class_name,
-                    instance->address.instance_name, true, 0};
+                    InstanceLabel(instance->address), true, 0};
     if (auto it = sockets_by_object.find(key); it != sockets_by_object.end()) {
       live.websockets = it->second.websockets;
       sockets_by_object.erase(it);

@@ -4,7 +4,11 @@
 
 namespace dorm::runtime {
 
-ObjectUsage* UsageMeter::Acquire(const std::string& object_key) { return &entries_[object_key]; }
+ObjectUsage* UsageMeter::Acquire(const std::string& object_key, const std::string& instance_name) {
+  ObjectUsage* usage = &entries_[object_key];
+  usage->instance_name = instance_name;
+  return usage;
+}
 
 void UsageMeter::Read(double cpu_scale, std::vector<ObjectUsageDelta>* out) {
   double nanos_per_tick = CycleClock::NanosPerTick();
@@ -17,7 +21,7 @@ void UsageMeter::Read(double cpu_scale, std::vector<ObjectUsageDelta>* out) {
       size_t b = key.find('\n', a + 1);
       d.app = key.substr(0, a);
       d.class_name = key.substr(a + 1, b - a - 1);
-      d.instance_name = key.substr(b + 1);
+      d.instance_name = u.instance_name;
       d.http_requests = u.http_requests;
       d.websocket_messages = u.websocket_messages;
       d.alarms = u.alarms;

@@ -28,6 +28,8 @@ struct ObjectUsage {
   long long storage_bytes = -1;
   // A commit changed the database since its size was last measured.
   bool storage_stale = false;
+  // What the meters call the object (see InstanceLabel).
+  std::string instance_name;
   // Live instances pointing at these counters (0 or 1; an entry without any is dropped once
   // read and empty).
   int instances = 0;
@@ -79,10 +81,10 @@ struct ThreadUsageReport {
 
 class UsageMeter {
  public:
-  // The counters of the object with key `object_key` (app, class and instance joined by '\n'),
-  // created if missing. The pointer stays valid until Read() drops the entry, which it does only
-  // once `instances` is 0.
-  ObjectUsage* Acquire(const std::string& object_key);
+  // The counters of the object with key `object_key` (see ObjectKey), created if missing, and
+  // reported under `instance_name`. The pointer stays valid until Read() drops the entry, which it
+  // does only once `instances` is 0.
+  ObjectUsage* Acquire(const std::string& object_key, const std::string& instance_name);
 
   // Moves every non-empty entry into `out` (zeroing it) and drops entries no instance uses.
   // CPU ticks are scaled by `cpu_scale` (see ThreadEngine::ReadUsage).

@@ -25,11 +25,18 @@ AlarmIndex::AlarmIndex(const std::string& data_dir) : path_(data_dir + "/alarms.
   Exec("PRAGMA journal_mode=WAL");
   Exec("PRAGMA synchronous=OFF");
   sqlite3_wal_autocheckpoint(db_, 0);
+  // `alarms` is the index as written before objects were keyed by id (one row per named object);
+  // its rows are read until each object's next alarm change moves it to `object_alarms`.
   Exec(
       "CREATE TABLE IF NOT EXISTS alarms (app TEXT NOT NULL, class TEXT NOT NULL, name TEXT NOT "
       "NULL,"
       " time_ms INTEGER NOT NULL, PRIMARY KEY (app, class, name)) WITHOUT ROWID");
   Exec("CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (time_ms)");
+  Exec(
+      "CREATE TABLE IF NOT EXISTS object_alarms (app TEXT NOT NULL, class TEXT NOT NULL, id TEXT "
+      "NOT NULL, name TEXT NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (app, class, id)) "
+      "WITHOUT ROWID");
+  Exec("CREATE INDEX IF NOT EXISTS object_alarms_by_time ON object_alarms (time_ms)");
   // Creating the file must itself be durable before anything relies on it.
   Exec("PRAGMA synchronous=FULL");
   Exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -39,6 +46,7 @@ AlarmIndex::AlarmIndex(const std::string& data_dir) : path_(data_dir + "/alarms.
 AlarmIndex::~AlarmIndex() {
   sqlite3_finalize(upsert_stmt_);
   sqlite3_finalize(remove_stmt_);
+  sqlite3_finalize(remove_legacy_stmt_);
   if (db_) {
     sqlite3_exec(db_, "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE);", nullptr, nullptr,
                  nullptr);
@@ -56,14 +64,8 @@ void AlarmIndex::Exec(const char* sql) {
   }
 }
 
-void AlarmIndex::ApplyOne(const AlarmChange& change) {
-  const AlarmEntry& e = change.entry;
-  sqlite3_stmt** slot = change.remove ? &remove_stmt_ : &upsert_stmt_;
+void AlarmIndex::Run(sqlite3_stmt** slot, const char* sql, const AlarmEntry& e, bool with_time) {
   if (*slot == nullptr) {
-    const char* sql =
-        change.remove
-            ? "DELETE FROM alarms WHERE app = ?1 AND class = ?2 AND name = ?3"
-            : "INSERT OR REPLACE INTO alarms (app, class, name, time_ms) VALUES (?1, ?2, ?3, ?4)";
     int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, nullptr);
     if (rc != SQLITE_OK) {
       throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
@@ -73,13 +75,33 @@ void AlarmIndex::ApplyOne(const AlarmChange& change) {
   sqlite3_bind_text(st, 1, e.app.data(), static_cast<int>(e.app.size()), SQLITE_STATIC);
   sqlite3_bind_text(st, 2, e.class_name.data(), static_cast<int>(e.class_name.size()),
                     SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, e.instance_name.data(), static_cast<int>(e.instance_name.size()),
+  sqlite3_bind_text(st, 3, e.object_id.data(), static_cast<int>(e.object_id.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, e.instance_name.data(), static_cast<int>(e.instance_name.size()),
                     SQLITE_STATIC);
-  if (!change.remove) sqlite3_bind_int64(st, 4, e.time_ms);
+  if (with_time) sqlite3_bind_int64(st, 5, e.time_ms);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   if (rc != SQLITE_DONE) throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
+}
+
+void AlarmIndex::ApplyOne(const AlarmChange& change) {
+  const AlarmEntry& e = change.entry;
+  if (e.object_id.empty()) throw StorageError("alarm index: an entry without an object id", 0);
+  if (change.remove) {
+    Run(&remove_stmt_, "DELETE FROM object_alarms WHERE app = ?1 AND class = ?2 AND id = ?3", e,
+        false);
+  } else {
+    Run(&upsert_stmt_,
+        "INSERT OR REPLACE INTO object_alarms (app, class, id, name, time_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+        e, true);
+  }
+  // The object's row of the index as written before ids, if any, is replaced by the one above.
+  if (!e.instance_name.empty()) {
+    Run(&remove_legacy_stmt_, "DELETE FROM alarms WHERE app = ?1 AND class = ?2 AND name = ?4", e,
+        false);
+  }
 }
 
 void AlarmIndex::Apply(const std::vector<AlarmChange>& changes) {
@@ -105,12 +127,18 @@ void AlarmIndex::Apply(const std::vector<AlarmChange>& changes) {
 void AlarmIndex::RemoveClass(const std::string& app, const std::string& class_name) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db_, "DELETE FROM alarms WHERE app = ?1 AND class = ?2", -1, &st, nullptr);
-  sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, class_name.data(), static_cast<int>(class_name.size()), SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
+  for (const char* sql : {"DELETE FROM alarms WHERE app = ?1 AND class = ?2",
+                          "DELETE FROM object_alarms WHERE app = ?1 AND class = ?2"}) {
+    sqlite3_prepare_v2(db_, sql, -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, class_name.data(), static_cast<int>(class_name.size()), SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = nullptr;
+    if (rc != SQLITE_DONE) {
+      throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
+    }
+  }
   Exec("PRAGMA synchronous=FULL");
   Exec("PRAGMA wal_checkpoint(PASSIVE)");
   Exec("PRAGMA synchronous=OFF");
@@ -120,8 +148,9 @@ std::vector<AlarmEntry> AlarmIndex::DueBy(long long until_ms, int limit) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db_,
-                     "SELECT app, class, name, time_ms FROM alarms WHERE time_ms <= ?1 "
-                     "ORDER BY time_ms LIMIT ?2",
+                     "SELECT app, class, name, time_ms, id FROM object_alarms WHERE time_ms <= ?1 "
+                     "UNION ALL SELECT app, class, name, time_ms, '' FROM alarms "
+                     "WHERE time_ms <= ?1 ORDER BY 4 LIMIT ?2",
                      -1, &st, nullptr);
   sqlite3_bind_int64(st, 1, until_ms);
   sqlite3_bind_int(st, 2, limit);
@@ -131,7 +160,7 @@ std::vector<AlarmEntry> AlarmIndex::DueBy(long long until_ms, int limit) {
                        static_cast<size_t>(sqlite3_column_bytes(st, i)));
   };
   while (sqlite3_step(st) == SQLITE_ROW) {
-    out.push_back(AlarmEntry{text(0), text(1), text(2), sqlite3_column_int64(st, 3)});
+    out.push_back(AlarmEntry{text(0), text(1), text(2), sqlite3_column_int64(st, 3), text(4)});
   }
   sqlite3_finalize(st);
   return out;

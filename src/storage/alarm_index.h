@@ -20,8 +20,11 @@ namespace dorm::storage {
 struct AlarmEntry {
   std::string app;
   std::string class_name;
-  std::string instance_name;
+  std::string instance_name;  // empty for an object reached by id alone
   long long time_ms = 0;
+  // The object's id. Empty in entries read from an index written before ids were recorded: the
+  // id is then derived from the name.
+  std::string object_id;
 };
 
 // One object's alarm after a commit: set to `entry.time_ms`, or removed.
@@ -50,10 +53,14 @@ class AlarmIndex {
  private:
   void Exec(const char* sql);
   void ApplyOne(const AlarmChange& change);
+  // Steps the statement in `*slot` (prepared from `sql` on first use) with ?1 app, ?2 class, ?3
+  // object id, ?4 instance name and, when `with_time`, ?5 time.
+  void Run(sqlite3_stmt** slot, const char* sql, const AlarmEntry& e, bool with_time);
   std::mutex mu_;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* upsert_stmt_ = nullptr;  // prepared once, used under mu_
   sqlite3_stmt* remove_stmt_ = nullptr;
+  sqlite3_stmt* remove_legacy_stmt_ = nullptr;
   std::string path_;
   int writes_since_checkpoint_ = 0;
 };

@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import util from 'node:util';
 import {
   sleep, stopProcess, killAllChildren, freePort, workerdCandidates, workerdFrontJs, workerdConfig,
   startWorkerdProcess, spawnDorm, dormListening, dormDeploy,
 } from '../../bench/lib.mjs';
+import { report } from './compare.mjs';
 
 const diffDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.resolve(diffDir, '..', '..');
@@ -118,15 +118,6 @@ async function call(server, id, query = '') {
   }
 }
 
-// Values that legitimately differ between the two runs.
-function normalise(v) {
-  if (Array.isArray(v)) return v.map(normalise);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalise(x)]));
-  if (typeof v === 'number' && v > 1e12 && v < 1e13) return '<time>'; // epoch milliseconds
-  if (typeof v === 'string') return v.replace(/\b[0-9a-f]{64}\b/g, '<id>');
-  return v;
-}
-
 async function runAll(server, names) {
   const out = {};
   const twoStep = names.filter((n) => n === 'alarm_fires');
@@ -139,33 +130,6 @@ async function runAll(server, names) {
     for (const n of twoStep) out[n].read = await call(server, n, '?step=read');
   }
   return out;
-}
-
-const show = (v) => util.inspect(v, { depth: null, colors: false, breakLength: 100 });
-
-function sideBySide(a, b) {
-  const la = JSON.stringify(a, null, 2).split('\n');
-  const lb = JSON.stringify(b, null, 2).split('\n');
-  const w = Math.max(20, ...la.map((l) => l.length));
-  const rows = [`${'workerd'.padEnd(w)} | dorm`, `${'-'.repeat(w)}-+-${'-'.repeat(20)}`];
-  for (let i = 0; i < Math.max(la.length, lb.length); i++) {
-    const x = la[i] ?? '';
-    const y = lb[i] ?? '';
-    rows.push(`${x.padEnd(w)} ${x === y ? '|' : '*'} ${y}`);
-  }
-  return rows.join('\n');
-}
-
-// Leaf paths where the two values differ, as "path: workerd=... dorm=..." lines.
-function pathDiff(a, b, at = '') {
-  const isObj = (x) => x !== null && typeof x === 'object';
-  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-    return keys.flatMap((k) => pathDiff(a[k], b[k], `${at}${Array.isArray(a) ? `[${k}]` : `.${k}`}`));
-  }
-  if (util.isDeepStrictEqual(a, b)) return [];
-  const j = (x) => (x === undefined ? '(absent)' : JSON.stringify(x));
-  return [`${at || '.'}: workerd=${j(a)} dorm=${j(b)}`];
 }
 
 async function main() {
@@ -191,25 +155,7 @@ async function main() {
   }
   for (const s of servers) await stop(s.child);
 
-  const differences = [];
-  for (const n of names) {
-    const a = normalise(results.workerd[n]);
-    const b = normalise(results.dorm[n]);
-    const same = util.isDeepStrictEqual(a, b);
-    if (same) { console.log(`${n}: same`); continue; }
-    const reason = known[n];
-    differences.push({ scenario: n, known: Boolean(reason) });
-    console.log(`${n}: DIFFERENT${reason ? ` (known: ${reason})` : ' (NEW)'}`);
-    for (const line of pathDiff(a, b)) console.log(`    ${line}`);
-    console.log(sideBySide(a, b).split('\n').map((l) => `    ${l}`).join('\n'));
-  }
-  const unknown = differences.filter((d) => !d.known);
-  const stale = Object.keys(known).filter((k) => !differences.some((d) => d.scenario === k) && names.includes(k));
-  console.log('');
-  console.log(`diff: ${names.length} scenarios, ${names.length - differences.length} same, ` +
-    `${differences.length - unknown.length} known differences, ${unknown.length} new`);
-  if (stale.length) console.log(`diff: allow-listed but now the same: ${stale.join(', ')}`);
-  if (unknown.length) console.log(`diff: new differences: ${unknown.map((d) => d.scenario).join(', ')}`);
+  const { unknown } = report(names, results, known);
   if (opt.keep) {
     fs.writeFileSync(path.join(tmp, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     console.log(`diff: kept ${tmp}`);

@@ -181,12 +181,13 @@ test('every class of the app reads the values as env.KEY, in both class styles',
   for (const className of ['env-plain', 'env-modern']) {
     const got = await ask(app, className, 'reader', 'API_BASE_URL');
     assert.equal(got.value, 'https://api.example.com', className);
-    assert.deepEqual(got.keys, ['API_BASE_URL', 'APP_ID'], className);
+    // The env vars, and the namespace of each class of the app under its binding name.
+    assert.deepEqual(got.keys, ['API_BASE_URL', 'APP_ID', 'ENV_MODERN', 'ENV_PLAIN'], className);
     assert.equal((await ask(app, className, 'reader', 'APP_ID')).value, 'app_abc123', className);
   }
   // Another app's classes see their own env only.
   await server.deploy(fixture('env_plain.js'), { app: 'env-read-other' });
-  assert.deepEqual((await ask('env-read-other', 'env-plain', 'reader')).keys, []);
+  assert.deepEqual((await ask('env-read-other', 'env-plain', 'reader')).keys, ['ENV_PLAIN']);
 });
 
 test('a change evicts the live instances at once: the next request sees the new value and fresh memory', async () => {
@@ -195,17 +196,17 @@ test('a change evicts the live instances at once: the next request sees the new 
   await server.deploy(fixture('env_modern.ts'), { app });
   await setEnv(app, 'MODE', 'one');
   for (const className of ['env-plain', 'env-modern']) {
-    assert.deepEqual(await ask(app, className, 'x', 'MODE'), { value: 'one', keys: ['MODE'], hits: 1 });
+    assert.deepEqual(await ask(app, className, 'x', 'MODE'), { value: 'one', keys: ['ENV_MODERN', 'ENV_PLAIN', 'MODE'], hits: 1 });
     assert.equal((await ask(app, className, 'x', 'MODE')).hits, 2);
   }
   await setEnv(app, 'MODE', 'two');
   for (const className of ['env-plain', 'env-modern']) {
-    assert.deepEqual(await ask(app, className, 'x', 'MODE'), { value: 'two', keys: ['MODE'], hits: 1 });
+    assert.deepEqual(await ask(app, className, 'x', 'MODE'), { value: 'two', keys: ['ENV_MODERN', 'ENV_PLAIN', 'MODE'], hits: 1 });
     assert.equal((await ask(app, className, 'x', 'MODE')).hits, 2);
   }
   assert.equal((await envCli(app, ['unset', 'MODE'])).code, 0);
   for (const className of ['env-plain', 'env-modern']) {
-    assert.deepEqual(await ask(app, className, 'x', 'MODE'), { value: null, keys: [], hits: 1 });
+    assert.deepEqual(await ask(app, className, 'x', 'MODE'), { value: null, keys: ['ENV_MODERN', 'ENV_PLAIN'], hits: 1 });
   }
   // A change in another app leaves these instances alone.
   assert.equal((await ask(app, 'env-plain', 'x')).hits, 2);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "js/watchdog.h"
+#include "runtime/object_id.h"
 #include "runtime/object_placement.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/thread_engine.h"
@@ -65,6 +66,7 @@ TEST_F(StartedEnginePool, RunOnEveryEngineRunsOnEachLoopWithItsEngine) {
 
 TEST_F(StartedEnginePool, ARequestIsAnsweredOnItsObjectsLoopWhichForgetsItOnceNothingRemains) {
   ObjectAddress address{"shop", "cart", "alice", ""};
+  CompleteAddress(address);
   const size_t loop = pool_->RouteObject(address);
   EXPECT_EQ(loop, ObjectPlacement::HomeThread(ObjectKey(address), kLoops));
   EXPECT_EQ(shared_.placement->PlacedOn(ObjectKey(address)), static_cast<int>(loop));

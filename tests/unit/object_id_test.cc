@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "util/crypto.h"
 
 namespace dorm::runtime {
@@ -28,6 +30,49 @@ TEST(ObjectIdFromName, SecondHalfAuthenticatesFirst) {
   Sha256Digest mac =
       HmacSha256(std::string_view(reinterpret_cast<const char*>(k.data()), 32), first_half_bytes);
   EXPECT_EQ(id.substr(32), ToHex(mac).substr(0, 32));
+}
+
+TEST(NewUniqueObjectId, IsFreshAndBelongsToItsNamespaceOnly) {
+  const std::string key = NamespaceKey("default", "counter");
+  std::string a = NewUniqueObjectId(key);
+  std::string b = NewUniqueObjectId(key);
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(IsObjectIdSyntax(a));
+  EXPECT_TRUE(ObjectIdBelongsTo(key, a));
+  EXPECT_FALSE(ObjectIdBelongsTo(NamespaceKey("default", "chat-room"), a));
+  EXPECT_FALSE(ObjectIdBelongsTo(NamespaceKey("other", "counter"), a));
+}
+
+TEST(ObjectIdBelongsTo, ChecksSyntaxAndTheCheckHalf) {
+  const std::string key = NamespaceKey("default", "counter");
+  std::string id = ObjectIdFromName(key, "lobby");
+  EXPECT_TRUE(ObjectIdBelongsTo(key, id));
+  std::string upper = id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_TRUE(IsObjectIdSyntax(upper));
+  EXPECT_TRUE(ObjectIdBelongsTo(key, upper));
+  for (size_t i : {0u, 15u, 31u, 32u, 63u}) {
+    std::string changed = id;
+    changed[i] = changed[i] == '0' ? '1' : '0';
+    EXPECT_FALSE(ObjectIdBelongsTo(key, changed)) << i;
+  }
+  EXPECT_FALSE(IsObjectIdSyntax(id.substr(1)));
+  std::string longer = id;
+  longer.push_back('0');
+  EXPECT_FALSE(IsObjectIdSyntax(longer));
+  std::string not_hex(63, 'a');
+  not_hex.push_back('g');
+  EXPECT_FALSE(IsObjectIdSyntax(not_hex));
+  EXPECT_FALSE(IsObjectIdSyntax(""));
+}
+
+TEST(CompleteAddress, DerivesTheIdFromTheNameOnlyWhenMissing) {
+  ObjectAddress named{"default", "counter", "lobby", ""};
+  CompleteAddress(named);
+  EXPECT_EQ(named.object_id, ObjectIdFromName(NamespaceKey("default", "counter"), "lobby"));
+  ObjectAddress by_id{"default", "counter", "", std::string(64, 'b')};
+  CompleteAddress(by_id);
+  EXPECT_EQ(by_id.object_id, std::string(64, 'b'));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "runtime/object_id.h"
+
 namespace dorm::runtime {
 namespace {
 
@@ -16,7 +18,11 @@ class FakeTransport : public WebSocketTransport {
   bool awaits_answer = false;
 };
 
-ObjectAddress Address(const std::string& name) { return ObjectAddress{"app", "room", name, ""}; }
+ObjectAddress Address(const std::string& name) {
+  ObjectAddress address{"app", "room", name, ""};
+  CompleteAddress(address);
+  return address;
+}
 
 TEST(WebSocketRegistry, NewSocketsPinTheirObjectUntilAcceptedForHibernation) {
   WebSocketRegistry registry;

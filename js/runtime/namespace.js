@@ -1,0 +1,237 @@
+// DurableObjectNamespace (the `env.BINDING` of each class of the app) and its stubs: ids as
+// Cloudflare makes them (runtime/object_id.h), `stub.fetch()` and JavaScript RPC
+// (`stub.anyMethod(...args)`) to another object of the same app, on whichever thread it lives.
+// Arguments and results travel as structured clones; the callee's input gate orders the calls and
+// its output gate holds each answer until the writes it reflects are durable.
+//
+// Built-ins are the copies in primordials.js, and the prelude's Request/Response are captured
+// here before user code runs: user code may replace the global ones.
+import { native } from './native.js';
+import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
+import {
+  ErrorCtor, ObjectDefineProperty, PromisePrototypeThen, PromiseReject, StringCtor,
+  TypeErrorCtor, checkToken, kRuntimeToken,
+} from './primordials.js';
+
+const RequestCtor = globalThis.Request;
+const ResponseCtor = globalThis.Response;
+const DOMExceptionCtor = globalThis.DOMException;
+const ProxyCtor = Proxy;
+const ReflectGet = Reflect.get;
+const ReflectHas = Reflect.has;
+const JSONParse = JSON.parse;
+const ObjectHasOwn = Object.hasOwn;
+const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype.toLowerCase);
+
+const OUTCOME_RESPONSE = 0;
+const OUTCOME_RETURNED = 1;
+const OUTCOME_THREW = 2;
+
+function setFlag(error, name, value) {
+  if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
+    try {
+      ObjectDefineProperty(error, name, { value, writable: true, enumerable: true, configurable: true });
+    } catch {
+      // A frozen thrown value keeps what it has.
+    }
+  }
+}
+
+// The message of a JSON {"error"} body the runtime produced.
+function jsonErrorMessage(body) {
+  try {
+    const parsed = JSONParse(native.utf8Decode(new Uint8Array(body), false));
+    if (parsed !== null && typeof parsed === 'object' && typeof parsed.error === 'string') {
+      return parsed.error;
+    }
+  } catch {
+    // Not JSON: fall through.
+  }
+  return 'Internal error in Durable Object call.';
+}
+
+// The error a caller sees for an answer that is not the callee's own outcome: a reset of the
+// callee, a class deleted, an object moving threads.
+function runtimeError(answer) {
+  const error = new ErrorCtor(jsonErrorMessage(answer[2]));
+  const reset = answer[5];
+  if (reset !== 0) {
+    setFlag(error, 'durableObjectReset', true);
+    if ((reset & 2) !== 0) setFlag(error, 'retryable', true);
+    if ((reset & 4) !== 0) setFlag(error, 'overloaded', true);
+  } else if (answer[0] === 503) {
+    // The object is moving between threads: the same call succeeds once it has.
+    setFlag(error, 'retryable', true);
+  }
+  return error;
+}
+
+// The error classes a thrown error keeps across stub.fetch() (by its name); others become Error.
+const ERROR_CLASSES = {
+  __proto__: null,
+  Error: ErrorCtor,
+  TypeError: TypeErrorCtor,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+function rpcResult(answer, idHex) {
+  const outcome = answer[1];
+  if (outcome === OUTCOME_RETURNED) return native.deserialize(answer[2]);
+  if (outcome === OUTCOME_THREW) {
+    // See encodeThrown in deliver.js.
+    const encoded = native.deserialize(answer[2]);
+    const thrown = encoded[0] === 1 ? new DOMExceptionCtor(encoded[2], encoded[1]) : encoded[1];
+    setFlag(thrown, 'remote', true);
+    setFlag(thrown, 'durableObjectId', idHex);
+    throw thrown;
+  }
+  throw runtimeError(answer);
+}
+
+function callMethod(className, idHex, name, method, args) {
+  let answer;
+  try {
+    answer = native.callObject(className, idHex, name, method, native.serialize(args));
+  } catch (error) {
+    return PromiseReject(error);
+  }
+  return PromisePrototypeThen(answer, (settled) => rpcResult(settled, idHex));
+}
+
+async function fetchObject(className, idHex, name, input, init) {
+  const request = new RequestCtor(input, init);
+  const headers = [];
+  for (const pair of request.headers) headers[headers.length] = [pair[0], pair[1]];
+  const body = request.body === null ? null : await request.arrayBuffer();
+  const answer = await native.fetchObject(className, idHex, name, request.method, request.url,
+    headers, body);
+  const outcome = answer[1];
+  if (outcome === OUTCOME_THREW) {
+    // The callee's fetch() threw: the caller's fetch() rejects with its class and message, as on
+    // Cloudflare (without durableObjectId, which only RPC errors carry).
+    const Ctor = ERROR_CLASSES[answer[6]] ?? ErrorCtor;
+    const error = new Ctor(jsonErrorMessage(answer[2]));
+    setFlag(error, 'remote', true);
+    throw error;
+  }
+  if (outcome !== OUTCOME_RESPONSE) throw runtimeError(answer);
+  const status = answer[0];
+  const nullBody = status === 204 || status === 205 || status === 304 || answer[2].byteLength === 0;
+  return new ResponseCtor(nullBody ? null : answer[2], {
+    status,
+    statusText: answer[3],
+    headers: answer[4],
+  });
+}
+
+// What `stub.x` gives for a name the stub does not have: a function calling method `x`.
+function methodCaller(className, idHex, name, method) {
+  return function rpcMethod(...args) {
+    return callMethod(className, idHex, name, method, args);
+  };
+}
+
+// The stub's own properties are exactly `id` and `name`, as on Cloudflare; any other string
+// property is an RPC method (see makeStub).
+export class DurableObjectStub {
+  constructor(token, id) {
+    checkToken(token);
+    // In workerd's order: Object.keys(stub) is ['name', 'id'].
+    this.name = id.name;
+    this.id = id;
+  }
+}
+
+function makeStub(className, id) {
+  const idHex = objectIdHex(id);
+  const name = id.name;
+  const target = new DurableObjectStub(kRuntimeToken, id);
+  const fetch = function fetch(input, init = undefined) {
+    return fetchObject(className, idHex, name, input, init);
+  };
+  return new ProxyCtor(target, {
+    get(stub, property) {
+      if (property === 'fetch') return fetch;
+      if (typeof property !== 'string') return ReflectGet(stub, property);
+      if (ObjectHasOwn(stub, property) || ReflectHas(stub, property)) {
+        return ReflectGet(stub, property);
+      }
+      // Not a thenable: `await stub` gives the stub.
+      if (property === 'then') return undefined;
+      return methodCaller(className, idHex, name, property);
+    },
+  });
+}
+
+// As workerd, get() takes any DurableObjectId, even one another namespace made: it then names
+// the object with that id in this namespace.
+function checkIdFor(id, method) {
+  if (!isObjectId(id)) {
+    throw new TypeErrorCtor(
+      `Failed to execute '${method}' on 'DurableObjectNamespace': parameter 1 is not of type 'DurableObjectId'.`);
+  }
+}
+
+export class DurableObjectNamespace {
+  #className;
+  #jurisdiction;
+  constructor(token, className, jurisdiction = undefined) {
+    checkToken(token);
+    this.#className = className;
+    this.#jurisdiction = jurisdiction;
+  }
+
+  newUniqueId(options = undefined) {
+    let jurisdiction = this.#jurisdiction;
+    if (options !== undefined && options !== null && options.jurisdiction !== undefined &&
+        options.jurisdiction !== null) {
+      jurisdiction = StringCtor(options.jurisdiction);
+    }
+    return makeObjectId(native.newUniqueId(this.#className), undefined, jurisdiction);
+  }
+
+  idFromName(name) {
+    if (arguments.length < 1) {
+      throw new TypeErrorCtor(
+        "Failed to execute 'idFromName' on 'DurableObjectNamespace': parameter 1 is not of type 'string'.");
+    }
+    const text = StringCtor(name);
+    return makeObjectId(native.idFromName(this.#className, text), text, this.#jurisdiction);
+  }
+
+  idFromString(id) {
+    if (arguments.length < 1) {
+      throw new TypeErrorCtor(
+        "Failed to execute 'idFromString' on 'DurableObjectNamespace': parameter 1 is not of type 'string'.");
+    }
+    const text = StringCtor(id);
+    const check = native.checkObjectId(this.#className, text);
+    if (check === 1) throw new TypeErrorCtor('Invalid Durable Object ID: must be 64 hex digits');
+    if (check !== 0) throw new TypeErrorCtor('Durable Object ID is not valid for this namespace.');
+    return makeObjectId(StringPrototypeToLowerCase(text), undefined, this.#jurisdiction);
+  }
+
+  get(id, options = undefined) {
+    checkIdFor(id, 'get');
+    return makeStub(this.#className, id);
+  }
+
+  getByName(name, options = undefined) {
+    return makeStub(this.#className, this.idFromName(name));
+  }
+
+  // A namespace whose new ids carry `jurisdiction`. Dorm runs in one place: ids behave the same.
+  jurisdiction(jurisdiction) {
+    return new DurableObjectNamespace(kRuntimeToken, this.#className,
+      jurisdiction === undefined || jurisdiction === null ? undefined : StringCtor(jurisdiction));
+  }
+}
+
+export function createNamespace(className) {
+  return new DurableObjectNamespace(kRuntimeToken, className);
+}
+

@@ -1,0 +1,180 @@
+// The natives behind js/runtime/namespace.js: Durable Object ids of the caller's app's classes
+// (idFromName, newUniqueId, idFromString's checks) and the calls stubs make (RPC and fetch).
+// Contracts: docs/contracts.md.
+//
+// The class a native is asked about must be a class of the calling app (taken from the isolate,
+// never from JavaScript), and ids must be well-formed ids of that class: an id names a database
+// file, and a class a folder, so nothing JavaScript passes may reach outside the app's own.
+#include <cstring>
+
+#include "js/strings.h"
+#include "runtime/app_isolate.h"
+#include "runtime/native_module.h"
+#include "runtime/object_id.h"
+#include "runtime/rpc_limits.h"
+
+namespace dorm::runtime {
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+namespace {
+
+class NamespaceCallbacks {
+ public:
+  // idFromName(className, name) → 64 hex digits.
+  static void IdFromName(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string class_name, name;
+    if (!ClassArg(info, 0, &class_name)) return;
+    if (!js::StringToUtf8(isolate, info[1], &name)) {
+      js::ThrowTypeError(isolate, "idFromName(className, name)");
+      return;
+    }
+    info.GetReturnValue().Set(js::FromUtf8(
+        isolate, ObjectIdFromName(NamespaceKey(AppOf(info)->app(), class_name), name)));
+  }
+
+  // newUniqueId(className) → 64 hex digits, random.
+  static void NewUniqueId(const FunctionCallbackInfo<Value>& info) {
+    std::string class_name;
+    if (!ClassArg(info, 0, &class_name)) return;
+    info.GetReturnValue().Set(js::FromUtf8(
+        info.GetIsolate(), NewUniqueObjectId(NamespaceKey(AppOf(info)->app(), class_name))));
+  }
+
+  // checkObjectId(className, hex) → 0: an id of the class; 1: not 64 hex digits; 2: an id of
+  // another namespace.
+  static void CheckObjectId(const FunctionCallbackInfo<Value>& info) {
+    std::string class_name, hex;
+    if (!ClassArg(info, 0, &class_name)) return;
+    if (!js::StringToUtf8(info.GetIsolate(), info[1], &hex) || !IsObjectIdSyntax(hex)) {
+      info.GetReturnValue().Set(1);
+      return;
+    }
+    info.GetReturnValue().Set(
+        ObjectIdBelongsTo(NamespaceKey(AppOf(info)->app(), class_name), hex) ? 0 : 2);
+  }
+
+  // callObject(className, idHex, name, method, args) → a promise of the answer (see
+  // ObjectHost::CallObject). `name` is the id's name or undefined; `args` an ArrayBuffer of the
+  // serialized argument array.
+  static void CallObject(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    OutgoingCall call;
+    if (!AddressArgs(info, &call.address)) return;
+    if (!js::StringToUtf8(isolate, info[3], &call.method) || !info[4]->IsArrayBuffer()) {
+      js::ThrowTypeError(isolate, "callObject(className, id, name, method, args)");
+      return;
+    }
+    auto store = info[4].As<v8::ArrayBuffer>()->GetBackingStore();
+    if (store->ByteLength() > kMaxRpcMessageBytes) {
+      js::ThrowError(isolate, RpcTooLargeMessage(store->ByteLength()));
+      return;
+    }
+    call.args.assign(static_cast<const char*>(store->Data()), store->ByteLength());
+    Send(info, std::move(call));
+  }
+
+  // fetchObject(className, idHex, name, method, url, headers, body) → a promise of the answer.
+  // `headers` is an array of [name, value] string pairs; `body` an ArrayBuffer or null.
+  static void FetchObject(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    v8::Local<v8::Context> context = isolate->GetCurrentContext();
+    OutgoingCall call;
+    call.fetch = true;
+    if (!AddressArgs(info, &call.address)) return;
+    auto usage = [&] {
+      js::ThrowTypeError(isolate, "fetchObject(className, id, name, method, url, headers, body)");
+    };
+    if (!js::StringToUtf8(isolate, info[3], &call.request.method) ||
+        !js::StringToUtf8(isolate, info[4], &call.request.url) || !info[5]->IsArray()) {
+      usage();
+      return;
+    }
+    v8::Local<v8::Array> headers = info[5].As<v8::Array>();
+    for (uint32_t i = 0; i < headers->Length(); ++i) {
+      v8::Local<v8::Value> pair, name, value;
+      std::string name_text, value_text;
+      if (!headers->Get(context, i).ToLocal(&pair) || !pair->IsArray() ||
+          !pair.As<v8::Array>()->Get(context, 0).ToLocal(&name) ||
+          !pair.As<v8::Array>()->Get(context, 1).ToLocal(&value) ||
+          !js::StringToUtf8(isolate, name, &name_text) ||
+          !js::StringToUtf8(isolate, value, &value_text)) {
+        if (!isolate->IsExecutionTerminating()) usage();
+        return;
+      }
+      call.request.headers.emplace_back(std::move(name_text), std::move(value_text));
+    }
+    if (info[6]->IsArrayBuffer()) {
+      auto store = info[6].As<v8::ArrayBuffer>()->GetBackingStore();
+      call.request.body.assign(static_cast<const char*>(store->Data()), store->ByteLength());
+    } else if (!info[6]->IsNull()) {
+      usage();
+      return;
+    }
+    Send(info, std::move(call));
+  }
+
+ private:
+  // Reads argument `index` as the name of one of the calling app's classes; throws otherwise.
+  static bool ClassArg(const FunctionCallbackInfo<Value>& info, int index, std::string* out) {
+    v8::Isolate* isolate = info.GetIsolate();
+    if (!js::StringToUtf8(isolate, info[index], out) || !AppOf(info)->code()->Find(*out)) {
+      js::ThrowTypeError(isolate, "Not a Durable Object class of this app.");
+      return false;
+    }
+    return true;
+  }
+
+  // Arguments 0-2: the class, the id (64 hex digits; as workerd, possibly made by another
+  // namespace of the app) and the name the id was made from, if any (kept only if the id is that
+  // name's in this namespace).
+  static bool AddressArgs(const FunctionCallbackInfo<Value>& info, ObjectAddress* address) {
+    v8::Isolate* isolate = info.GetIsolate();
+    if (!ClassArg(info, 0, &address->class_name)) return false;
+    address->app = AppOf(info)->app();
+    const std::string ns = NamespaceKey(address->app, address->class_name);
+    std::string hex;
+    if (!js::StringToUtf8(isolate, info[1], &hex) || !IsObjectIdSyntax(hex)) {
+      js::ThrowTypeError(isolate, "Invalid Durable Object ID: must be 64 hex digits");
+      return false;
+    }
+    for (char& c : hex) {
+      if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    }
+    if (!info[2]->IsUndefined()) {
+      if (!js::StringToUtf8(isolate, info[2], &address->instance_name)) {
+        js::ThrowTypeError(isolate, "callObject(className, id, name, ...)");
+        return false;
+      }
+      if (ObjectIdFromName(ns, address->instance_name) != hex) address->instance_name.clear();
+    }
+    address->object_id = std::move(hex);
+    return true;
+  }
+
+  static void Send(const FunctionCallbackInfo<Value>& info, OutgoingCall call) {
+    v8::Isolate* isolate = info.GetIsolate();
+    v8::Local<v8::Promise::Resolver> resolver;
+    if (!v8::Promise::Resolver::New(isolate->GetCurrentContext()).ToLocal(&resolver)) return;
+    HostOf(info)->CallObject(AppOf(info), std::move(call), resolver);
+    info.GetReturnValue().Set(resolver->GetPromise());
+  }
+};
+
+}  // namespace
+
+std::span<const NativeFunction> NamespaceNatives() {
+  static const NativeFunction kFunctions[] = {
+      {"idFromName", &NamespaceCallbacks::IdFromName},
+      {"newUniqueId", &NamespaceCallbacks::NewUniqueId},
+      {"checkObjectId", &NamespaceCallbacks::CheckObjectId},
+      {"callObject", &NamespaceCallbacks::CallObject},
+      {"fetchObject", &NamespaceCallbacks::FetchObject},
+  };
+  return kFunctions;
+}
+
+}  // namespace dorm::runtime

@@ -1,0 +1,24 @@
+// A call one object makes to another object of its app through a stub (js/runtime/namespace.js):
+// a JavaScript RPC call of a method, or a request for the callee's fetch(). V8-free.
+#pragma once
+
+#include <string>
+
+#include "runtime/http_message.h"
+#include "runtime/object_address.h"
+
+namespace dorm::runtime {
+
+struct OutgoingCall {
+  // The callee, in the caller's app. object_id is set; instance_name is empty when the stub was
+  // made from an id alone.
+  ObjectAddress address;
+  // A request for the callee's fetch() (`request`), or an RPC call of `method` with `args` (the
+  // argument array as structured-clone bytes).
+  bool fetch = false;
+  std::string method;
+  std::string args;
+  HttpRequestData request;
+};
+
+}  // namespace dorm::runtime

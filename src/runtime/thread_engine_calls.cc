@@ -1,0 +1,190 @@
+// ThreadEngine's calls between objects of an app: a stub's RPC call or fetch() leaves the caller's
+// thread as an event for the callee (delivered through its input gate, answered through its output
+// gate, so the caller never sees a result before the writes it reflects are durable), and the
+// answer comes back to the caller's thread, where it settles the caller's promise in a turn.
+#include <boost/asio/post.hpp>
+#include <cstring>
+
+#include "js/strings.h"
+#include "runtime/engine_pool.h"
+#include "runtime/object_id.h"
+#include "runtime/rpc_limits.h"
+#include "runtime/thread_engine.h"
+#include "util/log.h"
+
+namespace dorm::runtime {
+
+namespace {
+
+// How soon a call's answer is tried again while the caller's app may not start a turn.
+constexpr std::chrono::milliseconds kAnswerRetry{10};
+
+// [status, outcome, body, statusText, headers, reset, thrownName]: what a caller's promise gets
+// (js/runtime/namespace.js turns it into a value, an error or a Response). outcome: 0 the object's
+// response (fetch), 1 the method returned, 2 it threw (RPC: structured-clone bytes of the thrown
+// value; fetch: the JSON error with its message, and thrownName its class), 3 a runtime error
+// (JSON {"error"}). reset: 0 none, else 1 | 2 retryable | 4 overloaded.
+v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                HttpResponseData& answer) {
+  v8::Local<v8::ArrayBuffer> body = v8::ArrayBuffer::New(isolate, answer.body.size());
+  if (!answer.body.empty()) {
+    std::memcpy(body->GetBackingStore()->Data(), answer.body.data(), answer.body.size());
+  }
+  std::vector<v8::Local<v8::Value>> headers;
+  headers.reserve(answer.headers.size());
+  for (const auto& [name, value] : answer.headers) {
+    v8::Local<v8::Value> pair[] = {js::FromUtf8(isolate, name), js::FromUtf8(isolate, value)};
+    headers.push_back(v8::Array::New(isolate, pair, 2));
+  }
+  const int outcome = answer.rpc_outcome == HttpResponseData::RpcOutcome::kReturned ? 1
+                      : answer.rpc_outcome == HttpResponseData::RpcOutcome::kThrew  ? 2
+                      : answer.runtime_error                                        ? 3
+                                                                                    : 0;
+  const int reset = !answer.object_reset
+                        ? 0
+                        : 1 | (answer.reset_retryable ? 2 : 0) | (answer.reset_overloaded ? 4 : 0);
+  v8::Local<v8::Value> parts[] = {v8::Integer::New(isolate, answer.status),
+                                  v8::Integer::New(isolate, outcome),
+                                  body,
+                                  js::FromUtf8(isolate, answer.status_text),
+                                  v8::Array::New(isolate, headers.data(), headers.size()),
+                                  v8::Integer::New(isolate, reset),
+                                  js::FromUtf8(isolate, answer.thrown_name)};
+  return v8::Array::New(isolate, parts, 7);
+}
+
+}  // namespace
+
+void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
+                              v8::Local<v8::Promise::Resolver> resolver) {
+  v8::Isolate* isolate = caller->isolate();
+  EnginePool* pool = shared_.pool;
+  if (!pool || placement_thread_ < 0) {
+    js::ThrowError(isolate, "Durable Object calls are not available here.");
+    return;
+  }
+  const uint64_t call_id = next_call_id_++;
+  outgoing_calls_.emplace(
+      call_id,
+      PendingCall{caller, current_slot_, v8::Global<v8::Promise::Resolver>(isolate, resolver)});
+  const size_t home = static_cast<size_t>(placement_thread_);
+  const size_t loop = pool->RouteObject(call.address);
+  // Runs on the callee's thread (`loop`); the answer travels back to this one.
+  ResponseCallback answered = [pool, home, loop, call_id](HttpResponseData answer) {
+    if (answer.web_socket_id != 0) {
+      // The callee accepted a WebSocket, which would have to be handed to the caller's client:
+      // not supported yet (README, "Known differences"). The socket never connects.
+      boost::asio::post(pool->io(loop), [pool, loop, id = answer.web_socket_id] {
+        if (ThreadEngine* callee = pool->engine(loop))
+          callee->OnWebSocketClosed(id, 1006, "", false);
+      });
+      answer = HttpResponseData::JsonError(
+          500,
+          "Dorm does not yet pass a WebSocket returned by a Durable Object's fetch() through "
+          "a stub; connect to the object's /_do/ URL instead.");
+    }
+    boost::asio::post(pool->io(home), [pool, home, call_id, answer = std::move(answer)]() mutable {
+      if (ThreadEngine* engine = pool->engine(home)) {
+        engine->CompleteCall(call_id, std::move(answer));
+      }
+    });
+  };
+  if (call.fetch) {
+    pool->DispatchCall(loop, std::move(call.address),
+                       HttpEvent{std::move(call.request), std::move(answered)});
+  } else {
+    pool->DispatchCall(loop, std::move(call.address),
+                       RpcEvent{std::move(call.method), std::move(call.args), std::move(answered)});
+  }
+}
+
+void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
+  auto it = outgoing_calls_.find(call_id);
+  if (it == outgoing_calls_.end()) return;
+  AppIsolate* app = it->second.app;
+  // The caller's isolate may have been reset meanwhile (its calls are dropped with it).
+  auto live = apps_.find(app->app());
+  if (live == apps_.end() || live->second.get() != app) {
+    outgoing_calls_.erase(it);
+    return;
+  }
+  if (!MayStartTurn(app)) {
+    // Settles once the app's long turns elsewhere leave room, like an event.
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, kAnswerRetry);
+    timer->async_wait([this, timer, call_id,
+                       answer = std::move(answer)](const boost::system::error_code& ec) mutable {
+      if (!ec) CompleteCall(call_id, std::move(answer));
+    });
+    return;
+  }
+  PendingCall call = std::move(it->second);
+  outgoing_calls_.erase(it);
+  // The continuation runs for the calling object, if it is still live.
+  const uint64_t slot = FindBySlot(call.slot) ? call.slot : 0;
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    v8::Local<v8::Promise::Resolver> resolver = call.resolver.Get(isolate);
+    call.resolver.Reset();
+    if (resolver->Resolve(context, CallAnswer(isolate, context, answer)).IsNothing()) return;
+  });
+}
+
+void ThreadEngine::DropOutgoingCalls(AppIsolate* app) {
+  for (auto it = outgoing_calls_.begin(); it != outgoing_calls_.end();) {
+    it = it->second.app == app ? outgoing_calls_.erase(it) : std::next(it);
+  }
+}
+
+void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
+  AppIsolate* app = instance->app;
+  uint64_t slot = instance->slot;
+  uint64_t event_id = BeginEvent(instance, std::move(event.done));
+  instance->in_flight[event_id].rpc = true;
+  if (instance->usage) ++instance->usage->http_requests;
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::Local<v8::Context> context = app->context();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    v8::Local<v8::ArrayBuffer> args = v8::ArrayBuffer::New(isolate, event.args.size());
+    if (!event.args.empty()) {
+      std::memcpy(args->GetBackingStore()->Data(), event.args.data(), event.args.size());
+    }
+    v8::Local<v8::Function> deliver = app->RuntimeFunction("deliverRpc");
+    v8::Local<v8::Value> argv[] = {instance->js_object.Get(isolate),
+                                   js::FromUtf8(isolate, event.method), args,
+                                   v8::Number::New(isolate, static_cast<double>(slot)),
+                                   v8::Number::New(isolate, static_cast<double>(event_id))};
+    v8::Local<v8::Value> ignored;
+    if (deliver.IsEmpty() ||
+        !deliver->Call(context, v8::Undefined(isolate), 5, argv).ToLocal(&ignored)) {
+      if (try_catch.HasTerminated()) return;
+      SettleBySlot(slot, event_id, false,
+                   try_catch.HasCaught()
+                       ? try_catch.Exception()
+                       : js::FromUtf8(isolate, "RPC delivery failed").As<v8::Value>());
+    }
+  });
+}
+
+HttpResponseData ThreadEngine::RpcAnswer(AppIsolate* app, bool fulfilled,
+                                         v8::Local<v8::Value> value) {
+  // js/runtime/deliver.js settles RPC events with the outcome already serialized.
+  if (!value->IsArrayBuffer()) {
+    return HttpResponseData::JsonError(500, "The RPC result could not be serialized.");
+  }
+  auto store = value.As<v8::ArrayBuffer>()->GetBackingStore();
+  if (store->ByteLength() > kMaxRpcMessageBytes) {
+    return HttpResponseData::JsonError(500, RpcTooLargeMessage(store->ByteLength()));
+  }
+  HttpResponseData answer;
+  answer.rpc_outcome =
+      fulfilled ? HttpResponseData::RpcOutcome::kReturned : HttpResponseData::RpcOutcome::kThrew;
+  answer.body.assign(static_cast<const char*>(store->Data()), store->ByteLength());
+  return answer;
+}
+
+}  // namespace dorm::runtime
