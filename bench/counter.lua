@@ -1,11 +1,12 @@
 -- wrk script for the Counter scenarios.
 --
---   wrk ... -s counter.lua http://127.0.0.1:PORT -- METHOD ACTION OBJECTS PREFIX
+--   wrk ... -s counter.lua http://127.0.0.1:PORT -- METHOD ACTION OBJECTS PREFIX [ROUTE]
 --
 -- METHOD  GET or POST
 -- ACTION  the object's path after the id: "increment" or "get"
 -- OBJECTS how many distinct object ids the requests are spread over (1 = just PREFIX itself)
 -- PREFIX  object id, or id prefix when OBJECTS > 1 ("spread" gives spread-0 .. spread-999)
+-- ROUTE   the class's name in the URL (default "counter")
 --
 -- The requests are built once per thread in init(), because wrk.format in request() on every call
 -- would cost the load generator CPU that the server under test needs on a small machine.
@@ -28,6 +29,7 @@ function init(args)
   local action = args[2] or "increment"
   local objects = tonumber(args[3] or "1")
   local prefix = args[4] or "bench"
+  local route = args[5] or "counter"
   local headers = {}
   if method == "POST" then
     -- An explicit empty body, so that both servers see the same framing.
@@ -38,7 +40,7 @@ function init(args)
     if objects > 1 then
       id = prefix .. "-" .. i
     end
-    requests[#requests + 1] = wrk.format(method, "/_do/counter/" .. id .. "/" .. action, headers, nil)
+    requests[#requests + 1] = wrk.format(method, "/_do/" .. route .. "/" .. id .. "/" .. action, headers, nil)
   end
   local offset = (thread_index or 0) * 7919
   next_index = (offset % #requests) + 1

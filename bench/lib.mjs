@@ -237,20 +237,28 @@ export function workerdCandidates() {
 }
 
 // A front worker routing /_do/<route>/<id>/<rest> to the object named <id> of `className`
-// (imported from `moduleFile`, bound as `binding`) with the URL rewritten to http://host/<rest>.
-export function workerdFrontJs({ moduleFile, className, route, binding }) {
-  return `import { ${className} } from "./${moduleFile}";
-export { ${className} };
-const route = /^\\/_do\\/${route}\\/([^/]+)(\\/.*)?$/;
+// (imported from `moduleFile`, bound as `binding`) with the URL rewritten to http://host/<rest>,
+// as Dorm's own router does. `classes` ([{moduleFile, className, route, binding}]) serves several
+// classes instead of one.
+export function workerdFrontJs({ moduleFile, className, route, binding, classes }) {
+  classes ??= [{ moduleFile, className, route, binding }];
+  const imports = classes.map((c) => `import { ${c.className} } from "./${c.moduleFile}";`).join('\n');
+  const routes = classes.map((c) => `  ${JSON.stringify(c.route)}: ${JSON.stringify(c.binding)},`).join('\n');
+  return `${imports}
+export { ${classes.map((c) => c.className).join(', ')} };
+const bindings = {
+${routes}
+};
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
-    const m = route.exec(url.pathname);
-    if (m === null) {
+    const m = /^\\/_do\\/([^/]+)\\/([^/]+)(\\/.*)?$/.exec(url.pathname);
+    if (m === null || !Object.hasOwn(bindings, m[1])) {
       return Response.json({ error: "no route" }, { status: 404 });
     }
-    const stub = env.${binding}.get(env.${binding}.idFromName(decodeURIComponent(m[1])));
-    const target = "http://host" + (m[2] ?? "/") + url.search;
+    const ns = env[bindings[m[1]]];
+    const stub = ns.get(ns.idFromName(decodeURIComponent(m[2])));
+    const target = "http://host" + (m[3] ?? "/") + url.search;
     return stub.fetch(new Request(target, request));
   },
 };
@@ -258,8 +266,16 @@ export default {
 }
 
 // The config.capnp text serving worker.js + `moduleFile` on 127.0.0.1:port with SQL-backed objects
-// of `className` stored under dataDir.
-export function workerdConfig({ port, dataDir, workerName, moduleFile, compatibilityDate, className, uniqueKey, binding }) {
+// of `className` stored under dataDir; `classes` ([{moduleFile, className, uniqueKey, binding}])
+// declares several classes instead of one, each bound in every class's env.
+export function workerdConfig({ port, dataDir, workerName, moduleFile, compatibilityDate, className, uniqueKey, binding, classes }) {
+  classes ??= [{ moduleFile, className, uniqueKey, binding }];
+  const modules = ['worker.js', ...new Set(classes.map((c) => c.moduleFile))]
+    .map((m) => `    (name = "${m}", esModule = embed "${m}"),`).join('\n');
+  const namespaces = classes
+    .map((c) => `    (className = "${c.className}", uniqueKey = "${c.uniqueKey}", enableSql = true),`).join('\n');
+  const bindings = classes
+    .map((c) => `    (name = "${c.binding}", durableObjectNamespace = "${c.className}"),`).join('\n');
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -274,16 +290,15 @@ const config :Workerd.Config = (
 
 const ${workerName} :Workerd.Worker = (
   modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    (name = "${moduleFile}", esModule = embed "${moduleFile}"),
+${modules}
   ],
   compatibilityDate = "${compatibilityDate}",
   durableObjectNamespaces = [
-    (className = "${className}", uniqueKey = "${uniqueKey}", enableSql = true),
+${namespaces}
   ],
   durableObjectStorage = (localDisk = "disk"),
   bindings = [
-    (name = "${binding}", durableObjectNamespace = "${className}"),
+${bindings}
   ],
 );
 `;

@@ -7,6 +7,8 @@
 #                            SQL select, alarm latency); --storage --help for their options
 #   bench/run.sh --websocket [options] the WebSocket scenarios instead (websocket.mjs: broadcast
 #                            fan-out, memory per idle hibernated connection); --websocket --help
+#   bench/run.sh --rpc [options]       calls between objects instead (rpc.mjs: RPC and stub.fetch()
+#                            calls/s, one caller or 64); --rpc --help
 #   bench/run.sh --meters [options]    what the usage meters cost (meters.mjs: Dorm with the
 #                            meters on and off, alternating); --meters --help; no workerd needed
 #
@@ -25,6 +27,7 @@ for arg in "$@"; do
   case "$arg" in
     --storage) script=storage.mjs ;;
     --websocket) script=websocket.mjs ;;
+    --rpc) script=rpc.mjs ;;
     --meters) script=meters.mjs ;;
     *) args+=("$arg") ;;
   esac

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  stopProcess, killAllChildren, freePort, workerdCandidates, startWorkerdProcess, spawnDorm,
-  dormListening, dormDeploy,
+  stopProcess, killAllChildren, freePort, workerdCandidates, workerdFrontJs, workerdConfig,
+  startWorkerdProcess, spawnDorm, dormListening, dormDeploy,
 } from '../../bench/lib.mjs';
 import { report } from './compare.mjs';
 
@@ -56,64 +56,6 @@ const cleanupTmp = () => { if (tmp && !opt.keep) fs.rmSync(tmp, { recursive: tru
 process.on('exit', killAllChildren);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAllChildren(); cleanupTmp(); process.exit(130); });
 
-// workerd's front worker: /_do/<name>/<id>/<rest> reaches idFromName(<id>) of the class, with the
-// URL rewritten as Dorm rewrites it.
-function frontJs() {
-  const imports = CLASSES.map((c) => `import { ${c.className} } from "./${c.file}";`).join('\n');
-  const routes = CLASSES.map((c) => `  "${c.name}": "${c.binding}",`).join('\n');
-  return `${imports}
-export { ${CLASSES.map((c) => c.className).join(', ')} };
-const bindings = {
-${routes}
-};
-export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    const m = /^\\/_do\\/([^/]+)\\/([^/]+)(\\/.*)?$/.exec(url.pathname);
-    if (m === null || !(m[1] in bindings)) return Response.json({ error: "no route" }, { status: 404 });
-    const ns = env[bindings[m[1]]];
-    const stub = ns.get(ns.idFromName(decodeURIComponent(m[2])));
-    return stub.fetch(new Request("http://host" + (m[3] ?? "/") + url.search, request));
-  },
-};
-`;
-}
-
-function workerdConfig(port, dataDir) {
-  const modules = [{ name: 'worker.js' }, ...CLASSES.map((c) => ({ name: c.file }))]
-    .map((m) => `    (name = "${m.name}", esModule = embed "${m.name}"),`).join('\n');
-  const namespaces = CLASSES
-    .map((c) => `    (className = "${c.className}", uniqueKey = "dorm-diff-rpc-${c.name}", enableSql = true),`)
-    .join('\n');
-  const bindings = CLASSES.map((c) => `    (name = "${c.binding}", durableObjectNamespace = "${c.className}"),`).join('\n');
-  return `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .w),
-    (name = "disk", disk = (path = ${JSON.stringify(dataDir)}, writable = true)),
-  ],
-  sockets = [
-    (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
-  ],
-);
-
-const w :Workerd.Worker = (
-  modules = [
-${modules}
-  ],
-  compatibilityDate = "${COMPAT_DATE}",
-  durableObjectNamespaces = [
-${namespaces}
-  ],
-  durableObjectStorage = (localDisk = "disk"),
-  bindings = [
-${bindings}
-  ],
-);
-`;
-}
-
 async function startWorkerd() {
   const bin = workerdCandidates()[0];
   if (!fs.existsSync(bin)) throw new Error(`workerd not found at ${bin} (run npm ci in bench/)`);
@@ -122,9 +64,16 @@ async function startWorkerd() {
   fs.mkdirSync(conf, { recursive: true });
   fs.mkdirSync(data, { recursive: true });
   for (const c of CLASSES) fs.copyFileSync(path.join(fixtures, c.file), path.join(conf, c.file));
-  fs.writeFileSync(path.join(conf, 'worker.js'), frontJs());
+  fs.writeFileSync(path.join(conf, 'worker.js'), workerdFrontJs({
+    classes: CLASSES.map((c) => ({ moduleFile: c.file, className: c.className, route: c.name, binding: c.binding })),
+  }));
   const port = await freePort();
-  fs.writeFileSync(path.join(conf, 'config.capnp'), workerdConfig(port, data));
+  fs.writeFileSync(path.join(conf, 'config.capnp'), workerdConfig({
+    port, dataDir: data, workerName: 'w', compatibilityDate: COMPAT_DATE,
+    classes: CLASSES.map((c) => ({
+      moduleFile: c.file, className: c.className, uniqueKey: `dorm-diff-rpc-${c.name}`, binding: c.binding,
+    })),
+  }));
   const logFile = path.join(tmp, 'workerd.log');
   const child = await startWorkerdProcess(bin, conf, port, logFile, 20000, 20);
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();

@@ -1,0 +1,189 @@
+// Calls between Durable Objects, side by side on workerd and on Dorm: a caller object makes N
+// JavaScript RPC calls (or N stub.fetch() calls), one after the other, to a target object, per
+// HTTP request. The classes are bench/rpc-caller.js and bench/rpc-target.js, run unchanged by both
+// servers. Each scenario gets a freshly started server that is the only one alive, and the
+// servers alternate scenario by scenario, as in bench.mjs. Calls/s = requests/s × N.
+// Started by `bench/run.sh --rpc`, which checks the tools and raises the open-files limit.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  benchDir, rootDir, fail, log, parseBenchArgs, stopProcess, killAllChildren, freePort, httpCall,
+  runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess, spawnDorm,
+  dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+} from './lib.mjs';
+
+const CLASSES = [
+  { file: 'rpc-caller.js', className: 'RpcBenchCaller', route: 'rpc-bench-caller', binding: 'RPC_BENCH_CALLER' },
+  { file: 'rpc-target.js', className: 'RpcBenchTarget', route: 'rpc-bench-target', binding: 'RPC_BENCH_TARGET' },
+];
+const CALLER_ROUTE = CLASSES[0].route;
+
+const usage = `usage: bench/run.sh --rpc [options]
+  --workerd-only        run only the workerd side
+  --dorm-only           run only the Dorm side
+  --duration N          seconds of each measured wrk run (default 10)
+  --warmup N            seconds of warm-up before each measured run (default 3)
+  --calls N             calls per HTTP request (default 10)
+  --wrk-threads N       wrk threads (default 1)
+  --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
+  --dorm-threads N      dorm serve --threads (default 2)
+  --out FILE            where to write the JSON (default bench/results/rpc.json)
+  --keep                keep the temporary folder (configs, data, server logs)`;
+
+const o = parseBenchArgs(process.argv.slice(2), usage, {
+  workerd: true,
+  dorm: true,
+  duration: 10,
+  warmup: 3,
+  calls: 10,
+  wrkThreads: 1,
+  dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
+  dormThreads: 2,
+  out: path.join(benchDir, 'results', 'rpc.json'),
+  keep: false,
+}, (a, next, num) => {
+  if (a === '--calls') { o.calls = num(a, next(), 1); return true; }
+  return false;
+});
+
+process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
+process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
+process.on('exit', killAllChildren);
+
+// [key, label, action, callers spread over, connections]. One target per caller unless the action
+// names one.
+const SCENARIOS = [
+  ['rpc_1', `RPC, 1 caller → 1 target, 1 conn`, `call?n=${o.calls}`, 1, 1],
+  ['rpc_64', `RPC, 64 callers → 64 targets, 64 conn`, `call?n=${o.calls}`, 64, 64],
+  ['rpc_64_hot', `RPC, 64 callers → 1 target, 64 conn`, `call?n=${o.calls}&target=hot`, 64, 64],
+  ['fetch_64', `stub.fetch, 64 callers → 64 targets, 64 conn`, `fetch?n=${o.calls}`, 64, 64],
+].map(([key, label, action, objects, connections]) => ({ key, label, action, objects, connections }));
+
+function runWrk(baseUrl, s, seconds) {
+  const t = Math.max(1, Math.min(o.wrkThreads, s.connections));
+  const args = ['-t', String(t), '-c', String(s.connections), '-d', `${seconds}s`, '--timeout', '10s',
+    '-s', path.join(benchDir, 'counter.lua'), baseUrl, '--', 'GET', s.action, String(s.objects), 'caller', CALLER_ROUTE];
+  return runWrkArgs(args, seconds);
+}
+
+function makeWorkerd(tmp) {
+  const bin = workerdCandidates().find((f) => fs.existsSync(f));
+  if (!bin) fail('workerd is not installed: run `npm ci` in bench/');
+  const confDir = path.join(tmp, 'workerd');
+  const dataDir = path.join(tmp, 'workerd-data');
+  fs.mkdirSync(confDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  for (const c of CLASSES) fs.copyFileSync(path.join(benchDir, c.file), path.join(confDir, c.file));
+  fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs({
+    classes: CLASSES.map((c) => ({ moduleFile: c.file, className: c.className, route: c.route, binding: c.binding })),
+  }));
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return {
+    name: 'workerd',
+    version,
+    async start() {
+      const port = await freePort();
+      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
+        port, dataDir, workerName: 'benchWorker', compatibilityDate: '2025-01-01',
+        classes: CLASSES.map((c) => ({ moduleFile: c.file, className: c.className, uniqueKey: `dorm-bench-${c.route}`, binding: c.binding })),
+      }));
+      const logFile = path.join(tmp, 'workerd.log');
+      const child = await startWorkerdProcess(bin, confDir, port, logFile, 30000);
+      return { baseUrl: `http://127.0.0.1:${port}`, child };
+    },
+  };
+}
+
+function makeDorm(tmp) {
+  const dataDir = path.join(tmp, 'dorm-data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  let deployed = false;
+  return {
+    name: 'dorm',
+    version: null,
+    async start() {
+      const logFile = path.join(tmp, 'dorm.log');
+      const child = spawnDorm(o.dormBin, dataDir, o.dormThreads, logFile);
+      try {
+        const baseUrl = await dormListening(child, logFile, 30000);
+        if (!deployed) {
+          for (const c of CLASSES) dormDeploy(o.dormBin, path.join(benchDir, c.file), c.route, dataDir, 60000);
+          deployed = true;
+        }
+        return { baseUrl, child };
+      } catch (e) {
+        await stopProcess(child);
+        throw e;
+      }
+    },
+  };
+}
+
+// One scenario on a fresh server: a correctness check (the last call's result), warm-up, run.
+async function runScenario(server, r, s) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  let proc = null;
+  try {
+    proc = await server.start();
+    const probe = await httpCall(agent, 'GET', `${proc.baseUrl}/_do/${CALLER_ROUTE}/caller-0/${s.action}`);
+    const expected = String(o.calls - 1);
+    r.checks[s.key] = { ok: probe.status === 200 && probe.body === expected, status: probe.status, body: probe.body.slice(0, 200) };
+    if (o.warmup > 0) await runWrk(proc.baseUrl, s, o.warmup);
+    const res = await runWrk(proc.baseUrl, s, o.duration);
+    res.calls_per_second = res.rps * o.calls;
+    r.scenarios[s.key] = res;
+    log(`${r.server}: ${s.label}: ${fmtRps(res.calls_per_second)} calls/s (${fmtRps(res.rps)} req/s of ${o.calls} calls), ` +
+      `p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms${res.error_count ? `, ${res.error_count} errors` : ''}`);
+  } catch (e) {
+    r.errors.push(`${s.key}: ${e.message}`);
+    log(`${r.server}: ERROR in ${s.key}: ${e.message}`);
+  } finally {
+    agent.destroy();
+    if (proc) await stopProcess(proc.child);
+  }
+}
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), 'dorm-bench-rpc-'));
+  if (o.dorm && !fs.existsSync(o.dormBin)) fail(`${o.dormBin} does not exist: build Dorm first, or use --workerd-only`);
+  const servers = [];
+  if (o.workerd) servers.push(makeWorkerd(tmp));
+  if (o.dorm) servers.push(makeDorm(tmp));
+  const results = {};
+  for (const server of servers) results[server.name] = { server: server.name, version: server.version, scenarios: {}, checks: {}, errors: [] };
+  log(`${o.calls} calls per request, ${o.duration} s runs after ${o.warmup} s warm-up; ${servers.map((s) => s.name).join(' and ')}`);
+  for (const s of SCENARIOS) {
+    for (const server of servers) await runScenario(server, results[server.name], s);
+  }
+
+  const w = results.workerd;
+  const d = results.dorm;
+  const comparison = {};
+  const rows = SCENARIOS.map((s) => {
+    const ws = w?.scenarios[s.key];
+    const ds = d?.scenarios[s.key];
+    const c = { calls: ratio(ds?.calls_per_second, ws?.calls_per_second), p50: ratio(ds?.p50_ms, ws?.p50_ms), p99: ratio(ds?.p99_ms, ws?.p99_ms) };
+    comparison[s.key] = { dorm_over_workerd: c };
+    return [s.label, fmtRps(ws?.calls_per_second), fmtMs(ws?.p50_ms), fmtMs(ws?.p99_ms), fmtRps(ds?.calls_per_second),
+      fmtMs(ds?.p50_ms), fmtMs(ds?.p99_ms), fmtRatio(c.calls), fmtRatio(c.p50), fmtRatio(c.p99)];
+  });
+  console.log('');
+  console.log(`Calls between objects (${o.calls} sequential calls per HTTP request; latency is per request, in ms;`);
+  console.log('ratio = Dorm/workerd: calls/s above 1 and latency below 1 mean Dorm is ahead)');
+  console.log(table(['scenario', 'workerd calls/s', 'p50', 'p99', 'dorm calls/s', 'p50', 'p99', 'calls ratio', 'p50 ratio', 'p99 ratio'], rows));
+  let ok = true;
+  for (const r of Object.values(results)) {
+    for (const [key, c] of Object.entries(r.checks)) {
+      if (!c.ok) { ok = false; console.log(`  ${r.server} ${key}: check FAILED ${JSON.stringify(c)}`); }
+    }
+    for (const s of Object.values(r.scenarios)) if (s.error_count) ok = false;
+    for (const e of r.errors) { ok = false; console.log(`  ${r.server} error: ${e}`); }
+  }
+  finish(o, { machine: machineInfo(), options: o, results, comparison }, tmp, ok);
+}
+
+main();
