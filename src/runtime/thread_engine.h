@@ -208,6 +208,9 @@ class ThreadEngine final : public ObjectHost {
 
   // --- Calls between objects (thread_engine_calls.cc) ---
   void DeliverRpc(ObjectInstance* instance, RpcEvent event);
+  // The callback that takes call `call_id`'s answer on the callee's thread (`loop`) and posts it
+  // to this engine's thread (`home`), where CompleteCall settles it.
+  static ResponseCallback Answerer(EnginePool* pool, size_t home, size_t loop, uint64_t call_id);
   // The answer to an RPC event whose handler settled with `value`: the structured-clone bytes
   // (an ArrayBuffer) of the result or of the thrown value (see js/runtime/deliver.js).
   HttpResponseData RpcAnswer(AppIsolate* app, bool fulfilled, v8::Local<v8::Value> value);

@@ -68,9 +68,46 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
       call_id,
       PendingCall{caller, current_slot_, v8::Global<v8::Promise::Resolver>(isolate, resolver)});
   const size_t home = static_cast<size_t>(placement_thread_);
-  const size_t loop = pool->RouteObject(call.address);
-  // Runs on the callee's thread (`loop`); the answer travels back to this one.
-  ResponseCallback answered = [pool, home, loop, call_id](HttpResponseData answer) {
+  // Sends the call: routes it (the object then counts as having an event on its way) and hands it
+  // to the callee's loop. `answered` runs on the callee's thread and posts the answer back here.
+  auto send = [pool, home, call_id, call = std::move(call)]() mutable {
+    const size_t loop = pool->RouteObject(call.address);
+    ResponseCallback answered = Answerer(pool, home, loop, call_id);
+    if (call.fetch) {
+      pool->DispatchCall(loop, std::move(call.address),
+                         HttpEvent{std::move(call.request), std::move(answered)});
+    } else {
+      pool->DispatchCall(
+          loop, std::move(call.address),
+          RpcEvent{std::move(call.method), std::move(call.args), std::move(answered)});
+    }
+  };
+  ObjectInstance* instance = FindBySlot(current_slot_);
+  if (!instance) {
+    send();
+    return;
+  }
+  // As workerd gates an actor's subrequests: the call leaves once the writes the caller made
+  // before it are durable (held in the caller's output gate with its responses, in order). If the
+  // caller is reset first, the call is never sent and fails with the reset.
+  Emit(instance, HttpResponseData{},
+       [pool, home, call_id, send = std::move(send)](HttpResponseData released) mutable {
+         if (released.runtime_error) {
+           boost::asio::post(pool->io(home),
+                             [pool, home, call_id, released = std::move(released)]() mutable {
+                               if (ThreadEngine* engine = pool->engine(home)) {
+                                 engine->CompleteCall(call_id, std::move(released));
+                               }
+                             });
+           return;
+         }
+         send();
+       });
+}
+
+ResponseCallback ThreadEngine::Answerer(EnginePool* pool, size_t home, size_t loop,
+                                        uint64_t call_id) {
+  return [pool, home, loop, call_id](HttpResponseData answer) {
     if (answer.web_socket_id != 0) {
       // The callee accepted a WebSocket, which would have to be handed to the caller's client:
       // not supported yet (README, "Known differences"). The socket never connects.
@@ -89,13 +126,6 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
       }
     });
   };
-  if (call.fetch) {
-    pool->DispatchCall(loop, std::move(call.address),
-                       HttpEvent{std::move(call.request), std::move(answered)});
-  } else {
-    pool->DispatchCall(loop, std::move(call.address),
-                       RpcEvent{std::move(call.method), std::move(call.args), std::move(answered)});
-  }
 }
 
 void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {

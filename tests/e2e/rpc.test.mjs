@@ -161,6 +161,11 @@ test('calls from one stub are delivered in the order they were made (E-order)', 
   assert.deepEqual(result.lengths, Array.from({ length: n }, (_, i) => i + 1));
 });
 
+test('calls made while the caller has writes not yet durable still arrive, in order', async () => {
+  const { result } = await scenario('writeThenCall', 'name=gated');
+  assert.deepEqual(result, { log: ['before', 'after-write', 'same-turn', 'next-turn'], fourth: 4, written: 1 });
+});
+
 test('an object calling itself through its own stub does not deadlock', async () => {
   assert.deepEqual(await scenario('self', 'depth=5'), { result: 'up:up:up:up:up:bottom' });
 });
