@@ -1,6 +1,20 @@
 // How the differential checks compare one scenario's answers from workerd and from Dorm.
 import util from 'node:util';
 
+// A scenario's answer from `url`: the JSON body (or text) of a 200, else {httpStatus, body}, or
+// {requestFailed} when no answer came within 15 s.
+export async function answerOf(url) {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(15000) });
+    const text = await res.text();
+    let body;
+    try { body = JSON.parse(text); } catch { body = text; }
+    return res.status === 200 ? body : { httpStatus: res.status, body };
+  } catch (e) {
+    return { requestFailed: e.message };
+  }
+}
+
 // Values that legitimately differ between the two runs.
 export function normalise(v) {
   if (Array.isArray(v)) return v.map(normalise);

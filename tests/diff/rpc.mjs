@@ -14,7 +14,7 @@ import {
   stopProcess, killAllChildren, freePort, workerdCandidates, workerdFrontJs, workerdConfig,
   startWorkerdProcess, spawnDorm, dormListening, dormDeploy,
 } from '../../bench/lib.mjs';
-import { report } from './compare.mjs';
+import { answerOf, report } from './compare.mjs';
 
 const diffDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.resolve(diffDir, '..', '..');
@@ -97,16 +97,7 @@ async function startDorm() {
 }
 
 async function call(server, scenario, query) {
-  const url = `${server.baseUrl}/_do/caller/c1/${scenario}${query ? `?${query}` : ''}`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(15000) });
-    const text = await res.text();
-    let body;
-    try { body = JSON.parse(text); } catch { body = text; }
-    return res.status === 200 ? body : { httpStatus: res.status, body };
-  } catch (e) {
-    return { requestFailed: e.message };
-  }
+  return answerOf(`${server.baseUrl}/_do/caller/c1/${scenario}${query ? `?${query}` : ''}`);
 }
 
 // Runs the scenarios in order; a scenario run more than once is named "<name>#<n>".

@@ -13,7 +13,7 @@ import {
   sleep, stopProcess, killAllChildren, freePort, workerdCandidates, workerdFrontJs, workerdConfig,
   startWorkerdProcess, spawnDorm, dormListening, dormDeploy,
 } from '../../bench/lib.mjs';
-import { report } from './compare.mjs';
+import { answerOf, report } from './compare.mjs';
 
 const diffDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.resolve(diffDir, '..', '..');
@@ -106,16 +106,7 @@ async function startDorm() {
 // Running and comparing
 
 async function call(server, id, query = '') {
-  const url = `${server.baseUrl}/_do/${NAME}/${encodeURIComponent(id)}/${id}${query}`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(15000) });
-    const text = await res.text();
-    let body;
-    try { body = JSON.parse(text); } catch { body = text; }
-    return res.status === 200 ? body : { httpStatus: res.status, body };
-  } catch (e) {
-    return { requestFailed: e.message };
-  }
+  return answerOf(`${server.baseUrl}/_do/${NAME}/${encodeURIComponent(id)}/${id}${query}`);
 }
 
 async function runAll(server, names) {
