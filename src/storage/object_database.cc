@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "storage/sql_guard.h"
+#include "storage/sql_printf.h"
 #include "storage/sql_interrupt.h"
 #include "util/log.h"
 
@@ -243,6 +244,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   sqlite3_wal_hook(db, &ObjectDatabase::WalHook, self.get());
   sqlite3_limit(db, SQLITE_LIMIT_LENGTH, kMaxRowBytes);
   InstallSqlGuard(db);
+  InstallBoundedPrintf(db);
   InstallInterruptCheck(db);
   self->Exec("CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
   self->Exec("CREATE TABLE IF NOT EXISTS _cf_METADATA (key TEXT PRIMARY KEY, value) WITHOUT ROWID");

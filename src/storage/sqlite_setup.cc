@@ -5,6 +5,29 @@
 #include <mutex>
 
 namespace dorm::storage {
+namespace {
+
+// SQLite's own allocator, wrapped by RoundUpLargeAllocations.
+sqlite3_mem_methods g_default_allocator;
+
+// SQLite grows a string it builds (printf(), replace(), group_concat(), a value's buffer) to
+// exactly the size needed once it is past half of SQLITE_LIMIT_LENGTH, and uses the rest of what
+// the allocator handed out before asking again. With only what it asked for, each small append
+// near the limit is one realloc of megabytes: about 230,000 of them for one printf() near the
+// 4 MiB limit, each a full copy wherever realloc cannot grow in place. Rounding large requests up
+// to the next eighth of their power of two bounds that to eight reallocs per doubling, for at most
+// 12.5% more memory on allocations of 64 KiB and more.
+int RoundUpLargeAllocations(int bytes) {
+  int rounded = g_default_allocator.xRoundup(bytes);
+  constexpr int kLarge = 64 << 10;
+  if (rounded < kLarge || rounded > (1 << 29)) return rounded;
+  int power = kLarge;
+  while (power * 2 <= rounded) power *= 2;
+  int step = power / 8;
+  return (rounded + step - 1) / step * step;
+}
+
+}  // namespace
 
 void ConfigureSqliteForManyDatabases() {
   static std::once_flag once;
@@ -14,6 +37,11 @@ void ConfigureSqliteForManyDatabases() {
     // are allocated as they are used and the lookaside arena is small.
     sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);
     sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 128, 16);
+    if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &g_default_allocator) == SQLITE_OK) {
+      static sqlite3_mem_methods rounded_allocator = g_default_allocator;
+      rounded_allocator.xRoundup = &RoundUpLargeAllocations;
+      sqlite3_config(SQLITE_CONFIG_MALLOC, &rounded_allocator);
+    }
     sqlite3_initialize();
   });
 }

@@ -2,6 +2,8 @@
 // the other apps on it:
 // - SQL that recurses forever is interrupted at the CPU limit (it once spun inside SQLite past
 //   the limit, forever), with Cloudflare's error;
+// - printf() that would repeat a character for hours inside one SQLite instruction answers NULL at
+//   once;
 // - thousands of 1 ms intervals run under the object's CPU limit and do not keep it alive: the
 //   object is reset once they have used it, and the server's CPU use falls back to idle.
 import { test, before, after } from 'node:test';
@@ -43,6 +45,15 @@ test('a recursive SQL query is interrupted at the CPU limit', async () => {
   assert.match(res.json().error, /exceeded its CPU time limit/);
   // Far below forever; generous for a sanitized build on a loaded machine.
   assert.ok(elapsed < 30000, `took ${elapsed} ms`);
+  const v = await victim('/_do/vault/v/read');
+  assert.equal(v.status, 200);
+});
+
+test('printf() with huge %c repetitions answers at once, as SQLite answers a result over the length limit', async () => {
+  // 1,000 conversions of 2^31 repetitions: hours inside single SQLite instructions before.
+  const res = await runaway('/p1/sql-printf?count=1000');
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), { s: null });
   const v = await victim('/_do/vault/v/read');
   assert.equal(v.status, 200);
 });
