@@ -30,6 +30,9 @@ build/dorm deploy examples/hibernating-chat-room.ts --name hibernating-chat-room
   --app realtime --data "$data"
 build/dorm deploy examples/accept-chat-room.ts --name accept-chat-room --access public \
   --app realtime --data "$data"
+# A Wrangler project (a Worker and two classes calling each other over RPC), deployed unmodified
+# as the app "chat-app".
+build/dorm deploy examples/wrangler-project --data "$data"
 base=$(cat "$data/server-address")
 port=${base##*:}
 cat <<INFO
@@ -46,6 +49,9 @@ Dorm is running at $base (data in $data). Try:
   curl -H 'Host: skills.localhost:$port' $base/_do/batcher/jobs
   curl -H 'Host: skills.localhost:$port' '$base/_do/rate-limiter/api/?user=alice&limit=3'
   curl -X POST -H 'Host: skills.localhost:$port' '$base/_do/leader-election/cluster/?worker=w1'
+  curl -X POST -H 'Host: chat-app.localhost:$port' '$base/rooms/lobby/join?user=ann'      # the Worker
+  curl -X POST -H 'Host: chat-app.localhost:$port' -d 'hello' '$base/rooms/lobby/post?user=ann'
+  curl -H 'Host: chat-app.localhost:$port' $base/rooms/lobby
   build/dorm list --data $data
   build/dorm list --app skills --data $data
 WebSockets (for example from a browser's console; all three are chat rooms):

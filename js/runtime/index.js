@@ -6,6 +6,7 @@ import { createState } from './state.js';
 import { bindResponseWebSocket, deliverWebSocketEvent } from './web_sockets.js';
 import { deliverAlarm, deliverFetch, deliverRpc } from './deliver.js';
 import { createNamespace } from './namespace.js';
+import { workerHostClass } from './worker_host.js';
 import { DurableObject, WorkerEntrypoint, RpcTarget, WorkflowEntrypoint } from './base_classes.js';
 
 const exports = {
@@ -14,6 +15,7 @@ const exports = {
   deliverAlarm,
   deliverRpc,
   createNamespace,
+  workerHostClass,
   deliverWebSocketEvent,
   bindResponseWebSocket,
   DurableObject,

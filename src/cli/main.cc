@@ -1,5 +1,6 @@
 // The `dorm` command: the server (`serve`), the clients of its admin API (deploy, list, get,
 // delete, env) and the MCP server (`mcp`).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -16,8 +17,10 @@
 #include "cli/admin_endpoint.h"
 #include "cli/credentials_commands.h"
 #include "cli/mcp_command.h"
+#include "cli/project_deploy.h"
 #include "cli/usage_command.h"
 #include "control/serve.h"
+#include "control/transpiler.h"
 #include "util/names.h"
 
 namespace {
@@ -71,6 +74,8 @@ Args Parse(int argc, char** argv, int start) {
     std::string a = argv[i];
     if (a == "--yes" || a == "-y") {
       args.yes = true;
+    } else if (a == "--strict") {
+      args.flags["strict"] = "true";
     } else if (a.rfind("--", 0) == 0) {
       std::string key = a.substr(2), value;
       if (size_t eq = key.find('='); eq != std::string::npos) {
@@ -116,7 +121,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "max-sql-temp-mb",
           "max-app-storage-mb",
           "max-apps"}},
-        {"deploy", {"name", "app", "access"}},
+        {"deploy", {"name", "app", "access", "strict"}},
         {"list", {"app"}},
         {"get", {"app"}},
         {"delete", {"app"}},
@@ -264,7 +269,72 @@ int ServeCommand(const Args& args, const char* argv0) {
   return dorm::control::Serve(o, argv0);
 }
 
+// `dorm deploy` of a Wrangler project: the configuration read as Wrangler reads it, `main`
+// bundled with esbuild, the Worker and its classes deployed as one app.
+int DeployProjectCommand(const Args& args, const std::string& config_path) {
+  if (args.flags.count("name"))
+    Fail("--name is for a single class; a project's classes keep theirs");
+  dorm::cli::ProjectDeployPlan plan;
+  dorm::cli::WranglerConfig config;
+  try {
+    config = dorm::cli::ReadWranglerConfig(config_path);
+    plan = dorm::cli::PlanProjectDeploy(config, args.flags.count("strict") != 0);
+  } catch (const dorm::cli::WranglerConfigError& e) {
+    Fail(e.what());
+  }
+  for (const std::string& warning : plan.warnings)
+    std::cerr << "dorm: warning: " << warning << "\n";
+  std::string app = Flag(args, "app", config.name.empty() ? "default" : config.name);
+  if (!dorm::IsValidKebabName(app)) {
+    Fail("the app name '" + app + "' is not kebab-case: set \"name\" or use --app");
+  }
+  size_t slash = config_path.find_last_of('/');
+  std::string folder = slash == std::string::npos ? "." : config_path.substr(0, slash);
+  if (folder.empty()) folder = "/";
+  dorm::control::TranspileResult bundle = dorm::control::BundleProject(plan.main, folder);
+  if (!bundle.ok) Fail(bundle.error);
+  json::object body = std::move(plan.body);
+  body["module"] = std::move(bundle.module_js);
+  if (args.flags.count("access")) body["access_mode"] = Flag(args, "access");
+  Connection c = Connect(args);
+  json::value v = Call(c, "POST", "/_admin/v1/apps/" + app + "/project", json::serialize(body));
+  const json::object& o = v.as_object();
+  std::cout << "deployed project " << app << " from " << config_path << "\n";
+  if (o.contains("worker") && o.at("worker").is_bool() && o.at("worker").as_bool()) {
+    std::cout << "  Worker: " << c.server << "/ (Host: " << app << ".<domain>)\n";
+  }
+  if (const json::value* classes = o.if_contains("classes"); classes && classes->is_array()) {
+    for (const json::value& entry : classes->as_array()) {
+      if (!entry.is_object()) continue;
+      const json::object& k = entry.as_object();
+      std::cout << "  class " << Str(k, "class_name") << ": " << c.server << "/_do/"
+                << Str(k, "name") << "/<instance-id> (access " << Str(k, "access_mode") << ")\n";
+    }
+  }
+  return 0;
+}
+
+bool IsProjectTarget(const std::string& target) {
+  struct stat st;
+  if (stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return true;
+  for (const char* suffix : {".json", ".jsonc", ".toml"}) {
+    std::string s(suffix);
+    if (target.size() >= s.size() && target.compare(target.size() - s.size(), s.size(), s) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 int DeployCommand(const Args& args) {
+  if (args.positional.size() == 1 && IsProjectTarget(args.positional[0])) {
+    std::string config_path = dorm::cli::FindWranglerConfig(args.positional[0]);
+    if (config_path.empty()) {
+      Fail("no wrangler.json, wrangler.jsonc or wrangler.toml in " + args.positional[0]);
+    }
+    return DeployProjectCommand(args, config_path);
+  }
+  if (args.flags.count("strict")) Fail("--strict is for a Wrangler project");
   if (args.positional.size() != 1)
     Fail(
         "usage: dorm deploy FILE.ts|FILE.js [--name NAME] "

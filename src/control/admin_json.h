@@ -1,7 +1,8 @@
-// The JSON answer every admin endpoint gives.
+// The JSON answers of the admin endpoints, and the parts of them several endpoints share.
 #pragma once
 
 #include <boost/json.hpp>
+#include <string>
 
 #include "runtime/http_message.h"
 
@@ -10,5 +11,13 @@ namespace dorm::control {
 // `body` serialized, with `content-type: application/json` and `status`. Does not throw except
 // std::bad_alloc.
 runtime::HttpResponseData JsonResponse(int status, const boost::json::value& body);
+
+struct ClassRecord;
+
+// How a deployed class is described ({"id", "name", "class_name", "app", "status", ...}).
+boost::json::object ClassSummary(const ClassRecord& record);
+
+// The current time as ISO 8601 in UTC, to the second ("2026-12-03T18:00:00Z").
+std::string NowIso8601();
 
 }  // namespace dorm::control

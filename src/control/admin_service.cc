@@ -35,30 +35,6 @@ HttpResponseData Error(int status, const std::string& message) {
   return HttpResponseData::JsonError(status, message);
 }
 
-std::string NowIso8601() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string ClassId(const ClassRecord& r) {
-  return "do_" + ToHex(Sha256(r.app + "/" + r.name)).substr(0, 20);
-}
-
-json::object Summary(const ClassRecord& r) {
-  return json::object{{"id", ClassId(r)},
-                      {"name", r.name},
-                      {"class_name", r.class_name},
-                      {"app", r.app},
-                      {"status", "READY"},
-                      {"access_mode", r.access_mode},
-                      {"last_deployed_at", r.deployed_at}};
-}
-
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
   size_t i = 0;
@@ -153,6 +129,11 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
       (parts[3] == "auth" || parts[3] == "keys")) {
     return ServeCredentials(parts, request);
   }
+  if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "project") {
+    if (!IsValidKebabName(parts[2])) return Error(400, "Invalid app name '" + parts[2] + "'.");
+    if (method != "POST") return Error(405, "Method not allowed.");
+    return DeployProject(parts[2], request.body);
+  }
   if (parts.size() < 4 || parts[0] != "v1" || parts[1] != "apps" || parts[3] != "classes") {
     return Error(404, "Unknown admin endpoint.");
   }
@@ -162,7 +143,9 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
     if (method == "POST") return Deploy(app, request.body);
     if (method == "GET") {
       json::array list;
-      for (const auto& r : registry_.List(app)) list.push_back(Summary(r));
+      for (const auto& r : registry_.List(app)) {
+        if (r.name != runtime::kWorkerClassName) list.push_back(ClassSummary(r));
+      }
       return JsonResponse(200, json::object{{"classes", list}});
     }
     return Error(405, "Method not allowed.");
@@ -173,7 +156,7 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
     auto record = registry_.Get(app, name);
     if (!record)
       return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
-    json::object o = Summary(*record);
+    json::object o = ClassSummary(*record);
     o["filename"] = record->filename;
     o["source"] = record->source;
     std::string last_error = registry_.LastError(app, name);
@@ -242,7 +225,15 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
   }
   auto existing = registry_.List(app);
   bool replacing = false;
-  for (const auto& r : existing) replacing |= r.name == name;
+  for (const auto& r : existing) {
+    if (r.name != name) continue;
+    replacing = true;
+    if (!r.module_name.empty()) {
+      return Error(409, "Class '" + name +
+                            "' belongs to the app's Wrangler project: deploy the "
+                            "project (dorm deploy DIR) to change it.");
+    }
+  }
   if (!replacing && existing.size() >= options_.max_classes_per_app) {
     return Error(400, "Too many DO classes for one app (the limit is " +
                           std::to_string(options_.max_classes_per_app) + ").");
@@ -259,33 +250,38 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
     registry_.FinishDeletion(app, name);
     if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
   }
-  ClassRecord record{app,    name,        class_name, filename, *source, transpiled.module_js,
-                     access, NowIso8601()};
+  ClassRecord record{app,    name,         class_name, filename, *source, transpiled.module_js,
+                     access, NowIso8601(), "",         "",       ""};
   registry_.Upsert(record);
   PublishApp(app);
   Log(LogLevel::kInfo, "deployed " + app + "/" + name + " (class " + class_name + ")");
-  return JsonResponse(replacing ? 200 : 201, Summary(record));
+  return JsonResponse(replacing ? 200 : 201, ClassSummary(record));
 }
 
 HttpResponseData AdminService::Delete(const std::string& app, const std::string& name) {
-  if (!registry_.Remove(app, name)) {
+  std::optional<std::string> storage = registry_.Remove(app, name);
+  if (!storage) {
     return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
   }
   PublishApp(app);
-  if (alarm_scheduler_) alarm_scheduler_->ForgetClass(app, name);
-  if (alarm_index_) alarm_index_->RemoveClass(app, name);
+  DeleteClassStorage(app, *storage);
+  Log(LogLevel::kInfo, "deleted " + app + "/" + name + " and its storage");
+  return JsonResponse(200, json::object{{"deleted", true}, {"name", name}, {"app", app}});
+}
+
+void AdminService::DeleteClassStorage(const std::string& app, const std::string& storage_name) {
+  if (alarm_scheduler_) alarm_scheduler_->ForgetClass(app, storage_name);
+  if (alarm_index_) alarm_index_->RemoveClass(app, storage_name);
   if (usage_ && usage_store_) {
     // The objects just closed report their last sizes; then the class has no storage left.
     usage_->Refresh();
-    usage_store_->ForgetStorage(app, name);
+    usage_store_->ForgetStorage(app, storage_name);
   }
   // Every instance is gone from memory now; its storage can go too. The registry recorded the
   // deletion with the removal, so a crash from here on is finished at the next start.
-  RemoveClassStorage(options_.data_dir, app, name);
-  registry_.FinishDeletion(app, name);
+  RemoveClassStorage(options_.data_dir, app, storage_name);
+  registry_.FinishDeletion(app, storage_name);
   if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
-  Log(LogLevel::kInfo, "deleted " + app + "/" + name + " and its storage");
-  return JsonResponse(200, json::object{{"deleted", true}, {"name", name}, {"app", app}});
 }
 
 void AdminService::PublishApp(const std::string& app) {

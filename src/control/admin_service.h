@@ -75,6 +75,11 @@ class AdminService {
   runtime::HttpResponseData Serve(const std::string& path, const runtime::HttpRequestData& request);
   runtime::HttpResponseData Deploy(const std::string& app, const std::string& body);
   runtime::HttpResponseData Delete(const std::string& app, const std::string& name);
+  // Deletes the storage of a class whose registry record is gone (Registry::Remove) and whose
+  // instances are dropped (PublishApp): alarms, usage, then the files.
+  void DeleteClassStorage(const std::string& app, const std::string& storage_name);
+  // POST /v1/apps/<app>/project (admin_project.cc).
+  runtime::HttpResponseData DeployProject(const std::string& app, const std::string& body);
   // /v1/apps/<app>/env[/<KEY>] (admin_env.cc); `parts` is the split path.
   runtime::HttpResponseData ServeEnv(const std::vector<std::string>& parts,
                                      const runtime::HttpRequestData& request);

@@ -39,9 +39,22 @@ Registry::Registry(const std::string& data_dir) {
                      " access_mode TEXT NOT NULL, deployed_at TEXT NOT NULL,"
                      " PRIMARY KEY (app, name));"
                      "CREATE TABLE IF NOT EXISTS pending_deletions ("
-                     " app TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (app, name))",
+                     " app TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (app, name));"
+                     "CREATE TABLE IF NOT EXISTS project_migrations ("
+                     " app TEXT NOT NULL, position INTEGER NOT NULL, tag TEXT NOT NULL,"
+                     " applied_at TEXT NOT NULL, PRIMARY KEY (app, position))",
                      nullptr, nullptr, nullptr),
         "schema");
+  // Columns added after the first release: a registry written before them gets them empty.
+  for (const char* column : {"module_name", "binding", "storage_name"}) {
+    auto info = PrepareSqlite(db_, "SELECT 1 FROM pragma_table_info('classes') WHERE name = ?1",
+                              "registry");
+    BindSqliteText(info.get(), 1, column);
+    if (sqlite3_step(info.get()) == SQLITE_ROW) continue;
+    std::string alter =
+        std::string("ALTER TABLE classes ADD COLUMN ") + column + " TEXT NOT NULL DEFAULT ''";
+    Check(db_, sqlite3_exec(db_, alter.c_str(), nullptr, nullptr, nullptr), "schema upgrade");
+  }
 }
 
 Registry::~Registry() { sqlite3_close_v2(db_); }
@@ -49,8 +62,8 @@ Registry::~Registry() { sqlite3_close_v2(db_); }
 std::vector<ClassRecord> Registry::Query(const std::string& where,
                                          const std::vector<std::string>& args) {
   std::string sql =
-      "SELECT app, name, class_name, filename, source, module_js, access_mode, deployed_at "
-      "FROM classes " +
+      "SELECT app, name, class_name, filename, source, module_js, access_mode, deployed_at, "
+      "module_name, binding, storage_name FROM classes " +
       where + " ORDER BY app, name";
   sqlite3_stmt* st = nullptr;
   Check(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), "query");
@@ -66,7 +79,8 @@ std::vector<ClassRecord> Registry::Query(const std::string& where,
   };
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    out.push_back(ClassRecord{col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7)});
+    out.push_back(ClassRecord{col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7),
+                              col(8), col(9), col(10)});
   }
   sqlite3_finalize(st);
   Check(db_, rc, "query");
@@ -94,53 +108,132 @@ std::optional<ClassRecord> Registry::Get(const std::string& app, const std::stri
   return rows.front();
 }
 
-void Registry::Upsert(const ClassRecord& r) {
+void Registry::Upsert(const ClassRecord& r) { UpsertAll({r}); }
+
+void Registry::UpsertAll(const std::vector<ClassRecord>& records) {
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* st = nullptr;
-  Check(
-      db_,
-      sqlite3_prepare_v2(db_,
-                         "INSERT OR REPLACE INTO classes (app, name, class_name, filename, source,"
-                         " module_js, access_mode, deployed_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                         -1, &st, nullptr),
-      "upsert");
-  const std::string* fields[] = {&r.app,    &r.name,      &r.class_name,  &r.filename,
-                                 &r.source, &r.module_js, &r.access_mode, &r.deployed_at};
-  for (int i = 0; i < 8; ++i) {
-    sqlite3_bind_text(st, i + 1, fields[i]->data(), static_cast<int>(fields[i]->size()),
-                      SQLITE_STATIC);
+  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  try {
+    UpsertLocked(records);
+    Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
   }
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  Check(db_, rc, "upsert");
-  last_errors_.erase({r.app, r.name});
+  for (const ClassRecord& r : records) last_errors_.erase({r.app, r.name});
 }
 
-bool Registry::Remove(const std::string& app, const std::string& name) {
+void Registry::UpsertLocked(const std::vector<ClassRecord>& records) {
+  auto st = PrepareSqlite(db_,
+                          "INSERT OR REPLACE INTO classes (app, name, class_name, filename,"
+                          " source, module_js, access_mode, deployed_at, module_name, binding,"
+                          " storage_name) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                          "registry");
+  for (const ClassRecord& r : records) {
+    const std::string* fields[] = {&r.app,         &r.name,      &r.class_name,  &r.filename,
+                                   &r.source,      &r.module_js, &r.access_mode, &r.deployed_at,
+                                   &r.module_name, &r.binding,   &r.storage_name};
+    for (int i = 0; i < 11; ++i) BindSqliteText(st.get(), i + 1, *fields[i]);
+    Check(db_, sqlite3_step(st.get()), "upsert");
+    sqlite3_reset(st.get());
+  }
+}
+
+std::vector<std::string> Registry::ApplyProject(const std::string& app,
+                                                const std::vector<ClassRecord>& records,
+                                                const std::vector<std::string>& renamed_away,
+                                                const std::vector<std::string>& deleted,
+                                                const std::vector<std::string>& new_tags) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> deleted_storage;
+  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  try {
+    for (const std::string& name : renamed_away) {
+      auto remove =
+          PrepareSqlite(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", "registry");
+      BindSqliteText(remove.get(), 1, app);
+      BindSqliteText(remove.get(), 2, name);
+      Check(db_, sqlite3_step(remove.get()), "rename");
+    }
+    for (const std::string& name : deleted) {
+      if (auto storage = RemoveLocked(app, name)) deleted_storage.push_back(*storage);
+    }
+    UpsertLocked(records);
+    auto count = PrepareSqlite(
+        db_, "SELECT coalesce(max(position), 0) FROM project_migrations WHERE app = ?1",
+        "registry");
+    BindSqliteText(count.get(), 1, app);
+    Check(db_, sqlite3_step(count.get()), "migrations");
+    int64_t position = sqlite3_column_int64(count.get(), 0);
+    for (const std::string& tag : new_tags) {
+      auto insert = PrepareSqlite(db_,
+                                  "INSERT INTO project_migrations (app, position, tag, applied_at)"
+                                  " VALUES (?1, ?2, ?3, datetime('now'))",
+                                  "registry");
+      BindSqliteText(insert.get(), 1, app);
+      sqlite3_bind_int64(insert.get(), 2, ++position);
+      BindSqliteText(insert.get(), 3, tag);
+      Check(db_, sqlite3_step(insert.get()), "migrations");
+    }
+    Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  for (const ClassRecord& r : records) last_errors_.erase({r.app, r.name});
+  for (const std::string& name : renamed_away) last_errors_.erase({app, name});
+  for (const std::string& name : deleted) last_errors_.erase({app, name});
+  return deleted_storage;
+}
+
+std::vector<std::string> Registry::MigrationTags(const std::string& app) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st = PrepareSqlite(
+      db_, "SELECT tag FROM project_migrations WHERE app = ?1 ORDER BY position", "registry");
+  BindSqliteText(st.get(), 1, app);
+  std::vector<std::string> tags;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+    tags.push_back(SqliteColumnBytes(st.get(), 0));
+  Check(db_, rc, "migrations");
+  return tags;
+}
+
+std::optional<std::string> Registry::Remove(const std::string& app, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "delete");
-  bool removed = false;
+  std::optional<std::string> storage;
   try {
-    auto remove =
-        PrepareSqlite(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", "registry");
-    sqlite3_bind_text(remove.get(), 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
-    sqlite3_bind_text(remove.get(), 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
-    Check(db_, sqlite3_step(remove.get()), "delete");
-    removed = sqlite3_changes(db_) > 0;
-    if (removed) {
-      auto record = PrepareSqlite(
-          db_, "INSERT OR IGNORE INTO pending_deletions (app, name) VALUES (?1, ?2)", "registry");
-      sqlite3_bind_text(record.get(), 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
-      sqlite3_bind_text(record.get(), 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
-      Check(db_, sqlite3_step(record.get()), "delete");
-    }
+    storage = RemoveLocked(app, name);
     Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "delete");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
   last_errors_.erase({app, name});
-  return removed;
+  return storage;
+}
+
+std::optional<std::string> Registry::RemoveLocked(const std::string& app, const std::string& name) {
+  auto find = PrepareSqlite(db_, "SELECT storage_name FROM classes WHERE app = ?1 AND name = ?2",
+                            "registry");
+  BindSqliteText(find.get(), 1, app);
+  BindSqliteText(find.get(), 2, name);
+  int rc = sqlite3_step(find.get());
+  Check(db_, rc, "delete");
+  if (rc != SQLITE_ROW) return std::nullopt;
+  std::string storage = SqliteColumnBytes(find.get(), 0);
+  if (storage.empty()) storage = name;
+  auto remove = PrepareSqlite(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", "registry");
+  BindSqliteText(remove.get(), 1, app);
+  BindSqliteText(remove.get(), 2, name);
+  Check(db_, sqlite3_step(remove.get()), "delete");
+  auto record = PrepareSqlite(
+      db_, "INSERT OR IGNORE INTO pending_deletions (app, name) VALUES (?1, ?2)", "registry");
+  BindSqliteText(record.get(), 1, app);
+  BindSqliteText(record.get(), 2, storage);
+  Check(db_, sqlite3_step(record.get()), "delete");
+  return storage;
 }
 
 std::vector<std::pair<std::string, std::string>> Registry::PendingDeletions() {
@@ -170,8 +263,9 @@ std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& 
   std::vector<runtime::DeployedClass> out;
   for (auto& r : List(app)) {
     out.push_back(
-        {r.name, r.class_name, r.module_js,
-         runtime::ParseAccessMode(r.access_mode).value_or(runtime::AccessMode::kAuthenticated)});
+        {r.StorageName(), r.class_name, r.module_js,
+         runtime::ParseAccessMode(r.access_mode).value_or(runtime::AccessMode::kAuthenticated),
+         r.module_name, r.binding, r.name});
   }
   return out;
 }

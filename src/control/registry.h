@@ -26,6 +26,17 @@ struct ClassRecord {
   std::string module_js;  // after type stripping
   std::string access_mode;
   std::string deployed_at;  // ISO 8601, UTC
+  // Set for the classes (and the Worker, runtime::kWorkerClassName) of a project deploy, which
+  // share one bundled module: runtime::DeployedClass::module_name. Empty for a single-file class.
+  std::string module_name;
+  // The `env` binding name from the project's configuration; empty: the UPPER_SNAKE form of
+  // `name`.
+  std::string binding;
+  // Where the class's objects live (see project_migrations.h): the name it was created with,
+  // when a migration renamed it since; empty: `name`.
+  std::string storage_name;
+
+  const std::string& StorageName() const { return storage_name.empty() ? name : storage_name; }
 };
 
 class Registry {
@@ -39,11 +50,25 @@ class Registry {
   std::vector<ClassRecord> List(const std::string& app);
   std::optional<ClassRecord> Get(const std::string& app, const std::string& name);
   void Upsert(const ClassRecord& record);
-  // Removes a class and, in the same transaction, records its deletion as pending: a crash before
-  // its storage is gone leaves the record, and the next start finishes the deletion
-  // (PendingDeletions) before serving. Returns false if there was no such class.
-  bool Remove(const std::string& app, const std::string& name);
-  // Deletions recorded by Remove and not yet finished, as (app, class name).
+  // Upserts every record in one transaction (a project deploy: all its classes or none).
+  void UpsertAll(const std::vector<ClassRecord>& records);
+  // Removes a class and, in the same transaction, records the deletion of its storage as pending:
+  // a crash before its storage is gone leaves the record, and the next start finishes the
+  // deletion (PendingDeletions) before serving. Returns the class's storage name, or nullopt if
+  // there was no such class.
+  std::optional<std::string> Remove(const std::string& app, const std::string& name);
+  // A project deploy, in one transaction: upserts `records`; removes the classes named in
+  // `renamed_away` (their storage now belongs to another record) and in `deleted` (their storage
+  // deletions recorded as by Remove); records `new_tags` as applied migrations. Returns the
+  // storage names of the deleted classes.
+  std::vector<std::string> ApplyProject(const std::string& app,
+                                        const std::vector<ClassRecord>& records,
+                                        const std::vector<std::string>& renamed_away,
+                                        const std::vector<std::string>& deleted,
+                                        const std::vector<std::string>& new_tags);
+  // The project migration tags applied to `app`, in order.
+  std::vector<std::string> MigrationTags(const std::string& app);
+  // Deletions recorded by Remove and not yet finished, as (app, storage name).
   std::vector<std::pair<std::string, std::string>> PendingDeletions();
   // Forgets a deletion once the class's storage is gone.
   void FinishDeletion(const std::string& app, const std::string& name);
@@ -57,6 +82,9 @@ class Registry {
 
  private:
   std::vector<ClassRecord> Query(const std::string& where, const std::vector<std::string>& args);
+  // Remove()'s work inside a transaction the caller holds.
+  std::optional<std::string> RemoveLocked(const std::string& app, const std::string& name);
+  void UpsertLocked(const std::vector<ClassRecord>& records);
   std::mutex mu_;
   sqlite3* db_ = nullptr;
   std::map<std::pair<std::string, std::string>, std::string> last_errors_;

@@ -21,8 +21,9 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 }
 
 // Runs `argv` with `input` on stdin; collects stdout and stderr. Returns the exit status, or -1.
+// Runs in `cwd` when it is not empty.
 int Run(const std::vector<std::string>& argv, const std::string& input, std::string* out,
-        std::string* err) {
+        std::string* err, const std::string& cwd = {}) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC))
     return -1;
@@ -31,6 +32,7 @@ int Run(const std::vector<std::string>& argv, const std::string& input, std::str
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -127,15 +129,16 @@ std::string DescribeEsbuildError(const std::string& stderr_text) {
   return "Syntax error at " + place + ": " + message;
 }
 
+std::string EsbuildPath() { return getenv("DORM_ESBUILD") ? getenv("DORM_ESBUILD") : "esbuild"; }
+
 }  // namespace
 
 TranspileResult Transpile(const std::string& source, const std::string& filename) {
   TranspileResult result;
   bool typescript =
       EndsWith(filename, ".ts") || EndsWith(filename, ".mts") || EndsWith(filename, ".tsx");
-  std::string esbuild = getenv("DORM_ESBUILD") ? getenv("DORM_ESBUILD") : "esbuild";
   std::vector<std::string> argv = {
-      esbuild,
+      EsbuildPath(),
       std::string("--loader=") + (typescript ? "ts" : "js"),
       "--format=esm",
       "--target=es2022",
@@ -147,6 +150,43 @@ TranspileResult Transpile(const std::string& source, const std::string& filename
   int status = Run(argv, source, &out, &err);
   if (status != 0) {
     result.error = status < 0 && err.find("cannot run") == 0 ? err : DescribeEsbuildError(err);
+    return result;
+  }
+  result.ok = true;
+  result.module_js = std::move(out);
+  return result;
+}
+
+TranspileResult BundleProject(const std::string& main, const std::string& project_dir) {
+  TranspileResult result;
+  std::vector<std::string> argv = {
+      EsbuildPath(),
+      main,
+      "--bundle",
+      "--format=esm",
+      "--target=es2022",
+      // As Wrangler bundles for workerd: packages' worker and browser builds first.
+      "--platform=neutral",
+      "--main-fields=module,main",
+      "--conditions=workerd,worker,browser",
+      "--external:cloudflare:*",
+      "--color=false",
+      "--log-level=error",
+  };
+  std::string out, err;
+  int status = Run(argv, "", &out, &err, project_dir);
+  if (status != 0) {
+    if (status < 0 && err.find("cannot run") == 0) {
+      result.error = err;
+    } else {
+      std::string described = DescribeEsbuildError(err);
+      // A bundling failure is not always a syntax error (a missing package, say).
+      const std::string syntax = "Syntax error";
+      if (described.rfind(syntax, 0) == 0 && err.find("Could not resolve") != std::string::npos) {
+        described = "Cannot bundle" + described.substr(syntax.size());
+      }
+      result.error = described;
+    }
     return result;
   }
   result.ok = true;

@@ -18,4 +18,9 @@ struct TranspileResult {
 
 TranspileResult Transpile(const std::string& source, const std::string& filename);
 
+// Bundles a project's `main` (a path relative to `project_dir`, or absolute) and everything it
+// imports, npm packages from the project's node_modules included, into one ES module, as Wrangler
+// does for workerd: TypeScript is stripped and `cloudflare:*` imports stay imports.
+TranspileResult BundleProject(const std::string& main, const std::string& project_dir);
+
 }  // namespace dorm::control

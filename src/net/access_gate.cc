@@ -191,6 +191,22 @@ std::optional<HttpResponseData> CheckObjectAccess(const runtime::ClassCatalog& c
   return std::nullopt;
 }
 
+void AttachWorkerCredential(const RequestAuthorizer* authorizer, const std::string& app,
+                            HttpRequestData& request) {
+  RemoveHeader(request.headers, kAuthClaimsHeader);
+  RemoveHeader(request.headers, kServiceKeyIdHeader);
+  std::optional<std::string> token = BearerFromAuthorization(request.headers);
+  if (!authorizer || !token || token->empty()) return;
+  AccessDecision decision = authorizer->Authorize(app, AccessMode::kAuthenticated, *token);
+  if (decision.outcome != AccessDecision::Outcome::kAllow) return;
+  if (!decision.claims_json.empty()) {
+    request.headers.emplace_back(kAuthClaimsHeader, std::move(decision.claims_json));
+  }
+  if (!decision.service_key_id.empty()) {
+    request.headers.emplace_back(kServiceKeyIdHeader, std::move(decision.service_key_id));
+  }
+}
+
 void ApplyProtocolFallback(const std::string& protocol_fallback, HttpResponseData& response) {
   if (protocol_fallback.empty() || response.status != 101 || response.web_socket_id == 0) return;
   for (const auto& [name, value] : response.headers) {

@@ -69,6 +69,14 @@ std::optional<runtime::HttpResponseData> CheckObjectAccess(
     const std::string& app, const std::string& class_name, runtime::HttpRequestData& request,
     std::string* protocol_fallback = nullptr);
 
+// The credential handling of a request to an app's Worker, which is public as on Cloudflare (a
+// Worker does its own auth): the server's headers are removed from the request, and when it
+// carries `Authorization: Bearer` with a JWT or service key the app accepts, the verified claims
+// or key id are set, as for an `authenticated` class. A missing or refused credential changes
+// nothing else. Thread-safe.
+void AttachWorkerCredential(const RequestAuthorizer* authorizer, const std::string& app,
+                            runtime::HttpRequestData& request);
+
 // Adds `Sec-WebSocket-Protocol: <protocol_fallback>` to `response` when it is a WebSocket
 // acceptance (101 with a socket) that selects no protocol and `protocol_fallback` is not empty.
 void ApplyProtocolFallback(const std::string& protocol_fallback,

@@ -247,6 +247,8 @@ class Session : public std::enable_shared_from_this<Session> {
     where_ =
         plan_.route.kind == RouteKind::kObject
             ? plan_.address.app + "/" + plan_.address.class_name + "/" + plan_.address.instance_name
+        : plan_.route.kind == RouteKind::kWorker
+            ? plan_.address.app + " worker " + target_.substr(0, target_.find('?'))
             : target_.substr(0, target_.find('?'));
     request_ = runtime::HttpRequestData{};
     request_.method = std::string(req.method_string());
@@ -257,7 +259,8 @@ class Session : public std::enable_shared_from_this<Session> {
       Write(std::move(*answer));
       return;
     }
-    if (plan_.route.kind == RouteKind::kObject && websocket::is_upgrade(req)) {
+    if ((plan_.route.kind == RouteKind::kObject || plan_.route.kind == RouteKind::kWorker) &&
+        websocket::is_upgrade(req)) {
       upgrade_request_.emplace(req.base());
     }
     if (!body_pending_) {
@@ -312,6 +315,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // Before dispatching: the response (and with it Upgrade()) may come before Dispatch returns.
     owner_.reset();
     if (plan_.route.kind == RouteKind::kObject) owner_ = pool_.RouteObject(plan_.address);
+    // A Worker is stateless: the loop that read the request runs it.
+    if (plan_.route.kind == RouteKind::kWorker) owner_ = loop_;
     server_.Dispatch(owner_, std::move(plan_), std::move(request_), std::move(protocol_fallback_),
                      [self = shared_from_this()](runtime::HttpResponseData response) {
                        if (self->pool_.OnLoop(self->loop_)) {
@@ -438,7 +443,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Disarm();
     phase_ = Phase::kClosed;
     runtime::EnginePool& pool = pool_;
-    size_t owner = *owner_;  // set: only an object's request is an upgrade
+    size_t owner = *owner_;  // set: only a request to an object or a Worker is an upgrade
     uint64_t id = data.web_socket_id;
     auto request = std::make_shared<http::request<http::string_body>>(std::move(*upgrade_request_));
     auto headers = std::make_shared<runtime::HeaderList>(std::move(data.headers));
@@ -669,15 +674,46 @@ void HttpServer::RefuseConnection(int fd) {
 HttpServer::Plan HttpServer::PlanRequest(const std::string& target, const std::string& host) {
   Plan plan;
   plan.route = RouteTarget(target);
-  if (plan.route.kind != RouteKind::kObject) return plan;
+  if (plan.route.kind != RouteKind::kObject && !plan.route.outside_objects) return plan;
   const runtime::ClassCatalog& catalog = pool_.shared().catalog;
   plan.address.app = AppFromHost(
       host, [&catalog](const std::string& name) { return catalog.Get(name) != nullptr; });
+  if (plan.route.kind != RouteKind::kObject) {
+    std::shared_ptr<const runtime::AppCode> code = catalog.Get(plan.address.app);
+    if (code && code->HasWorker()) plan.route.kind = RouteKind::kWorker;
+    return plan;
+  }
   plan.address.class_name = plan.route.class_name;
+  // A class renamed by a migration keeps its objects under its first name (see DeployedClass).
+  if (std::shared_ptr<const runtime::AppCode> code = catalog.Get(plan.address.app)) {
+    if (const runtime::DeployedClass* deployed = code->FindByUrlName(plan.route.class_name)) {
+      plan.address.class_name = deployed->name;
+    } else if (code->Find(plan.route.class_name)) {
+      plan.address.class_name = std::string();  // a storage name that is no URL name: not found
+    }
+  }
   plan.address.instance_name = plan.route.instance_id;
   runtime::CompleteAddress(plan.address);
   return plan;
 }
+
+namespace {
+
+// The 503 for a request to an app that is suspended (runtime::AppQuarantine), if it is.
+std::optional<runtime::HttpResponseData> SuspendedAnswer(const runtime::RuntimeShared& runtime,
+                                                         const std::string& app) {
+  if (runtime.quarantine.empty()) return std::nullopt;
+  const int64_t now_ms = runtime::AppQuarantine::NowMs();
+  int64_t until = runtime.quarantine.Until(app, now_ms);
+  if (!until) return std::nullopt;
+  runtime::HttpResponseData suspended = runtime::HttpResponseData::JsonError(
+      503, runtime::AppQuarantine::Message(app, until, now_ms));
+  suspended.headers.emplace_back(
+      "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
+  return suspended;
+}
+
+}  // namespace
 
 std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
                                                            runtime::HttpRequestData& request,
@@ -695,13 +731,19 @@ std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
     case RouteKind::kNotFound:
       return Plain(404, plan.route.error);
     case RouteKind::kObject:
+    case RouteKind::kWorker:
       break;
   }
   const runtime::RuntimeShared& runtime = pool_.shared();
+  if (plan.route.kind == RouteKind::kWorker) {
+    request.url = "http://" + (host.empty() ? std::string("localhost") : host) + target;
+    AttachWorkerCredential(authorizer_, plan.address.app, request);
+    return SuspendedAnswer(runtime, plan.address.app);
+  }
   std::shared_ptr<const runtime::AppCode> code = runtime.catalog.Get(plan.address.app);
-  if (!code || !code->Find(plan.address.class_name)) {
+  if (!code || plan.address.class_name.empty() || !code->Find(plan.address.class_name)) {
     // As the runtime would answer, but before the body is read.
-    return Plain(404, "No Durable Object class named '" + plan.address.class_name + "' in app '" +
+    return Plain(404, "No Durable Object class named '" + plan.route.class_name + "' in app '" +
                           plan.address.app + "'.");
   }
   request.url = "http://" + (host.empty() ? std::string("localhost") : host) + plan.route.forwarded;
@@ -709,16 +751,7 @@ std::optional<runtime::HttpResponseData> HttpServer::Admit(const Plan& plan,
                                        plan.address.class_name, request, protocol_fallback)) {
     return refused;
   }
-  if (!runtime.quarantine.empty()) {
-    const int64_t now_ms = runtime::AppQuarantine::NowMs();
-    if (int64_t until = runtime.quarantine.Until(plan.address.app, now_ms)) {
-      runtime::HttpResponseData suspended = runtime::HttpResponseData::JsonError(
-          503, runtime::AppQuarantine::Message(plan.address.app, until, now_ms));
-      suspended.headers.emplace_back(
-          "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
-      return suspended;
-    }
-  }
+  if (auto suspended = SuspendedAnswer(runtime, plan.address.app)) return suspended;
   size_t q = target.find('?');
   request.headers.emplace_back("x-dorm-original-path", target.substr(0, q));
   return std::nullopt;
@@ -729,6 +762,11 @@ void HttpServer::Dispatch(std::optional<size_t> owner, Plan plan, runtime::HttpR
                           std::function<void(runtime::HttpResponseData)> respond) {
   if (plan.route.kind == RouteKind::kAdmin) {
     admin_(plan.route.admin_path, std::move(request), std::move(respond));
+    return;
+  }
+  if (plan.route.kind == RouteKind::kWorker) {
+    pool_.DispatchWorkerFetch(*owner, std::move(plan.address.app), std::move(request),
+                              std::move(respond));
     return;
   }
   pool_.DispatchFetch(

@@ -20,6 +20,7 @@ Route RouteTarget(std::string_view target) {
   constexpr std::string_view kPrefix = "/_do/";
   if (path.substr(0, kPrefix.size()) != kPrefix) {
     route.error = "Not found. Durable Objects are served at /_do/<class-name>/<instance-id>.";
+    route.outside_objects = true;
     return route;
   }
   std::string_view rest = path.substr(kPrefix.size());

@@ -7,7 +7,9 @@
 
 namespace dorm::net {
 
-enum class RouteKind { kObject, kAdmin, kNotFound, kBadRequest };
+// kWorker is never RouteTarget()'s answer: the server gives it to a request outside `/_do/` (see
+// Route::outside_objects) whose app has a Worker.
+enum class RouteKind { kObject, kAdmin, kNotFound, kBadRequest, kWorker };
 
 struct Route {
   RouteKind kind = RouteKind::kNotFound;
@@ -16,6 +18,8 @@ struct Route {
   std::string forwarded;    // kObject: "/<rest>?<query>" as the object sees it ("/" if no rest)
   std::string admin_path;   // kAdmin: the path after "/_admin", e.g. "/v1/apps/x/classes"
   std::string error;        // kBadRequest / kNotFound: what is wrong
+  // kNotFound: the path is neither under `/_do/` nor the admin API's: an app's Worker serves it.
+  bool outside_objects = false;
 };
 
 constexpr size_t kMaxInstanceIdBytes = 1024;

@@ -94,6 +94,7 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
 
 AppIsolate::~AppIsolate() {
   classes_.clear();
+  shared_modules_.clear();
   for (auto& n : names_) n.Reset();
   new_request_.Reset();
   response_parts_.Reset();
@@ -219,6 +220,45 @@ v8::MaybeLocal<v8::Module> AppIsolate::ResolveModule(v8::Local<v8::Context> cont
   return {};
 }
 
+v8::MaybeLocal<v8::Object> AppIsolate::EvaluateModule(const std::string& filename,
+                                                      const std::string& module_js,
+                                                      v8::Global<v8::Module>* slot,
+                                                      std::string* error) {
+  v8::Local<v8::Context> context = this->context();
+  v8::TryCatch try_catch(isolate_);
+  v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, filename), 0, 0, false, -1,
+                          v8::Local<v8::Value>(), false, false, /*is_module=*/true);
+  v8::ScriptCompiler::Source source(js::FromUtf8(isolate_, module_js), origin);
+  v8::Local<v8::Module> module;
+  if (!v8::ScriptCompiler::CompileModule(isolate_, &source).ToLocal(&module)) {
+    *error = js::ExceptionMessage(isolate_, try_catch.Exception());
+    return {};
+  }
+  slot->Reset(isolate_, module);
+  bool ok = false;
+  if (!module->InstantiateModule(context, &AppIsolate::ResolveModule).To(&ok) || !ok) {
+    *error = js::ExceptionMessage(isolate_, try_catch.Exception());
+    return {};
+  }
+  v8::Local<v8::Value> evaluation;
+  if (!module->Evaluate(context).ToLocal(&evaluation)) {
+    *error = isolate_->IsExecutionTerminating()
+                 ? std::string()
+                 : js::ExceptionMessage(isolate_, try_catch.Exception());
+    return {};
+  }
+  isolate_->PerformMicrotaskCheckpoint();
+  if (module->GetStatus() == v8::Module::kErrored) {
+    *error = js::ExceptionMessage(isolate_, module->GetException());
+    return {};
+  }
+  if (module->GetStatus() != v8::Module::kEvaluated) {
+    *error = "The module " + filename + " did not finish loading (top-level await).";
+    return {};
+  }
+  return module->GetModuleNamespace().As<v8::Object>();
+}
+
 v8::Local<v8::Function> AppIsolate::ClassConstructor(const std::string& name, std::string* error) {
   auto it = classes_.find(name);
   if (it != classes_.end()) {
@@ -241,38 +281,54 @@ v8::Local<v8::Function> AppIsolate::ClassConstructor(const std::string& name, st
     *error = message;
     return {};
   };
-  v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, name + ".js"), 0, 0, false, -1,
-                          v8::Local<v8::Value>(), false, false, /*is_module=*/true);
-  v8::ScriptCompiler::Source source(js::FromUtf8(isolate_, deployed->module_js), origin);
-  v8::Local<v8::Module> module;
-  if (!v8::ScriptCompiler::CompileModule(isolate_, &source).ToLocal(&module)) {
-    return fail(js::ExceptionMessage(isolate_, try_catch.Exception()));
-  }
-  loaded.module.Reset(isolate_, module);
-  bool ok = false;
-  if (!module->InstantiateModule(context, &AppIsolate::ResolveModule).To(&ok) || !ok) {
-    return fail(js::ExceptionMessage(isolate_, try_catch.Exception()));
-  }
-  v8::Local<v8::Value> evaluation;
-  if (!module->Evaluate(context).ToLocal(&evaluation)) {
-    if (isolate_->IsExecutionTerminating()) {
-      classes_.erase(name);
-      *error = "terminated";
-      return {};
+  // A load cut short by termination is not the module's error: the next use loads it again.
+  auto terminated = [&]() -> v8::Local<v8::Function> {
+    classes_.erase(name);
+    *error = "terminated";
+    return {};
+  };
+  v8::Local<v8::Object> ns;
+  std::string message;
+  if (deployed->module_name.empty()) {
+    if (!EvaluateModule(name + ".js", deployed->module_js, &loaded.module, &message).ToLocal(&ns)) {
+      return message.empty() ? terminated() : fail(message);
     }
-    return fail(js::ExceptionMessage(isolate_, try_catch.Exception()));
+  } else {
+    LoadedModule& shared = shared_modules_[deployed->module_name];
+    if (!shared.error.empty()) return fail(shared.error);
+    if (shared.module.IsEmpty()) {
+      if (!EvaluateModule(deployed->module_name, deployed->module_js, &shared.module, &message)
+               .ToLocal(&ns)) {
+        if (message.empty()) {
+          shared_modules_.erase(deployed->module_name);
+          return terminated();
+        }
+        shared.error = message;
+        return fail(message);
+      }
+    } else {
+      ns = shared.module.Get(isolate_)->GetModuleNamespace().As<v8::Object>();
+    }
   }
-  isolate_->PerformMicrotaskCheckpoint();
-  if (module->GetStatus() == v8::Module::kErrored) {
-    return fail(js::ExceptionMessage(isolate_, module->GetException()));
-  }
-  if (module->GetStatus() != v8::Module::kEvaluated) {
-    return fail("The module of class '" + name + "' did not finish loading (top-level await).");
-  }
-  v8::Local<v8::Object> ns = module->GetModuleNamespace().As<v8::Object>();
   v8::Local<v8::Value> ctor;
-  if (!ns->Get(context, js::FromUtf8(isolate_, deployed->class_name)).ToLocal(&ctor) ||
-      !ctor->IsFunction()) {
+  if (name == kWorkerClassName) {
+    // The Worker's default export (a handler object or a WorkerEntrypoint class) behind a class
+    // that the runtime constructs like an object's.
+    v8::Local<v8::Value> entry;
+    v8::Local<v8::Function> host_class = RuntimeFunction("workerHostClass");
+    if (host_class.IsEmpty() ||
+        !ns->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&entry) ||
+        !host_class->Call(context, v8::Undefined(isolate_), 1, &entry).ToLocal(&ctor) ||
+        !ctor->IsFunction()) {
+      if (try_catch.HasTerminated()) return terminated();
+      return fail("The project's main module has no default export to serve requests.");
+    }
+  } else if (!ns->Get(context, js::FromUtf8(isolate_, deployed->class_name)).ToLocal(&ctor) ||
+             !ctor->IsFunction()) {
+    if (!deployed->module_name.empty()) {
+      return fail("The project's main module does not export a class named '" +
+                  deployed->class_name + "'.");
+    }
     if (!ns->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&ctor) ||
         !ctor->IsFunction()) {
       return fail("Source must export exactly one class");

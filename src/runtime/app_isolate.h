@@ -48,6 +48,13 @@ class AppIsolate {
   // deployer.
   std::optional<std::string> InspectModule(const std::string& module_js,
                                            const std::string& filename, std::string* class_name);
+  // The same for a project's bundled main module: imports only from `cloudflare:workers`, every
+  // class of `class_names` exported as a class. Sets `has_worker` to whether it has a default
+  // export (the Worker).
+  std::optional<std::string> InspectProject(const std::string& module_js,
+                                            const std::string& filename,
+                                            const std::vector<std::string>& class_names,
+                                            bool* has_worker);
 
   // A member of the prelude's `internals` or of the runtime's exports (e.g. "newRequest").
   v8::Local<v8::Function> Internal(const char* name);
@@ -89,6 +96,17 @@ class AppIsolate {
   void RunBundle(const char* source, size_t size, const char* name, const char* global_name,
                  v8::Global<v8::Object>* exports);
   v8::Local<v8::Module> CloudflareWorkersModule();
+  // Compiles, checks the imports of, links and evaluates a module being inspected; returns the
+  // error to show the deployer, or nullopt with `ns` set to its namespace.
+  std::optional<std::string> LoadForInspection(const std::string& module_js,
+                                               const std::string& filename,
+                                               v8::Local<v8::Object>* ns);
+  // Compiles, links and evaluates `module_js` (named `filename` in stacks), keeping it in `slot`,
+  // and returns its namespace. On failure returns empty with `error` set, or empty with `error`
+  // cleared if the isolate is terminating.
+  v8::MaybeLocal<v8::Object> EvaluateModule(const std::string& filename,
+                                            const std::string& module_js,
+                                            v8::Global<v8::Module>* slot, std::string* error);
 
   ObjectHost* host_;
   std::shared_ptr<const AppCode> code_;
@@ -104,6 +122,12 @@ class AppIsolate {
     std::string error;
   };
   std::map<std::string, LoadedClass> classes_;
+  // Modules shared by several classes (DeployedClass::module_name), by module name.
+  struct LoadedModule {
+    v8::Global<v8::Module> module;
+    std::string error;
+  };
+  std::map<std::string, LoadedModule> shared_modules_;
   js::DataCloneErrorFactory clone_error_;
   v8::Global<v8::String> names_[kNameCount];
   v8::Global<v8::Function> new_request_;

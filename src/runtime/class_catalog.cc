@@ -9,6 +9,13 @@ const DeployedClass* AppCode::Find(const std::string& name) const {
   return nullptr;
 }
 
+const DeployedClass* AppCode::FindByUrlName(const std::string& url_name) const {
+  for (const auto& c : classes) {
+    if (c.UrlName() == url_name && c.name != kWorkerClassName) return &c;
+  }
+  return nullptr;
+}
+
 std::shared_ptr<const AppCode> ClassCatalog::Get(const std::string& app) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = apps_.find(app);

@@ -18,16 +18,36 @@
 
 namespace dorm::runtime {
 
+// The URL-less name under which an app's Worker (its project module's default export) is
+// deployed as a class: no kebab-case name starts with '_', so no `/_do/` URL reaches it.
+inline constexpr char kWorkerClassName[] = "_worker";
+
 struct DeployedClass {
-  std::string name;        // kebab-case URL name
-  std::string class_name;  // exported JS class name
+  // The class's name inside the runtime: its objects' addresses, ids and storage. The kebab-case
+  // name it was created with (a rename changes url_name only), or kWorkerClassName.
+  std::string name;
+  std::string class_name;  // exported JS class name ("default" for the Worker)
   std::string module_js;   // the ES module, TypeScript already stripped
   // Checked by the network layer before a request reaches an object; fails closed by default.
   AccessMode access_mode = AccessMode::kAuthenticated;
+  // Classes with the same non-empty module name share one instance of their module (a project's
+  // bundle: its Worker and classes see the same module state); empty: the class has its own.
+  std::string module_name;
+  // The class's namespace in `env`; empty: the UPPER_SNAKE form of `name` (BindingNameFromKebab).
+  std::string binding;
+  // The name in `/_do/<url_name>/<id>` URLs; empty: `name`.
+  std::string url_name;
+
+  const std::string& UrlName() const { return url_name.empty() ? name : url_name; }
 };
 
 // An app's env vars (key, plaintext value), sorted by key.
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
+
+// A value of EnvVars that starts with this prefix is JSON text that `env` holds parsed (a
+// Wrangler var that is a number, boolean, array or object); any other value is a string.
+inline constexpr char kJsonEnvValuePrefix[] = "\0json\0";
+inline constexpr size_t kJsonEnvValuePrefixSize = 6;
 
 struct AppCode {
   std::string app;
@@ -36,6 +56,10 @@ struct AppCode {
   EnvVars env;  // what every class of the app reads as `env.KEY`
 
   const DeployedClass* Find(const std::string& name) const;
+  // The class that `/_do/<url_name>/...` reaches, or nullptr.
+  const DeployedClass* FindByUrlName(const std::string& url_name) const;
+  // Whether the app has a Worker (kWorkerClassName) to serve requests outside `/_do/`.
+  bool HasWorker() const { return Find(kWorkerClassName) != nullptr; }
 };
 
 class ClassCatalog {

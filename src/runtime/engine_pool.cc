@@ -112,6 +112,24 @@ void EnginePool::DispatchFetch(size_t loop, ObjectAddress address, HttpRequestDa
   });
 }
 
+void EnginePool::DispatchWorkerFetch(size_t loop, std::string app, HttpRequestData request,
+                                     ResponseCallback done) {
+  ++requests_in_flight_;
+  ResponseCallback answered = [this, done = std::move(done)](HttpResponseData response) {
+    --requests_in_flight_;
+    done(std::move(response));
+  };
+  Loop* owner = loops_[loop].get();
+  if (OnLoop(loop)) {
+    owner->engine->DispatchWorkerFetch(std::move(app), std::move(request), std::move(answered));
+    return;
+  }
+  asio::post(owner->io, [owner, app = std::move(app), request = std::move(request),
+                         answered = std::move(answered)]() mutable {
+    owner->engine->DispatchWorkerFetch(std::move(app), std::move(request), std::move(answered));
+  });
+}
+
 void EnginePool::DispatchCall(size_t loop, ObjectAddress address, ObjectEvent event) {
   ResponseCallback* done = nullptr;
   if (auto* http = std::get_if<HttpEvent>(&event)) done = &http->done;

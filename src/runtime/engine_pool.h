@@ -77,6 +77,11 @@ class EnginePool {
   // the loop's queue. `done` runs on `loop` once the response may be sent. Any thread.
   void DispatchFetch(size_t loop, ObjectAddress address, HttpRequestData request,
                      ResponseCallback done);
+  // Delivers a request to the Worker of `app` (see kWorkerClassName) on `loop`, where it runs:
+  // a Worker is stateless, so the loop that read the request serves it. As DispatchFetch
+  // otherwise. Any thread.
+  void DispatchWorkerFetch(size_t loop, std::string app, HttpRequestData request,
+                           ResponseCallback done);
   // Posts `event` (an HTTP or RPC event made by an object's call to another, see OutgoingCall) to
   // the object's loop, which RouteObject() gave for it. Always through the loop's queue, even from
   // that loop, so that it never runs inside the caller's turn; events posted from one thread

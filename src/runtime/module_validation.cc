@@ -7,9 +7,9 @@
 
 namespace dorm::runtime {
 
-std::optional<std::string> AppIsolate::InspectModule(const std::string& module_js,
-                                                     const std::string& filename,
-                                                     std::string* class_name) {
+std::optional<std::string> AppIsolate::LoadForInspection(const std::string& module_js,
+                                                         const std::string& filename,
+                                                         v8::Local<v8::Object>* ns) {
   v8::Local<v8::Context> context = this->context();
   v8::TryCatch try_catch(isolate_);
   v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, filename), 0, 0, false, -1,
@@ -48,7 +48,16 @@ std::optional<std::string> AppIsolate::InspectModule(const std::string& module_j
     return "The module threw while loading: " +
            js::ExceptionMessage(isolate_, module->GetException());
   }
-  v8::Local<v8::Object> ns = module->GetModuleNamespace().As<v8::Object>();
+  *ns = module->GetModuleNamespace().As<v8::Object>();
+  return std::nullopt;
+}
+
+std::optional<std::string> AppIsolate::InspectModule(const std::string& module_js,
+                                                     const std::string& filename,
+                                                     std::string* class_name) {
+  v8::Local<v8::Context> context = this->context();
+  v8::Local<v8::Object> ns;
+  if (auto problem = LoadForInspection(module_js, filename, &ns)) return problem;
   v8::Local<v8::Array> names;
   if (!ns->GetOwnPropertyNames(context).ToLocal(&names)) return "Cannot read the module's exports.";
   v8::Local<v8::Function> the_class;
@@ -77,6 +86,33 @@ std::optional<std::string> AppIsolate::InspectModule(const std::string& module_j
   if (the_class.IsEmpty()) return "Source must export exactly one class";
   *class_name = named.empty() ? js::ToUtf8(isolate_, the_class->GetName()) : named;
   if (class_name->empty()) return "Source must export exactly one class";
+  return std::nullopt;
+}
+
+std::optional<std::string> AppIsolate::InspectProject(const std::string& module_js,
+                                                      const std::string& filename,
+                                                      const std::vector<std::string>& class_names,
+                                                      bool* has_worker) {
+  v8::Local<v8::Context> context = this->context();
+  v8::Local<v8::Object> ns;
+  if (auto problem = LoadForInspection(module_js, filename, &ns)) return problem;
+  std::string missing;
+  for (const std::string& name : class_names) {
+    v8::Local<v8::Value> value;
+    if (!ns->Get(context, js::FromUtf8(isolate_, name)).ToLocal(&value) || !value->IsFunction() ||
+        !value.As<v8::Function>()->IsConstructor()) {
+      missing += (missing.empty() ? "" : ", ") + name;
+    }
+  }
+  if (!missing.empty()) {
+    // Wrangler's words for the same mistake.
+    return "Your Worker depends on the following Durable Objects, which are not exported in your "
+           "entrypoint file: " +
+           missing + ". You should export these objects from your entrypoint, " + filename + ".";
+  }
+  v8::Local<v8::Value> entry;
+  *has_worker = ns->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&entry) &&
+                (entry->IsObject() || entry->IsFunction());
   return std::nullopt;
 }
 

@@ -93,6 +93,20 @@ ModuleValidator::ModuleValidator(js::Watchdog& watchdog, size_t heap_limit_bytes
 std::optional<std::string> ModuleValidator::Validate(const std::string& module_js,
                                                      const std::string& filename,
                                                      std::string* class_name) {
+  return Check(
+      [&](AppIsolate& scratch) { return scratch.InspectModule(module_js, filename, class_name); });
+}
+
+std::optional<std::string> ModuleValidator::ValidateProject(
+    const std::string& module_js, const std::string& filename,
+    const std::vector<std::string>& class_names, bool* has_worker) {
+  return Check([&](AppIsolate& scratch) {
+    return scratch.InspectProject(module_js, filename, class_names, has_worker);
+  });
+}
+
+std::optional<std::string> ModuleValidator::Check(
+    const std::function<std::optional<std::string>(AppIsolate&)>& inspect) {
   auto code = std::make_shared<AppCode>();
   code->app = "(deploy check)";
   ScratchHost host;
@@ -111,7 +125,7 @@ std::optional<std::string> ModuleValidator::Validate(const std::string& module_j
     v8::HandleScope handle_scope(isolate);
     v8::Context::Scope context_scope(scratch.context());
     watchdog_slot_->Enter(isolate);
-    verdict = scratch.InspectModule(module_js, filename, class_name);
+    verdict = inspect(scratch);
     if (!isolate->IsExecutionTerminating()) isolate->PerformMicrotaskCheckpoint();
     // Reported as a serving isolate reports them at the end of a turn. Reading a rejection's
     // stack may run the module's code (a getter), so this stays under the CPU limit; what that

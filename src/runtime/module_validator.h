@@ -10,12 +10,16 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "js/watchdog.h"
 
 namespace dorm::runtime {
+
+class AppIsolate;
 
 class ModuleValidator {
  public:
@@ -34,10 +38,20 @@ class ModuleValidator {
   std::optional<std::string> Validate(const std::string& module_js, const std::string& filename,
                                       std::string* class_name);
 
+  // The same for a project's bundled main module (AppIsolate::InspectProject).
+  std::optional<std::string> ValidateProject(const std::string& module_js,
+                                             const std::string& filename,
+                                             const std::vector<std::string>& class_names,
+                                             bool* has_worker);
+
   static const char kCpuLimitMessage[];     // the top-level code ran past the CPU limit
   static const char kMemoryLimitMessage[];  // it filled the heap (or the ArrayBuffer budget)
 
  private:
+  // Runs `inspect` on a scratch isolate under the limits, as described for Validate().
+  std::optional<std::string> Check(
+      const std::function<std::optional<std::string>(AppIsolate&)>& inspect);
+
   js::Watchdog::Slot* watchdog_slot_;
   size_t heap_limit_bytes_;
 };

@@ -213,6 +213,19 @@ void ThreadEngine::DispatchCall(ObjectAddress address, ObjectEvent event) {
   ReleasePlacementIfGone(key);
 }
 
+void ThreadEngine::DispatchWorkerFetch(std::string app, HttpRequestData request,
+                                       ResponseCallback done) {
+  ObjectAddress address;
+  address.app = std::move(app);
+  address.class_name = kWorkerClassName;
+  // One instance per thread: the name only has to differ from the other threads'.
+  address.instance_name = "thread-" + std::to_string(placement_thread_);
+  CompleteAddress(address);
+  std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
+  DispatchEvent(std::move(address), HttpEvent{std::move(request), std::move(done)});
+  ReleasePlacementIfGone(key);
+}
+
 void ThreadEngine::NoteArrived(const std::string& key) {
   if (placement_thread_ >= 0) shared_.placement->Arrived(key);
 }

@@ -62,6 +62,10 @@ class ThreadEngine final : public ObjectHost {
   // be sent (after the writes it depends on are durable).
   void DispatchFetch(ObjectAddress address, HttpRequestData request, ResponseCallback done);
 
+  // Delivers an HTTP request to `app`'s Worker (kWorkerClassName), served on this thread by an
+  // instance of its own: a Worker is stateless, and no router places it.
+  void DispatchWorkerFetch(std::string app, HttpRequestData request, ResponseCallback done);
+
   // Delivers an event another object's call sent (EnginePool::DispatchCall): an HTTP request for
   // fetch() or an RPC call, answered through the output gate like a request.
   void DispatchCall(ObjectAddress address, ObjectEvent event);

@@ -47,6 +47,18 @@ TEST(RouteTarget, AdminAndUnknown) {
   EXPECT_EQ(RouteTarget("/_do//a").kind, RouteKind::kNotFound);
 }
 
+// What an app's Worker may serve: every path outside `/_do/` and the admin API, and nothing
+// under them, however malformed.
+TEST(RouteTarget, OutsideObjectsIsForAWorker) {
+  for (const char* target : {"/", "/rooms/lobby?x=1", "/_dox/a/b", "/_do", "/_adminx", "/do/a/b"}) {
+    EXPECT_TRUE(RouteTarget(target).outside_objects) << target;
+  }
+  for (const char* target : {"/_do/", "/_do//a", "/_do/a", "/_do/a/b", "/_do/a/%zz", "/_admin",
+                             "/_admin/v1/health"}) {
+    EXPECT_FALSE(RouteTarget(target).outside_objects) << target;
+  }
+}
+
 TEST(AppFromHost, SubdomainsNameApps) {
   auto exists = [](const std::string& app) { return app == "shop" || app == "game"; };
   EXPECT_EQ(AppFromHost("shop.localhost:8787", exists), "shop");

@@ -1,0 +1,72 @@
+// An app's Worker, the default export of its project's main module, served through the same
+// event machinery as objects: the host constructs one WorkerHost per app and thread (the Worker is
+// stateless, so any thread may serve it) and delivers each request to its fetch().
+//
+// As on Cloudflare, the default export is either a handler object (`{ fetch(request, env, ctx) }`)
+// or a class (a WorkerEntrypoint), of which every request gets a fresh instance made with
+// `(ctx, env)`.
+import {
+  ErrorCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, TypeErrorCtor,
+} from './primordials.js';
+
+const ObjectFreeze = Object.freeze;
+const consoleError = globalThis.console?.error;
+
+// What each request's handler gets as `ctx`.
+class ExecutionContext {
+  constructor() {
+    this.props = {};
+  }
+
+  // The promise keeps running after the response (the Worker's isolate outlives the request);
+  // its rejection is reported, never thrown.
+  waitUntil(promise) {
+    if (arguments.length === 0) {
+      throw new TypeErrorCtor(
+        "Failed to execute 'waitUntil' on 'ExecutionContext': parameter 1 is not of type 'Promise'.");
+    }
+    PromisePrototypeThen(PromiseResolve(promise), undefined, (error) => {
+      if (consoleError) ReflectApply(consoleError, undefined, ['Uncaught (in waitUntil)', error]);
+    });
+  }
+
+  // Dorm has no origin behind a Worker to pass a failed request on to: an exception is answered
+  // with a 500, as on Cloudflare for a Worker without an origin.
+  passThroughOnException() {}
+}
+ObjectFreeze(ExecutionContext.prototype);
+
+function isClass(value) {
+  return typeof value === 'function' && value.prototype !== undefined;
+}
+
+export function workerHostClass(entry) {
+  if (entry === undefined || entry === null ||
+      (typeof entry !== 'object' && typeof entry !== 'function')) {
+    throw new ErrorCtor('The project\'s main module has no default export to serve requests.');
+  }
+  const entryIsClass = isClass(entry);
+  return class WorkerHost {
+    #env;
+    constructor(state, env) {
+      this.#env = env;
+    }
+
+    fetch(request) {
+      const ctx = new ExecutionContext();
+      if (entryIsClass) {
+        const instance = new entry(ctx, this.#env);
+        const fetch = instance.fetch;
+        if (typeof fetch !== 'function') {
+          throw new TypeErrorCtor('Handler does not export a fetch() function.');
+        }
+        return ReflectApply(fetch, instance, [request]);
+      }
+      const fetch = entry.fetch;
+      if (typeof fetch !== 'function') {
+        throw new TypeErrorCtor('Handler does not export a fetch() function.');
+      }
+      return ReflectApply(fetch, entry, [request, this.#env, ctx]);
+    }
+  };
+}

@@ -1,0 +1,333 @@
+// The project deploy endpoint of the admin API (what `dorm deploy DIR` sends once it has read the
+// Wrangler configuration and bundled `main`):
+//   POST /_admin/v1/apps/<app>/project
+//   {"main": "src/index.ts", "module": "<bundled ES module>",
+//    "classes": [{"class_name": "Counter", "binding": "COUNTER"}, ...],
+//    "vars": {"KEY": "value", ...}, "access_mode": "authenticated",
+//    "migrations": [{"tag", "new_sqlite_classes", "new_classes", "renamed_classes": [{"from",
+//                    "to"}], "deleted_classes"}, ...]}
+//   → 201 (new) / 200 {"app", "worker": bool, "classes": [summaries], "vars": [keys],
+//                      "migrations_applied": [tags]}
+// The bundle's classes and its Worker (the default export) share one module instance; the
+// Worker serves the app's requests outside `/_do/`. Migrations run as on Cloudflare (see
+// project_migrations.h); every class of the previous deploy must still be bound unless a
+// migration renamed or deleted it.
+#include <algorithm>
+#include <boost/json.hpp>
+#include <set>
+#include <variant>
+
+#include "control/admin_json.h"
+#include "control/admin_service.h"
+#include "control/class_storage.h"
+#include "control/env_store.h"
+#include "control/project_migrations.h"
+#include "control/registry.h"
+#include "runtime/app_quarantine.h"
+#include "runtime/class_catalog.h"
+#include "runtime/crash_attribution.h"
+#include "runtime/engine_pool.h"
+#include "runtime/module_validator.h"
+#include "runtime/runtime_shared.h"
+#include "storage/storage_quota.h"
+#include "util/log.h"
+#include "util/names.h"
+
+namespace dorm::control {
+
+namespace json = boost::json;
+using runtime::HttpResponseData;
+
+namespace {
+
+// The name every project's shared module has (runtime::DeployedClass::module_name).
+constexpr char kProjectModuleName[] = "project";
+
+HttpResponseData Error(int status, const std::string& message) {
+  return HttpResponseData::JsonError(status, message);
+}
+
+// A JavaScript identifier as Wrangler accepts for class and binding names (ASCII only).
+bool IsIdentifier(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+HttpResponseData AdminService::DeployProject(const std::string& app, const std::string& body) {
+  if (!runtime_.quarantine.empty()) {
+    const int64_t now_ms = runtime::AppQuarantine::NowMs();
+    if (int64_t until = runtime_.quarantine.Until(app, now_ms)) {
+      HttpResponseData suspended = Error(503, runtime::AppQuarantine::Message(app, until, now_ms));
+      suspended.headers.emplace_back(
+          "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
+      return suspended;
+    }
+  }
+  boost::system::error_code ec;
+  json::value parsed = json::parse(body, ec);
+  if (ec || !parsed.is_object()) return Error(400, "The request body must be a JSON object.");
+  const json::object& o = parsed.as_object();
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    const json::value* v = o.if_contains(key);
+    if (!v || !v->is_string()) return std::nullopt;
+    return std::string(v->as_string());
+  };
+  std::optional<std::string> module_js = text("module");
+  if (!module_js) return Error(400, "Missing \"module\": the project's bundled main module.");
+  if (module_js->size() > options_.max_source_bytes) {
+    return Error(413, "The bundled module is too large: " + std::to_string(module_js->size()) +
+                          " bytes (the limit is 5 MB).");
+  }
+  std::string main = text("main").value_or("index.js");
+  std::string access = text("access_mode").value_or("authenticated");
+  if (!runtime::ParseAccessMode(access)) {
+    return Error(400,
+                 "Invalid access mode '" + access + "': use public, authenticated or service_key.");
+  }
+
+  // The classes and their bindings.
+  struct Bound {
+    std::string class_name;
+    std::string name;  // kebab-case URL name
+    std::string binding;
+  };
+  std::vector<Bound> classes;
+  std::set<std::string> seen_bindings;
+  if (const json::value* list = o.if_contains("classes")) {
+    if (!list->is_array()) return Error(400, "\"classes\" must be an array.");
+    for (const json::value& entry : list->as_array()) {
+      const json::object* c = entry.if_object();
+      const json::value* class_name = c ? c->if_contains("class_name") : nullptr;
+      const json::value* binding = c ? c->if_contains("binding") : nullptr;
+      if (!class_name || !class_name->is_string() || !binding || !binding->is_string()) {
+        return Error(400, "Each entry of \"classes\" needs \"class_name\" and \"binding\".");
+      }
+      Bound bound{std::string(class_name->as_string()), "", std::string(binding->as_string())};
+      if (!IsIdentifier(bound.class_name)) {
+        return Error(400, "Invalid class name '" + bound.class_name + "'.");
+      }
+      if (!IsIdentifier(bound.binding)) {
+        return Error(400, "Invalid binding name '" + bound.binding + "'.");
+      }
+      if (!seen_bindings.insert(bound.binding).second) {
+        return Error(400, "The binding name '" + bound.binding + "' is used more than once.");
+      }
+      bound.name = KebabFromPascal(bound.class_name);
+      if (!IsValidKebabName(bound.name)) {
+        return Error(
+            400, "Class '" + bound.class_name + "' has no valid URL name ('" + bound.name + "').");
+      }
+      bool again = false;
+      for (const Bound& other : classes) again |= other.class_name == bound.class_name;
+      if (!again) classes.push_back(std::move(bound));
+    }
+  }
+  if (classes.size() > options_.max_classes_per_app) {
+    return Error(400, "Too many DO classes for one app (the limit is " +
+                          std::to_string(options_.max_classes_per_app) + ").");
+  }
+  std::vector<std::pair<std::string, std::string>> vars;
+  if (const json::value* v = o.if_contains("vars")) {
+    if (!v->is_object()) return Error(400, "\"vars\" must be an object.");
+    for (const auto& [key, value] : v->as_object()) {
+      std::string name(key);
+      if (!IsIdentifier(name)) return Error(400, "Invalid var name '" + name + "'.");
+      if (seen_bindings.count(name) != 0) {
+        return Error(400, "The var '" + name + "' has the name of a Durable Object binding.");
+      }
+      // As on Cloudflare, a var that is not a string is that JSON value in `env`.
+      vars.emplace_back(name, value.is_string() ? std::string(value.as_string())
+                                                : std::string(runtime::kJsonEnvValuePrefix,
+                                                              runtime::kJsonEnvValuePrefixSize) +
+                                                      json::serialize(value));
+    }
+    if (!vars.empty() && !env_store_) {
+      return Error(503, "Env vars are not available on this server.");
+    }
+  }
+
+  std::vector<MigrationStep> steps;
+  if (const json::value* list = o.if_contains("migrations")) {
+    if (!list->is_array()) return Error(400, "\"migrations\" must be an array.");
+    for (const json::value& entry : list->as_array()) {
+      const json::object* m = entry.if_object();
+      const json::value* tag = m ? m->if_contains("tag") : nullptr;
+      if (!tag || !tag->is_string() || tag->as_string().empty()) {
+        return Error(400, "Each migration needs a \"tag\".");
+      }
+      MigrationStep step;
+      step.tag = std::string(tag->as_string());
+      std::string problem;
+      auto names = [&](const char* key, std::vector<std::string>* out) {
+        const json::value* v = m->if_contains(key);
+        if (!v) return;
+        if (!v->is_array()) {
+          problem =
+              std::string("\"") + key + "\" of migration '" + step.tag + "' must be an array.";
+          return;
+        }
+        for (const json::value& name : v->as_array()) {
+          if (!name.is_string() || !IsIdentifier(std::string(name.as_string()))) {
+            problem = std::string("\"") + key + "\" of migration '" + step.tag +
+                      "' must hold class names.";
+            return;
+          }
+          out->emplace_back(name.as_string());
+        }
+      };
+      names("new_classes", &step.new_classes);
+      names("new_sqlite_classes", &step.new_classes);
+      names("deleted_classes", &step.deleted_classes);
+      if (const json::value* renamed = m->if_contains("renamed_classes")) {
+        if (!renamed->is_array()) return Error(400, "\"renamed_classes\" must be an array.");
+        for (const json::value& pair : renamed->as_array()) {
+          const json::object* p = pair.if_object();
+          const json::value* from = p ? p->if_contains("from") : nullptr;
+          const json::value* to = p ? p->if_contains("to") : nullptr;
+          if (!from || !to || !from->is_string() || !to->is_string() ||
+              !IsIdentifier(std::string(from->as_string())) ||
+              !IsIdentifier(std::string(to->as_string()))) {
+            return Error(400, "Each renamed class of migration '" + step.tag +
+                                  "' needs \"from\" and \"to\" class names.");
+          }
+          step.renamed_classes.emplace_back(from->as_string(), to->as_string());
+        }
+      }
+      if (m->contains("transferred_classes")) {
+        return Error(
+            400, "Migration '" + step.tag + "': transferred_classes is not supported by Dorm yet.");
+      }
+      if (!problem.empty()) return Error(400, problem);
+      steps.push_back(std::move(step));
+    }
+  }
+
+  // The migrations, from the classes the previous deploy left.
+  std::vector<ClassRecord> existing = registry_.List(app);
+  std::vector<ExistingProjectClass> project_classes;
+  for (const ClassRecord& r : existing) {
+    if (r.module_name == kProjectModuleName && r.name != runtime::kWorkerClassName) {
+      project_classes.push_back({r.class_name, r.StorageName()});
+    }
+  }
+  auto planned = PlanMigrations(project_classes, registry_.MigrationTags(app), steps);
+  if (auto* problem = std::get_if<std::string>(&planned)) return Error(400, *problem);
+  const MigrationPlan& migrations = std::get<MigrationPlan>(planned);
+  for (const Bound& c : classes) {
+    if (migrations.storage_of.count(c.class_name) == 0) {
+      // Cloudflare's refusal of the same deploy.
+      return Error(400, "Cannot create binding for class '" + c.class_name +
+                            "' because it is not currently configured to implement Durable "
+                            "Objects. Did you forget to apply a new_sqlite_classes migration?");
+    }
+  }
+  for (const auto& [class_name, storage] : migrations.storage_of) {
+    bool bound = false;
+    for (const Bound& c : classes) bound |= c.class_name == class_name;
+    bool existed = false;
+    for (const ExistingProjectClass& e : project_classes) existed |= e.class_name == class_name;
+    if (!bound && existed) {
+      return Error(400, "New version of the project does not bind class '" + class_name +
+                            "', which has Durable Objects. Bind it again, or delete it and its "
+                            "storage with a deleted_classes migration.");
+    }
+  }
+  // The registry names (URL names) of the classes the migrations renamed or deleted.
+  auto record_names = [&](const std::vector<std::string>& class_names) {
+    std::vector<std::string> out;
+    for (const ClassRecord& r : existing) {
+      if (r.module_name != kProjectModuleName) continue;
+      for (const std::string& c : class_names) {
+        if (r.class_name == c) out.push_back(r.name);
+      }
+    }
+    return out;
+  };
+  std::vector<std::string> renamed_away = record_names(migrations.renamed_away);
+  std::vector<std::string> deleted = record_names(migrations.deleted);
+  for (const Bound& c : classes) {
+    // A URL name still held by a class that this deploy renames or deletes is free again.
+    bool freed =
+        std::find(renamed_away.begin(), renamed_away.end(), c.name) != renamed_away.end() ||
+        std::find(deleted.begin(), deleted.end(), c.name) != deleted.end();
+    for (const ClassRecord& r : existing) {
+      if (r.name == c.name && r.module_name != kProjectModuleName && !freed) {
+        return Error(409, "Class '" + c.class_name + "' would take the URL name '" + c.name +
+                              "' of a class deployed on its own; delete that class first.");
+      }
+    }
+  }
+
+  if (existing.empty() && options_.max_apps > 0 && registry_.Apps().size() >= options_.max_apps) {
+    return Error(403, "Too many apps on this server (the limit is " +
+                          std::to_string(options_.max_apps) +
+                          "): delete an app's classes or deploy into an existing app.");
+  }
+
+  std::vector<std::string> class_names;
+  for (const Bound& c : classes) class_names.push_back(c.class_name);
+  bool has_worker = false;
+  std::optional<std::string> problem;
+  {
+    runtime::CrashAttribution::Scope running(app);
+    problem = validator_->ValidateProject(*module_js, main, class_names, &has_worker);
+  }
+  if (problem) return Error(400, *problem);
+
+  const std::string now = NowIso8601();
+  std::vector<ClassRecord> records;
+  json::array summaries;
+  for (const Bound& c : classes) {
+    const std::string& storage = migrations.storage_of.at(c.class_name);
+    const ClassRecord* before = nullptr;
+    for (const ClassRecord& r : existing) {
+      if (r.module_name == kProjectModuleName && r.StorageName() == storage) before = &r;
+    }
+    if (!before) {
+      // A new class starts with no storage, whatever an earlier class of the same name left.
+      RemoveClassStorage(options_.data_dir, app, storage);
+      registry_.FinishDeletion(app, storage);
+    }
+    records.push_back(
+        ClassRecord{app, c.name, c.class_name, main, *module_js, *module_js,
+                    before && !o.contains("access_mode") ? before->access_mode : access, now,
+                    kProjectModuleName, c.binding, storage == c.name ? std::string() : storage});
+    summaries.push_back(ClassSummary(records.back()));
+  }
+  bool had_worker = false;
+  for (const ClassRecord& r : existing) had_worker |= r.name == runtime::kWorkerClassName;
+  if (has_worker) {
+    records.push_back(ClassRecord{app, runtime::kWorkerClassName, "default", main, *module_js,
+                                  *module_js, "public", now, kProjectModuleName, "", ""});
+  }
+  if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
+  std::vector<std::string> deleted_storage =
+      registry_.ApplyProject(app, records, renamed_away, deleted, migrations.new_tags);
+  if (had_worker && !has_worker && registry_.Remove(app, runtime::kWorkerClassName)) {
+    registry_.FinishDeletion(app, runtime::kWorkerClassName);  // a Worker has no storage
+  }
+  json::array var_keys;
+  for (const auto& [key, value] : vars) {
+    env_store_->Set(app, key, value);
+    var_keys.push_back(json::string(key));
+  }
+  PublishApp(app);
+  for (const std::string& storage : deleted_storage) DeleteClassStorage(app, storage);
+  json::array applied;
+  for (const std::string& tag : migrations.new_tags) applied.push_back(json::string(tag));
+  Log(LogLevel::kInfo, "deployed project " + app + " (" + std::to_string(classes.size()) +
+                           " classes" + (has_worker ? ", a Worker" : "") + ")");
+  return JsonResponse(
+      existing.empty() ? 201 : 200,
+      json::object{
+          {"app", app}, {"worker", has_worker}, {"classes", summaries}, {"vars", var_keys}});
+}
+
+}  // namespace dorm::control

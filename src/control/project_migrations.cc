@@ -1,0 +1,92 @@
+#include "control/project_migrations.h"
+
+#include <algorithm>
+
+#include "util/names.h"
+
+namespace dorm::control {
+
+std::variant<MigrationPlan, std::string> PlanMigrations(
+    const std::vector<ExistingProjectClass>& existing, const std::vector<std::string>& applied_tags,
+    const std::vector<MigrationStep>& steps) {
+  MigrationPlan plan;
+  // The class of the previous deploy each existing class comes from ("": created now).
+  std::map<std::string, std::string> origin;
+  for (const ExistingProjectClass& c : existing) {
+    plan.storage_of[c.class_name] = c.storage_name;
+    origin[c.class_name] = c.class_name;
+  }
+  size_t first = 0;
+  if (!applied_tags.empty()) {
+    const std::string& last = applied_tags.back();
+    auto it = std::find_if(steps.begin(), steps.end(),
+                           [&](const MigrationStep& s) { return s.tag == last; });
+    if (it == steps.end()) {
+      return "The last migration applied, tag '" + last +
+             "', is not in the project's migrations: keep every migration in the configuration "
+             "and add new ones after it.";
+    }
+    first = static_cast<size_t>(it - steps.begin()) + 1;
+  }
+  auto storage_taken = [&](const std::string& storage) {
+    return std::any_of(plan.storage_of.begin(), plan.storage_of.end(),
+                       [&](const auto& entry) { return entry.second == storage; });
+  };
+  for (size_t i = first; i < steps.size(); ++i) {
+    const MigrationStep& step = steps[i];
+    const std::string where = "migration '" + step.tag + "': ";
+    for (const std::string& name : step.new_classes) {
+      if (plan.storage_of.count(name) != 0) {
+        return where + "Cannot apply new-class migration to class '" + name +
+               "' that already exists.";
+      }
+      std::string storage = KebabFromPascal(name);
+      if (!IsValidKebabName(storage)) {
+        return where + "Class '" + name + "' has no valid URL name ('" + storage + "').";
+      }
+      if (storage_taken(storage)) {
+        return where + "Class '" + name + "' would store its objects as '" + storage +
+               "', which a renamed class still uses.";
+      }
+      plan.storage_of[name] = storage;
+      origin[name] = "";
+    }
+    for (const auto& [from, to] : step.renamed_classes) {
+      auto source = plan.storage_of.find(from);
+      if (source == plan.storage_of.end()) {
+        return where + "Cannot apply a renamed_classes migration to class '" + from +
+               "', which does not exist.";
+      }
+      if (plan.storage_of.count(to) != 0) {
+        return where + "Cannot rename class '" + from + "' to '" + to +
+               "': a class of that name already exists.";
+      }
+      if (!IsValidKebabName(KebabFromPascal(to))) {
+        return where + "Class '" + to + "' has no valid URL name ('" + KebabFromPascal(to) + "').";
+      }
+      std::string storage = source->second;
+      plan.storage_of.erase(source);
+      plan.storage_of[to] = storage;
+      origin[to] = origin[from];
+      origin.erase(from);
+    }
+    for (const std::string& name : step.deleted_classes) {
+      if (plan.storage_of.erase(name) == 0) {
+        return where + "Cannot apply a deleted_classes migration to class '" + name +
+               "', which does not exist.";
+      }
+      if (!origin[name].empty()) plan.deleted.push_back(origin[name]);
+      origin.erase(name);
+    }
+    plan.new_tags.push_back(step.tag);
+  }
+  // Classes of the previous deploy that live on under another name.
+  for (const ExistingProjectClass& c : existing) {
+    auto it = std::find_if(origin.begin(), origin.end(),
+                           [&](const auto& entry) { return entry.second == c.class_name; });
+    if (it != origin.end() && it->first != c.class_name) plan.renamed_away.push_back(c.class_name);
+  }
+  return plan;
+}
+
+}  // namespace dorm::control

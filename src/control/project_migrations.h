@@ -1,0 +1,49 @@
+// Durable Object migrations of a project deploy, with Cloudflare's semantics: each tag is applied
+// once, in order; `new_sqlite_classes`/`new_classes` create a class, `renamed_classes` gives a
+// class a new name and keeps its objects, `deleted_classes` deletes a class and its objects.
+//
+// A class's objects live under its storage name: the kebab-case name it was created with. A rename
+// changes the class's name (and URL name) but not its storage name, so object ids, databases,
+// alarms and usage stay where they are and a rename moves no data.
+//
+// Pure; no I/O.
+#pragma once
+
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace dorm::control {
+
+struct MigrationStep {
+  std::string tag;
+  std::vector<std::string> new_classes;  // new_classes and new_sqlite_classes
+  std::vector<std::pair<std::string, std::string>> renamed_classes;  // (from, to)
+  std::vector<std::string> deleted_classes;
+};
+
+// A class of the project's previous deploy.
+struct ExistingProjectClass {
+  std::string class_name;    // the exported JS class, e.g. "ChatRoom"
+  std::string storage_name;  // where its objects live, e.g. "chat-room"
+};
+
+struct MigrationPlan {
+  std::vector<std::string> new_tags;  // to record, in order
+  // Every class that exists once the migrations ran, by JS class name → its storage name.
+  std::map<std::string, std::string> storage_of;
+  // Classes of the previous deploy (by JS class name) that are gone: renamed (their objects now
+  // belong to the new name) or deleted (their objects are to be deleted).
+  std::vector<std::string> renamed_away;
+  std::vector<std::string> deleted;
+};
+
+// Plans `steps` (the project's whole migration list, in order) given the classes the previous
+// deploy left and the tags applied so far. The steps after the last applied tag run; the last
+// applied tag must be in the list. Returns the plan, or the error to show the deployer.
+std::variant<MigrationPlan, std::string> PlanMigrations(
+    const std::vector<ExistingProjectClass>& existing, const std::vector<std::string>& applied_tags,
+    const std::vector<MigrationStep>& steps);
+
+}  // namespace dorm::control
