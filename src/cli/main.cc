@@ -16,11 +16,11 @@
 #include "cli/admin_client.h"
 #include "cli/admin_endpoint.h"
 #include "cli/credentials_commands.h"
+#include "cli/dev_command.h"
 #include "cli/mcp_command.h"
 #include "cli/project_deploy.h"
 #include "cli/usage_command.h"
 #include "control/serve.h"
-#include "control/transpiler.h"
 #include "util/names.h"
 
 namespace {
@@ -122,6 +122,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "max-app-storage-mb",
           "max-apps"}},
         {"deploy", {"name", "app", "access", "strict"}},
+        {"dev", {"app", "access", "listen"}},
         {"list", {"app"}},
         {"get", {"app"}},
         {"delete", {"app"}},
@@ -274,43 +275,18 @@ int ServeCommand(const Args& args, const char* argv0) {
 int DeployProjectCommand(const Args& args, const std::string& config_path) {
   if (args.flags.count("name"))
     Fail("--name is for a single class; a project's classes keep theirs");
-  dorm::cli::ProjectDeployPlan plan;
-  dorm::cli::WranglerConfig config;
-  try {
-    config = dorm::cli::ReadWranglerConfig(config_path);
-    plan = dorm::cli::PlanProjectDeploy(config, args.flags.count("strict") != 0);
-  } catch (const dorm::cli::WranglerConfigError& e) {
-    Fail(e.what());
-  }
-  for (const std::string& warning : plan.warnings)
-    std::cerr << "dorm: warning: " << warning << "\n";
-  std::string app = Flag(args, "app", config.name.empty() ? "default" : config.name);
-  if (!dorm::IsValidKebabName(app)) {
-    Fail("the app name '" + app + "' is not kebab-case: set \"name\" or use --app");
-  }
-  size_t slash = config_path.find_last_of('/');
-  std::string folder = slash == std::string::npos ? "." : config_path.substr(0, slash);
-  if (folder.empty()) folder = "/";
-  dorm::control::TranspileResult bundle = dorm::control::BundleProject(plan.main, folder);
-  if (!bundle.ok) Fail(bundle.error);
-  json::object body = std::move(plan.body);
-  body["module"] = std::move(bundle.module_js);
-  if (args.flags.count("access")) body["access_mode"] = Flag(args, "access");
   Connection c = Connect(args);
-  json::value v = Call(c, "POST", "/_admin/v1/apps/" + app + "/project", json::serialize(body));
-  const json::object& o = v.as_object();
-  std::cout << "deployed project " << app << " from " << config_path << "\n";
-  if (o.contains("worker") && o.at("worker").is_bool() && o.at("worker").as_bool()) {
-    std::cout << "  Worker: " << c.server << "/ (Host: " << app << ".<domain>)\n";
+  dorm::cli::ProjectDeployOptions options;
+  options.app = Flag(args, "app");
+  options.access = Flag(args, "access");
+  options.strict = args.flags.count("strict") != 0;
+  dorm::cli::ProjectDeployOutcome outcome =
+      dorm::cli::DeployProject(config_path, options, c.server, c.token);
+  for (const std::string& warning : outcome.warnings) {
+    std::cerr << "dorm: warning: " << warning << "\n";
   }
-  if (const json::value* classes = o.if_contains("classes"); classes && classes->is_array()) {
-    for (const json::value& entry : classes->as_array()) {
-      if (!entry.is_object()) continue;
-      const json::object& k = entry.as_object();
-      std::cout << "  class " << Str(k, "class_name") << ": " << c.server << "/_do/"
-                << Str(k, "name") << "/<instance-id> (access " << Str(k, "access_mode") << ")\n";
-    }
-  }
+  if (!outcome.ok) Fail(outcome.error);
+  for (const std::string& line : outcome.lines) std::cout << line << "\n";
   return 0;
 }
 
@@ -473,6 +449,21 @@ int main(int argc, char** argv) {
   RefuseUnknownFlags(command, args);
   if (command == "serve") return ServeCommand(args, argv[0]);
   if (command == "deploy") return DeployCommand(args);
+  if (command == "dev") {
+    if (args.positional.size() > 1) Fail("usage: dorm dev [DIR] [--listen HOST:PORT] [--data DIR]");
+    dorm::cli::DevOptions dev;
+    if (!args.positional.empty()) dev.target = args.positional[0];
+    dev.server = Flag(args, "server");
+    dev.token = Flag(args, "token");
+    dev.data = Flag(args, "data");
+    dev.listen = Flag(args, "listen", dev.listen);
+    dev.app = Flag(args, "app");
+    dev.access = Flag(args, "access");
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    dev.self = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv[0]);
+    return dorm::cli::RunDev(dev);
+  }
   if (command == "list") return ListCommand(args);
   if (command == "get") return GetCommand(args);
   if (command == "delete") return DeleteCommand(args);

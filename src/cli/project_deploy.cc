@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include "cli/admin_client.h"
+#include "control/transpiler.h"
+#include "util/names.h"
+
 namespace dorm::cli {
 
 namespace json = boost::json;
@@ -81,6 +85,86 @@ ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
   plan.body["vars"] = config.vars;
   plan.body["migrations"] = std::move(migrations);
   return plan;
+}
+
+ProjectDeployOutcome DeployProject(const std::string& config_path,
+                                   const ProjectDeployOptions& options, const std::string& server,
+                                   const std::string& token) {
+  ProjectDeployOutcome outcome;
+  ProjectDeployPlan plan;
+  WranglerConfig config;
+  try {
+    config = ReadWranglerConfig(config_path);
+    plan = PlanProjectDeploy(config, options.strict);
+  } catch (const WranglerConfigError& e) {
+    outcome.error = e.what();
+    return outcome;
+  }
+  outcome.warnings = plan.warnings;
+  outcome.app = !options.app.empty() ? options.app : config.name.empty() ? "default" : config.name;
+  if (!IsValidKebabName(outcome.app)) {
+    outcome.error =
+        "the app name '" + outcome.app + "' is not kebab-case: set \"name\" or use --app";
+    return outcome;
+  }
+  size_t slash = config_path.find_last_of('/');
+  std::string folder = slash == std::string::npos ? "." : config_path.substr(0, slash);
+  if (folder.empty()) folder = "/";
+  control::TranspileResult bundle = control::BundleProject(plan.main, folder);
+  if (!bundle.ok) {
+    outcome.error = bundle.error;
+    return outcome;
+  }
+  json::object body = std::move(plan.body);
+  body["module"] = std::move(bundle.module_js);
+  if (!options.access.empty()) body["access_mode"] = options.access;
+  AdminResponse response;
+  try {
+    response = AdminRequest(server, token, "POST", "/_admin/v1/apps/" + outcome.app + "/project",
+                            json::serialize(body));
+  } catch (const std::exception& e) {
+    outcome.error = e.what();
+    return outcome;
+  }
+  boost::system::error_code ec;
+  json::value answer = json::parse(response.body, ec);
+  const json::object* o = ec ? nullptr : answer.if_object();
+  if (response.status >= 400 || !o) {
+    const json::value* error = o ? o->if_contains("error") : nullptr;
+    outcome.error =
+        error && error->is_string()
+            ? std::string(error->as_string())
+            : "server answered " + std::to_string(response.status) + ": " + response.body;
+    return outcome;
+  }
+  auto text = [](const json::object& from, const char* key) {
+    const json::value* v = from.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  outcome.ok = true;
+  outcome.lines.push_back("deployed project " + outcome.app + " from " + config_path);
+  if (const json::value* worker = o->if_contains("worker");
+      worker && worker->is_bool() && worker->as_bool()) {
+    outcome.lines.push_back("  Worker: " + server + "/ (Host: " + outcome.app + ".<domain>)");
+  }
+  if (const json::value* classes = o->if_contains("classes"); classes && classes->is_array()) {
+    for (const json::value& entry : classes->as_array()) {
+      if (!entry.is_object()) continue;
+      const json::object& k = entry.as_object();
+      outcome.lines.push_back("  class " + text(k, "class_name") + ": " + server + "/_do/" +
+                              text(k, "name") + "/<instance-id> (access " + text(k, "access_mode") +
+                              ")");
+    }
+  }
+  if (const json::value* applied = o->if_contains("migrations_applied");
+      applied && applied->is_array() && !applied->as_array().empty()) {
+    std::string tags;
+    for (const json::value& tag : applied->as_array()) {
+      if (tag.is_string()) tags += (tags.empty() ? "" : ", ") + std::string(tag.as_string());
+    }
+    outcome.lines.push_back("  migrations applied: " + tags);
+  }
+  return outcome;
 }
 
 }  // namespace dorm::cli

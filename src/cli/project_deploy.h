@@ -1,6 +1,7 @@
 // What `dorm deploy DIR|wrangler.*` sends for a Wrangler project, decided from its configuration
-// before anything is bundled: the classes to bind, the vars, and the warnings (or, with
-// --strict, the refusals) for what Dorm leaves unbound. Pure; no I/O.
+// before anything is bundled (PlanProjectDeploy, pure): the classes to bind, the vars, the
+// migrations, and the warnings (or, with --strict, the refusals) for what Dorm leaves unbound;
+// and the deploy itself (DeployProject), shared by `dorm deploy` and `dorm dev`.
 #pragma once
 
 #include <boost/json.hpp>
@@ -23,5 +24,25 @@ struct ProjectDeployPlan {
 // anything it would leave unbound. The server checks the migrations again against the ones it
 // applied before.
 ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict);
+
+struct ProjectDeployOptions {
+  std::string app;     // empty: the configuration's name (or "default")
+  std::string access;  // empty: the server's default (or the class's mode so far)
+  bool strict = false;
+};
+
+struct ProjectDeployOutcome {
+  bool ok = false;
+  std::string error;                  // when not ok
+  std::vector<std::string> warnings;  // ok or not
+  std::string app;
+  std::vector<std::string> lines;  // what was deployed and where, to print
+};
+
+// Deploys the project of `config_path` to the server at `server` with `token`: reads and plans
+// it, bundles `main` with esbuild, sends it. Never exits; blocks while esbuild and the server work.
+ProjectDeployOutcome DeployProject(const std::string& config_path,
+                                   const ProjectDeployOptions& options, const std::string& server,
+                                   const std::string& token);
 
 }  // namespace dorm::cli
