@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds Dorm twice (release, and with AddressSanitizer +
 # UndefinedBehaviorSanitizer), and runs every test against both builds: unit tests, the
-# prelude's tests, the end-to-end tests (which start real servers and drive them over HTTP) and
+# prelude's tests, the type-check of the example projects, the end-to-end tests (which start real servers and drive them over HTTP) and
 # the attack regressions; then builds the libFuzzer targets (clang, ASan + UBSan) and runs each
 # for FUZZ_SECONDS (default 30) from its seed corpus.
 set -euo pipefail
@@ -22,6 +22,8 @@ run() {
 run build/dorm_unit_tests --gtest_brief=1
 run build-asan/dorm_unit_tests --gtest_brief=1
 run node --test tests/prelude/
+# The example projects type-check against Cloudflare's Workers types with `dorm types`' Env.
+run tests/types/check.sh
 run env DORM_BIN="$root/build/dorm" node --test tests/e2e/
 run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/e2e/
 # Regression tests of attacks: hostile clients and hostile tenants (tests/security/README.md).

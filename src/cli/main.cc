@@ -17,6 +17,7 @@
 #include "cli/admin_endpoint.h"
 #include "cli/credentials_commands.h"
 #include "cli/dev_command.h"
+#include "cli/env_types.h"
 #include "cli/mcp_command.h"
 #include "cli/project_deploy.h"
 #include "cli/usage_command.h"
@@ -123,6 +124,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "max-apps"}},
         {"deploy", {"name", "app", "access", "strict"}},
         {"dev", {"app", "access", "listen"}},
+        {"types", {"out"}},
         {"list", {"app"}},
         {"get", {"app"}},
         {"delete", {"app"}},
@@ -449,6 +451,26 @@ int main(int argc, char** argv) {
   RefuseUnknownFlags(command, args);
   if (command == "serve") return ServeCommand(args, argv[0]);
   if (command == "deploy") return DeployCommand(args);
+  if (command == "types") {
+    if (args.positional.size() > 1) Fail("usage: dorm types [DIR] [--out FILE]");
+    std::string target = args.positional.empty() ? "." : args.positional[0];
+    std::string config_path = dorm::cli::FindWranglerConfig(target);
+    if (config_path.empty()) Fail("no wrangler.json, wrangler.jsonc or wrangler.toml in " + target);
+    dorm::cli::WranglerConfig config;
+    try {
+      config = dorm::cli::ReadWranglerConfig(config_path);
+    } catch (const dorm::cli::WranglerConfigError& e) {
+      Fail(e.what());
+    }
+    size_t slash = config_path.find_last_of('/');
+    std::string folder = slash == std::string::npos ? "." : config_path.substr(0, slash);
+    std::string out = Flag(args, "out", folder + "/worker-configuration.d.ts");
+    std::ofstream file(out, std::ios::binary | std::ios::trunc);
+    file << dorm::cli::EnvTypes(config);
+    if (!file.flush()) Fail("cannot write " + out);
+    std::cout << "wrote " << out << "\n";
+    return 0;
+  }
   if (command == "dev") {
     if (args.positional.size() > 1) Fail("usage: dorm dev [DIR] [--listen HOST:PORT] [--data DIR]");
     dorm::cli::DevOptions dev;

@@ -1,5 +1,4 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from './user_profile';
 
 export interface Message {
   user: string;

@@ -3,7 +3,7 @@
 //   POST /rooms/<room>/post?user=ann  body → {history, posts}
 //   GET  /rooms/<room>                     → the room's history
 import { ChatRoom } from './chat_room';
-import { UserProfile, type Env } from './user_profile';
+import { UserProfile } from './user_profile';
 
 export { ChatRoom, UserProfile };
 

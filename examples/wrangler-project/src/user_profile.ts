@@ -1,11 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 
-export interface Env {
-  ROOMS: DurableObjectNamespace<import('./chat_room').ChatRoom>;
-  USERS: DurableObjectNamespace<UserProfile>;
-  WELCOME: string;
-  MAX_HISTORY: string;
-}
+// `Env` is the interface `dorm types` wrote to worker-configuration.d.ts from wrangler.jsonc.
 
 // One object per user: the rooms they joined and how many messages they posted.
 export class UserProfile extends DurableObject<Env> {
