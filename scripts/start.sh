@@ -33,6 +33,8 @@ build/dorm deploy examples/accept-chat-room.ts --name accept-chat-room --access 
 # A Wrangler project (a Worker and two classes calling each other over RPC), deployed unmodified
 # as the app "chat-app".
 build/dorm deploy examples/wrangler-project --data "$data"
+# Cloudwerk's objects (one class per file of app/objects), as the app "cloudwerk".
+build/dorm deploy examples/cloudwerk/app/objects --app cloudwerk --access public --data "$data"
 base=$(cat "$data/server-address")
 port=${base##*:}
 cat <<INFO
@@ -54,10 +56,11 @@ Dorm is running at $base (data in $data). Try:
   curl -H 'Host: chat-app.localhost:$port' $base/rooms/lobby
   build/dorm list --data $data
   build/dorm list --app skills --data $data
-WebSockets (for example from a browser's console; all three are chat rooms):
+WebSockets (for example from a browser's console; all four are chat rooms):
   new WebSocket('${base/http/ws}/_do/chat-room/lobby')
   new WebSocket('ws://realtime.localhost:$port/_do/hibernating-chat-room/lobby?userId=1&username=alice')
   new WebSocket('ws://realtime.localhost:$port/_do/accept-chat-room/lobby')
+  new WebSocket('ws://cloudwerk.localhost:$port/_do/chat-room/lobby?username=ann')   # Cloudwerk's
 Press Ctrl-C to stop the server.
 INFO
 wait $server

@@ -7,6 +7,9 @@ import { bindResponseWebSocket, deliverWebSocketEvent } from './web_sockets.js';
 import { deliverAlarm, deliverFetch, deliverRpc } from './deliver.js';
 import { createNamespace } from './namespace.js';
 import { workerHostClass } from './worker_host.js';
+import {
+  defineDurableObject, DurableObjectNotFoundError, DurableObjectRPCError, cloudwerkBindings,
+} from './cloudwerk.js';
 import { DurableObject, WorkerEntrypoint, RpcTarget, WorkflowEntrypoint } from './base_classes.js';
 
 const exports = {
@@ -16,6 +19,8 @@ const exports = {
   deliverRpc,
   createNamespace,
   workerHostClass,
+  cloudwerkBindings,
+  cloudwerk: { defineDurableObject, DurableObjectNotFoundError, DurableObjectRPCError },
   deliverWebSocketEvent,
   bindResponseWebSocket,
   DurableObject,

@@ -308,6 +308,23 @@ int DeployCommand(const Args& args) {
   if (args.positional.size() == 1 && IsProjectTarget(args.positional[0])) {
     std::string config_path = dorm::cli::FindWranglerConfig(args.positional[0]);
     if (config_path.empty()) {
+      struct stat st;
+      if (stat(args.positional[0].c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        // No Wrangler configuration: a Cloudwerk app/objects/ folder.
+        Connection c = Connect(args);
+        dorm::cli::ProjectDeployOptions options;
+        options.app = Flag(args, "app");
+        options.access = Flag(args, "access");
+        dorm::cli::ProjectDeployOutcome outcome =
+            dorm::cli::DeployCloudwerkObjects(args.positional[0], options, c.server, c.token);
+        if (!outcome.ok) {
+          Fail(outcome.error +
+               " (a project folder needs wrangler.json, wrangler.jsonc or "
+               "wrangler.toml; a Cloudwerk objects folder, kebab-case object files)");
+        }
+        for (const std::string& line : outcome.lines) std::cout << line << "\n";
+        return 0;
+      }
       Fail("no wrangler.json, wrangler.jsonc or wrangler.toml in " + args.positional[0]);
     }
     return DeployProjectCommand(args, config_path);

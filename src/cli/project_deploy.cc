@@ -1,6 +1,7 @@
 #include "cli/project_deploy.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "cli/admin_client.h"
 #include "control/transpiler.h"
@@ -9,6 +10,17 @@
 namespace dorm::cli {
 
 namespace json = boost::json;
+
+namespace {
+
+// Bundles `main` (or `entry_source`, named `main`) in `folder`, adds it to `body` and posts the
+// project; `shown_source` names what was deployed in the outcome's lines.
+ProjectDeployOutcome Send(ProjectDeployOutcome outcome, json::object body, const std::string& main,
+                          const std::string& folder, const std::string& entry_source,
+                          const ProjectDeployOptions& options, const std::string& server,
+                          const std::string& token, const std::string& shown_source);
+
+}  // namespace
 
 ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
   ProjectDeployPlan plan;
@@ -110,12 +122,21 @@ ProjectDeployOutcome DeployProject(const std::string& config_path,
   size_t slash = config_path.find_last_of('/');
   std::string folder = slash == std::string::npos ? "." : config_path.substr(0, slash);
   if (folder.empty()) folder = "/";
-  control::TranspileResult bundle = control::BundleProject(plan.main, folder);
+  return Send(std::move(outcome), std::move(plan.body), plan.main, folder, "", options, server,
+              token, config_path);
+}
+
+namespace {
+
+ProjectDeployOutcome Send(ProjectDeployOutcome outcome, json::object body, const std::string& main,
+                          const std::string& folder, const std::string& entry_source,
+                          const ProjectDeployOptions& options, const std::string& server,
+                          const std::string& token, const std::string& shown_source) {
+  control::TranspileResult bundle = control::BundleProject(main, folder, entry_source);
   if (!bundle.ok) {
     outcome.error = bundle.error;
     return outcome;
   }
-  json::object body = std::move(plan.body);
   body["module"] = std::move(bundle.module_js);
   if (!options.access.empty()) body["access_mode"] = options.access;
   AdminResponse response;
@@ -142,7 +163,7 @@ ProjectDeployOutcome DeployProject(const std::string& config_path,
     return v && v->is_string() ? std::string(v->as_string()) : std::string();
   };
   outcome.ok = true;
-  outcome.lines.push_back("deployed project " + outcome.app + " from " + config_path);
+  outcome.lines.push_back("deployed project " + outcome.app + " from " + shown_source);
   if (const json::value* worker = o->if_contains("worker");
       worker && worker->is_bool() && worker->as_bool()) {
     outcome.lines.push_back("  Worker: " + server + "/ (Host: " + outcome.app + ".<domain>)");
@@ -165,6 +186,76 @@ ProjectDeployOutcome DeployProject(const std::string& config_path,
     outcome.lines.push_back("  migrations applied: " + tags);
   }
   return outcome;
+}
+
+}  // namespace
+
+std::string PlanCloudwerkObjects(const std::vector<std::string>& file_names, json::object* body) {
+  std::vector<std::string> sorted = file_names;
+  std::sort(sorted.begin(), sorted.end());
+  std::string entry;
+  json::array classes;
+  for (const std::string& file : sorted) {
+    size_t dot = file.find('.');
+    if (dot == std::string::npos || dot == 0) continue;
+    std::string extension = file.substr(dot);
+    if (extension != ".ts" && extension != ".js" && extension != ".mts" && extension != ".mjs") {
+      continue;  // .d.ts, .test.ts, README.md...
+    }
+    std::string kebab = file.substr(0, dot);
+    if (!IsValidKebabName(kebab)) {
+      throw WranglerConfigError(file + ": an object file's name must be kebab-case (chat-room.ts)");
+    }
+    std::string class_name;
+    bool upper = true;
+    for (char c : kebab) {
+      if (c == '-') {
+        upper = true;
+        continue;
+      }
+      class_name += upper && c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+      upper = false;
+    }
+    entry += "export { default as " + class_name + " } from './" + file + "';\n";
+    classes.push_back(
+        json::object{{"class_name", class_name}, {"binding", BindingNameFromKebab(kebab)}});
+  }
+  if (classes.empty()) {
+    throw WranglerConfigError("no Cloudwerk object files (kebab-case .ts or .js) here");
+  }
+  (*body)["classes"] = std::move(classes);
+  (*body)["vars"] = json::object{};
+  (*body)["migrations"] = json::array{};
+  // Cloudwerk writes no migrations: each object class is created when it first appears.
+  (*body)["create_missing_classes"] = true;
+  return entry;
+}
+
+ProjectDeployOutcome DeployCloudwerkObjects(const std::string& folder,
+                                            const ProjectDeployOptions& options,
+                                            const std::string& server, const std::string& token) {
+  ProjectDeployOutcome outcome;
+  outcome.app = options.app.empty() ? "default" : options.app;
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    if (entry.is_regular_file(ec)) files.push_back(entry.path().filename().string());
+  }
+  if (ec) {
+    outcome.error = "cannot read " + folder + ": " + ec.message();
+    return outcome;
+  }
+  json::object body;
+  std::string entry;
+  try {
+    entry = PlanCloudwerkObjects(files, &body);
+  } catch (const WranglerConfigError& e) {
+    outcome.error = folder + ": " + e.what();
+    return outcome;
+  }
+  body["main"] = "objects.ts";
+  return Send(std::move(outcome), std::move(body), "objects.ts", folder, entry, options, server,
+              token, folder);
 }
 
 }  // namespace dorm::cli

@@ -39,6 +39,21 @@ struct ProjectDeployOutcome {
   std::vector<std::string> lines;  // what was deployed and where, to print
 };
 
+// A Cloudwerk `app/objects/` folder as a project: each object file (`chat-room.ts`, not `.d.ts`)
+// is class ChatRoom with binding CHAT_ROOM, as Cloudwerk names them. `file_names` are the folder's
+// file names; returns the entry module that exports each file's default export under its class
+// name, and sets `body` (without "module") for the project deploy, whose classes the server
+// creates when they are new. Throws WranglerConfigError for a file name that is not kebab-case or
+// a folder with no object file.
+std::string PlanCloudwerkObjects(const std::vector<std::string>& file_names,
+                                 boost::json::object* body);
+
+// Deploys a Cloudwerk objects folder (see PlanCloudwerkObjects) as app `options.app` ("default"
+// when empty). As DeployProject otherwise.
+ProjectDeployOutcome DeployCloudwerkObjects(const std::string& folder,
+                                            const ProjectDeployOptions& options,
+                                            const std::string& server, const std::string& token);
+
 // Deploys the project of `config_path` to the server at `server` with `token`: reads and plans
 // it, bundles `main` with esbuild, sends it. Never exits; blocks while esbuild and the server work.
 ProjectDeployOutcome DeployProject(const std::string& config_path,

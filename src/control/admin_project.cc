@@ -217,6 +217,17 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
       project_classes.push_back({r.class_name, r.StorageName()});
     }
   }
+  if (const json::value* create = o.if_contains("create_missing_classes");
+      create && create->is_bool() && create->as_bool()) {
+    // A Cloudwerk objects folder: no migrations; a class is created when it first appears.
+    MigrationStep creations;
+    for (const Bound& c : classes) {
+      bool exists = false;
+      for (const ExistingProjectClass& e : project_classes) exists |= e.class_name == c.class_name;
+      if (!exists) creations.new_classes.push_back(c.class_name);
+    }
+    if (!creations.new_classes.empty()) steps.push_back(std::move(creations));
+  }
   auto planned = PlanMigrations(project_classes, registry_.MigrationTags(app), steps);
   if (auto* problem = std::get_if<std::string>(&planned)) return Error(400, *problem);
   const MigrationPlan& migrations = std::get<MigrationPlan>(planned);
@@ -308,8 +319,12 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
                                   *module_js, "public", now, kProjectModuleName, "", ""});
   }
   if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
+  std::vector<std::string> tags;  // the implicit creations have no tag to record
+  for (const std::string& tag : migrations.new_tags) {
+    if (!tag.empty()) tags.push_back(tag);
+  }
   std::vector<std::string> deleted_storage =
-      registry_.ApplyProject(app, records, renamed_away, deleted, migrations.new_tags);
+      registry_.ApplyProject(app, records, renamed_away, deleted, tags);
   if (had_worker && !has_worker && registry_.Remove(app, runtime::kWorkerClassName)) {
     registry_.FinishDeletion(app, runtime::kWorkerClassName);  // a Worker has no storage
   }
@@ -321,7 +336,7 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   PublishApp(app);
   for (const std::string& storage : deleted_storage) DeleteClassStorage(app, storage);
   json::array applied;
-  for (const std::string& tag : migrations.new_tags) applied.push_back(json::string(tag));
+  for (const std::string& tag : tags) applied.push_back(json::string(tag));
   Log(LogLevel::kInfo, "deployed project " + app + " (" + std::to_string(classes.size()) +
                            " classes" + (has_worker ? ", a Worker" : "") + ")");
   return JsonResponse(

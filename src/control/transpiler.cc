@@ -157,11 +157,12 @@ TranspileResult Transpile(const std::string& source, const std::string& filename
   return result;
 }
 
-TranspileResult BundleProject(const std::string& main, const std::string& project_dir) {
+TranspileResult BundleProject(const std::string& main, const std::string& project_dir,
+                              const std::string& entry_source) {
   TranspileResult result;
   std::vector<std::string> argv = {
       EsbuildPath(),
-      main,
+      entry_source.empty() ? main : "--sourcefile=" + main,
       "--bundle",
       "--format=esm",
       "--target=es2022",
@@ -170,11 +171,15 @@ TranspileResult BundleProject(const std::string& main, const std::string& projec
       "--main-fields=module,main",
       "--conditions=workerd,worker,browser",
       "--external:cloudflare:*",
+      // The modules the runtime provides for Cloudwerk's objects.
+      "--external:@cloudwerk/durable-object",
+      "--external:@cloudwerk/core/bindings",
       "--color=false",
       "--log-level=error",
   };
+  if (!entry_source.empty()) argv.push_back("--loader=ts");
   std::string out, err;
-  int status = Run(argv, "", &out, &err, project_dir);
+  int status = Run(argv, entry_source, &out, &err, project_dir);
   if (status != 0) {
     if (status < 0 && err.find("cannot run") == 0) {
       result.error = err;

@@ -20,7 +20,10 @@ TranspileResult Transpile(const std::string& source, const std::string& filename
 
 // Bundles a project's `main` (a path relative to `project_dir`, or absolute) and everything it
 // imports, npm packages from the project's node_modules included, into one ES module, as Wrangler
-// does for workerd: TypeScript is stripped and `cloudflare:*` imports stay imports.
-TranspileResult BundleProject(const std::string& main, const std::string& project_dir);
+// does for workerd: TypeScript is stripped, and `cloudflare:*` imports and the modules the runtime
+// provides for Cloudwerk stay imports. With `entry_source`, that text (TypeScript) is the entry,
+// named `main` and resolved from `project_dir`.
+TranspileResult BundleProject(const std::string& main, const std::string& project_dir,
+                              const std::string& entry_source = {});
 
 }  // namespace dorm::control

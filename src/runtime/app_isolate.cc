@@ -4,6 +4,7 @@
 
 #include "js/array_buffer_allocator.h"
 #include "js/strings.h"
+#include "runtime/env_object.h"
 #include "runtime/native_module.h"
 #include "runtime/object_host.h"
 #include "runtime/sql_natives.h"
@@ -23,8 +24,25 @@ namespace {
 // the whole process. The memory is used only by the allocation that crossed the limit (and what
 // runs until the termination takes effect), and is freed with the isolate.
 constexpr size_t kHeapHeadroom = (1u << 30) + (64u << 20);
-const char* const kCloudflareWorkersExports[] = {"DurableObject", "WorkerEntrypoint", "RpcTarget",
-                                                 "WorkflowEntrypoint", "env"};
+// The modules the runtime provides, by specifier, with their exports (see BuiltinModule).
+struct BuiltinModuleSpec {
+  const char* specifier;
+  std::vector<const char*> exports;
+};
+const BuiltinModuleSpec kBuiltinModules[] = {
+    {"cloudflare:workers",
+     {"DurableObject", "WorkerEntrypoint", "RpcTarget", "WorkflowEntrypoint", "env"}},
+    {"@cloudwerk/durable-object",
+     {"defineDurableObject", "DurableObjectNotFoundError", "DurableObjectRPCError"}},
+    {"@cloudwerk/core/bindings", {"durableObjects"}},
+};
+
+const BuiltinModuleSpec* FindBuiltinModule(const std::string& specifier) {
+  for (const BuiltinModuleSpec& spec : kBuiltinModules) {
+    if (specifier == spec.specifier) return &spec;
+  }
+  return nullptr;
+}
 
 AppIsolate* FromIsolate(v8::Isolate* isolate) {
   return static_cast<AppIsolate*>(isolate->GetData(0));
@@ -100,7 +118,7 @@ AppIsolate::~AppIsolate() {
   response_parts_.Reset();
   create_state_.Reset();
   deliver_fetch_.Reset();
-  cloudflare_workers_.Reset();
+  builtin_modules_.clear();
   prelude_internals_.Reset();
   runtime_exports_.Reset();
   context_.Reset();
@@ -179,27 +197,56 @@ size_t AppIsolate::NearHeapLimit(void* data, size_t current_limit, size_t) {
   return current_limit + kHeapHeadroom;
 }
 
-v8::Local<v8::Module> AppIsolate::CloudflareWorkersModule() {
-  if (cloudflare_workers_.IsEmpty()) {
-    std::vector<v8::Local<v8::String>> names;
-    for (const char* n : kCloudflareWorkersExports) names.push_back(js::FromUtf8(isolate_, n));
-    v8::Local<v8::Module> module =
-        v8::Module::CreateSyntheticModule(isolate_, js::FromUtf8(isolate_, "cloudflare:workers"),
-                                          names, &AppIsolate::EvaluateCloudflareWorkers);
-    cloudflare_workers_.Reset(isolate_, module);
-  }
-  return cloudflare_workers_.Get(isolate_);
+bool AppIsolate::IsBuiltinModule(const std::string& specifier) {
+  return FindBuiltinModule(specifier) != nullptr;
 }
 
-v8::MaybeLocal<v8::Value> AppIsolate::EvaluateCloudflareWorkers(v8::Local<v8::Context> context,
-                                                                v8::Local<v8::Module> module) {
+v8::Local<v8::Module> AppIsolate::BuiltinModule(const std::string& specifier) {
+  auto it = builtin_modules_.find(specifier);
+  if (it != builtin_modules_.end()) return it->second.Get(isolate_);
+  const BuiltinModuleSpec* spec = FindBuiltinModule(specifier);
+  if (!spec) return {};
+  std::vector<v8::Local<v8::String>> names;
+  for (const char* n : spec->exports) names.push_back(js::FromUtf8(isolate_, n));
+  v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
+      isolate_, js::FromUtf8(isolate_, specifier), names, &AppIsolate::EvaluateBuiltinModule);
+  builtin_modules_[specifier].Reset(isolate_, module);
+  return module;
+}
+
+v8::MaybeLocal<v8::Value> AppIsolate::EvaluateBuiltinModule(v8::Local<v8::Context> context,
+                                                            v8::Local<v8::Module> module) {
   v8::Isolate* isolate = context->GetIsolate();
   AppIsolate* self = FromIsolate(isolate);
+  std::string specifier;
+  for (const auto& [name, global] : self->builtin_modules_) {
+    if (global.Get(isolate) == module) specifier = name;
+  }
+  const BuiltinModuleSpec* spec = FindBuiltinModule(specifier);
+  if (!spec) return {};
   v8::Local<v8::Object> exports = self->runtime_exports_.Get(isolate);
-  for (const char* n : kCloudflareWorkersExports) {
+  if (specifier == "@cloudwerk/durable-object") {
+    v8::Local<v8::Value> cloudwerk;
+    if (!exports->Get(context, js::FromUtf8(isolate, "cloudwerk")).ToLocal(&cloudwerk) ||
+        !cloudwerk->IsObject()) {
+      return {};
+    }
+    exports = cloudwerk.As<v8::Object>();
+  }
+  for (const char* n : spec->exports) {
     v8::Local<v8::String> name = js::FromUtf8(isolate, n);
     v8::Local<v8::Value> value;
-    if (!exports->Get(context, name).ToLocal(&value)) return {};
+    if (specifier == "@cloudwerk/core/bindings") {
+      // Cloudwerk's `durableObjects`: the app's namespaces, by class name.
+      v8::Local<v8::Function> bindings = self->RuntimeFunction("cloudwerkBindings");
+      v8::Local<v8::Value> env = NewEnvObject(self);
+      if (bindings.IsEmpty() ||
+          !bindings->Call(context, v8::Undefined(isolate), 1, &env).ToLocal(&value)) {
+        return {};
+      }
+    } else if (!exports->Get(context, name).ToLocal(&value)) {
+      return {};
+    }
     if (module->SetSyntheticModuleExport(isolate, name, value).IsNothing()) return {};
   }
   v8::Local<v8::Promise::Resolver> resolver;
@@ -215,7 +262,8 @@ v8::MaybeLocal<v8::Module> AppIsolate::ResolveModule(v8::Local<v8::Context> cont
   v8::Isolate* isolate = context->GetIsolate();
   AppIsolate* self = FromIsolate(isolate);
   std::string name = js::ToUtf8(isolate, specifier);
-  if (name == "cloudflare:workers") return self->CloudflareWorkersModule();
+  v8::Local<v8::Module> builtin = self->BuiltinModule(name);
+  if (!builtin.IsEmpty()) return builtin;
   js::ThrowError(isolate, "No such module \"" + name + "\".");
   return {};
 }

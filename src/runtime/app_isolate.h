@@ -56,6 +56,9 @@ class AppIsolate {
                                             const std::vector<std::string>& class_names,
                                             bool* has_worker);
 
+  // Whether a deployed module may import `specifier`: one of the modules the runtime provides.
+  static bool IsBuiltinModule(const std::string& specifier);
+
   // A member of the prelude's `internals` or of the runtime's exports (e.g. "newRequest").
   v8::Local<v8::Function> Internal(const char* name);
   v8::Local<v8::Function> RuntimeFunction(const char* name);
@@ -91,11 +94,14 @@ class AppIsolate {
                                                   v8::Local<v8::String> specifier,
                                                   v8::Local<v8::FixedArray> assertions,
                                                   v8::Local<v8::Module> referrer);
-  static v8::MaybeLocal<v8::Value> EvaluateCloudflareWorkers(v8::Local<v8::Context> context,
-                                                             v8::Local<v8::Module> module);
+  static v8::MaybeLocal<v8::Value> EvaluateBuiltinModule(v8::Local<v8::Context> context,
+                                                         v8::Local<v8::Module> module);
   void RunBundle(const char* source, size_t size, const char* name, const char* global_name,
                  v8::Global<v8::Object>* exports);
-  v8::Local<v8::Module> CloudflareWorkersModule();
+  // The module the runtime provides under `specifier` (`cloudflare:workers`, Cloudwerk's
+  // `@cloudwerk/durable-object` and `@cloudwerk/core/bindings`), made on first use; empty if there
+  // is none.
+  v8::Local<v8::Module> BuiltinModule(const std::string& specifier);
   // Compiles, checks the imports of, links and evaluates a module being inspected; returns the
   // error to show the deployer, or nullopt with `ns` set to its namespace.
   std::optional<std::string> LoadForInspection(const std::string& module_js,
@@ -115,7 +121,7 @@ class AppIsolate {
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> prelude_internals_;
   v8::Global<v8::Object> runtime_exports_;
-  v8::Global<v8::Module> cloudflare_workers_;
+  std::map<std::string, v8::Global<v8::Module>> builtin_modules_;
   struct LoadedClass {
     v8::Global<v8::Module> module;
     v8::Global<v8::Function> constructor;

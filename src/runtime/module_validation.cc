@@ -30,7 +30,7 @@ std::optional<std::string> AppIsolate::LoadForInspection(const std::string& modu
   for (int i = 0; i < requests->Length(); ++i) {
     auto request = requests->Get(context, i).As<v8::ModuleRequest>();
     std::string specifier = js::ToUtf8(isolate_, request->GetSpecifier());
-    if (specifier != "cloudflare:workers") return "Import '" + specifier + "' is not allowed";
+    if (!IsBuiltinModule(specifier)) return "Import '" + specifier + "' is not allowed";
   }
   bool ok = false;
   if (!module->InstantiateModule(context, &AppIsolate::ResolveModule).To(&ok) || !ok) {
