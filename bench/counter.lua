@@ -6,7 +6,8 @@
 -- ACTION  the object's path after the id: "increment" or "get"
 -- OBJECTS how many distinct object ids the requests are spread over (1 = just PREFIX itself)
 -- PREFIX  object id, or id prefix when OBJECTS > 1 ("spread" gives spread-0 .. spread-999)
--- ROUTE   the class's name in the URL (default "counter")
+-- ROUTE   the class's name in the URL (default "counter"), or a path starting with "/" that
+--         replaces "/_do/<class>" (a Worker's URL, e.g. "/worker")
 --
 -- The requests are built once per thread in init(), because wrk.format in request() on every call
 -- would cost the load generator CPU that the server under test needs on a small machine.
@@ -40,7 +41,11 @@ function init(args)
     if objects > 1 then
       id = prefix .. "-" .. i
     end
-    requests[#requests + 1] = wrk.format(method, "/_do/" .. route .. "/" .. id .. "/" .. action, headers, nil)
+    local base = "/_do/" .. route
+    if route:sub(1, 1) == "/" then
+      base = route
+    end
+    requests[#requests + 1] = wrk.format(method, base .. "/" .. id .. "/" .. action, headers, nil)
   end
   local offset = (thread_index or 0) * 7919
   next_index = (offset % #requests) + 1

@@ -1,7 +1,8 @@
-// Calls between Durable Objects, side by side on workerd and on Dorm: a caller object makes N
-// JavaScript RPC calls (or N stub.fetch() calls), one after the other, to a target object, per
-// HTTP request. The classes are bench/rpc-caller.js and bench/rpc-target.js, run unchanged by both
-// servers. Each scenario gets a freshly started server that is the only one alive, and the
+// Calls to Durable Objects, side by side on workerd and on Dorm: a caller object (or the Worker)
+// makes N JavaScript RPC calls (or N stub.fetch() calls), one after the other, to a target object,
+// per HTTP request. The project (bench/rpc-worker.js, the Worker, with the classes
+// bench/rpc-caller.js and bench/rpc-target.js) runs unchanged on both servers: on Dorm deployed
+// with `dorm deploy DIR` from a generated wrangler.json. Each scenario gets a freshly started server that is the only one alive, and the
 // servers alternate scenario by scenario, as in bench.mjs. Calls/s = requests/s × N.
 // Started by `bench/run.sh --rpc`, which checks the tools and raises the open-files limit.
 
@@ -12,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   benchDir, rootDir, fail, log, parseBenchArgs, stopProcess, killAllChildren, freePort, httpCall,
-  runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess, spawnDorm,
-  dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  runWrk as runWrkArgs, workerdCandidates, workerdConfig, startWorkerdProcess, spawnDorm,
+  dormListening, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
 } from './lib.mjs';
 
 const CLASSES = [
@@ -21,6 +22,7 @@ const CLASSES = [
   { file: 'rpc-target.js', className: 'RpcBenchTarget', route: 'rpc-bench-target', binding: 'RPC_BENCH_TARGET' },
 ];
 const CALLER_ROUTE = CLASSES[0].route;
+const WORKER_ROUTE = '/worker';
 
 const usage = `usage: bench/run.sh --rpc [options]
   --workerd-only        run only the workerd side
@@ -54,19 +56,21 @@ process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
 process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
 process.on('exit', killAllChildren);
 
-// [key, label, action, callers spread over, connections]. One target per caller unless the action
-// names one.
+// [key, label, action, callers spread over, connections, route]. One target per caller unless the
+// action names one; the Worker scenarios call the targets from the Worker.
 const SCENARIOS = [
+  ['worker_1', `RPC, Worker → 1 target, 1 conn`, `call?n=${o.calls}`, 1, 1, WORKER_ROUTE],
+  ['worker_64', `RPC, Worker → 64 targets, 64 conn`, `call?n=${o.calls}`, 64, 64, WORKER_ROUTE],
   ['rpc_1', `RPC, 1 caller → 1 target, 1 conn`, `call?n=${o.calls}`, 1, 1],
   ['rpc_64', `RPC, 64 callers → 64 targets, 64 conn`, `call?n=${o.calls}`, 64, 64],
   ['rpc_64_hot', `RPC, 64 callers → 1 target, 64 conn`, `call?n=${o.calls}&target=hot`, 64, 64],
   ['fetch_64', `stub.fetch, 64 callers → 64 targets, 64 conn`, `fetch?n=${o.calls}`, 64, 64],
-].map(([key, label, action, objects, connections]) => ({ key, label, action, objects, connections }));
+].map(([key, label, action, objects, connections, route = CALLER_ROUTE]) => ({ key, label, action, objects, connections, route }));
 
 function runWrk(baseUrl, s, seconds) {
   const t = Math.max(1, Math.min(o.wrkThreads, s.connections));
   const args = ['-t', String(t), '-c', String(s.connections), '-d', `${seconds}s`, '--timeout', '10s',
-    '-s', path.join(benchDir, 'counter.lua'), baseUrl, '--', 'GET', s.action, String(s.objects), 'caller', CALLER_ROUTE];
+    '-s', path.join(benchDir, 'counter.lua'), baseUrl, '--', 'GET', s.action, String(s.objects), 'caller', s.route];
   return runWrkArgs(args, seconds);
 }
 
@@ -78,9 +82,7 @@ function makeWorkerd(tmp) {
   fs.mkdirSync(confDir, { recursive: true });
   fs.mkdirSync(dataDir, { recursive: true });
   for (const c of CLASSES) fs.copyFileSync(path.join(benchDir, c.file), path.join(confDir, c.file));
-  fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs({
-    classes: CLASSES.map((c) => ({ moduleFile: c.file, className: c.className, route: c.route, binding: c.binding })),
-  }));
+  fs.copyFileSync(path.join(benchDir, 'rpc-worker.js'), path.join(confDir, 'worker.js'));
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
   return {
     name: 'workerd',
@@ -98,6 +100,22 @@ function makeWorkerd(tmp) {
   };
 }
 
+// The benchmark's project, as a Wrangler project, deployed with `dorm deploy DIR`.
+function deployProject(dataDir) {
+  const dir = fs.mkdtempSync(path.join(path.dirname(dataDir), 'project-'));
+  for (const file of ['rpc-worker.js', ...CLASSES.map((c) => c.file)]) {
+    fs.copyFileSync(path.join(benchDir, file), path.join(dir, file));
+  }
+  fs.writeFileSync(path.join(dir, 'wrangler.json'), JSON.stringify({
+    name: 'default',
+    main: 'rpc-worker.js',
+    durable_objects: { bindings: CLASSES.map((c) => ({ name: c.binding, class_name: c.className })) },
+    migrations: [{ tag: 'v1', new_sqlite_classes: CLASSES.map((c) => c.className) }],
+  }));
+  const r = spawnSync(o.dormBin, ['deploy', dir, '--access', 'public', '--data', dataDir], { encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`dorm deploy ${dir} failed: ${r.stderr || r.stdout}`);
+}
+
 function makeDorm(tmp) {
   const dataDir = path.join(tmp, 'dorm-data');
   fs.mkdirSync(dataDir, { recursive: true });
@@ -111,7 +129,7 @@ function makeDorm(tmp) {
       try {
         const baseUrl = await dormListening(child, logFile, 30000);
         if (!deployed) {
-          for (const c of CLASSES) dormDeploy(o.dormBin, path.join(benchDir, c.file), c.route, dataDir, 60000);
+          deployProject(dataDir);
           deployed = true;
         }
         return { baseUrl, child };
@@ -129,7 +147,8 @@ async function runScenario(server, r, s) {
   let proc = null;
   try {
     proc = await server.start();
-    const probe = await httpCall(agent, 'GET', `${proc.baseUrl}/_do/${CALLER_ROUTE}/caller-0/${s.action}`);
+    const base = s.route.startsWith('/') ? s.route : `/_do/${s.route}`;
+    const probe = await httpCall(agent, 'GET', `${proc.baseUrl}${base}/caller-0/${s.action}`);
     const expected = String(o.calls - 1);
     r.checks[s.key] = { ok: probe.status === 200 && probe.body === expected, status: probe.status, body: probe.body.slice(0, 200) };
     if (o.warmup > 0) await runWrk(proc.baseUrl, s, o.warmup);
@@ -172,7 +191,7 @@ async function main() {
       fmtMs(ds?.p50_ms), fmtMs(ds?.p99_ms), fmtRatio(c.calls), fmtRatio(c.p50), fmtRatio(c.p99)];
   });
   console.log('');
-  console.log(`Calls between objects (${o.calls} sequential calls per HTTP request; latency is per request, in ms;`);
+  console.log(`Calls to objects (${o.calls} sequential calls per HTTP request; latency is per request, in ms;`);
   console.log('ratio = Dorm/workerd: calls/s above 1 and latency below 1 mean Dorm is ahead)');
   console.log(table(['scenario', 'workerd calls/s', 'p50', 'p99', 'dorm calls/s', 'p50', 'p99', 'calls ratio', 'p50 ratio', 'p99 ratio'], rows));
   let ok = true;
