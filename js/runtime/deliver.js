@@ -6,6 +6,7 @@ import {
   SymbolCtor,
 } from './primordials.js';
 import { DurableObject } from './base_classes.js';
+import { kWorkerRpc } from './worker_host.js';
 
 const ObjectFreeze = Object.freeze;
 const DOMExceptionCtor = globalThis.DOMException;
@@ -125,10 +126,17 @@ export function deliverRpc(object, method, argsBuffer, slot, eventId) {
   const fail = (error) => native.eventSettled(slot, eventId, false, encodeThrown(error));
   let result;
   try {
-    if (!extendsDurableObject(object)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
-    const fn = rpcMethodOf(object, method);
-    const args = native.deserialize(argsBuffer);
-    result = ReflectApply(fn, object, args);
+    const workerRpc = object[kWorkerRpc];
+    if (typeof workerRpc === 'function') {
+      // A Worker entrypoint, called through a service binding.
+      const args = native.deserialize(argsBuffer);
+      result = ReflectApply(workerRpc, object, [(instance) => rpcMethodOf(instance, method), args]);
+    } else {
+      if (!extendsDurableObject(object)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
+      const fn = rpcMethodOf(object, method);
+      const args = native.deserialize(argsBuffer);
+      result = ReflectApply(fn, object, args);
+    }
   } catch (error) {
     fail(error);
     return;

@@ -5,7 +5,7 @@ import './prelude_hooks.js';
 import { createState } from './state.js';
 import { bindResponseWebSocket, deliverWebSocketEvent } from './web_sockets.js';
 import { deliverAlarm, deliverFetch, deliverRpc } from './deliver.js';
-import { createNamespace } from './namespace.js';
+import { createNamespace, createService } from './namespace.js';
 import { workerHostClass } from './worker_host.js';
 import {
   defineDurableObject, DurableObjectNotFoundError, DurableObjectRPCError, cloudwerkBindings,
@@ -18,6 +18,7 @@ const exports = {
   deliverAlarm,
   deliverRpc,
   createNamespace,
+  createService,
   workerHostClass,
   cloudwerkBindings,
   cloudwerk: { defineDurableObject, DurableObjectNotFoundError, DurableObjectRPCError },

@@ -86,29 +86,38 @@ function rpcResult(answer, idHex) {
     const encoded = native.deserialize(answer[2]);
     const thrown = encoded[0] === 1 ? new DOMExceptionCtor(encoded[2], encoded[1]) : encoded[1];
     setFlag(thrown, 'remote', true);
-    setFlag(thrown, 'durableObjectId', idHex);
+    if (idHex !== undefined) setFlag(thrown, 'durableObjectId', idHex);
     throw thrown;
   }
   throw runtimeError(answer);
 }
 
 function callMethod(className, idHex, name, method, args) {
+  return callWith(native.callObject, className, idHex, name, method, args);
+}
+
+// `call` is native.callObject, or native.callService (whose first argument is the service's
+// index, and whose calls name no object id).
+function callWith(call, className, idHex, name, method, args) {
   let answer;
   try {
-    answer = native.callObject(className, idHex, name, method, native.serialize(args));
+    answer = call(className, idHex, name, method, native.serialize(args));
   } catch (error) {
     return PromiseReject(error);
   }
   return PromisePrototypeThen(answer, (settled) => rpcResult(settled, idHex));
 }
 
-async function fetchObject(className, idHex, name, input, init) {
+function fetchObject(className, idHex, name, input, init) {
+  return fetchWith(native.fetchObject, className, idHex, name, input, init);
+}
+
+async function fetchWith(send, className, idHex, name, input, init) {
   const request = new RequestCtor(input, init);
   const headers = [];
   for (const pair of request.headers) headers[headers.length] = [pair[0], pair[1]];
   const body = request.body === null ? null : await request.arrayBuffer();
-  const answer = await native.fetchObject(className, idHex, name, request.method, request.url,
-    headers, body);
+  const answer = await send(className, idHex, name, request.method, request.url, headers, body);
   const outcome = answer[1];
   if (outcome === OUTCOME_THREW) {
     // The callee's fetch() threw: the caller's fetch() rejects with its class and message, as on
@@ -235,3 +244,29 @@ export function createNamespace(className) {
   return new DurableObjectNamespace(kRuntimeToken, className);
 }
 
+// A service binding (`env.BINDING` of Wrangler's `services`) to one of the project's own Worker
+// entrypoints: `fetch()` reaches its fetch handler, any other property is a JavaScript RPC method
+// of the entrypoint class, as on Cloudflare. `index` is the binding's place in the app's list.
+export class Fetcher {
+  constructor(token) {
+    checkToken(token);
+  }
+}
+
+export function createService(index) {
+  const target = new Fetcher(kRuntimeToken);
+  const fetch = function fetch(input, init = undefined) {
+    return fetchWith(native.fetchService, index, undefined, undefined, input, init);
+  };
+  return new ProxyCtor(target, {
+    get(service, property) {
+      if (property === 'fetch') return fetch;
+      if (typeof property !== 'string') return ReflectGet(service, property);
+      if (ReflectHas(service, property)) return ReflectGet(service, property);
+      if (property === 'then') return undefined;
+      return function rpcMethod(...args) {
+        return callWith(native.callService, index, undefined, undefined, property, args);
+      };
+    },
+  });
+}

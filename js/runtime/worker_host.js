@@ -6,8 +6,27 @@
 // or a class (a WorkerEntrypoint), of which every request gets a fresh instance made with
 // `(ctx, env)`.
 import {
-  ErrorCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, TypeErrorCtor,
+  ErrorCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, SymbolCtor, TypeErrorCtor,
 } from './primordials.js';
+import { WorkerEntrypoint } from './base_classes.js';
+
+// WorkerHost's method that runs a JavaScript RPC call (see deliverRpc in deliver.js).
+export const kWorkerRpc = SymbolCtor('dorm.workerRpc');
+const NO_RPC_MESSAGE =
+  'The receiving Worker does not support RPC, because its entrypoint was not declared with ' +
+  '`extends WorkerEntrypoint`. In order to enable RPC, make sure your entrypoint extends the ' +
+  'special class `WorkerEntrypoint`, which can be imported from the module "cloudflare:workers".';
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const WorkerEntrypointPrototype = WorkerEntrypoint.prototype;
+
+function extendsWorkerEntrypoint(entry) {
+  if (typeof entry !== 'function') return false;
+  for (let proto = entry.prototype; proto !== null && proto !== undefined;
+    proto = ObjectGetPrototypeOf(proto)) {
+    if (proto === WorkerEntrypointPrototype) return true;
+  }
+  return false;
+}
 
 const ObjectFreeze = Object.freeze;
 const consoleError = globalThis.console?.error;
@@ -67,6 +86,14 @@ export function workerHostClass(entry) {
         throw new TypeErrorCtor('Handler does not export a fetch() function.');
       }
       return ReflectApply(fetch, entry, [request, this.#env, ctx]);
+    }
+
+    // A service binding's RPC call: a new instance of the entrypoint class per call, as on
+    // Cloudflare. `methodOf(instance)` finds the method with the rules objects' RPC follows.
+    [kWorkerRpc](methodOf, args) {
+      if (!extendsWorkerEntrypoint(entry)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
+      const instance = new entry(new ExecutionContext(), this.#env);
+      return ReflectApply(methodOf(instance), instance, args);
     }
   };
 }

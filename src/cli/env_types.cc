@@ -74,6 +74,11 @@ std::string EnvTypes(const WranglerConfig& config) {
                               ">";
     }
   }
+  for (const ServiceBinding& service : config.services) {
+    members[service.binding] = service.entrypoint.empty()
+                                   ? "Fetcher"
+                                   : "Fetcher /* entrypoint " + service.entrypoint + " */";
+  }
   for (const auto& [name, type] : members) out += "\t" + name + ": " + type + ";\n";
   out += "}\n";
   return out;

@@ -41,10 +41,18 @@ ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
   for (const std::string& key : config.unknown) {
     plan.warnings.push_back(path + ": " + key + ": unknown key, ignored");
   }
+  json::array services;
   for (size_t i = 0; i < config.services.size(); ++i) {
-    unbound("services[" + std::to_string(i) + "]", "service binding " + config.services[i].binding +
-                                                       " is not provided by Dorm yet; "
-                                                       "left unbound");
+    const ServiceBinding& service = config.services[i];
+    if (service.service != config.name) {
+      unbound("services[" + std::to_string(i) + "]",
+              "service binding " + service.binding + " to Worker '" + service.service +
+                  "': Dorm binds a project to its own Worker only; left unbound");
+      continue;
+    }
+    // The server knows the project by its app name (which --app may change): "self" here.
+    services.push_back(json::object{
+        {"binding", service.binding}, {"service", ""}, {"entrypoint", service.entrypoint}});
   }
   json::array migrations;
   for (size_t i = 0; i < config.migrations.size(); ++i) {
@@ -96,6 +104,7 @@ ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
   plan.body["classes"] = std::move(classes);
   plan.body["vars"] = config.vars;
   plan.body["migrations"] = std::move(migrations);
+  plan.body["services"] = std::move(services);
   return plan;
 }
 
@@ -138,6 +147,11 @@ ProjectDeployOutcome Send(ProjectDeployOutcome outcome, json::object body, const
     return outcome;
   }
   body["module"] = std::move(bundle.module_js);
+  if (json::value* services = body.if_contains("services"); services && services->is_array()) {
+    for (json::value& service : services->as_array()) {
+      if (service.is_object()) service.as_object()["service"] = outcome.app;
+    }
+  }
   if (!options.access.empty()) body["access_mode"] = options.access;
   AdminResponse response;
   try {

@@ -153,6 +153,40 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     }
   }
 
+  // Service bindings: only to the project's own Worker (its default export or a named
+  // entrypoint), as Dorm does not let one app call into another's.
+  json::array services_json;
+  if (const json::value* list = o.if_contains("services")) {
+    if (!list->is_array()) return Error(400, "\"services\" must be an array.");
+    for (const json::value& entry : list->as_array()) {
+      const json::object* svc = entry.if_object();
+      const json::value* binding = svc ? svc->if_contains("binding") : nullptr;
+      const json::value* service = svc ? svc->if_contains("service") : nullptr;
+      const json::value* entrypoint = svc ? svc->if_contains("entrypoint") : nullptr;
+      if (!binding || !binding->is_string() || !service || !service->is_string() ||
+          (entrypoint && !entrypoint->is_string())) {
+        return Error(400, "Each service binding needs \"binding\" and \"service\".");
+      }
+      std::string name(binding->as_string());
+      std::string target(service->as_string());
+      std::string export_name = entrypoint ? std::string(entrypoint->as_string()) : "";
+      if (!IsIdentifier(name)) return Error(400, "Invalid binding name '" + name + "'.");
+      if (!export_name.empty() && !IsIdentifier(export_name)) {
+        return Error(400,
+                     "Invalid entrypoint '" + export_name + "' of service binding " + name + ".");
+      }
+      if (target != app) {
+        return Error(400, "Service binding " + name + " names the Worker '" + target +
+                              "': Dorm binds a project to its own Worker only (service '" + app +
+                              "').");
+      }
+      if (!seen_bindings.insert(name).second) {
+        return Error(400, "The binding name '" + name + "' is used more than once.");
+      }
+      services_json.push_back(json::object{{"binding", name}, {"entrypoint", export_name}});
+    }
+  }
+
   std::vector<MigrationStep> steps;
   if (const json::value* list = o.if_contains("migrations")) {
     if (!list->is_array()) return Error(400, "\"migrations\" must be an array.");
@@ -306,18 +340,17 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
       RemoveClassStorage(options_.data_dir, app, storage);
       registry_.FinishDeletion(app, storage);
     }
-    records.push_back(
-        ClassRecord{app, c.name, c.class_name, main, *module_js, *module_js,
-                    before && !o.contains("access_mode") ? before->access_mode : access, now,
-                    kProjectModuleName, c.binding, storage == c.name ? std::string() : storage});
+    records.push_back(ClassRecord{
+        app, c.name, c.class_name, main, *module_js, *module_js,
+        before && !o.contains("access_mode") ? before->access_mode : access, now,
+        kProjectModuleName, c.binding, storage == c.name ? std::string() : storage, ""});
     summaries.push_back(ClassSummary(records.back()));
   }
-  bool had_worker = false;
-  for (const ClassRecord& r : existing) had_worker |= r.name == runtime::kWorkerClassName;
-  if (has_worker) {
-    records.push_back(ClassRecord{app, runtime::kWorkerClassName, "default", main, *module_js,
-                                  *module_js, "public", now, kProjectModuleName, "", ""});
-  }
+  // The Worker's record: the default export (class name "default"; none: "") and the named
+  // entrypoints its service bindings reach share the project's module.
+  records.push_back(ClassRecord{app, runtime::kWorkerClassName, has_worker ? "default" : "", main,
+                                *module_js, *module_js, "public", now, kProjectModuleName, "", "",
+                                json::serialize(services_json)});
   if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
   std::vector<std::string> tags;  // the implicit creations have no tag to record
   for (const std::string& tag : migrations.new_tags) {
@@ -325,9 +358,6 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   }
   std::vector<std::string> deleted_storage =
       registry_.ApplyProject(app, records, renamed_away, deleted, tags);
-  if (had_worker && !has_worker && registry_.Remove(app, runtime::kWorkerClassName)) {
-    registry_.FinishDeletion(app, runtime::kWorkerClassName);  // a Worker has no storage
-  }
   json::array var_keys;
   for (const auto& [key, value] : vars) {
     env_store_->Set(app, key, value);

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <boost/json.hpp>
 #include <stdexcept>
 
 #include "control/registry_database.h"
@@ -46,7 +47,7 @@ Registry::Registry(const std::string& data_dir) {
                      nullptr, nullptr, nullptr),
         "schema");
   // Columns added after the first release: a registry written before them gets them empty.
-  for (const char* column : {"module_name", "binding", "storage_name"}) {
+  for (const char* column : {"module_name", "binding", "storage_name", "services"}) {
     auto info = PrepareSqlite(db_, "SELECT 1 FROM pragma_table_info('classes') WHERE name = ?1",
                               "registry");
     BindSqliteText(info.get(), 1, column);
@@ -63,7 +64,7 @@ std::vector<ClassRecord> Registry::Query(const std::string& where,
                                          const std::vector<std::string>& args) {
   std::string sql =
       "SELECT app, name, class_name, filename, source, module_js, access_mode, deployed_at, "
-      "module_name, binding, storage_name FROM classes " +
+      "module_name, binding, storage_name, services FROM classes " +
       where + " ORDER BY app, name";
   sqlite3_stmt* st = nullptr;
   Check(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), "query");
@@ -80,7 +81,7 @@ std::vector<ClassRecord> Registry::Query(const std::string& where,
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     out.push_back(ClassRecord{col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7),
-                              col(8), col(9), col(10)});
+                              col(8), col(9), col(10), col(11)});
   }
   sqlite3_finalize(st);
   Check(db_, rc, "query");
@@ -124,16 +125,17 @@ void Registry::UpsertAll(const std::vector<ClassRecord>& records) {
 }
 
 void Registry::UpsertLocked(const std::vector<ClassRecord>& records) {
-  auto st = PrepareSqlite(db_,
-                          "INSERT OR REPLACE INTO classes (app, name, class_name, filename,"
-                          " source, module_js, access_mode, deployed_at, module_name, binding,"
-                          " storage_name) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-                          "registry");
+  auto st =
+      PrepareSqlite(db_,
+                    "INSERT OR REPLACE INTO classes (app, name, class_name, filename,"
+                    " source, module_js, access_mode, deployed_at, module_name, binding,"
+                    " storage_name, services) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                    "registry");
   for (const ClassRecord& r : records) {
-    const std::string* fields[] = {&r.app,         &r.name,      &r.class_name,  &r.filename,
-                                   &r.source,      &r.module_js, &r.access_mode, &r.deployed_at,
-                                   &r.module_name, &r.binding,   &r.storage_name};
-    for (int i = 0; i < 11; ++i) BindSqliteText(st.get(), i + 1, *fields[i]);
+    const std::string* fields[] = {&r.app,         &r.name,      &r.class_name,   &r.filename,
+                                   &r.source,      &r.module_js, &r.access_mode,  &r.deployed_at,
+                                   &r.module_name, &r.binding,   &r.storage_name, &r.services};
+    for (int i = 0; i < 12; ++i) BindSqliteText(st.get(), i + 1, *fields[i]);
     Check(db_, sqlite3_step(st.get()), "upsert");
     sqlite3_reset(st.get());
   }
@@ -262,10 +264,30 @@ void Registry::FinishDeletion(const std::string& app, const std::string& name) {
 std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& app) {
   std::vector<runtime::DeployedClass> out;
   for (auto& r : List(app)) {
-    out.push_back(
-        {r.StorageName(), r.class_name, r.module_js,
-         runtime::ParseAccessMode(r.access_mode).value_or(runtime::AccessMode::kAuthenticated),
-         r.module_name, r.binding, r.name});
+    runtime::DeployedClass deployed{
+        r.StorageName(),
+        r.class_name,
+        r.module_js,
+        runtime::ParseAccessMode(r.access_mode).value_or(runtime::AccessMode::kAuthenticated),
+        r.module_name,
+        r.binding,
+        r.name,
+        {}};
+    // The services column is the registry's own JSON: anything else in it is ignored.
+    boost::system::error_code ec;
+    boost::json::value services = boost::json::parse(r.services, ec);
+    if (!ec && services.is_array()) {
+      for (const boost::json::value& entry : services.as_array()) {
+        const boost::json::object* o = entry.if_object();
+        const boost::json::value* binding = o ? o->if_contains("binding") : nullptr;
+        const boost::json::value* entrypoint = o ? o->if_contains("entrypoint") : nullptr;
+        if (binding && binding->is_string() && entrypoint && entrypoint->is_string()) {
+          deployed.services.push_back(
+              {std::string(binding->as_string()), std::string(entrypoint->as_string())});
+        }
+      }
+    }
+    out.push_back(std::move(deployed));
   }
   return out;
 }

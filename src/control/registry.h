@@ -36,6 +36,10 @@ struct ClassRecord {
   // when a migration renamed it since; empty: `name`.
   std::string storage_name;
 
+  // For a project's Worker record: its service bindings to itself, as JSON
+  // ([{"binding", "entrypoint"}]); empty otherwise.
+  std::string services;
+
   const std::string& StorageName() const { return storage_name.empty() ? name : storage_name; }
 };
 

@@ -359,17 +359,24 @@ v8::Local<v8::Function> AppIsolate::ClassConstructor(const std::string& name, st
     }
   }
   v8::Local<v8::Value> ctor;
-  if (name == kWorkerClassName) {
-    // The Worker's default export (a handler object or a WorkerEntrypoint class) behind a class
-    // that the runtime constructs like an object's.
+  const std::string worker_prefix = std::string(kWorkerClassName) + ":";
+  if (name == kWorkerClassName || name.rfind(worker_prefix, 0) == 0) {
+    // The Worker's default export (a handler object or a WorkerEntrypoint class), or a named
+    // entrypoint ("_worker:<Export>"), behind a class that the runtime constructs like an
+    // object's.
+    const std::string export_name =
+        name == kWorkerClassName ? std::string("default") : name.substr(worker_prefix.size());
     v8::Local<v8::Value> entry;
     v8::Local<v8::Function> host_class = RuntimeFunction("workerHostClass");
     if (host_class.IsEmpty() ||
-        !ns->Get(context, js::FromUtf8(isolate_, "default")).ToLocal(&entry) ||
+        !ns->Get(context, js::FromUtf8(isolate_, export_name)).ToLocal(&entry) ||
         !host_class->Call(context, v8::Undefined(isolate_), 1, &entry).ToLocal(&ctor) ||
         !ctor->IsFunction()) {
       if (try_catch.HasTerminated()) return terminated();
-      return fail("The project's main module has no default export to serve requests.");
+      return fail(export_name == "default"
+                      ? "The project's main module has no default export to serve requests."
+                      : "The project's main module does not export the entrypoint '" + export_name +
+                            "'.");
     }
   } else if (!ns->Get(context, js::FromUtf8(isolate_, deployed->class_name)).ToLocal(&ctor) ||
              !ctor->IsFunction()) {

@@ -6,7 +6,18 @@ const DeployedClass* AppCode::Find(const std::string& name) const {
   for (const auto& c : classes) {
     if (c.name == name) return &c;
   }
+  // "_worker:<Entrypoint>": a named entrypoint of the Worker's module.
+  const std::string prefix = std::string(kWorkerClassName) + ":";
+  if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0) {
+    return Find(kWorkerClassName);
+  }
   return nullptr;
+}
+
+const std::vector<ServiceBinding>& AppCode::Services() const {
+  static const std::vector<ServiceBinding> kNone;
+  const DeployedClass* worker = Find(kWorkerClassName);
+  return worker ? worker->services : kNone;
 }
 
 const DeployedClass* AppCode::FindByUrlName(const std::string& url_name) const {

@@ -22,6 +22,13 @@ namespace dorm::runtime {
 // deployed as a class: no kebab-case name starts with '_', so no `/_do/` URL reaches it.
 inline constexpr char kWorkerClassName[] = "_worker";
 
+// A service binding of a project to one of its own Worker's entrypoints (`services` in Wrangler's
+// configuration naming the project itself): `env[binding]` calls the entrypoint by fetch() and RPC.
+struct ServiceBinding {
+  std::string binding;
+  std::string entrypoint;  // a named export; empty: the default export
+};
+
 struct DeployedClass {
   // The class's name inside the runtime: its objects' addresses, ids and storage. The kebab-case
   // name it was created with (a rename changes url_name only), or kWorkerClassName.
@@ -37,6 +44,8 @@ struct DeployedClass {
   std::string binding;
   // The name in `/_do/<url_name>/<id>` URLs; empty: `name`.
   std::string url_name;
+  // For the Worker (kWorkerClassName): the project's service bindings to itself.
+  std::vector<ServiceBinding> services;
 
   const std::string& UrlName() const { return url_name.empty() ? name : url_name; }
 };
@@ -56,10 +65,18 @@ struct AppCode {
   EnvVars env;  // what every class of the app reads as `env.KEY`
 
   const DeployedClass* Find(const std::string& name) const;
+  // Find() also takes "_worker:<Entrypoint>": a named entrypoint of the project's module, which is
+  // the Worker's record.
   // The class that `/_do/<url_name>/...` reaches, or nullptr.
   const DeployedClass* FindByUrlName(const std::string& url_name) const;
-  // Whether the app has a Worker (kWorkerClassName) to serve requests outside `/_do/`.
-  bool HasWorker() const { return Find(kWorkerClassName) != nullptr; }
+  // Whether the app has a Worker (kWorkerClassName with a default export) to serve requests
+  // outside `/_do/`.
+  bool HasWorker() const {
+    const DeployedClass* worker = Find(kWorkerClassName);
+    return worker && worker->class_name == "default";
+  }
+  // The project's service bindings (its Worker's), or nothing.
+  const std::vector<ServiceBinding>& Services() const;
 };
 
 class ClassCatalog {

@@ -45,6 +45,19 @@ v8::Local<v8::Object> NewEnvObject(AppIsolate* app) {
       break;
     }
   }
+  // Service bindings: the project's own Worker entrypoints, by index into AppCode::Services().
+  v8::Local<v8::Function> create_service = app->RuntimeFunction("createService");
+  const std::vector<ServiceBinding>& services = app->code()->Services();
+  if (create_service.IsEmpty()) return object;
+  for (size_t i = 0; i < services.size(); ++i) {
+    v8::Local<v8::Value> args[] = {v8::Number::New(isolate, static_cast<double>(i))};
+    v8::Local<v8::Value> service;
+    if (!create_service->Call(context, v8::Undefined(isolate), 1, args).ToLocal(&service)) break;
+    if (!object->CreateDataProperty(context, js::FromUtf8(isolate, services[i].binding), service)
+             .FromMaybe(false)) {
+      break;
+    }
+  }
   return object;
 }
 

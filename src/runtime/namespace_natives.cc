@@ -1,5 +1,6 @@
 // The natives behind js/runtime/namespace.js: Durable Object ids of the caller's app's classes
-// (idFromName, newUniqueId, idFromString's checks) and the calls stubs make (RPC and fetch).
+// (idFromName, newUniqueId, idFromString's checks) and the calls stubs and service bindings make
+// (RPC and fetch).
 // Contracts: docs/contracts.md.
 //
 // The class a native is asked about must be a class of the calling app (taken from the isolate,
@@ -60,10 +61,26 @@ class NamespaceCallbacks {
   // callObject(className, idHex, name, method, args) → a promise of the answer (see
   // ObjectHost::CallObject). `name` is the id's name or undefined; `args` an ArrayBuffer of the
   // serialized argument array.
-  static void CallObject(const FunctionCallbackInfo<Value>& info) {
+  static void CallObject(const FunctionCallbackInfo<Value>& info) { Call(info, &AddressArgs); }
+
+  // callService(index, _, _, method, args): as callObject, to the entrypoint of the app's service
+  // binding `index` (AppCode::Services()).
+  static void CallService(const FunctionCallbackInfo<Value>& info) { Call(info, &ServiceArgs); }
+
+  // fetchObject(className, idHex, name, method, url, headers, body) → a promise of the answer.
+  // `headers` is an array of [name, value] string pairs; `body` an ArrayBuffer or null.
+  static void FetchObject(const FunctionCallbackInfo<Value>& info) { Fetch(info, &AddressArgs); }
+
+  // fetchService(index, _, _, method, url, headers, body): as fetchObject, to service `index`.
+  static void FetchService(const FunctionCallbackInfo<Value>& info) { Fetch(info, &ServiceArgs); }
+
+ private:
+  using AddressReader = bool (*)(const FunctionCallbackInfo<Value>&, ObjectAddress*);
+
+  static void Call(const FunctionCallbackInfo<Value>& info, AddressReader read_address) {
     v8::Isolate* isolate = info.GetIsolate();
     OutgoingCall call;
-    if (!AddressArgs(info, &call.address)) return;
+    if (!read_address(info, &call.address)) return;
     if (!js::StringToUtf8(isolate, info[3], &call.method) || !info[4]->IsArrayBuffer()) {
       js::ThrowTypeError(isolate, "callObject(className, id, name, method, args)");
       return;
@@ -77,14 +94,12 @@ class NamespaceCallbacks {
     Send(info, std::move(call));
   }
 
-  // fetchObject(className, idHex, name, method, url, headers, body) → a promise of the answer.
-  // `headers` is an array of [name, value] string pairs; `body` an ArrayBuffer or null.
-  static void FetchObject(const FunctionCallbackInfo<Value>& info) {
+  static void Fetch(const FunctionCallbackInfo<Value>& info, AddressReader read_address) {
     v8::Isolate* isolate = info.GetIsolate();
     v8::Local<v8::Context> context = isolate->GetCurrentContext();
     OutgoingCall call;
     call.fetch = true;
-    if (!AddressArgs(info, &call.address)) return;
+    if (!read_address(info, &call.address)) return;
     auto usage = [&] {
       js::ThrowTypeError(isolate, "fetchObject(className, id, name, method, url, headers, body)");
     };
@@ -117,7 +132,25 @@ class NamespaceCallbacks {
     Send(info, std::move(call));
   }
 
- private:
+  // Argument 0: the index of one of the calling app's service bindings, which names one of its
+  // own Worker's entrypoints (never JavaScript's choice of app or class). The entrypoint runs as
+  // the object "service" of class "_worker[:<Entrypoint>]".
+  static bool ServiceArgs(const FunctionCallbackInfo<Value>& info, ObjectAddress* address) {
+    v8::Isolate* isolate = info.GetIsolate();
+    const std::vector<ServiceBinding>& services = AppOf(info)->code()->Services();
+    if (!info[0]->IsUint32() || info[0].As<v8::Uint32>()->Value() >= services.size()) {
+      js::ThrowTypeError(isolate, "Not a service binding of this app.");
+      return false;
+    }
+    const ServiceBinding& service = services[info[0].As<v8::Uint32>()->Value()];
+    address->app = AppOf(info)->app();
+    address->class_name = kWorkerClassName;
+    if (!service.entrypoint.empty()) address->class_name += ":" + service.entrypoint;
+    address->instance_name = "service";
+    CompleteAddress(*address);
+    return true;
+  }
+
   // Reads argument `index` as the name of one of the calling app's classes; throws otherwise.
   static bool ClassArg(const FunctionCallbackInfo<Value>& info, int index, std::string* out) {
     v8::Isolate* isolate = info.GetIsolate();
@@ -173,6 +206,8 @@ std::span<const NativeFunction> NamespaceNatives() {
       {"checkObjectId", &NamespaceCallbacks::CheckObjectId},
       {"callObject", &NamespaceCallbacks::CallObject},
       {"fetchObject", &NamespaceCallbacks::FetchObject},
+      {"callService", &NamespaceCallbacks::CallService},
+      {"fetchService", &NamespaceCallbacks::FetchService},
   };
   return kFunctions;
 }

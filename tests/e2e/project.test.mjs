@@ -282,3 +282,19 @@ test('a single-file deploy cannot replace a class of a project', async () => {
   const result = await server.deploy(file, { app: 'chat-app', check: false });
   assertCliFailure(assert, result, /Class 'chat-room' belongs to the app's Wrangler project/);
 });
+
+test('service bindings to the project\'s own Worker: RPC to its entrypoints and fetch()', async () => {
+  const res = await echo('/services');
+  assert.equal(res.status, 200, res.text);
+  const body = res.json();
+  assert.equal(body.ping, 'pong self');
+  assert.equal(body.add, 5);
+  assert.equal(typeof body.total, 'number');
+  assert.equal(body.fetched, 'admin saw PUT /inside');
+  assert.deepEqual(body.selfFetch, { claims: null, key: null, authorization: false });
+  assert.equal(body.billing, 'unbound');
+  const errors = (await echo('/services/errors')).json();
+  assert.deepEqual(errors.thrown, { name: 'RangeError', message: 'admin refused', remote: true });
+  assert.deepEqual(errors.missing, { name: 'TypeError', message: 'The RPC receiver does not implement the method "nope".', remote: true });
+  assert.equal(errors.reserved.name, 'TypeError');
+});

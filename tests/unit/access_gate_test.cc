@@ -105,9 +105,9 @@ AccessDecision Decision(AccessDecision::Outcome outcome, std::string error = "",
 class CheckObjectAccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    catalog.Set("app", {{"open", "Open", "", AccessMode::kPublic, "", "", ""},
-                        {"users", "Users", "", AccessMode::kAuthenticated, "", "", ""},
-                        {"backend", "Backend", "", AccessMode::kServiceKey, "", "", ""}});
+    catalog.Set("app", {{"open", "Open", "", AccessMode::kPublic, "", "", "", {}},
+                        {"users", "Users", "", AccessMode::kAuthenticated, "", "", "", {}},
+                        {"backend", "Backend", "", AccessMode::kServiceKey, "", "", "", {}}});
   }
   HttpRequestData Request(const std::string& url, HeaderList headers) {
     HttpRequestData r;
