@@ -1,5 +1,6 @@
 #include "runtime/app_isolate.h"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "js/array_buffer_allocator.h"
@@ -236,7 +237,10 @@ v8::MaybeLocal<v8::Value> AppIsolate::EvaluateBuiltinModule(v8::Local<v8::Contex
   for (const char* n : spec->exports) {
     v8::Local<v8::String> name = js::FromUtf8(isolate, n);
     v8::Local<v8::Value> value;
-    if (specifier == "@cloudwerk/core/bindings") {
+    if (specifier == "cloudflare:workers" && std::strcmp(n, "env") == 0) {
+      // As on Cloudflare, the app's env (vars and bindings), importable at the top level.
+      value = NewEnvObject(self);
+    } else if (specifier == "@cloudwerk/core/bindings") {
       // Cloudwerk's `durableObjects`: the app's namespaces, by class name.
       v8::Local<v8::Function> bindings = self->RuntimeFunction("cloudwerkBindings");
       v8::Local<v8::Value> env = NewEnvObject(self);

@@ -75,6 +75,7 @@ test('a TOML project: WorkerEntrypoint class, npm package, local module, vars, u
   assert.deepEqual(res.json(), {
     greeting: 'hello, dorm (esm)',
     mode: 'toml',
+    moduleMode: 'toml',
     limit: 3,  // as on Cloudflare, a var that is not a string keeps its JSON type
     cache: 'unbound',
     url: `http://echo-app.localhost:${server.port}/?q=1`,
