@@ -23,7 +23,6 @@
 #include "control/env_store.h"
 #include "control/project_migrations.h"
 #include "control/registry.h"
-#include "runtime/app_quarantine.h"
 #include "runtime/class_catalog.h"
 #include "runtime/crash_attribution.h"
 #include "runtime/engine_pool.h"
@@ -61,15 +60,8 @@ bool IsIdentifier(const std::string& name) {
 }  // namespace
 
 HttpResponseData AdminService::DeployProject(const std::string& app, const std::string& body) {
-  if (!runtime_.quarantine.empty()) {
-    const int64_t now_ms = runtime::AppQuarantine::NowMs();
-    if (int64_t until = runtime_.quarantine.Until(app, now_ms)) {
-      HttpResponseData suspended = Error(503, runtime::AppQuarantine::Message(app, until, now_ms));
-      suspended.headers.emplace_back(
-          "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
-      return suspended;
-    }
-  }
+  // Deploying runs the module's top-level code: a suspended app waits like its requests.
+  if (auto suspended = Suspended(app)) return std::move(*suspended);
   boost::system::error_code ec;
   json::value parsed = json::parse(body, ec);
   if (ec || !parsed.is_object()) return Error(400, "The request body must be a JSON object.");

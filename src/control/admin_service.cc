@@ -169,15 +169,7 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
 
 HttpResponseData AdminService::Deploy(const std::string& app, const std::string& body) {
   // Deploying runs the module's top-level code: a suspended app waits like its requests.
-  if (!runtime_.quarantine.empty()) {
-    const int64_t now_ms = runtime::AppQuarantine::NowMs();
-    if (int64_t until = runtime_.quarantine.Until(app, now_ms)) {
-      HttpResponseData suspended = Error(503, runtime::AppQuarantine::Message(app, until, now_ms));
-      suspended.headers.emplace_back(
-          "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
-      return suspended;
-    }
-  }
+  if (auto suspended = Suspended(app)) return std::move(*suspended);
   json::value parsed;
   boost::system::error_code ec;
   parsed = json::parse(body, ec);
@@ -267,6 +259,17 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
   DeleteClassStorage(app, *storage);
   Log(LogLevel::kInfo, "deleted " + app + "/" + name + " and its storage");
   return JsonResponse(200, json::object{{"deleted", true}, {"name", name}, {"app", app}});
+}
+
+std::optional<HttpResponseData> AdminService::Suspended(const std::string& app) const {
+  if (runtime_.quarantine.empty()) return std::nullopt;
+  const int64_t now_ms = runtime::AppQuarantine::NowMs();
+  int64_t until = runtime_.quarantine.Until(app, now_ms);
+  if (!until) return std::nullopt;
+  HttpResponseData suspended = Error(503, runtime::AppQuarantine::Message(app, until, now_ms));
+  suspended.headers.emplace_back(
+      "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
+  return suspended;
 }
 
 void AdminService::DeleteClassStorage(const std::string& app, const std::string& storage_name) {

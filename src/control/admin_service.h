@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,6 +76,9 @@ class AdminService {
   runtime::HttpResponseData Serve(const std::string& path, const runtime::HttpRequestData& request);
   runtime::HttpResponseData Deploy(const std::string& app, const std::string& body);
   runtime::HttpResponseData Delete(const std::string& app, const std::string& name);
+  // The 503 (with retry-after) for a deploy to an app suspended by runtime::AppQuarantine, if it
+  // is.
+  std::optional<runtime::HttpResponseData> Suspended(const std::string& app) const;
   // Deletes the storage of a class whose registry record is gone (Registry::Remove) and whose
   // instances are dropped (PublishApp): alarms, usage, then the files.
   void DeleteClassStorage(const std::string& app, const std::string& storage_name);

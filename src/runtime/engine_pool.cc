@@ -94,8 +94,8 @@ size_t EnginePool::RouteObject(const ObjectAddress& given) {
   });
 }
 
-void EnginePool::DispatchFetch(size_t loop, ObjectAddress address, HttpRequestData request,
-                               ResponseCallback done) {
+template <typename Deliver>
+void EnginePool::RunCounted(size_t loop, ResponseCallback done, Deliver deliver) {
   ++requests_in_flight_;
   ResponseCallback answered = [this, done = std::move(done)](HttpResponseData response) {
     --requests_in_flight_;
@@ -103,31 +103,31 @@ void EnginePool::DispatchFetch(size_t loop, ObjectAddress address, HttpRequestDa
   };
   Loop* owner = loops_[loop].get();
   if (OnLoop(loop)) {
-    owner->engine->DispatchFetch(std::move(address), std::move(request), std::move(answered));
+    deliver(*owner->engine, std::move(answered));
     return;
   }
-  asio::post(owner->io, [owner, address = std::move(address), request = std::move(request),
-                         answered = std::move(answered)]() mutable {
-    owner->engine->DispatchFetch(std::move(address), std::move(request), std::move(answered));
-  });
+  asio::post(owner->io,
+             [owner, deliver = std::move(deliver), answered = std::move(answered)]() mutable {
+               deliver(*owner->engine, std::move(answered));
+             });
+}
+
+void EnginePool::DispatchFetch(size_t loop, ObjectAddress address, HttpRequestData request,
+                               ResponseCallback done) {
+  RunCounted(loop, std::move(done),
+             [address = std::move(address), request = std::move(request)](
+                 ThreadEngine& engine, ResponseCallback answered) mutable {
+               engine.DispatchFetch(std::move(address), std::move(request), std::move(answered));
+             });
 }
 
 void EnginePool::DispatchWorkerFetch(size_t loop, std::string app, HttpRequestData request,
                                      ResponseCallback done) {
-  ++requests_in_flight_;
-  ResponseCallback answered = [this, done = std::move(done)](HttpResponseData response) {
-    --requests_in_flight_;
-    done(std::move(response));
-  };
-  Loop* owner = loops_[loop].get();
-  if (OnLoop(loop)) {
-    owner->engine->DispatchWorkerFetch(std::move(app), std::move(request), std::move(answered));
-    return;
-  }
-  asio::post(owner->io, [owner, app = std::move(app), request = std::move(request),
-                         answered = std::move(answered)]() mutable {
-    owner->engine->DispatchWorkerFetch(std::move(app), std::move(request), std::move(answered));
-  });
+  RunCounted(loop, std::move(done),
+             [app = std::move(app), request = std::move(request)](
+                 ThreadEngine& engine, ResponseCallback answered) mutable {
+               engine.DispatchWorkerFetch(std::move(app), std::move(request), std::move(answered));
+             });
 }
 
 void EnginePool::DispatchCall(size_t loop, ObjectAddress address, ObjectEvent event) {

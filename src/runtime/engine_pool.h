@@ -116,6 +116,13 @@ class EnginePool {
  private:
   struct Loop;
 
+  // Counts a request as in flight until `done` runs, and has `deliver(engine, answered)` hand it
+  // to loop `loop`'s engine: at once when called on that loop, otherwise through its queue. A
+  // template (defined in engine_pool.cc, its only user) so that the request path allocates no
+  // std::function.
+  template <typename Deliver>
+  void RunCounted(size_t loop, ResponseCallback done, Deliver deliver);
+
   RuntimeShared& shared_;
   std::vector<std::unique_ptr<Loop>> loops_;
   // Requests dispatched and not yet answered.
