@@ -15,7 +15,7 @@
 import { DurableObject } from './base_classes.js';
 import {
   ArrayIsArray, ErrorCtor, ObjectDefineProperty, ObjectEntries, PromiseCtor,
-  PromisePrototypeThen, ReflectApply, StringCtor, TypeErrorCtor,
+  PromisePrototypeThen, PromiseResolve, ReflectApply, StringCtor, TypeErrorCtor,
 } from './primordials.js';
 
 const STATE_KEY = '__cloudwerk_state';
@@ -176,7 +176,8 @@ function rpcStub(stub) {
         return typeof value === 'function' ? FunctionPrototypeBind(value, target) : value;
       }
       return (...args) => new PromiseCtor((resolve, reject) => {
-        PromisePrototypeThen(ReflectApply(value, target, args), resolve, (error) => {
+        // The stub's call answers a pipelining promise (a thenable), not a Promise.
+        PromisePrototypeThen(PromiseResolve(ReflectApply(value, target, args)), resolve, (error) => {
           const message = error instanceof ErrorCtor ? error.message : StringCtor(error);
           reject(new DurableObjectRPCError(property, message, { cause: error }));
         });

@@ -5,13 +5,17 @@ import {
   ErrorCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, StringCtor, TypeErrorCtor,
   SymbolCtor,
 } from './primordials.js';
-import { DurableObject } from './base_classes.js';
+import { DurableObject, RpcTarget } from './base_classes.js';
 import { kWorkerRpc } from './worker_host.js';
+import {
+  GET_PROPERTY, decodeRpcValue, encodeRpcValue, expireStubs, isExportCall, runExportCall,
+} from './rpc_values.js';
 
 const ObjectFreeze = Object.freeze;
 const DOMExceptionCtor = globalThis.DOMException;
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const StringPrototypeSlice = Function.prototype.call.bind(String.prototype.slice);
 
 export function deliverFetch(object, request, slot, eventId) {
   let result;
@@ -76,6 +80,9 @@ const RESERVED_METHODS = ObjectFreeze({
 });
 const ObjectPrototype = Object.prototype;
 const DurableObjectPrototype = DurableObject.prototype;
+const RpcTargetPrototype = RpcTarget.prototype;
+// An RpcTarget passed by reference exposes its class's methods, as workerd's do.
+const RESERVED_TARGET_METHODS = ObjectFreeze({ __proto__: null, dup: true, constructor: true });
 
 function extendsDurableObject(object) {
   for (let proto = ObjectGetPrototypeOf(object); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
@@ -84,22 +91,40 @@ function extendsDurableObject(object) {
   return false;
 }
 
-// The method `name` of `object`'s class chain (getters are called), or throws as workerd does.
-function rpcMethodOf(object, name) {
-  if (RESERVED_METHODS[name] === true) {
+// The member `name` of `object`'s class chain below `base` (getters are called), or throws as
+// workerd does. Own instance properties are not members.
+function memberBelow(object, name, reserved, base) {
+  if (reserved[name] === true) {
     throw new TypeErrorCtor(`'${name}' is a reserved method and cannot be called over RPC.`);
   }
   for (let proto = ObjectGetPrototypeOf(object);
-    proto !== null && proto !== ObjectPrototype && proto !== DurableObjectPrototype;
+    proto !== null && proto !== ObjectPrototype && proto !== base;
     proto = ObjectGetPrototypeOf(proto)) {
     const descriptor = ObjectGetOwnPropertyDescriptor(proto, name);
     if (descriptor === undefined) continue;
-    const value = descriptor.get !== undefined ? ReflectApply(descriptor.get, object, [])
+    return descriptor.get !== undefined ? ReflectApply(descriptor.get, object, [])
       : descriptor.value;
-    if (typeof value !== 'function') throw new TypeErrorCtor(`"${name}" is not a function.`);
-    return value;
   }
   throw new TypeErrorCtor(`The RPC receiver does not implement the method "${name}".`);
+}
+
+// Calls the method that `method` names on `object`, or reads the property when `method` is
+// GET_PROPERTY + name (a stub's property awaited).
+function runMember(object, method, args, reserved, base) {
+  if (method.length !== 0 && method[0] === GET_PROPERTY) {
+    return memberBelow(object, StringPrototypeSlice(method, 1), reserved, base);
+  }
+  const fn = memberBelow(object, method, reserved, base);
+  if (typeof fn !== 'function') throw new TypeErrorCtor(`"${method}" is not a function.`);
+  return ReflectApply(fn, object, args);
+}
+
+function runObjectMember(object, method, args) {
+  return runMember(object, method, args, RESERVED_METHODS, DurableObjectPrototype);
+}
+
+function runTargetMember(target, method, args) {
+  return runMember(target, method, args, RESERVED_TARGET_METHODS, RpcTargetPrototype);
 }
 
 // The thrown value as the caller rebuilds it (js/runtime/namespace.js): [0, value] for what
@@ -120,22 +145,34 @@ function encodeThrown(error) {
   }
 }
 
-// Settles the call with the structured clone of what the method returned; a result that cannot
-// be cloned (a function, an RpcTarget, ...) settles it with the DataCloneError instead.
+// Settles the call with what the method returned (rpc_values.js: functions and RpcTargets in it go
+// by reference); a result that cannot be cloned settles it with the DataCloneError instead. Stubs
+// received in the arguments stop working once the call has returned, as on Cloudflare.
 export function deliverRpc(object, method, argsBuffer, slot, eventId) {
-  const fail = (error) => native.eventSettled(slot, eventId, false, encodeThrown(error));
+  let argStubs = null;
+  const fail = (error) => {
+    expireStubs(argStubs);
+    native.eventSettled(slot, eventId, false, encodeThrown(error));
+  };
   let result;
   try {
     const workerRpc = object[kWorkerRpc];
-    if (typeof workerRpc === 'function') {
+    if (isExportCall(method)) {
+      const decoded = decodeRpcValue(argsBuffer);
+      argStubs = decoded[1];
+      result = runExportCall(object, method, decoded[0], runTargetMember);
+    } else if (typeof workerRpc === 'function') {
       // A Worker entrypoint, called through a service binding.
-      const args = native.deserialize(argsBuffer);
-      result = ReflectApply(workerRpc, object, [(instance) => rpcMethodOf(instance, method), args]);
+      const decoded = decodeRpcValue(argsBuffer);
+      argStubs = decoded[1];
+      const args = decoded[0];
+      result = ReflectApply(workerRpc, object,
+        [(instance) => runObjectMember(instance, method, args)]);
     } else {
       if (!extendsDurableObject(object)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
-      const fn = rpcMethodOf(object, method);
-      const args = native.deserialize(argsBuffer);
-      result = ReflectApply(fn, object, args);
+      const decoded = decodeRpcValue(argsBuffer);
+      argStubs = decoded[1];
+      result = runObjectMember(object, method, decoded[0]);
     }
   } catch (error) {
     fail(error);
@@ -146,11 +183,12 @@ export function deliverRpc(object, method, argsBuffer, slot, eventId) {
     (value) => {
       let bytes;
       try {
-        bytes = native.serialize(value);
+        bytes = encodeRpcValue(value, true)[0];
       } catch (error) {
         fail(error);
         return;
       }
+      expireStubs(argStubs);
       native.eventSettled(slot, eventId, true, bytes);
     },
     fail,

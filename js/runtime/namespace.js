@@ -9,6 +9,10 @@
 import { native } from './native.js';
 import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
 import {
+  SymbolDispose, decodeRpcValue, disposedCall, encodeRpcValue, exportMethod, registerObjectStub,
+  releaseExported, setExportCaller, setObjectStubMaker, stubMember,
+} from './rpc_values.js';
+import {
   ErrorCtor, ObjectDefineProperty, PromisePrototypeThen, PromiseReject, StringCtor,
   TypeErrorCtor, checkToken, kRuntimeToken,
 } from './primordials.js';
@@ -80,7 +84,7 @@ const ERROR_CLASSES = {
 
 function rpcResult(answer, idHex) {
   const outcome = answer[1];
-  if (outcome === OUTCOME_RETURNED) return native.deserialize(answer[2]);
+  if (outcome === OUTCOME_RETURNED) return decodeRpcValue(answer[2])[0];
   if (outcome === OUTCOME_THREW) {
     // See encodeThrown in deliver.js.
     const encoded = native.deserialize(answer[2]);
@@ -92,21 +96,32 @@ function rpcResult(answer, idHex) {
   throw runtimeError(answer);
 }
 
-function callMethod(className, idHex, name, method, args) {
-  return callWith(native.callObject, className, idHex, name, method, args);
-}
-
 // `call` is native.callObject, or native.callService (whose first argument is the service's
-// index, and whose calls name no object id).
+// index, and whose calls name no object id). Returns a promise of the result; what the arguments
+// exported (functions, RpcTargets: rpc_values.js) is dropped once the call has returned.
 function callWith(call, className, idHex, name, method, args) {
   let answer;
+  let exported = null;
   try {
-    answer = call(className, idHex, name, method, native.serialize(args));
+    const encoded = encodeRpcValue(args, false);
+    exported = encoded[1];
+    answer = call(className, idHex, name, method, encoded[0]);
   } catch (error) {
+    releaseExported(exported);
     return PromiseReject(error);
   }
-  return PromisePrototypeThen(answer, (settled) => rpcResult(settled, idHex));
+  return PromisePrototypeThen(answer, (settled) => {
+    releaseExported(exported);
+    return rpcResult(settled, idHex);
+  });
 }
+
+// A call on a stub of a function or RpcTarget another object exported (rpc_values.js).
+setExportCaller((ref, method, args) => {
+  if (ref.disposed) return disposedCall();
+  return callWith(native.callObject, ref.className, ref.idHex, ref.name,
+    exportMethod(ref.capId, method), args);
+});
 
 function fetchObject(className, idHex, name, input, init) {
   return fetchWith(native.fetchObject, className, idHex, name, input, init);
@@ -137,11 +152,11 @@ async function fetchWith(send, className, idHex, name, input, init) {
   });
 }
 
-// What `stub.x` gives for a name the stub does not have: a function calling method `x`.
+// What `stub.x` gives for a name the stub does not have: calling it calls method `x`, awaiting it
+// reads property `x` (rpc_values.js).
 function methodCaller(className, idHex, name, method) {
-  return function rpcMethod(...args) {
-    return callMethod(className, idHex, name, method, args);
-  };
+  return stubMember(
+    (member, args) => callWith(native.callObject, className, idHex, name, member, args), method);
 }
 
 // The stub's own properties are exactly `id` and `name`, as on Cloudflare; any other string
@@ -155,6 +170,9 @@ export class DurableObjectStub {
   }
 }
 
+// Disposing a Durable Object stub releases nothing: it holds no capability of its own.
+function disposeObjectStub() {}
+
 function makeStub(className, id) {
   const idHex = objectIdHex(id);
   const name = id.name;
@@ -162,9 +180,10 @@ function makeStub(className, id) {
   const fetch = function fetch(input, init = undefined) {
     return fetchObject(className, idHex, name, input, init);
   };
-  return new ProxyCtor(target, {
+  const stub = new ProxyCtor(target, {
     get(stub, property) {
       if (property === 'fetch') return fetch;
+      if (property === SymbolDispose) return disposeObjectStub;
       if (typeof property !== 'string') return ReflectGet(stub, property);
       if (ObjectHasOwn(stub, property) || ReflectHas(stub, property)) {
         return ReflectGet(stub, property);
@@ -174,7 +193,12 @@ function makeStub(className, id) {
       return methodCaller(className, idHex, name, property);
     },
   });
+  registerObjectStub(stub, className, idHex, name);
+  return stub;
 }
+
+// A Durable Object stub sent over RPC arrives as a stub of the same object.
+setObjectStubMaker((className, idHex, name) => makeStub(className, makeObjectId(idHex, name)));
 
 // As workerd, get() takes any DurableObjectId, even one another namespace made: it then names
 // the object with that id in this namespace.
@@ -264,9 +288,9 @@ export function createService(index) {
       if (typeof property !== 'string') return ReflectGet(service, property);
       if (ReflectHas(service, property)) return ReflectGet(service, property);
       if (property === 'then') return undefined;
-      return function rpcMethod(...args) {
-        return callWith(native.callService, index, undefined, undefined, property, args);
-      };
+      return stubMember(
+        (member, args) => callWith(native.callService, index, undefined, undefined, member, args),
+        property);
     },
   });
 }

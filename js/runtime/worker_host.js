@@ -89,11 +89,10 @@ export function workerHostClass(entry) {
     }
 
     // A service binding's RPC call: a new instance of the entrypoint class per call, as on
-    // Cloudflare. `methodOf(instance)` finds the method with the rules objects' RPC follows.
-    [kWorkerRpc](methodOf, args) {
+    // Cloudflare. `run(instance)` calls the method with the rules objects' RPC follows.
+    [kWorkerRpc](run) {
       if (!extendsWorkerEntrypoint(entry)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
-      const instance = new entry(new ExecutionContext(), this.#env);
-      return ReflectApply(methodOf(instance), instance, args);
+      return run(new entry(new ExecutionContext(), this.#env));
     }
   };
 }

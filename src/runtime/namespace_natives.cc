@@ -74,6 +74,24 @@ class NamespaceCallbacks {
   // fetchService(index, _, _, method, url, headers, body): as fetchObject, to service `index`.
   static void FetchService(const FunctionCallbackInfo<Value>& info) { Fetch(info, &ServiceArgs); }
 
+  // currentObject() → [instance, className, idHex, name] of the object whose turn runs (its JS
+  // instance and the address a stub reaches it by; name undefined when the object has none), or
+  // undefined outside an object's turn. What a function or RpcTarget passed over RPC is exported
+  // from: calls on it come back to this object as events.
+  static void CurrentObject(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    ObjectInstance* instance = HostOf(info)->CurrentObject();
+    if (!instance || instance->app != AppOf(info) || instance->js_object.IsEmpty()) return;
+    const ObjectAddress& address = instance->address;
+    v8::Local<v8::Value> parts[] = {
+        instance->js_object.Get(isolate), js::FromUtf8(isolate, address.class_name),
+        js::FromUtf8(isolate, address.object_id),
+        address.instance_name.empty()
+            ? v8::Undefined(isolate).As<v8::Value>()
+            : js::FromUtf8(isolate, address.instance_name).As<v8::Value>()};
+    info.GetReturnValue().Set(v8::Array::New(isolate, parts, 4));
+  }
+
  private:
   using AddressReader = bool (*)(const FunctionCallbackInfo<Value>&, ObjectAddress*);
 
@@ -208,6 +226,7 @@ std::span<const NativeFunction> NamespaceNatives() {
       {"fetchObject", &NamespaceCallbacks::FetchObject},
       {"callService", &NamespaceCallbacks::CallService},
       {"fetchService", &NamespaceCallbacks::FetchService},
+      {"currentObject", &NamespaceCallbacks::CurrentObject},
   };
   return kFunctions;
 }

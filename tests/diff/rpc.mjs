@@ -35,6 +35,8 @@ const SCENARIOS = [
   ['envKeys', ''], ['increment', 'name=shared&by=2'], ['increment', 'name=shared&by=3'], ['clone', ''],
   ['fail', ''], ['failLater', ''], ['reserved', ''], ['missing', ''], ['instanceProperty', ''],
   ['prototypeOnStub', ''], ['notAFunction', ''], ['returnFunction', ''], ['argFunction', ''],
+  ['rpcTarget', ''], ['pipeline', ''], ['targetArg', ''], ['keptCallback', ''], ['stubArg', ''],
+  ['functionsInResult', ''], ['stubProperty', ''], ['unclonable', ''],
   ['plainRpc', ''], ['plainFetch', ''], ['ids', ''], ['jurisdiction', ''], ['badIds', ''],
   ['fetch', 'name=fetched'], ['increment', 'name=fetched-count&by=7'], ['fetchRequest', 'name=fetched-count'],
   ['fetchThrows', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],

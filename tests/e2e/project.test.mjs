@@ -299,3 +299,11 @@ test('service bindings to the project\'s own Worker: RPC to its entrypoints and 
   assert.deepEqual(errors.missing, { name: 'TypeError', message: 'The RPC receiver does not implement the method "nope".', remote: true });
   assert.equal(errors.reserved.name, 'TypeError');
 });
+
+test('references across a project: a Worker\'s callback called by an object, an entrypoint\'s RpcTarget', async () => {
+  const res = await echo('/references');
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), {
+    mapped: [10, 20, 30], greeted: 'hello, ann', user: 'ann', piped: 'hi, bob',
+  });
+});

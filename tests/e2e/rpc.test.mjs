@@ -86,11 +86,49 @@ test('reserved names, missing methods and non-functions fail as on Cloudflare', 
 });
 
 test('values that cannot be cloned are refused with a DataCloneError', async () => {
-  const returned = (await scenario('returnFunction')).error;
-  assert.equal(returned.name, 'DataCloneError');
-  const argument = (await scenario('argFunction')).error;
-  assert.equal(argument.name, 'DataCloneError');
-  assert.equal(argument.remote, null, 'refused in the caller, before any call');
+  const { error } = await scenario('unclonable');
+  assert.equal(error.name, 'DataCloneError');
+  assert.equal(error.remote, null, 'refused in the caller, before any call');
+});
+
+test('functions go by reference: returned, passed, and inside returned objects', async () => {
+  assert.deepEqual(await scenario('returnFunction'), { result: { type: 'function', called: 1 } });
+  // The callee calls the caller's function twice; each call runs back in the caller.
+  assert.deepEqual(await scenario('argFunction'), { result: { doubled: 42, again: 44 } });
+  assert.deepEqual(await scenario('functionsInResult'),
+    { result: { base: 6, plus: 10, times: 42, disposable: 'function' } });
+});
+
+test('RpcTarget stubs: methods, getters, dispose, and use after dispose', async () => {
+  assert.deepEqual(await scenario('rpcTarget'), {
+    result: {
+      first: 7, second: 8, value: 8, before: 0, after: 1,
+      afterDispose: 'Error: RPC stub used after being disposed.',
+    },
+  });
+  // An RpcTarget passed as an argument: the callee's calls and property reads run in the caller.
+  assert.deepEqual(await scenario('targetArg'), { result: { total: 8, viaGetter: 8 } });
+});
+
+test('promise pipelining: calls and property reads on a result not yet awaited', async () => {
+  assert.deepEqual(await scenario('pipeline'), {
+    result: {
+      direct: 13, chained: 101, property: 7, plain: 'targets',
+      missing: 'TypeError: The RPC receiver does not implement the method "noSuchMethod".',
+    },
+  });
+  assert.deepEqual(await scenario('stubProperty'), { result: { getter: 5, method: 'function' } });
+});
+
+test('a stub received as an argument stops working when the call returns', async () => {
+  const { result } = await scenario('keptCallback');
+  assert.equal(result.kept, 'kept');
+  assert.equal(result.later, 'Error: RPC stub used after being disposed.');
+  assert.equal(result.remote, true);
+});
+
+test('a Durable Object stub passed over RPC reaches the same object', async () => {
+  assert.deepEqual(await scenario('stubArg'), { result: { first: 5, second: 6, direct: 6 } });
 });
 
 test('a class not extending DurableObject takes fetch() but not RPC', async () => {

@@ -1,0 +1,570 @@
+// The values JavaScript RPC carries between objects of an app, as on Cloudflare: everything
+// structured clone takes goes by value; functions, RpcTarget instances and stubs go by reference.
+//
+// A function or an RpcTarget sent in a call is *exported* by the object whose turn sends it (its
+// JavaScript instance keeps a table of what it exported) and arrives as a stub: calling the stub
+// sends a call back to the exporting object, as an event through its input gate, where the
+// function or the target's method runs. Stubs received as a call's arguments work until that call
+// returns (then the caller drops its exports); stubs received in a result work until the receiver
+// disposes them (`stub[Symbol.dispose]()`, `using`, or disposing the result that holds them), as
+// workerd's do. A Durable Object stub sent over RPC arrives as a stub of the same object.
+//
+// Wire format (structured clone): `[value]` when nothing goes by reference, else
+// `[value, markers, refs]`: each marker is an empty object standing in the value for the reference
+// described by refs[i] = [className, idHex, name, capId, kind] (kind 'f' a function, 't' an
+// RpcTarget, 'd' a Durable Object stub, capId 0). Structured clone keeps identity within one
+// message, so the receiver finds the markers again by identity: no user value can pose as one.
+import { native } from './native.js';
+import {
+  ArrayIsArray, ErrorCtor, NumberCtor, PromisePrototypeThen, PromiseReject, PromiseResolve,
+  ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor,
+} from './primordials.js';
+import { RpcTarget } from './base_classes.js';
+
+const ProxyCtor = Proxy;
+const MapCtor = Map;
+const SetCtor = Set;
+const WeakMapCtor = WeakMap;
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ObjectKeys = Object.keys;
+const ObjectHasOwn = Object.hasOwn;
+const ObjectPrototype = Object.prototype;
+const ObjectDefineProperty = Object.defineProperty;
+const MapPrototype = Map.prototype;
+const SetPrototype = Set.prototype;
+const ErrorPrototype = Error.prototype;
+const RpcTargetPrototype = RpcTarget.prototype;
+const uncurryThis = Function.prototype.bind.bind(Function.prototype.call);
+const MapPrototypeGet = uncurryThis(Map.prototype.get);
+const MapPrototypeSet = uncurryThis(Map.prototype.set);
+const MapPrototypeHas = uncurryThis(Map.prototype.has);
+const MapPrototypeDelete = uncurryThis(Map.prototype.delete);
+const MapPrototypeForEach = uncurryThis(Map.prototype.forEach);
+const MapPrototypeKeys = uncurryThis(Map.prototype.keys);
+const MapPrototypeGetSize = uncurryThis(Object.getOwnPropertyDescriptor(Map.prototype, 'size').get);
+const MapIteratorNext = uncurryThis(Object.getPrototypeOf(new Map().keys()).next);
+const SetPrototypeAdd = uncurryThis(Set.prototype.add);
+const SetPrototypeHas = uncurryThis(Set.prototype.has);
+const SetPrototypeForEach = uncurryThis(Set.prototype.forEach);
+const WeakMapPrototypeGet = uncurryThis(WeakMap.prototype.get);
+const WeakMapPrototypeSet = uncurryThis(WeakMap.prototype.set);
+const WeakMapPrototypeHas = uncurryThis(WeakMap.prototype.has);
+const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf);
+const StringPrototypeSlice = uncurryThis(String.prototype.slice);
+const SetPrototypeDelete = uncurryThis(Set.prototype.delete);
+
+// As workerd defines them where the engine does not: `using` (lowered by the bundler, which falls
+// back to Symbol.for('Symbol.dispose')) and every runtime object agree on one symbol.
+for (const name of ['dispose', 'asyncDispose']) {
+  if (SymbolCtor[name] === undefined) {
+    ObjectDefineProperty(SymbolCtor, name, { value: SymbolCtor.for(`Symbol.${name}`) });
+  }
+}
+export const SymbolDispose = SymbolCtor.dispose;
+
+const DISPOSED_MESSAGE = 'RPC stub used after being disposed.';
+// Exports kept for results that their receiver never disposes: past this many, an object drops its
+// oldest, so that a caller that never disposes cannot grow the callee's memory without bound.
+const MAX_RESULT_EXPORTS = 10000;
+// Method names with this prefix are the runtime's own calls to an object's exports.
+const EXPORT_CALL = '\0';
+const RELEASE_CALL = '\0release';
+// A method name with this prefix reads the property that follows instead of calling a method.
+export const GET_PROPERTY = '\u0001';
+
+// ---------------------------------------------------------------------------------------------
+// Exports: per exporting object (its JS instance), capId → { target, kind, result }.
+
+const exportTables = new WeakMapCtor();
+
+function exportTableOf(object) {
+  let table = WeakMapPrototypeGet(exportTables, object);
+  if (table === undefined) {
+    table = { next: 1, entries: new MapCtor(), results: 0 };
+    WeakMapPrototypeSet(exportTables, object, table);
+  }
+  return table;
+}
+
+function dropExport(table, capId) {
+  const entry = MapPrototypeGet(table.entries, capId);
+  if (entry === undefined) return undefined;
+  MapPrototypeDelete(table.entries, capId);
+  if (entry.result) table.results--;
+  return entry;
+}
+
+// Disposes what the receiver disposed: an RpcTarget's own Symbol.dispose runs, as on Cloudflare.
+function releaseExport(table, capId) {
+  const entry = dropExport(table, capId);
+  if (entry === undefined || entry.kind !== 't') return;
+  try {
+    const dispose = entry.target[SymbolDispose];
+    if (typeof dispose === 'function') ReflectApply(dispose, entry.target, []);
+  } catch {
+    // A failing dispose() is the target's own business; the reference is gone either way.
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// References held by this side.
+
+// Stub (a proxy) → its reference { className, idHex, name, capId, kind, disposed }.
+const stubRefs = new WeakMapCtor();
+// Durable Object stub (namespace.js) → [className, idHex, name].
+const objectStubs = new WeakMapCtor();
+let makeObjectStub;
+
+// Called by namespace.js: `stub` is a Durable Object stub; `make(className, idHex, name)` makes one.
+export function registerObjectStub(stub, className, idHex, name) {
+  WeakMapPrototypeSet(objectStubs, stub, [className, idHex, name]);
+}
+export function setObjectStubMaker(make) {
+  makeObjectStub = make;
+}
+
+function isRpcTarget(value) {
+  for (let proto = ObjectGetPrototypeOf(value); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
+    if (proto === RpcTargetPrototype) return true;
+  }
+  return false;
+}
+
+function isError(value) {
+  for (let proto = ObjectGetPrototypeOf(value); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
+    if (proto === ErrorPrototype) return true;
+  }
+  return false;
+}
+
+// The containers the walk looks into: arrays, Maps, Sets and plain objects. Anything else
+// (class instances, Dates, buffers, errors) is left to structured clone as it is.
+const KIND_OTHER = 0;
+const KIND_ARRAY = 1;
+const KIND_MAP = 2;
+const KIND_SET = 3;
+const KIND_PLAIN = 4;
+function containerKind(value) {
+  if (ArrayIsArray(value)) return KIND_ARRAY;
+  const proto = ObjectGetPrototypeOf(value);
+  if (proto === ObjectPrototype || proto === null) return KIND_PLAIN;
+  if (proto === MapPrototype) return KIND_MAP;
+  if (proto === SetPrototype) return KIND_SET;
+  return KIND_OTHER;
+}
+
+function isReference(value) {
+  if (typeof value === 'function') return true;
+  return WeakMapPrototypeHas(stubRefs, value) || WeakMapPrototypeHas(objectStubs, value) ||
+    isRpcTarget(value);
+}
+
+// Whether `value` holds anything that goes by reference. Most RPC values hold nothing of the kind:
+// they are serialized as they are.
+function holdsReferences(value, seen) {
+  if (typeof value === 'function') return true;
+  if (value === null || typeof value !== 'object') return false;
+  if (isReference(value)) return true;
+  const kind = containerKind(value);
+  if (kind === KIND_OTHER) return false;
+  if (seen === undefined) seen = new SetCtor();
+  if (SetPrototypeHas(seen, value)) return false;
+  SetPrototypeAdd(seen, value);
+  if (kind === KIND_ARRAY) {
+    const length = value.length;
+    for (let i = 0; i < length; i++) {
+      if (holdsReferences(value[i], seen)) return true;
+    }
+    return false;
+  }
+  let found = false;
+  if (kind === KIND_MAP) {
+    MapPrototypeForEach(value, (v, k) => {
+      if (!found && (holdsReferences(k, seen) || holdsReferences(v, seen))) found = true;
+    });
+    return found;
+  }
+  if (kind === KIND_SET) {
+    SetPrototypeForEach(value, (v) => {
+      if (!found && holdsReferences(v, seen)) found = true;
+    });
+    return found;
+  }
+  const keys = ObjectKeys(value);
+  for (let i = 0; i < keys.length; i++) {
+    if (holdsReferences(value[keys[i]], seen)) return true;
+  }
+  return false;
+}
+
+// Encodes `value` for a call or an answer. Returns [bytes, exported]: `exported` lists the
+// [table, capId] this side exported for it (null when none). `forResult` marks exports that live
+// until the receiver disposes them rather than until the call returns.
+export function encodeRpcValue(value, forResult) {
+  if (!holdsReferences(value, undefined)) return [native.serialize([value]), null];
+  const markers = [];
+  const refs = [];
+  const exported = [];
+  const copies = new MapCtor();
+  let self;
+  const reference = (thing) => {
+    const known = WeakMapPrototypeGet(stubRefs, thing);
+    let ref;
+    if (known !== undefined) {
+      if (known.disposed) throw new ErrorCtor(DISPOSED_MESSAGE);
+      ref = [known.className, known.idHex, known.name, known.capId, known.kind];
+    } else if (WeakMapPrototypeHas(objectStubs, thing)) {
+      const address = WeakMapPrototypeGet(objectStubs, thing);
+      ref = [address[0], address[1], address[2], 0, 'd'];
+    } else {
+      if (self === undefined) {
+        self = native.currentObject();
+        if (self === undefined) {
+          throw new TypeErrorCtor('Functions and RpcTargets can only be passed over RPC by a ' +
+            'Durable Object or a Worker while it handles an event.');
+        }
+      }
+      const table = exportTableOf(self[0]);
+      const capId = table.next++;
+      const kind = typeof thing === 'function' ? 'f' : 't';
+      MapPrototypeSet(table.entries, capId, { target: thing, kind, result: forResult });
+      if (forResult) {
+        table.results++;
+        trimResultExports(table);
+      }
+      exported[exported.length] = [table, capId];
+      ref = [self[1], self[2], self[3], capId, kind];
+    }
+    const marker = {};
+    markers[markers.length] = marker;
+    refs[refs.length] = ref;
+    return marker;
+  };
+  const copy = (item) => {
+    if (typeof item === 'function') return reference(item);
+    if (item === null || typeof item !== 'object') return item;
+    if (isReference(item)) return reference(item);
+    const kind = containerKind(item);
+    if (kind === KIND_OTHER) return item;
+    if (MapPrototypeHas(copies, item)) return MapPrototypeGet(copies, item);
+    if (kind === KIND_ARRAY) {
+      const out = [];
+      MapPrototypeSet(copies, item, out);
+      const length = item.length;
+      for (let i = 0; i < length; i++) out[i] = copy(item[i]);
+      return out;
+    }
+    if (kind === KIND_MAP) {
+      const out = new MapCtor();
+      MapPrototypeSet(copies, item, out);
+      MapPrototypeForEach(item, (v, k) => MapPrototypeSet(out, copy(k), copy(v)));
+      return out;
+    }
+    if (kind === KIND_SET) {
+      const out = new SetCtor();
+      MapPrototypeSet(copies, item, out);
+      SetPrototypeForEach(item, (v) => SetPrototypeAdd(out, copy(v)));
+      return out;
+    }
+    const out = {};
+    MapPrototypeSet(copies, item, out);
+    const keys = ObjectKeys(item);
+    for (let i = 0; i < keys.length; i++) {
+      ObjectDefineProperty(out, keys[i],
+        { value: copy(item[keys[i]]), writable: true, enumerable: true, configurable: true });
+    }
+    return out;
+  };
+  try {
+    return [native.serialize([copy(value), markers, refs]), exported];
+  } catch (error) {
+    releaseExported(exported);
+    throw error;
+  }
+}
+
+function trimResultExports(table) {
+  if (table.results <= MAX_RESULT_EXPORTS) return;
+  const keys = MapPrototypeKeys(table.entries);
+  for (let step = MapIteratorNext(keys); !step.done; step = MapIteratorNext(keys)) {
+    const entry = MapPrototypeGet(table.entries, step.value);
+    if (entry.result) {
+      dropExport(table, step.value);
+      return;
+    }
+  }
+}
+
+// Drops what this side exported for a call that has returned.
+export function releaseExported(exported) {
+  if (exported === null) return;
+  for (let i = 0; i < exported.length; i++) dropExport(exported[i][0], exported[i][1]);
+}
+
+// Decodes what encodeRpcValue made. Returns [value, stubs]: `stubs` lists the stubs made for the
+// references in it (null when none).
+export function decodeRpcValue(bytes) {
+  const message = native.deserialize(bytes);
+  if (!ArrayIsArray(message)) throw new TypeErrorCtor('Malformed RPC message.');
+  if (message.length === 1) return [message[0], null];
+  const markers = message[1];
+  const refs = message[2];
+  if (!ArrayIsArray(markers) || !ArrayIsArray(refs) || markers.length !== refs.length) {
+    throw new TypeErrorCtor('Malformed RPC message.');
+  }
+  const byMarker = new MapCtor();
+  const stubs = [];
+  for (let i = 0; i < markers.length; i++) {
+    const ref = refs[i];
+    if (!ArrayIsArray(ref) || ref.length !== 5) throw new TypeErrorCtor('Malformed RPC message.');
+    const stub = ref[4] === 'd'
+      ? makeObjectStub(StringCtor(ref[0]), StringCtor(ref[1]), ref[2] === undefined ? undefined : StringCtor(ref[2]))
+      : makeExportStub({
+        className: StringCtor(ref[0]),
+        idHex: StringCtor(ref[1]),
+        name: ref[2] === undefined ? undefined : StringCtor(ref[2]),
+        capId: ref[3],
+        kind: ref[4] === 'f' ? 'f' : 't',
+        disposed: false,
+      });
+    MapPrototypeSet(byMarker, markers[i], stub);
+    if (ref[4] !== 'd') stubs[stubs.length] = stub;
+  }
+  const seen = new SetCtor();
+  const restore = (item) => {
+    if (item === null || typeof item !== 'object') return item;
+    if (MapPrototypeHas(byMarker, item)) return MapPrototypeGet(byMarker, item);
+    if (SetPrototypeHas(seen, item)) return item;
+    SetPrototypeAdd(seen, item);
+    const kind = containerKind(item);
+    if (kind === KIND_ARRAY) {
+      for (let i = 0; i < item.length; i++) item[i] = restore(item[i]);
+    } else if (kind === KIND_MAP) {
+      const entries = [];
+      MapPrototypeForEach(item, (v, k) => { entries[entries.length] = [k, v]; });
+      for (let i = 0; i < entries.length; i++) {
+        const key = restore(entries[i][0]);
+        if (key !== entries[i][0]) MapPrototypeDelete(item, entries[i][0]);
+        MapPrototypeSet(item, key, restore(entries[i][1]));
+      }
+    } else if (kind === KIND_SET) {
+      const values = [];
+      SetPrototypeForEach(item, (v) => { values[values.length] = v; });
+      for (let i = 0; i < values.length; i++) {
+        const value = restore(values[i]);
+        if (value !== values[i]) {
+          SetPrototypeDelete(item, values[i]);
+          SetPrototypeAdd(item, value);
+        }
+      }
+    } else if (kind === KIND_PLAIN) {
+      const keys = ObjectKeys(item);
+      for (let i = 0; i < keys.length; i++) item[keys[i]] = restore(item[keys[i]]);
+    }
+    return item;
+  };
+  const value = restore(message[0]);
+  // As on Cloudflare: disposing a result disposes every stub in it.
+  if (stubs.length !== 0 && value !== null && typeof value === 'object' &&
+      !WeakMapPrototypeHas(stubRefs, value) && containerKind(value) !== KIND_OTHER) {
+    try {
+      ObjectDefineProperty(value, SymbolDispose, {
+        value: () => disposeAll(stubs), writable: true, enumerable: false, configurable: true,
+      });
+    } catch {
+      // A value that cannot take the property is disposed stub by stub.
+    }
+  }
+  return [value, stubs.length === 0 ? null : stubs];
+}
+
+export function disposeAll(stubs) {
+  if (stubs === null) return;
+  for (let i = 0; i < stubs.length; i++) disposeStub(stubs[i], true);
+}
+
+// Marks the stubs received as a call's arguments disposed once the call returned: the caller has
+// dropped what they refer to, so using one fails at once, with Cloudflare's message.
+export function expireStubs(stubs) {
+  if (stubs === null) return;
+  for (let i = 0; i < stubs.length; i++) disposeStub(stubs[i], false);
+}
+
+function disposeStub(stub, notify) {
+  const ref = WeakMapPrototypeGet(stubRefs, stub);
+  if (ref === undefined || ref.disposed) return;
+  ref.disposed = true;
+  if (!notify || ref.shared.count-- > 1) return;
+  let sent;
+  try {
+    sent = native.callObject(ref.className, ref.idHex, ref.name, RELEASE_CALL,
+      native.serialize([[ref.capId]]));  // [arguments]: see encodeRpcValue
+  } catch {
+    return;  // the exporter's class is gone: nothing is left to release
+  }
+  PromisePrototypeThen(sent, undefined, () => {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stubs of exports, and the promises RPC calls return.
+
+let callExport;  // set by namespace.js: (ref, method, args) → promise of the result
+
+export function setExportCaller(call) {
+  callExport = call;
+}
+
+function makeExportStub(ref, shared = { count: 1 }) {
+  ref.shared = shared;
+  const call = (method, args) => callExport(ref, method, args);
+  // A function target, so that a stub of a function can be called.
+  const target = function rpcStub() {};
+  const dup = () => {
+    if (ref.disposed) throw new ErrorCtor(DISPOSED_MESSAGE);
+    shared.count++;
+    return makeExportStub({ ...ref, disposed: false }, shared);
+  };
+  const dispose = () => disposeStub(stub, true);
+  const stub = new ProxyCtor(target, {
+    apply(_, thisArg, args) {
+      return rpcPromise(call('', args));
+    },
+    get(_, property) {
+      if (property === 'dup') return dup;
+      if (property === SymbolDispose) return dispose;
+      if (typeof property !== 'string' || property === 'then') return undefined;
+      return stubMember(call, property);
+    },
+    has(_, property) {
+      return property === 'dup' || property === SymbolDispose;
+    },
+    set() {
+      return false;
+    },
+  });
+  WeakMapPrototypeSet(stubRefs, stub, ref);
+  return stub;
+}
+
+// What `stub.name` gives, as workerd's JsRpcProperty: calling it calls the method `name`
+// (`call(name, args)`), awaiting it reads the property `name` over RPC. `call` returns a promise.
+export function stubMember(call, name) {
+  return pipelined(() => call(GET_PROPERTY + name, []), (args) => rpcPromise(call(name, args)));
+}
+
+// The promise a call on a disposed stub gives.
+export function disposedCall() {
+  return PromiseReject(new ErrorCtor(DISPOSED_MESSAGE));
+}
+
+// What an RPC call returns, as workerd's JsRpcPromise: a promise of the result that also
+// pipelines: `stub.a().b()` calls `b` on what `a` returns once it has, `await stub.a().x` gives its
+// property `x`, and disposing it disposes the result.
+export function rpcPromise(promise) {
+  return pipelined(() => promise,
+    (args) => rpcPromise(PromisePrototypeThen(promise, (value) => callValue(value, args))));
+}
+
+// `valueOf()` gives the promise of the value (made on first use); `call(args)` calls it.
+function pipelined(valueOf, call) {
+  let promise;
+  const settled = () => (promise === undefined ? (promise = valueOf()) : promise);
+  return new ProxyCtor(function rpcPromise() {}, {
+    apply(_, thisArg, args) {
+      return call(args);
+    },
+    get(_, property) {
+      if (property === 'then') {
+        return (onFulfilled, onRejected) => PromisePrototypeThen(settled(), onFulfilled, onRejected);
+      }
+      if (property === 'catch') return (onRejected) => PromisePrototypeThen(settled(), undefined, onRejected);
+      if (property === 'finally') return (onFinally) => finallyOf(settled(), onFinally);
+      if (property === SymbolDispose) return () => disposeWhenSettled(settled());
+      if (typeof property !== 'string') return undefined;
+      return pipelined(
+        () => PromisePrototypeThen(settled(), (value) => memberOf(value, property)),
+        (args) => rpcPromise(PromisePrototypeThen(settled(),
+          (value) => callValue(memberOf(value, property), args, value, property))));
+    },
+  });
+}
+
+function memberOf(value, property) {
+  if (value === null || value === undefined) {
+    throw new TypeErrorCtor(`Cannot read properties of ${value} (reading '${property}')`);
+  }
+  return value[property];
+}
+
+function callValue(fn, args, self = undefined, property = undefined) {
+  if (typeof fn !== 'function') {
+    throw new TypeErrorCtor(property === undefined ? 'The RPC result is not a function.'
+      : `"${property}" is not a function.`);
+  }
+  return ReflectApply(fn, self, args);
+}
+
+function finallyOf(promise, onFinally) {
+  const run = () => {
+    if (typeof onFinally !== 'function') return undefined;
+    return onFinally();
+  };
+  return PromisePrototypeThen(promise,
+    (value) => PromisePrototypeThen(PromiseResolve(run()), () => value),
+    (error) => PromisePrototypeThen(PromiseResolve(run()), () => { throw error; }));
+}
+
+function disposeWhenSettled(promise) {
+  PromisePrototypeThen(promise, (value) => {
+    if (value !== null && (typeof value === 'object' || typeof value === 'function')) {
+      const dispose = value[SymbolDispose];
+      if (typeof dispose === 'function') ReflectApply(dispose, value, []);
+    }
+  }, () => {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exporting side: calls to one of this object's exports arrive as RPC events (deliver.js)
+// whose method name starts with EXPORT_CALL: exportMethod() makes them, isExportCall() tells them
+// from the object's own methods.
+
+export function isExportCall(method) {
+  return method.length !== 0 && method[0] === EXPORT_CALL;
+}
+
+// Runs an export call on `object` (the exporter's instance): the release of disposed exports, or a
+// call of an exported function, or a call (or property read) of an exported RpcTarget through
+// `runMember(target, method, args)`. Throws as workerd does.
+export function runExportCall(object, method, args, runMember) {
+  const table = WeakMapPrototypeGet(exportTables, object);
+  if (method === RELEASE_CALL) {
+    // The arguments are the ids released.
+    const ids = args;
+    if (table !== undefined && ArrayIsArray(ids)) {
+      for (let i = 0; i < ids.length; i++) releaseExport(table, ids[i]);
+    }
+    return undefined;
+  }
+  const separator = StringPrototypeIndexOf(method, EXPORT_CALL, 1);
+  const capId = NumberCtor(StringPrototypeSlice(method, 1, separator));
+  const name = StringPrototypeSlice(method, separator + 1);
+  const entry = table === undefined ? undefined : MapPrototypeGet(table.entries, capId);
+  if (entry === undefined) throw new ErrorCtor(DISPOSED_MESSAGE);
+  if (entry.kind === 't') return runMember(entry.target, name, args);
+  if (name === '') return ReflectApply(entry.target, undefined, args);
+  // A function's own properties are its members, as on Cloudflare.
+  const get = name[0] === GET_PROPERTY;
+  const key = get ? StringPrototypeSlice(name, 1) : name;
+  if (!ObjectHasOwn(entry.target, key)) {
+    throw new TypeErrorCtor(`The RPC receiver does not implement the method "${key}".`);
+  }
+  const member = entry.target[key];
+  if (get) return member;
+  if (typeof member !== 'function') throw new TypeErrorCtor(`"${key}" is not a function.`);
+  return ReflectApply(member, entry.target, args);
+}
+
+// The method name a stub sends for `name` of export `capId` ('' calls the exported function).
+export function exportMethod(capId, name) {
+  return EXPORT_CALL + capId + EXPORT_CALL + name;
+}
