@@ -125,12 +125,16 @@ class SqlStorageRawIterator {
 
 export class SqlStorage {
   #slot;
-  constructor(token, slot) {
+  #refusal;
+  // `refusal`: the message every use fails with (an object without SQLite storage), or undefined.
+  constructor(token, slot, refusal = undefined) {
     checkToken(token);
     this.#slot = slot;
+    this.#refusal = refusal;
   }
 
   exec(query, ...bindings) {
+    if (this.#refusal !== undefined) throw new ErrorCtor(this.#refusal);
     const values = [];
     for (let i = 0; i < bindings.length; i++) values[i] = binding(bindings[i]);
     const handle = native.sqlExec(this.#slot, StringCtor(query), values);
@@ -139,6 +143,7 @@ export class SqlStorage {
 
   // Bytes used by the database: pages in use times the page size.
   get databaseSize() {
+    if (this.#refusal !== undefined) throw new ErrorCtor(this.#refusal);
     return native.databaseSize(this.#slot);
   }
 }

@@ -94,7 +94,9 @@ export class DurableObjectState {
   }
 }
 
-export function createState(slot, idHex, name) {
+// `sqlEnabled` is false for a class created by a `new_classes` migration (key-value only).
+export function createState(slot, idHex, name, sqlEnabled = true) {
   const id = makeObjectId(idHex, name);
-  return new DurableObjectState(kRuntimeToken, slot, id, new DurableObjectStorage(kRuntimeToken, slot));
+  return new DurableObjectState(kRuntimeToken, slot, id,
+    new DurableObjectStorage(kRuntimeToken, slot, sqlEnabled === true));
 }

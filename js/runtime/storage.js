@@ -185,18 +185,45 @@ export class DurableObjectTransaction {
 }
 let finishTransaction;
 
+// Cloudflare's errors for the SQLite-only APIs of an object whose class was created by a
+// `new_classes` migration.
+const NO_SQL_MESSAGE =
+  'This Durable Object is not backed by SQLite storage, so the SQL API is not available. ' +
+  'SQL can be enabled on a new Durable Object class by using the `new_sqlite_classes` ' +
+  'instead of `new_classes` under `[[migrations]]` in your wrangler.toml, but an ' +
+  'already-deployed class cannot be converted to SQLite (except by deleting the existing ' +
+  'data).';
+const NO_SYNC_KV_MESSAGE =
+  'The storage.kv (synchronous KV) API is only available for SQLite-backed Durable ' +
+  'Objects, but this object\'s namespace is not declared to use SQLite. You can use ' +
+  'the older, asyncronous interface via methods of `storage` itself (e.g. ' +
+  '`storage.get()`). SQLite can be enabled on a new Durable Object class by using the ' +
+  '`new_sqlite_classes` instead of `new_classes` under `migrations` in your ' +
+  'wrangler.jsonc or wrangler.toml, but an already-deployed class cannot be converted ' +
+  'to SQLite (except by deleting the existing data).';
+
 export class DurableObjectStorage extends StorageOperations {
   #inTransaction = 0;
+  #sqlEnabled;
   #sql;
   #kv;
 
+  constructor(token, slot, sqlEnabled = true) {
+    super(token, slot);
+    this.#sqlEnabled = sqlEnabled;
+  }
+
   get sql() {
-    if (this.#sql === undefined) this.#sql = new SqlStorage(kRuntimeToken, slotOf(this));
+    if (this.#sql === undefined) {
+      this.#sql = new SqlStorage(kRuntimeToken, slotOf(this), this.#sqlEnabled ? undefined : NO_SQL_MESSAGE);
+    }
     return this.#sql;
   }
 
   get kv() {
-    if (this.#kv === undefined) this.#kv = new SyncKvStorage(kRuntimeToken, slotOf(this));
+    if (this.#kv === undefined) {
+      this.#kv = new SyncKvStorage(kRuntimeToken, slotOf(this), this.#sqlEnabled ? undefined : NO_SYNC_KV_MESSAGE);
+    }
     return this.#kv;
   }
 

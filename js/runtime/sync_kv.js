@@ -11,26 +11,37 @@ const INVALIDATED =
 export class SyncKvStorage {
   #slot;
   #listGeneration = 0;
-  constructor(token, slot) {
+  #refusal;
+  // `refusal`: the message every use fails with (an object without SQLite storage), or undefined.
+  constructor(token, slot, refusal = undefined) {
     checkToken(token);
     this.#slot = slot;
+    this.#refusal = refusal;
+  }
+
+  #check() {
+    if (this.#refusal !== undefined) throw new ErrorCtor(this.#refusal);
   }
 
   get(key) {
+    this.#check();
     return native.kvGet(this.#slot, StringCtor(key));
   }
 
   put(key, value) {
+    this.#check();
     native.kvPut(this.#slot, StringCtor(key), value);
   }
 
   delete(key) {
+    this.#check();
     return native.kvDelete(this.#slot, StringCtor(key));
   }
 
   // An iterator of [key, value] pairs, with the async list()'s options. Only the iterator of the
   // latest call may be used: starting another invalidates it, as on Cloudflare.
   list(options) {
+    this.#check();
     const entries = native.kvList(this.#slot, ...listArgs(options)).entries();
     const generation = ++this.#listGeneration;
     const isCurrent = () => generation === this.#listGeneration;

@@ -61,12 +61,6 @@ ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
       fail("migrations[" + std::to_string(i) + "].transferred_classes",
            "not supported by Dorm yet");
     }
-    for (const std::string& name : m.new_classes) {
-      plan.warnings.push_back(path + ": migrations[" + std::to_string(i) +
-                              "].new_classes: " + name +
-                              " is key-value backed on Cloudflare; Dorm stores every class in "
-                              "SQLite, so ctx.storage.sql works for it too");
-    }
     json::array renamed;
     for (const auto& [from, to] : m.renamed_classes) {
       renamed.push_back(json::object{{"from", from}, {"to", to}});

@@ -208,7 +208,8 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
           out->emplace_back(name.as_string());
         }
       };
-      names("new_classes", &step.new_classes);
+      names("new_classes", &step.key_value_classes);
+      step.new_classes = step.key_value_classes;
       names("new_sqlite_classes", &step.new_classes);
       names("deleted_classes", &step.deleted_classes);
       if (const json::value* renamed = m->if_contains("renamed_classes")) {
@@ -240,7 +241,7 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   std::vector<ExistingProjectClass> project_classes;
   for (const ClassRecord& r : existing) {
     if (r.module_name == kProjectModuleName && r.name != runtime::kWorkerClassName) {
-      project_classes.push_back({r.class_name, r.StorageName()});
+      project_classes.push_back({r.class_name, r.StorageName(), r.storage_backend == "kv"});
     }
   }
   if (const json::value* create = o.if_contains("create_missing_classes");
@@ -332,17 +333,18 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
       RemoveClassStorage(options_.data_dir, app, storage);
       registry_.FinishDeletion(app, storage);
     }
-    records.push_back(ClassRecord{
-        app, c.name, c.class_name, main, *module_js, *module_js,
-        before && !o.contains("access_mode") ? before->access_mode : access, now,
-        kProjectModuleName, c.binding, storage == c.name ? std::string() : storage, ""});
+    records.push_back(
+        ClassRecord{app, c.name, c.class_name, main, *module_js, *module_js,
+                    before && !o.contains("access_mode") ? before->access_mode : access, now,
+                    kProjectModuleName, c.binding, storage == c.name ? std::string() : storage, "",
+                    migrations.key_value.count(c.class_name) != 0 ? "kv" : ""});
     summaries.push_back(ClassSummary(records.back()));
   }
   // The Worker's record: the default export (class name "default"; none: "") and the named
   // entrypoints its service bindings reach share the project's module.
   records.push_back(ClassRecord{app, runtime::kWorkerClassName, has_worker ? "default" : "", main,
                                 *module_js, *module_js, "public", now, kProjectModuleName, "", "",
-                                json::serialize(services_json)});
+                                json::serialize(services_json), ""});
   if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
   std::vector<std::string> tags;  // the implicit creations have no tag to record
   for (const std::string& tag : migrations.new_tags) {

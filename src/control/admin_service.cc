@@ -243,7 +243,8 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
     if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
   }
   ClassRecord record{app,    name,         class_name, filename, *source, transpiled.module_js,
-                     access, NowIso8601(), "",         "",       "",      ""};
+                     access, NowIso8601(), "",         "",       "",      "",
+                     ""};
   registry_.Upsert(record);
   PublishApp(app);
   Log(LogLevel::kInfo, "deployed " + app + "/" + name + " (class " + class_name + ")");

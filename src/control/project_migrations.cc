@@ -14,6 +14,7 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
   std::map<std::string, std::string> origin;
   for (const ExistingProjectClass& c : existing) {
     plan.storage_of[c.class_name] = c.storage_name;
+    if (c.key_value) plan.key_value.insert(c.class_name);
     origin[c.class_name] = c.class_name;
   }
   size_t first = 0;
@@ -49,6 +50,10 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
                "', which a renamed class still uses.";
       }
       plan.storage_of[name] = storage;
+      if (std::find(step.key_value_classes.begin(), step.key_value_classes.end(), name) !=
+          step.key_value_classes.end()) {
+        plan.key_value.insert(name);
+      }
       origin[name] = "";
     }
     for (const auto& [from, to] : step.renamed_classes) {
@@ -67,10 +72,12 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
       std::string storage = source->second;
       plan.storage_of.erase(source);
       plan.storage_of[to] = storage;
+      if (plan.key_value.erase(from) != 0) plan.key_value.insert(to);
       origin[to] = origin[from];
       origin.erase(from);
     }
     for (const std::string& name : step.deleted_classes) {
+      plan.key_value.erase(name);
       if (plan.storage_of.erase(name) == 0) {
         return where + "Cannot apply a deleted_classes migration to class '" + name +
                "', which does not exist.";

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -21,18 +22,25 @@ struct MigrationStep {
   std::vector<std::string> new_classes;  // new_classes and new_sqlite_classes
   std::vector<std::pair<std::string, std::string>> renamed_classes;  // (from, to)
   std::vector<std::string> deleted_classes;
+  // The classes of new_classes that came from `new_classes`: key-value storage only, where
+  // `ctx.storage.sql` and `ctx.storage.kv` fail as on Cloudflare.
+  std::vector<std::string> key_value_classes;
 };
 
 // A class of the project's previous deploy.
 struct ExistingProjectClass {
   std::string class_name;    // the exported JS class, e.g. "ChatRoom"
   std::string storage_name;  // where its objects live, e.g. "chat-room"
+  bool key_value = false;    // created by `new_classes` (not `new_sqlite_classes`)
 };
 
 struct MigrationPlan {
   std::vector<std::string> new_tags;  // to record, in order
   // Every class that exists once the migrations ran, by JS class name → its storage name.
   std::map<std::string, std::string> storage_of;
+  // The classes of storage_of whose storage is key-value only (created by `new_classes`; the kind
+  // follows a class through renames and never changes).
+  std::set<std::string> key_value;
   // Classes of the previous deploy (by JS class name) that are gone: renamed (their objects now
   // belong to the new name) or deleted (their objects are to be deleted).
   std::vector<std::string> renamed_away;

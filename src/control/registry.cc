@@ -47,7 +47,8 @@ Registry::Registry(const std::string& data_dir) {
                      nullptr, nullptr, nullptr),
         "schema");
   // Columns added after the first release: a registry written before them gets them empty.
-  for (const char* column : {"module_name", "binding", "storage_name", "services"}) {
+  for (const char* column :
+       {"module_name", "binding", "storage_name", "services", "storage_backend"}) {
     auto info = PrepareSqlite(db_, "SELECT 1 FROM pragma_table_info('classes') WHERE name = ?1",
                               "registry");
     BindSqliteText(info.get(), 1, column);
@@ -64,7 +65,7 @@ std::vector<ClassRecord> Registry::Query(const std::string& where,
                                          const std::vector<std::string>& args) {
   std::string sql =
       "SELECT app, name, class_name, filename, source, module_js, access_mode, deployed_at, "
-      "module_name, binding, storage_name, services FROM classes " +
+      "module_name, binding, storage_name, services, storage_backend FROM classes " +
       where + " ORDER BY app, name";
   sqlite3_stmt* st = nullptr;
   Check(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), "query");
@@ -81,7 +82,7 @@ std::vector<ClassRecord> Registry::Query(const std::string& where,
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     out.push_back(ClassRecord{col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7),
-                              col(8), col(9), col(10), col(11)});
+                              col(8), col(9), col(10), col(11), col(12)});
   }
   sqlite3_finalize(st);
   Check(db_, rc, "query");
@@ -125,17 +126,18 @@ void Registry::UpsertAll(const std::vector<ClassRecord>& records) {
 }
 
 void Registry::UpsertLocked(const std::vector<ClassRecord>& records) {
-  auto st =
-      PrepareSqlite(db_,
-                    "INSERT OR REPLACE INTO classes (app, name, class_name, filename,"
-                    " source, module_js, access_mode, deployed_at, module_name, binding,"
-                    " storage_name, services) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-                    "registry");
+  auto st = PrepareSqlite(db_,
+                          "INSERT OR REPLACE INTO classes (app, name, class_name, filename,"
+                          " source, module_js, access_mode, deployed_at, module_name, binding,"
+                          " storage_name, services, storage_backend)"
+                          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                          "registry");
   for (const ClassRecord& r : records) {
-    const std::string* fields[] = {&r.app,         &r.name,      &r.class_name,   &r.filename,
-                                   &r.source,      &r.module_js, &r.access_mode,  &r.deployed_at,
-                                   &r.module_name, &r.binding,   &r.storage_name, &r.services};
-    for (int i = 0; i < 12; ++i) BindSqliteText(st.get(), i + 1, *fields[i]);
+    const std::string* fields[] = {
+        &r.app,          &r.name,        &r.class_name,     &r.filename,    &r.source,
+        &r.module_js,    &r.access_mode, &r.deployed_at,    &r.module_name, &r.binding,
+        &r.storage_name, &r.services,    &r.storage_backend};
+    for (int i = 0; i < 13; ++i) BindSqliteText(st.get(), i + 1, *fields[i]);
     Check(db_, sqlite3_step(st.get()), "upsert");
     sqlite3_reset(st.get());
   }
@@ -272,7 +274,8 @@ std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& 
         r.module_name,
         r.binding,
         r.name,
-        {}};
+        {},
+        r.storage_backend != "kv"};
     // The services column is the registry's own JSON: anything else in it is ignored.
     boost::system::error_code ec;
     boost::json::value services = boost::json::parse(r.services, ec);

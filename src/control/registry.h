@@ -39,6 +39,9 @@ struct ClassRecord {
   // For a project's Worker record: its service bindings to itself, as JSON
   // ([{"binding", "entrypoint"}]); empty otherwise.
   std::string services;
+  // "kv" for a class created by a `new_classes` migration (key-value storage only, no SQL API);
+  // empty for SQLite-backed classes (every other).
+  std::string storage_backend;
 
   const std::string& StorageName() const { return storage_name.empty() ? name : storage_name; }
 };

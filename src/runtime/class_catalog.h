@@ -46,6 +46,9 @@ struct DeployedClass {
   std::string url_name;
   // For the Worker (kWorkerClassName): the project's service bindings to itself.
   std::vector<ServiceBinding> services;
+  // False for a class created by a Wrangler `new_classes` migration: its objects have the
+  // key-value API only (`ctx.storage.sql` and `.kv` fail with Cloudflare's messages).
+  bool sql_enabled = true;
 
   const std::string& UrlName() const { return url_name.empty() ? name : url_name; }
 };

@@ -458,13 +458,15 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
     v8::Local<v8::Function> create_state = app->create_state();
     // As workerd emulates production: ctx.id.name only for a name of at most 1024 bytes.
     const std::string& name = instance->address.instance_name;
-    v8::Local<v8::Value> state_args[] = {v8::Number::New(isolate, static_cast<double>(slot)),
-                                         js::FromUtf8(isolate, instance->address.object_id),
-                                         name.empty() || name.size() > 1024
-                                             ? v8::Undefined(isolate).As<v8::Value>()
-                                             : js::FromUtf8(isolate, name).As<v8::Value>()};
+    const DeployedClass* deployed = app->code()->Find(instance->address.class_name);
+    v8::Local<v8::Value> state_args[] = {
+        v8::Number::New(isolate, static_cast<double>(slot)),
+        js::FromUtf8(isolate, instance->address.object_id),
+        name.empty() || name.size() > 1024 ? v8::Undefined(isolate).As<v8::Value>()
+                                           : js::FromUtf8(isolate, name).As<v8::Value>(),
+        v8::Boolean::New(isolate, !deployed || deployed->sql_enabled)};
     v8::Local<v8::Value> state;
-    if (!create_state->Call(context, v8::Undefined(isolate), 3, state_args).ToLocal(&state)) {
+    if (!create_state->Call(context, v8::Undefined(isolate), 4, state_args).ToLocal(&state)) {
       failure = js::ExceptionMessage(isolate, try_catch.Exception());
       return;
     }

@@ -277,6 +277,61 @@ export default {
   assert.equal((await server.request('/?by=1', { headers: host })).text, '1');
 });
 
+test('a class created by new_classes is key-value only: SQL and sync KV fail as on Cloudflare', async () => {
+  const dir = project({
+    'wrangler.jsonc': JSON.stringify({
+      name: 'kv-backed', main: 'index.js',
+      durable_objects: { bindings: [{ name: 'OLD', class_name: 'Old' }, { name: 'NEW', class_name: 'New' }] },
+      migrations: [{ tag: 'v1', new_classes: ['Old'], new_sqlite_classes: ['New'] }],
+    }),
+    'index.js': `
+import { DurableObject } from 'cloudflare:workers';
+class Probe extends DurableObject {
+  async probe() {
+    const out = {};
+    await this.ctx.storage.put('k', 1);
+    out.asyncKv = await this.ctx.storage.get('k');
+    for (const [name, run] of Object.entries({
+      sql: () => this.ctx.storage.sql.exec('SELECT 1').one(),
+      syncKv: () => this.ctx.storage.kv.get('k'),
+    })) {
+      try { out[name] = run(); } catch (e) { out[name] = e.constructor.name + ': ' + e.message; }
+    }
+    return out;
+  }
+}
+export class Old extends Probe {}
+export class New extends Probe {}
+export default {
+  async fetch(request, env) {
+    return Response.json({ old: await env.OLD.getByName('a').probe(), new: await env.NEW.getByName('a').probe() });
+  },
+};`,
+  });
+  const deployed = await server.cli(['deploy', dir]);
+  assert.equal(deployed.code, 0, describeCli(deployed));
+  const res = await server.request('/', { headers: { host: `kv-backed.localhost:${server.port}` } });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), {
+    old: {
+      asyncKv: 1,
+      sql: 'Error: This Durable Object is not backed by SQLite storage, so the SQL API is not ' +
+        'available. SQL can be enabled on a new Durable Object class by using the ' +
+        '`new_sqlite_classes` instead of `new_classes` under `[[migrations]]` in your ' +
+        'wrangler.toml, but an already-deployed class cannot be converted to SQLite (except by ' +
+        'deleting the existing data).',
+      syncKv: 'Error: The storage.kv (synchronous KV) API is only available for SQLite-backed ' +
+        "Durable Objects, but this object's namespace is not declared to use SQLite. You can use " +
+        'the older, asyncronous interface via methods of `storage` itself (e.g. ' +
+        '`storage.get()`). SQLite can be enabled on a new Durable Object class by using the ' +
+        '`new_sqlite_classes` instead of `new_classes` under `migrations` in your ' +
+        'wrangler.jsonc or wrangler.toml, but an already-deployed class cannot be converted ' +
+        'to SQLite (except by deleting the existing data).',
+    },
+    new: { asyncKv: 1, sql: { 1: 1 }, syncKv: 1 },
+  });
+});
+
 test('a single-file deploy cannot replace a class of a project', async () => {
   const file = path.join(makeTempDir('single'), 'chat-room.js');
   fs.writeFileSync(file, "import { DurableObject } from 'cloudflare:workers';\nexport class ChatRoom extends DurableObject {}\n");

@@ -10,7 +10,8 @@ namespace {
 MigrationStep Step(std::string tag, std::vector<std::string> created,
                    std::vector<std::pair<std::string, std::string>> renamed = {},
                    std::vector<std::string> deleted = {}) {
-  return MigrationStep{std::move(tag), std::move(created), std::move(renamed), std::move(deleted)};
+  return MigrationStep{
+      std::move(tag), std::move(created), std::move(renamed), std::move(deleted), {}};
 }
 
 MigrationPlan Planned(const std::vector<ExistingProjectClass>& existing,
@@ -43,6 +44,22 @@ TEST(ProjectMigrationsTest, AFirstDeployRunsEveryStepInOrder) {
             (std::map<std::string, std::string>{{"ChatRoom", "chat-room"}, {"Tally", "counter"}}));
   EXPECT_TRUE(plan.renamed_away.empty());
   EXPECT_TRUE(plan.deleted.empty());  // "Gone" never existed before this deploy
+}
+
+TEST(ProjectMigrationsTest, KeyValueClassesKeepTheirKindThroughRenamesAndLaterDeploys) {
+  MigrationStep created = Step("v1", {"Legacy", "Modern"});
+  created.key_value_classes = {"Legacy"};
+  std::vector<MigrationStep> steps = {created, Step("v2", {}, {{"Legacy", "Old"}})};
+  MigrationPlan first = Planned({}, {}, steps);
+  EXPECT_EQ(first.key_value, std::set<std::string>{"Old"});
+  // A later deploy runs no step: the kind comes from the classes the registry kept.
+  MigrationPlan later =
+      Planned({{"Old", "legacy", true}, {"Modern", "modern", false}}, {"v1", "v2"}, steps);
+  EXPECT_EQ(later.key_value, std::set<std::string>{"Old"});
+  steps.push_back(Step("v3", {}, {}, {"Old"}));
+  MigrationPlan deleted =
+      Planned({{"Old", "legacy", true}, {"Modern", "modern", false}}, {"v1", "v2"}, steps);
+  EXPECT_TRUE(deleted.key_value.empty());
 }
 
 TEST(ProjectMigrationsTest, OnlyTheStepsAfterTheLastAppliedTagRun) {
