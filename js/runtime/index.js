@@ -5,7 +5,7 @@ import './prelude_hooks.js';
 import { createState } from './state.js';
 import { bindResponseWebSocket, deliverWebSocketEvent } from './web_sockets.js';
 import { deliverAlarm, deliverFetch, deliverRpc } from './deliver.js';
-import { createNamespace, createService } from './namespace.js';
+import { createEntrypoint, createNamespace, createService } from './namespace.js';
 import { workerHostClass } from './worker_host.js';
 import {
   defineDurableObject, DurableObjectNotFoundError, DurableObjectRPCError, cloudwerkBindings,
@@ -19,6 +19,7 @@ const exports = {
   deliverRpc,
   createNamespace,
   createService,
+  createEntrypoint,
   workerHostClass,
   cloudwerkBindings,
   cloudwerk: { defineDurableObject, DurableObjectNotFoundError, DurableObjectRPCError },

@@ -8,6 +8,7 @@
 // here before user code runs: user code may replace the global ones.
 import { native } from './native.js';
 import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
+import { WorkerEntrypoint } from './base_classes.js';
 import {
   SymbolDispose, decodeRpcValue, disposedCall, encodeRpcValue, exportMethod, registerObjectStub,
   releaseExported, setExportCaller, setObjectStubMaker, stubMember,
@@ -25,6 +26,8 @@ const ReflectGet = Reflect.get;
 const ReflectHas = Reflect.has;
 const JSONParse = JSON.parse;
 const ObjectHasOwn = Object.hasOwn;
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const WorkerEntrypointPrototype = WorkerEntrypoint.prototype;
 const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype.toLowerCase);
 
 const OUTCOME_RESPONSE = 0;
@@ -293,4 +296,37 @@ export function createService(index) {
         property);
     },
   });
+}
+
+// `ctx.exports.<name>` for an entrypoint of the project's module (runtime/env_object.h): a
+// service binding to the export `name`, if it is the default export's handler or a class extending
+// WorkerEntrypoint; undefined for any other export.
+export function createEntrypoint(name, value) {
+  if (!isEntrypoint(name, value)) return undefined;
+  const target = new Fetcher(kRuntimeToken);
+  const fetch = function fetch(input, init = undefined) {
+    return fetchWith(native.fetchEntrypoint, name, undefined, undefined, input, init);
+  };
+  return new ProxyCtor(target, {
+    get(service, property) {
+      if (property === 'fetch') return fetch;
+      if (typeof property !== 'string') return ReflectGet(service, property);
+      if (ReflectHas(service, property)) return ReflectGet(service, property);
+      if (property === 'then') return undefined;
+      return stubMember(
+        (member, args) => callWith(native.callEntrypoint, name, undefined, undefined, member, args),
+        property);
+    },
+  });
+}
+
+function isEntrypoint(name, value) {
+  if (typeof value === 'function') {
+    for (let proto = value.prototype; proto !== null && proto !== undefined;
+      proto = ObjectGetPrototypeOf(proto)) {
+      if (proto === WorkerEntrypointPrototype) return true;
+    }
+    return false;
+  }
+  return name === 'default' && value !== null && typeof value === 'object';
 }

@@ -13,13 +13,15 @@ const BCW_TIMEOUT_MESSAGE =
 export class DurableObjectState {
   #slot;
   #sockets;
-  constructor(token, slot, id, storage) {
+  constructor(token, slot, id, storage, exports) {
     checkToken(token);
     this.#slot = slot;
     this.#sockets = new ObjectWebSockets(slot);
     socketsOfState.set(this, this.#sockets);
     this.id = id;
     this.storage = storage;
+    // Loopback bindings to the project module's exports, as on Cloudflare.
+    this.exports = exports;
   }
 
   // Holds the input gate until `callback` settles: no other event reaches the object meanwhile.
@@ -95,8 +97,9 @@ export class DurableObjectState {
 }
 
 // `sqlEnabled` is false for a class created by a `new_classes` migration (key-value only).
-export function createState(slot, idHex, name, sqlEnabled = true) {
+// `exports` is ctx.exports (runtime/env_object.h).
+export function createState(slot, idHex, name, sqlEnabled = true, exports = {}) {
   const id = makeObjectId(idHex, name);
   return new DurableObjectState(kRuntimeToken, slot, id,
-    new DurableObjectStorage(kRuntimeToken, slot, sqlEnabled === true));
+    new DurableObjectStorage(kRuntimeToken, slot, sqlEnabled === true), exports);
 }

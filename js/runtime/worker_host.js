@@ -33,7 +33,9 @@ const consoleError = globalThis.console?.error;
 
 // What each request's handler gets as `ctx`.
 class ExecutionContext {
-  constructor() {
+  constructor(exports) {
+    // Loopback bindings to the module's exports (runtime/env_object.h), as on Cloudflare.
+    this.exports = exports;
     this.props = {};
   }
 
@@ -67,12 +69,14 @@ export function workerHostClass(entry) {
   const entryIsClass = isClass(entry);
   return class WorkerHost {
     #env;
+    #exports;
     constructor(state, env) {
       this.#env = env;
+      this.#exports = state.exports;
     }
 
     fetch(request) {
-      const ctx = new ExecutionContext();
+      const ctx = new ExecutionContext(this.#exports);
       if (entryIsClass) {
         const instance = new entry(ctx, this.#env);
         const fetch = instance.fetch;
@@ -92,7 +96,7 @@ export function workerHostClass(entry) {
     // Cloudflare. `run(instance)` calls the method with the rules objects' RPC follows.
     [kWorkerRpc](run) {
       if (!extendsWorkerEntrypoint(entry)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
-      return run(new entry(new ExecutionContext(), this.#env));
+      return run(new entry(new ExecutionContext(this.#exports), this.#env));
     }
   };
 }

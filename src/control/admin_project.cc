@@ -46,17 +46,6 @@ HttpResponseData Error(int status, const std::string& message) {
   return HttpResponseData::JsonError(status, message);
 }
 
-// A JavaScript identifier as Wrangler accepts for class and binding names (ASCII only).
-bool IsIdentifier(const std::string& name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
-    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 HttpResponseData AdminService::DeployProject(const std::string& app, const std::string& body) {

@@ -311,6 +311,12 @@ v8::MaybeLocal<v8::Object> AppIsolate::EvaluateModule(const std::string& filenam
   return module->GetModuleNamespace().As<v8::Object>();
 }
 
+v8::Local<v8::Object> AppIsolate::SharedModuleNamespace(const std::string& module_name) {
+  auto it = shared_modules_.find(module_name);
+  if (it == shared_modules_.end() || it->second.module.IsEmpty()) return {};
+  return it->second.module.Get(isolate_)->GetModuleNamespace().As<v8::Object>();
+}
+
 v8::Local<v8::Function> AppIsolate::ClassConstructor(const std::string& name, std::string* error) {
   auto it = classes_.find(name);
   if (it != classes_.end()) {

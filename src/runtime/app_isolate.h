@@ -42,6 +42,10 @@ class AppIsolate {
   // exception may be pending.
   v8::Local<v8::Function> ClassConstructor(const std::string& name, std::string* error);
 
+  // The namespace of the shared module `module_name` (DeployedClass::module_name) once a class of
+  // it was loaded by ClassConstructor; empty before that or if it failed.
+  v8::Local<v8::Object> SharedModuleNamespace(const std::string& module_name);
+
   // Compiles and evaluates `module_js` as a fresh module and checks the deploy rules: imports only
   // from `cloudflare:workers`, exactly one exported class (a `default` export of the same class
   // is allowed). Returns nullopt and sets `class_name`, or returns the error to show the

@@ -61,4 +61,51 @@ v8::Local<v8::Object> NewEnvObject(AppIsolate* app) {
   return object;
 }
 
+v8::Local<v8::Object> NewExportsObject(AppIsolate* app, const std::string& module_name) {
+  v8::Isolate* isolate = app->isolate();
+  v8::Local<v8::Context> context = app->context();
+  v8::Local<v8::Object> object = v8::Object::New(isolate);
+  v8::Local<v8::Object> ns =
+      module_name.empty() ? v8::Local<v8::Object>() : app->SharedModuleNamespace(module_name);
+  v8::Local<v8::Function> create_namespace = app->RuntimeFunction("createNamespace");
+  v8::Local<v8::Function> create_entrypoint = app->RuntimeFunction("createEntrypoint");
+  v8::Local<v8::Array> names;
+  if (ns.IsEmpty() || create_namespace.IsEmpty() || create_entrypoint.IsEmpty() ||
+      !ns->GetOwnPropertyNames(context).ToLocal(&names)) {
+    return object;
+  }
+  for (uint32_t i = 0; i < names->Length(); ++i) {
+    v8::Local<v8::Value> key, value, binding;
+    std::string export_name;
+    if (!names->Get(context, i).ToLocal(&key) || !js::StringToUtf8(isolate, key, &export_name) ||
+        !ns->Get(context, key).ToLocal(&value)) {
+      return object;
+    }
+    const DeployedClass* durable_object = nullptr;
+    for (const DeployedClass& deployed : app->code()->classes) {
+      if (deployed.module_name == module_name && deployed.name != kWorkerClassName &&
+          deployed.class_name == export_name) {
+        durable_object = &deployed;
+      }
+    }
+    if (durable_object) {
+      v8::Local<v8::Value> args[] = {js::FromUtf8(isolate, durable_object->name)};
+      if (!create_namespace->Call(context, v8::Undefined(isolate), 1, args).ToLocal(&binding)) {
+        return object;
+      }
+    } else {
+      // A WorkerEntrypoint class, or the default export's handler; undefined for anything else.
+      v8::Local<v8::Value> args[] = {key, value};
+      if (!create_entrypoint->Call(context, v8::Undefined(isolate), 2, args).ToLocal(&binding)) {
+        return object;
+      }
+      if (binding->IsUndefined()) continue;
+    }
+    if (!object->CreateDataProperty(context, key.As<v8::Name>(), binding).FromMaybe(false)) {
+      return object;
+    }
+  }
+  return object;
+}
+
 }  // namespace dorm::runtime

@@ -17,4 +17,11 @@ class AppIsolate;
 // turn is abandoned then anyway).
 v8::Local<v8::Object> NewEnvObject(AppIsolate* app);
 
+// `ctx.exports`, as on Cloudflare: for a project's instance (a class or the Worker of a shared
+// module `module_name`), a loopback binding for each top-level export of the module: a
+// DurableObjectNamespace for each of its Durable Object classes, a service binding (fetch() and
+// RPC) for the default export and every other exported function (entrypoints). An empty object
+// for a single-file class. The same conditions as NewEnvObject.
+v8::Local<v8::Object> NewExportsObject(AppIsolate* app, const std::string& module_name);
+
 }  // namespace dorm::runtime

@@ -13,6 +13,7 @@
 #include "runtime/native_module.h"
 #include "runtime/object_id.h"
 #include "runtime/rpc_limits.h"
+#include "util/names.h"
 
 namespace dorm::runtime {
 
@@ -73,6 +74,16 @@ class NamespaceCallbacks {
 
   // fetchService(index, _, _, method, url, headers, body): as fetchObject, to service `index`.
   static void FetchService(const FunctionCallbackInfo<Value>& info) { Fetch(info, &ServiceArgs); }
+
+  // callEntrypoint(exportName, _, _, method, args) and fetchEntrypoint(exportName, _, _, method,
+  // url, headers, body): as callService and fetchService, to the entrypoint that the project's
+  // module exports as `exportName` ("default": its default export), for `ctx.exports`.
+  static void CallEntrypoint(const FunctionCallbackInfo<Value>& info) {
+    Call(info, &EntrypointArgs);
+  }
+  static void FetchEntrypoint(const FunctionCallbackInfo<Value>& info) {
+    Fetch(info, &EntrypointArgs);
+  }
 
   // currentObject() → [instance, className, idHex, name] of the object whose turn runs (its JS
   // instance and the address a stub reaches it by; name undefined when the object has none), or
@@ -169,6 +180,25 @@ class NamespaceCallbacks {
     return true;
   }
 
+  // Argument 0: an export of the calling app's project module (an identifier; the entrypoint's
+  // class is looked up in the module when the call arrives, and a name it does not export fails
+  // the call then). The app must have a project module.
+  static bool EntrypointArgs(const FunctionCallbackInfo<Value>& info, ObjectAddress* address) {
+    v8::Isolate* isolate = info.GetIsolate();
+    std::string name;
+    if (!js::StringToUtf8(isolate, info[0], &name) || !IsIdentifier(name) ||
+        !AppOf(info)->code()->Find(kWorkerClassName)) {
+      js::ThrowTypeError(isolate, "Not an entrypoint of this app.");
+      return false;
+    }
+    address->app = AppOf(info)->app();
+    address->class_name = kWorkerClassName;
+    if (name != "default") address->class_name += ":" + name;
+    address->instance_name = "service";
+    CompleteAddress(*address);
+    return true;
+  }
+
   // Reads argument `index` as the name of one of the calling app's classes; throws otherwise.
   static bool ClassArg(const FunctionCallbackInfo<Value>& info, int index, std::string* out) {
     v8::Isolate* isolate = info.GetIsolate();
@@ -227,6 +257,8 @@ std::span<const NativeFunction> NamespaceNatives() {
       {"callService", &NamespaceCallbacks::CallService},
       {"fetchService", &NamespaceCallbacks::FetchService},
       {"currentObject", &NamespaceCallbacks::CurrentObject},
+      {"callEntrypoint", &NamespaceCallbacks::CallEntrypoint},
+      {"fetchEntrypoint", &NamespaceCallbacks::FetchEntrypoint},
   };
   return kFunctions;
 }

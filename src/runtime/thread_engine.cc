@@ -464,9 +464,10 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
         js::FromUtf8(isolate, instance->address.object_id),
         name.empty() || name.size() > 1024 ? v8::Undefined(isolate).As<v8::Value>()
                                            : js::FromUtf8(isolate, name).As<v8::Value>(),
-        v8::Boolean::New(isolate, !deployed || deployed->sql_enabled)};
+        v8::Boolean::New(isolate, !deployed || deployed->sql_enabled),
+        NewExportsObject(app, deployed ? deployed->module_name : std::string())};
     v8::Local<v8::Value> state;
-    if (!create_state->Call(context, v8::Undefined(isolate), 4, state_args).ToLocal(&state)) {
+    if (!create_state->Call(context, v8::Undefined(isolate), 5, state_args).ToLocal(&state)) {
       failure = js::ExceptionMessage(isolate, try_catch.Exception());
       return;
     }

@@ -76,6 +76,16 @@ std::optional<std::string> PercentDecode(std::string_view text) {
   return out;
 }
 
+bool IsIdentifier(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
 bool IsValidEnvKey(std::string_view key) {
   if (key.empty() || key.size() > 256) return false;
   if (key[0] >= '0' && key[0] <= '9') return false;

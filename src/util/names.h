@@ -20,6 +20,10 @@ std::string BindingNameFromKebab(std::string_view kebab);
 // Decodes %XX escapes. Returns nullopt for a malformed escape. '+' stays '+'.
 std::optional<std::string> PercentDecode(std::string_view text);
 
+// True for a JavaScript identifier as Wrangler accepts for class, binding and export names: ASCII
+// letters, digits, '_' and '$', not starting with a digit, 1 to 128 characters.
+bool IsIdentifier(std::string_view name);
+
 // True for an env var key: ^[A-Z_][A-Z0-9_]*$, at most 256 characters.
 bool IsValidEnvKey(std::string_view key);
 

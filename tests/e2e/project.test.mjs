@@ -362,3 +362,15 @@ test('references across a project: a Worker\'s callback called by an object, an 
     mapped: [10, 20, 30], greeted: 'hello, ann', user: 'ann', piped: 'hi, bob',
   });
 });
+
+test('ctx.exports: loopback bindings to the module\'s entrypoints and classes, in Workers and objects', async () => {
+  const res = await echo('/exports');
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), {
+    keys: ['Admin', 'Tally', 'default'],
+    add: 3,
+    tally: 5,
+    fetched: 200,
+    fromObject: { keys: ['Admin', 'Tally', 'default'], admin: 42 },
+  });
+});
