@@ -114,6 +114,9 @@ function newState(peer) {
     accepted: false,
     hibernatable: false,
     usedInResponse: false,
+    // The client end of a socket another object returned through a stub's fetch(): it can only be
+    // returned in a Response (which connects the client to that object's socket).
+    forwarded: false,
     closedOutgoing: false,
     closedIncoming: false,
     inbox: [], // events that arrived before accept()
@@ -178,6 +181,10 @@ export class WebSocket extends EventTarget {
 
   accept() {
     const s = this.#s;
+    if (s.forwarded) {
+      throw new TypeError(
+        "Can't accept() a WebSocket that came through a Durable Object stub's fetch(): return it in a Response instead.");
+    }
     if (s.usedInResponse) {
       throw new TypeError("Can't accept() WebSocket that was already used in a response.");
     }

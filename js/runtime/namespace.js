@@ -9,6 +9,7 @@
 import { native } from './native.js';
 import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
 import { WorkerEntrypoint } from './base_classes.js';
+import { forwardedWebSocket } from './web_sockets.js';
 import {
   SymbolDispose, decodeRpcValue, disposedCall, encodeRpcValue, exportMethod, registerObjectStub,
   releaseExported, setExportCaller, setObjectStubMaker, stubMember,
@@ -147,6 +148,12 @@ async function fetchWith(send, className, idHex, name, input, init) {
   }
   if (outcome !== OUTCOME_RESPONSE) throw runtimeError(answer);
   const status = answer[0];
+  if (answer[7] !== 0) {
+    // The callee answered with a WebSocket: returning this Response passes it on to the client.
+    return new ResponseCtor(null, {
+      status, statusText: answer[3], headers: answer[4], webSocket: forwardedWebSocket(answer[7]),
+    });
+  }
   const nullBody = status === 204 || status === 205 || status === 304 || answer[2].byteLength === 0;
   return new ResponseCtor(nullBody ? null : answer[2], {
     status,

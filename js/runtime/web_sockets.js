@@ -159,6 +159,12 @@ export class ObjectWebSockets {
     const c = hooks.stateOf(client);
     if (c === undefined) throw new TypeError("The Response's webSocket is not a WebSocket.");
     if (c.usedInResponse) throw new TypeError('This WebSocket was already used in a Response.');
+    if (c.forwarded) {
+      // Another object's socket, which came through a stub's fetch(): the host attaches the
+      // connection to it by its token (runtime/forwarded_sockets.h), given negated.
+      c.usedInResponse = true;
+      return -WeakMapPrototypeGet(forwardTokens, client);
+    }
     if (c.accepted) throw new TypeError("Can't return a WebSocket in a Response after calling accept() on it.");
     if (c.peer === null) throw new TypeError("Can't return this WebSocket in a Response: it has no peer.");
     c.usedInResponse = true;
@@ -228,4 +234,18 @@ export function deliverWebSocketEvent(object, state, kind, id, hibernatable, dat
 
 export function bindResponseWebSocket(client, state) {
   return socketsOfState.get(state).bindResponse(client);
+}
+
+// The client end of a WebSocket that a callee returned through a stub's fetch(): `token` names
+// the callee's socket to the host (runtime/forwarded_sockets.h). Returning it in a Response
+// connects the client to the callee's socket; nothing else can be done with it.
+const WebSocketPairCtor = globalThis.WebSocketPair;
+const forwardTokens = new WeakMap();
+const WeakMapPrototypeGet = Function.prototype.call.bind(WeakMap.prototype.get);
+const WeakMapPrototypeSet = Function.prototype.call.bind(WeakMap.prototype.set);
+export function forwardedWebSocket(token) {
+  const client = new WebSocketPairCtor()[0];
+  hooks.stateOf(client).forwarded = true;
+  WeakMapPrototypeSet(forwardTokens, client, token);
+  return client;
 }

@@ -373,7 +373,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write(runtime::HttpResponseData data) {
     if (phase_ == Phase::kClosed) {
-      if (data.web_socket_id != 0) NotifySocketNeverConnected(data.web_socket_id);
+      if (data.web_socket_id != 0) NotifySocketNeverConnected(data);
       return;
     }
     if (data.web_socket_id != 0) {
@@ -382,7 +382,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return;
       }
       // Nobody will connect to the socket the object made: let it hear of that.
-      NotifySocketNeverConnected(data.web_socket_id);
+      NotifySocketNeverConnected(data);
       if (!upgrade_request_) {
         data = Plain(500,
                      "The Durable Object answered with a WebSocket (status 101) a request that "
@@ -426,10 +426,19 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
-  void NotifySocketNeverConnected(uint64_t id) {
-    if (!owner_) return;
+  // The loop whose engine owns the socket of `data`: the one that answered, unless the socket
+  // came through a stub's fetch() from an object on another loop.
+  std::optional<size_t> SocketOwner(const runtime::HttpResponseData& data) const {
+    if (data.web_socket_loop >= 0) return static_cast<size_t>(data.web_socket_loop);
+    return owner_;
+  }
+
+  void NotifySocketNeverConnected(const runtime::HttpResponseData& data) {
+    std::optional<size_t> socket_owner = SocketOwner(data);
+    if (!socket_owner) return;
     runtime::EnginePool& pool = pool_;
-    size_t owner = *owner_;
+    size_t owner = *socket_owner;
+    uint64_t id = data.web_socket_id;
     asio::post(pool.io(owner), [&pool, owner, id] {
       if (runtime::ThreadEngine* engine = pool.engine(owner)) {
         engine->OnWebSocketClosed(id, 1006, "", false);
@@ -437,13 +446,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Completes a WebSocket upgrade: the connection moves to the loop that owns the object, which
-  // answers the handshake and attaches the connection to the object's socket.
+  // Completes a WebSocket upgrade: the connection moves to the loop that owns the object whose
+  // socket it is, which answers the handshake and attaches the connection to the socket.
   void Upgrade(runtime::HttpResponseData data) {
     Disarm();
     phase_ = Phase::kClosed;
     runtime::EnginePool& pool = pool_;
-    size_t owner = *owner_;  // set: only a request to an object or a Worker is an upgrade
+    // Set: only a request to an object or a Worker is an upgrade.
+    size_t owner = *SocketOwner(data);
     uint64_t id = data.web_socket_id;
     auto request = std::make_shared<http::request<http::string_body>>(std::move(*upgrade_request_));
     auto headers = std::make_shared<runtime::HeaderList>(std::move(data.headers));
@@ -458,7 +468,7 @@ class Session : public std::enable_shared_from_this<Session> {
     int fd = socket_.release(ec);
     if (ec) {
       Close();
-      NotifySocketNeverConnected(id);
+      NotifySocketNeverConnected(data);
       return;
     }
     asio::post(pool.io(owner), [&pool, owner, id, protocol, fd, request, headers, &options] {

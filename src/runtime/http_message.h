@@ -26,6 +26,10 @@ struct HttpResponseData {
   // Non-zero for a 101 answer to a WebSocket upgrade: the runtime's id of the socket, which the
   // network front attaches to the connection once its handshake is done.
   uint64_t web_socket_id = 0;
+  // The loop whose engine owns web_socket_id; -1: the loop that answered. Set when the socket
+  // came back through a stub's fetch() (ForwardedSockets): the connection goes to the callee's
+  // loop, not the caller's.
+  int web_socket_loop = -1;
   // For the answer to an RPC event: whether the method returned (the body is the value's
   // structured-clone bytes) or threw (the body is the thrown value's). For an HTTP event, kThrew
   // means the fetch() handler threw (the body is the JSON error with its message). kNone: neither.

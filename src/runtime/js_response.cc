@@ -10,6 +10,7 @@ namespace dorm::runtime {
 std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Object> state,
                                                v8::Local<v8::Value> value,
                                                WebSocketRegistry* sockets,
+                                               ForwardedSockets* forwarded,
                                                const std::string& log_tag) {
   v8::Isolate* isolate = app->isolate();
   v8::Local<v8::Context> context = app->context();
@@ -61,7 +62,20 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
     if (app->RuntimeFunction("bindResponseWebSocket")
             ->Call(context, v8::Undefined(isolate), 2, bind_args)
             .ToLocal(&id)) {
-      response.web_socket_id = static_cast<uint64_t>(id->NumberValue(context).FromMaybe(0));
+      const double number = id->NumberValue(context).FromMaybe(0);
+      if (number >= 0) {
+        response.web_socket_id = static_cast<uint64_t>(number);
+      } else if (std::optional<ForwardedSocket> socket =
+                     forwarded ? forwarded->Take(static_cast<uint64_t>(-number)) : std::nullopt) {
+        // A callee's socket, passed on: the connection will be attached on the callee's loop.
+        response.web_socket_id = socket->socket_id;
+        response.web_socket_loop = static_cast<int>(socket->loop);
+      } else {
+        response.status = 500;
+        response.body =
+            "This WebSocket came through a stub's fetch() too long ago (30 s) or was already "
+            "returned in a Response.";
+      }
     } else if (bind_catch.HasTerminated()) {
       return std::nullopt;
     } else {
@@ -77,7 +91,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
     response.body.resize(view->ByteLength());
     view->CopyContents(response.body.data(), response.body.size());
   }
-  if (response.web_socket_id != 0) {
+  if (response.web_socket_id != 0 && response.web_socket_loop < 0) {
     if (WebSocketRecord* record = sockets->Find(response.web_socket_id)) {
       for (const auto& [name, header_value] : response.headers) {
         if (name.size() == 22 && strcasecmp(name.c_str(), "sec-websocket-protocol") == 0) {

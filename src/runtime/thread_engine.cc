@@ -578,8 +578,9 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   } else if (event_id == instance->alarm.event_id()) {
     response = FinishAlarmHandler(instance);
   } else {
-    std::optional<HttpResponseData> converted = ResponseFromJs(
-        app, instance->js_state.Get(isolate), value, &sockets_, LogTag(instance->address));
+    std::optional<HttpResponseData> converted =
+        ResponseFromJs(app, instance->js_state.Get(isolate), value, &sockets_, &forwarded_sockets_,
+                       LogTag(instance->address));
     if (!converted) {
       // The isolate is terminating: the reset that follows answers the caller.
       instance->in_flight.emplace(event_id, ObjectInstance::InFlightEvent{std::move(done), 0});

@@ -24,6 +24,7 @@
 #include "runtime/class_catalog.h"
 #include "runtime/construction_backoff.h"
 #include "runtime/eviction_policy.h"
+#include "runtime/forwarded_sockets.h"
 #include "runtime/http_message.h"
 #include "runtime/long_turn_limit.h"
 #include "runtime/loop_lag_meter.h"
@@ -329,6 +330,11 @@ class ThreadEngine final : public ObjectHost {
   };
   std::unordered_map<uint64_t, PendingCall> outgoing_calls_;
   uint64_t next_call_id_ = 1;
+  // WebSockets of callees that came back through stub.fetch() and that a Response here may pass on
+  // to the client (ForwardedSockets).
+  ForwardedSockets forwarded_sockets_;
+  // Tells the socket `socket` (of an object on another loop, or this one) that nobody will connect.
+  void AbandonSocket(const ForwardedSocket& socket);
 
   // Timers.
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;

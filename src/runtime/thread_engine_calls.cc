@@ -19,13 +19,15 @@ namespace {
 // How soon a call's answer is tried again while the caller's app may not start a turn.
 constexpr std::chrono::milliseconds kAnswerRetry{10};
 
-// [status, outcome, body, statusText, headers, reset, thrownName]: what a caller's promise gets
+// [status, outcome, body, statusText, headers, reset, thrownName, socketToken]: what a caller's
+// promise gets
 // (js/runtime/namespace.js turns it into a value, an error or a Response). outcome: 0 the object's
 // response (fetch), 1 the method returned, 2 it threw (RPC: structured-clone bytes of the thrown
 // value; fetch: the JSON error with its message, and thrownName its class), 3 a runtime error
-// (JSON {"error"}). reset: 0 none, else 1 | 2 retryable | 4 overloaded.
+// (JSON {"error"}). reset: 0 none, else 1 | 2 retryable | 4 overloaded. socketToken: for a 101,
+// the ForwardedSockets token of the callee's socket; 0 otherwise.
 v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> context,
-                                HttpResponseData& answer) {
+                                HttpResponseData& answer, uint64_t socket_token) {
   v8::Local<v8::ArrayBuffer> body = v8::ArrayBuffer::New(isolate, answer.body.size());
   if (!answer.body.empty()) {
     std::memcpy(body->GetBackingStore()->Data(), answer.body.data(), answer.body.size());
@@ -49,8 +51,9 @@ v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> con
                                   js::FromUtf8(isolate, answer.status_text),
                                   v8::Array::New(isolate, headers.data(), headers.size()),
                                   v8::Integer::New(isolate, reset),
-                                  js::FromUtf8(isolate, answer.thrown_name)};
-  return v8::Array::New(isolate, parts, 7);
+                                  js::FromUtf8(isolate, answer.thrown_name),
+                                  v8::Number::New(isolate, static_cast<double>(socket_token))};
+  return v8::Array::New(isolate, parts, 8);
 }
 
 }  // namespace
@@ -108,17 +111,10 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
 ResponseCallback ThreadEngine::Answerer(EnginePool* pool, size_t home, size_t loop,
                                         uint64_t call_id) {
   return [pool, home, loop, call_id](HttpResponseData answer) {
-    if (answer.web_socket_id != 0) {
-      // The callee accepted a WebSocket, which would have to be handed to the caller's client:
-      // not supported yet (README, "Known differences"). The socket never connects.
-      boost::asio::post(pool->io(loop), [pool, loop, id = answer.web_socket_id] {
-        if (ThreadEngine* callee = pool->engine(loop))
-          callee->OnWebSocketClosed(id, 1006, "", false);
-      });
-      answer = HttpResponseData::JsonError(
-          500,
-          "Dorm does not yet pass a WebSocket returned by a Durable Object's fetch() through "
-          "a stub; connect to the object's /_do/ URL instead.");
+    // A callee's WebSocket lives on the callee's loop (or, passed on through several stubs, on
+    // the loop its first owner named); the caller may hand it to its own client.
+    if (answer.web_socket_id != 0 && answer.web_socket_loop < 0) {
+      answer.web_socket_loop = static_cast<int>(loop);
     }
     boost::asio::post(pool->io(home), [pool, home, call_id, answer = std::move(answer)]() mutable {
       if (ThreadEngine* engine = pool->engine(home)) {
@@ -128,14 +124,33 @@ ResponseCallback ThreadEngine::Answerer(EnginePool* pool, size_t home, size_t lo
   };
 }
 
+void ThreadEngine::AbandonSocket(const ForwardedSocket& socket) {
+  EnginePool* pool = shared_.pool;
+  if (!pool) return;
+  boost::asio::post(pool->io(socket.loop), [pool, socket] {
+    if (ThreadEngine* owner = pool->engine(socket.loop)) {
+      owner->OnWebSocketClosed(socket.socket_id, 1006, "", false);
+    }
+  });
+}
+
 void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
+  const std::optional<ForwardedSocket> socket =
+      answer.web_socket_id != 0 && answer.web_socket_loop >= 0
+          ? std::optional<ForwardedSocket>(
+                ForwardedSocket{static_cast<size_t>(answer.web_socket_loop), answer.web_socket_id})
+          : std::nullopt;
   auto it = outgoing_calls_.find(call_id);
-  if (it == outgoing_calls_.end()) return;
+  if (it == outgoing_calls_.end()) {
+    if (socket) AbandonSocket(*socket);
+    return;
+  }
   AppIsolate* app = it->second.app;
   // The caller's isolate may have been reset meanwhile (its calls are dropped with it).
   auto live = apps_.find(app->app());
   if (live == apps_.end() || live->second.get() != app) {
     outgoing_calls_.erase(it);
+    if (socket) AbandonSocket(*socket);
     return;
   }
   if (!MayStartTurn(app)) {
@@ -149,6 +164,8 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
   }
   PendingCall call = std::move(it->second);
   outgoing_calls_.erase(it);
+  const uint64_t socket_token =
+      socket ? forwarded_sockets_.Add(*socket, std::chrono::steady_clock::now()) : 0;
   // The continuation runs for the calling object, if it is still live.
   const uint64_t slot = FindBySlot(call.slot) ? call.slot : 0;
   RunTurn(app, [&] {
@@ -158,7 +175,10 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
     current_slot_ = slot;
     v8::Local<v8::Promise::Resolver> resolver = call.resolver.Get(isolate);
     call.resolver.Reset();
-    if (resolver->Resolve(context, CallAnswer(isolate, context, answer)).IsNothing()) return;
+    if (resolver->Resolve(context, CallAnswer(isolate, context, answer, socket_token))
+            .IsNothing()) {
+      return;
+    }
   });
 }
 

@@ -146,6 +146,7 @@ void ThreadEngine::EvictIdle() {
   }
   DisposeIdleApps(now);
   CloseIdleDatabases(now);
+  for (const ForwardedSocket& socket : forwarded_sockets_.TakeExpired(now)) AbandonSocket(socket);
   eviction_timer_.expires_after(eviction_.SweepPeriod());
   eviction_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) EvictIdle();

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { WsClient } from './lib/ws.mjs';
 import {
   startServer, fixture, EXAMPLES_DIR, makeTempDir, assertCliFailure, describeCli,
 } from './lib/dorm.mjs';
@@ -372,5 +373,28 @@ test('ctx.exports: loopback bindings to the module\'s entrypoints and classes, i
     tally: 5,
     fetched: 200,
     fromObject: { keys: ['Admin', 'Tally', 'default'], admin: 42 },
+  });
+});
+
+test('a WebSocket through the Worker: stub.fetch(request) hands the object\'s socket to the client', async () => {
+  const headers = { host: `echo-app.localhost:${server.port}` };
+  const url = (room) => `ws://127.0.0.1:${server.port}/ws?room=${room}`;
+  // Rooms on both threads: the connection moves to the thread of the object that owns the socket.
+  const clients = [];
+  for (const room of ['r1', 'r2', 'r3', 'r4']) {
+    const client = await WsClient.open(url(room), { headers });
+    client.send('hello');
+    assert.equal(await client.next(), `${room}:hello:1`);
+    clients.push(client);
+  }
+  const second = await WsClient.open(url('r1'), { headers });
+  second.send('again');
+  assert.equal(await second.next(), 'r1:again:2', 'both sockets are the object\'s');
+  for (const client of [...clients, second]) client.ws.close();
+  // A socket that came through stub.fetch() can only be passed on.
+  await assert.rejects(WsClient.open(url('x').replace('/ws?', '/ws-kept?'), { headers }), (error) => {
+    assert.equal(error.status, 409);
+    assert.match(error.body, /return it in a Response instead/);
+    return true;
   });
 });
