@@ -3,7 +3,7 @@
 import { native } from './native.js';
 import {
   ErrorCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, StringCtor, TypeErrorCtor,
-  SymbolCtor,
+  SymbolCtor, inheritsFrom,
 } from './primordials.js';
 import { DurableObject, RpcTarget } from './base_classes.js';
 import { kWorkerRpc } from './worker_host.js';
@@ -85,10 +85,7 @@ const RpcTargetPrototype = RpcTarget.prototype;
 const RESERVED_TARGET_METHODS = ObjectFreeze({ __proto__: null, dup: true, constructor: true });
 
 function extendsDurableObject(object) {
-  for (let proto = ObjectGetPrototypeOf(object); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
-    if (proto === DurableObjectPrototype) return true;
-  }
-  return false;
+  return inheritsFrom(object, DurableObjectPrototype);
 }
 
 // The member `name` of `object`'s class chain below `base` (getters are called), or throws as

@@ -8,7 +8,7 @@
 // here before user code runs: user code may replace the global ones.
 import { native } from './native.js';
 import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
-import { WorkerEntrypoint } from './base_classes.js';
+import { extendsWorkerEntrypoint } from './worker_host.js';
 import { forwardedWebSocket } from './web_sockets.js';
 import {
   SymbolDispose, decodeRpcValue, disposedCall, encodeRpcValue, exportMethod, registerObjectStub,
@@ -27,8 +27,6 @@ const ReflectGet = Reflect.get;
 const ReflectHas = Reflect.has;
 const JSONParse = JSON.parse;
 const ObjectHasOwn = Object.hasOwn;
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const WorkerEntrypointPrototype = WorkerEntrypoint.prototype;
 const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype.toLowerCase);
 
 const OUTCOME_RESPONSE = 0;
@@ -288,52 +286,34 @@ export class Fetcher {
 }
 
 export function createService(index) {
-  const target = new Fetcher(kRuntimeToken);
-  const fetch = function fetch(input, init = undefined) {
-    return fetchWith(native.fetchService, index, undefined, undefined, input, init);
-  };
-  return new ProxyCtor(target, {
-    get(service, property) {
-      if (property === 'fetch') return fetch;
-      if (typeof property !== 'string') return ReflectGet(service, property);
-      if (ReflectHas(service, property)) return ReflectGet(service, property);
-      if (property === 'then') return undefined;
-      return stubMember(
-        (member, args) => callWith(native.callService, index, undefined, undefined, member, args),
-        property);
-    },
-  });
+  return makeFetcher(native.fetchService, native.callService, index);
 }
 
 // `ctx.exports.<name>` for an entrypoint of the project's module (runtime/env_object.h): a
 // service binding to the export `name`, if it is the default export's handler or a class extending
 // WorkerEntrypoint; undefined for any other export.
 export function createEntrypoint(name, value) {
-  if (!isEntrypoint(name, value)) return undefined;
+  const entrypoint = extendsWorkerEntrypoint(value) ||
+    (name === 'default' && value !== null && typeof value === 'object');
+  if (!entrypoint) return undefined;
+  return makeFetcher(native.fetchEntrypoint, native.callEntrypoint, name);
+}
+
+// A Fetcher whose fetch() and RPC calls go through `fetchNative` and `callNative`, which name the
+// entrypoint by `key` (a service binding's index, or an export's name).
+function makeFetcher(fetchNative, callNative, key) {
   const target = new Fetcher(kRuntimeToken);
   const fetch = function fetch(input, init = undefined) {
-    return fetchWith(native.fetchEntrypoint, name, undefined, undefined, input, init);
+    return fetchWith(fetchNative, key, undefined, undefined, input, init);
   };
+  const call = (member, args) => callWith(callNative, key, undefined, undefined, member, args);
   return new ProxyCtor(target, {
     get(service, property) {
       if (property === 'fetch') return fetch;
       if (typeof property !== 'string') return ReflectGet(service, property);
       if (ReflectHas(service, property)) return ReflectGet(service, property);
       if (property === 'then') return undefined;
-      return stubMember(
-        (member, args) => callWith(native.callEntrypoint, name, undefined, undefined, member, args),
-        property);
+      return stubMember(call, property);
     },
   });
-}
-
-function isEntrypoint(name, value) {
-  if (typeof value === 'function') {
-    for (let proto = value.prototype; proto !== null && proto !== undefined;
-      proto = ObjectGetPrototypeOf(proto)) {
-      if (proto === WorkerEntrypointPrototype) return true;
-    }
-    return false;
-  }
-  return name === 'default' && value !== null && typeof value === 'object';
 }

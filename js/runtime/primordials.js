@@ -63,6 +63,16 @@ export function stringsOf(list) {
   return out;
 }
 
+// Whether `proto` is on `value`'s prototype chain (what `instanceof` asks, without a user-defined
+// Symbol.hasInstance or a replaced `prototype` taking part).
+const ObjectGetPrototypeOfOriginal = Object.getPrototypeOf;
+export function inheritsFrom(value, proto) {
+  for (let p = ObjectGetPrototypeOfOriginal(value); p !== null; p = ObjectGetPrototypeOfOriginal(p)) {
+    if (p === proto) return true;
+  }
+  return false;
+}
+
 // An unforgeable token that lets the runtime construct its own classes: their constructors,
 // reachable from user code through `.constructor`, refuse every other caller with workerd's
 // "Illegal constructor".

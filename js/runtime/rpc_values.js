@@ -17,7 +17,7 @@
 import { native } from './native.js';
 import {
   ArrayIsArray, ErrorCtor, NumberCtor, PromisePrototypeThen, PromiseReject, PromiseResolve,
-  ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor,
+  ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
 
@@ -32,7 +32,6 @@ const ObjectPrototype = Object.prototype;
 const ObjectDefineProperty = Object.defineProperty;
 const MapPrototype = Map.prototype;
 const SetPrototype = Set.prototype;
-const ErrorPrototype = Error.prototype;
 const RpcTargetPrototype = RpcTarget.prototype;
 const uncurryThis = Function.prototype.bind.bind(Function.prototype.call);
 const MapPrototypeGet = uncurryThis(Map.prototype.get);
@@ -124,17 +123,7 @@ export function setObjectStubMaker(make) {
 }
 
 function isRpcTarget(value) {
-  for (let proto = ObjectGetPrototypeOf(value); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
-    if (proto === RpcTargetPrototype) return true;
-  }
-  return false;
-}
-
-function isError(value) {
-  for (let proto = ObjectGetPrototypeOf(value); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
-    if (proto === ErrorPrototype) return true;
-  }
-  return false;
+  return inheritsFrom(value, RpcTargetPrototype);
 }
 
 // The containers the walk looks into: arrays, Maps, Sets and plain objects. Anything else

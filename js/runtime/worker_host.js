@@ -7,6 +7,7 @@
 // `(ctx, env)`.
 import {
   ErrorCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, SymbolCtor, TypeErrorCtor,
+  inheritsFrom,
 } from './primordials.js';
 import { WorkerEntrypoint } from './base_classes.js';
 
@@ -16,16 +17,14 @@ const NO_RPC_MESSAGE =
   'The receiving Worker does not support RPC, because its entrypoint was not declared with ' +
   '`extends WorkerEntrypoint`. In order to enable RPC, make sure your entrypoint extends the ' +
   'special class `WorkerEntrypoint`, which can be imported from the module "cloudflare:workers".';
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const WorkerEntrypointPrototype = WorkerEntrypoint.prototype;
 
-function extendsWorkerEntrypoint(entry) {
+// Whether `entry` is a class extending WorkerEntrypoint.
+export function extendsWorkerEntrypoint(entry) {
   if (typeof entry !== 'function') return false;
-  for (let proto = entry.prototype; proto !== null && proto !== undefined;
-    proto = ObjectGetPrototypeOf(proto)) {
-    if (proto === WorkerEntrypointPrototype) return true;
-  }
-  return false;
+  const proto = entry.prototype;
+  if (proto === null || (typeof proto !== 'object' && typeof proto !== 'function')) return false;
+  return proto === WorkerEntrypointPrototype || inheritsFrom(proto, WorkerEntrypointPrototype);
 }
 
 const ObjectFreeze = Object.freeze;
