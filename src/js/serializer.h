@@ -15,6 +15,15 @@ namespace dorm::js {
 using DataCloneErrorFactory =
     std::function<v8::Local<v8::Value>(v8::Isolate*, v8::Local<v8::String> message)>;
 
+// The isolate's embedder data slot that RememberHeapLimit() uses; hosts keep their own data in
+// other slots.
+inline constexpr uint32_t kHeapLimitDataSlot = 1;
+
+// Records the heap limit the isolate was created with. Serialize and Deserialize bound what they
+// accept by it; without it they read the isolate's heap statistics (a walk over every heap space)
+// on every call.
+void RememberHeapLimit(v8::Isolate* isolate, size_t heap_limit_bytes);
+
 // Returns the serialized bytes, or nullopt with a JS exception pending (DataCloneError).
 std::optional<std::string> Serialize(v8::Isolate* isolate, v8::Local<v8::Value> value,
                                      const DataCloneErrorFactory& make_error);

@@ -13,11 +13,14 @@ namespace {
 // The same bound holds when a value is written and when it is read, so that whatever put() or
 // structuredClone() accepts can be read back by an isolate with the same heap limit.
 CloneBytesLimits LimitsFor(v8::Isolate* isolate) {
-  v8::HeapStatistics stats;
-  isolate->GetHeapStatistics(&stats);
+  auto heap_limit = reinterpret_cast<uintptr_t>(isolate->GetData(kHeapLimitDataSlot));
+  if (heap_limit == 0) {
+    v8::HeapStatistics stats;
+    isolate->GetHeapStatistics(&stats);
+    heap_limit = stats.heap_size_limit();
+  }
   CloneBytesLimits limits;
-  limits.allocation_budget =
-      std::max<uint64_t>(limits.allocation_budget, stats.heap_size_limit() / 4);
+  limits.allocation_budget = std::max<uint64_t>(limits.allocation_budget, heap_limit / 4);
   return limits;
 }
 
@@ -42,6 +45,10 @@ class CloneDelegate : public v8::ValueSerializer::Delegate {
 };
 
 }  // namespace
+
+void RememberHeapLimit(v8::Isolate* isolate, size_t heap_limit_bytes) {
+  isolate->SetData(kHeapLimitDataSlot, reinterpret_cast<void*>(heap_limit_bytes));
+}
 
 std::optional<std::string> Serialize(v8::Isolate* isolate, v8::Local<v8::Value> value,
                                      const DataCloneErrorFactory& make_error) {

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "js/array_buffer_allocator.h"
+#include "js/serializer.h"
 #include "js/strings.h"
 #include "runtime/env_object.h"
 #include "runtime/native_module.h"
@@ -64,6 +65,7 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
   params.constraints.ConfigureDefaultsFromHeapSize(0, heap_limit_bytes);
   isolate_ = v8::Isolate::New(params);
   isolate_->SetData(0, this);
+  js::RememberHeapLimit(isolate_, heap_limit_bytes);
   // As in workerd, Atomics.wait() throws instead of blocking: a blocked thread would stall every
   // object placed on it, at no CPU cost the watchdog could see.
   isolate_->SetAllowAtomicsWait(false);

@@ -34,8 +34,8 @@ class NamespaceCallbacks {
       js::ThrowTypeError(isolate, "idFromName(className, name)");
       return;
     }
-    info.GetReturnValue().Set(js::FromUtf8(
-        isolate, ObjectIdFromName(NamespaceKey(AppOf(info)->app(), class_name), name)));
+    info.GetReturnValue().Set(
+        js::FromUtf8(isolate, ObjectIdForName(AppOf(info)->app(), class_name, name)));
   }
 
   // newUniqueId(className) → 64 hex digits, random.
@@ -216,7 +216,6 @@ class NamespaceCallbacks {
     v8::Isolate* isolate = info.GetIsolate();
     if (!ClassArg(info, 0, &address->class_name)) return false;
     address->app = AppOf(info)->app();
-    const std::string ns = NamespaceKey(address->app, address->class_name);
     std::string hex;
     if (!js::StringToUtf8(isolate, info[1], &hex) || !IsObjectIdSyntax(hex)) {
       js::ThrowTypeError(isolate, "Invalid Durable Object ID: must be 64 hex digits");
@@ -230,7 +229,9 @@ class NamespaceCallbacks {
         js::ThrowTypeError(isolate, "callObject(className, id, name, ...)");
         return false;
       }
-      if (ObjectIdFromName(ns, address->instance_name) != hex) address->instance_name.clear();
+      if (ObjectIdForName(address->app, address->class_name, address->instance_name) != hex) {
+        address->instance_name.clear();
+      }
     }
     address->object_id = std::move(hex);
     return true;

@@ -69,25 +69,27 @@ bool ObjectIdBelongsTo(std::string_view namespace_key, std::string_view hex) {
   return true;
 }
 
-void CompleteAddress(ObjectAddress& address) {
-  if (!address.object_id.empty()) return;
-  // Every request names its object, and three SHA-256 computations through OpenSSL cost several
-  // microseconds (more with threads contending for its algorithm store): the ids of recently
-  // named objects are kept per thread. The key is unambiguous: app and class hold no '\n'.
+std::string ObjectIdForName(std::string_view app, std::string_view class_name,
+                            std::string_view name) {
+  // Every request and every stub call names its object, and three SHA-256 computations through
+  // OpenSSL cost several microseconds (more with threads contending for its algorithm store): the
+  // ids of recently named objects are kept per thread. The key is unambiguous: app and class hold
+  // no '\n'.
   static constexpr size_t kCachedIds = 4096;
   thread_local std::unordered_map<std::string, std::string> recent;
   std::string key;
-  key.reserve(address.app.size() + address.class_name.size() + address.instance_name.size() + 2);
-  key.append(address.app).append(1, '\n').append(address.class_name).append(1, '\n');
-  key.append(address.instance_name);
-  if (auto it = recent.find(key); it != recent.end()) {
-    address.object_id = it->second;
-    return;
-  }
-  address.object_id =
-      ObjectIdFromName(NamespaceKey(address.app, address.class_name), address.instance_name);
+  key.reserve(app.size() + class_name.size() + name.size() + 2);
+  key.append(app).append(1, '\n').append(class_name).append(1, '\n').append(name);
+  if (auto it = recent.find(key); it != recent.end()) return it->second;
+  std::string id = ObjectIdFromName(NamespaceKey(app, class_name), name);
   if (recent.size() >= kCachedIds) recent.clear();
-  recent.emplace(std::move(key), address.object_id);
+  recent.emplace(std::move(key), id);
+  return id;
+}
+
+void CompleteAddress(ObjectAddress& address) {
+  if (!address.object_id.empty()) return;
+  address.object_id = ObjectIdForName(address.app, address.class_name, address.instance_name);
 }
 
 }  // namespace dorm::runtime

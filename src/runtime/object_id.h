@@ -26,6 +26,11 @@ std::string NewUniqueObjectId(std::string_view namespace_key);
 bool IsObjectIdSyntax(std::string_view hex);
 bool ObjectIdBelongsTo(std::string_view namespace_key, std::string_view hex);
 
+// ObjectIdFromName(NamespaceKey(app, class_name), name), from a per-thread cache of the names
+// derived last. Thread-safe (the cache is per thread).
+std::string ObjectIdForName(std::string_view app, std::string_view class_name,
+                            std::string_view name);
+
 // Fills address.object_id from its instance name when it is empty. Call wherever an address
 // enters the runtime, before ObjectKey().
 void CompleteAddress(ObjectAddress& address);
