@@ -34,7 +34,7 @@ export class AbortSignal extends EventTarget {
     const ms = toEnforcedUnsignedLongLong(milliseconds, "Failed to execute 'timeout' on 'AbortSignal'");
     const signal = createAbortSignal();
     native.setTimer(() => {
-      signalAbort(signal, new DOMException('The operation timed out.', 'TimeoutError'));
+      signalAbort(signal, new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     }, ms, false);
     return signal;
   }
@@ -88,7 +88,7 @@ function signalAbort(signal, reason) {
   state.aborted = true;
   state.reason = reason !== undefined
     ? reason
-    : new DOMException('signal is aborted without reason', 'AbortError');
+    : new DOMException('The operation was aborted', 'AbortError');
   const algorithms = [...state.algorithms];
   state.algorithms.clear();
   for (const algorithm of algorithms) {
@@ -116,6 +116,18 @@ export function followSignal(follower, parent) {
 }
 
 export { isSignal as isAbortSignal };
+
+// Runs `algorithm` when `signal` aborts (not if it already has); returns what stops that.
+export function whenAborted(signal, algorithm) {
+  const algorithms = signalState(signal).algorithms;
+  algorithms.add(algorithm);
+  return () => algorithms.delete(algorithm);
+}
+
+export function abortState(signal) {
+  const state = signalState(signal);
+  return { aborted: state.aborted, reason: state.reason };
+}
 
 setSignalHooks({
   isSignal,

@@ -3,6 +3,7 @@ import { atob, btoa } from './base64.js';
 import { console } from './console.js';
 import { Crypto, SubtleCrypto, crypto } from './crypto.js';
 import { DOMException } from './dom_exception.js';
+import { fetch } from './fetch.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { CustomEvent, Event, EventTarget } from './event_target.js';
 import { Headers } from './headers.js';
@@ -47,6 +48,7 @@ const globals = {
   clearTimeout,
   console,
   crypto,
+  fetch,
   navigator,
   queueMicrotask,
   reportError,

@@ -7,9 +7,12 @@ import {
   toUSVString,
 } from './webidl.js';
 
-const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
-const normalizedMethods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
-const methodPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// The methods workerd's HTTP client knows (any case; sent in upper case). Others are refused.
+const knownMethods = new Set([
+  'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'PURGE', 'OPTIONS', 'TRACE', 'COPY', 'LOCK',
+  'MKCOL', 'MOVE', 'PROPFIND', 'PROPPATCH', 'SEARCH', 'UNLOCK', 'ACL', 'REPORT', 'MKACTIVITY',
+  'CHECKOUT', 'MERGE', 'MSEARCH', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'QUERY',
+]);
 const redirectModes = ['follow', 'error', 'manual'];
 
 // The constructor recognises this token as "build from internal state", which lets the host and
@@ -81,10 +84,9 @@ export class Request {
     let method = inputState === null ? 'GET' : inputState.method;
     if (methodInit !== undefined) {
       const m = toByteString(methodInit, context);
-      if (!methodPattern.test(m)) throw new TypeError(`${context}: '${m}' is not a valid HTTP method.`);
       const upper = m.toUpperCase();
-      if (forbiddenMethods.has(upper)) throw new TypeError(`${context}: '${m}' HTTP method is unsupported.`);
-      method = normalizedMethods.has(upper) ? upper : m;
+      if (!knownMethods.has(upper)) throw new TypeError(`Invalid HTTP method string: ${m}`);
+      method = upper;
     }
 
     const redirect = redirectInit !== undefined
@@ -104,7 +106,7 @@ export class Request {
     const inputBody = inputState === null ? null : inputState.body;
     const hasInitBody = bodyInit !== undefined && bodyInit !== null;
     if ((hasInitBody || inputBody !== null) && (method === 'GET' || method === 'HEAD')) {
-      throw new TypeError(`${context}: Request with GET/HEAD method cannot have body.`);
+      throw new TypeError('Request with a GET or HEAD method cannot have a body.');
     }
 
     let body = null;
@@ -204,6 +206,24 @@ export class Request {
 
 installBodyMixin(Request, (request) => requestState(request).body);
 defineInterface(Request, 'Request');
+
+// What fetch() sends: the request's method, URL, headers, body record (or null), redirect mode
+// and signal.
+export function requestForFetch(request) {
+  const state = requestState(request);
+  return {
+    method: state.method,
+    url: state.url,
+    headers: stateHeaders(state),
+    body: state.body,
+    redirect: state.redirect,
+    signal: stateSignal(state),
+  };
+}
+
+export function isRequest(value) {
+  return isRequestObject(value);
+}
 
 // A request as the host receives it. Its headers are immutable, as they are for requests that
 // Workers hand to a fetch handler.

@@ -126,7 +126,7 @@ export class Response {
   }
 
   get redirected() {
-    return false;
+    return this.#state.redirected === true;
   }
 
   get status() {
@@ -177,6 +177,26 @@ export class Response {
 
 installBodyMixin(Response, (response) => responseState(response).body);
 defineInterface(Response, 'Response');
+
+// A response fetch() received from another host: `headerList` flat (name, value, ...), `body` a
+// Uint8Array or null, `url` the URL it was fetched from (the last one, after redirects).
+export function createFetchedResponse(status, statusText, headerList, body, url, redirected) {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < headerList.length; i += 2) {
+    headersInternals.appendRaw(headers, headerList[i], headerList[i + 1]);
+  }
+  headersInternals.setGuard(headers, 'immutable');
+  return new Response(internalToken, {
+    type: 'default',
+    url,
+    status,
+    statusText,
+    headers,
+    body: body === null ? null : new BodyRecord(body),
+    webSocket: null,
+    redirected,
+  });
+}
 
 export function isResponse(value) {
   return isResponseObject(value);

@@ -2,7 +2,7 @@ import './url_prerequisites.js';
 import './idna_cache.js';
 import './url_parse_cache.js';
 import {
-  URL, URLSearchParams, basicURLParse, serializeURL,
+  URL, URLSearchParams, basicURLParse, serializeURL, serializeURLOrigin,
 } from 'whatwg-url';
 import { inspectCustom } from './webidl.js';
 
@@ -14,6 +14,16 @@ export function parseAbsoluteURL(input) {
   const record = basicURLParse(input);
   if (record === null) return null;
   return { href: serializeURL(record), hasCredentials: record.username !== '' || record.password !== '' };
+}
+
+// Resolves `input` against the absolute URL `base` (a redirect's Location): the serialized URL,
+// its scheme (without ':') and its origin, or null when parsing fails.
+export function resolveURL(input, base) {
+  const baseRecord = basicURLParse(base);
+  if (baseRecord === null) return null;
+  const record = basicURLParse(input, { baseURL: baseRecord });
+  if (record === null) return null;
+  return { href: serializeURL(record), scheme: record.scheme, origin: serializeURLOrigin(record) };
 }
 
 export function isURLSearchParams(value) {

@@ -39,6 +39,8 @@ const char kUsage[] =
     "             [--body-timeout-seconds 60] [--keep-alive-timeout-seconds 75]\n"
     "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
     "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
+    "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
+    "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -60,7 +62,8 @@ const char kUsage[] =
 
 struct Args {
   std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
+  std::map<std::string, std::string> flags;                  // the last value of each flag
+  std::map<std::string, std::vector<std::string>> repeated;  // every value, for repeatable flags
   bool yes = false;
 };
 
@@ -75,8 +78,8 @@ Args Parse(int argc, char** argv, int start) {
     std::string a = argv[i];
     if (a == "--yes" || a == "-y") {
       args.yes = true;
-    } else if (a == "--strict") {
-      args.flags["strict"] = "true";
+    } else if (a == "--strict" || a == "--no-outbound") {
+      args.flags[a.substr(2)] = "true";
     } else if (a.rfind("--", 0) == 0) {
       std::string key = a.substr(2), value;
       if (size_t eq = key.find('='); eq != std::string::npos) {
@@ -87,6 +90,7 @@ Args Parse(int argc, char** argv, int start) {
         value = argv[++i];
       }
       args.flags[key] = value;
+      args.repeated[key].push_back(value);
     } else {
       args.positional.push_back(a);
     }
@@ -121,7 +125,12 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "max-object-storage-mb",
           "max-sql-temp-mb",
           "max-app-storage-mb",
-          "max-apps"}},
+          "max-apps",
+          "outbound-allow",
+          "outbound-deny",
+          "outbound-ca",
+          "no-outbound",
+          "max-outbound-per-app"}},
         {"deploy", {"name", "app", "access", "strict"}},
         {"dev", {"app", "access", "listen"}},
         {"types", {"out"}},
@@ -224,6 +233,38 @@ std::string Str(const json::object& o, const char* key) {
   return std::string(it->value().as_string());
 }
 
+// fetch() to other hosts: the address rules and the extra CA of `dorm serve`'s flags (each rule
+// flag may repeat, and may hold several rules separated by commas); null with --no-outbound.
+std::shared_ptr<const dorm::outbound::ClientOptions> OutboundOptions(const Args& args) {
+  const bool disabled = args.flags.count("no-outbound") != 0;
+  auto options = std::make_shared<dorm::outbound::ClientOptions>();
+  for (const char* flag : {"outbound-allow", "outbound-deny"}) {
+    auto it = args.repeated.find(flag);
+    if (it == args.repeated.end()) continue;
+    if (disabled) Fail(std::string("--") + flag + " and --no-outbound exclude each other");
+    for (const std::string& value : it->second) {
+      std::stringstream list(value);
+      for (std::string item; std::getline(list, item, ',');) {
+        std::string error;
+        std::optional<dorm::outbound::AddressRule> rule =
+            dorm::outbound::AddressRule::Parse(item, &error);
+        if (!rule) Fail(std::string("--") + flag + ": " + error);
+        if (std::string(flag) == "outbound-allow") {
+          options->policy.Allow(std::move(*rule));
+        } else {
+          options->policy.Deny(std::move(*rule));
+        }
+      }
+    }
+  }
+  options->extra_ca_file = Flag(args, "outbound-ca");
+  if (!options->extra_ca_file.empty() && access(options->extra_ca_file.c_str(), R_OK) != 0) {
+    Fail("--outbound-ca: cannot read " + options->extra_ca_file);
+  }
+  if (disabled) return nullptr;
+  return options;
+}
+
 int ServeCommand(const Args& args, const char* argv0) {
   dorm::control::ServeOptions o;
   std::string listen = Flag(args, "listen", "127.0.0.1:8787");
@@ -269,6 +310,10 @@ int ServeCommand(const Args& args, const char* argv0) {
   if (o.runtime.cpu_limit.count() == 0 || o.runtime.heap_limit_bytes == 0) {
     Fail("--cpu-limit-ms and --heap-limit-mb must be positive");
   }
+  o.runtime.outbound = OutboundOptions(args);
+  o.runtime.max_outbound_per_app =
+      static_cast<size_t>(NumberFlag(args, "max-outbound-per-app", 64));
+  if (o.runtime.max_outbound_per_app == 0) Fail("--max-outbound-per-app must be positive");
   return dorm::control::Serve(o, argv0);
 }
 

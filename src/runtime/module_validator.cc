@@ -50,6 +50,18 @@ class ScratchHost final : public ObjectHost {
   void CallObject(AppIsolate* caller, OutgoingCall, v8::Local<v8::Promise::Resolver>) override {
     js::ThrowError(caller->isolate(), "Durable Object calls are not available here.");
   }
+  // As workerd: no I/O at a module's top level.
+  uint64_t FetchOutbound(AppIsolate* caller, outbound::ExchangeRequest,
+                         v8::Local<v8::Promise::Resolver>) override {
+    js::ThrowError(caller->isolate(),
+                   "Disallowed operation called within global scope. Asynchronous I/O (ex: "
+                   "fetch() or connect()), setting a timeout, and generating random values are "
+                   "not allowed within global scope. To fix this error, perform this operation "
+                   "within a handler. https://developers.cloudflare.com/workers/runtime-apis/"
+                   "handlers/");
+    return 0;
+  }
+  void CancelFetch(AppIsolate*, uint64_t) override {}
   WebSocketRegistry& web_sockets() override { return no_sockets_; }
   void SendOnSocket(WebSocketRecord*, OutputGate::SocketOutput) override {}
   SharedPayload PayloadOf(v8::Isolate* isolate, v8::Local<v8::String> text) override {

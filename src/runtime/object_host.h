@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "outbound/exchange.h"
 #include "runtime/object_instance.h"
 #include "runtime/outgoing_call.h"
 #include "runtime/output_gate.h"
@@ -67,6 +68,19 @@ class ObjectHost {
   // thread_engine_calls.cc). If `caller` is reset first, it is never settled.
   virtual void CallObject(AppIsolate* caller, OutgoingCall call,
                           v8::Local<v8::Promise::Resolver> resolver) = 0;
+
+  // --- fetch() to the outside world ---
+  // Starts `request` for `caller`'s app and returns its id. For an object, it leaves once the
+  // writes the object made before it are durable, like its other output. `resolver` is settled
+  // later, in a turn of `caller` for the object whose turn runs now: resolved with [status,
+  // statusText, headers (name, value, ...), body ArrayBuffer], or rejected with a TypeError. If
+  // `caller` is reset first, or CancelFetch is called, it is never settled. Returns 0 with a
+  // TypeError thrown when this server does not allow outbound requests or the app has too many
+  // in flight.
+  virtual uint64_t FetchOutbound(AppIsolate* caller, outbound::ExchangeRequest request,
+                                 v8::Local<v8::Promise::Resolver> resolver) = 0;
+  // Abandons fetch `id` if it belongs to `caller`'s app (ids are guessable).
+  virtual void CancelFetch(AppIsolate* caller, uint64_t id) = 0;
 
   // --- Timers ---
   // Starts a timer of `caller`'s app for the object whose turn runs (if any); returns its id.

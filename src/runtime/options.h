@@ -3,7 +3,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
+
+#include "outbound/client_options.h"
 
 namespace dorm::runtime {
 
@@ -37,6 +40,12 @@ struct RuntimeOptions {
   // How many threads one app's long turns (over 50 ms) may hold at once; 0: half the threads.
   // See runtime/long_turn_limit.h.
   size_t long_turn_threads = 0;
+  // fetch() to the outside world: the client's settings (address rules, extra CA), or null when
+  // the server runs with --no-outbound.
+  std::shared_ptr<const outbound::ClientOptions> outbound =
+      std::make_shared<outbound::ClientOptions>();
+  // How many outbound requests one app may have in flight on one runtime thread.
+  size_t max_outbound_per_app = 64;
   // Count per-object usage (see runtime/usage_meter.h). Off only to measure what counting costs.
   bool usage_meters = true;
 };

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "js/strings.h"
+#include "outbound/http_client.h"
 #include "runtime/crash_attribution.h"
 #include "runtime/env_object.h"
 #include "runtime/js_request.h"
@@ -66,6 +67,8 @@ ThreadEngine::~ThreadEngine() {
   deferred_pump_timer_.cancel();
   timers_.clear();
   outgoing_calls_.clear();
+  outbound_fetches_.clear();
+  http_client_.reset();
   for (auto& [key, instance] : objects_) {
     instance->js_object.Reset();
     instance->sync_resolvers.clear();

@@ -42,6 +42,10 @@
 #include "storage/sync_pool.h"
 #include "util/function_ref.h"
 
+namespace dorm::outbound {
+class HttpClient;
+}  // namespace dorm::outbound
+
 namespace dorm::runtime {
 
 // The files of the implementation, by concern: thread_engine.cc (turns, dispatch, delivery,
@@ -124,6 +128,9 @@ class ThreadEngine final : public ObjectHost {
   }
   void CallObject(AppIsolate* caller, OutgoingCall call,
                   v8::Local<v8::Promise::Resolver> resolver) override;
+  uint64_t FetchOutbound(AppIsolate* caller, outbound::ExchangeRequest request,
+                         v8::Local<v8::Promise::Resolver> resolver) override;
+  void CancelFetch(AppIsolate* caller, uint64_t id) override;
   uint64_t AddTimer(AppIsolate* caller, v8::Local<v8::Function> callback, double delay_ms,
                     bool repeat) override;
   void ClearTimer(AppIsolate* caller, uint64_t id) override;
@@ -335,6 +342,28 @@ class ThreadEngine final : public ObjectHost {
   ForwardedSockets forwarded_sockets_;
   // Tells the socket `socket` (of an object on another loop, or this one) that nobody will connect.
   void AbandonSocket(const ForwardedSocket& socket);
+
+  // fetch() to the outside world (thread_engine_fetch.cc): requests of this thread's apps by
+  // fetch id, and the client they leave through, made on first use.
+  struct PendingFetch {
+    AppIsolate* app;
+    uint64_t slot;  // the calling object, or 0
+    v8::Global<v8::Promise::Resolver> resolver;
+    uint64_t exchange;  // the client's id once the request has left; 0 while the gate holds it
+  };
+  struct FetchOutcome {
+    bool failed = false;
+    outbound::ExchangeResponse response;
+    int error_kind = 0;  // outbound::ExchangeError::Kind
+    std::string error;
+  };
+  std::unordered_map<uint64_t, PendingFetch> outbound_fetches_;
+  uint64_t next_fetch_id_ = 1;
+  std::unique_ptr<outbound::HttpClient> http_client_;
+  void StartFetch(uint64_t id, outbound::ExchangeRequest request);
+  void CompleteFetch(uint64_t id, FetchOutcome outcome);
+  // Abandons the app's fetches (its isolate is being dropped).
+  void DropOutboundFetches(AppIsolate* app);
 
   // Timers.
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;

@@ -115,7 +115,10 @@ void ThreadEngine::PostCleanup() {
     graveyard_.clear();
     if (!doomed_apps_.empty()) {
       // Calls the doomed isolates made hold their promises: let go before the isolates go.
-      for (const auto& app : doomed_apps_) DropOutgoingCalls(app.get());
+      for (const auto& app : doomed_apps_) {
+        DropOutgoingCalls(app.get());
+        DropOutboundFetches(app.get());
+      }
       rejected_promises_.clear();
       doomed_apps_.clear();
     }

@@ -1,0 +1,200 @@
+// fetch() to other hosts, as workerd behaves: one exchange per hop through the host's HTTP client
+// (natives startFetch/cancelFetch), redirects followed here so that every hop passes the host's
+// address check again, aborts through the request's signal.
+import native from './native.js';
+import { abortState, whenAborted } from './abort.js';
+import { atob } from './base64.js';
+import { consumeBody } from './body.js';
+import { headersInternals } from './headers.js';
+import { Request, isRequest, requestForFetch } from './request.js';
+import { createFetchedResponse } from './response.js';
+import { parseAbsoluteURL, resolveURL } from './url.js';
+import { toUSVString } from './webidl.js';
+
+const MAX_REDIRECTS = 20;
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
+// Request headers the client sets itself, as workerd: a caller's values are not sent.
+const connectionHeaders = new Set([
+  'host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'upgrade',
+]);
+// The header names workerd knows by number (headers.c++, the HPACK static table's names): it
+// sends them first, in this order and title-cased, then the others by name.
+const commonHeaders = [
+  'accept-charset', 'accept-encoding', 'accept-language', 'accept-ranges', 'accept',
+  'access-control-allow-origin', 'age', 'allow', 'authorization', 'cache-control',
+  'content-disposition', 'content-encoding', 'content-language', 'content-length',
+  'content-location', 'content-range', 'content-type', 'cookie', 'date', 'etag', 'expect',
+  'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
+  'if-unmodified-since', 'last-modified', 'link', 'location', 'max-forwards',
+  'proxy-authenticate', 'proxy-authorization', 'range', 'referer', 'refresh', 'retry-after',
+  'server', 'set-cookie', 'strict-transport-security', 'transfer-encoding', 'user-agent', 'vary',
+  'via', 'www-authenticate',
+];
+const commonRank = new Map(commonHeaders.map((name, index) => [name, index]));
+
+function titleCase(name) {
+  return name.replace(/(^|-)([a-z])/g, (_, dash, letter) => dash + letter.toUpperCase());
+}
+
+// The request's header list as it goes on the wire: flat (name, value, ...), without the
+// connection's own headers, in workerd's order and case.
+function wireHeaders(list) {
+  const entries = [];
+  for (const [name, value] of list) {
+    if (!connectionHeaders.has(name)) entries.push({ name, value, index: entries.length });
+  }
+  const rank = (entry) => commonRank.get(entry.name) ?? commonHeaders.length;
+  entries.sort((a, b) => rank(a) - rank(b)
+    || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.index - b.index);
+  const flat = [];
+  for (const { name, value } of entries) flat.push(commonRank.has(name) ? titleCase(name) : name, value);
+  return flat;
+}
+
+// How the host's failure kinds (outbound::ExchangeError::Kind) become errors.
+const KIND_REFUSED = 0;
+const KIND_NETWORK = 1;
+const KIND_TOO_LARGE = 4;
+const KIND_BAD_ENCODING = 5;
+
+function withoutFragment(url) {
+  const hash = url.indexOf('#');
+  return hash < 0 ? url : url.slice(0, hash);
+}
+
+function exchangeError([kind, message]) {
+  if (kind === KIND_REFUSED || kind === KIND_TOO_LARGE || kind === KIND_BAD_ENCODING) {
+    return new TypeError(message);
+  }
+  const error = new Error(message);
+  // As workerd marks a lost connection: the same request may succeed if tried again.
+  if (kind === KIND_NETWORK) error.retryable = true;
+  return error;
+}
+
+// The flat header list (name, value, ...) without the header `lowerName`.
+function withoutHeader(list, lowerName) {
+  const kept = [];
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    if (list[i].toLowerCase() !== lowerName) kept.push(list[i], list[i + 1]);
+  }
+  return kept;
+}
+
+// A data: URL's response (RFC 2397), as fetch() gives it.
+function dataResponse(url) {
+  const comma = url.indexOf(',');
+  if (comma < 0) throw new TypeError(`Fetch API cannot load: ${url}`);
+  let type = url.slice(5, comma).trim();
+  let payload = decodeURIComponent(url.slice(comma + 1));
+  let bytes;
+  if (/;\s*base64$/i.test(type)) {
+    type = type.replace(/;\s*base64$/i, '');
+    const binary = atob(payload.replace(/\s+/g, ''));
+    bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  } else {
+    bytes = new Uint8Array(payload.length);
+    for (let i = 0; i < payload.length; i++) bytes[i] = payload.charCodeAt(i) & 0xff;
+  }
+  if (type === '' || type.startsWith(';')) type = `text/plain${type || ';charset=US-ASCII'}`;
+  return createFetchedResponse(200, 'OK', ['content-type', type], bytes, url, false);
+}
+
+// One exchange: resolves with [status, statusText, headers, body] or rejects with the error; an
+// abort of `signal` ends it and rejects with the signal's reason.
+function exchange(method, url, headerList, body, signal) {
+  return new Promise((resolve, reject) => {
+    const started = native.startFetch(method, url, headerList, body);
+    const [id, promise] = started;
+    const stop = whenAborted(signal, () => {
+      native.cancelFetch(id);
+      reject(abortState(signal).reason);
+    });
+    promise.then(
+      (answer) => {
+        stop();
+        resolve(answer);
+      },
+      (failure) => {
+        stop();
+        reject(exchangeError(failure));
+      },
+    );
+  });
+}
+
+async function run(request) {
+  const { redirect, signal } = request;
+  let { method, url } = request;
+  url = withoutFragment(url);
+  let headerList = wireHeaders(headersInternals.list(request.headers));
+  let body = null;
+  if (request.body !== null) {
+    const bytes = consumeBody(request.body);
+    body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  }
+  const urls = [url];
+  let origin = resolveURL(url, url)?.origin ?? '';
+  for (;;) {
+    if (url.startsWith('data:')) return dataResponse(url);
+    if (!url.startsWith('http:') && !url.startsWith('https:')) {
+      throw new TypeError(`Fetch API cannot load: ${url}`);
+    }
+    const [status, statusText, responseHeaders, responseBody] =
+      await exchange(method, url, headerList, body, signal);
+    let location = null;
+    for (let i = 0; i + 1 < responseHeaders.length; i += 2) {
+      if (responseHeaders[i].toLowerCase() === 'location') location = responseHeaders[i + 1];
+    }
+    const follow = redirect === 'follow' && redirectStatuses.has(status) && location !== null;
+    if (!follow || location === '') {
+      // An empty Location is dropped, as workerd drops it.
+      const kept = location === '' ? withoutHeader(responseHeaders, 'location') : responseHeaders;
+      const noBody = method === 'HEAD' || nullBodyStatuses.has(status);
+      return createFetchedResponse(status, statusText, kept,
+        noBody ? null : new Uint8Array(responseBody), url, urls.length > 1);
+    }
+    const next = resolveURL(location, url);
+    if (next === null || (next.scheme !== 'http' && next.scheme !== 'https')) {
+      throw new TypeError('Invalid Location header; unable to follow redirect.');
+    }
+    if (urls.length > MAX_REDIRECTS) throw new TypeError(`Too many redirects.${urls.join(', ')}`);
+    const nextUrl = withoutFragment(next.href);
+    if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+      if (method !== 'HEAD') method = 'GET';
+      body = null;
+    }
+    // Credentials for one origin are not handed to another.
+    if (next.origin !== origin) headerList = withoutHeader(headerList, 'authorization');
+    if (body === null) headerList = withoutHeader(headerList, 'content-length');
+    url = nextUrl;
+    origin = next.origin;
+    urls.push(url);
+  }
+}
+
+export function fetch(input, init = undefined) {
+  try {
+    let request;
+    if (isRequest(input) && init === undefined) {
+      request = input;
+    } else {
+      if (!isRequest(input)) {
+        const text = toUSVString(input);
+        if (parseAbsoluteURL(text) === null) throw new TypeError(`Invalid URL: ${text}`);
+      }
+      request = new Request(input, init);
+    }
+    const parts = requestForFetch(request);
+    if (parts.redirect === 'error') {
+      throw new TypeError('Invalid redirect value, must be one of "follow" or "manual" ("error" won\'t be implemented since it does not make sense at the edge; use "manual" and check the response status code).');
+    }
+    const aborted = abortState(parts.signal);
+    if (aborted.aborted) return Promise.reject(aborted.reason);
+    return run(parts);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

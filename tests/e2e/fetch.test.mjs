@@ -1,0 +1,213 @@
+// fetch() to other hosts from an object: requests and responses against a local test server,
+// redirects, timeouts, the address guard (loopback, private and link-local addresses refused
+// unless --outbound-allow opens them, checked after DNS and on every redirect), --no-outbound,
+// malformed rules refused at start, and the Butterbase docs' ChatRoom.authorize() example
+// deployed unmodified. (tests/diff/fetch.mjs compares fetch() with workerd scenario by scenario.)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { startServer, fixture, describeCli, runCli, makeTempDir } from './lib/dorm.mjs';
+
+// The test server listens on 127.0.0.2, which the Dorm server is allowed to reach; a second one
+// on 127.0.0.1, which it is not (so that a refusal is the guard's, not a closed port).
+const ALLOWED_HOST = '127.0.0.2';
+let allowed;
+let forbidden;
+let server;
+const APP = 'outbound';
+
+function listen(host, handler) {
+  return new Promise((resolve, reject) => {
+    const s = http.createServer(handler);
+    s.on('error', reject);
+    s.listen(0, host, () => resolve(s));
+  });
+}
+
+function handle(req, res) {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    const url = new URL(req.url, 'http://x');
+    const json = (status, value, headers = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(value));
+    };
+    switch (url.pathname) {
+      case '/json':
+        return json(200, { hello: 'world' }, { 'x-server': 'test' });
+      case '/echo':
+        return json(200, {
+          method: req.method,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+      case '/redirect':
+        res.writeHead(302, { location: '/json' });
+        return res.end();
+      case '/to-forbidden':
+        res.writeHead(302, { location: `http://127.0.0.1:${forbidden.address().port}/json` });
+        return res.end();
+      case '/gzip':
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+        return res.end(zlib.gzipSync('squeezed'));
+      case '/slow':
+        return setTimeout(() => json(200, { late: true }), 3000);
+      case '/auth/app_abc123/me':
+        return json(req.headers.authorization === 'Bearer good-token' ? 200 : 401, {});
+      default:
+        return json(404, { path: url.pathname });
+    }
+  });
+}
+
+before(async () => {
+  allowed = await listen(ALLOWED_HOST, handle);
+  forbidden = await listen('127.0.0.1', handle);
+  server = await startServer({ flags: ['--outbound-allow', ALLOWED_HOST] });
+  await server.deploy(fixture('outbound/fetcher.js'), { app: APP, name: 'fetcher' });
+});
+
+after(async () => {
+  await server?.stop();
+  allowed?.close();
+  forbidden?.close();
+});
+
+const base = () => `http://${ALLOWED_HOST}:${allowed.address().port}`;
+
+// What the Fetcher object's fetch() gave for `params`.
+async function fetchFrom(params, instance = 'one') {
+  const query = new URLSearchParams(params).toString();
+  const res = await server.request(`/_do/fetcher/${instance}?${query}`, {
+    headers: { host: `${APP}.localhost:${server.port}` },
+  });
+  assert.equal(res.status, 200, res.text);
+  return res.json();
+}
+
+test('a GET reaches the server and its response comes back whole', async () => {
+  const got = await fetchFrom({ url: `${base()}/json` });
+  assert.equal(got.status, 200);
+  assert.equal(got.statusText, 'OK');
+  assert.equal(got.url, `${base()}/json`);
+  assert.equal(got.redirected, false);
+  assert.equal(got.headers['x-server'], 'test');
+  assert.deepEqual(JSON.parse(got.body), { hello: 'world' });
+});
+
+test('a POST sends its body and headers, and nothing the caller did not ask for', async () => {
+  const got = await fetchFrom({ url: `${base()}/echo`, method: 'POST', body: 'payload', header: 'yes', write: '1' });
+  const echo = JSON.parse(got.body);
+  assert.equal(echo.method, 'POST');
+  assert.equal(echo.body, 'payload');
+  assert.equal(echo.headers['content-type'], 'text/plain;charset=UTF-8');
+  assert.equal(echo.headers['content-length'], '7');
+  assert.equal(echo.headers['x-probe'], 'yes');
+  for (const name of ['accept', 'expect', 'accept-encoding', 'user-agent']) {
+    assert.equal(echo.headers[name], undefined, `${name} should not be sent`);
+  }
+});
+
+test('a gzip body is decoded', async () => {
+  const got = await fetchFrom({ url: `${base()}/gzip` });
+  assert.equal(got.body, 'squeezed');
+});
+
+test('redirects are followed, or handed back with redirect: manual', async () => {
+  const followed = await fetchFrom({ url: `${base()}/redirect` });
+  assert.equal(followed.status, 200);
+  assert.equal(followed.redirected, true);
+  assert.equal(followed.url, `${base()}/json`);
+  const manual = await fetchFrom({ url: `${base()}/redirect`, redirect: 'manual' });
+  assert.equal(manual.status, 302);
+  assert.equal(manual.headers.location, '/json');
+  assert.equal(manual.redirected, false);
+});
+
+test('loopback, private and link-local addresses are refused unless allowed, after DNS and on redirects', async () => {
+  const port = forbidden.address().port;
+  const cases = [
+    [`http://127.0.0.1:${port}/json`, /127\.0\.0\.1 is not allowed: a loopback address/],
+    // A name that resolves to a loopback address is refused like the address.
+    [`http://localhost:${port}/json`, /is not allowed: a loopback address/],
+    [`${base()}/to-forbidden`, /127\.0\.0\.1 is not allowed: a loopback address/],
+    ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is not allowed: a link-local address/],
+    ['http://10.0.0.1/', /10\.0\.0\.1 is not allowed: a private address/],
+    ['http://[::ffff:127.0.0.1]/', /is not allowed: a loopback address/],
+  ];
+  for (const [url, message] of cases) {
+    const got = await fetchFrom({ url });
+    assert.equal(got.threw?.name, 'TypeError', `${url}: ${JSON.stringify(got)}`);
+    assert.match(got.threw.message, message, url);
+    assert.match(got.threw.message, /--outbound-allow/);
+  }
+  // The test server on 127.0.0.1 was never reached.
+  const stillServing = await fetchFrom({ url: `${base()}/json` });
+  assert.equal(stillServing.status, 200);
+});
+
+test('an AbortSignal timeout ends a slow request with a TimeoutError', async () => {
+  const started = Date.now();
+  const got = await fetchFrom({ url: `${base()}/slow`, timeout: '200' });
+  assert.equal(got.threw?.name, 'TimeoutError', JSON.stringify(got));
+  assert.equal(got.threw.message, 'The operation was aborted due to timeout');
+  assert.ok(Date.now() - started < 2500, 'the abort did not wait for the response');
+});
+
+test('bad URLs and schemes give workerd\'s errors, and a closed port a retryable Error', async () => {
+  assert.deepEqual((await fetchFrom({ url: 'not a url' })).threw,
+    { name: 'TypeError', message: 'Invalid URL: not a url' });
+  assert.deepEqual((await fetchFrom({ url: 'ftp://example.com/' })).threw,
+    { name: 'TypeError', message: 'Fetch API cannot load: ftp://example.com/' });
+  const closed = await listen(ALLOWED_HOST, () => {});
+  const port = closed.address().port;
+  await new Promise((resolve) => closed.close(resolve));
+  const refused = await fetchFrom({ url: `http://${ALLOWED_HOST}:${port}/` });
+  assert.deepEqual(refused.threw, { name: 'Error', message: 'Network connection lost.', retryable: true });
+});
+
+test("the Butterbase docs' ChatRoom.authorize() runs unmodified against its API_BASE_URL", async () => {
+  const app = 'authorize-app';
+  for (const [key, value] of [['APP_ID', 'app_abc123'], ['API_BASE_URL', base()]]) {
+    const result = await server.cli(['env', 'set', key, value, '--app', app]);
+    assert.equal(result.code, 0, describeCli(result));
+  }
+  const deployed = await server.cli(['deploy', fixture('outbound/authorize-project')]);
+  assert.equal(deployed.code, 0, describeCli(deployed));
+  const ask = async (token) => {
+    const res = await server.request(`/?token=${token}`, {
+      headers: { host: `${app}.localhost:${server.port}` },
+    });
+    assert.equal(res.status, 200, res.text);
+    return res.json();
+  };
+  assert.deepEqual(await ask('good-token'), { ok: true });
+  assert.deepEqual(await ask('bad-token'), { ok: false });
+});
+
+test('--no-outbound turns fetch() off; malformed rules are refused at start', async () => {
+  const off = await startServer({ flags: ['--no-outbound'] });
+  try {
+    await off.deploy(fixture('outbound/fetcher.js'), { app: APP, name: 'fetcher' });
+    const res = await off.request(`/_do/fetcher/x?url=${encodeURIComponent(`${base()}/json`)}`, {
+      headers: { host: `${APP}.localhost:${off.port}` },
+    });
+    assert.deepEqual(res.json().threw,
+      { name: 'TypeError', message: 'fetch() to other hosts is disabled on this server.' });
+  } finally {
+    await off.stop();
+  }
+  const data = makeTempDir('bad-rule');
+  for (const [rule, message] of [
+    ['10.0.0.0/33', /--outbound-allow: '10\.0\.0\.0\/33' has an invalid prefix length/],
+    ['not a host', /--outbound-allow: 'not a host' is neither an address, a CIDR block nor a host name/],
+  ]) {
+    const result = await runCli(['serve', '--listen', '127.0.0.1:0', '--data', path.join(data, 'd'),
+      '--outbound-allow', rule], { timeoutMs: 10000 });
+    assert.equal(result.code, 1, describeCli(result));
+    assert.match(result.stderr, message);
+  }
+});
