@@ -176,6 +176,12 @@ class ThreadEngine final : public ObjectHost {
   // Whether a turn for `app` may start now (see LongTurnLimit); if not, the caller keeps the
   // work queued and retries after kLongTurnRetry.
   bool MayStartTurn(const AppIsolate* app) const;
+  // Whether `app` is still this thread's isolate of its app (not reset or replaced since): a
+  // promise of an isolate that is not is never settled.
+  bool IsCurrentIsolate(const AppIsolate* app) const;
+  // Runs `retry` on this loop 10 ms from now: settling a caller's promise (a call's answer, a
+  // fetch's outcome) waits so while its app may not start a turn.
+  void RetrySettleSoon(std::function<void()> retry);
   // Whether `app` had a long turn recently while other apps share the server (see
   // LongTurnLimit::Heavy).
   bool HeavyApp(const AppIsolate* app) const;

@@ -16,9 +16,6 @@ namespace dorm::runtime {
 
 namespace {
 
-// How soon a call's answer is tried again while the caller's app may not start a turn.
-constexpr std::chrono::milliseconds kAnswerRetry{10};
-
 // [status, outcome, body, statusText, headers, reset, thrownName, socketToken]: what a caller's
 // promise gets
 // (js/runtime/namespace.js turns it into a value, an error or a Response). outcome: 0 the object's
@@ -147,18 +144,14 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
   }
   AppIsolate* app = it->second.app;
   // The caller's isolate may have been reset meanwhile (its calls are dropped with it).
-  auto live = apps_.find(app->app());
-  if (live == apps_.end() || live->second.get() != app) {
+  if (!IsCurrentIsolate(app)) {
     outgoing_calls_.erase(it);
     if (socket) AbandonSocket(*socket);
     return;
   }
   if (!MayStartTurn(app)) {
-    // Settles once the app's long turns elsewhere leave room, like an event.
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, kAnswerRetry);
-    timer->async_wait([this, timer, call_id,
-                       answer = std::move(answer)](const boost::system::error_code& ec) mutable {
-      if (!ec) CompleteCall(call_id, std::move(answer));
+    RetrySettleSoon([this, call_id, answer = std::move(answer)]() mutable {
+      CompleteCall(call_id, std::move(answer));
     });
     return;
   }
@@ -179,6 +172,20 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
             .IsNothing()) {
       return;
     }
+  });
+}
+
+bool ThreadEngine::IsCurrentIsolate(const AppIsolate* app) const {
+  auto live = apps_.find(app->app());
+  return live != apps_.end() && live->second.get() == app;
+}
+
+void ThreadEngine::RetrySettleSoon(std::function<void()> retry) {
+  // Settles once the app's long turns elsewhere leave room, like an event.
+  constexpr std::chrono::milliseconds kRetry{10};
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, kRetry);
+  timer->async_wait([timer, retry = std::move(retry)](const boost::system::error_code& ec) {
+    if (!ec) retry();
   });
 }
 

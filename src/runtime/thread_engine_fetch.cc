@@ -1,7 +1,6 @@
 // ThreadEngine's fetch() to the outside world: an app's request leaves through this thread's HTTP
 // client (after the calling object's earlier writes are durable, like every other output of the
 // object) and its outcome settles the caller's promise in a turn, like a call's answer.
-#include <boost/asio/steady_timer.hpp>
 #include <cstring>
 
 #include "js/strings.h"
@@ -11,9 +10,6 @@
 namespace dorm::runtime {
 
 namespace {
-
-// How soon an outcome is tried again while the caller's app may not start a turn.
-constexpr std::chrono::milliseconds kOutcomeRetry{10};
 
 v8::Local<v8::Value> FetchAnswer(v8::Isolate* isolate, outbound::ExchangeResponse& response) {
   v8::Local<v8::ArrayBuffer> body = v8::ArrayBuffer::New(isolate, response.body.size());
@@ -98,16 +94,13 @@ void ThreadEngine::CompleteFetch(uint64_t id, FetchOutcome outcome) {
   auto it = outbound_fetches_.find(id);
   if (it == outbound_fetches_.end()) return;
   AppIsolate* app = it->second.app;
-  auto live = apps_.find(app->app());
-  if (live == apps_.end() || live->second.get() != app) {
+  if (!IsCurrentIsolate(app)) {
     outbound_fetches_.erase(it);
     return;
   }
   if (!MayStartTurn(app)) {
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, kOutcomeRetry);
-    timer->async_wait([this, timer, id,
-                       outcome = std::move(outcome)](const boost::system::error_code& ec) mutable {
-      if (!ec) CompleteFetch(id, std::move(outcome));
+    RetrySettleSoon([this, id, outcome = std::move(outcome)]() mutable {
+      CompleteFetch(id, std::move(outcome));
     });
     return;
   }
