@@ -36,7 +36,7 @@ const usage = `usage: bench/run.sh --rpc [options]
   --out FILE            where to write the JSON (default bench/results/rpc.json)
   --keep                keep the temporary folder (configs, data, server logs)`;
 
-const o = parseBenchArgs(process.argv.slice(2), usage, {
+const defaults = {
   workerd: true,
   dorm: true,
   duration: 10,
@@ -47,8 +47,9 @@ const o = parseBenchArgs(process.argv.slice(2), usage, {
   dormThreads: 2,
   out: path.join(benchDir, 'results', 'rpc.json'),
   keep: false,
-}, (a, next, num) => {
-  if (a === '--calls') { o.calls = num(a, next(), 1); return true; }
+};
+const o = parseBenchArgs(process.argv.slice(2), usage, defaults, (a, next, num) => {
+  if (a === '--calls') { defaults.calls = num(a, next(), 1); return true; }
   return false;
 });
 
