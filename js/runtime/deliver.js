@@ -59,8 +59,8 @@ export function deliverAlarm(object, info, slot, eventId) {
   );
 }
 
-// Runs a JavaScript RPC call of `method` with the arguments in `argsBuffer` (a structured clone of
-// the argument array), with Cloudflare's rules: only classes extending DurableObject take RPC;
+// Runs a JavaScript RPC call of `method` with the arguments in `message` (the decoded RPC message
+// of the argument list; `unreadable` is what made it unreadable, if it was), with Cloudflare's rules: only classes extending DurableObject take RPC;
 // reserved names, own instance properties and Object.prototype's members are not methods.
 const NO_RPC_MESSAGE =
   'The receiving Durable Object does not support RPC, because its class was not declared ' +
@@ -129,8 +129,8 @@ function runTargetMember(target, method, args) {
 // DOMException (a DataCloneError, say), which it does not.
 function encodeThrown(error) {
   try {
-    if (error instanceof DOMExceptionCtor) return native.serialize([1, error.name, error.message]);
-    return native.serialize([0, error]);
+    if (error instanceof DOMExceptionCtor) return native.encodeRpc([1, error.name, error.message], false);
+    return native.encodeRpc([0, error], false);
   } catch (unclonable) {
     let message;
     try {
@@ -138,36 +138,40 @@ function encodeThrown(error) {
     } catch {
       message = 'An error that cannot be described was thrown.';
     }
-    return native.serialize([0, new ErrorCtor(message)]);
+    return native.encodeRpc([0, new ErrorCtor(message)], false);
   }
 }
 
 // Settles the call with what the method returned (rpc_values.js: functions and RpcTargets in it go
 // by reference); a result that cannot be cloned settles it with the DataCloneError instead. Stubs
 // received in the arguments stop working once the call has returned, as on Cloudflare.
-export function deliverRpc(object, method, argsBuffer, slot, eventId) {
+export function deliverRpc(object, method, message, slot, eventId, unreadable) {
   let argStubs = null;
   const fail = (error) => {
     expireStubs(argStubs);
     native.eventSettled(slot, eventId, false, encodeThrown(error));
   };
+  if (unreadable !== undefined) {
+    fail(unreadable);
+    return;
+  }
   let result;
   try {
     const workerRpc = object[kWorkerRpc];
     if (isExportCall(method)) {
-      const decoded = decodeRpcValue(argsBuffer);
+      const decoded = decodeRpcValue(message);
       argStubs = decoded[1];
       result = runExportCall(object, method, decoded[0], runTargetMember);
     } else if (typeof workerRpc === 'function') {
       // A Worker entrypoint, called through a service binding.
-      const decoded = decodeRpcValue(argsBuffer);
+      const decoded = decodeRpcValue(message);
       argStubs = decoded[1];
       const args = decoded[0];
       result = ReflectApply(workerRpc, object,
         [(instance) => runObjectMember(instance, method, args)]);
     } else {
       if (!extendsDurableObject(object)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
-      const decoded = decodeRpcValue(argsBuffer);
+      const decoded = decodeRpcValue(message);
       argStubs = decoded[1];
       result = runObjectMember(object, method, decoded[0]);
     }
@@ -178,15 +182,15 @@ export function deliverRpc(object, method, argsBuffer, slot, eventId) {
   PromisePrototypeThen(
     PromiseResolve(result),
     (value) => {
-      let bytes;
+      let token;
       try {
-        bytes = encodeRpcValue(value, true)[0];
+        token = encodeRpcValue(value, true)[0];
       } catch (error) {
         fail(error);
         return;
       }
       expireStubs(argStubs);
-      native.eventSettled(slot, eventId, true, bytes);
+      native.eventSettled(slot, eventId, true, token);
     },
     fail,
   );

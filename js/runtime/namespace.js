@@ -32,6 +32,7 @@ const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype
 const OUTCOME_RESPONSE = 0;
 const OUTCOME_RETURNED = 1;
 const OUTCOME_THREW = 2;
+const OUTCOME_UNREADABLE = 4;
 
 function setFlag(error, name, value) {
   if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
@@ -89,12 +90,13 @@ function rpcResult(answer, idHex) {
   if (outcome === OUTCOME_RETURNED) return decodeRpcValue(answer[2])[0];
   if (outcome === OUTCOME_THREW) {
     // See encodeThrown in deliver.js.
-    const encoded = native.deserialize(answer[2]);
+    const encoded = answer[2];
     const thrown = encoded[0] === 1 ? new DOMExceptionCtor(encoded[2], encoded[1]) : encoded[1];
     setFlag(thrown, 'remote', true);
     if (idHex !== undefined) setFlag(thrown, 'durableObjectId', idHex);
     throw thrown;
   }
+  if (outcome === OUTCOME_UNREADABLE) throw answer[2];
   throw runtimeError(answer);
 }
 

@@ -186,11 +186,12 @@ function holdsReferences(value, seen) {
   return false;
 }
 
-// Encodes `value` for a call or an answer. Returns [bytes, exported]: `exported` lists the
-// [table, capId] this side exported for it (null when none). `forResult` marks exports that live
+// Encodes `value` for a call (the argument list) or an answer. Returns [token, exported]: the
+// token of the encoded message (native.encodeRpc), to be handed to the call or the answer in the
+// same turn; `exported` lists the [table, capId] this side exported for it (null when none). `forResult` marks exports that live
 // until the receiver disposes them rather than until the call returns.
 export function encodeRpcValue(value, forResult) {
-  if (!holdsReferences(value, undefined)) return [native.serialize([value]), null];
+  if (!holdsReferences(value, undefined)) return [native.encodeRpc([value], !forResult), null];
   const markers = [];
   const refs = [];
   const exported = [];
@@ -265,7 +266,7 @@ export function encodeRpcValue(value, forResult) {
     return out;
   };
   try {
-    return [native.serialize([copy(value), markers, refs]), exported];
+    return [native.encodeRpc([copy(value), markers, refs], false), exported];
   } catch (error) {
     releaseExported(exported);
     throw error;
@@ -290,10 +291,10 @@ export function releaseExported(exported) {
   for (let i = 0; i < exported.length; i++) dropExport(exported[i][0], exported[i][1]);
 }
 
-// Decodes what encodeRpcValue made. Returns [value, stubs]: `stubs` lists the stubs made for the
+// Turns the message encodeRpcValue made, decoded by the runtime, back into the value. Returns
+// [value, stubs]: `stubs` lists the stubs made for the
 // references in it (null when none).
-export function decodeRpcValue(bytes) {
-  const message = native.deserialize(bytes);
+export function decodeRpcValue(message) {
   if (!ArrayIsArray(message)) throw new TypeErrorCtor('Malformed RPC message.');
   if (message.length === 1) return [message[0], null];
   const markers = message[1];
@@ -387,7 +388,7 @@ function disposeStub(stub, notify) {
   let sent;
   try {
     sent = native.callObject(ref.className, ref.idHex, ref.name, RELEASE_CALL,
-      native.serialize([[ref.capId]]));  // [arguments]: see encodeRpcValue
+      native.encodeRpc([[ref.capId]], true));  // [arguments]: see encodeRpcValue
   } catch {
     return;  // the exporter's class is gone: nothing is left to release
   }

@@ -106,10 +106,11 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
   response_parts_.Reset(isolate_, Internal("responseParts"));
   create_state_.Reset(isolate_, RuntimeFunction("createState"));
   deliver_fetch_.Reset(isolate_, RuntimeFunction("deliverFetch"));
+  deliver_rpc_.Reset(isolate_, RuntimeFunction("deliverRpc"));
   if (new_request_.IsEmpty() || response_parts_.IsEmpty() || create_state_.IsEmpty() ||
-      deliver_fetch_.IsEmpty()) {
+      deliver_fetch_.IsEmpty() || deliver_rpc_.IsEmpty()) {
     throw std::runtime_error(
-        "the prelude lacks newRequest, responseParts, createState or deliverFetch");
+        "the prelude lacks newRequest, responseParts, createState, deliverFetch or deliverRpc");
   }
 }
 
@@ -121,6 +122,7 @@ AppIsolate::~AppIsolate() {
   response_parts_.Reset();
   create_state_.Reset();
   deliver_fetch_.Reset();
+  deliver_rpc_.Reset();
   builtin_modules_.clear();
   prelude_internals_.Reset();
   runtime_exports_.Reset();
@@ -180,6 +182,23 @@ v8::Local<v8::Function> AppIsolate::Internal(const char* name) {
     return {};
   }
   return value.As<v8::Function>();
+}
+
+uint64_t AppIsolate::StageMessage(std::string bytes) {
+  const uint64_t token = next_stage_token_++;
+  staged_.emplace_back(token, std::move(bytes));
+  return token;
+}
+
+std::optional<std::string> AppIsolate::TakeStagedMessage(double token) {
+  for (auto it = staged_.begin(); it != staged_.end(); ++it) {
+    if (static_cast<double>(it->first) == token) {
+      std::string bytes = std::move(it->second);
+      staged_.erase(it);
+      return bytes;
+    }
+  }
+  return std::nullopt;
 }
 
 v8::Local<v8::Function> AppIsolate::RuntimeFunction(const char* name) {

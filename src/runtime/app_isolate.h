@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "js/serializer.h"
 #include "runtime/class_catalog.h"
@@ -74,6 +76,18 @@ class AppIsolate {
   v8::Local<v8::Function> response_parts() const { return response_parts_.Get(isolate_); }
   v8::Local<v8::Function> create_state() const { return create_state_.Get(isolate_); }
   v8::Local<v8::Function> deliver_fetch() const { return deliver_fetch_.Get(isolate_); }
+  v8::Local<v8::Function> deliver_rpc() const { return deliver_rpc_.Get(isolate_); }
+
+  // RPC messages encoded by the native encodeRpc for the call or answer that follows in the same
+  // turn: JavaScript holds only the token, so the bytes never become an ArrayBuffer. A token is
+  // taken once; what is left at the end of a turn is dropped (DropStagedMessages).
+  uint64_t StageMessage(std::string bytes);
+  // The message staged under `token`, removed; nullopt if there is none (taken, dropped, or a
+  // number JavaScript made up).
+  std::optional<std::string> TakeStagedMessage(double token);
+  void DropStagedMessages() {
+    if (!staged_.empty()) staged_.clear();
+  }
 
   const js::DataCloneErrorFactory& data_clone_error_factory() const { return clone_error_; }
 
@@ -144,6 +158,9 @@ class AppIsolate {
   v8::Global<v8::Function> response_parts_;
   v8::Global<v8::Function> create_state_;
   v8::Global<v8::Function> deliver_fetch_;
+  v8::Global<v8::Function> deliver_rpc_;
+  std::vector<std::pair<uint64_t, std::string>> staged_;
+  uint64_t next_stage_token_ = 1;
   std::atomic<bool> out_of_memory_{false};
   size_t heap_limit_bytes_;
 };

@@ -13,6 +13,7 @@
 #include "runtime/native_module.h"
 #include "runtime/object_id.h"
 #include "runtime/rpc_limits.h"
+#include "runtime/rpc_message.h"
 #include "util/names.h"
 
 namespace dorm::runtime {
@@ -103,6 +104,17 @@ class NamespaceCallbacks {
     info.GetReturnValue().Set(v8::Array::New(isolate, parts, 4));
   }
 
+  // encodeRpc(message, firstIsArguments) → token: the bytes of an RPC message, kept for the
+  // callObject/callService or eventSettled that follows in the same turn (see
+  // AppIsolate::StageMessage). Throws the DataCloneError of what cannot be cloned.
+  static void EncodeRpc(const FunctionCallbackInfo<Value>& info) {
+    AppIsolate* app = AppOf(info);
+    std::optional<std::string> bytes = EncodeRpcMessage(app, info[0], info[1]->IsTrue());
+    if (!bytes) return;
+    info.GetReturnValue().Set(v8::Number::New(
+        info.GetIsolate(), static_cast<double>(app->StageMessage(std::move(*bytes)))));
+  }
+
  private:
   using AddressReader = bool (*)(const FunctionCallbackInfo<Value>&, ObjectAddress*);
 
@@ -110,16 +122,17 @@ class NamespaceCallbacks {
     v8::Isolate* isolate = info.GetIsolate();
     OutgoingCall call;
     if (!read_address(info, &call.address)) return;
-    if (!js::StringToUtf8(isolate, info[3], &call.method) || !info[4]->IsArrayBuffer()) {
+    std::optional<std::string> args;
+    if (!js::StringToUtf8(isolate, info[3], &call.method) || !info[4]->IsNumber() ||
+        !(args = AppOf(info)->TakeStagedMessage(info[4].As<v8::Number>()->Value()))) {
       js::ThrowTypeError(isolate, "callObject(className, id, name, method, args)");
       return;
     }
-    auto store = info[4].As<v8::ArrayBuffer>()->GetBackingStore();
-    if (store->ByteLength() > kMaxRpcMessageBytes) {
-      js::ThrowError(isolate, RpcTooLargeMessage(store->ByteLength()));
+    if (args->size() > kMaxRpcMessageBytes) {
+      js::ThrowError(isolate, RpcTooLargeMessage(args->size()));
       return;
     }
-    call.args.assign(static_cast<const char*>(store->Data()), store->ByteLength());
+    call.args = std::move(*args);
     Send(info, std::move(call));
   }
 
@@ -253,6 +266,7 @@ std::span<const NativeFunction> NamespaceNatives() {
       {"idFromName", &NamespaceCallbacks::IdFromName},
       {"newUniqueId", &NamespaceCallbacks::NewUniqueId},
       {"checkObjectId", &NamespaceCallbacks::CheckObjectId},
+      {"encodeRpc", &NamespaceCallbacks::EncodeRpc},
       {"callObject", &NamespaceCallbacks::CallObject},
       {"fetchObject", &NamespaceCallbacks::FetchObject},
       {"callService", &NamespaceCallbacks::CallService},

@@ -106,6 +106,7 @@ bool ThreadEngine::RunTurn(AppIsolate* app, FunctionRef<void()> body) {
     if (!isolate->IsExecutionTerminating()) isolate->PerformMicrotaskCheckpoint();
     if (!isolate->IsExecutionTerminating()) ReportUnhandledRejections(app);
     cpu_exceeded = watchdog_slot_->Exit();
+    app->DropStagedMessages();
   }
   --turn_depth_;
   if (turn_depth_ == 0 && shared_.long_turns) {

@@ -340,6 +340,7 @@ class ThreadEngine final : public ObjectHost {
     AppIsolate* app;
     uint64_t slot;  // the calling object, or 0
     v8::Global<v8::Promise::Resolver> resolver;
+    bool rpc;  // a JavaScript RPC call (its answer is an RPC message), not a stub.fetch()
   };
   std::unordered_map<uint64_t, PendingCall> outgoing_calls_;
   uint64_t next_call_id_ = 1;

@@ -9,6 +9,7 @@
 #include "runtime/engine_pool.h"
 #include "runtime/object_id.h"
 #include "runtime/rpc_limits.h"
+#include "runtime/rpc_message.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
 
@@ -17,17 +18,34 @@ namespace dorm::runtime {
 namespace {
 
 // [status, outcome, body, statusText, headers, reset, thrownName, socketToken]: what a caller's
-// promise gets
-// (js/runtime/namespace.js turns it into a value, an error or a Response). outcome: 0 the object's
-// response (fetch), 1 the method returned, 2 it threw (RPC: structured-clone bytes of the thrown
-// value; fetch: the JSON error with its message, and thrownName its class), 3 a runtime error
-// (JSON {"error"}). reset: 0 none, else 1 | 2 retryable | 4 overloaded. socketToken: for a 101,
-// the ForwardedSockets token of the callee's socket; 0 otherwise.
+// promise gets (js/runtime/namespace.js turns it into a value, an error or a Response). outcome:
+// 0 the object's response (fetch; body an ArrayBuffer), 1 the method returned (body the decoded RPC
+// message), 2 it threw (RPC: the decoded message of the thrown value; fetch: an ArrayBuffer of the
+// JSON error with its message, and thrownName its class), 3 a runtime error (ArrayBuffer of JSON
+// {"error"}), 4 the RPC answer could not be decoded (body the exception). reset: 0 none, else 1 |
+// 2 retryable | 4 overloaded. socketToken: for a 101, the ForwardedSockets token of the callee's
+// socket; 0 otherwise. Empty when the isolate is terminating.
 v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> context,
-                                HttpResponseData& answer, uint64_t socket_token) {
-  v8::Local<v8::ArrayBuffer> body = v8::ArrayBuffer::New(isolate, answer.body.size());
-  if (!answer.body.empty()) {
-    std::memcpy(body->GetBackingStore()->Data(), answer.body.data(), answer.body.size());
+                                HttpResponseData& answer, bool rpc, uint64_t socket_token) {
+  int outcome = answer.rpc_outcome == HttpResponseData::RpcOutcome::kReturned ? 1
+                : answer.rpc_outcome == HttpResponseData::RpcOutcome::kThrew  ? 2
+                : answer.runtime_error                                        ? 3
+                                                                              : 0;
+  v8::Local<v8::Value> body;
+  if (rpc && (outcome == 1 || outcome == 2)) {
+    v8::TryCatch decoding(isolate);
+    if (!DecodeRpcMessage(isolate, answer.body).ToLocal(&body)) {
+      if (decoding.HasTerminated()) return {};
+      outcome = 4;
+      body = decoding.HasCaught() ? decoding.Exception()
+                                  : js::FromUtf8(isolate, "Malformed RPC message.").As<v8::Value>();
+    }
+  } else {
+    v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, answer.body.size());
+    if (!answer.body.empty()) {
+      std::memcpy(buffer->GetBackingStore()->Data(), answer.body.data(), answer.body.size());
+    }
+    body = buffer;
   }
   std::vector<v8::Local<v8::Value>> headers;
   headers.reserve(answer.headers.size());
@@ -35,10 +53,6 @@ v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> con
     v8::Local<v8::Value> pair[] = {js::FromUtf8(isolate, name), js::FromUtf8(isolate, value)};
     headers.push_back(v8::Array::New(isolate, pair, 2));
   }
-  const int outcome = answer.rpc_outcome == HttpResponseData::RpcOutcome::kReturned ? 1
-                      : answer.rpc_outcome == HttpResponseData::RpcOutcome::kThrew  ? 2
-                      : answer.runtime_error                                        ? 3
-                                                                                    : 0;
   const int reset = !answer.object_reset
                         ? 0
                         : 1 | (answer.reset_retryable ? 2 : 0) | (answer.reset_overloaded ? 4 : 0);
@@ -65,8 +79,8 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
   }
   const uint64_t call_id = next_call_id_++;
   outgoing_calls_.emplace(
-      call_id,
-      PendingCall{caller, current_slot_, v8::Global<v8::Promise::Resolver>(isolate, resolver)});
+      call_id, PendingCall{caller, current_slot_,
+                           v8::Global<v8::Promise::Resolver>(isolate, resolver), !call.fetch});
   const size_t home = static_cast<size_t>(placement_thread_);
   // Sends the call: routes it (the object then counts as having an event on its way) and hands it
   // to the callee's loop. `answered` runs on the callee's thread and posts the answer back here.
@@ -168,10 +182,8 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
     current_slot_ = slot;
     v8::Local<v8::Promise::Resolver> resolver = call.resolver.Get(isolate);
     call.resolver.Reset();
-    if (resolver->Resolve(context, CallAnswer(isolate, context, answer, socket_token))
-            .IsNothing()) {
-      return;
-    }
+    v8::Local<v8::Value> settled = CallAnswer(isolate, context, answer, call.rpc, socket_token);
+    if (settled.IsEmpty() || resolver->Resolve(context, settled).IsNothing()) return;
   });
 }
 
@@ -206,18 +218,27 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
     v8::Local<v8::Context> context = app->context();
     v8::TryCatch try_catch(isolate);
     current_slot_ = slot;
-    v8::Local<v8::ArrayBuffer> args = v8::ArrayBuffer::New(isolate, event.args.size());
-    if (!event.args.empty()) {
-      std::memcpy(args->GetBackingStore()->Data(), event.args.data(), event.args.size());
+    // Arguments that cannot be read fail the call with the reason (deliverRpc's sixth argument).
+    v8::Local<v8::Value> args;
+    v8::Local<v8::Value> unreadable = v8::Undefined(isolate);
+    {
+      v8::TryCatch decoding(isolate);
+      if (!DecodeRpcMessage(isolate, event.args).ToLocal(&args)) {
+        if (decoding.HasTerminated()) return;
+        args = v8::Undefined(isolate);
+        unreadable = decoding.HasCaught()
+                         ? decoding.Exception()
+                         : js::FromUtf8(isolate, "Malformed RPC message.").As<v8::Value>();
+      }
     }
-    v8::Local<v8::Function> deliver = app->RuntimeFunction("deliverRpc");
     v8::Local<v8::Value> argv[] = {instance->js_object.Get(isolate),
-                                   js::FromUtf8(isolate, event.method), args,
+                                   js::FromUtf8(isolate, event.method),
+                                   args,
                                    v8::Number::New(isolate, static_cast<double>(slot)),
-                                   v8::Number::New(isolate, static_cast<double>(event_id))};
+                                   v8::Number::New(isolate, static_cast<double>(event_id)),
+                                   unreadable};
     v8::Local<v8::Value> ignored;
-    if (deliver.IsEmpty() ||
-        !deliver->Call(context, v8::Undefined(isolate), 5, argv).ToLocal(&ignored)) {
+    if (!app->deliver_rpc()->Call(context, v8::Undefined(isolate), 6, argv).ToLocal(&ignored)) {
       if (try_catch.HasTerminated()) return;
       SettleBySlot(slot, event_id, false,
                    try_catch.HasCaught()
@@ -229,18 +250,18 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
 
 HttpResponseData ThreadEngine::RpcAnswer(AppIsolate* app, bool fulfilled,
                                          v8::Local<v8::Value> value) {
-  // js/runtime/deliver.js settles RPC events with the outcome already serialized.
-  if (!value->IsArrayBuffer()) {
+  // js/runtime/deliver.js settles RPC events with the token of the outcome, already encoded.
+  std::optional<std::string> bytes;
+  if (!value->IsNumber() || !(bytes = app->TakeStagedMessage(value.As<v8::Number>()->Value()))) {
     return HttpResponseData::JsonError(500, "The RPC result could not be serialized.");
   }
-  auto store = value.As<v8::ArrayBuffer>()->GetBackingStore();
-  if (store->ByteLength() > kMaxRpcMessageBytes) {
-    return HttpResponseData::JsonError(500, RpcTooLargeMessage(store->ByteLength()));
+  if (bytes->size() > kMaxRpcMessageBytes) {
+    return HttpResponseData::JsonError(500, RpcTooLargeMessage(bytes->size()));
   }
   HttpResponseData answer;
   answer.rpc_outcome =
       fulfilled ? HttpResponseData::RpcOutcome::kReturned : HttpResponseData::RpcOutcome::kThrew;
-  answer.body.assign(static_cast<const char*>(store->Data()), store->ByteLength());
+  answer.body = std::move(*bytes);
   return answer;
 }
 

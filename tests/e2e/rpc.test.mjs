@@ -52,6 +52,19 @@ test('arguments and results travel as structured clones', async () => {
   });
 });
 
+test('primitives and lists of them cross exactly, as structured clone carries them', async () => {
+  const { result } = await scenario('primitives');
+  assert.deepEqual(result, {
+    mismatches: [],
+    allSame: true,
+    extraTag: 'kept',
+    holeKept: true,
+    nested: [[1, 'a'], 2],
+    many: 44850,
+    none: [],
+  });
+});
+
 test('an error thrown by the callee is rethrown with its class, message and remote', async () => {
   const { result: ids } = await scenario('ids');
   const { error } = await scenario('fail');
