@@ -142,6 +142,13 @@ void EnginePool::DispatchCall(size_t loop, ObjectAddress address, ObjectEvent ev
     };
   }
   Loop* owner = loops_[loop].get();
+  if (OnLoop(loop) && owner->engine) {
+    ThreadEngine* engine = owner->engine.get();
+    engine->RunSoon([engine, address = std::move(address), event = std::move(event)]() mutable {
+      engine->DispatchCall(std::move(address), std::move(event));
+    });
+    return;
+  }
   asio::post(owner->io, [owner, address = std::move(address), event = std::move(event)]() mutable {
     if (owner->engine) owner->engine->DispatchCall(std::move(address), std::move(event));
   });

@@ -349,6 +349,34 @@ ObjectInstance* ThreadEngine::FindObjectOfApp(AppIsolate* caller, uint64_t slot)
   return instance && instance->app == caller ? instance : nullptr;
 }
 
+namespace {
+// How much of RunSoon's queue one handler runs before the thread's other work gets its turn.
+constexpr int kSoonBudget = 64;
+constexpr std::chrono::microseconds kSoonSlice{1000};
+}  // namespace
+
+void ThreadEngine::RunSoon(UniqueTask task) {
+  soon_.push_back(std::move(task));
+  if (soon_posted_) return;
+  soon_posted_ = true;
+  boost::asio::post(io_, [this] { DrainSoon(); });
+}
+
+void ThreadEngine::DrainSoon() {
+  soon_posted_ = false;
+  const auto until = std::chrono::steady_clock::now() + kSoonSlice;
+  for (int ran = 0; !soon_.empty(); ++ran) {
+    if (ran == kSoonBudget || std::chrono::steady_clock::now() > until) {
+      soon_posted_ = true;
+      boost::asio::post(io_, [this] { DrainSoon(); });
+      return;
+    }
+    UniqueTask task = std::move(soon_.front());
+    soon_.pop_front();
+    task();
+  }
+}
+
 void ThreadEngine::SchedulePump(uint64_t slot) {
   boost::asio::post(io_, [this, slot] { Pump(slot); });
 }

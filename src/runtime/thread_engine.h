@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,6 +42,7 @@
 #include "storage/alarm_index.h"
 #include "storage/sync_pool.h"
 #include "util/function_ref.h"
+#include "util/unique_task.h"
 
 namespace dorm::outbound {
 class HttpClient;
@@ -76,6 +78,13 @@ class ThreadEngine final : public ObjectHost {
   void DispatchCall(ObjectAddress address, ObjectEvent event);
   // The answer to call `call_id`, which an object of this thread made (CallObject), arrived.
   void CompleteCall(uint64_t call_id, HttpResponseData answer);
+
+  // Queues `task` to run on this thread after the current io_context handler, in order with the
+  // other tasks queued here (never inside a turn). Calls and answers between objects of this
+  // thread go through it: a chain of them runs from one handler instead of polling the reactor
+  // at every step; after kSoonBudget tasks or kSoonSlice the rest waits behind the thread's other
+  // work. Call on this engine's thread only.
+  void RunSoon(UniqueTask task);
 
   // Runs the object's alarm handler (the scheduler's alarm for `scheduled_ms`, or a retry).
   void FireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count);
@@ -312,6 +321,10 @@ class ThreadEngine final : public ObjectHost {
   // other apps' objects on this thread waiting for more than one of its turns. 0: none owed.
   uint64_t owed_yield_tag_ = 0;
   bool yield_marker_posted_ = false;
+  // RunSoon's queue, and whether a handler to drain it is posted.
+  std::deque<UniqueTask> soon_;
+  bool soon_posted_ = false;
+  void DrainSoon();
   // Since when a heavy app's turn has waited for this thread's flushes; 0: none waiting.
   int64_t heavy_waiting_since_ns_ = 0;
 

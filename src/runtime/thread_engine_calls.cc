@@ -127,6 +127,13 @@ ResponseCallback ThreadEngine::Answerer(EnginePool* pool, size_t home, size_t lo
     if (answer.web_socket_id != 0 && answer.web_socket_loop < 0) {
       answer.web_socket_loop = static_cast<int>(loop);
     }
+    ThreadEngine* caller = pool->OnLoop(home) ? pool->engine(home) : nullptr;
+    if (caller) {
+      caller->RunSoon([caller, call_id, answer = std::move(answer)]() mutable {
+        caller->CompleteCall(call_id, std::move(answer));
+      });
+      return;
+    }
     boost::asio::post(pool->io(home), [pool, home, call_id, answer = std::move(answer)]() mutable {
       if (ThreadEngine* engine = pool->engine(home)) {
         engine->CompleteCall(call_id, std::move(answer));
