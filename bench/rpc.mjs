@@ -34,6 +34,8 @@ const usage = `usage: bench/run.sh --rpc [options]
   --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
   --dorm-threads N      dorm serve --threads (default 2)
   --out FILE            where to write the JSON (default bench/results/rpc.json)
+  --only KEY[,KEY]      run only these scenarios (worker_1, worker_64, rpc_1, rpc_64, rpc_64_hot,
+                        fetch_64)
   --keep                keep the temporary folder (configs, data, server logs)`;
 
 const defaults = {
@@ -47,9 +49,11 @@ const defaults = {
   dormThreads: 2,
   out: path.join(benchDir, 'results', 'rpc.json'),
   keep: false,
+  only: null,
 };
 const o = parseBenchArgs(process.argv.slice(2), usage, defaults, (a, next, num) => {
   if (a === '--calls') { defaults.calls = num(a, next(), 1); return true; }
+  if (a === '--only') { defaults.only = next().split(','); return true; }
   return false;
 });
 
@@ -66,7 +70,9 @@ const SCENARIOS = [
   ['rpc_64', `RPC, 64 callers → 64 targets, 64 conn`, `call?n=${o.calls}`, 64, 64],
   ['rpc_64_hot', `RPC, 64 callers → 1 target, 64 conn`, `call?n=${o.calls}&target=hot`, 64, 64],
   ['fetch_64', `stub.fetch, 64 callers → 64 targets, 64 conn`, `fetch?n=${o.calls}`, 64, 64],
-].map(([key, label, action, objects, connections, route = CALLER_ROUTE]) => ({ key, label, action, objects, connections, route }));
+].map(([key, label, action, objects, connections, route = CALLER_ROUTE]) => ({ key, label, action, objects, connections, route }))
+  .filter((s) => o.only === null || o.only.includes(s.key));
+if (SCENARIOS.length === 0) fail(`--only names no scenario\n${usage}`);
 
 function runWrk(baseUrl, s, seconds) {
   const t = Math.max(1, Math.min(o.wrkThreads, s.connections));

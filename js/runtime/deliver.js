@@ -8,7 +8,8 @@ import {
 import { DurableObject, RpcTarget } from './base_classes.js';
 import { kWorkerRpc } from './worker_host.js';
 import {
-  GET_PROPERTY, decodeRpcValue, encodeRpcValue, expireStubs, isExportCall, runExportCall,
+  GET_PROPERTY, decodeRpcValue, encodeRpcValue, expireStubs, isExportCall, retainedCaps,
+  runExportCall,
 } from './rpc_values.js';
 
 const ObjectFreeze = Object.freeze;
@@ -184,7 +185,7 @@ export function deliverRpc(object, method, message, slot, eventId, unreadable) {
     (value) => {
       let token;
       try {
-        token = encodeRpcValue(value, true)[0];
+        token = encodeRpcValue(value, true, retainedCaps(argStubs))[0];
       } catch (error) {
         fail(error);
         return;

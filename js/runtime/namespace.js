@@ -85,9 +85,9 @@ const ERROR_CLASSES = {
   URIError,
 };
 
-function rpcResult(answer, idHex) {
+// Throws what a call's answer (other than a returned value) says.
+function rpcFailure(answer, idHex) {
   const outcome = answer[1];
-  if (outcome === OUTCOME_RETURNED) return decodeRpcValue(answer[2])[0];
   if (outcome === OUTCOME_THREW) {
     // See encodeThrown in deliver.js.
     const encoded = answer[2];
@@ -115,8 +115,19 @@ function callWith(call, className, idHex, name, method, args) {
     return PromiseReject(error);
   }
   return PromisePrototypeThen(answer, (settled) => {
-    releaseExported(exported);
-    return rpcResult(settled, idHex);
+    if (settled[1] !== OUTCOME_RETURNED) {
+      releaseExported(exported);
+      return rpcFailure(settled, idHex);
+    }
+    let decoded;
+    try {
+      decoded = decodeRpcValue(settled[2]);
+    } catch (error) {
+      releaseExported(exported);
+      throw error;
+    }
+    releaseExported(exported, decoded[2]);
+    return decoded[0];
   });
 }
 

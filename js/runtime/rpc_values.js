@@ -186,12 +186,15 @@ function holdsReferences(value, seen) {
   return false;
 }
 
-// Encodes `value` for a call (the argument list) or an answer. Returns [token, exported]: the
+// Encodes `value` for a call (the argument list) or an answer (with `retained`: see
+// retainedCaps). Returns [token, exported]: the
 // token of the encoded message (native.encodeRpc), to be handed to the call or the answer in the
 // same turn; `exported` lists the [table, capId] this side exported for it (null when none). `forResult` marks exports that live
 // until the receiver disposes them rather than until the call returns.
-export function encodeRpcValue(value, forResult) {
-  if (!holdsReferences(value, undefined)) return [native.encodeRpc([value], !forResult), null];
+export function encodeRpcValue(value, forResult, retained = null) {
+  if (retained === null && !holdsReferences(value, undefined)) {
+    return [native.encodeRpc([value], !forResult), null];
+  }
   const markers = [];
   const refs = [];
   const exported = [];
@@ -266,7 +269,10 @@ export function encodeRpcValue(value, forResult) {
     return out;
   };
   try {
-    return [native.encodeRpc([copy(value), markers, refs], false), exported];
+    const message = retained === null
+      ? [copy(value), markers, refs]
+      : [copy(value), markers, refs, retained];
+    return [native.encodeRpc(message, false), exported];
   } catch (error) {
     releaseExported(exported);
     throw error;
@@ -286,20 +292,58 @@ function trimResultExports(table) {
 }
 
 // Drops what this side exported for a call that has returned.
-export function releaseExported(exported) {
+// Drops what this side exported for a call that has returned, except the capIds in `retained`
+// (what the callee dup()ed: kept until the callee disposes its stubs, like a result's exports).
+export function releaseExported(exported, retained = null) {
   if (exported === null) return;
-  for (let i = 0; i < exported.length; i++) dropExport(exported[i][0], exported[i][1]);
+  for (let i = 0; i < exported.length; i++) {
+    const table = exported[i][0];
+    const capId = exported[i][1];
+    if (retained !== null && listHas(retained, capId)) {
+      const entry = MapPrototypeGet(table.entries, capId);
+      if (entry !== undefined && !entry.result) {
+        entry.result = true;
+        table.results++;
+        trimResultExports(table);
+      }
+      continue;
+    }
+    dropExport(table, capId);
+  }
+}
+
+function listHas(list, item) {
+  for (let i = 0; i < list.length; i++) {
+    if (list[i] === item) return true;
+  }
+  return false;
+}
+
+// The capIds of the stubs received as a call's arguments (`stubs`) that the callee still holds
+// dup()s of when the call returns; null when none.
+export function retainedCaps(stubs) {
+  if (stubs === null) return null;
+  let retained = null;
+  for (let i = 0; i < stubs.length; i++) {
+    const ref = WeakMapPrototypeGet(stubRefs, stubs[i]);
+    if (ref === undefined || ref.shared.count - (ref.disposed ? 0 : 1) <= 0) continue;
+    if (retained === null) retained = [];
+    retained[retained.length] = ref.capId;
+  }
+  return retained;
 }
 
 // Turns the message encodeRpcValue made, decoded by the runtime, back into the value. Returns
-// [value, stubs]: `stubs` lists the stubs made for the
-// references in it (null when none).
+// [value, stubs, retained]: `stubs` lists the stubs made for the references in it (null when
+// none), `retained` the capIds of the caller's exports that the callee keeps (an answer's).
 export function decodeRpcValue(message) {
   if (!ArrayIsArray(message)) throw new TypeErrorCtor('Malformed RPC message.');
-  if (message.length === 1) return [message[0], null];
+  if (message.length === 1) return [message[0], null, null];
   const markers = message[1];
   const refs = message[2];
-  if (!ArrayIsArray(markers) || !ArrayIsArray(refs) || markers.length !== refs.length) {
+  const retained = message.length === 4 ? message[3] : null;
+  if (!ArrayIsArray(markers) || !ArrayIsArray(refs) || markers.length !== refs.length ||
+      (retained !== null && !ArrayIsArray(retained))) {
     throw new TypeErrorCtor('Malformed RPC message.');
   }
   const byMarker = new MapCtor();
@@ -365,7 +409,7 @@ export function decodeRpcValue(message) {
       // A value that cannot take the property is disposed stub by stub.
     }
   }
-  return [value, stubs.length === 0 ? null : stubs];
+  return [value, stubs.length === 0 ? null : stubs, retained];
 }
 
 export function disposeAll(stubs) {
@@ -384,7 +428,9 @@ function disposeStub(stub, notify) {
   const ref = WeakMapPrototypeGet(stubRefs, stub);
   if (ref === undefined || ref.disposed) return;
   ref.disposed = true;
-  if (!notify || ref.shared.count-- > 1) return;
+  // dup()s of the stub keep the target; the last one disposed releases it (an expired argument's
+  // export is dropped by its caller, unless the callee retained it: see retainedCaps).
+  if (ref.shared.count-- > 1 || !notify) return;
   let sent;
   try {
     sent = native.callObject(ref.className, ref.idHex, ref.name, RELEASE_CALL,

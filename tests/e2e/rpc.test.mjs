@@ -133,6 +133,18 @@ test('promise pipelining: calls and property reads on a result not yet awaited',
   assert.deepEqual(await scenario('stubProperty'), { result: { getter: 5, method: 'function' } });
 });
 
+test('a dup() of a stub received as an argument outlives the call until disposed', async () => {
+  const { result } = await scenario('dupCallback');
+  assert.deepEqual(result, {
+    kept: 'kept',
+    later: 12,
+    again: 15,
+    dropped: 'dropped',
+    calls: 2,
+    afterDrop: 'Error: RPC stub used after being disposed.',
+  });
+});
+
 test('a stub received as an argument stops working when the call returns', async () => {
   const { result } = await scenario('keptCallback');
   assert.equal(result.kept, 'kept');
