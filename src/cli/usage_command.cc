@@ -83,15 +83,16 @@ std::string Bytes(unsigned long long n) {
 }
 
 void Row(const std::string& name, const json::object& o, const std::string& live) {
-  std::printf("%-32s %11llu %9llu %8llu %11.3f %12.3f %10s %s\n", name.c_str(),
+  std::printf("%-32s %11llu %9llu %8llu %11.3f %12.3f %10s %8llu %10s %s\n", name.c_str(),
               Count(o, "do_requests"), Count(o, "http_requests"), Count(o, "websocket_messages"),
               Real(o, "do_cpu_ms"), Real(o, "wall_ms"), Bytes(Count(o, "storage_bytes")).c_str(),
+              Count(o, "outbound_requests"), Bytes(Count(o, "outbound_bytes")).c_str(),
               live.c_str());
 }
 
 void Header(const char* first) {
-  std::printf("%-32s %11s %9s %8s %11s %12s %10s %s\n", first, "DO_REQUESTS", "HTTP", "WS_MSGS",
-              "CPU_MS", "WALL_MS", "STORAGE", "LIVE");
+  std::printf("%-32s %11s %9s %8s %11s %12s %10s %8s %10s %s\n", first, "DO_REQUESTS", "HTTP",
+              "WS_MSGS", "CPU_MS", "WALL_MS", "STORAGE", "OUT_REQ", "OUT_BYTES", "LIVE");
 }
 
 }  // namespace

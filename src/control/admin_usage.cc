@@ -45,6 +45,8 @@ void PutMeters(json::object& o, const Meters& m) {
   o["http_requests"] = m.totals.http_requests;
   o["websocket_messages"] = m.totals.websocket_messages;
   o["alarms"] = m.totals.alarms;
+  o["outbound_requests"] = m.totals.outbound_requests;
+  o["outbound_bytes"] = m.totals.outbound_bytes;
   o["storage_bytes"] = m.storage_bytes;
   o["live_objects"] = m.live_objects;
   o["live_websockets"] = m.live_websockets;
@@ -226,6 +228,11 @@ HttpResponseData AdminService::ServeMetrics(const HttpRequestData& request) {
           [](const UsageTotals& t) { return static_cast<double>(t.websocket_messages); });
   counter("dorm_do_alarms_total", "Alarm handler invocations, retries included.",
           [](const UsageTotals& t) { return static_cast<double>(t.alarms); });
+  counter("dorm_do_outbound_requests_total", "fetch() requests from objects to other hosts.",
+          [](const UsageTotals& t) { return static_cast<double>(t.outbound_requests); });
+  counter("dorm_do_outbound_bytes_total",
+          "Bytes of those requests' bodies sent and their responses' bodies received.",
+          [](const UsageTotals& t) { return static_cast<double>(t.outbound_bytes); });
   counter("dorm_do_cpu_seconds_total", "CPU time spent running Durable Objects' JavaScript.",
           [](const UsageTotals& t) { return static_cast<double>(t.cpu_ns) / 1e9; });
   counter("dorm_do_wall_seconds_total",

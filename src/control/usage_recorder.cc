@@ -81,6 +81,8 @@ void UsageRecorder::RefreshLocked() {
     t.alarms = d.alarms;
     t.cpu_ns = d.cpu_ns;
     t.wall_ns = d.wall_ns;
+    t.outbound_requests = d.outbound_requests;
+    t.outbound_bytes = d.outbound_bytes;
     class_totals_[{d.app, d.class_name}].Add(t);
   }
   if (collecting_) latest_ = std::move(reports);

@@ -56,11 +56,37 @@ UsageTotals TotalsAt(Statement& st, int first) {
   t.alarms = static_cast<unsigned long long>(st.ColInt(first + 2));
   t.cpu_ns = static_cast<unsigned long long>(st.ColInt(first + 3));
   t.wall_ns = static_cast<unsigned long long>(st.ColInt(first + 4));
+  t.outbound_requests = static_cast<unsigned long long>(st.ColInt(first + 5));
+  t.outbound_bytes = static_cast<unsigned long long>(st.ColInt(first + 6));
   return t;
 }
 
 const char kSums[] =
-    "SUM(http_requests), SUM(websocket_messages), SUM(alarms), SUM(cpu_ns), SUM(wall_ns)";
+    "SUM(http_requests), SUM(websocket_messages), SUM(alarms), SUM(cpu_ns), SUM(wall_ns),"
+    " SUM(outbound_requests), SUM(outbound_bytes)";
+
+// Columns added after the first release: a usage database written by an older server gains them
+// (zero for its past minutes).
+void AddMissingColumns(sqlite3* db) {
+  const char* const kAdded[] = {"outbound_requests", "outbound_bytes"};
+  for (const char* column : kAdded) {
+    bool present;
+    {
+      Statement st(db,
+                   std::string("SELECT 1 FROM pragma_table_info('usage_minutes') WHERE name = '") +
+                       column + "'");
+      present = st.Step();
+    }
+    if (present) continue;
+    Check(db,
+          sqlite3_exec(db,
+                       (std::string("ALTER TABLE usage_minutes ADD COLUMN ") + column +
+                        " INTEGER NOT NULL DEFAULT 0")
+                           .c_str(),
+                       nullptr, nullptr, nullptr),
+          "migrate");
+  }
+}
 }  // namespace
 
 UsageStore::UsageStore(const std::string& data_dir) {
@@ -79,12 +105,15 @@ UsageStore::UsageStore(const std::string& data_dir) {
                      " websocket_messages INTEGER NOT NULL DEFAULT 0,"
                      " alarms INTEGER NOT NULL DEFAULT 0,"
                      " cpu_ns INTEGER NOT NULL DEFAULT 0, wall_ns INTEGER NOT NULL DEFAULT 0,"
+                     " outbound_requests INTEGER NOT NULL DEFAULT 0,"
+                     " outbound_bytes INTEGER NOT NULL DEFAULT 0,"
                      " PRIMARY KEY (app, class, object, minute)) WITHOUT ROWID;"
                      "CREATE TABLE IF NOT EXISTS storage ("
                      " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
                      " bytes INTEGER NOT NULL, PRIMARY KEY (app, class, object)) WITHOUT ROWID;",
                      nullptr, nullptr, nullptr),
         "setup");
+  AddMissingColumns(db_);
 }
 
 UsageStore::~UsageStore() { sqlite3_close_v2(db_); }
@@ -96,23 +125,29 @@ void UsageStore::Record(long long epoch_minute,
   try {
     Statement add(db_,
                   "INSERT INTO usage_minutes (app, class, object, minute, http_requests,"
-                  " websocket_messages, alarms, cpu_ns, wall_ns) VALUES (?,?,?,?,?,?,?,?,?)"
+                  " websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests,"
+                  " outbound_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
                   " ON CONFLICT (app, class, object, minute) DO UPDATE SET"
                   " http_requests = http_requests + excluded.http_requests,"
                   " websocket_messages = websocket_messages + excluded.websocket_messages,"
                   " alarms = alarms + excluded.alarms, cpu_ns = cpu_ns + excluded.cpu_ns,"
-                  " wall_ns = wall_ns + excluded.wall_ns");
+                  " wall_ns = wall_ns + excluded.wall_ns,"
+                  " outbound_requests = outbound_requests + excluded.outbound_requests,"
+                  " outbound_bytes = outbound_bytes + excluded.outbound_bytes");
     Statement size(db_,
                    "INSERT INTO storage (app, class, object, bytes) VALUES (?,?,?,?)"
                    " ON CONFLICT (app, class, object) DO UPDATE SET bytes = excluded.bytes");
     for (const auto& d : deltas) {
-      if (d.http_requests || d.websocket_messages || d.alarms || d.cpu_ns || d.wall_ns) {
+      if (d.http_requests || d.websocket_messages || d.alarms || d.cpu_ns || d.wall_ns ||
+          d.outbound_requests || d.outbound_bytes) {
         add.Text(1, d.app).Text(2, d.class_name).Text(3, d.instance_name).Int(4, epoch_minute);
         add.Int(5, static_cast<long long>(d.http_requests))
             .Int(6, static_cast<long long>(d.websocket_messages))
             .Int(7, static_cast<long long>(d.alarms))
             .Int(8, static_cast<long long>(d.cpu_ns))
-            .Int(9, static_cast<long long>(d.wall_ns));
+            .Int(9, static_cast<long long>(d.wall_ns))
+            .Int(10, static_cast<long long>(d.outbound_requests))
+            .Int(11, static_cast<long long>(d.outbound_bytes));
         add.Step();
         add.Reset();
       }

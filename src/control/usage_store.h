@@ -26,12 +26,16 @@ struct UsageTotals {
   unsigned long long alarms = 0;
   unsigned long long cpu_ns = 0;
   unsigned long long wall_ns = 0;
+  unsigned long long outbound_requests = 0;
+  unsigned long long outbound_bytes = 0;
   void Add(const UsageTotals& o) {
     http_requests += o.http_requests;
     websocket_messages += o.websocket_messages;
     alarms += o.alarms;
     cpu_ns += o.cpu_ns;
     wall_ns += o.wall_ns;
+    outbound_requests += o.outbound_requests;
+    outbound_bytes += o.outbound_bytes;
   }
 };
 

@@ -76,6 +76,10 @@ void ThreadEngine::StartFetch(uint64_t id, outbound::ExchangeRequest request) {
   if (!http_client_) {
     http_client_ = std::make_unique<outbound::HttpClient>(io_, shared_.options.outbound);
   }
+  if (ObjectInstance* instance = FindBySlot(it->second.slot); instance && instance->usage) {
+    ++instance->usage->outbound_requests;
+    instance->usage->outbound_bytes += request.body.size();
+  }
   it->second.exchange = http_client_->Start(
       std::move(request),
       [this, id](outbound::ExchangeResponse* response, outbound::ExchangeError* error) {
@@ -106,7 +110,11 @@ void ThreadEngine::CompleteFetch(uint64_t id, FetchOutcome outcome) {
   }
   PendingFetch fetch = std::move(it->second);
   outbound_fetches_.erase(it);
-  const uint64_t slot = FindBySlot(fetch.slot) ? fetch.slot : 0;
+  ObjectInstance* instance = FindBySlot(fetch.slot);
+  if (instance && instance->usage && !outcome.failed) {
+    instance->usage->outbound_bytes += outcome.response.body.size();
+  }
+  const uint64_t slot = instance ? fetch.slot : 0;
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
     v8::Local<v8::Context> context = app->context();

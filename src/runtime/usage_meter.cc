@@ -28,9 +28,12 @@ void UsageMeter::Read(double cpu_scale, std::vector<ObjectUsageDelta>* out) {
       d.cpu_ns =
           static_cast<uint64_t>(static_cast<double>(u.cpu_ticks) * nanos_per_tick * cpu_scale);
       d.wall_ns = static_cast<uint64_t>(static_cast<double>(u.wall_ticks) * nanos_per_tick);
+      d.outbound_requests = u.outbound_requests;
+      d.outbound_bytes = u.outbound_bytes;
       d.storage_bytes = u.storage_bytes;
       out->push_back(std::move(d));
       u.http_requests = u.websocket_messages = u.alarms = u.cpu_ticks = u.wall_ticks = 0;
+      u.outbound_requests = u.outbound_bytes = 0;
       u.storage_bytes = -1;
     }
     if (u.instances == 0 && !u.storage_stale) {

@@ -22,8 +22,10 @@ struct ObjectUsage {
   uint64_t http_requests = 0;
   uint64_t websocket_messages = 0;
   uint64_t alarms = 0;
-  uint64_t cpu_ticks = 0;   // inside JavaScript turns run for the object
-  uint64_t wall_ticks = 0;  // from each event's delivery to its settlement
+  uint64_t cpu_ticks = 0;          // inside JavaScript turns run for the object
+  uint64_t wall_ticks = 0;         // from each event's delivery to its settlement
+  uint64_t outbound_requests = 0;  // fetch() to other hosts, sent
+  uint64_t outbound_bytes = 0;     // their request bodies sent and response bodies received
   // The database size in bytes as last measured, -1 if not measured since the last read.
   long long storage_bytes = -1;
   // A commit changed the database since its size was last measured.
@@ -35,7 +37,7 @@ struct ObjectUsage {
   int instances = 0;
   bool empty() const {
     return http_requests == 0 && websocket_messages == 0 && alarms == 0 && cpu_ticks == 0 &&
-           wall_ticks == 0 && storage_bytes < 0;
+           wall_ticks == 0 && outbound_requests == 0 && outbound_bytes == 0 && storage_bytes < 0;
   }
 };
 
@@ -49,6 +51,8 @@ struct ObjectUsageDelta {
   uint64_t alarms = 0;
   uint64_t cpu_ns = 0;
   uint64_t wall_ns = 0;
+  uint64_t outbound_requests = 0;
+  uint64_t outbound_bytes = 0;
   long long storage_bytes = -1;  // -1: unchanged
 };
 

@@ -111,6 +111,22 @@ test('a POST sends its body and headers, and nothing the caller did not ask for'
   }
 });
 
+test('outbound requests and their body bytes are metered per object', async () => {
+  const first = await fetchFrom({ url: `${base()}/json` }, 'metered');
+  const second = await fetchFrom({ url: `${base()}/echo`, method: 'POST', body: 'payload' }, 'metered');
+  const res = await server.request(`/_admin/v1/usage?app=${APP}`, {
+    headers: { authorization: `Bearer ${server.adminToken()}` },
+  });
+  assert.equal(res.status, 200, res.text);
+  const body = res.json();
+  const fetcher = body.classes.find((c) => c.name === 'fetcher');
+  const metered = body.objects.find((o) => o.class === 'fetcher' && o.name === 'metered');
+  assert.equal(metered.outbound_requests, 2);
+  const received = Buffer.byteLength(first.body) + Buffer.byteLength(second.body);
+  assert.equal(metered.outbound_bytes, received + 'payload'.length);
+  assert.ok(fetcher.outbound_requests >= 2);
+});
+
 test('a gzip body is decoded', async () => {
   const got = await fetchFrom({ url: `${base()}/gzip` });
   assert.equal(got.body, 'squeezed');
