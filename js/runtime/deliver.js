@@ -130,8 +130,10 @@ function runTargetMember(target, method, args) {
 // DOMException (a DataCloneError, say), which it does not.
 function encodeThrown(error) {
   try {
-    if (error instanceof DOMExceptionCtor) return native.encodeRpc([1, error.name, error.message], false);
-    return native.encodeRpc([0, error], false);
+    if (error instanceof DOMExceptionCtor) {
+      return native.encodeRpc([1, error.name, error.message], false, false);
+    }
+    return native.encodeRpc([0, error], false, false);
   } catch (unclonable) {
     let message;
     try {
@@ -139,7 +141,7 @@ function encodeThrown(error) {
     } catch {
       message = 'An error that cannot be described was thrown.';
     }
-    return native.encodeRpc([0, new ErrorCtor(message)], false);
+    return native.encodeRpc([0, new ErrorCtor(message)], false, false);
   }
 }
 

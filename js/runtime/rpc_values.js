@@ -193,7 +193,7 @@ function holdsReferences(value, seen) {
 // until the receiver disposes them rather than until the call returns.
 export function encodeRpcValue(value, forResult, retained = null) {
   if (retained === null && !holdsReferences(value, undefined)) {
-    return [native.encodeRpc([value], !forResult), null];
+    return [native.encodeRpc([value], !forResult, false), null];
   }
   const markers = [];
   const refs = [];
@@ -272,7 +272,7 @@ export function encodeRpcValue(value, forResult, retained = null) {
     const message = retained === null
       ? [copy(value), markers, refs]
       : [copy(value), markers, refs, retained];
-    return [native.encodeRpc(message, false), exported];
+    return [native.encodeRpc(message, false, markers.length !== 0), exported];
   } catch (error) {
     releaseExported(exported);
     throw error;
@@ -434,7 +434,7 @@ function disposeStub(stub, notify) {
   let sent;
   try {
     sent = native.callObject(ref.className, ref.idHex, ref.name, RELEASE_CALL,
-      native.encodeRpc([[ref.capId]], true));  // [arguments]: see encodeRpcValue
+      native.encodeRpc([[ref.capId]], true, false));  // [arguments]: see encodeRpcValue
   } catch {
     return;  // the exporter's class is gone: nothing is left to release
   }

@@ -49,6 +49,8 @@ const char kUsage[] =
     "  dorm env set KEY [VALUE] [--app APP]   (VALUE read from stdin when omitted)\n"
     "  dorm env list [--app APP]\n"
     "  dorm env unset KEY [--app APP]\n"
+    "  dorm service-callers list|allow CALLER|revoke CALLER [--app APP]\n"
+    "                                        (apps whose service bindings may call APP's Worker)\n"
     "  dorm usage [NAME] [--since ISO8601|30m|1h|24h|7d] [--app APP]   (usage meters)\n"
     "  dorm mcp                                (MCP server on stdio for the running server)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
@@ -138,6 +140,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
         {"get", {"app"}},
         {"delete", {"app"}},
         {"env", {"app"}},
+        {"service-callers", {"app"}},
         {"usage", {"app", "since"}},
         {"mcp", {}},
         {"auth",
@@ -501,6 +504,33 @@ int EnvCommand(const Args& args) {
   Fail(usage);
 }
 
+// Which other apps' service bindings may call the app's Worker (its fetch() and RPC).
+int ServiceCallersCommand(const Args& args) {
+  const char* usage =
+      "usage: dorm service-callers list | allow CALLER | revoke CALLER  [--app APP]";
+  const std::vector<std::string>& p = args.positional;
+  if (p.empty()) Fail(usage);
+  std::string app = Flag(args, "app", "default");
+  std::string path = "/_admin/v1/apps/" + dorm::PercentEncodeSegment(app) + "/service-callers";
+  if (p[0] == "list" && p.size() == 1) {
+    Connection c = Connect(args);
+    json::value v = Call(c, "GET", path);
+    const json::array& callers = v.as_object().at("callers").as_array();
+    if (callers.empty()) std::cout << "no other app may call app '" << app << "'\n";
+    for (const auto& caller : callers) std::cout << caller.as_string().c_str() << "\n";
+    return 0;
+  }
+  if ((p[0] == "allow" || p[0] == "revoke") && p.size() == 2) {
+    Connection c = Connect(args);
+    Call(c, p[0] == "allow" ? "PUT" : "DELETE", path + "/" + dorm::PercentEncodeSegment(p[1]));
+    std::cout << (p[0] == "allow" ? "allowed app '" : "revoked app '") << p[1]
+              << (p[0] == "allow" ? "' to call app '" : "' from calling app '") << app
+              << "' (its live objects restart)\n";
+    return 0;
+  }
+  Fail(usage);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -552,6 +582,7 @@ int main(int argc, char** argv) {
   if (command == "get") return GetCommand(args);
   if (command == "delete") return DeleteCommand(args);
   if (command == "env") return EnvCommand(args);
+  if (command == "service-callers") return ServiceCallersCommand(args);
   if (command == "auth" || command == "keys") {
     return dorm::cli::CredentialsCommand(command, args.positional, args.flags);
   }

@@ -44,15 +44,12 @@ ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
   json::array services;
   for (size_t i = 0; i < config.services.size(); ++i) {
     const ServiceBinding& service = config.services[i];
-    if (service.service != config.name) {
-      unbound("services[" + std::to_string(i) + "]",
-              "service binding " + service.binding + " to Worker '" + service.service +
-                  "': Dorm binds a project to its own Worker only; left unbound");
-      continue;
-    }
-    // The server knows the project by its app name (which --app may change): "self" here.
-    services.push_back(json::object{
-        {"binding", service.binding}, {"service", ""}, {"entrypoint", service.entrypoint}});
+    // The server knows the project by its app name (which --app may change): "" here stands for
+    // it. Any other name is the app whose Worker the binding reaches.
+    const bool self = service.service == config.name;
+    services.push_back(json::object{{"binding", service.binding},
+                                    {"service", self ? "" : service.service},
+                                    {"entrypoint", service.entrypoint}});
   }
   json::array migrations;
   for (size_t i = 0; i < config.migrations.size(); ++i) {
@@ -143,7 +140,10 @@ ProjectDeployOutcome Send(ProjectDeployOutcome outcome, json::object body, const
   body["module"] = std::move(bundle.module_js);
   if (json::value* services = body.if_contains("services"); services && services->is_array()) {
     for (json::value& service : services->as_array()) {
-      if (service.is_object()) service.as_object()["service"] = outcome.app;
+      json::object* fields = service.if_object();
+      if (fields && fields->contains("service") && fields->at("service") == "") {
+        (*fields)["service"] = outcome.app;
+      }
     }
   }
   if (!options.access.empty()) body["access_mode"] = options.access;

@@ -134,8 +134,8 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     }
   }
 
-  // Service bindings: only to the project's own Worker (its default export or a named
-  // entrypoint), as Dorm does not let one app call into another's.
+  // Service bindings: to the project's own Worker (its default export or a named entrypoint), or
+  // to another app's, which answers only once that app allows this one (service-callers).
   json::array services_json;
   if (const json::value* list = o.if_contains("services")) {
     if (!list->is_array()) return Error(400, "\"services\" must be an array.");
@@ -156,15 +156,16 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
         return Error(400,
                      "Invalid entrypoint '" + export_name + "' of service binding " + name + ".");
       }
-      if (target != app) {
+      if (!IsValidKebabName(target)) {
         return Error(400, "Service binding " + name + " names the Worker '" + target +
-                              "': Dorm binds a project to its own Worker only (service '" + app +
-                              "').");
+                              "', which is not a valid app name.");
       }
       if (!seen_bindings.insert(name).second) {
         return Error(400, "The binding name '" + name + "' is used more than once.");
       }
-      services_json.push_back(json::object{{"binding", name}, {"entrypoint", export_name}});
+      services_json.push_back(json::object{{"binding", name},
+                                           {"entrypoint", export_name},
+                                           {"service", target == app ? "" : target}});
     }
   }
 

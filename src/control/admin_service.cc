@@ -129,6 +129,10 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
       (parts[3] == "auth" || parts[3] == "keys")) {
     return ServeCredentials(parts, request);
   }
+  if (parts.size() >= 4 && parts[0] == "v1" && parts[1] == "apps" &&
+      parts[3] == "service-callers") {
+    return ServeServiceCallers(parts, request);
+  }
   if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "project") {
     if (!IsValidKebabName(parts[2])) return Error(400, "Invalid app name '" + parts[2] + "'.");
     if (method != "POST") return Error(405, "Method not allowed.");
@@ -290,7 +294,8 @@ void AdminService::DeleteClassStorage(const std::string& app, const std::string&
 
 void AdminService::PublishApp(const std::string& app) {
   runtime_.catalog.Set(app, registry_.CatalogEntries(app),
-                       env_store_ ? env_store_->Values(app) : runtime::EnvVars{});
+                       env_store_ ? env_store_->Values(app) : runtime::EnvVars{},
+                       registry_.ServiceCallers(app));
   pool_.RefreshApp(app);
 }
 

@@ -87,6 +87,9 @@ class AdminService {
   // /v1/apps/<app>/env[/<KEY>] (admin_env.cc); `parts` is the split path.
   runtime::HttpResponseData ServeEnv(const std::vector<std::string>& parts,
                                      const runtime::HttpRequestData& request);
+  // /v1/apps/<app>/service-callers[/<caller>] (admin_service_callers.cc).
+  runtime::HttpResponseData ServeServiceCallers(const std::vector<std::string>& parts,
+                                                const runtime::HttpRequestData& request);
   // /v1/apps/<app>/auth and /v1/apps/<app>/keys[/<id>] (admin_credentials.cc).
   runtime::HttpResponseData ServeCredentials(const std::vector<std::string>& parts,
                                              const runtime::HttpRequestData& request);

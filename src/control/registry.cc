@@ -43,7 +43,9 @@ Registry::Registry(const std::string& data_dir) {
                      " app TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (app, name));"
                      "CREATE TABLE IF NOT EXISTS project_migrations ("
                      " app TEXT NOT NULL, position INTEGER NOT NULL, tag TEXT NOT NULL,"
-                     " applied_at TEXT NOT NULL, PRIMARY KEY (app, position))",
+                     " applied_at TEXT NOT NULL, PRIMARY KEY (app, position));"
+                     "CREATE TABLE IF NOT EXISTS service_callers ("
+                     " app TEXT NOT NULL, caller TEXT NOT NULL, PRIMARY KEY (app, caller))",
                      nullptr, nullptr, nullptr),
         "schema");
   // Columns added after the first release: a registry written before them gets them empty.
@@ -190,6 +192,32 @@ std::vector<std::string> Registry::ApplyProject(const std::string& app,
   return deleted_storage;
 }
 
+std::vector<std::string> Registry::ServiceCallers(const std::string& app) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st = PrepareSqlite(db_, "SELECT caller FROM service_callers WHERE app = ?1 ORDER BY caller",
+                          "registry");
+  BindSqliteText(st.get(), 1, app);
+  std::vector<std::string> callers;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+    callers.push_back(SqliteColumnBytes(st.get(), 0));
+  Check(db_, rc, "service callers");
+  return callers;
+}
+
+bool Registry::SetServiceCaller(const std::string& app, const std::string& caller, bool allowed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st = PrepareSqlite(db_,
+                          allowed ? "INSERT OR IGNORE INTO service_callers (app, caller) "
+                                    "VALUES (?1, ?2)"
+                                  : "DELETE FROM service_callers WHERE app = ?1 AND caller = ?2",
+                          "registry");
+  BindSqliteText(st.get(), 1, app);
+  BindSqliteText(st.get(), 2, caller);
+  Check(db_, sqlite3_step(st.get()), "service callers");
+  return sqlite3_changes(db_) > 0;
+}
+
 std::vector<std::string> Registry::MigrationTags(const std::string& app) {
   std::lock_guard<std::mutex> lock(mu_);
   auto st = PrepareSqlite(
@@ -284,9 +312,11 @@ std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& 
         const boost::json::object* o = entry.if_object();
         const boost::json::value* binding = o ? o->if_contains("binding") : nullptr;
         const boost::json::value* entrypoint = o ? o->if_contains("entrypoint") : nullptr;
+        const boost::json::value* service = o ? o->if_contains("service") : nullptr;
         if (binding && binding->is_string() && entrypoint && entrypoint->is_string()) {
           deployed.services.push_back(
-              {std::string(binding->as_string()), std::string(entrypoint->as_string())});
+              {std::string(binding->as_string()), std::string(entrypoint->as_string()),
+               service && service->is_string() ? std::string(service->as_string()) : ""});
         }
       }
     }

@@ -36,8 +36,9 @@ struct ClassRecord {
   // when a migration renamed it since; empty: `name`.
   std::string storage_name;
 
-  // For a project's Worker record: its service bindings to itself, as JSON
-  // ([{"binding", "entrypoint"}]); empty otherwise.
+  // For a project's Worker record: its service bindings, as JSON
+  // ([{"binding", "entrypoint", "service"}], service empty for the project's own Worker, else
+  // another app's name); empty otherwise.
   std::string services;
   // "kv" for a class created by a `new_classes` migration (key-value storage only, no SQL API);
   // empty for SQLite-backed classes (every other).
@@ -75,6 +76,12 @@ class Registry {
                                         const std::vector<std::string>& new_tags);
   // The project migration tags applied to `app`, in order.
   std::vector<std::string> MigrationTags(const std::string& app);
+
+  // The apps whose service bindings may call `app`'s Worker (its fetch() and RPC), sorted. An
+  // app's own bindings to itself need no entry.
+  std::vector<std::string> ServiceCallers(const std::string& app);
+  // Allows `caller`, or stops allowing it. Returns whether anything changed.
+  bool SetServiceCaller(const std::string& app, const std::string& caller, bool allowed);
   // Deletions recorded by Remove and not yet finished, as (app, storage name).
   std::vector<std::pair<std::string, std::string>> PendingDeletions();
   // Forgets a deletion once the class's storage is gone.

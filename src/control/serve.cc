@@ -340,7 +340,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       usage_store = std::make_unique<UsageStore>(data_dir);
       FinishPendingDeletions(data_dir, *registry_holder, *alarm_index, *usage_store);
       for (const auto& app : registry_holder->Apps()) {
-        shared.catalog.Set(app, registry_holder->CatalogEntries(app), env_store->Values(app));
+        shared.catalog.Set(app, registry_holder->CatalogEntries(app), env_store->Values(app),
+                           registry_holder->ServiceCallers(app));
       }
     } catch (const std::exception& e) {
       std::cerr << "dorm: " << e.what() << "\n";

@@ -184,18 +184,18 @@ v8::Local<v8::Function> AppIsolate::Internal(const char* name) {
   return value.As<v8::Function>();
 }
 
-uint64_t AppIsolate::StageMessage(std::string bytes) {
+uint64_t AppIsolate::StageMessage(StagedMessage message) {
   const uint64_t token = next_stage_token_++;
-  staged_.emplace_back(token, std::move(bytes));
+  staged_.emplace_back(token, std::move(message));
   return token;
 }
 
-std::optional<std::string> AppIsolate::TakeStagedMessage(double token) {
+std::optional<AppIsolate::StagedMessage> AppIsolate::TakeStagedMessage(double token) {
   for (auto it = staged_.begin(); it != staged_.end(); ++it) {
     if (static_cast<double>(it->first) == token) {
-      std::string bytes = std::move(it->second);
+      StagedMessage message = std::move(it->second);
       staged_.erase(it);
-      return bytes;
+      return message;
     }
   }
   return std::nullopt;

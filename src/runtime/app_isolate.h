@@ -81,10 +81,16 @@ class AppIsolate {
   // RPC messages encoded by the native encodeRpc for the call or answer that follows in the same
   // turn: JavaScript holds only the token, so the bytes never become an ArrayBuffer. A token is
   // taken once; what is left at the end of a turn is dropped (DropStagedMessages).
-  uint64_t StageMessage(std::string bytes);
+  // `references`: the message carries functions, RpcTargets or stubs (which only resolve within
+  // the app).
+  struct StagedMessage {
+    std::string bytes;
+    bool references = false;
+  };
+  uint64_t StageMessage(StagedMessage message);
   // The message staged under `token`, removed; nullopt if there is none (taken, dropped, or a
   // number JavaScript made up).
-  std::optional<std::string> TakeStagedMessage(double token);
+  std::optional<StagedMessage> TakeStagedMessage(double token);
   void DropStagedMessages() {
     if (!staged_.empty()) staged_.clear();
   }
@@ -159,7 +165,7 @@ class AppIsolate {
   v8::Global<v8::Function> create_state_;
   v8::Global<v8::Function> deliver_fetch_;
   v8::Global<v8::Function> deliver_rpc_;
-  std::vector<std::pair<uint64_t, std::string>> staged_;
+  std::vector<std::pair<uint64_t, StagedMessage>> staged_;
   uint64_t next_stage_token_ = 1;
   std::atomic<bool> out_of_memory_{false};
   size_t heap_limit_bytes_;

@@ -33,8 +33,8 @@ std::shared_ptr<const AppCode> ClassCatalog::Get(const std::string& app) const {
   return it == apps_.end() ? nullptr : it->second;
 }
 
-uint64_t ClassCatalog::Set(const std::string& app, std::vector<DeployedClass> classes,
-                           EnvVars env) {
+uint64_t ClassCatalog::Set(const std::string& app, std::vector<DeployedClass> classes, EnvVars env,
+                           std::vector<std::string> service_callers) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t generation = next_generation_++;
   if (classes.empty()) {
@@ -45,6 +45,7 @@ uint64_t ClassCatalog::Set(const std::string& app, std::vector<DeployedClass> cl
     code->generation = generation;
     code->classes = std::move(classes);
     code->env = std::move(env);
+    code->service_callers = std::move(service_callers);
     apps_[app] = std::move(code);
   }
   app_count_.store(apps_.size(), std::memory_order_relaxed);

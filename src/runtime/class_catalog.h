@@ -22,11 +22,12 @@ namespace dorm::runtime {
 // deployed as a class: no kebab-case name starts with '_', so no `/_do/` URL reaches it.
 inline constexpr char kWorkerClassName[] = "_worker";
 
-// A service binding of a project to one of its own Worker's entrypoints (`services` in Wrangler's
-// configuration naming the project itself): `env[binding]` calls the entrypoint by fetch() and RPC.
+// A service binding of a project (`services` in Wrangler's configuration) to one of its own
+// Worker's entrypoints or to another app's: `env[binding]` calls the entrypoint by fetch() and RPC.
 struct ServiceBinding {
   std::string binding;
   std::string entrypoint;  // a named export; empty: the default export
+  std::string app;         // the app whose Worker it reaches; empty: the binding's own
 };
 
 struct DeployedClass {
@@ -66,6 +67,8 @@ struct AppCode {
   uint64_t generation = 0;
   std::vector<DeployedClass> classes;
   EnvVars env;  // what every class of the app reads as `env.KEY`
+  // The other apps whose service bindings may call this app's Worker, sorted.
+  std::vector<std::string> service_callers;
 
   const DeployedClass* Find(const std::string& name) const;
   // Find() also takes "_worker:<Entrypoint>": a named entrypoint of the project's module, which is
@@ -88,7 +91,8 @@ class ClassCatalog {
   std::shared_ptr<const AppCode> Get(const std::string& app) const;
   // Replaces the app's classes and env vars; an empty class list removes the app. Returns the
   // new generation.
-  uint64_t Set(const std::string& app, std::vector<DeployedClass> classes, EnvVars env = {});
+  uint64_t Set(const std::string& app, std::vector<DeployedClass> classes, EnvVars env = {},
+               std::vector<std::string> service_callers = {});
   // How many apps have classes. Lock-free.
   size_t AppCount() const { return app_count_.load(std::memory_order_relaxed); }
 

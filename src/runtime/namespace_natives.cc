@@ -104,15 +104,17 @@ class NamespaceCallbacks {
     info.GetReturnValue().Set(v8::Array::New(isolate, parts, 4));
   }
 
-  // encodeRpc(message, firstIsArguments) → token: the bytes of an RPC message, kept for the
+  // encodeRpc(message, firstIsArguments, references) → token: the bytes of an RPC message
+  // (`references`: it carries functions, RpcTargets or stubs), kept for the
   // callObject/callService or eventSettled that follows in the same turn (see
   // AppIsolate::StageMessage). Throws the DataCloneError of what cannot be cloned.
   static void EncodeRpc(const FunctionCallbackInfo<Value>& info) {
     AppIsolate* app = AppOf(info);
     std::optional<std::string> bytes = EncodeRpcMessage(app, info[0], info[1]->IsTrue());
     if (!bytes) return;
-    info.GetReturnValue().Set(v8::Number::New(
-        info.GetIsolate(), static_cast<double>(app->StageMessage(std::move(*bytes)))));
+    const bool references = info[2]->IsTrue();
+    const uint64_t token = app->StageMessage({std::move(*bytes), references});
+    info.GetReturnValue().Set(v8::Number::New(info.GetIsolate(), static_cast<double>(token)));
   }
 
  private:
@@ -122,17 +124,21 @@ class NamespaceCallbacks {
     v8::Isolate* isolate = info.GetIsolate();
     OutgoingCall call;
     if (!read_address(info, &call.address)) return;
-    std::optional<std::string> args;
+    std::optional<AppIsolate::StagedMessage> args;
     if (!js::StringToUtf8(isolate, info[3], &call.method) || !info[4]->IsNumber() ||
         !(args = AppOf(info)->TakeStagedMessage(info[4].As<v8::Number>()->Value()))) {
       js::ThrowTypeError(isolate, "callObject(className, id, name, method, args)");
       return;
     }
-    if (args->size() > kMaxRpcMessageBytes) {
-      js::ThrowError(isolate, RpcTooLargeMessage(args->size()));
+    if (args->bytes.size() > kMaxRpcMessageBytes) {
+      js::ThrowError(isolate, RpcTooLargeMessage(args->bytes.size()));
       return;
     }
-    call.args = std::move(*args);
+    if (args->references && call.address.app != AppOf(info)->app()) {
+      js::ThrowError(isolate, kForeignReferencesMessage);
+      return;
+    }
+    call.args = std::move(args->bytes);
     Send(info, std::move(call));
   }
 
@@ -174,9 +180,10 @@ class NamespaceCallbacks {
     Send(info, std::move(call));
   }
 
-  // Argument 0: the index of one of the calling app's service bindings, which names one of its
-  // own Worker's entrypoints (never JavaScript's choice of app or class). The entrypoint runs as
-  // the object "service" of class "_worker[:<Entrypoint>]".
+  // Argument 0: the index of one of the calling app's service bindings, which names an entrypoint
+  // of its own Worker or of another app's (never JavaScript's choice of app or class; another app
+  // must have allowed this one: ThreadEngine::CallObject). The entrypoint runs as the object
+  // "service" of class "_worker[:<Entrypoint>]" of that app.
   static bool ServiceArgs(const FunctionCallbackInfo<Value>& info, ObjectAddress* address) {
     v8::Isolate* isolate = info.GetIsolate();
     const std::vector<ServiceBinding>& services = AppOf(info)->code()->Services();
@@ -185,7 +192,7 @@ class NamespaceCallbacks {
       return false;
     }
     const ServiceBinding& service = services[info[0].As<v8::Uint32>()->Value()];
-    address->app = AppOf(info)->app();
+    address->app = service.app.empty() ? AppOf(info)->app() : service.app;
     address->class_name = kWorkerClassName;
     if (!service.entrypoint.empty()) address->class_name += ":" + service.entrypoint;
     address->instance_name = "service";

@@ -29,8 +29,9 @@ struct AlarmEvent {
 // else (a reset, a class gone) is a JSON error as for HTTP.
 struct RpcEvent {
   std::string method;
-  std::string args;  // the argument array, structured-clone bytes
+  std::string args;  // the argument list as an RPC message (rpc_message.h)
   ResponseCallback done;
+  bool foreign_caller = false;  // made by another app (through a service binding)
 };
 
 // Something that happened on one of the object's WebSockets: the socket's listeners or the

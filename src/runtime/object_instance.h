@@ -71,7 +71,8 @@ struct ObjectInstance {
   struct InFlightEvent {
     ResponseCallback done;  // empty for socket events
     uint64_t started = 0;   // CycleClock ticks at delivery, for the wall-time meter (0: unmetered)
-    bool rpc = false;       // an RPC call: its outcome is answered as structured-clone bytes
+    bool rpc = false;       // an RPC call: its outcome is answered as an RPC message
+    bool foreign = false;   // an RPC call from another app (RpcEvent::foreign_caller)
   };
   std::map<uint64_t, InFlightEvent> in_flight;  // delivered, awaiting the handler's promise
   // Hibernatable socket events running under the object's event timeout, by event id.

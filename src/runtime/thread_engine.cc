@@ -588,6 +588,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   }
   const uint64_t started = it->second.started;
   const bool rpc = it->second.rpc;
+  const bool foreign = it->second.foreign;
   if (started != 0 && instance->usage) instance->usage->wall_ticks += CycleClock::Now() - started;
   ResponseCallback done = std::move(it->second.done);
   instance->in_flight.erase(it);
@@ -597,7 +598,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   HttpResponseData response;
   if (rpc) {
     // A method's outcome goes back to its caller, thrown or not: it is not uncaught.
-    Emit(instance, RpcAnswer(app, fulfilled, value), std::move(done));
+    Emit(instance, RpcAnswer(app, fulfilled, value, foreign), std::move(done));
     return;
   }
   if (!fulfilled) {

@@ -240,7 +240,9 @@ class ThreadEngine final : public ObjectHost {
   static ResponseCallback Answerer(EnginePool* pool, size_t home, size_t loop, uint64_t call_id);
   // The answer to an RPC event whose handler settled with `value`: the structured-clone bytes
   // (an ArrayBuffer) of the result or of the thrown value (see js/runtime/deliver.js).
-  HttpResponseData RpcAnswer(AppIsolate* app, bool fulfilled, v8::Local<v8::Value> value);
+  // `foreign_caller`: the call came from another app, which may not receive references.
+  HttpResponseData RpcAnswer(AppIsolate* app, bool fulfilled, v8::Local<v8::Value> value,
+                             bool foreign_caller);
   // Forgets the calls `app` made (before its isolate is destroyed): they are never settled.
   void DropOutgoingCalls(AppIsolate* app);
 

@@ -2,6 +2,7 @@
 // thread as an event for the callee (delivered through its input gate, answered through its output
 // gate, so the caller never sees a result before the writes it reflects are durable), and the
 // answer comes back to the caller's thread, where it settles the caller's promise in a turn.
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstring>
 
@@ -77,6 +78,22 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
     js::ThrowError(isolate, "Durable Object calls are not available here.");
     return;
   }
+  // A service binding to another app's Worker: that app must have allowed this one.
+  const bool foreign = call.address.app != caller->app();
+  if (foreign) {
+    std::shared_ptr<const AppCode> target = shared_.catalog.Get(call.address.app);
+    if (!target || !target->Find(kWorkerClassName)) {
+      js::ThrowError(isolate, "The Worker of app '" + call.address.app + "' is not deployed.");
+      return;
+    }
+    if (!std::binary_search(target->service_callers.begin(), target->service_callers.end(),
+                            caller->app())) {
+      js::ThrowError(isolate, "App '" + call.address.app +
+                                  "' does not accept service binding calls from app '" +
+                                  caller->app() + "'.");
+      return;
+    }
+  }
   const uint64_t call_id = next_call_id_++;
   outgoing_calls_.emplace(
       call_id, PendingCall{caller, current_slot_,
@@ -84,7 +101,7 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
   const size_t home = static_cast<size_t>(placement_thread_);
   // Sends the call: routes it (the object then counts as having an event on its way) and hands it
   // to the callee's loop. `answered` runs on the callee's thread and posts the answer back here.
-  auto send = [pool, home, call_id, call = std::move(call)]() mutable {
+  auto send = [pool, home, call_id, foreign, call = std::move(call)]() mutable {
     const size_t loop = pool->RouteObject(call.address);
     ResponseCallback answered = Answerer(pool, home, loop, call_id);
     if (call.fetch) {
@@ -93,7 +110,7 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
     } else {
       pool->DispatchCall(
           loop, std::move(call.address),
-          RpcEvent{std::move(call.method), std::move(call.args), std::move(answered)});
+          RpcEvent{std::move(call.method), std::move(call.args), std::move(answered), foreign});
     }
   };
   ObjectInstance* instance = FindBySlot(current_slot_);
@@ -219,6 +236,7 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
   uint64_t slot = instance->slot;
   uint64_t event_id = BeginEvent(instance, std::move(event.done));
   instance->in_flight[event_id].rpc = true;
+  instance->in_flight[event_id].foreign = event.foreign_caller;
   if (instance->usage) ++instance->usage->http_requests;
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
@@ -256,19 +274,22 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
 }
 
 HttpResponseData ThreadEngine::RpcAnswer(AppIsolate* app, bool fulfilled,
-                                         v8::Local<v8::Value> value) {
+                                         v8::Local<v8::Value> value, bool foreign_caller) {
   // js/runtime/deliver.js settles RPC events with the token of the outcome, already encoded.
-  std::optional<std::string> bytes;
-  if (!value->IsNumber() || !(bytes = app->TakeStagedMessage(value.As<v8::Number>()->Value()))) {
+  std::optional<AppIsolate::StagedMessage> message;
+  if (!value->IsNumber() || !(message = app->TakeStagedMessage(value.As<v8::Number>()->Value()))) {
     return HttpResponseData::JsonError(500, "The RPC result could not be serialized.");
   }
-  if (bytes->size() > kMaxRpcMessageBytes) {
-    return HttpResponseData::JsonError(500, RpcTooLargeMessage(bytes->size()));
+  if (message->bytes.size() > kMaxRpcMessageBytes) {
+    return HttpResponseData::JsonError(500, RpcTooLargeMessage(message->bytes.size()));
+  }
+  if (message->references && foreign_caller) {
+    return HttpResponseData::JsonError(500, kForeignReferencesMessage);
   }
   HttpResponseData answer;
   answer.rpc_outcome =
       fulfilled ? HttpResponseData::RpcOutcome::kReturned : HttpResponseData::RpcOutcome::kThrew;
-  answer.body = std::move(*bytes);
+  answer.body = std::move(message->bytes);
   return answer;
 }
 

@@ -349,7 +349,7 @@ test('service bindings to the project\'s own Worker: RPC to its entrypoints and 
   assert.equal(typeof body.total, 'number');
   assert.equal(body.fetched, 'admin saw PUT /inside');
   assert.deepEqual(body.selfFetch, { claims: null, key: null, authorization: false });
-  assert.equal(body.billing, 'unbound');
+  assert.equal(body.billing, 'bound');
   const errors = (await echo('/services/errors')).json();
   assert.deepEqual(errors.thrown, { name: 'RangeError', message: 'admin refused', remote: true });
   assert.deepEqual(errors.missing, { name: 'TypeError', message: 'The RPC receiver does not implement the method "nope".', remote: true });
