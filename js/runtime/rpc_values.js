@@ -148,6 +148,19 @@ function isReference(value) {
     isRpcTarget(value);
 }
 
+// Whether the argument list `list` holds nothing that goes by reference: at once when every
+// element is a primitive (most calls), else as holdsReferences finds.
+function argumentsHoldNoReferences(list) {
+  const length = list.length;
+  for (let i = 0; i < length; i++) {
+    const item = list[i];
+    if (item !== null && (typeof item === 'object' || typeof item === 'function')) {
+      return !holdsReferences(list, undefined);
+    }
+  }
+  return true;
+}
+
 // Whether `value` holds anything that goes by reference. Most RPC values hold nothing of the kind:
 // they are serialized as they are.
 function holdsReferences(value, seen) {
@@ -192,7 +205,9 @@ function holdsReferences(value, seen) {
 // same turn; `exported` lists the [table, capId] this side exported for it (null when none). `forResult` marks exports that live
 // until the receiver disposes them rather than until the call returns.
 export function encodeRpcValue(value, forResult, retained = null) {
-  if (retained === null && !holdsReferences(value, undefined)) {
+  // Most calls pass only primitives: their argument list (made by the runtime) needs no walk.
+  const plain = forResult ? !holdsReferences(value, undefined) : argumentsHoldNoReferences(value);
+  if (retained === null && plain) {
     return [native.encodeRpc([value], !forResult, false), null];
   }
   const markers = [];
