@@ -57,6 +57,7 @@ const KIND_REFUSED = 0;
 const KIND_NETWORK = 1;
 const KIND_TOO_LARGE = 4;
 const KIND_BAD_ENCODING = 5;
+// Timeouts (3) and the app's response budget (6) become plain Errors.
 
 function withoutFragment(url) {
   const hash = url.indexOf('#');

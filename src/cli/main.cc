@@ -41,6 +41,7 @@ const char kUsage[] =
     "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
     "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
+    "             [--max-outbound-mb-per-app 256]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -132,7 +133,8 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "outbound-deny",
           "outbound-ca",
           "no-outbound",
-          "max-outbound-per-app"}},
+          "max-outbound-per-app",
+          "max-outbound-mb-per-app"}},
         {"deploy", {"name", "app", "access", "strict"}},
         {"dev", {"app", "access", "listen"}},
         {"types", {"out"}},
@@ -317,6 +319,11 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.runtime.max_outbound_per_app =
       static_cast<size_t>(NumberFlag(args, "max-outbound-per-app", 64));
   if (o.runtime.max_outbound_per_app == 0) Fail("--max-outbound-per-app must be positive");
+  o.runtime.max_outbound_bytes_per_app =
+      static_cast<size_t>(NumberFlag(args, "max-outbound-mb-per-app", 256)) << 20;
+  if (o.runtime.max_outbound_bytes_per_app == 0) {
+    Fail("--max-outbound-mb-per-app must be positive");
+  }
   return dorm::control::Serve(o, argv0);
 }
 

@@ -3,11 +3,19 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace dorm::outbound {
+
+// Response bytes that several exchanges (one app's, on one thread) may hold at once. Shared by
+// the exchanges it bounds and touched on their loop only.
+struct ByteBudget {
+  size_t limit = 0;
+  size_t used = 0;
+};
 
 struct ExchangeRequest {
   std::string method;  // as given (case kept), validated by the caller
@@ -17,6 +25,9 @@ struct ExchangeRequest {
   bool has_body = false;
   // Responses larger than this (decoded) fail the exchange.
   size_t max_response_bytes = 128u << 20;
+  // If set, the response bodies received count against it until the exchange ends, and one that
+  // would take it past its limit fails the exchange.
+  std::shared_ptr<ByteBudget> budget;
 };
 
 struct ExchangeResponse {
@@ -35,6 +46,7 @@ struct ExchangeError {
     kTimeout = 3,
     kTooLarge = 4,
     kBadEncoding = 5,  // a compressed body could not be decoded
+    kOverBudget = 6,   // the responses in flight together passed their ByteBudget
   };
   Kind kind = Kind::kNetwork;
   std::string message;

@@ -85,10 +85,13 @@ struct HttpClient::Exchange {
   // Why the address policy refused the last address tried; empty if none was refused.
   std::string refusal;
   bool too_large = false;
+  bool over_budget = false;
+  size_t charged = 0;  // bytes counted against request.budget, given back when the exchange ends
   char error_text[CURL_ERROR_SIZE] = {};
 
   ~Exchange() {
     if (header_list) curl_slist_free_all(header_list);
+    if (request.budget) request.budget->used -= charged;
   }
 };
 
@@ -328,6 +331,12 @@ void HttpClient::Finish(Exchange* x, int curl_code) {
     error.kind = ExchangeError::Kind::kTooLarge;
     error.message = "The response body is larger than this server allows (" +
                     std::to_string(exchange->request.max_response_bytes >> 20) + " MiB).";
+  } else if (exchange->over_budget) {
+    error.kind = ExchangeError::Kind::kOverBudget;
+    error.message =
+        "The responses this app is receiving at once are larger than this server "
+        "allows (" +
+        std::to_string(exchange->request.budget->limit >> 20) + " MiB).";
   } else if (!exchange->refusal.empty() &&
              (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)) {
     error.kind = ExchangeError::Kind::kRefusedAddress;
@@ -416,6 +425,14 @@ size_t HttpClient::OnBody(char* data, size_t size, size_t count, void* exchange_
   if (x->response.body.size() + length > x->request.max_response_bytes) {
     x->too_large = true;
     return 0;  // libcurl ends the transfer with CURLE_WRITE_ERROR
+  }
+  if (ByteBudget* budget = x->request.budget.get()) {
+    if (budget->used + length > budget->limit) {
+      x->over_budget = true;
+      return 0;
+    }
+    budget->used += length;
+    x->charged += length;
   }
   x->response.body.append(data, length);
   return length;

@@ -46,6 +46,9 @@ struct RuntimeOptions {
       std::make_shared<outbound::ClientOptions>();
   // How many outbound requests one app may have in flight on one runtime thread.
   size_t max_outbound_per_app = 64;
+  // How many response bytes one app's outbound requests in flight may hold at once, on one
+  // runtime thread (each is also bounded by ExchangeRequest::max_response_bytes).
+  size_t max_outbound_bytes_per_app = size_t{256} << 20;
   // Count per-object usage (see runtime/usage_meter.h). Off only to measure what counting costs.
   bool usage_meters = true;
 };

@@ -380,6 +380,9 @@ class ThreadEngine final : public ObjectHost {
     std::string error;
   };
   std::unordered_map<uint64_t, PendingFetch> outbound_fetches_;
+  // Each app's response bytes in flight on this thread
+  // (RuntimeOptions::max_outbound_bytes_per_app).
+  std::unordered_map<std::string, std::shared_ptr<outbound::ByteBudget>> outbound_budgets_;
   uint64_t next_fetch_id_ = 1;
   std::unique_ptr<outbound::HttpClient> http_client_;
   void StartFetch(uint64_t id, outbound::ExchangeRequest request);

@@ -52,6 +52,12 @@ uint64_t ThreadEngine::FetchOutbound(AppIsolate* caller, outbound::ExchangeReque
                                     " at once per app and thread).");
     return 0;
   }
+  std::shared_ptr<outbound::ByteBudget>& budget = outbound_budgets_[caller->app()];
+  if (!budget) {
+    budget = std::make_shared<outbound::ByteBudget>();
+    budget->limit = shared_.options.max_outbound_bytes_per_app;
+  }
+  request.budget = budget;
   const uint64_t id = next_fetch_id_++;
   outbound_fetches_.emplace(
       id,

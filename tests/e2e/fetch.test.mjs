@@ -53,6 +53,9 @@ function handle(req, res) {
       case '/gzip':
         res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
         return res.end(zlib.gzipSync('squeezed'));
+      case '/big':
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        return res.end(Buffer.alloc(Number(url.searchParams.get('kib')) * 1024, 120));
       case '/slow':
         return setTimeout(() => json(200, { late: true }), 3000);
       case '/auth/app_abc123/me':
@@ -202,6 +205,30 @@ test("the Butterbase docs' ChatRoom.authorize() runs unmodified against its API_
   };
   assert.deepEqual(await ask('good-token'), { ok: true });
   assert.deepEqual(await ask('bad-token'), { ok: false });
+});
+
+test("one app's responses in flight are bounded together; the bytes come back when they end", async () => {
+  const small = await startServer({ flags: ['--outbound-allow', ALLOWED_HOST, '--max-outbound-mb-per-app', '1'] });
+  try {
+    await small.deploy(fixture('outbound/fetcher.js'), { app: APP, name: 'fetcher' });
+    const get = async (kib) => {
+      const url = encodeURIComponent(`${base()}/big?kib=${kib}`);
+      const res = await small.request(`/_do/fetcher/x?url=${url}`, {
+        headers: { host: `${APP}.localhost:${small.port}` },
+      });
+      assert.equal(res.status, 200, res.text);
+      return res.json();
+    };
+    assert.deepEqual((await get(2048)).threw, {
+      name: 'Error',
+      message: 'The responses this app is receiving at once are larger than this server allows (1 MiB).',
+    });
+    // Each of these fits, one after the other: what the failed one and each finished one held is
+    // given back.
+    for (let i = 0; i < 3; i++) assert.equal((await get(700)).body.length, 700 * 1024);
+  } finally {
+    await small.stop();
+  }
 });
 
 test('--no-outbound turns fetch() off; malformed rules are refused at start', async () => {
