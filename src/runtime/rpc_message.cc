@@ -2,6 +2,7 @@
 
 #include "js/compact_message.h"
 #include "js/serializer.h"
+#include "js/strings.h"
 
 namespace dorm::runtime {
 
@@ -15,10 +16,19 @@ std::optional<std::string> EncodeRpcMessage(AppIsolate* app, v8::Local<v8::Value
   return js::Serialize(isolate, message, app->data_clone_error_factory());
 }
 
-v8::MaybeLocal<v8::Value> DecodeRpcMessage(v8::Isolate* isolate, std::string_view bytes) {
-  if (isolate->IsExecutionTerminating()) return {};
-  if (js::IsCompactMessage(bytes)) return js::DecodeCompactMessage(isolate, bytes);
-  return js::Deserialize(isolate, bytes.data(), bytes.size());
+std::optional<DecodedRpcMessage> DecodeRpcMessage(v8::Isolate* isolate, std::string_view bytes) {
+  if (isolate->IsExecutionTerminating()) return std::nullopt;
+  v8::TryCatch decoding(isolate);
+  v8::MaybeLocal<v8::Value> decoded = js::IsCompactMessage(bytes)
+                                          ? js::DecodeCompactMessage(isolate, bytes)
+                                          : js::Deserialize(isolate, bytes.data(), bytes.size());
+  v8::Local<v8::Value> value;
+  if (decoded.ToLocal(&value)) return DecodedRpcMessage{value, false};
+  if (decoding.HasTerminated() || isolate->IsExecutionTerminating()) return std::nullopt;
+  return DecodedRpcMessage{decoding.HasCaught()
+                               ? decoding.Exception()
+                               : js::FromUtf8(isolate, "Malformed RPC message.").As<v8::Value>(),
+                           true};
 }
 
 }  // namespace dorm::runtime

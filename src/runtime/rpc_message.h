@@ -21,8 +21,15 @@ namespace dorm::runtime {
 std::optional<std::string> EncodeRpcMessage(AppIsolate* app, v8::Local<v8::Value> message,
                                             bool first_is_arguments);
 
-// Decodes what EncodeRpcMessage made. Returns an empty handle with an exception pending for bytes
-// that cannot be read (or when the isolate is terminating).
-v8::MaybeLocal<v8::Value> DecodeRpcMessage(v8::Isolate* isolate, std::string_view bytes);
+// One decoded message. When the bytes could not be read, `unreadable` is set and `value` is the
+// reason: the exception the decoder threw, or the string "Malformed RPC message.".
+struct DecodedRpcMessage {
+  v8::Local<v8::Value> value;
+  bool unreadable = false;
+};
+
+// Decodes what EncodeRpcMessage made and leaves no exception pending. Returns nullopt only when
+// the isolate is terminating.
+std::optional<DecodedRpcMessage> DecodeRpcMessage(v8::Isolate* isolate, std::string_view bytes);
 
 }  // namespace dorm::runtime

@@ -68,6 +68,7 @@ ThreadEngine::~ThreadEngine() {
   timers_.clear();
   outgoing_calls_.clear();
   outbound_fetches_.clear();
+  outbound_in_flight_.clear();
   http_client_.reset();
   for (auto& [key, instance] : objects_) {
     instance->js_object.Reset();

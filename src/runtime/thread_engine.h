@@ -380,6 +380,9 @@ class ThreadEngine final : public ObjectHost {
     std::string error;
   };
   std::unordered_map<uint64_t, PendingFetch> outbound_fetches_;
+  // How many of outbound_fetches_ each app has (RuntimeOptions::max_outbound_per_app). Kept
+  // beside the map by AddFetch and ForgetFetch, so the limit check does not scan it.
+  std::unordered_map<const AppIsolate*, size_t> outbound_in_flight_;
   // Each app's response bytes in flight on this thread
   // (RuntimeOptions::max_outbound_bytes_per_app).
   std::unordered_map<std::string, std::shared_ptr<outbound::ByteBudget>> outbound_budgets_;
@@ -387,6 +390,10 @@ class ThreadEngine final : public ObjectHost {
   std::unique_ptr<outbound::HttpClient> http_client_;
   void StartFetch(uint64_t id, outbound::ExchangeRequest request);
   void CompleteFetch(uint64_t id, FetchOutcome outcome);
+  // Removes one entry of outbound_fetches_ and counts it out of its app's fetches in flight.
+  // Returns the iterator after it.
+  std::unordered_map<uint64_t, PendingFetch>::iterator ForgetFetch(
+      std::unordered_map<uint64_t, PendingFetch>::iterator it);
   // Abandons the app's fetches (its isolate is being dropped).
   void DropOutboundFetches(AppIsolate* app);
 

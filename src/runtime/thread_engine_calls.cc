@@ -34,13 +34,10 @@ v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> con
                                                                               : 0;
   v8::Local<v8::Value> body;
   if (rpc && (outcome == 1 || outcome == 2)) {
-    v8::TryCatch decoding(isolate);
-    if (!DecodeRpcMessage(isolate, answer.body).ToLocal(&body)) {
-      if (decoding.HasTerminated()) return {};
-      outcome = 4;
-      body = decoding.HasCaught() ? decoding.Exception()
-                                  : js::FromUtf8(isolate, "Malformed RPC message.").As<v8::Value>();
-    }
+    std::optional<DecodedRpcMessage> decoded = DecodeRpcMessage(isolate, answer.body);
+    if (!decoded) return {};
+    body = decoded->value;
+    if (decoded->unreadable) outcome = 4;
   } else {
     v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, answer.body.size());
     if (!answer.body.empty()) {
@@ -244,18 +241,12 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
     v8::TryCatch try_catch(isolate);
     current_slot_ = slot;
     // Arguments that cannot be read fail the call with the reason (deliverRpc's sixth argument).
-    v8::Local<v8::Value> args;
-    v8::Local<v8::Value> unreadable = v8::Undefined(isolate);
-    {
-      v8::TryCatch decoding(isolate);
-      if (!DecodeRpcMessage(isolate, event.args).ToLocal(&args)) {
-        if (decoding.HasTerminated()) return;
-        args = v8::Undefined(isolate);
-        unreadable = decoding.HasCaught()
-                         ? decoding.Exception()
-                         : js::FromUtf8(isolate, "Malformed RPC message.").As<v8::Value>();
-      }
-    }
+    std::optional<DecodedRpcMessage> decoded = DecodeRpcMessage(isolate, event.args);
+    if (!decoded) return;
+    v8::Local<v8::Value> args =
+        decoded->unreadable ? v8::Undefined(isolate).As<v8::Value>() : decoded->value;
+    v8::Local<v8::Value> unreadable =
+        decoded->unreadable ? decoded->value : v8::Undefined(isolate).As<v8::Value>();
     v8::Local<v8::Value> argv[] = {instance->js_object.Get(isolate),
                                    js::FromUtf8(isolate, event.method),
                                    args,

@@ -44,8 +44,7 @@ uint64_t ThreadEngine::FetchOutbound(AppIsolate* caller, outbound::ExchangeReque
     js::ThrowTypeError(isolate, "fetch() to other hosts is disabled on this server.");
     return 0;
   }
-  size_t in_flight = 0;
-  for (const auto& [id, pending] : outbound_fetches_) in_flight += pending.app == caller ? 1 : 0;
+  size_t& in_flight = outbound_in_flight_[caller];
   if (in_flight >= shared_.options.max_outbound_per_app) {
     js::ThrowTypeError(isolate, "Too many outbound requests in flight (at most " +
                                     std::to_string(shared_.options.max_outbound_per_app) +
@@ -62,6 +61,7 @@ uint64_t ThreadEngine::FetchOutbound(AppIsolate* caller, outbound::ExchangeReque
   outbound_fetches_.emplace(
       id,
       PendingFetch{caller, current_slot_, v8::Global<v8::Promise::Resolver>(isolate, resolver), 0});
+  ++in_flight;
   ObjectInstance* instance = FindBySlot(current_slot_);
   if (!instance) {
     StartFetch(id, std::move(request));
@@ -105,7 +105,7 @@ void ThreadEngine::CompleteFetch(uint64_t id, FetchOutcome outcome) {
   if (it == outbound_fetches_.end()) return;
   AppIsolate* app = it->second.app;
   if (!IsCurrentIsolate(app)) {
-    outbound_fetches_.erase(it);
+    ForgetFetch(it);
     return;
   }
   if (!MayStartTurn(app)) {
@@ -115,7 +115,7 @@ void ThreadEngine::CompleteFetch(uint64_t id, FetchOutcome outcome) {
     return;
   }
   PendingFetch fetch = std::move(it->second);
-  outbound_fetches_.erase(it);
+  ForgetFetch(it);
   ObjectInstance* instance = FindBySlot(fetch.slot);
   if (instance && instance->usage && !outcome.failed) {
     instance->usage->outbound_bytes += outcome.response.body.size();
@@ -142,7 +142,7 @@ void ThreadEngine::CancelFetch(AppIsolate* caller, uint64_t id) {
   auto it = outbound_fetches_.find(id);
   if (it == outbound_fetches_.end() || it->second.app != caller) return;
   if (it->second.exchange != 0 && http_client_) http_client_->Cancel(it->second.exchange);
-  outbound_fetches_.erase(it);
+  ForgetFetch(it);
 }
 
 void ThreadEngine::DropOutboundFetches(AppIsolate* app) {
@@ -152,8 +152,15 @@ void ThreadEngine::DropOutboundFetches(AppIsolate* app) {
       continue;
     }
     if (it->second.exchange != 0 && http_client_) http_client_->Cancel(it->second.exchange);
-    it = outbound_fetches_.erase(it);
+    it = ForgetFetch(it);
   }
+}
+
+std::unordered_map<uint64_t, ThreadEngine::PendingFetch>::iterator ThreadEngine::ForgetFetch(
+    std::unordered_map<uint64_t, PendingFetch>::iterator it) {
+  auto count = outbound_in_flight_.find(it->second.app);
+  if (count != outbound_in_flight_.end() && --count->second == 0) outbound_in_flight_.erase(count);
+  return outbound_fetches_.erase(it);
 }
 
 }  // namespace dorm::runtime

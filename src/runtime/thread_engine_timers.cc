@@ -196,7 +196,7 @@ void ThreadEngine::DisposeIdleApps(std::chrono::steady_clock::time_point now) {
   for (const auto& [key, instance] : objects_) busy.insert(instance->app);
   for (const auto& [id, timer] : timers_) busy.insert(timer->app);
   for (const auto& [id, call] : outgoing_calls_) busy.insert(call.app);
-  for (const auto& [id, fetch] : outbound_fetches_) busy.insert(fetch.app);
+  for (const auto& [app, count] : outbound_in_flight_) busy.insert(app);
   std::vector<std::string> idle;
   for (const auto& [name, app] : apps_) {
     auto [it, inserted] = app_busy_at_.try_emplace(name, now);
