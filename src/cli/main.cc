@@ -52,6 +52,9 @@ const char kUsage[] =
     "  dorm env unset KEY [--app APP]\n"
     "  dorm service-callers list|allow CALLER|revoke CALLER [--app APP]\n"
     "                                        (apps whose service bindings may call APP's Worker)\n"
+    "  dorm transfers list|allow CLASS --to TARGET|revoke CLASS [--app APP]\n"
+    "                                        (classes of APP that TARGET may take with a\n"
+    "                                         transferred_classes migration)\n"
     "  dorm usage [NAME] [--since ISO8601|30m|1h|24h|7d] [--app APP]   (usage meters)\n"
     "  dorm mcp                                (MCP server on stdio for the running server)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
@@ -143,6 +146,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
         {"delete", {"app"}},
         {"env", {"app"}},
         {"service-callers", {"app"}},
+        {"transfers", {"app", "to"}},
         {"usage", {"app", "since"}},
         {"mcp", {}},
         {"auth",
@@ -538,6 +542,44 @@ int ServiceCallersCommand(const Args& args) {
   Fail(usage);
 }
 
+// Which classes of the app other apps may take with a `transferred_classes` migration.
+int TransfersCommand(const Args& args) {
+  const char* usage =
+      "usage: dorm transfers list | allow CLASS --to TARGET | revoke CLASS  [--app APP]";
+  const std::vector<std::string>& p = args.positional;
+  if (p.empty()) Fail(usage);
+  std::string app = Flag(args, "app", "default");
+  std::string path = "/_admin/v1/apps/" + dorm::PercentEncodeSegment(app) + "/transfers";
+  if (p[0] == "list" && p.size() == 1) {
+    Connection c = Connect(args);
+    json::value v = Call(c, "GET", path);
+    const json::array& transfers = v.as_object().at("transfers").as_array();
+    if (transfers.empty()) std::cout << "no class of app '" << app << "' may be transferred\n";
+    for (const auto& t : transfers) {
+      std::cout << t.at("class").as_string().c_str() << " -> " << t.at("to").as_string().c_str()
+                << "\n";
+    }
+    return 0;
+  }
+  if (p[0] == "allow" && p.size() == 2) {
+    std::string target = Flag(args, "to", "");
+    if (target.empty()) Fail(usage);
+    Connection c = Connect(args);
+    Call(c, "PUT", path + "/" + dorm::PercentEncodeSegment(p[1]),
+         json::serialize(json::object{{"to", target}}));
+    std::cout << "app '" << target << "' may take class " << p[1] << " of app '" << app
+              << "' (and its objects) with a transferred_classes migration\n";
+    return 0;
+  }
+  if (p[0] == "revoke" && p.size() == 2) {
+    Connection c = Connect(args);
+    Call(c, "DELETE", path + "/" + dorm::PercentEncodeSegment(p[1]));
+    std::cout << "class " << p[1] << " of app '" << app << "' may no longer be transferred\n";
+    return 0;
+  }
+  Fail(usage);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -590,6 +632,7 @@ int main(int argc, char** argv) {
   if (command == "delete") return DeleteCommand(args);
   if (command == "env") return EnvCommand(args);
   if (command == "service-callers") return ServiceCallersCommand(args);
+  if (command == "transfers") return TransfersCommand(args);
   if (command == "auth" || command == "keys") {
     return dorm::cli::CredentialsCommand(command, args.positional, args.flags);
   }

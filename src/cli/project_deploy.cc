@@ -54,9 +54,11 @@ ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
   json::array migrations;
   for (size_t i = 0; i < config.migrations.size(); ++i) {
     const Migration& m = config.migrations[i];
-    if (!m.transferred_classes.empty()) {
-      fail("migrations[" + std::to_string(i) + "].transferred_classes",
-           "not supported by Dorm yet");
+    json::array transferred;
+    for (const auto& t : m.transferred_classes) {
+      // Scripts are apps on Dorm: the source class's app, which must allow the transfer.
+      transferred.push_back(
+          json::object{{"from", t.from}, {"from_script", t.from_script}, {"to", t.to}});
     }
     json::array renamed;
     for (const auto& [from, to] : m.renamed_classes) {
@@ -71,7 +73,8 @@ ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
                                       {"new_classes", strings(m.new_classes)},
                                       {"new_sqlite_classes", strings(m.new_sqlite_classes)},
                                       {"renamed_classes", std::move(renamed)},
-                                      {"deleted_classes", strings(m.deleted_classes)}});
+                                      {"deleted_classes", strings(m.deleted_classes)},
+                                      {"transferred_classes", std::move(transferred)}});
   }
   std::vector<std::string> created = ClassesAfterMigrations(config.migrations);
   json::array classes;

@@ -20,7 +20,7 @@ struct ProjectDeployPlan {
 };
 
 // Throws WranglerConfigError for a configuration Dorm cannot deploy (a missing `main`, a binding
-// whose class no migration created, a transferred_classes migration), and with `strict` for
+// whose class no migration created), and with `strict` for
 // anything it would leave unbound. The server checks the migrations again against the ones it
 // applied before.
 ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict);

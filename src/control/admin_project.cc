@@ -217,9 +217,28 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
           step.renamed_classes.emplace_back(from->as_string(), to->as_string());
         }
       }
-      if (m->contains("transferred_classes")) {
-        return Error(
-            400, "Migration '" + step.tag + "': transferred_classes is not supported by Dorm yet.");
+      if (const json::value* transferred = m->if_contains("transferred_classes")) {
+        if (!transferred->is_array())
+          return Error(400, "\"transferred_classes\" must be an array.");
+        for (const json::value& item : transferred->as_array()) {
+          const json::object* t = item.if_object();
+          auto text = [&](const char* key) -> std::string {
+            const json::value* v = t ? t->if_contains(key) : nullptr;
+            return v && v->is_string() ? std::string(v->as_string()) : std::string();
+          };
+          TransferredClass transfer{text("from"), text("from_script"), text("to")};
+          if (!IsIdentifier(transfer.from) || !IsIdentifier(transfer.to) ||
+              !IsValidKebabName(transfer.from_app)) {
+            return Error(400, "Each transferred class of migration '" + step.tag +
+                                  "' needs \"from\" and \"to\" class names and the "
+                                  "\"from_script\" app it comes from.");
+          }
+          if (transfer.from_app == app) {
+            return Error(400, "Migration '" + step.tag + "' transfers class '" + transfer.from +
+                                  "' from the project itself: use renamed_classes.");
+          }
+          step.transferred_classes.push_back(std::move(transfer));
+        }
       }
       if (!problem.empty()) return Error(400, problem);
       steps.push_back(std::move(step));
@@ -245,9 +264,29 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     }
     if (!creations.new_classes.empty()) steps.push_back(std::move(creations));
   }
-  auto planned = PlanMigrations(project_classes, registry_.MigrationTags(app), steps);
+  // The other apps' classes that transfers name (those the migrations still have to apply are
+  // checked for permission once planned).
+  std::vector<TransferableClass> transferable;
+  for (const MigrationStep& step : steps) {
+    for (const TransferredClass& t : step.transferred_classes) {
+      for (const ClassRecord& r : registry_.List(t.from_app)) {
+        if (r.class_name == t.from && r.name != runtime::kWorkerClassName) {
+          transferable.push_back(
+              {t.from_app, {r.class_name, r.StorageName(), r.storage_backend == "kv"}});
+        }
+      }
+    }
+  }
+  auto planned = PlanMigrations(project_classes, registry_.MigrationTags(app), steps, transferable);
   if (auto* problem = std::get_if<std::string>(&planned)) return Error(400, *problem);
   const MigrationPlan& migrations = std::get<MigrationPlan>(planned);
+  for (const PlannedTransfer& t : migrations.transfers) {
+    if (registry_.TransferTarget(t.from_app, t.from_class) != app) {
+      return Error(403, "App '" + t.from_app + "' has not allowed class '" + t.from_class +
+                            "' to be transferred to app '" + app + "' (dorm transfers allow " +
+                            t.from_class + " --to " + app + " --app " + t.from_app + ").");
+    }
+  }
   for (const Bound& c : classes) {
     if (migrations.storage_of.count(c.class_name) == 0) {
       // Cloudflare's refusal of the same deploy.
@@ -341,11 +380,20 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     if (!tag.empty()) tags.push_back(tag);
   }
   std::vector<std::string> deleted_storage =
-      registry_.ApplyProject(app, records, renamed_away, deleted, tags);
+      registry_.ApplyProject(app, records, renamed_away, deleted, tags, migrations.transfers);
   json::array var_keys;
   for (const auto& [key, value] : vars) {
     env_store_->Set(app, key, value);
     var_keys.push_back(json::string(key));
+  }
+  // A transferred class's objects move once the source app's instances of it are dropped, and
+  // before this app can open them. The registry recorded the moves as pending with the deploy, so
+  // a crash from here on is finished at the next start.
+  std::set<std::string> source_apps;
+  for (const PlannedTransfer& t : migrations.transfers) source_apps.insert(t.from_app);
+  for (const std::string& source : source_apps) PublishApp(source);
+  for (const PlannedTransfer& t : migrations.transfers) {
+    MoveTransferredClass({t.from_app, t.from_storage, app, t.to_storage});
   }
   PublishApp(app);
   for (const std::string& storage : deleted_storage) DeleteClassStorage(app, storage);

@@ -133,6 +133,9 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
       parts[3] == "service-callers") {
     return ServeServiceCallers(parts, request);
   }
+  if (parts.size() >= 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "transfers") {
+    return ServeTransfers(parts, request);
+  }
   if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "project") {
     if (!IsValidKebabName(parts[2])) return Error(400, "Invalid app name '" + parts[2] + "'.");
     if (method != "POST") return Error(405, "Method not allowed.");
@@ -290,6 +293,21 @@ void AdminService::DeleteClassStorage(const std::string& app, const std::string&
   RemoveClassStorage(options_.data_dir, app, storage_name);
   registry_.FinishDeletion(app, storage_name);
   if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
+}
+
+void AdminService::MoveTransferredClass(const ClassMove& move) {
+  if (alarm_scheduler_) alarm_scheduler_->ForgetClass(move.from_app, move.from_storage);
+  MoveClassStorage(options_.data_dir, move.from_app, move.from_storage, move.to_app,
+                   move.to_storage);
+  if (alarm_index_) {
+    alarm_index_->MoveClass(move.from_app, move.from_storage, move.to_app, move.to_storage);
+  }
+  registry_.FinishMove(move.from_app, move.from_storage);
+  if (alarm_scheduler_) alarm_scheduler_->ReloadSoon();
+  if (runtime_.storage_quota) {
+    runtime_.storage_quota->Forget(move.from_app);
+    runtime_.storage_quota->Forget(move.to_app);
+  }
 }
 
 void AdminService::PublishApp(const std::string& app) {

@@ -35,6 +35,7 @@ namespace dorm::control {
 class CredentialsStore;
 class EnvStore;
 class Registry;
+struct ClassMove;
 class UsageRecorder;
 class UsageStore;
 
@@ -82,6 +83,10 @@ class AdminService {
   // Deletes the storage of a class whose registry record is gone (Registry::Remove) and whose
   // instances are dropped (PublishApp): alarms, usage, then the files.
   void DeleteClassStorage(const std::string& app, const std::string& storage_name);
+  // Moves a transferred class's storage and alarms from the source app (whose instances of it are
+  // dropped by PublishApp first) to `to_app`, then forgets the pending move
+  // (ClassMoves).
+  void MoveTransferredClass(const ClassMove& move);
   // POST /v1/apps/<app>/project (admin_project.cc).
   runtime::HttpResponseData DeployProject(const std::string& app, const std::string& body);
   // /v1/apps/<app>/env[/<KEY>] (admin_env.cc); `parts` is the split path.
@@ -90,6 +95,9 @@ class AdminService {
   // /v1/apps/<app>/service-callers[/<caller>] (admin_service_callers.cc).
   runtime::HttpResponseData ServeServiceCallers(const std::vector<std::string>& parts,
                                                 const runtime::HttpRequestData& request);
+  // /v1/apps/<app>/transfers[/<Class>] (admin_transfers.cc).
+  runtime::HttpResponseData ServeTransfers(const std::vector<std::string>& parts,
+                                           const runtime::HttpRequestData& request);
   // /v1/apps/<app>/auth and /v1/apps/<app>/keys[/<id>] (admin_credentials.cc).
   runtime::HttpResponseData ServeCredentials(const std::vector<std::string>& parts,
                                              const runtime::HttpRequestData& request);

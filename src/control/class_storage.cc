@@ -57,6 +57,27 @@ void RemoveClassStorage(const std::string& data_dir, const std::string& app,
   RemoveTree(target);
 }
 
+void MoveClassStorage(const std::string& data_dir, const std::string& from_app,
+                      const std::string& from_storage, const std::string& to_app,
+                      const std::string& to_storage) {
+  const std::string from = runtime::ClassStoragePath(data_dir, from_app, from_storage);
+  const std::string to = runtime::ClassStoragePath(data_dir, to_app, to_storage);
+  std::error_code ec;
+  if (!std::filesystem::exists(from, ec)) return;
+  if (std::filesystem::exists(to, ec)) {
+    throw std::runtime_error("cannot move " + from + " to " + to + ": the target exists");
+  }
+  const std::string to_parent = std::filesystem::path(to).parent_path().string();
+  std::filesystem::create_directories(to_parent, ec);
+  if (ec) throw std::runtime_error("cannot create " + to_parent + ": " + ec.message());
+  if (std::rename(from.c_str(), to.c_str()) != 0) {
+    throw std::runtime_error("cannot move " + from + " to " + to + ": " + std::strerror(errno));
+  }
+  FlushFolder(to_parent);
+  FlushFolder(std::filesystem::path(to_parent).parent_path().string());  // if to_parent is new
+  FlushFolder(std::filesystem::path(from).parent_path().string());
+}
+
 void EmptyStorageTrash(const std::string& data_dir) {
   const std::string trash = TrashPath(data_dir);
   std::error_code ec;

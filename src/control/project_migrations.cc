@@ -2,13 +2,14 @@
 
 #include <algorithm>
 
+#include "runtime/object_id.h"
 #include "util/names.h"
 
 namespace dorm::control {
 
 std::variant<MigrationPlan, std::string> PlanMigrations(
     const std::vector<ExistingProjectClass>& existing, const std::vector<std::string>& applied_tags,
-    const std::vector<MigrationStep>& steps) {
+    const std::vector<MigrationStep>& steps, const std::vector<TransferableClass>& transferable) {
   MigrationPlan plan;
   // The class of the previous deploy each existing class comes from ("": created now).
   std::map<std::string, std::string> origin;
@@ -76,7 +77,50 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
       origin[to] = origin[from];
       origin.erase(from);
     }
+    for (const TransferredClass& t : step.transferred_classes) {
+      auto source =
+          std::find_if(transferable.begin(), transferable.end(), [&](const TransferableClass& c) {
+            return c.app == t.from_app && c.current.class_name == t.from;
+          });
+      if (source == transferable.end()) {
+        return where + "Cannot apply a transferred_classes migration from class '" + t.from +
+               "' of script '" + t.from_app + "', which does not exist.";
+      }
+      if (plan.storage_of.count(t.to) != 0) {
+        return where + "Cannot transfer class '" + t.from + "' of script '" + t.from_app +
+               "' to '" + t.to + "': a class of that name already exists.";
+      }
+      if (!IsValidKebabName(KebabFromPascal(t.to))) {
+        return where + "Class '" + t.to + "' has no valid URL name ('" + KebabFromPascal(t.to) +
+               "').";
+      }
+      for (const PlannedTransfer& earlier : plan.transfers) {
+        if (earlier.from_app == t.from_app && earlier.from_class == t.from) {
+          return where + "Class '" + t.from + "' of script '" + t.from_app +
+                 "' is transferred more than once.";
+        }
+      }
+      std::string storage =
+          runtime::TransferredStorageName(source->current.storage_name, t.from_app);
+      if (storage_taken(storage)) {
+        return where + "Class '" + t.to + "' would store its objects as '" + storage +
+               "', which another class uses.";
+      }
+      plan.storage_of[t.to] = storage;
+      if (source->current.key_value) plan.key_value.insert(t.to);
+      origin[t.to] = "";
+      plan.transfers.push_back(
+          {t.from_app, t.from, source->current.storage_name, t.to, std::move(storage)});
+    }
     for (const std::string& name : step.deleted_classes) {
+      // The objects of a class transferred by this very deploy are still the other app's.
+      auto deleted = plan.storage_of.find(name);
+      for (const PlannedTransfer& t : plan.transfers) {
+        if (deleted != plan.storage_of.end() && deleted->second == t.to_storage) {
+          return where + "Cannot delete class '" + name +
+                 "', which this deploy transfers; delete it in a later deploy.";
+        }
+      }
       plan.key_value.erase(name);
       if (plan.storage_of.erase(name) == 0) {
         return where + "Cannot apply a deleted_classes migration to class '" + name +

@@ -45,7 +45,13 @@ Registry::Registry(const std::string& data_dir) {
                      " app TEXT NOT NULL, position INTEGER NOT NULL, tag TEXT NOT NULL,"
                      " applied_at TEXT NOT NULL, PRIMARY KEY (app, position));"
                      "CREATE TABLE IF NOT EXISTS service_callers ("
-                     " app TEXT NOT NULL, caller TEXT NOT NULL, PRIMARY KEY (app, caller))",
+                     " app TEXT NOT NULL, caller TEXT NOT NULL, PRIMARY KEY (app, caller));"
+                     "CREATE TABLE IF NOT EXISTS class_transfers ("
+                     " app TEXT NOT NULL, class_name TEXT NOT NULL, target TEXT NOT NULL,"
+                     " PRIMARY KEY (app, class_name));"
+                     "CREATE TABLE IF NOT EXISTS pending_moves ("
+                     " from_app TEXT NOT NULL, from_storage TEXT NOT NULL, to_app TEXT NOT NULL,"
+                     " to_storage TEXT NOT NULL, PRIMARY KEY (from_app, from_storage))",
                      nullptr, nullptr, nullptr),
         "schema");
   // Columns added after the first release: a registry written before them gets them empty.
@@ -149,11 +155,30 @@ std::vector<std::string> Registry::ApplyProject(const std::string& app,
                                                 const std::vector<ClassRecord>& records,
                                                 const std::vector<std::string>& renamed_away,
                                                 const std::vector<std::string>& deleted,
-                                                const std::vector<std::string>& new_tags) {
+                                                const std::vector<std::string>& new_tags,
+                                                const std::vector<PlannedTransfer>& transfers) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> deleted_storage;
   Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {
+    for (const PlannedTransfer& t : transfers) {
+      for (const char* sql : {"DELETE FROM classes WHERE app = ?1 AND class_name = ?2",
+                              "DELETE FROM class_transfers WHERE app = ?1 AND class_name = ?2"}) {
+        auto remove = PrepareSqlite(db_, sql, "registry");
+        BindSqliteText(remove.get(), 1, t.from_app);
+        BindSqliteText(remove.get(), 2, t.from_class);
+        Check(db_, sqlite3_step(remove.get()), "transfer");
+      }
+      auto move = PrepareSqlite(db_,
+                                "INSERT INTO pending_moves (from_app, from_storage, to_app,"
+                                " to_storage) VALUES (?1, ?2, ?3, ?4)",
+                                "registry");
+      BindSqliteText(move.get(), 1, t.from_app);
+      BindSqliteText(move.get(), 2, t.from_storage);
+      BindSqliteText(move.get(), 3, app);
+      BindSqliteText(move.get(), 4, t.to_storage);
+      Check(db_, sqlite3_step(move.get()), "transfer");
+    }
     for (const std::string& name : renamed_away) {
       auto remove =
           PrepareSqlite(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", "registry");
@@ -266,6 +291,75 @@ std::optional<std::string> Registry::RemoveLocked(const std::string& app, const 
   BindSqliteText(record.get(), 2, storage);
   Check(db_, sqlite3_step(record.get()), "delete");
   return storage;
+}
+
+std::optional<std::string> Registry::TransferTarget(const std::string& app,
+                                                    const std::string& class_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st = PrepareSqlite(
+      db_, "SELECT target FROM class_transfers WHERE app = ?1 AND class_name = ?2", "registry");
+  BindSqliteText(st.get(), 1, app);
+  BindSqliteText(st.get(), 2, class_name);
+  int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_ROW) return SqliteColumnBytes(st.get(), 0);
+  Check(db_, rc, "transfers");
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> Registry::Transfers(const std::string& app) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st = PrepareSqlite(
+      db_, "SELECT class_name, target FROM class_transfers WHERE app = ?1 ORDER BY class_name",
+      "registry");
+  BindSqliteText(st.get(), 1, app);
+  std::vector<std::pair<std::string, std::string>> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out.emplace_back(SqliteColumnBytes(st.get(), 0), SqliteColumnBytes(st.get(), 1));
+  }
+  Check(db_, rc, "transfers");
+  return out;
+}
+
+bool Registry::AllowTransfer(const std::string& app, const std::string& class_name,
+                             const std::optional<std::string>& target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st = PrepareSqlite(db_,
+                          target ? "INSERT INTO class_transfers (app, class_name, target) "
+                                   "VALUES (?1, ?2, ?3) ON CONFLICT (app, class_name) DO UPDATE "
+                                   "SET target = excluded.target WHERE target <> excluded.target"
+                                 : "DELETE FROM class_transfers WHERE app = ?1 AND class_name = ?2",
+                          "registry");
+  BindSqliteText(st.get(), 1, app);
+  BindSqliteText(st.get(), 2, class_name);
+  if (target) BindSqliteText(st.get(), 3, *target);
+  Check(db_, sqlite3_step(st.get()), "transfers");
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<ClassMove> Registry::PendingMoves() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st = PrepareSqlite(db_,
+                          "SELECT from_app, from_storage, to_app, to_storage FROM pending_moves"
+                          " ORDER BY from_app, from_storage",
+                          "registry");
+  std::vector<ClassMove> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out.push_back({SqliteColumnBytes(st.get(), 0), SqliteColumnBytes(st.get(), 1),
+                   SqliteColumnBytes(st.get(), 2), SqliteColumnBytes(st.get(), 3)});
+  }
+  Check(db_, rc, "pending moves");
+  return out;
+}
+
+void Registry::FinishMove(const std::string& from_app, const std::string& from_storage) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto st = PrepareSqlite(
+      db_, "DELETE FROM pending_moves WHERE from_app = ?1 AND from_storage = ?2", "registry");
+  BindSqliteText(st.get(), 1, from_app);
+  BindSqliteText(st.get(), 2, from_storage);
+  Check(db_, sqlite3_step(st.get()), "finish move");
 }
 
 std::vector<std::pair<std::string, std::string>> Registry::PendingDeletions() {

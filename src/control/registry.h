@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "control/project_migrations.h"
 #include "runtime/class_catalog.h"
 
 struct sqlite3;
@@ -47,6 +48,11 @@ struct ClassRecord {
   const std::string& StorageName() const { return storage_name.empty() ? name : storage_name; }
 };
 
+// A transferred class's storage going from one app (and storage name) to another.
+struct ClassMove {
+  std::string from_app, from_storage, to_app, to_storage;
+};
+
 class Registry {
  public:
   explicit Registry(const std::string& data_dir);
@@ -67,13 +73,16 @@ class Registry {
   std::optional<std::string> Remove(const std::string& app, const std::string& name);
   // A project deploy, in one transaction: upserts `records`; removes the classes named in
   // `renamed_away` (their storage now belongs to another record) and in `deleted` (their storage
-  // deletions recorded as by Remove); records `new_tags` as applied migrations. Returns the
-  // storage names of the deleted classes.
+  // deletions recorded as by Remove); for each of `transfers`, removes the source app's class,
+  // uses up the source app's permission (AllowTransfer) and records the move of its storage as
+  // pending (PendingMoves); records `new_tags` as applied migrations. Returns the storage names of
+  // the deleted classes.
   std::vector<std::string> ApplyProject(const std::string& app,
                                         const std::vector<ClassRecord>& records,
                                         const std::vector<std::string>& renamed_away,
                                         const std::vector<std::string>& deleted,
-                                        const std::vector<std::string>& new_tags);
+                                        const std::vector<std::string>& new_tags,
+                                        const std::vector<PlannedTransfer>& transfers = {});
   // The project migration tags applied to `app`, in order.
   std::vector<std::string> MigrationTags(const std::string& app);
 
@@ -82,6 +91,21 @@ class Registry {
   std::vector<std::string> ServiceCallers(const std::string& app);
   // Allows `caller`, or stops allowing it. Returns whether anything changed.
   bool SetServiceCaller(const std::string& app, const std::string& caller, bool allowed);
+  // Which app `app` lets take its class `class_name` with a `transferred_classes` migration, if
+  // any. Apps on one server may belong to different tenants: a class and its objects move only
+  // with the permission of the app that has them.
+  std::optional<std::string> TransferTarget(const std::string& app, const std::string& class_name);
+  // The app's permissions as (class name, target app), sorted by class name.
+  std::vector<std::pair<std::string, std::string>> Transfers(const std::string& app);
+  // Lets `target` take the class (replacing an earlier permission for it), or with nullopt takes
+  // the permission back. Returns whether anything changed.
+  bool AllowTransfer(const std::string& app, const std::string& class_name,
+                     const std::optional<std::string>& target);
+  // The moves of class storage recorded by ApplyProject and not yet finished.
+  std::vector<ClassMove> PendingMoves();
+  // Forgets a move once the storage is in its new place.
+  void FinishMove(const std::string& from_app, const std::string& from_storage);
+
   // Deletions recorded by Remove and not yet finished, as (app, storage name).
   std::vector<std::pair<std::string, std::string>> PendingDeletions();
   // Forgets a deletion once the class's storage is gone.

@@ -139,6 +139,19 @@ std::string WritableFolderProblem(const std::string& folder) {
   return written ? "" : std::strerror(saved);
 }
 
+// Finishes the class transfers a crash interrupted (see Registry::ApplyProject): the source app's
+// class is gone from the registry, so its storage goes to the app that took it.
+void FinishPendingMoves(const std::string& data_dir, Registry& registry,
+                        storage::AlarmIndex& alarm_index) {
+  for (const ClassMove& move : registry.PendingMoves()) {
+    Log(LogLevel::kInfo, "finishing the interrupted transfer of " + move.from_app + "/" +
+                             move.from_storage + " to " + move.to_app);
+    MoveClassStorage(data_dir, move.from_app, move.from_storage, move.to_app, move.to_storage);
+    alarm_index.MoveClass(move.from_app, move.from_storage, move.to_app, move.to_storage);
+    registry.FinishMove(move.from_app, move.from_storage);
+  }
+}
+
 // Finishes the class deletions a crash interrupted (see Registry::Remove), before anything can
 // open the deleted classes' objects or deploy their names again.
 void FinishPendingDeletions(const std::string& data_dir, Registry& registry,
@@ -338,6 +351,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       registry_holder = std::make_unique<Registry>(data_dir);
       env_store = std::make_unique<EnvStore>(data_dir);
       usage_store = std::make_unique<UsageStore>(data_dir);
+      FinishPendingMoves(data_dir, *registry_holder, *alarm_index);
       FinishPendingDeletions(data_dir, *registry_holder, *alarm_index, *usage_store);
       for (const auto& app : registry_holder->Apps()) {
         shared.catalog.Set(app, registry_holder->CatalogEntries(app), env_store->Values(app),

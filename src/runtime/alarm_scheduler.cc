@@ -98,6 +98,14 @@ void AlarmScheduler::ForgetClass(const std::string& app, const std::string& clas
   }
 }
 
+void AlarmScheduler::ReloadSoon() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reload_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
 void AlarmScheduler::Reload(long long now_ms) {
   long long until = now_ms + kHorizonMs;
   std::vector<storage::AlarmEntry> due;
@@ -123,7 +131,8 @@ void AlarmScheduler::Run() {
   long long next_reload = 0;
   while (!stopping_) {
     long long now = WallClockMs();
-    if (now >= next_reload) {
+    if (now >= next_reload || reload_requested_) {
+      reload_requested_ = false;
       Reload(now);
       next_reload = now + kHorizonMs / 2;
     }

@@ -40,8 +40,11 @@ class AlarmScheduler {
   void Set(const ObjectAddress& address, std::optional<long long> time_ms);
   // Fires the object's alarm again at `time_ms`, as retry number `retry_count`.
   void Retry(const ObjectAddress& address, long long time_ms, int retry_count);
-  // Forgets every alarm of a deleted class.
+  // Forgets every alarm of a deleted class, or of a class about to move to another app.
   void ForgetClass(const std::string& app, const std::string& class_name);
+  // Reads the index again now rather than at the next periodic reload: alarms were added to it
+  // without Set (a class's alarms moved to another app).
+  void ReloadSoon();
 
  private:
   struct Pending {
@@ -58,6 +61,7 @@ class AlarmScheduler {
   std::map<std::string, Pending>::iterator Erase(std::map<std::string, Pending>::iterator it);
 
   storage::AlarmIndex& index_;
+  bool reload_requested_ = false;  // guarded by mu_
   FireFunction fire_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -7,10 +7,20 @@
 namespace dorm::runtime {
 
 std::string NamespaceKey(std::string_view app, std::string_view class_name) {
+  if (size_t at = class_name.find('@'); at != std::string_view::npos) {
+    app = class_name.substr(at + 1);
+    class_name = class_name.substr(0, at);
+  }
   std::string key(app);
   key += '/';
   key += class_name;
   return key;
+}
+
+std::string TransferredStorageName(std::string_view source_storage, std::string_view source_app) {
+  std::string name(source_storage);
+  if (name.find('@') == std::string::npos) name.append(1, '@').append(source_app);
+  return name;
 }
 
 namespace {

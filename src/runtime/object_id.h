@@ -10,7 +10,16 @@
 namespace dorm::runtime {
 
 // The key that makes ids of one class distinct from every other class's: "<app>/<class-name>".
+// A class transferred from another app (TransferredStorageName) keeps the key of the class it was
+// created as, so its objects keep their ids: "<origin-app>/<origin-class>".
 std::string NamespaceKey(std::string_view app, std::string_view class_name);
+
+// The storage name (DeployedClass::name) of a class that a `transferred_classes` migration moves
+// from `source_app`, where it was stored as `source_storage`: "<source_storage>@<source_app>", or
+// `source_storage` itself when it was already transferred before (it then still names its
+// origin). Kebab-case names hold no '@', so the name can never be a class's own and always tells
+// where its ids come from.
+std::string TransferredStorageName(std::string_view source_storage, std::string_view source_app);
 
 // bytes[0..16) = HMAC(SHA256(namespace_key), name)[0..16);
 // bytes[16..32) = HMAC(SHA256(namespace_key), bytes[0..16))[0..16): the second half lets an id

@@ -144,6 +144,30 @@ void AlarmIndex::RemoveClass(const std::string& app, const std::string& class_na
   Exec("PRAGMA synchronous=OFF");
 }
 
+void AlarmIndex::MoveClass(const std::string& from_app, const std::string& from_class,
+                           const std::string& to_app, const std::string& to_class) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const char* sql : {"UPDATE alarms SET app = ?3, class = ?4 WHERE app = ?1 AND class = ?2",
+                          "UPDATE object_alarms SET app = ?3, class = ?4"
+                          " WHERE app = ?1 AND class = ?2"}) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db_, sql, -1, &st, nullptr);
+    const std::string* values[] = {&from_app, &from_class, &to_app, &to_class};
+    for (int i = 0; i < 4; ++i) {
+      sqlite3_bind_text(st, i + 1, values[i]->data(), static_cast<int>(values[i]->size()),
+                        SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+      throw StorageError(std::string("alarm index: ") + sqlite3_errmsg(db_), rc);
+    }
+  }
+  Exec("PRAGMA synchronous=FULL");
+  Exec("PRAGMA wal_checkpoint(PASSIVE)");
+  Exec("PRAGMA synchronous=OFF");
+}
+
 std::vector<AlarmEntry> AlarmIndex::DueBy(long long until_ms, int limit) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;

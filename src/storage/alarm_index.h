@@ -45,6 +45,9 @@ class AlarmIndex {
   void Apply(const std::vector<AlarmChange>& changes);
   // Removes every alarm of a class (when the class is deleted).
   void RemoveClass(const std::string& app, const std::string& class_name);
+  // Gives every alarm of a class to another app and class (a transferred class), durably.
+  void MoveClass(const std::string& from_app, const std::string& from_class,
+                 const std::string& to_app, const std::string& to_class);
   // Alarms due at or before `until_ms`, earliest first, at most `limit`.
   std::vector<AlarmEntry> DueBy(long long until_ms, int limit);
   // The index's write-ahead log, to flush with a commit.

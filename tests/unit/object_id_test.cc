@@ -66,6 +66,16 @@ TEST(ObjectIdBelongsTo, ChecksSyntaxAndTheCheckHalf) {
   EXPECT_FALSE(IsObjectIdSyntax(""));
 }
 
+TEST(NamespaceKey, ATransferredClassKeepsTheKeyOfTheClassItWasCreatedAs) {
+  EXPECT_EQ(NamespaceKey("shop", "cart"), "shop/cart");
+  EXPECT_EQ(TransferredStorageName("cart", "shop"), "cart@shop");
+  EXPECT_EQ(TransferredStorageName("cart@shop", "moved"), "cart@shop");
+  EXPECT_EQ(NamespaceKey("store", TransferredStorageName("cart", "shop")), "shop/cart");
+  EXPECT_EQ(ObjectIdForName("store", "cart@shop", "alice"),
+            ObjectIdForName("shop", "cart", "alice"));
+  EXPECT_NE(ObjectIdForName("store", "cart", "alice"), ObjectIdForName("shop", "cart", "alice"));
+}
+
 TEST(CompleteAddress, DerivesTheIdFromTheNameOnlyWhenMissing) {
   ObjectAddress named{"default", "counter", "lobby", ""};
   CompleteAddress(named);

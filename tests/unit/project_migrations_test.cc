@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace dorm::control {
 namespace {
 
@@ -11,7 +13,14 @@ MigrationStep Step(std::string tag, std::vector<std::string> created,
                    std::vector<std::pair<std::string, std::string>> renamed = {},
                    std::vector<std::string> deleted = {}) {
   return MigrationStep{
-      std::move(tag), std::move(created), std::move(renamed), std::move(deleted), {}};
+      std::move(tag), std::move(created), std::move(renamed), std::move(deleted), {}, {}};
+}
+
+MigrationStep Transfer(std::string tag, std::vector<TransferredClass> transfers) {
+  MigrationStep step;
+  step.tag = std::move(tag);
+  step.transferred_classes = std::move(transfers);
+  return step;
 }
 
 MigrationPlan Planned(const std::vector<ExistingProjectClass>& existing,
@@ -105,6 +114,66 @@ TEST(ProjectMigrationsTest, RefusesWhatCloudflareRefuses) {
               {Step("v1", {"Room"}), Step("v2", {}, {{"Room", "Hall"}}), Step("v3", {"Room"})}),
       "migration 'v3': Class 'Room' would store its objects as 'room', which a renamed "
       "class still uses.");
+}
+
+TEST(ProjectMigrationsTest, ATransferTakesAnotherAppsClassUnderAStorageNameNamingItsOrigin) {
+  std::vector<TransferableClass> elsewhere = {{"shop", {"Cart", "cart", false}},
+                                              {"legacy", {"Notes", "notes", true}},
+                                              {"moved", {"Basket", "cart@shop", false}}};
+  MigrationPlan plan = std::get<MigrationPlan>(
+      PlanMigrations({}, {},
+                     {Step("v1", {"Room"}),
+                      Transfer("v2", {{"Cart", "shop", "Basket"}, {"Notes", "legacy", "Memo"}})},
+                     elsewhere));
+  EXPECT_EQ(plan.storage_of.at("Basket"), "cart@shop");
+  EXPECT_EQ(plan.storage_of.at("Memo"), "notes@legacy");
+  EXPECT_EQ(plan.key_value, (std::set<std::string>{"Memo"}));  // the kind comes along
+  ASSERT_EQ(plan.transfers.size(), 2u);
+  EXPECT_EQ(plan.transfers[0].from_app, "shop");
+  EXPECT_EQ(plan.transfers[0].from_class, "Cart");
+  EXPECT_EQ(plan.transfers[0].from_storage, "cart");
+  EXPECT_EQ(plan.transfers[0].to_class, "Basket");
+  EXPECT_EQ(plan.transfers[0].to_storage, "cart@shop");
+  EXPECT_TRUE(plan.deleted.empty());
+
+  // Transferred on again, a class keeps naming the app it was created in.
+  MigrationPlan again = std::get<MigrationPlan>(
+      PlanMigrations({}, {}, {Transfer("t1", {{"Basket", "moved", "Trolley"}})}, elsewhere));
+  EXPECT_EQ(again.storage_of.at("Trolley"), "cart@shop");
+  EXPECT_EQ(again.transfers[0].from_storage, "cart@shop");
+
+  // A transfer in a step applied before is not applied again.
+  MigrationPlan later = std::get<MigrationPlan>(
+      PlanMigrations({{"Basket", "cart@shop"}}, {"v2"},
+                     {Transfer("v2", {{"Cart", "shop", "Basket"}}), Step("v3", {"Extra"})}, {}));
+  EXPECT_TRUE(later.transfers.empty());
+  EXPECT_EQ(later.storage_of.at("Basket"), "cart@shop");
+  EXPECT_EQ(later.storage_of.at("Extra"), "extra");
+}
+
+TEST(ProjectMigrationsTest, RefusesTransfersThatCannotApply) {
+  std::vector<TransferableClass> elsewhere = {{"shop", {"Cart", "cart", false}}};
+  auto error = [&](std::vector<MigrationStep> steps) {
+    auto planned = PlanMigrations({}, {}, steps, elsewhere);
+    auto* text = std::get_if<std::string>(&planned);
+    return text ? *text : "no error";
+  };
+  EXPECT_EQ(error({Transfer("v1", {{"Cart", "other", "Cart"}})}),
+            "migration 'v1': Cannot apply a transferred_classes migration from class 'Cart' of "
+            "script 'other', which does not exist.");
+  EXPECT_EQ(error({Step("v1", {"Basket"}), Transfer("v2", {{"Cart", "shop", "Basket"}})}),
+            "migration 'v2': Cannot transfer class 'Cart' of script 'shop' to 'Basket': a class "
+            "of that name already exists.");
+  EXPECT_EQ(error({Transfer("v1", {{"Cart", "shop", "A"}, {"Cart", "shop", "B"}})}),
+            "migration 'v1': Class 'Cart' of script 'shop' is transferred more than once.");
+  EXPECT_EQ(error({Transfer("v1", {{"Cart", "shop", "Basket"}}), Step("v2", {}, {}, {"Basket"})}),
+            "migration 'v2': Cannot delete class 'Basket', which this deploy transfers; delete it "
+            "in a later deploy.");
+  // Renamed after the transfer, it is still the transferred class.
+  EXPECT_EQ(error({Transfer("v1", {{"Cart", "shop", "Basket"}}),
+                   Step("v2", {}, {{"Basket", "Bag"}}), Step("v3", {}, {}, {"Bag"})}),
+            "migration 'v3': Cannot delete class 'Bag', which this deploy transfers; delete it "
+            "in a later deploy.");
 }
 
 }  // namespace

@@ -147,9 +147,14 @@ TEST(ProjectDeployTest, RefusesBindingsNoMigrationCreatedAndTransfers) {
   config.migrations[0].tag = "v1";
   config.migrations[0].new_sqlite_classes = {"C"};
   EXPECT_EQ(ErrorOf([&] { PlanProjectDeploy(config, false); }), "no error");
+  // A transfer goes to the server, which checks the source app's class and permission.
   config.migrations[0].transferred_classes = {{"Old", "other", "C2"}};
-  EXPECT_EQ(ErrorOf([&] { PlanProjectDeploy(config, false); }),
-            "w.json: migrations[0].transferred_classes: not supported by Dorm yet");
+  EXPECT_EQ(ErrorOf([&] { PlanProjectDeploy(config, false); }), "no error");
+  EXPECT_EQ(boost::json::serialize(PlanProjectDeploy(config, false)
+                                       .body.at("migrations")
+                                       .as_array()[0]
+                                       .at("transferred_classes")),
+            R"([{"from":"Old","from_script":"other","to":"C2"}])");
   config.main.clear();
   EXPECT_EQ(ErrorOf([&] { PlanProjectDeploy(config, false); }),
             "w.json: main: missing: the Worker's entry module");
