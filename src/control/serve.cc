@@ -454,6 +454,12 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     };
     admin.set_usage(usage.get(), usage_store.get());
     server.set_authorizer(&authorizer);
+    // Objects' fetch() of their own app's /_do/ URLs is served without a socket. Set before the
+    // engines start, which read it from their threads.
+    shared.local_fetch = [&server](const std::string& app, runtime::HttpRequestData& request,
+                                   std::function<void(runtime::HttpResponseData)>& respond) {
+      return server.ServeLocalFetch(app, request, respond);
+    };
     runtime::AlarmScheduler scheduler(*alarm_index, [&pool, &shared](
                                                         const runtime::ObjectAddress& address,
                                                         long long scheduled_ms, int retry_count) {

@@ -589,6 +589,7 @@ unsigned short HttpServer::Start() {
     throw std::runtime_error(ec.message());
   }
   unsigned short port = acceptor_->local_endpoint().port();
+  bound_port_ = port;
   accept_retry_.emplace(accept_io_);
   Accept();
   accept_thread_ = std::thread([this] {

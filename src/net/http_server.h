@@ -130,6 +130,14 @@ class HttpServer {
   void Dispatch(std::optional<size_t> owner, Plan plan, runtime::HttpRequestData request,
                 std::string protocol_fallback,
                 std::function<void(runtime::HttpResponseData)> respond);
+  // Serves an object's fetch() of one of the server's own `/_do/` URLs of its own app
+  // (net/own_url.h) as a client's request, without a socket: routed, checked against the class's
+  // access mode with the request's own credentials, and dispatched to the object's loop. Returns
+  // false, touching nothing, for any other URL (another app's, a Worker's, the admin API's) or
+  // before Start(). Any loop thread; `respond` runs on the callee's loop. This is
+  // runtime::RuntimeShared::local_fetch.
+  bool ServeLocalFetch(const std::string& app, runtime::HttpRequestData& request,
+                       std::function<void(runtime::HttpResponseData)>& respond);
   runtime::EnginePool& pool() const { return pool_; }
   bool draining() const { return draining_.load(); }
   const HttpServerOptions& options() const { return options_; }
@@ -160,6 +168,7 @@ class HttpServer {
   size_t next_loop_ = 0;                                   // the next loop HandOff() tries first
   std::thread accept_thread_;
   std::atomic<bool> draining_{false};
+  std::atomic<unsigned short> bound_port_{0};  // set by Start()
 };
 
 }  // namespace dorm::net

@@ -12,6 +12,7 @@
 #include "js/watchdog.h"
 #include "runtime/app_quarantine.h"
 #include "runtime/class_catalog.h"
+#include "runtime/http_message.h"
 #include "runtime/long_turn_limit.h"
 #include "runtime/object_address.h"
 #include "runtime/object_placement.h"
@@ -51,6 +52,14 @@ struct RuntimeShared {
   // Apps whose code crashed a previous runtime process, and until when they must not run (see
   // control/supervisor.h). Filled before the threads start.
   AppQuarantine quarantine;
+  // Optional: serves a fetch() to one of this server's own `/_do/` URLs of the calling `app`
+  // without a socket (set by the network front, which knows its addresses and checks the class's
+  // access mode as for any client). Returns false when `request.url` is not such a URL; the
+  // request then goes out as any other. Called on engine threads; when it returns true,
+  // `respond` is called exactly once, on any loop thread.
+  std::function<bool(const std::string& app, HttpRequestData& request,
+                     std::function<void(HttpResponseData)>& respond)>
+      local_fetch;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
   // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so

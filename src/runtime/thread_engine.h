@@ -389,6 +389,9 @@ class ThreadEngine final : public ObjectHost {
   uint64_t next_fetch_id_ = 1;
   std::unique_ptr<outbound::HttpClient> http_client_;
   void StartFetch(uint64_t id, outbound::ExchangeRequest request);
+  // Hands a request for one of the server's own URLs to RuntimeShared::local_fetch; false when
+  // it is not one (or there is no network front), and the request goes out through http_client_.
+  bool StartLocalFetch(uint64_t id, outbound::ExchangeRequest& request);
   void CompleteFetch(uint64_t id, FetchOutcome outcome);
   // Removes one entry of outbound_fetches_ and counts it out of its app's fetches in flight.
   // Returns the iterator after it.

@@ -1,10 +1,12 @@
 // ThreadEngine's fetch() to the outside world: an app's request leaves through this thread's HTTP
 // client (after the calling object's earlier writes are durable, like every other output of the
 // object) and its outcome settles the caller's promise in a turn, like a call's answer.
+#include <boost/asio/post.hpp>
 #include <cstring>
 
 #include "js/strings.h"
 #include "outbound/http_client.h"
+#include "runtime/engine_pool.h"
 #include "runtime/thread_engine.h"
 
 namespace dorm::runtime {
@@ -76,9 +78,37 @@ uint64_t ThreadEngine::FetchOutbound(AppIsolate* caller, outbound::ExchangeReque
   return id;
 }
 
+bool ThreadEngine::StartLocalFetch(uint64_t id, outbound::ExchangeRequest& request) {
+  if (!shared_.local_fetch || !shared_.pool || placement_thread_ < 0) return false;
+  auto it = outbound_fetches_.find(id);
+  HttpRequestData local{request.method, request.url, request.headers, request.body};
+  EnginePool* pool = shared_.pool;
+  const size_t home = static_cast<size_t>(placement_thread_);
+  std::function<void(HttpResponseData)> respond = [pool, home, id](HttpResponseData answer) {
+    FetchOutcome outcome;
+    outcome.response.status = answer.status;
+    outcome.response.status_text = std::move(answer.status_text);
+    outcome.response.headers = std::move(answer.headers);
+    outcome.response.body = std::move(answer.body);
+    auto complete = [pool, home, id, outcome = std::move(outcome)]() mutable {
+      if (ThreadEngine* engine = pool->engine(home)) engine->CompleteFetch(id, std::move(outcome));
+    };
+    if (ThreadEngine* caller = pool->OnLoop(home) ? pool->engine(home) : nullptr) {
+      caller->RunSoon(std::move(complete));
+    } else {
+      boost::asio::post(pool->io(home), std::move(complete));
+    }
+  };
+  if (!shared_.local_fetch(it->second.app->app(), local, respond)) return false;
+  // Served by this server's own objects: no socket, so nothing counts as outbound traffic.
+  it->second.exchange = 0;
+  return true;
+}
+
 void ThreadEngine::StartFetch(uint64_t id, outbound::ExchangeRequest request) {
   auto it = outbound_fetches_.find(id);
   if (it == outbound_fetches_.end()) return;  // cancelled while held
+  if (StartLocalFetch(id, request)) return;
   if (!http_client_) {
     http_client_ = std::make_unique<outbound::HttpClient>(io_, shared_.options.outbound);
   }

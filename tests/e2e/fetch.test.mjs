@@ -231,6 +231,32 @@ test("one app's responses in flight are bounded together; the bytes come back wh
   }
 });
 
+test("fetch() of the app's own /_do/ URLs is served without a socket, with the class's access mode", async () => {
+  const own = (rest) => `http://${APP}.localhost:${server.port}/_do/${rest}`;
+  // 127.0.0.1 (where the server listens) is not allowed: an answer proves no socket was used.
+  const hop = await fetchFrom({ url: own(`fetcher/two?url=${encodeURIComponent(`${base()}/json`)}`) });
+  assert.equal(hop.status, 200, JSON.stringify(hop));
+  assert.equal(hop.url, own(`fetcher/two?url=${encodeURIComponent(`${base()}/json`)}`));
+  assert.deepEqual(JSON.parse(JSON.parse(hop.body).body), { hello: 'world' });
+  // The callee sees the request as a client would send it.
+  const echoed = await fetchFrom({ url: own('fetcher/three?url=nowhere'), method: 'POST', body: 'x' });
+  assert.equal(echoed.status, 200);
+  assert.equal(JSON.parse(echoed.body).threw.name, 'TypeError');
+  // A class that needs a credential refuses the request that has none, as it refuses a client.
+  await server.deploy(fixture('outbound/fetcher.js'), { app: APP, name: 'guarded', access: 'authenticated' });
+  const refused = await fetchFrom({ url: own('guarded/a?url=x') });
+  assert.equal(refused.status, 401, JSON.stringify(refused));
+  const missing = await fetchFrom({ url: own('nothing-here/a') });
+  assert.equal(missing.status, 404);
+  // Another app's URLs, and the server's own address without an app, go out as any request and
+  // meet the address guard.
+  for (const url of [`http://other.localhost:${server.port}/_do/fetcher/a`, `http://127.0.0.1:${server.port}/_do/fetcher/a`]) {
+    const out = await fetchFrom({ url });
+    assert.equal(out.threw?.name, 'TypeError', `${url}: ${JSON.stringify(out)}`);
+    assert.match(out.threw.message, /--outbound-allow/);
+  }
+});
+
 test('--no-outbound turns fetch() off; malformed rules are refused at start', async () => {
   const off = await startServer({ flags: ['--no-outbound'] });
   try {
