@@ -268,7 +268,9 @@ export default {
 // The config.capnp text serving worker.js + `moduleFile` on 127.0.0.1:port with SQL-backed objects
 // of `className` stored under dataDir; `classes` ([{moduleFile, className, uniqueKey, binding}])
 // declares several classes instead of one, each bound in every class's env.
-export function workerdConfig({ port, dataDir, workerName, moduleFile, compatibilityDate, className, uniqueKey, binding, classes }) {
+// `localOutbound`: the worker's fetch() may reach loopback and private addresses (workerd's
+// default network allows public ones only).
+export function workerdConfig({ port, dataDir, workerName, moduleFile, compatibilityDate, className, uniqueKey, binding, classes, localOutbound = false }) {
   classes ??= [{ moduleFile, className, uniqueKey, binding }];
   const modules = ['worker.js', ...new Set(classes.map((c) => c.moduleFile))]
     .map((m) => `    (name = "${m}", esModule = embed "${m}"),`).join('\n');
@@ -281,7 +283,8 @@ export function workerdConfig({ port, dataDir, workerName, moduleFile, compatibi
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .${workerName}),
-    (name = "disk", disk = (path = ${JSON.stringify(dataDir)}, writable = true)),
+    (name = "disk", disk = (path = ${JSON.stringify(dataDir)}, writable = true)),${localOutbound ? `
+    (name = "loopnet", network = (allow = ["public", "private", "local"])),` : ''}
   ],
   sockets = [
     (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
@@ -296,7 +299,8 @@ ${modules}
   durableObjectNamespaces = [
 ${namespaces}
   ],
-  durableObjectStorage = (localDisk = "disk"),
+  durableObjectStorage = (localDisk = "disk"),${localOutbound ? `
+  globalOutbound = "loopnet",` : ''}
   bindings = [
 ${bindings}
   ],

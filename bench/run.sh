@@ -9,6 +9,8 @@
 #                            fan-out, memory per idle hibernated connection); --websocket --help
 #   bench/run.sh --rpc [options]       calls between objects instead (rpc.mjs: RPC and stub.fetch()
 #                            calls/s, one caller or 64); --rpc --help
+#   bench/run.sh --fetch [options]     outbound fetch() from objects instead (fetch.mjs: one fetch()
+#                            per request to a local upstream, 100 B and 64 KiB); --fetch --help
 #   bench/run.sh --meters [options]    what the usage meters cost (meters.mjs: Dorm with the
 #                            meters on and off, alternating); --meters --help; no workerd needed
 #
@@ -28,6 +30,7 @@ for arg in "$@"; do
     --storage) script=storage.mjs ;;
     --websocket) script=websocket.mjs ;;
     --rpc) script=rpc.mjs ;;
+    --fetch) script=fetch.mjs ;;
     --meters) script=meters.mjs ;;
     *) args+=("$arg") ;;
   esac

@@ -6,9 +6,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { startServer, fixture, describeCli, runCli, makeTempDir } from './lib/dorm.mjs';
+import { makeTestCertificates } from './lib/test_certificates.mjs';
 
 // The test server listens on 127.0.0.2, which the Dorm server is allowed to reach; a second one
 // on 127.0.0.1, which it is not (so that a refusal is the guard's, not a closed port).
@@ -254,6 +257,39 @@ test("fetch() of the app's own /_do/ URLs is served without a socket, with the c
     const out = await fetchFrom({ url });
     assert.equal(out.threw?.name, 'TypeError', `${url}: ${JSON.stringify(out)}`);
     assert.match(out.threw.message, /--outbound-allow/);
+  }
+});
+
+test('HTTPS speaks HTTP/2 with a server that offers it (ALPN) and HTTP/1.1 with one that does not', async () => {
+  const certs = makeTestCertificates(path.join(makeTempDir('certs'), 'c'));
+  const seen = [];
+  const reply = (req, res) => {
+    seen.push(req.httpVersion);
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`spoke ${req.httpVersion}`);
+  };
+  const h2 = http2.createSecureServer({ ...certs.good, allowHTTP1: true }, reply);
+  const h1 = https.createServer(certs.good, reply);
+  await Promise.all([h2, h1].map((s) => new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))));
+  const tls = await startServer({ flags: ['--outbound-allow', '127.0.0.1', '--outbound-ca', certs.caFile] });
+  try {
+    await tls.deploy(fixture('outbound/fetcher.js'), { app: APP, name: 'fetcher' });
+    const get = async (port) => {
+      const res = await tls.request(`/_do/fetcher/x?url=${encodeURIComponent(`https://localhost:${port}/`)}`, {
+        headers: { host: `${APP}.localhost:${tls.port}` },
+      });
+      return res.json();
+    };
+    const over2 = await get(h2.address().port);
+    assert.equal(over2.body, 'spoke 2.0', JSON.stringify(over2));
+    assert.equal(over2.status, 200);
+    const over1 = await get(h1.address().port);
+    assert.equal(over1.body, 'spoke 1.1', JSON.stringify(over1));
+    assert.deepEqual(seen, ['2.0', '1.1']);
+  } finally {
+    await tls.stop();
+    h2.close();
+    h1.close();
   }
 });
 

@@ -1,0 +1,16 @@
+// The outbound fetch() benchmark's object: each request makes one fetch() to the upstream named
+// in its query (?upstream=http://HOST:PORT&size=small|big) and answers with the length of the
+// body it read, so that a wrong or empty upstream answer shows in the correctness check.
+export class FetchBench {
+  constructor(ctx, env) {
+    this.ctx = ctx;
+    this.env = env;
+  }
+
+  async fetch(request) {
+    const query = new URL(request.url).searchParams;
+    const response = await fetch(`${query.get('upstream')}/${query.get('size') ?? 'small'}`);
+    const body = await response.arrayBuffer();
+    return new Response(String(body.byteLength));
+  }
+}

@@ -1,0 +1,202 @@
+// Outbound fetch() from Durable Objects, side by side on workerd and on Dorm: each HTTP request to
+// an object makes one fetch() to a local upstream (bench/fetch-upstream.mjs, a Node process of its
+// own) and answers with the body's length. Scenarios: a 100-byte body at 1 and 64 connections, and
+// a 64 KiB body at 64 connections. Each scenario gets a freshly started server that is the only
+// one alive, and the servers alternate scenario by scenario, as in bench.mjs. The upstream is the
+// same for both servers, so it bounds both alike.
+// Started by `bench/run.sh --fetch`, which checks the tools and raises the open-files limit.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  benchDir, rootDir, fail, log, parseBenchArgs, stopProcess, killAllChildren, freePort, httpCall,
+  runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess,
+  spawnDorm, dormListening, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+} from './lib.mjs';
+
+const CLASS = { moduleFile: 'fetch-bench.js', className: 'FetchBench', route: 'fetch-bench', binding: 'FETCH_BENCH', uniqueKey: 'dorm-bench-fetch' };
+
+const usage = `usage: bench/run.sh --fetch [options]
+  --workerd-only        run only the workerd side
+  --dorm-only           run only the Dorm side
+  --duration N          seconds of each measured wrk run (default 10)
+  --warmup N            seconds of warm-up before each measured run (default 3)
+  --wrk-threads N       wrk threads (default 1)
+  --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
+  --dorm-threads N      dorm serve --threads (default 2)
+  --out FILE            where to write the JSON (default bench/results/fetch.json)
+  --only KEY[,KEY]      run only these scenarios (small_1, small_64, big_64)
+  --keep                keep the temporary folder (configs, data, server logs)`;
+
+const defaults = {
+  workerd: true,
+  dorm: true,
+  duration: 10,
+  warmup: 3,
+  wrkThreads: 1,
+  dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
+  dormThreads: 2,
+  out: path.join(benchDir, 'results', 'fetch.json'),
+  keep: false,
+  only: null,
+};
+const o = parseBenchArgs(process.argv.slice(2), usage, defaults, (a, next) => {
+  if (a === '--only') { defaults.only = next().split(','); return true; }
+  return false;
+});
+
+process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
+process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
+process.on('exit', killAllChildren);
+
+// [key, label, size, objects, connections, expected body length]
+const SCENARIOS = [
+  ['small_1', 'fetch() of 100 B, 1 object, 1 conn', 'small', 1, 1, 100],
+  ['small_64', 'fetch() of 100 B, 64 objects, 64 conn', 'small', 64, 64, 100],
+  ['big_64', 'fetch() of 64 KiB, 64 objects, 64 conn', 'big', 64, 64, 65536],
+].map(([key, label, size, objects, connections, length]) => ({ key, label, size, objects, connections, length }))
+  .filter((s) => o.only === null || o.only.includes(s.key));
+if (SCENARIOS.length === 0) fail(`--only names no scenario\n${usage}`);
+
+async function startUpstream() {
+  const child = spawn(process.execPath, [path.join(benchDir, 'fetch-upstream.mjs')], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const port = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = /listening (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`the upstream exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+function action(s, upstream) {
+  return `go?upstream=${encodeURIComponent(upstream)}&size=${s.size}`;
+}
+
+function runWrk(baseUrl, s, upstream, seconds) {
+  const t = Math.max(1, Math.min(o.wrkThreads, s.connections));
+  const args = ['-t', String(t), '-c', String(s.connections), '-d', `${seconds}s`, '--timeout', '10s',
+    '-s', path.join(benchDir, 'counter.lua'), baseUrl, '--', 'GET', action(s, upstream), String(s.objects), 'fetcher', CLASS.route];
+  return runWrkArgs(args, seconds);
+}
+
+function makeWorkerd(tmp) {
+  const bin = workerdCandidates().find((f) => fs.existsSync(f));
+  if (!bin) fail('workerd is not installed: run `npm ci` in bench/');
+  const confDir = path.join(tmp, 'workerd');
+  const dataDir = path.join(tmp, 'workerd-data');
+  fs.mkdirSync(confDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.copyFileSync(path.join(benchDir, CLASS.moduleFile), path.join(confDir, CLASS.moduleFile));
+  fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs(CLASS));
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return {
+    name: 'workerd',
+    version,
+    async start() {
+      const port = await freePort();
+      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
+        port, dataDir, workerName: 'benchWorker', compatibilityDate: '2025-01-01', ...CLASS, localOutbound: true,
+      }));
+      const child = await startWorkerdProcess(bin, confDir, port, path.join(tmp, 'workerd.log'), 30000);
+      return { baseUrl: `http://127.0.0.1:${port}`, child };
+    },
+  };
+}
+
+function makeDorm(tmp) {
+  const dataDir = path.join(tmp, 'dorm-data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  let deployed = false;
+  return {
+    name: 'dorm',
+    version: null,
+    async start() {
+      const logFile = path.join(tmp, 'dorm.log');
+      const child = spawnDorm(o.dormBin, dataDir, o.dormThreads, logFile, ['--outbound-allow', '127.0.0.1']);
+      try {
+        const baseUrl = await dormListening(child, logFile, 30000);
+        if (!deployed) {
+          const r = spawnSync(o.dormBin, ['deploy', path.join(benchDir, CLASS.moduleFile), '--name', CLASS.route,
+            '--access', 'public', '--data', dataDir], { encoding: 'utf8', timeout: 60000 });
+          if (r.status !== 0) throw new Error(`dorm deploy failed: ${r.stderr || r.stdout}`);
+          deployed = true;
+        }
+        return { baseUrl, child };
+      } catch (e) {
+        await stopProcess(child);
+        throw e;
+      }
+    },
+  };
+}
+
+async function runScenario(server, r, s, upstream) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  let proc = null;
+  try {
+    proc = await server.start();
+    const probe = await httpCall(agent, 'GET', `${proc.baseUrl}/_do/${CLASS.route}/fetcher-0/${action(s, upstream)}`);
+    r.checks[s.key] = { ok: probe.status === 200 && probe.body === String(s.length), status: probe.status, body: probe.body.slice(0, 200) };
+    if (o.warmup > 0) await runWrk(proc.baseUrl, s, upstream, o.warmup);
+    const res = await runWrk(proc.baseUrl, s, upstream, o.duration);
+    r.scenarios[s.key] = res;
+    log(`${r.server}: ${s.label}: ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms` +
+      `${res.error_count ? `, ${res.error_count} errors` : ''}`);
+  } catch (e) {
+    r.errors.push(`${s.key}: ${e.message}`);
+    log(`${r.server}: ERROR in ${s.key}: ${e.message}`);
+  } finally {
+    agent.destroy();
+    if (proc) await stopProcess(proc.child);
+  }
+}
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), 'dorm-bench-fetch-'));
+  if (o.dorm && !fs.existsSync(o.dormBin)) fail(`${o.dormBin} does not exist: build Dorm first, or use --workerd-only`);
+  const upstream = await startUpstream();
+  const servers = [];
+  if (o.workerd) servers.push(makeWorkerd(tmp));
+  if (o.dorm) servers.push(makeDorm(tmp));
+  const results = {};
+  for (const server of servers) results[server.name] = { server: server.name, version: server.version, scenarios: {}, checks: {}, errors: [] };
+  log(`${o.duration} s runs after ${o.warmup} s warm-up; ${servers.map((s) => s.name).join(' and ')}; upstream ${upstream.url}`);
+  for (const s of SCENARIOS) {
+    for (const server of servers) await runScenario(server, results[server.name], s, upstream.url);
+  }
+  await stopProcess(upstream.child);
+
+  const w = results.workerd;
+  const d = results.dorm;
+  const comparison = {};
+  const rows = SCENARIOS.map((s) => {
+    const ws = w?.scenarios[s.key];
+    const ds = d?.scenarios[s.key];
+    const c = { rps: ratio(ds?.rps, ws?.rps), p50: ratio(ds?.p50_ms, ws?.p50_ms), p99: ratio(ds?.p99_ms, ws?.p99_ms) };
+    comparison[s.key] = { dorm_over_workerd: c };
+    return [s.label, fmtRps(ws?.rps), fmtMs(ws?.p50_ms), fmtMs(ws?.p99_ms), fmtRps(ds?.rps),
+      fmtMs(ds?.p50_ms), fmtMs(ds?.p99_ms), fmtRatio(c.rps), fmtRatio(c.p50), fmtRatio(c.p99)];
+  });
+  console.log('');
+  console.log('Outbound fetch() from objects (one fetch() per request; latency per request, in ms;');
+  console.log('ratio = Dorm/workerd: req/s above 1 and latency below 1 mean Dorm is ahead)');
+  console.log(table(['scenario', 'workerd req/s', 'p50', 'p99', 'dorm req/s', 'p50', 'p99', 'req ratio', 'p50 ratio', 'p99 ratio'], rows));
+  let ok = true;
+  for (const r of Object.values(results)) {
+    for (const [key, c] of Object.entries(r.checks)) {
+      if (!c.ok) { ok = false; console.log(`  ${r.server} ${key}: check FAILED ${JSON.stringify(c)}`); }
+    }
+    for (const s of Object.values(r.scenarios)) if (s.error_count) ok = false;
+    for (const e of r.errors) { ok = false; console.log(`  ${r.server} error: ${e}`); }
+  }
+  finish(o, { machine: machineInfo(), options: o, results, comparison }, tmp, ok);
+}
+
+main();
