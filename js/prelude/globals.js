@@ -1,5 +1,6 @@
 import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
+import { Cache, CacheStorage, caches } from './cache.js';
 import { console } from './console.js';
 import { Crypto, SubtleCrypto, crypto } from './crypto.js';
 import { DOMException } from './dom_exception.js';
@@ -22,6 +23,8 @@ import {
 const globals = {
   AbortController,
   AbortSignal,
+  Cache,
+  CacheStorage,
   CloseEvent,
   Crypto,
   CustomEvent,
@@ -44,6 +47,7 @@ const globals = {
   WebSocketRequestResponsePair,
   atob,
   btoa,
+  caches,
   clearInterval,
   clearTimeout,
   console,

@@ -41,7 +41,7 @@ const char kUsage[] =
     "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
     "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
-    "             [--max-outbound-mb-per-app 256]\n"
+    "             [--max-outbound-mb-per-app 256] [--cache-mb-per-app 32] [--cache-mb 256]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -137,7 +137,9 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "outbound-ca",
           "no-outbound",
           "max-outbound-per-app",
-          "max-outbound-mb-per-app"}},
+          "max-outbound-mb-per-app",
+          "cache-mb-per-app",
+          "cache-mb"}},
         {"deploy", {"name", "app", "access", "strict"}},
         {"dev", {"app", "access", "listen"}},
         {"types", {"out"}},
@@ -323,6 +325,9 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.runtime.max_outbound_per_app =
       static_cast<size_t>(NumberFlag(args, "max-outbound-per-app", 64));
   if (o.runtime.max_outbound_per_app == 0) Fail("--max-outbound-per-app must be positive");
+  o.runtime.cache_bytes_per_app = static_cast<size_t>(NumberFlag(args, "cache-mb-per-app", 32))
+                                  << 20;
+  o.runtime.cache_bytes_total = static_cast<size_t>(NumberFlag(args, "cache-mb", 256)) << 20;
   o.runtime.max_outbound_bytes_per_app =
       static_cast<size_t>(NumberFlag(args, "max-outbound-mb-per-app", 256)) << 20;
   if (o.runtime.max_outbound_bytes_per_app == 0) {

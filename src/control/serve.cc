@@ -377,6 +377,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       return 1;
     }
     CredentialAuthorizer authorizer(*credentials);
+    shared.response_cache = std::make_unique<runtime::ResponseCache>(
+        effective.runtime.cache_bytes_per_app, effective.runtime.cache_bytes_total);
     shared.on_uncaught_error = [&registry](const runtime::ObjectAddress& address,
                                            const std::string& message) {
       registry.SetLastError(address.app, address.class_name, message);

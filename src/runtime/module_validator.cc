@@ -62,6 +62,7 @@ class ScratchHost final : public ObjectHost {
     return 0;
   }
   void CancelFetch(AppIsolate*, uint64_t) override {}
+  ResponseCache* response_cache() override { return nullptr; }
   WebSocketRegistry& web_sockets() override { return no_sockets_; }
   void SendOnSocket(WebSocketRecord*, OutputGate::SocketOutput) override {}
   SharedPayload PayloadOf(v8::Isolate* isolate, v8::Local<v8::String> text) override {

@@ -21,6 +21,7 @@
 namespace dorm::runtime {
 
 class AppIsolate;
+class ResponseCache;
 
 class ObjectHost {
  public:
@@ -81,6 +82,8 @@ class ObjectHost {
                                  v8::Local<v8::Promise::Resolver> resolver) = 0;
   // Abandons fetch `id` if it belongs to `caller`'s app (ids are guessable).
   virtual void CancelFetch(AppIsolate* caller, uint64_t id) = 0;
+  // The server's Cache API store, or nullptr where there is none (deploy checks).
+  virtual ResponseCache* response_cache() = 0;
 
   // --- Timers ---
   // Starts a timer of `caller`'s app for the object whose turn runs (if any); returns its id.

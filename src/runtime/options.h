@@ -49,6 +49,9 @@ struct RuntimeOptions {
   // How many response bytes one app's outbound requests in flight may hold at once, on one
   // runtime thread (each is also bounded by ExchangeRequest::max_response_bytes).
   size_t max_outbound_bytes_per_app = size_t{256} << 20;
+  // The Cache API's store (ResponseCache): what one app's entries may hold, and all apps'.
+  size_t cache_bytes_per_app = size_t{32} << 20;
+  size_t cache_bytes_total = size_t{256} << 20;
   // Count per-object usage (see runtime/usage_meter.h). Off only to measure what counting costs.
   bool usage_meters = true;
 };

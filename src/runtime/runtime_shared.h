@@ -17,6 +17,7 @@
 #include "runtime/object_address.h"
 #include "runtime/object_placement.h"
 #include "runtime/options.h"
+#include "runtime/response_cache.h"
 #include "runtime/usage_meter.h"
 #include "storage/sync_pool.h"
 
@@ -52,6 +53,8 @@ struct RuntimeShared {
   // Apps whose code crashed a previous runtime process, and until when they must not run (see
   // control/supervisor.h). Filled before the threads start.
   AppQuarantine quarantine;
+  // Optional: the Cache API's store (without it, caches.default keeps nothing).
+  std::unique_ptr<ResponseCache> response_cache;
   // Optional: serves a fetch() to one of this server's own `/_do/` URLs of the calling `app`
   // without a socket (set by the network front, which knows its addresses and checks the class's
   // access mode as for any client). Returns false when `request.url` is not such a URL; the

@@ -140,6 +140,7 @@ class ThreadEngine final : public ObjectHost {
   uint64_t FetchOutbound(AppIsolate* caller, outbound::ExchangeRequest request,
                          v8::Local<v8::Promise::Resolver> resolver) override;
   void CancelFetch(AppIsolate* caller, uint64_t id) override;
+  ResponseCache* response_cache() override { return shared_.response_cache.get(); }
   uint64_t AddTimer(AppIsolate* caller, v8::Local<v8::Function> callback, double delay_ms,
                     bool repeat) override;
   void ClearTimer(AppIsolate* caller, uint64_t id) override;
