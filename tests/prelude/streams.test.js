@@ -435,3 +435,30 @@ test('bodies: used and locked bodies give workerd\'s errors', async () => {
     shared: ['A', used],
   });
 });
+
+test('the host boundary: a stream body is read to its end before responseParts', async () => {
+  const hooks = rt.context.__dormPreludeHooks;
+  const parts = async (code) => {
+    const response = rt.run(code);
+    const pending = hooks.bufferResponseBody(response);
+    if (pending !== null) await pending;
+    const { status, body } = rt.internals.responseParts(response);
+    return [status, typeof body === 'string' ? body : Buffer.from(body).toString()];
+  };
+  assert.equal(hooks.bufferResponseBody(rt.run(`new Response('plain')`)), null);
+  assert.equal(hooks.bufferResponseBody(rt.run(`new Response(null)`)), null);
+  assert.equal(hooks.bufferResponseBody({}), null);
+  assert.deepEqual(await parts(`new Response('plain', { status: 201 })`), [201, 'plain']);
+  assert.deepEqual(await parts(`new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('a')); c.enqueue(new Uint8Array([98])); c.close(); } }))`), [200, 'ab']);
+  // workerd's server takes strings from a stream too, as UTF-8.
+  assert.deepEqual(await parts(`new Response(ReadableStream.from(['str', 'é']))`), [200, 'stré']);
+  assert.deepEqual(await parts(`(() => { const t = new TransformStream(); const w = t.writable.getWriter(); w.write(new Uint8Array([120])); w.close(); return new Response(t.readable); })()`), [200, 'x']);
+  // A buffered body whose `body` was read goes through its stream.
+  assert.deepEqual(await parts(`(() => { const r = new Response('seen'); r.body; return r; })()`), [200, 'seen']);
+  const rejection = (code) => hooks.bufferResponseBody(rt.run(code)).then(() => 'ok', (e) => `${e.name}: ${e.message}`);
+  assert.equal(await rejection(`new Response(new ReadableStream({ start(c) { c.error(new Error('boom')); } }))`), 'Error: boom');
+  assert.equal(await rejection(`(() => { const r = new Response('abc'); r.body.getReader(); return r; })()`),
+    'TypeError: The ReadableStream has been locked to a reader.');
+  assert.equal(await rejection(`(() => { const r = new Response('abc'); const rd = r.body.getReader(); rd.read(); rd.releaseLock(); return r; })()`),
+    'TypeError: Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
+});
