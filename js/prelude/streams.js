@@ -74,9 +74,21 @@ const messages = new Map([
     'The bytesWritten must be zero after the stream is closed.'],
   ['This BYOB request has been invalidated', 'This ReadableStreamBYOBRequest has been invalidated.'],
   ['chunk must have non-zero byteLength', 'Cannot enqueue a zero-length ArrayBuffer.'],
+  ['chunk must be an array buffer view',
+    "Failed to execute 'enqueue' on 'ReadableByteStreamController': parameter 1 is not of type 'BufferSource'."],
   ['chunk\'s buffer must have non-zero byteLength', 'Cannot enqueue a zero-length ArrayBuffer.'],
   ['The stream is not in a state that permits enqueue', 'This ReadableByteStreamController is closed.'],
 ]);
+
+// Texts of the library's with the value or state in them.
+const patterns = [
+  [/^First parameter has member 'mode' that /, "mode must be undefined or 'byob' in call to getReader()."],
+  [/^The stream \(in \w+ state\) is not in the readable state and cannot be enqueued to$/,
+    'This ReadableByteStreamController is closed.'],
+  [/^The stream \(in \w+ state\) is not in the readable state and cannot be closed$/,
+    'This ReadableStream is closed.'],
+  [/^The stream \(in \w+ state\) is not in the writable state and cannot be closed$/, WRITABLE_CLOSED],
+];
 
 // Gives a TypeError of the library workerd's text, in place, so that an error the library keeps
 // (a stream's stored error, a reader's rejected `closed`) reads the same wherever it surfaces.
@@ -84,8 +96,13 @@ function fixError(error, overrides) {
   if (error instanceof TypeError) {
     const message = error.message;
     let text = (overrides !== undefined && overrides.get(message)) || messages.get(message);
-    if (text === undefined && message.startsWith("First parameter has member 'mode' that ")) {
-      text = "mode must be undefined or 'byob' in call to getReader().";
+    if (text === undefined) {
+      for (const [pattern, replacement] of patterns) {
+        if (pattern.test(message)) {
+          text = replacement;
+          break;
+        }
+      }
     }
     if (text !== undefined) error.message = text;
   }
@@ -289,8 +306,8 @@ export const CountQueuingStrategy = strategyConstructor(LibCountQueuingStrategy,
   Object.defineProperty(ReadableStream, 'from', {
     value: {
       from(iterable) {
-        if (!isObject(iterable)
-          || (typeof iterable[Symbol.asyncIterator] !== 'function' && typeof iterable[Symbol.iterator] !== 'function')) {
+        if (typeof iterable !== 'string' && (!isObject(iterable)
+          || (typeof iterable[Symbol.asyncIterator] !== 'function' && typeof iterable[Symbol.iterator] !== 'function'))) {
           throw new TypeError("Failed to execute 'from' on 'ReadableStream': parameter 1 is not of type 'AsyncGenerator'.");
         }
         return Reflect.apply(from, LibReadableStream, [iterable]);
@@ -308,7 +325,7 @@ adaptMembers(LibReadableStream, { tee: lockedComma });
 adaptMembers(LibReadableStreamDefaultReader);
 adaptMembers(LibReadableStreamBYOBReader);
 adaptMembers(ReadableStreamDefaultController, {
-  enqueue: [['The stream is not in a state that permits enqueue', 'This ReadableStream is closed.']],
+  enqueue: [['The stream is not in a state that permits enqueue', 'Unable to enqueue']],
   close: [['The stream is not in a state that permits close', 'This ReadableStream is closed.']],
 });
 adaptMembers(ReadableByteStreamController, {

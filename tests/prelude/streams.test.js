@@ -105,6 +105,14 @@ test('misuse gives workerd\'s errors', async () => {
       readableType: await failure(() => new TransformStream({ readableType: 'bytes' })),
       writableType: await failure(() => new WritableStream({ type: 'bytes' })),
       startThrows: await failure(() => new ReadableStream({ start(c) { c.close(); c.enqueue('x'); } })),
+      enqueueClosed: await failure(() => { let c; new ReadableStream({ start(x) { c = x; } }); c.close(); c.enqueue('x'); }),
+      closeClosed: await failure(() => { let c; new ReadableStream({ start(x) { c = x; } }); c.close(); c.close(); }),
+      byteEnqueueClosed: await failure(() => { let c; new ReadableStream({ type: 'bytes', start(x) { c = x; } }); c.close(); c.enqueue(new Uint8Array(1)); }),
+      byteCloseClosed: await failure(() => { let c; new ReadableStream({ type: 'bytes', start(x) { c = x; } }); c.close(); c.close(); }),
+      byteEnqueueString: await failure(() => { let c; new ReadableStream({ type: 'bytes', start(x) { c = x; } }); c.enqueue('x'); }),
+      byteEnqueueEmpty: await failure(() => { let c; new ReadableStream({ type: 'bytes', start(x) { c = x; } }); c.enqueue(new Uint8Array(0)); }),
+      writableCloseClosed: await failure(async () => { const w = new WritableStream(); await w.close(); return w.close(); }),
+      releasedWithRead: await failure(() => { const r = new ReadableStream().getReader(); const p = r.read(); r.releaseLock(); return p; }),
     };
   `);
   assert.deepEqual(result, {
@@ -137,6 +145,14 @@ test('misuse gives workerd\'s errors', async () => {
     readableType: 'TypeError: transformer.readableType must be undefined.',
     writableType: 'ok',
     startThrows: 'ok',
+    enqueueClosed: 'TypeError: Unable to enqueue',
+    closeClosed: 'TypeError: This ReadableStream is closed.',
+    byteEnqueueClosed: 'TypeError: This ReadableByteStreamController is closed.',
+    byteCloseClosed: 'TypeError: This ReadableStream is closed.',
+    byteEnqueueString: "TypeError: Failed to execute 'enqueue' on 'ReadableByteStreamController': parameter 1 is not of type 'BufferSource'.",
+    byteEnqueueEmpty: 'TypeError: Cannot enqueue a zero-length ArrayBuffer.',
+    writableCloseClosed: 'TypeError: This WritableStream has been closed.',
+    releasedWithRead: 'TypeError: This ReadableStream reader has been released.',
   });
 });
 
@@ -148,6 +164,8 @@ test('reading: default and BYOB readers, tee, async iteration, from, cancel', as
     const [left, right] = letters().tee();
     const fromIterable = [];
     for await (const x of ReadableStream.from((function* () { yield 1; yield 2; })())) fromIterable.push(x);
+    for await (const x of ReadableStream.from((async function* () { yield 'x'; })())) fromIterable.push(x);
+    for await (const x of ReadableStream.from('yz')) fromIterable.push(x);
     let cancelReason;
     await new ReadableStream({ cancel(r) { cancelReason = r; } }).cancel('why');
     const broken = await new ReadableStream({ start(c) { c.error(new RangeError('bad')); } }).getReader().read()
@@ -172,7 +190,7 @@ test('reading: default and BYOB readers, tee, async iteration, from, cancel', as
   assert.deepEqual(result, {
     iterated: ['a', 'b'],
     tee: ['a', 'a'],
-    fromIterable: [1, 2],
+    fromIterable: [1, 2, 'x', 'y', 'z'],
     cancelReason: 'why',
     broken: 'RangeError: bad',
     byob: [false, [7, 8], 4],
