@@ -1,5 +1,6 @@
 import { utf8DecodeWithBOM, utf8Encode } from './encoding.js';
 import { ReadableStream, isDisturbed, isReadableStream } from './streams.js';
+import { setKnownLength } from './streams_inspect.js';
 import { isURLSearchParams } from './url.js';
 import { bufferSourceView, isArrayBuffer, isObject, toUSVString } from './webidl.js';
 
@@ -53,13 +54,15 @@ function streamOfBuffered(record) {
   const bytes = record.bytes;
   record.encoded = null;
   record.text = null;
-  return new ReadableStream({
+  const stream = new ReadableStream({
     type: 'bytes',
     start(controller) {
       if (bytes.length > 0) controller.enqueue(bytes.slice());
       controller.close();
     },
   });
+  setKnownLength(stream, bytes.length);
+  return stream;
 }
 
 export function bodyStream(record) {

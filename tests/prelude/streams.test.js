@@ -480,3 +480,21 @@ test('the host boundary: a stream body is read to its end before responseParts',
   assert.equal(await rejection(`(() => { const r = new Response('abc'); const rd = r.body.getReader(); rd.read(); rd.releaseLock(); return r; })()`),
     'TypeError: Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
 });
+
+test('console.log shows streams as workerd does, not the library\'s fields', () => {
+  const logged = createRuntime();
+  logged.run(`
+    console.log(new ReadableStream());
+    console.log(new Response('x').body);
+    console.log(new WritableStream());
+    console.log(new ReadableStream().getReader());
+  `);
+  const messages = logged.messages();
+  // Under Node's test runner, promises carry async-hook symbols that the console shows.
+  assert.match(messages.pop(), /^ReadableStreamDefaultReader \{\s+closed: Promise \{/);
+  assert.deepEqual(messages, [
+    'ReadableStream {\n  locked: false,\n  [state]: \'readable\',\n  [supportsBYOB]: false,\n  [length]: undefined\n}',
+    'ReadableStream {\n  locked: false,\n  [state]: \'readable\',\n  [supportsBYOB]: true,\n  [length]: 1n\n}',
+    "WritableStream { locked: false, [state]: 'writable', [expectsBytes]: false }",
+  ]);
+});
