@@ -1,22 +1,25 @@
 import { utf8DecodeWithBOM, utf8Encode } from './encoding.js';
+import { ReadableStream, isDisturbed, isReadableStream } from './streams.js';
+import { setKnownLength } from './streams_inspect.js';
 import { isURLSearchParams } from './url.js';
-import {
-  bufferSourceView, defineInterface, isObject, toDictionary, toUSVString,
-} from './webidl.js';
+import { bufferSourceView, isArrayBuffer, isObject, toUSVString } from './webidl.js';
 
-// A body is always fully buffered, and its bytes are never changed, so clones share them.
-// `disturbed` means reading has begun (bodyUsed), `drained` that the bytes have been handed out,
-// `locked` that a reader or another body owns it.
+// A body is either buffered or a stream.
+//
+// Buffered (`stream` null): bytes, or a string encoded only when its bytes are needed (a response
+// body usually goes straight to the host, which encodes it while copying it out). The bytes are
+// never changed, so clones share them; `disturbed` means they have been read. This is the path of
+// every body made from a string or bytes, and no stream object exists for it until `body` is read.
+//
+// Streamed (`stream` a ReadableStream): a body made from a stream, or a buffered body whose
+// `body` was read. The stream is the truth from then on: the body is used once the stream is
+// disturbed, and reading it takes a reader (so a locked stream cannot be read).
 export class BodyRecord {
-  // A body made from a string keeps the string and encodes it only when its bytes are needed:
-  // a response body usually goes straight to the host, which encodes it while copying it out.
-  constructor(bytes, text = null) {
+  constructor(bytes, text = null, stream = null) {
     this.encoded = bytes;
     this.text = text;
     this.disturbed = false;
-    this.locked = false;
-    this.drained = false;
-    this.stream = null;
+    this.stream = stream;
   }
 
   get bytes() {
@@ -26,140 +29,155 @@ export class BodyRecord {
     }
     return this.encoded;
   }
-
-  cloneRecord() {
-    return new BodyRecord(this.encoded, this.text);
-  }
 }
 
+// workerd's texts.
 function bodyUsedError() {
-  return new TypeError('Body has already been used. It can only be read once; call clone() first to read it twice.');
+  return new TypeError('Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
+}
+const LOCKED_FOR_TEE = 'This ReadableStream is currently locked to a reader,';
+
+export function isBodyUsed(record) {
+  if (record === null) return false;
+  return record.stream === null ? record.disturbed : isDisturbed(record.stream);
 }
 
-function lockedError() {
-  return new TypeError('The body is locked to a reader.');
-}
-
-export function isUnusable(record) {
-  return record !== null && (record.disturbed || record.locked);
-}
-
-// Reads a whole body for the host: its text when it was made from a string and never encoded
-// (the host encodes it as UTF-8), else its bytes.
-export function consumeBodyForHost(record) {
-  if (record !== null && record.encoded === null && !record.disturbed && !record.locked) {
-    record.disturbed = true;
-    record.drained = true;
-    return record.text;
+// The stream a buffered body's `body` gives: a byte stream of a copy of the bytes (enqueueing
+// transfers a buffer, and the bytes may be shared with clones), or, once the body was read, a
+// closed stream that is locked and disturbed, as workerd's is.
+function streamOfBuffered(record) {
+  if (record.disturbed) {
+    const stream = new ReadableStream({ type: 'bytes', start(c) { c.close(); } });
+    stream.getReader().read();
+    return stream;
   }
-  return consumeBody(record);
+  const bytes = record.bytes;
+  record.encoded = null;
+  record.text = null;
+  const stream = new ReadableStream({
+    type: 'bytes',
+    start(controller) {
+      if (bytes.length > 0) controller.enqueue(bytes.slice());
+      controller.close();
+    },
+  });
+  setKnownLength(stream, bytes.length);
+  return stream;
 }
 
-// Reads a whole body: the bytes, or an error if it was already read or is locked.
+export function bodyStream(record) {
+  if (record.stream === null) record.stream = streamOfBuffered(record);
+  return record.stream;
+}
+
+// Reads a stream to its end: its bytes in one Uint8Array. Chunks must be bytes, as for workerd's
+// body methods; its HTTP server also takes strings (sent as UTF-8), `acceptStrings`.
+export async function readAllBytes(stream, acceptStrings = false) {
+  const reader = stream.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    let view = null;
+    if (ArrayBuffer.isView(value)) {
+      view = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    } else if (isArrayBuffer(value)) {
+      view = new Uint8Array(value);
+    } else if (acceptStrings && typeof value === 'string') {
+      view = utf8Encode(value);
+    }
+    if (view === null) {
+      const error = new TypeError('This ReadableStream did not return bytes.');
+      reader.cancel(error).catch(() => {});
+      throw error;
+    }
+    chunks.push(view);
+    total += view.byteLength;
+  }
+  reader.releaseLock();
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+// Reads a whole body: its bytes (synchronously, for a buffered body), a promise of them (for a
+// streamed one), or throws if it was already read or is locked.
 export function consumeBody(record) {
   if (record === null) return new Uint8Array(0);
-  if (record.disturbed) throw bodyUsedError();
-  if (record.locked) throw lockedError();
-  record.disturbed = true;
-  record.drained = true;
-  return record.bytes;
-}
-
-let streamRecord;
-let isBodyStream;
-
-// The stream returned by `body`. Dorm buffers bodies, so this is not a full ReadableStream: it
-// offers a default reader and async iteration, yielding the body as one chunk, and can be passed
-// as the body of a new Request or Response.
-class BufferedBodyStream {
-  #record;
-
-  constructor(record) {
-    this.#record = record;
-  }
-
-  static {
-    streamRecord = (stream) => stream.#record;
-    isBodyStream = (value) => isObject(value) && #record in value;
-  }
-
-  get locked() {
-    return this.#record.locked;
-  }
-
-  getReader(options = undefined) {
-    const opts = toDictionary(options, "Failed to execute 'getReader' on 'ReadableStream'");
-    if (opts.mode !== undefined) {
-      throw new TypeError("Failed to execute 'getReader' on 'ReadableStream': only default readers are supported.");
-    }
-    if (this.#record.locked) throw lockedError();
-    this.#record.locked = true;
-    return new BufferedBodyReader(this.#record);
-  }
-
-  cancel(reason = undefined) {
-    if (this.#record.locked) return Promise.reject(lockedError());
-    this.#record.disturbed = true;
-    this.#record.drained = true;
-    return Promise.resolve(undefined);
-  }
-
-  async *[Symbol.asyncIterator]() {
-    const reader = this.getReader();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        yield value;
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  }
-}
-
-class BufferedBodyReader {
-  #record;
-
-  constructor(record) {
-    this.#record = record;
-  }
-
-  read() {
-    const record = this.#record;
-    if (record === null) return Promise.reject(new TypeError('The reader has been released.'));
+  if (record.stream === null) {
+    if (record.disturbed) throw bodyUsedError();
     record.disturbed = true;
-    if (record.drained || record.bytes.length === 0) {
-      record.drained = true;
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    record.drained = true;
-    return Promise.resolve({ value: record.bytes.slice(), done: false });
+    return record.bytes;
   }
-
-  releaseLock() {
-    if (this.#record === null) return;
-    this.#record.locked = false;
-    this.#record = null;
-  }
-
-  cancel(reason = undefined) {
-    if (this.#record === null) return Promise.reject(new TypeError('The reader has been released.'));
-    this.#record.disturbed = true;
-    this.#record.drained = true;
-    return Promise.resolve(undefined);
-  }
-
-  get closed() {
-    return Promise.resolve(undefined);
-  }
+  if (isDisturbed(record.stream)) throw bodyUsedError();
+  // Takes the reader now, so that the body is locked (and a second read fails) at once.
+  return readAllBytes(record.stream);
 }
 
-defineInterface(BufferedBodyStream, 'ReadableStream');
-defineInterface(BufferedBodyReader, 'ReadableStreamDefaultReader');
+// Reads a whole buffered body for the host: its text when it was made from a string and never
+// encoded (the host encodes it as UTF-8), else its bytes. A streamed body must have been buffered
+// first (bufferBody).
+export function consumeBodyForHost(record) {
+  if (record !== null && record.stream === null && record.encoded === null && !record.disturbed) {
+    record.disturbed = true;
+    return record.text;
+  }
+  const bytes = consumeBody(record);
+  if (bytes instanceof Promise) {
+    bytes.catch(() => {});
+    throw new TypeError('A streamed body was not buffered before it was sent.');
+  }
+  return bytes;
+}
 
-function copyBytes(view) {
-  return view.slice();
+// Null for a body the host can take as it is; else a promise that settles once the stream has
+// been read to its end and the body is buffered (rejected with the stream's error, or the error
+// workerd's server gives a body already used or locked).
+export function bufferBody(record) {
+  if (record === null || record.stream === null) return null;
+  const stream = record.stream;
+  if (isDisturbed(stream)) return Promise.reject(bodyUsedError());
+  if (stream.locked) return Promise.reject(new TypeError('The ReadableStream has been locked to a reader.'));
+  return readAllBytes(stream, true).then((all) => {
+    record.stream = null;
+    record.encoded = all;
+    record.text = null;
+    record.disturbed = false;
+  });
+}
+
+// A body for a copy of its owner (clone()): buffered bytes are shared; a stream is teed, the
+// owner keeping one branch.
+export function cloneBody(record) {
+  if (record.stream === null) {
+    if (record.disturbed) throw new TypeError(LOCKED_FOR_TEE);
+    return new BodyRecord(record.encoded, record.text);
+  }
+  const [mine, theirs] = record.stream.tee();
+  record.stream = mine;
+  return new BodyRecord(null, null, theirs);
+}
+
+// The body of a Request made from another (new Request(request)): the new request takes it over
+// and the other reads as used from then on.
+export function takeBody(record) {
+  if (isBodyUsed(record)) throw new TypeError('Cannot reconstruct a Request with a used body.');
+  if (record.stream === null) {
+    record.disturbed = true;
+    return new BodyRecord(record.encoded, record.text);
+  }
+  if (record.stream.locked) throw new TypeError('The ReadableStream has been locked to a reader.');
+  const stream = record.stream;
+  record.stream = null;
+  record.encoded = new Uint8Array(0);
+  record.disturbed = true;
+  return new BodyRecord(null, null, stream);
 }
 
 // Fetch's "extract a body": the body record and the Content-Type it implies (or null).
@@ -168,12 +186,11 @@ export function extractBody(object) {
     return { record: new BodyRecord(null, object), type: 'text/plain;charset=UTF-8' };
   }
   if (isObject(object)) {
-    if (isBodyStream(object)) {
-      const source = streamRecord(object);
-      if (source.disturbed || source.drained) throw bodyUsedError();
-      if (source.locked) throw lockedError();
-      source.locked = true;
-      return { record: new BodyRecord(source.bytes), type: null };
+    if (isReadableStream(object)) {
+      if (isDisturbed(object)) {
+        throw new TypeError('This ReadableStream is disturbed (has already been read from), and cannot be used as a body.');
+      }
+      return { record: new BodyRecord(null, null, object), type: null };
     }
     if (isURLSearchParams(object)) {
       return {
@@ -182,9 +199,9 @@ export function extractBody(object) {
       };
     }
     const view = bufferSourceView(object);
-    if (view !== null) return { record: new BodyRecord(copyBytes(view)), type: null };
+    if (view !== null) return { record: new BodyRecord(view.slice()), type: null };
   }
-  // Anything else is a USVString for WebIDL (Blob, FormData and ReadableStream are not available).
+  // Anything else is a USVString for WebIDL (Blob and FormData are not available).
   return { record: new BodyRecord(utf8Encode(toUSVString(object))), type: 'text/plain;charset=UTF-8' };
 }
 
@@ -194,6 +211,7 @@ export function installBodyMixin(cls, getRecord) {
   const consume = (self, convert) => {
     try {
       const bytes = consumeBody(getRecord(self));
+      if (bytes instanceof Promise) return bytes.then(convert);
       return new Promise((resolve) => resolve(convert(bytes)));
     } catch (error) {
       return Promise.reject(error);
@@ -202,19 +220,16 @@ export function installBodyMixin(cls, getRecord) {
   const members = {
     get body() {
       const record = getRecord(this);
-      if (record === null) return null;
-      if (record.stream === null) record.stream = new BufferedBodyStream(record);
-      return record.stream;
+      return record === null ? null : bodyStream(record);
     },
     get bodyUsed() {
-      const record = getRecord(this);
-      return record !== null && record.disturbed;
+      return isBodyUsed(getRecord(this));
     },
     arrayBuffer() {
-      return consume(this, (bytes) => copyBytes(bytes).buffer);
+      return consume(this, (bytes) => bytes.slice().buffer);
     },
     bytes() {
-      return consume(this, copyBytes);
+      return consume(this, (bytes) => bytes.slice());
     },
     json() {
       return consume(this, (bytes) => JSON.parse(utf8DecodeWithBOM(bytes)));

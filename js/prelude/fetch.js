@@ -133,7 +133,8 @@ async function run(request) {
   let headerList = wireHeaders(headersInternals.list(request.headers));
   let body = null;
   if (request.body !== null) {
-    const bytes = consumeBody(request.body);
+    // A stream body is read to its end first: the host's client sends whole bodies.
+    const bytes = await consumeBody(request.body);
     body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   }
   const urls = [url];

@@ -6,13 +6,21 @@ import { Crypto, SubtleCrypto, crypto } from './crypto.js';
 import { DOMException } from './dom_exception.js';
 import { fetch } from './fetch.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
+import { TextDecoderStream, TextEncoderStream } from './encoding_streams.js';
 import { CustomEvent, Event, EventTarget } from './event_target.js';
 import { Headers } from './headers.js';
+import { FixedLengthStream, IdentityTransformStream } from './identity_stream.js';
 import { queueMicrotask } from './microtask.js';
 import { Navigator, navigator } from './navigator.js';
 import { reportError } from './report_error.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
+import {
+  ByteLengthQueuingStrategy, CountQueuingStrategy, ReadableByteStreamController, ReadableStream,
+  ReadableStreamBYOBReader, ReadableStreamBYOBRequest, ReadableStreamDefaultController,
+  ReadableStreamDefaultReader, TransformStream, TransformStreamDefaultController, WritableStream,
+  WritableStreamDefaultController, WritableStreamDefaultWriter,
+} from './streams.js';
 import { structuredClone } from './structured_clone.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
@@ -23,28 +31,45 @@ import {
 const globals = {
   AbortController,
   AbortSignal,
+  ByteLengthQueuingStrategy,
   Cache,
   CacheStorage,
   CloseEvent,
+  CountQueuingStrategy,
   Crypto,
   CustomEvent,
   DOMException,
   ErrorEvent,
   Event,
   EventTarget,
+  FixedLengthStream,
   Headers,
+  IdentityTransformStream,
   MessageEvent,
   Navigator,
+  ReadableByteStreamController,
+  ReadableStream,
+  ReadableStreamBYOBReader,
+  ReadableStreamBYOBRequest,
+  ReadableStreamDefaultController,
+  ReadableStreamDefaultReader,
   Request,
   Response,
   SubtleCrypto,
   TextDecoder,
+  TextDecoderStream,
   TextEncoder,
+  TextEncoderStream,
+  TransformStream,
+  TransformStreamDefaultController,
   URL,
   URLSearchParams,
   WebSocket,
   WebSocketPair,
   WebSocketRequestResponsePair,
+  WritableStream,
+  WritableStreamDefaultController,
+  WritableStreamDefaultWriter,
   atob,
   btoa,
   caches,

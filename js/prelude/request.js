@@ -1,5 +1,5 @@
 import { createAbortSignal, followSignal, isAbortSignal } from './abort.js';
-import { BodyRecord, extractBody, installBodyMixin, isUnusable } from './body.js';
+import { BodyRecord, cloneBody, extractBody, installBodyMixin, takeBody } from './body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { parseAbsoluteURL } from './url.js';
 import {
@@ -117,13 +117,8 @@ export class Request {
         headersInternals.appendRaw(headers, 'content-type', type);
       }
     } else if (inputBody !== null) {
-      if (isUnusable(inputBody)) {
-        throw new TypeError(`${context}: Cannot construct a Request with a Request object that has already been used.`);
-      }
       // The new request takes the body over; the input reads as used from now on.
-      body = new BodyRecord(inputBody.bytes);
-      inputBody.disturbed = true;
-      inputBody.drained = true;
+      body = takeBody(inputBody);
     }
 
     const signal = createAbortSignal();
@@ -181,13 +176,13 @@ export class Request {
 
   clone() {
     const state = this.#state;
-    if (isUnusable(state.body)) throw new TypeError("Failed to execute 'clone' on 'Request': Request body is already used.");
+    const body = state.body === null ? null : cloneBody(state.body);
     const signal = createAbortSignal();
     followSignal(signal, stateSignal(state));
     return new Request(internalToken, {
       ...state,
       headers: headersInternals.copy(stateHeaders(state)),
-      body: state.body === null ? null : state.body.cloneRecord(),
+      body,
       signal,
     });
   }

@@ -1,5 +1,5 @@
 import {
-  BodyRecord, consumeBody, consumeBodyForHost, extractBody, installBodyMixin, isUnusable,
+  BodyRecord, bufferBody, cloneBody, consumeBodyForHost, extractBody, installBodyMixin,
 } from './body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { parseAbsoluteURL } from './url.js';
@@ -152,11 +152,11 @@ export class Response {
 
   clone() {
     const state = this.#state;
-    if (isUnusable(state.body)) throw new TypeError("Failed to execute 'clone' on 'Response': Response body is already used.");
+    const body = state.body === null ? null : cloneBody(state.body);
     return new Response(internalToken, {
       ...state,
       headers: headersInternals.copy(state.headers),
-      body: state.body === null ? null : state.body.cloneRecord(),
+      body,
     });
   }
 
@@ -202,7 +202,16 @@ export function isResponse(value) {
   return isResponseObject(value);
 }
 
-// What the host sends: the status line, the header list in order, and the whole body.
+// Null when `value` is not a Response or its body can go to the host as it is (responseParts);
+// else a promise that settles once its stream has been read to the end and the body buffered
+// (rejected with the stream's error). The runtime waits for it before it hands the response over.
+export function bufferResponseBody(value) {
+  if (!isResponseObject(value)) return null;
+  return bufferBody(responseState(value).body);
+}
+
+// What the host sends: the status line, the header list in order, and the whole body, which must
+// be buffered (see bufferResponseBody).
 export function responseParts(response) {
   if (!isResponseObject(response)) {
     throw new TypeError('The value returned is not a Response.');

@@ -7,6 +7,7 @@ import {
 } from './primordials.js';
 import { DurableObject, RpcTarget } from './base_classes.js';
 import { kWorkerRpc } from './worker_host.js';
+import { bufferResponseBody } from './prelude_hooks.js';
 import {
   GET_PROPERTY, decodeRpcValue, encodeRpcValue, expireStubs, isExportCall, retainedCaps,
   runExportCall,
@@ -32,7 +33,29 @@ export function deliverFetch(object, request, slot, eventId) {
   }
   PromisePrototypeThen(
     PromiseResolve(result),
-    (value) => native.eventSettled(slot, eventId, true, value),
+    (value) => settleFetch(value, slot, eventId),
+    (error) => native.eventSettled(slot, eventId, false, error),
+  );
+}
+
+// Hands the handler's answer to the host. The host takes a Response's body whole
+// (responseParts), so a body that is a stream is first read to its end; an error of the stream
+// settles the event as failed, as a throw from the handler would.
+function settleFetch(value, slot, eventId) {
+  let pending;
+  try {
+    pending = bufferResponseBody(value);
+  } catch (error) {
+    native.eventSettled(slot, eventId, false, error);
+    return;
+  }
+  if (pending === null) {
+    native.eventSettled(slot, eventId, true, value);
+    return;
+  }
+  PromisePrototypeThen(
+    pending,
+    () => native.eventSettled(slot, eventId, true, value),
     (error) => native.eventSettled(slot, eventId, false, error),
   );
 }

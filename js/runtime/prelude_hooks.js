@@ -8,3 +8,5 @@ if (hooks === null || typeof hooks !== 'object') {
 }
 
 export const webSocketHooks = hooks.webSocket;
+// (value) => null | Promise: see bufferResponseBody in js/prelude/response.js.
+export const bufferResponseBody = hooks.bufferResponseBody;

@@ -1,5 +1,6 @@
 // Web APIs available to objects: Request, Response, Headers, URL, URLSearchParams,
-// TextEncoder/TextDecoder, console, crypto, atob/btoa, structuredClone, timers, queueMicrotask.
+// TextEncoder/TextDecoder, console, crypto, atob/btoa, structuredClone, timers, queueMicrotask,
+// web streams.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, waitFor } from './lib/dorm.mjs';
@@ -218,4 +219,55 @@ test('a timer set during a request fires after the response, on the same object'
     { timeoutMs: 10000, intervalMs: 100, what: 'the scheduled timer to fire' },
   );
   assert.deepEqual(state, { memory: 'yes', stored: 'yes' });
+});
+
+test('streams: a ReadableStream made by the object is the response body', async () => {
+  const streamed = await server.request('/_do/web-apis/w/stream-response');
+  assert.equal(streamed.status, 201);
+  assert.equal(streamed.headers['x-streamed'], 'yes');
+  assert.equal(streamed.text, 'chunk1;chunk2;chunk3;');
+
+  const transformed = await server.request('/_do/web-apis/w/stream-transform');
+  assert.equal(transformed.status, 200);
+  assert.equal(transformed.text, 'ALPHA BETA GAMMA');
+
+  const later = await server.request('/_do/web-apis/w/stream-written-later');
+  assert.equal(later.text, 'one\ntwo\nthree\n', 'the response waits for the writer to close');
+
+  // The stream fails after its first chunk: the client gets a 500 naming the error (workerd has
+  // sent the status already and breaks the connection).
+  const broken = await server.request('/_do/web-apis/w/stream-error');
+  assert.equal(broken.status, 500);
+  assert.match(broken.text, /the stream broke/);
+
+  // The object still answers afterwards.
+  assert.equal((await server.request('/_do/web-apis/w/stream-transform')).text, 'ALPHA BETA GAMMA');
+});
+
+test('streams: request.body read with a default and a BYOB reader', async () => {
+  const payload = 'x'.repeat(1000) + 'end';
+  const r = await api('read-body-reader', { method: 'POST', body: payload });
+  assert.deepEqual(r, {
+    isStream: true,
+    bytes: payload.length,
+    text: payload,
+    byobFirst: 'xxxx',
+    bodyUsed: true,
+    readAgain: 'Body has already been used. It can only be used once. Use tee() first if you need to read it twice.',
+  });
+});
+
+test('streams: IdentityTransformStream and FixedLengthStream as response bodies', async () => {
+  const identity = await server.request('/_do/web-apis/w/identity-stream');
+  assert.equal(identity.status, 200);
+  assert.equal(identity.text, 'identity');
+
+  const fixed = await server.request('/_do/web-apis/w/identity-stream?fixed=8');
+  assert.equal(fixed.status, 200);
+  assert.equal(fixed.headers['content-length'], '8');
+  assert.equal(fixed.text, 'identity');
+
+  const short = await server.request('/_do/web-apis/w/identity-stream?fixed=20');
+  assert.equal(short.status, 500);
+  assert.match(short.text, /FixedLengthStream did not see all expected bytes before close\(\)\./);
 });

@@ -262,13 +262,15 @@ test('body streams: a reader yields the body, and a body can be passed on', asyn
     reader.releaseLock();
 
     const req = new Request('https://a.example/', { method: 'POST', body: 'forwarded' });
+    // The new response shares the request's stream: whichever reads first uses both.
     const forwarded = new Response(req.body, { status: 201 });
+    const forwardedText = await forwarded.text();
     const originalRead = await req.text().then(() => 'read', (e) => e.name);
 
     const chunks = [];
     for await (const chunk of new Response('iter').body) chunks.push(new TextDecoder().decode(chunk));
     return { lockedText, first: [...first.value], firstDone: first.done, secondDone: second.done, used: r.bodyUsed,
-      forwarded: await forwarded.text(), originalRead, chunks, sameStream: r.body === r.body };
+      forwarded: forwardedText, originalRead, chunks, sameStream: r.body === r.body };
   `);
   assert.deepEqual(result, {
     lockedText: 'TypeError', first: [97, 98, 99], firstDone: false, secondDone: true, used: true,
@@ -282,4 +284,33 @@ test('body methods reject, rather than throw, on a wrong receiver', async () => 
     return [p instanceof Promise, await p.then(() => 'ok', (e) => e.name)];
   `);
   assert.deepEqual(result, [true, 'TypeError']);
+});
+
+test('fetch(): a stream request body is read to its end and sent whole; the response body is a ReadableStream', async () => {
+  rt.fetches.length = 0;
+  const result = await runAsync(`
+    const enc = new TextEncoder();
+    const body = new ReadableStream({
+      start(c) { c.enqueue(enc.encode('str')); },
+      async pull(c) { c.enqueue(enc.encode('eamed')); c.close(); },
+    });
+    const response = await fetch('https://a.example/upload', { method: 'POST', body });
+    const isStream = response.body instanceof ReadableStream;
+    const chunks = [];
+    for await (const chunk of response.body) chunks.push(new TextDecoder().decode(chunk));
+    const used = await fetch('https://a.example/', { method: 'POST', body })
+      .then(() => 'ok', (e) => e.constructor.name + ': ' + e.message);
+    const broken = await fetch('https://a.example/', { method: 'POST', body: new ReadableStream({ start(c) { c.error(new RangeError('no')); } }) })
+      .then(() => 'ok', (e) => e.constructor.name + ': ' + e.message);
+    return { isStream, chunks, used, bodyUsed: response.bodyUsed, broken };
+  `);
+  assert.deepEqual(result, {
+    isStream: true,
+    chunks: ['streamed'],
+    used: 'TypeError: This ReadableStream is disturbed (has already been read from), and cannot be used as a body.',
+    bodyUsed: true,
+    broken: 'RangeError: no',
+  });
+  assert.equal(rt.fetches.length, 1);
+  assert.equal(rt.fetches[0].body.toString(), 'streamed');
 });

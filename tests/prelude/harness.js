@@ -58,6 +58,10 @@ function createRuntime() {
   const logs = [];
   const reported = [];
   const timers = new Map();
+  // Outbound exchanges fetch() started: { method, url, headers, body } each. The answer is
+  // [status, statusText, headers, body] from `fetchAnswer` (an echo of the request body when unset).
+  const fetches = [];
+  const fetchState = { answer: null };
   let nextTimerId = 1;
   let now = 0;
   let internals = null;
@@ -157,6 +161,19 @@ function createRuntime() {
     reportError(error) {
       reported.push(error);
     },
+    startFetch(method, url, headers, body) {
+      expect(typeof method === 'string' && typeof url === 'string' && Array.isArray(headers)
+        && (body === null || typeof body === 'string' || util.types.isArrayBuffer(body)),
+      'startFetch(string, string, string[], ArrayBuffer | string | null)');
+      const request = { method, url, headers: [...headers], body: body === null ? null : Buffer.from(body) };
+      fetches.push(request);
+      const answer = fetchState.answer !== null ? fetchState.answer(request)
+        : [200, 'OK', ['content-type', 'application/octet-stream'], body === null ? new ArrayBuffer(0) : body];
+      return realm.Array.of(fetches.length, Promise.resolve(realm.Array.of(...answer)));
+    },
+    cancelFetch(id) {
+      expect(typeof id === 'number', 'cancelFetch(number)');
+    },
   };
 
   context.__dormNative = native;
@@ -171,6 +188,11 @@ function createRuntime() {
     logs,
     reported,
     timers,
+    fetches,
+    // Sets how the fake host answers fetch(): (request) => [status, statusText, headers, ArrayBuffer].
+    answerFetches(fn) {
+      fetchState.answer = fn;
+    },
     run(code) {
       return vm.runInContext(code, context);
     },

@@ -1,0 +1,393 @@
+// The WHATWG Streams classes. The algorithms are those of npm `web-streams-polyfill` (a port of
+// the specification's reference implementation, pinned to one version in js/package.json); this
+// module adapts what user code can observe to workerd: the constructors' argument checks, the
+// error texts of misuse, and the class strings.
+//
+// Every instance the library makes (including those it makes internally, e.g. by tee() or
+// ReadableStream.from()) has the library's prototype, so the exported constructors share that
+// prototype rather than subclass it: `instanceof`, the prototype's members and user subclasses
+// all behave as for one class.
+import {
+  ByteLengthQueuingStrategy as LibByteLengthQueuingStrategy,
+  CountQueuingStrategy as LibCountQueuingStrategy,
+  ReadableByteStreamController,
+  ReadableStream as LibReadableStream,
+  ReadableStreamBYOBReader as LibReadableStreamBYOBReader,
+  ReadableStreamBYOBRequest,
+  ReadableStreamDefaultController,
+  ReadableStreamDefaultReader as LibReadableStreamDefaultReader,
+  TransformStream as LibTransformStream,
+  TransformStreamDefaultController,
+  WritableStream as LibWritableStream,
+  WritableStreamDefaultController,
+  WritableStreamDefaultWriter as LibWritableStreamDefaultWriter,
+} from 'web-streams-polyfill';
+import { isObject } from './webidl.js';
+
+const READER_LOCKED = 'This ReadableStream is currently locked to a reader.';
+const WRITER_LOCKED = 'This WritableStream is currently locked to a writer.';
+const READER_RELEASED = 'This ReadableStream reader has been released.';
+const WRITER_RELEASED = 'This WritableStream writer has been released.';
+const WRITABLE_CLOSED = 'This WritableStream has been closed.';
+
+// The library's TypeError texts and workerd's for the same misuse. Texts that the library uses for
+// several misuses that workerd tells apart are overridden per member below.
+const messages = new Map([
+  ['This stream has already been locked for exclusive reading by another reader', READER_LOCKED],
+  ['Cannot cancel a stream that already has a reader', READER_LOCKED],
+  ['ReadableStream.prototype.pipeTo cannot be used on a locked ReadableStream', READER_LOCKED],
+  ['ReadableStream.prototype.pipeThrough cannot be used on a locked ReadableStream', READER_LOCKED],
+  // workerd's text for a locked destination has no final period.
+  ['ReadableStream.prototype.pipeTo cannot be used on a locked WritableStream',
+    'This WritableStream is currently locked to a writer'],
+  ['ReadableStream.prototype.pipeThrough cannot be used on a locked WritableStream',
+    'This WritableStream is currently locked to a writer'],
+  ['ReadableStream.prototype.pipeTo\'s first argument must be a WritableStream',
+    "Failed to execute 'pipeTo' on 'ReadableStream': parameter 1 is not of type 'WritableStream'."],
+  ['Cannot read a stream using a released reader', READER_RELEASED],
+  ['Cannot read from a stream using a released reader', READER_RELEASED],
+  ['Cannot cancel a stream using a released reader', READER_RELEASED],
+  ['Reader was released and can no longer be used to monitor the stream\'s closedness', READER_RELEASED],
+  ['Reader was released', READER_RELEASED],
+  ['Cannot construct a ReadableStreamBYOBReader for a stream not constructed with a byte source',
+    'This ReadableStream does not support BYOB reads.'],
+  ['view must have non-zero byteLength',
+    'You must call read() on a "byob" reader with a positive-sized TypedArray object.'],
+  ['view must be an array buffer view',
+    "Failed to execute 'read' on 'ReadableStreamBYOBReader': parameter 1 is not of type 'ArrayBufferView'."],
+  ['view\'s buffer has been detached', 'The underlying ArrayBuffer has been detached.'],
+  ['This stream has already been locked for exclusive writing by another writer', WRITER_LOCKED],
+  ['Cannot abort a stream that already has a writer', WRITER_LOCKED],
+  ['Cannot close a stream that already has a writer', WRITER_LOCKED],
+  ['The stream is closing or closed and cannot be written to', WRITABLE_CLOSED],
+  ['Cannot close an already-closing stream', WRITABLE_CLOSED],
+  ['Cannot write to a stream using a released writer', WRITER_RELEASED],
+  ['Cannot close a stream using a released writer', WRITER_RELEASED],
+  ['Cannot abort a stream using a released writer', WRITER_RELEASED],
+  ['Cannot desiredSize a stream using a released writer', WRITER_RELEASED],
+  ['Writer was released and can no longer be used to monitor the stream\'s closedness', WRITER_RELEASED],
+  ['TransformStream terminated', 'The transform stream has been terminated'],
+  ['autoAllocateChunkSize must be greater than 0', 'The autoAllocateChunkSize option cannot be zero.'],
+  ['bytesWritten must be greater than 0 when calling respond() on a readable stream',
+    'The bytesWritten must be more than zero while the stream is open.'],
+  ['bytesWritten must be 0 when calling respond() on a closed stream',
+    'The bytesWritten must be zero after the stream is closed.'],
+  ['This BYOB request has been invalidated', 'This ReadableStreamBYOBRequest has been invalidated.'],
+  ['chunk must have non-zero byteLength', 'Cannot enqueue a zero-length ArrayBuffer.'],
+  ['chunk must be an array buffer view',
+    "Failed to execute 'enqueue' on 'ReadableByteStreamController': parameter 1 is not of type 'BufferSource'."],
+  ['chunk\'s buffer must have non-zero byteLength', 'Cannot enqueue a zero-length ArrayBuffer.'],
+  ['The stream is not in a state that permits enqueue', 'This ReadableByteStreamController is closed.'],
+]);
+
+// Texts of the library's with the value or state in them.
+const patterns = [
+  [/^First parameter has member 'mode' that /, "mode must be undefined or 'byob' in call to getReader()."],
+  [/^The stream \(in \w+ state\) is not in the readable state and cannot be enqueued to$/,
+    'This ReadableByteStreamController is closed.'],
+  [/^The stream \(in \w+ state\) is not in the readable state and cannot be closed$/,
+    'This ReadableStream is closed.'],
+  [/^The stream \(in \w+ state\) is not in the writable state and cannot be closed$/, WRITABLE_CLOSED],
+];
+
+// Gives a TypeError of the library workerd's text, in place, so that an error the library keeps
+// (a stream's stored error, a reader's rejected `closed`) reads the same wherever it surfaces.
+function fixError(error, overrides) {
+  if (error instanceof TypeError) {
+    const message = error.message;
+    let text = (overrides !== undefined && overrides.get(message)) || messages.get(message);
+    if (text === undefined) {
+      for (const [pattern, replacement] of patterns) {
+        if (pattern.test(message)) {
+          text = replacement;
+          break;
+        }
+      }
+    }
+    if (text !== undefined) error.message = text;
+  }
+  return error;
+}
+
+function fixRejection(result, overrides) {
+  // A handler on the very promise returned (not a new one), run before any the caller attaches.
+  if (result instanceof Promise) result.then(undefined, (error) => { fixError(error, overrides); });
+  return result;
+}
+
+// Wraps the prototype's member `name` (a method or a getter) so that its errors, thrown or as a
+// rejection, read as workerd's. The wrapper keeps the member's name and length.
+function adaptMember(proto, name, overrides = undefined) {
+  const desc = Object.getOwnPropertyDescriptor(proto, name);
+  const wrap = (fn) => {
+    const wrapped = {
+      [name](...args) {
+        try {
+          return fixRejection(Reflect.apply(fn, this, args), overrides);
+        } catch (error) {
+          throw fixError(error, overrides);
+        }
+      },
+    }[name];
+    Object.defineProperty(wrapped, 'length', { value: fn.length });
+    return wrapped;
+  };
+  if (desc.get !== undefined) {
+    const get = wrap(desc.get);
+    Object.defineProperty(get, 'name', { value: `get ${String(name)}` });
+    desc.get = get;
+  } else {
+    desc.value = wrap(desc.value);
+  }
+  Object.defineProperty(proto, name, desc);
+}
+
+function adaptMembers(cls, overridesByName = {}) {
+  const proto = cls.prototype;
+  for (const name of Reflect.ownKeys(proto)) {
+    if (name === 'constructor' || name === Symbol.toStringTag) continue;
+    const overrides = overridesByName[name];
+    adaptMember(proto, name, overrides === undefined ? undefined : new Map(overrides));
+  }
+}
+
+// A constructor with the library class's prototype (see the top of this file) that converts its
+// arguments as workerd does before the library sees them. `adapt(args)` returns the arguments to
+// pass on.
+function adaptConstructor(Lib, name, adapt) {
+  const ctor = {
+    // A strict function (the bundle is not strict code): no own `arguments` or `caller`.
+    [name]: function () {
+      'use strict';
+
+      const args = Array.prototype.slice.call(arguments);
+      if (new.target === undefined) {
+        throw new TypeError(`Class constructor ${name} cannot be invoked without 'new'`);
+      }
+      try {
+        return Reflect.construct(Lib, adapt(args), new.target);
+      } catch (error) {
+        throw fixError(error);
+      }
+    },
+  }[name];
+  Object.defineProperty(ctor, 'length', { value: 0 });
+  Object.defineProperty(ctor, 'prototype', { value: Lib.prototype, writable: false });
+  Object.defineProperty(Lib.prototype, 'constructor', {
+    value: ctor, writable: true, enumerable: false, configurable: true,
+  });
+  for (const key of Reflect.ownKeys(Lib)) {
+    if (key === 'length' || key === 'name' || key === 'prototype') continue;
+    Object.defineProperty(ctor, key, Object.getOwnPropertyDescriptor(Lib, key));
+  }
+  return ctor;
+}
+
+function constructError(name, message) {
+  return new TypeError(`Failed to construct '${name}': ${message}`);
+}
+
+// workerd's checks of a QueuingStrategy dictionary (the library's would give other texts).
+function adaptStrategy(strategy) {
+  if (strategy === undefined || strategy === null) return strategy;
+  if (!isObject(strategy)) return strategy;
+  const { highWaterMark, size } = strategy;
+  if (highWaterMark !== undefined && Number(highWaterMark) < 0) {
+    throw new TypeError('The value cannot be converted because it is negative and this API expects a positive bigint.');
+  }
+  if (size !== undefined && typeof size !== 'function') {
+    throw new TypeError("Incorrect type for the 'size' field on 'StreamQueuingStrategy': the provided value is not of type 'function'.");
+  }
+  return strategy;
+}
+
+// A start() that throws errors the stream in workerd instead of failing its constructor; the
+// library rethrows, so a throw becomes a rejection, which the library treats as an error of the
+// stream. The other members are called on the caller's object, as the specification says.
+function guardedStart(underlying) {
+  const start = underlying.start;
+  if (typeof start !== 'function') return start;
+  return (controller) => {
+    try {
+      return Reflect.apply(start, underlying, [controller]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+}
+
+function bound(underlying, key) {
+  const fn = underlying[key];
+  if (typeof fn !== 'function') return fn;
+  return (...args) => Reflect.apply(fn, underlying, args);
+}
+
+export const ReadableStream = adaptConstructor(LibReadableStream, 'ReadableStream', ([source, strategy]) => {
+  if (source === undefined || source === null || !isObject(source)) return [source, adaptStrategy(strategy)];
+  const type = source.type;
+  if (type !== undefined && `${type}` !== 'bytes') {
+    throw new TypeError(`"${type}" is not a valid type of ReadableStream.`);
+  }
+  const adapted = {
+    type: type === undefined ? undefined : 'bytes',
+    autoAllocateChunkSize: source.autoAllocateChunkSize,
+    start: guardedStart(source),
+    pull: bound(source, 'pull'),
+    cancel: bound(source, 'cancel'),
+  };
+  if (adapted.autoAllocateChunkSize === 0) {
+    throw new TypeError('The autoAllocateChunkSize option cannot be zero.');
+  }
+  return [adapted, adaptStrategy(strategy)];
+});
+
+export const WritableStream = adaptConstructor(LibWritableStream, 'WritableStream', ([sink, strategy]) => {
+  if (sink === undefined || sink === null || !isObject(sink)) return [sink, adaptStrategy(strategy)];
+  // workerd ignores a `type` member, which the library refuses.
+  const adapted = {
+    start: guardedStart(sink),
+    write: bound(sink, 'write'),
+    close: bound(sink, 'close'),
+    abort: bound(sink, 'abort'),
+  };
+  return [adapted, adaptStrategy(strategy)];
+});
+
+export const TransformStream = adaptConstructor(LibTransformStream, 'TransformStream',
+  ([transformer, writableStrategy, readableStrategy]) => {
+    if (isObject(transformer)) {
+      if (transformer.readableType !== undefined) {
+        throw new TypeError('transformer.readableType must be undefined.');
+      }
+      if (transformer.writableType !== undefined) {
+        throw new TypeError('transformer.writableType must be undefined.');
+      }
+    }
+    return [transformer, adaptStrategy(writableStrategy), adaptStrategy(readableStrategy)];
+  });
+
+function readerConstructor(Lib, name) {
+  return adaptConstructor(Lib, name, (args) => {
+    if (!(args[0] instanceof LibReadableStream)) {
+      throw constructError(name, "constructor parameter 1 is not of type 'ReadableStream'.");
+    }
+    return args;
+  });
+}
+
+export const ReadableStreamDefaultReader =
+  readerConstructor(LibReadableStreamDefaultReader, 'ReadableStreamDefaultReader');
+export const ReadableStreamBYOBReader =
+  readerConstructor(LibReadableStreamBYOBReader, 'ReadableStreamBYOBReader');
+
+export const WritableStreamDefaultWriter = adaptConstructor(LibWritableStreamDefaultWriter,
+  'WritableStreamDefaultWriter', (args) => {
+    if (!(args[0] instanceof LibWritableStream)) {
+      throw constructError('WritableStreamDefaultWriter', "constructor parameter 1 is not of type 'WritableStream'.");
+    }
+    return args;
+  });
+
+function strategyConstructor(Lib, name) {
+  return adaptConstructor(Lib, name, (args) => {
+    if (!isObject(args[0])) {
+      throw constructError(name, "constructor parameter 1 is not of type 'QueuingStrategyInit'.");
+    }
+    return args;
+  });
+}
+
+export const ByteLengthQueuingStrategy = strategyConstructor(LibByteLengthQueuingStrategy, 'ByteLengthQueuingStrategy');
+export const CountQueuingStrategy = strategyConstructor(LibCountQueuingStrategy, 'CountQueuingStrategy');
+
+// ReadableStream.from() takes what workerd takes: a sync or async iterable.
+{
+  const from = LibReadableStream.from;
+  Object.defineProperty(ReadableStream, 'from', {
+    value: {
+      from(iterable) {
+        if (typeof iterable !== 'string' && (!isObject(iterable)
+          || (typeof iterable[Symbol.asyncIterator] !== 'function' && typeof iterable[Symbol.iterator] !== 'function'))) {
+          throw new TypeError("Failed to execute 'from' on 'ReadableStream': parameter 1 is not of type 'AsyncGenerator'.");
+        }
+        return Reflect.apply(from, LibReadableStream, [iterable]);
+      },
+    }.from,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+const lockedComma = [['This stream has already been locked for exclusive reading by another reader',
+  'This ReadableStream is currently locked to a reader,']];
+adaptMembers(LibReadableStream, { tee: lockedComma });
+adaptMembers(LibReadableStreamDefaultReader);
+adaptMembers(LibReadableStreamBYOBReader);
+adaptMembers(ReadableStreamDefaultController, {
+  enqueue: [['The stream is not in a state that permits enqueue', 'Unable to enqueue']],
+  close: [['The stream is not in a state that permits close', 'This ReadableStream is closed.']],
+});
+adaptMembers(ReadableByteStreamController, {
+  close: [['The stream is closing or closed and cannot be closed', 'This ReadableByteStreamController is closed.']],
+});
+adaptMembers(ReadableStreamBYOBRequest);
+adaptMembers(LibWritableStream);
+adaptMembers(LibWritableStreamDefaultWriter);
+adaptMembers(WritableStreamDefaultController);
+adaptMembers(LibTransformStream);
+
+// The ends of TransformStreams whose two sides are not the library's transform (workerd's
+// IdentityTransformStream): TransformStream's own `readable` and `writable` give them, so that
+// such a stream has the prototype members of any other.
+const transformEnds = new WeakMap();
+for (const key of ['readable', 'writable']) {
+  const desc = Object.getOwnPropertyDescriptor(LibTransformStream.prototype, key);
+  const original = desc.get;
+  desc.get = {
+    [key]() {
+      const ends = transformEnds.get(this);
+      return ends === undefined ? Reflect.apply(original, this, []) : ends[key];
+    },
+  }[key];
+  Object.defineProperty(desc.get, 'name', { value: `get ${key}` });
+  Object.defineProperty(LibTransformStream.prototype, key, desc);
+}
+
+export function setTransformEnds(stream, readable, writable) {
+  transformEnds.set(stream, { readable, writable });
+}
+adaptMembers(TransformStreamDefaultController);
+
+// workerd's class strings are writable, as for its other interfaces.
+for (const cls of [
+  LibReadableStream, LibReadableStreamDefaultReader, LibReadableStreamBYOBReader,
+  ReadableStreamDefaultController, ReadableByteStreamController, ReadableStreamBYOBRequest,
+  LibWritableStream, LibWritableStreamDefaultWriter, WritableStreamDefaultController,
+  LibTransformStream, TransformStreamDefaultController, LibByteLengthQueuingStrategy,
+  LibCountQueuingStrategy,
+]) {
+  const tag = cls.prototype[Symbol.toStringTag];
+  Object.defineProperty(cls.prototype, Symbol.toStringTag, {
+    value: tag, writable: true, enumerable: false, configurable: true,
+  });
+}
+
+export {
+  ReadableByteStreamController,
+  ReadableStreamBYOBRequest,
+  ReadableStreamDefaultController,
+  TransformStreamDefaultController,
+  WritableStreamDefaultController,
+};
+
+// Whether `value` is a ReadableStream (made by user code or by the prelude).
+export function isReadableStream(value) {
+  return value instanceof LibReadableStream;
+}
+
+// Whether a read has been requested or the stream was cancelled (the specification's
+// [[disturbed]], which `bodyUsed` reports). The library keeps it as `_disturbed`.
+export function isDisturbed(stream) {
+  return stream._disturbed === true;
+}
