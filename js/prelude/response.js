@@ -46,12 +46,17 @@ function initializeResponse(init, body, context) {
   if (headersInit !== undefined) headersInternals.fill(headers, headersInit, context);
   let record = null;
   if (body !== null) {
-    if (nullBodyStatuses.has(status)) {
-      throw new TypeError(`${context}: Response with null body status (${status}) cannot have body.`);
-    }
     const extracted = body();
     record = extracted.record;
-    if (extracted.type !== null && !hasHeader(headers, 'content-type')) {
+    if (nullBodyStatuses.has(status)) {
+      // As workerd: an empty body is no body; anything else (a stream too) is refused.
+      const empty = record.stream === null
+        && (record.text !== null ? record.text.length === 0 : record.encoded.byteLength === 0);
+      if (!empty) {
+        throw new TypeError('Response with null body status (101, 204, 205, or 304) cannot have a body.');
+      }
+      record = null;
+    } else if (extracted.type !== null && !hasHeader(headers, 'content-type')) {
       headersInternals.appendRaw(headers, 'content-type', extracted.type);
     }
   }
