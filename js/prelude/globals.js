@@ -1,5 +1,6 @@
 import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
+import { Blob, File } from './blob.js';
 import { console } from './console.js';
 import { Crypto, SubtleCrypto, crypto } from './crypto.js';
 import { DOMException } from './dom_exception.js';
@@ -22,6 +23,7 @@ import {
 const globals = {
   AbortController,
   AbortSignal,
+  Blob,
   CloseEvent,
   Crypto,
   CustomEvent,
@@ -29,6 +31,7 @@ const globals = {
   ErrorEvent,
   Event,
   EventTarget,
+  File,
   Headers,
   MessageEvent,
   Navigator,
