@@ -7,6 +7,7 @@ import { DOMException } from './dom_exception.js';
 import { fetch } from './fetch.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { CustomEvent, Event, EventTarget } from './event_target.js';
+import { FormData } from './form_data.js';
 import { Headers } from './headers.js';
 import { queueMicrotask } from './microtask.js';
 import { Navigator, navigator } from './navigator.js';
@@ -32,6 +33,7 @@ const globals = {
   Event,
   EventTarget,
   File,
+  FormData,
   Headers,
   MessageEvent,
   Navigator,
