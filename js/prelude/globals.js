@@ -17,6 +17,7 @@ import { Response } from './response.js';
 import { structuredClone } from './structured_clone.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
+import { URLPattern } from './url_pattern.js';
 import {
   CloseEvent, ErrorEvent, MessageEvent, WebSocket, WebSocketPair, WebSocketRequestResponsePair,
 } from './web_socket.js';
@@ -43,6 +44,7 @@ const globals = {
   TextDecoder,
   TextEncoder,
   URL,
+  URLPattern,
   URLSearchParams,
   WebSocket,
   WebSocketPair,
