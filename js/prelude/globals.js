@@ -11,9 +11,11 @@ import { FormData } from './form_data.js';
 import { Headers } from './headers.js';
 import { queueMicrotask } from './microtask.js';
 import { Navigator, navigator } from './navigator.js';
+import { performance } from './performance.js';
 import { reportError } from './report_error.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
+import { scheduler } from './scheduler.js';
 import { structuredClone } from './structured_clone.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
@@ -57,8 +59,10 @@ const globals = {
   crypto,
   fetch,
   navigator,
+  performance,
   queueMicrotask,
   reportError,
+  scheduler,
   setInterval,
   setTimeout,
   structuredClone,
