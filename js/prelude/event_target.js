@@ -173,6 +173,19 @@ function flattenOptions(options, withListenerOptions) {
   return result;
 }
 
+// Interfaces that act when listeners of a type come and go (a MessagePort starts delivering once
+// it has a 'message' listener): target → callback(type, listenerCount).
+const listenerObservers = new WeakMap();
+
+export function observeListeners(target, callback) {
+  listenerObservers.set(target, callback);
+}
+
+function notifyListenerCount(target, type, list) {
+  const observer = listenerObservers.get(target);
+  if (observer !== undefined) observer(type, list === undefined ? 0 : list.length);
+}
+
 export class EventTarget {
   // type → listeners in registration order
   #listeners = new Map();
@@ -196,6 +209,7 @@ export class EventTarget {
     if (list.some((l) => l.callback === callback && l.capture === capture)) return;
     const listener = { callback, capture, once, passive, removed: false };
     list.push(listener);
+    notifyListenerCount(this, typeString, list);
     if (signal !== null) {
       signalHooks.onAbort(signal, () => this.#remove(typeString, listener));
     }
@@ -219,7 +233,10 @@ export class EventTarget {
     const list = this.#listeners.get(type);
     if (list === undefined) return;
     const index = list.indexOf(listener);
-    if (index !== -1) list.splice(index, 1);
+    if (index !== -1) {
+      list.splice(index, 1);
+      notifyListenerCount(this, type, list);
+    }
   }
 
   dispatchEvent(event) {

@@ -9,6 +9,7 @@ import { TextDecoder, TextEncoder } from './encoding.js';
 import { CustomEvent, Event, EventTarget } from './event_target.js';
 import { FormData } from './form_data.js';
 import { Headers } from './headers.js';
+import { MessageChannel, MessagePort } from './message_channel.js';
 import { queueMicrotask } from './microtask.js';
 import { Navigator, navigator } from './navigator.js';
 import { performance } from './performance.js';
@@ -38,7 +39,9 @@ const globals = {
   File,
   FormData,
   Headers,
+  MessageChannel,
   MessageEvent,
+  MessagePort,
   Navigator,
   Request,
   Response,
