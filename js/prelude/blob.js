@@ -63,15 +63,16 @@ function joinParts(chunks) {
   return out;
 }
 
-// BlobPropertyBag / FilePropertyBag: `endings` is refused as workerd refuses it.
-function readOptions(options, context) {
+// BlobPropertyBag / FilePropertyBag (argument `position` of the constructor).
+function readOptions(options, context, position) {
   if (options === undefined || options === null) return {};
   if (!isObject(options)) {
-    throw new TypeError(`${context}: constructor parameter 2 is not of type 'Options'.`);
+    throw new TypeError(`${context}: constructor parameter ${position} is not of type 'Options'.`);
   }
   return options;
 }
 
+// The options' type; `endings` is refused as workerd refuses it.
 function readType(opts) {
   if (opts.endings !== undefined) throw new Error("The 'endings' field on 'Options' is not implemented.");
   return opts.type === undefined ? '' : normalizeBlobType(toDOMString(opts.type));
@@ -95,7 +96,7 @@ export class Blob {
     }
     const context = "Failed to construct 'Blob'";
     const chunks = convertParts(blobParts, context);
-    this.#type = readType(readOptions(options, context));
+    this.#type = readType(readOptions(options, context, 2));
     this.#bytes = joinParts(chunks);
   }
 
@@ -168,7 +169,7 @@ export class File extends Blob {
       throw new TypeError(`${context}: constructor parameter 2 is not of type 'string'.`);
     }
     const name = toDOMString(fileName);
-    const opts = readOptions(options, context);
+    const opts = readOptions(options, context, 3);
     const type = readType(opts);
     let lastModified = dateNow();
     if (opts.lastModified !== undefined) {

@@ -67,6 +67,9 @@ test("constructor errors are workerd's", async () => {
   assert.deepEqual(await run(`new Blob(['a'], { endings: 'native' })`), {
     error: 'Error', message: "The 'endings' field on 'Options' is not implemented.",
   });
+  assert.deepEqual(await run(`new File([], 'n', 5)`), {
+    error: 'TypeError', message: "Failed to construct 'File': constructor parameter 3 is not of type 'Options'.",
+  });
   assert.deepEqual(await run(`new File(['x'])`), {
     error: 'TypeError', message: "Failed to construct 'File': constructor parameter 2 is not of type 'string'.",
   });
