@@ -22,6 +22,7 @@ export function normalizeBlobType(type) {
 }
 
 let blobBytesOf;
+let blobTypeOf;
 let isBlobObject;
 let makeBlob;
 
@@ -102,6 +103,7 @@ export class Blob {
 
   static {
     blobBytesOf = (blob) => blob.#bytes;
+    blobTypeOf = (blob) => blob.#type;
     isBlobObject = (value) => isObject(value) && #bytes in value;
     makeBlob = (bytes, type) => new Blob(internalToken, { bytes, type });
   }
@@ -151,6 +153,7 @@ export class Blob {
 defineInterface(Blob, 'Blob');
 
 let fileState;
+let fileNameOf;
 
 export class File extends Blob {
   #name;
@@ -183,6 +186,7 @@ export class File extends Blob {
 
   static {
     fileState = (value) => (isObject(value) && #name in value ? value : null);
+    fileNameOf = (file) => file.#name;
   }
 
   get name() {
@@ -198,11 +202,14 @@ export class File extends Blob {
 
 defineInterface(File, 'File');
 
-// For FormData, bodies and the multipart parser.
+// For FormData, bodies and the multipart parser, which read Blobs without going through their
+// (replaceable) accessors.
 export const blobInternals = {
   isBlob: (value) => isBlobObject(value),
   isFile: (value) => fileState(value) !== null,
   bytes: (blob) => blobBytesOf(blob),
+  type: (blob) => blobTypeOf(blob),
+  name: (file) => fileNameOf(file),
   create: (bytes, type) => makeBlob(bytes, type),
   // A File over `bytes` (not copied: callers hand over bytes nobody else changes).
   createFile: (bytes, name, type, lastModified = dateNow()) => new File(internalToken, {

@@ -184,7 +184,7 @@ export function extractBody(object) {
     // A Blob's bytes never change, so the body shares them; its type, when it has one, is the
     // Content-Type.
     if (blobInternals.isBlob(object)) {
-      const type = object.type;
+      const type = blobInternals.type(object);
       return { record: new BodyRecord(blobInternals.bytes(object)), type: type === '' ? null : type };
     }
     if (isFormData(object)) {

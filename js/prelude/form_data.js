@@ -14,7 +14,7 @@ const dateNow = Date.now;
 
 let entriesOf;
 
-function checkFormData(value, entries) {
+function checkFormData(entries) {
   if (entries === undefined) throw illegalInvocation();
 }
 
@@ -34,7 +34,7 @@ function entryValue(name, value, filename, context, argCount) {
   const fn = filename === undefined ? undefined : toUSVString(filename);
   if (blobInternals.isFile(value) && fn === undefined) return value;
   return blobInternals.createFile(
-    blobInternals.bytes(value), fn === undefined ? name : fn, value.type, dateNow());
+    blobInternals.bytes(value), fn === undefined ? name : fn, blobInternals.type(value), dateNow());
 }
 
 export class FormData {
@@ -50,7 +50,7 @@ export class FormData {
 
   append(name, value, filename = undefined) {
     const entries = entriesOf(this);
-    checkFormData(this, entries);
+    checkFormData(entries);
     const context = "Failed to execute 'append' on 'FormData'";
     const n = nameArg(name, context);
     entries.push([n, entryValue(n, value, filename, context, arguments.length)]);
@@ -58,14 +58,14 @@ export class FormData {
 
   delete(name) {
     const entries = entriesOf(this);
-    checkFormData(this, entries);
+    checkFormData(entries);
     const n = nameArg(name, "Failed to execute 'delete' on 'FormData'");
     this.#entries = entries.filter((entry) => entry[0] !== n);
   }
 
   get(name) {
     const entries = entriesOf(this);
-    checkFormData(this, entries);
+    checkFormData(entries);
     const n = nameArg(name, "Failed to execute 'get' on 'FormData'");
     const entry = entries.find((e) => e[0] === n);
     return entry === undefined ? null : entry[1];
@@ -73,14 +73,14 @@ export class FormData {
 
   getAll(name) {
     const entries = entriesOf(this);
-    checkFormData(this, entries);
+    checkFormData(entries);
     const n = nameArg(name, "Failed to execute 'getAll' on 'FormData'");
     return entries.filter((e) => e[0] === n).map((e) => e[1]);
   }
 
   has(name) {
     const entries = entriesOf(this);
-    checkFormData(this, entries);
+    checkFormData(entries);
     const n = nameArg(name, "Failed to execute 'has' on 'FormData'");
     return entries.some((e) => e[0] === n);
   }
@@ -88,7 +88,7 @@ export class FormData {
   // Replaces the first entry of that name in place and removes the others.
   set(name, value, filename = undefined) {
     const entries = entriesOf(this);
-    checkFormData(this, entries);
+    checkFormData(entries);
     const context = "Failed to execute 'set' on 'FormData'";
     const n = nameArg(name, context);
     const v = entryValue(n, value, filename, context, arguments.length);
@@ -102,23 +102,23 @@ export class FormData {
   }
 
   entries() {
-    checkFormData(this, entriesOf(this));
+    checkFormData(entriesOf(this));
     return new FormDataIterator(this, 'key+value', entryIteratorProto);
   }
 
   keys() {
-    checkFormData(this, entriesOf(this));
+    checkFormData(entriesOf(this));
     return new FormDataIterator(this, 'key', keyIteratorProto);
   }
 
   values() {
-    checkFormData(this, entriesOf(this));
+    checkFormData(entriesOf(this));
     return new FormDataIterator(this, 'value', valueIteratorProto);
   }
 
   // Entries appended by the callback are visited too, as in workerd.
   forEach(callback, thisArg = undefined) {
-    checkFormData(this, entriesOf(this));
+    checkFormData(entriesOf(this));
     if (typeof callback !== 'function') {
       throw new TypeError("Failed to execute 'forEach' on 'FormData': parameter 1 is not of type 'function'.");
     }
@@ -220,8 +220,9 @@ export function serializeFormData(formData, boundary) {
       add(utf8Encode(`${head}"\r\n\r\n`));
       add(utf8Encode(value));
     } else {
-      const type = value.type === '' ? 'application/octet-stream' : value.type;
-      head += `"; filename="${escapeQuoted(value.name)}"\r\nContent-Type: ${type}\r\n\r\n`;
+      const fileType = blobInternals.type(value);
+      const type = fileType === '' ? 'application/octet-stream' : fileType;
+      head += `"; filename="${escapeQuoted(blobInternals.name(value))}"\r\nContent-Type: ${type}\r\n\r\n`;
       add(utf8Encode(head));
       add(blobInternals.bytes(value));
     }

@@ -210,3 +210,23 @@ test('formData() needs a Content-Type header, checked before the body is read', 
     return [message, r.bodyUsed, parsed.bodyUsed];
   })()`), ['Parsing a Body as FormData requires a Content-Type header.', false, true]);
 });
+
+test('bodies and FormData read Blobs without their replaceable accessors', async () => {
+  assert.deepEqual(await run(`(async () => {
+    const type = Object.getOwnPropertyDescriptor(Blob.prototype, 'type');
+    const name = Object.getOwnPropertyDescriptor(File.prototype, 'name');
+    Object.defineProperty(Blob.prototype, 'type', { get() { return 'evil/type'; }, configurable: true });
+    Object.defineProperty(File.prototype, 'name', { get() { return 'evil-name'; }, configurable: true });
+    try {
+      const f = new FormData();
+      f.append('b', new Blob(['x'], { type: 'a/b' }));
+      f.append('f', new File(['y'], 'real.txt', { type: 'c/d' }));
+      const body = await new Response(f).text();
+      return [new Response(new Blob(['x'], { type: 'a/b' })).headers.get('content-type'),
+        body.includes('evil'), body.includes('filename="real.txt"'), body.includes('Content-Type: a/b')];
+    } finally {
+      Object.defineProperty(Blob.prototype, 'type', type);
+      Object.defineProperty(File.prototype, 'name', name);
+    }
+  })()`), ['a/b', false, true, true]);
+});
