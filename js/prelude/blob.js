@@ -4,7 +4,7 @@
 import native from './native.js';
 import { utf8Encode } from './encoding.js';
 import {
-  bufferSourceView, defineInterface, illegalInvocation, isObject, toDOMString, toLong,
+  bufferSourceView, defineInterface, illegalInvocation, inspectCustom, isObject, toDOMString, toLong,
 } from './webidl.js';
 
 // workerd's limit for the bytes of one Blob (LimitEnforcer::getBlobSizeLimit).
@@ -148,6 +148,11 @@ export class Blob {
     checkBlob(this);
     return Promise.resolve(native.utf8Decode(this.#bytes, false));
   }
+
+  // How console.log shows it, as in workerd: Blob { size: 2, type: 'text/plain' }.
+  [inspectCustom](depth, options, inspect) {
+    return `Blob ${inspect({ size: this.#bytes.length, type: this.#type }, options)}`;
+  }
 }
 
 defineInterface(Blob, 'Blob');
@@ -197,6 +202,13 @@ export class File extends Blob {
   get lastModified() {
     if (fileState(this) === null) throw illegalInvocation();
     return this.#lastModified;
+  }
+
+  [inspectCustom](depth, options, inspect) {
+    const fields = {
+      name: this.#name, lastModified: this.#lastModified, size: blobBytesOf(this).length, type: blobTypeOf(this),
+    };
+    return `File ${inspect(fields, options)}`;
   }
 }
 

@@ -7,7 +7,7 @@ import { utf8Encode } from './encoding.js';
 import { essence, parseMimeType } from './mime_type.js';
 import { URLSearchParams } from './url.js';
 import {
-  IteratorPrototype, defineInterface, illegalInvocation, isObject, toUSVString,
+  IteratorPrototype, defineInterface, illegalInvocation, inspectCustom, isObject, toUSVString,
 } from './webidl.js';
 
 const dateNow = Date.now;
@@ -127,6 +127,11 @@ export class FormData {
       const [name, value] = this.#entries[i];
       callback.call(receiver, value, name, this);
     }
+  }
+
+  // Shown like a Map, as workerd shows it: FormData(1) { 'a' => '1' }.
+  [inspectCustom](depth, options, inspect) {
+    return `FormData${inspect(new Map(this.#entries), options).slice(3)}`;
   }
 }
 

@@ -8,7 +8,7 @@ import native from './native.js';
 import { Event, EventTarget, defineEventHandler, observeListeners } from './event_target.js';
 import { createPortMessageEvent } from './web_socket.js';
 import {
-  defineInterface, illegalConstructor, illegalInvocation, isObject,
+  defineInterface, illegalConstructor, illegalInvocation, inspectCustom, isObject,
 } from './webidl.js';
 
 const dispatchEvent = EventTarget.prototype.dispatchEvent;
@@ -104,6 +104,10 @@ export class MessagePort extends EventTarget {
     if (peer !== null) peer.close();
     dispatchEvent.call(this, new Event('close'));
   }
+
+  [inspectCustom](depth, options, inspect) {
+    return `MessagePort ${inspect({ onmessage: this.onmessage }, options)}`;
+  }
 }
 
 defineEventHandler(MessagePort.prototype, 'message');
@@ -115,8 +119,9 @@ export class MessageChannel {
     const port2 = new MessagePort(internalToken);
     portState(port1).peer = port2;
     portState(port2).peer = port1;
-    Object.defineProperty(this, 'port1', { value: port1, enumerable: true, configurable: false });
+    // In workerd's order.
     Object.defineProperty(this, 'port2', { value: port2, enumerable: true, configurable: false });
+    Object.defineProperty(this, 'port1', { value: port1, enumerable: true, configurable: false });
   }
 }
 

@@ -3,7 +3,9 @@
 // does not (workerd's Spectre rule). Dorm's Date.now() is V8's, which, as in workerd, is not
 // frozen between I/O. The Performance interface is not a global there (only with Node.js
 // compatibility), so it is not one here either.
-import { defineInterface, illegalConstructor, illegalInvocation, isObject } from './webidl.js';
+import {
+  defineInterface, illegalConstructor, illegalInvocation, inspectCustom, isObject,
+} from './webidl.js';
 
 const dateNow = Date.now;
 const internalToken = Symbol('Performance');
@@ -28,6 +30,10 @@ export class Performance {
   now() {
     if (!isPerformance(this)) throw illegalInvocation();
     return dateNow();
+  }
+
+  [inspectCustom](depth, options, inspect) {
+    return `Performance ${inspect({ timeOrigin: 0 }, options)}`;
   }
 }
 

@@ -4,7 +4,9 @@
 // "Failed to exec URLPattern"), so the polyfill's own errors are replaced by those.
 import { URLPattern as PolyfillURLPattern } from 'urlpattern-polyfill/urlpattern';
 import { URL } from './url.js';
-import { defineInterface, illegalInvocation, isObject, toUSVString } from './webidl.js';
+import {
+  defineInterface, illegalInvocation, inspectCustom, isObject, toUSVString,
+} from './webidl.js';
 
 const components = ['protocol', 'username', 'password', 'hostname', 'port', 'pathname', 'search', 'hash'];
 const OriginalRegExp = RegExp;
@@ -124,6 +126,15 @@ export class URLPattern {
     const out = { inputs: [...result.inputs] };
     for (const name of components) out[name] = componentResult(result[name]);
     return out;
+  }
+
+  // The components and hasRegExpGroups, as workerd's console shows them.
+  [inspectCustom](depth, options, inspect) {
+    const inner = innerOf(this);
+    const fields = {};
+    for (const name of components) fields[name] = inner[name];
+    fields.hasRegExpGroups = inner.hasRegExpGroups;
+    return `URLPattern ${inspect(fields, options)}`;
   }
 }
 

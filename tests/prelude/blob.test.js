@@ -115,3 +115,13 @@ test("the prototypes have workerd's members, stream() aside", async () => {
     ['constructor', 'lastModified', 'name'], 0, 0, [],
   ]);
 });
+
+test('console.log shows Blobs and Files as workerd does', () => {
+  rt.logs.length = 0;
+  rt.run(`console.log(new Blob(['ab'], { type: 't/x' })); console.log(new File(['a'], 'n', { lastModified: 1 }));
+    console.log({ b: new Blob([]) });`);
+  assert.deepEqual(rt.messages(), [
+    "Blob { size: 2, type: 't/x' }", "File { name: 'n', lastModified: 1, size: 1, type: '' }",
+    "{ b: Blob { size: 0, type: '' } }",
+  ]);
+});

@@ -230,3 +230,13 @@ test('bodies and FormData read Blobs without their replaceable accessors', async
     }
   })()`), ['a/b', false, true, true]);
 });
+
+test('console.log shows FormData like a Map, as workerd does', () => {
+  rt.logs.length = 0;
+  rt.run(`const shown = new FormData(); shown.append('a', '1'); shown.append('f', new File(['x'], 'f', { lastModified: 7 }));
+    console.log(shown); console.log(new FormData());`);
+  assert.deepEqual(rt.messages(), [
+    "FormData(2) {\n  'a' => '1',\n  'f' => File { name: 'f', lastModified: 7, size: 1, type: '' }\n}",
+    'FormData(0) {}',
+  ]);
+});

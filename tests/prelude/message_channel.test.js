@@ -140,7 +140,15 @@ test("the interfaces have workerd's shape", async () => {
     const c = new MessageChannel();
     const onmessage = c.port1.onmessage;
     c.port1.onmessage = 5;
-    return [c.port1 === c.port1, Object.getOwnPropertyNames(c).sort(), Object.prototype.toString.call(c.port1), c.port1 instanceof EventTarget,
+    return [c.port1 === c.port1, Object.getOwnPropertyNames(c), Object.prototype.toString.call(c.port1), c.port1 instanceof EventTarget,
       Object.getOwnPropertyNames(MessagePort.prototype).sort(), onmessage, c.port1.onmessage];
-  })()`), [true, ['port1', 'port2'], '[object MessagePort]', true, ['close', 'constructor', 'onmessage', 'postMessage', 'start'], null, null]);
+  })()`), [true, ['port2', 'port1'], '[object MessagePort]', true, ['close', 'constructor', 'onmessage', 'postMessage', 'start'], null, null]);
+});
+
+test('console.log shows a channel and its ports as workerd does', () => {
+  rt.logs.length = 0;
+  rt.run(`console.log(new MessageChannel())`);
+  assert.deepEqual(rt.messages(), [
+    'MessageChannel {\n  port2: MessagePort { onmessage: null },\n  port1: MessagePort { onmessage: null }\n}',
+  ]);
 });

@@ -88,3 +88,9 @@ test("argument errors are workerd's", async () => {
     error: 'TypeError', message: "Incorrect type for the 'signal' field on 'WaitOptions': the provided value is not of type 'AbortSignal'.",
   });
 });
+
+test('console.log shows performance and scheduler as workerd does', () => {
+  rt.logs.length = 0;
+  rt.run(`console.log(performance); console.log(scheduler);`);
+  assert.deepEqual(rt.messages(), ['Performance { timeOrigin: 0 }', 'Scheduler {}']);
+});

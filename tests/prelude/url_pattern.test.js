@@ -106,3 +106,12 @@ test('a replaced global URL or RegExp does not change how patterns work', async 
     }
   })()`), ['example.com', true, true]);
 });
+
+test('console.log shows the components and hasRegExpGroups, as workerd does', () => {
+  rt.logs.length = 0;
+  rt.run(`console.log(new URLPattern({ pathname: '/a' }))`);
+  assert.deepEqual(rt.messages(), [[
+    'URLPattern {', "  protocol: '*',", "  username: '*',", "  password: '*',", "  hostname: '*',", "  port: '*',",
+    "  pathname: '/a',", "  search: '*',", "  hash: '*',", '  hasRegExpGroups: false', '}',
+  ].join('\n')]);
+});
