@@ -5,13 +5,15 @@
 // listener (as Node.js does); it goes back to holding them when its last listener goes. Transfer
 // lists are refused, as in workerd.
 import native from './native.js';
-import { Event, EventTarget, defineEventHandler, observeListeners } from './event_target.js';
+import { reportException } from './report_error.js';
+import {
+  Event, EventTarget, defineEventHandler, dispatchTrustedEvent, observeListeners,
+} from './event_target.js';
 import { createPortMessageEvent } from './web_socket.js';
 import {
   defineInterface, illegalConstructor, illegalInvocation, inspectCustom, isObject,
 } from './webidl.js';
 
-const dispatchEvent = EventTarget.prototype.dispatchEvent;
 const internalToken = Symbol('MessagePort');
 
 const PENDING = 0;
@@ -26,8 +28,18 @@ function stateOf(port) {
   return state;
 }
 
+// As in workerd: a listener that throws ends the dispatch, and the exception is dispatched as
+// the data of a second 'message' event; an exception from that one is reported.
 function dispatchMessage(port, data) {
-  dispatchEvent.call(port, createPortMessageEvent(data, port));
+  try {
+    dispatchTrustedEvent(port, createPortMessageEvent(data, port), true);
+  } catch (error) {
+    try {
+      dispatchTrustedEvent(port, createPortMessageEvent(error, port), true);
+    } catch (again) {
+      reportException(again);
+    }
+  }
 }
 
 function startPort(port, state) {
@@ -93,7 +105,7 @@ export class MessagePort extends EventTarget {
   }
 
   // Closes both ports; each dispatches a 'close' event (the peer first). Messages not yet
-  // dispatched are dropped.
+  // dispatched are dropped. A close listener's exception is thrown from close(), as in workerd.
   close() {
     const state = stateOf(this);
     if (state.phase === CLOSED) return;
@@ -102,7 +114,7 @@ export class MessagePort extends EventTarget {
     const peer = state.peer;
     state.peer = null;
     if (peer !== null) peer.close();
-    dispatchEvent.call(this, new Event('close'));
+    dispatchTrustedEvent(this, new Event('close'), true);
   }
 
   [inspectCustom](depth, options, inspect) {

@@ -20,14 +20,14 @@ test('a message is a structured clone, dispatched on the peer as a MessageEvent 
     const got = [];
     const obj = { a: [1, 2], m: new Map([[1, 2]]), d: new Date(0) };
     port2.onmessage = (e) => got.push([e.constructor.name, e.type, e.data.a, e.data.m.get(1), e.data.d.getTime(), e.target === port2,
-      e.data === obj, e.origin, e.lastEventId, e.source === port2, e.ports]);
+      e.data === obj, e.origin, e.lastEventId, e.source === port2, e.ports, e.isTrusted]);
     port1.postMessage(obj);
     const sync = got.length;
     await Promise.resolve();
     const afterOne = got.length;
     await settle();
     return [sync, afterOne, got];
-  })()`), [0, 1, [['MessageEvent', 'message', [1, 2], 2, 0, true, false, null, '', true, []]]]);
+  })()`), [0, 1, [['MessageEvent', 'message', [1, 2], 2, 0, true, false, null, '', true, [], true]]]);
   assert.deepEqual(await run(`(async () => {
     const { port1, port2 } = new MessageChannel();
     const got = [];
@@ -116,6 +116,44 @@ test('close() closes both ports, dispatches close on each (the peer first) and d
     await settle();
     return [got, closed];
   })()`), [[], ['p2', ['p1', 'Event']]]);
+});
+
+test('a listener that throws ends the dispatch, and its exception is dispatched as a message', async () => {
+  assert.deepEqual(await run(`(async () => {
+    const { port1, port2 } = new MessageChannel();
+    const got = [];
+    const show = (d) => (d instanceof Error ? 'Error:' + d.message : d);
+    port2.addEventListener('message', (e) => { got.push(['l1', show(e.data)]); if (!(e.data instanceof Error)) throw new Error('boom'); });
+    port2.addEventListener('message', (e) => got.push(['l2', show(e.data)]));
+    port2.start();
+    port1.postMessage(1);
+    await settle();
+    return got;
+  })()`), [['l1', 1], ['l1', 'Error:boom'], ['l2', 'Error:boom']]);
+  rt.reported.length = 0;
+  assert.deepEqual(await run(`(async () => {
+    const { port1, port2 } = new MessageChannel();
+    const got = [];
+    port2.onmessage = (e) => { got.push(e.data instanceof Error ? 'Error:' + e.data.message : e.data); throw new Error('boom' + got.length); };
+    port1.postMessage(1);
+    port1.postMessage(2);
+    await settle();
+    return got;
+  })()`), [1, 'Error:boom1', 2, 'Error:boom3']);
+  // The exceptions thrown while handling the exceptions are reported.
+  assert.deepEqual(rt.reported.map((e) => e.message), ['boom2', 'boom4']);
+});
+
+test('a close listener that throws ends close() with its exception', async () => {
+  assert.deepEqual(await run(`(() => {
+    const { port1, port2 } = new MessageChannel();
+    const seen = [];
+    port2.addEventListener('close', (e) => { seen.push(['p2', e.isTrusted]); throw new Error('x'); });
+    port1.addEventListener('close', () => seen.push('p1'));
+    try { port1.close(); } catch (e) { seen.push('threw ' + e.message); }
+    port1.close();
+    return seen;
+  })()`), [['p2', true], 'threw x']);
 });
 
 test("cloning and transfer errors are workerd's", async () => {
