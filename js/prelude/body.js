@@ -1,4 +1,10 @@
+import { blobInternals } from './blob.js';
 import { utf8DecodeWithBOM, utf8Encode } from './encoding.js';
+import {
+  isFormData, newBoundary, parseFormData, serializeFormData,
+} from './form_data.js';
+import { headersInternals } from './headers.js';
+import { extractMimeType, serializeMimeType } from './mime_type.js';
 import { ReadableStream, isDisturbed, isReadableStream } from './streams.js';
 import { setKnownLength } from './streams_inspect.js';
 import { isURLSearchParams } from './url.js';
@@ -192,6 +198,19 @@ export function extractBody(object) {
       }
       return { record: new BodyRecord(null, null, object), type: null };
     }
+    // A Blob's bytes never change, so the body shares them; its type, when it has one, is the
+    // Content-Type.
+    if (blobInternals.isBlob(object)) {
+      const type = blobInternals.type(object);
+      return { record: new BodyRecord(blobInternals.bytes(object)), type: type === '' ? null : type };
+    }
+    if (isFormData(object)) {
+      const boundary = newBoundary();
+      return {
+        record: new BodyRecord(serializeFormData(object, boundary)),
+        type: `multipart/form-data; boundary=${boundary}`,
+      };
+    }
     if (isURLSearchParams(object)) {
       return {
         record: new BodyRecord(utf8Encode(object.toString())),
@@ -201,13 +220,23 @@ export function extractBody(object) {
     const view = bufferSourceView(object);
     if (view !== null) return { record: new BodyRecord(view.slice()), type: null };
   }
-  // Anything else is a USVString for WebIDL (Blob and FormData are not available).
+  // Anything else is a USVString for WebIDL.
   return { record: new BodyRecord(utf8Encode(toUSVString(object))), type: 'text/plain;charset=UTF-8' };
 }
 
 // Installs the Body mixin on a class whose instances give their BodyRecord (or null) through
-// `getRecord`, which throws a TypeError for other objects.
-export function installBodyMixin(cls, getRecord) {
+// `getRecord`, which throws a TypeError for other objects, and their Headers through
+// `getHeaders`.
+export function installBodyMixin(cls, getRecord, getHeaders) {
+  // The Content-Type header's value (all values combined), or null, read without going through
+  // the (replaceable) methods of Headers.
+  const contentType = (self) => {
+    const values = [];
+    for (const [name, value] of headersInternals.list(getHeaders(self))) {
+      if (name === 'content-type') values.push(value);
+    }
+    return values.length === 0 ? null : values.join(', ');
+  };
   const consume = (self, convert) => {
     try {
       const bytes = consumeBody(getRecord(self));
@@ -228,8 +257,33 @@ export function installBodyMixin(cls, getRecord) {
     arrayBuffer() {
       return consume(this, (bytes) => bytes.slice().buffer);
     },
+    // The type is the Content-Type, serialized as a MIME type, or '' when there is none or it
+    // does not parse (workerd's blob_standard_mime_type behaviour).
+    blob() {
+      return consume(this, (bytes) => {
+        const mime = extractMimeType(contentType(this));
+        return blobInternals.create(bytes.slice(), mime === null ? '' : serializeMimeType(mime));
+      });
+    },
     bytes() {
       return consume(this, (bytes) => bytes.slice());
+    },
+    // A used body is refused before the Content-Type is looked at, and a missing Content-Type
+    // before the body is read, as in workerd.
+    formData() {
+      try {
+        const record = getRecord(this);
+        if (isBodyUsed(record)) consumeBody(record);  // throws workerd's error for a used body
+        const type = contentType(this);
+        if (type === null) {
+          throw new TypeError('Parsing a Body as FormData requires a Content-Type header.');
+        }
+        const bytes = consumeBody(record);
+        if (bytes instanceof Promise) return bytes.then((read) => parseFormData(read, type));
+        return new Promise((resolve) => resolve(parseFormData(bytes, type)));
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     json() {
       return consume(this, (bytes) => JSON.parse(utf8DecodeWithBOM(bytes)));

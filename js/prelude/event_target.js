@@ -173,6 +173,21 @@ function flattenOptions(options, withListenerOptions) {
   return result;
 }
 
+export let dispatchTrustedEvent;
+
+// Interfaces that act when listeners of a type come and go (a MessagePort starts delivering once
+// it has a 'message' listener): target → callback(type, listenerCount).
+const listenerObservers = new WeakMap();
+
+export function observeListeners(target, callback) {
+  listenerObservers.set(target, callback);
+}
+
+function notifyListenerCount(target, type, list) {
+  const observer = listenerObservers.get(target);
+  if (observer !== undefined) observer(type, list === undefined ? 0 : list.length);
+}
+
 export class EventTarget {
   // type → listeners in registration order
   #listeners = new Map();
@@ -196,6 +211,7 @@ export class EventTarget {
     if (list.some((l) => l.callback === callback && l.capture === capture)) return;
     const listener = { callback, capture, once, passive, removed: false };
     list.push(listener);
+    notifyListenerCount(this, typeString, list);
     if (signal !== null) {
       signalHooks.onAbort(signal, () => this.#remove(typeString, listener));
     }
@@ -219,7 +235,10 @@ export class EventTarget {
     const list = this.#listeners.get(type);
     if (list === undefined) return;
     const index = list.indexOf(listener);
-    if (index !== -1) list.splice(index, 1);
+    if (index !== -1) {
+      list.splice(index, 1);
+      notifyListenerCount(this, type, list);
+    }
   }
 
   dispatchEvent(event) {
@@ -235,28 +254,43 @@ export class EventTarget {
     return this.#dispatch(event, state);
   }
 
+  static {
+    // For interfaces that dispatch their own events (a MessagePort's messages): the event is
+    // trusted, and with `propagate` the first exception a listener throws ends the dispatch and
+    // is thrown to the caller instead of being reported, as workerd's native dispatch does.
+    dispatchTrustedEvent = (target, event, propagate) => {
+      const state = eventState(event);
+      state.isTrusted = true;
+      return target.#dispatch(event, state, propagate);
+    };
+  }
+
   // There is no tree here, so the path is the target alone: capture listeners run first, then
   // the others, both in the AT_TARGET phase.
-  #dispatch(event, state) {
+  #dispatch(event, state, propagate = false) {
     state.dispatching = true;
     state.target = this;
     state.currentTarget = this;
     state.phase = AT_TARGET;
-    const list = this.#listeners.get(state.type);
-    if (list !== undefined && list.length > 0) {
-      const snapshot = list.slice();
-      this.#invoke(event, state, snapshot, true);
-      this.#invoke(event, state, snapshot, false);
+    try {
+      const list = this.#listeners.get(state.type);
+      if (list !== undefined && list.length > 0) {
+        const snapshot = list.slice();
+        this.#invoke(event, state, snapshot, true, propagate);
+        this.#invoke(event, state, snapshot, false, propagate);
+      }
+    } finally {
+      state.phase = NONE;
+      state.currentTarget = null;
+      state.dispatching = false;
+      state.stopPropagation = false;
+      state.stopImmediatePropagation = false;
+      state.inPassiveListener = false;
     }
-    state.phase = NONE;
-    state.currentTarget = null;
-    state.dispatching = false;
-    state.stopPropagation = false;
-    state.stopImmediatePropagation = false;
     return !state.canceled;
   }
 
-  #invoke(event, state, listeners, capturePhase) {
+  #invoke(event, state, listeners, capturePhase, propagate) {
     if (state.stopPropagation) return;
     for (const listener of listeners) {
       if (listener.removed || listener.capture !== capturePhase) continue;
@@ -274,6 +308,7 @@ export class EventTarget {
           handleEvent.call(callback, event);
         }
       } catch (error) {
+        if (propagate) throw error;
         reportException(error);
       }
       state.inPassiveListener = false;

@@ -1,5 +1,6 @@
 import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
+import { Blob, File } from './blob.js';
 import { Cache, CacheStorage, caches } from './cache.js';
 import { console } from './console.js';
 import { Crypto, SubtleCrypto, crypto } from './crypto.js';
@@ -8,10 +9,13 @@ import { fetch } from './fetch.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { TextDecoderStream, TextEncoderStream } from './encoding_streams.js';
 import { CustomEvent, Event, EventTarget } from './event_target.js';
+import { FormData } from './form_data.js';
 import { Headers } from './headers.js';
 import { FixedLengthStream, IdentityTransformStream } from './identity_stream.js';
+import { MessageChannel, MessagePort } from './message_channel.js';
 import { queueMicrotask } from './microtask.js';
 import { Navigator, navigator } from './navigator.js';
+import { performance } from './performance.js';
 import { reportError } from './report_error.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
@@ -21,9 +25,11 @@ import {
   ReadableStreamDefaultReader, TransformStream, TransformStreamDefaultController, WritableStream,
   WritableStreamDefaultController, WritableStreamDefaultWriter,
 } from './streams.js';
+import { scheduler } from './scheduler.js';
 import { structuredClone } from './structured_clone.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
+import { URLPattern } from './url_pattern.js';
 import {
   CloseEvent, ErrorEvent, MessageEvent, WebSocket, WebSocketPair, WebSocketRequestResponsePair,
 } from './web_socket.js';
@@ -31,6 +37,7 @@ import {
 const globals = {
   AbortController,
   AbortSignal,
+  Blob,
   ByteLengthQueuingStrategy,
   Cache,
   CacheStorage,
@@ -42,10 +49,14 @@ const globals = {
   ErrorEvent,
   Event,
   EventTarget,
+  File,
   FixedLengthStream,
+  FormData,
   Headers,
   IdentityTransformStream,
+  MessageChannel,
   MessageEvent,
+  MessagePort,
   Navigator,
   ReadableByteStreamController,
   ReadableStream,
@@ -63,6 +74,7 @@ const globals = {
   TransformStream,
   TransformStreamDefaultController,
   URL,
+  URLPattern,
   URLSearchParams,
   WebSocket,
   WebSocketPair,
@@ -79,8 +91,10 @@ const globals = {
   crypto,
   fetch,
   navigator,
+  performance,
   queueMicrotask,
   reportError,
+  scheduler,
   setInterval,
   setTimeout,
   structuredClone,

@@ -199,7 +199,8 @@ export class Request {
   }
 }
 
-installBodyMixin(Request, (request) => requestState(request).body);
+installBodyMixin(Request, (request) => requestState(request).body,
+  (request) => stateHeaders(requestState(request)));
 defineInterface(Request, 'Request');
 
 // What fetch() sends: the request's method, URL, headers, body record (or null), redirect mode

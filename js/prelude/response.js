@@ -180,7 +180,8 @@ export class Response {
   }
 }
 
-installBodyMixin(Response, (response) => responseState(response).body);
+installBodyMixin(Response, (response) => responseState(response).body,
+  (response) => responseState(response).headers);
 defineInterface(Response, 'Response');
 
 // A response fetch() received from another host: `headerList` flat (name, value, ...), `body` a

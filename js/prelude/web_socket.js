@@ -32,17 +32,49 @@ const NOT_ACCEPTED_MESSAGE =
 
 const internalToken = Symbol('WebSocket');
 
+// For MessagePort: a 'message' event carrying exactly `data` (undefined included) from `source`.
+export let createPortMessageEvent;
+const portMessageToken = Symbol('MessageEvent');
+
 export class MessageEvent extends Event {
   #data;
+  #source = null;
   constructor(type, init = undefined) {
+    if (type === portMessageToken) {
+      super('message');
+      this.#data = init.data;
+      this.#source = init.source;
+      return;
+    }
     requireArgs(arguments.length, 1, "Failed to construct 'MessageEvent'");
     const dict = toDictionary(init, "Failed to construct 'MessageEvent'");
     super(type, dict);
     this.#data = dict.data === undefined ? null : dict.data;
   }
 
+  static {
+    createPortMessageEvent = (data, source) => new MessageEvent(portMessageToken, { data, source });
+  }
+
   get data() {
     return this.#data;
+  }
+
+  // Workers have no origins, event ids or transferred ports: these are always the same.
+  get origin() {
+    return null;
+  }
+
+  get lastEventId() {
+    return '';
+  }
+
+  get source() {
+    return this.#source;
+  }
+
+  get ports() {
+    return [];
   }
 }
 defineInterface(MessageEvent, 'MessageEvent');

@@ -163,3 +163,9 @@ export function defineInterface(cls, name, constants = null) {
 }
 
 export const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
+
+// What workerd throws when a method or accessor of an interface is called on another object.
+export function illegalInvocation() {
+  return new TypeError('Illegal invocation: function called with incorrect `this` reference. '
+    + 'See https://developers.cloudflare.com/workers/observability/errors/#illegal-invocation-errors for details.');
+}

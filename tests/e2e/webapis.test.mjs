@@ -1,6 +1,6 @@
 // Web APIs available to objects: Request, Response, Headers, URL, URLSearchParams,
 // TextEncoder/TextDecoder, console, crypto, atob/btoa, structuredClone, timers, queueMicrotask,
-// web streams.
+// web streams, Blob/File/FormData, URLPattern, scheduler/performance and MessageChannel.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, waitFor } from './lib/dorm.mjs';
@@ -270,4 +270,93 @@ test('streams: IdentityTransformStream and FixedLengthStream as response bodies'
   const short = await server.request('/_do/web-apis/w/identity-stream?fixed=20');
   assert.equal(short.status, 500);
   assert.match(short.text, /FixedLengthStream did not see all expected bytes before close\(\)\./);
+});
+
+test('a multipart upload is read with request.formData(); the file part is a File', async () => {
+  // The body is written by Node's own FormData, so Dorm's parser reads another implementation's
+  // multipart encoding.
+  const form = new FormData();
+  form.append('field', 'value ✓');
+  form.append('file', new Blob(['file contents\r\nline 2'], { type: 'text/plain' }), 'notes.txt');
+  const encoded = new Request('http://localhost/', { method: 'POST', body: form });
+  const body = Buffer.from(await encoded.arrayBuffer());
+  const r = await api('upload', { method: 'POST', headers: { 'content-type': encoded.headers.get('content-type') }, body });
+  assert.deepEqual(r, {
+    field: 'value ✓',
+    isFile: true,
+    name: 'notes.txt',
+    size: 21,
+    type: 'text/plain',
+    text: 'file contents\r\nline 2',
+    keys: ['field', 'file'],
+  });
+  const bad = await server.request('/_do/web-apis/w/upload', {
+    method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'x',
+  });
+  assert.equal(bad.status, 500);
+  assert.match(bad.text, /No boundary string in Content-Type header\./);
+});
+
+test('an application/x-www-form-urlencoded body is read with formData()', async () => {
+  const r = await api('urlencoded', {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=x+y&a=%E2%9C%93',
+  });
+  assert.deepEqual(r, [['a', '1'], ['b', 'x y'], ['a', '✓']]);
+});
+
+test('a FormData response body is multipart/form-data that another parser reads', async () => {
+  const res = await server.request('/_do/web-apis/w/form-body');
+  assert.equal(res.status, 200);
+  assert.match(res.headers['content-type'], /^multipart\/form-data; boundary=[0-9a-f]{32}$/);
+  const form = await new Response(res.body, { headers: { 'content-type': res.headers['content-type'] } }).formData();
+  assert.equal(form.get('greeting'), 'héllo');
+  const blob = form.get('blob');
+  assert.equal(blob.name, 'b.txt');
+  assert.equal(blob.type, 'text/plain');
+  assert.equal(await blob.text(), 'blob bytes');
+  const file = form.get('file');
+  assert.equal(file.name, 'data.bin');
+  assert.equal(file.type, 'application/octet-stream');
+  assert.deepEqual([...new Uint8Array(await file.arrayBuffer())], [0, 1, 2, 255]);
+});
+
+test('Blob: parts, type, slice, text, as a body and from body.blob()', async () => {
+  assert.deepEqual(await api('blob'), {
+    size: 11,
+    type: 'text/plain',
+    text: 'hello world',
+    sliced: 'world',
+    bodyType: null,
+    fromBody: [3, 'text/html;charset=utf-8'],
+  });
+});
+
+test('URLPattern matches and reports groups', async () => {
+  assert.deepEqual(await api('url-pattern?path=/books/42/a/b'), {
+    test: true,
+    groups: { id: '42', rest: 'a/b' },
+    string: { b: 'c' },
+    ignoreCase: true,
+    error: ['TypeError', 'Failed to construct URLPattern'],
+  });
+  const miss = await api('url-pattern?path=/books/abc');
+  assert.equal(miss.test, false);
+  assert.equal(miss.groups, null);
+});
+
+test('scheduler.wait waits and can be aborted; performance.now() is Date.now()', async () => {
+  const r = await api('scheduler');
+  assert.equal(r.resolved, true);
+  assert.ok(r.waited >= 49 && r.waited < 5000, `waited ${r.waited} ms`);
+  assert.deepEqual(r.aborted, ['AbortError', 'The operation was aborted']);
+  assert.deepEqual(r.now, ['number', 0, true]);
+});
+
+test('MessageChannel delivers structured clones asynchronously and closes both ports', async () => {
+  assert.deepEqual(await api('message-channel'), {
+    synchronously: 0,
+    first: { n: 1, list: [1, 2], when: 0, copy: true },
+    second: 'second',
+    closed: true,
+  });
 });

@@ -12,7 +12,8 @@ test('the Web API globals are installed, non-enumerable', () => {
     'AbortController', 'AbortSignal', 'Crypto', 'CustomEvent', 'DOMException', 'Event', 'EventTarget', 'Headers',
     'Navigator', 'Request', 'Response', 'SubtleCrypto', 'TextDecoder', 'TextEncoder', 'URL', 'URLSearchParams',
     'atob', 'btoa', 'clearInterval', 'clearTimeout', 'console', 'crypto', 'navigator', 'queueMicrotask',
-    'reportError', 'setInterval', 'setTimeout', 'structuredClone', 'self',
+    'reportError', 'setInterval', 'setTimeout', 'structuredClone', 'self', 'Blob', 'File', 'FormData',
+    'URLPattern', 'MessageChannel', 'MessagePort', 'performance', 'scheduler',
   ];
   const descriptors = json(rt, `${JSON.stringify(names)}.map((name) => {
     const d = Object.getOwnPropertyDescriptor(globalThis, name);

@@ -1,0 +1,244 @@
+// Blob and File, as workerd has them: the bytes are copied once when the Blob is made and never
+// change afterwards, so slices, Files made from a Blob and FormData entries share them.
+import native from './native.js';
+import { utf8Encode } from './encoding.js';
+import { ReadableStream } from './streams.js';
+import {
+  bufferSourceView, defineInterface, illegalInvocation, inspectCustom, isObject, toDOMString, toLong,
+} from './webidl.js';
+
+// workerd's limit for the bytes of one Blob (LimitEnforcer::getBlobSizeLimit).
+export const MAX_BLOB_BYTES = 128 * 1024 * 1024;
+
+const dateNow = Date.now;
+const emptyBytes = new Uint8Array(0);
+
+// Blob's type rule as workerd applies it: a type holding a byte below 0x20 or any non-ASCII
+// character (a UTF-8 byte that is negative as a signed char) is dropped; otherwise ASCII letters
+// are lowercased.
+export function normalizeBlobType(type) {
+  if (/[^\x20-\x7F]/.test(type)) return '';
+  return type.toLowerCase();
+}
+
+let blobBytesOf;
+let blobTypeOf;
+let isBlobObject;
+let makeBlob;
+
+function notArray(context) {
+  return new TypeError(`${context}: constructor parameter 1 is not of type 'Array'.`);
+}
+
+// WebIDL's conversion of a sequence<BlobPart>: each part as bytes (views, not copies yet).
+function convertParts(parts, context) {
+  if (parts === undefined) return [];
+  if (!isObject(parts) || typeof parts[Symbol.iterator] !== 'function') throw notArray(context);
+  const chunks = [];
+  for (const part of parts) {
+    if (isBlobObject(part)) chunks.push({ bytes: blobBytesOf(part), shared: true });
+    else chunks.push({ bytes: bufferSourceView(part) ?? utf8Encode(toDOMString(part)), shared: false });
+  }
+  return chunks;
+}
+
+// Joins the parts, checked against the size limit. A single Blob part is shared, not copied:
+// a Blob's bytes never change.
+function joinParts(chunks) {
+  if (chunks.length === 1 && chunks[0].shared) return chunks[0].bytes;
+  let size = 0;
+  for (const { bytes } of chunks) {
+    if (bytes.length === 0) continue;
+    if (size + bytes.length > MAX_BLOB_BYTES) {
+      throw new RangeError(`Blob size ${size + bytes.length} exceeds limit ${MAX_BLOB_BYTES}`);
+    }
+    size += bytes.length;
+  }
+  if (size === 0) return emptyBytes;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const { bytes } of chunks) {
+    out.set(bytes, offset);
+    offset += bytes.length;
+  }
+  return out;
+}
+
+// BlobPropertyBag / FilePropertyBag (argument `position` of the constructor).
+function readOptions(options, context, position) {
+  if (options === undefined || options === null) return {};
+  if (!isObject(options)) {
+    throw new TypeError(`${context}: constructor parameter ${position} is not of type 'Options'.`);
+  }
+  return options;
+}
+
+// The options' type; `endings` is refused as workerd refuses it.
+function readType(opts) {
+  if (opts.endings !== undefined) throw new Error("The 'endings' field on 'Options' is not implemented.");
+  return opts.type === undefined ? '' : normalizeBlobType(toDOMString(opts.type));
+}
+
+const internalToken = Symbol('Blob');
+
+function checkBlob(value) {
+  if (!isBlobObject(value)) throw illegalInvocation();
+}
+
+export class Blob {
+  #bytes;
+  #type;
+
+  constructor(blobParts = undefined, options = undefined) {
+    if (blobParts === internalToken) {
+      this.#bytes = options.bytes;
+      this.#type = options.type;
+      return;
+    }
+    const context = "Failed to construct 'Blob'";
+    const chunks = convertParts(blobParts, context);
+    this.#type = readType(readOptions(options, context, 2));
+    this.#bytes = joinParts(chunks);
+  }
+
+  static {
+    blobBytesOf = (blob) => blob.#bytes;
+    blobTypeOf = (blob) => blob.#type;
+    isBlobObject = (value) => isObject(value) && #bytes in value;
+    makeBlob = (bytes, type) => new Blob(internalToken, { bytes, type });
+  }
+
+  get size() {
+    checkBlob(this);
+    return this.#bytes.length;
+  }
+
+  get type() {
+    checkBlob(this);
+    return this.#type;
+  }
+
+  // Negative positions count from the end; both ends are clamped, and an end before the start
+  // gives an empty Blob. Positions are WebIDL longs, as in workerd.
+  slice(start = undefined, end = undefined, contentType = undefined) {
+    checkBlob(this);
+    const size = this.#bytes.length;
+    let from = start === undefined ? 0 : toLong(start);
+    let to = end === undefined ? size : toLong(end);
+    const type = contentType === undefined ? '' : normalizeBlobType(toDOMString(contentType));
+    if (from < 0) from += size;
+    if (to < 0) to += size;
+    from = Math.max(0, Math.min(from, size));
+    to = Math.max(from, Math.min(to, size));
+    return makeBlob(this.#bytes.subarray(from, to), type);
+  }
+
+  arrayBuffer() {
+    checkBlob(this);
+    return Promise.resolve(this.#bytes.slice().buffer);
+  }
+
+  bytes() {
+    checkBlob(this);
+    return Promise.resolve(this.#bytes.slice());
+  }
+
+  // A byte stream of a copy of the bytes (a chunk that is enqueued is transferred, and the Blob's
+  // bytes are shared with its slices).
+  stream() {
+    checkBlob(this);
+    const bytes = this.#bytes;
+    return new ReadableStream({
+      type: 'bytes',
+      start(controller) {
+        if (bytes.length > 0) controller.enqueue(bytes.slice());
+        controller.close();
+      },
+    });
+  }
+
+  // UTF-8 with replacement characters; a leading BOM is kept, as workerd keeps it.
+  text() {
+    checkBlob(this);
+    return Promise.resolve(native.utf8Decode(this.#bytes, false));
+  }
+
+  // How console.log shows it, as in workerd: Blob { size: 2, type: 'text/plain' }.
+  [inspectCustom](depth, options, inspect) {
+    return `Blob ${inspect({ size: this.#bytes.length, type: this.#type }, options)}`;
+  }
+}
+
+defineInterface(Blob, 'Blob');
+
+let fileState;
+let fileNameOf;
+
+export class File extends Blob {
+  #name;
+  #lastModified;
+
+  constructor(fileBits = undefined, fileName = undefined, options = undefined) {
+    if (fileBits === internalToken) {
+      super(internalToken, fileName);
+      this.#name = fileName.name;
+      this.#lastModified = fileName.lastModified;
+      return;
+    }
+    const context = "Failed to construct 'File'";
+    const chunks = convertParts(fileBits, context);
+    if (fileName === undefined) {
+      throw new TypeError(`${context}: constructor parameter 2 is not of type 'string'.`);
+    }
+    const name = toDOMString(fileName);
+    const opts = readOptions(options, context, 3);
+    const type = readType(opts);
+    let lastModified = dateNow();
+    if (opts.lastModified !== undefined) {
+      lastModified = +opts.lastModified;
+      if (Number.isNaN(lastModified)) lastModified = 0;
+    }
+    super(internalToken, { bytes: joinParts(chunks), type });
+    this.#name = name;
+    this.#lastModified = lastModified;
+  }
+
+  static {
+    fileState = (value) => (isObject(value) && #name in value ? value : null);
+    fileNameOf = (file) => file.#name;
+  }
+
+  get name() {
+    if (fileState(this) === null) throw illegalInvocation();
+    return this.#name;
+  }
+
+  get lastModified() {
+    if (fileState(this) === null) throw illegalInvocation();
+    return this.#lastModified;
+  }
+
+  [inspectCustom](depth, options, inspect) {
+    const fields = {
+      name: this.#name, lastModified: this.#lastModified, size: blobBytesOf(this).length, type: blobTypeOf(this),
+    };
+    return `File ${inspect(fields, options)}`;
+  }
+}
+
+defineInterface(File, 'File');
+
+// For FormData, bodies and the multipart parser, which read Blobs without going through their
+// (replaceable) accessors.
+export const blobInternals = {
+  isBlob: (value) => isBlobObject(value),
+  isFile: (value) => fileState(value) !== null,
+  bytes: (blob) => blobBytesOf(blob),
+  type: (blob) => blobTypeOf(blob),
+  name: (file) => fileNameOf(file),
+  create: (bytes, type) => makeBlob(bytes, type),
+  // A File over `bytes` (not copied: callers hand over bytes nobody else changes).
+  createFile: (bytes, name, type, lastModified = dateNow()) => new File(internalToken, {
+    bytes, type, name, lastModified,
+  }),
+};
