@@ -81,6 +81,15 @@ std::span<const NativeFunction> CryptoNatives() {
       {"aesKeyWrap", &crypto::AesKeyWrap},
       {"pbkdf2", &crypto::Pbkdf2},
       {"hkdf", &crypto::Hkdf},
+      {"keyGenerate", &crypto::KeyGenerate},
+      {"keyParse", &crypto::KeyParse},
+      {"keyFromRaw", &crypto::KeyFromRaw},
+      {"keyFromJwk", &crypto::KeyFromJwk},
+      {"keyExport", &crypto::KeyExport},
+      {"sign", &crypto::Sign},
+      {"verify", &crypto::Verify},
+      {"rsaOaep", &crypto::RsaOaep},
+      {"deriveSharedSecret", &crypto::DeriveSharedSecret},
   };
   return kFunctions;
 }

@@ -29,11 +29,21 @@
 namespace dorm::runtime::crypto {
 
 // --- Natives (each file documents its own) ---
-void Hmac(const v8::FunctionCallbackInfo<v8::Value>& info);        // crypto_symmetric.cc
-void AesCrypt(const v8::FunctionCallbackInfo<v8::Value>& info);    // crypto_symmetric.cc
-void AesKeyWrap(const v8::FunctionCallbackInfo<v8::Value>& info);  // crypto_symmetric.cc
-void Pbkdf2(const v8::FunctionCallbackInfo<v8::Value>& info);      // crypto_kdf.cc
-void Hkdf(const v8::FunctionCallbackInfo<v8::Value>& info);        // crypto_kdf.cc
+void Hmac(const v8::FunctionCallbackInfo<v8::Value>& info);         // crypto_symmetric.cc
+void AesCrypt(const v8::FunctionCallbackInfo<v8::Value>& info);     // crypto_symmetric.cc
+void AesKeyWrap(const v8::FunctionCallbackInfo<v8::Value>& info);   // crypto_symmetric.cc
+void Pbkdf2(const v8::FunctionCallbackInfo<v8::Value>& info);       // crypto_kdf.cc
+void Hkdf(const v8::FunctionCallbackInfo<v8::Value>& info);         // crypto_kdf.cc
+void KeyGenerate(const v8::FunctionCallbackInfo<v8::Value>& info);  // crypto_keys.cc
+void KeyParse(const v8::FunctionCallbackInfo<v8::Value>& info);     // crypto_keys.cc
+void KeyFromRaw(const v8::FunctionCallbackInfo<v8::Value>& info);   // crypto_keys.cc
+void KeyFromJwk(const v8::FunctionCallbackInfo<v8::Value>& info);   // crypto_keys.cc
+void KeyExport(const v8::FunctionCallbackInfo<v8::Value>& info);    // crypto_keys.cc
+void Sign(const v8::FunctionCallbackInfo<v8::Value>& info);         // crypto_signatures.cc
+void Verify(const v8::FunctionCallbackInfo<v8::Value>& info);       // crypto_signatures.cc
+void RsaOaep(const v8::FunctionCallbackInfo<v8::Value>& info);      // crypto_rsa_oaep.cc
+void DeriveSharedSecret(
+    const v8::FunctionCallbackInfo<v8::Value>& info);  // crypto_key_agreement.cc
 
 // --- Helpers (crypto_args.cc) ---
 
