@@ -1,7 +1,7 @@
 import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
 import { console } from './console.js';
-import { Crypto, SubtleCrypto, crypto } from './crypto.js';
+import { Crypto, CryptoKey, SubtleCrypto, crypto } from './crypto.js';
 import { DOMException } from './dom_exception.js';
 import { fetch } from './fetch.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
@@ -24,6 +24,7 @@ const globals = {
   AbortSignal,
   CloseEvent,
   Crypto,
+  CryptoKey,
   CustomEvent,
   DOMException,
   ErrorEvent,

@@ -13,6 +13,7 @@ const path = require('node:path');
 const util = require('node:util');
 const v8 = require('node:v8');
 const vm = require('node:vm');
+const { createCryptoNatives } = require('./fake_crypto_natives.js');
 
 const jsDir = path.resolve(__dirname, '../../js');
 
@@ -157,6 +158,7 @@ function createRuntime() {
     reportError(error) {
       reported.push(error);
     },
+    ...createCryptoNatives(realm),
   };
 
   context.__dormNative = native;
