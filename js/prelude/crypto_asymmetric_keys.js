@@ -5,7 +5,7 @@
 // crypto_key_agreement.cc).
 import native from './native.js';
 import {
-  Uint8ArrayCtor, byteLength, ceil, copyBytes, startsWith, stringSliceFrom, toArrayBuffer,
+  Uint8ArrayCtor, append, byteLength, ceil, copyBytes, startsWith, stringSliceFrom, toArrayBuffer,
   toUpperCase,
 } from './crypto_intrinsics.js';
 import { createKey, usageList } from './crypto_key.js';
@@ -450,7 +450,7 @@ export function exportAsymmetric(slots, format) {
     const alg = isRsa ? rsaJwkAlg(slots.algorithm) : undefined;
     const parts = native.keyExport(slots.material, isPrivate, 'jwk');
     const encoded = [];
-    for (let i = 0; i < parts.length; i++) encoded[i] = base64UrlEncode(parts[i]);
+    for (let i = 0; i < parts.length; i++) append(encoded, base64UrlEncode(parts[i]));
     if (isRsa) {
       fields.kty = 'RSA';
       fields.alg = alg;

@@ -305,7 +305,9 @@ test('Key material stays out of reach, even with built-ins replaced', async () =
     }
     Object.defineProperty(Uint8Array, Symbol.species, { get() { seen += '|' + 'species'; return Uint8Array; } });
     Object.defineProperty(Object.prototype, 'material', { get() { seen += '|' + 'material'; return undefined; }, configurable: true });
-    Object.defineProperty(Object.prototype, 'hash', { get() { seen += '|' + 'hash'; return undefined; }, configurable: true });
+    // Names of internal records, never members of a WebCrypto dictionary (which WebIDL reads
+    // through the prototype chain).
+    Object.defineProperty(Object.prototype, 'der', { get() { seen += '|' + 'der'; return undefined; }, configurable: true });
     Object.defineProperty(Array.prototype, '0', { set(v) { seen += '|' + 'index0'; }, configurable: true });
     const arrayIterator = Array.prototype[Symbol.iterator];
     Array.prototype[Symbol.iterator] = function () { seen += '|' + 'iterator'; return arrayIterator.call(this); };
@@ -315,16 +317,20 @@ test('Key material stays out of reach, even with built-ins replaced', async () =
     const hmac = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, true, ['sign']);
     const raw = await crypto.subtle.exportKey('raw', hmac);
     const jwk = await crypto.subtle.exportKey('jwk', hmac);
+    const ec = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']);
+    const ecJwk = await crypto.subtle.exportKey('jwk', ec.privateKey);
+    const ecBack = await crypto.subtle.importKey('jwk', ecJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
     delete Object.prototype.material;
-    delete Object.prototype.hash;
+    delete Object.prototype.der;
     delete Array.prototype[0];
-    return { ctLength: ct.byteLength, rawLength: raw.byteLength, jwkHasK: typeof jwk.k, keyBytes,
-      leaked: seen.includes('7,7,7') || seen.includes('|material') || seen.includes('|hash'), seen,
+    return { ctLength: ct.byteLength, rawLength: raw.byteLength, jwkHasK: typeof jwk.k, keyBytes, ecBack: ecBack.type,
+      leaked: seen.includes('7,7,7') || seen.includes('|material') || seen.includes('|der'), seen,
       forged: await crypto.subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, Object.create(CryptoKey.prototype), new Uint8Array(1)).then(() => 'resolved', (e) => e.name) };
   })()`);
   assert.equal(r.ctLength, 3 + 16);
   assert.equal(r.rawLength, 64);
   assert.equal(r.jwkHasK, 'string');
+  assert.equal(r.ecBack, 'private');
   assert.deepEqual([...r.keyBytes], ['usages', 'algorithm', 'extractable', 'type']);
   assert.equal(r.leaked, false);
   assert.equal(r.seen, '', 'the prelude called none of the replaced built-ins');
