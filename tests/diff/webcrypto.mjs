@@ -28,7 +28,7 @@ const COMPAT_DATE = '2026-03-01';
 const OVERALL_LIMIT_MS = 110000;
 const SCENARIOS = [
   'hmac_rfc4231', 'hmac_webhook', 'ed25519_rfc8032', 'aes_gcm_vectors', 'kdf_vectors', 'aes_modes',
-  'round_trips', 'node_keys', 'interfaces', 'errors',
+  'round_trips', 'node_keys', 'edge_cases', 'interfaces', 'errors',
 ];
 
 const args = process.argv.slice(2);

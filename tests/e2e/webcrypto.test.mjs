@@ -186,6 +186,40 @@ test('Keys made by Dorm work in Node', async () => {
   }
 });
 
+test('Edges: empty inputs, MD5 HMAC, odd lengths, JWK consistency checks', async () => {
+  const r = await scenario('edge_cases');
+  const ok = (name) => { assert.equal(r[name].threw, undefined, `${name}: ${JSON.stringify(r[name])}`); return r[name].ok; };
+  const threw = (name) => r[name].threw;
+  const hkdfEmpty = Buffer.from(nodeCrypto.hkdfSync('sha256', Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0), 8));
+  assert.equal(ok('hkdfEmptyKey'), up(hkdfEmpty.toString('hex')));
+  assert.equal(ok('hkdfZeroBits'), 0);
+  assert.deepEqual(threw('hkdfTooLong'), { name: 'OperationError', message: 'HKDF deriveBits failed.' });
+  assert.equal(ok('pbkdf2EmptyPassword'), up(nodeCrypto.pbkdf2Sync('', '', 3, 16, 'sha256').toString('hex')));
+  assert.deepEqual(threw('pbkdf2Odd'), { name: 'OperationError',
+    message: 'PBKDF2 requires a derived key length that is a multiple of eight (requested 12).' });
+  assert.deepEqual(ok('hmacMd5'), {
+    mac: up(nodeCrypto.createHmac('md5', 'key').update('x').digest('hex')),
+    algorithm: { name: 'HMAC', hash: { name: 'MD5' }, length: 24 },
+    jwk: { threw: { name: 'NotSupportedError', message: 'Unimplemented JWK key export format for key algorithm "MD5".' } },
+  });
+  assert.deepEqual(ok('hmacShortLength'), { algorithm: { name: 'HMAC', hash: { name: 'SHA-1' }, length: 13 }, raw: 'FFF8' });
+  assert.deepEqual(ok('hmacGenerateOdd'), { algorithm: { name: 'HMAC', hash: { name: 'SHA-256' }, length: 12 }, bytes: 2 });
+  const empty = ok('emptyData');
+  const gcm = nodeCrypto.createCipheriv('aes-128-gcm', Buffer.alloc(16), Buffer.alloc(12));
+  gcm.final();
+  assert.equal(empty.gcm, up(gcm.getAuthTag().toString('hex')));
+  assert.deepEqual([empty.gcmBack, empty.ctr], [0, 0]);
+  assert.equal(empty.hmac, up(nodeCrypto.createHmac('sha1', Buffer.alloc(16)).digest('hex')));
+  assert.equal(ok('ecdhRawCompressed'), true);
+  assert.deepEqual(threw('jwkRsaAlg'), { name: 'DataError',
+    message: 'JSON Web Key Algorithm parameter "alg" ("RS384") does not match requested hash algorithm "RS384".' });
+  assert.deepEqual(threw('jwkExtFalseAsymmetric'), { name: 'DataError',
+    message: 'JWK ext field for "Ed25519" is set to false but extractable is true' });
+  assert.deepEqual(ok('caseInsensitive'), [{ name: 'AES-GCM', length: 128 }, { name: 'Ed25519' }, { name: 'ECDSA', namedCurve: 'P-384' }]);
+  assert.deepEqual(ok('nodeEd25519'), { algorithm: { name: 'NODE-ED25519', namedCurve: 'NODE-ED25519' }, verifies: true, jwk: 'Ed25519' });
+  assert.deepEqual(threw('nodeEd25519BadCurve'), { name: 'NotSupportedError', message: 'EDDSA curve "Ed25519" isn\'t supported.' });
+});
+
 test('CryptoKey and SubtleCrypto look as in workerd', async () => {
   const r = await scenario('interfaces');
   assert.deepEqual(r, {
