@@ -3,7 +3,7 @@ import { atob, btoa } from './base64.js';
 import { Blob, File } from './blob.js';
 import { Cache, CacheStorage, caches } from './cache.js';
 import { console } from './console.js';
-import { Crypto, SubtleCrypto, crypto } from './crypto.js';
+import { Crypto, CryptoKey, SubtleCrypto, crypto } from './crypto.js';
 import { DOMException } from './dom_exception.js';
 import { fetch } from './fetch.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
@@ -44,6 +44,7 @@ const globals = {
   CloseEvent,
   CountQueuingStrategy,
   Crypto,
+  CryptoKey,
   CustomEvent,
   DOMException,
   ErrorEvent,

@@ -1,11 +1,12 @@
-// The natives behind js/prelude/crypto.js (crypto.getRandomValues, randomUUID, subtle.digest).
-// Contracts: docs/contracts.md.
+// The natives behind js/prelude/crypto.js: crypto.getRandomValues, randomUUID, subtle.digest, and
+// the WebCrypto operations of crypto_subtle.h. Contracts: docs/contracts.md.
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstring>
 
 #include "js/strings.h"
+#include "runtime/crypto_subtle.h"
 #include "runtime/native_module.h"
 #include "util/crypto.h"
 
@@ -75,6 +76,20 @@ std::span<const NativeFunction> CryptoNatives() {
       {"getRandomValues", &CryptoCallbacks::GetRandomValues},
       {"randomUUID", &CryptoCallbacks::RandomUuid},
       {"digest", &CryptoCallbacks::Digest},
+      {"hmac", &crypto::Hmac},
+      {"aesCrypt", &crypto::AesCrypt},
+      {"aesKeyWrap", &crypto::AesKeyWrap},
+      {"pbkdf2", &crypto::Pbkdf2},
+      {"hkdf", &crypto::Hkdf},
+      {"keyGenerate", &crypto::KeyGenerate},
+      {"keyParse", &crypto::KeyParse},
+      {"keyFromRaw", &crypto::KeyFromRaw},
+      {"keyFromJwk", &crypto::KeyFromJwk},
+      {"keyExport", &crypto::KeyExport},
+      {"sign", &crypto::Sign},
+      {"verify", &crypto::Verify},
+      {"rsaOaep", &crypto::RsaOaep},
+      {"deriveSharedSecret", &crypto::DeriveSharedSecret},
   };
   return kFunctions;
 }

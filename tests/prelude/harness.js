@@ -13,6 +13,7 @@ const path = require('node:path');
 const util = require('node:util');
 const v8 = require('node:v8');
 const vm = require('node:vm');
+const { createCryptoNatives } = require('./fake_crypto_natives.js');
 
 const jsDir = path.resolve(__dirname, '../../js');
 
@@ -174,6 +175,7 @@ function createRuntime() {
     cancelFetch(id) {
       expect(typeof id === 'number', 'cancelFetch(number)');
     },
+    ...createCryptoNatives(realm),
   };
 
   context.__dormNative = native;

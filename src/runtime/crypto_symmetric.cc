@@ -1,0 +1,262 @@
+// Secret-key natives: HMAC, AES-GCM/CBC/CTR and AES-KW (RFC 3394). See crypto_subtle.h.
+#include <openssl/hmac.h>
+
+#include <cstring>
+
+#include "js/strings.h"
+#include "runtime/crypto_subtle.h"
+
+namespace dorm::runtime::crypto {
+
+namespace {
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+const EVP_CIPHER* AesCipher(std::string_view mode, size_t key_bytes) {
+  if (mode == "AES-GCM") {
+    return key_bytes == 16   ? EVP_aes_128_gcm()
+           : key_bytes == 24 ? EVP_aes_192_gcm()
+           : key_bytes == 32 ? EVP_aes_256_gcm()
+                             : nullptr;
+  }
+  if (mode == "AES-CBC") {
+    return key_bytes == 16   ? EVP_aes_128_cbc()
+           : key_bytes == 24 ? EVP_aes_192_cbc()
+           : key_bytes == 32 ? EVP_aes_256_cbc()
+                             : nullptr;
+  }
+  if (mode == "AES-CTR") {
+    return key_bytes == 16   ? EVP_aes_128_ctr()
+           : key_bytes == 24 ? EVP_aes_192_ctr()
+           : key_bytes == 32 ? EVP_aes_256_ctr()
+                             : nullptr;
+  }
+  if (mode == "AES-KW") {
+    return key_bytes == 16   ? EVP_aes_128_wrap()
+           : key_bytes == 24 ? EVP_aes_192_wrap()
+           : key_bytes == 32 ? EVP_aes_256_wrap()
+                             : nullptr;
+  }
+  return nullptr;
+}
+
+auto* Bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+auto* Bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+// One pass of `cipher` over `in` into `out` (same length plus at most a block). Returns the bytes
+// written, or -1 when the final step fails (bad padding, GCM tag mismatch).
+int RunCipher(EVP_CIPHER_CTX* ctx, const std::string& in, std::string* out) {
+  size_t start = out->size();
+  out->resize(start + in.size() + 16);
+  int written = 0;
+  int final_written = 0;
+  auto* dest = Bytes(*out) + start;
+  if (!in.empty() &&
+      EVP_CipherUpdate(ctx, dest, &written, Bytes(in), static_cast<int>(in.size())) != 1) {
+    return -1;
+  }
+  if (EVP_CipherFinal_ex(ctx, dest + written, &final_written) != 1) return -1;
+  out->resize(start + static_cast<size_t>(written + final_written));
+  return written + final_written;
+}
+
+// AES-GCM. `bits` is the tag length. Decryption expects the tag after the ciphertext.
+bool Gcm(const EVP_CIPHER* cipher, bool encrypt, const std::string& key, const std::string& iv,
+         std::string data, const std::string& aad, int bits, std::string* out) {
+  size_t tag_bytes = static_cast<size_t>(bits) / 8;
+  std::string tag;
+  if (!encrypt) {
+    if (data.size() < tag_bytes) return false;
+    tag = data.substr(data.size() - tag_bytes);
+    data.resize(data.size() - tag_bytes);
+  }
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, nullptr, nullptr, encrypt) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()),
+                          nullptr) != 1 ||
+      EVP_CipherInit_ex(ctx.get(), nullptr, nullptr, Bytes(key), Bytes(iv), encrypt) != 1) {
+    return false;
+  }
+  int ignored = 0;
+  if (!aad.empty() && EVP_CipherUpdate(ctx.get(), nullptr, &ignored, Bytes(aad),
+                                       static_cast<int>(aad.size())) != 1) {
+    return false;
+  }
+  if (!encrypt && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_bytes),
+                                      tag.data()) != 1) {
+    return false;
+  }
+  if (RunCipher(ctx.get(), data, out) < 0) return false;
+  if (encrypt) {
+    std::string computed(16, '\0');
+    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, computed.data()) != 1) {
+      return false;
+    }
+    out->append(computed, 0, tag_bytes);
+  }
+  return true;
+}
+
+bool Cbc(const EVP_CIPHER* cipher, bool encrypt, const std::string& key, const std::string& iv,
+         const std::string& data, std::string* out) {
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, Bytes(key), Bytes(iv), encrypt) != 1) {
+    return false;
+  }
+  return RunCipher(ctx.get(), data, out) >= 0;
+}
+
+// AES-CTR where only the low `bits` bits of the counter block count (SP 800-38A, B.2): they wrap
+// to zero without carrying into the rest of the block, which OpenSSL's CTR mode would do. The
+// input is cut where the counter wraps, and each piece runs with its own starting block. Returns
+// false when the counter would repeat (more blocks than 2^bits), which the prelude reports.
+bool Ctr(const EVP_CIPHER* cipher, const std::string& key, const std::string& counter, int bits,
+         const std::string& data, std::string* out) {
+  using u128 = unsigned __int128;
+  u128 block_value = 0;
+  for (unsigned char c : counter) block_value = (block_value << 8) | c;
+  const u128 mask = bits == 128 ? ~u128{0} : ((u128{1} << bits) - 1);
+  const u128 blocks = (static_cast<u128>(data.size()) + 15) / 16;
+  if (bits < 128 && blocks > (u128{1} << bits)) return false;
+  u128 low = block_value & mask;
+  const u128 high = block_value & ~mask;
+  size_t offset = 0;
+  while (offset < data.size()) {
+    // Blocks before the low bits wrap (the whole range when they cannot wrap within the input).
+    u128 until_wrap = bits == 128 ? blocks : (mask - low) + 1;
+    size_t take = data.size() - offset;
+    if (until_wrap < blocks && until_wrap * 16 < take) take = static_cast<size_t>(until_wrap * 16);
+    unsigned char iv[16];
+    u128 start = high | low;
+    for (int i = 15; i >= 0; --i) {
+      iv[i] = static_cast<unsigned char>(start & 0xff);
+      start >>= 8;
+    }
+    CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+    if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, Bytes(key), iv, 1) != 1) {
+      return false;
+    }
+    if (RunCipher(ctx.get(), data.substr(offset, take), out) < 0) return false;
+    offset += take;
+    low = 0;  // the next piece starts where the low bits wrapped
+  }
+  return true;
+}
+
+}  // namespace
+
+// hmac(hash, key: Uint8Array, data: Uint8Array) → ArrayBuffer
+void Hmac(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  const EVP_MD* md = DigestArg(info, 0, /*allow_md5=*/true);
+  if (md == nullptr) return;
+  auto key = BytesArg(info, 1, "key");
+  if (!key) return;
+  auto data = BytesArg(info, 2, "data");
+  if (!data) return;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  static const unsigned char kEmpty = 0;
+  if (HMAC(md, key->empty() ? &kEmpty : Bytes(*key), static_cast<int>(key->size()),
+           data->empty() ? &kEmpty : Bytes(*data), data->size(), out, &length) == nullptr) {
+    ClearOpenSslErrors();
+    js::ThrowError(isolate, "HMAC failed");
+    return;
+  }
+  info.GetReturnValue().Set(
+      NewArrayBuffer(isolate, std::string_view(reinterpret_cast<char*>(out), length)));
+}
+
+// aesCrypt(mode: "AES-GCM"|"AES-CBC"|"AES-CTR", encrypt: boolean, key, iv, data, aad, bits)
+//   → ArrayBuffer | null
+// `iv` is the GCM nonce (non-empty), the CBC IV (16 bytes) or the CTR counter block (16 bytes);
+// `aad` is GCM's additional data (undefined: none); `bits` the GCM tag length (32, 64, 96..128 by
+// 8) or the CTR counter length (1..128), ignored for CBC. null: decryption failed (tag or
+// padding), or the CTR counter would repeat.
+void AesCrypt(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  auto mode = StringArg(info, 0, "mode");
+  if (!mode) return;
+  if (!info[1]->IsBoolean()) {
+    js::ThrowTypeError(isolate, "encrypt must be a boolean");
+    return;
+  }
+  bool encrypt = info[1]->IsTrue();
+  auto key = BytesArg(info, 2, "key");
+  if (!key) return;
+  auto iv = BytesArg(info, 3, "iv");
+  if (!iv) return;
+  auto data = BytesArg(info, 4, "data");
+  if (!data) return;
+  auto aad = BytesArg(info, 5, "additionalData", /*optional=*/true);
+  if (!aad) return;
+  auto bits = IntegerArg(info, 6, 0, 128, "bits");
+  if (!bits) return;
+  const EVP_CIPHER* cipher = *mode == "AES-KW" ? nullptr : AesCipher(*mode, key->size());
+  if (cipher == nullptr) {
+    js::ThrowTypeError(isolate, "aesCrypt: unknown mode or key size");
+    return;
+  }
+  bool valid_params = *mode == "AES-GCM"
+                          ? !iv->empty() && (*bits == 32 || *bits == 64 ||
+                                             (*bits >= 96 && *bits <= 128 && *bits % 8 == 0))
+                          : iv->size() == 16 && (*mode != "AES-CTR" || *bits >= 1);
+  if (!valid_params) {
+    js::ThrowTypeError(isolate, "aesCrypt: invalid iv or bit length");
+    return;
+  }
+  std::string out;
+  bool ok = *mode == "AES-GCM"   ? Gcm(cipher, encrypt, *key, *iv, *data, *aad, *bits, &out)
+            : *mode == "AES-CBC" ? Cbc(cipher, encrypt, *key, *iv, *data, &out)
+                                 : Ctr(cipher, *key, *iv, static_cast<int>(*bits), *data, &out);
+  ClearOpenSslErrors();
+  if (!ok) {
+    info.GetReturnValue().SetNull();
+    return;
+  }
+  info.GetReturnValue().Set(NewArrayBuffer(isolate, out));
+}
+
+// aesKeyWrap(wrap: boolean, key, data) → ArrayBuffer | null
+// RFC 3394 with the default IV. `data` must be a multiple of 8 bytes, at least 16 to wrap and 24
+// to unwrap (checked by the prelude, again here: null). null: the integrity check failed.
+void AesKeyWrap(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  if (!info[0]->IsBoolean()) {
+    js::ThrowTypeError(isolate, "wrap must be a boolean");
+    return;
+  }
+  bool wrap = info[0]->IsTrue();
+  auto key = BytesArg(info, 1, "key");
+  if (!key) return;
+  auto data = BytesArg(info, 2, "data");
+  if (!data) return;
+  const EVP_CIPHER* cipher = AesCipher("AES-KW", key->size());
+  if (cipher == nullptr) {
+    js::ThrowTypeError(isolate, "aesKeyWrap: invalid key size");
+    return;
+  }
+  if (data->size() % 8 != 0 || data->size() < (wrap ? 16u : 24u)) {
+    info.GetReturnValue().SetNull();
+    return;
+  }
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  std::string out;
+  bool ok = false;
+  if (ctx) {
+    EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    ok = EVP_CipherInit_ex(ctx.get(), cipher, nullptr, Bytes(*key), nullptr, wrap) == 1 &&
+         RunCipher(ctx.get(), *data, &out) >= 0;
+  }
+  ClearOpenSslErrors();
+  if (!ok) {
+    info.GetReturnValue().SetNull();
+    return;
+  }
+  info.GetReturnValue().Set(NewArrayBuffer(isolate, out));
+}
+
+}  // namespace dorm::runtime::crypto
