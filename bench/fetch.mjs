@@ -14,7 +14,7 @@ import path from 'node:path';
 import {
   benchDir, rootDir, fail, log, parseBenchArgs, stopProcess, killAllChildren, freePort, httpCall,
   runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess,
-  spawnDorm, dormListening, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  spawnDorm, dormListening, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish, checksPassed,
 } from './lib.mjs';
 
 const CLASS = { moduleFile: 'fetch-bench.js', className: 'FetchBench', route: 'fetch-bench', binding: 'FETCH_BENCH', uniqueKey: 'dorm-bench-fetch' };
@@ -188,15 +188,7 @@ async function main() {
   console.log('Outbound fetch() from objects (one fetch() per request; latency per request, in ms;');
   console.log('ratio = Dorm/workerd: req/s above 1 and latency below 1 mean Dorm is ahead)');
   console.log(table(['scenario', 'workerd req/s', 'p50', 'p99', 'dorm req/s', 'p50', 'p99', 'req ratio', 'p50 ratio', 'p99 ratio'], rows));
-  let ok = true;
-  for (const r of Object.values(results)) {
-    for (const [key, c] of Object.entries(r.checks)) {
-      if (!c.ok) { ok = false; console.log(`  ${r.server} ${key}: check FAILED ${JSON.stringify(c)}`); }
-    }
-    for (const s of Object.values(r.scenarios)) if (s.error_count) ok = false;
-    for (const e of r.errors) { ok = false; console.log(`  ${r.server} error: ${e}`); }
-  }
-  finish(o, { machine: machineInfo(), options: o, results, comparison }, tmp, ok);
+  finish(o, { machine: machineInfo(), options: o, results, comparison }, tmp, checksPassed(results));
 }
 
 main();

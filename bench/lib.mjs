@@ -404,6 +404,21 @@ export function machineInfo(withLoadavg = false) {
   };
 }
 
+// Whether every server's correctness checks passed and its runs had no errors; prints what failed.
+// `results`: { [server]: { server, checks: {key: {ok, ...}}, scenarios: {key: {error_count}},
+// errors: [message] } }.
+export function checksPassed(results) {
+  let ok = true;
+  for (const r of Object.values(results)) {
+    for (const [key, c] of Object.entries(r.checks)) {
+      if (!c.ok) { ok = false; console.log(`  ${r.server} ${key}: check FAILED ${JSON.stringify(c)}`); }
+    }
+    for (const s of Object.values(r.scenarios)) if (s.error_count) ok = false;
+    for (const e of r.errors) { ok = false; console.log(`  ${r.server} error: ${e}`); }
+  }
+  return ok;
+}
+
 // Writes `json` to o.out, reports where, removes or keeps tmp, and exits 0 when all went well.
 export function finish(o, json, tmp, ok) {
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
