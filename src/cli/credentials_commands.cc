@@ -10,6 +10,8 @@
 
 #include "cli/admin_client.h"
 #include "cli/admin_endpoint.h"
+#include "cli/flag_value.h"
+#include "cli/json_text.h"
 #include "util/base64.h"
 
 namespace dorm::cli {
@@ -33,11 +35,6 @@ struct CommandError : std::runtime_error {
 };
 
 using Flags = std::map<std::string, std::string>;
-
-std::string FlagValue(const Flags& flags, const std::string& key) {
-  auto it = flags.find(key);
-  return it == flags.end() ? std::string() : it->second;
-}
 
 std::string ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -69,12 +66,6 @@ json::object Call(const Flags& flags, const std::string& method, const std::stri
   return v.as_object();
 }
 
-std::string Text(const json::object& o, const char* key, const char* absent = "") {
-  const json::value* v = o.if_contains(key);
-  if (!v || !v->is_string()) return absent;
-  return std::string(v->as_string());
-}
-
 int64_t Number(const json::object& o, const char* key) {
   const json::value* v = o.if_contains(key);
   return v && v->is_int64() ? v->as_int64() : v && v->is_uint64() ? v->as_uint64() : 0;
@@ -83,7 +74,7 @@ int64_t Number(const json::object& o, const char* key) {
 void PrintAuth(const json::object& o) {
   bool configured =
       o.contains("configured") && o.at("configured").is_bool() && o.at("configured").as_bool();
-  std::cout << "app:          " << Text(o, "app") << "\n";
+  std::cout << "app:          " << JsonText(o, "app") << "\n";
   if (!configured) {
     std::cout << "JWT verification: not configured (authenticated classes accept only service "
                  "keys)\n";
@@ -93,10 +84,10 @@ void PrintAuth(const json::object& o) {
   std::cout << "HS256 secret: " << (hs256 ? "set" : "none") << "\n"
             << "PEM keys:     " << Number(o, "public_keys") << "\n"
             << "JWKS keys:    " << Number(o, "jwks_keys") << "\n"
-            << "issuer:       " << Text(o, "issuer", "(not checked)") << "\n"
-            << "audience:     " << Text(o, "audience", "(not checked)") << "\n"
+            << "issuer:       " << JsonText(o, "issuer", "(not checked)") << "\n"
+            << "audience:     " << JsonText(o, "audience", "(not checked)") << "\n"
             << "clock skew:   " << Number(o, "clock_skew_seconds") << " s\n"
-            << "updated at:   " << Text(o, "updated_at") << "\n";
+            << "updated at:   " << JsonText(o, "updated_at") << "\n";
 }
 
 int AuthCommand(const std::vector<std::string>& positional, const Flags& flags) {
@@ -148,8 +139,8 @@ int KeysCommand(const std::vector<std::string>& positional, const Flags& flags) 
     if (flags.count("name")) body["name"] = FlagValue(flags, "name");
     json::object o = Call(flags, "POST", target, json::serialize(body));
     // The key alone on stdout, so that `KEY=$(dorm keys create)` works; the rest on stderr.
-    std::cout << Text(o, "key") << "\n";
-    std::cerr << "created service key " << Text(o, "id") << " for app " << app
+    std::cout << JsonText(o, "key") << "\n";
+    std::cerr << "created service key " << JsonText(o, "id") << " for app " << app
               << ": store it now, it is not shown again\n";
     return 0;
   }
@@ -164,8 +155,9 @@ int KeysCommand(const std::vector<std::string>& positional, const Flags& flags) 
     for (const json::value& item : keys->as_array()) {
       if (!item.is_object()) continue;
       const json::object& k = item.as_object();
-      std::printf("%-20s %-18s %-22s %s\n", Text(k, "id").c_str(), Text(k, "prefix").c_str(),
-                  Text(k, "created_at").c_str(), Text(k, "name").c_str());
+      std::printf("%-20s %-18s %-22s %s\n", JsonText(k, "id").c_str(),
+                  JsonText(k, "prefix").c_str(), JsonText(k, "created_at").c_str(),
+                  JsonText(k, "name").c_str());
     }
     return 0;
   }

@@ -7,6 +7,8 @@
 
 #include "cli/admin_client.h"
 #include "cli/admin_endpoint.h"
+#include "cli/flag_value.h"
+#include "cli/json_text.h"
 #include "util/iso8601.h"
 #include "util/names.h"
 #include "util/wall_clock.h"
@@ -18,11 +20,6 @@ namespace {
 namespace json = boost::json;
 
 const char kUsageUsage[] = "usage: dorm usage [NAME] [--since ISO8601|30m|1h|24h|7d] [--app APP]";
-
-std::string FlagValue(const std::map<std::string, std::string>& flags, const std::string& key) {
-  auto it = flags.find(key);
-  return it == flags.end() ? std::string() : it->second;
-}
 
 // `30m`, `1h`, `24h`, `7d`, `90s` before now, as ISO 8601; anything else is passed on as given
 // (the server checks it).
@@ -61,11 +58,6 @@ double Real(const json::object& o, const char* key) {
   if (v->is_uint64()) return static_cast<double>(v->as_uint64());
   if (v->is_int64()) return static_cast<double>(v->as_int64());
   return 0;
-}
-
-std::string Text(const json::object& o, const char* key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
 std::string Bytes(unsigned long long n) {
@@ -126,22 +118,22 @@ int UsageCommand(const std::vector<std::string>& positional,
   boost::system::error_code ec;
   json::value v = json::parse(r.body, ec);
   if (r.status >= 400 || ec || !v.is_object()) {
-    std::string message = !ec && v.is_object() ? Text(v.as_object(), "error") : "";
+    std::string message = !ec && v.is_object() ? JsonText(v.as_object(), "error") : "";
     if (message.empty()) message = "server answered " + std::to_string(r.status) + ": " + r.body;
     std::cerr << "dorm: " << message << "\n";
     return 1;
   }
   const json::object& o = v.as_object();
-  std::string since = Text(o, "since");
+  std::string since = JsonText(o, "since");
   std::cout << "usage of app '" << app << "'"
             << (positional.empty() ? "" : ", class '" + positional[0] + "'") << " from "
-            << (since.empty() ? "the beginning" : since) << " to " << Text(o, "until")
+            << (since.empty() ? "the beginning" : since) << " to " << JsonText(o, "until")
             << " (storage and LIVE are current)\n\n";
   Header("CLASS");
   if (const json::value* classes = o.if_contains("classes"); classes && classes->is_array()) {
     for (const auto& c : classes->as_array()) {
       const json::object& co = c.as_object();
-      Row(Text(co, "name"), co,
+      Row(JsonText(co, "name"), co,
           std::to_string(Count(co, "live_objects")) + " objects, " +
               std::to_string(Count(co, "live_websockets")) + " websockets");
     }
@@ -160,7 +152,7 @@ int UsageCommand(const std::vector<std::string>& positional,
       unsigned long long sockets = Count(io, "websockets");
       std::string state = in_memory ? "yes" : "no";
       if (sockets > 0) state += ", " + std::to_string(sockets) + " websockets";
-      Row(Text(io, "class") + "/" + Text(io, "name"), io, state);
+      Row(JsonText(io, "class") + "/" + JsonText(io, "name"), io, state);
     }
   }
   return 0;

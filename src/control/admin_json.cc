@@ -44,4 +44,8 @@ std::string NowIso8601() {
   return buf;
 }
 
+runtime::HttpResponseData ErrorResponse(int status, const std::string& message) {
+  return runtime::HttpResponseData::JsonError(status, message);
+}
+
 }  // namespace dorm::control

@@ -12,6 +12,10 @@ namespace dorm::control {
 // std::bad_alloc.
 runtime::HttpResponseData JsonResponse(int status, const boost::json::value& body);
 
+// `{"error": message}` with `status`, the shape of every refusal of the admin API. Does not throw
+// except std::bad_alloc.
+runtime::HttpResponseData ErrorResponse(int status, const std::string& message);
+
 struct ClassRecord;
 
 // How a deployed class is described ({"id", "name", "class_name", "app", "status", ...}).

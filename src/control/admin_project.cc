@@ -42,10 +42,6 @@ namespace {
 // The name every project's shared module has (runtime::DeployedClass::module_name).
 constexpr char kProjectModuleName[] = "project";
 
-HttpResponseData Error(int status, const std::string& message) {
-  return HttpResponseData::JsonError(status, message);
-}
-
 }  // namespace
 
 HttpResponseData AdminService::DeployProject(const std::string& app, const std::string& body) {
@@ -53,7 +49,8 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   if (auto suspended = Suspended(app)) return std::move(*suspended);
   boost::system::error_code ec;
   json::value parsed = json::parse(body, ec);
-  if (ec || !parsed.is_object()) return Error(400, "The request body must be a JSON object.");
+  if (ec || !parsed.is_object())
+    return ErrorResponse(400, "The request body must be a JSON object.");
   const json::object& o = parsed.as_object();
   auto text = [&](const char* key) -> std::optional<std::string> {
     const json::value* v = o.if_contains(key);
@@ -61,16 +58,18 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     return std::string(v->as_string());
   };
   std::optional<std::string> module_js = text("module");
-  if (!module_js) return Error(400, "Missing \"module\": the project's bundled main module.");
+  if (!module_js)
+    return ErrorResponse(400, "Missing \"module\": the project's bundled main module.");
   if (module_js->size() > options_.max_source_bytes) {
-    return Error(413, "The bundled module is too large: " + std::to_string(module_js->size()) +
-                          " bytes (the limit is 5 MB).");
+    return ErrorResponse(413,
+                         "The bundled module is too large: " + std::to_string(module_js->size()) +
+                             " bytes (the limit is 5 MB).");
   }
   std::string main = text("main").value_or("index.js");
   std::string access = text("access_mode").value_or("authenticated");
   if (!runtime::ParseAccessMode(access)) {
-    return Error(400,
-                 "Invalid access mode '" + access + "': use public, authenticated or service_key.");
+    return ErrorResponse(
+        400, "Invalid access mode '" + access + "': use public, authenticated or service_key.");
   }
 
   // The classes and their bindings.
@@ -82,27 +81,29 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   std::vector<Bound> classes;
   std::set<std::string> seen_bindings;
   if (const json::value* list = o.if_contains("classes")) {
-    if (!list->is_array()) return Error(400, "\"classes\" must be an array.");
+    if (!list->is_array()) return ErrorResponse(400, "\"classes\" must be an array.");
     for (const json::value& entry : list->as_array()) {
       const json::object* c = entry.if_object();
       const json::value* class_name = c ? c->if_contains("class_name") : nullptr;
       const json::value* binding = c ? c->if_contains("binding") : nullptr;
       if (!class_name || !class_name->is_string() || !binding || !binding->is_string()) {
-        return Error(400, "Each entry of \"classes\" needs \"class_name\" and \"binding\".");
+        return ErrorResponse(400,
+                             "Each entry of \"classes\" needs \"class_name\" and \"binding\".");
       }
       Bound bound{std::string(class_name->as_string()), "", std::string(binding->as_string())};
       if (!IsIdentifier(bound.class_name)) {
-        return Error(400, "Invalid class name '" + bound.class_name + "'.");
+        return ErrorResponse(400, "Invalid class name '" + bound.class_name + "'.");
       }
       if (!IsIdentifier(bound.binding)) {
-        return Error(400, "Invalid binding name '" + bound.binding + "'.");
+        return ErrorResponse(400, "Invalid binding name '" + bound.binding + "'.");
       }
       if (!seen_bindings.insert(bound.binding).second) {
-        return Error(400, "The binding name '" + bound.binding + "' is used more than once.");
+        return ErrorResponse(400,
+                             "The binding name '" + bound.binding + "' is used more than once.");
       }
       bound.name = KebabFromPascal(bound.class_name);
       if (!IsValidKebabName(bound.name)) {
-        return Error(
+        return ErrorResponse(
             400, "Class '" + bound.class_name + "' has no valid URL name ('" + bound.name + "').");
       }
       bool again = false;
@@ -111,17 +112,18 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     }
   }
   if (classes.size() > options_.max_classes_per_app) {
-    return Error(400, "Too many DO classes for one app (the limit is " +
-                          std::to_string(options_.max_classes_per_app) + ").");
+    return ErrorResponse(400, "Too many DO classes for one app (the limit is " +
+                                  std::to_string(options_.max_classes_per_app) + ").");
   }
   std::vector<std::pair<std::string, std::string>> vars;
   if (const json::value* v = o.if_contains("vars")) {
-    if (!v->is_object()) return Error(400, "\"vars\" must be an object.");
+    if (!v->is_object()) return ErrorResponse(400, "\"vars\" must be an object.");
     for (const auto& [key, value] : v->as_object()) {
       std::string name(key);
-      if (!IsIdentifier(name)) return Error(400, "Invalid var name '" + name + "'.");
+      if (!IsIdentifier(name)) return ErrorResponse(400, "Invalid var name '" + name + "'.");
       if (seen_bindings.count(name) != 0) {
-        return Error(400, "The var '" + name + "' has the name of a Durable Object binding.");
+        return ErrorResponse(400,
+                             "The var '" + name + "' has the name of a Durable Object binding.");
       }
       // As on Cloudflare, a var that is not a string is that JSON value in `env`.
       vars.emplace_back(name, value.is_string() ? std::string(value.as_string())
@@ -130,7 +132,7 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
                                                       json::serialize(value));
     }
     if (!vars.empty() && !env_store_) {
-      return Error(503, "Env vars are not available on this server.");
+      return ErrorResponse(503, "Env vars are not available on this server.");
     }
   }
 
@@ -138,7 +140,7 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   // to another app's, which answers only once that app allows this one (service-callers).
   json::array services_json;
   if (const json::value* list = o.if_contains("services")) {
-    if (!list->is_array()) return Error(400, "\"services\" must be an array.");
+    if (!list->is_array()) return ErrorResponse(400, "\"services\" must be an array.");
     for (const json::value& entry : list->as_array()) {
       const json::object* svc = entry.if_object();
       const json::value* binding = svc ? svc->if_contains("binding") : nullptr;
@@ -146,22 +148,22 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
       const json::value* entrypoint = svc ? svc->if_contains("entrypoint") : nullptr;
       if (!binding || !binding->is_string() || !service || !service->is_string() ||
           (entrypoint && !entrypoint->is_string())) {
-        return Error(400, "Each service binding needs \"binding\" and \"service\".");
+        return ErrorResponse(400, "Each service binding needs \"binding\" and \"service\".");
       }
       std::string name(binding->as_string());
       std::string target(service->as_string());
       std::string export_name = entrypoint ? std::string(entrypoint->as_string()) : "";
-      if (!IsIdentifier(name)) return Error(400, "Invalid binding name '" + name + "'.");
+      if (!IsIdentifier(name)) return ErrorResponse(400, "Invalid binding name '" + name + "'.");
       if (!export_name.empty() && !IsIdentifier(export_name)) {
-        return Error(400,
-                     "Invalid entrypoint '" + export_name + "' of service binding " + name + ".");
+        return ErrorResponse(
+            400, "Invalid entrypoint '" + export_name + "' of service binding " + name + ".");
       }
       if (!IsValidKebabName(target)) {
-        return Error(400, "Service binding " + name + " names the Worker '" + target +
-                              "', which is not a valid app name.");
+        return ErrorResponse(400, "Service binding " + name + " names the Worker '" + target +
+                                      "', which is not a valid app name.");
       }
       if (!seen_bindings.insert(name).second) {
-        return Error(400, "The binding name '" + name + "' is used more than once.");
+        return ErrorResponse(400, "The binding name '" + name + "' is used more than once.");
       }
       services_json.push_back(json::object{{"binding", name},
                                            {"entrypoint", export_name},
@@ -171,12 +173,12 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
 
   std::vector<MigrationStep> steps;
   if (const json::value* list = o.if_contains("migrations")) {
-    if (!list->is_array()) return Error(400, "\"migrations\" must be an array.");
+    if (!list->is_array()) return ErrorResponse(400, "\"migrations\" must be an array.");
     for (const json::value& entry : list->as_array()) {
       const json::object* m = entry.if_object();
       const json::value* tag = m ? m->if_contains("tag") : nullptr;
       if (!tag || !tag->is_string() || tag->as_string().empty()) {
-        return Error(400, "Each migration needs a \"tag\".");
+        return ErrorResponse(400, "Each migration needs a \"tag\".");
       }
       MigrationStep step;
       step.tag = std::string(tag->as_string());
@@ -203,7 +205,8 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
       names("new_sqlite_classes", &step.new_classes);
       names("deleted_classes", &step.deleted_classes);
       if (const json::value* renamed = m->if_contains("renamed_classes")) {
-        if (!renamed->is_array()) return Error(400, "\"renamed_classes\" must be an array.");
+        if (!renamed->is_array())
+          return ErrorResponse(400, "\"renamed_classes\" must be an array.");
         for (const json::value& pair : renamed->as_array()) {
           const json::object* p = pair.if_object();
           const json::value* from = p ? p->if_contains("from") : nullptr;
@@ -211,15 +214,15 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
           if (!from || !to || !from->is_string() || !to->is_string() ||
               !IsIdentifier(std::string(from->as_string())) ||
               !IsIdentifier(std::string(to->as_string()))) {
-            return Error(400, "Each renamed class of migration '" + step.tag +
-                                  "' needs \"from\" and \"to\" class names.");
+            return ErrorResponse(400, "Each renamed class of migration '" + step.tag +
+                                          "' needs \"from\" and \"to\" class names.");
           }
           step.renamed_classes.emplace_back(from->as_string(), to->as_string());
         }
       }
       if (const json::value* transferred = m->if_contains("transferred_classes")) {
         if (!transferred->is_array())
-          return Error(400, "\"transferred_classes\" must be an array.");
+          return ErrorResponse(400, "\"transferred_classes\" must be an array.");
         for (const json::value& item : transferred->as_array()) {
           const json::object* t = item.if_object();
           auto text = [&](const char* key) -> std::string {
@@ -229,18 +232,19 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
           TransferredClass transfer{text("from"), text("from_script"), text("to")};
           if (!IsIdentifier(transfer.from) || !IsIdentifier(transfer.to) ||
               !IsValidKebabName(transfer.from_app)) {
-            return Error(400, "Each transferred class of migration '" + step.tag +
-                                  "' needs \"from\" and \"to\" class names and the "
-                                  "\"from_script\" app it comes from.");
+            return ErrorResponse(400, "Each transferred class of migration '" + step.tag +
+                                          "' needs \"from\" and \"to\" class names and the "
+                                          "\"from_script\" app it comes from.");
           }
           if (transfer.from_app == app) {
-            return Error(400, "Migration '" + step.tag + "' transfers class '" + transfer.from +
-                                  "' from the project itself: use renamed_classes.");
+            return ErrorResponse(400, "Migration '" + step.tag + "' transfers class '" +
+                                          transfer.from +
+                                          "' from the project itself: use renamed_classes.");
           }
           step.transferred_classes.push_back(std::move(transfer));
         }
       }
-      if (!problem.empty()) return Error(400, problem);
+      if (!problem.empty()) return ErrorResponse(400, problem);
       steps.push_back(std::move(step));
     }
   }
@@ -278,21 +282,23 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     }
   }
   auto planned = PlanMigrations(project_classes, registry_.MigrationTags(app), steps, transferable);
-  if (auto* problem = std::get_if<std::string>(&planned)) return Error(400, *problem);
+  if (auto* problem = std::get_if<std::string>(&planned)) return ErrorResponse(400, *problem);
   const MigrationPlan& migrations = std::get<MigrationPlan>(planned);
   for (const PlannedTransfer& t : migrations.transfers) {
     if (registry_.TransferTarget(t.from_app, t.from_class) != app) {
-      return Error(403, "App '" + t.from_app + "' has not allowed class '" + t.from_class +
-                            "' to be transferred to app '" + app + "' (dorm transfers allow " +
-                            t.from_class + " --to " + app + " --app " + t.from_app + ").");
+      return ErrorResponse(403, "App '" + t.from_app + "' has not allowed class '" + t.from_class +
+                                    "' to be transferred to app '" + app +
+                                    "' (dorm transfers allow " + t.from_class + " --to " + app +
+                                    " --app " + t.from_app + ").");
     }
   }
   for (const Bound& c : classes) {
     if (migrations.storage_of.count(c.class_name) == 0) {
       // Cloudflare's refusal of the same deploy.
-      return Error(400, "Cannot create binding for class '" + c.class_name +
-                            "' because it is not currently configured to implement Durable "
-                            "Objects. Did you forget to apply a new_sqlite_classes migration?");
+      return ErrorResponse(400,
+                           "Cannot create binding for class '" + c.class_name +
+                               "' because it is not currently configured to implement Durable "
+                               "Objects. Did you forget to apply a new_sqlite_classes migration?");
     }
   }
   for (const auto& [class_name, storage] : migrations.storage_of) {
@@ -301,9 +307,10 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     bool existed = false;
     for (const ExistingProjectClass& e : project_classes) existed |= e.class_name == class_name;
     if (!bound && existed) {
-      return Error(400, "New version of the project does not bind class '" + class_name +
-                            "', which has Durable Objects. Bind it again, or delete it and its "
-                            "storage with a deleted_classes migration.");
+      return ErrorResponse(400,
+                           "New version of the project does not bind class '" + class_name +
+                               "', which has Durable Objects. Bind it again, or delete it and its "
+                               "storage with a deleted_classes migration.");
     }
   }
   // The registry names (URL names) of the classes the migrations renamed or deleted.
@@ -326,16 +333,17 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
         std::find(deleted.begin(), deleted.end(), c.name) != deleted.end();
     for (const ClassRecord& r : existing) {
       if (r.name == c.name && r.module_name != kProjectModuleName && !freed) {
-        return Error(409, "Class '" + c.class_name + "' would take the URL name '" + c.name +
-                              "' of a class deployed on its own; delete that class first.");
+        return ErrorResponse(409, "Class '" + c.class_name + "' would take the URL name '" +
+                                      c.name +
+                                      "' of a class deployed on its own; delete that class first.");
       }
     }
   }
 
   if (existing.empty() && options_.max_apps > 0 && registry_.Apps().size() >= options_.max_apps) {
-    return Error(403, "Too many apps on this server (the limit is " +
-                          std::to_string(options_.max_apps) +
-                          "): delete an app's classes or deploy into an existing app.");
+    return ErrorResponse(403, "Too many apps on this server (the limit is " +
+                                  std::to_string(options_.max_apps) +
+                                  "): delete an app's classes or deploy into an existing app.");
   }
 
   std::vector<std::string> class_names;
@@ -346,7 +354,7 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     runtime::CrashAttribution::Scope running(app);
     problem = validator_->ValidateProject(*module_js, main, class_names, &has_worker);
   }
-  if (problem) return Error(400, *problem);
+  if (problem) return ErrorResponse(400, *problem);
 
   const std::string now = NowIso8601();
   std::vector<ClassRecord> records;

@@ -31,10 +31,6 @@ using runtime::HttpResponseData;
 
 namespace {
 
-HttpResponseData Error(int status, const std::string& message) {
-  return HttpResponseData::JsonError(status, message);
-}
-
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
   size_t i = 0;
@@ -94,7 +90,8 @@ void AdminService::Handle(const std::string& path, HttpRequestData request,
   bool authorized = auth.size() > prefix.size() && strncasecmp(auth.c_str(), "bearer ", 7) == 0 &&
                     ConstantTimeEquals(auth.substr(prefix.size()), options_.token);
   if (!authorized) {
-    HttpResponseData r = Error(401, auth.empty() ? "Missing admin token." : "Invalid admin token.");
+    HttpResponseData r =
+        ErrorResponse(401, auth.empty() ? "Missing admin token." : "Invalid admin token.");
     r.headers.emplace_back("www-authenticate", "Bearer realm=\"dorm-admin\"");
     respond(std::move(r));
     return;
@@ -107,7 +104,7 @@ void AdminService::Handle(const std::string& path, HttpRequestData request,
       response = Serve(path, *shared_request);
     } catch (const std::exception& e) {
       Log(LogLevel::kError, std::string("admin request failed: ") + e.what());
-      response = Error(500, e.what());
+      response = ErrorResponse(500, e.what());
     }
     respond(std::move(response));
   });
@@ -137,15 +134,16 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
     return ServeTransfers(parts, request);
   }
   if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "project") {
-    if (!IsValidKebabName(parts[2])) return Error(400, "Invalid app name '" + parts[2] + "'.");
-    if (method != "POST") return Error(405, "Method not allowed.");
+    if (!IsValidKebabName(parts[2]))
+      return ErrorResponse(400, "Invalid app name '" + parts[2] + "'.");
+    if (method != "POST") return ErrorResponse(405, "Method not allowed.");
     return DeployProject(parts[2], request.body);
   }
   if (parts.size() < 4 || parts[0] != "v1" || parts[1] != "apps" || parts[3] != "classes") {
-    return Error(404, "Unknown admin endpoint.");
+    return ErrorResponse(404, "Unknown admin endpoint.");
   }
   const std::string& app = parts[2];
-  if (!IsValidKebabName(app)) return Error(400, "Invalid app name '" + app + "'.");
+  if (!IsValidKebabName(app)) return ErrorResponse(400, "Invalid app name '" + app + "'.");
   if (parts.size() == 4) {
     if (method == "POST") return Deploy(app, request.body);
     if (method == "GET") {
@@ -155,14 +153,15 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
       }
       return JsonResponse(200, json::object{{"classes", list}});
     }
-    return Error(405, "Method not allowed.");
+    return ErrorResponse(405, "Method not allowed.");
   }
-  if (parts.size() != 5) return Error(404, "Unknown admin endpoint.");
+  if (parts.size() != 5) return ErrorResponse(404, "Unknown admin endpoint.");
   const std::string& name = parts[4];
   if (method == "GET") {
     auto record = registry_.Get(app, name);
     if (!record)
-      return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
+      return ErrorResponse(404,
+                           "No Durable Object class named '" + name + "' in app '" + app + "'.");
     json::object o = ClassSummary(*record);
     o["filename"] = record->filename;
     o["source"] = record->source;
@@ -171,7 +170,7 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
     return JsonResponse(200, o);
   }
   if (method == "DELETE") return Delete(app, name);
-  return Error(405, "Method not allowed.");
+  return ErrorResponse(405, "Method not allowed.");
 }
 
 HttpResponseData AdminService::Deploy(const std::string& app, const std::string& body) {
@@ -180,7 +179,8 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
   json::value parsed;
   boost::system::error_code ec;
   parsed = json::parse(body, ec);
-  if (ec || !parsed.is_object()) return Error(400, "The request body must be a JSON object.");
+  if (ec || !parsed.is_object())
+    return ErrorResponse(400, "The request body must be a JSON object.");
   const json::object& o = parsed.as_object();
   auto text = [&](const char* key) -> std::optional<std::string> {
     auto it = o.find(key);
@@ -189,20 +189,21 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
     return std::string(it->value().as_string());
   };
   auto source = text("source");
-  if (!source || *source == "\x01") return Error(400, "Missing \"source\": the class's code.");
+  if (!source || *source == "\x01")
+    return ErrorResponse(400, "Missing \"source\": the class's code.");
   if (source->size() > options_.max_source_bytes) {
-    return Error(413, "Source is too large: " + std::to_string(source->size()) +
-                          " bytes (the limit is 5 MB).");
+    return ErrorResponse(413, "Source is too large: " + std::to_string(source->size()) +
+                                  " bytes (the limit is 5 MB).");
   }
   std::string filename = text("filename").value_or("source.ts");
   // As on the seed platform, a class is `authenticated` unless the deploy says otherwise.
   std::string access = text("access_mode").value_or("authenticated");
   if (!runtime::ParseAccessMode(access)) {
-    return Error(400,
-                 "Invalid access mode '" + access + "': use public, authenticated or service_key.");
+    return ErrorResponse(
+        400, "Invalid access mode '" + access + "': use public, authenticated or service_key.");
   }
   TranspileResult transpiled = Transpile(*source, filename);
-  if (!transpiled.ok) return Error(400, transpiled.error);
+  if (!transpiled.ok) return ErrorResponse(400, transpiled.error);
   std::string class_name;
   std::optional<std::string> problem;
   {
@@ -210,17 +211,18 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
     runtime::CrashAttribution::Scope running(app);
     problem = validator_->Validate(transpiled.module_js, filename, &class_name);
   }
-  if (problem) return Error(400, *problem);
+  if (problem) return ErrorResponse(400, *problem);
   std::string name = text("name").value_or(KebabFromPascal(class_name));
   if (!IsValidKebabName(name)) {
-    return Error(400, "Invalid name '" + name +
-                          "': use kebab-case (lowercase letters, digits and single hyphens, "
-                          "starting with a letter, at most 63 characters).");
+    return ErrorResponse(400,
+                         "Invalid name '" + name +
+                             "': use kebab-case (lowercase letters, digits and single hyphens, "
+                             "starting with a letter, at most 63 characters).");
   }
   if (env_store_ && env_store_->Has(app, BindingNameFromKebab(name))) {
-    return Error(409, "The binding name " + BindingNameFromKebab(name) + " of class '" + name +
-                          "' collides with an env var of app '" + app +
-                          "': unset the env var or deploy under another name.");
+    return ErrorResponse(409, "The binding name " + BindingNameFromKebab(name) + " of class '" +
+                                  name + "' collides with an env var of app '" + app +
+                                  "': unset the env var or deploy under another name.");
   }
   auto existing = registry_.List(app);
   bool replacing = false;
@@ -228,19 +230,19 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
     if (r.name != name) continue;
     replacing = true;
     if (!r.module_name.empty()) {
-      return Error(409, "Class '" + name +
-                            "' belongs to the app's Wrangler project: deploy the "
-                            "project (dorm deploy DIR) to change it.");
+      return ErrorResponse(409, "Class '" + name +
+                                    "' belongs to the app's Wrangler project: deploy the "
+                                    "project (dorm deploy DIR) to change it.");
     }
   }
   if (!replacing && existing.size() >= options_.max_classes_per_app) {
-    return Error(400, "Too many DO classes for one app (the limit is " +
-                          std::to_string(options_.max_classes_per_app) + ").");
+    return ErrorResponse(400, "Too many DO classes for one app (the limit is " +
+                                  std::to_string(options_.max_classes_per_app) + ").");
   }
   if (existing.empty() && options_.max_apps > 0 && registry_.Apps().size() >= options_.max_apps) {
-    return Error(403, "Too many apps on this server (the limit is " +
-                          std::to_string(options_.max_apps) +
-                          "): delete an app's classes or deploy into an existing app.");
+    return ErrorResponse(403, "Too many apps on this server (the limit is " +
+                                  std::to_string(options_.max_apps) +
+                                  "): delete an app's classes or deploy into an existing app.");
   }
   if (!replacing) {
     // A new class starts with no storage, whatever an earlier class of the same name (whose
@@ -261,7 +263,7 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
 HttpResponseData AdminService::Delete(const std::string& app, const std::string& name) {
   std::optional<std::string> storage = registry_.Remove(app, name);
   if (!storage) {
-    return Error(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
+    return ErrorResponse(404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
   }
   PublishApp(app);
   DeleteClassStorage(app, *storage);
@@ -274,7 +276,8 @@ std::optional<HttpResponseData> AdminService::Suspended(const std::string& app) 
   const int64_t now_ms = runtime::AppQuarantine::NowMs();
   int64_t until = runtime_.quarantine.Until(app, now_ms);
   if (!until) return std::nullopt;
-  HttpResponseData suspended = Error(503, runtime::AppQuarantine::Message(app, until, now_ms));
+  HttpResponseData suspended =
+      ErrorResponse(503, runtime::AppQuarantine::Message(app, until, now_ms));
   suspended.headers.emplace_back(
       "retry-after", std::to_string(runtime::AppQuarantine::SecondsLeft(until, now_ms)));
   return suspended;

@@ -17,13 +17,17 @@
 namespace dorm::control {
 namespace {
 
-constexpr char kOwner[] = "credentials store";
+constexpr char kCredentialsOwner[] = "credentials store";
 
-void Check(sqlite3* db, int rc, const char* what) { CheckSqlite(db, rc, kOwner, what); }
+void CheckCredentials(sqlite3* db, int rc, const char* what) {
+  CheckSqlite(db, rc, kCredentialsOwner, what);
+}
 
 using Statement = SqliteStatement;
 
-Statement Prepare(sqlite3* db, const char* sql) { return PrepareSqlite(db, sql, kOwner); }
+Statement PrepareCredentials(sqlite3* db, const char* sql) {
+  return PrepareSqlite(db, sql, kCredentialsOwner);
+}
 
 // Binds a sealed secret to its app: a sealed value copied to another app does not open.
 std::string AssociatedData(const std::string& app) { return "dorm hs256 secret v1\n" + app; }
@@ -58,22 +62,23 @@ AuthSummary Summarize(const net::JwtVerifier& verifier, const net::JwtKeySet& ke
 
 CredentialsStore::CredentialsStore(const std::string& data_dir) : data_dir_(data_dir) {
   std::string path = data_dir + "/registry.sqlite";
-  db_ = OpenRegistryDatabase(data_dir, kOwner);
+  db_ = OpenRegistryDatabase(data_dir, kCredentialsOwner);
   try {
-    Check(db_,
-          sqlite3_exec(db_,
-                       "CREATE TABLE IF NOT EXISTS app_auth (app TEXT PRIMARY KEY,"
-                       " sealed_hs256_secret BLOB NOT NULL, public_keys_pem TEXT NOT NULL,"
-                       " jwks TEXT NOT NULL, issuer TEXT NOT NULL, audience TEXT NOT NULL,"
-                       " updated_at TEXT NOT NULL);"
-                       "CREATE TABLE IF NOT EXISTS service_keys (id TEXT PRIMARY KEY,"
-                       " app TEXT NOT NULL, name TEXT NOT NULL, prefix TEXT NOT NULL,"
-                       " key_sha256 BLOB NOT NULL UNIQUE, created_at TEXT NOT NULL)",
-                       nullptr, nullptr, nullptr),
-          "schema");
-    Statement sealed =
-        Prepare(db_, "SELECT count(*) FROM app_auth WHERE length(sealed_hs256_secret) > 0");
-    Check(db_, sqlite3_step(sealed.get()), "count");
+    CheckCredentials(
+        db_,
+        sqlite3_exec(db_,
+                     "CREATE TABLE IF NOT EXISTS app_auth (app TEXT PRIMARY KEY,"
+                     " sealed_hs256_secret BLOB NOT NULL, public_keys_pem TEXT NOT NULL,"
+                     " jwks TEXT NOT NULL, issuer TEXT NOT NULL, audience TEXT NOT NULL,"
+                     " updated_at TEXT NOT NULL);"
+                     "CREATE TABLE IF NOT EXISTS service_keys (id TEXT PRIMARY KEY,"
+                     " app TEXT NOT NULL, name TEXT NOT NULL, prefix TEXT NOT NULL,"
+                     " key_sha256 BLOB NOT NULL UNIQUE, created_at TEXT NOT NULL)",
+                     nullptr, nullptr, nullptr),
+        "schema");
+    Statement sealed = PrepareCredentials(
+        db_, "SELECT count(*) FROM app_auth WHERE length(sealed_hs256_secret) > 0");
+    CheckCredentials(db_, sqlite3_step(sealed.get()), "count");
     if (sqlite3_column_int64(sealed.get(), 0) > 0 && !SecretsKeyExists(data_dir)) {
       throw std::runtime_error(SecretsKeyPath(data_dir) + " is missing, but " + path +
                                " holds HS256 secrets sealed with it: restore the key file from "
@@ -97,9 +102,9 @@ uint64_t CredentialsStore::Bucket(std::string_view digest) {
 
 void CredentialsStore::LoadCaches() {
   Statement auth =
-      Prepare(db_,
-              "SELECT app, sealed_hs256_secret, public_keys_pem, jwks, issuer, audience,"
-              " updated_at FROM app_auth");
+      PrepareCredentials(db_,
+                         "SELECT app, sealed_hs256_secret, public_keys_pem, jwks, issuer, audience,"
+                         " updated_at FROM app_auth");
   int rc;
   while ((rc = sqlite3_step(auth.get())) == SQLITE_ROW) {
     std::string app = SqliteColumnBytes(auth.get(), 0);
@@ -130,9 +135,9 @@ void CredentialsStore::LoadCaches() {
     auth_[app] =
         AppAuth{Summarize(*verifier, keys, SqliteColumnBytes(auth.get(), 6)), std::move(verifier)};
   }
-  Check(db_, rc, "load auth");
-  Statement keys =
-      Prepare(db_, "SELECT id, app, name, prefix, key_sha256, created_at, rowid FROM service_keys");
+  CheckCredentials(db_, rc, "load auth");
+  Statement keys = PrepareCredentials(
+      db_, "SELECT id, app, name, prefix, key_sha256, created_at, rowid FROM service_keys");
   while ((rc = sqlite3_step(keys.get())) == SQLITE_ROW) {
     StoredKey stored;
     stored.info = ServiceKeyInfo{SqliteColumnBytes(keys.get(), 0), SqliteColumnBytes(keys.get(), 1),
@@ -143,7 +148,7 @@ void CredentialsStore::LoadCaches() {
     if (stored.digest.size() != 32) continue;
     keys_.emplace(Bucket(stored.digest), std::move(stored));
   }
-  Check(db_, rc, "load keys");
+  CheckCredentials(db_, rc, "load keys");
 }
 
 AuthSummary CredentialsStore::SetAuth(const std::string& app, const net::JwtKeySet& keys) {
@@ -153,10 +158,10 @@ AuthSummary CredentialsStore::SetAuth(const std::string& app, const net::JwtKeyS
                            ? std::string()
                            : SealAes256Gcm(secrets_key_, keys.hs256_secret, AssociatedData(app));
   std::lock_guard<std::mutex> db_lock(db_mu_);
-  Statement st = Prepare(db_,
-                         "INSERT OR REPLACE INTO app_auth (app, sealed_hs256_secret,"
-                         " public_keys_pem, jwks, issuer, audience, updated_at)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  Statement st = PrepareCredentials(db_,
+                                    "INSERT OR REPLACE INTO app_auth (app, sealed_hs256_secret,"
+                                    " public_keys_pem, jwks, issuer, audience, updated_at)"
+                                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   BindSqliteText(st.get(), 1, app);
   BindSqliteBlob(st.get(), 2, sealed);
   BindSqliteText(st.get(), 3, keys.public_keys_pem);
@@ -164,7 +169,7 @@ AuthSummary CredentialsStore::SetAuth(const std::string& app, const net::JwtKeyS
   BindSqliteText(st.get(), 5, keys.issuer);
   BindSqliteText(st.get(), 6, keys.audience);
   BindSqliteText(st.get(), 7, updated_at);
-  Check(db_, sqlite3_step(st.get()), "set auth");
+  CheckCredentials(db_, sqlite3_step(st.get()), "set auth");
   AuthSummary summary = Summarize(*verifier, keys, updated_at);
   std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
   auth_[app] = AppAuth{summary, std::move(verifier)};
@@ -180,9 +185,9 @@ std::optional<AuthSummary> CredentialsStore::GetAuth(const std::string& app) con
 
 bool CredentialsStore::ClearAuth(const std::string& app) {
   std::lock_guard<std::mutex> db_lock(db_mu_);
-  Statement st = Prepare(db_, "DELETE FROM app_auth WHERE app = ?1");
+  Statement st = PrepareCredentials(db_, "DELETE FROM app_auth WHERE app = ?1");
   BindSqliteText(st.get(), 1, app);
-  Check(db_, sqlite3_step(st.get()), "clear auth");
+  CheckCredentials(db_, sqlite3_step(st.get()), "clear auth");
   std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
   return auth_.erase(app) > 0;
 }
@@ -202,7 +207,8 @@ std::pair<ServiceKeyInfo, std::string> CredentialsStore::CreateKey(const std::st
   stored.info = ServiceKeyInfo{"sk_" + ToHex(RandomBytes(8)), app, name,
                                kServiceKeyPrefix + secret_hex.substr(0, 8), NowUtc()};
   std::lock_guard<std::mutex> db_lock(db_mu_);
-  Statement st = Prepare(db_,
+  Statement st =
+      PrepareCredentials(db_,
                          "INSERT INTO service_keys (id, app, name, prefix, key_sha256, created_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   BindSqliteText(st.get(), 1, stored.info.id);
@@ -211,7 +217,7 @@ std::pair<ServiceKeyInfo, std::string> CredentialsStore::CreateKey(const std::st
   BindSqliteText(st.get(), 4, stored.info.prefix);
   BindSqliteBlob(st.get(), 5, stored.digest);
   BindSqliteText(st.get(), 6, stored.info.created_at);
-  Check(db_, sqlite3_step(st.get()), "create key");
+  CheckCredentials(db_, sqlite3_step(st.get()), "create key");
   stored.sequence = sqlite3_last_insert_rowid(db_);
   ServiceKeyInfo info = stored.info;
   std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
@@ -236,10 +242,10 @@ std::vector<ServiceKeyInfo> CredentialsStore::ListKeys(const std::string& app) c
 
 bool CredentialsStore::RevokeKey(const std::string& app, const std::string& id) {
   std::lock_guard<std::mutex> db_lock(db_mu_);
-  Statement st = Prepare(db_, "DELETE FROM service_keys WHERE app = ?1 AND id = ?2");
+  Statement st = PrepareCredentials(db_, "DELETE FROM service_keys WHERE app = ?1 AND id = ?2");
   BindSqliteText(st.get(), 1, app);
   BindSqliteText(st.get(), 2, id);
-  Check(db_, sqlite3_step(st.get()), "revoke key");
+  CheckCredentials(db_, sqlite3_step(st.get()), "revoke key");
   bool removed = sqlite3_changes(db_) > 0;
   std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
   for (auto it = keys_.begin(); it != keys_.end();) {

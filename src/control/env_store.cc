@@ -12,13 +12,13 @@
 namespace dorm::control {
 namespace {
 
-constexpr char kOwner[] = "env store";
+constexpr char kEnvOwner[] = "env store";
 
-void Check(sqlite3* db, int rc, const char* what) { CheckSqlite(db, rc, kOwner, what); }
+void CheckEnv(sqlite3* db, int rc, const char* what) { CheckSqlite(db, rc, kEnvOwner, what); }
 
 using Statement = SqliteStatement;
 
-Statement Prepare(sqlite3* db, const char* sql) { return PrepareSqlite(db, sql, kOwner); }
+Statement PrepareEnv(sqlite3* db, const char* sql) { return PrepareSqlite(db, sql, kEnvOwner); }
 
 // Binds a sealed value to its place: a value copied to another app or key does not open.
 std::string AssociatedData(const std::string& app, const std::string& key) {
@@ -29,16 +29,17 @@ std::string AssociatedData(const std::string& app, const std::string& key) {
 
 EnvStore::EnvStore(const std::string& data_dir) : data_dir_(data_dir) {
   std::string path = data_dir + "/registry.sqlite";
-  db_ = OpenRegistryDatabase(data_dir, kOwner);
+  db_ = OpenRegistryDatabase(data_dir, kEnvOwner);
   try {
-    Check(db_,
-          sqlite3_exec(db_,
-                       "CREATE TABLE IF NOT EXISTS env_vars (app TEXT NOT NULL, key TEXT NOT NULL,"
-                       " sealed BLOB NOT NULL, PRIMARY KEY (app, key))",
-                       nullptr, nullptr, nullptr),
-          "schema");
-    Statement count = Prepare(db_, "SELECT count(*) FROM env_vars");
-    Check(db_, sqlite3_step(count.get()), "count");
+    CheckEnv(
+        db_,
+        sqlite3_exec(db_,
+                     "CREATE TABLE IF NOT EXISTS env_vars (app TEXT NOT NULL, key TEXT NOT NULL,"
+                     " sealed BLOB NOT NULL, PRIMARY KEY (app, key))",
+                     nullptr, nullptr, nullptr),
+        "schema");
+    Statement count = PrepareEnv(db_, "SELECT count(*) FROM env_vars");
+    CheckEnv(db_, sqlite3_step(count.get()), "count");
     long long stored = sqlite3_column_int64(count.get(), 0);
     if (stored > 0 && !SecretsKeyExists(data_dir)) {
       throw std::runtime_error(
@@ -58,29 +59,29 @@ EnvStore::~EnvStore() { sqlite3_close_v2(db_); }
 
 std::vector<std::string> EnvStore::Keys(const std::string& app) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st = Prepare(db_, "SELECT key FROM env_vars WHERE app = ?1 ORDER BY key");
+  Statement st = PrepareEnv(db_, "SELECT key FROM env_vars WHERE app = ?1 ORDER BY key");
   BindSqliteText(st.get(), 1, app);
   std::vector<std::string> keys;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
     keys.push_back(SqliteColumnBytes(st.get(), 0));
-  Check(db_, rc, "keys");
+  CheckEnv(db_, rc, "keys");
   return keys;
 }
 
 bool EnvStore::Has(const std::string& app, const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st = Prepare(db_, "SELECT 1 FROM env_vars WHERE app = ?1 AND key = ?2");
+  Statement st = PrepareEnv(db_, "SELECT 1 FROM env_vars WHERE app = ?1 AND key = ?2");
   BindSqliteText(st.get(), 1, app);
   BindSqliteText(st.get(), 2, key);
   int rc = sqlite3_step(st.get());
-  Check(db_, rc, "lookup");
+  CheckEnv(db_, rc, "lookup");
   return rc == SQLITE_ROW;
 }
 
 runtime::EnvVars EnvStore::Values(const std::string& app) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st = Prepare(db_, "SELECT key, sealed FROM env_vars WHERE app = ?1 ORDER BY key");
+  Statement st = PrepareEnv(db_, "SELECT key, sealed FROM env_vars WHERE app = ?1 ORDER BY key");
   BindSqliteText(st.get(), 1, app);
   runtime::EnvVars vars;
   int rc;
@@ -95,29 +96,29 @@ runtime::EnvVars EnvStore::Values(const std::string& app) {
     }
     vars.emplace_back(std::move(key), std::move(*value));
   }
-  Check(db_, rc, "values");
+  CheckEnv(db_, rc, "values");
   return vars;
 }
 
 bool EnvStore::Set(const std::string& app, const std::string& key, const std::string& value) {
   std::string sealed = SealAes256Gcm(secrets_key_, value, AssociatedData(app, key));
   std::lock_guard<std::mutex> lock(mu_);
-  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  CheckEnv(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {
-    Statement exists = Prepare(db_, "SELECT 1 FROM env_vars WHERE app = ?1 AND key = ?2");
+    Statement exists = PrepareEnv(db_, "SELECT 1 FROM env_vars WHERE app = ?1 AND key = ?2");
     BindSqliteText(exists.get(), 1, app);
     BindSqliteText(exists.get(), 2, key);
     int rc = sqlite3_step(exists.get());
-    Check(db_, rc, "lookup");
+    CheckEnv(db_, rc, "lookup");
     bool created = rc != SQLITE_ROW;
     Statement upsert =
-        Prepare(db_, "INSERT OR REPLACE INTO env_vars (app, key, sealed) VALUES (?1, ?2, ?3)");
+        PrepareEnv(db_, "INSERT OR REPLACE INTO env_vars (app, key, sealed) VALUES (?1, ?2, ?3)");
     BindSqliteText(upsert.get(), 1, app);
     BindSqliteText(upsert.get(), 2, key);
     sqlite3_bind_blob(upsert.get(), 3, sealed.data(), static_cast<int>(sealed.size()),
                       SQLITE_TRANSIENT);
-    Check(db_, sqlite3_step(upsert.get()), "set");
-    Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+    CheckEnv(db_, sqlite3_step(upsert.get()), "set");
+    CheckEnv(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
     return created;
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -127,10 +128,10 @@ bool EnvStore::Set(const std::string& app, const std::string& key, const std::st
 
 bool EnvStore::Remove(const std::string& app, const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st = Prepare(db_, "DELETE FROM env_vars WHERE app = ?1 AND key = ?2");
+  Statement st = PrepareEnv(db_, "DELETE FROM env_vars WHERE app = ?1 AND key = ?2");
   BindSqliteText(st.get(), 1, app);
   BindSqliteText(st.get(), 2, key);
-  Check(db_, sqlite3_step(st.get()), "unset");
+  CheckEnv(db_, sqlite3_step(st.get()), "unset");
   return sqlite3_changes(db_) > 0;
 }
 

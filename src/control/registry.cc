@@ -9,7 +9,7 @@
 
 namespace dorm::control {
 namespace {
-void Check(sqlite3* db, int rc, const char* what) { CheckSqlite(db, rc, "registry", what); }
+void CheckRegistry(sqlite3* db, int rc, const char* what) { CheckSqlite(db, rc, "registry", what); }
 }  // namespace
 
 Registry::Registry(const std::string& data_dir) {
@@ -20,7 +20,7 @@ Registry::Registry(const std::string& data_dir) {
     // message rather than serve half of the apps or fail later. It is never rewritten here.
     auto check = PrepareSqlite(db_, "PRAGMA quick_check(1)", "registry");
     int rc = sqlite3_step(check.get());
-    Check(db_, rc, "integrity check");
+    CheckRegistry(db_, rc, "integrity check");
     std::string verdict = rc == SQLITE_ROW && sqlite3_column_text(check.get(), 0)
                               ? reinterpret_cast<const char*>(sqlite3_column_text(check.get(), 0))
                               : "no answer";
@@ -32,28 +32,29 @@ Registry::Registry(const std::string& data_dir) {
                              "). It was left as it is: restore it from a backup, or move it "
                              "away to start with no deployed classes.");
   }
-  Check(db_,
-        sqlite3_exec(db_,
-                     "CREATE TABLE IF NOT EXISTS classes ("
-                     " app TEXT NOT NULL, name TEXT NOT NULL, class_name TEXT NOT NULL,"
-                     " filename TEXT NOT NULL, source TEXT NOT NULL, module_js TEXT NOT NULL,"
-                     " access_mode TEXT NOT NULL, deployed_at TEXT NOT NULL,"
-                     " PRIMARY KEY (app, name));"
-                     "CREATE TABLE IF NOT EXISTS pending_deletions ("
-                     " app TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (app, name));"
-                     "CREATE TABLE IF NOT EXISTS project_migrations ("
-                     " app TEXT NOT NULL, position INTEGER NOT NULL, tag TEXT NOT NULL,"
-                     " applied_at TEXT NOT NULL, PRIMARY KEY (app, position));"
-                     "CREATE TABLE IF NOT EXISTS service_callers ("
-                     " app TEXT NOT NULL, caller TEXT NOT NULL, PRIMARY KEY (app, caller));"
-                     "CREATE TABLE IF NOT EXISTS class_transfers ("
-                     " app TEXT NOT NULL, class_name TEXT NOT NULL, target TEXT NOT NULL,"
-                     " PRIMARY KEY (app, class_name));"
-                     "CREATE TABLE IF NOT EXISTS pending_moves ("
-                     " from_app TEXT NOT NULL, from_storage TEXT NOT NULL, to_app TEXT NOT NULL,"
-                     " to_storage TEXT NOT NULL, PRIMARY KEY (from_app, from_storage))",
-                     nullptr, nullptr, nullptr),
-        "schema");
+  CheckRegistry(
+      db_,
+      sqlite3_exec(db_,
+                   "CREATE TABLE IF NOT EXISTS classes ("
+                   " app TEXT NOT NULL, name TEXT NOT NULL, class_name TEXT NOT NULL,"
+                   " filename TEXT NOT NULL, source TEXT NOT NULL, module_js TEXT NOT NULL,"
+                   " access_mode TEXT NOT NULL, deployed_at TEXT NOT NULL,"
+                   " PRIMARY KEY (app, name));"
+                   "CREATE TABLE IF NOT EXISTS pending_deletions ("
+                   " app TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (app, name));"
+                   "CREATE TABLE IF NOT EXISTS project_migrations ("
+                   " app TEXT NOT NULL, position INTEGER NOT NULL, tag TEXT NOT NULL,"
+                   " applied_at TEXT NOT NULL, PRIMARY KEY (app, position));"
+                   "CREATE TABLE IF NOT EXISTS service_callers ("
+                   " app TEXT NOT NULL, caller TEXT NOT NULL, PRIMARY KEY (app, caller));"
+                   "CREATE TABLE IF NOT EXISTS class_transfers ("
+                   " app TEXT NOT NULL, class_name TEXT NOT NULL, target TEXT NOT NULL,"
+                   " PRIMARY KEY (app, class_name));"
+                   "CREATE TABLE IF NOT EXISTS pending_moves ("
+                   " from_app TEXT NOT NULL, from_storage TEXT NOT NULL, to_app TEXT NOT NULL,"
+                   " to_storage TEXT NOT NULL, PRIMARY KEY (from_app, from_storage))",
+                   nullptr, nullptr, nullptr),
+      "schema");
   // Columns added after the first release: a registry written before them gets them empty.
   for (const char* column :
        {"module_name", "binding", "storage_name", "services", "storage_backend"}) {
@@ -63,7 +64,8 @@ Registry::Registry(const std::string& data_dir) {
     if (sqlite3_step(info.get()) == SQLITE_ROW) continue;
     std::string alter =
         std::string("ALTER TABLE classes ADD COLUMN ") + column + " TEXT NOT NULL DEFAULT ''";
-    Check(db_, sqlite3_exec(db_, alter.c_str(), nullptr, nullptr, nullptr), "schema upgrade");
+    CheckRegistry(db_, sqlite3_exec(db_, alter.c_str(), nullptr, nullptr, nullptr),
+                  "schema upgrade");
   }
 }
 
@@ -76,7 +78,7 @@ std::vector<ClassRecord> Registry::Query(const std::string& where,
       "module_name, binding, storage_name, services, storage_backend FROM classes " +
       where + " ORDER BY app, name";
   sqlite3_stmt* st = nullptr;
-  Check(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), "query");
+  CheckRegistry(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), "query");
   for (size_t i = 0; i < args.size(); ++i) {
     sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].data(), static_cast<int>(args[i].size()),
                       SQLITE_TRANSIENT);
@@ -93,7 +95,7 @@ std::vector<ClassRecord> Registry::Query(const std::string& where,
                               col(8), col(9), col(10), col(11), col(12)});
   }
   sqlite3_finalize(st);
-  Check(db_, rc, "query");
+  CheckRegistry(db_, rc, "query");
   return out;
 }
 
@@ -122,10 +124,10 @@ void Registry::Upsert(const ClassRecord& r) { UpsertAll({r}); }
 
 void Registry::UpsertAll(const std::vector<ClassRecord>& records) {
   std::lock_guard<std::mutex> lock(mu_);
-  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  CheckRegistry(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {
     UpsertLocked(records);
-    Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+    CheckRegistry(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
@@ -146,7 +148,7 @@ void Registry::UpsertLocked(const std::vector<ClassRecord>& records) {
         &r.module_js,    &r.access_mode, &r.deployed_at,    &r.module_name, &r.binding,
         &r.storage_name, &r.services,    &r.storage_backend};
     for (int i = 0; i < 13; ++i) BindSqliteText(st.get(), i + 1, *fields[i]);
-    Check(db_, sqlite3_step(st.get()), "upsert");
+    CheckRegistry(db_, sqlite3_step(st.get()), "upsert");
     sqlite3_reset(st.get());
   }
 }
@@ -159,7 +161,7 @@ std::vector<std::string> Registry::ApplyProject(const std::string& app,
                                                 const std::vector<PlannedTransfer>& transfers) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> deleted_storage;
-  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  CheckRegistry(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {
     for (const PlannedTransfer& t : transfers) {
       for (const char* sql : {"DELETE FROM classes WHERE app = ?1 AND class_name = ?2",
@@ -167,7 +169,7 @@ std::vector<std::string> Registry::ApplyProject(const std::string& app,
         auto remove = PrepareSqlite(db_, sql, "registry");
         BindSqliteText(remove.get(), 1, t.from_app);
         BindSqliteText(remove.get(), 2, t.from_class);
-        Check(db_, sqlite3_step(remove.get()), "transfer");
+        CheckRegistry(db_, sqlite3_step(remove.get()), "transfer");
       }
       auto move = PrepareSqlite(db_,
                                 "INSERT INTO pending_moves (from_app, from_storage, to_app,"
@@ -177,14 +179,14 @@ std::vector<std::string> Registry::ApplyProject(const std::string& app,
       BindSqliteText(move.get(), 2, t.from_storage);
       BindSqliteText(move.get(), 3, app);
       BindSqliteText(move.get(), 4, t.to_storage);
-      Check(db_, sqlite3_step(move.get()), "transfer");
+      CheckRegistry(db_, sqlite3_step(move.get()), "transfer");
     }
     for (const std::string& name : renamed_away) {
       auto remove =
           PrepareSqlite(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", "registry");
       BindSqliteText(remove.get(), 1, app);
       BindSqliteText(remove.get(), 2, name);
-      Check(db_, sqlite3_step(remove.get()), "rename");
+      CheckRegistry(db_, sqlite3_step(remove.get()), "rename");
     }
     for (const std::string& name : deleted) {
       if (auto storage = RemoveLocked(app, name)) deleted_storage.push_back(*storage);
@@ -194,7 +196,7 @@ std::vector<std::string> Registry::ApplyProject(const std::string& app,
         db_, "SELECT coalesce(max(position), 0) FROM project_migrations WHERE app = ?1",
         "registry");
     BindSqliteText(count.get(), 1, app);
-    Check(db_, sqlite3_step(count.get()), "migrations");
+    CheckRegistry(db_, sqlite3_step(count.get()), "migrations");
     int64_t position = sqlite3_column_int64(count.get(), 0);
     for (const std::string& tag : new_tags) {
       auto insert = PrepareSqlite(db_,
@@ -204,9 +206,9 @@ std::vector<std::string> Registry::ApplyProject(const std::string& app,
       BindSqliteText(insert.get(), 1, app);
       sqlite3_bind_int64(insert.get(), 2, ++position);
       BindSqliteText(insert.get(), 3, tag);
-      Check(db_, sqlite3_step(insert.get()), "migrations");
+      CheckRegistry(db_, sqlite3_step(insert.get()), "migrations");
     }
-    Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+    CheckRegistry(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
@@ -226,7 +228,7 @@ std::vector<std::string> Registry::ServiceCallers(const std::string& app) {
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
     callers.push_back(SqliteColumnBytes(st.get(), 0));
-  Check(db_, rc, "service callers");
+  CheckRegistry(db_, rc, "service callers");
   return callers;
 }
 
@@ -239,7 +241,7 @@ bool Registry::SetServiceCaller(const std::string& app, const std::string& calle
                           "registry");
   BindSqliteText(st.get(), 1, app);
   BindSqliteText(st.get(), 2, caller);
-  Check(db_, sqlite3_step(st.get()), "service callers");
+  CheckRegistry(db_, sqlite3_step(st.get()), "service callers");
   return sqlite3_changes(db_) > 0;
 }
 
@@ -252,17 +254,17 @@ std::vector<std::string> Registry::MigrationTags(const std::string& app) {
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
     tags.push_back(SqliteColumnBytes(st.get(), 0));
-  Check(db_, rc, "migrations");
+  CheckRegistry(db_, rc, "migrations");
   return tags;
 }
 
 std::optional<std::string> Registry::Remove(const std::string& app, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "delete");
+  CheckRegistry(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "delete");
   std::optional<std::string> storage;
   try {
     storage = RemoveLocked(app, name);
-    Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "delete");
+    CheckRegistry(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "delete");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
@@ -277,19 +279,19 @@ std::optional<std::string> Registry::RemoveLocked(const std::string& app, const 
   BindSqliteText(find.get(), 1, app);
   BindSqliteText(find.get(), 2, name);
   int rc = sqlite3_step(find.get());
-  Check(db_, rc, "delete");
+  CheckRegistry(db_, rc, "delete");
   if (rc != SQLITE_ROW) return std::nullopt;
   std::string storage = SqliteColumnBytes(find.get(), 0);
   if (storage.empty()) storage = name;
   auto remove = PrepareSqlite(db_, "DELETE FROM classes WHERE app = ?1 AND name = ?2", "registry");
   BindSqliteText(remove.get(), 1, app);
   BindSqliteText(remove.get(), 2, name);
-  Check(db_, sqlite3_step(remove.get()), "delete");
+  CheckRegistry(db_, sqlite3_step(remove.get()), "delete");
   auto record = PrepareSqlite(
       db_, "INSERT OR IGNORE INTO pending_deletions (app, name) VALUES (?1, ?2)", "registry");
   BindSqliteText(record.get(), 1, app);
   BindSqliteText(record.get(), 2, storage);
-  Check(db_, sqlite3_step(record.get()), "delete");
+  CheckRegistry(db_, sqlite3_step(record.get()), "delete");
   return storage;
 }
 
@@ -302,7 +304,7 @@ std::optional<std::string> Registry::TransferTarget(const std::string& app,
   BindSqliteText(st.get(), 2, class_name);
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) return SqliteColumnBytes(st.get(), 0);
-  Check(db_, rc, "transfers");
+  CheckRegistry(db_, rc, "transfers");
   return std::nullopt;
 }
 
@@ -317,7 +319,7 @@ std::vector<std::pair<std::string, std::string>> Registry::Transfers(const std::
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     out.emplace_back(SqliteColumnBytes(st.get(), 0), SqliteColumnBytes(st.get(), 1));
   }
-  Check(db_, rc, "transfers");
+  CheckRegistry(db_, rc, "transfers");
   return out;
 }
 
@@ -333,7 +335,7 @@ bool Registry::AllowTransfer(const std::string& app, const std::string& class_na
   BindSqliteText(st.get(), 1, app);
   BindSqliteText(st.get(), 2, class_name);
   if (target) BindSqliteText(st.get(), 3, *target);
-  Check(db_, sqlite3_step(st.get()), "transfers");
+  CheckRegistry(db_, sqlite3_step(st.get()), "transfers");
   return sqlite3_changes(db_) > 0;
 }
 
@@ -349,7 +351,7 @@ std::vector<ClassMove> Registry::PendingMoves() {
     out.push_back({SqliteColumnBytes(st.get(), 0), SqliteColumnBytes(st.get(), 1),
                    SqliteColumnBytes(st.get(), 2), SqliteColumnBytes(st.get(), 3)});
   }
-  Check(db_, rc, "pending moves");
+  CheckRegistry(db_, rc, "pending moves");
   return out;
 }
 
@@ -359,7 +361,7 @@ void Registry::FinishMove(const std::string& from_app, const std::string& from_s
       db_, "DELETE FROM pending_moves WHERE from_app = ?1 AND from_storage = ?2", "registry");
   BindSqliteText(st.get(), 1, from_app);
   BindSqliteText(st.get(), 2, from_storage);
-  Check(db_, sqlite3_step(st.get()), "finish move");
+  CheckRegistry(db_, sqlite3_step(st.get()), "finish move");
 }
 
 std::vector<std::pair<std::string, std::string>> Registry::PendingDeletions() {
@@ -372,7 +374,7 @@ std::vector<std::pair<std::string, std::string>> Registry::PendingDeletions() {
     out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)),
                      reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)));
   }
-  Check(db_, rc, "pending deletions");
+  CheckRegistry(db_, rc, "pending deletions");
   return out;
 }
 
@@ -382,7 +384,7 @@ void Registry::FinishDeletion(const std::string& app, const std::string& name) {
       PrepareSqlite(db_, "DELETE FROM pending_deletions WHERE app = ?1 AND name = ?2", "registry");
   sqlite3_bind_text(st.get(), 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
   sqlite3_bind_text(st.get(), 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
-  Check(db_, sqlite3_step(st.get()), "finish deletion");
+  CheckRegistry(db_, sqlite3_step(st.get()), "finish deletion");
 }
 
 std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& app) {

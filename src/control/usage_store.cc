@@ -7,7 +7,7 @@
 namespace dorm::control {
 
 namespace {
-void Check(sqlite3* db, int rc, const char* what) {
+void CheckUsage(sqlite3* db, int rc, const char* what) {
   if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
     throw std::runtime_error(std::string("usage database ") + what + ": " + sqlite3_errmsg(db));
   }
@@ -17,7 +17,7 @@ void Check(sqlite3* db, int rc, const char* what) {
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    Check(db, sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr), "prepare");
+    CheckUsage(db, sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr), "prepare");
   }
   ~Statement() { sqlite3_finalize(st_); }
   Statement& Text(int i, const std::string& v) {
@@ -30,7 +30,7 @@ class Statement {
   }
   bool Step() {
     int rc = sqlite3_step(st_);
-    Check(db_, rc, "step");
+    CheckUsage(db_, rc, "step");
     return rc == SQLITE_ROW;
   }
   void Reset() {
@@ -78,13 +78,13 @@ void AddMissingColumns(sqlite3* db) {
       present = st.Step();
     }
     if (present) continue;
-    Check(db,
-          sqlite3_exec(db,
-                       (std::string("ALTER TABLE usage_minutes ADD COLUMN ") + column +
-                        " INTEGER NOT NULL DEFAULT 0")
-                           .c_str(),
-                       nullptr, nullptr, nullptr),
-          "migrate");
+    CheckUsage(db,
+               sqlite3_exec(db,
+                            (std::string("ALTER TABLE usage_minutes ADD COLUMN ") + column +
+                             " INTEGER NOT NULL DEFAULT 0")
+                                .c_str(),
+                            nullptr, nullptr, nullptr),
+               "migrate");
   }
 }
 }  // namespace
@@ -94,25 +94,26 @@ UsageStore::UsageStore(const std::string& data_dir) {
   int rc =
       sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  Check(db_, rc, "open");
-  Check(db_,
-        sqlite3_exec(db_,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE IF NOT EXISTS usage_minutes ("
-                     " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
-                     " minute INTEGER NOT NULL,"
-                     " http_requests INTEGER NOT NULL DEFAULT 0,"
-                     " websocket_messages INTEGER NOT NULL DEFAULT 0,"
-                     " alarms INTEGER NOT NULL DEFAULT 0,"
-                     " cpu_ns INTEGER NOT NULL DEFAULT 0, wall_ns INTEGER NOT NULL DEFAULT 0,"
-                     " outbound_requests INTEGER NOT NULL DEFAULT 0,"
-                     " outbound_bytes INTEGER NOT NULL DEFAULT 0,"
-                     " PRIMARY KEY (app, class, object, minute)) WITHOUT ROWID;"
-                     "CREATE TABLE IF NOT EXISTS storage ("
-                     " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
-                     " bytes INTEGER NOT NULL, PRIMARY KEY (app, class, object)) WITHOUT ROWID;",
-                     nullptr, nullptr, nullptr),
-        "setup");
+  CheckUsage(db_, rc, "open");
+  CheckUsage(
+      db_,
+      sqlite3_exec(db_,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   "CREATE TABLE IF NOT EXISTS usage_minutes ("
+                   " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
+                   " minute INTEGER NOT NULL,"
+                   " http_requests INTEGER NOT NULL DEFAULT 0,"
+                   " websocket_messages INTEGER NOT NULL DEFAULT 0,"
+                   " alarms INTEGER NOT NULL DEFAULT 0,"
+                   " cpu_ns INTEGER NOT NULL DEFAULT 0, wall_ns INTEGER NOT NULL DEFAULT 0,"
+                   " outbound_requests INTEGER NOT NULL DEFAULT 0,"
+                   " outbound_bytes INTEGER NOT NULL DEFAULT 0,"
+                   " PRIMARY KEY (app, class, object, minute)) WITHOUT ROWID;"
+                   "CREATE TABLE IF NOT EXISTS storage ("
+                   " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
+                   " bytes INTEGER NOT NULL, PRIMARY KEY (app, class, object)) WITHOUT ROWID;",
+                   nullptr, nullptr, nullptr),
+      "setup");
   AddMissingColumns(db_);
 }
 
@@ -121,7 +122,7 @@ UsageStore::~UsageStore() { sqlite3_close_v2(db_); }
 void UsageStore::Record(long long epoch_minute,
                         const std::vector<runtime::ObjectUsageDelta>& deltas) {
   if (deltas.empty()) return;
-  Check(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  CheckUsage(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {
     Statement add(db_,
                   "INSERT INTO usage_minutes (app, class, object, minute, http_requests,"
@@ -161,7 +162,7 @@ void UsageStore::Record(long long epoch_minute,
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
-  Check(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+  CheckUsage(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
 }
 
 std::vector<UsageStore::ObjectRow> UsageStore::Query(const std::string& app,

@@ -10,15 +10,15 @@ namespace {
 
 // One tag byte per value; numbers are doubles (so -0 and NaN survive), strings keep V8's one- or
 // two-byte representation, lists carry their length.
-enum Tag : char {
-  kUndefined = 'U',
-  kNull = 'N',
-  kTrue = 'T',
-  kFalse = 'F',
-  kNumber = 'D',
-  kOneByteString = 'S',
-  kTwoByteString = 'W',
-  kList = 'L',
+enum CompactTag : char {
+  kCompactUndefined = 'U',
+  kCompactNull = 'N',
+  kCompactTrue = 'T',
+  kCompactFalse = 'F',
+  kCompactNumber = 'D',
+  kCompactOneByteString = 'S',
+  kCompactTwoByteString = 'W',
+  kCompactList = 'L',
 };
 
 void PutU32(std::string& out, uint32_t n) {
@@ -30,16 +30,16 @@ void PutU32(std::string& out, uint32_t n) {
 // Appends a primitive; false for anything else.
 bool PutPrimitive(v8::Isolate* isolate, v8::Local<v8::Value> value, std::string& out) {
   if (value->IsUndefined()) {
-    out.push_back(kUndefined);
+    out.push_back(kCompactUndefined);
   } else if (value->IsNull()) {
-    out.push_back(kNull);
+    out.push_back(kCompactNull);
   } else if (value->IsTrue()) {
-    out.push_back(kTrue);
+    out.push_back(kCompactTrue);
   } else if (value->IsFalse()) {
-    out.push_back(kFalse);
+    out.push_back(kCompactFalse);
   } else if (value->IsNumber()) {
     const double number = value.As<v8::Number>()->Value();
-    out.push_back(kNumber);
+    out.push_back(kCompactNumber);
     char bytes[8];
     std::memcpy(bytes, &number, 8);
     out.append(bytes, 8);
@@ -48,13 +48,13 @@ bool PutPrimitive(v8::Isolate* isolate, v8::Local<v8::Value> value, std::string&
     const int length = text->Length();
     const size_t at = out.size() + 5;
     if (text->IsOneByte()) {
-      out.push_back(kOneByteString);
+      out.push_back(kCompactOneByteString);
       PutU32(out, static_cast<uint32_t>(length));
       out.resize(at + static_cast<size_t>(length));
       text->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(out.data() + at), 0, length,
                          v8::String::NO_NULL_TERMINATION);
     } else {
-      out.push_back(kTwoByteString);
+      out.push_back(kCompactTwoByteString);
       PutU32(out, static_cast<uint32_t>(length));
       std::vector<uint16_t> units(static_cast<size_t>(length));
       text->Write(isolate, units.data(), 0, length, v8::String::NO_NULL_TERMINATION);
@@ -74,7 +74,7 @@ bool PutList(v8::Isolate* isolate, v8::Local<v8::Context> context, v8::Local<v8:
   v8::Local<v8::Array> list = value.As<v8::Array>();
   const uint32_t length = list->Length();
   if (length > kCompactListMax) return false;
-  out.push_back(kList);
+  out.push_back(kCompactList);
   PutU32(out, length);
   for (uint32_t i = 0; i < length; ++i) {
     v8::Local<v8::Value> element;
@@ -97,31 +97,31 @@ class Reader {
     if (at_ >= bytes_.size()) return {};
     const char tag = bytes_[at_++];
     switch (tag) {
-      case kUndefined:
+      case kCompactUndefined:
         return v8::Undefined(isolate_);
-      case kNull:
+      case kCompactNull:
         return v8::Null(isolate_);
-      case kTrue:
+      case kCompactTrue:
         return v8::True(isolate_);
-      case kFalse:
+      case kCompactFalse:
         return v8::False(isolate_);
-      case kNumber: {
+      case kCompactNumber: {
         if (bytes_.size() - at_ < 8) return {};
         double number;
         std::memcpy(&number, bytes_.data() + at_, 8);
         at_ += 8;
         return v8::Number::New(isolate_, number);
       }
-      case kOneByteString:
-      case kTwoByteString: {
+      case kCompactOneByteString:
+      case kCompactTwoByteString: {
         uint32_t length;
         if (!U32(&length) || length > static_cast<uint32_t>(v8::String::kMaxLength)) return {};
-        const size_t unit = tag == kOneByteString ? 1 : 2;
+        const size_t unit = tag == kCompactOneByteString ? 1 : 2;
         if ((bytes_.size() - at_) / unit < length) return {};
         const char* data = bytes_.data() + at_;
         at_ += size_t{length} * unit;
         v8::MaybeLocal<v8::String> text;
-        if (tag == kOneByteString) {
+        if (tag == kCompactOneByteString) {
           text = v8::String::NewFromOneByte(isolate_, reinterpret_cast<const uint8_t*>(data),
                                             v8::NewStringType::kNormal, static_cast<int>(length));
         } else {
@@ -134,7 +134,7 @@ class Reader {
         if (!text.ToLocal(&made)) return {};
         return made;
       }
-      case kList: {
+      case kCompactList: {
         uint32_t length;
         if (depth >= 2 || !U32(&length) || length > kCompactListMax) return {};
         v8::Local<v8::Value> elements[kCompactListMax];

@@ -23,7 +23,9 @@ namespace dorm::net {
 
 namespace json = boost::json;
 
-namespace {
+// The types of JwtVerifier::PublicKey's fields. Not in the anonymous namespace: a member of a
+// class declared in a header must not have a type only this file can name.
+namespace jwt_keys {
 
 struct PkeyFree {
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
@@ -31,6 +33,13 @@ struct PkeyFree {
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 enum class KeyType { kRsa, kEcP256 };
+
+}  // namespace jwt_keys
+
+using jwt_keys::KeyType;
+using jwt_keys::PkeyPtr;
+
+namespace {
 
 [[noreturn]] void Invalid(const std::string& message) {
   ERR_clear_error();

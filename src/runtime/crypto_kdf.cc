@@ -14,8 +14,6 @@ constexpr int64_t kMaxPbkdf2Iterations = 100000;
 // Both derive at most 255 hash lengths (HKDF's bound), at most 255 * 64 bytes.
 constexpr int64_t kMaxDerivedBytes = 255 * 64;
 
-auto* Bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-
 }  // namespace
 
 // pbkdf2(hash, password, salt, iterations: 1..100000, bytes: 0..16320) → ArrayBuffer
@@ -33,7 +31,7 @@ void Pbkdf2(const v8::FunctionCallbackInfo<v8::Value>& info) {
   if (!length) return;
   std::string out(static_cast<size_t>(*length), '\0');
   if (!out.empty() &&
-      PKCS5_PBKDF2_HMAC(password->data(), static_cast<int>(password->size()), Bytes(*salt),
+      PKCS5_PBKDF2_HMAC(password->data(), static_cast<int>(password->size()), UnsignedBytes(*salt),
                         static_cast<int>(salt->size()), static_cast<int>(*iterations), md,
                         static_cast<int>(out.size()),
                         reinterpret_cast<unsigned char*>(out.data())) != 1) {
@@ -71,11 +69,11 @@ void Hkdf(const v8::FunctionCallbackInfo<v8::Value>& info) {
     bool ok =
         ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
         EVP_PKEY_CTX_set_hkdf_md(ctx.get(), md) == 1 &&
-        EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), key->empty() ? &kEmpty : Bytes(*key),
+        EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), key->empty() ? &kEmpty : UnsignedBytes(*key),
                                    static_cast<int>(key->size())) == 1 &&
-        EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), salt->empty() ? &kEmpty : Bytes(*salt),
+        EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), salt->empty() ? &kEmpty : UnsignedBytes(*salt),
                                     static_cast<int>(salt->size())) == 1 &&
-        (extra->empty() || EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), Bytes(*extra),
+        (extra->empty() || EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), UnsignedBytes(*extra),
                                                        static_cast<int>(extra->size())) == 1) &&
         EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &out_length) ==
             1 &&

@@ -16,8 +16,6 @@ struct EcdsaSigFree {
 };
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
 
-auto* Bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-
 // The arguments every signature native shares, checked.
 struct SignatureArgs {
   std::string algorithm;  // "RSASSA-PKCS1-v1_5", "RSA-PSS", "ECDSA", "Ed25519"
@@ -76,7 +74,7 @@ bool ConfigurePss(EVP_PKEY_CTX* ctx, const SignatureArgs& args) {
 
 // DER ECDSA-Sig-Value → r || s, each padded to `half` bytes; "" if malformed.
 std::string DerToP1363(const std::string& der, size_t half) {
-  const unsigned char* p = Bytes(der);
+  const unsigned char* p = UnsignedBytes(der);
   EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
   if (!sig) return "";
   std::string out(2 * half, '\0');
@@ -92,8 +90,8 @@ std::string DerToP1363(const std::string& der, size_t half) {
 std::string P1363ToDer(const std::string& signature, size_t half) {
   if (signature.size() != 2 * half) return "";
   EcdsaSigPtr sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(Bytes(signature), static_cast<int>(half), nullptr);
-  BIGNUM* s = BN_bin2bn(Bytes(signature) + half, static_cast<int>(half), nullptr);
+  BIGNUM* r = BN_bin2bn(UnsignedBytes(signature), static_cast<int>(half), nullptr);
+  BIGNUM* s = BN_bin2bn(UnsignedBytes(signature) + half, static_cast<int>(half), nullptr);
   if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
     BN_free(r);
     BN_free(s);
@@ -124,11 +122,11 @@ void Sign(const v8::FunctionCallbackInfo<v8::Value>& info) {
   std::string signature;
   bool ok = ctx && EVP_DigestSignInit(ctx.get(), &pctx, args.md, nullptr, args.key.get()) == 1 &&
             (args.algorithm != "RSA-PSS" || ConfigurePss(pctx, args)) &&
-            EVP_DigestSign(ctx.get(), nullptr, &length, Bytes(*data), data->size()) == 1;
+            EVP_DigestSign(ctx.get(), nullptr, &length, UnsignedBytes(*data), data->size()) == 1;
   if (ok) {
     signature.resize(length);
     ok = EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
-                        Bytes(*data), data->size()) == 1;
+                        UnsignedBytes(*data), data->size()) == 1;
     signature.resize(length);
   }
   if (ok && args.algorithm == "ECDSA") {
@@ -157,8 +155,8 @@ void Verify(const v8::FunctionCallbackInfo<v8::Value>& info) {
   bool valid = !signature->empty() && ctx &&
                EVP_DigestVerifyInit(ctx.get(), &pctx, args.md, nullptr, args.key.get()) == 1 &&
                (args.algorithm != "RSA-PSS" || ConfigurePss(pctx, args)) &&
-               EVP_DigestVerify(ctx.get(), Bytes(*signature), signature->size(), Bytes(*data),
-                                data->size()) == 1;
+               EVP_DigestVerify(ctx.get(), UnsignedBytes(*signature), signature->size(),
+                                UnsignedBytes(*data), data->size()) == 1;
   ClearOpenSslErrors();
   info.GetReturnValue().Set(valid);
 }

@@ -100,4 +100,12 @@ size_t CoordinateBytes(std::string_view curve);
 // Drops OpenSSL's error queue, so that one failure does not surface in a later call.
 void ClearOpenSslErrors();
 
+// A byte string as OpenSSL's functions take it; valid while `bytes` is unchanged.
+inline unsigned char* UnsignedBytes(std::string& bytes) {
+  return reinterpret_cast<unsigned char*>(bytes.data());
+}
+inline const unsigned char* UnsignedBytes(const std::string& bytes) {
+  return reinterpret_cast<const unsigned char*>(bytes.data());
+}
+
 }  // namespace dorm::runtime::crypto

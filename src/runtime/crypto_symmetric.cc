@@ -43,9 +43,6 @@ const EVP_CIPHER* AesCipher(std::string_view mode, size_t key_bytes) {
   return nullptr;
 }
 
-auto* Bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
-auto* Bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-
 // One pass of `cipher` over `in` into `out` (same length plus at most a block). Returns the bytes
 // written, or -1 when the final step fails (bad padding, GCM tag mismatch).
 int RunCipher(EVP_CIPHER_CTX* ctx, const std::string& in, std::string* out) {
@@ -53,9 +50,9 @@ int RunCipher(EVP_CIPHER_CTX* ctx, const std::string& in, std::string* out) {
   out->resize(start + in.size() + 16);
   int written = 0;
   int final_written = 0;
-  auto* dest = Bytes(*out) + start;
+  auto* dest = UnsignedBytes(*out) + start;
   if (!in.empty() &&
-      EVP_CipherUpdate(ctx, dest, &written, Bytes(in), static_cast<int>(in.size())) != 1) {
+      EVP_CipherUpdate(ctx, dest, &written, UnsignedBytes(in), static_cast<int>(in.size())) != 1) {
     return -1;
   }
   if (EVP_CipherFinal_ex(ctx, dest + written, &final_written) != 1) return -1;
@@ -77,11 +74,12 @@ bool Gcm(const EVP_CIPHER* cipher, bool encrypt, const std::string& key, const s
   if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, nullptr, nullptr, encrypt) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()),
                           nullptr) != 1 ||
-      EVP_CipherInit_ex(ctx.get(), nullptr, nullptr, Bytes(key), Bytes(iv), encrypt) != 1) {
+      EVP_CipherInit_ex(ctx.get(), nullptr, nullptr, UnsignedBytes(key), UnsignedBytes(iv),
+                        encrypt) != 1) {
     return false;
   }
   int ignored = 0;
-  if (!aad.empty() && EVP_CipherUpdate(ctx.get(), nullptr, &ignored, Bytes(aad),
+  if (!aad.empty() && EVP_CipherUpdate(ctx.get(), nullptr, &ignored, UnsignedBytes(aad),
                                        static_cast<int>(aad.size())) != 1) {
     return false;
   }
@@ -103,7 +101,8 @@ bool Gcm(const EVP_CIPHER* cipher, bool encrypt, const std::string& key, const s
 bool Cbc(const EVP_CIPHER* cipher, bool encrypt, const std::string& key, const std::string& iv,
          const std::string& data, std::string* out) {
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, Bytes(key), Bytes(iv), encrypt) != 1) {
+  if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, UnsignedBytes(key), UnsignedBytes(iv),
+                                encrypt) != 1) {
     return false;
   }
   return RunCipher(ctx.get(), data, out) >= 0;
@@ -136,7 +135,7 @@ bool Ctr(const EVP_CIPHER* cipher, const std::string& key, const std::string& co
       start >>= 8;
     }
     CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-    if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, Bytes(key), iv, 1) != 1) {
+    if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, UnsignedBytes(key), iv, 1) != 1) {
       return false;
     }
     if (RunCipher(ctx.get(), data.substr(offset, take), out) < 0) return false;
@@ -160,8 +159,8 @@ void Hmac(const v8::FunctionCallbackInfo<v8::Value>& info) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   static const unsigned char kEmpty = 0;
-  if (HMAC(md, key->empty() ? &kEmpty : Bytes(*key), static_cast<int>(key->size()),
-           data->empty() ? &kEmpty : Bytes(*data), data->size(), out, &length) == nullptr) {
+  if (HMAC(md, key->empty() ? &kEmpty : UnsignedBytes(*key), static_cast<int>(key->size()),
+           data->empty() ? &kEmpty : UnsignedBytes(*data), data->size(), out, &length) == nullptr) {
     ClearOpenSslErrors();
     js::ThrowError(isolate, "HMAC failed");
     return;
@@ -248,7 +247,7 @@ void AesKeyWrap(const v8::FunctionCallbackInfo<v8::Value>& info) {
   bool ok = false;
   if (ctx) {
     EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-    ok = EVP_CipherInit_ex(ctx.get(), cipher, nullptr, Bytes(*key), nullptr, wrap) == 1 &&
+    ok = EVP_CipherInit_ex(ctx.get(), cipher, nullptr, UnsignedBytes(*key), nullptr, wrap) == 1 &&
          RunCipher(ctx.get(), *data, &out) >= 0;
   }
   ClearOpenSslErrors();
