@@ -108,9 +108,16 @@ void WebSocketConnection::Read() {
   // A message's first bytes go to the inline first_chunk_: a connection waiting for its next
   // message holds no read buffer (Beast's async_read with a dynamic buffer would allocate 1.5 KiB
   // up front, and idle connections are many). Only a longer message continues into read_buffer_.
-  ws_.async_read_some(
-      asio::buffer(first_chunk_),
-      [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnFirstChunk(ec, n); });
+  ReadSome(asio::mutable_buffer(first_chunk_.data(), first_chunk_.size()),
+           &WebSocketConnection::OnFirstChunk);
+}
+
+void WebSocketConnection::ReadSome(asio::mutable_buffer into, ReadCallback then) {
+  // One buffer type and one handler type for every read: Beast's read operation is a large
+  // template, instantiated once per pair (each instance costs seconds of compile time).
+  ws_.async_read_some(into, [self = shared_from_this(), then](beast::error_code ec, size_t n) {
+    ((*self).*then)(ec, n);
+  });
 }
 
 void WebSocketConnection::OnFirstChunk(beast::error_code ec, size_t n) {
@@ -150,9 +157,7 @@ void WebSocketConnection::ReadMore() {
     }
   }
   // Within capacity: prepare() does not reallocate, so the budget holds what the buffer holds.
-  ws_.async_read_some(
-      read_buffer_.prepare(read_buffer_.capacity() - size),
-      [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnMoreRead(ec, n); });
+  ReadSome(read_buffer_.prepare(read_buffer_.capacity() - size), &WebSocketConnection::OnMoreRead);
 }
 
 void WebSocketConnection::OnMoreRead(beast::error_code ec, size_t n) {

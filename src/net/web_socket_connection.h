@@ -74,6 +74,9 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   void OnFirstChunk(boost::beast::error_code ec, size_t n);
   void ReadMore();
   void OnMoreRead(boost::beast::error_code ec, size_t n);
+  using ReadCallback = void (WebSocketConnection::*)(boost::beast::error_code ec, size_t n);
+  // Reads what has arrived of the current message into `into`, then calls `then`.
+  void ReadSome(boost::asio::mutable_buffer into, ReadCallback then);
   void OnReadFailed(boost::beast::error_code ec);
   // Grows read_buffer_'s capacity to `capacity`, taken from the server-wide budget first. False
   // (and nothing changed) if the budget cannot give it.

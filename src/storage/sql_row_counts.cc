@@ -1,7 +1,8 @@
 #include "storage/sql_row_counts.h"
 
-// Debian's libsqlite3 is built with the pre-update hook; its header declares it only with this.
-#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+// Debian's libsqlite3 is built with the pre-update hook; its header declares it only when
+// SQLITE_ENABLE_PREUPDATE_HOOK is defined, which CMakeLists.txt does for the storage layer (before
+// any file of a unity batch includes the header).
 #include <sqlite3.h>
 #include <strings.h>
 
