@@ -13,24 +13,27 @@ std::string ResponseCache::Key(const std::string& app, const std::string& cache,
 
 void ResponseCache::EraseLocked(Lru::iterator it) {
   total_bytes_ -= it->bytes;
-  auto app = app_bytes_.find(it->app);
-  if (app != app_bytes_.end() && (app->second -= it->bytes) == 0) app_bytes_.erase(app);
+  auto app = apps_.find(it->app);
+  app->second.bytes -= it->bytes;
+  app->second.order.erase(it->in_app);
+  if (app->second.order.empty()) apps_.erase(app);
   index_.erase(it->key);
   lru_.erase(it);
+}
+
+void ResponseCache::TouchLocked(Lru::iterator it) {
+  lru_.splice(lru_.begin(), lru_, it);
+  std::list<Lru::iterator>& order = apps_.find(it->app)->second.order;
+  order.splice(order.begin(), order, it->in_app);
 }
 
 void ResponseCache::EvictLocked(const std::string& app) {
   // The app's own least recently used entries go first, so that one app filling its budget never
   // evicts another's; then, for the server's total, anyone's.
-  for (auto it = lru_.end(); it != lru_.begin() && app_bytes_[app] > max_bytes_per_app_;) {
-    --it;
-    if (it->app == app) {
-      auto victim = it;
-      ++it;
-      EraseLocked(victim);
-    }
+  for (auto found = apps_.find(app);
+       found != apps_.end() && found->second.bytes > max_bytes_per_app_; found = apps_.find(app)) {
+    EraseLocked(found->second.order.back());
   }
-  if (app_bytes_[app] == 0) app_bytes_.erase(app);
   while (total_bytes_ > max_bytes_total_ && !lru_.empty()) EraseLocked(std::prev(lru_.end()));
 }
 
@@ -42,9 +45,12 @@ void ResponseCache::Put(const std::string& app, const std::string& cache, const 
   std::lock_guard<std::mutex> lock(mu_);
   if (auto old = index_.find(key); old != index_.end()) EraseLocked(old->second);
   if (bytes > max_bytes_per_app_ || bytes > max_bytes_total_) return;
-  lru_.push_front(Stored{key, app, bytes, std::move(entry)});
+  lru_.push_front(Stored{key, app, bytes, std::move(entry), {}});
+  AppEntries& entries = apps_[app];
+  entries.order.push_front(lru_.begin());
+  entries.bytes += bytes;
+  lru_.begin()->in_app = entries.order.begin();
   index_[key] = lru_.begin();
-  app_bytes_[app] += bytes;
   total_bytes_ += bytes;
   EvictLocked(app);
 }
@@ -59,7 +65,7 @@ std::optional<ResponseCache::Entry> ResponseCache::Match(const std::string& app,
     EraseLocked(found->second);
     return std::nullopt;
   }
-  lru_.splice(lru_.begin(), lru_, found->second);
+  TouchLocked(found->second);
   return found->second->entry;
 }
 
@@ -75,8 +81,8 @@ bool ResponseCache::Delete(const std::string& app, const std::string& cache, con
 
 size_t ResponseCache::BytesOf(const std::string& app) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = app_bytes_.find(app);
-  return it == app_bytes_.end() ? 0 : it->second;
+  auto it = apps_.find(app);
+  return it == apps_.end() ? 0 : it->second.bytes;
 }
 
 size_t ResponseCache::TotalBytes() {

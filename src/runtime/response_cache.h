@@ -51,18 +51,28 @@ class ResponseCache {
   size_t TotalBytes();
 
  private:
+  struct Stored;
+  using Lru = std::list<Stored>;  // most recently used first
+  // One app's entries, most recently used first: an app over its budget loses its own oldest
+  // entries in constant time each, however many entries other apps hold.
+  struct AppEntries {
+    std::list<Lru::iterator> order;
+    size_t bytes = 0;
+  };
   struct Stored {
     std::string key;
     std::string app;
     size_t bytes;
     Entry entry;
+    std::list<Lru::iterator>::iterator in_app;  // this entry's place in its app's order
   };
-  using Lru = std::list<Stored>;  // most recently used first
 
   static std::string Key(const std::string& app, const std::string& cache, const std::string& url);
   void EraseLocked(Lru::iterator it);
-  // Evicts from the back until `app` holds at most max_bytes_per_app_ and the server
-  // max_bytes_total_.
+  // Marks `it` the most recently used, in the server's order and its app's.
+  void TouchLocked(Lru::iterator it);
+  // Evicts the app's least recently used entries until it holds at most max_bytes_per_app_, then
+  // anyone's until the server holds at most max_bytes_total_.
   void EvictLocked(const std::string& app);
 
   const size_t max_bytes_per_app_;
@@ -70,7 +80,7 @@ class ResponseCache {
   std::mutex mu_;
   Lru lru_;                                               // guarded by mu_
   std::unordered_map<std::string, Lru::iterator> index_;  // guarded by mu_
-  std::map<std::string, size_t> app_bytes_;               // guarded by mu_
+  std::map<std::string, AppEntries> apps_;                // guarded by mu_; no empty app
   size_t total_bytes_ = 0;                                // guarded by mu_
 };
 

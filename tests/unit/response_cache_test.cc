@@ -66,5 +66,27 @@ TEST(ResponseCache, TheServerTotalEvictsAnyonesLeastRecentlyUsed) {
   EXPECT_LE(cache.TotalBytes(), 2500u);
 }
 
+// An app at its budget, with another app's entries filling the rest of the server's order behind
+// its own, evicts exactly its own oldest entry per put. (Before, each such put walked the whole
+// server's order under the cache's one lock, past every entry of every other app.)
+TEST(ResponseCache, AnAppAtItsBudgetEvictsOnlyItsOwnOldestAmongManyOtherEntries) {
+  constexpr int kOthers = 20000;
+  ResponseCache cache(3000 * 1000, 1 << 30);  // the other app's ~2.5 MB fit
+  for (int i = 0; i < kOthers; ++i)
+    cache.Put("other", "", "https://o/" + std::to_string(i), Body(1));
+  cache.Put("one", "", "https://keep/", Body(5000));
+  for (int i = 0; i < 1000; ++i) {
+    cache.Put("one", "", "https://n/" + std::to_string(i), Body(5000));
+    // The entry read on every round stays; the app's other entries leave oldest first.
+    ASSERT_TRUE(cache.Match("one", "", "https://keep/", 0).has_value()) << i;
+    ASSERT_LE(cache.BytesOf("one"), 3000 * 1000u);
+  }
+  EXPECT_TRUE(cache.Match("one", "", "https://n/999", 0).has_value());
+  EXPECT_FALSE(cache.Match("one", "", "https://n/300", 0).has_value());
+  for (int i = 0; i < kOthers; i += 997) {
+    EXPECT_TRUE(cache.Match("other", "", "https://o/" + std::to_string(i), 0).has_value()) << i;
+  }
+}
+
 }  // namespace
 }  // namespace dorm::runtime
