@@ -42,6 +42,7 @@ const char kUsage[] =
     "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
     "             [--max-outbound-mb-per-app 256] [--cache-mb-per-app 32] [--cache-mb 256]\n"
+    "             [--usage-minute-rows-hours 48] [--usage-hour-rows-days 60]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -139,7 +140,9 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "max-outbound-per-app",
           "max-outbound-mb-per-app",
           "cache-mb-per-app",
-          "cache-mb"}},
+          "cache-mb",
+          "usage-minute-rows-hours",
+          "usage-hour-rows-days"}},
         {"deploy", {"name", "app", "access", "strict"}},
         {"dev", {"app", "access", "listen"}},
         {"types", {"out"}},
@@ -332,6 +335,12 @@ int ServeCommand(const Args& args, const char* argv0) {
       static_cast<size_t>(NumberFlag(args, "max-outbound-mb-per-app", 256)) << 20;
   if (o.runtime.max_outbound_bytes_per_app == 0) {
     Fail("--max-outbound-mb-per-app must be positive");
+  }
+  o.usage_retention.minute_rows_minutes = NumberFlag(args, "usage-minute-rows-hours", 48) * 60;
+  o.usage_retention.hour_rows_minutes = NumberFlag(args, "usage-hour-rows-days", 60) * 24 * 60;
+  if (o.usage_retention.minute_rows_minutes == 0 ||
+      o.usage_retention.hour_rows_minutes <= o.usage_retention.minute_rows_minutes) {
+    Fail("--usage-minute-rows-hours must be positive and shorter than --usage-hour-rows-days");
   }
   return dorm::control::Serve(o, argv0);
 }

@@ -350,7 +350,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     try {
       registry_holder = std::make_unique<Registry>(data_dir);
       env_store = std::make_unique<EnvStore>(data_dir);
-      usage_store = std::make_unique<UsageStore>(data_dir);
+      usage_store = std::make_unique<UsageStore>(data_dir, options.usage_retention);
       FinishPendingMoves(data_dir, *registry_holder, *alarm_index);
       FinishPendingDeletions(data_dir, *registry_holder, *alarm_index, *usage_store);
       for (const auto& app : registry_holder->Apps()) {

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "control/usage_store.h"
 #include "net/http_server.h"
 #include "runtime/options.h"
 
@@ -17,6 +18,8 @@ struct ServeOptions {
   size_t max_classes_per_app = 5;
   // At most this many apps (0: no limit); see AdminOptions.
   size_t max_apps = 500;
+  // When the usage meters' minute rows become hour rows, and hour rows day rows.
+  UsageRetention usage_retention;
 };
 
 // Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the process exit status.

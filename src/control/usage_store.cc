@@ -89,7 +89,8 @@ void AddMissingColumns(sqlite3* db) {
 }
 }  // namespace
 
-UsageStore::UsageStore(const std::string& data_dir) {
+UsageStore::UsageStore(const std::string& data_dir, UsageRetention retention)
+    : retention_(retention) {
   std::string path = data_dir + "/usage.sqlite";
   int rc =
       sqlite3_open_v2(path.c_str(), &db_,
@@ -111,7 +112,12 @@ UsageStore::UsageStore(const std::string& data_dir) {
                    " PRIMARY KEY (app, class, object, minute)) WITHOUT ROWID;"
                    "CREATE TABLE IF NOT EXISTS storage ("
                    " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
-                   " bytes INTEGER NOT NULL, PRIMARY KEY (app, class, object)) WITHOUT ROWID;",
+                   " bytes INTEGER NOT NULL, PRIMARY KEY (app, class, object)) WITHOUT ROWID;"
+                   // Where each roll-up pass ended: the rows before it are merged already.
+                   "CREATE TABLE IF NOT EXISTS usage_rollups ("
+                   " unit INTEGER PRIMARY KEY, rolled_until INTEGER NOT NULL);"
+                   // Roll-ups read one range of minutes across every object.
+                   "CREATE INDEX IF NOT EXISTS usage_minutes_by_minute ON usage_minutes (minute);",
                    nullptr, nullptr, nullptr),
       "setup");
   AddMissingColumns(db_);
@@ -121,6 +127,10 @@ UsageStore::~UsageStore() { sqlite3_close_v2(db_); }
 
 void UsageStore::Record(long long epoch_minute,
                         const std::vector<runtime::ObjectUsageDelta>& deltas) {
+  if (epoch_minute / 60 != rolled_up_hour_) {
+    rolled_up_hour_ = epoch_minute / 60;
+    RollUp(epoch_minute);
+  }
   if (deltas.empty()) return;
   CheckUsage(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {
@@ -157,6 +167,63 @@ void UsageStore::Record(long long epoch_minute,
         size.Step();
         size.Reset();
       }
+    }
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  CheckUsage(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+}
+
+void UsageStore::RollUp(long long now_minute) {
+  struct Pass {
+    long long unit;  // minutes per merged row: 60 (hours) or 1440 (days)
+    long long keep;  // rows this recent are left as they are
+  };
+  const Pass passes[] = {{60, retention_.minute_rows_minutes},
+                         {1440, retention_.hour_rows_minutes}};
+  CheckUsage(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  try {
+    for (const Pass& pass : passes) {
+      // Whole units only: a unit is merged once all of its minutes are past the retention.
+      const long long until = (now_minute - pass.keep) / pass.unit * pass.unit;
+      long long from = 0;
+      {
+        Statement st(db_, "SELECT rolled_until FROM usage_rollups WHERE unit = ?");
+        st.Int(1, pass.unit);
+        if (st.Step()) from = st.ColInt(0);
+      }
+      if (until <= from) continue;
+      // The rows of a unit other than its first minute's are added into the first minute's row
+      // (created if missing), then deleted. ("WHERE" before "ON CONFLICT": SQLite's rule for
+      // an upsert fed by a SELECT.)
+      Statement merge(
+          db_,
+          "INSERT INTO usage_minutes (app, class, object, minute, http_requests,"
+          " websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests, outbound_bytes)"
+          " SELECT app, class, object, minute / ?1 * ?1, " +
+              std::string(kSums) +
+              " FROM usage_minutes WHERE minute >= ?2 AND minute < ?3 AND minute % ?1 != 0"
+              " GROUP BY app, class, object, minute / ?1"
+              " ON CONFLICT (app, class, object, minute) DO UPDATE SET"
+              " http_requests = http_requests + excluded.http_requests,"
+              " websocket_messages = websocket_messages + excluded.websocket_messages,"
+              " alarms = alarms + excluded.alarms, cpu_ns = cpu_ns + excluded.cpu_ns,"
+              " wall_ns = wall_ns + excluded.wall_ns,"
+              " outbound_requests = outbound_requests + excluded.outbound_requests,"
+              " outbound_bytes = outbound_bytes + excluded.outbound_bytes");
+      merge.Int(1, pass.unit).Int(2, from).Int(3, until);
+      merge.Step();
+      Statement drop(db_,
+                     "DELETE FROM usage_minutes WHERE minute >= ?2 AND minute < ?3"
+                     " AND minute % ?1 != 0");
+      drop.Int(1, pass.unit).Int(2, from).Int(3, until);
+      drop.Step();
+      Statement mark(db_,
+                     "INSERT INTO usage_rollups (unit, rolled_until) VALUES (?, ?)"
+                     " ON CONFLICT (unit) DO UPDATE SET rolled_until = excluded.rolled_until");
+      mark.Int(1, pass.unit).Int(2, until);
+      mark.Step();
     }
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);

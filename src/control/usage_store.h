@@ -1,6 +1,12 @@
 // The usage meters' durable side: DATA/usage.sqlite, one row per object and minute with what the
 // object used in that minute, and one row per object with its storage size as last measured.
 //
+// Older minutes are rolled up so that a busy object does not add a row per minute forever: minute
+// rows older than UsageRetention::minute_rows_minutes become one row per hour, and hour rows older
+// than hour_rows_minutes one row per day. A rolled-up row keeps the first minute of its hour or
+// day as its `minute`, so every query sums rows as before; a period that starts inside a rolled-up
+// hour or day counts that hour or day only if it starts at its first minute.
+//
 // Meters are not customer data: the database is written with synchronous=NORMAL, so a power
 // loss can drop the last writes, and a crash drops what was not yet recorded (see
 // UsageRecorder's period).
@@ -39,16 +45,26 @@ struct UsageTotals {
   }
 };
 
+struct UsageRetention {
+  long long minute_rows_minutes = 48 * 60;     // minute rows older than this become hour rows
+  long long hour_rows_minutes = 60 * 24 * 60;  // hour rows older than this become day rows
+};
+
 class UsageStore {
  public:
-  explicit UsageStore(const std::string& data_dir);
+  explicit UsageStore(const std::string& data_dir, UsageRetention retention = {});
   ~UsageStore();
   UsageStore(const UsageStore&) = delete;
   UsageStore& operator=(const UsageStore&) = delete;
 
   // Adds the deltas to the bucket of `epoch_minute` and records the storage sizes they carry,
-  // in one transaction.
+  // in one transaction. Rolls old rows up (RollUp) when the hour changed since it last did.
   void Record(long long epoch_minute, const std::vector<runtime::ObjectUsageDelta>& deltas);
+
+  // Merges the minute rows older than the retention into hour rows, and the hour rows older than
+  // it into day rows, as of `now_minute`, in one transaction. Each pass starts where the last
+  // ended (kept in the table usage_rollups), so it reads only the rows it merges.
+  void RollUp(long long now_minute);
 
   struct ObjectRow {
     std::string class_name;
@@ -78,7 +94,9 @@ class UsageStore {
   void ForgetStorage(const std::string& app, const std::string& class_name);
 
  private:
+  const UsageRetention retention_;
   sqlite3* db_ = nullptr;
+  long long rolled_up_hour_ = -1;  // the hour of the last RollUp() that Record() started
 };
 
 }  // namespace dorm::control

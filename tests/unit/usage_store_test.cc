@@ -74,5 +74,54 @@ TEST_F(UsageStoreTest, OlderDatabaseGainsTheOutboundColumns) {
   EXPECT_EQ(rows[0].totals.outbound_bytes, 10u);
 }
 
+long long CountRows(const std::string& dir) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open((dir + "/usage.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM usage_minutes", -1, &st, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+  long long n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+// Minute rows older than the retention become hour rows, hour rows older than it day rows; the
+// sums over any period that starts at a unit's first minute are unchanged, and each pass merges
+// only what the last one did not.
+TEST_F(UsageStoreTest, OldMinutesRollUpIntoHoursAndDaysWithTheSameSums) {
+  UsageRetention retention;
+  retention.minute_rows_minutes = 120;     // two hours of minute rows
+  retention.hour_rows_minutes = 3 * 1440;  // three days of hour rows
+  UsageStore store(dir_, retention);
+  // One request every 10 minutes for 10 days, from day 100 on (minute 144,000).
+  const long long start = 100 * 1440;
+  const long long end = start + 10 * 1440;
+  for (long long m = start; m < end; m += 10) store.Record(m, {Delta(1, 0, 0)});
+  const long long now = end;  // the last Record() rolled up as of end - 10
+  store.RollUp(now);
+  // Ten days of minutes: 1,440 rows before. After: the last 2 hours as minutes (12 rows), the
+  // hours back to 3 days (3*24 - 2 = 70 hour rows), then 7 day rows.
+  EXPECT_EQ(CountRows(dir_), 12 + 70 + 7);
+  auto sum_since = [&](long long since) {
+    auto rows = store.Query("app", "", since);
+    return rows.empty() ? 0ull : rows[0].totals.http_requests;
+  };
+  EXPECT_EQ(sum_since(0), 1440u);
+  EXPECT_EQ(sum_since(start + 7 * 1440), 3u * 144);  // from the first day kept as hours
+  EXPECT_EQ(sum_since(now - 60), 6u);                // the last hour, still minutes
+  EXPECT_EQ(sum_since(now - 5 * 60), 30u);           // the last five hours: three as hour rows
+  // Again at the same time: nothing more to merge.
+  store.RollUp(now);
+  EXPECT_EQ(CountRows(dir_), 12 + 70 + 7);
+  EXPECT_EQ(sum_since(0), 1440u);
+  // A day later the oldest hours become a day and the rest moves on by a day.
+  for (long long m = end; m < end + 1440; m += 10) store.Record(m, {Delta(1, 0, 0)});
+  store.RollUp(end + 1440);
+  EXPECT_EQ(CountRows(dir_), 12 + 70 + 8);
+  EXPECT_EQ(sum_since(0), 1584u);
+}
+
 }  // namespace
 }  // namespace dorm::control
