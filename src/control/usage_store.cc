@@ -127,10 +127,7 @@ UsageStore::~UsageStore() { sqlite3_close_v2(db_); }
 
 void UsageStore::Record(long long epoch_minute,
                         const std::vector<runtime::ObjectUsageDelta>& deltas) {
-  if (epoch_minute / 60 != rolled_up_hour_) {
-    rolled_up_hour_ = epoch_minute / 60;
-    RollUp(epoch_minute);
-  }
+  if (rolled_up_hour_.exchange(epoch_minute / 60) != epoch_minute / 60) RollUp(epoch_minute);
   if (deltas.empty()) return;
   CheckUsage(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {

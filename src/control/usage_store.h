@@ -15,6 +15,7 @@
 // std::runtime_error on a database failure.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <string>
 #include <utility>
@@ -96,7 +97,8 @@ class UsageStore {
  private:
   const UsageRetention retention_;
   sqlite3* db_ = nullptr;
-  long long rolled_up_hour_ = -1;  // the hour of the last RollUp() that Record() started
+  // The hour of the last RollUp() that Record() started; Record() may run on several threads.
+  std::atomic<long long> rolled_up_hour_{-1};
 };
 
 }  // namespace dorm::control
