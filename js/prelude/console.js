@@ -54,7 +54,7 @@ function formatArg(arg) {
 }
 
 // util.format: printf-style directives in a leading string, then the remaining arguments.
-function formatLogArgs(args) {
+export function formatLogArgs(args) {
   if (args.length === 0) return '';
   const first = args[0];
   if (typeof first !== 'string') return args.map(formatArg).join(' ');

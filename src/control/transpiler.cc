@@ -10,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include "runtime/app_isolate.h"
+
 extern char** environ;
 
 namespace dorm::control {
@@ -158,7 +160,7 @@ TranspileResult Transpile(const std::string& source, const std::string& filename
 }
 
 TranspileResult BundleProject(const std::string& main, const std::string& project_dir,
-                              const std::string& entry_source) {
+                              const std::string& entry_source, bool nodejs_compat) {
   TranspileResult result;
   std::vector<std::string> argv = {
       EsbuildPath(),
@@ -171,6 +173,7 @@ TranspileResult BundleProject(const std::string& main, const std::string& projec
       "--main-fields=module,main",
       "--conditions=workerd,worker,browser",
       "--external:cloudflare:*",
+      "--external:node:*",
       // The modules the runtime provides for Cloudwerk's objects.
       "--external:@cloudwerk/durable-object",
       "--external:@cloudwerk/core/bindings",
@@ -178,6 +181,11 @@ TranspileResult BundleProject(const std::string& main, const std::string& projec
       "--log-level=error",
   };
   if (!entry_source.empty()) argv.push_back("--loader=ts");
+  if (nodejs_compat) {
+    for (const std::string& name : runtime::AppIsolate::NodeModuleNames()) {
+      argv.push_back("--external:" + name);
+    }
+  }
   std::string out, err;
   int status = Run(argv, entry_source, &out, &err, project_dir);
   if (status != 0) {

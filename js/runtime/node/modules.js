@@ -1,0 +1,37 @@
+// The Node.js modules of the nodejs_compat compatibility flag, by bare name. The host
+// (AppIsolate::BuiltinModule) asks for one the first time an app imports it, as "node:<name>" or
+// by the bare name; its exports become the module's named exports and the object itself its
+// default export. Each module is built on first use and then shared by both specifiers, so that
+// apps that never import one pay nothing for it.
+import { installNodeGlobals } from './globals.js';
+
+const factories = {
+  assert: () => require('./assert.js').default,
+  async_hooks: () => require('./async_hooks.js').default,
+  buffer: () => require('./buffer.js').default,
+  events: () => require('./events.js').default,
+  path: () => require('./path.js').default,
+  process: () => require('./process.js').default,
+  string_decoder: () => require('./string_decoder.js').default,
+  url: () => require('./url.js').default,
+  util: () => require('./util.js').default,
+};
+
+const built = new Map();
+
+// The exports object of module `name` (a bare name from the host's list), or, for
+// "dorm:nodejs_compat", an empty object after installing the flag's globals.
+export function nodeModule(name) {
+  if (name === 'dorm:nodejs_compat') {
+    installNodeGlobals();
+    return {};
+  }
+  let exports = built.get(name);
+  if (exports === undefined) {
+    const factory = Object.hasOwn(factories, name) ? factories[name] : undefined;
+    if (factory === undefined) throw new Error(`No such module "node:${name}".`);
+    exports = factory();
+    built.set(name, exports);
+  }
+  return exports;
+}
