@@ -1,0 +1,460 @@
+// The nodejs_compat compatibility flag: a Wrangler project with the flag imports the Node.js
+// modules (node:buffer, node:events, node:async_hooks, node:util, node:assert, node:path,
+// node:string_decoder, node:url, node:process; `buffer` by its bare name too), in its Worker
+// and in its Durable Object, and gets the Buffer and process globals; without the flag, the
+// deploy is refused with workerd's message. AsyncLocalStorage keeps each request's store across
+// awaits, timers, queueMicrotask, storage calls and outbound fetch().
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, fixture, makeTempDir, assertCliFailure, describeCli } from './lib/dorm.mjs';
+
+// What workerd 2026-10-23 answers for fixtures/nodejs-compat/src/checks.js (runChecks()), run as
+// a Worker with compatibilityDate "2025-09-01" and compatibilityFlags ["nodejs_compat"].
+const WORKERD_ANSWERS = {
+  "buffer": {
+    "encodings": {
+      "utf8": "h\u00e9llo w\u00f6rld \u20ac",
+      "hex": "68c3a96c6c6f2077c3b6726c6420e282ac",
+      "base64": "aMOpbGxvIHfDtnJsZCDigqw=",
+      "base64url": "aMOpbGxvIHfDtnJsZCDigqw",
+      "latin1": "h\u00c3\u00a9llo w\u00c3\u00b6rld \u00e2\u0082\u00ac",
+      "binary": "h\u00c3\u00a9llo w\u00c3\u00b6rld \u00e2\u0082\u00ac",
+      "ascii": "hC)llo wC6rld b\u0002,",
+      "utf16le": "\uc368\u6ca9\u6f6c\u7720\ub6c3\u6c72\u2064\u82e2",
+      "ucs2": "\uc368\u6ca9\u6f6c\u7720\ub6c3\u6c72\u2064\u82e2"
+    },
+    "roundTrips": {
+      "hex": [
+        72,
+        101,
+        108,
+        108,
+        111
+      ],
+      "base64": [
+        72,
+        101,
+        108,
+        108,
+        111
+      ],
+      "base64url": [
+        72,
+        101,
+        108,
+        108,
+        111
+      ],
+      "latin1": [
+        72,
+        233
+      ],
+      "ascii": [
+        72,
+        105
+      ],
+      "utf16le": [
+        72,
+        0,
+        233,
+        0,
+        172,
+        32
+      ]
+    },
+    "alloc": [
+      97,
+      98,
+      97,
+      98
+    ],
+    "allocUnsafeLength": 5,
+    "concat": "abc",
+    "byteLength": [
+      3,
+      2,
+      2
+    ],
+    "isBuffer": [
+      true,
+      false
+    ],
+    "isEncoding": [
+      true,
+      true,
+      false
+    ],
+    "numbers": [
+      254,
+      52,
+      18,
+      18,
+      52,
+      239,
+      190,
+      173,
+      222,
+      255,
+      255,
+      255,
+      254,
+      255,
+      0,
+      0
+    ],
+    "reads": [
+      254,
+      4660,
+      4660,
+      3735928559,
+      -2,
+      -1,
+      3412498,
+      -16777217
+    ],
+    "written": [
+      6,
+      [
+        0,
+        226,
+        130,
+        172,
+        117,
+        114,
+        111,
+        0,
+        0,
+        0
+      ]
+    ],
+    "sliceShares": 65,
+    "subarray": "e282ac",
+    "equals": [
+      true,
+      false
+    ],
+    "compare": [
+      -1,
+      1
+    ],
+    "indexOf": [
+      3,
+      7,
+      11,
+      5,
+      true,
+      false
+    ],
+    "toJSON": "{\"type\":\"Buffer\",\"data\":[1,2,3]}",
+    "fill": "xyxyx",
+    "swap16": [
+      2,
+      1,
+      4,
+      3
+    ],
+    "instance": true,
+    "bigint": "256",
+    "float": 1,
+    "bareModuleSame": true,
+    "globalBuffer": true,
+    "kMaxLength": "number",
+    "badEncoding": true
+  },
+  "events": {
+    "log": [
+      "first",
+      "on 1 2",
+      "once 1",
+      "first",
+      "on 3 4",
+      "monitor boom",
+      "error boom"
+    ],
+    "emitted": [
+      true,
+      true,
+      false
+    ],
+    "unhandled": "unhandled",
+    "onceArgs": [
+      "a",
+      "b"
+    ],
+    "counts": [
+      2,
+      2,
+      3
+    ],
+    "maxListeners": [
+      10,
+      10
+    ],
+    "captured": "rejected listener",
+    "removed": 0
+  },
+  "util": {
+    "format": [
+      "a=42 {\"b\":1} %",
+      "x 1 y",
+      "42|1.5"
+    ],
+    "inspect": [
+      "{ a: [ 1, 2, { b: 'c' } ], d: Map(1) { 1 => 2 } }",
+      "'str'",
+      "Set(1) { 1 }"
+    ],
+    "types": [
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true
+    ],
+    "deepStrict": [
+      true,
+      false,
+      true,
+      true
+    ],
+    "promisified": "function",
+    "textCodecs": [
+      true,
+      true
+    ],
+    "inherits": [
+      "hi",
+      true
+    ]
+  },
+  "promises": {
+    "doubled": 42,
+    "failed": "cb failed",
+    "viaCallback": [
+      null,
+      2
+    ],
+    "viaCallbackError": "async failed"
+  },
+  "assert": {
+    "passing": [
+      null,
+      null,
+      {
+        "name": "AssertionError",
+        "code": "ERR_ASSERTION",
+        "operator": "strictEqual",
+        "generatedMessage": false,
+        "isAssertionError": true
+      },
+      null,
+      null,
+      {
+        "name": "AssertionError",
+        "code": "ERR_ASSERTION",
+        "operator": "deepStrictEqual",
+        "generatedMessage": true,
+        "isAssertionError": true
+      },
+      null,
+      null,
+      null,
+      null
+    ],
+    "failing": [
+      {
+        "name": "AssertionError",
+        "code": "ERR_ASSERTION",
+        "operator": "==",
+        "generatedMessage": true,
+        "isAssertionError": true
+      },
+      {
+        "name": "AssertionError",
+        "code": "ERR_ASSERTION",
+        "operator": "strictEqual",
+        "generatedMessage": false,
+        "isAssertionError": true
+      },
+      {
+        "name": "AssertionError",
+        "code": "ERR_ASSERTION",
+        "operator": "strictEqual",
+        "generatedMessage": false,
+        "isAssertionError": true
+      },
+      {
+        "name": "AssertionError",
+        "code": "ERR_ASSERTION",
+        "operator": "deepStrictEqual",
+        "generatedMessage": true,
+        "isAssertionError": true
+      },
+      {
+        "name": "AssertionError",
+        "code": "ERR_ASSERTION",
+        "operator": "throws",
+        "generatedMessage": false,
+        "isAssertionError": true
+      },
+      {
+        "name": "AssertionError",
+        "code": "ERR_ASSERTION",
+        "operator": "fail",
+        "generatedMessage": false,
+        "isAssertionError": true
+      }
+    ],
+    "messages": [
+      "custom",
+      "false == true"
+    ],
+    "rejects": "ok",
+    "rejectsFails": "AssertionError",
+    "strictIsStrict": "strictEqual"
+  },
+  "path": {
+    "join": "/a/c/d.txt",
+    "resolve": "/a/c",
+    "normalize": "/a/c",
+    "parts": [
+      "y.tar.gz",
+      "y",
+      "/x/y",
+      ".c"
+    ],
+    "relative": "../../d",
+    "parse": {
+      "root": "/",
+      "dir": "/home/u",
+      "base": "file.txt",
+      "ext": ".txt",
+      "name": "file"
+    },
+    "format": "/x/f.e",
+    "isAbsolute": [
+      true,
+      false
+    ],
+    "sep": [
+      "/",
+      ":",
+      true
+    ]
+  },
+  "stringDecoder": {
+    "parts": [
+      "",
+      "\u20ac",
+      ""
+    ],
+    "hex": "01ff",
+    "base64": [
+      "",
+      "YWI="
+    ],
+    "truncated": "\ufffd",
+    "utf16": "h\u00e9"
+  },
+  "url": {
+    "fileURLToPath": [
+      "/tmp/a b.txt",
+      "/x/y"
+    ],
+    "pathToFileURL": "file:///tmp/a%20b%23c.txt",
+    "notFile": "ERR_INVALID_URL_SCHEME",
+    "sameURL": true
+  },
+  "process": {
+    "order": [
+      "sync",
+      "tick 1"
+    ],
+    "platform": "linux",
+    "envType": "object",
+    "globalProcess": true
+  },
+  "asyncLocalStorage": {
+    "seen": [
+      "outer",
+      "outer",
+      "outer",
+      "outer",
+      "then outer",
+      "inner",
+      "outer",
+      null,
+      "bound outer snapshot outer",
+      null
+    ],
+    "returned": 6
+  }
+};
+
+let server;
+const app = (p, opts = {}) =>
+  server.request(p, { ...opts, headers: { host: `node-app.localhost:${server.port}`, ...(opts.headers ?? {}) } });
+
+before(async () => {
+  server = await startServer();
+  const deployed = await server.cli(['deploy', fixture('nodejs-compat/wrangler.toml')]);
+  assert.equal(deployed.code, 0, describeCli(deployed));
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+for (const [where, route] of [['the Worker', '/checks'], ['the Durable Object', '/object-checks']]) {
+  test(`the Node.js modules answer in ${where} as on workerd`, async () => {
+    const res = await app(route);
+    assert.equal(res.status, 200, res.text);
+    const answers = res.json();
+    for (const module of Object.keys(WORKERD_ANSWERS)) {
+      assert.deepEqual(answers[module], WORKERD_ANSWERS[module], `${module} differs from workerd`);
+    }
+  });
+}
+
+test('AsyncLocalStorage keeps the store across storage calls and timers in an object', async () => {
+  const res = await app('/object-context?label=alpha');
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), { seen: ['alpha', 'alpha', 'alpha', 'alpha'], stored: 'alpha' });
+});
+
+test('two concurrent requests each see their own AsyncLocalStorage store', async () => {
+  const [slow, fast, object1, object2] = await Promise.all([
+    app('/context?label=slow&delay=60'),
+    app('/context?label=fast&delay=5'),
+    app('/object-context?label=one'),
+    app('/object-context?label=two'),
+  ]);
+  assert.deepEqual(slow.json(), ['slow', 'slow', 'slow']);
+  assert.deepEqual(fast.json(), ['fast', 'fast', 'fast']);
+  assert.deepEqual(object1.json().seen, ['one', 'one', 'one', 'one']);
+  assert.deepEqual(object2.json().seen, ['two', 'two', 'two', 'two']);
+});
+
+test('without the flag, importing a Node.js module fails the deploy with workerd\'s message', async () => {
+  for (const specifier of ['node:buffer', 'buffer']) {
+    const dir = makeTempDir('no-flag');
+    fs.writeFileSync(path.join(dir, 'wrangler.jsonc'), JSON.stringify({
+      name: 'no-flag-app', main: 'index.js', compatibility_date: '2025-09-01',
+    }));
+    fs.writeFileSync(path.join(dir, 'index.js'),
+      `import { Buffer } from '${specifier}';\nexport default { fetch() { return new Response(Buffer.from('x').toString('hex')); } };\n`);
+    const result = await server.cli(['deploy', dir]);
+    if (specifier === 'node:buffer') {
+      assertCliFailure(assert, result, 'No such module "node:buffer".\n  imported from "index.js"');
+    } else {
+      // The bare name is a package to esbuild, as it is to Wrangler without the flag.
+      assertCliFailure(assert, result, /buffer/);
+    }
+  }
+});
