@@ -284,10 +284,11 @@ v8::Local<v8::Module> AppIsolate::BuiltinModule(const std::string& specifier) {
     v8::Local<v8::Context> context = this->context();
     std::string bare = specifier == kNodeCompatGlobalsModule ? specifier : NodeModuleName(specifier);
     v8::Local<v8::Function> build = RuntimeFunction("nodeModule");
-    v8::Local<v8::Value> arg = js::FromUtf8(isolate_, bare);
+    // The app's env goes along: process.env holds its text and JSON vars, as on workerd.
+    v8::Local<v8::Value> args[] = {js::FromUtf8(isolate_, bare), NewEnvObject(this)};
     v8::Local<v8::Value> value;
     if (build.IsEmpty() ||
-        !build->Call(context, v8::Undefined(isolate_), 1, &arg).ToLocal(&value) ||
+        !build->Call(context, v8::Undefined(isolate_), 2, args).ToLocal(&value) ||
         !value->IsObject()) {
       return {};
     }

@@ -422,6 +422,14 @@ for (const [where, route] of [['the Worker', '/checks'], ['the Durable Object', 
   });
 }
 
+test('process.env holds the vars as strings, not the bindings, as on workerd', async () => {
+  // workerd 2026-10-23 (compatibility date 2025-09-01) answers the same for a text binding and a
+  // JSON binding: the JSON var as its JSON text.
+  const res = await app('/env');
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), { env: { GREETING: 'hi', LIMITS: '{"max":3}' }, same: true });
+});
+
 test('AsyncLocalStorage keeps the store across storage calls and timers in an object', async () => {
   const res = await app('/object-context?label=alpha');
   assert.equal(res.status, 200, res.text);

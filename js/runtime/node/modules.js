@@ -20,8 +20,10 @@ const factories = {
 const built = new Map();
 
 // The exports object of module `name` (a bare name from the host's list), or, for
-// "dorm:nodejs_compat", an empty object after installing the flag's globals.
-export function nodeModule(name) {
+// "dorm:nodejs_compat", an empty object after installing the flag's globals. `env` is the app's
+// env object, for process.env.
+export function nodeModule(name, env) {
+  if (name === 'process' || name === 'dorm:nodejs_compat') require('./process.js').fillProcessEnv(env);
   if (name === 'dorm:nodejs_compat') {
     installNodeGlobals();
     return {};

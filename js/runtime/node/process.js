@@ -1,5 +1,7 @@
-// node:process: the part of Node's process that workerd has. `env` starts empty: workerd fills
-// it with the Worker's env only under nodejs_compat_populate_process_env.
+// node:process: the part of Node's process that workerd has. `env` holds the app's vars as
+// strings (text vars as they are, JSON vars as their JSON text), as workerd fills it from the
+// Worker's env (nodejs_compat_populate_process_env, the default from 2025-04-01 on); bindings
+// (namespaces, services) are not vars and stay out.
 const queue = globalThis.queueMicrotask;
 const apply = Reflect.apply;
 
@@ -17,6 +19,23 @@ function exit() {
   throw new Error('process.exit() is not supported');
 }
 
+const getPrototypeOf = Object.getPrototypeOf;
+const stringify = JSON.stringify;
+const ObjectProto = Object.prototype;
+const ArrayProto = Array.prototype;
+
+// A var's value in process.env, or undefined for a binding. JSON vars are plain data: objects and
+// arrays of the realm's own prototypes, numbers, booleans and null.
+function varText(value) {
+  if (typeof value === 'string') return value;
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return stringify(value);
+  if (typeof value === 'object') {
+    const proto = getPrototypeOf(value);
+    if (proto === ObjectProto || proto === ArrayProto) return stringify(value);
+  }
+  return undefined;
+}
+
 const process = {
   env: {},
   nextTick,
@@ -24,5 +43,18 @@ const process = {
   features: {},
   exit,
 };
+
+let envFilled = false;
+
+// Fills process.env from the app's env object (given by the host with the first Node.js module
+// an app imports; later calls change nothing).
+export function fillProcessEnv(env) {
+  if (envFilled || env === null || typeof env !== 'object') return;
+  envFilled = true;
+  for (const key of Object.keys(env)) {
+    const text = varText(env[key]);
+    if (text !== undefined) process.env[key] = text;
+  }
+}
 
 export default process;
