@@ -1,6 +1,6 @@
 // The nodejs_compat compatibility flag: a Wrangler project with the flag imports the Node.js
 // modules (node:buffer, node:events, node:async_hooks, node:util, node:assert, node:path,
-// node:string_decoder, node:url, node:process; `buffer` by its bare name too), in its Worker
+// node:string_decoder, node:url, node:process, node:crypto; `buffer` by its bare name too), in its Worker
 // and in its Durable Object, and gets the Buffer and process globals; without the flag, the
 // deploy is refused with workerd's message. AsyncLocalStorage keeps each request's store across
 // awaits, timers, queueMicrotask, storage calls and outbound fetch().
@@ -421,6 +421,92 @@ for (const [where, route] of [['the Worker', '/checks'], ['the Durable Object', 
     }
   });
 }
+
+// What workerd 2026-10-23 answers for fixtures/nodejs-compat/src/crypto_checks.js, run as above.
+const WORKERD_CRYPTO_ANSWERS = {
+  "hashes": {
+    "sha1": "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed",
+    "sha256": "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+    "sha384": "fdbd8e75a67f29f701a4e040385e2e23986303ea10239211af907fcbb83578b3e417cb71ce646efd0819dd8c088de1bd",
+    "sha512": "309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f",
+    "md5": "5eb63bbbe01eeed093cb22bb8f5acdc3",
+    "SHA256": "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+    "RSA-SHA256": "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+  },
+  "encodings": [
+    "EfatjsUqKYSrqv18O1FlA3hcIHI=",
+    "vKU_3kZqdre-4-GJl-lKeg",
+    "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
+    20,
+    20
+  ],
+  "copy": [
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    "bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721"
+  ],
+  "digestTwice": {
+    "name": "Error",
+    "code": "ERR_CRYPTO_HASH_FINALIZED",
+    "message": "Digest already called"
+  },
+  "updateAfter": {
+    "name": "Error",
+    "code": "ERR_CRYPTO_HASH_FINALIZED",
+    "message": "Digest already called"
+  },
+  "unknown": {
+    "name": "Error",
+    "message": "Digest method not supported"
+  },
+  "hmac": [
+    "5031fe3d989c6d1537a013fa6e739da23463fdaec3b70137d828e36ace221bd0",
+    "K5DkHnwMyOL3XAKRDDiZzEaLoxY=",
+    "74e6f7298a9c2d168935f58c001bad88",
+    128
+  ],
+  "random": [
+    true,
+    16,
+    {
+      "name": "QuotaExceededError",
+      "code": 22,
+      "message": "getRandomValues() only accepts buffers of size <= 64K but provided 70000 bytes."
+    },
+    true
+  ],
+  "timingSafeEqual": [
+    true,
+    false,
+    {
+      "name": "TypeError",
+      "message": "Input buffers must have the same byte length."
+    }
+  ],
+  "webcrypto": [
+    true,
+    true,
+    "function"
+  ],
+  "hashesList": [
+    true,
+    true,
+    true,
+    true
+  ],
+  "randomCallback": [
+    null,
+    8
+  ]
+};
+
+test('node:crypto answers as on workerd', async () => {
+  const res = await app('/crypto');
+  assert.equal(res.status, 200, res.text);
+  const answers = res.json();
+  for (const key of Object.keys(WORKERD_CRYPTO_ANSWERS)) {
+    assert.deepEqual(answers[key], WORKERD_CRYPTO_ANSWERS[key], `${key} differs from workerd`);
+  }
+});
 
 test('process.env holds the vars as strings, not the bindings, as on workerd', async () => {
   // workerd 2026-10-23 (compatibility date 2025-09-01) answers the same for a text binding and a

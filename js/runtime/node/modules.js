@@ -2,13 +2,15 @@
 // (AppIsolate::BuiltinModule) asks for one the first time an app imports it, as "node:<name>" or
 // by the bare name; its exports become the module's named exports and the object itself its
 // default export. Each module is built on first use and then shared by both specifiers, so that
-// apps that never import one pay nothing for it.
+// apps that never import one pay nothing for it. The host builds them while it links the app's
+// module, before any of its code runs: what a module captures of the globals is the original.
 import { installNodeGlobals } from './globals.js';
 
 const factories = {
   assert: () => require('./assert.js').default,
   async_hooks: () => require('./async_hooks.js').default,
   buffer: () => require('./buffer.js').default,
+  crypto: () => require('./crypto.js').default,
   events: () => require('./events.js').default,
   path: () => require('./path.js').default,
   process: () => require('./process.js').default,
