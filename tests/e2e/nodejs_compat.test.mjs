@@ -402,7 +402,7 @@ const app = (p, opts = {}) =>
   server.request(p, { ...opts, headers: { host: `node-app.localhost:${server.port}`, ...(opts.headers ?? {}) } });
 
 before(async () => {
-  server = await startServer();
+  server = await startServer({ flags: ['--threads', '1'] });
   const deployed = await server.cli(['deploy', fixture('nodejs-compat/wrangler.toml')]);
   assert.equal(deployed.code, 0, describeCli(deployed));
 });
@@ -533,6 +533,11 @@ test('two concurrent requests each see their own AsyncLocalStorage store', async
   assert.deepEqual(fast.json(), ['fast', 'fast', 'fast']);
   assert.deepEqual(object1.json().seen, ['one', 'one', 'one', 'one']);
   assert.deepEqual(object2.json().seen, ['two', 'two', 'two', 'two']);
+});
+
+test('a store set with enterWith() does not reach the next request', async () => {
+  assert.deepEqual((await app('/enter?label=first')).json(), 'first');
+  assert.deepEqual((await app('/peek')).json(), null);
 });
 
 test('without the flag, importing a Node.js module fails the deploy with workerd\'s message', async () => {
