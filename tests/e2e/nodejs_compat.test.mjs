@@ -204,7 +204,8 @@ const WORKERD_ANSWERS = {
     "inspect": [
       "{ a: [ 1, 2, { b: 'c' } ], d: Map(1) { 1 => 2 } }",
       "'str'",
-      "Set(1) { 1 }"
+      "Set(1) { 1 }",
+      "<Buffer 61 62>"
     ],
     "types": [
       true,
