@@ -558,3 +558,30 @@ test('without the flag, importing a Node.js module fails the deploy with workerd
     }
   }
 });
+
+test('a single-file class may import the node:* modules (it has no flags), without the globals', async () => {
+  const file = path.join(makeTempDir('single'), 'hasher.js');
+  fs.writeFileSync(file, `import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+export class Hasher {
+  fetch() {
+    return Response.json([Buffer.from('hi').toString('hex'), createHash('sha1').update('x').digest('hex'), typeof globalThis.Buffer]);
+  }
+}
+`);
+  await server.deploy(file, { app: 'single-node' });
+  const res = await server.request('/_do/hasher/a', { headers: { host: `single-node.localhost:${server.port}` } });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), ['6869', '11f6ad8ec52a2984abaafd7c3b516503785c2072', 'undefined']);
+});
+
+test('importing a name a Node.js module does not export fails the deploy', async () => {
+  const dir = makeTempDir('missing-export');
+  fs.writeFileSync(path.join(dir, 'wrangler.jsonc'), JSON.stringify({
+    name: 'missing-export-app', main: 'index.js', compatibility_date: '2025-09-01', compatibility_flags: ['nodejs_compat'],
+  }));
+  fs.writeFileSync(path.join(dir, 'index.js'),
+    `import { transcode } from 'node:buffer';\nexport default { fetch() { return new Response(String(transcode)); } };\n`);
+  const result = await server.cli(['deploy', dir]);
+  assertCliFailure(assert, result, /transcode/);
+});
