@@ -509,6 +509,65 @@ test('node:crypto answers as on workerd', async () => {
   }
 });
 
+// What workerd 2026-10-23 answers for fixtures/nodejs-compat/src/extra_checks.js, run as above.
+const WORKERD_EXTRA_ANSWERS = {
+  "isAscii": [
+    true,
+    false,
+    {
+      "error": "TypeError",
+      "message": "Failed to execute 'isAscii' on 'BufferUtil': parameter 1 is not of type 'Uint8Array'."
+    }
+  ],
+  "isUtf8": [
+    true,
+    false,
+    {
+      "error": "TypeError",
+      "message": "Failed to execute 'isUtf8' on 'BufferUtil': parameter 1 is not of type 'Uint8Array'."
+    }
+  ],
+  "transcode": [
+    [
+      104,
+      233
+    ],
+    "6800e900"
+  ],
+  "abort": [
+    [
+      "aborted"
+    ],
+    "object",
+    [
+      "at once"
+    ]
+  ],
+  "strip": "red bold",
+  "usv": [
+    "a\ufffdb",
+    "\ud83d\ude00"
+  ],
+  "extend": {
+    "a": 1,
+    "b": 2
+  },
+  "namespaced": "/a/b",
+  "getBuiltinModule": [
+    "function",
+    true,
+    true,
+    true,
+    true
+  ]
+};
+
+test('the smaller helpers (isAscii, transcode, addAbortListener, getBuiltinModule...) answer as on workerd', async () => {
+  const res = await app('/extra');
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), WORKERD_EXTRA_ANSWERS);
+});
+
 test('process.env holds the vars as strings, not the bindings, as on workerd', async () => {
   // workerd 2026-10-23 (compatibility date 2025-09-01) answers the same for a text binding and a
   // JSON binding: the JSON var as its JSON text.
@@ -581,7 +640,7 @@ test('importing a name a Node.js module does not export fails the deploy', async
     name: 'missing-export-app', main: 'index.js', compatibility_date: '2025-09-01', compatibility_flags: ['nodejs_compat'],
   }));
   fs.writeFileSync(path.join(dir, 'index.js'),
-    `import { transcode } from 'node:buffer';\nexport default { fetch() { return new Response(String(transcode)); } };\n`);
+    `import { resolveObjectURL } from 'node:buffer';\nexport default { fetch() { return new Response(String(resolveObjectURL)); } };\n`);
   const result = await server.cli(['deploy', dir]);
-  assertCliFailure(assert, result, /transcode/);
+  assertCliFailure(assert, result, /resolveObjectURL/);
 });

@@ -36,7 +36,57 @@ const globalBtoa = globalThis.btoa;
 const BlobClass = globalThis.Blob;
 const FileClass = globalThis.File;
 
+const TextDecoderCtor = globalThis.TextDecoder;
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag).get;
+
+// workerd's check for isAscii and isUtf8: a Uint8Array (a Buffer is one), nothing else.
+function requireUint8Array(value, method) {
+  if (!ArrayBuffer.isView(value) || typedArrayTag.call(value) !== 'Uint8Array') {
+    throw new TypeError(`Failed to execute '${method}' on 'BufferUtil': parameter 1 is not of type 'Uint8Array'.`);
+  }
+}
+
+export function isAscii(input) {
+  requireUint8Array(input, 'isAscii');
+  for (let i = 0; i < input.length; i++) if (input[i] > 0x7f) return false;
+  return true;
+}
+
+export function isUtf8(input) {
+  requireUint8Array(input, 'isUtf8');
+  try {
+    new TextDecoderCtor('utf-8', { fatal: true }).decode(input);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// transcode(source, fromEncoding, toEncoding): the text of `source` re-encoded, between the
+// encodings Node's transcode takes (utf8, utf16le/ucs2, latin1/binary, ascii).
+const TRANSCODABLE = new Set(['utf8', 'utf-8', 'utf16le', 'utf-16le', 'ucs2', 'ucs-2', 'latin1', 'binary', 'ascii']);
+export function transcode(source, fromEncoding, toEncoding) {
+  if (!ArrayBuffer.isView(source) || typedArrayTag.call(source) !== 'Uint8Array') {
+    const error = new TypeError('The "source" argument must be an instance of Buffer or Uint8Array.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  const from = String(fromEncoding).toLowerCase();
+  const to = String(toEncoding).toLowerCase();
+  if (!TRANSCODABLE.has(from) || !TRANSCODABLE.has(to)) {
+    const error = new Error(`Unable to transcode Buffer [U_ILLEGAL_ARGUMENT_ERROR]`);
+    error.code = 'U_ILLEGAL_ARGUMENT_ERROR';
+    throw error;
+  }
+  const bytes = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  return Buffer.from(bytes.toString(from), to);
+}
+
 export default {
+  isAscii,
+  isUtf8,
+  transcode,
   Buffer,
   SlowBuffer,
   INSPECT_MAX_BYTES,

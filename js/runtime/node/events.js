@@ -136,6 +136,32 @@ export function on(emitter, name, options = undefined) {
 }
 EventEmitter.on = on;
 
+// addAbortListener(signal, listener): calls listener once when `signal` aborts (at once if it
+// has); returns a Disposable that removes it.
+export function addAbortListener(signal, listener) {
+  if (signal === undefined || signal === null || typeof signal.addEventListener !== 'function') {
+    const error = new TypeError('The "signal" argument must be an instance of AbortSignal.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  if (typeof listener !== 'function') {
+    const error = new TypeError('The "listener" argument must be of type function.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  let removed = false;
+  const handler = () => {
+    if (!removed) listener();
+  };
+  if (signal.aborted) queueMicrotask(handler);
+  else signal.addEventListener('abort', handler, { once: true });
+  const dispose = () => {
+    removed = true;
+    signal.removeEventListener('abort', handler);
+  };
+  return { [Symbol.dispose ?? Symbol.for('nodejs.dispose')]: dispose };
+}
+
 export function getMaxListeners(emitter) {
   return emitter.getMaxListeners();
 }
@@ -154,6 +180,7 @@ export default {
   errorMonitor,
   captureRejectionSymbol,
   getEventListeners,
+  addAbortListener,
   getMaxListeners,
   setMaxListeners,
   listenerCount,

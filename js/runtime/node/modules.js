@@ -2,8 +2,10 @@
 // (AppIsolate::BuiltinModule) asks for one the first time an app imports it, as "node:<name>" or
 // by the bare name; its exports become the module's named exports and the object itself its
 // default export. Each module is built on first use and then shared by both specifiers, so that
-// apps that never import one pay nothing for it. The host builds them while it links the app's
-// module, before any of its code runs: what a module captures of the globals is the original.
+// apps that never import one pay nothing for it. The host builds the imported ones while it
+// links the app's module, before any of its code runs, so what they capture of the globals is
+// the original; one first reached through process.getBuiltinModule() captures the globals as
+// the app left them, which can only mislead the app itself (no native trusts what they hold).
 import { installNodeGlobals } from './globals.js';
 
 const factories = {
@@ -21,6 +23,18 @@ const factories = {
 
 const built = new Map();
 
+// The exports object of module `name`, building it if needed; undefined for an unknown name.
+export function builtinNodeModule(name) {
+  let exports = built.get(name);
+  if (exports === undefined) {
+    const factory = Object.hasOwn(factories, name) ? factories[name] : undefined;
+    if (factory === undefined) return undefined;
+    exports = factory();
+    built.set(name, exports);
+  }
+  return exports;
+}
+
 // The exports object of module `name` (a bare name from the host's list), or, for
 // "dorm:nodejs_compat", an empty object after installing the flag's globals. `env` is the app's
 // env object, for process.env.
@@ -30,12 +44,7 @@ export function nodeModule(name, env) {
     installNodeGlobals();
     return {};
   }
-  let exports = built.get(name);
-  if (exports === undefined) {
-    const factory = Object.hasOwn(factories, name) ? factories[name] : undefined;
-    if (factory === undefined) throw new Error(`No such module "node:${name}".`);
-    exports = factory();
-    built.set(name, exports);
-  }
+  const exports = builtinNodeModule(name);
+  if (exports === undefined) throw new Error(`No such module "node:${name}".`);
   return exports;
 }

@@ -4,5 +4,7 @@ import pathPackage from 'path-browserify';
 
 const posix = { ...pathPackage };
 posix.posix = posix;
+// A POSIX path is its own namespaced path.
+posix.toNamespacedPath = (path) => path;
 
 export default posix;

@@ -36,8 +36,23 @@ function varText(value) {
   return undefined;
 }
 
+// getBuiltinModule('node:buffer' or 'buffer'): the module as `import x from` gives it, or
+// undefined for a name that is not one of the runtime's Node.js modules.
+function getBuiltinModule(id) {
+  if (typeof id !== 'string') {
+    const error = new TypeError('The "id" argument must be of type string.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  const name = id.startsWith('node:') ? id.slice(5) : id;
+  const exports = require('./modules.js').builtinNodeModule(name);
+  if (exports === undefined) return undefined;
+  return Object.hasOwn(exports, 'default') ? exports.default : exports;
+}
+
 const process = {
   env: {},
+  getBuiltinModule,
   nextTick,
   platform: 'linux',
   features: {},

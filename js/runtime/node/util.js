@@ -86,7 +86,34 @@ export function isDeepStrictEqual(a, b) {
   return isDeepEqual(a, b, true);
 }
 
+// The ANSI escape sequences (colours, cursor moves) that a terminal would interpret.
+const ANSI = /[\u001B\u009B][[\]()#;?]*(?:(?:(?:(?:;[-a-zA-Z\d\/#&.:=?%@~_]+)*|[a-zA-Z\d]+(?:;[-a-zA-Z\d\/#&.:=?%@~_]*)*)?\u0007)|(?:(?:\d{1,4}(?:;\d{0,4})*)?[\dA-PR-TZcf-ntqry=><~]))/g;
+
+export function stripVTControlCharacters(text) {
+  if (typeof text !== 'string') {
+    const error = new TypeError('The "str" argument must be of type string.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  return text.replace(ANSI, '');
+}
+
+// The string with each lone surrogate replaced by U+FFFD.
+export function toUSVString(text) {
+  return String(text).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+// The deprecated util._extend(target, source): own enumerable keys of source onto target.
+export function extend(target, source) {
+  if (source === null || typeof source !== 'object') return target;
+  for (const key of Object.keys(source)) target[key] = source[key];
+  return target;
+}
+
 export default {
+  stripVTControlCharacters,
+  toUSVString,
+  _extend: extend,
   format,
   inspect,
   promisify,
