@@ -193,6 +193,7 @@ const WORKERD_ANSWERS = {
       10
     ],
     "captured": "rejected listener",
+    "inherited": [[7, 8], true, true, "legacy"],
     "removed": 0
   },
   "util": {

@@ -27,44 +27,53 @@ function rejected(emitter, error, type, args) {
   }
 }
 
-export class EventEmitter extends Base {
-  constructor(options = undefined) {
-    super();
-    const capture = options?.captureRejections;
-    if (capture !== undefined && typeof capture !== 'boolean') {
-      throw new TypeError('The "options.captureRejections" property must be of type boolean.');
-    }
-    this[kCapture] = capture ?? captureRejectionsDefault;
+// A function rather than a class: old packages inherit with util.inherits() and call
+// EventEmitter.call(this), which a class constructor refuses.
+export function EventEmitter(options = undefined) {
+  apply(Base, this, []);
+  const capture = options?.captureRejections;
+  if (capture !== undefined && typeof capture !== 'boolean') {
+    throw new TypeError('The "options.captureRejections" property must be of type boolean.');
   }
-
-  static get captureRejections() { return captureRejectionsDefault; }
-  static set captureRejections(value) {
+  this[kCapture] = capture ?? captureRejectionsDefault;
+}
+Object.setPrototypeOf(EventEmitter, Base);
+EventEmitter.prototype = Object.create(Base.prototype, {
+  constructor: { value: EventEmitter, writable: true, configurable: true },
+});
+Object.defineProperty(EventEmitter, 'captureRejections', {
+  get() { return captureRejectionsDefault; },
+  set(value) {
     if (typeof value !== 'boolean') {
       throw new TypeError('The "EventEmitter.captureRejections" property must be of type boolean.');
     }
     captureRejectionsDefault = value;
-  }
+  },
+  enumerable: true,
+  configurable: true,
+});
 
-  emit(type, ...args) {
-    if (type === 'error' && this._events !== undefined && this._events[errorMonitor] !== undefined) {
-      super.emit(errorMonitor, ...args);
-    }
-    if (!this[kCapture]) return super.emit(type, ...args);
-    // Listeners are called one by one here so that their results can be seen.
-    const events = this._events;
-    const handler = events === undefined ? undefined : events[type];
-    if (handler === undefined) return super.emit(type, ...args);
-    const listeners = typeof handler === 'function' ? [handler] : [...handler];
-    for (const listener of listeners) {
-      // once() wrappers remove themselves when called, as in the package's own emit().
-      const result = apply(listener, this, args);
-      if (result !== undefined && result !== null && typeof result.then === 'function') {
-        result.then(undefined, (error) => queueMicrotask(() => rejected(this, error, type, args)));
-      }
-    }
-    return true;
+const baseEmit = Base.prototype.emit;
+EventEmitter.prototype.emit = function emit(type, ...args) {
+  if (type === 'error' && this._events !== undefined && this._events[errorMonitor] !== undefined) {
+    apply(baseEmit, this, [errorMonitor, ...args]);
   }
-}
+  if (!this[kCapture]) return apply(baseEmit, this, [type, ...args]);
+  // Listeners are called one by one here so that their results can be seen.
+  const events = this._events;
+  const handler = events === undefined ? undefined : events[type];
+  if (handler === undefined) return apply(baseEmit, this, [type, ...args]);
+  const listeners = typeof handler === 'function' ? [handler] : [...handler];
+  for (const listener of listeners) {
+    // once() wrappers remove themselves when called, as in the package's own emit().
+    const result = apply(listener, this, args);
+    if (result !== undefined && result !== null && typeof result.then === 'function') {
+      result.then(undefined, (error) => queueMicrotask(() => rejected(this, error, type, args)));
+    }
+  }
+  return true;
+};
+
 EventEmitter.EventEmitter = EventEmitter;
 EventEmitter.errorMonitor = errorMonitor;
 EventEmitter.captureRejectionSymbol = captureRejectionSymbol;
