@@ -569,6 +569,18 @@ test('the smaller helpers (isAscii, transcode, addAbortListener, getBuiltinModul
   assert.deepEqual(res.json(), WORKERD_EXTRA_ANSWERS);
 });
 
+test('CommonJS code require()s the Node.js modules, by either name', async () => {
+  const res = await app('/legacy');
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json(), {
+    heard: [1],
+    hex: '6869',
+    sha1: '11f6ad8ec52a2984abaafd7c3b516503785c2072',
+    // A module the runtime does not provide stays esbuild's dynamic require, which throws.
+    missing: 'Dynamic require of "fs" is not supported',
+  });
+});
+
 test('process.env holds the vars as strings, not the bindings, as on workerd', async () => {
   // workerd 2026-10-23 (compatibility date 2025-09-01) answers the same for a text binding and a
   // JSON binding: the JSON var as its JSON text.
