@@ -5,6 +5,7 @@ import { internals } from './internals.js';
 import { bufferResponseBody } from './response.js';
 import { formatLogArgs } from './console.js';
 import { inspect } from './inspect.js';
+import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
 
 installGlobals();
@@ -25,4 +26,6 @@ globalThis.__dormPreludeHooks = {
   // node:util's format() and inspect() are console's.
   format: formatLogArgs,
   inspect,
+  // node:url's domainToUnicode(): the IDNA decoding URL parsing itself uses.
+  idnaToUnicode: (domain) => tr46.toUnicode(domain).domain,
 };

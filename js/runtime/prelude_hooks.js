@@ -13,3 +13,5 @@ export const bufferResponseBody = hooks.bufferResponseBody;
 // (...args) => string and (value, options) => string: node:util's format() and inspect().
 export const formatValues = hooks.format;
 export const inspectValue = hooks.inspect;
+// (asciiDomain) => string: IDNA ToUnicode (tr46's, which URL parsing uses), for node:url.
+export const idnaToUnicode = hooks.idnaToUnicode;

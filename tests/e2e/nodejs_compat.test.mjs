@@ -554,6 +554,24 @@ const WORKERD_EXTRA_ANSWERS = {
     "b": 2
   },
   "namespaced": "/a/b",
+  "domains": [
+    "xn--espaol-zwa.com",
+    "espa\u00f1ol.com",
+    "",
+    "example.com",
+    "",
+    "",
+    "x",
+    "b\u00fccher.example"
+  ],
+  "asyncHooks": [
+    "object",
+    true,
+    true,
+    0,
+    0,
+    "{}"
+  ],
   "getBuiltinModule": [
     "function",
     true,

@@ -130,4 +130,27 @@ export class AsyncResource {
   triggerAsyncId() { return 0; }
 }
 
-export default { AsyncLocalStorage, AsyncResource };
+// workerd tracks no async resources: executionAsyncId() and triggerAsyncId() are 0, the current
+// resource an empty object, and a hook never fires (its enable() and disable() return it).
+export function executionAsyncId() { return 0; }
+export function triggerAsyncId() { return 0; }
+export function executionAsyncResource() { return {}; }
+
+class AsyncHook {
+  enable() { return this; }
+  disable() { return this; }
+}
+
+export function createHook(callbacks) {
+  if (callbacks === null || typeof callbacks !== 'object') {
+    const error = new TypeError('The "options" argument must be of type object.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  return new AsyncHook();
+}
+
+export default {
+  AsyncLocalStorage, AsyncResource, executionAsyncId, triggerAsyncId, executionAsyncResource,
+  createHook,
+};

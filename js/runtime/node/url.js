@@ -1,4 +1,7 @@
-// node:url: the WHATWG URL classes (the global ones) and Node's file: URL helpers, POSIX only.
+// node:url: the WHATWG URL classes (the global ones), Node's file: URL helpers (POSIX only) and
+// domainToASCII/domainToUnicode.
+import { idnaToUnicode } from '../prelude_hooks.js';
+
 const URLClass = globalThis.URL;
 const URLSearchParamsClass = globalThis.URLSearchParams;
 
@@ -49,7 +52,24 @@ export function pathToFileURL(path) {
   return url;
 }
 
+// As Node does it: the host that setting `domain` as the hostname of a "ws:" URL gives, or ''
+// when that fails (the setter then leaves the URL's host as it was).
+export function domainToASCII(domain) {
+  const text = String(domain);
+  const url = new URLClass('ws://x');
+  url.hostname = text;
+  if (url.hostname === 'x' && text.toLowerCase() !== 'x') return '';
+  return url.hostname;
+}
+
+export function domainToUnicode(domain) {
+  const ascii = domainToASCII(domain);
+  return ascii === '' ? '' : idnaToUnicode(ascii);
+}
+
 export default {
+  domainToASCII,
+  domainToUnicode,
   URL: URLClass,
   URLSearchParams: URLSearchParamsClass,
   fileURLToPath,
