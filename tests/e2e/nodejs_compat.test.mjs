@@ -553,6 +553,18 @@ const WORKERD_EXTRA_ANSWERS = {
     "a": 1,
     "b": 2
   },
+  "debuglog": [
+    true,
+    true,
+    "function",
+    "logger",
+    0
+  ],
+  "formatWithOptions": [
+    "a=1",
+    "{ a: [Object] }",
+    "{ a: [Object] }"
+  ],
   "namespaced": "/a/b",
   "domains": [
     "xn--espaol-zwa.com",
@@ -581,7 +593,7 @@ const WORKERD_EXTRA_ANSWERS = {
   ]
 };
 
-test('the smaller helpers (isAscii, transcode, addAbortListener, getBuiltinModule...) answer as on workerd', async () => {
+test('the smaller helpers (isAscii, transcode, addAbortListener, debuglog, getBuiltinModule...) answer as on workerd', async () => {
   const res = await app('/extra');
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.json(), WORKERD_EXTRA_ANSWERS);

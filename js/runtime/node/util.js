@@ -22,6 +22,28 @@ export function format(...args) {
   return formatValues(args);
 }
 
+export function formatWithOptions(inspectOptions, ...args) {
+  if (inspectOptions === null || typeof inspectOptions !== 'object') {
+    const error = new TypeError('The "inspectOptions" argument must be of type object.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  return formatValues(args, inspectOptions);
+}
+
+// debuglog(section, callback): as on workerd, a logger that is always enabled and prints
+// "SECTION: <formatted arguments>" with console.log; `callback` gets the logger.
+export function debuglog(section, callback = undefined) {
+  const prefix = String(section).toUpperCase();
+  const log = console.log;
+  function logger(...args) {
+    log(`${prefix}: ${formatValues(args)}`);
+  }
+  logger.enabled = true;
+  if (typeof callback === 'function') callback(logger);
+  return logger;
+}
+
 export function inspect(value, options = undefined) {
   return inspectValue(value, options);
 }
@@ -113,6 +135,9 @@ export function extend(target, source) {
 export default {
   stripVTControlCharacters,
   toUSVString,
+  formatWithOptions,
+  debuglog,
+  debug: debuglog,
   _extend: extend,
   format,
   inspect,
