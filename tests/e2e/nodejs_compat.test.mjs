@@ -495,6 +495,34 @@ const WORKERD_CRYPTO_ANSWERS = {
     true,
     true
   ],
+  "pbkdf2": [
+    "0a38253555ce37f5c72a6b703f996814ebf241f203af146e93dcdeb031c5567e",
+    "95c9338ea3a049dc400b5ed6617b5c45bdda0c14",
+    "9bbcdf4f0b03e358d9a6f311a95c29f8df1dfac308b5b4734bb2a52f712fd3f3380a648301abd4796bbc873c3c18c2d7ee5ce68818d1eeb631a59ba9208eb3a5",
+    "9887054ca80d1507d8b6e84a29476d04",
+    0,
+    {
+      "name": "TypeError",
+      "message": "Invalid Pbkdf2 digest: nope."
+    },
+    {
+      "name": "RangeError",
+      "code": "ERR_OUT_OF_RANGE",
+      "message": "The value of \"iterations\" is out of range. It must be >= 1 && <= 2147483647. Received 0"
+    },
+    [
+      null,
+      "21666cdc0723a960de8307513199d3f1"
+    ]
+  ],
+  "hkdf": [
+    "9ca0d662557439e3b83365f2da4626d35da195c6d9d1779f09838cf9e408966e",
+    true,
+    {
+      "name": "RangeError",
+      "message": "Invalid Hkdf key length"
+    }
+  ],
   "randomCallback": [
     null,
     8

@@ -7,6 +7,9 @@ import bufferModule from './buffer.js';
 const { Buffer } = bufferModule;
 const digestNative = native.digest;
 const hmacNative = native.hmac;
+const pbkdf2Native = native.pbkdf2;
+const hkdfNative = native.hkdf;
+const ArrayBufferCtor = ArrayBuffer;
 const webcrypto = globalThis.crypto;
 const getRandomValues = webcrypto.getRandomValues.bind(webcrypto);
 const randomUUIDOriginal = webcrypto.randomUUID.bind(webcrypto);
@@ -135,6 +138,77 @@ export function hash(algorithm, data, outputEncoding = 'hex') {
   return new Hash(algorithm).update(data).digest(outputEncoding);
 }
 
+function outOfRange(name, min, max, value) {
+  const error = new RangeError(`The value of "${name}" is out of range. It must be >= ${min} && <= ${max}. Received ${value}`);
+  error.code = 'ERR_OUT_OF_RANGE';
+  return error;
+}
+
+function checkInteger(name, value, min, max) {
+  if (typeof value !== 'number') {
+    const error = new TypeError(`The "${name}" argument must be of type number. Received type ${typeof value}`);
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  if (!Number.isInteger(value) || value < min || value > max) throw outOfRange(name, min, max, value);
+}
+
+// The natives' bound on PBKDF2's work, as for crypto.subtle (Cloudflare's WebCrypto limit);
+// workerd's node:crypto has none.
+const MAX_PBKDF2_ITERATIONS = 100000;
+
+export function pbkdf2Sync(password, salt, iterations, keylen, digest) {
+  const passwordBytes = bytesOf(password, 'utf8', 'password');
+  const saltBytes = bytesOf(salt, 'utf8', 'salt');
+  checkInteger('iterations', iterations, 1, 2147483647);
+  checkInteger('keylen', keylen, 0, 2147483647);
+  const name = digestName(digest);
+  if (name === undefined) throw new TypeError(`Invalid Pbkdf2 digest: ${digest}.`);
+  if (iterations > MAX_PBKDF2_ITERATIONS) {
+    throw outOfRange('iterations', 1, MAX_PBKDF2_ITERATIONS, iterations);
+  }
+  if (keylen === 0) return Buffer.alloc(0);
+  if (keylen > 16320) throw outOfRange('keylen', 0, 16320, keylen);
+  return Buffer.from(pbkdf2Native(name, passwordBytes, saltBytes, iterations, keylen));
+}
+
+// pbkdf2(...args, callback): pbkdf2Sync's result or error, given to callback in a microtask.
+export function pbkdf2(password, salt, iterations, keylen, digest, callback) {
+  if (typeof callback !== 'function') {
+    const error = new TypeError('The "callback" argument must be of type function.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  const key = pbkdf2Sync(password, salt, iterations, keylen, digest);
+  queueMicrotask(() => callback(null, key));
+}
+
+export function hkdfSync(digest, ikm, salt, info, keylen) {
+  const name = digestName(digest);
+  if (name === undefined || name === 'MD5') {
+    const error = new TypeError(`Invalid digest: ${digest}`);
+    error.code = 'ERR_CRYPTO_INVALID_DIGEST';
+    throw error;
+  }
+  const keyBytes = bytesOf(ikm, 'utf8', 'ikm');
+  const saltBytes = bytesOf(salt, 'utf8', 'salt');
+  const infoBytes = bytesOf(info, 'utf8', 'info');
+  checkInteger('keylen', keylen, 0, 2147483647);
+  const result = keylen > 16320 ? null : hkdfNative(name, keyBytes, saltBytes, infoBytes, keylen);
+  if (result === null) throw new RangeError('Invalid Hkdf key length');
+  return result instanceof ArrayBufferCtor ? result : new Uint8ArrayCtor(result).buffer;
+}
+
+export function hkdf(digest, ikm, salt, info, keylen, callback) {
+  if (typeof callback !== 'function') {
+    const error = new TypeError('The "callback" argument must be of type function.');
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  const key = hkdfSync(digest, ikm, salt, info, keylen);
+  queueMicrotask(() => callback(null, key));
+}
+
 export function getHashes() {
   return ['md5', 'sha1', 'sha256', 'sha384', 'sha512'];
 }
@@ -176,6 +250,10 @@ export default {
   createHmac,
   hash,
   getHashes,
+  pbkdf2,
+  pbkdf2Sync,
+  hkdf,
+  hkdfSync,
   randomBytes,
   randomUUID,
   timingSafeEqual,
