@@ -49,15 +49,16 @@ function formatJSON(arg) {
   }
 }
 
-function formatArg(arg) {
-  return typeof arg === 'string' ? arg : inspect(arg);
+function formatArg(arg, inspectOptions = undefined) {
+  return typeof arg === 'string' ? arg : inspect(arg, inspectOptions);
 }
 
 // util.format: printf-style directives in a leading string, then the remaining arguments.
-function formatLogArgs(args) {
+// `inspectOptions` (util.formatWithOptions) apply to the values inspected whole and to %O.
+export function formatLogArgs(args, inspectOptions = undefined) {
   if (args.length === 0) return '';
   const first = args[0];
-  if (typeof first !== 'string') return args.map(formatArg).join(' ');
+  if (typeof first !== 'string') return args.map((arg) => formatArg(arg, inspectOptions)).join(' ');
   // A lone string is printed as it is, '%%' included.
   if (args.length === 1) return first;
   let next = 1;
@@ -78,7 +79,7 @@ function formatLogArgs(args) {
         case 'f': replacement = typeof arg === 'symbol' ? 'NaN' : formatNumber(parseFloat(arg)); break;
         case 'j': replacement = formatJSON(arg); break;
         case 'o': replacement = inspect(arg, { depth: 4 }); break;
-        case 'O': replacement = inspect(arg); break;
+        case 'O': replacement = inspect(arg, inspectOptions); break;
         case 'c': replacement = ''; break;
         default: replacement = undefined;
       }
@@ -90,7 +91,7 @@ function formatLogArgs(args) {
     i++;
   }
   out += first.slice(last);
-  for (; next < args.length; next++) out += ` ${formatArg(args[next])}`;
+  for (; next < args.length; next++) out += ` ${formatArg(args[next], inspectOptions)}`;
   return out;
 }
 

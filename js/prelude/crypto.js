@@ -40,9 +40,9 @@ export class Crypto {
         'TypeMismatchError');
     }
     if (array.byteLength > 65536) {
+      // workerd's words (not the Web IDL-style ones of browsers and Node).
       throw new DOMException(
-        `${context}: The ArrayBufferView's byte length (${array.byteLength}) exceeds the number of `
-          + 'bytes of entropy available via this API (65536).',
+        `getRandomValues() only accepts buffers of size <= 64K but provided ${array.byteLength} bytes.`,
         'QuotaExceededError');
     }
     native.getRandomValues(array);

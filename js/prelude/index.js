@@ -3,6 +3,9 @@ import './native.js';
 import { installGlobals } from './globals.js';
 import { internals } from './internals.js';
 import { bufferResponseBody } from './response.js';
+import { formatLogArgs } from './console.js';
+import { inspect } from './inspect.js';
+import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
 
 installGlobals();
@@ -17,4 +20,12 @@ globalThis.__dormPrelude = { default: internals, ...internals };
 
 // What the Durable Object runtime bundle (run next, in the same context) needs of the prelude's
 // classes; it captures and deletes this property as it loads.
-globalThis.__dormPreludeHooks = { webSocket: webSocketHooks, bufferResponseBody };
+globalThis.__dormPreludeHooks = {
+  webSocket: webSocketHooks,
+  bufferResponseBody,
+  // node:util's format() and inspect() are console's.
+  format: formatLogArgs,
+  inspect,
+  // node:url's domainToUnicode(): the IDNA decoding URL parsing itself uses.
+  idnaToUnicode: (domain) => tr46.toUnicode(domain).domain,
+};

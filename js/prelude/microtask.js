@@ -1,4 +1,5 @@
 import native from './native.js';
+import { bindAsyncContext } from './async_context.js';
 import { reportException } from './report_error.js';
 import { requireArgs } from './webidl.js';
 
@@ -7,11 +8,11 @@ export function queueMicrotask(callback) {
   if (typeof callback !== 'function') {
     throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
   }
-  native.enqueueMicrotask(() => {
+  native.enqueueMicrotask(bindAsyncContext(() => {
     try {
       callback();
     } catch (error) {
       reportException(error);
     }
-  });
+  }));
 }

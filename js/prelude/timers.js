@@ -1,4 +1,5 @@
 import native from './native.js';
+import { bindAsyncContext } from './async_context.js';
 import { reportException } from './report_error.js';
 import { toLong } from './webidl.js';
 
@@ -15,7 +16,7 @@ function schedule(name, handler, timeout, args, repeat) {
       reportException(error);
     }
   };
-  return native.setTimer(callback, delay, repeat);
+  return native.setTimer(bindAsyncContext(callback), delay, repeat);
 }
 
 export function setTimeout(handler, timeout = 0, ...args) {

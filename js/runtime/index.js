@@ -11,6 +11,7 @@ import {
   defineDurableObject, DurableObjectNotFoundError, DurableObjectRPCError, cloudwerkBindings,
 } from './cloudwerk.js';
 import { DurableObject, WorkerEntrypoint, RpcTarget, WorkflowEntrypoint } from './base_classes.js';
+import { nodeModule } from './node/modules.js';
 
 const exports = {
   createState,
@@ -29,6 +30,7 @@ const exports = {
   WorkerEntrypoint,
   RpcTarget,
   WorkflowEntrypoint,
+  nodeModule,
   env: {},
 };
 // A plain property (not a `var`) so that the host can delete it after reading it.

@@ -10,3 +10,9 @@ if (hooks === null || typeof hooks !== 'object') {
 export const webSocketHooks = hooks.webSocket;
 // (value) => null | Promise: see bufferResponseBody in js/prelude/response.js.
 export const bufferResponseBody = hooks.bufferResponseBody;
+// (args, inspectOptions?) => string and (value, options) => string: node:util's format() and
+// inspect().
+export const formatValues = hooks.format;
+export const inspectValue = hooks.inspect;
+// (asciiDomain) => string: IDNA ToUnicode (tr46's, which URL parsing uses), for node:url.
+export const idnaToUnicode = hooks.idnaToUnicode;

@@ -97,6 +97,9 @@ ProjectDeployPlan PlanProjectDeploy(const WranglerConfig& config, bool strict) {
   plan.body["main"] = config.main;
   plan.body["classes"] = std::move(classes);
   plan.body["vars"] = config.vars;
+  json::array flags;
+  for (const std::string& flag : config.compatibility_flags) flags.emplace_back(flag);
+  plan.body["compatibility_flags"] = std::move(flags);
   plan.body["migrations"] = std::move(migrations);
   plan.body["services"] = std::move(services);
   return plan;
@@ -135,7 +138,14 @@ ProjectDeployOutcome Send(ProjectDeployOutcome outcome, json::object body, const
                           const std::string& folder, const std::string& entry_source,
                           const ProjectDeployOptions& options, const std::string& server,
                           const std::string& token, const std::string& shown_source) {
-  control::TranspileResult bundle = control::BundleProject(main, folder, entry_source);
+  bool nodejs_compat = false;
+  if (const json::value* flags = body.if_contains("compatibility_flags"); flags && flags->is_array()) {
+    for (const json::value& flag : flags->as_array()) {
+      nodejs_compat |= flag == "nodejs_compat" || flag == "nodejs_compat_v2";
+    }
+  }
+  control::TranspileResult bundle =
+      control::BundleProject(main, folder, entry_source, nodejs_compat);
   if (!bundle.ok) {
     outcome.error = bundle.error;
     return outcome;

@@ -23,6 +23,7 @@
 #include "control/env_store.h"
 #include "control/project_migrations.h"
 #include "control/registry.h"
+#include "runtime/app_isolate.h"
 #include "runtime/class_catalog.h"
 #include "runtime/crash_attribution.h"
 #include "runtime/engine_pool.h"
@@ -66,6 +67,25 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
                              " bytes (the limit is 5 MB).");
   }
   std::string main = text("main").value_or("index.js");
+  // Of the Wrangler config's compatibility flags, only nodejs_compat (or its older spelling
+  // nodejs_compat_v2) changes anything: the project may import the Node.js modules, and Buffer
+  // and process are globals, as on workerd from 2024-09-23 on.
+  bool nodejs_compat = false;
+  if (const json::value* flags = o.if_contains("compatibility_flags")) {
+    if (!flags->is_array()) return ErrorResponse(400, "\"compatibility_flags\" must be an array.");
+    for (const json::value& flag : flags->as_array()) {
+      if (!flag.is_string()) {
+        return ErrorResponse(400, "Each compatibility flag must be a string.");
+      }
+      nodejs_compat |= flag.as_string() == "nodejs_compat" || flag.as_string() == "nodejs_compat_v2";
+    }
+  }
+  if (nodejs_compat) {
+    // The globals are installed by a module imported before any of the project's code runs
+    // (imports evaluate in order); on the first line, so that line numbers in errors stay true.
+    *module_js = std::string("import \"") + runtime::AppIsolate::kNodeCompatGlobalsModule +
+                 "\";" + *module_js;
+  }
   std::string access = text("access_mode").value_or("authenticated");
   if (!runtime::ParseAccessMode(access)) {
     return ErrorResponse(
@@ -352,7 +372,7 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   std::optional<std::string> problem;
   {
     runtime::CrashAttribution::Scope running(app);
-    problem = validator_->ValidateProject(*module_js, main, class_names, &has_worker);
+    problem = validator_->ValidateProject(*module_js, main, class_names, &has_worker, nodejs_compat);
   }
   if (problem) return ErrorResponse(400, *problem);
 

@@ -6,9 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
+
+#include "runtime/app_isolate.h"
 
 extern char** environ;
 
@@ -131,6 +134,44 @@ std::string DescribeEsbuildError(const std::string& stderr_text) {
 
 std::string EsbuildPath() { return getenv("DORM_ESBUILD") ? getenv("DORM_ESBUILD") : "esbuild"; }
 
+// The Node.js modules a bundle require()s (CommonJS packages: esbuild leaves `__require("events")`
+// calls to the externals, which throw "Dynamic require ... is not supported" unless a `require`
+// is in scope), by the specifier used, each once.
+std::vector<std::string> RequiredNodeModules(const std::string& bundle) {
+  std::vector<std::string> found;
+  const std::string call = "__require";
+  for (size_t at = bundle.find(call); at != std::string::npos; at = bundle.find(call, at + 1)) {
+    size_t i = at + call.size();
+    while (i < bundle.size() && bundle[i] >= '0' && bundle[i] <= '9') ++i;  // __require2...
+    if (bundle.compare(i, 2, "(\"") != 0) continue;
+    size_t end = bundle.find('"', i + 2);
+    if (end == std::string::npos) break;
+    std::string specifier = bundle.substr(i + 2, end - i - 2);
+    if (runtime::AppIsolate::NodeModuleName(specifier).empty()) continue;
+    if (std::find(found.begin(), found.end(), specifier) == found.end()) found.push_back(specifier);
+  }
+  return found;
+}
+
+// What goes before a bundle that require()s Node.js modules: an import of each and a module-level
+// `require` that returns its default export (as Node's require() gives the module itself), which
+// esbuild's __require uses, as Wrangler rewrites those calls for workerd. One line, put in front
+// of the bundle's first, so that line numbers in errors stay those of the bundle.
+std::string RequireShim(const std::vector<std::string>& specifiers) {
+  std::string imports;
+  std::string table;
+  for (size_t i = 0; i < specifiers.size(); ++i) {
+    const std::string name = "__dormNodeModule" + std::to_string(i);
+    imports += "import " + name + " from \"" + specifiers[i] + "\";";
+    table += (i ? "," : "") + std::string("\"") + specifiers[i] + "\":" + name;
+  }
+  return imports +
+         "const require=((modules)=>function require(name){if(Object.prototype.hasOwnProperty."
+         "call(modules,name))return modules[name];throw new Error('Dynamic require of \"'+name+'\""
+         " is not supported');})({" +
+         table + "});";
+}
+
 }  // namespace
 
 TranspileResult Transpile(const std::string& source, const std::string& filename) {
@@ -158,7 +199,7 @@ TranspileResult Transpile(const std::string& source, const std::string& filename
 }
 
 TranspileResult BundleProject(const std::string& main, const std::string& project_dir,
-                              const std::string& entry_source) {
+                              const std::string& entry_source, bool nodejs_compat) {
   TranspileResult result;
   std::vector<std::string> argv = {
       EsbuildPath(),
@@ -171,6 +212,7 @@ TranspileResult BundleProject(const std::string& main, const std::string& projec
       "--main-fields=module,main",
       "--conditions=workerd,worker,browser",
       "--external:cloudflare:*",
+      "--external:node:*",
       // The modules the runtime provides for Cloudwerk's objects.
       "--external:@cloudwerk/durable-object",
       "--external:@cloudwerk/core/bindings",
@@ -178,6 +220,11 @@ TranspileResult BundleProject(const std::string& main, const std::string& projec
       "--log-level=error",
   };
   if (!entry_source.empty()) argv.push_back("--loader=ts");
+  if (nodejs_compat) {
+    for (const std::string& name : runtime::AppIsolate::NodeModuleNames()) {
+      argv.push_back("--external:" + name);
+    }
+  }
   std::string out, err;
   int status = Run(argv, entry_source, &out, &err, project_dir);
   if (status != 0) {
@@ -195,6 +242,10 @@ TranspileResult BundleProject(const std::string& main, const std::string& projec
     return result;
   }
   result.ok = true;
+  if (nodejs_compat) {
+    std::vector<std::string> required = RequiredNodeModules(out);
+    if (!required.empty()) out = RequireShim(required) + out;
+  }
   result.module_js = std::move(out);
   return result;
 }

@@ -22,8 +22,10 @@ TranspileResult Transpile(const std::string& source, const std::string& filename
 // imports, npm packages from the project's node_modules included, into one ES module, as Wrangler
 // does for workerd: TypeScript is stripped, and `cloudflare:*` imports and the modules the runtime
 // provides for Cloudwerk stay imports. With `entry_source`, that text (TypeScript) is the entry,
-// named `main` and resolved from `project_dir`.
+// named `main` and resolved from `project_dir`. `node:*` imports stay imports (the server refuses
+// them without the nodejs_compat flag, with workerd's message); with `nodejs_compat`, so do the
+// bare names of the Node.js modules the runtime provides (`buffer`), as Wrangler leaves them.
 TranspileResult BundleProject(const std::string& main, const std::string& project_dir,
-                              const std::string& entry_source = {});
+                              const std::string& entry_source = {}, bool nodejs_compat = false);
 
 }  // namespace dorm::control

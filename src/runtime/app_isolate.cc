@@ -39,11 +39,39 @@ const BuiltinModuleSpec kBuiltinModules[] = {
     {"@cloudwerk/core/bindings", {"durableObjects"}},
 };
 
+// The Node.js modules of the nodejs_compat flag, by bare name (js/runtime/node; the runtime's
+// nodeModule() builds each one's exports). Their export names come from that object.
+const char* const kNodeModules[] = {"assert", "async_hooks", "buffer",         "crypto", "events",
+                                    "path",   "process",     "string_decoder", "url",    "util"};
+
 const BuiltinModuleSpec* FindBuiltinModule(const std::string& specifier) {
   for (const BuiltinModuleSpec& spec : kBuiltinModules) {
     if (specifier == spec.specifier) return &spec;
   }
   return nullptr;
+}
+
+// Copies a Node.js module's exports object into its synthetic module: each own string key (the
+// names the module was created with), and `default` as the object itself unless it has one.
+bool SetNodeModuleExports(v8::Local<v8::Context> context, v8::Local<v8::Module> module,
+                          v8::Local<v8::Object> exports) {
+  v8::Isolate* isolate = context->GetIsolate();
+  v8::Local<v8::Array> keys;
+  if (!exports->GetOwnPropertyNames(context).ToLocal(&keys)) return false;
+  bool has_default = false;
+  for (uint32_t i = 0; i < keys->Length(); ++i) {
+    v8::Local<v8::Value> key;
+    v8::Local<v8::Value> value;
+    if (!keys->Get(context, i).ToLocal(&key) || !key->IsString() ||
+        !exports->Get(context, key).ToLocal(&value) ||
+        module->SetSyntheticModuleExport(isolate, key.As<v8::String>(), value).IsNothing()) {
+      return false;
+    }
+    has_default |= js::ToUtf8(isolate, key) == "default";
+  }
+  return has_default ||
+         module->SetSyntheticModuleExport(isolate, js::FromUtf8(isolate, "default"), exports)
+             .IsJust();
 }
 
 AppIsolate* FromIsolate(v8::Isolate* isolate) {
@@ -124,6 +152,7 @@ AppIsolate::~AppIsolate() {
   deliver_fetch_.Reset();
   deliver_rpc_.Reset();
   builtin_modules_.clear();
+  node_module_exports_.clear();
   prelude_internals_.Reset();
   runtime_exports_.Reset();
   context_.Reset();
@@ -219,17 +248,65 @@ size_t AppIsolate::NearHeapLimit(void* data, size_t current_limit, size_t) {
   return current_limit + kHeapHeadroom;
 }
 
-bool AppIsolate::IsBuiltinModule(const std::string& specifier) {
-  return FindBuiltinModule(specifier) != nullptr;
+const char AppIsolate::kNodeCompatGlobalsModule[] = "dorm:nodejs_compat";
+
+std::string AppIsolate::NodeModuleName(const std::string& specifier) {
+  std::string bare = specifier.rfind("node:", 0) == 0 ? specifier.substr(5) : specifier;
+  for (const char* name : kNodeModules) {
+    if (bare == name) return bare;
+  }
+  return "";
+}
+
+const std::vector<std::string>& AppIsolate::NodeModuleNames() {
+  static const std::vector<std::string> names(std::begin(kNodeModules), std::end(kNodeModules));
+  return names;
+}
+
+bool AppIsolate::IsBuiltinModule(const std::string& specifier) const {
+  if (FindBuiltinModule(specifier) != nullptr) return true;
+  if (!code_->node_modules_importable) return false;
+  return specifier == kNodeCompatGlobalsModule || !NodeModuleName(specifier).empty();
 }
 
 v8::Local<v8::Module> AppIsolate::BuiltinModule(const std::string& specifier) {
   auto it = builtin_modules_.find(specifier);
   if (it != builtin_modules_.end()) return it->second.Get(isolate_);
+  if (!IsBuiltinModule(specifier)) return {};
   const BuiltinModuleSpec* spec = FindBuiltinModule(specifier);
-  if (!spec) return {};
   std::vector<v8::Local<v8::String>> names;
-  for (const char* n : spec->exports) names.push_back(js::FromUtf8(isolate_, n));
+  if (spec) {
+    for (const char* n : spec->exports) names.push_back(js::FromUtf8(isolate_, n));
+  } else {
+    // A Node.js module (or the flag's globals, which export nothing): the runtime builds its
+    // exports object now, whose own string keys and `default` (the object itself, as Node's
+    // CommonJS modules are imported) become the module's exports.
+    v8::Local<v8::Context> context = this->context();
+    std::string bare = specifier == kNodeCompatGlobalsModule ? specifier : NodeModuleName(specifier);
+    v8::Local<v8::Function> build = RuntimeFunction("nodeModule");
+    // The app's env goes along: process.env holds its text and JSON vars, as on workerd.
+    v8::Local<v8::Value> args[] = {js::FromUtf8(isolate_, bare), NewEnvObject(this)};
+    v8::Local<v8::Value> value;
+    if (build.IsEmpty() ||
+        !build->Call(context, v8::Undefined(isolate_), 2, args).ToLocal(&value) ||
+        !value->IsObject()) {
+      return {};
+    }
+    v8::Local<v8::Object> exports = value.As<v8::Object>();
+    if (specifier != kNodeCompatGlobalsModule) {
+      v8::Local<v8::Array> keys;
+      if (!exports->GetOwnPropertyNames(context).ToLocal(&keys)) return {};
+      bool has_default = false;
+      for (uint32_t i = 0; i < keys->Length(); ++i) {
+        v8::Local<v8::Value> key;
+        if (!keys->Get(context, i).ToLocal(&key) || !key->IsString()) return {};
+        names.push_back(key.As<v8::String>());
+        has_default |= js::ToUtf8(isolate_, key) == "default";
+      }
+      if (!has_default) names.push_back(js::FromUtf8(isolate_, "default"));
+    }
+    node_module_exports_[specifier].Reset(isolate_, exports);
+  }
   v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
       isolate_, js::FromUtf8(isolate_, specifier), names, &AppIsolate::EvaluateBuiltinModule);
   builtin_modules_[specifier].Reset(isolate_, module);
@@ -243,6 +320,18 @@ v8::MaybeLocal<v8::Value> AppIsolate::EvaluateBuiltinModule(v8::Local<v8::Contex
   std::string specifier;
   for (const auto& [name, global] : self->builtin_modules_) {
     if (global.Get(isolate) == module) specifier = name;
+  }
+  if (auto node = self->node_module_exports_.find(specifier);
+      node != self->node_module_exports_.end()) {
+    v8::Local<v8::Object> exports = node->second.Get(isolate);
+    if (specifier != kNodeCompatGlobalsModule &&
+        !SetNodeModuleExports(context, module, exports)) {
+      return {};
+    }
+    v8::Local<v8::Promise::Resolver> resolver;
+    if (!v8::Promise::Resolver::New(context).ToLocal(&resolver)) return {};
+    if (resolver->Resolve(context, v8::Undefined(isolate)).IsNothing()) return {};
+    return resolver->GetPromise();
   }
   const BuiltinModuleSpec* spec = FindBuiltinModule(specifier);
   if (!spec) return {};

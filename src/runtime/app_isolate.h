@@ -62,8 +62,17 @@ class AppIsolate {
                                             const std::vector<std::string>& class_names,
                                             bool* has_worker);
 
-  // Whether a deployed module may import `specifier`: one of the modules the runtime provides.
-  static bool IsBuiltinModule(const std::string& specifier);
+  // Whether a deployed module may import `specifier`: one of the modules the runtime provides
+  // (the Node.js ones only while the app's code has node_modules_importable).
+  bool IsBuiltinModule(const std::string& specifier) const;
+  // The bare name of one of the nodejs_compat flag's Node.js modules ("buffer" for "node:buffer"
+  // or "buffer", as workerd takes both), or "" for any other specifier.
+  static std::string NodeModuleName(const std::string& specifier);
+  // The bare names of all of them.
+  static const std::vector<std::string>& NodeModuleNames();
+  // The module a project deployed with nodejs_compat imports first: evaluating it installs the
+  // globals the flag brings (Buffer, process), as workerd does.
+  static const char kNodeCompatGlobalsModule[];
 
   // A member of the prelude's `internals` or of the runtime's exports (e.g. "newRequest").
   v8::Local<v8::Function> Internal(const char* name);
@@ -146,6 +155,9 @@ class AppIsolate {
   v8::Global<v8::Object> prelude_internals_;
   v8::Global<v8::Object> runtime_exports_;
   std::map<std::string, v8::Global<v8::Module>> builtin_modules_;
+  // The exports object of each Node.js module created so far, by specifier (the synthetic
+  // module's evaluation copies it).
+  std::map<std::string, v8::Global<v8::Object>> node_module_exports_;
   struct LoadedClass {
     v8::Global<v8::Module> module;
     v8::Global<v8::Function> constructor;

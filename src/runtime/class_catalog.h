@@ -69,6 +69,10 @@ struct AppCode {
   EnvVars env;  // what every class of the app reads as `env.KEY`
   // The other apps whose service bindings may call this app's Worker, sorted.
   std::vector<std::string> service_callers;
+  // Whether the app's code may import the Node.js modules of the nodejs_compat flag (see
+  // AppIsolate::IsNodeModule). Serving isolates leave it on: a module that imports them passed
+  // the deploy check, which turns it off for a project deployed without the flag.
+  bool node_modules_importable = true;
 
   const DeployedClass* Find(const std::string& name) const;
   // Find() also takes "_worker:<Entrypoint>": a named entrypoint of the project's module, which is

@@ -30,7 +30,14 @@ std::optional<std::string> AppIsolate::LoadForInspection(const std::string& modu
   for (int i = 0; i < requests->Length(); ++i) {
     auto request = requests->Get(context, i).As<v8::ModuleRequest>();
     std::string specifier = js::ToUtf8(isolate_, request->GetSpecifier());
-    if (!IsBuiltinModule(specifier)) return "Import '" + specifier + "' is not allowed";
+    if (!IsBuiltinModule(specifier)) {
+      // A Node.js module without the nodejs_compat flag: workerd's words.
+      if (!NodeModuleName(specifier).empty()) {
+        return "No such module \"node:" + NodeModuleName(specifier) + "\".\n  imported from \"" +
+               filename + "\"";
+      }
+      return "Import '" + specifier + "' is not allowed";
+    }
   }
   bool ok = false;
   if (!module->InstantiateModule(context, &AppIsolate::ResolveModule).To(&ok) || !ok) {

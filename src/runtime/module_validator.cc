@@ -106,22 +106,28 @@ ModuleValidator::ModuleValidator(js::Watchdog& watchdog, size_t heap_limit_bytes
 std::optional<std::string> ModuleValidator::Validate(const std::string& module_js,
                                                      const std::string& filename,
                                                      std::string* class_name) {
+  // A single-file class has no compatibility flags: the Node.js modules are always importable.
   return Check(
-      [&](AppIsolate& scratch) { return scratch.InspectModule(module_js, filename, class_name); });
+      [&](AppIsolate& scratch) { return scratch.InspectModule(module_js, filename, class_name); },
+      true);
 }
 
 std::optional<std::string> ModuleValidator::ValidateProject(
     const std::string& module_js, const std::string& filename,
-    const std::vector<std::string>& class_names, bool* has_worker) {
-  return Check([&](AppIsolate& scratch) {
-    return scratch.InspectProject(module_js, filename, class_names, has_worker);
-  });
+    const std::vector<std::string>& class_names, bool* has_worker, bool nodejs_compat) {
+  return Check(
+      [&](AppIsolate& scratch) {
+        return scratch.InspectProject(module_js, filename, class_names, has_worker);
+      },
+      nodejs_compat);
 }
 
 std::optional<std::string> ModuleValidator::Check(
-    const std::function<std::optional<std::string>(AppIsolate&)>& inspect) {
+    const std::function<std::optional<std::string>(AppIsolate&)>& inspect,
+    bool node_modules_importable) {
   auto code = std::make_shared<AppCode>();
   code->app = "(deploy check)";
+  code->node_modules_importable = node_modules_importable;
   ScratchHost host;
   AppIsolate scratch(&host, code, heap_limit_bytes_);
   v8::Isolate* isolate = scratch.isolate();

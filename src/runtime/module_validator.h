@@ -38,11 +38,12 @@ class ModuleValidator {
   std::optional<std::string> Validate(const std::string& module_js, const std::string& filename,
                                       std::string* class_name);
 
-  // The same for a project's bundled main module (AppIsolate::InspectProject).
+  // The same for a project's bundled main module (AppIsolate::InspectProject). Its imports of
+  // Node.js modules are refused unless `nodejs_compat` (the project's compatibility flag).
   std::optional<std::string> ValidateProject(const std::string& module_js,
                                              const std::string& filename,
                                              const std::vector<std::string>& class_names,
-                                             bool* has_worker);
+                                             bool* has_worker, bool nodejs_compat);
 
   static const char kCpuLimitMessage[];     // the top-level code ran past the CPU limit
   static const char kMemoryLimitMessage[];  // it filled the heap (or the ArrayBuffer budget)
@@ -50,7 +51,8 @@ class ModuleValidator {
  private:
   // Runs `inspect` on a scratch isolate under the limits, as described for Validate().
   std::optional<std::string> Check(
-      const std::function<std::optional<std::string>(AppIsolate&)>& inspect);
+      const std::function<std::optional<std::string>(AppIsolate&)>& inspect,
+      bool node_modules_importable);
 
   js::Watchdog::Slot* watchdog_slot_;
   size_t heap_limit_bytes_;

@@ -24,7 +24,8 @@ v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app) {
   v8::Local<v8::External> data = v8::External::New(isolate, host);
   for (auto functions : {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(),
                          StorageNatives(), ObjectEventNatives(), WebSocketNatives(),
-                         NamespaceNatives(), FetchNatives(), CacheNatives()}) {
+                         NamespaceNatives(), FetchNatives(), CacheNatives(),
+                         AsyncContextNatives()}) {
     AddNatives(isolate, context, natives, data, functions);
   }
   // The SQL natives' data also carries the constructor of their cursor handles.

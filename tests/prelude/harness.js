@@ -64,6 +64,7 @@ function createRuntime() {
   const fetches = [];
   const fetchState = { answer: null };
   let nextTimerId = 1;
+  let asyncContext;
   let now = 0;
   let internals = null;
 
@@ -151,6 +152,15 @@ function createRuntime() {
       expect(typeof fn === 'function', 'enqueueMicrotask(function)');
       queueMicrotask(fn);
     },
+    // The async context (V8's continuation-preserved embedder data in the host): here a plain
+    // value, which promise reactions do not carry, but timers and queueMicrotask do, through
+    // the prelude's own binding of their callbacks.
+    getAsyncContext() {
+      return asyncContext;
+    },
+    setAsyncContext(value) {
+      asyncContext = value;
+    },
     // The host's values (src/runtime/web_socket_limits.h), which the WebSocket modules read once
     // as they load.
     wsLimits() {
@@ -185,6 +195,8 @@ function createRuntime() {
 
   return {
     context,
+    // The fake host's natives (as the prelude captured them).
+    native,
     exported,
     internals,
     logs,

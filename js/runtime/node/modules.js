@@ -1,0 +1,50 @@
+// The Node.js modules of the nodejs_compat compatibility flag, by bare name. The host
+// (AppIsolate::BuiltinModule) asks for one the first time an app imports it, as "node:<name>" or
+// by the bare name; its exports become the module's named exports and the object itself its
+// default export. Each module is built on first use and then shared by both specifiers, so that
+// apps that never import one pay nothing for it. The host builds the imported ones while it
+// links the app's module, before any of its code runs, so what they capture of the globals is
+// the original; one first reached through process.getBuiltinModule() captures the globals as
+// the app left them, which can only mislead the app itself (no native trusts what they hold).
+import { installNodeGlobals } from './globals.js';
+
+const factories = {
+  assert: () => require('./assert.js').default,
+  async_hooks: () => require('./async_hooks.js').default,
+  buffer: () => require('./buffer.js').default,
+  crypto: () => require('./crypto.js').default,
+  events: () => require('./events.js').default,
+  path: () => require('./path.js').default,
+  process: () => require('./process.js').default,
+  string_decoder: () => require('./string_decoder.js').default,
+  url: () => require('./url.js').default,
+  util: () => require('./util.js').default,
+};
+
+const built = new Map();
+
+// The exports object of module `name`, building it if needed; undefined for an unknown name.
+export function builtinNodeModule(name) {
+  let exports = built.get(name);
+  if (exports === undefined) {
+    const factory = Object.hasOwn(factories, name) ? factories[name] : undefined;
+    if (factory === undefined) return undefined;
+    exports = factory();
+    built.set(name, exports);
+  }
+  return exports;
+}
+
+// The exports object of module `name` (a bare name from the host's list), or, for
+// "dorm:nodejs_compat", an empty object after installing the flag's globals. `env` is the app's
+// env object, for process.env.
+export function nodeModule(name, env) {
+  if (name === 'process' || name === 'dorm:nodejs_compat') require('./process.js').fillProcessEnv(env);
+  if (name === 'dorm:nodejs_compat') {
+    installNodeGlobals();
+    return {};
+  }
+  const exports = builtinNodeModule(name);
+  if (exports === undefined) throw new Error(`No such module "node:${name}".`);
+  return exports;
+}
