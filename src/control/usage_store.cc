@@ -61,6 +61,17 @@ UsageTotals TotalsAt(Statement& st, int first) {
   return t;
 }
 
+// Ends an INSERT into usage_minutes: a row already there for the object and minute gets the new
+// counts added.
+const char kAddToExistingRow[] =
+    " ON CONFLICT (app, class, object, minute) DO UPDATE SET"
+    " http_requests = http_requests + excluded.http_requests,"
+    " websocket_messages = websocket_messages + excluded.websocket_messages,"
+    " alarms = alarms + excluded.alarms, cpu_ns = cpu_ns + excluded.cpu_ns,"
+    " wall_ns = wall_ns + excluded.wall_ns,"
+    " outbound_requests = outbound_requests + excluded.outbound_requests,"
+    " outbound_bytes = outbound_bytes + excluded.outbound_bytes";
+
 const char kSums[] =
     "SUM(http_requests), SUM(websocket_messages), SUM(alarms), SUM(cpu_ns), SUM(wall_ns),"
     " SUM(outbound_requests), SUM(outbound_bytes)";
@@ -134,14 +145,8 @@ void UsageStore::Record(long long epoch_minute,
     Statement add(db_,
                   "INSERT INTO usage_minutes (app, class, object, minute, http_requests,"
                   " websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests,"
-                  " outbound_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-                  " ON CONFLICT (app, class, object, minute) DO UPDATE SET"
-                  " http_requests = http_requests + excluded.http_requests,"
-                  " websocket_messages = websocket_messages + excluded.websocket_messages,"
-                  " alarms = alarms + excluded.alarms, cpu_ns = cpu_ns + excluded.cpu_ns,"
-                  " wall_ns = wall_ns + excluded.wall_ns,"
-                  " outbound_requests = outbound_requests + excluded.outbound_requests,"
-                  " outbound_bytes = outbound_bytes + excluded.outbound_bytes");
+                  " outbound_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)" +
+                      std::string(kAddToExistingRow));
     Statement size(db_,
                    "INSERT INTO storage (app, class, object, bytes) VALUES (?,?,?,?)"
                    " ON CONFLICT (app, class, object) DO UPDATE SET bytes = excluded.bytes");
@@ -201,14 +206,8 @@ void UsageStore::RollUp(long long now_minute) {
           " SELECT app, class, object, minute / ?1 * ?1, " +
               std::string(kSums) +
               " FROM usage_minutes WHERE minute >= ?2 AND minute < ?3 AND minute % ?1 != 0"
-              " GROUP BY app, class, object, minute / ?1"
-              " ON CONFLICT (app, class, object, minute) DO UPDATE SET"
-              " http_requests = http_requests + excluded.http_requests,"
-              " websocket_messages = websocket_messages + excluded.websocket_messages,"
-              " alarms = alarms + excluded.alarms, cpu_ns = cpu_ns + excluded.cpu_ns,"
-              " wall_ns = wall_ns + excluded.wall_ns,"
-              " outbound_requests = outbound_requests + excluded.outbound_requests,"
-              " outbound_bytes = outbound_bytes + excluded.outbound_bytes");
+              " GROUP BY app, class, object, minute / ?1" +
+              kAddToExistingRow);
       merge.Int(1, pass.unit).Int(2, from).Int(3, until);
       merge.Step();
       Statement drop(db_,
