@@ -2,7 +2,7 @@
 import './native.js';
 import { installGlobals } from './globals.js';
 import { internals } from './internals.js';
-import { bufferResponseBody } from './response.js';
+import { bufferResponseBody, detachResponseStream } from './response.js';
 import { webSocketHooks } from './web_socket.js';
 
 installGlobals();
@@ -17,4 +17,6 @@ globalThis.__dormPrelude = { default: internals, ...internals };
 
 // What the Durable Object runtime bundle (run next, in the same context) needs of the prelude's
 // classes; it captures and deletes this property as it loads.
-globalThis.__dormPreludeHooks = { webSocket: webSocketHooks, bufferResponseBody };
+globalThis.__dormPreludeHooks = {
+  webSocket: webSocketHooks, bufferResponseBody, detachResponseStream,
+};

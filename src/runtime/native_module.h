@@ -37,6 +37,7 @@ std::span<const NativeFunction> WebSocketNatives();    // web_socket_natives.cc
 std::span<const NativeFunction> NamespaceNatives();    // namespace_natives.cc (ids, stub calls)
 std::span<const NativeFunction> FetchNatives();        // fetch_natives.cc (fetch() to other hosts)
 std::span<const NativeFunction> CacheNatives();        // cache_natives.cc (the Cache API)
+std::span<const NativeFunction> ResponseStreamNatives();  // response_stream_natives.cc
 
 // A new natives object for `app`'s context (entered), every module's functions bound to `host`.
 v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app);
