@@ -10,5 +10,5 @@ if (hooks === null || typeof hooks !== 'object') {
 export const webSocketHooks = hooks.webSocket;
 // (value) => null | Promise: see bufferResponseBody in js/prelude/response.js.
 export const bufferResponseBody = hooks.bufferResponseBody;
-// (value) => null | ReadableStream: see detachResponseStream in js/prelude/response.js.
+// (value) => null | [ReadableStream, length]: see detachResponseStream in js/prelude/response.js.
 export const detachResponseStream = hooks.detachResponseStream;

@@ -26,10 +26,10 @@ const pumps = { __proto__: null };
 // its body, and returns true. Else returns false and the caller settles as usual. Throws (before
 // settling) for a body already used or locked.
 export function streamResponse(value, slot, eventId) {
-  const stream = detachResponseStream(value);
-  if (stream === null) return false;
-  const reader = ReflectApply(getReader, stream, []);
-  const id = native.openResponseStream(slot, eventId);
+  const detached = detachResponseStream(value);
+  if (detached === null) return false;
+  const reader = ReflectApply(getReader, detached[0], []);
+  const id = native.openResponseStream(slot, eventId, detached[1]);
   native.eventSettled(slot, eventId, true, value);
   const pump = { __proto__: null, reader, waiting: false, done: false };
   if (id === 0) {
@@ -47,7 +47,7 @@ function readNext(id, pump) {
   try {
     read = ReflectApply(readerRead, pump.reader, []);
   } catch (error) {
-    finish(id, pump, false);
+    finish(id, pump, false, error);
     return;
   }
   PromisePrototypeThen(read, (result) => {
@@ -63,7 +63,7 @@ function readNext(id, pump) {
       verdict = native.responseChunk(id, chunk);
     } catch (error) {
       // Not bytes: the body fails, as workerd's does.
-      finish(id, pump, false);
+      finish(id, pump, false, error);
       cancelReader(pump, error);
       return;
     }
@@ -77,15 +77,15 @@ function readNext(id, pump) {
       delete pumps[id];
       cancelReader(pump, undefined);
     }
-  }, () => {
-    if (!pump.done) finish(id, pump, false);
+  }, (error) => {
+    if (!pump.done) finish(id, pump, false, error);
   });
 }
 
-function finish(id, pump, ok) {
+function finish(id, pump, ok, error) {
   pump.done = true;
   delete pumps[id];
-  native.responseEnd(id, ok);
+  native.responseEnd(id, ok, error);
 }
 
 function cancelReader(pump, reason) {

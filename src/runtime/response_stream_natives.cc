@@ -2,6 +2,7 @@
 // stream, written to the client as the stream yields it. Contracts: docs/contracts.md.
 #include "js/strings.h"
 #include "runtime/native_module.h"
+#include "util/log.h"
 
 namespace dorm::runtime {
 
@@ -20,17 +21,24 @@ uint64_t IdArg(Local<Value> value) {
 
 class ResponseStreamCallbacks {
  public:
-  // openResponseStream(slot, eventId) → id | 0: a body stream for the response the event is about
-  // to settle with; 0 when the event takes no streamed body (the caller buffers it).
+  // openResponseStream(slot, eventId, length) → id | 0: a body stream for the response the event
+  // is about to settle with (`length`: known in advance, else -1); 0 when the event takes no
+  // streamed body (the caller buffers it).
   static void Open(const FunctionCallbackInfo<Value>& info) {
     info.GetReturnValue().Set(0);
     const uint64_t slot = IdArg(info[0]);
     const uint64_t event_id = IdArg(info[1]);
     if (slot == 0 || event_id == 0) return;
+    int64_t length = -1;
+    if (info[2]->IsNumber()) {
+      const double given = info[2].As<v8::Number>()->Value();
+      if (given >= 0 && given < 9.0e15) length = static_cast<int64_t>(given);
+    }
     ObjectHost* host = HostOf(info);
     ObjectInstance* instance = host->FindObjectOfApp(AppOf(info), slot);
     if (!instance) return;
-    info.GetReturnValue().Set(static_cast<double>(host->OpenResponseStream(instance, event_id)));
+    info.GetReturnValue().Set(
+        static_cast<double>(host->OpenResponseStream(instance, event_id, length)));
   }
 
   // responseChunk(id, chunk: ArrayBufferView | string) → 0 | 1 | 2: see
@@ -53,11 +61,18 @@ class ResponseStreamCallbacks {
         id == 0 ? 0 : HostOf(info)->ResponseStreamChunk(AppOf(info), id, std::move(bytes)));
   }
 
-  // responseEnd(id, ok): the stream closed (ok) or failed (the connection breaks).
+  // responseEnd(id, ok, error): the stream closed (ok) or failed with `error` (the connection
+  // breaks; the error is logged as uncaught, as workerd logs it).
   static void End(const FunctionCallbackInfo<Value>& info) {
     const uint64_t id = IdArg(info[0]);
     if (id == 0) return;
-    HostOf(info)->EndResponseStream(AppOf(info), id, info[1]->IsTrue());
+    const bool ok = info[1]->IsTrue();
+    ObjectHost* host = HostOf(info);
+    if (!ok) {
+      Log(LogLevel::kError, CurrentObjectTag(host) + "Uncaught (in response body) " +
+                                js::ExceptionStack(info.GetIsolate(), info[2]));
+    }
+    host->EndResponseStream(AppOf(info), id, ok);
   }
 };
 

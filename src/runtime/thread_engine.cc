@@ -2,6 +2,8 @@
 // other concerns are in the files named in thread_engine.h.
 #include "runtime/thread_engine.h"
 
+#include <strings.h>
+
 #include <boost/asio/post.hpp>
 
 #include "js/strings.h"
@@ -632,6 +634,13 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
     if (stream != response_streams_.end() && response.web_socket_id == 0 &&
         !response.runtime_error && fulfilled) {
       response.body_stream = stream->second.stream;
+      if (stream->second.length >= 0) {
+        // A length known in advance is the body's Content-Length, whatever the headers say.
+        std::erase_if(response.headers, [](const auto& field) {
+          return field.first.size() == 14 && strcasecmp(field.first.c_str(), "content-length") == 0;
+        });
+        response.headers.emplace_back("content-length", std::to_string(stream->second.length));
+      }
     } else if (stream != response_streams_.end()) {
       // The answer is not the streamed Response (the runtime replaced it): its body goes nowhere.
       stream->second.stream->Cancel();

@@ -133,7 +133,7 @@ class ThreadEngine final : public ObjectHost {
   void OnEventSettled(ObjectInstance* instance, uint64_t event_id, bool fulfilled,
                       v8::Local<v8::Value> value) override;
   void InputGateOpened(ObjectInstance* instance) override { SchedulePump(instance->slot); }
-  uint64_t OpenResponseStream(ObjectInstance* instance, uint64_t event_id) override;
+  uint64_t OpenResponseStream(ObjectInstance* instance, uint64_t event_id, int64_t length) override;
   int ResponseStreamChunk(AppIsolate* caller, uint64_t id, std::string bytes) override;
   void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok) override;
   void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
@@ -401,6 +401,7 @@ class ThreadEngine final : public ObjectHost {
   struct OpenStream {
     uint64_t slot = 0;
     std::shared_ptr<ResponseStream> stream;
+    int64_t length = -1;  // known in advance (the response's Content-Length), else -1
   };
   std::unordered_map<uint64_t, OpenStream> response_streams_;
   uint64_t next_response_stream_id_ = 1;

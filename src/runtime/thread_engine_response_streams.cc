@@ -10,7 +10,8 @@
 
 namespace dorm::runtime {
 
-uint64_t ThreadEngine::OpenResponseStream(ObjectInstance* instance, uint64_t event_id) {
+uint64_t ThreadEngine::OpenResponseStream(ObjectInstance* instance, uint64_t event_id,
+                                          int64_t length) {
   auto it = instance->in_flight.find(event_id);
   if (it == instance->in_flight.end() || !it->second.stream_body || it->second.rpc ||
       it->second.response_stream != 0) {
@@ -21,7 +22,7 @@ uint64_t ThreadEngine::OpenResponseStream(ObjectInstance* instance, uint64_t eve
   // Called on the connection's thread: only posts here. The engine outlives its loop's handlers.
   stream->SetProducerWake(
       [this, id] { boost::asio::post(io_, [this, id] { OnResponseStreamWake(id); }); });
-  response_streams_.emplace(id, OpenStream{instance->slot, std::move(stream)});
+  response_streams_.emplace(id, OpenStream{instance->slot, std::move(stream), length});
   instance->response_streams.push_back(id);
   it->second.response_stream = id;
   return id;
