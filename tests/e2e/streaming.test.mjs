@@ -158,6 +158,17 @@ test('a body with a Content-Length goes out unchunked, as it comes', async () =>
   exchange.socket.destroy();
 });
 
+test('a FixedLengthStream body goes out under its length, as it comes', async () => {
+  const exchange = rawRequest(server.port, '/_do/stream-probe/fixed/fixed');
+  const firstAt = await exchange.waitFor(/\r\n\r\n01234/);
+  const secondAt = await exchange.waitFor(/56789$/);
+  const head = exchange.text.slice(0, exchange.text.indexOf('\r\n\r\n') + 2);
+  assert.match(head, /\r\ncontent-length: 10\r\n/i);
+  assert.doesNotMatch(head, /transfer-encoding/i);
+  assert.ok(secondAt - firstAt >= 50, `the parts arrived ${secondAt - firstAt} ms apart`);
+  exchange.socket.destroy();
+});
+
 test('HEAD gets the head of a streamed response and no body; the connection goes on', async () => {
   const exchange = rawRequest(server.port, '/_do/stream-probe/head/sse?ms=10', { method: 'HEAD' });
   await exchange.waitFor(/\r\n\r\n/);
