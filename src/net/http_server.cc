@@ -237,6 +237,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
+    http10_ = req.version() < 11;
     body_pending_ = !parser_->is_done();
     if (auto refusal = CheckRequestHead(req)) {
       Refuse(refusal->status, refusal->message);
@@ -444,7 +445,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // connection without a proper end, as workerd's do.
   void WriteStreamed(runtime::HttpResponseData data) {
     stream_ = std::move(data.body_stream);
-    const bool keep = keep_alive_ && !server_.draining();
     std::optional<uint64_t> length;
     for (const auto& [name, value] : data.headers) {
       if (!beast::iequals(name, "content-length")) continue;
@@ -457,6 +457,9 @@ class Session : public std::enable_shared_from_this<Session> {
       if (digits) length = parsed;
     }
     const bool no_body = data.status < 200 || data.status == 204 || data.status == 304;
+    // An HTTP/1.0 client knows no chunks: a body of unknown length ends with the connection.
+    const bool close_delimited = http10_ && !length && !no_body && !head_;
+    const bool keep = keep_alive_ && !server_.draining() && !close_delimited;
     auto res = std::make_shared<http::response<http::empty_body>>();
     std::string problem;
     try {
@@ -468,7 +471,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return;
       }
       res->keep_alive(keep);
-      if (!no_body) {
+      if (!no_body && !close_delimited) {
         if (length) {
           res->content_length(*length);
         } else {
@@ -481,7 +484,8 @@ class Session : public std::enable_shared_from_this<Session> {
       Write(Plain(500, std::string("The Durable Object's response cannot be sent: ") + e.what()));
       return;
     }
-    chunked_ = !length.has_value();
+    chunked_ = !length && !close_delimited;
+    close_delimited_ = close_delimited;
     remaining_ = length.value_or(0);
     if (no_body || head_) {
       // Nothing of the body is sent: its producer stops now.
@@ -532,6 +536,8 @@ class Session : public std::enable_shared_from_this<Session> {
         out->append(size, static_cast<size_t>(len));
         out->append(taken.bytes);
         out->append("\r\n");
+      } else if (close_delimited_) {
+        *out = std::move(taken.bytes);
       } else {
         // More than the Content-Length promised: what fits goes, then the connection breaks.
         overrun = n > remaining_;
@@ -555,7 +561,7 @@ class Session : public std::enable_shared_from_this<Session> {
                         });
       return;
     }
-    if (taken.failed || (taken.ended && !chunked_ && remaining_ != 0)) {
+    if (taken.failed || (taken.ended && !chunked_ && !close_delimited_ && remaining_ != 0)) {
       BreakStream();
       return;
     }
@@ -727,6 +733,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Phase phase_ = Phase::kIdle;
   bool keep_alive_ = true;
   bool head_ = false;
+  bool http10_ = false;        // the request is HTTP/1.0
   bool body_pending_ = false;  // the request's body (or what follows it) was not read
   size_t lingered_ = 0;
   std::string host_;
@@ -739,8 +746,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request<http::string_body>> upgrade_request_;
   // The body of the response being written, while it streams (see WriteStreamed).
   std::shared_ptr<runtime::ResponseStream> stream_;
-  bool chunked_ = false;    // framed as chunks; else raw under a Content-Length
-  uint64_t remaining_ = 0;  // bytes the Content-Length still promises
+  bool chunked_ = false;          // framed as chunks; else raw under a Content-Length
+  uint64_t remaining_ = 0;        // bytes the Content-Length still promises
+  bool close_delimited_ = false;  // HTTP/1.0, no Content-Length: the body ends with the connection
   bool writing_chunk_ = false;
   bool stream_keep_ = false;  // the connection goes on once the body has ended
 };

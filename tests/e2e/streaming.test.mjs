@@ -27,7 +27,7 @@ after(async () => {
 
 // A raw HTTP/1.1 exchange: what arrived (latin1), when each piece arrived, and whether the
 // server closed the connection.
-function rawRequest(port, target, { method = 'GET', host = '127.0.0.1' } = {}) {
+function rawRequest(port, target, { method = 'GET', host = '127.0.0.1', version = '1.1' } = {}) {
   const socket = net.connect(port, '127.0.0.1');
   const state = { text: '', arrivals: [], closed: false, socket };
   const waiters = new Set();
@@ -44,7 +44,7 @@ function rawRequest(port, target, { method = 'GET', host = '127.0.0.1' } = {}) {
     state.closed = true;
     wake();
   });
-  socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  socket.write(`${method} ${target} HTTP/${version}\r\nHost: ${host}\r\n\r\n`);
   // When `pattern` first matched what arrived (ms since the epoch).
   state.waitFor = (pattern, timeoutMs = 10000) => new Promise((resolve, reject) => {
     const check = () => {
@@ -167,6 +167,17 @@ test('a FixedLengthStream body goes out under its length, as it comes', async ()
   assert.doesNotMatch(head, /transfer-encoding/i);
   assert.ok(secondAt - firstAt >= 50, `the parts arrived ${secondAt - firstAt} ms apart`);
   exchange.socket.destroy();
+});
+
+test('an HTTP/1.0 client gets the body unchunked, ended by the connection\'s end', async () => {
+  const exchange = rawRequest(server.port, '/_do/stream-probe/old/sse?ms=100', { version: '1.0' });
+  const firstAt = await exchange.waitFor(/\r\n\r\ndata: first \d+\n\n/);
+  const secondAt = await exchange.waitFor(/data: second \d+\n\n$/);
+  assert.ok(secondAt - firstAt >= 50);
+  await exchange.waitClosed();
+  const head = exchange.text.slice(0, exchange.text.indexOf('\r\n\r\n') + 2);
+  assert.doesNotMatch(head, /transfer-encoding|content-length/i);
+  assert.match(exchange.text, /data: second \d+\n\n$/);
 });
 
 test('HEAD gets the head of a streamed response and no body; the connection goes on', async () => {
