@@ -158,6 +158,16 @@ export function bufferBody(record) {
   });
 }
 
+// Null for a body the host can take as it is; else the stream to be written as it comes (the
+// caller takes it from the record). Throws what bufferBody rejects with.
+export function bodyStreamForHost(record) {
+  if (record === null || record.stream === null) return null;
+  const stream = record.stream;
+  if (isDisturbed(stream)) throw bodyUsedError();
+  if (stream.locked) throw new TypeError('The ReadableStream has been locked to a reader.');
+  return stream;
+}
+
 // A body for a copy of its owner (clone()): buffered bytes are shared; a stream is teed, the
 // owner keeping one branch.
 export function cloneBody(record) {

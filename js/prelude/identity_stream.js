@@ -7,6 +7,14 @@ import { bufferSourceView, isObject } from './webidl.js';
 
 const MAX_SAFE_LENGTH = 2 ** 53 - 1;
 
+// The readable end of each FixedLengthStream, with its length: a response body made of one is
+// sent under that Content-Length, as workerd does.
+const fixedLengths = new WeakMap();
+
+export function fixedLengthOf(stream) {
+  return fixedLengths.get(stream);
+}
+
 // The two ends of one pipe; `expectedLength` is null for no fixed length.
 function bytePipe(expectedLength) {
   let readController;
@@ -123,6 +131,7 @@ export class IdentityTransformStream extends TransformStream {
     nextLength = null;
     super();
     const { readable, writable } = bytePipe(length);
+    if (length !== null) fixedLengths.set(readable, length);
     setTransformEnds(this, readable, writable);
   }
 }

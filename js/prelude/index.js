@@ -2,7 +2,7 @@
 import './native.js';
 import { installGlobals } from './globals.js';
 import { internals } from './internals.js';
-import { bufferResponseBody } from './response.js';
+import { bufferResponseBody, detachResponseStream } from './response.js';
 import { formatLogArgs } from './console.js';
 import { inspect } from './inspect.js';
 import tr46 from 'tr46';
@@ -23,6 +23,7 @@ globalThis.__dormPrelude = { default: internals, ...internals };
 globalThis.__dormPreludeHooks = {
   webSocket: webSocketHooks,
   bufferResponseBody,
+  detachResponseStream,
   // node:util's format() and inspect() are console's.
   format: formatLogArgs,
   inspect,

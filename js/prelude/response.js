@@ -1,7 +1,9 @@
 import {
-  BodyRecord, bufferBody, cloneBody, consumeBodyForHost, extractBody, installBodyMixin,
+  BodyRecord, bodyStreamForHost, bufferBody, cloneBody, consumeBodyForHost, extractBody, installBodyMixin,
 } from './body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
+import { fixedLengthOf } from './identity_stream.js';
+import { knownLength } from './streams_inspect.js';
 import { parseAbsoluteURL } from './url.js';
 import {
   defineInterface, inspectCustom, isObject, requireArgs, toByteString, toDictionary, toUSVString,
@@ -214,6 +216,21 @@ export function isResponse(value) {
 export function bufferResponseBody(value) {
   if (!isResponseObject(value)) return null;
   return bufferBody(responseState(value).body);
+}
+
+// Null when `value` is not a Response or its body is not a stream; else its body's stream, which
+// the response gives up (its body reads as null from then on) so that the runtime can write it to
+// the client as it comes, and the body's length when known in advance (a FixedLengthStream, a
+// stream of buffered bytes), else -1: [stream, length]. Throws the error workerd's server gives a
+// body already used or locked.
+export function detachResponseStream(value) {
+  if (!isResponseObject(value)) return null;
+  const state = responseState(value);
+  const stream = bodyStreamForHost(state.body);
+  if (stream === null) return null;
+  state.body = null;
+  const length = knownLength(stream) ?? fixedLengthOf(stream) ?? -1;
+  return [stream, length];
 }
 
 // What the host sends: the status line, the header list in order, and the whole body, which must

@@ -13,6 +13,12 @@ export function setKnownLength(stream, length) {
   knownLengths.set(stream, BigInt(length));
 }
 
+// The byte length set by setKnownLength, as a number; undefined when not known.
+export function knownLength(stream) {
+  const length = knownLengths.get(stream);
+  return length === undefined ? undefined : Number(length);
+}
+
 // `Name { ... }` for `fields`, where keys written `[name]` are internal slots, shown unquoted.
 function show(name, fields, options, inspect) {
   return `${name} ${inspect(fields, options).replace(/'(\[\w+\])':/g, '$1:')}`;

@@ -8,6 +8,7 @@ import {
 import { DurableObject, RpcTarget } from './base_classes.js';
 import { kWorkerRpc } from './worker_host.js';
 import { bufferResponseBody } from './prelude_hooks.js';
+import { streamResponse } from './response_streams.js';
 import {
   GET_PROPERTY, decodeRpcValue, encodeRpcValue, expireStubs, isExportCall, retainedCaps,
   runExportCall,
@@ -19,7 +20,9 @@ const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const StringPrototypeSlice = Function.prototype.call.bind(String.prototype.slice);
 
-export function deliverFetch(object, request, slot, eventId) {
+// `streamBody`: the host writes a streamed body as it comes (a request from the network front);
+// else (a stub's fetch()) it takes the body whole.
+export function deliverFetch(object, request, slot, eventId, streamBody) {
   let result;
   try {
     const fetch = object.fetch;
@@ -33,17 +36,19 @@ export function deliverFetch(object, request, slot, eventId) {
   }
   PromisePrototypeThen(
     PromiseResolve(result),
-    (value) => settleFetch(value, slot, eventId),
+    (value) => settleFetch(value, slot, eventId, streamBody === true),
     (error) => native.eventSettled(slot, eventId, false, error),
   );
 }
 
-// Hands the handler's answer to the host. The host takes a Response's body whole
-// (responseParts), so a body that is a stream is first read to its end; an error of the stream
-// settles the event as failed, as a throw from the handler would.
-function settleFetch(value, slot, eventId) {
+// Hands the handler's answer to the host. A body that is a stream goes out as it comes when the
+// host can take it so (streamResponse); otherwise the host takes the body whole (responseParts),
+// so the stream is first read to its end, and an error of the stream settles the event as
+// failed, as a throw from the handler would.
+function settleFetch(value, slot, eventId, streamBody) {
   let pending;
   try {
+    if (streamBody && streamResponse(value, slot, eventId)) return;
     pending = bufferResponseBody(value);
   } catch (error) {
     native.eventSettled(slot, eventId, false, error);

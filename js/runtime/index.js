@@ -5,6 +5,7 @@ import './prelude_hooks.js';
 import { createState } from './state.js';
 import { bindResponseWebSocket, deliverWebSocketEvent } from './web_sockets.js';
 import { deliverAlarm, deliverFetch, deliverRpc } from './deliver.js';
+import { responseStreamSignal } from './response_streams.js';
 import { createEntrypoint, createNamespace, createService } from './namespace.js';
 import { workerHostClass } from './worker_host.js';
 import {
@@ -26,6 +27,7 @@ const exports = {
   cloudwerk: { defineDurableObject, DurableObjectNotFoundError, DurableObjectRPCError },
   deliverWebSocketEvent,
   bindResponseWebSocket,
+  responseStreamSignal,
   DurableObject,
   WorkerEntrypoint,
   RpcTarget,

@@ -16,3 +16,5 @@ export const formatValues = hooks.format;
 export const inspectValue = hooks.inspect;
 // (asciiDomain) => string: IDNA ToUnicode (tr46's, which URL parsing uses), for node:url.
 export const idnaToUnicode = hooks.idnaToUnicode;
+// (value) => null | [ReadableStream, length]: see detachResponseStream in js/prelude/response.js.
+export const detachResponseStream = hooks.detachResponseStream;

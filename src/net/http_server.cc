@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -24,6 +25,7 @@
 #include "runtime/app_quarantine.h"
 #include "runtime/engine_pool.h"
 #include "runtime/object_id.h"
+#include "runtime/response_stream.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
@@ -82,7 +84,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Start() { StartRequest(/*first=*/true); }
 
  private:
-  enum class Phase { kIdle, kHead, kBody, kDispatched, kWriting, kLinger, kClosed };
+  // kStreaming: the head of a response whose body streams is written; its chunks are written as
+  // the object produces them (ResponseStream).
+  enum class Phase { kIdle, kHead, kBody, kDispatched, kWriting, kStreaming, kLinger, kClosed };
 
   // --- Timeouts: one timer; each phase re-arms it. A stale expiry (re-armed since) is ignored.
   void Arm(std::chrono::steady_clock::duration after) {
@@ -233,6 +237,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
+    http10_ = req.version() < 11;
     body_pending_ = !parser_->is_done();
     if (auto refusal = CheckRequestHead(req)) {
       Refuse(refusal->status, refusal->message);
@@ -337,6 +342,31 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // --- Writing.
+  // The status line and the application's header fields, but for the framing ones, which the
+  // server sets. False (with `problem` set) when they cannot be sent as HTTP/1.1. May throw what
+  // Beast's field storage throws.
+  template <class Body>
+  static bool FillHead(http::response<Body>& res, const runtime::HttpResponseData& data,
+                       std::string* problem) {
+    res.result(static_cast<unsigned>(data.status));
+    if (!data.status_text.empty() && IsValidReasonPhrase(data.status_text)) {
+      res.reason(data.status_text);
+    }
+    res.version(11);
+    for (auto& [name, value] : data.headers) {
+      if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+          beast::iequals(name, "connection")) {
+        continue;
+      }
+      if (auto bad = CheckResponseField(name, value)) {
+        *problem = *bad;
+        return false;
+      }
+      res.insert(name, value);
+    }
+    return true;
+  }
+
   // Builds the response head from what the application answered; nullopt (with `problem` set)
   // when it cannot be sent as HTTP/1.1.
   std::shared_ptr<http::response<http::string_body>> BuildResponse(runtime::HttpResponseData& data,
@@ -344,22 +374,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                                                    std::string* problem) {
     auto res = std::make_shared<http::response<http::string_body>>();
     try {
-      res->result(static_cast<unsigned>(data.status));
-      if (!data.status_text.empty() && IsValidReasonPhrase(data.status_text)) {
-        res->reason(data.status_text);
-      }
-      res->version(11);
-      for (auto& [name, value] : data.headers) {
-        if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
-            beast::iequals(name, "connection")) {
-          continue;
-        }
-        if (auto bad = CheckResponseField(name, value)) {
-          *problem = *bad;
-          return nullptr;
-        }
-        res->insert(name, value);
-      }
+      if (!FillHead(*res, data, problem)) return nullptr;
       res->body() = std::move(data.body);
       res->keep_alive(keep);
       res->prepare_payload();
@@ -374,6 +389,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write(runtime::HttpResponseData data) {
     if (phase_ == Phase::kClosed) {
       if (data.web_socket_id != 0) NotifySocketNeverConnected(data);
+      if (data.body_stream) data.body_stream->Cancel();  // the client is gone: stop producing
+      return;
+    }
+    if (data.body_stream) {
+      WriteStreamed(std::move(data));
       return;
     }
     if (data.web_socket_id != 0) {
@@ -414,16 +434,195 @@ class Session : public std::enable_shared_from_this<Session> {
                           self->Close();
                           return;
                         }
-                        if (!keep) {
-                          if (self->body_pending_) {
-                            self->Linger();
-                          } else {
-                            self->Close();
+                        self->FinishResponse(keep);
+                      });
+  }
+
+  // --- Writing a body that streams: the head first, then each chunk as the object produces it
+  // (chunked, or raw under the Content-Length the application gave), each write waiting for the
+  // previous one, so that a client that reads slowly slows the object's stream (ResponseStream's
+  // backpressure). A body that fails, or gives other than its Content-Length, breaks the
+  // connection without a proper end, as workerd's do.
+  void WriteStreamed(runtime::HttpResponseData data) {
+    stream_ = std::move(data.body_stream);
+    std::optional<uint64_t> length;
+    for (const auto& [name, value] : data.headers) {
+      if (!beast::iequals(name, "content-length")) continue;
+      uint64_t parsed = 0;
+      bool digits = !value.empty() && value.size() <= 18;
+      for (char c : value) {
+        if (c < '0' || c > '9') digits = false;
+        parsed = parsed * 10 + static_cast<uint64_t>(c - '0');
+      }
+      if (digits) length = parsed;
+    }
+    const bool no_body = data.status < 200 || data.status == 204 || data.status == 304;
+    // An HTTP/1.0 client knows no chunks: a body of unknown length ends with the connection.
+    const bool close_delimited = http10_ && !length && !no_body && !head_;
+    const bool keep = keep_alive_ && !server_.draining() && !close_delimited;
+    auto res = std::make_shared<http::response<http::empty_body>>();
+    std::string problem;
+    try {
+      if (!FillHead(*res, data, &problem)) {
+        stream_->Cancel();
+        stream_.reset();
+        ResponseHeadLog().Note("[" + where_ + "] response replaced by a 500: " + problem);
+        Write(Plain(500, "The Durable Object's response cannot be sent: " + problem + "."));
+        return;
+      }
+      res->keep_alive(keep);
+      if (!no_body && !close_delimited) {
+        if (length) {
+          res->content_length(*length);
+        } else {
+          res->chunked(true);
+        }
+      }
+    } catch (const std::exception& e) {
+      stream_->Cancel();
+      stream_.reset();
+      Write(Plain(500, std::string("The Durable Object's response cannot be sent: ") + e.what()));
+      return;
+    }
+    chunked_ = !length && !close_delimited;
+    close_delimited_ = close_delimited;
+    remaining_ = length.value_or(0);
+    if (no_body || head_) {
+      // Nothing of the body is sent: its producer stops now.
+      stream_->Cancel();
+      stream_.reset();
+    }
+    phase_ = Phase::kWriting;
+    Arm(server_.options().body_timeout);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    http::async_write_header(
+        socket_, *serializer,
+        [self = shared_from_this(), res, serializer, keep](beast::error_code ec, size_t) {
+          self->reservation_.Release();
+          if (ec) {
+            self->Close();
+            return;
+          }
+          if (!self->stream_) {
+            self->FinishResponse(keep);
+            return;
+          }
+          self->stream_keep_ = keep;
+          self->phase_ = Phase::kStreaming;
+          self->Disarm();
+          // Called on the object's thread: only posts to this connection's. It holds the session
+          // (nothing else may while the object produces nothing); the end of the body, or
+          // Close(), lets go of it.
+          self->stream_->SetConsumerWake(
+              [session = self] { asio::post(session->io_, [session] { session->PumpStream(); }); });
+          self->WatchPeer();
+          self->PumpStream();
+        });
+  }
+
+  // Writes what the stream has queued, or its end; when it has nothing, its consumer wake-up
+  // calls this again.
+  void PumpStream() {
+    if (phase_ != Phase::kStreaming || writing_chunk_ || !stream_) return;
+    runtime::ResponseStream::Taken taken = stream_->Take();
+    if (!taken.bytes.empty()) {
+      const size_t n = taken.bytes.size();
+      auto out = std::make_shared<std::string>();
+      bool overrun = false;
+      if (chunked_) {
+        char size[20];
+        int len = std::snprintf(size, sizeof size, "%zx\r\n", n);
+        out->reserve(static_cast<size_t>(len) + n + 2);
+        out->append(size, static_cast<size_t>(len));
+        out->append(taken.bytes);
+        out->append("\r\n");
+      } else if (close_delimited_) {
+        *out = std::move(taken.bytes);
+      } else {
+        // More than the Content-Length promised: what fits goes, then the connection breaks.
+        overrun = n > remaining_;
+        *out = std::move(taken.bytes);
+        if (overrun) out->resize(remaining_);
+        remaining_ -= out->size();
+      }
+      writing_chunk_ = true;
+      Arm(server_.options().body_timeout);
+      asio::async_write(socket_, asio::buffer(*out),
+                        [self = shared_from_this(), out, n, overrun](beast::error_code ec, size_t) {
+                          self->writing_chunk_ = false;
+                          if (self->phase_ != Phase::kStreaming) return;
+                          if (ec || overrun) {
+                            self->BreakStream();
+                            return;
                           }
+                          self->Disarm();
+                          self->stream_->Consumed(n);
+                          self->PumpStream();
+                        });
+      return;
+    }
+    if (taken.failed || (taken.ended && !chunked_ && !close_delimited_ && remaining_ != 0)) {
+      BreakStream();
+      return;
+    }
+    if (!taken.ended) return;  // the wake-up comes with the next chunk
+    stream_->SetConsumerWake(nullptr);
+    stream_.reset();
+    phase_ = Phase::kWriting;
+    if (!chunked_) {
+      FinishResponse(stream_keep_);
+      return;
+    }
+    static constexpr char kLastChunk[] = "0\r\n\r\n";
+    Arm(server_.options().body_timeout);
+    asio::async_write(socket_, asio::buffer(kLastChunk, sizeof kLastChunk - 1),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) {
+                          self->Close();
                           return;
                         }
-                        self->StartRequest(/*first=*/false);
+                        self->FinishResponse(self->stream_keep_);
                       });
+  }
+
+  // While the body streams nothing is read from the client: this notices it leaving (a read
+  // would see the end of the stream) so that the object stops producing for nobody, even while
+  // it produces nothing.
+  void WatchPeer() {
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (self->phase_ != Phase::kStreaming) return;
+      if (ec) {
+        self->BreakStream();
+        return;
+      }
+      char byte;
+      ssize_t n = ::recv(self->socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        self->BreakStream();
+        return;
+      }
+      // Nothing yet, or the client's next request (read once this response is done).
+      if (n < 0) self->WatchPeer();
+    });
+  }
+
+  // The body failed or the client left: the connection ends without the body's proper end.
+  void BreakStream() {
+    keep_alive_ = false;
+    Close();
+  }
+
+  // The response is written: the connection goes on to the next request, or ends.
+  void FinishResponse(bool keep) {
+    if (!keep) {
+      if (body_pending_) {
+        Linger();
+      } else {
+        Close();
+      }
+      return;
+    }
+    StartRequest(/*first=*/false);
   }
 
   // The loop whose engine owns the socket of `data`: the one that answered, unless the socket
@@ -505,6 +704,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
+    if (stream_) {
+      // Whatever the body still had to give goes nowhere: its producer stops (and the stream lets
+      // go of this session).
+      stream_->Cancel();
+      stream_.reset();
+    }
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     Disarm();
@@ -528,6 +733,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Phase phase_ = Phase::kIdle;
   bool keep_alive_ = true;
   bool head_ = false;
+  bool http10_ = false;        // the request is HTTP/1.0
   bool body_pending_ = false;  // the request's body (or what follows it) was not read
   size_t lingered_ = 0;
   std::string host_;
@@ -538,6 +744,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string protocol_fallback_;
   std::optional<size_t> owner_;  // the loop of the request's object, once routed
   std::optional<http::request<http::string_body>> upgrade_request_;
+  // The body of the response being written, while it streams (see WriteStreamed).
+  std::shared_ptr<runtime::ResponseStream> stream_;
+  bool chunked_ = false;          // framed as chunks; else raw under a Content-Length
+  uint64_t remaining_ = 0;        // bytes the Content-Length still promises
+  bool close_delimited_ = false;  // HTTP/1.0, no Content-Length: the body ends with the connection
+  bool writing_chunk_ = false;
+  bool stream_keep_ = false;  // the connection goes on once the body has ended
 };
 
 }  // namespace

@@ -3,11 +3,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace dorm::runtime {
+
+class ResponseStream;
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -23,6 +26,10 @@ struct HttpResponseData {
   std::string status_text;
   HeaderList headers;
   std::string body;
+  // Set (and `body` empty) when the body is a stream the object's code still produces: its chunks
+  // come through this channel after the response (see ResponseStream). Only ever set for an
+  // HttpEvent that asked for it (HttpEvent::stream_body).
+  std::shared_ptr<ResponseStream> body_stream;
   // Non-zero for a 101 answer to a WebSocket upgrade: the runtime's id of the socket, which the
   // network front attaches to the connection once its handshake is done.
   uint64_t web_socket_id = 0;

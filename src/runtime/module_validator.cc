@@ -42,6 +42,10 @@ class ScratchHost final : public ObjectHost {
   void OnEventSettled(ObjectInstance*, uint64_t, bool, v8::Local<v8::Value>) override {}
   void InputGateOpened(ObjectInstance*) override {}
   void Reset(ObjectInstance*, ResetReason, const std::string&) override {}
+  // No events run here, so no response streams.
+  uint64_t OpenResponseStream(ObjectInstance*, uint64_t, int64_t) override { return 0; }
+  int ResponseStreamChunk(AppIsolate*, uint64_t, std::string) override { return 0; }
+  void EndResponseStream(AppIsolate*, uint64_t, bool) override {}
   uint64_t AddTimer(AppIsolate*, v8::Local<v8::Function>, double, bool) override {
     return ++next_timer_id_;
   }

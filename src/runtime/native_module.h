@@ -26,18 +26,19 @@ struct NativeFunction {
 };
 
 // The natives of each module (see each file for the JavaScript it serves).
-std::span<const NativeFunction> TextNatives();         // text_natives.cc
-std::span<const NativeFunction> CryptoNatives();       // crypto_natives.cc
-std::span<const NativeFunction> CloneNatives();        // clone_natives.cc
-std::span<const NativeFunction> TimerNatives();        // timer_natives.cc (timers, console)
-std::span<const NativeFunction> StorageNatives();      // storage_natives.cc (KV, txn, alarms)
-std::span<const NativeFunction> ObjectEventNatives();  // object_event_natives.cc (events, gates)
-std::span<const NativeFunction> SqlNatives();          // sql_natives.cc
-std::span<const NativeFunction> WebSocketNatives();    // web_socket_natives.cc
-std::span<const NativeFunction> NamespaceNatives();    // namespace_natives.cc (ids, stub calls)
-std::span<const NativeFunction> FetchNatives();        // fetch_natives.cc (fetch() to other hosts)
-std::span<const NativeFunction> CacheNatives();        // cache_natives.cc (the Cache API)
+std::span<const NativeFunction> TextNatives();          // text_natives.cc
+std::span<const NativeFunction> CryptoNatives();        // crypto_natives.cc
+std::span<const NativeFunction> CloneNatives();         // clone_natives.cc
+std::span<const NativeFunction> TimerNatives();         // timer_natives.cc (timers, console)
+std::span<const NativeFunction> StorageNatives();       // storage_natives.cc (KV, txn, alarms)
+std::span<const NativeFunction> ObjectEventNatives();   // object_event_natives.cc (events, gates)
+std::span<const NativeFunction> SqlNatives();           // sql_natives.cc
+std::span<const NativeFunction> WebSocketNatives();     // web_socket_natives.cc
+std::span<const NativeFunction> NamespaceNatives();     // namespace_natives.cc (ids, stub calls)
+std::span<const NativeFunction> FetchNatives();         // fetch_natives.cc (fetch() to other hosts)
+std::span<const NativeFunction> CacheNatives();         // cache_natives.cc (the Cache API)
 std::span<const NativeFunction> AsyncContextNatives();  // async_context_natives.cc
+std::span<const NativeFunction> ResponseStreamNatives();  // response_stream_natives.cc
 
 // A new natives object for `app`'s context (entered), every module's functions bound to `host`.
 v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app);

@@ -14,6 +14,9 @@ namespace dorm::runtime {
 struct HttpEvent {
   HttpRequestData request;
   ResponseCallback done;
+  // `done` accepts a response whose body streams (HttpResponseData::body_stream): the network
+  // front does; a stub's fetch() takes the body whole.
+  bool stream_body = false;
 };
 
 // A call of the object's alarm({retryCount, isRetry}) handler. `done` gets the outcome: a status

@@ -62,6 +62,20 @@ class ObjectHost {
   // reason's own message when empty).
   virtual void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) = 0;
 
+  // --- Streamed response bodies (response_stream_natives.cc) ---
+  // Opens a body stream for the response with which `instance`'s event `event_id` is about to
+  // settle; `length` is the body's length when known in advance (sent as its Content-Length),
+  // else -1. Returns its id, or 0 if the event does not take a streamed body (a stub's fetch())
+  // or is not in flight: the caller then buffers the body.
+  virtual uint64_t OpenResponseStream(ObjectInstance* instance, uint64_t event_id,
+                                      int64_t length) = 0;
+  // A chunk of body stream `id` of one of `caller`'s objects. Returns 0 when the stream is gone
+  // (cancelled, ended, its object reset): stop reading; 1: read on; 2: wait for the host's
+  // responseStreamSignal(id) before reading on (backpressure).
+  virtual int ResponseStreamChunk(AppIsolate* caller, uint64_t id, std::string bytes) = 0;
+  // Body stream `id` ended (`ok`) or failed. Unknown ids are ignored.
+  virtual void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok) = 0;
+
   // --- Calls to other objects ---
   // Sends `call` to its object (on whichever thread it lives) and returns at once; `resolver` is
   // resolved later, in a turn of `caller` for the object whose turn runs now, with the answer as

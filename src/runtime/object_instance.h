@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/input_gate.h"
 #include "runtime/object_address.h"
@@ -73,8 +74,13 @@ struct ObjectInstance {
     uint64_t started = 0;   // CycleClock ticks at delivery, for the wall-time meter (0: unmetered)
     bool rpc = false;       // an RPC call: its outcome is answered as an RPC message
     bool foreign = false;   // an RPC call from another app (RpcEvent::foreign_caller)
+    bool stream_body = false;      // HttpEvent::stream_body
+    uint64_t response_stream = 0;  // the body stream its response opened (OpenResponseStream)
   };
   std::map<uint64_t, InFlightEvent> in_flight;  // delivered, awaiting the handler's promise
+  // Streamed response bodies still being produced (ThreadEngine::response_streams_ ids): like an
+  // event in flight, they keep the object from being evicted.
+  std::vector<uint64_t> response_streams;
   // Hibernatable socket events running under the object's event timeout, by event id.
   std::map<uint64_t, std::unique_ptr<boost::asio::steady_timer>> event_timeouts;
   // storage.sync() promises, by their OutputGate waiter id.

@@ -32,6 +32,10 @@ class OutputGate {
     bool text = false;
     SharedPayload payload;  // the message, or the close reason
     int code = 0;
+    // Set for a streamed response body (socket_id is then the stream's id, see
+    // ThreadEngine::response_streams_): payload is a chunk of it, or `close` its end (code 0:
+    // ended, else failed).
+    std::shared_ptr<ResponseStream> response_stream;
   };
   struct HeldResponse {
     uint64_t required_seq = 0;

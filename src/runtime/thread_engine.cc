@@ -2,6 +2,8 @@
 // other concerns are in the files named in thread_engine.h.
 #include "runtime/thread_engine.h"
 
+#include <strings.h>
+
 #include <boost/asio/post.hpp>
 
 #include "js/strings.h"
@@ -206,7 +208,8 @@ void ThreadEngine::RefreshApp(const std::string& app) {
 
 void ThreadEngine::DispatchFetch(ObjectAddress address, HttpRequestData request,
                                  ResponseCallback done) {
-  DispatchCall(std::move(address), HttpEvent{std::move(request), std::move(done)});
+  // The network front writes a streamed body as it comes.
+  DispatchCall(std::move(address), HttpEvent{std::move(request), std::move(done), true});
 }
 
 void ThreadEngine::DispatchCall(ObjectAddress address, ObjectEvent event) {
@@ -227,7 +230,7 @@ void ThreadEngine::DispatchWorkerFetch(std::string app, HttpRequestData request,
   address.instance_name = "thread-" + std::to_string(placement_thread_);
   CompleteAddress(address);
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
-  DispatchEvent(std::move(address), HttpEvent{std::move(request), std::move(done)});
+  DispatchEvent(std::move(address), HttpEvent{std::move(request), std::move(done), true});
   ReleasePlacementIfGone(key);
 }
 
@@ -544,6 +547,8 @@ void ThreadEngine::Deliver(ObjectInstance* instance, HttpEvent event) {
   AppIsolate* app = instance->app;
   uint64_t slot = instance->slot;
   uint64_t event_id = BeginEvent(instance, std::move(event.done));
+  const bool stream_body = event.stream_body;
+  instance->in_flight[event_id].stream_body = stream_body;
   if (instance->usage) ++instance->usage->http_requests;
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
@@ -562,9 +567,10 @@ void ThreadEngine::Deliver(ObjectInstance* instance, HttpEvent event) {
     }
     v8::Local<v8::Value> args[] = {instance->js_object.Get(isolate), request,
                                    v8::Number::New(isolate, static_cast<double>(slot)),
-                                   v8::Number::New(isolate, static_cast<double>(event_id))};
+                                   v8::Number::New(isolate, static_cast<double>(event_id)),
+                                   v8::Boolean::New(isolate, stream_body)};
     v8::Local<v8::Value> ignored;
-    if (!app->deliver_fetch()->Call(context, v8::Undefined(isolate), 4, args).ToLocal(&ignored)) {
+    if (!app->deliver_fetch()->Call(context, v8::Undefined(isolate), 5, args).ToLocal(&ignored)) {
       fail();
     }
   });
@@ -590,6 +596,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   const uint64_t started = it->second.started;
   const bool rpc = it->second.rpc;
   const bool foreign = it->second.foreign;
+  const uint64_t stream_id = it->second.response_stream;
   if (started != 0 && instance->usage) instance->usage->wall_ticks += CycleClock::Now() - started;
   ResponseCallback done = std::move(it->second.done);
   instance->in_flight.erase(it);
@@ -621,6 +628,23 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
       return;
     }
     response = std::move(*converted);
+  }
+  if (stream_id != 0) {
+    auto stream = response_streams_.find(stream_id);
+    if (stream != response_streams_.end() && response.web_socket_id == 0 &&
+        !response.runtime_error && fulfilled) {
+      response.body_stream = stream->second.stream;
+      if (stream->second.length >= 0) {
+        // A length known in advance is the body's Content-Length, whatever the headers say.
+        std::erase_if(response.headers, [](const auto& field) {
+          return field.first.size() == 14 && strcasecmp(field.first.c_str(), "content-length") == 0;
+        });
+        response.headers.emplace_back("content-length", std::to_string(stream->second.length));
+      }
+    } else if (stream != response_streams_.end()) {
+      // The answer is not the streamed Response (the runtime replaced it): its body goes nowhere.
+      stream->second.stream->Cancel();
+    }
   }
   Emit(instance, std::move(response), std::move(done));
 }

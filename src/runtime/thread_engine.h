@@ -36,6 +36,7 @@
 #include "runtime/open_database_list.h"
 #include "runtime/options.h"
 #include "runtime/reset_reason.h"
+#include "runtime/response_stream.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/usage_meter.h"
 #include "runtime/web_socket_registry.h"
@@ -132,6 +133,9 @@ class ThreadEngine final : public ObjectHost {
   void OnEventSettled(ObjectInstance* instance, uint64_t event_id, bool fulfilled,
                       v8::Local<v8::Value> value) override;
   void InputGateOpened(ObjectInstance* instance) override { SchedulePump(instance->slot); }
+  uint64_t OpenResponseStream(ObjectInstance* instance, uint64_t event_id, int64_t length) override;
+  int ResponseStreamChunk(AppIsolate* caller, uint64_t id, std::string bytes) override;
+  void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok) override;
   void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
     BreakInstance(instance, reason, message);
   }
@@ -277,6 +281,18 @@ class ThreadEngine final : public ObjectHost {
   void CloseSockets(FunctionRef<bool(const std::string&)> matches, int code,
                     const std::string& reason);
 
+  // --- Streamed response bodies (thread_engine_response_streams.cc) ---
+  // The consumer of stream `id` drained it or cancelled it: the object's code hears of it
+  // through the runtime's responseStreamSignal(id, cancelled), in a turn.
+  void OnResponseStreamWake(uint64_t id);
+  // Gives chunk or end `output` (OutputGate::SocketOutput::response_stream) to its stream; after
+  // the end, the stream is forgotten.
+  void PerformStreamOutput(const OutputGate::SocketOutput& output);
+  // The stream `id` no longer needs its object: forgotten here and in its instance.
+  void ForgetResponseStream(uint64_t id);
+  // `instance` is being reset: its streams fail (their connections break).
+  void FailResponseStreams(ObjectInstance* instance);
+
   // --- Timers and eviction (thread_engine_timers.cc) ---
   void ArmTimer(Timer* timer);
   void FireTimer(uint64_t id);
@@ -381,6 +397,14 @@ class ThreadEngine final : public ObjectHost {
     std::string error;
   };
   std::unordered_map<uint64_t, PendingFetch> outbound_fetches_;
+  // Streamed response bodies being produced, by id: the object (slot) producing each.
+  struct OpenStream {
+    uint64_t slot = 0;
+    std::shared_ptr<ResponseStream> stream;
+    int64_t length = -1;  // known in advance (the response's Content-Length), else -1
+  };
+  std::unordered_map<uint64_t, OpenStream> response_streams_;
+  uint64_t next_response_stream_id_ = 1;
   // How many of outbound_fetches_ each app has (RuntimeOptions::max_outbound_per_app). Kept
   // beside the map by AddFetch and ForgetFetch, so the limit check does not scan it.
   std::unordered_map<const AppIsolate*, size_t> outbound_in_flight_;

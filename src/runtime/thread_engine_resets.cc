@@ -46,10 +46,12 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
     --instance->usage->instances;
     instance->usage = nullptr;
   }
-  // Outputs waiting for a commit that will never be durable are dropped with it; responses fail.
+  // Outputs waiting for a commit that will never be durable are dropped with it; responses fail,
+  // and so do bodies still streaming (their connections break, as workerd's do).
   for (auto& held : instance->output.TakeForReset()) {
     held.done(reset_answer());
   }
+  FailResponseStreams(instance);
   instance->sync_resolvers.clear();
   if (rule.web_socket_close_code != 0) {
     // A reset disconnects the object's WebSockets; eviction (hibernation) keeps them open.

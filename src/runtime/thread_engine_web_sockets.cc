@@ -210,6 +210,10 @@ void ThreadEngine::CloseSockets(FunctionRef<bool(const std::string&)> matches, i
 }
 
 void ThreadEngine::PerformSocketOutput(const OutputGate::SocketOutput& output) {
+  if (output.response_stream) {
+    PerformStreamOutput(output);
+    return;
+  }
   WebSocketRecord* record = sockets_.Find(output.socket_id);
   if (!record || record->state == WebSocketRecord::State::kClosed) return;
   if (output.close) {

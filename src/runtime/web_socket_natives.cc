@@ -83,7 +83,7 @@ class WebSocketCallbacks {
     ObjectHost* engine = Engine(info);
     WebSocketRecord* record = Socket(info, 0);
     if (!record || record->state == WebSocketRecord::State::kClosed) return;
-    OutputGate::SocketOutput output{0, record->id, false, false, nullptr, 0};
+    OutputGate::SocketOutput output{0, record->id, false, false, nullptr, 0, nullptr};
     Local<Value> data = info[1];
     if (data->IsString()) {
       output.text = true;
@@ -121,7 +121,8 @@ class WebSocketCallbacks {
         true,
         false,
         std::make_shared<const std::string>(js::ToUtf8(isolate, info[2])),
-        code};
+        code,
+        nullptr};
     engine->SendOnSocket(record, std::move(output));
   }
 

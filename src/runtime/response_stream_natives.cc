@@ -1,0 +1,90 @@
+// The natives behind js/runtime/response_streams.js: a fetch() handler's Response whose body is a
+// stream, written to the client as the stream yields it. Contracts: docs/contracts.md.
+#include "js/strings.h"
+#include "runtime/native_module.h"
+#include "util/log.h"
+
+namespace dorm::runtime {
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+namespace {
+
+// An id the runtime handed out: a positive integer below 2^53. 0 otherwise.
+uint64_t IdArg(Local<Value> value) {
+  if (!value->IsNumber()) return 0;
+  const double number = value.As<v8::Number>()->Value();
+  return number >= 1 && number < 9.0e15 ? static_cast<uint64_t>(number) : 0;
+}
+
+class ResponseStreamCallbacks {
+ public:
+  // openResponseStream(slot, eventId, length) → id | 0: a body stream for the response the event
+  // is about to settle with (`length`: known in advance, else -1); 0 when the event takes no
+  // streamed body (the caller buffers it).
+  static void Open(const FunctionCallbackInfo<Value>& info) {
+    info.GetReturnValue().Set(0);
+    const uint64_t slot = IdArg(info[0]);
+    const uint64_t event_id = IdArg(info[1]);
+    if (slot == 0 || event_id == 0) return;
+    int64_t length = -1;
+    if (info[2]->IsNumber()) {
+      const double given = info[2].As<v8::Number>()->Value();
+      if (given >= 0 && given < 9.0e15) length = static_cast<int64_t>(given);
+    }
+    ObjectHost* host = HostOf(info);
+    ObjectInstance* instance = host->FindObjectOfApp(AppOf(info), slot);
+    if (!instance) return;
+    info.GetReturnValue().Set(
+        static_cast<double>(host->OpenResponseStream(instance, event_id, length)));
+  }
+
+  // responseChunk(id, chunk: ArrayBufferView | string) → 0 | 1 | 2: see
+  // ObjectHost::ResponseStreamChunk. A string goes as UTF-8; anything else throws a TypeError.
+  static void Chunk(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    const uint64_t id = IdArg(info[0]);
+    std::string bytes;
+    if (info[1]->IsArrayBufferView()) {
+      auto view = info[1].As<v8::ArrayBufferView>();
+      bytes.resize(view->ByteLength());
+      view->CopyContents(bytes.data(), bytes.size());
+    } else if (info[1]->IsString()) {
+      bytes = js::ToUtf8(isolate, info[1]);
+    } else {
+      js::ThrowTypeError(isolate, "This ReadableStream did not return bytes.");
+      return;
+    }
+    info.GetReturnValue().Set(
+        id == 0 ? 0 : HostOf(info)->ResponseStreamChunk(AppOf(info), id, std::move(bytes)));
+  }
+
+  // responseEnd(id, ok, error): the stream closed (ok) or failed with `error` (the connection
+  // breaks; the error is logged as uncaught, as workerd logs it).
+  static void End(const FunctionCallbackInfo<Value>& info) {
+    const uint64_t id = IdArg(info[0]);
+    if (id == 0) return;
+    const bool ok = info[1]->IsTrue();
+    ObjectHost* host = HostOf(info);
+    if (!ok) {
+      Log(LogLevel::kError, CurrentObjectTag(host) + "Uncaught (in response body) " +
+                                js::ExceptionStack(info.GetIsolate(), info[2]));
+    }
+    host->EndResponseStream(AppOf(info), id, ok);
+  }
+};
+
+}  // namespace
+
+std::span<const NativeFunction> ResponseStreamNatives() {
+  static const NativeFunction kFunctions[] = {
+      {"openResponseStream", &ResponseStreamCallbacks::Open},
+      {"responseChunk", &ResponseStreamCallbacks::Chunk},
+      {"responseEnd", &ResponseStreamCallbacks::End},
+  };
+  return kFunctions;
+}
+
+}  // namespace dorm::runtime
