@@ -76,10 +76,11 @@ class Session : public std::enable_shared_from_this<Session> {
         timer_(io_),
         limits_{server.options().max_header_bytes, server.options().max_body_bytes},
         buffer_(ConnectionBufferBytes(limits_)),
-        reservation_(server.body_budget()) {}
+        accounts_(server.accounts()),
+        reservation_(accounts_->body_budget) {}
   // The connection was counted when it was accepted (HttpServer::HandOff); the count ends with
   // the session.
-  ~Session() { --server_.http_connections(); }
+  ~Session() { --accounts_->http_connections; }
 
   void Start() { StartRequest(/*first=*/true); }
 
@@ -729,6 +730,8 @@ class Session : public std::enable_shared_from_this<Session> {
   RequestLimits limits_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
+  // Before reservation_, which gives its bytes back to accounts_ when destroyed.
+  std::shared_ptr<HttpServer::ConnectionAccounts> accounts_;
   BodyReservation reservation_;
   Phase phase_ = Phase::kIdle;
   bool keep_alive_ = true;
@@ -759,7 +762,7 @@ HttpServer::HttpServer(HttpServerOptions options, runtime::EnginePool& pool, Adm
     : options_(std::move(options)),
       pool_(pool),
       admin_(std::move(admin)),
-      body_budget_(options_.max_buffered_body_bytes) {}
+      accounts_(std::make_shared<ConnectionAccounts>(options_.max_buffered_body_bytes)) {}
 
 HttpServer::~HttpServer() { StopAccepting(); }
 
@@ -833,7 +836,7 @@ void HttpServer::Accept() {
       OnAcceptError(ec);
       return;
     }
-    size_t open = http_connections_.load() + WebSocketConnection::LiveCount();
+    size_t open = accounts_->http_connections.load() + WebSocketConnection::LiveCount();
     if (options_.max_connections > 0 && open >= options_.max_connections) {
       RefusedLog().Note("connection refused: " + std::to_string(open) +
                         " connections open, the limit is " +
@@ -858,7 +861,7 @@ void HttpServer::HandOff(tcp::socket socket) {
   if (ec) return;
   // Counted now, not when the loop makes the session: a burst of connections accepted before
   // the loops get to them must meet the connection limit all the same.
-  ++http_connections_;
+  ++accounts_->http_connections;
   asio::post(pool_.io(target), [this, target, protocol, fd] {
     tcp::socket moved(pool_.io(target), protocol, fd);
     std::make_shared<Session>(std::move(moved), *this, target)->Start();

@@ -141,9 +141,17 @@ class HttpServer {
   runtime::EnginePool& pool() const { return pool_; }
   bool draining() const { return draining_.load(); }
   const HttpServerOptions& options() const { return options_; }
-  BodyBudget& body_budget() { return body_budget_; }
-  // Open HTTP connections (WebSockets are counted by WebSocketConnection::LiveCount()).
-  std::atomic<size_t>& http_connections() { return http_connections_; }
+  // What connections count against. Shared with each connection: the last handlers of a
+  // connection may be destroyed after the server, with the loops' io_contexts (the pool outlives
+  // the server), and its destructor still gives back what it took.
+  struct ConnectionAccounts {
+    explicit ConnectionAccounts(size_t max_buffered_body_bytes)
+        : body_budget(max_buffered_body_bytes) {}
+    BodyBudget body_budget;
+    // Open HTTP connections (WebSockets are counted by WebSocketConnection::LiveCount()).
+    std::atomic<size_t> http_connections{0};
+  };
+  const std::shared_ptr<ConnectionAccounts>& accounts() const { return accounts_; }
 
  private:
   // Accepting runs on accept_thread_ (Accept, OnAcceptError, HandOff and the fields they use).
@@ -159,8 +167,7 @@ class HttpServer {
   runtime::EnginePool& pool_;
   AdminHandler admin_;
   AdminGate admin_gate_;
-  BodyBudget body_budget_;
-  std::atomic<size_t> http_connections_{0};
+  std::shared_ptr<ConnectionAccounts> accounts_;
   const RequestAuthorizer* authorizer_ = nullptr;
   boost::asio::io_context accept_io_{1};
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
