@@ -6,14 +6,11 @@
 // Read through raw sockets, to see the framing and when each byte arrives.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer, fixture, sleep, waitFor, makeTempDir, describeCli } from './lib/dorm.mjs';
+import { startServer, startServerWithFailingDisk, fixture, sleep, waitFor, makeTempDir, describeCli } from './lib/dorm.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 let server;
 
 before(async () => {
@@ -285,21 +282,7 @@ test('a chunk made after a write goes out after the write is durable', async () 
 
 test('a chunk made after a write that never becomes durable is never sent', async () => {
   // The failing disk of tests/security/flush_failure.test.mjs: fsync fails while a flag exists.
-  const work = makeTempDir('stream-gate');
-  const library = path.join(work, 'failing_fsync.so');
-  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', library,
-    path.join(here, '..', 'security', 'native', 'failing_fsync.c'), '-ldl']);
-  const flag = path.join(work, 'fail-now');
-  const saved = { LD_PRELOAD: process.env.LD_PRELOAD, DORM_TEST_FAIL_FSYNC: process.env.DORM_TEST_FAIL_FSYNC, ASAN_OPTIONS: process.env.ASAN_OPTIONS };
-  process.env.LD_PRELOAD = library;
-  process.env.DORM_TEST_FAIL_FSYNC = flag;
-  process.env.ASAN_OPTIONS = `${process.env.ASAN_OPTIONS ?? ''}:verify_asan_link_order=0`;
-  const starting = startServer({ flags: ['--threads', '1'] });
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  const failing = await starting;
+  const { server: failing, failFlag: flag } = await startServerWithFailingDisk({ flags: ['--threads', '1'] });
   try {
     await failing.deploy(fixture('stream_probe.js'));
     const exchange = rawRequest(failing.port, '/_do/stream-probe/g/after-put');

@@ -6,32 +6,18 @@
 // fsync(), fdatasync() and syncfs() fail with EIO while a flag file exists.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, makeTempDir } from '../e2e/lib/dorm.mjs';
+import { startServer, startServerWithFailingDisk } from '../e2e/lib/dorm.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const e2eFixture = (name) => path.join(here, '..', 'e2e', 'fixtures', name);
 
 test('after a failed flush nothing built on the unconfirmed commit is acknowledged', async () => {
-  const work = makeTempDir('flush-failure');
-  const library = path.join(work, 'failing_fsync.so');
-  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', library, path.join(here, 'native', 'failing_fsync.c'), '-ldl']);
-  const flag = path.join(work, 'fail-now');
-
-  // Only the server gets the library (spawn copies the environment when it is called).
-  const saved = { LD_PRELOAD: process.env.LD_PRELOAD, DORM_TEST_FAIL_FSYNC: process.env.DORM_TEST_FAIL_FSYNC, ASAN_OPTIONS: process.env.ASAN_OPTIONS };
-  process.env.LD_PRELOAD = library;
-  process.env.DORM_TEST_FAIL_FSYNC = flag;
-  process.env.ASAN_OPTIONS = `${process.env.ASAN_OPTIONS ?? ''}:verify_asan_link_order=0`;
-  const starting = startServer({ flags: ['--threads', '1'] });
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  let server = await starting;
+  const started = await startServerWithFailingDisk({ flags: ['--threads', '1'] });
+  let server = started.server;
+  const flag = started.failFlag;
   try {
     await server.deploy(e2eFixture('crash_counter.js'), { name: 'counter' });
     for (let n = 1; n <= 3; n++) {

@@ -64,17 +64,20 @@ function output(bytes, encoding) {
   return encoding === undefined || encoding === 'buffer' ? buffer : buffer.toString(encoding);
 }
 
-// The data of a Hash or Hmac is kept until digest(): the natives take it whole.
-export class Hash {
-  #algorithm;
+// The chunks a Hash has so far, for copy() (throws once digested). Module-private, so instances
+// show no API beyond Node's.
+let chunksToCopy;
+
+// The data of a Hash or Hmac is kept until digest(): the natives take it whole. What the two
+// share: update() and digest() over the chunks, `compute` turning them into the digest's bytes.
+class Digester {
   #chunks;
+  #compute;
   #done = false;
 
-  constructor(algorithm, chunks = []) {
-    const name = digestName(algorithm);
-    if (name === undefined) throw new Error('Digest method not supported');
-    this.#algorithm = name;
+  constructor(chunks, compute) {
     this.#chunks = chunks;
+    this.#compute = compute;
   }
 
   update(data, encoding = undefined) {
@@ -86,21 +89,33 @@ export class Hash {
   digest(encoding = undefined) {
     if (this.#done) throw finalized();
     this.#done = true;
-    return output(new Uint8ArrayCtor(digestNative(this.#algorithm, concat(this.#chunks))), encoding);
+    return output(new Uint8ArrayCtor(this.#compute(concat(this.#chunks))), encoding);
   }
 
-  copy() {
-    if (this.#done) throw finalized();
-    return new Hash(this.#algorithm, [...this.#chunks]);
+  static {
+    chunksToCopy = (digester) => {
+      if (digester.#done) throw finalized();
+      return [...digester.#chunks];
+    };
   }
 }
 
-export class Hmac {
+export class Hash extends Digester {
   #algorithm;
-  #key;
-  #chunks = [];
-  #done = false;
 
+  constructor(algorithm, chunks = []) {
+    const name = digestName(algorithm);
+    if (name === undefined) throw new Error('Digest method not supported');
+    super(chunks, (data) => digestNative(name, data));
+    this.#algorithm = name;
+  }
+
+  copy() {
+    return new Hash(this.#algorithm, chunksToCopy(this));
+  }
+}
+
+export class Hmac extends Digester {
   constructor(algorithm, key) {
     const name = digestName(algorithm);
     if (name === undefined) {
@@ -108,20 +123,8 @@ export class Hmac {
       error.code = 'ERR_CRYPTO_INVALID_DIGEST';
       throw error;
     }
-    this.#algorithm = name;
-    this.#key = bytesOf(key, 'utf8', 'key');
-  }
-
-  update(data, encoding = undefined) {
-    if (this.#done) throw finalized();
-    this.#chunks.push(bytesOf(data, encoding, 'data'));
-    return this;
-  }
-
-  digest(encoding = undefined) {
-    if (this.#done) throw finalized();
-    this.#done = true;
-    return output(new Uint8ArrayCtor(hmacNative(this.#algorithm, this.#key, concat(this.#chunks))), encoding);
+    const keyBytes = bytesOf(key, 'utf8', 'key');
+    super([], (data) => hmacNative(name, keyBytes, data));
   }
 }
 

@@ -5,7 +5,7 @@
 // Every server gets its own temporary data folder and listens on a kernel-chosen port, so test
 // files can run in parallel without stepping on each other.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -615,6 +615,28 @@ export async function startServer({ dataDir, flags = [], cwd, dataFlag = true, l
     throw e;
   }
   return server;
+}
+
+// A server whose disk fails on demand: a preloaded library (tests/security/native/failing_fsync.c)
+// makes fsync(), fdatasync() and syncfs() fail with EIO while the file `failFlag` exists (create
+// it to fail flushes, remove it to let them succeed). Only the server gets the library: the
+// environment is restored once it is spawned. `flags` as for startServer.
+export async function startServerWithFailingDisk({ flags = [] } = {}) {
+  const work = makeTempDir('failing-disk');
+  const library = path.join(work, 'failing_fsync.so');
+  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', library,
+    path.join(here, '..', '..', 'security', 'native', 'failing_fsync.c'), '-ldl']);
+  const failFlag = path.join(work, 'fail-now');
+  const saved = { LD_PRELOAD: process.env.LD_PRELOAD, DORM_TEST_FAIL_FSYNC: process.env.DORM_TEST_FAIL_FSYNC, ASAN_OPTIONS: process.env.ASAN_OPTIONS };
+  process.env.LD_PRELOAD = library;
+  process.env.DORM_TEST_FAIL_FSYNC = failFlag;
+  process.env.ASAN_OPTIONS = `${process.env.ASAN_OPTIONS ?? ''}:verify_asan_link_order=0`;
+  const starting = startServer({ flags });
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  return { server: await starting, failFlag };
 }
 
 // Polls `fn` until it returns a truthy value; returns that value.
