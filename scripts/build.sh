@@ -9,7 +9,9 @@ variant=${1:-release}
 targets=()
 case "$variant" in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
-  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DDORM_SANITIZE=ON) ;;
+  # clang: the same sanitizers as with gcc, and it compiles this code in two thirds of the time.
+  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DDORM_SANITIZE=ON
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++) ;;
   # Optimised: fuzzing is about executions per second. Only the fuzz targets are built.
   fuzz) dir=build-fuzz; targets=(fuzzers)
     flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DDORM_FUZZ=ON -DCMAKE_C_COMPILER=clang
