@@ -1,6 +1,7 @@
 // Blob and File, as workerd has them: the bytes are copied once when the Blob is made and never
 // change afterwards, so slices, Files made from a Blob and FormData entries share them.
 import native from './native.js';
+import { FieldsOf, HOST_BLOB, HOST_UNCLONEABLE, newHostObject } from './host_object.js';
 import { utf8Encode } from './encoding.js';
 import { ReadableStream } from './streams.js';
 import {
@@ -85,44 +86,68 @@ function checkBlob(value) {
   if (!isBlobObject(value)) throw illegalInvocation();
 }
 
-export class Blob {
+// A Blob's state. Blobs are host objects (host_object.js), which structured clone copies; these
+// fields are added to them.
+class BlobFields extends FieldsOf {
   #bytes;
   #type;
 
-  constructor(blobParts = undefined, options = undefined) {
-    if (blobParts === internalToken) {
-      this.#bytes = options.bytes;
-      this.#type = options.type;
-      return;
-    }
-    const context = "Failed to construct 'Blob'";
-    const chunks = convertParts(blobParts, context);
-    this.#type = readType(readOptions(options, context, 2));
-    this.#bytes = joinParts(chunks);
+  constructor(target, bytes, type) {
+    super(target);
+    this.#bytes = bytes;
+    this.#type = type;
   }
 
   static {
     blobBytesOf = (blob) => blob.#bytes;
     blobTypeOf = (blob) => blob.#type;
     isBlobObject = (value) => isObject(value) && #bytes in value;
-    makeBlob = (bytes, type) => new Blob(internalToken, { bytes, type });
+  }
+}
+
+export class Blob {
+  // Internal construction (`internalToken`): `options` is { bytes, type, file }, `file` true for a
+  // File, which structured clone refuses as workerd does.
+  constructor(blobParts = undefined, options = undefined) {
+    let bytes;
+    let type;
+    let file = false;
+    if (blobParts === internalToken) {
+      ({ bytes, type, file } = options);
+    } else {
+      const context = "Failed to construct 'Blob'";
+      const chunks = convertParts(blobParts, context);
+      type = readType(readOptions(options, context, 2));
+      bytes = joinParts(chunks);
+    }
+    // As GetPrototypeFromConstructor: a constructor whose prototype is not an object makes Blobs.
+    const prototype = isObject(new.target.prototype) ? new.target.prototype : Blob.prototype;
+    const self = file
+      ? newHostObject(prototype, HOST_UNCLONEABLE, 'File')
+      : newHostObject(prototype, HOST_BLOB, bytes, type);
+    new BlobFields(self, bytes, type);
+    return self;
+  }
+
+  static {
+    makeBlob = (bytes, type) => new Blob(internalToken, { bytes, type, file: false });
   }
 
   get size() {
     checkBlob(this);
-    return this.#bytes.length;
+    return blobBytesOf(this).length;
   }
 
   get type() {
     checkBlob(this);
-    return this.#type;
+    return blobTypeOf(this);
   }
 
   // Negative positions count from the end; both ends are clamped, and an end before the start
   // gives an empty Blob. Positions are WebIDL longs, as in workerd.
   slice(start = undefined, end = undefined, contentType = undefined) {
     checkBlob(this);
-    const size = this.#bytes.length;
+    const size = blobBytesOf(this).length;
     let from = start === undefined ? 0 : toLong(start);
     let to = end === undefined ? size : toLong(end);
     const type = contentType === undefined ? '' : normalizeBlobType(toDOMString(contentType));
@@ -130,24 +155,24 @@ export class Blob {
     if (to < 0) to += size;
     from = Math.max(0, Math.min(from, size));
     to = Math.max(from, Math.min(to, size));
-    return makeBlob(this.#bytes.subarray(from, to), type);
+    return makeBlob(blobBytesOf(this).subarray(from, to), type);
   }
 
   arrayBuffer() {
     checkBlob(this);
-    return Promise.resolve(this.#bytes.slice().buffer);
+    return Promise.resolve(blobBytesOf(this).slice().buffer);
   }
 
   bytes() {
     checkBlob(this);
-    return Promise.resolve(this.#bytes.slice());
+    return Promise.resolve(blobBytesOf(this).slice());
   }
 
   // A byte stream of a copy of the bytes (a chunk that is enqueued is transferred, and the Blob's
   // bytes are shared with its slices).
   stream() {
     checkBlob(this);
-    const bytes = this.#bytes;
+    const bytes = blobBytesOf(this);
     return new ReadableStream({
       type: 'bytes',
       start(controller) {
@@ -160,12 +185,12 @@ export class Blob {
   // UTF-8 with replacement characters; a leading BOM is kept, as workerd keeps it.
   text() {
     checkBlob(this);
-    return Promise.resolve(native.utf8Decode(this.#bytes, false));
+    return Promise.resolve(native.utf8Decode(blobBytesOf(this), false));
   }
 
   // How console.log shows it, as in workerd: Blob { size: 2, type: 'text/plain' }.
   [inspectCustom](depth, options, inspect) {
-    return `Blob ${inspect({ size: this.#bytes.length, type: this.#type }, options)}`;
+    return `Blob ${inspect({ size: blobBytesOf(this).length, type: blobTypeOf(this) }, options)}`;
   }
 }
 
@@ -180,7 +205,7 @@ export class File extends Blob {
 
   constructor(fileBits = undefined, fileName = undefined, options = undefined) {
     if (fileBits === internalToken) {
-      super(internalToken, fileName);
+      super(internalToken, { bytes: fileName.bytes, type: fileName.type, file: true });
       this.#name = fileName.name;
       this.#lastModified = fileName.lastModified;
       return;
@@ -198,7 +223,7 @@ export class File extends Blob {
       lastModified = +opts.lastModified;
       if (Number.isNaN(lastModified)) lastModified = 0;
     }
-    super(internalToken, { bytes: joinParts(chunks), type });
+    super(internalToken, { bytes: joinParts(chunks), type, file: true });
     this.#name = name;
     this.#lastModified = lastModified;
   }
@@ -237,6 +262,10 @@ export const blobInternals = {
   type: (blob) => blobTypeOf(blob),
   name: (file) => fileNameOf(file),
   create: (bytes, type) => makeBlob(bytes, type),
+  // Gives a Blob that the host made (structured clone reading one back) its state.
+  adopt: (blob, bytes, type) => {
+    new BlobFields(blob, bytes, type);
+  },
   // A File over `bytes` (not copied: callers hand over bytes nobody else changes).
   createFile: (bytes, name, type, lastModified = dateNow()) => new File(internalToken, {
     bytes, type, name, lastModified,

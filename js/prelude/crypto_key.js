@@ -7,6 +7,7 @@
 // As in workerd, `type`, `extractable`, `algorithm` and `usages` are own, read-only, enumerable
 // properties of each key (in workerd's order) and the prototype has only `constructor`.
 import { append, copyBytes, defineProperty } from './crypto_intrinsics.js';
+import { FieldsOf, HOST_UNCLONEABLE, newHostObject } from './host_object.js';
 import { defineInterface, illegalConstructor } from './webidl.js';
 
 const token = Symbol('CryptoKey');
@@ -16,23 +17,34 @@ export const usageNames = ['encrypt', 'decrypt', 'sign', 'verify', 'deriveKey', 
 
 let readSlots;
 
-export class CryptoKey {
+// A key's internal slots, added to the key (a host object, which structured clone refuses as
+// workerd does).
+class KeySlots extends FieldsOf {
   #slots;
 
+  constructor(target, slots) {
+    super(target);
+    this.#slots = slots;
+  }
+
+  static {
+    readSlots = (value) => ((typeof value === 'object' && value !== null && #slots in value) ? value.#slots : null);
+  }
+}
+
+export class CryptoKey {
   constructor(secret = undefined, slots = undefined) {
     if (secret !== token) throw illegalConstructor();
-    this.#slots = slots;
-    const readOnly = (name, value) => defineProperty(this, name, {
+    const self = newHostObject(CryptoKey.prototype, HOST_UNCLONEABLE, 'CryptoKey');
+    new KeySlots(self, slots);
+    const readOnly = (name, value) => defineProperty(self, name, {
       __proto__: null, value, writable: false, enumerable: true, configurable: true,
     });
     readOnly('usages', usageList(slots.usages));
     readOnly('algorithm', algorithmDictionary(slots.algorithm));
     readOnly('extractable', slots.extractable);
     readOnly('type', slots.type);
-  }
-
-  static {
-    readSlots = (value) => ((typeof value === 'object' && value !== null && #slots in value) ? value.#slots : null);
+    return self;
   }
 }
 

@@ -1,3 +1,4 @@
+import { Blob, blobInternals } from './blob.js';
 import { makeDOMException } from './dom_exception.js';
 import { createIncomingRequest } from './request.js';
 import { isResponse, responseParts } from './response.js';
@@ -8,4 +9,8 @@ export const internals = {
   newRequest: createIncomingRequest,
   responseParts,
   isResponse,
+  // A Blob read back by structured clone is made by the host with this prototype, then given its
+  // bytes (which it owns) and type.
+  blobPrototype: Blob.prototype,
+  adoptClonedBlob: (blob, bytes, type) => blobInternals.adopt(blob, bytes, type),
 };

@@ -24,6 +24,8 @@ constexpr uint64_t kSetEntryCost = 32;
 constexpr uint64_t kArrayBufferCost = 160;
 constexpr uint64_t kViewCost = 96;
 constexpr uint64_t kErrorCost = 256;
+// A Blob: its JS object, its Uint8Array and ArrayBuffer (contents and type charged apart).
+constexpr uint64_t kBlobCost = 512;
 
 // V8 gives a sparse array of a length below this a fast backing store of `length` slots
 // (JSArray::SetLength); from it on, dictionary elements that grow with the entries.
@@ -68,6 +70,7 @@ enum Tag : uint8_t {
   kResizableArrayBuffer = '~',
   kArrayBufferView = 'V',
   kError = 'r',
+  kHostObject = '\\',
 };
 
 // Sub-tags of an error (V8's ErrorTag).
@@ -324,11 +327,25 @@ class Walker {
       }
       case kError:
         return ReadError(depth);
+      case kHostObject:
+        return ReadBlob();
       default:
-        // The hole outside a dense array, the legacy UTF-8 string and object count, host
-        // objects, transfers, shared buffers and objects, WebAssembly: never written by us.
+        // The hole outside a dense array, the legacy UTF-8 string and object count, transfers,
+        // shared buffers and objects, WebAssembly: never written by us.
         return Malformed("unsupported tag");
     }
+  }
+
+  // The one host object our writer emits (js/host_objects.h): kind 1, the type, the contents.
+  bool ReadBlob() {
+    NewId(IdKind::kOther);
+    uint32_t kind = 0, type_length = 0, length = 0;
+    if (!ReadVarint(&kind)) return false;
+    if (kind != 1) return Malformed("unknown host object");
+    if (!ReadVarint(&type_length) || !Skip(type_length) || !ReadVarint(&length) || !Skip(length)) {
+      return false;
+    }
+    return Charge(kBlobCost + 2 * uint64_t{type_length} + length, "a Blob");
   }
 
   bool ReadBigInt() {

@@ -9,11 +9,12 @@
 //
 // The check walks the wire format of V8's ValueSerializer (versions 14 and 15, the ones the
 // libnode in use writes) exactly as the reader consumes it, and estimates the heap each item
-// costs. It accepts only what our writer produces: tags the writer never emits (host objects,
-// transfers, shared buffers, WebAssembly, the legacy UTF-8 string, the object count) and
-// non-canonical varints are refused, so that the walk and V8's reading cannot disagree on where
-// an item ends. V8 keeps its own checks (matching counts, view bounds, RegExp flags); this one
-// only guarantees a bounded allocation and a bounded nesting depth.
+// costs. It accepts only what our writer produces: tags the writer never emits (host objects
+// other than a Blob as js/host_objects.h writes it, transfers, shared buffers, WebAssembly, the
+// legacy UTF-8 string, the object count) and non-canonical varints are refused, so that the walk
+// and V8's reading cannot disagree on where an item ends. V8 keeps its own checks (matching counts,
+// view bounds, RegExp flags); this one only guarantees a bounded allocation and a bounded nesting
+// depth.
 //
 // Thread-safe: no shared state.
 #pragma once

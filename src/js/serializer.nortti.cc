@@ -2,8 +2,12 @@
 #include "js/serializer.h"
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
 
 #include "js/clone_bytes_check.h"
+#include "js/host_objects.h"
 #include "js/strings.h"
 
 namespace dorm::js {
@@ -24,13 +28,15 @@ CloneBytesLimits LimitsFor(v8::Isolate* isolate) {
   return limits;
 }
 
+// A Blob's contents or type past this cannot be written (the wire format's lengths are 32-bit).
+constexpr size_t kMaxHostBytes = 0xFFFFFFFFu;
+
 class CloneDelegate : public v8::ValueSerializer::Delegate {
  public:
-  CloneDelegate(v8::Isolate* isolate, const DataCloneErrorFactory& make_error)
-      : isolate_(isolate), make_error_(make_error) {}
+  CloneDelegate(v8::Isolate* isolate, const CloneHooks& hooks) : isolate_(isolate), hooks_(hooks) {}
   void ThrowDataCloneError(v8::Local<v8::String> message) override {
-    if (make_error_) {
-      v8::Local<v8::Value> error = make_error_(isolate_, message);
+    if (hooks_.make_error) {
+      v8::Local<v8::Value> error = hooks_.make_error(isolate_, message);
       if (!error.IsEmpty()) {
         isolate_->ThrowException(error);
         return;
@@ -39,9 +45,110 @@ class CloneDelegate : public v8::ValueSerializer::Delegate {
     isolate_->ThrowException(v8::Exception::Error(message));
   }
 
+  // Called for API objects with internal fields: only the host objects of js/host_objects.h are.
+  v8::Maybe<bool> WriteHostObject(v8::Isolate* isolate, v8::Local<v8::Object> object) override {
+    if (object->InternalFieldCount() != kHostObjectFields) return Refuse("object");
+    v8::Local<v8::Value> kind = object->GetInternalField(0);
+    v8::Local<v8::Value> first = object->GetInternalField(1);
+    if (!kind->IsInt32() ||
+        kind.As<v8::Int32>()->Value() != static_cast<int32_t>(HostObjectKind::kBlob)) {
+      return Refuse(first->IsString() ? ToUtf8(isolate, first) : "object");
+    }
+    v8::Local<v8::Value> type = object->GetInternalField(2);
+    if (!first->IsUint8Array() || !type->IsString()) return Refuse("Blob");
+    std::string type_bytes = ToUtf8(isolate, type);
+    v8::Local<v8::Uint8Array> bytes = first.As<v8::Uint8Array>();
+    size_t length = bytes->ByteLength();
+    if (length > kMaxHostBytes || type_bytes.size() > kMaxHostBytes) return Refuse("Blob");
+    serializer_->WriteUint32(static_cast<uint32_t>(HostObjectKind::kBlob));
+    serializer_->WriteUint32(static_cast<uint32_t>(type_bytes.size()));
+    serializer_->WriteRawBytes(type_bytes.data(), type_bytes.size());
+    serializer_->WriteUint32(static_cast<uint32_t>(length));
+    if (length > 0) {
+      std::shared_ptr<v8::BackingStore> store = bytes->Buffer()->GetBackingStore();
+      serializer_->WriteRawBytes(static_cast<const uint8_t*>(store->Data()) + bytes->ByteOffset(),
+                                 length);
+    }
+    return v8::Just(true);
+  }
+
+  void set_serializer(v8::ValueSerializer* serializer) { serializer_ = serializer; }
+
  private:
+  v8::Maybe<bool> Refuse(const std::string& type_name) {
+    ThrowDataCloneError(FromUtf8(isolate_, "Could not serialize object of type \"" + type_name +
+                                               "\". This type does not support serialization."));
+    return v8::Nothing<bool>();
+  }
+
   v8::Isolate* isolate_;
-  const DataCloneErrorFactory& make_error_;
+  const CloneHooks& hooks_;
+  v8::ValueSerializer* serializer_ = nullptr;
+};
+
+class CloneReader : public v8::ValueDeserializer::Delegate {
+ public:
+  explicit CloneReader(const CloneHooks& hooks) : hooks_(hooks) {}
+
+  // The bytes were walked by CheckCloneBytes: a host object is a Blob, its lengths within the
+  // bytes. The reads are checked again all the same. No JavaScript may run here.
+  v8::MaybeLocal<v8::Object> ReadHostObject(v8::Isolate* isolate) override {
+    uint32_t kind = 0, type_length = 0, length = 0;
+    const void* type_bytes = nullptr;
+    const void* contents = nullptr;
+    if (!deserializer_->ReadUint32(&kind) || kind != static_cast<uint32_t>(HostObjectKind::kBlob) ||
+        !deserializer_->ReadUint32(&type_length) ||
+        !deserializer_->ReadRawBytes(type_length, &type_bytes) ||
+        !deserializer_->ReadUint32(&length) ||
+        (length > 0 && !deserializer_->ReadRawBytes(length, &contents))) {
+      ThrowError(isolate, "Unable to deserialize cloned data: a malformed Blob.");
+      return {};
+    }
+    if (!hooks_.host_object_template || !hooks_.blob_prototype || !hooks_.adopt_blob) {
+      ThrowError(isolate, "Unable to deserialize cloned data: a Blob cannot be read here.");
+      return {};
+    }
+    v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, length);
+    if (length > 0) std::memcpy(buffer->GetBackingStore()->Data(), contents, length);
+    v8::Local<v8::Uint8Array> bytes = v8::Uint8Array::New(buffer, 0, length);
+    v8::Local<v8::String> type =
+        FromUtf8(isolate, std::string_view(static_cast<const char*>(type_bytes), type_length));
+    v8::Local<v8::Object> blob;
+    if (!NewHostObject(isolate->GetCurrentContext(), hooks_.host_object_template(isolate),
+                       hooks_.blob_prototype(isolate), HostObjectKind::kBlob, bytes, type)
+             .ToLocal(&blob)) {
+      return {};
+    }
+    blobs_.push_back({v8::Global<v8::Object>(isolate, blob),
+                      v8::Global<v8::Uint8Array>(isolate, bytes),
+                      v8::Global<v8::String>(isolate, type)});
+    return blob;
+  }
+
+  // Gives every Blob read its state; false with a JS exception pending if one failed.
+  bool AdoptBlobs(v8::Isolate* isolate) {
+    for (const ReadBlob& read : blobs_) {
+      if (!hooks_.adopt_blob(isolate, read.blob.Get(isolate), read.bytes.Get(isolate),
+                             read.type.Get(isolate))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void set_deserializer(v8::ValueDeserializer* deserializer) { deserializer_ = deserializer; }
+
+ private:
+  // Globals: V8 may call ReadHostObject inside a HandleScope of its own.
+  struct ReadBlob {
+    v8::Global<v8::Object> blob;
+    v8::Global<v8::Uint8Array> bytes;
+    v8::Global<v8::String> type;
+  };
+
+  const CloneHooks& hooks_;
+  v8::ValueDeserializer* deserializer_ = nullptr;
+  std::vector<ReadBlob> blobs_;
 };
 
 }  // namespace
@@ -51,9 +158,10 @@ void RememberHeapLimit(v8::Isolate* isolate, size_t heap_limit_bytes) {
 }
 
 std::optional<std::string> Serialize(v8::Isolate* isolate, v8::Local<v8::Value> value,
-                                     const DataCloneErrorFactory& make_error) {
-  CloneDelegate delegate(isolate, make_error);
+                                     const CloneHooks& hooks) {
+  CloneDelegate delegate(isolate, hooks);
   v8::ValueSerializer serializer(isolate, &delegate);
+  delegate.set_serializer(&serializer);
   serializer.WriteHeader();
   bool ok = false;
   if (!serializer.WriteValue(isolate->GetCurrentContext(), value).To(&ok) || !ok) {
@@ -76,7 +184,8 @@ std::optional<std::string> Serialize(v8::Isolate* isolate, v8::Local<v8::Value> 
   return out;
 }
 
-v8::MaybeLocal<v8::Value> Deserialize(v8::Isolate* isolate, const char* data, size_t size) {
+v8::MaybeLocal<v8::Value> Deserialize(v8::Isolate* isolate, const char* data, size_t size,
+                                      const CloneHooks& hooks) {
   if (isolate->IsExecutionTerminating()) return {};
   // V8 allocates what the bytes ask for before reading the contents, and dies (instead of
   // throwing) when that is over the heap limit; the bytes are checked first.
@@ -86,13 +195,18 @@ v8::MaybeLocal<v8::Value> Deserialize(v8::Isolate* isolate, const char* data, si
     return {};
   }
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
-  v8::ValueDeserializer deserializer(isolate, reinterpret_cast<const uint8_t*>(data), size);
+  CloneReader reader(hooks);
+  v8::ValueDeserializer deserializer(isolate, reinterpret_cast<const uint8_t*>(data), size,
+                                     &reader);
+  reader.set_deserializer(&deserializer);
   bool ok = false;
   if (!deserializer.ReadHeader(context).To(&ok) || !ok) {
     if (!isolate->IsExecutionTerminating()) ThrowError(isolate, "Invalid stored value.");
     return {};
   }
-  return deserializer.ReadValue(context);
+  v8::Local<v8::Value> value;
+  if (!deserializer.ReadValue(context).ToLocal(&value) || !reader.AdoptBlobs(isolate)) return {};
+  return value;
 }
 
 }  // namespace dorm::js

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "js/array_buffer_allocator.h"
+#include "js/host_objects.h"
 #include "js/serializer.h"
 #include "js/strings.h"
 #include "runtime/env_object.h"
@@ -74,9 +75,6 @@ bool SetNodeModuleExports(v8::Local<v8::Context> context, v8::Local<v8::Module> 
              .IsJust();
 }
 
-AppIsolate* FromIsolate(v8::Isolate* isolate) {
-  return static_cast<AppIsolate*>(isolate->GetData(0));
-}
 }  // namespace
 
 AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
@@ -109,7 +107,17 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
   context_.Reset(isolate_, context);
   v8::Context::Scope context_scope(context);
 
-  clone_error_ = [this](v8::Isolate* isolate, v8::Local<v8::String> message) {
+  host_object_template_.Reset(isolate_, js::NewHostObjectTemplate(isolate_));
+  clone_hooks_.host_object_template = [this](v8::Isolate*) { return host_object_template(); };
+  clone_hooks_.blob_prototype = [this](v8::Isolate*) { return blob_prototype_.Get(isolate_); };
+  clone_hooks_.adopt_blob = [this](v8::Isolate* isolate, v8::Local<v8::Object> blob,
+                                   v8::Local<v8::Uint8Array> bytes, v8::Local<v8::String> type) {
+    v8::Local<v8::Function> adopt = Internal("adoptClonedBlob");
+    v8::Local<v8::Value> args[] = {blob, bytes, type};
+    return !adopt.IsEmpty() &&
+           !adopt->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 3, args).IsEmpty();
+  };
+  clone_hooks_.make_error = [this](v8::Isolate* isolate, v8::Local<v8::String> message) {
     v8::Local<v8::Function> make = Internal("makeDOMException");
     v8::Local<v8::Value> args[] = {message, js::FromUtf8(isolate, "DataCloneError")};
     v8::Local<v8::Value> error;
@@ -131,6 +139,14 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
                         .ToLocalChecked());
   }
   new_request_.Reset(isolate_, Internal("newRequest"));
+  v8::Local<v8::Value> blob_prototype;
+  if (!prelude_internals_.Get(isolate_)
+           ->Get(context, js::FromUtf8(isolate_, "blobPrototype"))
+           .ToLocal(&blob_prototype) ||
+      !blob_prototype->IsObject()) {
+    throw std::runtime_error("the prelude has no Blob.prototype");
+  }
+  blob_prototype_.Reset(isolate_, blob_prototype);
   response_parts_.Reset(isolate_, Internal("responseParts"));
   create_state_.Reset(isolate_, RuntimeFunction("createState"));
   deliver_fetch_.Reset(isolate_, RuntimeFunction("deliverFetch"));
@@ -155,13 +171,15 @@ AppIsolate::~AppIsolate() {
   node_module_exports_.clear();
   prelude_internals_.Reset();
   runtime_exports_.Reset();
+  host_object_template_.Reset();
+  blob_prototype_.Reset();
   context_.Reset();
   ReleaseSqlCursors(isolate_);
   isolate_->Dispose();
 }
 
 void AppIsolate::OnPromiseReject(v8::PromiseRejectMessage message) {
-  AppIsolate* app = FromIsolate(message.GetPromise()->GetIsolate());
+  AppIsolate* app = AppIsolate::Of(message.GetPromise()->GetIsolate());
   if (app && app->host_) app->host_->OnPromiseReject(app, message);
 }
 
@@ -282,7 +300,8 @@ v8::Local<v8::Module> AppIsolate::BuiltinModule(const std::string& specifier) {
     // exports object now, whose own string keys and `default` (the object itself, as Node's
     // CommonJS modules are imported) become the module's exports.
     v8::Local<v8::Context> context = this->context();
-    std::string bare = specifier == kNodeCompatGlobalsModule ? specifier : NodeModuleName(specifier);
+    std::string bare =
+        specifier == kNodeCompatGlobalsModule ? specifier : NodeModuleName(specifier);
     v8::Local<v8::Function> build = RuntimeFunction("nodeModule");
     // The app's env goes along: process.env holds its text and JSON vars, as on workerd.
     v8::Local<v8::Value> args[] = {js::FromUtf8(isolate_, bare), NewEnvObject(this)};
@@ -316,7 +335,7 @@ v8::Local<v8::Module> AppIsolate::BuiltinModule(const std::string& specifier) {
 v8::MaybeLocal<v8::Value> AppIsolate::EvaluateBuiltinModule(v8::Local<v8::Context> context,
                                                             v8::Local<v8::Module> module) {
   v8::Isolate* isolate = context->GetIsolate();
-  AppIsolate* self = FromIsolate(isolate);
+  AppIsolate* self = AppIsolate::Of(isolate);
   std::string specifier;
   for (const auto& [name, global] : self->builtin_modules_) {
     if (global.Get(isolate) == module) specifier = name;
@@ -324,8 +343,7 @@ v8::MaybeLocal<v8::Value> AppIsolate::EvaluateBuiltinModule(v8::Local<v8::Contex
   if (auto node = self->node_module_exports_.find(specifier);
       node != self->node_module_exports_.end()) {
     v8::Local<v8::Object> exports = node->second.Get(isolate);
-    if (specifier != kNodeCompatGlobalsModule &&
-        !SetNodeModuleExports(context, module, exports)) {
+    if (specifier != kNodeCompatGlobalsModule && !SetNodeModuleExports(context, module, exports)) {
       return {};
     }
     v8::Local<v8::Promise::Resolver> resolver;
@@ -374,7 +392,7 @@ v8::MaybeLocal<v8::Module> AppIsolate::ResolveModule(v8::Local<v8::Context> cont
                                                      v8::Local<v8::FixedArray>,
                                                      v8::Local<v8::Module>) {
   v8::Isolate* isolate = context->GetIsolate();
-  AppIsolate* self = FromIsolate(isolate);
+  AppIsolate* self = AppIsolate::Of(isolate);
   std::string name = js::ToUtf8(isolate, specifier);
   v8::Local<v8::Module> builtin = self->BuiltinModule(name);
   if (!builtin.IsEmpty()) return builtin;

@@ -33,6 +33,11 @@ class AppIsolate {
   AppIsolate(const AppIsolate&) = delete;
   AppIsolate& operator=(const AppIsolate&) = delete;
 
+  // The AppIsolate that owns `isolate` (kept in its embedder data slot 0).
+  static AppIsolate* Of(v8::Isolate* isolate) {
+    return static_cast<AppIsolate*>(isolate->GetData(0));
+  }
+
   v8::Isolate* isolate() const { return isolate_; }
   v8::Local<v8::Context> context() const { return context_.Get(isolate_); }
   const std::shared_ptr<const AppCode>& code() const { return code_; }
@@ -104,7 +109,12 @@ class AppIsolate {
     if (!staged_.empty()) staged_.clear();
   }
 
-  const js::DataCloneErrorFactory& data_clone_error_factory() const { return clone_error_; }
+  // What structured clone in this isolate adds to V8's (js/serializer.h).
+  const js::CloneHooks& clone_hooks() const { return clone_hooks_; }
+  // The template of this isolate's host objects (js/host_objects.h).
+  v8::Local<v8::ObjectTemplate> host_object_template() const {
+    return host_object_template_.Get(isolate_);
+  }
 
   // Set by the near-heap-limit callback; the owner must then reset the app's objects and destroy
   // this isolate.
@@ -170,7 +180,9 @@ class AppIsolate {
     std::string error;
   };
   std::map<std::string, LoadedModule> shared_modules_;
-  js::DataCloneErrorFactory clone_error_;
+  js::CloneHooks clone_hooks_;
+  v8::Global<v8::ObjectTemplate> host_object_template_;
+  v8::Global<v8::Value> blob_prototype_;  // the prelude's Blob.prototype
   v8::Global<v8::String> names_[kNameCount];
   v8::Global<v8::Function> new_request_;
   v8::Global<v8::Function> response_parts_;

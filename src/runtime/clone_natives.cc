@@ -3,6 +3,7 @@
 // Contracts: docs/contracts.md.
 #include <cstring>
 
+#include "js/host_objects.h"
 #include "js/serializer.h"
 #include "js/strings.h"
 #include "runtime/native_module.h"
@@ -20,7 +21,7 @@ class CloneCallbacks {
   // --- Structured clone ---
   static void Serialize(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    auto bytes = js::Serialize(isolate, info[0], AppOf(info)->data_clone_error_factory());
+    auto bytes = js::Serialize(isolate, info[0], AppOf(info)->clone_hooks());
     if (!bytes) return;
     Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes->size());
     if (!bytes->empty())
@@ -36,9 +37,33 @@ class CloneCallbacks {
     }
     auto store = info[0].As<v8::ArrayBuffer>()->GetBackingStore();
     Local<Value> value;
-    if (js::Deserialize(isolate, static_cast<const char*>(store->Data()), store->ByteLength())
+    if (js::Deserialize(isolate, static_cast<const char*>(store->Data()), store->ByteLength(),
+                        AppOf(info)->clone_hooks())
             .ToLocal(&value)) {
       info.GetReturnValue().Set(value);
+    }
+  }
+
+  // newHostObject(prototype, kind, first, second) → a host object (js/host_objects.h) with that
+  // prototype: kind 1, a Blob over the Uint8Array `first` with type `second`; kind 0, an object
+  // of the class named `first` that structured clone refuses.
+  static void NewHostObject(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    if (!info[1]->IsInt32()) {
+      js::ThrowTypeError(isolate, "newHostObject(prototype, kind, ...): kind must be 0 or 1");
+      return;
+    }
+    int32_t kind = info[1].As<v8::Int32>()->Value();
+    if (kind != static_cast<int32_t>(js::HostObjectKind::kUncloneable) &&
+        kind != static_cast<int32_t>(js::HostObjectKind::kBlob)) {
+      js::ThrowTypeError(isolate, "newHostObject(prototype, kind, ...): kind must be 0 or 1");
+      return;
+    }
+    v8::Local<v8::Object> object;
+    if (js::NewHostObject(isolate->GetCurrentContext(), AppOf(info)->host_object_template(),
+                          info[0], static_cast<js::HostObjectKind>(kind), info[2], info[3])
+            .ToLocal(&object)) {
+      info.GetReturnValue().Set(object);
     }
   }
 
@@ -66,6 +91,7 @@ std::span<const NativeFunction> CloneNatives() {
       {"serialize", &CloneCallbacks::Serialize},
       {"deserialize", &CloneCallbacks::Deserialize},
       {"detachArrayBuffer", &CloneCallbacks::DetachArrayBuffer},
+      {"newHostObject", &CloneCallbacks::NewHostObject},
   };
   return kFunctions;
 }

@@ -49,7 +49,7 @@ inline ObjectHost* HostOf(const v8::FunctionCallbackInfo<v8::Value>& info) {
 }
 // The app whose code called the native.
 inline AppIsolate* AppOf(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  return static_cast<AppIsolate*>(info.GetIsolate()->GetData(0));
+  return AppIsolate::Of(info.GetIsolate());
 }
 // The live instance that argument `index` names, if the caller may act for it (see
 // ObjectHost::ResolveObjectHandle); nullptr with an Error thrown otherwise.

@@ -13,7 +13,7 @@ std::optional<std::string> EncodeRpcMessage(AppIsolate* app, v8::Local<v8::Value
                                               first_is_arguments)) {
     return compact;
   }
-  return js::Serialize(isolate, message, app->data_clone_error_factory());
+  return js::Serialize(isolate, message, app->clone_hooks());
 }
 
 std::optional<DecodedRpcMessage> DecodeRpcMessage(v8::Isolate* isolate, std::string_view bytes) {
@@ -21,7 +21,8 @@ std::optional<DecodedRpcMessage> DecodeRpcMessage(v8::Isolate* isolate, std::str
   v8::TryCatch decoding(isolate);
   v8::MaybeLocal<v8::Value> decoded = js::IsCompactMessage(bytes)
                                           ? js::DecodeCompactMessage(isolate, bytes)
-                                          : js::Deserialize(isolate, bytes.data(), bytes.size());
+                                          : js::Deserialize(isolate, bytes.data(), bytes.size(),
+                                                            AppIsolate::Of(isolate)->clone_hooks());
   v8::Local<v8::Value> value;
   if (decoded.ToLocal(&value)) return DecodedRpcMessage{value, false};
   if (decoding.HasTerminated() || isolate->IsExecutionTerminating()) return std::nullopt;

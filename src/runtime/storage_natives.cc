@@ -59,7 +59,10 @@ class StorageCallbacks {
 
   static Local<Value> Decode(v8::Isolate* isolate, std::string_view bytes) {
     Local<Value> value;
-    if (!js::Deserialize(isolate, bytes.data(), bytes.size()).ToLocal(&value)) return {};
+    if (!js::Deserialize(isolate, bytes.data(), bytes.size(),
+                         AppIsolate::Of(isolate)->clone_hooks())
+             .ToLocal(&value))
+      return {};
     return value;
   }
 
@@ -79,7 +82,7 @@ class StorageCallbacks {
     out->reserve(std::min<uint32_t>(length, 1u << 16));
     // The copies are native memory: they count against the heap limit, as the strings would in
     // the heap (a list can name one large string thousands of times).
-    auto* app = static_cast<AppIsolate*>(isolate->GetData(0));
+    auto* app = AppIsolate::Of(isolate);
     size_t total_bytes = 0;
     for (uint32_t i = 0; i < length; ++i) {
       Local<Value> element;
@@ -146,7 +149,7 @@ class StorageCallbacks {
     v8::Isolate* isolate = info.GetIsolate();
     std::string key;
     if (!StringArg(info, 1, &key)) return;
-    auto bytes = js::Serialize(isolate, info[2], AppOf(info)->data_clone_error_factory());
+    auto bytes = js::Serialize(isolate, info[2], AppOf(info)->clone_hooks());
     if (!bytes) return;
     WithDatabase(info, true,
                  [&](ObjectInstance*, storage::ObjectDatabase* db) { db->Put(key, *bytes); });
@@ -170,7 +173,7 @@ class StorageCallbacks {
     for (uint32_t i = 0; i < keys.size(); ++i) {
       Local<Value> value;
       if (!values->Get(context, i).ToLocal(&value)) return;
-      auto bytes = js::Serialize(isolate, value, AppOf(info)->data_clone_error_factory());
+      auto bytes = js::Serialize(isolate, value, AppOf(info)->clone_hooks());
       if (!bytes) return;
       batch_bytes += keys[i].size() + bytes->size();
       if (batch_bytes > AppOf(info)->heap_limit_bytes()) {

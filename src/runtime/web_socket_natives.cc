@@ -25,13 +25,11 @@ class WebSocketCallbacks {
   // The live instance of slot `info[0]` if the caller may act for it (see
   // ThreadEngine::ResolveObjectHandle), or nullptr with an Error thrown.
   static ObjectInstance* Instance(const FunctionCallbackInfo<Value>& info) {
-    return Engine(info)->ResolveObjectHandle(
-        static_cast<AppIsolate*>(info.GetIsolate()->GetData(0)), info[0]);
+    return Engine(info)->ResolveObjectHandle(AppOf(info), info[0]);
   }
   // The socket `info[index]` names, if it belongs to the caller's app; nullptr otherwise.
   static WebSocketRecord* Socket(const FunctionCallbackInfo<Value>& info, int index) {
-    return Engine(info)->ResolveSocketHandle(
-        static_cast<AppIsolate*>(info.GetIsolate()->GetData(0)), info[index]);
+    return Engine(info)->ResolveSocketHandle(AppOf(info), info[index]);
   }
   static Local<Value> StateCode(v8::Isolate* isolate, const WebSocketRecord& record) {
     // WebSocket.readyState: a socket still connecting already counts as OPEN for the object.

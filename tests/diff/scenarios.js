@@ -383,4 +383,43 @@ const SCENARIOS = {
     s.sql.exec('CREATE TABLE t (x)');
     return { rename: syncAttempt(() => s.sql.exec('ALTER TABLE t RENAME TO _cf_x').toArray()) };
   },
+
+  // ---------------------------------------------------------------------------------------------
+  // Structured clone of the API classes: a Blob is copied (by structuredClone and by storage), a
+  // File or a CryptoKey is refused with a DataCloneError.
+
+  async host_object_clone(s) {
+    const describe = async (v) => ({
+      tag: Object.prototype.toString.call(v),
+      isBlob: v instanceof Blob,
+      isFile: v instanceof File,
+      size: v?.size,
+      type: v?.type,
+      text: v instanceof Blob ? await v.text() : undefined,
+    });
+    const key = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, true, ['sign']);
+    class MyBlob extends Blob {}
+    const out = {};
+    out.blob = await attempt(async () => describe(structuredClone(new Blob(['hé'], { type: 'Text/Plain' }))));
+    out.slice = await attempt(async () => describe(structuredClone(new Blob(['hello world']).slice(2, 5, 'X/Y'))));
+    out.empty = await attempt(async () => describe(structuredClone(new Blob([]))));
+    out.subclass = await attempt(async () => describe(structuredClone(new MyBlob(['q']))));
+    out.nested = await attempt(async () => {
+      const blob = new Blob(['xyz']);
+      const copy = structuredClone({ a: blob, b: [blob], m: new Map([['k', blob]]) });
+      return { a: await describe(copy.a), same: copy.a === copy.b[0] && copy.a === copy.m.get('k') };
+    });
+    out.file = syncAttempt(() => structuredClone(new File(['hi'], 'a.txt')));
+    out.fileInside = syncAttempt(() => structuredClone({ list: [1, new File([], 'f')] }));
+    out.key = syncAttempt(() => structuredClone(key));
+    out.putBlob = await attempt(async () => {
+      await s.put('blob', { blob: new Blob([new Uint8Array([0, 1, 255])], { type: 'application/x' }) });
+      const back = await s.get('blob');
+      return { ...(await describe(back.blob)), bytes: [...new Uint8Array(await back.blob.arrayBuffer())] };
+    });
+    out.putFile = await attempt(() => s.put('file', new File(['x'], 'x.txt')));
+    out.putKey = await attempt(() => s.put('key', key));
+    out.storedAfterRefusals = await attempt(async () => [...(await s.list()).keys()]);
+    return out;
+  },
 };

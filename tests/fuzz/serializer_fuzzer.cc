@@ -82,7 +82,7 @@ void WriteSeeds(const char* folder) {
         !script->Run(context).ToLocal(&value)) {
       Fail(std::string("seed ") + name + " does not evaluate");
     }
-    std::optional<std::string> bytes = dorm::js::Serialize(isolate, value, nullptr);
+    std::optional<std::string> bytes = dorm::js::Serialize(isolate, value, {});
     if (!bytes) Fail(std::string("seed ") + name + " does not serialize");
     std::ofstream(std::string(folder) + "/" + name, std::ios::binary) << *bytes;
   }
@@ -136,16 +136,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     v8::Context::Scope context_scope(context);
     v8::TryCatch try_catch(isolate);
     v8::Local<v8::Value> value;
-    if (dorm::js::Deserialize(isolate, reinterpret_cast<const char*>(data), size).ToLocal(&value)) {
-      std::optional<std::string> once = dorm::js::Serialize(isolate, value, nullptr);
+    if (dorm::js::Deserialize(isolate, reinterpret_cast<const char*>(data), size, {})
+            .ToLocal(&value)) {
+      std::optional<std::string> once = dorm::js::Serialize(isolate, value, {});
       if (once) {
         v8::Local<v8::Value> again;
-        if (!dorm::js::Deserialize(isolate, once->data(), once->size()).ToLocal(&again)) {
+        if (!dorm::js::Deserialize(isolate, once->data(), once->size(), {}).ToLocal(&again)) {
           if (!isolate->IsExecutionTerminating()) {
             Fail("a value read from storage and written again cannot be read back");
           }
-        } else if (std::optional<std::string> twice =
-                       dorm::js::Serialize(isolate, again, nullptr)) {
+        } else if (std::optional<std::string> twice = dorm::js::Serialize(isolate, again, {})) {
           if (*twice != *once) Fail("writing a value read back gives different bytes");
         }
       }

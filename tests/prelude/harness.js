@@ -124,6 +124,16 @@ function createRuntime() {
       expect(util.types.isArrayBuffer(ab), 'deserialize(ArrayBuffer)');
       return v8.deserialize(Buffer.from(new Uint8Array(ab)));
     },
+    // The real one makes an API object with internal fields (src/js/host_objects.h), which only
+    // V8's serializer tells apart; here an ordinary object with the same prototype.
+    newHostObject(prototype, kind, first, second) {
+      expect(prototype !== null && (typeof prototype === 'object' || typeof prototype === 'function'),
+        'newHostObject(prototype, kind, ...): wrong argument types');
+      expect(kind === 0 ? typeof first === 'string'
+        : kind === 1 && util.types.isUint8Array(first) && typeof second === 'string',
+      'newHostObject(prototype, kind, ...): wrong argument types');
+      return Object.create(prototype);
+    },
     detachArrayBuffer(ab) {
       if (!util.types.isArrayBuffer(ab)) return false;
       try {

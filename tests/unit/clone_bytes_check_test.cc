@@ -33,6 +33,12 @@ std::string Varint(uint32_t value) {
 // The header our writer puts first: version 15.
 const std::string kHeader = FromHex("ff0f");
 
+// A Blob as js/host_objects.h writes it.
+std::string Blob(const std::string& type, const std::string& contents) {
+  return "\\" + Varint(1) + Varint(static_cast<uint32_t>(type.size())) + type +
+         Varint(static_cast<uint32_t>(contents.size())) + contents;
+}
+
 std::string SparseArray(uint32_t length) {
   return "a" + Varint(length) + "@" + Varint(0) + Varint(length);
 }
@@ -184,6 +190,10 @@ TEST(CloneBytesCheck, AcceptsTheFormsOurWriterEmits) {
        kHeader + "rm\"\x01m" + "c^" + Varint(0) + "s\"\x01s" + "."},
       {"big BigInt", kHeader + "Z" + Varint(1024 << 1) + std::string(1024, '\x01')},
       {"format version 14", FromHex("ff0e") + "_"},
+      {"a Blob", kHeader + Blob("text/plain", "hello")},
+      {"an empty Blob without a type", kHeader + Blob("", "")},
+      {"a Blob referenced twice",
+       kHeader + "A" + Varint(2) + Blob("", "x") + "^" + Varint(1) + "$" + Varint(0) + Varint(2)},
   };
   for (const auto& [name, bytes] : forms) {
     CloneBytesVerdict verdict = Check(bytes);
@@ -198,7 +208,10 @@ TEST(CloneBytesCheck, RefusesWhatOurWriterNeverEmits) {
       {"format version 13", FromHex("ff0d") + "_"},
       {"format version 16", FromHex("ff10") + "_"},
       {"the fuzzer's reproducer", FromHex("ff0f7361ffffff0f7361ff7eff7e")},
-      {"host object", kHeader + "\\"},
+      {"host object cut short", kHeader + "\\"},
+      {"host object of an unknown kind", kHeader + "\\" + Varint(2) + Varint(0) + Varint(0)},
+      {"Blob type longer than the bytes", kHeader + "\\" + Varint(1) + Varint(50) + "ab"},
+      {"Blob longer than the bytes", kHeader + "\\" + Varint(1) + Varint(0) + Varint(9) + "ab"},
       {"transferred buffer", kHeader + "t" + Varint(0)},
       {"shared buffer", kHeader + "u" + Varint(0)},
       {"shared object", kHeader + "p" + Varint(0)},
@@ -238,6 +251,15 @@ TEST(CloneBytesCheck, RefusesWhatOurWriterNeverEmits) {
     EXPECT_EQ(verdict.kind, Kind::kMalformed) << name << ": " << verdict.reason;
     EXPECT_NE(verdict.reason.find("at byte"), std::string::npos) << name;
   }
+}
+
+TEST(CloneBytesCheck, CountsABlobsContentsAgainstTheBudget) {
+  CloneBytesLimits limits;
+  limits.allocation_budget = 1u << 20;
+  EXPECT_TRUE(Check(kHeader + Blob("", std::string(1000, 'x')), limits).ok());
+  CloneBytesVerdict verdict = Check(kHeader + Blob("", std::string(2u << 20, 'x')), limits);
+  EXPECT_EQ(verdict.kind, Kind::kTooLarge);
+  EXPECT_NE(verdict.reason.find("a Blob"), std::string::npos) << verdict.reason;
 }
 
 TEST(CloneBytesCheck, RefusesAResizableBufferThatReservesTooMuch) {

@@ -1,0 +1,36 @@
+// Host objects: instances of the Web API classes that workerd implements natively (Blob, File,
+// CryptoKey), made from an object template with internal fields so that structured clone treats
+// them as workerd does. V8 10.2's serializer hands an object to the embedder's delegate only if
+// it is an API object with internal fields; any other object, whatever its class, is written as
+// a plain object (a CryptoKey would be stored as `{}`).
+//
+// Field 0 holds the kind. A kBlob object holds its bytes (a Uint8Array) in field 1 and its type
+// (a string) in field 2, set once at creation: a Blob is immutable. A kUncloneable object holds
+// its class name in field 1, for the DataCloneError.
+//
+// Wire format of a Blob in structured clone bytes (after V8's host object tag '\\'): the varint
+// kind (1), the varint byte length of the type then its UTF-8 bytes, the varint byte length of
+// the contents then the contents. js/clone_bytes_check.cc walks exactly this.
+//
+// Must be called with the isolate and a context entered.
+#pragma once
+
+#include <v8.h>
+
+namespace dorm::js {
+
+enum class HostObjectKind : int32_t { kUncloneable = 0, kBlob = 1 };
+inline constexpr int kHostObjectFields = 3;
+
+// The template every host object of an isolate is made from.
+v8::Local<v8::ObjectTemplate> NewHostObjectTemplate(v8::Isolate* isolate);
+
+// A new host object with prototype `prototype`. For kBlob, `first` is the Uint8Array and `second`
+// the type; for kUncloneable, `first` is the class name and `second` is ignored. Returns an empty
+// handle, with a TypeError thrown, when the arguments do not have those types.
+v8::MaybeLocal<v8::Object> NewHostObject(v8::Local<v8::Context> context,
+                                         v8::Local<v8::ObjectTemplate> object_template,
+                                         v8::Local<v8::Value> prototype, HostObjectKind kind,
+                                         v8::Local<v8::Value> first, v8::Local<v8::Value> second);
+
+}  // namespace dorm::js
