@@ -11,6 +11,8 @@
 #                            calls/s, one caller or 64); --rpc --help
 #   bench/run.sh --fetch [options]     outbound fetch() from objects instead (fetch.mjs: one fetch()
 #                            per request to a local upstream, 100 B and 64 KiB); --fetch --help
+#   bench/run.sh --crypto [options]    WebCrypto inside objects instead (crypto.mjs: HMAC sign and
+#                            verify, AES-GCM, SHA-256); --crypto --help
 #   bench/run.sh --meters [options]    what the usage meters cost (meters.mjs: Dorm with the
 #                            meters on and off, alternating); --meters --help; no workerd needed
 #
@@ -31,6 +33,7 @@ for arg in "$@"; do
     --websocket) script=websocket.mjs ;;
     --rpc) script=rpc.mjs ;;
     --fetch) script=fetch.mjs ;;
+    --crypto) script=crypto.mjs ;;
     --meters) script=meters.mjs ;;
     *) args+=("$arg") ;;
   esac
