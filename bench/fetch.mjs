@@ -6,15 +6,14 @@
 // same for both servers, so it bounds both alike.
 // Started by `bench/run.sh --fetch`, which checks the tools and raises the open-files limit.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, fail, log, parseBenchArgs, stopProcess, killAllChildren, freePort, httpCall,
-  runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess,
-  spawnDorm, dormListening, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish, checksPassed,
+  benchDir, rootDir, fail, log, parseBenchArgs, stopProcess, killAllChildren, httpCall, runWrk as runWrkArgs,
+  makeClassWorkerd, makeClassDorm, runClassScenario, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  checksPassed,
 } from './lib.mjs';
 
 const CLASS = { moduleFile: 'fetch-bench.js', className: 'FetchBench', route: 'fetch-bench', binding: 'FETCH_BENCH', uniqueKey: 'dorm-bench-fetch' };
@@ -86,76 +85,15 @@ function runWrk(baseUrl, s, upstream, seconds) {
   return runWrkArgs(args, seconds);
 }
 
-function makeWorkerd(tmp) {
-  const bin = workerdCandidates().find((f) => fs.existsSync(f));
-  if (!bin) fail('workerd is not installed: run `npm ci` in bench/');
-  const confDir = path.join(tmp, 'workerd');
-  const dataDir = path.join(tmp, 'workerd-data');
-  fs.mkdirSync(confDir, { recursive: true });
-  fs.mkdirSync(dataDir, { recursive: true });
-  fs.copyFileSync(path.join(benchDir, CLASS.moduleFile), path.join(confDir, CLASS.moduleFile));
-  fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs(CLASS));
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return {
-    name: 'workerd',
-    version,
-    async start() {
-      const port = await freePort();
-      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
-        port, dataDir, workerName: 'benchWorker', compatibilityDate: '2025-01-01', ...CLASS, localOutbound: true,
-      }));
-      const child = await startWorkerdProcess(bin, confDir, port, path.join(tmp, 'workerd.log'), 30000);
-      return { baseUrl: `http://127.0.0.1:${port}`, child };
-    },
-  };
-}
-
-function makeDorm(tmp) {
-  const dataDir = path.join(tmp, 'dorm-data');
-  fs.mkdirSync(dataDir, { recursive: true });
-  let deployed = false;
-  return {
-    name: 'dorm',
-    version: null,
-    async start() {
-      const logFile = path.join(tmp, 'dorm.log');
-      const child = spawnDorm(o.dormBin, dataDir, o.dormThreads, logFile, ['--outbound-allow', '127.0.0.1']);
-      try {
-        const baseUrl = await dormListening(child, logFile, 30000);
-        if (!deployed) {
-          const r = spawnSync(o.dormBin, ['deploy', path.join(benchDir, CLASS.moduleFile), '--name', CLASS.route,
-            '--access', 'public', '--data', dataDir], { encoding: 'utf8', timeout: 60000 });
-          if (r.status !== 0) throw new Error(`dorm deploy failed: ${r.stderr || r.stdout}`);
-          deployed = true;
-        }
-        return { baseUrl, child };
-      } catch (e) {
-        await stopProcess(child);
-        throw e;
-      }
-    },
-  };
-}
-
 async function runScenario(server, r, s, upstream) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  let proc = null;
-  try {
-    proc = await server.start();
-    const probe = await httpCall(agent, 'GET', `${proc.baseUrl}/_do/${CLASS.route}/fetcher-0/${action(s, upstream)}`);
-    r.checks[s.key] = { ok: probe.status === 200 && probe.body === String(s.length), status: probe.status, body: probe.body.slice(0, 200) };
-    if (o.warmup > 0) await runWrk(proc.baseUrl, s, upstream, o.warmup);
-    const res = await runWrk(proc.baseUrl, s, upstream, o.duration);
-    r.scenarios[s.key] = res;
-    log(`${r.server}: ${s.label}: ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms` +
-      `${res.error_count ? `, ${res.error_count} errors` : ''}`);
-  } catch (e) {
-    r.errors.push(`${s.key}: ${e.message}`);
-    log(`${r.server}: ERROR in ${s.key}: ${e.message}`);
-  } finally {
-    agent.destroy();
-    if (proc) await stopProcess(proc.child);
-  }
+  await runClassScenario(server, r, s, o, {
+    async check(baseUrl, agent) {
+      const probe = await httpCall(agent, 'GET', `${baseUrl}/_do/${CLASS.route}/fetcher-0/${action(s, upstream)}`);
+      return { ok: probe.status === 200 && probe.body === String(s.length), status: probe.status, body: probe.body.slice(0, 200) };
+    },
+    measure: (baseUrl, seconds) => runWrk(baseUrl, s, upstream, seconds),
+    report: (res) => `${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms`,
+  });
 }
 
 async function main() {
@@ -163,8 +101,8 @@ async function main() {
   if (o.dorm && !fs.existsSync(o.dormBin)) fail(`${o.dormBin} does not exist: build Dorm first, or use --workerd-only`);
   const upstream = await startUpstream();
   const servers = [];
-  if (o.workerd) servers.push(makeWorkerd(tmp));
-  if (o.dorm) servers.push(makeDorm(tmp));
+  if (o.workerd) servers.push(makeClassWorkerd(tmp, CLASS, { localOutbound: true }));
+  if (o.dorm) servers.push(makeClassDorm(tmp, CLASS, o, ['--outbound-allow', '127.0.0.1']));
   const results = {};
   for (const server of servers) results[server.name] = { server: server.name, version: server.version, scenarios: {}, checks: {}, errors: [] };
   log(`${o.duration} s runs after ${o.warmup} s warm-up; ${servers.map((s) => s.name).join(' and ')}; upstream ${upstream.url}`);

@@ -1,6 +1,7 @@
-// Helpers shared by the benchmark scripts (bench.mjs, storage.mjs, websocket.mjs, meters.mjs) and
-// the differential check (tests/diff/run.mjs): server processes on loopback, workerd
-// configuration, Dorm start and deploy, the fsync probe, wrk runs, HTTP calls and the text tables.
+// Helpers shared by the benchmark scripts (bench.mjs, storage.mjs, websocket.mjs, rpc.mjs,
+// fetch.mjs, crypto.mjs, meters.mjs) and the differential check (tests/diff/run.mjs): server
+// processes on loopback, workerd configuration, Dorm start and deploy, the fsync probe, wrk runs,
+// HTTP calls and the text tables.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -366,6 +367,87 @@ export async function dormListening(child, logFile, timeoutMs, tailLines = 30) {
 export function dormDeploy(bin, file, name, dataDir, timeoutMs) {
   const r = spawnSync(bin, ['deploy', file, '--name', name, '--access', 'public', '--data', dataDir], { encoding: 'utf8', timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`dorm deploy failed (${r.status}): ${r.stderr}${r.stdout}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One class on both servers (fetch.mjs, crypto.mjs): `cls` is { moduleFile (in bench/),
+// className, route, binding, uniqueKey }. start() gives a freshly started server that is the only
+// one alive: { baseUrl, child }.
+
+// workerd with the class behind the front worker (workerdFrontJs); `localOutbound` lets its
+// fetch() reach loopback addresses.
+export function makeClassWorkerd(tmp, cls, { localOutbound = false } = {}) {
+  const bin = workerdCandidates().find((f) => fs.existsSync(f));
+  if (!bin) fail('workerd is not installed: run `npm ci` in bench/');
+  const confDir = path.join(tmp, 'workerd');
+  const dataDir = path.join(tmp, 'workerd-data');
+  fs.mkdirSync(confDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.copyFileSync(path.join(benchDir, cls.moduleFile), path.join(confDir, cls.moduleFile));
+  fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs(cls));
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return {
+    name: 'workerd',
+    version,
+    async start() {
+      const port = await freePort();
+      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
+        port, dataDir, workerName: 'benchWorker', compatibilityDate: '2025-01-01', ...cls, localOutbound,
+      }));
+      const child = await startWorkerdProcess(bin, confDir, port, path.join(tmp, 'workerd.log'), 30000);
+      return { baseUrl: `http://127.0.0.1:${port}`, child };
+    },
+  };
+}
+
+// `dorm serve` (options o.dormBin, o.dormThreads, plus `extraArgs`) with the class deployed once,
+// public, under its route.
+export function makeClassDorm(tmp, cls, o, extraArgs = []) {
+  const dataDir = path.join(tmp, 'dorm-data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  let deployed = false;
+  return {
+    name: 'dorm',
+    version: null,
+    async start() {
+      const logFile = path.join(tmp, 'dorm.log');
+      const child = spawnDorm(o.dormBin, dataDir, o.dormThreads, logFile, extraArgs);
+      try {
+        const baseUrl = await dormListening(child, logFile, 30000);
+        if (!deployed) {
+          dormDeploy(o.dormBin, path.join(benchDir, cls.moduleFile), cls.route, dataDir, 60000);
+          deployed = true;
+        }
+        return { baseUrl, child };
+      } catch (e) {
+        await stopProcess(child);
+        throw e;
+      }
+    },
+  };
+}
+
+// Runs scenario `s` on a freshly started `server`, recording into `r` ({ scenarios, checks,
+// errors }): `check(baseUrl, agent)` → { ok, ... } for the answer checked before the runs,
+// `measure(baseUrl, seconds)` → wrk's result (called for the warm-up, then for the measured run),
+// `report(res)` → the log line's text after the label. The server is stopped afterwards.
+export async function runClassScenario(server, r, s, o, { check, measure, report }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  let proc = null;
+  try {
+    proc = await server.start();
+    r.checks[s.key] = await check(proc.baseUrl, agent);
+    if (o.warmup > 0) await measure(proc.baseUrl, o.warmup);
+    const res = await measure(proc.baseUrl, o.duration);
+    r.scenarios[s.key] = res;
+    log(`${r.server}: ${s.label}: ${report(res)}${res.error_count ? `, ${res.error_count} errors` : ''}`);
+  } catch (e) {
+    r.errors.push(`${s.key}: ${e.message}`);
+    log(`${r.server}: ERROR in ${s.key}: ${e.message}`);
+  } finally {
+    agent.destroy();
+    if (proc) await stopProcess(proc.child);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
