@@ -48,7 +48,10 @@ test('dorm dev deploys, redeploys on every change, survives a broken edit and st
 
     fs.writeFileSync(path.join(dir, 'src', 'index.js'), worker('third'));
     await waitFor(async () => (await ask()) === 'third', { timeoutMs: 30000, what: `the fix to be deployed:\n${output}` });
-    // Files under node_modules and the data folder are not watched.
+    // Files under node_modules and the data folder are not watched. (dorm dev reports a deploy
+    // after the server has logged it and served the new code: wait for its third report.)
+    const devDeploys = () => output.split('deployed project devapp from').length - 1;
+    await waitFor(() => devDeploys() === 3, { timeoutMs: 30000, what: `dorm dev to report the third deploy:\n${output}` });
     const deploys = output.split('deployed project devapp').length;
     fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'node_modules', 'ignored.js'), 'x');
