@@ -385,6 +385,9 @@ export class RewriterRun {
     }
     // Without element handlers nothing needs the stack of open elements (as in lol-html).
     this.tracksElements = this.elementHandlers.length > 0;
+    // What an open element holds here: the fixed part, and a byte per selector part past 15.
+    const parts = this.selectors.parts.length;
+    this.elementCost = ELEMENT_COST + (parts > 15 ? parts : 0);
     this.active = new Uint32Array(this.elementHandlers.length); // open elements matched, per handler
     this.root = new OpenElement('#root', '', HTML_NS, null, 0, 0, true);
     this.stack = [];
@@ -415,7 +418,7 @@ export class RewriterRun {
       onattribentity() {},
       onopentagname(start, end) {
         run.#flushClose(start - 1);
-        run.tag = { name: run.#slice(start, end), attrs: [], attrStart: 0, attrName: '', value: '' };
+        run.tag = { name: run.#slice(start, end), attrs: [], seen: new Set(), attrStart: 0, attrName: '', value: '' };
       },
       onattribname(start, end) {
         const t = run.tag;
@@ -431,7 +434,8 @@ export class RewriterRun {
         const rawEnd = quote >= 1 ? end : t.attrStart + t.attrName.length;
         const name = t.attrName.toLowerCase();
         // A repeated attribute is ignored, as by the HTML tokenizer (but its source is kept).
-        const dup = t.attrs.some((a) => a.name === name);
+        const dup = t.seen.has(name);
+        t.seen.add(name);
         t.attrs.push({ name, value: t.value, raw: run.#slice(t.attrStart, rawEnd), sourceName: t.attrName, dup });
       },
       onopentagend(end) {
@@ -487,7 +491,7 @@ export class RewriterRun {
     this.#flushClose();
     await this.#drain();
     this.#trim();
-    if (this.buffer.length + this.stack.length * ELEMENT_COST > MEMORY_LIMIT) throw memoryLimitError();
+    if (this.buffer.length + this.stack.length * this.elementCost > MEMORY_LIMIT) throw memoryLimitError();
     return this.#take();
   }
 
@@ -662,7 +666,7 @@ export class RewriterRun {
       return;
     }
     entry.skip = state.removed || state.inner !== null;
-    if ((this.stack.length + 1) * ELEMENT_COST > MEMORY_LIMIT) throw memoryLimitError();
+    if ((this.stack.length + 1) * this.elementCost > MEMORY_LIMIT) throw memoryLimitError();
     this.stack.push(entry);
     for (const h of entry.matched) this.active[h] += 1;
     if (entry.skip) this.skipDepth += 1;
