@@ -135,7 +135,12 @@ export class HTMLRewriter {
         return reader.cancel(reason);
       },
     }, { highWaterMark: 0 });
-    return new Response(output, response);
+    const result = new Response(output, response);
+    // The source's length is not the output's: workerd sends the rewritten body chunked (its
+    // header list still shows the old Content-Length; Dorm's server would send under it, so the
+    // header goes).
+    result.headers.delete('content-length');
+    return result;
   }
 }
 

@@ -61,8 +61,16 @@ test('bad_selectors: the same errors, but for "#"', async () => {
   assert.deepEqual(got, want);
 });
 
-test('malformed: same output and end tag handlers', async () => {
-  assert.deepEqual(await answer('malformed'), workerd.malformed);
+test('length_header: the rewritten body goes out whole and chunked, without the source length', async () => {
+  assert.deepEqual(await answer('length_header'), { ok: { header: null, text: workerd.length_header.ok.text } });
+  assert.equal(workerd.length_header.ok.header, '8');
+  const ex = timedGet(server.port, '/_do/html-rewriter-probe/l/stream/length');
+  const text = await ex.done;
+  // As workerd answers on the wire.
+  assert.match(text, /^HTTP\/1\.1 200 /);
+  assert.match(text, /\r\ntransfer-encoding: chunked\r\n/i);
+  assert.doesNotMatch(text, /content-length/i);
+  assert.match(text, /<p>x and more<\/p>/);
 });
 
 // A raw HTTP exchange: the arrival time of the first byte matching each pattern.
