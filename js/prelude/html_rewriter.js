@@ -18,17 +18,20 @@ function engine() {
   return engineModule;
 }
 
-function handlerOf(handlers, name) {
+// Handler `name` of the dictionary `handlers` (of WebIDL type `type`), or null.
+function handlerOf(handlers, name, type) {
   if (handlers === null || handlers === undefined) return null;
   const fn = handlers[name];
-  if (fn === undefined || fn === null) return null;
-  if (typeof fn !== 'function') throw new TypeError(`Failed to execute 'on' on 'HTMLRewriter': ${name} is not a function.`);
+  if (fn === undefined) return null;
+  if (typeof fn !== 'function') {
+    throw new TypeError(`Incorrect type for the '${name}' field on '${type}': the provided value is not of type 'function'.`);
+  }
   return fn;
 }
 
-function checkHandlersObject(handlers, method) {
+function checkHandlersObject(handlers, method, type, position) {
   if (handlers !== undefined && handlers !== null && typeof handlers !== 'object' && typeof handlers !== 'function') {
-    throw new TypeError(`Failed to execute '${method}' on 'HTMLRewriter': parameter 2 is not of type 'Object'.`);
+    throw new TypeError(`Failed to execute '${method}' on 'HTMLRewriter': parameter ${position} is not of type '${type}'.`);
   }
 }
 
@@ -59,22 +62,27 @@ export class HTMLRewriter {
   #handlers = [];
 
   on(selector, handlers) {
-    const compiled = engine().compileHandlerSelector(`${selector}`);
-    checkHandlersObject(handlers, 'on');
-    this.#handlers.push({
-      kind: 'element', compiled, receiver: handlers,
-      element: handlerOf(handlers, 'element'), comments: handlerOf(handlers, 'comments'), text: handlerOf(handlers, 'text'),
-    });
+    if (selector === undefined) throw new TypeError("Failed to execute 'on' on 'HTMLRewriter': parameter 1 is not of type 'string'.");
+    const text = `${selector}`;
+    checkHandlersObject(handlers, 'on', 'ElementContentHandlers', 2);
+    const type = 'ElementContentHandlers';
+    const element = handlerOf(handlers, 'element', type);
+    const comments = handlerOf(handlers, 'comments', type);
+    const textHandler = handlerOf(handlers, 'text', type);
+    const compiled = engine().compileHandlerSelector(text);
+    this.#handlers.push({ kind: 'element', compiled, receiver: handlers, element, comments, text: textHandler });
     return this;
   }
 
   onDocument(handlers) {
-    checkHandlersObject(handlers, 'onDocument');
+    checkHandlersObject(handlers, 'onDocument', 'DocumentContentHandlers', 1);
+    const type = 'DocumentContentHandlers';
+    const doctype = handlerOf(handlers, 'doctype', type);
+    const comments = handlerOf(handlers, 'comments', type);
+    const text = handlerOf(handlers, 'text', type);
+    const end = handlerOf(handlers, 'end', type);
     engine();
-    this.#handlers.push({
-      kind: 'document', receiver: handlers, doctype: handlerOf(handlers, 'doctype'),
-      comments: handlerOf(handlers, 'comments'), text: handlerOf(handlers, 'text'), end: handlerOf(handlers, 'end'),
-    });
+    this.#handlers.push({ kind: 'document', receiver: handlers, doctype, comments, text, end });
     return this;
   }
 

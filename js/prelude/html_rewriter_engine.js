@@ -26,6 +26,24 @@ const MATHML_INTEGRATION = new Set(['mi', 'mo', 'mn', 'ms', 'mtext']);
 const INVALID_TOKEN = 'This content token is no longer valid. Content tokens are only valid ' +
   'during the execution of the relevant content handler.';
 
+// What lol-html refuses in names it writes (the characters that would end the name).
+const TAG_NAME_FORBIDDEN = /[\t\n\f\r />]/;
+const ATTRIBUTE_NAME_FORBIDDEN = /[\t\n\f\r />=]/;
+
+function validName(name, forbidden, what) {
+  if (name === '') throw new TypeError(`Parser error: ${what === 'tag' ? 'Tag' : 'Attribute'} name can't be empty.`);
+  const bad = forbidden.exec(name);
+  if (bad) throw new TypeError(`Parser error: \`${bad[0]}\` character is forbidden in the ${what} name`);
+  return name;
+}
+
+function stringArgument(value, method) {
+  if (value === undefined) {
+    throw new TypeError(`Failed to execute '${method}' on 'Element': parameter 1 is not of type 'string'.`);
+  }
+  return `${value}`;
+}
+
 function escapeText(s) {
   return s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }
@@ -60,7 +78,7 @@ export class Element extends TokenBase {
 
   set tagName(value) {
     const s = live(this);
-    const name = `${value}`;
+    const name = validName(`${value}`, TAG_NAME_FORBIDDEN, 'tag');
     s.entry.name = name.toLowerCase();
     s.entry.sourceName = name;
     s.modified = true;
@@ -81,16 +99,18 @@ export class Element extends TokenBase {
   }
 
   getAttribute(name) {
-    return live(this).entry.attr(`${name}`.toLowerCase());
+    const s = live(this);
+    return s.entry.attr(stringArgument(name, 'getAttribute').toLowerCase());
   }
 
   hasAttribute(name) {
-    return live(this).entry.attr(`${name}`.toLowerCase()) !== null;
+    const s = live(this);
+    return s.entry.attr(stringArgument(name, 'hasAttribute').toLowerCase()) !== null;
   }
 
   setAttribute(name, value) {
     const s = live(this);
-    const lower = `${name}`.toLowerCase();
+    const lower = validName(stringArgument(name, 'setAttribute'), ATTRIBUTE_NAME_FORBIDDEN, 'attribute').toLowerCase();
     const text = `${value}`;
     const found = s.entry.attrs.find((a) => a.name === lower);
     if (found) {
@@ -168,7 +188,7 @@ export class Element extends TokenBase {
     const s = live(this);
     if (!s.entry.canHaveEnd) throw new TypeError('Parser error: No end tag.');
     if (typeof handler !== 'function') {
-      throw new TypeError("Failed to execute 'onEndTag' on 'Element': parameter 1 is not of type 'Function'.");
+      throw new TypeError("Failed to execute 'onEndTag' on 'Element': parameter 1 is not of type 'function'.");
     }
     // One end tag handler per element: a later call replaces it, as in workerd.
     s.entry.endHandler = handler;
@@ -250,7 +270,9 @@ export class Comment extends Replaceable {
 
   set text(value) {
     const s = live(this);
-    s.text = `${value}`;
+    const text = `${value}`;
+    if (text.includes('-->')) throw new TypeError("Parser error: Comment text shouldn't contain a comment-closing sequence.");
+    s.text = text;
     s.modified = true;
   }
 }

@@ -173,7 +173,8 @@ export function compileSelector(text) {
     if (message.startsWith('Empty sub-selector')) throw selectorError('The selector is empty.');
     throw selectorError('Unexpected end of selector.');
   }
-  if (parsed.length === 0) throw selectorError('The selector is empty.');
+  // A selector that starts with no selector at all (e.g. a digit, which starts no CSS name).
+  if (parsed.length === 0 || /^\s*[0-9]/.test(text)) throw selectorError('The selector is empty.');
   // css-what takes an empty unquoted attribute value; lol-html wants one.
   if (/=\s*\]/.test(text)) throw selectorError('Unexpected end of selector.');
   return parsed.map(compileComplex);

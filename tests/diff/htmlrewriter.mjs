@@ -30,7 +30,7 @@ const SCENARIOS = [
   'element_props', 'attributes', 'tag_name', 'content_ops', 'chaining', 'end_tag', 'text_chunks', 'text_mutations',
   'comments', 'document_handlers', 'doctype_plain', 'async_handlers', 'handler_order', 'selectors', 'bad_selectors',
   'element_after_handler', 'used_body', 'handler_throws', 'misc_api', 'set_inner_with_handlers', 'void_and_self_closing',
-  'raw_text_elements', 'entities_and_charset', 'malformed', 'nested_descendants', 'multiple_on_same', 'insert_order', 'foreign_and_case', 'deep_nesting', 'length_header',
+  'raw_text_elements', 'entities_and_charset', 'malformed', 'nested_descendants', 'multiple_on_same', 'insert_order', 'foreign_and_case', 'deep_nesting', 'length_header', 'argument_errors',
 ];
 
 const args = process.argv.slice(2);
