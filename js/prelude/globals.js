@@ -11,6 +11,7 @@ import { TextDecoderStream, TextEncoderStream } from './encoding_streams.js';
 import { CustomEvent, Event, EventTarget } from './event_target.js';
 import { FormData } from './form_data.js';
 import { Headers } from './headers.js';
+import { HTMLRewriter } from './html_rewriter.js';
 import { FixedLengthStream, IdentityTransformStream } from './identity_stream.js';
 import { MessageChannel, MessagePort } from './message_channel.js';
 import { queueMicrotask } from './microtask.js';
@@ -53,6 +54,7 @@ const globals = {
   File,
   FixedLengthStream,
   FormData,
+  HTMLRewriter,
   Headers,
   IdentityTransformStream,
   MessageChannel,

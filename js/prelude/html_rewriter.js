@@ -1,0 +1,155 @@
+// HTMLRewriter: rewrites an HTML Response body as it streams, with handlers for the elements
+// matching CSS selectors and for the document's doctype, comments, text and end. The class is
+// small; the tokenizer, the selector engine and the token classes (html_rewriter_engine.js,
+// htmlparser2, css-what) are built on the first on()/onDocument()/transform() of an app that
+// uses it, so apps that never do pay nothing for them.
+//
+// transform() answers at once with a Response whose body is made as it is read: each chunk of the
+// source is decoded (the charset of the Content-Type, UTF-8 by default), tokenized, passed
+// through the handlers (awaiting the promises they return, in order) and encoded back, one chunk
+// at a time when the reader asks (so a client that does not read stops the source too).
+import { isResponse, Response } from './response.js';
+import { ReadableStream } from './streams.js';
+import { TextDecoder, TextEncoder } from './encoding.js';
+
+let engineModule = null;
+function engine() {
+  if (engineModule === null) engineModule = require('./html_rewriter_engine.js');
+  return engineModule;
+}
+
+// Handler `name` of the dictionary `handlers` (of WebIDL type `type`), or null.
+function handlerOf(handlers, name, type) {
+  if (handlers === null || handlers === undefined) return null;
+  const fn = handlers[name];
+  if (fn === undefined) return null;
+  if (typeof fn !== 'function') {
+    throw new TypeError(`Incorrect type for the '${name}' field on '${type}': the provided value is not of type 'function'.`);
+  }
+  return fn;
+}
+
+function checkHandlersObject(handlers, method, type, position) {
+  if (handlers !== undefined && handlers !== null && typeof handlers !== 'object' && typeof handlers !== 'function') {
+    throw new TypeError(`Failed to execute '${method}' on 'HTMLRewriter': parameter ${position} is not of type '${type}'.`);
+  }
+}
+
+// The charset parameter of a Content-Type value, or null.
+function charsetOf(contentType) {
+  if (contentType === null) return null;
+  const m = /;\s*charset\s*=\s*("([^"]*)"|[^;\s]*)/i.exec(contentType);
+  if (!m) return null;
+  return m[2] ?? m[1];
+}
+
+// An encoder back to the document's encoding: UTF-8, or windows-1252 (what the Encoding standard
+// makes of latin1 and ascii labels). Other encodings are written as UTF-8.
+function encoderFor(encoding) {
+  const utf8 = new TextEncoder();
+  if (encoding !== 'windows-1252') return (s) => utf8.encode(s);
+  const table = new Map();
+  const decoded = new TextDecoder('windows-1252').decode(Uint8Array.from({ length: 256 }, (_, i) => i));
+  for (let i = 0; i < 256; i++) table.set(decoded.charCodeAt(i), i);
+  return (s) => {
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = table.get(s.charCodeAt(i)) ?? 0x3f;
+    return out;
+  };
+}
+
+export class HTMLRewriter {
+  #handlers = [];
+
+  on(selector, handlers) {
+    if (selector === undefined) throw new TypeError("Failed to execute 'on' on 'HTMLRewriter': parameter 1 is not of type 'string'.");
+    const text = `${selector}`;
+    checkHandlersObject(handlers, 'on', 'ElementContentHandlers', 2);
+    const type = 'ElementContentHandlers';
+    const element = handlerOf(handlers, 'element', type);
+    const comments = handlerOf(handlers, 'comments', type);
+    const textHandler = handlerOf(handlers, 'text', type);
+    const compiled = engine().compileHandlerSelector(text);
+    this.#handlers.push({ kind: 'element', compiled, receiver: handlers, element, comments, text: textHandler });
+    return this;
+  }
+
+  onDocument(handlers) {
+    checkHandlersObject(handlers, 'onDocument', 'DocumentContentHandlers', 1);
+    const type = 'DocumentContentHandlers';
+    const doctype = handlerOf(handlers, 'doctype', type);
+    const comments = handlerOf(handlers, 'comments', type);
+    const text = handlerOf(handlers, 'text', type);
+    const end = handlerOf(handlers, 'end', type);
+    engine();
+    this.#handlers.push({ kind: 'document', receiver: handlers, doctype, comments, text, end });
+    return this;
+  }
+
+  transform(response) {
+    if (!isResponse(response)) {
+      throw new TypeError("Failed to execute 'transform' on 'HTMLRewriter': parameter 1 is not of type 'Response'.");
+    }
+    if (response.type === 'error') throw new TypeError('HTMLRewriter cannot transform an error response');
+    const body = response.body;
+    if (body === null) return response;
+    const charset = charsetOf(response.headers.get('content-type'));
+    let decoder;
+    try {
+      decoder = new TextDecoder(charset ?? 'utf-8');
+    } catch {
+      throw new TypeError('Parser error: Unknown character encoding has been provided.');
+    }
+    if (body.locked) throw new TypeError('The ReadableStream has been locked to a reader.');
+    const { RewriterRun } = engine();
+    const run = new RewriterRun(this.#handlers.slice());
+    const encode = encoderFor(decoder.encoding);
+    const reader = body.getReader();
+    // The first read starts at once, as workerd starts pumping the body (bodyUsed is then true).
+    let first = reader.read();
+    first.catch(() => {});
+    let finished = false;
+    const output = new ReadableStream({
+      async pull(controller) {
+        try {
+          while (!finished) {
+            const next = first ?? reader.read();
+            first = null;
+            const { done, value } = await next;
+            let out;
+            if (done) {
+              finished = true;
+              const tail = decoder.decode();
+              out = (tail === '' ? '' : await run.write(tail)) + await run.end();
+            } else {
+              if (!ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer)) {
+                throw new TypeError('This TransformStream is being used as a byte stream, but received an object of ' +
+                  'non-ArrayBuffer/ArrayBufferView type on its writable side.');
+              }
+              out = await run.write(decoder.decode(value, { stream: true }));
+            }
+            if (out !== '') controller.enqueue(encode(out));
+            if (finished) controller.close();
+            if (out !== '' || finished) return;
+          }
+        } catch (e) {
+          finished = true;
+          reader.cancel(e).catch(() => {});
+          throw e;
+        }
+      },
+      cancel(reason) {
+        finished = true;
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+    const result = new Response(output, response);
+    // The source's length is not the output's: workerd sends the rewritten body chunked (its
+    // header list still shows the old Content-Length; Dorm's server would send under it, so the
+    // header goes).
+    result.headers.delete('content-length');
+    return result;
+  }
+}
+
+Object.defineProperty(HTMLRewriter.prototype, Symbol.toStringTag, { value: 'HTMLRewriter', configurable: true });
