@@ -94,8 +94,21 @@ class ObjectHost {
   // in flight.
   virtual uint64_t FetchOutbound(AppIsolate* caller, outbound::ExchangeRequest request,
                                  v8::Local<v8::Promise::Resolver> resolver) = 0;
-  // Abandons fetch `id` if it belongs to `caller`'s app (ids are guessable).
+  // Abandons fetch `id` if it belongs to `caller`'s app (ids are guessable): the request stops,
+  // its body (either way) too, and its connection is closed.
   virtual void CancelFetch(AppIsolate* caller, uint64_t id) = 0;
+  // After fetch `id` resolved with a streamed body: `resolver` is resolved with the body's next
+  // bytes (a Uint8Array) or null at its end, or rejected with [kind, message]; in a turn of
+  // `caller`, maybe at once. Rejected with a TypeError for an unknown id or a read already waiting.
+  virtual void ReadFetchBody(AppIsolate* caller, uint64_t id,
+                             v8::Local<v8::Promise::Resolver> resolver) = 0;
+  // For fetch `id` started with a streamed request body: queues `bytes` to send. Returns true
+  // (write on), false (the body is no longer wanted: stop) or a promise of one of the two once the
+  // bytes queued have gone out enough.
+  virtual v8::Local<v8::Value> WriteFetchBody(AppIsolate* caller, uint64_t id,
+                                              std::string_view bytes) = 0;
+  // The streamed request body of fetch `id` is complete (`ok`) or failed (the exchange fails).
+  virtual void EndFetchBody(AppIsolate* caller, uint64_t id, bool ok) = 0;
   // The server's Cache API store, or nullptr where there is none (deploy checks).
   virtual ResponseCache* response_cache() = 0;
 
