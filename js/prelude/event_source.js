@@ -126,6 +126,13 @@ export class EventStreamParser {
 
 const fromToken = Symbol('EventSource.from');
 
+// workerd's open events are of a class of their own (not a global).
+class OpenEvent extends Event {
+  constructor() {
+    super('open');
+  }
+}
+
 export class EventSource extends EventTarget {
   #url = null;
   #fetcher = null;
@@ -207,7 +214,7 @@ export class EventSource extends EventTarget {
   #notifyOpen() {
     if (this.#readyState === CLOSED) return;
     this.#readyState = OPEN;
-    dispatchTrustedEvent(this, new Event('open'), false);
+    dispatchTrustedEvent(this, new OpenEvent(), false);
   }
 
   #notifyMessages(messages) {
