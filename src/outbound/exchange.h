@@ -35,9 +35,17 @@ struct UploadBody {
     if (ended || closed) return true;
     queued.append(bytes.data(), bytes.size());
     if (on_data) on_data();
-    if (queued.size() < kHighWater) return true;
+    if (queued.size() < high_water) return true;
     writer_waiting = true;
     return false;
+  }
+  // Lets the writer queue up to `limit` bytes without waiting (for a body gathered whole).
+  void Gather(size_t limit) {
+    high_water = limit;
+    if (writer_waiting) {
+      writer_waiting = false;
+      if (on_room) on_room();
+    }
   }
   // The body is complete (`ok`) or failed: the exchange then ends with an error.
   void End(bool ok) {
@@ -68,6 +76,7 @@ struct UploadBody {
 
   // Total length when known (sent as Content-Length), or -1 (sent chunked).
   int64_t length = -1;
+  size_t high_water = kHighWater;
   std::string queued;
   bool ended = false;
   bool failed = false;

@@ -14,6 +14,10 @@ namespace dorm::runtime {
 
 namespace {
 
+// The most of a streamed request body gathered for a request that may be for the server's own
+// objects (as --max-body-bytes' default bounds a client's).
+constexpr size_t kMaxGatheredBody = size_t{100} << 20;
+
 // [status, statusText, headers, body]: body is the whole body as an ArrayBuffer, or, when it is
 // streamed, the fetch's id (for readFetchBody).
 v8::Local<v8::Value> FetchAnswer(v8::Isolate* isolate, outbound::ExchangeResponse& response,
@@ -126,6 +130,46 @@ bool ThreadEngine::StartLocalFetch(uint64_t id, outbound::ExchangeRequest& reque
 void ThreadEngine::StartFetch(uint64_t id, outbound::ExchangeRequest request) {
   auto it = outbound_fetches_.find(id);
   if (it == outbound_fetches_.end()) return;  // cancelled while held
+  if (request.upload && shared_.local_fetch && request.url.find("/_do/") != std::string::npos) {
+    // Maybe for the server's own objects, which take whole bodies: the stream is gathered first
+    // (bounded as a client's body is), then the request goes on with it as a whole body.
+    std::shared_ptr<outbound::UploadBody> upload = request.upload;
+    auto held = std::make_shared<outbound::ExchangeRequest>(std::move(request));
+    auto gathered = [this, id, held] {
+      if (!held->upload) return;  // already gone on
+      outbound::UploadBody& body = *held->upload;
+      body.on_data = nullptr;  // breaks the cycle held → upload → on_data → held
+      auto found = outbound_fetches_.find(id);
+      if (found == outbound_fetches_.end()) return;
+      if (body.failed || body.queued.size() > kMaxGatheredBody) {
+        FetchOutcome outcome;
+        outcome.failed = true;
+        outcome.error_kind =
+            static_cast<int>(body.failed ? outbound::ExchangeError::Kind::kUploadFailed
+                                         : outbound::ExchangeError::Kind::kTooLarge);
+        outcome.error = body.failed ? "The request body failed."
+                                    : "The request body is larger than this server allows (" +
+                                          std::to_string(kMaxGatheredBody >> 20) + " MiB).";
+        CompleteFetch(id, std::move(outcome));
+        return;
+      }
+      held->body = std::move(body.queued);
+      held->has_body = true;
+      std::shared_ptr<outbound::UploadBody> done = std::move(held->upload);
+      done->Close();
+      found->second.upload.reset();
+      StartFetch(id, std::move(*held));
+    };
+    upload->Gather(kMaxGatheredBody + 1);
+    if (upload->ended) {
+      gathered();
+    } else {
+      upload->on_data = [this, upload = upload.get(), gathered] {
+        if (upload->ended || upload->queued.size() > kMaxGatheredBody) RunSoon(gathered);
+      };
+    }
+    return;
+  }
   if (StartLocalFetch(id, request)) return;
   if (!http_client_) {
     http_client_ = std::make_unique<outbound::HttpClient>(io_, shared_.options.outbound);

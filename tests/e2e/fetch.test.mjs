@@ -256,6 +256,10 @@ test("fetch() of the app's own /_do/ URLs is served without a socket, with the c
   const echoed = await fetchFrom({ url: own('fetcher/three?url=nowhere'), method: 'POST', body: 'x' });
   assert.equal(echoed.status, 200);
   assert.equal(JSON.parse(echoed.body).threw.name, 'TypeError');
+  // A stream body is gathered first: the callee takes whole bodies.
+  const streamed = await fetchFrom({ url: own('fetcher/three?url=nowhere'), method: 'POST', body: 'xyz', stream: '1' });
+  assert.equal(streamed.status, 200, JSON.stringify(streamed));
+  assert.equal(JSON.parse(streamed.body).threw.name, 'TypeError');
   // A class that needs a credential refuses the request that has none, as it refuses a client.
   await server.deploy(fixture('outbound/fetcher.js'), { app: APP, name: 'guarded', access: 'authenticated' });
   const refused = await fetchFrom({ url: own('guarded/a?url=x') });
