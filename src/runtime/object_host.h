@@ -88,8 +88,10 @@ class ObjectHost {
   // Starts `request` for `caller`'s app and returns its id. For an object, it leaves once the
   // writes the object made before it are durable, like its other output. `resolver` is settled
   // later, in a turn of `caller` for the object whose turn runs now: resolved with [status,
-  // statusText, headers (name, value, ...), body ArrayBuffer], or rejected with a TypeError. If
-  // `caller` is reset first, or CancelFetch is called, it is never settled. Returns 0 with a
+  // statusText, headers (name, value, ...), body] once the head has arrived (body: the fetch's
+  // id, the body then read with ReadFetchBody; an ArrayBuffer for the server's own URLs), or
+  // rejected with [kind, message]. If `caller` is reset first, or CancelFetch is called, it is
+  // never settled. Returns 0 with a
   // TypeError thrown when this server does not allow outbound requests or the app has too many
   // in flight.
   virtual uint64_t FetchOutbound(AppIsolate* caller, outbound::ExchangeRequest request,
