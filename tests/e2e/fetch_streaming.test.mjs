@@ -130,6 +130,11 @@ test('cancelling the body, or aborting after the head, ends the exchange and clo
   await waitFor(() => seen.get('/held').closedEarly, { what: 'the upstream connection to close' });
 });
 
+test('an object reset with a body unread ends the exchange and closes its connection', async () => {
+  assert.deepEqual(await relay('reset', '/held'), { first: 'first;' });
+  await waitFor(() => seen.get('/held').closedEarly, { what: 'the upstream connection to close' });
+});
+
 test('a connection lost mid-body errors the stream with workerd\'s error', async () => {
   const got = await relay('all', '/reset');
   assert.deepEqual(got, { threw: { name: 'Error', message: 'Network connection lost.', retryable: true } });
