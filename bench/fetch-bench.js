@@ -9,6 +9,8 @@ export class FetchBench {
 
   async fetch(request) {
     const query = new URL(request.url).searchParams;
+    // Proxied: the upstream's body streams through to the client.
+    if (query.get('size') === 'huge') return fetch(`${query.get('upstream')}/huge`);
     const response = await fetch(`${query.get('upstream')}/${query.get('size') ?? 'small'}`);
     const body = await response.arrayBuffer();
     return new Response(String(body.byteLength));

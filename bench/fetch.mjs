@@ -1,13 +1,15 @@
 // Outbound fetch() from Durable Objects, side by side on workerd and on Dorm: each HTTP request to
 // an object makes one fetch() to a local upstream (bench/fetch-upstream.mjs, a Node process of its
 // own) and answers with the body's length. Scenarios: a 100-byte body at 1 and 64 connections, and
-// a 64 KiB body at 64 connections. Each scenario gets a freshly started server that is the only
+// a 64 KiB body at 64 connections; and a 100 MiB body streamed through a proxying object
+// (`return fetch(upstream)`) to one client, measured as throughput and the server's peak RSS. Each scenario gets a freshly started server that is the only
 // one alive, and the servers alternate scenario by scenario, as in bench.mjs. The upstream is the
 // same for both servers, so it bounds both alike.
 // Started by `bench/run.sh --fetch`, which checks the tools and raises the open-files limit.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -27,7 +29,7 @@ const usage = `usage: bench/run.sh --fetch [options]
   --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
   --dorm-threads N      dorm serve --threads (default 2)
   --out FILE            where to write the JSON (default bench/results/fetch.json)
-  --only KEY[,KEY]      run only these scenarios (small_1, small_64, big_64)
+  --only KEY[,KEY]      run only these scenarios (small_1, small_64, big_64, stream_100mb)
   --keep                keep the temporary folder (configs, data, server logs)`;
 
 const defaults = {
@@ -56,6 +58,7 @@ const SCENARIOS = [
   ['small_1', 'fetch() of 100 B, 1 object, 1 conn', 'small', 1, 1, 100],
   ['small_64', 'fetch() of 100 B, 64 objects, 64 conn', 'small', 64, 64, 100],
   ['big_64', 'fetch() of 64 KiB, 64 objects, 64 conn', 'big', 64, 64, 65536],
+  ['stream_100mb', 'return fetch() of 100 MiB, streamed', 'huge', 1, 1, 100 * 1024 * 1024],
 ].map(([key, label, size, objects, connections, length]) => ({ key, label, size, objects, connections, length }))
   .filter((s) => o.only === null || o.only.includes(s.key));
 if (SCENARIOS.length === 0) fail(`--only names no scenario\n${usage}`);
@@ -85,7 +88,64 @@ function runWrk(baseUrl, s, upstream, seconds) {
   return runWrkArgs(args, seconds);
 }
 
+// The resident memory of `pid` and its descendants (Dorm's runtime is a child process), in bytes.
+function treeRss(pid) {
+  let total = 0;
+  const visit = (p) => {
+    try {
+      total += Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))[1]) * 1024;
+      for (const task of fs.readdirSync(`/proc/${p}/task`)) {
+        const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim();
+        for (const child of children ? children.split(' ') : []) visit(Number(child));
+      }
+    } catch {
+      // The process ended meanwhile.
+    }
+  };
+  visit(pid);
+  return total;
+}
+
+// One client downloads the streamed body: MiB/s, and the server's RSS before and at its peak.
+async function runStream(proc, s, upstream) {
+  const url = `${proc.baseUrl}/_do/${CLASS.route}/fetcher-0/${action(s, upstream)}`;
+  const rssBefore = treeRss(proc.child.pid);
+  let peak = rssBefore;
+  const sampler = setInterval(() => { peak = Math.max(peak, treeRss(proc.child.pid)); }, 50);
+  const started = process.hrtime.bigint();
+  const received = await new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let n = 0;
+      res.on('data', (d) => { n += d.length; });
+      res.on('end', () => resolve(n));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  clearInterval(sampler);
+  return {
+    ok: received === s.length, bytes: received, seconds, mib_per_s: received / 1048576 / seconds,
+    rss_before_mib: rssBefore / 1048576, rss_peak_mib: peak / 1048576,
+  };
+}
+
 async function runScenario(server, r, s, upstream) {
+  if (s.size === 'huge') {
+    let proc = null;
+    try {
+      proc = await server.start();
+      const res = await runStream(proc, s, upstream);
+      r.checks[s.key] = { ok: res.ok, bytes: res.bytes };
+      r.scenarios[s.key] = res;
+      log(`${r.server}: ${s.label}: ${res.mib_per_s.toFixed(1)} MiB/s, RSS ${res.rss_before_mib.toFixed(0)} -> peak ${res.rss_peak_mib.toFixed(0)} MiB`);
+    } catch (e) {
+      r.errors.push(`${s.key}: ${e.message}`);
+      log(`${r.server}: ERROR in ${s.key}: ${e.message}`);
+    } finally {
+      if (proc) await stopProcess(proc.child);
+    }
+    return;
+  }
   await runClassScenario(server, r, s, o, {
     async check(baseUrl, agent) {
       const probe = await httpCall(agent, 'GET', `${baseUrl}/_do/${CLASS.route}/fetcher-0/${action(s, upstream)}`);
@@ -114,7 +174,7 @@ async function main() {
   const w = results.workerd;
   const d = results.dorm;
   const comparison = {};
-  const rows = SCENARIOS.map((s) => {
+  const rows = SCENARIOS.filter((s) => s.size !== 'huge').map((s) => {
     const ws = w?.scenarios[s.key];
     const ds = d?.scenarios[s.key];
     const c = { rps: ratio(ds?.rps, ws?.rps), p50: ratio(ds?.p50_ms, ws?.p50_ms), p99: ratio(ds?.p99_ms, ws?.p99_ms) };
@@ -122,10 +182,24 @@ async function main() {
     return [s.label, fmtRps(ws?.rps), fmtMs(ws?.p50_ms), fmtMs(ws?.p99_ms), fmtRps(ds?.rps),
       fmtMs(ds?.p50_ms), fmtMs(ds?.p99_ms), fmtRatio(c.rps), fmtRatio(c.p50), fmtRatio(c.p99)];
   });
-  console.log('');
-  console.log('Outbound fetch() from objects (one fetch() per request; latency per request, in ms;');
-  console.log('ratio = Dorm/workerd: req/s above 1 and latency below 1 mean Dorm is ahead)');
-  console.log(table(['scenario', 'workerd req/s', 'p50', 'p99', 'dorm req/s', 'p50', 'p99', 'req ratio', 'p50 ratio', 'p99 ratio'], rows));
+  if (rows.length > 0) {
+    console.log('');
+    console.log('Outbound fetch() from objects (one fetch() per request; latency per request, in ms;');
+    console.log('ratio = Dorm/workerd: req/s above 1 and latency below 1 mean Dorm is ahead)');
+    console.log(table(['scenario', 'workerd req/s', 'p50', 'p99', 'dorm req/s', 'p50', 'p99', 'req ratio', 'p50 ratio', 'p99 ratio'], rows));
+  }
+  const streamed = SCENARIOS.filter((s) => s.size === 'huge').map((s) => {
+    const ws = w?.scenarios[s.key];
+    const ds = d?.scenarios[s.key];
+    comparison[s.key] = { dorm_over_workerd: { throughput: ratio(ds?.mib_per_s, ws?.mib_per_s) } };
+    const cell = (x) => (x === undefined ? '-' : `${x.mib_per_s.toFixed(1)} MiB/s, RSS peak ${x.rss_peak_mib.toFixed(0)} MiB (from ${x.rss_before_mib.toFixed(0)})`);
+    return [s.label, cell(ws), cell(ds), fmtRatio(comparison[s.key].dorm_over_workerd.throughput)];
+  });
+  if (streamed.length > 0) {
+    console.log('');
+    console.log('Streamed bodies through a proxying object (one client; RSS of the server\'s processes)');
+    console.log(table(['scenario', 'workerd', 'dorm', 'throughput ratio'], streamed));
+  }
   finish(o, { machine: machineInfo(), options: o, results, comparison }, tmp, checksPassed(results));
 }
 

@@ -4,10 +4,12 @@
 import native from './native.js';
 import { abortState, whenAborted } from './abort.js';
 import { atob } from './base64.js';
-import { consumeBody } from './body.js';
+import { bodyStreamForHost, consumeBody } from './body.js';
 import { headersInternals } from './headers.js';
 import { Request, isRequest, requestForFetch } from './request.js';
+import { fixedLengthOf } from './identity_stream.js';
 import { createFetchedResponse } from './response.js';
+import { ReadableStream } from './streams.js';
 import { parseAbsoluteURL, resolveURL } from './url.js';
 import { toUSVString } from './webidl.js';
 
@@ -57,7 +59,11 @@ const KIND_REFUSED = 0;
 const KIND_NETWORK = 1;
 const KIND_TOO_LARGE = 4;
 const KIND_BAD_ENCODING = 5;
-// Timeouts (3) and the app's response budget (6) become plain Errors.
+const KIND_UPLOAD_FAILED = 7;
+// Timeouts (3) become plain Errors.
+
+// workerd's text for a redirect that would need a streamed body sent again.
+const NOT_REWINDABLE = 'A request with a one-time-use body (it was initialized from a stream, not a buffer) encountered a redirect requiring the body to be retransmitted. To avoid this error in the future, construct this request from a buffer-like body initializer.';
 
 function withoutFragment(url) {
   const hash = url.indexOf('#');
@@ -103,12 +109,102 @@ function dataResponse(url) {
   return createFetchedResponse(200, 'OK', ['content-type', type], bytes, url, false);
 }
 
-// One exchange: resolves with [status, statusText, headers, body] or rejects with the error; an
-// abort of `signal` ends it and rejects with the signal's reason.
+// Streamed bodies nobody reads any more end their exchange when they are collected.
+const unreadBodies = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((id) => native.cancelFetch(id)) : null;
+
+// The body of a response as the host receives it: a byte stream read from the host only when
+// its reader asks (no queue of its own: the host holds what arrived, and pauses the transfer
+// when that is enough). Cancelling it, or aborting `signal`, ends the exchange.
+function streamedBody(id, signal) {
+  let finished = false;
+  let controller = null;
+  let stopAbort = () => {};
+  const finish = () => {
+    finished = true;
+    stopAbort();
+  };
+  const stream = new ReadableStream({
+    type: 'bytes',
+    start(c) {
+      controller = c;
+    },
+    pull(c) {
+      return native.readFetchBody(id).then((chunk) => {
+        if (finished) return;
+        if (chunk === null) {
+          finish();
+          c.close();
+        } else {
+          c.enqueue(chunk);
+        }
+      }, (failure) => {
+        if (finished) return;
+        finish();
+        c.error(Array.isArray(failure) ? exchangeError(failure) : failure);
+      });
+    },
+    cancel() {
+      if (finished) return;
+      finish();
+      native.cancelFetch(id);
+    },
+  }, { highWaterMark: 0 });
+  stopAbort = whenAborted(signal, () => {
+    if (finished) return;
+    finish();
+    native.cancelFetch(id);
+    controller.error(abortState(signal).reason);
+  });
+  if (unreadBodies !== null) unreadBodies.register(stream, id);
+  return stream;
+}
+
+function bytesOf(value) {
+  if (ArrayBuffer.isView(value)) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  return null;
+}
+
+// Writes `stream` as the body of fetch `id` as it is produced, at the pace the host takes it.
+// Resolves with null, or with the stream's error when it failed (the exchange then fails).
+async function sendBody(id, stream) {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) {
+        native.endFetchBody(id, true);
+        return null;
+      }
+      const view = bytesOf(value);
+      if (view === null) throw new TypeError('This ReadableStream did not return bytes.');
+      let more = native.writeFetchBody(id, view);
+      if (more !== true && more !== false) more = await more;
+      if (!more) {
+        // The exchange is over (answered, failed or cancelled): nobody takes the rest.
+        reader.cancel().catch(() => {});
+        return null;
+      }
+    }
+  } catch (error) {
+    native.endFetchBody(id, false);
+    reader.cancel(error).catch(() => {});
+    return error;
+  }
+}
+
+// One exchange: resolves with [status, statusText, headers, body, id] (body an ArrayBuffer, or a
+// number when it is to be read with readFetchBody) or rejects with the error; an abort of
+// `signal` before the head ends it and rejects with the signal's reason. `body` is an
+// ArrayBuffer, null, or { stream } to send as it is produced.
 function exchange(method, url, headerList, body, signal) {
   return new Promise((resolve, reject) => {
-    const started = native.startFetch(method, url, headerList, body);
+    const streamed = body !== null && !(body instanceof ArrayBuffer);
+    const wire = streamed ? (fixedLengthOf(body.stream) ?? -1) : body;
+    const started = native.startFetch(method, url, headerList, wire);
     const [id, promise] = started;
+    const uploaded = streamed ? sendBody(id, body.stream) : null;
     const stop = whenAborted(signal, () => {
       native.cancelFetch(id);
       reject(abortState(signal).reason);
@@ -116,11 +212,15 @@ function exchange(method, url, headerList, body, signal) {
     promise.then(
       (answer) => {
         stop();
-        resolve(answer);
+        resolve([answer[0], answer[1], answer[2], answer[3], id]);
       },
       (failure) => {
         stop();
-        reject(exchangeError(failure));
+        if (failure[0] === KIND_UPLOAD_FAILED && uploaded !== null) {
+          uploaded.then((error) => reject(error ?? exchangeError(failure)));
+        } else {
+          reject(exchangeError(failure));
+        }
       },
     );
   });
@@ -133,9 +233,14 @@ async function run(request) {
   let headerList = wireHeaders(headersInternals.list(request.headers));
   let body = null;
   if (request.body !== null) {
-    // A stream body is read to its end first: the host's client sends whole bodies.
-    const bytes = await consumeBody(request.body);
-    body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const stream = bodyStreamForHost(request.body);
+    if (stream !== null) {
+      // Sent as it is produced: chunked, or under its length for a FixedLengthStream.
+      body = { stream };
+    } else {
+      const bytes = consumeBody(request.body);
+      body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    }
   }
   const urls = [url];
   let origin = resolveURL(url, url)?.origin ?? '';
@@ -144,8 +249,9 @@ async function run(request) {
     if (!url.startsWith('http:') && !url.startsWith('https:')) {
       throw new TypeError(`Fetch API cannot load: ${url}`);
     }
-    const [status, statusText, responseHeaders, responseBody] =
+    const [status, statusText, responseHeaders, responseBody, id] =
       await exchange(method, url, headerList, body, signal);
+    const streamedResponse = typeof responseBody === 'number';
     let location = null;
     for (let i = 0; i + 1 < responseHeaders.length; i += 2) {
       if (responseHeaders[i].toLowerCase() === 'location') location = responseHeaders[i + 1];
@@ -155,14 +261,26 @@ async function run(request) {
       // An empty Location is dropped, as workerd drops it.
       const kept = location === '' ? withoutHeader(responseHeaders, 'location') : responseHeaders;
       const noBody = method === 'HEAD' || nullBodyStatuses.has(status);
-      return createFetchedResponse(status, statusText, kept,
-        noBody ? null : new Uint8Array(responseBody), url, urls.length > 1);
+      let responseStream = null;
+      if (noBody) {
+        if (streamedResponse) native.cancelFetch(id);
+      } else if (streamedResponse) {
+        responseStream = streamedBody(id, signal);
+      } else {
+        responseStream = new Uint8Array(responseBody);
+      }
+      return createFetchedResponse(status, statusText, kept, responseStream, url, urls.length > 1);
     }
+    // The redirect's own body is not read: its exchange ends here.
+    if (streamedResponse) native.cancelFetch(id);
     const next = resolveURL(location, url);
     if (next === null || (next.scheme !== 'http' && next.scheme !== 'https')) {
       throw new TypeError('Invalid Location header; unable to follow redirect.');
     }
     if (urls.length > MAX_REDIRECTS) throw new TypeError(`Too many redirects.${urls.join(', ')}`);
+    if (status !== 303 && body !== null && !(body instanceof ArrayBuffer)) {
+      throw new TypeError(NOT_REWINDABLE);
+    }
     const nextUrl = withoutFragment(next.href);
     if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
       if (method !== 'HEAD') method = 'GET';

@@ -30,6 +30,7 @@ import { scheduler } from './scheduler.js';
 import { structuredClone } from './structured_clone.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
+import { EventSource } from './event_source.js';
 import { URLPattern } from './url_pattern.js';
 import {
   CloseEvent, ErrorEvent, MessageEvent, WebSocket, WebSocketPair, WebSocketRequestResponsePair,
@@ -50,6 +51,7 @@ const globals = {
   DOMException,
   ErrorEvent,
   Event,
+  EventSource,
   EventTarget,
   File,
   FixedLengthStream,

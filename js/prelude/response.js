@@ -200,7 +200,8 @@ export function createFetchedResponse(status, statusText, headerList, body, url,
     status,
     statusText,
     headers,
-    body: body === null ? null : new BodyRecord(body),
+    body: body === null ? null
+      : body instanceof Uint8Array ? new BodyRecord(body) : new BodyRecord(null, null, body),
     webSocket: null,
     redirected,
   });

@@ -36,14 +36,27 @@ const internalToken = Symbol('WebSocket');
 export let createPortMessageEvent;
 const portMessageToken = Symbol('MessageEvent');
 
+// An EventSource's message event: its own type, the event's id and the stream's origin.
+export let createEventSourceMessageEvent;
+const eventSourceMessageToken = Symbol('EventSource MessageEvent');
+
 export class MessageEvent extends Event {
   #data;
   #source = null;
+  #lastEventId = '';
+  #origin = null;
   constructor(type, init = undefined) {
     if (type === portMessageToken) {
       super('message');
       this.#data = init.data;
       this.#source = init.source;
+      return;
+    }
+    if (type === eventSourceMessageToken) {
+      super(init.type);
+      this.#data = init.data;
+      this.#lastEventId = init.lastEventId;
+      this.#origin = init.origin;
       return;
     }
     requireArgs(arguments.length, 1, "Failed to construct 'MessageEvent'");
@@ -54,19 +67,22 @@ export class MessageEvent extends Event {
 
   static {
     createPortMessageEvent = (data, source) => new MessageEvent(portMessageToken, { data, source });
+    createEventSourceMessageEvent = (type, data, lastEventId, origin) =>
+      new MessageEvent(eventSourceMessageToken, { type, data, lastEventId, origin });
   }
 
   get data() {
     return this.#data;
   }
 
-  // Workers have no origins, event ids or transferred ports: these are always the same.
+  // Only an EventSource's events have an origin and an event id; Workers have no transferred
+  // ports.
   get origin() {
-    return null;
+    return this.#origin;
   }
 
   get lastEventId() {
-    return '';
+    return this.#lastEventId;
   }
 
   get source() {

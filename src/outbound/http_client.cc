@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -80,18 +83,30 @@ struct HttpClient::Exchange {
   curl_slist* header_list = nullptr;
   ExchangeRequest request;
   ExchangeResponse response;
-  Done done;
+  Head head;
+  Wake wake;
+  std::unique_ptr<asio::steady_timer> head_timer;
   std::string host;  // the URL's host, for host-name rules
   // Why the address policy refused the last address tried; empty if none was refused.
   std::string refusal;
-  bool too_large = false;
-  bool over_budget = false;
-  size_t charged = 0;  // bytes counted against request.budget, given back when the exchange ends
+  std::string received;        // body bytes not yet read
+  bool head_complete = false;  // the final (non-1xx) head has arrived
+  bool head_delivered = false;
+  bool transfer_done = false;  // libcurl is done with it; `failed` and `error` say how
+  bool failed = false;
+  ExchangeError error;
+  bool recv_paused = false;  // the write callback asked libcurl to hold the body
+  bool send_paused = false;  // the read callback had nothing to send yet
+  bool upload_failed = false;
+  bool reader_waiting = false;
+  bool queued = false;  // in HttpClient::news_
+  size_t charged = 0;   // bytes counted against request.budget, given back as they are read
   char error_text[CURL_ERROR_SIZE] = {};
 
   ~Exchange() {
     if (header_list) curl_slist_free_all(header_list);
     if (request.budget) request.budget->used -= charged;
+    if (request.upload) request.upload->Close();
   }
 };
 
@@ -120,6 +135,7 @@ HttpClient::~HttpClient() {
   *alive_ = false;
   timer_.cancel();
   for (auto& [id, exchange] : exchanges_) {
+    if (!exchange->easy) continue;
     curl_multi_remove_handle(multi_, exchange->easy);
     curl_easy_cleanup(exchange->easy);
   }
@@ -133,13 +149,14 @@ HttpClient::~HttpClient() {
   }
 }
 
-HttpClient::Id HttpClient::Start(ExchangeRequest request, Done done) {
+HttpClient::Id HttpClient::Start(ExchangeRequest request, Head head, Wake wake) {
   auto exchange = std::make_unique<Exchange>();
   Exchange* x = exchange.get();
   x->client = this;
   x->id = next_id_++;
   x->request = std::move(request);
-  x->done = std::move(done);
+  x->head = std::move(head);
+  x->wake = std::move(wake);
   x->easy = curl_easy_init();
   if (!x->easy) throw std::runtime_error("libcurl could not make an easy handle");
 
@@ -164,7 +181,6 @@ HttpClient::Id HttpClient::Start(ExchangeRequest request, Done done) {
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, x->error_text);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options_->connect_timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_->exchange_timeout.count()));
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_->extra_ca_file.empty()) {
@@ -205,6 +221,17 @@ HttpClient::Id HttpClient::Start(ExchangeRequest request, Done done) {
   const bool sends_body = x->request.has_body || method == "POST" || method == "PUT";
   if (method == "HEAD") {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else if (x->request.upload) {
+    // Sent as written: with Content-Length when the length is known, else chunked.
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION, &HttpClient::OnUpload);
+    curl_easy_setopt(easy, CURLOPT_READDATA, x);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(x->request.upload->length));
+    if (method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+    x->request.upload->on_data = [this, x] {
+      if (x->send_paused) Notify(x);
+    };
   } else if (sends_body) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(x->request.body.size()));
@@ -216,6 +243,10 @@ HttpClient::Id HttpClient::Start(ExchangeRequest request, Done done) {
   }
 
   const Id id = x->id;
+  x->head_timer = std::make_unique<asio::steady_timer>(io_, options_->exchange_timeout);
+  x->head_timer->async_wait([this, id, alive = alive_](const boost::system::error_code& ec) {
+    if (!ec && *alive) HeadTimedOut(id);
+  });
   exchanges_.emplace(id, std::move(exchange));
   curl_multi_add_handle(multi_, easy);
   return id;
@@ -226,8 +257,115 @@ void HttpClient::Cancel(Id id) {
   if (it == exchanges_.end()) return;
   std::unique_ptr<Exchange> exchange = std::move(it->second);
   exchanges_.erase(it);
+  if (exchange->head_timer) exchange->head_timer->cancel();
+  if (exchange->easy) {
+    // An unfinished transfer's connection is closed by libcurl rather than reused.
+    curl_multi_remove_handle(multi_, exchange->easy);
+    curl_easy_cleanup(exchange->easy);
+  }
+}
+
+HttpClient::Chunk HttpClient::Read(Id id) {
+  Chunk chunk;
+  auto it = exchanges_.find(id);
+  if (it == exchanges_.end()) {
+    chunk.ended = true;
+    chunk.failed = true;
+    chunk.error.message = "Network connection lost.";
+    return chunk;
+  }
+  Exchange* x = it->second.get();
+  chunk.bytes = std::move(x->received);
+  x->received.clear();
+  if (x->request.budget) x->request.budget->used -= x->charged;
+  x->charged = 0;
+  if (x->transfer_done) {
+    chunk.ended = true;
+    chunk.failed = x->failed;
+    chunk.error = std::move(x->error);
+    exchanges_.erase(it);
+    return chunk;
+  }
+  if (chunk.bytes.empty()) x->reader_waiting = true;
+  if (x->recv_paused) {
+    x->recv_paused = false;
+    // May hand libcurl's held bytes to OnBody at once (which only queues them).
+    Resume(x);
+  }
+  return chunk;
+}
+
+void HttpClient::Resume(Exchange* x) {
+  if (!x->easy) return;
+  curl_easy_pause(x->easy,
+                  (x->recv_paused ? CURLPAUSE_RECV : 0) | (x->send_paused ? CURLPAUSE_SEND : 0));
+}
+
+void HttpClient::HeadTimedOut(Id id) {
+  auto it = exchanges_.find(id);
+  if (it == exchanges_.end() || it->second->head_complete || it->second->transfer_done) return;
+  std::unique_ptr<Exchange> exchange = std::move(it->second);
+  exchanges_.erase(it);
   curl_multi_remove_handle(multi_, exchange->easy);
   curl_easy_cleanup(exchange->easy);
+  exchange->easy = nullptr;
+  ExchangeError error = ErrorFor(CURLE_OPERATION_TIMEDOUT, "");
+  Head head = std::move(exchange->head);
+  exchange.reset();
+  head(nullptr, &error);
+}
+
+void HttpClient::Notify(Exchange* x) {
+  if (!x->queued) {
+    x->queued = true;
+    news_.push_back(x->id);
+  }
+  if (deliver_posted_) return;
+  deliver_posted_ = true;
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive) Deliver();
+  });
+}
+
+void HttpClient::Deliver() {
+  deliver_posted_ = false;
+  std::vector<Id> news = std::move(news_);
+  news_.clear();
+  for (Id id : news) {
+    auto it = exchanges_.find(id);
+    if (it == exchanges_.end()) continue;
+    Exchange* x = it->second.get();
+    x->queued = false;
+    if (x->send_paused && x->request.upload &&
+        (!x->request.upload->queued.empty() || x->request.upload->ended)) {
+      x->send_paused = false;
+      Resume(x);
+    }
+    if (!x->head_delivered) {
+      if (!x->head_complete && !x->transfer_done) continue;
+      x->head_delivered = true;
+      if (x->head_timer) x->head_timer->cancel();
+      if (x->failed && !x->head_complete) {
+        // Failed before any response: the exchange is over.
+        std::unique_ptr<Exchange> exchange = std::move(it->second);
+        exchanges_.erase(it);
+        ExchangeError error = std::move(exchange->error);
+        Head head = std::move(exchange->head);
+        exchange.reset();
+        head(nullptr, &error);
+        continue;
+      }
+      // The head may be followed by the end in the same delivery: the reader finds it.
+      Head head = x->head;
+      head(&x->response, nullptr);
+      continue;
+    }
+    if (x->reader_waiting && (!x->received.empty() || x->transfer_done)) {
+      x->reader_waiting = false;
+      Wake wake = x->wake;
+      wake();
+    }
+  }
 }
 
 int HttpClient::OnSocket(void*, int fd, int what, void* client, void*) {
@@ -305,46 +443,38 @@ void HttpClient::CollectFinished() {
 }
 
 void HttpClient::Finish(Exchange* x, int curl_code) {
-  auto it = exchanges_.find(x->id);
-  if (it == exchanges_.end()) return;
-  std::unique_ptr<Exchange> exchange = std::move(it->second);
-  exchanges_.erase(it);
+  if (exchanges_.find(x->id) == exchanges_.end() || !x->easy) return;
   curl_off_t sent = 0, received = 0;
   long request_size = 0, header_size = 0;
-  curl_easy_getinfo(exchange->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
-  curl_easy_getinfo(exchange->easy, CURLINFO_SIZE_DOWNLOAD_T, &received);
-  curl_easy_getinfo(exchange->easy, CURLINFO_REQUEST_SIZE, &request_size);
-  curl_easy_getinfo(exchange->easy, CURLINFO_HEADER_SIZE, &header_size);
+  curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
+  curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &received);
+  curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &request_size);
+  curl_easy_getinfo(x->easy, CURLINFO_HEADER_SIZE, &header_size);
   bytes_sent_ += static_cast<uint64_t>(sent) + static_cast<uint64_t>(request_size);
   bytes_received_ += static_cast<uint64_t>(received) + static_cast<uint64_t>(header_size);
-  curl_multi_remove_handle(multi_, exchange->easy);
-  curl_easy_cleanup(exchange->easy);
-  exchange->easy = nullptr;
+  curl_multi_remove_handle(multi_, x->easy);
+  curl_easy_cleanup(x->easy);
+  x->easy = nullptr;
+  x->transfer_done = true;
+  if (x->request.upload) x->request.upload->Close();
 
   const auto code = static_cast<CURLcode>(curl_code);
   if (code == CURLE_OK) {
-    exchange->done(&exchange->response, nullptr);
-    return;
-  }
-  ExchangeError error;
-  if (exchange->too_large) {
-    error.kind = ExchangeError::Kind::kTooLarge;
-    error.message = "The response body is larger than this server allows (" +
-                    std::to_string(exchange->request.max_response_bytes >> 20) + " MiB).";
-  } else if (exchange->over_budget) {
-    error.kind = ExchangeError::Kind::kOverBudget;
-    error.message =
-        "The responses this app is receiving at once are larger than this server "
-        "allows (" +
-        std::to_string(exchange->request.budget->limit >> 20) + " MiB).";
-  } else if (!exchange->refusal.empty() &&
-             (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)) {
-    error.kind = ExchangeError::Kind::kRefusedAddress;
-    error.message = exchange->refusal;
+    x->head_complete = true;
   } else {
-    error = ErrorFor(code, exchange->error_text);
+    x->failed = true;
+    if (x->upload_failed) {
+      x->error.kind = ExchangeError::Kind::kUploadFailed;
+      x->error.message = "The request body failed.";
+    } else if (!x->refusal.empty() &&
+               (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)) {
+      x->error.kind = ExchangeError::Kind::kRefusedAddress;
+      x->error.message = x->refusal;
+    } else {
+      x->error = ErrorFor(code, x->error_text);
+    }
   }
-  exchange->done(nullptr, &error);
+  Notify(x);
 }
 
 int HttpClient::OnOpenSocket(void* data, int purpose, void* address_data) {
@@ -411,8 +541,16 @@ size_t HttpClient::OnHeader(char* data, size_t size, size_t count, void* exchang
     }
     return length;
   }
+  if (Trim(line).empty()) {
+    // The end of a head: a 1xx one is followed by another.
+    if (x->response.status >= 200 || x->response.status == 0) {
+      x->head_complete = true;
+      x->client->Notify(x);
+    }
+    return length;
+  }
   const size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return length;  // the blank line, or a folded line
+  if (colon == std::string_view::npos) return length;  // a folded line
   std::string name(Trim(line.substr(0, colon)));
   if (name.empty()) return length;
   x->response.headers.emplace_back(std::move(name), std::string(Trim(line.substr(colon + 1))));
@@ -422,20 +560,41 @@ size_t HttpClient::OnHeader(char* data, size_t size, size_t count, void* exchang
 size_t HttpClient::OnBody(char* data, size_t size, size_t count, void* exchange_data) {
   auto* x = static_cast<Exchange*>(exchange_data);
   const size_t length = size * count;
-  if (x->response.body.size() + length > x->request.max_response_bytes) {
-    x->too_large = true;
-    return 0;  // libcurl ends the transfer with CURLE_WRITE_ERROR
+  ByteBudget* budget = x->request.budget.get();
+  // Holds the bytes back (libcurl keeps them, and stops reading the socket) while enough wait to
+  // be read; an exchange with nothing waiting always takes them, so that its reader progresses.
+  if (!x->received.empty() && (x->received.size() + length > kHighWater ||
+                               (budget && budget->used + length > budget->limit))) {
+    x->recv_paused = true;
+    return CURL_WRITEFUNC_PAUSE;
   }
-  if (ByteBudget* budget = x->request.budget.get()) {
-    if (budget->used + length > budget->limit) {
-      x->over_budget = true;
-      return 0;
-    }
+  if (budget) {
     budget->used += length;
     x->charged += length;
   }
-  x->response.body.append(data, length);
+  x->received.append(data, length);
+  if (x->reader_waiting) x->client->Notify(x);
   return length;
+}
+
+size_t HttpClient::OnUpload(char* data, size_t size, size_t count, void* exchange_data) {
+  auto* x = static_cast<Exchange*>(exchange_data);
+  UploadBody* upload = x->request.upload.get();
+  if (upload->queued.empty()) {
+    if (!upload->ended) {
+      x->send_paused = true;
+      return CURL_READFUNC_PAUSE;
+    }
+    if (upload->failed) {
+      x->upload_failed = true;
+      return CURL_READFUNC_ABORT;
+    }
+    return 0;
+  }
+  const size_t n = std::min(size * count, upload->queued.size());
+  std::memcpy(data, upload->queued.data(), n);
+  upload->Took(n);  // its on_room only posts
+  return n;
 }
 
 }  // namespace dorm::outbound

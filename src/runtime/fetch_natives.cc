@@ -31,10 +31,19 @@ bool IsToken(std::string_view text) {
   return true;
 }
 
+bool FetchId(Local<Value> value, uint64_t* id) {
+  if (!value->IsNumber()) return false;
+  const double number = value.As<v8::Number>()->Value();
+  if (!(number >= 1 && number < 9.0e15)) return false;
+  *id = static_cast<uint64_t>(number);
+  return true;
+}
+
 class FetchCallbacks {
  public:
   // startFetch(method, url, headers, body) → [id, promise]. headers: [name, value, ...] of
-  // strings; body: an ArrayBuffer, a string (sent as UTF-8) or null.
+  // strings; body: an ArrayBuffer, a string (sent as UTF-8), null, or a number: the body is
+  // streamed (writeFetchBody/endFetchBody), the number being its length, or -1 if unknown.
   static void StartFetch(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     v8::Local<v8::Context> context = isolate->GetCurrentContext();
@@ -74,6 +83,16 @@ class FetchCallbacks {
     } else if (info[3]->IsString()) {
       request.body = js::ToUtf8(isolate, info[3]);
       request.has_body = true;
+    } else if (info[3]->IsNumber()) {
+      const double length = info[3].As<v8::Number>()->Value();
+      if (!(length == -1 ||
+            (length >= 0 && length < 9.0e15 && length == static_cast<int64_t>(length)))) {
+        js::ThrowTypeError(isolate, "startFetch: invalid body length");
+        return;
+      }
+      request.upload = std::make_shared<outbound::UploadBody>();
+      request.upload->length = static_cast<int64_t>(length);
+      request.has_body = true;
     } else if (!info[3]->IsNull()) {
       js::ThrowTypeError(isolate, "startFetch: body must be an ArrayBuffer, a string or null");
       return;
@@ -85,6 +104,52 @@ class FetchCallbacks {
     Local<Value> result[] = {v8::Number::New(isolate, static_cast<double>(id)),
                              resolver->GetPromise()};
     info.GetReturnValue().Set(v8::Array::New(isolate, result, 2));
+  }
+
+  // readFetchBody(id) → promise of the streamed response body's next bytes (a Uint8Array), or
+  // null at its end; rejected with [kind, message] when the body fails.
+  static void ReadFetchBody(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    uint64_t id = 0;
+    if (!FetchId(info[0], &id)) {
+      js::ThrowTypeError(isolate, "readFetchBody(id)");
+      return;
+    }
+    v8::Local<v8::Promise::Resolver> resolver;
+    if (!v8::Promise::Resolver::New(isolate->GetCurrentContext()).ToLocal(&resolver)) return;
+    HostOf(info)->ReadFetchBody(AppOf(info), id, resolver);
+    info.GetReturnValue().Set(resolver->GetPromise());
+  }
+
+  // writeFetchBody(id, bytes) → true (write on), false (stop: the body is not wanted any more),
+  // or a promise of one of them. bytes: an ArrayBufferView or ArrayBuffer.
+  static void WriteFetchBody(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    uint64_t id = 0;
+    std::string bytes;
+    if (info[1]->IsArrayBufferView()) {
+      auto view = info[1].As<v8::ArrayBufferView>();
+      bytes.resize(view->ByteLength());
+      if (!bytes.empty()) view->CopyContents(bytes.data(), bytes.size());
+    } else if (info[1]->IsArrayBuffer()) {
+      auto store = info[1].As<v8::ArrayBuffer>()->GetBackingStore();
+      bytes.assign(static_cast<const char*>(store->Data()), store->ByteLength());
+    } else {
+      js::ThrowTypeError(isolate, "writeFetchBody(id, bytes)");
+      return;
+    }
+    if (!FetchId(info[0], &id)) {
+      js::ThrowTypeError(isolate, "writeFetchBody(id, bytes)");
+      return;
+    }
+    info.GetReturnValue().Set(HostOf(info)->WriteFetchBody(AppOf(info), id, bytes));
+  }
+
+  // endFetchBody(id, ok): the streamed request body is complete, or (ok false) failed.
+  static void EndFetchBody(const FunctionCallbackInfo<Value>& info) {
+    uint64_t id = 0;
+    if (!FetchId(info[0], &id)) return;
+    HostOf(info)->EndFetchBody(AppOf(info), id, info[1]->IsTrue());
   }
 
   // cancelFetch(id): the exchange ends; its promise never settles.
@@ -101,6 +166,9 @@ std::span<const NativeFunction> FetchNatives() {
   static const NativeFunction kFunctions[] = {
       {"startFetch", &FetchCallbacks::StartFetch},
       {"cancelFetch", &FetchCallbacks::CancelFetch},
+      {"readFetchBody", &FetchCallbacks::ReadFetchBody},
+      {"writeFetchBody", &FetchCallbacks::WriteFetchBody},
+      {"endFetchBody", &FetchCallbacks::EndFetchBody},
   };
   return kFunctions;
 }

@@ -66,6 +66,11 @@ class ScratchHost final : public ObjectHost {
     return 0;
   }
   void CancelFetch(AppIsolate*, uint64_t) override {}
+  void ReadFetchBody(AppIsolate*, uint64_t, v8::Local<v8::Promise::Resolver>) override {}
+  v8::Local<v8::Value> WriteFetchBody(AppIsolate* caller, uint64_t, std::string_view) override {
+    return v8::False(caller->isolate());
+  }
+  void EndFetchBody(AppIsolate*, uint64_t, bool) override {}
   ResponseCache* response_cache() override { return nullptr; }
   WebSocketRegistry& web_sockets() override { return no_sockets_; }
   void SendOnSocket(WebSocketRecord*, OutputGate::SocketOutput) override {}

@@ -88,14 +88,29 @@ class ObjectHost {
   // Starts `request` for `caller`'s app and returns its id. For an object, it leaves once the
   // writes the object made before it are durable, like its other output. `resolver` is settled
   // later, in a turn of `caller` for the object whose turn runs now: resolved with [status,
-  // statusText, headers (name, value, ...), body ArrayBuffer], or rejected with a TypeError. If
-  // `caller` is reset first, or CancelFetch is called, it is never settled. Returns 0 with a
+  // statusText, headers (name, value, ...), body] once the head has arrived (body: the fetch's
+  // id, the body then read with ReadFetchBody; an ArrayBuffer for the server's own URLs), or
+  // rejected with [kind, message]. If `caller` is reset first, or CancelFetch is called, it is
+  // never settled. Returns 0 with a
   // TypeError thrown when this server does not allow outbound requests or the app has too many
   // in flight.
   virtual uint64_t FetchOutbound(AppIsolate* caller, outbound::ExchangeRequest request,
                                  v8::Local<v8::Promise::Resolver> resolver) = 0;
-  // Abandons fetch `id` if it belongs to `caller`'s app (ids are guessable).
+  // Abandons fetch `id` if it belongs to `caller`'s app (ids are guessable): the request stops,
+  // its body (either way) too, and its connection is closed.
   virtual void CancelFetch(AppIsolate* caller, uint64_t id) = 0;
+  // After fetch `id` resolved with a streamed body: `resolver` is resolved with the body's next
+  // bytes (a Uint8Array) or null at its end, or rejected with [kind, message]; in a turn of
+  // `caller`, maybe at once. Rejected with a TypeError for an unknown id or a read already waiting.
+  virtual void ReadFetchBody(AppIsolate* caller, uint64_t id,
+                             v8::Local<v8::Promise::Resolver> resolver) = 0;
+  // For fetch `id` started with a streamed request body: queues `bytes` to send. Returns true
+  // (write on), false (the body is no longer wanted: stop) or a promise of one of the two once the
+  // bytes queued have gone out enough.
+  virtual v8::Local<v8::Value> WriteFetchBody(AppIsolate* caller, uint64_t id,
+                                              std::string_view bytes) = 0;
+  // The streamed request body of fetch `id` is complete (`ok`) or failed (the exchange fails).
+  virtual void EndFetchBody(AppIsolate* caller, uint64_t id, bool ok) = 0;
   // The server's Cache API store, or nullptr where there is none (deploy checks).
   virtual ResponseCache* response_cache() = 0;
 

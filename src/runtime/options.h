@@ -46,8 +46,8 @@ struct RuntimeOptions {
       std::make_shared<outbound::ClientOptions>();
   // How many outbound requests one app may have in flight on one runtime thread.
   size_t max_outbound_per_app = 64;
-  // How many response bytes one app's outbound requests in flight may hold at once, on one
-  // runtime thread (each is also bounded by ExchangeRequest::max_response_bytes).
+  // How many response bytes received and not yet read one app's outbound requests may hold at
+  // once, on one runtime thread (each also holds at most HttpClient::kHighWater unread).
   size_t max_outbound_bytes_per_app = size_t{256} << 20;
   // The Cache API's store (ResponseCache): what one app's entries may hold, and all apps'.
   size_t cache_bytes_per_app = size_t{32} << 20;

@@ -144,6 +144,11 @@ class ThreadEngine final : public ObjectHost {
   uint64_t FetchOutbound(AppIsolate* caller, outbound::ExchangeRequest request,
                          v8::Local<v8::Promise::Resolver> resolver) override;
   void CancelFetch(AppIsolate* caller, uint64_t id) override;
+  void ReadFetchBody(AppIsolate* caller, uint64_t id,
+                     v8::Local<v8::Promise::Resolver> resolver) override;
+  v8::Local<v8::Value> WriteFetchBody(AppIsolate* caller, uint64_t id,
+                                      std::string_view bytes) override;
+  void EndFetchBody(AppIsolate* caller, uint64_t id, bool ok) override;
   ResponseCache* response_cache() override { return shared_.response_cache.get(); }
   uint64_t AddTimer(AppIsolate* caller, v8::Local<v8::Function> callback, double delay_ms,
                     bool repeat) override;
@@ -385,16 +390,27 @@ class ThreadEngine final : public ObjectHost {
   // fetch() to the outside world (thread_engine_fetch.cc): requests of this thread's apps by
   // fetch id, and the client they leave through, made on first use.
   struct PendingFetch {
-    AppIsolate* app;
-    uint64_t slot;  // the calling object, or 0
+    AppIsolate* app = nullptr;
+    uint64_t slot = 0;  // the calling object, or 0
     v8::Global<v8::Promise::Resolver> resolver;
-    uint64_t exchange;  // the client's id once the request has left; 0 while the gate holds it
+    uint64_t exchange = 0;  // the client's id once the request has left; 0 while the gate holds it
+    // The request body, when it is streamed (written by writeFetchBody).
+    std::shared_ptr<outbound::UploadBody> upload;
+    v8::Global<v8::Promise::Resolver> writer;  // a writeFetchBody() waiting for room
+    // After the head: the body is read from the exchange (readFetchBody).
+    bool streaming = false;
+    v8::Global<v8::Promise::Resolver> reader;  // a readFetchBody() waiting for bytes
+    // The exchange's end, once read from the client while bytes were still to be given.
+    bool body_ended = false;
+    bool body_failed = false;
+    outbound::ExchangeError body_error;
   };
   struct FetchOutcome {
     bool failed = false;
     outbound::ExchangeResponse response;
     int error_kind = 0;  // outbound::ExchangeError::Kind
     std::string error;
+    bool streamed = false;  // the body is read from the client (not in response.body)
   };
   std::unordered_map<uint64_t, PendingFetch> outbound_fetches_;
   // Streamed response bodies being produced, by id: the object (slot) producing each.
@@ -418,12 +434,21 @@ class ThreadEngine final : public ObjectHost {
   // it is not one (or there is no network front), and the request goes out through http_client_.
   bool StartLocalFetch(uint64_t id, outbound::ExchangeRequest& request);
   void CompleteFetch(uint64_t id, FetchOutcome outcome);
+  // The exchange of fetch `id` has body bytes (or its end) for a waiting readFetchBody().
+  void OnFetchBodyWake(uint64_t id);
+  // The streamed request body of fetch `id` has room again (or is no longer wanted).
+  void OnFetchUploadRoom(uint64_t id);
+  // Settles `fetch`'s waiting reader (in the current turn) from its exchange; returns whether
+  // the fetch is over (the caller then forgets it).
+  bool SettleFetchRead(uint64_t id, PendingFetch& fetch, v8::Local<v8::Promise::Resolver> reader);
   // Removes one entry of outbound_fetches_ and counts it out of its app's fetches in flight.
   // Returns the iterator after it.
   std::unordered_map<uint64_t, PendingFetch>::iterator ForgetFetch(
       std::unordered_map<uint64_t, PendingFetch>::iterator it);
   // Abandons the app's fetches (its isolate is being dropped).
   void DropOutboundFetches(AppIsolate* app);
+  // Abandons the fetches of the object in `slot` (it is reset or evicted): their bodies stop.
+  void DropSlotFetches(uint64_t slot);
 
   // Timers.
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;

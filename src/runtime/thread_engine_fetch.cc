@@ -6,6 +6,7 @@
 
 #include "js/strings.h"
 #include "outbound/http_client.h"
+#include "runtime/crypto_subtle.h"
 #include "runtime/engine_pool.h"
 #include "runtime/thread_engine.h"
 
@@ -13,10 +14,23 @@ namespace dorm::runtime {
 
 namespace {
 
-v8::Local<v8::Value> FetchAnswer(v8::Isolate* isolate, outbound::ExchangeResponse& response) {
-  v8::Local<v8::ArrayBuffer> body = v8::ArrayBuffer::New(isolate, response.body.size());
-  if (!response.body.empty()) {
-    std::memcpy(body->GetBackingStore()->Data(), response.body.data(), response.body.size());
+// The most of a streamed request body gathered for a request that may be for the server's own
+// objects (as --max-body-bytes' default bounds a client's).
+constexpr size_t kMaxGatheredBody = size_t{100} << 20;
+
+// [status, statusText, headers, body]: body is the whole body as an ArrayBuffer, or, when it is
+// streamed, the fetch's id (for readFetchBody).
+v8::Local<v8::Value> FetchAnswer(v8::Isolate* isolate, outbound::ExchangeResponse& response,
+                                 uint64_t streamed_id) {
+  v8::Local<v8::Value> body;
+  if (streamed_id != 0) {
+    body = v8::Number::New(isolate, static_cast<double>(streamed_id));
+  } else {
+    v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, response.body.size());
+    if (!response.body.empty()) {
+      std::memcpy(buffer->GetBackingStore()->Data(), response.body.data(), response.body.size());
+    }
+    body = buffer;
   }
   std::vector<v8::Local<v8::Value>> headers;
   headers.reserve(response.headers.size() * 2);
@@ -60,9 +74,15 @@ uint64_t ThreadEngine::FetchOutbound(AppIsolate* caller, outbound::ExchangeReque
   }
   request.budget = budget;
   const uint64_t id = next_fetch_id_++;
-  outbound_fetches_.emplace(
-      id,
-      PendingFetch{caller, current_slot_, v8::Global<v8::Promise::Resolver>(isolate, resolver), 0});
+  PendingFetch pending;
+  pending.app = caller;
+  pending.slot = current_slot_;
+  pending.resolver.Reset(isolate, resolver);
+  if (request.upload) {
+    pending.upload = request.upload;
+    request.upload->on_room = [this, id] { RunSoon([this, id] { OnFetchUploadRoom(id); }); };
+  }
+  outbound_fetches_.emplace(id, std::move(pending));
   ++in_flight;
   ObjectInstance* instance = FindBySlot(current_slot_);
   if (!instance) {
@@ -80,6 +100,8 @@ uint64_t ThreadEngine::FetchOutbound(AppIsolate* caller, outbound::ExchangeReque
 
 bool ThreadEngine::StartLocalFetch(uint64_t id, outbound::ExchangeRequest& request) {
   if (!shared_.local_fetch || !shared_.pool || placement_thread_ < 0) return false;
+  // The server's own objects take whole bodies: a streamed one goes out through a socket.
+  if (request.upload) return false;
   auto it = outbound_fetches_.find(id);
   HttpRequestData local{request.method, request.url, request.headers, request.body};
   EnginePool* pool = shared_.pool;
@@ -108,6 +130,46 @@ bool ThreadEngine::StartLocalFetch(uint64_t id, outbound::ExchangeRequest& reque
 void ThreadEngine::StartFetch(uint64_t id, outbound::ExchangeRequest request) {
   auto it = outbound_fetches_.find(id);
   if (it == outbound_fetches_.end()) return;  // cancelled while held
+  if (request.upload && shared_.local_fetch && request.url.find("/_do/") != std::string::npos) {
+    // Maybe for the server's own objects, which take whole bodies: the stream is gathered first
+    // (bounded as a client's body is), then the request goes on with it as a whole body.
+    std::shared_ptr<outbound::UploadBody> upload = request.upload;
+    auto held = std::make_shared<outbound::ExchangeRequest>(std::move(request));
+    auto gathered = [this, id, held] {
+      if (!held->upload) return;  // already gone on
+      outbound::UploadBody& body = *held->upload;
+      body.on_data = nullptr;  // breaks the cycle held → upload → on_data → held
+      auto found = outbound_fetches_.find(id);
+      if (found == outbound_fetches_.end()) return;
+      if (body.failed || body.queued.size() > kMaxGatheredBody) {
+        FetchOutcome outcome;
+        outcome.failed = true;
+        outcome.error_kind =
+            static_cast<int>(body.failed ? outbound::ExchangeError::Kind::kUploadFailed
+                                         : outbound::ExchangeError::Kind::kTooLarge);
+        outcome.error = body.failed ? "The request body failed."
+                                    : "The request body is larger than this server allows (" +
+                                          std::to_string(kMaxGatheredBody >> 20) + " MiB).";
+        CompleteFetch(id, std::move(outcome));
+        return;
+      }
+      held->body = std::move(body.queued);
+      held->has_body = true;
+      std::shared_ptr<outbound::UploadBody> done = std::move(held->upload);
+      done->Close();
+      found->second.upload.reset();
+      StartFetch(id, std::move(*held));
+    };
+    upload->Gather(kMaxGatheredBody + 1);
+    if (upload->ended) {
+      gathered();
+    } else {
+      upload->on_data = [this, upload = upload.get(), gathered] {
+        if (upload->ended || upload->queued.size() > kMaxGatheredBody) RunSoon(gathered);
+      };
+    }
+    return;
+  }
   if (StartLocalFetch(id, request)) return;
   if (!http_client_) {
     http_client_ = std::make_unique<outbound::HttpClient>(io_, shared_.options.outbound);
@@ -124,10 +186,15 @@ void ThreadEngine::StartFetch(uint64_t id, outbound::ExchangeRequest request) {
         if (error) {
           outcome.error = std::move(error->message);
           outcome.error_kind = static_cast<int>(error->kind);
+          // The client has forgotten the exchange.
+          auto found = outbound_fetches_.find(id);
+          if (found != outbound_fetches_.end()) found->second.exchange = 0;
         }
         outcome.failed = error != nullptr;
+        outcome.streamed = response != nullptr;
         CompleteFetch(id, std::move(outcome));
-      });
+      },
+      [this, id] { OnFetchBodyWake(id); });
 }
 
 void ThreadEngine::CompleteFetch(uint64_t id, FetchOutcome outcome) {
@@ -144,27 +211,166 @@ void ThreadEngine::CompleteFetch(uint64_t id, FetchOutcome outcome) {
     });
     return;
   }
-  PendingFetch fetch = std::move(it->second);
-  ForgetFetch(it);
-  ObjectInstance* instance = FindBySlot(fetch.slot);
+  const bool streamed = outcome.streamed && !outcome.failed;
+  v8::Global<v8::Promise::Resolver> pending = std::move(it->second.resolver);
+  const uint64_t fetch_slot = it->second.slot;
+  if (streamed) {
+    it->second.streaming = true;
+  } else {
+    // A streamed request body no longer has anywhere to go.
+    if (it->second.upload) it->second.upload->Close();
+    ForgetFetch(it);
+  }
+  ObjectInstance* instance = FindBySlot(fetch_slot);
   if (instance && instance->usage && !outcome.failed) {
     instance->usage->outbound_bytes += outcome.response.body.size();
   }
-  const uint64_t slot = instance ? fetch.slot : 0;
+  const uint64_t slot = instance ? fetch_slot : 0;
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
     v8::Local<v8::Context> context = app->context();
     v8::TryCatch try_catch(isolate);
     current_slot_ = slot;
-    v8::Local<v8::Promise::Resolver> resolver = fetch.resolver.Get(isolate);
-    fetch.resolver.Reset();
+    v8::Local<v8::Promise::Resolver> resolver = pending.Get(isolate);
+    pending.Reset();
     if (outcome.failed) {
       if (resolver->Reject(context, FetchFailure(isolate, outcome.error_kind, outcome.error))
               .IsNothing())
         return;
     } else {
-      if (resolver->Resolve(context, FetchAnswer(isolate, outcome.response)).IsNothing()) return;
+      if (resolver->Resolve(context, FetchAnswer(isolate, outcome.response, streamed ? id : 0))
+              .IsNothing())
+        return;
     }
+  });
+}
+
+bool ThreadEngine::SettleFetchRead(uint64_t id, PendingFetch& fetch,
+                                   v8::Local<v8::Promise::Resolver> reader) {
+  v8::Isolate* isolate = fetch.app->isolate();
+  v8::Local<v8::Context> context = fetch.app->context();
+  std::string bytes;
+  if (!fetch.body_ended && fetch.exchange != 0 && http_client_) {
+    outbound::HttpClient::Chunk chunk = http_client_->Read(fetch.exchange);
+    bytes = std::move(chunk.bytes);
+    if (chunk.ended) {
+      fetch.exchange = 0;
+      fetch.body_ended = true;
+      fetch.body_failed = chunk.failed;
+      fetch.body_error = std::move(chunk.error);
+    }
+  } else if (!fetch.body_ended) {
+    fetch.body_ended = true;
+    fetch.body_failed = true;
+    fetch.body_error.message = "Network connection lost.";
+  }
+  if (!bytes.empty()) {
+    if (ObjectInstance* instance = FindBySlot(fetch.slot); instance && instance->usage) {
+      instance->usage->outbound_bytes += bytes.size();
+    }
+    reader->Resolve(context, crypto::NewUint8Array(isolate, bytes)).IsJust();
+    return false;
+  }
+  if (!fetch.body_ended) {
+    fetch.reader.Reset(isolate, reader);
+    return false;
+  }
+  if (fetch.body_failed) {
+    reader
+        ->Reject(context, FetchFailure(isolate, static_cast<int>(fetch.body_error.kind),
+                                       fetch.body_error.message))
+        .IsJust();
+  } else {
+    reader->Resolve(context, v8::Null(isolate)).IsJust();
+  }
+  (void)id;
+  return true;
+}
+
+void ThreadEngine::ReadFetchBody(AppIsolate* caller, uint64_t id,
+                                 v8::Local<v8::Promise::Resolver> resolver) {
+  v8::Isolate* isolate = caller->isolate();
+  auto it = outbound_fetches_.find(id);
+  if (it == outbound_fetches_.end() || it->second.app != caller || !it->second.streaming ||
+      !it->second.reader.IsEmpty()) {
+    resolver
+        ->Reject(caller->context(),
+                 v8::Exception::TypeError(js::FromUtf8(isolate, "readFetchBody(id)")))
+        .IsJust();
+    return;
+  }
+  if (SettleFetchRead(id, it->second, resolver)) ForgetFetch(it);
+}
+
+void ThreadEngine::OnFetchBodyWake(uint64_t id) {
+  auto it = outbound_fetches_.find(id);
+  if (it == outbound_fetches_.end() || it->second.reader.IsEmpty()) return;
+  AppIsolate* app = it->second.app;
+  if (!IsCurrentIsolate(app)) return;
+  if (!MayStartTurn(app)) {
+    RetrySettleSoon([this, id] { OnFetchBodyWake(id); });
+    return;
+  }
+  ObjectInstance* instance = FindBySlot(it->second.slot);
+  const uint64_t slot = instance ? it->second.slot : 0;
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    auto found = outbound_fetches_.find(id);
+    if (found == outbound_fetches_.end() || found->second.reader.IsEmpty()) return;
+    v8::Local<v8::Promise::Resolver> reader = found->second.reader.Get(isolate);
+    found->second.reader.Reset();
+    if (SettleFetchRead(id, found->second, reader)) ForgetFetch(found);
+  });
+}
+
+v8::Local<v8::Value> ThreadEngine::WriteFetchBody(AppIsolate* caller, uint64_t id,
+                                                  std::string_view bytes) {
+  v8::Isolate* isolate = caller->isolate();
+  auto it = outbound_fetches_.find(id);
+  if (it == outbound_fetches_.end() || it->second.app != caller || !it->second.upload ||
+      it->second.upload->closed || it->second.upload->ended) {
+    return v8::False(isolate);
+  }
+  PendingFetch& fetch = it->second;
+  if (ObjectInstance* instance = FindBySlot(fetch.slot); instance && instance->usage) {
+    instance->usage->outbound_bytes += bytes.size();
+  }
+  if (fetch.upload->Write(bytes)) return v8::True(isolate);
+  v8::Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(caller->context()).ToLocal(&resolver)) return v8::False(isolate);
+  fetch.writer.Reset(isolate, resolver);
+  return resolver->GetPromise();
+}
+
+void ThreadEngine::EndFetchBody(AppIsolate* caller, uint64_t id, bool ok) {
+  auto it = outbound_fetches_.find(id);
+  if (it == outbound_fetches_.end() || it->second.app != caller || !it->second.upload) return;
+  it->second.upload->End(ok);
+}
+
+void ThreadEngine::OnFetchUploadRoom(uint64_t id) {
+  auto it = outbound_fetches_.find(id);
+  if (it == outbound_fetches_.end() || it->second.writer.IsEmpty()) return;
+  AppIsolate* app = it->second.app;
+  if (!IsCurrentIsolate(app)) return;
+  if (!MayStartTurn(app)) {
+    RetrySettleSoon([this, id] { OnFetchUploadRoom(id); });
+    return;
+  }
+  ObjectInstance* instance = FindBySlot(it->second.slot);
+  const uint64_t slot = instance ? it->second.slot : 0;
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    v8::TryCatch try_catch(isolate);
+    current_slot_ = slot;
+    auto found = outbound_fetches_.find(id);
+    if (found == outbound_fetches_.end() || found->second.writer.IsEmpty()) return;
+    v8::Local<v8::Promise::Resolver> writer = found->second.writer.Get(isolate);
+    found->second.writer.Reset();
+    const bool open = found->second.upload && !found->second.upload->closed;
+    writer->Resolve(app->context(), v8::Boolean::New(isolate, open)).IsJust();
   });
 }
 
@@ -173,6 +379,18 @@ void ThreadEngine::CancelFetch(AppIsolate* caller, uint64_t id) {
   if (it == outbound_fetches_.end() || it->second.app != caller) return;
   if (it->second.exchange != 0 && http_client_) http_client_->Cancel(it->second.exchange);
   ForgetFetch(it);
+}
+
+void ThreadEngine::DropSlotFetches(uint64_t slot) {
+  if (slot == 0) return;
+  for (auto it = outbound_fetches_.begin(); it != outbound_fetches_.end();) {
+    if (it->second.slot != slot) {
+      ++it;
+      continue;
+    }
+    if (it->second.exchange != 0 && http_client_) http_client_->Cancel(it->second.exchange);
+    it = ForgetFetch(it);
+  }
 }
 
 void ThreadEngine::DropOutboundFetches(AppIsolate* app) {
@@ -188,6 +406,10 @@ void ThreadEngine::DropOutboundFetches(AppIsolate* app) {
 
 std::unordered_map<uint64_t, ThreadEngine::PendingFetch>::iterator ThreadEngine::ForgetFetch(
     std::unordered_map<uint64_t, PendingFetch>::iterator it) {
+  if (it->second.upload) {
+    it->second.upload->on_room = nullptr;
+    it->second.upload->Close();
+  }
   auto count = outbound_in_flight_.find(it->second.app);
   if (count != outbound_in_flight_.end() && --count->second == 0) outbound_in_flight_.erase(count);
   return outbound_fetches_.erase(it);

@@ -68,6 +68,8 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
   }
   const uint64_t slot = instance->slot;
   DropTimers([slot](const Timer& timer) { return timer.slot == slot; });
+  // Its fetches end, and their connections close: bodies nobody will read.
+  DropSlotFetches(slot);
   ObjectAddress address = instance->address;
   DestroyLater(std::move(owned));
   for (auto& event : queued) {

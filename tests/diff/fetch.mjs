@@ -56,6 +56,14 @@ const SCENARIOS = [
   ['post_urlsearchparams', 'post_urlsearchparams', 'main'],
   ['post_blob', 'post_blob', 'main'],
   ['post_stream', 'post_stream', 'main'],
+  ['post_stream_fails', 'post_stream_fails', 'main'],
+  ['post_stream_redirect', 'post_stream_redirect', 'main'],
+  ['body_first_chunk', 'body_first_chunk', 'main'],
+  ['body_lost_midway', 'body_lost_midway', 'main'],
+  ['body_cancel', 'body_cancel', 'main'],
+  ['eventsource_stream', 'eventsource_stream', 'main'],
+  ['eventsource_errors', 'eventsource_errors', 'main'],
+  ['eventsource_from', 'eventsource_from', 'main'],
   ['post_request_object', 'post_request_object', 'main'],
   ['request_headers_default', 'request_headers_default', 'main'],
   ['request_headers_custom', 'request_headers_custom', 'main'],
@@ -198,6 +206,22 @@ function route(req, res, body) {
   if (p === '/large') return send(res, 200, { 'content-type': 'application/octet-stream', 'content-length': LARGE.length }, LARGE);
   if (p === '/slow') {
     const t = setTimeout(() => send(res, 200, { 'content-type': 'text/plain' }, 'slow done\n'), Number(url.searchParams.get('ms') ?? 1000));
+    res.on('close', () => clearTimeout(t));
+    return undefined;
+  }
+  if (p === '/lost-midway') {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100000' });
+    res.write('hello');
+    setTimeout(() => req.socket.destroy(), 100);
+    return undefined;
+  }
+  if (p === '/sse') {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+    if (req.headers['last-event-id'] === undefined) {
+      return res.end('retry: 1000\nid: 41\ndata: first\n\n');
+    }
+    res.write(`: resumed\nevent: update\nid: 42\ndata: ${req.headers['last-event-id']} ${req.headers.accept} ${req.headers['cache-control']}\ndata: lines\n\n`);
+    const t = setTimeout(() => res.end(), 5000);
     res.on('close', () => clearTimeout(t));
     return undefined;
   }

@@ -442,6 +442,122 @@ const SCENARIOS = {
   },
 
   // Headers arrive at once, the rest of the body after 3 s; the abort comes while reading it.
+  async post_stream_fails(u) {
+    const enc = new TextEncoder();
+    let sent = false;
+    const body = new ReadableStream({
+      async pull(c) {
+        if (!sent) {
+          sent = true;
+          c.enqueue(enc.encode('chunk one, '));
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        c.error(new RangeError('the producer failed'));
+      },
+    });
+    return attempt(() => fetch(`${u.http}/echo`, { method: 'POST', body, duplex: 'half' }).then((r) => r.status));
+  },
+
+  async post_stream_redirect(u) {
+    const make = () => ReadableStream.from([new TextEncoder().encode('payload')]);
+    const see = (status) => attempt(async () => {
+      const res = await fetch(`${u.http}/redirect/${status}?to=/echo`, { method: 'POST', body: make(), duplex: 'half' });
+      const echo = await res.json();
+      return { status: res.status, method: echo.method, body: echo.body };
+    });
+    return { 303: await see(303), 307: await see(307), 308: await see(308), 301: await see(301) };
+  },
+
+  async body_first_chunk(u) {
+    const started = Date.now();
+    const res = await fetch(`${u.http}/slowbody?ms=1500`);
+    const reader = res.body.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const beforeRest = Date.now() - started < 1200;
+    await reader.cancel();
+    return { status: res.status, first, beforeRest };
+  },
+
+  async body_lost_midway(u) {
+    const res = await fetch(`${u.http}/lost-midway`);
+    return { status: res.status, body: await attempt(() => res.text()) };
+  },
+
+  async body_cancel(u) {
+    const res = await fetch(`${u.http}/slowbody?ms=3000`);
+    const started = Date.now();
+    await res.body.cancel();
+    return { status: res.status, bodyUsed: res.bodyUsed, tookUnder1s: Date.now() - started < 1000 };
+  },
+
+  async eventsource_stream(u) {
+    const source = new EventSource(`${u.http}/sse`);
+    const seen = [];
+    const states = [source.readyState];
+    await new Promise((resolve) => {
+      source.onopen = (e) => seen.push(['open', e.constructor.name, source.readyState]);
+      const onEvent = (e) => {
+        seen.push([e.type, e.data, e.lastEventId, e.origin === u.http, e.constructor.name]);
+        if (e.type === 'update') {
+          source.close();
+          resolve();
+        }
+      };
+      source.onmessage = onEvent;
+      source.addEventListener('update', onEvent);
+      source.onerror = (e) => seen.push(['error', e.constructor.name, describeError(e.error), source.readyState]);
+    });
+    states.push(source.readyState);
+    return { seen, states, url: source.url === `${u.http}/sse`, withCredentials: source.withCredentials };
+  },
+
+  async eventsource_errors(u) {
+    const closeWith = (url) => new Promise((resolve) => {
+      const source = new EventSource(url);
+      source.onerror = (e) => resolve({ error: describeError(e.error), readyState: source.readyState });
+    });
+    const ctor = (...args) => attempt(() => { new EventSource(...args); return 'constructed'; });
+    return {
+      missing: await closeWith(`${u.http}/status/404`),
+      plain: await closeWith(`${u.http}/text`),
+      invalidUrl: await ctor('not a url'),
+      credentials: await ctor(`${u.http}/sse`, { withCredentials: true }),
+      constants: [EventSource.CONNECTING, EventSource.OPEN, EventSource.CLOSED, EventSource.prototype.OPEN],
+    };
+  },
+
+  async eventsource_from() {
+    const run = (chunks) => new Promise((resolve) => {
+      const queue = chunks.map((c) => (typeof c === 'string' ? new TextEncoder().encode(c) : new Uint8Array(c)));
+      const source = EventSource.from(new ReadableStream({
+        pull(c) {
+          if (queue.length === 0) c.close();
+          else c.enqueue(queue.shift());
+        },
+      }));
+      const seen = [['state', source.readyState, source.url]];
+      source.onopen = () => seen.push(['open']);
+      source.onmessage = (e) => seen.push([e.type, e.data, e.lastEventId, e.origin ?? 'none']);
+      source.addEventListener('ping', (e) => seen.push([e.type, e.data, e.lastEventId]));
+      source.onerror = (e) => {
+        seen.push(['error', describeError(e.error), source.readyState]);
+        resolve(seen);
+      };
+    });
+    const locked = new ReadableStream();
+    locked.getReader();
+    return {
+      basic: await run(['data: one\n\n', 'data: two\n', '\n']),
+      lineEnds: await run(['data: a\r\rdata: b\r\n\r\ndata: c\n\n', 'data: d\r', '\ndata: e\n\n']),
+      fields: await run(['data:first\ndata:  second\ndata\n\n', 'data:\n\n', 'event: ping\ndata: named\n\n',
+        ': comment\nunknown: field\n\n', 'retry: 5x\ndata: r\n\n', 'data: partial']),
+      ids: await run([[0xef, 0xbb, 0xbf, 105, 100, 58, 32, 55, 10, 100, 97, 116, 97, 58, 32, 97, 10, 10],
+        'data: b\n\nid\ndata: c\n\n', 'id: x\u0000y\ndata: d\n\n', [0xef, 0xbb, 0xbf, 100, 97, 116, 97, 58, 32, 101, 10, 10]]),
+      locked: await attempt(() => EventSource.from(locked)),
+    };
+  },
+
   async abort_during_body(u) {
     const c = new AbortController();
     const res = await fetch(`${u.http}/slowbody?ms=3000`, { signal: c.signal });

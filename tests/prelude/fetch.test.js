@@ -286,7 +286,7 @@ test('body methods reject, rather than throw, on a wrong receiver', async () => 
   assert.deepEqual(result, [true, 'TypeError']);
 });
 
-test('fetch(): a stream request body is read to its end and sent whole; the response body is a ReadableStream', async () => {
+test('fetch(): a stream request body is written as it is read, of unknown length; a failing one rejects with its error', async () => {
   rt.fetches.length = 0;
   const result = await runAsync(`
     const enc = new TextEncoder();
@@ -311,6 +311,8 @@ test('fetch(): a stream request body is read to its end and sent whole; the resp
     bodyUsed: true,
     broken: 'RangeError: no',
   });
-  assert.equal(rt.fetches.length, 1);
+  assert.equal(rt.fetches.length, 2);
   assert.equal(rt.fetches[0].body.toString(), 'streamed');
+  assert.equal(rt.fetches[0].streamedLength, -1);
+  assert.equal(rt.fetches[1].streamedLength, -1);
 });

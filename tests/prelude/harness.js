@@ -63,6 +63,8 @@ function createRuntime() {
   // [status, statusText, headers, body] from `fetchAnswer` (an echo of the request body when unset).
   const fetches = [];
   const fetchState = { answer: null };
+  // Streamed request bodies being written, by fetch id.
+  const uploads = new Map();
   let nextTimerId = 1;
   let asyncContext;
   let now = 0;
@@ -184,13 +186,52 @@ function createRuntime() {
     },
     startFetch(method, url, headers, body) {
       expect(typeof method === 'string' && typeof url === 'string' && Array.isArray(headers)
-        && (body === null || typeof body === 'string' || util.types.isArrayBuffer(body)),
-      'startFetch(string, string, string[], ArrayBuffer | string | null)');
-      const request = { method, url, headers: [...headers], body: body === null ? null : Buffer.from(body) };
+        && (body === null || typeof body === 'string' || util.types.isArrayBuffer(body)
+          || (typeof body === 'number' && (body === -1 || (Number.isInteger(body) && body >= 0)))),
+      'startFetch(string, string, string[], ArrayBuffer | string | null | number)');
+      const streamed = typeof body === 'number';
+      const request = {
+        method, url, headers: [...headers], body: body === null || streamed ? null : Buffer.from(body),
+        streamedLength: streamed ? body : undefined,
+      };
       fetches.push(request);
-      const answer = fetchState.answer !== null ? fetchState.answer(request)
-        : [200, 'OK', ['content-type', 'application/octet-stream'], body === null ? new ArrayBuffer(0) : body];
-      return realm.Array.of(fetches.length, Promise.resolve(realm.Array.of(...answer)));
+      const id = fetches.length;
+      const respond = () => {
+        const whole = request.body === null ? new ArrayBuffer(0)
+          : request.body.buffer.slice(request.body.byteOffset, request.body.byteOffset + request.body.length);
+        return fetchState.answer !== null ? fetchState.answer(request)
+          : [200, 'OK', ['content-type', 'application/octet-stream'], whole];
+      };
+      if (!streamed) return realm.Array.of(id, Promise.resolve(realm.Array.of(...respond())));
+      // A streamed body: the fake host answers once it has all of it, as an echo server would.
+      const chunks = [];
+      const answered = new Promise((resolve, reject) => {
+        uploads.set(id, {
+          write(bytes) { chunks.push(Buffer.from(bytes)); },
+          end(ok) {
+            uploads.delete(id);
+            if (!ok) {
+              reject(realm.Array.of(7, 'The request body failed.'));
+              return;
+            }
+            request.body = Buffer.concat(chunks);
+            resolve(realm.Array.of(...respond()));
+          },
+        });
+      });
+      return realm.Array.of(id, answered);
+    },
+    writeFetchBody(id, bytes) {
+      expect(typeof id === 'number' && (ArrayBuffer.isView(bytes) || util.types.isArrayBuffer(bytes)),
+        'writeFetchBody(number, ArrayBufferView | ArrayBuffer)');
+      const upload = uploads.get(id);
+      if (upload === undefined) return false;
+      upload.write(ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes));
+      return true;
+    },
+    endFetchBody(id, ok) {
+      expect(typeof id === 'number' && typeof ok === 'boolean', 'endFetchBody(number, boolean)');
+      uploads.get(id)?.end(ok);
     },
     cancelFetch(id) {
       expect(typeof id === 'number', 'cancelFetch(number)');
