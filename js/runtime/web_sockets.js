@@ -34,7 +34,7 @@ export class ObjectWebSockets {
   // The WebSocket object for native id `id`, made (as a restored hibernatable socket) if this
   // instance has not seen it yet.
   wrapper(id, readyState = 1) {
-    let ws = this.#byId.get(id);
+    let ws = this.#byId.get(id) ?? hooks.outboundSocket(id);
     if (ws === undefined) {
       ws = hooks.restore(id, readyState);
       this.#byId.set(id, ws);
