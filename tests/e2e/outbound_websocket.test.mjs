@@ -13,7 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
-import { startServer, startServerWithFailingDisk, fixture, makeTempDir, waitFor, sleep } from './lib/dorm.mjs';
+import { startServer, startServerWithFailingDisk, fixture, makeTempDir, waitFor, sleep, describeCli } from './lib/dorm.mjs';
 import { makeTestCertificates } from './lib/test_certificates.mjs';
 
 // The WebSocket servers listen on 127.0.0.2, which the Dorm server may reach; a second one on
@@ -217,6 +217,33 @@ test("fetch() with Upgrade: websocket gives a 101 Response whose webSocket must 
     { status: 403, statusText: 'Forbidden', hasWebSocket: false, body: 'nope' });
 });
 
+test('a Worker (not an object) opens a socket too', async () => {
+  const dir = makeTempDir('ws-worker');
+  fs.writeFileSync(path.join(dir, 'wrangler.json'), JSON.stringify({ name: 'ws-worker', main: 'index.js', compatibility_date: '2026-03-01' }));
+  fs.writeFileSync(path.join(dir, 'index.js'), `
+export default {
+  async fetch(request) {
+    const ws = new WebSocket(new URL(request.url).searchParams.get('url'));
+    const reply = await new Promise((resolve, reject) => {
+      ws.addEventListener('open', () => ws.send('from worker'));
+      ws.addEventListener('message', (e) => resolve(e.data));
+      ws.addEventListener('error', (e) => reject(e.error));
+    });
+    ws.close(1000, 'worker done');
+    return new Response(reply);
+  },
+};
+`);
+  const deployed = await server.cli(['deploy', dir]);
+  assert.equal(deployed.code, 0, describeCli(deployed));
+  const before = closes.length;
+  const res = await server.request(`/?url=${encodeURIComponent(`${base()}/echo`)}`, { headers: { host: `ws-worker.localhost:${server.port}` } });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.text, 'from worker');
+  await waitFor(() => closes.length > before);
+  assert.deepEqual(closes.at(-1), { path: '/echo', code: 1000, reason: 'worker done' });
+});
+
 test("resetting the object closes its socket", async () => {
   const count = holding.length;
   assert.deepEqual(await server.json(`/_do/ws-client/reset/open?url=${encodeURIComponent(`${base()}/hold`)}`), { open: true });
@@ -261,6 +288,26 @@ test('wss: with the test CA from --outbound-ca; a certificate for another name i
     await tls.stop();
     good.close();
     wrong.close();
+  }
+});
+
+test('--max-outbound-per-app bounds the open sockets; a closed one frees its place', async () => {
+  const limited = await startServer({ flags: ['--outbound-allow', ALLOWED_HOST, '--max-outbound-per-app', '1', '--threads', '1'] });
+  try {
+    await limited.deploy(fixture('outbound/ws_client.js'));
+    const count = holding.length;
+    await limited.json(`/_do/ws-client/l/open?url=${encodeURIComponent(`${base()}/hold`)}`);
+    await waitFor(() => holding.length > count);
+    const q = new URLSearchParams({ url: `${base()}/echo`, send: 'again', closeAfter: 1 });
+    assert.deepEqual(await limited.json(`/_do/ws-client/l/run?${q}`), {
+      threw: { name: 'TypeError', message: 'Too many outbound WebSockets open (at most 1 at once per app and thread).' },
+    });
+    holding.at(-1).close(1000);
+    await waitFor(async () => (await limited.json('/_do/ws-client/l/heardNow')).readyState === 3);
+    const out = await limited.json(`/_do/ws-client/l/run?${q}`);
+    assert.deepEqual(out.events.map((e) => e.type), ['open', 'message', 'close']);
+  } finally {
+    await limited.stop();
   }
 });
 
