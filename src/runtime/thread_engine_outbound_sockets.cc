@@ -20,15 +20,21 @@ namespace {
 // The runtime's handle on an outbound connection: sends and closes go to the client.
 class OutboundSocketTransport final : public WebSocketTransport {
  public:
-  explicit OutboundSocketTransport(std::shared_ptr<outbound::WebSocketClient> client)
-      : client_(std::move(client)) {}
-  void Send(bool text, SharedPayload payload) override { client_->Send(text, std::move(payload)); }
+  // `sent` is told each message's size as it leaves the output gate (for the usage meters).
+  OutboundSocketTransport(std::shared_ptr<outbound::WebSocketClient> client,
+                          std::function<void(size_t)> sent)
+      : client_(std::move(client)), sent_(std::move(sent)) {}
+  void Send(bool text, SharedPayload payload) override {
+    sent_(payload->size());
+    client_->Send(text, std::move(payload));
+  }
   void Close(int code, const std::string& reason) override { client_->Close(code, reason); }
   // The client answers the peer's Close itself (echoing it), as workerd's sockets do.
   bool AwaitsCloseAnswer() const override { return false; }
 
  private:
   std::shared_ptr<outbound::WebSocketClient> client_;
+  std::function<void(size_t)> sent_;
 };
 
 std::string HeaderValue(const outbound::WebSocketAnswer& answer, std::string_view name) {
@@ -162,7 +168,14 @@ void ThreadEngine::OnWebSocketHandshake(uint64_t id, outbound::WebSocketAnswer* 
   }
   if (answer && answer->status == 101) {
     record->protocol = HeaderValue(*answer, "sec-websocket-protocol");
-    AttachWebSocket(id, std::make_shared<OutboundSocketTransport>(it->second.client));
+    const uint64_t slot = it->second.slot;
+    AttachWebSocket(id, std::make_shared<OutboundSocketTransport>(
+                            it->second.client, [this, slot](size_t bytes) {
+                              ObjectInstance* instance = FindBySlot(slot);
+                              if (instance && instance->usage) {
+                                instance->usage->outbound_bytes += bytes;
+                              }
+                            }));
   }
   SettleWebSocket(
       id, answer ? std::make_shared<outbound::WebSocketAnswer>(std::move(*answer)) : nullptr,

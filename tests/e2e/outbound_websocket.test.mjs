@@ -124,6 +124,18 @@ test('without a protocol: protocol and extensions are null once open (workerd); 
   assert.deepEqual(closes.at(-1), { path: '/echo', code: 1005, reason: '' });
 });
 
+test('a socket and its message bytes both ways are metered for its object', async () => {
+  await run({ url: `${base()}/echo`, send: 'hello|bye', closeAfter: 2 }, 'metered');
+  const res = await server.request('/_admin/v1/usage?app=default', {
+    headers: { authorization: `Bearer ${server.adminToken()}` },
+  });
+  assert.equal(res.status, 200, res.text);
+  const metered = res.json().objects.find((o) => o.name === 'metered');
+  assert.equal(metered.outbound_requests, 1);
+  assert.equal(metered.outbound_bytes, 2 * ('hello'.length + 'bye'.length));
+  assert.equal(metered.websocket_messages, 2);
+});
+
 test('binary messages arrive as ArrayBuffers, or Blobs with binaryType "blob" (workerd)', async () => {
   const buffers = await run({ url: `${base()}/echo`, send: 'abc', binary: '1', closeAfter: 1 }, 'bin');
   assert.deepEqual(buffers.events[1], { type: 'message', readyState: 1, data: '[object ArrayBuffer]', bytes: 3 });
