@@ -256,6 +256,17 @@ export default {
   assert.deepEqual(closes.at(-1), { path: '/echo', code: 1000, reason: 'worker done' });
 });
 
+test('outbound sockets are not hibernatable: ctx.acceptWebSocket() refuses them (workerd\'s messages)', async () => {
+  const out = await server.json(`/_do/ws-client/h/hibernate?url=${encodeURIComponent(`${base()}/echo`)}`);
+  // workerd throws these messages as Errors; Dorm's acceptWebSocket() throws TypeErrors for them.
+  const pair = { name: 'TypeError', message: 'Cannot call `acceptWebSocket()` on this WebSocket because its pair has already been accepted or used in a Response.', isDOMException: false };
+  assert.deepEqual(out, {
+    fromFetch: pair,
+    connecting: pair,
+    open: { name: 'TypeError', message: 'Cannot call `acceptWebSocket()` if the WebSocket was already accepted via `accept()`', isDOMException: false },
+  });
+});
+
 test("resetting the object closes its socket", async () => {
   const count = holding.length;
   assert.deepEqual(await server.json(`/_do/ws-client/reset/open?url=${encodeURIComponent(`${base()}/hold`)}`), { open: true });
