@@ -12,6 +12,7 @@ import { createFetchedResponse } from './response.js';
 import { ReadableStream } from './streams.js';
 import { parseAbsoluteURL, resolveURL } from './url.js';
 import { toUSVString } from './webidl.js';
+import { fetchWebSocket } from './web_socket.js';
 
 const MAX_REDIRECTS = 20;
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -230,7 +231,13 @@ async function run(request) {
   const { redirect, signal } = request;
   let { method, url } = request;
   url = withoutFragment(url);
-  let headerList = wireHeaders(headersInternals.list(request.headers));
+  const requestHeaders = headersInternals.list(request.headers);
+  let headerList = wireHeaders(requestHeaders);
+  // As workerd: `Upgrade: websocket` opens a WebSocket (a 101 Response with its webSocket).
+  if (requestHeaders.some(([name, value]) => name === 'upgrade' && value.toLowerCase() === 'websocket')
+      && (url.startsWith('http:') || url.startsWith('https:'))) {
+    return fetchWebSocket(url, headerList);
+  }
   let body = null;
   if (request.body !== null) {
     const stream = bodyStreamForHost(request.body);

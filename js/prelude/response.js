@@ -187,8 +187,11 @@ installBodyMixin(Response, (response) => responseState(response).body,
 defineInterface(Response, 'Response');
 
 // A response fetch() received from another host: `headerList` flat (name, value, ...), `body` a
-// Uint8Array or null, `url` the URL it was fetched from (the last one, after redirects).
-export function createFetchedResponse(status, statusText, headerList, body, url, redirected) {
+// Uint8Array, a ReadableStream (a streamed body) or null, `url` the URL it was fetched from (the
+// last one, after redirects),
+// `webSocket` the socket of a 101 answer.
+export function createFetchedResponse(status, statusText, headerList, body, url, redirected,
+  webSocket = null) {
   const headers = new Headers();
   for (let i = 0; i + 1 < headerList.length; i += 2) {
     headersInternals.appendRaw(headers, headerList[i], headerList[i + 1]);
@@ -202,7 +205,7 @@ export function createFetchedResponse(status, statusText, headerList, body, url,
     headers,
     body: body === null ? null
       : body instanceof Uint8Array ? new BodyRecord(body) : new BodyRecord(null, null, body),
-    webSocket: null,
+    webSocket,
     redirected,
   });
 }

@@ -8,10 +8,17 @@
 //   socket restored after hibernation. It has a native id; sends and closes go to the host, which
 //   passes them through the output gate to the connection.
 // - used in a Response: the client end once returned; it cannot be used any more.
+// - outbound: a socket this object opened with `new WebSocket(url)` (or fetch() with `Upgrade:
+//   websocket`): CONNECTING until the host's handshake settles, then a network end (accepted at
+//   once for `new WebSocket`, by accept() for fetch()'s response.webSocket).
 // The runtime (js/runtime/web_sockets.js) binds network ends and delivers their events through
 // the hooks exported at the bottom.
 import native from './native.js';
+import { Blob } from './blob.js';
+import { makeDOMException } from './dom_exception.js';
 import { Event, EventTarget, defineEventHandler } from './event_target.js';
+import { createFetchedResponse } from './response.js';
+import { URL } from './url.js';
 import {
   bufferSourceView, defineInterface, isObject, requireArgs, toDictionary, toDOMString, toUSVString,
 } from './webidl.js';
@@ -175,6 +182,14 @@ function newState(peer) {
     // {id, code, reason} while the connection waits for this end's answer to the peer's Close
     // (a hibernatable socket in webSocketClose): close() sends its own, or answerClose echoes.
     closeAnswer: null,
+    binaryType: 'arraybuffer',
+    url: null,
+    // Outbound sockets (see the top of this file).
+    outbound: false,
+    connecting: false, // the handshake has not settled
+    cancelled: false, // close() was called while connecting
+    outboundProtocol: null, // the server's Sec-WebSocket-Protocol, null for none
+    outboundExtensions: null,
   };
 }
 
@@ -190,9 +205,16 @@ export class WebSocket extends EventTarget {
       return;
     }
     requireArgs(arguments.length, 1, "Failed to construct 'WebSocket'");
-    // Durable Objects receive WebSockets; opening outgoing connections is not supported here.
-    throw new TypeError(
-      "Failed to construct 'WebSocket': outgoing WebSocket connections are not supported by this server.");
+    const urlText = toDOMString(url);
+    const target = socketTarget(urlText);
+    const protocolHeader = protocols === undefined ? null : protocolsHeader(protocols);
+    super();
+    const s = newState(null);
+    s.outbound = true;
+    s.connecting = true;
+    s.url = urlText;
+    this.#s = s;
+    connect(this, s, target, protocolHeader === null ? [] : ['Sec-WebSocket-Protocol', protocolHeader]);
   }
 
   static {
@@ -201,6 +223,7 @@ export class WebSocket extends EventTarget {
 
   get readyState() {
     const s = this.#s;
+    if (s.connecting) return CONNECTING;
     if (s.id !== 0 && !s.closedIncoming) {
       // The host knows when a network socket went away while the object slept.
       const info = native.wsInfo(s.id);
@@ -212,19 +235,32 @@ export class WebSocket extends EventTarget {
   }
 
   get url() {
-    return null;
+    return this.#s.url;
   }
 
   // As on workerd, '' when none was chosen (and always for extensions: none are negotiated).
   get protocol() {
     const s = this.#s;
+    if (s.outbound) return s.connecting ? '' : s.outboundProtocol;
     if (s.id === 0) return s.closedProtocol ?? '';
     const info = native.wsInfo(s.id);
     return info === null ? '' : info[1];
   }
 
   get extensions() {
-    return '';
+    const s = this.#s;
+    return s.outbound && !s.connecting ? s.outboundExtensions : '';
+  }
+
+  // As workerd: 'arraybuffer' by default; binary messages arrive as Blobs once set to 'blob'.
+  // Other values are ignored.
+  get binaryType() {
+    return this.#s.binaryType;
+  }
+
+  set binaryType(value) {
+    const text = toDOMString(value);
+    if (text === 'blob' || text === 'arraybuffer') this.#s.binaryType = text;
   }
 
   accept() {
@@ -241,7 +277,10 @@ export class WebSocket extends EventTarget {
     }
     if (s.accepted) return;
     s.accepted = true;
-    if (s.id !== 0) native.wsAccept(s.id, false, []);
+    if (s.id !== 0) {
+      native.wsAccept(s.id, false, []);
+      if (s.outbound) native.wsRead(s.id);
+    }
     const peer = s.peer === null ? undefined : stateOf(s.peer);
     if (peer !== undefined && peer.id === 0) {
       // A local pair: what the other end sent so far arrives now.
@@ -256,6 +295,8 @@ export class WebSocket extends EventTarget {
     requireArgs(arguments.length, 1, "Failed to execute 'send' on 'WebSocket'");
     const s = this.#s;
     if (s.closedOutgoing) throw new TypeError("Can't call WebSocket send() after close().");
+    // As workerd, a send after close() gave up the connection is ignored.
+    if (s.cancelled) return;
     if (!s.accepted) throw new TypeError(NOT_ACCEPTED_MESSAGE);
     let data;
     if (typeof message === 'string') {
@@ -274,6 +315,11 @@ export class WebSocket extends EventTarget {
 
   close(code = undefined, reason = undefined) {
     const s = this.#s;
+    if (s.connecting) {
+      cancelConnecting(this, s);
+      return;
+    }
+    if (s.cancelled) return;
     if (s.closedOutgoing) return;
     if (!s.accepted) throw new TypeError(NOT_ACCEPTED_MESSAGE);
     let closeCode = 1005;
@@ -369,7 +415,8 @@ function receive(ws, item) {
 function dispatch(ws, item) {
   const s = stateOf(ws);
   if (item.type === 'message') {
-    ws.dispatchEvent(new MessageEvent('message', { data: item.data }));
+    const data = s.binaryType === 'blob' && typeof item.data !== 'string' ? new Blob([item.data]) : item.data;
+    ws.dispatchEvent(new MessageEvent('message', { data }));
   } else if (item.type === 'close') {
     s.closedIncoming = true;
     ws.dispatchEvent(new CloseEvent('close', { code: item.code, reason: item.reason, wasClean: item.wasClean ?? true }));
@@ -451,6 +498,7 @@ export const webSocketHooks = {
   // are copied here, and the end is detached from the native id.
   markClosed(ws, answer = null) {
     const s = stateOf(ws);
+    if (s.id !== 0) outboundById.delete(s.id);
     s.closedIncoming = true;
     s.closedOutgoing = s.closedOutgoing || answer === null;
     s.closeAnswer = s.closedOutgoing ? null : answer;
@@ -473,4 +521,153 @@ export const webSocketHooks = {
     native.wsClose(answer.id, answer.code, answer.reason);
   },
   NOT_ACCEPTED_MESSAGE,
+  // The outbound socket with native id `id` while its events may arrive, or undefined.
+  outboundSocket: (id) => outboundById.get(id),
 };
+
+// --- Outbound sockets ---
+
+const WS_ERROR = 'WebSocket Constructor: ';
+// Outbound sockets by native id, from wsConnect until their close event (the runtime finds the
+// object a socket event is for through it).
+const outboundById = new Map();
+
+// Where `url` connects: {host, port, path, tls}; workerd's SyntaxErrors otherwise.
+function socketTarget(urlText) {
+  let parsed;
+  try {
+    parsed = new URL(urlText);
+  } catch {
+    throw makeDOMException(`${WS_ERROR}The url is invalid.`, 'SyntaxError');
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw makeDOMException(`${WS_ERROR}The url scheme must be ws or wss.`, 'SyntaxError');
+  }
+  if (urlText.includes('#')) {
+    throw makeDOMException(`${WS_ERROR}The url fragment must be empty.`, 'SyntaxError');
+  }
+  return targetOf(parsed, parsed.protocol === 'wss:');
+}
+
+function targetOf(parsed, tls) {
+  const port = parsed.port === '' ? (tls ? 443 : 80) : Number(parsed.port);
+  return { host: parsed.hostname, port, path: (parsed.pathname || '/') + parsed.search, tls };
+}
+
+// RFC 6455 4.1 item 10: a token of visible ASCII without separators.
+function validProtocolToken(protocol) {
+  if (protocol.length === 0) return false;
+  for (let i = 0; i < protocol.length; i++) {
+    const c = protocol.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e || '()<>@,;:\\/[]?={}'.includes(protocol[i])) return false;
+  }
+  return true;
+}
+
+// The Sec-WebSocket-Protocol header for `protocols` (a string or a sequence), null for none.
+function protocolsHeader(protocols) {
+  if (isObject(protocols) && typeof protocols[Symbol.iterator] === 'function') {
+    const list = [];
+    for (const item of protocols) {
+      const proto = toDOMString(item);
+      if (!validProtocolToken(proto)) {
+        throw makeDOMException(`${WS_ERROR}One of the protocol header tokens is invalid.`, 'SyntaxError');
+      }
+      if (list.includes(proto)) {
+        throw makeDOMException(`${WS_ERROR}The protocols header cannot have repeating values.`, 'SyntaxError');
+      }
+      list.push(proto);
+    }
+    return list.length === 0 ? null : list.join(', ');
+  }
+  const proto = toDOMString(protocols);
+  if (!validProtocolToken(proto)) {
+    throw makeDOMException(`${WS_ERROR}The protocol header token is invalid.`, 'SyntaxError');
+  }
+  return proto;
+}
+
+// The error a failed connection reports: a TypeError for a refused address, as fetch().
+function connectError([kind, message]) {
+  return kind === 0 ? new TypeError(message) : new Error(message);
+}
+
+function failConnecting(ws, s, error) {
+  s.connecting = false;
+  s.closedIncoming = true;
+  s.closedOutgoing = true;
+  ws.dispatchEvent(new ErrorEvent('error', { message: `Uncaught ${error}`, error }));
+  ws.dispatchEvent(new CloseEvent('close', { code: 1006, reason: 'Failed to establish websocket connection', wasClean: false }));
+}
+
+function connect(ws, s, target, headers) {
+  const [id, promise] = native.wsConnect(target.host, target.port, target.path, target.tls, headers);
+  outboundById.set(id, ws);
+  promise.then(
+    (answer) => {
+      if (s.cancelled) {
+        outboundById.delete(id);
+        return;
+      }
+      const status = answer[0];
+      if (status !== 101) {
+        outboundById.delete(id);
+        failConnecting(ws, s, new TypeError('Failed to establish the WebSocket connection: expected server to reply with HTTP ' +
+          `status code 101 (switching protocols), but received ${status} instead.`));
+        return;
+      }
+      s.connecting = false;
+      s.id = id;
+      s.accepted = true;
+      s.outboundProtocol = answer[4] === '' ? null : answer[4];
+      s.outboundExtensions = answer[5] === '' ? null : answer[5];
+      native.wsAccept(id, false, []);
+      ws.dispatchEvent(new Event('open'));
+      native.wsRead(id);
+    },
+    (failure) => {
+      outboundById.delete(id);
+      if (!s.cancelled) failConnecting(ws, s, connectError(failure));
+    },
+  );
+  s.pendingId = id;
+}
+
+// close() before the handshake settled: the connection is given up (closed as soon as it opens,
+// if it does), and the object hears of it as of a lost connection, as on workerd (where the
+// socket reads as OPEN until then).
+function cancelConnecting(ws, s) {
+  s.cancelled = true;
+  s.connecting = false;
+  native.wsClose(s.pendingId, 1000, '');
+  Promise.resolve().then(() => failConnecting(ws, s, new Error('Network connection lost.')));
+}
+
+// fetch() with `Upgrade: websocket` (js/prelude/fetch.js): a 101 Response whose webSocket must be
+// accept()ed, or the server's other answer as a normal Response.
+export async function fetchWebSocket(url, headerList) {
+  const parsed = new URL(url);
+  const target = targetOf(parsed, parsed.protocol === 'https:');
+  const [id, promise] = native.wsConnect(target.host, target.port, target.path, target.tls, headerList);
+  const s = newState(null);
+  s.outbound = true;
+  const ws = new WebSocket(internalToken, s);
+  outboundById.set(id, ws);
+  let answer;
+  try {
+    answer = await promise;
+  } catch (failure) {
+    outboundById.delete(id);
+    throw connectError(failure);
+  }
+  const [status, statusText, headers, body] = answer;
+  if (status !== 101) {
+    outboundById.delete(id);
+    return createFetchedResponse(status, statusText, headers, new Uint8Array(body), url, false);
+  }
+  s.id = id;
+  // As workerd: '' rather than null when the server chose none (unlike `new WebSocket`).
+  s.outboundProtocol = answer[4];
+  s.outboundExtensions = answer[5];
+  return createFetchedResponse(101, statusText, headers, null, url, false, ws);
+}

@@ -34,7 +34,7 @@ export class ObjectWebSockets {
   // The WebSocket object for native id `id`, made (as a restored hibernatable socket) if this
   // instance has not seen it yet.
   wrapper(id, readyState = 1) {
-    let ws = this.#byId.get(id);
+    let ws = this.#byId.get(id) ?? hooks.outboundSocket(id);
     if (ws === undefined) {
       ws = hooks.restore(id, readyState);
       this.#byId.set(id, ws);
@@ -55,7 +55,8 @@ export class ObjectWebSockets {
       throw new TypeError('Cannot call `acceptWebSocket()` if the WebSocket was already accepted via `accept()`');
     }
     const peer = s.peer === null ? undefined : hooks.stateOf(s.peer);
-    if (s.hibernatable || s.usedInResponse || (peer !== undefined && peer.accepted)) {
+    // An outbound socket is never hibernatable; workerd refuses it with this message.
+    if (s.hibernatable || s.usedInResponse || s.outbound || (peer !== undefined && peer.accepted)) {
       throw new TypeError(
         'Cannot call `acceptWebSocket()` on this WebSocket because its pair has already been accepted or used in a Response.');
     }

@@ -7,7 +7,8 @@
 //
 // A library of its own, dorm_boost, rather than a file of a layer: the runtime is the lowest layer
 // that uses Asio (its event loop and timers) but not Beast, and the two belong in one place. Every
-// layer from the runtime up links it. Neither src.hpp pulls in Asio's SSL support, so this needs
-// no OpenSSL.
+// layer from the runtime up links it. Asio's SSL support is compiled here too (for outbound
+// WebSockets over TLS, outbound/web_socket_client.cc), so dorm_boost links OpenSSL.
 #include <boost/asio/impl/src.hpp>
+#include <boost/asio/ssl/impl/src.hpp>
 #include <boost/beast/src.hpp>

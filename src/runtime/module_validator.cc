@@ -71,6 +71,12 @@ class ScratchHost final : public ObjectHost {
     return v8::False(caller->isolate());
   }
   void EndFetchBody(AppIsolate*, uint64_t, bool) override {}
+  uint64_t ConnectWebSocket(AppIsolate* caller, outbound::WebSocketRequest,
+                            v8::Local<v8::Promise::Resolver> resolver) override {
+    // The same refusal as fetch()'s: no I/O at a module's top level.
+    return FetchOutbound(caller, outbound::ExchangeRequest{}, resolver);
+  }
+  void ReadWebSocket(AppIsolate*, uint64_t) override {}
   ResponseCache* response_cache() override { return nullptr; }
   WebSocketRegistry& web_sockets() override { return no_sockets_; }
   void SendOnSocket(WebSocketRecord*, OutputGate::SocketOutput) override {}

@@ -38,7 +38,8 @@ std::span<const NativeFunction> NamespaceNatives();     // namespace_natives.cc 
 std::span<const NativeFunction> FetchNatives();         // fetch_natives.cc (fetch() to other hosts)
 std::span<const NativeFunction> CacheNatives();         // cache_natives.cc (the Cache API)
 std::span<const NativeFunction> AsyncContextNatives();  // async_context_natives.cc
-std::span<const NativeFunction> ResponseStreamNatives();  // response_stream_natives.cc
+std::span<const NativeFunction> ResponseStreamNatives();     // response_stream_natives.cc
+std::span<const NativeFunction> OutboundWebSocketNatives();  // outbound_web_socket_natives.cc
 
 // A new natives object for `app`'s context (entered), every module's functions bound to `host`.
 v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app);

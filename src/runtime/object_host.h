@@ -12,6 +12,7 @@
 #include <string>
 
 #include "outbound/exchange.h"
+#include "outbound/web_socket_client.h"
 #include "runtime/object_instance.h"
 #include "runtime/outgoing_call.h"
 #include "runtime/output_gate.h"
@@ -111,6 +112,19 @@ class ObjectHost {
                                               std::string_view bytes) = 0;
   // The streamed request body of fetch `id` is complete (`ok`) or failed (the exchange fails).
   virtual void EndFetchBody(AppIsolate* caller, uint64_t id, bool ok) = 0;
+  // --- WebSockets to the outside world (thread_engine_outbound_sockets.cc) ---
+  // Opens `request` for the object whose turn runs (after the writes it made before are durable)
+  // and returns the socket's id, a socket of the object (it pins it in memory) not yet accepted.
+  // `resolver` is settled later in a turn of `caller`: resolved with [status, statusText, headers
+  // (name, value, ...), body ArrayBuffer, protocol, extensions] (status 101: the socket is open;
+  // otherwise it is gone) or rejected with [kind, message] (outbound::ExchangeError::Kind). Returns
+  // 0 with a TypeError thrown when this server does not allow outbound connections, outside an
+  // object's turn, or when the app has too many sockets.
+  virtual uint64_t ConnectWebSocket(AppIsolate* caller, outbound::WebSocketRequest request,
+                                    v8::Local<v8::Promise::Resolver> resolver) = 0;
+  // The object is ready for socket `id`'s messages (its open event ran, or it called accept()).
+  // Ignored unless `id` is an open outbound socket of `caller`'s app.
+  virtual void ReadWebSocket(AppIsolate* caller, uint64_t id) = 0;
   // The server's Cache API store, or nullptr where there is none (deploy checks).
   virtual ResponseCache* response_cache() = 0;
 

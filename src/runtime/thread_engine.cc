@@ -72,6 +72,8 @@ ThreadEngine::~ThreadEngine() {
   outbound_fetches_.clear();
   outbound_in_flight_.clear();
   http_client_.reset();
+  outbound_sockets_.clear();
+  outbound_socket_count_.clear();
   for (auto& [key, instance] : objects_) {
     instance->js_object.Reset();
     instance->sync_resolvers.clear();

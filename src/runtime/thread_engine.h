@@ -149,6 +149,9 @@ class ThreadEngine final : public ObjectHost {
   v8::Local<v8::Value> WriteFetchBody(AppIsolate* caller, uint64_t id,
                                       std::string_view bytes) override;
   void EndFetchBody(AppIsolate* caller, uint64_t id, bool ok) override;
+  uint64_t ConnectWebSocket(AppIsolate* caller, outbound::WebSocketRequest request,
+                            v8::Local<v8::Promise::Resolver> resolver) override;
+  void ReadWebSocket(AppIsolate* caller, uint64_t id) override;
   ResponseCache* response_cache() override { return shared_.response_cache.get(); }
   uint64_t AddTimer(AppIsolate* caller, v8::Local<v8::Function> callback, double delay_ms,
                     bool repeat) override;
@@ -449,6 +452,32 @@ class ThreadEngine final : public ObjectHost {
   void DropOutboundFetches(AppIsolate* app);
   // Abandons the fetches of the object in `slot` (it is reset or evicted): their bodies stop.
   void DropSlotFetches(uint64_t slot);
+
+  // WebSockets to the outside world (thread_engine_outbound_sockets.cc), by socket id (the
+  // registry's record id). An entry lives from ConnectWebSocket until the connection ends; its
+  // destructor drops the connection without callbacks.
+  struct OutboundSocket {
+    OutboundSocket() = default;
+    OutboundSocket(OutboundSocket&&) = default;
+    OutboundSocket& operator=(OutboundSocket&&) = default;
+    ~OutboundSocket();
+    AppIsolate* app = nullptr;
+    uint64_t slot = 0;                                  // the object that opened it
+    v8::Global<v8::Promise::Resolver> resolver;         // until the handshake's outcome is settled
+    std::shared_ptr<outbound::WebSocketClient> client;  // null while the output gate holds it
+  };
+  std::unordered_map<uint64_t, OutboundSocket> outbound_sockets_;
+  // How many of outbound_sockets_ each app has (at most RuntimeOptions::max_outbound_per_app).
+  std::unordered_map<const AppIsolate*, size_t> outbound_socket_count_;
+  void StartWebSocket(uint64_t id, outbound::WebSocketRequest request);
+  void OnWebSocketHandshake(uint64_t id, outbound::WebSocketAnswer* answer,
+                            outbound::ExchangeError* error);
+  // Settles socket `id`'s promise with the handshake's outcome, in a turn of its app.
+  void SettleWebSocket(uint64_t id, std::shared_ptr<outbound::WebSocketAnswer> answer,
+                       std::shared_ptr<outbound::ExchangeError> error);
+  void ForgetOutboundSocket(uint64_t id);
+  // Abandons the app's outbound sockets (its isolate is being dropped).
+  void DropOutboundSockets(AppIsolate* app);
 
   // Timers.
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;

@@ -122,6 +122,7 @@ void ThreadEngine::PostCleanup() {
       for (const auto& app : doomed_apps_) {
         DropOutgoingCalls(app.get());
         DropOutboundFetches(app.get());
+        DropOutboundSockets(app.get());
       }
       rejected_promises_.clear();
       doomed_apps_.clear();
