@@ -10,6 +10,7 @@ import { native } from './native.js';
 import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
 import { extendsWorkerEntrypoint } from './worker_host.js';
 import { forwardedWebSocket } from './web_sockets.js';
+import { stubBodyStream } from './stub_bodies.js';
 import {
   SymbolDispose, decodeRpcValue, disposedCall, encodeRpcValue, exportMethod, registerObjectStub,
   releaseExported, setExportCaller, setObjectStubMaker, stubMember,
@@ -165,8 +166,21 @@ async function fetchWith(send, className, idHex, name, input, init) {
       status, statusText: answer[3], headers: answer[4], webSocket: forwardedWebSocket(answer[7]),
     });
   }
-  const nullBody = status === 204 || status === 205 || status === 304 || answer[2].byteLength === 0;
-  return new ResponseCtor(nullBody ? null : answer[2], {
+  const nullStatus = status === 204 || status === 205 || status === 304;
+  const bodyStream = answer[8];
+  let responseBody;
+  if (bodyStream !== 0) {
+    // The callee's body streams: read as it comes (stub_bodies.js).
+    if (nullStatus) {
+      native.stubBodyCancel(bodyStream);
+      responseBody = null;
+    } else {
+      responseBody = stubBodyStream(bodyStream);
+    }
+  } else {
+    responseBody = nullStatus || answer[2].byteLength === 0 ? null : answer[2];
+  }
+  return new ResponseCtor(responseBody, {
     status,
     statusText: answer[3],
     headers: answer[4],

@@ -25,12 +25,22 @@ class ResponseStream {
   static constexpr size_t kHighWater = 128u << 10;
   static constexpr size_t kLowWater = 32u << 10;
 
+  // Why a body failed, for a consumer that rethrows it (a stub's fetch(): the caller's stream
+  // errors with the callee's error class and message, or with the reset that ended the callee).
+  // Empty name and message when the producer gave none.
+  struct Failure {
+    std::string name;
+    std::string message;
+    bool reset = false;
+  };
+
   // What the consumer takes at once: the bytes queued so far, and whether the body then ended
   // (normally, or failed: the connection must break without a proper end).
   struct Taken {
     std::string bytes;
     bool ended = false;
     bool failed = false;
+    Failure failure;  // when failed
   };
 
   // --- Producer (the object's thread).
@@ -43,8 +53,10 @@ class ResponseStream {
   bool Reserve(size_t n);
   // Queues reserved bytes for the consumer. Dropped once cancelled.
   void Push(std::string bytes);
-  // The body ended: `ok` false breaks the connection. Later calls are ignored.
-  void Finish(bool ok);
+  // The body ended: `ok` false breaks the connection (`failure` says why). Later calls are
+  // ignored.
+  void Finish(bool ok) { Finish(ok, Failure()); }
+  void Finish(bool ok, Failure failure);
   bool cancelled() const;
 
   // --- Consumer (the connection's thread).
@@ -67,6 +79,7 @@ class ResponseStream {
   bool finished_ = false;
   bool failed_ = false;
   bool cancelled_ = false;
+  Failure failure_;
   std::function<void()> producer_wake_;
   std::function<void()> consumer_wake_;
 };

@@ -135,7 +135,10 @@ class ThreadEngine final : public ObjectHost {
   void InputGateOpened(ObjectInstance* instance) override { SchedulePump(instance->slot); }
   uint64_t OpenResponseStream(ObjectInstance* instance, uint64_t event_id, int64_t length) override;
   int ResponseStreamChunk(AppIsolate* caller, uint64_t id, std::string bytes) override;
-  void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok) override;
+  void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok,
+                         ResponseStream::Failure failure) override;
+  std::optional<ResponseStream::Taken> TakeStubBody(AppIsolate* caller, uint64_t id) override;
+  void CancelStubBody(AppIsolate* caller, uint64_t id) override;
   void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
     BreakInstance(instance, reason, message);
   }
@@ -154,6 +157,12 @@ class ThreadEngine final : public ObjectHost {
   void OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& message) override;
 
  private:
+  // The caller's side of a stub's fetch() answer whose body streams (AdoptStubBody).
+  struct StubBody {
+    AppIsolate* app = nullptr;
+    uint64_t slot = 0;  // the calling object (0: none): an open body keeps it from eviction
+    std::shared_ptr<ResponseStream> stream;
+  };
   struct Timer {
     uint64_t id;
     AppIsolate* app;
@@ -290,8 +299,19 @@ class ThreadEngine final : public ObjectHost {
   void PerformStreamOutput(const OutputGate::SocketOutput& output);
   // The stream `id` no longer needs its object: forgotten here and in its instance.
   void ForgetResponseStream(uint64_t id);
-  // `instance` is being reset: its streams fail (their connections break).
-  void FailResponseStreams(ObjectInstance* instance);
+  // `instance` is being reset (`message`: why): its streams fail (their connections break, a
+  // stub's caller reads the reset's error).
+  void FailResponseStreams(ObjectInstance* instance, const std::string& message);
+
+  // --- Streamed bodies of a stub's fetch() answers (thread_engine_stub_bodies.cc) ---
+  // The answer to call `call` has a streamed body: registers it for the caller (`app`, its object
+  // `slot`) and returns its id for js/runtime/stub_bodies.js.
+  uint64_t AdoptStubBody(AppIsolate* app, uint64_t slot, std::shared_ptr<ResponseStream> stream);
+  // Body `id` has something to take: the caller's code hears of it (stubBodySignal), in a turn.
+  void OnStubBodyWake(uint64_t id);
+  // Cancels (the producers stop) and forgets the bodies `matches` selects.
+  void CancelStubBodies(FunctionRef<bool(const StubBody&)> matches);
+  void ForgetStubBody(uint64_t id);
 
   // --- Timers and eviction (thread_engine_timers.cc) ---
   void ArmTimer(Timer* timer);
@@ -402,9 +422,14 @@ class ThreadEngine final : public ObjectHost {
     uint64_t slot = 0;
     std::shared_ptr<ResponseStream> stream;
     int64_t length = -1;  // known in advance (the response's Content-Length), else -1
+    ResponseStream::Failure failure;  // set by a failed end, given to the stream when performed
   };
   std::unordered_map<uint64_t, OpenStream> response_streams_;
   uint64_t next_response_stream_id_ = 1;
+  // Streamed bodies of answers to this thread's stub fetch() calls, read by the callers' code, by
+  // id: the consumer side of a callee's ResponseStream.
+  std::unordered_map<uint64_t, StubBody> stub_bodies_;
+  uint64_t next_stub_body_id_ = 1;
   // How many of outbound_fetches_ each app has (RuntimeOptions::max_outbound_per_app). Kept
   // beside the map by AddFetch and ForgetFetch, so the limit check does not scan it.
   std::unordered_map<const AppIsolate*, size_t> outbound_in_flight_;
