@@ -43,10 +43,9 @@ class StubBodyCallbacks {
       state = taken->failed ? 2 : taken->ended ? 1 : 0;
       failure = std::move(taken->failure);
     }
-    Local<Value> parts[] = {bytes, v8::Integer::New(isolate, state),
-                            js::FromUtf8(isolate, failure.name),
-                            js::FromUtf8(isolate, failure.message),
-                            v8::Boolean::New(isolate, failure.reset)};
+    Local<Value> parts[] = {
+        bytes, v8::Integer::New(isolate, state), js::FromUtf8(isolate, failure.name),
+        js::FromUtf8(isolate, failure.message), v8::Boolean::New(isolate, failure.reset)};
     info.GetReturnValue().Set(v8::Array::New(isolate, parts, 5));
   }
 

@@ -421,7 +421,7 @@ class ThreadEngine final : public ObjectHost {
   struct OpenStream {
     uint64_t slot = 0;
     std::shared_ptr<ResponseStream> stream;
-    int64_t length = -1;  // known in advance (the response's Content-Length), else -1
+    int64_t length = -1;              // known in advance (the response's Content-Length), else -1
     ResponseStream::Failure failure;  // set by a failed end, given to the stream when performed
   };
   std::unordered_map<uint64_t, OpenStream> response_streams_;

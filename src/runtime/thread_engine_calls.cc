@@ -213,7 +213,8 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
     current_slot_ = slot;
     v8::Local<v8::Promise::Resolver> resolver = call.resolver.Get(isolate);
     call.resolver.Reset();
-    v8::Local<v8::Value> settled = CallAnswer(isolate, context, answer, call.rpc, socket_token, body_stream);
+    v8::Local<v8::Value> settled =
+        CallAnswer(isolate, context, answer, call.rpc, socket_token, body_stream);
     if (settled.IsEmpty() || resolver->Resolve(context, settled).IsNothing()) return;
   });
 }

@@ -14,7 +14,8 @@ uint64_t ThreadEngine::AdoptStubBody(AppIsolate* app, uint64_t slot,
                                      std::shared_ptr<ResponseStream> stream) {
   const uint64_t id = next_stub_body_id_++;
   // Called on the producer's thread: only posts here. The engine outlives its loop's handlers.
-  stream->SetConsumerWake([this, id] { boost::asio::post(io_, [this, id] { OnStubBodyWake(id); }); });
+  stream->SetConsumerWake(
+      [this, id] { boost::asio::post(io_, [this, id] { OnStubBodyWake(id); }); });
   stub_bodies_.emplace(id, StubBody{app, slot, std::move(stream)});
   if (ObjectInstance* instance = FindBySlot(slot)) ++instance->stub_bodies;
   return id;
