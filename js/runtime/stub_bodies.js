@@ -4,10 +4,13 @@
 // come yet. Reading only on demand is the backpressure: the callee stops producing while the
 // caller does not read. Cancelling it cancels the callee's stream; the callee's error (or reset)
 // errors it with an error of the same class and message, marked `remote`, as workerd's.
+//
+// The other way, a request body the caller sends through a stub's fetch() as its stream yields it
+// (sendRequestBody): the callee reads it as a stub body of its own.
 import { native } from './native.js';
 import {
-  ErrorCtor, ObjectDefineProperty, PromiseCtor, PromisePrototypeThen, ReflectApply, TypeErrorCtor,
-  Uint8ArrayCtor,
+  ArrayBufferCtor, ErrorCtor, ObjectDefineProperty, PromiseCtor, PromisePrototypeThen,
+  ReflectApply, TypeErrorCtor, Uint8ArrayCtor,
 } from './primordials.js';
 
 // Captured before user code runs: a tenant may replace the streams' methods.
@@ -20,6 +23,11 @@ new ReadableStreamCtor({
 const controllerEnqueue = controllerPrototype.enqueue;
 const controllerClose = controllerPrototype.close;
 const controllerError = controllerPrototype.error;
+const getReader = ReadableStreamCtor.prototype.getReader;
+const readerPrototype = Object.getPrototypeOf(
+  ReflectApply(getReader, new ReadableStreamCtor(), []));
+const readerRead = readerPrototype.read;
+const readerCancel = readerPrototype.cancel;
 
 const ERROR_CLASSES = {
   __proto__: null,
@@ -88,4 +96,92 @@ export function stubBodySignal(id) {
   if (resolve === undefined) return;
   delete waiting[id];
   resolve();
+}
+
+// --- Request bodies sent through a stub's fetch().
+
+// The bodies being sent, by the host's id: { reader, waiting, done }.
+const sending = { __proto__: null };
+
+// Reads `stream` into request body `id` (native.openRequestBody, already given to the call).
+export function sendRequestBody(id, stream) {
+  let reader;
+  try {
+    reader = ReflectApply(getReader, stream, []);
+  } catch {
+    native.requestBodyEnd(id, false);
+    return;
+  }
+  const pump = { __proto__: null, reader, waiting: false, done: false };
+  sending[id] = pump;
+  sendNext(id, pump);
+}
+
+function endRequestBody(id, pump, ok) {
+  pump.done = true;
+  delete sending[id];
+  // As workerd's, the callee's body ends there even when the caller's stream failed.
+  native.requestBodyEnd(id, ok);
+}
+
+function cancelRequestReader(pump, reason) {
+  try {
+    PromisePrototypeThen(ReflectApply(readerCancel, pump.reader, [reason]), undefined, () => {});
+  } catch {
+    // A stream that cannot be cancelled has nothing more to give.
+  }
+}
+
+function sendNext(id, pump) {
+  let read;
+  try {
+    read = ReflectApply(readerRead, pump.reader, []);
+  } catch {
+    endRequestBody(id, pump, true);
+    return;
+  }
+  PromisePrototypeThen(read, (result) => {
+    if (pump.done) return;
+    if (result.done) {
+      endRequestBody(id, pump, true);
+      return;
+    }
+    let verdict;
+    try {
+      let chunk = result.value;
+      if (chunk instanceof ArrayBufferCtor) chunk = new Uint8ArrayCtor(chunk);
+      verdict = native.requestBodyChunk(id, chunk);
+    } catch (error) {
+      endRequestBody(id, pump, true);
+      cancelRequestReader(pump, error);
+      return;
+    }
+    if (verdict === 1) {
+      sendNext(id, pump);
+    } else if (verdict === 2) {
+      pump.waiting = true;
+    } else {
+      pump.done = true;
+      delete sending[id];
+      cancelRequestReader(pump, undefined);
+    }
+  }, () => {
+    if (!pump.done) endRequestBody(id, pump, true);
+  });
+}
+
+// Called by the host: the callee drained what was sent (send on), or cancelled the body.
+export function requestBodySignal(id, cancelled) {
+  const pump = sending[id];
+  if (pump === undefined) return;
+  if (cancelled) {
+    pump.done = true;
+    delete sending[id];
+    cancelRequestReader(pump, undefined);
+    return;
+  }
+  if (pump.waiting) {
+    pump.waiting = false;
+    sendNext(id, pump);
+  }
 }

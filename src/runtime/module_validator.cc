@@ -50,6 +50,12 @@ class ScratchHost final : public ObjectHost {
     return std::nullopt;
   }
   void CancelStubBody(AppIsolate*, uint64_t) override {}
+  uint64_t OpenRequestBody(AppIsolate*) override { return 0; }
+  std::shared_ptr<ResponseStream> TakeRequestBody(AppIsolate*, uint64_t) override {
+    return nullptr;
+  }
+  int RequestBodyChunk(AppIsolate*, uint64_t, std::string) override { return 0; }
+  void EndRequestBody(AppIsolate*, uint64_t, bool) override {}
   uint64_t AddTimer(AppIsolate*, v8::Local<v8::Function>, double, bool) override {
     return ++next_timer_id_;
   }

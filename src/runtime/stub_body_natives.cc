@@ -54,6 +54,38 @@ class StubBodyCallbacks {
     const uint64_t id = StubBodyIdArg(info[0]);
     if (id != 0) HostOf(info)->CancelStubBody(AppOf(info), id);
   }
+
+  // openRequestBody() → id: a request body to send through the next fetchObject/fetchService
+  // call (its body argument).
+  static void OpenRequest(const FunctionCallbackInfo<Value>& info) {
+    info.GetReturnValue().Set(static_cast<double>(HostOf(info)->OpenRequestBody(AppOf(info))));
+  }
+
+  // requestBodyChunk(id, chunk: ArrayBufferView | string) → 0 | 1 | 2: see
+  // ObjectHost::RequestBodyChunk. A string goes as UTF-8; anything else throws a TypeError.
+  static void RequestChunk(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    const uint64_t id = StubBodyIdArg(info[0]);
+    std::string bytes;
+    if (info[1]->IsArrayBufferView()) {
+      auto view = info[1].As<v8::ArrayBufferView>();
+      bytes.resize(view->ByteLength());
+      view->CopyContents(bytes.data(), bytes.size());
+    } else if (info[1]->IsString()) {
+      bytes = js::ToUtf8(isolate, info[1]);
+    } else {
+      js::ThrowTypeError(isolate, "This ReadableStream did not return bytes.");
+      return;
+    }
+    info.GetReturnValue().Set(
+        id == 0 ? 0 : HostOf(info)->RequestBodyChunk(AppOf(info), id, std::move(bytes)));
+  }
+
+  // requestBodyEnd(id, ok): the caller's stream ended (or failed: `ok` false).
+  static void RequestEnd(const FunctionCallbackInfo<Value>& info) {
+    const uint64_t id = StubBodyIdArg(info[0]);
+    if (id != 0) HostOf(info)->EndRequestBody(AppOf(info), id, info[1]->IsTrue());
+  }
 };
 
 }  // namespace
@@ -62,6 +94,9 @@ std::span<const NativeFunction> StubBodyNatives() {
   static const NativeFunction kFunctions[] = {
       {"stubBodyTake", &StubBodyCallbacks::Take},
       {"stubBodyCancel", &StubBodyCallbacks::Cancel},
+      {"openRequestBody", &StubBodyCallbacks::OpenRequest},
+      {"requestBodyChunk", &StubBodyCallbacks::RequestChunk},
+      {"requestBodyEnd", &StubBodyCallbacks::RequestEnd},
   };
   return kFunctions;
 }

@@ -561,7 +561,25 @@ void ThreadEngine::Deliver(ObjectInstance* instance, HttpEvent event) {
                    js::FromUtf8(isolate, js::ExceptionMessage(isolate, try_catch.Exception())));
     };
     v8::Local<v8::Value> request;
-    if (!NewJsRequest(app, std::move(event.request)).ToLocal(&request)) {
+    v8::Local<v8::Value> request_stream;
+    if (event.request.body_stream) {
+      // A body the caller still sends (a stub's fetch()): read as it comes, like an answer's.
+      // It does not keep this object in memory; the object's reset cancels it.
+      const uint64_t body_id =
+          AdoptStubBody(app, slot, std::move(event.request.body_stream), /*pins=*/false);
+      v8::Local<v8::Function> make = app->RuntimeFunction("stubBodyStream");
+      v8::Local<v8::Value> id_arg = v8::Number::New(isolate, static_cast<double>(body_id));
+      if (make.IsEmpty() ||
+          !make->Call(context, v8::Undefined(isolate), 1, &id_arg).ToLocal(&request_stream)) {
+        if (auto adopted = stub_bodies_.find(body_id); adopted != stub_bodies_.end()) {
+          adopted->second.stream->Cancel();
+        }
+        ForgetStubBody(body_id);
+        fail();
+        return;
+      }
+    }
+    if (!NewJsRequest(app, std::move(event.request), request_stream).ToLocal(&request)) {
       fail();
       return;
     }

@@ -139,6 +139,10 @@ class ThreadEngine final : public ObjectHost {
                          ResponseStream::Failure failure) override;
   std::optional<ResponseStream::Taken> TakeStubBody(AppIsolate* caller, uint64_t id) override;
   void CancelStubBody(AppIsolate* caller, uint64_t id) override;
+  uint64_t OpenRequestBody(AppIsolate* caller) override;
+  std::shared_ptr<ResponseStream> TakeRequestBody(AppIsolate* caller, uint64_t id) override;
+  int RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string bytes) override;
+  void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok) override;
   void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
     BreakInstance(instance, reason, message);
   }
@@ -162,6 +166,8 @@ class ThreadEngine final : public ObjectHost {
     AppIsolate* app = nullptr;
     uint64_t slot = 0;  // the calling object (0: none): an open body keeps it from eviction
     std::shared_ptr<ResponseStream> stream;
+    bool pins = true;       // counted in the object's ObjectInstance::stub_bodies
+    bool attached = false;  // a request body: a call took it (TakeRequestBody)
   };
   struct Timer {
     uint64_t id;
@@ -306,12 +312,20 @@ class ThreadEngine final : public ObjectHost {
   // --- Streamed bodies of a stub's fetch() answers (thread_engine_stub_bodies.cc) ---
   // The answer to call `call` has a streamed body: registers it for the caller (`app`, its object
   // `slot`) and returns its id for js/runtime/stub_bodies.js.
-  uint64_t AdoptStubBody(AppIsolate* app, uint64_t slot, std::shared_ptr<ResponseStream> stream);
+  // `pins`: the open body keeps the object from eviction (an answer's body, not a request's).
+  uint64_t AdoptStubBody(AppIsolate* app, uint64_t slot, std::shared_ptr<ResponseStream> stream,
+                         bool pins = true);
   // Body `id` has something to take: the caller's code hears of it (stubBodySignal), in a turn.
   void OnStubBodyWake(uint64_t id);
   // Cancels (the producers stop) and forgets the bodies `matches` selects.
   void CancelStubBodies(FunctionRef<bool(const StubBody&)> matches);
   void ForgetStubBody(uint64_t id);
+  // The callee read, or cancelled, request body `id`: its caller's code hears of it
+  // (requestBodySignal(id, cancelled)), in a turn.
+  void OnRequestBodyWake(uint64_t id);
+  // The request bodies `matches` selects fail with `failure` (their producers are gone).
+  void FailRequestBodies(FunctionRef<bool(const StubBody&)> matches,
+                         const ResponseStream::Failure& failure);
 
   // --- Timers and eviction (thread_engine_timers.cc) ---
   void ArmTimer(Timer* timer);
@@ -430,6 +444,10 @@ class ThreadEngine final : public ObjectHost {
   // id: the consumer side of a callee's ResponseStream.
   std::unordered_map<uint64_t, StubBody> stub_bodies_;
   uint64_t next_stub_body_id_ = 1;
+  // Request bodies this thread's callers produce for their stubs' fetch() calls, by id: the
+  // producer side (the callee, maybe on another thread, consumes them as stub bodies).
+  std::unordered_map<uint64_t, StubBody> request_bodies_;
+  uint64_t next_request_body_id_ = 1;
   // How many of outbound_fetches_ each app has (RuntimeOptions::max_outbound_per_app). Kept
   // beside the map by AddFetch and ForgetFetch, so the limit check does not scan it.
   std::unordered_map<const AppIsolate*, size_t> outbound_in_flight_;

@@ -55,6 +55,9 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
   // Bodies this object was reading from its stubs' answers: their producers stop.
   const uint64_t broken_slot = instance->slot;
   CancelStubBodies([broken_slot](const StubBody& body) { return body.slot == broken_slot; });
+  // Request bodies it was sending through its stubs fail: their callees read the reset.
+  FailRequestBodies([broken_slot](const StubBody& body) { return body.slot == broken_slot; },
+                    ResponseStream::Failure{"Error", message, true});
   instance->sync_resolvers.clear();
   if (rule.web_socket_close_code != 0) {
     // A reset disconnects the object's WebSockets; eviction (hibernation) keeps them open.
@@ -124,6 +127,8 @@ void ThreadEngine::PostCleanup() {
         DropOutgoingCalls(app.get());
         const AppIsolate* doomed = app.get();
         CancelStubBodies([doomed](const StubBody& body) { return body.app == doomed; });
+        FailRequestBodies([doomed](const StubBody& body) { return body.app == doomed; },
+                          ResponseStream::Failure{});
         DropOutboundFetches(app.get());
       }
       rejected_promises_.clear();

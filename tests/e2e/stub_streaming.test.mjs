@@ -143,6 +143,36 @@ test('a callee\'s stream that fails breaks the client\'s connection without the 
   assert.equal((await get('mode=pass&name=fails&q=mode%3Dping')).text, 'pong');
 });
 
+test('a request body the Worker streams reaches the object chunk by chunk (workerd)', async () => {
+  // workerd: {"log":[["one;",false],["two;",true],"done"],"cl":null,"te":"chunked"}.
+  assert.deepEqual((await get('mode=upload&name=up1')).json(),
+    { log: [['one;', false], ['two;', true], 'done'], cl: null, te: 'chunked' });
+});
+
+test('a request body stream that fails ends the object\'s body there (workerd)', async () => {
+  assert.deepEqual((await get('mode=uperr&name=up2')).json(),
+    { log: [['one;', false], 'done'], cl: null, te: 'chunked' });
+});
+
+test('a string chunk of a request body arrives as its UTF-8 bytes (workerd)', async () => {
+  assert.deepEqual((await get('mode=upstr&name=up3')).json(),
+    { log: [['abc', false], 'done'], cl: null, te: 'chunked' });
+});
+
+test('a 100 MiB request body through a stub is never held whole', async () => {
+  const pid = server.runtimePid();
+  const rssBefore = rssBytes(pid);
+  let peak = rssBefore;
+  const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(pid)); }, 50);
+  try {
+    const res = await get('mode=bigupload&name=bigup');
+    assert.deepEqual(res.json(), { total: 1601 * 64 * 1024 });
+  } finally {
+    clearInterval(sampler);
+  }
+  assert.ok(peak - rssBefore < 64 * 1024 * 1024, `the runtime grew by ${(peak - rssBefore) >> 20} MiB while the body passed`);
+});
+
 function rssBytes(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
