@@ -127,6 +127,12 @@ test('the caller cancelling its body cancels the callee\'s stream (reason undefi
     { first: 2, cancelReason: 'undefined|undefined' });
 });
 
+test('a reset of the caller cancels the callee\'s stream it was reading', async () => {
+  assert.equal((await get('mode=pass&name=holder&q=mode%3Dholdthenabort%26to%3Dheld')).text, 'holding');
+  await waitFor(async () => (await get('mode=pass&name=held&q=mode%3Dstatus')).json().cancelReason === 'undefined|undefined',
+    { what: 'the callee\'s stream to be cancelled' });
+});
+
 test('a client leaving a body that passes through a Worker cancels the object\'s stream', async () => {
   const exchange = rawGet('/?mode=pass&name=leaves&q=mode%3Dforever');
   await exchange.waitFor(/x3/);
