@@ -1,6 +1,10 @@
 // The chunk channel of a response whose body is a stream: the object's thread (the producer)
 // passes the body's chunks, as the output gate releases them, to the connection's thread (the
-// consumer), which writes them to the client as they come.
+// consumer), which writes them to the client as they come. The same channel carries a body
+// through a stub's fetch(): the callee's answer to its caller's thread
+// (thread_engine_stub_bodies.cc, the caller's code reading it as a ReadableStream), and a request
+// body the caller streams to the callee (then without an output gate: the caller's code hands each
+// chunk straight over).
 //
 // Backpressure: the producer reserves each chunk's bytes when the object's code hands it over
 // (Reserve), before the gate holds it, and the consumer gives them back once written (Consumed).

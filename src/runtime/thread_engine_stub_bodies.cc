@@ -4,6 +4,10 @@
 // that stream's consumer. js/runtime/stub_bodies.js makes a ReadableStream that takes what is
 // queued when read (stubBodyTake), so backpressure reaches the callee: a caller that does not read
 // keeps at most about ResponseStream::kHighWater bytes queued.
+//
+// The other way, a request body the caller streams (OpenRequestBody...EndRequestBody): this
+// thread's caller produces it, with no output gate, and the callee adopts it as a stub body that
+// does not keep the callee in memory.
 #include <boost/asio/post.hpp>
 
 #include "runtime/thread_engine.h"
