@@ -76,6 +76,7 @@ struct ObjectInstance {
     bool foreign = false;   // an RPC call from another app (RpcEvent::foreign_caller)
     bool stream_body = false;      // HttpEvent::stream_body
     uint64_t response_stream = 0;  // the body stream its response opened (OpenResponseStream)
+    uint64_t request_body = 0;     // the stub body its request streams in (a stub's fetch())
   };
   std::map<uint64_t, InFlightEvent> in_flight;  // delivered, awaiting the handler's promise
   // Streamed response bodies still being produced (ThreadEngine::response_streams_ ids): like an

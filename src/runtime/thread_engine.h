@@ -320,6 +320,9 @@ class ThreadEngine final : public ObjectHost {
   // Cancels (the producers stop) and forgets the bodies `matches` selects.
   void CancelStubBodies(FunctionRef<bool(const StubBody&)> matches);
   void ForgetStubBody(uint64_t id);
+  // The request whose body is stub body `id` (0: none) has been answered: what the callee has not
+  // read of it is cancelled, so that its caller stops sending (the body cannot be read any more).
+  void DropRequestBody(uint64_t id);
   // The callee read, or cancelled, request body `id`: its caller's code hears of it
   // (requestBodySignal(id, cancelled)), in a turn.
   void OnRequestBodyWake(uint64_t id);
@@ -437,6 +440,7 @@ class ThreadEngine final : public ObjectHost {
     std::shared_ptr<ResponseStream> stream;
     int64_t length = -1;              // known in advance (the response's Content-Length), else -1
     ResponseStream::Failure failure;  // set by a failed end, given to the stream when performed
+    uint64_t request_body = 0;        // the event's streamed request body, dropped when this ends
   };
   std::unordered_map<uint64_t, OpenStream> response_streams_;
   uint64_t next_response_stream_id_ = 1;

@@ -85,7 +85,9 @@ void ThreadEngine::ForgetResponseStream(uint64_t id) {
     ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
     instance->last_active = std::chrono::steady_clock::now();
   }
+  const uint64_t request_body = it->second.request_body;
   response_streams_.erase(it);
+  DropRequestBody(request_body);
 }
 
 void ThreadEngine::FailResponseStreams(ObjectInstance* instance, const std::string& message) {

@@ -53,6 +53,14 @@ void ThreadEngine::ForgetStubBody(uint64_t id) {
   stub_bodies_.erase(it);
 }
 
+void ThreadEngine::DropRequestBody(uint64_t id) {
+  if (id == 0) return;
+  auto it = stub_bodies_.find(id);
+  if (it == stub_bodies_.end()) return;
+  it->second.stream->Cancel();
+  ForgetStubBody(id);
+}
+
 void ThreadEngine::CancelStubBodies(FunctionRef<bool(const StubBody&)> matches) {
   for (auto it = stub_bodies_.begin(); it != stub_bodies_.end();) {
     if (!matches(it->second)) {

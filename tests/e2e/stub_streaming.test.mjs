@@ -165,6 +165,10 @@ test('a string chunk of a request body arrives as its UTF-8 bytes (workerd)', as
     { log: [['abc', false], 'done'], cl: null, te: 'chunked' });
 });
 
+test('a request body the object never reads is cancelled once it has answered (workerd)', async () => {
+  assert.deepEqual((await get('mode=ignored&name=ignores')).json(), { text: 'pong', cancelled: true, bounded: true });
+});
+
 test('a 100 MiB request body through a stub is never held whole', async () => {
   const pid = server.runtimePid();
   const rssBefore = rssBytes(pid);
