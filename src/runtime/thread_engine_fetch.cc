@@ -81,7 +81,7 @@ uint64_t ThreadEngine::FetchOutbound(AppIsolate* caller, outbound::ExchangeReque
 bool ThreadEngine::StartLocalFetch(uint64_t id, outbound::ExchangeRequest& request) {
   if (!shared_.local_fetch || !shared_.pool || placement_thread_ < 0) return false;
   auto it = outbound_fetches_.find(id);
-  HttpRequestData local{request.method, request.url, request.headers, request.body};
+  HttpRequestData local{request.method, request.url, request.headers, request.body, nullptr};
   EnginePool* pool = shared_.pool;
   const size_t home = static_cast<size_t>(placement_thread_);
   std::function<void(HttpResponseData)> respond = [pool, home, id](HttpResponseData answer) {
