@@ -7,6 +7,7 @@ import { formatLogArgs } from './console.js';
 import { inspect } from './inspect.js';
 import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
+import { requestBodyStream } from './request.js';
 
 installGlobals();
 
@@ -24,6 +25,7 @@ globalThis.__dormPreludeHooks = {
   webSocket: webSocketHooks,
   bufferResponseBody,
   detachResponseStream,
+  requestBodyStream,
   // node:util's format() and inspect() are console's.
   format: formatLogArgs,
   inspect,

@@ -1,7 +1,10 @@
 import { createAbortSignal, followSignal, isAbortSignal } from './abort.js';
-import { BodyRecord, cloneBody, extractBody, installBodyMixin, takeBody } from './body.js';
+import {
+  BodyRecord, bodyStreamForHost, cloneBody, extractBody, installBodyMixin, takeBody,
+} from './body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { parseAbsoluteURL } from './url.js';
+import { isReadableStream } from './streams.js';
 import {
   defineInterface, inspectCustom, isObject, requireArgs, toByteString, toDictionary, toEnum,
   toUSVString,
@@ -217,21 +220,32 @@ export function requestForFetch(request) {
   };
 }
 
+// Null when `value` is not a Request or its body is not a stream (none, or bytes it holds); else
+// the body's stream, for the runtime to send as it comes. Throws the error workerd gives a body
+// already used or locked.
+export function requestBodyStream(value) {
+  if (!isRequestObject(value)) return null;
+  return bodyStreamForHost(requestState(value).body);
+}
+
 export function isRequest(value) {
   return isRequestObject(value);
 }
 
 // A request as the host receives it. Its headers are immutable, as they are for requests that
 // Workers hand to a fetch handler.
+// `body`: null, the bytes (a Uint8Array), or a ReadableStream the runtime made for a body that is
+// still arriving.
 export function createIncomingRequest(method, url, headerList, body) {
+  const isStream = isReadableStream(body);
   const noBody = body === null || body === undefined
-    || ((method === 'GET' || method === 'HEAD') && body.length === 0);
+    || (!isStream && (method === 'GET' || method === 'HEAD') && body.length === 0);
   return new Request(internalToken, {
     method,
     url,
     headers: null,
     headerList,
-    body: noBody ? null : new BodyRecord(body),
+    body: noBody ? null : isStream ? new BodyRecord(null, null, body) : new BodyRecord(body),
     redirect: 'follow',
     signal: null,
     cf: undefined,

@@ -6,6 +6,7 @@ import { createState } from './state.js';
 import { bindResponseWebSocket, deliverWebSocketEvent } from './web_sockets.js';
 import { deliverAlarm, deliverFetch, deliverRpc } from './deliver.js';
 import { responseStreamSignal } from './response_streams.js';
+import { requestBodySignal, stubBodySignal, stubBodyStream } from './stub_bodies.js';
 import { createEntrypoint, createNamespace, createService } from './namespace.js';
 import { workerHostClass } from './worker_host.js';
 import {
@@ -28,6 +29,9 @@ const exports = {
   deliverWebSocketEvent,
   bindResponseWebSocket,
   responseStreamSignal,
+  stubBodySignal,
+  stubBodyStream,
+  requestBodySignal,
   DurableObject,
   WorkerEntrypoint,
   RpcTarget,

@@ -10,6 +10,8 @@ import { native } from './native.js';
 import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
 import { extendsWorkerEntrypoint } from './worker_host.js';
 import { forwardedWebSocket } from './web_sockets.js';
+import { sendRequestBody, stubBodyStream } from './stub_bodies.js';
+import { requestBodyStream } from './prelude_hooks.js';
 import {
   SymbolDispose, decodeRpcValue, disposedCall, encodeRpcValue, exportMethod, registerObjectStub,
   releaseExported, setExportCaller, setObjectStubMaker, stubMember,
@@ -145,9 +147,29 @@ function fetchObject(className, idHex, name, input, init) {
 async function fetchWith(send, className, idHex, name, input, init) {
   const request = new RequestCtor(input, init);
   const headers = [];
-  for (const pair of request.headers) headers[headers.length] = [pair[0], pair[1]];
-  const body = request.body === null ? null : await request.arrayBuffer();
-  const answer = await send(className, idHex, name, request.method, request.url, headers, body);
+  let sized = false;
+  for (const pair of request.headers) {
+    headers[headers.length] = [pair[0], pair[1]];
+    if (StringPrototypeToLowerCase(pair[0]) === 'content-length') sized = true;
+  }
+  // A body that is a stream goes as it comes (stub_bodies.js); bytes go whole.
+  const stream = requestBodyStream(request);
+  let answer;
+  if (stream !== null) {
+    if (!sized) headers[headers.length] = ['transfer-encoding', 'chunked'];
+    const bodyId = native.openRequestBody();
+    try {
+      answer = send(className, idHex, name, request.method, request.url, headers, bodyId);
+    } catch (error) {
+      native.requestBodyEnd(bodyId, false);
+      throw error;
+    }
+    sendRequestBody(bodyId, stream);
+    answer = await answer;
+  } else {
+    const body = request.body === null ? null : await request.arrayBuffer();
+    answer = await send(className, idHex, name, request.method, request.url, headers, body);
+  }
   const outcome = answer[1];
   if (outcome === OUTCOME_THREW) {
     // The callee's fetch() threw: the caller's fetch() rejects with its class and message, as on
@@ -165,8 +187,21 @@ async function fetchWith(send, className, idHex, name, input, init) {
       status, statusText: answer[3], headers: answer[4], webSocket: forwardedWebSocket(answer[7]),
     });
   }
-  const nullBody = status === 204 || status === 205 || status === 304 || answer[2].byteLength === 0;
-  return new ResponseCtor(nullBody ? null : answer[2], {
+  const nullStatus = status === 204 || status === 205 || status === 304;
+  const bodyStream = answer[8];
+  let responseBody;
+  if (bodyStream !== 0) {
+    // The callee's body streams: read as it comes (stub_bodies.js).
+    if (nullStatus) {
+      native.stubBodyCancel(bodyStream);
+      responseBody = null;
+    } else {
+      responseBody = stubBodyStream(bodyStream);
+    }
+  } else {
+    responseBody = nullStatus || answer[2].byteLength === 0 ? null : answer[2];
+  }
+  return new ResponseCtor(responseBody, {
     status,
     statusText: answer[3],
     headers: answer[4],

@@ -18,3 +18,5 @@ export const inspectValue = hooks.inspect;
 export const idnaToUnicode = hooks.idnaToUnicode;
 // (value) => null | [ReadableStream, length]: see detachResponseStream in js/prelude/response.js.
 export const detachResponseStream = hooks.detachResponseStream;
+// (value) => null | ReadableStream: see requestBodyStream in js/prelude/request.js.
+export const requestBodyStream = hooks.requestBodyStream;

@@ -19,6 +19,9 @@ struct HttpRequestData {
   std::string url;  // absolute, as the object's fetch() sees it
   HeaderList headers;
   std::string body;
+  // Set (and `body` empty) for a request through a stub's fetch() whose body is a stream the
+  // caller still produces: its chunks come through this channel (the callee is the consumer).
+  std::shared_ptr<ResponseStream> body_stream;
 };
 
 struct HttpResponseData {

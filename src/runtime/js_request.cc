@@ -7,7 +7,8 @@
 
 namespace dorm::runtime {
 
-v8::MaybeLocal<v8::Value> NewJsRequest(AppIsolate* app, HttpRequestData request) {
+v8::MaybeLocal<v8::Value> NewJsRequest(AppIsolate* app, HttpRequestData request,
+                                       v8::Local<v8::Value> stream_body) {
   v8::Isolate* isolate = app->isolate();
   v8::Local<v8::Context> context = app->context();
   // Built from its elements: Set() would call setters user code may have put on Array.prototype.
@@ -19,7 +20,9 @@ v8::MaybeLocal<v8::Value> NewJsRequest(AppIsolate* app, HttpRequestData request)
   }
   v8::Local<v8::Array> headers = v8::Array::New(isolate, header_items.data(), header_items.size());
   v8::Local<v8::Value> body = v8::Null(isolate);
-  if (!request.body.empty()) {
+  if (!stream_body.IsEmpty()) {
+    body = stream_body;
+  } else if (!request.body.empty()) {
     // The body's memory is the request's own; it does not count against the isolate's budget.
     auto* bytes = new std::string(std::move(request.body));
     auto store = v8::ArrayBuffer::NewBackingStore(

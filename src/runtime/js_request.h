@@ -13,6 +13,9 @@ namespace dorm::runtime {
 // A new Request for `request` (its body is moved into the Request without a copy, and does not
 // count against the isolate's heap budget). Empty, with the exception pending, if constructing it
 // threw (user code may have replaced parts of the Request class's prototype chain).
-v8::MaybeLocal<v8::Value> NewJsRequest(AppIsolate* app, HttpRequestData request);
+// `stream_body`, when not empty, is the body instead (a ReadableStream the runtime made for a
+// body that is still arriving: HttpRequestData::body_stream).
+v8::MaybeLocal<v8::Value> NewJsRequest(AppIsolate* app, HttpRequestData request,
+                                       v8::Local<v8::Value> stream_body = {});
 
 }  // namespace dorm::runtime

@@ -45,7 +45,17 @@ class ScratchHost final : public ObjectHost {
   // No events run here, so no response streams.
   uint64_t OpenResponseStream(ObjectInstance*, uint64_t, int64_t) override { return 0; }
   int ResponseStreamChunk(AppIsolate*, uint64_t, std::string) override { return 0; }
-  void EndResponseStream(AppIsolate*, uint64_t, bool) override {}
+  void EndResponseStream(AppIsolate*, uint64_t, bool, ResponseStream::Failure) override {}
+  std::optional<ResponseStream::Taken> TakeStubBody(AppIsolate*, uint64_t) override {
+    return std::nullopt;
+  }
+  void CancelStubBody(AppIsolate*, uint64_t) override {}
+  uint64_t OpenRequestBody(AppIsolate*) override { return 0; }
+  std::shared_ptr<ResponseStream> TakeRequestBody(AppIsolate*, uint64_t) override {
+    return nullptr;
+  }
+  int RequestBodyChunk(AppIsolate*, uint64_t, std::string) override { return 0; }
+  void EndRequestBody(AppIsolate*, uint64_t, bool) override {}
   uint64_t AddTimer(AppIsolate*, v8::Local<v8::Function>, double, bool) override {
     return ++next_timer_id_;
   }

@@ -173,6 +173,17 @@ class NamespaceCallbacks {
     if (info[6]->IsArrayBuffer()) {
       auto store = info[6].As<v8::ArrayBuffer>()->GetBackingStore();
       call.request.body.assign(static_cast<const char*>(store->Data()), store->ByteLength());
+    } else if (info[6]->IsNumber()) {
+      // A body the caller streams (openRequestBody's id), taken once.
+      const double id = info[6].As<v8::Number>()->Value();
+      if (id >= 1 && id < 9.0e15) {
+        call.request.body_stream =
+            HostOf(info)->TakeRequestBody(AppOf(info), static_cast<uint64_t>(id));
+      }
+      if (!call.request.body_stream) {
+        usage();
+        return;
+      }
     } else if (!info[6]->IsNull()) {
       usage();
       return;

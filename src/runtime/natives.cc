@@ -25,7 +25,7 @@ v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app) {
   for (auto functions : {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(),
                          StorageNatives(), ObjectEventNatives(), WebSocketNatives(),
                          NamespaceNatives(), FetchNatives(), CacheNatives(), AsyncContextNatives(),
-                         ResponseStreamNatives(), OutboundWebSocketNatives()}) {
+                         ResponseStreamNatives(), OutboundWebSocketNatives(), StubBodyNatives()}) {
     AddNatives(isolate, context, natives, data, functions);
   }
   // The SQL natives' data also carries the constructor of their cursor handles.

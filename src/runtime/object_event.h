@@ -15,7 +15,7 @@ struct HttpEvent {
   HttpRequestData request;
   ResponseCallback done;
   // `done` accepts a response whose body streams (HttpResponseData::body_stream): the network
-  // front does; a stub's fetch() takes the body whole.
+  // front and a stub's fetch() do.
   bool stream_body = false;
 };
 

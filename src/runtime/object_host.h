@@ -9,6 +9,7 @@
 #include <v8.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "outbound/exchange.h"
@@ -17,6 +18,7 @@
 #include "runtime/outgoing_call.h"
 #include "runtime/output_gate.h"
 #include "runtime/reset_reason.h"
+#include "runtime/response_stream.h"
 #include "runtime/web_socket_registry.h"
 
 namespace dorm::runtime {
@@ -74,8 +76,26 @@ class ObjectHost {
   // (cancelled, ended, its object reset): stop reading; 1: read on; 2: wait for the host's
   // responseStreamSignal(id) before reading on (backpressure).
   virtual int ResponseStreamChunk(AppIsolate* caller, uint64_t id, std::string bytes) = 0;
-  // Body stream `id` ended (`ok`) or failed. Unknown ids are ignored.
-  virtual void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok) = 0;
+  // Body stream `id` ended (`ok`) or failed (`failure` says with what error, for a stub's caller).
+  // Unknown ids are ignored.
+  virtual void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok,
+                                 ResponseStream::Failure failure) = 0;
+
+  // --- Streamed bodies of a stub's fetch() answers (stub_body_natives.cc) ---
+  // Takes what body `id` of `caller`'s app has queued (see ResponseStream::Take), counting it as
+  // consumed; nullopt for an unknown id. When it finds nothing and the body has not ended, the
+  // runtime's stubBodySignal(id) is called once more is there.
+  virtual std::optional<ResponseStream::Taken> TakeStubBody(AppIsolate* caller, uint64_t id) = 0;
+  // The caller no longer reads body `id`: its producer is cancelled. Unknown ids are ignored.
+  virtual void CancelStubBody(AppIsolate* caller, uint64_t id) = 0;
+  // A request body that `caller` will produce for a stub's fetch() (js/runtime/stub_bodies.js):
+  // returns its id. The call takes it with TakeRequestBody; chunks go through RequestBodyChunk
+  // (0 stop, 1 read on, 2 wait for requestBodySignal(id, false)) and the end through
+  // EndRequestBody. Unknown ids: 0 / ignored / nullptr.
+  virtual uint64_t OpenRequestBody(AppIsolate* caller) = 0;
+  virtual std::shared_ptr<ResponseStream> TakeRequestBody(AppIsolate* caller, uint64_t id) = 0;
+  virtual int RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string bytes) = 0;
+  virtual void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok) = 0;
 
   // --- Calls to other objects ---
   // Sends `call` to its object (on whichever thread it lives) and returns at once; `resolver` is

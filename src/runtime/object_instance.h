@@ -76,11 +76,15 @@ struct ObjectInstance {
     bool foreign = false;   // an RPC call from another app (RpcEvent::foreign_caller)
     bool stream_body = false;      // HttpEvent::stream_body
     uint64_t response_stream = 0;  // the body stream its response opened (OpenResponseStream)
+    uint64_t request_body = 0;     // the stub body its request streams in (a stub's fetch())
   };
   std::map<uint64_t, InFlightEvent> in_flight;  // delivered, awaiting the handler's promise
   // Streamed response bodies still being produced (ThreadEngine::response_streams_ ids): like an
   // event in flight, they keep the object from being evicted.
   std::vector<uint64_t> response_streams;
+  // Streamed bodies of its stubs' fetch() answers it has not finished reading
+  // (ThreadEngine::stub_bodies_): they keep the object from being evicted too.
+  size_t stub_bodies = 0;
   // Hibernatable socket events running under the object's event timeout, by event id.
   std::map<uint64_t, std::unique_ptr<boost::asio::steady_timer>> event_timeouts;
   // storage.sync() promises, by their OutputGate waiter id.

@@ -32,13 +32,14 @@ void ResponseStream::Push(std::string bytes) {
   if (wake) wake();
 }
 
-void ResponseStream::Finish(bool ok) {
+void ResponseStream::Finish(bool ok, Failure failure) {
   std::function<void()> wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (cancelled_ || finished_) return;
     finished_ = true;
     failed_ = !ok;
+    if (!ok) failure_ = std::move(failure);
     if (consumer_waiting_) {
       consumer_waiting_ = false;
       wake = consumer_wake_;
@@ -64,6 +65,7 @@ ResponseStream::Taken ResponseStream::Take() {
   queued_.clear();
   taken.ended = finished_;
   taken.failed = failed_;
+  if (failed_) taken.failure = failure_;
   if (taken.bytes.empty() && !finished_) consumer_waiting_ = true;
   return taken;
 }

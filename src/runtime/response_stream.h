@@ -1,6 +1,10 @@
 // The chunk channel of a response whose body is a stream: the object's thread (the producer)
 // passes the body's chunks, as the output gate releases them, to the connection's thread (the
-// consumer), which writes them to the client as they come.
+// consumer), which writes them to the client as they come. The same channel carries a body
+// through a stub's fetch(): the callee's answer to its caller's thread
+// (thread_engine_stub_bodies.cc, the caller's code reading it as a ReadableStream), and a request
+// body the caller streams to the callee (then without an output gate: the caller's code hands each
+// chunk straight over).
 //
 // Backpressure: the producer reserves each chunk's bytes when the object's code hands it over
 // (Reserve), before the gate holds it, and the consumer gives them back once written (Consumed).
@@ -25,12 +29,22 @@ class ResponseStream {
   static constexpr size_t kHighWater = 128u << 10;
   static constexpr size_t kLowWater = 32u << 10;
 
+  // Why a body failed, for a consumer that rethrows it (a stub's fetch(): the caller's stream
+  // errors with the callee's error class and message, or with the reset that ended the callee).
+  // Empty name and message when the producer gave none.
+  struct Failure {
+    std::string name;
+    std::string message;
+    bool reset = false;
+  };
+
   // What the consumer takes at once: the bytes queued so far, and whether the body then ended
   // (normally, or failed: the connection must break without a proper end).
   struct Taken {
     std::string bytes;
     bool ended = false;
     bool failed = false;
+    Failure failure;  // when failed
   };
 
   // --- Producer (the object's thread).
@@ -43,8 +57,10 @@ class ResponseStream {
   bool Reserve(size_t n);
   // Queues reserved bytes for the consumer. Dropped once cancelled.
   void Push(std::string bytes);
-  // The body ended: `ok` false breaks the connection. Later calls are ignored.
-  void Finish(bool ok);
+  // The body ended: `ok` false breaks the connection (`failure` says why). Later calls are
+  // ignored.
+  void Finish(bool ok) { Finish(ok, Failure()); }
+  void Finish(bool ok, Failure failure);
   bool cancelled() const;
 
   // --- Consumer (the connection's thread).
@@ -67,6 +83,7 @@ class ResponseStream {
   bool finished_ = false;
   bool failed_ = false;
   bool cancelled_ = false;
+  Failure failure_;
   std::function<void()> producer_wake_;
   std::function<void()> consumer_wake_;
 };

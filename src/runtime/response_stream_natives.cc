@@ -62,17 +62,46 @@ class ResponseStreamCallbacks {
   }
 
   // responseEnd(id, ok, error): the stream closed (ok) or failed with `error` (the connection
-  // breaks; the error is logged as uncaught, as workerd logs it).
+  // breaks; the error is logged as uncaught, as workerd logs it; a stub's caller reads an error
+  // of its class and message).
   static void End(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
     const uint64_t id = IdArg(info[0]);
     if (id == 0) return;
     const bool ok = info[1]->IsTrue();
     ObjectHost* host = HostOf(info);
+    ResponseStream::Failure failure;
     if (!ok) {
       Log(LogLevel::kError, CurrentObjectTag(host) + "Uncaught (in response body) " +
-                                js::ExceptionStack(info.GetIsolate(), info[2]));
+                                js::ExceptionStack(isolate, info[2]));
+      failure.name = js::ErrorName(isolate, info[2]);
+      failure.message = OwnMessage(isolate, info[2]);
     }
-    host->EndResponseStream(AppOf(info), id, ok);
+    host->EndResponseStream(AppOf(info), id, ok, std::move(failure));
+  }
+
+ private:
+  // The `message` of a thrown error when it is a string, else the value's string form; cut to
+  // kMaxMessage bytes, since it crosses to another object. Never throws.
+  static std::string OwnMessage(v8::Isolate* isolate, Local<Value> error) {
+    constexpr size_t kMaxMessage = 16u << 10;
+    std::string text;
+    if (error->IsObject()) {
+      v8::TryCatch try_catch(isolate);
+      Local<Value> message;
+      if (error.As<v8::Object>()
+              ->Get(isolate->GetCurrentContext(), js::FromUtf8(isolate, "message"))
+              .ToLocal(&message) &&
+          message->IsString()) {
+        text = js::ToUtf8(isolate, message);
+      } else {
+        text = js::ExceptionMessage(isolate, error);
+      }
+    } else {
+      text = js::ExceptionMessage(isolate, error);
+    }
+    if (text.size() > kMaxMessage) text.resize(kMaxMessage);
+    return text;
   }
 };
 

@@ -563,7 +563,26 @@ void ThreadEngine::Deliver(ObjectInstance* instance, HttpEvent event) {
                    js::FromUtf8(isolate, js::ExceptionMessage(isolate, try_catch.Exception())));
     };
     v8::Local<v8::Value> request;
-    if (!NewJsRequest(app, std::move(event.request)).ToLocal(&request)) {
+    v8::Local<v8::Value> request_stream;
+    if (event.request.body_stream) {
+      // A body the caller still sends (a stub's fetch()): read as it comes, like an answer's.
+      // It does not keep this object in memory; the object's reset cancels it.
+      const uint64_t body_id =
+          AdoptStubBody(app, slot, std::move(event.request.body_stream), /*pins=*/false);
+      instance->in_flight[event_id].request_body = body_id;
+      v8::Local<v8::Function> make = app->RuntimeFunction("stubBodyStream");
+      v8::Local<v8::Value> id_arg = v8::Number::New(isolate, static_cast<double>(body_id));
+      if (make.IsEmpty() ||
+          !make->Call(context, v8::Undefined(isolate), 1, &id_arg).ToLocal(&request_stream)) {
+        if (auto adopted = stub_bodies_.find(body_id); adopted != stub_bodies_.end()) {
+          adopted->second.stream->Cancel();
+        }
+        ForgetStubBody(body_id);
+        fail();
+        return;
+      }
+    }
+    if (!NewJsRequest(app, std::move(event.request), request_stream).ToLocal(&request)) {
       fail();
       return;
     }
@@ -599,6 +618,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   const bool rpc = it->second.rpc;
   const bool foreign = it->second.foreign;
   const uint64_t stream_id = it->second.response_stream;
+  const uint64_t request_body = it->second.request_body;
   if (started != 0 && instance->usage) instance->usage->wall_ticks += CycleClock::Now() - started;
   ResponseCallback done = std::move(it->second.done);
   instance->in_flight.erase(it);
@@ -631,11 +651,15 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
     }
     response = std::move(*converted);
   }
+  bool answered = true;  // the response is whole: the request body can no longer be read
   if (stream_id != 0) {
     auto stream = response_streams_.find(stream_id);
     if (stream != response_streams_.end() && response.web_socket_id == 0 &&
         !response.runtime_error && fulfilled) {
       response.body_stream = stream->second.stream;
+      // The body may still read the request's (an echo): it goes when the response ends.
+      stream->second.request_body = request_body;
+      answered = false;
       if (stream->second.length >= 0) {
         // A length known in advance is the body's Content-Length, whatever the headers say.
         std::erase_if(response.headers, [](const auto& field) {
@@ -648,6 +672,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
       stream->second.stream->Cancel();
     }
   }
+  if (answered) DropRequestBody(request_body);
   Emit(instance, std::move(response), std::move(done));
 }
 

@@ -135,7 +135,14 @@ class ThreadEngine final : public ObjectHost {
   void InputGateOpened(ObjectInstance* instance) override { SchedulePump(instance->slot); }
   uint64_t OpenResponseStream(ObjectInstance* instance, uint64_t event_id, int64_t length) override;
   int ResponseStreamChunk(AppIsolate* caller, uint64_t id, std::string bytes) override;
-  void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok) override;
+  void EndResponseStream(AppIsolate* caller, uint64_t id, bool ok,
+                         ResponseStream::Failure failure) override;
+  std::optional<ResponseStream::Taken> TakeStubBody(AppIsolate* caller, uint64_t id) override;
+  void CancelStubBody(AppIsolate* caller, uint64_t id) override;
+  uint64_t OpenRequestBody(AppIsolate* caller) override;
+  std::shared_ptr<ResponseStream> TakeRequestBody(AppIsolate* caller, uint64_t id) override;
+  int RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string bytes) override;
+  void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok) override;
   void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
     BreakInstance(instance, reason, message);
   }
@@ -162,6 +169,14 @@ class ThreadEngine final : public ObjectHost {
   void OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& message) override;
 
  private:
+  // The caller's side of a stub's fetch() answer whose body streams (AdoptStubBody).
+  struct StubBody {
+    AppIsolate* app = nullptr;
+    uint64_t slot = 0;  // the calling object (0: none): an open body keeps it from eviction
+    std::shared_ptr<ResponseStream> stream;
+    bool pins = true;       // counted in the object's ObjectInstance::stub_bodies
+    bool attached = false;  // a request body: a call took it (TakeRequestBody)
+  };
   struct Timer {
     uint64_t id;
     AppIsolate* app;
@@ -298,8 +313,30 @@ class ThreadEngine final : public ObjectHost {
   void PerformStreamOutput(const OutputGate::SocketOutput& output);
   // The stream `id` no longer needs its object: forgotten here and in its instance.
   void ForgetResponseStream(uint64_t id);
-  // `instance` is being reset: its streams fail (their connections break).
-  void FailResponseStreams(ObjectInstance* instance);
+  // `instance` is being reset (`message`: why): its streams fail (their connections break, a
+  // stub's caller reads the reset's error).
+  void FailResponseStreams(ObjectInstance* instance, const std::string& message);
+
+  // --- Streamed bodies of a stub's fetch() answers (thread_engine_stub_bodies.cc) ---
+  // The answer to call `call` has a streamed body: registers it for the caller (`app`, its object
+  // `slot`) and returns its id for js/runtime/stub_bodies.js.
+  // `pins`: the open body keeps the object from eviction (an answer's body, not a request's).
+  uint64_t AdoptStubBody(AppIsolate* app, uint64_t slot, std::shared_ptr<ResponseStream> stream,
+                         bool pins = true);
+  // Body `id` has something to take: the caller's code hears of it (stubBodySignal), in a turn.
+  void OnStubBodyWake(uint64_t id);
+  // Cancels (the producers stop) and forgets the bodies `matches` selects.
+  void CancelStubBodies(FunctionRef<bool(const StubBody&)> matches);
+  void ForgetStubBody(uint64_t id);
+  // The request whose body is stub body `id` (0: none) has been answered: what the callee has not
+  // read of it is cancelled, so that its caller stops sending (the body cannot be read any more).
+  void DropRequestBody(uint64_t id);
+  // The callee read, or cancelled, request body `id`: its caller's code hears of it
+  // (requestBodySignal(id, cancelled)), in a turn.
+  void OnRequestBodyWake(uint64_t id);
+  // The request bodies `matches` selects fail with `failure` (their producers are gone).
+  void FailRequestBodies(FunctionRef<bool(const StubBody&)> matches,
+                         const ResponseStream::Failure& failure);
 
   // --- Timers and eviction (thread_engine_timers.cc) ---
   void ArmTimer(Timer* timer);
@@ -420,10 +457,20 @@ class ThreadEngine final : public ObjectHost {
   struct OpenStream {
     uint64_t slot = 0;
     std::shared_ptr<ResponseStream> stream;
-    int64_t length = -1;  // known in advance (the response's Content-Length), else -1
+    int64_t length = -1;              // known in advance (the response's Content-Length), else -1
+    ResponseStream::Failure failure;  // set by a failed end, given to the stream when performed
+    uint64_t request_body = 0;        // the event's streamed request body, dropped when this ends
   };
   std::unordered_map<uint64_t, OpenStream> response_streams_;
   uint64_t next_response_stream_id_ = 1;
+  // Streamed bodies of answers to this thread's stub fetch() calls, read by the callers' code, by
+  // id: the consumer side of a callee's ResponseStream.
+  std::unordered_map<uint64_t, StubBody> stub_bodies_;
+  uint64_t next_stub_body_id_ = 1;
+  // Request bodies this thread's callers produce for their stubs' fetch() calls, by id: the
+  // producer side (the callee, maybe on another thread, consumes them as stub bodies).
+  std::unordered_map<uint64_t, StubBody> request_bodies_;
+  uint64_t next_request_body_id_ = 1;
   // How many of outbound_fetches_ each app has (RuntimeOptions::max_outbound_per_app). Kept
   // beside the map by AddFetch and ForgetFetch, so the limit check does not scan it.
   std::unordered_map<const AppIsolate*, size_t> outbound_in_flight_;

@@ -18,16 +18,20 @@ namespace dorm::runtime {
 
 namespace {
 
-// [status, outcome, body, statusText, headers, reset, thrownName, socketToken]: what a caller's
+// [status, outcome, body, statusText, headers, reset, thrownName, socketToken, bodyStream]: what a
+// caller's
 // promise gets (js/runtime/namespace.js turns it into a value, an error or a Response). outcome:
 // 0 the object's response (fetch; body an ArrayBuffer), 1 the method returned (body the decoded RPC
 // message), 2 it threw (RPC: the decoded message of the thrown value; fetch: an ArrayBuffer of the
 // JSON error with its message, and thrownName its class), 3 a runtime error (ArrayBuffer of JSON
 // {"error"}), 4 the RPC answer could not be decoded (body the exception). reset: 0 none, else 1 |
 // 2 retryable | 4 overloaded. socketToken: for a 101, the ForwardedSockets token of the callee's
-// socket; 0 otherwise. Empty when the isolate is terminating.
+// socket; 0 otherwise. bodyStream: for a fetch answer whose body streams, its stub body id
+// (ThreadEngine::AdoptStubBody; body is then empty); 0 otherwise. Empty when the isolate is
+// terminating.
 v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> context,
-                                HttpResponseData& answer, bool rpc, uint64_t socket_token) {
+                                HttpResponseData& answer, bool rpc, uint64_t socket_token,
+                                uint64_t body_stream) {
   int outcome = answer.rpc_outcome == HttpResponseData::RpcOutcome::kReturned ? 1
                 : answer.rpc_outcome == HttpResponseData::RpcOutcome::kThrew  ? 2
                 : answer.runtime_error                                        ? 3
@@ -61,8 +65,9 @@ v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> con
                                   v8::Array::New(isolate, headers.data(), headers.size()),
                                   v8::Integer::New(isolate, reset),
                                   js::FromUtf8(isolate, answer.thrown_name),
-                                  v8::Number::New(isolate, static_cast<double>(socket_token))};
-  return v8::Array::New(isolate, parts, 8);
+                                  v8::Number::New(isolate, static_cast<double>(socket_token)),
+                                  v8::Number::New(isolate, static_cast<double>(body_stream))};
+  return v8::Array::New(isolate, parts, 9);
 }
 
 }  // namespace
@@ -102,8 +107,9 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
     const size_t loop = pool->RouteObject(call.address);
     ResponseCallback answered = Answerer(pool, home, loop, call_id);
     if (call.fetch) {
+      // The answer's body may stream: the caller reads it as the callee produces it.
       pool->DispatchCall(loop, std::move(call.address),
-                         HttpEvent{std::move(call.request), std::move(answered)});
+                         HttpEvent{std::move(call.request), std::move(answered), true});
     } else {
       pool->DispatchCall(
           loop, std::move(call.address),
@@ -175,6 +181,7 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
   auto it = outgoing_calls_.find(call_id);
   if (it == outgoing_calls_.end()) {
     if (socket) AbandonSocket(*socket);
+    if (answer.body_stream) answer.body_stream->Cancel();
     return;
   }
   AppIsolate* app = it->second.app;
@@ -182,6 +189,7 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
   if (!IsCurrentIsolate(app)) {
     outgoing_calls_.erase(it);
     if (socket) AbandonSocket(*socket);
+    if (answer.body_stream) answer.body_stream->Cancel();
     return;
   }
   if (!MayStartTurn(app)) {
@@ -196,6 +204,8 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
       socket ? forwarded_sockets_.Add(*socket, std::chrono::steady_clock::now()) : 0;
   // The continuation runs for the calling object, if it is still live.
   const uint64_t slot = FindBySlot(call.slot) ? call.slot : 0;
+  const uint64_t body_stream =
+      answer.body_stream ? AdoptStubBody(app, slot, std::move(answer.body_stream)) : 0;
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
     v8::Local<v8::Context> context = app->context();
@@ -203,7 +213,8 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
     current_slot_ = slot;
     v8::Local<v8::Promise::Resolver> resolver = call.resolver.Get(isolate);
     call.resolver.Reset();
-    v8::Local<v8::Value> settled = CallAnswer(isolate, context, answer, call.rpc, socket_token);
+    v8::Local<v8::Value> settled =
+        CallAnswer(isolate, context, answer, call.rpc, socket_token, body_stream);
     if (settled.IsEmpty() || resolver->Resolve(context, settled).IsNothing()) return;
   });
 }

@@ -103,7 +103,7 @@ bool ThreadEngine::StartLocalFetch(uint64_t id, outbound::ExchangeRequest& reque
   // The server's own objects take whole bodies: a streamed one goes out through a socket.
   if (request.upload) return false;
   auto it = outbound_fetches_.find(id);
-  HttpRequestData local{request.method, request.url, request.headers, request.body};
+  HttpRequestData local{request.method, request.url, request.headers, request.body, nullptr};
   EnginePool* pool = shared_.pool;
   const size_t home = static_cast<size_t>(placement_thread_);
   std::function<void(HttpResponseData)> respond = [pool, home, id](HttpResponseData answer) {

@@ -51,7 +51,13 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
   for (auto& held : instance->output.TakeForReset()) {
     held.done(reset_answer());
   }
-  FailResponseStreams(instance);
+  FailResponseStreams(instance, message);
+  // Bodies this object was reading from its stubs' answers: their producers stop.
+  const uint64_t broken_slot = instance->slot;
+  CancelStubBodies([broken_slot](const StubBody& body) { return body.slot == broken_slot; });
+  // Request bodies it was sending through its stubs fail: their callees read the reset.
+  FailRequestBodies([broken_slot](const StubBody& body) { return body.slot == broken_slot; },
+                    ResponseStream::Failure{"Error", message, true});
   instance->sync_resolvers.clear();
   if (rule.web_socket_close_code != 0) {
     // A reset disconnects the object's WebSockets; eviction (hibernation) keeps them open.
@@ -121,6 +127,10 @@ void ThreadEngine::PostCleanup() {
       // Calls the doomed isolates made hold their promises: let go before the isolates go.
       for (const auto& app : doomed_apps_) {
         DropOutgoingCalls(app.get());
+        const AppIsolate* doomed = app.get();
+        CancelStubBodies([doomed](const StubBody& body) { return body.app == doomed; });
+        FailRequestBodies([doomed](const StubBody& body) { return body.app == doomed; },
+                          ResponseStream::Failure{});
         DropOutboundFetches(app.get());
         DropOutboundSockets(app.get());
       }

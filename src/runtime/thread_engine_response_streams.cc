@@ -22,7 +22,7 @@ uint64_t ThreadEngine::OpenResponseStream(ObjectInstance* instance, uint64_t eve
   // Called on the connection's thread: only posts here. The engine outlives its loop's handlers.
   stream->SetProducerWake(
       [this, id] { boost::asio::post(io_, [this, id] { OnResponseStreamWake(id); }); });
-  response_streams_.emplace(id, OpenStream{instance->slot, std::move(stream), length});
+  response_streams_.emplace(id, OpenStream{instance->slot, std::move(stream), length, {}});
   instance->response_streams.push_back(id);
   it->second.response_stream = id;
   return id;
@@ -47,11 +47,13 @@ int ThreadEngine::ResponseStreamChunk(AppIsolate* caller, uint64_t id, std::stri
   return stream->cancelled() ? 0 : 2;
 }
 
-void ThreadEngine::EndResponseStream(AppIsolate* caller, uint64_t id, bool ok) {
+void ThreadEngine::EndResponseStream(AppIsolate* caller, uint64_t id, bool ok,
+                                     ResponseStream::Failure failure) {
   auto it = response_streams_.find(id);
   if (it == response_streams_.end()) return;
   ObjectInstance* instance = FindObjectOfApp(caller, it->second.slot);
   if (!instance) return;
+  if (!ok) it->second.failure = std::move(failure);
   OutputGate::SocketOutput output;
   output.socket_id = id;
   output.response_stream = it->second.stream;
@@ -65,7 +67,10 @@ void ThreadEngine::EndResponseStream(AppIsolate* caller, uint64_t id, bool ok) {
 
 void ThreadEngine::PerformStreamOutput(const OutputGate::SocketOutput& output) {
   if (output.close) {
-    output.response_stream->Finish(output.code == 0);
+    auto it = response_streams_.find(output.socket_id);
+    ResponseStream::Failure failure;
+    if (it != response_streams_.end()) failure = std::move(it->second.failure);
+    output.response_stream->Finish(output.code == 0, std::move(failure));
     ForgetResponseStream(output.socket_id);
   } else if (output.payload) {
     output.response_stream->Push(*output.payload);
@@ -80,14 +85,16 @@ void ThreadEngine::ForgetResponseStream(uint64_t id) {
     ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
     instance->last_active = std::chrono::steady_clock::now();
   }
+  const uint64_t request_body = it->second.request_body;
   response_streams_.erase(it);
+  DropRequestBody(request_body);
 }
 
-void ThreadEngine::FailResponseStreams(ObjectInstance* instance) {
+void ThreadEngine::FailResponseStreams(ObjectInstance* instance, const std::string& message) {
   for (uint64_t id : instance->response_streams) {
     auto it = response_streams_.find(id);
     if (it == response_streams_.end()) continue;
-    it->second.stream->Finish(false);
+    it->second.stream->Finish(false, ResponseStream::Failure{"Error", message, true});
     response_streams_.erase(it);
   }
   instance->response_streams.clear();

@@ -122,9 +122,9 @@ ObjectActivity ThreadEngine::ActivityOf(const ObjectInstance& instance, const st
   activity.web_sockets_pin = activity.has_web_sockets && sockets_.PinsObject(key);
   activity.alarm_due_soon = instance.alarm.DueSoon(now_ms);
   activity.work_in_progress = !instance.in_flight.empty() || !instance.response_streams.empty() ||
-                              !instance.input.empty() || instance.input.locked() ||
-                              !instance.output.Quiet() || instance.txn_depth > 0 ||
-                              instance.uncommitted_writes();
+                              instance.stub_bodies > 0 || !instance.input.empty() ||
+                              instance.input.locked() || !instance.output.Quiet() ||
+                              instance.txn_depth > 0 || instance.uncommitted_writes();
   return activity;
 }
 

@@ -39,7 +39,7 @@ const SCENARIOS = [
   ['functionsInResult', ''], ['stubProperty', ''], ['unclonable', ''],
   ['plainRpc', ''], ['plainFetch', ''], ['ids', ''], ['jurisdiction', ''], ['badIds', ''],
   ['fetch', 'name=fetched'], ['increment', 'name=fetched-count&by=7'], ['fetchRequest', 'name=fetched-count'],
-  ['fetchThrows', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
+  ['fetchThrows', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
   ['spread', 'prefix=load&objects=10&rounds=3'],
 ];
 

@@ -86,5 +86,37 @@ TEST(ResponseStream, CancellingStopsTheProducerAndDropsWhatIsQueued) {
   EXPECT_EQ(producer_wakes, 1);  // once
 }
 
+TEST(ResponseStream, AFailureReachesTheConsumerWithWhatCameBeforeIt) {
+  ResponseStream stream;
+  int consumer_wakes = 0;
+  stream.SetConsumerWake([&] { ++consumer_wakes; });
+  EXPECT_TRUE(stream.Take().bytes.empty());  // nothing yet: the consumer waits
+  stream.Reserve(1);
+  stream.Push("a");
+  EXPECT_EQ(consumer_wakes, 1);
+  stream.Finish(false, ResponseStream::Failure{"TypeError", "boom", false});
+  stream.Finish(true);  // ignored: the body already ended
+  ResponseStream::Taken taken = stream.Take();
+  EXPECT_EQ(taken.bytes, "a");
+  EXPECT_TRUE(taken.ended);
+  EXPECT_TRUE(taken.failed);
+  EXPECT_EQ(taken.failure.name, "TypeError");
+  EXPECT_EQ(taken.failure.message, "boom");
+  EXPECT_FALSE(taken.failure.reset);
+}
+
+TEST(ResponseStream, ANormalEndCarriesNoFailure) {
+  ResponseStream stream;
+  stream.Reserve(2);
+  stream.Push("ok");
+  stream.Finish(true, ResponseStream::Failure{"Error", "ignored", true});
+  ResponseStream::Taken taken = stream.Take();
+  EXPECT_EQ(taken.bytes, "ok");
+  EXPECT_TRUE(taken.ended);
+  EXPECT_FALSE(taken.failed);
+  EXPECT_TRUE(taken.failure.name.empty());
+  EXPECT_TRUE(taken.failure.message.empty());
+}
+
 }  // namespace
 }  // namespace dorm::runtime
