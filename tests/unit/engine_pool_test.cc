@@ -71,7 +71,7 @@ TEST_F(StartedEnginePool, ARequestIsAnsweredOnItsObjectsLoopWhichForgetsItOnceNo
   EXPECT_EQ(loop, ObjectPlacement::HomeThread(ObjectKey(address), kLoops));
   EXPECT_EQ(shared_.placement->PlacedOn(ObjectKey(address)), static_cast<int>(loop));
   std::promise<std::pair<int, bool>> answer;
-  pool_->DispatchFetch(loop, address, HttpRequestData{"GET", "http://localhost/", {}, ""},
+  pool_->DispatchFetch(loop, address, HttpRequestData{"GET", "http://localhost/", {}, "", nullptr},
                        [&](HttpResponseData response) {
                          answer.set_value({response.status, pool_->OnLoop(loop)});
                        });
