@@ -1,136 +1,22 @@
-// Differential check of HTMLRewriter: every scenario of
-// tests/e2e/fixtures/html_rewriter_probe.js runs in an HtmlRewriterProbe object on workerd and on Dorm, and
-// the JSON answers are compared. Exit status 0 when every difference is listed in
-// known-differences-htmlrewriter.json, 1 otherwise, 2 when a server could not be started or the run
-// took over 110 s.
+// Differential check of HTMLRewriter: every scenario of tests/e2e/fixtures/html_rewriter_probe.js
+// runs in an HtmlRewriterProbe object on workerd and on Dorm (probe_diff.mjs), allow-list
+// known-differences-htmlrewriter.json.
 //
 //   node tests/diff/htmlrewriter.mjs [--keep] [--only scenario,...] [--dorm PATH] [--workerd-only]
-//
-// --workerd-only prints workerd's answers without starting Dorm (to see what the oracle says).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import {
-  stopProcess, killAllChildren, freePort, workerdCandidates, workerdConfig, workerdFrontJs,
-  startWorkerdProcess, spawnDorm, dormListening, dormDeploy,
-} from '../../bench/lib.mjs';
-import { answerOf, normalise, report } from './compare.mjs';
+import { runProbeDiff } from './probe_diff.mjs';
 
-const diffDir = path.dirname(fileURLToPath(import.meta.url));
-const rootDir = path.resolve(diffDir, '..', '..');
-const probeFile = path.join(rootDir, 'tests', 'e2e', 'fixtures', 'html_rewriter_probe.js');
-const knownFile = path.join(diffDir, 'known-differences-htmlrewriter.json');
-const CLASS = 'HtmlRewriterProbe';
-const NAME = 'html-rewriter-probe';
-const COMPAT_DATE = '2026-03-01';
-const OVERALL_LIMIT_MS = 110000;
-const SCENARIOS = [
-  'element_props', 'attributes', 'tag_name', 'content_ops', 'chaining', 'end_tag', 'text_chunks', 'text_mutations',
-  'comments', 'document_handlers', 'doctype_plain', 'async_handlers', 'handler_order', 'selectors', 'bad_selectors',
-  'element_after_handler', 'used_body', 'handler_throws', 'misc_api', 'set_inner_with_handlers', 'void_and_self_closing',
-  'raw_text_elements', 'entities_and_charset', 'malformed', 'nested_descendants', 'multiple_on_same', 'insert_order', 'foreign_and_case', 'deep_nesting', 'length_header', 'argument_errors',
-];
-
-const args = process.argv.slice(2);
-const opt = { keep: false, only: null, workerdOnly: false, dorm: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm') };
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--keep') opt.keep = true;
-  else if (args[i] === '--only') opt.only = args[++i].split(',');
-  else if (args[i] === '--dorm') opt.dorm = path.resolve(args[++i]);
-  else if (args[i] === '--workerd-only') opt.workerdOnly = true;
-  else { console.error(`diff: unknown option ${args[i]}`); process.exit(2); }
-}
-const unknownNames = (opt.only ?? []).filter((n) => !SCENARIOS.includes(n));
-if (unknownNames.length) { console.error(`diff: unknown scenario ${unknownNames.join(', ')}`); process.exit(2); }
-
-let tmp = null;
-const cleanupTmp = () => { if (tmp && !opt.keep) fs.rmSync(tmp, { recursive: true, force: true }); };
-process.on('exit', killAllChildren);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAllChildren(); cleanupTmp(); process.exit(130); });
-
-async function startWorkerd() {
-  const bin = workerdCandidates().find((c) => fs.existsSync(c));
-  if (!bin) throw new Error('workerd not found (npm ci in bench/)');
-  const conf = path.join(tmp, 'workerd');
-  const data = path.join(tmp, 'workerd-data');
-  fs.mkdirSync(conf, { recursive: true });
-  fs.mkdirSync(data, { recursive: true });
-  fs.copyFileSync(probeFile, path.join(conf, 'html_rewriter_probe.js'));
-  fs.writeFileSync(path.join(conf, 'worker.js'), workerdFrontJs({
-    moduleFile: 'html_rewriter_probe.js', className: CLASS, route: NAME, binding: 'PROBE',
-  }));
-  const port = await freePort();
-  fs.writeFileSync(path.join(conf, 'config.capnp'), workerdConfig({
-    port, dataDir: data, workerName: 'w', moduleFile: 'html_rewriter_probe.js', compatibilityDate: COMPAT_DATE,
-    className: CLASS, uniqueKey: 'dorm-html-rewriter-probe', binding: 'PROBE',
-  }));
-  const child = await startWorkerdProcess(bin, conf, port, path.join(tmp, 'workerd.log'), 20000, 20);
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return { name: 'workerd', version, child, baseUrl: `http://127.0.0.1:${port}` };
-}
-
-async function startDorm() {
-  if (!fs.existsSync(opt.dorm)) throw new Error(`${opt.dorm} does not exist`);
-  const data = path.join(tmp, 'dorm-data');
-  fs.mkdirSync(data, { recursive: true });
-  const logFile = path.join(tmp, 'dorm.log');
-  const child = spawnDorm(opt.dorm, data, 2, logFile);
-  try {
-    const baseUrl = await dormListening(child, logFile, 20000, 20);
-    dormDeploy(opt.dorm, probeFile, NAME, data, 30000);
-    return { name: 'dorm', child, baseUrl };
-  } catch (e) {
-    await stopProcess(child, 5000);
-    throw e;
-  }
-}
-
-async function runAll(server, names) {
-  const out = {};
-  for (const n of names) out[n] = normalise(await answerOf(`${server.baseUrl}/_do/${NAME}/${n}/${n}`));
-  return out;
-}
-
-async function main() {
-  const guard = setTimeout(() => { console.error('diff: overall time limit reached'); killAllChildren(); cleanupTmp(); process.exit(2); }, OVERALL_LIMIT_MS);
-  guard.unref();
-  const known = JSON.parse(fs.readFileSync(knownFile, 'utf8'));
-  const names = opt.only ?? SCENARIOS;
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-diff-htmlrewriter-'));
-  const servers = [];
-  let results;
-  try {
-    const w = await startWorkerd();
-    servers.push(w);
-    if (opt.workerdOnly) {
-      console.log(JSON.stringify(await runAll(w, names), null, 2));
-      await stopProcess(w.child, 5000);
-      cleanupTmp();
-      process.exit(0);
-    }
-    const d = await startDorm();
-    servers.push(d);
-    console.log(`diff: ${w.version} at ${w.baseUrl}, dorm at ${d.baseUrl}; ${names.length} scenarios`);
-    const [rw, rd] = await Promise.all([runAll(w, names), runAll(d, names)]);
-    results = { workerd: rw, dorm: rd };
-  } catch (e) {
-    console.error(`diff: ${e.stack ?? e}`);
-    for (const s of servers) await stopProcess(s.child, 5000);
-    killAllChildren();
-    console.error(`diff: kept ${tmp}`);
-    process.exit(2);
-  }
-  for (const s of servers) await stopProcess(s.child, 5000);
-  const { unknown } = report(names, results, known);
-  if (opt.keep) {
-    fs.writeFileSync(path.join(tmp, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`diff: kept ${tmp}`);
-  } else {
-    cleanupTmp();
-  }
-  process.exit(unknown.length ? 1 : 0);
-}
-
-main();
+runProbeDiff({
+  file: 'html_rewriter_probe.js',
+  className: 'HtmlRewriterProbe',
+  name: 'html-rewriter-probe',
+  known: 'known-differences-htmlrewriter.json',
+  tmpPrefix: 'dorm-diff-htmlrewriter-',
+  scenarios: [
+    'element_props', 'attributes', 'tag_name', 'content_ops', 'chaining', 'end_tag', 'text_chunks',
+    'text_mutations', 'comments', 'document_handlers', 'doctype_plain', 'async_handlers', 'handler_order',
+    'selectors', 'bad_selectors', 'element_after_handler', 'used_body', 'handler_throws', 'misc_api',
+    'set_inner_with_handlers', 'void_and_self_closing', 'raw_text_elements', 'entities_and_charset',
+    'malformed', 'nested_descendants', 'multiple_on_same', 'insert_order', 'foreign_and_case',
+    'deep_nesting', 'length_header', 'argument_errors',
+  ],
+});
