@@ -488,6 +488,14 @@ class ThreadEngine final : public ObjectHost {
   void OnFetchBodyWake(uint64_t id);
   // The streamed request body of fetch `id` has room again (or is no longer wanted).
   void OnFetchUploadRoom(uint64_t id);
+  // Takes fetch `id`'s promise `waiting` (its reader or its writer) and settles it with `settle`
+  // in a turn of the fetch's app, as the calling object; once the app may start a turn (`retry`,
+  // the caller, runs again soon otherwise). Nothing when the fetch or that promise is gone.
+  void SettleFetchPromise(
+      uint64_t id, v8::Global<v8::Promise::Resolver> PendingFetch::*waiting,
+      void (ThreadEngine::*retry)(uint64_t),
+      const std::function<void(std::unordered_map<uint64_t, PendingFetch>::iterator,
+                               v8::Local<v8::Promise::Resolver>)>& settle);
   // Settles `fetch`'s waiting reader (in the current turn) from its exchange; returns whether
   // the fetch is over (the caller then forgets it).
   bool SettleFetchRead(uint64_t id, PendingFetch& fetch, v8::Local<v8::Promise::Resolver> reader);

@@ -302,13 +302,17 @@ void ThreadEngine::ReadFetchBody(AppIsolate* caller, uint64_t id,
   if (SettleFetchRead(id, it->second, resolver)) ForgetFetch(it);
 }
 
-void ThreadEngine::OnFetchBodyWake(uint64_t id) {
+void ThreadEngine::SettleFetchPromise(
+    uint64_t id, v8::Global<v8::Promise::Resolver> PendingFetch::*waiting,
+    void (ThreadEngine::*retry)(uint64_t),
+    const std::function<void(std::unordered_map<uint64_t, PendingFetch>::iterator,
+                             v8::Local<v8::Promise::Resolver>)>& settle) {
   auto it = outbound_fetches_.find(id);
-  if (it == outbound_fetches_.end() || it->second.reader.IsEmpty()) return;
+  if (it == outbound_fetches_.end() || (it->second.*waiting).IsEmpty()) return;
   AppIsolate* app = it->second.app;
   if (!IsCurrentIsolate(app)) return;
   if (!MayStartTurn(app)) {
-    RetrySettleSoon([this, id] { OnFetchBodyWake(id); });
+    RetrySettleSoon([this, id, retry] { (this->*retry)(id); });
     return;
   }
   ObjectInstance* instance = FindBySlot(it->second.slot);
@@ -318,11 +322,18 @@ void ThreadEngine::OnFetchBodyWake(uint64_t id) {
     v8::TryCatch try_catch(isolate);
     current_slot_ = slot;
     auto found = outbound_fetches_.find(id);
-    if (found == outbound_fetches_.end() || found->second.reader.IsEmpty()) return;
-    v8::Local<v8::Promise::Resolver> reader = found->second.reader.Get(isolate);
-    found->second.reader.Reset();
-    if (SettleFetchRead(id, found->second, reader)) ForgetFetch(found);
+    if (found == outbound_fetches_.end() || (found->second.*waiting).IsEmpty()) return;
+    v8::Local<v8::Promise::Resolver> promise = (found->second.*waiting).Get(isolate);
+    (found->second.*waiting).Reset();
+    settle(found, promise);
   });
+}
+
+void ThreadEngine::OnFetchBodyWake(uint64_t id) {
+  SettleFetchPromise(id, &PendingFetch::reader, &ThreadEngine::OnFetchBodyWake,
+                     [this, id](auto found, v8::Local<v8::Promise::Resolver> reader) {
+                       if (SettleFetchRead(id, found->second, reader)) ForgetFetch(found);
+                     });
 }
 
 v8::Local<v8::Value> ThreadEngine::WriteFetchBody(AppIsolate* caller, uint64_t id,
@@ -351,27 +362,13 @@ void ThreadEngine::EndFetchBody(AppIsolate* caller, uint64_t id, bool ok) {
 }
 
 void ThreadEngine::OnFetchUploadRoom(uint64_t id) {
-  auto it = outbound_fetches_.find(id);
-  if (it == outbound_fetches_.end() || it->second.writer.IsEmpty()) return;
-  AppIsolate* app = it->second.app;
-  if (!IsCurrentIsolate(app)) return;
-  if (!MayStartTurn(app)) {
-    RetrySettleSoon([this, id] { OnFetchUploadRoom(id); });
-    return;
-  }
-  ObjectInstance* instance = FindBySlot(it->second.slot);
-  const uint64_t slot = instance ? it->second.slot : 0;
-  RunTurn(app, [&] {
-    v8::Isolate* isolate = app->isolate();
-    v8::TryCatch try_catch(isolate);
-    current_slot_ = slot;
-    auto found = outbound_fetches_.find(id);
-    if (found == outbound_fetches_.end() || found->second.writer.IsEmpty()) return;
-    v8::Local<v8::Promise::Resolver> writer = found->second.writer.Get(isolate);
-    found->second.writer.Reset();
-    const bool open = found->second.upload && !found->second.upload->closed;
-    writer->Resolve(app->context(), v8::Boolean::New(isolate, open)).IsJust();
-  });
+  SettleFetchPromise(
+      id, &PendingFetch::writer, &ThreadEngine::OnFetchUploadRoom,
+      [](auto found, v8::Local<v8::Promise::Resolver> writer) {
+        AppIsolate* app = found->second.app;
+        const bool open = found->second.upload && !found->second.upload->closed;
+        writer->Resolve(app->context(), v8::Boolean::New(app->isolate(), open)).IsJust();
+      });
 }
 
 void ThreadEngine::CancelFetch(AppIsolate* caller, uint64_t id) {
