@@ -10,7 +10,7 @@ import { native } from './native.js';
 import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
 import { extendsWorkerEntrypoint } from './worker_host.js';
 import { forwardedWebSocket } from './web_sockets.js';
-import { sendRequestBody, stubBodyStream } from './stub_bodies.js';
+import { ERROR_CLASSES, sendRequestBody, stubBodyStream } from './stub_bodies.js';
 import { requestBodyStream } from './prelude_hooks.js';
 import {
   SymbolDispose, decodeRpcValue, disposedCall, encodeRpcValue, exportMethod, registerObjectStub,
@@ -74,18 +74,6 @@ function runtimeError(answer) {
   }
   return error;
 }
-
-// The error classes a thrown error keeps across stub.fetch() (by its name); others become Error.
-const ERROR_CLASSES = {
-  __proto__: null,
-  Error: ErrorCtor,
-  TypeError: TypeErrorCtor,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
 
 // Throws what a call's answer (other than a returned value) says.
 function rpcFailure(answer, idHex) {

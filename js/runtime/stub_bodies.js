@@ -29,7 +29,8 @@ const readerPrototype = Object.getPrototypeOf(
 const readerRead = readerPrototype.read;
 const readerCancel = readerPrototype.cancel;
 
-const ERROR_CLASSES = {
+// The error classes a thrown error keeps across stub.fetch() (by its name); others become Error.
+export const ERROR_CLASSES = {
   __proto__: null,
   Error: ErrorCtor,
   TypeError: TypeErrorCtor,

@@ -61,4 +61,12 @@ inline ObjectInstance* InstanceArg(const v8::FunctionCallbackInfo<v8::Value>& in
 // "[app/class/instance] " for the object whose turn runs, for log lines; "" outside one.
 std::string CurrentObjectTag(ObjectHost* host);
 
+// An id the runtime handed out, as JavaScript passes it back: a positive integer below 2^53; 0
+// for anything else.
+uint64_t IdArg(v8::Local<v8::Value> value);
+// The bytes of a body stream's chunk: an ArrayBufferView's contents, or a string as UTF-8. False,
+// with workerd's TypeError ("This ReadableStream did not return bytes.") thrown, for anything
+// else.
+bool StreamChunkBytes(v8::Isolate* isolate, v8::Local<v8::Value> chunk, std::string* bytes);
+
 }  // namespace dorm::runtime

@@ -33,6 +33,27 @@ v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app) {
   return natives;
 }
 
+uint64_t IdArg(v8::Local<v8::Value> value) {
+  if (!value->IsNumber()) return 0;
+  const double number = value.As<v8::Number>()->Value();
+  return number >= 1 && number < 9.0e15 ? static_cast<uint64_t>(number) : 0;
+}
+
+bool StreamChunkBytes(v8::Isolate* isolate, v8::Local<v8::Value> chunk, std::string* bytes) {
+  if (chunk->IsArrayBufferView()) {
+    auto view = chunk.As<v8::ArrayBufferView>();
+    bytes->resize(view->ByteLength());
+    view->CopyContents(bytes->data(), bytes->size());
+    return true;
+  }
+  if (chunk->IsString()) {
+    *bytes = js::ToUtf8(isolate, chunk);
+    return true;
+  }
+  js::ThrowTypeError(isolate, "This ReadableStream did not return bytes.");
+  return false;
+}
+
 std::string CurrentObjectTag(ObjectHost* host) {
   ObjectInstance* instance = host ? host->CurrentObject() : nullptr;
   return instance ? LogTag(instance->address) + " " : std::string();

@@ -12,13 +12,6 @@ using v8::Value;
 
 namespace {
 
-// An id the runtime handed out: a positive integer below 2^53. 0 otherwise.
-uint64_t IdArg(Local<Value> value) {
-  if (!value->IsNumber()) return 0;
-  const double number = value.As<v8::Number>()->Value();
-  return number >= 1 && number < 9.0e15 ? static_cast<uint64_t>(number) : 0;
-}
-
 class ResponseStreamCallbacks {
  public:
   // openResponseStream(slot, eventId, length) → id | 0: a body stream for the response the event
@@ -47,16 +40,7 @@ class ResponseStreamCallbacks {
     v8::Isolate* isolate = info.GetIsolate();
     const uint64_t id = IdArg(info[0]);
     std::string bytes;
-    if (info[1]->IsArrayBufferView()) {
-      auto view = info[1].As<v8::ArrayBufferView>();
-      bytes.resize(view->ByteLength());
-      view->CopyContents(bytes.data(), bytes.size());
-    } else if (info[1]->IsString()) {
-      bytes = js::ToUtf8(isolate, info[1]);
-    } else {
-      js::ThrowTypeError(isolate, "This ReadableStream did not return bytes.");
-      return;
-    }
+    if (!StreamChunkBytes(isolate, info[1], &bytes)) return;
     info.GetReturnValue().Set(
         id == 0 ? 0 : HostOf(info)->ResponseStreamChunk(AppOf(info), id, std::move(bytes)));
   }

@@ -13,13 +13,6 @@ using v8::Value;
 
 namespace {
 
-// A body id the runtime handed out: a positive integer below 2^53. 0 otherwise.
-uint64_t StubBodyIdArg(Local<Value> value) {
-  if (!value->IsNumber()) return 0;
-  const double number = value.As<v8::Number>()->Value();
-  return number >= 1 && number < 9.0e15 ? static_cast<uint64_t>(number) : 0;
-}
-
 class StubBodyCallbacks {
  public:
   // stubBodyTake(id) → [bytes: ArrayBuffer | null, state, errorName, errorMessage, reset]: what
@@ -28,7 +21,7 @@ class StubBodyCallbacks {
   // (cancelled, or its caller reset).
   static void Take(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    const uint64_t id = StubBodyIdArg(info[0]);
+    const uint64_t id = IdArg(info[0]);
     std::optional<ResponseStream::Taken> taken;
     if (id != 0) taken = HostOf(info)->TakeStubBody(AppOf(info), id);
     Local<Value> bytes = v8::Null(isolate);
@@ -51,7 +44,7 @@ class StubBodyCallbacks {
 
   // stubBodyCancel(id): the caller cancelled its body; the callee's stream is cancelled.
   static void Cancel(const FunctionCallbackInfo<Value>& info) {
-    const uint64_t id = StubBodyIdArg(info[0]);
+    const uint64_t id = IdArg(info[0]);
     if (id != 0) HostOf(info)->CancelStubBody(AppOf(info), id);
   }
 
@@ -65,25 +58,16 @@ class StubBodyCallbacks {
   // ObjectHost::RequestBodyChunk. A string goes as UTF-8; anything else throws a TypeError.
   static void RequestChunk(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
-    const uint64_t id = StubBodyIdArg(info[0]);
+    const uint64_t id = IdArg(info[0]);
     std::string bytes;
-    if (info[1]->IsArrayBufferView()) {
-      auto view = info[1].As<v8::ArrayBufferView>();
-      bytes.resize(view->ByteLength());
-      view->CopyContents(bytes.data(), bytes.size());
-    } else if (info[1]->IsString()) {
-      bytes = js::ToUtf8(isolate, info[1]);
-    } else {
-      js::ThrowTypeError(isolate, "This ReadableStream did not return bytes.");
-      return;
-    }
+    if (!StreamChunkBytes(isolate, info[1], &bytes)) return;
     info.GetReturnValue().Set(
         id == 0 ? 0 : HostOf(info)->RequestBodyChunk(AppOf(info), id, std::move(bytes)));
   }
 
   // requestBodyEnd(id, ok): the caller's stream ended (or failed: `ok` false).
   static void RequestEnd(const FunctionCallbackInfo<Value>& info) {
-    const uint64_t id = StubBodyIdArg(info[0]);
+    const uint64_t id = IdArg(info[0]);
     if (id != 0) HostOf(info)->EndRequestBody(AppOf(info), id, info[1]->IsTrue());
   }
 };
