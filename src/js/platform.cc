@@ -23,6 +23,20 @@ void InitializeV8(const char* argv0) {
   v8::V8::Initialize();
 }
 
+int RunForegroundTasks(v8::Isolate* isolate, int max_tasks) {
+  int ran = 0;
+  while (ran < max_tasks && !isolate->IsExecutionTerminating() &&
+         v8::platform::PumpMessageLoop(g_platform.get(), isolate,
+                                       v8::platform::MessageLoopBehavior::kDoNotWait)) {
+    ++ran;
+  }
+  return ran;
+}
+
+void ForgetIsolate(v8::Isolate* isolate) {
+  if (g_platform) v8::platform::NotifyIsolateShutdown(g_platform.get(), isolate);
+}
+
 void ShutdownV8() {
   if (!g_platform) return;
   v8::V8::Dispose();

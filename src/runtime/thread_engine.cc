@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "js/platform.h"
 #include "js/strings.h"
 #include "outbound/http_client.h"
 #include "runtime/crash_attribution.h"
@@ -29,6 +30,8 @@ const char kObjectMovedMessage[] =
 constexpr std::chrono::milliseconds kLongTurnRetry{10};
 // How long a heavy app's turn waits at most for the thread's flushes in progress.
 constexpr std::chrono::nanoseconds kHeavyFlushWait = std::chrono::milliseconds(200);
+// V8 foreground tasks run at the end of one outermost turn.
+constexpr int kForegroundTasksPerTurn = 8;
 
 // A handle is a positive integral number; anything else (including objects whose valueOf()
 // user code controls) names nothing.
@@ -109,6 +112,16 @@ bool ThreadEngine::RunTurn(AppIsolate* app, FunctionRef<void()> body) {
     watchdog_slot_->Enter(isolate);
     body();
     if (!isolate->IsExecutionTerminating()) isolate->PerformMicrotaskCheckpoint();
+    // V8's own tasks for the isolate (FinalizationRegistry callbacks, garbage collection steps)
+    // run at the end of its outermost turns, under the same watchdog; a few per turn, so that
+    // they never hold the thread long.
+    if (turn_depth_ == 1 && !isolate->IsExecutionTerminating()) {
+      v8::TryCatch task_errors(isolate);  // V8 has reported them to the message listeners
+      if (js::RunForegroundTasks(isolate, kForegroundTasksPerTurn) > 0 &&
+          !isolate->IsExecutionTerminating()) {
+        isolate->PerformMicrotaskCheckpoint();
+      }
+    }
     if (!isolate->IsExecutionTerminating()) ReportUnhandledRejections(app);
     cpu_exceeded = watchdog_slot_->Exit();
     app->DropStagedMessages();
