@@ -1,7 +1,7 @@
 // The native behind the bundles compiled only when an app first needs them (see CMakeLists.txt's
-// dorm_js_lazy_bundle), such as HTMLRewriter's engine (js/prelude/html_rewriter.js). Every isolate
-// compiles the prelude and the runtime; these cost nothing until asked for, and then only in the
-// isolate that asked.
+// dorm_js_lazy_bundle): HTMLRewriter's engine (js/prelude/html_rewriter.js) and the node:stream
+// modules (js/runtime/node/modules.js). Every isolate compiles the prelude and the runtime; these
+// cost nothing until asked for, and then only in the isolate that asked.
 // Contracts: docs/contracts.md.
 #include <cstring>
 #include <string_view>
@@ -14,6 +14,8 @@ namespace dorm::runtime {
 
 extern const unsigned char kHtmlRewriterEngineSource[];
 extern const std::size_t kHtmlRewriterEngineSourceSize;
+extern const unsigned char kNodeStreamSource[];
+extern const std::size_t kNodeStreamSourceSize;
 
 namespace {
 
@@ -25,6 +27,7 @@ struct LazyBundle {
 
 const LazyBundle kLazyBundles[] = {
     {"html_rewriter_engine", kHtmlRewriterEngineSource, &kHtmlRewriterEngineSourceSize},
+    {"node_stream", kNodeStreamSource, &kNodeStreamSourceSize},
 };
 
 class BundleCallbacks {
