@@ -1,5 +1,5 @@
 // node:stream for nodejs_compat projects: node:stream (Readable, Writable, Duplex, Transform,
-// PassThrough, pipeline, finished, Readable.from/toWeb/fromWeb, duplexPair), node:stream/promises,
+// PassThrough, pipeline, finished, Readable.from, toWeb/fromWeb, duplexPair), node:stream/promises,
 // node:stream/web and node:stream/consumers answer as on workerd, in a Worker and in a Durable
 // Object, and CommonJS code require()s them by either name.
 import { test, before, after } from 'node:test';
@@ -239,6 +239,75 @@ const WORKERD_ANSWERS = {
       }
     },
     "webSame": true
+  },
+  "writableWeb": {
+    "chunks": [
+      "to",
+      "web"
+    ],
+    "finished": true,
+    "slow": [
+      "abc"
+    ],
+    "sizes": [
+      2,
+      1
+    ],
+    "settledEarly": "waiting",
+    "received": [
+      [
+        "Buffer",
+        "he"
+      ],
+      [
+        "Buffer",
+        "y"
+      ],
+      [
+        "Buffer",
+        "!"
+      ],
+      "closed"
+    ],
+    "aborted": [
+      "abort stop",
+      "error stop"
+    ],
+    "duplexKeys": [
+      "writable",
+      "readable"
+    ],
+    "echoed": [
+      "echo one"
+    ],
+    "duplexBad": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"duplex\" argument must be an stream.Duplex. Received an instance of Readable"
+      }
+    },
+    "toWebBad": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"streamWritable\" argument must be an stream.Writable. Received an instance of Object"
+      }
+    },
+    "fromWebBad": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"writableStream\" argument must be an instance of WritableStream. Received type string ('x')"
+      }
+    },
+    "fromWebOptions": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"options.objectMode\" property must be of type boolean. Received type number (1)"
+      }
+    }
   },
   "consumers": {
     "text": "a\u00e9",

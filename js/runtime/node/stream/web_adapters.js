@@ -95,3 +95,126 @@ export function readableFromWeb(readableStream, options = {}) {
   });
   return readable;
 }
+
+const { AbortError } = errors;
+const { WritableStream } = globalThis;
+
+// A WritableStream whose writes go to the Writable: a write waits for 'drain' when the Writable
+// asks for it, close() ends the Writable and settles when it has finished, abort() destroys it.
+export function writableToWeb(streamWritable) {
+  if (!streamWritable || typeof streamWritable.write !== 'function' ||
+      typeof streamWritable.on !== 'function') {
+    throw new ERR_INVALID_ARG_TYPE('streamWritable', 'stream.Writable', streamWritable);
+  }
+  if (Stream.isDestroyed(streamWritable) || !Stream.isWritable(streamWritable)) {
+    const closed = new WritableStream();
+    closed.close();
+    return closed;
+  }
+  const highWaterMark = streamWritable.writableHighWaterMark;
+  const strategy = streamWritable.writableObjectMode ? new CountQueuingStrategy({ highWaterMark }) : { highWaterMark };
+  let controller;
+  let drained = null; // {resolve, reject} while a write waits for 'drain'
+  let closing = null; // {resolve, reject} while close() waits for the end
+  const stopWatching = Stream.finished(streamWritable, (error) => {
+    stopWatching();
+    streamWritable.on('error', () => {});
+    if (error !== null && error !== undefined) {
+      drained?.reject(error);
+      closing?.reject(error);
+      closing = null;
+      controller.error(error);
+    } else if (closing !== null) {
+      closing.resolve();
+      closing = null;
+    } else {
+      controller.error(new AbortError());
+    }
+  });
+  streamWritable.on('drain', () => drained?.resolve());
+  return new WritableStream({
+    start(c) { controller = c; },
+    write(chunk) {
+      if (streamWritable.writableNeedDrain || !streamWritable.write(chunk)) {
+        return new Promise((resolve, reject) => { drained = { resolve, reject }; })
+          .finally(() => { drained = null; });
+      }
+      return undefined;
+    },
+    abort(reason) { Stream.destroy(streamWritable, reason); },
+    close() {
+      if (closing === null && !streamWritable.writableEnded) {
+        const done = new Promise((resolve, reject) => { closing = { resolve, reject }; });
+        streamWritable.end();
+        return done;
+      }
+      return undefined;
+    },
+  }, strategy);
+}
+
+// A Writable whose writes go to the WritableStream (each waiting for its writer to be ready);
+// end() closes the stream, destroy() aborts it (or closes it, without an error).
+export function writableFromWeb(writableStream, options = {}) {
+  if (!(writableStream instanceof WritableStream)) {
+    throw new ERR_INVALID_ARG_TYPE('writableStream', 'WritableStream', writableStream);
+  }
+  validateObject(options, 'options');
+  const { highWaterMark, decodeStrings = true, objectMode = false, signal } = options;
+  validateBoolean(objectMode, 'options.objectMode');
+  validateBoolean(decodeStrings, 'options.decodeStrings');
+  const writer = writableStream.getWriter();
+  let closed = false;
+  // Runs a Writable callback out of a promise reaction; what it throws destroys the stream.
+  const settle = (callback, error) => {
+    try {
+      callback(error);
+    } catch (thrown) {
+      Stream.destroy(writable, thrown);
+    }
+  };
+  const writable = new Stream.Writable({
+    highWaterMark,
+    objectMode,
+    decodeStrings,
+    signal,
+    write(chunk, encoding, callback) {
+      const bytes = typeof chunk === 'string' && decodeStrings && !objectMode
+        ? new Uint8Array(Buffer.from(chunk, encoding)) : chunk;
+      const done = (error) => settle(callback, error);
+      writer.ready.then(() => writer.write(bytes).then(() => done(), done), done);
+    },
+    destroy(error, callback) {
+      const done = () => {
+        try {
+          callback(error);
+        } catch (thrown) {
+          queueMicrotask(() => { throw thrown; });
+        }
+      };
+      if (closed) done();
+      else if (error !== null && error !== undefined) writer.abort(error).then(done, done);
+      else writer.close().then(done, done);
+    },
+    final(callback) {
+      if (!closed) writer.close().then(() => settle(callback), (error) => settle(callback, error));
+    },
+  });
+  writer.closed.then(() => { closed = true; }, (error) => {
+    closed = true;
+    Stream.destroy(writable, error);
+  });
+  return writable;
+}
+
+// Duplex.toWeb(): both halves, the writable first, as workerd builds them; a half the Duplex
+// does not have (or no longer has) is a closed stream.
+export function duplexToWeb(duplex) {
+  if (duplex === null || duplex === undefined || typeof duplex._writableState !== 'object' ||
+      typeof duplex._readableState !== 'object') {
+    throw new ERR_INVALID_ARG_TYPE('duplex', 'stream.Duplex', duplex);
+  }
+  const writable = writableToWeb(duplex);
+  const readable = readableToWeb(duplex);
+  return { writable, readable };
+}
