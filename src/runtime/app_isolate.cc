@@ -8,6 +8,7 @@
 #include "js/platform.h"
 #include "js/serializer.h"
 #include "js/strings.h"
+#include "runtime/embedded_source.h"
 #include "runtime/env_object.h"
 #include "runtime/native_module.h"
 #include "runtime/object_host.h"
@@ -43,8 +44,10 @@ const BuiltinModuleSpec kBuiltinModules[] = {
 
 // The Node.js modules of the nodejs_compat flag, by bare name (js/runtime/node; the runtime's
 // nodeModule() builds each one's exports). Their export names come from that object.
-const char* const kNodeModules[] = {"assert", "async_hooks", "buffer",         "crypto", "events",
-                                    "path",   "process",     "string_decoder", "url",    "util"};
+const char* const kNodeModules[] = {
+    "assert",  "async_hooks", "buffer",           "crypto",          "events",     "path",
+    "process", "stream",      "stream/consumers", "stream/promises", "stream/web", "string_decoder",
+    "url",     "util"};
 
 const BuiltinModuleSpec* FindBuiltinModule(const std::string& specifier) {
   for (const BuiltinModuleSpec& spec : kBuiltinModules) {
@@ -200,8 +203,7 @@ void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
   global->Set(context, js::FromUtf8(isolate_, "__dormNative"), MakeNatives(host_, this)).Check();
   v8::TryCatch try_catch(isolate_);
   v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, name));
-  v8::ScriptCompiler::Source script_source(js::FromUtf8(isolate_, std::string_view(source, size)),
-                                           origin);
+  v8::ScriptCompiler::Source script_source(EmbeddedSource(isolate_, source, size), origin);
   v8::Local<v8::Script> script;
   v8::Local<v8::Value> result;
   if (!v8::ScriptCompiler::Compile(context, &script_source).ToLocal(&script) ||
