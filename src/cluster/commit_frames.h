@@ -27,7 +27,7 @@ struct CommitPage {
 struct CapturedCommit {
   uint32_t page_size = 0;
   uint32_t db_size = 0;  // database size in pages after the commit
-  // Each page at most once, with its last content of the transaction.
+  // Each page at most once, with its last content of the transaction; none past db_size.
   std::vector<CommitPage> pages;
   // The transaction wrote more than the capture's byte limit: `pages` is empty, and the object's
   // database must be shipped whole (a snapshot) instead.

@@ -131,7 +131,9 @@ class WalTracker {
         // pages, so that the caller falls back to the whole database.
         commit.overflow = true;
       }
-      if (commit.overflow) continue;
+      // Pages past the database's new end (written by the transaction before it shrank the
+      // database) are cut off by the commit, as a checkpoint skips them.
+      if (commit.overflow || frame.page_number > last.db_size) continue;
       auto [at, added] = position.emplace(frame.page_number, commit.pages.size());
       if (added) {
         commit.pages.push_back({frame.page_number, frame.data});

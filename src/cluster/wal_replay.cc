@@ -16,8 +16,11 @@ namespace {
 
 }  // namespace
 
-ReplayTarget::ReplayTarget(const std::string& path, std::string chain)
-    : path_(path), fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)), chain_(std::move(chain)) {
+ReplayTarget::ReplayTarget(const std::string& path, std::string chain, long long max_bytes)
+    : path_(path),
+      fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)),
+      chain_(std::move(chain)),
+      max_bytes_(max_bytes) {
   if (fd_ < 0) ThrowErrno("cannot open", path);
 }
 
@@ -39,11 +42,23 @@ void ReplayTarget::Apply(std::string_view encoded, std::string_view checksum) {
 
 void ReplayTarget::ApplyPages(const CapturedCommit& commit) {
   if (commit.overflow) throw std::runtime_error("an overflowed commit has no pages to replay");
-  // The file's page size (bytes 16-17 of its header; 1 means 65536) must be the commit's.
+  if (static_cast<long long>(commit.db_size) * commit.page_size > max_bytes_) {
+    throw std::runtime_error("replaying into " + path_ + ": database of " +
+                             std::to_string(commit.db_size) + " pages is over the limit");
+  }
+  for (const CommitPage& page : commit.pages) {
+    if (page.page_number > commit.db_size) {
+      throw std::runtime_error("replaying into " + path_ + ": page " +
+                               std::to_string(page.page_number) + " past the database's " +
+                               std::to_string(commit.db_size));
+    }
+  }
+  // A database file's page size (bytes 16-17 of its header; 1 means 65536) must be the
+  // commit's.
   unsigned char header[18];
   ssize_t got = ::pread(fd_, header, sizeof header, 0);
   if (got < 0) ThrowErrno("cannot read", path_);
-  if (got == sizeof header) {
+  if (got == sizeof header && std::memcmp(header, "SQLite format 3", 16) == 0) {
     uint32_t size = (uint32_t{header[16]} << 8) | header[17];
     if (size == 1) size = 65536;
     if (size != commit.page_size) {

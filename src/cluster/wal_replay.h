@@ -19,8 +19,10 @@ namespace dorm::cluster {
 class ReplayTarget {
  public:
   // Opens the file at `path` (which must exist). `chain` is the checksum the next commit's
-  // chain link extends (empty at the start of a log).
-  ReplayTarget(const std::string& path, std::string chain);
+  // chain link extends (empty at the start of a log). A commit that would make the file larger
+  // than `max_bytes` (by default the largest object database, --max-object-storage-mb) is
+  // refused: the bytes come from the network.
+  ReplayTarget(const std::string& path, std::string chain, long long max_bytes = 10240LL << 20);
   ~ReplayTarget();
   ReplayTarget(const ReplayTarget&) = delete;
   ReplayTarget& operator=(const ReplayTarget&) = delete;
@@ -29,7 +31,8 @@ class ReplayTarget {
   // Throws (writing nothing) on a broken chain, a malformed encoding, or a page size that
   // differs from the file's; throws on an I/O error (the file is then in an unknown state).
   void Apply(std::string_view encoded, std::string_view checksum);
-  // Applies a decoded commit without a chain check.
+  // Applies a decoded commit without a chain check. Throws, writing nothing, for a commit past
+  // `max_bytes` or with a page past its db_size.
   void ApplyPages(const CapturedCommit& commit);
   // fsyncs the file.
   void Sync();
@@ -40,6 +43,7 @@ class ReplayTarget {
   std::string path_;
   int fd_;
   std::string chain_;
+  long long max_bytes_;
 };
 
 }  // namespace dorm::cluster

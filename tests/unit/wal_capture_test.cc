@@ -290,6 +290,24 @@ TEST_F(WalCaptureTest, RolledBackFramesAreNotCaptured) {
   ExpectReplicaIdentical();
 }
 
+TEST_F(WalCaptureTest, PagesRewrittenInPlaceByALargeTransactionReplay) {
+  Exec(h_, "CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+  Exec(h_, "INSERT INTO t (b) VALUES (randomblob(10))");
+  // The transaction spills its pages into the log, then changes some of them again: SQLite
+  // writes those frames over in place and rewrites the checksums of the frames after them once
+  // the commit frame is written.
+  Exec(h_, "BEGIN");
+  for (int i = 0; i < 30; ++i) Exec(h_, "INSERT INTO t (b) VALUES (randomblob(60000))");
+  for (int i = 0; i < 5; ++i) {
+    Exec(h_, "UPDATE t SET b = randomblob(60000) WHERE id % 7 = " + std::to_string(i));
+  }
+  Exec(h_, "COMMIT");
+  Exec(h_, "INSERT INTO t (b) VALUES (x'02')");
+  Exec(h_, "UPDATE t SET b = randomblob(100) WHERE id = 1");
+  ASSERT_EQ(log_.size(), 5u);
+  ExpectReplicaIdentical();
+}
+
 TEST_F(WalCaptureTest, ATransactionOverTheLimitIsReportedAsOverflow) {
   std::vector<CapturedCommit> seen;
   ASSERT_TRUE(SetCommitCallback(
@@ -343,6 +361,23 @@ TEST(CommitFramesTest, DecodeRejectsMalformedBytes) {
   page_zero[19] = 0;
   EXPECT_FALSE(DecodeCommit(page_zero, &decoded, &error));
   EXPECT_EQ(error, "page number 0");
+}
+
+TEST(CommitFramesTest, ReplayRefusesPagesPastTheDatabaseAndOversizedDatabases) {
+  char tmpl[] = "/tmp/dorm-replay-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::string path = dir + "/copy.sqlite";
+  { std::ofstream(path) << std::string(1024, '\0'); }
+  ReplayTarget target(path, "", 1 << 20);
+  CapturedCommit past{512, 1, {{2, std::string(512, 'a')}}};
+  EXPECT_THROW(target.ApplyPages(past), std::runtime_error);
+  CapturedCommit huge{512, 4096, {{1, std::string(512, 'a')}}};
+  EXPECT_THROW(target.ApplyPages(huge), std::runtime_error);
+  EXPECT_EQ(FileSize(path), 1024);  // nothing written
+  CapturedCommit fine{512, 3, {{3, std::string(512, 'c')}}};
+  target.ApplyPages(fine);
+  EXPECT_EQ(ReadFile(path), std::string(1024, '\0') + std::string(512, 'c'));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CommitFramesTest, OnlyDatabasesOpenedThroughTheShimTakeACallback) {
