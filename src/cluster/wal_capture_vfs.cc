@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <unordered_map>
 
@@ -33,6 +34,8 @@ class WalTracker {
   explicit WalTracker(CaptureState* state) : state_(state) {}
 
   void SetPageSize(uint32_t size) { page_size_ = IsPageSize(size) ? size : 0; }
+  // Until the log starts over, every commit is reported as overflowed (ship the whole database).
+  void Poison() { poisoned_ = true; }
 
   // Called after `bytes` were written at `offset`. False if the callback threw.
   bool OnWrite(const unsigned char* bytes, sqlite3_int64 count, sqlite3_int64 offset) {
@@ -45,6 +48,7 @@ class WalTracker {
       pending_bytes_ = 0;
       overflow_ = false;
       has_last_ = false;
+      poisoned_ = false;
       last_commit_ = 0;
       bytes += kWalHeaderBytes;
       count -= kWalHeaderBytes;
@@ -122,7 +126,7 @@ class WalTracker {
     CapturedCommit commit;
     commit.page_size = page_size_;
     commit.db_size = last.db_size;
-    commit.overflow = overflow_;
+    commit.overflow = overflow_ || poisoned_;
     std::unordered_map<uint32_t, size_t> position;
     for (auto it = pending_.begin(); it != pending_.end() && it->first <= index; ++it) {
       const Frame& frame = it->second;
@@ -142,6 +146,8 @@ class WalTracker {
       }
     }
     if (commit.overflow) commit.pages.clear();
+    // Copied first: once the callback has run, nothing may fail.
+    std::string last_data = last.data;
     if (state_->callback) {
       try {
         state_->callback(commit);
@@ -152,7 +158,7 @@ class WalTracker {
     has_last_ = !overflow_;
     last_page_number_ = last.page_number;
     last_db_size_ = last.db_size;
-    last_data_ = last.data;
+    last_data_.swap(last_data);
     Forget(index);
     return true;
   }
@@ -172,6 +178,7 @@ class WalTracker {
   std::map<uint32_t, Frame> pending_;
   size_t pending_bytes_ = 0;
   bool overflow_ = false;
+  bool poisoned_ = false;
   bool has_last_ = false;
   uint32_t last_page_number_ = 0;
   uint32_t last_db_size_ = 0;
@@ -209,14 +216,22 @@ int ShimRead(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset)
   return RealMethods(file)->xRead(Real(file), buffer, amount, offset);
 }
 
+// The tracker sees a write to the log before it reaches the file: if the commit's callback
+// fails, the commit frame is never written, so the transaction cannot come back from the log when
+// the database is opened again, committed locally without having been reported.
 int ShimWrite(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
-  int rc = RealMethods(file)->xWrite(Real(file), buffer, amount, offset);
   WalTracker* tracker = reinterpret_cast<ShimFile*>(file)->tracker;
-  if (rc == SQLITE_OK && tracker &&
-      !tracker->OnWrite(static_cast<const unsigned char*>(buffer), amount, offset)) {
-    return SQLITE_IOERR_WRITE;
+  if (tracker) {
+    try {
+      if (!tracker->OnWrite(static_cast<const unsigned char*>(buffer), amount, offset)) {
+        return SQLITE_IOERR_WRITE;
+      }
+    } catch (...) {  // out of memory: what is tracked until the log starts over is unreliable
+      tracker->Poison();
+      return SQLITE_IOERR_NOMEM;
+    }
   }
-  return rc;
+  return RealMethods(file)->xWrite(Real(file), buffer, amount, offset);
 }
 
 int ShimTruncate(sqlite3_file* file, sqlite3_int64 size) {
@@ -277,13 +292,21 @@ int ShimOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags,
     return SQLITE_CANTOPEN;
   }
   if (flags & SQLITE_OPEN_MAIN_DB) {
-    shim->state = new CaptureState();
+    shim->state = new (std::nothrow) CaptureState();
+    if (!shim->state) {
+      shim->real->pMethods->xClose(shim->real);
+      return SQLITE_NOMEM;
+    }
     shim->owns_state = true;
   } else if ((flags & SQLITE_OPEN_WAL) && name) {
     sqlite3_file* main = sqlite3_database_file_object(name);
     if (main && main->pMethods == &g_methods) {
       shim->state = reinterpret_cast<ShimFile*>(main)->state;
-      shim->tracker = new WalTracker(shim->state);
+      shim->tracker = new (std::nothrow) WalTracker(shim->state);
+      if (!shim->tracker) {
+        shim->real->pMethods->xClose(shim->real);
+        return SQLITE_NOMEM;
+      }
       // A log that already has frames: its header tells their page size.
       sqlite3_int64 size = 0;
       unsigned char header[kWalHeaderBytes];

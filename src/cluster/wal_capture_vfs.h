@@ -17,11 +17,15 @@
 // reported again.
 //
 // Callback contract: it runs on the thread that commits, inside SQLite's write of the commit
-// frame, before sqlite3_step() of the COMMIT returns. It must not use the database connection
-// and should only queue the commit. It must not throw; if it does, the write fails with
-// SQLITE_IOERR_WRITE and the commit fails. If SQLite fails a commit after its frame was
-// written (an I/O error while syncing), the commit was reported anyway: the caller must then
-// treat the object's database as lost (reset it), as it does for any failed commit.
+// frame (just before the frame's page reaches the file), before sqlite3_step() of the COMMIT
+// returns. It must not use the database connection and should only queue the commit. If it
+// throws, the commit frame is not written and the commit fails with SQLITE_IOERR_WRITE: the
+// transaction is then in neither the database nor the capture. If SQLite fails a commit after
+// the callback ran (the frame's write or a sync failed), the commit was reported but is not in
+// the local database: the caller must treat the object's database as lost and restore it from
+// what it shipped, as it resets an object after any failed commit. Out of memory while tracking
+// fails the write (SQLITE_IOERR_NOMEM), and commits are reported as overflowed until the log
+// starts over.
 //
 // Memory: pages of a transaction in progress are held until its commit, up to `max_bytes` per
 // transaction; a larger one is reported with overflow set and no pages.

@@ -308,6 +308,21 @@ TEST_F(WalCaptureTest, PagesRewrittenInPlaceByALargeTransactionReplay) {
   ExpectReplicaIdentical();
 }
 
+TEST_F(WalCaptureTest, ACallbackThatThrowsFailsTheCommitEvenAfterReopening) {
+  Exec(h_, "CREATE TABLE t (a)");
+  Exec(h_, "INSERT INTO t VALUES (1)");
+  ASSERT_EQ(log_.size(), 2u);
+  ASSERT_TRUE(SetCommitCallback(h_, [](const CapturedCommit&) { throw std::runtime_error("no"); }));
+  EXPECT_NE(sqlite3_exec(h_, "INSERT INTO t VALUES (2)", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_EQ(sqlite3_extended_errcode(h_), SQLITE_IOERR_WRITE);
+  // The runtime resets an object whose commit failed: the database is closed and opened again,
+  // and its log recovered. The failed transaction is not there.
+  db_.reset();
+  db_ = storage::ObjectDatabase::Open(source_, false);
+  ASSERT_TRUE(db_);
+  EXPECT_EQ(QueryText(db_->handle(), "SELECT group_concat(a) FROM t"), "1\n");
+}
+
 TEST_F(WalCaptureTest, ATransactionOverTheLimitIsReportedAsOverflow) {
   std::vector<CapturedCommit> seen;
   ASSERT_TRUE(SetCommitCallback(
