@@ -4,7 +4,7 @@
 
 namespace dorm::cluster {
 
-PgConnection& PgSession::Get() {
+PgConnection& PgSession::Get(std::chrono::milliseconds connect_timeout) {
   if (connection_ && connection_->usable()) return *connection_;
   connection_.reset();
   auto now = std::chrono::steady_clock::now();
@@ -17,7 +17,7 @@ PgConnection& PgSession::Get() {
                   "", true);
   }
   try {
-    connection_ = PgConnection::Connect(options_.conninfo, options_.connect_timeout);
+    connection_ = PgConnection::Connect(options_.conninfo, connect_timeout);
     connection_->set_default_timeout(options_.statement_timeout);
     delay_ = std::chrono::milliseconds(0);
     return *connection_;
@@ -35,9 +35,15 @@ PgResult PgSession::Exec(std::string_view sql, const std::vector<PgParam>& param
 
 PgResult PgSession::Exec(std::string_view sql, const std::vector<PgParam>& params,
                          std::chrono::milliseconds timeout) {
-  PgConnection& connection = Get();
+  using std::chrono::milliseconds;
+  auto started = std::chrono::steady_clock::now();
+  PgConnection& connection = Get(std::min(options_.connect_timeout, timeout));
+  auto left = timeout -
+              std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+  // The connection stays: nothing was sent on it.
+  if (left.count() <= 0) throw PgError("timed out connecting to PostgreSQL", "", true);
   try {
-    return connection.Exec(sql, params, timeout);
+    return connection.Exec(sql, params, left);
   } catch (const PgError& e) {
     if (e.connection_lost()) connection_.reset();
     throw;

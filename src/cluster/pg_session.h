@@ -30,9 +30,11 @@ class PgSession {
  public:
   explicit PgSession(PgSessionOptions options) : options_(std::move(options)) {}
 
-  // The open connection, connecting first when there is none.
-  PgConnection& Get();
-  // Get().Exec(...), dropping the connection if it was lost.
+  // The open connection, connecting first (within connect_timeout) when there is none.
+  PgConnection& Get() { return Get(options_.connect_timeout); }
+  PgConnection& Get(std::chrono::milliseconds connect_timeout);
+  // Get().Exec(...), dropping the connection if it was lost. With a `timeout`, connecting and
+  // the statement together take at most that long.
   PgResult Exec(std::string_view sql, const std::vector<PgParam>& params = {});
   PgResult Exec(std::string_view sql, const std::vector<PgParam>& params,
                 std::chrono::milliseconds timeout);
