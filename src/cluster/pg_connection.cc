@@ -113,6 +113,7 @@ std::unique_ptr<PgConnection> PgConnection::Connect(const std::string& conninfo,
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
   if (PQsetnonblocking(conn, 1) != 0) self->Lose(Trimmed(PQerrorMessage(conn)));
+  self->pid_ = PQbackendPID(conn);
   return self;
 }
 
@@ -125,8 +126,6 @@ void PgConnection::Lose(const std::string& message) {
   conn_ = nullptr;
   throw PgError(message.empty() ? "connection to PostgreSQL lost" : message, "", true);
 }
-
-int PgConnection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
 
 bool PgConnection::Wait(bool for_write, Clock::time_point deadline) {
   return PollSocket(PQsocket(conn_), for_write, deadline);

@@ -101,8 +101,9 @@ class PgConnection {
 
   // False once the connection was lost or closed after a timeout.
   bool usable() const { return conn_ != nullptr; }
-  // The server process's id (pg_backend_pid), for diagnostics and tests.
-  int backend_pid() const;
+  // The server process's id (pg_backend_pid), kept after the connection is lost: a statement
+  // may still be running there, and only ending that process settles its outcome.
+  int backend_pid() const { return pid_; }
 
   std::chrono::milliseconds default_timeout() const { return default_timeout_; }
   void set_default_timeout(std::chrono::milliseconds timeout) { default_timeout_ = timeout; }
@@ -114,6 +115,7 @@ class PgConnection {
   bool Wait(bool for_write, std::chrono::steady_clock::time_point deadline);
 
   pg_conn* conn_;
+  int pid_ = 0;
   std::chrono::milliseconds default_timeout_{std::chrono::seconds(10)};
 };
 
