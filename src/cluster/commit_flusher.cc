@@ -72,6 +72,7 @@ void CommitFlusher::Run() {
       // too), unless stopping, which gives these rows up unacknowledged.
       std::unique_lock lock(mutex_);
       if (stopping_) {
+        lock.unlock();  // `done` may call Submit()
         for (Pending& p : batch) p.done(Outcome::kFailed);
         return;
       }
