@@ -1,8 +1,15 @@
 #include "cluster/commit_flusher.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -16,6 +23,85 @@ namespace {
 
 using std::chrono::milliseconds;
 using Outcome = CommitFlusher::Outcome;
+
+// A TCP proxy to the server's unix socket that, once armed, drops the next reply from the
+// server and closes both sides: the client never learns that its statement committed.
+class CuttingProxy {
+ public:
+  explicit CuttingProxy(std::string target) : target_(std::move(target)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener_, 16) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("proxy: cannot listen");
+    }
+    port_ = ntohs(address.sin_port);
+    accepter_ = std::thread([this] { Accept(); });
+  }
+  ~CuttingProxy() {
+    stopping_ = true;
+    ::shutdown(listener_, SHUT_RDWR);
+    accepter_.join();
+    for (auto& t : relays_) t.join();
+    ::close(listener_);
+  }
+  int port() const { return port_; }
+  void CutAfterNextReply() { armed_ = true; }
+  int cuts() const { return cuts_; }
+
+ private:
+  void Accept() {
+    for (;;) {
+      int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) return;  // shut down
+      int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      std::strncpy(address.sun_path, target_.c_str(), sizeof address.sun_path - 1);
+      if (::connect(server, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(client);
+        ::close(server);
+        continue;
+      }
+      relays_.emplace_back([this, client, server] { Relay(client, server); });
+    }
+  }
+  void Relay(int client, int server) {
+    char buffer[65536];
+    pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+    while (!stopping_) {
+      if (::poll(fds, 2, 100) <= 0) continue;
+      if (fds[0].revents) {
+        ssize_t n = ::read(client, buffer, sizeof buffer);
+        if (n <= 0 || ::write(server, buffer, n) != n) break;
+      }
+      if (fds[1].revents) {
+        ssize_t n = ::read(server, buffer, sizeof buffer);
+        if (n <= 0) break;
+        if (armed_.exchange(false)) {
+          ++cuts_;
+          break;
+        }
+        if (::write(client, buffer, n) != n) break;
+      }
+    }
+    ::close(client);
+    ::close(server);
+  }
+
+  std::string target_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> armed_{false};
+  std::atomic<int> cuts_{0};
+  std::thread accepter_;
+  std::vector<std::thread> relays_;  // the accepter's only, joined after it
+};
 
 class CommitFlusherTest : public ::testing::Test {
  protected:
@@ -132,6 +218,31 @@ TEST_F(CommitFlusherTest, AStatementThatCommitsAfterTheClientGaveUpIsNotMisrepor
   EXPECT_EQ(outcomes_["1"], Outcome::kDurable);
   EXPECT_EQ(Count("object = 'x'"), 1);
   EXPECT_GE(flusher.batches(), 2u);
+}
+
+// The connection is cut right after PostgreSQL committed a batch, before its answer reaches the
+// node: the node must not acknowledge until it has read the outcome back, and loses nothing.
+TEST_F(CommitFlusherTest, AConnectionCutRightAfterCommitIsReadBack) {
+  ASSERT_EQ(AcquireObject(*db_, "x", "a"), 1);
+  CuttingProxy proxy(testing::PostgresServer::Shared().socket_path());
+  CommitFlusher::Options options = Options();
+  std::string schema = conninfo_.substr(conninfo_.find("options="));
+  options.session.conninfo = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+                             " user=dorm dbname=postgres application_name=dorm-flusher-test " +
+                             schema;
+  CommitFlusher flusher(options);
+  flusher.Start();
+  Submit(flusher, Row("x", 1), "1");
+  ASSERT_TRUE(WaitFor(1));
+  size_t before = flusher.batches();
+  proxy.CutAfterNextReply();
+  Submit(flusher, Row("x", 2), "2");
+  ASSERT_TRUE(WaitFor(2));
+  EXPECT_EQ(proxy.cuts(), 1);
+  EXPECT_EQ(outcomes_["2"], Outcome::kDurable);
+  EXPECT_EQ(Count("object = 'x'"), 2);
+  // Read back, not sent again.
+  EXPECT_EQ(flusher.batches(), before + 1);
 }
 
 TEST_F(CommitFlusherTest, StoppingFailsWhatIsStillQueued) {

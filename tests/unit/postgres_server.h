@@ -71,6 +71,8 @@ class PostgresServer {
   }
 
   std::string Conninfo() const { return "host=" + dir_ + " port=5432 user=dorm dbname=postgres"; }
+  // The server's unix socket.
+  std::string socket_path() const { return dir_ + "/.s.PGSQL.5432"; }
 
  private:
   PostgresServer() {
