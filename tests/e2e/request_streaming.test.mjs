@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { startServer, fixture, sleep, waitFor, describeCli, RawConnection } from './lib/dorm.mjs';
 
@@ -13,11 +14,27 @@ const MAX_BODY = 64 << 20;
 // yet collected; under ASan also the quarantine of freed memory (256 MiB by default).
 const RSS_SLACK = (process.env.DORM_SANITIZED ? 40 + 300 : 40) << 20;
 
+// An outside server the object's fetch() may reach: it counts what it receives, noting when the
+// first bytes came.
+const ALLOWED_HOST = '127.0.0.2';
+let upstream;
+const received = { first: 0, bytes: 0 };
+
 let server;
 let host;
 
 before(async () => {
-  server = await startServer({ flags: ['--max-body-bytes', String(MAX_BODY)] });
+  upstream = http.createServer((req, res) => {
+    received.first = 0;
+    received.bytes = 0;
+    req.on('data', (d) => {
+      if (!received.first) received.first = Date.now();
+      received.bytes += d.length;
+    });
+    req.on('end', () => res.end(`upstream got ${received.bytes}`));
+  });
+  await new Promise((resolve) => upstream.listen(0, ALLOWED_HOST, resolve));
+  server = await startServer({ flags: ['--max-body-bytes', String(MAX_BODY), '--outbound-allow', ALLOWED_HOST] });
   const deployed = await server.cli(['deploy', fixture('request-streaming'), '--access', 'public']);
   assert.equal(deployed.code, 0, describeCli(deployed));
   host = `upstream.localhost:${server.port}`;
@@ -25,6 +42,8 @@ before(async () => {
 
 after(async () => {
   await server?.stop();
+  upstream?.closeAllConnections?.();
+  await new Promise((resolve) => upstream.close(resolve));
 });
 
 function rssBytes() {
@@ -195,6 +214,27 @@ test('an upload forwarded by the Worker to an object through stub.fetch() stream
   assert.ok(grown < RSS_SLACK, `runtime RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
 });
 
+test('an upload passed on by fetch(url, { body: request.body }) reaches the outside server as it comes', async () => {
+  const url = encodeURIComponent(`http://${ALLOWED_HOST}:${upstream.address().port}/in`);
+  const c = await rawConnect();
+  try {
+    c.socket.write(`POST /_do/uploads/relay/?mode=relay&url=${url} HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`);
+    await waitFor(() => received.first !== 0, { what: 'the first bytes upstream' });
+    assert.equal(received.bytes, 5);
+    c.socket.write('3\r\nabc\r\n0\r\n\r\n');
+    await c.waitFor(/upstream got 8/);
+  } finally {
+    c.socket.destroy();
+  }
+  // A large one, with the runtime's memory flat.
+  const before = rssBytes();
+  const res = await upload(`/_do/uploads/relay/?mode=relay&url=${url}`, 20_000_000);
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.text, 'upstream got 20000000');
+  const grown = rssBytes() - before;
+  assert.ok(grown < RSS_SLACK, `runtime RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
+});
+
 test('a client that leaves mid-body fails the object\'s read with workerd\'s error; nothing is kept', async () => {
   const targets = [
     ['/_do/uploads/gone/?mode=count', 'gone', 'object'],
@@ -256,8 +296,8 @@ test('an object that answers without reading: the connection goes on if the body
   }
 });
 
-test('a chunked body over --max-body-bytes: 413 with the usual message, and the object\'s read fails', async () => {
-  const small = await startServer({ flags: ['--max-body-bytes', '100000'] });
+test('a chunked body over --max-body-bytes gets 413, one that stalls 408; the object\'s read fails with the message', async () => {
+  const small = await startServer({ flags: ['--max-body-bytes', '100000', '--body-timeout-seconds', '1'] });
   try {
     const deployed = await small.cli(['deploy', fixture('request-streaming'), '--access', 'public']);
     assert.equal(deployed.code, 0, describeCli(deployed));
@@ -281,6 +321,19 @@ test('a chunked body over --max-body-bytes: 413 with the usual message, and the 
       return log.length >= 1;
     }, { what: 'the failed read' });
     assert.deepEqual(log, [{ error: 'Error', message: 'Request body too large: the limit is 100000 bytes.', retryable: false, remote: false }]);
+    // A body that stops coming while the object waits for it.
+    const stalled = await RawConnection.open(small.port);
+    try {
+      await stalled.write(`POST /_do/uploads/slow/?mode=count HTTP/1.1\r\nHost: ${smallHost}\r\nContent-Length: 1000\r\n\r\n${'a'.repeat(10)}`);
+      const res = await stalled.readResponse(10000);
+      assert.equal(res.status, 408);
+      assert.deepEqual(res.json(), { error: 'The request body did not arrive in time.' });
+      assert.ok(await stalled.waitClosed(10000));
+    } finally {
+      stalled.close();
+    }
+    const res = await small.request('/_do/uploads/slow/?mode=log', { headers: { host: smallHost } });
+    assert.deepEqual(res.json(), [{ error: 'Error', message: 'The request body did not arrive in time.', retryable: false, remote: false }]);
   } finally {
     await small.stop();
   }

@@ -157,6 +157,9 @@ test('ten unauthenticated 99 MiB bodies are refused on their head; RSS stays bou
 });
 
 test('bodies in flight are bounded server-wide: a streamed body holds only its window; RSS stays bounded', async () => {
+  // The object and its isolate first: their memory is not the bodies'.
+  const warm = await httpRequest({ port: server.port, method: 'POST', path: '/_do/open-probe/big/x?op=count', body: Buffer.alloc(1 << 20) });
+  assert.equal(warm.status, 200, warm.text);
   const before = rssBytes();
   // Ten public uploads, each 8 MiB into a 99 MiB body, to an object that reads them as they come:
   // none is held whole, so none is refused and memory does not follow the 80 MiB sent.
@@ -165,8 +168,9 @@ test('bodies in flight are bounded server-wide: a streamed body holds only its w
     for (let i = 0; i < 10; i++) conns.push(await streamUnfinishedBody('/_do/open-probe/big/x?op=count', '', 8 << 20));
     await sleep(300);
     for (const c of conns) assert.equal(c.buffer.length, 0, `answered early: ${c.buffer.toString().slice(0, 80)}`);
+    // Well under the 80 MiB sent (the chunks' garbage not yet collected is most of it).
     const grown = rssBytes() - before;
-    assert.ok(grown < RSS_SLACK, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
+    assert.ok(grown < BUDGET + RSS_SLACK, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
     await assertVictimAnswers();
   } finally {
     for (const c of conns) c.close();
