@@ -167,7 +167,11 @@ test('bodies in flight are bounded server-wide: a streamed body holds only its w
   try {
     for (let i = 0; i < 10; i++) conns.push(await streamUnfinishedBody('/_do/open-probe/big/x?op=count', '', 8 << 20));
     await sleep(300);
-    for (const c of conns) assert.equal(c.buffer.length, 0, `answered early: ${c.buffer.toString().slice(0, 80)}`);
+    // None refused for the budget (one stalled past the 1 s body timeout gets its 408).
+    for (const c of conns) {
+      const answer = c.buffer.toString();
+      assert.ok(answer === '' || answer.startsWith('HTTP/1.1 408 '), `answered: ${answer.slice(0, 80)}`);
+    }
     // Well under the 80 MiB sent (the chunks' garbage not yet collected is most of it).
     const grown = rssBytes() - before;
     assert.ok(grown < BUDGET + RSS_SLACK, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
