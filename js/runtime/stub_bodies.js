@@ -1,5 +1,6 @@
 // The body of a stub's fetch() answer that the callee still produces (its Response body is a
-// stream): a byte ReadableStream that takes from the host what the callee has sent so far each
+// stream), or of a client's request still arriving (net/http_server.cc streams uploads the same
+// way): a byte ReadableStream that takes from the host what the callee has sent so far each
 // time it is read (stubBodyTake), and waits for the host's stubBodySignal(id) when nothing has
 // come yet. Reading only on demand is the backpressure: the callee stops producing while the
 // caller does not read. Cancelling it cancels the callee's stream; the callee's error (or reset)
@@ -10,7 +11,7 @@
 import { native } from './native.js';
 import {
   ArrayBufferCtor, ErrorCtor, ObjectDefineProperty, PromiseCtor, PromisePrototypeThen,
-  ReflectApply, TypeErrorCtor, Uint8ArrayCtor,
+  ReflectApply, TypeErrorCtor, Uint8ArrayCtor, WeakSetCtor, WeakSetPrototypeAdd, WeakSetPrototypeHas,
 } from './primordials.js';
 
 // Captured before user code runs: a tenant may replace the streams' methods.
@@ -41,6 +42,9 @@ export const ERROR_CLASSES = {
   URIError,
 };
 
+// The errors of client uploads whose connection broke (see bodyError).
+const connectionLost = new WeakSetCtor();
+
 // The resolve functions of the reads waiting for the host, by body id.
 const waiting = { __proto__: null };
 
@@ -48,14 +52,21 @@ function setFlag(error, name) {
   ObjectDefineProperty(error, name, { value: true, writable: true, enumerable: true, configurable: true });
 }
 
-// The error the caller's stream gets from [_, _, name, message, reset] (see stubBodyTake).
+// The error the caller's stream gets from [_, _, name, message, reset, client, retryable] (see
+// stubBodyTake). A client's upload that broke is not a remote object's failure: no `remote`.
 function bodyError(taken) {
   const Ctor = ERROR_CLASSES[taken[2]] ?? ErrorCtor;
   const error = new Ctor(taken[3]);
-  setFlag(error, 'remote');
+  if (taken[5] !== true) setFlag(error, 'remote');
   if (taken[4] === true) setFlag(error, 'durableObjectReset');
+  if (taken[6] === true) {
+    setFlag(error, 'retryable');
+    // A client's upload whose connection broke: passed on, the body fails the same way.
+    if (taken[5] === true) WeakSetPrototypeAdd(connectionLost, error);
+  }
   return error;
 }
+
 
 function pull(id, controller) {
   const taken = native.stubBodyTake(id);
@@ -166,8 +177,16 @@ function sendNext(id, pump) {
       delete sending[id];
       cancelRequestReader(pump, undefined);
     }
-  }, () => {
-    if (!pump.done) endRequestBody(id, pump, true);
+  }, (error) => {
+    if (pump.done) return;
+    if (WeakSetPrototypeHas(connectionLost, error)) {
+      // As workerd's: a client's upload passed on fails the callee's body as it failed here.
+      pump.done = true;
+      delete sending[id];
+      native.requestBodyEnd(id, false, true);
+      return;
+    }
+    endRequestBody(id, pump, true);
   });
 }
 

@@ -142,7 +142,7 @@ class ThreadEngine final : public ObjectHost {
   uint64_t OpenRequestBody(AppIsolate* caller) override;
   std::shared_ptr<ResponseStream> TakeRequestBody(AppIsolate* caller, uint64_t id) override;
   int RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string bytes) override;
-  void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok) override;
+  void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok, bool connection_lost) override;
   void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
     BreakInstance(instance, reason, message);
   }

@@ -131,10 +131,14 @@ int ThreadEngine::RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string 
   return stream.cancelled() ? 0 : 2;
 }
 
-void ThreadEngine::EndRequestBody(AppIsolate* caller, uint64_t id, bool ok) {
+void ThreadEngine::EndRequestBody(AppIsolate* caller, uint64_t id, bool ok, bool connection_lost) {
   auto it = request_bodies_.find(id);
   if (it == request_bodies_.end() || it->second.app != caller) return;
-  it->second.stream->Finish(ok);
+  if (connection_lost) {
+    it->second.stream->Finish(false, ResponseStream::ConnectionLost());
+  } else {
+    it->second.stream->Finish(ok);
+  }
   request_bodies_.erase(it);
 }
 
