@@ -11,6 +11,7 @@
 import { isResponse, Response } from './response.js';
 import { ReadableStream } from './streams.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 let engineModule = null;
 function engine() {
@@ -58,7 +59,7 @@ function encoderFor(encoding) {
   };
 }
 
-export class HTMLRewriter {
+export class HTMLRewriter extends Uncloneable {
   #handlers = [];
 
   on(selector, handlers) {
@@ -151,5 +152,7 @@ export class HTMLRewriter {
     return result;
   }
 }
+hideBase(HTMLRewriter);
+refuseClone(HTMLRewriter, 'HTMLRewriter');
 
 Object.defineProperty(HTMLRewriter.prototype, Symbol.toStringTag, { value: 'HTMLRewriter', configurable: true });
