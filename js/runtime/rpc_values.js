@@ -9,10 +9,14 @@
 // disposes them (`stub[Symbol.dispose]()`, `using`, or disposing the result that holds them), as
 // workerd's do. A Durable Object stub sent over RPC arrives as a stub of the same object.
 //
+// A ReadableStream goes as a channel of its own (stub_bodies.js): the receiver reads what the
+// sender's stream yields as it comes, with backpressure, during the call and after it.
+//
 // Wire format (structured clone): `[value]` when nothing goes by reference, else
 // `[value, markers, refs]`: each marker is an empty object standing in the value for the reference
 // described by refs[i] = [className, idHex, name, capId, kind] (kind 'f' a function, 't' an
-// RpcTarget, 'd' a Durable Object stub, capId 0). Structured clone keeps identity within one
+// RpcTarget, 'd' a Durable Object stub, capId 0; kind 's' a ReadableStream, capId its place among
+// the message's streams, whose channels travel beside the bytes: native.encodeRpc's `streams`). Structured clone keeps identity within one
 // message, so the receiver finds the markers again by identity: no user value can pose as one.
 import { native } from './native.js';
 import {
@@ -20,6 +24,9 @@ import {
   ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
+import {
+  abandonRpcStream, isReadableStream, lockRpcStream, sendRpcStream, stubBodyStream,
+} from './stub_bodies.js';
 
 const ProxyCtor = Proxy;
 const MapCtor = Map;
@@ -145,7 +152,7 @@ function containerKind(value) {
 function isReference(value) {
   if (typeof value === 'function') return true;
   return WeakMapPrototypeHas(stubRefs, value) || WeakMapPrototypeHas(objectStubs, value) ||
-    isRpcTarget(value);
+    isRpcTarget(value) || isReadableStream(value);
 }
 
 // Whether the argument list `list` holds nothing that goes by reference: at once when every
@@ -200,19 +207,25 @@ function holdsReferences(value, seen) {
 }
 
 // Encodes `value` for a call (the argument list) or an answer (with `retained`: see
-// retainedCaps). Returns [token, exported]: the
-// token of the encoded message (native.encodeRpc), to be handed to the call or the answer in the
-// same turn; `exported` lists the [table, capId] this side exported for it (null when none). `forResult` marks exports that live
-// until the receiver disposes them rather than until the call returns.
+// retainedCaps). Returns [token, exported, streams]: the token of the encoded message
+// (native.encodeRpc), to be handed to the call or the answer in the same turn; `exported` lists
+// the [table, capId] this side exported for it (null when none); `streams` lists the
+// [channelId, reader] of the ReadableStreams in it (null when none), to be started with
+// startRpcStreams once the message is handed over (or given up with abandonRpcStreams if it was
+// not). `forResult` marks exports that live until the receiver disposes them rather than until
+// the call returns.
 export function encodeRpcValue(value, forResult, retained = null) {
   // Most calls pass only primitives: their argument list (made by the runtime) needs no walk.
   const plain = forResult ? !holdsReferences(value, undefined) : argumentsHoldNoReferences(value);
   if (retained === null && plain) {
-    return [native.encodeRpc([value], !forResult, false), null];
+    return [native.encodeRpc([value], !forResult, false), null, null];
   }
   const markers = [];
   const refs = [];
   const exported = [];
+  const streams = [];
+  const channels = [];
+  let objectRefs = false;
   const copies = new MapCtor();
   let self;
   const reference = (thing) => {
@@ -224,6 +237,12 @@ export function encodeRpcValue(value, forResult, retained = null) {
     } else if (WeakMapPrototypeHas(objectStubs, thing)) {
       const address = WeakMapPrototypeGet(objectStubs, thing);
       ref = [address[0], address[1], address[2], 0, 'd'];
+    } else if (typeof thing !== 'function' && isReadableStream(thing)) {
+      const reader = lockRpcStream(thing);
+      const id = native.openRequestBody();
+      streams[streams.length] = [id, reader];
+      channels[channels.length] = id;
+      ref = ['', '', undefined, channels.length - 1, 's'];
     } else {
       if (self === undefined) {
         self = native.currentObject();
@@ -243,6 +262,7 @@ export function encodeRpcValue(value, forResult, retained = null) {
       exported[exported.length] = [table, capId];
       ref = [self[1], self[2], self[3], capId, kind];
     }
+    if (ref[4] !== 's') objectRefs = true;
     const marker = {};
     markers[markers.length] = marker;
     refs[refs.length] = ref;
@@ -287,11 +307,33 @@ export function encodeRpcValue(value, forResult, retained = null) {
     const message = retained === null
       ? [copy(value), markers, refs]
       : [copy(value), markers, refs, retained];
-    return [native.encodeRpc(message, false, markers.length !== 0), exported];
+    const token = native.encodeRpc(message, false, objectRefs,
+      channels.length === 0 ? undefined : channels);
+    return [token, exported, streams.length === 0 ? null : streams];
   } catch (error) {
     releaseExported(exported);
+    abandonRpcStreams(streams);
     throw error;
   }
+}
+
+// Starts sending the streams of a message that was handed over (encodeRpcValue).
+export function startRpcStreams(streams) {
+  if (streams === null) return;
+  for (let i = 0; i < streams.length; i++) sendRpcStream(streams[i][0], streams[i][1]);
+}
+
+// Gives up the streams of a message that could not be handed over: they are unlocked again.
+export function abandonRpcStreams(streams) {
+  if (streams === null) return;
+  for (let i = 0; i < streams.length; i++) abandonRpcStream(streams[i][0], streams[i][1]);
+}
+
+// Cancels the channels of received streams that no value holds (a message that could not be
+// read, or an answer that is not a value).
+export function cancelRpcStreams(ids) {
+  if (!ArrayIsArray(ids)) return;
+  for (let i = 0; i < ids.length; i++) native.stubBodyCancel(ids[i]);
 }
 
 function trimResultExports(table) {
@@ -351,7 +393,40 @@ export function retainedCaps(stubs) {
 // Turns the message encodeRpcValue made, decoded by the runtime, back into the value. Returns
 // [value, stubs, retained]: `stubs` lists the stubs made for the references in it (null when
 // none), `retained` the capIds of the caller's exports that the callee keeps (an answer's).
-export function decodeRpcValue(message) {
+// `channels` are the stub body ids of the streams that came with it (in marker order); those no
+// marker claims, or all of them if the message cannot be read, are cancelled.
+export function decodeRpcValue(message, channels = undefined) {
+  const streamIds = ArrayIsArray(channels) && channels.length !== 0 ? channels : null;
+  if (streamIds === null) return decodeMessage(message, null);
+  let claimed = 0;
+  try {
+    const decoded = decodeMessage(message, (index) => {
+      if (typeof index !== 'number' || !(index >= 0 && index < streamIds.length) ||
+          streamIds[index] === undefined) {
+        throw new TypeErrorCtor('Malformed RPC message.');
+      }
+      const id = streamIds[index];
+      streamIds[index] = undefined;
+      claimed++;
+      return stubBodyStream(id, true);
+    });
+    if (claimed !== streamIds.length) cancelRpcStreams(unclaimed(streamIds));
+    return decoded;
+  } catch (error) {
+    cancelRpcStreams(unclaimed(streamIds));
+    throw error;
+  }
+}
+
+function unclaimed(ids) {
+  const out = [];
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] !== undefined) out[out.length] = ids[i];
+  }
+  return out;
+}
+
+function decodeMessage(message, streamOf) {
   if (!ArrayIsArray(message)) throw new TypeErrorCtor('Malformed RPC message.');
   if (message.length === 1) return [message[0], null, null];
   const markers = message[1];
@@ -366,6 +441,11 @@ export function decodeRpcValue(message) {
   for (let i = 0; i < markers.length; i++) {
     const ref = refs[i];
     if (!ArrayIsArray(ref) || ref.length !== 5) throw new TypeErrorCtor('Malformed RPC message.');
+    if (ref[4] === 's') {
+      if (streamOf === null) throw new TypeErrorCtor('Malformed RPC message.');
+      MapPrototypeSet(byMarker, markers[i], streamOf(ref[3]));
+      continue;
+    }
     const stub = ref[4] === 'd'
       ? makeObjectStub(StringCtor(ref[0]), StringCtor(ref[1]), ref[2] === undefined ? undefined : StringCtor(ref[2]))
       : makeExportStub({

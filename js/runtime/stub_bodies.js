@@ -7,6 +7,15 @@
 //
 // The other way, a request body the caller sends through a stub's fetch() as its stream yields it
 // (sendRequestBody): the callee reads it as a stub body of its own.
+//
+// The same channels carry the ReadableStreams passed over RPC (rpc_values.js), as arguments or in
+// a result: the sender pumps its stream with sendRpcStream, the receiver reads a stubBodyStream(id,
+// true). As on workerd, the receiver's stream then fails with one error whatever went wrong on
+// the sender's side ("ReadableStream received over RPC disconnected prematurely."), and the
+// sender's stream is cancelled with "Network connection lost." when the receiver cancels.
+//
+// A stub body that its reader drops unread (garbage) is cancelled when it is collected, so that
+// its producer stops and the objects on both ends are not kept for it.
 import { native } from './native.js';
 import {
   ArrayBufferCtor, ErrorCtor, ObjectDefineProperty, PromiseCtor, PromisePrototypeThen,
@@ -28,6 +37,13 @@ const readerPrototype = Object.getPrototypeOf(
   ReflectApply(getReader, new ReadableStreamCtor(), []));
 const readerRead = readerPrototype.read;
 const readerCancel = readerPrototype.cancel;
+const readerReleaseLock = readerPrototype.releaseLock;
+const ReadableStreamPrototype = ReadableStreamCtor.prototype;
+const lockedGetter = Object.getOwnPropertyDescriptor(ReadableStreamPrototype, 'locked').get;
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+
+const RPC_DISCONNECTED = 'ReadableStream received over RPC disconnected prematurely.';
+const RPC_CONNECTION_LOST = 'Network connection lost.';
 
 // The error classes a thrown error keeps across stub.fetch() (by its name); others become Error.
 export const ERROR_CLASSES = {
@@ -57,7 +73,7 @@ function bodyError(taken) {
   return error;
 }
 
-function pull(id, controller) {
+function pull(id, controller, rpc) {
   const taken = native.stubBodyTake(id);
   const bytes = taken[0];
   const state = taken[1];
@@ -67,7 +83,11 @@ function pull(id, controller) {
     return undefined;
   }
   if (state === 2) {
-    ReflectApply(controllerError, controller, [bodyError(taken)]);
+    ReflectApply(controllerError, controller, [rpc ? new ErrorCtor(RPC_DISCONNECTED) : bodyError(taken)]);
+    return undefined;
+  }
+  if (state === 3 && rpc) {
+    ReflectApply(controllerError, controller, [new ErrorCtor(RPC_DISCONNECTED)]);
     return undefined;
   }
   if (state === 3) {
@@ -77,18 +97,70 @@ function pull(id, controller) {
   }
   if (bytes !== null) return undefined;
   return PromisePrototypeThen(new PromiseCtor((resolve) => { waiting[id] = resolve; }),
-    () => pull(id, controller));
+    () => pull(id, controller, rpc));
 }
 
-export function stubBodyStream(id) {
-  return new ReadableStreamCtor({
+// Stub bodies nobody reads any more are cancelled when collected (an id already forgotten is
+// ignored by the host).
+const unreadStubBodies = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((id) => {
+    delete waiting[id];
+    native.stubBodyCancel(id);
+  })
+  : null;
+
+// `rpc`: a ReadableStream received over RPC (see the top of this file).
+export function stubBodyStream(id, rpc = false) {
+  const stream = new ReadableStreamCtor({
     type: 'bytes',
-    pull(controller) { return pull(id, controller); },
+    pull(controller) { return pull(id, controller, rpc); },
     cancel() {
       delete waiting[id];
       native.stubBodyCancel(id);
     },
   });
+  if (unreadStubBodies !== null) unreadStubBodies.register(stream, id);
+  return stream;
+}
+
+// Whether `value` is a ReadableStream of the prelude (not a user's look-alike).
+export function isReadableStream(value) {
+  if (value === null || typeof value !== 'object') return false;
+  for (let proto = ObjectGetPrototypeOf(value); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
+    if (proto === ReadableStreamPrototype) return true;
+  }
+  return false;
+}
+
+// Locks `stream` for sending over RPC: its reader, or throws workerd's TypeError for a stream
+// that is already locked (or that is not a real stream).
+export function lockRpcStream(stream) {
+  let locked;
+  try {
+    locked = ReflectApply(lockedGetter, stream, []);
+  } catch {
+    throw new TypeErrorCtor('Could not serialize object of type "ReadableStream".');
+  }
+  if (locked) throw new TypeErrorCtor('The ReadableStream has been locked to a reader.');
+  return ReflectApply(getReader, stream, []);
+}
+
+// Sends what `reader` (lockRpcStream) reads into channel `id` (native.openRequestBody, already
+// given to the message that carries it).
+export function sendRpcStream(id, reader) {
+  const pump = { __proto__: null, reader, waiting: false, done: false, rpc: true };
+  sending[id] = pump;
+  sendNext(id, pump);
+}
+
+// Gives up channel `id` of a message that was not sent; the stream is unlocked again.
+export function abandonRpcStream(id, reader) {
+  native.requestBodyEnd(id, false);
+  try {
+    ReflectApply(readerReleaseLock, reader, []);
+  } catch {
+    // A reader with a read under way stays locked; the stream is the sender's to cancel.
+  }
 }
 
 // Called by the host: body `id` has something to take.
@@ -113,16 +185,18 @@ export function sendRequestBody(id, stream) {
     native.requestBodyEnd(id, false);
     return;
   }
-  const pump = { __proto__: null, reader, waiting: false, done: false };
+  const pump = { __proto__: null, reader, waiting: false, done: false, rpc: false };
   sending[id] = pump;
   sendNext(id, pump);
 }
 
-function endRequestBody(id, pump, ok) {
+// `failed`: the sender's stream failed (or gave a chunk that is not bytes).
+function endRequestBody(id, pump, failed) {
   pump.done = true;
   delete sending[id];
-  // As workerd's, the callee's body ends there even when the caller's stream failed.
-  native.requestBodyEnd(id, ok);
+  // As workerd's, the callee's request body ends there even when the caller's stream failed; a
+  // stream sent over RPC fails instead.
+  native.requestBodyEnd(id, !(failed && pump.rpc));
 }
 
 function cancelRequestReader(pump, reason) {
@@ -144,7 +218,7 @@ function sendNext(id, pump) {
   PromisePrototypeThen(read, (result) => {
     if (pump.done) return;
     if (result.done) {
-      endRequestBody(id, pump, true);
+      endRequestBody(id, pump, false);
       return;
     }
     let verdict;
@@ -164,11 +238,17 @@ function sendNext(id, pump) {
     } else {
       pump.done = true;
       delete sending[id];
-      cancelRequestReader(pump, undefined);
+      cancelRequestReader(pump, cancelReason(pump));
     }
   }, () => {
     if (!pump.done) endRequestBody(id, pump, true);
   });
+}
+
+// What the sender's stream is cancelled with when the receiver no longer reads: nothing for a
+// request body (as workerd), workerd's error for a stream sent over RPC.
+function cancelReason(pump) {
+  return pump.rpc ? new ErrorCtor(RPC_CONNECTION_LOST) : undefined;
 }
 
 // Called by the host: the callee drained what was sent (send on), or cancelled the body.
@@ -178,7 +258,7 @@ export function requestBodySignal(id, cancelled) {
   if (cancelled) {
     pump.done = true;
     delete sending[id];
-    cancelRequestReader(pump, undefined);
+    cancelRequestReader(pump, cancelReason(pump));
     return;
   }
   if (pump.waiting) {

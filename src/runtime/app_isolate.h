@@ -18,6 +18,7 @@
 
 #include "js/serializer.h"
 #include "runtime/class_catalog.h"
+#include "runtime/http_message.h"
 
 namespace dorm::runtime {
 
@@ -100,6 +101,7 @@ class AppIsolate {
   struct StagedMessage {
     std::string bytes;
     bool references = false;
+    RpcStreams streams;  // the ReadableStreams in it (rpc_streams.h), cancelled if dropped
   };
   uint64_t StageMessage(StagedMessage message);
   // The message staged under `token`, removed; nullopt if there is none (taken, dropped, or a
