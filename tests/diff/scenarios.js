@@ -419,7 +419,7 @@ const SCENARIOS = {
       HTMLRewriter: () => new HTMLRewriter(),
       nestedEvent: () => ({ list: [1, { e: new Event('y') }] }),
       nestedStream: () => new Map([['k', { s: new ReadableStream() }]]),
-      functionFirst: () => ({ f() {}, s: new ReadableStream() }),
+      symbolFirst: () => ({ sym: Symbol('x'), s: new ReadableStream() }),
     };
     const out = {};
     for (const [name, make] of Object.entries(makers)) {
