@@ -23,6 +23,17 @@ void InitializeV8(const char* argv0) {
   v8::V8::Initialize();
 }
 
+void RunForegroundTasks(v8::Isolate* isolate, int max_tasks) {
+  if (!g_platform) return;
+  for (int i = 0; i < max_tasks; ++i) {
+    if (isolate->IsExecutionTerminating()) return;
+    if (!v8::platform::PumpMessageLoop(g_platform.get(), isolate,
+                                       v8::platform::MessageLoopBehavior::kDoNotWait)) {
+      return;
+    }
+  }
+}
+
 void ShutdownV8() {
   if (!g_platform) return;
   v8::V8::Dispose();

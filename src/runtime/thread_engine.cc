@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "js/platform.h"
 #include "js/strings.h"
 #include "outbound/http_client.h"
 #include "runtime/crash_attribution.h"
@@ -27,6 +28,9 @@ const char kObjectMovedMessage[] =
 
 // How often work held back by the long-turn limit is tried again.
 constexpr std::chrono::milliseconds kLongTurnRetry{10};
+// V8's foreground tasks run per outermost turn (RunTurn): enough to keep up with the cleanups a
+// turn can cause, few enough that a turn stays short.
+constexpr int kForegroundTasksPerTurn = 8;
 // How long a heavy app's turn waits at most for the thread's flushes in progress.
 constexpr std::chrono::nanoseconds kHeavyFlushWait = std::chrono::milliseconds(200);
 
@@ -109,6 +113,13 @@ bool ThreadEngine::RunTurn(AppIsolate* app, FunctionRef<void()> body) {
     watchdog_slot_->Enter(isolate);
     body();
     if (!isolate->IsExecutionTerminating()) isolate->PerformMicrotaskCheckpoint();
+    if (turn_depth_ == 1 && !isolate->IsExecutionTerminating()) {
+      // V8's own tasks for this isolate (FinalizationRegistry cleanups, GC steps) run at the end
+      // of a turn, under its watchdog; a few per turn, so that they never hold the thread long.
+      v8::TryCatch tasks(isolate);
+      js::RunForegroundTasks(isolate, kForegroundTasksPerTurn);
+      if (!isolate->IsExecutionTerminating()) isolate->PerformMicrotaskCheckpoint();
+    }
     if (!isolate->IsExecutionTerminating()) ReportUnhandledRejections(app);
     cpu_exceeded = watchdog_slot_->Exit();
     app->DropStagedMessages();

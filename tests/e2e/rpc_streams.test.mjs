@@ -76,6 +76,10 @@ test('a 4 MiB result stream arrives whole, and an unread one is pulled only so f
     { result: { boundedBeforeReading: true, bytes: 40 * 16384, after: 41 } });
 });
 
+test('a result stream the caller drops unread is cancelled once it is garbage-collected', async () => {
+  assert.deepEqual(await scenario('streamResultDropped'), { result: { cancelled: true } });
+});
+
 test('outside RPC, streams are refused with workerd\'s DataCloneError', async () => {
   const refused = (message) => ({ name: 'DataCloneError', message });
   assert.deepEqual(await scenario('streamClone'), {
