@@ -29,6 +29,25 @@ import {
 } from './stub_bodies.js';
 
 const ProxyCtor = Proxy;
+// Captured before user code runs: the prelude's classes that RPC rebuilds on the other side.
+const HeadersCtor = globalThis.Headers;
+const RequestCtor = globalThis.Request;
+const ResponseCtor = globalThis.Response;
+const DOMExceptionCtor = globalThis.DOMException;
+const getterOf = (Ctor, name) => Object.getOwnPropertyDescriptor(Ctor.prototype, name).get;
+const RequestGetters = {
+  __proto__: null, method: getterOf(RequestCtor, 'method'), url: getterOf(RequestCtor, 'url'),
+  headers: getterOf(RequestCtor, 'headers'), body: getterOf(RequestCtor, 'body'),
+  redirect: getterOf(RequestCtor, 'redirect'),
+};
+const ResponseGetters = {
+  __proto__: null, status: getterOf(ResponseCtor, 'status'), statusText: getterOf(ResponseCtor, 'statusText'),
+  headers: getterOf(ResponseCtor, 'headers'), body: getterOf(ResponseCtor, 'body'),
+};
+const DOMExceptionGetters = {
+  __proto__: null, name: getterOf(DOMExceptionCtor, 'name'), message: getterOf(DOMExceptionCtor, 'message'),
+};
+const HeadersEntries = HeadersCtor.prototype.entries;
 const MapCtor = Map;
 const SetCtor = Set;
 const WeakMapCtor = WeakMap;
@@ -149,10 +168,29 @@ function containerKind(value) {
   return KIND_OTHER;
 }
 
+// The Web API objects RPC carries by their contents, rebuilt on the other side (as workerd):
+// 'h' Headers, 'q' Request, 'r' Response (their bodies as streams), 'x' DOMException.
+function webApiKind(value) {
+  if (inheritsFrom(value, HeadersCtor.prototype)) return 'h';
+  if (inheritsFrom(value, RequestCtor.prototype)) return 'q';
+  if (inheritsFrom(value, ResponseCtor.prototype)) return 'r';
+  if (inheritsFrom(value, DOMExceptionCtor.prototype)) return 'x';
+  return undefined;
+}
+
 function isReference(value) {
   if (typeof value === 'function') return true;
   return WeakMapPrototypeHas(stubRefs, value) || WeakMapPrototypeHas(objectStubs, value) ||
-    isRpcTarget(value) || isReadableStream(value);
+    isRpcTarget(value) || isReadableStream(value) || webApiKind(value) !== undefined;
+}
+
+function headerList(headers) {
+  const out = [];
+  const entries = ReflectApply(HeadersEntries, headers, []);
+  for (let step = entries.next(); !step.done; step = entries.next()) {
+    out[out.length] = [step.value[0], step.value[1]];
+  }
+  return out;
 }
 
 // Whether the argument list `list` holds nothing that goes by reference: at once when every
@@ -227,6 +265,14 @@ export function encodeRpcValue(value, forResult, retained = null) {
   const channels = [];
   let objectRefs = false;
   const copies = new MapCtor();
+  // A stream's place among the message's channels, its channel opened and the stream locked.
+  const channel = (stream) => {
+    const reader = lockRpcStream(stream);
+    const id = native.openRequestBody();
+    streams[streams.length] = [id, reader];
+    channels[channels.length] = id;
+    return channels.length - 1;
+  };
   let self;
   const reference = (thing) => {
     const known = WeakMapPrototypeGet(stubRefs, thing);
@@ -238,11 +284,27 @@ export function encodeRpcValue(value, forResult, retained = null) {
       const address = WeakMapPrototypeGet(objectStubs, thing);
       ref = [address[0], address[1], address[2], 0, 'd'];
     } else if (typeof thing !== 'function' && isReadableStream(thing)) {
-      const reader = lockRpcStream(thing);
-      const id = native.openRequestBody();
-      streams[streams.length] = [id, reader];
-      channels[channels.length] = id;
-      ref = ['', '', undefined, channels.length - 1, 's'];
+      ref = ['', '', undefined, channel(thing), 's'];
+    } else if (typeof thing !== 'function' && webApiKind(thing) !== undefined) {
+      const kind = webApiKind(thing);
+      let contents;
+      if (kind === 'h') {
+        contents = headerList(thing);
+      } else if (kind === 'q') {
+        const body = ReflectApply(RequestGetters.body, thing, []);
+        contents = [ReflectApply(RequestGetters.method, thing, []), ReflectApply(RequestGetters.url, thing, []),
+          headerList(ReflectApply(RequestGetters.headers, thing, [])),
+          body === null ? -1 : channel(body), ReflectApply(RequestGetters.redirect, thing, [])];
+      } else if (kind === 'r') {
+        const body = ReflectApply(ResponseGetters.body, thing, []);
+        contents = [ReflectApply(ResponseGetters.status, thing, []),
+          ReflectApply(ResponseGetters.statusText, thing, []),
+          headerList(ReflectApply(ResponseGetters.headers, thing, [])), body === null ? -1 : channel(body)];
+      } else {
+        contents = [ReflectApply(DOMExceptionGetters.name, thing, []),
+          ReflectApply(DOMExceptionGetters.message, thing, [])];
+      }
+      ref = ['', '', undefined, contents, kind];
     } else {
       if (self === undefined) {
         self = native.currentObject();
@@ -262,7 +324,7 @@ export function encodeRpcValue(value, forResult, retained = null) {
       exported[exported.length] = [table, capId];
       ref = [self[1], self[2], self[3], capId, kind];
     }
-    if (ref[4] !== 's') objectRefs = true;
+    if (ref[4] === 'f' || ref[4] === 't' || ref[4] === 'd') objectRefs = true;
     const marker = {};
     markers[markers.length] = marker;
     refs[refs.length] = ref;
@@ -426,6 +488,28 @@ function unclaimed(ids) {
   return out;
 }
 
+// The object a by-contents marker of kind `kind` stands for (see webApiKind; 's' a stream).
+function rebuild(kind, contents, streamOf) {
+  const bodyOf = (index) => {
+    if (index === -1) return null;
+    if (streamOf === null) throw new TypeErrorCtor('Malformed RPC message.');
+    return streamOf(index);
+  };
+  if (kind === 's') return bodyOf(contents);
+  if (kind === 'h') return new HeadersCtor(contents);
+  if (!ArrayIsArray(contents)) throw new TypeErrorCtor('Malformed RPC message.');
+  if (kind === 'x') return new DOMExceptionCtor(StringCtor(contents[1]), StringCtor(contents[0]));
+  if (kind === 'q') {
+    const body = bodyOf(contents[3]);
+    return new RequestCtor(StringCtor(contents[1]), {
+      method: StringCtor(contents[0]), headers: contents[2], body, redirect: StringCtor(contents[4]),
+    });
+  }
+  return new ResponseCtor(bodyOf(contents[3]), {
+    status: contents[0], statusText: StringCtor(contents[1]), headers: contents[2],
+  });
+}
+
 function decodeMessage(message, streamOf) {
   if (!ArrayIsArray(message)) throw new TypeErrorCtor('Malformed RPC message.');
   if (message.length === 1) return [message[0], null, null];
@@ -441,9 +525,8 @@ function decodeMessage(message, streamOf) {
   for (let i = 0; i < markers.length; i++) {
     const ref = refs[i];
     if (!ArrayIsArray(ref) || ref.length !== 5) throw new TypeErrorCtor('Malformed RPC message.');
-    if (ref[4] === 's') {
-      if (streamOf === null) throw new TypeErrorCtor('Malformed RPC message.');
-      MapPrototypeSet(byMarker, markers[i], streamOf(ref[3]));
+    if (ref[4] === 's' || ref[4] === 'h' || ref[4] === 'q' || ref[4] === 'r' || ref[4] === 'x') {
+      MapPrototypeSet(byMarker, markers[i], rebuild(ref[4], ref[3], streamOf));
       continue;
     }
     const stub = ref[4] === 'd'

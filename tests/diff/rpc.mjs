@@ -42,7 +42,9 @@ const SCENARIOS = [
   ['fetchThrows', ''], ['streamArg', ''], ['streamArgString', ''], ['streamArgObject', ''], ['streamArgError', ''],
   ['streamArgCancel', ''], ['streamArgIgnored', ''], ['streamArgKept', ''], ['streamArgLocked', ''], ['streamResult', ''],
   ['streamResultString', ''], ['streamResultError', ''], ['streamResultNested', ''], ['streamResultBig', ''],
-  ['streamResultUnread', ''], ['streamClone', ''], ['streamPut', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
+  ['streamResultUnread', ''], ['streamClone', ''], ['streamPut', ''],
+  ['requestArg', ''], ['requestArgStream', ''], ['responseArg', ''], ['responseResult', ''], ['headersResult', ''],
+  ['domExceptionArg', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
   ['spread', 'prefix=load&objects=10&rounds=3'],
 ];
 

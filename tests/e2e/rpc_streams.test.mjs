@@ -1,4 +1,5 @@
-// ReadableStreams over JavaScript RPC, as on workerd: an argument's stream is read by the callee
+// ReadableStreams (and Requests and Responses, whose bodies are streams) over JavaScript RPC, as
+// on workerd: an argument's stream is read by the callee
 // as the caller's stream yields it (during the call and after it), a result's stream by the
 // caller as the callee's yields it, with backpressure; cancelling the receiving side cancels the
 // sender's stream with "Network connection lost.", and whatever fails on the sender's side fails
@@ -91,4 +92,28 @@ test('outside RPC, streams are refused with workerd\'s DataCloneError', async ()
     },
   });
   assert.deepEqual(await scenario('streamPut'), { result: refused('ReadableStream can only be serialized for RPC.') });
+});
+
+test('Requests and Responses go over RPC with their bodies streamed, Headers and DOMExceptions rebuilt', async () => {
+  assert.deepEqual(await scenario('requestArg'), {
+    result: {
+      tag: '[object Request]', url: 'https://x.y/p?q', method: 'POST',
+      headers: [['a', 'b'], ['content-type', 'text/plain;charset=UTF-8']], body: 'request body',
+    },
+  });
+  assert.deepEqual(await scenario('requestArgStream'), {
+    result: { tag: '[object Request]', url: 'https://x.y/s', method: 'PUT', headers: [], body: 'streamed' },
+  });
+  assert.deepEqual(await scenario('responseArg'),
+    { result: { tag: '[object Response]', status: 202, statusText: 'OK then', body: 'rb' } });
+  assert.deepEqual(await scenario('responseResult'), {
+    result: {
+      tag: '[object Response]', status: 201, statusText: 'Made',
+      headers: [['content-type', 'text/plain;charset=UTF-8'], ['x', 'y']], body: 'response body',
+    },
+  });
+  assert.deepEqual(await scenario('headersResult'),
+    { result: { tag: '[object Headers]', entries: [['a', 'b'], ['set-cookie', 'c=d']] } });
+  assert.deepEqual(await scenario('domExceptionArg'),
+    { result: { tag: '[object DOMException]', name: 'SyntaxError', message: 'm', code: 12 } });
 });
