@@ -25,7 +25,8 @@ import {
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
 import {
-  abandonRpcStream, isReadableStream, lockRpcStream, sendRpcStream, stubBodyStream,
+  abandonRpcSink, abandonRpcStream, drainRpcSink, isReadableStream, isWritableStream, lockRpcSink,
+  lockRpcStream, rpcWritable, sendRpcStream, stubBodyStream,
 } from './stub_bodies.js';
 
 const ProxyCtor = Proxy;
@@ -181,7 +182,8 @@ function webApiKind(value) {
 function isReference(value) {
   if (typeof value === 'function') return true;
   return WeakMapPrototypeHas(stubRefs, value) || WeakMapPrototypeHas(objectStubs, value) ||
-    isRpcTarget(value) || isReadableStream(value) || webApiKind(value) !== undefined;
+    isRpcTarget(value) || isReadableStream(value) || isWritableStream(value) ||
+    webApiKind(value) !== undefined;
 }
 
 function headerList(headers) {
@@ -269,7 +271,7 @@ export function encodeRpcValue(value, forResult, retained = null) {
   const channel = (stream) => {
     const reader = lockRpcStream(stream);
     const id = native.openRequestBody();
-    streams[streams.length] = [id, reader];
+    streams[streams.length] = [id, reader, false];
     channels[channels.length] = id;
     return channels.length - 1;
   };
@@ -285,6 +287,12 @@ export function encodeRpcValue(value, forResult, retained = null) {
       ref = [address[0], address[1], address[2], 0, 'd'];
     } else if (typeof thing !== 'function' && isReadableStream(thing)) {
       ref = ['', '', undefined, channel(thing), 's'];
+    } else if (typeof thing !== 'function' && isWritableStream(thing)) {
+      const writer = lockRpcSink(thing);
+      const id = native.openRpcSink();
+      streams[streams.length] = [id, writer, true];
+      channels[channels.length] = -id;
+      ref = ['', '', undefined, channels.length - 1, 'w'];
     } else if (typeof thing !== 'function' && webApiKind(thing) !== undefined) {
       const kind = webApiKind(thing);
       let contents;
@@ -382,20 +390,30 @@ export function encodeRpcValue(value, forResult, retained = null) {
 // Starts sending the streams of a message that was handed over (encodeRpcValue).
 export function startRpcStreams(streams) {
   if (streams === null) return;
-  for (let i = 0; i < streams.length; i++) sendRpcStream(streams[i][0], streams[i][1]);
+  for (let i = 0; i < streams.length; i++) {
+    if (streams[i][2]) drainRpcSink(streams[i][0], streams[i][1]);
+    else sendRpcStream(streams[i][0], streams[i][1]);
+  }
 }
 
 // Gives up the streams of a message that could not be handed over: they are unlocked again.
 export function abandonRpcStreams(streams) {
   if (streams === null) return;
-  for (let i = 0; i < streams.length; i++) abandonRpcStream(streams[i][0], streams[i][1]);
+  for (let i = 0; i < streams.length; i++) {
+    if (streams[i][2]) abandonRpcSink(streams[i][0], streams[i][1]);
+    else abandonRpcStream(streams[i][0], streams[i][1]);
+  }
 }
 
 // Cancels the channels of received streams that no value holds (a message that could not be
 // read, or an answer that is not a value).
 export function cancelRpcStreams(ids) {
   if (!ArrayIsArray(ids)) return;
-  for (let i = 0; i < ids.length; i++) native.stubBodyCancel(ids[i]);
+  for (let i = 0; i < ids.length; i++) {
+    // A writable channel's id is negated (this side produces it): it fails.
+    if (ids[i] < 0) native.requestBodyEnd(-ids[i], false);
+    else native.stubBodyCancel(ids[i]);
+  }
 }
 
 function trimResultExports(table) {
@@ -462,15 +480,16 @@ export function decodeRpcValue(message, channels = undefined) {
   if (streamIds === null) return decodeMessage(message, null);
   let claimed = 0;
   try {
-    const decoded = decodeMessage(message, (index) => {
+    const decoded = decodeMessage(message, (index, writable) => {
       if (typeof index !== 'number' || !(index >= 0 && index < streamIds.length) ||
           streamIds[index] === undefined) {
         throw new TypeErrorCtor('Malformed RPC message.');
       }
       const id = streamIds[index];
+      if ((id < 0) !== (writable === true)) throw new TypeErrorCtor('Malformed RPC message.');
       streamIds[index] = undefined;
       claimed++;
-      return stubBodyStream(id, true);
+      return writable ? rpcWritable(-id) : stubBodyStream(id, true);
     });
     if (claimed !== streamIds.length) cancelRpcStreams(unclaimed(streamIds));
     return decoded;
@@ -496,6 +515,10 @@ function rebuild(kind, contents, streamOf) {
     return streamOf(index);
   };
   if (kind === 's') return bodyOf(contents);
+  if (kind === 'w') {
+    if (streamOf === null) throw new TypeErrorCtor('Malformed RPC message.');
+    return streamOf(contents, true);
+  }
   if (kind === 'h') return new HeadersCtor(contents);
   if (!ArrayIsArray(contents)) throw new TypeErrorCtor('Malformed RPC message.');
   if (kind === 'x') return new DOMExceptionCtor(StringCtor(contents[1]), StringCtor(contents[0]));
@@ -525,7 +548,8 @@ function decodeMessage(message, streamOf) {
   for (let i = 0; i < markers.length; i++) {
     const ref = refs[i];
     if (!ArrayIsArray(ref) || ref.length !== 5) throw new TypeErrorCtor('Malformed RPC message.');
-    if (ref[4] === 's' || ref[4] === 'h' || ref[4] === 'q' || ref[4] === 'r' || ref[4] === 'x') {
+    if (ref[4] === 's' || ref[4] === 'w' || ref[4] === 'h' || ref[4] === 'q' || ref[4] === 'r' ||
+        ref[4] === 'x') {
       MapPrototypeSet(byMarker, markers[i], rebuild(ref[4], ref[3], streamOf));
       continue;
     }

@@ -42,7 +42,19 @@ const ReadableStreamPrototype = ReadableStreamCtor.prototype;
 const lockedGetter = Object.getOwnPropertyDescriptor(ReadableStreamPrototype, 'locked').get;
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
 
+const WritableStreamCtor = globalThis.WritableStream;
+const WritableStreamPrototype = WritableStreamCtor.prototype;
+const writableLockedGetter = Object.getOwnPropertyDescriptor(WritableStreamPrototype, 'locked').get;
+const getWriter = WritableStreamPrototype.getWriter;
+const writerPrototype = Object.getPrototypeOf(ReflectApply(getWriter, new WritableStreamCtor(), []));
+const writerWrite = writerPrototype.write;
+const writerClose = writerPrototype.close;
+const writerAbort = writerPrototype.abort;
+const writerReleaseLock = writerPrototype.releaseLock;
+const ArrayBufferPrototypeSlice = Function.prototype.call.bind(ArrayBuffer.prototype.slice);
+
 const RPC_DISCONNECTED = 'ReadableStream received over RPC disconnected prematurely.';
+const RPC_SINK_DISCONNECTED = 'WritableStream received over RPC disconnected prematurely.';
 const RPC_CONNECTION_LOST = 'Network connection lost.';
 
 // The error classes a thrown error keeps across stub.fetch() (by its name); others become Error.
@@ -153,6 +165,118 @@ export function sendRpcStream(id, reader) {
   sendNext(id, pump);
 }
 
+// Whether `value` is a WritableStream of the prelude.
+export function isWritableStream(value) {
+  if (value === null || typeof value !== 'object') return false;
+  for (let proto = ObjectGetPrototypeOf(value); proto !== null; proto = ObjectGetPrototypeOf(proto)) {
+    if (proto === WritableStreamPrototype) return true;
+  }
+  return false;
+}
+
+// Locks `stream` (a WritableStream) for sending over RPC: its writer.
+export function lockRpcSink(stream) {
+  let locked;
+  try {
+    locked = ReflectApply(writableLockedGetter, stream, []);
+  } catch {
+    throw new TypeErrorCtor('Could not serialize object of type "WritableStream".');
+  }
+  if (locked) throw new TypeErrorCtor('The WritableStream has been locked to a writer.');
+  return ReflectApply(getWriter, stream, []);
+}
+
+// The sender's side of a WritableStream sent over RPC: what the receiver writes into channel `id`
+// (native.openRpcSink, a stub body of this side) is written to `writer` (as ArrayBuffers, as on
+// workerd), a chunk at a time: the next is taken only once the sink took the last, so the
+// receiver's writes wait for the sink (backpressure). The receiver's close closes it; its abort,
+// or the receiver going away, aborts it; a sink that fails cancels the channel, which fails the
+// receiver's writes.
+export function drainRpcSink(id, writer) {
+  const fail = () => {
+    try {
+      PromisePrototypeThen(ReflectApply(writerAbort, writer, [new ErrorCtor(RPC_SINK_DISCONNECTED)]),
+        undefined, () => {});
+    } catch {
+      // Already errored.
+    }
+  };
+  const step = () => {
+    const taken = native.stubBodyTake(id);
+    const bytes = taken[0];
+    const state = taken[1];
+    const after = () => {
+      if (state === 1) {
+        PromisePrototypeThen(ReflectApply(writerClose, writer, []), undefined, () => {});
+      } else if (state === 2 || state === 3) {
+        fail();
+      } else if (bytes !== null) {
+        step();
+      } else {
+        waiting[id] = step;
+      }
+    };
+    if (bytes === null) {
+      after();
+      return;
+    }
+    let written;
+    try {
+      written = ReflectApply(writerWrite, writer, [ArrayBufferPrototypeSlice(bytes, 0)]);
+    } catch {
+      native.stubBodyCancel(id);
+      return;
+    }
+    PromisePrototypeThen(written, after, () => native.stubBodyCancel(id));
+  };
+  step();
+}
+
+// Receivers' WritableStreams nobody holds any more end their channel (failed) when collected.
+const unwrittenSinks = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((id) => native.requestBodyEnd(id, false)) : null;
+
+// The writes waiting for the sender's sink to drain, by channel id: (cancelled) => void.
+const sinkWaiting = { __proto__: null };
+
+// The receiver's side of a WritableStream sent over RPC: writes go to channel `id` (a request
+// body this side produces), bytes as they are, strings as UTF-8; a write waits while the channel
+// is full. A chunk of another kind is refused with the host's TypeError.
+export function rpcWritable(id) {
+  const writable = new WritableStreamCtor({
+    write(chunk) {
+      const bytes = chunk instanceof ArrayBufferCtor ? new Uint8ArrayCtor(chunk) : chunk;
+      const verdict = native.requestBodyChunk(id, bytes);
+      if (verdict === 1) return undefined;
+      if (verdict === 0) throw new ErrorCtor(RPC_CONNECTION_LOST);
+      return new PromiseCtor((resolve, reject) => {
+        sinkWaiting[id] = (cancelled) => {
+          if (cancelled) reject(new ErrorCtor(RPC_CONNECTION_LOST));
+          else resolve();
+        };
+      });
+    },
+    close() {
+      native.requestBodyEnd(id, true);
+    },
+    abort() {
+      native.requestBodyEnd(id, false);
+    },
+  });
+  if (unwrittenSinks !== null) unwrittenSinks.register(writable, id);
+  return writable;
+}
+
+// Gives up a WritableStream's channel `id` of a message that was not sent; it is unlocked again.
+export function abandonRpcSink(id, writer) {
+  native.stubBodyCancel(id);
+  try {
+    ReflectApply(writerReleaseLock, writer, []);
+  } catch {
+    // Nothing to release.
+  }
+}
+
 // Gives up channel `id` of a message that was not sent; the stream is unlocked again.
 export function abandonRpcStream(id, reader) {
   native.requestBodyEnd(id, false);
@@ -253,6 +377,12 @@ function cancelReason(pump) {
 
 // Called by the host: the callee drained what was sent (send on), or cancelled the body.
 export function requestBodySignal(id, cancelled) {
+  const sink = sinkWaiting[id];
+  if (sink !== undefined) {
+    delete sinkWaiting[id];
+    sink(cancelled);
+    return;
+  }
   const pump = sending[id];
   if (pump === undefined) return;
   if (cancelled) {

@@ -110,16 +110,17 @@ class NamespaceCallbacks {
   // callObject/callService or eventSettled that follows in the same turn (see
   // AppIsolate::StageMessage). Throws the DataCloneError of what cannot be cloned.
   //
-  // `streams` (optional): the ids (openRequestBody) of the channels of the ReadableStreams in the
-  // message, in the order of its stream markers; each is taken once, as a stub's fetch() takes a
-  // request body. An id that is not an open, untaken body of this app throws a TypeError.
+  // `streams` (optional): the channels of the streams in the message, in the order of its stream
+  // markers: a ReadableStream's openRequestBody id, a WritableStream's openRpcSink id negated;
+  // each is taken once, as a stub's fetch() takes a request body. An id that is not an open,
+  // untaken channel of this app throws a TypeError.
   static void EncodeRpc(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     AppIsolate* app = AppOf(info);
-    std::vector<std::shared_ptr<ResponseStream>> streams;
+    std::vector<RpcChannel> streams;
     if (info[3]->IsArray()) {
       v8::Local<v8::Array> ids = info[3].As<v8::Array>();
-      // Taken streams are cancelled by the list below if anything fails on the way.
+      // Taken channels are ended by the list below if anything fails on the way.
       auto list = [&streams] { return std::make_shared<RpcStreamList>(std::move(streams)); };
       for (uint32_t i = 0; i < ids->Length(); ++i) {
         v8::Local<v8::Value> id;
@@ -127,17 +128,22 @@ class NamespaceCallbacks {
           list();
           return;
         }
+        // A ReadableStream's openRequestBody id, or a WritableStream's openRpcSink id negated.
         const double number = id->IsNumber() ? id.As<v8::Number>()->Value() : 0;
-        std::shared_ptr<ResponseStream> stream =
-            number >= 1 && number < 9.0e15
-                ? HostOf(info)->TakeRequestBody(app, static_cast<uint64_t>(number))
-                : nullptr;
+        const bool writable = number < 0;
+        const double magnitude = writable ? -number : number;
+        std::shared_ptr<ResponseStream> stream;
+        if (magnitude >= 1 && magnitude < 9.0e15) {
+          const uint64_t key = static_cast<uint64_t>(magnitude);
+          stream = writable ? HostOf(info)->TakeRpcSink(app, key)
+                            : HostOf(info)->TakeRequestBody(app, key);
+        }
         if (!stream) {
           list();
           js::ThrowTypeError(isolate, "encodeRpc(message, ..., streams): not an open stream");
           return;
         }
-        streams.push_back(std::move(stream));
+        streams.push_back({std::move(stream), writable});
       }
     }
     RpcStreams carried =

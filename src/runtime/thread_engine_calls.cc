@@ -20,10 +20,12 @@ namespace dorm::runtime {
 namespace {
 
 // The ids of adopted stub bodies as a JS array of numbers.
-v8::Local<v8::Array> StubBodyIds(v8::Isolate* isolate, const std::vector<uint64_t>& ids) {
+// The ids of an RPC message's adopted channels (ThreadEngine::AdoptRpcChannels) as a JS array:
+// a stub body's id, or a writable channel's request body id negated.
+v8::Local<v8::Array> StubBodyIds(v8::Isolate* isolate, const std::vector<double>& ids) {
   std::vector<v8::Local<v8::Value>> values;
   values.reserve(ids.size());
-  for (uint64_t id : ids) values.push_back(v8::Number::New(isolate, static_cast<double>(id)));
+  for (double id : ids) values.push_back(v8::Number::New(isolate, id));
   return v8::Array::New(isolate, values.data(), values.size());
 }
 
@@ -42,7 +44,7 @@ v8::Local<v8::Array> StubBodyIds(v8::Isolate* isolate, const std::vector<uint64_
 // Empty when the isolate is terminating.
 v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> context,
                                 HttpResponseData& answer, bool rpc, uint64_t socket_token,
-                                uint64_t body_stream, const std::vector<uint64_t>& rpc_streams) {
+                                uint64_t body_stream, const std::vector<double>& rpc_streams) {
   int outcome = answer.rpc_outcome == HttpResponseData::RpcOutcome::kReturned ? 1
                 : answer.rpc_outcome == HttpResponseData::RpcOutcome::kThrew  ? 2
                 : answer.runtime_error                                        ? 3
@@ -220,11 +222,11 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
       answer.body_stream ? AdoptStubBody(app, slot, std::move(answer.body_stream)) : 0;
   // The streams of a returned value do not keep the caller in memory: a caller that drops one
   // unread cancels it when it is collected (js/runtime/stub_bodies.js), or its reset does.
-  std::vector<uint64_t> rpc_streams;
-  if (answer.rpc_streams) {
-    for (std::shared_ptr<ResponseStream>& stream : answer.rpc_streams->Release()) {
-      rpc_streams.push_back(AdoptStubBody(app, slot, std::move(stream), /*pins=*/false));
-    }
+  const std::vector<AdoptedChannel> rpc_channels = AdoptRpcChannels(app, slot, answer.rpc_streams);
+  std::vector<double> rpc_streams;
+  for (const AdoptedChannel& channel : rpc_channels) {
+    const double id = static_cast<double>(channel.id);
+    rpc_streams.push_back(channel.writable ? -id : id);
   }
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
@@ -236,7 +238,7 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
     v8::Local<v8::Value> settled =
         CallAnswer(isolate, context, answer, call.rpc, socket_token, body_stream, rpc_streams);
     if (settled.IsEmpty() || resolver->Resolve(context, settled).IsNothing()) {
-      for (uint64_t id : rpc_streams) DropRequestBody(id);
+      DropRpcChannels(rpc_channels);
       return;
     }
   });
@@ -284,11 +286,11 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
     // The ReadableStreams among the arguments: read as they come, like a streamed request body.
     // They do not keep this object in memory; the callee may keep them past the call, as on
     // workerd, and one it drops unread is cancelled when collected (js/runtime/stub_bodies.js).
-    std::vector<uint64_t> streams;
-    if (event.streams) {
-      for (std::shared_ptr<ResponseStream>& stream : event.streams->Release()) {
-        streams.push_back(AdoptStubBody(app, slot, std::move(stream), /*pins=*/false));
-      }
+    const std::vector<AdoptedChannel> channels = AdoptRpcChannels(app, slot, event.streams);
+    std::vector<double> streams;
+    for (const AdoptedChannel& channel : channels) {
+      const double id = static_cast<double>(channel.id);
+      streams.push_back(channel.writable ? -id : id);
     }
     v8::Local<v8::Value> argv[] = {instance->js_object.Get(isolate),
                                    js::FromUtf8(isolate, event.method),
@@ -299,7 +301,7 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
                                    StubBodyIds(isolate, streams)};
     v8::Local<v8::Value> ignored;
     if (!app->deliver_rpc()->Call(context, v8::Undefined(isolate), 7, argv).ToLocal(&ignored)) {
-      for (uint64_t id : streams) DropRequestBody(id);
+      DropRpcChannels(channels);
       if (try_catch.HasTerminated()) return;
       SettleBySlot(slot, event_id, false,
                    try_catch.HasCaught()

@@ -44,7 +44,7 @@ const SCENARIOS = [
   ['streamResultString', ''], ['streamResultError', ''], ['streamResultNested', ''], ['streamResultBig', ''],
   ['streamResultUnread', ''], ['streamClone', ''], ['streamPut', ''],
   ['requestArg', ''], ['requestArgStream', ''], ['responseArg', ''], ['responseResult', ''], ['headersResult', ''],
-  ['domExceptionArg', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
+  ['domExceptionArg', ''], ['writableArg', ''], ['writableArgString', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
   ['spread', 'prefix=load&objects=10&rounds=3'],
 ];
 

@@ -4,6 +4,7 @@
 // caller as the callee's yields it, with backpressure; cancelling the receiving side cancels the
 // sender's stream with "Network connection lost.", and whatever fails on the sender's side fails
 // the receiver's reads with "ReadableStream received over RPC disconnected prematurely.".
+// A WritableStream goes the other way: the callee's writes reach the caller's sink.
 // Outside RPC (structuredClone, storage.put) streams are refused with workerd's DataCloneError.
 // Expected values were recorded from workerd with the scenarios of fixtures/rpc/caller.js
 // (tests/diff/rpc.mjs runs them side by side).
@@ -116,4 +117,11 @@ test('Requests and Responses go over RPC with their bodies streamed, Headers and
     { result: { tag: '[object Headers]', entries: [['a', 'b'], ['set-cookie', 'c=d']] } });
   assert.deepEqual(await scenario('domExceptionArg'),
     { result: { tag: '[object DOMException]', name: 'SyntaxError', message: 'm', code: 12 } });
+});
+
+test("a WritableStream argument: the callee's writes reach the caller's sink as ArrayBuffers, and its close closes it", async () => {
+  assert.deepEqual(await scenario('writableArg'),
+    { result: { result: 'written', types: ['[object ArrayBuffer]'], text: 'x1x2', end: 'closed' } });
+  assert.deepEqual(await scenario('writableArgString'),
+    { result: { result: 'written', types: ['[object ArrayBuffer]'], text: 'str', end: 'closed' } });
 });
