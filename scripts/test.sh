@@ -3,7 +3,7 @@
 # UndefinedBehaviorSanitizer), and runs every test against both builds: unit tests, the
 # prelude's tests, the type-check of the example projects, the end-to-end tests (which start real servers and drive them over HTTP) and
 # the attack regressions; then builds the libFuzzer targets (clang, ASan + UBSan) and runs each
-# for FUZZ_SECONDS (default 30) from its seed corpus.
+# for FUZZ_SECONDS (default 20) from its seed corpus.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,7 +29,7 @@ run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/e2e/
 # Regression tests of attacks: hostile clients and hostile tenants (tests/security/README.md).
 run env DORM_BIN="$root/build/dorm" node --test tests/security/
 run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/security/
-run env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" scripts/fuzz.sh
+run env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/fuzz.sh
 if [ $failed -ne 0 ]; then
   echo "some tests failed"
   exit 1

@@ -93,9 +93,10 @@ function isArrayBuffer(value) {
   }
 }
 
-// A copy (a new Uint8Array) of the bytes a BufferSource (ArrayBuffer or view, not shared) covers
-// right now, or null when `value` is not one. Reads no property user code could redefine.
-export function bufferSourceBytes(value) {
+// A Uint8Array over the bytes a BufferSource (ArrayBuffer or view, not shared) covers right now,
+// sharing its memory, or null when `value` is not one. Reads no property user code could
+// redefine. For a native that consumes the bytes before returning, with no user code in between.
+export function bufferSourceView(value) {
   let buffer;
   let offset;
   let length;
@@ -117,7 +118,12 @@ export function bufferSourceBytes(value) {
   } else {
     return null;
   }
-  const out = new Uint8ArrayCtor(length);
-  if (length > 0) setBytes(out, new Uint8ArrayCtor(buffer, offset, length));
-  return out;
+  return new Uint8ArrayCtor(buffer, offset, length);
+}
+
+// A copy (a new Uint8Array) of the bytes a BufferSource covers right now, or null when `value` is
+// not one: what an operation keeps, or uses after user code may have run.
+export function bufferSourceBytes(value) {
+  const view = bufferSourceView(value);
+  return view === null ? null : copyBytes(view);
 }

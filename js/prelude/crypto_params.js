@@ -4,7 +4,7 @@
 // and message).
 import { DOMException } from './dom_exception.js';
 import {
-  TypeErrorCtor, append, bufferSourceBytes, isArray, toUpperCase,
+  TypeErrorCtor, append, bufferSourceBytes, bufferSourceView, isArray, toUpperCase,
 } from './crypto_intrinsics.js';
 import { keySlots, usageNames } from './crypto_key.js';
 import { isObject, toDOMString, toLong } from './webidl.js';
@@ -87,8 +87,8 @@ export function requireKey(value, method, position) {
   return slots;
 }
 
-export function requireBytes(value, method, position) {
-  const bytes = bufferSourceBytes(value);
+export function requireBytes(value, method, position, { copy = true } = {}) {
+  const bytes = copy ? bufferSourceBytes(value) : bufferSourceView(value);
   if (bytes === null) {
     throw typeError(`Failed to execute '${method}' on 'SubtleCrypto': parameter ${position} is not of type 'BufferSource'.`);
   }

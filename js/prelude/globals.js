@@ -28,6 +28,7 @@ import {
 } from './streams.js';
 import { scheduler } from './scheduler.js';
 import { structuredClone } from './structured_clone.js';
+import { installWasmMemoryLimit } from './wasm_memory.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
 import { EventSource } from './event_source.js';
@@ -111,6 +112,7 @@ export function installGlobals(target = globalThis) {
   for (const [name, value] of Object.entries(globals)) {
     Object.defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true });
   }
+  installWasmMemoryLimit(target);
   // Workers expose the global scope as `self` as well.
   Object.defineProperty(target, 'self', {
     value: target, writable: true, enumerable: false, configurable: true,

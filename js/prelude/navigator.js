@@ -9,8 +9,13 @@ export class Navigator extends Uncloneable {
     if (token !== internalToken) throw illegalConstructor();
   }
 
+  // As on Cloudflare: code that checks the runtime by its user agent takes the Workers path.
   get userAgent() {
-    return 'Dorm';
+    return 'Cloudflare-Workers';
+  }
+
+  get hardwareConcurrency() {
+    return 1;
   }
 }
 

@@ -1,6 +1,6 @@
-// An ArrayBuffer allocator with a byte budget, so that one isolate cannot exhaust the process's
-// memory through ArrayBuffers, which V8's heap limit does not count. Over budget, allocation fails
-// and JS sees a RangeError.
+// An ArrayBuffer allocator that holds every buffer's bytes against a ByteBudget, so that one
+// isolate cannot exhaust the process's memory through ArrayBuffers, which V8's heap limit does not
+// count. Over budget, allocation fails (and the budget's on_exhausted runs).
 //
 // Thread-safe (V8 may free buffers from a background thread).
 #pragma once
@@ -8,14 +8,14 @@
 #include <v8.h>
 
 #include <cstddef>
-#include <functional>
 #include <memory>
+
+#include "js/byte_budget.h"
 
 namespace dorm::js {
 
-// `on_exhausted` runs (on the allocating thread) each time an allocation is refused; it must be
-// cheap and must not call into V8 other than to terminate execution.
+// `budget` may be shared with other holders of the isolate's memory (WebAssembly memories).
 std::unique_ptr<v8::ArrayBuffer::Allocator> NewBudgetedAllocator(
-    size_t budget_bytes, std::function<void()> on_exhausted);
+    std::shared_ptr<ByteBudget> budget);
 
 }  // namespace dorm::js

@@ -23,15 +23,18 @@ void InitializeV8(const char* argv0) {
   v8::V8::Initialize();
 }
 
-void RunForegroundTasks(v8::Isolate* isolate, int max_tasks) {
-  if (!g_platform) return;
-  for (int i = 0; i < max_tasks; ++i) {
-    if (isolate->IsExecutionTerminating()) return;
-    if (!v8::platform::PumpMessageLoop(g_platform.get(), isolate,
+int RunForegroundTasks(v8::Isolate* isolate, int max_tasks) {
+  int ran = 0;
+  while (ran < max_tasks && !isolate->IsExecutionTerminating() &&
+         v8::platform::PumpMessageLoop(g_platform.get(), isolate,
                                        v8::platform::MessageLoopBehavior::kDoNotWait)) {
-      return;
-    }
+    ++ran;
   }
+  return ran;
+}
+
+void ForgetIsolate(v8::Isolate* isolate) {
+  if (g_platform) v8::platform::NotifyIsolateShutdown(g_platform.get(), isolate);
 }
 
 void ShutdownV8() {

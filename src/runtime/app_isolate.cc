@@ -5,8 +5,10 @@
 
 #include "js/array_buffer_allocator.h"
 #include "js/host_objects.h"
+#include "js/platform.h"
 #include "js/serializer.h"
 #include "js/strings.h"
+#include "runtime/embedded_source.h"
 #include "runtime/env_object.h"
 #include "runtime/native_module.h"
 #include "runtime/object_host.h"
@@ -42,8 +44,10 @@ const BuiltinModuleSpec kBuiltinModules[] = {
 
 // The Node.js modules of the nodejs_compat flag, by bare name (js/runtime/node; the runtime's
 // nodeModule() builds each one's exports). Their export names come from that object.
-const char* const kNodeModules[] = {"assert", "async_hooks", "buffer",         "crypto", "events",
-                                    "path",   "process",     "string_decoder", "url",    "util"};
+const char* const kNodeModules[] = {
+    "assert",  "async_hooks", "buffer",           "crypto",          "events",     "path",
+    "process", "stream",      "stream/consumers", "stream/promises", "stream/web", "string_decoder",
+    "url",     "util"};
 
 const BuiltinModuleSpec* FindBuiltinModule(const std::string& specifier) {
   for (const BuiltinModuleSpec& spec : kBuiltinModules) {
@@ -82,10 +86,12 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
     : host_(host), code_(std::move(code)), heap_limit_bytes_(heap_limit_bytes) {
   // ArrayBuffer memory counts against the same limit as the heap, as on Cloudflare: running out
   // resets the isolate's objects rather than handing user code a catchable error.
-  allocator_ = js::NewBudgetedAllocator(heap_limit_bytes, [this] {
+  memory_budget_ = std::make_shared<js::ByteBudget>(heap_limit_bytes, [this] {
     out_of_memory_ = true;
     if (isolate_) isolate_->TerminateExecution();
   });
+  allocator_ = js::NewBudgetedAllocator(memory_budget_);
+  wasm_memories_ = std::make_unique<WasmMemoryLedger>(memory_budget_);
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = allocator_.get();
   params.constraints.ConfigureDefaultsFromHeapSize(0, heap_limit_bytes);
@@ -95,6 +101,11 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
   // As in workerd, Atomics.wait() throws instead of blocking: a blocked thread would stall every
   // object placed on it, at no CPU cost the watchdog could see.
   isolate_->SetAllowAtomicsWait(false);
+  // As in workerd, code cannot compile WebAssembly from bytes at run time
+  // (WebAssembly.compile(), instantiate(bytes), new WebAssembly.Module(): V8's CompileError
+  // "Wasm code generation disallowed by embedder").
+  isolate_->SetAllowWasmCodeGenerationCallback(
+      [](v8::Local<v8::Context>, v8::Local<v8::String>) { return false; });
   isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
   isolate_->AddNearHeapLimitCallback(&AppIsolate::NearHeapLimit, this);
   isolate_->SetPromiseRejectCallback(&AppIsolate::OnPromiseReject);
@@ -189,6 +200,8 @@ AppIsolate::~AppIsolate() {
   blob_prototype_.Reset();
   context_.Reset();
   ReleaseSqlCursors(isolate_);
+  wasm_memories_.reset();
+  js::ForgetIsolate(isolate_);
   isolate_->Dispose();
 }
 
@@ -204,8 +217,7 @@ void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
   global->Set(context, js::FromUtf8(isolate_, "__dormNative"), MakeNatives(host_, this)).Check();
   v8::TryCatch try_catch(isolate_);
   v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, name));
-  v8::ScriptCompiler::Source script_source(js::FromUtf8(isolate_, std::string_view(source, size)),
-                                           origin);
+  v8::ScriptCompiler::Source script_source(EmbeddedSource(isolate_, source, size), origin);
   v8::Local<v8::Script> script;
   v8::Local<v8::Value> result;
   if (!v8::ScriptCompiler::Compile(context, &script_source).ToLocal(&script) ||

@@ -16,9 +16,11 @@
 #include <utility>
 #include <vector>
 
+#include "js/byte_budget.h"
 #include "js/serializer.h"
 #include "runtime/class_catalog.h"
 #include "runtime/http_message.h"
+#include "runtime/wasm_memory_ledger.h"
 
 namespace dorm::runtime {
 
@@ -123,6 +125,10 @@ class AppIsolate {
   bool out_of_memory() const { return out_of_memory_; }
 
   size_t heap_limit_bytes() const { return heap_limit_bytes_; }
+  // The isolate's memory outside the V8 heap (ArrayBuffer contents and WebAssembly memories),
+  // held against the same limit as the heap.
+  const js::ByteBudget& memory_budget() const { return *memory_budget_; }
+  WasmMemoryLedger& wasm_memories() { return *wasm_memories_; }
   // For native memory held for this isolate's code past its heap limit (a storage batch being
   // serialized, a list of keys being copied): ends the turn as if the heap had run out, so that
   // the owner resets the app's objects with the memory-limit error. Call on the isolate's thread,
@@ -161,7 +167,9 @@ class AppIsolate {
 
   ObjectHost* host_;
   std::shared_ptr<const AppCode> code_;
+  std::shared_ptr<js::ByteBudget> memory_budget_;
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
+  std::unique_ptr<WasmMemoryLedger> wasm_memories_;
   v8::Isolate* isolate_ = nullptr;
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> prelude_internals_;

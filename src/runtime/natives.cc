@@ -22,10 +22,11 @@ v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app) {
   v8::Local<v8::Context> context = app->context();
   v8::Local<v8::Object> natives = v8::Object::New(isolate);
   v8::Local<v8::External> data = v8::External::New(isolate, host);
-  for (auto functions : {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(),
-                         StorageNatives(), ObjectEventNatives(), WebSocketNatives(),
-                         NamespaceNatives(), FetchNatives(), CacheNatives(), AsyncContextNatives(),
-                         ResponseStreamNatives(), OutboundWebSocketNatives(), StubBodyNatives()}) {
+  for (auto functions :
+       {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(), StorageNatives(),
+        ObjectEventNatives(), WebSocketNatives(), NamespaceNatives(), FetchNatives(),
+        CacheNatives(), AsyncContextNatives(), ResponseStreamNatives(), OutboundWebSocketNatives(),
+        StubBodyNatives(), WasmMemoryNatives(), BundleNatives()}) {
     AddNatives(isolate, context, natives, data, functions);
   }
   // The SQL natives' data also carries the constructor of their cursor handles.

@@ -28,11 +28,10 @@ const char kObjectMovedMessage[] =
 
 // How often work held back by the long-turn limit is tried again.
 constexpr std::chrono::milliseconds kLongTurnRetry{10};
-// V8's foreground tasks run per outermost turn (RunTurn): enough to keep up with the cleanups a
-// turn can cause, few enough that a turn stays short.
-constexpr int kForegroundTasksPerTurn = 8;
 // How long a heavy app's turn waits at most for the thread's flushes in progress.
 constexpr std::chrono::nanoseconds kHeavyFlushWait = std::chrono::milliseconds(200);
+// V8 foreground tasks run at the end of one outermost turn.
+constexpr int kForegroundTasksPerTurn = 8;
 
 // A handle is a positive integral number; anything else (including objects whose valueOf()
 // user code controls) names nothing.
@@ -113,12 +112,15 @@ bool ThreadEngine::RunTurn(AppIsolate* app, FunctionRef<void()> body) {
     watchdog_slot_->Enter(isolate);
     body();
     if (!isolate->IsExecutionTerminating()) isolate->PerformMicrotaskCheckpoint();
+    // V8's own tasks for the isolate (FinalizationRegistry callbacks, garbage collection steps)
+    // run at the end of its outermost turns, under the same watchdog; a few per turn, so that
+    // they never hold the thread long.
     if (turn_depth_ == 1 && !isolate->IsExecutionTerminating()) {
-      // V8's own tasks for this isolate (FinalizationRegistry cleanups, GC steps) run at the end
-      // of a turn, under its watchdog; a few per turn, so that they never hold the thread long.
-      v8::TryCatch tasks(isolate);
-      js::RunForegroundTasks(isolate, kForegroundTasksPerTurn);
-      if (!isolate->IsExecutionTerminating()) isolate->PerformMicrotaskCheckpoint();
+      v8::TryCatch task_errors(isolate);  // V8 has reported them to the message listeners
+      if (js::RunForegroundTasks(isolate, kForegroundTasksPerTurn) > 0 &&
+          !isolate->IsExecutionTerminating()) {
+        isolate->PerformMicrotaskCheckpoint();
+      }
     }
     if (!isolate->IsExecutionTerminating()) ReportUnhandledRejections(app);
     cpu_exceeded = watchdog_slot_->Exit();

@@ -94,10 +94,11 @@ void WriteSeeds(const char* folder) {
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   dorm::js::InitializeV8((*argv)[0]);
   g = new World;
-  g->allocator = dorm::js::NewBudgetedAllocator(kHeapLimitBytes, [] {
-    g->out_of_memory = true;
-    if (g->isolate) g->isolate->TerminateExecution();
-  });
+  g->allocator =
+      dorm::js::NewBudgetedAllocator(std::make_shared<dorm::js::ByteBudget>(kHeapLimitBytes, [] {
+        g->out_of_memory = true;
+        if (g->isolate) g->isolate->TerminateExecution();
+      }));
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = g->allocator.get();
   params.constraints.ConfigureDefaultsFromHeapSize(0, kHeapLimitBytes);

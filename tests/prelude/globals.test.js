@@ -24,7 +24,9 @@ test('the Web API globals are installed, non-enumerable', () => {
     assert.deepEqual(d.slice(1), [true, false, true], names[i]);
   });
   assert.equal(rt.run(`self === globalThis`), true);
-  assert.equal(rt.run(`navigator.userAgent`), 'Dorm');
+  // workerd's answers.
+  assert.equal(rt.run(`navigator.userAgent`), 'Cloudflare-Workers');
+  assert.equal(rt.run(`navigator.hardwareConcurrency`), 1);
   assert.equal(rt.run(`navigator instanceof Navigator`), true);
   assert.equal(rt.run(`Object.prototype.toString.call(console)`), '[object console]');
 });

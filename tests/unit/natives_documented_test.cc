@@ -22,7 +22,9 @@ TEST(Natives, EveryNativeIsDocumentedAndNamedOnce) {
   size_t count = 0;
   for (auto module :
        {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(), StorageNatives(),
-        ObjectEventNatives(), SqlNatives(), WebSocketNatives(), NamespaceNatives()}) {
+        ObjectEventNatives(), SqlNatives(), WebSocketNatives(), NamespaceNatives(), FetchNatives(),
+        CacheNatives(), AsyncContextNatives(), ResponseStreamNatives(), OutboundWebSocketNatives(),
+        StubBodyNatives(), WasmMemoryNatives(), BundleNatives()}) {
     EXPECT_FALSE(module.empty());
     for (const NativeFunction& native : module) {
       ++count;
