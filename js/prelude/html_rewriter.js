@@ -11,6 +11,7 @@
 import { isResponse, Response } from './response.js';
 import { ReadableStream } from './streams.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 import native from './native.js';
 
 // The engine is a bundle of its own (src/runtime/bundle_natives.cc), compiled only here: the
@@ -71,7 +72,7 @@ function encoderFor(encoding) {
   };
 }
 
-export class HTMLRewriter {
+export class HTMLRewriter extends Uncloneable {
   #handlers = [];
 
   on(selector, handlers) {
@@ -164,5 +165,7 @@ export class HTMLRewriter {
     return result;
   }
 }
+hideBase(HTMLRewriter);
+refuseClone(HTMLRewriter, 'HTMLRewriter');
 
 Object.defineProperty(HTMLRewriter.prototype, Symbol.toStringTag, { value: 'HTMLRewriter', configurable: true });

@@ -58,6 +58,12 @@ class StubBodyCallbacks {
     info.GetReturnValue().Set(static_cast<double>(HostOf(info)->OpenRequestBody(AppOf(info))));
   }
 
+  // openRpcSink() → id: the channel of a WritableStream sent over RPC (ObjectHost::OpenRpcSink),
+  // read with stubBodyTake; its negated id goes to the next encodeRpc.
+  static void OpenSink(const FunctionCallbackInfo<Value>& info) {
+    info.GetReturnValue().Set(static_cast<double>(HostOf(info)->OpenRpcSink(AppOf(info))));
+  }
+
   // requestBodyChunk(id, chunk: ArrayBufferView | string) → 0 | 1 | 2: see
   // ObjectHost::RequestBodyChunk. A string goes as UTF-8; anything else throws a TypeError.
   static void RequestChunk(const FunctionCallbackInfo<Value>& info) {
@@ -87,6 +93,7 @@ std::span<const NativeFunction> StubBodyNatives() {
       {"openRequestBody", &StubBodyCallbacks::OpenRequest},
       {"requestBodyChunk", &StubBodyCallbacks::RequestChunk},
       {"requestBodyEnd", &StubBodyCallbacks::RequestEnd},
+      {"openRpcSink", &StubBodyCallbacks::OpenSink},
   };
   return kFunctions;
 }
