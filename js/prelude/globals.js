@@ -110,6 +110,11 @@ const globals = {
 // configurable and not enumerable.
 export function installGlobals(target = globalThis) {
   for (const [name, value] of Object.entries(globals)) {
+    // The bundler renames a class whose name another module also uses (`URL3`); an interface's
+    // `name` is its global's, as on workerd.
+    if (typeof value === 'function' && value.name !== name && /^[A-Z]/.test(name)) {
+      Object.defineProperty(value, 'name', { value: name, writable: false, enumerable: false, configurable: true });
+    }
     Object.defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true });
   }
   installWasmMemoryLimit(target);

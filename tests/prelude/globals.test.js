@@ -24,6 +24,9 @@ test('the Web API globals are installed, non-enumerable', () => {
     assert.deepEqual(d.slice(1), [true, false, true], names[i]);
   });
   assert.equal(rt.run(`self === globalThis`), true);
+  // Each interface is named as its global, whatever the bundler called it.
+  assert.deepEqual(json(rt, `Object.getOwnPropertyNames(globalThis)
+    .filter((k) => /^[A-Z]/.test(k) && typeof globalThis[k] === 'function' && globalThis[k].name !== k)`), []);
   // workerd's answers.
   assert.equal(rt.run(`navigator.userAgent`), 'Cloudflare-Workers');
   assert.equal(rt.run(`navigator.hardwareConcurrency`), 1);
