@@ -8,6 +8,7 @@
 #include "js/platform.h"
 #include "js/serializer.h"
 #include "js/strings.h"
+#include "runtime/compression_natives.h"
 #include "runtime/env_object.h"
 #include "runtime/native_module.h"
 #include "runtime/object_host.h"
@@ -183,6 +184,7 @@ AppIsolate::~AppIsolate() {
   blob_prototype_.Reset();
   context_.Reset();
   ReleaseSqlCursors(isolate_);
+  ReleaseCompressionStreams(isolate_);
   wasm_memories_.reset();
   js::ForgetIsolate(isolate_);
   isolate_->Dispose();

@@ -20,9 +20,9 @@ TEST(Natives, EveryNativeIsDocumentedAndNamedOnce) {
   const std::string contracts = text.str();
   std::set<std::string> names;
   size_t count = 0;
-  for (auto module :
-       {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(), StorageNatives(),
-        ObjectEventNatives(), SqlNatives(), WebSocketNatives(), NamespaceNatives()}) {
+  for (auto module : {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(),
+                      StorageNatives(), ObjectEventNatives(), SqlNatives(), WebSocketNatives(),
+                      NamespaceNatives(), CompressionNatives()}) {
     EXPECT_FALSE(module.empty());
     for (const NativeFunction& native : module) {
       ++count;

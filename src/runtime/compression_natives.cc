@@ -1,0 +1,317 @@
+// The natives behind js/prelude/compression_streams.js (CompressionStream and
+// DecompressionStream): one zlib stream per JavaScript handle. Contracts: docs/contracts.md.
+//
+// Ownership: a stream belongs to its handle, an empty object whose internal fields hold the
+// stream's Holder and a tag. zlibRelease() frees the zlib state at once (the stream's end, error
+// or cancel); a handle that is garbage-collected first frees it then, and disposing the isolate
+// frees the rest (ReleaseCompressionStreams). The zlib state is charged to the app's memory
+// budget, and each zlibPump() call produces at most kZlibPieceBytes of output, so that a
+// decompression bomb is read in bounded pieces at the reader's pace.
+#include "runtime/compression_natives.h"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "js/strings.h"
+#include "runtime/native_module.h"
+
+namespace dorm::runtime {
+namespace {
+
+using v8::FunctionCallbackInfo;
+using v8::Local;
+using v8::Value;
+
+// The most output one zlibPump() call returns.
+constexpr size_t kZlibPieceBytes = 64 * 1024;
+// Handles carry this tag in their second internal field, so that no other host object with
+// internal fields can be taken for one.
+constexpr int kZlibHandleFields = 2;
+alignas(8) const char kZlibHandleTag[8] = "zstream";
+
+// One zlib stream and the input it has not consumed yet. Not thread-safe: used on its isolate's
+// thread only (the budget itself is thread-safe).
+class ZlibStream {
+ public:
+  // `window_bits` as deflateInit2/inflateInit2 take them. Check ok() after construction.
+  ZlibStream(bool compress, int window_bits, js::ByteBudget* budget)
+      : compress_(compress), budget_(budget) {
+    std::memset(&z_, 0, sizeof z_);
+    z_.zalloc = &Alloc;
+    z_.zfree = &Free;
+    z_.opaque = this;
+    const int result = compress ? deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits,
+                                               8, Z_DEFAULT_STRATEGY)
+                                : inflateInit2(&z_, window_bits);
+    initialized_ = result == Z_OK;
+  }
+  ~ZlibStream() {
+    if (initialized_) compress_ ? deflateEnd(&z_) : inflateEnd(&z_);
+  }
+  ZlibStream(const ZlibStream&) = delete;
+  ZlibStream& operator=(const ZlibStream&) = delete;
+
+  bool ok() const { return initialized_; }
+  bool compress() const { return compress_; }
+  bool has_input() const { return z_.avail_in > 0; }
+
+  // Takes a copy of `bytes` as the next input. Only once the previous input is consumed.
+  void SetInput(std::string bytes) {
+    input_ = std::move(bytes);
+    z_.next_in = reinterpret_cast<Bytef*>(input_.data());
+    z_.avail_in = static_cast<uInt>(input_.size());
+  }
+
+  // Runs zlib over the input (and, with `finish`, to the end of the stream) until `capacity`
+  // bytes of output are in `out` or no more can come now. Returns the bytes produced; on failure
+  // sets `error` to workerd's message for it (the checks of its strict_compression_checks).
+  size_t Pump(bool finish, Bytef* out, size_t capacity, const char** error) {
+    *error = nullptr;
+    size_t produced = 0;
+    while (produced < capacity) {
+      if (ended_) {
+        // After the end of a compressed stream, any more input is trailing data.
+        if (!compress_ && z_.avail_in > 0) *error = "Trailing bytes after end of compressed data";
+        break;
+      }
+      z_.next_out = out + produced;
+      z_.avail_out = static_cast<uInt>(capacity - produced);
+      const uInt offered = z_.avail_out;
+      const int flush = finish ? Z_FINISH : Z_NO_FLUSH;
+      const int result = compress_ ? deflate(&z_, flush) : inflate(&z_, flush);
+      const size_t made = offered - z_.avail_out;
+      produced += made;
+      if (result != Z_OK && result != Z_BUF_ERROR && result != Z_STREAM_END) {
+        *error = compress_ ? "Compression failed." : "Decompression failed.";
+        break;
+      }
+      if (result == Z_STREAM_END) {
+        ended_ = true;
+        continue;  // checks for trailing input
+      }
+      if (result == Z_BUF_ERROR) {
+        // No progress possible: more input is needed (or, closing, the input ended too soon).
+        if (finish && made == 0) {
+          *error = compress_ ? "Compression failed."
+                             : "Called close() on a decompression stream with incomplete data";
+        }
+        break;
+      }
+      if (made == 0 && z_.avail_in == 0 && !finish) break;
+    }
+    if (z_.avail_in == 0) input_.clear();
+    return produced;
+  }
+
+  bool ended() const { return ended_; }
+
+ private:
+  // zlib's allocations, charged to the app's budget; each keeps its size in front of it.
+  static void* Alloc(void* opaque, uInt items, uInt size) {
+    auto* self = static_cast<ZlibStream*>(opaque);
+    const size_t bytes = static_cast<size_t>(items) * size;
+    if (size != 0 && bytes / size != items) return Z_NULL;
+    if (!self->budget_->Reserve(bytes + kHeader)) return Z_NULL;
+    auto* block = static_cast<unsigned char*>(std::malloc(bytes + kHeader));
+    if (!block) {
+      self->budget_->Release(bytes + kHeader);
+      return Z_NULL;
+    }
+    std::memcpy(block, &bytes, sizeof bytes);
+    return block + kHeader;
+  }
+  static void Free(void* opaque, void* address) {
+    if (!address) return;
+    auto* self = static_cast<ZlibStream*>(opaque);
+    unsigned char* block = static_cast<unsigned char*>(address) - kHeader;
+    size_t bytes;
+    std::memcpy(&bytes, block, sizeof bytes);
+    self->budget_->Release(bytes + kHeader);
+    std::free(block);
+  }
+  static constexpr size_t kHeader = alignof(std::max_align_t);
+
+  const bool compress_;
+  js::ByteBudget* const budget_;
+  bool initialized_ = false;
+  bool ended_ = false;
+  z_stream z_;
+  std::string input_;
+};
+
+struct ZlibHolder {
+  v8::Global<v8::Object> handle;
+  std::unique_ptr<ZlibStream> stream;  // null once released
+  v8::Isolate* isolate;
+};
+
+// Per isolate: the handles' template and the holders not yet freed. Each isolate lives on one
+// thread, so each thread keeps its own.
+struct IsolateZlibStreams {
+  v8::Global<v8::ObjectTemplate> handle_template;
+  std::unordered_set<ZlibHolder*> live;
+};
+std::unordered_map<v8::Isolate*, IsolateZlibStreams>& ZlibStreamsByIsolate() {
+  thread_local std::unordered_map<v8::Isolate*, IsolateZlibStreams> streams;
+  return streams;
+}
+
+void FreeZlibHolder(ZlibHolder* holder) {
+  auto& all = ZlibStreamsByIsolate();
+  auto it = all.find(holder->isolate);
+  if (it != all.end()) it->second.live.erase(holder);
+  delete holder;
+}
+
+// The holder of handle `value` with its stream still open; nullptr, with a TypeError thrown, for
+// anything else.
+ZlibHolder* ZlibHolderArg(v8::Isolate* isolate, Local<Value> value, const char* native) {
+  ZlibHolder* holder = nullptr;
+  if (value->IsObject()) {
+    Local<v8::Object> handle = value.As<v8::Object>();
+    if (handle->InternalFieldCount() == kZlibHandleFields &&
+        handle->GetAlignedPointerFromInternalField(1) == kZlibHandleTag) {
+      holder = static_cast<ZlibHolder*>(handle->GetAlignedPointerFromInternalField(0));
+    }
+  }
+  if (!holder || !holder->stream) {
+    js::ThrowTypeError(isolate, std::string(native) + ": not an open zlib stream");
+    return nullptr;
+  }
+  return holder;
+}
+
+// zlibCreate(compress: boolean, format: string) → handle.
+void ZlibCreate(const FunctionCallbackInfo<Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  if (!info[0]->IsBoolean() || !info[1]->IsString()) {
+    js::ThrowTypeError(isolate, "zlibCreate(compress, format): wrong argument types");
+    return;
+  }
+  const bool compress = info[0]->IsTrue();
+  const std::string format = js::ToUtf8(isolate, info[1]);
+  int window_bits;
+  if (format == "gzip") {
+    window_bits = 15 + 16;
+  } else if (format == "deflate") {
+    window_bits = 15;
+  } else if (format == "deflate-raw") {
+    window_bits = -15;
+  } else {
+    js::ThrowTypeError(isolate,
+                       "The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.");
+    return;
+  }
+  AppIsolate* app = AppOf(info);
+  auto stream = std::make_unique<ZlibStream>(compress, window_bits, &app->memory_budget());
+  if (!stream->ok()) {
+    js::ThrowError(isolate, "Failed to initialize compression context.");
+    return;
+  }
+  IsolateZlibStreams& streams = ZlibStreamsByIsolate()[isolate];
+  if (streams.handle_template.IsEmpty()) {
+    Local<v8::ObjectTemplate> handle_template = v8::ObjectTemplate::New(isolate);
+    handle_template->SetInternalFieldCount(kZlibHandleFields);
+    streams.handle_template.Reset(isolate, handle_template);
+  }
+  Local<v8::Object> handle;
+  if (!streams.handle_template.Get(isolate)->NewInstance(context).ToLocal(&handle)) return;
+  auto* holder =
+      new ZlibHolder{v8::Global<v8::Object>(isolate, handle), std::move(stream), isolate};
+  streams.live.insert(holder);
+  handle->SetAlignedPointerInInternalField(0, holder);
+  handle->SetAlignedPointerInInternalField(1, const_cast<char*>(kZlibHandleTag));
+  holder->handle.SetWeak(
+      holder,
+      [](const v8::WeakCallbackInfo<ZlibHolder>& data) { FreeZlibHolder(data.GetParameter()); },
+      v8::WeakCallbackType::kParameter);
+  info.GetReturnValue().Set(handle);
+}
+
+// zlibPush(handle, bytes: ArrayBufferView) → undefined: the next input, once the last is consumed.
+void ZlibPush(const FunctionCallbackInfo<Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  ZlibHolder* holder = ZlibHolderArg(isolate, info[0], "zlibPush");
+  if (!holder) return;
+  if (!info[1]->IsArrayBufferView()) {
+    js::ThrowTypeError(isolate, "zlibPush(handle, bytes): bytes is not an ArrayBufferView");
+    return;
+  }
+  if (holder->stream->has_input()) {
+    js::ThrowTypeError(isolate, "zlibPush: the previous input is not consumed yet");
+    return;
+  }
+  auto view = info[1].As<v8::ArrayBufferView>();
+  // Bounded by the view's own size, which the app's budget already holds.
+  std::string bytes(view->ByteLength(), '\0');
+  view->CopyContents(bytes.data(), bytes.size());
+  holder->stream->SetInput(std::move(bytes));
+}
+
+// zlibPump(handle, finish: boolean) → Uint8Array | null.
+void ZlibPump(const FunctionCallbackInfo<Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  ZlibHolder* holder = ZlibHolderArg(isolate, info[0], "zlibPump");
+  if (!holder) return;
+  if (!info[1]->IsBoolean()) {
+    js::ThrowTypeError(isolate, "zlibPump(handle, finish): finish is not a boolean");
+    return;
+  }
+  thread_local std::vector<Bytef> scratch(kZlibPieceBytes);
+  const char* error = nullptr;
+  const size_t produced =
+      holder->stream->Pump(info[1]->IsTrue(), scratch.data(), scratch.size(), &error);
+  if (error) {
+    js::ThrowTypeError(isolate, error);
+    return;
+  }
+  if (produced == 0) {
+    info.GetReturnValue().SetNull();
+    return;
+  }
+  Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, produced);
+  std::memcpy(buffer->GetBackingStore()->Data(), scratch.data(), produced);
+  info.GetReturnValue().Set(v8::Uint8Array::New(buffer, 0, produced));
+}
+
+// zlibRelease(handle) → undefined: frees the stream's zlib state now; no-op if already released.
+void ZlibRelease(const FunctionCallbackInfo<Value>& info) {
+  if (!info[0]->IsObject()) return;
+  Local<v8::Object> handle = info[0].As<v8::Object>();
+  if (handle->InternalFieldCount() != kZlibHandleFields ||
+      handle->GetAlignedPointerFromInternalField(1) != kZlibHandleTag) {
+    return;
+  }
+  auto* holder = static_cast<ZlibHolder*>(handle->GetAlignedPointerFromInternalField(0));
+  if (holder) holder->stream.reset();
+}
+
+constexpr NativeFunction kCompressionNatives[] = {
+    {"zlibCreate", &ZlibCreate},
+    {"zlibPush", &ZlibPush},
+    {"zlibPump", &ZlibPump},
+    {"zlibRelease", &ZlibRelease},
+};
+
+}  // namespace
+
+void ReleaseCompressionStreams(v8::Isolate* isolate) {
+  auto& all = ZlibStreamsByIsolate();
+  auto it = all.find(isolate);
+  if (it == all.end()) return;
+  IsolateZlibStreams streams = std::move(it->second);
+  all.erase(it);
+  for (ZlibHolder* holder : streams.live) delete holder;
+  streams.handle_template.Reset();
+}
+
+std::span<const NativeFunction> CompressionNatives() { return kCompressionNatives; }
+
+}  // namespace dorm::runtime
