@@ -15,7 +15,7 @@ import { utf8Encode } from './encoding.js';
 
 const { zlibCreate, zlibPush, zlibPump, zlibRelease } = native;
 
-const QUEUE_LIMIT = 1 << 20;
+const QUEUE_LIMIT = 16 << 20;
 const FORMAT_ERROR = "The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.";
 
 // The two ends of one zlib stream (`compress`: deflate, else inflate).

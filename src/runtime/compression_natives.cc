@@ -39,9 +39,11 @@ alignas(8) const char kZlibHandleTag[8] = "zstream";
 // thread only (the budget itself is thread-safe).
 class ZlibStream {
  public:
-  // `window_bits` as deflateInit2/inflateInit2 take them. Check ok() after construction.
-  ZlibStream(bool compress, int window_bits, js::ByteBudget* budget)
-      : compress_(compress), budget_(budget) {
+  // `window_bits` as deflateInit2/inflateInit2 take them. Check ok() after construction. The
+  // zlib state is charged to `budget` and reported to `isolate` as external memory; both must
+  // outlive the stream.
+  ZlibStream(bool compress, int window_bits, v8::Isolate* isolate, js::ByteBudget* budget)
+      : compress_(compress), isolate_(isolate), budget_(budget) {
     std::memset(&z_, 0, sizeof z_);
     z_.zalloc = &Alloc;
     z_.zfree = &Free;
@@ -117,13 +119,20 @@ class ZlibStream {
     auto* self = static_cast<ZlibStream*>(opaque);
     const size_t bytes = static_cast<size_t>(items) * size;
     if (size != 0 && bytes / size != items) return Z_NULL;
-    if (!self->budget_->Reserve(bytes + kHeader)) return Z_NULL;
-    auto* block = static_cast<unsigned char*>(std::malloc(bytes + kHeader));
+    const size_t charged = bytes + kHeader;
+    if (!self->budget_->TryReserve(charged)) {
+      // Streams dropped without being closed hold their state until collected: collect first.
+      self->isolate_->LowMemoryNotification();
+      if (!self->budget_->Reserve(charged)) return Z_NULL;
+    }
+    auto* block = static_cast<unsigned char*>(std::malloc(charged));
     if (!block) {
-      self->budget_->Release(bytes + kHeader);
+      self->budget_->Release(charged);
       return Z_NULL;
     }
     std::memcpy(block, &bytes, sizeof bytes);
+    // So that V8 collects dropped streams sooner.
+    self->isolate_->AdjustAmountOfExternalAllocatedMemory(static_cast<int64_t>(charged));
     return block + kHeader;
   }
   static void Free(void* opaque, void* address) {
@@ -133,11 +142,13 @@ class ZlibStream {
     size_t bytes;
     std::memcpy(&bytes, block, sizeof bytes);
     self->budget_->Release(bytes + kHeader);
+    self->isolate_->AdjustAmountOfExternalAllocatedMemory(-static_cast<int64_t>(bytes + kHeader));
     std::free(block);
   }
   static constexpr size_t kHeader = alignof(std::max_align_t);
 
   const bool compress_;
+  v8::Isolate* const isolate_;
   js::ByteBudget* const budget_;
   bool initialized_ = false;
   bool ended_ = false;
@@ -210,7 +221,7 @@ void ZlibCreate(const FunctionCallbackInfo<Value>& info) {
     return;
   }
   AppIsolate* app = AppOf(info);
-  auto stream = std::make_unique<ZlibStream>(compress, window_bits, &app->memory_budget());
+  auto stream = std::make_unique<ZlibStream>(compress, window_bits, isolate, &app->memory_budget());
   if (!stream->ok()) {
     js::ThrowError(isolate, "Failed to initialize compression context.");
     return;

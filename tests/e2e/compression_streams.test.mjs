@@ -163,6 +163,26 @@ test('a Response of a stream through a CompressionStream streams out', async () 
   }
 });
 
+test('a write whose output is not read settles only once the reader has taken it', async () => {
+  const got = await server.json(`${base}/backpressure`, { timeoutMs: 60000 });
+  assert.deepEqual(got, { before: { pending: true }, after: { ok: 'undefined' }, bytes: 64 << 20 });
+});
+
+test('streams dropped unclosed are collected; streams held past the memory limit reset the isolate', async () => {
+  // About 300 KiB of zlib state each pair: 3,000 pairs are 900 MB, far past the 128 MB limit.
+  const churn = await server.request(`${base}/churn?n=3000`, { timeoutMs: 120000 });
+  assert.equal(churn.status, 200, churn.body.toString());
+  assert.deepEqual(JSON.parse(churn.body), { streams: 6000, kept: 0 });
+  const before = rssMiB();
+  const hoard = await server.request(`${base}/hoard?n=3000`, { timeoutMs: 120000 });
+  assert.equal(hoard.status, 500, hoard.body.toString());
+  assert.equal(JSON.parse(hoard.body).error, "Durable Object's isolate exceeded its memory limit and was reset.");
+  const grown = rssMiB() - before;
+  assert.ok(grown < 400, `the runtime's RSS grew by ${grown.toFixed(0)} MiB`);
+  // The object works again.
+  assert.deepEqual(await server.json(`${base}/hoard?n=5`), { streams: 10, kept: 10 });
+});
+
 // 1 GiB of zeros, gzipped by node in 1 MiB writes (about 1 MB compressed).
 async function zeroBomb(mib) {
   const gzip = zlib.createGzip({ level: 9 });
