@@ -16,6 +16,7 @@ import { utf8Encode } from './encoding.js';
 const { zlibCreate, zlibPush, zlibPump, zlibRelease } = native;
 
 const QUEUE_LIMIT = 16 << 20;
+const INPUT_PIECE = 1 << 20;
 const FORMAT_ERROR = "The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.";
 
 // The two ends of one zlib stream (`compress`: deflate, else inflate).
@@ -103,9 +104,11 @@ function zlibPipe(compress, format) {
         throw fail(new TypeError('This TransformStream is being used as a byte stream, but received an object of non-ArrayBuffer/ArrayBufferView type on its writable side.'));
       }
       if (failure !== null) throw failure;
-      if (view.byteLength === 0) return;
-      zlibPush(handle, view);
-      await produce(false);
+      // The native takes (and copies) at most INPUT_PIECE bytes at once.
+      for (let at = 0; at < view.byteLength; at += INPUT_PIECE) {
+        zlibPush(handle, view.subarray(at, Math.min(at + INPUT_PIECE, view.byteLength)));
+        await produce(false);
+      }
     },
     async close() {
       await produce(true);

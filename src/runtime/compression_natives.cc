@@ -30,6 +30,8 @@ using v8::Value;
 
 // The most output one zlibPump() call returns.
 constexpr size_t kZlibPieceBytes = 64 * 1024;
+// The most input one zlibPush() call takes (the stream copies it): larger writes come in pieces.
+constexpr size_t kZlibMaxInputBytes = 1024 * 1024;
 // Handles carry this tag in their second internal field, so that no other host object with
 // internal fields can be taken for one.
 constexpr int kZlibHandleFields = 2;
@@ -60,7 +62,6 @@ class ZlibStream {
   ZlibStream& operator=(const ZlibStream&) = delete;
 
   bool ok() const { return initialized_; }
-  bool compress() const { return compress_; }
   bool has_input() const { return z_.avail_in > 0; }
 
   // Takes a copy of `bytes` as the next input. Only once the previous input is consumed.
@@ -110,8 +111,6 @@ class ZlibStream {
     if (z_.avail_in == 0) input_.clear();
     return produced;
   }
-
-  bool ended() const { return ended_; }
 
  private:
   // zlib's allocations, charged to the app's budget; each keeps its size in front of it.
@@ -246,7 +245,8 @@ void ZlibCreate(const FunctionCallbackInfo<Value>& info) {
   info.GetReturnValue().Set(handle);
 }
 
-// zlibPush(handle, bytes: ArrayBufferView) → undefined: the next input, once the last is consumed.
+// zlibPush(handle, bytes: ArrayBufferView) → undefined: the next input (at most 1 MiB), once the
+// last is consumed.
 void ZlibPush(const FunctionCallbackInfo<Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   ZlibHolder* holder = ZlibHolderArg(isolate, info[0], "zlibPush");
@@ -260,7 +260,10 @@ void ZlibPush(const FunctionCallbackInfo<Value>& info) {
     return;
   }
   auto view = info[1].As<v8::ArrayBufferView>();
-  // Bounded by the view's own size, which the app's budget already holds.
+  if (view->ByteLength() > kZlibMaxInputBytes) {
+    js::ThrowTypeError(isolate, "zlibPush: more than 1 MiB of input at once");
+    return;
+  }
   std::string bytes(view->ByteLength(), '\0');
   view->CopyContents(bytes.data(), bytes.size());
   holder->stream->SetInput(std::move(bytes));
