@@ -9,8 +9,6 @@
 // decompression bomb is read in bounded pieces at the reader's pace.
 #include "runtime/compression_natives.h"
 
-#include <zlib.h>
-
 #include <cstring>
 #include <memory>
 #include <string>
@@ -20,6 +18,7 @@
 
 #include "js/strings.h"
 #include "runtime/native_module.h"
+#include "runtime/zlib_stream.h"
 
 namespace dorm::runtime {
 namespace {
@@ -36,124 +35,6 @@ constexpr size_t kZlibMaxInputBytes = 1024 * 1024;
 // internal fields can be taken for one.
 constexpr int kZlibHandleFields = 2;
 alignas(8) const char kZlibHandleTag[8] = "zstream";
-
-// One zlib stream and the input it has not consumed yet. Not thread-safe: used on its isolate's
-// thread only (the budget itself is thread-safe).
-class ZlibStream {
- public:
-  // `window_bits` as deflateInit2/inflateInit2 take them. Check ok() after construction. The
-  // zlib state is charged to `budget` and reported to `isolate` as external memory; both must
-  // outlive the stream.
-  ZlibStream(bool compress, int window_bits, v8::Isolate* isolate, js::ByteBudget* budget)
-      : compress_(compress), isolate_(isolate), budget_(budget) {
-    std::memset(&z_, 0, sizeof z_);
-    z_.zalloc = &Alloc;
-    z_.zfree = &Free;
-    z_.opaque = this;
-    const int result = compress ? deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits,
-                                               8, Z_DEFAULT_STRATEGY)
-                                : inflateInit2(&z_, window_bits);
-    initialized_ = result == Z_OK;
-  }
-  ~ZlibStream() {
-    if (initialized_) compress_ ? deflateEnd(&z_) : inflateEnd(&z_);
-  }
-  ZlibStream(const ZlibStream&) = delete;
-  ZlibStream& operator=(const ZlibStream&) = delete;
-
-  bool ok() const { return initialized_; }
-  bool has_input() const { return z_.avail_in > 0; }
-
-  // Takes a copy of `bytes` as the next input. Only once the previous input is consumed.
-  void SetInput(std::string bytes) {
-    input_ = std::move(bytes);
-    z_.next_in = reinterpret_cast<Bytef*>(input_.data());
-    z_.avail_in = static_cast<uInt>(input_.size());
-  }
-
-  // Runs zlib over the input (and, with `finish`, to the end of the stream) until `capacity`
-  // bytes of output are in `out` or no more can come now. Returns the bytes produced; on failure
-  // sets `error` to workerd's message for it (the checks of its strict_compression_checks).
-  size_t Pump(bool finish, Bytef* out, size_t capacity, const char** error) {
-    *error = nullptr;
-    size_t produced = 0;
-    while (produced < capacity) {
-      if (ended_) {
-        // After the end of a compressed stream, any more input is trailing data.
-        if (!compress_ && z_.avail_in > 0) *error = "Trailing bytes after end of compressed data";
-        break;
-      }
-      z_.next_out = out + produced;
-      z_.avail_out = static_cast<uInt>(capacity - produced);
-      const uInt offered = z_.avail_out;
-      const int flush = finish ? Z_FINISH : Z_NO_FLUSH;
-      const int result = compress_ ? deflate(&z_, flush) : inflate(&z_, flush);
-      const size_t made = offered - z_.avail_out;
-      produced += made;
-      if (result != Z_OK && result != Z_BUF_ERROR && result != Z_STREAM_END) {
-        *error = compress_ ? "Compression failed." : "Decompression failed.";
-        break;
-      }
-      if (result == Z_STREAM_END) {
-        ended_ = true;
-        continue;  // checks for trailing input
-      }
-      if (result == Z_BUF_ERROR) {
-        // No progress possible: more input is needed (or, closing, the input ended too soon).
-        if (finish && made == 0) {
-          *error = compress_ ? "Compression failed."
-                             : "Called close() on a decompression stream with incomplete data";
-        }
-        break;
-      }
-      if (made == 0 && z_.avail_in == 0 && !finish) break;
-    }
-    if (z_.avail_in == 0) input_.clear();
-    return produced;
-  }
-
- private:
-  // zlib's allocations, charged to the app's budget; each keeps its size in front of it.
-  static void* Alloc(void* opaque, uInt items, uInt size) {
-    auto* self = static_cast<ZlibStream*>(opaque);
-    const size_t bytes = static_cast<size_t>(items) * size;
-    if (size != 0 && bytes / size != items) return Z_NULL;
-    const size_t charged = bytes + kHeader;
-    if (!self->budget_->TryReserve(charged)) {
-      // Streams dropped without being closed hold their state until collected: collect first.
-      self->isolate_->LowMemoryNotification();
-      if (!self->budget_->Reserve(charged)) return Z_NULL;
-    }
-    auto* block = static_cast<unsigned char*>(std::malloc(charged));
-    if (!block) {
-      self->budget_->Release(charged);
-      return Z_NULL;
-    }
-    std::memcpy(block, &bytes, sizeof bytes);
-    // So that V8 collects dropped streams sooner.
-    self->isolate_->AdjustAmountOfExternalAllocatedMemory(static_cast<int64_t>(charged));
-    return block + kHeader;
-  }
-  static void Free(void* opaque, void* address) {
-    if (!address) return;
-    auto* self = static_cast<ZlibStream*>(opaque);
-    unsigned char* block = static_cast<unsigned char*>(address) - kHeader;
-    size_t bytes;
-    std::memcpy(&bytes, block, sizeof bytes);
-    self->budget_->Release(bytes + kHeader);
-    self->isolate_->AdjustAmountOfExternalAllocatedMemory(-static_cast<int64_t>(bytes + kHeader));
-    std::free(block);
-  }
-  static constexpr size_t kHeader = alignof(std::max_align_t);
-
-  const bool compress_;
-  v8::Isolate* const isolate_;
-  js::ByteBudget* const budget_;
-  bool initialized_ = false;
-  bool ended_ = false;
-  z_stream z_;
-  std::string input_;
-};
 
 struct ZlibHolder {
   v8::Global<v8::Object> handle;
@@ -207,22 +88,20 @@ void ZlibCreate(const FunctionCallbackInfo<Value>& info) {
   }
   const bool compress = info[0]->IsTrue();
   const std::string format = js::ToUtf8(isolate, info[1]);
-  int window_bits;
-  if (format == "gzip") {
-    window_bits = 15 + 16;
-  } else if (format == "deflate") {
-    window_bits = 15;
-  } else if (format == "deflate-raw") {
-    window_bits = -15;
+  AppIsolate* app = AppOf(info);
+  ZlibStream::MemoryHooks hooks{
+      [isolate] { isolate->LowMemoryNotification(); },
+      [isolate](int64_t change) { isolate->AdjustAmountOfExternalAllocatedMemory(change); }};
+  std::unique_ptr<ZlibStream> stream;
+  if (format == "gzip" || format == "deflate" || format == "deflate-raw") {
+    stream = ZlibStream::Create(compress, format, &app->memory_budget(), std::move(hooks));
+    if (!stream) {
+      js::ThrowError(isolate, "Failed to initialize compression context.");
+      return;
+    }
   } else {
     js::ThrowTypeError(isolate,
                        "The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.");
-    return;
-  }
-  AppIsolate* app = AppOf(info);
-  auto stream = std::make_unique<ZlibStream>(compress, window_bits, isolate, &app->memory_budget());
-  if (!stream->ok()) {
-    js::ThrowError(isolate, "Failed to initialize compression context.");
     return;
   }
   IsolateZlibStreams& streams = ZlibStreamsByIsolate()[isolate];
@@ -278,7 +157,7 @@ void ZlibPump(const FunctionCallbackInfo<Value>& info) {
     js::ThrowTypeError(isolate, "zlibPump(handle, finish): finish is not a boolean");
     return;
   }
-  thread_local std::vector<Bytef> scratch(kZlibPieceBytes);
+  thread_local std::vector<unsigned char> scratch(kZlibPieceBytes);
   const char* error = nullptr;
   const size_t produced =
       holder->stream->Pump(info[1]->IsTrue(), scratch.data(), scratch.size(), &error);
