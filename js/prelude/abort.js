@@ -3,6 +3,7 @@ import { DOMException } from './dom_exception.js';
 import { Event, EventTarget, defineEventHandler, setSignalHooks } from './event_target.js';
 import { reportException } from './report_error.js';
 import { defineInterface, illegalConstructor, isObject, requireArgs, toEnforcedUnsignedLongLong } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 // Lets the prelude create signals while `new AbortSignal()` stays an illegal constructor.
 const internalToken = Symbol('AbortSignal');
@@ -77,6 +78,7 @@ export class AbortSignal extends EventTarget {
 
 defineEventHandler(AbortSignal.prototype, 'abort');
 defineInterface(AbortSignal, 'AbortSignal');
+refuseClone(AbortSignal, 'AbortSignal', 'AbortSignal serialization is not enabled.');
 
 export function createAbortSignal() {
   return new AbortSignal(internalToken);
@@ -135,10 +137,12 @@ setSignalHooks({
   onAbort: addAbortAlgorithm,
 });
 
-export class AbortController {
+export class AbortController extends Uncloneable {
   #signal = createAbortSignal();
 
-  constructor() {}
+  constructor() {
+    super();
+  }
 
   get signal() {
     return this.#signal;
@@ -150,3 +154,5 @@ export class AbortController {
 }
 
 defineInterface(AbortController, 'AbortController');
+hideBase(AbortController);
+refuseClone(AbortController, 'AbortController');

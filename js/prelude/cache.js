@@ -18,6 +18,7 @@ import { Request, isRequest } from './request.js';
 import { Response, isResponse } from './response.js';
 import { parseAbsoluteURL } from './url.js';
 import { defineInterface, illegalConstructor, isObject, requireArgs, toDOMString } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const internalToken = Symbol('cache');
 const maxCacheNameLength = 1024;
@@ -95,10 +96,11 @@ function timeToLive(status, list, nowMs) {
   return defaultTtlSeconds.get(status) ?? 0;
 }
 
-export class Cache {
+export class Cache extends Uncloneable {
   #name;
 
   constructor(token = undefined, name = '') {
+    super();
     if (token !== internalToken) throw illegalConstructor();
     this.#name = name;
   }
@@ -167,12 +169,15 @@ export class Cache {
 }
 
 defineInterface(Cache, 'Cache');
+hideBase(Cache);
+refuseClone(Cache, 'Cache');
 
 // `caches.default` has no name; the names of caches.open() are kept apart from it by a prefix.
 const defaultCache = new Cache(internalToken, '');
 
-export class CacheStorage {
+export class CacheStorage extends Uncloneable {
   constructor(token = undefined) {
+    super();
     if (token !== internalToken) throw illegalConstructor();
   }
 
@@ -189,5 +194,7 @@ export class CacheStorage {
 }
 
 defineInterface(CacheStorage, 'CacheStorage');
+hideBase(CacheStorage);
+refuseClone(CacheStorage, 'CacheStorage');
 
 export const caches = new CacheStorage(internalToken);

@@ -6,6 +6,7 @@ import { SubtleCrypto, subtle } from './subtle.js';
 import {
   defineInterface, illegalConstructor, isArrayBufferView, requireArgs, typedArrayName,
 } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 export { CryptoKey, SubtleCrypto };
 
@@ -16,8 +17,9 @@ const integerArrayTypes = new Set([
   'Uint32Array', 'BigInt64Array', 'BigUint64Array',
 ]);
 
-export class Crypto {
+export class Crypto extends Uncloneable {
   constructor(token = undefined) {
+    super();
     if (token !== internalToken) throw illegalConstructor();
   }
 
@@ -55,5 +57,7 @@ export class Crypto {
 }
 
 defineInterface(Crypto, 'Crypto');
+hideBase(Crypto);
+refuseClone(Crypto, 'Crypto');
 
 export const crypto = new Crypto(internalToken);

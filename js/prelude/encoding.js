@@ -2,9 +2,12 @@ import native from './native.js';
 import {
   defineInterface, requireArgs, requireBufferSource, toDictionary, toDOMString,
 } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
-export class TextEncoder {
-  constructor() {}
+export class TextEncoder extends Uncloneable {
+  constructor() {
+    super();
+  }
 
   get encoding() {
     return 'utf-8';
@@ -26,6 +29,8 @@ export class TextEncoder {
 }
 
 defineInterface(TextEncoder, 'TextEncoder');
+hideBase(TextEncoder);
+refuseClone(TextEncoder, 'TextEncoder');
 
 const labels = new Map();
 function addLabels(encoding, names) {
@@ -151,7 +156,7 @@ function concatBytes(a, b) {
   return out;
 }
 
-export class TextDecoder {
+export class TextDecoder extends Uncloneable {
   #encoding;
   #fatal;
   #ignoreBOM;
@@ -160,6 +165,7 @@ export class TextDecoder {
   #bomSeen = false;
 
   constructor(label = 'utf-8', options = undefined) {
+    super();
     const name = toDOMString(label);
     const opts = toDictionary(options, "Failed to construct 'TextDecoder'");
     const fatal = Boolean(opts.fatal);
@@ -237,6 +243,8 @@ export class TextDecoder {
 }
 
 defineInterface(TextDecoder, 'TextDecoder');
+hideBase(TextDecoder);
+refuseClone(TextDecoder, 'TextDecoder');
 
 // UTF-8 decode as the Fetch body methods use it: a leading BOM is dropped, errors become U+FFFD.
 export function utf8DecodeWithBOM(bytes) {

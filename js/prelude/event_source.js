@@ -17,6 +17,7 @@ import { clearTimeout, setTimeout } from './timers.js';
 import { parseAbsoluteURL, resolveURL } from './url.js';
 import { ErrorEvent, createEventSourceMessageEvent } from './web_socket.js';
 import { defineInterface, isObject, requireArgs, toDictionary, toUSVString } from './webidl.js';
+import { refuseClone } from './host_object.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -358,3 +359,4 @@ defineEventHandler(EventSource.prototype, 'open');
 defineEventHandler(EventSource.prototype, 'message');
 defineEventHandler(EventSource.prototype, 'error');
 defineInterface(EventSource, 'EventSource', { CONNECTING, OPEN, CLOSED });
+refuseClone(EventSource, 'EventSource');

@@ -1,6 +1,7 @@
 import { DOMException } from './dom_exception.js';
 import { reportException } from './report_error.js';
 import { defineInterface, isObject, requireArgs, toDictionary, toDOMString } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const NONE = 0;
 const CAPTURING_PHASE = 1;
@@ -15,10 +16,11 @@ function isTrusted() {
   return eventState(this).isTrusted;
 }
 
-export class Event {
+export class Event extends Uncloneable {
   #state;
 
   constructor(type, eventInitDict = undefined) {
+    super();
     requireArgs(arguments.length, 1, "Failed to construct 'Event'");
     const typeString = toDOMString(type);
     const init = toDictionary(eventInitDict, "Failed to construct 'Event'");
@@ -127,6 +129,8 @@ export class Event {
 }
 
 defineInterface(Event, 'Event', { NONE, CAPTURING_PHASE, AT_TARGET, BUBBLING_PHASE });
+hideBase(Event);
+refuseClone(Event, 'Event');
 
 export class CustomEvent extends Event {
   #detail;
@@ -144,6 +148,7 @@ export class CustomEvent extends Event {
 }
 
 defineInterface(CustomEvent, 'CustomEvent');
+refuseClone(CustomEvent, 'CustomEvent');
 
 // AbortSignal is defined on top of EventTarget, so it registers how to recognise a signal and how
 // to run code when one aborts, for the `signal` option of addEventListener.
@@ -188,11 +193,13 @@ function notifyListenerCount(target, type, list) {
   if (observer !== undefined) observer(type, list === undefined ? 0 : list.length);
 }
 
-export class EventTarget {
+export class EventTarget extends Uncloneable {
   // type → listeners in registration order
   #listeners = new Map();
 
-  constructor() {}
+  constructor() {
+    super();
+  }
 
   addEventListener(type, callback, options = undefined) {
     requireArgs(arguments.length, 2, "Failed to execute 'addEventListener' on 'EventTarget'");
@@ -318,6 +325,8 @@ export class EventTarget {
 }
 
 defineInterface(EventTarget, 'EventTarget');
+hideBase(EventTarget);
+refuseClone(EventTarget, 'EventTarget');
 
 // For interfaces with `on<type>` attributes: the handler keeps the position of the listener that
 // was registered when a handler was first set, as HTML's event handlers do.

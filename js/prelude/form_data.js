@@ -9,6 +9,7 @@ import { URLSearchParams } from './url.js';
 import {
   IteratorPrototype, defineInterface, illegalInvocation, inspectCustom, isObject, toUSVString,
 } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const dateNow = Date.now;
 
@@ -37,12 +38,14 @@ function entryValue(name, value, filename, context, argCount) {
     blobInternals.bytes(value), fn === undefined ? name : fn, blobInternals.type(value), dateNow());
 }
 
-export class FormData {
+export class FormData extends Uncloneable {
   // [name, value] in order; values are strings or Files.
   #entries = [];
 
   // workerd's FormData takes no arguments (there are no forms to read).
-  constructor() {}
+  constructor() {
+    super();
+  }
 
   static {
     entriesOf = (value) => (isObject(value) && #entries in value ? value.#entries : undefined);
@@ -136,6 +139,8 @@ export class FormData {
 }
 
 defineInterface(FormData, 'FormData');
+hideBase(FormData);
+refuseClone(FormData, 'FormData');
 Object.defineProperty(FormData.prototype, Symbol.iterator, {
   value: function entries() {
     return FormData.prototype.entries.call(this);

@@ -7,6 +7,7 @@ import native from './native.js';
 
 export const HOST_UNCLONEABLE = 0;
 export const HOST_BLOB = 1;
+export const HOST_REFUSED = 2;
 
 // A constructor that returns its argument, so that `new (class extends FieldsOf { #x; })(object)`
 // adds the subclass's private fields to an object that already exists.
@@ -21,4 +22,76 @@ export class FieldsOf {
 // refuses as an object of the class named `bytes`.
 export function newHostObject(prototype, kind, bytes, type = undefined) {
   return native.newHostObject(prototype, kind, bytes, type);
+}
+
+// How structured clone refuses instances of the Web API classes, by the class's prototype: with
+// workerd's message naming the instance's class (a user's subclass by its own name, as workerd
+// names the constructor), or with a message of its own (AbortSignal, the streams).
+const refusals = new WeakMap();
+const getPrototypeOf = Object.getPrototypeOf;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const weakMapGet = WeakMap.prototype.get;
+const weakMapSet = WeakMap.prototype.set;
+
+export function refusalMessage(name) {
+  return `Could not serialize object of type "${name}". This type does not support serialization.`;
+}
+
+// Registers `cls` (a built-in class) as refused by structured clone, as workerd refuses `name`,
+// or with `message` when given (then for its subclasses too).
+export function refuseClone(cls, name, message = undefined) {
+  Reflect.apply(weakMapSet, refusals, [cls.prototype, { __proto__: null, name, message }]);
+}
+
+// The name a constructor gives its instances' refusal: its own `name`, if it is a data property
+// holding a non-empty string (no user code runs); else undefined.
+function constructorName(ctor) {
+  if (typeof ctor !== 'function') return undefined;
+  const desc = getOwnPropertyDescriptor(ctor, 'name');
+  return desc !== undefined && typeof desc.value === 'string' && desc.value !== '' ? desc.value : undefined;
+}
+
+// The refusal message for an object whose prototype is `prototype`, or undefined when no
+// registered built-in prototype is among the first few of its chain.
+function refusalFor(prototype, ctor) {
+  let proto = prototype;
+  for (let depth = 0; depth < 8 && proto !== null; depth++, proto = getPrototypeOf(proto)) {
+    const refusal = Reflect.apply(weakMapGet, refusals, [proto]);
+    if (refusal === undefined) continue;
+    if (refusal.message !== undefined) return refusal.message;
+    // A built-in class goes by its registered name (the bundle may rename its functions).
+    return refusalMessage(depth === 0 ? refusal.name : constructorName(ctor) ?? refusal.name);
+  }
+  return undefined;
+}
+
+// The refusal message for `value` (an object), or undefined. A user's subclass is named after
+// the `constructor` of its prototype, when that is its own data property.
+export function refusalOf(value) {
+  const prototype = getPrototypeOf(value);
+  if (prototype === null) return undefined;
+  const desc = getOwnPropertyDescriptor(prototype, 'constructor');
+  return refusalFor(prototype, desc === undefined ? undefined : desc.value);
+}
+
+// The base of the built-in classes that structured clone refuses (registered with refuseClone):
+// its constructor makes `this` a host object, which V8's serializer hands to the host, so that
+// instances are refused with workerd's message however deep in a value they are (V8 writes any
+// other object, whatever its class, as a plain object). Subclasses keep their private fields:
+// they are added to the object this constructor returns. The classes' prototypes are set back to
+// inherit from Object.prototype (hideBase), as workerd's do.
+export class Uncloneable {
+  constructor() {
+    const target = new.target.prototype;
+    const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
+      ? target : Object.prototype;
+    const message = refusalFor(prototype, new.target) ?? refusalMessage('Object');
+    return native.newHostObject(prototype, HOST_REFUSED, message, undefined);
+  }
+}
+
+// Makes `cls` (a class extending Uncloneable directly) look like a base class: its prototype
+// inherits from Object.prototype.
+export function hideBase(cls) {
+  Object.setPrototypeOf(cls.prototype, Object.prototype);
 }

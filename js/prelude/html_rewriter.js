@@ -1,8 +1,8 @@
 // HTMLRewriter: rewrites an HTML Response body as it streams, with handlers for the elements
 // matching CSS selectors and for the document's doctype, comments, text and end. The class is
 // small; the tokenizer, the selector engine and the token classes (html_rewriter_engine.js,
-// htmlparser2, css-what) are built on the first on()/onDocument()/transform() of an app that
-// uses it, so apps that never do pay nothing for them.
+// htmlparser2, css-what) are compiled and built on the first on()/onDocument()/transform() of an
+// app that uses it, so apps that never do pay nothing for them.
 //
 // transform() answers at once with a Response whose body is made as it is read: each chunk of the
 // source is decoded (the charset of the Content-Type, UTF-8 by default), tokenized, passed
@@ -11,10 +11,24 @@
 import { isResponse, Response } from './response.js';
 import { ReadableStream } from './streams.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
+import native from './native.js';
+
+// The engine is a bundle of its own (src/runtime/bundle_natives.cc), compiled only here: the
+// prelude that every isolate compiles does not carry it.
+const compileBundle = native.compileBundle;
+const apply = Reflect.apply;
+function noRequire(specifier) {
+  throw new Error(`the HTMLRewriter engine requires an unknown module "${specifier}"`);
+}
 
 let engineModule = null;
 function engine() {
-  if (engineModule === null) engineModule = require('./html_rewriter_engine.js');
+  if (engineModule === null) {
+    const module = { exports: {} };
+    apply(compileBundle('html_rewriter_engine'), undefined, [module, module.exports, noRequire]);
+    engineModule = module.exports;
+  }
   return engineModule;
 }
 
@@ -58,7 +72,7 @@ function encoderFor(encoding) {
   };
 }
 
-export class HTMLRewriter {
+export class HTMLRewriter extends Uncloneable {
   #handlers = [];
 
   on(selector, handlers) {
@@ -151,5 +165,7 @@ export class HTMLRewriter {
     return result;
   }
 }
+hideBase(HTMLRewriter);
+refuseClone(HTMLRewriter, 'HTMLRewriter');
 
 Object.defineProperty(HTMLRewriter.prototype, Symbol.toStringTag, { value: 'HTMLRewriter', configurable: true });

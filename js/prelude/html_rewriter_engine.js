@@ -2,8 +2,9 @@
 // decoded text into tokens (positions into the text seen so far), this file keeps the stack of
 // open elements (void elements, foreign content, end tags that close several elements), runs
 // the handlers in workerd's order and writes each token's source (or what the handlers made of
-// it) to the output. Untouched tokens are copied byte for byte. Loaded only when an app uses
-// HTMLRewriter (js/prelude/html_rewriter.js requires it lazily).
+// it) to the output. Untouched tokens are copied byte for byte. A bundle of its own (see
+// CMakeLists.txt's dorm_js_lazy_bundle), compiled only when an app uses HTMLRewriter
+// (js/prelude/html_rewriter.js).
 //
 // Memory: the text kept is the output of one input chunk plus the source of the one token not
 // yet complete (a tag, comment or doctype split across chunks); the stack holds one small entry

@@ -1,4 +1,5 @@
 import { Blob, blobInternals } from './blob.js';
+import { explainCloneRefusal } from './clone_refusal.js';
 import { makeDOMException } from './dom_exception.js';
 import { createIncomingRequest } from './request.js';
 import { isResponse, responseParts } from './response.js';
@@ -13,4 +14,6 @@ export const internals = {
   // bytes (which it owns) and type.
   blobPrototype: Blob.prototype,
   adoptClonedBlob: (blob, bytes, type) => blobInternals.adopt(blob, bytes, type),
+  // The DataCloneError message workerd gives for a value V8 refused (src/js/serializer.h).
+  explainCloneRefusal,
 };

@@ -13,6 +13,7 @@ import { createPortMessageEvent } from './web_socket.js';
 import {
   defineInterface, illegalConstructor, illegalInvocation, inspectCustom, isObject,
 } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const internalToken = Symbol('MessagePort');
 
@@ -124,9 +125,11 @@ export class MessagePort extends EventTarget {
 
 defineEventHandler(MessagePort.prototype, 'message');
 defineInterface(MessagePort, 'MessagePort');
+refuseClone(MessagePort, 'MessagePort');
 
-export class MessageChannel {
+export class MessageChannel extends Uncloneable {
   constructor() {
+    super();
     const port1 = new MessagePort(internalToken);
     const port2 = new MessagePort(internalToken);
     portState(port1).peer = port2;
@@ -138,3 +141,5 @@ export class MessageChannel {
 }
 
 defineInterface(MessageChannel, 'MessageChannel');
+hideBase(MessageChannel);
+refuseClone(MessageChannel, 'MessageChannel');

@@ -1,9 +1,11 @@
 import { defineInterface, illegalConstructor } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const internalToken = Symbol('navigator');
 
-export class Navigator {
+export class Navigator extends Uncloneable {
   constructor(token = undefined) {
+    super();
     if (token !== internalToken) throw illegalConstructor();
   }
 
@@ -18,5 +20,7 @@ export class Navigator {
 }
 
 defineInterface(Navigator, 'Navigator');
+hideBase(Navigator);
+refuseClone(Navigator, 'Navigator');
 
 export const navigator = new Navigator(internalToken);

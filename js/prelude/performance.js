@@ -6,15 +6,17 @@
 import {
   defineInterface, illegalConstructor, illegalInvocation, inspectCustom, isObject,
 } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const dateNow = Date.now;
 const internalToken = Symbol('Performance');
 let isPerformance;
 
-export class Performance {
+export class Performance extends Uncloneable {
   #brand = true;
 
   constructor(token = undefined) {
+    super();
     if (token !== internalToken) throw illegalConstructor();
   }
 
@@ -38,5 +40,7 @@ export class Performance {
 }
 
 defineInterface(Performance, 'Performance');
+hideBase(Performance);
+refuseClone(Performance, 'Performance');
 
 export const performance = new Performance(internalToken);

@@ -23,6 +23,7 @@ import {
   importOkp, importRsa, signAsymmetric, verifyAsymmetric,
 } from './crypto_asymmetric_keys.js';
 import { defineInterface, illegalConstructor, isObject, requireArgs, toDOMString, toLong } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const internalToken = Symbol('SubtleCrypto');
 
@@ -189,8 +190,9 @@ function derivedKeyLength(derived) {
 
 const textOf = (bytes) => native.utf8Decode(bytes, false);
 
-export class SubtleCrypto {
+export class SubtleCrypto extends Uncloneable {
   constructor(token = undefined) {
+    super();
     if (token !== internalToken) throw illegalConstructor();
   }
 
@@ -355,6 +357,8 @@ export class SubtleCrypto {
 }
 
 defineInterface(SubtleCrypto, 'SubtleCrypto');
+hideBase(SubtleCrypto);
+refuseClone(SubtleCrypto, 'SubtleCrypto');
 // As workerd's: methods declare no parameters, and `constructor` comes last.
 for (const name of Object.getOwnPropertyNames(SubtleCrypto.prototype)) {
   if (name !== 'constructor') Object.defineProperty(SubtleCrypto.prototype[name], 'length', { value: 0 });

@@ -7,6 +7,7 @@ import { URL } from './url.js';
 import {
   defineInterface, illegalInvocation, inspectCustom, isObject, toUSVString,
 } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const components = ['protocol', 'username', 'password', 'hostname', 'port', 'pathname', 'search', 'hash'];
 const OriginalRegExp = RegExp;
@@ -66,10 +67,11 @@ function componentResult(result) {
 
 let innerOf;
 
-export class URLPattern {
+export class URLPattern extends Uncloneable {
   #inner;
 
   constructor(input = undefined, baseURL = undefined, options = undefined) {
+    super();
     const args = [toInput(input)];
     // The second argument is the base URL, or the options when it is a dictionary.
     if (isObject(baseURL) || baseURL === null) {
@@ -152,3 +154,5 @@ for (const key of Reflect.ownKeys(ownDescriptors)) Reflect.deleteProperty(URLPat
 Object.defineProperties(URLPattern.prototype, componentDescriptors);
 Object.defineProperties(URLPattern.prototype, ownDescriptors);
 defineInterface(URLPattern, 'URLPattern');
+hideBase(URLPattern);
+refuseClone(URLPattern, 'URLPattern');

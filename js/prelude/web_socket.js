@@ -22,6 +22,7 @@ import { URL } from './url.js';
 import {
   bufferSourceView, defineInterface, isObject, requireArgs, toDictionary, toDOMString, toUSVString,
 } from './webidl.js';
+import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -101,6 +102,7 @@ export class MessageEvent extends Event {
   }
 }
 defineInterface(MessageEvent, 'MessageEvent');
+refuseClone(MessageEvent, 'MessageEvent');
 
 export class CloseEvent extends Event {
   #code;
@@ -128,6 +130,7 @@ export class CloseEvent extends Event {
   }
 }
 defineInterface(CloseEvent, 'CloseEvent');
+refuseClone(CloseEvent, 'CloseEvent');
 
 export class ErrorEvent extends Event {
   #message;
@@ -161,6 +164,7 @@ export class ErrorEvent extends Event {
   }
 }
 defineInterface(ErrorEvent, 'ErrorEvent');
+refuseClone(ErrorEvent, 'ErrorEvent');
 
 function newState(peer) {
   return {
@@ -376,6 +380,7 @@ export class WebSocket extends EventTarget {
 
 for (const type of ['open', 'message', 'close', 'error']) defineEventHandler(WebSocket.prototype, type);
 defineInterface(WebSocket, 'WebSocket', { CONNECTING, OPEN, CLOSING, CLOSED });
+refuseClone(WebSocket, 'WebSocket');
 
 // Sends `item` ({type: 'message', data} or {type: 'close', code, reason}) from the end with
 // state `s` to its local peer: at once if the peer accepted, otherwise when it does.
@@ -425,8 +430,9 @@ function dispatch(ws, item) {
   }
 }
 
-export class WebSocketPair {
+export class WebSocketPair extends Uncloneable {
   constructor() {
+    super();
     const first = new WebSocket(internalToken, newState(null));
     const second = new WebSocket(internalToken, newState(first));
     stateOf(first).peer = second;
@@ -435,6 +441,8 @@ export class WebSocketPair {
   }
 }
 defineInterface(WebSocketPair, 'WebSocketPair');
+hideBase(WebSocketPair);
+refuseClone(WebSocketPair, 'WebSocketPair');
 
 export class WebSocketRequestResponsePair {
   #request;

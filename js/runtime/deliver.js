@@ -10,8 +10,8 @@ import { kWorkerRpc } from './worker_host.js';
 import { bufferResponseBody } from './prelude_hooks.js';
 import { streamResponse } from './response_streams.js';
 import {
-  GET_PROPERTY, decodeRpcValue, encodeRpcValue, expireStubs, isExportCall, retainedCaps,
-  runExportCall,
+  GET_PROPERTY, cancelRpcStreams, decodeRpcValue, encodeRpcValue, expireStubs, isExportCall,
+  retainedCaps, runExportCall, startRpcStreams,
 } from './rpc_values.js';
 
 const ObjectFreeze = Object.freeze;
@@ -176,9 +176,12 @@ function encodeThrown(error) {
 // Settles the call with what the method returned (rpc_values.js: functions and RpcTargets in it go
 // by reference); a result that cannot be cloned settles it with the DataCloneError instead. Stubs
 // received in the arguments stop working once the call has returned, as on Cloudflare.
-export function deliverRpc(object, method, message, slot, eventId, unreadable) {
+// `streams`: the stub body ids of the ReadableStreams among the arguments (rpc_values.js).
+export function deliverRpc(object, method, message, slot, eventId, unreadable, streams) {
   let argStubs = null;
+  let streamsTaken = false;
   const fail = (error) => {
+    if (!streamsTaken) cancelRpcStreams(streams);
     expireStubs(argStubs);
     native.eventSettled(slot, eventId, false, encodeThrown(error));
   };
@@ -190,19 +193,22 @@ export function deliverRpc(object, method, message, slot, eventId, unreadable) {
   try {
     const workerRpc = object[kWorkerRpc];
     if (isExportCall(method)) {
-      const decoded = decodeRpcValue(message);
+      streamsTaken = true;
+      const decoded = decodeRpcValue(message, streams);
       argStubs = decoded[1];
       result = runExportCall(object, method, decoded[0], runTargetMember);
     } else if (typeof workerRpc === 'function') {
       // A Worker entrypoint, called through a service binding.
-      const decoded = decodeRpcValue(message);
+      streamsTaken = true;
+      const decoded = decodeRpcValue(message, streams);
       argStubs = decoded[1];
       const args = decoded[0];
       result = ReflectApply(workerRpc, object,
         [(instance) => runObjectMember(instance, method, args)]);
     } else {
       if (!extendsDurableObject(object)) throw new TypeErrorCtor(NO_RPC_MESSAGE);
-      const decoded = decodeRpcValue(message);
+      streamsTaken = true;
+      const decoded = decodeRpcValue(message, streams);
       argStubs = decoded[1];
       result = runObjectMember(object, method, decoded[0]);
     }
@@ -213,15 +219,17 @@ export function deliverRpc(object, method, message, slot, eventId, unreadable) {
   PromisePrototypeThen(
     PromiseResolve(result),
     (value) => {
-      let token;
+      let encoded;
       try {
-        token = encodeRpcValue(value, true, retainedCaps(argStubs))[0];
+        encoded = encodeRpcValue(value, true, retainedCaps(argStubs));
       } catch (error) {
         fail(error);
         return;
       }
       expireStubs(argStubs);
-      native.eventSettled(slot, eventId, true, token);
+      native.eventSettled(slot, eventId, true, encoded[0]);
+      // The result's streams flow once the answer is on its way (their channels went with it).
+      startRpcStreams(encoded[2]);
     },
     fail,
   );

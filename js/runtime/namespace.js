@@ -13,8 +13,9 @@ import { forwardedWebSocket } from './web_sockets.js';
 import { ERROR_CLASSES, sendRequestBody, stubBodyStream } from './stub_bodies.js';
 import { requestBodyStream } from './prelude_hooks.js';
 import {
-  SymbolDispose, decodeRpcValue, disposedCall, encodeRpcValue, exportMethod, registerObjectStub,
-  releaseExported, setExportCaller, setObjectStubMaker, stubMember,
+  SymbolDispose, abandonRpcStreams, cancelRpcStreams, decodeRpcValue, disposedCall,
+  encodeRpcValue, exportMethod, registerObjectStub, releaseExported, setExportCaller,
+  setObjectStubMaker, startRpcStreams, stubMember,
 } from './rpc_values.js';
 import {
   ErrorCtor, ObjectDefineProperty, PromisePrototypeThen, PromiseReject, StringCtor,
@@ -96,22 +97,29 @@ function rpcFailure(answer, idHex) {
 function callWith(call, className, idHex, name, method, args) {
   let answer;
   let exported = null;
+  let streams = null;
   try {
     const encoded = encodeRpcValue(args, false);
     exported = encoded[1];
+    streams = encoded[2];
     answer = call(className, idHex, name, method, encoded[0]);
   } catch (error) {
     releaseExported(exported);
+    abandonRpcStreams(streams);
     return PromiseReject(error);
   }
+  // The arguments' streams flow from now on, while the callee runs (their channels went with the
+  // call); what the callee does not read is cancelled when it drops them.
+  startRpcStreams(streams);
   return PromisePrototypeThen(answer, (settled) => {
     if (settled[1] !== OUTCOME_RETURNED) {
       releaseExported(exported);
+      cancelRpcStreams(settled[9]);
       return rpcFailure(settled, idHex);
     }
     let decoded;
     try {
-      decoded = decodeRpcValue(settled[2]);
+      decoded = decodeRpcValue(settled[2], settled[9]);
     } catch (error) {
       releaseExported(exported);
       throw error;

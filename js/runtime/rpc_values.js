@@ -9,10 +9,14 @@
 // disposes them (`stub[Symbol.dispose]()`, `using`, or disposing the result that holds them), as
 // workerd's do. A Durable Object stub sent over RPC arrives as a stub of the same object.
 //
+// A ReadableStream goes as a channel of its own (stub_bodies.js): the receiver reads what the
+// sender's stream yields as it comes, with backpressure, during the call and after it.
+//
 // Wire format (structured clone): `[value]` when nothing goes by reference, else
 // `[value, markers, refs]`: each marker is an empty object standing in the value for the reference
 // described by refs[i] = [className, idHex, name, capId, kind] (kind 'f' a function, 't' an
-// RpcTarget, 'd' a Durable Object stub, capId 0). Structured clone keeps identity within one
+// RpcTarget, 'd' a Durable Object stub, capId 0; kind 's' a ReadableStream, capId its place among
+// the message's streams, whose channels travel beside the bytes: native.encodeRpc's `streams`). Structured clone keeps identity within one
 // message, so the receiver finds the markers again by identity: no user value can pose as one.
 import { native } from './native.js';
 import {
@@ -20,8 +24,31 @@ import {
   ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
+import {
+  abandonRpcSink, abandonRpcStream, drainRpcSink, isReadableStream, isWritableStream, lockRpcSink,
+  lockRpcStream, rpcWritable, sendRpcStream, stubBodyStream,
+} from './stub_bodies.js';
 
 const ProxyCtor = Proxy;
+// Captured before user code runs: the prelude's classes that RPC rebuilds on the other side.
+const HeadersCtor = globalThis.Headers;
+const RequestCtor = globalThis.Request;
+const ResponseCtor = globalThis.Response;
+const DOMExceptionCtor = globalThis.DOMException;
+const getterOf = (Ctor, name) => Object.getOwnPropertyDescriptor(Ctor.prototype, name).get;
+const RequestGetters = {
+  __proto__: null, method: getterOf(RequestCtor, 'method'), url: getterOf(RequestCtor, 'url'),
+  headers: getterOf(RequestCtor, 'headers'), body: getterOf(RequestCtor, 'body'),
+  redirect: getterOf(RequestCtor, 'redirect'),
+};
+const ResponseGetters = {
+  __proto__: null, status: getterOf(ResponseCtor, 'status'), statusText: getterOf(ResponseCtor, 'statusText'),
+  headers: getterOf(ResponseCtor, 'headers'), body: getterOf(ResponseCtor, 'body'),
+};
+const DOMExceptionGetters = {
+  __proto__: null, name: getterOf(DOMExceptionCtor, 'name'), message: getterOf(DOMExceptionCtor, 'message'),
+};
+const HeadersEntries = HeadersCtor.prototype.entries;
 const MapCtor = Map;
 const SetCtor = Set;
 const WeakMapCtor = WeakMap;
@@ -142,10 +169,30 @@ function containerKind(value) {
   return KIND_OTHER;
 }
 
+// The Web API objects RPC carries by their contents, rebuilt on the other side (as workerd):
+// 'h' Headers, 'q' Request, 'r' Response (their bodies as streams), 'x' DOMException.
+function webApiKind(value) {
+  if (inheritsFrom(value, HeadersCtor.prototype)) return 'h';
+  if (inheritsFrom(value, RequestCtor.prototype)) return 'q';
+  if (inheritsFrom(value, ResponseCtor.prototype)) return 'r';
+  if (inheritsFrom(value, DOMExceptionCtor.prototype)) return 'x';
+  return undefined;
+}
+
 function isReference(value) {
   if (typeof value === 'function') return true;
   return WeakMapPrototypeHas(stubRefs, value) || WeakMapPrototypeHas(objectStubs, value) ||
-    isRpcTarget(value);
+    isRpcTarget(value) || isReadableStream(value) || isWritableStream(value) ||
+    webApiKind(value) !== undefined;
+}
+
+function headerList(headers) {
+  const out = [];
+  const entries = ReflectApply(HeadersEntries, headers, []);
+  for (let step = entries.next(); !step.done; step = entries.next()) {
+    out[out.length] = [step.value[0], step.value[1]];
+  }
+  return out;
 }
 
 // Whether the argument list `list` holds nothing that goes by reference: at once when every
@@ -200,20 +247,34 @@ function holdsReferences(value, seen) {
 }
 
 // Encodes `value` for a call (the argument list) or an answer (with `retained`: see
-// retainedCaps). Returns [token, exported]: the
-// token of the encoded message (native.encodeRpc), to be handed to the call or the answer in the
-// same turn; `exported` lists the [table, capId] this side exported for it (null when none). `forResult` marks exports that live
-// until the receiver disposes them rather than until the call returns.
+// retainedCaps). Returns [token, exported, streams]: the token of the encoded message
+// (native.encodeRpc), to be handed to the call or the answer in the same turn; `exported` lists
+// the [table, capId] this side exported for it (null when none); `streams` lists the
+// [channelId, reader] of the ReadableStreams in it (null when none), to be started with
+// startRpcStreams once the message is handed over (or given up with abandonRpcStreams if it was
+// not). `forResult` marks exports that live until the receiver disposes them rather than until
+// the call returns.
 export function encodeRpcValue(value, forResult, retained = null) {
   // Most calls pass only primitives: their argument list (made by the runtime) needs no walk.
   const plain = forResult ? !holdsReferences(value, undefined) : argumentsHoldNoReferences(value);
   if (retained === null && plain) {
-    return [native.encodeRpc([value], !forResult, false), null];
+    return [native.encodeRpc([value], !forResult, false), null, null];
   }
   const markers = [];
   const refs = [];
   const exported = [];
+  const streams = [];
+  const channels = [];
+  let objectRefs = false;
   const copies = new MapCtor();
+  // A stream's place among the message's channels, its channel opened and the stream locked.
+  const channel = (stream) => {
+    const reader = lockRpcStream(stream);
+    const id = native.openRequestBody();
+    streams[streams.length] = [id, reader, false];
+    channels[channels.length] = id;
+    return channels.length - 1;
+  };
   let self;
   const reference = (thing) => {
     const known = WeakMapPrototypeGet(stubRefs, thing);
@@ -224,6 +285,34 @@ export function encodeRpcValue(value, forResult, retained = null) {
     } else if (WeakMapPrototypeHas(objectStubs, thing)) {
       const address = WeakMapPrototypeGet(objectStubs, thing);
       ref = [address[0], address[1], address[2], 0, 'd'];
+    } else if (typeof thing !== 'function' && isReadableStream(thing)) {
+      ref = ['', '', undefined, channel(thing), 's'];
+    } else if (typeof thing !== 'function' && isWritableStream(thing)) {
+      const writer = lockRpcSink(thing);
+      const id = native.openRpcSink();
+      streams[streams.length] = [id, writer, true];
+      channels[channels.length] = -id;
+      ref = ['', '', undefined, channels.length - 1, 'w'];
+    } else if (typeof thing !== 'function' && webApiKind(thing) !== undefined) {
+      const kind = webApiKind(thing);
+      let contents;
+      if (kind === 'h') {
+        contents = headerList(thing);
+      } else if (kind === 'q') {
+        const body = ReflectApply(RequestGetters.body, thing, []);
+        contents = [ReflectApply(RequestGetters.method, thing, []), ReflectApply(RequestGetters.url, thing, []),
+          headerList(ReflectApply(RequestGetters.headers, thing, [])),
+          body === null ? -1 : channel(body), ReflectApply(RequestGetters.redirect, thing, [])];
+      } else if (kind === 'r') {
+        const body = ReflectApply(ResponseGetters.body, thing, []);
+        contents = [ReflectApply(ResponseGetters.status, thing, []),
+          ReflectApply(ResponseGetters.statusText, thing, []),
+          headerList(ReflectApply(ResponseGetters.headers, thing, [])), body === null ? -1 : channel(body)];
+      } else {
+        contents = [ReflectApply(DOMExceptionGetters.name, thing, []),
+          ReflectApply(DOMExceptionGetters.message, thing, [])];
+      }
+      ref = ['', '', undefined, contents, kind];
     } else {
       if (self === undefined) {
         self = native.currentObject();
@@ -243,6 +332,7 @@ export function encodeRpcValue(value, forResult, retained = null) {
       exported[exported.length] = [table, capId];
       ref = [self[1], self[2], self[3], capId, kind];
     }
+    if (ref[4] === 'f' || ref[4] === 't' || ref[4] === 'd') objectRefs = true;
     const marker = {};
     markers[markers.length] = marker;
     refs[refs.length] = ref;
@@ -287,10 +377,42 @@ export function encodeRpcValue(value, forResult, retained = null) {
     const message = retained === null
       ? [copy(value), markers, refs]
       : [copy(value), markers, refs, retained];
-    return [native.encodeRpc(message, false, markers.length !== 0), exported];
+    const token = native.encodeRpc(message, false, objectRefs,
+      channels.length === 0 ? undefined : channels);
+    return [token, exported, streams.length === 0 ? null : streams];
   } catch (error) {
     releaseExported(exported);
+    abandonRpcStreams(streams);
     throw error;
+  }
+}
+
+// Starts sending the streams of a message that was handed over (encodeRpcValue).
+export function startRpcStreams(streams) {
+  if (streams === null) return;
+  for (let i = 0; i < streams.length; i++) {
+    if (streams[i][2]) drainRpcSink(streams[i][0], streams[i][1]);
+    else sendRpcStream(streams[i][0], streams[i][1]);
+  }
+}
+
+// Gives up the streams of a message that could not be handed over: they are unlocked again.
+export function abandonRpcStreams(streams) {
+  if (streams === null) return;
+  for (let i = 0; i < streams.length; i++) {
+    if (streams[i][2]) abandonRpcSink(streams[i][0], streams[i][1]);
+    else abandonRpcStream(streams[i][0], streams[i][1]);
+  }
+}
+
+// Cancels the channels of received streams that no value holds (a message that could not be
+// read, or an answer that is not a value).
+export function cancelRpcStreams(ids) {
+  if (!ArrayIsArray(ids)) return;
+  for (let i = 0; i < ids.length; i++) {
+    // A writable channel's id is negated (this side produces it): it fails.
+    if (ids[i] < 0) native.requestBodyEnd(-ids[i], false);
+    else native.stubBodyCancel(ids[i]);
   }
 }
 
@@ -351,7 +473,67 @@ export function retainedCaps(stubs) {
 // Turns the message encodeRpcValue made, decoded by the runtime, back into the value. Returns
 // [value, stubs, retained]: `stubs` lists the stubs made for the references in it (null when
 // none), `retained` the capIds of the caller's exports that the callee keeps (an answer's).
-export function decodeRpcValue(message) {
+// `channels` are the stub body ids of the streams that came with it (in marker order); those no
+// marker claims, or all of them if the message cannot be read, are cancelled.
+export function decodeRpcValue(message, channels = undefined) {
+  const streamIds = ArrayIsArray(channels) && channels.length !== 0 ? channels : null;
+  if (streamIds === null) return decodeMessage(message, null);
+  let claimed = 0;
+  try {
+    const decoded = decodeMessage(message, (index, writable) => {
+      if (typeof index !== 'number' || !(index >= 0 && index < streamIds.length) ||
+          streamIds[index] === undefined) {
+        throw new TypeErrorCtor('Malformed RPC message.');
+      }
+      const id = streamIds[index];
+      if ((id < 0) !== (writable === true)) throw new TypeErrorCtor('Malformed RPC message.');
+      streamIds[index] = undefined;
+      claimed++;
+      return writable ? rpcWritable(-id) : stubBodyStream(id, true);
+    });
+    if (claimed !== streamIds.length) cancelRpcStreams(unclaimed(streamIds));
+    return decoded;
+  } catch (error) {
+    cancelRpcStreams(unclaimed(streamIds));
+    throw error;
+  }
+}
+
+function unclaimed(ids) {
+  const out = [];
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] !== undefined) out[out.length] = ids[i];
+  }
+  return out;
+}
+
+// The object a by-contents marker of kind `kind` stands for (see webApiKind; 's' a stream).
+function rebuild(kind, contents, streamOf) {
+  const bodyOf = (index) => {
+    if (index === -1) return null;
+    if (streamOf === null) throw new TypeErrorCtor('Malformed RPC message.');
+    return streamOf(index);
+  };
+  if (kind === 's') return bodyOf(contents);
+  if (kind === 'w') {
+    if (streamOf === null) throw new TypeErrorCtor('Malformed RPC message.');
+    return streamOf(contents, true);
+  }
+  if (kind === 'h') return new HeadersCtor(contents);
+  if (!ArrayIsArray(contents)) throw new TypeErrorCtor('Malformed RPC message.');
+  if (kind === 'x') return new DOMExceptionCtor(StringCtor(contents[1]), StringCtor(contents[0]));
+  if (kind === 'q') {
+    const body = bodyOf(contents[3]);
+    return new RequestCtor(StringCtor(contents[1]), {
+      method: StringCtor(contents[0]), headers: contents[2], body, redirect: StringCtor(contents[4]),
+    });
+  }
+  return new ResponseCtor(bodyOf(contents[3]), {
+    status: contents[0], statusText: StringCtor(contents[1]), headers: contents[2],
+  });
+}
+
+function decodeMessage(message, streamOf) {
   if (!ArrayIsArray(message)) throw new TypeErrorCtor('Malformed RPC message.');
   if (message.length === 1) return [message[0], null, null];
   const markers = message[1];
@@ -366,6 +548,11 @@ export function decodeRpcValue(message) {
   for (let i = 0; i < markers.length; i++) {
     const ref = refs[i];
     if (!ArrayIsArray(ref) || ref.length !== 5) throw new TypeErrorCtor('Malformed RPC message.');
+    if (ref[4] === 's' || ref[4] === 'w' || ref[4] === 'h' || ref[4] === 'q' || ref[4] === 'r' ||
+        ref[4] === 'x') {
+      MapPrototypeSet(byMarker, markers[i], rebuild(ref[4], ref[3], streamOf));
+      continue;
+    }
     const stub = ref[4] === 'd'
       ? makeObjectStub(StringCtor(ref[0]), StringCtor(ref[1]), ref[2] === undefined ? undefined : StringCtor(ref[2]))
       : makeExportStub({

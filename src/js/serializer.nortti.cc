@@ -50,6 +50,12 @@ class CloneDelegate : public v8::ValueSerializer::Delegate {
     if (object->InternalFieldCount() != kHostObjectFields) return Refuse("object");
     v8::Local<v8::Value> kind = object->GetInternalField(0);
     v8::Local<v8::Value> first = object->GetInternalField(1);
+    if (kind->IsInt32() &&
+        kind.As<v8::Int32>()->Value() == static_cast<int32_t>(HostObjectKind::kRefused) &&
+        first->IsString()) {
+      ThrowDataCloneError(first.As<v8::String>());
+      return v8::Nothing<bool>();
+    }
     if (!kind->IsInt32() ||
         kind.As<v8::Int32>()->Value() != static_cast<int32_t>(HostObjectKind::kBlob)) {
       return Refuse(first->IsString() ? ToUtf8(isolate, first) : "object");
@@ -163,8 +169,36 @@ std::optional<std::string> Serialize(v8::Isolate* isolate, v8::Local<v8::Value> 
   v8::ValueSerializer serializer(isolate, &delegate);
   delegate.set_serializer(&serializer);
   serializer.WriteHeader();
-  bool ok = false;
-  if (!serializer.WriteValue(isolate->GetCurrentContext(), value).To(&ok) || !ok) {
+  // V8's own refusal is caught so that explain_refusal may word it as workerd does.
+  v8::Local<v8::Value> refusal;
+  {
+    v8::TryCatch try_catch(isolate);
+    bool ok = false;
+    if (!serializer.WriteValue(isolate->GetCurrentContext(), value).To(&ok) || !ok) {
+      if (try_catch.HasTerminated() || !try_catch.HasCaught() || !hooks.explain_refusal) {
+        if (try_catch.HasCaught() || try_catch.HasTerminated()) try_catch.ReThrow();
+        return std::nullopt;
+      }
+      refusal = try_catch.Exception();
+    }
+  }
+  if (!refusal.IsEmpty()) {
+    v8::Local<v8::String> message;
+    {
+      v8::TryCatch explaining(isolate);
+      if (!hooks.explain_refusal(isolate, value).ToLocal(&message) || explaining.HasCaught()) {
+        if (explaining.HasTerminated()) {
+          explaining.ReThrow();
+          return std::nullopt;
+        }
+        message = v8::Local<v8::String>();
+      }
+    }
+    if (message.IsEmpty()) {
+      isolate->ThrowException(refusal);
+    } else {
+      delegate.ThrowDataCloneError(message);
+    }
     return std::nullopt;
   }
   std::pair<uint8_t*, size_t> buffer = serializer.Release();

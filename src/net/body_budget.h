@@ -1,7 +1,8 @@
 // The server-wide budget of request body bytes buffered at once, and one request's share of it.
 // Bodies are read only after routing and access checks; while read, each one reserves the bytes
-// it has buffered, and a body that would pass the budget is refused (503) instead of growing
-// memory. Reservations last until the request's response has been written.
+// it may hold (a body read whole, what it has buffered; a streamed upload, its fixed window), and
+// a body that would pass the budget is refused (503) instead of growing memory. Reservations last
+// until the request's response has been written, or a streamed upload has ended.
 //
 // BodyBudget is thread-safe; a BodyReservation belongs to one connection (one thread at a time).
 #pragma once

@@ -56,15 +56,25 @@ constexpr size_t kLingerBytes = 128u << 20;
 // steps, so that idle connections hold little memory.
 constexpr size_t kReadStep = 64u << 10;
 constexpr size_t kIdleReadStep = 4u << 10;
+// What a streamed upload may hold at once, and so what it reserves of the server-wide body budget:
+// the chunks queued for the object (the channel pauses reading past its high-water mark) plus
+// one read.
+constexpr size_t kUploadWindow = runtime::ResponseStream::kHighWater + kReadStep;
 
 RateLimitedLog& ResponseHeadLog() {
   static RateLimitedLog log(LogLevel::kWarn, std::chrono::seconds(10));
   return log;
 }
 
-// One HTTP connection. Reads a request head, admits it on the head, reads its body, dispatches it
-// and writes the response; then the next request (keep-alive), until either side closes or a
-// timeout fires. Lives on its loop's thread; holds itself alive through pending operations.
+// One HTTP connection. Reads a request head, admits it on the head, dispatches it and writes the
+// response; then the next request (keep-alive), until either side closes or a timeout fires.
+// Lives on its loop's thread; holds itself alive through pending operations.
+//
+// The body of a request to an object or a Worker streams (StartUpload): the request is
+// dispatched once its head is admitted, and the body's bytes pass to the object through a
+// ResponseStream as they come off the socket (the connection is that stream's producer), while
+// the response may already be written. A body whose bytes are all buffered with the head, and
+// the bodies of admin requests and WebSocket upgrades, are read whole before dispatch.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer& server, size_t loop)
@@ -74,13 +84,18 @@ class Session : public std::enable_shared_from_this<Session> {
         loop_(loop),
         io_(pool_.io(loop)),
         timer_(io_),
+        upload_timer_(io_),
         limits_{server.options().max_header_bytes, server.options().max_body_bytes},
         buffer_(ConnectionBufferBytes(limits_)),
         accounts_(server.accounts()),
         reservation_(accounts_->body_budget) {}
   // The connection was counted when it was accepted (HttpServer::HandOff); the count ends with
   // the session.
-  ~Session() { --accounts_->http_connections; }
+  ~Session() {
+    // An upload whose object still reads it ends with the connection.
+    if (upload_stream_) upload_stream_->Finish(false, runtime::ResponseStream::ConnectionLost());
+    --accounts_->http_connections;
+  }
 
   void Start() { StartRequest(/*first=*/true); }
 
@@ -88,6 +103,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // kStreaming: the head of a response whose body streams is written; its chunks are written as
   // the object produces them (ResponseStream).
   enum class Phase { kIdle, kHead, kBody, kDispatched, kWriting, kStreaming, kLinger, kClosed };
+  // A streamed upload, beside the phases (the response may be written while it is read).
+  // kReading: bytes pass to the object (a read may be outstanding); kPaused: the object has not
+  // taken what is queued (nothing is read until it does); kAbandoned: the object no longer reads
+  // it (cancelled, or answered without it), the rest stays unread; kFailed: the client broke it
+  // (lost, too large, malformed, too slow); kDone: the whole body passed.
+  enum class Upload { kNone, kReading, kPaused, kAbandoned, kFailed, kDone };
 
   // --- Timeouts: one timer; each phase re-arms it. A stale expiry (re-armed since) is ignored.
   void Arm(std::chrono::steady_clock::duration after) {
@@ -132,6 +153,10 @@ class Session : public std::enable_shared_from_this<Session> {
     body_pending_ = false;
     keep_alive_ = true;
     head_ = false;
+    parsing_body_ = false;
+    server_answered_ = false;
+    upload_ = Upload::kNone;
+    upload_stream_.reset();
     upgrade_request_.reset();
     if (buffer_.size() == 0) buffer_.shrink_to_fit();  // idle connections keep no large buffer
     if (first || buffer_.size() > 0) {
@@ -164,7 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
         OnParseError(ec);
         return false;
       }
-      if (phase_ != Phase::kBody && parser_->is_header_done()) break;
+      if (!parsing_body_ && parser_->is_header_done()) break;
       if (used == 0) break;
     }
     return true;
@@ -224,11 +249,10 @@ class Session : public std::enable_shared_from_this<Session> {
       Refuse(413, "Request body too large: the limit is " + std::to_string(limits_.max_body_bytes) +
                       " bytes.");
     } else if (ec == http::error::buffer_overflow) {
-      Refuse(phase_ == Phase::kBody ? 431 : 400,
-             phase_ == Phase::kBody
-                 ? "Request trailer fields or chunk header too large: the limit is " +
-                       std::to_string(buffer_.max_size()) + " bytes."
-                 : "Malformed HTTP request: the request head is too large.");
+      Refuse(parsing_body_ ? 431 : 400,
+             parsing_body_ ? "Request trailer fields or chunk header too large: the limit is " +
+                                 std::to_string(buffer_.max_size()) + " bytes."
+                           : "Malformed HTTP request: the request head is too large.");
     } else {
       Refuse(400, "Malformed HTTP request: " + ec.message() + ".");
     }
@@ -274,6 +298,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     phase_ = Phase::kBody;
+    parsing_body_ = true;
     Arm(server_.options().body_timeout);
     parser_->eager(true);
     auto expect = req.find(http::field::expect);
@@ -285,11 +310,25 @@ class Session : public std::enable_shared_from_this<Session> {
                             self->Close();
                             return;
                           }
-                          self->ParseBody();
+                          self->BeginBody();
                         });
       return;
     }
-    ParseBody();
+    BeginBody();
+  }
+
+  // The body of an admitted request: streamed to an object or a Worker, unless what is buffered
+  // already holds all of it; read whole for the admin API and WebSocket upgrades.
+  void BeginBody() {
+    if (!Parse()) return;
+    const bool streams =
+        (plan_.route.kind == RouteKind::kObject || plan_.route.kind == RouteKind::kWorker) &&
+        !upgrade_request_;
+    if (!streams || parser_->is_done()) {
+      ParseBody();
+      return;
+    }
+    StartUpload();
   }
 
   void ParseBody() {
@@ -318,28 +357,268 @@ class Session : public std::enable_shared_from_this<Session> {
     Disarm();
     phase_ = Phase::kDispatched;
     request_.body = std::move(parser_->get().body());
+    DispatchRequest();
+  }
+
+  void DispatchRequest() {
     // Before dispatching: the response (and with it Upgrade()) may come before Dispatch returns.
     owner_.reset();
     if (plan_.route.kind == RouteKind::kObject) owner_ = pool_.RouteObject(plan_.address);
     // A Worker is stateless: the loop that read the request runs it.
     if (plan_.route.kind == RouteKind::kWorker) owner_ = loop_;
-    server_.Dispatch(owner_, std::move(plan_), std::move(request_), std::move(protocol_fallback_),
-                     [self = shared_from_this()](runtime::HttpResponseData response) {
-                       if (self->pool_.OnLoop(self->loop_)) {
-                         self->Write(std::move(response));
-                         return;
-                       }
-                       asio::post(self->io_, [self, response = std::move(response)]() mutable {
-                         self->Write(std::move(response));
-                       });
-                     });
+    server_.Dispatch(
+        owner_, std::move(plan_), std::move(request_), std::move(protocol_fallback_),
+        [self = shared_from_this(), seq = ++request_seq_](runtime::HttpResponseData response) {
+          if (self->pool_.OnLoop(self->loop_)) {
+            self->OnAnswer(seq, std::move(response));
+            return;
+          }
+          asio::post(self->io_, [self, seq, response = std::move(response)]() mutable {
+            self->OnAnswer(seq, std::move(response));
+          });
+        });
   }
 
-  // Answers a request the server refuses, and closes the connection afterwards.
+  // The object's (or admin handler's) answer to request `seq`. Dropped when the server answered
+  // that request itself meanwhile (its upload failed: 408, 413, 400).
+  void OnAnswer(uint64_t seq, runtime::HttpResponseData response) {
+    if (seq != request_seq_ || server_answered_) {
+      if (response.web_socket_id != 0) NotifySocketNeverConnected(response);
+      if (response.body_stream) response.body_stream->Cancel();
+      return;
+    }
+    Write(std::move(response));
+  }
+
+  // Answers a request the server refuses, and closes the connection afterwards. While a streamed
+  // upload is read, the object's reader fails with the same message; once the response has
+  // started, the connection just breaks.
   void Refuse(int status, const std::string& message) {
+    if (upload_ == Upload::kReading || upload_ == Upload::kPaused) {
+      runtime::ResponseStream::Failure failure;
+      failure.name = "Error";
+      failure.message = message;
+      failure.client = true;
+      FailUpload(std::move(failure));
+    }
+    if (phase_ == Phase::kWriting || phase_ == Phase::kStreaming || phase_ == Phase::kLinger ||
+        phase_ == Phase::kClosed) {
+      Close();
+      return;
+    }
+    if (phase_ == Phase::kDispatched) server_answered_ = true;
     keep_alive_ = false;
     body_pending_ = true;  // what follows on the connection cannot be trusted: discard it
     Write(Plain(status, message));
+  }
+
+  // --- A streamed upload: the connection produces the body's chunks into upload_stream_, which
+  // the object's request.body reads (thread_engine_stub_bodies.cc). Reading the socket pauses
+  // while the object has not taken ResponseStream::kHighWater bytes, so a body costs at most
+  // kUploadWindow bytes here, whatever its size; the body limit (413) is the parser's.
+  void StartUpload() {
+    if (!reservation_.GrowTo(kUploadWindow)) {
+      auto answer = Plain(503,
+                          "The server is receiving too many request bodies at once; retry "
+                          "later.");
+      answer.headers.emplace_back("retry-after", "5");
+      keep_alive_ = false;
+      body_pending_ = true;
+      Write(std::move(answer));
+      return;
+    }
+    upload_stream_ = std::make_shared<runtime::ResponseStream>();
+    // Called on the object's thread when it has taken what was queued, or cancelled: only posts
+    // to this connection's. Weak: the stream may outlive the session (the object holds it).
+    std::weak_ptr<Session> weak = weak_from_this();
+    asio::io_context* io = &io_;
+    upload_stream_->SetProducerWake([weak, io] {
+      asio::post(*io, [weak] {
+        if (auto self = weak.lock()) self->OnUploadRoom();
+      });
+    });
+    upload_ = Upload::kReading;
+    request_.body_stream = upload_stream_;
+    Disarm();
+    phase_ = Phase::kDispatched;
+    ArmUpload();
+    DispatchRequest();
+    PumpUpload();
+  }
+
+  // Passes what the parser has of the body to the object, then reads on (or pauses, or ends).
+  void PumpUpload() {
+    if (upload_ != Upload::kReading || upload_reading_ || phase_ == Phase::kClosed ||
+        phase_ == Phase::kLinger) {
+      return;
+    }
+    if (!Parse()) return;  // refused: Refuse() failed the upload
+    std::string& parsed = parser_->get().body();
+    bool more = true;
+    if (!parsed.empty()) {
+      std::string chunk = std::move(parsed);
+      parsed.clear();
+      more = upload_stream_->Reserve(chunk.size());
+      upload_stream_->Push(std::move(chunk));
+    }
+    if (parser_->is_done()) {
+      EndUpload();
+      return;
+    }
+    if (upload_stream_->cancelled()) {
+      AbandonUpload();
+      return;
+    }
+    if (!more) {
+      upload_ = Upload::kPaused;
+      DisarmUpload();  // the object is slow, not the client
+      return;
+    }
+    ReadUpload();
+  }
+
+  void ReadUpload() {
+    size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) {
+      OnParseError(http::error::buffer_overflow);
+      return;
+    }
+    upload_reading_ = true;
+    socket_.async_read_some(
+        buffer_.prepare(std::min(room, kReadStep)),
+        [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->upload_reading_ = false;
+          self->buffer_.commit(n);
+          if (self->resume_after_read_) {
+            // The response is done and the body whole: the next request may start.
+            self->resume_after_read_ = false;
+            if (self->phase_ != Phase::kClosed) self->StartRequest(/*first=*/false);
+            return;
+          }
+          if (self->phase_ == Phase::kLinger) {
+            // The connection closes: this read was the first of its discarding.
+            self->lingered_ += n;
+            if ((ec && ec != asio::error::operation_aborted) || self->lingered_ >= kLingerBytes) {
+              self->Close();
+              return;
+            }
+            self->Discard();
+            return;
+          }
+          if (self->phase_ == Phase::kClosed || self->upload_ != Upload::kReading) return;
+          if (ec) {
+            // The client left (or reset) mid-body: the object's read fails as on workerd.
+            self->FailUpload(runtime::ResponseStream::ConnectionLost());
+            self->Close();
+            return;
+          }
+          if (n > 0) self->ArmUpload();  // between bytes, as for a body read whole
+          self->PumpUpload();
+        });
+  }
+
+  // The object took enough of what was queued (or cancelled its body).
+  void OnUploadRoom() {
+    if (upload_ != Upload::kPaused) return;
+    if (upload_stream_->cancelled()) {
+      AbandonUpload();
+      return;
+    }
+    upload_ = Upload::kReading;
+    ArmUpload();
+    PumpUpload();
+  }
+
+  void EndUpload() {
+    upload_ = Upload::kDone;
+    upload_stream_->Finish(true);
+    DisarmUpload();
+    reservation_.Release();
+    // While the body was read, a response streaming out did not watch for the client leaving.
+    if (phase_ == Phase::kStreaming) WatchPeer();
+  }
+
+  // The object will not read the rest; the connection closes after the response unless the rest
+  // is already buffered (SettleUpload).
+  void AbandonUpload() {
+    upload_ = Upload::kAbandoned;
+    upload_stream_->Cancel();
+    DisarmUpload();
+    reservation_.Release();
+  }
+
+  void FailUpload(runtime::ResponseStream::Failure failure) {
+    upload_ = Upload::kFailed;
+    upload_stream_->Finish(false, std::move(failure));
+    DisarmUpload();
+    reservation_.Release();
+  }
+
+  bool UploadUnfinished() const {
+    return upload_ == Upload::kReading || upload_ == Upload::kPaused ||
+           upload_ == Upload::kAbandoned;
+  }
+
+  // A response is about to go out (or has ended) while the upload is unfinished. Unless the object
+  // may still read it (a response streaming out), the rest of the body goes: parsed and dropped if
+  // it is all buffered already, so that the connection goes on; otherwise the connection closes
+  // after the response, as workerd's does ("Connection: close").
+  void SettleUpload(bool object_may_read) {
+    if (!UploadUnfinished()) return;
+    if (object_may_read && upload_ != Upload::kAbandoned && !upload_stream_->cancelled()) return;
+    if (upload_ != Upload::kAbandoned) AbandonUpload();
+    if (!DropBufferedBody()) {
+      keep_alive_ = false;
+      body_pending_ = true;
+    }
+  }
+
+  // Parses the buffered bytes of an abandoned body and drops them; true if the body ended there.
+  bool DropBufferedBody() {
+    try {
+      while (buffer_.size() > 0 && !parser_->is_done()) {
+        beast::error_code ec;
+        size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        parser_->get().body().clear();
+        if (ec == http::error::need_more) break;
+        if (ec || used == 0) return false;
+      }
+    } catch (const std::exception&) {
+      return false;
+    }
+    parser_->get().body().clear();
+    if (!parser_->is_done()) return false;
+    upload_ = Upload::kDone;
+    return true;
+  }
+
+  void ArmUpload() {
+    upload_timer_.expires_after(server_.options().body_timeout);
+    upload_timer_.async_wait(
+        [self = shared_from_this(), generation = ++upload_timer_generation_](beast::error_code ec) {
+          if (ec || generation != self->upload_timer_generation_) return;
+          self->OnUploadTimeout();
+        });
+  }
+  void DisarmUpload() {
+    ++upload_timer_generation_;
+    upload_timer_.cancel();
+  }
+
+  // No byte of the body for body_timeout while the object waited for it.
+  void OnUploadTimeout() {
+    if (upload_ != Upload::kReading) return;
+    if (upload_stream_->cancelled()) {
+      AbandonUpload();
+      return;
+    }
+    if (phase_ == Phase::kDispatched) {
+      // Only the upload's read is pending (no response yet): it sees the upload failed and stops.
+      beast::error_code ignored;
+      socket_.cancel(ignored);
+    }
+    Refuse(408, "The request body did not arrive in time.");
   }
 
   // --- Writing.
@@ -393,6 +672,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (data.body_stream) data.body_stream->Cancel();  // the client is gone: stop producing
       return;
     }
+    SettleUpload(/*object_may_read=*/data.body_stream != nullptr);
     if (data.body_stream) {
       WriteStreamed(std::move(data));
       return;
@@ -516,7 +796,8 @@ class Session : public std::enable_shared_from_this<Session> {
           // Close(), lets go of it.
           self->stream_->SetConsumerWake(
               [session = self] { asio::post(session->io_, [session] { session->PumpStream(); }); });
-          self->WatchPeer();
+          // While an upload is read, its reads notice the client leaving (EndUpload watches then).
+          if (!self->UploadUnfinished() && !self->upload_reading_) self->WatchPeer();
           self->PumpStream();
         });
   }
@@ -615,6 +896,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The response is written: the connection goes on to the next request, or ends.
   void FinishResponse(bool keep) {
+    if (UploadUnfinished()) {
+      SettleUpload(/*object_may_read=*/false);
+      keep = keep && keep_alive_;
+    }
+    if (keep && upload_reading_) {
+      // The body ended in the buffer while a read of it was pending: the next request starts once
+      // that read returns, cancelled now (no write is pending).
+      resume_after_read_ = true;
+      beast::error_code ignored;
+      socket_.cancel(ignored);
+      return;
+    }
     if (!keep) {
       if (body_pending_) {
         Linger();
@@ -688,7 +981,8 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
     Arm(kLingerTime);
     lingered_ = 0;
-    Discard();
+    // A read of an upload still pending becomes the first discarding read (ReadUpload).
+    if (!upload_reading_) Discard();
   }
   void Discard() {
     buffer_.clear();
@@ -711,9 +1005,12 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_->Cancel();
       stream_.reset();
     }
+    if (upload_ == Upload::kReading || upload_ == Upload::kPaused)
+      FailUpload(runtime::ResponseStream::ConnectionLost());
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     Disarm();
+    DisarmUpload();
     reservation_.Release();
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -727,6 +1024,8 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::io_context& io_;
   asio::steady_timer timer_;
   uint64_t timer_generation_ = 0;
+  asio::steady_timer upload_timer_;  // the body timeout of a streamed upload
+  uint64_t upload_timer_generation_ = 0;
   RequestLimits limits_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
@@ -738,6 +1037,16 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_ = false;
   bool http10_ = false;        // the request is HTTP/1.0
   bool body_pending_ = false;  // the request's body (or what follows it) was not read
+  bool parsing_body_ = false;  // the parser is past the head (it may go on into the body)
+  // The streamed upload of the current request (see StartUpload).
+  Upload upload_ = Upload::kNone;
+  std::shared_ptr<runtime::ResponseStream> upload_stream_;
+  bool upload_reading_ = false;     // a read for the upload is pending
+  bool resume_after_read_ = false;  // that read, once back, starts the next request
+  // Dispatched requests, counted, so that an answer to one the server already answered (or to an
+  // earlier one) is dropped; server_answered_: the server answered the current one itself.
+  uint64_t request_seq_ = 0;
+  bool server_answered_ = false;
   size_t lingered_ = 0;
   std::string host_;
   std::string target_;

@@ -7,7 +7,10 @@
 //
 // Each request is read in two steps: its head (bounded by max_header_bytes and header_timeout),
 // which is checked (net/request_head.h), routed and authorized (Admit) before any of its body is
-// read; then its body, counted against a server-wide budget (net/body_budget.h). A request refused
+// read; then its body, counted against a server-wide budget (net/body_budget.h). The body of a
+// request to an object or a Worker streams: the request is dispatched after its head, and the body
+// reaches the object's request.body as it comes (at most about 192 KiB of it held here, the socket
+// read only as the object reads). A request refused
 // on its head is answered at once; if it announced a body, the connection is then closed (after
 // discarding what the client still sends for a moment, so that it reads the answer). Every Beast
 // exception on the request and response paths is caught and answered (400, 431, 500) for that

@@ -9,6 +9,7 @@
 #include "js/serializer.h"
 #include "js/strings.h"
 #include "runtime/compression_natives.h"
+#include "runtime/embedded_source.h"
 #include "runtime/env_object.h"
 #include "runtime/native_module.h"
 #include "runtime/object_host.h"
@@ -44,8 +45,10 @@ const BuiltinModuleSpec kBuiltinModules[] = {
 
 // The Node.js modules of the nodejs_compat flag, by bare name (js/runtime/node; the runtime's
 // nodeModule() builds each one's exports). Their export names come from that object.
-const char* const kNodeModules[] = {"assert", "async_hooks", "buffer",         "crypto", "events",
-                                    "path",   "process",     "string_decoder", "url",    "util"};
+const char* const kNodeModules[] = {
+    "assert",  "async_hooks", "buffer",           "crypto",          "events",     "path",
+    "process", "stream",      "stream/consumers", "stream/promises", "stream/web", "string_decoder",
+    "url",     "util"};
 
 const BuiltinModuleSpec* FindBuiltinModule(const std::string& specifier) {
   for (const BuiltinModuleSpec& spec : kBuiltinModules) {
@@ -137,6 +140,20 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
     return error;
   };
 
+  clone_hooks_.explain_refusal = [this](v8::Isolate* isolate,
+                                        v8::Local<v8::Value> value) -> v8::MaybeLocal<v8::String> {
+    v8::Local<v8::Function> explain = Internal("explainCloneRefusal");
+    v8::Local<v8::Value> args[] = {value};
+    v8::Local<v8::Value> message;
+    if (explain.IsEmpty() ||
+        !explain->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 1, args)
+             .ToLocal(&message) ||
+        !message->IsString()) {
+      return {};
+    }
+    return message.As<v8::String>();
+  };
+
   RunBundle(reinterpret_cast<const char*>(kPreludeSource), kPreludeSourceSize, "dorm:prelude",
             "__dormPrelude", &prelude_internals_);
   RunBundle(reinterpret_cast<const char*>(kRuntimeSource), kRuntimeSourceSize, "dorm:runtime",
@@ -202,8 +219,7 @@ void AppIsolate::RunBundle(const char* source, size_t size, const char* name,
   global->Set(context, js::FromUtf8(isolate_, "__dormNative"), MakeNatives(host_, this)).Check();
   v8::TryCatch try_catch(isolate_);
   v8::ScriptOrigin origin(isolate_, js::FromUtf8(isolate_, name));
-  v8::ScriptCompiler::Source script_source(js::FromUtf8(isolate_, std::string_view(source, size)),
-                                           origin);
+  v8::ScriptCompiler::Source script_source(EmbeddedSource(isolate_, source, size), origin);
   v8::Local<v8::Script> script;
   v8::Local<v8::Value> result;
   if (!v8::ScriptCompiler::Compile(context, &script_source).ToLocal(&script) ||

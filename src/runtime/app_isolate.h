@@ -19,6 +19,7 @@
 #include "js/byte_budget.h"
 #include "js/serializer.h"
 #include "runtime/class_catalog.h"
+#include "runtime/http_message.h"
 #include "runtime/wasm_memory_ledger.h"
 
 namespace dorm::runtime {
@@ -102,6 +103,7 @@ class AppIsolate {
   struct StagedMessage {
     std::string bytes;
     bool references = false;
+    RpcStreams streams;  // the ReadableStreams in it (rpc_streams.h), cancelled if dropped
   };
   uint64_t StageMessage(StagedMessage message);
   // The message staged under `token`, removed; nullopt if there is none (taken, dropped, or a

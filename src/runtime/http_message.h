@@ -11,6 +11,10 @@
 namespace dorm::runtime {
 
 class ResponseStream;
+// The streams of an RPC message (runtime/rpc_streams.h); shared so that the messages that hold it
+// stay copyable; null when a message carries none.
+class RpcStreamList;
+using RpcStreams = std::shared_ptr<RpcStreamList>;
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -45,6 +49,8 @@ struct HttpResponseData {
   // means the fetch() handler threw (the body is the JSON error with its message). kNone: neither.
   enum class RpcOutcome { kNone, kReturned, kThrew };
   RpcOutcome rpc_outcome = RpcOutcome::kNone;
+  // For kReturned: the ReadableStreams in the value (runtime/rpc_streams.h).
+  RpcStreams rpc_streams;
   // The runtime produced this answer (JsonError) rather than the object's code.
   bool runtime_error = false;
   // The answer reports a reset of the object (its callers' calls failed with it): RPC callers see

@@ -55,7 +55,9 @@ class ScratchHost final : public ObjectHost {
     return nullptr;
   }
   int RequestBodyChunk(AppIsolate*, uint64_t, std::string) override { return 0; }
-  void EndRequestBody(AppIsolate*, uint64_t, bool) override {}
+  void EndRequestBody(AppIsolate*, uint64_t, bool, bool) override {}
+  uint64_t OpenRpcSink(AppIsolate*) override { return 0; }
+  std::shared_ptr<ResponseStream> TakeRpcSink(AppIsolate*, uint64_t) override { return nullptr; }
   uint64_t AddTimer(AppIsolate*, v8::Local<v8::Function>, double, bool) override {
     return ++next_timer_id_;
   }

@@ -14,6 +14,7 @@
 #include "runtime/object_id.h"
 #include "runtime/rpc_limits.h"
 #include "runtime/rpc_message.h"
+#include "runtime/rpc_streams.h"
 #include "util/names.h"
 
 namespace dorm::runtime {
@@ -104,16 +105,53 @@ class NamespaceCallbacks {
     info.GetReturnValue().Set(v8::Array::New(isolate, parts, 4));
   }
 
-  // encodeRpc(message, firstIsArguments, references) → token: the bytes of an RPC message
+  // encodeRpc(message, firstIsArguments, references, streams) → token: the bytes of an RPC message
   // (`references`: it carries functions, RpcTargets or stubs), kept for the
   // callObject/callService or eventSettled that follows in the same turn (see
   // AppIsolate::StageMessage). Throws the DataCloneError of what cannot be cloned.
+  //
+  // `streams` (optional): the channels of the streams in the message, in the order of its stream
+  // markers: a ReadableStream's openRequestBody id, a WritableStream's openRpcSink id negated;
+  // each is taken once, as a stub's fetch() takes a request body. An id that is not an open,
+  // untaken channel of this app throws a TypeError.
   static void EncodeRpc(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
     AppIsolate* app = AppOf(info);
+    std::vector<RpcChannel> streams;
+    if (info[3]->IsArray()) {
+      v8::Local<v8::Array> ids = info[3].As<v8::Array>();
+      // Taken channels are ended by the list below if anything fails on the way.
+      auto list = [&streams] { return std::make_shared<RpcStreamList>(std::move(streams)); };
+      for (uint32_t i = 0; i < ids->Length(); ++i) {
+        v8::Local<v8::Value> id;
+        if (!ids->Get(isolate->GetCurrentContext(), i).ToLocal(&id)) {
+          list();
+          return;
+        }
+        // A ReadableStream's openRequestBody id, or a WritableStream's openRpcSink id negated.
+        const double number = id->IsNumber() ? id.As<v8::Number>()->Value() : 0;
+        const bool writable = number < 0;
+        const double magnitude = writable ? -number : number;
+        std::shared_ptr<ResponseStream> stream;
+        if (magnitude >= 1 && magnitude < 9.0e15) {
+          const uint64_t key = static_cast<uint64_t>(magnitude);
+          stream = writable ? HostOf(info)->TakeRpcSink(app, key)
+                            : HostOf(info)->TakeRequestBody(app, key);
+        }
+        if (!stream) {
+          list();
+          js::ThrowTypeError(isolate, "encodeRpc(message, ..., streams): not an open stream");
+          return;
+        }
+        streams.push_back({std::move(stream), writable});
+      }
+    }
+    RpcStreams carried =
+        streams.empty() ? nullptr : std::make_shared<RpcStreamList>(std::move(streams));
     std::optional<std::string> bytes = EncodeRpcMessage(app, info[0], info[1]->IsTrue());
     if (!bytes) return;
     const bool references = info[2]->IsTrue();
-    const uint64_t token = app->StageMessage({std::move(*bytes), references});
+    const uint64_t token = app->StageMessage({std::move(*bytes), references, std::move(carried)});
     info.GetReturnValue().Set(v8::Number::New(info.GetIsolate(), static_cast<double>(token)));
   }
 
@@ -139,6 +177,7 @@ class NamespaceCallbacks {
       return;
     }
     call.args = std::move(args->bytes);
+    call.streams = std::move(args->streams);
     Send(info, std::move(call));
   }
 

@@ -35,6 +35,7 @@ struct RpcEvent {
   std::string args;  // the argument list as an RPC message (rpc_message.h)
   ResponseCallback done;
   bool foreign_caller = false;  // made by another app (through a service binding)
+  RpcStreams streams;           // the ReadableStreams among the arguments (rpc_streams.h)
 };
 
 // Something that happened on one of the object's WebSockets: the socket's listeners or the

@@ -91,11 +91,19 @@ class ObjectHost {
   // A request body that `caller` will produce for a stub's fetch() (js/runtime/stub_bodies.js):
   // returns its id. The call takes it with TakeRequestBody; chunks go through RequestBodyChunk
   // (0 stop, 1 read on, 2 wait for requestBodySignal(id, false)) and the end through
-  // EndRequestBody. Unknown ids: 0 / ignored / nullptr.
+  // EndRequestBody (`connection_lost`: the caller's stream was a client's upload whose connection
+  // broke, and the callee's body fails with ResponseStream::ConnectionLost() as on workerd).
+  // Unknown ids: 0 / ignored / nullptr.
   virtual uint64_t OpenRequestBody(AppIsolate* caller) = 0;
   virtual std::shared_ptr<ResponseStream> TakeRequestBody(AppIsolate* caller, uint64_t id) = 0;
   virtual int RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string bytes) = 0;
-  virtual void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok) = 0;
+  virtual void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok, bool connection_lost) = 0;
+  // A WritableStream that `caller` sends over RPC (js/runtime/stub_bodies.js): a channel that
+  // `caller` consumes as stub body `id` (TakeStubBody...) and whose producer is the receiver of
+  // the message; TakeRpcSink gives its stream once, to go with the message (nullptr for an id
+  // unknown, of another app, or already taken).
+  virtual uint64_t OpenRpcSink(AppIsolate* caller) = 0;
+  virtual std::shared_ptr<ResponseStream> TakeRpcSink(AppIsolate* caller, uint64_t id) = 0;
 
   // --- Calls to other objects ---
   // Sends `call` to its object (on whichever thread it lives) and returns at once; `resolver` is

@@ -18,6 +18,7 @@ struct OutgoingCall {
   bool fetch = false;
   std::string method;
   std::string args;
+  RpcStreams streams;  // the ReadableStreams among the arguments (rpc_streams.h)
   HttpRequestData request;
 };
 

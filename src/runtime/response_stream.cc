@@ -48,6 +48,15 @@ void ResponseStream::Finish(bool ok, Failure failure) {
   if (wake) wake();
 }
 
+ResponseStream::Failure ResponseStream::ConnectionLost() {
+  Failure failure;
+  failure.name = "Error";
+  failure.message = "Network connection lost.";
+  failure.client = true;
+  failure.retryable = true;
+  return failure;
+}
+
 bool ResponseStream::cancelled() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return cancelled_;

@@ -36,7 +36,14 @@ class ResponseStream {
     std::string name;
     std::string message;
     bool reset = false;
+    // The failure is the client's (a client's upload broke or overran a limit), not a remote
+    // object's: the reader's error is not marked `remote`.
+    bool client = false;
+    // The reader's error is marked `retryable` (a connection lost mid-body, as workerd's).
+    bool retryable = false;
   };
+  // A client's connection broke mid-body: workerd's `Network connection lost.` Error, retryable.
+  static Failure ConnectionLost();
 
   // What the consumer takes at once: the bytes queued so far, and whether the body then ended
   // (normally, or failed: the connection must break without a proper end).

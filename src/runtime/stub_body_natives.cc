@@ -15,10 +15,10 @@ namespace {
 
 class StubBodyCallbacks {
  public:
-  // stubBodyTake(id) → [bytes: ArrayBuffer | null, state, errorName, errorMessage, reset]: what
-  // the body has queued. state: 0 open (with no bytes: wait for stubBodySignal(id)), 1 ended after
-  // the bytes, 2 failed after them (errorName/errorMessage/reset say with what), 3 unknown id
-  // (cancelled, or its caller reset).
+  // stubBodyTake(id) → [bytes: ArrayBuffer | null, state, errorName, errorMessage, reset, client,
+  // retryable]: what the body has queued. state: 0 open (with no bytes: wait for
+  // stubBodySignal(id)), 1 ended after the bytes, 2 failed after them (the other fields say with
+  // what, see ResponseStream::Failure), 3 unknown id (cancelled, or its caller reset).
   static void Take(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     const uint64_t id = IdArg(info[0]);
@@ -36,10 +36,14 @@ class StubBodyCallbacks {
       state = taken->failed ? 2 : taken->ended ? 1 : 0;
       failure = std::move(taken->failure);
     }
-    Local<Value> parts[] = {
-        bytes, v8::Integer::New(isolate, state), js::FromUtf8(isolate, failure.name),
-        js::FromUtf8(isolate, failure.message), v8::Boolean::New(isolate, failure.reset)};
-    info.GetReturnValue().Set(v8::Array::New(isolate, parts, 5));
+    Local<Value> parts[] = {bytes,
+                            v8::Integer::New(isolate, state),
+                            js::FromUtf8(isolate, failure.name),
+                            js::FromUtf8(isolate, failure.message),
+                            v8::Boolean::New(isolate, failure.reset),
+                            v8::Boolean::New(isolate, failure.client),
+                            v8::Boolean::New(isolate, failure.retryable)};
+    info.GetReturnValue().Set(v8::Array::New(isolate, parts, 7));
   }
 
   // stubBodyCancel(id): the caller cancelled its body; the callee's stream is cancelled.
@@ -52,6 +56,12 @@ class StubBodyCallbacks {
   // call (its body argument).
   static void OpenRequest(const FunctionCallbackInfo<Value>& info) {
     info.GetReturnValue().Set(static_cast<double>(HostOf(info)->OpenRequestBody(AppOf(info))));
+  }
+
+  // openRpcSink() → id: the channel of a WritableStream sent over RPC (ObjectHost::OpenRpcSink),
+  // read with stubBodyTake; its negated id goes to the next encodeRpc.
+  static void OpenSink(const FunctionCallbackInfo<Value>& info) {
+    info.GetReturnValue().Set(static_cast<double>(HostOf(info)->OpenRpcSink(AppOf(info))));
   }
 
   // requestBodyChunk(id, chunk: ArrayBufferView | string) → 0 | 1 | 2: see
@@ -68,7 +78,9 @@ class StubBodyCallbacks {
   // requestBodyEnd(id, ok): the caller's stream ended (or failed: `ok` false).
   static void RequestEnd(const FunctionCallbackInfo<Value>& info) {
     const uint64_t id = IdArg(info[0]);
-    if (id != 0) HostOf(info)->EndRequestBody(AppOf(info), id, info[1]->IsTrue());
+    if (id != 0) {
+      HostOf(info)->EndRequestBody(AppOf(info), id, info[1]->IsTrue(), info[2]->IsTrue());
+    }
   }
 };
 
@@ -81,6 +93,7 @@ std::span<const NativeFunction> StubBodyNatives() {
       {"openRequestBody", &StubBodyCallbacks::OpenRequest},
       {"requestBodyChunk", &StubBodyCallbacks::RequestChunk},
       {"requestBodyEnd", &StubBodyCallbacks::RequestEnd},
+      {"openRpcSink", &StubBodyCallbacks::OpenSink},
   };
   return kFunctions;
 }

@@ -142,7 +142,9 @@ class ThreadEngine final : public ObjectHost {
   uint64_t OpenRequestBody(AppIsolate* caller) override;
   std::shared_ptr<ResponseStream> TakeRequestBody(AppIsolate* caller, uint64_t id) override;
   int RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string bytes) override;
-  void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok) override;
+  void EndRequestBody(AppIsolate* caller, uint64_t id, bool ok, bool connection_lost) override;
+  uint64_t OpenRpcSink(AppIsolate* caller) override;
+  std::shared_ptr<ResponseStream> TakeRpcSink(AppIsolate* caller, uint64_t id) override;
   void Reset(ObjectInstance* instance, ResetReason reason, const std::string& message) override {
     BreakInstance(instance, reason, message);
   }
@@ -175,7 +177,7 @@ class ThreadEngine final : public ObjectHost {
     uint64_t slot = 0;  // the calling object (0: none): an open body keeps it from eviction
     std::shared_ptr<ResponseStream> stream;
     bool pins = true;       // counted in the object's ObjectInstance::stub_bodies
-    bool attached = false;  // a request body: a call took it (TakeRequestBody)
+    bool attached = false;  // a request body or an RPC sink: a call took it
   };
   struct Timer {
     uint64_t id;
@@ -321,6 +323,16 @@ class ThreadEngine final : public ObjectHost {
   // The answer to call `call` has a streamed body: registers it for the caller (`app`, its object
   // `slot`) and returns its id for js/runtime/stub_bodies.js.
   // `pins`: the open body keeps the object from eviction (an answer's body, not a request's).
+  // The channels of an RPC message received in `app` for `slot`: each readable one adopted as a
+  // stub body, each writable one as a request body this side produces. Returns their ids, in order.
+  struct AdoptedChannel {
+    uint64_t id;
+    bool writable;  // a request body this side produces (else a stub body it reads)
+  };
+  std::vector<AdoptedChannel> AdoptRpcChannels(AppIsolate* app, uint64_t slot,
+                                               const RpcStreams& streams);
+  // Ends adopted channels that no JavaScript took (a call that could not be delivered).
+  void DropRpcChannels(const std::vector<AdoptedChannel>& channels);
   uint64_t AdoptStubBody(AppIsolate* app, uint64_t slot, std::shared_ptr<ResponseStream> stream,
                          bool pins = true);
   // Body `id` has something to take: the caller's code hears of it (stubBodySignal), in a turn.

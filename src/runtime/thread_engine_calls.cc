@@ -11,6 +11,7 @@
 #include "runtime/object_id.h"
 #include "runtime/rpc_limits.h"
 #include "runtime/rpc_message.h"
+#include "runtime/rpc_streams.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
 
@@ -18,7 +19,18 @@ namespace dorm::runtime {
 
 namespace {
 
-// [status, outcome, body, statusText, headers, reset, thrownName, socketToken, bodyStream]: what a
+// The ids of adopted stub bodies as a JS array of numbers.
+// The ids of an RPC message's adopted channels (ThreadEngine::AdoptRpcChannels) as a JS array:
+// a stub body's id, or a writable channel's request body id negated.
+v8::Local<v8::Array> StubBodyIds(v8::Isolate* isolate, const std::vector<double>& ids) {
+  std::vector<v8::Local<v8::Value>> values;
+  values.reserve(ids.size());
+  for (double id : ids) values.push_back(v8::Number::New(isolate, id));
+  return v8::Array::New(isolate, values.data(), values.size());
+}
+
+// [status, outcome, body, statusText, headers, reset, thrownName, socketToken, bodyStream,
+// rpcStreams]: what a
 // caller's
 // promise gets (js/runtime/namespace.js turns it into a value, an error or a Response). outcome:
 // 0 the object's response (fetch; body an ArrayBuffer), 1 the method returned (body the decoded RPC
@@ -27,11 +39,12 @@ namespace {
 // {"error"}), 4 the RPC answer could not be decoded (body the exception). reset: 0 none, else 1 |
 // 2 retryable | 4 overloaded. socketToken: for a 101, the ForwardedSockets token of the callee's
 // socket; 0 otherwise. bodyStream: for a fetch answer whose body streams, its stub body id
-// (ThreadEngine::AdoptStubBody; body is then empty); 0 otherwise. Empty when the isolate is
-// terminating.
+// (ThreadEngine::AdoptStubBody; body is then empty); 0 otherwise. rpcStreams: for a returned RPC
+// value, the stub body ids of the ReadableStreams in it, in the order of its stream markers.
+// Empty when the isolate is terminating.
 v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> context,
                                 HttpResponseData& answer, bool rpc, uint64_t socket_token,
-                                uint64_t body_stream) {
+                                uint64_t body_stream, const std::vector<double>& rpc_streams) {
   int outcome = answer.rpc_outcome == HttpResponseData::RpcOutcome::kReturned ? 1
                 : answer.rpc_outcome == HttpResponseData::RpcOutcome::kThrew  ? 2
                 : answer.runtime_error                                        ? 3
@@ -66,8 +79,9 @@ v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> con
                                   v8::Integer::New(isolate, reset),
                                   js::FromUtf8(isolate, answer.thrown_name),
                                   v8::Number::New(isolate, static_cast<double>(socket_token)),
-                                  v8::Number::New(isolate, static_cast<double>(body_stream))};
-  return v8::Array::New(isolate, parts, 9);
+                                  v8::Number::New(isolate, static_cast<double>(body_stream)),
+                                  StubBodyIds(isolate, rpc_streams)};
+  return v8::Array::New(isolate, parts, 10);
 }
 
 }  // namespace
@@ -111,9 +125,9 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
       pool->DispatchCall(loop, std::move(call.address),
                          HttpEvent{std::move(call.request), std::move(answered), true});
     } else {
-      pool->DispatchCall(
-          loop, std::move(call.address),
-          RpcEvent{std::move(call.method), std::move(call.args), std::move(answered), foreign});
+      pool->DispatchCall(loop, std::move(call.address),
+                         RpcEvent{std::move(call.method), std::move(call.args), std::move(answered),
+                                  foreign, std::move(call.streams)});
     }
   };
   ObjectInstance* instance = FindBySlot(current_slot_);
@@ -206,6 +220,14 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
   const uint64_t slot = FindBySlot(call.slot) ? call.slot : 0;
   const uint64_t body_stream =
       answer.body_stream ? AdoptStubBody(app, slot, std::move(answer.body_stream)) : 0;
+  // The streams of a returned value do not keep the caller in memory: a caller that drops one
+  // unread cancels it when it is collected (js/runtime/stub_bodies.js), or its reset does.
+  const std::vector<AdoptedChannel> rpc_channels = AdoptRpcChannels(app, slot, answer.rpc_streams);
+  std::vector<double> rpc_streams;
+  for (const AdoptedChannel& channel : rpc_channels) {
+    const double id = static_cast<double>(channel.id);
+    rpc_streams.push_back(channel.writable ? -id : id);
+  }
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
     v8::Local<v8::Context> context = app->context();
@@ -214,8 +236,11 @@ void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
     v8::Local<v8::Promise::Resolver> resolver = call.resolver.Get(isolate);
     call.resolver.Reset();
     v8::Local<v8::Value> settled =
-        CallAnswer(isolate, context, answer, call.rpc, socket_token, body_stream);
-    if (settled.IsEmpty() || resolver->Resolve(context, settled).IsNothing()) return;
+        CallAnswer(isolate, context, answer, call.rpc, socket_token, body_stream, rpc_streams);
+    if (settled.IsEmpty() || resolver->Resolve(context, settled).IsNothing()) {
+      DropRpcChannels(rpc_channels);
+      return;
+    }
   });
 }
 
@@ -258,14 +283,25 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
         decoded->unreadable ? v8::Undefined(isolate).As<v8::Value>() : decoded->value;
     v8::Local<v8::Value> unreadable =
         decoded->unreadable ? decoded->value : v8::Undefined(isolate).As<v8::Value>();
+    // The ReadableStreams among the arguments: read as they come, like a streamed request body.
+    // They do not keep this object in memory; the callee may keep them past the call, as on
+    // workerd, and one it drops unread is cancelled when collected (js/runtime/stub_bodies.js).
+    const std::vector<AdoptedChannel> channels = AdoptRpcChannels(app, slot, event.streams);
+    std::vector<double> streams;
+    for (const AdoptedChannel& channel : channels) {
+      const double id = static_cast<double>(channel.id);
+      streams.push_back(channel.writable ? -id : id);
+    }
     v8::Local<v8::Value> argv[] = {instance->js_object.Get(isolate),
                                    js::FromUtf8(isolate, event.method),
                                    args,
                                    v8::Number::New(isolate, static_cast<double>(slot)),
                                    v8::Number::New(isolate, static_cast<double>(event_id)),
-                                   unreadable};
+                                   unreadable,
+                                   StubBodyIds(isolate, streams)};
     v8::Local<v8::Value> ignored;
-    if (!app->deliver_rpc()->Call(context, v8::Undefined(isolate), 6, argv).ToLocal(&ignored)) {
+    if (!app->deliver_rpc()->Call(context, v8::Undefined(isolate), 7, argv).ToLocal(&ignored)) {
+      DropRpcChannels(channels);
       if (try_catch.HasTerminated()) return;
       SettleBySlot(slot, event_id, false,
                    try_catch.HasCaught()
@@ -292,6 +328,7 @@ HttpResponseData ThreadEngine::RpcAnswer(AppIsolate* app, bool fulfilled,
   answer.rpc_outcome =
       fulfilled ? HttpResponseData::RpcOutcome::kReturned : HttpResponseData::RpcOutcome::kThrew;
   answer.body = std::move(message->bytes);
+  answer.rpc_streams = std::move(message->streams);
   return answer;
 }
 

@@ -10,6 +10,7 @@
 // does not keep the callee in memory.
 #include <boost/asio/post.hpp>
 
+#include "runtime/rpc_streams.h"
 #include "runtime/thread_engine.h"
 
 namespace dorm::runtime {
@@ -120,6 +121,51 @@ std::shared_ptr<ResponseStream> ThreadEngine::TakeRequestBody(AppIsolate* caller
   return it->second.stream;
 }
 
+uint64_t ThreadEngine::OpenRpcSink(AppIsolate* caller) {
+  return AdoptStubBody(caller, current_slot_, std::make_shared<ResponseStream>(), /*pins=*/false);
+}
+
+std::shared_ptr<ResponseStream> ThreadEngine::TakeRpcSink(AppIsolate* caller, uint64_t id) {
+  auto it = stub_bodies_.find(id);
+  if (it == stub_bodies_.end() || it->second.app != caller || it->second.attached) return nullptr;
+  it->second.attached = true;
+  return it->second.stream;
+}
+
+std::vector<ThreadEngine::AdoptedChannel> ThreadEngine::AdoptRpcChannels(
+    AppIsolate* app, uint64_t slot, const RpcStreams& streams) {
+  std::vector<AdoptedChannel> ids;
+  if (!streams) return ids;
+  for (RpcChannel& channel : streams->Release()) {
+    if (!channel.writable) {
+      // Read as it comes; it does not keep this object in memory (one dropped unread is
+      // cancelled when collected: js/runtime/stub_bodies.js).
+      ids.push_back({AdoptStubBody(app, slot, std::move(channel.stream), /*pins=*/false), false});
+      continue;
+    }
+    // This side produces; the sender's engine consumes it (its stub body since OpenRpcSink).
+    const uint64_t id = next_request_body_id_++;
+    channel.stream->SetProducerWake(
+        [this, id] { boost::asio::post(io_, [this, id] { OnRequestBodyWake(id); }); });
+    request_bodies_.emplace(id, StubBody{app, slot, std::move(channel.stream), false, true});
+    ids.push_back({id, true});
+  }
+  return ids;
+}
+
+void ThreadEngine::DropRpcChannels(const std::vector<AdoptedChannel>& channels) {
+  for (const AdoptedChannel& channel : channels) {
+    if (!channel.writable) {
+      DropRequestBody(channel.id);
+      continue;
+    }
+    auto it = request_bodies_.find(channel.id);
+    if (it == request_bodies_.end()) continue;
+    it->second.stream->Finish(false);
+    request_bodies_.erase(it);
+  }
+}
+
 int ThreadEngine::RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string bytes) {
   auto it = request_bodies_.find(id);
   if (it == request_bodies_.end() || it->second.app != caller) return 0;
@@ -131,10 +177,14 @@ int ThreadEngine::RequestBodyChunk(AppIsolate* caller, uint64_t id, std::string 
   return stream.cancelled() ? 0 : 2;
 }
 
-void ThreadEngine::EndRequestBody(AppIsolate* caller, uint64_t id, bool ok) {
+void ThreadEngine::EndRequestBody(AppIsolate* caller, uint64_t id, bool ok, bool connection_lost) {
   auto it = request_bodies_.find(id);
   if (it == request_bodies_.end() || it->second.app != caller) return;
-  it->second.stream->Finish(ok);
+  if (connection_lost) {
+    it->second.stream->Finish(false, ResponseStream::ConnectionLost());
+  } else {
+    it->second.stream->Finish(ok);
+  }
   request_bodies_.erase(it);
 }
 

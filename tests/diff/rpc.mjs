@@ -39,7 +39,12 @@ const SCENARIOS = [
   ['functionsInResult', ''], ['stubProperty', ''], ['unclonable', ''],
   ['plainRpc', ''], ['plainFetch', ''], ['ids', ''], ['jurisdiction', ''], ['badIds', ''],
   ['fetch', 'name=fetched'], ['increment', 'name=fetched-count&by=7'], ['fetchRequest', 'name=fetched-count'],
-  ['fetchThrows', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
+  ['fetchThrows', ''], ['streamArg', ''], ['streamArgString', ''], ['streamArgObject', ''], ['streamArgError', ''],
+  ['streamArgCancel', ''], ['streamArgIgnored', ''], ['streamArgKept', ''], ['streamArgLocked', ''], ['streamResult', ''],
+  ['streamResultString', ''], ['streamResultError', ''], ['streamResultNested', ''], ['streamResultBig', ''],
+  ['streamResultUnread', ''], ['streamClone', ''], ['streamPut', ''],
+  ['requestArg', ''], ['requestArgStream', ''], ['responseArg', ''], ['responseResult', ''], ['headersResult', ''],
+  ['domExceptionArg', ''], ['writableArg', ''], ['writableArgString', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
   ['spread', 'prefix=load&objects=10&rounds=3'],
 ];
 

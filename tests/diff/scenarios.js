@@ -388,6 +388,73 @@ const SCENARIOS = {
   // Structured clone of the API classes: a Blob is copied (by structuredClone and by storage), a
   // File or a CryptoKey is refused with a DataCloneError.
 
+  // Instances of the Web API classes that workerd refuses to serialize, each by structuredClone()
+  // and storage.put(), alone and nested in a value.
+  async api_clone_refused(s) {
+    const makers = {
+      URLPattern: () => new URLPattern({ pathname: '/a' }),
+      FormData: () => new FormData(),
+      TextEncoder: () => new TextEncoder(),
+      TextDecoder: () => new TextDecoder(),
+      AbortController: () => new AbortController(),
+      AbortSignal: () => new AbortController().signal,
+      Event: () => new Event('x'),
+      CustomEvent: () => new CustomEvent('x'),
+      EventTarget: () => new EventTarget(),
+      SubEventTarget: () => new (class extends EventTarget {})(),
+      MessagePort: () => new MessageChannel().port1,
+      WebSocket: () => new WebSocketPair()[0],
+      ReadableStream: () => new ReadableStream(),
+      WritableStream: () => new WritableStream(),
+      TransformStream: () => new TransformStream(),
+      TextEncoderStream: () => new TextEncoderStream(),
+      IdentityTransformStream: () => new IdentityTransformStream(),
+      FixedLengthStream: () => new FixedLengthStream(1),
+      Reader: () => new ReadableStream().getReader(),
+      Crypto: () => crypto,
+      SubtleCrypto: () => crypto.subtle,
+      Navigator: () => navigator,
+      Performance: () => performance,
+      Cache: () => caches.default,
+      HTMLRewriter: () => new HTMLRewriter(),
+      nestedEvent: () => ({ list: [1, { e: new Event('y') }] }),
+      nestedStream: () => new Map([['k', { s: new ReadableStream() }]]),
+      symbolFirst: () => ({ sym: Symbol('x'), s: new ReadableStream() }),
+    };
+    const out = {};
+    for (const [name, make] of Object.entries(makers)) {
+      out[name] = { clone: syncAttempt(() => { structuredClone(make()); return 'cloned'; }),
+        put: await attempt(() => s.put('refused', make())) };
+    }
+    out.storedAfterRefusals = await attempt(async () => [...(await s.list({ prefix: 'refused' })).keys()]);
+    return out;
+  },
+
+  // The Web API classes that workerd can serialize: Headers, Request (without a body), Response
+  // (refused for its body stream) and DOMException.
+  async api_clone_copied(s) {
+    const out = {};
+    out.headers = syncAttempt(() => {
+      const h = structuredClone(new Headers({ a: '1', b: '2' }));
+      return { tag: Object.prototype.toString.call(h), entries: h instanceof Headers ? [...h] : null };
+    });
+    out.request = syncAttempt(() => {
+      const r = structuredClone(new Request('https://example.com/p', { headers: { x: 'y' } }));
+      return { tag: Object.prototype.toString.call(r), url: r.url };
+    });
+    out.response = syncAttempt(() => Object.prototype.toString.call(structuredClone(new Response('x'))));
+    out.domException = syncAttempt(() => {
+      const e = structuredClone(new DOMException('m', 'SyntaxError'));
+      return { tag: Object.prototype.toString.call(e), name: e.name, message: e.message, code: e.code };
+    });
+    out.putHeaders = await attempt(async () => {
+      await s.put('copied', new Headers({ a: '1' }));
+      const back = await s.get('copied');
+      return Object.prototype.toString.call(back);
+    });
+    return out;
+  },
+
   async host_object_clone(s) {
     const describe = async (v) => ({
       tag: Object.prototype.toString.call(v),

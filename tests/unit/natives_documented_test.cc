@@ -20,9 +20,11 @@ TEST(Natives, EveryNativeIsDocumentedAndNamedOnce) {
   const std::string contracts = text.str();
   std::set<std::string> names;
   size_t count = 0;
-  for (auto module : {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(),
-                      StorageNatives(), ObjectEventNatives(), SqlNatives(), WebSocketNatives(),
-                      NamespaceNatives(), CompressionNatives()}) {
+  for (auto module :
+       {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(), StorageNatives(),
+        ObjectEventNatives(), SqlNatives(), WebSocketNatives(), NamespaceNatives(), FetchNatives(),
+        CacheNatives(), AsyncContextNatives(), ResponseStreamNatives(), OutboundWebSocketNatives(),
+        StubBodyNatives(), WasmMemoryNatives(), BundleNatives(), CompressionNatives()}) {
     EXPECT_FALSE(module.empty());
     for (const NativeFunction& native : module) {
       ++count;

@@ -3,6 +3,10 @@
 import bufferPackage from 'buffer';
 
 export const { Buffer, SlowBuffer, INSPECT_MAX_BYTES, kMaxLength } = bufferPackage;
+// Bundling renames the package's function (Buffer4); code that prints a chunk's constructor.name
+// sees "Buffer" on workerd.
+Object.defineProperty(Buffer, 'name', { value: 'Buffer' });
+Object.defineProperty(SlowBuffer, 'name', { value: 'SlowBuffer' });
 
 // The package lacks Node's base64url encoding. Decoding needs nothing new (its base64 decoder
 // takes the URL alphabet and missing padding), so the functions that take an encoding get

@@ -7,6 +7,46 @@
 // the original; one first reached through process.getBuiltinModule() captures the globals as
 // the app left them, which can only mislead the app itself (no native trusts what they hold).
 import { installNodeGlobals } from './globals.js';
+import { native } from '../native.js';
+
+// The Web streams that node:stream/web re-exports, as they were before any app code ran.
+const WEB_STREAM_NAMES = [
+  'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'ReadableByteStreamController',
+  'ReadableStream', 'ReadableStreamBYOBReader', 'ReadableStreamBYOBRequest',
+  'ReadableStreamDefaultController', 'ReadableStreamDefaultReader', 'TextDecoderStream',
+  'TextEncoderStream', 'TransformStream', 'TransformStreamDefaultController', 'WritableStream',
+  'WritableStreamDefaultController', 'WritableStreamDefaultWriter',
+];
+const webStreams = {};
+for (const name of WEB_STREAM_NAMES) webStreams[name] = globalThis[name];
+const compileBundle = native.compileBundle;
+const AbortControllerClass = globalThis.AbortController;
+const AbortSignalClass = globalThis.AbortSignal;
+const apply = Reflect.apply;
+
+// The modules the stream bundle require()s: Dorm's own, by the specifiers npm readable-stream
+// uses.
+function streamBundleRequire(specifier) {
+  switch (specifier) {
+    case 'buffer': return builtinNodeModule('buffer');
+    case 'events': return builtinNodeModule('events');
+    case 'string_decoder/': return builtinNodeModule('string_decoder');
+    case 'process/': return builtinNodeModule('process');
+    case 'abort-controller': return { AbortController: AbortControllerClass, AbortSignal: AbortSignalClass };
+    default: throw new Error(`node:stream requires an unknown module "${specifier}"`);
+  }
+}
+
+// The exports of the node:stream bundle (js/runtime/node/stream), compiled and run on first use.
+let streamBundle = null;
+function streams() {
+  if (streamBundle === null) {
+    const module = { exports: {} };
+    apply(compileBundle('node_stream'), undefined, [module, module.exports, streamBundleRequire]);
+    streamBundle = module.exports;
+  }
+  return streamBundle;
+}
 
 const factories = {
   assert: () => require('./assert.js').default,
@@ -16,6 +56,10 @@ const factories = {
   events: () => require('./events.js').default,
   path: () => require('./path.js').default,
   process: () => require('./process.js').default,
+  stream: () => streams().stream,
+  'stream/consumers': () => streams().consumersModule,
+  'stream/promises': () => streams().promisesModule,
+  'stream/web': () => ({ ...webStreams, default: { ...webStreams } }),
   string_decoder: () => require('./string_decoder.js').default,
   url: () => require('./url.js').default,
   util: () => require('./util.js').default,

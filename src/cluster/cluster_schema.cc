@@ -1,0 +1,94 @@
+#include "cluster/cluster_schema.h"
+
+#include <iterator>
+
+namespace dorm::cluster {
+namespace {
+
+// Migration i (1-based) brings the schema from version i-1 to i. Never edit one that has
+// shipped: add the next.
+const char* const kMigrations[] = {
+    // 1: ownership, the commit log and what restores and alarms need.
+    R"sql(
+CREATE TABLE nodes (
+  node text PRIMARY KEY,
+  addr text NOT NULL,
+  lease_until timestamptz NOT NULL,
+  incarnation text NOT NULL
+);
+CREATE TABLE owners (
+  object text PRIMARY KEY,
+  node text,
+  epoch bigint NOT NULL CHECK (epoch > 0)
+);
+CREATE INDEX owners_by_node ON owners (node);
+CREATE TABLE log (
+  object text NOT NULL,
+  seq bigint NOT NULL,
+  epoch bigint NOT NULL,
+  node text NOT NULL,
+  frames bytea NOT NULL,
+  db_size bigint NOT NULL,
+  checksum bytea NOT NULL,
+  PRIMARY KEY (object, seq)
+);
+CREATE TABLE snapshots (
+  object text NOT NULL,
+  seq bigint NOT NULL,
+  image bytea NOT NULL,
+  PRIMARY KEY (object, seq)
+);
+CREATE TABLE alarms (
+  object text PRIMARY KEY,
+  at timestamptz NOT NULL
+);
+CREATE INDEX alarms_by_time ON alarms (at);
+)sql",
+};
+
+constexpr int kLatest = static_cast<int>(std::size(kMigrations));
+
+// Any constant shared by all Dorm nodes: the advisory lock that serializes migrations.
+constexpr const char* kMigrationLock = "7305104912034871";
+
+}  // namespace
+
+int LatestSchemaVersion() { return kLatest; }
+
+int MigrateSchema(PgConnection& connection) {
+  connection.Exec("BEGIN");
+  try {
+    connection.Exec("SELECT pg_advisory_xact_lock($1::bigint)", {PgParam::Text(kMigrationLock)});
+    connection.Exec("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)");
+    PgResult found = connection.Exec("SELECT version FROM schema_version");
+    int before = 0;
+    if (found.rows() == 0) {
+      connection.Exec("INSERT INTO schema_version (version) VALUES (0)");
+    } else {
+      before = static_cast<int>(found.Int(0, 0));
+    }
+    if (before > kLatest) {
+      throw PgError("the cluster's schema is version " + std::to_string(before) +
+                        ", newer than this Dorm knows (" + std::to_string(kLatest) +
+                        "): upgrade this node",
+                    "", false);
+    }
+    for (int version = before + 1; version <= kLatest; ++version) {
+      connection.Exec(kMigrations[version - 1]);
+    }
+    std::string latest = std::to_string(kLatest);
+    connection.Exec("UPDATE schema_version SET version = $1::integer", {PgParam::Text(latest)});
+    connection.Exec("COMMIT");
+    return before;
+  } catch (...) {
+    if (connection.usable()) {
+      try {
+        connection.Exec("ROLLBACK");
+      } catch (const PgError&) {
+      }
+    }
+    throw;
+  }
+}
+
+}  // namespace dorm::cluster

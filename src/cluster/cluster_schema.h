@@ -1,0 +1,31 @@
+// The cluster's tables in PostgreSQL, created and migrated by Dorm.
+//
+//   schema_version(version)                  one row: the last migration applied
+//   nodes(node PK, addr, lease_until, incarnation)
+//                                            a node's lease, on PostgreSQL's clock, and
+//                                            which process holds it
+//   owners(object PK, node, epoch)           who may write an object; node NULL = released
+//   log(object, seq, epoch, node, frames, db_size, checksum, PK(object, seq))
+//                                            each committed transaction's WAL pages
+//   snapshots(object, seq, image, PK(object, seq))
+//   alarms(object PK, at)
+//
+// Migrations run in one transaction under an advisory lock, so nodes starting together apply
+// each exactly once; a database migrated by a newer Dorm (a version this one does not know) is
+// refused rather than written with the wrong assumptions.
+//
+// Threading: uses the caller's connection. Throws PgError.
+#pragma once
+
+#include "cluster/pg_connection.h"
+
+namespace dorm::cluster {
+
+// The version this build creates and expects.
+int LatestSchemaVersion();
+
+// Brings the schema to LatestSchemaVersion(). Returns the version found before (0 for an empty
+// database). Throws PgError when the database is newer than this build.
+int MigrateSchema(PgConnection& connection);
+
+}  // namespace dorm::cluster

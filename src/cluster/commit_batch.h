@@ -1,0 +1,44 @@
+// The group-commit statement: many objects' committed transactions made durable in one
+// PostgreSQL statement, each only if its object is still owned by this node at the epoch it was
+// written under.
+//
+// The rows join `owners` with FOR SHARE: a concurrent takeover (object_ownership.h) either
+// committed before, and the join no longer matches (under READ COMMITTED the locked row is
+// re-read), or waits for this statement's transaction to end. So every log row is written by
+// the object's owner at that epoch and ordered before any later epoch; a fenced row is never
+// inserted, never visible. A row whose (object, seq) exists already is skipped too (ON CONFLICT
+// DO NOTHING): one failed object cannot fail the whole batch, and a caller that lost the
+// connection after COMMIT reads back which of its rows are there.
+//
+// Threading: uses the caller's connection (inside the caller's transaction, if one is open; on
+// its own the statement is its own transaction). Throws PgError.
+#pragma once
+
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster/pg_connection.h"
+
+namespace dorm::cluster {
+
+struct LogRow {
+  std::string object;
+  long long seq = 0;
+  long long epoch = 0;
+  std::string frames;     // EncodeCommit() of the transaction's pages
+  long long db_size = 0;  // pages in the database after the transaction
+  std::string checksum;   // the chain value after the transaction (commit_frames.h)
+};
+
+// Most rows one statement takes (PostgreSQL allows 65535 parameters; six per row).
+constexpr size_t kMaxBatchRows = 2000;
+
+// Inserts the rows that `node` may still write; returns the (object, seq) pairs inserted.
+// Throws std::invalid_argument for more than kMaxBatchRows rows.
+std::set<std::pair<std::string, long long>> AppendCommits(PgConnection& connection,
+                                                          const std::string& node,
+                                                          const std::vector<LogRow>& rows);
+
+}  // namespace dorm::cluster

@@ -1,0 +1,173 @@
+#include "cluster/commit_flusher.h"
+
+#include <set>
+#include <string>
+
+namespace dorm::cluster {
+
+CommitFlusher::CommitFlusher(Options options)
+    : options_(std::move(options)), session_(options_.session) {}
+
+CommitFlusher::~CommitFlusher() { Stop(); }
+
+void CommitFlusher::Start() {
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+bool CommitFlusher::Submit(LogRow row, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= options_.max_queued_rows) return false;
+    queue_.push_back({std::move(row), std::move(done)});
+  }
+  wake_.notify_one();
+  return true;
+}
+
+size_t CommitFlusher::batches() const {
+  std::lock_guard lock(mutex_);
+  return batches_;
+}
+
+void CommitFlusher::Stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  std::deque<Pending> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(queue_);
+  }
+  for (Pending& p : left) p.done(Outcome::kFailed);
+}
+
+void CommitFlusher::Run() {
+  std::vector<Pending> batch;  // rows whose outcome is not known yet, oldest first
+  bool unknown = false;        // `batch` may be in the log: read back before sending again
+  int lost_pid = 0;            // the server process that ran it
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !batch.empty(); });
+      if (stopping_ && batch.empty()) return;
+    }
+    if (unknown) unknown = !Reconcile(batch, lost_pid);
+    if (!unknown) {
+      {
+        std::lock_guard lock(mutex_);
+        while (!queue_.empty() && batch.size() < kMaxBatchRows) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      if (!batch.empty()) unknown = !Flush(batch, &lost_pid);
+    }
+    if (!batch.empty()) {
+      // PostgreSQL unreachable: wait before trying again (the session's reconnect delay applies
+      // too), unless stopping, which gives these rows up unacknowledged.
+      std::unique_lock lock(mutex_);
+      if (stopping_) {
+        lock.unlock();  // `done` may call Submit()
+        for (Pending& p : batch) p.done(Outcome::kFailed);
+        return;
+      }
+      wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_; });
+    }
+  }
+}
+
+bool CommitFlusher::Flush(std::vector<Pending>& batch, int* lost_pid) {
+  std::vector<LogRow> rows;
+  rows.reserve(batch.size());
+  for (const Pending& p : batch) rows.push_back(p.row);
+  {
+    std::lock_guard lock(mutex_);
+    ++batches_;
+  }
+  std::set<std::pair<std::string, long long>> accepted;
+  PgConnection* connection = nullptr;
+  try {
+    connection = &session_.Get();
+  } catch (const PgError&) {
+    return true;  // nothing was sent: the rows stay, to be sent once connected
+  }
+  *lost_pid = connection->backend_pid();
+  try {
+    accepted = AppendCommits(*connection, options_.node, rows);
+  } catch (const PgError& e) {
+    if (e.connection_lost()) {
+      session_.Drop();
+      // The statement may have committed, or may yet: only the log can tell, once the process
+      // that ran it is gone.
+      return Reconcile(batch, *lost_pid);
+    }
+    for (Pending& p : batch) p.done(Outcome::kFailed);
+    batch.clear();
+    return true;
+  }
+  for (Pending& p : batch) {
+    bool durable = accepted.count({p.row.object, p.row.seq}) != 0;
+    p.done(durable ? Outcome::kDurable : Outcome::kFenced);
+  }
+  batch.clear();
+  return true;
+}
+
+bool CommitFlusher::Reconcile(std::vector<Pending>& batch, int lost_pid) {
+  if (lost_pid != 0) {
+    std::string pid = std::to_string(lost_pid);
+    try {
+      // Returns false at once if the process is gone already, after 5 s if it will not end.
+      session_.Exec("SELECT pg_terminate_backend($1::int, 5000)", {PgParam::Text(pid)},
+                    std::chrono::seconds(10));
+      PgResult alive =
+          session_.Exec("SELECT 1 FROM pg_stat_activity WHERE pid = $1::int", {PgParam::Text(pid)});
+      if (alive.rows() != 0) return false;
+    } catch (const PgError&) {
+      return false;
+    }
+  }
+  std::string sql = "SELECT object, seq FROM log WHERE node = $1 AND (object, seq, epoch) IN (";
+  std::vector<std::string> numbers;
+  numbers.reserve(batch.size() * 2);
+  std::vector<PgParam> params;
+  params.reserve(1 + batch.size() * 3);
+  params.push_back(PgParam::Text(options_.node));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    numbers.push_back(std::to_string(batch[i].row.seq));
+    numbers.push_back(std::to_string(batch[i].row.epoch));
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    size_t base = 2 + i * 3;
+    sql += (i ? ", ($" : "($") + std::to_string(base) + "::text, $" + std::to_string(base + 1) +
+           "::bigint, $" + std::to_string(base + 2) + "::bigint)";
+    params.push_back(PgParam::Text(batch[i].row.object));
+    params.push_back(PgParam::Text(numbers[i * 2]));
+    params.push_back(PgParam::Text(numbers[i * 2 + 1]));
+  }
+  sql += ")";
+  std::set<std::pair<std::string, long long>> present;
+  try {
+    PgResult result = session_.Exec(sql, params);
+    for (int r = 0; r < result.rows(); ++r) present.emplace(result.Text(r, 0), result.Int(r, 1));
+  } catch (const PgError&) {
+    return false;  // still unknown: the whole batch is read back again next time
+  }
+  std::vector<Pending> again;
+  for (Pending& p : batch) {
+    if (present.count({p.row.object, p.row.seq})) {
+      p.done(Outcome::kDurable);
+    } else {
+      again.push_back(std::move(p));
+    }
+  }
+  batch.swap(again);
+  return true;
+}
+
+}  // namespace dorm::cluster

@@ -1,0 +1,164 @@
+#include "cluster/node_lease.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "cluster/cluster_schema.h"
+#include "cluster/object_ownership.h"
+#include "postgres_server.h"
+
+namespace dorm::cluster {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+class NodeLeaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    conninfo_ = testing::PostgresServer::Shared().NewDatabase();
+    db_ = PgConnection::Connect(conninfo_, std::chrono::seconds(10));
+    MigrateSchema(*db_);
+  }
+  NodeLeaseOptions Options(const std::string& node) {
+    NodeLeaseOptions options;
+    options.conninfo = conninfo_;
+    options.node = node;
+    options.addr = "http://127.0.0.1:1/" + node;
+    return options;
+  }
+  // Milliseconds left on `node`'s lease, on PostgreSQL's clock.
+  long long LeaseLeftMs(const std::string& node) {
+    return db_
+        ->Exec(
+            "SELECT (extract(epoch FROM lease_until - now()) * 1000)::bigint FROM nodes "
+            "WHERE node = $1",
+            {PgParam::Text(node)})
+        .Int(0, 0);
+  }
+  std::string conninfo_;
+  std::unique_ptr<PgConnection> db_;
+};
+
+TEST_F(NodeLeaseTest, RegistersAndRenewsOnPostgresClock) {
+  NodeLease lease(Options("a"));
+  lease.Start();
+  EXPECT_TRUE(lease.valid());
+  EXPECT_EQ(lease.generation(), 1);
+  EXPECT_EQ(db_->Exec("SELECT addr FROM nodes WHERE node = 'a'").Text(0, 0),
+            "http://127.0.0.1:1/a");
+  // Renewed every 0.5 s to now() + 2 s: after 1.5 s the lease still has more than 1 s.
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_GT(LeaseLeftMs("a"), 1000);
+  EXPECT_LE(LeaseLeftMs("a"), 2000);
+  EXPECT_TRUE(lease.valid());
+  // The local deadline is at most ttl − margin after now.
+  EXPECT_LE(lease.deadline() - Clock::now(), milliseconds(1750));
+  EXPECT_EQ(lease.generation(), 1);
+  lease.Stop(false);
+  EXPECT_FALSE(lease.valid());
+}
+
+TEST_F(NodeLeaseTest, AnotherProcessCannotTakeALiveNameUntilItRunsOut) {
+  NodeLease first(Options("a"));
+  first.Start();
+  NodeLeaseOptions options = Options("a");
+  options.register_wait = milliseconds(300);
+  NodeLease second(options);
+  try {
+    second.Start();
+    FAIL() << "registered twice";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "cannot register node a: the name is held by another process's live lease");
+  }
+  first.Stop(false);
+  // The first lease runs out (2 s) within the second's wait.
+  NodeLeaseOptions patient = Options("a");
+  patient.register_wait = milliseconds(4000);
+  NodeLease third(patient);
+  auto started = Clock::now();
+  third.Start();
+  EXPECT_TRUE(third.valid());
+  EXPECT_GT(Clock::now() - started, milliseconds(1000));
+}
+
+TEST_F(NodeLeaseTest, RefusedRenewalLosesTheLeaseThenRegistersAgain) {
+  std::mutex mutex;
+  std::condition_variable lost_cv;
+  int lost = 0;
+  NodeLeaseOptions options = Options("a");
+  options.on_lost = [&] {
+    std::lock_guard lock(mutex);
+    ++lost;
+    lost_cv.notify_all();
+  };
+  NodeLease lease(options);
+  lease.Start();
+  // On PostgreSQL's clock the lease ran out (as if the node had been paused): it is not revived.
+  db_->Exec("UPDATE nodes SET lease_until = now() - interval '1 second' WHERE node = 'a'");
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(lost_cv.wait_for(lock, std::chrono::seconds(3), [&] { return lost > 0; }));
+  }
+  // The node then registers anew: a new generation, whose objects must be taken again.
+  auto give_up = Clock::now() + std::chrono::seconds(3);
+  while (lease.generation() < 2 && Clock::now() < give_up) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(lease.generation(), 2);
+  EXPECT_TRUE(lease.valid());
+  EXPECT_EQ(lost, 1);
+}
+
+TEST_F(NodeLeaseTest, NodeThatCannotRenewStopsBeforeItsLeaseRunsOut) {
+  std::mutex mutex;
+  std::condition_variable lost_cv;
+  bool lost = false;
+  NodeLeaseOptions options = Options("a");
+  options.margin = milliseconds(500);
+  options.on_lost = [&] {
+    std::lock_guard lock(mutex);
+    lost = true;
+    lost_cv.notify_all();
+  };
+  NodeLease lease(options);
+  lease.Start();
+  // Renewals now hang on the row lock, as they would on a silent network.
+  db_->Exec("BEGIN");
+  db_->Exec("SELECT 1 FROM nodes WHERE node = 'a' FOR UPDATE");
+  auto locked = Clock::now();
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(lost_cv.wait_for(lock, std::chrono::seconds(3), [&] { return lost; }));
+  }
+  EXPECT_FALSE(lease.valid());
+  // The node gave up while its lease was still live in PostgreSQL: nobody could have taken its
+  // objects yet.
+  EXPECT_GT(LeaseLeftMs("a"), 0);
+  EXPECT_LT(Clock::now() - locked, milliseconds(2000));
+  db_->Exec("ROLLBACK");
+}
+
+TEST_F(NodeLeaseTest, StopWithReleaseHandsObjectsOverAtOnce) {
+  NodeLease a(Options("a"));
+  NodeLease b(Options("b"));
+  a.Start();
+  b.Start();
+  EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "a"), 1);
+  EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "b"), std::nullopt);
+  a.Stop(true);
+  std::optional<Ownership> owner = LookupOwner(*db_, "app/Counter/1");
+  ASSERT_TRUE(owner);
+  EXPECT_FALSE(owner->node);
+  EXPECT_EQ(owner->epoch, 1);
+  EXPECT_LE(LeaseLeftMs("a"), 0);
+  EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "b"), 2);
+}
+
+}  // namespace
+}  // namespace dorm::cluster
