@@ -13,6 +13,6 @@ runProbeDiff({
   tmpPrefix: 'dorm-diff-compression-',
   scenarios: [
     'shape', 'formats', 'round_trips', 'empty', 'headers', 'chunk_types', 'corrupt', 'truncated',
-    'trailing', 'write_then_read', 'after_close', 'pipes', 'byob', 'bomb_chunks',
+    'trailing', 'write_then_read', 'after_close', 'pipes', 'clone', 'byob', 'bomb_chunks',
   ],
 });
