@@ -13,6 +13,7 @@ import {
 } from './streams.js';
 import { TextDecoderStream, TextEncoderStream } from './encoding_streams.js';
 import { FixedLengthStream, IdentityTransformStream } from './identity_stream.js';
+import { CompressionStream, DecompressionStream } from './compression_streams.js';
 
 refuseClone(ReadableStream, 'ReadableStream', 'ReadableStream can only be serialized for RPC.');
 refuseClone(WritableStream, 'WritableStream', 'WritableStream can only be serialized for RPC.');
@@ -26,6 +27,7 @@ for (const [cls, name] of [
   [TransformStreamDefaultController, 'TransformStreamDefaultController'],
   [TextEncoderStream, 'TextEncoderStream'], [TextDecoderStream, 'TextDecoderStream'],
   [IdentityTransformStream, 'IdentityTransformStream'], [FixedLengthStream, 'FixedLengthStream'],
+  [CompressionStream, 'CompressionStream'], [DecompressionStream, 'DecompressionStream'],
 ]) {
   refuseClone(cls, name);
 }

@@ -2,6 +2,7 @@ import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
 import { Blob, File } from './blob.js';
 import { Cache, CacheStorage, caches } from './cache.js';
+import { CompressionStream, DecompressionStream } from './compression_streams.js';
 import { console } from './console.js';
 import { Crypto, CryptoKey, SubtleCrypto, crypto } from './crypto.js';
 import { DOMException } from './dom_exception.js';
@@ -45,11 +46,13 @@ const globals = {
   Cache,
   CacheStorage,
   CloseEvent,
+  CompressionStream,
   CountQueuingStrategy,
   Crypto,
   CryptoKey,
   CustomEvent,
   DOMException,
+  DecompressionStream,
   ErrorEvent,
   Event,
   EventSource,

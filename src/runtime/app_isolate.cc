@@ -8,6 +8,7 @@
 #include "js/platform.h"
 #include "js/serializer.h"
 #include "js/strings.h"
+#include "runtime/compression_natives.h"
 #include "runtime/embedded_source.h"
 #include "runtime/env_object.h"
 #include "runtime/native_module.h"
@@ -200,6 +201,7 @@ AppIsolate::~AppIsolate() {
   blob_prototype_.Reset();
   context_.Reset();
   ReleaseSqlCursors(isolate_);
+  ReleaseCompressionStreams(isolate_);
   wasm_memories_.reset();
   js::ForgetIsolate(isolate_);
   isolate_->Dispose();

@@ -128,6 +128,8 @@ class AppIsolate {
   // The isolate's memory outside the V8 heap (ArrayBuffer contents and WebAssembly memories),
   // held against the same limit as the heap.
   const js::ByteBudget& memory_budget() const { return *memory_budget_; }
+  // The same budget, for native memory held on behalf of the app's code (zlib streams' state).
+  js::ByteBudget& memory_budget() { return *memory_budget_; }
   WasmMemoryLedger& wasm_memories() { return *wasm_memories_; }
   // For native memory held for this isolate's code past its heap limit (a storage batch being
   // serialized, a list of keys being copied): ends the turn as if the heap had run out, so that

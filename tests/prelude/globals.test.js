@@ -13,7 +13,8 @@ test('the Web API globals are installed, non-enumerable', () => {
     'Navigator', 'Request', 'Response', 'SubtleCrypto', 'TextDecoder', 'TextEncoder', 'URL', 'URLSearchParams',
     'atob', 'btoa', 'clearInterval', 'clearTimeout', 'console', 'crypto', 'navigator', 'queueMicrotask',
     'reportError', 'setInterval', 'setTimeout', 'structuredClone', 'self', 'Blob', 'File', 'FormData',
-    'URLPattern', 'MessageChannel', 'MessagePort', 'performance', 'scheduler',
+    'URLPattern', 'MessageChannel', 'MessagePort', 'performance', 'scheduler', 'CompressionStream',
+    'DecompressionStream',
   ];
   const descriptors = json(rt, `${JSON.stringify(names)}.map((name) => {
     const d = Object.getOwnPropertyDescriptor(globalThis, name);

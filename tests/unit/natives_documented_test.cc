@@ -24,7 +24,7 @@ TEST(Natives, EveryNativeIsDocumentedAndNamedOnce) {
        {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(), StorageNatives(),
         ObjectEventNatives(), SqlNatives(), WebSocketNatives(), NamespaceNatives(), FetchNatives(),
         CacheNatives(), AsyncContextNatives(), ResponseStreamNatives(), OutboundWebSocketNatives(),
-        StubBodyNatives(), WasmMemoryNatives(), BundleNatives()}) {
+        StubBodyNatives(), WasmMemoryNatives(), BundleNatives(), CompressionNatives()}) {
     EXPECT_FALSE(module.empty());
     for (const NativeFunction& native : module) {
       ++count;

@@ -1,0 +1,122 @@
+#include "runtime/zlib_stream.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+namespace dorm::runtime {
+
+namespace {
+// Each allocation keeps its size in front of it, for Free to give back.
+constexpr size_t kZlibBlockHeader = alignof(std::max_align_t);
+}  // namespace
+
+std::unique_ptr<ZlibStream> ZlibStream::Create(bool compress, std::string_view format,
+                                               js::ByteBudget* budget, MemoryHooks hooks) {
+  int window_bits;
+  if (format == "gzip") {
+    window_bits = 15 + 16;  // a gzip header and trailer
+  } else if (format == "deflate") {
+    window_bits = 15;  // a zlib header and trailer
+  } else if (format == "deflate-raw") {
+    window_bits = -15;  // no framing
+  } else {
+    return nullptr;
+  }
+  std::unique_ptr<ZlibStream> stream(new ZlibStream(compress, budget, std::move(hooks)));
+  const int result = compress ? deflateInit2(&stream->z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+                                             window_bits, 8, Z_DEFAULT_STRATEGY)
+                              : inflateInit2(&stream->z_, window_bits);
+  if (result != Z_OK) return nullptr;
+  stream->initialized_ = true;
+  return stream;
+}
+
+ZlibStream::ZlibStream(bool compress, js::ByteBudget* budget, MemoryHooks hooks)
+    : compress_(compress), budget_(budget), hooks_(std::move(hooks)) {
+  std::memset(&z_, 0, sizeof z_);
+  z_.zalloc = &Alloc;
+  z_.zfree = &Free;
+  z_.opaque = this;
+}
+
+ZlibStream::~ZlibStream() {
+  if (initialized_) compress_ ? deflateEnd(&z_) : inflateEnd(&z_);
+}
+
+void ZlibStream::SetInput(std::string bytes) {
+  input_ = std::move(bytes);
+  z_.next_in = reinterpret_cast<Bytef*>(input_.data());
+  z_.avail_in = static_cast<uInt>(input_.size());
+}
+
+size_t ZlibStream::Pump(bool finish, Bytef* out, size_t capacity, const char** error) {
+  *error = nullptr;
+  size_t produced = 0;
+  while (produced < capacity) {
+    if (ended_) {
+      // After the end of the compressed data, any more input is trailing data.
+      if (!compress_ && z_.avail_in > 0) *error = "Trailing bytes after end of compressed data";
+      break;
+    }
+    z_.next_out = out + produced;
+    z_.avail_out =
+        static_cast<uInt>(std::min<size_t>(capacity - produced, std::numeric_limits<uInt>::max()));
+    const uInt offered = z_.avail_out;
+    const int flush = finish ? Z_FINISH : Z_NO_FLUSH;
+    const int result = compress_ ? deflate(&z_, flush) : inflate(&z_, flush);
+    const size_t made = offered - z_.avail_out;
+    produced += made;
+    if (result != Z_OK && result != Z_BUF_ERROR && result != Z_STREAM_END) {
+      *error = compress_ ? "Compression failed." : "Decompression failed.";
+      break;
+    }
+    if (result == Z_STREAM_END) {
+      ended_ = true;
+      continue;  // to check for trailing input
+    }
+    if (result == Z_BUF_ERROR) {
+      // No progress possible: more input is needed (or, finishing, the input ended too soon).
+      if (finish && made == 0) {
+        *error = compress_ ? "Compression failed."
+                           : "Called close() on a decompression stream with incomplete data";
+      }
+      break;
+    }
+    if (made == 0 && z_.avail_in == 0 && !finish) break;
+  }
+  if (z_.avail_in == 0) input_.clear();
+  return produced;
+}
+
+void* ZlibStream::Alloc(void* opaque, uInt items, uInt size) {
+  auto* self = static_cast<ZlibStream*>(opaque);
+  const size_t bytes = static_cast<size_t>(items) * size;
+  const size_t charged = bytes + kZlibBlockHeader;
+  if (!self->budget_->TryReserve(charged)) {
+    // Streams dropped without being closed hold their state until collected: collect first.
+    if (self->hooks_.collect) self->hooks_.collect();
+    if (!self->budget_->Reserve(charged)) return Z_NULL;
+  }
+  auto* block = static_cast<unsigned char*>(std::malloc(charged));
+  if (!block) {
+    self->budget_->Release(charged);
+    return Z_NULL;
+  }
+  std::memcpy(block, &bytes, sizeof bytes);
+  if (self->hooks_.external) self->hooks_.external(static_cast<int64_t>(charged));
+  return block + kZlibBlockHeader;
+}
+
+void ZlibStream::Free(void* opaque, void* address) {
+  if (!address) return;
+  auto* self = static_cast<ZlibStream*>(opaque);
+  unsigned char* block = static_cast<unsigned char*>(address) - kZlibBlockHeader;
+  size_t bytes;
+  std::memcpy(&bytes, block, sizeof bytes);
+  self->budget_->Release(bytes + kZlibBlockHeader);
+  if (self->hooks_.external) self->hooks_.external(-static_cast<int64_t>(bytes + kZlibBlockHeader));
+  std::free(block);
+}
+
+}  // namespace dorm::runtime
