@@ -6,8 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import { startServer, fixture, sleep, waitFor, describeCli, RawConnection } from './lib/dorm.mjs';
+import { startServer, fixture, sleep, waitFor, describeCli, RawConnection, connectRecording } from './lib/dorm.mjs';
 
 const MAX_BODY = 64 << 20;
 // What the runtime may grow by while 50 MB pass: the channel's window, the chunks' garbage not
@@ -56,40 +55,7 @@ function openFds() {
 }
 
 // A raw connection that records when each byte arrived.
-function rawConnect() {
-  const socket = net.connect(server.port, '127.0.0.1');
-  const state = { text: '', arrivals: [], closed: false, socket };
-  const waiters = new Set();
-  socket.on('data', (d) => {
-    state.text += d.toString('latin1');
-    state.arrivals.push({ at: Date.now(), length: state.text.length });
-    for (const w of waiters) w();
-  });
-  socket.on('error', () => {});
-  socket.on('close', () => { state.closed = true; for (const w of waiters) w(); });
-  state.waitFor = (pattern, timeoutMs = 10000) => new Promise((resolve, reject) => {
-    const check = () => {
-      const m = pattern === 'closed' ? (state.closed ? [] : null) : pattern.exec(state.text);
-      if (m) {
-        cleanup();
-        if (pattern === 'closed') return resolve(Date.now());
-        const end = m.index + m[0].length;
-        resolve(state.arrivals.find((a) => a.length >= end).at);
-      } else if (state.closed) {
-        cleanup();
-        reject(new Error(`connection closed before ${pattern}: ${JSON.stringify(state.text.slice(0, 500))}`));
-      }
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`timed out waiting for ${pattern}: ${JSON.stringify(state.text.slice(0, 500))}`));
-    }, timeoutMs);
-    const cleanup = () => { clearTimeout(timer); waiters.delete(check); };
-    waiters.add(check);
-    check();
-  });
-  return new Promise((resolve) => socket.on('connect', () => resolve(state)));
-}
+const rawConnect = () => connectRecording(server.port);
 
 // The object's log of what its reads saw (the class keeps it in memory).
 async function readLog(name, via = 'worker') {

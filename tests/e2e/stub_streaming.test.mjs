@@ -7,8 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
-import { startServer, fixture, sleep, waitFor, describeCli } from './lib/dorm.mjs';
+import { startServer, fixture, sleep, waitFor, describeCli, connectRecording } from './lib/dorm.mjs';
 
 let server;
 let host;
@@ -31,46 +30,14 @@ after(async () => {
 const get = (query) => server.request(`/?${query}`, { headers: { host } });
 
 // A raw HTTP/1.1 GET: what arrived (latin1), when, and whether the server closed the connection.
-function rawGet(target) {
-  const socket = net.connect(server.port, '127.0.0.1');
-  const state = { text: '', arrivals: [], closed: false, socket };
-  const waiters = new Set();
-  const wake = () => { for (const w of waiters) w(); };
-  socket.on('data', (d) => {
-    state.text += d.toString('latin1');
-    state.arrivals.push({ at: Date.now(), length: state.text.length });
-    wake();
-  });
-  socket.on('error', () => {});
-  socket.on('close', () => { state.closed = true; wake(); });
-  socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-  // When `pattern` first matched (ms since the epoch); `closed`: wait for the connection's end.
-  state.waitFor = (pattern, timeoutMs = 10000) => new Promise((resolve, reject) => {
-    const check = () => {
-      const m = pattern === 'closed' ? (state.closed ? [] : null) : pattern.exec(state.text);
-      if (m) {
-        cleanup();
-        if (pattern === 'closed') return resolve(Date.now());
-        const end = m.index + m[0].length;
-        resolve(state.arrivals.find((a) => a.length >= end).at);
-      } else if (state.closed) {
-        cleanup();
-        reject(new Error(`connection closed before ${pattern}: ${JSON.stringify(state.text.slice(0, 2000))}`));
-      }
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`timed out waiting for ${pattern}: ${JSON.stringify(state.text.slice(0, 2000))}`));
-    }, timeoutMs);
-    const cleanup = () => { clearTimeout(timer); waiters.delete(check); };
-    waiters.add(check);
-    check();
-  });
+async function rawGet(target) {
+  const state = await connectRecording(server.port);
+  state.socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
   return state;
 }
 
 test('an event stream behind a Worker reaches the client event by event', async () => {
-  const exchange = rawGet('/?mode=pass&name=sse&q=mode%3Dsse%26ms%3D400');
+  const exchange = await rawGet('/?mode=pass&name=sse&q=mode%3Dsse%26ms%3D400');
   const headAt = await exchange.waitFor(/\r\n\r\n/);
   const head = exchange.text.slice(0, exchange.text.indexOf('\r\n\r\n') + 2);
   assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
@@ -96,7 +63,7 @@ test('the caller reads the chunks as they come, to the end', async () => {
 });
 
 test('an object passes on another object\'s streamed body (object → object → client)', async () => {
-  const exchange = rawGet('/?mode=pass&name=relay1&q=mode%3Drelay%26to%3Drelayed1%26then%3Dsse');
+  const exchange = await rawGet('/?mode=pass&name=relay1&q=mode%3Drelay%26to%3Drelayed1%26then%3Dsse');
   const firstAt = await exchange.waitFor(/data: first \d+\n\n/);
   const producedSecond = Number(/data: second (\d+)/.exec(await exchange.waitFor(/data: second \d+\n\n/) && exchange.text)[1]);
   assert.ok(firstAt < producedSecond, 'the first event waited for the second');
@@ -138,7 +105,7 @@ test('a reset of the caller cancels the callee\'s stream it was reading', async 
 });
 
 test('a client leaving a body that passes through a Worker cancels the object\'s stream', async () => {
-  const exchange = rawGet('/?mode=pass&name=leaves&q=mode%3Dforever');
+  const exchange = await rawGet('/?mode=pass&name=leaves&q=mode%3Dforever');
   await exchange.waitFor(/x3/);
   exchange.socket.destroy();
   await waitFor(async () => (await get('mode=pass&name=leaves&q=mode%3Dstatus')).json().cancelReason === 'undefined|undefined',
@@ -146,7 +113,7 @@ test('a client leaving a body that passes through a Worker cancels the object\'s
 });
 
 test('a callee\'s stream that fails breaks the client\'s connection without the last chunk', async () => {
-  const exchange = rawGet('/?mode=pass&name=fails&q=mode%3Derr');
+  const exchange = await rawGet('/?mode=pass&name=fails&q=mode%3Derr');
   await exchange.waitFor(/\r\n\r\n1\r\na\r\n/);
   await exchange.waitFor('closed');
   assert.ok(!exchange.text.endsWith('\r\n0\r\n\r\n'), JSON.stringify(exchange.text));
@@ -203,7 +170,7 @@ function rssBytes(pid) {
 test('a 100 MiB body through Worker → object → client is never held whole', async () => {
   const pid = server.runtimePid();
   const rssBefore = rssBytes(pid);
-  const exchange = rawGet('/?mode=pass&name=huge&q=mode%3Dhuge');
+  const exchange = await rawGet('/?mode=pass&name=huge&q=mode%3Dhuge');
   await exchange.waitFor(/\r\n\r\n/);
   exchange.socket.pause();
   await sleep(2000);

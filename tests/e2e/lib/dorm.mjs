@@ -218,6 +218,46 @@ export function tryParseResponse(buf, closed) {
   return { response, consumed: pos };
 }
 
+// A raw connection to `port` that records what arrived (latin1) and when: {socket, text,
+// arrivals: [{at, length}], closed, waitFor(pattern | 'closed', timeoutMs)}. waitFor resolves
+// with the time (ms since the epoch) at which `pattern` first matched, or the connection ended.
+// Resolves once connected.
+export function connectRecording(port) {
+  const socket = net.connect(port, '127.0.0.1');
+  const state = { text: '', arrivals: [], closed: false, socket };
+  const waiters = new Set();
+  const wake = () => { for (const w of waiters) w(); };
+  socket.on('data', (d) => {
+    state.text += d.toString('latin1');
+    state.arrivals.push({ at: Date.now(), length: state.text.length });
+    wake();
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => { state.closed = true; wake(); });
+  state.waitFor = (pattern, timeoutMs = 10000) => new Promise((resolve, reject) => {
+    const check = () => {
+      const m = pattern === 'closed' ? (state.closed ? [] : null) : pattern.exec(state.text);
+      if (m) {
+        cleanup();
+        if (pattern === 'closed') return resolve(Date.now());
+        const end = m.index + m[0].length;
+        resolve(state.arrivals.find((a) => a.length >= end).at);
+      } else if (state.closed) {
+        cleanup();
+        reject(new Error(`connection closed before ${pattern}: ${JSON.stringify(state.text.slice(0, 2000))}`));
+      }
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out waiting for ${pattern}: ${JSON.stringify(state.text.slice(0, 2000))}`));
+    }, timeoutMs);
+    const cleanup = () => { clearTimeout(timer); waiters.delete(check); };
+    waiters.add(check);
+    check();
+  });
+  return new Promise((resolve) => socket.on('connect', () => resolve(state)));
+}
+
 export class RawConnection {
   static open(port, host = '127.0.0.1') {
     return new Promise((resolve, reject) => {
