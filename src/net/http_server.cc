@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "net/access_gate.h"
+#include "net/expiry_timer.h"
 #include "net/request_head.h"
 #include "net/response_head.h"
 #include "net/route.h"
@@ -112,17 +113,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- Timeouts: one timer; each phase re-arms it. A stale expiry (re-armed since) is ignored.
   void Arm(std::chrono::steady_clock::duration after) {
-    timer_.expires_after(after);
-    timer_.async_wait(
-        [self = shared_from_this(), generation = ++timer_generation_](beast::error_code ec) {
-          if (ec || generation != self->timer_generation_) return;
-          self->OnTimeout();
-        });
+    timer_.Arm(after, shared_from_this(), [this] { OnTimeout(); });
   }
-  void Disarm() {
-    ++timer_generation_;
-    timer_.cancel();
-  }
+  void Disarm() { timer_.Disarm(); }
   void OnTimeout() {
     switch (phase_) {
       case Phase::kHead:
@@ -594,17 +587,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ArmUpload() {
-    upload_timer_.expires_after(server_.options().body_timeout);
-    upload_timer_.async_wait(
-        [self = shared_from_this(), generation = ++upload_timer_generation_](beast::error_code ec) {
-          if (ec || generation != self->upload_timer_generation_) return;
-          self->OnUploadTimeout();
-        });
+    upload_timer_.Arm(server_.options().body_timeout, shared_from_this(),
+                      [this] { OnUploadTimeout(); });
   }
-  void DisarmUpload() {
-    ++upload_timer_generation_;
-    upload_timer_.cancel();
-  }
+  void DisarmUpload() { upload_timer_.Disarm(); }
 
   // No byte of the body for body_timeout while the object waited for it.
   void OnUploadTimeout() {
@@ -1022,10 +1008,8 @@ class Session : public std::enable_shared_from_this<Session> {
   runtime::EnginePool& pool_;
   size_t loop_;  // the pool's loop this connection runs on
   asio::io_context& io_;
-  asio::steady_timer timer_;
-  uint64_t timer_generation_ = 0;
-  asio::steady_timer upload_timer_;  // the body timeout of a streamed upload
-  uint64_t upload_timer_generation_ = 0;
+  ExpiryTimer timer_;
+  ExpiryTimer upload_timer_;  // the body timeout of a streamed upload
   RequestLimits limits_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
