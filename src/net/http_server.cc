@@ -324,18 +324,23 @@ class Session : public std::enable_shared_from_this<Session> {
     StartUpload();
   }
 
+  // The server-wide body budget has no room for this body: 503, and the connection closes
+  // once the answer is out (the unread body is never parsed).
+  void RefuseOverBodyBudget() {
+    auto answer =
+        Plain(503, "The server is receiving too many request bodies at once; retry later.");
+    answer.headers.emplace_back("retry-after", "5");
+    keep_alive_ = false;
+    body_pending_ = true;
+    Write(std::move(answer));
+  }
+
   void ParseBody() {
     if (!Parse()) return;
     // The memory the body now holds (its capacity: a growing string holds up to twice its
     // size) counts against the server's budget.
     if (!reservation_.GrowTo(parser_->get().body().capacity())) {
-      auto answer = Plain(503,
-                          "The server is receiving too many request bodies at once; retry "
-                          "later.");
-      answer.headers.emplace_back("retry-after", "5");
-      keep_alive_ = false;
-      body_pending_ = true;
-      Write(std::move(answer));
+      RefuseOverBodyBudget();
       return;
     }
     if (parser_->is_done()) {
@@ -411,13 +416,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // kUploadWindow bytes here, whatever its size; the body limit (413) is the parser's.
   void StartUpload() {
     if (!reservation_.GrowTo(kUploadWindow)) {
-      auto answer = Plain(503,
-                          "The server is receiving too many request bodies at once; retry "
-                          "later.");
-      answer.headers.emplace_back("retry-after", "5");
-      keep_alive_ = false;
-      body_pending_ = true;
-      Write(std::move(answer));
+      RefuseOverBodyBudget();
       return;
     }
     upload_stream_ = std::make_shared<runtime::ResponseStream>();
