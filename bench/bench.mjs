@@ -2,7 +2,7 @@
 // the same wrk scenarios on loopback, and prints a side-by-side table (also saved as JSON).
 // Started by run.sh, which makes sure the npm dependencies are installed first.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import {
   benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren,
   probeFsync, freePort, httpCall, pool, runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig,
-  startWorkerdProcess, spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  startWorkerdProcess, spawnDorm, track, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
   printChecks,
 } from './lib.mjs';
 
@@ -65,8 +65,9 @@ process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
 process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
 process.on('exit', killAllChildren);
 
-// VmRSS of a process and all its descendants, in bytes (workerd may fork helpers).
-function treeRss(rootPid) {
+// A process and all its descendants (workerd may fork helpers; Dorm runs a supervisor and a
+// runtime process).
+function processTree(rootPid) {
   const parentOf = new Map();
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -81,6 +82,12 @@ function treeRss(rootPid) {
   for (let i = 0; i < pids.length; i++) {
     for (const [pid, ppid] of parentOf) if (ppid === pids[i]) pids.push(pid);
   }
+  return pids;
+}
+
+// VmRSS of a process and all its descendants, in bytes.
+function treeRss(rootPid) {
+  const pids = processTree(rootPid);
   let total = 0;
   for (const pid of pids) {
     try {
@@ -89,6 +96,20 @@ function treeRss(rootPid) {
     } catch { /* exited meanwhile */ }
   }
   return { bytes: total, processes: pids.length };
+}
+
+// CPU time (user + system) a process and all its descendants have used so far, in seconds.
+const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+function treeCpuSeconds(rootPid) {
+  let ticks = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);  // utime, stime
+    } catch { /* exited meanwhile */ }
+  }
+  return ticks / clockTicksPerSecond;
 }
 
 
@@ -207,6 +228,70 @@ function makeDorm(tmp, o) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The physical ceiling: nginx answering the GET scenario with a constant body (no object, no
+// storage), on as many worker processes as Dorm has threads. What a request costs the machine
+// with a mature event-driven HTTP server and no application at all.
+
+const nginxCandidates = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
+
+async function nginxCeiling(tmp, o) {
+  const bin = nginxCandidates.find((f) => fs.existsSync(f));
+  if (!bin) {
+    log('nginx: not installed (scripts/install-deps.sh installs nginx-light); no ceiling measured');
+    return null;
+  }
+  const dir = path.join(tmp, 'nginx');
+  fs.mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const temp = (name) => `${name} ${path.join(dir, name)};`;
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), `worker_processes ${o.dormThreads};
+pid ${path.join(dir, 'nginx.pid')};
+error_log ${path.join(dir, 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  ${temp('client_body_temp_path')} ${temp('proxy_temp_path')} ${temp('fastcgi_temp_path')} ${temp('uwsgi_temp_path')} ${temp('scgi_temp_path')}
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${port};
+    location / { default_type application/json; return 200 '{"count":0}'; }
+  }
+}
+`);
+  const version = spawnSync(bin, ['-v'], { encoding: 'utf8' }).stderr.trim();
+  const child = track(spawn(bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'],
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true }));
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const result = { server: 'nginx', version, binary: bin, scenarios: {}, errors: [] };
+  try {
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const agent = new http.Agent({ keepAlive: false });
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${stderr}`);
+      try { up = (await httpCall(agent, 'GET', `${baseUrl}/_do/counter/bench/get`)).status === 200; } catch { await sleep(100); }
+    }
+    agent.destroy();
+    if (!up) throw new Error(`nginx did not answer on ${baseUrl}: ${stderr}`);
+    const s = scenarios.find((x) => x.key === 'get_1obj_c64');
+    if (o.warmup > 0) await runWrk(baseUrl, s, o.warmup, o.wrkThreads);
+    const cpuBefore = treeCpuSeconds(child.pid);
+    const res = await runWrk(baseUrl, s, o.duration, o.wrkThreads);
+    res.server_cpu_us_per_request = ((treeCpuSeconds(child.pid) - cpuBefore) * 1e6) / Math.max(1, res.requests);
+    result.scenarios[s.key] = res;
+    log(`nginx: ${s.label} (constant body): ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms, ` +
+      `server CPU ${res.server_cpu_us_per_request.toFixed(1)} µs/req`);
+  } catch (e) {
+    result.errors.push(e.message);
+    log(`nginx: ERROR: ${e.message}`);
+  } finally {
+    await stopProcess(child);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The runs
 
 function newResult(server) {
@@ -274,11 +359,14 @@ async function throughputPhase(servers, results, o) {
           if (countsOnHot) { st.benchSum += w.requests - w.errors.status; st.benchSlack += s.connections + w.error_count; }
         }
         const disk = probeFsync(server.dataDir, 20);
+        const cpuBefore = treeCpuSeconds(proc.pid);
         const res = await runWrk(proc.baseUrl, s, o.duration, o.wrkThreads);
+        res.server_cpu_us_per_request = ((treeCpuSeconds(proc.pid) - cpuBefore) * 1e6) / Math.max(1, res.requests);
         if (countsOnHot) { st.benchSum += res.requests - res.errors.status; st.benchSlack += s.connections + res.error_count; }
         res.disk_fsync_p50_ms_before = disk.p50_ms;
         r.scenarios[s.key] = res;
         log(`${r.server}: ${s.label}: ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms` +
+          `, server CPU ${res.server_cpu_us_per_request.toFixed(1)} µs/req` +
           `${res.error_count ? `, ${res.error_count} errors ${JSON.stringify(res.errors)}` : ''} (disk fsync p50 ${fmtMs(disk.p50_ms)} ms)`);
       });
     }
@@ -432,6 +520,26 @@ function report(results, o) {
   console.log('(req/s ratio above 1 and latency ratios below 1 mean Dorm is ahead)');
   console.log(table(['scenario', 'workerd req/s', 'p50', 'p99', 'dorm req/s', 'p50', 'p99', 'req/s ratio', 'p50 ratio', 'p99 ratio'], rows));
 
+  const fmtCpu = (x) => (x == null ? '-' : x.toFixed(1));
+  console.log('');
+  console.log('Server CPU per request (user + system time of the server\'s processes during the measured run, µs)');
+  console.log(table(['scenario', 'workerd', 'dorm'], scenarios.map((s) => [s.label,
+    fmtCpu(w?.scenarios[s.key]?.server_cpu_us_per_request), fmtCpu(d?.scenarios[s.key]?.server_cpu_us_per_request)])));
+
+  const n = results.nginx?.scenarios.get_1obj_c64;
+  if (n) {
+    const ds = d?.scenarios.get_1obj_c64;
+    const c = { rps: ratio(ds?.rps, n.rps), cpu: ratio(ds?.server_cpu_us_per_request, n.server_cpu_us_per_request) };
+    comparison.get_1obj_c64.dorm_over_nginx = c;
+    console.log('');
+    console.log(`Ceiling: nginx answering the same GET with a constant body, ${o.dormThreads} worker processes`);
+    console.log(table(['server', 'req/s', 'p50', 'p99', 'CPU µs/req'], [
+      ['nginx', fmtRps(n.rps), fmtMs(n.p50_ms), fmtMs(n.p99_ms), fmtCpu(n.server_cpu_us_per_request)],
+      ['dorm', fmtRps(ds?.rps), fmtMs(ds?.p50_ms), fmtMs(ds?.p99_ms), fmtCpu(ds?.server_cpu_us_per_request)],
+    ]));
+    console.log(`Dorm/nginx: ${fmtRatio(c.rps)} of nginx's req/s, ${fmtRatio(c.cpu)} its CPU per request`);
+  }
+
   const wm = w?.memory;
   const dm = d?.memory;
   const memRatio = ratio(wm?.per_object_bytes, dm?.per_object_bytes);
@@ -489,6 +597,7 @@ async function main() {
     if (o.dorm) servers.push(makeDorm(tmp, o));
     for (const server of servers) results[server.name] = newResult(server);
     await throughputPhase(servers, results, o);
+    if (o.dorm) results.nginx = await nginxCeiling(tmp, o);
     for (const server of servers) await memoryPhase(server, results[server.name], o);
     for (const server of servers) {
       const r = results[server.name];

@@ -14,7 +14,7 @@ need_apt=()
 packages=(build-essential cmake pkg-config ninja-build ccache git ca-certificates
   libboost1.81-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libicu-dev libgtest-dev libtomlplusplus-dev
   zlib1g-dev
-  esbuild wrk procps curl clang libclang-rt-14-dev libpq-dev postgresql
+  esbuild wrk procps curl clang libclang-rt-14-dev libpq-dev postgresql nginx-light
   libbrotli1 libc-ares2 libicu72 libnghttp2-14 libssl3 libuv1 zlib1g)
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
@@ -29,7 +29,20 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${need_apt[*]}"
   apt-get update -qq
+  # PostgreSQL and nginx are only started by the tests and the benchmark themselves, on loopback
+  # and in temporary folders: their packages must not start system services. Debian's
+  # maintainer scripts ask policy-rc.d, and 101 means "not allowed".
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    own_policy=1
+  fi
+  trap '[ "$own_policy" = 1 ] && rm -f "$policy"' EXIT
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  [ "$own_policy" = 1 ] && rm -f "$policy"
+  own_policy=0
 fi
 
 libnode="$root/.deps/libnode"

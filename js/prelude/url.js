@@ -1,6 +1,7 @@
 import './url_prerequisites.js';
 import './idna_cache.js';
 import './url_parse_cache.js';
+import './url_fast_paths.js';
 import {
   URL, URLSearchParams, basicURLParse, serializeURL, serializeURLOrigin,
 } from 'whatwg-url';

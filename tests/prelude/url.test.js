@@ -72,6 +72,28 @@ test('URLSearchParams from strings, records and sequences', () => {
   assert.throws(() => run(`new URLSearchParams([['a']])`), { name: 'TypeError' });
 });
 
+// Values recorded from Node's URL, which follows the same WHATWG URL standard.
+test('lone surrogates become U+FFFD; an empty query still gives live searchParams', () => {
+  const result = json(`(() => {
+    const u = new URL('http://h/p\\uD800?q=\\uDC00#\\uD83D\\uDE00');
+    const p = new URLSearchParams('x=\\uD800');
+    p.append('a\\uD800', 'b\\uDC00\\uD83D\\uDE00');
+    const e = new URL('http://h/');
+    const before = [e.searchParams.size, e.search];
+    e.searchParams.append('k', 'v');
+    const appended = e.href;
+    e.search = '';
+    return { href: u.href, params: p.toString(), before, appended, after: [e.searchParams.size, e.href] };
+  })()`);
+  assert.deepEqual(result, {
+    href: 'http://h/p%EF%BF%BD?q=%EF%BF%BD#%F0%9F%98%80',
+    params: 'x=%EF%BF%BD&a%EF%BF%BD=b%EF%BF%BD%F0%9F%98%80',
+    before: [0, ''],
+    appended: 'http://h/?k=v',
+    after: [0, 'http://h/'],
+  });
+});
+
 test('interface objects are the bundle\'s own', () => {
   assert.equal(run(`typeof URL`), 'function');
   assert.equal(run(`Object.prototype.toString.call(new URL('https://x/'))`), '[object URL]');
