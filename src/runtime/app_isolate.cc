@@ -140,6 +140,26 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
     return error;
   };
 
+  clone_hooks_.describe_copied = [this](v8::Isolate* isolate,
+                                        v8::Local<v8::Object> object) -> v8::MaybeLocal<v8::Value> {
+    v8::Local<v8::Function> describe = Internal("describeCopied");
+    v8::Local<v8::Value> args[] = {object};
+    if (describe.IsEmpty()) {
+      js::ThrowError(isolate, "the prelude has no describeCopied");
+      return {};
+    }
+    return describe->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 1, args);
+  };
+  clone_hooks_.revive_copied = [this](v8::Isolate* isolate, v8::Local<v8::Object> object,
+                                      v8::Local<v8::Value> description) {
+    v8::Local<v8::Function> revive = Internal("reviveCopied");
+    if (revive.IsEmpty()) {
+      js::ThrowError(isolate, "the prelude has no reviveCopied");
+      return false;
+    }
+    v8::Local<v8::Value> args[] = {object, description};
+    return !revive->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 2, args).IsEmpty();
+  };
   clone_hooks_.explain_refusal = [this](v8::Isolate* isolate,
                                         v8::Local<v8::Value> value) -> v8::MaybeLocal<v8::String> {
     v8::Local<v8::Function> explain = Internal("explainCloneRefusal");
