@@ -45,10 +45,25 @@ const BuiltinModuleSpec kBuiltinModules[] = {
 
 // The Node.js modules of the nodejs_compat flag, by bare name (js/runtime/node; the runtime's
 // nodeModule() builds each one's exports). Their export names come from that object.
-const char* const kNodeModules[] = {
-    "assert",  "async_hooks", "buffer",           "crypto",          "events",     "path",
-    "process", "stream",      "stream/consumers", "stream/promises", "stream/web", "string_decoder",
-    "url",     "util"};
+const char* const kNodeModules[] = {"_stream_duplex",
+                                    "_stream_passthrough",
+                                    "_stream_readable",
+                                    "_stream_transform",
+                                    "_stream_writable",
+                                    "assert",
+                                    "async_hooks",
+                                    "buffer",
+                                    "crypto",
+                                    "events",
+                                    "path",
+                                    "process",
+                                    "stream",
+                                    "stream/consumers",
+                                    "stream/promises",
+                                    "stream/web",
+                                    "string_decoder",
+                                    "url",
+                                    "util"};
 
 const BuiltinModuleSpec* FindBuiltinModule(const std::string& specifier) {
   for (const BuiltinModuleSpec& spec : kBuiltinModules) {
