@@ -18,6 +18,12 @@ import { Request, requestInternals } from './request.js';
 import { Response, responseInternals } from './response.js';
 import { constructInto } from './host_object.js';
 
+// Captured before user code runs: revival runs after a value is read, when user code may have
+// replaced the globals.
+const ArrayIsArray = Array.isArray;
+const NumberIsInteger = Number.isInteger;
+const ObjectSetPrototypeOf = Object.setPrototypeOf;
+
 const DATA_CLONE = 'DataCloneError';
 const STREAM_REFUSAL = 'ReadableStream can only be serialized for RPC.';
 const SIGNAL_REFUSAL = 'AbortSignal serialization is not enabled.';
@@ -65,7 +71,7 @@ function malformed() {
 }
 
 function isStringList(value) {
-  if (!Array.isArray(value) || value.length % 2 !== 0) return false;
+  if (!ArrayIsArray(value) || value.length % 2 !== 0) return false;
   for (let i = 0; i < value.length; i++) {
     if (typeof value[i] !== 'string') return false;
   }
@@ -82,7 +88,7 @@ function headerPairs(flat) {
 // object `description` describes: its prototype, then its class's constructor run on it. Throws
 // on a description it does not recognise (the whole read then fails).
 export function reviveCopied(target, description) {
-  if (!Array.isArray(description) || typeof description[0] !== 'string') throw malformed();
+  if (!ArrayIsArray(description) || typeof description[0] !== 'string') throw malformed();
   const d = description;
   let prototype;
   let construct;
@@ -116,7 +122,7 @@ export function reviveCopied(target, description) {
     case 'Response': {
       if (d.length !== 5 || typeof d[1] !== 'number' || typeof d[2] !== 'string' || !isStringList(d[3]) ||
           (d[4] !== 'default' && d[4] !== 'error') ||
-          !(Number.isInteger(d[1]) && d[1] >= 0 && d[1] <= 999)) {
+          !(NumberIsInteger(d[1]) && d[1] >= 0 && d[1] <= 999)) {
         throw malformed();
       }
       prototype = Response.prototype;
@@ -132,7 +138,7 @@ export function reviveCopied(target, description) {
     default:
       throw malformed();
   }
-  Object.setPrototypeOf(target, prototype);
+  ObjectSetPrototypeOf(target, prototype);
   let made;
   try {
     made = constructInto(target, construct);
