@@ -1,3 +1,4 @@
+import { CopiedObject } from './host_object.js';
 import { defineInterface } from './webidl.js';
 
 // The legacy error-code table: a name listed here has code (its index + 1) and a constant of that
@@ -33,17 +34,27 @@ const legacyCodes = [
 const codeByName = new Map(legacyCodes.map(([name], i) => [name, i + 1]));
 const constants = Object.fromEntries(legacyCodes.map(([, constant], i) => [constant, i + 1]));
 
-export class DOMException {
+// For structured clone (copied_clone.js): the private state of a DOMException.
+export const domExceptionInternals = {};
+
+export class DOMException extends CopiedObject {
   #name;
   #message;
 
   constructor(message = undefined, name = undefined) {
+    super('DOMException');
     this.#message = message === undefined ? '' : `${message}`;
     this.#name = name === undefined ? 'Error' : `${name}`;
     // Recorded after the fields are set: V8 builds the first line of the stack from name and message.
     if (typeof Error.captureStackTrace === 'function') {
       Error.captureStackTrace(this, DOMException);
     }
+  }
+
+  static {
+    domExceptionInternals.isDOMException = (value) => value !== null && typeof value === 'object' && #name in value;
+    domExceptionInternals.name = (exception) => exception.#name;
+    domExceptionInternals.message = (exception) => exception.#message;
   }
 
   get name() {

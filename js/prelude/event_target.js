@@ -12,10 +12,6 @@ const BUBBLING_PHASE = 3;
 let eventState;
 let isEvent;
 
-function isTrusted() {
-  return eventState(this).isTrusted;
-}
-
 export class Event extends Uncloneable {
   #state;
 
@@ -40,8 +36,6 @@ export class Event extends Uncloneable {
       isTrusted: false,
       timeStamp: Date.now(),
     };
-    // [LegacyUnforgeable]: an own, non-configurable accessor on every instance.
-    Object.defineProperty(this, 'isTrusted', { get: isTrusted, enumerable: true, configurable: false });
   }
 
   static {
@@ -125,6 +119,12 @@ export class Event extends Uncloneable {
 
   get timeStamp() {
     return this.#state.timeStamp;
+  }
+
+  // An accessor of the prototype, as workerd has it (the specification's [LegacyUnforgeable]
+  // own property would show in Object.keys(), which workerd's events do not).
+  get isTrusted() {
+    return this.#state.isTrusted;
   }
 }
 

@@ -1,3 +1,4 @@
+import { CopiedObject, hideBase } from './host_object.js';
 import {
   IteratorPrototype, defineInterface, inspectCustom, isObject, requireArgs, toByteString,
 } from './webidl.js';
@@ -29,7 +30,7 @@ function immutable() {
 // Accessors for Headers' private state, for Request, Response and the host interface.
 export const headersInternals = {};
 
-export class Headers {
+export class Headers extends CopiedObject {
   // [lowercase name, value] in insertion order: the header list of Fetch.
   #list = [];
   // "none", "request", "response" or "immutable". Forbidden header names are not filtered, as in
@@ -39,6 +40,7 @@ export class Headers {
   #sorted = null;
 
   constructor(init = undefined) {
+    super('Headers');
     if (init !== undefined) this.#fill(init, "Failed to construct 'Headers'");
   }
 
@@ -248,6 +250,7 @@ export class Headers {
 }
 
 defineInterface(Headers, 'Headers');
+hideBase(Headers);
 Object.defineProperty(Headers.prototype, Symbol.iterator, {
   value: Headers.prototype.entries, writable: true, enumerable: false, configurable: true,
 });

@@ -8,6 +8,7 @@ import native from './native.js';
 export const HOST_UNCLONEABLE = 0;
 export const HOST_BLOB = 1;
 export const HOST_REFUSED = 2;
+export const HOST_COPIED = 3;
 
 // A constructor that returns its argument, so that `new (class extends FieldsOf { #x; })(object)`
 // adds the subclass's private fields to an object that already exists.
@@ -94,4 +95,38 @@ export class Uncloneable {
 // inherits from Object.prototype.
 export function hideBase(cls) {
   Object.setPrototypeOf(cls.prototype, Object.prototype);
+}
+
+// The host object that the next CopiedObject constructor returns (constructInto), or null.
+let adoptionTarget = null;
+
+// The base of the built-in classes that structured clone copies by their contents, as workerd
+// does (Headers, Request, Response, DOMException; js/prelude/copied_clone.js says how): its
+// constructor makes `this` a host object, which V8's serializer hands to the host wherever it is
+// in a value. `className` names the class should the host have no way to copy it. The classes
+// hide this base with hideBase(), and call super() before anything else.
+export class CopiedObject {
+  constructor(className) {
+    if (adoptionTarget !== null) {
+      const adopted = adoptionTarget;
+      adoptionTarget = null;
+      return adopted;
+    }
+    const target = new.target.prototype;
+    const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
+      ? target : Object.prototype;
+    return native.newHostObject(prototype, HOST_COPIED, className, undefined);
+  }
+}
+
+// Runs `construct`, whose first CopiedObject constructor returns `target` (a host object of kind
+// HOST_COPIED that structured clone read back, src/js/serializer.h): the class's constructor then
+// gives `target` its private fields, as it would a new instance. Returns what `construct` returns.
+export function constructInto(target, construct) {
+  adoptionTarget = target;
+  try {
+    return construct();
+  } finally {
+    adoptionTarget = null;
+  }
 }

@@ -7,7 +7,7 @@ import { formatLogArgs } from './console.js';
 import { inspect } from './inspect.js';
 import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
-import { requestBodyStream } from './request.js';
+import { requestBodyStream, requestGivenSignal } from './request.js';
 
 installGlobals();
 
@@ -26,6 +26,7 @@ globalThis.__dormPreludeHooks = {
   bufferResponseBody,
   detachResponseStream,
   requestBodyStream,
+  requestGivenSignal,
   // node:util's format() and inspect() are console's.
   format: formatLogArgs,
   inspect,

@@ -1,5 +1,6 @@
 import { Blob, blobInternals } from './blob.js';
 import { explainCloneRefusal } from './clone_refusal.js';
+import { describeCopied, reviveCopied } from './copied_clone.js';
 import { makeDOMException } from './dom_exception.js';
 import { createIncomingRequest } from './request.js';
 import { isResponse, responseParts } from './response.js';
@@ -16,4 +17,7 @@ export const internals = {
   adoptClonedBlob: (blob, bytes, type) => blobInternals.adopt(blob, bytes, type),
   // The DataCloneError message workerd gives for a value V8 refused (src/js/serializer.h).
   explainCloneRefusal,
+  // Headers, Request, Response and DOMException in structured clone (src/js/serializer.h).
+  describeCopied,
+  reviveCopied,
 };

@@ -1,3 +1,4 @@
+import { CopiedObject, hideBase } from './host_object.js';
 import { createAbortSignal, followSignal, isAbortSignal } from './abort.js';
 import {
   BodyRecord, bodyStreamForHost, cloneBody, extractBody, installBodyMixin, takeBody,
@@ -23,6 +24,8 @@ const redirectModes = ['follow', 'error', 'manual'];
 const internalToken = Symbol('Request');
 
 let requestState;
+// For structured clone (copied_clone.js): the private state of a Request.
+export const requestInternals = {};
 let isRequestObject;
 
 // An incoming request's Headers and AbortSignal are made on first use: many handlers read
@@ -46,10 +49,11 @@ function stateSignal(state) {
   return state.signal;
 }
 
-export class Request {
+export class Request extends CopiedObject {
   #state;
 
   constructor(input, init = undefined) {
+    super('Request');
     if (input === internalToken) {
       this.#state = init;
       return;
@@ -136,11 +140,17 @@ export class Request {
       redirect,
       signal,
       cf: cf !== undefined ? cf : (inputState === null ? undefined : inputState.cf),
+      // Whether the request follows a signal it was given (directly or through its input):
+      // structured clone refuses it then, as workerd does.
+      givenSignal: (signalInit !== undefined && signalInit !== null)
+        || (inputState !== null && inputState.givenSignal === true),
     };
   }
 
   static {
     requestState = (request) => request.#state;
+    requestInternals.stateOf = (value) => (isObject(value) && #state in value ? value.#state : undefined);
+    requestInternals.headers = (request) => stateHeaders(request.#state);
     isRequestObject = (value) => isObject(value) && #state in value;
   }
 
@@ -205,6 +215,7 @@ export class Request {
 installBodyMixin(Request, (request) => requestState(request).body,
   (request) => stateHeaders(requestState(request)));
 defineInterface(Request, 'Request');
+hideBase(Request);
 
 // What fetch() sends: the request's method, URL, headers, body record (or null), redirect mode
 // and signal.
@@ -226,6 +237,13 @@ export function requestForFetch(request) {
 export function requestBodyStream(value) {
   if (!isRequestObject(value)) return null;
   return bodyStreamForHost(requestState(value).body);
+}
+
+// Whether `value` (a Request) follows an AbortSignal it was given: RPC and structured clone
+// refuse it then, as workerd does ("AbortSignal serialization is not enabled.").
+export function requestGivenSignal(value) {
+  const state = requestInternals.stateOf(value);
+  return state !== undefined && state.givenSignal === true;
 }
 
 export function isRequest(value) {

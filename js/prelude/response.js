@@ -1,3 +1,4 @@
+import { CopiedObject, hideBase } from './host_object.js';
 import {
   BodyRecord, bodyStreamForHost, bufferBody, cloneBody, consumeBodyForHost, extractBody, installBodyMixin,
 } from './body.js';
@@ -18,6 +19,9 @@ const reasonPhrasePattern = /^[\t\x20-\x7E\x80-\xFF]*$/;
 const internalToken = Symbol('Response');
 
 let responseState;
+// For structured clone (copied_clone.js): the private state of a Response, and a Response made
+// from such a state.
+export const responseInternals = {};
 let isResponseObject;
 
 // Reads a ResponseInit dictionary (members in lexicographic order) and validates it, including
@@ -73,10 +77,11 @@ function initializeResponse(init, body, context) {
   };
 }
 
-export class Response {
+export class Response extends CopiedObject {
   #state;
 
   constructor(body = null, init = undefined) {
+    super('Response');
     if (body === internalToken) {
       this.#state = init;
       return;
@@ -88,6 +93,8 @@ export class Response {
 
   static {
     responseState = (response) => response.#state;
+    responseInternals.stateOf = (value) => (isObject(value) && #state in value ? value.#state : undefined);
+    responseInternals.make = (state) => new Response(internalToken, state);
     isResponseObject = (value) => isObject(value) && #state in value;
   }
 
@@ -185,6 +192,7 @@ export class Response {
 installBodyMixin(Response, (response) => responseState(response).body,
   (response) => responseState(response).headers);
 defineInterface(Response, 'Response');
+hideBase(Response);
 
 // A response fetch() received from another host: `headerList` flat (name, value, ...), `body` a
 // Uint8Array, a ReadableStream (a streamed body) or null, `url` the URL it was fetched from (the

@@ -23,6 +23,7 @@ import {
   WritableStreamDefaultWriter as LibWritableStreamDefaultWriter,
 } from 'web-streams-polyfill';
 import { isObject } from './webidl.js';
+import { HOST_REFUSED, newHostObject, refusalMessage } from './host_object.js';
 
 const READER_LOCKED = 'This ReadableStream is currently locked to a reader.';
 const WRITER_LOCKED = 'This WritableStream is currently locked to a writer.';
@@ -288,13 +289,30 @@ export const WritableStreamDefaultWriter = adaptConstructor(LibWritableStreamDef
     return args;
   });
 
+// A queuing strategy is a host object that structured clone refuses, as workerd does: the
+// library's object (its state is one own property) is moved onto one.
 function strategyConstructor(Lib, name) {
-  return adaptConstructor(Lib, name, (args) => {
+  const message = refusalMessage(name);
+  const HostLib = function (...args) {
+    const made = Reflect.construct(Lib, args, new.target);
+    const host = newHostObject(Object.getPrototypeOf(made), HOST_REFUSED, message);
+    for (const key of Reflect.ownKeys(made)) {
+      Object.defineProperty(host, key, Object.getOwnPropertyDescriptor(made, key));
+    }
+    return host;
+  };
+  HostLib.prototype = Lib.prototype;
+  const ctor = adaptConstructor(HostLib, name, (args) => {
     if (!isObject(args[0])) {
       throw constructError(name, "constructor parameter 1 is not of type 'QueuingStrategyInit'.");
     }
     return args;
   });
+  for (const key of Reflect.ownKeys(Lib)) {
+    if (key === 'length' || key === 'name' || key === 'prototype') continue;
+    Object.defineProperty(ctor, key, Object.getOwnPropertyDescriptor(Lib, key));
+  }
+  return ctor;
 }
 
 export const ByteLengthQueuingStrategy = strategyConstructor(LibByteLengthQueuingStrategy, 'ByteLengthQueuingStrategy');

@@ -5,7 +5,21 @@ import './url_fast_paths.js';
 import {
   URL, URLSearchParams, basicURLParse, serializeURL, serializeURLOrigin,
 } from 'whatwg-url';
+import URLWrapper from 'whatwg-url/lib/URL.js';
+import URLSearchParamsWrapper from 'whatwg-url/lib/URLSearchParams.js';
+import { HOST_REFUSED, newHostObject, refusalMessage } from './host_object.js';
 import { inspectCustom } from './webidl.js';
+
+// workerd refuses to serialize a URL or a URLSearchParams. The library makes its objects as plain
+// objects, which V8's serializer would copy (as `{}`): every one, whether made by its constructor
+// or by the library itself (URL.parse(), a URL's searchParams), goes through the wrapper module's
+// `setup`, which is given a host object that structured clone refuses instead.
+for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrapper, 'URLSearchParams']]) {
+  const setup = wrapperModule.setup;
+  const message = refusalMessage(name);
+  wrapperModule.setup = (wrapper, ...rest) =>
+    setup(newHostObject(Object.getPrototypeOf(wrapper), HOST_REFUSED, message), ...rest);
+}
 
 export { URL, URLSearchParams };
 

@@ -20,3 +20,5 @@ export const idnaToUnicode = hooks.idnaToUnicode;
 export const detachResponseStream = hooks.detachResponseStream;
 // (value) => null | ReadableStream: see requestBodyStream in js/prelude/request.js.
 export const requestBodyStream = hooks.requestBodyStream;
+// (value) => boolean: see requestGivenSignal in js/prelude/request.js.
+export const requestGivenSignal = hooks.requestGivenSignal;

@@ -24,6 +24,7 @@ import {
   ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
+import { requestGivenSignal } from './prelude_hooks.js';
 import {
   abandonRpcSink, abandonRpcStream, drainRpcSink, isReadableStream, isWritableStream, lockRpcSink,
   lockRpcStream, rpcWritable, sendRpcStream, stubBodyStream,
@@ -35,11 +36,12 @@ const HeadersCtor = globalThis.Headers;
 const RequestCtor = globalThis.Request;
 const ResponseCtor = globalThis.Response;
 const DOMExceptionCtor = globalThis.DOMException;
+const makeDataCloneError = (message) => new DOMExceptionCtor(message, 'DataCloneError');
 const getterOf = (Ctor, name) => Object.getOwnPropertyDescriptor(Ctor.prototype, name).get;
 const RequestGetters = {
   __proto__: null, method: getterOf(RequestCtor, 'method'), url: getterOf(RequestCtor, 'url'),
   headers: getterOf(RequestCtor, 'headers'), body: getterOf(RequestCtor, 'body'),
-  redirect: getterOf(RequestCtor, 'redirect'),
+  redirect: getterOf(RequestCtor, 'redirect'), cf: getterOf(RequestCtor, 'cf'),
 };
 const ResponseGetters = {
   __proto__: null, status: getterOf(ResponseCtor, 'status'), statusText: getterOf(ResponseCtor, 'statusText'),
@@ -299,10 +301,12 @@ export function encodeRpcValue(value, forResult, retained = null) {
       if (kind === 'h') {
         contents = headerList(thing);
       } else if (kind === 'q') {
+        if (requestGivenSignal(thing)) throw makeDataCloneError('AbortSignal serialization is not enabled.');
         const body = ReflectApply(RequestGetters.body, thing, []);
         contents = [ReflectApply(RequestGetters.method, thing, []), ReflectApply(RequestGetters.url, thing, []),
           headerList(ReflectApply(RequestGetters.headers, thing, [])),
-          body === null ? -1 : channel(body), ReflectApply(RequestGetters.redirect, thing, [])];
+          body === null ? -1 : channel(body), ReflectApply(RequestGetters.redirect, thing, []),
+          ReflectApply(RequestGetters.cf, thing, [])];
       } else if (kind === 'r') {
         const body = ReflectApply(ResponseGetters.body, thing, []);
         contents = [ReflectApply(ResponseGetters.status, thing, []),
@@ -341,7 +345,14 @@ export function encodeRpcValue(value, forResult, retained = null) {
   const copy = (item) => {
     if (typeof item === 'function') return reference(item);
     if (item === null || typeof item !== 'object') return item;
-    if (isReference(item)) return reference(item);
+    if (isReference(item)) {
+      // A Web API object met twice arrives as one object, as structured clone keeps identity.
+      if (webApiKind(item) === undefined) return reference(item);
+      if (MapPrototypeHas(copies, item)) return MapPrototypeGet(copies, item);
+      const marker = reference(item);
+      MapPrototypeSet(copies, item, marker);
+      return marker;
+    }
     const kind = containerKind(item);
     if (kind === KIND_OTHER) return item;
     if (MapPrototypeHas(copies, item)) return MapPrototypeGet(copies, item);
@@ -524,9 +535,9 @@ function rebuild(kind, contents, streamOf) {
   if (kind === 'x') return new DOMExceptionCtor(StringCtor(contents[1]), StringCtor(contents[0]));
   if (kind === 'q') {
     const body = bodyOf(contents[3]);
-    return new RequestCtor(StringCtor(contents[1]), {
-      method: StringCtor(contents[0]), headers: contents[2], body, redirect: StringCtor(contents[4]),
-    });
+    const init = { method: StringCtor(contents[0]), headers: contents[2], body, redirect: StringCtor(contents[4]) };
+    if (contents[5] !== undefined) init.cf = contents[5];
+    return new RequestCtor(StringCtor(contents[1]), init);
   }
   return new ResponseCtor(bodyOf(contents[3]), {
     status: contents[0], statusText: StringCtor(contents[1]), headers: contents[2],

@@ -26,6 +26,9 @@ constexpr uint64_t kViewCost = 96;
 constexpr uint64_t kErrorCost = 256;
 // A Blob: its JS object, its Uint8Array and ArrayBuffer (contents and type charged apart).
 constexpr uint64_t kBlobCost = 512;
+// A copied Headers, Request, Response or DOMException, beside its description: the object, its
+// private state and the header list's arrays.
+constexpr uint64_t kCopiedCost = 1024;
 
 // V8 gives a sparse array of a length below this a fast backing store of `length` slots
 // (JSArray::SetLength); from it on, dictionary elements that grow with the entries.
@@ -328,7 +331,7 @@ class Walker {
       case kError:
         return ReadError(depth);
       case kHostObject:
-        return ReadBlob();
+        return ReadHostObject(depth);
       default:
         // The hole outside a dense array, the legacy UTF-8 string and object count, transfers,
         // shared buffers and objects, WebAssembly: never written by us.
@@ -336,11 +339,17 @@ class Walker {
     }
   }
 
-  // The one host object our writer emits (js/host_objects.h): kind 1, the type, the contents.
-  bool ReadBlob() {
+  // The host objects our writer emits (js/host_objects.h): kind 1, a Blob (the type, the
+  // contents); kind 3, a copied Web API object (one nested value, read after the object's id is
+  // taken, as V8 numbers them).
+  bool ReadHostObject(uint32_t depth) {
     NewId(IdKind::kOther);
     uint32_t kind = 0, type_length = 0, length = 0;
     if (!ReadVarint(&kind)) return false;
+    if (kind == 3) {
+      bool is_array_buffer = false;
+      return Charge(kCopiedCost, "a Web API object") && ReadObject(depth + 1, &is_array_buffer);
+    }
     if (kind != 1) return Malformed("unknown host object");
     if (!ReadVarint(&type_length) || !Skip(type_length) || !ReadVarint(&length) || !Skip(length)) {
       return false;

@@ -37,6 +37,18 @@ struct CloneHooks {
   // controller): this names the class as workerd does. It runs JavaScript, only on that path.
   std::function<v8::MaybeLocal<v8::String>(v8::Isolate*, v8::Local<v8::Value> value)>
       explain_refusal;
+  // A host object of kind kCopied (js/host_objects.h) is written as the value `describe_copied`
+  // returns for it (plain data: arrays, strings, numbers, the Request's `cf`), or refused with the
+  // exception it throws (workerd refuses a Request or Response with a body). It runs JavaScript.
+  std::function<v8::MaybeLocal<v8::Value>(v8::Isolate*, v8::Local<v8::Object> object)>
+      describe_copied;
+  // Such an object is read back in two steps, as a Blob is: the reader makes a host object of kind
+  // kCopied (prototype Object.prototype) where it stands in the value, and once the whole value is
+  // read, `revive_copied` makes it the object `description` describes (its prototype and private
+  // state), in the order they were read. It runs the prelude's JavaScript, no user code; it
+  // returns false with a JS exception pending on a description it does not recognise.
+  std::function<bool(v8::Isolate*, v8::Local<v8::Object> object, v8::Local<v8::Value> description)>
+      revive_copied;
 };
 
 // The isolate's embedder data slot that RememberHeapLimit() uses; hosts keep their own data in

@@ -56,6 +56,10 @@ class CloneDelegate : public v8::ValueSerializer::Delegate {
       ThrowDataCloneError(first.As<v8::String>());
       return v8::Nothing<bool>();
     }
+    if (kind->IsInt32() &&
+        kind.As<v8::Int32>()->Value() == static_cast<int32_t>(HostObjectKind::kCopied)) {
+      return WriteCopied(isolate, object, first);
+    }
     if (!kind->IsInt32() ||
         kind.As<v8::Int32>()->Value() != static_cast<int32_t>(HostObjectKind::kBlob)) {
       return Refuse(first->IsString() ? ToUtf8(isolate, first) : "object");
@@ -81,6 +85,35 @@ class CloneDelegate : public v8::ValueSerializer::Delegate {
   void set_serializer(v8::ValueSerializer* serializer) { serializer_ = serializer; }
 
  private:
+  // The kind, then what the host describes the object as, written inside the same value.
+  v8::Maybe<bool> WriteCopied(v8::Isolate* isolate, v8::Local<v8::Object> object,
+                              v8::Local<v8::Value> class_name) {
+    if (!hooks_.describe_copied) {
+      return Refuse(class_name->IsString() ? ToUtf8(isolate, class_name) : "object");
+    }
+    // V8 10.2 looks for the delegate's failure as a scheduled exception (what
+    // Isolate::ThrowException makes here), not one left pending by a call into JavaScript: the
+    // hook's is caught and thrown again.
+    v8::Local<v8::Value> description;
+    v8::Local<v8::Value> exception;
+    {
+      v8::TryCatch try_catch(isolate);
+      if (!hooks_.describe_copied(isolate, object).ToLocal(&description)) {
+        if (try_catch.HasTerminated() || !try_catch.HasCaught()) {
+          try_catch.ReThrow();
+          return v8::Nothing<bool>();
+        }
+        exception = try_catch.Exception();
+      }
+    }
+    if (!exception.IsEmpty()) {
+      isolate->ThrowException(exception);
+      return v8::Nothing<bool>();
+    }
+    serializer_->WriteUint32(static_cast<uint32_t>(HostObjectKind::kCopied));
+    return serializer_->WriteValue(isolate->GetCurrentContext(), description);
+  }
+
   v8::Maybe<bool> Refuse(const std::string& type_name) {
     ThrowDataCloneError(FromUtf8(isolate_, "Could not serialize object of type \"" + type_name +
                                                "\". This type does not support serialization."));
@@ -102,7 +135,12 @@ class CloneReader : public v8::ValueDeserializer::Delegate {
     uint32_t kind = 0, type_length = 0, length = 0;
     const void* type_bytes = nullptr;
     const void* contents = nullptr;
-    if (!deserializer_->ReadUint32(&kind) || kind != static_cast<uint32_t>(HostObjectKind::kBlob) ||
+    if (!deserializer_->ReadUint32(&kind)) {
+      ThrowError(isolate, "Unable to deserialize cloned data: a malformed host object.");
+      return {};
+    }
+    if (kind == static_cast<uint32_t>(HostObjectKind::kCopied)) return ReadCopied(isolate);
+    if (kind != static_cast<uint32_t>(HostObjectKind::kBlob) ||
         !deserializer_->ReadUint32(&type_length) ||
         !deserializer_->ReadRawBytes(type_length, &type_bytes) ||
         !deserializer_->ReadUint32(&length) ||
@@ -131,6 +169,39 @@ class CloneReader : public v8::ValueDeserializer::Delegate {
     return blob;
   }
 
+  // The nested description (V8 reads it as part of the value, ids included), and a bare host
+  // object standing for the object until AdoptCopied gives it its class and state.
+  v8::MaybeLocal<v8::Object> ReadCopied(v8::Isolate* isolate) {
+    if (!hooks_.host_object_template || !hooks_.revive_copied) {
+      ThrowError(isolate, "Unable to deserialize cloned data: this object cannot be read here.");
+      return {};
+    }
+    v8::Local<v8::Context> context = isolate->GetCurrentContext();
+    v8::Local<v8::Value> description;
+    if (!deserializer_->ReadValue(context).ToLocal(&description)) return {};
+    v8::Local<v8::Object> object;
+    if (!NewHostObject(context, hooks_.host_object_template(isolate),
+                       v8::Object::New(isolate)->GetPrototype(), HostObjectKind::kCopied,
+                       FromUtf8(isolate, "Object"), v8::Undefined(isolate))
+             .ToLocal(&object)) {
+      return {};
+    }
+    copied_.push_back(
+        {v8::Global<v8::Object>(isolate, object), v8::Global<v8::Value>(isolate, description)});
+    return object;
+  }
+
+  // Gives every copied object read its class and state; false with a JS exception pending if one
+  // failed. Objects inside a description (a Request's `cf`) were read, and are revived, first.
+  bool AdoptCopied(v8::Isolate* isolate) {
+    for (const ReadCopiedObject& read : copied_) {
+      if (!hooks_.revive_copied(isolate, read.object.Get(isolate), read.description.Get(isolate))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   // Gives every Blob read its state; false with a JS exception pending if one failed.
   bool AdoptBlobs(v8::Isolate* isolate) {
     for (const ReadBlob& read : blobs_) {
@@ -152,9 +223,15 @@ class CloneReader : public v8::ValueDeserializer::Delegate {
     v8::Global<v8::String> type;
   };
 
+  struct ReadCopiedObject {
+    v8::Global<v8::Object> object;
+    v8::Global<v8::Value> description;
+  };
+
   const CloneHooks& hooks_;
   v8::ValueDeserializer* deserializer_ = nullptr;
   std::vector<ReadBlob> blobs_;
+  std::vector<ReadCopiedObject> copied_;
 };
 
 }  // namespace
@@ -239,7 +316,10 @@ v8::MaybeLocal<v8::Value> Deserialize(v8::Isolate* isolate, const char* data, si
     return {};
   }
   v8::Local<v8::Value> value;
-  if (!deserializer.ReadValue(context).ToLocal(&value) || !reader.AdoptBlobs(isolate)) return {};
+  if (!deserializer.ReadValue(context).ToLocal(&value) || !reader.AdoptBlobs(isolate) ||
+      !reader.AdoptCopied(isolate)) {
+    return {};
+  }
   return value;
 }
 

@@ -45,10 +45,25 @@ const BuiltinModuleSpec kBuiltinModules[] = {
 
 // The Node.js modules of the nodejs_compat flag, by bare name (js/runtime/node; the runtime's
 // nodeModule() builds each one's exports). Their export names come from that object.
-const char* const kNodeModules[] = {
-    "assert",  "async_hooks", "buffer",           "crypto",          "events",     "path",
-    "process", "stream",      "stream/consumers", "stream/promises", "stream/web", "string_decoder",
-    "url",     "util"};
+const char* const kNodeModules[] = {"_stream_duplex",
+                                    "_stream_passthrough",
+                                    "_stream_readable",
+                                    "_stream_transform",
+                                    "_stream_writable",
+                                    "assert",
+                                    "async_hooks",
+                                    "buffer",
+                                    "crypto",
+                                    "events",
+                                    "path",
+                                    "process",
+                                    "stream",
+                                    "stream/consumers",
+                                    "stream/promises",
+                                    "stream/web",
+                                    "string_decoder",
+                                    "url",
+                                    "util"};
 
 const BuiltinModuleSpec* FindBuiltinModule(const std::string& specifier) {
   for (const BuiltinModuleSpec& spec : kBuiltinModules) {
@@ -140,6 +155,26 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
     return error;
   };
 
+  clone_hooks_.describe_copied = [this](v8::Isolate* isolate,
+                                        v8::Local<v8::Object> object) -> v8::MaybeLocal<v8::Value> {
+    v8::Local<v8::Function> describe = Internal("describeCopied");
+    v8::Local<v8::Value> args[] = {object};
+    if (describe.IsEmpty()) {
+      js::ThrowError(isolate, "the prelude has no describeCopied");
+      return {};
+    }
+    return describe->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 1, args);
+  };
+  clone_hooks_.revive_copied = [this](v8::Isolate* isolate, v8::Local<v8::Object> object,
+                                      v8::Local<v8::Value> description) {
+    v8::Local<v8::Function> revive = Internal("reviveCopied");
+    if (revive.IsEmpty()) {
+      js::ThrowError(isolate, "the prelude has no reviveCopied");
+      return false;
+    }
+    v8::Local<v8::Value> args[] = {object, description};
+    return !revive->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 2, args).IsEmpty();
+  };
   clone_hooks_.explain_refusal = [this](v8::Isolate* isolate,
                                         v8::Local<v8::Value> value) -> v8::MaybeLocal<v8::String> {
     v8::Local<v8::Function> explain = Internal("explainCloneRefusal");

@@ -47,18 +47,20 @@ class CloneCallbacks {
   // newHostObject(prototype, kind, first, second) → a host object (js/host_objects.h) with that
   // prototype: kind 1, a Blob over the Uint8Array `first` with type `second`; kind 0, an object
   // of the class named `first` that structured clone refuses; kind 2, an object that structured
-  // clone refuses with the message `first`.
+  // clone refuses with the message `first`; kind 3, an object of the class named `first` that
+  // structured clone copies by its contents (the prelude's describeCopied/reviveCopied).
   static void NewHostObject(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     if (!info[1]->IsInt32()) {
-      js::ThrowTypeError(isolate, "newHostObject(prototype, kind, ...): kind must be 0, 1 or 2");
+      js::ThrowTypeError(isolate, "newHostObject(prototype, kind, ...): kind must be 0 to 3");
       return;
     }
     int32_t kind = info[1].As<v8::Int32>()->Value();
     if (kind != static_cast<int32_t>(js::HostObjectKind::kUncloneable) &&
         kind != static_cast<int32_t>(js::HostObjectKind::kBlob) &&
-        kind != static_cast<int32_t>(js::HostObjectKind::kRefused)) {
-      js::ThrowTypeError(isolate, "newHostObject(prototype, kind, ...): kind must be 0, 1 or 2");
+        kind != static_cast<int32_t>(js::HostObjectKind::kRefused) &&
+        kind != static_cast<int32_t>(js::HostObjectKind::kCopied)) {
+      js::ThrowTypeError(isolate, "newHostObject(prototype, kind, ...): kind must be 0 to 3");
       return;
     }
     v8::Local<v8::Object> object;

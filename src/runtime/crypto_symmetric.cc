@@ -1,4 +1,5 @@
 // Secret-key natives: HMAC, AES-GCM/CBC/CTR and AES-KW (RFC 3394). See crypto_subtle.h.
+#include <openssl/err.h>
 #include <openssl/hmac.h>
 
 #include <cstring>
@@ -15,44 +16,63 @@ struct CipherCtxFree {
 };
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
+// The AES ciphers of OpenSSL's default provider, fetched once for the process. The ciphers that
+// EVP_aes_128_gcm() and the like return are fetched again by OpenSSL 3 every time a context is
+// initialised with them (a name lookup under a lock, with allocations): a large share of one
+// short operation. A fetched cipher is immutable and shared by every thread; these live as long
+// as the process. A name the provider lacks stays null, and the legacy cipher is used instead.
+struct AesCipherTable {
+  // [mode: GCM, CBC, CTR, KW][key size: 128, 192, 256 bits]
+  const EVP_CIPHER* fetched[4][3] = {};
+
+  AesCipherTable() {
+    static const char* const kNames[4][3] = {
+        {"AES-128-GCM", "AES-192-GCM", "AES-256-GCM"},
+        {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC"},
+        {"AES-128-CTR", "AES-192-CTR", "AES-256-CTR"},
+        {"AES-128-WRAP", "AES-192-WRAP", "AES-256-WRAP"},
+    };
+    for (int mode = 0; mode < 4; ++mode) {
+      for (int size = 0; size < 3; ++size) {
+        fetched[mode][size] = EVP_CIPHER_fetch(nullptr, kNames[mode][size], nullptr);
+      }
+    }
+    // A failed fetch leaves an error on this thread's queue.
+    ERR_clear_error();
+  }
+};
+
 const EVP_CIPHER* AesCipher(std::string_view mode, size_t key_bytes) {
-  if (mode == "AES-GCM") {
-    return key_bytes == 16   ? EVP_aes_128_gcm()
-           : key_bytes == 24 ? EVP_aes_192_gcm()
-           : key_bytes == 32 ? EVP_aes_256_gcm()
-                             : nullptr;
-  }
-  if (mode == "AES-CBC") {
-    return key_bytes == 16   ? EVP_aes_128_cbc()
-           : key_bytes == 24 ? EVP_aes_192_cbc()
-           : key_bytes == 32 ? EVP_aes_256_cbc()
-                             : nullptr;
-  }
-  if (mode == "AES-CTR") {
-    return key_bytes == 16   ? EVP_aes_128_ctr()
-           : key_bytes == 24 ? EVP_aes_192_ctr()
-           : key_bytes == 32 ? EVP_aes_256_ctr()
-                             : nullptr;
-  }
-  if (mode == "AES-KW") {
-    return key_bytes == 16   ? EVP_aes_128_wrap()
-           : key_bytes == 24 ? EVP_aes_192_wrap()
-           : key_bytes == 32 ? EVP_aes_256_wrap()
-                             : nullptr;
-  }
-  return nullptr;
+  static const AesCipherTable table;  // thread-safe initialisation
+  int size = key_bytes == 16 ? 0 : key_bytes == 24 ? 1 : key_bytes == 32 ? 2 : -1;
+  if (size < 0) return nullptr;
+  static const EVP_CIPHER* (*const kLegacy[4][3])() = {
+      {EVP_aes_128_gcm, EVP_aes_192_gcm, EVP_aes_256_gcm},
+      {EVP_aes_128_cbc, EVP_aes_192_cbc, EVP_aes_256_cbc},
+      {EVP_aes_128_ctr, EVP_aes_192_ctr, EVP_aes_256_ctr},
+      {EVP_aes_128_wrap, EVP_aes_192_wrap, EVP_aes_256_wrap},
+  };
+  int index = mode == "AES-GCM"   ? 0
+              : mode == "AES-CBC" ? 1
+              : mode == "AES-CTR" ? 2
+              : mode == "AES-KW"  ? 3
+                                  : -1;
+  if (index < 0) return nullptr;
+  const EVP_CIPHER* fetched = table.fetched[index][size];
+  return fetched != nullptr ? fetched : kLegacy[index][size]();
 }
 
 // One pass of `cipher` over `in` into `out` (same length plus at most a block). Returns the bytes
 // written, or -1 when the final step fails (bad padding, GCM tag mismatch).
-int RunCipher(EVP_CIPHER_CTX* ctx, const std::string& in, std::string* out) {
+int RunCipher(EVP_CIPHER_CTX* ctx, std::string_view in, std::string* out) {
   size_t start = out->size();
   out->resize(start + in.size() + 16);
   int written = 0;
   int final_written = 0;
   auto* dest = UnsignedBytes(*out) + start;
   if (!in.empty() &&
-      EVP_CipherUpdate(ctx, dest, &written, UnsignedBytes(in), static_cast<int>(in.size())) != 1) {
+      EVP_CipherUpdate(ctx, dest, &written, reinterpret_cast<const unsigned char*>(in.data()),
+                       static_cast<int>(in.size())) != 1) {
     return -1;
   }
   if (EVP_CipherFinal_ex(ctx, dest + written, &final_written) != 1) return -1;
@@ -62,13 +82,13 @@ int RunCipher(EVP_CIPHER_CTX* ctx, const std::string& in, std::string* out) {
 
 // AES-GCM. `bits` is the tag length. Decryption expects the tag after the ciphertext.
 bool Gcm(const EVP_CIPHER* cipher, bool encrypt, const std::string& key, const std::string& iv,
-         std::string data, const std::string& aad, int bits, std::string* out) {
+         std::string_view data, const std::string& aad, int bits, std::string* out) {
   size_t tag_bytes = static_cast<size_t>(bits) / 8;
   std::string tag;
   if (!encrypt) {
     if (data.size() < tag_bytes) return false;
-    tag = data.substr(data.size() - tag_bytes);
-    data.resize(data.size() - tag_bytes);
+    tag = std::string(data.substr(data.size() - tag_bytes));
+    data.remove_suffix(tag_bytes);
   }
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, nullptr, nullptr, encrypt) != 1 ||
@@ -208,10 +228,12 @@ void AesCrypt(const v8::FunctionCallbackInfo<v8::Value>& info) {
     return;
   }
   std::string out;
+  out.reserve(data->size() + 16);
   bool ok = *mode == "AES-GCM"   ? Gcm(cipher, encrypt, *key, *iv, *data, *aad, *bits, &out)
             : *mode == "AES-CBC" ? Cbc(cipher, encrypt, *key, *iv, *data, &out)
                                  : Ctr(cipher, *key, *iv, static_cast<int>(*bits), *data, &out);
-  ClearOpenSslErrors();
+  // Only a failure leaves errors to clear (emptying the queue costs as much as a short cipher).
+  if (!ok || ERR_peek_error() != 0) ClearOpenSslErrors();
   if (!ok) {
     info.GetReturnValue().SetNull();
     return;

@@ -431,7 +431,7 @@ const SCENARIOS = {
   },
 
   // The Web API classes that workerd can serialize: Headers, Request (without a body), Response
-  // (refused for its body stream) and DOMException.
+  // (refused for its body stream) and DOMException; and URL, which it refuses.
   async api_clone_copied(s) {
     const out = {};
     out.headers = syncAttempt(() => {
@@ -447,11 +447,48 @@ const SCENARIOS = {
       const e = structuredClone(new DOMException('m', 'SyntaxError'));
       return { tag: Object.prototype.toString.call(e), name: e.name, message: e.message, code: e.code };
     });
+    out.url = syncAttempt(() => structuredClone({ u: new URL('https://x.example/') }));
+    out.searchParams = syncAttempt(() => structuredClone(new URL('https://x.example/?a=1').searchParams));
+    out.strategy = syncAttempt(() => structuredClone(new CountQueuingStrategy({ highWaterMark: 2 })));
+    out.responseWithoutBody = syncAttempt(() => {
+      const r = structuredClone(new Response(null, { status: 202, statusText: 'Later', headers: { k: 'v' } }));
+      return { tag: Object.prototype.toString.call(r), status: r.status, statusText: r.statusText, headers: [...r.headers] };
+    });
     out.putHeaders = await attempt(async () => {
       await s.put('copied', new Headers({ a: '1' }));
       const back = await s.get('copied');
       return Object.prototype.toString.call(back);
     });
+    return out;
+  },
+
+  // Where each event class keeps its attributes: workerd's isTrusted is an accessor of
+  // Event.prototype, so Object.keys() of an event lists only a subclass's own data properties.
+  async event_shapes() {
+    const out = {};
+    const events = {
+      Event: () => new Event('x'),
+      CustomEvent: () => new CustomEvent('x', { detail: 1 }),
+      MessageEvent: () => new MessageEvent('message', { data: 1 }),
+      CloseEvent: () => new CloseEvent('close', { code: 1000 }),
+      ErrorEvent: () => (typeof ErrorEvent === 'function' ? new ErrorEvent('error') : null),
+    };
+    for (const [name, make] of Object.entries(events)) {
+      const ev = make();
+      if (ev === null) { out[name] = 'missing'; continue; }
+      let where = null;
+      let desc = null;
+      for (let p = ev; p !== null; p = Object.getPrototypeOf(p)) {
+        const d = Object.getOwnPropertyDescriptor(p, 'isTrusted');
+        if (d) {
+          where = p === ev ? 'own' : p.constructor.name;
+          desc = { get: typeof d.get, set: typeof d.set, enumerable: d.enumerable, configurable: d.configurable };
+          break;
+        }
+      }
+      out[name] = { keys: Object.keys(ev), own: Object.getOwnPropertyNames(ev), where, desc,
+        isTrusted: ev.isTrusted, json: JSON.stringify(ev) };
+    }
     return out;
   },
 

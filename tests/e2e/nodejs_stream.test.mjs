@@ -1,5 +1,6 @@
 // node:stream for nodejs_compat projects: node:stream (Readable, Writable, Duplex, Transform,
-// PassThrough, pipeline, finished, Readable.from, toWeb/fromWeb, duplexPair), node:stream/promises,
+// PassThrough, pipeline, finished, Readable.from, toWeb/fromWeb, Duplex.fromWeb, duplexPair, the
+// legacy node:_stream_readable family), node:stream/promises,
 // node:stream/web and node:stream/consumers answer as on workerd, in a Worker and in a Durable
 // Object, and CommonJS code require()s them by either name.
 import { test, before, after } from 'node:test';
@@ -386,6 +387,120 @@ const WORKERD_ANSWERS = {
       true
     ],
     "rightEnded": true
+  },
+  "duplexFromWeb": {
+    "chunks": [
+      "hello ",
+      "world"
+    ],
+    "ctor": true,
+    "encoding": "utf8",
+    "objectMode": [
+      true,
+      true
+    ],
+    "objectsRead": [
+      {
+        "n": 1
+      }
+    ],
+    "error": {
+      "name": "Error",
+      "code": null,
+      "message": "gone"
+    },
+    "cancelled": [
+      "Error: stop"
+    ],
+    "locked": [
+      true,
+      true
+    ],
+    "notObject": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"pair\" argument must be of type object. Received type number (1)"
+      }
+    },
+    "empty": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"pair.readable\" property must be an instance of ReadableStream. Received undefined"
+      }
+    },
+    "badWritable": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"pair.writable\" property must be an instance of WritableStream. Received type string ('x')"
+      }
+    },
+    "badOptions": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"options\" argument must be of type object. Received type number (1)"
+      }
+    },
+    "badObjectMode": {
+      "threw": {
+        "name": "TypeError",
+        "code": "ERR_INVALID_ARG_TYPE",
+        "message": "The \"options.objectMode\" property must be of type boolean. Received type number (1)"
+      }
+    }
+  },
+  "legacyModules": {
+    "readable": [
+      "Readable",
+      "ReadableState",
+      "default",
+      "from",
+      "fromWeb",
+      "toWeb",
+      "wrap"
+    ],
+    "writable": [
+      "Writable",
+      "WritableState",
+      "default",
+      "fromWeb",
+      "toWeb"
+    ],
+    "duplex": [
+      "Duplex",
+      "default",
+      "from",
+      "fromWeb",
+      "toWeb"
+    ],
+    "transform": [
+      "Transform",
+      "default"
+    ],
+    "passThrough": [
+      "PassThrough",
+      "default"
+    ],
+    "same": [
+      true,
+      true,
+      true,
+      true,
+      true,
+      "function",
+      "function",
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true
+    ]
   },
   "shape": {
     "stream": [

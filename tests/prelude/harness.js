@@ -131,7 +131,7 @@ function createRuntime() {
     newHostObject(prototype, kind, first, second) {
       expect(prototype !== null && (typeof prototype === 'object' || typeof prototype === 'function'),
         'newHostObject(prototype, kind, ...): wrong argument types');
-      expect(kind === 0 || kind === 2 ? typeof first === 'string'
+      expect(kind === 0 || kind === 2 || kind === 3 ? typeof first === 'string'
         : kind === 1 && util.types.isUint8Array(first) && typeof second === 'string',
       'newHostObject(prototype, kind, ...): wrong argument types');
       return Object.create(prototype);

@@ -194,6 +194,18 @@ TEST(CloneBytesCheck, AcceptsTheFormsOurWriterEmits) {
       {"an empty Blob without a type", kHeader + Blob("", "")},
       {"a Blob referenced twice",
        kHeader + "A" + Varint(2) + Blob("", "x") + "^" + Varint(1) + "$" + Varint(0) + Varint(2)},
+      // A copied Web API object: kind 3 and its description, whose objects are numbered after
+      // the host object (as V8 numbers them: the host object is referenced by its id below).
+      {"copied Headers", kHeader + "\\" + Varint(3) + "A" + Varint(2) + "\"\x07Headers" + "A" +
+                             Varint(2) +
+                             "\"\x01"
+                             "a"
+                             "\"\x01"
+                             "1" +
+                             "$" + Varint(0) + Varint(2) + "$" + Varint(0) + Varint(2)},
+      {"copied object referenced twice", kHeader + "A" + Varint(2) + "\\" + Varint(3) + "A" +
+                                             Varint(1) + "\"\x01x" + "$" + Varint(0) + Varint(1) +
+                                             "^" + Varint(1) + "$" + Varint(0) + Varint(2)},
   };
   for (const auto& [name, bytes] : forms) {
     CloneBytesVerdict verdict = Check(bytes);
@@ -210,6 +222,8 @@ TEST(CloneBytesCheck, RefusesWhatOurWriterNeverEmits) {
       {"the fuzzer's reproducer", FromHex("ff0f7361ffffff0f7361ff7eff7e")},
       {"host object cut short", kHeader + "\\"},
       {"host object of an unknown kind", kHeader + "\\" + Varint(2) + Varint(0) + Varint(0)},
+      {"copied object without its description", kHeader + "\\" + Varint(3)},
+      {"copied object with a bad description", kHeader + "\\" + Varint(3) + "t" + Varint(0)},
       {"Blob type longer than the bytes", kHeader + "\\" + Varint(1) + Varint(50) + "ab"},
       {"Blob longer than the bytes", kHeader + "\\" + Varint(1) + Varint(0) + Varint(9) + "ab"},
       {"transferred buffer", kHeader + "t" + Varint(0)},

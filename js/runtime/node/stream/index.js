@@ -6,7 +6,9 @@
 // and node:process to the package.
 import Stream from 'readable-stream/lib/stream.js';
 import streamPromises from 'readable-stream/lib/stream/promises.js';
-import { readableToWeb, readableFromWeb, writableToWeb, writableFromWeb, duplexToWeb } from './web_adapters.js';
+import {
+  readableToWeb, readableFromWeb, writableToWeb, writableFromWeb, duplexToWeb, duplexFromWeb,
+} from './web_adapters.js';
 import * as consumerFunctions from './consumers.js';
 import { duplexPair } from './duplex_pair.js';
 import { matchWorkerdChunks } from './chunk_types.js';
@@ -16,10 +18,9 @@ Readable.toWeb = readableToWeb;
 Readable.fromWeb = readableFromWeb;
 Stream.Writable.toWeb = writableToWeb;
 Stream.Writable.fromWeb = writableFromWeb;
-// Duplex inherits Readable's statics; its own toWeb() gives both halves. Duplex.fromWeb() is not
-// provided (README, Known differences) rather than inherited with Readable's meaning.
+// Duplex inherits Readable's statics; its own toWeb() and fromWeb() take and give both halves.
 Stream.Duplex.toWeb = duplexToWeb;
-Stream.Duplex.fromWeb = undefined;
+Stream.Duplex.fromWeb = duplexFromWeb;
 Stream.duplexPair = duplexPair;
 matchWorkerdChunks();
 // workerd's default for byte streams is Node 22's 64 KiB; the package still has 16 KiB.
@@ -54,3 +55,22 @@ export const promisesModule = { ...promises, promises, default: promises };
 
 const consumers = { ...consumerFunctions };
 export const consumersModule = { ...consumers, default: consumers };
+
+// Node's legacy module names (node:_stream_readable and the others), as workerd has them: each
+// gives its class (also as the default export) and the class's statics.
+const { Writable, Duplex, Transform, PassThrough } = Stream;
+export const legacyModules = {
+  _stream_readable: {
+    default: Readable, Readable, ReadableState: Readable.ReadableState, from: Readable.from,
+    fromWeb: Readable.fromWeb, toWeb: Readable.toWeb, wrap: Readable.wrap,
+  },
+  _stream_writable: {
+    default: Writable, Writable, WritableState: Writable.WritableState, fromWeb: Writable.fromWeb,
+    toWeb: Writable.toWeb,
+  },
+  _stream_duplex: {
+    default: Duplex, Duplex, from: Duplex.from, fromWeb: Duplex.fromWeb, toWeb: Duplex.toWeb,
+  },
+  _stream_transform: { default: Transform, Transform },
+  _stream_passthrough: { default: PassThrough, PassThrough },
+};

@@ -218,3 +218,87 @@ export function duplexToWeb(duplex) {
   const readable = readableToWeb(duplex);
   return { writable, readable };
 }
+
+// Duplex.fromWeb(): a Duplex that reads `pair.readable` as it is read and writes to
+// `pair.writable` (each write waiting for its writer to be ready); end() closes the writable
+// side, destroy() cancels the readable side and aborts the writable one (or closes it, without an
+// error). The options are Readable's and Writable's (encoding, objectMode, decodeStrings,
+// highWaterMark, allowHalfOpen, signal), as in Node.js.
+export function duplexFromWeb(pair, options = {}) {
+  validateObject(pair, 'pair');
+  const { readable: readableStream, writable: writableStream } = pair;
+  if (!(readableStream instanceof ReadableStream)) {
+    throw new ERR_INVALID_ARG_TYPE('pair.readable', 'ReadableStream', readableStream);
+  }
+  if (!(writableStream instanceof WritableStream)) {
+    throw new ERR_INVALID_ARG_TYPE('pair.writable', 'WritableStream', writableStream);
+  }
+  validateObject(options, 'options');
+  const {
+    allowHalfOpen = false, decodeStrings = true, encoding, highWaterMark, objectMode = false, signal,
+  } = options;
+  if (encoding !== undefined && !Buffer.isEncoding(encoding)) {
+    throw new ERR_INVALID_ARG_VALUE('options.encoding', encoding);
+  }
+  validateBoolean(objectMode, 'options.objectMode');
+  validateBoolean(decodeStrings, 'options.decodeStrings');
+  const reader = readableStream.getReader();
+  const writer = writableStream.getWriter();
+  let readableClosed = false;
+  let writableClosed = false;
+  const settle = (callback, error) => {
+    try {
+      callback(error);
+    } catch (thrown) {
+      Stream.destroy(duplex, thrown);
+    }
+  };
+  const duplex = new Stream.Duplex({
+    allowHalfOpen,
+    decodeStrings,
+    encoding,
+    highWaterMark,
+    objectMode,
+    signal,
+    read() {
+      reader.read().then(
+        ({ done, value }) => duplex.push(done ? null : value),
+        (error) => Stream.destroy(duplex, error));
+    },
+    write(chunk, chunkEncoding, callback) {
+      const bytes = typeof chunk === 'string' && decodeStrings && !objectMode
+        ? new Uint8Array(Buffer.from(chunk, chunkEncoding)) : chunk;
+      const done = (error) => settle(callback, error);
+      writer.ready.then(() => writer.write(bytes).then(() => done(), done), done);
+    },
+    final(callback) {
+      if (!writableClosed) writer.close().then(() => settle(callback), (error) => settle(callback, error));
+    },
+    destroy(error, callback) {
+      const done = () => {
+        try {
+          callback(error);
+        } catch (thrown) {
+          queueMicrotask(() => { throw thrown; });
+        }
+      };
+      const endings = [];
+      if (!writableClosed) {
+        endings.push(error !== null && error !== undefined ? writer.abort(error) : writer.close());
+      }
+      if (!readableClosed) endings.push(reader.cancel(error));
+      Promise.all(endings).then(done, done);
+    },
+  });
+  writer.closed.then(() => { writableClosed = true; }, (error) => {
+    writableClosed = true;
+    readableClosed = true;
+    Stream.destroy(duplex, error);
+  });
+  reader.closed.then(() => { readableClosed = true; }, (error) => {
+    readableClosed = true;
+    writableClosed = true;
+    Stream.destroy(duplex, error);
+  });
+  return duplex;
+}
