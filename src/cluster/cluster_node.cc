@@ -1,0 +1,152 @@
+#include "cluster/cluster_node.h"
+
+#include <filesystem>
+
+#include "cluster/cluster_schema.h"
+#include "cluster/object_ownership.h"
+#include "cluster/object_restore.h"
+#include "cluster/wal_capture_vfs.h"
+#include "util/log.h"
+
+namespace dorm::cluster {
+namespace {
+
+// Whether the log's last row of `object` is `local`'s (no row at all for seq 0). Read after the
+// object was taken: no other node can add a row afterwards.
+bool LogEndsAt(PgConnection& connection, const std::string& object, const LocalCopy& local) {
+  PgResult last =
+      connection.Exec("SELECT seq, checksum FROM log WHERE object = $1 ORDER BY seq DESC LIMIT 1",
+                      {PgParam::Text(object)});
+  if (last.rows() == 0) return local.seq == 0;
+  return last.Int(0, 0) == local.seq && last.Bytes(0, 1) == local.chain;
+}
+
+PgSessionOptions SessionFor(const std::string& conninfo) {
+  PgSessionOptions session;
+  session.conninfo = conninfo;
+  return session;
+}
+
+}  // namespace
+
+ClusterNode::ClusterNode(ClusterNodeOptions options)
+    : options_(std::move(options)), session_(SessionFor(options_.conninfo)) {}
+
+ClusterNode::~ClusterNode() { Stop(false); }
+
+void ClusterNode::Start() {
+  {
+    std::unique_ptr<PgConnection> connection =
+        PgConnection::Connect(options_.conninfo, std::chrono::seconds(5));
+    MigrateSchema(*connection);
+  }
+  NodeLeaseOptions lease;
+  lease.conninfo = options_.conninfo;
+  lease.node = options_.node;
+  lease.addr = options_.advertise;
+  lease.on_lost = options_.on_lost;
+  lease_ = std::make_unique<NodeLease>(std::move(lease));
+  lease_->Start();
+  CommitFlusher::Options flusher;
+  flusher.session = SessionFor(options_.conninfo);
+  flusher.node = options_.node;
+  flusher_ = std::make_unique<CommitFlusher>(std::move(flusher));
+  flusher_->Start();
+  if (!RegisterWalCaptureVfs()) throw std::runtime_error("cannot register the WAL capture VFS");
+  thread_ = std::thread([this] { RunActivations(); });
+}
+
+void ClusterNode::Stop(bool release) {
+  std::deque<Job> abandoned;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    abandoned.swap(jobs_);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  for (Job& job : abandoned) {
+    Activation failed;
+    failed.error = "the node is stopping";
+    job.done(std::move(failed));
+  }
+  if (flusher_) flusher_->Stop();
+  if (lease_) lease_->Stop(release);
+}
+
+void ClusterNode::Activate(std::string object, std::string db_path, std::optional<LocalCopy> local,
+                           std::function<void(Activation)> done) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      jobs_.push_back(
+          Job{std::move(object), std::move(db_path), std::move(local), std::move(done)});
+      wake_.notify_one();
+      return;
+    }
+  }
+  Activation failed;
+  failed.error = "the node is stopping";
+  done(std::move(failed));
+}
+
+void ClusterNode::RunActivations() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    Activation result = ActivateNow(job);
+    job.done(std::move(result));
+  }
+}
+
+Activation ClusterNode::ActivateNow(const Job& job) {
+  Activation result;
+  // Read first: an ownership taken while the lease is already lost would belong to no live
+  // generation.
+  result.generation = lease_->generation();
+  if (!lease_->valid()) {
+    result.error = "the node's cluster lease is not live";
+    return result;
+  }
+  try {
+    PgConnection& connection = session_.Get();
+    std::optional<long long> epoch = AcquireObject(connection, job.object, options_.node);
+    if (!epoch) {
+      std::optional<Ownership> owner = LookupOwner(connection, job.object);
+      result.status = Activation::Status::kOwnedElsewhere;
+      if (owner && owner->node) result.owner = *owner->node;
+      return result;
+    }
+    result.status = Activation::Status::kReady;
+    result.epoch = *epoch;
+    if (job.local && LogEndsAt(connection, job.object, *job.local) &&
+        (job.local->seq == 0 || std::filesystem::exists(job.db_path))) {
+      result.seq = job.local->seq;
+      result.chain = job.local->chain;
+      return result;
+    }
+    RestoredObject restored =
+        RestoreObject(connection, job.object, job.db_path, options_.max_object_bytes);
+    result.seq = restored.seq;
+    result.chain = std::move(restored.chain);
+  } catch (const PgError& e) {
+    if (e.connection_lost()) session_.Drop();
+    result.status = Activation::Status::kFailed;
+    result.error = e.what();
+  } catch (const std::exception& e) {
+    result.status = Activation::Status::kFailed;
+    result.error = e.what();
+  }
+  if (result.status == Activation::Status::kFailed) {
+    Log(LogLevel::kError, "cannot activate " + job.object + ": " + result.error);
+  }
+  return result;
+}
+
+}  // namespace dorm::cluster
