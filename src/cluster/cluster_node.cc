@@ -14,9 +14,10 @@ namespace {
 // Whether the log's last row of `object` is `local`'s (no row at all for seq 0). Read after the
 // object was taken: no other node can add a row afterwards.
 bool LogEndsAt(PgConnection& connection, const std::string& object, const LocalCopy& local) {
-  PgResult last =
-      connection.Exec("SELECT seq, checksum FROM log WHERE object = $1 ORDER BY seq DESC LIMIT 1",
-                      {PgParam::Text(object)});
+  PgResult last = connection.Exec(
+      "SELECT seq, checksum FROM (SELECT seq, checksum FROM log WHERE object = $1 UNION ALL "
+      "SELECT seq, checksum FROM snapshots WHERE object = $1) AS t ORDER BY seq DESC LIMIT 1",
+      {PgParam::Text(object)});
   if (last.rows() == 0) return local.seq == 0;
   return last.Int(0, 0) == local.seq && last.Bytes(0, 1) == local.chain;
 }
@@ -66,6 +67,7 @@ void ClusterNode::Stop(bool release) {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   for (Job& job : abandoned) {
+    if (!job.done) continue;  // a compaction
     Activation failed;
     failed.error = "the node is stopping";
     job.done(std::move(failed));
@@ -100,8 +102,35 @@ void ClusterNode::RunActivations() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
+    if (!job.done) {
+      CompactNow(job);
+      continue;
+    }
     Activation result = ActivateNow(job);
     job.done(std::move(result));
+  }
+}
+
+void ClusterNode::Compact(std::string object, long long epoch, std::string scratch_path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) return;
+  Job job;
+  job.object = std::move(object);
+  job.db_path = std::move(scratch_path);
+  job.epoch = epoch;
+  jobs_.push_back(std::move(job));
+  wake_.notify_one();
+}
+
+void ClusterNode::CompactNow(const Job& job) {
+  try {
+    CompactLog(session_.Get(), job.object, options_.node, job.epoch, job.db_path,
+               options_.max_object_bytes);
+  } catch (const PgError& e) {
+    if (e.connection_lost()) session_.Drop();
+    Log(LogLevel::kWarn, "cannot snapshot " + job.object + ": " + e.what());
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarn, "cannot snapshot " + job.object + ": " + e.what());
   }
 }
 
@@ -129,12 +158,14 @@ Activation ClusterNode::ActivateNow(const Job& job) {
         (job.local->seq == 0 || std::filesystem::exists(job.db_path))) {
       result.seq = job.local->seq;
       result.chain = job.local->chain;
+      result.tail_bytes = job.local->tail_bytes;
       return result;
     }
     RestoredObject restored =
         RestoreObject(connection, job.object, job.db_path, options_.max_object_bytes);
     result.seq = restored.seq;
     result.chain = std::move(restored.chain);
+    result.tail_bytes = restored.tail_bytes;
   } catch (const PgError& e) {
     if (e.connection_lost()) session_.Drop();
     result.status = Activation::Status::kFailed;

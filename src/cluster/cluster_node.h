@@ -45,6 +45,7 @@ struct ClusterNodeOptions {
 struct LocalCopy {
   long long seq = 0;
   std::string chain;
+  long long tail_bytes = 0;  // the log's bytes after the latest snapshot, as last known
 };
 
 // What activating an object found.
@@ -56,11 +57,12 @@ struct Activation {
   };
   Status status = Status::kFailed;
   long long epoch = 0;
-  long long seq = 0;   // the log's last row (the next commit is seq + 1)
-  std::string chain;   // that row's checksum
-  int generation = 0;  // the lease generation the ownership belongs to
-  std::string owner;   // kOwnedElsewhere: the owner's name
-  std::string error;   // kFailed
+  long long seq = 0;         // the log's last row (the next commit is seq + 1)
+  std::string chain;         // that row's checksum
+  long long tail_bytes = 0;  // the log's bytes after the latest snapshot
+  int generation = 0;        // the lease generation the ownership belongs to
+  std::string owner;         // kOwnedElsewhere: the owner's name
+  std::string error;         // kFailed
 };
 
 class ClusterNode {
@@ -90,6 +92,14 @@ class ClusterNode {
   void Activate(std::string object, std::string db_path, std::optional<LocalCopy> local,
                 std::function<void(Activation)> done);
 
+  // The log of an object passes this many bytes after its latest snapshot: time for a new one.
+  static constexpr long long kSnapshotEveryBytes = 4LL << 20;
+
+  // Queues the replacement of `object`'s log by a snapshot (CompactLog), on the activation
+  // thread, if this node still owns it at `epoch`; `scratch_path` is a file the rebuild may use.
+  // Failures are logged: the log then simply stays longer.
+  void Compact(std::string object, long long epoch, std::string scratch_path);
+
   // Queues a commit (CommitFlusher::Submit).
   bool Submit(LogRow row, CommitFlusher::Done done) {
     return flusher_->Submit(std::move(row), std::move(done));
@@ -100,10 +110,12 @@ class ClusterNode {
     std::string object;
     std::string db_path;
     std::optional<LocalCopy> local;
-    std::function<void(Activation)> done;
+    std::function<void(Activation)> done;  // empty for a compaction
+    long long epoch = 0;                   // a compaction's
   };
   void RunActivations();
   Activation ActivateNow(const Job& job);
+  void CompactNow(const Job& job);
 
   ClusterNodeOptions options_;
   std::unique_ptr<NodeLease> lease_;

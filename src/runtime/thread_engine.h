@@ -302,7 +302,7 @@ class ThreadEngine final : public ObjectHost {
   // The flush RequestFlush decided on, in cluster mode: the captured commits go to PostgreSQL.
   void ClusterFlush(ObjectInstance* instance);
   void OnClusterFlushed(uint64_t slot, uint64_t seq, int outcome, long long log_seq,
-                        const std::string& chain);
+                        const std::string& chain, long long row_bytes);
   // ---
   // Whether an alarm may run `address` here now (cluster mode: only an object this node holds).
   bool ClusterHolds(const ObjectAddress& address) const;
@@ -449,9 +449,10 @@ class ThreadEngine final : public ObjectHost {
   // activated (taken and restored on the cluster's thread).
   struct ClusterObject {
     long long epoch = 0;
-    long long seq = 0;   // the last row in the log
-    std::string chain;   // its checksum
-    int generation = 0;  // the lease generation it was taken under
+    long long seq = 0;         // the last row in the log
+    std::string chain;         // its checksum
+    int generation = 0;        // the lease generation it was taken under
+    long long tail_bytes = 0;  // the log's bytes after its latest snapshot
   };
   std::unordered_map<std::string, ClusterObject> cluster_objects_;
   std::unordered_map<std::string, std::vector<ObjectEvent>> activating_;

@@ -74,7 +74,7 @@ void ThreadEngine::OnActivated(const std::string& key, const ObjectAddress& addr
   if (result.status == cluster::Activation::Status::kReady && node.serving() &&
       result.generation == node.generation()) {
     cluster_objects_[key] =
-        ClusterObject{result.epoch, result.seq, result.chain, result.generation};
+        ClusterObject{result.epoch, result.seq, result.chain, result.generation, result.tail_bytes};
     for (auto& event : waiting) DispatchEvent(address, std::move(event));
   } else {
     const char* message = result.status == cluster::Activation::Status::kOwnedElsewhere
@@ -111,10 +111,11 @@ void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
   const uint64_t seq = instance->output.commit_seq();
   ++syncs_in_flight_;
   auto complete = [this, slot, seq](cluster::CommitFlusher::Outcome outcome, long long log_seq,
-                                    std::string chain) {
-    boost::asio::post(io_, [this, slot, seq, outcome, log_seq, chain = std::move(chain)] {
-      OnClusterFlushed(slot, seq, static_cast<int>(outcome), log_seq, chain);
-    });
+                                    std::string chain, long long row_bytes = 0) {
+    boost::asio::post(
+        io_, [this, slot, seq, outcome, log_seq, chain = std::move(chain), row_bytes] {
+          OnClusterFlushed(slot, seq, static_cast<int>(outcome), log_seq, chain, row_bytes);
+        });
   };
   auto held = cluster_objects_.find(ObjectKey(instance->address));
   if (held == cluster_objects_.end()) {
@@ -145,16 +146,18 @@ void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
   row.epoch = held->second.epoch;
   row.checksum = cluster::ChainChecksum(held->second.chain, row.frames);
   const long long log_seq = row.seq;
+  const long long row_bytes = static_cast<long long>(row.frames.size());
   std::string chain = row.checksum;
   bool queued = shared_.cluster->Submit(
-      std::move(row), [complete, log_seq, chain](cluster::CommitFlusher::Outcome outcome) {
-        complete(outcome, log_seq, chain);
+      std::move(row),
+      [complete, log_seq, chain, row_bytes](cluster::CommitFlusher::Outcome outcome) {
+        complete(outcome, log_seq, chain, row_bytes);
       });
   if (!queued) complete(cluster::CommitFlusher::Outcome::kFailed, 0, std::string());
 }
 
 void ThreadEngine::OnClusterFlushed(uint64_t slot, uint64_t seq, int outcome, long long log_seq,
-                                    const std::string& chain) {
+                                    const std::string& chain, long long row_bytes) {
   --syncs_in_flight_;
   ObjectInstance* instance = FindBySlot(slot);
   if (!instance) return;  // reset meanwhile: its ownership was forgotten with it
@@ -165,6 +168,13 @@ void ThreadEngine::OnClusterFlushed(uint64_t slot, uint64_t seq, int outcome, lo
       if (held != cluster_objects_.end()) {
         held->second.seq = log_seq;
         held->second.chain = chain;
+        held->second.tail_bytes += row_bytes;
+        if (held->second.tail_bytes > cluster::ClusterNode::kSnapshotEveryBytes) {
+          // Built from the log on the cluster's thread; the live database is not touched.
+          held->second.tail_bytes = 0;
+          shared_.cluster->Compact(held->first, held->second.epoch,
+                                   instance->db_path + ".snapshot");
+        }
       }
     }
     if (instance->output.FlushSucceeded(seq)) RequestFlush(instance);
@@ -191,7 +201,10 @@ void ThreadEngine::ForgetClusterObject(ObjectInstance* instance, ResetReason rea
                      instance->captured.empty() && reason != ResetReason::kOwnershipLost &&
                      reason != ResetReason::kClusterWriteFailed &&
                      reason != ResetReason::kStorageFailure && reason != ResetReason::kStorageError;
-  if (clean) clean_copies_[key] = cluster::LocalCopy{held->second.seq, held->second.chain};
+  if (clean) {
+    clean_copies_[key] =
+        cluster::LocalCopy{held->second.seq, held->second.chain, held->second.tail_bytes};
+  }
   cluster_objects_.erase(held);
 }
 
