@@ -76,13 +76,27 @@ void ClusterNode::Stop(bool release) {
   if (lease_) lease_->Stop(release);
 }
 
-void ClusterNode::Activate(std::string object, std::string db_path, std::optional<LocalCopy> local,
+void ClusterNode::KeepLocalCopy(const std::string& object, LocalCopy copy) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, added] = local_copies_.insert_or_assign(object, std::move(copy));
+  if (added) local_copy_order_.push_back(object);
+  while (local_copies_.size() > kMaxLocalCopies && !local_copy_order_.empty()) {
+    local_copies_.erase(local_copy_order_.front());
+    local_copy_order_.pop_front();
+  }
+  if (local_copy_order_.size() > 2 * kMaxLocalCopies) {
+    // Keys used up by activations linger in the order: start it over from the map.
+    local_copy_order_.clear();
+    for (const auto& [key, kept] : local_copies_) local_copy_order_.push_back(key);
+  }
+}
+
+void ClusterNode::Activate(std::string object, std::string db_path,
                            std::function<void(Activation)> done) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_) {
-      jobs_.push_back(
-          Job{std::move(object), std::move(db_path), std::move(local), std::move(done)});
+      jobs_.push_back(Job{std::move(object), std::move(db_path), std::move(done), 0});
       wake_.notify_one();
       return;
     }
@@ -143,6 +157,14 @@ Activation ClusterNode::ActivateNow(const Job& job) {
     result.error = "the node's cluster lease is not live";
     return result;
   }
+  std::optional<LocalCopy> local;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto kept = local_copies_.find(job.object); kept != local_copies_.end()) {
+      local = std::move(kept->second);
+      local_copies_.erase(kept);
+    }
+  }
   try {
     PgConnection& connection = session_.Get();
     std::optional<long long> epoch = AcquireObject(connection, job.object, options_.node);
@@ -154,11 +176,11 @@ Activation ClusterNode::ActivateNow(const Job& job) {
     }
     result.status = Activation::Status::kReady;
     result.epoch = *epoch;
-    if (job.local && LogEndsAt(connection, job.object, *job.local) &&
-        (job.local->seq == 0 || std::filesystem::exists(job.db_path))) {
-      result.seq = job.local->seq;
-      result.chain = job.local->chain;
-      result.tail_bytes = job.local->tail_bytes;
+    if (local && LogEndsAt(connection, job.object, *local) &&
+        (local->seq == 0 || std::filesystem::exists(job.db_path))) {
+      result.seq = local->seq;
+      result.chain = local->chain;
+      result.tail_bytes = local->tail_bytes;
       return result;
     }
     RestoredObject restored =

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "cluster/commit_flusher.h"
 #include "cluster/node_lease.h"
@@ -86,11 +87,17 @@ class ClusterNode {
   const std::string& node() const { return options_.node; }
 
   // Takes `object` for this node and rebuilds its database file at `db_path` from the log, unless
-  // `local` says the file is the log up to a row that is still the log's last (same seq and
-  // checksum): then the file is used as it is. `done` runs once, on the activation thread (or at
-  // once, failed, when stopping); it must not block.
-  void Activate(std::string object, std::string db_path, std::optional<LocalCopy> local,
-                std::function<void(Activation)> done);
+  // a copy kept with KeepLocalCopy says the file is the log up to a row that is still the log's
+  // last (same seq and checksum): then the file is used as it is. Every activation uses up the
+  // kept copy of its object, whatever it finds. `done` runs once, on the activation thread (or
+  // at once, failed, when stopping); it must not block.
+  void Activate(std::string object, std::string db_path, std::function<void(Activation)> done);
+  // The local file of `object` is exactly the log up to `copy` (its instance went with every
+  // commit durable and nothing else pending). Process-wide, so that an activation on any thread
+  // uses it up: a copy later changed by another instance is never trusted again. At most
+  // kMaxLocalCopies are kept (they are only hints: the oldest are dropped first).
+  void KeepLocalCopy(const std::string& object, LocalCopy copy);
+  static constexpr size_t kMaxLocalCopies = 100000;
 
   // The log of an object passes this many bytes after its latest snapshot: time for a new one.
   static constexpr long long kSnapshotEveryBytes = 4LL << 20;
@@ -109,7 +116,6 @@ class ClusterNode {
   struct Job {
     std::string object;
     std::string db_path;
-    std::optional<LocalCopy> local;
     std::function<void(Activation)> done;  // empty for a compaction
     long long epoch = 0;                   // a compaction's
   };
@@ -124,6 +130,8 @@ class ClusterNode {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;
+  std::unordered_map<std::string, LocalCopy> local_copies_;  // guarded by mutex_
+  std::deque<std::string> local_copy_order_;                 // oldest first; may hold stale keys
   bool stopping_ = false;
   std::thread thread_;
 };

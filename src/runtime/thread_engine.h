@@ -456,9 +456,6 @@ class ThreadEngine final : public ObjectHost {
   };
   std::unordered_map<std::string, ClusterObject> cluster_objects_;
   std::unordered_map<std::string, std::vector<ObjectEvent>> activating_;
-  // Objects whose local database equalled the log at (seq, chain) when their instance went:
-  // hints for the next activation on this thread (cluster::ClusterNode::Activate).
-  std::unordered_map<std::string, cluster::LocalCopy> clean_copies_;
   // Alarm index changes committed but not yet written to the index, with their objects' slots.
   std::vector<storage::AlarmChange> alarm_index_changes_;
   std::vector<uint64_t> alarm_index_change_slots_;

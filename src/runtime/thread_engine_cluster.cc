@@ -49,12 +49,7 @@ bool ThreadEngine::ClusterAdmit(const ObjectAddress& address, ObjectEvent& event
   auto [waiting, first] = activating_.try_emplace(key);
   waiting->second.push_back(std::move(event));
   if (!first) return false;
-  std::optional<cluster::LocalCopy> local;
-  if (auto clean = clean_copies_.find(key); clean != clean_copies_.end()) {
-    local = std::move(clean->second);
-    clean_copies_.erase(clean);
-  }
-  node.Activate(key, ObjectDatabasePath(shared_.options.data_dir, complete), std::move(local),
+  node.Activate(key, ObjectDatabasePath(shared_.options.data_dir, complete),
                 [this, key, complete](cluster::Activation result) {
                   boost::asio::post(io_, [this, key, complete, result = std::move(result)] {
                     OnActivated(key, complete, result);
@@ -202,8 +197,8 @@ void ThreadEngine::ForgetClusterObject(ObjectInstance* instance, ResetReason rea
                      reason != ResetReason::kClusterWriteFailed &&
                      reason != ResetReason::kStorageFailure && reason != ResetReason::kStorageError;
   if (clean) {
-    clean_copies_[key] =
-        cluster::LocalCopy{held->second.seq, held->second.chain, held->second.tail_bytes};
+    shared_.cluster->KeepLocalCopy(
+        key, cluster::LocalCopy{held->second.seq, held->second.chain, held->second.tail_bytes});
   }
   cluster_objects_.erase(held);
 }

@@ -20,9 +20,9 @@ let pg;
 before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
 
-async function startNode(name) {
+async function startNode(name, flags = []) {
   const node = await startServer({
-    flags: ['--cluster', pg.url, '--node', name, '--advertise', `http://${name}.invalid:8787`],
+    flags: ['--cluster', pg.url, '--node', name, '--advertise', `http://${name}.invalid:8787`, ...flags],
   });
   await node.deploy(fixture('cluster_store.js'), { name: CLASS });
   return node;
@@ -207,5 +207,25 @@ test('a write is not acknowledged while PostgreSQL does not answer, and is never
     assert.equal(dump.kv.after, '3');
   } finally {
     await f.stop();
+  }
+});
+
+test('an object evicted while idle is taken again, with its writes, on the same node', { timeout: TIMEOUT_MS }, async () => {
+  const a = await startNode('node-g', ['--idle-evict-seconds', '1']);
+  try {
+    for (let round = 0; round < 3; round++) {
+      await ok(a, `/_do/${CLASS}/evicted/put?k=r${round}&v=${round}`);
+      await ok(a, `/_do/${CLASS}/evicted/row?id=${round + 1}&body=n${round}`);
+      const epoch = Number(pg.psql("SELECT epoch FROM owners WHERE node = 'node-g'"));
+      // Idle eviction, then a new activation: the object is taken again (a new epoch) and its
+      // local copy, which ends at the log's last row, is used as it is.
+      await sleep(2500);
+      const dump = await ok(a, `/_do/${CLASS}/evicted/dump`);
+      assert.equal(Number(pg.psql("SELECT epoch FROM owners WHERE node = 'node-g'")), epoch + 1);
+      for (let r = 0; r <= round; r++) assert.equal(dump.kv[`r${r}`], String(r));
+      assert.deepEqual(dump.notes.map((n) => n.body), Array.from({ length: round + 1 }, (_, r) => `n${r}`));
+    }
+  } finally {
+    await a.stop();
   }
 });
