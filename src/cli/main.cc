@@ -38,6 +38,7 @@ const char kUsage[] =
     "             [--max-buffered-body-bytes 268435456] [--header-timeout-seconds 60]\n"
     "             [--body-timeout-seconds 60] [--keep-alive-timeout-seconds 75]\n"
     "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
+    "             [--cluster postgres://... --node NAME --advertise http://HOST:PORT]\n"
     "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
     "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
@@ -142,7 +143,10 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "cache-mb-per-app",
           "cache-mb",
           "usage-minute-rows-hours",
-          "usage-hour-rows-days"}},
+          "usage-hour-rows-days",
+          "cluster",
+          "node",
+          "advertise"}},
         {"deploy", {"name", "app", "access", "strict"}},
         {"dev", {"app", "access", "listen"}},
         {"types", {"out"}},
@@ -341,6 +345,15 @@ int ServeCommand(const Args& args, const char* argv0) {
   if (o.usage_retention.minute_rows_minutes == 0 ||
       o.usage_retention.hour_rows_minutes <= o.usage_retention.minute_rows_minutes) {
     Fail("--usage-minute-rows-hours must be positive and shorter than --usage-hour-rows-days");
+  }
+  o.cluster = Flag(args, "cluster", "");
+  o.node = Flag(args, "node", "");
+  o.advertise = Flag(args, "advertise", "");
+  if (!o.cluster.empty() && (o.node.empty() || o.advertise.empty())) {
+    Fail("--cluster needs --node NAME and --advertise http://HOST:PORT");
+  }
+  if (o.cluster.empty() && (!o.node.empty() || !o.advertise.empty())) {
+    Fail("--node and --advertise are for --cluster");
   }
   return dorm::control::Serve(o, argv0);
 }

@@ -44,6 +44,11 @@ CREATE TABLE alarms (
 );
 CREATE INDEX alarms_by_time ON alarms (at);
 )sql",
+    // 2: a snapshot carries the checksum chain's value at its seq, which the log rows after it
+    // extend (the rows it replaces are deleted).
+    R"sql(
+ALTER TABLE snapshots ADD COLUMN checksum bytea NOT NULL DEFAULT ''::bytea;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -7,7 +7,8 @@
 //   owners(object PK, node, epoch)           who may write an object; node NULL = released
 //   log(object, seq, epoch, node, frames, db_size, checksum, PK(object, seq))
 //                                            each committed transaction's WAL pages
-//   snapshots(object, seq, image, PK(object, seq))
+//   snapshots(object, seq, image, checksum, PK(object, seq))
+//                                            the database as of seq, and the chain's value there
 //   alarms(object PK, at)
 //
 // Migrations run in one transaction under an advisory lock, so nodes starting together apply

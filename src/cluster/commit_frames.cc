@@ -1,5 +1,9 @@
 #include "cluster/commit_frames.h"
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <map>
 #include <stdexcept>
 
 #include "util/crypto.h"
@@ -78,6 +82,31 @@ bool DecodeCommit(std::string_view bytes, CapturedCommit* commit, std::string* e
     commit->pages.push_back({number, std::string(bytes.substr(at + 4, page_size))});
   }
   return true;
+}
+
+CapturedCommit MergeCommits(const std::vector<CapturedCommit>& commits) {
+  if (commits.empty()) throw std::invalid_argument("no commits to merge");
+  if (commits.size() == 1 && !commits[0].overflow) return commits[0];
+  std::map<uint32_t, const std::string*> latest;
+  uint32_t cut = UINT32_MAX;  // the smallest size the database was cut to
+  const uint32_t page_size = commits.front().page_size;
+  for (const CapturedCommit& commit : commits) {
+    if (commit.overflow) throw std::invalid_argument("an overflowed commit cannot be merged");
+    if (commit.page_size != page_size) throw std::invalid_argument("page sizes differ");
+    for (const CommitPage& page : commit.pages) latest[page.page_number] = &page.data;
+    latest.erase(latest.upper_bound(commit.db_size), latest.end());
+    cut = std::min(cut, commit.db_size);
+  }
+  CapturedCommit merged;
+  merged.page_size = page_size;
+  merged.db_size = commits.back().db_size;
+  const std::string zeros(page_size, '\0');
+  for (uint32_t number = cut + 1; number <= merged.db_size && cut != UINT32_MAX; ++number) {
+    latest.emplace(number, &zeros);  // kept when written after the cut
+  }
+  merged.pages.reserve(latest.size());
+  for (const auto& [number, data] : latest) merged.pages.push_back(CommitPage{number, *data});
+  return merged;
 }
 
 std::string ChainChecksum(std::string_view previous, std::string_view encoded_commit) {

@@ -39,6 +39,13 @@ std::string EncodeCommit(const CapturedCommit& commit);
 // commit cannot be encoded (EncodeCommit throws std::invalid_argument).
 bool DecodeCommit(std::string_view bytes, CapturedCommit* commit, std::string* error);
 
+// The commits of `commits`, applied in order, as one commit: replaying the result (wal_replay.h)
+// leaves a file exactly as replaying each in turn would. A page cut off by a commit that shrank
+// the database and not written again before the database grew back is carried as zeros, as the
+// file would hold it after the cut and the growth. Throws std::invalid_argument for no commits,
+// an overflowed commit, or commits of different page sizes.
+CapturedCommit MergeCommits(const std::vector<CapturedCommit>& commits);
+
 // The next link of the chain: 32 bytes.
 std::string ChainChecksum(std::string_view previous, std::string_view encoded_commit);
 

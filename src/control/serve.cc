@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cluster/cluster_node.h"
 #include "control/admin_service.h"
 #include "control/class_storage.h"
 #include "control/credential_authorizer.h"
@@ -175,12 +176,16 @@ size_t EventLoopThreads(const ServeOptions& options) {
 
 // Stops accepting, lets in-flight requests and flushes finish (at most `grace`), closes every
 // object, lets the WebSockets' Close frames leave, and stops the event loops.
+// In cluster mode, the node's commits are settled before it releases its objects (they are then
+// taken by other nodes at once instead of after its lease), and both before the loops stop: the
+// cluster's threads post completions to them.
 void StopServing(net::HttpServer& server, runtime::EnginePool& pool,
-                 std::chrono::milliseconds grace) {
+                 std::chrono::milliseconds grace, cluster::ClusterNode* cluster) {
   server.StopAccepting();
   pool.Drain(std::chrono::steady_clock::now() + grace);
   pool.CloseAll();
   server.WaitForWebSocketsToClose(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  if (cluster) cluster->Stop(/*release=*/true);
   pool.Stop();
 }
 
@@ -391,6 +396,34 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     // Declared before what reaches objects through it (the admin service finishes its queue when
     // destroyed).
     runtime::EnginePool pool(shared, EventLoopThreads(options));
+    // Cluster mode: declared after the pool, so that it stops (and posts nothing more to the
+    // loops) before they go.
+    std::unique_ptr<cluster::ClusterNode> cluster_node;
+    if (!options.cluster.empty()) {
+      cluster::ClusterNodeOptions cluster_options;
+      cluster_options.conninfo = options.cluster;
+      cluster_options.node = options.node;
+      cluster_options.advertise = options.advertise;
+      cluster_options.max_object_bytes = effective.runtime.max_object_storage_bytes > 0
+                                             ? effective.runtime.max_object_storage_bytes
+                                             : 10240LL << 20;
+      // The lease's thread waits while every loop drops its objects: nothing may be served
+      // under a lease that ran out.
+      cluster_options.on_lost = [&pool] {
+        Log(LogLevel::kError, "cluster lease lost: dropping every object of this node");
+        pool.RunOnEveryEngine([](runtime::ThreadEngine& engine) { engine.DropClusterObjects(); });
+      };
+      cluster_node = std::make_unique<cluster::ClusterNode>(std::move(cluster_options));
+      try {
+        cluster_node->Start();
+      } catch (const std::exception& e) {
+        std::cerr << "dorm: cannot join the cluster: " << e.what() << "\n";
+        cluster_node.reset();
+        js::ShutdownV8();
+        return 1;
+      }
+      shared.cluster = cluster_node.get();
+    }
     AdminService admin(admin_options, registry, pool);
     // The connection limit leaves object databases their descriptors, plus the ones the server
     // holds now (registry, indexes, V8) and a margin for what it opens later (listening socket,
@@ -481,6 +514,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     } catch (const std::exception& e) {
       std::cerr << "dorm: cannot serve on " << options.http.host << ":" << options.http.port << ": "
                 << e.what() << "\n";
+      if (cluster_node) cluster_node->Stop(/*release=*/true);
       pool.Stop();  // before V8 goes
       js::ShutdownV8();
       return 1;
@@ -502,7 +536,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     // No reading may wait for runtime threads that are stopping; their last readings come
     // through on_final_usage.
     usage->Stop();
-    StopServing(server, pool, std::chrono::seconds(30));
+    StopServing(server, pool, std::chrono::seconds(30), cluster_node.get());
     try {
       usage->Refresh();
     } catch (const std::exception& e) {

@@ -20,6 +20,12 @@ struct ServeOptions {
   size_t max_apps = 500;
   // When the usage meters' minute rows become hour rows, and hour rows day rows.
   UsageRetention usage_retention;
+  // Cluster mode (`--cluster URL --node NAME --advertise URL`): objects are owned through the
+  // PostgreSQL database at `cluster` and every acknowledged write is in its log. Empty: the
+  // embedded default, which never connects to PostgreSQL.
+  std::string cluster;
+  std::string node;
+  std::string advertise;
 };
 
 // Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the process exit status.

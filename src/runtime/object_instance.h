@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/commit_frames.h"
 #include "runtime/input_gate.h"
 #include "runtime/object_address.h"
 #include "runtime/object_alarm.h"
@@ -58,6 +59,9 @@ struct ObjectInstance {
   // again.
   std::unique_ptr<storage::ObjectDatabase> db;
   bool db_absent = false;
+  // Cluster mode: the transactions committed since the last flush was sent, as the WAL capture
+  // reported them (cluster/wal_capture_vfs.h); the next flush ships them as one log row.
+  std::vector<cluster::CapturedCommit> captured;
   bool in_open_list = false;
   std::list<ObjectInstance*>::iterator open_list_position;
   int txn_depth = 0;  // storage.transaction()/transactionSync() nesting

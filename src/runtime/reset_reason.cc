@@ -10,6 +10,15 @@ const char kEventTimeoutMessage[] = "Actor exceeded event execution time and was
 const char kStorageFailureMessage[] =
     "Internal error in Durable Object storage write caused object to be reset.";
 const char kShutdownMessage[] = "The server is shutting down.";
+const char kOwnershipLostMessage[] =
+    "Durable Object reset because this node no longer owns it; retry the request.";
+const char kClusterWriteFailedMessage[] =
+    "Durable Object reset because its writes could not be made durable in the cluster; retry the "
+    "request.";
+const char kOwnedElsewhereMessage[] =
+    "Durable Object is owned by another node of the cluster; retry the request there.";
+const char kClusterUnavailableMessage[] =
+    "Durable Object is not available on this node right now; retry the request.";
 
 const ResetRule& RuleOf(ResetReason reason) {
   // 1011: internal error; 1012: service restart (new code); 1001: going away.
@@ -25,7 +34,14 @@ const ResetRule& RuleOf(ResetReason reason) {
   static const ResetRule kAborted{"abort()", 1011, true};
   static const ResetRule kBlockConcurrencyThrew{"blockConcurrencyWhile() callback threw.", 1011,
                                                 true};
+  // 1001: going away (the object lives on, elsewhere or after a retry).
+  static const ResetRule kOwnershipLost{kOwnershipLostMessage, 1001, false, true};
+  static const ResetRule kClusterWriteFailed{kClusterWriteFailedMessage, 1001, false, true};
   switch (reason) {
+    case ResetReason::kOwnershipLost:
+      return kOwnershipLost;
+    case ResetReason::kClusterWriteFailed:
+      return kClusterWriteFailed;
     case ResetReason::kEvicted:
       return kEvicted;
     case ResetReason::kShutdown:
@@ -80,6 +96,10 @@ const char* ResetReasonName(ResetReason reason) {
       return "aborted";
     case ResetReason::kBlockConcurrencyThrew:
       return "block-concurrency-threw";
+    case ResetReason::kOwnershipLost:
+      return "ownership-lost";
+    case ResetReason::kClusterWriteFailed:
+      return "cluster-write-failed";
   }
   return "unknown";
 }

@@ -22,6 +22,8 @@ enum class ResetReason {
   kConstructorFailed,      // the class's constructor threw (message given)
   kAborted,                // ctx.abort() (message given)
   kBlockConcurrencyThrew,  // a blockConcurrencyWhile() callback threw (message given)
+  kOwnershipLost,          // cluster: another node took the object, or this node's lease ran out
+  kClusterWriteFailed,     // cluster: a commit could not be made durable in PostgreSQL
 };
 
 struct ResetRule {
@@ -51,5 +53,10 @@ extern const char kMemoryLimitMessage[];
 extern const char kCodeUpdatedMessage[];
 extern const char kStorageFailureMessage[];
 extern const char kShutdownMessage[];
+// Cluster mode's own (Cloudflare has no such case to name): both are retryable.
+extern const char kOwnershipLostMessage[];
+extern const char kClusterWriteFailedMessage[];
+extern const char kOwnedElsewhereMessage[];
+extern const char kClusterUnavailableMessage[];
 
 }  // namespace dorm::runtime

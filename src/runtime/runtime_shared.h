@@ -26,6 +26,10 @@ class AlarmIndex;
 class StorageQuota;
 }  // namespace dorm::storage
 
+namespace dorm::cluster {
+class ClusterNode;
+}  // namespace dorm::cluster
+
 namespace dorm::runtime {
 
 class AlarmScheduler;
@@ -41,6 +45,10 @@ struct RuntimeShared {
   // Optional: the storage quotas (without it, databases may grow until the disk is full).
   storage::StorageQuota* storage_quota = nullptr;
   AlarmScheduler* alarm_scheduler = nullptr;
+  // Cluster mode (`dorm serve --cluster`): objects are owned through PostgreSQL, restored from its
+  // log on activation, and their commits are durable once in its log instead of on the local
+  // disk. Null on the embedded default, which then never touches it.
+  cluster::ClusterNode* cluster = nullptr;
   // The pool whose engines use this, set by the pool: how one object's call reaches another's
   // thread. Null for engines outside a pool (deploy checks), which cannot make calls.
   EnginePool* pool = nullptr;

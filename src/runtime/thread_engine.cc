@@ -256,6 +256,7 @@ void ThreadEngine::NoteArrived(const std::string& key) {
 void ThreadEngine::ReleasePlacementIfGone(const std::string& key) {
   if (placement_thread_ < 0) return;
   if (objects_.count(key) != 0 || sockets_.HasSockets(key)) return;
+  if (!activating_.empty() && activating_.count(key) != 0) return;
   if (!unconfirmed_paths_.empty()) {
     // The database of an object whose last flush failed stays with this thread, which knows it.
     std::optional<ObjectAddress> parsed = ParseObjectKey(key);
@@ -281,6 +282,7 @@ bool ThreadEngine::DispatchEvent(ObjectAddress address, ObjectEvent event) {
     return class_exists;
   }
   if (RefuseDuringBackoff(address, event)) return true;
+  if (shared_.cluster && !ClusterAdmit(address, event)) return true;
   ObjectInstance* instance = EnsureInstance(std::move(address), app);
   if (!instance) {
     FailEvent(event, HttpResponseData::JsonError(503, kObjectMovedMessage));

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/cluster_node.h"
 #include "js/watchdog.h"
 #include "runtime/app_isolate.h"
 #include "runtime/app_quarantine.h"
@@ -93,6 +94,10 @@ class ThreadEngine final : public ObjectHost {
   // Drops the app's isolate and objects if its code changed (or it was deleted); their in-flight
   // requests fail with kCodeUpdatedMessage.
   void RefreshApp(const std::string& app);
+
+  // Cluster mode: this node's lease was lost. Every object of the thread is reset (its callers
+  // get a retryable error) and every ownership forgotten: serving one again takes it anew.
+  void DropClusterObjects();
 
   // --- WebSockets: called by the network front, on this thread. ---
   // The handshake of socket `id` (from HttpResponseData::web_socket_id) completed. Returns false
@@ -285,6 +290,27 @@ class ThreadEngine final : public ObjectHost {
   // iteration after the commit.
   void ApplyAlarmIndexChanges();
   void OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error);
+
+  // --- Cluster mode (thread_engine_cluster.cc) ---
+  // Whether an event for `address` may go to its instance now: this node owns the object under
+  // its current lease generation. Otherwise the event waits in activating_ (or fails when the
+  // node is not serving) and false is returned.
+  bool ClusterAdmit(const ObjectAddress& address, ObjectEvent& event);
+  // The activation of object `key` finished: its waiting events go on, or fail.
+  void OnActivated(const std::string& key, const ObjectAddress& address,
+                   const cluster::Activation& result);
+  // The flush RequestFlush decided on, in cluster mode: the captured commits go to PostgreSQL.
+  void ClusterFlush(ObjectInstance* instance);
+  void OnClusterFlushed(uint64_t slot, uint64_t seq, int outcome, long long log_seq,
+                        const std::string& chain, long long row_bytes);
+  // ---
+  // Whether an alarm may run `address` here now (cluster mode: only an object this node holds).
+  bool ClusterHolds(const ObjectAddress& address) const;
+  // Opens an instance's database through the WAL capture (cluster mode).
+  storage::OpenSettings ClusterOpenSettings(ObjectInstance* instance);
+  // Forgets the ownership of `instance`'s object unless what its local database holds is exactly
+  // the log (nothing pending, no failure): a later activation then restores it from the log.
+  void ForgetClusterObject(ObjectInstance* instance, ResetReason reason);
   // Sends `response` once the writes made before it are durable.
   void Emit(ObjectInstance* instance, HttpResponseData response, ResponseCallback done);
   void ReleaseGated(ObjectInstance* instance);
@@ -419,6 +445,17 @@ class ThreadEngine final : public ObjectHost {
   // object reopening such a database counts its existing content as one more commit not yet
   // durable, so nothing built on top of it is acknowledged before it is durable.
   std::set<std::string> unconfirmed_paths_;
+  // Cluster mode: the objects this thread holds (by key), and the events of objects being
+  // activated (taken and restored on the cluster's thread).
+  struct ClusterObject {
+    long long epoch = 0;
+    long long seq = 0;         // the last row in the log
+    std::string chain;         // its checksum
+    int generation = 0;        // the lease generation it was taken under
+    long long tail_bytes = 0;  // the log's bytes after its latest snapshot
+  };
+  std::unordered_map<std::string, ClusterObject> cluster_objects_;
+  std::unordered_map<std::string, std::vector<ObjectEvent>> activating_;
   // Alarm index changes committed but not yet written to the index, with their objects' slots.
   std::vector<storage::AlarmChange> alarm_index_changes_;
   std::vector<uint64_t> alarm_index_change_slots_;

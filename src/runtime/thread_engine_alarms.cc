@@ -34,7 +34,10 @@ void ThreadEngine::FireAlarmHere(ObjectAddress address, long long scheduled_ms, 
     }
     return;
   }
-  ObjectInstance* instance = EnsureInstance(address, app);
+  // Cluster mode: alarms run only for objects this node holds (their events activate them);
+  // the scheduler retries the others.
+  ObjectInstance* instance =
+      shared_.cluster && !ClusterHolds(address) ? nullptr : EnsureInstance(address, app);
   if (!instance) {
     // The scheduler retries it, and routes the retry to the object's thread.
     OnAlarmDone(address, scheduled_ms, retry_count, false, kAlarmMovedMessage);
@@ -170,6 +173,7 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
     bool class_exists = true;
     AppIsolate* app = AppForClass(address, &class_exists);
     if (!app) return;
+    if (shared_.cluster && !ClusterHolds(address)) return;  // its owner settles it
     instance = EnsureInstance(address, app);
     if (!instance) return;
   }

@@ -25,6 +25,7 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
   if (it == objects_.end() || it->second.get() != instance) return;
   const ResetRule& rule = RuleOf(reason);
   const std::string message = ResetMessage(reason, detail);
+  if (shared_.cluster) ForgetClusterObject(instance, reason);
   std::unique_ptr<ObjectInstance> owned = std::move(it->second);
   objects_.erase(it);
   by_slot_.erase(instance->slot);

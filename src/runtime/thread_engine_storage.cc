@@ -16,8 +16,14 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
     return instance->db.get();
   }
   if (instance->db_absent && !create) return nullptr;
-  instance->db = storage::ObjectDatabase::Open(instance->db_path, create, shared_.storage_quota,
-                                               instance->address.app);
+  if (shared_.cluster) {
+    instance->db =
+        storage::ObjectDatabase::Open(instance->db_path, create, shared_.storage_quota,
+                                      instance->address.app, ClusterOpenSettings(instance));
+  } else {
+    instance->db = storage::ObjectDatabase::Open(instance->db_path, create, shared_.storage_quota,
+                                                 instance->address.app);
+  }
   if (!instance->db) {
     instance->db_absent = true;
     return nullptr;
@@ -108,6 +114,10 @@ void ThreadEngine::CommitDirty() {
 
 void ThreadEngine::RequestFlush(ObjectInstance* instance) {
   if (!instance->output.RequestFlush()) return;  // after the one running
+  if (shared_.cluster) {
+    ClusterFlush(instance);
+    return;
+  }
   const bool first = sync_batch_.empty();
   std::unique_ptr<storage::SyncTarget> target;
   if (instance->db) {

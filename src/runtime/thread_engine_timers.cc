@@ -224,6 +224,7 @@ void ThreadEngine::DisposeIdleApps(std::chrono::steady_clock::time_point now) {
 
 size_t ThreadEngine::OutstandingWork() const {
   size_t n = syncs_in_flight_ + sync_batch_.size();
+  for (const auto& [key, waiting] : activating_) n += waiting.size();  // cluster mode
   for (const auto& [key, instance] : objects_) {
     n += instance->in_flight.size() + instance->input.waiting() + instance->output.held_count();
   }

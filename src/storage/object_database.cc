@@ -11,8 +11,8 @@
 #include <limits>
 
 #include "storage/sql_guard.h"
-#include "storage/sql_printf.h"
 #include "storage/sql_interrupt.h"
+#include "storage/sql_printf.h"
 #include "util/log.h"
 
 namespace dorm::storage {
@@ -199,6 +199,12 @@ bool SyncTarget::Run(std::string* error) {
 
 std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bool create,
                                                      StorageQuota* quota, const std::string& app) {
+  return Open(path, create, quota, app, OpenSettings{});
+}
+
+std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bool create,
+                                                     StorageQuota* quota, const std::string& app,
+                                                     const OpenSettings& settings) {
   std::vector<std::string> created;
   CheckDatabaseFile(path);
   if (!create) {
@@ -214,13 +220,14 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   }
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, settings.vfs);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
     throw StorageError("cannot open " + path + ": " + message, rc);
   }
   std::unique_ptr<ObjectDatabase> self(new ObjectDatabase(db, path));
+  if (settings.on_connection) settings.on_connection(db);
   self->unsynced_paths_ = std::move(created);
   // Commits are flushed by SyncTarget, so SQLite itself must not fsync on commit; closing must
   // not checkpoint (that would copy pages without syncing); the WAL file stays in place so that

@@ -69,6 +69,17 @@ class DatabaseClient {
   virtual void OnDatabaseClosing() = 0;
 };
 
+// How a database is opened, beyond its path and quota.
+struct OpenSettings {
+  // The SQLite VFS to open it through (nullptr: the default). Cluster mode opens objects through
+  // the WAL capture shim (cluster/wal_capture_vfs.h).
+  const char* vfs = nullptr;
+  // Called with the connection right after it is opened, before Open() writes anything (its
+  // tables are created in a first commit that a capture must see). May throw StorageError, which
+  // closes the connection and fails Open().
+  std::function<void(sqlite3*)> on_connection;
+};
+
 class ObjectDatabase {
  public:
   // Opens the database at `path`, creating it (and its folders) when `create` is true.
@@ -80,6 +91,9 @@ class ObjectDatabase {
   static std::unique_ptr<ObjectDatabase> Open(const std::string& path, bool create,
                                               StorageQuota* quota = nullptr,
                                               const std::string& app = std::string());
+  static std::unique_ptr<ObjectDatabase> Open(const std::string& path, bool create,
+                                              StorageQuota* quota, const std::string& app,
+                                              const OpenSettings& settings);
   ~ObjectDatabase();
   ObjectDatabase(const ObjectDatabase&) = delete;
   ObjectDatabase& operator=(const ObjectDatabase&) = delete;

@@ -116,6 +116,7 @@ class WalCaptureTest : public ::testing::Test {
     std::filesystem::copy_file(source_, replica_);
     ASSERT_TRUE(SetCommitCallback(h_, [this](const CapturedCommit& commit) {
       ASSERT_FALSE(commit.overflow);
+      commits_.push_back(commit);
       std::string encoded = EncodeCommit(commit);
       chain_ = ChainChecksum(chain_, encoded);
       log_.push_back({std::move(encoded), chain_});
@@ -243,6 +244,7 @@ class WalCaptureTest : public ::testing::Test {
   std::unique_ptr<storage::ObjectDatabase> db_;
   sqlite3* h_ = nullptr;
   std::vector<std::pair<std::string, std::string>> log_;  // (encoded commit, chain checksum)
+  std::vector<CapturedCommit> commits_;                   // the same commits, decoded
   std::string chain_;
 };
 
@@ -250,6 +252,55 @@ TEST_F(WalCaptureTest, RandomTransactionsReplayByteForByte) {
   RandomWorkload(1, 150);
   EXPECT_GT(log_.size(), 50u);
   ExpectReplicaIdentical();
+}
+
+// The runtime ships the commits made while a flush is in flight as one log row (MergeCommits):
+// groups of random sizes, replayed, must give the same file as the commits one by one.
+TEST_F(WalCaptureTest, MergedGroupsOfCommitsReplayByteForByte) {
+  std::string sequential_copy = dir_ + "/sequential.sqlite";
+  std::filesystem::copy_file(replica_, sequential_copy);
+  RandomWorkload(3, 200);
+  ASSERT_GT(commits_.size(), 50u);
+  std::mt19937 random(7);
+  {
+    ReplayTarget merged(replica_, "");
+    ReplayTarget sequential(sequential_copy, "");
+    size_t groups = 0;
+    for (size_t at = 0; at < commits_.size();) {
+      size_t n = std::min<size_t>(commits_.size() - at, 1 + random() % 9);
+      std::vector<CapturedCommit> group(commits_.begin() + at, commits_.begin() + at + n);
+      CapturedCommit one = MergeCommits(group);
+      EXPECT_EQ(one.db_size, group.back().db_size);
+      merged.ApplyPages(one);
+      for (const CapturedCommit& commit : group) sequential.ApplyPages(commit);
+      at += n;
+      ++groups;
+    }
+    EXPECT_LT(groups, commits_.size());
+  }
+  Exec(h_, "PRAGMA wal_checkpoint(TRUNCATE)");
+  const std::string original = ReadFile(source_);
+  EXPECT_TRUE(ReadFile(replica_) == original) << "merged groups replay differently";
+  EXPECT_TRUE(ReadFile(sequential_copy) == original);
+}
+
+TEST(CommitFramesTest, MergedCommitsCarryZerosForPagesCutAndNotWrittenAgain) {
+  auto page = [](uint32_t number, char fill) { return CommitPage{number, std::string(512, fill)}; };
+  CapturedCommit grow{512, 3, {page(1, 'a'), page(2, 'b'), page(3, 'c')}};
+  CapturedCommit shrink{512, 1, {page(1, 'd')}};
+  CapturedCommit regrow{512, 3, {page(2, 'e')}};
+  CapturedCommit merged = MergeCommits({grow, shrink, regrow});
+  EXPECT_EQ(merged.db_size, 3u);
+  ASSERT_EQ(merged.pages.size(), 3u);
+  EXPECT_EQ(merged.pages[0].data, std::string(512, 'd'));
+  EXPECT_EQ(merged.pages[1].data, std::string(512, 'e'));
+  EXPECT_EQ(merged.pages[2].data, std::string(512, '\0'));  // cut by `shrink`, never rewritten
+  EXPECT_THROW(MergeCommits({}), std::invalid_argument);
+  CapturedCommit overflowed;
+  overflowed.overflow = true;
+  EXPECT_THROW(MergeCommits({grow, overflowed}), std::invalid_argument);
+  CapturedCommit other_size{1024, 1, {CommitPage{1, std::string(1024, 'x')}}};
+  EXPECT_THROW(MergeCommits({grow, other_size}), std::invalid_argument);
 }
 
 TEST_F(WalCaptureTest, RandomTransactionsReplayByteForByteOtherSeed) {

@@ -1,0 +1,205 @@
+#include "cluster/cluster_node.h"
+
+#include <filesystem>
+
+#include "cluster/cluster_schema.h"
+#include "cluster/object_ownership.h"
+#include "cluster/object_restore.h"
+#include "cluster/wal_capture_vfs.h"
+#include "util/log.h"
+
+namespace dorm::cluster {
+namespace {
+
+// Whether the log's last row of `object` is `local`'s (no row at all for seq 0). Read after the
+// object was taken: no other node can add a row afterwards.
+bool LogEndsAt(PgConnection& connection, const std::string& object, const LocalCopy& local) {
+  PgResult last = connection.Exec(
+      "SELECT seq, checksum FROM (SELECT seq, checksum FROM log WHERE object = $1 UNION ALL "
+      "SELECT seq, checksum FROM snapshots WHERE object = $1) AS t ORDER BY seq DESC LIMIT 1",
+      {PgParam::Text(object)});
+  if (last.rows() == 0) return local.seq == 0;
+  return last.Int(0, 0) == local.seq && last.Bytes(0, 1) == local.chain;
+}
+
+PgSessionOptions SessionFor(const std::string& conninfo) {
+  PgSessionOptions session;
+  session.conninfo = conninfo;
+  return session;
+}
+
+}  // namespace
+
+ClusterNode::ClusterNode(ClusterNodeOptions options)
+    : options_(std::move(options)), session_(SessionFor(options_.conninfo)) {}
+
+ClusterNode::~ClusterNode() { Stop(false); }
+
+void ClusterNode::Start() {
+  {
+    std::unique_ptr<PgConnection> connection =
+        PgConnection::Connect(options_.conninfo, std::chrono::seconds(5));
+    MigrateSchema(*connection);
+  }
+  NodeLeaseOptions lease;
+  lease.conninfo = options_.conninfo;
+  lease.node = options_.node;
+  lease.addr = options_.advertise;
+  lease.on_lost = options_.on_lost;
+  lease_ = std::make_unique<NodeLease>(std::move(lease));
+  lease_->Start();
+  CommitFlusher::Options flusher;
+  flusher.session = SessionFor(options_.conninfo);
+  flusher.node = options_.node;
+  flusher_ = std::make_unique<CommitFlusher>(std::move(flusher));
+  flusher_->Start();
+  if (!RegisterWalCaptureVfs()) throw std::runtime_error("cannot register the WAL capture VFS");
+  thread_ = std::thread([this] { RunActivations(); });
+}
+
+void ClusterNode::Stop(bool release) {
+  std::deque<Job> abandoned;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    abandoned.swap(jobs_);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  for (Job& job : abandoned) {
+    if (!job.done) continue;  // a compaction
+    Activation failed;
+    failed.error = "the node is stopping";
+    job.done(std::move(failed));
+  }
+  if (flusher_) flusher_->Stop();
+  if (lease_) lease_->Stop(release);
+}
+
+void ClusterNode::KeepLocalCopy(const std::string& object, LocalCopy copy) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, added] = local_copies_.insert_or_assign(object, std::move(copy));
+  if (added) local_copy_order_.push_back(object);
+  while (local_copies_.size() > kMaxLocalCopies && !local_copy_order_.empty()) {
+    local_copies_.erase(local_copy_order_.front());
+    local_copy_order_.pop_front();
+  }
+  if (local_copy_order_.size() > 2 * kMaxLocalCopies) {
+    // Keys used up by activations linger in the order: start it over from the map.
+    local_copy_order_.clear();
+    for (const auto& [key, kept] : local_copies_) local_copy_order_.push_back(key);
+  }
+}
+
+void ClusterNode::Activate(std::string object, std::string db_path,
+                           std::function<void(Activation)> done) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      jobs_.push_back(Job{std::move(object), std::move(db_path), std::move(done), 0});
+      wake_.notify_one();
+      return;
+    }
+  }
+  Activation failed;
+  failed.error = "the node is stopping";
+  done(std::move(failed));
+}
+
+void ClusterNode::RunActivations() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    if (!job.done) {
+      CompactNow(job);
+      continue;
+    }
+    Activation result = ActivateNow(job);
+    job.done(std::move(result));
+  }
+}
+
+void ClusterNode::Compact(std::string object, long long epoch, std::string scratch_path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) return;
+  Job job;
+  job.object = std::move(object);
+  job.db_path = std::move(scratch_path);
+  job.epoch = epoch;
+  jobs_.push_back(std::move(job));
+  wake_.notify_one();
+}
+
+void ClusterNode::CompactNow(const Job& job) {
+  try {
+    CompactLog(session_.Get(), job.object, options_.node, job.epoch, job.db_path,
+               options_.max_object_bytes);
+  } catch (const PgError& e) {
+    if (e.connection_lost()) session_.Drop();
+    Log(LogLevel::kWarn, "cannot snapshot " + job.object + ": " + e.what());
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarn, "cannot snapshot " + job.object + ": " + e.what());
+  }
+}
+
+Activation ClusterNode::ActivateNow(const Job& job) {
+  Activation result;
+  // Read first: an ownership taken while the lease is already lost would belong to no live
+  // generation.
+  result.generation = lease_->generation();
+  if (!lease_->valid()) {
+    result.error = "the node's cluster lease is not live";
+    return result;
+  }
+  std::optional<LocalCopy> local;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto kept = local_copies_.find(job.object); kept != local_copies_.end()) {
+      local = std::move(kept->second);
+      local_copies_.erase(kept);
+    }
+  }
+  try {
+    PgConnection& connection = session_.Get();
+    std::optional<long long> epoch = AcquireObject(connection, job.object, options_.node);
+    if (!epoch) {
+      std::optional<Ownership> owner = LookupOwner(connection, job.object);
+      result.status = Activation::Status::kOwnedElsewhere;
+      if (owner && owner->node) result.owner = *owner->node;
+      return result;
+    }
+    result.status = Activation::Status::kReady;
+    result.epoch = *epoch;
+    if (local && LogEndsAt(connection, job.object, *local) &&
+        (local->seq == 0 || std::filesystem::exists(job.db_path))) {
+      result.seq = local->seq;
+      result.chain = local->chain;
+      result.tail_bytes = local->tail_bytes;
+      return result;
+    }
+    RestoredObject restored =
+        RestoreObject(connection, job.object, job.db_path, options_.max_object_bytes);
+    result.seq = restored.seq;
+    result.chain = std::move(restored.chain);
+    result.tail_bytes = restored.tail_bytes;
+  } catch (const PgError& e) {
+    if (e.connection_lost()) session_.Drop();
+    result.status = Activation::Status::kFailed;
+    result.error = e.what();
+  } catch (const std::exception& e) {
+    result.status = Activation::Status::kFailed;
+    result.error = e.what();
+  }
+  if (result.status == Activation::Status::kFailed) {
+    Log(LogLevel::kError, "cannot activate " + job.object + ": " + result.error);
+  }
+  return result;
+}
+
+}  // namespace dorm::cluster

@@ -1,0 +1,139 @@
+// This process as a node of a cluster (`dorm serve --cluster URL --node NAME --advertise URL`):
+// the schema, the node's lease, the group-commit flusher, and the activation of objects (taking
+// ownership and restoring the local database from the log).
+//
+// Activations run on one thread of their own with their own PostgreSQL connection, so that no
+// event-loop thread ever waits for PostgreSQL: Activate() queues, and the result is handed to
+// `done` on that thread (which posts it back to the object's loop). They run one at a time;
+// restoring a large object delays the activations queued behind it.
+//
+// Lifetime: Start() before the event loops run; Stop() after they have stopped producing
+// commits (everything queued then fails) and before the loops' io_contexts are destroyed, since
+// completions are posted to them.
+//
+// Threading: every method may be called from any thread. Start() throws PgError or
+// std::runtime_error.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "cluster/commit_flusher.h"
+#include "cluster/node_lease.h"
+#include "cluster/pg_session.h"
+
+namespace dorm::cluster {
+
+struct ClusterNodeOptions {
+  std::string conninfo;
+  std::string node;       // this node's name
+  std::string advertise;  // where other nodes reach it
+  // The largest database a restore may build (the object storage limit).
+  long long max_object_bytes = 10240LL << 20;
+  // Runs on the lease's thread when the lease is lost: the node must stop serving its objects.
+  std::function<void()> on_lost;
+};
+
+// What this node's local database of an object held when its instance went, if it was then
+// exactly the log up to `seq`.
+struct LocalCopy {
+  long long seq = 0;
+  std::string chain;
+  long long tail_bytes = 0;  // the log's bytes after the latest snapshot, as last known
+};
+
+// What activating an object found.
+struct Activation {
+  enum class Status {
+    kReady,           // this node owns the object at `epoch`; the local file holds the log
+    kOwnedElsewhere,  // another node holds it with a live lease
+    kFailed,          // PostgreSQL unreachable or the restore failed (`error`); retry later
+  };
+  Status status = Status::kFailed;
+  long long epoch = 0;
+  long long seq = 0;         // the log's last row (the next commit is seq + 1)
+  std::string chain;         // that row's checksum
+  long long tail_bytes = 0;  // the log's bytes after the latest snapshot
+  int generation = 0;        // the lease generation the ownership belongs to
+  std::string owner;         // kOwnedElsewhere: the owner's name
+  std::string error;         // kFailed
+};
+
+class ClusterNode {
+ public:
+  explicit ClusterNode(ClusterNodeOptions options);
+  // Stop(false).
+  ~ClusterNode();
+  ClusterNode(const ClusterNode&) = delete;
+  ClusterNode& operator=(const ClusterNode&) = delete;
+
+  // Migrates the schema, takes the node's lease and starts the flusher and activation threads.
+  void Start();
+  // Stops activating (queued activations fail), stops the flusher (its queue fails), then the
+  // lease; with `release`, the node's objects are released for others to take at once.
+  void Stop(bool release);
+
+  // Whether the node may serve objects now (its lease is live), and the lease's generation: an
+  // ownership taken under an earlier generation is void.
+  bool serving() const { return lease_ && lease_->valid(); }
+  int generation() const { return lease_ ? lease_->generation() : 0; }
+  const std::string& node() const { return options_.node; }
+
+  // Takes `object` for this node and rebuilds its database file at `db_path` from the log, unless
+  // a copy kept with KeepLocalCopy says the file is the log up to a row that is still the log's
+  // last (same seq and checksum): then the file is used as it is. Every activation uses up the
+  // kept copy of its object, whatever it finds. `done` runs once, on the activation thread (or
+  // at once, failed, when stopping); it must not block.
+  void Activate(std::string object, std::string db_path, std::function<void(Activation)> done);
+  // The local file of `object` is exactly the log up to `copy` (its instance went with every
+  // commit durable and nothing else pending). Process-wide, so that an activation on any thread
+  // uses it up: a copy later changed by another instance is never trusted again. At most
+  // kMaxLocalCopies are kept (they are only hints: the oldest are dropped first).
+  void KeepLocalCopy(const std::string& object, LocalCopy copy);
+  static constexpr size_t kMaxLocalCopies = 100000;
+
+  // The log of an object passes this many bytes after its latest snapshot: time for a new one.
+  static constexpr long long kSnapshotEveryBytes = 4LL << 20;
+
+  // Queues the replacement of `object`'s log by a snapshot (CompactLog), on the activation
+  // thread, if this node still owns it at `epoch`; `scratch_path` is a file the rebuild may use.
+  // Failures are logged: the log then simply stays longer.
+  void Compact(std::string object, long long epoch, std::string scratch_path);
+
+  // Queues a commit (CommitFlusher::Submit).
+  bool Submit(LogRow row, CommitFlusher::Done done) {
+    return flusher_->Submit(std::move(row), std::move(done));
+  }
+
+ private:
+  struct Job {
+    std::string object;
+    std::string db_path;
+    std::function<void(Activation)> done;  // empty for a compaction
+    long long epoch = 0;                   // a compaction's
+  };
+  void RunActivations();
+  Activation ActivateNow(const Job& job);
+  void CompactNow(const Job& job);
+
+  ClusterNodeOptions options_;
+  std::unique_ptr<NodeLease> lease_;
+  std::unique_ptr<CommitFlusher> flusher_;
+  PgSession session_;  // the activation thread's
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  std::unordered_map<std::string, LocalCopy> local_copies_;  // guarded by mutex_
+  std::deque<std::string> local_copy_order_;                 // oldest first; may hold stale keys
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace dorm::cluster

@@ -1,0 +1,215 @@
+// ThreadEngine in cluster mode (`dorm serve --cluster`): an object is served only once this node
+// owns it (taken and restored on the cluster's activation thread, its events waiting meanwhile),
+// its commits are captured from the write-ahead log and made durable in PostgreSQL's log instead
+// of by fsync, and a commit that PostgreSQL refuses (another node took the object) or that cannot
+// be made durable resets the object with a retryable error. Nothing here runs on the embedded
+// default: every entry point is behind `shared_.cluster`.
+#include <sqlite3.h>
+
+#include <boost/asio/post.hpp>
+#include <filesystem>
+
+#include "cluster/wal_capture_vfs.h"
+#include "runtime/object_id.h"
+#include "runtime/thread_engine.h"
+#include "util/log.h"
+
+namespace dorm::runtime {
+namespace {
+
+// The answer to an event this node cannot serve now: retryable, like a reset's.
+HttpResponseData ClusterRefusal(const std::string& message) {
+  HttpResponseData answer = HttpResponseData::JsonError(503, message);
+  answer.object_reset = true;
+  answer.reset_retryable = true;
+  return answer;
+}
+
+}  // namespace
+
+bool ThreadEngine::ClusterAdmit(const ObjectAddress& address, ObjectEvent& event) {
+  if (address.class_name == kWorkerClassName) return true;  // stateless: no storage to own
+  cluster::ClusterNode& node = *shared_.cluster;
+  ObjectAddress complete = address;
+  CompleteAddress(complete);
+  const std::string key = ObjectKey(complete);
+  auto held = cluster_objects_.find(key);
+  const bool serving = node.serving();
+  if (held != cluster_objects_.end() && serving && held->second.generation == node.generation()) {
+    return true;
+  }
+  if (!serving) {
+    FailEvent(event, ClusterRefusal(kClusterUnavailableMessage));
+    return false;
+  }
+  // Not held, or held under a lease generation that is over: its instance (if any) must go
+  // before the activation rewrites its database file.
+  if (ObjectInstance* stale = FindByKey(key)) BreakInstance(stale, ResetReason::kOwnershipLost);
+  cluster_objects_.erase(key);
+  auto [waiting, first] = activating_.try_emplace(key);
+  waiting->second.push_back(std::move(event));
+  if (!first) return false;
+  node.Activate(key, ObjectDatabasePath(shared_.options.data_dir, complete),
+                [this, key, complete](cluster::Activation result) {
+                  boost::asio::post(io_, [this, key, complete, result = std::move(result)] {
+                    OnActivated(key, complete, result);
+                  });
+                });
+  return false;
+}
+
+void ThreadEngine::OnActivated(const std::string& key, const ObjectAddress& address,
+                               const cluster::Activation& result) {
+  std::vector<ObjectEvent> waiting;
+  if (auto it = activating_.find(key); it != activating_.end()) {
+    waiting = std::move(it->second);
+    activating_.erase(it);
+  }
+  cluster::ClusterNode& node = *shared_.cluster;
+  if (result.status == cluster::Activation::Status::kReady && node.serving() &&
+      result.generation == node.generation()) {
+    cluster_objects_[key] =
+        ClusterObject{result.epoch, result.seq, result.chain, result.generation, result.tail_bytes};
+    for (auto& event : waiting) DispatchEvent(address, std::move(event));
+  } else {
+    const char* message = result.status == cluster::Activation::Status::kOwnedElsewhere
+                              ? kOwnedElsewhereMessage
+                              : kClusterUnavailableMessage;
+    for (auto& event : waiting) FailEvent(event, ClusterRefusal(message));
+  }
+  ReleasePlacementIfGone(key);
+}
+
+bool ThreadEngine::ClusterHolds(const ObjectAddress& address) const {
+  ObjectAddress complete = address;
+  CompleteAddress(complete);
+  auto held = cluster_objects_.find(ObjectKey(complete));
+  return held != cluster_objects_.end() && shared_.cluster->serving() &&
+         held->second.generation == shared_.cluster->generation();
+}
+
+storage::OpenSettings ThreadEngine::ClusterOpenSettings(ObjectInstance* instance) {
+  storage::OpenSettings settings;
+  settings.vfs = cluster::kWalCaptureVfs;
+  // The instance owns the database, so it outlives the callback.
+  settings.on_connection = [instance](sqlite3* db) {
+    bool set = cluster::SetCommitCallback(db, [instance](const cluster::CapturedCommit& commit) {
+      instance->captured.push_back(commit);
+    });
+    if (!set) throw storage::StorageError("the WAL capture is not in place", SQLITE_ERROR);
+  };
+  return settings;
+}
+
+void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
+  const uint64_t slot = instance->slot;
+  const uint64_t seq = instance->output.commit_seq();
+  ++syncs_in_flight_;
+  auto complete = [this, slot, seq](cluster::CommitFlusher::Outcome outcome, long long log_seq,
+                                    std::string chain, long long row_bytes = 0) {
+    boost::asio::post(
+        io_, [this, slot, seq, outcome, log_seq, chain = std::move(chain), row_bytes] {
+          OnClusterFlushed(slot, seq, static_cast<int>(outcome), log_seq, chain, row_bytes);
+        });
+  };
+  auto held = cluster_objects_.find(ObjectKey(instance->address));
+  if (held == cluster_objects_.end()) {
+    complete(cluster::CommitFlusher::Outcome::kFenced, 0, std::string());
+    return;
+  }
+  if (instance->captured.empty()) {
+    // Nothing reached the log (a transaction that changed no page): nothing to wait for.
+    complete(cluster::CommitFlusher::Outcome::kDurable, 0, std::string());
+    return;
+  }
+  cluster::LogRow row;
+  try {
+    cluster::CapturedCommit merged = cluster::MergeCommits(instance->captured);
+    row.frames = cluster::EncodeCommit(merged);
+    row.db_size = merged.db_size;
+  } catch (const std::exception& e) {
+    // A transaction larger than the capture keeps (it would have to ship the whole database,
+    // which needs snapshots): not acknowledged.
+    Log(LogLevel::kError, LogTag(instance->address) + " cannot ship its commits: " + e.what());
+    instance->captured.clear();
+    complete(cluster::CommitFlusher::Outcome::kFailed, 0, std::string());
+    return;
+  }
+  instance->captured.clear();
+  row.object = held->first;
+  row.seq = held->second.seq + 1;
+  row.epoch = held->second.epoch;
+  row.checksum = cluster::ChainChecksum(held->second.chain, row.frames);
+  const long long log_seq = row.seq;
+  const long long row_bytes = static_cast<long long>(row.frames.size());
+  std::string chain = row.checksum;
+  bool queued = shared_.cluster->Submit(
+      std::move(row),
+      [complete, log_seq, chain, row_bytes](cluster::CommitFlusher::Outcome outcome) {
+        complete(outcome, log_seq, chain, row_bytes);
+      });
+  if (!queued) complete(cluster::CommitFlusher::Outcome::kFailed, 0, std::string());
+}
+
+void ThreadEngine::OnClusterFlushed(uint64_t slot, uint64_t seq, int outcome, long long log_seq,
+                                    const std::string& chain, long long row_bytes) {
+  --syncs_in_flight_;
+  ObjectInstance* instance = FindBySlot(slot);
+  if (!instance) return;  // reset meanwhile: its ownership was forgotten with it
+  const auto result = static_cast<cluster::CommitFlusher::Outcome>(outcome);
+  if (result == cluster::CommitFlusher::Outcome::kDurable) {
+    if (log_seq > 0) {
+      auto held = cluster_objects_.find(ObjectKey(instance->address));
+      if (held != cluster_objects_.end()) {
+        held->second.seq = log_seq;
+        held->second.chain = chain;
+        held->second.tail_bytes += row_bytes;
+        if (held->second.tail_bytes > cluster::ClusterNode::kSnapshotEveryBytes) {
+          // Built from the log on the cluster's thread; the live database is not touched.
+          held->second.tail_bytes = 0;
+          shared_.cluster->Compact(held->first, held->second.epoch,
+                                   instance->db_path + ".snapshot");
+        }
+      }
+    }
+    if (instance->output.FlushSucceeded(seq)) RequestFlush(instance);
+    ReleaseGated(instance);
+    return;
+  }
+  instance->output.FlushFailed();
+  const bool fenced = result == cluster::CommitFlusher::Outcome::kFenced;
+  Log(LogLevel::kWarn,
+      LogTag(instance->address) + (fenced ? " fenced: another node owns it now"
+                                          : " commit not made durable in the cluster"));
+  BreakInstance(instance, fenced ? ResetReason::kOwnershipLost : ResetReason::kClusterWriteFailed);
+}
+
+void ThreadEngine::ForgetClusterObject(ObjectInstance* instance, ResetReason reason) {
+  const std::string key = ObjectKey(instance->address);
+  auto held = cluster_objects_.find(key);
+  if (held == cluster_objects_.end()) return;
+  // The local file equals the log when every commit is durable and no failure touched it (an
+  // open transaction is rolled back by the reset). Such a copy is kept as a hint: the next
+  // activation here takes the object anew but skips the restore if the log has not moved.
+  const bool clean = !instance->output.flush_in_flight() &&
+                     instance->output.durable_seq() == instance->output.commit_seq() &&
+                     instance->captured.empty() && reason != ResetReason::kOwnershipLost &&
+                     reason != ResetReason::kClusterWriteFailed &&
+                     reason != ResetReason::kStorageFailure && reason != ResetReason::kStorageError;
+  if (clean) {
+    shared_.cluster->KeepLocalCopy(
+        key, cluster::LocalCopy{held->second.seq, held->second.chain, held->second.tail_bytes});
+  }
+  cluster_objects_.erase(held);
+}
+
+void ThreadEngine::DropClusterObjects() {
+  std::vector<ObjectInstance*> victims;
+  for (auto& [key, instance] : objects_) {
+    if (instance->address.class_name != kWorkerClassName) victims.push_back(instance.get());
+  }
+  for (ObjectInstance* instance : victims) BreakInstance(instance, ResetReason::kOwnershipLost);
+  cluster_objects_.clear();
+}
+
+}  // namespace dorm::runtime
