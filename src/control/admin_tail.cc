@@ -5,6 +5,7 @@
 
 #include "control/admin_json.h"
 #include "control/admin_service.h"
+#include "control/registry.h"
 #include "runtime/runtime_shared.h"
 #include "util/names.h"
 #include "util/wall_clock.h"
@@ -21,6 +22,8 @@ HttpResponseData AdminService::ServeTail(const std::vector<std::string>& parts,
   const std::string& app = parts[2];
   if (!IsValidKebabName(app)) return ErrorResponse(400, "Invalid app name '" + app + "'.");
   if (request.method != "GET") return ErrorResponse(405, "Method not allowed.");
+  // Logs are kept only for apps that exist (an admin cannot make the server keep one per name).
+  if (registry_.List(app).empty()) return ErrorResponse(404, "No app named '" + app + "'.");
   std::string error;
   auto params = QueryParameters(request.url, &error);
   if (!params) return ErrorResponse(400, error);

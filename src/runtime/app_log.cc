@@ -129,8 +129,9 @@ bool AppLog::Subscribe(TailFilter filter, long long since_ms,
     client.filter = std::move(filter);
     client.stream = stream;
     // A comment first, so that the client sees the stream open before any line comes.
-    stream->Reserve(12);
-    stream->Push(": tailing\n\n");
+    static constexpr char kOpening[] = ": tailing\n\n";
+    stream->Reserve(sizeof kOpening - 1);
+    stream->Push(kOpening);
     if (since_ms > 0) {
       for (size_t i = 0; i < count_; ++i) {
         const TailLine& line = ring_[(head_ + i) % limits_.max_lines];

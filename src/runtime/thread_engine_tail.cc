@@ -6,7 +6,7 @@
 namespace dorm::runtime {
 
 void ThreadEngine::TailEvent(ObjectInstance* instance, const ObjectInstance::InFlightEvent& event,
-                             bool fulfilled, bool alarm, int status) {
+                             bool fulfilled, bool alarm, int status, std::string_view error) {
   AppLog* log = instance->app ? instance->app->log() : nullptr;
   if (!log) return;
   TailLineView line;
@@ -21,6 +21,7 @@ void ThreadEngine::TailEvent(ObjectInstance* instance, const ObjectInstance::InF
   }
   line.method = event.tail_method;
   line.path = event.tail_path;
+  line.message = error;
   log->Add(&instance->address, line);
 }
 

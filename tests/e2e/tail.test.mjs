@@ -167,6 +167,21 @@ test('an uncaught exception: its stack, and the request line with outcome except
   }
 });
 
+test('a request failed by a reset of its object: outcome exception, and why', async () => {
+  const tail = await Tail.open();
+  try {
+    const res = await get('/_do/tail-probe/olga?do=abort&tag=a1');
+    assert.equal(res.status, 500);
+    const request = await tail.next((e) => e.type === 'request' && e.name === 'olga');
+    assert.equal(request.status, 500);
+    assert.equal(request.outcome, 'exception');
+    assert.match(request.error, /abort from tail a1/);
+    assert.equal(request.path, '/?do=abort&tag=a1');
+  } finally {
+    tail.close();
+  }
+});
+
 test('alarm, RPC and WebSocket lines', async () => {
   const tail = await Tail.open();
   try {
@@ -255,6 +270,9 @@ test('bad filters are refused with 400', async () => {
   }
   const bad = await Tail.open('', { app: 'Bad_App' });
   assert.equal(bad.status, 400);
+  const unknown = await Tail.open('', { app: 'no-such-app' });
+  assert.equal(unknown.status, 404);
+  assert.deepEqual(JSON.parse(unknown.body), { error: "No app named 'no-such-app'." });
 });
 
 test('since: recent lines come from the ring at once; without it, none', async () => {
