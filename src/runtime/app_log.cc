@@ -1,5 +1,6 @@
 #include "runtime/app_log.h"
 
+#include "util/cycle_clock.h"
 #include "util/wall_clock.h"
 
 namespace dorm::runtime {
@@ -31,10 +32,14 @@ std::string SseEvent(const std::string& json) {
 
 }  // namespace
 
-AppLog::AppLog(std::string app, AppLogLimits limits) : app_(std::move(app)), limits_(limits) {}
+AppLog::AppLog(std::string app, AppLogLimits limits)
+    : app_(std::move(app)),
+      limits_(limits),
+      anchor_ms_(WallClockMs()),
+      anchor_ticks_(CycleClock::Now()) {}
 
 void AppLog::Add(const TailLineView& view) {
-  const long long now = WallClockMs();
+  const uint64_t now = CycleClock::Now();
   std::lock_guard<std::mutex> lock(mutex_);
   try {
     TailLine scratch;
@@ -45,12 +50,12 @@ void AppLog::Add(const TailLineView& view) {
       if (slot == ring_.size()) ring_.emplace_back();
       line = &ring_[slot];
     }
-    line->time_ms = now;
+    line->ticks = now;
     line->kind = view.kind;
     line->level = view.level;
     line->outcome = view.outcome;
     line->status = view.status;
-    line->duration_ms = view.duration_ms;
+    line->duration_ticks = view.duration_ticks;
     AssignReusing(line->class_name, view.class_name);
     AssignReusing(line->object_id, view.object_id);
     AssignReusing(line->instance_name, view.instance_name);
@@ -65,13 +70,16 @@ void AppLog::Add(const TailLineView& view) {
       while (bytes_ > limits_.max_bytes && count_ > 1) EvictOldest();
     }
     if (clients_.empty()) return;
+    const double nanos_per_tick = CycleClock::NanosPerTick();
     for (auto it = clients_.begin(); it != clients_.end();) {
       Client& client = it->second;
       if (client.stream->cancelled()) {
         it = clients_.erase(it);
         continue;
       }
-      if (client.filter.Matches(*line) && client.filter.Sample()) WriteTo(client, *line);
+      if (client.filter.Matches(*line) && client.filter.Sample()) {
+        WriteTo(client, *line, nanos_per_tick);
+      }
       ++it;
     }
   } catch (const std::bad_alloc&) {
@@ -88,12 +96,13 @@ void AppLog::EvictOldest() {
   --count_;
 }
 
-void AppLog::WriteTo(Client& client, const TailLine& line) {
+void AppLog::WriteTo(Client& client, const TailLine& line, double nanos_per_tick) {
   if (client.waiting) {
     ++client.dropped;
     return;
   }
-  std::string event = SseEvent(TailLineJson(app_, line));
+  std::string event =
+      SseEvent(TailLineJson(app_, line, WallMs(line, nanos_per_tick), nanos_per_tick));
   if (!client.stream->Reserve(event.size())) client.waiting = true;
   client.stream->Push(std::move(event));
 }
@@ -133,10 +142,12 @@ bool AppLog::Subscribe(TailFilter filter, long long since_ms,
     stream->Reserve(sizeof kOpening - 1);
     stream->Push(kOpening);
     if (since_ms > 0) {
+      const double nanos_per_tick = CycleClock::NanosPerTick();
       for (size_t i = 0; i < count_; ++i) {
         const TailLine& line = ring_[(head_ + i) % limits_.max_lines];
-        if (line.time_ms >= since_ms && client.filter.Matches(line) && client.filter.Sample()) {
-          WriteTo(client, line);
+        if (WallMs(line, nanos_per_tick) >= since_ms && client.filter.Matches(line) &&
+            client.filter.Sample()) {
+          WriteTo(client, line, nanos_per_tick);
         }
       }
     }
@@ -152,11 +163,13 @@ bool AppLog::Subscribe(TailFilter filter, long long since_ms,
 
 std::vector<std::string> AppLog::Recent(TailFilter filter, long long since_ms, size_t limit) const {
   std::vector<std::string> lines;
+  const double nanos_per_tick = CycleClock::NanosPerTick();
   std::lock_guard<std::mutex> lock(mutex_);
   for (size_t i = 0; i < count_; ++i) {
     const TailLine& line = ring_[(head_ + i) % limits_.max_lines];
-    if (line.time_ms >= since_ms && filter.Matches(line) && filter.Sample()) {
-      lines.push_back(TailLineJson(app_, line));
+    const long long time_ms = WallMs(line, nanos_per_tick);
+    if (time_ms >= since_ms && filter.Matches(line) && filter.Sample()) {
+      lines.push_back(TailLineJson(app_, line, time_ms, nanos_per_tick));
     }
   }
   if (lines.size() > limit) lines.erase(lines.begin(), lines.end() - static_cast<long>(limit));

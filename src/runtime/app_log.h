@@ -81,13 +81,24 @@ class AppLog : public std::enable_shared_from_this<AppLog> {
     uint64_t dropped = 0;
   };
 
+  // A line's wall-clock time, from the log's anchor.
+  long long WallMs(const TailLine& line, double nanos_per_tick) const {
+    const double ms = static_cast<double>(static_cast<int64_t>(line.ticks - anchor_ticks_)) *
+                      nanos_per_tick / 1e6;
+    return anchor_ms_ + static_cast<long long>(ms);
+  }
+
   // With mutex_ held.
-  void WriteTo(Client& client, const TailLine& line);
+  void WriteTo(Client& client, const TailLine& line, double nanos_per_tick);
   void EvictOldest();
   void OnDrained(uint64_t client_id);
 
   const std::string app_;
   const AppLogLimits limits_;
+  // The wall clock and CycleClock read together at construction: lines' times are reckoned from
+  // them.
+  const long long anchor_ms_;
+  const uint64_t anchor_ticks_;
   mutable std::mutex mutex_;
   std::vector<TailLine> ring_;  // grows to max_lines, then reused
   size_t head_ = 0;             // the oldest line's slot

@@ -194,11 +194,12 @@ const char* OutcomeName(TailOutcome outcome) {
 
 }  // namespace
 
-std::string TailLineJson(const std::string& app, const TailLine& line) {
+std::string TailLineJson(const std::string& app, const TailLine& line, long long time_ms,
+                         double nanos_per_tick) {
   std::string out;
   out.reserve(160 + line.message.size() + line.path.size());
   out += "{\"timestamp\":";
-  out += std::to_string(line.time_ms);
+  out += std::to_string(time_ms);
   out += ",\"app\":";
   out += JsonQuote(app);
   out += ",\"class\":";
@@ -243,9 +244,10 @@ std::string TailLineJson(const std::string& app, const TailLine& line) {
     out += ",\"status\":";
     out += std::to_string(line.status);
   }
-  if (line.duration_ms >= 0) {
+  if (line.duration_ticks >= 0) {
     char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.3f", line.duration_ms);
+    std::snprintf(buffer, sizeof buffer, "%.3f",
+                  static_cast<double>(line.duration_ticks) * nanos_per_tick / 1e6);
     out += ",\"duration_ms\":";
     out += buffer;
   }

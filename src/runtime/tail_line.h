@@ -31,14 +31,16 @@ enum class TailLevel : uint8_t { kDebug, kLog, kInfo, kWarn, kError };
 // How an event ended, as wrangler tail's `outcome`.
 enum class TailOutcome : uint8_t { kNone, kOk, kException, kCanceled };
 
+// Times are CycleClock ticks (one instruction to read, where the wall and monotonic clocks may
+// cost a system call on virtual machines), turned into milliseconds only when a line is read.
 struct TailLine {
-  long long time_ms = 0;  // wall clock, ms since the Unix epoch
+  uint64_t ticks = 0;  // CycleClock::Now() when recorded
   TailKind kind = TailKind::kConsole;
   TailLevel level = TailLevel::kLog;
   TailOutcome outcome = TailOutcome::kNone;
-  int status = 0;           // HTTP status, RPC 200/500, WebSocket close code; 0: none
-  double duration_ms = -1;  // < 0: none
-  std::string class_name;   // empty: code outside any object (a module's top level)
+  int status = 0;               // HTTP status, RPC 200/500, WebSocket close code; 0: none
+  int64_t duration_ticks = -1;  // CycleClock ticks; < 0: none
+  std::string class_name;       // empty: code outside any object (a module's top level)
   std::string object_id;
   std::string instance_name;  // empty when the object was reached by id alone
   std::string method;         // HTTP method or RPC method name
@@ -60,7 +62,7 @@ struct TailLineView {
   TailLevel level = TailLevel::kLog;
   TailOutcome outcome = TailOutcome::kNone;
   int status = 0;
-  double duration_ms = -1;
+  int64_t duration_ticks = -1;  // CycleClock ticks; < 0: none
   std::string_view class_name;
   std::string_view object_id;
   std::string_view instance_name;
@@ -110,8 +112,10 @@ std::optional<std::string> ParseTailStatuses(std::string_view text,
 // A duration such as "30s", "5m", "2h", "1d" or "500ms", in milliseconds.
 std::optional<long long> ParseTailDuration(std::string_view text);
 
-// The line as one JSON object (no newline), with the app's name:
+// The line as one JSON object (no newline), with the app's name and its wall-clock time:
 // {"timestamp":ms,"app":..,"class":..,"object":..,"name":..|null,"type":..,...}.
-std::string TailLineJson(const std::string& app, const TailLine& line);
+// `nanos_per_tick` converts its duration (CycleClock::NanosPerTick()).
+std::string TailLineJson(const std::string& app, const TailLine& line, long long time_ms,
+                         double nanos_per_tick);
 
 }  // namespace dorm::runtime

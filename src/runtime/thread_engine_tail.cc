@@ -16,8 +16,7 @@ void ThreadEngine::TailEvent(ObjectInstance* instance, const ObjectInstance::InF
   line.status = line.kind == TailKind::kWebSocketClose ? event.tail_code : status;
   if (alarm && fulfilled && status >= 400) line.outcome = TailOutcome::kException;
   if (event.tail_start != 0) {
-    line.duration_ms =
-        static_cast<double>(CycleClock::ToNanos(CycleClock::Now() - event.tail_start)) / 1e6;
+    line.duration_ticks = static_cast<int64_t>(CycleClock::Now() - event.tail_start);
   }
   line.method = event.tail_method;
   line.path = event.tail_path;
