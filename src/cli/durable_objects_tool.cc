@@ -12,10 +12,10 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kActions = {
-    "deploy", "list", "get", "delete", "usage", "list_env", "set_env", "delete_env"};
-constexpr std::array<std::string_view, 8> kArguments = {"action",      "app_id", "name",  "code",
-                                                        "access_mode", "key",    "value", "since"};
+constexpr std::array<std::string_view, 9> kActions = {
+    "deploy", "list", "get", "delete", "usage", "list_env", "set_env", "delete_env", "tail"};
+constexpr std::array<std::string_view, 10> kArguments = {
+    "action", "app_id", "name", "code", "access_mode", "key", "value", "since", "object", "level"};
 // What deploy answers in the seed documents, and what list and get show of each class.
 constexpr std::array<std::string_view, 6> kClassFields = {
     "id", "name", "class_name", "status", "access_mode", "last_deployed_at"};
@@ -57,7 +57,10 @@ json::object InputSchema() {
       "deploy: create or update a class from `code`. list: the app's classes. get: one class "
       "with its full source, status and error_message. delete: remove a class and ALL of its "
       "objects' storage (irreversible). usage: request and CPU meters. list_env: env var keys "
-      "(never values). set_env: set `key` to `value`. delete_env: remove `key`.");
+      "(never values). set_env: set `key` to `value`. delete_env: remove `key`. tail: the app's "
+      "most recent log lines (console output, uncaught exceptions, one line per request, RPC "
+      "call, alarm and WebSocket event), at most 100, narrowed by `name`, `object`, `level` and "
+      "`since`.");
   action["enum"] = std::move(actions);
   return json::object{
       {"type", "object"},
@@ -73,7 +76,11 @@ json::object InputSchema() {
            {"access_mode", std::move(access_mode)},
            {"key", std::move(key)},
            {"value", text("set_env: the value; readable by every class of the app as env.KEY.")},
-           {"since", text("usage: ISO 8601 start of the period (e.g. 2025-01-31T00:00:00Z).")}}},
+           {"since", text("usage: ISO 8601 start of the period (e.g. 2025-01-31T00:00:00Z). "
+                          "tail: how far back, as a duration (30s, 5m, 1h; default 1h).")},
+           {"object", text("tail: only lines of this object (its id or instance name).")},
+           {"level", text("tail: only console lines of these levels (log, info, warn, error, "
+                          "debug; comma-separated), and exceptions with error.")}}},
       {"required", json::array{"action"}},
       {"additionalProperties", false}};
 }
@@ -114,6 +121,7 @@ class Invocation {
     if (action == "list_env") return Forward("GET", app_path_ + "/env", "");
     if (action == "set_env") return SetEnv();
     if (action == "delete_env") return DeleteEnv();
+    if (action == "tail") return Tail();
     return Failure("Unknown action '" + action + "': use one of " + JoinNames(kActions) + ".");
   }
 
@@ -212,6 +220,16 @@ class Invocation {
     std::string target = "/_admin/v1/usage?app=" + PercentEncodeSegment(app_);
     if (auto name = Text("name")) target += "&name=" + PercentEncodeSegment(*name);
     if (auto since = Text("since")) target += "&since=" + PercentEncodeSegment(*since);
+    return Forward("GET", target, "");
+  }
+
+  // The live log's kept lines: GET /_admin/v1/apps/APP/tail?follow=false&since=..&limit=100.
+  McpToolResult Tail() const {
+    std::string target = app_path_ + "/tail?follow=false&limit=100&since=" +
+                         PercentEncodeSegment(Text("since").value_or("1h"));
+    if (auto name = Text("name")) target += "&class=" + PercentEncodeSegment(*name);
+    if (auto object = Text("object")) target += "&object=" + PercentEncodeSegment(*object);
+    if (auto level = Text("level")) target += "&level=" + PercentEncodeSegment(*level);
     return Forward("GET", target, "");
   }
 

@@ -20,6 +20,7 @@
 #include "cli/env_types.h"
 #include "cli/mcp_command.h"
 #include "cli/project_deploy.h"
+#include "cli/tail_command.h"
 #include "cli/usage_command.h"
 #include "control/serve.h"
 #include "util/names.h"
@@ -44,6 +45,7 @@ const char kUsage[] =
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
     "             [--max-outbound-mb-per-app 256] [--cache-mb-per-app 32] [--cache-mb 256]\n"
     "             [--usage-minute-rows-hours 48] [--usage-hour-rows-days 60]\n"
+    "             [--tail-lines 1000] [--tail-kb 256]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -58,6 +60,8 @@ const char kUsage[] =
     "                                        (classes of APP that TARGET may take with a\n"
     "                                         transferred_classes migration)\n"
     "  dorm usage [NAME] [--since ISO8601|30m|1h|24h|7d] [--app APP]   (usage meters)\n"
+    "  dorm tail [APP] [--class C] [--object ID] [--level L] [--status S] [--sampling R]\n"
+    "            [--since 5m] [--format pretty|json]   (live logs)\n"
     "  dorm mcp                                (MCP server on stdio for the running server)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
     "                [--jwks-file F.json] [--issuer I] [--audience A]\n"
@@ -146,7 +150,9 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "usage-hour-rows-days",
           "cluster",
           "node",
-          "advertise"}},
+          "advertise",
+          "tail-lines",
+          "tail-kb"}},
         {"deploy", {"name", "app", "access", "strict"}},
         {"dev", {"app", "access", "listen"}},
         {"types", {"out"}},
@@ -157,6 +163,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
         {"service-callers", {"app"}},
         {"transfers", {"app", "to"}},
         {"usage", {"app", "since"}},
+        {"tail", {"app", "class", "object", "level", "status", "sampling", "since", "format"}},
         {"mcp", {}},
         {"auth",
          {"app", "hs256-secret-file", "public-key-file", "jwks-file", "issuer", "audience"}},
@@ -335,6 +342,8 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.runtime.cache_bytes_per_app = static_cast<size_t>(NumberFlag(args, "cache-mb-per-app", 32))
                                   << 20;
   o.runtime.cache_bytes_total = static_cast<size_t>(NumberFlag(args, "cache-mb", 256)) << 20;
+  o.runtime.tail_lines = static_cast<size_t>(NumberFlag(args, "tail-lines", 1000));
+  o.runtime.tail_bytes = static_cast<size_t>(NumberFlag(args, "tail-kb", 256)) << 10;
   o.runtime.max_outbound_bytes_per_app =
       static_cast<size_t>(NumberFlag(args, "max-outbound-mb-per-app", 256)) << 20;
   if (o.runtime.max_outbound_bytes_per_app == 0) {
@@ -664,6 +673,7 @@ int main(int argc, char** argv) {
     return dorm::cli::CredentialsCommand(command, args.positional, args.flags);
   }
   if (command == "usage") return dorm::cli::UsageCommand(args.positional, args.flags);
+  if (command == "tail") return dorm::cli::TailCommand(args.positional, args.flags);
   if (command == "mcp") {
     if (!args.positional.empty()) Fail("usage: dorm mcp [--server URL --token TOKEN | --data DIR]");
     return dorm::cli::RunMcpCommand(Flag(args, "server"), Flag(args, "token"), Flag(args, "data"));

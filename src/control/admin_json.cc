@@ -5,6 +5,7 @@
 
 #include "control/registry.h"
 #include "util/crypto.h"
+#include "util/names.h"
 
 namespace dorm::control {
 
@@ -46,6 +47,31 @@ std::string NowIso8601() {
 
 runtime::HttpResponseData ErrorResponse(int status, const std::string& message) {
   return runtime::HttpResponseData::JsonError(status, message);
+}
+
+std::optional<std::map<std::string, std::string>> QueryParameters(const std::string& url,
+                                                                  std::string* error) {
+  std::map<std::string, std::string> params;
+  size_t q = url.find('?');
+  if (q == std::string::npos) return params;
+  std::string query = url.substr(q + 1);
+  size_t i = 0;
+  while (i <= query.size()) {
+    size_t amp = query.find('&', i);
+    if (amp == std::string::npos) amp = query.size();
+    std::string pair = query.substr(i, amp - i);
+    i = amp + 1;
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    auto key = PercentDecode(pair.substr(0, eq));
+    auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1));
+    if (!key || !value) {
+      *error = "Malformed query string.";
+      return std::nullopt;
+    }
+    params[*key] = *value;
+  }
+  return params;
 }
 
 }  // namespace dorm::control

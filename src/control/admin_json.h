@@ -2,6 +2,8 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "runtime/http_message.h"
@@ -20,6 +22,11 @@ struct ClassRecord;
 
 // How a deployed class is described ({"id", "name", "class_name", "app", "status", ...}).
 boost::json::object ClassSummary(const ClassRecord& record);
+
+// The query parameters of `url`, percent-decoded ('+' is kept: it is an ISO 8601 zone sign), or
+// nullopt with `error` set for a malformed query.
+std::optional<std::map<std::string, std::string>> QueryParameters(const std::string& url,
+                                                                  std::string* error);
 
 // The current time as ISO 8601 in UTC, to the second ("2026-12-03T18:00:00Z").
 std::string NowIso8601();

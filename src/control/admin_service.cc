@@ -130,6 +130,9 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
       parts[3] == "service-callers") {
     return ServeServiceCallers(parts, request);
   }
+  if (parts.size() >= 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "tail") {
+    return ServeTail(parts, request);
+  }
   if (parts.size() >= 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "transfers") {
     return ServeTransfers(parts, request);
   }

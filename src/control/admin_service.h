@@ -101,6 +101,9 @@ class AdminService {
   // /v1/apps/<app>/auth and /v1/apps/<app>/keys[/<id>] (admin_credentials.cc).
   runtime::HttpResponseData ServeCredentials(const std::vector<std::string>& parts,
                                              const runtime::HttpRequestData& request);
+  // GET /v1/apps/<app>/tail (admin_tail.cc).
+  runtime::HttpResponseData ServeTail(const std::vector<std::string>& parts,
+                                      const runtime::HttpRequestData& request);
   // GET /v1/usage and GET /metrics (admin_usage.cc).
   runtime::HttpResponseData ServeUsage(const runtime::HttpRequestData& request);
   runtime::HttpResponseData ServeMetrics(const runtime::HttpRequestData& request);

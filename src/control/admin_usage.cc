@@ -52,32 +52,6 @@ void PutMeters(json::object& o, const Meters& m) {
   o["live_websockets"] = m.live_websockets;
 }
 
-// The query parameters of `url`, percent-decoded ('+' is kept: it is an ISO 8601 zone sign).
-std::optional<std::map<std::string, std::string>> QueryParameters(const std::string& url,
-                                                                  std::string* error) {
-  std::map<std::string, std::string> params;
-  size_t q = url.find('?');
-  if (q == std::string::npos) return params;
-  std::string query = url.substr(q + 1);
-  size_t i = 0;
-  while (i <= query.size()) {
-    size_t amp = query.find('&', i);
-    if (amp == std::string::npos) amp = query.size();
-    std::string pair = query.substr(i, amp - i);
-    i = amp + 1;
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    auto key = PercentDecode(pair.substr(0, eq));
-    auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1));
-    if (!key || !value) {
-      *error = "Malformed query string.";
-      return std::nullopt;
-    }
-    params[*key] = *value;
-  }
-  return params;
-}
-
 }  // namespace
 
 HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {

@@ -182,6 +182,8 @@ size_t EventLoopThreads(const ServeOptions& options) {
 void StopServing(net::HttpServer& server, runtime::EnginePool& pool,
                  std::chrono::milliseconds grace, cluster::ClusterNode* cluster) {
   server.StopAccepting();
+  // Tail clients' streams never end by themselves.
+  pool.shared().app_logs.CloseClients();
   pool.Drain(std::chrono::steady_clock::now() + grace);
   pool.CloseAll();
   server.WaitForWebSocketsToClose(std::chrono::steady_clock::now() + std::chrono::seconds(2));
@@ -332,6 +334,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     shared.quarantine = quarantine;
     shared.alarm_index = alarm_index.get();
     shared.options = effective.runtime;
+    shared.app_logs.set_limits(
+        runtime::AppLogLimits{effective.runtime.tail_lines, effective.runtime.tail_bytes});
     // Only to measure what metering costs (see README, "Usage meters").
     if (const char* meters = std::getenv("DORM_USAGE_METERS")) {
       shared.options.usage_meters = std::string(meters) != "off";

@@ -18,6 +18,7 @@
 
 #include "js/byte_budget.h"
 #include "js/serializer.h"
+#include "runtime/app_log.h"
 #include "runtime/class_catalog.h"
 #include "runtime/http_message.h"
 #include "runtime/wasm_memory_ledger.h"
@@ -46,6 +47,10 @@ class AppIsolate {
   const std::shared_ptr<const AppCode>& code() const { return code_; }
   uint64_t generation() const { return code_->generation; }
   const std::string& app() const { return code_->app; }
+  // The app's live log (runtime/app_log.h), set by the engine right after construction; null in
+  // isolates that serve no app (deploy checks).
+  AppLog* log() const { return log_.get(); }
+  void set_log(std::shared_ptr<AppLog> log) { log_ = std::move(log); }
 
   // The constructor of the class deployed under `name`, loading its module on first use. On
   // failure returns an empty handle and sets `error` (the module threw or did not load); a JS
@@ -169,6 +174,7 @@ class AppIsolate {
 
   ObjectHost* host_;
   std::shared_ptr<const AppCode> code_;
+  std::shared_ptr<AppLog> log_;
   std::shared_ptr<js::ByteBudget> memory_budget_;
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
   std::unique_ptr<WasmMemoryLedger> wasm_memories_;

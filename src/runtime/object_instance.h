@@ -23,6 +23,7 @@
 #include "runtime/object_address.h"
 #include "runtime/object_alarm.h"
 #include "runtime/output_gate.h"
+#include "runtime/tail_line.h"
 #include "runtime/usage_meter.h"
 #include "storage/object_database.h"
 
@@ -81,6 +82,13 @@ struct ObjectInstance {
     bool stream_body = false;      // HttpEvent::stream_body
     uint64_t response_stream = 0;  // the body stream its response opened (OpenResponseStream)
     uint64_t request_body = 0;     // the stub body its request streams in (a stub's fetch())
+    // For its line in the app's live log (runtime/app_log.h): what it was, and when it began
+    // (CycleClock ticks).
+    TailKind tail_kind = TailKind::kRequest;
+    int tail_code = 0;        // a WebSocket close's code
+    std::string tail_method;  // HTTP method, RPC method name
+    std::string tail_path;    // HTTP path and query
+    uint64_t tail_start = 0;
   };
   std::map<uint64_t, InFlightEvent> in_flight;  // delivered, awaiting the handler's promise
   // Streamed response bodies still being produced (ThreadEngine::response_streams_ ids): like an

@@ -52,6 +52,10 @@ struct RuntimeOptions {
   // The Cache API's store (ResponseCache): what one app's entries may hold, and all apps'.
   size_t cache_bytes_per_app = size_t{32} << 20;
   size_t cache_bytes_total = size_t{256} << 20;
+  // Each app's live log (`dorm tail`, runtime/app_log.h) keeps its last `tail_lines` lines, at
+  // most `tail_bytes` of them.
+  size_t tail_lines = 1000;
+  size_t tail_bytes = size_t{256} << 10;
   // Count per-object usage (see runtime/usage_meter.h). Off only to measure what counting costs.
   bool usage_meters = true;
 };

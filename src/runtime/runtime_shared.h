@@ -10,6 +10,7 @@
 #include <string>
 
 #include "js/watchdog.h"
+#include "runtime/app_log.h"
 #include "runtime/app_quarantine.h"
 #include "runtime/class_catalog.h"
 #include "runtime/http_message.h"
@@ -61,6 +62,9 @@ struct RuntimeShared {
   // Apps whose code crashed a previous runtime process, and until when they must not run (see
   // control/supervisor.h). Filled before the threads start.
   AppQuarantine quarantine;
+  // Every app's live log (`dorm tail`): console output, uncaught exceptions and one line per
+  // event. Its limits are set before the threads start.
+  AppLogs app_logs;
   // Optional: the Cache API's store (without it, caches.default keeps nothing).
   std::unique_ptr<ResponseCache> response_cache;
   // Optional: serves a fetch() to one of this server's own `/_do/` URLs of the calling `app`

@@ -182,9 +182,11 @@ void ThreadEngine::ReportUnhandledRejections(AppIsolate* app) {
     if (owner != app) continue;
     v8::Local<v8::Promise> p = promise.Get(isolate);
     std::string where;
-    if (auto* instance = FindBySlot(current_slot_)) where = LogTag(instance->address) + " ";
-    Log(LogLevel::kError,
-        where + "Uncaught (in promise) " + js::ExceptionStack(isolate, p->Result()));
+    ObjectInstance* instance = FindBySlot(current_slot_);
+    if (instance) where = LogTag(instance->address) + " ";
+    std::string stack = js::ExceptionStack(isolate, p->Result());
+    Log(LogLevel::kError, where + "Uncaught (in promise) " + stack);
+    TailException(app, instance, "Uncaught (in promise) " + stack);
   }
 }
 
@@ -196,6 +198,7 @@ AppIsolate* ThreadEngine::AppFor(const std::shared_ptr<const AppCode>& code) {
   if (it != apps_.end() && it->second->generation() == code->generation) return it->second.get();
   if (it != apps_.end()) ResetApp(it->second.get(), ResetReason::kCodeUpdated);
   auto app = std::make_unique<AppIsolate>(this, code, shared_.options.heap_limit_bytes);
+  app->set_log(shared_.app_logs.For(code->app));
   AppIsolate* raw = app.get();
   apps_[code->app] = std::move(app);
   return raw;
@@ -549,8 +552,11 @@ void ThreadEngine::Construct(ObjectInstance* instance) {
 
 uint64_t ThreadEngine::BeginEvent(ObjectInstance* instance, ResponseCallback done) {
   const uint64_t event_id = next_event_id_++;
-  instance->in_flight.emplace(event_id,
-                              ObjectInstance::InFlightEvent{std::move(done), EventStart(instance)});
+  const uint64_t started = EventStart(instance);
+  auto& in_flight = instance->in_flight[event_id];
+  in_flight.done = std::move(done);
+  in_flight.started = started;
+  in_flight.tail_start = started != 0 ? started : CycleClock::Now();
   instance->timer_cpu_ns = 0;
   if (!instance->delivered_any) {
     instance->delivered_any = true;
@@ -565,7 +571,12 @@ void ThreadEngine::Deliver(ObjectInstance* instance, HttpEvent event) {
   uint64_t slot = instance->slot;
   uint64_t event_id = BeginEvent(instance, std::move(event.done));
   const bool stream_body = event.stream_body;
-  instance->in_flight[event_id].stream_body = stream_body;
+  {
+    ObjectInstance::InFlightEvent& in_flight = instance->in_flight[event_id];
+    in_flight.stream_body = stream_body;
+    in_flight.tail_method = event.request.method;
+    in_flight.tail_path = TailPathOf(event.request.url);
+  }
   if (instance->usage) ++instance->usage->http_requests;
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
@@ -626,8 +637,9 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   AppIsolate* app = instance->app;
   v8::Isolate* isolate = app->isolate();
   if (!fulfilled && !it->second.rpc) {
-    Log(LogLevel::kError,
-        LogTag(instance->address) + " Uncaught " + js::ExceptionStack(isolate, value));
+    std::string stack = js::ExceptionStack(isolate, value);
+    Log(LogLevel::kError, LogTag(instance->address) + " Uncaught " + stack);
+    TailException(app, instance, "Uncaught " + stack);
   }
   const uint64_t started = it->second.started;
   const bool rpc = it->second.rpc;
@@ -636,12 +648,20 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   const uint64_t request_body = it->second.request_body;
   if (started != 0 && instance->usage) instance->usage->wall_ticks += CycleClock::Now() - started;
   ResponseCallback done = std::move(it->second.done);
+  const bool is_alarm = event_id == instance->alarm.event_id();
+  // The event's line in the live log, once its status is known.
+  ObjectInstance::InFlightEvent ended = std::move(it->second);
+  auto tail = [&](int status) { TailEvent(instance, ended, fulfilled, is_alarm, status); };
   instance->in_flight.erase(it);
   instance->event_timeouts.erase(event_id);
   instance->last_active = std::chrono::steady_clock::now();
-  if (!done) return;  // a WebSocket event: nobody waits for its outcome
+  if (!done) {  // a WebSocket event: nobody waits for its outcome
+    tail(0);
+    return;
+  }
   HttpResponseData response;
   if (rpc) {
+    tail(fulfilled ? 200 : 500);
     // A method's outcome goes back to its caller, thrown or not: it is not uncaught.
     Emit(instance, RpcAnswer(app, fulfilled, value, foreign), std::move(done));
     return;
@@ -653,7 +673,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
     if (shared_.on_uncaught_error) {
       shared_.on_uncaught_error(instance->address, js::ExceptionMessage(isolate, value));
     }
-  } else if (event_id == instance->alarm.event_id()) {
+  } else if (is_alarm) {
     response = FinishAlarmHandler(instance);
   } else {
     std::optional<HttpResponseData> converted =
@@ -661,7 +681,9 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
                        LogTag(instance->address));
     if (!converted) {
       // The isolate is terminating: the reset that follows answers the caller.
-      instance->in_flight.emplace(event_id, ObjectInstance::InFlightEvent{std::move(done), 0});
+      ended.done = std::move(done);
+      ended.started = 0;
+      instance->in_flight.emplace(event_id, std::move(ended));
       return;
     }
     response = std::move(*converted);
@@ -688,6 +710,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
     }
   }
   if (answered) DropRequestBody(request_body);
+  tail(response.status);
   Emit(instance, std::move(response), std::move(done));
 }
 

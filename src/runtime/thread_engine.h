@@ -249,6 +249,15 @@ class ThreadEngine final : public ObjectHost {
   bool RunTurn(AppIsolate* app, FunctionRef<void()> body);
   void ReportUnhandledRejections(AppIsolate* app);
 
+  // --- The live log (thread_engine_tail.cc) ---
+  // Records the line of an event that ended with `status` (0 for WebSocket events) in its app's
+  // log; `error` says why it failed when the object was reset under it.
+  void TailEvent(ObjectInstance* instance, const ObjectInstance::InFlightEvent& event,
+                 bool fulfilled, bool alarm, int status, std::string_view error = {});
+  // Records an uncaught exception (`text` is what the server log says) of `instance` (null: of no
+  // object) in the log of `app`.
+  void TailException(AppIsolate* app, ObjectInstance* instance, const std::string& text);
+
   // --- Resets (thread_engine.cc) ---
   void BreakInstance(ObjectInstance* instance, ResetReason reason, const std::string& message = {});
   void ResetApp(AppIsolate* app, ResetReason reason);

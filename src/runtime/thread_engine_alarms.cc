@@ -75,6 +75,7 @@ void ThreadEngine::DeliverAlarm(ObjectInstance* instance, AlarmEvent event) {
   AppIsolate* app = instance->app;
   const uint64_t slot = instance->slot;
   const uint64_t event_id = BeginEvent(instance, std::move(event.done));
+  instance->in_flight[event_id].tail_kind = TailKind::kAlarm;
   if (instance->usage) ++instance->usage->alarms;
   const long long scheduled = *stored;
   instance->alarm.Begin(scheduled, event_id);

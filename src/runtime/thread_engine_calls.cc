@@ -268,8 +268,13 @@ void ThreadEngine::DeliverRpc(ObjectInstance* instance, RpcEvent event) {
   AppIsolate* app = instance->app;
   uint64_t slot = instance->slot;
   uint64_t event_id = BeginEvent(instance, std::move(event.done));
-  instance->in_flight[event_id].rpc = true;
-  instance->in_flight[event_id].foreign = event.foreign_caller;
+  {
+    ObjectInstance::InFlightEvent& in_flight = instance->in_flight[event_id];
+    in_flight.rpc = true;
+    in_flight.foreign = event.foreign_caller;
+    in_flight.tail_kind = TailKind::kRpc;
+    in_flight.tail_method = event.method;
+  }
   if (instance->usage) ++instance->usage->http_requests;
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();

@@ -40,6 +40,8 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
     return answer;
   };
   for (auto& [id, event] : instance->in_flight) {
+    // The event's line says it failed, and why.
+    TailEvent(instance, event, false, id == instance->alarm.event_id(), 500, message);
     if (event.done) event.done(reset_answer());
   }
   instance->in_flight.clear();

@@ -106,6 +106,13 @@ void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, SocketEvent even
   AppIsolate* app = instance->app;
   const uint64_t slot = instance->slot;
   const uint64_t event_id = BeginEvent(instance, ResponseCallback());
+  {
+    ObjectInstance::InFlightEvent& in_flight = instance->in_flight[event_id];
+    in_flight.tail_kind = event.kind == SocketEvent::Kind::kMessage ? TailKind::kWebSocketMessage
+                          : event.kind == SocketEvent::Kind::kClose ? TailKind::kWebSocketClose
+                                                                    : TailKind::kWebSocketError;
+    in_flight.tail_code = event.code;
+  }
   // Messages delivered to the object count as requests; auto-responses never get here.
   if (instance->usage && event.kind == SocketEvent::Kind::kMessage) {
     ++instance->usage->websocket_messages;

@@ -2,7 +2,9 @@
 // js/prelude/microtask.js (queueMicrotask) and js/prelude/report_error.js.
 // Contracts: docs/contracts.md.
 #include "js/strings.h"
+#include "runtime/app_isolate.h"
 #include "runtime/native_module.h"
+#include "runtime/object_instance.h"
 #include "util/log.h"
 
 namespace dorm::runtime {
@@ -43,8 +45,17 @@ class TimerCallbacks {
                  : level == "warn"  ? LogLevel::kWarn
                  : level == "debug" ? LogLevel::kDebug
                                     : LogLevel::kInfo;
-    Log(l,
-        CurrentObjectTag(HostOf(info)) + "console." + level + ": " + js::ToUtf8(isolate, info[1]));
+    std::string text = js::ToUtf8(isolate, info[1]);
+    ObjectHost* host = HostOf(info);
+    if (AppLog* log = AppOf(info)->log()) {
+      TailLineView line;
+      line.kind = TailKind::kConsole;
+      line.level = ParseTailLevel(level).value_or(TailLevel::kLog);
+      line.message = text;
+      ObjectInstance* instance = host->CurrentObject();
+      log->Add(instance ? &instance->address : nullptr, line);
+    }
+    Log(l, CurrentObjectTag(host) + "console." + level + ": " + text);
   }
 
   static void EnqueueMicrotask(const FunctionCallbackInfo<Value>& info) {
@@ -56,8 +67,17 @@ class TimerCallbacks {
   }
 
   static void ReportError(const FunctionCallbackInfo<Value>& info) {
-    Log(LogLevel::kError, CurrentObjectTag(HostOf(info)) + "Uncaught " +
-                              js::ExceptionStack(info.GetIsolate(), info[0]));
+    ObjectHost* host = HostOf(info);
+    std::string text = "Uncaught " + js::ExceptionStack(info.GetIsolate(), info[0]);
+    if (AppLog* log = AppOf(info)->log()) {
+      TailLineView line;
+      line.kind = TailKind::kException;
+      line.level = TailLevel::kError;
+      line.message = text;
+      ObjectInstance* instance = host->CurrentObject();
+      log->Add(instance ? &instance->address : nullptr, line);
+    }
+    Log(LogLevel::kError, CurrentObjectTag(host) + text);
   }
 };
 

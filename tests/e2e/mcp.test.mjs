@@ -14,7 +14,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { startServer, fixture, dormBin, withTimeout } from './lib/dorm.mjs';
 import { WsClient } from './lib/ws.mjs';
 
-const ACTIONS = ['deploy', 'list', 'get', 'delete', 'usage', 'list_env', 'set_env', 'delete_env'];
+const ACTIONS = ['deploy', 'list', 'get', 'delete', 'usage', 'list_env', 'set_env', 'delete_env', 'tail'];
 const CLASS_FIELDS = ['access_mode', 'class_name', 'id', 'last_deployed_at', 'name', 'status'];
 
 let server;
@@ -71,7 +71,7 @@ test('tools/list offers manage_durable_objects with the seed actions and argumen
   assert.equal(schema.type, 'object');
   assert.deepEqual(schema.required, ['action']);
   assert.deepEqual(schema.properties.action.enum, ACTIONS);
-  for (const arg of ['app_id', 'name', 'code', 'access_mode', 'key', 'value']) {
+  for (const arg of ['app_id', 'name', 'code', 'access_mode', 'key', 'value', 'since', 'object', 'level']) {
     assert.equal(schema.properties[arg]?.type, 'string', arg);
   }
   assert.deepEqual(schema.properties.access_mode.enum, ['public', 'authenticated', 'service_key']);
