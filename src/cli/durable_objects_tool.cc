@@ -12,10 +12,12 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kActions = {
-    "deploy", "list", "get", "delete", "usage", "list_env", "set_env", "delete_env"};
-constexpr std::array<std::string_view, 8> kArguments = {"action",      "app_id", "name",  "code",
-                                                        "access_mode", "key",    "value", "since"};
+constexpr std::array<std::string_view, 10> kActions = {
+    "deploy",   "list",    "get",        "delete",       "usage",
+    "list_env", "set_env", "delete_env", "list_objects", "get_storage"};
+constexpr std::array<std::string_view, 12> kArguments = {
+    "action", "app_id", "name",   "code",   "access_mode", "key",
+    "value",  "since",  "object", "prefix", "cursor",      "limit"};
 // What deploy answers in the seed documents, and what list and get show of each class.
 constexpr std::array<std::string_view, 6> kClassFields = {
     "id", "name", "class_name", "status", "access_mode", "last_deployed_at"};
@@ -57,7 +59,12 @@ json::object InputSchema() {
       "deploy: create or update a class from `code`. list: the app's classes. get: one class "
       "with its full source, status and error_message. delete: remove a class and ALL of its "
       "objects' storage (irreversible). usage: request and CPU meters. list_env: env var keys "
-      "(never values). set_env: set `key` to `value`. delete_env: remove `key`.");
+      "(never values). set_env: set `key` to `value`. delete_env: remove `key`. list_objects: "
+      "the objects of class `name` (id, name, storage size, last activity, "
+      "live/hibernated/evicted, WebSockets, pending alarm), a page at a time. get_storage: the "
+      "value of `key` in the storage of `object` of class `name`, or without `key` its keys and "
+      "values a page at a time; values are JSON, with tagged forms ({\"$type\": ...}) for "
+      "what JSON cannot hold.");
   action["enum"] = std::move(actions);
   return json::object{
       {"type", "object"},
@@ -73,7 +80,12 @@ json::object InputSchema() {
            {"access_mode", std::move(access_mode)},
            {"key", std::move(key)},
            {"value", text("set_env: the value; readable by every class of the app as env.KEY.")},
-           {"since", text("usage: ISO 8601 start of the period (e.g. 2025-01-31T00:00:00Z).")}}},
+           {"since", text("usage: ISO 8601 start of the period (e.g. 2025-01-31T00:00:00Z).")},
+           {"object", text("get_storage: the object, by its name or 64-hex id.")},
+           {"prefix", text("list_objects: only objects whose name starts with it; get_storage: "
+                           "only keys that start with it.")},
+           {"cursor", text("list_objects, get_storage: the `cursor` of the previous page.")},
+           {"limit", text("list_objects, get_storage: page size, 1 to 1000 (default 100).")}}},
       {"required", json::array{"action"}},
       {"additionalProperties", false}};
 }
@@ -114,6 +126,8 @@ class Invocation {
     if (action == "list_env") return Forward("GET", app_path_ + "/env", "");
     if (action == "set_env") return SetEnv();
     if (action == "delete_env") return DeleteEnv();
+    if (action == "list_objects") return ListObjects();
+    if (action == "get_storage") return GetStorage();
     return Failure("Unknown action '" + action + "': use one of " + JoinNames(kActions) + ".");
   }
 
@@ -226,6 +240,29 @@ class Invocation {
     return Forward("DELETE", EnvPath(), "");
   }
 
+  // `?prefix=&cursor=&limit=` from the arguments given.
+  std::string PageQuery() const {
+    std::string query;
+    for (const char* key : {"prefix", "cursor", "limit"}) {
+      auto value = Text(key);
+      if (!value) continue;
+      query += (query.empty() ? "?" : "&") + std::string(key) + "=" + PercentEncodeSegment(*value);
+    }
+    return query;
+  }
+  McpToolResult ListObjects() const {
+    if (auto missing = Require("name", "list_objects")) return *missing;
+    return Forward("GET", ClassPath() + "/objects" + PageQuery(), "");
+  }
+  McpToolResult GetStorage() const {
+    if (auto missing = Require("name", "get_storage")) return *missing;
+    if (auto missing = Require("object", "get_storage")) return *missing;
+    const std::string object = ClassPath() + "/objects/" + PercentEncodeSegment(*Text("object"));
+    if (auto key = Text("key")) {
+      return Forward("GET", object + "/storage/" + PercentEncodeSegment(*key), "");
+    }
+    return Forward("GET", object + "/storage" + PageQuery(), "");
+  }
   std::string ClassPath() const {
     return app_path_ + "/classes/" + PercentEncodeSegment(*Text("name"));
   }
