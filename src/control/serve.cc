@@ -143,12 +143,13 @@ std::string WritableFolderProblem(const std::string& folder) {
 // Finishes the class transfers a crash interrupted (see Registry::ApplyProject): the source app's
 // class is gone from the registry, so its storage goes to the app that took it.
 void FinishPendingMoves(const std::string& data_dir, Registry& registry,
-                        storage::AlarmIndex& alarm_index) {
+                        storage::AlarmIndex& alarm_index, ObjectIndex& object_index) {
   for (const ClassMove& move : registry.PendingMoves()) {
     Log(LogLevel::kInfo, "finishing the interrupted transfer of " + move.from_app + "/" +
                              move.from_storage + " to " + move.to_app);
     MoveClassStorage(data_dir, move.from_app, move.from_storage, move.to_app, move.to_storage);
     alarm_index.MoveClass(move.from_app, move.from_storage, move.to_app, move.to_storage);
+    object_index.MoveClass(move.from_app, move.from_storage, move.to_app, move.to_storage);
     registry.FinishMove(move.from_app, move.from_storage);
   }
 }
@@ -356,7 +357,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       env_store = std::make_unique<EnvStore>(data_dir);
       usage_store = std::make_unique<UsageStore>(data_dir, options.usage_retention);
       object_index = std::make_unique<ObjectIndex>(data_dir);
-      FinishPendingMoves(data_dir, *registry_holder, *alarm_index);
+      FinishPendingMoves(data_dir, *registry_holder, *alarm_index, *object_index);
       FinishPendingDeletions(data_dir, *registry_holder, *alarm_index, *usage_store, *object_index);
       // Objects stored before the index existed (once; objects moved by the pending moves above
       // are found under their new names).

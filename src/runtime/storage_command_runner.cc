@@ -468,6 +468,13 @@ HttpResponseData RunStorageCommand(v8::Isolate* isolate, v8::Local<v8::Context> 
                                    storage::ObjectDatabase* db, const StorageCommand& command,
                                    bool* wrote) {
   *wrote = false;
+  // Keys that JavaScript stores are always UTF-8; anything else names no key and could not be
+  // shown as JSON.
+  for (const std::string* text : {&command.key, &command.prefix, &command.start_after}) {
+    if (js::ToUtf8(isolate, js::FromUtf8(isolate, *text)) != *text) {
+      return HttpResponseData::JsonError(400, "Keys, prefixes and cursors must be UTF-8.");
+    }
+  }
   if (command.limit < 1 || command.limit > StorageCommand::kMaxLimit) {
     return HttpResponseData::JsonError(
         400, "limit must be between 1 and " + std::to_string(StorageCommand::kMaxLimit) + ".");

@@ -129,6 +129,8 @@ test('storage list, get, put and delete round-trip with the object\'s own code',
   assert.deepEqual(await server.json(`/_do/${CLASS}/obj-007/get?key=later`), { value: null });
   const missing = await api('GET', `${o}/storage/later`, undefined, 404);
   assert.equal(missing.error, 'No key "later" in the object\'s storage.');
+  assert.equal((await api('GET', `${o}/storage/%FF`, undefined, 400)).error,
+    'Keys, prefixes and cursors must be UTF-8.');
   const bad = await api('PUT', `${o}/storage/x`, '{not json', 400);
   assert.equal(bad.error, 'The value is not JSON: Unexpected token n in JSON at position 1');
   // The object is named by its id as well as by its name.
