@@ -109,12 +109,12 @@ void ObjectIndex::Record(const std::vector<runtime::ObjectUsageDelta>& deltas,
     CheckSqlite(db_, sqlite3_step(active.get()), kOwner, "record");
     sqlite3_reset(active.get());
   }
-  SqliteStatement live =
-      PrepareSqlite(db_,
-                    "INSERT INTO object_index (app, class, id, name, storage_bytes, last_active_ms)"
-                    " VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT (app, class, id) DO UPDATE SET"
-                    " name = COALESCE(excluded.name, name)",
-                    kOwner);
+  SqliteStatement live = PrepareSqlite(
+      db_,
+      "INSERT INTO object_index (app, class, id, name, storage_bytes, last_active_ms)"
+      " VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT (app, class, id) DO UPDATE SET"
+      " name = excluded.name WHERE object_index.name IS NULL AND excluded.name IS NOT NULL",
+      kOwner);
   for (const auto& report : reports) {
     for (const auto& o : report.live) {
       if (o.object_id.empty() || o.class_name == runtime::kWorkerClassName) continue;
