@@ -12,10 +12,12 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kActions = {
-    "deploy", "list", "get", "delete", "usage", "list_env", "set_env", "delete_env", "tail"};
-constexpr std::array<std::string_view, 10> kArguments = {
-    "action", "app_id", "name", "code", "access_mode", "key", "value", "since", "object", "level"};
+constexpr std::array<std::string_view, 11> kActions = {
+    "deploy",  "list",       "get",  "delete",       "usage",      "list_env",
+    "set_env", "delete_env", "tail", "list_objects", "get_storage"};
+constexpr std::array<std::string_view, 13> kArguments = {
+    "action", "app_id", "name",  "code",   "access_mode", "key",  "value",
+    "since",  "object", "level", "prefix", "cursor",      "limit"};
 // What deploy answers in the seed documents, and what list and get show of each class.
 constexpr std::array<std::string_view, 6> kClassFields = {
     "id", "name", "class_name", "status", "access_mode", "last_deployed_at"};
@@ -60,7 +62,11 @@ json::object InputSchema() {
       "(never values). set_env: set `key` to `value`. delete_env: remove `key`. tail: the app's "
       "most recent log lines (console output, uncaught exceptions, one line per request, RPC "
       "call, alarm and WebSocket event), at most 100, narrowed by `name`, `object`, `level` and "
-      "`since`.");
+      "`since`. list_objects: the objects of class `name` (id, name, storage size, last "
+      "activity, live/hibernated/evicted, WebSockets, pending alarm), a page at a time. "
+      "get_storage: the value of `key` in the storage of `object` of class `name`, or without "
+      "`key` its keys and values a page at a time; values are JSON, with tagged forms "
+      "({\"$type\": ...}) for what JSON cannot hold.");
   action["enum"] = std::move(actions);
   return json::object{
       {"type", "object"},
@@ -78,9 +84,14 @@ json::object InputSchema() {
            {"value", text("set_env: the value; readable by every class of the app as env.KEY.")},
            {"since", text("usage: ISO 8601 start of the period (e.g. 2025-01-31T00:00:00Z). "
                           "tail: how far back, as a duration (30s, 5m, 1h; default 1h).")},
-           {"object", text("tail: only lines of this object (its id or instance name).")},
+           {"object", text("tail: only lines of this object (its id or instance name). "
+                           "get_storage: the object, by its name or 64-hex id.")},
            {"level", text("tail: only console lines of these levels (log, info, warn, error, "
-                          "debug; comma-separated), and exceptions with error.")}}},
+                          "debug; comma-separated), and exceptions with error.")},
+           {"prefix", text("list_objects: only objects whose name starts with it; get_storage: "
+                           "only keys that start with it.")},
+           {"cursor", text("list_objects, get_storage: the `cursor` of the previous page.")},
+           {"limit", text("list_objects, get_storage: page size, 1 to 1000 (default 100).")}}},
       {"required", json::array{"action"}},
       {"additionalProperties", false}};
 }
@@ -122,6 +133,8 @@ class Invocation {
     if (action == "set_env") return SetEnv();
     if (action == "delete_env") return DeleteEnv();
     if (action == "tail") return Tail();
+    if (action == "list_objects") return ListObjects();
+    if (action == "get_storage") return GetStorage();
     return Failure("Unknown action '" + action + "': use one of " + JoinNames(kActions) + ".");
   }
 
@@ -244,6 +257,29 @@ class Invocation {
     return Forward("DELETE", EnvPath(), "");
   }
 
+  // `?prefix=&cursor=&limit=` from the arguments given.
+  std::string PageQuery() const {
+    std::string query;
+    for (const char* key : {"prefix", "cursor", "limit"}) {
+      auto value = Text(key);
+      if (!value) continue;
+      query += (query.empty() ? "?" : "&") + std::string(key) + "=" + PercentEncodeSegment(*value);
+    }
+    return query;
+  }
+  McpToolResult ListObjects() const {
+    if (auto missing = Require("name", "list_objects")) return *missing;
+    return Forward("GET", ClassPath() + "/objects" + PageQuery(), "");
+  }
+  McpToolResult GetStorage() const {
+    if (auto missing = Require("name", "get_storage")) return *missing;
+    if (auto missing = Require("object", "get_storage")) return *missing;
+    const std::string object = ClassPath() + "/objects/" + PercentEncodeSegment(*Text("object"));
+    if (auto key = Text("key")) {
+      return Forward("GET", object + "/storage/" + PercentEncodeSegment(*key), "");
+    }
+    return Forward("GET", object + "/storage" + PageQuery(), "");
+  }
   std::string ClassPath() const {
     return app_path_ + "/classes/" + PercentEncodeSegment(*Text("name"));
   }

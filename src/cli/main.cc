@@ -19,6 +19,7 @@
 #include "cli/dev_command.h"
 #include "cli/env_types.h"
 #include "cli/mcp_command.h"
+#include "cli/object_commands.h"
 #include "cli/project_deploy.h"
 #include "cli/tail_command.h"
 #include "cli/usage_command.h"
@@ -62,6 +63,11 @@ const char kUsage[] =
     "  dorm usage [NAME] [--since ISO8601|30m|1h|24h|7d] [--app APP]   (usage meters)\n"
     "  dorm tail [APP] [--class C] [--object ID] [--level L] [--status S] [--sampling R]\n"
     "            [--since 5m] [--format pretty|json]   (live logs)\n"
+    "  dorm objects list NAME [--prefix P] [--limit N] [--cursor C] [--app APP]\n"
+    "  dorm storage list NAME ID [--prefix P] [--limit N] [--cursor C] [--app APP]\n"
+    "  dorm storage get|delete NAME ID KEY [--app APP]\n"
+    "  dorm storage put NAME ID KEY VALUE-JSON [--app APP]\n"
+    "  dorm storage sql NAME ID \"SQL\" [--write] [--limit N] [--app APP]\n"
     "  dorm mcp                                (MCP server on stdio for the running server)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
     "                [--jwks-file F.json] [--issuer I] [--audience A]\n"
@@ -90,7 +96,7 @@ Args Parse(int argc, char** argv, int start) {
     std::string a = argv[i];
     if (a == "--yes" || a == "-y") {
       args.yes = true;
-    } else if (a == "--strict" || a == "--no-outbound") {
+    } else if (a == "--strict" || a == "--no-outbound" || a == "--write") {
       args.flags[a.substr(2)] = "true";
     } else if (a.rfind("--", 0) == 0) {
       std::string key = a.substr(2), value;
@@ -164,6 +170,8 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
         {"transfers", {"app", "to"}},
         {"usage", {"app", "since"}},
         {"tail", {"app", "class", "object", "level", "status", "sampling", "since", "format"}},
+        {"objects", {"app", "prefix", "limit", "cursor"}},
+        {"storage", {"app", "prefix", "limit", "cursor", "write"}},
         {"mcp", {}},
         {"auth",
          {"app", "hs256-secret-file", "public-key-file", "jwks-file", "issuer", "audience"}},
@@ -674,6 +682,8 @@ int main(int argc, char** argv) {
   }
   if (command == "usage") return dorm::cli::UsageCommand(args.positional, args.flags);
   if (command == "tail") return dorm::cli::TailCommand(args.positional, args.flags);
+  if (command == "objects") return dorm::cli::ObjectsCommand(args.positional, args.flags);
+  if (command == "storage") return dorm::cli::StorageCommand(args.positional, args.flags);
   if (command == "mcp") {
     if (!args.positional.empty()) Fail("usage: dorm mcp [--server URL --token TOKEN | --data DIR]");
     return dorm::cli::RunMcpCommand(Flag(args, "server"), Flag(args, "token"), Flag(args, "data"));

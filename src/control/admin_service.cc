@@ -8,6 +8,7 @@
 #include "control/admin_json.h"
 #include "control/class_storage.h"
 #include "control/env_store.h"
+#include "control/object_index.h"
 #include "control/registry.h"
 #include "control/transpiler.h"
 #include "control/usage_recorder.h"
@@ -101,6 +102,7 @@ void AdminService::Handle(const std::string& path, HttpRequestData request,
   jobs_.push_back([this, path, shared_request, respond = std::move(respond)] {
     HttpResponseData response;
     try {
+      if (ServeObjects(path, *shared_request, respond)) return;
       response = Serve(path, *shared_request);
     } catch (const std::exception& e) {
       Log(LogLevel::kError, std::string("admin request failed: ") + e.what());
@@ -294,6 +296,7 @@ void AdminService::DeleteClassStorage(const std::string& app, const std::string&
     usage_->Refresh();
     usage_store_->ForgetStorage(app, storage_name);
   }
+  if (object_index_) object_index_->ForgetClass(app, storage_name);
   // Every instance is gone from memory now; its storage can go too. The registry recorded the
   // deletion with the removal, so a crash from here on is finished at the next start.
   RemoveClassStorage(options_.data_dir, app, storage_name);
@@ -307,6 +310,9 @@ void AdminService::MoveTransferredClass(const ClassMove& move) {
                    move.to_storage);
   if (alarm_index_) {
     alarm_index_->MoveClass(move.from_app, move.from_storage, move.to_app, move.to_storage);
+  }
+  if (object_index_) {
+    object_index_->MoveClass(move.from_app, move.from_storage, move.to_app, move.to_storage);
   }
   registry_.FinishMove(move.from_app, move.from_storage);
   if (alarm_scheduler_) alarm_scheduler_->ReloadSoon();

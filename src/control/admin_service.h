@@ -34,6 +34,7 @@ namespace dorm::control {
 
 class CredentialsStore;
 class EnvStore;
+class ObjectIndex;
 class Registry;
 struct ClassMove;
 class UsageRecorder;
@@ -70,6 +71,10 @@ class AdminService {
     usage_store_ = store;
   }
 
+  // Enables the objects list (/v1/apps/<app>/classes/<class>/objects); `index` must outlive the
+  // service.
+  void set_object_index(ObjectIndex* index) { object_index_ = index; }
+
   void Handle(const std::string& path, runtime::HttpRequestData request,
               std::function<void(runtime::HttpResponseData)> respond);
 
@@ -104,6 +109,11 @@ class AdminService {
   // GET /v1/apps/<app>/tail (admin_tail.cc).
   runtime::HttpResponseData ServeTail(const std::vector<std::string>& parts,
                                       const runtime::HttpRequestData& request);
+  // /v1/apps/<app>/classes/<class>/objects[...] (admin_objects.cc): returns false, touching
+  // nothing, for any other path; otherwise `respond` gets the answer, maybe later from an
+  // object's thread.
+  bool ServeObjects(const std::string& path, const runtime::HttpRequestData& request,
+                    const std::function<void(runtime::HttpResponseData)>& respond);
   // GET /v1/usage and GET /metrics (admin_usage.cc).
   runtime::HttpResponseData ServeUsage(const runtime::HttpRequestData& request);
   runtime::HttpResponseData ServeMetrics(const runtime::HttpRequestData& request);
@@ -120,6 +130,7 @@ class AdminService {
   CredentialsStore* credentials_ = nullptr;
   UsageRecorder* usage_ = nullptr;
   UsageStore* usage_store_ = nullptr;
+  ObjectIndex* object_index_ = nullptr;
   std::unique_ptr<runtime::ModuleValidator> validator_;  // the worker's
   std::mutex mu_;
   std::condition_variable cv_;

@@ -23,6 +23,7 @@
 #include "control/credential_authorizer.h"
 #include "control/credentials_store.h"
 #include "control/env_store.h"
+#include "control/object_index.h"
 #include "control/registry.h"
 #include "control/supervisor.h"
 #include "control/usage_recorder.h"
@@ -143,12 +144,13 @@ std::string WritableFolderProblem(const std::string& folder) {
 // Finishes the class transfers a crash interrupted (see Registry::ApplyProject): the source app's
 // class is gone from the registry, so its storage goes to the app that took it.
 void FinishPendingMoves(const std::string& data_dir, Registry& registry,
-                        storage::AlarmIndex& alarm_index) {
+                        storage::AlarmIndex& alarm_index, ObjectIndex& object_index) {
   for (const ClassMove& move : registry.PendingMoves()) {
     Log(LogLevel::kInfo, "finishing the interrupted transfer of " + move.from_app + "/" +
                              move.from_storage + " to " + move.to_app);
     MoveClassStorage(data_dir, move.from_app, move.from_storage, move.to_app, move.to_storage);
     alarm_index.MoveClass(move.from_app, move.from_storage, move.to_app, move.to_storage);
+    object_index.MoveClass(move.from_app, move.from_storage, move.to_app, move.to_storage);
     registry.FinishMove(move.from_app, move.from_storage);
   }
 }
@@ -156,11 +158,13 @@ void FinishPendingMoves(const std::string& data_dir, Registry& registry,
 // Finishes the class deletions a crash interrupted (see Registry::Remove), before anything can
 // open the deleted classes' objects or deploy their names again.
 void FinishPendingDeletions(const std::string& data_dir, Registry& registry,
-                            storage::AlarmIndex& alarm_index, UsageStore& usage_store) {
+                            storage::AlarmIndex& alarm_index, UsageStore& usage_store,
+                            ObjectIndex& object_index) {
   for (const auto& [app, name] : registry.PendingDeletions()) {
     Log(LogLevel::kInfo, "finishing the interrupted deletion of " + app + "/" + name);
     alarm_index.RemoveClass(app, name);
     usage_store.ForgetStorage(app, name);
+    object_index.ForgetClass(app, name);
     RemoveClassStorage(data_dir, app, name);
     registry.FinishDeletion(app, name);
   }
@@ -356,12 +360,17 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     std::unique_ptr<Registry> registry_holder;
     std::unique_ptr<EnvStore> env_store;
     std::unique_ptr<UsageStore> usage_store;
+    std::unique_ptr<ObjectIndex> object_index;
     try {
       registry_holder = std::make_unique<Registry>(data_dir);
       env_store = std::make_unique<EnvStore>(data_dir);
       usage_store = std::make_unique<UsageStore>(data_dir, options.usage_retention);
-      FinishPendingMoves(data_dir, *registry_holder, *alarm_index);
-      FinishPendingDeletions(data_dir, *registry_holder, *alarm_index, *usage_store);
+      object_index = std::make_unique<ObjectIndex>(data_dir);
+      FinishPendingMoves(data_dir, *registry_holder, *alarm_index, *object_index);
+      FinishPendingDeletions(data_dir, *registry_holder, *alarm_index, *usage_store, *object_index);
+      // Objects stored before the index existed (once; objects moved by the pending moves above
+      // are found under their new names).
+      object_index->ScanExistingOnce(data_dir, *registry_holder, usage_store.get());
       for (const auto& app : registry_holder->Apps()) {
         shared.catalog.Set(app, registry_holder->CatalogEntries(app), env_store->Values(app),
                            registry_holder->ServiceCallers(app));
@@ -492,6 +501,10 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       usage->AddFinalReading(std::move(report));
     };
     admin.set_usage(usage.get(), usage_store.get());
+    if (shared.options.usage_meters) {
+      usage->set_object_index(object_index.get());
+      admin.set_object_index(object_index.get());
+    }
     server.set_authorizer(&authorizer);
     // Objects' fetch() of their own app's /_do/ URLs is served without a socket. Set before the
     // engines start, which read it from their threads.

@@ -1,5 +1,6 @@
 #include "control/usage_recorder.h"
 
+#include "control/object_index.h"
 #include "util/log.h"
 #include "util/wall_clock.h"
 
@@ -74,6 +75,14 @@ void UsageRecorder::RefreshLocked() {
   }
   // Recorded before the in-memory totals change, so that a failure loses nothing twice.
   store_.Record(EpochMinute(), deltas);
+  if (index_) {
+    // The objects list is a view: a failure to update it loses no usage.
+    try {
+      index_->Record(deltas, reports, WallClockMs());
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, std::string("cannot update the object index: ") + e.what());
+    }
+  }
   for (const auto& d : deltas) {
     UsageTotals t;
     t.http_requests = d.http_requests;

@@ -19,6 +19,8 @@
 
 namespace dorm::control {
 
+class ObjectIndex;
+
 class UsageRecorder {
  public:
   // Reads every runtime thread's meters (ThreadEngine::ReadUsage on each), waiting for them.
@@ -26,6 +28,10 @@ class UsageRecorder {
 
   UsageRecorder(UsageStore& store, Collect collect, std::chrono::milliseconds period);
   ~UsageRecorder();  // Stop()s
+
+  // Also records each reading in `index` (the objects list's), which must outlive the recorder.
+  // Call before Start().
+  void set_object_index(ObjectIndex* index) { index_ = index; }
 
   // Starts the periodic refresh.
   void Start();
@@ -52,6 +58,7 @@ class UsageRecorder {
   void Run();
 
   UsageStore& store_;
+  ObjectIndex* index_ = nullptr;
   Collect collect_;
   std::chrono::milliseconds period_;
   std::mutex mu_;  // serializes refreshes; guards everything below

@@ -134,6 +134,7 @@ void EnginePool::DispatchCall(size_t loop, ObjectAddress address, ObjectEvent ev
   ResponseCallback* done = nullptr;
   if (auto* http = std::get_if<HttpEvent>(&event)) done = &http->done;
   if (auto* rpc = std::get_if<RpcEvent>(&event)) done = &rpc->done;
+  if (auto* command = std::get_if<StorageCommandEvent>(&event)) done = &command->done;
   if (done) {
     ++requests_in_flight_;
     *done = [this, inner = std::move(*done)](HttpResponseData response) {
@@ -152,6 +153,12 @@ void EnginePool::DispatchCall(size_t loop, ObjectAddress address, ObjectEvent ev
   asio::post(owner->io, [owner, address = std::move(address), event = std::move(event)]() mutable {
     if (owner->engine) owner->engine->DispatchCall(std::move(address), std::move(event));
   });
+}
+
+void EnginePool::RunStorageCommand(const ObjectAddress& address, StorageCommand command,
+                                   ResponseCallback done) {
+  const size_t loop = RouteObject(address);
+  DispatchCall(loop, address, StorageCommandEvent{std::move(command), std::move(done)});
 }
 
 void EnginePool::FireAlarm(const ObjectAddress& address, long long scheduled_ms, int retry_count) {

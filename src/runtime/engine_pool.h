@@ -87,6 +87,11 @@ class EnginePool {
   // that loop, so that it never runs inside the caller's turn; events posted from one thread
   // arrive in the order they were posted. The event's callback runs on `loop`. Any thread.
   void DispatchCall(size_t loop, ObjectAddress address, ObjectEvent event);
+  // Routes an operator's storage command to the object (placing it, and constructing it, if it
+  // is not live) and runs it there as one of its events (StorageCommandEvent). `done` runs on the
+  // object's loop with the JSON answer. Any thread, after Start().
+  void RunStorageCommand(const ObjectAddress& address, StorageCommand command,
+                         ResponseCallback done);
   // Routes an alarm (the scheduler's alarm for `scheduled_ms`, or retry number `retry_count`) to
   // the object's loop and returns at once. Any thread, after Start().
   void FireAlarm(const ObjectAddress& address, long long scheduled_ms, int retry_count);

@@ -9,6 +9,7 @@ void FailEvent(ObjectEvent& event, HttpResponseData response) {
   if (auto* http = std::get_if<HttpEvent>(&event)) done = &http->done;
   if (auto* alarm = std::get_if<AlarmEvent>(&event)) done = &alarm->done;
   if (auto* rpc = std::get_if<RpcEvent>(&event)) done = &rpc->done;
+  if (auto* command = std::get_if<StorageCommandEvent>(&event)) done = &command->done;
   if (!done || !*done) return;
   ResponseCallback callback = std::move(*done);
   *done = nullptr;

@@ -1,5 +1,6 @@
-// The events an object's input gate queues: an HTTP request, an alarm, or something that happened
-// on one of its WebSockets. V8-free, so that the gates can be tested on their own.
+// The events an object's input gate queues: an HTTP request, an alarm, an RPC call, an operator's
+// storage command, or something that happened on one of its WebSockets. V8-free, so that the gates
+// can be tested on their own.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <variant>
 
 #include "runtime/http_message.h"
+#include "runtime/storage_command.h"
 
 namespace dorm::runtime {
 
@@ -50,7 +52,15 @@ struct SocketEvent {
   bool was_clean = false;
 };
 
-using ObjectEvent = std::variant<HttpEvent, AlarmEvent, SocketEvent, RpcEvent>;
+// An operator's storage browser command (runtime/storage_command.h), run between the object's
+// turns like any other event, so that it sees and leaves the storage whole. `done` gets the JSON
+// answer once the command's writes are durable.
+struct StorageCommandEvent {
+  StorageCommand command;
+  ResponseCallback done;
+};
+
+using ObjectEvent = std::variant<HttpEvent, AlarmEvent, SocketEvent, RpcEvent, StorageCommandEvent>;
 
 // Answers the event's waiter, if it has one (HTTP, alarm and RPC events), with `response`; socket
 // events have nobody waiting, and are dropped. The callback is consumed.

@@ -489,6 +489,8 @@ void ThreadEngine::Pump(uint64_t slot) {
       DeliverSocketEvent(instance, std::move(*socket));
     } else if (auto* rpc = std::get_if<RpcEvent>(&event)) {
       DeliverRpc(instance, std::move(*rpc));
+    } else if (auto* command = std::get_if<StorageCommandEvent>(&event)) {
+      DeliverStorageCommand(instance, std::move(*command));
     } else {
       Deliver(instance, std::move(std::get<HttpEvent>(event)));
     }

@@ -277,6 +277,11 @@ class ThreadEngine final : public ObjectHost {
   // The outcome of a successful alarm handler, to be sent once its writes are durable.
   HttpResponseData FinishAlarmHandler(ObjectInstance* instance);
 
+  // --- The storage browser (thread_engine_storage_commands.cc) ---
+  // Runs an operator's storage command on the object, between its turns; the answer leaves once
+  // the command's writes are durable.
+  void DeliverStorageCommand(ObjectInstance* instance, StorageCommandEvent event);
+
   // --- Calls between objects (thread_engine_calls.cc) ---
   void DeliverRpc(ObjectInstance* instance, RpcEvent event);
   // The callback that takes call `call_id`'s answer on the callee's thread (`loop`) and posts it

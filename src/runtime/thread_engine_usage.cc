@@ -26,6 +26,7 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
       live.app = record->address.app;
       live.class_name = record->address.class_name;
       live.instance_name = InstanceLabel(record->address);
+      live.object_id = record->address.object_id;
     }
   });
   for (auto& [key, instance] : objects_) {
@@ -34,8 +35,12 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
       instance->usage->storage_bytes = instance->db->SizeBytes();
       instance->usage->storage_stale = false;
     }
-    LiveObject live{instance->address.app, instance->address.class_name,
-                    InstanceLabel(instance->address), true, 0};
+    LiveObject live{instance->address.app,
+                    instance->address.class_name,
+                    InstanceLabel(instance->address),
+                    instance->address.object_id,
+                    true,
+                    0};
     if (auto it = sockets_by_object.find(key); it != sockets_by_object.end()) {
       live.websockets = it->second.websockets;
       sockets_by_object.erase(it);

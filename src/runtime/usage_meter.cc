@@ -22,6 +22,7 @@ void UsageMeter::Read(double cpu_scale, std::vector<ObjectUsageDelta>* out) {
       d.app = key.substr(0, a);
       d.class_name = key.substr(a + 1, b - a - 1);
       d.instance_name = u.instance_name;
+      d.object_id = key.substr(b + 1);
       d.http_requests = u.http_requests;
       d.websocket_messages = u.websocket_messages;
       d.alarms = u.alarms;

@@ -46,6 +46,7 @@ struct ObjectUsageDelta {
   std::string app;
   std::string class_name;
   std::string instance_name;
+  std::string object_id;  // 64 hex digits
   uint64_t http_requests = 0;
   uint64_t websocket_messages = 0;
   uint64_t alarms = 0;
@@ -61,6 +62,7 @@ struct LiveObject {
   std::string app;
   std::string class_name;
   std::string instance_name;
+  std::string object_id;   // 64 hex digits
   bool in_memory = false;  // false: hibernated, only its WebSockets are held
   uint64_t websockets = 0;
 };

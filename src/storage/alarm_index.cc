@@ -190,4 +190,25 @@ std::vector<AlarmEntry> AlarmIndex::DueBy(long long until_ms, int limit) {
   return out;
 }
 
+std::optional<long long> AlarmIndex::Find(const std::string& app, const std::string& class_name,
+                                          const std::string& object_id,
+                                          const std::string& instance_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_,
+                     "SELECT time_ms FROM object_alarms WHERE app = ?1 AND class = ?2 AND id = ?3 "
+                     "UNION ALL SELECT time_ms FROM alarms WHERE app = ?1 AND class = ?2 AND "
+                     "name = ?4 AND ?4 <> '' LIMIT 1",
+                     -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, app.data(), static_cast<int>(app.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, class_name.data(), static_cast<int>(class_name.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, object_id.data(), static_cast<int>(object_id.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, instance_name.data(), static_cast<int>(instance_name.size()),
+                    SQLITE_STATIC);
+  std::optional<long long> found;
+  if (sqlite3_step(st) == SQLITE_ROW) found = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return found;
+}
+
 }  // namespace dorm::storage

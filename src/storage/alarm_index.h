@@ -10,6 +10,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,10 @@ class AlarmIndex {
                  const std::string& to_app, const std::string& to_class);
   // Alarms due at or before `until_ms`, earliest first, at most `limit`.
   std::vector<AlarmEntry> DueBy(long long until_ms, int limit);
+  // The pending alarm of one object, as last indexed (`instance_name` finds an entry written
+  // before ids were recorded; may be empty).
+  std::optional<long long> Find(const std::string& app, const std::string& class_name,
+                                const std::string& object_id, const std::string& instance_name);
   // The index's write-ahead log, to flush with a commit.
   std::string LogPath() const { return path_ + "-wal"; }
 

@@ -22,6 +22,9 @@ namespace {
 // Depth of UserSqlScopes on this thread; a connection is used by one thread at a time.
 thread_local int user_sql_depth = 0;
 thread_local bool transaction_denied_flag = false;
+// 0: no AdminSqlScope; 1: read-only; 2: writes allowed.
+thread_local int admin_sql_mode = 0;
+thread_local bool admin_write_denied = false;
 
 // Functions user SQL may call: SQLite's core scalar, date and time, aggregate, window, math and
 // JSON functions, FTS5's auxiliary functions and the helpers ALTER TABLE calls. Left out: those
@@ -222,8 +225,38 @@ int AuthorizePragma(const char* name, const char* arg) {
   return SQLITE_DENY;
 }
 
+// An operator's SQL (AdminSqlScope): reads anything; writes only when allowed; never other files
+// or transaction control.
+int AuthorizeAdminSql(int action, const char* arg1) {
+  switch (action) {
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+      return SQLITE_DENY;
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_RECURSIVE:
+    case SQLITE_FUNCTION:
+      return SQLITE_OK;
+    case SQLITE_PRAGMA: {
+      // Only the PRAGMAs that describe tables, on any table: the others change the connection.
+      static const char* const kObjectPragmas[] = {"table_list",      "table_info", "table_xinfo",
+                                                   "index_info",      "index_list", "index_xinfo",
+                                                   "foreign_key_list"};
+      if (InList(arg1, std::begin(kObjectPragmas), std::end(kObjectPragmas))) return SQLITE_OK;
+      return SQLITE_DENY;
+    }
+    default:
+      if (admin_sql_mode == 2) return SQLITE_OK;
+      admin_write_denied = true;
+      return SQLITE_DENY;
+  }
+}
+
 int Authorizer(void*, int action, const char* arg1, const char* arg2, const char* database,
                const char* trigger_or_view) {
+  if (admin_sql_mode != 0) return AuthorizeAdminSql(action, arg1);
   if (user_sql_depth == 0) return SQLITE_OK;
   if (action == SQLITE_TRANSACTION || action == SQLITE_SAVEPOINT) transaction_denied_flag = true;
   return AuthorizeUserSql(action, arg1, arg2, database, trigger_or_view);
@@ -283,6 +316,15 @@ UserSqlScope::UserSqlScope() {
 }
 
 UserSqlScope::~UserSqlScope() { --user_sql_depth; }
+
+AdminSqlScope::AdminSqlScope(bool allow_writes) {
+  admin_sql_mode = allow_writes ? 2 : 1;
+  admin_write_denied = false;
+}
+
+bool AdminSqlScope::write_denied() const { return admin_write_denied; }
+
+AdminSqlScope::~AdminSqlScope() { admin_sql_mode = 0; }
 
 bool UserSqlScope::transaction_denied() const { return transaction_denied_flag; }
 

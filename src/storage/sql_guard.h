@@ -30,6 +30,21 @@ class UserSqlScope {
   bool transaction_denied() const;
 };
 
+// Marks the current thread as running an operator's SQL (the storage browser's `dorm storage sql`)
+// while it lives. Every table may be read, Dorm's own included; with `allow_writes` false, nothing
+// may be changed (no INSERT, UPDATE, DELETE, DDL or PRAGMA assignment). Never allowed: ATTACH and
+// DETACH (other files) and transaction control (the statement runs in the object's own implicit
+// transaction). Does not nest with UserSqlScope.
+class AdminSqlScope {
+ public:
+  explicit AdminSqlScope(bool allow_writes);
+  ~AdminSqlScope();
+  // Whether a statement prepared in this scope was refused because it would write.
+  bool write_denied() const;
+  AdminSqlScope(const AdminSqlScope&) = delete;
+  AdminSqlScope& operator=(const AdminSqlScope&) = delete;
+};
+
 // The authorizer's decision for one action (SQLITE_OK or SQLITE_DENY), as if inside a
 // UserSqlScope. `args` are the authorizer's four strings (any may be null).
 int AuthorizeUserSql(int action, const char* arg1, const char* arg2, const char* database,

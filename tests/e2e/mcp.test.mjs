@@ -14,7 +14,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { startServer, fixture, dormBin, withTimeout } from './lib/dorm.mjs';
 import { WsClient } from './lib/ws.mjs';
 
-const ACTIONS = ['deploy', 'list', 'get', 'delete', 'usage', 'list_env', 'set_env', 'delete_env', 'tail'];
+const ACTIONS = ['deploy', 'list', 'get', 'delete', 'usage', 'list_env', 'set_env', 'delete_env', 'tail',
+  'list_objects', 'get_storage'];
 const CLASS_FIELDS = ['access_mode', 'class_name', 'id', 'last_deployed_at', 'name', 'status'];
 
 let server;
@@ -71,11 +72,35 @@ test('tools/list offers manage_durable_objects with the seed actions and argumen
   assert.equal(schema.type, 'object');
   assert.deepEqual(schema.required, ['action']);
   assert.deepEqual(schema.properties.action.enum, ACTIONS);
-  for (const arg of ['app_id', 'name', 'code', 'access_mode', 'key', 'value', 'since', 'object', 'level']) {
+  for (const arg of ['app_id', 'name', 'code', 'access_mode', 'key', 'value', 'since', 'object', 'level', 'prefix', 'cursor', 'limit']) {
     assert.equal(schema.properties[arg]?.type, 'string', arg);
   }
   assert.deepEqual(schema.properties.access_mode.enum, ['public', 'authenticated', 'service_key']);
   assert.equal(tools[0].annotations.destructiveHint, true);
+});
+
+test('list_objects and get_storage read the objects list and an object\'s storage', async () => {
+  const code = fs.readFileSync(fixture('objects_admin.js'), 'utf8');
+  ok(await manage({ action: 'deploy', name: 'browsed', code, access_mode: 'public', app_id: 'mcp-objects' }));
+  for (const name of ['one', 'two']) {
+    const res = await server.request(`/_do/browsed/${name}/put?key=k&value=${encodeURIComponent(`"${name}"`)}`, {
+      headers: { host: `mcp-objects.localhost:${server.port}` },
+    });
+    assert.equal(res.status, 200, res.text);
+  }
+  const page = ok(await manage({ action: 'list_objects', app_id: 'mcp-objects', name: 'browsed', limit: '1' }));
+  assert.equal(page.objects.length, 1);
+  assert.match(page.cursor, /^[0-9a-f]{64}$/);
+  const rest = ok(await manage({ action: 'list_objects', app_id: 'mcp-objects', name: 'browsed', cursor: page.cursor }));
+  assert.deepEqual([...page.objects, ...rest.objects].map((o) => o.name).sort(), ['one', 'two']);
+  assert.equal(rest.cursor, null);
+  assert.deepEqual(ok(await manage({ action: 'get_storage', app_id: 'mcp-objects', name: 'browsed', object: 'two', key: 'k' })),
+    { key: 'k', value: 'two' });
+  assert.deepEqual(ok(await manage({ action: 'get_storage', app_id: 'mcp-objects', name: 'browsed', object: 'one' })).entries,
+    [{ key: 'k', value: 'one' }]);
+  assert.match(toolError(await manage({ action: 'get_storage', app_id: 'mcp-objects', name: 'browsed' })),
+    /Action 'get_storage' needs the argument 'object'/);
+  ok(await manage({ action: 'delete', app_id: 'mcp-objects', name: 'browsed' }));
 });
 
 test('deploy, list, get and delete the seed ChatRoom', async () => {

@@ -1,0 +1,69 @@
+// The index of every app's objects that the objects list (`dorm objects list`, GET
+// /_admin/v1/apps/<app>/classes/<class>/objects) reads: one row per object in the table
+// object_index of DATA/registry.sqlite with its id, name (when it was reached by one), storage
+// size as last measured and time of last activity.
+//
+// It is written from the usage readings (UsageRecorder, every 10 s and before each objects list),
+// in one transaction per reading, never on a request's path: an object appears once its first
+// event has been read, and its size and activity are those of the latest reading. Objects stored
+// before the index existed are added by a one-time scan of the data folder at start-up
+// (ScanExisting), recorded as done in object_index_meta.
+//
+// Thread-safe (one serialized connection). Methods throw std::runtime_error when the database
+// fails.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/usage_meter.h"
+
+struct sqlite3;
+
+namespace dorm::control {
+
+class Registry;
+class UsageStore;
+
+class ObjectIndex {
+ public:
+  explicit ObjectIndex(const std::string& data_dir);
+  ~ObjectIndex();
+  ObjectIndex(const ObjectIndex&) = delete;
+  ObjectIndex& operator=(const ObjectIndex&) = delete;
+
+  // Records a usage reading at `now_ms`: the objects that used something were active then (and
+  // carry their storage size when it changed); the live ones are added if missing.
+  void Record(const std::vector<runtime::ObjectUsageDelta>& deltas,
+              const std::vector<runtime::ThreadUsageReport>& reports, long long now_ms);
+
+  // Unless done before: adds the objects whose databases are in the data folder (size and
+  // modification time from the files; names from the usage meters' storage rows, when they
+  // recorded one), then records the scan as done.
+  void ScanExistingOnce(const std::string& data_dir, Registry& registry, UsageStore* usage);
+
+  struct Entry {
+    std::string id;
+    std::string name;  // empty: reached by id alone, or not known
+    long long storage_bytes = 0;
+    long long last_active_ms = 0;
+  };
+  // The objects of a class whose name starts with `prefix` (every object when empty), by id,
+  // after `cursor` (an id; from the start when empty), at most `limit`.
+  std::vector<Entry> List(const std::string& app, const std::string& class_name,
+                          const std::string& prefix, const std::string& cursor, int limit);
+  std::optional<Entry> Find(const std::string& app, const std::string& class_name,
+                            const std::string& id);
+
+  // The class is deleted: its objects are forgotten.
+  void ForgetClass(const std::string& app, const std::string& class_name);
+  // The class's objects now belong to another app and class (a transferred class).
+  void MoveClass(const std::string& from_app, const std::string& from_class,
+                 const std::string& to_app, const std::string& to_class);
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace dorm::control
