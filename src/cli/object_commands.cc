@@ -4,8 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/admin_client.h"
-#include "cli/admin_endpoint.h"
+#include "cli/admin_json_request.h"
 #include "cli/flag_value.h"
 #include "cli/json_text.h"
 #include "util/names.h"
@@ -28,36 +27,6 @@ const char kStorageUsage[] =
 int BadUsage(const char* usage) {
   std::cerr << usage << "\n";
   return 2;
-}
-
-// Sends the request and parses the JSON answer; nullopt (after printing the server's message)
-// on failure.
-std::optional<json::object> Ask(const std::map<std::string, std::string>& flags,
-                                const std::string& method, const std::string& target,
-                                const std::string& body = "") {
-  std::string error;
-  auto endpoint = ResolveAdminEndpoint(FlagValue(flags, "server"), FlagValue(flags, "token"),
-                                       FlagValue(flags, "data"), &error);
-  if (!endpoint) {
-    std::cerr << "dorm: " << error << "\n";
-    return std::nullopt;
-  }
-  AdminResponse r;
-  try {
-    r = AdminRequest(endpoint->server, endpoint->token, method, target, body);
-  } catch (const std::exception& e) {
-    std::cerr << "dorm: " << e.what() << "\n";
-    return std::nullopt;
-  }
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (r.status >= 400 || ec || !v.is_object()) {
-    std::string message = !ec && v.is_object() ? JsonText(v.as_object(), "error") : "";
-    if (message.empty()) message = "server answered " + std::to_string(r.status) + ": " + r.body;
-    std::cerr << "dorm: " << message << "\n";
-    return std::nullopt;
-  }
-  return std::move(v.as_object());
 }
 
 std::string AppOf(const std::map<std::string, std::string>& flags) {
@@ -93,7 +62,7 @@ std::string Text(const json::object& o, const char* key, const char* absent = "-
 int ObjectsCommand(const std::vector<std::string>& positional,
                    const std::map<std::string, std::string>& flags) {
   if (positional.size() != 2 || positional[0] != "list") return BadUsage(kObjectsUsage);
-  auto answer = Ask(flags, "GET", ClassPath(flags, positional[1]) + PageQuery(flags));
+  auto answer = AdminJsonRequest(flags, "GET", ClassPath(flags, positional[1]) + PageQuery(flags));
   if (!answer) return 1;
   std::printf("%-64s  %-24s %12s  %-20s  %-10s %4s  %s\n", "ID", "NAME", "STORAGE_BYTES",
               "LAST_ACTIVE", "STATE", "WS", "ALARM");
@@ -122,7 +91,7 @@ int StorageCommand(const std::vector<std::string>& positional,
   if (flags.count("write") && action != "sql") return BadUsage(kStorageUsage);
   if (action == "list") {
     if (positional.size() != 3) return BadUsage(kStorageUsage);
-    auto answer = Ask(flags, "GET", object_path + "/storage" + PageQuery(flags));
+    auto answer = AdminJsonRequest(flags, "GET", object_path + "/storage" + PageQuery(flags));
     if (!answer) return 1;
     const json::value* entries = answer->if_contains("entries");
     if (entries && entries->is_array()) {
@@ -143,8 +112,8 @@ int StorageCommand(const std::vector<std::string>& positional,
   }
   if (action == "get" || action == "delete") {
     if (positional.size() != 4) return BadUsage(kStorageUsage);
-    auto answer = Ask(flags, action == "get" ? "GET" : "DELETE",
-                      object_path + "/storage/" + PercentEncodeSegment(positional[3]));
+    auto answer = AdminJsonRequest(flags, action == "get" ? "GET" : "DELETE",
+                                   object_path + "/storage/" + PercentEncodeSegment(positional[3]));
     if (!answer) return 1;
     if (action == "get") {
       const json::value* value = answer->if_contains("value");
@@ -158,8 +127,9 @@ int StorageCommand(const std::vector<std::string>& positional,
   }
   if (action == "put") {
     if (positional.size() != 5) return BadUsage(kStorageUsage);
-    auto answer = Ask(flags, "PUT", object_path + "/storage/" + PercentEncodeSegment(positional[3]),
-                      positional[4]);
+    auto answer = AdminJsonRequest(flags, "PUT",
+                                   object_path + "/storage/" + PercentEncodeSegment(positional[3]),
+                                   positional[4]);
     if (!answer) return 1;
     std::cout << "stored\n";
     return 0;
@@ -174,7 +144,7 @@ int StorageCommand(const std::vector<std::string>& positional,
       if (limit.empty() || *end != '\0') return BadUsage(kStorageUsage);
       body["limit"] = n;
     }
-    auto answer = Ask(flags, "POST", object_path + "/sql", json::serialize(body));
+    auto answer = AdminJsonRequest(flags, "POST", object_path + "/sql", json::serialize(body));
     if (!answer) return 1;
     const json::value* columns = answer->if_contains("columns");
     if (columns && columns->is_array() && !columns->as_array().empty()) {

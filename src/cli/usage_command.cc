@@ -5,8 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/admin_client.h"
-#include "cli/admin_endpoint.h"
+#include "cli/admin_json_request.h"
 #include "cli/flag_value.h"
 #include "cli/json_text.h"
 #include "util/iso8601.h"
@@ -101,29 +100,9 @@ int UsageCommand(const std::vector<std::string>& positional,
   if (flags.count("since")) {
     target += "&since=" + PercentEncodeSegment(SinceArgument(FlagValue(flags, "since")));
   }
-  std::string error;
-  auto endpoint = ResolveAdminEndpoint(FlagValue(flags, "server"), FlagValue(flags, "token"),
-                                       FlagValue(flags, "data"), &error);
-  if (!endpoint) {
-    std::cerr << "dorm: " << error << "\n";
-    return 1;
-  }
-  AdminResponse r;
-  try {
-    r = AdminRequest(endpoint->server, endpoint->token, "GET", target, "");
-  } catch (const std::exception& e) {
-    std::cerr << "dorm: " << e.what() << "\n";
-    return 1;
-  }
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (r.status >= 400 || ec || !v.is_object()) {
-    std::string message = !ec && v.is_object() ? JsonText(v.as_object(), "error") : "";
-    if (message.empty()) message = "server answered " + std::to_string(r.status) + ": " + r.body;
-    std::cerr << "dorm: " << message << "\n";
-    return 1;
-  }
-  const json::object& o = v.as_object();
+  auto answer = AdminJsonRequest(flags, "GET", target);
+  if (!answer) return 1;
+  const json::object& o = *answer;
   std::string since = JsonText(o, "since");
   std::cout << "usage of app '" << app << "'"
             << (positional.empty() ? "" : ", class '" + positional[0] + "'") << " from "

@@ -50,7 +50,8 @@ runtime::HttpResponseData ErrorResponse(int status, const std::string& message) 
 }
 
 std::optional<std::map<std::string, std::string>> QueryParameters(const std::string& url,
-                                                                  std::string* error) {
+                                                                  std::string* error,
+                                                                  bool plus_is_space) {
   std::map<std::string, std::string> params;
   size_t q = url.find('?');
   if (q == std::string::npos) return params;
@@ -62,6 +63,11 @@ std::optional<std::map<std::string, std::string>> QueryParameters(const std::str
     std::string pair = query.substr(i, amp - i);
     i = amp + 1;
     if (pair.empty()) continue;
+    if (plus_is_space) {
+      for (char& c : pair) {
+        if (c == '+') c = ' ';
+      }
+    }
     size_t eq = pair.find('=');
     auto key = PercentDecode(pair.substr(0, eq));
     auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1));

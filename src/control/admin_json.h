@@ -23,10 +23,12 @@ struct ClassRecord;
 // How a deployed class is described ({"id", "name", "class_name", "app", "status", ...}).
 boost::json::object ClassSummary(const ClassRecord& record);
 
-// The query parameters of `url`, percent-decoded ('+' is kept: it is an ISO 8601 zone sign), or
-// nullopt with `error` set for a malformed query.
+// The query parameters of `url`, percent-decoded, or nullopt with `error` set for a malformed
+// query. '+' stays a '+' (the usage endpoints take ISO 8601 times, whose zone sign it is) unless
+// `plus_is_space`, as HTML forms and URLSearchParams encode a space (names and key prefixes).
 std::optional<std::map<std::string, std::string>> QueryParameters(const std::string& url,
-                                                                  std::string* error);
+                                                                  std::string* error,
+                                                                  bool plus_is_space = false);
 
 // The current time as ISO 8601 in UTC, to the second ("2026-12-03T18:00:00Z").
 std::string NowIso8601();

@@ -41,31 +41,6 @@ constexpr size_t kMaxPutJsonBytes = 4u << 20;
 constexpr size_t kMaxSqlBytes = 100000;
 constexpr size_t kMaxKeyBytes = 2048;
 
-// The percent-decoded query parameters of `url`; nullopt when malformed.
-std::optional<std::map<std::string, std::string>> ObjectQuery(const std::string& url) {
-  std::map<std::string, std::string> params;
-  size_t q = url.find('?');
-  if (q == std::string::npos) return params;
-  std::string query = url.substr(q + 1);
-  size_t i = 0;
-  while (i <= query.size()) {
-    size_t amp = query.find('&', i);
-    if (amp == std::string::npos) amp = query.size();
-    std::string pair = query.substr(i, amp - i);
-    i = amp + 1;
-    if (pair.empty()) continue;
-    for (char& c : pair) {
-      if (c == '+') c = ' ';
-    }
-    size_t eq = pair.find('=');
-    auto key = PercentDecode(pair.substr(0, eq));
-    auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1));
-    if (!key || !value) return std::nullopt;
-    params[*key] = *value;
-  }
-  return params;
-}
-
 // `limit` from the query (default 100, 1 to 1000); nullopt when out of range or not a number.
 std::optional<int> PageLimit(const std::map<std::string, std::string>& params) {
   auto it = params.find("limit");
@@ -126,8 +101,9 @@ bool AdminService::ServeObjects(const std::string& path, const HttpRequestData& 
         ErrorResponse(404, "No Durable Object class named '" + name + "' in app '" + app + "'."));
   }
   const std::string storage = record->storage_name.empty() ? record->name : record->storage_name;
-  auto params = ObjectQuery(request.url);
-  if (!params) return answer(ErrorResponse(400, "Malformed query string."));
+  std::string query_error;
+  auto params = QueryParameters(request.url, &query_error, /*plus_is_space=*/true);
+  if (!params) return answer(ErrorResponse(400, query_error));
   const std::string& method = request.method;
 
   if (parts.size() == 6) {

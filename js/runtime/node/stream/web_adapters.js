@@ -99,6 +99,16 @@ export function readableFromWeb(readableStream, options = {}) {
 const { AbortError } = errors;
 const { WritableStream } = globalThis;
 
+// Runs a Writable's or Duplex's callback out of a promise reaction; what it throws destroys
+// `stream` (a reaction has no caller to throw to).
+function runStreamCallback(stream, callback, error) {
+  try {
+    callback(error);
+  } catch (thrown) {
+    Stream.destroy(stream, thrown);
+  }
+}
+
 // A WritableStream whose writes go to the Writable: a write waits for 'drain' when the Writable
 // asks for it, close() ends the Writable and settles when it has finished, abort() destroys it.
 export function writableToWeb(streamWritable) {
@@ -165,14 +175,7 @@ export function writableFromWeb(writableStream, options = {}) {
   validateBoolean(decodeStrings, 'options.decodeStrings');
   const writer = writableStream.getWriter();
   let closed = false;
-  // Runs a Writable callback out of a promise reaction; what it throws destroys the stream.
-  const settle = (callback, error) => {
-    try {
-      callback(error);
-    } catch (thrown) {
-      Stream.destroy(writable, thrown);
-    }
-  };
+  const settle = (callback, error) => runStreamCallback(writable, callback, error);
   const writable = new Stream.Writable({
     highWaterMark,
     objectMode,
@@ -246,13 +249,7 @@ export function duplexFromWeb(pair, options = {}) {
   const writer = writableStream.getWriter();
   let readableClosed = false;
   let writableClosed = false;
-  const settle = (callback, error) => {
-    try {
-      callback(error);
-    } catch (thrown) {
-      Stream.destroy(duplex, thrown);
-    }
-  };
+  const settle = (callback, error) => runStreamCallback(duplex, callback, error);
   const duplex = new Stream.Duplex({
     allowHalfOpen,
     decodeStrings,
