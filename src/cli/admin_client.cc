@@ -12,24 +12,29 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-AdminResponse AdminRequest(const std::string& server, const std::string& token,
-                           const std::string& method, const std::string& target,
-                           const std::string& body) {
+ServerAddress SplitServerAddress(const std::string& server) {
   std::string rest = server;
   if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  std::string host = rest, port = "80";
+  ServerAddress address{rest, rest, "80"};
   if (size_t colon = rest.rfind(':'); colon != std::string::npos) {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
+    address.host = rest.substr(0, colon);
+    address.port = rest.substr(colon + 1);
   }
+  return address;
+}
+
+AdminResponse AdminRequest(const std::string& server, const std::string& token,
+                           const std::string& method, const std::string& target,
+                           const std::string& body) {
+  const auto [authority, host, port] = SplitServerAddress(server);
   try {
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
     stream.connect(resolver.resolve(host, port));
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, rest);
+    req.set(http::field::host, authority);
     req.set(http::field::authorization, "Bearer " + token);
     req.set(http::field::user_agent, "dorm-cli");
     if (!body.empty()) {

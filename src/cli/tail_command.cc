@@ -9,6 +9,7 @@
 #include <iostream>
 #include <limits>
 
+#include "cli/admin_client.h"
 #include "cli/admin_endpoint.h"
 #include "cli/flag_value.h"
 #include "cli/json_text.h"
@@ -108,14 +109,7 @@ int TailCommand(const std::vector<std::string>& positional,
     std::cerr << "dorm: " << error << "\n";
     return 1;
   }
-  std::string rest = endpoint->server;
-  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  std::string host = rest, port = "80";
-  if (size_t colon = rest.rfind(':'); colon != std::string::npos) {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-  }
+  const auto [authority, host, port] = SplitServerAddress(endpoint->server);
   std::string pending;  // what came of the current event so far
   bool broken = false;
   auto on_event = [&](const std::string& event) {
@@ -144,7 +138,7 @@ int TailCommand(const std::vector<std::string>& positional,
     beast::tcp_stream stream(io);
     stream.connect(resolver.resolve(host, port));
     http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, rest);
+    req.set(http::field::host, authority);
     req.set(http::field::authorization, "Bearer " + endpoint->token);
     req.set(http::field::user_agent, "dorm-cli");
     req.set(http::field::accept, "text/event-stream");

@@ -86,12 +86,7 @@ int MigrateSchema(PgConnection& connection) {
     connection.Exec("COMMIT");
     return before;
   } catch (...) {
-    if (connection.usable()) {
-      try {
-        connection.Exec("ROLLBACK");
-      } catch (const PgError&) {
-      }
-    }
+    connection.RollbackAfterFailure();
     throw;
   }
 }

@@ -173,12 +173,7 @@ long long CompactLog(PgConnection& connection, const std::string& object, const 
                     {PgParam::Text(object), PgParam::Text(seq)});
     connection.Exec("COMMIT");
   } catch (...) {
-    if (connection.usable()) {
-      try {
-        connection.Exec("ROLLBACK");
-      } catch (const PgError&) {
-      }
-    }
+    connection.RollbackAfterFailure();
     throw;
   }
   return rebuilt.seq;

@@ -131,6 +131,14 @@ bool PgConnection::Wait(bool for_write, Clock::time_point deadline) {
   return PollSocket(PQsocket(conn_), for_write, deadline);
 }
 
+void PgConnection::RollbackAfterFailure() noexcept {
+  if (!usable()) return;
+  try {
+    Exec("ROLLBACK");
+  } catch (...) {
+  }
+}
+
 PgResult PgConnection::Exec(std::string_view sql, const std::vector<PgParam>& params) {
   return Exec(sql, params, default_timeout_);
 }

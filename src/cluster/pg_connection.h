@@ -99,6 +99,11 @@ class PgConnection {
   PgResult Exec(std::string_view sql, const std::vector<PgParam>& params,
                 std::chrono::milliseconds timeout);
 
+  // Ends the transaction a failed statement left open: ROLLBACK when the connection is still
+  // usable, nothing otherwise (the server aborts it with the lost session). An error of the
+  // ROLLBACK itself is swallowed: the caller rethrows the failure that brought it here.
+  void RollbackAfterFailure() noexcept;
+
   // False once the connection was lost or closed after a timeout.
   bool usable() const { return conn_ != nullptr; }
   // The server process's id (pg_backend_pid), kept after the connection is lost: a statement

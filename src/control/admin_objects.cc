@@ -56,6 +56,23 @@ std::optional<int> PageLimit(const std::map<std::string, std::string>& params) {
   return n;
 }
 
+const char kLimitMessage[] = "limit must be a number from 1 to 1000.";
+
+// The page size of a listing whose only parameters are prefix, limit and cursor; nullopt with
+// `error` set to the 400 answer's message for any other parameter or a bad limit.
+std::optional<int> PagedListLimit(const std::map<std::string, std::string>& params,
+                                  std::string* error) {
+  for (const auto& [key, value] : params) {
+    if (key != "prefix" && key != "limit" && key != "cursor") {
+      *error = "Unknown parameter '" + key + "': use prefix, limit and cursor.";
+      return std::nullopt;
+    }
+  }
+  auto limit = PageLimit(params);
+  if (!limit) *error = kLimitMessage;
+  return limit;
+}
+
 std::string LowerHex(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
@@ -65,8 +82,6 @@ json::value IsoOrNull(long long ms) {
   if (ms <= 0) return nullptr;
   return json::value(FormatIso8601(ms));
 }
-
-const char kLimitMessage[] = "limit must be a number from 1 to 1000.";
 
 }  // namespace
 
@@ -108,14 +123,9 @@ bool AdminService::ServeObjects(const std::string& path, const HttpRequestData& 
 
   if (parts.size() == 6) {
     if (method != "GET") return answer(ErrorResponse(405, "Method not allowed."));
-    for (const auto& [key, value] : *params) {
-      if (key != "prefix" && key != "limit" && key != "cursor") {
-        return answer(
-            ErrorResponse(400, "Unknown parameter '" + key + "': use prefix, limit and cursor."));
-      }
-    }
-    auto limit = PageLimit(*params);
-    if (!limit) return answer(ErrorResponse(400, kLimitMessage));
+    std::string page_error;
+    auto limit = PagedListLimit(*params, &page_error);
+    if (!limit) return answer(ErrorResponse(400, page_error));
     if (!usage_ || !object_index_) {
       return answer(
           ErrorResponse(404, "The objects list needs the usage meters, which are not enabled."));
@@ -194,14 +204,9 @@ bool AdminService::ServeObjects(const std::string& path, const HttpRequestData& 
   using Op = runtime::StorageCommand::Op;
   if (parts.size() == 8 && parts[7] == "storage") {
     if (method != "GET") return answer(ErrorResponse(405, "Method not allowed."));
-    for (const auto& [key, value] : *params) {
-      if (key != "prefix" && key != "limit" && key != "cursor") {
-        return answer(
-            ErrorResponse(400, "Unknown parameter '" + key + "': use prefix, limit and cursor."));
-      }
-    }
-    auto limit = PageLimit(*params);
-    if (!limit) return answer(ErrorResponse(400, kLimitMessage));
+    std::string page_error;
+    auto limit = PagedListLimit(*params, &page_error);
+    if (!limit) return answer(ErrorResponse(400, page_error));
     command.op = Op::kList;
     command.limit = *limit;
     command.prefix = (*params)["prefix"];

@@ -41,6 +41,12 @@ class IndexTransaction {
   bool done_ = false;
 };
 
+// An entry from a row of "SELECT id, COALESCE(name, ''), storage_bytes, last_active_ms".
+ObjectIndex::Entry EntryFromRow(sqlite3_stmt* st) {
+  return ObjectIndex::Entry{SqliteColumnBytes(st, 0), SqliteColumnBytes(st, 1),
+                            sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)};
+}
+
 long long FileMillis(const std::filesystem::file_time_type& t) {
   // file_time_type's clock is not the system clock before C++20's clock_cast; the offset between
   // them now is close enough for a last-activity time.
@@ -210,8 +216,7 @@ std::vector<ObjectIndex::Entry> ObjectIndex::List(const std::string& app,
   std::vector<Entry> out;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    out.push_back(Entry{SqliteColumnBytes(st.get(), 0), SqliteColumnBytes(st.get(), 1),
-                        sqlite3_column_int64(st.get(), 2), sqlite3_column_int64(st.get(), 3)});
+    out.push_back(EntryFromRow(st.get()));
   }
   CheckSqlite(db_, rc, kOwner, "list");
   return out;
@@ -229,8 +234,7 @@ std::optional<ObjectIndex::Entry> ObjectIndex::Find(const std::string& app,
   BindSqliteText(st.get(), 2, class_name);
   BindSqliteText(st.get(), 3, id);
   if (sqlite3_step(st.get()) != SQLITE_ROW) return std::nullopt;
-  return Entry{SqliteColumnBytes(st.get(), 0), SqliteColumnBytes(st.get(), 1),
-               sqlite3_column_int64(st.get(), 2), sqlite3_column_int64(st.get(), 3)};
+  return EntryFromRow(st.get());
 }
 
 void ObjectIndex::ForgetClass(const std::string& app, const std::string& class_name) {
