@@ -19,16 +19,43 @@ run() {
   echo "== $*"
   if ! "$@"; then failed=1; echo "== FAILED: $*"; fi
 }
+
+# Most test files spend their time waiting (on timers, alarms, servers starting), so they run two
+# at a time. The files below assert bounds on wall-clock time (alarm lateness, CPU-limit
+# fairness, failover within 5 s) or kill servers mid-write; a second file running beside them
+# could stretch those times on a 2-core machine, so they run alone, after the others.
+serial_files=(alarms.test.mjs alarm_lifecycle.test.mjs examples_alarms.test.mjs crash.test.mjs
+  cluster_node.test.mjs postgres_harness.test.mjs lifecycle.test.mjs tail.test.mjs
+  cpu_tenant.test.mjs idle_isolates.test.mjs runaway.test.mjs runtime_crash.test.mjs)
+# tests_in DIR parallel|serial: prints the test files of DIR in that group.
+tests_in() {
+  local file group name
+  for file in "$1"/*.test.mjs; do
+    group=parallel
+    for name in "${serial_files[@]}"; do
+      [ "$(basename "$file")" = "$name" ] && group=serial
+    done
+    [ "$group" = "$2" ] && echo "$file"
+  done
+  return 0
+}
+# node_tests DORM-BINARY DIR [ENV...]: runs DIR's test files against the binary, in two passes.
+node_tests() {
+  local bin=$1 dir=$2
+  shift 2
+  run env DORM_BIN="$bin" "$@" node --test --test-concurrency=2 $(tests_in "$dir" parallel)
+  run env DORM_BIN="$bin" "$@" node --test --test-concurrency=1 $(tests_in "$dir" serial)
+}
 run build/dorm_unit_tests --gtest_brief=1
 run build-asan/dorm_unit_tests --gtest_brief=1
 run node --test tests/prelude/
 # The example projects type-check against Cloudflare's Workers types with `dorm types`' Env.
 run tests/types/check.sh
-run env DORM_BIN="$root/build/dorm" node --test tests/e2e/
-run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/e2e/
+node_tests "$root/build/dorm" tests/e2e
+node_tests "$root/build-asan/dorm" tests/e2e DORM_SANITIZED=1
 # Regression tests of attacks: hostile clients and hostile tenants (tests/security/README.md).
-run env DORM_BIN="$root/build/dorm" node --test tests/security/
-run env DORM_BIN="$root/build-asan/dorm" DORM_SANITIZED=1 node --test tests/security/
+node_tests "$root/build/dorm" tests/security
+node_tests "$root/build-asan/dorm" tests/security DORM_SANITIZED=1
 run env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/fuzz.sh
 if [ $failed -ne 0 ]; then
   echo "some tests failed"
