@@ -374,6 +374,21 @@ class Session : public std::enable_shared_from_this<Session> {
     job.version = req.version() < 11 ? 10 : 11;
     job.has_body = body_pending_;
     job.upgrade = websocket::is_upgrade(req);
+    // The headers that Connection names are this connection's too (RFC 9110 7.6.1), except
+    // Upgrade, which the tunnel passes on with its own Connection header, and the ones that frame
+    // or route the request: the bytes that follow the head are passed on as they are, so the
+    // owner must read them with the framing this node checked.
+    std::vector<std::string> named;
+    for (const auto& field : req) {
+      if (!beast::iequals(field.name_string(), "connection")) continue;
+      for (const auto& token : http::token_list(field.value())) {
+        if (beast::iequals(token, "upgrade") || beast::iequals(token, "content-length") ||
+            beast::iequals(token, "transfer-encoding") || beast::iequals(token, "host")) {
+          continue;
+        }
+        named.emplace_back(token);
+      }
+    }
     for (const auto& field : req) {
       const auto name = field.name_string();
       // Hop-by-hop headers are this connection's; x-dorm-* are the server's own.
@@ -382,6 +397,9 @@ class Session : public std::enable_shared_from_this<Session> {
           IsServerHeaderName(name)) {
         continue;
       }
+      bool hop = false;
+      for (const std::string& token : named) hop = hop || beast::iequals(name, token);
+      if (hop) continue;
       if (beast::iequals(name, "expect")) {
         if (beast::iequals(field.value(), "100-continue")) job.expect_continue = true;
         continue;

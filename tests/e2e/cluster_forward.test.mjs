@@ -127,6 +127,12 @@ test('bodies stream both ways through a forwarding node, and client headers arri
   assert.equal(headers['x-client'], 'kept');
   assert.equal(headers.host, 'app.example');
   assert.ok(!Object.keys(headers).some((h) => h.startsWith('x-dorm-forward')), JSON.stringify(headers));
+  // Headers the client's Connection header names belong to its connection to the first node.
+  const hop = await ok(via, `/_do/${CLASS}/streams/headers`, { headers: { connection: 'close, x-hop', 'x-hop': '1', 'x-client': 'kept' } });
+  const hopHeaders = Object.fromEntries(hop.headers);
+  assert.equal(hopHeaders['x-hop'], undefined);
+  assert.equal(hopHeaders['x-client'], 'kept');
+  assert.equal(hopHeaders.connection, 'close');
 
   // An upload of 8 MiB in chunks, echoed back as it comes.
   const body = crypto.randomBytes(8 << 20);
