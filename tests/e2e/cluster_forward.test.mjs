@@ -152,6 +152,21 @@ test('bodies stream both ways through a forwarding node, and client headers arri
   assert.equal(echoed.body.length, body.length);
   assert.ok(echoed.body.equals(body), 'the echo is the upload');
 
+  // Expect: 100-continue is answered by the first node; the body then goes to the owner.
+  const continued = await new Promise((resolve, reject) => {
+    const req = http.request({ port: via.port, host: '127.0.0.1', method: 'POST', path: `/_do/${CLASS}/streams/echo`, agent: false,
+      headers: { expect: '100-continue', 'content-length': '5' } });
+    let sawContinue = false;
+    req.on('continue', () => { sawContinue = true; req.end('hello'); });
+    req.on('response', (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(), sawContinue }));
+    });
+    req.on('error', reject);
+  });
+  assert.deepEqual(continued, { status: 200, body: 'hello', sawContinue: true });
+
   // A response whose second part waits for another request: its first part reaches the client
   // through the forwarding node before that (nothing is held back until the end).
   const chunks = [];
