@@ -1,5 +1,7 @@
 #include "cluster/cluster_node.h"
 
+#include <openssl/rand.h>
+
 #include <filesystem>
 
 #include "cluster/cluster_schema.h"
@@ -22,6 +24,22 @@ bool LogEndsAt(PgConnection& connection, const std::string& object, const LocalC
   return last.Int(0, 0) == local.seq && last.Bytes(0, 1) == local.chain;
 }
 
+// The cluster's forwarding secret: the one stored, or a new random one if none is yet (the
+// first node to start writes it; the others read it).
+std::string LoadForwardSecret(PgConnection& connection) {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes");
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string fresh;
+  for (unsigned char b : bytes) {
+    fresh.push_back(kDigits[b >> 4]);
+    fresh.push_back(kDigits[b & 0xf]);
+  }
+  connection.Exec("INSERT INTO cluster_secret (id, secret) VALUES (1, $1) ON CONFLICT DO NOTHING",
+                  {PgParam::Text(fresh)});
+  return connection.Exec("SELECT secret FROM cluster_secret WHERE id = 1").Text(0, 0);
+}
+
 PgSessionOptions SessionFor(const std::string& conninfo) {
   PgSessionOptions session;
   session.conninfo = conninfo;
@@ -40,6 +58,7 @@ void ClusterNode::Start() {
     std::unique_ptr<PgConnection> connection =
         PgConnection::Connect(options_.conninfo, std::chrono::seconds(5));
     MigrateSchema(*connection);
+    forward_secret_ = LoadForwardSecret(*connection);
   }
   NodeLeaseOptions lease;
   lease.conninfo = options_.conninfo;
@@ -53,6 +72,8 @@ void ClusterNode::Start() {
   flusher.node = options_.node;
   flusher_ = std::make_unique<CommitFlusher>(std::move(flusher));
   flusher_->Start();
+  directory_ = std::make_unique<ClusterDirectory>(options_.conninfo, options_.node);
+  directory_->Start();
   if (!RegisterWalCaptureVfs()) throw std::runtime_error("cannot register the WAL capture VFS");
   thread_ = std::thread([this] { RunActivations(); });
 }
@@ -72,6 +93,7 @@ void ClusterNode::Stop(bool release) {
     failed.error = "the node is stopping";
     job.done(std::move(failed));
   }
+  if (directory_) directory_->Stop();
   if (flusher_) flusher_->Stop();
   if (lease_) lease_->Stop(release);
 }

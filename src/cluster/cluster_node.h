@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cluster/cluster_directory.h"
 #include "cluster/commit_flusher.h"
 #include "cluster/node_lease.h"
 #include "cluster/pg_session.h"
@@ -107,6 +108,12 @@ class ClusterNode {
   // Failures are logged: the log then simply stays longer.
   void Compact(std::string object, long long epoch, std::string scratch_path);
 
+  // Where the cluster serves each object (for forwarding requests); valid after Start().
+  ClusterDirectory& directory() { return *directory_; }
+  // The key that signs requests forwarded between nodes (cluster/forward_auth.h), read (or made,
+  // by the first node) in Start().
+  const std::string& forward_secret() const { return forward_secret_; }
+
   // Queues a commit (CommitFlusher::Submit).
   bool Submit(LogRow row, CommitFlusher::Done done) {
     return flusher_->Submit(std::move(row), std::move(done));
@@ -126,6 +133,8 @@ class ClusterNode {
   ClusterNodeOptions options_;
   std::unique_ptr<NodeLease> lease_;
   std::unique_ptr<CommitFlusher> flusher_;
+  std::unique_ptr<ClusterDirectory> directory_;
+  std::string forward_secret_;
   PgSession session_;  // the activation thread's
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -49,6 +49,14 @@ CREATE INDEX alarms_by_time ON alarms (at);
     R"sql(
 ALTER TABLE snapshots ADD COLUMN checksum bytea NOT NULL DEFAULT ''::bytea;
 )sql",
+    // 3: the secret that signs requests forwarded between nodes (cluster/forward_auth.h); the
+    // first node to start writes it.
+    R"sql(
+CREATE TABLE cluster_secret (
+  id integer PRIMARY KEY CHECK (id = 1),
+  secret text NOT NULL
+);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

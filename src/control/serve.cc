@@ -506,6 +506,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       admin.set_object_index(object_index.get());
     }
     server.set_authorizer(&authorizer);
+    server.set_cluster(cluster_node.get());
     // Objects' fetch() of their own app's /_do/ URLs is served without a socket. Set before the
     // engines start, which read it from their threads.
     shared.local_fetch = [&server](const std::string& app, runtime::HttpRequestData& request,

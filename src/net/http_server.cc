@@ -17,8 +17,11 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "cluster/cluster_node.h"
+#include "cluster/forward_auth.h"
 #include "net/access_gate.h"
 #include "net/expiry_timer.h"
+#include "net/forward_tunnel.h"
 #include "net/request_head.h"
 #include "net/response_head.h"
 #include "net/route.h"
@@ -26,6 +29,7 @@
 #include "runtime/app_quarantine.h"
 #include "runtime/engine_pool.h"
 #include "runtime/object_id.h"
+#include "runtime/reset_reason.h"
 #include "runtime/response_stream.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/thread_engine.h"
@@ -151,6 +155,7 @@ class Session : public std::enable_shared_from_this<Session> {
     upload_ = Upload::kNone;
     upload_stream_.reset();
     upgrade_request_.reset();
+    object_key_.clear();
     if (buffer_.size() == 0) buffer_.shrink_to_fit();  // idle connections keep no large buffer
     if (first || buffer_.size() > 0) {
       phase_ = Phase::kHead;
@@ -263,6 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     host_ = std::string(req[http::field::host]);
     target_ = std::string(req.target());
+    if (!CheckForwarded(req)) return;
     // The request is handed to the loop that owns its object; measured on a hot object, that
     // beats moving the connection to the owner, since the other loops then share the HTTP work.
     // (A WebSocket, once upgraded, does move to the owner: all its traffic is the object's.)
@@ -281,6 +287,148 @@ class Session : public std::enable_shared_from_this<Session> {
       if (body_pending_) keep_alive_ = false;
       Write(std::move(*answer));
       return;
+    }
+    if (server_.cluster() && plan_.route.kind == RouteKind::kObject && !forwarded_) {
+      Place();
+      return;
+    }
+    ContinueAdmitted();
+  }
+
+  // --- Cluster mode.
+  // A request carrying the forwarding headers must have come from a node of the cluster: their
+  // signature is checked, and anything else is refused. Returns false if the request was answered.
+  bool CheckForwarded(const RequestHead& req) {
+    forwarded_.reset();
+    cluster::ClusterNode* cluster = server_.cluster();
+    if (!cluster) return true;  // not a cluster: x-dorm-* headers are dropped as always
+    auto forwarded = req.find(cluster::kForwardedHeader);
+    auto signature = req.find(cluster::kForwardSignatureHeader);
+    if (forwarded == req.end() && signature == req.end()) return true;
+    std::optional<cluster::ForwardFacts> facts;
+    if (forwarded != req.end() && signature != req.end()) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      facts = cluster::VerifyForward(cluster->forward_secret(), req.method_string(), req.target(),
+                                     forwarded->value(), signature->value(), now);
+    }
+    if (!facts) {
+      Refuse(403,
+             "The request carries cluster forwarding headers that no node of this cluster "
+             "signed.");
+      return false;
+    }
+    if (facts->hops > cluster::kMaxForwardHops) {
+      Refuse(508, "The request was forwarded between the nodes of the cluster too many times.");
+      return false;
+    }
+    forwarded_ = std::move(facts);
+    return true;
+  }
+
+  // Where the cluster serves the request's object: here, or forwarded to its node. The answer
+  // may need PostgreSQL (the directory's thread); meanwhile nothing is read.
+  void Place() {
+    runtime::ObjectAddress complete = plan_.address;
+    runtime::CompleteAddress(complete);
+    object_key_ = runtime::ObjectKey(complete);
+    cluster::ClusterDirectory& directory = server_.cluster()->directory();
+    if (std::optional<cluster::Placement> known = directory.Cached(object_key_)) {
+      OnPlaced(*known);
+      return;
+    }
+    phase_ = Phase::kDispatched;
+    Disarm();
+    directory.Locate(object_key_,
+                     [self = shared_from_this(), seq = ++place_seq_](cluster::Placement placement) {
+                       asio::post(self->io_, [self, seq, placement = std::move(placement)] {
+                         if (seq != self->place_seq_ || self->phase_ != Phase::kDispatched) return;
+                         self->OnPlaced(placement);
+                       });
+                     });
+  }
+
+  void OnPlaced(const cluster::Placement& placement) {
+    switch (placement.kind) {
+      case cluster::Placement::Kind::kLocal:
+        ContinueAdmitted();
+        return;
+      case cluster::Placement::Kind::kRemote:
+        Forward(placement);
+        return;
+      case cluster::Placement::Kind::kUnavailable:
+        phase_ = Phase::kHead;  // answered as a refusal of the head: the body is never read
+        Refuse(503, runtime::kClusterUnavailableMessage);
+        return;
+    }
+  }
+
+  // Hands the connection to a tunnel to the object's node; this session ends here.
+  void Forward(const cluster::Placement& placement) {
+    const auto& req = parser_->get();
+    ForwardJob job;
+    job.object = object_key_;
+    job.method = std::string(req.method_string());
+    job.target = target_;
+    job.version = req.version() < 11 ? 10 : 11;
+    job.has_body = body_pending_;
+    job.upgrade = websocket::is_upgrade(req);
+    // The headers that Connection names are this connection's too (RFC 9110 7.6.1), except
+    // Upgrade, which the tunnel passes on with its own Connection header, and the ones that frame
+    // or route the request: the bytes that follow the head are passed on as they are, so the
+    // owner must read them with the framing this node checked.
+    std::vector<std::string> named;
+    for (const auto& field : req) {
+      if (!beast::iequals(field.name_string(), "connection")) continue;
+      for (const auto& token : http::token_list(field.value())) {
+        if (beast::iequals(token, "upgrade") || beast::iequals(token, "content-length") ||
+            beast::iequals(token, "transfer-encoding") || beast::iequals(token, "host")) {
+          continue;
+        }
+        named.emplace_back(token);
+      }
+    }
+    for (const auto& field : req) {
+      const auto name = field.name_string();
+      // Hop-by-hop headers are this connection's; x-dorm-* are the server's own.
+      if (beast::iequals(name, "connection") || beast::iequals(name, "keep-alive") ||
+          beast::iequals(name, "proxy-connection") || beast::iequals(name, "te") ||
+          IsServerHeaderName(name)) {
+        continue;
+      }
+      bool hop = false;
+      for (const std::string& token : named) hop = hop || beast::iequals(name, token);
+      if (hop) continue;
+      if (beast::iequals(name, "expect")) {
+        if (beast::iequals(field.value(), "100-continue")) job.expect_continue = true;
+        continue;
+      }
+      job.fields.append(name.data(), name.size());
+      job.fields += ": ";
+      job.fields.append(field.value().data(), field.value().size());
+      job.fields += "\r\n";
+    }
+    beast::error_code ec;
+    tcp::endpoint remote = socket_.remote_endpoint(ec);
+    if (!ec) job.client_address = remote.address().to_string();
+    job.node = placement.node;
+    job.addr = placement.addr;
+    std::string pending = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    phase_ = Phase::kClosed;
+    Disarm();
+    reservation_.Release();
+    StartForwardTunnel(std::move(socket_), std::move(pending), std::move(job), *server_.cluster(),
+                       accounts_);
+  }
+
+  // The rest of OnHead for a request served here.
+  void ContinueAdmitted() {
+    const auto& req = parser_->get();
+    if (phase_ == Phase::kDispatched) {
+      phase_ = Phase::kHead;
+      Arm(server_.options().header_timeout);
     }
     if ((plan_.route.kind == RouteKind::kObject || plan_.route.kind == RouteKind::kWorker) &&
         websocket::is_upgrade(req)) {
@@ -384,6 +532,16 @@ class Session : public std::enable_shared_from_this<Session> {
       if (response.web_socket_id != 0) NotifySocketNeverConnected(response);
       if (response.body_stream) response.body_stream->Cancel();
       return;
+    }
+    if (response.owned_elsewhere) {
+      if (forwarded_) {
+        // The forwarding node asked the wrong node: it retries at the owner named here.
+        auto moved = Plain(cluster::kNotOwnerStatus, runtime::kOwnedElsewhereMessage);
+        moved.headers.emplace_back(cluster::kOwnerHeader, response.owner_node);
+        response = std::move(moved);
+      } else if (server_.cluster() && !object_key_.empty()) {
+        server_.cluster()->directory().Forget(object_key_);
+      }
     }
     Write(std::move(response));
   }
@@ -1039,6 +1197,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string protocol_fallback_;
   std::optional<size_t> owner_;  // the loop of the request's object, once routed
   std::optional<http::request<http::string_body>> upgrade_request_;
+  // Cluster mode: the facts of a request another node forwarded (its signature checked), the
+  // request's object key once placed, and the placement asked for (a stale answer is dropped).
+  std::optional<cluster::ForwardFacts> forwarded_;
+  std::string object_key_;
+  uint64_t place_seq_ = 0;
   // The body of the response being written, while it streams (see WriteStreamed).
   std::shared_ptr<runtime::ResponseStream> stream_;
   bool chunked_ = false;          // framed as chunks; else raw under a Content-Length

@@ -45,6 +45,9 @@
 namespace dorm::runtime {
 class EnginePool;
 }  // namespace dorm::runtime
+namespace dorm::cluster {
+class ClusterNode;
+}  // namespace dorm::cluster
 
 namespace dorm::net {
 
@@ -110,6 +113,11 @@ class HttpServer {
   void set_authorizer(const RequestAuthorizer* authorizer) { authorizer_ = authorizer; }
   // Checks admin requests on their head (see AdminGate). Set before Start().
   void set_admin_gate(AdminGate gate) { admin_gate_ = std::move(gate); }
+  // Cluster mode: a request for an object another node serves is forwarded there
+  // (net/forward_tunnel.h), and requests forwarded by other nodes are checked
+  // (cluster/forward_auth.h). Set before Start(); must outlive the server.
+  void set_cluster(cluster::ClusterNode* cluster) { cluster_ = cluster; }
+  cluster::ClusterNode* cluster() const { return cluster_; }
 
   // --- For sessions. ---
   // Where a request goes.
@@ -172,6 +180,7 @@ class HttpServer {
   AdminGate admin_gate_;
   std::shared_ptr<ConnectionAccounts> accounts_;
   const RequestAuthorizer* authorizer_ = nullptr;
+  cluster::ClusterNode* cluster_ = nullptr;
   boost::asio::io_context accept_io_{1};
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> accept_retry_;  // back-off after a failed accept

@@ -62,6 +62,12 @@ struct HttpResponseData {
   // For kThrew on an HTTP event: the thrown error's `name` (TypeError...), so that a stub's
   // fetch() rethrows the same class. Never sent to a client.
   std::string thrown_name;
+  // Cluster mode: the runtime refused the event because another node owns the object (named in
+  // `owner_node`, empty when unknown). The network front answers a request forwarded by another
+  // node with "not owner" (cluster/forward_auth.h), so that node retries at the owner. Never sent
+  // to a client.
+  bool owned_elsewhere = false;
+  std::string owner_node;
 
   // A response the server itself produces: {"error": message} as JSON, with runtime_error set.
   static HttpResponseData JsonError(int status, const std::string& message);

@@ -72,10 +72,14 @@ void ThreadEngine::OnActivated(const std::string& key, const ObjectAddress& addr
         ClusterObject{result.epoch, result.seq, result.chain, result.generation, result.tail_bytes};
     for (auto& event : waiting) DispatchEvent(address, std::move(event));
   } else {
-    const char* message = result.status == cluster::Activation::Status::kOwnedElsewhere
-                              ? kOwnedElsewhereMessage
-                              : kClusterUnavailableMessage;
-    for (auto& event : waiting) FailEvent(event, ClusterRefusal(message));
+    const bool elsewhere = result.status == cluster::Activation::Status::kOwnedElsewhere;
+    for (auto& event : waiting) {
+      HttpResponseData answer =
+          ClusterRefusal(elsewhere ? kOwnedElsewhereMessage : kClusterUnavailableMessage);
+      answer.owned_elsewhere = elsewhere;
+      answer.owner_node = result.owner;
+      FailEvent(event, std::move(answer));
+    }
   }
   ReleasePlacementIfGone(key);
 }

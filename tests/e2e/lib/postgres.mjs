@@ -24,7 +24,7 @@ function binDir() {
     'scripts/install-deps.sh, or set DORM_PG_BINDIR');
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.on('error', reject);

@@ -1,0 +1,175 @@
+#include "cluster/cluster_directory.h"
+
+#include "cluster/rendezvous.h"
+#include "util/log.h"
+#include "util/rate_limited_log.h"
+
+namespace dorm::cluster {
+namespace {
+
+PgSessionOptions DirectorySession(const std::string& conninfo) {
+  PgSessionOptions options;
+  options.conninfo = conninfo;
+  options.statement_timeout = std::chrono::milliseconds(2000);
+  return options;
+}
+
+// A PostgreSQL text[] literal of `items`, every element quoted.
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+ClusterDirectory::ClusterDirectory(std::string conninfo, std::string self)
+    : self_(std::move(self)), session_(DirectorySession(conninfo)) {}
+
+ClusterDirectory::~ClusterDirectory() { Stop(); }
+
+void ClusterDirectory::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ClusterDirectory::Stop() {
+  std::deque<Job> abandoned;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    abandoned.swap(jobs_);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  for (Job& job : abandoned) job.done(Placement{});
+}
+
+std::optional<Placement> ClusterDirectory::Cached(const std::string& object) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = cache_.find(object);
+  if (it == cache_.end()) return std::nullopt;
+  if (Clock::now() >= it->second.until) {
+    cache_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.placement;
+}
+
+void ClusterDirectory::Locate(std::string object, std::function<void(Placement)> done) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_ && jobs_.size() < kMaxQueued) {
+      jobs_.push_back(Job{std::move(object), std::move(done)});
+      wake_.notify_one();
+      return;
+    }
+  }
+  done(Placement{});
+}
+
+void ClusterDirectory::Forget(const std::string& object) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cache_.erase(object);
+}
+
+std::optional<std::string> ClusterDirectory::AddressOf(const std::string& node) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = addresses_.find(node);
+  if (it == addresses_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ClusterDirectory::RefreshNodes(PgConnection& connection) {
+  PgResult found =
+      connection.Exec("SELECT node, addr FROM nodes WHERE lease_until > now() ORDER BY node");
+  std::vector<std::string> names;
+  std::unordered_map<std::string, std::string> addresses;
+  for (int row = 0; row < found.rows(); ++row) {
+    names.push_back(found.Text(row, 0));
+    addresses.emplace(names.back(), found.Text(row, 1));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  live_nodes_ = std::move(names);
+  addresses_ = std::move(addresses);
+}
+
+std::vector<Placement> ClusterDirectory::LookUp(PgConnection& connection,
+                                                const std::vector<Job>& jobs) {
+  std::vector<std::string> objects;
+  for (const Job& job : jobs) objects.push_back(job.object);
+  PgResult found = connection.Exec(
+      "SELECT o.object, o.node, n.addr FROM owners o JOIN nodes n ON n.node = o.node "
+      "WHERE o.object = ANY($1::text[]) AND n.lease_until > now()",
+      {PgParam::Text(TextArray(objects))});
+  std::unordered_map<std::string, Placement> owned;
+  for (int row = 0; row < found.rows(); ++row) {
+    Placement placement;
+    placement.node = found.Text(row, 1);
+    placement.addr = found.Text(row, 2);
+    placement.kind = placement.node == self_ ? Placement::Kind::kLocal : Placement::Kind::kRemote;
+    owned.emplace(found.Text(row, 0), std::move(placement));
+  }
+  std::vector<Placement> result;
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Clock::time_point until = Clock::now() + kCacheFor;
+  if (cache_.size() + owned.size() > kMaxCached) cache_.clear();
+  for (const Job& job : jobs) {
+    if (auto it = owned.find(job.object); it != owned.end()) {
+      cache_[job.object] = CacheEntry{it->second, until};
+      result.push_back(it->second);
+      continue;
+    }
+    // Nobody live owns it: the rendezvous winner takes it (not cached: it is about to change).
+    Placement placement;
+    if (std::optional<size_t> pick = RendezvousPick(live_nodes_, job.object)) {
+      placement.node = live_nodes_[*pick];
+      auto addr = addresses_.find(placement.node);
+      if (addr != addresses_.end()) placement.addr = addr->second;
+      placement.kind = placement.node == self_ ? Placement::Kind::kLocal : Placement::Kind::kRemote;
+    }
+    result.push_back(std::move(placement));
+  }
+  return result;
+}
+
+void ClusterDirectory::Run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, kNodesEvery, [this] { return stopping_ || !jobs_.empty(); });
+    if (stopping_) break;
+    std::vector<Job> batch;
+    while (!jobs_.empty() && batch.size() < 500) {
+      batch.push_back(std::move(jobs_.front()));
+      jobs_.pop_front();
+    }
+    lock.unlock();
+    std::vector<Placement> placements(batch.size());
+    try {
+      PgConnection& connection = session_.Get();
+      if (Clock::now() - nodes_read_ >= kNodesEvery) {
+        RefreshNodes(connection);
+        nodes_read_ = Clock::now();
+      }
+      if (!batch.empty()) placements = LookUp(connection, batch);
+    } catch (const PgError& e) {
+      if (e.connection_lost()) session_.Drop();
+      static RateLimitedLog log(LogLevel::kWarn, std::chrono::seconds(10));
+      log.Note(std::string("cluster directory: ") + e.what());
+    } catch (const std::exception& e) {
+      Log(LogLevel::kWarn, std::string("cluster directory: ") + e.what());
+    }
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(placements[i]));
+    lock.lock();
+  }
+}
+
+}  // namespace dorm::cluster
