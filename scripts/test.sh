@@ -25,7 +25,7 @@ run() {
 # fairness, failover within 5 s) or kill servers mid-write; a second file running beside them
 # could stretch those times on a 2-core machine, so they run alone, after the others.
 serial_files=(alarms.test.mjs alarm_lifecycle.test.mjs examples_alarms.test.mjs crash.test.mjs
-  cluster_node.test.mjs postgres_harness.test.mjs lifecycle.test.mjs tail.test.mjs
+  cluster_node.test.mjs cluster_forward.test.mjs postgres_harness.test.mjs lifecycle.test.mjs tail.test.mjs
   cpu_tenant.test.mjs idle_isolates.test.mjs runaway.test.mjs runtime_crash.test.mjs)
 # tests_in DIR parallel|serial: prints the test files of DIR in that group.
 tests_in() {
