@@ -5,7 +5,7 @@ import { html } from './html.js';
 
 const WIDTH = 640;
 const HEIGHT = 200;
-const LEFT = 56;
+const LEFT = 76;
 const RIGHT = 12;
 const TOP = 12;
 const BOTTOM = 28;

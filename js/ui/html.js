@@ -14,7 +14,7 @@ export function formatBytes(n) {
     n /= 1024;
     i++;
   }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+  return `${i === 0 ? n : n.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
 }
 
 // A time (ms since the epoch, or ISO 8601) as "2026-12-05 09:30:12" in UTC.

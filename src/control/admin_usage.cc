@@ -215,10 +215,9 @@ HttpResponseData AdminService::ServeUsageSeries(const HttpRequestData& request) 
   }
   const long long points = (now_minute - since_minute) / step + 1;
   if (points > kMaxPoints) {
-    return HttpResponseData::JsonError(
-        400, "Too many points: " + std::to_string(points) + " steps of " + std::to_string(step) +
-                 " minutes since the start (at most " + std::to_string(kMaxPoints) +
-                 "); use a later since or a longer step.");
+    return HttpResponseData::JsonError(400, "Too many points: " + std::to_string(points) +
+                                                " (at most " + std::to_string(kMaxPoints) +
+                                                "): use a later since or a longer step.");
   }
   usage_->Refresh();
   std::vector<UsageTotals> buckets(static_cast<size_t>(points));

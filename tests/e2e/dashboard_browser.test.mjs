@@ -267,6 +267,38 @@ test('the usage charts draw the requests, CPU time and storage', async () => {
   await shot('usage');
 });
 
+test('the usage series: one point per step, the same sums as the usage totals, bad parameters refused', async () => {
+  const since = new Date(Date.now() - 119 * 60000).toISOString();
+  const series = (await server.api('GET', `/usage/series?app=default&name=notes&since=${since}&step=30`)).json();
+  assert.equal(series.app, 'default');
+  assert.equal(series.name, 'notes');
+  assert.equal(series.step_minutes, 30);
+  assert.equal(series.since, `${since.slice(0, 16)}:00Z`);
+  assert.equal(series.points.length, 4);
+  assert.deepEqual(Object.keys(series.points[0]), ['time', 'do_requests', 'do_cpu_ms', 'wall_ms', 'http_requests', 'websocket_messages', 'alarms', 'outbound_requests', 'outbound_bytes']);
+  assert.equal(Date.parse(series.points[1].time) - Date.parse(series.points[0].time), 30 * 60000);
+  const totals = (await server.api('GET', `/usage?app=default&name=notes&since=${since}`)).json();
+  const sum = (field) => series.points.reduce((s, p) => s + p[field], 0);
+  assert.equal(sum('do_requests'), totals.do_requests);
+  assert.equal(sum('http_requests'), totals.http_requests);
+  assert.equal(series.storage_bytes, totals.storage_bytes);
+  const refused = [
+    ['/usage/series?step=0', 400, "Invalid step '0': use a number of minutes from 1 to 10080."],
+    ['/usage/series?step=1&since=2020-01-01', 400, /^Too many points: \d+ \(at most 1440\): use a later since or a longer step\.$/],
+    ['/usage/series?since=tomorrow', 400, "Invalid since 'tomorrow': use an ISO 8601 time in the past such as 2025-01-31T00:00:00Z."],
+    ['/usage/series?app=default&name=nope', 404, "No Durable Object class named 'nope' in app 'default'."],
+    ['/usage/series?limit=3', 400, "Unknown parameter 'limit': use app, name, since and step."],
+  ];
+  for (const [p, status, message] of refused) {
+    const res = await server.api('GET', p);
+    assert.equal(res.status, status, `${p}: ${res.text}`);
+    if (typeof message === 'string') assert.equal(res.json().error, message, p);
+    else assert.match(res.json().error, message, p);
+  }
+  assert.deepEqual((await server.api('GET', '/apps')).json(), { apps: ['default', 'hidden-app'] });
+  assert.equal((await server.api('POST', '/apps', '{}')).status, 405);
+});
+
 test('env vars and service keys are created and revoked; an env value never reaches the page', async () => {
   const value = `dashboard-secret-${crypto.randomBytes(12).toString('hex')}`;
   await go('keys');
