@@ -243,6 +243,13 @@ test('a request shows in the live log', async () => {
   assert.match(await consoleLine.textContent(), new RegExp(`\\[notes/charlie\\]\\(log\\) note k stored: ${marker}`));
   const requestLine = page.locator('ol.log li', { hasText: `GET /note?key=k&text=${marker} - 200 ok` });
   await requestLine.waitFor({ timeout: 15000 });
+  // A tenant's text is shown as text, never as markup.
+  const hostile = '<img src=x onerror="window.__pwned=1"><b>bold</b>';
+  const res2 = await server.request(`/_do/notes/charlie/note?key=${encodeURIComponent(hostile)}&text=${encodeURIComponent(hostile)}`);
+  assert.equal(res2.status, 200, res2.text);
+  await page.locator('ol.log li', { hasText: `stored: ${hostile}` }).waitFor({ timeout: 15000 });
+  assert.equal(await page.locator('ol.log img, ol.log b').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
   await shot('logs');
 });
 
