@@ -168,6 +168,13 @@ test('a class deployed from a file shows in the apps page', async () => {
   await page.waitForSelector('.detail');
   assert.match(await page.textContent('.detail'), /No uncaught error since the server started\./);
   assert.match(await page.textContent('.detail'), /File dashboard_notes\.js, class DashboardNotes/);
+  // The class's last uncaught error, once it has one.
+  const thrown = await server.request('/_do/notes/alpha/throw');
+  assert.equal(thrown.status, 500, thrown.text);
+  await row.locator('button').click();
+  await row.locator('button').click();
+  await page.waitForSelector('.detail pre.last-error');
+  assert.match(await page.textContent('.detail pre.last-error'), /dashboard probe failure/);
   await shot('apps');
 });
 
