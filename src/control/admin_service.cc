@@ -120,6 +120,15 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
     return JsonResponse(200, json::object{{"ok", true}});
   }
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "usage") return ServeUsage(request);
+  if (parts.size() == 3 && parts[0] == "v1" && parts[1] == "usage" && parts[2] == "series") {
+    return ServeUsageSeries(request);
+  }
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "apps") {
+    if (method != "GET") return ErrorResponse(405, "Method not allowed.");
+    json::array apps;
+    for (const std::string& app : registry_.Apps()) apps.push_back(json::value(app));
+    return JsonResponse(200, json::object{{"apps", std::move(apps)}});
+  }
   if (parts.size() == 1 && parts[0] == "metrics") return ServeMetrics(request);
   if (parts.size() >= 4 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "env") {
     return ServeEnv(parts, request);

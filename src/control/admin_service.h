@@ -117,6 +117,8 @@ class AdminService {
   // GET /v1/usage and GET /metrics (admin_usage.cc).
   runtime::HttpResponseData ServeUsage(const runtime::HttpRequestData& request);
   runtime::HttpResponseData ServeMetrics(const runtime::HttpRequestData& request);
+  // GET /v1/usage/series (admin_usage.cc).
+  runtime::HttpResponseData ServeUsageSeries(const runtime::HttpRequestData& request);
   void PublishApp(const std::string& app);
   void Work();
 

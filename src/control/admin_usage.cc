@@ -1,12 +1,15 @@
 // The usage endpoints of the admin API:
 //   GET /_admin/v1/usage?app=APP[&name=CLASS][&since=ISO8601]  → the meters as JSON: totals of
 //       the app, per class and per object (what `dorm usage` and the MCP `usage` action show)
+//   GET /_admin/v1/usage/series?app=APP[&name=CLASS][&since=ISO8601][&step=MINUTES]  → the same
+//       meters over time, one point per step (what the dashboard charts)
 //   GET /_admin/metrics  → the same meters per app and class, and server health, in the
 //       Prometheus text format
 // Both read the runtime threads' meters first, so they answer with everything counted so far.
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 
 #include "control/admin_json.h"
@@ -158,6 +161,90 @@ HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
   PutMeters(body, app_meters);
   body["classes"] = std::move(class_list);
   body["objects"] = std::move(object_list);
+  return JsonResponse(200, body);
+}
+
+HttpResponseData AdminService::ServeUsageSeries(const HttpRequestData& request) {
+  if (request.method != "GET") return HttpResponseData::JsonError(405, "Method not allowed.");
+  if (!usage_) return HttpResponseData::JsonError(404, "Usage meters are not enabled.");
+  std::string error;
+  auto params = QueryParameters(request.url, &error);
+  if (!params) return HttpResponseData::JsonError(400, error);
+  for (const auto& [key, value] : *params) {
+    if (key != "app" && key != "name" && key != "since" && key != "step") {
+      return HttpResponseData::JsonError(
+          400, "Unknown parameter '" + key + "': use app, name, since and step.");
+    }
+  }
+  auto param = [&](const char* key) {
+    auto it = params->find(key);
+    return it == params->end() ? std::string() : it->second;
+  };
+  std::string app = param("app").empty() ? "default" : param("app");
+  if (!IsValidKebabName(app)) {
+    return HttpResponseData::JsonError(400, "Invalid app name '" + app + "'.");
+  }
+  std::string name = param("name");
+  if (!name.empty() && !registry_.Get(app, name)) {
+    return HttpResponseData::JsonError(
+        404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
+  }
+  // At most this many points, so that an answer stays small whatever the period and step.
+  constexpr long long kMaxPoints = 1440;
+  long long step = 60;
+  if (params->count("step")) {
+    const std::string text = param("step");
+    char* end = nullptr;
+    long long n = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || end != text.c_str() + text.size() || n < 1 || n > 7 * 24 * 60) {
+      return HttpResponseData::JsonError(
+          400, "Invalid step '" + text + "': use a number of minutes from 1 to 10080.");
+    }
+    step = n;
+  }
+  const long long now_minute = WallClockMs() / 60000;
+  long long since_minute = now_minute - 24 * 60 + 1;
+  if (params->count("since")) {
+    std::optional<long long> since_ms = ParseIso8601Ms(param("since"));
+    if (!since_ms || *since_ms < 0 || *since_ms / 60000 > now_minute) {
+      return HttpResponseData::JsonError(400, "Invalid since '" + param("since") +
+                                                  "': use an ISO 8601 time in the past such as "
+                                                  "2025-01-31T00:00:00Z.");
+    }
+    since_minute = *since_ms / 60000;
+  }
+  const long long points = (now_minute - since_minute) / step + 1;
+  if (points > kMaxPoints) {
+    return HttpResponseData::JsonError(400, "Too many points: " + std::to_string(points) +
+                                                " (at most " + std::to_string(kMaxPoints) +
+                                                "): use a later since or a longer step.");
+  }
+  usage_->Refresh();
+  std::vector<UsageTotals> buckets(static_cast<size_t>(points));
+  for (const auto& row : usage_store_->Series(app, name, since_minute, step)) {
+    if (row.bucket >= 0 && row.bucket < points)
+      buckets[static_cast<size_t>(row.bucket)] = row.totals;
+  }
+  long long storage_bytes = 0;
+  for (const auto& row : usage_store_->Storage(app, name)) storage_bytes += row.bytes;
+  json::array list;
+  for (long long i = 0; i < points; ++i) {
+    Meters m;
+    m.totals = buckets[static_cast<size_t>(i)];
+    json::object item{{"time", FormatIso8601((since_minute + i * step) * 60000)}};
+    PutMeters(item, m);
+    item.erase("storage_bytes");
+    item.erase("live_objects");
+    item.erase("live_websockets");
+    list.push_back(std::move(item));
+  }
+  json::object body{{"app", app},
+                    {"name", name.empty() ? json::value(nullptr) : json::value(name)},
+                    {"since", FormatIso8601(since_minute * 60000)},
+                    {"until", FormatIso8601(WallClockMs())},
+                    {"step_minutes", step},
+                    {"storage_bytes", storage_bytes},
+                    {"points", std::move(list)}};
   return JsonResponse(200, body);
 }
 

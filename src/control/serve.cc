@@ -19,6 +19,7 @@
 
 #include "cluster/cluster_node.h"
 #include "control/admin_service.h"
+#include "control/admin_ui.h"
 #include "control/class_storage.h"
 #include "control/credential_authorizer.h"
 #include "control/credentials_store.h"
@@ -462,9 +463,11 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
                              admin.Handle(path, std::move(request), std::move(respond));
                            });
     // Admin requests are refused on their head when the token is wrong, before any body is read
-    // (the admin service checks the token again).
+    // (the admin service checks the token again). The dashboard's assets hold no data and are
+    // served without the token (the page asks for it).
     server.set_admin_gate(
         [&token](const runtime::HttpRequestData& head) -> std::optional<runtime::HttpResponseData> {
+          if (auto dashboard = ServeDashboard(head)) return dashboard;
           std::string auth;
           for (const auto& [name, value] : head.headers) {
             if (strcasecmp(name.c_str(), "authorization") == 0) {

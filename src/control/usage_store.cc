@@ -241,6 +241,20 @@ std::vector<UsageStore::ObjectRow> UsageStore::Query(const std::string& app,
   return rows;
 }
 
+std::vector<UsageStore::SeriesRow> UsageStore::Series(const std::string& app,
+                                                      const std::string& class_name,
+                                                      long long since_minute,
+                                                      long long step_minutes) {
+  std::string sql = std::string("SELECT (minute - ?3) / ?4 AS bucket, ") + kSums +
+                    " FROM usage_minutes WHERE app = ?1 AND (?2 = '' OR class = ?2)"
+                    " AND minute >= ?3 GROUP BY bucket ORDER BY bucket";
+  Statement st(db_, sql);
+  st.Text(1, app).Text(2, class_name).Int(3, since_minute).Int(4, step_minutes);
+  std::vector<SeriesRow> rows;
+  while (st.Step()) rows.push_back(SeriesRow{st.ColInt(0), TotalsAt(st, 1)});
+  return rows;
+}
+
 std::vector<UsageStore::StorageRow> UsageStore::Storage(const std::string& app,
                                                         const std::string& class_name) {
   Statement st(db_,

@@ -77,6 +77,16 @@ class UsageStore {
   std::vector<ObjectRow> Query(const std::string& app, const std::string& class_name,
                                long long since_minute);
 
+  struct SeriesRow {
+    long long bucket = 0;  // (first minute of the bucket - since_minute) / step_minutes
+    UsageTotals totals;
+  };
+  // The usage of `app` (of one class unless `class_name` is empty) from `since_minute` on, summed
+  // per bucket of `step_minutes` (> 0) minutes, in bucket order; buckets without rows are left
+  // out. A rolled-up row (hour or day) falls in the bucket of its first minute.
+  std::vector<SeriesRow> Series(const std::string& app, const std::string& class_name,
+                                long long since_minute, long long step_minutes);
+
   struct StorageRow {
     std::string class_name;
     std::string instance_name;

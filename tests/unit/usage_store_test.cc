@@ -123,5 +123,35 @@ TEST_F(UsageStoreTest, OldMinutesRollUpIntoHoursAndDaysWithTheSameSums) {
   EXPECT_EQ(sum_since(0), 1584u);
 }
 
+// The dashboard's charts: sums per step from `since`, empty steps left out, other apps and (when
+// asked) other classes not counted.
+TEST_F(UsageStoreTest, SeriesSumsEachStepFromSince) {
+  UsageStore store(dir_);
+  store.Record(100, {Delta(1, 0, 0)});   // before since: not counted
+  store.Record(120, {Delta(2, 0, 0)});   // step 0 (minutes 120..124)
+  store.Record(124, {Delta(3, 0, 0)});   // step 0
+  store.Record(125, {Delta(4, 1, 10)});  // step 1
+  store.Record(137, {Delta(5, 0, 0)});   // step 3
+  runtime::ObjectUsageDelta other = Delta(100, 0, 0);
+  other.app = "other-app";
+  store.Record(121, {other});
+  runtime::ObjectUsageDelta hall = Delta(7, 0, 0);
+  hall.class_name = "hall";
+  store.Record(126, {hall});  // step 1, another class
+  auto rows = store.Series("app", "", 120, 5);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].bucket, 0);
+  EXPECT_EQ(rows[0].totals.http_requests, 5u);
+  EXPECT_EQ(rows[1].bucket, 1);
+  EXPECT_EQ(rows[1].totals.http_requests, 11u);
+  EXPECT_EQ(rows[1].totals.outbound_bytes, 10u);
+  EXPECT_EQ(rows[2].bucket, 3);
+  EXPECT_EQ(rows[2].totals.http_requests, 5u);
+  auto room = store.Series("app", "room", 120, 5);
+  ASSERT_EQ(room.size(), 3u);
+  EXPECT_EQ(room[1].totals.http_requests, 4u);
+  EXPECT_TRUE(store.Series("app", "", 138, 1).empty());
+}
+
 }  // namespace
 }  // namespace dorm::control
