@@ -415,14 +415,23 @@ function dispatch(ws, item) {
   }
 }
 
+// As on workerd: the two ends are own read-only properties 0 and 1, and the pair is iterable
+// (`const [client, server] = new WebSocketPair()`), giving the ends it was made with.
 export class WebSocketPair extends Uncloneable {
+  #first;
+  #second;
   constructor() {
     super();
     const first = new WebSocket(internalToken, newState(null));
     const second = new WebSocket(internalToken, newState(first));
     stateOf(first).peer = second;
-    Object.defineProperty(this, 0, { value: first, enumerable: true, writable: true, configurable: true });
-    Object.defineProperty(this, 1, { value: second, enumerable: true, writable: true, configurable: true });
+    this.#first = first;
+    this.#second = second;
+    ObjectDefineProperties(this, { 0: ownAttribute(first), 1: ownAttribute(second) });
+  }
+
+  [Symbol.iterator]() {
+    return [this.#first, this.#second][Symbol.iterator]();
   }
 }
 defineInterface(WebSocketPair, 'WebSocketPair');
