@@ -177,6 +177,11 @@ export class Request extends CopiedObject {
     return stateHeaders(this.#state);
   }
 
+  // workerd's Fetcher the request goes through when made with one; Dorm's requests have none.
+  get fetcher() {
+    return null;
+  }
+
   get redirect() {
     return this.#state.redirect;
   }

@@ -129,6 +129,9 @@ export class Response extends CopiedObject {
       return;
     }
     const context = "Failed to construct 'Response'";
+    if (init !== undefined && init !== null && !isObject(init)) {
+      throw new TypeError(`${context}: constructor parameter 2 is not of type 'InitializerDict or Response'.`);
+    }
     const source = body === null || body === undefined ? null : () => extractBody(body);
     this.#state = initializeResponse(init, source, context);
   }
