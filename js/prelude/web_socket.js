@@ -364,7 +364,11 @@ export class WebSocket extends EventTarget {
 }
 
 for (const type of ['open', 'message', 'close', 'error']) defineEventHandler(WebSocket.prototype, type);
-defineInterface(WebSocket, 'WebSocket', { CONNECTING, OPEN, CLOSING, CLOSED });
+// workerd also has the constants under READY_STATE_* names.
+defineInterface(WebSocket, 'WebSocket', {
+  CONNECTING, OPEN, CLOSING, CLOSED, READY_STATE_CONNECTING: CONNECTING, READY_STATE_OPEN: OPEN,
+  READY_STATE_CLOSING: CLOSING, READY_STATE_CLOSED: CLOSED,
+});
 refuseClone(WebSocket, 'WebSocket');
 
 // Sends `item` ({type: 'message', data} or {type: 'close', code, reason}) from the end with

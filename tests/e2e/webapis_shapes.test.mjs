@@ -99,6 +99,13 @@ test("Request refuses redirect: 'error' at construction, as workerd", async () =
   assert.equal(got.manual.value.redirect, 'manual');
 });
 
+test('WebSocket constants (READY_STATE_* too) and WebSocketPair iteration, as workerd', async () => {
+  const got = await answer('prototypes');
+  assert.deepEqual(got.WebSocket.statics, workerd.prototypes.WebSocket.statics);
+  assert.equal(got.WebSocket.length, 0);
+  assert.equal(got.WebSocketPair.iterator, 'function');
+});
+
 test('DOMException, MessageEvent and CloseEvent own properties, as workerd', async () => {
   const dom = await answer('dom_exception_shapes');
   assert.deepEqual(dom.plain.keys, ['code', 'name', 'message', 'stack']);
