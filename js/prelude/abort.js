@@ -35,7 +35,7 @@ export class AbortSignal extends EventTarget {
     const ms = toEnforcedUnsignedLongLong(milliseconds, "Failed to execute 'timeout' on 'AbortSignal'");
     const signal = createAbortSignal();
     native.setTimer(() => {
-      signalAbort(signal, new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+      signalAbort(signal, retryableError('The operation was aborted due to timeout', 'TimeoutError'));
     }, ms, false);
     return signal;
   }
@@ -84,13 +84,21 @@ export function createAbortSignal() {
   return new AbortSignal(internalToken);
 }
 
+// The reasons the platform gives an abort: workerd makes them from a "disconnected" failure, which
+// marks them `retryable` (an own property, after `stack`).
+function retryableError(message, name) {
+  const error = new DOMException(message, name);
+  error.retryable = true;
+  return error;
+}
+
 function signalAbort(signal, reason) {
   const state = signalState(signal);
   if (state.aborted) return;
   state.aborted = true;
   state.reason = reason !== undefined
     ? reason
-    : new DOMException('The operation was aborted', 'AbortError');
+    : retryableError('The operation was aborted', 'AbortError');
   const algorithms = [...state.algorithms];
   state.algorithms.clear();
   for (const algorithm of algorithms) {

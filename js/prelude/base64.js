@@ -5,6 +5,9 @@ const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const sextets = new Int8Array(128).fill(-1);
 for (let i = 0; i < alphabet.length; i++) sextets[alphabet.charCodeAt(i)] = i;
 
+const INVALID_BASE64 = "atob() called with invalid base64-encoded data. (Only whitespace, '+', '/', "
+  + "alphanumeric ASCII, and up to two terminal '=' signs when the input data length is divisible by 4 are allowed.)";
+
 function invalidCharacter(message) {
   return new DOMException(message, 'InvalidCharacterError');
 }
@@ -15,7 +18,7 @@ export function btoa(data) {
   const n = s.length;
   for (let i = 0; i < n; i++) {
     if (s.charCodeAt(i) > 0xFF) {
-      throw invalidCharacter('The string to be encoded contains characters outside of the Latin1 range.');
+      throw invalidCharacter('btoa() can only operate on characters in the Latin1 (ISO/IEC 8859-1) range.');
     }
   }
   let out = '';
@@ -44,7 +47,7 @@ export function atob(data) {
     else if (s.endsWith('=')) s = s.slice(0, -1);
   }
   if (s.length % 4 === 1) {
-    throw invalidCharacter('The string to be decoded is not correctly encoded.');
+    throw invalidCharacter(INVALID_BASE64);
   }
   const n = s.length;
   const bytes = new Uint8Array(Math.floor((n * 3) / 4));
@@ -55,7 +58,7 @@ export function atob(data) {
     const c = s.charCodeAt(i);
     const value = c < 128 ? sextets[c] : -1;
     if (value < 0) {
-      throw invalidCharacter('The string to be decoded is not correctly encoded.');
+      throw invalidCharacter(INVALID_BASE64);
     }
     buffer = (buffer << 6) | value;
     bits += 6;

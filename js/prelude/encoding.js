@@ -50,7 +50,7 @@ addLabels('windows-1252', [
 ]);
 
 function invalidData() {
-  return new TypeError('The encoded data was not valid.');
+  return new TypeError('Failed to decode input.');
 }
 
 // Bytes 0x80-0x9F of windows-1252; all other bytes map to the code point of the same value.
@@ -172,7 +172,7 @@ export class TextDecoder extends Uncloneable {
     const ignoreBOM = Boolean(opts.ignoreBOM);
     const encoding = labels.get(name.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '').toLowerCase());
     if (encoding === undefined) {
-      throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${name}') is invalid.`);
+      throw new RangeError(`"${name}" is not a valid encoding.`);
     }
     this.#encoding = encoding;
     this.#fatal = fatal;

@@ -38,17 +38,8 @@ export class TextDecoderStream extends TransformStream {
 
   constructor(label = 'utf-8', options = undefined) {
     const decoder = new TextDecoder(label, options);
-    // workerd's stream reports invalid input (fatal mode) with a text of its own.
-    const decode = (chunk, options) => {
-      try {
-        return decoder.decode(chunk, options);
-      } catch (error) {
-        if (error instanceof TypeError && error.message === 'The encoded data was not valid.') {
-          throw new TypeError('Failed to decode input.');
-        }
-        throw error;
-      }
-    };
+    // Invalid input (fatal mode) fails with TextDecoder's text, which is workerd's for both.
+    const decode = (chunk, options) => decoder.decode(chunk, options);
     super({
       transform(chunk, controller) {
         const text = decode(chunk, { stream: true });

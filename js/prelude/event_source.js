@@ -201,7 +201,9 @@ export class EventSource extends EventTarget {
     this.#readyState = CLOSED;
   }
 
-  [Symbol.dispose]() {
+  // V8 10.2 has no Symbol.dispose: the runtime defines it as this registered symbol
+  // (js/runtime/rpc_values.js), after the prelude has run.
+  [Symbol.dispose ?? Symbol.for('Symbol.dispose')]() {
     this.close();
   }
 

@@ -12,12 +12,20 @@ const BUBBLING_PHASE = 3;
 let eventState;
 let isEvent;
 
+// workerd's event constructors take the type as a required string: a missing (or undefined) type
+// is refused in these words, and the constructors' `length` is 0.
+export function requireEventType(type, interfaceName) {
+  if (type === undefined) {
+    throw new TypeError(`Failed to construct '${interfaceName}': constructor parameter 1 is not of type 'string'.`);
+  }
+}
+
 export class Event extends Uncloneable {
   #state;
 
-  constructor(type, eventInitDict = undefined) {
+  constructor(type = undefined, eventInitDict = undefined) {
     super();
-    requireArgs(arguments.length, 1, "Failed to construct 'Event'");
+    requireEventType(type, 'Event');
     const typeString = toDOMString(type);
     const init = toDictionary(eventInitDict, "Failed to construct 'Event'");
     this.#state = {
@@ -43,8 +51,41 @@ export class Event extends Uncloneable {
     isEvent = (value) => isObject(value) && #state in value;
   }
 
+  // Members in workerd's order, which for-in over an event shows.
   get type() {
     return this.#state.type;
+  }
+
+  get eventPhase() {
+    return this.#state.phase;
+  }
+
+  get composed() {
+    return this.#state.composed;
+  }
+
+  get bubbles() {
+    return this.#state.bubbles;
+  }
+
+  get cancelable() {
+    return this.#state.cancelable;
+  }
+
+  get defaultPrevented() {
+    return this.#state.canceled;
+  }
+
+  get returnValue() {
+    return !this.#state.canceled;
+  }
+
+  set returnValue(value) {
+    if (!value) this.#cancel();
+  }
+
+  get currentTarget() {
+    return this.#state.currentTarget;
   }
 
   get target() {
@@ -55,21 +96,14 @@ export class Event extends Uncloneable {
     return this.#state.target;
   }
 
-  get currentTarget() {
-    return this.#state.currentTarget;
+  get timeStamp() {
+    return this.#state.timeStamp;
   }
 
-  composedPath() {
-    const { currentTarget, dispatching } = this.#state;
-    return dispatching && currentTarget !== null ? [currentTarget] : [];
-  }
-
-  get eventPhase() {
-    return this.#state.phase;
-  }
-
-  stopPropagation() {
-    this.#state.stopPropagation = true;
+  // An accessor of the prototype, as workerd has it (the specification's [LegacyUnforgeable]
+  // own property would show in Object.keys(), which workerd's events do not).
+  get isTrusted() {
+    return this.#state.isTrusted;
   }
 
   get cancelBubble() {
@@ -85,22 +119,6 @@ export class Event extends Uncloneable {
     this.#state.stopImmediatePropagation = true;
   }
 
-  get bubbles() {
-    return this.#state.bubbles;
-  }
-
-  get cancelable() {
-    return this.#state.cancelable;
-  }
-
-  get returnValue() {
-    return !this.#state.canceled;
-  }
-
-  set returnValue(value) {
-    if (!value) this.#cancel();
-  }
-
   preventDefault() {
     this.#cancel();
   }
@@ -109,22 +127,13 @@ export class Event extends Uncloneable {
     if (this.#state.cancelable && !this.#state.inPassiveListener) this.#state.canceled = true;
   }
 
-  get defaultPrevented() {
-    return this.#state.canceled;
+  stopPropagation() {
+    this.#state.stopPropagation = true;
   }
 
-  get composed() {
-    return this.#state.composed;
-  }
-
-  get timeStamp() {
-    return this.#state.timeStamp;
-  }
-
-  // An accessor of the prototype, as workerd has it (the specification's [LegacyUnforgeable]
-  // own property would show in Object.keys(), which workerd's events do not).
-  get isTrusted() {
-    return this.#state.isTrusted;
+  composedPath() {
+    const { currentTarget, dispatching } = this.#state;
+    return dispatching && currentTarget !== null ? [currentTarget] : [];
   }
 }
 
@@ -135,8 +144,8 @@ refuseClone(Event, 'Event');
 export class CustomEvent extends Event {
   #detail;
 
-  constructor(type, eventInitDict = undefined) {
-    requireArgs(arguments.length, 1, "Failed to construct 'CustomEvent'");
+  constructor(type = undefined, eventInitDict = undefined) {
+    requireEventType(type, 'CustomEvent');
     super(type, eventInitDict);
     const init = toDictionary(eventInitDict, "Failed to construct 'CustomEvent'");
     this.#detail = init.detail === undefined ? null : init.detail;

@@ -315,9 +315,6 @@ export function fetch(input, init = undefined) {
       request = new Request(input, init);
     }
     const parts = requestForFetch(request);
-    if (parts.redirect === 'error') {
-      throw new TypeError('Invalid redirect value, must be one of "follow" or "manual" ("error" won\'t be implemented since it does not make sense at the edge; use "manual" and check the response status code).');
-    }
     const aborted = abortState(parts.signal);
     if (aborted.aborted) return Promise.reject(aborted.reason);
     return run(parts);

@@ -1,3 +1,4 @@
+import { zeroLengths } from './webidl.js';
 import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
 import { Blob, File } from './blob.js';
@@ -118,6 +119,8 @@ export function installGlobals(target = globalThis) {
     if (typeof value === 'function' && value.name !== name && /^[A-Z]/.test(name)) {
       Object.defineProperty(value, 'name', { value: name, writable: false, enumerable: false, configurable: true });
     }
+    // Also the interfaces that libraries make (URL, the streams) or that skip defineInterface.
+    if (typeof value === 'function' && /^[A-Z]/.test(name)) zeroLengths(value);
     Object.defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true });
   }
   installWasmMemoryLimit(target);

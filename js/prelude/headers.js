@@ -30,6 +30,8 @@ function immutable() {
 // Accessors for Headers' private state, for Request, Response and the host interface.
 export const headersInternals = {};
 
+const HEADERS_CONSTRUCTOR = "Failed to construct 'Headers'";
+
 export class Headers extends CopiedObject {
   // [lowercase name, value] in insertion order: the header list of Fetch.
   #list = [];
@@ -41,7 +43,7 @@ export class Headers extends CopiedObject {
 
   constructor(init = undefined) {
     super('Headers');
-    if (init !== undefined) this.#fill(init, "Failed to construct 'Headers'");
+    if (init !== undefined) this.#fill(init, HEADERS_CONSTRUCTOR);
   }
 
   static {
@@ -67,6 +69,9 @@ export class Headers extends CopiedObject {
 
   #fill(init, context) {
     if (!isObject(init)) {
+      if (context === HEADERS_CONSTRUCTOR) {
+        throw new TypeError(`${context}: constructor parameter 1 is not of type 'Headers or Sequence or object'.`);
+      }
       throw new TypeError(`${context}: The provided value is not of type `
         + "'(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
     }
@@ -88,7 +93,7 @@ export class Headers extends CopiedObject {
       }
       for (const pair of pairs) {
         if (pair.length !== 2) {
-          throw new TypeError(`${context}: Each header must be a [name, value] pair; got ${pair.length} items.`);
+          throw new TypeError('To initialize a Headers object from a sequence, each inner sequence must have exactly two elements.');
         }
         this.#append(pair[0], pair[1], context);
       }
@@ -104,8 +109,9 @@ export class Headers extends CopiedObject {
   }
 
   #validate(name, value, context) {
-    if (!isHeaderName(name)) throw new TypeError(`${context}: Invalid header name "${name}".`);
-    if (!isHeaderValue(value)) throw new TypeError(`${context}: Invalid header value for "${name}".`);
+    // workerd's texts, which name neither the header nor the call.
+    if (!isHeaderName(name)) throw new TypeError('Invalid header name.');
+    if (!isHeaderValue(value)) throw new TypeError('Invalid header value.');
     if (this.#guard === 'immutable') throw immutable();
   }
 
@@ -161,7 +167,7 @@ export class Headers extends CopiedObject {
     const context = "Failed to execute 'get' on 'Headers'";
     requireArgs(arguments.length, 1, context);
     const n = toByteString(name, context);
-    if (!isHeaderName(n)) throw new TypeError(`${context}: Invalid header name "${n}".`);
+    if (!isHeaderName(n)) throw new TypeError('Invalid header name.');
     const lower = n.toLowerCase();
     const values = [];
     for (const pair of this.#list) if (pair[0] === lower) values.push(pair[1]);
@@ -190,7 +196,7 @@ export class Headers extends CopiedObject {
     const context = "Failed to execute 'has' on 'Headers'";
     requireArgs(arguments.length, 1, context);
     const n = toByteString(name, context);
-    if (!isHeaderName(n)) throw new TypeError(`${context}: Invalid header name "${n}".`);
+    if (!isHeaderName(n)) throw new TypeError('Invalid header name.');
     const lower = n.toLowerCase();
     return this.#list.some((pair) => pair[0] === lower);
   }

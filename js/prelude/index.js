@@ -8,6 +8,7 @@ import { inspect } from './inspect.js';
 import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
 import { requestBodyStream, requestGivenSignal } from './request.js';
+import { domExceptionParts } from './dom_exception.js';
 
 installGlobals();
 
@@ -27,6 +28,7 @@ globalThis.__dormPreludeHooks = {
   detachResponseStream,
   requestBodyStream,
   requestGivenSignal,
+  domExceptionParts,
   // node:util's format() and inspect() are console's.
   format: formatLogArgs,
   inspect,

@@ -7,7 +7,7 @@ import { Headers, hasHeader, headersInternals } from './headers.js';
 import { parseAbsoluteURL } from './url.js';
 import { isReadableStream } from './streams.js';
 import {
-  defineInterface, inspectCustom, isObject, requireArgs, toByteString, toDictionary, toEnum,
+  defineInterface, inspectCustom, isObject, requireArgs, toByteString, toDictionary, toDOMString,
   toUSVString,
 } from './webidl.js';
 
@@ -17,7 +17,14 @@ const knownMethods = new Set([
   'MKCOL', 'MOVE', 'PROPFIND', 'PROPPATCH', 'SEARCH', 'UNLOCK', 'ACL', 'REPORT', 'MKACTIVITY',
   'CHECKOUT', 'MERGE', 'MSEARCH', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'QUERY',
 ]);
-const redirectModes = ['follow', 'error', 'manual'];
+// workerd takes 'follow' and 'manual' in any case, and refuses 'error' with the other values.
+const REDIRECT_REFUSED = 'Invalid redirect value, must be one of "follow" or "manual" ("error" won\'t be implemented since it does not make sense at the edge; use "manual" and check the response status code).';
+
+function toRedirectMode(value) {
+  const mode = toDOMString(value).toLowerCase();
+  if (mode !== 'follow' && mode !== 'manual') throw new TypeError(REDIRECT_REFUSED);
+  return mode;
+}
 
 // The constructor recognises this token as "build from internal state", which lets the host and
 // clone() create requests without going through validation meant for user input.
@@ -69,7 +76,7 @@ export class Request extends CopiedObject {
     } else {
       const text = toUSVString(input);
       const parsed = parseAbsoluteURL(text);
-      if (parsed === null) throw new TypeError(`${context}: Invalid URL: ${text}`);
+      if (parsed === null) throw new TypeError(`Invalid URL: ${text}`);
       if (parsed.hasCredentials) {
         throw new TypeError(`${context}: Request cannot be constructed from a URL that includes credentials: ${text}`);
       }
@@ -81,11 +88,15 @@ export class Request extends CopiedObject {
     const bodyInit = dict.body;
     const cf = dict.cf;
     const headersInit = dict.headers;
+    const integrityInit = dict.integrity;
     const methodInit = dict.method;
     const redirectInit = dict.redirect;
     const signalInit = dict.signal;
     if (signalInit !== undefined && signalInit !== null && !isAbortSignal(signalInit)) {
-      throw new TypeError(`${context}: member signal is not of type 'AbortSignal'.`);
+      throw new TypeError("Incorrect type for the 'signal' field on 'RequestInitializerDict': the provided value is not of type 'AbortSignal'.");
+    }
+    if (integrityInit !== undefined && toDOMString(integrityInit) !== '') {
+      throw new TypeError('Subrequest integrity checking is not implemented. The integrity option must be either undefined or an empty string.');
     }
 
     let method = inputState === null ? 'GET' : inputState.method;
@@ -97,7 +108,7 @@ export class Request extends CopiedObject {
     }
 
     const redirect = redirectInit !== undefined
-      ? toEnum(redirectInit, redirectModes, context)
+      ? toRedirectMode(redirectInit)
       : (inputState === null ? 'follow' : inputState.redirect);
 
     const headers = new Headers();
@@ -164,6 +175,11 @@ export class Request extends CopiedObject {
 
   get headers() {
     return stateHeaders(this.#state);
+  }
+
+  // workerd's Fetcher the request goes through when made with one; Dorm's requests have none.
+  get fetcher() {
+    return null;
   }
 
   get redirect() {

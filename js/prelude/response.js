@@ -7,13 +7,53 @@ import { fixedLengthOf } from './identity_stream.js';
 import { knownLength } from './streams_inspect.js';
 import { parseAbsoluteURL } from './url.js';
 import {
-  defineInterface, inspectCustom, isObject, requireArgs, toByteString, toDictionary, toUSVString,
+  defineInterface, inspectCustom, isObject, requireArgs, toDictionary, toDOMString, toUSVString,
   toUnsignedShort,
 } from './webidl.js';
 
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
-const reasonPhrasePattern = /^[\t\x20-\x7E\x80-\xFF]*$/;
+const controlCharacterPattern = /[\0-\x1F]/;
+
+// The status text of a Response made without one, as workerd gives it: the RFC's reason phrase
+// for a registered code, else the name of the code's class ("Successful" for 299).
+const defaultStatusTexts = new Map([
+  [100, 'Continue'], [101, 'Switching Protocols'], [102, 'Processing'], [103, 'Early Hints'],
+  [200, 'OK'], [201, 'Created'], [202, 'Accepted'], [203, 'Non-Authoritative Information'],
+  [204, 'No Content'], [205, 'Reset Content'], [206, 'Partial Content'], [207, 'Multi-Status'],
+  [208, 'Already Reported'], [226, 'IM Used'], [300, 'Multiple Choices'],
+  [301, 'Moved Permanently'], [302, 'Found'], [303, 'See Other'], [304, 'Not Modified'],
+  [305, 'Use Proxy'], [307, 'Temporary Redirect'], [308, 'Permanent Redirect'],
+  [400, 'Bad Request'], [401, 'Unauthorized'], [402, 'Payment Required'], [403, 'Forbidden'],
+  [404, 'Not Found'], [405, 'Method Not Allowed'], [406, 'Not Acceptable'],
+  [407, 'Proxy Authentication Required'], [408, 'Request Timeout'], [409, 'Conflict'],
+  [410, 'Gone'], [411, 'Length Required'], [412, 'Precondition Failed'],
+  [413, 'Payload Too Large'], [414, 'URI Too Long'], [415, 'Unsupported Media Type'],
+  [416, 'Range Not Satisfiable'], [417, 'Expectation Failed'], [418, "I'm a teapot"],
+  [421, 'Misdirected Request'], [422, 'Unprocessable Entity'], [423, 'Locked'],
+  [424, 'Failed Dependency'], [426, 'Upgrade Required'], [428, 'Precondition Required'],
+  [429, 'Too Many Requests'], [431, 'Request Header Fields Too Large'],
+  [451, 'Unavailable For Legal Reasons'], [500, 'Internal Server Error'],
+  [501, 'Not Implemented'], [502, 'Bad Gateway'], [503, 'Service Unavailable'],
+  [504, 'Gateway Timeout'], [505, 'HTTP Version Not Supported'],
+  [506, 'Variant Also Negotiates'], [507, 'Insufficient Storage'], [508, 'Loop Detected'],
+  [510, 'Not Extended'], [511, 'Network Authentication Required'],
+]);
+
+function defaultStatusText(status) {
+  const known = defaultStatusTexts.get(status);
+  if (known !== undefined) return known;
+  if (status >= 200 && status < 300) return 'Successful';
+  if (status >= 300 && status < 400) return 'Redirection';
+  if (status >= 400 && status < 500) return 'Client Error';
+  if (status >= 500 && status < 600) return 'Server Error';
+  return '';
+}
+
+// A state's status text: null in the state stands for the status's default.
+function statusTextOf(state) {
+  return state.statusText === null ? defaultStatusText(state.status) : state.statusText;
+}
 
 // See Request: the token marks construction from internal state.
 const internalToken = Symbol('Response');
@@ -33,13 +73,15 @@ function readResponseInit(init, context) {
   const statusTextInit = dict.statusText;
   const webSocketInit = dict.webSocket;
   const status = statusInit === undefined ? 200 : toUnsignedShort(statusInit);
-  const statusText = statusTextInit === undefined ? '' : toByteString(statusTextInit, context);
+  // As workerd: any string without C0 control characters (which could split the status line);
+  // the server leaves out of the status line what HTTP/1.1 cannot carry.
+  const statusText = statusTextInit === undefined ? null : toDOMString(statusTextInit);
   const webSocket = webSocketInit === undefined || webSocketInit === null ? null : webSocketInit;
   if (!(status === 101 && webSocket !== null) && (status < 200 || status > 599)) {
-    throw new RangeError(`${context}: The status provided (${status}) is outside the range [200, 599].`);
+    throw new RangeError('Responses may only be constructed with status codes in the range 200 to 599, inclusive.');
   }
-  if (!reasonPhrasePattern.test(statusText)) {
-    throw new TypeError(`${context}: Invalid statusText.`);
+  if (statusText !== null && controlCharacterPattern.test(statusText)) {
+    throw new TypeError('Invalid statusText');
   }
   return { headersInit, status, statusText, webSocket };
 }
@@ -87,6 +129,9 @@ export class Response extends CopiedObject {
       return;
     }
     const context = "Failed to construct 'Response'";
+    if (init !== undefined && init !== null && !isObject(init)) {
+      throw new TypeError(`${context}: constructor parameter 2 is not of type 'InitializerDict or Response'.`);
+    }
     const source = body === null || body === undefined ? null : () => extractBody(body);
     this.#state = initializeResponse(init, source, context);
   }
@@ -102,7 +147,7 @@ export class Response extends CopiedObject {
     const headers = new Headers();
     headersInternals.setGuard(headers, 'immutable');
     return new Response(internalToken, {
-      type: 'error', url: '', status: 0, statusText: '', headers, body: null, webSocket: null,
+      type: 'error', url: '', status: 0, statusText: null, headers, body: null, webSocket: null,
     });
   }
 
@@ -112,13 +157,15 @@ export class Response extends CopiedObject {
     const text = toUSVString(url);
     const code = toUnsignedShort(status);
     const parsed = parseAbsoluteURL(text);
-    if (parsed === null) throw new TypeError(`${context}: Invalid URL: ${text}`);
-    if (!redirectStatuses.has(code)) throw new RangeError(`${context}: Invalid status code ${code}.`);
+    if (parsed === null) throw new TypeError(`Unable to parse URL: ${text}`);
+    if (!redirectStatuses.has(code)) {
+      throw new RangeError(`${code} is not a redirect status code. It must be one of: 301, 302, 303, 307, or 308.`);
+    }
     const headers = new Headers();
     headersInternals.appendRaw(headers, 'location', parsed.href);
     headersInternals.setGuard(headers, 'immutable');
     return new Response(internalToken, {
-      type: 'default', url: '', status: code, statusText: '', headers, body: null, webSocket: null,
+      type: 'default', url: '', status: code, statusText: null, headers, body: null, webSocket: null,
     });
   }
 
@@ -152,7 +199,7 @@ export class Response extends CopiedObject {
   }
 
   get statusText() {
-    return this.#state.statusText;
+    return statusTextOf(this.#state);
   }
 
   get headers() {
@@ -256,7 +303,7 @@ export function responseParts(response) {
   for (const [name, value] of headersInternals.list(state.headers)) headers.push(name, value);
   return {
     status: state.status,
-    statusText: state.statusText,
+    statusText: statusTextOf(state),
     headers,
     body: state.body === null ? null : consumeBodyForHost(state.body),
     webSocket: state.webSocket,

@@ -21,6 +21,21 @@ for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrappe
     setup(newHostObject(Object.getPrototypeOf(wrapper), HOST_REFUSED, message), ...rest);
 }
 
+// workerd's text for a URL (or base URL) that does not parse; the library names the input.
+{
+  const setup = URLWrapper.setup;
+  URLWrapper.setup = (...args) => {
+    try {
+      return setup(...args);
+    } catch (error) {
+      if (error instanceof TypeError && /^Invalid (base )?URL: /.test(error.message)) {
+        throw new TypeError('Invalid URL string.');
+      }
+      throw error;
+    }
+  };
+}
+
 export { URL, URLSearchParams };
 
 // Parses an absolute URL (Workers have no base URL to resolve relative ones against). Returns the

@@ -16,7 +16,7 @@
 import native from './native.js';
 import { Blob } from './blob.js';
 import { makeDOMException } from './dom_exception.js';
-import { Event, EventTarget, defineEventHandler } from './event_target.js';
+import { Event, EventTarget, defineEventHandler, requireEventType } from './event_target.js';
 import { createFetchedResponse } from './response.js';
 import { URL } from './url.js';
 import {
@@ -48,29 +48,46 @@ const portMessageToken = Symbol('MessageEvent');
 export let createEventSourceMessageEvent;
 const eventSourceMessageToken = Symbol('EventSource MessageEvent');
 
+// workerd gives a MessageEvent's and a CloseEvent's attributes to each instance as own enumerable,
+// read-only, configurable data properties (listed by Object.keys() and JSON.stringify()), in the
+// order below; their prototypes have only the constructor.
+const ObjectDefineProperties = Object.defineProperties;
+
+function ownAttribute(value) {
+  return { value, enumerable: true, writable: false, configurable: true };
+}
+
 export class MessageEvent extends Event {
-  #data;
-  #source = null;
-  #lastEventId = '';
-  #origin = null;
-  constructor(type, init = undefined) {
+  constructor(type = undefined, init = undefined) {
+    let data;
+    let source = null;
+    let lastEventId = '';
+    // Only an EventSource's events have an origin and an event id; Workers have no transferred
+    // ports.
+    let origin = null;
     if (type === portMessageToken) {
       super('message');
-      this.#data = init.data;
-      this.#source = init.source;
-      return;
-    }
-    if (type === eventSourceMessageToken) {
+      data = init.data;
+      source = init.source;
+    } else if (type === eventSourceMessageToken) {
       super(init.type);
-      this.#data = init.data;
-      this.#lastEventId = init.lastEventId;
-      this.#origin = init.origin;
-      return;
+      data = init.data;
+      lastEventId = init.lastEventId;
+      origin = init.origin;
+    } else {
+      requireEventType(type, 'MessageEvent');
+      const dict = toDictionary(init, "Failed to construct 'MessageEvent'");
+      super(type, dict);
+      data = dict.data === undefined ? null : dict.data;
+      origin = '';
     }
-    requireArgs(arguments.length, 1, "Failed to construct 'MessageEvent'");
-    const dict = toDictionary(init, "Failed to construct 'MessageEvent'");
-    super(type, dict);
-    this.#data = dict.data === undefined ? null : dict.data;
+    ObjectDefineProperties(this, {
+      ports: ownAttribute([]),
+      source: ownAttribute(source),
+      lastEventId: ownAttribute(lastEventId),
+      origin: ownAttribute(origin),
+      data: ownAttribute(data),
+    });
   }
 
   static {
@@ -78,55 +95,23 @@ export class MessageEvent extends Event {
     createEventSourceMessageEvent = (type, data, lastEventId, origin) =>
       new MessageEvent(eventSourceMessageToken, { type, data, lastEventId, origin });
   }
-
-  get data() {
-    return this.#data;
-  }
-
-  // Only an EventSource's events have an origin and an event id; Workers have no transferred
-  // ports.
-  get origin() {
-    return this.#origin;
-  }
-
-  get lastEventId() {
-    return this.#lastEventId;
-  }
-
-  get source() {
-    return this.#source;
-  }
-
-  get ports() {
-    return [];
-  }
 }
 defineInterface(MessageEvent, 'MessageEvent');
 refuseClone(MessageEvent, 'MessageEvent');
 
 export class CloseEvent extends Event {
-  #code;
-  #reason;
-  #wasClean;
-  constructor(type, init = undefined) {
-    requireArgs(arguments.length, 1, "Failed to construct 'CloseEvent'");
+  constructor(type = undefined, init = undefined) {
+    requireEventType(type, 'CloseEvent');
     const dict = toDictionary(init, "Failed to construct 'CloseEvent'");
     super(type, dict);
-    this.#code = dict.code === undefined ? 0 : Number(dict.code) & 0xffff;
-    this.#reason = dict.reason === undefined ? '' : toUSVString(dict.reason);
-    this.#wasClean = Boolean(dict.wasClean);
-  }
-
-  get code() {
-    return this.#code;
-  }
-
-  get reason() {
-    return this.#reason;
-  }
-
-  get wasClean() {
-    return this.#wasClean;
+    const code = dict.code === undefined ? 0 : Number(dict.code) & 0xffff;
+    const reason = dict.reason === undefined ? '' : toUSVString(dict.reason);
+    const wasClean = Boolean(dict.wasClean);
+    ObjectDefineProperties(this, {
+      wasClean: ownAttribute(wasClean),
+      reason: ownAttribute(reason),
+      code: ownAttribute(code),
+    });
   }
 }
 defineInterface(CloseEvent, 'CloseEvent');
@@ -135,24 +120,20 @@ refuseClone(CloseEvent, 'CloseEvent');
 export class ErrorEvent extends Event {
   #message;
   #error;
-  constructor(type, init = undefined) {
-    requireArgs(arguments.length, 1, "Failed to construct 'ErrorEvent'");
+  constructor(type = undefined, init = undefined) {
+    requireEventType(type, 'ErrorEvent');
     const dict = toDictionary(init, "Failed to construct 'ErrorEvent'");
     super(type, dict);
     this.#message = dict.message === undefined ? '' : toDOMString(dict.message);
     this.#error = dict.error;
   }
 
-  get message() {
-    return this.#message;
-  }
-
-  get error() {
-    return this.#error;
-  }
-
   get filename() {
     return '';
+  }
+
+  get message() {
+    return this.#message;
   }
 
   get lineno() {
@@ -161,6 +142,10 @@ export class ErrorEvent extends Event {
 
   get colno() {
     return 0;
+  }
+
+  get error() {
+    return this.#error;
   }
 }
 defineInterface(ErrorEvent, 'ErrorEvent');
@@ -379,7 +364,11 @@ export class WebSocket extends EventTarget {
 }
 
 for (const type of ['open', 'message', 'close', 'error']) defineEventHandler(WebSocket.prototype, type);
-defineInterface(WebSocket, 'WebSocket', { CONNECTING, OPEN, CLOSING, CLOSED });
+// workerd also has the constants under READY_STATE_* names.
+defineInterface(WebSocket, 'WebSocket', {
+  CONNECTING, OPEN, CLOSING, CLOSED, READY_STATE_CONNECTING: CONNECTING, READY_STATE_OPEN: OPEN,
+  READY_STATE_CLOSING: CLOSING, READY_STATE_CLOSED: CLOSED,
+});
 refuseClone(WebSocket, 'WebSocket');
 
 // Sends `item` ({type: 'message', data} or {type: 'close', code, reason}) from the end with
@@ -430,14 +419,23 @@ function dispatch(ws, item) {
   }
 }
 
+// As on workerd: the two ends are own read-only properties 0 and 1, and the pair is iterable
+// (`const [client, server] = new WebSocketPair()`), giving the ends it was made with.
 export class WebSocketPair extends Uncloneable {
+  #first;
+  #second;
   constructor() {
     super();
     const first = new WebSocket(internalToken, newState(null));
     const second = new WebSocket(internalToken, newState(first));
     stateOf(first).peer = second;
-    Object.defineProperty(this, 0, { value: first, enumerable: true, writable: true, configurable: true });
-    Object.defineProperty(this, 1, { value: second, enumerable: true, writable: true, configurable: true });
+    this.#first = first;
+    this.#second = second;
+    ObjectDefineProperties(this, { 0: ownAttribute(first), 1: ownAttribute(second) });
+  }
+
+  [Symbol.iterator]() {
+    return [this.#first, this.#second][Symbol.iterator]();
   }
 }
 defineInterface(WebSocketPair, 'WebSocketPair');

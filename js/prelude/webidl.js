@@ -140,6 +140,22 @@ export function illegalConstructor() {
 
 // Gives a class the shape WebIDL prescribes for an interface: enumerable operations and
 // attributes, constants on both the constructor and the prototype, and the class string.
+// workerd's interfaces declare no argument counts: the constructor and every method and static
+// method have `length` 0.
+export function zeroLengths(cls) {
+  const zero = (fn) => {
+    if (typeof fn === 'function' && fn.length !== 0) Object.defineProperty(fn, 'length', { value: 0 });
+  };
+  zero(cls);
+  for (const target of [cls, cls.prototype]) {
+    for (const key of Object.getOwnPropertyNames(target)) {
+      if (key === 'constructor' || key === 'prototype') continue;
+      const desc = Object.getOwnPropertyDescriptor(target, key);
+      zero(desc.value);
+    }
+  }
+}
+
 export function defineInterface(cls, name, constants = null) {
   const makeEnumerable = (target, skip) => {
     for (const key of Object.getOwnPropertyNames(target)) {
@@ -151,6 +167,7 @@ export function defineInterface(cls, name, constants = null) {
   };
   makeEnumerable(cls.prototype, ['constructor']);
   makeEnumerable(cls, ['length', 'name', 'prototype']);
+  zeroLengths(cls);
   if (constants !== null) {
     for (const [key, value] of Object.entries(constants)) {
       const desc = { value, enumerable: true, writable: false, configurable: false };

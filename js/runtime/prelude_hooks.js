@@ -22,3 +22,5 @@ export const detachResponseStream = hooks.detachResponseStream;
 export const requestBodyStream = hooks.requestBodyStream;
 // (value) => boolean: see requestGivenSignal in js/prelude/request.js.
 export const requestGivenSignal = hooks.requestGivenSignal;
+// (value) => null | [name, message]: see domExceptionParts in js/prelude/dom_exception.js.
+export const domExceptionParts = hooks.domExceptionParts;

@@ -24,7 +24,7 @@ import {
   ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
-import { requestGivenSignal } from './prelude_hooks.js';
+import { domExceptionParts, requestGivenSignal } from './prelude_hooks.js';
 import {
   abandonRpcSink, abandonRpcStream, drainRpcSink, isReadableStream, isWritableStream, lockRpcSink,
   lockRpcStream, rpcWritable, sendRpcStream, stubBodyStream,
@@ -46,9 +46,6 @@ const RequestGetters = {
 const ResponseGetters = {
   __proto__: null, status: getterOf(ResponseCtor, 'status'), statusText: getterOf(ResponseCtor, 'statusText'),
   headers: getterOf(ResponseCtor, 'headers'), body: getterOf(ResponseCtor, 'body'),
-};
-const DOMExceptionGetters = {
-  __proto__: null, name: getterOf(DOMExceptionCtor, 'name'), message: getterOf(DOMExceptionCtor, 'message'),
 };
 const HeadersEntries = HeadersCtor.prototype.entries;
 const MapCtor = Map;
@@ -313,8 +310,12 @@ export function encodeRpcValue(value, forResult, retained = null) {
           ReflectApply(ResponseGetters.statusText, thing, []),
           headerList(ReflectApply(ResponseGetters.headers, thing, [])), body === null ? -1 : channel(body)];
       } else {
-        contents = [ReflectApply(DOMExceptionGetters.name, thing, []),
-          ReflectApply(DOMExceptionGetters.message, thing, [])];
+        contents = domExceptionParts(thing);
+        if (contents === null) {
+          // An object that only inherits from DOMException.prototype: refused as V8 refuses
+          // reading the class's private state of it.
+          throw new TypeErrorCtor('Cannot read private member #name from an object whose class did not declare it');
+        }
       }
       ref = ['', '', undefined, contents, kind];
     } else {

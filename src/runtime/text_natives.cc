@@ -62,7 +62,7 @@ class TextCallbacks {
       u_strFromUTF8WithSub(nullptr, 0, &needed, bytes.data(), static_cast<int32_t>(bytes.size()),
                            U_SENTINEL, nullptr, &status);
       if (status == U_INVALID_CHAR_FOUND || status == U_ILLEGAL_CHAR_FOUND) {
-        js::ThrowTypeError(isolate, "The encoded data was not valid.");
+        js::ThrowTypeError(isolate, "Failed to decode input.");
         return;
       }
     }

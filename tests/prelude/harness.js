@@ -98,7 +98,7 @@ function createRuntime() {
       try {
         return new util.TextDecoder('utf-8', { fatal, ignoreBOM: true }).decode(u8);
       } catch {
-        throw new realm.TypeError('The encoded data was not valid.');
+        throw new realm.TypeError('Failed to decode input.');
       }
     },
     getRandomValues(view) {

@@ -1,0 +1,119 @@
+// The shapes and error texts of the Web platform globals: every scenario of
+// fixtures/webapis_probe.js answers what workerd answered for the same probe (recorded in
+// fixtures/webapis_workerd.json by `node tests/diff/webapis.mjs --workerd-only`). The scenarios
+// listed in tests/diff/known-differences-webapis.json are compared without the parts that differ,
+// which README "Known differences from workerd" lists.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, fixture, REPO_ROOT } from './lib/dorm.mjs';
+
+const workerd = JSON.parse(fs.readFileSync(fixture('webapis_workerd.json'), 'utf8'));
+const known = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'tests', 'diff', 'known-differences-webapis.json'), 'utf8'));
+
+// The members of the known scenarios that differ from workerd, left out of the comparison.
+const differing = {
+  request_errors: ['userinfo', 'cacheNoStore'],
+  headers_errors: ['appendBad'],
+  misc_errors: ['atobNoArgs', 'abortTimeoutBad', 'abortAnyBad', 'addListenerBad', 'webSocketNoUrl',
+    'queueMicrotaskBad', 'setTimeoutString'],
+  string_forms: ['navigatorObj', 'cachesObj', 'readable'],
+  prototypes: ['Request', 'Response', 'URL', 'ReadableStreamBYOBReader', 'WritableStreamDefaultController',
+    'PromiseRejectionEvent', 'WebSocket', 'Crypto', 'Cache', 'CacheStorage', 'Navigator',
+    'ReadableStreamBYOBRequest'],
+  method_lengths: ['Request', 'Response', 'ReadableStreamBYOBReader', 'WritableStreamDefaultController',
+    'Event', 'PromiseRejectionEvent', 'WebSocket', 'Crypto', 'Cache', 'CacheStorage', 'Navigator',
+    'ReadableStreamBYOBRequest'],
+};
+
+// Of each stream shape, what is compared: class string, string form and where the attributes
+// live (the library's state is in own enumerable properties, a known difference).
+const streamCompared = ['tag', 'string', 'attributes'];
+
+function without(value, names) {
+  const copy = { ...value };
+  for (const n of names) delete copy[n];
+  return copy;
+}
+
+let server;
+
+before(async () => {
+  server = await startServer();
+  await server.deploy(fixture('webapis_probe.js'), { name: 'webapis-probe' });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+const answer = (name) => server.json(`/_do/webapis-probe/${name}/${name}`);
+
+for (const name of Object.keys(workerd)) {
+  if (Object.hasOwn(known, name)) continue;
+  test(`${name}: as workerd`, async () => {
+    assert.deepEqual(await answer(name), workerd[name]);
+  });
+}
+
+for (const [name, names] of Object.entries(differing)) {
+  test(`${name}: as workerd but for the known differences`, async () => {
+    assert.ok(Object.hasOwn(known, name), `${name} is listed in known-differences-webapis.json`);
+    const got = await answer(name);
+    for (const n of names) assert.ok(Object.hasOwn(workerd[name], n), `${name}.${n} is recorded`);
+    assert.deepEqual(without(got, names), without(workerd[name], names));
+  });
+}
+
+test('stream_shapes: attributes on the prototypes and errors as workerd; own state differs', async () => {
+  const got = await answer('stream_shapes');
+  const want = workerd.stream_shapes;
+  assert.deepEqual(got.errors, want.errors);
+  for (const kind of Object.keys(want)) {
+    if (kind === 'errors') continue;
+    for (const part of streamCompared) assert.deepEqual(got[kind][part], want[kind][part], `${kind}.${part}`);
+  }
+});
+
+// The values fixed to match workerd, stated outright (they are also in the recorded answers).
+test('Response statusText defaults to the reason phrase, as workerd', async () => {
+  const got = (await answer('response_status_text'));
+  assert.equal(got.status404.value.statusText, 'Not Found');
+  assert.equal(got.plain.value.statusText, 'OK');
+  assert.equal(got.status299.value.statusText, 'Successful');
+  assert.equal(got.json.value.statusText, "I'm a teapot");
+  assert.equal(got.statusTextEmpty.value.statusText, '');
+  assert.equal(got.error.value.statusText, '');
+});
+
+test("Request refuses redirect: 'error' at construction, as workerd", async () => {
+  const got = await answer('request_redirect');
+  const refused = {
+    name: 'TypeError',
+    message: 'Invalid redirect value, must be one of "follow" or "manual" ("error" won\'t be implemented since it does not make sense at the edge; use "manual" and check the response status code).',
+    class: 'TypeError',
+  };
+  assert.deepEqual(got.error, { threw: refused });
+  assert.deepEqual(got.bogus, { threw: refused });
+  assert.equal(got.manual.value.redirect, 'manual');
+});
+
+test('WebSocket constants (READY_STATE_* too) and WebSocketPair iteration, as workerd', async () => {
+  const got = await answer('prototypes');
+  assert.deepEqual(got.WebSocket.statics, workerd.prototypes.WebSocket.statics);
+  assert.equal(got.WebSocket.length, 0);
+  assert.equal(got.WebSocketPair.iterator, 'function');
+});
+
+test('DOMException, MessageEvent and CloseEvent own properties, as workerd', async () => {
+  const dom = await answer('dom_exception_shapes');
+  assert.deepEqual(dom.plain.keys, ['code', 'name', 'message', 'stack']);
+  assert.equal(dom.plain.json.value, '{"code":20,"name":"AbortError","message":"boom","stack":"<stack>"}');
+  assert.deepEqual(dom.abortReason.value.keys, ['code', 'name', 'message', 'stack', 'retryable']);
+  const events = await answer('event_shapes');
+  assert.deepEqual(events.MessageEvent.keys, ['ports', 'source', 'lastEventId', 'origin', 'data']);
+  assert.equal(events.CloseEvent.json.value, '{"wasClean":true,"reason":"bye","code":1000}');
+  assert.deepEqual(events.CloseEvent.attributes.code, { where: { on: 'own', kind: 'data', enumerable: true }, hasOwn: true });
+  assert.deepEqual(events.Event.keys, []);
+});
