@@ -3,7 +3,8 @@
 // one call); the host has already run the query up to its first row when exec() returns.
 import { native } from './native.js';
 import {
-  ArrayBufferCtor, ArrayBufferIsView, ArrayIsArray, ErrorCtor, StringCtor, TypeErrorCtor, Uint8ArrayCtor,
+  ArrayBufferCtor, ArrayBufferIsView, ArrayIsArray, ErrorCtor, JSONStringify, MapCtor, MapPrototypeClear,
+  MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, StringCtor, TypeErrorCtor, Uint8ArrayCtor,
   checkToken, kRuntimeToken,
 } from './primordials.js';
 
@@ -37,10 +38,31 @@ function rowObject(columns, values) {
   return row;
 }
 
+// Row makers by column names (see rowMaker); a few dozen shapes of rows cover an application.
+const MAX_ROW_MAKERS = 64;
+const rowMakers = new MapCtor();
+
+// A function making a row object of `columns` from an array of values, or null. It creates the
+// object as one literal with the names written in, so that every row of a query shares one
+// shape: setting the names one by one takes V8's generic keyed path for every value. The host
+// compiles it (null for names a literal cannot take, such as __proto__); the functions are
+// shared by every object of the app and hold no data.
+function rowMaker(columns) {
+  const key = JSONStringify(columns);
+  let maker = MapPrototypeGet(rowMakers, key);
+  if (maker === undefined) {
+    maker = native.sqlRowMaker(columns) ?? null;
+    if (MapPrototypeGetSize(rowMakers) >= MAX_ROW_MAKERS) MapPrototypeClear(rowMakers);
+    MapPrototypeSet(rowMakers, key, maker);
+  }
+  return maker;
+}
+
 export class SqlStorageCursor {
   #slot;
   #handle;
   #columns;
+  #maker;  // undefined until the first row object; then rowMaker's answer
   constructor(token, slot, handle) {
     checkToken(token);
     this.#slot = slot;
@@ -59,15 +81,21 @@ export class SqlStorageCursor {
     return this.#columns;
   }
 
+  #makeRow(values) {
+    if (this.#maker === undefined) this.#maker = rowMaker(this.#names());
+    return this.#maker === null ? rowObject(this.#names(), values) : this.#maker(values);
+  }
+
   next() {
     const values = this._nextValues();
     if (values === undefined) return { done: true, value: undefined };
-    return { done: false, value: rowObject(this.#names(), values) };
+    return { done: false, value: this.#makeRow(values) };
   }
 
   toArray() {
-    const names = this.#names();
-    return this._restValues().map((values) => rowObject(names, values));
+    const rows = this._restValues();
+    for (let i = 0; i < rows.length; i++) rows[i] = this.#makeRow(rows[i]);
+    return rows;
   }
 
   one() {

@@ -1,5 +1,8 @@
 #include "js/strings.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace dorm::js {
 
 std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value) {
@@ -23,7 +26,27 @@ bool StringToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value, std::string*
   return true;
 }
 
+namespace {
+
+// Whether every byte is below 0x80, eight at a time.
+bool IsAscii(std::string_view text) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  uint64_t seen = 0;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    seen |= word;
+  }
+  for (; i < text.size(); ++i) seen |= static_cast<uint8_t>(text[i]);
+  return (seen & kHighBits) == 0;
+}
+
+}  // namespace
+
 v8::Local<v8::String> FromUtf8(v8::Isolate* isolate, std::string_view text) {
+  // ASCII is its own one-byte string: V8's UTF-8 decoder would scan and copy it the long way.
+  if (IsAscii(text)) return FromLatin1(isolate, text);
   v8::Local<v8::String> out;
   if (!v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
                                static_cast<int>(text.size()))

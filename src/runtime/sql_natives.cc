@@ -1,9 +1,13 @@
 #include "runtime/sql_natives.h"
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "js/strings.h"
 #include "runtime/native_module.h"
@@ -55,6 +59,9 @@ class SqlCallbacks {
   // Cursor handles carry this tag in their second internal field, so that no other host object
   // with internal fields can be taken for one.
   static constexpr int kHandleFields = 2;
+  // Row makers (sqlRowMaker) are compiled from at most this much source (SQLite allows 100
+  // columns, but a name may be long); larger rows take the generic path.
+  static constexpr size_t kMaxRowMakerSource = 16 * 1024;
   alignas(8) static inline const char kHandleTag[8] = "cursor";
 
   // The SQL natives' data is not the host itself (see SqlNativesData).
@@ -105,26 +112,35 @@ class SqlCallbacks {
     if (instance->db && instance->db->in_transaction()) engine->MarkWritten(instance);
   }
 
-  static Local<Value> ToJs(v8::Isolate* isolate, const storage::SqlValue& v) {
-    if (auto* n = std::get_if<int64_t>(&v))
-      return v8::Number::New(isolate, static_cast<double>(*n));
-    if (auto* d = std::get_if<double>(&v)) return v8::Number::New(isolate, *d);
-    if (auto* s = std::get_if<std::string>(&v)) return js::FromUtf8(isolate, *s);
-    if (auto* b = std::get_if<storage::SqlBlob>(&v)) {
-      Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, b->bytes.size());
-      if (!b->bytes.empty()) {
-        std::memcpy(buffer->GetBackingStore()->Data(), b->bytes.data(), b->bytes.size());
+  static Local<Value> CellToJs(v8::Isolate* isolate, const storage::SqlRowView& row, int column) {
+    using Type = storage::SqlRowView::Type;
+    switch (row.type(column)) {
+      case Type::kInteger:
+        return v8::Number::New(isolate, static_cast<double>(row.integer(column)));
+      case Type::kReal:
+        return v8::Number::New(isolate, row.real(column));
+      case Type::kText:
+        return js::FromUtf8(isolate, row.text(column));
+      case Type::kBlob: {
+        const std::string_view bytes = row.blob(column);
+        Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes.size());
+        if (!bytes.empty()) {
+          std::memcpy(buffer->GetBackingStore()->Data(), bytes.data(), bytes.size());
+        }
+        return buffer;
       }
-      return buffer;
+      case Type::kNull:
+        break;
     }
     return v8::Null(isolate);
   }
 
-  static Local<v8::Array> RowToJs(v8::Isolate* isolate, const std::vector<storage::SqlValue>& row) {
-    std::vector<Local<Value>> values;
-    values.reserve(row.size());
-    for (const auto& v : row) values.push_back(ToJs(isolate, v));
-    return v8::Array::New(isolate, values.data(), values.size());
+  // The row's values as an array; `values` is scratch space, reused from row to row.
+  static Local<v8::Array> RowToJs(v8::Isolate* isolate, const storage::SqlRowView& row,
+                                  std::vector<Local<Value>>* values) {
+    values->clear();
+    for (int i = 0; i < row.size(); ++i) values->push_back(CellToJs(isolate, row, i));
+    return v8::Array::New(isolate, values->data(), values->size());
   }
 
   static storage::SqlValue FromJs(v8::Isolate* isolate, Local<Value> v) {
@@ -198,7 +214,11 @@ class SqlCallbacks {
     Run(info, instance, [&] {
       Touch(Engine(info), instance);
       std::vector<storage::SqlValue> row;
-      if (cursor->Next(&row)) info.GetReturnValue().Set(RowToJs(info.GetIsolate(), row));
+      std::vector<Local<Value>> values;
+      if (cursor->Next(&row)) {
+        info.GetReturnValue().Set(
+            RowToJs(info.GetIsolate(), storage::SqlStoredRowView(row), &values));
+      }
     });
   }
 
@@ -210,11 +230,63 @@ class SqlCallbacks {
     if (!cursor) return;
     Run(info, instance, [&] {
       Touch(Engine(info), instance);
+      // Rows still in SQLite are converted where they are, without a copy in between.
       std::vector<Local<Value>> rows;
-      std::vector<storage::SqlValue> row;
-      while (cursor->Next(&row)) rows.push_back(RowToJs(isolate, row));
+      std::vector<Local<Value>> values;
+      cursor->TakeRest(
+          [&](const storage::SqlRowView& row) { rows.push_back(RowToJs(isolate, row, &values)); });
       info.GetReturnValue().Set(v8::Array::New(isolate, rows.data(), rows.size()));
     });
+  }
+
+  // sqlRowMaker(names): a function (v) => ({"<names[0]>": v[0], ...}), compiled from the names
+  // written as escaped string literals; undefined for names a literal key cannot take
+  // (__proto__ would set the prototype), or too long to be worth compiling. The
+  // caller caches it per set of names.
+  static void RowMaker(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    Local<v8::Context> context = isolate->GetCurrentContext();
+    if (!info[0]->IsArray()) return;
+    Local<v8::Array> names = info[0].As<v8::Array>();
+    const uint32_t count = names->Length();
+    if (count == 0) return;
+    std::string source = "(function(v){return {";
+    std::vector<uint16_t> units;
+    for (uint32_t i = 0; i < count; ++i) {
+      Local<Value> value;
+      if (!names->Get(context, i).ToLocal(&value) || !value->IsString()) return;
+      Local<v8::String> name = value.As<v8::String>();
+      const int length = name->Length();
+      if (source.size() + 6 * static_cast<size_t>(length) > kMaxRowMakerSource) return;
+      units.resize(static_cast<size_t>(length));
+      name->Write(isolate, units.data(), 0, length, v8::String::NO_NULL_TERMINATION);
+      static constexpr std::u16string_view kProto = u"__proto__";
+      if (std::u16string_view(reinterpret_cast<const char16_t*>(units.data()), units.size()) ==
+          kProto) {
+        return;
+      }
+      source += '"';
+      for (uint16_t unit : units) {
+        if ((unit >= 'a' && unit <= 'z') || (unit >= 'A' && unit <= 'Z') ||
+            (unit >= '0' && unit <= '9') || unit == '_' || unit == ' ') {
+          source += static_cast<char>(unit);
+        } else {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", unit);
+          source += escaped;
+        }
+      }
+      source += "\":v[" + std::to_string(i) + "],";
+    }
+    source += "}})";
+    v8::TryCatch try_catch(isolate);
+    Local<v8::Script> script;
+    Local<Value> maker;
+    if (!v8::Script::Compile(context, js::FromUtf8(isolate, source)).ToLocal(&script) ||
+        !script->Run(context).ToLocal(&maker) || !maker->IsFunction()) {
+      return;  // the generic path is used; nothing is thrown
+    }
+    info.GetReturnValue().Set(maker);
   }
 
   static void Columns(const FunctionCallbackInfo<Value>& info) {
@@ -258,7 +330,7 @@ std::span<const NativeFunction> SqlNatives() {
   static const NativeFunction kFunctions[] = {
       {"sqlExec", &SqlCallbacks::Exec},     {"sqlNext", &SqlCallbacks::Next},
       {"sqlRest", &SqlCallbacks::Rest},     {"sqlColumns", &SqlCallbacks::Columns},
-      {"sqlCounts", &SqlCallbacks::Counts},
+      {"sqlCounts", &SqlCallbacks::Counts}, {"sqlRowMaker", &SqlCallbacks::RowMaker},
   };
   return kFunctions;
 }

@@ -610,7 +610,9 @@ class ThreadEngine final : public ObjectHost {
   // Eviction and memory.
   boost::asio::steady_timer eviction_timer_;
   bool eviction_armed_ = false;
-  bool release_memory_ = false;  // objects were evicted since the last release
+  bool release_memory_ = false;   // objects were evicted since the last release
+  bool trim_allocator_ = false;   // many database connections closed since the last release
+  size_t closed_since_trim_ = 0;  // database connections closed since the last trim request
   std::chrono::steady_clock::time_point last_memory_release_;
 
   // Usage metering (see ReadUsage).

@@ -226,13 +226,39 @@ SqlCursor::~SqlCursor() {
   Unregister();
 }
 
-void SqlCursor::Step() {
-  sqlite3* handle = db_->handle();
-  int rc;
-  {
-    UserSqlScope scope;
-    rc = sqlite3_step(stmt_);
+int SqlCursor::StepStatement() {
+  UserSqlScope scope;
+  return sqlite3_step(stmt_);
+}
+
+void SqlCursor::NoteRow() {
+  ++rows_returned_;
+  if (rows_returned_ == 1 && shape_ && shape_->counts_table() && !columns_.empty() &&
+      sqlite3_column_type(stmt_, 0) == SQLITE_INTEGER) {
+    table_count_ = sqlite3_column_int64(stmt_, 0);
   }
+  // A write's counts follow each step (see step_counters_); a read's only its latest.
+  if (writes_) {
+    RecordCounters(rows_returned_);
+  } else {
+    counters_stale_ = true;
+  }
+}
+
+void SqlCursor::FinishStatement(int rc) {
+  RecordCounters(rows_returned_ + 1);
+  if (rc == SQLITE_DONE) {
+    Finish();
+    return;
+  }
+  std::string message = SqlErrorMessage(db_->handle(), rc);
+  Finish();
+  if (Critical(rc)) throw StorageError(message, rc);
+  throw SqlError(message);
+}
+
+void SqlCursor::Step() {
+  const int rc = StepStatement();
   if (rc == SQLITE_ROW) {
     const int columns = static_cast<int>(columns_.size());
     std::vector<SqlValue> row;
@@ -261,27 +287,15 @@ void SqlCursor::Step() {
       }
     }
     pending_.push_back(std::move(row));
-    ++rows_returned_;
-    if (rows_returned_ == 1 && shape_ && shape_->counts_table() && columns > 0 &&
-        sqlite3_column_type(stmt_, 0) == SQLITE_INTEGER) {
-      table_count_ = sqlite3_column_int64(stmt_, 0);
-    }
-    RecordCounters(rows_returned_);
+    NoteRow();
     return;
   }
-  RecordCounters(rows_returned_ + 1);
-  if (rc == SQLITE_DONE) {
-    Finish();
-    return;
-  }
-  std::string message = SqlErrorMessage(handle, rc);
-  Finish();
-  if (Critical(rc)) throw StorageError(message, rc);
-  throw SqlError(message);
+  FinishStatement(rc);
 }
 
-void SqlCursor::RecordCounters(int64_t steps) {
+void SqlCursor::RecordCounters(int64_t steps) const {
   StepCounters counters = StepCounters::Of(stmt_, steps, rows_returned_);
+  counters_stale_ = false;
   if (writes_ || step_counters_.empty()) {
     step_counters_.push_back(counters);
   } else {
@@ -290,6 +304,7 @@ void SqlCursor::RecordCounters(int64_t steps) {
 }
 
 RowCounts SqlCursor::Counts() const {
+  if (counters_stale_ && stmt_) RecordCounters(rows_returned_);
   if (step_counters_.empty()) return {};
   // A write ran at once; workerd would have stepped it once at exec() and once per row taken.
   const size_t last = step_counters_.size() - 1;
@@ -313,7 +328,73 @@ bool SqlCursor::Next(std::vector<SqlValue>* row) {
   return true;
 }
 
+namespace {
+
+// The current row of a statement, read in place.
+class StatementRowView final : public SqlRowView {
+ public:
+  StatementRowView(sqlite3_stmt* stmt, int columns) : stmt_(stmt), columns_(columns) {}
+  int size() const override { return columns_; }
+  Type type(int column) const override {
+    switch (sqlite3_column_type(stmt_, column)) {
+      case SQLITE_INTEGER:
+        return Type::kInteger;
+      case SQLITE_FLOAT:
+        return Type::kReal;
+      case SQLITE_TEXT:
+        return Type::kText;
+      case SQLITE_BLOB:
+        return Type::kBlob;
+      default:
+        return Type::kNull;
+    }
+  }
+  int64_t integer(int column) const override { return sqlite3_column_int64(stmt_, column); }
+  double real(int column) const override { return sqlite3_column_double(stmt_, column); }
+  // The pointer first, then the size, as SQLite asks (the size may change with the conversion).
+  std::string_view text(int column) const override {
+    const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    const size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt_, column));
+    return t ? std::string_view(t, n) : std::string_view();
+  }
+  std::string_view blob(int column) const override {
+    const auto* b = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+    const size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt_, column));
+    return b ? std::string_view(b, n) : std::string_view();
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+  int columns_;
+};
+
+}  // namespace
+
+void SqlCursor::TakeRest(FunctionRef<void(const SqlRowView&)> visit) {
+  if (pending_.empty() && canceled_) throw SqlError(kSqlCursorCanceledMessage);
+  while (!pending_.empty()) {
+    std::vector<SqlValue> row = std::move(pending_.front());
+    pending_.pop_front();
+    ++rows_taken_;
+    visit(SqlStoredRowView(row));
+  }
+  const int columns = static_cast<int>(columns_.size());
+  while (stmt_) {
+    const int rc = StepStatement();
+    if (rc != SQLITE_ROW) {
+      FinishStatement(rc);
+      break;
+    }
+    NoteRow();
+    ++rows_taken_;
+    visit(StatementRowView(stmt_, columns));
+  }
+  Unregister();
+}
+
 void SqlCursor::Finish() {
+  // A read's counts are taken before its statement goes (a canceled cursor keeps them).
+  if (counters_stale_ && stmt_) RecordCounters(rows_returned_);
   if (stmt_) {
     sqlite3_finalize(stmt_);
     stmt_ = nullptr;

@@ -35,6 +35,7 @@
 
 #include "storage/object_database.h"
 #include "storage/sql_row_counts.h"
+#include "util/function_ref.h"
 
 struct sqlite3_stmt;
 
@@ -54,6 +55,36 @@ struct SqlBlob {
 };
 using SqlValue = std::variant<std::monostate, int64_t, double, std::string, SqlBlob>;
 
+// One row, read in place: valid only during the call it is given to. Columns are 0-based and
+// below size(); text() is UTF-8 as stored.
+class SqlRowView {
+ public:
+  enum class Type { kNull, kInteger, kReal, kText, kBlob };
+  virtual ~SqlRowView() = default;
+  virtual int size() const = 0;
+  virtual Type type(int column) const = 0;
+  // Each only for a column of its type.
+  virtual int64_t integer(int column) const = 0;
+  virtual double real(int column) const = 0;
+  virtual std::string_view text(int column) const = 0;
+  virtual std::string_view blob(int column) const = 0;
+};
+
+// A row already copied out of SQLite, seen through SqlRowView. Does not own `row`.
+class SqlStoredRowView final : public SqlRowView {
+ public:
+  explicit SqlStoredRowView(const std::vector<SqlValue>& row) : row_(row) {}
+  int size() const override { return static_cast<int>(row_.size()); }
+  Type type(int column) const override { return static_cast<Type>(row_[column].index()); }
+  int64_t integer(int column) const override { return std::get<int64_t>(row_[column]); }
+  double real(int column) const override { return std::get<double>(row_[column]); }
+  std::string_view text(int column) const override { return std::get<std::string>(row_[column]); }
+  std::string_view blob(int column) const override { return std::get<SqlBlob>(row_[column]).bytes; }
+
+ private:
+  const std::vector<SqlValue>& row_;
+};
+
 class SqlCursor : public DatabaseClient {
  public:
   // Runs `query` on `db` with `bindings` for its last statement.
@@ -64,6 +95,10 @@ class SqlCursor : public DatabaseClient {
   const std::vector<std::string>& column_names() const { return columns_; }
   // The next row; false once there is none (the statement is then finished).
   bool Next(std::vector<SqlValue>* row);
+  // Every remaining row, in order, to `visit` (which must not use this cursor); the statement is
+  // then finished. Rows not yet read ahead are given straight from SQLite, without a copy. Throws
+  // as Next() does, after giving the rows before the failing one.
+  void TakeRest(FunctionRef<void(const SqlRowView&)> visit);
   // Rows the last statement read and wrote so far, as workerd counts them.
   int64_t rows_read() const { return Counts().read; }
   int64_t rows_written() const { return Counts().written; }
@@ -74,11 +109,17 @@ class SqlCursor : public DatabaseClient {
   explicit SqlCursor(ObjectDatabase* db) : db_(db) {}
   // Steps the open statement once, appending a row to `pending_` or finishing it.
   void Step();
+  // sqlite3_step() of the open statement, as user SQL.
+  int StepStatement();
+  // Bookkeeping of a step that gave a row (the row is still SQLite's current one).
+  void NoteRow();
+  // After a step that gave no row (`rc`): finishes the statement; throws for an error.
+  void FinishStatement(int rc);
   // Finalizes the statement; the cursor stays a client of the database while rows are left.
   void Finish();
   void Unregister();
   // Keeps SQLite's counters after the `steps`-th step (the statement is still open).
-  void RecordCounters(int64_t steps);
+  void RecordCounters(int64_t steps) const;
   RowCounts Counts() const;
 
   ObjectDatabase* db_;
@@ -92,7 +133,10 @@ class SqlCursor : public DatabaseClient {
   std::shared_ptr<const StatementShape> shape_;
   // SQLite's counters after the latest step (a read) or after each step (a write, run at once:
   // the counts follow the caller's position as if it had been stepped as the rows are taken).
-  std::vector<StepCounters> step_counters_;
+  // A read's counters are taken when asked for (or before the statement is finalized), not on
+  // every row: `counters_stale_` says the latest rows are not in them yet.
+  mutable std::vector<StepCounters> step_counters_;
+  mutable bool counters_stale_ = false;
   int64_t changes_ = 0;      // rows the statement changed, once it has run
   WriteEvents events_;       // rows it inserted and updated, once it has run
   int64_t table_count_ = 0;  // see StatementShape::counts_table()

@@ -66,6 +66,20 @@ test('cursor: next(), raw() sharing the position, iteration, duplicate and absen
   });
 });
 
+test('column names that are not identifiers are row keys as they are', async () => {
+  assert.deepEqual(await run('columnNames'), {
+    keys: ['0', 'a"b', 'x\\y', 'é😀', '__proto__', "});throw new Error('x');({", 'line\nbreak', 'a b', '\u2028'],
+    values: [5, 1, 2, 3, 4, 6, 7, 8, 9],
+    plainPrototype: true,
+    ownProto: true,
+    sameByEveryRead: true,
+    wideKeys: 100,
+    wideLast: 99,
+    longValues: [1, 2],
+    longKeyLengths: [3000, 3000],
+  });
+});
+
 test('rowsRead and rowsWritten', async () => {
   assert.deepEqual(await run('counts'), {
     insert: [0, 3],
