@@ -15,6 +15,7 @@
 
 #include "cli/admin_client.h"
 #include "cli/admin_endpoint.h"
+#include "cli/archive_commands.h"
 #include "cli/credentials_commands.h"
 #include "cli/dev_command.h"
 #include "cli/env_types.h"
@@ -68,6 +69,10 @@ const char kUsage[] =
     "  dorm storage get|delete NAME ID KEY [--app APP]\n"
     "  dorm storage put NAME ID KEY VALUE-JSON [--app APP]\n"
     "  dorm storage sql NAME ID \"SQL\" [--write] [--limit N] [--app APP]\n"
+    "  dorm export NAME [ID] -o FILE [--app APP]\n"
+    "  dorm import FILE [--as NAME] [--app APP] [--force]\n"
+    "  dorm backup DIR\n"
+    "  dorm restore DIR --data NEWDIR\n"
     "  dorm mcp                                (MCP server on stdio for the running server)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
     "                [--jwks-file F.json] [--issuer I] [--audience A]\n"
@@ -96,7 +101,7 @@ Args Parse(int argc, char** argv, int start) {
     std::string a = argv[i];
     if (a == "--yes" || a == "-y") {
       args.yes = true;
-    } else if (a == "--strict" || a == "--no-outbound" || a == "--write") {
+    } else if (a == "--strict" || a == "--no-outbound" || a == "--write" || a == "--force") {
       args.flags[a.substr(2)] = "true";
     } else if (a.rfind("--", 0) == 0) {
       std::string key = a.substr(2), value;
@@ -172,6 +177,10 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
         {"tail", {"app", "class", "object", "level", "status", "sampling", "since", "format"}},
         {"objects", {"app", "prefix", "limit", "cursor"}},
         {"storage", {"app", "prefix", "limit", "cursor", "write"}},
+        {"export", {"app", "output"}},
+        {"import", {"app", "as", "force"}},
+        {"backup", {}},
+        {"restore", {}},
         {"mcp", {}},
         {"auth",
          {"app", "hs256-secret-file", "public-key-file", "jwks-file", "issuer", "audience"}},
@@ -684,6 +693,10 @@ int main(int argc, char** argv) {
   if (command == "tail") return dorm::cli::TailCommand(args.positional, args.flags);
   if (command == "objects") return dorm::cli::ObjectsCommand(args.positional, args.flags);
   if (command == "storage") return dorm::cli::StorageCommand(args.positional, args.flags);
+  if (command == "export") return dorm::cli::ExportCommand(args.positional, args.flags);
+  if (command == "import") return dorm::cli::ImportCommand(args.positional, args.flags);
+  if (command == "backup") return dorm::cli::BackupCommand(args.positional, args.flags);
+  if (command == "restore") return dorm::cli::RestoreCommand(args.positional, args.flags);
   if (command == "mcp") {
     if (!args.positional.empty()) Fail("usage: dorm mcp [--server URL --token TOKEN | --data DIR]");
     return dorm::cli::RunMcpCommand(Flag(args, "server"), Flag(args, "token"), Flag(args, "data"));

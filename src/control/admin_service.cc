@@ -6,7 +6,9 @@
 #include <filesystem>
 
 #include "control/admin_json.h"
+#include "control/archive_jobs.h"
 #include "control/class_storage.h"
+#include "control/credentials_store.h"
 #include "control/env_store.h"
 #include "control/object_index.h"
 #include "control/registry.h"
@@ -54,7 +56,14 @@ std::string HeaderValue(const HttpRequestData& r, const char* name) {
 }  // namespace
 
 AdminService::AdminService(AdminOptions options, Registry& registry, runtime::EnginePool& pool)
-    : options_(std::move(options)), registry_(registry), pool_(pool), runtime_(pool.shared()) {
+    : options_(std::move(options)),
+      registry_(registry),
+      pool_(pool),
+      runtime_(pool.shared()),
+      archive_jobs_(std::make_unique<ArchiveJobs>()) {
+  // What an interrupted export, import or backup left behind.
+  std::error_code ec;
+  std::filesystem::remove_all(options_.data_dir + "/tmp", ec);
   worker_ = std::thread([this] { Work(); });
 }
 
@@ -90,6 +99,20 @@ void AdminService::Handle(const std::string& path, HttpRequestData request,
   const std::string prefix = "Bearer ";
   bool authorized = auth.size() > prefix.size() && strncasecmp(auth.c_str(), "bearer ", 7) == 0 &&
                     ConstantTimeEquals(auth.substr(prefix.size()), options_.token);
+  if (!authorized && credentials_ && auth.size() > prefix.size() &&
+      strncasecmp(auth.c_str(), "bearer ", 7) == 0) {
+    // A service key may export and import its own app's objects, and nothing else.
+    if (auto app = ArchiveApp(path.substr(0, path.find('?')))) {
+      if (auto key = credentials_->FindKey(auth.substr(prefix.size()))) {
+        if (key->app != *app) {
+          respond(ErrorResponse(403, "This service key belongs to app '" + key->app +
+                                         "': it may export and import that app's objects only."));
+          return;
+        }
+        authorized = true;
+      }
+    }
+  }
   if (!authorized) {
     HttpResponseData r =
         ErrorResponse(401, auth.empty() ? "Missing admin token." : "Invalid admin token.");
@@ -103,7 +126,11 @@ void AdminService::Handle(const std::string& path, HttpRequestData request,
     HttpResponseData response;
     try {
       if (ServeObjects(path, *shared_request, respond)) return;
-      response = Serve(path, *shared_request);
+      if (auto archive = ServeArchive(path, *shared_request)) {
+        response = std::move(*archive);
+      } else {
+        response = Serve(path, *shared_request);
+      }
     } catch (const std::exception& e) {
       Log(LogLevel::kError, std::string("admin request failed: ") + e.what());
       response = ErrorResponse(500, e.what());

@@ -32,6 +32,8 @@ class AlarmIndex;
 
 namespace dorm::control {
 
+class ArchiveJobs;
+struct ClassRecord;
 class CredentialsStore;
 class EnvStore;
 class ObjectIndex;
@@ -75,6 +77,11 @@ class AdminService {
   // service.
   void set_object_index(ObjectIndex* index) { object_index_ = index; }
 
+  // Whether an admin request whose head holds `authorization` (not the admin token) may still
+  // reach Handle(): a live service key on an export or import path (`url`, from "/_admin/" on),
+  // which Handle() then checks against the path's app. Thread-safe; no I/O.
+  bool ArchiveKeyMayPass(const std::string& url, const std::string& authorization) const;
+
   void Handle(const std::string& path, runtime::HttpRequestData request,
               std::function<void(runtime::HttpResponseData)> respond);
 
@@ -114,6 +121,16 @@ class AdminService {
   // object's thread.
   bool ServeObjects(const std::string& path, const runtime::HttpRequestData& request,
                     const std::function<void(runtime::HttpResponseData)>& respond);
+  // Export, import and backup (admin_archive.cc): nullopt for any other path.
+  std::optional<runtime::HttpResponseData> ServeArchive(const std::string& path,
+                                                        const runtime::HttpRequestData& request);
+  runtime::HttpResponseData Export(const ClassRecord& record,
+                                   const runtime::HttpRequestData& request);
+  runtime::HttpResponseData Import(const ClassRecord& record,
+                                   const runtime::HttpRequestData& request);
+  runtime::HttpResponseData Backup(const runtime::HttpRequestData& request);
+  // The app of an export or import path, which that app's service keys may call too.
+  static std::optional<std::string> ArchiveApp(const std::string& path);
   // GET /v1/usage and GET /metrics (admin_usage.cc).
   runtime::HttpResponseData ServeUsage(const runtime::HttpRequestData& request);
   runtime::HttpResponseData ServeMetrics(const runtime::HttpRequestData& request);
@@ -134,6 +151,8 @@ class AdminService {
   UsageStore* usage_store_ = nullptr;
   ObjectIndex* object_index_ = nullptr;
   std::unique_ptr<runtime::ModuleValidator> validator_;  // the worker's
+  // Declared before the worker, so that jobs stop (and are joined) after it.
+  std::unique_ptr<ArchiveJobs> archive_jobs_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;

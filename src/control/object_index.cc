@@ -256,4 +256,27 @@ void ObjectIndex::MoveClass(const std::string& from_app, const std::string& from
   CheckSqlite(db_, sqlite3_step(st.get()), kOwner, "move");
 }
 
+void ObjectIndex::Imported(const std::string& app, const std::string& class_name,
+                           const std::string& id, const std::string& name, long long storage_bytes,
+                           long long now_ms) {
+  SqliteStatement st =
+      PrepareSqlite(db_,
+                    "INSERT INTO object_index (app, class, id, name, storage_bytes, last_active_ms)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (app, class, id) DO UPDATE SET"
+                    " name = COALESCE(excluded.name, name), storage_bytes = excluded.storage_bytes,"
+                    " last_active_ms = MAX(last_active_ms, excluded.last_active_ms)",
+                    kOwner);
+  BindSqliteText(st.get(), 1, app);
+  BindSqliteText(st.get(), 2, class_name);
+  BindSqliteText(st.get(), 3, id);
+  if (name.empty()) {
+    sqlite3_bind_null(st.get(), 4);
+  } else {
+    BindSqliteText(st.get(), 4, name);
+  }
+  sqlite3_bind_int64(st.get(), 5, storage_bytes);
+  sqlite3_bind_int64(st.get(), 6, now_ms);
+  CheckSqlite(db_, sqlite3_step(st.get()), kOwner, "import");
+}
+
 }  // namespace dorm::control

@@ -56,6 +56,11 @@ class ObjectIndex {
   std::optional<Entry> Find(const std::string& app, const std::string& class_name,
                             const std::string& id);
 
+  // An object's database was imported (admin_archive.cc): records it with `name` (kept when
+  // empty), its size and `now_ms` as its last activity.
+  void Imported(const std::string& app, const std::string& class_name, const std::string& id,
+                const std::string& name, long long storage_bytes, long long now_ms);
+
   // The class is deleted: its objects are forgotten.
   void ForgetClass(const std::string& app, const std::string& class_name);
   // The class's objects now belong to another app and class (a transferred class).

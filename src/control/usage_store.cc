@@ -14,17 +14,17 @@ void CheckUsage(sqlite3* db, int rc, const char* what) {
 }
 
 // A prepared statement that finalizes itself.
-class Statement {
+class UsageStatement {
  public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+  UsageStatement(sqlite3* db, const std::string& sql) : db_(db) {
     CheckUsage(db, sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr), "prepare");
   }
-  ~Statement() { sqlite3_finalize(st_); }
-  Statement& Text(int i, const std::string& v) {
+  ~UsageStatement() { sqlite3_finalize(st_); }
+  UsageStatement& Text(int i, const std::string& v) {
     sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
-  Statement& Int(int i, long long v) {
+  UsageStatement& Int(int i, long long v) {
     sqlite3_bind_int64(st_, i, v);
     return *this;
   }
@@ -49,7 +49,7 @@ class Statement {
   sqlite3_stmt* st_ = nullptr;
 };
 
-UsageTotals TotalsAt(Statement& st, int first) {
+UsageTotals TotalsAt(UsageStatement& st, int first) {
   UsageTotals t;
   t.http_requests = static_cast<unsigned long long>(st.ColInt(first));
   t.websocket_messages = static_cast<unsigned long long>(st.ColInt(first + 1));
@@ -83,9 +83,9 @@ void AddMissingColumns(sqlite3* db) {
   for (const char* column : kAdded) {
     bool present;
     {
-      Statement st(db,
-                   std::string("SELECT 1 FROM pragma_table_info('usage_minutes') WHERE name = '") +
-                       column + "'");
+      UsageStatement st(
+          db, std::string("SELECT 1 FROM pragma_table_info('usage_minutes') WHERE name = '") +
+                  column + "'");
       present = st.Step();
     }
     if (present) continue;
@@ -142,14 +142,14 @@ void UsageStore::Record(long long epoch_minute,
   if (deltas.empty()) return;
   CheckUsage(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
   try {
-    Statement add(db_,
-                  "INSERT INTO usage_minutes (app, class, object, minute, http_requests,"
-                  " websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests,"
-                  " outbound_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)" +
-                      std::string(kAddToExistingRow));
-    Statement size(db_,
-                   "INSERT INTO storage (app, class, object, bytes) VALUES (?,?,?,?)"
-                   " ON CONFLICT (app, class, object) DO UPDATE SET bytes = excluded.bytes");
+    UsageStatement add(db_,
+                       "INSERT INTO usage_minutes (app, class, object, minute, http_requests,"
+                       " websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests,"
+                       " outbound_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)" +
+                           std::string(kAddToExistingRow));
+    UsageStatement size(db_,
+                        "INSERT INTO storage (app, class, object, bytes) VALUES (?,?,?,?)"
+                        " ON CONFLICT (app, class, object) DO UPDATE SET bytes = excluded.bytes");
     for (const auto& d : deltas) {
       if (d.http_requests || d.websocket_messages || d.alarms || d.cpu_ns || d.wall_ns ||
           d.outbound_requests || d.outbound_bytes) {
@@ -191,7 +191,7 @@ void UsageStore::RollUp(long long now_minute) {
       const long long until = (now_minute - pass.keep) / pass.unit * pass.unit;
       long long from = 0;
       {
-        Statement st(db_, "SELECT rolled_until FROM usage_rollups WHERE unit = ?");
+        UsageStatement st(db_, "SELECT rolled_until FROM usage_rollups WHERE unit = ?");
         st.Int(1, pass.unit);
         if (st.Step()) from = st.ColInt(0);
       }
@@ -199,7 +199,7 @@ void UsageStore::RollUp(long long now_minute) {
       // The rows of a unit other than its first minute's are added into the first minute's row
       // (created if missing), then deleted. ("WHERE" before "ON CONFLICT": SQLite's rule for
       // an upsert fed by a SELECT.)
-      Statement merge(
+      UsageStatement merge(
           db_,
           "INSERT INTO usage_minutes (app, class, object, minute, http_requests,"
           " websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests, outbound_bytes)"
@@ -210,14 +210,14 @@ void UsageStore::RollUp(long long now_minute) {
               kAddToExistingRow);
       merge.Int(1, pass.unit).Int(2, from).Int(3, until);
       merge.Step();
-      Statement drop(db_,
-                     "DELETE FROM usage_minutes WHERE minute >= ?2 AND minute < ?3"
-                     " AND minute % ?1 != 0");
+      UsageStatement drop(db_,
+                          "DELETE FROM usage_minutes WHERE minute >= ?2 AND minute < ?3"
+                          " AND minute % ?1 != 0");
       drop.Int(1, pass.unit).Int(2, from).Int(3, until);
       drop.Step();
-      Statement mark(db_,
-                     "INSERT INTO usage_rollups (unit, rolled_until) VALUES (?, ?)"
-                     " ON CONFLICT (unit) DO UPDATE SET rolled_until = excluded.rolled_until");
+      UsageStatement mark(db_,
+                          "INSERT INTO usage_rollups (unit, rolled_until) VALUES (?, ?)"
+                          " ON CONFLICT (unit) DO UPDATE SET rolled_until = excluded.rolled_until");
       mark.Int(1, pass.unit).Int(2, until);
       mark.Step();
     }
@@ -234,7 +234,7 @@ std::vector<UsageStore::ObjectRow> UsageStore::Query(const std::string& app,
   std::string sql = std::string("SELECT class, object, ") + kSums +
                     " FROM usage_minutes WHERE app = ?1 AND (?2 = '' OR class = ?2)"
                     " AND minute >= ?3 GROUP BY class, object ORDER BY class, object";
-  Statement st(db_, sql);
+  UsageStatement st(db_, sql);
   st.Text(1, app).Text(2, class_name).Int(3, since_minute);
   std::vector<ObjectRow> rows;
   while (st.Step()) rows.push_back(ObjectRow{st.ColText(0), st.ColText(1), TotalsAt(st, 2)});
@@ -248,7 +248,7 @@ std::vector<UsageStore::SeriesRow> UsageStore::Series(const std::string& app,
   std::string sql = std::string("SELECT (minute - ?3) / ?4 AS bucket, ") + kSums +
                     " FROM usage_minutes WHERE app = ?1 AND (?2 = '' OR class = ?2)"
                     " AND minute >= ?3 GROUP BY bucket ORDER BY bucket";
-  Statement st(db_, sql);
+  UsageStatement st(db_, sql);
   st.Text(1, app).Text(2, class_name).Int(3, since_minute).Int(4, step_minutes);
   std::vector<SeriesRow> rows;
   while (st.Step()) rows.push_back(SeriesRow{st.ColInt(0), TotalsAt(st, 1)});
@@ -257,9 +257,10 @@ std::vector<UsageStore::SeriesRow> UsageStore::Series(const std::string& app,
 
 std::vector<UsageStore::StorageRow> UsageStore::Storage(const std::string& app,
                                                         const std::string& class_name) {
-  Statement st(db_,
-               "SELECT class, object, bytes FROM storage WHERE app = ?1 AND (?2 = '' OR class = ?2)"
-               " ORDER BY class, object");
+  UsageStatement st(
+      db_,
+      "SELECT class, object, bytes FROM storage WHERE app = ?1 AND (?2 = '' OR class = ?2)"
+      " ORDER BY class, object");
   st.Text(1, app).Text(2, class_name);
   std::vector<StorageRow> rows;
   while (st.Step()) rows.push_back(StorageRow{st.ColText(0), st.ColText(1), st.ColInt(2)});
@@ -267,7 +268,7 @@ std::vector<UsageStore::StorageRow> UsageStore::Storage(const std::string& app,
 }
 
 std::map<UsageStore::ClassKey, UsageTotals> UsageStore::ClassTotals() {
-  Statement st(
+  UsageStatement st(
       db_, std::string("SELECT app, class, ") + kSums + " FROM usage_minutes GROUP BY app, class");
   std::map<ClassKey, UsageTotals> out;
   while (st.Step()) out[{st.ColText(0), st.ColText(1)}] = TotalsAt(st, 2);
@@ -275,14 +276,14 @@ std::map<UsageStore::ClassKey, UsageTotals> UsageStore::ClassTotals() {
 }
 
 std::map<UsageStore::ClassKey, long long> UsageStore::ClassStorage() {
-  Statement st(db_, "SELECT app, class, SUM(bytes) FROM storage GROUP BY app, class");
+  UsageStatement st(db_, "SELECT app, class, SUM(bytes) FROM storage GROUP BY app, class");
   std::map<ClassKey, long long> out;
   while (st.Step()) out[{st.ColText(0), st.ColText(1)}] = st.ColInt(2);
   return out;
 }
 
 void UsageStore::ForgetStorage(const std::string& app, const std::string& class_name) {
-  Statement st(db_, "DELETE FROM storage WHERE app = ? AND class = ?");
+  UsageStatement st(db_, "DELETE FROM storage WHERE app = ? AND class = ?");
   st.Text(1, app).Text(2, class_name);
   st.Step();
 }

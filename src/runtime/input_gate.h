@@ -32,6 +32,8 @@ class InputGate {
   // Removes the next event. Requires !queue_empty() (the gate need not be open: a reset takes
   // events regardless).
   ObjectEvent TakeNext();
+  // The next event, left in place. Requires !empty().
+  const ObjectEvent& PeekNext() const { return queue_.front(); }
   // Every waiting event, in order; the queue is left empty. For resets.
   std::deque<ObjectEvent> TakeAll();
 

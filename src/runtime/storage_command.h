@@ -24,7 +24,13 @@
 namespace dorm::runtime {
 
 struct StorageCommand {
-  enum class Op { kList, kGet, kPut, kDelete, kSql };
+  // kSnapshot and kReplace work on the object's database file as a whole (export, import and
+  // backup; thread_engine_database_files.cc) and never construct the object: kSnapshot writes a
+  // consistent copy of it to `file_path` (answering {"bytes": N}, or 404 when the object has no
+  // storage); kReplace makes the checked database file at `file_path` the object's, resetting the
+  // object if it is live (answering {"replaced": true}). `file_path` comes from the server itself,
+  // never from a client.
+  enum class Op { kList, kGet, kPut, kDelete, kSql, kSnapshot, kReplace };
   Op op = Op::kList;
   std::string key;          // get, put, delete
   std::string value_json;   // put
@@ -34,11 +40,14 @@ struct StorageCommand {
   std::string sql;          // sql: one statement
   std::string params_json;  // sql: a JSON array of the ? parameters (may be empty)
   bool write = false;       // sql: the statement may change the database
+  std::string file_path;    // snapshot, replace
 
   static constexpr int kMaxLimit = 1000;
   // Whether the command may change the database (the caller opens or creates it for writing and
   // commits after).
   bool writes() const { return op == Op::kPut || op == Op::kDelete || (op == Op::kSql && write); }
+  // Whether the command works on the database file rather than through the object's storage API.
+  bool on_file() const { return op == Op::kSnapshot || op == Op::kReplace; }
 };
 
 }  // namespace dorm::runtime

@@ -502,6 +502,9 @@ HttpResponseData RunStorageCommand(v8::Isolate* isolate, v8::Local<v8::Context> 
     }
     case StorageCommand::Op::kSql:
       return Sql(isolate, context, db, command, wrote);
+    case StorageCommand::Op::kSnapshot:
+    case StorageCommand::Op::kReplace:
+      break;  // whole-file commands never come here (thread_engine_database_files.cc)
   }
   return HttpResponseData::JsonError(400, "Unknown storage command.");
 }

@@ -479,6 +479,14 @@ void ThreadEngine::Pump(uint64_t slot) {
     }
     heavy_waiting_since_ns_ = 0;
     if (!instance->constructed) {
+      // Export, import and backup work on the database file: they need no constructed object,
+      // and must not run its constructor (or its code at all).
+      if (const auto* command = std::get_if<StorageCommandEvent>(&instance->input.PeekNext());
+          command && command->command.on_file()) {
+        ObjectEvent event = instance->input.TakeNext();
+        DeliverDatabaseFileCommand(instance, std::move(std::get<StorageCommandEvent>(event)));
+        continue;
+      }
       Construct(instance);
       continue;
     }
@@ -490,7 +498,11 @@ void ThreadEngine::Pump(uint64_t slot) {
     } else if (auto* rpc = std::get_if<RpcEvent>(&event)) {
       DeliverRpc(instance, std::move(*rpc));
     } else if (auto* command = std::get_if<StorageCommandEvent>(&event)) {
-      DeliverStorageCommand(instance, std::move(*command));
+      if (command->command.on_file()) {
+        DeliverDatabaseFileCommand(instance, std::move(*command));
+      } else {
+        DeliverStorageCommand(instance, std::move(*command));
+      }
     } else {
       Deliver(instance, std::move(std::get<HttpEvent>(event)));
     }

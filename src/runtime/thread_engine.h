@@ -281,6 +281,9 @@ class ThreadEngine final : public ObjectHost {
   // Runs an operator's storage command on the object, between its turns; the answer leaves once
   // the command's writes are durable.
   void DeliverStorageCommand(ObjectInstance* instance, StorageCommandEvent event);
+  // A snapshot or replacement of the object's database file (StorageCommand::on_file), between
+  // turns, without running the object's code (thread_engine_database_files.cc).
+  void DeliverDatabaseFileCommand(ObjectInstance* instance, StorageCommandEvent event);
 
   // --- Calls between objects (thread_engine_calls.cc) ---
   void DeliverRpc(ObjectInstance* instance, RpcEvent event);

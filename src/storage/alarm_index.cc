@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "storage/database_file.h"
+
 namespace dorm::storage {
 namespace {
 // Checkpoint (with full syncs) after this many writes, so the log stays small.
@@ -209,6 +211,12 @@ std::optional<long long> AlarmIndex::Find(const std::string& app, const std::str
   if (sqlite3_step(st) == SQLITE_ROW) found = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   return found;
+}
+
+void AlarmIndex::CopyTo(const std::string& target_path) {
+  // The index's connection holds the file's exclusive lock: the copy goes through it.
+  std::lock_guard<std::mutex> lock(mu_);
+  CopyDatabase(db_, target_path);
 }
 
 }  // namespace dorm::storage

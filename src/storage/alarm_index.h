@@ -55,6 +55,9 @@ class AlarmIndex {
   // before ids were recorded; may be empty).
   std::optional<long long> Find(const std::string& app, const std::string& class_name,
                                 const std::string& object_id, const std::string& instance_name);
+  // Writes a consistent copy of the index to `target_path` (a backup; see CopyDatabase). Throws
+  // StorageError.
+  void CopyTo(const std::string& target_path);
   // The index's write-ahead log, to flush with a commit.
   std::string LogPath() const { return path_ + "-wal"; }
 

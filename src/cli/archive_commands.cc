@@ -1,0 +1,396 @@
+#include "cli/archive_commands.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/admin_client.h"
+#include "cli/admin_endpoint.h"
+#include "cli/flag_value.h"
+#include "cli/json_text.h"
+#include "control/archive_format.h"
+#include "util/names.h"
+
+namespace dorm::cli {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+
+const char kExportUsage[] = "usage: dorm export NAME [ID] -o FILE [--app APP]";
+const char kImportUsage[] = "usage: dorm import FILE [--as NAME] [--app APP] [--force]";
+const char kBackupUsage[] = "usage: dorm backup DIR";
+const char kRestoreUsage[] = "usage: dorm restore DIR --data NEWDIR";
+
+int Usage(const char* usage) {
+  std::cerr << usage << "\n";
+  return 2;
+}
+
+int Failed(const std::string& message) {
+  std::cerr << "dorm: " << message << "\n";
+  return 1;
+}
+
+// A progress line on stderr, redrawn at most ten times a second, only on a terminal.
+class Progress {
+ public:
+  explicit Progress(std::string label) : label_(std::move(label)), shown_(isatty(2) == 1) {}
+  void Add(size_t n) {
+    bytes_ += n;
+    if (!shown_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    Draw();
+  }
+  void Done() {
+    if (!shown_) return;
+    Draw();
+    std::fputc('\n', stderr);
+  }
+
+ private:
+  void Draw() {
+    const double mb = static_cast<double>(bytes_) / (1 << 20);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const int bar = static_cast<int>(seconds * 4) % 20;
+    std::string marks(20, ' ');
+    marks[static_cast<size_t>(bar)] = '=';
+    std::fprintf(stderr, "\r%s [%s] %.1f MB, %.0f s", label_.c_str(), marks.c_str(), mb, seconds);
+    std::fflush(stderr);
+  }
+
+  std::string label_;
+  bool shown_;
+  size_t bytes_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+};
+
+std::optional<AdminEndpoint> Endpoint(const std::map<std::string, std::string>& flags) {
+  std::string error;
+  auto endpoint = ResolveAdminEndpoint(FlagValue(flags, "server"), FlagValue(flags, "token"),
+                                       FlagValue(flags, "data"), &error);
+  if (!endpoint) std::cerr << "dorm: " << error << "\n";
+  return endpoint;
+}
+
+// The server's {"error"} message of a refusal, or the status.
+std::string RefusalText(int status, const std::string& body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    std::string message = JsonText(v.as_object(), "error");
+    if (!message.empty()) return message;
+  }
+  return "server answered " + std::to_string(status);
+}
+
+void FlushFile(const std::string& path, bool folder) {
+  int fd = ::open(path.c_str(), (folder ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// Streams GET `target` into `file`; returns "" or why it failed.
+std::string Download(const AdminEndpoint& endpoint, const std::string& target,
+                     const std::string& file, Progress& progress) {
+  const auto [authority, host, port] = SplitServerAddress(endpoint.server);
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  if (!out) return "cannot write " + file;
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, authority);
+    req.set(http::field::authorization, "Bearer " + endpoint.token);
+    req.set(http::field::user_agent, "dorm-cli");
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    http::read_header(stream, buffer, parser);
+    const int status = static_cast<int>(parser.get().result_int());
+    std::string refusal;
+    std::vector<char> chunk(64u << 10);
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk.data();
+      parser.get().body().size = chunk.size();
+      beast::error_code ec;
+      http::read(stream, buffer, parser, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return "the server broke off the archive: " + ec.message();
+      const size_t n = chunk.size() - parser.get().body().size;
+      if (status == 200) {
+        out.write(chunk.data(), static_cast<std::streamsize>(n));
+        if (!out) return "cannot write " + file;
+        progress.Add(n);
+      } else if (refusal.size() < (64u << 10)) {
+        refusal.append(chunk.data(), n);
+      }
+    }
+    if (status != 200) return RefusalText(status, refusal);
+  } catch (const std::exception& e) {
+    return "cannot reach the Dorm server at " + endpoint.server + ": " + e.what();
+  }
+  out.close();
+  if (!out) return "cannot write " + file;
+  FlushFile(file, false);
+  return "";
+}
+
+// Reads the archive at `path` whole, checking every file; `on_file` sees each file's header and
+// bytes (it may be empty). Returns the manifest, or nullopt with `*error` set.
+std::optional<json::object> CheckArchive(
+    const std::string& path, std::string* error,
+    const std::function<bool(const control::ArchiveReader::File&, std::string_view)>& on_bytes =
+        nullptr,
+    const std::function<bool(const control::ArchiveReader::File&)>& on_done = nullptr) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read " + path;
+    return std::nullopt;
+  }
+  control::ArchiveReader reader(
+      [&in](char* out, size_t n) {
+        in.read(out, static_cast<std::streamsize>(n));
+        return static_cast<size_t>(in.gcount());
+      },
+      control::ArchiveLimits{});
+  auto manifest = reader.ReadManifest(error);
+  if (!manifest) return std::nullopt;
+  for (;;) {
+    control::ArchiveReader::File file;
+    auto next = reader.ReadNext(&file, error);
+    if (next == control::ArchiveReader::Next::kError) return std::nullopt;
+    if (next == control::ArchiveReader::Next::kEnd) break;
+    bool ok = reader.ReadFileBytes(
+        file, [&](std::string_view bytes) { return !on_bytes || on_bytes(file, bytes); }, error);
+    if (!ok) return std::nullopt;
+    if (on_done && !on_done(file)) return std::nullopt;
+  }
+  return manifest;
+}
+
+}  // namespace
+
+int ExportCommand(const std::vector<std::string>& positional,
+                  const std::map<std::string, std::string>& flags) {
+  std::vector<std::string> args;
+  std::string output = FlagValue(flags, "output");
+  for (size_t i = 0; i < positional.size(); ++i) {
+    if (positional[i] == "-o") {
+      if (i + 1 >= positional.size()) return Usage(kExportUsage);
+      output = positional[++i];
+    } else {
+      args.push_back(positional[i]);
+    }
+  }
+  if (args.empty() || args.size() > 2 || output.empty()) return Usage(kExportUsage);
+  std::string app = FlagValue(flags, "app");
+  if (app.empty()) app = "default";
+  std::string target = "/_admin/v1/apps/" + PercentEncodeSegment(app) + "/classes/" +
+                       PercentEncodeSegment(args[0]) + "/export";
+  if (args.size() == 2) target += "?object=" + PercentEncodeSegment(args[1]);
+  auto endpoint = Endpoint(flags);
+  if (!endpoint) return 1;
+  const std::string partial = output + ".partial";
+  Progress progress("exporting " + args[0]);
+  std::string error = Download(*endpoint, target, partial, progress);
+  progress.Done();
+  if (error.empty()) {
+    size_t files = 0;
+    auto manifest = CheckArchive(partial, &error, nullptr, [&files](const auto&) {
+      ++files;
+      return true;
+    });
+    if (manifest) {
+      if (std::rename(partial.c_str(), output.c_str()) != 0)
+        return Failed("cannot write " + output);
+      std::cout << "exported " << files << " object" << (files == 1 ? "" : "s") << " of " << app
+                << "/" << args[0] << " to " << output << "\n";
+      return 0;
+    }
+    error = "the archive received is invalid: " + error;
+  }
+  std::remove(partial.c_str());
+  return Failed(error);
+}
+
+int ImportCommand(const std::vector<std::string>& positional,
+                  const std::map<std::string, std::string>& flags) {
+  if (positional.size() != 1) return Usage(kImportUsage);
+  const std::string& file = positional[0];
+  std::string error;
+  auto manifest = CheckArchive(file, &error);
+  if (!manifest) return Failed(file + ": " + error);
+  if (JsonText(*manifest, "kind") != "export") {
+    return Failed(file + " is not an export (restore a backup with dorm restore)");
+  }
+  std::string name = FlagValue(flags, "as");
+  if (name.empty()) name = JsonText(*manifest, "class");
+  std::string app = FlagValue(flags, "app");
+  if (app.empty()) app = JsonText(*manifest, "app");
+  if (app.empty() || name.empty()) return Failed(file + ": the manifest names no app or class");
+  std::ifstream in(file, std::ios::binary);
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto endpoint = Endpoint(flags);
+  if (!endpoint) return 1;
+  std::string target = "/_admin/v1/apps/" + PercentEncodeSegment(app) + "/classes/" +
+                       PercentEncodeSegment(name) + "/import";
+  if (FlagValue(flags, "force") == "true") target += "?force=true";
+  if (isatty(2)) {
+    std::fprintf(stderr, "importing %.1f MB into %s/%s...\n",
+                 static_cast<double>(body.size()) / (1 << 20), app.c_str(), name.c_str());
+  }
+  AdminResponse r;
+  try {
+    r = AdminRequest(endpoint->server, endpoint->token, "POST", target, body);
+  } catch (const std::exception& e) {
+    return Failed(e.what());
+  }
+  if (r.status != 200) return Failed(RefusalText(r.status, r.body));
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  auto number = [&](const char* key) -> std::string {
+    const json::value* n = !ec && v.is_object() ? v.as_object().if_contains(key) : nullptr;
+    return n && n->is_number() ? json::serialize(*n) : "?";
+  };
+  const std::string count = number("imported");
+  const std::string replaced = number("replaced");
+  std::cout << "imported " << count << " objects into " << app << "/" << name << " (" << replaced
+            << " replaced)\n";
+  return 0;
+}
+
+int BackupCommand(const std::vector<std::string>& positional,
+                  const std::map<std::string, std::string>& flags) {
+  if (positional.size() != 1) return Usage(kBackupUsage);
+  const std::string& dir = positional[0];
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Failed("cannot create " + dir + ": " + ec.message());
+  const std::string archive = dir + "/backup.dorm";
+  if (std::filesystem::exists(archive, ec)) {
+    return Failed(archive + " exists: back up into another folder");
+  }
+  auto endpoint = Endpoint(flags);
+  if (!endpoint) return 1;
+  const std::string partial = archive + ".partial";
+  Progress progress("backing up");
+  std::string error = Download(*endpoint, "/_admin/v1/backup", partial, progress);
+  progress.Done();
+  size_t files = 0;
+  if (error.empty()) {
+    auto manifest = CheckArchive(partial, &error, nullptr, [&files](const auto&) {
+      ++files;
+      return true;
+    });
+    if (!manifest) error = "the archive received is invalid: " + error;
+  }
+  if (!error.empty()) {
+    std::remove(partial.c_str());
+    return Failed(error);
+  }
+  if (std::rename(partial.c_str(), archive.c_str()) != 0) return Failed("cannot write " + archive);
+  FlushFile(dir, true);
+  std::cout << "backed up " << files << " files to " << archive << "\n";
+  return 0;
+}
+
+int RestoreCommand(const std::vector<std::string>& positional,
+                   const std::map<std::string, std::string>& flags) {
+  const std::string data = FlagValue(flags, "data");
+  if (positional.size() != 1 || data.empty()) return Usage(kRestoreUsage);
+  const std::string archive = positional[0] + "/backup.dorm";
+  std::error_code ec;
+  if (std::filesystem::exists(data, ec) && !std::filesystem::is_empty(data, ec)) {
+    return Failed(data + " is not empty: restore into a new folder");
+  }
+  std::filesystem::create_directories(data, ec);
+  if (ec) return Failed("cannot create " + data + ": " + ec.message());
+  // Each file is written next to its place and renamed once its checksum is verified.
+  std::ofstream out;
+  std::string error;
+  std::string write_error;
+  size_t files = 0;
+  auto manifest = CheckArchive(
+      archive, &error,
+      [&](const control::ArchiveReader::File& file, std::string_view bytes) {
+        if (!out.is_open()) {
+          const std::string part = data + "/" + file.path + ".partial";
+          std::filesystem::create_directories(std::filesystem::path(part).parent_path(), ec);
+          out.open(part, std::ios::binary | std::ios::trunc);
+          if (!out) {
+            write_error = "cannot write " + part;
+            return false;
+          }
+        }
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        return static_cast<bool>(out);
+      },
+      [&](const control::ArchiveReader::File& file) {
+        const std::string path = data + "/" + file.path;
+        if (!out.is_open()) {  // an empty file
+          std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+          out.open(path + ".partial", std::ios::binary | std::ios::trunc);
+        }
+        out.close();
+        if (!out) {
+          write_error = "cannot write " + path;
+          return false;
+        }
+        FlushFile(path + ".partial", false);
+        if (file.path == "secrets.key" || file.path == "admin-token") {
+          ::chmod((path + ".partial").c_str(), 0600);
+        }
+        if (std::rename((path + ".partial").c_str(), path.c_str()) != 0) {
+          write_error = "cannot write " + path;
+          return false;
+        }
+        FlushFile(std::filesystem::path(path).parent_path().string(), true);
+        ++files;
+        return true;
+      });
+  if (!manifest) {
+    if (!write_error.empty()) error = write_error;
+    return Failed(archive + ": " + error + " (" + data + " is incomplete: remove it)");
+  }
+  if (JsonText(*manifest, "kind") != "backup") {
+    return Failed(archive + " is not a backup (" + data + " is incomplete: remove it)");
+  }
+  // The objects list is rebuilt from the restored files at the first start: objects created in
+  // the seconds before the backup may not have reached the index it holds.
+  sqlite3* db = nullptr;
+  const std::string registry = data + "/registry.sqlite";
+  if (std::filesystem::exists(registry, ec) &&
+      sqlite3_open_v2(registry.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+    sqlite3_exec(db, "DELETE FROM object_index_meta", nullptr, nullptr, nullptr);
+  }
+  sqlite3_close_v2(db);
+  FlushFile(data, true);
+  std::cout << "restored " << files << " files into " << data
+            << ": start it with dorm serve --data " << data << "\n";
+  return 0;
+}
+
+}  // namespace dorm::cli

@@ -1,0 +1,37 @@
+// `dorm export`, `dorm import`, `dorm backup` and `dorm restore` (README "Export, import, backup
+// and restore"): the archives of control/archive_format.h, streamed from and to the admin API
+// (/_admin/v1/apps/<app>/classes/<class>/export|import, /_admin/v1/backup), and a backup
+// unpacked offline into a new data folder.
+//
+// Each returns the exit status: 0, 1 with "dorm: <message>" on stderr on failure, 2 with the
+// usage for a bad command line. A progress line is shown on stderr while an archive streams, only
+// when stderr is a terminal.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dorm::cli {
+
+// `dorm export NAME [ID] -o FILE [--app APP]`: one object (by name or id) or every object of
+// the class into FILE, written to FILE.partial and renamed once the archive is whole and checked.
+int ExportCommand(const std::vector<std::string>& positional,
+                  const std::map<std::string, std::string>& flags);
+
+// `dorm import FILE [--as NAME] [--app APP] [--force]`: into the class the archive was exported
+// from (or NAME), in the archive's app (or APP).
+int ImportCommand(const std::vector<std::string>& positional,
+                  const std::map<std::string, std::string>& flags);
+
+// `dorm backup DIR`: the whole server into DIR/backup.dorm (DIR is created; an existing backup
+// there is refused).
+int BackupCommand(const std::vector<std::string>& positional,
+                  const std::map<std::string, std::string>& flags);
+
+// `dorm restore DIR --data NEWDIR`: unpacks DIR/backup.dorm, checked file by file, into NEWDIR
+// (which must not exist or be empty), for `dorm serve --data NEWDIR`. Needs no server.
+int RestoreCommand(const std::vector<std::string>& positional,
+                   const std::map<std::string, std::string>& flags);
+
+}  // namespace dorm::cli
