@@ -34,6 +34,7 @@ const legacyCodes = [
 // Taken at start-up: user code may replace the globals later.
 const ObjectDefineProperty = Object.defineProperty;
 const captureStackTrace = Error.captureStackTrace;
+const MapPrototypeGet = Function.prototype.call.bind(Map.prototype.get);
 
 const codeByName = new Map(legacyCodes.map(([name], i) => [name, i + 1]));
 const constants = Object.fromEntries(legacyCodes.map(([, constant], i) => [constant, i + 1]));
@@ -57,10 +58,12 @@ export class DOMException extends CopiedObject {
     super('DOMException');
     this.#message = message === undefined ? '' : `${message}`;
     this.#name = name === undefined ? 'Error' : `${name}`;
-    const own = { enumerable: true, writable: false, configurable: true };
-    ObjectDefineProperty(this, 'code', { ...own, value: codeByName.get(this.#name) ?? 0 });
-    ObjectDefineProperty(this, 'name', { ...own, value: this.#name });
-    ObjectDefineProperty(this, 'message', { ...own, value: this.#message });
+    // Descriptors without a prototype: user code may have put `get`, `set` or `value` on
+    // Object.prototype, which defineProperty would read.
+    const own = { __proto__: null, enumerable: true, writable: false, configurable: true };
+    ObjectDefineProperty(this, 'code', { __proto__: null, ...own, value: MapPrototypeGet(codeByName, this.#name) ?? 0 });
+    ObjectDefineProperty(this, 'name', { __proto__: null, ...own, value: this.#name });
+    ObjectDefineProperty(this, 'message', { __proto__: null, ...own, value: this.#message });
     // V8 builds the first line of the stack from the holder's name and message ("AbortError:
     // boom"), and only when it is first read.
     const trace = { name: this.#name, message: this.#message };
@@ -74,6 +77,7 @@ export class DOMException extends CopiedObject {
     domExceptionInternals.name = (exception) => exception.#name;
     domExceptionInternals.message = (exception) => exception.#message;
     stackAccessor = {
+      __proto__: null,
       enumerable: true,
       configurable: true,
       get() {

@@ -54,7 +54,8 @@ const eventSourceMessageToken = Symbol('EventSource MessageEvent');
 const ObjectDefineProperties = Object.defineProperties;
 
 function ownAttribute(value) {
-  return { value, enumerable: true, writable: false, configurable: true };
+  // No prototype: user code may have put `get`, `set` or `value` on Object.prototype.
+  return { __proto__: null, value, enumerable: true, writable: false, configurable: true };
 }
 
 export class MessageEvent extends Event {
