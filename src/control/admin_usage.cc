@@ -6,11 +6,16 @@
 //   GET /_admin/metrics  → the same meters per app and class, and server health, in the
 //       Prometheus text format
 // Both read the runtime threads' meters first, so they answer with everything counted so far.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <initializer_list>
+#include <map>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "control/admin_json.h"
 #include "control/admin_service.h"
@@ -55,33 +60,58 @@ void PutMeters(json::object& o, const Meters& m) {
   o["live_websockets"] = m.live_websockets;
 }
 
+// What both usage endpoints take: the query's parameters (none but `allowed`, listed in
+// `allowed_text` when one is refused), the app (default "default") and an optional class of it.
+struct UsageScope {
+  std::map<std::string, std::string> params;
+  std::string app;
+  std::string name;
+  // The parameter's value, or "" when absent.
+  std::string Param(const std::string& key) const {
+    auto it = params.find(key);
+    return it == params.end() ? std::string() : it->second;
+  }
+};
+
+// Reads `request`'s scope into `scope`; returns the answer refusing it, if any.
+std::optional<HttpResponseData> ReadUsageScope(const HttpRequestData& request, Registry& registry,
+                                               std::initializer_list<std::string_view> allowed,
+                                               std::string_view allowed_text, UsageScope* scope) {
+  std::string error;
+  auto params = QueryParameters(request.url, &error);
+  if (!params) return HttpResponseData::JsonError(400, error);
+  for (const auto& [key, value] : *params) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      return HttpResponseData::JsonError(
+          400, "Unknown parameter '" + key + "': use " + std::string(allowed_text) + ".");
+    }
+  }
+  scope->params = std::move(*params);
+  scope->app = scope->Param("app").empty() ? "default" : scope->Param("app");
+  if (!IsValidKebabName(scope->app)) {
+    return HttpResponseData::JsonError(400, "Invalid app name '" + scope->app + "'.");
+  }
+  scope->name = scope->Param("name");
+  if (!scope->name.empty() && !registry.Get(scope->app, scope->name)) {
+    return HttpResponseData::JsonError(
+        404, "No Durable Object class named '" + scope->name + "' in app '" + scope->app + "'.");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
   if (request.method != "GET") return HttpResponseData::JsonError(405, "Method not allowed.");
   if (!usage_) return HttpResponseData::JsonError(404, "Usage meters are not enabled.");
-  std::string error;
-  auto params = QueryParameters(request.url, &error);
-  if (!params) return HttpResponseData::JsonError(400, error);
-  for (const auto& [key, value] : *params) {
-    if (key != "app" && key != "name" && key != "since") {
-      return HttpResponseData::JsonError(
-          400, "Unknown parameter '" + key + "': use app, name and since.");
-    }
-  }
-  auto param = [&](const char* key) {
-    auto it = params->find(key);
-    return it == params->end() ? std::string() : it->second;
-  };
-  std::string app = param("app").empty() ? "default" : param("app");
-  if (!IsValidKebabName(app)) {
-    return HttpResponseData::JsonError(400, "Invalid app name '" + app + "'.");
-  }
-  std::string name = param("name");
-  if (!name.empty() && !registry_.Get(app, name)) {
-    return HttpResponseData::JsonError(
-        404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
-  }
+  UsageScope scope;
+  if (auto refused = ReadUsageScope(request, registry_, {"app", "name", "since"},
+                                    "app, name and since", &scope))
+    return *refused;
+  const std::map<std::string, std::string>* params = &scope.params;
+  auto param = [&](const char* key) { return scope.Param(key); };
+  const std::string& app = scope.app;
+  const std::string& name = scope.name;
   long long since_minute = -1;
   std::optional<long long> since_ms;
   if (params->count("since")) {
@@ -167,28 +197,14 @@ HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
 HttpResponseData AdminService::ServeUsageSeries(const HttpRequestData& request) {
   if (request.method != "GET") return HttpResponseData::JsonError(405, "Method not allowed.");
   if (!usage_) return HttpResponseData::JsonError(404, "Usage meters are not enabled.");
-  std::string error;
-  auto params = QueryParameters(request.url, &error);
-  if (!params) return HttpResponseData::JsonError(400, error);
-  for (const auto& [key, value] : *params) {
-    if (key != "app" && key != "name" && key != "since" && key != "step") {
-      return HttpResponseData::JsonError(
-          400, "Unknown parameter '" + key + "': use app, name, since and step.");
-    }
-  }
-  auto param = [&](const char* key) {
-    auto it = params->find(key);
-    return it == params->end() ? std::string() : it->second;
-  };
-  std::string app = param("app").empty() ? "default" : param("app");
-  if (!IsValidKebabName(app)) {
-    return HttpResponseData::JsonError(400, "Invalid app name '" + app + "'.");
-  }
-  std::string name = param("name");
-  if (!name.empty() && !registry_.Get(app, name)) {
-    return HttpResponseData::JsonError(
-        404, "No Durable Object class named '" + name + "' in app '" + app + "'.");
-  }
+  UsageScope scope;
+  if (auto refused = ReadUsageScope(request, registry_, {"app", "name", "since", "step"},
+                                    "app, name, since and step", &scope))
+    return *refused;
+  const std::map<std::string, std::string>* params = &scope.params;
+  auto param = [&](const char* key) { return scope.Param(key); };
+  const std::string& app = scope.app;
+  const std::string& name = scope.name;
   // At most this many points, so that an answer stays small whatever the period and step.
   constexpr long long kMaxPoints = 1440;
   long long step = 60;
