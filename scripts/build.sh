@@ -21,9 +21,11 @@ esac
 dir=${DORM_BUILD_DIR:-$root/$dir}
 # ccache, when installed, keeps what earlier builds compiled: a folder rebuilt from scratch, or
 # back on a branch it built before, then mostly comes from its cache (CCACHE_DISABLE=1 turns it
-# off; with -g, ccache hashes the folder's path, so another folder starts cold). A launcher already
-# set, in the environment or in the folder's CMake cache, is left alone. Files compiled with the
-# unit tests' precompiled header are cached only with this sloppiness.
+# off). Paths are hashed relative to the checkout and the build folder's own path is left out, so
+# a second checkout (a git worktree) shares the cache too; its objects' debug information may then
+# name the first checkout's folder. A launcher already set, in the environment or in the folder's
+# CMake cache, is left alone. Files compiled with the unit tests' precompiled header are cached
+# only with this sloppiness.
 if command -v ccache >/dev/null 2>&1; then
   for var in CMAKE_C_COMPILER_LAUNCHER CMAKE_CXX_COMPILER_LAUNCHER; do
     if [ -z "${!var:-}" ] && ! grep -q "^$var:" "$dir/CMakeCache.txt" 2>/dev/null; then
@@ -31,6 +33,7 @@ if command -v ccache >/dev/null 2>&1; then
     fi
   done
   export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 fi
 cmake -S "$root" -B "$dir" -G Ninja "${flags[@]}" >/dev/null
 ninja -C "$dir" "${targets[@]}"
