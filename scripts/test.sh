@@ -22,11 +22,13 @@ run() {
 
 # Most test files spend their time waiting (on timers, alarms, servers starting), so they run two
 # at a time. The files below assert bounds on wall-clock time (alarm lateness, CPU-limit
-# fairness, failover within 5 s) or kill servers mid-write; a second file running beside them
-# could stretch those times on a 2-core machine, so they run alone, after the others.
+# fairness, failover within 5 s), kill servers mid-write, or bound a server's RSS while garbage
+# waits for collection; a second file running beside them could stretch those times (or delay the
+# collections) on a 2-core machine, so they run alone, after the others.
 serial_files=(alarms.test.mjs alarm_lifecycle.test.mjs examples_alarms.test.mjs crash.test.mjs
   cluster_node.test.mjs cluster_forward.test.mjs postgres_harness.test.mjs lifecycle.test.mjs tail.test.mjs
-  cpu_tenant.test.mjs idle_isolates.test.mjs runaway.test.mjs runtime_crash.test.mjs)
+  cpu_tenant.test.mjs idle_isolates.test.mjs runaway.test.mjs runtime_crash.test.mjs
+  http_limits.test.mjs batch_memory.test.mjs websocket_incoming_memory.test.mjs)
 # tests_in DIR parallel|serial: prints the test files of DIR in that group.
 tests_in() {
   local file group name
