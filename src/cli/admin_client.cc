@@ -24,6 +24,19 @@ ServerAddress SplitServerAddress(const std::string& server) {
   return address;
 }
 
+void SendAdminGet(beast::tcp_stream& stream, const std::string& server, const std::string& token,
+                  const std::string& target, const std::string& accept) {
+  const auto [authority, host, port] = SplitServerAddress(server);
+  asio::ip::tcp::resolver resolver(stream.get_executor());
+  stream.connect(resolver.resolve(host, port));
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, authority);
+  req.set(http::field::authorization, "Bearer " + token);
+  req.set(http::field::user_agent, "dorm-cli");
+  if (!accept.empty()) req.set(http::field::accept, accept);
+  http::write(stream, req);
+}
+
 AdminResponse AdminRequest(const std::string& server, const std::string& token,
                            const std::string& method, const std::string& target,
                            const std::string& body) {

@@ -1,6 +1,7 @@
 // A blocking HTTP client for the admin API, used by the CLI.
 #pragma once
 
+#include <boost/beast/core/tcp_stream.hpp>
 #include <string>
 
 namespace dorm::cli {
@@ -18,6 +19,13 @@ struct ServerAddress {
   std::string port;
 };
 ServerAddress SplitServerAddress(const std::string& server);
+
+// Connects `stream` to `server` and sends a GET of `target` with the token and the CLI's headers
+// (and `accept`, when not empty), for a caller that reads the answer as it streams. Throws
+// std::exception (boost::system::system_error) if the server cannot be reached.
+void SendAdminGet(boost::beast::tcp_stream& stream, const std::string& server,
+                  const std::string& token, const std::string& target,
+                  const std::string& accept = "");
 
 // Sends one request to `server` ("http://host:port"). Throws std::runtime_error if the server
 // cannot be reached.

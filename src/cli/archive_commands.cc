@@ -112,19 +112,12 @@ void FlushFile(const std::string& path, bool folder) {
 // Streams GET `target` into `file`; returns "" or why it failed.
 std::string Download(const AdminEndpoint& endpoint, const std::string& target,
                      const std::string& file, Progress& progress) {
-  const auto [authority, host, port] = SplitServerAddress(endpoint.server);
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   if (!out) return "cannot write " + file;
   try {
     asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
-    stream.connect(resolver.resolve(host, port));
-    http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, authority);
-    req.set(http::field::authorization, "Bearer " + endpoint.token);
-    req.set(http::field::user_agent, "dorm-cli");
-    http::write(stream, req);
+    SendAdminGet(stream, endpoint.server, endpoint.token, target);
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);

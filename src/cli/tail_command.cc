@@ -109,7 +109,6 @@ int TailCommand(const std::vector<std::string>& positional,
     std::cerr << "dorm: " << error << "\n";
     return 1;
   }
-  const auto [authority, host, port] = SplitServerAddress(endpoint->server);
   std::string pending;  // what came of the current event so far
   bool broken = false;
   auto on_event = [&](const std::string& event) {
@@ -134,15 +133,8 @@ int TailCommand(const std::vector<std::string>& positional,
   };
   try {
     asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
-    stream.connect(resolver.resolve(host, port));
-    http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, authority);
-    req.set(http::field::authorization, "Bearer " + endpoint->token);
-    req.set(http::field::user_agent, "dorm-cli");
-    req.set(http::field::accept, "text/event-stream");
-    http::write(stream, req);
+    SendAdminGet(stream, endpoint->server, endpoint->token, target, "text/event-stream");
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
