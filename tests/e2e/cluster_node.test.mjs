@@ -102,14 +102,18 @@ test('a node on an empty data folder restores every acknowledged write of a kill
   const killedAt = Date.now();
   try {
     // Node A's lease (2 s from its last renewal) must run out before B may take its objects.
-    await waitFor(async () => {
-      const res = await b.request(`/_do/${CLASS}/s1/count`);
+    // Each object of A's is taken on its own first request after the lease ran out; until then
+    // B forwards to A, the owner while its lease runs, which does not answer (a retryable 503, and
+    // B forgets A as the owner).
+    const taken = (id) => waitFor(async () => {
+      const res = await b.request(`/_do/${CLASS}/${id}/count`);
       if (res.status === 200) return true;
-      // B forwards to A, the owner while its lease runs, which does not answer.
       assert.equal(res.status, 503, `while A's lease runs: ${res.status} ${res.body}`);
       assert.equal(res.json().error, UNAVAILABLE);
       return false;
-    }, { timeoutMs: 10000, intervalMs: 100, what: 'node B taking s1' });
+    }, { timeoutMs: 10000, intervalMs: 100, what: `node B taking ${id}` });
+    await taken('s1');
+    await taken('s2');
     const took = Date.now() - killedAt;
     assert.ok(took < 5000, `took over after ${took} ms`);
     const first = await ok(b, `/_do/${CLASS}/s1/dump?match=beta`);
