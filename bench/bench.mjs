@@ -28,6 +28,9 @@ const usage = `usage: bench/run.sh [options]
   --touch-max-seconds N stop touching new objects after N seconds (default 90),
                         to bound the run when a server creates objects slowly
   --check N             increments sent for the correctness check (default 1000)
+  --only KEY[,KEY...]   run only these throughput scenarios (keys as in the JSON, e.g.
+                        increment_1obj_c64,increment_1000obj_c64,increment_10000obj_c64),
+                        then the correctness checks; no nginx ceiling, no memory scenario
   --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
   --dorm-threads N      dorm serve --threads (default 2)
   --out FILE            where to write the JSON (default bench/results/latest.json)
@@ -47,9 +50,16 @@ function parseArgs(argv) {
     dormThreads: 2,
     out: path.join(benchDir, 'results', 'latest.json'),
     keep: false,
+    only: null,
   };
   return parseBenchArgs(argv, usage, o, (a, next, num) => {
     switch (a) {
+      case '--only': {
+        o.only = next().split(',').filter(Boolean);
+        const unknown = o.only.filter((k) => !scenarios.some((s) => s.key === k));
+        if (unknown.length || !o.only.length) fail(`--only: unknown scenario ${unknown.join(', ')}; known: ${scenarios.map((s) => s.key).join(', ')}`);
+        return true;
+      }
       case '--touch': o.touch = num(a, next(), 1); return true;
       case '--touch-max-seconds': o.touchMaxSeconds = num(a, next(), 1); return true;
       case '--check': o.check = num(a, next(), 1); return true;
@@ -142,6 +152,7 @@ const scenarios = [
   { key: 'increment_1obj_c16', label: 'POST increment, 1 object, 16 conn', method: 'POST', action: 'increment', objects: 1, prefix: 'bench', connections: 16 },
   { key: 'increment_1obj_c64', label: 'POST increment, 1 object, 64 conn', method: 'POST', action: 'increment', objects: 1, prefix: 'bench', connections: 64 },
   { key: 'increment_1000obj_c64', label: 'POST increment, 1000 objects, 64 conn', method: 'POST', action: 'increment', objects: 1000, prefix: 'spread', connections: 64 },
+  { key: 'increment_10000obj_c64', label: 'POST increment, 10000 objects, 64 conn', method: 'POST', action: 'increment', objects: 10000, prefix: 'spread10k', connections: 64 },
   { key: 'get_1obj_c64', label: 'GET, 1 object, 64 conn', method: 'GET', action: 'get', objects: 1, prefix: 'bench', connections: 64 },
 ];
 
@@ -343,6 +354,7 @@ async function throughputPhase(servers, results, o) {
   };
 
   for (const [k, s] of scenarios.entries()) {
+    if (o.only && !o.only.includes(s.key)) continue;
     // Alternate which server goes first, so that neither always runs right after the other.
     const order = k % 2 === 0 ? servers : [...servers].reverse();
     for (const server of order) {
@@ -597,8 +609,8 @@ async function main() {
     if (o.dorm) servers.push(makeDorm(tmp, o));
     for (const server of servers) results[server.name] = newResult(server);
     await throughputPhase(servers, results, o);
-    if (o.dorm) results.nginx = await nginxCeiling(tmp, o);
-    for (const server of servers) await memoryPhase(server, results[server.name], o);
+    if (o.dorm && !o.only) results.nginx = await nginxCeiling(tmp, o);
+    if (!o.only) for (const server of servers) await memoryPhase(server, results[server.name], o);
     for (const server of servers) {
       const r = results[server.name];
       if (r.errors.length) {
