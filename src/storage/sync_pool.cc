@@ -38,19 +38,26 @@ void SyncPool::FlushGroup(const std::vector<Job>& jobs, std::vector<char>* ok,
   // One syncfs() per file system the group touches flushes it whole, data and metadata (new
   // files' folder entries included). It would not notice a file removed under its open database,
   // so each job's files are checked first.
+  // One stat() per file tells both (a group holds one file or more per object that committed).
   std::map<dev_t, std::string> devices;
+  std::vector<std::pair<dev_t, const std::string*>> found;
   for (size_t i = 0; i < jobs.size(); ++i) {
     const SyncTarget& target = *jobs[i].target;
-    if (!target.FilesExist(&(*errors)[i])) {
-      (*ok)[i] = false;
-      continue;
-    }
+    found.clear();
     for (const auto* paths : {&target.data_paths, &target.fsync_paths}) {
       for (const std::string& path : *paths) {
         struct stat st;
-        if (::stat(path.c_str(), &st) == 0) devices.emplace(st.st_dev, path);
+        if (::stat(path.c_str(), &st) != 0) {
+          (*errors)[i] = "stat " + path + ": " + std::strerror(errno);
+          (*ok)[i] = false;
+          break;
+        }
+        found.emplace_back(st.st_dev, &path);
       }
+      if (!(*ok)[i]) break;
     }
+    if (!(*ok)[i]) continue;
+    for (const auto& [device, path] : found) devices.emplace(device, *path);
   }
   for (const auto& [device, path] : devices) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
