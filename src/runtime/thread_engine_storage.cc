@@ -16,6 +16,8 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
     return instance->db.get();
   }
   if (instance->db_absent && !create) return nullptr;
+  // A connection to it that RetireDatabase handed over (on any thread) may still be closing.
+  if (shared_.database_closer) shared_.database_closer->AwaitClosed(instance->db_path);
   if (shared_.cluster) {
     instance->db =
         storage::ObjectDatabase::Open(instance->db_path, create, shared_.storage_quota,
@@ -51,7 +53,7 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
       return true;
     });
     if (!coldest) break;
-    CloseDatabase(coldest);
+    RetireDatabase(coldest);
   }
   return instance->db.get();
 }
@@ -64,6 +66,25 @@ void ThreadEngine::CloseDatabase(ObjectInstance* instance) {
   }
   open_databases_.Remove(instance);
   instance->db.reset();
+}
+
+void ThreadEngine::RetireDatabase(ObjectInstance* instance) {
+  storage::DatabaseCloser* closer = shared_.database_closer.get();
+  // Cluster mode captures the WAL itself; a database whose last flush failed keeps its WAL as it
+  // is until a flush of it succeeds (see unconfirmed_paths_).
+  if (!closer || !instance->db || shared_.cluster || instance->db->in_transaction() ||
+      instance->db->has_clients() ||
+      (!unconfirmed_paths_.empty() && unconfirmed_paths_.count(instance->db_path) != 0)) {
+    CloseDatabase(instance);
+    return;
+  }
+  if (instance->usage && instance->usage->storage_stale) {
+    instance->usage->storage_bytes = instance->db->SizeBytes();
+    instance->usage->storage_stale = false;
+  }
+  open_databases_.Remove(instance);
+  // With the closer's queue full, closed here with its WAL as it is.
+  if (!closer->Close(instance->db)) instance->db.reset();
 }
 
 void ThreadEngine::CommitDirty() {

@@ -188,7 +188,7 @@ void ThreadEngine::CloseIdleDatabases(std::chrono::steady_clock::time_point now)
     if (eviction_.CanCloseConnection(connection)) to_close.push_back(coldest);
     return true;
   });
-  for (ObjectInstance* instance : to_close) CloseDatabase(instance);
+  for (ObjectInstance* instance : to_close) RetireDatabase(instance);
 }
 
 void ThreadEngine::DisposeIdleApps(std::chrono::steady_clock::time_point now) {

@@ -536,6 +536,15 @@ void ObjectDatabase::MaybeCheckpoint() {
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) Fail("checkpoint", rc);
 }
 
+void ObjectDatabase::CheckpointAndTruncate() {
+  if (in_transaction_ || !clients_.empty()) return;
+  wal_grown_ = false;
+  Exec("PRAGMA synchronous=FULL");
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  Exec("PRAGMA synchronous=OFF");
+  if (rc != SQLITE_OK) Fail("checkpoint", rc);
+}
+
 std::optional<long long> ObjectDatabase::GetAlarm() {
   sqlite3_stmt* st =
       Prepare(&get_alarm_stmt_, "SELECT value FROM _cf_METADATA WHERE key = 'alarm'");

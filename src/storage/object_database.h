@@ -125,6 +125,11 @@ class ObjectDatabase {
 
   // Checkpoints the WAL into the database file, with fsyncs, once it has grown past a threshold.
   void MaybeCheckpoint();
+  // Before closing: copies the whole WAL into the database file and truncates it to nothing,
+  // with fsyncs of both (the WAL before the copy, the database file before the truncation), so
+  // that the next open has no log to read back. Blocks on the disk: not for an event loop (see
+  // DatabaseCloser). Does nothing inside a transaction or while a client holds statements.
+  void CheckpointAndTruncate();
 
   // Bytes used by the database (pages in use times page size).
   long long SizeBytes();
