@@ -16,9 +16,14 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
     return instance->db.get();
   }
   if (instance->db_absent && !create) return nullptr;
-  // A connection to it that RetireDatabase handed over (on any thread) may still be closing.
-  if (shared_.database_closer) shared_.database_closer->AwaitClosed(instance->db_path);
-  if (shared_.cluster) {
+  // A connection to it that RetireDatabase handed over (on any thread) may still be waiting for
+  // the closer: it is taken back as it is.
+  if (shared_.database_closer) {
+    instance->db = shared_.database_closer->Reclaim(instance->db_path);
+  }
+  if (instance->db) {
+    // Reclaimed: as if it had never been closed.
+  } else if (shared_.cluster) {
     instance->db =
         storage::ObjectDatabase::Open(instance->db_path, create, shared_.storage_quota,
                                       instance->address.app, ClusterOpenSettings(instance));

@@ -33,6 +33,21 @@ void DatabaseCloser::AwaitClosed(const std::string& path) {
   closed_cv_.wait(lock, [&] { return closing_.count(path) == 0; });
 }
 
+std::unique_ptr<ObjectDatabase> DatabaseCloser::Reclaim(const std::string& path) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closing_.empty()) return nullptr;
+  for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+    if ((*it)->path() != path) continue;
+    std::unique_ptr<ObjectDatabase> db = std::move(*it);
+    jobs_.erase(it);
+    auto count = closing_.find(path);
+    if (--count->second == 0) closing_.erase(count);
+    return db;
+  }
+  closed_cv_.wait(lock, [&] { return closing_.count(path) == 0; });
+  return nullptr;
+}
+
 size_t DatabaseCloser::pending() const {
   std::lock_guard<std::mutex> lock(mu_);
   return jobs_.size();

@@ -48,6 +48,11 @@ class DatabaseCloser {
   // none does (one lock, no system call). Blocks the caller only while such a close is under way.
   void AwaitClosed(const std::string& path);
 
+  // For whoever needs the database at `path` again: a connection to it still queued here is
+  // taken back, untouched, and returned (no reopening, and no waiting behind other closes);
+  // otherwise waits as AwaitClosed() and returns null.
+  std::unique_ptr<ObjectDatabase> Reclaim(const std::string& path);
+
   // How many connections wait to be closed.
   size_t pending() const;
 

@@ -97,6 +97,23 @@ TEST_F(DatabaseCloserTest, RefusesConnectionsPastItsQueue) {
   EXPECT_GT(WalBytes(), 0);
 }
 
+TEST_F(DatabaseCloserTest, ReclaimTakesBackAQueuedConnectionOrWaitsForItsClose) {
+  DatabaseCloser closer;
+  for (int round = 0; round < 50; ++round) {
+    std::unique_ptr<ObjectDatabase> db = closer.Reclaim(path_);
+    if (!db) db = ObjectDatabase::Open(path_, true);  // closed meanwhile: opened again
+    EXPECT_EQ(db->Get("n"),
+              round == 0 ? std::nullopt : std::optional<std::string>(std::to_string(round - 1)));
+    db->Put("n", std::to_string(round));
+    db->Commit();
+    ASSERT_TRUE(closer.Close(db));
+  }
+  closer.AwaitClosed(path_);
+  EXPECT_EQ(closer.Reclaim(path_), nullptr);
+  auto db = ObjectDatabase::Open(path_, false);
+  EXPECT_EQ(db->Get("n"), "49");
+}
+
 TEST_F(DatabaseCloserTest, FinishesQueuedClosesWhenDestroyed) {
   {
     DatabaseCloser closer;
