@@ -2,9 +2,11 @@
 // objects at once while the server is killed with SIGKILL at a random moment; after a restart on
 // the same data folder every acknowledged increment must be there. The server runs with few file
 // descriptors, so that it can keep only a few dozen databases open per thread: connections are
-// closed and reopened all the time under the load, which takes the path that empties an idle
-// connection's WAL into its database before closing it (storage/database_closer.h). Repeated on
-// the same data folder, so acknowledgements accumulate across crashes.
+// closed and reopened all the time under the load; each increment also rewrites a 64 KiB value
+// (fixtures/spread_counter.js), so that the logs grow past what a closed connection is
+// checkpointed for: the path that empties an idle connection's WAL into its database before
+// closing it (storage/database_closer.h) runs under the crashes. Repeated on the same data
+// folder, so acknowledgements accumulate across crashes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -60,7 +62,7 @@ function walSizes(dataDir) {
 test('every acknowledged increment spread over many objects survives kill -9', { timeout: 900000 }, async (t) => {
   const dataDir = makeTempDir('spread-crash');
   let server = await start(dataDir);
-  const deployed = await runCli(['deploy', fixture('crash_counter.js'), '--access', 'public', '--data', dataDir]);
+  const deployed = await runCli(['deploy', fixture('spread_counter.js'), '--access', 'public', '--data', dataDir]);
   assert.equal(deployed.code, 0, deployed.stderr);
 
   const acked = new Array(OBJECTS).fill(0);
@@ -86,7 +88,7 @@ test('every acknowledged increment spread over many objects survives kill -9', {
           attempted[o] += 1;
           let res;
           try {
-            res = await httpRequest({ port, path: `/_do/crash-counter/s${o}/inc`, agent, timeoutMs: 30000 });
+            res = await httpRequest({ port, path: `/_do/spread-counter/s${o}/inc`, agent, timeoutMs: 30000 });
           } catch (err) {
             if (!stopping) unexpected.push(`round ${round}: s${o}: ${err.message}`);
             return;
@@ -127,7 +129,7 @@ test('every acknowledged increment spread over many objects survives kill -9', {
       await Promise.all(Array.from({ length: 8 }, async () => {
         while (next < OBJECTS) {
           const o = next++;
-          const res = await httpRequest({ port: server.port, path: `/_do/crash-counter/s${o}/get`, agent: reader });
+          const res = await httpRequest({ port: server.port, path: `/_do/spread-counter/s${o}/get`, agent: reader });
           assert.equal(res.status, 200, `round ${round}, s${o}: ${res.text}`);
           counts[o] = res.json().n;
         }
