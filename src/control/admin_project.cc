@@ -77,14 +77,15 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
       if (!flag.is_string()) {
         return ErrorResponse(400, "Each compatibility flag must be a string.");
       }
-      nodejs_compat |= flag.as_string() == "nodejs_compat" || flag.as_string() == "nodejs_compat_v2";
+      nodejs_compat |=
+          flag.as_string() == "nodejs_compat" || flag.as_string() == "nodejs_compat_v2";
     }
   }
   if (nodejs_compat) {
     // The globals are installed by a module imported before any of the project's code runs
     // (imports evaluate in order); on the first line, so that line numbers in errors stay true.
-    *module_js = std::string("import \"") + runtime::AppIsolate::kNodeCompatGlobalsModule +
-                 "\";" + *module_js;
+    *module_js = std::string("import \"") + runtime::AppIsolate::kNodeCompatGlobalsModule + "\";" +
+                 *module_js;
   }
   std::string access = text("access_mode").value_or("authenticated");
   if (!runtime::ParseAccessMode(access)) {
@@ -372,7 +373,8 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   std::optional<std::string> problem;
   {
     runtime::CrashAttribution::Scope running(app);
-    problem = validator_->ValidateProject(*module_js, main, class_names, &has_worker, nodejs_compat);
+    problem =
+        validator_->ValidateProject(*module_js, main, class_names, &has_worker, nodejs_compat);
   }
   if (problem) return ErrorResponse(400, *problem);
 
@@ -387,6 +389,7 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     }
     if (!before) {
       // A new class starts with no storage, whatever an earlier class of the same name left.
+      CloseRetiredDatabases(app, storage);
       RemoveClassStorage(options_.data_dir, app, storage);
       registry_.FinishDeletion(app, storage);
     }

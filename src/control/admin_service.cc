@@ -19,6 +19,7 @@
 #include "runtime/crash_attribution.h"
 #include "runtime/engine_pool.h"
 #include "runtime/module_validator.h"
+#include "runtime/object_address.h"
 #include "runtime/runtime_shared.h"
 #include "storage/alarm_index.h"
 #include "storage/storage_quota.h"
@@ -288,6 +289,7 @@ HttpResponseData AdminService::Deploy(const std::string& app, const std::string&
   if (!replacing) {
     // A new class starts with no storage, whatever an earlier class of the same name (whose
     // deletion may have been interrupted) left behind.
+    CloseRetiredDatabases(app, name);
     RemoveClassStorage(options_.data_dir, app, name);
     registry_.FinishDeletion(app, name);
     if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
@@ -335,13 +337,22 @@ void AdminService::DeleteClassStorage(const std::string& app, const std::string&
   if (object_index_) object_index_->ForgetClass(app, storage_name);
   // Every instance is gone from memory now; its storage can go too. The registry recorded the
   // deletion with the removal, so a crash from here on is finished at the next start.
+  CloseRetiredDatabases(app, storage_name);
   RemoveClassStorage(options_.data_dir, app, storage_name);
   registry_.FinishDeletion(app, storage_name);
   if (runtime_.storage_quota) runtime_.storage_quota->Forget(app);
 }
 
+void AdminService::CloseRetiredDatabases(const std::string& app, const std::string& storage_name) {
+  if (!runtime_.database_closer) return;
+  runtime_.database_closer->CloseNowUnder(
+      runtime::ClassStoragePath(options_.data_dir, app, storage_name) + "/");
+}
+
 void AdminService::MoveTransferredClass(const ClassMove& move) {
   if (alarm_scheduler_) alarm_scheduler_->ForgetClass(move.from_app, move.from_storage);
+  CloseRetiredDatabases(move.from_app, move.from_storage);
+  CloseRetiredDatabases(move.to_app, move.to_storage);
   MoveClassStorage(options_.data_dir, move.from_app, move.from_storage, move.to_app,
                    move.to_storage);
   if (alarm_index_) {

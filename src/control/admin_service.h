@@ -99,6 +99,10 @@ class AdminService {
   // dropped by PublishApp first) to `to_app`, then forgets the pending move
   // (ClassMoves).
   void MoveTransferredClass(const ClassMove& move);
+  // Before a class's storage folder is removed or moved: closes the connections to its databases
+  // that the runtime's database closer still holds (see storage::DatabaseCloser::CloseNowUnder).
+  // Blocks while such a close is under way (this service's own thread only).
+  void CloseRetiredDatabases(const std::string& app, const std::string& storage_name);
   // POST /v1/apps/<app>/project (admin_project.cc).
   runtime::HttpResponseData DeployProject(const std::string& app, const std::string& body);
   // /v1/apps/<app>/env[/<KEY>] (admin_env.cc); `parts` is the split path.

@@ -347,6 +347,9 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     }
     // Two flush threads: while one flushes a group, the next group gathers for the other.
     shared.sync_pool = std::make_unique<storage::SyncPool>(2);
+    // Idle connections are closed on a thread of their own, after their WAL is emptied, so that
+    // objects used again are cheap to reopen (see storage/database_closer.h).
+    shared.database_closer = std::make_unique<storage::DatabaseCloser>();
     shared.watchdog = std::make_unique<js::Watchdog>(options.runtime.cpu_limit);
     {
       size_t threads = EventLoopThreads(options);

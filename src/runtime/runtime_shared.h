@@ -20,6 +20,7 @@
 #include "runtime/options.h"
 #include "runtime/response_cache.h"
 #include "runtime/usage_meter.h"
+#include "storage/database_closer.h"
 #include "storage/sync_pool.h"
 
 namespace dorm::storage {
@@ -40,6 +41,9 @@ struct RuntimeShared {
   RuntimeOptions options;
   ClassCatalog catalog;
   std::unique_ptr<storage::SyncPool> sync_pool;
+  // Optional: closes idle connections off the event loops, after emptying their WAL (without it,
+  // they are closed on the loop with their WAL as it is).
+  std::unique_ptr<storage::DatabaseCloser> database_closer;
   std::unique_ptr<js::Watchdog> watchdog;
   // Optional: without them, setAlarm() still stores the alarm but nothing fires it.
   storage::AlarmIndex* alarm_index = nullptr;

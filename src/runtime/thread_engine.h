@@ -335,6 +335,10 @@ class ThreadEngine final : public ObjectHost {
   // while the app may not start one).
   void ResolveSyncWaiters(ObjectInstance* instance);
   void CloseDatabase(ObjectInstance* instance);
+  // Closes an idle connection (unused for a while, or the coldest when too many are open) of an
+  // object that stays live: through shared_.database_closer when there is one, which empties its
+  // WAL first so that reopening it is cheap, else as CloseDatabase.
+  void RetireDatabase(ObjectInstance* instance);
 
   // --- WebSockets (thread_engine_web_sockets.cc) ---
   void DeliverSocketEvent(ObjectInstance* instance, SocketEvent event);

@@ -7,9 +7,10 @@
 //   every turn's writes are one transaction, committed when the turn ends, so the copy holds
 //   whole turns only. An object inside storage.transaction() has writes spanning turns; the
 //   command is refused (409) rather than copying half of them.
-// - A replacement closes the object's connection, resets the object if it is live (its requests
-//   in flight fail as for a code update; those still queued go to the fresh instance, which reads
-//   the new file), and swaps the file (storage::ReplaceDatabaseFile).
+// - A replacement closes the object's connection (also one waiting in the database closer),
+//   resets the object if it is live (its requests in flight fail as for a code update; those
+//   still queued go to the fresh instance, which reads the new file), and swaps the file
+//   (storage::ReplaceDatabaseFile).
 //
 // Neither constructs the object nor runs any of its code. The copy holds the thread for as long
 // as it takes (a page copy, typically well under a second for an object's database).
@@ -70,6 +71,10 @@ void ThreadEngine::DeliverDatabaseFileCommand(ObjectInstance* instance, StorageC
   // through the loop's queue, after this returns).
   if (instance->db) instance->db->Rollback();
   CloseDatabase(instance);
+  // A connection retired to the closer still has the old file and its WAL open, and would delete
+  // the WAL by name when it closes: after the swap, that would be the new file's. It is taken back
+  // and closed here, before the swap (or, if its close is under way, waited for).
+  if (shared_.database_closer) shared_.database_closer->Reclaim(db_path).reset();
   BreakInstance(instance, ResetReason::kCodeUpdated,
                 "Durable Object reset because its storage was replaced by an import.");
   if (placement_thread_ >= 0) ReleasePlacementIfGone(key);

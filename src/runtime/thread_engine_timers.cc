@@ -196,7 +196,7 @@ void ThreadEngine::CloseIdleDatabases(std::chrono::steady_clock::time_point now)
     if (eviction_.CanCloseConnection(connection)) to_close.push_back(coldest);
     return true;
   });
-  for (ObjectInstance* instance : to_close) CloseDatabase(instance);
+  for (ObjectInstance* instance : to_close) RetireDatabase(instance);
   // An open connection holds tens of KiB (its WAL index alone is 32 KiB in exclusive mode); after
   // a burst of new objects, thousands close together, and the allocator keeps their memory
   // unless trimmed.

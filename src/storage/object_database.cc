@@ -321,6 +321,7 @@ ObjectDatabase::~ObjectDatabase() {
 }
 
 int ObjectDatabase::WalHook(void* self, sqlite3*, const char*, int pages) {
+  static_cast<ObjectDatabase*>(self)->wal_frames_ = pages;
   if (pages >= kCheckpointPages) static_cast<ObjectDatabase*>(self)->wal_grown_ = true;
   return SQLITE_OK;
 }
@@ -534,6 +535,16 @@ void ObjectDatabase::MaybeCheckpoint() {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   Exec("PRAGMA synchronous=OFF");
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) Fail("checkpoint", rc);
+}
+
+void ObjectDatabase::CheckpointAndTruncate() {
+  if (in_transaction_ || !clients_.empty()) return;
+  wal_grown_ = false;
+  wal_frames_ = 0;
+  Exec("PRAGMA synchronous=FULL");
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  Exec("PRAGMA synchronous=OFF");
+  if (rc != SQLITE_OK) Fail("checkpoint", rc);
 }
 
 std::optional<long long> ObjectDatabase::GetAlarm() {

@@ -125,6 +125,13 @@ class ObjectDatabase {
 
   // Checkpoints the WAL into the database file, with fsyncs, once it has grown past a threshold.
   void MaybeCheckpoint();
+  // Before closing: copies the whole WAL into the database file and truncates it to nothing,
+  // with fsyncs of both (the WAL before the copy, the database file before the truncation), so
+  // that the next open has no log to read back. Blocks on the disk: not for an event loop (see
+  // DatabaseCloser). Does nothing inside a transaction or while a client holds statements.
+  void CheckpointAndTruncate();
+  // Frames in the WAL after this connection's last commit (0 before its first).
+  int wal_frames() const { return wal_frames_; }
 
   // Bytes used by the database (pages in use times page size).
   long long SizeBytes();
@@ -162,6 +169,7 @@ class ObjectDatabase {
   std::string path_;
   bool in_transaction_ = false;
   bool wal_grown_ = false;
+  int wal_frames_ = 0;
   std::vector<std::string> unsynced_paths_;
   sqlite3_stmt* get_stmt_ = nullptr;
   sqlite3_stmt* put_stmt_ = nullptr;
