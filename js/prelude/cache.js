@@ -151,7 +151,8 @@ export class Cache extends Uncloneable {
     }
     const statusText = response.statusText;
     const flat = [];
-    for (let i = 0; i < list.length; i++) flat.push(list[i][0], list[i][1]);
+    // A header with an empty name is not stored, as it is not sent.
+    for (let i = 0; i < list.length; i++) if (list[i][0] !== '') flat.push(list[i][0], list[i][1]);
     // The body is read (and so used up) whatever is decided, as Cloudflare reads it.
     const body = await response.arrayBuffer();
     const nowMs = Date.now();

@@ -300,7 +300,10 @@ export function responseParts(response) {
   }
   const state = responseState(response);
   const headers = [];
-  for (const [name, value] of headersInternals.list(state.headers)) headers.push(name, value);
+  // A header with an empty name (Headers takes one, as workerd's does) is not sent.
+  for (const [name, value] of headersInternals.list(state.headers)) {
+    if (name !== '') headers.push(name, value);
+  }
   return {
     status: state.status,
     statusText: statusTextOf(state),

@@ -39,11 +39,21 @@ for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrappe
 export { URL, URLSearchParams };
 
 // Parses an absolute URL (Workers have no base URL to resolve relative ones against). Returns the
-// serialized URL and whether it carries credentials, or null when parsing fails.
+// serialized URL, or null when parsing fails.
 export function parseAbsoluteURL(input) {
   const record = basicURLParse(input);
   if (record === null) return null;
-  return { href: serializeURL(record), hasCredentials: record.username !== '' || record.password !== '' };
+  return { href: serializeURL(record) };
+}
+
+// `url` (an absolute URL) without its username and password, as a request sends it: workerd
+// sends no credentials that a URL carries. `url` itself when it has none or does not parse.
+export function urlWithoutCredentials(url) {
+  const record = basicURLParse(url);
+  if (record === null || (record.username === '' && record.password === '')) return url;
+  record.username = '';
+  record.password = '';
+  return serializeURL(record);
 }
 
 // Resolves `input` against the absolute URL `base` (a redirect's Location): the serialized URL,
