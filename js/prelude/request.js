@@ -1,7 +1,7 @@
-import { CopiedObject, hideBase } from './host_object.js';
+import { CopiedObject } from './host_object.js';
 import { createAbortSignal, followSignal, isAbortSignal } from './abort.js';
 import {
-  BodyRecord, bodyStreamForHost, cloneBody, extractBody, installBodyMixin, takeBody,
+  BodyRecord, bodyStreamForHost, cloneBody, extractBody, inheritBody, takeBody,
 } from './body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { parseAbsoluteURL } from './url.js';
@@ -279,10 +279,9 @@ export class Request extends CopiedObject {
   }
 }
 
-installBodyMixin(Request, (request) => requestState(request).body,
-  (request) => stateHeaders(requestState(request)));
 defineInterface(Request, 'Request');
-hideBase(Request);
+inheritBody(Request, (value) => isRequestObject(value), (request) => requestState(request).body,
+  (request) => stateHeaders(requestState(request)));
 
 // What fetch() sends: the request's method, URL, headers, body record (or null), redirect mode
 // and signal.

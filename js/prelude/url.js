@@ -7,6 +7,7 @@ import {
 } from 'whatwg-url';
 import URLWrapper from 'whatwg-url/lib/URL.js';
 import URLSearchParamsWrapper from 'whatwg-url/lib/URLSearchParams.js';
+import { blobInternals } from './blob.js';
 import { HOST_REFUSED, newHostObject, refusalMessage } from './host_object.js';
 import { inspectCustom } from './webidl.js';
 
@@ -37,6 +38,28 @@ for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrappe
 }
 
 export { URL, URLSearchParams };
+
+// Blob URLs: as on workerd, the statics exist, check their argument and throw.
+const urlStatics = {
+  createObjectURL(object) {
+    if (!blobInternals.isBlob(object)) {
+      throw new TypeError("Failed to execute 'createObjectURL' on 'URL': parameter 1 is not of type 'File or Blob'.");
+    }
+    throw new Error('URL.createObjectURL() is not implemented');
+  },
+  revokeObjectURL(url) {
+    if (arguments.length < 1) {
+      throw new TypeError("Failed to execute 'revokeObjectURL' on 'URL': parameter 1 is not of type 'USVString'.");
+    }
+    void `${url}`;  // converted as workerd converts it (a Symbol throws)
+    throw new Error('URL.revokeObjectURL() is not implemented');
+  },
+};
+for (const name of ['createObjectURL', 'revokeObjectURL']) {
+  Object.defineProperty(URL, name, {
+    value: urlStatics[name], writable: true, enumerable: true, configurable: true,
+  });
+}
 
 // Parses an absolute URL (Workers have no base URL to resolve relative ones against). Returns the
 // serialized URL, or null when parsing fails.
