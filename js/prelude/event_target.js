@@ -1,6 +1,6 @@
 import { DOMException } from './dom_exception.js';
 import { reportException } from './report_error.js';
-import { defineInterface, isObject, requireArgs, toDictionary, toDOMString } from './webidl.js';
+import { defineInterface, isObject, toDictionary, toDOMString } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const NONE = 0;
@@ -276,7 +276,6 @@ export class EventTarget extends Uncloneable {
   }
 
   dispatchEvent(event) {
-    requireArgs(arguments.length, 1, "Failed to execute 'dispatchEvent' on 'EventTarget'");
     if (!isEvent(event)) {
       throw new TypeError("Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.");
     }
