@@ -2,7 +2,7 @@ import native from './native.js';
 import { DOMException } from './dom_exception.js';
 import { Event, EventTarget, defineEventHandler, setSignalHooks } from './event_target.js';
 import { reportException } from './report_error.js';
-import { defineInterface, illegalConstructor, isObject, requireArgs, toEnforcedUnsignedLongLong } from './webidl.js';
+import { defineInterface, illegalConstructor, isObject } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 // Lets the prelude create signals while `new AbortSignal()` stays an illegal constructor.
@@ -31,8 +31,12 @@ export class AbortSignal extends EventTarget {
   }
 
   static timeout(milliseconds) {
-    requireArgs(arguments.length, 1, "Failed to execute 'timeout' on 'AbortSignal'");
-    const ms = toEnforcedUnsignedLongLong(milliseconds, "Failed to execute 'timeout' on 'AbortSignal'");
+    // As workerd: any number; a negative or NaN delay is no delay.
+    if (arguments.length < 1) {
+      throw new TypeError("Failed to execute 'timeout' on 'AbortSignal': parameter 1 is not of type 'number'.");
+    }
+    const delay = +milliseconds;
+    const ms = delay > 0 ? delay : 0;
     const signal = createAbortSignal();
     native.setTimer(() => {
       signalAbort(signal, retryableError('The operation was aborted due to timeout', 'TimeoutError'));
@@ -41,14 +45,16 @@ export class AbortSignal extends EventTarget {
   }
 
   static any(signals) {
-    requireArgs(arguments.length, 1, "Failed to execute 'any' on 'AbortSignal'");
-    if (!isObject(signals) || typeof signals[Symbol.iterator] !== 'function') {
-      throw new TypeError("Failed to execute 'any' on 'AbortSignal': parameter 1 is not iterable.");
+    // As workerd: an Array of AbortSignals (other iterables are refused).
+    if (!Array.isArray(signals)) {
+      throw new TypeError("Failed to execute 'any' on 'AbortSignal': parameter 1 is not of type 'Array'.");
     }
     const sources = [];
-    for (const source of signals) {
+    const count = signals.length;
+    for (let i = 0; i < count; i++) {
+      const source = signals[i];
       if (!isSignal(source)) {
-        throw new TypeError("Failed to execute 'any' on 'AbortSignal': an element is not an AbortSignal.");
+        throw new TypeError(`Incorrect type for array element ${i}: the provided value is not of type 'AbortSignal'.`);
       }
       sources.push(source);
     }

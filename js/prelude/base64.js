@@ -1,5 +1,5 @@
 import { DOMException } from './dom_exception.js';
-import { requireArgs, toDOMString } from './webidl.js';
+import { toDOMString } from './webidl.js';
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const sextets = new Int8Array(128).fill(-1);
@@ -12,8 +12,11 @@ function invalidCharacter(message) {
   return new DOMException(message, 'InvalidCharacterError');
 }
 
+// workerd's texts for a missing argument (any value is converted to a string).
 export function btoa(data) {
-  requireArgs(arguments.length, 1, "Failed to execute 'btoa'");
+  if (arguments.length < 1) {
+    throw new TypeError("Failed to execute 'btoa' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'String'.");
+  }
   const s = toDOMString(data);
   const n = s.length;
   for (let i = 0; i < n; i++) {
@@ -40,7 +43,9 @@ export function btoa(data) {
 
 // HTML's forgiving-base64 decode, producing a string with one code unit per byte.
 export function atob(data) {
-  requireArgs(arguments.length, 1, "Failed to execute 'atob'");
+  if (arguments.length < 1) {
+    throw new TypeError("Failed to execute 'atob' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'string'.");
+  }
   let s = toDOMString(data).replace(/[\t\n\f\r ]+/g, '');
   if (s.length % 4 === 0) {
     if (s.endsWith('==')) s = s.slice(0, -2);

@@ -8,7 +8,10 @@ import { extractMimeType, serializeMimeType } from './mime_type.js';
 import { ReadableStream, isDisturbed, isReadableStream } from './streams.js';
 import { setKnownLength } from './streams_inspect.js';
 import { isURLSearchParams } from './url.js';
-import { bufferSourceView, isArrayBuffer, isObject, toUSVString } from './webidl.js';
+import {
+  bufferSourceView, defineInterface, illegalConstructor, illegalInvocation, isArrayBuffer, isObject,
+  toUSVString,
+} from './webidl.js';
 
 // A body is either buffered or a stream.
 //
@@ -234,77 +237,108 @@ export function extractBody(object) {
   return { record: new BodyRecord(utf8Encode(toUSVString(object))), type: 'text/plain;charset=UTF-8' };
 }
 
-// Installs the Body mixin on a class whose instances give their BodyRecord (or null) through
-// `getRecord`, which throws a TypeError for other objects, and their Headers through
-// `getHeaders`.
-export function installBodyMixin(cls, getRecord, getHeaders) {
-  // The Content-Type header's value (all values combined), or null, read without going through
-  // the (replaceable) methods of Headers.
-  const contentType = (self) => {
-    const values = [];
-    for (const [name, value] of headersInternals.list(getHeaders(self))) {
-      if (name === 'content-type') values.push(value);
-    }
-    return values.length === 0 ? null : values.join(', ');
-  };
-  const consume = (self, convert) => {
+// The classes whose instances have a body (Request, Response): how to tell an instance (`has`),
+// and its BodyRecord (or null) and Headers.
+const owners = [];
+
+export function registerBodyOwner(has, getRecord, getHeaders) {
+  owners.push({ has, getRecord, getHeaders });
+}
+
+// The owner entry of `self`, or workerd's illegal invocation error.
+function ownerOf(self) {
+  for (let i = 0; i < owners.length; i++) if (owners[i].has(self)) return owners[i];
+  throw illegalInvocation();
+}
+
+const getRecord = (self) => ownerOf(self).getRecord(self);
+
+// The Content-Type header's value (all values combined), or null, read without going through the
+// (replaceable) methods of Headers.
+function contentType(self) {
+  const values = [];
+  for (const [name, value] of headersInternals.list(ownerOf(self).getHeaders(self))) {
+    if (name === 'content-type') values.push(value);
+  }
+  return values.length === 0 ? null : values.join(', ');
+}
+
+// `this` is checked first: a method called on another object throws, as workerd's do.
+function consume(self, convert) {
+  const record = getRecord(self);
+  try {
+    const bytes = consumeBody(record);
+    if (bytes instanceof Promise) return bytes.then(convert);
+    return new Promise((resolve) => resolve(convert(bytes)));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+// The prototype that Request.prototype and Response.prototype inherit from, with the members
+// they share, as workerd's Body. It is not constructible.
+export class Body {
+  constructor() {
+    throw illegalConstructor();
+  }
+
+  get body() {
+    const record = getRecord(this);
+    return record === null ? null : bodyStream(record);
+  }
+
+  get bodyUsed() {
+    return isBodyUsed(getRecord(this));
+  }
+
+  arrayBuffer() {
+    return consume(this, (bytes) => bytes.slice().buffer);
+  }
+
+  bytes() {
+    return consume(this, (bytes) => bytes.slice());
+  }
+
+  text() {
+    return consume(this, utf8DecodeWithBOM);
+  }
+
+  json() {
+    return consume(this, (bytes) => JSON.parse(utf8DecodeWithBOM(bytes)));
+  }
+
+  // A used body is refused before the Content-Type is looked at, and a missing Content-Type
+  // before the body is read, as in workerd.
+  formData() {
+    const record = getRecord(this);
     try {
-      const bytes = consumeBody(getRecord(self));
-      if (bytes instanceof Promise) return bytes.then(convert);
-      return new Promise((resolve) => resolve(convert(bytes)));
+      if (isBodyUsed(record)) consumeBody(record);  // throws workerd's error for a used body
+      const type = contentType(this);
+      if (type === null) {
+        throw new TypeError('Parsing a Body as FormData requires a Content-Type header.');
+      }
+      const bytes = consumeBody(record);
+      if (bytes instanceof Promise) return bytes.then((read) => parseFormData(read, type));
+      return new Promise((resolve) => resolve(parseFormData(bytes, type)));
     } catch (error) {
       return Promise.reject(error);
     }
-  };
-  const members = {
-    get body() {
-      const record = getRecord(this);
-      return record === null ? null : bodyStream(record);
-    },
-    get bodyUsed() {
-      return isBodyUsed(getRecord(this));
-    },
-    arrayBuffer() {
-      return consume(this, (bytes) => bytes.slice().buffer);
-    },
-    // The type is the Content-Type, serialized as a MIME type, or '' when there is none or it
-    // does not parse (workerd's blob_standard_mime_type behaviour).
-    blob() {
-      return consume(this, (bytes) => {
-        const mime = extractMimeType(contentType(this));
-        return blobInternals.create(bytes.slice(), mime === null ? '' : serializeMimeType(mime));
-      });
-    },
-    bytes() {
-      return consume(this, (bytes) => bytes.slice());
-    },
-    // A used body is refused before the Content-Type is looked at, and a missing Content-Type
-    // before the body is read, as in workerd.
-    formData() {
-      try {
-        const record = getRecord(this);
-        if (isBodyUsed(record)) consumeBody(record);  // throws workerd's error for a used body
-        const type = contentType(this);
-        if (type === null) {
-          throw new TypeError('Parsing a Body as FormData requires a Content-Type header.');
-        }
-        const bytes = consumeBody(record);
-        if (bytes instanceof Promise) return bytes.then((read) => parseFormData(read, type));
-        return new Promise((resolve) => resolve(parseFormData(bytes, type)));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    json() {
-      return consume(this, (bytes) => JSON.parse(utf8DecodeWithBOM(bytes)));
-    },
-    text() {
-      return consume(this, utf8DecodeWithBOM);
-    },
-  };
-  for (const key of Object.keys(members)) {
-    const desc = Object.getOwnPropertyDescriptor(members, key);
-    desc.enumerable = true;
-    Object.defineProperty(cls.prototype, key, desc);
   }
+
+  // The type is the Content-Type, serialized as a MIME type, or '' when there is none or it
+  // does not parse (workerd's blob_standard_mime_type behaviour).
+  blob() {
+    return consume(this, (bytes) => {
+      const mime = extractMimeType(contentType(this));
+      return blobInternals.create(bytes.slice(), mime === null ? '' : serializeMimeType(mime));
+    });
+  }
+}
+
+defineInterface(Body, 'Body');
+
+// Makes `cls` (Request or Response, whose instances `has` tells) inherit Body's members.
+export function inheritBody(cls, has, getRecordOf, getHeadersOf) {
+  registerBodyOwner(has, getRecordOf, getHeadersOf);
+  Object.setPrototypeOf(cls.prototype, Body.prototype);
 }

@@ -96,6 +96,10 @@ function timeToLive(status, list, nowMs) {
   return defaultTtlSeconds.get(status) ?? 0;
 }
 
+function notImplemented(method, cls) {
+  return new Error(`Failed to execute '${method}' on '${cls}': the method is not implemented.`);
+}
+
 export class Cache extends Uncloneable {
   #name;
 
@@ -105,13 +109,21 @@ export class Cache extends Uncloneable {
     this.#name = name;
   }
 
+  // The methods Cloudflare's cache does not have throw at once, as workerd's do.
   add() {
-    return Promise.reject(new Error("Failed to execute 'add' on 'Cache': the method is not implemented."));
+    throw notImplemented('add', 'Cache');
   }
 
   addAll() {
-    return Promise.reject(
-      new Error("Failed to execute 'addAll' on 'Cache': the method is not implemented."));
+    throw notImplemented('addAll', 'Cache');
+  }
+
+  keys() {
+    throw notImplemented('keys', 'Cache');
+  }
+
+  matchAll() {
+    throw notImplemented('matchAll', 'Cache');
   }
 
   async match(request, options = undefined) {
@@ -151,7 +163,8 @@ export class Cache extends Uncloneable {
     }
     const statusText = response.statusText;
     const flat = [];
-    for (let i = 0; i < list.length; i++) flat.push(list[i][0], list[i][1]);
+    // A header with an empty name is not stored, as it is not sent.
+    for (let i = 0; i < list.length; i++) if (list[i][0] !== '') flat.push(list[i][0], list[i][1]);
     // The body is read (and so used up) whatever is decided, as Cloudflare reads it.
     const body = await response.arrayBuffer();
     const nowMs = Date.now();
@@ -176,13 +189,29 @@ refuseClone(Cache, 'Cache');
 const defaultCache = new Cache(internalToken, '');
 
 export class CacheStorage extends Uncloneable {
+  // `default` is an own property of `caches`, as on workerd.
   constructor(token = undefined) {
     super();
     if (token !== internalToken) throw illegalConstructor();
+    Object.defineProperty(this, 'default', {
+      value: defaultCache, writable: false, enumerable: true, configurable: true,
+    });
   }
 
-  get default() {
-    return defaultCache;
+  delete() {
+    throw notImplemented('delete', 'CacheStorage');
+  }
+
+  has() {
+    throw notImplemented('has', 'CacheStorage');
+  }
+
+  keys() {
+    throw notImplemented('keys', 'CacheStorage');
+  }
+
+  match() {
+    throw notImplemented('match', 'CacheStorage');
   }
 
   async open(cacheName) {

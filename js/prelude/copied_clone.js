@@ -6,7 +6,7 @@
 //
 // Description (plain data, written with V8's own encoding):
 //   ['Headers', [name, value, name, value, ...]]
-//   ['Request', method, url, headers (as above), redirect, cf]
+//   ['Request', method, url, headers (as above), redirect, cf[, cache]] (cache only when given)
 //   ['Response', status, statusText, headers, type]
 //   ['DOMException', message, name]
 // As workerd, a Request or Response with a body is refused (its body is a stream, which only RPC
@@ -51,8 +51,10 @@ export function describeCopied(object) {
   if (request !== undefined) {
     if (request.body !== null) throw makeDOMException(STREAM_REFUSAL, DATA_CLONE);
     if (request.givenSignal === true) throw makeDOMException(SIGNAL_REFUSAL, DATA_CLONE);
-    return ['Request', request.method, request.url, flatHeaders(requestInternals.headers(object)),
-      request.redirect, request.cf];
+    const described = ['Request', request.method, request.url,
+      flatHeaders(requestInternals.headers(object)), request.redirect, request.cf];
+    if (request.cache !== undefined) described.push(request.cache);
+    return described;
   }
   const response = responseInternals.stateOf(object);
   if (response !== undefined) {
@@ -108,14 +110,15 @@ export function reviveCopied(target, description) {
       construct = () => new DOMException(d[1], d[2]);
       break;
     case 'Request': {
-      if (d.length !== 6 || typeof d[1] !== 'string' || typeof d[2] !== 'string' ||
-          !isStringList(d[3]) || typeof d[4] !== 'string') {
+      if ((d.length !== 6 && d.length !== 7) || typeof d[1] !== 'string' || typeof d[2] !== 'string' ||
+          !isStringList(d[3]) || typeof d[4] !== 'string' || (d.length === 7 && typeof d[6] !== 'string')) {
         throw malformed();
       }
       prototype = Request.prototype;
       // Through the constructor, which checks the method, URL and redirect mode again.
       const init = { method: d[1], headers: headerPairs(d[3]), redirect: d[4] };
       if (d[5] !== undefined) init.cf = d[5];
+      if (d.length === 7) init.cache = d[6];
       construct = () => new Request(d[2], init);
       break;
     }

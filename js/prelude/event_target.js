@@ -1,6 +1,6 @@
 import { DOMException } from './dom_exception.js';
 import { reportException } from './report_error.js';
-import { defineInterface, isObject, requireArgs, toDictionary, toDOMString } from './webidl.js';
+import { defineInterface, isObject, toDictionary, toDOMString } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const NONE = 0;
@@ -78,10 +78,6 @@ export class Event extends Uncloneable {
 
   get returnValue() {
     return !this.#state.canceled;
-  }
-
-  set returnValue(value) {
-    if (!value) this.#cancel();
   }
 
   get currentTarget() {
@@ -167,23 +163,34 @@ export function setSignalHooks(hooks) {
   signalHooks = hooks;
 }
 
-function flattenOptions(options, withListenerOptions) {
-  const result = { capture: false, once: false, passive: false, signal: null };
+// An options argument as workerd converts it: a boolean (useCapture) or a dictionary (`capture`,
+// then for addEventListener `passive`, `once` and `signal`). Capturing and passive listeners are
+// refused, as workerd refuses them, once a listener is given (`checked`).
+function flattenOptions(options, withListenerOptions, checked, method) {
+  const result = { once: false, signal: null };
+  if (options === undefined) return result;
   if (!isObject(options)) {
-    result.capture = Boolean(options);
+    if (checked && Boolean(options)) throw new TypeError(`${method}(): useCapture must be false.`);
     return result;
   }
-  result.capture = Boolean(options.capture);
-  if (!withListenerOptions) return result;
-  result.once = Boolean(options.once);
-  result.passive = Boolean(options.passive);
-  const signal = options.signal;
-  if (signal !== undefined) {
-    if (signalHooks === null || !signalHooks.isSignal(signal)) {
-      throw new TypeError("Failed to execute 'addEventListener' on 'EventTarget': member signal is not of type 'AbortSignal'.");
+  const capture = options.capture;
+  if (!withListenerOptions) {
+    if (checked && capture !== undefined && Boolean(capture)) {
+      throw new TypeError(`${method}(): options.capture must be false.`);
     }
-    result.signal = signal;
+    return result;
   }
+  const passive = options.passive;
+  const once = options.once;
+  const signal = options.signal;
+  if (signal !== undefined && (signalHooks === null || !signalHooks.isSignal(signal))) {
+    throw new TypeError("Incorrect type for the 'signal' field on 'AddEventListenerOptions': the provided value is not of type 'AbortSignal'.");
+  }
+  if (!checked) return result;
+  if (capture !== undefined && Boolean(capture)) throw new TypeError(`${method}(): options.capture must be false.`);
+  if (passive !== undefined && Boolean(passive)) throw new TypeError(`${method}(): options.passive must be false.`);
+  result.once = once !== undefined && Boolean(once);
+  if (signal !== undefined) result.signal = signal;
   return result;
 }
 
@@ -211,21 +218,31 @@ export class EventTarget extends Uncloneable {
   }
 
   addEventListener(type, callback, options = undefined) {
-    requireArgs(arguments.length, 2, "Failed to execute 'addEventListener' on 'EventTarget'");
+    const context = "Failed to execute 'addEventListener' on 'EventTarget'";
+    if (arguments.length < 1) throw new TypeError(`${context}: parameter 1 is not of type 'string'.`);
     const typeString = toDOMString(type);
-    if (callback !== null && !isObject(callback)) {
-      throw new TypeError("Failed to execute 'addEventListener' on 'EventTarget': parameter 2 is not of type 'Object'.");
+    if (arguments.length < 2) {
+      throw new TypeError(`${context}: parameter 2 is not of type 'function or HandlerObject'.`);
     }
-    const { capture, once, passive, signal } = flattenOptions(options, true);
-    if (callback === null) return;
+    const given = callback !== null && callback !== undefined;
+    if (given && typeof callback !== 'function') {
+      if (!isObject(callback)) {
+        throw new TypeError(`${context}: parameter 2 is not of type 'function or HandlerObject'.`);
+      }
+      if (typeof callback.handleEvent !== 'function') {
+        throw new TypeError("Incorrect type for the 'handleEvent' field on 'HandlerObject': the provided value is not of type 'function'.");
+      }
+    }
+    const { once, signal } = flattenOptions(options, true, given, 'addEventListener');
+    if (!given) return;
     if (signal !== null && signalHooks.isAborted(signal)) return;
     let list = this.#listeners.get(typeString);
     if (list === undefined) {
       list = [];
       this.#listeners.set(typeString, list);
     }
-    if (list.some((l) => l.callback === callback && l.capture === capture)) return;
-    const listener = { callback, capture, once, passive, removed: false };
+    if (list.some((l) => l.callback === callback)) return;
+    const listener = { callback, once, removed: false };
     list.push(listener);
     notifyListenerCount(this, typeString, list);
     if (signal !== null) {
@@ -234,15 +251,16 @@ export class EventTarget extends Uncloneable {
   }
 
   removeEventListener(type, callback, options = undefined) {
-    requireArgs(arguments.length, 2, "Failed to execute 'removeEventListener' on 'EventTarget'");
+    const context = "Failed to execute 'removeEventListener' on 'EventTarget'";
+    if (arguments.length < 1) throw new TypeError(`${context}: parameter 1 is not of type 'string'.`);
     const typeString = toDOMString(type);
-    if (callback !== null && !isObject(callback)) {
-      throw new TypeError("Failed to execute 'removeEventListener' on 'EventTarget': parameter 2 is not of type 'Object'.");
+    if (arguments.length < 2 || (callback !== null && callback !== undefined && !isObject(callback))) {
+      throw new TypeError(`${context}: parameter 2 is not of type 'Object'.`);
     }
-    const { capture } = flattenOptions(options, false);
+    flattenOptions(options, false, true, 'removeEventListener');
     const list = this.#listeners.get(typeString);
     if (list === undefined) return;
-    const listener = list.find((l) => l.callback === callback && l.capture === capture);
+    const listener = list.find((l) => l.callback === callback);
     if (listener !== undefined) this.#remove(typeString, listener);
   }
 
@@ -258,7 +276,6 @@ export class EventTarget extends Uncloneable {
   }
 
   dispatchEvent(event) {
-    requireArgs(arguments.length, 1, "Failed to execute 'dispatchEvent' on 'EventTarget'");
     if (!isEvent(event)) {
       throw new TypeError("Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.");
     }
@@ -281,8 +298,8 @@ export class EventTarget extends Uncloneable {
     };
   }
 
-  // There is no tree here, so the path is the target alone: capture listeners run first, then
-  // the others, both in the AT_TARGET phase.
+  // There is no tree here, so the path is the target alone, in the AT_TARGET phase (there are
+  // no capturing listeners).
   #dispatch(event, state, propagate = false) {
     state.dispatching = true;
     state.target = this;
@@ -290,11 +307,7 @@ export class EventTarget extends Uncloneable {
     state.phase = AT_TARGET;
     try {
       const list = this.#listeners.get(state.type);
-      if (list !== undefined && list.length > 0) {
-        const snapshot = list.slice();
-        this.#invoke(event, state, snapshot, true, propagate);
-        this.#invoke(event, state, snapshot, false, propagate);
-      }
+      if (list !== undefined && list.length > 0) this.#invoke(event, state, list.slice(), propagate);
     } finally {
       state.phase = NONE;
       state.currentTarget = null;
@@ -306,12 +319,10 @@ export class EventTarget extends Uncloneable {
     return !state.canceled;
   }
 
-  #invoke(event, state, listeners, capturePhase, propagate) {
-    if (state.stopPropagation) return;
+  #invoke(event, state, listeners, propagate) {
     for (const listener of listeners) {
-      if (listener.removed || listener.capture !== capturePhase) continue;
+      if (listener.removed) continue;
       if (listener.once) this.#remove(state.type, listener);
-      if (listener.passive) state.inPassiveListener = true;
       try {
         const { callback } = listener;
         if (typeof callback === 'function') {
@@ -327,7 +338,6 @@ export class EventTarget extends Uncloneable {
         if (propagate) throw error;
         reportException(error);
       }
-      state.inPassiveListener = false;
       if (state.stopImmediatePropagation) return;
     }
   }

@@ -10,7 +10,7 @@ import { Request, isRequest, requestForFetch } from './request.js';
 import { fixedLengthOf } from './identity_stream.js';
 import { createFetchedResponse } from './response.js';
 import { ReadableStream } from './streams.js';
-import { parseAbsoluteURL, resolveURL } from './url.js';
+import { resolveURL, urlWithoutCredentials } from './url.js';
 import { toUSVString } from './webidl.js';
 import { fetchWebSocket } from './web_socket.js';
 
@@ -45,7 +45,8 @@ function titleCase(name) {
 function wireHeaders(list) {
   const entries = [];
   for (const [name, value] of list) {
-    if (!connectionHeaders.has(name)) entries.push({ name, value, index: entries.length });
+    // A header with an empty name (Headers takes one, as workerd's does) is not sent.
+    if (name !== '' && !connectionHeaders.has(name)) entries.push({ name, value, index: entries.length });
   }
   const rank = (entry) => commonRank.get(entry.name) ?? commonHeaders.length;
   entries.sort((a, b) => rank(a) - rank(b)
@@ -203,7 +204,7 @@ function exchange(method, url, headerList, body, signal) {
   return new Promise((resolve, reject) => {
     const streamed = body !== null && !(body instanceof ArrayBuffer);
     const wire = streamed ? (fixedLengthOf(body.stream) ?? -1) : body;
-    const started = native.startFetch(method, url, headerList, wire);
+    const started = native.startFetch(method, urlWithoutCredentials(url), headerList, wire);
     const [id, promise] = started;
     const uploaded = streamed ? sendBody(id, body.stream) : null;
     const stop = whenAborted(signal, () => {
@@ -231,7 +232,14 @@ async function run(request) {
   const { redirect, signal } = request;
   let { method, url } = request;
   url = withoutFragment(url);
-  const requestHeaders = headersInternals.list(request.headers);
+  let requestHeaders = headersInternals.list(request.headers);
+  // A `cache` mode asks caches on the way to revalidate, as workerd's fetch() asks them.
+  if (request.cache !== undefined) {
+    const added = [];
+    if (!requestHeaders.some((pair) => pair[0] === 'cache-control')) added.push(['cache-control', 'no-cache']);
+    if (!requestHeaders.some((pair) => pair[0] === 'pragma')) added.push(['pragma', 'no-cache']);
+    requestHeaders = requestHeaders.concat(added);
+  }
   let headerList = wireHeaders(requestHeaders);
   // As workerd: `Upgrade: websocket` opens a WebSocket (a 101 Response with its webSocket).
   if (requestHeaders.some(([name, value]) => name === 'upgrade' && value.toLowerCase() === 'websocket')
@@ -308,11 +316,8 @@ export function fetch(input, init = undefined) {
     if (isRequest(input) && init === undefined) {
       request = input;
     } else {
-      if (!isRequest(input)) {
-        const text = toUSVString(input);
-        if (parseAbsoluteURL(text) === null) throw new TypeError(`Invalid URL: ${text}`);
-      }
-      request = new Request(input, init);
+      // The input is converted once; the Request checks it after `init`, as workerd's does.
+      request = new Request(isRequest(input) ? input : toUSVString(input), init);
     }
     const parts = requestForFetch(request);
     const aborted = abortState(parts.signal);

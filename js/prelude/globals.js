@@ -2,6 +2,7 @@ import { zeroLengths } from './webidl.js';
 import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
 import { Blob, File } from './blob.js';
+import { Body } from './body.js';
 import { Cache, CacheStorage, caches } from './cache.js';
 import { CompressionStream, DecompressionStream } from './compression_streams.js';
 import { console } from './console.js';
@@ -19,6 +20,7 @@ import { MessageChannel, MessagePort } from './message_channel.js';
 import { queueMicrotask } from './microtask.js';
 import { Navigator, navigator } from './navigator.js';
 import { performance } from './performance.js';
+import { PromiseRejectionEvent } from './promise_rejection_event.js';
 import { reportError } from './report_error.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
@@ -43,6 +45,7 @@ const globals = {
   AbortController,
   AbortSignal,
   Blob,
+  Body,
   ByteLengthQueuingStrategy,
   Cache,
   CacheStorage,
@@ -68,6 +71,7 @@ const globals = {
   MessageEvent,
   MessagePort,
   Navigator,
+  PromiseRejectionEvent,
   ReadableByteStreamController,
   ReadableStream,
   ReadableStreamBYOBReader,

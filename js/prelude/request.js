@@ -1,13 +1,13 @@
-import { CopiedObject, hideBase } from './host_object.js';
+import { CopiedObject } from './host_object.js';
 import { createAbortSignal, followSignal, isAbortSignal } from './abort.js';
 import {
-  BodyRecord, bodyStreamForHost, cloneBody, extractBody, installBodyMixin, takeBody,
+  BodyRecord, bodyStreamForHost, cloneBody, extractBody, inheritBody, takeBody,
 } from './body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { parseAbsoluteURL } from './url.js';
 import { isReadableStream } from './streams.js';
 import {
-  defineInterface, inspectCustom, isObject, requireArgs, toByteString, toDictionary, toDOMString,
+  defineInterface, inspectCustom, isObject, requireArgs, toDictionary, toDOMString,
   toUSVString,
 } from './webidl.js';
 
@@ -21,9 +21,34 @@ const knownMethods = new Set([
 const REDIRECT_REFUSED = 'Invalid redirect value, must be one of "follow" or "manual" ("error" won\'t be implemented since it does not make sense at the edge; use "manual" and check the response status code).';
 
 function toRedirectMode(value) {
-  const mode = toDOMString(value).toLowerCase();
+  const mode = value.toLowerCase();
   if (mode !== 'follow' && mode !== 'manual') throw new TypeError(REDIRECT_REFUSED);
   return mode;
+}
+
+// The `cache` modes workerd takes at the compatibility dates Dorm follows ('reload' is behind an
+// experimental flag): fetch() sends `Cache-Control: no-cache` and `Pragma: no-cache` for them.
+const cacheModes = new Set(['no-store', 'no-cache']);
+
+// A dictionary member that WebIDL converts to a DOMString when present.
+function optionalString(value) {
+  return value === undefined ? undefined : toDOMString(value);
+}
+
+// workerd's checks of `cf` against the cache options: `cacheControl` goes with neither
+// `cacheTtl` nor the `cache` option.
+function checkCfCacheOptions(cf, cache) {
+  if (!isObject(cf) || !('cacheControl' in cf) || cf.cacheControl === undefined) return;
+  if ('cacheTtl' in cf && cf.cacheTtl !== undefined) {
+    throw new TypeError("The 'cacheControl' and 'cacheTtl' options on cf are mutually exclusive. "
+      + "Use 'cacheControl' for explicit Cache-Control header directives, or 'cacheTtl' for a "
+      + 'simplified TTL, but not both.');
+  }
+  if (cache !== undefined) {
+    throw new TypeError("The 'cacheControl' option on cf cannot be used together with the 'cache' "
+      + "request option. The 'cache' option ('no-store'/'no-cache') maps to cache TTL behavior "
+      + 'internally, which conflicts with explicit Cache-Control directives.');
+  }
 }
 
 // The constructor recognises this token as "build from internal state", which lets the host and
@@ -68,48 +93,54 @@ export class Request extends CopiedObject {
     const context = "Failed to construct 'Request'";
     requireArgs(arguments.length, 1, context);
 
-    let inputState = null;
-    let url;
-    if (isRequestObject(input)) {
-      inputState = input.#state;
-      url = inputState.url;
-    } else {
-      const text = toUSVString(input);
-      const parsed = parseAbsoluteURL(text);
-      if (parsed === null) throw new TypeError(`Invalid URL: ${text}`);
-      if (parsed.hasCredentials) {
-        throw new TypeError(`${context}: Request cannot be constructed from a URL that includes credentials: ${text}`);
-      }
-      url = parsed.href;
-    }
+    const inputState = isRequestObject(input) ? input.#state : null;
+    const inputText = inputState === null ? toUSVString(input) : null;
 
-    // Dictionary members are read in lexicographic order, as WebIDL converts them.
+    // Dictionary members are read (and converted) in the order workerd's RequestInitializerDict
+    // declares them, then checked as workerd checks them.
     const dict = toDictionary(init, context);
-    const bodyInit = dict.body;
-    const cf = dict.cf;
+    const methodInit = optionalString(dict.method);
     const headersInit = dict.headers;
-    const integrityInit = dict.integrity;
-    const methodInit = dict.method;
-    const redirectInit = dict.redirect;
+    if (headersInit !== undefined && !isObject(headersInit)) {
+      throw new TypeError("Incorrect type for the 'headers' field on 'RequestInitializerDict': the provided value is not of type 'Headers or Sequence or object'.");
+    }
+    const bodyInit = dict.body;
+    const redirectInit = optionalString(dict.redirect);
+    // workerd's Fetcher the request goes through; Dorm's requests have none (read for the order).
+    void dict.fetcher;
+    const cf = dict.cf;
+    const cacheInit = optionalString(dict.cache);
+    const integrityInit = optionalString(dict.integrity);
     const signalInit = dict.signal;
     if (signalInit !== undefined && signalInit !== null && !isAbortSignal(signalInit)) {
       throw new TypeError("Incorrect type for the 'signal' field on 'RequestInitializerDict': the provided value is not of type 'AbortSignal'.");
     }
-    if (integrityInit !== undefined && toDOMString(integrityInit) !== '') {
+    // Read for its order and checked; a body is always decoded as it arrives.
+    const encodeResponseBody = optionalString(dict.encodeResponseBody);
+    if (cacheInit !== undefined && !cacheModes.has(cacheInit)) {
+      throw new TypeError(`Unsupported cache mode: ${cacheInit}`);
+    }
+    checkCfCacheOptions(cf, cacheInit);
+
+    // A URL with credentials is taken, as workerd takes it (fetch() does not send them).
+    let url;
+    if (inputState !== null) {
+      url = inputState.url;
+    } else {
+      const parsed = parseAbsoluteURL(inputText);
+      if (parsed === null) throw new TypeError(`Invalid URL: ${inputText}`);
+      url = parsed.href;
+    }
+    if (integrityInit !== undefined && integrityInit !== '') {
       throw new TypeError('Subrequest integrity checking is not implemented. The integrity option must be either undefined or an empty string.');
     }
 
     let method = inputState === null ? 'GET' : inputState.method;
     if (methodInit !== undefined) {
-      const m = toByteString(methodInit, context);
-      const upper = m.toUpperCase();
-      if (!knownMethods.has(upper)) throw new TypeError(`Invalid HTTP method string: ${m}`);
+      const upper = methodInit.toUpperCase();
+      if (!knownMethods.has(upper)) throw new TypeError(`Invalid HTTP method string: ${methodInit}`);
       method = upper;
     }
-
-    const redirect = redirectInit !== undefined
-      ? toRedirectMode(redirectInit)
-      : (inputState === null ? 'follow' : inputState.redirect);
 
     const headers = new Headers();
     headersInternals.setGuard(headers, 'request');
@@ -121,23 +152,37 @@ export class Request extends CopiedObject {
       }
     }
 
-    const inputBody = inputState === null ? null : inputState.body;
-    const hasInitBody = bodyInit !== undefined && bodyInit !== null;
-    if ((hasInitBody || inputBody !== null) && (method === 'GET' || method === 'HEAD')) {
-      throw new TypeError('Request with a GET or HEAD method cannot have a body.');
-    }
-
+    // A body given in `init` (null too) replaces the input's, which is then left alone.
     let body = null;
-    if (hasInitBody) {
+    const inputBody = inputState === null || bodyInit !== undefined ? null : inputState.body;
+    if (bodyInit !== undefined && bodyInit !== null) {
       const { record, type } = extractBody(bodyInit);
+      if (method === 'GET' || method === 'HEAD') {
+        throw new TypeError('Request with a GET or HEAD method cannot have a body.');
+      }
       body = record;
       if (type !== null && !hasHeader(headers, 'content-type')) {
         headersInternals.appendRaw(headers, 'content-type', type);
       }
-    } else if (inputBody !== null) {
-      // The new request takes the body over; the input reads as used from now on.
-      body = takeBody(inputBody);
     }
+    // As workerd: a GET or HEAD request with a body (as it may arrive) passes through a new
+    // Request unless the method or the body is given.
+    if (inputBody !== null && (methodInit !== undefined || bodyInit !== undefined)
+        && (method === 'GET' || method === 'HEAD')) {
+      throw new TypeError('Request with a GET or HEAD method cannot have a body.');
+    }
+
+    const redirect = redirectInit !== undefined
+      ? toRedirectMode(redirectInit)
+      : (inputState === null ? 'follow' : inputState.redirect);
+    const cache = cacheInit !== undefined ? cacheInit : (inputState === null ? undefined : inputState.cache);
+    if (encodeResponseBody !== undefined && encodeResponseBody !== 'manual'
+        && encodeResponseBody !== 'automatic') {
+      throw new TypeError(`encodeResponseBody: unexpected value: ${encodeResponseBody}`);
+    }
+
+    // The new request takes the input's body over; the input reads as used from now on.
+    if (inputBody !== null) body = takeBody(inputBody);
 
     const signal = createAbortSignal();
     const parentSignal = signalInit !== undefined ? signalInit : (inputState === null ? null : stateSignal(inputState));
@@ -149,6 +194,7 @@ export class Request extends CopiedObject {
       headers,
       body,
       redirect,
+      cache,
       signal,
       cf: cf !== undefined ? cf : (inputState === null ? undefined : inputState.cf),
       // Whether the request follows a signal it was given (directly or through its input):
@@ -195,6 +241,11 @@ export class Request extends CopiedObject {
     return this.#state.cf;
   }
 
+  // The `cache` option given (or inherited from the input request), or undefined.
+  get cache() {
+    return this.#state.cache;
+  }
+
   get integrity() {
     return '';
   }
@@ -228,10 +279,9 @@ export class Request extends CopiedObject {
   }
 }
 
-installBodyMixin(Request, (request) => requestState(request).body,
-  (request) => stateHeaders(requestState(request)));
 defineInterface(Request, 'Request');
-hideBase(Request);
+inheritBody(Request, (value) => isRequestObject(value), (request) => requestState(request).body,
+  (request) => stateHeaders(requestState(request)));
 
 // What fetch() sends: the request's method, URL, headers, body record (or null), redirect mode
 // and signal.
@@ -243,6 +293,7 @@ export function requestForFetch(request) {
     headers: stateHeaders(state),
     body: state.body,
     redirect: state.redirect,
+    cache: state.cache,
     signal: stateSignal(state),
   };
 }
@@ -281,6 +332,7 @@ export function createIncomingRequest(method, url, headerList, body) {
     headerList,
     body: noBody ? null : isStream ? new BodyRecord(null, null, body) : new BodyRecord(body),
     redirect: 'follow',
+    cache: undefined,
     signal: null,
     cf: undefined,
   });

@@ -1,9 +1,10 @@
-import { CopiedObject, hideBase } from './host_object.js';
+import { CopiedObject } from './host_object.js';
 import {
-  BodyRecord, bodyStreamForHost, bufferBody, cloneBody, consumeBodyForHost, extractBody, installBodyMixin,
+  BodyRecord, bodyStreamForHost, bufferBody, cloneBody, consumeBodyForHost, extractBody, inheritBody,
 } from './body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { fixedLengthOf } from './identity_stream.js';
+import { structuredClone } from './structured_clone.js';
 import { knownLength } from './streams_inspect.js';
 import { parseAbsoluteURL } from './url.js';
 import {
@@ -67,10 +68,15 @@ let isResponseObject;
 // Reads a ResponseInit dictionary (members in lexicographic order) and validates it, including
 // Cloudflare's `webSocket` member, which alone makes status 101 acceptable.
 function readResponseInit(init, context) {
+  // Read in the order workerd's InitializerDict declares the members.
   const dict = toDictionary(init, context);
-  const headersInit = dict.headers;
   const statusInit = dict.status;
   const statusTextInit = dict.statusText;
+  const headersInit = dict.headers;
+  const cfInit = dict.cf;
+  if (cfInit !== undefined && !isObject(cfInit)) {
+    throw new TypeError("Incorrect type for the 'cf' field on 'InitializerDict': the provided value is not of type 'Object'.");
+  }
   const webSocketInit = dict.webSocket;
   const status = statusInit === undefined ? 200 : toUnsignedShort(statusInit);
   // As workerd: any string without C0 control characters (which could split the status line);
@@ -83,12 +89,14 @@ function readResponseInit(init, context) {
   if (statusText !== null && controlCharacterPattern.test(statusText)) {
     throw new TypeError('Invalid statusText');
   }
-  return { headersInit, status, statusText, webSocket };
+  // A copy, as workerd keeps one (what the caller changes later is not seen).
+  const cf = cfInit === undefined ? undefined : structuredClone(cfInit);
+  return { headersInit, status, statusText, webSocket, cf };
 }
 
 // Fetch's "initialize a response", for the constructor and Response.json().
 function initializeResponse(init, body, context) {
-  const { headersInit, status, statusText, webSocket } = readResponseInit(init, context);
+  const { headersInit, status, statusText, webSocket, cf } = readResponseInit(init, context);
   const headers = new Headers();
   headersInternals.setGuard(headers, 'response');
   if (headersInit !== undefined) headersInternals.fill(headers, headersInit, context);
@@ -116,6 +124,7 @@ function initializeResponse(init, body, context) {
     headers,
     body: record,
     webSocket,
+    cf,
   };
 }
 
@@ -206,6 +215,11 @@ export class Response extends CopiedObject {
     return this.#state.headers;
   }
 
+  // The `cf` object given to the constructor (a copy), or undefined.
+  get cf() {
+    return this.#state.cf;
+  }
+
   // Cloudflare's WebSocket upgrade: the client end of a WebSocketPair, or null.
   get webSocket() {
     return this.#state.webSocket;
@@ -236,10 +250,9 @@ export class Response extends CopiedObject {
   }
 }
 
-installBodyMixin(Response, (response) => responseState(response).body,
-  (response) => responseState(response).headers);
 defineInterface(Response, 'Response');
-hideBase(Response);
+inheritBody(Response, (value) => isResponseObject(value), (response) => responseState(response).body,
+  (response) => responseState(response).headers);
 
 // A response fetch() received from another host: `headerList` flat (name, value, ...), `body` a
 // Uint8Array, a ReadableStream (a streamed body) or null, `url` the URL it was fetched from (the
@@ -300,7 +313,10 @@ export function responseParts(response) {
   }
   const state = responseState(response);
   const headers = [];
-  for (const [name, value] of headersInternals.list(state.headers)) headers.push(name, value);
+  // A header with an empty name (Headers takes one, as workerd's does) is not sent.
+  for (const [name, value] of headersInternals.list(state.headers)) {
+    if (name !== '') headers.push(name, value);
+  }
   return {
     status: state.status,
     statusText: statusTextOf(state),

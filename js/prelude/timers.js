@@ -6,7 +6,7 @@ import { toLong } from './webidl.js';
 function schedule(name, handler, timeout, args, repeat) {
   // Workers run no code from strings, so only functions are accepted.
   if (typeof handler !== 'function') {
-    throw new TypeError(`Failed to execute '${name}': parameter 1 is not a function.`);
+    throw new TypeError(`Failed to execute '${name}' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'function'.`);
   }
   const delay = Math.max(0, toLong(timeout));
   const callback = () => {
@@ -27,10 +27,17 @@ export function setInterval(handler, timeout = 0, ...args) {
   return schedule('setInterval', handler, timeout, args, true);
 }
 
-export function clearTimeout(id = 0) {
+// workerd requires the argument (any value that is not a timer's id clears nothing).
+export function clearTimeout(id) {
+  if (arguments.length < 1) {
+    throw new TypeError("Failed to execute 'clearTimeout' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'Number'.");
+  }
   native.clearTimer(toLong(id));
 }
 
-export function clearInterval(id = 0) {
+export function clearInterval(id) {
+  if (arguments.length < 1) {
+    throw new TypeError("Failed to execute 'clearInterval' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'Number'.");
+  }
   native.clearTimer(toLong(id));
 }

@@ -7,6 +7,7 @@ import {
 } from 'whatwg-url';
 import URLWrapper from 'whatwg-url/lib/URL.js';
 import URLSearchParamsWrapper from 'whatwg-url/lib/URLSearchParams.js';
+import { blobInternals } from './blob.js';
 import { HOST_REFUSED, newHostObject, refusalMessage } from './host_object.js';
 import { inspectCustom } from './webidl.js';
 
@@ -38,12 +39,44 @@ for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrappe
 
 export { URL, URLSearchParams };
 
+// Blob URLs: as on workerd, the statics exist, check their argument and throw.
+const urlStatics = {
+  createObjectURL(object) {
+    if (!blobInternals.isBlob(object)) {
+      throw new TypeError("Failed to execute 'createObjectURL' on 'URL': parameter 1 is not of type 'File or Blob'.");
+    }
+    throw new Error('URL.createObjectURL() is not implemented');
+  },
+  revokeObjectURL(url) {
+    if (arguments.length < 1) {
+      throw new TypeError("Failed to execute 'revokeObjectURL' on 'URL': parameter 1 is not of type 'USVString'.");
+    }
+    void `${url}`;  // converted as workerd converts it (a Symbol throws)
+    throw new Error('URL.revokeObjectURL() is not implemented');
+  },
+};
+for (const name of ['createObjectURL', 'revokeObjectURL']) {
+  Object.defineProperty(URL, name, {
+    value: urlStatics[name], writable: true, enumerable: true, configurable: true,
+  });
+}
+
 // Parses an absolute URL (Workers have no base URL to resolve relative ones against). Returns the
-// serialized URL and whether it carries credentials, or null when parsing fails.
+// serialized URL, or null when parsing fails.
 export function parseAbsoluteURL(input) {
   const record = basicURLParse(input);
   if (record === null) return null;
-  return { href: serializeURL(record), hasCredentials: record.username !== '' || record.password !== '' };
+  return { href: serializeURL(record) };
+}
+
+// `url` (an absolute URL) without its username and password, as a request sends it: workerd
+// sends no credentials that a URL carries. `url` itself when it has none or does not parse.
+export function urlWithoutCredentials(url) {
+  const record = basicURLParse(url);
+  if (record === null || (record.username === '' && record.password === '')) return url;
+  record.username = '';
+  record.password = '';
+  return serializeURL(record);
 }
 
 // Resolves `input` against the absolute URL `base` (a redirect's Location): the serialized URL,

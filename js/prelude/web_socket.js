@@ -16,7 +16,7 @@
 import native from './native.js';
 import { Blob } from './blob.js';
 import { makeDOMException } from './dom_exception.js';
-import { Event, EventTarget, defineEventHandler, requireEventType } from './event_target.js';
+import { Event, EventTarget, requireEventType } from './event_target.js';
 import { createFetchedResponse } from './response.js';
 import { URL } from './url.js';
 import {
@@ -194,7 +194,9 @@ export class WebSocket extends EventTarget {
       this.#s = protocols;
       return;
     }
-    requireArgs(arguments.length, 1, "Failed to construct 'WebSocket'");
+    if (arguments.length < 1) {
+      throw new TypeError("Failed to construct 'WebSocket': constructor parameter 1 is not of type 'string'.");
+    }
     const urlText = toDOMString(url);
     const target = socketTarget(urlText);
     const protocolHeader = protocols === undefined ? null : protocolsHeader(protocols);
@@ -364,7 +366,8 @@ export class WebSocket extends EventTarget {
   }
 }
 
-for (const type of ['open', 'message', 'close', 'error']) defineEventHandler(WebSocket.prototype, type);
+// As workerd's, a WebSocket has no on<type> handler attributes: listeners are added with
+// addEventListener().
 // workerd also has the constants under READY_STATE_* names.
 defineInterface(WebSocket, 'WebSocket', {
   CONNECTING, OPEN, CLOSING, CLOSED, READY_STATE_CONNECTING: CONNECTING, READY_STATE_OPEN: OPEN,

@@ -145,6 +145,8 @@ async function fetchWith(send, className, idHex, name, input, init) {
   const headers = [];
   let sized = false;
   for (const pair of request.headers) {
+    // A header with an empty name stays in the Headers and is not sent, as by fetch().
+    if (pair[0] === '') continue;
     headers[headers.length] = [pair[0], pair[1]];
     if (StringPrototypeToLowerCase(pair[0]) === 'content-length') sized = true;
   }

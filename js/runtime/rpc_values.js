@@ -37,11 +37,20 @@ const RequestCtor = globalThis.Request;
 const ResponseCtor = globalThis.Response;
 const DOMExceptionCtor = globalThis.DOMException;
 const makeDataCloneError = (message) => new DOMExceptionCtor(message, 'DataCloneError');
-const getterOf = (Ctor, name) => Object.getOwnPropertyDescriptor(Ctor.prototype, name).get;
+// The getter of attribute `name` of Ctor's instances, on its prototype or an ancestor of it (the
+// body members are on Body.prototype).
+const getterOf = (Ctor, name) => {
+  for (let p = Ctor.prototype; p !== null; p = Object.getPrototypeOf(p)) {
+    const desc = Object.getOwnPropertyDescriptor(p, name);
+    if (desc !== undefined) return desc.get;
+  }
+  return undefined;
+};
 const RequestGetters = {
   __proto__: null, method: getterOf(RequestCtor, 'method'), url: getterOf(RequestCtor, 'url'),
   headers: getterOf(RequestCtor, 'headers'), body: getterOf(RequestCtor, 'body'),
   redirect: getterOf(RequestCtor, 'redirect'), cf: getterOf(RequestCtor, 'cf'),
+  cache: getterOf(RequestCtor, 'cache'),
 };
 const ResponseGetters = {
   __proto__: null, status: getterOf(ResponseCtor, 'status'), statusText: getterOf(ResponseCtor, 'statusText'),
@@ -304,6 +313,8 @@ export function encodeRpcValue(value, forResult, retained = null) {
           headerList(ReflectApply(RequestGetters.headers, thing, [])),
           body === null ? -1 : channel(body), ReflectApply(RequestGetters.redirect, thing, []),
           ReflectApply(RequestGetters.cf, thing, [])];
+        const cache = ReflectApply(RequestGetters.cache, thing, []);
+        if (cache !== undefined) contents[contents.length] = cache;
       } else if (kind === 'r') {
         const body = ReflectApply(ResponseGetters.body, thing, []);
         contents = [ReflectApply(ResponseGetters.status, thing, []),
@@ -538,6 +549,7 @@ function rebuild(kind, contents, streamOf) {
     const body = bodyOf(contents[3]);
     const init = { method: StringCtor(contents[0]), headers: contents[2], body, redirect: StringCtor(contents[4]) };
     if (contents[5] !== undefined) init.cf = contents[5];
+    if (contents[6] !== undefined) init.cache = StringCtor(contents[6]);
     return new RequestCtor(StringCtor(contents[1]), init);
   }
   return new ResponseCtor(bodyOf(contents[3]), {

@@ -117,6 +117,38 @@ test('a POST sends its body and headers, and nothing the caller did not ask for'
   }
 });
 
+// What workerd sends (tests/diff/webapis.mjs records the Request side): a URL's credentials are
+// not sent (no Authorization either), though the Response's url keeps them; a cache mode adds
+// Cache-Control and Pragma no-cache unless the request has them; a header with an empty name
+// stays out of the request.
+test('credentials in the URL are not sent; cache modes ask for revalidation; empty header names are left out', async () => {
+  const creds = await fetchFrom({ url: `http://u:p@${ALLOWED_HOST}:${allowed.address().port}/echo` });
+  assert.equal(creds.url, `http://u:p@${ALLOWED_HOST}:${allowed.address().port}/echo`);
+  const sent = JSON.parse(creds.body).headers;
+  assert.equal(sent.authorization, undefined);
+  assert.equal(sent['cache-control'], undefined);
+  assert.equal(sent.pragma, undefined);
+
+  for (const cache of ['no-store', 'no-cache']) {
+    const got = JSON.parse((await fetchFrom({ url: `${base()}/echo`, cache })).body).headers;
+    assert.equal(got['cache-control'], 'no-cache', cache);
+    assert.equal(got.pragma, 'no-cache', cache);
+  }
+  const kept = JSON.parse((await fetchFrom({
+    url: `${base()}/echo`, cache: 'no-store', headers: JSON.stringify({ 'cache-control': 'max-age=5' }),
+  })).body).headers;
+  assert.equal(kept['cache-control'], 'max-age=5');
+  assert.equal(kept.pragma, 'no-cache');
+  const refused = await fetchFrom({ url: `${base()}/echo`, cache: 'reload' });
+  assert.deepEqual(refused.threw, { name: 'TypeError', message: 'Unsupported cache mode: reload' });
+
+  const empty = JSON.parse((await fetchFrom({
+    url: `${base()}/echo`, headers: JSON.stringify({ '': 'nameless', 'x-named': 'yes' }),
+  })).body);
+  assert.equal(empty.headers['x-named'], 'yes');
+  assert.ok(!Object.values(empty.headers).includes('nameless'), JSON.stringify(empty.headers));
+});
+
 test('a ReadableStream request body is sent chunked; the response body is a ReadableStream', async () => {
   const got = await fetchFrom({ url: `${base()}/echo`, method: 'POST', body: 'streamed payload', stream: '1' });
   const echo = JSON.parse(got.body);
