@@ -101,7 +101,7 @@ async function objectsOn(owner, via, prefix, count) {
   return found;
 }
 
-test('alarms of a killed node fire on a survivor, as on the local path; deleted ones never', { timeout: TIMEOUT_MS }, async () => {
+test('alarms of a killed node fire on a survivor, as on the local path; deleted ones never', { timeout: TIMEOUT_MS }, async (t) => {
   const a = await startNode('alarm-a');
   const b = await startNode('alarm-b');
   const c = await startNode('alarm-c');
@@ -172,6 +172,7 @@ test('alarms of a killed node fire on a survivor, as on the local path; deleted 
       assert.ok(run.at >= due, `ran ${run.at - due} ms after its time`);
     }
     assert.ok(state.fired[0].at - due < 4000, `ran ${state.fired[0].at - due} ms after its time`);
+    t.diagnostic(`${object.name}: ran ${state.fired[0].at - due} ms after its time on ${taker}`);
     assert.equal(state.alarm, null);
     assert.equal(state.n, 1, 'the write made before the kill is there');
   }
