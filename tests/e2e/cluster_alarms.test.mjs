@@ -105,8 +105,8 @@ test('alarms of a killed node fire on a survivor, as on the local path; deleted 
   const a = await startNode('alarm-a');
   const b = await startNode('alarm-b');
   const c = await startNode('alarm-c');
-  const on = await objectsOn(a, b, 'orphan', 5);
-  const [plain1, plain2, failing, deleted, late] = on;
+  const on = await objectsOn(a, b, 'orphan', 6);
+  const [plain1, plain2, failing, deleted, late, adopted] = on;
   const due = Date.now() + 5000;
   for (const object of [plain1, plain2]) {
     assert.equal((await ok(b, `/_do/${CLASS}/${object.name}/set?at=${due}`)).alarm, due);
@@ -116,6 +116,10 @@ test('alarms of a killed node fire on a survivor, as on the local path; deleted 
   // Far enough ahead that the test ends first: it must stay in `alarms`, untouched by takeovers.
   const far = Date.now() + 3600_000;
   await ok(b, `/_do/${CLASS}/${late.name}/set?at=${far}`);
+  // Due after a request has taken its object on a survivor: not orphaned then, it must fire from
+  // the schedule of the node that took it.
+  const adoptedDue = due + 7000;
+  await ok(b, `/_do/${CLASS}/${adopted.name}/set?at=${adoptedDue}`);
   // Each set alarm is in PostgreSQL with its commit, to the millisecond.
   for (const object of [plain1, plain2, failing, deleted]) assert.equal(alarmOf(object.id), String(due));
   assert.equal(alarmOf(late.id), String(far));
@@ -136,7 +140,10 @@ test('alarms of a killed node fire on a survivor, as on the local path; deleted 
   assert.ok(before.alarms >= 4);
 
   await a.kill9();
-  // Nobody reads the objects until well after their time: only the alarms can move them.
+  const holder = (await eventually(c, `/_do/${CLASS}/${adopted.name}/get`)).node;
+  assert.ok(Date.now() < adoptedDue - 2000, 'taken well before its alarm is due');
+  assert.equal(ownerOf(adopted.id), holder);
+  // Nobody reads the other objects until well after their time: only the alarms can move them.
   await waitFor(() => Date.now() > due + 5000, { timeoutMs: 15000, intervalMs: 100 });
   const survivors = ['alarm-b', 'alarm-c'];
   for (const object of [plain1, plain2, failing]) {
@@ -176,6 +183,13 @@ test('alarms of a killed node fire on a survivor, as on the local path; deleted 
     assert.equal(state.alarm, null);
     assert.equal(state.n, 1, 'the write made before the kill is there');
   }
+  await waitFor(() => Date.now() > adoptedDue + 1500, { timeoutMs: 15000, intervalMs: 100 });
+  const adoptedState = await ok(b, `/_do/${CLASS}/${adopted.name}/get`);
+  assert.equal(adoptedState.fired.length, 1, JSON.stringify(adoptedState.fired));
+  assert.equal(adoptedState.fired[0].node, holder);
+  assert.ok(adoptedState.fired[0].at >= adoptedDue && adoptedState.fired[0].at < adoptedDue + 1500,
+    `ran ${adoptedState.fired[0].at - adoptedDue} ms after its time`);
+  assert.equal(alarmOf(adopted.id), '');
   // The deleted alarm never ran (reading it now takes the object, restoring its state).
   const gone = await eventually(b, `/_do/${CLASS}/${deleted.name}/get`);
   assert.deepEqual(gone.fired, []);
