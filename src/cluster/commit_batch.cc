@@ -1,9 +1,13 @@
 #include "cluster/commit_batch.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace dorm::cluster {
 namespace {
+
+// The latest time a Date can hold (8.64e15 ms, in the year 275760).
+constexpr long long kMaxAlarmMs = 8640000000000000LL;
 
 // The alarm column of a row: 0 unchanged, 1 set, 2 deleted.
 const char* AlarmCode(LogRow::Alarm alarm) {
@@ -47,7 +51,11 @@ std::set<std::pair<std::string, long long>> AppendCommits(PgConnection& connecti
     numbers.push_back(std::to_string(row.seq));
     numbers.push_back(std::to_string(row.epoch));
     numbers.push_back(std::to_string(row.db_size));
-    numbers.push_back(std::to_string(row.alarm == LogRow::Alarm::kSet ? row.alarm_ms : 0));
+    // Within what JavaScript's Date holds (setAlarm() clamps to it too): a time PostgreSQL's
+    // timestamptz could not hold would fail the statement, and every object's rows with it.
+    const long long alarm_ms =
+        row.alarm == LogRow::Alarm::kSet ? std::clamp(row.alarm_ms, 0LL, kMaxAlarmMs) : 0;
+    numbers.push_back(std::to_string(alarm_ms));
   }
   for (size_t i = 0; i < rows.size(); ++i) {
     const LogRow& row = rows[i];

@@ -76,8 +76,16 @@ TEST_F(ClusterAlarmsTest, AlarmsAreWrittenWithTheirRowsAndOnlyThen) {
   EXPECT_EQ(AlarmOf("x"), at + 50);
   AppendCommits(*db_, "a", {Row("x", 7, 1, LogRow::Alarm::kDeleted)});
   EXPECT_EQ(AlarmOf("x"), -1);
+  // A time past what a Date holds is written as the latest one, without failing the batch.
+  accepted =
+      AppendCommits(*db_, "a", {Row("x", 8, 1, LogRow::Alarm::kSet, 1LL << 62), Row("y", 2, 1)});
+  EXPECT_EQ(accepted.size(), 2u);
+  EXPECT_EQ(AlarmOf("x"), 8640000000000000LL);
+  AppendCommits(*db_, "a", {Row("x", 9, 1, LogRow::Alarm::kSet, -5)});
+  EXPECT_EQ(AlarmOf("x"), 0);
+  AppendCommits(*db_, "a", {Row("x", 10, 1, LogRow::Alarm::kDeleted)});
   // A row already in the log (a batch sent again) changes nothing.
-  AppendCommits(*db_, "a", {Row("x", 7, 1, LogRow::Alarm::kSet, at)});
+  AppendCommits(*db_, "a", {Row("x", 10, 1, LogRow::Alarm::kSet, at)});
   EXPECT_EQ(AlarmOf("x"), -1);
 }
 
