@@ -283,3 +283,20 @@ test('cluster drain: the node hands its objects over with every acknowledged wri
   assert.equal(status.nodes.find((n) => n.node === 'alarm-f').live, false);
   await e.stop();
 });
+
+test('a server without --cluster has no cluster endpoints', { timeout: TIMEOUT_MS }, async () => {
+  const single = await startServer();
+  try {
+    const res = await single.api('GET', '/cluster');
+    assert.equal(res.status, 404);
+    assert.equal(res.json().error, 'This server is not a cluster node (dorm serve --cluster).');
+    const printed = await single.cli(['cluster', 'status']);
+    assert.equal(printed.code, 1);
+    assert.match(printed.stderr, /This server is not a cluster node/);
+    const usage = await single.cli(['cluster']);
+    assert.equal(usage.code, 1);
+    assert.match(usage.stderr, /usage: dorm cluster status \| dorm cluster drain NODE/);
+  } finally {
+    await single.stop();
+  }
+});
