@@ -16,6 +16,7 @@
 #include "cli/admin_client.h"
 #include "cli/admin_endpoint.h"
 #include "cli/archive_commands.h"
+#include "cli/cluster_command.h"
 #include "cli/credentials_commands.h"
 #include "cli/dev_command.h"
 #include "cli/env_types.h"
@@ -74,6 +75,8 @@ const char kUsage[] =
     "  dorm backup DIR\n"
     "  dorm restore DIR --data NEWDIR\n"
     "  dorm mcp                                (MCP server on stdio for the running server)\n"
+    "  dorm cluster status                     (nodes, leases, objects, flush lag)\n"
+    "  dorm cluster drain NODE                 (NODE hands its objects over and stops)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
     "                [--jwks-file F.json] [--issuer I] [--audience A]\n"
     "  dorm auth show|clear [--app APP]\n"
@@ -182,6 +185,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
         {"backup", {}},
         {"restore", {}},
         {"mcp", {}},
+        {"cluster", {}},
         {"auth",
          {"app", "hs256-secret-file", "public-key-file", "jwks-file", "issuer", "audience"}},
         {"keys", {"app", "name"}},
@@ -690,6 +694,7 @@ int main(int argc, char** argv) {
     return dorm::cli::CredentialsCommand(command, args.positional, args.flags);
   }
   if (command == "usage") return dorm::cli::UsageCommand(args.positional, args.flags);
+  if (command == "cluster") return dorm::cli::ClusterCommand(args.positional, args.flags);
   if (command == "tail") return dorm::cli::TailCommand(args.positional, args.flags);
   if (command == "objects") return dorm::cli::ObjectsCommand(args.positional, args.flags);
   if (command == "storage") return dorm::cli::StorageCommand(args.positional, args.flags);

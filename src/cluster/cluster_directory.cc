@@ -89,13 +89,14 @@ std::optional<std::string> ClusterDirectory::AddressOf(const std::string& node) 
 }
 
 void ClusterDirectory::RefreshNodes(PgConnection& connection) {
-  PgResult found =
-      connection.Exec("SELECT node, addr FROM nodes WHERE lease_until > now() ORDER BY node");
+  PgResult found = connection.Exec(
+      "SELECT node, addr, draining FROM nodes WHERE lease_until > now() ORDER BY node");
   std::vector<std::string> names;
   std::unordered_map<std::string, std::string> addresses;
   for (int row = 0; row < found.rows(); ++row) {
-    names.push_back(found.Text(row, 0));
-    addresses.emplace(names.back(), found.Text(row, 1));
+    // A draining node still serves what it owns until it releases it, but takes nothing new.
+    if (!found.Bool(row, 2)) names.push_back(found.Text(row, 0));
+    addresses.emplace(found.Text(row, 0), found.Text(row, 1));
   }
   std::lock_guard<std::mutex> lock(mutex_);
   live_nodes_ = std::move(names);

@@ -114,6 +114,9 @@ class ClusterNode {
   // by the first node) in Start().
   const std::string& forward_secret() const { return forward_secret_; }
 
+  // The flusher's unsettled commits (for `dorm cluster status`); valid after Start().
+  CommitFlusher::Backlog flusher_backlog() const { return flusher_->backlog(); }
+
   // Queues a commit (CommitFlusher::Submit).
   bool Submit(LogRow row, CommitFlusher::Done done) {
     return flusher_->Submit(std::move(row), std::move(done));

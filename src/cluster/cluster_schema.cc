@@ -57,6 +57,11 @@ CREATE TABLE cluster_secret (
   secret text NOT NULL
 );
 )sql",
+    // 4: a node asked to drain (`dorm cluster drain NODE`) hands its objects over and stops;
+    // meanwhile no new object is placed on it.
+    R"sql(
+ALTER TABLE nodes ADD COLUMN draining boolean NOT NULL DEFAULT false;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -10,6 +10,12 @@
 // DO NOTHING): one failed object cannot fail the whole batch, and a caller that lost the
 // connection after COMMIT reads back which of its rows are there.
 //
+// A row whose transactions set or deleted the object's alarm carries the alarm as it stood after
+// them; the same statement writes it to `alarms` for the rows it inserted, and only for those: a
+// fenced or skipped row leaves `alarms` as it was, so `alarms` always says what the log's last
+// row of the object says. When one batch holds several rows of an object, the highest `seq` that
+// changed the alarm wins.
+//
 // Threading: uses the caller's connection (inside the caller's transaction, if one is open; on
 // its own the statement is its own transaction). Throws PgError.
 #pragma once
@@ -30,9 +36,13 @@ struct LogRow {
   std::string frames;     // EncodeCommit() of the transaction's pages
   long long db_size = 0;  // pages in the database after the transaction
   std::string checksum;   // the chain value after the transaction (commit_frames.h)
+  // What the row's transactions did to the object's alarm.
+  enum class Alarm { kUnchanged, kSet, kDeleted };
+  Alarm alarm = Alarm::kUnchanged;
+  long long alarm_ms = 0;  // kSet: the alarm's time, in milliseconds since the Unix epoch
 };
 
-// Most rows one statement takes (PostgreSQL allows 65535 parameters; six per row).
+// Most rows one statement takes (PostgreSQL allows 65535 parameters; eight per row).
 constexpr size_t kMaxBatchRows = 2000;
 
 // Inserts the rows that `node` may still write; returns the (object, seq) pairs inserted.

@@ -1,5 +1,6 @@
 #include "cluster/commit_flusher.h"
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -19,7 +20,7 @@ bool CommitFlusher::Submit(LogRow row, Done done) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= options_.max_queued_rows) return false;
-    queue_.push_back({std::move(row), std::move(done)});
+    queue_.push_back({std::move(row), std::move(done), std::chrono::steady_clock::now()});
   }
   wake_.notify_one();
   return true;
@@ -28,6 +29,23 @@ bool CommitFlusher::Submit(LogRow row, Done done) {
 size_t CommitFlusher::batches() const {
   std::lock_guard lock(mutex_);
   return batches_;
+}
+
+CommitFlusher::Backlog CommitFlusher::backlog() const {
+  std::lock_guard lock(mutex_);
+  Backlog backlog;
+  backlog.rows = queue_.size() + unsettled_rows_;
+  std::optional<std::chrono::steady_clock::time_point> oldest;
+  if (unsettled_rows_ > 0) oldest = unsettled_since_;
+  if (!queue_.empty() && (!oldest || queue_.front().queued_at < *oldest)) {
+    oldest = queue_.front().queued_at;
+  }
+  if (oldest) {
+    backlog.oldest_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - *oldest)
+                            .count();
+  }
+  return backlog;
 }
 
 void CommitFlusher::Stop() {
@@ -64,8 +82,13 @@ void CommitFlusher::Run() {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
+        NoteUnsettled(batch);
       }
       if (!batch.empty()) unknown = !Flush(batch, &lost_pid);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      NoteUnsettled(batch);
     }
     if (!batch.empty()) {
       // PostgreSQL unreachable: wait before trying again (the session's reconnect delay applies
@@ -79,6 +102,11 @@ void CommitFlusher::Run() {
       wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_; });
     }
   }
+}
+
+void CommitFlusher::NoteUnsettled(const std::vector<Pending>& batch) {
+  unsettled_rows_ = batch.size();
+  if (!batch.empty()) unsettled_since_ = batch.front().queued_at;
 }
 
 bool CommitFlusher::Flush(std::vector<Pending>& batch, int* lost_pid) {

@@ -22,6 +22,7 @@
 // Threading: Submit() from any thread; `done` runs on the flusher's thread and must not block.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -60,13 +61,23 @@ class CommitFlusher {
 
   // Statements sent so far (retries included), for tests and metrics.
   size_t batches() const;
+  // The rows not yet settled (queued, or in a batch whose outcome is not known yet) and how long
+  // the oldest of them has waited: the node's flush lag, for `dorm cluster status`.
+  struct Backlog {
+    size_t rows = 0;
+    long long oldest_ms = 0;
+  };
+  Backlog backlog() const;
 
  private:
   struct Pending {
     LogRow row;
     Done done;
+    std::chrono::steady_clock::time_point queued_at;
   };
   void Run();
+  // Records `batch` as the rows in flight (under mutex_).
+  void NoteUnsettled(const std::vector<Pending>& batch);
   // Sends `batch`; reports what is known and leaves in `batch` the rows to send again. False
   // when the outcome of those rows is unknown (to be read back before they are sent again).
   bool Flush(std::vector<Pending>& batch, int* lost_pid);
@@ -81,6 +92,8 @@ class CommitFlusher {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   size_t batches_ = 0;
+  size_t unsettled_rows_ = 0;  // the batch in flight
+  std::chrono::steady_clock::time_point unsettled_since_;
   std::thread thread_;
 };
 

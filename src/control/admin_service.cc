@@ -148,6 +148,9 @@ HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestD
     return JsonResponse(200, json::object{{"ok", true}});
   }
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "usage") return ServeUsage(request);
+  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "cluster") {
+    return ServeCluster(parts, request);
+  }
   if (parts.size() == 3 && parts[0] == "v1" && parts[1] == "usage" && parts[2] == "series") {
     return ServeUsageSeries(request);
   }

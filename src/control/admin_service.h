@@ -30,6 +30,11 @@ namespace dorm::storage {
 class AlarmIndex;
 }  // namespace dorm::storage
 
+namespace dorm::cluster {
+class ClusterHousekeeping;
+class ClusterNode;
+}  // namespace dorm::cluster
+
 namespace dorm::control {
 
 class ArchiveJobs;
@@ -71,6 +76,12 @@ class AdminService {
   void set_usage(UsageRecorder* recorder, UsageStore* store) {
     usage_ = recorder;
     usage_store_ = store;
+  }
+
+  // Enables /v1/cluster (admin_cluster.cc), in cluster mode; both must outlive the service.
+  void set_cluster(cluster::ClusterNode* node, cluster::ClusterHousekeeping* housekeeping) {
+    cluster_node_ = node;
+    housekeeping_ = housekeeping;
   }
 
   // Enables the objects list (/v1/apps/<app>/classes/<class>/objects); `index` must outlive the
@@ -135,6 +146,9 @@ class AdminService {
   runtime::HttpResponseData Backup(const runtime::HttpRequestData& request);
   // The app of an export or import path, which that app's service keys may call too.
   static std::optional<std::string> ArchiveApp(const std::string& path);
+  // /v1/cluster[...] (admin_cluster.cc); `parts` is the split path.
+  runtime::HttpResponseData ServeCluster(const std::vector<std::string>& parts,
+                                         const runtime::HttpRequestData& request);
   // GET /v1/usage and GET /metrics (admin_usage.cc).
   runtime::HttpResponseData ServeUsage(const runtime::HttpRequestData& request);
   runtime::HttpResponseData ServeMetrics(const runtime::HttpRequestData& request);
@@ -154,6 +168,8 @@ class AdminService {
   UsageRecorder* usage_ = nullptr;
   UsageStore* usage_store_ = nullptr;
   ObjectIndex* object_index_ = nullptr;
+  cluster::ClusterNode* cluster_node_ = nullptr;
+  cluster::ClusterHousekeeping* housekeeping_ = nullptr;
   std::unique_ptr<runtime::ModuleValidator> validator_;  // the worker's
   // Declared before the worker, so that jobs stop (and are joined) after it.
   std::unique_ptr<ArchiveJobs> archive_jobs_;

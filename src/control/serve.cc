@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cluster/cluster_housekeeping.h"
 #include "cluster/cluster_node.h"
 #include "control/admin_service.h"
 #include "control/admin_ui.h"
@@ -34,6 +35,7 @@
 #include "runtime/app_quarantine.h"
 #include "runtime/crash_attribution.h"
 #include "runtime/engine_pool.h"
+#include "runtime/object_id.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/thread_engine.h"
 #include "storage/alarm_index.h"
@@ -43,6 +45,7 @@
 #include "util/crypto.h"
 #include "util/cycle_clock.h"
 #include "util/log.h"
+#include "util/names.h"
 
 namespace dorm::control {
 
@@ -534,6 +537,32 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     });
     shared.alarm_scheduler = &scheduler;
     admin.set_alarm_scheduler(&scheduler, alarm_index.get());
+    // Cluster mode: alarms of objects whose node is gone, the drain request, and the status the
+    // admin API shows. Declared after the scheduler, which its thread calls into.
+    std::unique_ptr<cluster::ClusterHousekeeping> housekeeping;
+    if (cluster_node) {
+      cluster::ClusterHousekeepingOptions housekeeping_options;
+      housekeeping_options.conninfo = options.cluster;
+      housekeeping_options.node = options.node;
+      housekeeping_options.on_alarms =
+          [&scheduler](const std::vector<cluster::OrphanedAlarm>& due) {
+            for (const cluster::OrphanedAlarm& alarm : due) {
+              std::optional<runtime::ObjectAddress> address = runtime::ParseObjectKey(alarm.object);
+              // Keys come from PostgreSQL: only well-formed ones name a database path.
+              if (!address || !IsValidKebabName(address->app) ||
+                  !IsValidKebabName(address->class_name) ||
+                  !runtime::IsObjectIdSyntax(address->object_id)) {
+                continue;
+              }
+              scheduler.Offer(*address, alarm.at_ms);
+            }
+          };
+      // As SIGTERM: the main thread's sigwait below runs the graceful stop.
+      housekeeping_options.on_drain = [] { ::kill(::getpid(), SIGTERM); };
+      housekeeping =
+          std::make_unique<cluster::ClusterHousekeeping>(std::move(housekeeping_options));
+      admin.set_cluster(cluster_node.get(), housekeeping.get());
+    }
     pool.Start();
     unsigned short port;
     try {
@@ -552,6 +581,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       out << address << "\n";
     }
     scheduler.Start();
+    if (housekeeping) housekeeping->Start();
     usage->Start();
     std::cout << "dorm: listening on " << address << " (data in " << data_dir << ", " << pool.size()
               << " threads)" << std::endl;
@@ -559,6 +589,12 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     sigwait(&signals, &received);
     Log(LogLevel::kInfo, std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
                              ": finishing in-flight requests");
+    if (housekeeping) {
+      // Others place nothing new here from now on; what this node owns is released once its
+      // requests and flushes are done (StopServing).
+      housekeeping->MarkDraining();
+      housekeeping->Stop();
+    }
     scheduler.Stop();
     // No reading may wait for runtime threads that are stopping; their last readings come
     // through on_final_usage.

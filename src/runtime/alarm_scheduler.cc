@@ -75,6 +75,17 @@ void AlarmScheduler::Set(const ObjectAddress& given, std::optional<long long> ti
   cv_.notify_all();
 }
 
+void AlarmScheduler::Offer(const ObjectAddress& given, long long time_ms) {
+  ObjectAddress address = given;
+  std::string key = Key(address);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (time_ms > loaded_until_ms_ || firing_.count(key) != 0 || pending_.count(key) != 0) return;
+    Insert(key, Pending{std::move(address), time_ms, 0});
+  }
+  cv_.notify_all();
+}
+
 void AlarmScheduler::Retry(const ObjectAddress& given, long long time_ms, int retry_count) {
   ObjectAddress address = given;
   std::string key = Key(address);

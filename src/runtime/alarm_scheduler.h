@@ -38,6 +38,11 @@ class AlarmScheduler {
   void Stop();
   // The object's alarm after a commit: a time, or none.
   void Set(const ObjectAddress& address, std::optional<long long> time_ms);
+  // An alarm learned from elsewhere than this node's commits (cluster mode: an object taken from
+  // a node that is gone, or restored from PostgreSQL): scheduled like one read from the index,
+  // unless the object's alarm is already pending or firing here. An alarm past the loaded horizon
+  // is left to the index (the caller writes it there).
+  void Offer(const ObjectAddress& address, long long time_ms);
   // Fires the object's alarm again at `time_ms`, as retry number `retry_count`.
   void Retry(const ObjectAddress& address, long long time_ms, int retry_count);
   // Forgets every alarm of a deleted class, or of a class about to move to another app.

@@ -14,6 +14,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -63,6 +64,9 @@ struct ObjectInstance {
   // Cluster mode: the transactions committed since the last flush was sent, as the WAL capture
   // reported them (cluster/wal_capture_vfs.h); the next flush ships them as one log row.
   std::vector<cluster::CapturedCommit> captured;
+  // Cluster mode: the alarm as the latest of those transactions left it, when any of them set or
+  // deleted it (nullopt inside: deleted); the next flush writes it to `alarms` with its log row.
+  std::optional<std::optional<long long>> captured_alarm;
   bool in_open_list = false;
   std::list<ObjectInstance*>::iterator open_list_position;
   int txn_depth = 0;  // storage.transaction()/transactionSync() nesting

@@ -323,6 +323,19 @@ class ThreadEngine final : public ObjectHost {
   // ---
   // Whether an alarm may run `address` here now (cluster mode: only an object this node holds).
   bool ClusterHolds(const ObjectAddress& address) const;
+  // --- Cluster mode alarms (thread_engine_cluster_alarms.cc) ---
+  // Fires the alarm of an object this node does not hold: the alarm event activates it (takes
+  // it and restores it from the log) like any event, then runs as on the local path. An object
+  // another node holds has its alarm fired there: it is forgotten here.
+  void ClusterFireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count);
+  // Makes this node's schedule and alarm index say `alarm` for the object (nullopt: none).
+  void ClusterRecordAlarm(const ObjectAddress& address, std::optional<long long> alarm);
+  // The object `key` was just activated here: its alarm, as restored from the log, joins this
+  // node's schedule and index (the node that set it may have been another).
+  void ClusterAdoptAlarm(const std::string& key);
+  // Queues a change of this node's alarm index, written within one loop iteration; `slot` is the
+  // instance reset if the write fails (0: none).
+  void QueueAlarmIndexChange(storage::AlarmChange change, uint64_t slot);
   // Opens an instance's database through the WAL capture (cluster mode).
   storage::OpenSettings ClusterOpenSettings(ObjectInstance* instance);
   // Forgets the ownership of `instance`'s object unless what its local database holds is exactly

@@ -34,10 +34,12 @@ void ThreadEngine::FireAlarmHere(ObjectAddress address, long long scheduled_ms, 
     }
     return;
   }
-  // Cluster mode: alarms run only for objects this node holds (their events activate them);
-  // the scheduler retries the others.
-  ObjectInstance* instance =
-      shared_.cluster && !ClusterHolds(address) ? nullptr : EnsureInstance(address, app);
+  // Cluster mode: an object this node does not hold is activated by the alarm's event.
+  if (shared_.cluster && !ClusterHolds(address)) {
+    ClusterFireAlarm(std::move(address), scheduled_ms, retry_count);
+    return;
+  }
+  ObjectInstance* instance = EnsureInstance(address, app);
   if (!instance) {
     // The scheduler retries it, and routes the retry to the object's thread.
     OnAlarmDone(address, scheduled_ms, retry_count, false, kAlarmMovedMessage);
@@ -69,7 +71,13 @@ void ThreadEngine::DeliverAlarm(ObjectInstance* instance, AlarmEvent event) {
     return;
   }
   if (!ObjectAlarm::ShouldRun(stored, WallClockMs())) {
-    if (shared_.alarm_scheduler) shared_.alarm_scheduler->Set(instance->address, stored);
+    if (shared_.cluster) {
+      // The index entry that fired may be one this node kept for an object another node has
+      // changed since: the database's alarm replaces it.
+      ClusterRecordAlarm(instance->address, stored);
+    } else if (shared_.alarm_scheduler) {
+      shared_.alarm_scheduler->Set(instance->address, stored);
+    }
     return;
   }
   AppIsolate* app = instance->app;

@@ -71,6 +71,7 @@ void ThreadEngine::OnActivated(const std::string& key, const ObjectAddress& addr
     cluster_objects_[key] =
         ClusterObject{result.epoch, result.seq, result.chain, result.generation, result.tail_bytes};
     for (auto& event : waiting) DispatchEvent(address, std::move(event));
+    ClusterAdoptAlarm(key);
   } else {
     const bool elsewhere = result.status == cluster::Activation::Status::kOwnedElsewhere;
     for (auto& event : waiting) {
@@ -122,7 +123,9 @@ void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
     return;
   }
   if (instance->captured.empty()) {
-    // Nothing reached the log (a transaction that changed no page): nothing to wait for.
+    // Nothing reached the log (a transaction that changed no page, so not the alarm either):
+    // nothing to wait for.
+    instance->captured_alarm.reset();
     complete(cluster::CommitFlusher::Outcome::kDurable, 0, std::string());
     return;
   }
@@ -136,10 +139,17 @@ void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
     // which needs snapshots): not acknowledged.
     Log(LogLevel::kError, LogTag(instance->address) + " cannot ship its commits: " + e.what());
     instance->captured.clear();
+    instance->captured_alarm.reset();
     complete(cluster::CommitFlusher::Outcome::kFailed, 0, std::string());
     return;
   }
   instance->captured.clear();
+  if (instance->captured_alarm) {
+    row.alarm =
+        *instance->captured_alarm ? cluster::LogRow::Alarm::kSet : cluster::LogRow::Alarm::kDeleted;
+    row.alarm_ms = instance->captured_alarm->value_or(0);
+    instance->captured_alarm.reset();
+  }
   row.object = held->first;
   row.seq = held->second.seq + 1;
   row.epoch = held->second.epoch;

@@ -117,6 +117,8 @@ void ThreadEngine::CommitDirty() {
       if (instance->alarm.TakeChanged()) {
         std::optional<long long> alarm = instance->db->GetAlarm();
         instance->alarm.Committed(alarm);
+        // Shipped with the commit's log row, which writes it to the cluster's `alarms`.
+        if (shared_.cluster) instance->captured_alarm = alarm;
         if (shared_.alarm_index) {
           const ObjectAddress& a = instance->address;
           alarm_index_changes_.push_back(

@@ -252,8 +252,11 @@ void ThreadEngine::CloseAll() {
   for (auto& [key, instance] : objects_) all.push_back(instance.get());
   for (ObjectInstance* instance : all) BreakInstance(instance, ResetReason::kShutdown);
   if (shared_.on_final_usage) shared_.on_final_usage(ReadUsage());
+  // A cluster node that stops hands its objects to other nodes: 1012 (service restart) tells
+  // hibernated sockets' clients to reconnect, which reaches the object's new owner.
   CloseSockets([](const std::string&) { return true; },
-               RuleOf(ResetReason::kShutdown).web_socket_close_code, kShutdownMessage);
+               shared_.cluster ? 1012 : RuleOf(ResetReason::kShutdown).web_socket_close_code,
+               kShutdownMessage);
   graveyard_.clear();
   eviction_timer_.cancel();
   timers_.clear();
