@@ -3,8 +3,13 @@
 // errors, statuses and bodies a local call gives; the callee's state is one whichever node calls;
 // the owner's internal endpoint refuses unsigned calls; and when the callee's node is killed, calls
 // fail retryably and then reach the new owner within 5 s with every acknowledged write.
+//
+// The answers expected across nodes (values, thrown classes and flags, statuses, bodies) are those
+// workerd gives for the same project in one process (recorded with workerd serve and the fixture
+// in fixtures/cluster-rpc, NODE_NAME bound to a text), apart from the node names.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { startServer, fixture, waitFor, describeCli } from './lib/dorm.mjs';
 import { startPostgres, freePort } from './lib/postgres.mjs';
 
@@ -101,9 +106,9 @@ test('stub.fetch() to an object on another node: status, status text, headers an
   const missing = await run(nodes[0], pair.caller, pair.target, 'fetch404');
   assert.deepEqual(missing, { caller: pair.callerNode, status: 404, text: 'no such path' });
   const thrown = await run(nodes[0], pair.caller, pair.target, 'fetchThrow');
-  assert.equal(thrown.threw, true);
-  assert.equal(thrown.name, 'RangeError');
-  assert.equal(thrown.message, 'fetch handler failed');
+  assert.deepEqual(thrown, {
+    caller: pair.callerNode, threw: true, name: 'RangeError', message: 'fetch handler failed', retryable: false, remote: true,
+  });
 });
 
 test('one state whichever node calls: callers on every node and the Worker of every node', { timeout: TIMEOUT_MS }, async () => {
@@ -148,6 +153,52 @@ test('the internal call endpoint refuses calls no node signed', { timeout: TIMEO
       assert.equal(forged.status, 403, forged.text);
     }
   }
+});
+
+// The headers a node sends with an internal call (see docs/contracts.md, "Calls between objects").
+function internalHeaders(target, call, { secret, hops = 1, signedCall = call }) {
+  const forwarded = `${hops} ${Math.floor(Date.now() / 1000)} rpc-test -`;
+  const signedTarget = `${target}\n${signedCall}`;
+  const message = `4:POST${signedTarget.length}:${signedTarget}${forwarded}`;
+  return {
+    'x-dorm-call': call,
+    'x-dorm-forwarded': forwarded,
+    'x-dorm-forward-signature': crypto.createHmac('sha256', secret).update(message).digest('hex'),
+  };
+}
+
+test('a signed internal call: answered by the owner, 421 naming it elsewhere, 508 past the hop limit, 403 if its description was changed', { timeout: TIMEOUT_MS }, async () => {
+  await ok(nodes[0], '/add/internal-target');
+  const rows = pg.psql(`SELECT replace(object, chr(10), '/') || '|' || node FROM owners ` +
+    `WHERE object LIKE '${APP}' || chr(10) || '%' AND lower(split_part(object, chr(10), 2)) = 'target' ` +
+    `AND node IS NOT NULL ORDER BY object LIMIT 1`);
+  assert.ok(rows, 'a Target object is owned');
+  const [key, ownerName] = rows.split('\n')[0].split('|');
+  const [app, cls, id] = key.split('/');
+  const owner = nodes.find((n) => n.name === ownerName);
+  const other = nodes.find((n) => n.name !== ownerName && !n.exitInfo);
+  const secret = pg.psql('SELECT secret FROM cluster_secret');
+  const target = '/_dorm/internal/fetch';
+  const call = Buffer.from(JSON.stringify({
+    app, class: cls, name: '', id, method: '', httpMethod: 'GET', url: 'http://target/nowhere', headers: [['x-a', 'b']],
+  })).toString('base64');
+  const answered = await owner.request(target, { method: 'POST', headers: internalHeaders(target, call, { secret }), body: '' });
+  assert.equal(answered.status, 200, answered.text);
+  assert.equal(answered.text, 'no such path');
+  const meta = JSON.parse(Buffer.from(answered.headers['x-dorm-answer'], 'base64').toString());
+  assert.equal(meta.status, 404);
+  assert.equal(meta.outcome, 0);
+  assert.equal(meta.flags, 0);
+  const misdirected = await other.request(target, { method: 'POST', headers: internalHeaders(target, call, { secret }), body: '' });
+  assert.equal(misdirected.status, 421, misdirected.text);
+  assert.equal(misdirected.headers['x-dorm-owner'], ownerName);
+  const looped = await owner.request(target, { method: 'POST', headers: internalHeaders(target, call, { secret, hops: 3 }), body: '' });
+  assert.equal(looped.status, 508, looped.text);
+  const changed = Buffer.from(JSON.stringify({
+    app, class: cls, name: '', id, method: '', httpMethod: 'DELETE', url: 'http://target/nowhere', headers: [],
+  })).toString('base64');
+  const tampered = await owner.request(target, { method: 'POST', headers: internalHeaders(target, changed, { secret, signedCall: call }), body: '' });
+  assert.equal(tampered.status, 403, tampered.text);
 });
 
 test('kill -9 of the callee\'s node: calls fail retryably, then reach the new owner within 5 s with every acknowledged write', { timeout: TIMEOUT_MS }, async () => {
