@@ -34,6 +34,12 @@ constexpr auto kPeerConnectTimeout = std::chrono::seconds(2);
 // The owner's answer head carries the callee's response headers (kAnswerHeader).
 constexpr size_t kMaxPeerAnswerHead = 1u << 20;
 constexpr size_t kPeerReadStep = 64u << 10;
+// The call's description must fit in the owner's request head (HttpServerOptions::
+// max_header_bytes, 64 KiB by default), with room for the other fields.
+constexpr size_t kMaxCallHeader = 48u << 10;
+constexpr char kPeerHeadersTooLargeMessage[] =
+    "The request's URL and headers are too large to be sent to a Durable Object on another node "
+    "of the cluster.";
 
 constexpr char kPeerMovedMessage[] =
     "Durable Object moved to another node of the cluster; retry the request.";
@@ -151,6 +157,10 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       meta.method = call_.method;
     }
     const std::string call_header = EncodeCallMeta(meta);
+    if (call_header.size() > kMaxCallHeader) {
+      CloseSocket();
+      return Answer(runtime::HttpResponseData::JsonError(500, kPeerHeadersTooLargeMessage));
+    }
     const std::string target = fetch ? kInternalFetchTarget : kInternalRpcTarget;
     cluster::ForwardFacts facts;
     facts.hops = hops_;

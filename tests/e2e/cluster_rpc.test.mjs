@@ -105,6 +105,13 @@ test('stub.fetch() to an object on another node: status, status text, headers an
   });
   const missing = await run(nodes[0], pair.caller, pair.target, 'fetch404');
   assert.deepEqual(missing, { caller: pair.callerNode, status: 404, text: 'no such path' });
+  // What would not fit in the owner's request head: an error of Dorm's own (on one node, or on
+  // workerd, the request goes through).
+  const big = await run(nodes[0], pair.caller, pair.target, 'fetchBigHeaders');
+  assert.deepEqual(big, {
+    caller: pair.callerNode, threw: true, name: 'Error', retryable: false, remote: false,
+    message: "The request's URL and headers are too large to be sent to a Durable Object on another node of the cluster.",
+  });
   const thrown = await run(nodes[0], pair.caller, pair.target, 'fetchThrow');
   assert.deepEqual(thrown, {
     caller: pair.callerNode, threw: true, name: 'RangeError', message: 'fetch handler failed', retryable: false, remote: true,
