@@ -5,7 +5,10 @@
 // promise in a turn of its own (CompleteCall), whichever node answered. The callee's node answers
 // through its own output gate, so an answer never reflects writes that are not durable.
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <optional>
+#include <unordered_map>
+#include <vector>
 
 #include "cluster/cluster_node.h"
 #include "runtime/engine_pool.h"
@@ -31,6 +34,11 @@ HttpResponseData RetryablePeerRefusal(const std::string& message) {
   answer.reset_retryable = true;
   return answer;
 }
+
+// A call waiting for its callee's placement.
+using PlacedCall = std::function<void(const cluster::Placement&)>;
+// Per loop thread: the calls waiting for the directory, by callee, in the order they were made.
+thread_local std::unordered_map<std::string, std::vector<PlacedCall>> placements_awaited;
 
 // Sends `call` to node `node` at `addr`, unless it holds what cannot leave this process. On loop
 // `home`'s thread.
@@ -92,15 +100,26 @@ void ThreadEngine::RouteClusterCall(EnginePool* pool, size_t home, uint64_t call
     };
     SendLocalCall(pool, home, call_id, /*foreign=*/false, std::move(call), std::move(on_local));
   };
+  // Calls to one callee leave this loop in the order they were made: while a lookup for it is
+  // under way, later calls wait behind it even if the cache has learnt the answer meanwhile.
+  auto waiting = placements_awaited.find(key);
+  if (waiting != placements_awaited.end()) {
+    waiting->second.push_back(std::move(placed));
+    return;
+  }
   if (std::optional<cluster::Placement> known = directory.Cached(key)) {
     placed(*known);
     return;
   }
-  // The directory's thread answers: the call goes on on the caller's loop.
-  auto shared_placed = std::make_shared<decltype(placed)>(std::move(placed));
-  directory.Locate(key, [pool, home, shared_placed](cluster::Placement placement) {
-    boost::asio::post(pool->io(home), [shared_placed, placement = std::move(placement)] {
-      (*shared_placed)(placement);
+  placements_awaited[key].push_back(std::move(placed));
+  // The directory's thread answers: the calls go on on the caller's loop.
+  directory.Locate(key, [pool, home, key](cluster::Placement placement) {
+    boost::asio::post(pool->io(home), [key, placement = std::move(placement)] {
+      auto it = placements_awaited.find(key);
+      if (it == placements_awaited.end()) return;
+      std::vector<PlacedCall> calls = std::move(it->second);
+      placements_awaited.erase(it);
+      for (PlacedCall& call : calls) call(placement);
     });
   });
 }
