@@ -637,6 +637,7 @@ class Session : public std::enable_shared_from_this<Session> {
         self->OnAnswer(seq, std::move(response));
       });
     };
+    ArmProgress();
     if (internal_ == Internal::kFetch) {
       pool_.DispatchCall(loop, plan_.address,
                          runtime::HttpEvent{std::move(request_), std::move(respond), true});
@@ -645,6 +646,42 @@ class Session : public std::enable_shared_from_this<Session> {
                          runtime::RpcEvent{std::move(internal_method_), std::move(request_.body),
                                            std::move(respond), false, nullptr});
     }
+  }
+
+  // While an internal call waits for its callee: a "102 Processing" every kPeerProgressEvery, so
+  // that the calling node knows this one is alive however long the callee takes. An answer that
+  // comes while one is being written waits for it (Write).
+  void ArmProgress() {
+    if (!progress_timer_) progress_timer_.emplace(io_);
+    progress_timer_->expires_after(kPeerProgressEvery);
+    progress_timer_->async_wait(
+        [self = shared_from_this(), seq = request_seq_](beast::error_code ec) {
+          if (ec || seq != self->request_seq_ || self->phase_ != Phase::kDispatched ||
+              self->internal_ == Internal::kNone) {
+            return;
+          }
+          static constexpr char kProcessing[] = "HTTP/1.1 102 Processing\r\n\r\n";
+          self->progress_writing_ = true;
+          asio::async_write(self->socket_, asio::buffer(kProcessing, sizeof kProcessing - 1),
+                            [self](beast::error_code ec, size_t) {
+                              self->progress_writing_ = false;
+                              std::optional<runtime::HttpResponseData> held =
+                                  std::exchange(self->held_answer_, std::nullopt);
+                              if (ec) {
+                                if (held && held->body_stream) held->body_stream->Cancel();
+                                if (held && held->web_socket_id != 0) {
+                                  self->NotifySocketNeverConnected(*held);
+                                }
+                                self->Close();
+                                return;
+                              }
+                              if (held) {
+                                self->Write(std::move(*held));
+                                return;
+                              }
+                              self->ArmProgress();
+                            });
+        });
   }
 
   // The object's (or admin handler's) answer to request `seq`. Dropped when the server answered
@@ -941,6 +978,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (data.body_stream) data.body_stream->Cancel();  // the client is gone: stop producing
       return;
     }
+    if (progress_writing_) {
+      held_answer_ = std::move(data);  // written once the interim answer is out (ArmProgress)
+      return;
+    }
+    if (progress_timer_) progress_timer_->cancel();
     SettleUpload(/*object_may_read=*/data.body_stream != nullptr);
     if (data.body_stream) {
       WriteStreamed(std::move(data));
@@ -1332,6 +1374,10 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class Internal { kNone, kRpc, kFetch };
   Internal internal_ = Internal::kNone;
   std::string internal_method_;
+  // Its interim answers (ArmProgress), and the answer that waits for one being written.
+  std::optional<asio::steady_timer> progress_timer_;
+  bool progress_writing_ = false;
+  std::optional<runtime::HttpResponseData> held_answer_;
   // The body of the response being written, while it streams (see WriteStreamed).
   std::shared_ptr<runtime::ResponseStream> stream_;
   bool chunked_ = false;          // framed as chunks; else raw under a Content-Length

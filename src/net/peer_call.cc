@@ -250,6 +250,13 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
                             [self = shared_from_this()](boost::system::error_code ec, size_t) {
                               if (self->finished_) return;
                               if (ec) return self->OnBroken();
+                              if (self->parser_->get().result_int() / 100 == 1) {
+                                // The owner's sign of life while the callee works: the wait for
+                                // the answer's head starts again.
+                                self->started_ = std::chrono::steady_clock::now();
+                                self->ArmTimer(kPeerHeadTimeout);
+                                return self->ReadHead();
+                              }
                               self->head_done_ = true;
                               self->timer_.cancel();
                               self->OnHead();

@@ -9,9 +9,11 @@
 // - An owner that answers "not owner" (421 naming the owner) is asked once more, at the owner it
 //   names, if the call has no streamed body (hops bounded by cluster::kMaxForwardHops); otherwise
 //   the call fails with the retryable "moved" error.
-// - An owner that cannot be reached, or that sends no response head within kHeadTimeout, fails
-//   the call with a retryable error (the directory forgets the object, so that the next call looks
-//   it up again), as does a node with kMaxOutstanding such calls already under way.
+// - An owner that cannot be reached, or that sends no response head within kPeerHeadTimeout
+//   (counted from the last interim "102 Processing" it sent: the owner sends one every
+//   kPeerProgressEvery while the callee works, so a slow callee is not mistaken for a node that
+//   hangs), fails the call with a retryable error (the directory forgets the object, so that the
+//   next call looks it up again), as does a node with kMaxOutstanding such calls already under way.
 // - Each call uses a connection of its own, closed after the answer.
 //
 // Threading: StartPeerCall runs on `io`'s thread (an engine's loop) and so do `done` and every

@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startServer, fixture, waitFor, describeCli } from './lib/dorm.mjs';
+import { startServer, fixture, waitFor, describeCli, runtimePidOf } from './lib/dorm.mjs';
 import { startPostgres, freePort } from './lib/postgres.mjs';
 
 const APP = 'cluster-rpc';
@@ -206,6 +206,38 @@ test('a signed internal call: answered by the owner, 421 naming it elsewhere, 50
   })).toString('base64');
   const tampered = await owner.request(target, { method: 'POST', headers: internalHeaders(target, changed, { secret, signedCall: call }), body: '' });
   assert.equal(tampered.status, 403, tampered.text);
+});
+
+test('a callee node that hangs (SIGSTOP) holds a call at most 30 s: it then fails retryably, while the calls waiting on live nodes meanwhile go on', { timeout: TIMEOUT_MS }, async () => {
+  // A caller and a callee on two different nodes, neither of them nodes[0] (whose Worker asks):
+  // the Worker's call to the caller waits on a live node for over 30 s (that node says it is
+  // working on it), the caller's call to the callee on the hung node fails.
+  let pair;
+  for (let i = 0; i < 60 && !pair; i++) {
+    const answer = await run(nodes[0], `hang-caller-${i}`, `hang-target-${i}`, 'count');
+    if (answer.caller !== answer.callee && answer.callee !== nodes[0].name && answer.caller !== nodes[0].name) {
+      pair = { caller: `hang-caller-${i}`, target: `hang-target-${i}`, callee: answer.callee };
+    }
+  }
+  assert.ok(pair, 'a callee on another node than its caller and the Worker');
+  const hung = nodes.find((n) => n.name === pair.callee);
+  const pids = [hung.proc.pid, runtimePidOf(hung.proc.pid)];
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  const started = Date.now();
+  let answer;
+  try {
+    const res = await get(nodes[0], `/caller/${pair.caller}?to=${pair.target}&op=add`, { timeoutMs: 60000 });
+    assert.equal(res.status, 200, res.text);
+    answer = res.json();
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+  }
+  const elapsed = Date.now() - started;
+  assert.deepEqual(answer, {
+    caller: answer.caller, threw: true, name: 'Error', retryable: true, remote: false,
+    message: "Durable Object's node did not answer in time; retry the request.",
+  });
+  assert.ok(elapsed >= 29000 && elapsed < 45000, `failed after ${elapsed} ms`);
 });
 
 test('kill -9 of the callee\'s node: calls fail retryably, then reach the new owner within 5 s with every acknowledged write', { timeout: TIMEOUT_MS }, async () => {
