@@ -31,6 +31,7 @@
 #include "control/usage_recorder.h"
 #include "control/usage_store.h"
 #include "js/platform.h"
+#include "net/peer_call.h"
 #include "runtime/alarm_scheduler.h"
 #include "runtime/app_quarantine.h"
 #include "runtime/crash_attribution.h"
@@ -525,6 +526,15 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
                                    std::function<void(runtime::HttpResponseData)>& respond) {
       return server.ServeLocalFetch(app, request, respond);
     };
+    if (cluster_node) {
+      // Calls between objects whose callee another node owns go to that node.
+      shared.peer_call = [&pool, node = cluster_node.get()](size_t loop, runtime::OutgoingCall call,
+                                                            std::string owner, std::string addr,
+                                                            runtime::ResponseCallback done) {
+        net::StartPeerCall(pool.io(loop), *node, std::move(call), std::move(owner), std::move(addr),
+                           std::move(done));
+      };
+    }
     runtime::AlarmScheduler scheduler(*alarm_index, [&pool, &shared](
                                                         const runtime::ObjectAddress& address,
                                                         long long scheduled_ms, int retry_count) {

@@ -22,6 +22,7 @@
 #include "net/access_gate.h"
 #include "net/expiry_timer.h"
 #include "net/forward_tunnel.h"
+#include "net/peer_call_codec.h"
 #include "net/request_head.h"
 #include "net/response_head.h"
 #include "net/route.h"
@@ -31,6 +32,8 @@
 #include "runtime/object_id.h"
 #include "runtime/reset_reason.h"
 #include "runtime/response_stream.h"
+#include "runtime/rpc_limits.h"
+#include "runtime/rpc_streams.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
@@ -156,6 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
     upload_stream_.reset();
     upgrade_request_.reset();
     object_key_.clear();
+    internal_ = Internal::kNone;
     if (buffer_.size() == 0) buffer_.shrink_to_fit();  // idle connections keep no large buffer
     if (first || buffer_.size() > 0) {
       phase_ = Phase::kHead;
@@ -269,6 +273,10 @@ class Session : public std::enable_shared_from_this<Session> {
     host_ = std::string(req[http::field::host]);
     target_ = std::string(req.target());
     if (!CheckForwarded(req)) return;
+    if (server_.cluster() && target_.compare(0, sizeof kInternalPrefix - 1, kInternalPrefix) == 0) {
+      AdmitInternal(req);
+      return;
+    }
     // The request is handed to the loop that owns its object; measured on a hot object, that
     // beats moving the connection to the owner, since the other loops then share the HTTP work.
     // (A WebSocket, once upgraded, does move to the owner: all its traffic is the object's.)
@@ -310,7 +318,12 @@ class Session : public std::enable_shared_from_this<Session> {
       const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
-      facts = cluster::VerifyForward(cluster->forward_secret(), req.method_string(), req.target(),
+      // An internal call's description is signed with its target.
+      const bool internal =
+          req.target().compare(0, sizeof kInternalPrefix - 1, kInternalPrefix) == 0;
+      const std::string target =
+          internal ? SignedTarget(req.target(), req[kCallHeader]) : std::string(req.target());
+      facts = cluster::VerifyForward(cluster->forward_secret(), req.method_string(), target,
                                      forwarded->value(), signature->value(), now);
     }
     if (!facts) {
@@ -325,6 +338,86 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     forwarded_ = std::move(facts);
     return true;
+  }
+
+  // A call between objects that another node sends to this one, the callee's owner
+  // (net/peer_call.h): only with a valid forwarding signature (CheckForwarded). The callee gets it
+  // as it would get a call from an object of this node: an RPC event, or an HTTP event whose body
+  // streams; the access checks of client requests do not apply (the caller is an object of the
+  // same app, as on the local path).
+  void AdmitInternal(const RequestHead& req) {
+    if (!forwarded_) {
+      Refuse(403,
+             "Internal calls between the nodes of the cluster are accepted only from a node of "
+             "the cluster.");
+      return;
+    }
+    std::optional<PeerCallMeta> meta = DecodeCallMeta(req[kCallHeader]);
+    const bool fetch = target_ == kInternalFetchTarget;
+    if ((!fetch && target_ != kInternalRpcTarget) || req.method() != http::verb::post || !meta ||
+        meta->address.app.empty() || meta->address.class_name.empty() ||
+        meta->address.object_id.size() != 64) {
+      Refuse(400, "Malformed internal call between the nodes of the cluster.");
+      return;
+    }
+    internal_ = fetch ? Internal::kFetch : Internal::kRpc;
+    plan_ = HttpServer::Plan{};
+    plan_.route.kind = RouteKind::kObject;
+    plan_.address = std::move(meta->address);
+    object_key_ = runtime::ObjectKey(plan_.address);
+    where_ = plan_.address.app + "/" + plan_.address.class_name + "/" +
+             runtime::InstanceLabel(plan_.address) + (fetch ? " (from node " : " rpc (from node ") +
+             forwarded_->node + ")";
+    request_ = runtime::HttpRequestData{};
+    if (fetch) {
+      request_.method = std::move(meta->http_method);
+      request_.url = std::move(meta->url);
+      request_.headers = std::move(meta->headers);
+    } else {
+      internal_method_ = std::move(meta->method);
+    }
+    ContinueAdmitted();
+  }
+
+  // The answer to an internal call: the callee's answer, but for its body, described in
+  // kAnswerHeader. What cannot cross nodes fails the call instead.
+  runtime::HttpResponseData InternalAnswer(runtime::HttpResponseData response) {
+    const char* refusal = nullptr;
+    if (response.web_socket_id != 0) {
+      NotifySocketNeverConnected(response);
+      response.web_socket_id = 0;
+      refusal =
+          "A WebSocket cannot be returned through a Durable Object stub's fetch() from another "
+          "node of the cluster.";
+    } else if (std::vector<runtime::RpcChannel> channels = response.rpc_streams
+                                                               ? response.rpc_streams->Release()
+                                                               : std::vector<runtime::RpcChannel>{};
+               !channels.empty()) {
+      // Ended as an undelivered message's are, so that the callee stops producing them.
+      for (const runtime::RpcChannel& channel : channels) {
+        if (channel.writable) {
+          channel.stream->Finish(false);
+        } else {
+          channel.stream->Cancel();
+        }
+      }
+      refusal =
+          "ReadableStreams and WritableStreams cannot be returned by a Durable Object on another "
+          "node of the cluster.";
+    } else if (response.rpc_references) {
+      refusal =
+          "Functions, RpcTargets and Durable Object stubs cannot be returned by a Durable Object "
+          "on another node of the cluster.";
+    }
+    if (refusal) {
+      if (response.body_stream) response.body_stream->Cancel();
+      response = runtime::HttpResponseData::JsonError(500, refusal);
+    }
+    runtime::HttpResponseData outer;
+    outer.headers.emplace_back(kAnswerHeader, EncodeAnswerMeta(response));
+    outer.body = std::move(response.body);
+    outer.body_stream = std::move(response.body_stream);
+    return outer;
   }
 
   // Where the cluster serves the request's object: here, or forwarded to its node. The answer
@@ -464,7 +557,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!Parse()) return;
     const bool streams =
         (plan_.route.kind == RouteKind::kObject || plan_.route.kind == RouteKind::kWorker) &&
-        !upgrade_request_;
+        !upgrade_request_ && internal_ != Internal::kRpc;
     if (!streams || parser_->is_done()) {
       ParseBody();
       return;
@@ -507,6 +600,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void DispatchRequest() {
+    if (internal_ != Internal::kNone) {
+      DispatchInternal();
+      return;
+    }
     // Before dispatching: the response (and with it Upgrade()) may come before Dispatch returns.
     owner_.reset();
     if (plan_.route.kind == RouteKind::kObject) owner_ = pool_.RouteObject(plan_.address);
@@ -525,6 +622,68 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
+  // An internal call, admitted and its body read (RPC) or streaming (fetch), as a call from an
+  // object of this node: through the callee's loop queue (EnginePool::DispatchCall).
+  void DispatchInternal() {
+    if (internal_ == Internal::kRpc && request_.body.size() > runtime::kMaxRpcMessageBytes) {
+      Refuse(413, runtime::RpcTooLargeMessage(request_.body.size()));
+      return;
+    }
+    const size_t loop = pool_.RouteObject(plan_.address);
+    owner_ = loop;
+    runtime::ResponseCallback respond = [self = shared_from_this(),
+                                         seq = ++request_seq_](runtime::HttpResponseData response) {
+      asio::post(self->io_, [self, seq, response = std::move(response)]() mutable {
+        self->OnAnswer(seq, std::move(response));
+      });
+    };
+    ArmProgress();
+    if (internal_ == Internal::kFetch) {
+      pool_.DispatchCall(loop, plan_.address,
+                         runtime::HttpEvent{std::move(request_), std::move(respond), true});
+    } else {
+      pool_.DispatchCall(loop, plan_.address,
+                         runtime::RpcEvent{std::move(internal_method_), std::move(request_.body),
+                                           std::move(respond), false, nullptr});
+    }
+  }
+
+  // While an internal call waits for its callee: a "102 Processing" every kPeerProgressEvery, so
+  // that the calling node knows this one is alive however long the callee takes. An answer that
+  // comes while one is being written waits for it (Write).
+  void ArmProgress() {
+    if (!progress_timer_) progress_timer_.emplace(io_);
+    progress_timer_->expires_after(kPeerProgressEvery);
+    progress_timer_->async_wait(
+        [self = shared_from_this(), seq = request_seq_](beast::error_code ec) {
+          if (ec || seq != self->request_seq_ || self->phase_ != Phase::kDispatched ||
+              self->internal_ == Internal::kNone) {
+            return;
+          }
+          static constexpr char kProcessing[] = "HTTP/1.1 102 Processing\r\n\r\n";
+          self->progress_writing_ = true;
+          asio::async_write(self->socket_, asio::buffer(kProcessing, sizeof kProcessing - 1),
+                            [self](beast::error_code ec, size_t) {
+                              self->progress_writing_ = false;
+                              std::optional<runtime::HttpResponseData> held =
+                                  std::exchange(self->held_answer_, std::nullopt);
+                              if (ec) {
+                                if (held && held->body_stream) held->body_stream->Cancel();
+                                if (held && held->web_socket_id != 0) {
+                                  self->NotifySocketNeverConnected(*held);
+                                }
+                                self->Close();
+                                return;
+                              }
+                              if (held) {
+                                self->Write(std::move(*held));
+                                return;
+                              }
+                              self->ArmProgress();
+                            });
+        });
+  }
+
   // The object's (or admin handler's) answer to request `seq`. Dropped when the server answered
   // that request itself meanwhile (its upload failed: 408, 413, 400).
   void OnAnswer(uint64_t seq, runtime::HttpResponseData response) {
@@ -533,6 +692,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (response.body_stream) response.body_stream->Cancel();
       return;
     }
+    const bool redirect = response.owned_elsewhere && forwarded_;
     if (response.owned_elsewhere) {
       if (forwarded_) {
         // The forwarding node asked the wrong node: it retries at the owner named here.
@@ -542,6 +702,9 @@ class Session : public std::enable_shared_from_this<Session> {
       } else if (server_.cluster() && !object_key_.empty()) {
         server_.cluster()->directory().Forget(object_key_);
       }
+    }
+    if (internal_ != Internal::kNone && !redirect) {
+      response = InternalAnswer(std::move(response));
     }
     Write(std::move(response));
   }
@@ -815,6 +978,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (data.body_stream) data.body_stream->Cancel();  // the client is gone: stop producing
       return;
     }
+    if (progress_writing_) {
+      held_answer_ = std::move(data);  // written once the interim answer is out (ArmProgress)
+      return;
+    }
+    if (progress_timer_) progress_timer_->cancel();
     SettleUpload(/*object_may_read=*/data.body_stream != nullptr);
     if (data.body_stream) {
       WriteStreamed(std::move(data));
@@ -1202,6 +1370,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<cluster::ForwardFacts> forwarded_;
   std::string object_key_;
   uint64_t place_seq_ = 0;
+  // An internal call from another node (AdmitInternal), and its RPC method.
+  enum class Internal { kNone, kRpc, kFetch };
+  Internal internal_ = Internal::kNone;
+  std::string internal_method_;
+  // Its interim answers (ArmProgress), and the answer that waits for one being written.
+  std::optional<asio::steady_timer> progress_timer_;
+  bool progress_writing_ = false;
+  std::optional<runtime::HttpResponseData> held_answer_;
   // The body of the response being written, while it streams (see WriteStreamed).
   std::shared_ptr<runtime::ResponseStream> stream_;
   bool chunked_ = false;          // framed as chunks; else raw under a Content-Length

@@ -51,6 +51,9 @@ struct HttpResponseData {
   RpcOutcome rpc_outcome = RpcOutcome::kNone;
   // For kReturned: the ReadableStreams in the value (runtime/rpc_streams.h).
   RpcStreams rpc_streams;
+  // For kReturned and kThrew: the value holds functions, RpcTargets or stubs, which resolve only
+  // in this process (a call from another node of the cluster refuses them).
+  bool rpc_references = false;
   // The runtime produced this answer (JsonError) rather than the object's code.
   bool runtime_error = false;
   // The answer reports a reset of the object (its callers' calls failed with it): RPC callers see

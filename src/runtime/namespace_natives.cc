@@ -177,6 +177,7 @@ class NamespaceCallbacks {
       return;
     }
     call.args = std::move(args->bytes);
+    call.references = args->references;
     call.streams = std::move(args->streams);
     Send(info, std::move(call));
   }

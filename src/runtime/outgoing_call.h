@@ -19,6 +19,9 @@ struct OutgoingCall {
   std::string method;
   std::string args;
   RpcStreams streams;  // the ReadableStreams among the arguments (rpc_streams.h)
+  // The arguments hold functions, RpcTargets or stubs: they resolve only in this process, so
+  // the call cannot go to another node of the cluster.
+  bool references = false;
   HttpRequestData request;
 };
 

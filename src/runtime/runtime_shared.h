@@ -18,6 +18,7 @@
 #include "runtime/object_address.h"
 #include "runtime/object_placement.h"
 #include "runtime/options.h"
+#include "runtime/outgoing_call.h"
 #include "runtime/response_cache.h"
 #include "runtime/usage_meter.h"
 #include "storage/database_closer.h"
@@ -79,6 +80,12 @@ struct RuntimeShared {
   std::function<bool(const std::string& app, HttpRequestData& request,
                      std::function<void(HttpResponseData)>& respond)>
       local_fetch;
+  // Cluster mode: sends a call between objects to `node`, at `addr`, which owns the callee (set
+  // by the network front: net/peer_call.h). Called on loop `loop`'s thread; `done` runs exactly
+  // once, on that thread.
+  std::function<void(size_t loop, OutgoingCall call, std::string node, std::string addr,
+                     ResponseCallback done)>
+      peer_call;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
   // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so

@@ -290,6 +290,15 @@ class ThreadEngine final : public ObjectHost {
   // The callback that takes call `call_id`'s answer on the callee's thread (`loop`) and posts it
   // to this engine's thread (`home`), where CompleteCall settles it.
   static ResponseCallback Answerer(EnginePool* pool, size_t home, size_t loop, uint64_t call_id);
+  // Hands call `call_id` (made on loop `home`) to its callee's loop; `answered` (default:
+  // Answerer) gets the answer there. Any thread.
+  static void SendLocalCall(EnginePool* pool, size_t home, uint64_t call_id, bool foreign,
+                            OutgoingCall call, ResponseCallback answered);
+  // --- Cluster mode (thread_engine_peer_calls.cc) ---
+  // Sends call `call_id` where the cluster serves its callee: to its loop here, or to the node
+  // that owns it (RuntimeShared::peer_call). Asks the cluster's directory without blocking. On
+  // loop `home`'s thread.
+  static void RouteClusterCall(EnginePool* pool, size_t home, uint64_t call_id, OutgoingCall call);
   // The answer to an RPC event whose handler settled with `value`: the structured-clone bytes
   // (an ArrayBuffer) of the result or of the thrown value (see js/runtime/deliver.js).
   // `foreign_caller`: the call came from another app, which may not receive references.

@@ -115,20 +115,17 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
       call_id, PendingCall{caller, current_slot_,
                            v8::Global<v8::Promise::Resolver>(isolate, resolver), !call.fetch});
   const size_t home = static_cast<size_t>(placement_thread_);
-  // Sends the call: routes it (the object then counts as having an event on its way) and hands it
-  // to the callee's loop. `answered` runs on the callee's thread and posts the answer back here.
-  auto send = [pool, home, call_id, foreign, call = std::move(call)]() mutable {
-    const size_t loop = pool->RouteObject(call.address);
-    ResponseCallback answered = Answerer(pool, home, loop, call_id);
-    if (call.fetch) {
-      // The answer's body may stream: the caller reads it as the callee produces it.
-      pool->DispatchCall(loop, std::move(call.address),
-                         HttpEvent{std::move(call.request), std::move(answered), true});
-    } else {
-      pool->DispatchCall(loop, std::move(call.address),
-                         RpcEvent{std::move(call.method), std::move(call.args), std::move(answered),
-                                  foreign, std::move(call.streams)});
+  // Sends the call: to the callee's loop (SendLocalCall), or in cluster mode first to wherever
+  // the cluster serves the callee (RouteClusterCall, thread_engine_peer_calls.cc). A Worker is
+  // stateless: it runs on this node.
+  const bool clustered = shared_.cluster && shared_.peer_call &&
+                         call.address.class_name.rfind(kWorkerClassName, 0) != 0;
+  auto send = [pool, home, call_id, foreign, clustered, call = std::move(call)]() mutable {
+    if (clustered) {
+      RouteClusterCall(pool, home, call_id, std::move(call));
+      return;
     }
+    SendLocalCall(pool, home, call_id, foreign, std::move(call), nullptr);
   };
   ObjectInstance* instance = FindBySlot(current_slot_);
   if (!instance) {
@@ -151,6 +148,32 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
          }
          send();
        });
+}
+
+void ThreadEngine::SendLocalCall(EnginePool* pool, size_t home, uint64_t call_id, bool foreign,
+                                 OutgoingCall call, ResponseCallback answered) {
+  // Routing counts the object as having an event on its way; the event then goes to its loop.
+  const size_t loop = pool->RouteObject(call.address);
+  if (!answered) {
+    answered = Answerer(pool, home, loop, call_id);
+  } else {
+    // As Answerer does: a callee's WebSocket lives on the callee's loop.
+    answered = [loop, answered = std::move(answered)](HttpResponseData answer) mutable {
+      if (answer.web_socket_id != 0 && answer.web_socket_loop < 0) {
+        answer.web_socket_loop = static_cast<int>(loop);
+      }
+      answered(std::move(answer));
+    };
+  }
+  if (call.fetch) {
+    // The answer's body may stream: the caller reads it as the callee produces it.
+    pool->DispatchCall(loop, std::move(call.address),
+                       HttpEvent{std::move(call.request), std::move(answered), true});
+  } else {
+    pool->DispatchCall(loop, std::move(call.address),
+                       RpcEvent{std::move(call.method), std::move(call.args), std::move(answered),
+                                foreign, std::move(call.streams)});
+  }
 }
 
 ResponseCallback ThreadEngine::Answerer(EnginePool* pool, size_t home, size_t loop,
@@ -334,6 +357,7 @@ HttpResponseData ThreadEngine::RpcAnswer(AppIsolate* app, bool fulfilled,
       fulfilled ? HttpResponseData::RpcOutcome::kReturned : HttpResponseData::RpcOutcome::kThrew;
   answer.body = std::move(message->bytes);
   answer.rpc_streams = std::move(message->streams);
+  answer.rpc_references = message->references;
   return answer;
 }
 

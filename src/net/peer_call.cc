@@ -1,0 +1,465 @@
+#include "net/peer_call.h"
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include "cluster/forward_auth.h"
+#include "net/peer_call_codec.h"
+#include "runtime/class_catalog.h"
+#include "runtime/reset_reason.h"
+#include "runtime/response_stream.h"
+#include "runtime/rpc_limits.h"
+#include "util/log.h"
+
+namespace dorm::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr auto kPeerConnectTimeout = std::chrono::seconds(2);
+// The owner's answer head carries the callee's response headers (kAnswerHeader).
+constexpr size_t kMaxPeerAnswerHead = 1u << 20;
+constexpr size_t kPeerReadStep = 64u << 10;
+// The call's description must fit in the owner's request head (HttpServerOptions::
+// max_header_bytes, 64 KiB by default), with room for the other fields.
+constexpr size_t kMaxCallHeader = 48u << 10;
+constexpr char kPeerHeadersTooLargeMessage[] =
+    "The request's URL and headers are too large to be sent to a Durable Object on another node "
+    "of the cluster.";
+
+constexpr char kPeerMovedMessage[] =
+    "Durable Object moved to another node of the cluster; retry the request.";
+constexpr char kPeerTimeoutMessage[] =
+    "Durable Object's node did not answer in time; retry the request.";
+constexpr char kPeerBusyMessage[] =
+    "Too many calls to Durable Objects on other nodes are under way; retry the request.";
+constexpr char kPeerBadAnswerMessage[] =
+    "Durable Object's node answered the call with something Dorm cannot read.";
+
+std::atomic<int> outstanding_peer_calls{0};
+
+// A failure the caller may retry: RPC callers see `retryable`, as for a reset.
+runtime::HttpResponseData RetryableFailure(int status, const std::string& message) {
+  runtime::HttpResponseData answer = runtime::HttpResponseData::JsonError(status, message);
+  answer.object_reset = true;
+  answer.reset_retryable = true;
+  return answer;
+}
+
+// "http://host:port[/...]" split; false for anything else.
+bool SplitPeerAddress(const std::string& addr, std::string& host, std::string& port) {
+  static constexpr char kScheme[] = "http://";
+  if (addr.compare(0, sizeof kScheme - 1, kScheme) != 0) return false;
+  std::string rest = addr.substr(sizeof kScheme - 1);
+  rest = rest.substr(0, rest.find('/'));
+  if (rest.empty()) return false;
+  if (rest.front() == '[') {
+    size_t close = rest.find(']');
+    if (close == std::string::npos) return false;
+    host = rest.substr(1, close - 1);
+    port = close + 1 < rest.size() && rest[close + 1] == ':' ? rest.substr(close + 2) : "80";
+  } else if (size_t colon = rest.rfind(':'); colon == std::string::npos) {
+    host = rest;
+    port = "80";
+  } else {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  return !host.empty() && !port.empty();
+}
+
+class PeerCall : public std::enable_shared_from_this<PeerCall> {
+ public:
+  PeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime::OutgoingCall call,
+           runtime::ResponseCallback done)
+      : io_(io),
+        cluster_(cluster),
+        call_(std::move(call)),
+        done_(std::move(done)),
+        resolver_(io),
+        socket_(io),
+        timer_(io),
+        object_(runtime::ObjectKey(call_.address)) {
+    ++outstanding_peer_calls;
+  }
+  ~PeerCall() {
+    --outstanding_peer_calls;
+    if (call_.request.body_stream) call_.request.body_stream->Cancel();
+    if (answer_stream_) {
+      answer_stream_->Finish(false, runtime::ResponseStream::ConnectionLost());
+    }
+  }
+
+  void Attempt(const std::string& node, const std::string& addr, int hops) {
+    hops_ = hops;
+    std::string host, port;
+    if (!SplitPeerAddress(addr, host, port)) {
+      Log(LogLevel::kWarn,
+          "cluster node " + node + " advertises an address Dorm cannot reach: " + addr);
+      return Unreachable();
+    }
+    host_ = addr.substr(7);
+    host_ = host_.substr(0, host_.find('/'));
+    started_ = std::chrono::steady_clock::now();
+    ArmTimer(kPeerConnectTimeout);
+    resolver_.async_resolve(
+        host, port,
+        [self = shared_from_this()](boost::system::error_code ec, tcp::resolver::results_type r) {
+          if (self->finished_) return;
+          if (ec) return self->Unreachable();
+          asio::async_connect(self->socket_, r,
+                              [self](boost::system::error_code ec, const tcp::endpoint&) {
+                                if (self->finished_) return;
+                                if (ec) return self->Unreachable();
+                                self->connected_ = true;
+                                self->ArmTimer(kPeerHeadTimeout);
+                                boost::system::error_code ignored;
+                                self->socket_.set_option(tcp::no_delay(true), ignored);
+                                self->SendHead();
+                              });
+        });
+  }
+
+ private:
+  void ArmTimer(std::chrono::steady_clock::duration after) {
+    timer_.expires_at(started_ + after);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->finished_ || self->head_done_) return;
+      if (!self->connected_) return self->Unreachable();
+      self->Answer(RetryableFailure(504, kPeerTimeoutMessage));
+      self->CloseSocket();
+    });
+  }
+
+  void SendHead() {
+    const bool fetch = call_.fetch;
+    PeerCallMeta meta;
+    meta.address = call_.address;
+    if (fetch) {
+      meta.http_method = call_.request.method;
+      meta.url = call_.request.url;
+      meta.headers = call_.request.headers;
+    } else {
+      meta.method = call_.method;
+    }
+    const std::string call_header = EncodeCallMeta(meta);
+    if (call_header.size() > kMaxCallHeader) {
+      CloseSocket();
+      return Answer(runtime::HttpResponseData::JsonError(500, kPeerHeadersTooLargeMessage));
+    }
+    const std::string target = fetch ? kInternalFetchTarget : kInternalRpcTarget;
+    cluster::ForwardFacts facts;
+    facts.hops = hops_;
+    facts.unix_seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    facts.node = cluster_.node();
+    const std::string forwarded = cluster::FormatForwarded(facts);
+    const std::string signature = cluster::SignForward(
+        cluster_.forward_secret(), "POST", SignedTarget(target, call_header), forwarded);
+    streaming_body_ = fetch && call_.request.body_stream != nullptr;
+    const std::string& body = fetch ? call_.request.body : call_.args;
+    auto out = std::make_shared<std::string>();
+    *out = "POST " + target + " HTTP/1.1\r\nhost: " + host_ + "\r\n" + cluster::kForwardedHeader +
+           ": " + forwarded + "\r\n" + cluster::kForwardSignatureHeader + ": " + signature +
+           "\r\n" + kCallHeader + ": " + call_header + "\r\nconnection: close\r\n";
+    if (streaming_body_) {
+      *out += "transfer-encoding: chunked\r\n\r\n";
+    } else {
+      *out += "content-length: " + std::to_string(body.size()) + "\r\n\r\n";
+      *out += body;
+      // Sent: the call's copy is no longer needed.
+      call_.args.clear();
+      call_.request.body.clear();
+    }
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(*out),
+                      [self = shared_from_this(), out](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) return self->OnWriteFailed();
+                        if (self->streaming_body_) {
+                          std::weak_ptr<PeerCall> weak = self;
+                          asio::io_context* io = &self->io_;
+                          self->call_.request.body_stream->SetConsumerWake([weak, io] {
+                            asio::post(*io, [weak] {
+                              if (auto call = weak.lock()) call->PumpBody();
+                            });
+                          });
+                          self->PumpBody();
+                        }
+                      });
+    ReadHead();
+  }
+
+  // Writes what the caller's body stream has queued as chunks, and its end.
+  void PumpBody() {
+    if (writing_ || body_sent_ || !socket_.is_open()) return;
+    runtime::ResponseStream::Taken taken = call_.request.body_stream->Take();
+    auto out = std::make_shared<std::string>();
+    const size_t n = taken.bytes.size();
+    if (n > 0) {
+      char size[24];
+      int len = std::snprintf(size, sizeof size, "%zx\r\n", n);
+      out->append(size, static_cast<size_t>(len));
+      out->append(taken.bytes);
+      out->append("\r\n");
+    }
+    if (taken.ended) {
+      if (taken.failed) {
+        // The caller's body failed: the owner must not see a complete request.
+        body_sent_ = true;
+        return OnBroken();
+      }
+      out->append("0\r\n\r\n");
+      body_sent_ = true;
+    }
+    if (out->empty()) return;  // the consumer wake-up calls again
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(*out),
+                      [self = shared_from_this(), out, n](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) return self->OnWriteFailed();
+                        if (n > 0) self->call_.request.body_stream->Consumed(n);
+                        self->PumpBody();
+                      });
+  }
+
+  void ReadHead() {
+    parser_.emplace();
+    parser_->header_limit(kMaxPeerAnswerHead);
+    if (call_.fetch) {
+      parser_->body_limit(boost::none);  // streams, bounded by the caller's reading
+    } else {
+      parser_->body_limit(runtime::kMaxRpcMessageBytes + 1024);
+    }
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                              if (self->finished_) return;
+                              if (ec) return self->OnBroken();
+                              if (self->parser_->get().result_int() / 100 == 1) {
+                                // The owner's sign of life while the callee works: the wait for
+                                // the answer's head starts again.
+                                self->started_ = std::chrono::steady_clock::now();
+                                self->ArmTimer(kPeerHeadTimeout);
+                                return self->ReadHead();
+                              }
+                              self->head_done_ = true;
+                              self->timer_.cancel();
+                              self->OnHead();
+                            });
+  }
+
+  void OnHead() {
+    auto& res = parser_->get();
+    const int status = static_cast<int>(res.result_int());
+    if (status == cluster::kNotOwnerStatus) {
+      cluster_.directory().Forget(object_);
+      const std::string owner(res[cluster::kOwnerHeader]);
+      std::optional<std::string> addr;
+      if (!owner.empty() && owner != cluster_.node()) addr = cluster_.directory().AddressOf(owner);
+      CloseSocket();
+      if (hops_ < cluster::kMaxForwardHops && !streaming_body_ && addr) {
+        // The body (if any) was sent whole and is gone from call_: rebuild the attempt from the
+        // copy kept for it.
+        if (retry_) {
+          auto next =
+              std::make_shared<PeerCall>(io_, cluster_, std::move(*retry_), std::move(done_));
+          retry_.reset();
+          finished_ = true;
+          next->Attempt(owner, *addr, hops_ + 1);
+          return;
+        }
+      }
+      return Answer(RetryableFailure(503, kPeerMovedMessage));
+    }
+    auto meta = res.find(kAnswerHeader);
+    runtime::HttpResponseData answer;
+    if (status != 200 || meta == res.end() || !DecodeAnswerMeta(meta->value(), &answer)) {
+      // The owner refused the call itself (403, 508, 431, 503 while shutting down...).
+      Log(LogLevel::kWarn, "a call to " + runtime::LogTag(call_.address) + " on another node got " +
+                               std::to_string(status) + " " + std::string(res.reason()));
+      CloseSocket();
+      return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
+    }
+    if (answer.owned_elsewhere) cluster_.directory().Forget(object_);
+    // RPC outcomes, and the runtime's own answers to fetch() (a thrown handler, a reset), are
+    // read whole: the caller reads their message from the body at once, as from a local callee.
+    if (!call_.fetch || answer.rpc_outcome != runtime::HttpResponseData::RpcOutcome::kNone ||
+        answer.runtime_error) {
+      answer_ = std::move(answer);
+      ReadBody();
+      return;
+    }
+    // The response is the caller's now; its body follows as it comes.
+    answer_stream_ = std::make_shared<runtime::ResponseStream>();
+    std::weak_ptr<PeerCall> weak = shared_from_this();
+    asio::io_context* io = &io_;
+    answer_stream_->SetProducerWake([weak, io] {
+      asio::post(*io, [weak] {
+        if (auto call = weak.lock()) call->ReadBody();
+      });
+    });
+    answer.body_stream = answer_stream_;
+    Answer(std::move(answer));
+    ReadBody();
+  }
+
+  // Reads the answer's body: into answer_ for RPC, into the caller's stream for fetch().
+  void ReadBody() {
+    if (reading_ || !socket_.is_open()) return;
+    if (answer_stream_ && answer_stream_->cancelled()) {
+      // The caller will not read the rest.
+      answer_stream_.reset();
+      return CloseSocket();
+    }
+    if (parser_->is_done()) return OnBodyDone();
+    chunk_.resize(kPeerReadStep);
+    parser_->get().body().data = chunk_.data();
+    parser_->get().body().size = chunk_.size();
+    reading_ = true;
+    http::async_read_some(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](boost::system::error_code ec, size_t) {
+          self->reading_ = false;
+          if (ec == http::error::need_buffer) ec = {};
+          const size_t n = self->chunk_.size() - self->parser_->get().body().size;
+          if (ec) {
+            if (!self->answer_stream_ && self->finished_) return;
+            return self->OnBroken();
+          }
+          bool more = true;
+          if (n > 0) {
+            if (self->answer_stream_) {
+              more = self->answer_stream_->Reserve(n);
+              self->answer_stream_->Push(self->chunk_.substr(0, n));
+            } else if (self->body_.size() + n > runtime::kMaxRpcMessageBytes + 1024) {
+              return self->OnBroken();
+            } else {
+              self->body_.append(self->chunk_.data(), n);
+            }
+          }
+          if (self->parser_->is_done()) return self->OnBodyDone();
+          if (more) self->ReadBody();
+        });
+  }
+
+  void OnBodyDone() {
+    CloseSocket();
+    if (answer_stream_) {
+      answer_stream_->Finish(true);
+      answer_stream_.reset();
+      return;
+    }
+    answer_.body = std::move(body_);
+    Answer(std::move(answer_));
+  }
+
+  // The request could not be written whole. Once the owner has answered, that is its business
+  // (it may answer without reading the whole body); before, the call fails.
+  void OnWriteFailed() {
+    body_sent_ = true;
+    if (call_.request.body_stream) call_.request.body_stream->Cancel();
+    if (head_done_ || (finished_ && !answer_stream_)) return;
+    OnBroken();
+  }
+
+  // The connection failed: before the answer, the call fails retryably; after it, the body
+  // breaks as a lost connection does.
+  void OnBroken() {
+    CloseSocket();
+    if (answer_stream_) {
+      answer_stream_->Finish(false, runtime::ResponseStream::ConnectionLost());
+      answer_stream_.reset();
+      return;
+    }
+    if (!head_done_ && !connected_) return Unreachable();
+    Answer(RetryableFailure(503, runtime::kClusterUnavailableMessage));
+  }
+
+  void Unreachable() {
+    cluster_.directory().Forget(object_);
+    CloseSocket();
+    runtime::HttpResponseData answer = RetryableFailure(503, runtime::kClusterUnavailableMessage);
+    answer.headers.emplace_back("retry-after", "1");
+    Answer(std::move(answer));
+  }
+
+  void Answer(runtime::HttpResponseData answer) {
+    if (finished_) return;
+    finished_ = true;
+    timer_.cancel();
+    if (!answer.body_stream && call_.request.body_stream && !body_sent_) {
+      call_.request.body_stream->Cancel();
+    }
+    runtime::ResponseCallback done = std::move(done_);
+    if (done) done(std::move(answer));
+  }
+
+  void CloseSocket() {
+    boost::system::error_code ignored;
+    resolver_.cancel();
+    socket_.close(ignored);
+  }
+
+ public:
+  // What a second attempt at another node sends (calls without a streamed body only).
+  std::optional<runtime::OutgoingCall> retry_;
+
+ private:
+  asio::io_context& io_;
+  cluster::ClusterNode& cluster_;
+  runtime::OutgoingCall call_;
+  runtime::ResponseCallback done_;
+  tcp::resolver resolver_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::string object_;
+  std::string host_;
+  std::chrono::steady_clock::time_point started_;
+  int hops_ = 1;
+  bool connected_ = false;
+  bool head_done_ = false;
+  bool finished_ = false;
+  bool writing_ = false;
+  bool reading_ = false;
+  bool streaming_body_ = false;
+  bool body_sent_ = false;
+  beast::flat_buffer buffer_{kMaxPeerAnswerHead + kPeerReadStep};
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::string chunk_;
+  std::string body_;
+  runtime::HttpResponseData answer_;
+  std::shared_ptr<runtime::ResponseStream> answer_stream_;
+};
+
+}  // namespace
+
+void StartPeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime::OutgoingCall call,
+                   std::string node, std::string addr, runtime::ResponseCallback done) {
+  if (outstanding_peer_calls.load() >= kMaxOutstandingPeerCalls) {
+    if (call.request.body_stream) call.request.body_stream->Cancel();
+    done(RetryableFailure(503, kPeerBusyMessage));
+    return;
+  }
+  std::optional<runtime::OutgoingCall> retry;
+  if (!call.request.body_stream) retry = call;  // a "not owner" answer may send it once more
+  auto peer = std::make_shared<PeerCall>(io, cluster, std::move(call), std::move(done));
+  peer->retry_ = std::move(retry);
+  peer->Attempt(node, addr, 1);
+}
+
+}  // namespace dorm::net

@@ -1,0 +1,41 @@
+// A call between objects (a stub's RPC call or fetch(), a Worker's call to an object) whose
+// callee another node of the cluster owns: sent to that node's `--advertise` address as an HTTP
+// request to one of its internal endpoints (net/peer_call_codec.h), signed like a forwarded
+// request (cluster/forward_auth.h), and its answer handed to the caller as a local callee's would
+// be: the RPC outcome or thrown value's bytes, or the fetch() response with its body streaming as
+// it arrives (backpressure through runtime::ResponseStream).
+//
+// - A request body the caller streams goes out chunked as the caller produces it.
+// - An owner that answers "not owner" (421 naming the owner) is asked once more, at the owner it
+//   names, if the call has no streamed body (hops bounded by cluster::kMaxForwardHops); otherwise
+//   the call fails with the retryable "moved" error.
+// - An owner that cannot be reached, or that sends no response head within kPeerHeadTimeout
+//   (counted from the last interim "102 Processing" it sent: the owner sends one every
+//   kPeerProgressEvery while the callee works, so a slow callee is not mistaken for a node that
+//   hangs), fails the call with a retryable error (the directory forgets the object, so that the
+//   next call looks it up again), as does a node with kMaxOutstanding such calls already under way.
+// - Each call uses a connection of its own, closed after the answer.
+//
+// Threading: StartPeerCall runs on `io`'s thread (an engine's loop) and so do `done` and every
+// handler; nothing blocks. `done` runs exactly once unless the loop stops first.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <string>
+
+#include "cluster/cluster_node.h"
+#include "runtime/http_message.h"
+#include "runtime/outgoing_call.h"
+
+namespace dorm::net {
+
+inline constexpr std::chrono::seconds kPeerHeadTimeout{30};
+inline constexpr int kMaxOutstandingPeerCalls = 4096;
+
+// `node`/`addr`: the owner to ask first. `call.address` must be complete (object_id set).
+void StartPeerCall(boost::asio::io_context& io, cluster::ClusterNode& cluster,
+                   runtime::OutgoingCall call, std::string node, std::string addr,
+                   runtime::ResponseCallback done);
+
+}  // namespace dorm::net

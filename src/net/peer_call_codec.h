@@ -1,0 +1,57 @@
+// The wire form of a call between objects that crosses nodes of the cluster (net/peer_call.h):
+// what the calling node tells the owner in the request's kCallHeader, and what the owner answers
+// in the response's kAnswerHeader. Both are base64 of a small JSON document, so that any header
+// names, values and status texts the objects use travel as one plain header field; the call's
+// arguments (RPC) or the request's body (fetch) is the HTTP body, and so is the answer's.
+//
+// The request's target and kCallHeader are covered by the forwarding signature (SignedTarget), so
+// a node acts only on calls another node of the cluster made.
+//
+// Pure; thread-safe. Decoders validate every field's type and never throw.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runtime/http_message.h"
+#include "runtime/object_address.h"
+
+namespace dorm::net {
+
+// The owner's endpoints. Only requests with a valid forwarding signature reach them; anything
+// else under kInternalPrefix is refused with 403 on a node of a cluster.
+inline constexpr char kInternalPrefix[] = "/_dorm/internal/";
+inline constexpr char kInternalRpcTarget[] = "/_dorm/internal/rpc";
+inline constexpr char kInternalFetchTarget[] = "/_dorm/internal/fetch";
+inline constexpr char kCallHeader[] = "x-dorm-call";
+inline constexpr char kAnswerHeader[] = "x-dorm-answer";
+// While the callee works on a call, the owner sends an interim "102 Processing" this often, so
+// that the caller can tell a slow callee from a node that hangs (net/peer_call.h's head timeout
+// counts from the last sign of life).
+inline constexpr std::chrono::seconds kPeerProgressEvery{10};
+
+struct PeerCallMeta {
+  runtime::ObjectAddress address;  // the callee (app, class, instance name, object id)
+  std::string method;              // RPC: the method's name
+  // fetch: the request the callee's fetch() gets (its body is the HTTP body).
+  std::string http_method;
+  std::string url;
+  runtime::HeaderList headers;
+};
+
+std::string EncodeCallMeta(const PeerCallMeta& meta);
+std::optional<PeerCallMeta> DecodeCallMeta(std::string_view text);
+
+// What the forwarding signature covers for an internal call in place of the target alone: the
+// target and the call's description together.
+std::string SignedTarget(std::string_view target, std::string_view call_header);
+
+// Everything of an answer but its body and streams: status, status text, headers, the RPC
+// outcome, the reset and runtime-error flags, the thrown class's name and "owned elsewhere".
+std::string EncodeAnswerMeta(const runtime::HttpResponseData& answer);
+// Fills those fields of `answer`; false if `text` is not what EncodeAnswerMeta makes.
+bool DecodeAnswerMeta(std::string_view text, runtime::HttpResponseData* answer);
+
+}  // namespace dorm::net

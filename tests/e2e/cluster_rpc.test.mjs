@@ -1,0 +1,279 @@
+// Calls between objects across the nodes of a cluster (`dorm serve --cluster`): a stub's RPC
+// call, a stub's fetch() and a Worker's call reach an object another node owns, with the values,
+// errors, statuses and bodies a local call gives; the callee's state is one whichever node calls;
+// the owner's internal endpoint refuses unsigned calls; and when the callee's node is killed, calls
+// fail retryably and then reach the new owner within 5 s with every acknowledged write.
+//
+// The answers expected across nodes (values, thrown classes and flags, statuses, bodies) are those
+// workerd gives for the same project in one process (recorded with workerd serve and the fixture
+// in fixtures/cluster-rpc, NODE_NAME bound to a text), apart from the node names.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { startServer, fixture, waitFor, describeCli, runtimePidOf } from './lib/dorm.mjs';
+import { startPostgres, freePort } from './lib/postgres.mjs';
+
+const APP = 'cluster-rpc';
+const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
+
+let pg;
+let nodes = [];
+before(async () => {
+  pg = await startPostgres();
+  for (const name of ['rpc-a', 'rpc-b', 'rpc-c']) nodes.push(await startNode(name));
+});
+after(async () => {
+  for (const node of nodes) if (!node.exitInfo) await node.stop();
+  await pg?.stop();
+});
+
+async function startNode(name) {
+  const port = await freePort();
+  const node = await startServer({
+    listen: `127.0.0.1:${port}`,
+    flags: ['--cluster', pg.url, '--node', name, '--advertise', `http://127.0.0.1:${port}`],
+  });
+  node.name = name;
+  const deployed = await node.cli(['deploy', fixture('cluster-rpc/wrangler.toml')]);
+  assert.equal(deployed.code, 0, describeCli(deployed));
+  const set = await node.api('PUT', `/apps/${APP}/env/NODE_NAME`, { value: name });
+  assert.ok(set.status === 201 || set.status === 200, `env: ${set.status} ${set.body}`);
+  return node;
+}
+
+function get(node, path, opts = {}) {
+  return node.request(path, { ...opts, headers: { host: `${APP}.localhost:${node.port}`, ...(opts.headers ?? {}) } });
+}
+
+async function ok(node, path) {
+  const res = await get(node, path);
+  assert.equal(res.status, 200, `${node.name} ${path}: ${res.status} ${res.body}`);
+  return res.json();
+}
+
+// Caller `caller` runs `op` on Target `to`, asked through `node`.
+function run(node, caller, to, op) {
+  return ok(node, `/caller/${caller}?to=${to}&op=${op}`);
+}
+
+// A caller and a target that different nodes own (each answer names the node that ran it).
+async function crossPair(prefix) {
+  for (let i = 0; i < 40; i++) {
+    const answer = await run(nodes[i % nodes.length], `${prefix}-caller-${i}`, `${prefix}-target-${i}`, 'count');
+    assert.ok(answer.caller && answer.callee, JSON.stringify(answer));
+    if (answer.caller !== answer.callee) {
+      return { caller: `${prefix}-caller-${i}`, target: `${prefix}-target-${i}`, callerNode: answer.caller, calleeNode: answer.callee };
+    }
+  }
+  throw new Error('no caller and target on different nodes in 40 tries');
+}
+
+test('RPC to an object on another node: arguments and results cross intact, errors keep class and message', { timeout: TIMEOUT_MS }, async () => {
+  const pair = await crossPair('values');
+  for (const node of nodes) {
+    const got = await run(node, pair.caller, pair.target, 'values');
+    assert.deepEqual(got, {
+      caller: pair.callerNode, callee: pair.calleeNode,
+      s: 'text ☃', i: 42, f: -1.5, big: '12345678901234567890', nested: { a: [1, 'two', null] },
+      bytes: [0, 1, 254, 255], date: 1700000000000, map: [['k', 1], [2, 'v']], set: [1, 2], undef: true,
+    });
+  }
+  const failed = await run(nodes[0], pair.caller, pair.target, 'fail');
+  assert.deepEqual(failed, {
+    caller: pair.callerNode, threw: true, name: 'TypeError', message: 'bad input', retryable: false, remote: true,
+  });
+  // What resolves only in the caller's process cannot cross: a clear error, not a hang.
+  const fn = await run(nodes[0], pair.caller, pair.target, 'function');
+  assert.equal(fn.threw, true);
+  assert.equal(fn.message, 'Functions, RpcTargets and Durable Object stubs cannot be passed to a Durable Object on another node of the cluster.');
+  const back = await run(nodes[0], pair.caller, pair.target, 'getFunction');
+  assert.equal(back.threw, true);
+  assert.equal(back.message, 'Functions, RpcTargets and Durable Object stubs cannot be returned by a Durable Object on another node of the cluster.');
+});
+
+test('stub.fetch() to an object on another node: status, status text, headers and bodies both ways', { timeout: TIMEOUT_MS }, async () => {
+  const pair = await crossPair('fetch');
+  const got = await run(nodes[1], pair.caller, pair.target, 'fetch');
+  assert.deepEqual(got, {
+    caller: pair.callerNode, callee: pair.calleeNode, status: 201, statusText: 'Made', got: 'yes',
+    length: 100008, start: 'payload ',
+  });
+  const streamed = await run(nodes[2], pair.caller, pair.target, 'fetchStream');
+  assert.deepEqual(streamed, {
+    caller: pair.callerNode, callee: pair.calleeNode,
+    text: Array.from({ length: 20 }, (_, i) => `chunk${i};`).join(''),
+  });
+  const missing = await run(nodes[0], pair.caller, pair.target, 'fetch404');
+  assert.deepEqual(missing, { caller: pair.callerNode, status: 404, text: 'no such path' });
+  // What would not fit in the owner's request head: an error of Dorm's own (on one node, or on
+  // workerd, the request goes through).
+  const big = await run(nodes[0], pair.caller, pair.target, 'fetchBigHeaders');
+  assert.deepEqual(big, {
+    caller: pair.callerNode, threw: true, name: 'Error', retryable: false, remote: false,
+    message: "The request's URL and headers are too large to be sent to a Durable Object on another node of the cluster.",
+  });
+  const thrown = await run(nodes[0], pair.caller, pair.target, 'fetchThrow');
+  assert.deepEqual(thrown, {
+    caller: pair.callerNode, threw: true, name: 'RangeError', message: 'fetch handler failed', retryable: false, remote: true,
+  });
+});
+
+test('one state whichever node calls: callers on every node and the Worker of every node', { timeout: TIMEOUT_MS }, async () => {
+  const target = 'shared-target';
+  let expected = 0;
+  const callees = new Set();
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < nodes.length; i++) {
+      const answer = await run(nodes[i], `shared-caller-${round}-${i}`, target, 'add');
+      expected += 1;
+      assert.equal(answer.n, expected);
+      callees.add(answer.callee);
+      const viaWorker = await ok(nodes[i], `/add/${target}`);
+      expected += 1;
+      assert.equal(viaWorker.worker, nodes[i].name, 'the Worker runs on the node asked');
+      assert.equal(viaWorker.n, expected);
+      callees.add(viaWorker.callee);
+    }
+  }
+  assert.equal(callees.size, 1, `one owner: ${[...callees]}`);
+  for (const node of nodes) assert.equal((await ok(node, `/count/${target}`)).n, expected);
+});
+
+test('the internal call endpoint refuses calls no node signed', { timeout: TIMEOUT_MS }, async () => {
+  const call = Buffer.from(JSON.stringify({
+    app: APP, class: 'Target', name: 'x', id: 'a'.repeat(64), method: 'count', httpMethod: '', url: '', headers: [],
+  })).toString('base64');
+  for (const node of nodes) {
+    for (const target of ['/_dorm/internal/rpc', '/_dorm/internal/fetch']) {
+      const unsigned = await node.request(target, { method: 'POST', headers: { 'x-dorm-call': call }, body: '' });
+      assert.equal(unsigned.status, 403, unsigned.text);
+      assert.equal(unsigned.json().error, 'Internal calls between the nodes of the cluster are accepted only from a node of the cluster.');
+      const forged = await node.request(target, {
+        method: 'POST',
+        headers: {
+          'x-dorm-call': call,
+          'x-dorm-forwarded': `1 ${Math.floor(Date.now() / 1000)} rpc-a -`,
+          'x-dorm-forward-signature': '0'.repeat(64),
+        },
+        body: '',
+      });
+      assert.equal(forged.status, 403, forged.text);
+    }
+  }
+});
+
+// The headers a node sends with an internal call (see docs/contracts.md, "Calls between objects").
+function internalHeaders(target, call, { secret, hops = 1, signedCall = call }) {
+  const forwarded = `${hops} ${Math.floor(Date.now() / 1000)} rpc-test -`;
+  const signedTarget = `${target}\n${signedCall}`;
+  const message = `4:POST${signedTarget.length}:${signedTarget}${forwarded}`;
+  return {
+    'x-dorm-call': call,
+    'x-dorm-forwarded': forwarded,
+    'x-dorm-forward-signature': crypto.createHmac('sha256', secret).update(message).digest('hex'),
+  };
+}
+
+test('a signed internal call: answered by the owner, 421 naming it elsewhere, 508 past the hop limit, 403 if its description was changed', { timeout: TIMEOUT_MS }, async () => {
+  await ok(nodes[0], '/add/internal-target');
+  const rows = pg.psql(`SELECT replace(object, chr(10), '/') || '|' || node FROM owners ` +
+    `WHERE object LIKE '${APP}' || chr(10) || '%' AND lower(split_part(object, chr(10), 2)) = 'target' ` +
+    `AND node IS NOT NULL ORDER BY object LIMIT 1`);
+  assert.ok(rows, 'a Target object is owned');
+  const [key, ownerName] = rows.split('\n')[0].split('|');
+  const [app, cls, id] = key.split('/');
+  const owner = nodes.find((n) => n.name === ownerName);
+  const other = nodes.find((n) => n.name !== ownerName && !n.exitInfo);
+  const secret = pg.psql('SELECT secret FROM cluster_secret');
+  const target = '/_dorm/internal/fetch';
+  const call = Buffer.from(JSON.stringify({
+    app, class: cls, name: '', id, method: '', httpMethod: 'GET', url: 'http://target/nowhere', headers: [['x-a', 'b']],
+  })).toString('base64');
+  const answered = await owner.request(target, { method: 'POST', headers: internalHeaders(target, call, { secret }), body: '' });
+  assert.equal(answered.status, 200, answered.text);
+  assert.equal(answered.text, 'no such path');
+  const meta = JSON.parse(Buffer.from(answered.headers['x-dorm-answer'], 'base64').toString());
+  assert.equal(meta.status, 404);
+  assert.equal(meta.outcome, 0);
+  assert.equal(meta.flags, 0);
+  const misdirected = await other.request(target, { method: 'POST', headers: internalHeaders(target, call, { secret }), body: '' });
+  assert.equal(misdirected.status, 421, misdirected.text);
+  assert.equal(misdirected.headers['x-dorm-owner'], ownerName);
+  const looped = await owner.request(target, { method: 'POST', headers: internalHeaders(target, call, { secret, hops: 3 }), body: '' });
+  assert.equal(looped.status, 508, looped.text);
+  const changed = Buffer.from(JSON.stringify({
+    app, class: cls, name: '', id, method: '', httpMethod: 'DELETE', url: 'http://target/nowhere', headers: [],
+  })).toString('base64');
+  const tampered = await owner.request(target, { method: 'POST', headers: internalHeaders(target, changed, { secret, signedCall: call }), body: '' });
+  assert.equal(tampered.status, 403, tampered.text);
+});
+
+test('a callee node that hangs (SIGSTOP) holds a call at most 30 s: it then fails retryably, while the calls waiting on live nodes meanwhile go on', { timeout: TIMEOUT_MS }, async () => {
+  // A caller and a callee on two different nodes, neither of them nodes[0] (whose Worker asks):
+  // the Worker's call to the caller waits on a live node for over 30 s (that node says it is
+  // working on it), the caller's call to the callee on the hung node fails.
+  let pair;
+  for (let i = 0; i < 60 && !pair; i++) {
+    const answer = await run(nodes[0], `hang-caller-${i}`, `hang-target-${i}`, 'count');
+    if (answer.caller !== answer.callee && answer.callee !== nodes[0].name && answer.caller !== nodes[0].name) {
+      pair = { caller: `hang-caller-${i}`, target: `hang-target-${i}`, callee: answer.callee };
+    }
+  }
+  assert.ok(pair, 'a callee on another node than its caller and the Worker');
+  const hung = nodes.find((n) => n.name === pair.callee);
+  const pids = [hung.proc.pid, runtimePidOf(hung.proc.pid)];
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  const started = Date.now();
+  let answer;
+  try {
+    const res = await get(nodes[0], `/caller/${pair.caller}?to=${pair.target}&op=add`, { timeoutMs: 60000 });
+    assert.equal(res.status, 200, res.text);
+    answer = res.json();
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+  }
+  const elapsed = Date.now() - started;
+  assert.deepEqual(answer, {
+    caller: answer.caller, threw: true, name: 'Error', retryable: true, remote: false,
+    message: "Durable Object's node did not answer in time; retry the request.",
+  });
+  assert.ok(elapsed >= 29000 && elapsed < 45000, `failed after ${elapsed} ms`);
+});
+
+test('kill -9 of the callee\'s node: calls fail retryably, then reach the new owner within 5 s with every acknowledged write', { timeout: TIMEOUT_MS }, async () => {
+  // A target whose owner is not rpc-a, called from a caller on rpc-a.
+  let pair;
+  for (let i = 0; i < 60 && !pair; i++) {
+    const answer = await run(nodes[0], `kill-caller-${i}`, `kill-target-${i}`, 'count');
+    if (answer.caller === 'rpc-a' && answer.callee !== 'rpc-a') pair = { caller: `kill-caller-${i}`, target: `kill-target-${i}`, callee: answer.callee };
+  }
+  assert.ok(pair, 'a caller on rpc-a and a target elsewhere');
+  let acknowledged = 0;
+  for (let i = 0; i < 5; i++) {
+    const answer = await run(nodes[0], pair.caller, pair.target, 'add');
+    assert.equal(answer.callee, pair.callee);
+    acknowledged = answer.n;
+  }
+  assert.equal(acknowledged, 5);
+  const victim = nodes.find((n) => n.name === pair.callee);
+  await victim.kill9();
+  const killedAt = Date.now();
+  let failures = 0;
+  let answer;
+  await waitFor(async () => {
+    answer = await run(nodes[0], pair.caller, pair.target, 'count');
+    if (answer.threw) {
+      assert.equal(answer.retryable, true, JSON.stringify(answer));
+      failures += 1;
+      return false;
+    }
+    return true;
+  }, { timeoutMs: 10000, intervalMs: 100, what: 'the target served by a survivor' });
+  const elapsed = Date.now() - killedAt;
+  assert.ok(elapsed < 5000, `back after ${elapsed} ms`);
+  assert.ok(failures > 0, 'calls failed while the victim\'s lease ran');
+  assert.notEqual(answer.callee, victim.name);
+  assert.equal(answer.n, acknowledged, 'every acknowledged write');
+  const after = await run(nodes[0], pair.caller, pair.target, 'add');
+  assert.equal(after.n, acknowledged + 1);
+});
