@@ -247,6 +247,31 @@ std::string IndexRestoredAlarms(const std::string& data, const std::vector<std::
 
 }  // namespace
 
+std::string SaveArchive(const AdminEndpoint& endpoint, const std::string& target,
+                        const std::string& output, const std::string& label, size_t* files) {
+  const std::string partial = output + ".partial";
+  Progress progress(label);
+  std::string error = Download(endpoint, target, partial, progress);
+  progress.Done();
+  *files = 0;
+  if (error.empty()) {
+    auto manifest = CheckArchive(partial, &error, nullptr, [files](const auto&) {
+      ++*files;
+      return true;
+    });
+    if (!manifest) error = "the archive received is invalid: " + error;
+  }
+  if (error.empty() && std::rename(partial.c_str(), output.c_str()) != 0) {
+    error = "cannot write " + output;
+  }
+  if (!error.empty()) {
+    std::remove(partial.c_str());
+    return error;
+  }
+  FlushFile(std::filesystem::path(output).parent_path().string(), true);
+  return "";
+}
+
 int ExportCommand(const std::vector<std::string>& positional,
                   const std::map<std::string, std::string>& flags) {
   std::vector<std::string> args;
@@ -267,27 +292,12 @@ int ExportCommand(const std::vector<std::string>& positional,
   if (args.size() == 2) target += "?object=" + PercentEncodeSegment(args[1]);
   auto endpoint = Endpoint(flags);
   if (!endpoint) return 1;
-  const std::string partial = output + ".partial";
-  Progress progress("exporting " + args[0]);
-  std::string error = Download(*endpoint, target, partial, progress);
-  progress.Done();
-  if (error.empty()) {
-    size_t files = 0;
-    auto manifest = CheckArchive(partial, &error, nullptr, [&files](const auto&) {
-      ++files;
-      return true;
-    });
-    if (manifest) {
-      if (std::rename(partial.c_str(), output.c_str()) != 0)
-        return Failed("cannot write " + output);
-      std::cout << "exported " << files << " object" << (files == 1 ? "" : "s") << " of " << app
-                << "/" << args[0] << " to " << output << "\n";
-      return 0;
-    }
-    error = "the archive received is invalid: " + error;
-  }
-  std::remove(partial.c_str());
-  return Failed(error);
+  size_t files = 0;
+  const std::string error = SaveArchive(*endpoint, target, output, "exporting " + args[0], &files);
+  if (!error.empty()) return Failed(error);
+  std::cout << "exported " << files << " object" << (files == 1 ? "" : "s") << " of " << app << "/"
+            << args[0] << " to " << output << "\n";
+  return 0;
 }
 
 int ImportCommand(const std::vector<std::string>& positional,
@@ -349,23 +359,10 @@ int BackupCommand(const std::vector<std::string>& positional,
   }
   auto endpoint = Endpoint(flags);
   if (!endpoint) return 1;
-  const std::string partial = archive + ".partial";
-  Progress progress("backing up");
-  std::string error = Download(*endpoint, "/_admin/v1/backup", partial, progress);
-  progress.Done();
   size_t files = 0;
-  if (error.empty()) {
-    auto manifest = CheckArchive(partial, &error, nullptr, [&files](const auto&) {
-      ++files;
-      return true;
-    });
-    if (!manifest) error = "the archive received is invalid: " + error;
-  }
-  if (!error.empty()) {
-    std::remove(partial.c_str());
-    return Failed(error);
-  }
-  if (std::rename(partial.c_str(), archive.c_str()) != 0) return Failed("cannot write " + archive);
+  const std::string error =
+      SaveArchive(*endpoint, "/_admin/v1/backup", archive, "backing up", &files);
+  if (!error.empty()) return Failed(error);
   FlushFile(dir, true);
   std::cout << "backed up " << files << " files to " << archive << "\n";
   return 0;
