@@ -329,10 +329,16 @@ class Invocation {
     }
     *path = archives_.root + "/" + name;
     struct stat st;
-    // lstat: a symbolic link planted there counts as taken, never followed.
+    // lstat: a symbolic link planted there counts as taken, never followed. The archive is
+    // written to NAME.partial first (then renamed), so a link there would be followed: refused
+    // too. (The folder is the operator's: one that others may write to could still race this.)
     if (::lstat(path->c_str(), &st) == 0 || errno != ENOENT) {
       return Failure("The archive folder already has '" + name +
                      "': archives are never overwritten; choose another name.");
+    }
+    if (::lstat((*path + ".partial").c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return Failure("The archive folder has '" + name +
+                     ".partial', which is not a file: remove it or choose another name.");
     }
     return std::nullopt;
   }

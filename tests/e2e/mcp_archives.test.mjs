@@ -107,8 +107,12 @@ test('names are checked: nothing outside the archive folder, nothing overwritten
   assert.match(toolError(await manage({ action: 'backup', folder: 'link' })), /already has 'link'/);
   fs.symlinkSync(path.join(outside, 'target.dorm'), path.join(root, 'dangling.dorm'));
   assert.match(toolError(await manage({ action: 'export', name: CLASS, file: 'dangling.dorm' })), /already has 'dangling.dorm'/);
+  // The archive is written to NAME.partial first: a link there is not followed either.
+  fs.symlinkSync(path.join(outside, 'partial.dorm'), path.join(root, 'trap.dorm.partial'));
+  assert.match(toolError(await manage({ action: 'export', name: CLASS, file: 'trap.dorm' })),
+    /The archive folder has 'trap.dorm.partial', which is not a file: remove it or choose another name\./);
   assert.deepEqual(fs.readdirSync(outside), []);
-  assert.deepEqual(fs.readdirSync(root).sort(), [...before, 'dangling.dorm'].sort());
+  assert.deepEqual(fs.readdirSync(root).sort(), [...before, 'dangling.dorm', 'trap.dorm.partial'].sort());
   assert.ok(!fs.existsSync(path.join(work, 'escape.dorm')));
 });
 
