@@ -204,3 +204,19 @@ test('a socket that stops reading never slows requests, and is told how many lin
     socket.destroy();
   }
 });
+
+test('a server that stops closes its tail sockets with 1000 and does not wait for them', async () => {
+  const own = await startServer();
+  try {
+    await own.deploy(fixture('tail_probe.js'), { name: 'tail-probe' });
+    const tail = await WsClient.open(`ws://127.0.0.1:${own.port}/_admin/v1/apps/default/tail`, {
+      headers: { authorization: `Bearer ${own.adminToken()}` },
+    });
+    const started = Date.now();
+    await own.stop();
+    assert.ok(Date.now() - started < 10000, `stopped in ${Date.now() - started} ms`);
+    assert.deepEqual(await tail.waitClosed(5000), { code: 1000, reason: '' });
+  } finally {
+    await own.stop().catch(() => {});
+  }
+});
