@@ -9,11 +9,13 @@
 //   command is refused (409) rather than copying half of them.
 // - A replacement closes the object's connection, resets the object if it is live (its requests
 //   in flight fail as for a code update; those still queued go to the fresh instance, which reads
-//   the new file), and swaps the file (storage::ReplaceDatabaseFile); the alarm the new file
-//   stores is then indexed and scheduled (AdoptReplacedAlarm).
+//   the new file), and swaps the file (storage::ReplaceDatabaseFile).
 //
 // Neither constructs the object nor runs any of its code. The copy holds the thread for as long
 // as it takes (a page copy, typically well under a second for an object's database).
+//
+// After a replacement the alarm the new file stores is indexed and scheduled
+// (AdoptReplacedAlarm, thread_engine_alarms.cc).
 #include <boost/json.hpp>
 #include <filesystem>
 
