@@ -193,8 +193,8 @@ std::optional<json::object> CheckArchive(
 // before the objects, each object at its own moment after: an alarm set in between is in the
 // object's file only, and one deleted in between is still in the copied index. The files are the
 // truth, as they are for the running server. Names (shown as ctx.id.name when the alarm fires)
-// come from the restored objects index, else the copied alarm index keeps its own. Returns "" or
-// what failed.
+// come from the restored objects index, else the copied alarm index keeps its own. A file whose
+// alarm cannot be read is left to the copied index (with a warning). Returns "" or what failed.
 std::string IndexRestoredAlarms(const std::string& data, const std::vector<std::string>& paths) {
   std::map<std::string, std::string> names;  // "app/class/id" -> name
   sqlite3* db = nullptr;
@@ -229,7 +229,15 @@ std::string IndexRestoredAlarms(const std::string& data, const std::vector<std::
       parts.push_back(path.substr(start));
       if (parts.size() != 5 || parts[4].size() <= 7) continue;
       const std::string id = parts[4].substr(0, parts[4].size() - 7);  // less ".sqlite"
-      std::optional<long long> alarm = storage::StoredAlarm(data + "/" + path);
+      std::optional<long long> alarm;
+      try {
+        alarm = storage::StoredAlarm(data + "/" + path);
+      } catch (const storage::StorageError& e) {
+        // The file is restored as it was backed up; the server reports it when the object is
+        // used. One unreadable database does not stop the others' alarms.
+        std::cerr << "dorm: warning: " << e.what() << "\n";
+        continue;
+      }
       auto name = names.find(parts[1] + "/" + parts[2] + "/" + id);
       changes.push_back(storage::AlarmChange{
           storage::AlarmEntry{parts[1], parts[2], name == names.end() ? "" : name->second,
