@@ -81,7 +81,8 @@ test('importing a database without an alarm over one that has one forgets it', a
   await server.json('/_do/quiet-source/hush/put');
   const clean = path.join(work, 'quiet-clean.dorm');
   expectOk(await cli(['export', 'quiet-source', 'hush', '-o', clean]));
-  const soon = Date.now() + 3000;
+  // Far enough ahead that the exports and the first import are done before it (ASan builds too).
+  const soon = Date.now() + 8000;
   await setAlarm(server, 'quiet', 'hush', soon);
   const file = path.join(work, 'quiet.dorm');
   expectOk(await cli(['export', 'quiet', 'hush', '-o', file]));
