@@ -14,12 +14,17 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <vector>
 
 #include "cli/admin_client.h"
 #include "cli/admin_endpoint.h"
 #include "cli/flag_value.h"
 #include "cli/json_text.h"
 #include "control/archive_format.h"
+#include "storage/alarm_index.h"
+#include "storage/database_file.h"
 #include "util/names.h"
 
 namespace dorm::cli {
@@ -184,7 +189,96 @@ std::optional<json::object> CheckArchive(
   return manifest;
 }
 
+// Indexes the alarm each restored object database holds. The backup copied the alarm index
+// before the objects, each object at its own moment after: an alarm set in between is in the
+// object's file only, and one deleted in between is still in the copied index. The files are the
+// truth, as they are for the running server. Names (shown as ctx.id.name when the alarm fires)
+// come from the restored objects index, else the copied alarm index keeps its own. A file whose
+// alarm cannot be read is left to the copied index (with a warning). Returns "" or what failed.
+std::string IndexRestoredAlarms(const std::string& data, const std::vector<std::string>& paths) {
+  std::map<std::string, std::string> names;  // "app/class/id" -> name
+  sqlite3* db = nullptr;
+  const std::string registry = "file:" + data + "/registry.sqlite?mode=ro";
+  if (sqlite3_open_v2(registry.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT app, class, id, name FROM object_index WHERE name IS NOT NULL",
+                           -1, &st, nullptr) == SQLITE_OK) {
+      auto text = [&](int i) {
+        const unsigned char* t = sqlite3_column_text(st, i);
+        return std::string(t ? reinterpret_cast<const char*>(t) : "",
+                           static_cast<size_t>(sqlite3_column_bytes(st, i)));
+      };
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        names[text(0) + "/" + text(1) + "/" + text(2)] = text(3);
+      }
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close_v2(db);
+  try {
+    std::vector<storage::AlarmChange> changes;
+    for (const std::string& path : paths) {
+      // objects/<app>/<class>/<xx>/<id>.sqlite, as ArchivePathProblem checked.
+      std::vector<std::string> parts;
+      size_t start = 0;
+      for (size_t slash; (slash = path.find('/', start)) != std::string::npos; start = slash + 1) {
+        parts.push_back(path.substr(start, slash - start));
+      }
+      parts.push_back(path.substr(start));
+      if (parts.size() != 5 || parts[4].size() <= 7) continue;
+      const std::string id = parts[4].substr(0, parts[4].size() - 7);  // less ".sqlite"
+      std::optional<long long> alarm;
+      try {
+        alarm = storage::StoredAlarm(data + "/" + path);
+      } catch (const storage::StorageError& e) {
+        // The file is restored as it was backed up; the server reports it when the object is
+        // used. One unreadable database does not stop the others' alarms.
+        std::cerr << "dorm: warning: " << e.what() << "\n";
+        continue;
+      }
+      auto name = names.find(parts[1] + "/" + parts[2] + "/" + id);
+      changes.push_back(storage::AlarmChange{
+          storage::AlarmEntry{parts[1], parts[2], name == names.end() ? "" : name->second,
+                              alarm.value_or(0), id},
+          !alarm});
+    }
+    // The index is flushed when it closes.
+    storage::AlarmIndex index(data);
+    index.Apply(changes);
+  } catch (const storage::StorageError& e) {
+    return e.what();
+  }
+  return std::string();
+}
+
 }  // namespace
+
+std::string SaveArchive(const AdminEndpoint& endpoint, const std::string& target,
+                        const std::string& output, const std::string& label, size_t* files) {
+  const std::string partial = output + ".partial";
+  Progress progress(label);
+  std::string error = Download(endpoint, target, partial, progress);
+  progress.Done();
+  *files = 0;
+  if (error.empty()) {
+    auto manifest = CheckArchive(partial, &error, nullptr, [files](const auto&) {
+      ++*files;
+      return true;
+    });
+    if (!manifest) error = "the archive received is invalid: " + error;
+  }
+  if (error.empty() && std::rename(partial.c_str(), output.c_str()) != 0) {
+    error = "cannot write " + output;
+  }
+  if (!error.empty()) {
+    std::remove(partial.c_str());
+    return error;
+  }
+  FlushFile(std::filesystem::path(output).parent_path().string(), true);
+  return "";
+}
 
 int ExportCommand(const std::vector<std::string>& positional,
                   const std::map<std::string, std::string>& flags) {
@@ -206,27 +300,12 @@ int ExportCommand(const std::vector<std::string>& positional,
   if (args.size() == 2) target += "?object=" + PercentEncodeSegment(args[1]);
   auto endpoint = Endpoint(flags);
   if (!endpoint) return 1;
-  const std::string partial = output + ".partial";
-  Progress progress("exporting " + args[0]);
-  std::string error = Download(*endpoint, target, partial, progress);
-  progress.Done();
-  if (error.empty()) {
-    size_t files = 0;
-    auto manifest = CheckArchive(partial, &error, nullptr, [&files](const auto&) {
-      ++files;
-      return true;
-    });
-    if (manifest) {
-      if (std::rename(partial.c_str(), output.c_str()) != 0)
-        return Failed("cannot write " + output);
-      std::cout << "exported " << files << " object" << (files == 1 ? "" : "s") << " of " << app
-                << "/" << args[0] << " to " << output << "\n";
-      return 0;
-    }
-    error = "the archive received is invalid: " + error;
-  }
-  std::remove(partial.c_str());
-  return Failed(error);
+  size_t files = 0;
+  const std::string error = SaveArchive(*endpoint, target, output, "exporting " + args[0], &files);
+  if (!error.empty()) return Failed(error);
+  std::cout << "exported " << files << " object" << (files == 1 ? "" : "s") << " of " << app << "/"
+            << args[0] << " to " << output << "\n";
+  return 0;
 }
 
 int ImportCommand(const std::vector<std::string>& positional,
@@ -288,23 +367,10 @@ int BackupCommand(const std::vector<std::string>& positional,
   }
   auto endpoint = Endpoint(flags);
   if (!endpoint) return 1;
-  const std::string partial = archive + ".partial";
-  Progress progress("backing up");
-  std::string error = Download(*endpoint, "/_admin/v1/backup", partial, progress);
-  progress.Done();
   size_t files = 0;
-  if (error.empty()) {
-    auto manifest = CheckArchive(partial, &error, nullptr, [&files](const auto&) {
-      ++files;
-      return true;
-    });
-    if (!manifest) error = "the archive received is invalid: " + error;
-  }
-  if (!error.empty()) {
-    std::remove(partial.c_str());
-    return Failed(error);
-  }
-  if (std::rename(partial.c_str(), archive.c_str()) != 0) return Failed("cannot write " + archive);
+  const std::string error =
+      SaveArchive(*endpoint, "/_admin/v1/backup", archive, "backing up", &files);
+  if (!error.empty()) return Failed(error);
   FlushFile(dir, true);
   std::cout << "backed up " << files << " files to " << archive << "\n";
   return 0;
@@ -326,6 +392,7 @@ int RestoreCommand(const std::vector<std::string>& positional,
   std::string error;
   std::string write_error;
   size_t files = 0;
+  std::vector<std::string> object_paths;
   auto manifest = CheckArchive(
       archive, &error,
       [&](const control::ArchiveReader::File& file, std::string_view bytes) {
@@ -361,6 +428,7 @@ int RestoreCommand(const std::vector<std::string>& positional,
           return false;
         }
         FlushFile(std::filesystem::path(path).parent_path().string(), true);
+        if (file.path.compare(0, 8, "objects/") == 0) object_paths.push_back(file.path);
         ++files;
         return true;
       });
@@ -380,6 +448,11 @@ int RestoreCommand(const std::vector<std::string>& positional,
     sqlite3_exec(db, "DELETE FROM object_index_meta", nullptr, nullptr, nullptr);
   }
   sqlite3_close_v2(db);
+  const std::string alarm_error = IndexRestoredAlarms(data, object_paths);
+  if (!alarm_error.empty()) {
+    return Failed("cannot index the restored alarms: " + alarm_error + " (" + data +
+                  " is incomplete: remove it)");
+  }
   FlushFile(data, true);
   std::cout << "restored " << files << " files into " << data
             << ": start it with dorm serve --data " << data << "\n";

@@ -12,7 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "cli/admin_endpoint.h"
+
 namespace dorm::cli {
+
+// Streams the archive that GET `target` answers (an export or /_admin/v1/backup) into `output`:
+// written to `output`.partial, checked frame by frame and checksum by checksum, then renamed and
+// flushed; `label` names it on the progress line. Returns "" (and sets `*files` to the number of
+// files it holds) or why it failed, with nothing left at `output` or `output`.partial. Blocks
+// until done.
+std::string SaveArchive(const AdminEndpoint& endpoint, const std::string& target,
+                        const std::string& output, const std::string& label, size_t* files);
 
 // `dorm export NAME [ID] -o FILE [--app APP]`: one object (by name or id) or every object of
 // the class into FILE, written to FILE.partial and renamed once the archive is whole and checked.

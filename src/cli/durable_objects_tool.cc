@@ -1,6 +1,11 @@
 #include "cli/durable_objects_tool.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -12,12 +17,12 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 11> kActions = {
-    "deploy",  "list",       "get",  "delete",       "usage",      "list_env",
-    "set_env", "delete_env", "tail", "list_objects", "get_storage"};
-constexpr std::array<std::string_view, 13> kArguments = {
-    "action", "app_id", "name",  "code",   "access_mode", "key",  "value",
-    "since",  "object", "level", "prefix", "cursor",      "limit"};
+constexpr std::array<std::string_view, 13> kActions = {
+    "deploy",     "list", "get",          "delete",      "usage",  "list_env", "set_env",
+    "delete_env", "tail", "list_objects", "get_storage", "export", "backup"};
+constexpr std::array<std::string_view, 15> kArguments = {
+    "action", "app_id", "name",   "code",   "access_mode", "key",  "value", "since",
+    "object", "level",  "prefix", "cursor", "limit",       "file", "folder"};
 // What deploy answers in the seed documents, and what list and get show of each class.
 constexpr std::array<std::string_view, 6> kClassFields = {
     "id", "name", "class_name", "status", "access_mode", "last_deployed_at"};
@@ -66,7 +71,11 @@ json::object InputSchema() {
       "activity, live/hibernated/evicted, WebSockets, pending alarm), a page at a time. "
       "get_storage: the value of `key` in the storage of `object` of class `name`, or without "
       "`key` its keys and values a page at a time; values are JSON, with tagged forms "
-      "({\"$type\": ...}) for what JSON cannot hold.");
+      "({\"$type\": ...}) for what JSON cannot hold. export: the objects of class `name` (or "
+      "only `object`) as an archive `file` (name.dorm) in the MCP server's archive folder, for "
+      "dorm import. backup: the whole server (every app's objects, classes, env, alarms, usage) "
+      "into the new `folder` of the archive folder, as dorm backup does, for dorm restore. Both "
+      "need the archive folder (dorm mcp --archive-root DIR), and never overwrite.");
   action["enum"] = std::move(actions);
   return json::object{
       {"type", "object"},
@@ -91,15 +100,33 @@ json::object InputSchema() {
            {"prefix", text("list_objects: only objects whose name starts with it; get_storage: "
                            "only keys that start with it.")},
            {"cursor", text("list_objects, get_storage: the `cursor` of the previous page.")},
-           {"limit", text("list_objects, get_storage: page size, 1 to 1000 (default 100).")}}},
+           {"limit", text("list_objects, get_storage: page size, 1 to 1000 (default 100).")},
+           {"file", text("export: the archive's file name in the archive folder, ending in "
+                         ".dorm (letters, digits, '.', '_', '-'; no folders).")},
+           {"folder", text("backup: the name of a new folder in the archive folder (letters, "
+                           "digits, '.', '_', '-'; no '/').")}}},
       {"required", json::array{"action"}},
       {"additionalProperties", false}};
 }
 
+// Whether `name` may name a file or folder directly inside the archive folder: 1 to 100 letters,
+// digits, '.', '_' and '-', starting with a letter or digit (so never "..", a hidden file, an
+// absolute path or one with a folder in it).
+bool IsArchiveEntryName(std::string_view name) {
+  if (name.empty() || name.size() > 100) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
+  }
+  return true;
+}
+
 class Invocation {
  public:
-  Invocation(const AdminCall& admin, const json::object& arguments)
-      : admin_(admin), arguments_(arguments) {}
+  Invocation(const AdminCall& admin, const ArchiveDestination& archives,
+             const json::object& arguments)
+      : admin_(admin), archives_(archives), arguments_(arguments) {}
 
   McpToolResult Run() {
     for (const auto& entry : arguments_) {
@@ -135,6 +162,8 @@ class Invocation {
     if (action == "tail") return Tail();
     if (action == "list_objects") return ListObjects();
     if (action == "get_storage") return GetStorage();
+    if (action == "export") return Export();
+    if (action == "backup") return Backup();
     return Failure("Unknown action '" + action + "': use one of " + JoinNames(kActions) + ".");
   }
 
@@ -280,12 +309,76 @@ class Invocation {
     }
     return Forward("GET", object + "/storage" + PageQuery(), "");
   }
+  // The archive folder's `argument` entry for `action` (checked), or the failure to report.
+  std::optional<McpToolResult> ArchivePath(const char* action, const char* argument,
+                                           std::string* path) const {
+    if (archives_.root.empty() || !archives_.save) {
+      return Failure("Action '" + std::string(action) +
+                     "' needs an archive folder: start the MCP server with dorm mcp "
+                     "--archive-root DIR.");
+    }
+    if (auto missing = Require(argument, action)) return missing;
+    const std::string name = *Text(argument);
+    const bool is_file = std::string_view(argument) == "file";
+    if (!IsArchiveEntryName(name) ||
+        (is_file && (name.size() <= 5 || name.compare(name.size() - 5, 5, ".dorm") != 0))) {
+      return Failure("Invalid " + std::string(argument) + " '" + name.substr(0, 200) +
+                     "': one name of letters, digits, '.', '_' and '-' inside the archive "
+                     "folder, starting with a letter or digit" +
+                     (is_file ? ", ending in .dorm." : "."));
+    }
+    *path = archives_.root + "/" + name;
+    struct stat st;
+    // lstat: a symbolic link planted there counts as taken, never followed. The archive is
+    // written to NAME.partial first (then renamed), so a link there would be followed: refused
+    // too. (The folder is the operator's: one that others may write to could still race this.)
+    if (::lstat(path->c_str(), &st) == 0 || errno != ENOENT) {
+      return Failure("The archive folder already has '" + name +
+                     "': archives are never overwritten; choose another name.");
+    }
+    if (::lstat((*path + ".partial").c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return Failure("The archive folder has '" + name +
+                     ".partial', which is not a file: remove it or choose another name.");
+    }
+    return std::nullopt;
+  }
+
+  McpToolResult Export() const {
+    if (auto missing = Require("name", "export")) return *missing;
+    std::string path;
+    if (auto failure = ArchivePath("export", "file", &path)) return *failure;
+    std::string target = ClassPath() + "/export";
+    if (auto object = Text("object")) target += "?object=" + PercentEncodeSegment(*object);
+    size_t files = 0;
+    const std::string error = archives_.save(target, path, &files);
+    if (!error.empty()) return Failure(error);
+    return Success(json::object{{"path", path}, {"objects", files}});
+  }
+
+  McpToolResult Backup() const {
+    std::string folder;
+    if (auto failure = ArchivePath("backup", "folder", &folder)) return *failure;
+    // mkdir, not create_directories: the root must exist, and only this one level is made.
+    if (::mkdir(folder.c_str(), 0700) != 0) {
+      return Failure("Cannot create " + folder + ": " + std::strerror(errno));
+    }
+    const std::string path = folder + "/backup.dorm";
+    size_t files = 0;
+    const std::string error = archives_.save("/_admin/v1/backup", path, &files);
+    if (!error.empty()) {
+      ::rmdir(folder.c_str());
+      return Failure(error);
+    }
+    return Success(json::object{{"path", path}, {"files", files}});
+  }
+
   std::string ClassPath() const {
     return app_path_ + "/classes/" + PercentEncodeSegment(*Text("name"));
   }
   std::string EnvPath() const { return app_path_ + "/env/" + PercentEncodeSegment(*Text("key")); }
 
   const AdminCall& admin_;
+  const ArchiveDestination& archives_;
   const json::object& arguments_;
   std::string app_;
   std::string app_path_;
@@ -293,21 +386,23 @@ class Invocation {
 
 }  // namespace
 
-McpTool ManageDurableObjectsTool(AdminCall admin) {
+McpTool ManageDurableObjectsTool(AdminCall admin, ArchiveDestination archives) {
   McpTool tool;
   tool.name = "manage_durable_objects";
   tool.title = "Manage Durable Objects";
   tool.description =
       "Deploy, inspect and delete the Durable Object classes of a Dorm app, read their usage, "
-      "and manage the app's env vars. Each instance of a class named NAME is served at "
+      "logs, objects and storage, manage the app's env vars, and export or back up data. Each "
+      "instance of a class named NAME is served at "
       "/_do/NAME/<instance-id>. Pick the operation with `action`.";
   tool.input_schema = InputSchema();
   tool.annotations = json::object{{"destructiveHint", true},
                                   {"idempotentHint", false},
                                   {"readOnlyHint", false},
                                   {"openWorldHint", false}};
-  tool.call = [admin = std::move(admin)](const json::object& arguments) {
-    return Invocation(admin, arguments).Run();
+  tool.call = [admin = std::move(admin),
+               archives = std::move(archives)](const json::object& arguments) {
+    return Invocation(admin, archives, arguments).Run();
   };
   return tool;
 }

@@ -1,6 +1,7 @@
 // The MCP tool `manage_durable_objects`, with the actions and argument names of the Butterbase
-// tool of the same name (deploy, list, get, delete, usage, list_env, set_env, delete_env),
-// carried out through a Dorm server's admin API.
+// tool of the same name (deploy, list, get, delete, usage, list_env, set_env, delete_env), and
+// Dorm's own (tail, list_objects, get_storage, export, backup), carried out through a Dorm
+// server's admin API.
 #pragma once
 
 #include <functional>
@@ -17,6 +18,16 @@ namespace dorm::cli {
 using AdminCall = std::function<AdminResponse(const std::string& method, const std::string& target,
                                               const std::string& body)>;
 
-McpTool ManageDurableObjectsTool(AdminCall admin);
+// Where the `export` and `backup` actions may write archives: files and folders directly inside
+// `root`, a folder the operator names when starting the MCP server (`dorm mcp --archive-root`);
+// empty: the actions are refused. `save(target, path, &files)` streams the archive the admin API
+// answers at `target` into `path` (SaveArchive); returns "" or why it failed.
+struct ArchiveDestination {
+  std::string root;
+  std::function<std::string(const std::string& target, const std::string& path, size_t* files)>
+      save;
+};
+
+McpTool ManageDurableObjectsTool(AdminCall admin, ArchiveDestination archives = {});
 
 }  // namespace dorm::cli

@@ -74,7 +74,7 @@ const char kUsage[] =
     "  dorm import FILE [--as NAME] [--app APP] [--force]\n"
     "  dorm backup DIR\n"
     "  dorm restore DIR --data NEWDIR\n"
-    "  dorm mcp                                (MCP server on stdio for the running server)\n"
+    "  dorm mcp [--archive-root DIR]           (MCP server on stdio for the running server)\n"
     "  dorm cluster status                     (nodes, leases, objects, flush lag)\n"
     "  dorm cluster drain NODE                 (NODE hands its objects over and stops)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
@@ -184,7 +184,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
         {"import", {"app", "as", "force"}},
         {"backup", {}},
         {"restore", {}},
-        {"mcp", {}},
+        {"mcp", {"archive-root"}},
         {"cluster", {}},
         {"auth",
          {"app", "hs256-secret-file", "public-key-file", "jwks-file", "issuer", "audience"}},
@@ -703,8 +703,11 @@ int main(int argc, char** argv) {
   if (command == "backup") return dorm::cli::BackupCommand(args.positional, args.flags);
   if (command == "restore") return dorm::cli::RestoreCommand(args.positional, args.flags);
   if (command == "mcp") {
-    if (!args.positional.empty()) Fail("usage: dorm mcp [--server URL --token TOKEN | --data DIR]");
-    return dorm::cli::RunMcpCommand(Flag(args, "server"), Flag(args, "token"), Flag(args, "data"));
+    if (!args.positional.empty()) {
+      Fail("usage: dorm mcp [--server URL --token TOKEN | --data DIR] [--archive-root DIR]");
+    }
+    return dorm::cli::RunMcpCommand(Flag(args, "server"), Flag(args, "token"), Flag(args, "data"),
+                                    Flag(args, "archive-root"));
   }
   std::cerr << "dorm: unknown command '" << command << "'\n" << kUsage;
   return 1;

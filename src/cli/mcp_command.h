@@ -7,8 +7,9 @@
 
 namespace dorm::cli {
 
-// Serves until stdin ends; returns the exit status.
+// Serves until stdin ends; returns the exit status. `archive_root` (may be empty: no archives)
+// is the folder the export and backup actions write into; it must exist.
 int RunMcpCommand(const std::string& server_flag, const std::string& token_flag,
-                  const std::string& data_flag);
+                  const std::string& data_flag, const std::string& archive_root);
 
 }  // namespace dorm::cli

@@ -286,14 +286,24 @@ std::optional<std::string> AdminService::ArchiveApp(const std::string& path) {
   return std::nullopt;
 }
 
-bool AdminService::ArchiveKeyMayPass(const std::string& url,
+std::optional<std::string> AdminService::ServiceKeyApp(const std::string& path) {
+  if (auto app = ArchiveApp(path)) return app;
+  std::vector<std::string> parts = ArchivePathParts(path);
+  if (parts.size() >= 6 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "classes" &&
+      parts[5] == "objects") {
+    return parts[2];
+  }
+  return std::nullopt;
+}
+
+bool AdminService::ServiceKeyMayPass(const std::string& url,
                                      const std::string& authorization) const {
   constexpr std::string_view kPrefix = "/_admin/";
   if (!credentials_ || url.compare(0, kPrefix.size(), kPrefix) != 0) return false;
   if (authorization.size() <= 7 || strncasecmp(authorization.c_str(), "bearer ", 7) != 0) {
     return false;
   }
-  if (!ArchiveApp(url.substr(kPrefix.size() - 1))) return false;
+  if (!ServiceKeyApp(url.substr(kPrefix.size() - 1))) return false;
   return credentials_->FindKey(std::string_view(authorization).substr(7)).has_value();
 }
 

@@ -102,12 +102,14 @@ void AdminService::Handle(const std::string& path, HttpRequestData request,
                     ConstantTimeEquals(auth.substr(prefix.size()), options_.token);
   if (!authorized && credentials_ && auth.size() > prefix.size() &&
       strncasecmp(auth.c_str(), "bearer ", 7) == 0) {
-    // A service key may export and import its own app's objects, and nothing else.
-    if (auto app = ArchiveApp(path.substr(0, path.find('?')))) {
+    // A service key may list, browse, export and import its own app's objects, and nothing
+    // else.
+    if (auto app = ServiceKeyApp(path.substr(0, path.find('?')))) {
       if (auto key = credentials_->FindKey(auth.substr(prefix.size()))) {
         if (key->app != *app) {
           respond(ErrorResponse(403, "This service key belongs to app '" + key->app +
-                                         "': it may export and import that app's objects only."));
+                                         "': it may list, browse, export and import that app's "
+                                         "objects only."));
           return;
         }
         authorized = true;

@@ -89,9 +89,9 @@ class AdminService {
   void set_object_index(ObjectIndex* index) { object_index_ = index; }
 
   // Whether an admin request whose head holds `authorization` (not the admin token) may still
-  // reach Handle(): a live service key on an export or import path (`url`, from "/_admin/" on),
+  // reach Handle(): a live service key on a path of ServiceKeyApp (`url`, from "/_admin/" on),
   // which Handle() then checks against the path's app. Thread-safe; no I/O.
-  bool ArchiveKeyMayPass(const std::string& url, const std::string& authorization) const;
+  bool ServiceKeyMayPass(const std::string& url, const std::string& authorization) const;
 
   void Handle(const std::string& path, runtime::HttpRequestData request,
               std::function<void(runtime::HttpResponseData)> respond);
@@ -144,11 +144,15 @@ class AdminService {
   runtime::HttpResponseData Import(const ClassRecord& record,
                                    const runtime::HttpRequestData& request);
   runtime::HttpResponseData Backup(const runtime::HttpRequestData& request);
-  // The app of an export or import path, which that app's service keys may call too.
+  // The app of an export or import path.
   static std::optional<std::string> ArchiveApp(const std::string& path);
   // /v1/cluster[...] (admin_cluster.cc); `parts` is the split path.
   runtime::HttpResponseData ServeCluster(const std::vector<std::string>& parts,
                                          const runtime::HttpRequestData& request);
+  // The app of a path that app's service keys may call too: an export or import, the objects
+  // list, and the storage browser (/v1/apps/<app>/classes/<class>/objects...). As written in the
+  // path (not percent-decoded: an encoded name never equals a key's app, so it is refused).
+  static std::optional<std::string> ServiceKeyApp(const std::string& path);
   // GET /v1/usage and GET /metrics (admin_usage.cc).
   runtime::HttpResponseData ServeUsage(const runtime::HttpRequestData& request);
   runtime::HttpResponseData ServeMetrics(const runtime::HttpRequestData& request);

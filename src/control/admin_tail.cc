@@ -1,6 +1,8 @@
-// GET /v1/apps/<app>/tail: an app's live log (runtime/app_log.h) as Server-Sent Events, or its
-// kept lines as JSON (follow=false).
+// GET /v1/apps/<app>/tail: an app's live log (runtime/app_log.h) as Server-Sent Events, as
+// WebSocket messages (a request with Upgrade: websocket; net/event_web_socket.h turns the same
+// event stream into messages), or its kept lines as JSON (follow=false).
 #include <boost/json.hpp>
+#include <cctype>
 #include <cstdlib>
 
 #include "control/admin_json.h"
@@ -15,6 +17,24 @@ namespace dorm::control {
 namespace json = boost::json;
 using runtime::HttpRequestData;
 using runtime::HttpResponseData;
+
+namespace {
+
+// Whether the request asks for a WebSocket (its Upgrade header names websocket). The network
+// front checks the rest of the handshake.
+bool AsksForTailSocket(const HttpRequestData& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name.size() != 7) continue;
+    std::string lower_name = name;
+    std::string lower_value = value;
+    for (char& c : lower_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : lower_value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower_name == "upgrade" && lower_value.find("websocket") != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 HttpResponseData AdminService::ServeTail(const std::vector<std::string>& parts,
                                          const HttpRequestData& request) {
@@ -80,6 +100,10 @@ HttpResponseData AdminService::ServeTail(const std::vector<std::string>& parts,
   // Each client draws its own sample.
   filter.random_state ^= static_cast<uint64_t>(WallClockMs()) * 0x9E3779B97F4A7C15ull ^
                          reinterpret_cast<uintptr_t>(&filter);
+  const bool web_socket = AsksForTailSocket(request);
+  if (web_socket && !follow) {
+    return ErrorResponse(400, "Invalid follow 'false' for a WebSocket: it always follows.");
+  }
   std::shared_ptr<runtime::AppLog> log = runtime_.app_logs.For(app);
   if (!follow) {
     json::array lines;
@@ -93,6 +117,11 @@ HttpResponseData AdminService::ServeTail(const std::vector<std::string>& parts,
     return ErrorResponse(429, "Too many tail clients for app '" + app + "'.");
   }
   HttpResponseData response;
+  if (web_socket) {
+    response.status = 101;
+    response.body_stream = std::move(stream);
+    return response;
+  }
   response.status = 200;
   response.headers.emplace_back("content-type", "text/event-stream");
   response.headers.emplace_back("cache-control", "no-store");

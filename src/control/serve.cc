@@ -487,8 +487,9 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
               ConstantTimeEquals(std::string_view(auth).substr(7), token)) {
             return std::nullopt;
           }
-          // A service key may export and import its own app (the service decides which).
-          if (admin.ArchiveKeyMayPass(head.url, auth)) return std::nullopt;
+          // A service key may reach its own app's objects, storage and archives (the service
+          // decides which app).
+          if (admin.ServiceKeyMayPass(head.url, auth)) return std::nullopt;
           // The admin service's own answer.
           runtime::HttpResponseData refused = runtime::HttpResponseData::JsonError(
               401, auth.empty() ? "Missing admin token." : "Invalid admin token.");

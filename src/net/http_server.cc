@@ -20,6 +20,7 @@
 #include "cluster/cluster_node.h"
 #include "cluster/forward_auth.h"
 #include "net/access_gate.h"
+#include "net/event_web_socket.h"
 #include "net/expiry_timer.h"
 #include "net/forward_tunnel.h"
 #include "net/peer_call_codec.h"
@@ -523,7 +524,9 @@ class Session : public std::enable_shared_from_this<Session> {
       phase_ = Phase::kHead;
       Arm(server_.options().header_timeout);
     }
-    if ((plan_.route.kind == RouteKind::kObject || plan_.route.kind == RouteKind::kWorker) &&
+    // An admin endpoint may answer an upgrade too (the live log: EventWebSocket).
+    if ((plan_.route.kind == RouteKind::kObject || plan_.route.kind == RouteKind::kWorker ||
+         plan_.route.kind == RouteKind::kAdmin) &&
         websocket::is_upgrade(req)) {
       upgrade_request_.emplace(req.base());
     }
@@ -984,6 +987,19 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (progress_timer_) progress_timer_->cancel();
     SettleUpload(/*object_may_read=*/data.body_stream != nullptr);
+    if (data.body_stream && data.status == 101) {
+      // An admin answer to an upgrade: its event stream goes out as WebSocket messages.
+      if (upgrade_request_ && plan_.route.kind == RouteKind::kAdmin && !server_.draining()) {
+        UpgradeToEvents(std::move(data));
+        return;
+      }
+      data.body_stream->Cancel();
+      data = upgrade_request_ ? Plain(503, "The server is shutting down.")
+                              : Plain(400,
+                                      "The request is not a WebSocket upgrade (it needs "
+                                      "Connection: Upgrade and Upgrade: websocket).");
+      keep_alive_ = false;
+    }
     if (data.body_stream) {
       WriteStreamed(std::move(data));
       return;
@@ -1282,6 +1298,18 @@ class Session : public std::enable_shared_from_this<Session> {
       std::make_shared<WebSocketConnection>(std::move(socket), engine, id, options)
           ->Start(std::move(*request), *headers);
     });
+  }
+
+  // Completes an admin upgrade on this loop: the connection becomes an EventWebSocket sending the
+  // answer's event stream.
+  void UpgradeToEvents(runtime::HttpResponseData data) {
+    Disarm();
+    phase_ = Phase::kClosed;
+    reservation_.Release();
+    std::make_shared<EventWebSocket>(std::move(socket_), std::move(data.body_stream),
+                                     server_.options().web_socket.handshake_timeout)
+        ->Start(std::move(*upgrade_request_));
+    upgrade_request_.reset();
   }
 
   // Stops sending, then discards what the client still sends (bounded in time and bytes) before

@@ -276,6 +276,12 @@ class ThreadEngine final : public ObjectHost {
                    const std::string& error);
   // The outcome of a successful alarm handler, to be sent once its writes are durable.
   HttpResponseData FinishAlarmHandler(ObjectInstance* instance);
+  // The object's database file was just replaced (an import) by one that stores `alarm`: the
+  // alarm index and the scheduler learn it (none: the old file's alarm is forgotten), so it fires
+  // at its time, at once when already past, without waiting for the object to set one. The index
+  // change is flushed before this returns. Returns "" or why the index could not be written (the
+  // new file is in place either way). On the object's thread.
+  std::string AdoptReplacedAlarm(const ObjectAddress& address, std::optional<long long> alarm);
 
   // --- The storage browser (thread_engine_storage_commands.cc) ---
   // Runs an operator's storage command on the object, between its turns; the answer leaves once

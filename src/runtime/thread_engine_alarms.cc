@@ -4,6 +4,7 @@
 #include "runtime/alarm_scheduler.h"
 #include "runtime/object_id.h"
 #include "runtime/thread_engine.h"
+#include "storage/alarm_index.h"
 #include "util/log.h"
 #include "util/wall_clock.h"
 
@@ -200,6 +201,30 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
     Log(LogLevel::kError, std::string("cannot delete a fired alarm: ") + e.what());
     BreakInstance(instance, ResetReason::kStorageFailure);
   }
+}
+
+std::string ThreadEngine::AdoptReplacedAlarm(const ObjectAddress& given,
+                                             std::optional<long long> alarm) {
+  ObjectAddress address = given;
+  CompleteAddress(address);
+  if (shared_.alarm_index) {
+    try {
+      shared_.alarm_index->Apply({storage::AlarmChange{
+          storage::AlarmEntry{address.app, address.class_name, address.instance_name,
+                              alarm.value_or(0), address.object_id},
+          !alarm}});
+      // The new file is already durable; so must be the index entry that wakes it, or a restart
+      // would forget the alarm until the object set one.
+      storage::SyncTarget sync;
+      sync.data_paths.push_back(shared_.alarm_index->LogPath());
+      std::string error;
+      if (!sync.Run(&error)) return "cannot flush the alarm index: " + error;
+    } catch (const storage::StorageError& e) {
+      return std::string("cannot write the alarm index: ") + e.what();
+    }
+  }
+  if (shared_.alarm_scheduler) shared_.alarm_scheduler->Set(address, alarm);
+  return std::string();
 }
 
 }  // namespace dorm::runtime

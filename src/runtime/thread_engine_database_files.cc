@@ -14,6 +14,9 @@
 //
 // Neither constructs the object nor runs any of its code. The copy holds the thread for as long
 // as it takes (a page copy, typically well under a second for an object's database).
+//
+// After a replacement the alarm the new file stores is indexed and scheduled
+// (AdoptReplacedAlarm, thread_engine_alarms.cc).
 #include <boost/json.hpp>
 #include <filesystem>
 
@@ -66,6 +69,7 @@ void ThreadEngine::DeliverDatabaseFileCommand(ObjectInstance* instance, StorageC
   // kReplace.
   const std::string key = ObjectKey(instance->address);
   const std::string db_path = instance->db_path;
+  const ObjectAddress address = instance->address;
   // The reset closes the connection and drops the instance; events still queued are handed to a
   // fresh instance, which opens the new file once it has been swapped in (they are delivered
   // through the loop's queue, after this returns).
@@ -78,7 +82,9 @@ void ThreadEngine::DeliverDatabaseFileCommand(ObjectInstance* instance, StorageC
   BreakInstance(instance, ResetReason::kCodeUpdated,
                 "Durable Object reset because its storage was replaced by an import.");
   if (placement_thread_ >= 0) ReleasePlacementIfGone(key);
+  std::optional<long long> alarm;
   try {
+    alarm = storage::StoredAlarm(command.file_path);
     storage::ReplaceDatabaseFile(command.file_path, db_path);
   } catch (const storage::StorageError& e) {
     Log(LogLevel::kError, "import of " + key + " failed: " + e.what());
@@ -87,6 +93,15 @@ void ThreadEngine::DeliverDatabaseFileCommand(ObjectInstance* instance, StorageC
   }
   // A flush of the old file that failed must not make the new one count as unconfirmed.
   unconfirmed_paths_.erase(db_path);
+  const std::string alarm_error = AdoptReplacedAlarm(address, alarm);
+  if (!alarm_error.empty()) {
+    Log(LogLevel::kError, "import of " + key + ": " + alarm_error);
+    event.done(HttpResponseData::JsonError(500,
+                                           "The object was imported but its alarm could not "
+                                           "be scheduled: " +
+                                               alarm_error));
+    return;
+  }
   event.done(DatabaseFileAnswer({{"replaced", true}}));
 }
 

@@ -95,8 +95,9 @@ void AlarmIndex::ApplyOne(const AlarmChange& change) {
         false);
   } else {
     Run(&upsert_stmt_,
-        "INSERT OR REPLACE INTO object_alarms (app, class, id, name, time_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO object_alarms (app, class, id, name, time_ms) VALUES (?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT (app, class, id) DO UPDATE SET time_ms = excluded.time_ms, "
+        "name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE object_alarms.name END",
         e, true);
   }
   // The object's row of the index as written before ids, if any, is replaced by the one above.

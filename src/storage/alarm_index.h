@@ -42,7 +42,8 @@ class AlarmIndex {
   AlarmIndex& operator=(const AlarmIndex&) = delete;
 
   // Records the changes in one transaction (all or none), so that a burst of commits costs one
-  // write of the index rather than one per object.
+  // write of the index rather than one per object. An entry without an instance name keeps the
+  // name already recorded for its object (the object may be reached by id after by name).
   void Apply(const std::vector<AlarmChange>& changes);
   // Removes every alarm of a class (when the class is deleted).
   void RemoveClass(const std::string& app, const std::string& class_name);

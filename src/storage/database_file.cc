@@ -106,6 +106,37 @@ std::string DatabaseFileProblem(const std::string& path) {
   return problem;
 }
 
+std::optional<long long> StoredAlarm(const std::string& path) {
+  sqlite3* db = nullptr;
+  const std::string uri = "file:" + path + "?immutable=1";
+  int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+  std::optional<long long> alarm;
+  sqlite3_stmt* st = nullptr;
+  if (rc == SQLITE_OK) {
+    // The same row ObjectDatabase::GetAlarm reads. A database without _cf_METADATA never had an
+    // alarm.
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT value FROM _cf_METADATA WHERE key = 'alarm' AND "
+                            "value IS NOT NULL",
+                            -1, &st, nullptr);
+    if (rc != SQLITE_OK && sqlite3_errmsg(db) &&
+        std::strstr(sqlite3_errmsg(db), "no such table") != nullptr) {
+      sqlite3_close_v2(db);
+      return std::nullopt;
+    }
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) alarm = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  sqlite3_finalize(st);
+  sqlite3_close_v2(db);
+  if (rc != SQLITE_OK) throw StorageError("cannot read the alarm of " + path + ": " + message, rc);
+  return alarm;
+}
+
 void ReplaceDatabaseFile(const std::string& replacement, const std::string& database_path) {
   struct stat st;
   if (::stat(database_path.c_str(), &st) == 0) {

@@ -7,6 +7,7 @@
 // (callers run it on the object's thread, with the object's connection closed).
 #pragma once
 
+#include <optional>
 #include <string>
 
 struct sqlite3;
@@ -24,6 +25,12 @@ void CopyDatabase(sqlite3* source, const std::string& target_path);
 // integrity_check`, or has no key-value table), or "" when it is. Opens it read-only; never
 // throws.
 std::string DatabaseFileProblem(const std::string& path);
+
+// The alarm stored in the database file at `path` (ms since the epoch), or nullopt when it holds
+// none. For a file that is not open as an object's database: an imported or restored one, whose
+// alarm the alarm index does not know yet. Opens it read-only (creating nothing next to it);
+// throws StorageError when it cannot be read.
+std::optional<long long> StoredAlarm(const std::string& path);
 
 // Makes `replacement` (a sound database file on the same file system, flushed) the database at
 // `database_path`: the old database's write-ahead log is first checkpointed into it, so that a

@@ -15,7 +15,7 @@ import { startServer, fixture, dormBin, withTimeout } from './lib/dorm.mjs';
 import { WsClient } from './lib/ws.mjs';
 
 const ACTIONS = ['deploy', 'list', 'get', 'delete', 'usage', 'list_env', 'set_env', 'delete_env', 'tail',
-  'list_objects', 'get_storage'];
+  'list_objects', 'get_storage', 'export', 'backup'];
 const CLASS_FIELDS = ['access_mode', 'class_name', 'id', 'last_deployed_at', 'name', 'status'];
 
 let server;
@@ -72,7 +72,7 @@ test('tools/list offers manage_durable_objects with the seed actions and argumen
   assert.equal(schema.type, 'object');
   assert.deepEqual(schema.required, ['action']);
   assert.deepEqual(schema.properties.action.enum, ACTIONS);
-  for (const arg of ['app_id', 'name', 'code', 'access_mode', 'key', 'value', 'since', 'object', 'level', 'prefix', 'cursor', 'limit']) {
+  for (const arg of ['app_id', 'name', 'code', 'access_mode', 'key', 'value', 'since', 'object', 'level', 'prefix', 'cursor', 'limit', 'file', 'folder']) {
     assert.equal(schema.properties[arg]?.type, 'string', arg);
   }
   assert.deepEqual(schema.properties.access_mode.enum, ['public', 'authenticated', 'service_key']);

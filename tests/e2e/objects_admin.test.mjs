@@ -216,8 +216,11 @@ test('an app reaches only its own objects', async () => {
   await api('GET', `${objectPath('obj-007')}/storage/n`, undefined, 404, 'other');
   const key = (await server.cli(['keys', 'create', '--app', 'default'])).stdout.trim();
   assert.match(key, /^dorm_sk_/);
+  // The app's own service key lists its objects (the rest in service_key_objects.test.mjs).
   const res = await server.api('GET', `/apps/default/classes/${CLASS}/objects`, undefined, { token: key });
-  assert.equal(res.status, 401);
+  assert.equal(res.status, 200, res.text);
+  const refused = await server.api('GET', `/apps/other/classes/${CLASS}/objects`, undefined, { token: key });
+  assert.equal(refused.status, 403, refused.text);
 });
 
 test('the CLI prints the objects list and runs storage commands', async () => {

@@ -57,6 +57,22 @@ TEST_F(AlarmIndexTest, ObjectsAreKeyedByIdWithOrWithoutAName) {
   EXPECT_TRUE(index.DueBy(100, 10).empty());
 }
 
+TEST_F(AlarmIndexTest, AChangeWithoutANameKeepsTheNameRecorded) {
+  AlarmIndex index(dir_);
+  const std::string a(64, 'a');
+  index.Apply({Set("lobby", a, 20)});
+  // An import or a restore knows the object by id; the name it was reached by stays.
+  index.Apply({Set("", a, 40)});
+  auto due = index.DueBy(100, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].time_ms, 40);
+  EXPECT_EQ(due[0].instance_name, "lobby");
+  index.Apply({Set("hall", a, 50)});
+  due = index.DueBy(100, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].instance_name, "hall");
+}
+
 TEST_F(AlarmIndexTest, RowsWrittenBeforeIdsAreReadAndReplacedOnTheObjectsNextChange) {
   { AlarmIndex created(dir_); }
   Exec("INSERT INTO alarms (app, class, name, time_ms) VALUES ('app', 'cls', 'old', 5)");
