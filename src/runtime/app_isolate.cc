@@ -9,6 +9,7 @@
 #include "js/serializer.h"
 #include "js/strings.h"
 #include "runtime/compression_natives.h"
+#include "runtime/digest_stream_natives.h"
 #include "runtime/embedded_source.h"
 #include "runtime/env_object.h"
 #include "runtime/native_module.h"
@@ -237,6 +238,7 @@ AppIsolate::~AppIsolate() {
   context_.Reset();
   ReleaseSqlCursors(isolate_);
   ReleaseCompressionStreams(isolate_);
+  ReleaseDigestStreams(isolate_);
   wasm_memories_.reset();
   js::ForgetIsolate(isolate_);
   isolate_->Dispose();
