@@ -2,6 +2,7 @@
 import native from './native.js';
 import { DOMException } from './dom_exception.js';
 import { CryptoKey } from './crypto_key.js';
+import { DigestStream } from './digest_stream.js';
 import { SubtleCrypto, subtle } from './subtle.js';
 import {
   defineInterface, illegalConstructor, isArrayBufferView, requireArgs, typedArrayName,
@@ -57,6 +58,10 @@ export class Crypto extends Uncloneable {
 }
 
 defineInterface(Crypto, 'Crypto');
+// workerd nests DigestStream in Crypto: reached as `crypto.DigestStream`, not a global.
+Object.defineProperty(Crypto.prototype, 'DigestStream', {
+  value: DigestStream, writable: true, enumerable: true, configurable: true,
+});
 hideBase(Crypto);
 refuseClone(Crypto, 'Crypto');
 

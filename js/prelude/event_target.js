@@ -196,6 +196,14 @@ function flattenOptions(options, withListenerOptions, checked, method) {
 
 export let dispatchTrustedEvent;
 
+// Targets whose events show another object as their target (and as `this` in listeners): the
+// global scope's listeners live on an EventTarget of the prelude's, but see the global object.
+const targetAliases = new WeakMap();
+
+export function aliasTarget(target, shown) {
+  targetAliases.set(target, shown);
+}
+
 // Interfaces that act when listeners of a type come and go (a MessagePort starts delivering once
 // it has a 'message' listener): target → callback(type, listenerCount).
 const listenerObservers = new WeakMap();
@@ -301,13 +309,14 @@ export class EventTarget extends Uncloneable {
   // There is no tree here, so the path is the target alone, in the AT_TARGET phase (there are
   // no capturing listeners).
   #dispatch(event, state, propagate = false) {
+    const shown = targetAliases.get(this) ?? this;
     state.dispatching = true;
-    state.target = this;
-    state.currentTarget = this;
+    state.target = shown;
+    state.currentTarget = shown;
     state.phase = AT_TARGET;
     try {
       const list = this.#listeners.get(state.type);
-      if (list !== undefined && list.length > 0) this.#invoke(event, state, list.slice(), propagate);
+      if (list !== undefined && list.length > 0) this.#invoke(event, state, list.slice(), propagate, shown);
     } finally {
       state.phase = NONE;
       state.currentTarget = null;
@@ -319,14 +328,14 @@ export class EventTarget extends Uncloneable {
     return !state.canceled;
   }
 
-  #invoke(event, state, listeners, propagate) {
+  #invoke(event, state, listeners, propagate, shown) {
     for (const listener of listeners) {
       if (listener.removed) continue;
       if (listener.once) this.#remove(state.type, listener);
       try {
         const { callback } = listener;
         if (typeof callback === 'function') {
-          callback.call(this, event);
+          callback.call(shown, event);
         } else {
           const handleEvent = callback.handleEvent;
           if (typeof handleEvent !== 'function') {

@@ -13,6 +13,7 @@ import { TextDecoder, TextEncoder } from './encoding.js';
 import { TextDecoderStream, TextEncoderStream } from './encoding_streams.js';
 import { CustomEvent, Event, EventTarget } from './event_target.js';
 import { FormData } from './form_data.js';
+import { installGlobalEventTarget } from './global_scope.js';
 import { Headers } from './headers.js';
 import { HTMLRewriter } from './html_rewriter.js';
 import { FixedLengthStream, IdentityTransformStream } from './identity_stream.js';
@@ -128,6 +129,7 @@ export function installGlobals(target = globalThis) {
     Object.defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true });
   }
   installWasmMemoryLimit(target);
+  installGlobalEventTarget(target);
   // Workers expose the global scope as `self` as well.
   Object.defineProperty(target, 'self', {
     value: target, writable: true, enumerable: false, configurable: true,

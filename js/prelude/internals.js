@@ -2,6 +2,7 @@ import { Blob, blobInternals } from './blob.js';
 import { explainCloneRefusal } from './clone_refusal.js';
 import { describeCopied, reviveCopied } from './copied_clone.js';
 import { makeDOMException } from './dom_exception.js';
+import { dispatchRejection, hasRejectionListeners } from './global_scope.js';
 import { createIncomingRequest } from './request.js';
 import { isResponse, responseParts } from './response.js';
 
@@ -20,4 +21,7 @@ export const internals = {
   // Headers, Request, Response and DOMException in structured clone (src/js/serializer.h).
   describeCopied,
   reviveCopied,
+  // The global scope's rejection events (src/runtime ThreadEngine::ReportUnhandledRejections).
+  hasRejectionListeners,
+  dispatchRejection,
 };

@@ -355,6 +355,29 @@ adaptMembers(LibWritableStreamDefaultWriter);
 adaptMembers(WritableStreamDefaultController);
 adaptMembers(LibTransformStream);
 
+// workerd rejects close() of an errored WritableStream with the error it holds (the library, as
+// the specification, with a TypeError saying the stream cannot be closed). The checks the library
+// makes first (the receiver's type, a released writer, a locked stream) are left to it.
+function rejectCloseOfErrored(proto, streamOf) {
+  const close = proto.close;
+  Object.defineProperty(proto, 'close', {
+    value: {
+      close() {
+        const stream = streamOf(this);
+        if (stream !== undefined && stream !== null && stream._state === 'errored') {
+          return Promise.reject(stream._storedError);
+        }
+        return Reflect.apply(close, this, []);
+      },
+    }.close,
+    writable: true, enumerable: true, configurable: true,
+  });
+}
+rejectCloseOfErrored(LibWritableStreamDefaultWriter.prototype,
+  (writer) => (writer instanceof LibWritableStreamDefaultWriter ? writer._ownerWritableStream : undefined));
+rejectCloseOfErrored(LibWritableStream.prototype,
+  (stream) => (stream instanceof LibWritableStream && stream._writer === undefined ? stream : undefined));
+
 // The ends of TransformStreams whose two sides are not the library's transform (workerd's
 // IdentityTransformStream): TransformStream's own `readable` and `writable` give them, so that
 // such a stream has the prototype members of any other.

@@ -9,6 +9,7 @@
 #include "js/serializer.h"
 #include "js/strings.h"
 #include "runtime/compression_natives.h"
+#include "runtime/digest_stream_natives.h"
 #include "runtime/embedded_source.h"
 #include "runtime/env_object.h"
 #include "runtime/native_module.h"
@@ -235,8 +236,10 @@ AppIsolate::~AppIsolate() {
   host_object_template_.Reset();
   blob_prototype_.Reset();
   context_.Reset();
+  reported_rejections_.clear();
   ReleaseSqlCursors(isolate_);
   ReleaseCompressionStreams(isolate_);
+  ReleaseDigestStreams(isolate_);
   wasm_memories_.reset();
   js::ForgetIsolate(isolate_);
   isolate_->Dispose();
@@ -292,6 +295,27 @@ v8::Local<v8::Function> AppIsolate::Internal(const char* name) {
     return {};
   }
   return value.As<v8::Function>();
+}
+
+void AppIsolate::RememberReportedRejection(v8::Local<v8::Promise> promise) {
+  // Promises collected since are dropped on the way.
+  while (!reported_rejections_.empty() &&
+         (reported_rejections_.front().IsEmpty() ||
+          reported_rejections_.size() >= kReportedRejectionLimit)) {
+    reported_rejections_.pop_front();
+  }
+  reported_rejections_.emplace_back(isolate_, promise);
+  reported_rejections_.back().SetWeak();
+}
+
+bool AppIsolate::TakeReportedRejection(v8::Local<v8::Promise> promise) {
+  for (auto it = reported_rejections_.begin(); it != reported_rejections_.end(); ++it) {
+    if (!it->IsEmpty() && it->Get(isolate_) == promise) {
+      reported_rejections_.erase(it);
+      return true;
+    }
+  }
+  return false;
 }
 
 uint64_t AppIsolate::StageMessage(StagedMessage message) {

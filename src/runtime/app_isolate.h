@@ -9,6 +9,7 @@
 #include <v8.h>
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -90,6 +91,14 @@ class AppIsolate {
   // A member of the prelude's `internals` or of the runtime's exports (e.g. "newRequest").
   v8::Local<v8::Function> Internal(const char* name);
   v8::Local<v8::Function> RuntimeFunction(const char* name);
+
+  // The rejected promises reported to `unhandledrejection` listeners, held weakly, so that a
+  // handler added to one later dispatches `rejectionhandled` (ThreadEngine). At most
+  // kReportedRejectionLimit are kept, the oldest forgotten first.
+  static constexpr size_t kReportedRejectionLimit = 1024;
+  void RememberReportedRejection(v8::Local<v8::Promise> promise);
+  // Whether `promise` was reported and is still remembered; it is then forgotten.
+  bool TakeReportedRejection(v8::Local<v8::Promise> promise);
 
   // Functions and property names used on every request, looked up once.
   enum Name { kFetch, kStatus, kStatusText, kHeaders, kBody, kNameCount };
@@ -178,6 +187,7 @@ class AppIsolate {
   std::shared_ptr<js::ByteBudget> memory_budget_;
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
   std::unique_ptr<WasmMemoryLedger> wasm_memories_;
+  std::deque<v8::Global<v8::Promise>> reported_rejections_;  // weak
   v8::Isolate* isolate_ = nullptr;
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> prelude_internals_;

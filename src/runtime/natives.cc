@@ -26,7 +26,8 @@ v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app) {
        {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(), StorageNatives(),
         ObjectEventNatives(), WebSocketNatives(), NamespaceNatives(), FetchNatives(),
         CacheNatives(), AsyncContextNatives(), ResponseStreamNatives(), OutboundWebSocketNatives(),
-        StubBodyNatives(), WasmMemoryNatives(), BundleNatives(), CompressionNatives()}) {
+        StubBodyNatives(), WasmMemoryNatives(), BundleNatives(), CompressionNatives(),
+        DigestStreamNatives()}) {
     AddNatives(isolate, context, natives, data, functions);
   }
   // The SQL natives' data also carries the constructor of their cursor handles.

@@ -85,6 +85,7 @@ ThreadEngine::~ThreadEngine() {
   by_slot_.clear();
   graveyard_.clear();
   rejected_promises_.clear();
+  handled_rejections_.clear();
   apps_.clear();
   doomed_apps_.clear();
   storage::SetThreadInterruptFlag(nullptr);
@@ -167,26 +168,82 @@ void ThreadEngine::OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& me
     for (auto it = rejected_promises_.begin(); it != rejected_promises_.end(); ++it) {
       if (it->second.Get(isolate) == promise) {
         rejected_promises_.erase(it);
-        break;
+        return;
       }
+    }
+    // Reported already: the listeners hear that it is handled now.
+    if (app->TakeReportedRejection(promise)) {
+      handled_rejections_.emplace_back(app, v8::Global<v8::Promise>(isolate, promise));
     }
   }
 }
 
-void ThreadEngine::ReportUnhandledRejections(AppIsolate* app) {
-  if (rejected_promises_.empty()) return;
+namespace {
+
+// How many times one report dispatches rejection events and runs the microtasks they queued
+// (which may reject more promises) before leaving the rest to the next turn's report.
+constexpr int kRejectionReportRounds = 4;
+
+// Whether the app's global scope has `unhandledrejection` or `rejectionhandled` listeners.
+bool HasRejectionListeners(AppIsolate* app) {
+  v8::Local<v8::Function> has = app->Internal("hasRejectionListeners");
+  if (has.IsEmpty()) return false;
+  v8::TryCatch try_catch(app->isolate());
+  v8::Local<v8::Value> result;
+  return has->Call(app->context(), v8::Undefined(app->isolate()), 0, nullptr).ToLocal(&result) &&
+         result->IsTrue();
+}
+
+// Dispatches a PromiseRejectionEvent of `type` on the app's global scope. The listeners run
+// under the turn's CPU limit; their exceptions are reported as uncaught by the prelude.
+void DispatchRejectionEvent(AppIsolate* app, const char* type, v8::Local<v8::Promise> promise,
+                            v8::Local<v8::Value> reason) {
   v8::Isolate* isolate = app->isolate();
-  auto list = std::move(rejected_promises_);
-  rejected_promises_.clear();
-  for (auto& [owner, promise] : list) {
-    if (owner != app) continue;
-    v8::Local<v8::Promise> p = promise.Get(isolate);
-    std::string where;
-    ObjectInstance* instance = FindBySlot(current_slot_);
-    if (instance) where = LogTag(instance->address) + " ";
-    std::string stack = js::ExceptionStack(isolate, p->Result());
-    Log(LogLevel::kError, where + "Uncaught (in promise) " + stack);
-    TailException(app, instance, "Uncaught (in promise) " + stack);
+  v8::Local<v8::Function> dispatch = app->Internal("dispatchRejection");
+  if (dispatch.IsEmpty()) return;
+  v8::TryCatch try_catch(isolate);
+  v8::Local<v8::Value> args[] = {js::FromUtf8(isolate, type), promise, reason};
+  v8::Local<v8::Value> ignored;
+  if (!dispatch->Call(app->context(), v8::Undefined(isolate), 3, args).ToLocal(&ignored)) return;
+}
+
+}  // namespace
+
+void ThreadEngine::ReportUnhandledRejections(AppIsolate* app) {
+  v8::Isolate* isolate = app->isolate();
+  // A listener the watchdog terminated may leave V8 no longer terminating once its call returns:
+  // the watchdog's own flag says the turn is over all the same.
+  const std::atomic<bool>* terminated = watchdog_slot_->terminating_flag();
+  auto stopped = [&] { return isolate->IsExecutionTerminating() || terminated->load(); };
+  for (int round = 0; round < kRejectionReportRounds; ++round) {
+    if (rejected_promises_.empty() && handled_rejections_.empty()) return;
+    auto list = std::move(rejected_promises_);
+    rejected_promises_.clear();
+    auto handled = std::move(handled_rejections_);
+    handled_rejections_.clear();
+    const bool listeners = HasRejectionListeners(app);
+    for (auto& [owner, promise] : list) {
+      if (owner != app) continue;
+      v8::Local<v8::Promise> p = promise.Get(isolate);
+      std::string where;
+      ObjectInstance* instance = FindBySlot(current_slot_);
+      if (instance) where = LogTag(instance->address) + " ";
+      std::string stack = js::ExceptionStack(isolate, p->Result());
+      Log(LogLevel::kError, where + "Uncaught (in promise) " + stack);
+      TailException(app, instance, "Uncaught (in promise) " + stack);
+      if (!listeners) continue;
+      app->RememberReportedRejection(p);
+      DispatchRejectionEvent(app, "unhandledrejection", p, p->Result());
+      if (stopped()) return;
+    }
+    for (auto& [owner, promise] : handled) {
+      if (owner != app || !listeners) continue;
+      DispatchRejectionEvent(app, "rejectionhandled", promise.Get(isolate), v8::Undefined(isolate));
+      if (stopped()) return;
+    }
+    if (!listeners) return;
+    isolate->PerformMicrotaskCheckpoint();
+    if (stopped()) return;
   }
 }
 

@@ -463,6 +463,9 @@ class ThreadEngine final : public ObjectHost {
   int turn_depth_ = 0;
   int64_t turn_began_ns_ = 0;  // the outermost turn's start, steady clock
   std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> rejected_promises_;
+  // Promises reported to `unhandledrejection` listeners that got a handler since: their
+  // `rejectionhandled` events, dispatched with the next report.
+  std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> handled_rejections_;
   // Long turns (see LongTurnLimit): pumps held back while the app's long turns hold their share.
   std::set<uint64_t> deferred_pumps_;
   boost::asio::steady_timer deferred_pump_timer_;

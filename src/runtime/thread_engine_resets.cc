@@ -138,6 +138,7 @@ void ThreadEngine::PostCleanup() {
         DropOutboundSockets(app.get());
       }
       rejected_promises_.clear();
+      handled_rejections_.clear();
       doomed_apps_.clear();
     }
   });

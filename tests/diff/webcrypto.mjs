@@ -13,6 +13,6 @@ runProbeDiff({
   tmpPrefix: 'dorm-diff-crypto-',
   scenarios: [
     'hmac_rfc4231', 'hmac_webhook', 'ed25519_rfc8032', 'aes_gcm_vectors', 'kdf_vectors', 'aes_modes',
-    'round_trips', 'node_keys', 'edge_cases', 'interfaces', 'errors',
+    'round_trips', 'node_keys', 'edge_cases', 'interfaces', 'errors', 'digest_stream', 'digest_stream_hostile', 'digest_stream_crc',
   ],
 });

@@ -1,0 +1,75 @@
+// `addEventListener('unhandledrejection' | 'rejectionhandled')` on the global scope, as workerd
+// delivers them: a trusted, non-cancelable PromiseRejectionEvent with own `reason` and `promise`,
+// the global object as target and `this`; `rejectionhandled` (reason undefined) when a reported
+// promise gets a handler later. Expected values are workerd's answers to the same code
+// (tests/e2e/fixtures/rejection_events.js run as a Worker on workerd 2026-10-23).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, fixture } from './lib/dorm.mjs';
+
+let server;
+
+before(async () => {
+  // A short CPU limit, for the listener that never returns.
+  server = await startServer({ flags: ['--cpu-limit-ms', '1000'] });
+  await server.deploy(fixture('rejection_events.js'), { name: 'rejections' });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+const run = async (name) => (await server.request(`/_do/rejections/x/${encodeURIComponent(name)}`));
+const events = async () => server.json('/_do/rejections/x/events');
+
+const unhandled = (reason, samePromise = true) => ({
+  type: 'unhandledrejection', ctor: 'PromiseRejectionEvent', reason, promiseIsPromise: true, samePromise,
+  cancelable: false, bubbles: false, isTrusted: true, phase: 2, keys: ['reason', 'promise'],
+  thisIsGlobal: true, target: true, currentTarget: true,
+});
+
+test('an unhandled rejection reaches every listener, then the log', async () => {
+  await events();
+  assert.equal((await run('plain')).status, 200);
+  assert.deepEqual(await events(), [unhandled('plain'), { handleEvent: 'unhandledrejection' }]);
+  await server.waitForOutput(/Uncaught \(in promise\) Error: plain/);
+});
+
+test('a handler added after the report dispatches rejectionhandled', async () => {
+  await events();
+  await run('late');
+  assert.deepEqual(await events(), [
+    unhandled('late'), { handleEvent: 'unhandledrejection' },
+    { type: 'rejectionhandled', reasonIsUndefined: true, samePromise: true, ctor: 'PromiseRejectionEvent', thisIsGlobal: true },
+  ]);
+});
+
+test('handled in time or a removed listener: nothing', async () => {
+  await events();
+  await run('handled');
+  assert.deepEqual(await events(), []);
+  await run('removed');
+  assert.deepEqual(await events(), [unhandled('7'), { handleEvent: 'unhandledrejection' }]);
+});
+
+test('a listener that throws is reported and the others still run', async () => {
+  await events();
+  assert.equal((await run('throws')).status, 200);
+  assert.deepEqual(await events(), [unhandled('listener throws'), { handleEvent: 'unhandledrejection' }]);
+  await server.waitForOutput(/thrown by a listener/);
+});
+
+test('the global scope dispatches like an EventTarget; PromiseRejectionEvent is not constructible', async () => {
+  assert.deepEqual(await server.json('/_do/rejections/x/shape'), {
+    construct: 'TypeError: Illegal constructor', dispatched: true, count: 1,
+    types: ['function', 'function', 'function'], ownEnumerable: false,
+  });
+});
+
+test('a listener that never returns is stopped by the CPU limit; the server goes on', async () => {
+  const spin = await run('spin');
+  assert.equal(spin.status, 500);
+  await events();
+  await run('plain');
+  assert.deepEqual(await events(), [unhandled('plain'), { handleEvent: 'unhandledrejection' }]);
+});
