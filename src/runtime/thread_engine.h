@@ -616,6 +616,9 @@ class ThreadEngine final : public ObjectHost {
   bool release_memory_ = false;   // objects were evicted since the last release
   bool trim_allocator_ = false;   // many database connections closed since the last release
   size_t closed_since_trim_ = 0;  // database connections closed since the last trim request
+  // Requests and alarms that arrived since the last eviction sweep: a thread that keeps taking
+  // them is busy, and releasing memory waits (see ReleaseMemory).
+  size_t arrivals_since_sweep_ = 0;
   std::chrono::steady_clock::time_point last_memory_release_;
 
   // Usage metering (see ReadUsage).

@@ -18,6 +18,7 @@ void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int 
   CompleteAddress(address);
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
   NoteArrived(key);
+  ++arrivals_since_sweep_;
   FireAlarmHere(std::move(address), scheduled_ms, retry_count);
   ReleasePlacementIfGone(key);
 }
