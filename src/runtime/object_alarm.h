@@ -78,6 +78,9 @@ class ObjectAlarm {
   bool TakeChanged();
   // The alarm after the commit; the alarm index must be flushed with this commit.
   void Committed(std::optional<long long> alarm);
+  // The alarm as read from a database opened with no transaction open (so, as of the last
+  // commit); nothing to flush.
+  void Loaded(std::optional<long long> alarm) { stored_ = alarm; }
   // Whether the next flush must include the alarm index (once).
   bool TakeIndexFlush();
   std::optional<long long> stored() const { return stored_; }

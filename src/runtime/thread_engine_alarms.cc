@@ -23,6 +23,33 @@ void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int 
   ReleasePlacementIfGone(key);
 }
 
+void ThreadEngine::WarmForAlarm(ObjectAddress address) {
+  CompleteAddress(address);
+  std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
+  NoteArrived(key);
+  // Half the limit: warming must never close other objects' connections to make room.
+  if (!shared_.cluster &&
+      open_databases_.size() < shared_.options.max_open_databases_per_thread / 2) {
+    bool class_exists = true;
+    AppIsolate* app = AppForClass(address, &class_exists);
+    ObjectInstance* instance = app ? EnsureInstance(address, app) : nullptr;
+    if (instance && !instance->db && !instance->db_absent) {
+      if (instance->last_active == std::chrono::steady_clock::time_point{}) {
+        instance->last_active = std::chrono::steady_clock::now();
+      }
+      try {
+        // The alarm as stored keeps the connection open until the fire (ObjectAlarm::DueSoon).
+        if (storage::ObjectDatabase* db = Database(instance, false)) {
+          instance->alarm.Loaded(db->GetAlarm());
+        }
+      } catch (const storage::StorageError&) {
+        // The fire opens it again and reports the error.
+      }
+    }
+  }
+  ReleasePlacementIfGone(key);
+}
+
 void ThreadEngine::FireAlarmHere(ObjectAddress address, long long scheduled_ms, int retry_count) {
   bool class_exists = true;
   AppIsolate* app = AppForClass(address, &class_exists);
