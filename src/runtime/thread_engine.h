@@ -278,6 +278,9 @@ class ThreadEngine final : public ObjectHost {
   void DeliverAlarm(ObjectInstance* instance, AlarmEvent event);
   void OnAlarmDone(const ObjectAddress& address, long long scheduled_ms, int retry_count, bool ok,
                    const std::string& error);
+  // The object's alarm as committed: from ObjectAlarm while its connection is closed and the
+  // value is known, else read from the database (opening it). Throws StorageError.
+  std::optional<long long> StoredAlarm(ObjectInstance* instance);
   // The outcome of a successful alarm handler, to be sent once its writes are durable.
   HttpResponseData FinishAlarmHandler(ObjectInstance* instance);
 

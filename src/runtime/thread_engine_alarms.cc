@@ -159,6 +159,15 @@ HttpResponseData ThreadEngine::FinishAlarmHandler(ObjectInstance* instance) {
   return response;
 }
 
+std::optional<long long> ThreadEngine::StoredAlarm(ObjectInstance* instance) {
+  // The outcome of a fire arrives once its commit is flushed, which in a burst can be after the
+  // connection idled out: reopening it only to read what the last commit already recorded cost
+  // as much as the rest of the fire.
+  if (!instance->db && instance->alarm.stored_known()) return instance->alarm.stored();
+  storage::ObjectDatabase* db = Database(instance, false);
+  return db ? db->GetAlarm() : std::nullopt;
+}
+
 void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled_ms,
                                int retry_count, bool ok, const std::string& error) {
   AlarmScheduler* scheduler = shared_.alarm_scheduler;
@@ -190,8 +199,7 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
     // Set or deleted meanwhile: that commit told the scheduler; make sure it knows the latest.
     if (!scheduler || !instance) return;
     try {
-      storage::ObjectDatabase* db = Database(instance, false);
-      scheduler->Set(address, db ? db->GetAlarm() : std::nullopt);
+      scheduler->Set(address, StoredAlarm(instance));
     } catch (const storage::StorageError&) {
     }
     return;
@@ -207,9 +215,9 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
     if (!instance) return;
   }
   try {
-    storage::ObjectDatabase* db = Database(instance, false);
-    std::optional<long long> stored = db ? db->GetAlarm() : std::nullopt;
-    if (stored && *stored == scheduled_ms) {
+    std::optional<long long> stored = StoredAlarm(instance);
+    storage::ObjectDatabase* db = nullptr;
+    if (stored && *stored == scheduled_ms && (db = Database(instance, false)) != nullptr) {
       db->SetAlarm(std::nullopt);
       NoteAlarmChanged(instance);
       CommitDirty();
