@@ -13,10 +13,12 @@ import { startServer, fixture, httpRequest, sleep, waitFor } from './lib/dorm.mj
 const SANITIZED = Boolean(process.env.DORM_SANITIZED);
 const OBJECTS = SANITIZED ? 600 : 2000;
 const CANCELLED = SANITIZED ? 60 : 200;
-// The alarms' times step by this much, so that the burst lasts OBJECTS * STEP_MS; the server is
-// killed a third of the way into it, so that the alarms due later can only run after the restart,
-// however fast or slow the server is.
-const STEP_MS = 4;
+// The alarms' times step by this much, so that the burst lasts OBJECTS * STEP_MS. The server is
+// killed once one of the WATCHED earliest alarms is seen to have run, or two thirds of the way
+// into the burst if none is seen by then: either way inside the burst, so that the alarms due
+// later can only run after the restart, however fast or slow the server is.
+const STEP_MS = SANITIZED ? 10 : 4;
+const WATCHED = 20;
 
 async function pool(total, concurrency, fn) {
   let next = 0;
@@ -67,7 +69,15 @@ test('kill -9 during a burst of alarms loses none and runs no committed handler 
     });
     t.diagnostic(`objects set up in ${setupMs} ms; the burst starts ${start - Date.now()} ms from now`);
 
-    await sleep(Math.max(0, start + Math.floor((OBJECTS * STEP_MS) / 3) - Date.now()));
+    const killBy = start + Math.floor((OBJECTS * STEP_MS * 2) / 3);
+    await sleep(Math.max(0, start - Date.now()));
+    for (let seen = false; !seen && Date.now() < killBy - 20; ) {
+      const timeoutMs = Math.max(20, killBy - Date.now());
+      const states = await Promise.all(Array.from({ length: WATCHED }, (_, i) =>
+        httpRequest({ port: server.port, path: `/_do/alarm-burst/${id(i)}/state`, agent, timeoutMs }).catch(() => null)));
+      seen = states.some((r) => r?.status === 200 && r.json().runs > 0);
+      if (!seen) await sleep(5);
+    }
     await server.kill9();
     const killedAt = Date.now();
     agent.destroy();

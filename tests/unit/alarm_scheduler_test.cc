@@ -66,6 +66,12 @@ class AlarmSchedulerTest : public ::testing::Test {
     CompleteAddress(address);
     return address.object_id;
   }
+  // What a commit that changed the object's alarm does: write the index, then tell the
+  // scheduler (which may not have read the index yet).
+  void SetAlarm(AlarmScheduler& scheduler, const std::string& name, std::optional<long long> t) {
+    index_->Apply({{{"app", "cls", name, t.value_or(0), IdOf(name)}, !t.has_value()}});
+    scheduler.Set(Address(name), t);
+  }
   static int IndexOf(const std::vector<std::string>& calls, const std::string& what) {
     for (size_t i = 0; i < calls.size(); ++i) {
       if (calls[i] == what) return static_cast<int>(i);
@@ -122,7 +128,7 @@ TEST_F(AlarmSchedulerTest, AnAlarmSetWhileTheThreadWaitsWakesIt) {
   scheduler.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   // An earlier alarm (as a commit reports it) must not wait for that.
-  scheduler.Set(Address("near"), WallClockMs() + 200);
+  SetAlarm(scheduler, "near", WallClockMs() + 200);
   std::vector<std::string> seen = calls.WaitFor("fire near");
   scheduler.Stop();
   EXPECT_GE(IndexOf(seen, "warm near"), 0);
@@ -141,9 +147,9 @@ TEST_F(AlarmSchedulerTest, ADeletedAlarmIsNeitherWarmedNorFired) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const long long now = WallClockMs();
   // "gone" is deleted before its warming time; "kept", due after it, shows the thread went past.
-  scheduler.Set(Address("gone"), now + AlarmScheduler::kWarmAheadMs + 300);
-  scheduler.Set(Address("kept"), now + AlarmScheduler::kWarmAheadMs + 600);
-  scheduler.Set(Address("gone"), std::nullopt);
+  SetAlarm(scheduler, "gone", now + AlarmScheduler::kWarmAheadMs + 300);
+  SetAlarm(scheduler, "kept", now + AlarmScheduler::kWarmAheadMs + 600);
+  SetAlarm(scheduler, "gone", std::nullopt);
   std::vector<std::string> seen = calls.WaitFor("fire kept");
   scheduler.Stop();
   EXPECT_GE(IndexOf(seen, "warm kept"), 0);
@@ -158,7 +164,7 @@ TEST_F(AlarmSchedulerTest, WithoutAWarmFunctionAlarmsStillFire) {
     calls.Add("fire " + a.instance_name);
   });
   scheduler.Start();
-  scheduler.Set(Address("plain"), WallClockMs() + 100);
+  SetAlarm(scheduler, "plain", WallClockMs() + 100);
   std::vector<std::string> seen = calls.WaitFor("fire plain");
   scheduler.Stop();
   EXPECT_EQ(seen, std::vector<std::string>{"fire plain"});
