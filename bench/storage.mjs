@@ -34,6 +34,7 @@ const usage = `usage: bench/run.sh --storage [options]
   --alarm-lead N        seconds between the end of setting the alarms (as estimated) and the
                         start of their 1-second window (default 3)
   --alarm-wait N        seconds to wait after the window for alarms to fire (default 60)
+  --no-alarm-throughput  skip setting every alarm again for one instant (alarms/s)
   --alarm-setup-max-seconds N
                         stop creating the alarm objects after N seconds (default 150) and
                         go on with those created, to bound the run on a slow server
@@ -55,6 +56,7 @@ function parseArgs(argv) {
     alarmLead: 3,
     alarmWait: 60,
     alarmSetupMax: 150,
+    alarmThroughput: true,
     dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
     dormThreads: 2,
     out: path.join(benchDir, 'results', 'storage.json'),
@@ -68,6 +70,7 @@ function parseArgs(argv) {
       case '--alarm-lead': o.alarmLead = num(a, next(), 1); return true;
       case '--alarm-wait': o.alarmWait = num(a, next(), 1); return true;
       case '--alarm-setup-max-seconds': o.alarmSetupMax = num(a, next(), 1); return true;
+      case '--no-alarm-throughput': o.alarmThroughput = false; return true;
       default: return false;
     }
   });
@@ -378,7 +381,66 @@ async function runAlarmScenario(server, r, o) {
     a.ok = a.missing === 0 && a.early === 0 && failed === 0;
     log(`${r.server}: alarms: ${a.fired} of ${n} fired; latency p50 ${fmtMs(a.p50_ms)} ms, p99 ${fmtMs(a.p99_ms)} ms, max ${fmtMs(a.max_ms)} ms` +
       `${a.early ? `; ${a.early} fired early` : ''}`);
+    if (o.alarmThroughput) await runAlarmThroughput(proc, agent, r, ids, o);
   });
+}
+
+// Alarm throughput: the same objects' alarms set again, all for one instant, placed (like the
+// window above) a few seconds after setting them will be over. The rate is how many fired per
+// second from that instant until the last one (each alarm() records when it ran), so it tells
+// how fast a server works through alarms that are all due, one per object.
+async function runAlarmThroughput(proc, agent, r, ids, o) {
+  const n = ids.length;
+  const b = { objects: n };
+  r.alarm_throughput = b;
+  let failed = 0;
+  let firstFailure = null;
+  const noteFailure = (what, e) => { if (failed++ === 0) firstFailure = `${what}: ${e.message}`; };
+  const setEstimate = (r.alarms?.set_seconds ?? 10) * 1000;
+  const instant = Date.now() + Math.ceil(1.5 * setEstimate) + o.alarmLead * 1000;
+  let t = Date.now();
+  await pool(n, 32, async (i) => {
+    await call(agent, 'POST', objectUrl(proc.baseUrl, ids[i], `alarm?at=${instant}`)).catch((e) => noteFailure(ids[i], e));
+  });
+  b.set_seconds = (Date.now() - t) / 1000;
+  b.set_margin_seconds = (instant - Date.now()) / 1000;
+  const firedAt = new Map();
+  const readOne = async (i) => {
+    try {
+      const v = JSON.parse(await call(agent, 'GET', objectUrl(proc.baseUrl, ids[i], 'alarm')));
+      if (v.scheduled === instant && v.fired_at !== null && v.fired_at >= instant - 5) firedAt.set(i, v.fired_at);
+    } catch (e) {
+      noteFailure(`reading ${ids[i]}`, e);
+    }
+  };
+  const deadline = instant + o.alarmWait * 1000;
+  await sleep(Math.max(0, instant + 1000 - Date.now()));
+  // Read lightly while they may still fire (a sample of 50), then all of them.
+  while (firedAt.size < n) {
+    const pending = [];
+    for (let i = 0; i < n; i++) if (!firedAt.has(i)) pending.push(i);
+    const sample = pending.length <= 50 ? pending : Array.from({ length: 50 }, () => pending[Math.floor(Math.random() * pending.length)]);
+    await pool(sample.length, 16, (k) => readOne(sample[k]));
+    const pastDeadline = Date.now() >= deadline;
+    if (sample.every((i) => firedAt.has(i)) || pastDeadline) {
+      await pool(pending.length, 32, (k) => readOne(pending[k]));
+      if (pastDeadline) break;
+    }
+    if (firedAt.size < n) await sleep(1000);
+  }
+  const last = firedAt.size ? Math.max(...firedAt.values()) : null;
+  Object.assign(b, {
+    fired: firedAt.size,
+    missing: n - firedAt.size,
+    last_after_ms: last === null ? null : last - instant,
+    alarms_per_second: last === null ? null : firedAt.size / Math.max(0.001, (last - instant) / 1000),
+    failed_requests: failed,
+    first_failure: firstFailure,
+  });
+  b.ok = b.missing === 0 && failed === 0;
+  log(`${r.server}: alarm throughput: ${b.fired} of ${n} alarms due at one instant fired within ${fmtMs(b.last_after_ms)} ms: ` +
+    `${b.alarms_per_second === null ? '-' : fmtRps(b.alarms_per_second)} alarms/s (set ${b.set_margin_seconds.toFixed(1)} s before)` +
+    `${failed ? `; ${failed} requests failed, the first: ${firstFailure}` : ''}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,6 +483,12 @@ function report(results, scenarios, o) {
     console.log(table(['server', 'fired', 'p50', 'p99', 'max', 'new obj/s', 'set s', 'margin s'],
       [row('workerd', wa), row('dorm', da), ['ratio', '', fmtRatio(c.p50), fmtRatio(c.p99), fmtRatio(c.max), '', '', '']]));
     console.log(`('margin' is how long before the window setting the alarms was over; a negative margin means the first alarms fired under load.)`);
+    if (o.alarmThroughput) {
+      const tp = (b) => (b ? `${b.fired}/${b.objects} in ${fmtMs(b.last_after_ms)} ms, ${b.alarms_per_second === null ? '-' : fmtRps(b.alarms_per_second)} alarms/s` : '-');
+      comparison.alarm_throughput = { dorm_over_workerd: ratio(d?.alarm_throughput?.alarms_per_second, w?.alarm_throughput?.alarms_per_second) };
+      console.log(`Alarm throughput (the same objects, every alarm due at one instant): workerd ${tp(w?.alarm_throughput)}; dorm ${tp(d?.alarm_throughput)}; ` +
+        `ratio ${fmtRatio(comparison.alarm_throughput.dorm_over_workerd)}`);
+    }
     const idle = (a) => (a ? `p50 ${fmtMs(a.p50_ms)} ms, max ${fmtMs(a.max_ms)} ms` : '-');
     console.log(`Single alarm on an idle server (10 in a row, ms after the scheduled time): workerd ${idle(w?.idle_alarm)}; dorm ${idle(d?.idle_alarm)}`);
   }
@@ -439,6 +507,10 @@ function report(results, scenarios, o) {
     if (o.alarms > 0) {
       const a = r.alarms;
       checks.push(['every alarm fired, none early', a?.ok, a && `${a.fired} of ${a.objects} fired${a.stopped_by_time_limit ? ` (of ${a.requested_objects} requested; setup hit its time limit)` : ''}, ${a.early} early, ${a.failed_requests} failed requests`]);
+      if (o.alarmThroughput) {
+        const b = r.alarm_throughput;
+        checks.push(['every alarm due at one instant fired', b?.ok, b && `${b.fired} of ${b.objects} fired, ${b.failed_requests} failed requests`]);
+      }
     }
     if (!printChecks(r, checks, 32)) allOk = false;
   }
@@ -499,7 +571,7 @@ async function main() {
     finished_at: new Date().toISOString(),
     options: {
       duration_s: o.duration, warmup_s: o.warmup, connections: o.connections, wrk_threads: o.wrkThreads, rows: o.rows,
-      alarms: o.alarms, alarm_lead_s: o.alarmLead, alarm_wait_s: o.alarmWait, alarm_setup_max_s: o.alarmSetupMax, dorm_threads: o.dormThreads,
+      alarms: o.alarms, alarm_throughput: o.alarmThroughput, alarm_lead_s: o.alarmLead, alarm_wait_s: o.alarmWait, alarm_setup_max_s: o.alarmSetupMax, dorm_threads: o.dormThreads,
     },
     machine,
     class_source: path.relative(rootDir, classFile),

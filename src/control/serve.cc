@@ -536,16 +536,23 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
                            std::move(done));
       };
     }
-    runtime::AlarmScheduler scheduler(*alarm_index, [&pool, &shared](
-                                                        const runtime::ObjectAddress& address,
-                                                        long long scheduled_ms, int retry_count) {
-      // A suspended app's alarms fire when its suspension ends, as if they had been late.
-      if (int64_t until = shared.quarantine.Until(address.app, runtime::AppQuarantine::NowMs())) {
-        shared.alarm_scheduler->Retry(address, until, retry_count);
-        return;
-      }
-      pool.FireAlarm(address, scheduled_ms, retry_count);
-    });
+    runtime::AlarmScheduler scheduler(
+        *alarm_index,
+        [&pool, &shared](const runtime::ObjectAddress& address, long long scheduled_ms,
+                         int retry_count) {
+          // A suspended app's alarms fire when its suspension ends, as if they had been late.
+          if (int64_t until =
+                  shared.quarantine.Until(address.app, runtime::AppQuarantine::NowMs())) {
+            shared.alarm_scheduler->Retry(address, until, retry_count);
+            return;
+          }
+          pool.FireAlarm(address, scheduled_ms, retry_count);
+        },
+        [&pool, &shared](const runtime::ObjectAddress& address) {
+          // A suspended app's isolate is not started early either.
+          if (shared.quarantine.Until(address.app, runtime::AppQuarantine::NowMs())) return;
+          pool.WarmAlarm(address);
+        });
     shared.alarm_scheduler = &scheduler;
     admin.set_alarm_scheduler(&scheduler, alarm_index.get());
     // Cluster mode: alarms of objects whose node is gone, the drain request, and the status the

@@ -14,8 +14,8 @@ constexpr int kMaxLoaded = 200000;
 
 }  // namespace
 
-AlarmScheduler::AlarmScheduler(storage::AlarmIndex& index, FireFunction fire)
-    : index_(index), fire_(std::move(fire)) {}
+AlarmScheduler::AlarmScheduler(storage::AlarmIndex& index, FireFunction fire, WarmFunction warm)
+    : index_(index), fire_(std::move(fire)), warm_(std::move(warm)) {}
 
 AlarmScheduler::~AlarmScheduler() { Stop(); }
 
@@ -40,15 +40,21 @@ std::string AlarmScheduler::Key(ObjectAddress& address) {
   return ObjectKey(address);
 }
 
-std::map<std::string, AlarmScheduler::Pending>::iterator AlarmScheduler::Erase(
-    std::map<std::string, Pending>::iterator it) {
-  auto range = by_time_.equal_range(it->second.time_ms);
+void AlarmScheduler::EraseByTime(std::multimap<long long, std::string>& by, long long time_ms,
+                                 const std::string& key) {
+  auto range = by.equal_range(time_ms);
   for (auto t = range.first; t != range.second; ++t) {
-    if (t->second == it->first) {
-      by_time_.erase(t);
-      break;
+    if (t->second == key) {
+      by.erase(t);
+      return;
     }
   }
+}
+
+std::map<std::string, AlarmScheduler::Pending>::iterator AlarmScheduler::Erase(
+    std::map<std::string, Pending>::iterator it) {
+  EraseByTime(by_time_, it->second.time_ms, it->first);
+  if (warm_) EraseByTime(unwarmed_, it->second.time_ms, it->first);
   return pending_.erase(it);
 }
 
@@ -56,12 +62,18 @@ void AlarmScheduler::Insert(const std::string& key, Pending pending) {
   auto it = pending_.find(key);
   if (it != pending_.end()) Erase(it);
   by_time_.emplace(pending.time_ms, key);
+  if (warm_) unwarmed_.emplace(pending.time_ms, key);
   pending_.emplace(key, std::move(pending));
+}
+
+bool AlarmScheduler::NeedsWake(long long time_ms) const {
+  return (warm_ ? time_ms - kWarmAheadMs : time_ms) < wake_at_ms_;
 }
 
 void AlarmScheduler::Set(const ObjectAddress& given, std::optional<long long> time_ms) {
   ObjectAddress address = given;
   std::string key = Key(address);
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     firing_.erase(key);
@@ -70,9 +82,10 @@ void AlarmScheduler::Set(const ObjectAddress& given, std::optional<long long> ti
       if (it != pending_.end()) Erase(it);
     } else if (*time_ms <= loaded_until_ms_) {
       Insert(key, Pending{address, *time_ms, 0});
+      wake = NeedsWake(*time_ms);
     }
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
 }
 
 void AlarmScheduler::Offer(const ObjectAddress& given, long long time_ms) {
@@ -89,12 +102,14 @@ void AlarmScheduler::Offer(const ObjectAddress& given, long long time_ms) {
 void AlarmScheduler::Retry(const ObjectAddress& given, long long time_ms, int retry_count) {
   ObjectAddress address = given;
   std::string key = Key(address);
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     firing_.erase(key);
     Insert(key, Pending{address, time_ms, retry_count});
+    wake = NeedsWake(time_ms);
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
 }
 
 void AlarmScheduler::ForgetClass(const std::string& app, const std::string& class_name) {
@@ -150,22 +165,34 @@ void AlarmScheduler::Run() {
     std::vector<Pending> ready;
     while (!by_time_.empty() && by_time_.begin()->first <= now) {
       std::string key = by_time_.begin()->second;
+      const long long time_ms = by_time_.begin()->first;
       by_time_.erase(by_time_.begin());
       auto it = pending_.find(key);
       if (it == pending_.end()) continue;
+      if (warm_) EraseByTime(unwarmed_, time_ms, key);
       ready.push_back(std::move(it->second));
       pending_.erase(it);
       firing_.insert(key);
     }
-    if (!ready.empty()) {
+    std::vector<ObjectAddress> to_warm;
+    while (!unwarmed_.empty() && unwarmed_.begin()->first <= now + kWarmAheadMs) {
+      auto it = pending_.find(unwarmed_.begin()->second);
+      if (it != pending_.end()) to_warm.push_back(it->second.address);
+      unwarmed_.erase(unwarmed_.begin());
+    }
+    if (!ready.empty() || !to_warm.empty()) {
       lock.unlock();
       for (const Pending& p : ready) fire_(p.address, p.time_ms, p.retry_count);
+      for (const ObjectAddress& address : to_warm) warm_(address);
       lock.lock();
       continue;
     }
     long long wake = next_reload;
     if (!by_time_.empty()) wake = std::min(wake, by_time_.begin()->first);
+    if (!unwarmed_.empty()) wake = std::min(wake, unwarmed_.begin()->first - kWarmAheadMs);
+    wake_at_ms_ = wake;
     cv_.wait_for(lock, std::chrono::milliseconds(std::max<long long>(1, wake - now)));
+    wake_at_ms_ = LLONG_MIN;
   }
 }
 

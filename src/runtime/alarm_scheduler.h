@@ -8,6 +8,7 @@
 // Thread-safe: one scheduler thread fires; any thread may call Set/Retry/ForgetClass.
 #pragma once
 
+#include <climits>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -28,8 +29,16 @@ class AlarmScheduler {
   // return at once.
   using FireFunction =
       std::function<void(const ObjectAddress& address, long long scheduled_ms, int retry_count)>;
+  // `warm(address)` is called once for each alarm kWarmAheadMs before it is due, so that the
+  // object's thread can open its database ahead of the fire; it must return at once, and what it
+  // does changes no outcome (a fire works the same on a cold object).
+  using WarmFunction = std::function<void(const ObjectAddress& address)>;
+  // How long before its time an alarm is warmed. Shorter than ObjectAlarm::kKeepWarmMs, which
+  // keeps the connection open from then on.
+  static constexpr long long kWarmAheadMs = 5000;
 
-  AlarmScheduler(storage::AlarmIndex& index, FireFunction fire);
+  // `warm` may be empty.
+  AlarmScheduler(storage::AlarmIndex& index, FireFunction fire, WarmFunction warm = nullptr);
   ~AlarmScheduler();  // stops the thread
 
   // Starts firing (alarms already due fire at once).
@@ -60,22 +69,34 @@ class AlarmScheduler {
   // The object's key, completing its address (the id) first.
   static std::string Key(ObjectAddress& address);
   void Run();
+  // Whether an alarm at `time_ms` needs the waiting thread woken (called under mu_).
+  bool NeedsWake(long long time_ms) const;
   void Reload(long long now_ms);
   void Insert(const std::string& key, Pending pending);
-  // Removes an entry from both maps; returns the next one.
+  // Removes an entry from every map; returns the next one.
   std::map<std::string, Pending>::iterator Erase(std::map<std::string, Pending>::iterator it);
+  // Removes `key` at `time_ms` from `by` (a map by time), if there.
+  static void EraseByTime(std::multimap<long long, std::string>& by, long long time_ms,
+                          const std::string& key);
 
   storage::AlarmIndex& index_;
   bool reload_requested_ = false;  // guarded by mu_
   FireFunction fire_;
+  WarmFunction warm_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
   bool started_ = false;
-  std::map<std::string, Pending> pending_;         // by object
-  std::multimap<long long, std::string> by_time_;  // the same, by time
-  std::set<std::string> firing_;                   // fired, outcome not yet known
+  std::map<std::string, Pending> pending_;          // by object
+  std::multimap<long long, std::string> by_time_;   // the same, by time
+  std::multimap<long long, std::string> unwarmed_;  // those not yet warmed, by time
+  std::set<std::string> firing_;                    // fired, outcome not yet known
   long long loaded_until_ms_ = 0;
+  // While the thread waits: when it will wake by itself. Set and Retry wake it only for an alarm
+  // due earlier (each commit that changes an alarm calls Set; waking for every one of them
+  // costs a context switch per alarm in a burst). LLONG_MIN while it runs: it rereads by_time_
+  // before it waits again.
+  long long wake_at_ms_ = LLONG_MIN;
   std::thread thread_;
 };
 

@@ -168,6 +168,13 @@ void EnginePool::FireAlarm(const ObjectAddress& address, long long scheduled_ms,
   });
 }
 
+void EnginePool::WarmAlarm(const ObjectAddress& address) {
+  Loop* owner = loops_[RouteObject(address)].get();
+  asio::post(owner->io, [owner, address] {
+    if (owner->engine) owner->engine->WarmForAlarm(address);
+  });
+}
+
 void EnginePool::RefreshApp(const std::string& app) {
   RunOnEveryEngine([&](ThreadEngine& engine) { engine.RefreshApp(app); });
 }

@@ -95,6 +95,9 @@ class EnginePool {
   // Routes an alarm (the scheduler's alarm for `scheduled_ms`, or retry number `retry_count`) to
   // the object's loop and returns at once. Any thread, after Start().
   void FireAlarm(const ObjectAddress& address, long long scheduled_ms, int retry_count);
+  // Routes a hint that the object's alarm is due soon (AlarmScheduler::WarmFunction) to its loop
+  // and returns at once. Any thread, after Start().
+  void WarmAlarm(const ObjectAddress& address);
   // Drops, on every engine, the app's isolate and objects if its code changed (or it was
   // deleted), and waits until all have. Not on a loop thread.
   void RefreshApp(const std::string& app);

@@ -56,6 +56,7 @@ bool ObjectAlarm::TakeChanged() {
 
 void ObjectAlarm::Committed(std::optional<long long> alarm) {
   stored_ = alarm;
+  stored_known_ = true;
   index_flush_due_ = true;
 }
 

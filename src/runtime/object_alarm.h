@@ -78,15 +78,26 @@ class ObjectAlarm {
   bool TakeChanged();
   // The alarm after the commit; the alarm index must be flushed with this commit.
   void Committed(std::optional<long long> alarm);
+  // The alarm as read from a database opened with no transaction open (so, as of the last
+  // commit); nothing to flush.
+  void Loaded(std::optional<long long> alarm) {
+    stored_ = alarm;
+    stored_known_ = true;
+  }
   // Whether the next flush must include the alarm index (once).
   bool TakeIndexFlush();
   std::optional<long long> stored() const { return stored_; }
+  // Whether stored() was read from the database (by a commit or Loaded()) in this instance's
+  // life; until then it is empty whatever the database holds. While the database is closed no
+  // transaction is open, so a known stored() is what the database holds.
+  bool stored_known() const { return stored_known_; }
   // Whether the stored alarm is due within kKeepWarmMs of `now_ms` (an alarm long past due, being
   // retried, pins nothing: the retry can load the object).
   bool DueSoon(long long now_ms) const;
 
  private:
   std::optional<long long> stored_;
+  bool stored_known_ = false;
   std::optional<long long> running_;
   uint64_t event_id_ = 0;
   bool changed_during_run_ = false;

@@ -291,6 +291,7 @@ void ThreadEngine::DispatchCall(ObjectAddress address, ObjectEvent event) {
   CompleteAddress(address);
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
   NoteArrived(key);
+  ++arrivals_since_sweep_;
   DispatchEvent(std::move(address), std::move(event));
   // Refused (class gone, construction backing off): nothing of the object may be left here.
   ReleasePlacementIfGone(key);

@@ -19,7 +19,35 @@ void ThreadEngine::FireAlarm(ObjectAddress address, long long scheduled_ms, int 
   CompleteAddress(address);
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
   NoteArrived(key);
+  ++arrivals_since_sweep_;
   FireAlarmHere(std::move(address), scheduled_ms, retry_count);
+  ReleasePlacementIfGone(key);
+}
+
+void ThreadEngine::WarmForAlarm(ObjectAddress address) {
+  CompleteAddress(address);
+  std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
+  NoteArrived(key);
+  // Half the limit: warming must never close other objects' connections to make room.
+  if (!shared_.cluster &&
+      open_databases_.size() < shared_.options.max_open_databases_per_thread / 2) {
+    bool class_exists = true;
+    AppIsolate* app = AppForClass(address, &class_exists);
+    ObjectInstance* instance = app ? EnsureInstance(address, app) : nullptr;
+    if (instance && !instance->db && !instance->db_absent) {
+      if (instance->last_active == std::chrono::steady_clock::time_point{}) {
+        instance->last_active = std::chrono::steady_clock::now();
+      }
+      try {
+        // The alarm as stored keeps the connection open until the fire (ObjectAlarm::DueSoon).
+        if (storage::ObjectDatabase* db = Database(instance, false)) {
+          instance->alarm.Loaded(db->GetAlarm());
+        }
+      } catch (const storage::StorageError&) {
+        // The fire opens it again and reports the error.
+      }
+    }
+  }
   ReleasePlacementIfGone(key);
 }
 
@@ -140,6 +168,15 @@ HttpResponseData ThreadEngine::FinishAlarmHandler(ObjectInstance* instance) {
   return response;
 }
 
+std::optional<long long> ThreadEngine::StoredAlarm(ObjectInstance* instance) {
+  // The outcome of a fire arrives once its commit is flushed, which in a burst can be after the
+  // connection idled out: reopening it only to read what the last commit already recorded cost
+  // as much as the rest of the fire.
+  if (!instance->db && instance->alarm.stored_known()) return instance->alarm.stored();
+  storage::ObjectDatabase* db = Database(instance, false);
+  return db ? db->GetAlarm() : std::nullopt;
+}
+
 void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled_ms,
                                int retry_count, bool ok, const std::string& error) {
   AlarmScheduler* scheduler = shared_.alarm_scheduler;
@@ -171,8 +208,7 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
     // Set or deleted meanwhile: that commit told the scheduler; make sure it knows the latest.
     if (!scheduler || !instance) return;
     try {
-      storage::ObjectDatabase* db = Database(instance, false);
-      scheduler->Set(address, db ? db->GetAlarm() : std::nullopt);
+      scheduler->Set(address, StoredAlarm(instance));
     } catch (const storage::StorageError&) {
     }
     return;
@@ -188,9 +224,9 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
     if (!instance) return;
   }
   try {
-    storage::ObjectDatabase* db = Database(instance, false);
-    std::optional<long long> stored = db ? db->GetAlarm() : std::nullopt;
-    if (stored && *stored == scheduled_ms) {
+    std::optional<long long> stored = StoredAlarm(instance);
+    storage::ObjectDatabase* db = nullptr;
+    if (stored && *stored == scheduled_ms && (db = Database(instance, false)) != nullptr) {
       db->SetAlarm(std::nullopt);
       NoteAlarmChanged(instance);
       CommitDirty();

@@ -17,6 +17,8 @@ constexpr std::chrono::milliseconds kTimerRetry{10};
 constexpr std::chrono::seconds kMemoryReleasePeriod{2};
 // Closed connections after which the allocator is trimmed (about 2 MiB of their memory).
 constexpr size_t kConnectionsClosedPerTrim = 64;
+// A sweep period with more arrivals than this is a busy one: memory is released after it.
+constexpr size_t kBusyArrivalsPerSweep = 32;
 }  // namespace
 
 uint64_t ThreadEngine::AddTimer(AppIsolate* app, v8::Local<v8::Function> callback, double delay_ms,
@@ -140,7 +142,9 @@ void ThreadEngine::EvictIdle() {
   for (auto& [key, instance] : objects_) {
     if (eviction_.CanEvict(ActivityOf(*instance, key, now, now_ms))) idle.push_back(instance.get());
   }
-  ReleaseMemory(now);
+  const bool busy = arrivals_since_sweep_ > kBusyArrivalsPerSweep;
+  arrivals_since_sweep_ = 0;
+  if (!busy) ReleaseMemory(now);
   if (!idle.empty()) release_memory_ = true;
   for (ObjectInstance* instance : idle) {
     std::string key = placement_thread_ >= 0 ? ObjectKey(instance->address) : std::string();
@@ -164,6 +168,10 @@ void ThreadEngine::ReleaseMemory(std::chrono::steady_clock::time_point now) {
   // sees in the RSS.
   // Closed database connections free only allocator memory (page caches, WAL indexes, schemas),
   // so they ask for a trim without a garbage collection.
+  // Not while the thread is busy (EvictIdle): a trim returns every free page, each returned page
+  // costs a TLB flush on every core, and a busy thread faults them straight back in (opening a
+  // database alone allocates and zeroes its 32 KiB WAL index). During a burst of alarms on
+  // objects whose connections had closed, trimming every 2 s took a quarter of the thread's time.
   if (!(release_memory_ || trim_allocator_) || now - last_memory_release_ <= kMemoryReleasePeriod)
     return;
   if (release_memory_) {

@@ -116,5 +116,23 @@ TEST(ObjectAlarm, DueSoonCoversTheWindowAroundTheStoredAlarm) {
   EXPECT_FALSE(alarm.DueSoon(100000 + w));
 }
 
+TEST(ObjectAlarm, TheStoredAlarmIsKnownOnceReadFromTheDatabase) {
+  ObjectAlarm alarm;
+  EXPECT_FALSE(alarm.stored_known());
+  // Read when a database was opened: known, and nothing to flush.
+  alarm.Loaded(5000);
+  EXPECT_TRUE(alarm.stored_known());
+  EXPECT_EQ(alarm.stored(), 5000);
+  EXPECT_FALSE(alarm.TakeIndexFlush());
+  // A commit that deleted it: still known, now none.
+  alarm.Committed(std::nullopt);
+  EXPECT_TRUE(alarm.stored_known());
+  EXPECT_EQ(alarm.stored(), std::nullopt);
+  // Known from a commit alone too.
+  ObjectAlarm other;
+  other.Committed(std::nullopt);
+  EXPECT_TRUE(other.stored_known());
+}
+
 }  // namespace
 }  // namespace dorm::runtime
