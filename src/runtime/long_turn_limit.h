@@ -17,6 +17,19 @@
 //   thread rather than moving to the one that served the other apps meanwhile, whose
 //   connections (the answers it relays from the other thread) would stall with it.
 //
+// Threads held back take turns: a thread refused for an app records that it waits
+// (NoteRefused). Once it has waited for `waiter_first_after`, a thread about to start another turn
+// of that app steps aside for it (and waits in turn), and the linger of a thread that waits stops
+// counting; the thread let in lingers for `waiter_first_after` (so its objects get that long,
+// not one turn each). So a held-back app moves between threads at most once per
+// `waiter_first_after`, still holding at most `max_threads` at a time, and none of its objects
+// waits much longer than that plus one turn. Without it, a heavy app busy on one thread ran there
+// without pause while its objects on the other threads starved (let in only in the instants between
+// two of its turns, and never during a linger that its long turns renewed): on a loaded machine,
+// where ordinary turns of an app can pass `long_after`, for minutes. The wait is seconds, not less,
+// because the thread the app moves to is then held in turn: the other apps' objects placed there
+// for being free (ObjectPlacement) should have been served long before.
+//
 // What this cannot bound: the first long turns of an app that start on several threads within
 // `long_after` of each other, before it is known to be heavy.
 //
@@ -43,7 +56,8 @@ class LongTurnLimit {
   LongTurnLimit(size_t capacity, size_t max_threads,
                 std::chrono::nanoseconds long_after = std::chrono::milliseconds(50),
                 std::chrono::nanoseconds heavy_period = std::chrono::minutes(5),
-                std::chrono::nanoseconds linger = std::chrono::milliseconds(500));
+                std::chrono::nanoseconds linger = std::chrono::milliseconds(500),
+                std::chrono::nanoseconds waiter_first_after = std::chrono::seconds(2));
 
   // The limit for `threads` event-loop threads: half of them, at least one. A tenant can hold at
   // most that many threads; the others keep serving.
@@ -76,8 +90,16 @@ class LongTurnLimit {
   bool Heavy(uint64_t tag, int64_t now_ns) const;
 
   // Whether the thread of `slot` may start a turn for `tag` at `now_ns`: false while `tag` has
-  // turns running for longer than `long_after` on `max_threads` threads other than `slot`.
+  // turns running for longer than `long_after` (or lingering there) on `max_threads` threads other
+  // than `slot`, or while another thread has waited for `tag` for `waiter_first_after` or more,
+  // since before `slot` did.
   bool MayStart(int slot, uint64_t tag, int64_t now_ns) const;
+
+  // The thread of `slot` was refused a turn for `tag` and keeps it queued: it waits for `tag`
+  // from now (or since its first refusal, when it still waits). A waiter that has not been
+  // refused again for 2 * `long_after` counts as gone (its work ended, or its thread is busy
+  // elsewhere). Begin() for `tag` ends the wait. Called by that thread only; -1 is ignored.
+  void NoteRefused(int slot, uint64_t tag, int64_t now_ns);
 
   // Whether the thread of `slot` is busy with a long turn at `now_ns`: one running for
   // `long_after` or more, any turn of a heavy app, or the linger after a long turn. Objects not yet
@@ -95,7 +117,15 @@ class LongTurnLimit {
     // The app of the last long turn, and when its hold on the thread ends.
     std::atomic<uint64_t> linger_tag{0};
     std::atomic<int64_t> linger_until_ns{0};
+    // The app this thread waits for (0: none), since when, and its latest refusal.
+    std::atomic<uint64_t> waiting_tag{0};
+    std::atomic<int64_t> waiting_since_ns{0};
+    std::atomic<int64_t> waiting_seen_ns{0};
   };
+  // Makes `s` linger for `tag` until `until_ns`, or later if it already does.
+  static void ExtendLinger(Slot& s, uint64_t tag, int64_t until_ns);
+  // Whether `s` waits for `tag` at `now_ns` (see NoteRefused).
+  bool Waits(const Slot& s, uint64_t tag, int64_t now_ns) const;
   // Heavy marks, by tag modulo kHeavyBuckets: lock-free, at the price of an app sharing a bucket
   // with a heavy one being held back with it (only while both run on several threads).
   static constexpr size_t kHeavyBuckets = 4096;
@@ -104,6 +134,7 @@ class LongTurnLimit {
   int64_t long_after_ns_;
   int64_t heavy_period_ns_;
   int64_t linger_ns_;
+  int64_t waiter_first_after_ns_;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<std::atomic<int64_t>[]> heavy_until_ns_;
   std::atomic<int> registered_{0};

@@ -465,9 +465,13 @@ void ThreadEngine::SchedulePump(uint64_t slot) {
 
 bool ThreadEngine::MayStartTurn(const AppIsolate* app) const {
   // With a single app there is no other tenant to keep a thread for.
-  return !shared_.long_turns || shared_.catalog.AppCount() <= 1 ||
-         shared_.long_turns->MayStart(long_turn_slot_, LongTurnLimit::AppTag(app->app()),
-                                      LongTurnLimit::NowNs());
+  if (!shared_.long_turns || shared_.catalog.AppCount() <= 1) return true;
+  const uint64_t tag = LongTurnLimit::AppTag(app->app());
+  const int64_t now_ns = LongTurnLimit::NowNs();
+  if (shared_.long_turns->MayStart(long_turn_slot_, tag, now_ns)) return true;
+  // Every caller keeps the work queued and retries: this thread now waits its turn for the app.
+  shared_.long_turns->NoteRefused(long_turn_slot_, tag, now_ns);
+  return false;
 }
 
 bool ThreadEngine::HeavyApp(const AppIsolate* app) const {

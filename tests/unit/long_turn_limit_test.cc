@@ -98,6 +98,87 @@ TEST(LongTurnLimit, HoldsBackAtMaxThreads) {
   EXPECT_FALSE(limit.MayStart(s[2], tenant, 100 * kMs));
 }
 
+TEST(LongTurnLimit, AThreadThatWaitedLongEnoughGoesBeforeTheThreadHoldingTheApp) {
+  // A heavy app busy without pause on thread a; its objects on thread b wait.
+  LongTurnLimit limit(4, 1, milliseconds(50), seconds(10), milliseconds(200), milliseconds(200));
+  int a = limit.Register(), b = limit.Register();
+  uint64_t tenant = LongTurnLimit::AppTag("tenant"), other = LongTurnLimit::AppTag("other");
+  limit.Begin(a, tenant, 0);
+  limit.End(a, 60 * kMs);  // long: heavy, and a lingers
+  int64_t t = 60 * kMs;
+  ASSERT_FALSE(limit.MayStart(b, tenant, t));
+  limit.NoteRefused(b, tenant, t);
+  const int64_t b_since = t;
+  // a goes on with short turns while b's wait is younger than 200 ms; b retries every 10 ms.
+  for (; t < b_since + 200 * kMs; t += 10 * kMs) {
+    ASSERT_TRUE(limit.MayStart(a, tenant, t)) << (t - b_since) / kMs << " ms";
+    limit.Begin(a, tenant, t);
+    ASSERT_FALSE(limit.MayStart(b, tenant, t + kMs));
+    limit.NoteRefused(b, tenant, t + kMs);
+    limit.End(a, t + 2 * kMs);
+  }
+  // Now a steps aside (and waits in turn); other apps are not concerned.
+  EXPECT_FALSE(limit.MayStart(a, tenant, t));
+  EXPECT_TRUE(limit.MayStart(a, other, t));
+  limit.NoteRefused(a, tenant, t);
+  // a's linger no longer keeps the app from b.
+  ASSERT_TRUE(limit.MayStart(b, tenant, t + kMs));
+  limit.Begin(b, tenant, t + kMs);
+  EXPECT_FALSE(limit.MayStart(a, tenant, t + 2 * kMs)) << "b holds the app now";
+  limit.End(b, t + 3 * kMs);
+  // Between b's turns too: let in after waiting its turn, it keeps the app for 200 ms.
+  EXPECT_FALSE(limit.MayStart(a, tenant, t + 5 * kMs));
+  limit.NoteRefused(a, tenant, t + 5 * kMs);
+  // b goes on until a, asking every 10 ms, has waited 200 ms in turn; then they swap again.
+  for (int64_t u = t + 10 * kMs; u < t + 200 * kMs; u += 10 * kMs) {
+    limit.NoteRefused(a, tenant, u);
+    EXPECT_TRUE(limit.MayStart(b, tenant, u + kMs)) << (u - t) / kMs << " ms";
+  }
+  limit.NoteRefused(a, tenant, t + 200 * kMs);
+  EXPECT_FALSE(limit.MayStart(b, tenant, t + 201 * kMs));
+  limit.NoteRefused(b, tenant, t + 201 * kMs);
+  EXPECT_TRUE(limit.MayStart(a, tenant, t + 202 * kMs));
+}
+
+TEST(LongTurnLimit, AThreadWhoseTurnsRunLongStepsAsideToo) {
+  LongTurnLimit limit(4, 1, milliseconds(50), seconds(10), milliseconds(500), milliseconds(200));
+  int a = limit.Register(), b = limit.Register();
+  uint64_t tenant = LongTurnLimit::AppTag("tenant");
+  limit.Begin(a, tenant, 0);
+  limit.End(a, 60 * kMs);  // long: heavy, and a lingers
+  // a runs 60 ms turns back to back, each renewing its linger; b asks every 10 ms.
+  int64_t t = 60 * kMs;
+  for (; t < 260 * kMs; t += 60 * kMs) {
+    ASSERT_TRUE(limit.MayStart(a, tenant, t)) << t / kMs << " ms";
+    limit.Begin(a, tenant, t);
+    for (int64_t u = t; u < t + 60 * kMs; u += 10 * kMs) {
+      ASSERT_FALSE(limit.MayStart(b, tenant, u)) << u / kMs << " ms";
+      limit.NoteRefused(b, tenant, u);
+    }
+    limit.End(a, t + 60 * kMs);
+  }
+  // b has waited 240 ms: a steps aside though it lingers, and its linger no longer holds b back.
+  EXPECT_FALSE(limit.MayStart(a, tenant, t));
+  limit.NoteRefused(a, tenant, t);
+  EXPECT_TRUE(limit.MayStart(b, tenant, t));
+}
+
+TEST(LongTurnLimit, AWaiterThatStopsAskingIsForgotten) {
+  LongTurnLimit limit(4, 1, milliseconds(50), seconds(10), milliseconds(0), milliseconds(50));
+  int a = limit.Register(), b = limit.Register();
+  uint64_t tenant = LongTurnLimit::AppTag("tenant");
+  limit.NoteRefused(b, tenant, 0);
+  // Waited long enough to go first, had it still been asking.
+  EXPECT_FALSE(limit.MayStart(a, tenant, 60 * kMs));
+  // Not refused again for twice long_after: its work went, or its thread is busy elsewhere.
+  EXPECT_TRUE(limit.MayStart(a, tenant, 100 * kMs));
+  // A waiter that starts a turn of the app waits no more.
+  limit.NoteRefused(b, tenant, 200 * kMs);
+  limit.Begin(b, tenant, 201 * kMs);
+  limit.End(b, 202 * kMs);
+  EXPECT_TRUE(limit.MayStart(a, tenant, 300 * kMs));
+}
+
 TEST(LongTurnLimit, ThreadsPastTheCapacityAreNeitherLimitedNorCounted) {
   LongTurnLimit limit(1, 1);
   int a = limit.Register();
