@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "cluster/forward_auth.h"
+#include "net/peer_address.h"
 #include "util/log.h"
 
 namespace dorm::net {
@@ -24,29 +25,6 @@ constexpr char kUnavailableMessage[] =
     "Durable Object is not available on this node right now; retry the request.";
 constexpr char kMovedMessage[] =
     "Durable Object moved to another node of the cluster; retry the request.";
-
-// "http://host:port[/...]" split; false for anything else.
-bool SplitAddress(const std::string& addr, std::string& host, std::string& port) {
-  static constexpr char kScheme[] = "http://";
-  if (addr.compare(0, sizeof kScheme - 1, kScheme) != 0) return false;
-  std::string rest = addr.substr(sizeof kScheme - 1);
-  rest = rest.substr(0, rest.find('/'));
-  size_t colon = rest.rfind(':');
-  if (rest.empty()) return false;
-  if (rest.front() == '[') {
-    size_t close = rest.find(']');
-    if (close == std::string::npos) return false;
-    host = rest.substr(1, close - 1);
-    port = close + 1 < rest.size() && rest[close + 1] == ':' ? rest.substr(close + 2) : "80";
-  } else if (colon == std::string::npos) {
-    host = rest;
-    port = "80";
-  } else {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-  }
-  return !host.empty() && !port.empty();
-}
 
 // The value of header `name` (lower case) in a response head, or empty.
 std::string HeaderValue(const std::string& head, const std::string& name) {
@@ -110,7 +88,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     hops_ = hops;
     node_ = node;
     std::string host, port;
-    if (!SplitAddress(addr, host, port)) {
+    if (!SplitPeerAddress(addr, host, port)) {
       Log(LogLevel::kWarn,
           "cluster node " + node + " advertises an address Dorm cannot reach: " + addr);
       return Fail(kUnavailableMessage);

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "cluster/forward_auth.h"
+#include "net/peer_address.h"
 #include "net/peer_call_codec.h"
 #include "runtime/class_catalog.h"
 #include "runtime/reset_reason.h"
@@ -58,28 +59,6 @@ runtime::HttpResponseData RetryableFailure(int status, const std::string& messag
   answer.object_reset = true;
   answer.reset_retryable = true;
   return answer;
-}
-
-// "http://host:port[/...]" split; false for anything else.
-bool SplitPeerAddress(const std::string& addr, std::string& host, std::string& port) {
-  static constexpr char kScheme[] = "http://";
-  if (addr.compare(0, sizeof kScheme - 1, kScheme) != 0) return false;
-  std::string rest = addr.substr(sizeof kScheme - 1);
-  rest = rest.substr(0, rest.find('/'));
-  if (rest.empty()) return false;
-  if (rest.front() == '[') {
-    size_t close = rest.find(']');
-    if (close == std::string::npos) return false;
-    host = rest.substr(1, close - 1);
-    port = close + 1 < rest.size() && rest[close + 1] == ':' ? rest.substr(close + 2) : "80";
-  } else if (size_t colon = rest.rfind(':'); colon == std::string::npos) {
-    host = rest;
-    port = "80";
-  } else {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-  }
-  return !host.empty() && !port.empty();
 }
 
 class PeerCall : public std::enable_shared_from_this<PeerCall> {
