@@ -16,15 +16,6 @@ namespace json = boost::json;
 
 const char kClusterUsage[] = "usage: dorm cluster status | dorm cluster drain NODE";
 
-long long JsonNumber(const json::object& o, const char* key) {
-  const json::value* v = o.if_contains(key);
-  if (!v) return 0;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<long long>(v->as_uint64());
-  if (v->is_double()) return static_cast<long long>(v->as_double());
-  return 0;
-}
-
 bool JsonFlag(const json::object& o, const char* key) {
   const json::value* v = o.if_contains(key);
   return v && v->is_bool() && v->as_bool();
@@ -42,22 +33,22 @@ int Status(const std::map<std::string, std::string>& flags) {
       const char* state = !JsonFlag(n, "live")      ? "gone"
                           : JsonFlag(n, "draining") ? "draining"
                                                     : "live";
-      long long left = JsonNumber(n, "lease_remaining_ms");
+      long long left = JsonInteger(n, "lease_remaining_ms");
       std::string lease = left > 0 ? std::to_string(left) + " ms" : "expired";
       std::printf("%-20s %-32s %-9s %12s %9lld\n", JsonText(n, "node").c_str(),
-                  JsonText(n, "addr").c_str(), state, lease.c_str(), JsonNumber(n, "objects"));
+                  JsonText(n, "addr").c_str(), state, lease.c_str(), JsonInteger(n, "objects"));
     }
   }
   std::printf(
       "\nobjects owned: %lld, released: %lld; alarms: %lld; log: %lld bytes, snapshots: %lld "
       "bytes\n",
-      JsonNumber(o, "owned_objects"), JsonNumber(o, "released_objects"), JsonNumber(o, "alarms"),
-      JsonNumber(o, "log_bytes"), JsonNumber(o, "snapshot_bytes"));
+      JsonInteger(o, "owned_objects"), JsonInteger(o, "released_objects"), JsonInteger(o, "alarms"),
+      JsonInteger(o, "log_bytes"), JsonInteger(o, "snapshot_bytes"));
   if (const json::value* self = o.if_contains("self"); self && self->is_object()) {
     const json::object& s = self->as_object();
     std::printf("this node (%s): %s; commits not yet durable: %lld (oldest %lld ms)\n",
                 JsonText(s, "node").c_str(), JsonFlag(s, "serving") ? "serving" : "not serving",
-                JsonNumber(s, "pending_commits"), JsonNumber(s, "oldest_pending_ms"));
+                JsonInteger(s, "pending_commits"), JsonInteger(s, "oldest_pending_ms"));
   }
   return 0;
 }

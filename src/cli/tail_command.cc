@@ -32,22 +32,13 @@ const char kTailUsage[] =
 // A server-sent event larger than this is not one Dorm sends: the stream is broken off.
 constexpr size_t kMaxEventBytes = 1u << 20;
 
-long long TailInteger(const json::object& o, const char* key) {
-  const json::value* v = o.if_contains(key);
-  if (!v) return 0;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<long long>(v->as_uint64());
-  if (v->is_double()) return static_cast<long long>(v->as_double());
-  return 0;
-}
-
 // One line as `wrangler tail` prints it, roughly: the time, the object, then what happened.
 std::string PrettyTailLine(const json::object& o) {
   if (o.contains("dropped")) {
-    return "(" + std::to_string(TailInteger(o, "dropped")) +
+    return "(" + std::to_string(JsonInteger(o, "dropped")) +
            " lines dropped: this client read too slowly)";
   }
-  std::string when = FormatIso8601(TailInteger(o, "timestamp"));
+  std::string when = FormatIso8601(JsonInteger(o, "timestamp"));
   std::string who =
       JsonText(o, "class", "-") + "/" + JsonText(o, "name", JsonText(o, "object", "-").c_str());
   std::string type = JsonText(o, "type");
@@ -61,13 +52,13 @@ std::string PrettyTailLine(const json::object& o) {
   if (type == "exception") return out + "\xE2\x9C\x98 " + JsonText(o, "message");
   if (type == "request") {
     return out + JsonText(o, "method") + " " + JsonText(o, "path") + " - " +
-           std::to_string(TailInteger(o, "status")) + " " + outcome + duration;
+           std::to_string(JsonInteger(o, "status")) + " " + outcome + duration;
   }
   if (type == "rpc") return out + "RPC " + JsonText(o, "method") + "() - " + outcome + duration;
   if (type == "alarm") return out + "alarm - " + outcome + duration;
   if (type == "websocket") {
     std::string event = JsonText(o, "event");
-    if (event == "close") event += " " + std::to_string(TailInteger(o, "code"));
+    if (event == "close") event += " " + std::to_string(JsonInteger(o, "code"));
     return out + "WebSocket " + event + " - " + outcome + duration;
   }
   return out + type;
