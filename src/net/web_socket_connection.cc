@@ -126,10 +126,7 @@ void WebSocketConnection::OnFirstChunk(beast::error_code ec, size_t n) {
     return;
   }
   if (ws_.is_message_done()) {
-    if (!finished_) {
-      engine_->OnWebSocketMessage(socket_id_, ws_.got_text(), std::string(first_chunk_.data(), n));
-    }
-    Read();
+    Deliver(ws_.got_text(), std::string(first_chunk_.data(), n));
     return;
   }
   // A longer message: it continues after these bytes (Beast checks the size limit and UTF-8
@@ -176,7 +173,19 @@ void WebSocketConnection::OnMoreRead(beast::error_code ec, size_t n) {
   // buffer.
   ReleaseReadBuffer();
   SetMessageTimeout(false);
-  if (!finished_) engine_->OnWebSocketMessage(socket_id_, text, std::move(data));
+  Deliver(text, std::move(data));
+}
+
+void WebSocketConnection::Deliver(bool text, std::string message) {
+  if (text && EndsInsideUtf8Character(message)) {
+    std::string error = beast::error_code(websocket::error::bad_frame_payload).message();
+    if (!finished_) engine_->OnWebSocketError(socket_id_, "WebSocket protocol error: " + error);
+    read_ended_ = true;  // no read is pending: the close handshake reads what comes
+    Finish(1007, error, false);
+    Close(1007, error);
+    return;
+  }
+  if (!finished_) engine_->OnWebSocketMessage(socket_id_, text, std::move(message));
   Read();
 }
 

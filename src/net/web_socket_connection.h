@@ -74,6 +74,10 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   void OnFirstChunk(boost::beast::error_code ec, size_t n);
   void ReadMore();
   void OnMoreRead(boost::beast::error_code ec, size_t n);
+  // A whole message read: handed to the object, then the next one is read; or, if it is text
+  // that ends inside a UTF-8 character (which Beast lets through when the last fragment is
+  // empty), the connection fails with 1007 as Beast fails it for any other invalid UTF-8.
+  void Deliver(bool text, std::string message);
   using ReadCallback = void (WebSocketConnection::*)(boost::beast::error_code ec, size_t n);
   // Reads what has arrived of the current message into `into`, then calls `then`.
   void ReadSome(boost::asio::mutable_buffer into, ReadCallback then);

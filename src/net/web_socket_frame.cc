@@ -40,4 +40,21 @@ std::string EncodeServerCloseFrame(int code, std::string_view reason) {
   return frame;
 }
 
+bool EndsInsideUtf8Character(std::string_view message) {
+  // Back over at most 3 continuation bytes to the byte that started the last character.
+  size_t continuation = 0;
+  size_t i = message.size();
+  while (i > 0 && continuation < 3 && (static_cast<uint8_t>(message[i - 1]) & 0xC0) == 0x80) {
+    --i;
+    ++continuation;
+  }
+  if (i == 0) return false;  // only continuation bytes: Beast refused any such message
+  uint8_t lead = static_cast<uint8_t>(message[i - 1]);
+  size_t needed = (lead & 0xE0) == 0xC0   ? 1
+                  : (lead & 0xF0) == 0xE0 ? 2
+                  : (lead & 0xF8) == 0xF0 ? 3
+                                          : 0;
+  return continuation < needed;
+}
+
 }  // namespace dorm::net

@@ -30,4 +30,12 @@ inline constexpr size_t kMaxCloseReasonBytes = 123;
 // std::bad_alloc.
 std::string EncodeServerCloseFrame(int code, std::string_view reason);
 
+// Whether `message`, a text message Beast has read whole, stops inside a UTF-8 character: a lead
+// byte (or a lead byte and some of its continuation bytes) with the rest missing. Beast checks
+// every byte of a text message as it arrives, but checks that the last character is complete
+// only when the final frame carries payload; a message whose last fragment is empty would pass
+// unchecked (Boost 1.81, websocket/impl/read.hpp). Looks at the last 3 bytes at most: the ones
+// before were checked whole.
+bool EndsInsideUtf8Character(std::string_view message);
+
 }  // namespace dorm::net

@@ -207,6 +207,11 @@ const violations = [
     frame({ opcode: 1, fin: false, payload: Buffer.from([0x61, 0xe2, 0x82]) }),
     frame({ opcode: 0, payload: Buffer.from([0x41]) }),
   ]), 1007],
+  // The last character's end never comes: the final fragment is empty.
+  ['UTF-8 cut off by an empty last fragment', () => Buffer.concat([
+    frame({ opcode: 1, fin: false, payload: Buffer.from('Hello \xe2\x9c', 'latin1') }),
+    frame({ opcode: 0, payload: Buffer.alloc(0) }),
+  ]), 1007],
   ['a frame header claiming more than 32 MiB', () => frame({ opcode: 2, payload: Buffer.alloc(16), length: (32 << 20) + 1 }), 1009],
   ['fragments adding up to more than 32 MiB', () => Buffer.concat([
     frame({ opcode: 2, fin: false, payload: Buffer.alloc(16), length: 16 }),

@@ -48,6 +48,22 @@ TEST(EncodeServerCloseFrame, CodeReasonAndTheEmptyClose) {
   EXPECT_EQ(EncodeServerCloseFrame(1000, "a" + euros).substr(4), "a" + euros.substr(0, 120));
 }
 
+TEST(EndsInsideUtf8Character, OnlyAnUnfinishedLastCharacterCounts) {
+  EXPECT_FALSE(EndsInsideUtf8Character(""));
+  EXPECT_FALSE(EndsInsideUtf8Character("Hello"));
+  EXPECT_FALSE(EndsInsideUtf8Character("caf\xc3\xa9"));        // é, 2 bytes
+  EXPECT_FALSE(EndsInsideUtf8Character("\xe2\x82\xac"));       // €, 3 bytes
+  EXPECT_FALSE(EndsInsideUtf8Character("x\xf0\x9f\x98\x80"));  // 😀, 4 bytes
+  EXPECT_TRUE(EndsInsideUtf8Character("caf\xc3"));
+  EXPECT_TRUE(EndsInsideUtf8Character("Hello \xe2\x9c"));
+  EXPECT_TRUE(EndsInsideUtf8Character("\xe2"));
+  EXPECT_TRUE(EndsInsideUtf8Character("x\xf0\x9f\x98"));
+  EXPECT_TRUE(EndsInsideUtf8Character("\xf0"));
+  // Continuation bytes with no lead were refused by Beast's own check; here they are not
+  // taken for an unfinished character.
+  EXPECT_FALSE(EndsInsideUtf8Character("\x80\x80\x80\x80"));
+}
+
 // Beast's side of SerializedWriteSocket is driven here by calling async_write_some as Beast does
 // (the end-to-end tests drive it with Beast's pongs and Close frames); a plain socket reads what
 // reaches the wire.
