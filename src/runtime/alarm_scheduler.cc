@@ -83,6 +83,12 @@ void AlarmScheduler::Set(const ObjectAddress& given, std::optional<long long> ti
     } else if (*time_ms <= loaded_until_ms_) {
       Insert(key, Pending{address, *time_ms, 0});
       wake = NeedsWake(*time_ms);
+    } else {
+      // Moved past what was read from the index: the index, which holds the new time, brings it
+      // back in a later read. The old time must not fire meanwhile (the object would find its
+      // alarm not yet due, at the cost of opening its database for nothing).
+      auto it = pending_.find(key);
+      if (it != pending_.end()) Erase(it);
     }
   }
   if (wake) cv_.notify_all();

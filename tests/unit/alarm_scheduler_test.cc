@@ -158,6 +158,23 @@ TEST_F(AlarmSchedulerTest, ADeletedAlarmIsNeitherWarmedNorFired) {
   EXPECT_EQ(IndexOf(seen, "fire gone"), -1);
 }
 
+TEST_F(AlarmSchedulerTest, AnAlarmMovedPastTheLoadedWindowDoesNotFireAtItsOldTime) {
+  Calls calls;
+  AlarmScheduler scheduler(*index_, [&](const ObjectAddress& a, long long, int) {
+    calls.Add("fire " + a.instance_name);
+  });
+  scheduler.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const long long now = WallClockMs();
+  SetAlarm(scheduler, "moved", now + 300);
+  SetAlarm(scheduler, "marker", now + 600);
+  // Moved far past the minute the scheduler holds in memory.
+  SetAlarm(scheduler, "moved", now + 10 * 60 * 1000);
+  std::vector<std::string> seen = calls.WaitFor("fire marker");
+  scheduler.Stop();
+  EXPECT_EQ(seen, std::vector<std::string>{"fire marker"});
+}
+
 TEST_F(AlarmSchedulerTest, WithoutAWarmFunctionAlarmsStillFire) {
   Calls calls;
   AlarmScheduler scheduler(*index_, [&](const ObjectAddress& a, long long, int) {
