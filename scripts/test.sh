@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds Dorm twice (release, and with AddressSanitizer +
 # UndefinedBehaviorSanitizer), and runs every test against both builds: unit tests, the
-# prelude's tests, the type-check of the example projects, the end-to-end tests (which start real servers and drive them over HTTP) and
+# prelude's tests, the type-check of the example projects, the model check of the cluster's
+# ownership protocol, the end-to-end tests (which start real servers and drive them over HTTP) and
 # the attack regressions; then builds the libFuzzer targets (clang, ASan + UBSan) and runs each
 # for FUZZ_SECONDS (default 20) from its seed corpus.
 set -euo pipefail
@@ -55,6 +56,8 @@ run build-asan/dorm_unit_tests --gtest_brief=1
 run node --test tests/prelude/
 # The example projects type-check against Cloudflare's Workers types with `dorm types`' Env.
 run tests/types/check.sh
+# The SPIN model of the cluster's ownership protocol, and its broken variants (model/README.md).
+run model/check.sh
 node_tests "$root/build/dorm" tests/e2e
 node_tests "$root/build-asan/dorm" tests/e2e DORM_SANITIZED=1
 # Regression tests of attacks: hostile clients and hostile tenants (tests/security/README.md).
