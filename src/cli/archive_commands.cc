@@ -668,7 +668,10 @@ int RestoreCommand(const std::vector<std::string>& positional,
   }
   // Then each base archive, for the files referred to (checked against the SHA-256 the reference
   // names as well as the base's own).
-  for (auto& [base, wanted] : refs) {
+  for (auto& entry : refs) {
+    // Named, not structured bindings: lambdas capture them.
+    const std::string& base = entry.first;
+    std::map<std::string, control::ArchiveReader::File>& wanted = entry.second;
     const std::string base_path = positional[0] + "/" + base;
     auto wants = [&wanted](const control::ArchiveReader::File& file) {
       auto it = wanted.find(file.path);
