@@ -1,6 +1,5 @@
-// Usage over time from GET /usage/series: requests and CPU per step of the period. The server
-// keeps only the current storage size, so the storage chart is made of the readings taken while
-// the dashboard is open (one per refresh), kept for the tab's life.
+// Usage over time from GET /usage/series: requests and CPU per step of the period, and the
+// storage size at the end of each step (the server keeps its history).
 import { useEffect, useState } from 'preact/hooks';
 import { api, seg } from './api.js';
 import { html, formatBytes, ErrorNote } from './html.js';
@@ -12,8 +11,6 @@ const PERIODS = {
   '7d': { label: 'Last 7 days', minutes: 7 * 24 * 60, step: 360 },
 };
 const REFRESH_MS = 10000;
-const MAX_STORAGE_READINGS = 360;
-const storageReadings = new Map(); // "app/class" → [{t, v}]
 
 export function UsagePage({ app }) {
   const [className, setClassName] = useState('');
@@ -38,11 +35,6 @@ export function UsagePage({ app }) {
         const s = await api('GET', `/usage/series?${q}`);
         const totals = await api('GET', `/usage?${new URLSearchParams({ app, since, ...(className ? { name: className } : {}) })}`);
         if (stopped) return;
-        const key = `${app}/${className}`;
-        const readings = storageReadings.get(key) ?? [];
-        readings.push({ t: Date.now(), v: s.storage_bytes });
-        if (readings.length > MAX_STORAGE_READINGS) readings.shift();
-        storageReadings.set(key, readings);
         setSeries(s);
         setObjects(totals.objects);
         setError(null);
@@ -59,7 +51,6 @@ export function UsagePage({ app }) {
   }, [app, className, period]);
 
   const points = (field) => (series ? series.points.map((p) => ({ t: Date.parse(p.time), v: p[field] })) : []);
-  const storage = storageReadings.get(`${app}/${className}`) ?? [];
   const stepLabel = series ? (series.step_minutes === 1 ? 'per minute' : `per ${series.step_minutes} minutes`) : '';
   return html`<section>
     <h2>Usage</h2>
@@ -80,7 +71,7 @@ export function UsagePage({ app }) {
     <div class="charts">
       <${LineChart} id="chart-requests" title=${`Requests ${stepLabel}`} points=${points('do_requests')} />
       <${LineChart} id="chart-cpu" title=${`CPU ms ${stepLabel}`} points=${points('do_cpu_ms')} format=${(v) => (Math.round(v * 10) / 10).toString()} />
-      <${LineChart} id="chart-storage" title="Storage (read every 10 s while this page is open)" points=${storage} format=${formatBytes} binary />
+      <${LineChart} id="chart-storage" title=${`Storage at the end of each step (now ${series ? formatBytes(series.storage_bytes) : '...'})`} points=${points('storage_bytes')} format=${formatBytes} binary />
     </div>
     <h3>Objects in the period</h3>
     <table class="usage-objects">

@@ -38,7 +38,7 @@ namespace json = boost::json;
 
 const char kExportUsage[] = "usage: dorm export NAME [ID] -o FILE [--app APP]";
 const char kImportUsage[] = "usage: dorm import FILE [--as NAME] [--app APP] [--force]";
-const char kBackupUsage[] = "usage: dorm backup DIR";
+const char kBackupUsage[] = "usage: dorm backup DIR [--incremental-from PREV]";
 const char kRestoreUsage[] = "usage: dorm restore DIR --data NEWDIR";
 
 int Usage(const char* usage) {
@@ -158,11 +158,13 @@ std::string Download(const AdminEndpoint& endpoint, const std::string& target,
 
 // Reads the archive at `path` whole, checking every file; `on_file` sees each file's header and
 // bytes (it may be empty). Returns the manifest, or nullopt with `*error` set.
+// `on_ref` sees each reference of an incremental backup (none when null).
 std::optional<json::object> CheckArchive(
     const std::string& path, std::string* error,
     const std::function<bool(const control::ArchiveReader::File&, std::string_view)>& on_bytes =
         nullptr,
-    const std::function<bool(const control::ArchiveReader::File&)>& on_done = nullptr) {
+    const std::function<bool(const control::ArchiveReader::File&)>& on_done = nullptr,
+    const std::function<bool(const control::ArchiveReader::File&)>& on_ref = nullptr) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     *error = "cannot read " + path;
@@ -181,6 +183,10 @@ std::optional<json::object> CheckArchive(
     auto next = reader.ReadNext(&file, error);
     if (next == control::ArchiveReader::Next::kError) return std::nullopt;
     if (next == control::ArchiveReader::Next::kEnd) break;
+    if (next == control::ArchiveReader::Next::kReference) {
+      if (on_ref && !on_ref(file)) return std::nullopt;
+      continue;
+    }
     bool ok = reader.ReadFileBytes(
         file, [&](std::string_view bytes) { return !on_bytes || on_bytes(file, bytes); }, error);
     if (!ok) return std::nullopt;
@@ -354,25 +360,235 @@ int ImportCommand(const std::vector<std::string>& positional,
   return 0;
 }
 
+namespace {
+
+// Where an earlier backup holds an object's bytes: `archive` is relative to that backup's folder
+// (empty: its own backup.dorm).
+struct HeldObject {
+  std::string archive;
+  uint64_t size = 0;
+  std::string sha256;
+};
+
+bool IsBackupId(const std::string& id) {
+  return control::IsBaseArchivePath("base/" + id + ".dorm");
+}
+
+// Removes what a failed backup left in its folder.
+void RemoveBackupParts(const std::string& dir, const std::vector<std::string>& parts) {
+  for (const std::string& part : parts) std::remove(part.c_str());
+  std::error_code ec;
+  std::filesystem::remove_all(dir + "/base", ec);
+}
+
+// Turns the incremental archive the server sent (`partial`) into the one kept (`output`): its
+// "unchanged" frames become "ref" frames naming the archive, in DIR/base, that holds each
+// object's bytes, and those archives are linked there from `prev` (copied if they cannot be
+// linked, as across file systems). Returns "" or why it failed.
+std::string KeepIncremental(const std::string& dir, const std::string& prev,
+                            const std::string& prev_id,
+                            const std::map<std::string, HeldObject>& held,
+                            const std::string& partial, const std::string& output,
+                            BackupSummary* summary) {
+  std::ifstream in(partial, std::ios::binary);
+  if (!in) return "cannot read " + partial;
+  control::ArchiveReader reader(
+      [&in](char* out, size_t n) {
+        in.read(out, static_cast<std::streamsize>(n));
+        return static_cast<size_t>(in.gcount());
+      },
+      control::ArchiveLimits{});
+  std::string error;
+  auto manifest = reader.ReadManifest(&error);
+  if (!manifest) return "the archive received is invalid: " + error;
+  std::ofstream out(output, std::ios::binary | std::ios::trunc);
+  if (!out) return "cannot write " + output;
+  (*manifest)["base"] = prev_id;
+  out.write(control::kArchiveMagic, control::kArchiveMagicBytes);
+  out << control::ArchiveFrame(*manifest);
+  std::map<std::string, std::string> sources;  // "base/<id>.dorm" -> the file linked there
+  for (;;) {
+    control::ArchiveReader::File file;
+    auto next = reader.ReadNext(&file, &error);
+    if (next == control::ArchiveReader::Next::kError) {
+      return "the archive received is invalid: " + error;
+    }
+    if (next == control::ArchiveReader::Next::kEnd) break;
+    if (next == control::ArchiveReader::Next::kReference) {
+      auto it = held.find(file.path);
+      if (JsonText(file.header, "type") != "unchanged" || it == held.end()) {
+        return "the server counts " + file.path + " as unchanged but " + prev +
+               " does not hold it: take a full backup (without --incremental-from)";
+      }
+      const HeldObject& h = it->second;
+      const std::string archive = h.archive.empty() ? "base/" + prev_id + ".dorm" : h.archive;
+      sources[archive] = prev + "/" + (h.archive.empty() ? "backup.dorm" : h.archive);
+      out << control::ArchiveFrame(json::object{{"type", "ref"},
+                                                {"path", file.path},
+                                                {"size", h.size},
+                                                {"sha256", h.sha256},
+                                                {"archive", archive}});
+      ++summary->unchanged;
+      continue;
+    }
+    out << control::ArchiveFrame(file.header);
+    bool ok = reader.ReadFileBytes(
+        file,
+        [&out](std::string_view bytes) {
+          out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+          return static_cast<bool>(out);
+        },
+        &error);
+    if (!ok) return error.empty() ? "cannot write " + output : error;
+    ++summary->files;
+    if (file.path.compare(0, 8, "objects/") == 0) ++summary->copied;
+  }
+  json::object end{{"type", "end"}, {"files", summary->files}};
+  if (summary->unchanged > 0) end["refs"] = summary->unchanged;
+  out << control::ArchiveFrame(end);
+  out.close();
+  if (!out) return "cannot write " + output;
+  FlushFile(output, false);
+  std::error_code ec;
+  if (!sources.empty()) std::filesystem::create_directory(dir + "/base", ec);
+  for (const auto& [archive, source] : sources) {
+    const std::string target = dir + "/" + archive;
+    if (::link(source.c_str(), target.c_str()) == 0) {
+      ++summary->linked;
+      continue;
+    }
+    std::filesystem::copy_file(source, target, ec);
+    if (ec) return "cannot link or copy " + source + " to " + target + ": " + ec.message();
+    FlushFile(target, false);
+    ++summary->base_copies;
+  }
+  if (!sources.empty()) FlushFile(dir + "/base", true);
+  return "";
+}
+
+}  // namespace
+
+std::string SaveBackup(const AdminEndpoint& endpoint, const std::string& dir,
+                       const std::string& prev, BackupSummary* summary) {
+  *summary = BackupSummary{};
+  const std::string archive = dir + "/backup.dorm";
+  std::string target = "/_admin/v1/backup";
+  std::map<std::string, HeldObject> held;
+  std::string prev_id;
+  std::string error;
+  if (!prev.empty()) {
+    // The earlier backup, checked whole: where each of its objects' bytes are.
+    const std::string prev_archive = prev + "/backup.dorm";
+    auto manifest = CheckArchive(
+        prev_archive, &error, nullptr,
+        [&held](const control::ArchiveReader::File& file) {
+          if (file.path.compare(0, 8, "objects/") == 0) {
+            held[file.path] = HeldObject{"", file.size, file.sha256};
+          }
+          return true;
+        },
+        [&held](const control::ArchiveReader::File& file) {
+          if (file.archive.empty()) return true;  // "unchanged": not a kept backup's frame
+          held[file.path] = HeldObject{file.archive, file.size, file.sha256};
+          return true;
+        });
+    if (!manifest) return prev_archive + ": " + error;
+    prev_id = JsonText(*manifest, "backup_id");
+    const std::string changes = JsonText(*manifest, "changes");
+    if (JsonText(*manifest, "kind") != "backup" || !IsBackupId(prev_id) || changes.empty()) {
+      return prev_archive +
+             " cannot be built on (not a backup, or made by a server without incremental "
+             "backups): take a full backup";
+    }
+    for (const auto& [path, h] : held) {
+      std::error_code ec;
+      if (!h.archive.empty() && !std::filesystem::is_regular_file(prev + "/" + h.archive, ec)) {
+        return prev + "/" + h.archive + " is missing: take a full backup";
+      }
+    }
+    target += "?since=" + PercentEncodeSegment(changes);
+  }
+  const std::string partial = archive + ".partial";
+  Progress progress(prev.empty() ? "backing up" : "backing up what changed");
+  error = Download(endpoint, target, partial, progress);
+  progress.Done();
+  std::optional<json::object> manifest;
+  if (error.empty()) {
+    manifest = CheckArchive(
+        partial, &error, nullptr,
+        [summary](const control::ArchiveReader::File& file) {
+          ++summary->files;
+          if (file.path.compare(0, 8, "objects/") == 0) ++summary->copied;
+          return true;
+        },
+        [&prev, &error](const control::ArchiveReader::File&) {
+          if (prev.empty()) error = "a full backup lists unchanged objects";
+          return !prev.empty();
+        });
+    if (!manifest) error = "the archive received is invalid: " + error;
+  }
+  if (error.empty()) {
+    summary->incremental = manifest->if_contains("incremental") &&
+                           manifest->at("incremental").is_bool() &&
+                           manifest->at("incremental").as_bool();
+    summary->full_reason = JsonText(*manifest, "full_reason");
+    if (summary->incremental && prev.empty()) error = "the server sent an incremental backup";
+  }
+  if (error.empty()) {
+    if (summary->incremental) {
+      const std::string kept = archive + ".kept";
+      BackupSummary counts;
+      counts.incremental = true;
+      error = KeepIncremental(dir, prev, prev_id, held, partial, kept, &counts);
+      if (error.empty() && std::rename(kept.c_str(), archive.c_str()) != 0) {
+        error = "cannot write " + archive;
+      }
+      if (!error.empty()) RemoveBackupParts(dir, {kept});
+      *summary = counts;
+    } else if (std::rename(partial.c_str(), archive.c_str()) != 0) {
+      error = "cannot write " + archive;
+    }
+  }
+  std::remove(partial.c_str());
+  if (!error.empty()) {
+    RemoveBackupParts(dir, {partial});
+    return error;
+  }
+  FlushFile(dir, true);
+  return "";
+}
+
 int BackupCommand(const std::vector<std::string>& positional,
                   const std::map<std::string, std::string>& flags) {
   if (positional.size() != 1) return Usage(kBackupUsage);
   const std::string& dir = positional[0];
+  const std::string prev = FlagValue(flags, "incremental-from");
   std::error_code ec;
+  if (!prev.empty() && std::filesystem::equivalent(dir, prev, ec)) {
+    return Failed("back up into another folder than " + prev);
+  }
   std::filesystem::create_directories(dir, ec);
   if (ec) return Failed("cannot create " + dir + ": " + ec.message());
   const std::string archive = dir + "/backup.dorm";
-  if (std::filesystem::exists(archive, ec)) {
+  if (std::filesystem::exists(archive, ec) || std::filesystem::exists(dir + "/base", ec)) {
     return Failed(archive + " exists: back up into another folder");
   }
   auto endpoint = Endpoint(flags);
   if (!endpoint) return 1;
-  size_t files = 0;
-  const std::string error =
-      SaveArchive(*endpoint, "/_admin/v1/backup", archive, "backing up", &files);
+  BackupSummary summary;
+  const std::string error = SaveBackup(*endpoint, dir, prev, &summary);
   if (!error.empty()) return Failed(error);
-  FlushFile(dir, true);
-  std::cout << "backed up " << files << " files to " << archive << "\n";
+  std::cout << "backed up " << summary.files << " files to " << archive;
+  if (summary.incremental) {
+    std::cout << ": " << summary.copied << " objects copied, " << summary.unchanged
+              << " unchanged objects kept from " << prev << " (" << summary.linked
+              << " archives linked";
+    if (summary.base_copies > 0) std::cout << ", " << summary.base_copies << " copied";
+    std::cout << " into " << dir << "/base)";
+  } else if (!prev.empty()) {
+    std::cout << ": a full backup, as " << summary.full_reason;
+  }
+  std::cout << "\n";
   return 0;
 }
 
@@ -393,51 +609,93 @@ int RestoreCommand(const std::vector<std::string>& positional,
   std::string write_error;
   size_t files = 0;
   std::vector<std::string> object_paths;
-  auto manifest = CheckArchive(
-      archive, &error,
-      [&](const control::ArchiveReader::File& file, std::string_view bytes) {
-        if (!out.is_open()) {
-          const std::string part = data + "/" + file.path + ".partial";
-          std::filesystem::create_directories(std::filesystem::path(part).parent_path(), ec);
-          out.open(part, std::ios::binary | std::ios::trunc);
-          if (!out) {
-            write_error = "cannot write " + part;
-            return false;
-          }
-        }
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        return static_cast<bool>(out);
-      },
-      [&](const control::ArchiveReader::File& file) {
-        const std::string path = data + "/" + file.path;
-        if (!out.is_open()) {  // an empty file
-          std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-          out.open(path + ".partial", std::ios::binary | std::ios::trunc);
-        }
-        out.close();
-        if (!out) {
-          write_error = "cannot write " + path;
-          return false;
-        }
-        FlushFile(path + ".partial", false);
-        if (file.path == "secrets.key" || file.path == "admin-token") {
-          ::chmod((path + ".partial").c_str(), 0600);
-        }
-        if (std::rename((path + ".partial").c_str(), path.c_str()) != 0) {
-          write_error = "cannot write " + path;
-          return false;
-        }
-        FlushFile(std::filesystem::path(path).parent_path().string(), true);
-        if (file.path.compare(0, 8, "objects/") == 0) object_paths.push_back(file.path);
-        ++files;
-        return true;
-      });
+  auto write_bytes = [&](const control::ArchiveReader::File& file, std::string_view bytes) {
+    if (!out.is_open()) {
+      const std::string part = data + "/" + file.path + ".partial";
+      std::filesystem::create_directories(std::filesystem::path(part).parent_path(), ec);
+      out.open(part, std::ios::binary | std::ios::trunc);
+      if (!out) {
+        write_error = "cannot write " + part;
+        return false;
+      }
+    }
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return static_cast<bool>(out);
+  };
+  auto finish_file = [&](const control::ArchiveReader::File& file) {
+    const std::string path = data + "/" + file.path;
+    if (!out.is_open()) {  // an empty file
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+      out.open(path + ".partial", std::ios::binary | std::ios::trunc);
+    }
+    out.close();
+    if (!out) {
+      write_error = "cannot write " + path;
+      return false;
+    }
+    FlushFile(path + ".partial", false);
+    if (file.path == "secrets.key" || file.path == "admin-token") {
+      ::chmod((path + ".partial").c_str(), 0600);
+    }
+    if (std::rename((path + ".partial").c_str(), path.c_str()) != 0) {
+      write_error = "cannot write " + path;
+      return false;
+    }
+    FlushFile(std::filesystem::path(path).parent_path().string(), true);
+    if (file.path.compare(0, 8, "objects/") == 0) object_paths.push_back(file.path);
+    ++files;
+    return true;
+  };
+  // An incremental backup's unchanged objects, by the base archive holding them, then path.
+  std::map<std::string, std::map<std::string, control::ArchiveReader::File>> refs;
+  size_t ref_count = 0;
+  auto manifest = CheckArchive(archive, &error, write_bytes, finish_file,
+                               [&](const control::ArchiveReader::File& file) {
+                                 if (file.archive.empty()) {
+                                   error = "an unchanged object without its base archive";
+                                   return false;
+                                 }
+                                 refs[file.archive][file.path] = file;
+                                 ++ref_count;
+                                 return true;
+                               });
   if (!manifest) {
     if (!write_error.empty()) error = write_error;
     return Failed(archive + ": " + error + " (" + data + " is incomplete: remove it)");
   }
   if (JsonText(*manifest, "kind") != "backup") {
     return Failed(archive + " is not a backup (" + data + " is incomplete: remove it)");
+  }
+  // Then each base archive, for the files referred to (checked against the SHA-256 the reference
+  // names as well as the base's own).
+  for (auto& entry : refs) {
+    // Named, not structured bindings: lambdas capture them.
+    const std::string& base = entry.first;
+    std::map<std::string, control::ArchiveReader::File>& wanted = entry.second;
+    const std::string base_path = positional[0] + "/" + base;
+    auto wants = [&wanted](const control::ArchiveReader::File& file) {
+      auto it = wanted.find(file.path);
+      return it != wanted.end() && it->second.sha256 == file.sha256 && it->second.size == file.size;
+    };
+    auto base_manifest = CheckArchive(
+        base_path, &error,
+        [&](const control::ArchiveReader::File& file, std::string_view bytes) {
+          return !wants(file) || write_bytes(file, bytes);
+        },
+        [&](const control::ArchiveReader::File& file) {
+          if (!wants(file)) return true;
+          wanted.erase(file.path);
+          return finish_file(file);
+        });
+    if (!base_manifest || JsonText(*base_manifest, "kind") != "backup") {
+      if (!write_error.empty()) error = write_error;
+      if (base_manifest) error = "not a backup";
+      return Failed(base_path + ": " + error + " (" + data + " is incomplete: remove it)");
+    }
+    if (!wanted.empty()) {
+      return Failed(base_path + " does not hold " + wanted.begin()->first + " as " + archive +
+                    " refers to it (" + data + " is incomplete: remove it)");
+    }
   }
   // The objects list is rebuilt from the restored files at the first start: objects created in
   // the seconds before the backup may not have reached the index it holds.
@@ -454,8 +712,12 @@ int RestoreCommand(const std::vector<std::string>& positional,
                   " is incomplete: remove it)");
   }
   FlushFile(data, true);
-  std::cout << "restored " << files << " files into " << data
-            << ": start it with dorm serve --data " << data << "\n";
+  std::cout << "restored " << files << " files into " << data;
+  if (ref_count > 0) {
+    std::cout << " (" << ref_count << " unchanged objects from " << refs.size()
+              << " base archives)";
+  }
+  std::cout << ": start it with dorm serve --data " << data << "\n";
   return 0;
 }
 

@@ -34,8 +34,28 @@ int ExportCommand(const std::vector<std::string>& positional,
 int ImportCommand(const std::vector<std::string>& positional,
                   const std::map<std::string, std::string>& flags);
 
-// `dorm backup DIR`: the whole server into DIR/backup.dorm (DIR is created; an existing backup
-// there is refused).
+// What SaveBackup kept.
+struct BackupSummary {
+  bool incremental = false;  // false: a full backup (`full_reason` says why, when one was asked)
+  std::string full_reason;
+  size_t files = 0;        // files in DIR/backup.dorm
+  size_t copied = 0;       // of which object databases
+  size_t unchanged = 0;    // objects referred to in DIR/base
+  size_t linked = 0;       // archives hard-linked into DIR/base
+  size_t base_copies = 0;  // archives copied there (no hard link possible)
+};
+
+// Backs the server up into `dir`/backup.dorm (`dir` exists; nothing is there yet). With `prev`
+// (an earlier backup's folder), incrementally: the server sends only the objects whose databases
+// changed since `prev` was taken, and the others are referred to in the archives that hold them,
+// hard-linked from `prev` into `dir`/base, so that `dir` restores on its own, even once `prev`
+// is deleted (README "Incremental backups"). The server may answer with a full backup instead
+// (summary->full_reason). Returns "" or why it failed, leaving nothing in `dir`. Blocks.
+std::string SaveBackup(const AdminEndpoint& endpoint, const std::string& dir,
+                       const std::string& prev, BackupSummary* summary);
+
+// `dorm backup DIR [--incremental-from PREV]`: the whole server into DIR/backup.dorm (DIR is
+// created; an existing backup there is refused); see SaveBackup.
 int BackupCommand(const std::vector<std::string>& positional,
                   const std::map<std::string, std::string>& flags);
 

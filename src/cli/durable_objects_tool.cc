@@ -20,9 +20,9 @@ namespace {
 constexpr std::array<std::string_view, 13> kActions = {
     "deploy",     "list", "get",          "delete",      "usage",  "list_env", "set_env",
     "delete_env", "tail", "list_objects", "get_storage", "export", "backup"};
-constexpr std::array<std::string_view, 15> kArguments = {
-    "action", "app_id", "name",   "code",   "access_mode", "key",  "value", "since",
-    "object", "level",  "prefix", "cursor", "limit",       "file", "folder"};
+constexpr std::array<std::string_view, 16> kArguments = {
+    "action", "app_id", "name",   "code",   "access_mode", "key",  "value",  "since",
+    "object", "level",  "prefix", "cursor", "limit",       "file", "folder", "incremental_from"};
 // What deploy answers in the seed documents, and what list and get show of each class.
 constexpr std::array<std::string_view, 6> kClassFields = {
     "id", "name", "class_name", "status", "access_mode", "last_deployed_at"};
@@ -74,8 +74,10 @@ json::object InputSchema() {
       "({\"$type\": ...}) for what JSON cannot hold. export: the objects of class `name` (or "
       "only `object`) as an archive `file` (name.dorm) in the MCP server's archive folder, for "
       "dorm import. backup: the whole server (every app's objects, classes, env, alarms, usage) "
-      "into the new `folder` of the archive folder, as dorm backup does, for dorm restore. Both "
-      "need the archive folder (dorm mcp --archive-root DIR), and never overwrite.");
+      "into the new `folder` of the archive folder, as dorm backup does, for dorm restore; with "
+      "`incremental_from` (an earlier backup's folder there) only the objects changed since it "
+      "are copied, the others linked from it. Both need the archive folder (dorm mcp "
+      "--archive-root DIR), and never overwrite.");
   action["enum"] = std::move(actions);
   return json::object{
       {"type", "object"},
@@ -104,7 +106,10 @@ json::object InputSchema() {
            {"file", text("export: the archive's file name in the archive folder, ending in "
                          ".dorm (letters, digits, '.', '_', '-'; no folders).")},
            {"folder", text("backup: the name of a new folder in the archive folder (letters, "
-                           "digits, '.', '_', '-'; no '/').")}}},
+                           "digits, '.', '_', '-'; no '/').")},
+           {"incremental_from",
+            text("backup: the folder, in the archive folder, of an earlier backup to build on: "
+                 "only objects changed since it are copied.")}}},
       {"required", json::array{"action"}},
       {"additionalProperties", false}};
 }
@@ -312,7 +317,7 @@ class Invocation {
   // The archive folder's `argument` entry for `action` (checked), or the failure to report.
   std::optional<McpToolResult> ArchivePath(const char* action, const char* argument,
                                            std::string* path) const {
-    if (archives_.root.empty() || !archives_.save) {
+    if (archives_.root.empty() || !archives_.save || !archives_.save_backup) {
       return Failure("Action '" + std::string(action) +
                      "' needs an archive folder: start the MCP server with dorm mcp "
                      "--archive-root DIR.");
@@ -362,14 +367,28 @@ class Invocation {
     if (::mkdir(folder.c_str(), 0700) != 0) {
       return Failure("Cannot create " + folder + ": " + std::strerror(errno));
     }
+    std::string prev;
+    if (auto from = Text("incremental_from")) {
+      if (!IsArchiveEntryName(*from)) {
+        ::rmdir(folder.c_str());
+        return Failure("`incremental_from` must name a folder directly inside the archive folder.");
+      }
+      prev = archives_.root + "/" + *from;
+    }
     const std::string path = folder + "/backup.dorm";
-    size_t files = 0;
-    const std::string error = archives_.save("/_admin/v1/backup", path, &files);
+    BackupSummary summary;
+    const std::string error = archives_.save_backup(folder, prev, &summary);
     if (!error.empty()) {
       ::rmdir(folder.c_str());
       return Failure(error);
     }
-    return Success(json::object{{"path", path}, {"files", files}});
+    json::object result{{"path", path},
+                        {"files", summary.files},
+                        {"incremental", summary.incremental},
+                        {"objects_copied", summary.copied},
+                        {"objects_unchanged", summary.unchanged}};
+    if (!summary.full_reason.empty()) result["full_reason"] = summary.full_reason;
+    return Success(result);
   }
 
   std::string ClassPath() const {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/admin_client.h"
+#include "cli/archive_commands.h"
 #include "cli/mcp_server.h"
 
 namespace dorm::cli {
@@ -21,11 +22,16 @@ using AdminCall = std::function<AdminResponse(const std::string& method, const s
 // Where the `export` and `backup` actions may write archives: files and folders directly inside
 // `root`, a folder the operator names when starting the MCP server (`dorm mcp --archive-root`);
 // empty: the actions are refused. `save(target, path, &files)` streams the archive the admin API
-// answers at `target` into `path` (SaveArchive); returns "" or why it failed.
+// answers at `target` into `path` (SaveArchive); `save_backup(folder, prev, &summary)` backs the
+// server up into `folder`, incrementally from the backup in `prev` unless it is empty
+// (SaveBackup). Both return "" or why they failed.
 struct ArchiveDestination {
   std::string root;
   std::function<std::string(const std::string& target, const std::string& path, size_t* files)>
       save;
+  std::function<std::string(const std::string& folder, const std::string& prev,
+                            BackupSummary* summary)>
+      save_backup;
 };
 
 McpTool ManageDurableObjectsTool(AdminCall admin, ArchiveDestination archives = {});

@@ -72,7 +72,7 @@ const char kUsage[] =
     "  dorm storage sql NAME ID \"SQL\" [--write] [--limit N] [--app APP]\n"
     "  dorm export NAME [ID] -o FILE [--app APP]\n"
     "  dorm import FILE [--as NAME] [--app APP] [--force]\n"
-    "  dorm backup DIR\n"
+    "  dorm backup DIR [--incremental-from PREV]\n"
     "  dorm restore DIR --data NEWDIR\n"
     "  dorm mcp [--archive-root DIR]           (MCP server on stdio for the running server)\n"
     "  dorm cluster status                     (nodes, leases, objects, flush lag)\n"
@@ -182,7 +182,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
         {"storage", {"app", "prefix", "limit", "cursor", "write"}},
         {"export", {"app", "output"}},
         {"import", {"app", "as", "force"}},
-        {"backup", {}},
+        {"backup", {"incremental-from"}},
         {"restore", {}},
         {"mcp", {"archive-root"}},
         {"cluster", {}},

@@ -30,6 +30,14 @@ int RunMcpCommand(const std::string& server_flag, const std::string& token_flag,
       if (!endpoint) return error;
       return SaveArchive(*endpoint, target, path, "archiving", files);
     };
+    archives.save_backup = [=](const std::string& folder, const std::string& prev,
+                               BackupSummary* summary) {
+      std::string error;
+      std::optional<AdminEndpoint> endpoint =
+          ResolveAdminEndpoint(server_flag, token_flag, data_flag, &error);
+      if (!endpoint) return error;
+      return SaveBackup(*endpoint, folder, prev, summary);
+    };
   }
   AdminCall admin = [=](const std::string& method, const std::string& target,
                         const std::string& body) {

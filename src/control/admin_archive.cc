@@ -26,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "control/admin_json.h"
@@ -223,7 +224,17 @@ class ArchiveSender {
     return true;
   }
 
-  bool End() { return Send(ArchiveFrame(json::object{{"type", "end"}, {"files", files_}})); }
+  // A backup's frame for an object that did not change since the backup it builds on.
+  bool SendUnchanged(const std::string& path) {
+    ++refs_;
+    return Send(ArchiveFrame(json::object{{"type", "unchanged"}, {"path", path}}));
+  }
+
+  bool End() {
+    json::object end{{"type", "end"}, {"files", files_}};
+    if (refs_ > 0) end["refs"] = refs_;
+    return Send(ArchiveFrame(end));
+  }
   void Finish(bool ok) {
     if (ok) {
       stream_->Finish(true);
@@ -242,6 +253,7 @@ class ArchiveSender {
   const std::atomic<bool>& stopping_;
   std::shared_ptr<Wake> wake_;
   uint64_t files_ = 0;
+  uint64_t refs_ = 0;
 };
 
 // Copies a shared-lock WAL database (the registry, the usage database) through a connection of
@@ -422,8 +434,60 @@ HttpResponseData AdminService::Backup(const HttpRequestData& request) {
   std::string error;
   auto params = QueryParameters(request.url, &error);
   if (!params) return ErrorResponse(400, error);
-  if (!params->empty()) {
-    return ErrorResponse(400, "Unknown parameter '" + params->begin()->first + "'.");
+  std::optional<std::string> since;
+  for (const auto& [key, value] : *params) {
+    if (key != "since") return ErrorResponse(400, "Unknown parameter '" + key + "': use since.");
+    since = value;
+  }
+  // An incremental backup builds on the backup whose "changes" value `since` is:
+  // "<epoch>.<sequence>" (object_index.h).
+  std::string since_epoch;
+  long long since_seq = -1;
+  if (since) {
+    const size_t dot = since->find('.');
+    bool valid = dot == 16 && since->size() > 17 && since->size() <= 17 + 18;
+    for (size_t i = 0; valid && i < since->size(); ++i) {
+      const char c = (*since)[i];
+      valid = i == dot || (c >= '0' && c <= '9') || (i < dot && c >= 'a' && c <= 'f');
+    }
+    if (!valid) {
+      return ErrorResponse(400,
+                           "Invalid since '" + since->substr(0, 100) +
+                               "': use the \"changes\" value of an earlier backup's manifest.");
+    }
+    since_epoch = since->substr(0, dot);
+    since_seq = std::atoll(since->c_str() + dot + 1);
+  }
+  // Every commit acknowledged before now is read into the index, then the sequence is noted: an
+  // object whose change_seq is at most the noted value did not change since the earlier backup
+  // with that value was taken, since that backup noted it before copying.
+  std::optional<ObjectIndex::ChangeState> changes;
+  std::map<std::string, long long> change_seqs;
+  std::string full_reason;
+  if (usage_ && object_index_) {
+    try {
+      usage_->Refresh();
+      changes = object_index_->CurrentChanges();
+      if (since) change_seqs = object_index_->ChangeSeqs();
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, std::string("backup: cannot read which objects changed: ") + e.what());
+      changes.reset();
+      object_index_->ChangesLost();
+    }
+  }
+  bool incremental = false;
+  if (since) {
+    if (!changes) {
+      full_reason =
+          "the server does not know which objects changed (usage meters off, or the "
+          "objects index failed)";
+    } else if (changes->epoch != since_epoch || since_seq > changes->seq) {
+      full_reason =
+          "the earlier backup is from before a restart that did not stop cleanly, a "
+          "restore, or another data folder";
+    } else {
+      incremental = true;
+    }
   }
   // Every object of every deployed class, from the data folder (the index may not have seen the
   // newest objects yet).
@@ -431,6 +495,7 @@ HttpResponseData AdminService::Backup(const HttpRequestData& request) {
     std::string app;
     std::string storage;
     std::string id;
+    bool changed = true;
   };
   std::vector<Item> items;
   for (const std::string& app : registry_.Apps()) {
@@ -439,7 +504,13 @@ HttpResponseData AdminService::Backup(const HttpRequestData& request) {
       const std::string storage = record.storage_name.empty() ? record.name : record.storage_name;
       for (std::string& id :
            StoredObjectIds(runtime::ClassStoragePath(options_.data_dir, app, storage))) {
-        items.push_back({app, storage, std::move(id)});
+        bool changed = true;
+        if (incremental) {
+          // Not indexed, or indexed without a change_seq: changed at an unknown time.
+          auto seq = change_seqs.find(app + "/" + storage + "/" + id);
+          changed = seq == change_seqs.end() || seq->second > since_seq;
+        }
+        items.push_back({app, storage, std::move(id), changed});
       }
     }
   }
@@ -447,7 +518,12 @@ HttpResponseData AdminService::Backup(const HttpRequestData& request) {
   json::object manifest{{"type", "manifest"},
                         {"kind", "backup"},
                         {"created", NowIso8601()},
-                        {"objects", items.size()}};
+                        {"objects", items.size()},
+                        {"backup_id", ToHex(RandomBytes(8))},
+                        {"incremental", incremental}};
+  if (changes) manifest["changes"] = changes->epoch + "." + std::to_string(changes->seq);
+  if (incremental) manifest["since"] = *since;
+  if (!full_reason.empty()) manifest["full_reason"] = full_reason;
   const std::string data_dir = options_.data_dir;
   runtime::EnginePool& pool = pool_;
   storage::AlarmIndex* alarms = alarm_index_;
@@ -487,6 +563,11 @@ HttpResponseData AdminService::Backup(const HttpRequestData& request) {
     }
     for (size_t i = 0; ok && i < items.size(); ++i) {
       const Item& item = items[i];
+      if (!item.changed) {
+        ok = sender.SendUnchanged("objects/" + item.app + "/" + item.storage + "/" +
+                                  item.id.substr(0, 2) + "/" + item.id + ".sqlite");
+        continue;
+      }
       const std::string temp = TempPath(data_dir, "backup");
       runtime::ObjectAddress address{item.app, item.storage, "", item.id};
       HttpResponseData r =

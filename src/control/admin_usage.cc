@@ -243,13 +243,16 @@ HttpResponseData AdminService::ServeUsageSeries(const HttpRequestData& request) 
   }
   long long storage_bytes = 0;
   for (const auto& row : usage_store_->Storage(app, name)) storage_bytes += row.bytes;
+  const std::vector<long long> storage =
+      usage_store_->StorageSeries(app, name, since_minute, step, points);
   json::array list;
   for (long long i = 0; i < points; ++i) {
     Meters m;
     m.totals = buckets[static_cast<size_t>(i)];
     json::object item{{"time", FormatIso8601((since_minute + i * step) * 60000)}};
     PutMeters(item, m);
-    item.erase("storage_bytes");
+    // A gauge: the size at the end of the step (now, for the last one).
+    item["storage_bytes"] = storage[static_cast<size_t>(i)];
     item.erase("live_objects");
     item.erase("live_websockets");
     list.push_back(std::move(item));

@@ -99,6 +99,15 @@ std::string ArchivePathProblem(std::string_view kind, std::string_view path) {
   return "Invalid file path " + shown + " in the archive.";
 }
 
+bool IsBaseArchivePath(std::string_view path) {
+  constexpr std::string_view kPrefix = "base/";
+  constexpr std::string_view kSuffix = ".dorm";
+  return path.size() == kPrefix.size() + 16 + kSuffix.size() &&
+         path.substr(0, kPrefix.size()) == kPrefix &&
+         IsLowerHex(path.substr(kPrefix.size(), 16), 16) &&
+         path.substr(kPrefix.size() + 16) == kSuffix;
+}
+
 Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
 }
@@ -208,12 +217,50 @@ ArchiveReader::Next ArchiveReader::ReadNext(File* file, std::string* error) {
       *error = "Invalid archive: its end frame does not count the files it holds.";
       return Next::kError;
     }
+    uint64_t refs = 0;
+    if (const json::value* v = file->header.if_contains("refs"); v && v->is_int64()) {
+      refs = v->as_int64() < 0 ? ~uint64_t{0} : static_cast<uint64_t>(v->as_int64());
+    } else if (v && v->is_uint64()) {
+      refs = v->as_uint64();
+    } else if (v) {
+      refs = ~uint64_t{0};
+    }
+    if (refs != refs_) {
+      *error = "Invalid archive: its end frame does not count the unchanged objects it lists.";
+      return Next::kError;
+    }
     char extra;
     if (read_(&extra, 1) != 0) {
       *error = "Invalid archive: bytes after its end frame.";
       return Next::kError;
     }
     return Next::kEnd;
+  }
+  if ((type == "unchanged" || type == "ref") && kind_ == "backup") {
+    file->path = TextOf(file->header, "path");
+    if (file->path.compare(0, 8, "objects/") != 0 ||
+        !ArchivePathProblem(kind_, file->path).empty()) {
+      *error = "Invalid archive: an unchanged object's path '" + file->path.substr(0, 200) +
+               "' is not an object's.";
+      return Next::kError;
+    }
+    if (type == "ref") {
+      std::optional<uint64_t> size = SizeOf(file->header);
+      file->sha256 = TextOf(file->header, "sha256");
+      file->archive = TextOf(file->header, "archive");
+      if (!size || !IsLowerHex(file->sha256, 64) || !IsBaseArchivePath(file->archive)) {
+        *error = "Invalid archive: the unchanged object " + file->path +
+                 " has no size, SHA-256 or base archive.";
+        return Next::kError;
+      }
+      file->size = *size;
+    }
+    if (++refs_ > limits_.max_files) {
+      *error = "The archive holds too many files (the limit is " +
+               std::to_string(limits_.max_files) + ").";
+      return Next::kError;
+    }
+    return Next::kReference;
   }
   if (type != "file") {
     *error = "Invalid frame type '" + type.substr(0, 40) + "' in the archive.";

@@ -9,8 +9,15 @@
 // The first frame is the manifest {"type":"manifest","kind":"export"|"backup","app","class",
 // "created"} (app and class for an export), then one {"type":"file","path","size","sha256",...}
 // frame per file (an export's object files also carry "id" and "name"), then {"type":"end",
-// "files":N,"bytes":B}. Anything after the end frame, a missing end frame, a file whose bytes do
-// not match its size or SHA-256, or an unsafe path (ArchivePathProblem) makes the archive invalid.
+// "files":N,"bytes":B}.
+//
+// An incremental backup (README "Incremental backups") also holds, for each object that did not
+// change since the backup it builds on, one frame without bytes: as the server sends it,
+// {"type":"unchanged","path"}; as `dorm backup` stores it, {"type":"ref","path","size","sha256",
+// "archive"}, where `archive` ("base/<16 hex>.dorm", next to backup.dorm) is the archive that
+// holds that file's bytes. Their number is the end frame's "refs" (0 when missing). Anything after
+// the end frame, a missing end frame, a file whose bytes do not match its size or SHA-256, or an
+// unsafe path (ArchivePathProblem) makes the archive invalid.
 //
 // Thread-compatible; readers and writers hold no global state. Nothing here throws except
 // std::bad_alloc.
@@ -39,6 +46,9 @@ std::string ArchiveFrame(const boost::json::object& header);
 // (the data folder's layout, the two hex digits the id's first two). No path can leave the
 // folder it is unpacked into.
 std::string ArchivePathProblem(std::string_view kind, std::string_view path);
+
+// Whether `path` may name a base archive of an incremental backup: "base/<16 hex>.dorm".
+bool IsBaseArchivePath(std::string_view path);
 
 // Incremental SHA-256, for files checked while they stream.
 class Sha256Stream {
@@ -77,11 +87,14 @@ class ArchiveReader {
     std::string path;
     uint64_t size = 0;
     std::string sha256;
+    std::string archive;  // a "ref" frame's
     boost::json::object header;
   };
-  enum class Next { kFile, kEnd, kError };
-  // The next file's header (its bytes must then be read with ReadFileBytes), or the end (checked
-  // against the files seen and nothing after it).
+  // kReference: an "unchanged" or "ref" frame of a backup (size, sha256 and archive set for a
+  // "ref" only); it has no bytes.
+  enum class Next { kFile, kReference, kEnd, kError };
+  // The next file's header (its bytes must then be read with ReadFileBytes), a reference, or the
+  // end (checked against the files and references seen and nothing after it).
   Next ReadNext(File* file, std::string* error);
   // The current file's bytes, in chunks, to `sink` (which returns false to stop, with `*error`
   // set by it); checks the size and SHA-256. Returns false with `*error` set on any problem.
@@ -95,6 +108,7 @@ class ArchiveReader {
   ArchiveLimits limits_;
   std::string kind_;
   uint64_t files_ = 0;
+  uint64_t refs_ = 0;
   uint64_t bytes_ = 0;
 };
 

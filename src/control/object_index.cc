@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -12,6 +13,7 @@
 #include "runtime/class_catalog.h"
 #include "runtime/object_address.h"
 #include "runtime/object_id.h"
+#include "util/crypto.h"
 #include "util/log.h"
 
 namespace dorm::control {
@@ -71,6 +73,17 @@ ObjectIndex::ObjectIndex(const std::string& data_dir) {
               "CREATE TABLE IF NOT EXISTS object_index_meta ("
               " key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
               "setup");
+    // change_seq came later: rows of an older index have none, so the objects they stand for are
+    // copied by the next backup, as those of a scan are (NULL: changed at an unknown time).
+    bool present;
+    {
+      SqliteStatement st = PrepareSqlite(
+          db_, "SELECT 1 FROM pragma_table_info('object_index') WHERE name = 'change_seq'", kOwner);
+      present = sqlite3_step(st.get()) == SQLITE_ROW;
+    }
+    if (!present) {
+      ExecIndex(db_, "ALTER TABLE object_index ADD COLUMN change_seq INTEGER", "migrate");
+    }
   } catch (...) {
     sqlite3_close_v2(db_);
     throw;
@@ -84,15 +97,22 @@ void ObjectIndex::Record(const std::vector<runtime::ObjectUsageDelta>& deltas,
   bool any_live = false;
   for (const auto& report : reports) any_live |= !report.live.empty();
   if (deltas.empty() && !any_live) return;
+  std::lock_guard<std::mutex> lock(mu_);
   IndexTransaction txn(db_);
-  // The name is kept once known: a later event that reached the object by id alone has none.
+  bool any_change = false;
+  for (const auto& d : deltas) any_change |= d.storage_changed;
+  // One value of the sequence for every object a commit changed in this reading.
+  const long long seq = any_change ? NextChangeSeq() : 0;
+  // The name is kept once known: a later event that reached the object by id alone has none. A
+  // new row's change_seq is NULL (copied by every backup) until a commit of the object is read.
   SqliteStatement active = PrepareSqlite(
       db_,
-      "INSERT INTO object_index (app, class, id, name, storage_bytes, last_active_ms)"
-      " VALUES (?1, ?2, ?3, ?4, MAX(?5, 0), ?6) ON CONFLICT (app, class, id) DO UPDATE SET"
-      " name = COALESCE(excluded.name, name),"
+      "INSERT INTO object_index (app, class, id, name, storage_bytes, last_active_ms, change_seq)"
+      " VALUES (?1, ?2, ?3, ?4, MAX(?5, 0), ?6, NULLIF(?7, 0)) ON CONFLICT (app, class, id)"
+      " DO UPDATE SET name = COALESCE(excluded.name, name),"
       " storage_bytes = CASE WHEN ?5 >= 0 THEN ?5 ELSE storage_bytes END,"
-      " last_active_ms = MAX(last_active_ms, excluded.last_active_ms)",
+      " last_active_ms = MAX(last_active_ms, excluded.last_active_ms),"
+      " change_seq = CASE WHEN ?7 > 0 THEN ?7 ELSE change_seq END",
       kOwner);
   auto bind_object = [](sqlite3_stmt* st, const std::string& app, const std::string& class_name,
                         const std::string& id, const std::string& label) {
@@ -112,6 +132,7 @@ void ObjectIndex::Record(const std::vector<runtime::ObjectUsageDelta>& deltas,
     bind_object(active.get(), d.app, d.class_name, d.object_id, d.instance_name);
     sqlite3_bind_int64(active.get(), 5, d.storage_bytes);
     sqlite3_bind_int64(active.get(), 6, used || d.storage_bytes >= 0 ? now_ms : 0);
+    sqlite3_bind_int64(active.get(), 7, d.storage_changed ? seq : 0);
     CheckSqlite(db_, sqlite3_step(active.get()), kOwner, "record");
     sqlite3_reset(active.get());
   }
@@ -247,8 +268,12 @@ void ObjectIndex::ForgetClass(const std::string& app, const std::string& class_n
 
 void ObjectIndex::MoveClass(const std::string& from_app, const std::string& from_class,
                             const std::string& to_app, const std::string& to_class) {
-  SqliteStatement st = PrepareSqlite(
-      db_, "UPDATE object_index SET app = ?3, class = ?4 WHERE app = ?1 AND class = ?2", kOwner);
+  SqliteStatement st =
+      PrepareSqlite(db_,
+                    // Their files moved: no earlier backup holds them where they are now.
+                    "UPDATE object_index SET app = ?3, class = ?4, change_seq = NULL"
+                    " WHERE app = ?1 AND class = ?2",
+                    kOwner);
   BindSqliteText(st.get(), 1, from_app);
   BindSqliteText(st.get(), 2, from_class);
   BindSqliteText(st.get(), 3, to_app);
@@ -259,13 +284,17 @@ void ObjectIndex::MoveClass(const std::string& from_app, const std::string& from
 void ObjectIndex::Imported(const std::string& app, const std::string& class_name,
                            const std::string& id, const std::string& name, long long storage_bytes,
                            long long now_ms) {
-  SqliteStatement st =
-      PrepareSqlite(db_,
-                    "INSERT INTO object_index (app, class, id, name, storage_bytes, last_active_ms)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (app, class, id) DO UPDATE SET"
-                    " name = COALESCE(excluded.name, name), storage_bytes = excluded.storage_bytes,"
-                    " last_active_ms = MAX(last_active_ms, excluded.last_active_ms)",
-                    kOwner);
+  std::lock_guard<std::mutex> lock(mu_);
+  IndexTransaction txn(db_);
+  const long long seq = NextChangeSeq();
+  SqliteStatement st = PrepareSqlite(
+      db_,
+      "INSERT INTO object_index (app, class, id, name, storage_bytes, last_active_ms, change_seq)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (app, class, id) DO UPDATE SET"
+      " name = COALESCE(excluded.name, name), storage_bytes = excluded.storage_bytes,"
+      " last_active_ms = MAX(last_active_ms, excluded.last_active_ms),"
+      " change_seq = excluded.change_seq",
+      kOwner);
   BindSqliteText(st.get(), 1, app);
   BindSqliteText(st.get(), 2, class_name);
   BindSqliteText(st.get(), 3, id);
@@ -276,7 +305,78 @@ void ObjectIndex::Imported(const std::string& app, const std::string& class_name
   }
   sqlite3_bind_int64(st.get(), 5, storage_bytes);
   sqlite3_bind_int64(st.get(), 6, now_ms);
+  sqlite3_bind_int64(st.get(), 7, seq);
   CheckSqlite(db_, sqlite3_step(st.get()), kOwner, "import");
+  txn.Commit();
+}
+
+namespace {
+
+std::optional<std::string> IndexMeta(sqlite3* db, const char* key) {
+  SqliteStatement st =
+      PrepareSqlite(db, "SELECT value FROM object_index_meta WHERE key = ?1", kOwner);
+  sqlite3_bind_text(st.get(), 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step(st.get()) != SQLITE_ROW) return std::nullopt;
+  return SqliteColumnBytes(st.get(), 0);
+}
+
+void SetIndexMeta(sqlite3* db, const char* key, const std::string& value) {
+  SqliteStatement st = PrepareSqlite(
+      db, "INSERT OR REPLACE INTO object_index_meta (key, value) VALUES (?1, ?2)", kOwner);
+  sqlite3_bind_text(st.get(), 1, key, -1, SQLITE_STATIC);
+  BindSqliteText(st.get(), 2, value);
+  CheckSqlite(db, sqlite3_step(st.get()), kOwner, "meta");
+}
+
+}  // namespace
+
+long long ObjectIndex::NextChangeSeq() {
+  long long seq = 0;
+  if (auto value = IndexMeta(db_, "change_seq")) seq = std::atoll(value->c_str());
+  ++seq;
+  SetIndexMeta(db_, "change_seq", std::to_string(seq));
+  return seq;
+}
+
+void ObjectIndex::NewEpoch() { SetIndexMeta(db_, "change_epoch", ToHex(RandomBytes(8))); }
+
+void ObjectIndex::StartTracking() {
+  std::lock_guard<std::mutex> lock(mu_);
+  IndexTransaction txn(db_);
+  if (IndexMeta(db_, "running") || !IndexMeta(db_, "change_epoch")) NewEpoch();
+  SetIndexMeta(db_, "running", "1");
+  txn.Commit();
+}
+
+void ObjectIndex::FinishTracking() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (changes_lost_) return;
+  ExecIndex(db_, "DELETE FROM object_index_meta WHERE key = 'running'", "finish");
+}
+
+ObjectIndex::ChangeState ObjectIndex::CurrentChanges() {
+  std::lock_guard<std::mutex> lock(mu_);
+  IndexTransaction txn(db_);
+  if (changes_lost_.exchange(false) || !IndexMeta(db_, "change_epoch")) NewEpoch();
+  ChangeState state;
+  state.epoch = IndexMeta(db_, "change_epoch").value_or("");
+  if (auto value = IndexMeta(db_, "change_seq")) state.seq = std::atoll(value->c_str());
+  txn.Commit();
+  return state;
+}
+
+std::map<std::string, long long> ObjectIndex::ChangeSeqs() {
+  SqliteStatement st = PrepareSqlite(
+      db_, "SELECT app, class, id, change_seq FROM object_index WHERE change_seq IS NOT NULL",
+      kOwner);
+  std::map<std::string, long long> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out[SqliteColumnBytes(st.get(), 0) + "/" + SqliteColumnBytes(st.get(), 1) + "/" +
+        SqliteColumnBytes(st.get(), 2)] = sqlite3_column_int64(st.get(), 3);
+  }
+  CheckSqlite(db_, rc, kOwner, "changes");
+  return out;
 }
 
 }  // namespace dorm::control

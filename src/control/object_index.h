@@ -9,10 +9,24 @@
 // before the index existed are added by a one-time scan of the data folder at start-up
 // (ScanExisting), recorded as done in object_index_meta.
 //
+// It also tracks which objects' databases changed, for incremental backups: each row has a
+// change_seq, set from a sequence kept in object_index_meta ("change_seq") to its next value by
+// every reading in which a commit changed the object (ObjectUsageDelta::storage_changed), by an
+// import and by a class transfer. A backup first takes a reading, then notes the sequence: an
+// object whose change_seq is at most a backup's noted value has not changed since that backup
+// read it. The sequence is meaningful within one change epoch (a random id, "change_epoch"): a
+// new epoch starts when the previous server did not stop cleanly (its last commits may not have
+// been read: "running" was still set), when the data folder was restored, when a reading could
+// not be recorded, and when a server ran with the usage meters off. An incremental backup against
+// another epoch's backup copies every object.
+//
 // Thread-safe (one serialized connection). Methods throw std::runtime_error when the database
 // fails.
 #pragma once
 
+#include <atomic>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +75,25 @@ class ObjectIndex {
   void Imported(const std::string& app, const std::string& class_name, const std::string& id,
                 const std::string& name, long long storage_bytes, long long now_ms);
 
+  // Starts tracking changes at server start: a new change epoch unless the previous server
+  // stopped cleanly (FinishTracking) in the current one; then marks the server running.
+  void StartTracking();
+  // At a clean stop, after the last reading was recorded: the next start keeps the epoch.
+  void FinishTracking();
+  // A reading could not be recorded: its changes are lost, so the next ChangeState() starts a
+  // new epoch. Never throws.
+  void ChangesLost() noexcept { changes_lost_ = true; }
+
+  struct ChangeState {
+    std::string epoch;
+    long long seq = 0;
+  };
+  // The current epoch and the sequence's last value (starting a new epoch first if changes were
+  // lost).
+  ChangeState CurrentChanges();
+  // Every indexed object's change_seq, by "app/class/id".
+  std::map<std::string, long long> ChangeSeqs();
+
   // The class is deleted: its objects are forgotten.
   void ForgetClass(const std::string& app, const std::string& class_name);
   // The class's objects now belong to another app and class (a transferred class).
@@ -68,7 +101,14 @@ class ObjectIndex {
                  const std::string& to_app, const std::string& to_class);
 
  private:
+  // The sequence's next value, written to object_index_meta (inside the caller's transaction).
+  long long NextChangeSeq();
+  void NewEpoch();
+
   sqlite3* db_ = nullptr;
+  // Serializes the methods that open a transaction (the connection has one at a time).
+  std::mutex mu_;
+  std::atomic<bool> changes_lost_{false};
 };
 
 }  // namespace dorm::control

@@ -379,6 +379,9 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       // Objects stored before the index existed (once; objects moved by the pending moves above
       // are found under their new names).
       object_index->ScanExistingOnce(data_dir, *registry_holder, usage_store.get());
+      // Always, so that a run with the usage meters off (which cannot see changes) ends the
+      // change epoch: it never finishes tracking.
+      object_index->StartTracking();
       for (const auto& app : registry_holder->Apps()) {
         shared.catalog.Set(app, registry_holder->CatalogEntries(app), env_store->Values(app),
                            registry_holder->ServiceCallers(app));
@@ -620,6 +623,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     StopServing(server, pool, std::chrono::seconds(30), cluster_node.get());
     try {
       usage->Refresh();
+      // Every commit was read: the next start may keep the change epoch.
+      if (shared.options.usage_meters) object_index->FinishTracking();
     } catch (const std::exception& e) {
       Log(LogLevel::kError, std::string("cannot record usage: ") + e.what());
     }

@@ -74,12 +74,20 @@ void UsageRecorder::RefreshLocked() {
     report.objects.clear();
   }
   // Recorded before the in-memory totals change, so that a failure loses nothing twice.
-  store_.Record(EpochMinute(), deltas);
+  try {
+    store_.Record(EpochMinute(), deltas);
+  } catch (...) {
+    // The reading is dropped, and with it which objects' databases changed.
+    if (index_) index_->ChangesLost();
+    throw;
+  }
   if (index_) {
-    // The objects list is a view: a failure to update it loses no usage.
+    // The objects list is a view: a failure to update it loses no usage (but incremental backups
+    // can no longer tell what changed).
     try {
       index_->Record(deltas, reports, WallClockMs());
     } catch (const std::exception& e) {
+      index_->ChangesLost();
       Log(LogLevel::kError, std::string("cannot update the object index: ") + e.what());
     }
   }

@@ -2,7 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <map>
 #include <stdexcept>
+
+#include "util/wall_clock.h"
 
 namespace dorm::control {
 
@@ -128,10 +132,27 @@ UsageStore::UsageStore(const std::string& data_dir, UsageRetention retention)
                    "CREATE TABLE IF NOT EXISTS usage_rollups ("
                    " unit INTEGER PRIMARY KEY, rolled_until INTEGER NOT NULL);"
                    // Roll-ups read one range of minutes across every object.
-                   "CREATE INDEX IF NOT EXISTS usage_minutes_by_minute ON usage_minutes (minute);",
+                   "CREATE INDEX IF NOT EXISTS usage_minutes_by_minute ON usage_minutes (minute);"
+                   "CREATE TABLE IF NOT EXISTS storage_history ("
+                   " app TEXT NOT NULL, class TEXT NOT NULL, minute INTEGER NOT NULL,"
+                   " bytes INTEGER NOT NULL, PRIMARY KEY (app, class, minute)) WITHOUT ROWID;"
+                   "CREATE INDEX IF NOT EXISTS storage_history_by_minute"
+                   " ON storage_history (minute);",
                    nullptr, nullptr, nullptr),
       "setup");
   AddMissingColumns(db_);
+  // A database from before the history: each class's current size starts it.
+  CheckUsage(db_,
+             sqlite3_exec(db_,
+                          ("INSERT OR IGNORE INTO storage_history (app, class, minute, bytes)"
+                           " SELECT app, class, " +
+                           std::to_string(WallClockSeconds() / 60) +
+                           ", SUM(bytes) FROM storage s WHERE NOT EXISTS (SELECT 1 FROM"
+                           " storage_history h WHERE h.app = s.app AND h.class = s.class)"
+                           " GROUP BY app, class")
+                              .c_str(),
+                          nullptr, nullptr, nullptr),
+             "migrate");
 }
 
 UsageStore::~UsageStore() { sqlite3_close_v2(db_); }
@@ -150,7 +171,9 @@ void UsageStore::Record(long long epoch_minute,
     UsageStatement size(db_,
                         "INSERT INTO storage (app, class, object, bytes) VALUES (?,?,?,?)"
                         " ON CONFLICT (app, class, object) DO UPDATE SET bytes = excluded.bytes");
+    std::map<std::pair<std::string, std::string>, bool> measured;  // classes with a new size
     for (const auto& d : deltas) {
+      if (d.storage_bytes >= 0) measured[{d.app, d.class_name}] = true;
       if (d.http_requests || d.websocket_messages || d.alarms || d.cpu_ns || d.wall_ns ||
           d.outbound_requests || d.outbound_bytes) {
         add.Text(1, d.app).Text(2, d.class_name).Text(3, d.instance_name).Int(4, epoch_minute);
@@ -169,6 +192,17 @@ void UsageStore::Record(long long epoch_minute,
         size.Step();
         size.Reset();
       }
+    }
+    // The class's total now, as its size in this minute (the minute's last reading wins).
+    UsageStatement history(db_,
+                           "INSERT INTO storage_history (app, class, minute, bytes)"
+                           " SELECT ?1, ?2, ?3, COALESCE(SUM(bytes), 0) FROM storage"
+                           " WHERE app = ?1 AND class = ?2 ON CONFLICT (app, class, minute)"
+                           " DO UPDATE SET bytes = excluded.bytes");
+    for (const auto& [key, unused] : measured) {
+      history.Text(1, key.first).Text(2, key.second).Int(3, epoch_minute);
+      history.Step();
+      history.Reset();
     }
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -215,6 +249,23 @@ void UsageStore::RollUp(long long now_minute) {
                           " AND minute % ?1 != 0");
       drop.Int(1, pass.unit).Int(2, from).Int(3, until);
       drop.Step();
+      // A history row of a unit other than its first minute's: the unit's last one is kept, as
+      // the first minute's row.
+      UsageStatement merge_history(
+          db_,
+          "INSERT INTO storage_history (app, class, minute, bytes)"
+          " SELECT app, class, minute / ?1 * ?1, bytes FROM storage_history h"
+          " WHERE minute >= ?2 AND minute < ?3 AND minute % ?1 != 0 AND minute = (SELECT"
+          " MAX(minute) FROM storage_history l WHERE l.app = h.app AND l.class = h.class AND"
+          " l.minute >= h.minute / ?1 * ?1 AND l.minute < h.minute / ?1 * ?1 + ?1)"
+          " ON CONFLICT (app, class, minute) DO UPDATE SET bytes = excluded.bytes");
+      merge_history.Int(1, pass.unit).Int(2, from).Int(3, until);
+      merge_history.Step();
+      UsageStatement drop_history(db_,
+                                  "DELETE FROM storage_history WHERE minute >= ?2 AND minute < ?3"
+                                  " AND minute % ?1 != 0");
+      drop_history.Int(1, pass.unit).Int(2, from).Int(3, until);
+      drop_history.Step();
       UsageStatement mark(db_,
                           "INSERT INTO usage_rollups (unit, rolled_until) VALUES (?, ?)"
                           " ON CONFLICT (unit) DO UPDATE SET rolled_until = excluded.rolled_until");
@@ -286,6 +337,47 @@ void UsageStore::ForgetStorage(const std::string& app, const std::string& class_
   UsageStatement st(db_, "DELETE FROM storage WHERE app = ? AND class = ?");
   st.Text(1, app).Text(2, class_name);
   st.Step();
+  UsageStatement history(db_,
+                         "INSERT INTO storage_history (app, class, minute, bytes)"
+                         " VALUES (?, ?, ?, 0) ON CONFLICT (app, class, minute)"
+                         " DO UPDATE SET bytes = 0");
+  history.Text(1, app).Text(2, class_name).Int(3, WallClockSeconds() / 60);
+  history.Step();
+}
+
+std::vector<long long> UsageStore::StorageSeries(const std::string& app,
+                                                 const std::string& class_name,
+                                                 long long since_minute, long long step_minutes,
+                                                 long long points) {
+  std::vector<long long> out(static_cast<size_t>(std::max(points, 0LL)), 0);
+  if (out.empty() || step_minutes <= 0) return out;
+  // Each class's size when the period starts (its last row before it), then its rows in order.
+  std::map<std::string, long long> current;
+  {
+    UsageStatement st(db_,
+                      "SELECT class, bytes FROM storage_history h WHERE app = ?1 AND"
+                      " (?2 = '' OR class = ?2) AND minute = (SELECT MAX(minute) FROM"
+                      " storage_history l WHERE l.app = h.app AND l.class = h.class AND"
+                      " l.minute < ?3)");
+    st.Text(1, app).Text(2, class_name).Int(3, since_minute);
+    while (st.Step()) current[st.ColText(0)] = st.ColInt(1);
+  }
+  UsageStatement st(db_,
+                    "SELECT class, minute, bytes FROM storage_history WHERE app = ?1 AND"
+                    " (?2 = '' OR class = ?2) AND minute >= ?3 ORDER BY minute");
+  st.Text(1, app).Text(2, class_name).Int(3, since_minute);
+  bool more = st.Step();
+  for (long long i = 0; i < points; ++i) {
+    const long long bucket_end = since_minute + (i + 1) * step_minutes;  // exclusive
+    while (more && st.ColInt(1) < bucket_end) {
+      current[st.ColText(0)] = st.ColInt(2);
+      more = st.Step();
+    }
+    long long total = 0;
+    for (const auto& [name, bytes] : current) total += bytes;
+    out[static_cast<size_t>(i)] = total;
+  }
+  return out;
 }
 
 }  // namespace dorm::control

@@ -1,11 +1,14 @@
 // The usage meters' durable side: DATA/usage.sqlite, one row per object and minute with what the
-// object used in that minute, and one row per object with its storage size as last measured.
+// object used in that minute, one row per object with its storage size as last measured, and the
+// storage size of each class over time (storage_history: one row per class and minute in which a
+// size was measured, holding the class's total then).
 //
 // Older minutes are rolled up so that a busy object does not add a row per minute forever: minute
 // rows older than UsageRetention::minute_rows_minutes become one row per hour, and hour rows older
 // than hour_rows_minutes one row per day. A rolled-up row keeps the first minute of its hour or
 // day as its `minute`, so every query sums rows as before; a period that starts inside a rolled-up
-// hour or day counts that hour or day only if it starts at its first minute.
+// hour or day counts that hour or day only if it starts at its first minute. History rows roll up
+// alike, a merged row keeping the size of its hour's (day's) last row.
 //
 // Meters are not customer data: the database is written with synchronous=NORMAL, so a power
 // loss can drop the last writes, and a crash drops what was not yet recorded (see
@@ -94,6 +97,13 @@ class UsageStore {
   };
   std::vector<StorageRow> Storage(const std::string& app, const std::string& class_name);
 
+  // The storage size of `app` (of one class unless `class_name` is empty) at the end of each of
+  // `points` buckets of `step_minutes` from `since_minute` on: each class's last history row at
+  // or before the bucket's last minute (0 before its first), summed over the classes.
+  std::vector<long long> StorageSeries(const std::string& app, const std::string& class_name,
+                                       long long since_minute, long long step_minutes,
+                                       long long points);
+
   using ClassKey = std::pair<std::string, std::string>;  // app, class
   // Every bucket summed per class: the all-time counters.
   std::map<ClassKey, UsageTotals> ClassTotals();
@@ -101,7 +111,7 @@ class UsageStore {
   std::map<ClassKey, long long> ClassStorage();
 
   // The class is deleted and its objects' storage with it: their sizes are forgotten (their
-  // usage history is kept).
+  // usage history is kept, and the storage history records 0 from the current minute on).
   void ForgetStorage(const std::string& app, const std::string& class_name);
 
  private:

@@ -112,7 +112,12 @@ void ThreadEngine::CommitDirty() {
     try {
       instance->db->Commit();
       instance->output.Committed();
-      if (instance->usage) instance->usage->storage_stale = true;
+      if (instance->usage) {
+        instance->usage->storage_stale = true;
+        // Set before the commit can be acknowledged (its flush comes later), so a meters reading
+        // made after the acknowledgement sees it.
+        instance->usage->storage_changed = true;
+      }
       instance->db->MaybeCheckpoint();
       if (instance->alarm.TakeChanged()) {
         std::optional<long long> alarm = instance->db->GetAlarm();

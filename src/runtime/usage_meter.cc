@@ -32,10 +32,12 @@ void UsageMeter::Read(double cpu_scale, std::vector<ObjectUsageDelta>* out) {
       d.outbound_requests = u.outbound_requests;
       d.outbound_bytes = u.outbound_bytes;
       d.storage_bytes = u.storage_bytes;
+      d.storage_changed = u.storage_changed;
       out->push_back(std::move(d));
       u.http_requests = u.websocket_messages = u.alarms = u.cpu_ticks = u.wall_ticks = 0;
       u.outbound_requests = u.outbound_bytes = 0;
       u.storage_bytes = -1;
+      u.storage_changed = false;
     }
     if (u.instances == 0 && !u.storage_stale) {
       it = entries_.erase(it);

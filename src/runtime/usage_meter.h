@@ -30,6 +30,9 @@ struct ObjectUsage {
   long long storage_bytes = -1;
   // A commit changed the database since its size was last measured.
   bool storage_stale = false;
+  // A commit changed the database since the meters were last read (what incremental backups
+  // copy; see control/object_index.h).
+  bool storage_changed = false;
   // What the meters call the object (see InstanceLabel).
   std::string instance_name;
   // Live instances pointing at these counters (0 or 1; an entry without any is dropped once
@@ -37,7 +40,8 @@ struct ObjectUsage {
   int instances = 0;
   bool empty() const {
     return http_requests == 0 && websocket_messages == 0 && alarms == 0 && cpu_ticks == 0 &&
-           wall_ticks == 0 && outbound_requests == 0 && outbound_bytes == 0 && storage_bytes < 0;
+           wall_ticks == 0 && outbound_requests == 0 && outbound_bytes == 0 && storage_bytes < 0 &&
+           !storage_changed;
   }
 };
 
@@ -55,6 +59,7 @@ struct ObjectUsageDelta {
   uint64_t outbound_requests = 0;
   uint64_t outbound_bytes = 0;
   long long storage_bytes = -1;  // -1: unchanged
+  bool storage_changed = false;  // a commit changed the database in the period
 };
 
 // An object in memory or with open WebSockets at the time of reading.

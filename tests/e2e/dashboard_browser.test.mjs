@@ -272,10 +272,19 @@ test('the usage charts draw the requests, CPU time and storage', async () => {
   assert.equal(marked.reduce((a, b) => a + b, 0), total);
   assert.equal(await page.getAttribute('#chart-cpu svg', 'data-points'), '60');
   assert.ok((await page.locator('#chart-cpu svg circle.point').count()) >= 1);
-  // Storage: one reading so far, of every object's database.
+  // Storage: the size at the end of each minute, from the server's history: none before the
+  // first write of this server, every object's database now.
   await page.waitForSelector('#chart-storage svg circle.point');
-  assert.equal(Number(await page.getAttribute('#chart-storage svg circle.point', 'data-value')), series.storage_bytes);
+  assert.equal(await page.getAttribute('#chart-storage svg', 'data-points'), '60');
   assert.ok(series.storage_bytes > 0);
+  assert.equal(series.points.at(-1).storage_bytes, series.storage_bytes);
+  assert.equal(series.points[0].storage_bytes, 0);
+  const sizes = await page.$$eval('#chart-storage svg circle.point', (cs) => cs.map((c) => Number(c.dataset.value)));
+  assert.equal(sizes.at(-1), series.storage_bytes);
+  // (The page read its series a moment before: a minute may have turned since.)
+  const known = new Set(series.points.map((p) => p.storage_bytes));
+  for (const v of sizes) assert.ok(known.has(v), `${v} is a size of the series`);
+  assert.equal(await page.locator('#chart-storage svg polyline.series').count(), 1);
   const objects = await page.$$eval('table.usage-objects tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent).sort());
   assert.deepEqual(objects, ['alpha', 'bravo', 'brown', 'charlie']);
   await shot('usage');
@@ -289,7 +298,8 @@ test('the usage series: one point per step, the same sums as the usage totals, b
   assert.equal(series.step_minutes, 30);
   assert.equal(series.since, `${since.slice(0, 16)}:00Z`);
   assert.equal(series.points.length, 4);
-  assert.deepEqual(Object.keys(series.points[0]), ['time', 'do_requests', 'do_cpu_ms', 'wall_ms', 'http_requests', 'websocket_messages', 'alarms', 'outbound_requests', 'outbound_bytes']);
+  assert.deepEqual(Object.keys(series.points[0]), ['time', 'do_requests', 'do_cpu_ms', 'wall_ms', 'http_requests', 'websocket_messages', 'alarms', 'outbound_requests', 'outbound_bytes', 'storage_bytes']);
+  assert.equal(series.points.at(-1).storage_bytes, series.storage_bytes);
   assert.equal(Date.parse(series.points[1].time) - Date.parse(series.points[0].time), 30 * 60000);
   const totals = (await server.api('GET', `/usage?app=default&name=notes&since=${since}`)).json();
   const sum = (field) => series.points.reduce((s, p) => s + p[field], 0);

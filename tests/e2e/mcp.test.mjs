@@ -72,7 +72,7 @@ test('tools/list offers manage_durable_objects with the seed actions and argumen
   assert.equal(schema.type, 'object');
   assert.deepEqual(schema.required, ['action']);
   assert.deepEqual(schema.properties.action.enum, ACTIONS);
-  for (const arg of ['app_id', 'name', 'code', 'access_mode', 'key', 'value', 'since', 'object', 'level', 'prefix', 'cursor', 'limit', 'file', 'folder']) {
+  for (const arg of ['app_id', 'name', 'code', 'access_mode', 'key', 'value', 'since', 'object', 'level', 'prefix', 'cursor', 'limit', 'file', 'folder', 'incremental_from']) {
     assert.equal(schema.properties[arg]?.type, 'string', arg);
   }
   assert.deepEqual(schema.properties.access_mode.enum, ['public', 'authenticated', 'service_key']);

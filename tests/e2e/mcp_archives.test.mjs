@@ -84,6 +84,30 @@ test('backup writes the whole server into a new folder; it restores and serves',
   } finally {
     await copy.stop();
   }
+  assert.equal(result.incremental, false);
+
+  // Incrementally from it: only the object written since is copied.
+  await server.json(`/_do/${CLASS}/ann/put?key=who&value=${encodeURIComponent('"ann again"')}`);
+  const next = ok(await manage({ action: 'backup', folder: 'nightly-2', incremental_from: 'nightly-1' }));
+  assert.equal(next.incremental, true, JSON.stringify(next));
+  assert.equal(next.objects_copied, 1);
+  assert.equal(next.objects_unchanged, result.files - next.files);
+  assert.ok(next.objects_unchanged >= 1);
+  const data2 = path.join(work, 'restored-2');
+  const restored2 = await runCli(['restore', path.join(root, 'nightly-2'), '--data', data2]);
+  assert.equal(restored2.code, 0, describeCli(restored2));
+  const copy2 = await startServer({ dataDir: data2 });
+  try {
+    assert.equal((await copy2.json(`/_do/${CLASS}/ann/get?key=who`)).value, 'ann again');
+    assert.equal((await copy2.json(`/_do/${CLASS}/ben/get?key=who`)).value, 'ben');
+  } finally {
+    await copy2.stop();
+  }
+  for (const from of ['..', '../nightly-1', 'missing']) {
+    assert.match(toolError(await manage({ action: 'backup', folder: 'nightly-x', incremental_from: from })),
+      from === 'missing' ? /missing\/backup\.dorm: cannot read/ : /`incremental_from` must name a folder directly inside the archive folder/, from);
+  }
+  assert.ok(!fs.existsSync(path.join(root, 'nightly-x')));
 });
 
 test('names are checked: nothing outside the archive folder, nothing overwritten', async () => {

@@ -46,6 +46,7 @@ std::string ReadAll(const std::string& archive, std::string* contents = nullptr)
     auto next = reader.ReadNext(&file, &error);
     if (next == ArchiveReader::Next::kError) return error;
     if (next == ArchiveReader::Next::kEnd) return "";
+    if (next == ArchiveReader::Next::kReference) continue;  // no bytes
     bool ok = reader.ReadFileBytes(
         file,
         [&](std::string_view bytes) {
@@ -101,6 +102,53 @@ TEST(ArchiveFormat, RefusesDamage) {
             "Invalid frame in the archive (a header of 0 bytes).");
   EXPECT_EQ(ReadAll(Archive("tarball", path, "x")),
             "Invalid archive: the manifest's kind must be export or backup.");
+}
+
+}  // namespace
+}  // namespace dorm::control
+
+namespace dorm::control {
+namespace {
+
+// A backup with one unchanged object, as the server sends it (`ref` false) or as dorm backup
+// keeps it; `refs` is what its end frame counts.
+std::string BackupWithReference(bool ref, const json::object& extra, int refs = 1,
+                                const std::string& kind = "backup") {
+  std::string out(kArchiveMagic, kArchiveMagicBytes);
+  out += ArchiveFrame(json::object{{"type", "manifest"}, {"kind", kind}});
+  json::object header{{"type", ref ? "ref" : "unchanged"},
+                      {"path", "objects/app/cls/aa/" + std::string(64, 'a') + ".sqlite"}};
+  if (ref) {
+    header["size"] = 10;
+    header["sha256"] = std::string(64, 'b');
+    header["archive"] = "base/0123456789abcdef.dorm";
+  }
+  for (const auto& [key, value] : extra) header[key] = value;
+  out += ArchiveFrame(header);
+  json::object end{{"type", "end"}, {"files", 0}};
+  if (refs != 0) end["refs"] = refs;
+  out += ArchiveFrame(end);
+  return out;
+}
+
+TEST(ArchiveFormat, BackupsListUnchangedObjectsByReference) {
+  EXPECT_EQ(ReadAll(BackupWithReference(false, {})), "");
+  EXPECT_EQ(ReadAll(BackupWithReference(true, {})), "");
+  EXPECT_EQ(ReadAll(BackupWithReference(true, {}, 0)),
+            "Invalid archive: its end frame does not count the unchanged objects it lists.");
+  EXPECT_EQ(ReadAll(BackupWithReference(true, {}, 2)),
+            "Invalid archive: its end frame does not count the unchanged objects it lists.");
+  // Only a backup has them, only for objects, only with a base archive next to it.
+  EXPECT_EQ(ReadAll(BackupWithReference(false, {}, 1, "export")),
+            "Invalid frame type 'unchanged' in the archive.");
+  EXPECT_NE(ReadAll(BackupWithReference(false, {{"path", "registry.sqlite"}})), "");
+  EXPECT_NE(ReadAll(BackupWithReference(false, {{"path", "objects/../x.sqlite"}})), "");
+  EXPECT_NE(ReadAll(BackupWithReference(true, {{"archive", "../backup.dorm"}})), "");
+  EXPECT_NE(ReadAll(BackupWithReference(true, {{"archive", "base/0123456789ABCDEF.dorm"}})), "");
+  EXPECT_NE(ReadAll(BackupWithReference(true, {{"sha256", "x"}})), "");
+  EXPECT_TRUE(IsBaseArchivePath("base/0123456789abcdef.dorm"));
+  EXPECT_FALSE(IsBaseArchivePath("base/0123456789abcdef.dorm/"));
+  EXPECT_FALSE(IsBaseArchivePath("/base/0123456789abcdef.dorm"));
 }
 
 }  // namespace

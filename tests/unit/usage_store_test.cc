@@ -155,3 +155,68 @@ TEST_F(UsageStoreTest, SeriesSumsEachStepFromSince) {
 
 }  // namespace
 }  // namespace dorm::control
+
+namespace dorm::control {
+namespace {
+
+runtime::ObjectUsageDelta Sized(const std::string& class_name, const std::string& object,
+                                long long bytes) {
+  runtime::ObjectUsageDelta d;
+  d.app = "app";
+  d.class_name = class_name;
+  d.instance_name = object;
+  d.storage_bytes = bytes;
+  return d;
+}
+
+// The storage history: each class's total whenever one of its objects' sizes was measured,
+// carried forward between readings, summed over the app's classes.
+TEST_F(UsageStoreTest, StorageSeriesCarriesEachClassSizeForward) {
+  UsageStore store(dir_);
+  store.Record(100, {Sized("room", "a", 1000), Sized("room", "b", 500)});
+  store.Record(103, {Sized("room", "a", 3000)});  // room: 3500
+  store.Record(103, {Sized("chat", "c", 40)});
+  store.Record(105, {Sized("room", "b", 0)});  // room: 3000
+  // Buckets of one minute from 99: nothing yet, then the sizes as they were at each end.
+  EXPECT_EQ(store.StorageSeries("app", "room", 99, 1, 8),
+            (std::vector<long long>{0, 1500, 1500, 1500, 3500, 3500, 3000, 3000}));
+  EXPECT_EQ(store.StorageSeries("app", "", 99, 1, 8),
+            (std::vector<long long>{0, 1500, 1500, 1500, 3540, 3540, 3040, 3040}));
+  // Buckets of 3 minutes: the size at each bucket's last minute; a period starting later takes
+  // the size recorded before it.
+  EXPECT_EQ(store.StorageSeries("app", "room", 99, 3, 3),
+            (std::vector<long long>{1500, 3500, 3000}));
+  EXPECT_EQ(store.StorageSeries("app", "room", 104, 1, 2), (std::vector<long long>{3500, 3000}));
+  EXPECT_EQ(store.StorageSeries("other", "", 99, 1, 2), (std::vector<long long>{0, 0}));
+}
+
+// Rolled up, an hour keeps its last size, dated by its first minute; a deleted class is 0 from
+// then on.
+TEST_F(UsageStoreTest, StorageHistoryRollsUpToTheLastSizeOfEachHour) {
+  UsageRetention retention;
+  retention.minute_rows_minutes = 60;
+  retention.hour_rows_minutes = 24 * 60;
+  UsageStore store(dir_, retention);
+  store.Record(600, {Sized("room", "a", 100)});
+  store.Record(610, {Sized("room", "a", 200)});
+  store.Record(659, {Sized("room", "a", 300)});
+  store.Record(700, {Sized("room", "a", 400)});
+  store.RollUp(780);  // the hour from minute 600 is past the minute rows' retention
+  EXPECT_EQ(store.StorageSeries("app", "room", 600, 60, 2), (std::vector<long long>{300, 400}));
+  EXPECT_EQ(store.StorageSeries("app", "room", 600, 1, 1), (std::vector<long long>{300}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/usage.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT group_concat(minute || ':' || bytes) FROM"
+                               " (SELECT minute, bytes FROM storage_history ORDER BY minute)",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "600:300,660:400");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace dorm::control
