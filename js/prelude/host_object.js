@@ -31,6 +31,8 @@ export function newHostObject(prototype, kind, bytes, type = undefined) {
 const refusals = new WeakMap();
 const getPrototypeOf = Object.getPrototypeOf;
 const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+// Captured: user code may replace the built-ins, and must not be handed the maps.
+const apply = Reflect.apply;
 const weakMapGet = WeakMap.prototype.get;
 const weakMapSet = WeakMap.prototype.set;
 
@@ -41,7 +43,7 @@ export function refusalMessage(name) {
 // Registers `cls` (a built-in class) as refused by structured clone, as workerd refuses `name`,
 // or with `message` when given (then for its subclasses too).
 export function refuseClone(cls, name, message = undefined) {
-  Reflect.apply(weakMapSet, refusals, [cls.prototype, { __proto__: null, name, message }]);
+  apply(weakMapSet, refusals, [cls.prototype, { __proto__: null, name, message }]);
 }
 
 // The name a constructor gives its instances' refusal: its own `name`, if it is a data property
@@ -57,7 +59,7 @@ function constructorName(ctor) {
 function refusalFor(prototype, ctor) {
   let proto = prototype;
   for (let depth = 0; depth < 8 && proto !== null; depth++, proto = getPrototypeOf(proto)) {
-    const refusal = Reflect.apply(weakMapGet, refusals, [proto]);
+    const refusal = apply(weakMapGet, refusals, [proto]);
     if (refusal === undefined) continue;
     if (refusal.message !== undefined) return refusal.message;
     // A built-in class goes by its registered name (the bundle may rename its functions).
