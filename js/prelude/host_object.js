@@ -68,15 +68,6 @@ function refusalFor(prototype, ctor) {
   return undefined;
 }
 
-// The refusal message for `value` (an object), or undefined. A user's subclass is named after
-// the `constructor` of its prototype, when that is its own data property.
-export function refusalOf(value) {
-  const prototype = getPrototypeOf(value);
-  if (prototype === null) return undefined;
-  const desc = getOwnPropertyDescriptor(prototype, 'constructor');
-  return refusalFor(prototype, desc === undefined ? undefined : desc.value);
-}
-
 // The base of the built-in classes that structured clone refuses (registered with refuseClone):
 // its constructor makes `this` a host object, which V8's serializer hands to the host, so that
 // instances are refused with workerd's message however deep in a value they are (V8 writes any
@@ -85,12 +76,18 @@ export function refusalOf(value) {
 // inherit from Object.prototype (hideBase), as workerd's do.
 export class Uncloneable {
   constructor() {
-    const target = new.target.prototype;
-    const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
-      ? target : Object.prototype;
-    const message = refusalFor(prototype, new.target) ?? refusalMessage('Object');
-    return native.newHostObject(prototype, HOST_REFUSED, message, undefined);
+    return newRefusedObject(new.target.prototype, new.target);
   }
+}
+
+// A host object with prototype `target` (Object.prototype if that is not an object) that
+// structured clone refuses as Uncloneable's instances are: by the registered class `target`
+// inherits from, named by `ctor` (the constructor called, or undefined) for a user's subclass.
+export function newRefusedObject(target, ctor) {
+  const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
+    ? target : Object.prototype;
+  const message = refusalFor(prototype, ctor) ?? refusalMessage('Object');
+  return native.newHostObject(prototype, HOST_REFUSED, message, undefined);
 }
 
 // Makes `cls` (a class extending Uncloneable directly) look like a base class: its prototype
