@@ -1,3 +1,4 @@
+import native from './native.js';
 import { zeroLengths } from './webidl.js';
 import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
@@ -170,4 +171,14 @@ export function installGlobals(target = globalThis) {
   define('self', target);
   define('ServiceWorkerGlobalScope', ServiceWorkerGlobalScope);
   installWasmMemoryLimit(target);
+  // workerd's read-only attributes are read-only accessors: assigning one throws "Cannot assign
+  // to read only property ...", not V8's "... which has only a getter".
+  for (const value of Object.values(globals)) {
+    if (typeof value !== 'function' || value.prototype === null || typeof value.prototype !== 'object') continue;
+    const proto = value.prototype;
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      const desc = Object.getOwnPropertyDescriptor(proto, key);
+      if (typeof desc.get === 'function' && desc.set === undefined && desc.configurable) native.markReadOnly(proto, key);
+    }
+  }
 }

@@ -17,6 +17,9 @@ const differing = {
   // workerd's `Cloudflare` global and the event classes of other handlers than fetch, which Dorm
   // does not have (the scenario's *Shared lists are these without them).
   global_scope: ['ownNames', 'ownEnumerable', 'prototypeNames'],
+  // The object the message names: "[object ReadableStream]" for a stream, "#<AbortController2>"
+  // for a class the bundler renamed (workerd: "#<ReadableStream>", "#<AbortController>").
+  read_only_attributes: ['locked', 'signal'],
 };
 
 // Of each stream shape, what is compared: all but the own non-enumerable properties (the

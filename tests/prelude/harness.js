@@ -142,6 +142,12 @@ function createRuntime() {
       'newHostObject(prototype, kind, ...): wrong argument types');
       return Object.create(prototype);
     },
+    // Node's vm gives no way to set an accessor's read-only bit: attributes stay as they are.
+    markReadOnly(object, name) {
+      expect(object !== null && typeof object === 'object' && typeof name === 'string',
+        'markReadOnly(object, name): wrong argument types');
+      return false;
+    },
     detachArrayBuffer(ab) {
       if (!util.types.isArrayBuffer(ab)) return false;
       try {
