@@ -8,44 +8,45 @@
 // state with plain assignments, which keep a property's attributes.
 import { newRefusedObject } from './host_object.js';
 
-const defineProperty = Object.defineProperty;
+const defineProperties = Object.defineProperties;
 const getPrototypeOf = Object.getPrototypeOf;
 // Captured: user code may replace the built-ins, and must not be handed the maps.
 const apply = Reflect.apply;
 const weakMapGet = WeakMap.prototype.get;
 const weakMapSet = WeakMap.prototype.set;
-// A class's prototype → the names of its instances' internal state.
+// A class's prototype → the descriptors of its instances' internal state.
 const stateNames = new WeakMap();
 
 // Declares the names of the state that the library gives instances of `cls` (a class of the
 // library's). A name it assigns but that is not declared would be enumerable: tests/prelude
 // streams.test.js checks that every object the library hands out shows no own keys.
 export function declareStreamState(cls, names) {
-  apply(weakMapSet, stateNames, [cls.prototype, Object.freeze([...names])]);
+  // One descriptor map, given to defineProperties for each new object.
+  const descriptors = { __proto__: null };
+  for (const name of names) {
+    descriptors[name] = { __proto__: null, value: undefined, writable: true, enumerable: false, configurable: true };
+  }
+  apply(weakMapSet, stateNames, [cls.prototype, descriptors]);
 }
 
-// The declared names for an object whose prototype is `prototype` (a user's subclass inherits its
-// class's), or an empty list.
-function namesFor(prototype) {
+// The descriptors of the declared state for an object whose prototype is `prototype` (a user's
+// subclass inherits its class's), or undefined.
+function stateFor(prototype) {
   let proto = prototype;
   for (let depth = 0; depth < 8 && proto !== null && typeof proto === 'object'; depth++) {
-    const names = apply(weakMapGet, stateNames, [proto]);
-    if (names !== undefined) return names;
+    const descriptors = apply(weakMapGet, stateNames, [proto]);
+    if (descriptors !== undefined) return descriptors;
     proto = getPrototypeOf(proto);
   }
-  return [];
+  return undefined;
 }
 
 // A new object of the class whose prototype is `prototype`; `ctor` is the constructor called (a
 // user's subclass names its instances' refusal), if any.
 export function newStreamObject(prototype, ctor = undefined) {
   const object = newRefusedObject(prototype, ctor);
-  const names = namesFor(prototype);
-  for (let i = 0; i < names.length; i++) {
-    defineProperty(object, names[i], {
-      value: undefined, writable: true, enumerable: false, configurable: true,
-    });
-  }
+  const descriptors = stateFor(prototype);
+  if (descriptors !== undefined) defineProperties(object, descriptors);
   return object;
 }
 
