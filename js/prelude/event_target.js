@@ -1,6 +1,6 @@
 import { DOMException } from './dom_exception.js';
 import { reportException } from './report_error.js';
-import { defineInterface, isObject, toDictionary, toDOMString } from './webidl.js';
+import { defineInterface, illegalInvocation, isObject, toDictionary, toDOMString } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const NONE = 0;
@@ -226,6 +226,8 @@ export class EventTarget extends Uncloneable {
   }
 
   addEventListener(type, callback, options = undefined) {
+    // Called on another object (the global scope's own EventTarget prototype has these names).
+    if (!isObject(this) || !(#listeners in this)) throw illegalInvocation();
     const context = "Failed to execute 'addEventListener' on 'EventTarget'";
     if (arguments.length < 1) throw new TypeError(`${context}: parameter 1 is not of type 'string'.`);
     const typeString = toDOMString(type);
@@ -259,6 +261,7 @@ export class EventTarget extends Uncloneable {
   }
 
   removeEventListener(type, callback, options = undefined) {
+    if (!isObject(this) || !(#listeners in this)) throw illegalInvocation();
     const context = "Failed to execute 'removeEventListener' on 'EventTarget'";
     if (arguments.length < 1) throw new TypeError(`${context}: parameter 1 is not of type 'string'.`);
     const typeString = toDOMString(type);
@@ -284,6 +287,7 @@ export class EventTarget extends Uncloneable {
   }
 
   dispatchEvent(event) {
+    if (!isObject(this) || !(#listeners in this)) throw illegalInvocation();
     if (!isEvent(event)) {
       throw new TypeError("Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.");
     }

@@ -1,3 +1,4 @@
+import native from './native.js';
 import { zeroLengths } from './webidl.js';
 import { AbortController, AbortSignal } from './abort.js';
 import { atob, btoa } from './base64.js';
@@ -13,7 +14,7 @@ import { TextDecoder, TextEncoder } from './encoding.js';
 import { TextDecoderStream, TextEncoderStream } from './encoding_streams.js';
 import { CustomEvent, Event, EventTarget } from './event_target.js';
 import { FormData } from './form_data.js';
-import { installGlobalEventTarget } from './global_scope.js';
+import { installGlobalScope } from './global_scope.js';
 import { Headers } from './headers.js';
 import { HTMLRewriter } from './html_rewriter.js';
 import { FixedLengthStream, IdentityTransformStream } from './identity_stream.js';
@@ -115,8 +116,29 @@ const globals = {
   structuredClone,
 };
 
-// Installed like WebIDL installs interfaces and operations on the global object: writable,
-// configurable and not enumerable.
+// workerd's order of the members of ServiceWorkerGlobalScope.prototype (those Dorm has).
+const prototypeOrder = [
+  'DOMException', 'btoa', 'atob', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
+  'queueMicrotask', 'structuredClone', 'reportError', 'fetch', 'Event', 'CustomEvent',
+  'PromiseRejectionEvent', 'MessageEvent', 'CloseEvent', 'ReadableStreamDefaultReader',
+  'ReadableStreamBYOBReader', 'ReadableStream', 'WritableStream', 'WritableStreamDefaultWriter',
+  'TransformStream', 'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'ErrorEvent',
+  'MessageChannel', 'MessagePort', 'EventSource', 'ReadableStreamBYOBRequest',
+  'ReadableStreamDefaultController', 'ReadableByteStreamController',
+  'WritableStreamDefaultController', 'TransformStreamDefaultController', 'CompressionStream',
+  'DecompressionStream', 'TextEncoderStream', 'TextDecoderStream', 'Headers', 'Body', 'Request',
+  'Response', 'WebSocket', 'WebSocketPair', 'WebSocketRequestResponsePair', 'AbortController',
+  'AbortSignal', 'TextDecoder', 'TextEncoder', 'Navigator', 'URL', 'URLSearchParams', 'URLPattern',
+  'Blob', 'File', 'FormData', 'Crypto', 'SubtleCrypto', 'CryptoKey', 'CacheStorage', 'Cache',
+  'FixedLengthStream', 'IdentityTransformStream', 'HTMLRewriter',
+];
+// The globals that are the global object's own properties on workerd (the others are on its
+// prototypes, global_scope.js), in workerd's order; all but `console` enumerable.
+const ownOrder = ['navigator', 'performance', 'scheduler', 'caches', 'crypto'];
+
+// Installs the globals as workerd has them: `console`, the objects of ownOrder, `origin`, `self`
+// and `ServiceWorkerGlobalScope` on the global object itself, the rest on its prototypes
+// (global_scope.js).
 export function installGlobals(target = globalThis) {
   for (const [name, value] of Object.entries(globals)) {
     // The bundler renames a class whose name another module also uses (`URL3`); an interface's
@@ -126,12 +148,37 @@ export function installGlobals(target = globalThis) {
     }
     // Also the interfaces that libraries make (URL, the streams) or that skip defineInterface.
     if (typeof value === 'function' && /^[A-Z]/.test(name)) zeroLengths(value);
-    Object.defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true });
+    // And the global functions.
+    if (typeof value === 'function' && value.length !== 0) Object.defineProperty(value, 'length', { value: 0 });
   }
+  const own = new Set([...ownOrder, 'console', 'EventTarget']);
+  const onPrototype = prototypeOrder.filter((name) => name in globals);
+  for (const name of Object.keys(globals)) {
+    if (!own.has(name) && !onPrototype.includes(name)) onPrototype.push(name);
+  }
+  // Installed before, for the prelude's modules that need them while they load.
+  for (const name of onPrototype) delete target[name];
+  const ServiceWorkerGlobalScope = installGlobalScope(
+    target, onPrototype.map((name) => [name, globals[name]]), globals.EventTarget);
+  const define = (name, value, enumerable = true, writable = true) => {
+    Object.defineProperty(target, name, { value, writable, enumerable, configurable: true });
+  };
+  define('console', globals.console, false);
+  define(ownOrder[0], globals[ownOrder[0]]);
+  // The origin of a Worker, which has none.
+  define('origin', 'null', true, false);
+  for (const name of ownOrder.slice(1)) define(name, globals[name]);
+  define('self', target);
+  define('ServiceWorkerGlobalScope', ServiceWorkerGlobalScope);
   installWasmMemoryLimit(target);
-  installGlobalEventTarget(target);
-  // Workers expose the global scope as `self` as well.
-  Object.defineProperty(target, 'self', {
-    value: target, writable: true, enumerable: false, configurable: true,
-  });
+  // workerd's read-only attributes are read-only accessors: assigning one throws "Cannot assign
+  // to read only property ...", not V8's "... which has only a getter".
+  for (const value of Object.values(globals)) {
+    if (typeof value !== 'function' || value.prototype === null || typeof value.prototype !== 'object') continue;
+    const proto = value.prototype;
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      const desc = Object.getOwnPropertyDescriptor(proto, key);
+      if (typeof desc.get === 'function' && desc.set === undefined && desc.configurable) native.markReadOnly(proto, key);
+    }
+  }
 }

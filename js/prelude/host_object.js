@@ -31,6 +31,8 @@ export function newHostObject(prototype, kind, bytes, type = undefined) {
 const refusals = new WeakMap();
 const getPrototypeOf = Object.getPrototypeOf;
 const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+// Captured: user code may replace the built-ins, and must not be handed the maps.
+const apply = Reflect.apply;
 const weakMapGet = WeakMap.prototype.get;
 const weakMapSet = WeakMap.prototype.set;
 
@@ -41,7 +43,7 @@ export function refusalMessage(name) {
 // Registers `cls` (a built-in class) as refused by structured clone, as workerd refuses `name`,
 // or with `message` when given (then for its subclasses too).
 export function refuseClone(cls, name, message = undefined) {
-  Reflect.apply(weakMapSet, refusals, [cls.prototype, { __proto__: null, name, message }]);
+  apply(weakMapSet, refusals, [cls.prototype, { __proto__: null, name, message }]);
 }
 
 // The name a constructor gives its instances' refusal: its own `name`, if it is a data property
@@ -57,22 +59,13 @@ function constructorName(ctor) {
 function refusalFor(prototype, ctor) {
   let proto = prototype;
   for (let depth = 0; depth < 8 && proto !== null; depth++, proto = getPrototypeOf(proto)) {
-    const refusal = Reflect.apply(weakMapGet, refusals, [proto]);
+    const refusal = apply(weakMapGet, refusals, [proto]);
     if (refusal === undefined) continue;
     if (refusal.message !== undefined) return refusal.message;
     // A built-in class goes by its registered name (the bundle may rename its functions).
     return refusalMessage(depth === 0 ? refusal.name : constructorName(ctor) ?? refusal.name);
   }
   return undefined;
-}
-
-// The refusal message for `value` (an object), or undefined. A user's subclass is named after
-// the `constructor` of its prototype, when that is its own data property.
-export function refusalOf(value) {
-  const prototype = getPrototypeOf(value);
-  if (prototype === null) return undefined;
-  const desc = getOwnPropertyDescriptor(prototype, 'constructor');
-  return refusalFor(prototype, desc === undefined ? undefined : desc.value);
 }
 
 // The base of the built-in classes that structured clone refuses (registered with refuseClone):
@@ -83,12 +76,18 @@ export function refusalOf(value) {
 // inherit from Object.prototype (hideBase), as workerd's do.
 export class Uncloneable {
   constructor() {
-    const target = new.target.prototype;
-    const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
-      ? target : Object.prototype;
-    const message = refusalFor(prototype, new.target) ?? refusalMessage('Object');
-    return native.newHostObject(prototype, HOST_REFUSED, message, undefined);
+    return newRefusedObject(new.target.prototype, new.target);
   }
+}
+
+// A host object with prototype `target` (Object.prototype if that is not an object) that
+// structured clone refuses as Uncloneable's instances are: by the registered class `target`
+// inherits from, named by `ctor` (the constructor called, or undefined) for a user's subclass.
+export function newRefusedObject(target, ctor) {
+  const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
+    ? target : Object.prototype;
+  const message = refusalFor(prototype, ctor) ?? refusalMessage('Object');
+  return native.newHostObject(prototype, HOST_REFUSED, message, undefined);
 }
 
 // Makes `cls` (a class extending Uncloneable directly) look like a base class: its prototype

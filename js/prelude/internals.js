@@ -1,5 +1,5 @@
 import { Blob, blobInternals } from './blob.js';
-import { explainCloneRefusal } from './clone_refusal.js';
+import './clone_refusal.js';
 import { describeCopied, reviveCopied } from './copied_clone.js';
 import { makeDOMException } from './dom_exception.js';
 import { dispatchRejection, hasRejectionListeners } from './global_scope.js';
@@ -16,8 +16,6 @@ export const internals = {
   // bytes (which it owns) and type.
   blobPrototype: Blob.prototype,
   adoptClonedBlob: (blob, bytes, type) => blobInternals.adopt(blob, bytes, type),
-  // The DataCloneError message workerd gives for a value V8 refused (src/js/serializer.h).
-  explainCloneRefusal,
   // Headers, Request, Response and DOMException in structured clone (src/js/serializer.h).
   describeCopied,
   reviveCopied,

@@ -22,8 +22,46 @@ import {
   WritableStreamDefaultController,
   WritableStreamDefaultWriter as LibWritableStreamDefaultWriter,
 } from 'web-streams-polyfill';
-import { isObject } from './webidl.js';
-import { HOST_REFUSED, newHostObject, refusalMessage } from './host_object.js';
+import { illegalInvocation, isObject } from './webidl.js';
+import { HOST_REFUSED, hideBase, newHostObject, refusalMessage } from './host_object.js';
+import { declareStreamState } from './stream_objects.js';
+
+// The library's objects are made by stream_objects.js (its module is rewritten at build time,
+// js/build/streams_library.mjs): these are the names of the state it keeps on each, hidden there.
+const readerState = ['_ownerReadableStream', '_closedPromise_resolve', '_closedPromise_reject', '_closedPromise'];
+const controllerState = ['_queue', '_queueTotalSize', '_started', '_closeRequested', '_pullAgain', '_pulling',
+  '_strategyHWM', '_pullAlgorithm', '_cancelAlgorithm'];
+declareStreamState(LibReadableStream,
+  ['_state', '_reader', '_storedError', '_disturbed', '_readableStreamController']);
+declareStreamState(LibReadableStreamDefaultReader, [...readerState, '_readRequests']);
+declareStreamState(LibReadableStreamBYOBReader, [...readerState, '_readIntoRequests']);
+declareStreamState(ReadableStreamDefaultController,
+  ['_controlledReadableStream', ...controllerState, '_strategySizeAlgorithm']);
+declareStreamState(ReadableByteStreamController,
+  ['_controlledReadableByteStream', ...controllerState, '_byobRequest', '_autoAllocateChunkSize', '_pendingPullIntos']);
+declareStreamState(ReadableStreamBYOBRequest, ['_associatedReadableByteStreamController', '_view']);
+declareStreamState(LibWritableStream, ['_state', '_storedError', '_writer', '_writableStreamController',
+  '_writeRequests', '_inFlightWriteRequest', '_closeRequest', '_inFlightCloseRequest', '_pendingAbortRequest',
+  '_backpressure']);
+declareStreamState(LibWritableStreamDefaultWriter, ['_ownerWritableStream', '_readyPromise_resolve',
+  '_readyPromise_reject', '_readyPromise', '_readyPromiseState', '_closedPromise_resolve', '_closedPromise_reject',
+  '_closedPromiseState', '_closedPromise']);
+declareStreamState(WritableStreamDefaultController, ['_controlledWritableStream', '_queue', '_queueTotalSize',
+  '_abortReason', '_abortController', '_started', '_strategySizeAlgorithm', '_strategyHWM', '_writeAlgorithm',
+  '_closeAlgorithm', '_abortAlgorithm']);
+declareStreamState(LibTransformStream, ['_writable', '_readable', '_backpressure', '_backpressureChangePromise',
+  '_backpressureChangePromise_resolve', '_transformStreamController']);
+declareStreamState(TransformStreamDefaultController, ['_controlledTransformStream', '_transformAlgorithm',
+  '_flushAlgorithm', '_cancelAlgorithm', '_finishPromise', '_finishPromise_resolve', '_finishPromise_reject']);
+// A stream's async iterator (its prototype is the library's own object, not a global's).
+export const ReadableStreamAsyncIteratorPrototype = Object.getPrototypeOf(new LibReadableStream().values());
+declareStreamState({ prototype: ReadableStreamAsyncIteratorPrototype }, ['_asyncIteratorImpl']);
+// The classes made with `new` extend the library's base StreamObject: their prototypes inherit
+// from Object.prototype, as workerd's.
+for (const cls of [LibReadableStream, LibReadableStreamDefaultReader, LibReadableStreamBYOBReader,
+  LibWritableStream, LibWritableStreamDefaultWriter, LibTransformStream]) {
+  hideBase(cls);
+}
 
 const READER_LOCKED = 'This ReadableStream is currently locked to a reader.';
 const WRITER_LOCKED = 'This WritableStream is currently locked to a writer.';
@@ -296,8 +334,9 @@ function strategyConstructor(Lib, name) {
   const HostLib = function (...args) {
     const made = Reflect.construct(Lib, args, new.target);
     const host = newHostObject(Object.getPrototypeOf(made), HOST_REFUSED, message);
+    // Its state hidden, as for the streams (stream_objects.js).
     for (const key of Reflect.ownKeys(made)) {
-      Object.defineProperty(host, key, Object.getOwnPropertyDescriptor(made, key));
+      Object.defineProperty(host, key, { ...Object.getOwnPropertyDescriptor(made, key), enumerable: false });
     }
     return host;
   };
@@ -355,6 +394,87 @@ adaptMembers(LibWritableStreamDefaultWriter);
 adaptMembers(WritableStreamDefaultController);
 adaptMembers(LibTransformStream);
 
+// workerd's BYOB members beyond the specification: ReadableStreamBYOBReader's
+// readAtLeast(minElements, view), a read(view, { min }) with its own argument conversion and
+// texts, and ReadableStreamBYOBRequest's `atLeast` (the bytes still needed by the read it is
+// for, null once answered). WritableStreamDefaultController has no `abortReason` on workerd.
+function isBYOBReader(value) {
+  return isObject(value) && Object.prototype.hasOwnProperty.call(value, '_readIntoRequests')
+    && value instanceof LibReadableStreamBYOBReader;
+}
+
+// workerd's conversion of an `int` argument: a number truncated towards zero, NaN as 0, and a
+// value outside 32 bits refused.
+function toInt32Argument(value) {
+  const number = Math.trunc(Number(value));
+  if (Number.isNaN(number)) return 0;
+  if (number < -2147483648 || number > 2147483647) {
+    throw new TypeError('Value out of range. Must be between -2147483648 and 2147483647 (inclusive).');
+  }
+  return number;
+}
+
+{
+  const read = LibReadableStreamBYOBReader.prototype.read;
+  const readAtLeast = {
+    readAtLeast(minElements, view) {
+      if (!isBYOBReader(this)) return Promise.reject(illegalInvocation());
+      const context = "Failed to execute 'readAtLeast' on 'ReadableStreamBYOBReader'";
+      let min;
+      try {
+        if (minElements === undefined) throw new TypeError(`${context}: parameter 1 is not of type 'integer'.`);
+        min = toInt32Argument(minElements);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (!ArrayBuffer.isView(view)) {
+        return Promise.reject(new TypeError(`${context}: parameter 2 is not of type 'ArrayBufferView'.`));
+      }
+      if (this._ownerReadableStream === undefined) return Promise.reject(new TypeError(READER_RELEASED));
+      const byteLength = view.byteLength;
+      if (byteLength === 0) {
+        return Promise.reject(new TypeError(
+          'You must call read() on a "byob" reader with a positive-sized TypedArray object.'));
+      }
+      if (min === 0) return Promise.reject(new TypeError('Requested invalid minimum number of bytes to read (0).'));
+      // A negative count is taken as the unsigned 64-bit number it would be in workerd.
+      const unsigned = min < 0 ? BigInt.asUintN(64, BigInt(min)) : min;
+      if (unsigned > byteLength) {
+        return Promise.reject(new TypeError(
+          `Minimum bytes to read (${unsigned}) exceeds size of buffer (${byteLength}).`));
+      }
+      const elementSize = view instanceof DataView ? 1 : view.BYTES_PER_ELEMENT;
+      if (min * elementSize > byteLength) {
+        return Promise.reject(new TypeError(
+          `Minimum bytes to read (${min * elementSize}) exceeds size of buffer (${byteLength}).`));
+      }
+      return Reflect.apply(read, this, [view, { min }]);
+    },
+  }.readAtLeast;
+  Object.defineProperty(readAtLeast, 'length', { value: 0 });
+  Object.defineProperty(LibReadableStreamBYOBReader.prototype, 'readAtLeast', {
+    value: readAtLeast, writable: true, enumerable: true, configurable: true,
+  });
+
+  const atLeast = {
+    get atLeast() {
+      if (!isObject(this) || !Object.prototype.hasOwnProperty.call(this, '_associatedReadableByteStreamController')
+        || !(this instanceof ReadableStreamBYOBRequest)) {
+        throw illegalInvocation();
+      }
+      const controller = this._associatedReadableByteStreamController;
+      if (controller === undefined) return null;
+      const pullInto = controller._pendingPullIntos.peek();
+      return pullInto === undefined ? null : pullInto.minimumFill - pullInto.bytesFilled;
+    },
+  };
+  const desc = Object.getOwnPropertyDescriptor(atLeast, 'atLeast');
+  desc.enumerable = true;
+  Object.defineProperty(ReadableStreamBYOBRequest.prototype, 'atLeast', desc);
+
+  delete WritableStreamDefaultController.prototype.abortReason;
+}
+
 // workerd rejects close() of an errored WritableStream with the error it holds (the library, as
 // the specification, with a TypeError saying the stream cannot be closed). The checks the library
 // makes first (the receiver's type, a released writer, a locked stream) are left to it.
@@ -399,6 +519,13 @@ export function setTransformEnds(stream, readable, writable) {
   transformEnds.set(stream, { readable, writable });
 }
 adaptMembers(TransformStreamDefaultController);
+
+// workerd's order of WritableStreamDefaultWriter's members (what for...in shows).
+for (const name of ['closed', 'ready', 'desiredSize', 'abort', 'close', 'write', 'releaseLock']) {
+  const desc = Object.getOwnPropertyDescriptor(LibWritableStreamDefaultWriter.prototype, name);
+  delete LibWritableStreamDefaultWriter.prototype[name];
+  Object.defineProperty(LibWritableStreamDefaultWriter.prototype, name, desc);
+}
 
 // workerd's class strings are writable, as for its other interfaces.
 for (const cls of [

@@ -31,12 +31,6 @@ struct CloneHooks {
   std::function<bool(v8::Isolate*, v8::Local<v8::Object> blob, v8::Local<v8::Uint8Array> bytes,
                      v8::Local<v8::String> type)>
       adopt_blob;
-  // Called when V8 refused `value` (a function or a symbol somewhere in it, say): returns the
-  // message of the DataCloneError to throw instead, or an empty handle to keep V8's. workerd
-  // refuses some objects by their class where V8 stumbles on a function inside them (a stream's
-  // controller): this names the class as workerd does. It runs JavaScript, only on that path.
-  std::function<v8::MaybeLocal<v8::String>(v8::Isolate*, v8::Local<v8::Value> value)>
-      explain_refusal;
   // A host object of kind kCopied (js/host_objects.h) is written as the value `describe_copied`
   // returns for it (plain data: arrays, strings, numbers, the Request's `cf`), or refused with the
   // exception it throws (workerd refuses a Request or Response with a body). It runs JavaScript.

@@ -246,36 +246,8 @@ std::optional<std::string> Serialize(v8::Isolate* isolate, v8::Local<v8::Value> 
   v8::ValueSerializer serializer(isolate, &delegate);
   delegate.set_serializer(&serializer);
   serializer.WriteHeader();
-  // V8's own refusal is caught so that explain_refusal may word it as workerd does.
-  v8::Local<v8::Value> refusal;
-  {
-    v8::TryCatch try_catch(isolate);
-    bool ok = false;
-    if (!serializer.WriteValue(isolate->GetCurrentContext(), value).To(&ok) || !ok) {
-      if (try_catch.HasTerminated() || !try_catch.HasCaught() || !hooks.explain_refusal) {
-        if (try_catch.HasCaught() || try_catch.HasTerminated()) try_catch.ReThrow();
-        return std::nullopt;
-      }
-      refusal = try_catch.Exception();
-    }
-  }
-  if (!refusal.IsEmpty()) {
-    v8::Local<v8::String> message;
-    {
-      v8::TryCatch explaining(isolate);
-      if (!hooks.explain_refusal(isolate, value).ToLocal(&message) || explaining.HasCaught()) {
-        if (explaining.HasTerminated()) {
-          explaining.ReThrow();
-          return std::nullopt;
-        }
-        message = v8::Local<v8::String>();
-      }
-    }
-    if (message.IsEmpty()) {
-      isolate->ThrowException(refusal);
-    } else {
-      delegate.ThrowDataCloneError(message);
-    }
+  bool ok = false;
+  if (!serializer.WriteValue(isolate->GetCurrentContext(), value).To(&ok) || !ok) {
     return std::nullopt;
   }
   std::pair<uint8_t*, size_t> buffer = serializer.Release();

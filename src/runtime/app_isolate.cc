@@ -176,19 +176,6 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
     v8::Local<v8::Value> args[] = {object, description};
     return !revive->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 2, args).IsEmpty();
   };
-  clone_hooks_.explain_refusal = [this](v8::Isolate* isolate,
-                                        v8::Local<v8::Value> value) -> v8::MaybeLocal<v8::String> {
-    v8::Local<v8::Function> explain = Internal("explainCloneRefusal");
-    v8::Local<v8::Value> args[] = {value};
-    v8::Local<v8::Value> message;
-    if (explain.IsEmpty() ||
-        !explain->Call(isolate->GetCurrentContext(), v8::Undefined(isolate), 1, args)
-             .ToLocal(&message) ||
-        !message->IsString()) {
-      return {};
-    }
-    return message.As<v8::String>();
-  };
 
   RunBundle(reinterpret_cast<const char*>(kPreludeSource), kPreludeSourceSize, "dorm:prelude",
             "__dormPrelude", &prelude_internals_);

@@ -45,6 +45,7 @@ std::span<const NativeFunction> WasmMemoryNatives();         // wasm_memory_nati
 std::span<const NativeFunction> BundleNatives();  // bundle_natives.cc (bundles built on first use)
 std::span<const NativeFunction> CompressionNatives();   // compression_natives.cc
 std::span<const NativeFunction> DigestStreamNatives();  // digest_stream_natives.cc
+std::span<const NativeFunction> InterfaceNatives();     // interface_natives.cc
 
 // A new natives object for `app`'s context (entered), every module's functions bound to `host`.
 v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app);

@@ -27,7 +27,7 @@ v8::Local<v8::Object> MakeNatives(ObjectHost* host, AppIsolate* app) {
         ObjectEventNatives(), WebSocketNatives(), NamespaceNatives(), FetchNatives(),
         CacheNatives(), AsyncContextNatives(), ResponseStreamNatives(), OutboundWebSocketNatives(),
         StubBodyNatives(), WasmMemoryNatives(), BundleNatives(), CompressionNatives(),
-        DigestStreamNatives()}) {
+        DigestStreamNatives(), InterfaceNatives()}) {
     AddNatives(isolate, context, natives, data, functions);
   }
   // The SQL natives' data also carries the constructor of their cursor handles.

@@ -1,6 +1,7 @@
 'use strict';
 
-// Builds the prelude bundle with esbuild (the flags of CMakeLists.txt plus
+// Builds the prelude bundle with esbuild (the flags and the streams library's rewrite of
+// CMakeLists.txt, plus
 // --global-name=__dormPrelude, as docs/contracts.md describes) and runs it in fresh V8 contexts,
 // with a __dormNative written with Node's own APIs in place of the C++ host. Set ESBUILD to use
 // another esbuild binary.
@@ -34,8 +35,13 @@ function buildBundle({ globalName = false } = {}) {
   const outfile = path.join(dir, 'prelude.js');
   let source;
   try {
+    // The streams library rewritten as CMakeLists.txt has it (js/build/streams_library.mjs).
+    const streamsLibrary = path.join(dir, 'web_streams_library.mjs');
+    childProcess.execFileSync(process.execPath, [path.join(jsDir, 'build/streams_library.mjs'), streamsLibrary],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
     childProcess.execFileSync(findEsbuild(), [
       'prelude/index.js', '--bundle', '--format=iife', ...(globalName ? ['--global-name=__dormPrelude'] : []),
+      `--alias:web-streams-polyfill=${streamsLibrary}`,
       '--target=es2022', '--platform=neutral', '--main-fields=main,module', '--log-level=warning',
       `--outfile=${outfile}`,
     ], { cwd: jsDir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -135,6 +141,12 @@ function createRuntime() {
         : kind === 1 && util.types.isUint8Array(first) && typeof second === 'string',
       'newHostObject(prototype, kind, ...): wrong argument types');
       return Object.create(prototype);
+    },
+    // Node's vm gives no way to set an accessor's read-only bit: attributes stay as they are.
+    markReadOnly(object, name) {
+      expect(object !== null && typeof object === 'object' && typeof name === 'string',
+        'markReadOnly(object, name): wrong argument types');
+      return false;
     },
     detachArrayBuffer(ab) {
       if (!util.types.isArrayBuffer(ab)) return false;

@@ -21,8 +21,11 @@ test('the bundle refuses to load without __dormNative', () => {
 });
 
 test('built without --global-name, internals are still reachable and deletable', () => {
-  // Loading makes instances of refused Web API classes (TextEncoder, crypto...): host objects.
-  const context = vm.createContext({ __dormNative: { newHostObject: (prototype) => Object.create(prototype) } });
+  // Loading makes instances of refused Web API classes (TextEncoder, crypto...): host objects;
+  // and marks the interfaces' read-only attributes.
+  const context = vm.createContext({
+    __dormNative: { newHostObject: (prototype) => Object.create(prototype), markReadOnly: () => false },
+  });
   vm.runInContext(buildBundle({ globalName: false }), context);
   const exported = context.__dormPrelude;
   assert.equal(typeof exported.newRequest, 'function');

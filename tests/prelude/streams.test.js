@@ -29,7 +29,7 @@ test('the stream classes are globals with workerd\'s shape', async () => {
     const own = (cls) => Object.getOwnPropertyNames(cls.prototype).sort().join(',');
     return {
       shapes: names.map((n) => [n, globalThis[n].name, globalThis[n].length,
-        Object.getOwnPropertyDescriptor(globalThis, n).enumerable]),
+        Object.getOwnPropertyDescriptor(Object.getPrototypeOf(globalThis), n).enumerable]),
       readable: own(ReadableStream),
       statics: Object.getOwnPropertyNames(ReadableStream).sort().join(','),
       reader: own(ReadableStreamDefaultReader),
@@ -50,7 +50,7 @@ test('the stream classes are globals with workerd\'s shape', async () => {
     };
   `);
   assert.deepEqual(result.shapes.map(([n, name, length, enumerable]) => [n === name, length, enumerable]),
-    result.shapes.map(() => [true, 0, false]));
+    result.shapes.map(() => [true, 0, true]));
   assert.equal(result.readable, 'cancel,constructor,getReader,locked,pipeThrough,pipeTo,tee,values');
   assert.equal(result.statics, 'from,length,name,prototype');
   assert.equal(result.reader, 'cancel,closed,constructor,read,releaseLock');
@@ -497,4 +497,135 @@ test('console.log shows streams as workerd does, not the library\'s fields', () 
     'ReadableStream {\n  locked: false,\n  [state]: \'readable\',\n  [supportsBYOB]: true,\n  [length]: 1n\n}',
     "WritableStream { locked: false, [state]: 'writable', [expectsBytes]: false }",
   ]);
+});
+
+test('streams, readers, writers and controllers show no state of their own, as workerd\'s', async () => {
+  const result = await runAsync(`
+    const seen = [];
+    const look = (label, o) => {
+      const spread = { ...o };
+      const forIn = [];
+      for (const k in o) if (Object.hasOwn(o, k)) forIn.push(k);
+      seen.push([label, Object.keys(o).concat(Object.keys(spread), forIn).join(','), JSON.stringify(o)]);
+    };
+    let rc;
+    const rs = new ReadableStream({ start(c) { rc = c; look('controller in start', c); c.enqueue('a'); }, pull(c) { look('controller in pull', c); } });
+    look('readable', rs); look('controller', rc);
+    const reader = rs.getReader(); look('reader', reader);
+    await reader.read(); reader.releaseLock(); look('released reader', reader); look('readable read', rs);
+    for (const branch of rs.tee()) look('branch', branch);
+    let bc;
+    const bytes = new ReadableStream({ type: 'bytes', start(c) { bc = c; }, pull(c) { look('byobRequest', c.byobRequest); c.byobRequest.view[0] = 7; c.byobRequest.respond(1); } });
+    const byob = bytes.getReader({ mode: 'byob' }); look('byob reader', byob);
+    await byob.read(new Uint8Array(4)); look('byte controller', bc); look('byte stream', bytes);
+    let wc;
+    const ws = new WritableStream({ start(c) { wc = c; }, write() {} });
+    const writer = ws.getWriter(); look('writer', writer);
+    await writer.write('x'); await writer.close(); look('writable', ws); look('writable controller', wc); look('closed writer', writer);
+    let tc;
+    const ts = new TransformStream({ start(c) { tc = c; }, transform(chunk, c) { c.enqueue(chunk); } });
+    look('transform', ts); look('transform controller', tc); look('transform readable', ts.readable); look('transform writable', ts.writable);
+    const from = ReadableStream.from(['x']); look('from', from);
+    await from.pipeTo(new WritableStream()); look('piped', from);
+    const through = new ReadableStream().pipeThrough(new TransformStream()); look('piped through', through);
+    const errored = new ReadableStream({ start(c) { c.error(new Error('x')); } });
+    await errored.getReader().read().catch(() => {}); look('errored', errored);
+    const aborted = new WritableStream(); await aborted.getWriter().abort('r'); look('aborted', aborted);
+    look('response body', new Response('x').body);
+    look('identity', new IdentityTransformStream()); look('fixed', new FixedLengthStream(1));
+    look('encoder stream', new TextEncoderStream()); look('decoder stream', new TextDecoderStream());
+    look('count strategy', new CountQueuingStrategy({ highWaterMark: 1 }));
+    look('byte length strategy', new ByteLengthQueuingStrategy({ highWaterMark: 1 }));
+    class Mine extends ReadableStream {}
+    look('subclass', new Mine());
+    return {
+      seen,
+      // The state is still there for the prelude, under its names.
+      state: [rs._state, ws._state, errored._state, typeof reader._readRequests],
+      brand: await failure(() => ReadableStream.prototype.getReader.call(Object.create(ReadableStream.prototype))),
+      chain: [ReadableStream, ReadableStreamDefaultReader, ReadableStreamBYOBReader, WritableStream,
+        WritableStreamDefaultWriter, TransformStream].map((c) => Object.getPrototypeOf(c.prototype) === Object.prototype),
+    };
+  `);
+  for (const [label, keys, json] of result.seen) {
+    assert.deepEqual([label, keys, json], [label, '', '{}']);
+  }
+  assert.ok(result.seen.length >= 31, 'every object was looked at');
+  assert.deepEqual(result.state, ['readable', 'closed', 'errored', 'object']);
+  assert.match(result.brand, /^TypeError: /);
+  assert.deepEqual(result.chain, [true, true, true, true, true, true]);
+});
+
+test('BYOB readAtLeast() and a request\'s atLeast, as workerd\'s', async () => {
+  const result = await runAsync(`
+    let requests = [];
+    let stale;
+    const bytes = (n) => new ReadableStream({ type: 'bytes', pull(c) {
+      const r = c.byobRequest;
+      stale = r;
+      requests.push([r.atLeast, r.view.byteLength]);
+      if (n-- <= 0) { c.close(); r.respond(0); return; }
+      r.view[0] = 1;
+      r.respond(1);
+    } });
+    const reader = (n = 10) => bytes(n).getReader({ mode: 'byob' });
+    const out = {};
+    const value = async (fn) => {
+      try { return await fn(); } catch (e) { return e.constructor.name + ': ' + e.message; }
+    };
+    out.u8 = await value(async () => { const x = await reader().readAtLeast(3, new Uint8Array(8)); return [x.done, x.value.constructor.name, x.value.byteLength, x.value.buffer.byteLength]; });
+    out.u8requests = requests; requests = [];
+    out.u16 = await value(async () => { const x = await reader().readAtLeast(2, new Uint16Array(4)); return [x.value.length]; });
+    out.u16requests = requests; requests = [];
+    out.stale = stale.atLeast;
+    out.read = await value(async () => { await reader().read(new Uint32Array(2)); return requests; });
+    requests = [];
+    out.dataView = await value(async () => (await reader().readAtLeast(2, new DataView(new ArrayBuffer(4)))).value.constructor.name);
+    out.fraction = await value(async () => (await reader().readAtLeast(2.7, new Uint8Array(4))).value.byteLength);
+    for (const [k, args] of Object.entries({
+      zero: [0, new Uint8Array(8)], tooMany: [9, new Uint8Array(8)], elementsTooMany: [5, new Uint16Array(4)],
+      negative: [-1, new Uint8Array(8)], noView: [1], noArgs: [], notView: [1, 5], nan: [NaN, new Uint8Array(4)],
+      object: [{}, new Uint8Array(4)], big: [2 ** 33, new Uint8Array(4)], empty: [0, new Uint8Array(0)],
+    })) {
+      out[k] = await failure(() => reader().readAtLeast(...args));
+    }
+    out.released = await failure(() => { const r = reader(); r.releaseLock(); return r.readAtLeast(1, new Uint8Array(2)); });
+    out.onDefault = await failure(() => ReadableStreamBYOBReader.prototype.readAtLeast.call(new ReadableStream().getReader(), 1, new Uint8Array(2)));
+    out.atLeastOnOther = await failure(() => Object.getOwnPropertyDescriptor(ReadableStreamBYOBRequest.prototype, 'atLeast').get.call({}));
+    const d = Object.getOwnPropertyDescriptor(ReadableStreamBYOBReader.prototype, 'readAtLeast');
+    out.descriptor = [d.value.name, d.value.length, d.enumerable, d.writable, d.configurable];
+    const g = Object.getOwnPropertyDescriptor(ReadableStreamBYOBRequest.prototype, 'atLeast');
+    out.getter = [typeof g.get, typeof g.set, g.enumerable, g.configurable];
+    out.abortReason = 'abortReason' in Object.create(WritableStreamDefaultController.prototype);
+    return out;
+  `);
+  // workerd's answers.
+  const illegal = 'TypeError: Illegal invocation: function called with incorrect `this` reference. See https://developers.cloudflare.com/workers/observability/errors/#illegal-invocation-errors for details.';
+  assert.deepEqual(result, {
+    u8: [false, 'Uint8Array', 3, 8],
+    u8requests: [[3, 8], [2, 7], [1, 6]],
+    u16: [2],
+    u16requests: [[4, 8], [3, 7], [2, 6], [1, 5]],
+    stale: null,
+    read: [[4, 8], [3, 7], [2, 6], [1, 5]],
+    dataView: 'DataView',
+    fraction: 2,
+    zero: 'TypeError: Requested invalid minimum number of bytes to read (0).',
+    tooMany: 'TypeError: Minimum bytes to read (9) exceeds size of buffer (8).',
+    elementsTooMany: 'TypeError: Minimum bytes to read (10) exceeds size of buffer (8).',
+    negative: 'TypeError: Minimum bytes to read (18446744073709551615) exceeds size of buffer (8).',
+    noView: "TypeError: Failed to execute 'readAtLeast' on 'ReadableStreamBYOBReader': parameter 2 is not of type 'ArrayBufferView'.",
+    noArgs: "TypeError: Failed to execute 'readAtLeast' on 'ReadableStreamBYOBReader': parameter 1 is not of type 'integer'.",
+    notView: "TypeError: Failed to execute 'readAtLeast' on 'ReadableStreamBYOBReader': parameter 2 is not of type 'ArrayBufferView'.",
+    nan: 'TypeError: Requested invalid minimum number of bytes to read (0).',
+    object: 'TypeError: Requested invalid minimum number of bytes to read (0).',
+    big: 'TypeError: Value out of range. Must be between -2147483648 and 2147483647 (inclusive).',
+    empty: 'TypeError: You must call read() on a "byob" reader with a positive-sized TypedArray object.',
+    released: 'TypeError: This ReadableStream reader has been released.',
+    onDefault: illegal,
+    atLeastOnOther: illegal,
+    descriptor: ['readAtLeast', 0, true, true, true],
+    getter: ['function', 'undefined', true, true],
+    abortReason: false,
+  });
 });

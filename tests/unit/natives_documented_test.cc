@@ -24,7 +24,8 @@ TEST(Natives, EveryNativeIsDocumentedAndNamedOnce) {
        {TextNatives(), CryptoNatives(), CloneNatives(), TimerNatives(), StorageNatives(),
         ObjectEventNatives(), SqlNatives(), WebSocketNatives(), NamespaceNatives(), FetchNatives(),
         CacheNatives(), AsyncContextNatives(), ResponseStreamNatives(), OutboundWebSocketNatives(),
-        StubBodyNatives(), WasmMemoryNatives(), BundleNatives(), CompressionNatives()}) {
+        StubBodyNatives(), WasmMemoryNatives(), BundleNatives(), CompressionNatives(),
+        InterfaceNatives()}) {
     EXPECT_FALSE(module.empty());
     for (const NativeFunction& native : module) {
       ++count;

@@ -1,0 +1,81 @@
+// Writes npm web-streams-polyfill's module with its objects made by the prelude
+// (js/prelude/stream_objects.js) instead of by the library itself, so that streams, readers,
+// writers and controllers are host objects that structured clone refuses by their class, and whose
+// internal state is in non-enumerable properties (as workerd's streams show no own properties).
+// The prelude bundle takes this file in place of the package (CMakeLists.txt,
+// tests/prelude/harness.js). The rewrite is checked: should the library's code no longer have
+// the expected shape, this fails rather than writing a module that would leave state visible.
+//
+//   node js/build/streams_library.mjs OUTPUT
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const jsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const input = path.join(jsDir, 'node_modules/web-streams-polyfill/dist/ponyfill.mjs');
+const objects = path.join(jsDir, 'prelude/stream_objects.js');
+
+// The classes whose instances user code can reach. Those made with `new` get a base class whose
+// constructor makes the object; the others (and these, inside the library) are made with
+// Object.create(X.prototype).
+const constructed = [
+  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'WritableStream',
+  'WritableStreamDefaultWriter', 'TransformStream',
+];
+const created = [
+  'ReadableStream', 'ReadableStreamDefaultController', 'ReadableByteStreamController',
+  'ReadableStreamBYOBRequest', 'WritableStream', 'WritableStreamDefaultController',
+  'TransformStreamDefaultController',
+];
+
+function fail(message) {
+  process.stderr.write(`streams_library: ${message} (web-streams-polyfill changed?)\n`);
+  process.exit(1);
+}
+
+// The index just past the parenthesised list that starts at `open` (an opening parenthesis).
+function closeParen(source, open) {
+  let depth = 0;
+  for (let i = open; i < source.length; i++) {
+    const c = source[i];
+    if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i + 1;
+    else if (c === '"' || c === "'" || c === '`') fail('a string in a constructor\'s parameters');
+  }
+  return fail('an unterminated constructor parameter list');
+}
+
+const output = process.argv[2];
+if (!output) fail('usage: streams_library.mjs OUTPUT');
+let source = fs.readFileSync(input, 'utf8');
+
+for (const name of constructed) {
+  const head = `class ${name}{constructor(`;
+  const at = source.indexOf(head);
+  if (at < 0 || source.indexOf(head, at + 1) >= 0) fail(`no single "${head}"`);
+  const paramsEnd = closeParen(source, at + head.length - 1);
+  if (source[paramsEnd] !== '{') fail(`${name}'s constructor has no body`);
+  source = `${source.slice(0, at)}class ${name} extends __dormStreamObject{constructor(`
+    + `${source.slice(at + head.length, paramsEnd + 1)}super();${source.slice(paramsEnd + 1)}`;
+}
+
+for (const name of created) {
+  const call = `Object.create(${name}.prototype)`;
+  if (!source.includes(call)) fail(`no "${call}"`);
+  source = source.split(call).join(`__dormNewStreamObject(${name}.prototype)`);
+}
+// The one other object the library hands out, a stream's async iterator, made from a prototype
+// of its own (an object literal, its name minified): `n=Object.create(ge);return n._asyncIteratorImpl=o`.
+const iterator = /([A-Za-z_$][\w$]*)=Object\.create\(([A-Za-z_$][\w$]*)\);return \1\._asyncIteratorImpl=/g;
+const iterators = source.match(iterator) ?? [];
+if (iterators.length !== 1) fail('no single async iterator made with Object.create');
+source = source.replace(iterator, '$1=__dormNewStreamObject($2);return $1._asyncIteratorImpl=');
+// Nothing else is made with Object.create but the library's own errors.
+for (const call of source.match(/Object\.create\([^)]*\)/g) ?? []) {
+  if (call !== 'Object.create(Error.prototype)') fail(`an unexpected ${call}`);
+}
+
+source = `import { StreamObject as __dormStreamObject, newStreamObject as __dormNewStreamObject } from ${
+  JSON.stringify(objects)};\n${source}`;
+fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
+fs.writeFileSync(output, source);
