@@ -28,7 +28,8 @@ HttpResponseData ClusterRefusal(const std::string& message) {
 }  // namespace
 
 bool ThreadEngine::ClusterAdmit(const ObjectAddress& address, ObjectEvent& event) {
-  if (address.class_name == kWorkerClassName) return true;  // stateless: no storage to own
+  // Stateless (the default entrypoint and named ones): no storage to own.
+  if (IsWorkerEntrypoint(address.class_name)) return true;
   cluster::ClusterNode& node = *shared_.cluster;
   ObjectAddress complete = address;
   CompleteAddress(complete);
@@ -220,7 +221,7 @@ void ThreadEngine::ForgetClusterObject(ObjectInstance* instance, ResetReason rea
 void ThreadEngine::DropClusterObjects() {
   std::vector<ObjectInstance*> victims;
   for (auto& [key, instance] : objects_) {
-    if (instance->address.class_name != kWorkerClassName) victims.push_back(instance.get());
+    if (!IsWorkerEntrypoint(instance->address.class_name)) victims.push_back(instance.get());
   }
   for (ObjectInstance* instance : victims) BreakInstance(instance, ResetReason::kOwnershipLost);
   cluster_objects_.clear();
