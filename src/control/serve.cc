@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -529,11 +530,17 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     };
     if (cluster_node) {
       // Calls between objects whose callee another node owns go to that node.
-      shared.peer_call = [&pool, node = cluster_node.get()](size_t loop, runtime::OutgoingCall call,
-                                                            std::string owner, std::string addr,
-                                                            runtime::ResponseCallback done) {
+      // Idle connections to peers are closed well before the peers' keep-alive timeout (the
+      // nodes of a cluster are meant to run with the same flags).
+      net::PeerCallOptions peer_options;
+      peer_options.head_timeout = options.peer_timeout;
+      peer_options.idle_timeout = std::min<std::chrono::milliseconds>(
+          std::chrono::seconds(15), options.http.keep_alive_timeout / 2);
+      shared.peer_call = [&pool, node = cluster_node.get(), peer_options](
+                             size_t loop, runtime::OutgoingCall call, std::string owner,
+                             std::string addr, runtime::ResponseCallback done) {
         net::StartPeerCall(pool.io(loop), *node, std::move(call), std::move(owner), std::move(addr),
-                           std::move(done));
+                           peer_options, std::move(done));
       };
     }
     runtime::AlarmScheduler scheduler(
