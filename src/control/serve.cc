@@ -569,24 +569,34 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       cluster::ClusterHousekeepingOptions housekeeping_options;
       housekeeping_options.conninfo = options.cluster;
       housekeeping_options.node = options.node;
-      housekeeping_options.on_alarms =
-          [&scheduler](const std::vector<cluster::OrphanedAlarm>& due) {
-            for (const cluster::OrphanedAlarm& alarm : due) {
-              std::optional<runtime::ObjectAddress> address = runtime::ParseObjectKey(alarm.object);
-              // Keys come from PostgreSQL: only well-formed ones name a database path.
-              if (!address || !IsValidKebabName(address->app) ||
-                  !IsValidKebabName(address->class_name) ||
-                  !runtime::IsObjectIdSyntax(address->object_id)) {
-                continue;
-              }
-              scheduler.Offer(*address, alarm.at_ms);
-            }
-          };
+      housekeeping_options.on_alarms = [&scheduler](
+                                           const std::vector<cluster::OrphanedAlarm>& due) {
+        for (const cluster::OrphanedAlarm& alarm : due) {
+          std::optional<runtime::ObjectAddress> address = runtime::ParseObjectKey(alarm.object);
+          // Keys come from PostgreSQL: only well-formed ones name a database path.
+          if (!address || !IsValidKebabName(address->app) ||
+              !IsValidKebabName(address->class_name) ||
+              !runtime::IsObjectIdSyntax(address->object_id)) {
+            continue;
+          }
+          // The name is the one the object was reached by, if it is that id's name.
+          if (!alarm.name.empty() && runtime::ObjectIdForName(address->app, address->class_name,
+                                                              alarm.name) == address->object_id) {
+            address->instance_name = alarm.name;
+          }
+          scheduler.Offer(*address, alarm.at_ms, std::clamp(alarm.retries, 0, 1000));
+        }
+      };
       // As SIGTERM: the main thread's sigwait below runs the graceful stop.
       housekeeping_options.on_drain = [] { ::kill(::getpid(), SIGTERM); };
       housekeeping =
           std::make_unique<cluster::ClusterHousekeeping>(std::move(housekeeping_options));
       admin.set_cluster(cluster_node.get(), housekeeping.get());
+      // Read by the engines' threads, which start below.
+      shared.cluster_alarm_retry = [keeper = housekeeping.get()](const std::string& key,
+                                                                 long long alarm_ms, int retry) {
+        keeper->NoteAlarmRetry(key, alarm_ms, retry);
+      };
     }
     pool.Start();
     unsigned short port;

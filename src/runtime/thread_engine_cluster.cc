@@ -72,7 +72,7 @@ void ThreadEngine::OnActivated(const std::string& key, const ObjectAddress& addr
     cluster_objects_[key] =
         ClusterObject{result.epoch, result.seq, result.chain, result.generation, result.tail_bytes};
     for (auto& event : waiting) DispatchEvent(address, std::move(event));
-    ClusterAdoptAlarm(key);
+    ClusterAdoptAlarm(key, result.alarm_retries);
   } else {
     const bool elsewhere = result.status == cluster::Activation::Status::kOwnedElsewhere;
     for (auto& event : waiting) {
@@ -149,6 +149,7 @@ void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
     row.alarm =
         *instance->captured_alarm ? cluster::LogRow::Alarm::kSet : cluster::LogRow::Alarm::kDeleted;
     row.alarm_ms = instance->captured_alarm->value_or(0);
+    row.alarm_name = instance->address.instance_name;
     instance->captured_alarm.reset();
   }
   row.object = held->first;
