@@ -43,6 +43,7 @@ const char kUsage[] =
     "             [--body-timeout-seconds 60] [--keep-alive-timeout-seconds 75]\n"
     "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
     "             [--cluster postgres://... --node NAME --advertise http://HOST:PORT]\n"
+    "             [--peer-timeout-seconds 30]\n"
     "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
     "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
@@ -165,6 +166,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "cluster",
           "node",
           "advertise",
+          "peer-timeout-seconds",
           "tail-lines",
           "tail-kb"}},
         {"deploy", {"name", "app", "access", "strict"}},
@@ -385,6 +387,14 @@ int ServeCommand(const Args& args, const char* argv0) {
   if (o.cluster.empty() && (!o.node.empty() || !o.advertise.empty())) {
     Fail("--node and --advertise are for --cluster");
   }
+  // Cluster mode: how long a call to an object on another node waits for a sign of life from
+  // that node; the node answering sends one every third of its own value.
+  const long long peer_timeout = NumberFlag(args, "peer-timeout-seconds", 30);
+  if (peer_timeout <= 0 || peer_timeout > 86400) {
+    Fail("--peer-timeout-seconds must be between 1 and 86400");
+  }
+  o.peer_timeout = std::chrono::seconds(peer_timeout);
+  o.http.peer_progress_every = o.peer_timeout / 3;
   return dorm::control::Serve(o, argv0);
 }
 

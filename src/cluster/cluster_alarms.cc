@@ -13,7 +13,8 @@ namespace {
 constexpr const char* kOrphaned = R"sql(
 SELECT a.object, (extract(epoch FROM a.at) * 1000)::bigint,
        (SELECT array_agg(n.node ORDER BY n.node) FROM nodes n
-        WHERE n.lease_until > now() AND NOT n.draining)
+        WHERE n.lease_until > now() AND NOT n.draining),
+       a.name, a.retries
 FROM alarms a LEFT JOIN owners o ON o.object = a.object
 WHERE a.at <= now() + $1::bigint * interval '1 millisecond'
   AND (o.node IS NULL OR
@@ -70,9 +71,26 @@ std::vector<OrphanedAlarm> FindOrphanedAlarms(PgConnection& connection, const st
     std::string object = found.Text(r, 0);
     std::optional<size_t> pick = RendezvousPick(live, object);
     if (!pick || live[*pick] != node) continue;
-    mine.push_back(OrphanedAlarm{std::move(object), found.Int(r, 1)});
+    mine.push_back(OrphanedAlarm{std::move(object), found.Int(r, 1), found.Text(r, 3),
+                                 static_cast<int>(found.Int(r, 4))});
   }
   return mine;
+}
+
+int AlarmRetries(PgConnection& connection, const std::string& object) {
+  PgResult found =
+      connection.Exec("SELECT retries FROM alarms WHERE object = $1", {PgParam::Text(object)});
+  return found.rows() == 1 ? static_cast<int>(found.Int(0, 0)) : 0;
+}
+
+void NoteAlarmRetry(PgConnection& connection, const std::string& node, const std::string& object,
+                    long long at_ms, int retries) {
+  connection.Exec(
+      "UPDATE alarms a SET retries = $4::integer FROM owners o\n"
+      "WHERE a.object = $2 AND o.object = a.object AND o.node = $1\n"
+      "  AND a.at = timestamptz 'epoch' + $3::bigint * interval '1 millisecond'",
+      {PgParam::Text(node), PgParam::Text(object), PgParam::Text(std::to_string(at_ms)),
+       PgParam::Text(std::to_string(retries))});
 }
 
 }  // namespace dorm::cluster

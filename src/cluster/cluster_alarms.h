@@ -21,6 +21,8 @@ namespace dorm::cluster {
 struct OrphanedAlarm {
   std::string object;
   long long at_ms = 0;  // milliseconds since the Unix epoch
+  std::string name;     // the name the object was reached by; empty if unknown
+  int retries = 0;      // the retries the alarm has had (NoteAlarmRetry)
 };
 
 // The alarms due within `lookahead_ms` of PostgreSQL's clock (or past due) of objects that no
@@ -29,5 +31,14 @@ struct OrphanedAlarm {
 // itself is not live or is draining.
 std::vector<OrphanedAlarm> FindOrphanedAlarms(PgConnection& connection, const std::string& node,
                                               long long lookahead_ms, int limit);
+
+// The retries the alarm of `object` has had (NoteAlarmRetry); 0 if it has no alarm.
+int AlarmRetries(PgConnection& connection, const std::string& object);
+
+// Records that the alarm at `at_ms` of `object`, which `node` owns, failed and is retried as retry
+// number `retries`, so that a node taking the object goes on counting from there. Does nothing if
+// `node` no longer owns the object or the alarm was moved or deleted meanwhile.
+void NoteAlarmRetry(PgConnection& connection, const std::string& node, const std::string& object,
+                    long long at_ms, int retries);
 
 }  // namespace dorm::cluster

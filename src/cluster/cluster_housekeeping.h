@@ -55,6 +55,12 @@ class ClusterHousekeeping {
   // Marks this node draining (it is stopping: SIGTERM), so that others place nothing new on it.
   // Best-effort: errors are logged.
   void MarkDraining();
+  // Queues NoteAlarmRetry (cluster_alarms.h) for the thread, which writes what is queued at once.
+  // Best-effort: past kMaxRetryNotes queued, or if PostgreSQL refuses, a note is dropped (a node
+  // that takes the object then counts the alarm's retries from an earlier value). Never blocks
+  // on PostgreSQL.
+  void NoteAlarmRetry(std::string object, long long at_ms, int retries);
+  static constexpr size_t kMaxRetryNotes = 10000;
 
  private:
   void Run();
@@ -66,7 +72,13 @@ class ClusterHousekeeping {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  bool drain_reported_ = false;  // the thread's
+  struct RetryNote {
+    std::string object;
+    long long at_ms;
+    int retries;
+  };
+  std::vector<RetryNote> retry_notes_;  // guarded by mutex_
+  bool drain_reported_ = false;         // the thread's
   std::thread thread_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "cluster/cluster_alarms.h"
 #include "cluster/cluster_schema.h"
 #include "cluster/object_ownership.h"
 #include "cluster/object_restore.h"
@@ -198,6 +199,7 @@ Activation ClusterNode::ActivateNow(const Job& job) {
     }
     result.status = Activation::Status::kReady;
     result.epoch = *epoch;
+    result.alarm_retries = AlarmRetries(connection, job.object);
     if (local && LogEndsAt(connection, job.object, *local) &&
         (local->seq == 0 || std::filesystem::exists(job.db_path))) {
       result.seq = local->seq;

@@ -65,6 +65,7 @@ struct Activation {
   int generation = 0;        // the lease generation the ownership belongs to
   std::string owner;         // kOwnedElsewhere: the owner's name
   std::string error;         // kFailed
+  int alarm_retries = 0;     // kReady: the retries its alarm has had (`alarms`), if it has one
 };
 
 class ClusterNode {

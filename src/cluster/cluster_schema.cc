@@ -62,6 +62,13 @@ CREATE TABLE cluster_secret (
     R"sql(
 ALTER TABLE nodes ADD COLUMN draining boolean NOT NULL DEFAULT false;
 )sql",
+    // 5: an alarm keeps the name its object was reached by (an alarm that a node fires for an
+    // object it took from a dead one has `ctx.id.name`) and the retries it has had (a failing
+    // alarm's retry count goes on where it was on the node that died).
+    R"sql(
+ALTER TABLE alarms ADD COLUMN name text NOT NULL DEFAULT '';
+ALTER TABLE alarms ADD COLUMN retries integer NOT NULL DEFAULT 0;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -33,8 +33,9 @@ std::set<std::pair<std::string, long long>> AppendCommits(PgConnection& connecti
   // One statement, so one transaction: the log rows and the alarms they carry are written
   // together, and `alarms` changes only for rows the owners join let in (`ins`).
   std::string sql =
-      "WITH b (object, seq, epoch, frames, db_size, checksum, alarm, alarm_ms) AS (VALUES ";
-  constexpr size_t kPerRow = 8;
+      "WITH b (object, seq, epoch, frames, db_size, checksum, alarm, alarm_ms, alarm_name) AS "
+      "(VALUES ";
+  constexpr size_t kPerRow = 9;
   std::vector<std::string> numbers;
   numbers.reserve(rows.size() * 4);
   std::vector<PgParam> params;
@@ -45,7 +46,7 @@ std::set<std::pair<std::string, long long>> AppendCommits(PgConnection& connecti
     auto n = [&](size_t k) { return "$" + std::to_string(base + k); };
     sql += (i ? ", (" : "(") + n(0) + "::text, " + n(1) + "::bigint, " + n(2) + "::bigint, " +
            n(3) + "::bytea, " + n(4) + "::bigint, " + n(5) + "::bytea, " + n(6) + "::integer, " +
-           n(7) + "::bigint)";
+           n(7) + "::bigint, " + n(8) + "::text)";
   }
   for (const LogRow& row : rows) {
     numbers.push_back(std::to_string(row.seq));
@@ -67,6 +68,9 @@ std::set<std::pair<std::string, long long>> AppendCommits(PgConnection& connecti
     params.push_back(PgParam::Binary(row.checksum));
     params.push_back(PgParam::Text(AlarmCode(row.alarm)));
     params.push_back(PgParam::Text(numbers[i * 4 + 3]));
+    // A view of the row's own string (a parameter refers to its text, which must outlive it).
+    params.push_back(PgParam::Text(
+        row.alarm == LogRow::Alarm::kSet ? std::string_view(row.alarm_name) : std::string_view()));
   }
   sql +=
       "),\n"
@@ -79,14 +83,19 @@ std::set<std::pair<std::string, long long>> AppendCommits(PgConnection& connecti
       "  RETURNING object, seq),\n"
       // The latest alarm change of each object among the rows inserted.
       "changed AS (\n"
-      "  SELECT DISTINCT ON (b.object) b.object, b.alarm, b.alarm_ms\n"
+      "  SELECT DISTINCT ON (b.object) b.object, b.alarm, b.alarm_ms, b.alarm_name\n"
       "  FROM b JOIN ins ON ins.object = b.object AND ins.seq = b.seq\n"
       "  WHERE b.alarm <> 0 ORDER BY b.object, b.seq DESC),\n"
+      // An alarm moved to another time starts its retries again; one set again at the same
+      // time keeps them. A name is kept once known (a commit of an object reached by id alone
+      // has none).
       "set_alarms AS (\n"
-      "  INSERT INTO alarms (object, at)\n"
-      "  SELECT object, timestamptz 'epoch' + alarm_ms * interval '1 millisecond'\n"
+      "  INSERT INTO alarms (object, at, name)\n"
+      "  SELECT object, timestamptz 'epoch' + alarm_ms * interval '1 millisecond', alarm_name\n"
       "  FROM changed WHERE alarm = 1\n"
-      "  ON CONFLICT (object) DO UPDATE SET at = EXCLUDED.at),\n"
+      "  ON CONFLICT (object) DO UPDATE SET at = EXCLUDED.at,\n"
+      "    retries = CASE WHEN alarms.at = EXCLUDED.at THEN alarms.retries ELSE 0 END,\n"
+      "    name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE alarms.name END),\n"
       "deleted_alarms AS (\n"
       "  DELETE FROM alarms a USING changed c WHERE a.object = c.object AND c.alarm = 2)\n"
       "SELECT object, seq FROM ins";

@@ -40,9 +40,11 @@ struct LogRow {
   enum class Alarm { kUnchanged, kSet, kDeleted };
   Alarm alarm = Alarm::kUnchanged;
   long long alarm_ms = 0;  // kSet: the alarm's time, in milliseconds since the Unix epoch
+  // kSet: the name the object was reached by, if any (empty: the one `alarms` has is kept).
+  std::string alarm_name{};
 };
 
-// Most rows one statement takes (PostgreSQL allows 65535 parameters; eight per row).
+// Most rows one statement takes (PostgreSQL allows 65535 parameters; nine per row).
 constexpr size_t kMaxBatchRows = 2000;
 
 // Inserts the rows that `node` may still write; returns the (object, seq) pairs inserted.

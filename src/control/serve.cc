@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -532,11 +533,17 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     };
     if (cluster_node) {
       // Calls between objects whose callee another node owns go to that node.
-      shared.peer_call = [&pool, node = cluster_node.get()](size_t loop, runtime::OutgoingCall call,
-                                                            std::string owner, std::string addr,
-                                                            runtime::ResponseCallback done) {
+      // Idle connections to peers are closed well before the peers' keep-alive timeout (the
+      // nodes of a cluster are meant to run with the same flags).
+      net::PeerCallOptions peer_options;
+      peer_options.head_timeout = options.peer_timeout;
+      peer_options.idle_timeout = std::min<std::chrono::milliseconds>(
+          std::chrono::seconds(15), options.http.keep_alive_timeout / 2);
+      shared.peer_call = [&pool, node = cluster_node.get(), peer_options](
+                             size_t loop, runtime::OutgoingCall call, std::string owner,
+                             std::string addr, runtime::ResponseCallback done) {
         net::StartPeerCall(pool.io(loop), *node, std::move(call), std::move(owner), std::move(addr),
-                           std::move(done));
+                           peer_options, std::move(done));
       };
     }
     runtime::AlarmScheduler scheduler(
@@ -565,24 +572,34 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       cluster::ClusterHousekeepingOptions housekeeping_options;
       housekeeping_options.conninfo = options.cluster;
       housekeeping_options.node = options.node;
-      housekeeping_options.on_alarms =
-          [&scheduler](const std::vector<cluster::OrphanedAlarm>& due) {
-            for (const cluster::OrphanedAlarm& alarm : due) {
-              std::optional<runtime::ObjectAddress> address = runtime::ParseObjectKey(alarm.object);
-              // Keys come from PostgreSQL: only well-formed ones name a database path.
-              if (!address || !IsValidKebabName(address->app) ||
-                  !IsValidKebabName(address->class_name) ||
-                  !runtime::IsObjectIdSyntax(address->object_id)) {
-                continue;
-              }
-              scheduler.Offer(*address, alarm.at_ms);
-            }
-          };
+      housekeeping_options.on_alarms = [&scheduler](
+                                           const std::vector<cluster::OrphanedAlarm>& due) {
+        for (const cluster::OrphanedAlarm& alarm : due) {
+          std::optional<runtime::ObjectAddress> address = runtime::ParseObjectKey(alarm.object);
+          // Keys come from PostgreSQL: only well-formed ones name a database path.
+          if (!address || !IsValidKebabName(address->app) ||
+              !IsValidKebabName(address->class_name) ||
+              !runtime::IsObjectIdSyntax(address->object_id)) {
+            continue;
+          }
+          // The name is the one the object was reached by, if it is that id's name.
+          if (!alarm.name.empty() && runtime::ObjectIdForName(address->app, address->class_name,
+                                                              alarm.name) == address->object_id) {
+            address->instance_name = alarm.name;
+          }
+          scheduler.Offer(*address, alarm.at_ms, std::clamp(alarm.retries, 0, 1000));
+        }
+      };
       // As SIGTERM: the main thread's sigwait below runs the graceful stop.
       housekeeping_options.on_drain = [] { ::kill(::getpid(), SIGTERM); };
       housekeeping =
           std::make_unique<cluster::ClusterHousekeeping>(std::move(housekeeping_options));
       admin.set_cluster(cluster_node.get(), housekeeping.get());
+      // Read by the engines' threads, which start below.
+      shared.cluster_alarm_retry = [keeper = housekeeping.get()](const std::string& key,
+                                                                 long long alarm_ms, int retry) {
+        keeper->NoteAlarmRetry(key, alarm_ms, retry);
+      };
     }
     pool.Start();
     unsigned short port;

@@ -26,6 +26,9 @@ struct ServeOptions {
   std::string cluster;
   std::string node;
   std::string advertise;
+  // Cluster mode: a call to an object on another node fails (retryably) after this long without
+  // a sign of life from that node; this node tells callers it is alive every third of it.
+  std::chrono::milliseconds peer_timeout{30000};
 };
 
 // Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the process exit status.

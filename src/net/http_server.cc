@@ -640,7 +640,6 @@ class Session : public std::enable_shared_from_this<Session> {
         self->OnAnswer(seq, std::move(response));
       });
     };
-    ArmProgress();
     if (internal_ == Internal::kFetch) {
       pool_.DispatchCall(loop, plan_.address,
                          runtime::HttpEvent{std::move(request_), std::move(respond), true});
@@ -649,14 +648,19 @@ class Session : public std::enable_shared_from_this<Session> {
                          runtime::RpcEvent{std::move(internal_method_), std::move(request_.body),
                                            std::move(respond), false, nullptr});
     }
+    // Queued on the callee's loop (behind the calls queued before, which its object admits in
+    // order): the first "102 Processing" tells the calling node so at once, and its next call to
+    // this callee may leave (net/peer_call.h).
+    ArmProgress(/*first=*/true);
   }
 
-  // While an internal call waits for its callee: a "102 Processing" every kPeerProgressEvery, so
-  // that the calling node knows this one is alive however long the callee takes. An answer that
-  // comes while one is being written waits for it (Write).
-  void ArmProgress() {
+  // While an internal call waits for its callee: a "102 Processing" at once, then every
+  // peer_progress_every, so that the calling node knows this one is alive however long the callee
+  // takes. An answer that comes while one is being written waits for it (Write).
+  void ArmProgress(bool first) {
     if (!progress_timer_) progress_timer_.emplace(io_);
-    progress_timer_->expires_after(kPeerProgressEvery);
+    progress_timer_->expires_after(first ? std::chrono::milliseconds(0)
+                                         : server_.options().peer_progress_every);
     progress_timer_->async_wait(
         [self = shared_from_this(), seq = request_seq_](beast::error_code ec) {
           if (ec || seq != self->request_seq_ || self->phase_ != Phase::kDispatched ||
@@ -682,7 +686,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                 self->Write(std::move(*held));
                                 return;
                               }
-                              self->ArmProgress();
+                              self->ArmProgress(/*first=*/false);
                             });
         });
   }

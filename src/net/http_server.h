@@ -69,6 +69,9 @@ struct HttpServerOptions {
   std::chrono::seconds header_timeout{60};
   std::chrono::seconds body_timeout{60};
   std::chrono::seconds keep_alive_timeout{75};
+  // Cluster mode: how often a node says it is still working on a call another node sent it (an
+  // interim "102 Processing"), a third of --peer-timeout-seconds (net/peer_call.h).
+  std::chrono::milliseconds peer_progress_every{10000};
   WebSocketOptions web_socket;
   // A socket already bound and listening (HttpServer::BindListener) to serve instead of binding
   // host:port; -1: bind in Start(). The server takes it over and closes it when it stops.

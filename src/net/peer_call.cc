@@ -11,12 +11,16 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cstdio>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 
 #include "cluster/forward_auth.h"
 #include "net/peer_address.h"
 #include "net/peer_call_codec.h"
+#include "net/peer_connections.h"
 #include "runtime/class_catalog.h"
 #include "runtime/reset_reason.h"
 #include "runtime/response_stream.h"
@@ -53,6 +57,11 @@ constexpr char kPeerBadAnswerMessage[] =
 
 std::atomic<int> outstanding_peer_calls{0};
 
+// Per loop thread: the callees that a call from this loop is on its way to and not yet queued
+// for on the callee's node, each with the calls to it made since, in order (started one by one
+// as the one before is queued there: PeerCall::ReleaseOrder).
+thread_local std::unordered_map<std::string, std::deque<std::function<void()>>> unqueued_callees;
+
 // A failure the caller may retry: RPC callers see `retryable`, as for a reset.
 runtime::HttpResponseData RetryableFailure(int status, const std::string& message) {
   runtime::HttpResponseData answer = runtime::HttpResponseData::JsonError(status, message);
@@ -64,9 +73,10 @@ runtime::HttpResponseData RetryableFailure(int status, const std::string& messag
 class PeerCall : public std::enable_shared_from_this<PeerCall> {
  public:
   PeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime::OutgoingCall call,
-           runtime::ResponseCallback done)
+           const PeerCallOptions& options, runtime::ResponseCallback done)
       : io_(io),
         cluster_(cluster),
+        options_(options),
         call_(std::move(call)),
         done_(std::move(done)),
         resolver_(io),
@@ -93,7 +103,16 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
     }
     host_ = addr.substr(7);
     host_ = host_.substr(0, host_.find('/'));
+    addr_ = addr;
     started_ = std::chrono::steady_clock::now();
+    if (std::optional<tcp::socket> idle =
+            PeerConnections::ForThisThread(io_, options_.idle_timeout).Take(addr_)) {
+      socket_ = std::move(*idle);
+      connected_ = true;
+      ArmTimer(options_.head_timeout);
+      SendHead();
+      return;
+    }
     ArmTimer(kPeerConnectTimeout);
     resolver_.async_resolve(
         host, port,
@@ -105,7 +124,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
                                 if (self->finished_) return;
                                 if (ec) return self->Unreachable();
                                 self->connected_ = true;
-                                self->ArmTimer(kPeerHeadTimeout);
+                                self->ArmTimer(self->options_.head_timeout);
                                 boost::system::error_code ignored;
                                 self->socket_.set_option(tcp::no_delay(true), ignored);
                                 self->SendHead();
@@ -155,7 +174,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
     auto out = std::make_shared<std::string>();
     *out = "POST " + target + " HTTP/1.1\r\nhost: " + host_ + "\r\n" + cluster::kForwardedHeader +
            ": " + forwarded + "\r\n" + cluster::kForwardSignatureHeader + ": " + signature +
-           "\r\n" + kCallHeader + ": " + call_header + "\r\nconnection: close\r\n";
+           "\r\n" + kCallHeader + ": " + call_header + "\r\n";
     if (streaming_body_) {
       *out += "transfer-encoding: chunked\r\n\r\n";
     } else {
@@ -230,10 +249,12 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
                               if (self->finished_) return;
                               if (ec) return self->OnBroken();
                               if (self->parser_->get().result_int() / 100 == 1) {
-                                // The owner's sign of life while the callee works: the wait for
-                                // the answer's head starts again.
+                                // The owner's sign of life while the callee works (the first
+                                // says the call is queued for the object): the wait for the
+                                // answer's head starts again.
+                                self->ReleaseOrder();
                                 self->started_ = std::chrono::steady_clock::now();
-                                self->ArmTimer(kPeerHeadTimeout);
+                                self->ArmTimer(self->options_.head_timeout);
                                 return self->ReadHead();
                               }
                               self->head_done_ = true;
@@ -243,6 +264,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
   }
 
   void OnHead() {
+    ReleaseOrder();
     auto& res = parser_->get();
     const int status = static_cast<int>(res.result_int());
     if (status == cluster::kNotOwnerStatus) {
@@ -255,8 +277,8 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
         // The body (if any) was sent whole and is gone from call_: rebuild the attempt from the
         // copy kept for it.
         if (retry_) {
-          auto next =
-              std::make_shared<PeerCall>(io_, cluster_, std::move(*retry_), std::move(done_));
+          auto next = std::make_shared<PeerCall>(io_, cluster_, std::move(*retry_), options_,
+                                                 std::move(done_));
           retry_.reset();
           finished_ = true;
           next->Attempt(owner, *addr, hops_ + 1);
@@ -337,7 +359,14 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
   }
 
   void OnBodyDone() {
-    CloseSocket();
+    // The exchange ended cleanly: the connection carries the next call to this node.
+    const bool reusable = parser_->keep_alive() && buffer_.size() == 0 && !writing_ &&
+                          (!streaming_body_ || body_sent_) && socket_.is_open();
+    if (reusable) {
+      PeerConnections::ForThisThread(io_, options_.idle_timeout).Give(addr_, std::move(socket_));
+    } else {
+      CloseSocket();
+    }
     if (answer_stream_) {
       answer_stream_->Finish(true);
       answer_stream_.reset();
@@ -380,12 +409,30 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
   void Answer(runtime::HttpResponseData answer) {
     if (finished_) return;
     finished_ = true;
+    ReleaseOrder();
     timer_.cancel();
     if (!answer.body_stream && call_.request.body_stream && !body_sent_) {
       call_.request.body_stream->Cancel();
     }
     runtime::ResponseCallback done = std::move(done_);
     if (done) done(std::move(answer));
+  }
+
+  // The call is queued on the callee's node (or failed, or was answered): the next call from this
+  // loop to the same callee may leave. Started in a handler of its own (no recursion however
+  // many wait).
+  void ReleaseOrder() {
+    if (!holds_order_) return;
+    holds_order_ = false;
+    auto it = unqueued_callees.find(object_);
+    if (it == unqueued_callees.end()) return;
+    if (it->second.empty()) {
+      unqueued_callees.erase(it);
+      return;
+    }
+    std::function<void()> next = std::move(it->second.front());
+    it->second.pop_front();
+    asio::post(io_, std::move(next));
   }
 
   void CloseSocket() {
@@ -397,10 +444,14 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
  public:
   // What a second attempt at another node sends (calls without a streamed body only).
   std::optional<runtime::OutgoingCall> retry_;
+  // Whether this call is the one its callee's later calls from this loop wait for.
+  bool holds_order_ = false;
+  const std::string& object() const { return object_; }
 
  private:
   asio::io_context& io_;
   cluster::ClusterNode& cluster_;
+  const PeerCallOptions options_;
   runtime::OutgoingCall call_;
   runtime::ResponseCallback done_;
   tcp::resolver resolver_;
@@ -408,6 +459,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
   asio::steady_timer timer_;
   std::string object_;
   std::string host_;
+  std::string addr_;
   std::chrono::steady_clock::time_point started_;
   int hops_ = 1;
   bool connected_ = false;
@@ -428,7 +480,8 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
 }  // namespace
 
 void StartPeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime::OutgoingCall call,
-                   std::string node, std::string addr, runtime::ResponseCallback done) {
+                   std::string node, std::string addr, const PeerCallOptions& options,
+                   runtime::ResponseCallback done) {
   if (outstanding_peer_calls.load() >= kMaxOutstandingPeerCalls) {
     if (call.request.body_stream) call.request.body_stream->Cancel();
     done(RetryableFailure(503, kPeerBusyMessage));
@@ -436,8 +489,18 @@ void StartPeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime:
   }
   std::optional<runtime::OutgoingCall> retry;
   if (!call.request.body_stream) retry = call;  // a "not owner" answer may send it once more
-  auto peer = std::make_shared<PeerCall>(io, cluster, std::move(call), std::move(done));
+  auto peer = std::make_shared<PeerCall>(io, cluster, std::move(call), options, std::move(done));
   peer->retry_ = std::move(retry);
+  auto [waiting, first] = unqueued_callees.try_emplace(peer->object());
+  if (!first) {
+    // An earlier call to this callee is not queued there yet: this one leaves after it.
+    waiting->second.push_back([peer, node = std::move(node), addr = std::move(addr)] {
+      peer->holds_order_ = true;
+      peer->Attempt(node, addr, 1);
+    });
+    return;
+  }
+  peer->holds_order_ = true;
   peer->Attempt(node, addr, 1);
 }
 

@@ -9,12 +9,20 @@
 // - An owner that answers "not owner" (421 naming the owner) is asked once more, at the owner it
 //   names, if the call has no streamed body (hops bounded by cluster::kMaxForwardHops); otherwise
 //   the call fails with the retryable "moved" error.
-// - An owner that cannot be reached, or that sends no response head within kPeerHeadTimeout
+// - An owner that cannot be reached, or that sends no response head within head_timeout
 //   (counted from the last interim "102 Processing" it sent: the owner sends one every
-//   kPeerProgressEvery while the callee works, so a slow callee is not mistaken for a node that
-//   hangs), fails the call with a retryable error (the directory forgets the object, so that the
-//   next call looks it up again), as does a node with kMaxOutstanding such calls already under way.
-// - Each call uses a connection of its own, closed after the answer.
+//   third of its own timeout while the callee works, so a slow callee is not mistaken for a node
+//   that hangs), fails the call with a retryable error (the directory forgets the object, so that
+//   the next call looks it up again), as does a node with kMaxOutstanding such calls already under
+//   way.
+// - Connections are kept alive and reused (net/peer_connections.h): a call takes an idle one to
+//   its callee's node, or opens one, and gives it back once the answer was read whole.
+// - Calls made on one loop to one callee start on the callee in the order they were made: the
+//   owner sends a first "102 Processing" as soon as it has queued a call for its object (behind
+//   the calls queued before it, which the object admits in order), and the next call to the same
+//   callee leaves only then (or once the call before it failed). Calls to other callees do not
+//   wait. A call that a "not owner" answer sends on to another node may start there after the
+//   calls made after it (the object was moving).
 //
 // Threading: StartPeerCall runs on `io`'s thread (an engine's loop) and so do `done` and every
 // handler; nothing blocks. `done` runs exactly once unless the loop stops first.
@@ -30,12 +38,20 @@
 
 namespace dorm::net {
 
-inline constexpr std::chrono::seconds kPeerHeadTimeout{30};
 inline constexpr int kMaxOutstandingPeerCalls = 4096;
+
+struct PeerCallOptions {
+  // How long a call waits for a sign of life (an interim 102 or the answer's head) from the
+  // callee's node before it fails with a retryable 504 (`dorm serve --peer-timeout-seconds`).
+  std::chrono::milliseconds head_timeout{30000};
+  // How long an idle kept-alive connection to a peer is kept (below the peers'
+  // --keep-alive-timeout-seconds).
+  std::chrono::milliseconds idle_timeout{15000};
+};
 
 // `node`/`addr`: the owner to ask first. `call.address` must be complete (object_id set).
 void StartPeerCall(boost::asio::io_context& io, cluster::ClusterNode& cluster,
                    runtime::OutgoingCall call, std::string node, std::string addr,
-                   runtime::ResponseCallback done);
+                   const PeerCallOptions& options, runtime::ResponseCallback done);
 
 }  // namespace dorm::net

@@ -27,11 +27,6 @@ inline constexpr char kInternalRpcTarget[] = "/_dorm/internal/rpc";
 inline constexpr char kInternalFetchTarget[] = "/_dorm/internal/fetch";
 inline constexpr char kCallHeader[] = "x-dorm-call";
 inline constexpr char kAnswerHeader[] = "x-dorm-answer";
-// While the callee works on a call, the owner sends an interim "102 Processing" this often, so
-// that the caller can tell a slow callee from a node that hangs (net/peer_call.h's head timeout
-// counts from the last sign of life).
-inline constexpr std::chrono::seconds kPeerProgressEvery{10};
-
 struct PeerCallMeta {
   runtime::ObjectAddress address;  // the callee (app, class, instance name, object id)
   std::string method;              // RPC: the method's name

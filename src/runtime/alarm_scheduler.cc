@@ -94,13 +94,13 @@ void AlarmScheduler::Set(const ObjectAddress& given, std::optional<long long> ti
   if (wake) cv_.notify_all();
 }
 
-void AlarmScheduler::Offer(const ObjectAddress& given, long long time_ms) {
+void AlarmScheduler::Offer(const ObjectAddress& given, long long time_ms, int retry_count) {
   ObjectAddress address = given;
   std::string key = Key(address);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (time_ms > loaded_until_ms_ || firing_.count(key) != 0 || pending_.count(key) != 0) return;
-    Insert(key, Pending{std::move(address), time_ms, 0});
+    Insert(key, Pending{std::move(address), time_ms, retry_count});
   }
   cv_.notify_all();
 }

@@ -51,7 +51,8 @@ class AlarmScheduler {
   // a node that is gone, or restored from PostgreSQL): scheduled like one read from the index,
   // unless the object's alarm is already pending or firing here. An alarm past the loaded horizon
   // is left to the index (the caller writes it there).
-  void Offer(const ObjectAddress& address, long long time_ms);
+  // `retry_count`: the retries the alarm had already had on the node that ran it before.
+  void Offer(const ObjectAddress& address, long long time_ms, int retry_count = 0);
   // Fires the object's alarm again at `time_ms`, as retry number `retry_count`.
   void Retry(const ObjectAddress& address, long long time_ms, int retry_count);
   // Forgets every alarm of a deleted class, or of a class about to move to another app.

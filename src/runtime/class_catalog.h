@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,14 @@ namespace dorm::runtime {
 // The URL-less name under which an app's Worker (its project module's default export) is
 // deployed as a class: no kebab-case name starts with '_', so no `/_do/` URL reaches it.
 inline constexpr char kWorkerClassName[] = "_worker";
+
+// Whether `class_name` is the Worker's default entrypoint (kWorkerClassName) or a named one
+// ("_worker:<Entrypoint>"): stateless, served wherever it is called. Pure.
+inline bool IsWorkerEntrypoint(std::string_view class_name) {
+  constexpr std::string_view worker = kWorkerClassName;
+  return class_name.substr(0, worker.size()) == worker &&
+         (class_name.size() == worker.size() || class_name[worker.size()] == ':');
+}
 
 // A service binding of a project (`services` in Wrangler's configuration) to one of its own
 // Worker's entrypoints or to another app's: `env[binding]` calls the entrypoint by fetch() and RPC.

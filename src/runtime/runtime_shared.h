@@ -86,6 +86,12 @@ struct RuntimeShared {
   std::function<void(size_t loop, OutgoingCall call, std::string node, std::string addr,
                      ResponseCallback done)>
       peer_call;
+  // Cluster mode: told that the alarm at `alarm_ms` of the object `key` (ObjectKey) failed and
+  // will run again as retry `retry_count`, so that a node that takes the object goes on from
+  // there (cluster::ClusterHousekeeping::NoteAlarmRetry). Called on engine threads; must not
+  // block. Empty: retries are counted by this node alone.
+  std::function<void(const std::string& key, long long alarm_ms, int retry_count)>
+      cluster_alarm_retry;
   // Told of every uncaught error of an object (e.g. to show as a class's last error).
   std::function<void(const ObjectAddress&, const std::string& message)> on_uncaught_error;
   // Given each thread's last usage reading when CloseAll() has closed its objects (shutdown), so

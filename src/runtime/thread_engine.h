@@ -353,8 +353,9 @@ class ThreadEngine final : public ObjectHost {
   // Makes this node's schedule and alarm index say `alarm` for the object (nullopt: none).
   void ClusterRecordAlarm(const ObjectAddress& address, std::optional<long long> alarm);
   // The object `key` was just activated here: its alarm, as restored from the log, joins this
-  // node's schedule and index (the node that set it may have been another).
-  void ClusterAdoptAlarm(const std::string& key);
+  // node's schedule and index (the node that set it may have been another), with the retries it
+  // has had there (`retry_count`, from PostgreSQL's `alarms`).
+  void ClusterAdoptAlarm(const std::string& key, int retry_count);
   // Queues a change of this node's alarm index, written within one loop iteration; `slot` is the
   // instance reset if the write fails (0: none).
   void QueueAlarmIndexChange(storage::AlarmChange change, uint64_t slot);

@@ -197,6 +197,9 @@ void ThreadEngine::OnAlarmDone(const ObjectAddress& address, long long scheduled
                              std::to_string(decision.delay.count()) + " ms): " + error);
     if (scheduler)
       scheduler->Retry(address, WallClockMs() + decision.delay.count(), decision.retry_count);
+    if (shared_.cluster && shared_.cluster_alarm_retry && instance) {
+      shared_.cluster_alarm_retry(ObjectKey(address), scheduled_ms, decision.retry_count);
+    }
     return;
   }
   if (decision.gave_up) {

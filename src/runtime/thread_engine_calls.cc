@@ -118,8 +118,8 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
   // Sends the call: to the callee's loop (SendLocalCall), or in cluster mode first to wherever
   // the cluster serves the callee (RouteClusterCall, thread_engine_peer_calls.cc). A Worker is
   // stateless: it runs on this node.
-  const bool clustered = shared_.cluster && shared_.peer_call &&
-                         call.address.class_name.rfind(kWorkerClassName, 0) != 0;
+  const bool clustered =
+      shared_.cluster && shared_.peer_call && !IsWorkerEntrypoint(call.address.class_name);
   auto send = [pool, home, call_id, foreign, clustered, call = std::move(call)]() mutable {
     if (clustered) {
       RouteClusterCall(pool, home, call_id, std::move(call));

@@ -28,7 +28,8 @@ HttpResponseData ClusterRefusal(const std::string& message) {
 }  // namespace
 
 bool ThreadEngine::ClusterAdmit(const ObjectAddress& address, ObjectEvent& event) {
-  if (address.class_name == kWorkerClassName) return true;  // stateless: no storage to own
+  // Stateless (the default entrypoint and named ones): no storage to own.
+  if (IsWorkerEntrypoint(address.class_name)) return true;
   cluster::ClusterNode& node = *shared_.cluster;
   ObjectAddress complete = address;
   CompleteAddress(complete);
@@ -71,7 +72,7 @@ void ThreadEngine::OnActivated(const std::string& key, const ObjectAddress& addr
     cluster_objects_[key] =
         ClusterObject{result.epoch, result.seq, result.chain, result.generation, result.tail_bytes};
     for (auto& event : waiting) DispatchEvent(address, std::move(event));
-    ClusterAdoptAlarm(key);
+    ClusterAdoptAlarm(key, result.alarm_retries);
   } else {
     const bool elsewhere = result.status == cluster::Activation::Status::kOwnedElsewhere;
     for (auto& event : waiting) {
@@ -148,6 +149,7 @@ void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
     row.alarm =
         *instance->captured_alarm ? cluster::LogRow::Alarm::kSet : cluster::LogRow::Alarm::kDeleted;
     row.alarm_ms = instance->captured_alarm->value_or(0);
+    row.alarm_name = instance->address.instance_name;
     instance->captured_alarm.reset();
   }
   row.object = held->first;
@@ -220,7 +222,7 @@ void ThreadEngine::ForgetClusterObject(ObjectInstance* instance, ResetReason rea
 void ThreadEngine::DropClusterObjects() {
   std::vector<ObjectInstance*> victims;
   for (auto& [key, instance] : objects_) {
-    if (instance->address.class_name != kWorkerClassName) victims.push_back(instance.get());
+    if (!IsWorkerEntrypoint(instance->address.class_name)) victims.push_back(instance.get());
   }
   for (ObjectInstance* instance : victims) BreakInstance(instance, ResetReason::kOwnershipLost);
   cluster_objects_.clear();

@@ -5,6 +5,7 @@
 // orphaned alarm, or whose index still names an object it released, runs it exactly as on the
 // local path: the object's database says whether it is still due, and failures are retried);
 // an object activated here brings its alarm into this node's schedule.
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "runtime/alarm_scheduler.h"
@@ -42,7 +43,7 @@ void ThreadEngine::ClusterRecordAlarm(const ObjectAddress& address,
   }
 }
 
-void ThreadEngine::ClusterAdoptAlarm(const std::string& key) {
+void ThreadEngine::ClusterAdoptAlarm(const std::string& key, int retry_count) {
   ObjectInstance* instance = FindByKey(key);
   if (!instance) return;
   std::optional<long long> alarm;
@@ -62,7 +63,9 @@ void ThreadEngine::ClusterAdoptAlarm(const std::string& key) {
         0);
   }
   // Not Set(): when the activation was the alarm's own fire, the fire is still under way.
-  if (shared_.alarm_scheduler) shared_.alarm_scheduler->Offer(a, *alarm);
+  if (shared_.alarm_scheduler) {
+    shared_.alarm_scheduler->Offer(a, *alarm, std::clamp(retry_count, 0, 1000));
+  }
 }
 
 void ThreadEngine::QueueAlarmIndexChange(storage::AlarmChange change, uint64_t slot) {

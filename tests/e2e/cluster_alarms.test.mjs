@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, sleep, waitFor } from './lib/dorm.mjs';
-import { startPostgres, freePort } from './lib/postgres.mjs';
+import { startPostgres } from './lib/postgres.mjs';
+import { startClusterNode, setNodeName, rendezvous } from './lib/cluster.mjs';
 import { WsClient } from './lib/ws.mjs';
 
 const CLASS = 'alarm-keeper';
@@ -24,18 +25,13 @@ after(async () => {
   await pg?.stop();
 });
 
-async function startNode(name) {
-  const port = await freePort();
-  const node = await startServer({
-    listen: `127.0.0.1:${port}`,
-    flags: ['--cluster', pg.url, '--node', name, '--advertise', `http://127.0.0.1:${port}`,
-      '--alarm-retry-base-ms', '300', '--hibernate-after-ms', '300'],
+async function startNode(name, { retryBaseMs = 300 } = {}) {
+  const node = await startClusterNode(pg, name, {
+    flags: ['--alarm-retry-base-ms', String(retryBaseMs), '--hibernate-after-ms', '300'],
   });
-  node.name = name;
   nodes.push(node);
   await node.deploy(fixture('cluster_alarm.js'), { name: CLASS });
-  const set = await node.api('PUT', '/apps/default/env/NODE_NAME', { value: name });
-  assert.ok(set.status === 201 || set.status === 200, `env: ${set.status} ${set.body}`);
+  await setNodeName(node);
   return node;
 }
 
@@ -62,25 +58,6 @@ const sqlText = (text) => `'${text.replaceAll("'", "''")}'`;
 const sqlKey = (id) => `'default' || chr(10) || '${CLASS}' || chr(10) || ${sqlText(id)}`;
 const ownerOf = (id) => pg.psql(`SELECT coalesce(node, '-') FROM owners WHERE object = ${sqlKey(id)}`);
 const alarmOf = (id) => pg.psql(`SELECT (extract(epoch FROM at) * 1000)::bigint FROM alarms WHERE object = ${sqlKey(id)}`);
-
-// The same score as src/cluster/rendezvous.cc (see cluster_forward.test.mjs).
-const MASK = (1n << 64n) - 1n;
-function score(node, object) {
-  let hash = 0xcbf29ce484222325n;
-  const eat = (byte) => { hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & MASK; };
-  const name = Buffer.from(node);
-  for (let i = 0; i < 8; i++) eat(Number((BigInt(name.length) >> BigInt(8 * i)) & 0xffn));
-  for (const byte of name) eat(byte);
-  for (const byte of Buffer.from(object)) eat(byte);
-  let x = hash;
-  x ^= x >> 30n; x = (x * 0xbf58476d1ce4e5b9n) & MASK;
-  x ^= x >> 27n; x = (x * 0x94d049bb133111ebn) & MASK;
-  x ^= x >> 31n;
-  return x;
-}
-function rendezvous(names, object) {
-  return [...names].sort().reduce((best, name) => (score(name, object) > score(best, object) ? name : best));
-}
 
 async function clusterStatus(node) {
   const res = await node.api('GET', '/cluster');
@@ -176,6 +153,9 @@ test('alarms of a killed node fire on a survivor, as on the local path; deleted 
     assert.deepEqual(state.fired.map((f) => f.retryCount), expected, JSON.stringify(state.fired));
     for (const run of state.fired) {
       assert.equal(run.node, taker);
+      // Woken by the takeover alone, the handler still has the name the object was reached by
+      // (workerd gives ctx.id.name in alarm handlers).
+      assert.equal(run.name, object.name);
       assert.ok(run.at >= due, `ran ${run.at - due} ms after its time`);
     }
     assert.ok(state.fired[0].at - due < 4000, `ran ${state.fired[0].at - due} ms after its time`);
@@ -200,6 +180,34 @@ test('alarms of a killed node fire on a survivor, as on the local path; deleted 
   assert.equal(alarmOf(late.id), String(far));
   await b.stop();
   await c.stop();
+});
+
+test('a failing alarm whose node dies goes on with its retry count on the node that takes it', { timeout: TIMEOUT_MS }, async () => {
+  // G retries a failed alarm only after 60 s: the retry runs on H, which takes the object once G
+  // is killed, as retry 1 (with the name the object was reached by).
+  const g = await startNode('alarm-g', { retryBaseMs: 60000 });
+  const h = await startNode('alarm-h');
+  try {
+  const [object] = await objectsOn(g, h, 'retried', 1);
+  const due = Date.now() + 1500;
+  await ok(h, `/_do/${CLASS}/${object.name}/set?at=${due}&fail=1`);
+  const retriesOf = () => pg.psql(`SELECT retries FROM alarms WHERE object = ${sqlKey(object.id)}`);
+  assert.equal(retriesOf(), '0');
+  await waitFor(() => retriesOf() === '1', { timeoutMs: 15000, intervalMs: 50, what: 'the failed run noted in alarms' });
+  await g.kill9();
+  await waitFor(async () => {
+    const res = await h.request(`/_do/${CLASS}/${object.name}/get`);
+    return res.status === 200 && res.json().fired.length >= 2;
+  }, { timeoutMs: 15000, intervalMs: 200, what: 'the retry on H' });
+  const state = await ok(h, `/_do/${CLASS}/${object.name}/get`);
+  assert.deepEqual(state.fired.map((f) => [f.node, f.retryCount, f.name]),
+    [['alarm-g', 0, object.name], ['alarm-h', 1, object.name]], JSON.stringify(state.fired));
+  assert.equal(state.alarm, null);
+  assert.equal(alarmOf(object.id), '');
+  } finally {
+    if (!g.exitInfo) await g.kill9();
+    await h.stop();
+  }
 });
 
 test('a fenced commit changes neither the log nor alarms', { timeout: TIMEOUT_MS }, async () => {

@@ -8,8 +8,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { startServer, fixture, sleep, waitFor } from './lib/dorm.mjs';
-import { startPostgres, freePort } from './lib/postgres.mjs';
+import { fixture, sleep, waitFor } from './lib/dorm.mjs';
+import { startPostgres } from './lib/postgres.mjs';
+import { startClusterNode, setNodeName, rendezvous } from './lib/cluster.mjs';
 import { WsClient } from './lib/ws.mjs';
 
 const CLASS = 'forward-probe';
@@ -28,15 +29,9 @@ after(async () => {
 });
 
 async function startNode(name) {
-  const port = await freePort();
-  const node = await startServer({
-    listen: `127.0.0.1:${port}`,
-    flags: ['--cluster', pg.url, '--node', name, '--advertise', `http://127.0.0.1:${port}`],
-  });
-  node.name = name;
+  const node = await startClusterNode(pg, name);
   await node.deploy(fixture('cluster_forward.js'), { name: CLASS });
-  const set = await node.api('PUT', '/apps/default/env/NODE_NAME', { value: name });
-  assert.ok(set.status === 201 || set.status === 200, `env: ${set.status} ${set.body}`);
+  await setNodeName(node);
   return node;
 }
 
@@ -44,26 +39,6 @@ async function ok(node, reqPath, opts) {
   const res = await node.request(reqPath, opts);
   assert.equal(res.status, 200, `${node.name} ${reqPath}: ${res.status} ${res.body}`);
   return res.json();
-}
-
-// The same score as src/cluster/rendezvous.cc: FNV-1a over the node name's length (8 bytes,
-// little-endian), the name and the object key, then a 64-bit finalizer.
-const MASK = (1n << 64n) - 1n;
-function score(node, object) {
-  let hash = 0xcbf29ce484222325n;
-  const eat = (byte) => { hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & MASK; };
-  const name = Buffer.from(node);
-  for (let i = 0; i < 8; i++) eat(Number((BigInt(name.length) >> BigInt(8 * i)) & 0xffn));
-  for (const byte of name) eat(byte);
-  for (const byte of Buffer.from(object)) eat(byte);
-  let x = hash;
-  x ^= x >> 30n; x = (x * 0xbf58476d1ce4e5b9n) & MASK;
-  x ^= x >> 27n; x = (x * 0x94d049bb133111ebn) & MASK;
-  x ^= x >> 31n;
-  return x;
-}
-function rendezvous(names, object) {
-  return [...names].sort().reduce((best, name) => (score(name, object) > score(best, object) ? name : best));
 }
 
 function ownersOf() {

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, fixture, sleep, waitFor } from './lib/dorm.mjs';
-import { startPostgres, freePort } from './lib/postgres.mjs';
+import { fixture, sleep, waitFor } from './lib/dorm.mjs';
+import { startPostgres } from './lib/postgres.mjs';
+import { startClusterNode } from './lib/cluster.mjs';
 
 const CLASS = 'cluster-store';
 const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
@@ -21,11 +22,7 @@ before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
 
 async function startNode(name, flags = []) {
-  const port = await freePort();
-  const node = await startServer({
-    listen: `127.0.0.1:${port}`,
-    flags: ['--cluster', pg.url, '--node', name, '--advertise', `http://127.0.0.1:${port}`, ...flags],
-  });
+  const node = await startClusterNode(pg, name, { flags });
   await node.deploy(fixture('cluster_store.js'), { name: CLASS });
   return node;
 }

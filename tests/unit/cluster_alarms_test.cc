@@ -165,6 +165,37 @@ TEST_F(ClusterAlarmsTest, OrphanedAlarmsGoToTheRendezvousWinnerAmongLiveNodes) {
   }
 }
 
+TEST_F(ClusterAlarmsTest, AlarmsKeepTheObjectsNameAndTheRetriesTheirOwnerNoted) {
+  AddNode("a");
+  AddNode("b");
+  ASSERT_EQ(AcquireObject(*db_, "x", "a"), 1);
+  const long long at = 1893456000123;
+  LogRow named = Row("x", 1, 1, LogRow::Alarm::kSet, at);
+  named.alarm_name = "lobby";
+  ASSERT_EQ(AppendCommits(*db_, "a", {named}).size(), 1u);
+  EXPECT_EQ(AlarmRetries(*db_, "x"), 0);
+  // Only the owner's note counts, and only for the alarm it ran.
+  NoteAlarmRetry(*db_, "b", "x", at, 5);
+  NoteAlarmRetry(*db_, "a", "x", at + 1, 6);
+  EXPECT_EQ(AlarmRetries(*db_, "x"), 0);
+  NoteAlarmRetry(*db_, "a", "x", at, 2);
+  EXPECT_EQ(AlarmRetries(*db_, "x"), 2);
+  // Set again at the same time (by a commit of the object reached by id: no name), the alarm
+  // keeps its retries and its name; moved, it starts again at 0.
+  ASSERT_EQ(AppendCommits(*db_, "a", {Row("x", 2, 1, LogRow::Alarm::kSet, at)}).size(), 1u);
+  EXPECT_EQ(AlarmRetries(*db_, "x"), 2);
+  ExpireLease("a");
+  std::vector<OrphanedAlarm> due = FindOrphanedAlarms(*db_, "b", 1LL << 50, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].object, "x");
+  EXPECT_EQ(due[0].name, "lobby");
+  EXPECT_EQ(due[0].retries, 2);
+  db_->Exec("UPDATE nodes SET lease_until = now() + interval '1 hour' WHERE node = 'a'");
+  ASSERT_EQ(AppendCommits(*db_, "a", {Row("x", 3, 1, LogRow::Alarm::kSet, at + 10)}).size(), 1u);
+  EXPECT_EQ(AlarmRetries(*db_, "x"), 0);
+  EXPECT_EQ(AlarmRetries(*db_, "nothing"), 0);
+}
+
 TEST_F(ClusterAlarmsTest, StatusListsNodesLeasesAndObjects) {
   AddNode("a");
   AddNode("b");
