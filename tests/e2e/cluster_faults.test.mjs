@@ -12,8 +12,9 @@
 // which node dies, which pauses, and the workload.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, fixture, sleep, runtimePidOf } from './lib/dorm.mjs';
-import { startPostgres, freePort } from './lib/postgres.mjs';
+import { fixture, sleep, runtimePidOf } from './lib/dorm.mjs';
+import { startPostgres } from './lib/postgres.mjs';
+import { startClusterNode, setNodeName } from './lib/cluster.mjs';
 
 const SANITIZED = Boolean(process.env.DORM_SANITIZED);
 const SEEDS = SANITIZED ? [1] : [1, 2, 3];
@@ -45,15 +46,9 @@ function random(seed) {
 }
 
 async function startNode(name, cls) {
-  const port = await freePort();
-  const node = await startServer({
-    listen: `127.0.0.1:${port}`,
-    flags: ['--cluster', pg.url, '--node', name, '--advertise', `http://127.0.0.1:${port}`],
-  });
-  node.name = name;
+  const node = await startClusterNode(pg, name);
   await node.deploy(fixture('cluster_append.js'), { name: cls });
-  const set = await node.api('PUT', '/apps/default/env/NODE_NAME', { value: name });
-  assert.ok(set.status === 201 || set.status === 200, `env: ${set.status} ${set.body}`);
+  await setNodeName(node);
   return node;
 }
 
