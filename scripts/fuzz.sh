@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (scripts/build.sh fuzz: clang, ASan, UBSan; folder build-fuzz/) and
-# runs each one for a bounded time, one after the other, starting from its seed corpus
-# (tests/fuzz/corpus/<target>/, copied to a temporary folder so the checkout is never modified).
+# runs each one for a bounded time, as many at a time as there are cores, starting from its seed
+# corpus (tests/fuzz/corpus/<target>/, copied to a temporary folder so the checkout is never
+# modified).
 #
 #   FUZZ_SECONDS   run time per target (default 60)
 #   FUZZ_TARGETS   space-separated targets to run (default: every tests/fuzz/*_fuzzer.cc)
 #   FUZZ_KEEP      1: keep the temporary folder (grown corpora, logs) even when all passed
+#   FUZZ_JOBS      targets run at a time, each on one core (default: the machine's cores)
 #
 # A crash, a sanitizer report, a timeout or an out-of-memory fails the script; the reproducer's
 # path and the end of the target's log are printed, and the folder is kept. Replay a reproducer
@@ -33,24 +35,44 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 failed=0
-summary=()
-for target in "${targets[@]}"; do
-  name=${target%_fuzzer}
-  corpus="$work/corpus/$name"
-  artifacts="$work/artifacts/$name"
-  log="$work/$name.log"
+# fuzz_one TARGET: runs one target for $seconds; its exit status goes to $work/NAME.status.
+fuzz_one() {
+  local target=$1 name=${1%_fuzzer}
+  local corpus="$work/corpus/$name" artifacts="$work/artifacts/$name" log="$work/$name.log"
   mkdir -p "$corpus" "$artifacts"
   if [ -d "tests/fuzz/corpus/$name" ]; then cp -R "tests/fuzz/corpus/$name/." "$corpus/"; fi
-  options=(-max_total_time="$seconds" -timeout=60 -rss_limit_mb=3072 -print_final_stats=1
+  local options=(-max_total_time="$seconds" -timeout=60 -rss_limit_mb=3072 -print_final_stats=1
     -artifact_prefix="$artifacts/")
   [ -f "tests/fuzz/$name.dict" ] && options+=(-dict="tests/fuzz/$name.dict")
   # Larger inputs where the target expands runs into large heads, trailers and frames.
   case "$name" in
     http_request | web_socket_frames) options+=(-max_len=16384) ;;
   esac
-  echo "== fuzz $name for ${seconds}s"
-  status=0
+  local status=0
   "$dir/$target" "${options[@]}" "$corpus" >"$log" 2>&1 || status=$?
+  echo "$status" >"$work/$name.status"
+}
+
+# Each target runs on one core: FUZZ_JOBS of them at a time (default: the machine's cores).
+jobs=${FUZZ_JOBS:-$(nproc)}
+running=0
+for target in "${targets[@]}"; do
+  echo "== fuzz ${target%_fuzzer} for ${seconds}s"
+  fuzz_one "$target" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait || true
+
+summary=()
+for target in "${targets[@]}"; do
+  name=${target%_fuzzer}
+  artifacts="$work/artifacts/$name"
+  log="$work/$name.log"
+  status=$(cat "$work/$name.status" 2>/dev/null || echo 1)
   executions=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -1)
   rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$log" | tail -1)
   if [ "$status" -ne 0 ]; then
