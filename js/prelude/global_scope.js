@@ -1,8 +1,8 @@
 // The global scope as an EventTarget, as workerd's is: `addEventListener`, `removeEventListener`
 // and `dispatchEvent` on the global object act on one EventTarget of the prelude's, whose events
 // show the global object as their target. The runtime dispatches `unhandledrejection` and
-// `rejectionhandled` on it (src/runtime ThreadEngine::ReportUnhandledRejections, through
-// `internals.dispatchRejection`).
+// `rejectionhandled` on it (src/runtime ThreadEngine::ReportUnhandledRejections and
+// ThreadEngine::OnPromiseReject, through `internals.dispatchRejection`).
 import { EventTarget, aliasTarget, dispatchTrustedEvent, observeListeners } from './event_target.js';
 import { newPromiseRejectionEvent } from './promise_rejection_event.js';
 
