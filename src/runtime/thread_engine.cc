@@ -204,8 +204,12 @@ void DispatchRejectionEvent(AppIsolate* app, const char* type, v8::Local<v8::Pro
 void ThreadEngine::OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& message) {
   v8::Local<v8::Promise> promise = message.GetPromise();
   v8::Isolate* isolate = app->isolate();
+  // Listeners run only inside a turn (its scopes and CPU limit); a promise a native settles
+  // outside one (none does today) is taken as heard by nobody, and so is one rejected by a
+  // module's top level, as in workerd.
+  const bool in_turn = turn_depth_ > 0 && !app->evaluating_module();
   if (message.GetEvent() == v8::kPromiseRejectWithNoHandler) {
-    const bool heard = HasRejectionListeners(app);
+    const bool heard = in_turn && HasRejectionListeners(app);
     rejected_promises_.push_back({app, v8::Global<v8::Promise>(isolate, promise), heard});
   } else if (message.GetEvent() == v8::kPromiseHandlerAddedAfterReject) {
     for (auto it = rejected_promises_.begin(); it != rejected_promises_.end(); ++it) {
@@ -215,7 +219,7 @@ void ThreadEngine::OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& me
       }
     }
     // Reported already: the listeners hear that it is handled now.
-    if (app->TakeReportedRejection(promise) && HasRejectionListeners(app)) {
+    if (app->TakeReportedRejection(promise) && in_turn && HasRejectionListeners(app)) {
       DispatchRejectionEvent(app, "rejectionhandled", promise, v8::Undefined(isolate));
     }
   }

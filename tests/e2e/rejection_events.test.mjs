@@ -31,6 +31,13 @@ const unhandled = (reason, samePromise = true) => ({
   thisIsGlobal: true, target: true, currentTarget: true,
 });
 
+test("a rejection by the module's top level reaches no listener, and is logged", async () => {
+  const reasons = (list) => list.map((e) => e.reason);
+  assert.deepEqual(reasons(await events()), []);
+  await server.waitForOutput(/Uncaught \(in promise\) Error: top-level/);
+  assert.deepEqual(reasons(await events()), []);
+});
+
 test('an unhandled rejection reaches every listener, and is not logged', async () => {
   await events();
   assert.equal((await run('plain')).status, 200);
