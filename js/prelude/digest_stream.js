@@ -28,7 +28,7 @@ const CHUNK_ERROR = 'DigestStream is a byte stream but received an object of '
 const algorithms = {
   __proto__: null,
   'SHA-1': 'SHA-1', 'SHA-256': 'SHA-256', 'SHA-384': 'SHA-384', 'SHA-512': 'SHA-512', MD5: 'MD5',
-  CRC32: 'CRC32',
+  CRC32: 'CRC32', CRC32C: 'CRC32C', CRC64NVME: 'CRC64NVME',
 };
 
 // The native name of the algorithm argument, converted as workerd converts a `string or

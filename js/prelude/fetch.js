@@ -199,12 +199,13 @@ async function sendBody(id, stream) {
 // One exchange: resolves with [status, statusText, headers, body, id] (body an ArrayBuffer, or a
 // number when it is to be read with readFetchBody) or rejects with the error; an abort of
 // `signal` before the head ends it and rejects with the signal's reason. `body` is an
-// ArrayBuffer, null, or { stream } to send as it is produced.
-function exchange(method, url, headerList, body, signal) {
+// ArrayBuffer, null, or { stream } to send as it is produced. `manual`: a compressed response
+// body is given as it came (encodeResponseBody: 'manual'), else decoded.
+function exchange(method, url, headerList, body, signal, manual) {
   return new Promise((resolve, reject) => {
     const streamed = body !== null && !(body instanceof ArrayBuffer);
     const wire = streamed ? (fixedLengthOf(body.stream) ?? -1) : body;
-    const started = native.startFetch(method, urlWithoutCredentials(url), headerList, wire);
+    const started = native.startFetch(method, urlWithoutCredentials(url), headerList, wire, !manual);
     const [id, promise] = started;
     const uploaded = streamed ? sendBody(id, body.stream) : null;
     const stop = whenAborted(signal, () => {
@@ -228,7 +229,8 @@ function exchange(method, url, headerList, body, signal) {
   });
 }
 
-async function run(request) {
+// `manual`: the response's body is given as it came (encodeResponseBody: 'manual').
+async function run(request, manual) {
   const { redirect, signal } = request;
   let { method, url } = request;
   url = withoutFragment(url);
@@ -265,7 +267,7 @@ async function run(request) {
       throw new TypeError(`Fetch API cannot load: ${url}`);
     }
     const [status, statusText, responseHeaders, responseBody, id] =
-      await exchange(method, url, headerList, body, signal);
+      await exchange(method, url, headerList, body, signal, manual);
     const streamedResponse = typeof responseBody === 'number';
     let location = null;
     for (let i = 0; i + 1 < responseHeaders.length; i += 2) {
@@ -284,7 +286,8 @@ async function run(request) {
       } else {
         responseStream = new Uint8Array(responseBody);
       }
-      return createFetchedResponse(status, statusText, kept, responseStream, url, urls.length > 1);
+      return createFetchedResponse(status, statusText, kept, responseStream, url, urls.length > 1,
+        null, manual);
     }
     // The redirect's own body is not read: its exchange ends here.
     if (streamedResponse) native.cancelFetch(id);
@@ -322,7 +325,9 @@ export function fetch(input, init = undefined) {
     const parts = requestForFetch(request);
     const aborted = abortState(parts.signal);
     if (aborted.aborted) return Promise.reject(aborted.reason);
-    return run(parts);
+    // As workerd: the encoding comes from `init` (or a Request given as `init`); a Request given
+    // alone is made again from its parts, which leave it out.
+    return run(parts, init !== undefined && parts.manualResponseBody);
   } catch (error) {
     return Promise.reject(error);
   }

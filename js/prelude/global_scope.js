@@ -11,8 +11,8 @@
 // and the `WorkerGlobalScope` interface's own prototype inherits from EventTarget.prototype.
 // The operations act on one EventTarget of the prelude's, which user code never sees, whose events
 // show the global object as their target. The runtime dispatches `unhandledrejection` and
-// `rejectionhandled` on it (src/runtime ThreadEngine::ReportUnhandledRejections, through
-// `internals.dispatchRejection`).
+// `rejectionhandled` on it (src/runtime ThreadEngine::ReportUnhandledRejections and
+// ThreadEngine::OnPromiseReject, through `internals.dispatchRejection`).
 import { EventTarget, aliasTarget, dispatchTrustedEvent, observeListeners } from './event_target.js';
 import { newPromiseRejectionEvent } from './promise_rejection_event.js';
 import { illegalInvocation } from './webidl.js';

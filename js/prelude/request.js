@@ -115,7 +115,8 @@ export class Request extends CopiedObject {
     if (signalInit !== undefined && signalInit !== null && !isAbortSignal(signalInit)) {
       throw new TypeError("Incorrect type for the 'signal' field on 'RequestInitializerDict': the provided value is not of type 'AbortSignal'.");
     }
-    // Read for its order and checked; a body is always decoded as it arrives.
+    // 'manual': fetch() gives the response's body as it came, compressed or not, and the
+    // Response sends it so.
     const encodeResponseBody = optionalString(dict.encodeResponseBody);
     if (cacheInit !== undefined && !cacheModes.has(cacheInit)) {
       throw new TypeError(`Unsupported cache mode: ${cacheInit}`);
@@ -180,6 +181,11 @@ export class Request extends CopiedObject {
         && encodeResponseBody !== 'automatic') {
       throw new TypeError(`encodeResponseBody: unexpected value: ${encodeResponseBody}`);
     }
+    // As workerd: taken from `init` when given, or from `init` when it is a Request; a Request
+    // given as `input` passes its own on only through fetch() (without `init`) and clone().
+    const initState = isRequestObject(init) ? init.#state : null;
+    const responseBodyEncoding = encodeResponseBody !== undefined ? encodeResponseBody
+      : (initState !== null ? initState.responseBodyEncoding : 'automatic');
 
     // The new request takes the input's body over; the input reads as used from now on.
     if (inputBody !== null) body = takeBody(inputBody);
@@ -197,6 +203,7 @@ export class Request extends CopiedObject {
       cache,
       signal,
       cf: cf !== undefined ? cf : (inputState === null ? undefined : inputState.cf),
+      responseBodyEncoding,
       // Whether the request follows a signal it was given (directly or through its input):
       // structured clone refuses it then, as workerd does.
       givenSignal: (signalInit !== undefined && signalInit !== null)
@@ -295,6 +302,8 @@ export function requestForFetch(request) {
     redirect: state.redirect,
     cache: state.cache,
     signal: stateSignal(state),
+    // Incoming requests' states have none: 'automatic'.
+    manualResponseBody: state.responseBodyEncoding === 'manual',
   };
 }
 

@@ -1,10 +1,13 @@
 import { CopiedObject } from './host_object.js';
 import {
-  BodyRecord, bodyStreamForHost, bufferBody, cloneBody, consumeBodyForHost, extractBody, inheritBody,
+  BodyRecord, bodyStream, bodyStreamForHost, bufferBody, cloneBody, consumeBodyForHost, extractBody,
+  inheritBody, isBodyUsed,
 } from './body.js';
+import { CompressionStream } from './compression_streams.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { fixedLengthOf } from './identity_stream.js';
 import { structuredClone } from './structured_clone.js';
+import { ReadableStream } from './streams.js';
 import { knownLength } from './streams_inspect.js';
 import { parseAbsoluteURL } from './url.js';
 import {
@@ -78,6 +81,18 @@ function readResponseInit(init, context) {
     throw new TypeError("Incorrect type for the 'cf' field on 'InitializerDict': the provided value is not of type 'Object'.");
   }
   const webSocketInit = dict.webSocket;
+  const encodeBodyInit = dict.encodeBody;
+  let bodyEncoding = 'automatic';
+  if (encodeBodyInit !== undefined) {
+    const encodeBody = toDOMString(encodeBodyInit);
+    if (encodeBody !== 'manual' && encodeBody !== 'automatic') {
+      throw new TypeError(`encodeBody: unexpected value: ${encodeBody}`);
+    }
+    bodyEncoding = encodeBody;
+  } else if (isResponseObject(init)) {
+    // A Response as the dictionary passes its own on, as workerd's does.
+    bodyEncoding = responseState(init).bodyEncoding === 'manual' ? 'manual' : 'automatic';
+  }
   const status = statusInit === undefined ? 200 : toUnsignedShort(statusInit);
   // As workerd: any string without C0 control characters (which could split the status line);
   // the server leaves out of the status line what HTTP/1.1 cannot carry.
@@ -91,12 +106,14 @@ function readResponseInit(init, context) {
   }
   // A copy, as workerd keeps one (what the caller changes later is not seen).
   const cf = cfInit === undefined ? undefined : structuredClone(cfInit);
-  return { headersInit, status, statusText, webSocket, cf };
+  return { headersInit, status, statusText, webSocket, cf, bodyEncoding };
 }
 
 // Fetch's "initialize a response", for the constructor and Response.json().
 function initializeResponse(init, body, context) {
-  const { headersInit, status, statusText, webSocket, cf } = readResponseInit(init, context);
+  const {
+    headersInit, status, statusText, webSocket, cf, bodyEncoding,
+  } = readResponseInit(init, context);
   const headers = new Headers();
   headersInternals.setGuard(headers, 'response');
   if (headersInit !== undefined) headersInternals.fill(headers, headersInit, context);
@@ -125,6 +142,9 @@ function initializeResponse(init, body, context) {
     body: record,
     webSocket,
     cf,
+    // 'manual': the body is sent as it is, already encoded as its Content-Encoding says;
+    // 'automatic': a body whose Content-Encoding is gzip is compressed on its way out.
+    bodyEncoding,
   };
 }
 
@@ -228,10 +248,12 @@ export class Response extends CopiedObject {
   clone() {
     const state = this.#state;
     const body = state.body === null ? null : cloneBody(state.body);
+    // As workerd's clone(), the copy encodes its body automatically whatever the original did.
     return new Response(internalToken, {
       ...state,
       headers: headersInternals.copy(state.headers),
       body,
+      bodyEncoding: 'automatic',
     });
   }
 
@@ -257,9 +279,10 @@ inheritBody(Response, (value) => isResponseObject(value), (response) => response
 // A response fetch() received from another host: `headerList` flat (name, value, ...), `body` a
 // Uint8Array, a ReadableStream (a streamed body) or null, `url` the URL it was fetched from (the
 // last one, after redirects),
-// `webSocket` the socket of a 101 answer.
+// `webSocket` the socket of a 101 answer, `manual` whether the body is as it came
+// (encodeResponseBody: 'manual': it is then sent as it is too).
 export function createFetchedResponse(status, statusText, headerList, body, url, redirected,
-  webSocket = null) {
+  webSocket = null, manual = false) {
   const headers = new Headers();
   for (let i = 0; i + 1 < headerList.length; i += 2) {
     headersInternals.appendRaw(headers, headerList[i], headerList[i + 1]);
@@ -275,6 +298,7 @@ export function createFetchedResponse(status, statusText, headerList, body, url,
       : body instanceof Uint8Array ? new BodyRecord(body) : new BodyRecord(null, null, body),
     webSocket,
     redirected,
+    bodyEncoding: manual ? 'manual' : 'automatic',
   });
 }
 
@@ -298,11 +322,40 @@ export function bufferResponseBody(value) {
 export function detachResponseStream(value) {
   if (!isResponseObject(value)) return null;
   const state = responseState(value);
+  gzipForClient(state);
   const stream = bodyStreamForHost(state.body);
   if (stream === null) return null;
   state.body = null;
-  const length = knownLength(stream) ?? fixedLengthOf(stream) ?? -1;
+  const length = state.gzipped === true ? -1 : (knownLength(stream) ?? fixedLengthOf(stream) ?? -1);
   return [stream, length];
+}
+
+// Captured before user code runs.
+const pipeThrough = ReadableStream.prototype.pipeThrough;
+const ReflectApply = Reflect.apply;
+
+// As workerd sends a Response to a client: unless its body is 'manual', a body whose
+// Content-Encoding is exactly "gzip" is compressed on its way out (so a handler gives the plain
+// bytes, and a fetched response passed on, decoded as it arrived, is encoded again). The body
+// becomes the compressed stream, of a length not known in advance: its Content-Length is not
+// sent. (workerd also encodes "br"; Dorm has no Brotli encoder, and sends such a body as it is.)
+function gzipForClient(state) {
+  if (state.body === null || state.bodyEncoding === 'manual' || state.gzipped === true) return;
+  let encoding = null;
+  for (const [name, value] of headersInternals.list(state.headers)) {
+    if (name === 'content-encoding') encoding = encoding === null ? value : `${encoding}, ${value}`;
+  }
+  if (encoding !== 'gzip') return;
+  // A used or locked body fails as it would unencoded (bodyStreamForHost, below).
+  if (isBodyUsed(state.body) || (state.body.stream !== null && state.body.stream.locked)) return;
+  const record = state.body;
+  const empty = record.stream === null
+    && (record.text !== null ? record.text.length === 0 : record.encoded.byteLength === 0);
+  const source = bodyStream(record);
+  // workerd's encoder writes nothing for a body without bytes: such a body stays empty.
+  const sent = empty ? source : ReflectApply(pipeThrough, source, [new CompressionStream('gzip')]);
+  state.body = new BodyRecord(null, null, sent);
+  state.gzipped = true;
 }
 
 // What the host sends: the status line, the header list in order, and the whole body, which must
@@ -315,7 +368,8 @@ export function responseParts(response) {
   const headers = [];
   // A header with an empty name (Headers takes one, as workerd's does) is not sent.
   for (const [name, value] of headersInternals.list(state.headers)) {
-    if (name !== '') headers.push(name, value);
+    // A body compressed on its way out (gzipForClient) has another length than the one given.
+    if (name !== '' && !(state.gzipped === true && name === 'content-length')) headers.push(name, value);
   }
   return {
     status: state.status,

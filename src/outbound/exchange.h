@@ -100,6 +100,9 @@ struct ExchangeRequest {
   // If set, response bytes received and not yet read count against it; an exchange whose bytes
   // would take it past its limit waits (unless nothing of its own is waiting to be read).
   std::shared_ptr<ByteBudget> budget;
+  // Whether a compressed response body is decoded (fetch()'s default); false gives the body's
+  // bytes as they came, for `encodeResponseBody: 'manual'`.
+  bool decode_body = true;
 };
 
 // A response's head; its body is read from the client as it comes (HttpClient::Read), except for

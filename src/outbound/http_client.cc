@@ -216,6 +216,7 @@ HttpClient::Id HttpClient::Start(ExchangeRequest request, Head head, Wake wake) 
   if (!has_encoding) x->header_list = curl_slist_append(x->header_list, "Accept-Encoding:");
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, x->header_list);
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip, br");
+  if (!x->request.decode_body) curl_easy_setopt(easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 
   const std::string& method = x->request.method;
   const bool sends_body = x->request.has_body || method == "POST" || method == "PUT";

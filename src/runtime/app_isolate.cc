@@ -495,13 +495,17 @@ v8::MaybeLocal<v8::Object> AppIsolate::EvaluateModule(const std::string& filenam
     return {};
   }
   v8::Local<v8::Value> evaluation;
-  if (!module->Evaluate(context).ToLocal(&evaluation)) {
+  // The top level and the microtasks it queued (ThreadEngine::OnPromiseReject asks).
+  ++evaluating_module_;
+  const bool evaluated = module->Evaluate(context).ToLocal(&evaluation);
+  if (evaluated) isolate_->PerformMicrotaskCheckpoint();
+  --evaluating_module_;
+  if (!evaluated) {
     *error = isolate_->IsExecutionTerminating()
                  ? std::string()
                  : js::ExceptionMessage(isolate_, try_catch.Exception());
     return {};
   }
-  isolate_->PerformMicrotaskCheckpoint();
   if (module->GetStatus() == v8::Module::kErrored) {
     *error = js::ExceptionMessage(isolate_, module->GetException());
     return {};

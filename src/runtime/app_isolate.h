@@ -99,6 +99,9 @@ class AppIsolate {
   void RememberReportedRejection(v8::Local<v8::Promise> promise);
   // Whether `promise` was reported and is still remembered; it is then forgotten.
   bool TakeReportedRejection(v8::Local<v8::Promise> promise);
+  // Whether a module's top level is running (EvaluateModule): workerd evaluates modules outside
+  // any request, where rejections reach no listener.
+  bool evaluating_module() const { return evaluating_module_ > 0; }
 
   // Functions and property names used on every request, looked up once.
   enum Name { kFetch, kStatus, kStatusText, kHeaders, kBody, kNameCount };
@@ -188,6 +191,7 @@ class AppIsolate {
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
   std::unique_ptr<WasmMemoryLedger> wasm_memories_;
   std::deque<v8::Global<v8::Promise>> reported_rejections_;  // weak
+  int evaluating_module_ = 0;                                // nesting depth of EvaluateModule
   v8::Isolate* isolate_ = nullptr;
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> prelude_internals_;

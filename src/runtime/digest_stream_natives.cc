@@ -21,6 +21,7 @@
 
 #include "js/strings.h"
 #include "runtime/native_module.h"
+#include "util/crc.h"
 
 namespace dorm::runtime {
 namespace {
@@ -41,13 +42,18 @@ struct EvpMdCtxFree {
   void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
 };
 
+// The checksums hashed without OpenSSL. Each is given big-endian, in its width (4 or 8 bytes).
+enum class CrcKind { kCrc32, kCrc32c, kCrc64Nvme };
+
 struct DigestHolder {
   v8::Global<v8::Object> handle;
   v8::Isolate* isolate;
   js::ByteBudget* budget;
-  // The OpenSSL hash, or (null) a CRC-32 in `crc`. `open` is false once finished or released.
+  // The OpenSSL hash, or (null) the checksum `crc_kind` in `crc`. `open` is false once finished
+  // or released.
   std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree> ctx;
-  uLong crc = 0;
+  CrcKind crc_kind = CrcKind::kCrc32;
+  uint64_t crc = 0;
   bool open = true;
   bool charged = true;
 
@@ -112,6 +118,20 @@ const EVP_MD* DigestByName(const std::string& name) {
   return nullptr;
 }
 
+// The checksum named `name` (the prelude's names for them); false for another name.
+bool CrcByName(const std::string& name, CrcKind* kind) {
+  if (name == "CRC32") {
+    *kind = CrcKind::kCrc32;
+  } else if (name == "CRC32C") {
+    *kind = CrcKind::kCrc32c;
+  } else if (name == "CRC64NVME") {
+    *kind = CrcKind::kCrc64Nvme;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // digestStreamCreate(algorithm: string) → handle.
 void DigestStreamCreate(const FunctionCallbackInfo<Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
@@ -122,7 +142,8 @@ void DigestStreamCreate(const FunctionCallbackInfo<Value>& info) {
   }
   const std::string name = js::ToUtf8(isolate, info[0]);
   const EVP_MD* md = DigestByName(name);
-  if (!md && name != "CRC32") {
+  CrcKind crc_kind = CrcKind::kCrc32;
+  if (!md && !CrcByName(name, &crc_kind)) {
     js::ThrowTypeError(isolate, "digestStreamCreate: unknown algorithm");
     return;
   }
@@ -147,7 +168,8 @@ void DigestStreamCreate(const FunctionCallbackInfo<Value>& info) {
       return;
     }
   } else {
-    holder->crc = crc32(0L, Z_NULL, 0);
+    holder->crc_kind = crc_kind;
+    holder->crc = 0;  // the value of no bytes, for each of the three
   }
   IsolateDigestStreams& streams = DigestStreamsByIsolate()[isolate];
   if (streams.handle_template.IsEmpty()) {
@@ -204,19 +226,23 @@ void DigestStreamUpdate(const FunctionCallbackInfo<Value>& info) {
   const auto* data = static_cast<const unsigned char*>(store->Data()) + offset;
   if (holder->ctx) {
     EVP_DigestUpdate(holder->ctx.get(), data, size);
+  } else if (holder->crc_kind == CrcKind::kCrc32c) {
+    holder->crc = Crc32cUpdate(static_cast<uint32_t>(holder->crc), data, size);
+  } else if (holder->crc_kind == CrcKind::kCrc64Nvme) {
+    holder->crc = Crc64NvmeUpdate(holder->crc, data, size);
   } else {
     // zlib's crc32() takes a uInt length: feed it in pieces.
     for (size_t at = 0; at < size;) {
       const size_t piece = std::min<size_t>(size - at, 1u << 30);
-      holder->crc = crc32(holder->crc, data + at, static_cast<uInt>(piece));
+      holder->crc = crc32(static_cast<uLong>(holder->crc), data + at, static_cast<uInt>(piece));
       at += piece;
     }
   }
   info.GetReturnValue().Set(static_cast<double>(size));
 }
 
-// digestStreamFinish(handle) → ArrayBuffer: the digest (a CRC-32 big-endian); the handle is
-// closed.
+// digestStreamFinish(handle) → ArrayBuffer: the digest (a checksum big-endian, in 4 or 8 bytes);
+// the handle is closed.
 void DigestStreamFinish(const FunctionCallbackInfo<Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   DigestHolder* holder = OpenDigestArg(isolate, info[0], "digestStreamFinish");
@@ -226,12 +252,10 @@ void DigestStreamFinish(const FunctionCallbackInfo<Value>& info) {
   if (holder->ctx) {
     EVP_DigestFinal_ex(holder->ctx.get(), out, &length);
   } else {
-    const auto crc = static_cast<uint32_t>(holder->crc);
-    out[0] = static_cast<unsigned char>(crc >> 24);
-    out[1] = static_cast<unsigned char>(crc >> 16);
-    out[2] = static_cast<unsigned char>(crc >> 8);
-    out[3] = static_cast<unsigned char>(crc);
-    length = 4;
+    length = holder->crc_kind == CrcKind::kCrc64Nvme ? 8 : 4;
+    for (unsigned int i = 0; i < length; ++i) {
+      out[i] = static_cast<unsigned char>(holder->crc >> (8 * (length - 1 - i)));
+    }
   }
   holder->Close();
   Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, length);

@@ -41,9 +41,10 @@ bool FetchId(Local<Value> value, uint64_t* id) {
 
 class FetchCallbacks {
  public:
-  // startFetch(method, url, headers, body) → [id, promise]. headers: [name, value, ...] of
-  // strings; body: an ArrayBuffer, a string (sent as UTF-8), null, or a number: the body is
+  // startFetch(method, url, headers, body, decode) → [id, promise]. headers: [name, value, ...]
+  // of strings; body: an ArrayBuffer, a string (sent as UTF-8), null, or a number: the body is
   // streamed (writeFetchBody/endFetchBody), the number being its length, or -1 if unknown.
+  // decode: false leaves a compressed response body as it came; anything else decodes it.
   static void StartFetch(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     v8::Local<v8::Context> context = isolate->GetCurrentContext();
@@ -97,6 +98,8 @@ class FetchCallbacks {
       js::ThrowTypeError(isolate, "startFetch: body must be an ArrayBuffer, a string or null");
       return;
     }
+    // Only `false` asks for the body as it came (encodeResponseBody: 'manual').
+    request.decode_body = !info[4]->IsFalse();
     v8::Local<v8::Promise::Resolver> resolver;
     if (!v8::Promise::Resolver::New(context).ToLocal(&resolver)) return;
     const uint64_t id = HostOf(info)->FetchOutbound(AppOf(info), std::move(request), resolver);

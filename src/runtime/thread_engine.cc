@@ -85,7 +85,6 @@ ThreadEngine::~ThreadEngine() {
   by_slot_.clear();
   graveyard_.clear();
   rejected_promises_.clear();
-  handled_rejections_.clear();
   apps_.clear();
   doomed_apps_.clear();
   storage::SetThreadInterruptFlag(nullptr);
@@ -159,33 +158,17 @@ bool ThreadEngine::RunTurn(AppIsolate* app, FunctionRef<void()> body) {
   return alive;
 }
 
-void ThreadEngine::OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& message) {
-  v8::Local<v8::Promise> promise = message.GetPromise();
-  v8::Isolate* isolate = app->isolate();
-  if (message.GetEvent() == v8::kPromiseRejectWithNoHandler) {
-    rejected_promises_.emplace_back(app, v8::Global<v8::Promise>(isolate, promise));
-  } else if (message.GetEvent() == v8::kPromiseHandlerAddedAfterReject) {
-    for (auto it = rejected_promises_.begin(); it != rejected_promises_.end(); ++it) {
-      if (it->second.Get(isolate) == promise) {
-        rejected_promises_.erase(it);
-        return;
-      }
-    }
-    // Reported already: the listeners hear that it is handled now.
-    if (app->TakeReportedRejection(promise)) {
-      handled_rejections_.emplace_back(app, v8::Global<v8::Promise>(isolate, promise));
-    }
-  }
-}
-
 namespace {
 
 // How many times one report dispatches rejection events and runs the microtasks they queued
 // (which may reject more promises) before leaving the rest to the next turn's report.
 constexpr int kRejectionReportRounds = 4;
 
-// Whether the app's global scope has `unhandledrejection` or `rejectionhandled` listeners.
+// Whether the app's global scope has `unhandledrejection` or `rejectionhandled` listeners. Runs
+// the prelude's check (JavaScript that user code cannot reach); false while terminating.
 bool HasRejectionListeners(AppIsolate* app) {
+  if (app->isolate()->IsExecutionTerminating()) return false;
+  v8::HandleScope handles(app->isolate());
   v8::Local<v8::Function> has = app->Internal("hasRejectionListeners");
   if (has.IsEmpty()) return false;
   v8::TryCatch try_catch(app->isolate());
@@ -199,6 +182,8 @@ bool HasRejectionListeners(AppIsolate* app) {
 void DispatchRejectionEvent(AppIsolate* app, const char* type, v8::Local<v8::Promise> promise,
                             v8::Local<v8::Value> reason) {
   v8::Isolate* isolate = app->isolate();
+  if (isolate->IsExecutionTerminating()) return;
+  v8::HandleScope handles(isolate);
   v8::Local<v8::Function> dispatch = app->Internal("dispatchRejection");
   if (dispatch.IsEmpty()) return;
   v8::TryCatch try_catch(isolate);
@@ -209,6 +194,37 @@ void DispatchRejectionEvent(AppIsolate* app, const char* type, v8::Local<v8::Pro
 
 }  // namespace
 
+// As workerd from compatibility date 2026-03-03 (unhandled_rejection_after_microtask_checkpoint):
+// a rejection is tracked for the listeners only if the app has rejection listeners when it
+// happens; it is reported once the turn's microtasks have run, unless a handler came first; a
+// reported promise that gets a handler dispatches `rejectionhandled` at once, inside the call that
+// added the handler, if listeners exist then. V8 calls this inside a turn, with the app's context
+// entered; the listeners run there (no native of Dorm attaches handlers from C++, so they run
+// inside JavaScript's own call of then()).
+void ThreadEngine::OnPromiseReject(AppIsolate* app, v8::PromiseRejectMessage& message) {
+  v8::Local<v8::Promise> promise = message.GetPromise();
+  v8::Isolate* isolate = app->isolate();
+  // Listeners run only inside a turn (its scopes and CPU limit); a promise a native settles
+  // outside one (none does today) is taken as heard by nobody, and so is one rejected by a
+  // module's top level, as in workerd.
+  const bool in_turn = turn_depth_ > 0 && !app->evaluating_module();
+  if (message.GetEvent() == v8::kPromiseRejectWithNoHandler) {
+    const bool heard = in_turn && HasRejectionListeners(app);
+    rejected_promises_.push_back({app, v8::Global<v8::Promise>(isolate, promise), heard});
+  } else if (message.GetEvent() == v8::kPromiseHandlerAddedAfterReject) {
+    for (auto it = rejected_promises_.begin(); it != rejected_promises_.end(); ++it) {
+      if (it->promise.Get(isolate) == promise) {
+        rejected_promises_.erase(it);
+        return;
+      }
+    }
+    // Reported already: the listeners hear that it is handled now.
+    if (app->TakeReportedRejection(promise) && in_turn && HasRejectionListeners(app)) {
+      DispatchRejectionEvent(app, "rejectionhandled", promise, v8::Undefined(isolate));
+    }
+  }
+}
+
 void ThreadEngine::ReportUnhandledRejections(AppIsolate* app) {
   v8::Isolate* isolate = app->isolate();
   // A listener the watchdog terminated may leave V8 no longer terminating once its call returns:
@@ -216,32 +232,30 @@ void ThreadEngine::ReportUnhandledRejections(AppIsolate* app) {
   const std::atomic<bool>* terminated = watchdog_slot_->terminating_flag();
   auto stopped = [&] { return isolate->IsExecutionTerminating() || terminated->load(); };
   for (int round = 0; round < kRejectionReportRounds; ++round) {
-    if (rejected_promises_.empty() && handled_rejections_.empty()) return;
+    if (rejected_promises_.empty()) return;
     auto list = std::move(rejected_promises_);
     rejected_promises_.clear();
-    auto handled = std::move(handled_rejections_);
-    handled_rejections_.clear();
-    const bool listeners = HasRejectionListeners(app);
-    for (auto& [owner, promise] : list) {
-      if (owner != app) continue;
-      v8::Local<v8::Promise> p = promise.Get(isolate);
-      std::string where;
-      ObjectInstance* instance = FindBySlot(current_slot_);
-      if (instance) where = LogTag(instance->address) + " ";
-      std::string stack = js::ExceptionStack(isolate, p->Result());
-      Log(LogLevel::kError, where + "Uncaught (in promise) " + stack);
-      TailException(app, instance, "Uncaught (in promise) " + stack);
-      if (!listeners) continue;
+    bool dispatched = false;
+    for (RejectedPromise& entry : list) {
+      if (entry.app != app) continue;
+      v8::Local<v8::Promise> p = entry.promise.Get(isolate);
+      if (!entry.heard) {
+        // No listener took it. workerd logs nothing (it shows such rejections only to an
+        // attached inspector); Dorm's log and `dorm tail` stand in for that.
+        std::string where;
+        ObjectInstance* instance = FindBySlot(current_slot_);
+        if (instance) where = LogTag(instance->address) + " ";
+        std::string stack = js::ExceptionStack(isolate, p->Result());
+        Log(LogLevel::kError, where + "Uncaught (in promise) " + stack);
+        TailException(app, instance, "Uncaught (in promise) " + stack);
+        continue;
+      }
       app->RememberReportedRejection(p);
       DispatchRejectionEvent(app, "unhandledrejection", p, p->Result());
+      dispatched = true;
       if (stopped()) return;
     }
-    for (auto& [owner, promise] : handled) {
-      if (owner != app || !listeners) continue;
-      DispatchRejectionEvent(app, "rejectionhandled", promise.Get(isolate), v8::Undefined(isolate));
-      if (stopped()) return;
-    }
-    if (!listeners) return;
+    if (!dispatched) return;
     isolate->PerformMicrotaskCheckpoint();
     if (stopped()) return;
   }

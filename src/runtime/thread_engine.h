@@ -470,10 +470,15 @@ class ThreadEngine final : public ObjectHost {
   uint64_t current_slot_ = 0;  // the object whose turn runs (0: none)
   int turn_depth_ = 0;
   int64_t turn_began_ns_ = 0;  // the outermost turn's start, steady clock
-  std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> rejected_promises_;
-  // Promises reported to `unhandledrejection` listeners that got a handler since: their
-  // `rejectionhandled` events, dispatched with the next report.
-  std::vector<std::pair<AppIsolate*, v8::Global<v8::Promise>>> handled_rejections_;
+  // Promises rejected without a handler in this turn, not handled since: reported at its end.
+  // `heard` when the app had rejection listeners at the time (the listeners get them, and
+  // nothing is logged), as workerd tracks a rejection only then.
+  struct RejectedPromise {
+    AppIsolate* app;
+    v8::Global<v8::Promise> promise;
+    bool heard;
+  };
+  std::vector<RejectedPromise> rejected_promises_;
   // Long turns (see LongTurnLimit): pumps held back while the app's long turns hold their share.
   std::set<uint64_t> deferred_pumps_;
   boost::asio::steady_timer deferred_pump_timer_;

@@ -138,7 +138,6 @@ void ThreadEngine::PostCleanup() {
         DropOutboundSockets(app.get());
       }
       rejected_promises_.clear();
-      handled_rejections_.clear();
       doomed_apps_.clear();
     }
   });

@@ -85,6 +85,7 @@ const SCENARIOS = [
   ['br', 'br', 'main'],
   ['deflate', 'deflate', 'main'],
   ['gzip_corrupt', 'gzip_corrupt', 'main'],
+  ['encode_manual', 'encode_manual', 'main'],
   ['large_body', 'large_body', 'main'],
   ['abort_before', 'abort_before', 'main'],
   ['abort_during', 'abort_during', 'main'],

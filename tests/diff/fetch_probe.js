@@ -387,6 +387,32 @@ const SCENARIOS = {
     };
   },
 
+  // encodeResponseBody: 'manual': the bytes as they came, whatever the encoding; how a Request
+  // carries the option into fetch(); its errors.
+  async encode_manual(u) {
+    const describe = async (res) => {
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      return {
+        contentEncoding: res.headers.get('content-encoding'),
+        contentLength: res.headers.get('content-length'),
+        bodyLength: bytes.length,
+        head: [...bytes.slice(0, 3)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+      };
+    };
+    const manual = { encodeResponseBody: 'manual' };
+    const request = new Request(`${u.http}/gzip`, manual);
+    return {
+      gzip: await attempt(async () => describe(await fetch(`${u.http}/gzip`, manual))),
+      br: await attempt(async () => describe(await fetch(`${u.http}/br`, manual))),
+      corrupt: await attempt(async () => describe(await fetch(`${u.http}/gzip-corrupt`, manual))),
+      automatic: await attempt(async () => describe(await fetch(`${u.http}/gzip`, { encodeResponseBody: 'automatic' }))),
+      requestAlone: await attempt(async () => describe(await fetch(request.clone()))),
+      requestAsInit: await attempt(async () => describe(await fetch(`${u.http}/gzip`, request))),
+      redirected: await attempt(async () => describe(await fetch(`${u.http}/redirect/302?to=${encodeURIComponent('/gzip')}`, manual))),
+      bad: await attempt(async () => describe(await fetch(`${u.http}/gzip`, { encodeResponseBody: 'gzip' }))),
+    };
+  },
+
   // gzip asked for by content-encoding but the body is not gzip.
   async gzip_corrupt(u) {
     const res = await fetch(`${u.http}/gzip-corrupt`);

@@ -105,3 +105,34 @@ test('tampered views and replaced built-ins change nothing; dropped streams are 
     replacedBuiltins: { number: refused, string: abc }, afterDropped: abc,
   });
 });
+
+test('crc32c and crc64nvme: the catalogue check values, big-endian, as workerd gives them', async () => {
+  const r = await scenario('digest_stream_crc');
+  const digestOf = (entry) => entry.digest.ok;
+  // "123456789": CRC-32/ISCSI 0xE3069283 and CRC-64/NVME 0xAE8B14860A799888, whole or in pieces
+  // of every kind (string, view, ArrayBuffer, DataView).
+  for (const group of [r.check, r.pieces]) {
+    assert.equal(digestOf(group.crc32c), 'E3069283');
+    assert.equal(digestOf(group.crc64nvme), 'AE8B14860A799888');
+    assert.equal(group.crc32c.bytesWritten, 'bigint:9');
+  }
+  // workerd's answers for "abc", any case, as a name or a HashAlgorithm.
+  for (const name of ['crc32c', 'CRC32C', '{"name":"crc32c"}']) assert.equal(digestOf(r[name]), '364B3FB7', name);
+  for (const name of ['crc64nvme', 'Crc64Nvme', '{"name":"CRC64NVME"}']) {
+    assert.equal(digestOf(r[name]), '05E5CABB3FC1FAEB', name);
+  }
+  assert.equal(digestOf(r.empty.crc32c), '00000000');
+  assert.equal(digestOf(r.empty.crc64nvme), '0000000000000000');
+  assert.equal(r.empty.crc64nvme.bytesWritten, 'bigint:0');
+  // A lone surrogate is hashed as its three bytes, as workerd does.
+  assert.deepEqual([digestOf(r.surrogate.crc32c), r.surrogate.crc32c.bytesWritten], ['3EC729A5', 'bigint:5']);
+  assert.deepEqual([digestOf(r.surrogate.crc64nvme), r.surrogate.crc64nvme.bytesWritten], ['580A591E89662F0B', 'bigint:6']);
+  // A megabyte in uneven writes, the same as in one.
+  assert.deepEqual([digestOf(r.big_crc32c), r.big_crc32c.sameAsWhole, r.big_crc32c.bytesWritten], ['148337DB', true, 'bigint:1048576']);
+  assert.deepEqual([digestOf(r.big_crc64nvme), r.big_crc64nvme.sameAsWhole], ['FE73211921065A14', true]);
+  assert.deepEqual(r.badChunk.writes, ['ok', CHUNK_ERROR]);
+  assert.deepEqual(r.badChunk.close, CHUNK_ERROR);
+  assert.equal(r.badChunk.digest, 'pending');
+  const notSupported = { name: 'NotSupportedError', message: 'Unrecognized or unimplemented digest algorithm requested.' };
+  assert.deepEqual(r.unknown, { crc16: notSupported, crc64: notSupported, crc32cSpace: notSupported });
+});
