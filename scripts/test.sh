@@ -4,7 +4,7 @@
 # prelude's tests, the type-check of the example projects, the model check of the cluster's
 # ownership protocol, the end-to-end tests (which start real servers and drive them over HTTP) and
 # the attack regressions; then builds the libFuzzer targets (clang, ASan + UBSan) and runs each
-# for FUZZ_SECONDS (default 20) from its seed corpus.
+# for FUZZ_SECONDS (default 15) from its seed corpus.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -30,7 +30,7 @@ serial_files=(alarms.test.mjs alarm_lifecycle.test.mjs examples_alarms.test.mjs 
   cluster_node.test.mjs cluster_forward.test.mjs postgres_harness.test.mjs lifecycle.test.mjs tail.test.mjs
   cpu_tenant.test.mjs idle_isolates.test.mjs runaway.test.mjs runtime_crash.test.mjs
   http_limits.test.mjs batch_memory.test.mjs websocket_incoming_memory.test.mjs
-  tail_websocket.test.mjs archive_alarms.test.mjs cluster_alarms.test.mjs cluster_rpc.test.mjs
+  tail_websocket.test.mjs cluster_alarms.test.mjs cluster_rpc.test.mjs
   alarm_burst.test.mjs spread_crash.test.mjs cluster_faults.test.mjs)
 # tests_in DIR parallel|serial: prints the test files of DIR in that group.
 tests_in() {
@@ -63,7 +63,7 @@ node_tests "$root/build-asan/dorm" tests/e2e DORM_SANITIZED=1
 # Regression tests of attacks: hostile clients and hostile tenants (tests/security/README.md).
 node_tests "$root/build/dorm" tests/security
 node_tests "$root/build-asan/dorm" tests/security DORM_SANITIZED=1
-run env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/fuzz.sh
+run env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz.sh
 if [ $failed -ne 0 ]; then
   echo "some tests failed"
   exit 1
