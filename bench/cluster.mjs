@@ -46,6 +46,9 @@ async function load(nodes, connections, objects, prefix) {
   const results = await Promise.all(runs);
   const rps = results.reduce((a, r) => a + r.rps, 0);
   const errors = results.reduce((a, r) => a + r.error_count, 0);
+  if (errors > results.reduce((a, r) => a + r.requests, 0) / 100) {
+    throw new Error(`${errors} of the requests failed: the setup is broken, not slow`);
+  }
   // Percentiles of the busiest run stand for the whole (wrk reports no merged histogram).
   const p50 = Math.max(...results.map((r) => r.p50_ms));
   const p99 = Math.max(...results.map((r) => r.p99_ms));
@@ -64,8 +67,7 @@ async function scenarios(label, nodes) {
 }
 
 async function deployCounter(node) {
-  const r = await node.cli(['deploy', counter, '--name', 'counter']);
-  if (r.code !== 0) throw new Error(`deploy: ${r.stderr}`);
+  await node.deploy(counter, { name: 'counter' });  // public, as bench.mjs deploys it
 }
 
 const results = { machine: machineInfo(true), duration_s: DURATION, setups: {} };
@@ -98,8 +100,7 @@ try {
     // through n1 every 20 ms; n3 is killed.
     const probe = path.join(benchDir, '..', 'tests', 'e2e', 'fixtures', 'cluster_append.js');
     for (const node of nodes) {
-      const r = await node.cli(['deploy', probe, '--name', 'probe']);
-      if (r.code !== 0) throw new Error(`deploy: ${r.stderr}`);
+      await node.deploy(probe, { name: 'probe' });
       await setNodeName(node);
     }
     const victims = [];
