@@ -57,11 +57,16 @@ std::optional<Placement> ClusterDirectory::Cached(const std::string& object) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = cache_.find(object);
   if (it == cache_.end()) return std::nullopt;
-  if (Clock::now() >= it->second.until) {
+  // An owner no longer among the nodes with a live lease (re-read every kNodesEvery) is not
+  // asked again: it may be paused, and would hold the request until it resumes; the lookup then
+  // finds who has taken its objects.
+  const Placement& placement = it->second.placement;
+  if (Clock::now() >= it->second.until ||
+      (placement.kind == Placement::Kind::kRemote && addresses_.count(placement.node) == 0)) {
     cache_.erase(it);
     return std::nullopt;
   }
-  return it->second.placement;
+  return placement;
 }
 
 void ClusterDirectory::Locate(std::string object, std::function<void(Placement)> done) {

@@ -7,8 +7,9 @@
 // event-loop thread waits for PostgreSQL: Locate() queues (at most kMaxQueued lookups wait; past
 // that the answer is kUnavailable at once) and the lookups queued together go in one statement.
 // The live nodes are re-read at most every kNodesEvery. Owners found live are cached for
-// kCacheFor (at most kMaxCached objects); a stale entry only costs a "not owner" answer from the
-// named node and one retry, since `owners` stays the authority.
+// kCacheFor (at most kMaxCached objects), and only while their node's lease is live as last read;
+// a stale entry only costs a "not owner" answer from the named node and one retry, since
+// `owners` stays the authority.
 //
 // Lifetime: Start() before use; Stop() before the callbacks' targets go (queued lookups then
 // answer kUnavailable). Threading: every method may be called from any thread.
