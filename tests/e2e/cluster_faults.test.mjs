@@ -90,8 +90,12 @@ for (const seed of SEEDS) {
       // taking the object over answers 503).
       async function operate(object, append, value, rng) {
         const opStart = Date.now();
+        let failed = null;
         for (;;) {
-          const node = nodes[Math.floor(rng() * nodes.length)];
+          // A random node, another than the one whose attempt just failed.
+          const others = nodes.filter((n) => n !== failed);
+          const node = others[Math.floor(rng() * others.length)];
+          failed = node;
           attempts++;
           const v = append ? `${value}.${attempts}` : null;
           if (v) sent[object].add(v);
