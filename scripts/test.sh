@@ -9,16 +9,22 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/install-deps.sh
+echo "== installed in $SECONDS s"
 scripts/build.sh release
+echo "== release build done at $SECONDS s"
 scripts/build.sh asan
+echo "== ASan build done at $SECONDS s"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 failed=0
+# Each step's wall-clock time is printed, to show where the suite's time goes.
 run() {
   echo "== $*"
+  local started=$SECONDS
   if ! "$@"; then failed=1; echo "== FAILED: $*"; fi
+  echo "== $(($SECONDS - started)) s: $*"
 }
 
 # Most test files spend their time waiting (on timers, alarms, servers starting), so they run two
@@ -64,6 +70,7 @@ node_tests "$root/build-asan/dorm" tests/e2e DORM_SANITIZED=1
 node_tests "$root/build/dorm" tests/security
 node_tests "$root/build-asan/dorm" tests/security DORM_SANITIZED=1
 run env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz.sh
+echo "== total $SECONDS s"
 if [ $failed -ne 0 ]; then
   echo "some tests failed"
   exit 1

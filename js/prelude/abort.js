@@ -151,7 +151,10 @@ setSignalHooks({
   onAbort: addAbortAlgorithm,
 });
 
-export class AbortController extends Uncloneable {
+// Made as an object literal's member, so that V8 names the class's function AbortController in its
+// own messages ("Cannot assign to read only property 'x' of object '#<AbortController>'"): the
+// bundler renames a class declaration whose name another module uses as a global.
+export const AbortController = { AbortController: class extends Uncloneable {
   #signal = createAbortSignal();
 
   constructor() {
@@ -165,7 +168,7 @@ export class AbortController extends Uncloneable {
   abort(reason = undefined) {
     signalAbort(this.#signal, reason);
   }
-}
+} }.AbortController;
 
 defineInterface(AbortController, 'AbortController');
 hideBase(AbortController);

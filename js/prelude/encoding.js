@@ -4,7 +4,10 @@ import {
 } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
-export class TextEncoder extends Uncloneable {
+// Made as an object literal's member, so that V8 names the class's function TextEncoder in its
+// own messages ("Cannot assign to read only property 'x' of object '#<TextEncoder>'"): the
+// bundler renames a class declaration whose name another module uses as a global.
+export const TextEncoder = { TextEncoder: class extends Uncloneable {
   constructor() {
     super();
   }
@@ -26,7 +29,7 @@ export class TextEncoder extends Uncloneable {
     const [read, written] = native.utf8EncodeInto(string, destination);
     return { read, written };
   }
-}
+} }.TextEncoder;
 
 defineInterface(TextEncoder, 'TextEncoder');
 hideBase(TextEncoder);
@@ -156,7 +159,10 @@ function concatBytes(a, b) {
   return out;
 }
 
-export class TextDecoder extends Uncloneable {
+// Made as an object literal's member, so that V8 names the class's function TextDecoder in its
+// own messages ("Cannot assign to read only property 'x' of object '#<TextDecoder>'"): the
+// bundler renames a class declaration whose name another module uses as a global.
+export const TextDecoder = { TextDecoder: class extends Uncloneable {
   #encoding;
   #fatal;
   #ignoreBOM;
@@ -240,7 +246,7 @@ export class TextDecoder extends Uncloneable {
         return decodeWindows1252(bytes);
     }
   }
-}
+} }.TextDecoder;
 
 defineInterface(TextDecoder, 'TextDecoder');
 hideBase(TextDecoder);

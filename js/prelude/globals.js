@@ -5,6 +5,7 @@ import { atob, btoa } from './base64.js';
 import { Blob, File } from './blob.js';
 import { Body } from './body.js';
 import { Cache, CacheStorage, caches } from './cache.js';
+import { cloudflare } from './cloudflare_global.js';
 import { CompressionStream, DecompressionStream } from './compression_streams.js';
 import { console } from './console.js';
 import { Crypto, CryptoKey, SubtleCrypto, crypto } from './crypto.js';
@@ -16,6 +17,7 @@ import { CustomEvent, Event, EventTarget } from './event_target.js';
 import { FormData } from './form_data.js';
 import { installGlobalScope } from './global_scope.js';
 import { Headers } from './headers.js';
+import { ExtendableEvent, FetchEvent, ScheduledEvent, TailEvent } from './handler_events.js';
 import { HTMLRewriter } from './html_rewriter.js';
 import { FixedLengthStream, IdentityTransformStream } from './identity_stream.js';
 import { MessageChannel, MessagePort } from './message_channel.js';
@@ -63,6 +65,8 @@ const globals = {
   Event,
   EventSource,
   EventTarget,
+  ExtendableEvent,
+  FetchEvent,
   File,
   FixedLengthStream,
   FormData,
@@ -82,11 +86,14 @@ const globals = {
   ReadableStreamDefaultReader,
   Request,
   Response,
+  ScheduledEvent,
   SubtleCrypto,
+  TailEvent,
   TextDecoder,
   TextDecoderStream,
   TextEncoder,
   TextEncoderStream,
+  TraceEvent: TailEvent,
   TransformStream,
   TransformStreamDefaultController,
   URL,
@@ -119,8 +126,9 @@ const globals = {
 // workerd's order of the members of ServiceWorkerGlobalScope.prototype (those Dorm has).
 const prototypeOrder = [
   'DOMException', 'btoa', 'atob', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
-  'queueMicrotask', 'structuredClone', 'reportError', 'fetch', 'Event', 'CustomEvent',
-  'PromiseRejectionEvent', 'MessageEvent', 'CloseEvent', 'ReadableStreamDefaultReader',
+  'queueMicrotask', 'structuredClone', 'reportError', 'fetch', 'Event', 'ExtendableEvent',
+  'CustomEvent', 'PromiseRejectionEvent', 'FetchEvent', 'TailEvent', 'TraceEvent', 'ScheduledEvent',
+  'MessageEvent', 'CloseEvent', 'ReadableStreamDefaultReader',
   'ReadableStreamBYOBReader', 'ReadableStream', 'WritableStream', 'WritableStreamDefaultWriter',
   'TransformStream', 'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'ErrorEvent',
   'MessageChannel', 'MessagePort', 'EventSource', 'ReadableStreamBYOBRequest',
@@ -135,15 +143,18 @@ const prototypeOrder = [
 // The globals that are the global object's own properties on workerd (the others are on its
 // prototypes, global_scope.js), in workerd's order; all but `console` enumerable.
 const ownOrder = ['navigator', 'performance', 'scheduler', 'caches', 'crypto'];
+// Interfaces also installed under a second name.
+const aliases = new Set(['TraceEvent']);
 
-// Installs the globals as workerd has them: `console`, the objects of ownOrder, `origin`, `self`
-// and `ServiceWorkerGlobalScope` on the global object itself, the rest on its prototypes
+// Installs the globals as workerd has them: `console`, the objects of ownOrder, `origin`,
+// `Cloudflare`, `self` and `ServiceWorkerGlobalScope` on the global object itself, the rest on its prototypes
 // (global_scope.js).
 export function installGlobals(target = globalThis) {
   for (const [name, value] of Object.entries(globals)) {
     // The bundler renames a class whose name another module also uses (`URL3`); an interface's
     // `name` is its global's, as on workerd.
-    if (typeof value === 'function' && value.name !== name && /^[A-Z]/.test(name)) {
+    // (`TraceEvent` is another name of `TailEvent`, whose name it keeps, as on workerd.)
+    if (typeof value === 'function' && value.name !== name && /^[A-Z]/.test(name) && !aliases.has(name)) {
       Object.defineProperty(value, 'name', { value: name, writable: false, enumerable: false, configurable: true });
     }
     // Also the interfaces that libraries make (URL, the streams) or that skip defineInterface.
@@ -167,6 +178,7 @@ export function installGlobals(target = globalThis) {
   define(ownOrder[0], globals[ownOrder[0]]);
   // The origin of a Worker, which has none.
   define('origin', 'null', true, false);
+  define('Cloudflare', cloudflare);
   for (const name of ownOrder.slice(1)) define(name, globals[name]);
   define('self', target);
   define('ServiceWorkerGlobalScope', ServiceWorkerGlobalScope);

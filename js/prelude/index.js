@@ -9,6 +9,7 @@ import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
 import { requestBodyStream, requestGivenSignal } from './request.js';
 import { domExceptionParts } from './dom_exception.js';
+import { enableNodeCompatFlags } from './cloudflare_global.js';
 
 installGlobals();
 
@@ -29,6 +30,7 @@ globalThis.__dormPreludeHooks = {
   requestBodyStream,
   requestGivenSignal,
   domExceptionParts,
+  enableNodeCompatFlags,
   // node:util's format() and inspect() are console's.
   format: formatLogArgs,
   inspect,

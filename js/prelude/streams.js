@@ -190,26 +190,84 @@ function adaptMembers(cls, overridesByName = {}) {
   }
 }
 
+// The interfaces' constructors, each a strict function (the bundle is not strict code: no own
+// `arguments` or `caller`) named in its source: V8 names an object in its own messages ("Cannot
+// assign to read only property 'locked' of object '#<ReadableStream>'") by that name, which a
+// computed key (`{ [name]: function () {} }`) does not give. `construct(newTarget, args)` does
+// the work.
+const constructorShells = {
+  ReadableStream: (construct) => ({
+    ReadableStream: function () {
+      'use strict';
+
+      return construct(new.target, arguments);
+    },
+  }).ReadableStream,
+  WritableStream: (construct) => ({
+    WritableStream: function () {
+      'use strict';
+
+      return construct(new.target, arguments);
+    },
+  }).WritableStream,
+  TransformStream: (construct) => ({
+    TransformStream: function () {
+      'use strict';
+
+      return construct(new.target, arguments);
+    },
+  }).TransformStream,
+  ReadableStreamDefaultReader: (construct) => ({
+    ReadableStreamDefaultReader: function () {
+      'use strict';
+
+      return construct(new.target, arguments);
+    },
+  }).ReadableStreamDefaultReader,
+  ReadableStreamBYOBReader: (construct) => ({
+    ReadableStreamBYOBReader: function () {
+      'use strict';
+
+      return construct(new.target, arguments);
+    },
+  }).ReadableStreamBYOBReader,
+  WritableStreamDefaultWriter: (construct) => ({
+    WritableStreamDefaultWriter: function () {
+      'use strict';
+
+      return construct(new.target, arguments);
+    },
+  }).WritableStreamDefaultWriter,
+  ByteLengthQueuingStrategy: (construct) => ({
+    ByteLengthQueuingStrategy: function () {
+      'use strict';
+
+      return construct(new.target, arguments);
+    },
+  }).ByteLengthQueuingStrategy,
+  CountQueuingStrategy: (construct) => ({
+    CountQueuingStrategy: function () {
+      'use strict';
+
+      return construct(new.target, arguments);
+    },
+  }).CountQueuingStrategy,
+};
+
 // A constructor with the library class's prototype (see the top of this file) that converts its
 // arguments as workerd does before the library sees them. `adapt(args)` returns the arguments to
 // pass on.
 function adaptConstructor(Lib, name, adapt) {
-  const ctor = {
-    // A strict function (the bundle is not strict code): no own `arguments` or `caller`.
-    [name]: function () {
-      'use strict';
-
-      const args = Array.prototype.slice.call(arguments);
-      if (new.target === undefined) {
-        throw new TypeError(`Class constructor ${name} cannot be invoked without 'new'`);
-      }
-      try {
-        return Reflect.construct(Lib, adapt(args), new.target);
-      } catch (error) {
-        throw fixError(error);
-      }
-    },
-  }[name];
+  const ctor = constructorShells[name]((newTarget, args) => {
+    if (newTarget === undefined) {
+      throw new TypeError(`Class constructor ${name} cannot be invoked without 'new'`);
+    }
+    try {
+      return Reflect.construct(Lib, adapt(Array.prototype.slice.call(args)), newTarget);
+    } catch (error) {
+      throw fixError(error);
+    }
+  });
   Object.defineProperty(ctor, 'length', { value: 0 });
   Object.defineProperty(ctor, 'prototype', { value: Lib.prototype, writable: false });
   Object.defineProperty(Lib.prototype, 'constructor', {

@@ -24,3 +24,6 @@ export const requestBodyStream = hooks.requestBodyStream;
 export const requestGivenSignal = hooks.requestGivenSignal;
 // (value) => null | [name, message]: see domExceptionParts in js/prelude/dom_exception.js.
 export const domExceptionParts = hooks.domExceptionParts;
+// () => void: turns on the nodejs_compat flags of `Cloudflare.compatibilityFlags`
+// (js/prelude/cloudflare_global.js).
+export const enableNodeCompatFlags = hooks.enableNodeCompatFlags;

@@ -16,6 +16,6 @@ runProbeDiff({
     'request_errors', 'request_properties', 'headers_errors', 'url_errors', 'blob_shapes',
     'form_data_shapes', 'dom_exception_shapes', 'event_shapes', 'stream_shapes', 'prototypes',
     'method_lengths', 'string_forms', 'misc_errors', 'request_cache_body', 'global_scope',
-    'read_only_attributes',
+    'read_only_attributes', 'handler_events', 'cloudflare_global',
   ],
 });

@@ -14,12 +14,8 @@ const known = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'tests', 'diff', '
 
 // The members of the known scenarios that differ from workerd, left out of the comparison.
 const differing = {
-  // workerd's `Cloudflare` global and the event classes of other handlers than fetch, which Dorm
-  // does not have (the scenario's *Shared lists are these without them).
-  global_scope: ['ownNames', 'ownEnumerable', 'prototypeNames'],
-  // The object the message names: "[object ReadableStream]" for a stream, "#<AbortController2>"
-  // for a class the bundler renamed (workerd: "#<ReadableStream>", "#<AbortController>").
-  read_only_attributes: ['locked', 'signal'],
+  // One compatibility flag on in Dorm, off in workerd at the date it runs at (checked below).
+  cloudflare_global: ['flagsOn'],
 };
 
 // Of each stream shape, what is compared: all but the own non-enumerable properties (the
@@ -61,6 +57,15 @@ for (const [name, names] of Object.entries(differing)) {
     assert.deepEqual(without(got, names), without(workerd[name], names));
   });
 }
+
+test('Cloudflare.compatibilityFlags: workerd\'s flags, with unhandled_rejection_after_microtask_checkpoint on', async () => {
+  const got = await answer('cloudflare_global');
+  const want = workerd.cloudflare_global;
+  assert.equal(want.flagsOn.includes('unhandled_rejection_after_microtask_checkpoint'), false);
+  assert.deepEqual(got.flagsOn.filter((f) => f !== 'unhandled_rejection_after_microtask_checkpoint'), want.flagsOn);
+  assert.ok(got.flagsOn.includes('unhandled_rejection_after_microtask_checkpoint'));
+  assert.ok(!got.flagsOn.includes('nodejs_compat'));
+});
 
 test('stream_shapes: as workerd but for the hidden state\'s own property names', async () => {
   const got = await answer('stream_shapes');

@@ -7,6 +7,7 @@
 // the original; one first reached through process.getBuiltinModule() captures the globals as
 // the app left them, which can only mislead the app itself (no native trusts what they hold).
 import { installNodeGlobals } from './globals.js';
+import { enableNodeCompatFlags } from '../prelude_hooks.js';
 import { native } from '../native.js';
 
 // The Web streams that node:stream/web re-exports, as they were before any app code ran.
@@ -91,6 +92,7 @@ export function nodeModule(name, env) {
   if (name === 'process' || name === 'dorm:nodejs_compat') require('./process.js').fillProcessEnv(env);
   if (name === 'dorm:nodejs_compat') {
     installNodeGlobals();
+    enableNodeCompatFlags();
     return {};
   }
   const exports = builtinNodeModule(name);
