@@ -153,6 +153,10 @@ const scenarios = [
   { key: 'increment_1obj_c64', label: 'POST increment, 1 object, 64 conn', method: 'POST', action: 'increment', objects: 1, prefix: 'bench', connections: 64 },
   { key: 'increment_1000obj_c64', label: 'POST increment, 1000 objects, 64 conn', method: 'POST', action: 'increment', objects: 1000, prefix: 'spread', connections: 64 },
   { key: 'increment_10000obj_c64', label: 'POST increment, 10000 objects, 64 conn', method: 'POST', action: 'increment', objects: 10000, prefix: 'spread10k', connections: 64 },
+  // The first request to a new object each time (its activation and first durable write): ids
+  // that no run has used, more than a run can reach (`fresh`: not loaded beforehand; the warm-up
+  // and the measured run each take ids of their own).
+  { key: 'increment_new_c64', label: 'POST increment, a new object each, 64 conn', method: 'POST', action: 'increment', objects: 300000, prefix: 'new', connections: 64, fresh: true },
   { key: 'get_1obj_c64', label: 'GET, 1 object, 64 conn', method: 'GET', action: 'get', objects: 1, prefix: 'bench', connections: 64 },
 ];
 
@@ -361,18 +365,21 @@ async function throughputPhase(servers, results, o) {
       if (state.get(server).failed) continue;
       const countsOnHot = s.prefix === 'bench' && s.action === 'increment';
       await withServer(server, s.key, async (proc, agent, st, r) => {
-        if (s.objects > 1) {
+        if (s.objects > 1 && !s.fresh) {
           // Load every object once first, so that the run measures objects that are already
           // live rather than how fast a server creates them (the memory scenario shows that).
           await pool(s.objects, 32, async (i) => { await getCount(agent, proc.baseUrl, `${s.prefix}-${i}`); });
         }
         if (o.warmup > 0) {
-          const w = await runWrk(proc.baseUrl, s, o.warmup, o.wrkThreads);
+          const w = await runWrk(proc.baseUrl, s.fresh ? { ...s, prefix: `${s.prefix}-warm` } : s, o.warmup, o.wrkThreads);
           if (countsOnHot) { st.benchSum += w.requests - w.errors.status; st.benchSlack += s.connections + w.error_count; }
         }
         const disk = probeFsync(server.dataDir, 20);
         const cpuBefore = treeCpuSeconds(proc.pid);
-        const res = await runWrk(proc.baseUrl, s, o.duration, o.wrkThreads);
+        const res = await runWrk(proc.baseUrl, s.fresh ? { ...s, prefix: `${s.prefix}-run` } : s, o.duration, o.wrkThreads);
+        if (s.fresh && res.requests > s.objects) {
+          log(`${r.server}: note: ${s.label}: ${res.requests} requests went round ${s.objects} ids, so some objects were not new`);
+        }
         res.server_cpu_us_per_request = ((treeCpuSeconds(proc.pid) - cpuBefore) * 1e6) / Math.max(1, res.requests);
         if (countsOnHot) { st.benchSum += res.requests - res.errors.status; st.benchSlack += s.connections + res.error_count; }
         res.disk_fsync_p50_ms_before = disk.p50_ms;

@@ -6,6 +6,7 @@
 //   POST /fill?n=N      empties t and inserts N rows (one turn, so one commit)
 //   GET  /select        SELECT * FROM t LIMIT 1000, answers the row count
 //   GET  /count         SELECT count(*) FROM t
+//   GET  /size          ctx.storage.sql.databaseSize
 //   POST /prepare       stores one key, so that the object and its database exist
 //   POST /alarm?at=MS   stores MS as the scheduled time and sets the alarm for it
 //   GET  /alarm         what alarm() recorded: {scheduled, latency_ms, fired_at} (null until it fires)
@@ -40,6 +41,9 @@ export class StorageBench {
     if (path === '/count') {
       const n = this.table().exec('SELECT count(*) AS n FROM t').one().n;
       return Response.json({ rows: n });
+    }
+    if (path === '/size') {
+      return Response.json({ bytes: this.ctx.storage.sql.databaseSize });
     }
     if (path === '/fill' && request.method === 'POST') {
       const n = Number(url.searchParams.get('n') ?? '1000');

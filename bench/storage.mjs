@@ -1,5 +1,6 @@
 // Storage scenarios, side by side on workerd and on Dorm: SQL insert throughput, SELECT of 1,000
-// rows, and alarm firing latency across 10,000 objects. The class is bench/storage-bench.js, run
+// rows, alarm firing latency across 10,000 objects, and the activation of evicted objects with a
+// database of about 1 MB. The class is bench/storage-bench.js, run
 // unchanged by both servers. Each scenario gets a freshly started server that is the only one
 // alive, and the servers alternate scenario by scenario, as in bench.mjs.
 // Started by `bench/run.sh --storage`, which checks the tools and raises the open-files limit.
@@ -35,6 +36,9 @@ const usage = `usage: bench/run.sh --storage [options]
                         start of their 1-second window (default 3)
   --alarm-wait N        seconds to wait after the window for alarms to fire (default 60)
   --no-alarm-throughput  skip setting every alarm again for one instant (alarms/s)
+  --activation-objects N  objects given a database of about 1 MB each, then asked once each,
+                        one after the other, by a freshly started server (default 200; 0: skip)
+  --activation-rows N   rows written into each of those databases (default 20000, about 1 MB)
   --alarm-setup-max-seconds N
                         stop creating the alarm objects after N seconds (default 150) and
                         go on with those created, to bound the run on a slow server
@@ -57,6 +61,8 @@ function parseArgs(argv) {
     alarmWait: 60,
     alarmSetupMax: 150,
     alarmThroughput: true,
+    activationObjects: 200,
+    activationRows: 20000,
     dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
     dormThreads: 2,
     out: path.join(benchDir, 'results', 'storage.json'),
@@ -71,6 +77,8 @@ function parseArgs(argv) {
       case '--alarm-wait': o.alarmWait = num(a, next(), 1); return true;
       case '--alarm-setup-max-seconds': o.alarmSetupMax = num(a, next(), 1); return true;
       case '--no-alarm-throughput': o.alarmThroughput = false; return true;
+      case '--activation-objects': o.activationObjects = num(a, next(), 0); return true;
+      case '--activation-rows': o.activationRows = num(a, next(), 1); return true;
       default: return false;
     }
   });
@@ -258,6 +266,47 @@ async function runWrkScenario(server, r, s, o) {
     log(`${r.server}: ${s.label}: ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms` +
       `${res.error_count ? `, ${res.error_count} errors ${JSON.stringify(res.errors)}` : ''} (disk fsync p50 ${fmtMs(disk.p50_ms)} ms); ` +
       `check ${res.check.ok ? 'ok' : 'FAILED'} ${JSON.stringify(res.check)}`);
+  });
+}
+
+// Activation of an evicted object with a database of about 1 MB: `activationObjects` objects are
+// each filled with `activationRows` rows (one commit each), the server is stopped and started
+// again, so that none of them is in memory (the file system's cache still holds their files, as it
+// would on a server with memory to spare), eight other objects are asked first (so that the app's
+// isolate is made on each of Dorm's threads, which objects are spread over, before measuring), and
+// each object is then asked for its row count once, one after the other: the
+// latency is the object's activation (its database opened, its class constructed) plus one query.
+async function runActivationScenario(server, r, o) {
+  const n = o.activationObjects;
+  const ids = Array.from({ length: n }, (_, i) => `activation-${i}`);
+  const a = { objects: n, rows: o.activationRows };
+  r.activation = a;
+  await withServer(server, r, 'activation setup', async (proc, agent) => {
+    const t = Date.now();
+    await pool(n, 8, async (i) => {
+      const filled = JSON.parse(await call(agent, 'POST', objectUrl(proc.baseUrl, ids[i], `fill?n=${o.activationRows}`))).rows;
+      if (filled !== o.activationRows) throw new Error(`${ids[i]}: filled ${filled} rows, expected ${o.activationRows}`);
+    });
+    a.fill_seconds = (Date.now() - t) / 1000;
+    a.database_bytes = JSON.parse(await call(agent, 'GET', objectUrl(proc.baseUrl, ids[0], 'size'))).bytes;
+  });
+  await withServer(server, r, 'activation', async (proc, agent) => {
+    for (let i = 0; i < 8; i++) await call(agent, 'GET', objectUrl(proc.baseUrl, `activation-first-${i}`, 'count'));
+    const values = [];
+    let wrong = 0;
+    for (const id of ids) {
+      const t = process.hrtime.bigint();
+      const rows = JSON.parse(await call(agent, 'GET', objectUrl(proc.baseUrl, id, 'count'))).rows;
+      values.push(Number(process.hrtime.bigint() - t) / 1e6);
+      if (rows !== o.activationRows) wrong++;
+    }
+    values.sort((x, y) => x - y);
+    Object.assign(a, {
+      p50_ms: percentile(values, 0.5), p99_ms: percentile(values, 0.99), max_ms: values[values.length - 1],
+      wrong_counts: wrong, ok: wrong === 0 && values.length === n,
+    });
+    log(`${r.server}: activation of ${n} evicted objects (${(a.database_bytes / 1048576).toFixed(2)} MiB database each), one after ` +
+      `the other: p50 ${fmtMs(a.p50_ms)} ms, p99 ${fmtMs(a.p99_ms)} ms, max ${fmtMs(a.max_ms)} ms${wrong ? `; ${wrong} wrong row counts` : ''}`);
   });
 }
 
@@ -493,6 +542,16 @@ function report(results, scenarios, o) {
     console.log(`Single alarm on an idle server (10 in a row, ms after the scheduled time): workerd ${idle(w?.idle_alarm)}; dorm ${idle(d?.idle_alarm)}`);
   }
 
+  if (o.activationObjects > 0) {
+    const act = (a) => (a?.p50_ms == null ? '-' : `p50 ${fmtMs(a.p50_ms)} ms, p99 ${fmtMs(a.p99_ms)} ms, max ${fmtMs(a.max_ms)} ms`);
+    comparison.activation = { dorm_over_workerd: { p50: ratio(d?.activation?.p50_ms, w?.activation?.p50_ms), p99: ratio(d?.activation?.p99_ms, w?.activation?.p99_ms) } };
+    const size = d?.activation?.database_bytes ?? w?.activation?.database_bytes;
+    console.log('');
+    console.log(`Activation of an evicted object (${o.activationObjects} objects, ${size == null ? '?' : (size / 1048576).toFixed(2)} MiB database each, ` +
+      `asked one after the other by a freshly started server): workerd ${act(w?.activation)}; dorm ${act(d?.activation)}; ` +
+      `p99 ratio ${fmtRatio(comparison.activation.dorm_over_workerd.p99)}`);
+  }
+
   console.log('');
   console.log('Checks');
   let allOk = true;
@@ -511,6 +570,10 @@ function report(results, scenarios, o) {
         const b = r.alarm_throughput;
         checks.push(['every alarm due at one instant fired', b?.ok, b && `${b.fired} of ${b.objects} fired, ${b.failed_requests} failed requests`]);
       }
+    }
+    if (o.activationObjects > 0) {
+      const act = r.activation;
+      checks.push(['each activated object has its rows', act?.ok, act && `${act.objects} objects, ${act.wrong_counts ?? '-'} wrong counts`]);
     }
     if (!printChecks(r, checks, 32)) allOk = false;
   }
@@ -550,6 +613,7 @@ async function main() {
     // Alternate which server goes first, scenario by scenario.
     const jobs = [...scenarios.map((s) => (server) => runWrkScenario(server, results[server.name], s, o))];
     if (o.alarms > 0) jobs.push((server) => runAlarmScenario(server, results[server.name], o));
+    if (o.activationObjects > 0) jobs.push((server) => runActivationScenario(server, results[server.name], o));
     for (const [k, job] of jobs.entries()) {
       for (const server of k % 2 === 0 ? servers : [...servers].reverse()) await job(server);
     }
@@ -571,7 +635,7 @@ async function main() {
     finished_at: new Date().toISOString(),
     options: {
       duration_s: o.duration, warmup_s: o.warmup, connections: o.connections, wrk_threads: o.wrkThreads, rows: o.rows,
-      alarms: o.alarms, alarm_throughput: o.alarmThroughput, alarm_lead_s: o.alarmLead, alarm_wait_s: o.alarmWait, alarm_setup_max_s: o.alarmSetupMax, dorm_threads: o.dormThreads,
+      alarms: o.alarms, alarm_throughput: o.alarmThroughput, activation_objects: o.activationObjects, activation_rows: o.activationRows, alarm_lead_s: o.alarmLead, alarm_wait_s: o.alarmWait, alarm_setup_max_s: o.alarmSetupMax, dorm_threads: o.dormThreads,
     },
     machine,
     class_source: path.relative(rootDir, classFile),
