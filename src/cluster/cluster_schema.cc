@@ -69,6 +69,20 @@ ALTER TABLE nodes ADD COLUMN draining boolean NOT NULL DEFAULT false;
 ALTER TABLE alarms ADD COLUMN name text NOT NULL DEFAULT '';
 ALTER TABLE alarms ADD COLUMN retries integer NOT NULL DEFAULT 0;
 )sql",
+    // 6: the control plane (cluster/control_log.h): every admin change, sealed, in version order;
+    // and what every node's secrets key must match.
+    R"sql(
+CREATE TABLE control_changes (
+  version bigint PRIMARY KEY CHECK (version > 0),
+  node text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  change bytea NOT NULL
+);
+CREATE TABLE control_key (
+  id integer PRIMARY KEY CHECK (id = 1),
+  key_check bytea NOT NULL
+);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

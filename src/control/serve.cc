@@ -23,11 +23,13 @@
 #include "control/admin_service.h"
 #include "control/admin_ui.h"
 #include "control/class_storage.h"
+#include "control/control_sync.h"
 #include "control/credential_authorizer.h"
 #include "control/credentials_store.h"
 #include "control/env_store.h"
 #include "control/object_index.h"
 #include "control/registry.h"
+#include "control/secrets_key.h"
 #include "control/supervisor.h"
 #include "control/usage_recorder.h"
 #include "control/usage_store.h"
@@ -384,7 +386,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       // change epoch: it never finishes tracking.
       object_index->StartTracking();
       for (const auto& app : registry_holder->Apps()) {
-        shared.catalog.Set(app, registry_holder->CatalogEntries(app), env_store->Values(app),
+        shared.catalog.Set(app, registry_holder->CatalogEntries(app),
+                           WithNodeVars(env_store->Values(app), options.node_vars),
                            registry_holder->ServiceCallers(app));
       }
     } catch (const std::exception& e) {
@@ -417,6 +420,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     std::unique_ptr<UsageRecorder> usage;
     AdminOptions admin_options{token, data_dir, options.max_classes_per_app};
     admin_options.max_apps = options.max_apps;
+    admin_options.node_vars = options.node_vars;
     // The event loops and their engines; they start once everything they call into is set up.
     // Declared before what reaches objects through it (the admin service finishes its queue when
     // destroyed).
@@ -449,7 +453,39 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       }
       shared.cluster = cluster_node.get();
     }
+    // Cluster mode: the control plane is the cluster's (control_sync.h); declared before the
+    // admin service, which applies its changes.
+    std::unique_ptr<ControlSync> control_sync;
+    if (cluster_node) {
+      try {
+        control_sync = std::make_unique<ControlSync>(options.cluster, options.node, data_dir,
+                                                     LoadOrCreateSecretsKey(data_dir));
+      } catch (const std::exception& e) {
+        std::cerr << "dorm: " << e.what() << "\n";
+        cluster_node->Stop(/*release=*/true);
+        js::ShutdownV8();
+        return 1;
+      }
+    }
     AdminService admin(admin_options, registry, pool);
+    // The polling thread calls into the admin service: it stops first.
+    struct StopPolling {
+      ControlSync* sync;
+      ~StopPolling() {
+        if (sync) sync->Stop();
+      }
+    } stop_polling{control_sync.get()};
+    if (control_sync) {
+      admin.set_control_sync(control_sync.get());
+      try {
+        control_sync->Start([&admin] { admin.CatchUp(); });
+      } catch (const std::exception& e) {
+        std::cerr << "dorm: cannot join the cluster's control plane: " << e.what() << "\n";
+        cluster_node->Stop(/*release=*/true);
+        js::ShutdownV8();
+        return 1;
+      }
+    }
     // The connection limit leaves object databases their descriptors, plus the ones the server
     // holds now (registry, indexes, V8) and a margin for what it opens later (listening socket,
     // event loops, deploys), so that objects keep opening their databases while clients hold
@@ -602,6 +638,16 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       };
     }
     pool.Start();
+    // A node serves nothing before it runs the cluster's code: every change of the control plane
+    // it has not applied yet (a new node: all of them) is applied first.
+    if (control_sync && !admin.CatchUpNow()) {
+      std::cerr << "dorm: cannot apply the cluster's control plane (see the log above)\n";
+      control_sync->Stop();
+      if (cluster_node) cluster_node->Stop(/*release=*/true);
+      pool.Stop();
+      js::ShutdownV8();
+      return 1;
+    }
     unsigned short port;
     try {
       port = server.Start();
