@@ -84,6 +84,7 @@ long long ControlLog::Append(const std::string& node, const std::string& change)
       " SELECT coalesce(max(version), 0) + 1, $1::text, $2::bytea FROM control_changes RETURNING "
       "version",
       {PgParam::Text(node), PgParam::Binary(change)});
+  session_.Exec(std::string("NOTIFY ") + kControlChannel);
   return result.Int(0, 0);
 }
 

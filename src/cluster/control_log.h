@@ -23,6 +23,10 @@
 
 namespace dorm::cluster {
 
+// Append() notifies this channel (delivered when the transaction commits): LISTEN to it to learn
+// of new changes at once.
+inline constexpr char kControlChannel[] = "dorm_control";
+
 struct ControlChange {
   long long version = 0;
   std::string node;    // the node that appended it
@@ -48,7 +52,8 @@ class ControlLog {
   // snapshots and alarms), or gives them keys starting with `to_prefix` instead.
   void DeleteObjects(const std::string& prefix);
   void MoveObjects(const std::string& prefix, const std::string& to_prefix);
-  // Inside Begin(): writes `change` as the next version and returns that version.
+  // Inside Begin(): writes `change` as the next version (and notifies kControlChannel) and returns
+  // that version.
   long long Append(const std::string& node, const std::string& change);
   // Ends the transaction. A PgError with connection_lost() leaves the outcome unknown: only
   // reading the log again (Since) tells whether the change is in it.

@@ -78,13 +78,23 @@ std::optional<std::string> ControlSync::Open(const std::string& sealed) const {
 }
 
 void ControlSync::Poll() {
-  // Its own connection: the admin worker's may be inside a long append.
+  // Connections of its own: the admin worker's may be inside a long append. One asks for the
+  // log's end every kPollEvery (which also notices a silent network: its statements time out);
+  // the other LISTENs, so that an append wakes the thread at once.
   cluster::ControlLog log(conninfo_);
+  cluster::PgSessionOptions listener_options;
+  listener_options.conninfo = conninfo_;
+  cluster::PgSession listener(listener_options);
+  bool listening = false;
   bool failing = false;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
     try {
+      if (!listening) {
+        listener.Exec(std::string("LISTEN ") + cluster::kControlChannel);
+        listening = true;
+      }
       if (log.Latest() > applied_.load()) behind_();
       if (failing) Log(LogLevel::kInfo, "control plane: PostgreSQL reachable again");
       failing = false;
@@ -92,8 +102,18 @@ void ControlSync::Poll() {
       if (!failing) Log(LogLevel::kWarn, std::string("control plane: cannot poll: ") + e.what());
       failing = true;
     }
+    bool waited = false;
+    if (listening) {
+      try {
+        listener.Get().AwaitNotification(kPollEvery);
+        waited = true;
+      } catch (const cluster::PgError&) {
+        listener.Drop();
+        listening = false;
+      }
+    }
     lock.lock();
-    wake_.wait_for(lock, kPollEvery, [this] { return stopping_; });
+    if (!waited) wake_.wait_for(lock, kPollEvery, [this] { return stopping_; });
   }
 }
 

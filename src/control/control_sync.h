@@ -3,8 +3,9 @@
 // transfers; this node's registry, env and credential databases are a cache of it, brought up to
 // date by applying the log's changes in version order (the admin service applies them:
 // admin_service.h). This class keeps what that needs: the version applied so far (durably, in
-// DATA/control-version), the sealing of changes under the secrets key, and a thread that polls
-// the log's end every 0.25 s and says when this node is behind.
+// DATA/control-version), the sealing of changes under the secrets key, and a thread that says
+// when this node is behind: woken by each append (LISTEN), and asking for the log's end at least
+// every 0.25 s (a notification is lost with its connection).
 //
 // Every node of a cluster must have the same secrets key (DATA/secrets.key): a change is sealed
 // with it (AES-256-GCM) before it goes to PostgreSQL, so the database alone discloses no env value

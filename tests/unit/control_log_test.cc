@@ -43,6 +43,20 @@ TEST(ControlLogTest, AppendsNumberTheChangesAndSinceReadsThemInOrder) {
   EXPECT_EQ(tail[0].change, "two");
 }
 
+TEST(ControlLogTest, ACommittedAppendNotifiesListenersAndARolledBackOneDoesNot) {
+  std::string conninfo = Migrated();
+  auto listener = PgConnection::Connect(conninfo, std::chrono::seconds(10));
+  listener->Exec(std::string("LISTEN ") + kControlChannel);
+  EXPECT_EQ(listener->AwaitNotification(std::chrono::milliseconds(50)), std::nullopt);
+  ControlLog log(conninfo);
+  log.Begin();
+  log.Append("a", "gone");
+  log.Rollback();
+  EXPECT_EQ(listener->AwaitNotification(std::chrono::milliseconds(200)), std::nullopt);
+  AppendOne(log, "a", "kept");
+  EXPECT_EQ(listener->AwaitNotification(std::chrono::seconds(5)), std::string(kControlChannel));
+}
+
 TEST(ControlLogTest, ARolledBackAppendLeavesNoVersion) {
   ControlLog log(Migrated());
   log.Begin();
