@@ -16,6 +16,7 @@
 #include <future>
 #include <stdexcept>
 
+#include "cluster/cluster_node.h"
 #include "cluster/control_log.h"
 #include "cluster/pg_connection.h"
 #include "control/admin_json.h"
@@ -192,9 +193,14 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
 
 std::optional<HttpResponseData> AdminService::ApplyPending(long long want) {
   std::optional<HttpResponseData> answer;
+  // Read before the log: the end found below is at least the end as of this generation.
+  const int generation = cluster_node_ ? cluster_node_->generation() : 0;
   for (;;) {
     std::vector<cluster::ControlChange> changes = control_->log().Since(control_->applied(), 32);
-    if (changes.empty()) return answer;
+    if (changes.empty()) {
+      if (cluster_node_) cluster_node_->ControlCaughtUp(generation);
+      return answer;
+    }
     for (const cluster::ControlChange& change : changes) {
       HttpResponseData response = ApplyChange(change, change.version == want);
       if (change.version == want) answer = std::move(response);

@@ -33,7 +33,7 @@ ControlSync::ControlSync(std::string conninfo, std::string node, std::string dat
 
 ControlSync::~ControlSync() { Stop(); }
 
-void ControlSync::Start(std::function<void()> behind) {
+void ControlSync::Start(std::function<void()> behind, std::function<bool()> wanted) {
   Sha256Digest check = HmacSha256(secrets_key_, kKeyCheckLabel);
   if (!log_->CheckKey(std::string(reinterpret_cast<const char*>(check.data()), check.size()))) {
     throw std::runtime_error(
@@ -41,6 +41,7 @@ void ControlSync::Start(std::function<void()> behind) {
         "same key file (copy the first node's into the data folder before starting a node)");
   }
   behind_ = std::move(behind);
+  wanted_ = std::move(wanted);
   thread_ = std::thread([this] { Poll(); });
 }
 
@@ -95,7 +96,7 @@ void ControlSync::Poll() {
         listener.Exec(std::string("LISTEN ") + cluster::kControlChannel);
         listening = true;
       }
-      if (log.Latest() > applied_.load()) behind_();
+      if (log.Latest() > applied_.load() || (wanted_ && wanted_())) behind_();
       if (failing) Log(LogLevel::kInfo, "control plane: PostgreSQL reachable again");
       failing = false;
     } catch (const std::exception& e) {

@@ -39,9 +39,9 @@ class ControlSync {
 
   // Checks this node's secrets key against the cluster's (throws std::runtime_error naming the
   // key file when they differ, cluster::PgError when PostgreSQL cannot tell), then starts polling:
-  // `behind` runs on the polling thread whenever the log holds a version past applied(). It must
-  // not block.
-  void Start(std::function<void()> behind);
+  // `behind` runs on the polling thread whenever the log holds a version past applied(), or
+  // `wanted` (when given) returns true. Neither may block.
+  void Start(std::function<void()> behind, std::function<bool()> wanted = {});
   void Stop();
 
   const std::string& node() const { return node_; }
@@ -65,6 +65,7 @@ class ControlSync {
   std::unique_ptr<cluster::ControlLog> log_;
   std::atomic<long long> applied_{0};
   std::function<void()> behind_;
+  std::function<bool()> wanted_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -477,14 +477,7 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     } stop_polling{control_sync.get()};
     if (control_sync) {
       admin.set_control_sync(control_sync.get());
-      try {
-        control_sync->Start([&admin] { admin.CatchUp(); });
-      } catch (const std::exception& e) {
-        std::cerr << "dorm: cannot join the cluster's control plane: " << e.what() << "\n";
-        cluster_node->Stop(/*release=*/true);
-        js::ShutdownV8();
-        return 1;
-      }
+      cluster_node->EnableControlGate();
     }
     // The connection limit leaves object databases their descriptors, plus the ones the server
     // holds now (registry, indexes, V8) and a margin for what it opens later (listening socket,
@@ -640,6 +633,20 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     pool.Start();
     // A node serves nothing before it runs the cluster's code: every change of the control plane
     // it has not applied yet (a new node: all of them) is applied first.
+    if (control_sync) {
+      try {
+        // A new lease generation (after the node was cut from PostgreSQL) closes the gate until
+        // the log is applied again, even when it holds nothing new.
+        control_sync->Start([&admin] { admin.CatchUp(); },
+                            [node = cluster_node.get()] { return !node->control_current(); });
+      } catch (const std::exception& e) {
+        std::cerr << "dorm: cannot join the cluster's control plane: " << e.what() << "\n";
+        cluster_node->Stop(/*release=*/true);
+        pool.Stop();
+        js::ShutdownV8();
+        return 1;
+      }
+    }
     if (control_sync && !admin.CatchUpNow()) {
       std::cerr << "dorm: cannot apply the cluster's control plane (see the log above)\n";
       control_sync->Stop();
