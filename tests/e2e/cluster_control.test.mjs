@@ -196,6 +196,13 @@ test('deployed to one node, a class runs on every node; env, keys, redeploys and
     assert.match(got.json().source, /version: 2/, node.name);
   }
 
+  // The app's env var NODE_NAME does not shadow each node's own var (--var NODE_NAME).
+  assert.equal((await hit(a, object)).hits, 2);
+  const shadow = await b.api('PUT', '/apps/default/env/NODE_NAME', { value: 'shared' });
+  assert.equal(shadow.status, 201, shadow.body);
+  const shadowed = await hitUntil(a, object, (answer) => answer.hits === 1, 'the env change on cp-a');
+  assert.equal(shadowed.node, 'cp-a');
+
   // A service key made on A authenticates on B and C (once they applied the change: requests are
   // authorized against the node's copy, polled every 0.25 s).
   const made = await a.api('POST', '/apps/default/keys', { name: 'ops' });
