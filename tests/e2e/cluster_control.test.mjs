@@ -153,8 +153,30 @@ function projectRequest(node) {
   return node.request('/', { headers: { host: `cp-proj.localhost:${node.port}` } });
 }
 
-function rowsOf(table, cls) {
-  return Number(pg.psql(`SELECT count(*) FROM ${table} WHERE starts_with(object, 'default' || chr(10) || '${cls}' || chr(10))`));
+function rowsOf(table, cls, app = 'default') {
+  return Number(pg.psql(`SELECT count(*) FROM ${table} WHERE starts_with(object, '${app}' || chr(10) || '${cls}' || chr(10))`));
+}
+
+// The project's next version: its class deleted by a migration, the Worker alone.
+function projectWithoutClass() {
+  const root = path.join(dir, 'project-v2');
+  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'wrangler.toml'), `name = "cp-proj"
+main = "src/index.js"
+compatibility_date = "2025-09-01"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Tally"]
+
+[[migrations]]
+tag = "v2"
+deleted_classes = ["Tally"]
+`);
+  fs.writeFileSync(path.join(root, 'src', 'index.js'), `
+export default { fetch() { return new Response('no tally'); } };
+`);
+  return root;
 }
 
 test('deployed to one node, a class runs on every node; env, keys, redeploys and deletes are the cluster\'s', { timeout: TIMEOUT_MS }, async () => {
@@ -249,6 +271,19 @@ test('a node started later applies every change before it serves', { timeout: TI
   assert.equal(res.status, 200, res.body);
   assert.equal(res.json().flavour, 'project');
   assert.equal(res.json().worker, 'cp-d');
+
+  // A migration that deletes the project's class, deployed through D: the class is gone on every
+  // node and its objects' rows in PostgreSQL with it.
+  assert.ok(rowsOf('owners', 'tally', 'cp-proj') > 0 && rowsOf('log', 'tally', 'cp-proj') > 0);
+  const deployed = await d.cli(['deploy', projectWithoutClass()]);
+  assert.equal(deployed.code, 0, describeCli(deployed));
+  for (const table of ['owners', 'log', 'snapshots', 'alarms']) assert.equal(rowsOf(table, 'tally', 'cp-proj'), 0, table);
+  for (const node of [a, b, c, d]) assert.deepEqual(await node.classNames('cp-proj'), [], node.name);
+  const worker = await waitFor(async () => {
+    const got = await projectRequest(a);
+    return got.text === 'no tally' && got;
+  }, { timeoutMs: 3000, what: 'the new Worker on cp-a' });
+  assert.equal(worker.status, 200);
 });
 
 test('a node cut from PostgreSQL catches up when it reconnects, before it serves its objects again', { timeout: TIMEOUT_MS }, async () => {
