@@ -83,6 +83,35 @@ CREATE TABLE control_key (
   key_check bytea NOT NULL
 );
 )sql",
+    // 7: every node's usage meters (control/cluster_usage.h), so that any node answers for the
+    // cluster.
+    R"sql(
+CREATE TABLE usage_minutes (
+  app text NOT NULL,
+  class text NOT NULL,
+  object_id text NOT NULL,
+  minute bigint NOT NULL,
+  node text NOT NULL,
+  instance text NOT NULL,
+  http_requests bigint NOT NULL,
+  websocket_messages bigint NOT NULL,
+  alarms bigint NOT NULL,
+  cpu_ns bigint NOT NULL,
+  wall_ns bigint NOT NULL,
+  outbound_requests bigint NOT NULL,
+  outbound_bytes bigint NOT NULL,
+  PRIMARY KEY (app, class, object_id, minute, node)
+);
+CREATE INDEX usage_minutes_by_node ON usage_minutes (node, minute);
+CREATE TABLE usage_storage (
+  app text NOT NULL,
+  class text NOT NULL,
+  object_id text NOT NULL,
+  instance text NOT NULL,
+  bytes bigint NOT NULL,
+  PRIMARY KEY (app, class, object_id)
+);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -78,6 +78,11 @@ void ControlLog::MoveObjects(const std::string& prefix, const std::string& to_pr
   }
 }
 
+void ControlLog::ForgetUsageStorage(const std::string& app, const std::string& class_name) {
+  session_.Exec("DELETE FROM usage_storage WHERE app = $1 AND class = $2",
+                {PgParam::Text(app), PgParam::Text(class_name)});
+}
+
 long long ControlLog::Append(const std::string& node, const std::string& change) {
   PgResult result = session_.Exec(
       "INSERT INTO control_changes (version, node, change)"

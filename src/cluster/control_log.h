@@ -52,6 +52,8 @@ class ControlLog {
   // snapshots and alarms), or gives them keys starting with `to_prefix` instead.
   void DeleteObjects(const std::string& prefix);
   void MoveObjects(const std::string& prefix, const std::string& to_prefix);
+  // Inside Begin(): forgets the storage sizes the usage meters hold for a class of an app.
+  void ForgetUsageStorage(const std::string& app, const std::string& class_name);
   // Inside Begin(): writes `change` as the next version (and notifies kControlChannel) and returns
   // that version.
   long long Append(const std::string& node, const std::string& change);

@@ -166,6 +166,7 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
         // node removes its local files when it applies the change).
         if (auto record = registry_.Get(app, parts[4])) {
           log.DeleteObjects(runtime::ClassKeyPrefix(app, record->StorageName()));
+          log.ForgetUsageStorage(app, record->StorageName());
         }
       }
       version = log.Append(control_->node(), sealed);

@@ -42,6 +42,7 @@ namespace dorm::control {
 
 class ArchiveJobs;
 struct ClassRecord;
+class ClusterUsage;
 class ControlSync;
 class CredentialsStore;
 class EnvStore;
@@ -83,6 +84,9 @@ class AdminService {
     usage_ = recorder;
     usage_store_ = store;
   }
+  // Cluster mode: GET /v1/usage answers from every node's meters (cluster_usage.h); `usage` must
+  // outlive the service.
+  void set_cluster_usage(ClusterUsage* usage) { cluster_usage_ = usage; }
 
   // Enables /v1/cluster (admin_cluster.cc), in cluster mode; both must outlive the service.
   void set_cluster(cluster::ClusterNode* node, cluster::ClusterHousekeeping* housekeeping) {
@@ -209,6 +213,7 @@ class AdminService {
   CredentialsStore* credentials_ = nullptr;
   UsageRecorder* usage_ = nullptr;
   UsageStore* usage_store_ = nullptr;
+  ClusterUsage* cluster_usage_ = nullptr;
   ObjectIndex* object_index_ = nullptr;
   cluster::ClusterNode* cluster_node_ = nullptr;
   cluster::ClusterHousekeeping* housekeeping_ = nullptr;

@@ -23,6 +23,7 @@
 #include "control/admin_service.h"
 #include "control/admin_ui.h"
 #include "control/class_storage.h"
+#include "control/cluster_usage.h"
 #include "control/control_sync.h"
 #include "control/credential_authorizer.h"
 #include "control/credentials_store.h"
@@ -416,7 +417,12 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
                                            const std::string& message) {
       registry.SetLastError(address.app, address.class_name, message);
     };
-    // Declared before the admin service, which may still read it while finishing its queue.
+    // Declared before the admin service, which may still read them while finishing its queue.
+    std::unique_ptr<ClusterUsage> cluster_usage;
+    if (!options.cluster.empty()) {
+      cluster_usage = std::make_unique<ClusterUsage>(options.cluster, options.node,
+                                                     options.usage_retention.minute_rows_minutes);
+    }
     std::unique_ptr<UsageRecorder> usage;
     AdminOptions admin_options{token, data_dir, options.max_classes_per_app};
     admin_options.max_apps = options.max_apps;
@@ -548,6 +554,15 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       usage->AddFinalReading(std::move(report));
     };
     admin.set_usage(usage.get(), usage_store.get());
+    // Cluster mode: this node's meters also go to PostgreSQL, where every node's usage API reads
+    // the cluster's.
+    if (cluster_usage) {
+      usage->set_sink([cluster = cluster_usage.get()](
+                          long long minute, const std::vector<runtime::ObjectUsageDelta>& deltas) {
+        cluster->Push(minute, deltas);
+      });
+      admin.set_cluster_usage(cluster_usage.get());
+    }
     if (shared.options.usage_meters) {
       usage->set_object_index(object_index.get());
       admin.set_object_index(object_index.get());

@@ -339,3 +339,36 @@ test('two deploys of one name on two nodes at once end in one version on every n
     }
   }
 });
+
+test('the usage API of any node answers for the objects of every node', { timeout: TIMEOUT_MS }, async () => {
+  await a.deploy(probeFile(5), { name: 'metered' });
+  const nodes = [a, b, c, d];
+  // (An admin request applies what the log holds: every node has the class before it is asked.)
+  for (const node of nodes) assert.ok((await node.classNames()).includes('metered'));
+  const owners = new Set();
+  for (let i = 0; i < 12; i++) {
+    for (let round = 0; round < 2; round++) {
+      const answer = await hitUntil(nodes[(i + round) % nodes.length], `m-${i}`, () => true, 'an answer', 'metered');
+      owners.add(answer.node);
+    }
+  }
+  assert.ok(owners.size >= 2, `objects on several nodes: ${[...owners]}`);
+  // A node adds its meters to the cluster's when it reads them (and every 10 s); a request's meters
+  // may reach them just after its answer.
+  const metered = () => nodes.map((node) => node.api('GET', '/usage?app=default&name=metered'));
+  let counts;
+  await waitFor(async () => {
+    counts = (await Promise.all(metered())).map((res) => res.json().http_requests);
+    return counts.every((n) => n === 24);
+  }, { timeoutMs: 10000, what: 'every node counting 24 requests' }).catch((e) => {
+    throw new Error(`${e.message}: the nodes count ${counts}`);
+  });
+  for (const node of nodes) {
+    const usage = await node.api('GET', '/usage?app=default&name=metered');
+    assert.equal(usage.status, 200, usage.body);
+    const body = usage.json();
+    assert.equal(body.http_requests, 24, node.name);
+    assert.equal(body.objects.length, 12, node.name);
+    assert.ok(body.objects.every((o) => o.http_requests === 2), node.name);
+  }
+});
