@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { describeCli, makeTempDir, sleep, waitFor } from './lib/dorm.mjs';
+import { describeCli, makeTempDir, runCli, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { startClusterNode } from './lib/cluster.mjs';
 
@@ -371,4 +371,13 @@ test('the usage API of any node answers for the objects of every node', { timeou
     assert.equal(body.objects.length, 12, node.name);
     assert.ok(body.objects.every((o) => o.http_requests === 2), node.name);
   }
+});
+
+test('a node whose secrets key is not the cluster\'s refuses to start', { timeout: TIMEOUT_MS }, async () => {
+  const data = makeTempDir('other-key');
+  fs.writeFileSync(path.join(data, 'secrets.key'), Buffer.alloc(32, 7), { mode: 0o600 });
+  const started = await runCli(['serve', '--data', data, '--listen', '127.0.0.1:0', '--cluster', pg.url,
+    '--node', 'cp-other', '--advertise', 'http://127.0.0.1:9'], { timeoutMs: 30000 });
+  assert.equal(started.code, 1, describeCli(started));
+  assert.match(started.stderr, /this node's secrets key \(DATA\/secrets\.key\) is not the cluster's/);
 });
