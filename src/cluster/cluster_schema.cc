@@ -84,7 +84,7 @@ CREATE TABLE control_key (
 );
 )sql",
     // 7: every node's usage meters (control/cluster_usage.h), so that any node answers for the
-    // cluster.
+    // cluster. An object's name is kept as bytes: it comes from a client, as any bytes.
     R"sql(
 CREATE TABLE usage_minutes (
   app text NOT NULL,
@@ -92,7 +92,7 @@ CREATE TABLE usage_minutes (
   object_id text NOT NULL,
   minute bigint NOT NULL,
   node text NOT NULL,
-  instance text NOT NULL,
+  instance bytea NOT NULL,
   http_requests bigint NOT NULL,
   websocket_messages bigint NOT NULL,
   alarms bigint NOT NULL,
@@ -107,7 +107,7 @@ CREATE TABLE usage_storage (
   app text NOT NULL,
   class text NOT NULL,
   object_id text NOT NULL,
-  instance text NOT NULL,
+  instance bytea NOT NULL,
   bytes bigint NOT NULL,
   PRIMARY KEY (app, class, object_id)
 );

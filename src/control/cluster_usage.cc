@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "util/crypto.h"
 #include "util/log.h"
 
 namespace dorm::control {
@@ -52,7 +53,8 @@ void ClusterUsage::Push(long long minute, const std::vector<runtime::ObjectUsage
     json::object row{{"app", d.app},
                      {"class", d.class_name},
                      {"object_id", d.object_id},
-                     {"instance", d.instance_name}};
+                     // Hex: JSON text cannot carry every byte string a name may be.
+                     {"instance", ToHex(d.instance_name)}};
     if (d.storage_bytes >= 0) {
       json::object size = row;
       size["bytes"] = d.storage_bytes;
@@ -104,7 +106,8 @@ void ClusterUsage::PushLocked(long long minute, const json::array& counted,
     session_.Exec(
         "INSERT INTO usage_minutes AS u (app, class, object_id, minute, node, instance, "
         "http_requests, websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests, "
-        "outbound_bytes) SELECT r.app, r.class, r.object_id, $2::bigint, $3::text, r.instance" +
+        "outbound_bytes) SELECT r.app, r.class, r.object_id, $2::bigint, $3::text, "
+        "decode(r.instance, 'hex')" +
             columns +
             " FROM jsonb_to_recordset($1::jsonb) AS r(app text, class text, object_id text, "
             "instance text" +
@@ -119,7 +122,7 @@ void ClusterUsage::PushLocked(long long minute, const json::array& counted,
     const std::string rows = json::serialize(sizes);
     session_.Exec(
         "INSERT INTO usage_storage AS s (app, class, object_id, instance, bytes)"
-        " SELECT r.app, r.class, r.object_id, r.instance, r.bytes"
+        " SELECT r.app, r.class, r.object_id, decode(r.instance, 'hex'), r.bytes"
         " FROM jsonb_to_recordset($1::jsonb) AS r(app text, class text, object_id text,"
         " instance text, bytes bigint)"
         " ON CONFLICT (app, class, object_id) DO UPDATE SET instance = excluded.instance,"
@@ -140,7 +143,8 @@ std::vector<UsageStore::ObjectRow> ClusterUsage::Query(const std::string& app,
   const std::string since = std::to_string(since_minute);
   std::lock_guard<std::mutex> lock(mu_);
   cluster::PgResult result = session_.Exec(
-      "SELECT class, max(instance), sum(http_requests), sum(websocket_messages), sum(alarms),"
+      "SELECT class, (array_agg(instance ORDER BY minute DESC))[1], sum(http_requests), "
+      "sum(websocket_messages), sum(alarms),"
       " sum(cpu_ns), sum(wall_ns), sum(outbound_requests), sum(outbound_bytes)"
       " FROM usage_minutes WHERE app = $1 AND ($2 = '' OR class = $2) AND minute >= $3::bigint"
       " GROUP BY class, object_id ORDER BY class, object_id",
@@ -150,7 +154,7 @@ std::vector<UsageStore::ObjectRow> ClusterUsage::Query(const std::string& app,
   for (int i = 0; i < result.rows(); ++i) {
     UsageStore::ObjectRow row;
     row.class_name = result.Text(i, 0);
-    row.instance_name = result.Text(i, 1);
+    row.instance_name = result.Bytes(i, 1);
     row.totals.http_requests = result.Int(i, 2);
     row.totals.websocket_messages = result.Int(i, 3);
     row.totals.alarms = result.Int(i, 4);
@@ -172,7 +176,7 @@ std::vector<UsageStore::StorageRow> ClusterUsage::Storage(const std::string& app
       {cluster::PgParam::Text(app), cluster::PgParam::Text(class_name)});
   std::vector<UsageStore::StorageRow> rows;
   for (int i = 0; i < result.rows(); ++i) {
-    rows.push_back({result.Text(i, 0), result.Text(i, 1), result.Int(i, 2)});
+    rows.push_back({result.Text(i, 0), result.Bytes(i, 1), result.Int(i, 2)});
   }
   return rows;
 }
