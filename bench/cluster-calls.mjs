@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../tests/e2e/lib/postgres.mjs';
-import { startClusterNode, setNodeName } from '../tests/e2e/lib/cluster.mjs';
+import { startClusterNode } from '../tests/e2e/lib/cluster.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -32,7 +32,6 @@ try {
     nodes.push(node);
     const deployed = await node.cli(['deploy', path.join(here, 'cluster-calls', 'wrangler.toml')]);
     if (deployed.code !== 0) throw new Error(`deploy: ${deployed.stderr}`);
-    await setNodeName(node, APP);
   }
   const ask = async (caller, to, n, mode) => {
     const res = await nodes[0].request(`/?caller=${caller}&to=${to}&n=${n}&mode=${mode}`, {

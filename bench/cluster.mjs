@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { benchDir, runWrk, machineInfo, sleep, table, fmtRps, fmtMs } from './lib.mjs';
 import { startPostgres } from '../tests/e2e/lib/postgres.mjs';
-import { startClusterNode, setNodeName } from '../tests/e2e/lib/cluster.mjs';
+import { startClusterNode } from '../tests/e2e/lib/cluster.mjs';
 import { startServer } from '../tests/e2e/lib/dorm.mjs';
 
 const args = process.argv.slice(2);
@@ -101,7 +101,6 @@ try {
     const probe = path.join(benchDir, '..', 'tests', 'e2e', 'fixtures', 'cluster_append.js');
     for (const node of nodes) {
       await node.deploy(probe, { name: 'probe' });
-      await setNodeName(node);
     }
     const victims = [];
     for (let i = 0; victims.length < 5 && i < 400; i++) {

@@ -43,7 +43,7 @@ const char kUsage[] =
     "             [--body-timeout-seconds 60] [--keep-alive-timeout-seconds 75]\n"
     "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
     "             [--cluster postgres://... --node NAME --advertise http://HOST:PORT]\n"
-    "             [--peer-timeout-seconds 30]\n"
+    "             [--peer-timeout-seconds 30] [--var KEY:VALUE]...\n"
     "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
     "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
@@ -167,6 +167,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "node",
           "advertise",
           "peer-timeout-seconds",
+          "var",
           "tail-lines",
           "tail-kb"}},
         {"deploy", {"name", "app", "access", "strict"}},
@@ -377,6 +378,18 @@ int ServeCommand(const Args& args, const char* argv0) {
   if (o.usage_retention.minute_rows_minutes == 0 ||
       o.usage_retention.hour_rows_minutes <= o.usage_retention.minute_rows_minutes) {
     Fail("--usage-minute-rows-hours must be positive and shorter than --usage-hour-rows-days");
+  }
+  // A node's own vars (as `wrangler dev --var KEY:VALUE`): every app on this server reads them
+  // in `env`, over its env vars of the same keys. They are not the control plane's: in a cluster
+  // each node has its own (a region, a node name).
+  if (auto vars = args.repeated.find("var"); vars != args.repeated.end()) {
+    for (const std::string& var : vars->second) {
+      size_t colon = var.find(':');
+      if (colon == 0 || colon == std::string::npos || !dorm::IsValidEnvKey(var.substr(0, colon))) {
+        Fail("--var takes KEY:VALUE, KEY an env var name (got '" + var + "')");
+      }
+      o.node_vars.emplace_back(var.substr(0, colon), var.substr(colon + 1));
+    }
   }
   o.cluster = Flag(args, "cluster", "");
   o.node = Flag(args, "node", "");

@@ -15,6 +15,7 @@
 // std::runtime_error.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -88,6 +89,16 @@ class ClusterNode {
   int generation() const { return lease_ ? lease_->generation() : 0; }
   const std::string& node() const { return options_.node; }
 
+  // The control plane's gate (enabled in `dorm serve --cluster`): under each lease generation,
+  // objects are activated only once the node has applied the cluster's control-plane log up to
+  // its end as read after the generation began (ControlCaughtUp), so that a node that lost its
+  // lease (cut from PostgreSQL) never serves an object with code the cluster has replaced
+  // meanwhile. Until then control_current() is false and the runtime answers a retryable 503.
+  void EnableControlGate() { control_gate_ = true; }
+  // The log was applied to its end, read while `generation` was the lease's generation.
+  void ControlCaughtUp(int generation) { control_generation_ = generation; }
+  bool control_current() const { return !control_gate_ || control_generation_ == generation(); }
+
   // Takes `object` for this node and rebuilds its database file at `db_path` from the log, unless
   // a copy kept with KeepLocalCopy says the file is the log up to a row that is still the log's
   // last (same seq and checksum): then the file is used as it is. Every activation uses up the
@@ -139,6 +150,8 @@ class ClusterNode {
   std::unique_ptr<CommitFlusher> flusher_;
   std::unique_ptr<ClusterDirectory> directory_;
   std::string forward_secret_;
+  std::atomic<bool> control_gate_{false};
+  std::atomic<int> control_generation_{-1};
   PgSession session_;  // the activation thread's
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -69,6 +69,49 @@ ALTER TABLE nodes ADD COLUMN draining boolean NOT NULL DEFAULT false;
 ALTER TABLE alarms ADD COLUMN name text NOT NULL DEFAULT '';
 ALTER TABLE alarms ADD COLUMN retries integer NOT NULL DEFAULT 0;
 )sql",
+    // 6: the control plane (cluster/control_log.h): every admin change, sealed, in version order;
+    // and what every node's secrets key must match.
+    R"sql(
+CREATE TABLE control_changes (
+  version bigint PRIMARY KEY CHECK (version > 0),
+  node text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  change bytea NOT NULL
+);
+CREATE TABLE control_key (
+  id integer PRIMARY KEY CHECK (id = 1),
+  key_check bytea NOT NULL
+);
+)sql",
+    // 7: every node's usage meters (control/cluster_usage.h), so that any node answers for the
+    // cluster. An object's name is kept as bytes: it comes from a client, as any bytes.
+    R"sql(
+CREATE TABLE usage_minutes (
+  app text NOT NULL,
+  class text NOT NULL,
+  object_id text NOT NULL,
+  minute bigint NOT NULL,
+  node text NOT NULL,
+  instance bytea NOT NULL,
+  http_requests bigint NOT NULL,
+  websocket_messages bigint NOT NULL,
+  alarms bigint NOT NULL,
+  cpu_ns bigint NOT NULL,
+  wall_ns bigint NOT NULL,
+  outbound_requests bigint NOT NULL,
+  outbound_bytes bigint NOT NULL,
+  PRIMARY KEY (app, class, object_id, minute, node)
+);
+CREATE INDEX usage_minutes_by_node ON usage_minutes (node, minute);
+CREATE TABLE usage_storage (
+  app text NOT NULL,
+  class text NOT NULL,
+  object_id text NOT NULL,
+  instance bytea NOT NULL,
+  bytes bigint NOT NULL,
+  PRIMARY KEY (app, class, object_id)
+);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

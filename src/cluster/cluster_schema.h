@@ -9,7 +9,13 @@
 //                                            each committed transaction's WAL pages
 //   snapshots(object, seq, image, checksum, PK(object, seq))
 //                                            the database as of seq, and the chain's value there
-//   alarms(object PK, at)
+//   alarms(object PK, at, name, retries)
+//   control_changes(version PK, node, at, change)
+//                                            the control plane's log (control_log.h)
+//   control_key(id PK, key_check)            what every node's secrets key must give
+//   usage_minutes(app, class, object_id, minute, node, instance, counters...)
+//   usage_storage(app, class, object_id, instance, bytes)
+//                                            every node's usage meters (control/cluster_usage.h)
 //
 // Migrations run in one transaction under an advisory lock, so nodes starting together apply
 // each exactly once; a database migrated by a newer Dorm (a version this one does not know) is

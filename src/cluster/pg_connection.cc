@@ -143,6 +143,20 @@ PgResult PgConnection::Exec(std::string_view sql, const std::vector<PgParam>& pa
   return Exec(sql, params, default_timeout_);
 }
 
+std::optional<std::string> PgConnection::AwaitNotification(std::chrono::milliseconds timeout) {
+  if (!conn_) throw PgError("connection to PostgreSQL lost", "", true);
+  Clock::time_point deadline = Clock::now() + timeout;
+  for (;;) {
+    if (!PQconsumeInput(conn_)) Lose(Trimmed(PQerrorMessage(conn_)));
+    if (PGnotify* notify = PQnotifies(conn_)) {
+      std::string channel = notify->relname;
+      PQfreemem(notify);
+      return channel;
+    }
+    if (Clock::now() >= deadline || !Wait(false, deadline)) return std::nullopt;
+  }
+}
+
 PgResult PgConnection::Exec(std::string_view sql, const std::vector<PgParam>& params,
                             std::chrono::milliseconds timeout) {
   if (!conn_) throw PgError("connection to PostgreSQL lost", "", true);

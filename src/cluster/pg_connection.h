@@ -99,6 +99,11 @@ class PgConnection {
   PgResult Exec(std::string_view sql, const std::vector<PgParam>& params,
                 std::chrono::milliseconds timeout);
 
+  // Waits up to `timeout` for a notification on a channel this session LISTENs to (outside any
+  // statement). Returns the channel's name, or nullopt when none came in time. A lost connection
+  // closes it and throws PgError with connection_lost().
+  std::optional<std::string> AwaitNotification(std::chrono::milliseconds timeout);
+
   // Ends the transaction a failed statement left open: ROLLBACK when the connection is still
   // usable, nothing otherwise (the server aborts it with the lost session). An error of the
   // ROLLBACK itself is swallowed: the caller rethrows the failure that brought it here.

@@ -151,7 +151,7 @@ HttpResponseData AdminService::ServeCredentials(const std::vector<std::string>& 
         return HttpResponseData::JsonError(400, "A key name cannot hold control characters.");
       }
     }
-    auto [info, key] = credentials_->CreateKey(app, name);
+    auto [info, key] = credentials_->CreateKey(app, name, replay_entropy_);
     Log(LogLevel::kInfo, "created service key " + info.id + " of app " + app);
     json::object o = KeyJson(info);
     o["key"] = key;

@@ -35,7 +35,18 @@ boost::json::object ClassSummary(const ClassRecord& r) {
                              {"last_deployed_at", r.deployed_at}};
 }
 
+namespace {
+thread_local std::string fixed_now;
+}  // namespace
+
+FixedNow::FixedNow(std::string now) : previous_(std::move(fixed_now)) {
+  fixed_now = std::move(now);
+}
+
+FixedNow::~FixedNow() { fixed_now = std::move(previous_); }
+
 std::string NowIso8601() {
+  if (!fixed_now.empty()) return fixed_now;
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
   std::tm tm;

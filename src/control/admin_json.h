@@ -33,4 +33,18 @@ std::optional<std::map<std::string, std::string>> QueryParameters(const std::str
 // The current time as ISO 8601 in UTC, to the second ("2026-12-03T18:00:00Z").
 std::string NowIso8601();
 
+// While alive, NowIso8601() on the constructing thread returns `now` instead of the clock: a
+// change of the cluster's control plane is applied on every node with the time its first node
+// gave it, so that every node records the same deployment times.
+class FixedNow {
+ public:
+  explicit FixedNow(std::string now);
+  ~FixedNow();
+  FixedNow(const FixedNow&) = delete;
+  FixedNow& operator=(const FixedNow&) = delete;
+
+ private:
+  std::string previous_;
+};
+
 }  // namespace dorm::control

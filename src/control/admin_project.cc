@@ -28,6 +28,7 @@
 #include "runtime/crash_attribution.h"
 #include "runtime/engine_pool.h"
 #include "runtime/module_validator.h"
+#include "runtime/object_address.h"
 #include "runtime/runtime_shared.h"
 #include "storage/storage_quota.h"
 #include "util/log.h"
@@ -425,9 +426,14 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   for (const std::string& source : source_apps) PublishApp(source);
   for (const PlannedTransfer& t : migrations.transfers) {
     MoveTransferredClass({t.from_app, t.from_storage, app, t.to_storage});
+    const std::string to = runtime::ClassKeyPrefix(app, t.to_storage);
+    ChangeClusterObjects(runtime::ClassKeyPrefix(t.from_app, t.from_storage), &to);
   }
   PublishApp(app);
-  for (const std::string& storage : deleted_storage) DeleteClassStorage(app, storage);
+  for (const std::string& storage : deleted_storage) {
+    DeleteClassStorage(app, storage);
+    ChangeClusterObjects(runtime::ClassKeyPrefix(app, storage), nullptr);
+  }
   json::array applied;
   for (const std::string& tag : tags) applied.push_back(json::string(tag));
   Log(LogLevel::kInfo, "deployed project " + app + " (" + std::to_string(classes.size()) +

@@ -128,6 +128,10 @@ void AdminService::Handle(const std::string& path, HttpRequestData request,
   jobs_.push_back([this, path, shared_request, respond = std::move(respond)] {
     HttpResponseData response;
     try {
+      if (RoutedThroughLog(path, *shared_request, &response)) {
+        respond(std::move(response));
+        return;
+      }
       if (ServeObjects(path, *shared_request, respond)) return;
       if (auto archive = ServeArchive(path, *shared_request)) {
         response = std::move(*archive);
@@ -320,7 +324,8 @@ HttpResponseData AdminService::Delete(const std::string& app, const std::string&
 }
 
 std::optional<HttpResponseData> AdminService::Suspended(const std::string& app) const {
-  if (runtime_.quarantine.empty()) return std::nullopt;
+  // A change of the cluster's log was accepted where it was made.
+  if (replaying_ || runtime_.quarantine.empty()) return std::nullopt;
   const int64_t now_ms = runtime::AppQuarantine::NowMs();
   int64_t until = runtime_.quarantine.Until(app, now_ms);
   if (!until) return std::nullopt;
@@ -375,9 +380,10 @@ void AdminService::MoveTransferredClass(const ClassMove& move) {
 }
 
 void AdminService::PublishApp(const std::string& app) {
-  runtime_.catalog.Set(app, registry_.CatalogEntries(app),
-                       env_store_ ? env_store_->Values(app) : runtime::EnvVars{},
-                       registry_.ServiceCallers(app));
+  runtime_.catalog.Set(
+      app, registry_.CatalogEntries(app),
+      WithNodeVars(env_store_ ? env_store_->Values(app) : runtime::EnvVars{}, options_.node_vars),
+      registry_.ServiceCallers(app));
   pool_.RefreshApp(app);
 }
 

@@ -7,6 +7,7 @@
 // The setters are called before the first request.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/class_catalog.h"
 #include "runtime/http_message.h"
 
 namespace dorm::runtime {
@@ -33,12 +35,15 @@ class AlarmIndex;
 namespace dorm::cluster {
 class ClusterHousekeeping;
 class ClusterNode;
+struct ControlChange;
 }  // namespace dorm::cluster
 
 namespace dorm::control {
 
 class ArchiveJobs;
 struct ClassRecord;
+class ClusterUsage;
+class ControlSync;
 class CredentialsStore;
 class EnvStore;
 class ObjectIndex;
@@ -54,6 +59,8 @@ struct AdminOptions {
   size_t max_source_bytes = 5u << 20;
   // Deploys that would create an app past this many are refused (0: no limit).
   size_t max_apps = 500;
+  // This node's own vars (`dorm serve --var KEY:VALUE`), put over every app's env.
+  runtime::EnvVars node_vars = {};
 };
 
 class AdminService {
@@ -77,12 +84,28 @@ class AdminService {
     usage_ = recorder;
     usage_store_ = store;
   }
+  // Cluster mode: GET /v1/usage answers from every node's meters (cluster_usage.h); `usage` must
+  // outlive the service.
+  void set_cluster_usage(ClusterUsage* usage) { cluster_usage_ = usage; }
 
   // Enables /v1/cluster (admin_cluster.cc), in cluster mode; both must outlive the service.
   void set_cluster(cluster::ClusterNode* node, cluster::ClusterHousekeeping* housekeeping) {
     cluster_node_ = node;
     housekeeping_ = housekeeping;
   }
+
+  // Cluster mode: the control plane is the cluster's (control_sync.h). Every change (a deploy,
+  // a class deleted, env vars, credentials, service callers, transfers) is first appended to the
+  // log in PostgreSQL, then applied here and answered; changes other nodes made are applied in
+  // version order, by CatchUp() and before every admin request. `control` must outlive the
+  // service.
+  void set_control_sync(ControlSync* control) { control_ = control; }
+  // Queues the application of the changes this node has not applied yet (at most one such job
+  // waits at a time). Thread-safe.
+  void CatchUp();
+  // Applies them now, waiting for the worker. Returns false (and logs why) when the log could not
+  // be read or a change not applied.
+  bool CatchUpNow();
 
   // Enables the objects list (/v1/apps/<app>/classes/<class>/objects); `index` must outlive the
   // service.
@@ -161,6 +184,25 @@ class AdminService {
   void PublishApp(const std::string& app);
   void Work();
 
+  // Cluster mode: whether a request changes the control plane (and so goes through the log).
+  static bool ChangesControlPlane(const std::vector<std::string>& parts, const std::string& method);
+  // Cluster mode: serves `path` through the log when it changes the control plane (true, with
+  // `response` set); otherwise first applies the changes this node has not applied (false).
+  bool RoutedThroughLog(const std::string& path, const runtime::HttpRequestData& request,
+                        runtime::HttpResponseData* response);
+  // While this node applies its own change: deletes (`to_prefix` null) or moves in PostgreSQL the
+  // objects whose keys start with `prefix`. Failures are logged.
+  void ChangeClusterObjects(const std::string& prefix, const std::string* to_prefix);
+  // Appends the request to the cluster's log (after applying what precedes it), then applies it
+  // here and returns its answer.
+  runtime::HttpResponseData ServeChange(const std::string& path,
+                                        const runtime::HttpRequestData& request);
+  // Applies every change after the applied version, in order; returns the answer of version
+  // `want` if it was among them. Throws (cluster::PgError, std::runtime_error) when the log cannot
+  // be read or a change cannot be opened; what was applied stays applied.
+  std::optional<runtime::HttpResponseData> ApplyPending(long long want);
+  runtime::HttpResponseData ApplyChange(const cluster::ControlChange& change, bool origin);
+
   AdminOptions options_;
   Registry& registry_;
   runtime::EnginePool& pool_;
@@ -171,9 +213,19 @@ class AdminService {
   CredentialsStore* credentials_ = nullptr;
   UsageRecorder* usage_ = nullptr;
   UsageStore* usage_store_ = nullptr;
+  ClusterUsage* cluster_usage_ = nullptr;
   ObjectIndex* object_index_ = nullptr;
   cluster::ClusterNode* cluster_node_ = nullptr;
   cluster::ClusterHousekeeping* housekeeping_ = nullptr;
+  ControlSync* control_ = nullptr;
+  // While a change of the log is applied (the worker's only): quarantine does not refuse it (it
+  // was accepted where it was made), and a service key is made from the change's entropy.
+  bool replaying_ = false;
+  // While this node applies a change it appended itself: it also changes the object rows in
+  // PostgreSQL that a project deploy deletes or moves (once for the cluster).
+  bool origin_ = false;
+  std::string replay_entropy_;
+  std::atomic<bool> catch_up_queued_{false};
   std::unique_ptr<runtime::ModuleValidator> validator_;  // the worker's
   // Declared before the worker, so that jobs stop (and are joined) after it.
   std::unique_ptr<ArchiveJobs> archive_jobs_;

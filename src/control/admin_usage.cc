@@ -19,6 +19,7 @@
 
 #include "control/admin_json.h"
 #include "control/admin_service.h"
+#include "control/cluster_usage.h"
 #include "control/prometheus_text.h"
 #include "control/registry.h"
 #include "control/usage_recorder.h"
@@ -126,6 +127,24 @@ HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
   }
 
   UsageRecorder::Snapshot snapshot = usage_->RefreshAndRead();
+  // Cluster mode: every node's meters (this node's were just pushed by the refresh); live
+  // objects and WebSockets are this node's.
+  std::vector<UsageStore::ObjectRow> used;
+  std::vector<UsageStore::StorageRow> stored;
+  if (cluster_usage_) {
+    try {
+      used = cluster_usage_->Query(app, name, since_minute);
+      stored = cluster_usage_->Storage(app, name);
+    } catch (const std::exception& e) {
+      HttpResponseData unavailable = HttpResponseData::JsonError(
+          503, std::string("The cluster's usage meters cannot be read now: ") + e.what());
+      unavailable.headers.emplace_back("retry-after", "1");
+      return unavailable;
+    }
+  } else {
+    used = usage_store_->Query(app, name, since_minute);
+    stored = usage_store_->Storage(app, name);
+  }
   // Per object: usage in the period, then current storage and liveness.
   struct ObjectMeters {
     Meters meters;
@@ -133,7 +152,7 @@ HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
     bool listed = false;
   };
   std::map<std::pair<std::string, std::string>, ObjectMeters> objects;
-  for (auto& row : usage_store_->Query(app, name, since_minute)) {
+  for (auto& row : used) {
     ObjectMeters& o = objects[{row.class_name, row.instance_name}];
     o.meters.totals = row.totals;
     o.listed = true;
@@ -154,7 +173,7 @@ HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
       o.meters.live_websockets += live.websockets;
     }
   }
-  for (const auto& row : usage_store_->Storage(app, name)) {
+  for (const auto& row : stored) {
     classes[row.class_name].storage_bytes += row.bytes;
     auto it = objects.find({row.class_name, row.instance_name});
     if (it != objects.end()) it->second.meters.storage_bytes = row.bytes;

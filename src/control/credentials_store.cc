@@ -199,12 +199,15 @@ std::shared_ptr<const net::JwtVerifier> CredentialsStore::Verifier(const std::st
 }
 
 std::pair<ServiceKeyInfo, std::string> CredentialsStore::CreateKey(const std::string& app,
-                                                                   const std::string& name) {
-  std::string secret_hex = ToHex(RandomBytes(32));
+                                                                   const std::string& name,
+                                                                   std::string_view entropy) {
+  std::string bytes =
+      entropy.size() == kKeyEntropyBytes ? std::string(entropy) : RandomBytes(kKeyEntropyBytes);
+  std::string secret_hex = ToHex(std::string_view(bytes).substr(0, 32));
   std::string key = kServiceKeyPrefix + secret_hex;
   StoredKey stored;
   stored.digest = DigestBytes(key);
-  stored.info = ServiceKeyInfo{"sk_" + ToHex(RandomBytes(8)), app, name,
+  stored.info = ServiceKeyInfo{"sk_" + ToHex(std::string_view(bytes).substr(32, 8)), app, name,
                                kServiceKeyPrefix + secret_hex.substr(0, 8), NowUtc()};
   std::lock_guard<std::mutex> db_lock(db_mu_);
   Statement st =

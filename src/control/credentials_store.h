@@ -70,8 +70,13 @@ class CredentialsStore {
   // The app's verifier; nullptr when none is configured.
   std::shared_ptr<const net::JwtVerifier> Verifier(const std::string& app) const;
 
-  // Makes a new key for `app`. Returns its description and the key, which is not kept.
-  std::pair<ServiceKeyInfo, std::string> CreateKey(const std::string& app, const std::string& name);
+  // Makes a new key for `app`. Returns its description and the key, which is not kept. The key
+  // and its id are made from `entropy` when it holds kKeyEntropyBytes bytes (secret random bytes
+  // the caller drew: every node of a cluster makes the same key from the same change), else from
+  // fresh random bytes.
+  static constexpr size_t kKeyEntropyBytes = 40;
+  std::pair<ServiceKeyInfo, std::string> CreateKey(const std::string& app, const std::string& name,
+                                                   std::string_view entropy = {});
   // The app's keys, oldest first.
   std::vector<ServiceKeyInfo> ListKeys(const std::string& app) const;
   // Returns false if the app has no key with this id.

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 
@@ -133,6 +134,21 @@ bool EnvStore::Remove(const std::string& app, const std::string& key) {
   BindSqliteText(st.get(), 2, key);
   CheckEnv(db_, sqlite3_step(st.get()), "unset");
   return sqlite3_changes(db_) > 0;
+}
+
+runtime::EnvVars WithNodeVars(runtime::EnvVars app_env, const runtime::EnvVars& node_vars) {
+  if (node_vars.empty()) return app_env;
+  for (const auto& [key, value] : node_vars) {
+    auto it = std::find_if(app_env.begin(), app_env.end(),
+                           [&](const auto& entry) { return entry.first == key; });
+    if (it != app_env.end()) {
+      it->second = value;
+    } else {
+      app_env.emplace_back(key, value);
+    }
+  }
+  std::sort(app_env.begin(), app_env.end());
+  return app_env;
 }
 
 }  // namespace dorm::control

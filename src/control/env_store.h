@@ -45,4 +45,8 @@ class EnvStore {
   std::string secrets_key_;
 };
 
+// `app_env` with a node's own vars (`dorm serve --var`) put over it, sorted by key: a node var
+// wins over the app's env var of the same key.
+runtime::EnvVars WithNodeVars(runtime::EnvVars app_env, const runtime::EnvVars& node_vars);
+
 }  // namespace dorm::control

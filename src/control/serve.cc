@@ -23,11 +23,14 @@
 #include "control/admin_service.h"
 #include "control/admin_ui.h"
 #include "control/class_storage.h"
+#include "control/cluster_usage.h"
+#include "control/control_sync.h"
 #include "control/credential_authorizer.h"
 #include "control/credentials_store.h"
 #include "control/env_store.h"
 #include "control/object_index.h"
 #include "control/registry.h"
+#include "control/secrets_key.h"
 #include "control/supervisor.h"
 #include "control/usage_recorder.h"
 #include "control/usage_store.h"
@@ -384,7 +387,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       // change epoch: it never finishes tracking.
       object_index->StartTracking();
       for (const auto& app : registry_holder->Apps()) {
-        shared.catalog.Set(app, registry_holder->CatalogEntries(app), env_store->Values(app),
+        shared.catalog.Set(app, registry_holder->CatalogEntries(app),
+                           WithNodeVars(env_store->Values(app), options.node_vars),
                            registry_holder->ServiceCallers(app));
       }
     } catch (const std::exception& e) {
@@ -413,10 +417,16 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
                                            const std::string& message) {
       registry.SetLastError(address.app, address.class_name, message);
     };
-    // Declared before the admin service, which may still read it while finishing its queue.
+    // Declared before the admin service, which may still read them while finishing its queue.
+    std::unique_ptr<ClusterUsage> cluster_usage;
+    if (!options.cluster.empty()) {
+      cluster_usage = std::make_unique<ClusterUsage>(options.cluster, options.node,
+                                                     options.usage_retention.minute_rows_minutes);
+    }
     std::unique_ptr<UsageRecorder> usage;
     AdminOptions admin_options{token, data_dir, options.max_classes_per_app};
     admin_options.max_apps = options.max_apps;
+    admin_options.node_vars = options.node_vars;
     // The event loops and their engines; they start once everything they call into is set up.
     // Declared before what reaches objects through it (the admin service finishes its queue when
     // destroyed).
@@ -449,7 +459,32 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       }
       shared.cluster = cluster_node.get();
     }
+    // Cluster mode: the control plane is the cluster's (control_sync.h); declared before the
+    // admin service, which applies its changes.
+    std::unique_ptr<ControlSync> control_sync;
+    if (cluster_node) {
+      try {
+        control_sync = std::make_unique<ControlSync>(options.cluster, options.node, data_dir,
+                                                     LoadOrCreateSecretsKey(data_dir));
+      } catch (const std::exception& e) {
+        std::cerr << "dorm: " << e.what() << "\n";
+        cluster_node->Stop(/*release=*/true);
+        js::ShutdownV8();
+        return 1;
+      }
+    }
     AdminService admin(admin_options, registry, pool);
+    // The polling thread calls into the admin service: it stops first.
+    struct StopPolling {
+      ControlSync* sync;
+      ~StopPolling() {
+        if (sync) sync->Stop();
+      }
+    } stop_polling{control_sync.get()};
+    if (control_sync) {
+      admin.set_control_sync(control_sync.get());
+      cluster_node->EnableControlGate();
+    }
     // The connection limit leaves object databases their descriptors, plus the ones the server
     // holds now (registry, indexes, V8) and a margin for what it opens later (listening socket,
     // event loops, deploys), so that objects keep opening their databases while clients hold
@@ -519,6 +554,15 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       usage->AddFinalReading(std::move(report));
     };
     admin.set_usage(usage.get(), usage_store.get());
+    // Cluster mode: this node's meters also go to PostgreSQL, where every node's usage API reads
+    // the cluster's.
+    if (cluster_usage) {
+      usage->set_sink([cluster = cluster_usage.get()](
+                          long long minute, const std::vector<runtime::ObjectUsageDelta>& deltas) {
+        cluster->Push(minute, deltas);
+      });
+      admin.set_cluster_usage(cluster_usage.get());
+    }
     if (shared.options.usage_meters) {
       usage->set_object_index(object_index.get());
       admin.set_object_index(object_index.get());
@@ -602,6 +646,30 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       };
     }
     pool.Start();
+    // A node serves nothing before it runs the cluster's code: every change of the control plane
+    // it has not applied yet (a new node: all of them) is applied first.
+    if (control_sync) {
+      try {
+        // A new lease generation (after the node was cut from PostgreSQL) closes the gate until
+        // the log is applied again, even when it holds nothing new.
+        control_sync->Start([&admin] { admin.CatchUp(); },
+                            [node = cluster_node.get()] { return !node->control_current(); });
+      } catch (const std::exception& e) {
+        std::cerr << "dorm: cannot join the cluster's control plane: " << e.what() << "\n";
+        cluster_node->Stop(/*release=*/true);
+        pool.Stop();
+        js::ShutdownV8();
+        return 1;
+      }
+    }
+    if (control_sync && !admin.CatchUpNow()) {
+      std::cerr << "dorm: cannot apply the cluster's control plane (see the log above)\n";
+      control_sync->Stop();
+      if (cluster_node) cluster_node->Stop(/*release=*/true);
+      pool.Stop();
+      js::ShutdownV8();
+      return 1;
+    }
     unsigned short port;
     try {
       port = server.Start();

@@ -6,6 +6,7 @@
 
 #include "control/usage_store.h"
 #include "net/http_server.h"
+#include "runtime/class_catalog.h"
 #include "runtime/options.h"
 
 namespace dorm::control {
@@ -29,6 +30,8 @@ struct ServeOptions {
   // Cluster mode: a call to an object on another node fails (retryably) after this long without
   // a sign of life from that node; this node tells callers it is alive every third of it.
   std::chrono::milliseconds peer_timeout{30000};
+  // `--var KEY:VALUE`: this server's own vars, put over every app's env (AdminOptions::node_vars).
+  runtime::EnvVars node_vars;
 };
 
 // Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the process exit status.

@@ -74,13 +74,15 @@ void UsageRecorder::RefreshLocked() {
     report.objects.clear();
   }
   // Recorded before the in-memory totals change, so that a failure loses nothing twice.
+  const long long minute = EpochMinute();
   try {
-    store_.Record(EpochMinute(), deltas);
+    store_.Record(minute, deltas);
   } catch (...) {
     // The reading is dropped, and with it which objects' databases changed.
     if (index_) index_->ChangesLost();
     throw;
   }
+  if (sink_) sink_(minute, deltas);
   if (index_) {
     // The objects list is a view: a failure to update it loses no usage (but incremental backups
     // can no longer tell what changed).

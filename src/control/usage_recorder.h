@@ -32,6 +32,11 @@ class UsageRecorder {
   // Also records each reading in `index` (the objects list's), which must outlive the recorder.
   // Call before Start().
   void set_object_index(ObjectIndex* index) { index_ = index; }
+  // Also hands each reading's deltas, with their minute, to `sink` (cluster mode: the cluster's
+  // meters), after the store recorded them; on the recorder's thread or the caller of Refresh().
+  // Call before Start().
+  using Sink = std::function<void(long long, const std::vector<runtime::ObjectUsageDelta>&)>;
+  void set_sink(Sink sink) { sink_ = std::move(sink); }
 
   // Starts the periodic refresh.
   void Start();
@@ -59,6 +64,7 @@ class UsageRecorder {
 
   UsageStore& store_;
   ObjectIndex* index_ = nullptr;
+  Sink sink_;
   Collect collect_;
   std::chrono::milliseconds period_;
   std::mutex mu_;  // serializes refreshes; guards everything below

@@ -39,7 +39,9 @@ bool ThreadEngine::ClusterAdmit(const ObjectAddress& address, ObjectEvent& event
   if (held != cluster_objects_.end() && serving && held->second.generation == node.generation()) {
     return true;
   }
-  if (!serving) {
+  // Not serving: the lease is not live. Not current: the lease is new and the control plane's
+  // log not yet applied (ClusterNode::control_current), so this node's code may be stale.
+  if (!serving || !node.control_current()) {
     FailEvent(event, ClusterRefusal(kClusterUnavailableMessage));
     return false;
   }

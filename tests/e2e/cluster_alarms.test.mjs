@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
-import { startClusterNode, setNodeName, rendezvous } from './lib/cluster.mjs';
+import { deployOnce, startClusterNode, rendezvous } from './lib/cluster.mjs';
 import { WsClient } from './lib/ws.mjs';
 
 const CLASS = 'alarm-keeper';
@@ -30,8 +30,7 @@ async function startNode(name, { retryBaseMs = 300 } = {}) {
     flags: ['--alarm-retry-base-ms', String(retryBaseMs), '--hibernate-after-ms', '300'],
   });
   nodes.push(node);
-  await node.deploy(fixture('cluster_alarm.js'), { name: CLASS });
-  await setNodeName(node);
+  await deployOnce(node, fixture('cluster_alarm.js'), { name: CLASS });
   return node;
 }
 

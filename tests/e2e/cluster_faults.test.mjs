@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixture, sleep, runtimePidOf } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
-import { startClusterNode, setNodeName } from './lib/cluster.mjs';
+import { deployOnce, startClusterNode } from './lib/cluster.mjs';
 
 const SANITIZED = Boolean(process.env.DORM_SANITIZED);
 const SEEDS = SANITIZED ? [1] : [1, 2, 3];
@@ -51,8 +51,7 @@ function random(seed) {
 
 async function startNode(name, cls) {
   const node = await startClusterNode(pg, name);
-  await node.deploy(fixture('cluster_append.js'), { name: cls });
-  await setNodeName(node);
+  await deployOnce(node, fixture('cluster_append.js'), { name: cls });
   return node;
 }
 

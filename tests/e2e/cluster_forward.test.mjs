@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { fixture, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
-import { startClusterNode, setNodeName, rendezvous } from './lib/cluster.mjs';
+import { deployOnce, startClusterNode, rendezvous } from './lib/cluster.mjs';
 import { WsClient } from './lib/ws.mjs';
 
 const CLASS = 'forward-probe';
@@ -30,8 +30,7 @@ after(async () => {
 
 async function startNode(name) {
   const node = await startClusterNode(pg, name);
-  await node.deploy(fixture('cluster_forward.js'), { name: CLASS });
-  await setNodeName(node);
+  await deployOnce(node, fixture('cluster_forward.js'), { name: CLASS });
   return node;
 }
 

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fixture, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
-import { startClusterNode } from './lib/cluster.mjs';
+import { deployOnce, startClusterNode } from './lib/cluster.mjs';
 
 const CLASS = 'cluster-store';
 const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
@@ -23,7 +23,7 @@ after(async () => { await pg?.stop(); });
 
 async function startNode(name, flags = []) {
   const node = await startClusterNode(pg, name, { flags });
-  await node.deploy(fixture('cluster_store.js'), { name: CLASS });
+  await deployOnce(node, fixture('cluster_store.js'), { name: CLASS });
   return node;
 }
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { fixture, waitFor, describeCli, runtimePidOf } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
-import { startClusterNode, setNodeName } from './lib/cluster.mjs';
+import { deployOnce, startClusterNode } from './lib/cluster.mjs';
 
 const APP = 'cluster-rpc';
 const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
@@ -33,9 +33,7 @@ async function startNode(name) {
   // A short wait for a hung node's sign of life (the default is 30 s), so that the SIGSTOP test
   // is quick; live nodes say they are working every second.
   const node = await startClusterNode(pg, name, { flags: ['--peer-timeout-seconds', String(PEER_TIMEOUT_S)] });
-  const deployed = await node.cli(['deploy', fixture('cluster-rpc/wrangler.toml')]);
-  assert.equal(deployed.code, 0, describeCli(deployed));
-  await setNodeName(node, APP);
+  await deployOnce(node, fixture('cluster-rpc/wrangler.toml'), { name: 'target', app: APP, project: true });
   return node;
 }
 

@@ -1,0 +1,70 @@
+// The cluster's control-plane log in PostgreSQL: every admin change (a deploy, a class deleted, an
+// env var set, a service key made...) as one row of `control_changes`, numbered by a version
+// that grows by one per change with no gap. Every node applies the rows in version order to its
+// local registry, env and credential databases, which are thereby a cache of the log.
+//
+// Appends are serialized by a transaction-scoped advisory lock: Begin() takes it, so between
+// Begin() and Commit() no other node appends, and the appender may first bring itself up to the
+// log's end (Since) and then write its change as the next version. Since a version is only
+// written under the lock, after every lower one committed, a reader without the lock always sees
+// a prefix of the log with no hole.
+//
+// A change's bytes are opaque here (the admin service seals them with the secrets key, so the
+// database alone does not disclose env values or keys).
+//
+// Threading: one thread at a time uses a ControlLog (it owns one PostgreSQL session). Every method
+// may throw PgError; after a PgError the transaction (if any) is gone.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cluster/pg_session.h"
+
+namespace dorm::cluster {
+
+// Append() notifies this channel (delivered when the transaction commits): LISTEN to it to learn
+// of new changes at once.
+inline constexpr char kControlChannel[] = "dorm_control";
+
+struct ControlChange {
+  long long version = 0;
+  std::string node;    // the node that appended it
+  std::string change;  // as given to Append
+};
+
+class ControlLog {
+ public:
+  explicit ControlLog(const std::string& conninfo);
+
+  // The newest version (0 for an empty log). Outside any transaction.
+  long long Latest();
+  // Up to `limit` changes after `version`, oldest first.
+  std::vector<ControlChange> Since(long long version, int limit);
+
+  // Compares `check` (a value derived from this node's secrets key) with the cluster's, writing
+  // it first when the cluster has none. Returns false when they differ.
+  bool CheckKey(const std::string& check);
+
+  // Opens a transaction holding the append lock.
+  void Begin();
+  // Inside Begin(): deletes every object whose key starts with `prefix` (their ownership, log,
+  // snapshots and alarms), or gives them keys starting with `to_prefix` instead.
+  void DeleteObjects(const std::string& prefix);
+  void MoveObjects(const std::string& prefix, const std::string& to_prefix);
+  // Inside Begin(): forgets the storage sizes the usage meters hold for a class of an app.
+  void ForgetUsageStorage(const std::string& app, const std::string& class_name);
+  // Inside Begin(): writes `change` as the next version (and notifies kControlChannel) and returns
+  // that version.
+  long long Append(const std::string& node, const std::string& change);
+  // Ends the transaction. A PgError with connection_lost() leaves the outcome unknown: only
+  // reading the log again (Since) tells whether the change is in it.
+  void Commit();
+  // Ends the transaction without writing anything (errors are swallowed).
+  void Rollback() noexcept;
+
+ private:
+  PgSession session_;
+};
+
+}  // namespace dorm::cluster

@@ -1,0 +1,301 @@
+// Cluster mode: the admin changes go through the control plane's log in PostgreSQL
+// (cluster/control_log.h, control_sync.h) and every node applies them in version order.
+//
+// A change is the admin request itself (method, path, headers other than the admin token, body),
+// with what its first node drew for it (the time, and random bytes from which a service key is
+// made), sealed with the cluster's secrets key. Applying it means serving that request here with
+// that time and those bytes, on the admin worker, after every change before it: every node then
+// runs the same handlers on the same state with the same inputs, so a deploy applied on another
+// node has exactly the effect of a local deploy there (its validation, the reset of live
+// instances, storage deletions and moves), and a request that is refused is refused everywhere
+// (a no-op). Each node's own state that is not the control plane's (quarantine) does not refuse a
+// change that was accepted where it was made.
+#include <strings.h>
+
+#include <cstring>
+#include <future>
+#include <stdexcept>
+
+#include "cluster/cluster_node.h"
+#include "cluster/control_log.h"
+#include "cluster/pg_connection.h"
+#include "control/admin_json.h"
+#include "control/admin_service.h"
+#include "control/control_sync.h"
+#include "control/credentials_store.h"
+#include "control/registry.h"
+#include "runtime/object_address.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+namespace dorm::control {
+
+using runtime::HttpRequestData;
+using runtime::HttpResponseData;
+
+namespace {
+
+// A change's bytes: fields, each as its length (8 bytes, little-endian) and its bytes.
+struct Change {
+  std::string method, path, url, body, entropy, now;
+  runtime::HeaderList headers;
+};
+
+void Put(std::string& out, std::string_view field) {
+  uint64_t size = field.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((size >> (8 * i)) & 0xff));
+  out.append(field);
+}
+
+std::string Encode(const Change& change) {
+  std::string out;
+  for (const std::string* field :
+       {&change.method, &change.path, &change.url, &change.body, &change.entropy, &change.now}) {
+    Put(out, *field);
+  }
+  Put(out, std::to_string(change.headers.size()));
+  for (const auto& [name, value] : change.headers) {
+    Put(out, name);
+    Put(out, value);
+  }
+  return out;
+}
+
+// Throws std::runtime_error when `bytes` is not what Encode makes (it was sealed by a node of
+// the cluster, but a newer Dorm could write more).
+Change Decode(std::string_view bytes) {
+  auto next = [&bytes]() {
+    if (bytes.size() < 8) throw std::runtime_error("a control change is cut short");
+    uint64_t size = 0;
+    for (int i = 0; i < 8; ++i) size |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+    bytes.remove_prefix(8);
+    if (size > bytes.size()) throw std::runtime_error("a control change is cut short");
+    std::string field(bytes.substr(0, size));
+    bytes.remove_prefix(size);
+    return field;
+  };
+  Change change;
+  for (std::string* field :
+       {&change.method, &change.path, &change.url, &change.body, &change.entropy, &change.now}) {
+    *field = next();
+  }
+  size_t count = std::stoul(next());
+  for (size_t i = 0; i < count; ++i) {
+    std::string name = next();
+    change.headers.emplace_back(std::move(name), next());
+  }
+  if (!bytes.empty()) throw std::runtime_error("a control change holds more than this Dorm knows");
+  return change;
+}
+
+std::vector<std::string> PathParts(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string bare = path.substr(0, path.find('?'));
+  size_t i = 0;
+  while (i < bare.size()) {
+    size_t j = bare.find('/', i);
+    if (j == std::string::npos) j = bare.size();
+    if (j > i) parts.push_back(bare.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+bool AdminService::ChangesControlPlane(const std::vector<std::string>& parts,
+                                       const std::string& method) {
+  if (method == "GET" || method == "HEAD") return false;
+  if (parts.size() < 4 || parts[0] != "v1" || parts[1] != "apps") return false;
+  const std::string& what = parts[3];
+  // A class's deploy and deletion; its objects' storage (longer paths) is not the control plane.
+  if (what == "classes") return parts.size() <= 5;
+  return what == "project" || what == "env" || what == "auth" || what == "keys" ||
+         what == "service-callers" || what == "transfers";
+}
+
+bool AdminService::RoutedThroughLog(const std::string& path, const HttpRequestData& request,
+                                    HttpResponseData* response) {
+  if (!control_) return false;
+  if (ChangesControlPlane(PathParts(path), request.method)) {
+    *response = ServeChange(path, request);
+    return true;
+  }
+  // Any other request sees every change committed before it (one query when there is none).
+  try {
+    ApplyPending(0);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarn,
+        std::string("control plane: answering from this node's copy, which may be behind: ") +
+            e.what());
+  }
+  return false;
+}
+
+HttpResponseData AdminService::ServeChange(const std::string& path,
+                                           const HttpRequestData& request) {
+  std::vector<std::string> parts = PathParts(path);
+  const std::string& app = parts[2];
+  // Deploying runs the module's top-level code: a suspended app waits like its requests. Checked
+  // here, before the change is in the log, since every node applies what is there.
+  if (request.method == "POST" && (parts[3] == "project" || parts[3] == "classes")) {
+    if (auto suspended = Suspended(app)) return std::move(*suspended);
+  }
+  Change change{request.method,
+                path,
+                request.url,
+                request.body,
+                RandomBytes(CredentialsStore::kKeyEntropyBytes),
+                NowIso8601(),
+                {}};
+  for (const auto& [name, value] : request.headers) {
+    // Each node has its own admin token; the change was authorized where it was made.
+    if (strcasecmp(name.c_str(), "authorization") != 0) change.headers.emplace_back(name, value);
+  }
+  const std::string sealed = control_->Seal(Encode(change));
+  cluster::ControlLog& log = control_->log();
+  long long version = 0;
+  try {
+    log.Begin();
+    try {
+      // Under the lock: this node's copy is the log's end, so the change is checked against the
+      // state every node will apply it to.
+      ApplyPending(0);
+      if (request.method == "DELETE" && parts[3] == "classes" && parts.size() == 5) {
+        // The class's objects go with the change, once for the cluster (in PostgreSQL; each
+        // node removes its local files when it applies the change).
+        if (auto record = registry_.Get(app, parts[4])) {
+          log.DeleteObjects(runtime::ClassKeyPrefix(app, record->StorageName()));
+          log.ForgetUsageStorage(app, record->StorageName());
+        }
+      }
+      version = log.Append(control_->node(), sealed);
+    } catch (...) {
+      log.Rollback();
+      throw;
+    }
+    log.Commit();
+  } catch (const cluster::PgError& e) {
+    Log(LogLevel::kWarn, std::string("control plane: a change was not recorded: ") + e.what());
+    HttpResponseData refused =
+        ErrorResponse(503, std::string("The cluster's database did not confirm this change") +
+                               (e.connection_lost() ? " (it may still have been made)" : "") +
+                               ": " + e.what() + ". Retry the request.");
+    refused.headers.emplace_back("retry-after", "1");
+    return refused;
+  }
+  std::optional<HttpResponseData> answer = ApplyPending(version);
+  if (!answer) {
+    return ErrorResponse(500, "The change was recorded as version " + std::to_string(version) +
+                                  " but this node had applied it already.");
+  }
+  return std::move(*answer);
+}
+
+std::optional<HttpResponseData> AdminService::ApplyPending(long long want) {
+  std::optional<HttpResponseData> answer;
+  // Read before the log: the end found below is at least the end as of this generation.
+  const int generation = cluster_node_ ? cluster_node_->generation() : 0;
+  for (;;) {
+    std::vector<cluster::ControlChange> changes = control_->log().Since(control_->applied(), 32);
+    if (changes.empty()) {
+      if (cluster_node_) cluster_node_->ControlCaughtUp(generation);
+      return answer;
+    }
+    for (const cluster::ControlChange& change : changes) {
+      HttpResponseData response = ApplyChange(change, change.version == want);
+      if (change.version == want) answer = std::move(response);
+    }
+  }
+}
+
+HttpResponseData AdminService::ApplyChange(const cluster::ControlChange& sealed, bool origin) {
+  std::optional<std::string> opened = control_->Open(sealed.change);
+  if (!opened) {
+    throw std::runtime_error("control change " + std::to_string(sealed.version) + " of node " +
+                             sealed.node +
+                             " cannot be opened with this node's secrets key (DATA/secrets.key)");
+  }
+  Change change = Decode(*opened);
+  HttpRequestData request;
+  request.method = change.method;
+  request.url = change.url;
+  request.headers = std::move(change.headers);
+  request.body = std::move(change.body);
+  HttpResponseData response;
+  {
+    FixedNow now(change.now);
+    replaying_ = true;
+    origin_ = origin;
+    replay_entropy_ = change.entropy;
+    try {
+      response = Serve(change.path, request);
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError,
+          "control change " + std::to_string(sealed.version) + " failed here: " + e.what());
+      response = ErrorResponse(500, e.what());
+    }
+    replaying_ = false;
+    origin_ = false;
+    replay_entropy_.clear();
+  }
+  control_->SetApplied(sealed.version);
+  if (!origin && response.status < 400) {
+    Log(LogLevel::kInfo, "control change " + std::to_string(sealed.version) + " of node " +
+                             sealed.node + " applied: " + change.method + " " + change.path);
+  }
+  return response;
+}
+
+void AdminService::ChangeClusterObjects(const std::string& prefix, const std::string* to_prefix) {
+  if (!control_ || !origin_) return;
+  try {
+    if (to_prefix) {
+      control_->log().MoveObjects(prefix, *to_prefix);
+    } else {
+      control_->log().DeleteObjects(prefix);
+    }
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, std::string("control plane: objects of a class were not ") +
+                              (to_prefix ? "moved" : "deleted") + " in PostgreSQL: " + e.what());
+  }
+}
+
+void AdminService::CatchUp() {
+  if (!control_ || catch_up_queued_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    jobs_.push_back([this] {
+      catch_up_queued_ = false;
+      try {
+        ApplyPending(0);
+      } catch (const std::exception& e) {
+        Log(LogLevel::kWarn, std::string("control plane: catching up failed: ") + e.what());
+      }
+    });
+  }
+  cv_.notify_one();
+}
+
+bool AdminService::CatchUpNow() {
+  if (!control_) return true;
+  auto done = std::make_shared<std::promise<bool>>();
+  std::future<bool> result = done->get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_.push_back([this, done] {
+      try {
+        ApplyPending(0);
+        done->set_value(true);
+      } catch (const std::exception& e) {
+        Log(LogLevel::kError, std::string("control plane: catching up failed: ") + e.what());
+        done->set_value(false);
+      }
+    });
+  }
+  cv_.notify_one();
+  return result.get();
+}
+
+}  // namespace dorm::control

@@ -1,0 +1,386 @@
+// The cluster's control plane (`dorm serve --cluster`): classes, projects, env vars and service
+// keys are deployed once, to any node, and every node runs the same code: changes go through the
+// log in PostgreSQL and every node applies them in order, a node started later or cut from
+// PostgreSQL catches up, and concurrent deploys end in one version everywhere.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { describeCli, makeTempDir, runCli, sleep, waitFor } from './lib/dorm.mjs';
+import { startPostgres } from './lib/postgres.mjs';
+import { startClusterNode } from './lib/cluster.mjs';
+
+const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
+const RESET = 'Durable Object reset because its code was updated.';
+
+// A class that answers with its code's version, the node that ran it, env GREETING, how many
+// requests this instance served (it starts again at 1 in a new instance) and a durable count.
+function probeSource(version) {
+  return `
+export class Probe {
+  constructor(state, env) { this.state = state; this.env = env; this.hits = 0; }
+  async fetch(request) {
+    this.hits++;
+    const n = ((await this.state.storage.get('n')) ?? 0) + 1;
+    await this.state.storage.put('n', n);
+    return Response.json({ version: ${version}, node: this.env.NODE_NAME,
+      greeting: this.env.GREETING ?? null, hits: this.hits, n });
+  }
+}
+`;
+}
+
+const dir = makeTempDir('control');
+function probeFile(version) {
+  const file = path.join(dir, `probe-${version}.js`);
+  fs.writeFileSync(file, probeSource(version));
+  return file;
+}
+
+// A Wrangler project: a Worker that calls a class by RPC.
+function projectDir() {
+  const root = path.join(dir, 'project');
+  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'wrangler.toml'), `name = "cp-proj"
+main = "src/index.js"
+compatibility_date = "2025-09-01"
+
+[vars]
+FLAVOUR = "project"
+
+[[durable_objects.bindings]]
+name = "TALLY"
+class_name = "Tally"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Tally"]
+`);
+  fs.writeFileSync(path.join(root, 'src', 'index.js'), `
+import { DurableObject } from 'cloudflare:workers';
+export class Tally extends DurableObject {
+  async add() {
+    const n = ((await this.ctx.storage.get('n')) ?? 0) + 1;
+    await this.ctx.storage.put('n', n);
+    return { n, node: this.env.NODE_NAME };
+  }
+}
+export default {
+  async fetch(request, env) {
+    const got = await env.TALLY.getByName('t').add();
+    return Response.json({ worker: env.NODE_NAME, flavour: env.FLAVOUR, ...got });
+  },
+};
+`);
+  return root;
+}
+
+// A TCP proxy to PostgreSQL that can cut every connection and refuse new ones.
+async function startProxy(port) {
+  const sockets = new Set();
+  let open = true;
+  const server = net.createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    close: () => new Promise((resolve) => { server.close(resolve); for (const s of sockets) s.destroy(); }),
+  };
+}
+
+let pg;
+let proxy;
+let a;
+let b;
+let c;
+let d;
+before(async () => {
+  pg = await startPostgres();
+  proxy = await startProxy(pg.port);
+  a = await startClusterNode(pg, 'cp-a');
+  b = await startClusterNode(pg, 'cp-b');
+  c = await startClusterNode(pg, 'cp-c', { url: `postgres://dorm@127.0.0.1:${proxy.port}/postgres` });
+});
+after(async () => {
+  for (const node of [a, b, c, d]) if (node && !node.exitInfo) await node.stop();
+  await proxy?.close();
+  await pg?.stop();
+});
+
+async function hit(node, object, cls = 'probe') {
+  const res = await node.request(`/_do/${cls}/${object}/hit`);
+  assert.equal(res.status, 200, `${node.name} ${cls}/${object}: ${res.status} ${res.body}`);
+  return res.json();
+}
+
+// Hits the object until its answer satisfies `wanted`. A request in flight when a change reaches
+// the object's node fails with the reset (as on a single server), and one for an object of a node
+// that is taking its lease again (after it was cut from PostgreSQL) with a retryable 503: both
+// count as not yet.
+async function hitUntil(node, object, wanted, what, cls = 'probe') {
+  return waitFor(async () => {
+    const res = await node.request(`/_do/${cls}/${object}/hit`);
+    if (res.status === 500 && res.json().error === RESET) return false;
+    if (res.status === 503) return false;
+    assert.equal(res.status, 200, `${node.name} ${cls}/${object}: ${res.status} ${res.body}`);
+    return wanted(res.json()) && res.json();
+  }, { timeoutMs: 10000, what });
+}
+
+function projectRequest(node) {
+  return node.request('/', { headers: { host: `cp-proj.localhost:${node.port}` } });
+}
+
+function rowsOf(table, cls, app = 'default') {
+  return Number(pg.psql(`SELECT count(*) FROM ${table} WHERE starts_with(object, '${app}' || chr(10) || '${cls}' || chr(10))`));
+}
+
+// The project's next version: its class deleted by a migration, the Worker alone.
+function projectWithoutClass() {
+  const root = path.join(dir, 'project-v2');
+  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'wrangler.toml'), `name = "cp-proj"
+main = "src/index.js"
+compatibility_date = "2025-09-01"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Tally"]
+
+[[migrations]]
+tag = "v2"
+deleted_classes = ["Tally"]
+`);
+  fs.writeFileSync(path.join(root, 'src', 'index.js'), `
+export default { fetch() { return new Response('no tally'); } };
+`);
+  return root;
+}
+
+test('deployed to one node, a class runs on every node; env, keys, redeploys and deletes are the cluster\'s', { timeout: TIMEOUT_MS }, async () => {
+  await a.deploy(probeFile(1), { name: 'probe' });
+  // The admin API of every node answers from the log's end.
+  for (const node of [a, b, c]) assert.deepEqual(await node.classNames(), ['probe'], node.name);
+
+  // Objects reached through B and C run version 1, on whichever node owns them.
+  const owners = new Map();
+  for (let i = 0; i < 12; i++) {
+    const answer = await hit([b, c][i % 2], `obj-${i}`);
+    assert.equal(answer.version, 1);
+    owners.set(`obj-${i}`, answer.node);
+  }
+  const onA = [...owners].filter(([, node]) => node === 'cp-a').map(([object]) => object);
+  assert.ok(onA.length > 0, `some object lives on cp-a: ${[...owners]}`);
+  const object = onA[0];
+
+  // An env var set on B reaches the objects on A; its value is sealed in PostgreSQL.
+  const set = await b.api('PUT', '/apps/default/env/GREETING', { value: 'hello-sealed-value' });
+  assert.equal(set.status, 201, set.body);
+  const greeted = await hitUntil(b, object, (answer) => answer.greeting === 'hello-sealed-value',
+    'the env var on cp-a');
+  assert.equal(greeted.node, 'cp-a');
+  assert.equal(pg.psql("SELECT count(*) FROM control_changes WHERE position(convert_to('hello-sealed-value', 'UTF8') in change) > 0"), '0');
+  const before = await hit(a, object);
+  assert.ok(before.hits >= 2, `one instance served ${before.hits}`);
+
+  // A redeploy on C resets the live instance on A; its next request runs the new code.
+  await c.deploy(probeFile(2), { name: 'probe' });
+  const after = await hitUntil(a, object, (answer) => answer.version === 2, 'version 2 on cp-a');
+  assert.equal(after.node, 'cp-a');
+  assert.equal(after.hits, 1, 'a new instance');
+  // Every request (the ones that still met version 1 too) counted once more.
+  assert.ok(after.n > before.n, `its storage stayed: ${after.n} after ${before.n}`);
+  for (const node of [a, b, c]) {
+    const got = await node.api('GET', '/apps/default/classes/probe');
+    assert.equal(got.status, 200);
+    assert.match(got.json().source, /version: 2/, node.name);
+  }
+
+  // The app's env var NODE_NAME does not shadow each node's own var (--var NODE_NAME).
+  assert.equal((await hit(a, object)).hits, 2);
+  const shadow = await b.api('PUT', '/apps/default/env/NODE_NAME', { value: 'shared' });
+  assert.equal(shadow.status, 201, shadow.body);
+  const shadowed = await hitUntil(a, object, (answer) => answer.hits === 1, 'the env change on cp-a');
+  assert.equal(shadowed.node, 'cp-a');
+
+  // A service key made on A authenticates on B and C (once they applied the change: requests are
+  // authorized against the node's copy, polled every 0.25 s).
+  const made = await a.api('POST', '/apps/default/keys', { name: 'ops' });
+  assert.equal(made.status, 201, made.body);
+  const { key } = made.json();
+  for (const node of [b, c]) {
+    const listed = await waitFor(async () => {
+      const res = await node.api('GET', '/apps/default/classes/probe/objects', undefined, { token: key });
+      return res.status !== 401 && res;
+    }, { timeoutMs: 3000, what: `the key on ${node.name}` });
+    assert.equal(listed.status, 200, `${node.name}: ${listed.body}`);
+    const refused = await node.api('GET', '/apps/default/classes', undefined, { token: key });
+    assert.equal(refused.status, 401, node.name);
+  }
+
+  // A project deployed through B runs on A and C.
+  const deployed = await b.cli(['deploy', projectDir()]);
+  assert.equal(deployed.code, 0, describeCli(deployed));
+  for (const node of [a, c]) {
+    const res = await waitFor(async () => {
+      const got = await projectRequest(node);
+      return got.status !== 404 && got;
+    }, { timeoutMs: 3000, what: `the project on ${node.name}` });
+    assert.equal(res.status, 200, `${node.name}: ${res.body}`);
+    assert.equal(res.json().flavour, 'project');
+    assert.equal(res.json().worker, node.name);
+  }
+
+  // A delete on B removes the class on every node and its objects' rows in PostgreSQL, once.
+  assert.ok(rowsOf('owners', 'probe') > 0 && rowsOf('log', 'probe') > 0);
+  const deleted = await b.api('DELETE', '/apps/default/classes/probe');
+  assert.equal(deleted.status, 200, deleted.body);
+  for (const table of ['owners', 'log', 'snapshots', 'alarms']) assert.equal(rowsOf(table, 'probe'), 0, table);
+  for (const node of [a, b, c]) assert.deepEqual(await node.classNames(), [], node.name);
+  await waitFor(async () => (await a.request(`/_do/probe/${object}/hit`)).status === 404,
+    { timeoutMs: 5000, what: 'the class gone on cp-a' });
+});
+
+test('a node started later applies every change before it serves', { timeout: TIMEOUT_MS }, async () => {
+  d = await startClusterNode(pg, 'cp-d');
+  // No wait: the project is there as soon as the node listens.
+  assert.deepEqual(await d.classNames('cp-proj'), ['tally']);
+  const res = await projectRequest(d);
+  assert.equal(res.status, 200, res.body);
+  assert.equal(res.json().flavour, 'project');
+  assert.equal(res.json().worker, 'cp-d');
+
+  // A migration that deletes the project's class, deployed through D: the class is gone on every
+  // node and its objects' rows in PostgreSQL with it.
+  assert.ok(rowsOf('owners', 'tally', 'cp-proj') > 0 && rowsOf('log', 'tally', 'cp-proj') > 0);
+  const deployed = await d.cli(['deploy', projectWithoutClass()]);
+  assert.equal(deployed.code, 0, describeCli(deployed));
+  for (const table of ['owners', 'log', 'snapshots', 'alarms']) assert.equal(rowsOf(table, 'tally', 'cp-proj'), 0, table);
+  for (const node of [a, b, c, d]) assert.deepEqual(await node.classNames('cp-proj'), [], node.name);
+  const worker = await waitFor(async () => {
+    const got = await projectRequest(a);
+    return got.text === 'no tally' && got;
+  }, { timeoutMs: 3000, what: 'the new Worker on cp-a' });
+  assert.equal(worker.status, 200);
+});
+
+test('a node cut from PostgreSQL catches up when it reconnects, before it serves its objects again', { timeout: TIMEOUT_MS }, async () => {
+  await a.deploy(probeFile(3), { name: 'late' });
+  // (An admin request applies what the log holds.)
+  assert.deepEqual(await c.classNames(), ['late']);
+  // An object that C owns, running version 3.
+  let object;
+  for (let i = 0; !object; i++) {
+    assert.ok(i < 40, 'an object placed on cp-c');
+    const answer = await hitUntil(c, `l-${i}`, () => true, 'an answer', 'late');
+    if (answer.node === 'cp-c') object = `l-${i}`;
+  }
+  proxy.cut();
+  // Past the lease (2 s): C stops serving its objects.
+  await sleep(3000);
+  await a.deploy(probeFile(4), { name: 'late' });
+  // C answers from its own copy, which does not have the change.
+  const stale = await c.api('GET', '/apps/default/classes/late');
+  assert.equal(stale.status, 200);
+  assert.match(stale.json().source, /version: 3/);
+  proxy.restore();
+  // The first answer C gives for its object once it has its lease again runs version 4.
+  let first;
+  const answer = await hitUntil(c, object, (got) => {
+    first ??= got;
+    return got.version === 4;
+  }, 'cp-c serving again', 'late');
+  assert.equal(first.version, 4, 'never the code the cluster replaced');
+  assert.match((await c.api('GET', '/apps/default/classes/late')).json().source, /version: 4/);
+});
+
+test('two deploys of one name on two nodes at once end in one version on every node', { timeout: TIMEOUT_MS }, async () => {
+  for (let round = 0; round < 3; round++) {
+    const [x, y] = await Promise.all([
+      a.deploy(probeFile(10 + 2 * round), { name: 'race' }),
+      b.deploy(probeFile(11 + 2 * round), { name: 'race' }),
+    ]);
+    assert.equal(x.code, 0);
+    assert.equal(y.code, 0);
+    const sources = [];
+    for (const node of [a, b, c, d]) {
+      const got = await node.api('GET', '/apps/default/classes/race');
+      assert.equal(got.status, 200, node.name);
+      sources.push(got.json().source);
+    }
+    assert.equal(new Set(sources).size, 1, `round ${round}: one source everywhere`);
+    const version = Number(/version: (\d+)/.exec(sources[0])[1]);
+    for (const node of [a, b, c, d]) {
+      const answer = await hitUntil(node, `r-${round}`, (got) => got.version === version,
+        `${node.name} running version ${version}`, 'race');
+      assert.equal(answer.version, version);
+    }
+  }
+});
+
+test('the usage API of any node answers for the objects of every node', { timeout: TIMEOUT_MS }, async () => {
+  await a.deploy(probeFile(5), { name: 'metered' });
+  const nodes = [a, b, c, d];
+  // (An admin request applies what the log holds: every node has the class before it is asked.)
+  for (const node of nodes) assert.ok((await node.classNames()).includes('metered'));
+  const owners = new Set();
+  for (let i = 0; i < 12; i++) {
+    for (let round = 0; round < 2; round++) {
+      const answer = await hitUntil(nodes[(i + round) % nodes.length], `m-${i}`, () => true, 'an answer', 'metered');
+      owners.add(answer.node);
+    }
+  }
+  assert.ok(owners.size >= 2, `objects on several nodes: ${[...owners]}`);
+  // A name that is not UTF-8 text is counted too (names are kept as bytes).
+  const odd = await hitUntil(b, 'odd%FF%00name', () => true, 'an answer', 'metered');
+  assert.equal(odd.version, 5);
+  // A node adds its meters to the cluster's when it reads them (and every 10 s); a request's meters
+  // may reach them just after its answer.
+  const metered = () => nodes.map((node) => node.api('GET', '/usage?app=default&name=metered'));
+  let counts;
+  await waitFor(async () => {
+    counts = (await Promise.all(metered())).map((res) => res.json().http_requests);
+    return counts.every((n) => n === 25);
+  }, { timeoutMs: 10000, what: 'every node counting 25 requests' }).catch((e) => {
+    throw new Error(`${e.message}: the nodes count ${counts}`);
+  });
+  for (const node of nodes) {
+    const usage = await node.api('GET', '/usage?app=default&name=metered');
+    assert.equal(usage.status, 200, usage.body);
+    const body = usage.json();
+    assert.equal(body.http_requests, 25, node.name);
+    assert.equal(body.objects.length, 13, node.name);
+    assert.equal(body.objects.filter((o) => o.http_requests === 2).length, 12, node.name);
+  }
+});
+
+test('a node whose secrets key is not the cluster\'s refuses to start', { timeout: TIMEOUT_MS }, async () => {
+  const data = makeTempDir('other-key');
+  fs.writeFileSync(path.join(data, 'secrets.key'), Buffer.alloc(32, 7), { mode: 0o600 });
+  const started = await runCli(['serve', '--data', data, '--listen', '127.0.0.1:0', '--cluster', pg.url,
+    '--node', 'cp-other', '--advertise', 'http://127.0.0.1:9'], { timeoutMs: 30000 });
+  assert.equal(started.code, 1, describeCli(started));
+  assert.match(started.stderr, /this node's secrets key \(DATA\/secrets\.key\) is not the cluster's/);
+});
