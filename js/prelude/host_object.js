@@ -36,6 +36,28 @@ const apply = Reflect.apply;
 const weakMapGet = WeakMap.prototype.get;
 const weakMapSet = WeakMap.prototype.set;
 
+// One pristine host object per prototype, never handed out, that the host objects with that
+// prototype are copied from (native.copyHostObject): a copy shares the exemplar's map, so it
+// costs an allocation, where making one from the template and setting its prototype costs a
+// prototype-transition lookup and a map migration each time (a Request, a Response, their
+// Headers and a URL per request). The exemplar must stay out of user code's reach: properties
+// given to it would appear on every copy.
+const exemplars = new WeakMap();
+
+// A host object with prototype `prototype` (an object) of kind HOST_UNCLONEABLE, HOST_REFUSED or
+// HOST_COPIED, with `name` (a string) as newHostObject's `bytes`.
+export function newFieldlessHostObject(prototype, kind, name) {
+  if (prototype === null || (typeof prototype !== 'object' && typeof prototype !== 'function')) {
+    return native.newHostObject(prototype, kind, name, undefined);  // throws its TypeError
+  }
+  let exemplar = apply(weakMapGet, exemplars, [prototype]);
+  if (exemplar === undefined) {
+    exemplar = native.newHostObject(prototype, kind, name, undefined);
+    apply(weakMapSet, exemplars, [prototype, exemplar]);
+  }
+  return native.copyHostObject(exemplar, kind, name);
+}
+
 export function refusalMessage(name) {
   return `Could not serialize object of type "${name}". This type does not support serialization.`;
 }
@@ -87,7 +109,7 @@ export function newRefusedObject(target, ctor) {
   const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
     ? target : Object.prototype;
   const message = refusalFor(prototype, ctor) ?? refusalMessage('Object');
-  return native.newHostObject(prototype, HOST_REFUSED, message, undefined);
+  return newFieldlessHostObject(prototype, HOST_REFUSED, message);
 }
 
 // Makes `cls` (a class extending Uncloneable directly) look like a base class: its prototype
@@ -114,7 +136,7 @@ export class CopiedObject {
     const target = new.target.prototype;
     const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
       ? target : Object.prototype;
-    return native.newHostObject(prototype, HOST_COPIED, className, undefined);
+    return newFieldlessHostObject(prototype, HOST_COPIED, className);
   }
 }
 

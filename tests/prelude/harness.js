@@ -142,6 +142,12 @@ function createRuntime() {
       'newHostObject(prototype, kind, ...): wrong argument types');
       return Object.create(prototype);
     },
+    // A copy of a host object made above: here a new object with the same prototype.
+    copyHostObject(exemplar, kind, first) {
+      expect(exemplar !== null && typeof exemplar === 'object' && (kind === 0 || kind === 2 || kind === 3)
+        && typeof first === 'string', 'copyHostObject(exemplar, kind, name): wrong argument types');
+      return Object.create(Object.getPrototypeOf(exemplar));
+    },
     // Node's vm gives no way to set an accessor's read-only bit: attributes stay as they are.
     markReadOnly(object, name) {
       expect(object !== null && typeof object === 'object' && typeof name === 'string',

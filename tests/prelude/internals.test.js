@@ -24,7 +24,11 @@ test('built without --global-name, internals are still reachable and deletable',
   // Loading makes instances of refused Web API classes (TextEncoder, crypto...): host objects;
   // and marks the interfaces' read-only attributes.
   const context = vm.createContext({
-    __dormNative: { newHostObject: (prototype) => Object.create(prototype), markReadOnly: () => false },
+    __dormNative: {
+      newHostObject: (prototype) => Object.create(prototype),
+      copyHostObject: (exemplar) => Object.create(Object.getPrototypeOf(exemplar)),
+      markReadOnly: () => false,
+    },
   });
   vm.runInContext(buildBundle({ globalName: false }), context);
   const exported = context.__dormPrelude;
