@@ -181,7 +181,8 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
             "__dormPrelude", &prelude_internals_);
   RunBundle(reinterpret_cast<const char*>(kRuntimeSource), kRuntimeSourceSize, "dorm:runtime",
             "__dormRuntime", &runtime_exports_);
-  const char* const kNames[kNameCount] = {"fetch", "status", "statusText", "headers", "body"};
+  const char* const kNames[kNameCount] = {"fetch",   "status", "statusText",
+                                          "headers", "body",   "webSocket"};
   for (int i = 0; i < kNameCount; ++i) {
     names_[i].Reset(isolate_,
                     v8::String::NewFromUtf8(isolate_, kNames[i], v8::NewStringType::kInternalized)

@@ -104,7 +104,7 @@ class AppIsolate {
   bool evaluating_module() const { return evaluating_module_ > 0; }
 
   // Functions and property names used on every request, looked up once.
-  enum Name { kFetch, kStatus, kStatusText, kHeaders, kBody, kNameCount };
+  enum Name { kFetch, kStatus, kStatusText, kHeaders, kBody, kWebSocket, kNameCount };
   v8::Local<v8::String> name(Name n) const { return names_[n].Get(isolate_); }
   v8::Local<v8::Function> new_request() const { return new_request_.Get(isolate_); }
   v8::Local<v8::Function> response_parts() const { return response_parts_.Get(isolate_); }

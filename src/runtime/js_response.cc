@@ -11,7 +11,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
                                                v8::Local<v8::Value> value,
                                                WebSocketRegistry* sockets,
                                                ForwardedSockets* forwarded,
-                                               const std::string& log_tag) {
+                                               const ObjectAddress& address) {
   v8::Isolate* isolate = app->isolate();
   v8::Local<v8::Context> context = app->context();
   v8::TryCatch try_catch(isolate);
@@ -23,7 +23,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
       !parts_value->IsObject()) {
     if (try_catch.HasTerminated()) return std::nullopt;
     std::string message = js::ExceptionMessage(isolate, try_catch.Exception());
-    Log(LogLevel::kError, log_tag + " " + message);
+    Log(LogLevel::kError, LogTag(address) + " " + message);
     return HttpResponseData::JsonError(500, message);
   }
   v8::Local<v8::Object> parts = parts_value.As<v8::Object>();
@@ -51,7 +51,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
     }
   }
   v8::Local<v8::Value> web_socket;
-  if (!parts->Get(context, js::FromUtf8(isolate, "webSocket")).ToLocal(&web_socket)) {
+  if (!parts->Get(context, app->name(AppIsolate::kWebSocket)).ToLocal(&web_socket)) {
     web_socket = v8::Undefined(isolate);
   }
   if (web_socket->IsObject()) {
@@ -102,7 +102,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
   }
   if (response.status == 500 && response.web_socket_id == 0 && web_socket->IsObject()) {
     std::string message = response.body;
-    Log(LogLevel::kError, log_tag + " " + message);
+    Log(LogLevel::kError, LogTag(address) + " " + message);
     return HttpResponseData::JsonError(500, message);
   }
   if (response.status < 100 || response.status > 999) {
