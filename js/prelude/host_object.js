@@ -37,11 +37,12 @@ const weakMapGet = WeakMap.prototype.get;
 const weakMapSet = WeakMap.prototype.set;
 
 // One pristine host object per prototype, never handed out, that the host objects with that
-// prototype are copied from (native.copyHostObject): a copy shares the exemplar's map, so it
-// costs an allocation, where making one from the template and setting its prototype costs a
-// prototype-transition lookup and a map migration each time (a Request, a Response, their
-// Headers and a URL per request). The exemplar must stay out of user code's reach: properties
-// given to it would appear on every copy.
+// prototype, kind and name are copied from (native.copyHostObject): a copy shares the exemplar's
+// map and fields, so it costs an allocation, where making one from the template and setting its
+// prototype costs a prototype-transition lookup and a map migration each time (a Request, a
+// Response, their Headers, a URL and its URLSearchParams per request). The exemplar must stay out
+// of user code's reach: properties given to it would appear on every copy. A prototype seen with
+// another kind or name (a refusal names the constructor called) gets a new exemplar.
 const exemplars = new WeakMap();
 
 // A host object with prototype `prototype` (an object) of kind HOST_UNCLONEABLE, HOST_REFUSED or
@@ -50,12 +51,12 @@ export function newFieldlessHostObject(prototype, kind, name) {
   if (prototype === null || (typeof prototype !== 'object' && typeof prototype !== 'function')) {
     return native.newHostObject(prototype, kind, name, undefined);  // throws its TypeError
   }
-  let exemplar = apply(weakMapGet, exemplars, [prototype]);
-  if (exemplar === undefined) {
-    exemplar = native.newHostObject(prototype, kind, name, undefined);
-    apply(weakMapSet, exemplars, [prototype, exemplar]);
+  let entry = apply(weakMapGet, exemplars, [prototype]);
+  if (entry === undefined || entry.kind !== kind || entry.name !== name) {
+    entry = { __proto__: null, exemplar: native.newHostObject(prototype, kind, name, undefined), kind, name };
+    apply(weakMapSet, exemplars, [prototype, entry]);
   }
-  return native.copyHostObject(exemplar, kind, name);
+  return native.copyHostObject(entry.exemplar);
 }
 
 export function refusalMessage(name) {

@@ -71,23 +71,12 @@ class CloneCallbacks {
     }
   }
 
-  // copyHostObject(exemplar, kind, name) → a copy of the host object `exemplar` (one the prelude
-  // keeps out of user code's reach, with no own properties) of kind 0, 2 or 3 with field 1 `name`
-  // (js::CopyHostObject): a host object with the exemplar's prototype, made without
-  // SetPrototype's transition lookup.
+  // copyHostObject(exemplar) → a copy of the host object `exemplar` (one of kind 0, 2 or 3 that
+  // the prelude keeps out of user code's reach, with no own properties): same prototype, kind and
+  // name (js::CopyHostObject), made without SetPrototype's transition lookup.
   static void CopyHostObject(const FunctionCallbackInfo<Value>& info) {
-    v8::Isolate* isolate = info.GetIsolate();
-    int32_t kind = info[1]->IsInt32() ? info[1].As<v8::Int32>()->Value() : -1;
-    if (kind != static_cast<int32_t>(js::HostObjectKind::kUncloneable) &&
-        kind != static_cast<int32_t>(js::HostObjectKind::kRefused) &&
-        kind != static_cast<int32_t>(js::HostObjectKind::kCopied)) {
-      js::ThrowTypeError(isolate, "copyHostObject(exemplar, kind, name): kind must be 0, 2 or 3");
-      return;
-    }
     v8::Local<v8::Object> object;
-    if (js::CopyHostObject(isolate->GetCurrentContext(), info[0],
-                           static_cast<js::HostObjectKind>(kind), info[2])
-            .ToLocal(&object)) {
+    if (js::CopyHostObject(info.GetIsolate()->GetCurrentContext(), info[0]).ToLocal(&object)) {
       info.GetReturnValue().Set(object);
     }
   }
