@@ -36,6 +36,29 @@ const apply = Reflect.apply;
 const weakMapGet = WeakMap.prototype.get;
 const weakMapSet = WeakMap.prototype.set;
 
+// One pristine host object per prototype, never handed out, that the host objects with that
+// prototype, kind and name are copied from (native.copyHostObject): a copy shares the exemplar's
+// map and fields, so it costs an allocation, where making one from the template and setting its
+// prototype costs a prototype-transition lookup and a map migration each time (a Request, a
+// Response, their Headers, a URL and its URLSearchParams per request). The exemplar must stay out
+// of user code's reach: properties given to it would appear on every copy. A prototype seen with
+// another kind or name (a refusal names the constructor called) gets a new exemplar.
+const exemplars = new WeakMap();
+
+// A host object with prototype `prototype` (an object) of kind HOST_UNCLONEABLE, HOST_REFUSED or
+// HOST_COPIED, with `name` (a string) as newHostObject's `bytes`.
+export function newFieldlessHostObject(prototype, kind, name) {
+  if (prototype === null || (typeof prototype !== 'object' && typeof prototype !== 'function')) {
+    return native.newHostObject(prototype, kind, name, undefined);  // throws its TypeError
+  }
+  let entry = apply(weakMapGet, exemplars, [prototype]);
+  if (entry === undefined || entry.kind !== kind || entry.name !== name) {
+    entry = { __proto__: null, exemplar: native.newHostObject(prototype, kind, name, undefined), kind, name };
+    apply(weakMapSet, exemplars, [prototype, entry]);
+  }
+  return native.copyHostObject(entry.exemplar);
+}
+
 export function refusalMessage(name) {
   return `Could not serialize object of type "${name}". This type does not support serialization.`;
 }
@@ -87,7 +110,7 @@ export function newRefusedObject(target, ctor) {
   const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
     ? target : Object.prototype;
   const message = refusalFor(prototype, ctor) ?? refusalMessage('Object');
-  return native.newHostObject(prototype, HOST_REFUSED, message, undefined);
+  return newFieldlessHostObject(prototype, HOST_REFUSED, message);
 }
 
 // Makes `cls` (a class extending Uncloneable directly) look like a base class: its prototype
@@ -114,7 +137,7 @@ export class CopiedObject {
     const target = new.target.prototype;
     const prototype = target !== null && (typeof target === 'object' || typeof target === 'function')
       ? target : Object.prototype;
-    return native.newHostObject(prototype, HOST_COPIED, className, undefined);
+    return newFieldlessHostObject(prototype, HOST_COPIED, className);
   }
 }
 

@@ -359,7 +359,9 @@ function gzipForClient(state) {
 }
 
 // What the host sends: the status line, the header list in order, and the whole body, which must
-// be buffered (see bufferResponseBody).
+// be buffered (see bufferResponseBody), as [status, statusText, headers, body, webSocket]. An
+// array: the host reads its elements by index, about half the cost of reading named properties
+// through V8's API, on every response.
 export function responseParts(response) {
   if (!isResponseObject(response)) {
     throw new TypeError('The value returned is not a Response.');
@@ -371,11 +373,11 @@ export function responseParts(response) {
     // A body compressed on its way out (gzipForClient) has another length than the one given.
     if (name !== '' && !(state.gzipped === true && name === 'content-length')) headers.push(name, value);
   }
-  return {
-    status: state.status,
-    statusText: statusTextOf(state),
+  return [
+    state.status,
+    statusTextOf(state),
     headers,
-    body: state.body === null ? null : consumeBodyForHost(state.body),
-    webSocket: state.webSocket,
-  };
+    state.body === null ? null : consumeBodyForHost(state.body),
+    state.webSocket,
+  ];
 }

@@ -8,7 +8,7 @@ import {
 import URLWrapper from 'whatwg-url/lib/URL.js';
 import URLSearchParamsWrapper from 'whatwg-url/lib/URLSearchParams.js';
 import { blobInternals } from './blob.js';
-import { HOST_REFUSED, newHostObject, refusalMessage } from './host_object.js';
+import { HOST_REFUSED, newFieldlessHostObject, refusalMessage } from './host_object.js';
 import { inspectCustom } from './webidl.js';
 
 // workerd refuses to serialize a URL or a URLSearchParams. The library makes its objects as plain
@@ -19,7 +19,7 @@ for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrappe
   const setup = wrapperModule.setup;
   const message = refusalMessage(name);
   wrapperModule.setup = (wrapper, ...rest) =>
-    setup(newHostObject(Object.getPrototypeOf(wrapper), HOST_REFUSED, message), ...rest);
+    setup(newFieldlessHostObject(Object.getPrototypeOf(wrapper), HOST_REFUSED, message), ...rest);
 }
 
 // workerd's text for a URL (or base URL) that does not parse; the library names the input.

@@ -36,4 +36,23 @@ v8::MaybeLocal<v8::Object> NewHostObject(v8::Local<v8::Context> context,
   return object;
 }
 
+v8::MaybeLocal<v8::Object> CopyHostObject(v8::Local<v8::Context> context,
+                                          v8::Local<v8::Value> exemplar) {
+  bool valid =
+      exemplar->IsObject() && exemplar.As<v8::Object>()->InternalFieldCount() == kHostObjectFields;
+  if (valid) {
+    v8::Local<v8::Value> kind = exemplar.As<v8::Object>()->GetInternalField(0);
+    valid = kind->IsInt32() &&
+            (kind.As<v8::Int32>()->Value() == static_cast<int32_t>(HostObjectKind::kUncloneable) ||
+             kind.As<v8::Int32>()->Value() == static_cast<int32_t>(HostObjectKind::kRefused) ||
+             kind.As<v8::Int32>()->Value() == static_cast<int32_t>(HostObjectKind::kCopied));
+  }
+  if (!valid) {
+    ThrowTypeError(context->GetIsolate(), "copyHostObject(exemplar): not a host object");
+    return {};
+  }
+  // Object::Clone copies the object as it is: map, internal fields and (none here) properties.
+  return exemplar.As<v8::Object>()->Clone();
+}
+
 }  // namespace dorm::js

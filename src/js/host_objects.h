@@ -40,4 +40,16 @@ v8::MaybeLocal<v8::Object> NewHostObject(v8::Local<v8::Context> context,
                                          v8::Local<v8::Value> prototype, HostObjectKind kind,
                                          v8::Local<v8::Value> first, v8::Local<v8::Value> second);
 
+// A copy of `exemplar`, a host object of kind kUncloneable, kRefused or kCopied with no own
+// properties: the copy shares its map, hence its prototype, and its fields (kind, name). This is
+// what makes a host object cheap: NewHostObject's SetPrototype looks up (or makes) a prototype
+// transition and migrates the object each time, and each field written costs as much as the copy.
+// The caller keeps `exemplar` out of reach of user code, which could otherwise give it own
+// properties that every copy would inherit. Host objects are the only objects with
+// kHostObjectFields internal fields (the natives' handles, which hold pointers, have two), so no
+// handle is ever copied. Returns an empty handle, with a TypeError thrown, when `exemplar` is not
+// such a host object.
+v8::MaybeLocal<v8::Object> CopyHostObject(v8::Local<v8::Context> context,
+                                          v8::Local<v8::Value> exemplar);
+
 }  // namespace dorm::js

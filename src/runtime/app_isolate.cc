@@ -181,12 +181,6 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
             "__dormPrelude", &prelude_internals_);
   RunBundle(reinterpret_cast<const char*>(kRuntimeSource), kRuntimeSourceSize, "dorm:runtime",
             "__dormRuntime", &runtime_exports_);
-  const char* const kNames[kNameCount] = {"fetch", "status", "statusText", "headers", "body"};
-  for (int i = 0; i < kNameCount; ++i) {
-    names_[i].Reset(isolate_,
-                    v8::String::NewFromUtf8(isolate_, kNames[i], v8::NewStringType::kInternalized)
-                        .ToLocalChecked());
-  }
   new_request_.Reset(isolate_, Internal("newRequest"));
   v8::Local<v8::Value> blob_prototype;
   if (!prelude_internals_.Get(isolate_)
@@ -210,7 +204,6 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
 AppIsolate::~AppIsolate() {
   classes_.clear();
   shared_modules_.clear();
-  for (auto& n : names_) n.Reset();
   new_request_.Reset();
   response_parts_.Reset();
   create_state_.Reset();

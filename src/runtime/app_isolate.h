@@ -103,9 +103,7 @@ class AppIsolate {
   // any request, where rejections reach no listener.
   bool evaluating_module() const { return evaluating_module_ > 0; }
 
-  // Functions and property names used on every request, looked up once.
-  enum Name { kFetch, kStatus, kStatusText, kHeaders, kBody, kNameCount };
-  v8::Local<v8::String> name(Name n) const { return names_[n].Get(isolate_); }
+  // Functions used on every request, looked up once.
   v8::Local<v8::Function> new_request() const { return new_request_.Get(isolate_); }
   v8::Local<v8::Function> response_parts() const { return response_parts_.Get(isolate_); }
   v8::Local<v8::Function> create_state() const { return create_state_.Get(isolate_); }
@@ -215,7 +213,6 @@ class AppIsolate {
   js::CloneHooks clone_hooks_;
   v8::Global<v8::ObjectTemplate> host_object_template_;
   v8::Global<v8::Value> blob_prototype_;  // the prelude's Blob.prototype
-  v8::Global<v8::String> names_[kNameCount];
   v8::Global<v8::Function> new_request_;
   v8::Global<v8::Function> response_parts_;
   v8::Global<v8::Function> create_state_;

@@ -71,6 +71,16 @@ class CloneCallbacks {
     }
   }
 
+  // copyHostObject(exemplar) → a copy of the host object `exemplar` (one of kind 0, 2 or 3 that
+  // the prelude keeps out of user code's reach, with no own properties): same prototype, kind and
+  // name (js::CopyHostObject), made without SetPrototype's transition lookup.
+  static void CopyHostObject(const FunctionCallbackInfo<Value>& info) {
+    v8::Local<v8::Object> object;
+    if (js::CopyHostObject(info.GetIsolate()->GetCurrentContext(), info[0]).ToLocal(&object)) {
+      info.GetReturnValue().Set(object);
+    }
+  }
+
   // detachArrayBuffer(buffer) → true if `buffer` was an attached, detachable ArrayBuffer, which
   // it no longer is (structuredClone's transfer).
   static void DetachArrayBuffer(const FunctionCallbackInfo<Value>& info) {
@@ -96,6 +106,7 @@ std::span<const NativeFunction> CloneNatives() {
       {"deserialize", &CloneCallbacks::Deserialize},
       {"detachArrayBuffer", &CloneCallbacks::DetachArrayBuffer},
       {"newHostObject", &CloneCallbacks::NewHostObject},
+      {"copyHostObject", &CloneCallbacks::CopyHostObject},
   };
   return kFunctions;
 }

@@ -12,9 +12,9 @@ ObjectEvent InputGate::TakeNext() {
   return event;
 }
 
-std::deque<ObjectEvent> InputGate::TakeAll() {
-  std::deque<ObjectEvent> all = std::move(queue_);
-  queue_.clear();
+std::list<ObjectEvent> InputGate::TakeAll() {
+  std::list<ObjectEvent> all;
+  all.swap(queue_);
   return all;
 }
 

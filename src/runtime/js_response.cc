@@ -11,7 +11,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
                                                v8::Local<v8::Value> value,
                                                WebSocketRegistry* sockets,
                                                ForwardedSockets* forwarded,
-                                               const std::string& log_tag) {
+                                               const ObjectAddress& address) {
   v8::Isolate* isolate = app->isolate();
   v8::Local<v8::Context> context = app->context();
   v8::TryCatch try_catch(isolate);
@@ -20,23 +20,25 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
   if (!app->response_parts()
            ->Call(context, v8::Undefined(isolate), 1, &value)
            .ToLocal(&parts_value) ||
-      !parts_value->IsObject()) {
+      !parts_value->IsArray()) {
     if (try_catch.HasTerminated()) return std::nullopt;
     std::string message = js::ExceptionMessage(isolate, try_catch.Exception());
-    Log(LogLevel::kError, log_tag + " " + message);
+    Log(LogLevel::kError, LogTag(address) + " " + message);
     return HttpResponseData::JsonError(500, message);
   }
-  v8::Local<v8::Object> parts = parts_value.As<v8::Object>();
-  // Getters user code put on Object.prototype may run (and throw) here: a failed read gives
+  // [status, statusText, headers, body, webSocket] (the prelude's responseParts). Getters user code
+  // put on Array.prototype may run (and throw) here for a missing element: a failed read gives
   // undefined, which the checks below turn into a 500.
-  auto get = [&](AppIsolate::Name name) -> v8::Local<v8::Value> {
+  v8::Local<v8::Array> parts = parts_value.As<v8::Array>();
+  enum Part : uint32_t { kStatus, kStatusText, kHeaders, kBody, kWebSocket };
+  auto get = [&](Part part) -> v8::Local<v8::Value> {
     v8::Local<v8::Value> field;
-    if (!parts->Get(context, app->name(name)).ToLocal(&field)) return v8::Undefined(isolate);
+    if (!parts->Get(context, part).ToLocal(&field)) return v8::Undefined(isolate);
     return field;
   };
-  response.status = static_cast<int>(get(AppIsolate::kStatus)->Int32Value(context).FromMaybe(500));
-  response.status_text = js::ToUtf8(isolate, get(AppIsolate::kStatusText));
-  v8::Local<v8::Value> headers = get(AppIsolate::kHeaders);
+  response.status = static_cast<int>(get(kStatus)->Int32Value(context).FromMaybe(500));
+  response.status_text = js::ToUtf8(isolate, get(kStatusText));
+  v8::Local<v8::Value> headers = get(kHeaders);
   if (headers->IsArray()) {
     auto array = headers.As<v8::Array>();
     for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
@@ -50,10 +52,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
                                     js::ToLatin1(isolate, header_value));
     }
   }
-  v8::Local<v8::Value> web_socket;
-  if (!parts->Get(context, js::FromUtf8(isolate, "webSocket")).ToLocal(&web_socket)) {
-    web_socket = v8::Undefined(isolate);
-  }
+  v8::Local<v8::Value> web_socket = get(kWebSocket);
   if (web_socket->IsObject()) {
     // The client end of a WebSocketPair: its server end becomes this connection's socket.
     v8::Local<v8::Value> bind_args[] = {web_socket, state};
@@ -83,7 +82,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
       response.body = js::ExceptionMessage(isolate, bind_catch.Exception());
     }
   }
-  v8::Local<v8::Value> body = get(AppIsolate::kBody);
+  v8::Local<v8::Value> body = get(kBody);
   if (body->IsString()) {
     response.body = js::ToUtf8(isolate, body);
   } else if (body->IsArrayBufferView()) {
@@ -102,7 +101,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
   }
   if (response.status == 500 && response.web_socket_id == 0 && web_socket->IsObject()) {
     std::string message = response.body;
-    Log(LogLevel::kError, log_tag + " " + message);
+    Log(LogLevel::kError, LogTag(address) + " " + message);
     return HttpResponseData::JsonError(500, message);
   }
   if (response.status < 100 || response.status > 999) {

@@ -13,20 +13,22 @@
 #include "runtime/app_isolate.h"
 #include "runtime/forwarded_sockets.h"
 #include "runtime/http_message.h"
+#include "runtime/object_address.h"
 #include "runtime/web_socket_registry.h"
 
 namespace dorm::runtime {
 
 // Converts `value` (what the handler's promise fulfilled with). Anything that is not a usable
-// Response becomes a 500 with the reason (logged with `log_tag`); Response.error() becomes a 500
-// too (a network error). A WebSocket response binds the pair's server end to `state`'s object and
-// records its chosen subprotocol in `sockets`; a WebSocket that came back through a stub's fetch()
-// is taken from `forwarded` (the answer then names the callee's loop). Returns nullopt if the
-// isolate is terminating (the caller leaves the event to the reset that follows). Never throws.
+// Response becomes a 500 with the reason (logged with the object's `address`); Response.error()
+// becomes a 500 too (a network error). A WebSocket response binds the pair's server end to
+// `state`'s object and records its chosen subprotocol in `sockets`; a WebSocket that came back
+// through a stub's fetch() is taken from `forwarded` (the answer then names the callee's loop).
+// Returns nullopt if the isolate is terminating (the caller leaves the event to the reset that
+// follows). Never throws.
 std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Object> state,
                                                v8::Local<v8::Value> value,
                                                WebSocketRegistry* sockets,
                                                ForwardedSockets* forwarded,
-                                               const std::string& log_tag);
+                                               const ObjectAddress& address);
 
 }  // namespace dorm::runtime

@@ -768,7 +768,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   } else {
     std::optional<HttpResponseData> converted =
         ResponseFromJs(app, instance->js_state.Get(isolate), value, &sockets_, &forwarded_sockets_,
-                       LogTag(instance->address));
+                       instance->address);
     if (!converted) {
       // The isolate is terminating: the reset that follows answers the caller.
       ended.done = std::move(done);

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <set>
@@ -270,7 +271,7 @@ class ThreadEngine final : public ObjectHost {
   void PostCleanup();
   // Records a failed construction of `instance` and fails `waiting` (its queued events).
   void FailConstruction(ObjectInstance* instance, const std::string& message,
-                        std::deque<ObjectEvent> waiting);
+                        std::list<ObjectEvent> waiting);
 
   // --- Alarms (thread_engine_alarms.cc) ---
   // FireAlarm() once the event's arrival is noted.

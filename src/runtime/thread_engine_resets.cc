@@ -9,7 +9,7 @@
 namespace dorm::runtime {
 
 void ThreadEngine::FailConstruction(ObjectInstance* instance, const std::string& message,
-                                    std::deque<ObjectEvent> waiting) {
+                                    std::list<ObjectEvent> waiting) {
   auto delay = construction_backoff_.RecordFailure(ObjectKey(instance->address), message,
                                                    std::chrono::steady_clock::now());
   Log(LogLevel::kWarn, LogTag(instance->address) +
@@ -70,7 +70,7 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
   }
   // Requests not yet delivered go to a fresh instance, unless this instance's construction is
   // what failed.
-  std::deque<ObjectEvent> queued = instance->input.TakeAll();
+  std::list<ObjectEvent> queued = instance->input.TakeAll();
   if (instance->construction_started && !instance->delivered_any && rule.fails_construction) {
     FailConstruction(instance, message, std::move(queued));
     queued.clear();

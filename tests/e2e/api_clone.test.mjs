@@ -58,6 +58,17 @@ test('instances of the refused Web API classes are refused by every path, with w
   assert.deepEqual(answer.WritableStream, { clone: writable, put: writable, arg: 'ok', result: 'ok' });
 });
 
+test('instances sharing a prototype are refused by the name of the constructor called, and share no properties', async () => {
+  const res = await server.request('/_do/api-clone/probe/shared-prototype');
+  assert.equal(res.status, 200, res.text);
+  const refused = (name) =>
+    `DataCloneError: Could not serialize object of type "${name}". This type does not support serialization.`;
+  assert.deepEqual(res.json(), {
+    first: refused('First'), second: refused('Second'), third: refused('First'), thirdKeys: [],
+    sameProto: true, headers: [['b', '2']], headersKeys: [],
+  });
+});
+
 test('the refused classes behave as before: listeners, abort, encoding, form entries, prototypes', async () => {
   const res = await server.request('/_do/api-clone/probe/still-usable');
   assert.equal(res.status, 200, res.text);

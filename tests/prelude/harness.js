@@ -142,6 +142,11 @@ function createRuntime() {
       'newHostObject(prototype, kind, ...): wrong argument types');
       return Object.create(prototype);
     },
+    // A copy of a host object made above: here a new object with the same prototype.
+    copyHostObject(exemplar) {
+      expect(exemplar !== null && typeof exemplar === 'object', 'copyHostObject(exemplar): not a host object');
+      return Object.create(Object.getPrototypeOf(exemplar));
+    },
     // Node's vm gives no way to set an accessor's read-only bit: attributes stay as they are.
     markReadOnly(object, name) {
       expect(object !== null && typeof object === 'object' && typeof name === 'string',

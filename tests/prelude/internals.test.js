@@ -24,7 +24,11 @@ test('built without --global-name, internals are still reachable and deletable',
   // Loading makes instances of refused Web API classes (TextEncoder, crypto...): host objects;
   // and marks the interfaces' read-only attributes.
   const context = vm.createContext({
-    __dormNative: { newHostObject: (prototype) => Object.create(prototype), markReadOnly: () => false },
+    __dormNative: {
+      newHostObject: (prototype) => Object.create(prototype),
+      copyHostObject: (exemplar) => Object.create(Object.getPrototypeOf(exemplar)),
+      markReadOnly: () => false,
+    },
   });
   vm.runInContext(buildBundle({ globalName: false }), context);
   const exported = context.__dormPrelude;
@@ -59,14 +63,14 @@ test('responseParts gives status, flat headers in order, and the whole body', ()
     const r = new Response('héllo', { status: 418, statusText: 'Teapot', headers: [['X-B', '1'], ['Set-Cookie', 'a=1'], ['x-a', '2'], ['set-cookie', 'b=2']] });
     return r;
   })()`);
-  const parts = rt.internals.responseParts(response);
-  assert.equal(parts.status, 418);
-  assert.equal(parts.statusText, 'Teapot');
-  assert.deepEqual([...parts.headers], [
+  const [status, statusText, headers, body, webSocket] = rt.internals.responseParts(response);
+  assert.equal(status, 418);
+  assert.equal(statusText, 'Teapot');
+  assert.deepEqual([...headers], [
     'x-b', '1', 'set-cookie', 'a=1', 'x-a', '2', 'set-cookie', 'b=2', 'content-type', 'text/plain;charset=UTF-8',
   ]);
-  assert.equal(Buffer.from(parts.body).toString('utf8'), 'héllo');
-  assert.equal(parts.webSocket, null);
+  assert.equal(Buffer.from(body).toString('utf8'), 'héllo');
+  assert.equal(webSocket, null);
   assert.equal(response.bodyUsed, true);
   assert.throws(() => rt.internals.responseParts(response), { name: 'TypeError' });
 });
@@ -74,13 +78,14 @@ test('responseParts gives status, flat headers in order, and the whole body', ()
 test('responseParts: null bodies, WebSocket upgrades and non-responses', () => {
   const rt = createRuntime();
   const ws = rt.run(`globalThis.ws = { socket: true }`);
-  const upgrade = rt.internals.responseParts(rt.run(`new Response(null, { status: 101, webSocket: ws })`));
-  assert.equal(upgrade.status, 101);
-  assert.equal(upgrade.body, null);
-  assert.equal(upgrade.webSocket, ws);
-  const json = rt.internals.responseParts(rt.run(`Response.json({ ok: true })`));
-  assert.equal(Buffer.from(json.body).toString(), '{"ok":true}');
-  assert.deepEqual([...json.headers], ['content-type', 'application/json']);
+  const [upgradeStatus, , , upgradeBody, upgradeSocket] =
+    rt.internals.responseParts(rt.run(`new Response(null, { status: 101, webSocket: ws })`));
+  assert.equal(upgradeStatus, 101);
+  assert.equal(upgradeBody, null);
+  assert.equal(upgradeSocket, ws);
+  const [, , jsonHeaders, jsonBody] = rt.internals.responseParts(rt.run(`Response.json({ ok: true })`));
+  assert.equal(Buffer.from(jsonBody).toString(), '{"ok":true}');
+  assert.deepEqual([...jsonHeaders], ['content-type', 'application/json']);
   for (const value of [null, undefined, 'text', {}, rt.run(`new Request('https://x/')`)]) {
     assert.throws(() => rt.internals.responseParts(value), { name: 'TypeError' });
     assert.equal(rt.internals.isResponse(value), false);

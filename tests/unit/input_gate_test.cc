@@ -87,10 +87,10 @@ TEST(InputGate, AThrowingCallbackResetTakesTheQueuedEventsWhileLocked) {
   std::string answered_a, answered_b;
   gate.Enqueue(Request("/a", &answered_a));
   gate.Enqueue(Request("/b", &answered_b));
-  std::deque<ObjectEvent> taken = gate.TakeAll();
+  std::list<ObjectEvent> taken = gate.TakeAll();
   ASSERT_EQ(taken.size(), 2u);
-  EXPECT_EQ(UrlOf(taken[0]), "/a");
-  EXPECT_EQ(UrlOf(taken[1]), "/b");
+  EXPECT_EQ(UrlOf(taken.front()), "/a");
+  EXPECT_EQ(UrlOf(taken.back()), "/b");
   EXPECT_TRUE(gate.empty());
   for (auto& event : taken) FailEvent(event, HttpResponseData::JsonError(500, "boom"));
   EXPECT_NE(answered_a.find("boom"), std::string::npos);
