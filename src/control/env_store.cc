@@ -138,13 +138,14 @@ bool EnvStore::Remove(const std::string& app, const std::string& key) {
 
 runtime::EnvVars WithNodeVars(runtime::EnvVars app_env, const runtime::EnvVars& node_vars) {
   if (node_vars.empty()) return app_env;
-  for (const auto& [key, value] : node_vars) {
+  for (const auto& node_var : node_vars) {
+    const auto& key = node_var.first;
     auto it = std::find_if(app_env.begin(), app_env.end(),
                            [&](const auto& entry) { return entry.first == key; });
     if (it != app_env.end()) {
-      it->second = value;
+      it->second = node_var.second;
     } else {
-      app_env.emplace_back(key, value);
+      app_env.push_back(node_var);
     }
   }
   std::sort(app_env.begin(), app_env.end());
