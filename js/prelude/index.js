@@ -2,12 +2,14 @@
 import './native.js';
 import { installGlobals } from './globals.js';
 import { internals } from './internals.js';
-import { bufferResponseBody, detachResponseStream } from './response.js';
+import {
+  bufferResponseBody, detachResponseStream, responseBodyEncoding, stubResponse,
+} from './response.js';
 import { formatLogArgs } from './console.js';
 import { inspect } from './inspect.js';
 import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
-import { requestBodyStream, requestGivenSignal } from './request.js';
+import { requestBodyStream, requestGivenSignal, requestWantsManualBody } from './request.js';
 import { domExceptionParts } from './dom_exception.js';
 
 installGlobals();
@@ -28,6 +30,9 @@ globalThis.__dormPreludeHooks = {
   detachResponseStream,
   requestBodyStream,
   requestGivenSignal,
+  requestWantsManualBody,
+  stubResponse,
+  responseBodyEncoding,
   domExceptionParts,
   // node:util's format() and inspect() are console's.
   format: formatLogArgs,

@@ -24,7 +24,7 @@ import {
   ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
-import { domExceptionParts, requestGivenSignal } from './prelude_hooks.js';
+import { domExceptionParts, requestGivenSignal, responseBodyEncoding } from './prelude_hooks.js';
 import {
   abandonRpcSink, abandonRpcStream, drainRpcSink, isReadableStream, isWritableStream, lockRpcSink,
   lockRpcStream, rpcWritable, sendRpcStream, stubBodyStream,
@@ -320,6 +320,8 @@ export function encodeRpcValue(value, forResult, retained = null) {
         contents = [ReflectApply(ResponseGetters.status, thing, []),
           ReflectApply(ResponseGetters.statusText, thing, []),
           headerList(ReflectApply(ResponseGetters.headers, thing, [])), body === null ? -1 : channel(body)];
+        // A body sent as it is stays so, as workerd carries encodeBody.
+        if (responseBodyEncoding(thing) === 'manual') contents[contents.length] = 'manual';
       } else {
         contents = domExceptionParts(thing);
         if (contents === null) {
@@ -554,6 +556,7 @@ function rebuild(kind, contents, streamOf) {
   }
   return new ResponseCtor(bodyOf(contents[3]), {
     status: contents[0], statusText: StringCtor(contents[1]), headers: contents[2],
+    encodeBody: contents[4] === 'manual' ? 'manual' : undefined,
   });
 }
 
