@@ -3,10 +3,10 @@
 // sent with that same Content-Encoding sends the received bytes as they are, under the length
 // they came with (response.js), instead of decoding them and compressing them again: workerd's
 // system streams do the same (an encoded stream pumped to an output of its own encoding).
-// clone() keeps that for both copies (teeEncoded); a stream made from the body by user code
-// (tee(), pipeThrough()) is decoded.
+// clone() and the body's tee() keep that for both branches (teeEncoded); a stream piped from the
+// body (pipeThrough()) is decoded.
 import { zlibPipe } from './compression_streams.js';
-import { ReadableStream, isDisturbed } from './streams.js';
+import { ReadableStream, isDisturbed, setCustomTee } from './streams.js';
 
 // Captured before user code runs: a tenant may replace the streams' methods.
 const ReflectApply = Reflect.apply;
@@ -78,6 +78,15 @@ export function decodedBody(raw, encoding) {
     },
   }, { highWaterMark: 0 });
   WeakMapSet(sources, stream, entry);
+  // Its tee() keeps the received bytes in both branches, and locks it, as any tee() does.
+  setCustomTee(stream, () => {
+    const second = teeEncoded(stream);
+    if (second === null) return null;
+    const first = decodedBody(entry.raw, encoding);
+    entry.started = true;
+    ReflectApply(getReader, stream, []);
+    return [first, second];
+  });
   return stream;
 }
 
