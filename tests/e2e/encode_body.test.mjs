@@ -93,7 +93,8 @@ function observe(name) {
 
 // The answer's head and its bytes as they came.
 function observeRaw(name) {
-  const url = `http://127.0.0.1:${server.port}/_do/enc/x/${name}?u=${encodeURIComponent(upstreamUrl)}`;
+  const self = `http://127.0.0.1:${server.port}`;
+  const url = `${self}/_do/enc/x/${name}?u=${encodeURIComponent(upstreamUrl)}&self=${encodeURIComponent(self)}`;
   return new Promise((resolve, reject) => {
     http.get(url, (res) => {
       const chunks = [];
@@ -249,6 +250,19 @@ test("through a stub's fetch() the callee compresses and the caller decodes, unl
   // The caller's answer passed on to the client: the callee's bytes as they were sent.
   assert.deepEqual(await observe('stub-pass-manual'), asGiven('gzip', 1, '48'));
   assert.deepEqual(await observe('stub-pass-auto'), compressed);
+});
+
+// A body the callee streams (as one compressed on its way out) reaches the caller whole.
+test("fetch() of the app's own objects decodes what they compressed on its way out", async () => {
+  const plain = (encoding) => ({ ok: { encoding, bytes: 43, head: '6865' } });
+  assert.deepEqual(JSON.parse((await observe('local')).text), {
+    'auto-gzip': plain('gzip'),
+    'auto-gzip-stream': plain('gzip'),
+    'br-auto': plain('br'),
+    'manual-gzip': plain('gzip'),
+    'manual-gzip-stream': plain('gzip'),
+    'auto-none': plain(null),
+  });
 });
 
 test('a Response returned by RPC keeps its encodeBody', async () => {
