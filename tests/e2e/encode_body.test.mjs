@@ -265,6 +265,10 @@ test("fetch() of the app's own objects decodes what they compressed on its way o
   });
 });
 
+test('a Response copied by structuredClone() keeps its encodeBody', async () => {
+  assert.deepEqual(await observe('cloned'), asGiven('gzip', 1, '48'));
+});
+
 test('a Response returned by RPC keeps its encodeBody', async () => {
   // Sent as given (one gzip layer). workerd sends it with its length (48); its body came as a
   // stream over RPC, whose length Dorm does not carry, so it goes out chunked (README).
