@@ -11,6 +11,9 @@ import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
 import { requestBodyStream, requestGivenSignal, requestWantsManualBody } from './request.js';
 import { domExceptionParts } from './dom_exception.js';
+import { fixedLengthOf } from './identity_stream.js';
+import { isReadableStream } from './streams.js';
+import { knownLength, setKnownLength } from './streams_inspect.js';
 
 installGlobals();
 
@@ -33,6 +36,12 @@ globalThis.__dormPreludeHooks = {
   requestWantsManualBody,
   stubResponse,
   responseBodyEncoding,
+  // A byte stream's length when known in advance (a body of bytes, a FixedLengthStream), else -1;
+  // and the length of a stream received over RPC whose sender knew it.
+  streamKnownLength: (stream) => knownLength(stream) ?? fixedLengthOf(stream) ?? -1,
+  setStreamKnownLength: (stream, length) => {
+    if (isReadableStream(stream)) setKnownLength(stream, length);
+  },
   domExceptionParts,
   // node:util's format() and inspect() are console's.
   format: formatLogArgs,

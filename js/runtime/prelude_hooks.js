@@ -26,6 +26,10 @@ export const requestWantsManualBody = hooks.requestWantsManualBody;
 export const stubResponse = hooks.stubResponse;
 // (value) => 'manual' | 'automatic': see responseBodyEncoding in js/prelude/response.js.
 export const responseBodyEncoding = hooks.responseBodyEncoding;
+// (stream) => number (-1 when not known) and (stream, length): see streamKnownLength and
+// setStreamKnownLength in js/prelude/index.js.
+export const streamKnownLength = hooks.streamKnownLength;
+export const setStreamKnownLength = hooks.setStreamKnownLength;
 // (value) => boolean: see requestGivenSignal in js/prelude/request.js.
 export const requestGivenSignal = hooks.requestGivenSignal;
 // (value) => null | [name, message]: see domExceptionParts in js/prelude/dom_exception.js.

@@ -270,9 +270,9 @@ test('a Response copied by structuredClone() keeps its encodeBody', async () => 
 });
 
 test('a Response returned by RPC keeps its encodeBody', async () => {
-  // Sent as given (one gzip layer). workerd sends it with its length (48); its body came as a
-  // stream over RPC, whose length Dorm does not carry, so it goes out chunked (README).
-  assert.deepEqual(await observe('rpc'), { ...asGiven('gzip', 1, null), chunked: true });
+  // Sent as given (one gzip layer), with its length: the body's length known to the sender
+  // crosses RPC with it.
+  assert.deepEqual(await observe('rpc'), asGiven('gzip', 1, '48'));
   assert.deepEqual(JSON.parse((await observe('rpc-read')).text), { encoding: 'gzip', bytes: 48, head: '1f8b' });
 });
 
