@@ -4,6 +4,7 @@ import {
   isFormData, newBoundary, parseFormData, serializeFormData,
 } from './form_data.js';
 import { headersInternals } from './headers.js';
+import { teeEncoded } from './encoded_body.js';
 import { extractMimeType, serializeMimeType } from './mime_type.js';
 import { ReadableStream, isDisturbed, isReadableStream } from './streams.js';
 import { setKnownLength } from './streams_inspect.js';
@@ -172,12 +173,15 @@ export function bodyStreamForHost(record) {
 }
 
 // A body for a copy of its owner (clone()): buffered bytes are shared; a stream is teed, the
-// owner keeping one branch.
+// owner keeping one branch (a fetched body not read yet is teed as it came, so that both copies
+// can still be sent so: encoded_body.js).
 export function cloneBody(record) {
   if (record.stream === null) {
     if (record.disturbed) throw new TypeError(LOCKED_FOR_TEE);
     return new BodyRecord(record.encoded, record.text);
   }
+  const encoded = teeEncoded(record.stream);
+  if (encoded !== null) return new BodyRecord(null, null, encoded);
   const [mine, theirs] = record.stream.tee();
   record.stream = mine;
   return new BodyRecord(null, null, theirs);

@@ -19,8 +19,9 @@ const QUEUE_LIMIT = 16 << 20;
 const INPUT_PIECE = 1 << 20;
 const FORMAT_ERROR = "The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.";
 
-// The two ends of one zlib stream (`compress`: deflate, else inflate).
-function zlibPipe(compress, format) {
+// The two ends of one zlib stream (`compress`: deflate, else inflate), or with format "br" of a
+// Brotli stream (the runtime's own bodies: response.js, encoded_body.js).
+export function zlibPipe(compress, format) {
   const handle = zlibCreate(compress, format);
   let readController;
   let writeController;

@@ -60,8 +60,12 @@ export function describeCopied(object) {
   if (response !== undefined) {
     if (response.body !== null) throw makeDOMException(STREAM_REFUSAL, DATA_CLONE);
     if (response.webSocket !== null) throw makeDOMException(WEBSOCKET_REFUSAL, DATA_CLONE);
-    return ['Response', response.status, response.statusText, flatHeaders(response.headers),
+    // The status text null: the status's default, as in the state.
+    const described = ['Response', response.status, response.statusText, flatHeaders(response.headers),
       response.type];
+    // encodeBody, as workerd's serialization carries it.
+    if (response.bodyEncoding === 'manual') described.push('manual');
+    return described;
   }
   // A host object of this kind that is none of the above (a bug): refused rather than lost.
   throw makeDOMException(
@@ -123,7 +127,8 @@ export function reviveCopied(target, description) {
       break;
     }
     case 'Response': {
-      if (d.length !== 5 || typeof d[1] !== 'number' || typeof d[2] !== 'string' || !isStringList(d[3]) ||
+      if ((d.length !== 5 && !(d.length === 6 && d[5] === 'manual')) || typeof d[1] !== 'number' ||
+          (typeof d[2] !== 'string' && d[2] !== null) || !isStringList(d[3]) ||
           (d[4] !== 'default' && d[4] !== 'error') ||
           !(NumberIsInteger(d[1]) && d[1] >= 0 && d[1] <= 999)) {
         throw malformed();
@@ -135,6 +140,7 @@ export function reviveCopied(target, description) {
       headersInternals.setGuard(headers, 'response');
       construct = () => responseInternals.make({
         type: d[4], url: '', status: d[1], statusText: d[2], headers, body: null, webSocket: null,
+        bodyEncoding: d.length === 6 ? 'manual' : 'automatic',
       });
       break;
     }

@@ -199,13 +199,14 @@ async function sendBody(id, stream) {
 // One exchange: resolves with [status, statusText, headers, body, id] (body an ArrayBuffer, or a
 // number when it is to be read with readFetchBody) or rejects with the error; an abort of
 // `signal` before the head ends it and rejects with the signal's reason. `body` is an
-// ArrayBuffer, null, or { stream } to send as it is produced. `manual`: a compressed response
-// body is given as it came (encodeResponseBody: 'manual'), else decoded.
-function exchange(method, url, headerList, body, signal, manual) {
+// ArrayBuffer, null, or { stream } to send as it is produced. The response's body comes as it
+// was received, never decoded by the host: a gzip or br body is decoded as it is read
+// (createFetchedResponse), so that it can also be passed on as it came.
+function exchange(method, url, headerList, body, signal) {
   return new Promise((resolve, reject) => {
     const streamed = body !== null && !(body instanceof ArrayBuffer);
     const wire = streamed ? (fixedLengthOf(body.stream) ?? -1) : body;
-    const started = native.startFetch(method, urlWithoutCredentials(url), headerList, wire, !manual);
+    const started = native.startFetch(method, urlWithoutCredentials(url), headerList, wire, false);
     const [id, promise] = started;
     const uploaded = streamed ? sendBody(id, body.stream) : null;
     const stop = whenAborted(signal, () => {
@@ -267,7 +268,7 @@ async function run(request, manual) {
       throw new TypeError(`Fetch API cannot load: ${url}`);
     }
     const [status, statusText, responseHeaders, responseBody, id] =
-      await exchange(method, url, headerList, body, signal, manual);
+      await exchange(method, url, headerList, body, signal);
     const streamedResponse = typeof responseBody === 'number';
     let location = null;
     for (let i = 0; i + 1 < responseHeaders.length; i += 2) {

@@ -2,14 +2,19 @@
 import './native.js';
 import { installGlobals } from './globals.js';
 import { internals } from './internals.js';
-import { bufferResponseBody, detachResponseStream } from './response.js';
+import {
+  bufferResponseBody, detachResponseStream, responseBodyEncoding, stubResponse,
+} from './response.js';
 import { formatLogArgs } from './console.js';
 import { inspect } from './inspect.js';
 import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
-import { requestBodyStream, requestGivenSignal } from './request.js';
+import { requestBodyStream, requestGivenSignal, requestWantsManualBody } from './request.js';
 import { domExceptionParts } from './dom_exception.js';
 import { enableNodeCompatFlags } from './cloudflare_global.js';
+import { fixedLengthOf } from './identity_stream.js';
+import { isReadableStream } from './streams.js';
+import { knownLength, setKnownLength } from './streams_inspect.js';
 
 installGlobals();
 
@@ -29,6 +34,15 @@ globalThis.__dormPreludeHooks = {
   detachResponseStream,
   requestBodyStream,
   requestGivenSignal,
+  requestWantsManualBody,
+  stubResponse,
+  responseBodyEncoding,
+  // A byte stream's length when known in advance (a body of bytes, a FixedLengthStream), else -1;
+  // and the length of a stream received over RPC whose sender knew it.
+  streamKnownLength: (stream) => knownLength(stream) ?? fixedLengthOf(stream) ?? -1,
+  setStreamKnownLength: (stream, length) => {
+    if (isReadableStream(stream)) setKnownLength(stream, length);
+  },
   domExceptionParts,
   enableNodeCompatFlags,
   // node:util's format() and inspect() are console's.

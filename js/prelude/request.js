@@ -315,6 +315,12 @@ export function requestBodyStream(value) {
   return bodyStreamForHost(requestState(value).body);
 }
 
+// Whether `value` is a Request made with encodeResponseBody: 'manual' (a stub's fetch() then gives
+// the callee's body as it was sent, not decoded).
+export function requestWantsManualBody(value) {
+  return isRequestObject(value) && requestState(value).responseBodyEncoding === 'manual';
+}
+
 // Whether `value` (a Request) follows an AbortSignal it was given: RPC and structured clone
 // refuse it then, as workerd does ("AbortSignal serialization is not enabled.").
 export function requestGivenSignal(value) {

@@ -3,7 +3,8 @@ import {
   BodyRecord, bodyStream, bodyStreamForHost, bufferBody, cloneBody, consumeBodyForHost, extractBody,
   inheritBody, isBodyUsed,
 } from './body.js';
-import { CompressionStream } from './compression_streams.js';
+import { zlibPipe } from './compression_streams.js';
+import { decodedBody, isKeptEncoding, takeEncoded } from './encoded_body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import { fixedLengthOf } from './identity_stream.js';
 import { structuredClone } from './structured_clone.js';
@@ -143,7 +144,7 @@ function initializeResponse(init, body, context) {
     webSocket,
     cf,
     // 'manual': the body is sent as it is, already encoded as its Content-Encoding says;
-    // 'automatic': a body whose Content-Encoding is gzip is compressed on its way out.
+    // 'automatic': a body whose Content-Encoding is gzip or br is compressed on its way out.
     bodyEncoding,
   };
 }
@@ -277,10 +278,11 @@ inheritBody(Response, (value) => isResponseObject(value), (response) => response
   (response) => responseState(response).headers);
 
 // A response fetch() received from another host: `headerList` flat (name, value, ...), `body` a
-// Uint8Array, a ReadableStream (a streamed body) or null, `url` the URL it was fetched from (the
-// last one, after redirects),
-// `webSocket` the socket of a 101 answer, `manual` whether the body is as it came
-// (encodeResponseBody: 'manual': it is then sent as it is too).
+// Uint8Array, a ReadableStream (a streamed body) or null, as received, `url` the URL it was
+// fetched from (the last one, after redirects), `webSocket` the socket of a 101 answer, `manual`
+// whether the body is given as it came (encodeResponseBody: 'manual': it is then sent as it is
+// too). Otherwise a body whose Content-Encoding is exactly gzip or br is decoded as it is read
+// (encoded_body.js), as workerd's fetch() gives it.
 export function createFetchedResponse(status, statusText, headerList, body, url, redirected,
   webSocket = null, manual = false) {
   const headers = new Headers();
@@ -288,18 +290,47 @@ export function createFetchedResponse(status, statusText, headerList, body, url,
     headersInternals.appendRaw(headers, headerList[i], headerList[i + 1]);
   }
   headersInternals.setGuard(headers, 'immutable');
+  let record = null;
+  if (body !== null) {
+    const encoding = manual ? null : contentEncodingOf(headers);
+    if (isKeptEncoding(encoding)) {
+      const raw = body instanceof Uint8Array ? bodyStream(new BodyRecord(body)) : body;
+      record = new BodyRecord(null, null, decodedBody(raw, encoding));
+    } else {
+      record = body instanceof Uint8Array ? new BodyRecord(body) : new BodyRecord(null, null, body);
+    }
+  }
   return new Response(internalToken, {
     type: 'default',
     url,
     status,
     statusText,
     headers,
-    body: body === null ? null
-      : body instanceof Uint8Array ? new BodyRecord(body) : new BodyRecord(null, null, body),
+    body: record,
     webSocket,
     redirected,
     bodyEncoding: manual ? 'manual' : 'automatic',
   });
+}
+
+// A stub's fetch() answer as its caller gets it (js/runtime/namespace.js): a Response made from
+// `body` and `init` as by the constructor. The callee sent a body whose Content-Encoding is
+// exactly gzip or br compressed (encodeForClient); unless `manual` (the caller's
+// encodeResponseBody), it is decoded as it is read, as workerd's caller decodes it.
+export function stubResponse(body, init, manual) {
+  const response = new Response(body, init);
+  const state = responseState(response);
+  const encoding = manual ? null : contentEncodingOf(state.headers);
+  if (state.body !== null && isKeptEncoding(encoding)) {
+    state.body = new BodyRecord(null, null, decodedBody(bodyStream(state.body), encoding));
+  }
+  return response;
+}
+
+// 'manual' when `value` is a Response whose body is sent as it is (encodeBody), else
+// 'automatic': RPC carries it, as workerd's serialization of a Response does.
+export function responseBodyEncoding(value) {
+  return isResponseObject(value) && responseState(value).bodyEncoding === 'manual' ? 'manual' : 'automatic';
 }
 
 export function isResponse(value) {
@@ -322,11 +353,12 @@ export function bufferResponseBody(value) {
 export function detachResponseStream(value) {
   if (!isResponseObject(value)) return null;
   const state = responseState(value);
-  gzipForClient(state);
+  encodeForClient(state);
   const stream = bodyStreamForHost(state.body);
   if (stream === null) return null;
   state.body = null;
-  const length = state.gzipped === true ? -1 : (knownLength(stream) ?? fixedLengthOf(stream) ?? -1);
+  const length = state.encodedForClient === true ? -1
+    : (knownLength(stream) ?? fixedLengthOf(stream) ?? -1);
   return [stream, length];
 }
 
@@ -334,28 +366,42 @@ export function detachResponseStream(value) {
 const pipeThrough = ReadableStream.prototype.pipeThrough;
 const ReflectApply = Reflect.apply;
 
-// As workerd sends a Response to a client: unless its body is 'manual', a body whose
-// Content-Encoding is exactly "gzip" is compressed on its way out (so a handler gives the plain
-// bytes, and a fetched response passed on, decoded as it arrived, is encoded again). The body
-// becomes the compressed stream, of a length not known in advance: its Content-Length is not
-// sent. (workerd also encodes "br"; Dorm has no Brotli encoder, and sends such a body as it is.)
-function gzipForClient(state) {
-  if (state.body === null || state.bodyEncoding === 'manual' || state.gzipped === true) return;
+// The Content-Encoding header's value (all values combined), or null.
+function contentEncodingOf(headers) {
   let encoding = null;
-  for (const [name, value] of headersInternals.list(state.headers)) {
+  for (const [name, value] of headersInternals.list(headers)) {
     if (name === 'content-encoding') encoding = encoding === null ? value : `${encoding}, ${value}`;
   }
-  if (encoding !== 'gzip') return;
+  return encoding;
+}
+
+// As workerd sends a Response to a client: unless its body is 'manual', a body whose
+// Content-Encoding is exactly "gzip" or "br" is compressed on its way out (so a handler gives the
+// plain bytes), gzip as CompressionStream does, Brotli at workerd's quality 5 and window of 2^19
+// bytes. The body becomes the compressed stream, of a length not known in advance: its
+// Content-Length is not sent. A fetched body of that same encoding that nobody has read yet is
+// sent as it came instead, under the Content-Length it came with (encoded_body.js).
+function encodeForClient(state) {
+  if (state.body === null || state.bodyEncoding === 'manual' || state.encodedForClient === true
+      || state.passedAsReceived === true) return;
+  const encoding = contentEncodingOf(state.headers);
+  if (!isKeptEncoding(encoding)) return;
   // A used or locked body fails as it would unencoded (bodyStreamForHost, below).
   if (isBodyUsed(state.body) || (state.body.stream !== null && state.body.stream.locked)) return;
   const record = state.body;
+  const received = takeEncoded(record.stream, encoding);
+  if (received !== null) {
+    state.body = new BodyRecord(null, null, received);
+    state.passedAsReceived = true;
+    return;
+  }
   const empty = record.stream === null
     && (record.text !== null ? record.text.length === 0 : record.encoded.byteLength === 0);
   const source = bodyStream(record);
-  // workerd's encoder writes nothing for a body without bytes: such a body stays empty.
-  const sent = empty ? source : ReflectApply(pipeThrough, source, [new CompressionStream('gzip')]);
+  // workerd's encoders write nothing for a body without bytes: such a body stays empty.
+  const sent = empty ? source : ReflectApply(pipeThrough, source, [zlibPipe(true, encoding)]);
   state.body = new BodyRecord(null, null, sent);
-  state.gzipped = true;
+  state.encodedForClient = true;
 }
 
 // What the host sends: the status line, the header list in order, and the whole body, which must
@@ -370,8 +416,8 @@ export function responseParts(response) {
   const headers = [];
   // A header with an empty name (Headers takes one, as workerd's does) is not sent.
   for (const [name, value] of headersInternals.list(state.headers)) {
-    // A body compressed on its way out (gzipForClient) has another length than the one given.
-    if (name !== '' && !(state.gzipped === true && name === 'content-length')) headers.push(name, value);
+    // A body compressed on its way out (encodeForClient) has another length than the one given.
+    if (name !== '' && !(state.encodedForClient === true && name === 'content-length')) headers.push(name, value);
   }
   return [
     state.status,

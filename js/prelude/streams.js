@@ -437,6 +437,28 @@ export const CountQueuingStrategy = strategyConstructor(LibCountQueuingStrategy,
 const lockedComma = [['This stream has already been locked for exclusive reading by another reader',
   'This ReadableStream is currently locked to a reader,']];
 adaptMembers(LibReadableStream, { tee: lockedComma });
+
+// Streams whose tee() their maker gives (setCustomTee): a function that returns the two branches,
+// or null to let the stream be teed as any other.
+const customTees = new WeakMap();
+{
+  const desc = Object.getOwnPropertyDescriptor(LibReadableStream.prototype, 'tee');
+  const teeAny = desc.value;
+  desc.value = {
+    tee() {
+      const custom = isObject(this) ? customTees.get(this) : undefined;
+      const branches = custom === undefined ? null : custom();
+      return branches === null ? Reflect.apply(teeAny, this, []) : branches;
+    },
+  }.tee;
+  Object.defineProperty(desc.value, 'length', { value: teeAny.length });
+  Object.defineProperty(LibReadableStream.prototype, 'tee', desc);
+}
+
+// Makes `tee` (see customTees) give the branches of `stream`'s tee().
+export function setCustomTee(stream, tee) {
+  customTees.set(stream, tee);
+}
 adaptMembers(LibReadableStreamDefaultReader);
 adaptMembers(LibReadableStreamBYOBReader);
 adaptMembers(ReadableStreamDefaultController, {

@@ -11,7 +11,7 @@ import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
 import { extendsWorkerEntrypoint } from './worker_host.js';
 import { forwardedWebSocket } from './web_sockets.js';
 import { ERROR_CLASSES, sendRequestBody, stubBodyStream } from './stub_bodies.js';
-import { requestBodyStream } from './prelude_hooks.js';
+import { requestBodyStream, requestWantsManualBody, stubResponse } from './prelude_hooks.js';
 import {
   SymbolDispose, abandonRpcStreams, cancelRpcStreams, decodeRpcValue, disposedCall,
   encodeRpcValue, exportMethod, registerObjectStub, releaseExported, setExportCaller,
@@ -199,11 +199,13 @@ async function fetchWith(send, className, idHex, name, input, init) {
   } else {
     responseBody = nullStatus || answer[2].byteLength === 0 ? null : answer[2];
   }
-  return new ResponseCtor(responseBody, {
+  // As workerd's: a gzip or br body the callee sent compressed is decoded as it is read, unless
+  // `init` asked for it as it was sent.
+  return stubResponse(responseBody, {
     status,
     statusText: answer[3],
     headers: answer[4],
-  });
+  }, init !== undefined && requestWantsManualBody(request));
 }
 
 // What `stub.x` gives for a name the stub does not have: calling it calls method `x`, awaiting it

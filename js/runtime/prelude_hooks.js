@@ -20,6 +20,16 @@ export const idnaToUnicode = hooks.idnaToUnicode;
 export const detachResponseStream = hooks.detachResponseStream;
 // (value) => null | ReadableStream: see requestBodyStream in js/prelude/request.js.
 export const requestBodyStream = hooks.requestBodyStream;
+// (value) => boolean: see requestWantsManualBody in js/prelude/request.js.
+export const requestWantsManualBody = hooks.requestWantsManualBody;
+// (body, init, manual) => Response: see stubResponse in js/prelude/response.js.
+export const stubResponse = hooks.stubResponse;
+// (value) => 'manual' | 'automatic': see responseBodyEncoding in js/prelude/response.js.
+export const responseBodyEncoding = hooks.responseBodyEncoding;
+// (stream) => number (-1 when not known) and (stream, length): see streamKnownLength and
+// setStreamKnownLength in js/prelude/index.js.
+export const streamKnownLength = hooks.streamKnownLength;
+export const setStreamKnownLength = hooks.setStreamKnownLength;
 // (value) => boolean: see requestGivenSignal in js/prelude/request.js.
 export const requestGivenSignal = hooks.requestGivenSignal;
 // (value) => null | [name, message]: see domExceptionParts in js/prelude/dom_exception.js.

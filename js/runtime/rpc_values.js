@@ -24,7 +24,9 @@ import {
   ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
-import { domExceptionParts, requestGivenSignal } from './prelude_hooks.js';
+import {
+  domExceptionParts, requestGivenSignal, responseBodyEncoding, setStreamKnownLength, streamKnownLength,
+} from './prelude_hooks.js';
 import {
   abandonRpcSink, abandonRpcStream, drainRpcSink, isReadableStream, isWritableStream, lockRpcSink,
   lockRpcStream, rpcWritable, sendRpcStream, stubBodyStream,
@@ -35,6 +37,7 @@ const ProxyCtor = Proxy;
 const HeadersCtor = globalThis.Headers;
 const RequestCtor = globalThis.Request;
 const ResponseCtor = globalThis.Response;
+const NumberIsSafeInteger = Number.isSafeInteger;
 const DOMExceptionCtor = globalThis.DOMException;
 const makeDataCloneError = (message) => new DOMExceptionCtor(message, 'DataCloneError');
 // The getter of attribute `name` of Ctor's instances, on its prototype or an ancestor of it (the
@@ -320,6 +323,11 @@ export function encodeRpcValue(value, forResult, retained = null) {
         contents = [ReflectApply(ResponseGetters.status, thing, []),
           ReflectApply(ResponseGetters.statusText, thing, []),
           headerList(ReflectApply(ResponseGetters.headers, thing, [])), body === null ? -1 : channel(body)];
+        // A body sent as it is stays so, as workerd carries encodeBody; and a body's length known
+        // in advance stays known (the receiver sends it with a Content-Length, as workerd does).
+        const length = body === null ? -1 : streamKnownLength(body);
+        contents[4] = responseBodyEncoding(thing) === 'manual' ? 'manual' : null;
+        if (length >= 0) contents[5] = length;
       } else {
         contents = domExceptionParts(thing);
         if (contents === null) {
@@ -552,8 +560,14 @@ function rebuild(kind, contents, streamOf) {
     if (contents[6] !== undefined) init.cache = StringCtor(contents[6]);
     return new RequestCtor(StringCtor(contents[1]), init);
   }
-  return new ResponseCtor(bodyOf(contents[3]), {
+  const body = bodyOf(contents[3]);
+  const length = contents[5];
+  if (body !== null && typeof length === 'number' && NumberIsSafeInteger(length) && length >= 0) {
+    setStreamKnownLength(body, length);
+  }
+  return new ResponseCtor(body, {
     status: contents[0], statusText: StringCtor(contents[1]), headers: contents[2],
+    encodeBody: contents[4] === 'manual' ? 'manual' : undefined,
   });
 }
 

@@ -212,7 +212,8 @@ HttpClient::Id HttpClient::Start(ExchangeRequest request, Head head, Wake wake) 
   if (!has_accept) x->header_list = curl_slist_append(x->header_list, "Accept:");
   if (!has_expect) x->header_list = curl_slist_append(x->header_list, "Expect:");
   if (!has_content_type) x->header_list = curl_slist_append(x->header_list, "Content-Type:");
-  // As workerd, nothing is offered unless the request does, but a gzip or br body is decoded.
+  // As workerd, nothing is offered unless the request does. A gzip or br body is decoded here
+  // only when the request asks (decode_body): fetch() decodes as the body is read instead.
   if (!has_encoding) x->header_list = curl_slist_append(x->header_list, "Accept-Encoding:");
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, x->header_list);
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip, br");

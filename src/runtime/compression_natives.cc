@@ -1,5 +1,6 @@
 // The natives behind js/prelude/compression_streams.js (CompressionStream and
-// DecompressionStream): one zlib stream per JavaScript handle. Contracts: docs/contracts.md.
+// DecompressionStream), and of the Brotli bodies (response.js, encoded_body.js): one zlib or
+// Brotli stream per JavaScript handle. Contracts: docs/contracts.md.
 //
 // Ownership: a stream belongs to its handle, an empty object whose internal fields hold the
 // stream's Holder and a tag. zlibRelease() frees the zlib state at once (the stream's end, error
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "js/strings.h"
+#include "runtime/brotli_stream.h"
 #include "runtime/native_module.h"
 #include "runtime/zlib_stream.h"
 
@@ -36,9 +38,28 @@ constexpr size_t kZlibMaxInputBytes = 1024 * 1024;
 constexpr int kZlibHandleFields = 2;
 alignas(8) const char kZlibHandleTag[8] = "zstream";
 
+// One of zlib's formats or Brotli, behind the one interface the natives use.
+class CodecStream {
+ public:
+  explicit CodecStream(std::unique_ptr<ZlibStream> zlib) : zlib_(std::move(zlib)) {}
+  explicit CodecStream(std::unique_ptr<BrotliStream> brotli) : brotli_(std::move(brotli)) {}
+  bool has_input() const { return zlib_ ? zlib_->has_input() : brotli_->has_input(); }
+  void SetInput(std::string bytes) {
+    zlib_ ? zlib_->SetInput(std::move(bytes)) : brotli_->SetInput(std::move(bytes));
+  }
+  size_t Pump(bool finish, unsigned char* out, size_t capacity, const char** error) {
+    return zlib_ ? zlib_->Pump(finish, out, capacity, error)
+                 : brotli_->Pump(finish, out, capacity, error);
+  }
+
+ private:
+  std::unique_ptr<ZlibStream> zlib_;
+  std::unique_ptr<BrotliStream> brotli_;
+};
+
 struct ZlibHolder {
   v8::Global<v8::Object> handle;
-  std::unique_ptr<ZlibStream> stream;  // null once released
+  std::unique_ptr<CodecStream> stream;  // null once released
   v8::Isolate* isolate;
 };
 
@@ -78,7 +99,8 @@ ZlibHolder* ZlibHolderArg(v8::Isolate* isolate, Local<Value> value, const char* 
   return holder;
 }
 
-// zlibCreate(compress: boolean, format: string) → handle.
+// zlibCreate(compress: boolean, format: string) → handle. The format is one of
+// CompressionStream's, or "br" (Brotli, which only the runtime's own code asks for).
 void ZlibCreate(const FunctionCallbackInfo<Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   Local<v8::Context> context = isolate->GetCurrentContext();
@@ -92,16 +114,20 @@ void ZlibCreate(const FunctionCallbackInfo<Value>& info) {
   ZlibStream::MemoryHooks hooks{
       [isolate] { isolate->LowMemoryNotification(); },
       [isolate](int64_t change) { isolate->AdjustAmountOfExternalAllocatedMemory(change); }};
-  std::unique_ptr<ZlibStream> stream;
+  std::unique_ptr<CodecStream> stream;
   if (format == "gzip" || format == "deflate" || format == "deflate-raw") {
-    stream = ZlibStream::Create(compress, format, &app->memory_budget(), std::move(hooks));
-    if (!stream) {
-      js::ThrowError(isolate, "Failed to initialize compression context.");
-      return;
-    }
+    auto zlib = ZlibStream::Create(compress, format, &app->memory_budget(), std::move(hooks));
+    if (zlib) stream = std::make_unique<CodecStream>(std::move(zlib));
+  } else if (format == "br") {
+    auto brotli = BrotliStream::Create(compress, &app->memory_budget(), std::move(hooks));
+    if (brotli) stream = std::make_unique<CodecStream>(std::move(brotli));
   } else {
     js::ThrowTypeError(isolate,
                        "The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.");
+    return;
+  }
+  if (!stream) {
+    js::ThrowError(isolate, "Failed to initialize compression context.");
     return;
   }
   IsolateZlibStreams& streams = ZlibStreamsByIsolate()[isolate];

@@ -18,6 +18,63 @@ namespace {
 // objects (as --max-body-bytes' default bounds a client's).
 constexpr size_t kMaxGatheredBody = size_t{100} << 20;
 
+// A streamed answer of the server's own objects to a local fetch() (StartLocalFetch), gathered
+// whole on the caller's loop as the callee produces it: `complete` gets the outcome once the body
+// has ended, failed, or passed kMaxGatheredBody (the fetch then fails, as for a request body).
+// Alive while the stream's consumer wake-up (or a drain posted by it) holds it. `Outcome` is
+// ThreadEngine's FetchOutcome.
+template <typename Outcome>
+struct LocalBodyGather {
+  std::shared_ptr<ResponseStream> stream;
+  boost::asio::io_context* io = nullptr;
+  Outcome outcome;
+  std::function<void(Outcome)> complete;
+  bool done = false;
+
+  // Takes what the callee has produced until a Take() finds nothing (which arms the wake-up for
+  // the next Push() or Finish()) or the body ends.
+  static void Drain(const std::shared_ptr<LocalBodyGather>& self) {
+    if (self->done) return;
+    ResponseStream::Taken taken;
+    do {
+      taken = self->stream->Take();
+      self->stream->Consumed(taken.bytes.size());
+      self->outcome.response.body += taken.bytes;
+    } while (!taken.ended && !taken.bytes.empty() &&
+             self->outcome.response.body.size() <= kMaxGatheredBody);
+    if (self->outcome.response.body.size() > kMaxGatheredBody) {
+      self->outcome.failed = true;
+      self->outcome.error_kind = static_cast<int>(outbound::ExchangeError::Kind::kTooLarge);
+      self->outcome.error = "The response body is larger than this server allows (" +
+                            std::to_string(kMaxGatheredBody >> 20) + " MiB).";
+      self->outcome.response.body.clear();
+      self->stream->Cancel();
+    } else if (taken.ended && taken.failed) {
+      self->outcome.failed = true;
+      self->outcome.error_kind = static_cast<int>(outbound::ExchangeError::Kind::kNetwork);
+      self->outcome.error = "Network connection lost.";
+      self->outcome.response.body.clear();
+    } else if (!taken.ended) {
+      return;  // armed: the wake-up posts the next drain
+    }
+    self->done = true;
+    self->stream->SetConsumerWake(nullptr);  // breaks the cycle stream → wake-up → this
+    self->complete(std::move(self->outcome));
+  }
+
+  static void Start(std::shared_ptr<ResponseStream> stream, boost::asio::io_context* io,
+                    Outcome head, std::function<void(Outcome)> complete) {
+    auto self = std::make_shared<LocalBodyGather>();
+    self->stream = std::move(stream);
+    self->io = io;
+    self->outcome = std::move(head);
+    self->complete = std::move(complete);
+    self->stream->SetConsumerWake(
+        [self] { boost::asio::post(*self->io, [self] { Drain(self); }); });
+    boost::asio::post(*io, [self] { Drain(self); });
+  }
+};
+
 // [status, statusText, headers, body]: body is the whole body as an ArrayBuffer, or, when it is
 // streamed, the fetch's id (for readFetchBody).
 v8::Local<v8::Value> FetchAnswer(v8::Isolate* isolate, outbound::ExchangeResponse& response,
@@ -112,14 +169,26 @@ bool ThreadEngine::StartLocalFetch(uint64_t id, outbound::ExchangeRequest& reque
     outcome.response.status_text = std::move(answer.status_text);
     outcome.response.headers = std::move(answer.headers);
     outcome.response.body = std::move(answer.body);
-    auto complete = [pool, home, id, outcome = std::move(outcome)]() mutable {
-      if (ThreadEngine* engine = pool->engine(home)) engine->CompleteFetch(id, std::move(outcome));
+    auto settle = [pool, home, id](FetchOutcome outcome) {
+      auto complete = [pool, home, id, outcome = std::move(outcome)]() mutable {
+        if (ThreadEngine* engine = pool->engine(home)) {
+          engine->CompleteFetch(id, std::move(outcome));
+        }
+      };
+      if (ThreadEngine* caller = pool->OnLoop(home) ? pool->engine(home) : nullptr) {
+        caller->RunSoon(std::move(complete));
+      } else {
+        boost::asio::post(pool->io(home), std::move(complete));
+      }
     };
-    if (ThreadEngine* caller = pool->OnLoop(home) ? pool->engine(home) : nullptr) {
-      caller->RunSoon(std::move(complete));
-    } else {
-      boost::asio::post(pool->io(home), std::move(complete));
+    if (answer.body_stream) {
+      // A body the callee still produces (one compressed on its way out, or a stream): the
+      // caller takes bodies of its own objects whole.
+      LocalBodyGather<FetchOutcome>::Start(std::move(answer.body_stream), &pool->io(home),
+                                           std::move(outcome), std::move(settle));
+      return;
     }
+    settle(std::move(outcome));
   };
   if (!shared_.local_fetch(it->second.app->app(), local, respond)) return false;
   // Served by this server's own objects: no socket, so nothing counts as outbound traffic.

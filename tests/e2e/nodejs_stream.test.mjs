@@ -9,8 +9,7 @@ import { startServer, fixture, describeCli } from './lib/dorm.mjs';
 
 // What workerd 2026-10-23 answers for fixtures/nodejs-stream/src/index.js (runChecks()), run as a
 // Worker and as a Durable Object (the same answers) with compatibilityDate "2025-09-01" and
-// compatibilityFlags ["nodejs_compat"]. CompressionStream and DecompressionStream are left out of
-// node:stream/web's names: Dorm has neither global (README, Known differences).
+// compatibilityFlags ["nodejs_compat"].
 const WORKERD_ANSWERS = {
   "pipeline": {
     "error": null,
@@ -537,7 +536,9 @@ const WORKERD_ANSWERS = {
     ],
     "web": [
       "ByteLengthQueuingStrategy",
+      "CompressionStream",
       "CountQueuingStrategy",
+      "DecompressionStream",
       "ReadableByteStreamController",
       "ReadableStream",
       "ReadableStreamBYOBReader",

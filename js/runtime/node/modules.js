@@ -12,7 +12,8 @@ import { native } from '../native.js';
 
 // The Web streams that node:stream/web re-exports, as they were before any app code ran.
 const WEB_STREAM_NAMES = [
-  'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'ReadableByteStreamController',
+  'ByteLengthQueuingStrategy', 'CompressionStream', 'CountQueuingStrategy', 'DecompressionStream',
+  'ReadableByteStreamController',
   'ReadableStream', 'ReadableStreamBYOBReader', 'ReadableStreamBYOBRequest',
   'ReadableStreamDefaultController', 'ReadableStreamDefaultReader', 'TextDecoderStream',
   'TextEncoderStream', 'TransformStream', 'TransformStreamDefaultController', 'WritableStream',
