@@ -1,8 +1,8 @@
 // The natives behind js/prelude/cache.js (the Cache API): the app's entries in the server's
 // ResponseCache. The prelude decides what may be cached and for how long; these only store, find
 // and remove. Contracts: docs/contracts.md.
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/native_module.h"
 #include "runtime/response_cache.h"
@@ -87,10 +87,8 @@ class CacheCallbacks {
       headers.push_back(js::FromUtf8(isolate, name));
       headers.push_back(js::FromUtf8(isolate, value));
     }
-    Local<v8::ArrayBuffer> body = v8::ArrayBuffer::New(isolate, entry->body.size());
-    if (!entry->body.empty()) {
-      std::memcpy(body->GetBackingStore()->Data(), entry->body.data(), entry->body.size());
-    }
+    Local<v8::ArrayBuffer> body;
+    if (!js::NewArrayBufferCopy(isolate, entry->body).ToLocal(&body)) return;
     Local<Value> parts[] = {v8::Integer::New(isolate, entry->status),
                             js::FromUtf8(isolate, entry->status_text),
                             v8::Array::New(isolate, headers.data(), headers.size()), body};
