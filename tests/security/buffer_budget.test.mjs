@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../e2e/lib/dorm.mjs';
+import { WebSocket } from '../e2e/lib/ws.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MEMORY_LIMIT_ERROR = "Durable Object's isolate exceeded its memory limit and was reset.";
@@ -60,5 +61,32 @@ test('a native buffer past the app memory budget resets the app, not the runtime
     assert.equal(res.status, 200, `${step}: ${res.text}`);
     assert.equal(res.json().size, size, step);
   }
+  assert.equal(server.runtimeCrashes(), 0, server.outputTail());
+});
+
+// A client's binary message when the object's app holds most of its budget: the runtime's copy of
+// it for the handler ended the process, so one unauthenticated client could take every app down.
+test("a client's WebSocket message past the budget resets the app, not the runtime process", { timeout: 60000 }, async () => {
+  const exchange = async (id, n) => {
+    assert.equal((await filler(RESET)).status, 500);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/_do/budget/${id}/socket?n=${n}`, {
+      headers: { host: `filler.localhost:${server.port}` },
+    });
+    try {
+      return await new Promise((resolve, reject) => {
+        ws.on('open', () => ws.send(Buffer.alloc(4 << 20)));
+        ws.on('message', (data) => resolve(`message ${data}`));
+        ws.on('close', (code, reason) => resolve(`close ${code} ${reason}`));
+        ws.on('error', reject);
+      });
+    } finally {
+      ws.terminate();
+    }
+  };
+  assert.equal(await exchange('w1', 80), `message got ${4 << 20}`);
+  assert.equal(await exchange('w2', 126), `close 1011 ${MEMORY_LIMIT_ERROR}`);
+  const read = await victim('/_do/vault/v/read');
+  assert.equal(read.status, 200);
+  assert.equal(read.json().secret, 'victim-secret');
   assert.equal(server.runtimeCrashes(), 0, server.outputTail());
 });
