@@ -26,8 +26,10 @@ export const TextEncoder = { TextEncoder: class extends Uncloneable {
     if (!(destination instanceof Uint8Array)) {
       throw new TypeError("Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type 'Uint8Array'.");
     }
-    const [read, written] = native.utf8EncodeInto(string, destination);
-    return { read, written };
+    // By index: destructuring would call Array.prototype[Symbol.iterator], which user code may
+    // have replaced (workerd's encodeInto runs none of it).
+    const counts = native.utf8EncodeInto(string, destination);
+    return { read: counts[0], written: counts[1] };
   }
 } }.TextEncoder;
 

@@ -423,8 +423,17 @@ std::vector<runtime::DeployedClass> Registry::CatalogEntries(const std::string& 
 
 void Registry::SetLastError(const std::string& app, const std::string& name,
                             const std::string& error) {
+  // The message is the tenant's: kept whole, a class's error of 100 MiB stayed in the server's
+  // memory for as long as it ran. Cut at a UTF-8 boundary, as the logs cut their lines.
+  std::string kept = error.substr(0, kMaxLastErrorBytes);
+  if (kept.size() < error.size()) {
+    size_t keep = kept.size();
+    while (keep > 0 && (static_cast<unsigned char>(error[keep]) & 0xC0) == 0x80) --keep;
+    kept.resize(keep);
+    kept += "\xE2\x80\xA6";
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  last_errors_[{app, name}] = error;
+  last_errors_[{app, name}] = std::move(kept);
 }
 
 std::string Registry::LastError(const std::string& app, const std::string& name) {

@@ -114,7 +114,9 @@ class Registry {
   // The app's classes as the runtime needs them.
   std::vector<runtime::DeployedClass> CatalogEntries(const std::string& app);
 
-  // The last uncaught error of a class since the server started (kept in memory only).
+  // The last uncaught error of a class since the server started (kept in memory only), cut to
+  // kMaxLastErrorBytes (and an ellipsis) at a UTF-8 boundary.
+  static constexpr size_t kMaxLastErrorBytes = 16u << 10;
   void SetLastError(const std::string& app, const std::string& name, const std::string& error);
   std::string LastError(const std::string& app, const std::string& name);
 

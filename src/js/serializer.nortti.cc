@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "js/array_buffers.h"
 #include "js/clone_bytes_check.h"
 #include "js/host_objects.h"
 #include "js/strings.h"
@@ -152,9 +153,11 @@ class CloneReader : public v8::ValueDeserializer::Delegate {
       ThrowError(isolate, "Unable to deserialize cloned data: a Blob cannot be read here.");
       return {};
     }
-    v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, length);
-    if (length > 0) std::memcpy(buffer->GetBackingStore()->Data(), contents, length);
-    v8::Local<v8::Uint8Array> bytes = v8::Uint8Array::New(buffer, 0, length);
+    v8::Local<v8::Uint8Array> bytes;
+    if (!NewUint8ArrayCopy(isolate, std::string_view(static_cast<const char*>(contents), length))
+             .ToLocal(&bytes)) {
+      return {};
+    }
     v8::Local<v8::String> type =
         FromUtf8(isolate, std::string_view(static_cast<const char*>(type_bytes), type_length));
     v8::Local<v8::Object> blob;

@@ -1,8 +1,10 @@
 // The natives behind js/prelude/cache.js (the Cache API): the app's entries in the server's
 // ResponseCache. The prelude decides what may be cached and for how long; these only store, find
 // and remove. Contracts: docs/contracts.md.
-#include <cstring>
+#include <cmath>
+#include <limits>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/native_module.h"
 #include "runtime/response_cache.h"
@@ -33,6 +35,16 @@ bool ReadKey(const FunctionCallbackInfo<Value>& info, const char* usage, std::st
   return true;
 }
 
+// The expiry the prelude computed (now plus the response's max-age, which may be any number of
+// digits, so up to Infinity) as int64 milliseconds: converting a double out of int64's range is
+// undefined behaviour. NaN expires at once; past the range is forever.
+int64_t ExpiryMs(double ms) {
+  if (std::isnan(ms)) return 0;
+  if (ms >= 9.2e18) return std::numeric_limits<int64_t>::max();
+  if (ms <= -9.2e18) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(ms);
+}
+
 class CacheCallbacks {
  public:
   // cachePut(cacheName, url, status, statusText, headers, body, expiresMs): headers [name, value,
@@ -52,7 +64,7 @@ class CacheCallbacks {
       return;
     }
     entry.status = info[2].As<v8::Int32>()->Value();
-    entry.expires_ms = static_cast<int64_t>(info[6].As<v8::Number>()->Value());
+    entry.expires_ms = ExpiryMs(info[6].As<v8::Number>()->Value());
     Local<v8::Array> headers = info[4].As<v8::Array>();
     for (uint32_t i = 0; i + 1 < headers->Length(); i += 2) {
       Local<Value> name, value;
@@ -87,10 +99,8 @@ class CacheCallbacks {
       headers.push_back(js::FromUtf8(isolate, name));
       headers.push_back(js::FromUtf8(isolate, value));
     }
-    Local<v8::ArrayBuffer> body = v8::ArrayBuffer::New(isolate, entry->body.size());
-    if (!entry->body.empty()) {
-      std::memcpy(body->GetBackingStore()->Data(), entry->body.data(), entry->body.size());
-    }
+    Local<v8::ArrayBuffer> body;
+    if (!js::NewArrayBufferCopy(isolate, entry->body).ToLocal(&body)) return;
     Local<Value> parts[] = {v8::Integer::New(isolate, entry->status),
                             js::FromUtf8(isolate, entry->status_text),
                             v8::Array::New(isolate, headers.data(), headers.size()), body};

@@ -1,8 +1,8 @@
 // The natives behind js/prelude/structured_clone.js (structuredClone and its transfer list), also
 // used by js/prelude/web_socket.js and the storage API to serialize values.
 // Contracts: docs/contracts.md.
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/host_objects.h"
 #include "js/serializer.h"
 #include "js/strings.h"
@@ -23,10 +23,8 @@ class CloneCallbacks {
     v8::Isolate* isolate = info.GetIsolate();
     auto bytes = js::Serialize(isolate, info[0], AppOf(info)->clone_hooks());
     if (!bytes) return;
-    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes->size());
-    if (!bytes->empty())
-      std::memcpy(buffer->GetBackingStore()->Data(), bytes->data(), bytes->size());
-    info.GetReturnValue().Set(buffer);
+    Local<v8::ArrayBuffer> buffer;
+    if (js::NewArrayBufferCopy(isolate, *bytes).ToLocal(&buffer)) info.GetReturnValue().Set(buffer);
   }
 
   static void Deserialize(const FunctionCallbackInfo<Value>& info) {

@@ -10,13 +10,13 @@
 // decompression bomb is read in bounded pieces at the reader's pace.
 #include "runtime/compression_natives.h"
 
-#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/brotli_stream.h"
 #include "runtime/native_module.h"
@@ -195,9 +195,12 @@ void ZlibPump(const FunctionCallbackInfo<Value>& info) {
     info.GetReturnValue().SetNull();
     return;
   }
-  Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, produced);
-  std::memcpy(buffer->GetBackingStore()->Data(), scratch.data(), produced);
-  info.GetReturnValue().Set(v8::Uint8Array::New(buffer, 0, produced));
+  Local<v8::Uint8Array> piece;
+  if (js::NewUint8ArrayCopy(
+          isolate, std::string_view(reinterpret_cast<const char*>(scratch.data()), produced))
+          .ToLocal(&piece)) {
+    info.GetReturnValue().Set(piece);
+  }
 }
 
 // zlibRelease(handle) → undefined: frees the stream's zlib state now; no-op if already released.

@@ -4,8 +4,8 @@
 #include <openssl/x509.h>
 
 #include <cmath>
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/crypto_subtle.h"
 
@@ -73,13 +73,11 @@ const EVP_MD* DigestArg(const v8::FunctionCallbackInfo<v8::Value>& info, int ind
 }
 
 v8::Local<v8::ArrayBuffer> NewArrayBuffer(v8::Isolate* isolate, std::string_view bytes) {
-  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes.size());
-  if (!bytes.empty()) std::memcpy(buffer->GetBackingStore()->Data(), bytes.data(), bytes.size());
-  return buffer;
+  return js::NewArrayBufferCopy(isolate, bytes).FromMaybe(v8::Local<v8::ArrayBuffer>());
 }
 
 v8::Local<v8::Uint8Array> NewUint8Array(v8::Isolate* isolate, std::string_view bytes) {
-  return v8::Uint8Array::New(NewArrayBuffer(isolate, bytes), 0, bytes.size());
+  return js::NewUint8ArrayCopy(isolate, bytes).FromMaybe(v8::Local<v8::Uint8Array>());
 }
 
 PkeyPtr ParsePublicKey(std::string_view der, size_t* consumed) {

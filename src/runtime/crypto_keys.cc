@@ -175,7 +175,11 @@ std::optional<std::vector<std::optional<std::string>>> PartsArg(
   return parts;
 }
 
+// Empty if any value is (a buffer there was no room for, its exception pending).
 v8::Local<v8::Array> MakeArray(v8::Isolate* isolate, std::vector<v8::Local<v8::Value>> values) {
+  for (const auto& value : values) {
+    if (value.IsEmpty()) return {};
+  }
   return v8::Array::New(isolate, values.data(), values.size());
 }
 

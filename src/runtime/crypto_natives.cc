@@ -3,8 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <cstring>
-
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/crypto_subtle.h"
 #include "runtime/native_module.h"
@@ -74,9 +73,12 @@ class CryptoCallbacks {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_Digest(data, size, out, &length, md, nullptr);
-    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, length);
-    std::memcpy(buffer->GetBackingStore()->Data(), out, length);
-    info.GetReturnValue().Set(buffer);
+    Local<v8::ArrayBuffer> buffer;
+    if (js::NewArrayBufferCopy(isolate,
+                               std::string_view(reinterpret_cast<const char*>(out), length))
+            .ToLocal(&buffer)) {
+      info.GetReturnValue().Set(buffer);
+    }
   }
 };
 

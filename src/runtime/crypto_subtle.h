@@ -75,9 +75,11 @@ std::optional<int64_t> IntegerArg(const v8::FunctionCallbackInfo<v8::Value>& inf
 const EVP_MD* DigestArg(const v8::FunctionCallbackInfo<v8::Value>& info, int index,
                         bool allow_md5 = false);
 
-// A new ArrayBuffer holding `bytes`.
+// A new ArrayBuffer holding `bytes`; empty, with an exception pending, when the isolate's memory
+// budget has no room for it (js/array_buffers.h). Setting an empty result as a native's return
+// value returns undefined, and the exception ends the call.
 v8::Local<v8::ArrayBuffer> NewArrayBuffer(v8::Isolate* isolate, std::string_view bytes);
-// A new Uint8Array (over its own ArrayBuffer) holding `bytes`.
+// A new Uint8Array (over its own ArrayBuffer) holding `bytes`; empty as NewArrayBuffer.
 v8::Local<v8::Uint8Array> NewUint8Array(v8::Isolate* isolate, std::string_view bytes);
 
 // Keys from DER; null when `der` is not exactly one key of that form. `consumed` (optional)

@@ -13,12 +13,12 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/native_module.h"
 #include "util/crc.h"
@@ -258,9 +258,11 @@ void DigestStreamFinish(const FunctionCallbackInfo<Value>& info) {
     }
   }
   holder->Close();
-  Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, length);
-  std::memcpy(buffer->GetBackingStore()->Data(), out, length);
-  info.GetReturnValue().Set(buffer);
+  Local<v8::ArrayBuffer> buffer;
+  if (js::NewArrayBufferCopy(isolate, std::string_view(reinterpret_cast<const char*>(out), length))
+          .ToLocal(&buffer)) {
+    info.GetReturnValue().Set(buffer);
+  }
 }
 
 // digestStreamRelease(handle) → undefined: frees the hash state now; anything not an open

@@ -1,7 +1,6 @@
 #include "runtime/sql_natives.h"
 
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/native_module.h"
 #include "storage/sql_cursor.h"
@@ -123,10 +123,9 @@ class SqlCallbacks {
         return js::FromUtf8(isolate, row.text(column));
       case Type::kBlob: {
         const std::string_view bytes = row.blob(column);
-        Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes.size());
-        if (!bytes.empty()) {
-          std::memcpy(buffer->GetBackingStore()->Data(), bytes.data(), bytes.size());
-        }
+        // Without room for it, null stands in: the exception pending ends the call.
+        Local<v8::ArrayBuffer> buffer;
+        if (!js::NewArrayBufferCopy(isolate, bytes).ToLocal(&buffer)) return v8::Null(isolate);
         return buffer;
       }
       case Type::kNull:

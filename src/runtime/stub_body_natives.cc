@@ -1,7 +1,7 @@
 // The natives behind js/runtime/stub_bodies.js: the caller's side of a stub's fetch() answer whose
 // body the callee still produces, read chunk by chunk. Contracts: docs/contracts.md.
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/native_module.h"
 
@@ -29,8 +29,8 @@ class StubBodyCallbacks {
     ResponseStream::Failure failure;
     if (taken) {
       if (!taken->bytes.empty()) {
-        Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, taken->bytes.size());
-        std::memcpy(buffer->GetBackingStore()->Data(), taken->bytes.data(), taken->bytes.size());
+        Local<v8::ArrayBuffer> buffer;
+        if (!js::NewArrayBufferCopy(isolate, taken->bytes).ToLocal(&buffer)) return;
         bytes = buffer;
       }
       state = taken->failed ? 2 : taken->ended ? 1 : 0;

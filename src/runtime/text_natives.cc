@@ -4,8 +4,8 @@
 #include <unicode/ustring.h>
 
 #include <algorithm>
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/native_module.h"
 
@@ -23,9 +23,8 @@ class TextCallbacks {
   static void Utf8Encode(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     std::string bytes = js::ToUtf8(isolate, info[0]);
-    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes.size());
-    if (!bytes.empty()) std::memcpy(buffer->GetBackingStore()->Data(), bytes.data(), bytes.size());
-    info.GetReturnValue().Set(v8::Uint8Array::New(buffer, 0, bytes.size()));
+    Local<v8::Uint8Array> view;
+    if (js::NewUint8ArrayCopy(isolate, bytes).ToLocal(&view)) info.GetReturnValue().Set(view);
   }
 
   static void Utf8EncodeInto(const FunctionCallbackInfo<Value>& info) {

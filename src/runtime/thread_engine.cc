@@ -726,6 +726,12 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   if (it == instance->in_flight.end()) return;
   AppIsolate* app = instance->app;
   v8::Isolate* isolate = app->isolate();
+  if (!fulfilled && (app->out_of_memory() || isolate->IsExecutionTerminating())) {
+    // The turn is ending (the memory budget refused a buffer and threw its RangeError, or a limit
+    // stopped the code): what was thrown is not the cause, and can no longer be read. The event
+    // stays in flight; the reset that ends the turn answers it with the reason.
+    return;
+  }
   if (!fulfilled && !it->second.rpc) {
     std::string stack = js::ExceptionStack(isolate, value);
     Log(LogLevel::kError, LogTag(instance->address) + " Uncaught " + stack);

@@ -4,8 +4,8 @@
 // answer comes back to the caller's thread, where it settles the caller's promise in a turn.
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/engine_pool.h"
 #include "runtime/object_id.h"
@@ -56,10 +56,8 @@ v8::Local<v8::Value> CallAnswer(v8::Isolate* isolate, v8::Local<v8::Context> con
     body = decoded->value;
     if (decoded->unreadable) outcome = 4;
   } else {
-    v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, answer.body.size());
-    if (!answer.body.empty()) {
-      std::memcpy(buffer->GetBackingStore()->Data(), answer.body.data(), answer.body.size());
-    }
+    v8::Local<v8::ArrayBuffer> buffer;
+    if (!js::NewArrayBufferCopy(isolate, answer.body).ToLocal(&buffer)) return {};
     body = buffer;
   }
   std::vector<v8::Local<v8::Value>> headers;

@@ -2,11 +2,10 @@
 // client (after the calling object's earlier writes are durable, like every other output of the
 // object) and its outcome settles the caller's promise in a turn, like a call's answer.
 #include <boost/asio/post.hpp>
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "outbound/http_client.h"
-#include "runtime/crypto_subtle.h"
 #include "runtime/engine_pool.h"
 #include "runtime/thread_engine.h"
 
@@ -76,17 +75,16 @@ struct LocalBodyGather {
 };
 
 // [status, statusText, headers, body]: body is the whole body as an ArrayBuffer, or, when it is
-// streamed, the fetch's id (for readFetchBody).
-v8::Local<v8::Value> FetchAnswer(v8::Isolate* isolate, outbound::ExchangeResponse& response,
-                                 uint64_t streamed_id) {
+// streamed, the fetch's id (for readFetchBody). Empty, with an exception pending, when the app's
+// memory budget has no room for the body.
+v8::MaybeLocal<v8::Value> FetchAnswer(v8::Isolate* isolate, outbound::ExchangeResponse& response,
+                                      uint64_t streamed_id) {
   v8::Local<v8::Value> body;
   if (streamed_id != 0) {
     body = v8::Number::New(isolate, static_cast<double>(streamed_id));
   } else {
-    v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, response.body.size());
-    if (!response.body.empty()) {
-      std::memcpy(buffer->GetBackingStore()->Data(), response.body.data(), response.body.size());
-    }
+    v8::Local<v8::ArrayBuffer> buffer;
+    if (!js::NewArrayBufferCopy(isolate, response.body).ToLocal(&buffer)) return {};
     body = buffer;
   }
   std::vector<v8::Local<v8::Value>> headers;
@@ -307,9 +305,12 @@ void ThreadEngine::CompleteFetch(uint64_t id, FetchOutcome outcome) {
               .IsNothing())
         return;
     } else {
-      if (resolver->Resolve(context, FetchAnswer(isolate, outcome.response, streamed ? id : 0))
-              .IsNothing())
+      v8::Local<v8::Value> answer;
+      if (!FetchAnswer(isolate, outcome.response, streamed ? id : 0).ToLocal(&answer)) {
+        resolver->Reject(context, try_catch.Exception()).IsJust();
         return;
+      }
+      if (resolver->Resolve(context, answer).IsNothing()) return;
     }
   });
 }
@@ -337,7 +338,14 @@ bool ThreadEngine::SettleFetchRead(uint64_t id, PendingFetch& fetch,
     if (ObjectInstance* instance = FindBySlot(fetch.slot); instance && instance->usage) {
       instance->usage->outbound_bytes += bytes.size();
     }
-    reader->Resolve(context, crypto::NewUint8Array(isolate, bytes)).IsJust();
+    // Called from a native and from a turn: the read fails here, whoever called.
+    v8::TryCatch try_catch(isolate);
+    v8::Local<v8::Uint8Array> chunk;
+    if (js::NewUint8ArrayCopy(isolate, bytes).ToLocal(&chunk)) {
+      reader->Resolve(context, chunk).IsJust();
+    } else {
+      reader->Reject(context, try_catch.Exception()).IsJust();
+    }
     return false;
   }
   if (!fetch.body_ended) {

@@ -6,8 +6,8 @@
 // gate like those of any socket. The connection itself leaves once the writes the object made
 // before it are durable, as fetch() does.
 #include <cctype>
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "outbound/web_socket_client.h"
 #include "runtime/thread_engine.h"
@@ -49,11 +49,11 @@ std::string HeaderValue(const outbound::WebSocketAnswer& answer, std::string_vie
   return {};
 }
 
-v8::Local<v8::Value> SocketAnswer(v8::Isolate* isolate, const outbound::WebSocketAnswer& answer) {
-  v8::Local<v8::ArrayBuffer> body = v8::ArrayBuffer::New(isolate, answer.body.size());
-  if (!answer.body.empty()) {
-    std::memcpy(body->GetBackingStore()->Data(), answer.body.data(), answer.body.size());
-  }
+// Empty, with an exception pending, when the app's memory budget has no room for the body.
+v8::MaybeLocal<v8::Value> SocketAnswer(v8::Isolate* isolate,
+                                       const outbound::WebSocketAnswer& answer) {
+  v8::Local<v8::ArrayBuffer> body;
+  if (!js::NewArrayBufferCopy(isolate, answer.body).ToLocal(&body)) return {};
   std::vector<v8::Local<v8::Value>> headers;
   headers.reserve(answer.headers.size() * 2);
   for (const auto& [name, value] : answer.headers) {
@@ -211,7 +211,12 @@ void ThreadEngine::SettleWebSocket(uint64_t id, std::shared_ptr<outbound::WebSoc
     v8::Local<v8::Promise::Resolver> resolver = global.Get(isolate);
     global.Reset();
     if (answer) {
-      if (resolver->Resolve(context, SocketAnswer(isolate, *answer)).IsNothing()) return;
+      v8::Local<v8::Value> parts;
+      if (!SocketAnswer(isolate, *answer).ToLocal(&parts)) {
+        resolver->Reject(context, try_catch.Exception()).IsJust();
+        return;
+      }
+      if (resolver->Resolve(context, parts).IsNothing()) return;
     } else {
       v8::Local<v8::Value> parts[] = {v8::Integer::New(isolate, static_cast<int>(error->kind)),
                                       js::FromUtf8(isolate, error->message)};

@@ -1,7 +1,7 @@
 // ThreadEngine's WebSocket half: events from connections become object events (waking a
 // hibernated object), and the object's sends and closes pass the output gate.
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
@@ -132,9 +132,12 @@ void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, SocketEvent even
                                                                  : "error";
     v8::Local<v8::Value> data;
     if (event.kind == SocketEvent::Kind::kMessage && !event.text) {
-      v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, event.data.size());
-      if (!event.data.empty()) {
-        std::memcpy(buffer->GetBackingStore()->Data(), event.data.data(), event.data.size());
+      v8::Local<v8::ArrayBuffer> buffer;
+      if (!js::NewArrayBufferCopy(isolate, event.data).ToLocal(&buffer)) {
+        // No room in the app's memory budget: the event fails with the RangeError (and the
+        // budget has ended the turn).
+        SettleBySlot(slot, event_id, false, try_catch.Exception());
+        return;
       }
       data = buffer;
     } else {

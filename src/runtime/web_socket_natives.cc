@@ -2,8 +2,8 @@
 // callers (js/prelude/web_socket.js, js/runtime/web_sockets.js) validate arguments and produce
 // Cloudflare's error messages; these functions keep the per-socket state that must outlive an
 // object's instance and pass outputs through the output gate. Contracts: docs/contracts.md.
-#include <cstring>
 
+#include "js/array_buffers.h"
 #include "js/serializer.h"
 #include "js/strings.h"
 #include "runtime/native_module.h"
@@ -193,10 +193,10 @@ class WebSocketCallbacks {
       info.GetReturnValue().SetNull();
       return;
     }
-    Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, record->attachment.size());
-    std::memcpy(buffer->GetBackingStore()->Data(), record->attachment.data(),
-                record->attachment.size());
-    info.GetReturnValue().Set(buffer);
+    Local<v8::ArrayBuffer> buffer;
+    if (js::NewArrayBufferCopy(isolate, record->attachment).ToLocal(&buffer)) {
+      info.GetReturnValue().Set(buffer);
+    }
   }
 
   // wsSetAutoResponse(slot, request | null, response): the object's auto-response (lengths

@@ -12,6 +12,11 @@ namespace dorm {
 namespace {
 std::atomic<LogLevel> g_min_level{LogLevel::kInfo};
 
+// The most of one message that is written. Messages carry tenant text (console output, exception
+// messages and stacks), which may be a string of hundreds of MiB: written whole, one call would
+// fill the disk under the log for every app. As the live log's lines (kTailMessageBytes).
+constexpr size_t kMaxMessageBytes = 16u << 10;
+
 const char* LevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
@@ -73,8 +78,16 @@ void Log(LogLevel level, std::string_view message) {
   gmtime_r(&seconds, &tm_utc);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm_utc);
+  size_t cut = 0;
+  if (message.size() > kMaxMessageBytes) {
+    // Back to the start of a UTF-8 sequence (a byte that is not 10xxxxxx).
+    size_t keep = kMaxMessageBytes;
+    while (keep > 0 && (static_cast<unsigned char>(message[keep]) & 0xC0) == 0x80) --keep;
+    cut = message.size() - keep;
+    message = message.substr(0, keep);
+  }
   std::string line;
-  line.reserve(message.size() + 48);
+  line.reserve(message.size() + 96);
   line += stamp;
   char ms[8];
   std::snprintf(ms, sizeof ms, ".%03dZ ", millis);
@@ -82,6 +95,11 @@ void Log(LogLevel level, std::string_view message) {
   line += LevelName(level);
   line += ' ';
   AppendEscaped(line, message);
+  if (cut > 0) {
+    line += "\xE2\x80\xA6 (";
+    line += std::to_string(cut);
+    line += " more bytes)";
+  }
   line += '\n';
   // One write() per line keeps lines whole when several threads log at once.
   const char* p = line.data();

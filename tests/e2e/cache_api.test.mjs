@@ -65,6 +65,10 @@ test('Cache-Control, Expires, Set-Cookie and the status decide what is kept and 
   assert.equal(await stored({ status: '404' }), true);
   assert.equal(await stored({ status: '500' }), false, 'a 500 without directives is not kept');
   assert.equal(await stored({ status: '500', cc: 'max-age=60' }), true);
+  // A max-age past what int64 milliseconds hold (the native's conversion was undefined behaviour,
+  // which ended the sanitized server) or past a double's range is kept for good.
+  assert.equal(await stored({ cc: `max-age=${'9'.repeat(25)}` }), true);
+  assert.equal(await stored({ cc: `max-age=${'9'.repeat(400)}` }), true);
   // An entry goes when its time is up.
   const key = 'https://example.com/short';
   await call('one', 'a', 'put', { key, cc: 'max-age=1' });

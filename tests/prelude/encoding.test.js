@@ -29,6 +29,19 @@ test('TextEncoder.encodeInto reports what was read and written', () => {
   assert.throws(() => run(`new TextEncoder().encodeInto('x')`), { name: 'TypeError' });
 });
 
+test('TextEncoder.encodeInto runs none of the Array iterator user code replaced', () => {
+  assert.deepEqual(json(`(() => {
+    const saved = Array.prototype[Symbol.iterator];
+    Array.prototype[Symbol.iterator] = function* () { yield 99; yield 99; };
+    try {
+      const result = new TextEncoder().encodeInto('ab', new Uint8Array(4));
+      return [result.read, result.written].join();
+    } finally {
+      Array.prototype[Symbol.iterator] = saved;
+    }
+  })()`), '2,2');
+});
+
 test('TextDecoder labels', () => {
   assert.deepEqual(json(`['utf-8', 'utf8', 'unicode-1-1-utf-8', '  UTF-8\\n', 'UTF-16', 'utf-16le', 'utf-16be',
     'latin1', 'iso-8859-1', 'windows-1252', 'ascii', undefined].map((l) => new TextDecoder(l).encoding)`),

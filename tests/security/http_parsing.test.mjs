@@ -184,3 +184,21 @@ test('instance ids with control characters are logged escaped: no forged lines, 
   assert.ok(!server.output.includes('\x1b'), 'a raw escape character reached the log');
   assert.ok(lines.some((l) => l.includes('\\n2026-01-01T00:00:00.000Z ERROR forged\\x1b[31m')), server.outputTail());
 });
+
+test('log lines and kept errors are at most 16 KiB: a tenant logging 32 MiB strings fills neither the log nor memory', async () => {
+  const before = server.output.length;
+  const res = await server.request('/_do/probe/shouter/y?op=shout&mib=32', { timeoutMs: 60000 });
+  assert.equal(res.status, 500);
+  await new Promise((r) => setTimeout(r, 200));
+  const written = server.output.slice(before);
+  // The console line and the uncaught error's, each cut to 16 KiB and saying how much was cut.
+  assert.ok(written.length < 64 << 10, `the log grew by ${written.length} bytes`);
+  const cut = written.split('\n').filter((l) => l.endsWith(` more bytes)`));
+  assert.equal(cut.length, 2, written.slice(0, 2000));
+  assert.ok(cut.every((l) => l.includes('x'.repeat(16000))));
+  // The class's last error, which the server keeps in memory for the admin API, is cut as well.
+  const probe = await server.api('GET', '/apps/default/classes/probe');
+  assert.equal(probe.status, 200, probe.text);
+  const lastError = probe.json().last_error;
+  assert.ok(lastError.includes('x'.repeat(16000)) && lastError.length <= (16 << 10) + 1, `${lastError.length} characters`);
+});
