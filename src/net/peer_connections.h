@@ -45,7 +45,7 @@ class PeerConnections {
   size_t idle() const { return idle_; }
 
  private:
-  explicit PeerConnections(boost::asio::io_context& io) : io_(io), sweep_(io) {}
+  explicit PeerConnections(boost::asio::io_context& io) : sweep_(io) {}
   struct Idle {
     boost::asio::ip::tcp::socket socket;
     std::chrono::steady_clock::time_point since;
@@ -53,7 +53,6 @@ class PeerConnections {
   void ArmSweep();
   void Sweep();
 
-  boost::asio::io_context& io_;
   boost::asio::steady_timer sweep_;
   bool sweep_armed_ = false;
   std::chrono::milliseconds idle_timeout_{15000};
