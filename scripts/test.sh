@@ -24,11 +24,12 @@ run() {
   echo "== $*"
   local started=$SECONDS
   if ! "$@"; then failed=1; echo "== FAILED: $*"; fi
-  echo "== $(($SECONDS - started)) s: $*"
+  local label="$*"
+  echo "== $(($SECONDS - started)) s: ${label:0:150}"
 }
 
-# Most test files spend their time waiting (on timers, alarms, servers starting), so they run two
-# at a time. The files below assert bounds on wall-clock time (alarm lateness, CPU-limit
+# Most test files spend their time waiting (on timers, alarms, servers starting), so they run three
+# at a time (on 2 cores they keep about one busy). The files below assert bounds on wall-clock time (alarm lateness, CPU-limit
 # fairness, failover within 5 s), kill servers mid-write, or bound a server's RSS while garbage
 # waits for collection; a second file running beside them could stretch those times (or delay the
 # collections) on a 2-core machine, so they run alone, after the others.
@@ -50,12 +51,15 @@ tests_in() {
   done
   return 0
 }
-# node_tests DORM-BINARY DIR [ENV...]: runs DIR's test files against the binary, in two passes.
+# node_tests DORM-BINARY [ENV...]: runs the end-to-end and attack test files against the binary,
+# in two passes: those that wait, three at a time, then the others one at a time.
 node_tests() {
-  local bin=$1 dir=$2
-  shift 2
-  run env DORM_BIN="$bin" "$@" node --test --test-concurrency=2 $(tests_in "$dir" parallel)
-  run env DORM_BIN="$bin" "$@" node --test --test-concurrency=1 $(tests_in "$dir" serial)
+  local bin=$1
+  shift
+  run env DORM_BIN="$bin" "$@" node --test --test-concurrency=3 \
+    $(tests_in tests/e2e parallel) $(tests_in tests/security parallel)
+  run env DORM_BIN="$bin" "$@" node --test --test-concurrency=1 \
+    $(tests_in tests/e2e serial) $(tests_in tests/security serial)
 }
 run build/dorm_unit_tests --gtest_brief=1
 run build-asan/dorm_unit_tests --gtest_brief=1
@@ -64,11 +68,10 @@ run node --test tests/prelude/
 run tests/types/check.sh
 # The SPIN model of the cluster's ownership protocol, and its broken variants (model/README.md).
 run model/check.sh
-node_tests "$root/build/dorm" tests/e2e
-node_tests "$root/build-asan/dorm" tests/e2e DORM_SANITIZED=1
-# Regression tests of attacks: hostile clients and hostile tenants (tests/security/README.md).
-node_tests "$root/build/dorm" tests/security
-node_tests "$root/build-asan/dorm" tests/security DORM_SANITIZED=1
+# With them, the regression tests of attacks: hostile clients and hostile tenants
+# (tests/security/README.md).
+node_tests "$root/build/dorm"
+node_tests "$root/build-asan/dorm" DORM_SANITIZED=1
 run env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz.sh
 echo "== total $SECONDS s"
 if [ $failed -ne 0 ]; then
