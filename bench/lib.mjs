@@ -1,7 +1,7 @@
 // Helpers shared by the benchmark scripts (bench.mjs, storage.mjs, websocket.mjs, rpc.mjs,
 // fetch.mjs, crypto.mjs, meters.mjs) and the differential check (tests/diff/run.mjs): server
-// processes on loopback, workerd configuration, Dorm start and deploy, the fsync probe, wrk runs,
-// HTTP calls and the text tables.
+// processes on loopback and their RSS and CPU time, workerd configuration, Dorm start and deploy,
+// the fsync probe, wrk runs, HTTP calls and the text tables.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
