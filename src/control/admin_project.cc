@@ -196,6 +196,15 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   std::vector<MigrationStep> steps;
   if (const json::value* list = o.if_contains("migrations")) {
     if (!list->is_array()) return ErrorResponse(400, "\"migrations\" must be an array.");
+    // Bounds far past what a project accumulates, so that one deploy's migrations cannot hold the
+    // control thread (every applied tag is also kept, and read by each later deploy).
+    constexpr size_t kMaxMigrations = 10000;
+    constexpr size_t kMaxMigrationClasses = 10000;
+    if (list->as_array().size() > kMaxMigrations) {
+      return ErrorResponse(400, "Too many migrations: " + std::to_string(list->as_array().size()) +
+                                    " (the limit is " + std::to_string(kMaxMigrations) + ").");
+    }
+    size_t migration_classes = 0;
     for (const json::value& entry : list->as_array()) {
       const json::object* m = entry.if_object();
       const json::value* tag = m ? m->if_contains("tag") : nullptr;
@@ -267,6 +276,12 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
         }
       }
       if (!problem.empty()) return ErrorResponse(400, problem);
+      migration_classes += step.new_classes.size() + step.deleted_classes.size() +
+                           step.renamed_classes.size() + step.transferred_classes.size();
+      if (migration_classes > kMaxMigrationClasses) {
+        return ErrorResponse(400, "The migrations name too many classes: over " +
+                                      std::to_string(kMaxMigrationClasses) + " in all.");
+      }
       steps.push_back(std::move(step));
     }
   }
