@@ -156,6 +156,27 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     if (!vars.empty() && !env_store_) {
       return ErrorResponse(503, "Env vars are not available on this server.");
     }
+    // The bounds of `dorm env set`: 200,000 vars once held the control thread for over a minute
+    // (one write each) and gave every instance of the app an env of that size.
+    std::set<std::string> keys;
+    for (const auto& [name, value] : vars) {
+      if (value.size() > kMaxEnvValueBytes) {
+        return ErrorResponse(413, "Env var value is too large: " + name + " has " +
+                                      std::to_string(value.size()) +
+                                      " bytes (the limit is 5 KiB).");
+      }
+      if (keys.size() <= kMaxEnvVarsPerApp) keys.insert(name);
+    }
+    if (!vars.empty()) {
+      for (const std::string& key : env_store_->Keys(app)) {
+        if (keys.size() > kMaxEnvVarsPerApp) break;
+        keys.insert(key);
+      }
+    }
+    if (keys.size() > kMaxEnvVarsPerApp) {
+      return ErrorResponse(400, "Too many env vars for app '" + app + "' (the limit is " +
+                                    std::to_string(kMaxEnvVarsPerApp) + ").");
+    }
   }
 
   // Service bindings: to the project's own Worker (its default export or a named entrypoint), or
