@@ -68,6 +68,12 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
                              " bytes (the limit is 5 MB).");
   }
   std::string main = text("main").value_or("index.js");
+  // The module's name in the app's stack traces and errors: a path, not a payload (one of 40 MB
+  // was accepted and kept in the registry with each class).
+  if (main.size() > 4096 ||
+      main.find_first_of(std::string_view("\0\n\r", 3)) != std::string::npos) {
+    return ErrorResponse(400, "\"main\" must be a file path of at most 4096 bytes on one line.");
+  }
   // Of the Wrangler config's compatibility flags, only nodejs_compat (or its older spelling
   // nodejs_compat_v2) changes anything: the project may import the Node.js modules, and Buffer
   // and process are globals, as on workerd from 2024-09-23 on.

@@ -1,7 +1,8 @@
 // Project deploys sized to hold the control thread, every admin request waiting behind them:
 // 100,000 migrations took minutes (each new class was checked against every class before it); a
 // deploy may now list at most 10,000 migrations naming at most 10,000 classes in all, and planning
-// them takes time in proportion. 200,000 `vars` took over a minute (one write each) and passed the
+// them takes time in proportion; `main` (the module's name in stack traces) of 40 MB was kept
+// too. 200,000 `vars` took over a minute (one write each) and passed the
 // bounds `dorm env set` keeps (128 vars of at most 5 KiB per app); a project's vars now share them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +36,13 @@ test('a deploy cannot hold the control thread with the size of its migrations', 
     assert.equal(res.status, 400, res.text);
     assert.equal(res.json().error, 'The migrations name too many classes: over 10000 in all.');
     assert.ok(Date.now() - started < 10000, `refusals took ${Date.now() - started} ms`);
+    // `main` names the module in stack traces: a path, not 40 MB.
+    for (const main of ['m'.repeat(40 << 20), 'index.js\n2026-01-01T00:00:00Z ERROR forged']) {
+      const body = JSON.parse(project([]));
+      res = await server.api('POST', '/apps/named/project', JSON.stringify({ ...body, main }));
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.json().error, '"main" must be a file path of at most 4096 bytes on one line.');
+    }
 
     // At the bounds: 9,999 steps, then 10,000 classes in one step, are planned quickly (they
     // took seconds, and 100,000 minutes). Only the bound class is created.
