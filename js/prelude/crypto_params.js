@@ -7,7 +7,7 @@ import {
   TypeErrorCtor, append, bufferSourceBytes, bufferSourceView, isArray, toUpperCase,
 } from './crypto_intrinsics.js';
 import { keySlots, usageNames } from './crypto_key.js';
-import { isObject, toDOMString, toLong } from './webidl.js';
+import { isObject, toDOMString, toWorkerdInt } from './webidl.js';
 
 export function domError(name, message) {
   return new DOMException(message, name);
@@ -79,7 +79,7 @@ export function readAlgorithm(value, dictionary, method, position) {
     } else if (type === 'hash') {
       converted = isObject(raw) ? toDOMString(raw.name) : toDOMString(raw);
     } else if (type === 'int') {
-      converted = toLong(raw);
+      converted = toWorkerdInt(raw);
     } else if (type === 'boolean') {
       converted = !!raw;
     } else {

@@ -22,7 +22,9 @@ import {
   deriveBitsAgreement, encryptOaep, exportAsymmetric, generateEc, generateOkp, generateRsa, importEc,
   importOkp, importRsa, signAsymmetric, verifyAsymmetric,
 } from './crypto_asymmetric_keys.js';
-import { defineInterface, illegalConstructor, isObject, requireArgs, toDOMString, toLong } from './webidl.js';
+import {
+  defineInterface, illegalConstructor, isObject, requireArgs, toDOMString, toWorkerdInt,
+} from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 
 const internalToken = Symbol('SubtleCrypto');
@@ -276,7 +278,7 @@ export class SubtleCrypto extends Uncloneable {
     const slots = requireKey(baseKey, 'deriveBits', 2);
     let bits = null;
     if (length !== undefined && length !== null) {
-      bits = toLong(length);
+      bits = toWorkerdInt(length);
       if (bits < 0) throw typeError('deriveBits length must be an unsigned long integer.');
     }
     validateOperation(slots, params.name, Usage.deriveBits);

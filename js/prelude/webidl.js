@@ -56,6 +56,22 @@ export function toLong(value) {
   return n >= 2147483648 ? n - 4294967296 : n + 0;
 }
 
+// A 32-bit int as workerd reads one from JavaScript (jsg's `int`): not a number, or an infinity,
+// is 0; a finite value outside [-2^31, 2^31 - 1] is a TypeError, not wrapped as WebIDL's `long`
+// would (a key length of 2^32 + 8 bits is refused, not taken as 8).
+// Built-ins copied at load: user code may replace the global ones (WebCrypto calls this).
+const NumberIsFiniteOriginal = Number.isFinite;
+const MathTruncOriginal = Math.trunc;
+const TypeErrorOriginal = TypeError;
+export function toWorkerdInt(value) {
+  const n = +value;
+  if (!NumberIsFiniteOriginal(n)) return 0;
+  if (n > 2147483647 || n < -2147483648) {
+    throw new TypeErrorOriginal('Value out of range. Must be between -2147483648 and 2147483647 (inclusive).');
+  }
+  return MathTruncOriginal(n) + 0;
+}
+
 export function toEnforcedUnsignedLongLong(value, context) {
   const n = +value;
   if (!Number.isFinite(n)) throw new TypeError(`${context}: the value is not a finite number.`);

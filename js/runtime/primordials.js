@@ -65,10 +65,17 @@ export function thenOriginal(promise, onFulfilled, onRejected) {
 
 // A new array holding String(x) of each element of `list` (an array), read by index so that a
 // replaced Array.prototype.map or iterator changes nothing.
+// A storage key or SQL text as workerd's conversion to a string makes it: `String()` would turn a
+// Symbol into "Symbol(x)", a key nobody wrote; V8's ToString (and workerd) refuse it.
+export function keyString(value) {
+  if (typeof value === 'symbol') throw new TypeErrorCtor('Cannot convert a Symbol value to a string');
+  return StringCtor(value);
+}
+
 export function stringsOf(list) {
   const out = [];
   const length = list.length;
-  for (let i = 0; i < length; i++) out[i] = StringCtor(list[i]);
+  for (let i = 0; i < length; i++) out[i] = keyString(list[i]);
   return out;
 }
 

@@ -5,7 +5,7 @@ import { native } from './native.js';
 import {
   ArrayBufferCtor, ArrayBufferIsView, ArrayIsArray, ErrorCtor, JSONStringify, MapCtor, MapPrototypeClear,
   MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, StringCtor, TypeErrorCtor, Uint8ArrayCtor,
-  checkToken, kRuntimeToken,
+  checkToken, kRuntimeToken, keyString,
 } from './primordials.js';
 
 const NO_RESULTS = 'Expected exactly one result from SQL query, but got no results.';
@@ -165,7 +165,10 @@ export class SqlStorage {
     if (this.#refusal !== undefined) throw new ErrorCtor(this.#refusal);
     const values = [];
     for (let i = 0; i < bindings.length; i++) values[i] = binding(bindings[i]);
-    const handle = native.sqlExec(this.#slot, StringCtor(query), values);
+    if (query === undefined) {
+      throw new TypeErrorCtor("Failed to execute 'exec' on 'SqlStorage': parameter 1 is not of type 'String'.");
+    }
+    const handle = native.sqlExec(this.#slot, keyString(query), values);
     return new SqlStorageCursor(kRuntimeToken, this.#slot, handle);
   }
 

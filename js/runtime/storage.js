@@ -9,7 +9,7 @@
 import { native } from './native.js';
 import {
   ArrayIsArray, DateCtor, DatePrototypeGetTime, NumberCtor, NumberIsFinite, MathTrunc, ObjectEntries,
-  PromiseReject, PromiseResolve, StringCtor, TypeErrorCtor, ErrorCtor, checkToken, kRuntimeToken,
+  PromiseReject, PromiseResolve, TypeErrorCtor, ErrorCtor, checkToken, kRuntimeToken, keyString,
   stringsOf, thenOriginal,
 } from './primordials.js';
 import { SqlStorage } from './sql.js';
@@ -28,6 +28,32 @@ function settle(fn) {
   }
 }
 
+const INT_RANGE_MESSAGE = 'Value out of range. Must be between -2147483648 and 2147483647 (inclusive).';
+
+// setAlarm()'s argument as workerd converts it to a date: a number or a Date only (a numeric
+// string is refused, not coerced), finite, within what 64-bit nanoseconds hold, and then whole
+// milliseconds (0.5 is 0, refused as a time <= 0).
+function alarmTime(value) {
+  let ms;
+  if (typeof value === 'number') {
+    ms = value;
+  } else if (value instanceof DateCtor) {
+    ms = DatePrototypeGetTime(value);
+  } else {
+    throw new TypeErrorCtor("Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.");
+  }
+  if (!NumberIsFinite(ms)) throw new TypeErrorCtor('The value cannot be converted because it is not a valid Date.');
+  if (!(ms * 1e6 < 9223372036854775807)) throw new TypeErrorCtor("This API doesn't support dates after 2189.");
+  if (!(ms * 1e6 > -9223372036854775808)) throw new TypeErrorCtor("This API doesn't support dates before 1687.");
+  return MathTrunc(ms);
+}
+
+function requireFunction(value, method) {
+  if (typeof value !== 'function') {
+    throw new TypeErrorCtor(`Failed to execute '${method}' on 'DurableObjectStorage': parameter 1 is not of type 'function'.`);
+  }
+}
+
 function isOptionsLike(value) {
   return value === undefined || value === null || (typeof value === 'object' && !ArrayIsArray(value));
 }
@@ -39,12 +65,14 @@ export function listArgs(options) {
   }
   const str = (name) => {
     const v = options[name];
-    return v === undefined ? undefined : StringCtor(v);
+    return v === undefined ? undefined : keyString(v);
   };
   let limit = options.limit;
   if (limit !== undefined) {
     limit = NumberCtor(limit);
     if (!NumberIsFinite(limit)) throw new TypeErrorCtor('List limit must be positive.');
+    // workerd reads the limit as a 32-bit int: a finite value past it is a range error, not a cap.
+    if (limit > 2147483647 || limit < -2147483648) throw new TypeErrorCtor(INT_RANGE_MESSAGE);
     limit = MathTrunc(limit);
   }
   return [str('start'), str('startAfter'), str('end'), str('prefix'), Boolean(options.reverse), limit];
@@ -69,7 +97,7 @@ export class StorageOperations {
         throw new TypeErrorCtor("Failed to execute 'get' on 'DurableObjectStorage': parameter 1 is not of type 'variant'.");
       }
       if (ArrayIsArray(keys)) return native.kvGetMany(this.#slot, stringsOf(keys));
-      return native.kvGet(this.#slot, StringCtor(keys));
+      return native.kvGet(this.#slot, keyString(keys));
     });
   }
 
@@ -92,7 +120,7 @@ export class StorageOperations {
         return undefined;
       }
       if (value === undefined) throw new TypeErrorCtor('put() called with undefined value.');
-      native.kvPut(this.#slot, StringCtor(keyOrEntries), value);
+      native.kvPut(this.#slot, keyString(keyOrEntries), value);
       return undefined;
     });
   }
@@ -100,7 +128,7 @@ export class StorageOperations {
   delete(keys, options) {
     return settle(() => {
       if (ArrayIsArray(keys)) return native.kvDeleteMany(this.#slot, stringsOf(keys));
-      return native.kvDelete(this.#slot, StringCtor(keys));
+      return native.kvDelete(this.#slot, keyString(keys));
     });
   }
 
@@ -114,7 +142,7 @@ export class StorageOperations {
 
   setAlarm(scheduledTime, options) {
     return settle(() => {
-      const time = scheduledTime instanceof DateCtor ? DatePrototypeGetTime(scheduledTime) : NumberCtor(scheduledTime);
+      const time = alarmTime(scheduledTime);
       if (!(time > 0)) throw new TypeErrorCtor('setAlarm() cannot be called with an alarm time <= 0');
       native.alarmSet(this.#slot, time);
       return undefined;
@@ -238,6 +266,7 @@ export class DurableObjectStorage extends StorageOperations {
   // Runs `closure(txn)` atomically with the input gate held; if it throws (or calls
   // txn.rollback()) nothing it wrote is kept. The object is not reset by a throw.
   async transaction(closure) {
+    requireFunction(closure, 'transaction');
     const slot = slotOf(this);
     native.gateLock(slot);
     try {
@@ -260,6 +289,7 @@ export class DurableObjectStorage extends StorageOperations {
   }
 
   transactionSync(closure) {
+    requireFunction(closure, 'transactionSync');
     const slot = slotOf(this);
     const depth = native.txnBegin(slot);
     let result;

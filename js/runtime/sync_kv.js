@@ -2,7 +2,7 @@
 // clone) as the asynchronous one.
 import { native } from './native.js';
 import { listArgs } from './storage.js';
-import { ErrorCtor, StringCtor, checkToken } from './primordials.js';
+import { ErrorCtor, checkToken, keyString } from './primordials.js';
 
 const INVALIDATED =
   'kv.list() iterator was invalidated because a new call to kv.list() was started. ' +
@@ -25,17 +25,17 @@ export class SyncKvStorage {
 
   get(key) {
     this.#check();
-    return native.kvGet(this.#slot, StringCtor(key));
+    return native.kvGet(this.#slot, keyString(key));
   }
 
   put(key, value) {
     this.#check();
-    native.kvPut(this.#slot, StringCtor(key), value);
+    native.kvPut(this.#slot, keyString(key), value);
   }
 
   delete(key) {
     this.#check();
-    return native.kvDelete(this.#slot, StringCtor(key));
+    return native.kvDelete(this.#slot, keyString(key));
   }
 
   // An iterator of [key, value] pairs, with the async list()'s options. Only the iterator of the

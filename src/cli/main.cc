@@ -49,7 +49,7 @@ const char kUsage[] =
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
     "             [--max-outbound-mb-per-app 256] [--cache-mb-per-app 32] [--cache-mb 256]\n"
     "             [--usage-minute-rows-hours 48] [--usage-hour-rows-days 60]\n"
-    "             [--tail-lines 1000] [--tail-kb 256]\n"
+    "             [--tail-lines 1000] [--tail-kb 256] [--log-kb-per-second-per-app 128]\n"
     "  dorm deploy FILE.ts|FILE.js [--name kebab-name] [--app APP]\n"
     "              [--access public|authenticated|service_key]   (default: authenticated)\n"
     "  dorm list [--app APP]\n"
@@ -169,7 +169,8 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "peer-timeout-seconds",
           "var",
           "tail-lines",
-          "tail-kb"}},
+          "tail-kb",
+          "log-kb-per-second-per-app"}},
         {"deploy", {"name", "app", "access", "strict"}},
         {"dev", {"app", "access", "listen"}},
         {"types", {"out"}},
@@ -368,6 +369,9 @@ int ServeCommand(const Args& args, const char* argv0) {
   o.runtime.cache_bytes_total = static_cast<size_t>(NumberFlag(args, "cache-mb", 256)) << 20;
   o.runtime.tail_lines = static_cast<size_t>(NumberFlag(args, "tail-lines", 1000));
   o.runtime.tail_bytes = static_cast<size_t>(NumberFlag(args, "tail-kb", 256)) << 10;
+  const long long log_kb = NumberFlag(args, "log-kb-per-second-per-app", 128);
+  if (log_kb > (1ll << 30)) Fail("--log-kb-per-second-per-app must be at most 1073741824");
+  o.runtime.log_bytes_per_second_per_app = static_cast<size_t>(log_kb) << 10;
   o.runtime.max_outbound_bytes_per_app =
       static_cast<size_t>(NumberFlag(args, "max-outbound-mb-per-app", 256)) << 20;
   if (o.runtime.max_outbound_bytes_per_app == 0) {

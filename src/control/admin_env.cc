@@ -19,14 +19,6 @@ namespace json = boost::json;
 using runtime::HttpRequestData;
 using runtime::HttpResponseData;
 
-namespace {
-
-// As on Cloudflare: at most 128 variables of at most 5 KiB each.
-constexpr size_t kMaxEnvVarsPerApp = 128;
-constexpr size_t kMaxEnvValueBytes = 5 * 1024;
-
-}  // namespace
-
 HttpResponseData AdminService::ServeEnv(const std::vector<std::string>& parts,
                                         const HttpRequestData& request) {
   std::string app = PercentDecode(parts[2]).value_or(parts[2]);

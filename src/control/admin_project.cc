@@ -68,6 +68,12 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
                              " bytes (the limit is 5 MB).");
   }
   std::string main = text("main").value_or("index.js");
+  // The module's name in the app's stack traces and errors: a path, not a payload (one of 40 MB
+  // was accepted and kept in the registry with each class).
+  if (main.size() > 4096 ||
+      main.find_first_of(std::string_view("\0\n\r", 3)) != std::string::npos) {
+    return ErrorResponse(400, "\"main\" must be a file path of at most 4096 bytes on one line.");
+  }
   // Of the Wrangler config's compatibility flags, only nodejs_compat (or its older spelling
   // nodejs_compat_v2) changes anything: the project may import the Node.js modules, and Buffer
   // and process are globals, as on workerd from 2024-09-23 on.
@@ -156,6 +162,27 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     if (!vars.empty() && !env_store_) {
       return ErrorResponse(503, "Env vars are not available on this server.");
     }
+    // The bounds of `dorm env set`: 200,000 vars once held the control thread for over a minute
+    // (one write each) and gave every instance of the app an env of that size.
+    std::set<std::string> keys;
+    for (const auto& [name, value] : vars) {
+      if (value.size() > kMaxEnvValueBytes) {
+        return ErrorResponse(413, "Env var value is too large: " + name + " has " +
+                                      std::to_string(value.size()) +
+                                      " bytes (the limit is 5 KiB).");
+      }
+      if (keys.size() <= kMaxEnvVarsPerApp) keys.insert(name);
+    }
+    if (!vars.empty()) {
+      for (const std::string& key : env_store_->Keys(app)) {
+        if (keys.size() > kMaxEnvVarsPerApp) break;
+        keys.insert(key);
+      }
+    }
+    if (keys.size() > kMaxEnvVarsPerApp) {
+      return ErrorResponse(400, "Too many env vars for app '" + app + "' (the limit is " +
+                                    std::to_string(kMaxEnvVarsPerApp) + ").");
+    }
   }
 
   // Service bindings: to the project's own Worker (its default export or a named entrypoint), or
@@ -196,6 +223,15 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   std::vector<MigrationStep> steps;
   if (const json::value* list = o.if_contains("migrations")) {
     if (!list->is_array()) return ErrorResponse(400, "\"migrations\" must be an array.");
+    // Bounds far past what a project accumulates, so that one deploy's migrations cannot hold the
+    // control thread (every applied tag is also kept, and read by each later deploy).
+    constexpr size_t kMaxMigrations = 10000;
+    constexpr size_t kMaxMigrationClasses = 10000;
+    if (list->as_array().size() > kMaxMigrations) {
+      return ErrorResponse(400, "Too many migrations: " + std::to_string(list->as_array().size()) +
+                                    " (the limit is " + std::to_string(kMaxMigrations) + ").");
+    }
+    size_t migration_classes = 0;
     for (const json::value& entry : list->as_array()) {
       const json::object* m = entry.if_object();
       const json::value* tag = m ? m->if_contains("tag") : nullptr;
@@ -267,6 +303,12 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
         }
       }
       if (!problem.empty()) return ErrorResponse(400, problem);
+      migration_classes += step.new_classes.size() + step.deleted_classes.size() +
+                           step.renamed_classes.size() + step.transferred_classes.size();
+      if (migration_classes > kMaxMigrationClasses) {
+        return ErrorResponse(400, "The migrations name too many classes: over " +
+                                      std::to_string(kMaxMigrationClasses) + " in all.");
+      }
       steps.push_back(std::move(step));
     }
   }

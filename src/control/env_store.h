@@ -18,6 +18,11 @@ struct sqlite3;
 
 namespace dorm::control {
 
+// As on Cloudflare: an app has at most 128 env vars (`dorm env set` and a project's `vars`
+// together), each value at most 5 KiB.
+inline constexpr size_t kMaxEnvVarsPerApp = 128;
+inline constexpr size_t kMaxEnvValueBytes = 5 * 1024;
+
 class EnvStore {
  public:
   // Opens the store and loads the secrets key, creating it unless the store already holds values

@@ -1,6 +1,8 @@
 #include "control/project_migrations.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "runtime/object_id.h"
 #include "util/names.h"
@@ -13,8 +15,22 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
   MigrationPlan plan;
   // The class of the previous deploy each existing class comes from ("": created now).
   std::map<std::string, std::string> origin;
+  // How many of the plan's classes store their objects under each storage name: whether a name
+  // is taken is one lookup, not a scan of every class (a deploy may list thousands).
+  std::map<std::string, size_t> storage_uses;
+  auto take_storage = [&](const std::string& storage) { ++storage_uses[storage]; };
+  auto release_storage = [&](const std::string& storage) {
+    auto it = storage_uses.find(storage);
+    if (it != storage_uses.end() && --it->second == 0) storage_uses.erase(it);
+  };
+  auto storage_taken = [&](const std::string& storage) { return storage_uses.count(storage) != 0; };
   for (const ExistingProjectClass& c : existing) {
-    plan.storage_of[c.class_name] = c.storage_name;
+    auto [slot, added] = plan.storage_of.emplace(c.class_name, c.storage_name);
+    if (!added) {
+      release_storage(slot->second);
+      slot->second = c.storage_name;
+    }
+    take_storage(c.storage_name);
     if (c.key_value) plan.key_value.insert(c.class_name);
     origin[c.class_name] = c.class_name;
   }
@@ -30,13 +46,11 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
     }
     first = static_cast<size_t>(it - steps.begin()) + 1;
   }
-  auto storage_taken = [&](const std::string& storage) {
-    return std::any_of(plan.storage_of.begin(), plan.storage_of.end(),
-                       [&](const auto& entry) { return entry.second == storage; });
-  };
   for (size_t i = first; i < steps.size(); ++i) {
     const MigrationStep& step = steps[i];
     const std::string where = "migration '" + step.tag + "': ";
+    const std::set<std::string> key_value_classes(step.key_value_classes.begin(),
+                                                  step.key_value_classes.end());
     for (const std::string& name : step.new_classes) {
       if (plan.storage_of.count(name) != 0) {
         return where + "Cannot apply new-class migration to class '" + name +
@@ -51,10 +65,8 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
                "', which a renamed class still uses.";
       }
       plan.storage_of[name] = storage;
-      if (std::find(step.key_value_classes.begin(), step.key_value_classes.end(), name) !=
-          step.key_value_classes.end()) {
-        plan.key_value.insert(name);
-      }
+      take_storage(storage);
+      if (key_value_classes.count(name) != 0) plan.key_value.insert(name);
       origin[name] = "";
     }
     for (const auto& [from, to] : step.renamed_classes) {
@@ -107,6 +119,7 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
                "', which another class uses.";
       }
       plan.storage_of[t.to] = storage;
+      take_storage(storage);
       if (source->current.key_value) plan.key_value.insert(t.to);
       origin[t.to] = "";
       plan.transfers.push_back(
@@ -122,10 +135,12 @@ std::variant<MigrationPlan, std::string> PlanMigrations(
         }
       }
       plan.key_value.erase(name);
-      if (plan.storage_of.erase(name) == 0) {
+      if (deleted == plan.storage_of.end()) {
         return where + "Cannot apply a deleted_classes migration to class '" + name +
                "', which does not exist.";
       }
+      release_storage(deleted->second);
+      plan.storage_of.erase(deleted);
       if (!origin[name].empty()) plan.deleted.push_back(origin[name]);
       origin.erase(name);
     }

@@ -347,8 +347,12 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     shared.quarantine = quarantine;
     shared.alarm_index = alarm_index.get();
     shared.options = effective.runtime;
-    shared.app_logs.set_limits(
-        runtime::AppLogLimits{effective.runtime.tail_lines, effective.runtime.tail_bytes});
+    runtime::AppLogLimits log_limits;
+    log_limits.max_lines = effective.runtime.tail_lines;
+    log_limits.max_bytes = effective.runtime.tail_bytes;
+    log_limits.server_log.bytes_per_second = effective.runtime.log_bytes_per_second_per_app;
+    log_limits.server_log.burst_bytes = 16 * effective.runtime.log_bytes_per_second_per_app;
+    shared.app_logs.set_limits(log_limits);
     // Only to measure what metering costs (see README, "Usage meters").
     if (const char* meters = std::getenv("DORM_USAGE_METERS")) {
       shared.options.usage_meters = std::string(meters) != "off";

@@ -52,6 +52,15 @@ class AppIsolate {
   // isolates that serve no app (deploy checks).
   AppLog* log() const { return log_.get(); }
   void set_log(std::shared_ptr<AppLog> log) { log_ = std::move(log); }
+  // Writes a line the app's code caused (console output, an uncaught error) to the server log,
+  // within the app's share of it (AppLog::WriteServerLog); without a live log, as it is.
+  void WriteServerLog(LogLevel level, std::string_view message) const {
+    if (log_) {
+      log_->WriteServerLog(level, message);
+    } else {
+      Log(level, message);
+    }
+  }
 
   // The constructor of the class deployed under `name`, loading its module on first use. On
   // failure returns an empty handle and sets `error` (the module threw or did not load); a JS

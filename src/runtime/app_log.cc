@@ -1,5 +1,7 @@
 #include "runtime/app_log.h"
 
+#include <algorithm>
+
 #include "util/cycle_clock.h"
 #include "util/wall_clock.h"
 
@@ -35,8 +37,29 @@ std::string SseEvent(const std::string& json) {
 AppLog::AppLog(std::string app, AppLogLimits limits)
     : app_(std::move(app)),
       limits_(limits),
+      server_log_budget_(limits.server_log, CycleClock::ToNanos(CycleClock::Now())),
       anchor_ms_(WallClockMs()),
       anchor_ticks_(CycleClock::Now()) {}
+
+void AppLog::WriteServerLog(LogLevel level, std::string_view message) {
+  // What Log writes of it: the message, cut at 16 KiB, and the line's time and level.
+  const size_t bytes = std::min<size_t>(message.size(), size_t{16} << 10) + 32;
+  const LogBudget::Decision decision =
+      server_log_budget_.Admit(bytes, CycleClock::ToNanos(CycleClock::Now()));
+  if (decision.report_lines > 0) {
+    const LogBudgetLimits& budget = limits_.server_log;
+    Log(LogLevel::kWarn,
+        "app " + app_ + ": " + std::to_string(decision.report_lines) + " line(s) (" +
+            std::to_string(decision.report_bytes) +
+            " bytes) of its console output and errors left out of this log: over " +
+            std::to_string(budget.bytes_per_second >> 10) + " KiB/s (bursts of " +
+            std::to_string(budget.burst_bytes >> 10) +
+            " KiB; --log-kb-per-second-per-app); the next count comes at most " +
+            std::to_string(budget.report_every_ns / 1'000'000'000ull) +
+            " s later, with the app's next line; `dorm tail` shows them all");
+  }
+  if (decision.write) Log(level, message);
+}
 
 void AppLog::Add(const TailLineView& view) {
   const uint64_t now = CycleClock::Now();

@@ -22,9 +22,11 @@
 #include <string>
 #include <vector>
 
+#include "runtime/log_budget.h"
 #include "runtime/object_address.h"
 #include "runtime/response_stream.h"
 #include "runtime/tail_line.h"
+#include "util/log.h"
 
 namespace dorm::runtime {
 
@@ -35,6 +37,8 @@ struct AppLogLimits {
   size_t max_bytes = 256u << 10;
   // Tail clients of one app at once; more are refused.
   size_t max_clients = 16;
+  // The app's share of the server log (WriteServerLog).
+  LogBudgetLimits server_log;
 };
 
 class AppLog : public std::enable_shared_from_this<AppLog> {
@@ -57,6 +61,12 @@ class AppLog : public std::enable_shared_from_this<AppLog> {
     }
     Add(line);
   }
+
+  // Writes one line the app's code caused (its console output, its uncaught errors) to the server
+  // log, within the app's LogBudget: past it the line is left out (it still reaches the live log
+  // through Add) and counted, and at most once per report interval a warning says how many lines
+  // and bytes were left out. Never throws.
+  void WriteServerLog(LogLevel level, std::string_view message);
 
   // Adds a client: the kept lines since `since_ms` (wall clock; 0: none) that `filter` takes are
   // written to `stream` at once, then every new one as it comes, as Server-Sent Events
@@ -95,6 +105,7 @@ class AppLog : public std::enable_shared_from_this<AppLog> {
 
   const std::string app_;
   const AppLogLimits limits_;
+  LogBudget server_log_budget_;
   // The wall clock and CycleClock read together at construction: lines' times are reckoned from
   // them.
   const long long anchor_ms_;

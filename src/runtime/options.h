@@ -56,6 +56,9 @@ struct RuntimeOptions {
   // most `tail_bytes` of them.
   size_t tail_lines = 1000;
   size_t tail_bytes = size_t{256} << 10;
+  // What one app's code may write to the server log (console output, uncaught errors), in bytes
+  // per second, with bursts of 16 seconds' worth (runtime/log_budget.h); 0: no bound.
+  size_t log_bytes_per_second_per_app = size_t{128} << 10;
   // Count per-object usage (see runtime/usage_meter.h). Off only to measure what counting costs.
   bool usage_meters = true;
 };

@@ -56,8 +56,9 @@ class ResponseStreamCallbacks {
     ObjectHost* host = HostOf(info);
     ResponseStream::Failure failure;
     if (!ok) {
-      Log(LogLevel::kError, CurrentObjectTag(host) + "Uncaught (in response body) " +
-                                js::ExceptionStack(isolate, info[2]));
+      AppOf(info)->WriteServerLog(LogLevel::kError, CurrentObjectTag(host) +
+                                                        "Uncaught (in response body) " +
+                                                        js::ExceptionStack(isolate, info[2]));
       failure.name = js::ErrorName(isolate, info[2]);
       failure.message = OwnMessage(isolate, info[2]);
     }

@@ -247,7 +247,7 @@ void ThreadEngine::ReportUnhandledRejections(AppIsolate* app) {
         ObjectInstance* instance = FindBySlot(current_slot_);
         if (instance) where = LogTag(instance->address) + " ";
         std::string stack = js::ExceptionStack(isolate, p->Result());
-        Log(LogLevel::kError, where + "Uncaught (in promise) " + stack);
+        app->WriteServerLog(LogLevel::kError, where + "Uncaught (in promise) " + stack);
         TailException(app, instance, "Uncaught (in promise) " + stack);
         continue;
       }
@@ -736,7 +736,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   }
   if (!fulfilled && !it->second.rpc) {
     std::string stack = js::ExceptionStack(isolate, value);
-    Log(LogLevel::kError, LogTag(instance->address) + " Uncaught " + stack);
+    app->WriteServerLog(LogLevel::kError, LogTag(instance->address) + " Uncaught " + stack);
     TailException(app, instance, "Uncaught " + stack);
   }
   const uint64_t started = it->second.started;

@@ -55,7 +55,7 @@ class TimerCallbacks {
       ObjectInstance* instance = host->CurrentObject();
       log->Add(instance ? &instance->address : nullptr, line);
     }
-    Log(l, CurrentObjectTag(host) + "console." + level + ": " + text);
+    AppOf(info)->WriteServerLog(l, CurrentObjectTag(host) + "console." + level + ": " + text);
   }
 
   static void EnqueueMicrotask(const FunctionCallbackInfo<Value>& info) {
@@ -77,7 +77,7 @@ class TimerCallbacks {
       ObjectInstance* instance = host->CurrentObject();
       log->Add(instance ? &instance->address : nullptr, line);
     }
-    Log(LogLevel::kError, CurrentObjectTag(host) + text);
+    AppOf(info)->WriteServerLog(LogLevel::kError, CurrentObjectTag(host) + text);
   }
 };
 

@@ -531,6 +531,21 @@ void ObjectDatabase::Rollback() noexcept {
   if (!in_transaction_) return;
   sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   in_transaction_ = false;
+  // A rolled-back transaction that spilled its pages to the WAL leaves the file at that size:
+  // SQLite cuts it back only once everything in it was checkpointed, and the storage quotas no
+  // longer count those pages. An app that filled its quota in one object after another, each
+  // reset, left one such file per object until they were closed (hundreds of MB each). Past the
+  // limit the WAL is checkpointed and truncated now: an fsync or two, after a large rollback only.
+  struct stat wal;
+  if (clients_.empty() && ::stat((path_ + "-wal").c_str(), &wal) == 0 &&
+      wal.st_size > kWalSizeLimitBytes) {
+    try {
+      CheckpointAndTruncate();
+    } catch (const std::exception& e) {
+      Log(LogLevel::kWarn,
+          "could not truncate the WAL of " + path_ + " after a rollback: " + e.what());
+    }
+  }
 }
 
 std::unique_ptr<SyncTarget> ObjectDatabase::MakeSyncTarget() {

@@ -117,7 +117,8 @@ class ObjectDatabase {
   // back) if the database file was removed or replaced since it was opened: its commits would
   // go to a file nobody can read again.
   void Commit();
-  // Discards the implicit transaction. Never throws.
+  // Discards the implicit transaction; a WAL it grew past 4 MiB is then checkpointed and truncated
+  // (blocking on the disk). Never throws.
   void Rollback() noexcept;
 
   // A fresh SyncTarget covering every commit so far.

@@ -325,6 +325,37 @@ const SCENARIOS = {
     };
   },
 
+  // Arguments of the wrong type or range: a Symbol key, 32-bit ints past their range, setAlarm()
+  // of what is not a number or a Date, a transaction of what is not a function.
+  async argument_errors(s) {
+    const sym = Symbol('x');
+    return {
+      getSymbol: await attempt(() => s.get(sym)),
+      putSymbol: await attempt(() => s.put(sym, 1)),
+      deleteSymbols: await attempt(() => s.delete(['a', sym])),
+      listPrefixSymbol: await attempt(() => s.list({ prefix: sym })),
+      kvGetSymbol: await attempt(() => s.kv.get(sym)),
+      sqlSymbol: await attempt(() => s.sql.exec(sym)),
+      sqlUndefined: await attempt(() => s.sql.exec()),
+      listLimit2p31: await attempt(() => s.list({ limit: 2 ** 31 })),
+      listLimitMinus2p31minus1: await attempt(() => s.list({ limit: -(2 ** 31) - 1 })),
+      alarmString: await attempt(() => s.setAlarm('1000')),
+      alarmNull: await attempt(() => s.setAlarm(null)),
+      alarmNaN: await attempt(() => s.setAlarm(NaN)),
+      alarmHalf: await attempt(() => s.setAlarm(0.5)),
+      alarmFar: await attempt(() => s.setAlarm(8.64e15)),
+      alarmAfter: await s.getAlarm(),
+      transactionNumber: await attempt(() => s.transaction(5)),
+      transactionSyncMissing: await attempt(() => s.transactionSync()),
+      deriveBits2p32plus8: await attempt(async () => {
+        const key = await crypto.subtle.importKey('raw', new Uint8Array(16), 'HKDF', false, ['deriveBits']);
+        const params = { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new Uint8Array(0) };
+        return (await crypto.subtle.deriveBits(params, key, 2 ** 32 + 8)).byteLength;
+      }),
+      stored: [...(await s.list()).keys()],
+    };
+  },
+
   async key_value_sizes(s) {
     return {
       key2048: await attempt(() => s.put('k'.repeat(2048), 1)),

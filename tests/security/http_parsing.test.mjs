@@ -202,3 +202,40 @@ test('log lines and kept errors are at most 16 KiB: a tenant logging 32 MiB stri
   const lastError = probe.json().last_error;
   assert.ok(lastError.includes('x'.repeat(16000)) && lastError.length <= (16 << 10) + 1, `${lastError.length} characters`);
 });
+
+test('an app logging in a loop fills neither the server log nor its disk: past 128 KiB/s (2 MiB bursts) its lines are left out and counted, and another app still logs', async () => {
+  await server.deploy(path.join(FIXTURES, 'http_probe.js'), { name: 'probe', app: 'quiet' });
+  const before = server.output.length;
+  const started = Date.now();
+  // 64 MiB of console lines and 16 MiB of unhandled rejections in one request.
+  const res = await server.request('/_do/probe/flooder/y?op=flood&lines=4096&kib=16&rejections=1024', { timeoutMs: 60000 });
+  const seconds = (Date.now() - started) / 1000 + 1;
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.text, 'flooded');
+  // Another app has its own budget: its uncaught error is written.
+  const quiet = await httpRequest({
+    port: server.port,
+    path: '/_do/probe/calm/y?op=throw',
+    headers: { host: `quiet.localhost:${server.port}` },
+    timeoutMs: 10000,
+  });
+  assert.equal(quiet.status, 500);
+  await new Promise((r) => setTimeout(r, 200));
+  const written = server.output.slice(before);
+  // The burst, what the rate added while the loop ran, and a few short lines (the notice, the
+  // other app's error).
+  const bound = (2 << 20) + (128 << 10) * seconds + (64 << 10);
+  assert.ok(written.length < bound, `the log grew by ${written.length} bytes in ${seconds} s`);
+  const lines = written.split('\n');
+  const flooded = lines.filter((l) => l.includes('console.log: ') && l.includes('yyyy'));
+  assert.ok(flooded.length >= 100 && flooded.length < 128 + 8 * seconds, `${flooded.length} console lines written in ${seconds} s`);
+  const notice = lines.find((l) => l.includes('app default: ') && l.includes('left out of this log'));
+  assert.ok(notice, written.slice(-4000));
+  assert.match(notice, /WARN app default: 1 line\(s\) \(\d+ bytes\) of its console output and errors left out of this log: over 128 KiB\/s \(bursts of 2048 KiB; --log-kb-per-second-per-app\)/);
+  assert.ok(lines.some((l) => l.includes('probe failure') && l.includes('calm')), 'the other app\'s error was not written');
+  // The live log still has the latest of them (its own ring bounds it).
+  const tail = await server.api('GET', '/apps/default/tail?follow=false&since=5m&limit=5');
+  assert.equal(tail.status, 200, tail.text);
+  assert.ok(tail.text.includes('Uncaught (in promise) Error: 1023 y'), tail.text.slice(0, 500));
+  await assertVictimAnswers();
+});

@@ -108,6 +108,30 @@ test('a WAL grown by a large transaction is cut back once checkpointed (files ou
   }
 });
 
+test('a WAL grown by a transaction the quota refused is cut back at once, not left until the object closes', { timeout: 60000 }, async () => {
+  const server = await startServer({ flags: ['--max-object-storage-mb', '64', '--max-app-storage-mb', '16'] });
+  try {
+    await server.deploy(BOX);
+    assert.equal((await server.request('/_do/storage-box/a/put?key=kept&size=1000&count=1')).status, 200);
+    // 24 MB in one transaction, past the app's 16 MB: refused and rolled back after about 16 MB
+    // reached the WAL. That file used to stay, outside the quota (which no longer counts those
+    // pages), until the object closed: one such file per object an app filled in turn.
+    for (const name of ['a', 'b', 'c']) {
+      const res = await server.request(`/_do/storage-box/${name}/put?key=big&size=1000000&count=24`);
+      assert.equal(res.status, 500, res.text);
+      assert.match(res.text, FULL);
+    }
+    const wals = walFiles(path.join(server.dataDir, 'objects'));
+    assert.ok(wals.length >= 1, JSON.stringify(wals));
+    for (const { file, size } of wals) assert.ok(size <= 4 * 1024 * 1024, `${file}: ${size} bytes`);
+    // What was committed before is intact, and the object takes writes again.
+    assert.deepEqual(await server.json('/_do/storage-box/a/get?key=kept-0'), { length: 1000 });
+    assert.equal((await server.request('/_do/storage-box/a/put?key=after&size=1000&count=1')).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
+
 test('deploys cannot create more apps than --max-apps', async () => {
   const server = await startServer({ flags: ['--max-apps', '2'] });
   try {

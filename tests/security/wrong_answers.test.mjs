@@ -45,3 +45,45 @@ test('the runtime answers these calls as workerd does', async () => {
     await server.stop();
   }
 });
+
+test('storage, SQL and WebCrypto refuse arguments of the wrong type or range with workerd\'s errors', async () => {
+  const server = await startServer();
+  try {
+    await server.deploy(path.join(here, 'fixtures', 'argument_answers.js'), { name: 'argument-answers' });
+    const res = await server.request('/_do/argument-answers/a/');
+    assert.equal(res.status, 200, res.text);
+    const symbol = 'TypeError: Cannot convert a Symbol value to a string';
+    const range = 'TypeError: Value out of range. Must be between -2147483648 and 2147483647 (inclusive).';
+    // As workerd 1.20261023.1 answered each (tests/diff's runner, the same calls on both).
+    assert.deepEqual(res.json(), {
+      getSymbol: symbol,
+      putSymbol: symbol,
+      deleteSymbols: symbol,
+      listPrefixSymbol: symbol,
+      kvGetSymbol: symbol,
+      sqlSymbol: symbol,
+      sqlUndefined: "TypeError: Failed to execute 'exec' on 'SqlStorage': parameter 1 is not of type 'String'.",
+      listLimit2p31: range,
+      listLimitMax: 'Map(0)',
+      listLimitInfinity: 'TypeError: List limit must be positive.',
+      alarmString: "TypeError: Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.",
+      alarmTrue: "TypeError: Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.",
+      alarmNaN: 'TypeError: The value cannot be converted because it is not a valid Date.',
+      alarmHalf: 'TypeError: setAlarm() cannot be called with an alarm time <= 0',
+      alarmYear275760: "TypeError: This API doesn't support dates after 2189.",
+      alarmAfterAll: null,
+      transactionNumber: "TypeError: Failed to execute 'transaction' on 'DurableObjectStorage': parameter 1 is not of type 'function'.",
+      transactionSyncMissing: "TypeError: Failed to execute 'transactionSync' on 'DurableObjectStorage': parameter 1 is not of type 'function'.",
+      stored: [],
+      hkdfMinus8: 'TypeError: deriveBits length must be an unsigned long integer.',
+      hkdf2p32plus8: range,
+      hkdf1e20: range,
+      hkdfNaN: 0,
+      aesKeyLength2p32plus128: range,
+      pbkdf2Iterations2p32plus1: range,
+      gcmTagLength2p32plus128: range,
+    });
+  } finally {
+    await server.stop();
+  }
+});

@@ -22,7 +22,7 @@ TailLineView Console(std::string_view message, TailLevel level = TailLevel::kLog
 }
 
 TEST(AppLogTest, KeepsTheLastLinesWithinTheLineLimit) {
-  AppLog log("app", AppLogLimits{3, 1u << 20, 4});
+  AppLog log("app", AppLogLimits{3, 1u << 20, 4, {}});
   for (int i = 0; i < 5; ++i) log.Add(Console("line " + std::to_string(i)));
   std::vector<std::string> lines = log.Recent(TailFilter(), 1, 100);
   ASSERT_EQ(lines.size(), 3u);
@@ -35,7 +35,7 @@ TEST(AppLogTest, KeepsTheLastLinesWithinTheLineLimit) {
 }
 
 TEST(AppLogTest, KeepsWithinTheByteLimitAndCutsLongMessages) {
-  AppLog log("app", AppLogLimits{1000, 64u << 10, 4});
+  AppLog log("app", AppLogLimits{1000, 64u << 10, 4, {}});
   const std::string big(40u << 10, 'x');
   for (int i = 0; i < 4; ++i) log.Add(Console(big));
   std::vector<std::string> lines = log.Recent(TailFilter(), 1, 100);
@@ -95,7 +95,7 @@ TEST(AppLogTest, AStalledClientLosesLinesAndIsToldHowMany) {
 }
 
 TEST(AppLogTest, RefusesClientsPastTheLimit) {
-  auto log = std::make_shared<AppLog>("app", AppLogLimits{10, 1u << 20, 2});
+  auto log = std::make_shared<AppLog>("app", AppLogLimits{10, 1u << 20, 2, {}});
   auto a = std::make_shared<ResponseStream>();
   auto b = std::make_shared<ResponseStream>();
   auto c = std::make_shared<ResponseStream>();
