@@ -112,6 +112,13 @@ CREATE TABLE usage_storage (
   PRIMARY KEY (app, class, object_id)
 );
 )sql",
+    // 8: a control change carries the id its node gave it before the transaction, so that a node
+    // whose COMMIT lost its connection reads back whether the change is in the log
+    // (control_log.h).
+    R"sql(
+ALTER TABLE control_changes ADD COLUMN change_id bytea;
+CREATE UNIQUE INDEX control_changes_by_id ON control_changes (change_id);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

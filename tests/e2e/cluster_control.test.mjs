@@ -76,10 +76,12 @@ export default {
   return root;
 }
 
-// A TCP proxy to PostgreSQL that can cut every connection and refuse new ones.
+// A TCP proxy to PostgreSQL that can cut every connection and refuse new ones, or cut one
+// connection at a chosen statement (trap()).
 async function startProxy(port) {
   const sockets = new Set();
   let open = true;
+  let armed = null;
   const server = net.createServer((client) => {
     if (!open) {
       client.destroy();
@@ -91,8 +93,34 @@ async function startProxy(port) {
       s.on('close', () => sockets.delete(s));
       s.on('error', () => {});
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    let seenBy = null;  // the trap whose `first` this connection sent
+    let trapped = false;
+    client.on('data', (chunk) => {
+      if (trapped) return;
+      const text = chunk.toString('latin1');
+      const trap = armed;
+      if (trap) {
+        const at = seenBy === trap ? 0 : text.indexOf(trap.first);
+        if (at >= 0) seenBy = trap;
+        if (at >= 0 && text.indexOf(trap.then, at) >= 0) {
+          // One connection, once: the statement reaches PostgreSQL (or not, with `drop`), its
+          // answer never reaches the node, and then the connection is cut.
+          armed = null;
+          trapped = true;
+          if (!trap.drop) upstream.write(chunk);
+          setTimeout(() => {
+            client.destroy();
+            upstream.destroy();
+            trap.resolve();
+          }, 300);
+          return;
+        }
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (!trapped) client.write(chunk);
+    });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -105,6 +133,12 @@ async function startProxy(port) {
     },
     restore() {
       open = true;
+    },
+    // The next connection that sends `first` and then `then` (both in one message, or `then` in a
+    // later one) is cut 0.3 s after that message, whose answer is dropped; with `drop` the message
+    // itself is dropped too. Resolves once cut.
+    trap(first, then, { drop = false } = {}) {
+      return new Promise((resolve) => { armed = { first, then, drop, resolve }; });
     },
     close: () => new Promise((resolve) => { server.close(resolve); for (const s of sockets) s.destroy(); }),
   };
@@ -374,6 +408,114 @@ test('the usage API of any node answers for the objects of every node', { timeou
     assert.equal(body.objects.length, 13, node.name);
     assert.equal(body.objects.filter((o) => o.http_requests === 2).length, 12, node.name);
   }
+});
+
+function changeCount() {
+  return Number(pg.psql('SELECT count(*) FROM control_changes'));
+}
+
+async function keysNamed(node, name) {
+  const listed = await node.api('GET', '/apps/default/keys');
+  assert.equal(listed.status, 200, listed.body);
+  return listed.json().keys.filter((key) => key.name === name);
+}
+
+test('a change whose COMMIT lost its connection is answered with its outcome and made once', { timeout: TIMEOUT_MS }, async () => {
+  // The COMMIT reaches PostgreSQL, its answer never reaches C: C reads back that the change
+  // committed and answers as for any change.
+  let count = changeCount();
+  let cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  const made = await c.api('POST', '/apps/default/keys', { name: 'cut-once' });
+  await cut;
+  assert.equal(made.status, 201, made.body);
+  assert.equal(changeCount(), count + 1);
+  for (const node of [a, c]) assert.equal((await keysNamed(node, 'cut-once')).length, 1, node.name);
+  // The key answered is the key made.
+  const listed = await waitFor(async () => {
+    const res = await a.api('GET', '/apps/default/classes/metered/objects', undefined, { token: made.json().key });
+    return res.status !== 401 && res;
+  }, { timeoutMs: 3000, what: 'the key on cp-a' });
+  assert.equal(listed.status, 200, listed.body);
+
+  count = changeCount();
+  cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  const set = await c.api('PUT', '/apps/default/env/CUT', { value: 'once' });
+  await cut;
+  assert.equal(set.status, 201, set.body);
+  assert.equal(changeCount(), count + 1);
+
+  // The COMMIT never reaches PostgreSQL: C finds that the change is not in the log and says that it
+  // was not made, so a retry makes it once.
+  count = changeCount();
+  cut = proxy.trap('INSERT INTO control_changes', 'COMMIT', { drop: true });
+  const lost = await c.api('POST', '/apps/default/keys', { name: 'cut-retried' });
+  await cut;
+  assert.equal(lost.status, 503, lost.body);
+  assert.match(lost.json().error, /was not made/);
+  assert.equal(lost.headers['retry-after'], '1');
+  assert.equal(changeCount(), count);
+  const retried = await c.api('POST', '/apps/default/keys', { name: 'cut-retried' });
+  assert.equal(retried.status, 201, retried.body);
+  for (const node of [a, c]) assert.equal((await keysNamed(node, 'cut-retried')).length, 1, node.name);
+});
+
+// A project of app cp-cut with class Gauge (v1), then the migration that deletes it (v2).
+function gaugeProject(version) {
+  const root = path.join(dir, `gauge-${version}`);
+  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+  const migrations = version === 1 ? '' : `
+[[migrations]]
+tag = "v2"
+deleted_classes = ["Gauge"]
+`;
+  fs.writeFileSync(path.join(root, 'wrangler.toml'), `name = "cp-cut"
+main = "src/index.js"
+compatibility_date = "2025-09-01"
+${version === 1 ? `
+[[durable_objects.bindings]]
+name = "GAUGE"
+class_name = "Gauge"
+` : ''}
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Gauge"]
+${migrations}`);
+  fs.writeFileSync(path.join(root, 'src', 'index.js'), version === 1 ? `
+import { DurableObject } from 'cloudflare:workers';
+export class Gauge extends DurableObject {
+  async add() {
+    const n = ((await this.ctx.storage.get('n')) ?? 0) + 1;
+    await this.ctx.storage.put('n', n);
+    await this.ctx.storage.setAlarm(Date.now() + 3600000);
+    return n;
+  }
+  async alarm() {}
+}
+export default {
+  async fetch(request, env) {
+    return Response.json(await env.GAUGE.getByName(new URL(request.url).pathname).add());
+  },
+};
+` : `
+export default { fetch() { return new Response('no gauge'); } };
+`);
+  return root;
+}
+
+test('a migration\'s deleted class leaves PostgreSQL in the change\'s own transaction, even when its COMMIT lost its connection', { timeout: TIMEOUT_MS }, async () => {
+  const first = await c.cli(['deploy', gaugeProject(1)]);
+  assert.equal(first.code, 0, describeCli(first));
+  for (const [i, node] of [a, b, c, d].entries()) {
+    const res = await node.request(`/g-${i}`, { headers: { host: `cp-cut.localhost:${node.port}` } });
+    assert.equal(res.status, 200, `${node.name}: ${res.body}`);
+  }
+  for (const table of ['owners', 'log', 'alarms']) assert.ok(rowsOf(table, 'gauge', 'cp-cut') > 0, table);
+  const cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  const second = await c.cli(['deploy', gaugeProject(2)]);
+  await cut;
+  assert.equal(second.code, 0, describeCli(second));
+  for (const table of ['owners', 'log', 'snapshots', 'alarms']) assert.equal(rowsOf(table, 'gauge', 'cp-cut'), 0, table);
+  for (const node of [a, b, c, d]) assert.deepEqual(await node.classNames('cp-cut'), [], node.name);
 });
 
 test('a node whose secrets key is not the cluster\'s refuses to start', { timeout: TIMEOUT_MS }, async () => {
