@@ -506,7 +506,11 @@ test('a migration\'s deleted class leaves PostgreSQL in the change\'s own transa
   const first = await c.cli(['deploy', gaugeProject(1)]);
   assert.equal(first.code, 0, describeCli(first));
   for (const [i, node] of [a, b, c, d].entries()) {
-    const res = await node.request(`/g-${i}`, { headers: { host: `cp-cut.localhost:${node.port}` } });
+    // (A node serves the project once the change reached it.)
+    const res = await waitFor(async () => {
+      const got = await node.request(`/g-${i}`, { headers: { host: `cp-cut.localhost:${node.port}` } });
+      return got.status !== 404 && got;
+    }, { timeoutMs: 3000, what: `the project on ${node.name}` });
     assert.equal(res.status, 200, `${node.name}: ${res.body}`);
   }
   for (const table of ['owners', 'log', 'alarms']) assert.ok(rowsOf(table, 'gauge', 'cp-cut') > 0, table);
@@ -516,6 +520,37 @@ test('a migration\'s deleted class leaves PostgreSQL in the change\'s own transa
   assert.equal(second.code, 0, describeCli(second));
   for (const table of ['owners', 'log', 'snapshots', 'alarms']) assert.equal(rowsOf(table, 'gauge', 'cp-cut'), 0, table);
   for (const node of [a, b, c, d]) assert.deepEqual(await node.classNames('cp-cut'), [], node.name);
+});
+
+test('a usage push whose connection was lost after its statement counts once', { timeout: TIMEOUT_MS }, async () => {
+  await a.deploy(probeFile(6), { name: 'tolled' });
+  for (const node of [a, b, c, d]) assert.ok((await node.classNames()).includes('tolled'), node.name);
+  // C's next push is cut once its counters reached PostgreSQL; C sends it again.
+  const cut = proxy.trap('INSERT INTO usage_minutes', 'INSERT INTO usage_minutes');
+  let requests = 0;
+  let onC = 0;
+  for (let i = 0; i < 40 && (i < 8 || onC === 0); i++) {
+    const answer = await hit(c, `t-${i}`, 'tolled');
+    requests++;
+    if (answer.node === 'cp-c') {
+      onC++;
+      await hit(c, `t-${i}`, 'tolled');
+      requests++;
+    }
+  }
+  assert.ok(onC > 0, 'some object lives on cp-c');
+  // A usage answer pushes the node's meters first.
+  assert.equal((await c.api('GET', '/usage?app=default&name=tolled')).status, 200);
+  await cut;
+  let counts;
+  await waitFor(async () => {
+    counts = await Promise.all([a, b, c, d].map(async (node) =>
+      (await node.api('GET', '/usage?app=default&name=tolled')).json().http_requests));
+    return counts.every((n) => n === requests);
+  }, { timeoutMs: 10000, what: `every node counting ${requests} requests` }).catch((e) => {
+    throw new Error(`${e.message}: the nodes count ${counts}`);
+  });
+  assert.equal(Number(pg.psql("SELECT sum(http_requests) FROM usage_minutes WHERE app = 'default' AND class = 'tolled'")), requests);
 });
 
 test('a node whose secrets key is not the cluster\'s refuses to start', { timeout: TIMEOUT_MS }, async () => {
