@@ -522,6 +522,56 @@ test('a migration\'s deleted class leaves PostgreSQL in the change\'s own transa
   for (const node of [a, b, c, d]) assert.deepEqual(await node.classNames('cp-cut'), [], node.name);
 });
 
+// A project of app `name` whose Worker adds to object `?name=` of class `className` (binding ITEMS).
+function itemsProject(name, className, migrations) {
+  const root = makeTempDir(`items-${name}`);
+  fs.writeFileSync(path.join(root, 'wrangler.jsonc'), JSON.stringify({
+    name, main: 'index.js', durable_objects: { bindings: [{ name: 'ITEMS', class_name: className }] }, migrations,
+  }));
+  fs.writeFileSync(path.join(root, 'index.js'), `
+import { DurableObject } from 'cloudflare:workers';
+export class ${className} extends DurableObject {
+  add() { const n = (this.ctx.storage.kv.get('n') ?? 0) + 1; this.ctx.storage.kv.put('n', n); return n; }
+}
+export default {
+  async fetch(request, env) {
+    return Response.json(await env.ITEMS.getByName(new URL(request.url).searchParams.get('name')).add());
+  },
+};
+`);
+  return root;
+}
+
+test('a migration\'s transferred class moves its objects\' rows in the change\'s own transaction', { timeout: TIMEOUT_MS }, async () => {
+  const shop = await c.cli(['deploy', itemsProject('cp-shop', 'Cart', [{ tag: 'v1', new_sqlite_classes: ['Cart'] }])]);
+  assert.equal(shop.code, 0, describeCli(shop));
+  const call = (node, app, name) => waitFor(async () => {
+    const got = await node.request(`/?name=${name}`, { headers: { host: `${app}.localhost:${node.port}` } });
+    return got.status !== 404 && got;
+  }, { timeoutMs: 3000, what: `${app} on ${node.name}` });
+  for (const [i, node] of [a, b, c, d].entries()) {
+    const res = await call(node, 'cp-shop', `cart-${i}`);
+    assert.equal(res.status, 200, `${node.name}: ${res.body}`);
+  }
+  const before = rowsOf('log', 'cart', 'cp-shop');
+  assert.ok(before >= 4, `${before} log rows`);
+  const allowed = await a.cli(['transfers', 'allow', 'Cart', '--to', 'cp-store', '--app', 'cp-shop']);
+  assert.equal(allowed.code, 0, describeCli(allowed));
+  const cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  const store = await c.cli(['deploy', itemsProject('cp-store', 'Basket', [
+    { tag: 'v1', transferred_classes: [{ from: 'Cart', from_script: 'cp-shop', to: 'Basket' }] }])]);
+  await cut;
+  assert.equal(store.code, 0, describeCli(store));
+  for (const table of ['owners', 'log']) assert.equal(rowsOf(table, 'cart', 'cp-shop'), 0, table);
+  assert.equal(rowsOf('log', 'cart@cp-shop', 'cp-store'), before);
+  // The objects answer in the new app with their data, through any node.
+  for (const [i, node] of [d, c, b, a].entries()) {
+    const res = await call(node, 'cp-store', `cart-${3 - i}`);
+    assert.equal(res.status, 200, `${node.name}: ${res.body}`);
+    assert.equal(res.json(), 2, node.name);
+  }
+});
+
 test('a usage push whose connection was lost after its statement counts once', { timeout: TIMEOUT_MS }, async () => {
   await a.deploy(probeFile(6), { name: 'tolled' });
   for (const node of [a, b, c, d]) assert.ok((await node.classNames()).includes('tolled'), node.name);
