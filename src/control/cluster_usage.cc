@@ -1,5 +1,6 @@
 #include "control/cluster_usage.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
 #include <tuple>
@@ -23,6 +24,9 @@ cluster::PgSessionOptions Options(const std::string& conninfo) {
 constexpr const char* kCounters[] = {
     "http_requests", "websocket_messages", "alarms",        "cpu_ns",
     "wall_ns",       "outbound_requests",  "outbound_bytes"};
+
+// How long a node keeps totals that it could not push.
+constexpr long long kUnsentMinutes = 60;
 
 }  // namespace
 
@@ -85,11 +89,13 @@ void ClusterUsage::Push(long long minute, const std::vector<runtime::ObjectUsage
                                  {"bytes", d->storage_bytes}});
   }
   // Totals that PostgreSQL has are forgotten once their minute is over (a reading counts in the
-  // minute it is taken); unsent ones are kept for the retention's length.
+  // minute it is taken); unsent ones are kept for an hour at most (or the rows' retention, if
+  // shorter), so that a long outage does not grow the node's memory without bound.
   auto forget = [&](bool sent) {
+    const long long keep = std::min<long long>(kUnsentMinutes, retention_minutes_);
     for (auto it = minutes_.begin(); it != minutes_.end();) {
       long long at = std::get<3>(it->first);
-      bool over = sent ? at < minute : at < minute - retention_minutes_;
+      bool over = sent ? at < minute : at < minute - keep;
       if (sent) it->second.unsent = false;
       it = over ? minutes_.erase(it) : std::next(it);
     }

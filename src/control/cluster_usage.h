@@ -6,7 +6,7 @@
 //
 // Exactly once: a push writes totals, not increments, so a push sent again (after a lost
 // connection, whose first attempt may have committed) changes nothing more. A push that fails is
-// logged; its totals are sent with the next push (kept for the minute-row retention). A node that
+// logged; its totals are sent with the next push (kept for an hour at most). A node that
 // restarts writes rows of its own (a new process), so it never overwrites what the previous one
 // counted. Minute rows older than the node's minute-row retention are deleted by the node that
 // wrote them; they are not rolled up.
