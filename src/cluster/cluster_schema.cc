@@ -112,6 +112,21 @@ CREATE TABLE usage_storage (
   PRIMARY KEY (app, class, object_id)
 );
 )sql",
+    // 8: a control change carries the id its node gave it before the transaction, so that a node
+    // whose COMMIT lost its connection reads back whether the change is in the log
+    // (control_log.h).
+    R"sql(
+ALTER TABLE control_changes ADD COLUMN change_id bytea;
+CREATE UNIQUE INDEX control_changes_by_id ON control_changes (change_id);
+)sql",
+    // 9: a node's usage rows are the totals of one process of it (incarnation: random per
+    // process), replaced by each push, so that a push sent again after a lost connection does not
+    // count twice (control/cluster_usage.h).
+    R"sql(
+ALTER TABLE usage_minutes ADD COLUMN incarnation text NOT NULL DEFAULT '';
+ALTER TABLE usage_minutes DROP CONSTRAINT usage_minutes_pkey;
+ALTER TABLE usage_minutes ADD PRIMARY KEY (app, class, object_id, minute, node, incarnation);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -1,5 +1,7 @@
 #include "cluster/control_log.h"
 
+#include <thread>
+
 namespace dorm::cluster {
 namespace {
 
@@ -53,6 +55,7 @@ bool ControlLog::CheckKey(const std::string& check) {
 }
 
 void ControlLog::Begin() {
+  pid_ = session_.Get().backend_pid();
   session_.Exec("BEGIN");
   try {
     session_.Exec("SELECT pg_advisory_xact_lock($1::bigint)", {PgParam::Text(kAppendLock)});
@@ -83,14 +86,43 @@ void ControlLog::ForgetUsageStorage(const std::string& app, const std::string& c
                 {PgParam::Text(app), PgParam::Text(class_name)});
 }
 
-long long ControlLog::Append(const std::string& node, const std::string& change) {
+long long ControlLog::Append(const std::string& node, const std::string& id,
+                             const std::string& change) {
   PgResult result = session_.Exec(
-      "INSERT INTO control_changes (version, node, change)"
-      " SELECT coalesce(max(version), 0) + 1, $1::text, $2::bytea FROM control_changes RETURNING "
-      "version",
-      {PgParam::Text(node), PgParam::Binary(change)});
+      "INSERT INTO control_changes (version, node, change, change_id)"
+      " SELECT coalesce(max(version), 0) + 1, $1::text, $2::bytea, $3::bytea FROM control_changes"
+      " RETURNING version",
+      {PgParam::Text(node), PgParam::Binary(change), PgParam::Binary(id)});
   session_.Exec(std::string("NOTIFY ") + kControlChannel);
   return result.Int(0, 0);
+}
+
+std::optional<long long> ControlLog::Find(const std::string& id, int pid) {
+  // A few attempts over about a second: the connection that was lost is often the only thing
+  // that failed, and the next one answers at once.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (pid != 0) {
+        // The process that ran the transaction may still be about to commit it (a server does
+        // not stop when its client goes away): once it is gone, the log says for good.
+        std::string process = std::to_string(pid);
+        session_.Exec("SELECT pg_terminate_backend($1::int, 5000)", {PgParam::Text(process)},
+                      std::chrono::seconds(10));
+        PgResult alive = session_.Exec("SELECT 1 FROM pg_stat_activity WHERE pid = $1::int",
+                                       {PgParam::Text(process)});
+        if (alive.rows() != 0) {
+          throw PgError("the server process of a lost transaction would not end", "", false);
+        }
+      }
+      PgResult found = session_.Exec("SELECT version FROM control_changes WHERE change_id = $1",
+                                     {PgParam::Binary(id)});
+      if (found.rows() == 0) return std::nullopt;
+      return found.Int(0, 0);
+    } catch (const PgError&) {
+      if (attempt == 3) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
 }
 
 void ControlLog::Commit() { session_.Exec("COMMIT"); }

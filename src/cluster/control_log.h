@@ -16,6 +16,7 @@
 // may throw PgError; after a PgError the transaction (if any) is gone.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,17 +55,27 @@ class ControlLog {
   void MoveObjects(const std::string& prefix, const std::string& to_prefix);
   // Inside Begin(): forgets the storage sizes the usage meters hold for a class of an app.
   void ForgetUsageStorage(const std::string& app, const std::string& class_name);
-  // Inside Begin(): writes `change` as the next version (and notifies kControlChannel) and returns
-  // that version.
-  long long Append(const std::string& node, const std::string& change);
-  // Ends the transaction. A PgError with connection_lost() leaves the outcome unknown: only
-  // reading the log again (Since) tells whether the change is in it.
+  // Inside Begin(): writes `change` as the next version under `id` (an id may be in the log once:
+  // a second Append of it fails the transaction), notifies kControlChannel and returns the version.
+  long long Append(const std::string& node, const std::string& id, const std::string& change);
+  // Ends the transaction. A PgError with connection_lost() leaves the outcome unknown: Find() reads
+  // it back.
   void Commit();
+  // The server process that ran the transaction Begin() opened last (0 before any): what Find()
+  // must end after that transaction's COMMIT lost its connection.
+  int backend_pid() const { return pid_; }
+  // After a Commit() whose outcome is unknown: ends the server process `pid` that ran the
+  // transaction (unless 0), waiting until it is gone so that it can no longer commit, then returns
+  // the version under which `id` is in the log, or nullopt when it is not (and never will be).
+  // Tries for about a second; throws PgError when the outcome still cannot be known (PostgreSQL
+  // unreachable, or the process would not end).
+  std::optional<long long> Find(const std::string& id, int pid);
   // Ends the transaction without writing anything (errors are swallowed).
   void Rollback() noexcept;
 
  private:
   PgSession session_;
+  int pid_ = 0;
 };
 
 }  // namespace dorm::cluster

@@ -27,6 +27,7 @@
 #include "runtime/object_address.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/names.h"
 
 namespace dorm::control {
 
@@ -153,36 +154,69 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
     if (strcasecmp(name.c_str(), "authorization") != 0) change.headers.emplace_back(name, value);
   }
   const std::string sealed = control_->Seal(Encode(change));
+  // The change's id, unique in the log: after a COMMIT whose outcome is unknown, whether the log
+  // holds this id says whether the change was made.
+  const std::string id = RandomBytes(16);
   cluster::ControlLog& log = control_->log();
   long long version = 0;
+  bool committing = false;
+  auto refuse = [](const std::string& message) {
+    HttpResponseData refused = ErrorResponse(503, message);
+    refused.headers.emplace_back("retry-after", "1");
+    return refused;
+  };
   try {
     log.Begin();
     try {
       // Under the lock: this node's copy is the log's end, so the change is checked against the
       // state every node will apply it to.
       ApplyPending(0);
-      if (request.method == "DELETE" && parts[3] == "classes" && parts.size() == 5) {
-        // The class's objects go with the change, once for the cluster (in PostgreSQL; each
-        // node removes its local files when it applies the change).
-        if (auto record = registry_.Get(app, parts[4])) {
-          log.DeleteObjects(runtime::ClassKeyPrefix(app, record->StorageName()));
-          log.ForgetUsageStorage(app, record->StorageName());
+      // The objects the change deletes or moves go in PostgreSQL with the change, in its
+      // transaction: once for the cluster, and never the one without the other (each node
+      // removes or moves its local files when it applies the change).
+      for (const ClusterObjects& objects : PlanClusterObjects(parts, request)) {
+        if (objects.to_prefix) {
+          log.MoveObjects(objects.prefix, *objects.to_prefix);
+        } else {
+          log.DeleteObjects(objects.prefix);
+          log.ForgetUsageStorage(objects.app, objects.storage);
         }
       }
-      version = log.Append(control_->node(), sealed);
+      version = log.Append(control_->node(), id, sealed);
     } catch (...) {
       log.Rollback();
       throw;
     }
+    committing = true;
     log.Commit();
   } catch (const cluster::PgError& e) {
-    Log(LogLevel::kWarn, std::string("control plane: a change was not recorded: ") + e.what());
-    HttpResponseData refused =
-        ErrorResponse(503, std::string("The cluster's database did not confirm this change") +
-                               (e.connection_lost() ? " (it may still have been made)" : "") +
-                               ": " + e.what() + ". Retry the request.");
-    refused.headers.emplace_back("retry-after", "1");
-    return refused;
+    if (!committing || !e.connection_lost()) {
+      // No COMMIT was sent, or PostgreSQL answered it with an error: the transaction is gone.
+      Log(LogLevel::kWarn, std::string("control plane: a change was not recorded: ") + e.what());
+      return refuse(std::string("The cluster's database did not record this change, so it was "
+                                "not made: ") +
+                    e.what() + ". Retry the request.");
+    }
+    // The COMMIT's outcome is unknown: read it back.
+    try {
+      std::optional<long long> found = log.Find(id, log.backend_pid());
+      if (!found) {
+        Log(LogLevel::kWarn, std::string("control plane: a change's commit was lost: ") + e.what());
+        return refuse(std::string("The cluster's database lost its connection before this "
+                                  "change committed, so it was not made: ") +
+                      e.what() + ". Retry the request.");
+      }
+      version = *found;
+      Log(LogLevel::kInfo, "control plane: a change whose commit lost its connection is version " +
+                               std::to_string(version));
+    } catch (const cluster::PgError& unknown) {
+      Log(LogLevel::kWarn,
+          std::string("control plane: a change's outcome is unknown: ") + unknown.what());
+      return refuse(std::string("The cluster's database did not confirm this change, and whether "
+                                "it was made could not be read back (") +
+                    unknown.what() +
+                    "): it may have been made. Check before retrying the request.");
+    }
   }
   std::optional<HttpResponseData> answer = ApplyPending(version);
   if (!answer) {
@@ -190,6 +224,31 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
                                   " but this node had applied it already.");
   }
   return std::move(*answer);
+}
+
+std::vector<AdminService::ClusterObjects> AdminService::PlanClusterObjects(
+    const std::vector<std::string>& parts, const HttpRequestData& request) {
+  std::vector<ClusterObjects> plan;
+  const std::string& app = parts[2];
+  if (request.method == "DELETE" && parts[3] == "classes" && parts.size() == 5) {
+    if (auto record = registry_.Get(app, parts[4])) {
+      plan.push_back({app, record->StorageName(),
+                      runtime::ClassKeyPrefix(app, record->StorageName()), std::nullopt});
+    }
+  } else if (request.method == "POST" && parts[3] == "project" && parts.size() == 4 &&
+             IsValidKebabName(app)) {
+    // The deploy itself, up to its first effect: it fills `plan` with what it would delete or
+    // move if it is valid, and changes nothing.
+    cluster_plan_ = &plan;
+    try {
+      DeployProject(app, request.body);
+    } catch (...) {
+      cluster_plan_ = nullptr;
+      throw;
+    }
+    cluster_plan_ = nullptr;
+  }
+  return plan;
 }
 
 std::optional<HttpResponseData> AdminService::ApplyPending(long long want) {
@@ -226,7 +285,6 @@ HttpResponseData AdminService::ApplyChange(const cluster::ControlChange& sealed,
   {
     FixedNow now(change.now);
     replaying_ = true;
-    origin_ = origin;
     replay_entropy_ = change.entropy;
     try {
       response = Serve(change.path, request);
@@ -236,7 +294,6 @@ HttpResponseData AdminService::ApplyChange(const cluster::ControlChange& sealed,
       response = ErrorResponse(500, e.what());
     }
     replaying_ = false;
-    origin_ = false;
     replay_entropy_.clear();
   }
   control_->SetApplied(sealed.version);
@@ -245,20 +302,6 @@ HttpResponseData AdminService::ApplyChange(const cluster::ControlChange& sealed,
                              sealed.node + " applied: " + change.method + " " + change.path);
   }
   return response;
-}
-
-void AdminService::ChangeClusterObjects(const std::string& prefix, const std::string* to_prefix) {
-  if (!control_ || !origin_) return;
-  try {
-    if (to_prefix) {
-      control_->log().MoveObjects(prefix, *to_prefix);
-    } else {
-      control_->log().DeleteObjects(prefix);
-    }
-  } catch (const std::exception& e) {
-    Log(LogLevel::kError, std::string("control plane: objects of a class were not ") +
-                              (to_prefix ? "moved" : "deleted") + " in PostgreSQL: " + e.what());
-  }
 }
 
 void AdminService::CatchUp() {

@@ -410,6 +410,12 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
                                   "): delete an app's classes or deploy into an existing app.");
   }
 
+  // Planning only (cluster mode, before the change is appended): a deploy that deletes or moves
+  // no objects needs no validation here (it runs when the change is applied).
+  if (cluster_plan_ && migrations.transfers.empty() && deleted.empty()) {
+    return JsonResponse(200, json::object{});
+  }
+
   std::vector<std::string> class_names;
   for (const Bound& c : classes) class_names.push_back(c.class_name);
   bool has_worker = false;
@@ -420,6 +426,22 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
         validator_->ValidateProject(*module_js, main, class_names, &has_worker, nodejs_compat);
   }
   if (problem) return ErrorResponse(400, *problem);
+
+  if (cluster_plan_) {
+    // The objects' rows in PostgreSQL, in the order the deploy changes the local files below.
+    for (const PlannedTransfer& t : migrations.transfers) {
+      cluster_plan_->push_back({t.from_app, t.from_storage,
+                                runtime::ClassKeyPrefix(t.from_app, t.from_storage),
+                                runtime::ClassKeyPrefix(app, t.to_storage)});
+    }
+    for (const ClassRecord& r : existing) {
+      if (std::find(deleted.begin(), deleted.end(), r.name) != deleted.end()) {
+        cluster_plan_->push_back(
+            {app, r.StorageName(), runtime::ClassKeyPrefix(app, r.StorageName()), std::nullopt});
+      }
+    }
+    return JsonResponse(200, json::object{});
+  }
 
   const std::string now = NowIso8601();
   std::vector<ClassRecord> records;
@@ -468,13 +490,10 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
   for (const std::string& source : source_apps) PublishApp(source);
   for (const PlannedTransfer& t : migrations.transfers) {
     MoveTransferredClass({t.from_app, t.from_storage, app, t.to_storage});
-    const std::string to = runtime::ClassKeyPrefix(app, t.to_storage);
-    ChangeClusterObjects(runtime::ClassKeyPrefix(t.from_app, t.from_storage), &to);
   }
   PublishApp(app);
   for (const std::string& storage : deleted_storage) {
     DeleteClassStorage(app, storage);
-    ChangeClusterObjects(runtime::ClassKeyPrefix(app, storage), nullptr);
   }
   json::array applied;
   for (const std::string& tag : tags) applied.push_back(json::string(tag));

@@ -190,9 +190,19 @@ class AdminService {
   // `response` set); otherwise first applies the changes this node has not applied (false).
   bool RoutedThroughLog(const std::string& path, const runtime::HttpRequestData& request,
                         runtime::HttpResponseData* response);
-  // While this node applies its own change: deletes (`to_prefix` null) or moves in PostgreSQL the
-  // objects whose keys start with `prefix`. Failures are logged.
-  void ChangeClusterObjects(const std::string& prefix, const std::string* to_prefix);
+  // Cluster mode: what a change does to objects' rows in PostgreSQL, which the transaction that
+  // appends the change does too: deletes the objects whose keys start with `prefix` (and the
+  // class's usage storage sizes), or with `to_prefix` gives them keys starting with it instead.
+  struct ClusterObjects {
+    std::string app, storage;  // the class whose objects these are
+    std::string prefix;
+    std::optional<std::string> to_prefix;
+  };
+  // Under the log's append lock, with every change before it applied: the objects a class delete
+  // or a project deploy's migrations (deleted and transferred classes) delete or move; nothing
+  // for a change that is refused. Changes nothing itself.
+  std::vector<ClusterObjects> PlanClusterObjects(const std::vector<std::string>& parts,
+                                                 const runtime::HttpRequestData& request);
   // Appends the request to the cluster's log (after applying what precedes it), then applies it
   // here and returns its answer.
   runtime::HttpResponseData ServeChange(const std::string& path,
@@ -221,9 +231,9 @@ class AdminService {
   // While a change of the log is applied (the worker's only): quarantine does not refuse it (it
   // was accepted where it was made), and a service key is made from the change's entropy.
   bool replaying_ = false;
-  // While this node applies a change it appended itself: it also changes the object rows in
-  // PostgreSQL that a project deploy deletes or moves (once for the cluster).
-  bool origin_ = false;
+  // While PlanClusterObjects runs a project deploy: the deploy stops before its first effect and
+  // adds the objects it would delete or move here.
+  std::vector<ClusterObjects>* cluster_plan_ = nullptr;
   std::string replay_entropy_;
   std::atomic<bool> catch_up_queued_{false};
   std::unique_ptr<runtime::ModuleValidator> validator_;  // the worker's

@@ -1,5 +1,6 @@
 #include "control/cluster_usage.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
 #include <tuple>
@@ -24,67 +25,96 @@ constexpr const char* kCounters[] = {
     "http_requests", "websocket_messages", "alarms",        "cpu_ns",
     "wall_ns",       "outbound_requests",  "outbound_bytes"};
 
+// How long a node keeps totals that it could not push.
+constexpr long long kUnsentMinutes = 60;
+
 }  // namespace
 
 ClusterUsage::ClusterUsage(const std::string& conninfo, std::string node,
                            long long retention_minutes)
-    : session_(Options(conninfo)), node_(std::move(node)), retention_minutes_(retention_minutes) {}
+    : session_(Options(conninfo)),
+      node_(std::move(node)),
+      incarnation_(ToHex(RandomBytes(16))),
+      retention_minutes_(retention_minutes) {}
 
 void ClusterUsage::Push(long long minute, const std::vector<runtime::ObjectUsageDelta>& deltas) {
-  // One row per object: a statement may not update a row twice.
-  using Key = std::tuple<std::string, std::string, std::string>;
-  std::map<Key, runtime::ObjectUsageDelta> merged;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Sizes: each object's latest (one row per object: a statement may not update a row twice).
+  using ObjectKey = std::tuple<std::string, std::string, std::string>;
+  std::map<ObjectKey, const runtime::ObjectUsageDelta*> sized;
   for (const runtime::ObjectUsageDelta& d : deltas) {
-    auto [it, fresh] = merged.try_emplace(Key{d.app, d.class_name, d.object_id}, d);
-    if (fresh) continue;
-    runtime::ObjectUsageDelta& m = it->second;
-    m.http_requests += d.http_requests;
-    m.websocket_messages += d.websocket_messages;
-    m.alarms += d.alarms;
-    m.cpu_ns += d.cpu_ns;
-    m.wall_ns += d.wall_ns;
-    m.outbound_requests += d.outbound_requests;
-    m.outbound_bytes += d.outbound_bytes;
-    if (d.storage_bytes >= 0) m.storage_bytes = d.storage_bytes;
-  }
-  json::array counted;
-  json::array sizes;
-  for (const auto& [key, d] : merged) {
-    json::object row{{"app", d.app},
-                     {"class", d.class_name},
-                     {"object_id", d.object_id},
-                     // Hex: JSON text cannot carry every byte string a name may be.
-                     {"instance", ToHex(d.instance_name)}};
-    if (d.storage_bytes >= 0) {
-      json::object size = row;
-      size["bytes"] = d.storage_bytes;
-      sizes.push_back(std::move(size));
-    }
+    if (d.storage_bytes >= 0) sized[ObjectKey{d.app, d.class_name, d.object_id}] = &d;
     if (d.http_requests + d.websocket_messages + d.alarms + d.cpu_ns + d.wall_ns +
             d.outbound_requests + d.outbound_bytes ==
         0) {
       continue;
     }
-    row["http_requests"] = d.http_requests;
-    row["websocket_messages"] = d.websocket_messages;
-    row["alarms"] = d.alarms;
-    row["cpu_ns"] = d.cpu_ns;
-    row["wall_ns"] = d.wall_ns;
-    row["outbound_requests"] = d.outbound_requests;
-    row["outbound_bytes"] = d.outbound_bytes;
+    MinuteTotals& m = minutes_[MinuteKey{d.app, d.class_name, d.object_id, minute}];
+    runtime::ObjectUsageDelta& t = m.totals;
+    t.instance_name = d.instance_name;
+    t.http_requests += d.http_requests;
+    t.websocket_messages += d.websocket_messages;
+    t.alarms += d.alarms;
+    t.cpu_ns += d.cpu_ns;
+    t.wall_ns += d.wall_ns;
+    t.outbound_requests += d.outbound_requests;
+    t.outbound_bytes += d.outbound_bytes;
+    m.unsent = true;
+  }
+  json::array counted;
+  for (const auto& [key, m] : minutes_) {
+    if (!m.unsent) continue;
+    const runtime::ObjectUsageDelta& t = m.totals;
+    json::object row{{"app", std::get<0>(key)},
+                     {"class", std::get<1>(key)},
+                     {"object_id", std::get<2>(key)},
+                     {"minute", std::get<3>(key)},
+                     // Hex: JSON text cannot carry every byte string a name may be.
+                     {"instance", ToHex(t.instance_name)},
+                     {"http_requests", t.http_requests},
+                     {"websocket_messages", t.websocket_messages},
+                     {"alarms", t.alarms},
+                     {"cpu_ns", t.cpu_ns},
+                     {"wall_ns", t.wall_ns},
+                     {"outbound_requests", t.outbound_requests},
+                     {"outbound_bytes", t.outbound_bytes}};
     counted.push_back(std::move(row));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  json::array sizes;
+  for (const auto& [key, d] : sized) {
+    sizes.push_back(json::object{{"app", d->app},
+                                 {"class", d->class_name},
+                                 {"object_id", d->object_id},
+                                 {"instance", ToHex(d->instance_name)},
+                                 {"bytes", d->storage_bytes}});
+  }
+  // Totals that PostgreSQL has are forgotten once their minute is over (a reading counts in the
+  // minute it is taken); unsent ones are kept for an hour at most (or the rows' retention, if
+  // shorter), so that a long outage does not grow the node's memory without bound.
+  auto forget = [&](bool sent) {
+    const long long keep = std::min<long long>(kUnsentMinutes, retention_minutes_);
+    for (auto it = minutes_.begin(); it != minutes_.end();) {
+      long long at = std::get<3>(it->first);
+      bool over = sent ? at < minute : at < minute - keep;
+      if (sent) it->second.unsent = false;
+      it = over ? minutes_.erase(it) : std::next(it);
+    }
+  };
   // A connection that died while idle fails the first statement sent on it: the push is sent
-  // again once, on a new connection.
+  // again once, on a new connection (totals, so it counts once even if the first attempt's
+  // statement had committed).
   for (int attempt = 0;; ++attempt) {
     try {
       PushLocked(minute, counted, sizes);
+      forget(true);
       return;
     } catch (const cluster::PgError& e) {
       if (e.connection_lost() && attempt == 0) continue;
       Log(LogLevel::kWarn,
-          std::string("usage: this node's meters were not added to the cluster's: ") + e.what());
+          std::string("usage: this node's meters did not reach the cluster's (sent again with the "
+                      "next reading): ") +
+              e.what());
+      forget(false);
       return;
     }
   }
@@ -92,31 +122,31 @@ void ClusterUsage::Push(long long minute, const std::vector<runtime::ObjectUsage
 
 void ClusterUsage::PushLocked(long long minute, const json::array& counted,
                               const json::array& sizes) {
-  const std::string minute_text = std::to_string(minute);
   if (!counted.empty()) {
     std::string columns;
     std::string updates;
     std::string types;
     for (const char* counter : kCounters) {
       columns += std::string(", r.") + counter;
-      updates += std::string(", ") + counter + " = u." + counter + " + excluded." + counter;
+      updates += std::string(", ") + counter + " = excluded." + counter;
       types += std::string(", ") + counter + " bigint";
     }
     const std::string rows = json::serialize(counted);
+    // This process's totals replace what its rows held: sending them twice changes nothing.
     session_.Exec(
-        "INSERT INTO usage_minutes AS u (app, class, object_id, minute, node, instance, "
-        "http_requests, websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests, "
-        "outbound_bytes) SELECT r.app, r.class, r.object_id, $2::bigint, $3::text, "
+        "INSERT INTO usage_minutes AS u (app, class, object_id, minute, node, incarnation, "
+        "instance, http_requests, websocket_messages, alarms, cpu_ns, wall_ns, outbound_requests, "
+        "outbound_bytes) SELECT r.app, r.class, r.object_id, r.minute, $2::text, $3::text, "
         "decode(r.instance, 'hex')" +
             columns +
             " FROM jsonb_to_recordset($1::jsonb) AS r(app text, class text, object_id text, "
-            "instance text" +
+            "minute bigint, instance text" +
             types +
-            ") ON CONFLICT (app, class, object_id, minute, node) DO UPDATE SET instance = "
-            "excluded.instance" +
+            ") ON CONFLICT (app, class, object_id, minute, node, incarnation) DO UPDATE SET "
+            "instance = excluded.instance" +
             updates,
-        {cluster::PgParam::Text(rows), cluster::PgParam::Text(minute_text),
-         cluster::PgParam::Text(node_)});
+        {cluster::PgParam::Text(rows), cluster::PgParam::Text(node_),
+         cluster::PgParam::Text(incarnation_)});
   }
   if (!sizes.empty()) {
     const std::string rows = json::serialize(sizes);

@@ -1,21 +1,25 @@
 // Cluster mode: the usage meters of every node in PostgreSQL, so that the usage API of any node
-// answers for the whole cluster. Each node adds the per-object deltas it records (UsageRecorder)
-// to `usage_minutes` (one row per object, minute and node; a node adds to its own rows only) and
-// the objects' latest storage sizes to `usage_storage`; queries sum over every node's rows.
+// answers for the whole cluster. Each node keeps, per object and minute, the totals of the deltas
+// it recorded (UsageRecorder) and writes them to its own rows of `usage_minutes` (one row per
+// object, minute, node and process: the rows of a process are its totals, replaced by each push),
+// and the objects' latest storage sizes to `usage_storage`; queries sum over every node's rows.
 //
-// Best effort: a push whose connection is lost is sent again once on a new connection (if the
-// first attempt's commit did happen, that minute counts twice); a push that fails otherwise is
-// logged and its deltas are missing from the cluster's view (they stay in the node's own usage
-// store, as on a single server). Minute rows older than the
-// node's minute-row retention are deleted by the node that wrote them; they are not rolled up.
+// Exactly once: a push writes totals, not increments, so a push sent again (after a lost
+// connection, whose first attempt may have committed) changes nothing more. A push that fails is
+// logged; its totals are sent with the next push (kept for an hour at most). A node that
+// restarts writes rows of its own (a new process), so it never overwrites what the previous one
+// counted. Minute rows older than the node's minute-row retention are deleted by the node that
+// wrote them; they are not rolled up.
 //
 // Threading: thread-safe (calls are serialized on one connection). Query methods throw
 // cluster::PgError.
 #pragma once
 
 #include <boost/json.hpp>
+#include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cluster/pg_session.h"
@@ -28,7 +32,8 @@ class ClusterUsage {
  public:
   ClusterUsage(const std::string& conninfo, std::string node, long long retention_minutes);
 
-  // Adds `deltas`, recorded in `minute` (minutes since the epoch), to this node's rows.
+  // Adds `deltas`, recorded in `minute` (minutes since the epoch), to this process's totals and
+  // writes the totals that changed (or that an earlier push failed to write).
   void Push(long long minute, const std::vector<runtime::ObjectUsageDelta>& deltas);
 
   // As UsageStore::Query and UsageStore::Storage, over every node's rows.
@@ -42,9 +47,18 @@ class ClusterUsage {
   void PushLocked(long long minute, const boost::json::array& counted,
                   const boost::json::array& sizes);
 
+  // This process's totals of an object in a minute, and whether PostgreSQL may not have them.
+  using MinuteKey = std::tuple<std::string, std::string, std::string, long long>;
+  struct MinuteTotals {
+    runtime::ObjectUsageDelta totals;  // the counters and the instance name only
+    bool unsent = false;
+  };
+
   std::mutex mu_;
   cluster::PgSession session_;
   std::string node_;
+  std::string incarnation_;                    // random per process: its rows' own key
+  std::map<MinuteKey, MinuteTotals> minutes_;  // under mu_
   long long retention_minutes_;
   long long last_trim_minute_ = 0;
 };

@@ -76,10 +76,12 @@ export default {
   return root;
 }
 
-// A TCP proxy to PostgreSQL that can cut every connection and refuse new ones.
+// A TCP proxy to PostgreSQL that can cut every connection and refuse new ones, or cut one
+// connection at a chosen statement (trap()).
 async function startProxy(port) {
   const sockets = new Set();
   let open = true;
+  let armed = null;
   const server = net.createServer((client) => {
     if (!open) {
       client.destroy();
@@ -91,8 +93,34 @@ async function startProxy(port) {
       s.on('close', () => sockets.delete(s));
       s.on('error', () => {});
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    let seenBy = null;  // the trap whose `first` this connection sent
+    let trapped = false;
+    client.on('data', (chunk) => {
+      if (trapped) return;
+      const text = chunk.toString('latin1');
+      const trap = armed;
+      if (trap) {
+        const at = seenBy === trap ? 0 : text.indexOf(trap.first);
+        if (at >= 0) seenBy = trap;
+        if (at >= 0 && text.indexOf(trap.then, at) >= 0) {
+          // One connection, once: the statement reaches PostgreSQL (or not, with `drop`), its
+          // answer never reaches the node, and then the connection is cut.
+          armed = null;
+          trapped = true;
+          if (!trap.drop) upstream.write(chunk);
+          setTimeout(() => {
+            client.destroy();
+            upstream.destroy();
+            trap.resolve();
+          }, 300);
+          return;
+        }
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (!trapped) client.write(chunk);
+    });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -105,6 +133,12 @@ async function startProxy(port) {
     },
     restore() {
       open = true;
+    },
+    // The next connection that sends `first` and then `then` (both in one message, or `then` in a
+    // later one) is cut 0.3 s after that message, whose answer is dropped; with `drop` the message
+    // itself is dropped too. Resolves once cut.
+    trap(first, then, { drop = false } = {}) {
+      return new Promise((resolve) => { armed = { first, then, drop, resolve }; });
     },
     close: () => new Promise((resolve) => { server.close(resolve); for (const s of sockets) s.destroy(); }),
   };
@@ -374,6 +408,199 @@ test('the usage API of any node answers for the objects of every node', { timeou
     assert.equal(body.objects.length, 13, node.name);
     assert.equal(body.objects.filter((o) => o.http_requests === 2).length, 12, node.name);
   }
+});
+
+function changeCount() {
+  return Number(pg.psql('SELECT count(*) FROM control_changes'));
+}
+
+async function keysNamed(node, name) {
+  const listed = await node.api('GET', '/apps/default/keys');
+  assert.equal(listed.status, 200, listed.body);
+  return listed.json().keys.filter((key) => key.name === name);
+}
+
+test('a change whose COMMIT lost its connection is answered with its outcome and made once', { timeout: TIMEOUT_MS }, async () => {
+  // The COMMIT reaches PostgreSQL, its answer never reaches C: C reads back that the change
+  // committed and answers as for any change.
+  let count = changeCount();
+  let cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  const made = await c.api('POST', '/apps/default/keys', { name: 'cut-once' });
+  await cut;
+  assert.equal(made.status, 201, made.body);
+  assert.equal(changeCount(), count + 1);
+  for (const node of [a, c]) assert.equal((await keysNamed(node, 'cut-once')).length, 1, node.name);
+  // The key answered is the key made.
+  const listed = await waitFor(async () => {
+    const res = await a.api('GET', '/apps/default/classes/metered/objects', undefined, { token: made.json().key });
+    return res.status !== 401 && res;
+  }, { timeoutMs: 3000, what: 'the key on cp-a' });
+  assert.equal(listed.status, 200, listed.body);
+
+  count = changeCount();
+  cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  const set = await c.api('PUT', '/apps/default/env/CUT', { value: 'once' });
+  await cut;
+  assert.equal(set.status, 201, set.body);
+  assert.equal(changeCount(), count + 1);
+
+  // The COMMIT never reaches PostgreSQL: C finds that the change is not in the log and says that it
+  // was not made, so a retry makes it once.
+  count = changeCount();
+  cut = proxy.trap('INSERT INTO control_changes', 'COMMIT', { drop: true });
+  const lost = await c.api('POST', '/apps/default/keys', { name: 'cut-retried' });
+  await cut;
+  assert.equal(lost.status, 503, lost.body);
+  assert.match(lost.json().error, /was not made/);
+  assert.equal(lost.headers['retry-after'], '1');
+  assert.equal(changeCount(), count);
+  const retried = await c.api('POST', '/apps/default/keys', { name: 'cut-retried' });
+  assert.equal(retried.status, 201, retried.body);
+  for (const node of [a, c]) assert.equal((await keysNamed(node, 'cut-retried')).length, 1, node.name);
+});
+
+// A project of app cp-cut with class Gauge (v1), then the migration that deletes it (v2).
+function gaugeProject(version) {
+  const root = path.join(dir, `gauge-${version}`);
+  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+  const migrations = version === 1 ? '' : `
+[[migrations]]
+tag = "v2"
+deleted_classes = ["Gauge"]
+`;
+  fs.writeFileSync(path.join(root, 'wrangler.toml'), `name = "cp-cut"
+main = "src/index.js"
+compatibility_date = "2025-09-01"
+${version === 1 ? `
+[[durable_objects.bindings]]
+name = "GAUGE"
+class_name = "Gauge"
+` : ''}
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Gauge"]
+${migrations}`);
+  fs.writeFileSync(path.join(root, 'src', 'index.js'), version === 1 ? `
+import { DurableObject } from 'cloudflare:workers';
+export class Gauge extends DurableObject {
+  async add() {
+    const n = ((await this.ctx.storage.get('n')) ?? 0) + 1;
+    await this.ctx.storage.put('n', n);
+    await this.ctx.storage.setAlarm(Date.now() + 3600000);
+    return n;
+  }
+  async alarm() {}
+}
+export default {
+  async fetch(request, env) {
+    return Response.json(await env.GAUGE.getByName(new URL(request.url).pathname).add());
+  },
+};
+` : `
+export default { fetch() { return new Response('no gauge'); } };
+`);
+  return root;
+}
+
+test('a migration\'s deleted class leaves PostgreSQL in the change\'s own transaction, even when its COMMIT lost its connection', { timeout: TIMEOUT_MS }, async () => {
+  const first = await c.cli(['deploy', gaugeProject(1)]);
+  assert.equal(first.code, 0, describeCli(first));
+  for (const [i, node] of [a, b, c, d].entries()) {
+    // (A node serves the project once the change reached it.)
+    const res = await waitFor(async () => {
+      const got = await node.request(`/g-${i}`, { headers: { host: `cp-cut.localhost:${node.port}` } });
+      return got.status !== 404 && got;
+    }, { timeoutMs: 3000, what: `the project on ${node.name}` });
+    assert.equal(res.status, 200, `${node.name}: ${res.body}`);
+  }
+  for (const table of ['owners', 'log', 'alarms']) assert.ok(rowsOf(table, 'gauge', 'cp-cut') > 0, table);
+  const cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  const second = await c.cli(['deploy', gaugeProject(2)]);
+  await cut;
+  assert.equal(second.code, 0, describeCli(second));
+  for (const table of ['owners', 'log', 'snapshots', 'alarms']) assert.equal(rowsOf(table, 'gauge', 'cp-cut'), 0, table);
+  for (const node of [a, b, c, d]) assert.deepEqual(await node.classNames('cp-cut'), [], node.name);
+});
+
+// A project of app `name` whose Worker adds to object `?name=` of class `className` (binding ITEMS).
+function itemsProject(name, className, migrations) {
+  const root = makeTempDir(`items-${name}`);
+  fs.writeFileSync(path.join(root, 'wrangler.jsonc'), JSON.stringify({
+    name, main: 'index.js', durable_objects: { bindings: [{ name: 'ITEMS', class_name: className }] }, migrations,
+  }));
+  fs.writeFileSync(path.join(root, 'index.js'), `
+import { DurableObject } from 'cloudflare:workers';
+export class ${className} extends DurableObject {
+  add() { const n = (this.ctx.storage.kv.get('n') ?? 0) + 1; this.ctx.storage.kv.put('n', n); return n; }
+}
+export default {
+  async fetch(request, env) {
+    return Response.json(await env.ITEMS.getByName(new URL(request.url).searchParams.get('name')).add());
+  },
+};
+`);
+  return root;
+}
+
+test('a migration\'s transferred class moves its objects\' rows in the change\'s own transaction', { timeout: TIMEOUT_MS }, async () => {
+  const shop = await c.cli(['deploy', itemsProject('cp-shop', 'Cart', [{ tag: 'v1', new_sqlite_classes: ['Cart'] }])]);
+  assert.equal(shop.code, 0, describeCli(shop));
+  const call = (node, app, name) => waitFor(async () => {
+    const got = await node.request(`/?name=${name}`, { headers: { host: `${app}.localhost:${node.port}` } });
+    return got.status !== 404 && got;
+  }, { timeoutMs: 3000, what: `${app} on ${node.name}` });
+  for (const [i, node] of [a, b, c, d].entries()) {
+    const res = await call(node, 'cp-shop', `cart-${i}`);
+    assert.equal(res.status, 200, `${node.name}: ${res.body}`);
+  }
+  const before = rowsOf('log', 'cart', 'cp-shop');
+  assert.ok(before >= 4, `${before} log rows`);
+  const allowed = await a.cli(['transfers', 'allow', 'Cart', '--to', 'cp-store', '--app', 'cp-shop']);
+  assert.equal(allowed.code, 0, describeCli(allowed));
+  const cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  const store = await c.cli(['deploy', itemsProject('cp-store', 'Basket', [
+    { tag: 'v1', transferred_classes: [{ from: 'Cart', from_script: 'cp-shop', to: 'Basket' }] }])]);
+  await cut;
+  assert.equal(store.code, 0, describeCli(store));
+  for (const table of ['owners', 'log']) assert.equal(rowsOf(table, 'cart', 'cp-shop'), 0, table);
+  assert.equal(rowsOf('log', 'cart@cp-shop', 'cp-store'), before);
+  // The objects answer in the new app with their data, through any node.
+  for (const [i, node] of [d, c, b, a].entries()) {
+    const res = await call(node, 'cp-store', `cart-${3 - i}`);
+    assert.equal(res.status, 200, `${node.name}: ${res.body}`);
+    assert.equal(res.json(), 2, node.name);
+  }
+});
+
+test('a usage push whose connection was lost after its statement counts once', { timeout: TIMEOUT_MS }, async () => {
+  await a.deploy(probeFile(6), { name: 'tolled' });
+  for (const node of [a, b, c, d]) assert.ok((await node.classNames()).includes('tolled'), node.name);
+  // C's next push is cut once its counters reached PostgreSQL; C sends it again.
+  const cut = proxy.trap('INSERT INTO usage_minutes', 'INSERT INTO usage_minutes');
+  let requests = 0;
+  let onC = 0;
+  for (let i = 0; i < 40 && (i < 8 || onC === 0); i++) {
+    const answer = await hit(c, `t-${i}`, 'tolled');
+    requests++;
+    if (answer.node === 'cp-c') {
+      onC++;
+      await hit(c, `t-${i}`, 'tolled');
+      requests++;
+    }
+  }
+  assert.ok(onC > 0, 'some object lives on cp-c');
+  // A usage answer pushes the node's meters first.
+  assert.equal((await c.api('GET', '/usage?app=default&name=tolled')).status, 200);
+  await cut;
+  let counts;
+  await waitFor(async () => {
+    counts = await Promise.all([a, b, c, d].map(async (node) =>
+      (await node.api('GET', '/usage?app=default&name=tolled')).json().http_requests));
+    return counts.every((n) => n === requests);
+  }, { timeoutMs: 10000, what: `every node counting ${requests} requests` }).catch((e) => {
+    throw new Error(`${e.message}: the nodes count ${counts}`);
+  });
+  assert.equal(Number(pg.psql("SELECT sum(http_requests) FROM usage_minutes WHERE app = 'default' AND class = 'tolled'")), requests);
 });
 
 test('a node whose secrets key is not the cluster\'s refuses to start', { timeout: TIMEOUT_MS }, async () => {

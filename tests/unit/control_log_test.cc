@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -19,9 +20,15 @@ std::string Migrated() {
   return conninfo;
 }
 
+// A fresh id per change (a node draws random bytes).
+std::string NextId() {
+  static int next = 0;
+  return "id-" + std::to_string(++next);
+}
+
 long long AppendOne(ControlLog& log, const std::string& node, const std::string& change) {
   log.Begin();
-  long long version = log.Append(node, change);
+  long long version = log.Append(node, NextId(), change);
   log.Commit();
   return version;
 }
@@ -50,7 +57,7 @@ TEST(ControlLogTest, ACommittedAppendNotifiesListenersAndARolledBackOneDoesNot) 
   EXPECT_EQ(listener->AwaitNotification(std::chrono::milliseconds(50)), std::nullopt);
   ControlLog log(conninfo);
   log.Begin();
-  log.Append("a", "gone");
+  log.Append("a", NextId(), "gone");
   log.Rollback();
   EXPECT_EQ(listener->AwaitNotification(std::chrono::milliseconds(200)), std::nullopt);
   AppendOne(log, "a", "kept");
@@ -60,7 +67,7 @@ TEST(ControlLogTest, ACommittedAppendNotifiesListenersAndARolledBackOneDoesNot) 
 TEST(ControlLogTest, ARolledBackAppendLeavesNoVersion) {
   ControlLog log(Migrated());
   log.Begin();
-  log.Append("a", "gone");
+  log.Append("a", NextId(), "gone");
   log.Rollback();
   EXPECT_EQ(log.Latest(), 0);
   EXPECT_EQ(AppendOne(log, "a", "kept"), 1);
@@ -78,7 +85,7 @@ TEST(ControlLogTest, ConcurrentAppendersGetEveryVersionOnceWithoutGaps) {
         // While one holds the lock, what it read as the log's end stays the end.
         log.Begin();
         long long before = log.Latest();
-        long long version = log.Append("n" + std::to_string(n), std::to_string(i));
+        long long version = log.Append("n" + std::to_string(n), NextId(), std::to_string(i));
         EXPECT_EQ(version, before + 1);
         log.Commit();
       }
@@ -89,6 +96,43 @@ TEST(ControlLogTest, ConcurrentAppendersGetEveryVersionOnceWithoutGaps) {
   std::vector<ControlChange> all = log.Since(0, 1000);
   ASSERT_EQ(all.size(), size_t{kNodes * kEach});
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].version, static_cast<long long>(i + 1));
+}
+
+TEST(ControlLogTest, AnIdIsInTheLogOnceAndFindTellsUnderWhichVersion) {
+  ControlLog log(Migrated());
+  AppendOne(log, "a", "first");
+  log.Begin();
+  long long version = log.Append("a", "the-id", "second");
+  log.Commit();
+  EXPECT_EQ(version, 2);
+  EXPECT_EQ(log.Find("the-id", 0), std::optional<long long>(2));
+  EXPECT_EQ(log.Find("never-appended", 0), std::nullopt);
+  // The same change sent again cannot be a second version.
+  log.Begin();
+  EXPECT_THROW(log.Append("b", "the-id", "second again"), PgError);
+  log.Rollback();
+  EXPECT_EQ(log.Latest(), 2);
+}
+
+TEST(ControlLogTest, FindEndsTheTransactionOfALostCommitBeforeItReadsTheLog) {
+  std::string conninfo = Migrated();
+  // A transaction that has appended and not committed yet (its COMMIT could still come): Find
+  // ends its server process, so the answer "not in the log" stays true.
+  ControlLog lost(conninfo);
+  lost.Begin();
+  lost.Append("a", "in-flight", "change");
+  int pid = lost.backend_pid();
+  ASSERT_NE(pid, 0);
+  ControlLog reader(conninfo);
+  EXPECT_EQ(reader.Find("in-flight", pid), std::nullopt);
+  EXPECT_THROW(lost.Commit(), PgError);
+  EXPECT_EQ(reader.Latest(), 0);
+  // A committed one is found although its process is gone.
+  lost.Begin();
+  pid = lost.backend_pid();
+  lost.Append("a", "committed", "change");
+  lost.Commit();
+  EXPECT_EQ(reader.Find("committed", pid), std::optional<long long>(1));
 }
 
 TEST(ControlLogTest, DeletesAndMovesOnlyTheObjectsUnderAPrefix) {
