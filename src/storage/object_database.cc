@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "storage/new_database_image.h"
 #include "storage/sql_guard.h"
 #include "storage/sql_interrupt.h"
 #include "storage/sql_printf.h"
@@ -217,7 +218,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
                                                      StorageQuota* quota, const std::string& app,
                                                      const OpenSettings& settings) {
   std::vector<std::string> created;
-  const FileState state = CheckDatabaseFile(path);
+  FileState state = CheckDatabaseFile(path);
   if (!create) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return nullptr;
@@ -228,6 +229,14 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
       created.push_back(path);
       created.push_back(std::filesystem::path(path).parent_path().string());
     }
+  }
+  if (create && state == FileState::kNone && settings.vfs == nullptr) {
+    // A new database starts as a copy of the prepared image (see new_database_image.h). Through
+    // another VFS (cluster mode) the tables are created by a first commit, which goes through the
+    // log that the VFS captures.
+    std::string error;
+    if (!WriteNewDatabase(path, &error)) throw StorageError(error, SQLITE_CANTOPEN);
+    state = FileState::kWal;
   }
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -253,7 +262,8 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   // WAL mode is recorded in the file's header, and SQLite opens the log of a database whose header
   // says so by itself: the PRAGMA (and the schema read it starts) is needed only once.
   if (state == FileState::kNone) {
-    // A new database: switching it to WAL writes its first page through a rollback journal, with
+    // A new database not written from the image (cluster mode, or an empty file opened without
+    // `create`): switching it to WAL writes its first page through a rollback journal, with
     // two syncs of the journal, one of its folder and one of the file, on the caller's thread.
     // Without a journal (there is nothing to roll back to) the first page is written with a
     // single sync, which still makes it durable before the log holds anything: the log of an
@@ -286,17 +296,13 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   InstallInterruptCheck(db);
   // Every object database has both tables from its creation on. Looking them up (the schema is
   // read once either way) costs far less than parsing the CREATE statements again on every open,
-  // which activations and alarm warm-ups do by the thousand; a new database gets both in one
-  // transaction, one commit.
+  // which activations and alarm warm-ups do by the thousand. A new database has both from its
+  // image; one made otherwise gets both in one transaction, one commit.
   if (sqlite3_table_column_metadata(db, "main", "_cf_KV", nullptr, nullptr, nullptr, nullptr,
                                     nullptr, nullptr) != SQLITE_OK ||
       sqlite3_table_column_metadata(db, "main", "_cf_METADATA", nullptr, nullptr, nullptr, nullptr,
                                     nullptr, nullptr) != SQLITE_OK) {
-    self->Exec(
-        "BEGIN;"
-        "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
-        "CREATE TABLE IF NOT EXISTS _cf_METADATA (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-        "COMMIT");
+    self->Exec((std::string("BEGIN;") + kObjectTablesSql + "COMMIT").c_str());
   }
   if (quota) {
     self->quota_ = quota;

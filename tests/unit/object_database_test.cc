@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -175,15 +176,46 @@ std::string Pragma(sqlite3* db, const char* sql) {
   return out;
 }
 
-TEST_F(ObjectDatabaseTest, ANewDatabaseIsInWalModeWithoutAJournalOrTheOldWal) {
+TEST_F(ObjectDatabaseTest, ANewDatabaseIsWrittenFromTheImageInWalMode) {
   auto db = ObjectDatabase::Open(path_, true);
-  EXPECT_EQ(Pragma(db->handle(), "PRAGMA journal_mode"), "wal");
-  // Switched to WAL without a rollback journal, and the first page is in the file itself.
+  sqlite3* h = db->handle();
+  EXPECT_EQ(Pragma(h, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(Pragma(h, "PRAGMA integrity_check"), "ok");
+  // The schema page and the two tables' roots, in the file itself; no rollback journal, and
+  // nothing in the log before the first commit.
+  EXPECT_EQ(std::filesystem::file_size(path_), 3u * 4096u);
   EXPECT_FALSE(std::filesystem::exists(path_ + "-journal"));
-  EXPECT_GE(std::filesystem::file_size(path_), 4096u);
+  EXPECT_EQ(Pragma(h, "SELECT group_concat(name, ',') FROM sqlite_schema"), "_cf_KV,_cf_METADATA");
+  EXPECT_EQ(Pragma(h, "SELECT sql FROM sqlite_schema WHERE name = '_cf_KV'"),
+            "CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
   db->Put("k", "v");
+  db->SetAlarm(1234);
   db->Commit();
   EXPECT_GT(std::filesystem::file_size(path_ + "-wal"), 0u);
+  auto target = db->MakeSyncTarget();
+  // The new file and its folder are flushed with the first commit.
+  EXPECT_NE(std::find(target->fsync_paths.begin(), target->fsync_paths.end(), path_),
+            target->fsync_paths.end());
+  db.reset();
+  db = ObjectDatabase::Open(path_, false);
+  EXPECT_EQ(db->Get("k").value(), "v");
+  EXPECT_EQ(db->GetAlarm().value(), 1234);
+}
+
+TEST_F(ObjectDatabaseTest, ANewDatabaseThroughAnotherVfsCreatesItsTablesInTheLog) {
+  OpenSettings settings;
+  settings.vfs = "unix";  // any VFS named explicitly: as cluster mode's capture shim
+  auto db = ObjectDatabase::Open(path_, true, nullptr, std::string(), settings);
+  EXPECT_EQ(Pragma(db->handle(), "PRAGMA journal_mode"), "wal");
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-journal"));
+  // The first page only in the file; the tables came with a first commit into the log.
+  EXPECT_EQ(std::filesystem::file_size(path_), 4096u);
+  EXPECT_GT(db->wal_frames(), 0);
+  db->Put("k", "v");
+  db->Commit();
+  db.reset();
+  db = ObjectDatabase::Open(path_, false);
+  EXPECT_EQ(db->Get("k").value(), "v");
 }
 
 TEST_F(ObjectDatabaseTest, ReopeningKeepsEverySettingOfTheConnection) {
