@@ -54,7 +54,14 @@ const std::string& NewDatabaseImage() {
 }
 
 bool WriteNewDatabase(const std::string& path, std::string* error) {
-  const std::string& image = NewDatabaseImage();
+  const std::string* built = nullptr;
+  try {
+    built = &NewDatabaseImage();
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return false;
+  }
+  const std::string& image = *built;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     *error = "cannot create " + path + ": " + std::strerror(errno);

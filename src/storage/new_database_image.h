@@ -27,7 +27,7 @@ const std::string& NewDatabaseImage();
 // files), and syncs its data before returning, so that its first page is durable before the log
 // holds anything (the log of an empty database file would be refused, see ObjectDatabase::Open).
 // The file must be empty or absent, and not open in SQLite. Returns false with `error` set when
-// the file cannot be written.
+// the file cannot be written or the image cannot be built; never throws.
 bool WriteNewDatabase(const std::string& path, std::string* error);
 
 }  // namespace dorm::storage
