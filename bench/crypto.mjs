@@ -12,7 +12,7 @@ import path from 'node:path';
 import {
   benchDir, rootDir, fail, log, parseBenchArgs, killAllChildren, httpCall, runWrk as runWrkArgs,
   makeClassWorkerd, makeClassDorm, runClassScenario, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
-  checksPassed,
+  checksPassed, treeStats,
 } from './lib.mjs';
 
 const CLASS = { moduleFile: 'crypto-bench.js', className: 'CryptoBench', route: 'crypto-bench', binding: 'CRYPTO_BENCH', uniqueKey: 'dorm-bench-crypto' };
@@ -75,6 +75,8 @@ function action(s) {
   return `go?op=${s.op}&n=${s.n}`;
 }
 
+const fmtUs = (v) => (v == null ? '-' : v.toFixed(v < 100 ? 2 : 0));
+
 function runWrk(baseUrl, s, seconds) {
   const t = Math.max(1, Math.min(o.wrkThreads, s.connections));
   const args = ['-t', String(t), '-c', String(s.connections), '-d', `${seconds}s`, '--timeout', '10s',
@@ -82,20 +84,37 @@ function runWrk(baseUrl, s, seconds) {
   return runWrkArgs(args, seconds);
 }
 
+// The server's processes while a scenario runs, for their CPU time (see measure).
+let serverPid = null;
+
 async function runScenario(server, r, s) {
-  await runClassScenario(server, r, s, o, {
+  const tracked = {
+    ...server,
+    async start() {
+      const proc = await server.start();
+      serverPid = proc.child.pid;
+      return proc;
+    },
+  };
+  await runClassScenario(tracked, r, s, o, {
     async check(baseUrl, agent) {
       const probe = await httpCall(agent, 'GET', `${baseUrl}/_do/${CLASS.route}/crypto-0/${action(s)}`);
       return { ok: probe.status === 200 && probe.body === expectedSum(s), status: probe.status, body: probe.body.slice(0, 200) };
     },
+    // Server CPU time per operation (all its threads and processes, user + system): what an
+    // operation costs the server, which moves much less than ops/s when other work shares the
+    // cores (the load generator is on them too).
     async measure(baseUrl, seconds) {
+      const cpu0 = treeStats(serverPid).cpu;
       const res = await runWrk(baseUrl, s, seconds);
+      const cpu = treeStats(serverPid).cpu - cpu0;
+      res.cpu_us_per_op = res.requests > 0 ? (cpu * 1e6) / (res.requests * s.n) : null;
       res.ops_per_s = res.rps == null ? null : res.rps * s.n;
       res.mb_per_s = res.ops_per_s == null || !s.bytes ? null : (res.ops_per_s * s.bytes) / (1 << 20);
       return res;
     },
     report: (res) => `${fmtRps(res.ops_per_s)} ops/s${res.mb_per_s ? ` (${res.mb_per_s.toFixed(0)} MiB/s)` : ''}, ` +
-      `p99 ${fmtMs(res.p99_ms)} ms per request`,
+      `p99 ${fmtMs(res.p99_ms)} ms per request, server CPU ${fmtUs(res.cpu_us_per_op)} us per operation`,
   });
 }
 
@@ -119,15 +138,21 @@ async function main() {
   const rows = SCENARIOS.map((s) => {
     const ws = w?.scenarios[s.key];
     const ds = d?.scenarios[s.key];
-    const c = { ops: ratio(ds?.ops_per_s, ws?.ops_per_s), p99: ratio(ds?.p99_ms, ws?.p99_ms) };
+    const c = {
+      ops: ratio(ds?.ops_per_s, ws?.ops_per_s), p99: ratio(ds?.p99_ms, ws?.p99_ms),
+      cpu_per_op: ratio(ds?.cpu_us_per_op, ws?.cpu_us_per_op),
+    };
     comparison[s.key] = { dorm_over_workerd: c };
-    return [s.label, `${s.connections}`, fmtRps(ws?.ops_per_s), mb(ws?.mb_per_s), fmtMs(ws?.p99_ms),
-      fmtRps(ds?.ops_per_s), mb(ds?.mb_per_s), fmtMs(ds?.p99_ms), fmtRatio(c.ops), fmtRatio(c.p99)];
+    return [s.label, `${s.connections}`, fmtRps(ws?.ops_per_s), mb(ws?.mb_per_s), fmtMs(ws?.p99_ms), fmtUs(ws?.cpu_us_per_op),
+      fmtRps(ds?.ops_per_s), mb(ds?.mb_per_s), fmtMs(ds?.p99_ms), fmtUs(ds?.cpu_us_per_op), fmtRatio(c.ops), fmtRatio(c.p99),
+      fmtRatio(c.cpu_per_op)];
   });
   console.log('');
   console.log('WebCrypto in objects (100 operations per request, 4 for SHA-256, one after the other; MiB/s for digests;');
-  console.log('p99 per request, in ms; ratio = Dorm/workerd: ops/s above 1 and latency below 1 mean Dorm is ahead)');
-  console.log(table(['scenario', 'conn', 'workerd ops/s', 'MiB/s', 'p99', 'dorm ops/s', 'MiB/s', 'p99', 'ops ratio', 'p99 ratio'], rows));
+  console.log('p99 per request, in ms; CPU = server CPU time per operation, in us; ratio = Dorm/workerd: ops/s above 1,');
+  console.log('latency and CPU below 1 mean Dorm is ahead)');
+  console.log(table(['scenario', 'conn', 'workerd ops/s', 'MiB/s', 'p99', 'CPU', 'dorm ops/s', 'MiB/s', 'p99', 'CPU', 'ops ratio',
+    'p99 ratio', 'CPU ratio'], rows));
   finish(o, { machine: machineInfo(), options: o, results, comparison }, tmp, checksPassed(results));
 }
 

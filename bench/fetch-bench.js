@@ -9,8 +9,8 @@ export class FetchBench {
 
   async fetch(request) {
     const query = new URL(request.url).searchParams;
-    // Proxied: the upstream's body streams through to the client.
-    if (query.get('size') === 'huge') return fetch(`${query.get('upstream')}/huge`);
+    // Proxied (?size=huge&mib=N): the upstream's body of N MiB streams through to the client.
+    if (query.get('size') === 'huge') return fetch(`${query.get('upstream')}/huge/${query.get('mib')}`);
     const response = await fetch(`${query.get('upstream')}/${query.get('size') ?? 'small'}`);
     const body = await response.arrayBuffer();
     return new Response(String(body.byteLength));

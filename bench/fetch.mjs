@@ -29,7 +29,8 @@ const usage = `usage: bench/run.sh --fetch [options]
   --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
   --dorm-threads N      dorm serve --threads (default 2)
   --out FILE            where to write the JSON (default bench/results/fetch.json)
-  --only KEY[,KEY]      run only these scenarios (small_1, small_64, big_64, stream_100mb)
+  --only KEY[,KEY]      run only these scenarios (small_1, small_64, big_64, stream_100mb; and
+                        stream_1gb, run only when named: the same as stream_100mb with 1 GiB)
   --keep                keep the temporary folder (configs, data, server logs)`;
 
 const defaults = {
@@ -53,14 +54,16 @@ process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
 process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
 process.on('exit', killAllChildren);
 
-// [key, label, size, objects, connections, expected body length]
+// [key, label, size, objects, connections, expected body length, run only when named]
 const SCENARIOS = [
   ['small_1', 'fetch() of 100 B, 1 object, 1 conn', 'small', 1, 1, 100],
   ['small_64', 'fetch() of 100 B, 64 objects, 64 conn', 'small', 64, 64, 100],
   ['big_64', 'fetch() of 64 KiB, 64 objects, 64 conn', 'big', 64, 64, 65536],
   ['stream_100mb', 'return fetch() of 100 MiB, streamed', 'huge', 1, 1, 100 * 1024 * 1024],
-].map(([key, label, size, objects, connections, length]) => ({ key, label, size, objects, connections, length }))
-  .filter((s) => o.only === null || o.only.includes(s.key));
+  // Whether memory grows with the body: the same peak as stream_100mb means it does not.
+  ['stream_1gb', 'return fetch() of 1 GiB, streamed', 'huge', 1, 1, 1024 * 1024 * 1024, true],
+].map(([key, label, size, objects, connections, length, named = false]) => ({ key, label, size, objects, connections, length, named }))
+  .filter((s) => (o.only === null ? !s.named : o.only.includes(s.key)));
 if (SCENARIOS.length === 0) fail(`--only names no scenario\n${usage}`);
 
 async function startUpstream() {
@@ -78,7 +81,8 @@ async function startUpstream() {
 }
 
 function action(s, upstream) {
-  return `go?upstream=${encodeURIComponent(upstream)}&size=${s.size}`;
+  const mib = s.size === 'huge' ? `&mib=${s.length / 1048576}` : '';
+  return `go?upstream=${encodeURIComponent(upstream)}&size=${s.size}${mib}`;
 }
 
 function runWrk(baseUrl, s, upstream, seconds) {
@@ -106,14 +110,9 @@ function treeRss(pid) {
   return total;
 }
 
-// One client downloads the streamed body: MiB/s, and the server's RSS before and at its peak.
-async function runStream(proc, s, upstream) {
-  const url = `${proc.baseUrl}/_do/${CLASS.route}/fetcher-0/${action(s, upstream)}`;
-  const rssBefore = treeRss(proc.child.pid);
-  let peak = rssBefore;
-  const sampler = setInterval(() => { peak = Math.max(peak, treeRss(proc.child.pid)); }, 50);
-  const started = process.hrtime.bigint();
-  const received = await new Promise((resolve, reject) => {
+// The length of the body at `url`, read to its end.
+function download(url) {
+  return new Promise((resolve, reject) => {
     http.get(url, (res) => {
       let n = 0;
       res.on('data', (d) => { n += d.length; });
@@ -121,6 +120,20 @@ async function runStream(proc, s, upstream) {
       res.on('error', reject);
     }).on('error', reject);
   });
+}
+
+// One client downloads the streamed body: MiB/s, and the server's RSS before and at its peak.
+// A 1 MiB body through the same path goes first, so that "before" includes what the first use
+// costs once (the object and its isolate, the outbound client, code paged in), and the growth is
+// what the long body adds.
+async function runStream(proc, s, upstream) {
+  const url = `${proc.baseUrl}/_do/${CLASS.route}/fetcher-0/${action(s, upstream)}`;
+  await download(url.replace(/mib=\d+/, 'mib=1'));
+  const rssBefore = treeRss(proc.child.pid);
+  let peak = rssBefore;
+  const sampler = setInterval(() => { peak = Math.max(peak, treeRss(proc.child.pid)); }, 50);
+  const started = process.hrtime.bigint();
+  const received = await download(url);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   clearInterval(sampler);
   return {

@@ -1,7 +1,7 @@
 // Helpers shared by the benchmark scripts (bench.mjs, storage.mjs, websocket.mjs, rpc.mjs,
 // fetch.mjs, crypto.mjs, meters.mjs) and the differential check (tests/diff/run.mjs): server
-// processes on loopback, workerd configuration, Dorm start and deploy, the fsync probe, wrk runs,
-// HTTP calls and the text tables.
+// processes on loopback and their RSS and CPU time, workerd configuration, Dorm start and deploy,
+// the fsync probe, wrk runs, HTTP calls and the text tables.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -75,6 +75,39 @@ export const shownBinary = (bin) => (bin.startsWith(`${rootDir}/`) ? path.relati
 
 // ---------------------------------------------------------------------------------------------
 // Processes
+
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+// RSS (bytes) and CPU time (seconds, user + system) of a process and all its descendants.
+export function treeStats(rootPid) {
+  const parentOf = new Map();
+  const cpuOf = new Map();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      // The command name may contain spaces and parentheses; the fields after the last ')' don't.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(name), Number(f[1]));
+      cpuOf.set(Number(name), (Number(f[11]) + Number(f[12])) / clockTicks);
+    } catch { /* exited meanwhile */ }
+  }
+  const pids = [rootPid];
+  for (let i = 0; i < pids.length; i++) {
+    for (const [pid, ppid] of parentOf) if (ppid === pids[i]) pids.push(pid);
+  }
+  let rss = 0;
+  let cpu = 0;
+  for (const pid of pids) {
+    cpu += cpuOf.get(pid) ?? 0;
+    try {
+      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) rss += Number(m[1]) * 1024;
+    } catch { /* exited meanwhile */ }
+  }
+  return { rss, cpu };
+}
+
 
 export const children = new Set();
 

@@ -14,7 +14,7 @@ import path from 'node:path';
 import {
   benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren, track,
   freePort, httpCall, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess, spawnDorm, dormListening,
-  dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish, treeStats,
 } from './lib.mjs';
 
 const classFile = path.join(benchDir, 'websocket-bench.js');
@@ -83,41 +83,6 @@ function parseArgs(argv) {
 process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
 process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
 process.on('exit', killAllChildren);
-
-// ---------------------------------------------------------------------------------------------
-// /proc
-
-const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-// RSS (bytes) and CPU time (seconds, user + system) of a process and all its descendants.
-function treeStats(rootPid) {
-  const parentOf = new Map();
-  const cpuOf = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      // The command name may contain spaces and parentheses; the fields after the last ')' don't.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parentOf.set(Number(name), Number(f[1]));
-      cpuOf.set(Number(name), (Number(f[11]) + Number(f[12])) / clockTicks);
-    } catch { /* exited meanwhile */ }
-  }
-  const pids = [rootPid];
-  for (let i = 0; i < pids.length; i++) {
-    for (const [pid, ppid] of parentOf) if (ppid === pids[i]) pids.push(pid);
-  }
-  let rss = 0;
-  let cpu = 0;
-  for (const pid of pids) {
-    cpu += cpuOf.get(pid) ?? 0;
-    try {
-      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) rss += Number(m[1]) * 1024;
-    } catch { /* exited meanwhile */ }
-  }
-  return { rss, cpu };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Client processes

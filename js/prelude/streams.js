@@ -193,72 +193,26 @@ function adaptMembers(cls, overridesByName = {}) {
 // The interfaces' constructors, each a strict function (the bundle is not strict code: no own
 // `arguments` or `caller`) named in its source: V8 names an object in its own messages ("Cannot
 // assign to read only property 'locked' of object '#<ReadableStream>'") by that name, which a
-// computed key (`{ [name]: function () {} }`) does not give. `construct(newTarget, args)` does
-// the work.
+// computed key (`{ [name]: function () {} }`) does not give. Each calls the work adaptConstructor
+// set for its name in `constructBy`.
+const constructBy = Object.create(null);
 const constructorShells = {
-  ReadableStream: (construct) => ({
-    ReadableStream: function () {
-      'use strict';
-
-      return construct(new.target, arguments);
-    },
-  }).ReadableStream,
-  WritableStream: (construct) => ({
-    WritableStream: function () {
-      'use strict';
-
-      return construct(new.target, arguments);
-    },
-  }).WritableStream,
-  TransformStream: (construct) => ({
-    TransformStream: function () {
-      'use strict';
-
-      return construct(new.target, arguments);
-    },
-  }).TransformStream,
-  ReadableStreamDefaultReader: (construct) => ({
-    ReadableStreamDefaultReader: function () {
-      'use strict';
-
-      return construct(new.target, arguments);
-    },
-  }).ReadableStreamDefaultReader,
-  ReadableStreamBYOBReader: (construct) => ({
-    ReadableStreamBYOBReader: function () {
-      'use strict';
-
-      return construct(new.target, arguments);
-    },
-  }).ReadableStreamBYOBReader,
-  WritableStreamDefaultWriter: (construct) => ({
-    WritableStreamDefaultWriter: function () {
-      'use strict';
-
-      return construct(new.target, arguments);
-    },
-  }).WritableStreamDefaultWriter,
-  ByteLengthQueuingStrategy: (construct) => ({
-    ByteLengthQueuingStrategy: function () {
-      'use strict';
-
-      return construct(new.target, arguments);
-    },
-  }).ByteLengthQueuingStrategy,
-  CountQueuingStrategy: (construct) => ({
-    CountQueuingStrategy: function () {
-      'use strict';
-
-      return construct(new.target, arguments);
-    },
-  }).CountQueuingStrategy,
+  ReadableStream: function () { 'use strict'; return constructBy.ReadableStream(new.target, arguments); },
+  WritableStream: function () { 'use strict'; return constructBy.WritableStream(new.target, arguments); },
+  TransformStream: function () { 'use strict'; return constructBy.TransformStream(new.target, arguments); },
+  ReadableStreamDefaultReader: function () { 'use strict'; return constructBy.ReadableStreamDefaultReader(new.target, arguments); },
+  ReadableStreamBYOBReader: function () { 'use strict'; return constructBy.ReadableStreamBYOBReader(new.target, arguments); },
+  WritableStreamDefaultWriter: function () { 'use strict'; return constructBy.WritableStreamDefaultWriter(new.target, arguments); },
+  ByteLengthQueuingStrategy: function () { 'use strict'; return constructBy.ByteLengthQueuingStrategy(new.target, arguments); },
+  CountQueuingStrategy: function () { 'use strict'; return constructBy.CountQueuingStrategy(new.target, arguments); },
 };
 
 // A constructor with the library class's prototype (see the top of this file) that converts its
 // arguments as workerd does before the library sees them. `adapt(args)` returns the arguments to
 // pass on.
 function adaptConstructor(Lib, name, adapt) {
-  const ctor = constructorShells[name]((newTarget, args) => {
+  const ctor = constructorShells[name];
+  constructBy[name] = (newTarget, args) => {
     if (newTarget === undefined) {
       throw new TypeError(`Class constructor ${name} cannot be invoked without 'new'`);
     }
@@ -267,7 +221,7 @@ function adaptConstructor(Lib, name, adapt) {
     } catch (error) {
       throw fixError(error);
     }
-  });
+  };
   Object.defineProperty(ctor, 'length', { value: 0 });
   Object.defineProperty(ctor, 'prototype', { value: Lib.prototype, writable: false });
   Object.defineProperty(Lib.prototype, 'constructor', {

@@ -196,10 +196,14 @@ export class SubtleCrypto extends Uncloneable {
     if (token !== internalToken) throw illegalConstructor();
   }
 
+  // The data of encrypt, decrypt, sign and verify is used where it is, like digest's: from here
+  // to the native that reads it no user code runs (the algorithm's members were all read and
+  // copied above, and nothing after reads user objects), so a copy could not differ from it. A
+  // copy would cost an ArrayBuffer per call (a backing store outside V8's heap past 64 bytes).
   async encrypt(algorithm, key, data) {
     const params = readAlgorithm(algorithm, 'EncryptAlgorithm', 'encrypt', 1);
     const slots = requireKey(key, 'encrypt', 2);
-    const bytes = requireBytes(data, 'encrypt', 3);
+    const bytes = requireBytes(data, 'encrypt', 3, { copy: false });
     validateOperation(slots, params.name, Usage.encrypt);
     return encryptWith(slots, params, bytes);
   }
@@ -207,7 +211,7 @@ export class SubtleCrypto extends Uncloneable {
   async decrypt(algorithm, key, data) {
     const params = readAlgorithm(algorithm, 'EncryptAlgorithm', 'decrypt', 1);
     const slots = requireKey(key, 'decrypt', 2);
-    const bytes = requireBytes(data, 'decrypt', 3);
+    const bytes = requireBytes(data, 'decrypt', 3, { copy: false });
     validateOperation(slots, params.name, Usage.decrypt);
     return decryptWith(slots, params, bytes);
   }
@@ -215,7 +219,7 @@ export class SubtleCrypto extends Uncloneable {
   async sign(algorithm, key, data) {
     const params = readAlgorithm(algorithm, 'SignAlgorithm', 'sign', 1);
     const slots = requireKey(key, 'sign', 2);
-    const bytes = requireBytes(data, 'sign', 3);
+    const bytes = requireBytes(data, 'sign', 3, { copy: false });
     validateOperation(slots, params.name, Usage.sign);
     return signWith(slots, params, bytes);
   }
@@ -224,7 +228,7 @@ export class SubtleCrypto extends Uncloneable {
     const params = readAlgorithm(algorithm, 'SignAlgorithm', 'verify', 1);
     const slots = requireKey(key, 'verify', 2);
     const signatureBytes = requireBytes(signature, 'verify', 3);
-    const bytes = requireBytes(data, 'verify', 4);
+    const bytes = requireBytes(data, 'verify', 4, { copy: false });
     validateOperation(slots, params.name, Usage.verify);
     return verifyWith(slots, params, signatureBytes, bytes);
   }

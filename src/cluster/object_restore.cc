@@ -64,7 +64,8 @@ RestoredObject RestoreObject(PgConnection& connection, const std::string& object
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) RemoveIfPresent(path + suffix);
   RestoredObject restored;
   std::unique_ptr<ReplayTarget> target;
-  PgResult snapshot = connection.Exec(
+  // Binary rows: images and frames come as stored, not as hex text twice their size.
+  PgResult snapshot = connection.ExecBinary(
       "SELECT seq, image, checksum FROM snapshots WHERE object = $1 ORDER BY seq DESC LIMIT 1",
       {PgParam::Text(object)});
   if (snapshot.rows() == 1) {
@@ -95,7 +96,7 @@ RestoredObject RestoreObject(PgConnection& connection, const std::string& object
   const std::string batch = std::to_string(kRowsPerRead);
   for (;;) {
     const std::string after = std::to_string(restored.seq);
-    PgResult rows = connection.Exec(
+    PgResult rows = connection.ExecBinary(
         kReadRows, {PgParam::Text(object), PgParam::Text(after), PgParam::Text(batch)});
     if (rows.rows() == 0) break;
     if (!target) {

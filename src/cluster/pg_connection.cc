@@ -4,12 +4,20 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 
 namespace dorm::cluster {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The built-in types' OIDs (PostgreSQL's catalog/pg_type.dat; fixed for every server).
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
 
 // libpq's messages end with a newline; PostgreSQL's own do not.
 std::string Trimmed(const char* message) {
@@ -64,6 +72,22 @@ std::string PgResult::Text(int row, int column) const {
 }
 
 long long PgResult::Int(int row, int column) const {
+  if (binary_) {
+    Check(row, column);
+    // Network byte order, of the width the column's type has (int2, int4, int8).
+    const Oid type = PQftype(result_, column);
+    const int length = PQgetlength(result_, row, column);
+    const int width = type == kInt2Oid ? 2 : type == kInt4Oid ? 4 : type == kInt8Oid ? 8 : 0;
+    if (width == 0 || length != width || PQgetisnull(result_, row, column)) {
+      throw PgError("not an integer column", "", false);
+    }
+    const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column));
+    uint64_t value = 0;
+    for (int i = 0; i < width; ++i) value = (value << 8) | bytes[i];
+    // Sign-extend from the column's width.
+    const int shift = 64 - 8 * width;
+    return static_cast<long long>(static_cast<int64_t>(value << shift) >> shift);
+  }
   std::string text = Text(row, column);
   char* end = nullptr;
   errno = 0;
@@ -76,6 +100,10 @@ long long PgResult::Int(int row, int column) const {
 
 std::string PgResult::Bytes(int row, int column) const {
   Check(row, column);
+  if (binary_) {
+    if (PQftype(result_, column) != kByteaOid) throw PgError("not a bytea column", "", false);
+    return std::string(PQgetvalue(result_, row, column), PQgetlength(result_, row, column));
+  }
   size_t length = 0;
   unsigned char* bytes = PQunescapeBytea(
       reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)), &length);
@@ -85,7 +113,16 @@ std::string PgResult::Bytes(int row, int column) const {
   return out;
 }
 
-bool PgResult::Bool(int row, int column) const { return Text(row, column) == "t"; }
+bool PgResult::Bool(int row, int column) const {
+  if (binary_) {
+    Check(row, column);
+    if (PQftype(result_, column) != kBoolOid || PQgetlength(result_, row, column) != 1) {
+      throw PgError("not a boolean column", "", false);
+    }
+    return PQgetvalue(result_, row, column)[0] != 0;
+  }
+  return Text(row, column) == "t";
+}
 
 long long PgResult::affected() const {
   const char* text = result_ ? PQcmdTuples(result_) : "";
@@ -140,7 +177,16 @@ void PgConnection::RollbackAfterFailure() noexcept {
 }
 
 PgResult PgConnection::Exec(std::string_view sql, const std::vector<PgParam>& params) {
-  return Exec(sql, params, default_timeout_);
+  return Run(sql, params, default_timeout_, false);
+}
+
+PgResult PgConnection::Exec(std::string_view sql, const std::vector<PgParam>& params,
+                            std::chrono::milliseconds timeout) {
+  return Run(sql, params, timeout, false);
+}
+
+PgResult PgConnection::ExecBinary(std::string_view sql, const std::vector<PgParam>& params) {
+  return Run(sql, params, default_timeout_, true);
 }
 
 std::optional<std::string> PgConnection::AwaitNotification(std::chrono::milliseconds timeout) {
@@ -157,8 +203,8 @@ std::optional<std::string> PgConnection::AwaitNotification(std::chrono::millisec
   }
 }
 
-PgResult PgConnection::Exec(std::string_view sql, const std::vector<PgParam>& params,
-                            std::chrono::milliseconds timeout) {
+PgResult PgConnection::Run(std::string_view sql, const std::vector<PgParam>& params,
+                           std::chrono::milliseconds timeout, bool binary) {
   if (!conn_) throw PgError("connection to PostgreSQL lost", "", true);
   Clock::time_point deadline = Clock::now() + timeout;
   std::string text(sql);
@@ -183,10 +229,12 @@ PgResult PgConnection::Exec(std::string_view sql, const std::vector<PgParam>& pa
         break;
     }
   }
-  int sent = params.empty()
+  // Without parameters a string may hold several statements (the simple protocol), whose rows
+  // are always text.
+  int sent = params.empty() && !binary
                  ? PQsendQuery(conn_, text.c_str())
                  : PQsendQueryParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
-                                     values.data(), lengths.data(), formats.data(), 0);
+                                     values.data(), lengths.data(), formats.data(), binary ? 1 : 0);
   if (!sent) Lose(Trimmed(PQerrorMessage(conn_)));
   // Non-blocking: push the query out, then read until libpq has every result.
   for (;;) {
@@ -235,7 +283,7 @@ PgResult PgConnection::Exec(std::string_view sql, const std::vector<PgParam>& pa
     PQclear(last);
     throw PgError(error, sqlstate, false);
   }
-  return PgResult(last);
+  return PgResult(last, binary);
 }
 
 }  // namespace dorm::cluster

@@ -54,12 +54,15 @@ struct PgParam {
   static PgParam Binary(std::string_view bytes) { return {Kind::kBinary, bytes}; }
 };
 
-// The rows of a successful statement, in text format. Owns the PGresult.
+// The rows of a successful statement, in text format, or in binary format for a statement run
+// with PgConnection::ExecBinary. Owns the PGresult.
 class PgResult {
  public:
-  explicit PgResult(pg_result* result) : result_(result) {}
+  explicit PgResult(pg_result* result, bool binary = false) : result_(result), binary_(binary) {}
   ~PgResult();
-  PgResult(PgResult&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
+  PgResult(PgResult&& other) noexcept : result_(other.result_), binary_(other.binary_) {
+    other.result_ = nullptr;
+  }
   PgResult& operator=(PgResult&& other) noexcept;
   PgResult(const PgResult&) = delete;
   PgResult& operator=(const PgResult&) = delete;
@@ -67,12 +70,14 @@ class PgResult {
   int rows() const;
   int columns() const;
   bool IsNull(int row, int column) const;
-  // The value as PostgreSQL's text representation. Throws PgError when out of range.
+  // The value as PostgreSQL's text representation (in a binary result: the value's bytes, which
+  // are the same for text and varchar columns only). Throws PgError when out of range.
   std::string Text(int row, int column) const;
-  // An integer column (int2/int4/int8). Throws PgError if the text is not one.
+  // An integer column (int2/int4/int8). Throws PgError if the value is not one.
   long long Int(int row, int column) const;
-  // A bytea column, decoded from its text (hex) form.
+  // A bytea column: decoded from its text (hex) form, or as sent in a binary result.
   std::string Bytes(int row, int column) const;
+  // A boolean column. Throws PgError (in a binary result) if the value is not one.
   bool Bool(int row, int column) const;
   // Rows changed by INSERT/UPDATE/DELETE.
   long long affected() const;
@@ -80,6 +85,7 @@ class PgResult {
  private:
   void Check(int row, int column) const;
   pg_result* result_;
+  bool binary_;
 };
 
 class PgConnection {
@@ -98,6 +104,10 @@ class PgConnection {
   PgResult Exec(std::string_view sql, const std::vector<PgParam>& params = {});
   PgResult Exec(std::string_view sql, const std::vector<PgParam>& params,
                 std::chrono::milliseconds timeout);
+  // The same for one statement whose rows come in binary format: bytea values as they are stored
+  // (the text form, hex, is twice their size on the wire and must be decoded), for reading
+  // objects' log frames and snapshots.
+  PgResult ExecBinary(std::string_view sql, const std::vector<PgParam>& params);
 
   // Waits up to `timeout` for a notification on a channel this session LISTENs to (outside any
   // statement). Returns the channel's name, or nullopt when none came in time. A lost connection
@@ -120,6 +130,8 @@ class PgConnection {
 
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+  PgResult Run(std::string_view sql, const std::vector<PgParam>& params,
+               std::chrono::milliseconds timeout, bool binary);
   [[noreturn]] void Lose(const std::string& message);
   // Waits until the socket is readable (or writable) or the deadline passes.
   bool Wait(bool for_write, std::chrono::steady_clock::time_point deadline);

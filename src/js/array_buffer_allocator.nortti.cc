@@ -12,13 +12,13 @@ class BudgetedAllocator : public v8::ArrayBuffer::Allocator {
   explicit BudgetedAllocator(std::shared_ptr<ByteBudget> budget) : budget_(std::move(budget)) {}
 
   void* Allocate(size_t length) override {
-    if (!budget_->Reserve(length)) return nullptr;
+    if (!budget_->ReserveOrDefer(length)) return nullptr;
     void* p = std::calloc(length ? length : 1, 1);
     if (!p) budget_->Release(length);
     return p;
   }
   void* AllocateUninitialized(size_t length) override {
-    if (!budget_->Reserve(length)) return nullptr;
+    if (!budget_->ReserveOrDefer(length)) return nullptr;
     void* p = std::malloc(length ? length : 1);
     if (!p) budget_->Release(length);
     return p;

@@ -13,6 +13,12 @@ v8::MaybeLocal<v8::ArrayBuffer> NewArrayBufferCopy(v8::Isolate* isolate, std::st
   v8::ArrayBuffer::Allocator* allocator = isolate->GetArrayBufferAllocator();
   void* data = allocator->AllocateUninitialized(bytes.size());
   if (data == nullptr) {
+    // As V8 does for its own buffers: what the budget holds may be garbage, so collect it and ask
+    // once more before the refusal stands.
+    isolate->LowMemoryNotification();
+    data = allocator->AllocateUninitialized(bytes.size());
+  }
+  if (data == nullptr) {
     isolate->ThrowException(
         v8::Exception::RangeError(FromUtf8(isolate, "Array buffer allocation failed")));
     return {};

@@ -8,12 +8,15 @@
 // budget was nearly full took down the runtime process and every app in it. These take the memory
 // from the same allocator (so it is charged as V8's own buffers are) and report a refusal instead.
 //
-// Contracts: call on the isolate's thread with a context entered. On refusal the result is empty
-// and a RangeError "Array buffer allocation failed" (V8's own, for `new ArrayBuffer`) is pending;
-// with the budgeted allocator the budget's on_exhausted has also ended the turn (the app's objects
-// are reset with the memory-limit error). The caller must return to JavaScript without calling
-// into it again. The memory goes back to the allocator when V8 frees the buffer, possibly on
-// another thread; the allocator must outlive the isolate's buffers, as it must for V8's own.
+// Contracts: call on the isolate's thread with a context entered. A refusal is asked again after
+// a full garbage collection (as V8 does for `new ArrayBuffer`: dropped buffers count until they are
+// collected). On a final refusal the result is empty and a RangeError "Array buffer allocation
+// failed" (V8's own, for `new ArrayBuffer`) is pending; with the budgeted allocator the refusal is
+// also pending in the budget, and its owner ends the turn (the app's objects are reset with the
+// memory-limit error, see AppIsolate::SettleMemoryRefusal). The caller must return to JavaScript
+// without calling into it again. The memory goes back to the allocator when V8 frees the buffer,
+// possibly on another thread; the allocator must outlive the isolate's buffers, as it must for
+// V8's own.
 #pragma once
 
 #include <v8.h>

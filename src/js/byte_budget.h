@@ -14,10 +14,15 @@ namespace dorm::js {
 
 class ByteBudget {
  public:
-  // `on_exhausted` runs on the reserving thread each time a reservation is refused; it must be
-  // cheap and must not call into V8 other than to terminate execution.
-  ByteBudget(size_t limit_bytes, std::function<void()> on_exhausted)
-      : limit_(limit_bytes), on_exhausted_(std::move(on_exhausted)) {}
+  // `on_exhausted` runs on the reserving thread each time a Reserve is refused; it must be cheap
+  // and must not call into V8 other than to terminate execution. `on_deferred_refusal` runs when a
+  // ReserveOrDefer is refused, on the reserving thread, possibly inside V8's allocation of an
+  // ArrayBuffer; it must be cheap and may only ask V8 for an interrupt (Isolate::RequestInterrupt).
+  ByteBudget(size_t limit_bytes, std::function<void()> on_exhausted,
+             std::function<void()> on_deferred_refusal = nullptr)
+      : limit_(limit_bytes),
+        on_exhausted_(std::move(on_exhausted)),
+        on_deferred_refusal_(std::move(on_deferred_refusal)) {}
   ByteBudget(const ByteBudget&) = delete;
   ByteBudget& operator=(const ByteBudget&) = delete;
 
@@ -37,6 +42,23 @@ class ByteBudget {
     }
     return true;
   }
+  // For an allocator whose caller frees memory and asks again when refused (V8 collects garbage
+  // and retries a refused ArrayBuffer up to three times): the same as TryReserve, but a refusal is
+  // left pending (and on_deferred_refusal runs) instead of being final, and the next reservation
+  // granted here clears it. Whoever settles the outcome calls TakePendingRefusal: a refusal still
+  // pending then was final. Call from one thread at a time (the isolate's).
+  bool ReserveOrDefer(size_t bytes) {
+    if (TryReserve(bytes)) {
+      refusal_pending_.store(false);
+      return true;
+    }
+    refusal_pending_.store(true);
+    if (on_deferred_refusal_) on_deferred_refusal_();
+    return false;
+  }
+  // Whether a ReserveOrDefer refusal is pending; clears it.
+  bool TakePendingRefusal() { return refusal_pending_.exchange(false); }
+
   // Gives back bytes a successful Reserve counted.
   void Release(size_t bytes) { used_.fetch_sub(bytes); }
 
@@ -46,7 +68,9 @@ class ByteBudget {
  private:
   const size_t limit_;
   const std::function<void()> on_exhausted_;
+  const std::function<void()> on_deferred_refusal_;
   std::atomic<size_t> used_{0};
+  std::atomic<bool> refusal_pending_{false};
 };
 
 }  // namespace dorm::js

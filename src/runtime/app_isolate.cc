@@ -102,11 +102,25 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
                        size_t heap_limit_bytes)
     : host_(host), code_(std::move(code)), heap_limit_bytes_(heap_limit_bytes) {
   // ArrayBuffer memory counts against the same limit as the heap, as on Cloudflare: running out
-  // resets the isolate's objects rather than handing user code a catchable error.
-  memory_budget_ = std::make_shared<js::ByteBudget>(heap_limit_bytes, [this] {
-    out_of_memory_ = true;
-    if (isolate_) isolate_->TerminateExecution();
-  });
+  // resets the isolate's objects rather than handing user code a catchable error. A buffer the
+  // budget refuses may fit once V8 has collected garbage and asked again, so that refusal is
+  // settled later (SettleMemoryRefusal): at V8's next interrupt check, when an event fails, or at
+  // the end of the turn, whichever comes first.
+  memory_budget_ = std::make_shared<js::ByteBudget>(
+      heap_limit_bytes,
+      [this] {
+        out_of_memory_ = true;
+        if (isolate_) isolate_->TerminateExecution();
+      },
+      [this] {
+        if (isolate_) {
+          isolate_->RequestInterrupt(
+              [](v8::Isolate*, void* self) {
+                static_cast<AppIsolate*>(self)->SettleMemoryRefusal();
+              },
+              this);
+        }
+      });
   allocator_ = js::NewBudgetedAllocator(memory_budget_);
   wasm_memories_ = std::make_unique<WasmMemoryLedger>(memory_budget_);
   v8::Isolate::CreateParams params;
@@ -324,6 +338,10 @@ v8::Local<v8::Function> AppIsolate::RuntimeFunction(const char* name) {
     return {};
   }
   return value.As<v8::Function>();
+}
+
+void AppIsolate::SettleMemoryRefusal() {
+  if (memory_budget_->TakePendingRefusal()) ExceedMemoryLimit();
 }
 
 size_t AppIsolate::NearHeapLimit(void* data, size_t current_limit, size_t) {

@@ -135,9 +135,14 @@ class AppIsolate {
     return host_object_template_.Get(isolate_);
   }
 
-  // Set by the near-heap-limit callback; the owner must then reset the app's objects and destroy
-  // this isolate.
+  // Set by the near-heap-limit callback or a final refusal of the memory budget; the owner must
+  // then reset the app's objects and destroy this isolate. Call SettleMemoryRefusal first.
   bool out_of_memory() const { return out_of_memory_; }
+  // Makes a refusal of an ArrayBuffer that no later grant cleared (js::ByteBudget::ReserveOrDefer)
+  // final: sets out_of_memory() and terminates execution. Call on the isolate's thread, where a
+  // turn or an event's outcome is decided; V8 also calls it at its first interrupt check after the
+  // refusal.
+  void SettleMemoryRefusal();
 
   size_t heap_limit_bytes() const { return heap_limit_bytes_; }
   // The isolate's memory outside the V8 heap (ArrayBuffer contents and WebAssembly memories),

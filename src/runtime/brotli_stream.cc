@@ -1,23 +1,12 @@
 #include "runtime/brotli_stream.h"
 
-#include <cstdlib>
-#include <cstring>
-
 namespace dorm::runtime {
-
-namespace {
-// Each allocation keeps its size in front of it, for Free to give back.
-constexpr size_t kBrotliBlockHeader = alignof(std::max_align_t);
-}  // namespace
 
 std::unique_ptr<BrotliStream> BrotliStream::Create(bool compress, js::ByteBudget* budget,
                                                    MemoryHooks hooks) {
   std::unique_ptr<BrotliStream> stream(new BrotliStream(compress, budget, std::move(hooks)));
   if (compress) {
-    if (!budget->TryReserve(kEncoderReserve)) {
-      if (stream->hooks_.collect) stream->hooks_.collect();
-      if (!budget->Reserve(kEncoderReserve)) return nullptr;
-    }
+    if (!stream->memory_.ReserveCollecting(kEncoderReserve)) return nullptr;
     stream->charged_ = kEncoderReserve;
     stream->encoder_ = BrotliEncoderCreateInstance(&Alloc, &Free, stream.get());
     if (!stream->encoder_ ||
@@ -33,12 +22,12 @@ std::unique_ptr<BrotliStream> BrotliStream::Create(bool compress, js::ByteBudget
 }
 
 BrotliStream::BrotliStream(bool compress, js::ByteBudget* budget, MemoryHooks hooks)
-    : compress_(compress), budget_(budget), hooks_(std::move(hooks)) {}
+    : compress_(compress), memory_(budget, std::move(hooks)) {}
 
 BrotliStream::~BrotliStream() {
   if (encoder_) BrotliEncoderDestroyInstance(encoder_);
   if (decoder_) BrotliDecoderDestroyInstance(decoder_);
-  budget_->Release(charged_);
+  memory_.budget()->Release(charged_);
 }
 
 void BrotliStream::SetInput(std::string bytes) {
@@ -113,50 +102,28 @@ size_t BrotliStream::Pump(bool finish, uint8_t* out, size_t capacity, const char
 
 void* BrotliStream::Alloc(void* opaque, size_t size) {
   auto* self = static_cast<BrotliStream*>(opaque);
-  const size_t charged = size + kBrotliBlockHeader;
-  if (self->compress_) {
-    // Never refused (see kEncoderReserve): charged beyond the reservation when the budget allows.
-    auto* block = static_cast<unsigned char*>(std::malloc(charged));
-    if (!block) return nullptr;
-    std::memcpy(block, &size, sizeof size);
-    self->held_ += charged;
-    if (self->held_ > self->charged_ && self->budget_->TryReserve(self->held_ - self->charged_)) {
-      self->charged_ = self->held_;
-    }
-    if (self->hooks_.external) self->hooks_.external(static_cast<int64_t>(charged));
-    return block + kBrotliBlockHeader;
+  if (!self->compress_) return self->memory_.Allocate(size);
+  // Never refused (see kEncoderReserve): charged beyond the reservation when the budget allows.
+  size_t taken = 0;
+  void* address = self->memory_.AllocateUncharged(size, &taken);
+  if (!address) return nullptr;
+  self->held_ += taken;
+  if (self->held_ > self->charged_ &&
+      self->memory_.budget()->TryReserve(self->held_ - self->charged_)) {
+    self->charged_ = self->held_;
   }
-  if (!self->budget_->TryReserve(charged)) {
-    // Streams dropped without being closed hold their state until collected: collect first.
-    if (self->hooks_.collect) self->hooks_.collect();
-    if (!self->budget_->Reserve(charged)) return nullptr;
-  }
-  auto* block = static_cast<unsigned char*>(std::malloc(charged));
-  if (!block) {
-    self->budget_->Release(charged);
-    return nullptr;
-  }
-  std::memcpy(block, &size, sizeof size);
-  if (self->hooks_.external) self->hooks_.external(static_cast<int64_t>(charged));
-  return block + kBrotliBlockHeader;
+  return address;
 }
 
 void BrotliStream::Free(void* opaque, void* address) {
   if (!address) return;
   auto* self = static_cast<BrotliStream*>(opaque);
-  unsigned char* block = static_cast<unsigned char*>(address) - kBrotliBlockHeader;
-  size_t size;
-  std::memcpy(&size, block, sizeof size);
-  if (self->compress_) {
-    // The charge stays until the stream ends (the destructor gives it back).
-    self->held_ -= size + kBrotliBlockHeader;
-  } else {
-    self->budget_->Release(size + kBrotliBlockHeader);
+  if (!self->compress_) {
+    self->memory_.Free(address);
+    return;
   }
-  if (self->hooks_.external) {
-    self->hooks_.external(-static_cast<int64_t>(size + kBrotliBlockHeader));
-  }
-  std::free(block);
+  // The charge stays until the stream ends (the destructor gives it back).
+  self->held_ -= self->memory_.FreeUncharged(address);
 }
 
 }  // namespace dorm::runtime

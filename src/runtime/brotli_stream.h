@@ -14,13 +14,13 @@
 #include <string>
 
 #include "js/byte_budget.h"
-#include "runtime/zlib_stream.h"
+#include "runtime/codec_memory.h"
 
 namespace dorm::runtime {
 
 class BrotliStream {
  public:
-  using MemoryHooks = ZlibStream::MemoryHooks;
+  using MemoryHooks = CodecMemory::Hooks;
 
   // workerd's encoder settings (checked against its output in tests/e2e/encode_body.test.mjs).
   static constexpr int kQuality = 5;
@@ -62,8 +62,7 @@ class BrotliStream {
   static void Free(void* opaque, void* address);
 
   const bool compress_;
-  js::ByteBudget* const budget_;
-  const MemoryHooks hooks_;
+  CodecMemory memory_;
   BrotliEncoderState* encoder_ = nullptr;
   BrotliDecoderState* decoder_ = nullptr;
   bool ended_ = false;

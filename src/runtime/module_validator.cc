@@ -184,6 +184,7 @@ std::optional<std::string> ModuleValidator::Check(
     }
     cpu_exceeded = watchdog_slot_->Exit();
   }
+  scratch.SettleMemoryRefusal();
   if (cpu_exceeded || scratch.out_of_memory() || isolate->IsExecutionTerminating()) {
     isolate->CancelTerminateExecution();
     const char* message = scratch.out_of_memory() ? kMemoryLimitMessage : kCpuLimitMessage;

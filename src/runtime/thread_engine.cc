@@ -144,6 +144,7 @@ bool ThreadEngine::RunTurn(AppIsolate* app, FunctionRef<void()> body) {
     last_sent_payload_.reset();
   }
   bool alive = true;
+  app->SettleMemoryRefusal();
   if (cpu_exceeded || app->out_of_memory() || isolate->IsExecutionTerminating()) {
     isolate->CancelTerminateExecution();
     const ResetReason reason =
@@ -726,6 +727,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   if (it == instance->in_flight.end()) return;
   AppIsolate* app = instance->app;
   v8::Isolate* isolate = app->isolate();
+  if (!fulfilled) app->SettleMemoryRefusal();
   if (!fulfilled && (app->out_of_memory() || isolate->IsExecutionTerminating())) {
     // The turn is ending (the memory budget refused a buffer and threw its RangeError, or a limit
     // stopped the code): what was thrown is not the cause, and can no longer be read. The event

@@ -134,8 +134,8 @@ void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, SocketEvent even
     if (event.kind == SocketEvent::Kind::kMessage && !event.text) {
       v8::Local<v8::ArrayBuffer> buffer;
       if (!js::NewArrayBufferCopy(isolate, event.data).ToLocal(&buffer)) {
-        // No room in the app's memory budget: the event fails with the RangeError (and the
-        // budget has ended the turn).
+        // No room in the app's memory budget, even after a collection: the event fails with the
+        // RangeError, and settling it makes the refusal final (the app is reset).
         SettleBySlot(slot, event_id, false, try_catch.Exception());
         return;
       }

@@ -1,15 +1,9 @@
 #include "runtime/zlib_stream.h"
 
-#include <cstdlib>
-#include <cstring>
+#include <algorithm>
 #include <limits>
 
 namespace dorm::runtime {
-
-namespace {
-// Each allocation keeps its size in front of it, for Free to give back.
-constexpr size_t kZlibBlockHeader = alignof(std::max_align_t);
-}  // namespace
 
 std::unique_ptr<ZlibStream> ZlibStream::Create(bool compress, std::string_view format,
                                                js::ByteBudget* budget, MemoryHooks hooks) {
@@ -33,7 +27,7 @@ std::unique_ptr<ZlibStream> ZlibStream::Create(bool compress, std::string_view f
 }
 
 ZlibStream::ZlibStream(bool compress, js::ByteBudget* budget, MemoryHooks hooks)
-    : compress_(compress), budget_(budget), hooks_(std::move(hooks)) {
+    : compress_(compress), memory_(budget, std::move(hooks)) {
   std::memset(&z_, 0, sizeof z_);
   z_.zalloc = &Alloc;
   z_.zfree = &Free;
@@ -90,33 +84,11 @@ size_t ZlibStream::Pump(bool finish, Bytef* out, size_t capacity, const char** e
 }
 
 void* ZlibStream::Alloc(void* opaque, uInt items, uInt size) {
-  auto* self = static_cast<ZlibStream*>(opaque);
-  const size_t bytes = static_cast<size_t>(items) * size;
-  const size_t charged = bytes + kZlibBlockHeader;
-  if (!self->budget_->TryReserve(charged)) {
-    // Streams dropped without being closed hold their state until collected: collect first.
-    if (self->hooks_.collect) self->hooks_.collect();
-    if (!self->budget_->Reserve(charged)) return Z_NULL;
-  }
-  auto* block = static_cast<unsigned char*>(std::malloc(charged));
-  if (!block) {
-    self->budget_->Release(charged);
-    return Z_NULL;
-  }
-  std::memcpy(block, &bytes, sizeof bytes);
-  if (self->hooks_.external) self->hooks_.external(static_cast<int64_t>(charged));
-  return block + kZlibBlockHeader;
+  return static_cast<ZlibStream*>(opaque)->memory_.Allocate(static_cast<size_t>(items) * size);
 }
 
 void ZlibStream::Free(void* opaque, void* address) {
-  if (!address) return;
-  auto* self = static_cast<ZlibStream*>(opaque);
-  unsigned char* block = static_cast<unsigned char*>(address) - kZlibBlockHeader;
-  size_t bytes;
-  std::memcpy(&bytes, block, sizeof bytes);
-  self->budget_->Release(bytes + kZlibBlockHeader);
-  if (self->hooks_.external) self->hooks_.external(-static_cast<int64_t>(bytes + kZlibBlockHeader));
-  std::free(block);
+  static_cast<ZlibStream*>(opaque)->memory_.Free(address);
 }
 
 }  // namespace dorm::runtime

@@ -8,24 +8,19 @@
 #include <zlib.h>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "js/byte_budget.h"
+#include "runtime/codec_memory.h"
 
 namespace dorm::runtime {
 
 class ZlibStream {
  public:
-  // What the stream's allocations report: `collect` runs when the budget refuses one, before it
-  // is asked once more (it may free other streams, never this one); `external` is told of every
-  // change of the memory held (positive when allocating). Either may be empty.
-  struct MemoryHooks {
-    std::function<void()> collect;
-    std::function<void(int64_t)> external;
-  };
+  // What the stream's allocations report (see CodecMemory::Hooks).
+  using MemoryHooks = CodecMemory::Hooks;
 
   // A stream for `format` ("gzip", "deflate" or "deflate-raw"); nullptr for another format, or
   // when zlib cannot set up its state within `budget` (which must outlive the stream).
@@ -55,8 +50,7 @@ class ZlibStream {
   static void Free(void* opaque, void* address);
 
   const bool compress_;
-  js::ByteBudget* const budget_;
-  const MemoryHooks hooks_;
+  CodecMemory memory_;
   bool initialized_ = false;
   bool ended_ = false;
   z_stream z_;

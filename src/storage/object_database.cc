@@ -366,6 +366,9 @@ ObjectDatabase::~ObjectDatabase() {
   sqlite3_finalize(delete_stmt_);
   sqlite3_finalize(get_alarm_stmt_);
   sqlite3_finalize(page_count_stmt_);
+  sqlite3_finalize(size_pages_stmt_);
+  sqlite3_finalize(size_free_pages_stmt_);
+  sqlite3_finalize(size_page_bytes_stmt_);
   sqlite3_close_v2(db_);
 }
 
@@ -620,18 +623,23 @@ void ObjectDatabase::SetAlarm(std::optional<long long> time_ms) {
 }
 
 long long ObjectDatabase::SizeBytes() {
-  auto pragma = [this](const char* sql) -> long long {
-    sqlite3_stmt* st = nullptr;
-    long long v = 0;
-    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-      v = sqlite3_column_int64(st, 0);
+  // Prepared once per connection (the usage meters read every live object's size each period,
+  // and preparing the three took most of that), never failing: a reading that cannot be made
+  // counts as 0.
+  auto value = [this](sqlite3_stmt** slot, const char* sql) -> long long {
+    if (!*slot &&
+        sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(*slot);
+      *slot = nullptr;
+      return 0;
     }
-    sqlite3_finalize(st);
+    const long long v = sqlite3_step(*slot) == SQLITE_ROW ? sqlite3_column_int64(*slot, 0) : 0;
+    sqlite3_reset(*slot);
     return v;
   };
-  return (pragma("PRAGMA page_count") - pragma("PRAGMA freelist_count")) *
-         pragma("PRAGMA page_size");
+  return (value(&size_pages_stmt_, "PRAGMA page_count") -
+          value(&size_free_pages_stmt_, "PRAGMA freelist_count")) *
+         value(&size_page_bytes_stmt_, "PRAGMA page_size");
 }
 
 }  // namespace dorm::storage

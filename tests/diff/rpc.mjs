@@ -43,7 +43,8 @@ const SCENARIOS = [
   ['streamArgCancel', ''], ['streamArgIgnored', ''], ['streamArgKept', ''], ['streamArgLocked', ''], ['streamResult', ''],
   ['streamResultString', ''], ['streamResultError', ''], ['streamResultNested', ''], ['streamResultBig', ''],
   ['streamResultUnread', ''], ['streamClone', ''], ['streamPut', ''],
-  ['requestArg', ''], ['requestArgStream', ''], ['responseArg', ''], ['responseResult', ''], ['headersResult', ''],
+  ['requestArg', ''], ['requestArgStream', ''], ['requestEncodeManual', ''], ['requestEncodeAutomatic', ''],
+  ['requestEncodeMade', ''], ['responseArg', ''], ['responseResult', ''], ['headersResult', ''],
   ['domExceptionArg', ''], ['writableArg', ''], ['writableArgString', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
   ['spread', 'prefix=load&objects=10&rounds=3'],
 ];

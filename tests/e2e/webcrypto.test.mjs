@@ -210,6 +210,16 @@ test('Edges: empty inputs, MD5 HMAC, odd lengths, JWK consistency checks', async
   assert.equal(empty.gcm, up(gcm.getAuthTag().toString('hex')));
   assert.deepEqual([empty.gcmBack, empty.ctr], [0, 0]);
   assert.equal(empty.hmac, up(nodeCrypto.createHmac('sha1', Buffer.alloc(16)).digest('hex')));
+  const taken = ok('dataTakenAtCall');
+  const gcmTaken = nodeCrypto.createCipheriv('aes-128-gcm', Buffer.alloc(16), Buffer.alloc(12));
+  const gcmBytes = Buffer.concat([gcmTaken.update('original'), gcmTaken.final(), gcmTaken.getAuthTag()]);
+  assert.deepEqual(taken, {
+    ciphertext: up(gcmBytes.toString('hex')),
+    decrypted: 'original',
+    mac: up(nodeCrypto.createHmac('sha256', Buffer.alloc(16)).update('original').digest('hex')),
+    verified: true,
+    getterChanged: up(nodeCrypto.createHmac('sha256', Buffer.alloc(16)).update(Buffer.alloc(8, 0x79)).digest('hex')),
+  });
   assert.equal(ok('ecdhRawCompressed'), true);
   assert.deepEqual(threw('jwkRsaAlg'), { name: 'DataError',
     message: 'JSON Web Key Algorithm parameter "alg" ("RS384") does not match requested hash algorithm "RS384".' });

@@ -30,9 +30,8 @@ const filler = (p) =>
   server.request(`/_do/budget/${p}`, { headers: { host: `filler.localhost:${server.port}` }, timeoutMs: 60000 });
 const victim = (p) => server.request(p, { headers: { host: `victim.localhost:${server.port}` } });
 
-// Dropped ArrayBuffers count against the budget until the collector frees them, and a refusal
-// resets the app at once (as for `new ArrayBuffer`): each measured step starts from a fresh isolate,
-// after a request that resets the app.
+// Each measured step starts from a fresh isolate, after a request that resets the app (holding
+// 200 MiB), so that what the step holds is all the budget holds.
 const RESET = 'r/hold?n=200';
 
 test('a native buffer past the app memory budget resets the app, not the runtime process', { timeout: 120000 }, async () => {
@@ -61,6 +60,30 @@ test('a native buffer past the app memory budget resets the app, not the runtime
     assert.equal(res.status, 200, `${step}: ${res.text}`);
     assert.equal(res.json().size, size, step);
   }
+  assert.equal(server.runtimeCrashes(), 0, server.outputTail());
+});
+
+// Dropped buffers count against the budget until the collector frees them. A refusal used to
+// reset the app at once, before V8 had collected garbage and asked again: a request that held
+// 120 MiB and returned made the next request's 100 MiB reset every object of the app.
+test('buffers that are only garbage do not count once collected: V8 and the natives ask again', { timeout: 60000 }, async () => {
+  assert.equal((await filler(RESET)).status, 500);
+  for (const n of [120, 100, 120, 110]) {
+    const res = await filler(`g/hold?n=${n}`);
+    assert.equal(res.status, 200, `hold ${n}: ${res.text}`);
+    assert.equal(res.json().held, n);
+  }
+  // A native's buffer (TextEncoder's output) when what the object kept has just become garbage.
+  for (const n of [120, 124]) {
+    assert.equal((await filler(`g/keep?n=${n}`)).status, 200);
+    const res = await filler('g/release-encode');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json().size, 16 << 20);
+  }
+  // Live buffers still count: the same with 120 MiB held is refused, and resets the app.
+  const refused = await filler('g/encode?n=120');
+  assert.equal(refused.status, 500);
+  assert.equal(refused.json().error, MEMORY_LIMIT_ERROR);
   assert.equal(server.runtimeCrashes(), 0, server.outputTail());
 });
 

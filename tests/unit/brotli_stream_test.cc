@@ -9,54 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "codec_test_support.h"
+
 namespace dorm::runtime {
 namespace {
-
-// Pushes `input` in pieces of `piece` bytes, then finishes; the output, or the error.
-std::string BrotliThrough(BrotliStream* stream, const std::string& input, size_t piece,
-                          size_t capacity, std::string* error, size_t* largest = nullptr) {
-  std::string out;
-  std::vector<uint8_t> buffer(capacity);
-  auto drain = [&](bool finish) {
-    for (;;) {
-      const char* failure = nullptr;
-      const size_t made = stream->Pump(finish, buffer.data(), buffer.size(), &failure);
-      if (failure) {
-        *error = failure;
-        return false;
-      }
-      if (made == 0) return true;
-      if (largest) *largest = std::max(*largest, made);
-      out.append(reinterpret_cast<const char*>(buffer.data()), made);
-    }
-  };
-  for (size_t at = 0; at < input.size(); at += piece) {
-    stream->SetInput(input.substr(at, piece));
-    if (!drain(false)) return out;
-    EXPECT_FALSE(stream->has_input());
-  }
-  drain(true);
-  return out;
-}
-
-std::string BrotliTestData(size_t size) {
-  std::string data(size, '\0');
-  uint32_t x = 7;
-  for (size_t i = 0; i < size; ++i) {
-    x = x * 1664525u + 1013904223u;
-    data[i] = static_cast<char>((i & 1024) ? (x >> 24) : 'a' + ((x >> 28) & 7));
-  }
-  return data;
-}
 
 TEST(BrotliStream, RoundTrips) {
   js::ByteBudget budget(64 << 20, nullptr);
   for (size_t size : {size_t{0}, size_t{1}, size_t{70000}, size_t{300000}}) {
-    const std::string data = BrotliTestData(size);
+    const std::string data = codec_test::CodecTestData(size);
     auto encoder = BrotliStream::Create(true, &budget, {});
     ASSERT_TRUE(encoder);
     std::string error;
-    const std::string packed = BrotliThrough(encoder.get(), data, 1000, 4096, &error);
+    const std::string packed = codec_test::PumpThrough(encoder.get(), data, 1000, 4096, &error);
     ASSERT_EQ(error, "");
     // Brotli's own one-shot decoder reads it.
     std::string direct(size, '\0');
@@ -67,7 +32,7 @@ TEST(BrotliStream, RoundTrips) {
         BROTLI_DECODER_RESULT_SUCCESS);
     EXPECT_EQ(direct_size, size);
     auto decoder = BrotliStream::Create(false, &budget, {});
-    const std::string back = BrotliThrough(decoder.get(), packed, 777, 1000, &error);
+    const std::string back = codec_test::PumpThrough(decoder.get(), packed, 777, 1000, &error);
     ASSERT_EQ(error, "");
     EXPECT_EQ(back, data) << size;
   }
@@ -79,12 +44,12 @@ TEST(BrotliStream, ABombComesOutInBoundedPieces) {
   auto encoder = BrotliStream::Create(true, &budget, {});
   std::string error;
   const std::string packed =
-      BrotliThrough(encoder.get(), std::string(64 << 20, '\0'), 1 << 20, 65536, &error);
+      codec_test::PumpThrough(encoder.get(), std::string(64 << 20, '\0'), 1 << 20, 65536, &error);
   ASSERT_LT(packed.size(), 100000u);
   auto decoder = BrotliStream::Create(false, &budget, {});
   size_t largest = 0;
   const std::string back =
-      BrotliThrough(decoder.get(), packed, packed.size(), 65536, &error, &largest);
+      codec_test::PumpThrough(decoder.get(), packed, packed.size(), 65536, &error, &largest);
   EXPECT_EQ(error, "");
   EXPECT_EQ(back.size(), size_t{64} << 20);
   EXPECT_EQ(largest, 65536u);
@@ -94,28 +59,29 @@ TEST(BrotliStream, CorruptTruncatedAndTrailingInputFail) {
   js::ByteBudget budget(64 << 20, nullptr);
   std::string error;
   auto encoder = BrotliStream::Create(true, &budget, {});
-  const std::string packed =
-      BrotliThrough(encoder.get(), BrotliTestData(50000), 50000, 65536, &error);
+  const std::string packed = codec_test::PumpThrough(
+      encoder.get(), codec_test::CodecTestData(50000), 50000, 65536, &error);
 
   auto junk = BrotliStream::Create(false, &budget, {});
-  BrotliThrough(junk.get(), std::string(6, '\xff'), 100, 65536, &error);
+  codec_test::PumpThrough(junk.get(), std::string(6, '\xff'), 100, 65536, &error);
   EXPECT_EQ(error, "Decompression failed.");
 
   error.clear();
   auto cut = BrotliStream::Create(false, &budget, {});
-  BrotliThrough(cut.get(), packed.substr(0, packed.size() - 1), 100000, 65536, &error);
+  codec_test::PumpThrough(cut.get(), packed.substr(0, packed.size() - 1), 100000, 65536, &error);
   EXPECT_EQ(error, "Called close() on a decompression stream with incomplete data");
 
   error.clear();
   auto empty = BrotliStream::Create(false, &budget, {});
-  BrotliThrough(empty.get(), "", 1, 65536, &error);
+  codec_test::PumpThrough(empty.get(), "", 1, 65536, &error);
   EXPECT_EQ(error, "Called close() on a decompression stream with incomplete data");
 
   error.clear();
   auto later = BrotliStream::Create(false, &budget, {});
-  const std::string back = BrotliThrough(later.get(), packed + "x", packed.size(), 65536, &error);
+  const std::string back =
+      codec_test::PumpThrough(later.get(), packed + "x", packed.size(), 65536, &error);
   EXPECT_EQ(error, "Trailing bytes after end of compressed data");
-  EXPECT_EQ(back, BrotliTestData(50000));
+  EXPECT_EQ(back, codec_test::CodecTestData(50000));
 }
 
 TEST(BrotliStream, StateIsChargedToTheBudgetAndGivenBack) {
@@ -127,7 +93,8 @@ TEST(BrotliStream, StateIsChargedToTheBudgetAndGivenBack) {
         BrotliStream::Create(true, &budget, {nullptr, [&](int64_t change) { external += change; }});
     ASSERT_TRUE(encoder);
     std::string error;
-    packed = BrotliThrough(encoder.get(), BrotliTestData(300000), 300000, 65536, &error);
+    packed = codec_test::PumpThrough(encoder.get(), codec_test::CodecTestData(300000), 300000,
+                                     65536, &error);
     EXPECT_EQ(budget.used(), BrotliStream::kEncoderReserve);
     EXPECT_GT(external, 0);  // what it holds now: its state, window and tables
   }
@@ -161,28 +128,28 @@ TEST(BrotliStream, AnEncoderIsChargedItsReserveUpFrontAndNeverRefused) {
   ASSERT_TRUE(encoder);
   EXPECT_EQ(budget.used(), BrotliStream::kEncoderReserve);
   std::string error;
-  const std::string data = BrotliTestData(8 << 20);
-  const std::string packed = BrotliThrough(encoder.get(), data, 1 << 20, 65536, &error);
+  const std::string data = codec_test::CodecTestData(8 << 20);
+  const std::string packed = codec_test::PumpThrough(encoder.get(), data, 1 << 20, 65536, &error);
   EXPECT_EQ(error, "");
   EXPECT_EQ(budget.used(), BrotliStream::kEncoderReserve);
   encoder.reset();
   EXPECT_EQ(budget.used(), 0u);
   auto decoder = BrotliStream::Create(false, &budget, {});
-  EXPECT_EQ(BrotliThrough(decoder.get(), packed, 100000, 65536, &error), data);
+  EXPECT_EQ(codec_test::PumpThrough(decoder.get(), packed, 100000, 65536, &error), data);
 }
 
 TEST(BrotliStream, ARefusedChargeFailsTheDecoder) {
   js::ByteBudget plenty(64 << 20, nullptr);
   auto encoder = BrotliStream::Create(true, &plenty, {});
   std::string error;
-  const std::string packed =
-      BrotliThrough(encoder.get(), BrotliTestData(1 << 20), 1 << 20, 65536, &error);
+  const std::string packed = codec_test::PumpThrough(
+      encoder.get(), codec_test::CodecTestData(1 << 20), 1 << 20, 65536, &error);
   // Enough for the decoder's state, not for its window.
   js::ByteBudget budget(64 * 1024, nullptr);
   int collected = 0;
   auto decoder = BrotliStream::Create(false, &budget, {[&] { ++collected; }, nullptr});
   ASSERT_TRUE(decoder);
-  BrotliThrough(decoder.get(), packed, packed.size(), 65536, &error);
+  codec_test::PumpThrough(decoder.get(), packed, packed.size(), 65536, &error);
   EXPECT_EQ(error, "Decompression failed.");
   EXPECT_GE(collected, 1);
   decoder.reset();

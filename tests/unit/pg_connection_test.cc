@@ -38,6 +38,32 @@ TEST_F(PgConnectionTest, BinaryByteaParametersRoundTripEveryByte) {
   EXPECT_THROW(result.Int(0, 2), PgError);
 }
 
+TEST_F(PgConnectionTest, BinaryResultsGiveByteaAsStoredAndDecodeIntegersAndBooleans) {
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  bytes += std::string(100000, '\xff');
+  PgResult result = connection_->ExecBinary(
+      "SELECT $1::bytea, (-2)::int2, (-70000)::int4, (-9007199254740993)::int8, 32767::int2, "
+      "9223372036854775807::int8, true, false, 'héllo'::text",
+      {PgParam::Binary(bytes)});
+  ASSERT_EQ(result.rows(), 1);
+  EXPECT_EQ(result.Bytes(0, 0), bytes);
+  EXPECT_EQ(result.Int(0, 1), -2);
+  EXPECT_EQ(result.Int(0, 2), -70000);
+  EXPECT_EQ(result.Int(0, 3), -9007199254740993LL);
+  EXPECT_EQ(result.Int(0, 4), 32767);
+  EXPECT_EQ(result.Int(0, 5), 9223372036854775807LL);
+  EXPECT_TRUE(result.Bool(0, 6));
+  EXPECT_FALSE(result.Bool(0, 7));
+  EXPECT_EQ(result.Text(0, 8), "héllo");
+  // A column of another type is refused, not misread.
+  EXPECT_THROW(result.Int(0, 0), PgError);
+  EXPECT_THROW(result.Bytes(0, 1), PgError);
+  EXPECT_THROW(result.Bool(0, 1), PgError);
+  // Without parameters too (no simple protocol: one statement).
+  EXPECT_EQ(connection_->ExecBinary("SELECT 7::int8", {}).Int(0, 0), 7);
+}
+
 TEST_F(PgConnectionTest, ServerErrorsCarryPostgresMessageAndKeepTheConnection) {
   try {
     connection_->Exec("SELECT 1 / $1::int", {PgParam::Text("0")});

@@ -7,58 +7,23 @@
 #include <string>
 #include <vector>
 
+#include "codec_test_support.h"
+
 namespace dorm::runtime {
 namespace {
-
-// Pushes `input` in pieces of `piece` bytes, then finishes; the output, or the error.
-std::string ZlibThrough(ZlibStream* stream, const std::string& input, size_t piece, size_t capacity,
-                        std::string* error, size_t* largest = nullptr) {
-  std::string out;
-  std::vector<Bytef> buffer(capacity);
-  auto drain = [&](bool finish) {
-    for (;;) {
-      const char* failure = nullptr;
-      const size_t made = stream->Pump(finish, buffer.data(), buffer.size(), &failure);
-      if (failure) {
-        *error = failure;
-        return false;
-      }
-      if (made == 0) return true;
-      if (largest) *largest = std::max(*largest, made);
-      out.append(reinterpret_cast<const char*>(buffer.data()), made);
-    }
-  };
-  for (size_t at = 0; at < input.size(); at += piece) {
-    stream->SetInput(input.substr(at, piece));
-    if (!drain(false)) return out;
-    EXPECT_FALSE(stream->has_input());
-  }
-  drain(true);
-  return out;
-}
-
-std::string ZlibTestData(size_t size) {
-  std::string data(size, '\0');
-  uint32_t x = 7;
-  for (size_t i = 0; i < size; ++i) {
-    x = x * 1664525u + 1013904223u;
-    data[i] = static_cast<char>((i & 1024) ? (x >> 24) : 'a' + ((x >> 28) & 7));
-  }
-  return data;
-}
 
 TEST(ZlibStream, RoundTripsEachFormat) {
   js::ByteBudget budget(64 << 20, nullptr);
   for (const char* format : {"gzip", "deflate", "deflate-raw"}) {
     for (size_t size : {size_t{0}, size_t{1}, size_t{70000}, size_t{300000}}) {
-      const std::string data = ZlibTestData(size);
+      const std::string data = codec_test::CodecTestData(size);
       auto deflater = ZlibStream::Create(true, format, &budget, {});
       ASSERT_TRUE(deflater);
       std::string error;
-      const std::string packed = ZlibThrough(deflater.get(), data, 1000, 4096, &error);
+      const std::string packed = codec_test::PumpThrough(deflater.get(), data, 1000, 4096, &error);
       ASSERT_EQ(error, "") << format;
       auto inflater = ZlibStream::Create(false, format, &budget, {});
-      const std::string back = ZlibThrough(inflater.get(), packed, 777, 1000, &error);
+      const std::string back = codec_test::PumpThrough(inflater.get(), packed, 777, 1000, &error);
       ASSERT_EQ(error, "") << format;
       EXPECT_EQ(back, data) << format << " " << size;
     }
@@ -78,12 +43,12 @@ TEST(ZlibStream, ABombComesOutInBoundedPieces) {
   auto deflater = ZlibStream::Create(true, "gzip", &budget, {});
   std::string error;
   const std::string packed =
-      ZlibThrough(deflater.get(), std::string(64 << 20, '\0'), 1 << 20, 65536, &error);
+      codec_test::PumpThrough(deflater.get(), std::string(64 << 20, '\0'), 1 << 20, 65536, &error);
   ASSERT_LT(packed.size(), 100000u);
   auto inflater = ZlibStream::Create(false, "gzip", &budget, {});
   size_t largest = 0;
   const std::string back =
-      ZlibThrough(inflater.get(), packed, packed.size(), 65536, &error, &largest);
+      codec_test::PumpThrough(inflater.get(), packed, packed.size(), 65536, &error, &largest);
   EXPECT_EQ(error, "");
   EXPECT_EQ(back.size(), size_t{64} << 20);
   EXPECT_EQ(largest, 65536u);
@@ -93,32 +58,34 @@ TEST(ZlibStream, CorruptTruncatedAndTrailingInputFailAsInWorkerd) {
   js::ByteBudget budget(64 << 20, nullptr);
   std::string error;
   auto deflater = ZlibStream::Create(true, "gzip", &budget, {});
-  const std::string packed = ZlibThrough(deflater.get(), ZlibTestData(50000), 50000, 65536, &error);
+  const std::string packed = codec_test::PumpThrough(
+      deflater.get(), codec_test::CodecTestData(50000), 50000, 65536, &error);
 
   auto junk = ZlibStream::Create(false, "gzip", &budget, {});
-  ZlibThrough(junk.get(), "not compressed at all", 100, 65536, &error);
+  codec_test::PumpThrough(junk.get(), "not compressed at all", 100, 65536, &error);
   EXPECT_EQ(error, "Decompression failed.");
 
   error.clear();
   auto cut = ZlibStream::Create(false, "gzip", &budget, {});
-  ZlibThrough(cut.get(), packed.substr(0, packed.size() - 1), 100000, 65536, &error);
+  codec_test::PumpThrough(cut.get(), packed.substr(0, packed.size() - 1), 100000, 65536, &error);
   EXPECT_EQ(error, "Called close() on a decompression stream with incomplete data");
 
   error.clear();
   auto empty = ZlibStream::Create(false, "deflate", &budget, {});
-  ZlibThrough(empty.get(), "", 1, 65536, &error);
+  codec_test::PumpThrough(empty.get(), "", 1, 65536, &error);
   EXPECT_EQ(error, "Called close() on a decompression stream with incomplete data");
 
   error.clear();
   auto trailing = ZlibStream::Create(false, "gzip", &budget, {});
-  ZlibThrough(trailing.get(), packed + "x", 100000, 65536, &error);
+  codec_test::PumpThrough(trailing.get(), packed + "x", 100000, 65536, &error);
   EXPECT_EQ(error, "Trailing bytes after end of compressed data");
 
   error.clear();
   auto later = ZlibStream::Create(false, "gzip", &budget, {});
-  const std::string back = ZlibThrough(later.get(), packed + "x", packed.size(), 65536, &error);
+  const std::string back =
+      codec_test::PumpThrough(later.get(), packed + "x", packed.size(), 65536, &error);
   EXPECT_EQ(error, "Trailing bytes after end of compressed data");
-  EXPECT_EQ(back, ZlibTestData(50000));
+  EXPECT_EQ(back, codec_test::CodecTestData(50000));
 }
 
 TEST(ZlibStream, StateIsChargedToTheBudgetAndGivenBack) {
