@@ -31,7 +31,13 @@ void ThreadEngine::BreakInstance(ObjectInstance* instance, ResetReason reason,
   by_slot_.erase(instance->slot);
   dirty_.erase(instance->slot);
   if (instance->db) instance->db->Rollback();
-  CloseDatabase(instance);
+  if (reason == ResetReason::kEvicted || reason == ResetReason::kShutdown) {
+    // A clean end: a long log is checkpointed on the way out, as for idle connections, so that
+    // the object's next activation (after a restart, too) does not read it back.
+    RetireDatabase(instance);
+  } else {
+    CloseDatabase(instance);
+  }
   auto reset_answer = [&message, &rule] {
     HttpResponseData answer = HttpResponseData::JsonError(500, message);
     answer.object_reset = true;

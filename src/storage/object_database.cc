@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "storage/new_database_image.h"
 #include "storage/sql_guard.h"
 #include "storage/sql_interrupt.h"
 #include "storage/sql_printf.h"
@@ -57,15 +58,22 @@ uint32_t BigEndian32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
+// What CheckDatabaseFile found at a database's path.
+enum class FileState {
+  kNone,   // no file, or an empty one: SQLite makes a new database of it
+  kWal,    // a database whose header says write-ahead logging (what Open makes)
+  kOther,  // a database in another journal mode, or a file SQLite is left to judge
+};
+
 // Refuses a database file SQLite would misread as empty or not open at all, before SQLite sees
 // it: SQLite deletes the write-ahead log of a zero-length database file, so a file truncated to
 // nothing would silently lose every commit. Deeper damage (pages missing past the header's
 // count, a broken b-tree) SQLite itself reports as SQLITE_CORRUPT on first use. Throws
 // StorageError; the file is left as it is.
-void CheckDatabaseFile(const std::string& path) {
+FileState CheckDatabaseFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;  // SQLite reports it
-  struct stat st;
+  if (fd < 0) return errno == ENOENT ? FileState::kNone : FileState::kOther;  // SQLite reports it
+  struct stat st {};
   unsigned char header[100];
   ssize_t n = -1;
   if (::fstat(fd, &st) == 0 && st.st_size > 0) n = ::pread(fd, header, sizeof header, 0);
@@ -94,7 +102,11 @@ void CheckDatabaseFile(const std::string& path) {
                 std::to_string(static_cast<long long>(pages) * page_size) + " bytes)";
     }
   }
-  if (problem.empty()) return;
+  if (problem.empty()) {
+    if (st.st_size == 0) return FileState::kNone;
+    // The file format's read and write versions (bytes 18 and 19) are 2 in WAL mode.
+    return header[18] == 2 && header[19] == 2 ? FileState::kWal : FileState::kOther;
+  }
   Log(LogLevel::kError, "cannot open " + path + ": " + problem + "; kept as it is");
   throw StorageError("database disk image is malformed: SQLITE_CORRUPT", SQLITE_CORRUPT);
 }
@@ -206,7 +218,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
                                                      StorageQuota* quota, const std::string& app,
                                                      const OpenSettings& settings) {
   std::vector<std::string> created;
-  CheckDatabaseFile(path);
+  FileState state = CheckDatabaseFile(path);
   if (!create) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return nullptr;
@@ -217,6 +229,14 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
       created.push_back(path);
       created.push_back(std::filesystem::path(path).parent_path().string());
     }
+  }
+  if (create && state == FileState::kNone && settings.vfs == nullptr) {
+    // A new database starts as a copy of the prepared image (see new_database_image.h). Through
+    // another VFS (cluster mode) the tables are created by a first commit, which goes through the
+    // log that the VFS captures.
+    std::string error;
+    if (!WriteNewDatabase(path, &error)) throw StorageError(error, SQLITE_CANTOPEN);
+    state = FileState::kWal;
   }
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -233,21 +253,42 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   // not checkpoint (that would copy pages without syncing); the WAL file stays in place so that
   // its descriptor and its folder entry remain valid.
   sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   int persist = 1;
   sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   // One connection per object in the whole process: exclusive locking keeps the WAL index in
   // the connection's memory (no -shm mapping) and takes the file lock once instead of on every
   // read. It also keeps a second process from opening the same object.
   self->Exec("PRAGMA locking_mode=EXCLUSIVE");
-  self->Exec("PRAGMA journal_mode=WAL");
-  self->Exec("PRAGMA synchronous=OFF");
-  self->Exec("PRAGMA cache_size=-256");
+  // WAL mode is recorded in the file's header, and SQLite opens the log of a database whose header
+  // says so by itself: the PRAGMA (and the schema read it starts) is needed only once.
+  if (state == FileState::kNone) {
+    // A new database not written from the image (cluster mode, or an empty file opened without
+    // `create`): switching it to WAL writes its first page through a rollback journal, with
+    // two syncs of the journal, one of its folder and one of the file, on the caller's thread.
+    // Without a journal (there is nothing to roll back to) the first page is written with a
+    // single sync, which still makes it durable before the log holds anything: the log of an
+    // empty database file would be refused (CheckDatabaseFile). The folder's entry is flushed
+    // with the first commit (unsynced_paths_); a crash before that leaves no file, or a file
+    // whose log SQLite ignores, never a commit that was acknowledged.
+    self->Exec("PRAGMA journal_mode=OFF");
+    self->Exec("PRAGMA journal_mode=WAL");
+  } else if (state != FileState::kWal) {
+    self->Exec("PRAGMA journal_mode=WAL");
+  }
+  // Only now: defensive mode refuses journal_mode=OFF (no SQL of the object's has run yet).
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   // A large transaction grows the WAL past what checkpoints keep it to, and a WAL is otherwise
   // reused at its largest size for ever: files outside the storage quota that many objects could
   // multiply. Once checkpointed, it is cut back to this size when it starts over.
-  self->Exec(("PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimitBytes)).c_str());
-  self->Exec("PRAGMA foreign_keys=ON");
+  static const std::string kPragmas =
+      "PRAGMA synchronous=OFF;PRAGMA cache_size=-256;"
+      "PRAGMA journal_size_limit=" +
+      std::to_string(kWalSizeLimitBytes);
+  self->Exec(kPragmas.c_str());
+  int enabled = 0;
+  if (sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, &enabled) != SQLITE_OK || !enabled) {
+    throw StorageError("cannot enable foreign keys: SQLITE_ERROR", SQLITE_ERROR);
+  }
   sqlite3_wal_hook(db, &ObjectDatabase::WalHook, self.get());
   sqlite3_limit(db, SQLITE_LIMIT_LENGTH, kMaxRowBytes);
   InstallSqlGuard(db);
@@ -255,17 +296,13 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   InstallInterruptCheck(db);
   // Every object database has both tables from its creation on. Looking them up (the schema is
   // read once either way) costs far less than parsing the CREATE statements again on every open,
-  // which activations and alarm warm-ups do by the thousand; a new database gets both in one
-  // transaction, one commit.
+  // which activations and alarm warm-ups do by the thousand. A new database has both from its
+  // image; one made otherwise gets both in one transaction, one commit.
   if (sqlite3_table_column_metadata(db, "main", "_cf_KV", nullptr, nullptr, nullptr, nullptr,
                                     nullptr, nullptr) != SQLITE_OK ||
       sqlite3_table_column_metadata(db, "main", "_cf_METADATA", nullptr, nullptr, nullptr, nullptr,
                                     nullptr, nullptr) != SQLITE_OK) {
-    self->Exec(
-        "BEGIN;"
-        "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
-        "CREATE TABLE IF NOT EXISTS _cf_METADATA (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-        "COMMIT");
+    self->Exec((std::string("BEGIN;") + kObjectTablesSql + "COMMIT").c_str());
   }
   if (quota) {
     self->quota_ = quota;

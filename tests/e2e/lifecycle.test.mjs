@@ -106,6 +106,60 @@ test('SIGINT: exits 0 and keeps the data', async () => {
   }
 });
 
+// The object's write-ahead logs (name and size) under the data folder.
+function walFiles(dataDir) {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith('.sqlite-wal')) found.push({ name: p, size: fs.statSync(p).size });
+    }
+  };
+  walk(path.join(dataDir, 'objects'));
+  return found;
+}
+
+test('a graceful stop checkpoints a long write-ahead log; the data is kept', async () => {
+  const dir = makeTempDir('walfill');
+  const file = path.join(dir, 'walfill.js');
+  fs.writeFileSync(
+    file,
+    `export class Walfill {
+  constructor(state) { this.storage = state.storage; }
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.searchParams.get('op') === 'fill') {
+      // About 600 KiB in one commit: some 150 pages in the log.
+      for (let i = 0; i < 200; i++) this.storage.put('k' + i, String(i).padEnd(3000, '.'));
+      return Response.json({ ok: true });
+    }
+    const last = await this.storage.get('k199');
+    return Response.json({ keys: (await this.storage.list()).size, last: last.slice(0, 3) });
+  }
+}
+`,
+  );
+  const server = await startServer();
+  try {
+    await server.deploy(file);
+    assert.deepEqual(await server.json('/_do/walfill/a?op=fill'), { ok: true });
+    // Stopped at once, before the connection could be closed as idle (which checkpoints too).
+    assert.equal((await server.stop({ signal: 'SIGTERM' })).code, 0);
+  } finally {
+    await server.kill9();
+  }
+  const logs = walFiles(server.dataDir);
+  assert.ok(logs.length > 0, 'expected the object\'s log file to be kept');
+  for (const log of logs) assert.equal(log.size, 0, `${log.name} should be checkpointed and emptied`);
+  const again = await server.restart();
+  try {
+    assert.deepEqual(await again.json('/_do/walfill/a'), { keys: 200, last: '199' });
+  } finally {
+    await again.stop();
+  }
+});
+
 test('--idle-evict-seconds: an idle object is evicted (constructor runs again), storage kept', async () => {
   const server = await startServer({ flags: ['--idle-evict-seconds', '1'] });
   try {

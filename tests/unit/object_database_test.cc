@@ -4,7 +4,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 namespace dorm::storage {
 namespace {
@@ -160,6 +162,130 @@ TEST_F(ObjectDatabaseTest, RowsOverTheLimitAreRejectedWithoutBreakingTheTransact
   db->Commit();
   EXPECT_TRUE(db->Get("small"));
   EXPECT_FALSE(db->Get("big"));
+}
+
+// One PRAGMA's first column as text ("" if it answers no row).
+std::string Pragma(sqlite3* db, const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+TEST_F(ObjectDatabaseTest, ANewDatabaseIsWrittenFromTheImageInWalMode) {
+  auto db = ObjectDatabase::Open(path_, true);
+  sqlite3* h = db->handle();
+  EXPECT_EQ(Pragma(h, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(Pragma(h, "PRAGMA integrity_check"), "ok");
+  // The schema page and the two tables' roots, in the file itself; no rollback journal, and
+  // nothing in the log before the first commit.
+  EXPECT_EQ(std::filesystem::file_size(path_), 3u * 4096u);
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-journal"));
+  EXPECT_EQ(Pragma(h, "SELECT group_concat(name, ',') FROM sqlite_schema"), "_cf_KV,_cf_METADATA");
+  EXPECT_EQ(Pragma(h, "SELECT sql FROM sqlite_schema WHERE name = '_cf_KV'"),
+            "CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
+  db->Put("k", "v");
+  db->SetAlarm(1234);
+  db->Commit();
+  EXPECT_GT(std::filesystem::file_size(path_ + "-wal"), 0u);
+  auto target = db->MakeSyncTarget();
+  // The new file and its folder are flushed with the first commit.
+  EXPECT_NE(std::find(target->fsync_paths.begin(), target->fsync_paths.end(), path_),
+            target->fsync_paths.end());
+  db.reset();
+  db = ObjectDatabase::Open(path_, false);
+  EXPECT_EQ(db->Get("k").value(), "v");
+  EXPECT_EQ(db->GetAlarm().value(), 1234);
+}
+
+TEST_F(ObjectDatabaseTest, ANewDatabaseThroughAnotherVfsCreatesItsTablesInTheLog) {
+  OpenSettings settings;
+  settings.vfs = "unix";  // any VFS named explicitly: as cluster mode's capture shim
+  auto db = ObjectDatabase::Open(path_, true, nullptr, std::string(), settings);
+  EXPECT_EQ(Pragma(db->handle(), "PRAGMA journal_mode"), "wal");
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-journal"));
+  // The first page only in the file; the tables came with a first commit into the log.
+  EXPECT_EQ(std::filesystem::file_size(path_), 4096u);
+  EXPECT_GT(db->wal_frames(), 0);
+  db->Put("k", "v");
+  db->Commit();
+  db.reset();
+  db = ObjectDatabase::Open(path_, false);
+  EXPECT_EQ(db->Get("k").value(), "v");
+}
+
+TEST_F(ObjectDatabaseTest, ReopeningKeepsEverySettingOfTheConnection) {
+  {
+    auto db = ObjectDatabase::Open(path_, true);
+    db->Put("k", "v");
+    db->Commit();
+  }
+  auto db = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(db, nullptr);
+  sqlite3* h = db->handle();
+  // WAL mode comes from the file's header on a reopen; the rest is set on every connection.
+  EXPECT_EQ(Pragma(h, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(Pragma(h, "PRAGMA locking_mode"), "exclusive");
+  EXPECT_EQ(Pragma(h, "PRAGMA synchronous"), "0");
+  EXPECT_EQ(Pragma(h, "PRAGMA foreign_keys"), "1");
+  EXPECT_EQ(Pragma(h, "PRAGMA cache_size"), "-256");
+  EXPECT_EQ(Pragma(h, "PRAGMA journal_size_limit"), std::to_string(4 << 20));
+  // Defensive mode is on: the schema cannot be written to directly.
+  EXPECT_NE(sqlite3_exec(h, "PRAGMA writable_schema=ON; DELETE FROM sqlite_schema", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(db->Get("k").value(), "v");
+  // Foreign keys are enforced.
+  ASSERT_EQ(sqlite3_exec(h,
+                         "CREATE TABLE p (id INTEGER PRIMARY KEY);"
+                         "CREATE TABLE c (p INTEGER REFERENCES p(id))",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(h, "INSERT INTO c VALUES (7)", nullptr, nullptr, nullptr),
+            SQLITE_CONSTRAINT);
+}
+
+TEST_F(ObjectDatabaseTest, ADatabaseInRollbackModeIsSwitchedToWalOnOpen) {
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
+                         "INSERT INTO _cf_KV VALUES ('k', 'v')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(Pragma(raw, "PRAGMA journal_mode"), "delete");
+  sqlite3_close(raw);
+  {
+    auto db = ObjectDatabase::Open(path_, false);
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(Pragma(db->handle(), "PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(db->Get("k").value(), "v");
+    db->Put("k2", "v2");
+    db->Commit();
+    EXPECT_FALSE(db->GetAlarm());  // _cf_METADATA was created
+  }
+  auto db = ObjectDatabase::Open(path_, false);
+  EXPECT_EQ(Pragma(db->handle(), "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(db->Get("k2").value(), "v2");
+}
+
+TEST_F(ObjectDatabaseTest, AnEmptyFileBecomesANewDatabase) {
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+  { std::ofstream(path_).flush(); }
+  ASSERT_EQ(std::filesystem::file_size(path_), 0u);
+  auto db = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(Pragma(db->handle(), "PRAGMA journal_mode"), "wal");
+  db->Put("k", "v");
+  db->Commit();
+  db.reset();
+  db = ObjectDatabase::Open(path_, false);
+  EXPECT_EQ(db->Get("k").value(), "v");
 }
 
 }  // namespace
