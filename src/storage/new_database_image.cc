@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,6 +85,41 @@ bool WriteNewDatabase(const std::string& path, std::string* error) {
     return false;
   }
   ::close(fd);
+  return true;
+}
+
+bool IsUnfinishedNewDatabase(const std::string& path) {
+  const std::string* built = nullptr;
+  try {
+    built = &NewDatabaseImage();
+  } catch (const std::exception&) {
+    return false;
+  }
+  const std::string& image = *built;
+  struct stat wal {};
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) return false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  struct stat st {};
+  std::string bytes;
+  bool readable =
+      ::fstat(fd, &st) == 0 && st.st_size > 0 && static_cast<size_t>(st.st_size) <= image.size();
+  if (readable) {
+    bytes.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    readable = done == bytes.size();
+  }
+  ::close(fd);
+  if (!readable || bytes == image) return false;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] != image[i] && bytes[i] != '\0') return false;
+  }
   return true;
 }
 

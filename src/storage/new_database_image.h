@@ -30,4 +30,13 @@ const std::string& NewDatabaseImage();
 // the file cannot be written or the image cannot be built; never throws.
 bool WriteNewDatabase(const std::string& path, std::string* error);
 
+// Whether the file at `path` is a new database whose image write did not finish: power lost
+// before WriteNewDatabase's sync can leave the file shorter than the image, or with zeros where
+// some of its blocks were not written yet. Such a file holds nothing that was ever acknowledged
+// (the log receives a commit only after that sync), so its object may start empty. True only when
+// the file is not empty, is no longer than the image, differs from it, every byte is the image's
+// or zero, and its log (`path`-wal) is absent or empty; a database with any content of its own is
+// never taken for one. Never throws; false when the file cannot be read.
+bool IsUnfinishedNewDatabase(const std::string& path);
+
 }  // namespace dorm::storage

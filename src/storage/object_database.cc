@@ -218,6 +218,13 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
                                                      StorageQuota* quota, const std::string& app,
                                                      const OpenSettings& settings) {
   std::vector<std::string> created;
+  if (settings.vfs == nullptr && IsUnfinishedNewDatabase(path)) {
+    // Never acknowledged anything (see new_database_image.h): the object starts empty instead of
+    // failing as damaged for ever.
+    Log(LogLevel::kWarn, "database " + path + " was being created when the machine stopped; " +
+                             "it held no data and is created again");
+    ::unlink(path.c_str());
+  }
   FileState state = CheckDatabaseFile(path);
   if (!create) {
     struct stat st;

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "storage/new_database_image.h"
+
 namespace dorm::storage {
 namespace {
 
@@ -200,6 +202,44 @@ TEST_F(ObjectDatabaseTest, ANewDatabaseIsWrittenFromTheImageInWalMode) {
   db = ObjectDatabase::Open(path_, false);
   EXPECT_EQ(db->Get("k").value(), "v");
   EXPECT_EQ(db->GetAlarm().value(), 1234);
+}
+
+TEST_F(ObjectDatabaseTest, ANewDatabaseWhoseImageWriteDidNotFinishStartsEmptyAgain) {
+  const std::string& image = NewDatabaseImage();
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+  auto write_file = [&](const std::string& bytes) {
+    std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  };
+  // Power lost before the image's sync: the file shorter than the image, or a block of zeros.
+  std::string zeroed = image;
+  std::fill(zeroed.begin() + 4096, zeroed.begin() + 8192, '\0');
+  for (const std::string& torn : {image.substr(0, 4096), image.substr(0, 100), zeroed}) {
+    write_file(torn);
+    EXPECT_TRUE(IsUnfinishedNewDatabase(path_));
+    // An object that never had data: nothing to read, and a write works.
+    EXPECT_EQ(ObjectDatabase::Open(path_, false), nullptr);
+    write_file(torn);
+    auto db = ObjectDatabase::Open(path_, true);
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(Pragma(db->handle(), "PRAGMA integrity_check"), "ok");
+    EXPECT_FALSE(db->Get("k").has_value());
+    db->Put("k", "v");
+    db->Commit();
+    db.reset();
+    std::filesystem::remove(path_ + "-wal");
+  }
+  // A finished image, a file with anything of its own, or one whose log holds commits: kept.
+  write_file(image);
+  EXPECT_FALSE(IsUnfinishedNewDatabase(path_));
+  std::string changed = image.substr(0, 4096);
+  changed[3000] = 'x';
+  write_file(changed);
+  EXPECT_FALSE(IsUnfinishedNewDatabase(path_));
+  EXPECT_THROW(ObjectDatabase::Open(path_, false), StorageError);
+  EXPECT_TRUE(std::filesystem::exists(path_));
+  write_file(image.substr(0, 4096));
+  std::ofstream(path_ + "-wal", std::ios::binary) << std::string(100, 'w');
+  EXPECT_FALSE(IsUnfinishedNewDatabase(path_));
 }
 
 TEST_F(ObjectDatabaseTest, ANewDatabaseThroughAnotherVfsCreatesItsTablesInTheLog) {
