@@ -391,6 +391,17 @@ void ObjectDatabase::Fail(const char* what, int rc) {
   throw StorageError(std::string(sqlite3_errmsg(db_)) + ": " + SqliteCodeName(rc), rc);
 }
 
+void ObjectDatabase::BindKey(sqlite3_stmt* st, int index, std::string_view key) {
+  // A key past SQLite's length limit is refused as workerd refuses it ("string or blob too big:
+  // SQLITE_TOOBIG"), for reads too: unbound, the parameter would be NULL and match nothing.
+  const int rc =
+      sqlite3_bind_text(st, index, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  if (rc == SQLITE_OK) return;
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  throw StorageError(std::string(sqlite3_errstr(rc)) + ": " + SqliteCodeName(rc), rc);
+}
+
 void ObjectDatabase::Exec(const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
@@ -418,7 +429,7 @@ void ObjectDatabase::EnsureTransaction() {
 
 std::optional<std::string> ObjectDatabase::Get(std::string_view key) {
   sqlite3_stmt* st = Prepare(&get_stmt_, "SELECT value FROM _cf_KV WHERE key = ?1");
-  sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  BindKey(st, 1, key);
   int rc = sqlite3_step(st);
   std::optional<std::string> out;
   if (rc == SQLITE_ROW) {
@@ -454,7 +465,7 @@ void ObjectDatabase::Put(std::string_view key, std::string_view value) {
 bool ObjectDatabase::Delete(std::string_view key) {
   EnsureTransaction();
   sqlite3_stmt* st = Prepare(&delete_stmt_, "DELETE FROM _cf_KV WHERE key = ?1");
-  sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  BindKey(st, 1, key);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) Fail("delete", rc);
@@ -472,9 +483,12 @@ void ObjectDatabase::List(
   sqlite3_stmt* st = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr);
   if (rc != SQLITE_OK) Fail("list", rc);
-  sqlite3_bind_text(st, 1, range.begin.data(), static_cast<int>(range.begin.size()), SQLITE_STATIC);
-  if (range.end) {
-    sqlite3_bind_text(st, 2, range.end->data(), static_cast<int>(range.end->size()), SQLITE_STATIC);
+  try {
+    BindKey(st, 1, range.begin);
+    if (range.end) BindKey(st, 2, *range.end);
+  } catch (...) {
+    sqlite3_finalize(st);
+    throw;
   }
   if (range.limit > 0) sqlite3_bind_int64(st, 3, range.limit);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -165,6 +165,9 @@ class ObjectDatabase {
   void Exec(const char* sql);
   sqlite3_stmt* Prepare(sqlite3_stmt** slot, const char* sql);
   [[noreturn]] void Fail(const char* what, int rc);
+  // Binds `key` (which must outlive the statement's step) as parameter `index`; throws
+  // StorageError (the statement reset, its bindings cleared) when SQLite refuses it.
+  void BindKey(sqlite3_stmt* st, int index, std::string_view key);
 
   sqlite3* db_;
   std::string path_;

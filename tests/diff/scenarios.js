@@ -356,6 +356,23 @@ const SCENARIOS = {
     };
   },
 
+  async huge_keys(s) {
+    const results = {};
+    for (const mib of [3, 64]) {
+      const key = 'k'.repeat(mib * 1024 * 1024);
+      results[`get${mib}`] = await attempt(() => s.get(key));
+      results[`getMany${mib}`] = await attempt(async () => [...(await s.get(['a', key])).keys()]);
+      results[`delete${mib}`] = await attempt(() => s.delete(key));
+      results[`deleteMany${mib}`] = await attempt(() => s.delete(['a', key]));
+      results[`listPrefix${mib}`] = await attempt(async () => (await s.list({ prefix: key })).size);
+      results[`listStart${mib}`] = await attempt(async () => (await s.list({ start: key })).size);
+      results[`listEnd${mib}`] = await attempt(async () => (await s.list({ end: key })).size);
+      results[`put${mib}`] = await attempt(() => s.put(key, 1));
+    }
+    results.stored = [...(await s.list()).keys()].map((k) => (k.length > 20 ? `${k.slice(0, 3)}...(${k.length})` : k));
+    return results;
+  },
+
   async key_value_sizes(s) {
     return {
       key2048: await attempt(() => s.put('k'.repeat(2048), 1)),

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "storage/new_database_image.h"
 
@@ -176,6 +177,31 @@ std::string Pragma(sqlite3* db, const char* sql) {
   }
   sqlite3_finalize(st);
   return out;
+}
+
+TEST_F(ObjectDatabaseTest, AKeyPastTheLengthLimitIsRefusedByEveryCall) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("a", "1");
+  const std::string huge(kMaxRowBytes + 1, 'k');
+  for (auto call : std::initializer_list<std::function<void()>>{
+           [&] { db->Get(huge); }, [&] { db->Delete(huge); }, [&] { db->Put(huge, "v"); },
+           [&] {
+             Keys(*db, ListRange{huge, std::nullopt});
+           },
+           [&] {
+             Keys(*db, ListRange{"a", huge});
+           }}) {
+    try {
+      call();
+      ADD_FAILURE() << "no error";
+    } catch (const StorageError& e) {
+      EXPECT_STREQ(e.what(), "string or blob too big: SQLITE_TOOBIG");
+    }
+  }
+  // The statements are usable afterwards, and nothing was written.
+  EXPECT_EQ(db->Get("a").value(), "1");
+  EXPECT_FALSE(db->Delete("b"));
+  EXPECT_EQ(Keys(*db, ListRange{"", std::nullopt}), std::vector<std::string>{"a"});
 }
 
 TEST_F(ObjectDatabaseTest, ANewDatabaseIsWrittenFromTheImageInWalMode) {
