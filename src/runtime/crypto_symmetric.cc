@@ -1,11 +1,11 @@
 // Secret-key natives: HMAC, AES-GCM/CBC/CTR and AES-KW (RFC 3394). See crypto_subtle.h.
 #include <openssl/err.h>
-#include <openssl/hmac.h>
 
 #include <cstring>
 
 #include "js/strings.h"
 #include "runtime/crypto_subtle.h"
+#include "runtime/hmac_contexts.h"
 
 namespace dorm::runtime::crypto {
 
@@ -177,11 +177,8 @@ void Hmac(const v8::FunctionCallbackInfo<v8::Value>& info) {
   auto data = BytesArg(info, 2, "data");
   if (!data) return;
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  static const unsigned char kEmpty = 0;
-  if (HMAC(md, key->empty() ? &kEmpty : UnsignedBytes(*key), static_cast<int>(key->size()),
-           data->empty() ? &kEmpty : UnsignedBytes(*data), data->size(), out, &length) == nullptr) {
-    ClearOpenSslErrors();
+  const size_t length = ComputeHmac(isolate, md, *key, *data, out);
+  if (length == 0) {
     js::ThrowError(isolate, "HMAC failed");
     return;
   }
