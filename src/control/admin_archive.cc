@@ -30,6 +30,7 @@
 #include <set>
 
 #include "control/admin_json.h"
+#include "control/admin_path.h"
 #include "control/admin_service.h"
 #include "control/archive_format.h"
 #include "control/archive_jobs.h"
@@ -63,19 +64,6 @@ namespace {
 constexpr auto kFileCommandTimeout = std::chrono::minutes(5);
 // Largest database file an archive may carry.
 constexpr uint64_t kMaxArchivedFileBytes = 10ull << 30;
-
-std::vector<std::string> ArchivePathParts(const std::string& path) {
-  std::vector<std::string> parts;
-  std::string route = path.substr(0, path.find('?'));
-  size_t i = 0;
-  while (i < route.size()) {
-    size_t j = route.find('/', i);
-    if (j == std::string::npos) j = route.size();
-    if (j > i) parts.push_back(route.substr(i, j - i));
-    i = j + 1;
-  }
-  return parts;
-}
 
 bool IsIdFileName(const std::string& name, std::string* id) {
   if (name.size() != 64 + 7 || name.compare(64, 7, ".sqlite") != 0) return false;
@@ -290,7 +278,7 @@ HttpResponseData StreamResponse(std::shared_ptr<runtime::ResponseStream> stream,
 }  // namespace
 
 std::optional<std::string> AdminService::ArchiveApp(const std::string& path) {
-  std::vector<std::string> parts = ArchivePathParts(path);
+  std::vector<std::string> parts = AdminPathParts(path);
   if (parts.size() == 6 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "classes" &&
       (parts[5] == "export" || parts[5] == "import")) {
     return parts[2];
@@ -300,7 +288,7 @@ std::optional<std::string> AdminService::ArchiveApp(const std::string& path) {
 
 std::optional<std::string> AdminService::ServiceKeyApp(const std::string& path) {
   if (auto app = ArchiveApp(path)) return app;
-  std::vector<std::string> parts = ArchivePathParts(path);
+  std::vector<std::string> parts = AdminPathParts(path);
   if (parts.size() >= 6 && parts[0] == "v1" && parts[1] == "apps" && parts[3] == "classes" &&
       parts[5] == "objects") {
     return parts[2];
@@ -321,7 +309,7 @@ bool AdminService::ServiceKeyMayPass(const std::string& url,
 
 std::optional<HttpResponseData> AdminService::ServeArchive(const std::string& path,
                                                            const HttpRequestData& request) {
-  std::vector<std::string> parts = ArchivePathParts(path);
+  std::vector<std::string> parts = AdminPathParts(path);
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "backup") {
     if (request.method != "GET") return ErrorResponse(405, "Method not allowed.");
     return Backup(request);

@@ -20,6 +20,7 @@
 #include "cluster/control_log.h"
 #include "cluster/pg_connection.h"
 #include "control/admin_json.h"
+#include "control/admin_path.h"
 #include "control/admin_service.h"
 #include "control/control_sync.h"
 #include "control/credentials_store.h"
@@ -89,19 +90,6 @@ Change Decode(std::string_view bytes) {
   return change;
 }
 
-std::vector<std::string> PathParts(const std::string& path) {
-  std::vector<std::string> parts;
-  std::string bare = path.substr(0, path.find('?'));
-  size_t i = 0;
-  while (i < bare.size()) {
-    size_t j = bare.find('/', i);
-    if (j == std::string::npos) j = bare.size();
-    if (j > i) parts.push_back(bare.substr(i, j - i));
-    i = j + 1;
-  }
-  return parts;
-}
-
 }  // namespace
 
 bool AdminService::ChangesControlPlane(const std::vector<std::string>& parts,
@@ -118,7 +106,7 @@ bool AdminService::ChangesControlPlane(const std::vector<std::string>& parts,
 bool AdminService::RoutedThroughLog(const std::string& path, const HttpRequestData& request,
                                     HttpResponseData* response) {
   if (!control_) return false;
-  if (ChangesControlPlane(PathParts(path), request.method)) {
+  if (ChangesControlPlane(AdminPathParts(path), request.method)) {
     *response = ServeChange(path, request);
     return true;
   }
@@ -135,7 +123,7 @@ bool AdminService::RoutedThroughLog(const std::string& path, const HttpRequestDa
 
 HttpResponseData AdminService::ServeChange(const std::string& path,
                                            const HttpRequestData& request) {
-  std::vector<std::string> parts = PathParts(path);
+  std::vector<std::string> parts = AdminPathParts(path);
   const std::string& app = parts[2];
   // Deploying runs the module's top-level code: a suspended app waits like its requests. Checked
   // here, before the change is in the log, since every node applies what is there.

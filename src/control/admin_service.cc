@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "control/admin_json.h"
+#include "control/admin_path.h"
 #include "control/archive_jobs.h"
 #include "control/class_storage.h"
 #include "control/credentials_store.h"
@@ -34,18 +35,6 @@ using runtime::HttpRequestData;
 using runtime::HttpResponseData;
 
 namespace {
-
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) parts.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return parts;
-}
 
 std::string HeaderValue(const HttpRequestData& r, const char* name) {
   for (const auto& [k, v] : r.headers) {
@@ -148,7 +137,7 @@ void AdminService::Handle(const std::string& path, HttpRequestData request,
 }
 
 HttpResponseData AdminService::Serve(const std::string& path, const HttpRequestData& request) {
-  std::vector<std::string> parts = SplitPath(path);
+  std::vector<std::string> parts = AdminPathParts(path);
   const std::string& method = request.method;
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "health") {
     return JsonResponse(200, json::object{{"ok", true}});
