@@ -38,11 +38,19 @@ function probeFile(version) {
   return file;
 }
 
+// Writes a Wrangler project (its wrangler.toml and src/index.js) into a folder of the test's
+// directory; returns the project's root.
+function writeProject(folder, toml, worker) {
+  const root = path.join(dir, folder);
+  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'wrangler.toml'), toml);
+  fs.writeFileSync(path.join(root, 'src', 'index.js'), worker);
+  return root;
+}
+
 // A Wrangler project: a Worker that calls a class by RPC.
 function projectDir() {
-  const root = path.join(dir, 'project');
-  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'wrangler.toml'), `name = "cp-proj"
+  return writeProject('project', `name = "cp-proj"
 main = "src/index.js"
 compatibility_date = "2025-09-01"
 
@@ -56,8 +64,7 @@ class_name = "Tally"
 [[migrations]]
 tag = "v1"
 new_sqlite_classes = ["Tally"]
-`);
-  fs.writeFileSync(path.join(root, 'src', 'index.js'), `
+`, `
 import { DurableObject } from 'cloudflare:workers';
 export class Tally extends DurableObject {
   async add() {
@@ -73,7 +80,6 @@ export default {
   },
 };
 `);
-  return root;
 }
 
 // A TCP proxy to PostgreSQL that can cut every connection and refuse new ones, or cut one
@@ -193,9 +199,7 @@ function rowsOf(table, cls, app = 'default') {
 
 // The project's next version: its class deleted by a migration, the Worker alone.
 function projectWithoutClass() {
-  const root = path.join(dir, 'project-v2');
-  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'wrangler.toml'), `name = "cp-proj"
+  return writeProject('project-v2', `name = "cp-proj"
 main = "src/index.js"
 compatibility_date = "2025-09-01"
 
@@ -206,11 +210,9 @@ new_sqlite_classes = ["Tally"]
 [[migrations]]
 tag = "v2"
 deleted_classes = ["Tally"]
-`);
-  fs.writeFileSync(path.join(root, 'src', 'index.js'), `
+`, `
 export default { fetch() { return new Response('no tally'); } };
 `);
-  return root;
 }
 
 test('deployed to one node, a class runs on every node; env, keys, redeploys and deletes are the cluster\'s', { timeout: TIMEOUT_MS }, async () => {
@@ -461,14 +463,12 @@ test('a change whose COMMIT lost its connection is answered with its outcome and
 
 // A project of app cp-cut with class Gauge (v1), then the migration that deletes it (v2).
 function gaugeProject(version) {
-  const root = path.join(dir, `gauge-${version}`);
-  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
   const migrations = version === 1 ? '' : `
 [[migrations]]
 tag = "v2"
 deleted_classes = ["Gauge"]
 `;
-  fs.writeFileSync(path.join(root, 'wrangler.toml'), `name = "cp-cut"
+  return writeProject(`gauge-${version}`, `name = "cp-cut"
 main = "src/index.js"
 compatibility_date = "2025-09-01"
 ${version === 1 ? `
@@ -479,8 +479,7 @@ class_name = "Gauge"
 [[migrations]]
 tag = "v1"
 new_sqlite_classes = ["Gauge"]
-${migrations}`);
-  fs.writeFileSync(path.join(root, 'src', 'index.js'), version === 1 ? `
+${migrations}`, version === 1 ? `
 import { DurableObject } from 'cloudflare:workers';
 export class Gauge extends DurableObject {
   async add() {
@@ -499,7 +498,6 @@ export default {
 ` : `
 export default { fetch() { return new Response('no gauge'); } };
 `);
-  return root;
 }
 
 test('a migration\'s deleted class leaves PostgreSQL in the change\'s own transaction, even when its COMMIT lost its connection', { timeout: TIMEOUT_MS }, async () => {
