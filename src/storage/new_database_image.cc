@@ -123,4 +123,19 @@ bool IsUnfinishedNewDatabase(const std::string& path) {
   return true;
 }
 
+bool MayBeUnfinishedNewDatabase(const unsigned char* head, size_t head_bytes, uint64_t file_size) {
+  const std::string* built = nullptr;
+  try {
+    built = &NewDatabaseImage();
+  } catch (const std::exception&) {
+    return false;
+  }
+  const std::string& image = *built;
+  if (file_size == 0 || file_size > image.size() || head_bytes > file_size) return false;
+  for (size_t i = 0; i < head_bytes; ++i) {
+    if (head[i] != static_cast<unsigned char>(image[i]) && head[i] != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace dorm::storage

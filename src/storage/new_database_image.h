@@ -39,4 +39,10 @@ bool WriteNewDatabase(const std::string& path, std::string* error);
 // never taken for one. Never throws; false when the file cannot be read.
 bool IsUnfinishedNewDatabase(const std::string& path);
 
+// A cheap first test for IsUnfinishedNewDatabase, from what a caller already read of the file:
+// its size and its first `head_bytes` bytes. False means the file cannot be one (it is empty,
+// longer than the image, or its head has a byte that is neither the image's nor zero, as any
+// database that ever checkpointed a commit has in its change counter). Never throws.
+bool MayBeUnfinishedNewDatabase(const unsigned char* head, size_t head_bytes, uint64_t file_size);
+
 }  // namespace dorm::storage

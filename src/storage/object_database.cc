@@ -69,8 +69,9 @@ enum class FileState {
 // it: SQLite deletes the write-ahead log of a zero-length database file, so a file truncated to
 // nothing would silently lose every commit. Deeper damage (pages missing past the header's
 // count, a broken b-tree) SQLite itself reports as SQLITE_CORRUPT on first use. Throws
-// StorageError; the file is left as it is.
-FileState CheckDatabaseFile(const std::string& path) {
+// StorageError; the file is left as it is, except that with `from_image` (new databases are
+// written from the image) a file whose image write never finished is removed (kNone).
+FileState CheckDatabaseFile(const std::string& path, bool from_image) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? FileState::kNone : FileState::kOther;  // SQLite reports it
   struct stat st {};
@@ -78,6 +79,17 @@ FileState CheckDatabaseFile(const std::string& path) {
   ssize_t n = -1;
   if (::fstat(fd, &st) == 0 && st.st_size > 0) n = ::pread(fd, header, sizeof header, 0);
   ::close(fd);
+  if (from_image &&
+      MayBeUnfinishedNewDatabase(header, n > 0 ? static_cast<size_t>(n) : 0,
+                                 static_cast<uint64_t>(st.st_size)) &&
+      IsUnfinishedNewDatabase(path)) {
+    // Never acknowledged anything (see new_database_image.h): the object starts empty instead of
+    // failing as damaged for ever.
+    Log(LogLevel::kWarn, "database " + path + " was being created when the machine stopped; " +
+                             "it held no data and is created again");
+    ::unlink(path.c_str());
+    return FileState::kNone;
+  }
   std::string problem;
   if (st.st_size == 0) {
     struct stat wal;
@@ -218,14 +230,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
                                                      StorageQuota* quota, const std::string& app,
                                                      const OpenSettings& settings) {
   std::vector<std::string> created;
-  if (settings.vfs == nullptr && IsUnfinishedNewDatabase(path)) {
-    // Never acknowledged anything (see new_database_image.h): the object starts empty instead of
-    // failing as damaged for ever.
-    Log(LogLevel::kWarn, "database " + path + " was being created when the machine stopped; " +
-                             "it held no data and is created again");
-    ::unlink(path.c_str());
-  }
-  FileState state = CheckDatabaseFile(path);
+  FileState state = CheckDatabaseFile(path, /*from_image=*/settings.vfs == nullptr);
   if (!create) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return nullptr;
@@ -373,7 +378,6 @@ ObjectDatabase::~ObjectDatabase() {
   sqlite3_finalize(delete_stmt_);
   sqlite3_finalize(get_alarm_stmt_);
   sqlite3_finalize(page_count_stmt_);
-  sqlite3_finalize(size_pages_stmt_);
   sqlite3_finalize(size_free_pages_stmt_);
   sqlite3_finalize(size_page_bytes_stmt_);
   sqlite3_close_v2(db_);
@@ -673,7 +677,7 @@ long long ObjectDatabase::SizeBytes() {
     sqlite3_reset(*slot);
     return v;
   };
-  return (value(&size_pages_stmt_, "PRAGMA page_count") -
+  return (value(&page_count_stmt_, "PRAGMA page_count") -
           value(&size_free_pages_stmt_, "PRAGMA freelist_count")) *
          value(&size_page_bytes_stmt_, "PRAGMA page_size");
 }

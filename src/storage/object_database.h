@@ -180,8 +180,7 @@ class ObjectDatabase {
   sqlite3_stmt* delete_stmt_ = nullptr;
   sqlite3_stmt* get_alarm_stmt_ = nullptr;
   sqlite3_stmt* page_count_stmt_ = nullptr;
-  sqlite3_stmt* size_pages_stmt_ = nullptr;  // SizeBytes()'s three readings
-  sqlite3_stmt* size_free_pages_stmt_ = nullptr;
+  sqlite3_stmt* size_free_pages_stmt_ = nullptr;  // with page_count_stmt_, SizeBytes()'s readings
   sqlite3_stmt* size_page_bytes_stmt_ = nullptr;
   std::set<DatabaseClient*> clients_;
   StorageQuota* quota_ = nullptr;
