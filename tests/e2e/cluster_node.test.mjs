@@ -264,7 +264,7 @@ test('a transaction past the capture limit is shipped whole, and a large restore
     b = await startNode('node-i', ['--max-app-storage-mb', '90']);
     for (let i = 0; pg.psql("SELECT count(*) FROM owners WHERE node = 'node-i'") === '0'; i++) {
       assert.ok(i < 50, 'B takes some new object');
-      await ok(b, `/_do/${CLASS}/warm-up-${i}/put?k=w&v=1`);
+      await ok(b, `/_do/${CLASS}/quota-warm-up-${i}/put?k=w&v=1`);
     }
     await a.kill9();
     // Once A's lease has run out, B takes both objects: the large one's restore (72 MiB from its
