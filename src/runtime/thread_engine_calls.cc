@@ -356,6 +356,7 @@ HttpResponseData ThreadEngine::RpcAnswer(AppIsolate* app, bool fulfilled,
   answer.body = std::move(message->bytes);
   answer.rpc_streams = std::move(message->streams);
   answer.rpc_references = message->references;
+  answer.rpc_node_bound = message->node_bound;
   return answer;
 }
 
