@@ -25,6 +25,7 @@
 #include "net/forward_tunnel.h"
 #include "net/peer_call.h"
 #include "net/peer_call_codec.h"
+#include "net/peer_sockets.h"
 #include "net/peer_streams.h"
 #include "net/request_head.h"
 #include "net/response_head.h"
@@ -359,6 +360,23 @@ class Session : public std::enable_shared_from_this<Session> {
              "the cluster.");
       return;
     }
+    const std::string socket_prefix = std::string(kInternalSocketTarget) + "?";
+    if (target_.compare(0, socket_prefix.size(), socket_prefix) == 0) {
+      const std::string token = target_.substr(socket_prefix.size());
+      if (req.method() != http::verb::get || !websocket::is_upgrade(req) ||
+          !IsPeerStreamToken(token)) {
+        Refuse(400, "Malformed internal call between the nodes of the cluster.");
+        return;
+      }
+      internal_ = Internal::kSocket;
+      internal_socket_ = token;
+      plan_ = HttpServer::Plan{};
+      plan_.route.kind = RouteKind::kObject;  // so that it is taken as an upgrade
+      where_ = "socket (from node " + forwarded_->node + ")";
+      request_ = runtime::HttpRequestData{};
+      ContinueAdmitted();
+      return;
+    }
     std::optional<PeerCallMeta> meta = DecodeCallMeta(req[kCallHeader]);
     if (target_ == kInternalStreamTarget) {
       if (req.method() != http::verb::post || !meta || meta->stream.empty()) {
@@ -443,9 +461,26 @@ class Session : public std::enable_shared_from_this<Session> {
   // kAnswerHeader. What cannot cross nodes fails the call instead.
   runtime::HttpResponseData InternalAnswer(runtime::HttpResponseData response) {
     const char* refusal = nullptr;
-    if (response.web_socket_id != 0) {
-      NotifySocketNeverConnected(response);
+    std::optional<std::string> socket_token;
+    if (response.web_socket_id != 0 && internal_ == Internal::kFetch && response.status == 101) {
+      // The socket stays here; the caller's node may pass its client's connection to it.
+      runtime::EnginePool* pool = &pool_;
+      socket_token = OfferPeerSocket(
+          PendingPeerSocket{*SocketOwner(response), response.web_socket_id, response.headers}, io_,
+          [pool](const PendingPeerSocket& socket) {
+            asio::post(pool->io(socket.loop), [pool, socket] {
+              if (runtime::ThreadEngine* engine = pool->engine(socket.loop)) {
+                engine->OnWebSocketClosed(socket.socket_id, 1006, "", false);
+              }
+            });
+          });
+      if (socket_token) response.web_socket_id = 0;
+    }
+    if (response.web_socket_id != 0 || response.remote_web_socket) {
+      // Another node's socket passed on once more, or too many sockets wait here.
+      if (response.web_socket_id != 0) NotifySocketNeverConnected(response);
       response.web_socket_id = 0;
+      response.remote_web_socket.reset();
       refusal =
           "A WebSocket cannot be returned through a Durable Object stub's fetch() from another "
           "node of the cluster.";
@@ -478,9 +513,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (response.body_stream) response.body_stream->Cancel();
       response = runtime::HttpResponseData::JsonError(500, refusal);
       streams.clear();
+      socket_token.reset();
     }
     runtime::HttpResponseData outer;
     outer.headers.emplace_back(kAnswerHeader, EncodeAnswerMeta(response, streams));
+    if (socket_token) outer.headers.emplace_back(kSocketHeader, *socket_token);
     outer.body = std::move(response.body);
     outer.body_stream = std::move(response.body_stream);
     return outer;
@@ -693,6 +730,22 @@ class Session : public std::enable_shared_from_this<Session> {
   // An internal call, admitted and its body read (RPC) or streaming (fetch), as a call from an
   // object of this node: through the callee's loop queue (EnginePool::DispatchCall).
   void DispatchInternal() {
+    if (internal_ == Internal::kSocket) {
+      std::optional<PendingPeerSocket> socket = TakePeerSocket(internal_socket_);
+      if (!socket) {
+        Refuse(410,
+               "This WebSocket came through a stub's fetch() too long ago (30 s) or was already "
+               "returned in a Response.");
+        return;
+      }
+      runtime::HttpResponseData answer;
+      answer.status = 101;
+      answer.web_socket_id = socket->socket_id;
+      answer.web_socket_loop = static_cast<int>(socket->loop);
+      answer.headers = std::move(socket->headers);
+      OnAnswer(++request_seq_, std::move(answer));
+      return;
+    }
     if (internal_ == Internal::kStream) {
       ++request_seq_;
       if (upload_ == Upload::kNone) {
@@ -808,7 +861,7 @@ class Session : public std::enable_shared_from_this<Session> {
         server_.cluster()->directory().Forget(object_key_);
       }
     }
-    if (internal_ != Internal::kNone && internal_ != Internal::kStream && !redirect) {
+    if ((internal_ == Internal::kRpc || internal_ == Internal::kFetch) && !redirect) {
       response = InternalAnswer(std::move(response));
     }
     Write(std::move(response));
@@ -1123,6 +1176,17 @@ class Session : public std::enable_shared_from_this<Session> {
       WriteStreamed(std::move(data));
       return;
     }
+    if (data.remote_web_socket) {
+      if (upgrade_request_ && data.status == 101 && !server_.draining() && server_.cluster()) {
+        ForwardToSocket(*data.remote_web_socket);
+        return;
+      }
+      data = upgrade_request_ ? Plain(503, "The server is shutting down.")
+                              : Plain(500,
+                                      "The Durable Object answered with a WebSocket (status 101) "
+                                      "a request that is not a WebSocket upgrade.");
+      keep_alive_ = false;
+    }
     if (data.web_socket_id != 0) {
       if (upgrade_request_ && data.status == 101 && !server_.draining()) {
         Upgrade(std::move(data));
@@ -1419,6 +1483,43 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Completes an upgrade whose socket another node keeps (a 101 through a stub's fetch() from an
+  // object there): the client's upgrade request goes to that node, which attaches the connection
+  // to the socket, through a tunnel that relays the handshake and the frames (net/peer_sockets.h).
+  void ForwardToSocket(const runtime::RemoteWebSocket& remote) {
+    ForwardJob job;
+    job.method = "GET";
+    job.target = std::string(kInternalSocketTarget) + "?" + remote.token;
+    job.version = 11;
+    job.upgrade = true;
+    for (const auto& field : *upgrade_request_) {
+      const auto name = field.name_string();
+      if (beast::iequals(name, "connection") || beast::iequals(name, "keep-alive") ||
+          beast::iequals(name, "proxy-connection") || beast::iequals(name, "te") ||
+          beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+          beast::iequals(name, "expect") || IsServerHeaderName(name)) {
+        continue;
+      }
+      job.fields.append(name.data(), name.size());
+      job.fields += ": ";
+      job.fields.append(field.value().data(), field.value().size());
+      job.fields += "\r\n";
+    }
+    beast::error_code ec;
+    tcp::endpoint peer = socket_.remote_endpoint(ec);
+    if (!ec) job.client_address = peer.address().to_string();
+    job.node = remote.node;
+    job.addr = remote.addr;
+    std::string pending = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    phase_ = Phase::kClosed;
+    Disarm();
+    reservation_.Release();
+    upgrade_request_.reset();
+    StartForwardTunnel(std::move(socket_), std::move(pending), std::move(job), *server_.cluster(),
+                       accounts_);
+  }
+
   // Completes an admin upgrade on this loop: the connection becomes an EventWebSocket sending the
   // answer's event stream.
   void UpgradeToEvents(runtime::HttpResponseData data) {
@@ -1520,9 +1621,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // An internal call from another node (AdmitInternal), its RPC method and its arguments'
   // streams; or the push of a stream's bytes (AdmitStream): the channel its body goes to, the
   // failure its last chunk carried, and the parser's hook that reads it.
-  enum class Internal { kNone, kRpc, kFetch, kStream };
+  // kSocket: a client's connection to attach to a socket kept here (net/peer_sockets.h).
+  enum class Internal { kNone, kRpc, kFetch, kStream, kSocket };
   Internal internal_ = Internal::kNone;
   std::string internal_method_;
+  std::string internal_socket_;  // kSocket: its token
   std::vector<PeerStreamRef> internal_streams_;
   std::shared_ptr<runtime::ResponseStream> stream_channel_;
   std::optional<runtime::ResponseStream::Failure> stream_failure_;

@@ -327,6 +327,16 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       CloseSocket();
       return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
     }
+    if (auto socket = res.find(kSocketHeader); socket != res.end()) {
+      // The callee answered with a WebSocket, which its node keeps (net/peer_sockets.h).
+      const std::string token(socket->value());
+      if (!call_.fetch || answer.status != 101 || !IsPeerStreamToken(token)) {
+        CloseSocket();
+        return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
+      }
+      answer.remote_web_socket = std::make_shared<const runtime::RemoteWebSocket>(
+          runtime::RemoteWebSocket{node_, addr_, token});
+    }
     if (answer.owned_elsewhere) cluster_.directory().Forget(object_);
     if (!streams.empty()) {
       answer.rpc_streams = ReceivePeerStreams(io_, cluster_, node_, addr_, options_, streams);
@@ -334,7 +344,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
     // RPC outcomes, and the runtime's own answers to fetch() (a thrown handler, a reset), are
     // read whole: the caller reads their message from the body at once, as from a local callee.
     if (!call_.fetch || answer.rpc_outcome != runtime::HttpResponseData::RpcOutcome::kNone ||
-        answer.runtime_error) {
+        answer.runtime_error || answer.remote_web_socket) {
       answer_ = std::move(answer);
       ReadBody();
       return;

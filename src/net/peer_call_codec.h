@@ -31,6 +31,9 @@ inline constexpr char kInternalFetchTarget[] = "/_dorm/internal/fetch";
 inline constexpr char kInternalStreamTarget[] = "/_dorm/internal/stream";
 inline constexpr char kCallHeader[] = "x-dorm-call";
 inline constexpr char kAnswerHeader[] = "x-dorm-answer";
+// Beside kAnswerHeader for a fetch() answered with a WebSocket: the token under which the owner
+// keeps the socket (net/peer_sockets.h).
+inline constexpr char kSocketHeader[] = "x-dorm-socket";
 // A stream of an RPC message that crosses nodes: the token its two ends meet by, and whether it is
 // a WritableStream (the receiver produces) rather than a ReadableStream (the sender produces).
 struct PeerStreamRef {

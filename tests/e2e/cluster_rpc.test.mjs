@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import { fixture, waitFor, describeCli, runtimePidOf } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { deployOnce, startClusterNode } from './lib/cluster.mjs';
+import { WsClient } from './lib/ws.mjs';
 
 const APP = 'cluster-rpc';
 const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
@@ -157,6 +158,25 @@ test('a function a Worker passes to an object on another node fails with a clear
   });
   // On the owner's node the same call works.
   assert.deepEqual(await ok(home, `/workerFn/${target}`), { worker: owner, callee: owner, a: { node: owner, v: 20 } });
+});
+
+test("a WebSocket a stub's fetch() returns from an object on another node reaches the Worker's client", { timeout: TIMEOUT_MS }, async () => {
+  const target = 'ws-target';
+  const owner = (await ok(nodes[0], `/add/${target}`)).callee;
+  for (const node of nodes) {
+    // Through the owner's node the socket is local; through the others it is relayed.
+    const client = await WsClient.open(`ws://127.0.0.1:${node.port}/ws/${target}`,
+      { protocols: ['echo'], headers: { host: `${APP}.localhost:${node.port}` } });
+    try {
+      assert.equal(client.ws.protocol, 'echo');
+      client.send(`hi from ${node.name}`);
+      assert.equal(await client.next(), `${owner}:hi from ${node.name}`);
+      client.send('again');
+      assert.equal(await client.next(), `${owner}:again`);
+    } finally {
+      client.ws.close();
+    }
+  }
 });
 
 test('stub.fetch() to an object on another node: status, status text, headers and bodies both ways', { timeout: TIMEOUT_MS }, async () => {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "net/peer_sockets.h"
 #include "net/peer_streams.h"
 #include "util/base64.h"
 
@@ -172,6 +173,23 @@ TEST(PeerCallCodecTest, AStreamFailureRoundTripsInAChunkExtension) {
   EXPECT_FALSE(DecodePeerStreamFailure("").has_value());
   EXPECT_FALSE(DecodePeerStreamFailure(";dorm-failed=zz").has_value());
   EXPECT_FALSE(DecodePeerStreamFailure(";dorm-failed=7b7d").has_value());  // {}
+}
+
+TEST(PeerCallCodecTest, AKeptSocketIsTakenOnceByItsToken) {
+  boost::asio::io_context io;
+  std::optional<std::string> token =
+      OfferPeerSocket(PendingPeerSocket{1, 42, {{"sec-websocket-protocol", "echo"}}}, io,
+                      [](const PendingPeerSocket&) {});
+  ASSERT_TRUE(token.has_value());
+  EXPECT_TRUE(IsPeerStreamToken(*token));
+  EXPECT_FALSE(TakePeerSocket(NewPeerStreamToken()).has_value());
+  std::optional<PendingPeerSocket> taken = TakePeerSocket(*token);
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->loop, 1u);
+  EXPECT_EQ(taken->socket_id, 42u);
+  ASSERT_EQ(taken->headers.size(), 1u);
+  EXPECT_EQ(taken->headers[0].second, "echo");
+  EXPECT_FALSE(TakePeerSocket(*token).has_value()) << "a socket is attached to one connection only";
 }
 
 TEST(PeerCallCodecTest, TheSignedTargetCoversTheCall) {
