@@ -1,6 +1,8 @@
 // Calls between objects across the nodes of a cluster (`dorm serve --cluster`): a stub's RPC
 // call, a stub's fetch() and a Worker's call reach an object another node owns, with the values,
-// errors, statuses and bodies a local call gives; the callee's state is one whichever node calls;
+// errors, statuses and bodies a local call gives; functions, RpcTargets, stubs and streams cross
+// both ways, and a WebSocket a callee's fetch() returns reaches the Worker's client on any node,
+// as between objects of one node; the callee's state is one whichever node calls;
 // the owner's internal endpoint refuses unsigned calls; and when the callee's node is killed, calls
 // fail retryably and then reach the new owner within 5 s with every acknowledged write.
 //
