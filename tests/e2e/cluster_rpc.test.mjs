@@ -258,7 +258,8 @@ test('the internal call endpoint refuses calls no node signed', { timeout: TIMEO
     app: APP, class: 'Target', name: 'x', id: 'a'.repeat(64), method: 'count', httpMethod: '', url: '', headers: [],
   })).toString('base64');
   for (const node of nodes) {
-    for (const target of ['/_dorm/internal/rpc', '/_dorm/internal/fetch']) {
+    for (const target of ['/_dorm/internal/rpc', '/_dorm/internal/fetch', '/_dorm/internal/stream',
+      `/_dorm/internal/socket?${'0'.repeat(32)}`]) {
       const unsigned = await node.request(target, { method: 'POST', headers: { 'x-dorm-call': call }, body: '' });
       assert.equal(unsigned.status, 403, unsigned.text);
       assert.equal(unsigned.json().error, 'Internal calls between the nodes of the cluster are accepted only from a node of the cluster.');
@@ -288,7 +289,7 @@ function internalHeaders(target, call, { secret, hops = 1, signedCall = call }) 
   };
 }
 
-test('a signed internal call: answered by the owner, 421 naming it elsewhere, 508 past the hop limit, 403 if its description was changed', { timeout: TIMEOUT_MS }, async () => {
+test('a signed internal call: answered by the owner, 421 naming it elsewhere, 508 past the hop limit, 403 if its description was changed, 410 for a WebSocket the node does not keep', { timeout: TIMEOUT_MS }, async () => {
   await ok(nodes[0], '/add/internal-target');
   const rows = pg.psql(`SELECT replace(object, chr(10), '/') || '|' || node FROM owners ` +
     `WHERE object LIKE '${APP}' || chr(10) || '%' AND lower(split_part(object, chr(10), 2)) = 'target' ` +
@@ -320,6 +321,19 @@ test('a signed internal call: answered by the owner, 421 naming it elsewhere, 50
   })).toString('base64');
   const tampered = await owner.request(target, { method: 'POST', headers: internalHeaders(target, changed, { secret, signedCall: call }), body: '' });
   assert.equal(tampered.status, 403, tampered.text);
+  // A connection for a WebSocket the node does not keep (never made, taken, or expired): 410.
+  const socketTarget = `/_dorm/internal/socket?${'0'.repeat(32)}`;
+  const forwarded = `1 ${Math.floor(Date.now() / 1000)} rpc-test -`;
+  const signed = `${socketTarget}\n`;
+  const gone = await owner.request(socketTarget, {
+    headers: {
+      connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'x-dorm-forwarded': forwarded,
+      'x-dorm-forward-signature': crypto.createHmac('sha256', secret)
+        .update(`3:GET${signed.length}:${signed}${forwarded}`).digest('hex'),
+    },
+  });
+  assert.equal(gone.status, 410, gone.text);
 });
 
 test('a callee node that hangs (SIGSTOP) holds a call at most --peer-timeout-seconds: it then fails retryably, while the calls waiting on live nodes meanwhile go on', { timeout: TIMEOUT_MS }, async () => {
