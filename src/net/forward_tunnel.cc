@@ -9,6 +9,7 @@
 
 #include "cluster/forward_auth.h"
 #include "net/peer_address.h"
+#include "net/peer_call_codec.h"
 #include "util/log.h"
 
 namespace dorm::net {
@@ -117,6 +118,15 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
                             });
   }
 
+  // What the signature covers: the target, and for an internal call (a client's connection passed
+  // to a socket another node keeps) its description too, which such a call has none of.
+  std::string SignedJobTarget() const {
+    if (job_.target.compare(0, sizeof kInternalPrefix - 1, kInternalPrefix) == 0) {
+      return SignedTarget(job_.target, "");
+    }
+    return job_.target;
+  }
+
   void SendHead() {
     boost::system::error_code ignored;
     peer_.set_option(tcp::no_delay(true), ignored);
@@ -135,7 +145,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     head_out_ += std::string(cluster::kForwardedHeader) + ": " + forwarded + "\r\n";
     head_out_ +=
         std::string(cluster::kForwardSignatureHeader) + ": " +
-        cluster::SignForward(cluster_.forward_secret(), job_.method, job_.target, forwarded) +
+        cluster::SignForward(cluster_.forward_secret(), job_.method, SignedJobTarget(), forwarded) +
         "\r\n\r\n";
     asio::async_write(peer_, asio::buffer(head_out_),
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
