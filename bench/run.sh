@@ -15,6 +15,8 @@
 #                            verify, AES-GCM, SHA-256); --crypto --help
 #   bench/run.sh --meters [options]    what the usage meters cost (meters.mjs: Dorm with the
 #                            meters on and off, alternating); --meters --help; no workerd needed
+#   bench/run.sh --scale [options]     many objects (scale.mjs: 100,000 live, 1,000,000 on disk,
+#                            RSS and descriptors, a restart over them); --scale --help; Dorm only
 #
 # Needs node, npm, wrk and esbuild (scripts/install-deps.sh installs them) and, unless
 # --workerd-only, a built build/dorm. Installs nothing else: only `npm ci` here when
@@ -35,6 +37,7 @@ for arg in "$@"; do
     --fetch) script=fetch.mjs ;;
     --crypto) script=crypto.mjs ;;
     --meters) script=meters.mjs ;;
+    --scale) script=scale.mjs ;;
     *) args+=("$arg") ;;
   esac
 done
@@ -42,6 +45,7 @@ set -- ${args[@]+"${args[@]}"}
 
 need_workerd=1
 [ "$script" = meters.mjs ] && need_workerd=0
+[ "$script" = scale.mjs ] && need_workerd=0
 for arg in "$@"; do
   case "$arg" in
     --dorm-only) need_workerd=0 ;;
