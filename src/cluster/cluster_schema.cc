@@ -142,6 +142,23 @@ CREATE TABLE snapshot_pieces (
   PRIMARY KEY (object, seq, piece)
 );
 )sql",
+    // 11: the control plane's snapshots (control_log.h): the whole control state as of a version,
+    // sealed, after which the changes at or below it are deleted; the ids of the changes deleted
+    // in the last hour stay, so that a node reading back a lost COMMIT still finds its change.
+    R"sql(
+CREATE TABLE control_snapshots (
+  version bigint PRIMARY KEY CHECK (version > 0),
+  node text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  snapshot bytea NOT NULL
+);
+CREATE TABLE control_compacted_ids (
+  change_id bytea PRIMARY KEY,
+  version bigint NOT NULL,
+  at timestamptz NOT NULL
+);
+CREATE INDEX control_compacted_ids_by_time ON control_compacted_ids (at);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

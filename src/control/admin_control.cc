@@ -14,6 +14,7 @@
 
 #include <cstring>
 #include <future>
+#include <set>
 #include <stdexcept>
 
 #include "cluster/cluster_node.h"
@@ -22,9 +23,11 @@
 #include "control/admin_json.h"
 #include "control/admin_path.h"
 #include "control/admin_service.h"
+#include "control/control_snapshot.h"
 #include "control/control_sync.h"
 #include "control/credentials_store.h"
 #include "control/registry.h"
+#include "control/registry_database.h"
 #include "runtime/object_address.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -207,6 +210,11 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
     }
   }
   std::optional<HttpResponseData> answer = ApplyPending(version);
+  // The node that appends a multiple of snapshot_every compacts the log, once this request is
+  // answered (every version is appended by one node: one of them compacts).
+  if (control_->snapshot_every() > 0 && version % control_->snapshot_every() == 0) {
+    QueueCompaction();
+  }
   if (!answer) {
     return ErrorResponse(500, "The change was recorded as version " + std::to_string(version) +
                                   " but this node had applied it already.");
@@ -243,16 +251,121 @@ std::optional<HttpResponseData> AdminService::ApplyPending(long long want) {
   std::optional<HttpResponseData> answer;
   // Read before the log: the end found below is at least the end as of this generation.
   const int generation = cluster_node_ ? cluster_node_->generation() : 0;
+  cluster::ControlLog& log = control_->log();
   for (;;) {
-    std::vector<cluster::ControlChange> changes = control_->log().Since(control_->applied(), 32);
-    if (changes.empty()) {
+    std::vector<cluster::ControlChange> changes = log.Since(control_->applied(), 32);
+    // The changes must follow the applied version without a gap: a compaction (read after the
+    // changes, so that a compaction that committed in between is seen) deleted the missing ones,
+    // and its snapshot holds them.
+    bool compacted = changes.empty() || changes.front().version != control_->applied() + 1;
+    if (compacted) {
+      if (log.SnapshotVersion() > control_->applied()) {
+        std::optional<cluster::ControlSnapshot> snapshot = log.LatestSnapshot();
+        if (snapshot && snapshot->version > control_->applied()) {
+          LoadSnapshot(*snapshot);
+          continue;
+        }
+      }
+      if (!changes.empty()) {
+        throw std::runtime_error("the control log has no version " +
+                                 std::to_string(control_->applied() + 1) +
+                                 " and no snapshot holds it");
+      }
       if (cluster_node_) cluster_node_->ControlCaughtUp(generation);
       return answer;
     }
     for (const cluster::ControlChange& change : changes) {
+      // Versions are written without a gap, and a compaction deletes a prefix: a gap here is a
+      // compaction that came between two pages of Since (the next round sees its snapshot).
+      if (change.version != control_->applied() + 1) break;
       HttpResponseData response = ApplyChange(change, change.version == want);
       if (change.version == want) answer = std::move(response);
     }
+  }
+}
+
+void AdminService::LoadSnapshot(const cluster::ControlSnapshot& sealed) {
+  std::optional<std::string> opened = control_->OpenSnapshot(sealed.snapshot);
+  if (!opened) {
+    throw std::runtime_error("the control snapshot at version " + std::to_string(sealed.version) +
+                             " of node " + sealed.node +
+                             " cannot be opened with this node's secrets key (DATA/secrets.key)");
+  }
+  // The classes' storage before and after: a class the snapshot does not have was deleted (or
+  // transferred) by a change this node never applied, and its local files go. Its objects' rows
+  // in PostgreSQL went with that change; a transferred class's objects are restored from the log
+  // under their new keys.
+  auto storages = [this] {
+    std::set<std::pair<std::string, std::string>> out;
+    for (const std::string& app : registry_.Apps()) {
+      for (const ClassRecord& record : registry_.List(app)) out.emplace(app, record.StorageName());
+    }
+    return out;
+  };
+  const std::set<std::pair<std::string, std::string>> before = storages();
+  sqlite3* db = OpenRegistryDatabase(options_.data_dir, "control snapshot");
+  try {
+    LoadControlSnapshot(db, *opened);
+  } catch (...) {
+    sqlite3_close_v2(db);
+    throw;
+  }
+  sqlite3_close_v2(db);
+  if (credentials_) credentials_->Reload();
+  const std::set<std::pair<std::string, std::string>> after = storages();
+  std::set<std::string> apps;
+  for (const auto& [app, storage] : before) apps.insert(app);
+  for (const auto& [app, storage] : after) apps.insert(app);
+  for (const std::string& app : apps) PublishApp(app);
+  for (const auto& [app, storage] : before) {
+    if (!after.count({app, storage})) DeleteClassStorage(app, storage);
+  }
+  control_->SetApplied(sealed.version);
+  Log(LogLevel::kInfo, "control plane: loaded the snapshot at version " +
+                           std::to_string(sealed.version) + " of node " + sealed.node);
+}
+
+void AdminService::QueueCompaction() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  jobs_.push_back([this] { Compact(); });
+  cv_.notify_one();
+}
+
+void AdminService::Compact() {
+  cluster::ControlLog& log = control_->log();
+  try {
+    long long version = 0;
+    log.Begin();
+    try {
+      // Under the lock, with every change applied: this node's copy is the state at the log's end.
+      ApplyPending(0);
+      version = control_->applied();
+      if (version <= log.SnapshotVersion()) {
+        log.Rollback();
+        return;
+      }
+      sqlite3* db = OpenRegistryDatabase(options_.data_dir, "control snapshot");
+      std::string snapshot;
+      try {
+        snapshot = EncodeControlSnapshot(db);
+      } catch (...) {
+        sqlite3_close_v2(db);
+        throw;
+      }
+      sqlite3_close_v2(db);
+      log.WriteSnapshot(control_->node(), version, control_->SealSnapshot(snapshot));
+    } catch (...) {
+      log.Rollback();
+      throw;
+    }
+    // A COMMIT whose outcome is unknown needs no reading back: the log is whole either way, and
+    // the next compaction covers what this one would have.
+    log.Commit();
+    Log(LogLevel::kInfo, "control plane: wrote the snapshot at version " + std::to_string(version) +
+                             " and deleted the changes it holds");
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarn, std::string("control plane: a snapshot was not written: ") + e.what());
   }
 }
 

@@ -36,6 +36,7 @@ namespace dorm::cluster {
 class ClusterHousekeeping;
 class ClusterNode;
 struct ControlChange;
+struct ControlSnapshot;
 }  // namespace dorm::cluster
 
 namespace dorm::control {
@@ -212,6 +213,16 @@ class AdminService {
   // be read or a change cannot be opened; what was applied stays applied.
   std::optional<runtime::HttpResponseData> ApplyPending(long long want);
   runtime::HttpResponseData ApplyChange(const cluster::ControlChange& change, bool origin);
+  // Replaces this node's control state with a snapshot of the log (control_snapshot.h) newer than
+  // what it applied: the stores' tables, the credentials' caches, every app's published catalog,
+  // the local storage of classes the snapshot does not have; then records its version as applied.
+  // Throws std::runtime_error (nothing is recorded then).
+  void LoadSnapshot(const cluster::ControlSnapshot& snapshot);
+  // Queues Compact() on the worker. Compact(): under the log's append lock, with every change
+  // applied, writes this node's control state as the snapshot at the log's end and deletes the
+  // changes it holds (cluster::ControlLog::WriteSnapshot); logs and forgets a failure.
+  void QueueCompaction();
+  void Compact();
 
   AdminOptions options_;
   Registry& registry_;
