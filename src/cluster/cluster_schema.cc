@@ -159,6 +159,21 @@ CREATE TABLE control_compacted_ids (
 );
 CREATE INDEX control_compacted_ids_by_time ON control_compacted_ids (at);
 )sql",
+    // 12: a client's own idempotency keys for control changes (control_log.h): the change made
+    // under each (app, key) in the last 24 hours, what request it was (an HMAC of it) and its
+    // answer, sealed.
+    R"sql(
+CREATE TABLE control_idempotency (
+  app text NOT NULL,
+  key text NOT NULL,
+  request bytea NOT NULL,
+  version bigint NOT NULL,
+  answer bytea,
+  at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (app, key)
+);
+CREATE INDEX control_idempotency_by_time ON control_idempotency (at);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -78,7 +78,39 @@ void ControlLog::WriteSnapshot(const std::string& node, long long version,
       " AND change_id IS NOT NULL AND at >= now() - interval '1 hour'",
       {PgParam::Text(at)});
   session_.Exec("DELETE FROM control_changes WHERE version <= $1::bigint", {PgParam::Text(at)});
+  session_.Exec("DELETE FROM control_idempotency WHERE at < now() - interval '24 hours'");
   session_.Exec("DELETE FROM control_snapshots WHERE version < $1::bigint", {PgParam::Text(at)});
+}
+
+std::optional<IdempotentChange> ControlLog::FindIdempotencyKey(const std::string& app,
+                                                               const std::string& key) {
+  PgResult found = session_.Exec(
+      "SELECT request, version, answer, answer IS NULL FROM control_idempotency"
+      " WHERE app = $1 AND key = $2 AND at > now() - interval '24 hours'",
+      {PgParam::Text(app), PgParam::Text(key)});
+  if (found.rows() == 0) return std::nullopt;
+  IdempotentChange change{found.Bytes(0, 0), found.Int(0, 1), std::nullopt};
+  if (!found.Bool(0, 3)) change.answer = found.Bytes(0, 2);
+  return change;
+}
+
+void ControlLog::RecordIdempotencyKey(const std::string& app, const std::string& key,
+                                      const std::string& request, long long version) {
+  std::string at = std::to_string(version);
+  session_.Exec(
+      "INSERT INTO control_idempotency (app, key, request, version) VALUES ($1, $2, $3::bytea,"
+      " $4::bigint) ON CONFLICT (app, key) DO UPDATE SET request = EXCLUDED.request,"
+      " version = EXCLUDED.version, answer = NULL, at = now()",
+      {PgParam::Text(app), PgParam::Text(key), PgParam::Binary(request), PgParam::Text(at)});
+}
+
+void ControlLog::StoreIdempotentAnswer(const std::string& app, const std::string& key,
+                                       long long version, const std::string& answer) {
+  std::string at = std::to_string(version);
+  session_.Exec(
+      "UPDATE control_idempotency SET answer = $4::bytea"
+      " WHERE app = $1 AND key = $2 AND version = $3::bigint",
+      {PgParam::Text(app), PgParam::Text(key), PgParam::Text(at), PgParam::Binary(answer)});
 }
 
 bool ControlLog::CheckKey(const std::string& check) {

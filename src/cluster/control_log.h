@@ -42,6 +42,13 @@ struct ControlChange {
   std::string change;  // as given to Append
 };
 
+// A change made under a client's idempotency key (Idempotency-Key).
+struct IdempotentChange {
+  std::string request;                // as given to RecordIdempotencyKey
+  long long version = 0;              // the change
+  std::optional<std::string> answer;  // as given to StoreIdempotentAnswer, once it was
+};
+
 struct ControlSnapshot {
   long long version = 0;  // every change up to it is in `snapshot`
   std::string node;       // the node that wrote it
@@ -77,9 +84,19 @@ class ControlLog {
   // Inside Begin(): writes `change` as the next version under `id` (an id may be in the log once:
   // a second Append of it fails the transaction), notifies kControlChannel and returns the version.
   long long Append(const std::string& node, const std::string& id, const std::string& change);
+  // Inside Begin(): the change made under `key` for `app` in the last 24 hours, if any.
+  std::optional<IdempotentChange> FindIdempotencyKey(const std::string& app,
+                                                     const std::string& key);
+  // Inside Begin(), after Append: records `version` as the change made under `key` for `app`,
+  // for `request` (replacing an entry older than 24 hours).
+  void RecordIdempotencyKey(const std::string& app, const std::string& key,
+                            const std::string& request, long long version);
+  // Outside a transaction: the answer the change made under `key` had.
+  void StoreIdempotentAnswer(const std::string& app, const std::string& key, long long version,
+                             const std::string& answer);
   // Inside Begin(): stores `snapshot` as the state at `version` (which must be the log's end: the
-  // caller applied every change under the lock), then deletes the changes at or below it and
-  // every older snapshot.
+  // caller applied every change under the lock), then deletes the changes at or below it, every
+  // older snapshot and the idempotency keys older than 24 hours.
   void WriteSnapshot(const std::string& node, long long version, const std::string& snapshot);
   // Ends the transaction. A PgError with connection_lost() leaves the outcome unknown: Find() reads
   // it back.

@@ -15,6 +15,8 @@ namespace {
 // (an env var's) is never taken for a change.
 constexpr const char* kChangeAssociated = "dorm control change v1";
 constexpr const char* kSnapshotAssociated = "dorm control snapshot v1";
+constexpr const char* kAnswerAssociated = "dorm control answer v1";
+constexpr const char* kFingerprintLabel = "dorm control request v1\n";
 constexpr const char* kKeyCheckLabel = "dorm control key check v1";
 constexpr auto kPollEvery = std::chrono::milliseconds(250);
 
@@ -86,6 +88,19 @@ std::string ControlSync::SealSnapshot(const std::string& snapshot) const {
 
 std::optional<std::string> ControlSync::OpenSnapshot(const std::string& sealed) const {
   return OpenAes256Gcm(secrets_key_, sealed, kSnapshotAssociated);
+}
+
+std::string ControlSync::SealAnswer(const std::string& answer) const {
+  return SealAes256Gcm(secrets_key_, answer, kAnswerAssociated);
+}
+
+std::optional<std::string> ControlSync::OpenAnswer(const std::string& sealed) const {
+  return OpenAes256Gcm(secrets_key_, sealed, kAnswerAssociated);
+}
+
+std::string ControlSync::Fingerprint(const std::string& request) const {
+  Sha256Digest mac = HmacSha256(secrets_key_, kFingerprintLabel + request);
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
 }
 
 void ControlSync::Poll() {

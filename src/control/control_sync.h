@@ -63,6 +63,12 @@ class ControlSync {
   // opens as a snapshot, nor the reverse.
   std::string SealSnapshot(const std::string& snapshot) const;
   std::optional<std::string> OpenSnapshot(const std::string& sealed) const;
+  // The same for the answer to a change made under an idempotency key.
+  std::string SealAnswer(const std::string& answer) const;
+  std::optional<std::string> OpenAnswer(const std::string& sealed) const;
+  // An HMAC of `request` under the secrets key: what the log keeps to tell a request sent again
+  // from another one under the same idempotency key, without disclosing a low-entropy body.
+  std::string Fingerprint(const std::string& request) const;
 
  private:
   void Poll();

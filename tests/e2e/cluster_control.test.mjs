@@ -462,6 +462,62 @@ test('a change whose COMMIT lost its connection is answered with its outcome and
   for (const node of [a, c]) assert.equal((await keysNamed(node, 'cut-retried')).length, 1, node.name);
 });
 
+test('a change sent again under its Idempotency-Key is made once and answered with the first outcome', { timeout: TIMEOUT_MS }, async () => {
+  // The COMMIT reaches PostgreSQL, its answer is lost, and C cannot read the outcome back
+  // (PostgreSQL unreachable through the proxy for a while): "it may have been made".
+  const headers = { 'idempotency-key': `idem-${process.pid}-1` };
+  let count = changeCount();
+  let cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  cut.then(() => proxy.cut());
+  const first = await c.api('POST', '/apps/default/keys', { name: 'idem' }, { headers });
+  assert.equal(first.status, 503, first.body);
+  assert.match(first.json().error, /it may have been made/);
+  assert.equal(changeCount(), count + 1);
+  proxy.restore();
+  // Sent again under the key (to C, which applies the change first, and to A): made once, and
+  // answered with the key that was made.
+  for (const node of [c, a]) {
+    const again = await waitFor(async () => {
+      const res = await node.api('POST', '/apps/default/keys', { name: 'idem' }, { headers });
+      return res.status !== 503 && res;
+    }, { timeoutMs: 10000, what: `the retry on ${node.name}` });
+    assert.equal(again.status, 201, `${node.name}: ${again.body}`);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    const listed = await a.api('GET', '/apps/default/classes/metered/objects', undefined, { token: again.json().key });
+    assert.equal(listed.status, 200, `${node.name}: the key answered authenticates: ${listed.body}`);
+  }
+  assert.equal(changeCount(), count + 1);
+  for (const node of [a, c]) assert.equal((await keysNamed(node, 'idem')).length, 1, node.name);
+  // The same key with another request is refused, and makes nothing.
+  const other = await b.api('POST', '/apps/default/keys', { name: 'idem-other' }, { headers });
+  assert.equal(other.status, 422, other.body);
+  assert.match(other.json().error, /was used in the last 24 hours for another request/);
+  assert.equal(changeCount(), count + 1);
+  const bad = await b.api('PUT', '/apps/default/env/IDEM', { value: 'x' }, { headers: { 'idempotency-key': 'has space' } });
+  assert.equal(bad.status, 400, bad.body);
+
+  // The CLI sends a key of its own and retries a 503 with it: a change whose outcome C could not
+  // read back is made once.
+  count = changeCount();
+  cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  cut.then(() => {
+    proxy.cut();
+    setTimeout(() => proxy.restore(), 1500);
+  });
+  const set = await c.cli(['env', 'set', 'IDEM_CLI', 'once']);
+  await cut;
+  assert.equal(set.code, 0, describeCli(set));
+  assert.equal(changeCount(), count + 1);
+  const listed = await a.api('GET', '/apps/default/env');
+  assert.ok(JSON.stringify(listed.json()).includes('IDEM_CLI'), listed.body);
+  // C may have lost its lease while cut off: the next tests need it serving its objects again.
+  for (let i = 0; ; i++) {
+    assert.ok(i < 40, 'an object served by cp-c');
+    const answer = await hitUntil(c, `idem-${i}`, () => true, 'cp-c serving again', 'metered');
+    if (answer.node === 'cp-c') break;
+  }
+});
+
 // A project of app cp-cut with class Gauge (v1), then the migration that deletes it (v2).
 function gaugeProject(version) {
   const migrations = version === 1 ? '' : `

@@ -238,6 +238,51 @@ TEST(ControlLogTest, SnapshotsUnderConcurrentAppendsLoseNoVersion) {
   EXPECT_EQ(reader.SnapshotVersion(), (kNodes * kEach) / 7 * 7);
 }
 
+TEST(ControlLogTest, AnIdempotencyKeyNamesOneChangePerAppForADay) {
+  std::string conninfo = Migrated();
+  ControlLog log(conninfo);
+  log.Begin();
+  EXPECT_EQ(log.FindIdempotencyKey("app", "k1"), std::nullopt);
+  long long version = log.Append("a", NextId(), "change");
+  log.RecordIdempotencyKey("app", "k1", "request-mac", version);
+  log.Commit();
+  log.Begin();
+  std::optional<IdempotentChange> found = log.FindIdempotencyKey("app", "k1");
+  log.Rollback();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->request, "request-mac");
+  EXPECT_EQ(found->version, version);
+  EXPECT_EQ(found->answer, std::nullopt);
+  // Another app's key of the same name is another key.
+  log.Begin();
+  EXPECT_EQ(log.FindIdempotencyKey("other", "k1"), std::nullopt);
+  log.Rollback();
+  log.StoreIdempotentAnswer("app", "k1", version, std::string("answer\0bytes", 12));
+  log.Begin();
+  EXPECT_EQ(log.FindIdempotencyKey("app", "k1")->answer, std::string("answer\0bytes", 12));
+  log.Rollback();
+  // A key older than a day is forgotten: found no more, reused by a new change, and deleted by a
+  // compaction.
+  auto db = PgConnection::Connect(conninfo, std::chrono::seconds(10));
+  db->Exec("UPDATE control_idempotency SET at = now() - interval '25 hours'");
+  log.Begin();
+  EXPECT_EQ(log.FindIdempotencyKey("app", "k1"), std::nullopt);
+  long long next = log.Append("a", NextId(), "change again");
+  log.RecordIdempotencyKey("app", "k1", "another-mac", next);
+  log.Commit();
+  log.Begin();
+  found = log.FindIdempotencyKey("app", "k1");
+  log.Rollback();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->version, next);
+  EXPECT_EQ(found->answer, std::nullopt);
+  db->Exec("UPDATE control_idempotency SET at = now() - interval '25 hours'");
+  log.Begin();
+  log.WriteSnapshot("a", next, "state");
+  log.Commit();
+  EXPECT_EQ(db->Exec("SELECT count(*) FROM control_idempotency").Int(0, 0), 0);
+}
+
 TEST(ControlLogTest, DeletesAndMovesOnlyTheObjectsUnderAPrefix) {
   std::string conninfo = Migrated();
   auto db = PgConnection::Connect(conninfo, std::chrono::seconds(10));
