@@ -174,6 +174,14 @@ CREATE TABLE control_idempotency (
 );
 CREATE INDEX control_idempotency_by_time ON control_idempotency (at);
 )sql",
+    // 13: each node's flush lag, written with its lease's renewals (node_lease.h), so that
+    // `dorm cluster status` on any node shows every node's.
+    R"sql(
+ALTER TABLE nodes ADD COLUMN pending_commits bigint NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN pending_bytes bigint NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN oldest_pending_ms bigint NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN reported_at timestamptz;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));
