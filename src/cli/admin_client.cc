@@ -8,6 +8,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "util/crypto.h"
 
@@ -83,6 +84,30 @@ SentOnce SendAdminRequest(const std::string& server, const std::string& token,
   }
 }
 
+// Whether `method` on `target` changes the control plane (what a cluster node makes once under an
+// Idempotency-Key: control/admin_control.cc): a class deployed or deleted, a project, env vars,
+// JWT configuration, service keys, service callers, transfers. Other requests (an import, a
+// storage write) are not sent again.
+bool ChangesControlPlane(const std::string& method, const std::string& target) {
+  if (method == "GET" || method == "HEAD") return false;
+  constexpr std::string_view kApps = "/_admin/v1/apps/";
+  if (target.rfind(kApps, 0) != 0) return false;
+  std::vector<std::string> parts;
+  std::string_view rest(target);
+  rest.remove_prefix(kApps.size());
+  rest = rest.substr(0, rest.find('?'));
+  while (!rest.empty()) {
+    size_t slash = rest.find('/');
+    parts.emplace_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  if (parts.size() < 2) return false;
+  if (parts[1] == "classes") return parts.size() <= 3;
+  return parts[1] == "project" || parts[1] == "env" || parts[1] == "auth" || parts[1] == "keys" ||
+         parts[1] == "service-callers" || parts[1] == "transfers";
+}
+
 // One key per change this process asks for: random per invocation, numbered within it.
 std::string NextIdempotencyKey() {
   static const std::string invocation = ToHex(RandomBytes(16));
@@ -95,7 +120,7 @@ std::string NextIdempotencyKey() {
 AdminResponse AdminRequest(const std::string& server, const std::string& token,
                            const std::string& method, const std::string& target,
                            const std::string& body) {
-  const bool change = method != "GET" && method != "HEAD";
+  const bool change = ChangesControlPlane(method, target);
   const std::string key = change ? NextIdempotencyKey() : "";
   for (int attempt = 0;; ++attempt) {
     SentOnce sent = SendAdminRequest(server, token, method, target, body, key);
