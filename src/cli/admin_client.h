@@ -27,8 +27,12 @@ void SendAdminGet(boost::beast::tcp_stream& stream, const std::string& server,
                   const std::string& token, const std::string& target,
                   const std::string& accept = "");
 
-// Sends one request to `server` ("http://host:port"). Throws std::runtime_error if the server
-// cannot be reached.
+// Sends a request to `server` ("http://host:port"). A change of the control plane (a deploy, a
+// class deleted, env vars, JWT configuration, service keys, service callers, transfers) carries
+// an Idempotency-Key of its own and is sent again under it, up to kAdminRetries times, while the
+// answer is a 503 asking to retry within 2 s (a cluster node that could not settle the change's
+// outcome). Throws std::runtime_error if the server cannot be reached.
+inline constexpr int kAdminRetries = 3;
 AdminResponse AdminRequest(const std::string& server, const std::string& token,
                            const std::string& method, const std::string& target,
                            const std::string& body);

@@ -43,7 +43,8 @@ const char kUsage[] =
     "             [--body-timeout-seconds 60] [--keep-alive-timeout-seconds 75]\n"
     "             [--max-object-storage-mb 10240] [--max-app-storage-mb 10240] [--max-apps 500]\n"
     "             [--cluster postgres://... --node NAME --advertise http://HOST:PORT]\n"
-    "             [--peer-timeout-seconds 30] [--var KEY:VALUE]...\n"
+    "             [--peer-timeout-seconds 30] [--control-snapshot-every 256]\n"
+    "             [--var KEY:VALUE]...\n"
     "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
     "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
@@ -167,6 +168,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "node",
           "advertise",
           "peer-timeout-seconds",
+          "control-snapshot-every",
           "var",
           "tail-lines",
           "tail-kb",
@@ -412,6 +414,12 @@ int ServeCommand(const Args& args, const char* argv0) {
   }
   o.peer_timeout = std::chrono::seconds(peer_timeout);
   o.http.peer_progress_every = o.peer_timeout / 3;
+  // Cluster mode: how many control changes between two snapshots of the control state (the log's
+  // compaction; README "Cluster").
+  o.control_snapshot_every = NumberFlag(args, "control-snapshot-every", 256);
+  if (o.control_snapshot_every < 1 || o.control_snapshot_every > 1000000) {
+    Fail("--control-snapshot-every must be between 1 and 1000000");
+  }
   return dorm::control::Serve(o, argv0);
 }
 

@@ -75,6 +75,16 @@ void ClusterNode::Start() {
   lease.node = options_.node;
   lease.addr = options_.advertise;
   lease.on_lost = options_.on_lost;
+  lease.load = [this] {
+    NodeLoad load;
+    if (CommitFlusher* flusher = flusher_for_lease_.load(std::memory_order_acquire)) {
+      CommitFlusher::Backlog backlog = flusher->backlog();
+      load.pending_commits = static_cast<long long>(backlog.rows);
+      load.pending_bytes = static_cast<long long>(backlog.bytes);
+      load.oldest_pending_ms = backlog.oldest_ms;
+    }
+    return load;
+  };
   lease_ = std::make_unique<NodeLease>(std::move(lease));
   lease_->Start();
   CommitFlusher::Options flusher;
@@ -82,6 +92,7 @@ void ClusterNode::Start() {
   flusher.node = options_.node;
   flusher_ = std::make_unique<CommitFlusher>(std::move(flusher));
   flusher_->Start();
+  flusher_for_lease_.store(flusher_.get(), std::memory_order_release);
   directory_ = std::make_unique<ClusterDirectory>(options_.conninfo, options_.node);
   directory_->Start();
   if (!RegisterWalCaptureVfs()) throw std::runtime_error("cannot register the WAL capture VFS");

@@ -172,6 +172,9 @@ class ClusterNode {
 
   ClusterNodeOptions options_;
   std::unique_ptr<NodeLease> lease_;
+  // flusher_ once it exists, for the lease's thread (which starts before it), whose renewals
+  // report its backlog; the flusher outlives the lease's thread (Stop()).
+  std::atomic<CommitFlusher*> flusher_for_lease_{nullptr};
   std::unique_ptr<CommitFlusher> flusher_;
   std::unique_ptr<ClusterDirectory> directory_;
   std::string forward_secret_;

@@ -142,6 +142,46 @@ CREATE TABLE snapshot_pieces (
   PRIMARY KEY (object, seq, piece)
 );
 )sql",
+    // 11: the control plane's snapshots (control_log.h): the whole control state as of a version,
+    // sealed, after which the changes at or below it are deleted; the ids of the changes deleted
+    // in the last hour stay, so that a node reading back a lost COMMIT still finds its change.
+    R"sql(
+CREATE TABLE control_snapshots (
+  version bigint PRIMARY KEY CHECK (version > 0),
+  node text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  snapshot bytea NOT NULL
+);
+CREATE TABLE control_compacted_ids (
+  change_id bytea PRIMARY KEY,
+  version bigint NOT NULL,
+  at timestamptz NOT NULL
+);
+CREATE INDEX control_compacted_ids_by_time ON control_compacted_ids (at);
+)sql",
+    // 12: a client's own idempotency keys for control changes (control_log.h): the change made
+    // under each (app, key) in the last 24 hours, what request it was (an HMAC of it) and its
+    // answer, sealed.
+    R"sql(
+CREATE TABLE control_idempotency (
+  app text NOT NULL,
+  key text NOT NULL,
+  request bytea NOT NULL,
+  version bigint NOT NULL,
+  answer bytea,
+  at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (app, key)
+);
+CREATE INDEX control_idempotency_by_time ON control_idempotency (at);
+)sql",
+    // 13: each node's flush lag, written with its lease's renewals (node_lease.h), so that
+    // `dorm cluster status` on any node shows every node's.
+    R"sql(
+ALTER TABLE nodes ADD COLUMN pending_commits bigint NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN pending_bytes bigint NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN oldest_pending_ms bigint NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN reported_at timestamptz;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -7,7 +7,9 @@ constexpr const char* kNodes = R"sql(
 SELECT n.node, n.addr,
        (extract(epoch FROM (n.lease_until - now())) * 1000)::bigint,
        n.lease_until > now(), n.draining,
-       (SELECT count(*) FROM owners o WHERE o.node = n.node)
+       (SELECT count(*) FROM owners o WHERE o.node = n.node),
+       n.pending_commits, n.pending_bytes, n.oldest_pending_ms,
+       coalesce((extract(epoch FROM (now() - n.reported_at)) * 1000)::bigint, -1)
 FROM nodes n ORDER BY n.node)sql";
 
 // Sizes from the catalog: counting the log's rows or bytes would read the whole table.
@@ -31,6 +33,10 @@ ClusterStatus ReadClusterStatus(PgConnection& connection) {
     node.live = nodes.Bool(r, 3);
     node.draining = nodes.Bool(r, 4);
     node.objects = nodes.Int(r, 5);
+    node.pending_commits = nodes.Int(r, 6);
+    node.pending_bytes = nodes.Int(r, 7);
+    node.oldest_pending_ms = nodes.Int(r, 8);
+    node.reported_ms_ago = nodes.Int(r, 9);
     status.nodes.push_back(std::move(node));
   }
   PgResult totals = connection.Exec(kTotals);

@@ -24,6 +24,12 @@ struct NodeStatus {
   bool live = false;
   bool draining = false;
   long long objects = 0;  // objects `owners` names it for
+  // Its flush lag as of its last renewal (CommitFlusher::Backlog): commits not yet durable, their
+  // pages' bytes, how long the oldest had waited; and how long ago that was (-1: never reported).
+  long long pending_commits = 0;
+  long long pending_bytes = 0;
+  long long oldest_pending_ms = 0;
+  long long reported_ms_ago = -1;
 };
 
 struct ClusterStatus {

@@ -20,6 +20,7 @@ bool CommitFlusher::Submit(LogRow row, Done done) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= options_.max_queued_rows) return false;
+    queued_bytes_ += row.frames.size();
     queue_.push_back({std::move(row), std::move(done), std::chrono::steady_clock::now()});
   }
   wake_.notify_one();
@@ -35,6 +36,7 @@ CommitFlusher::Backlog CommitFlusher::backlog() const {
   std::lock_guard lock(mutex_);
   Backlog backlog;
   backlog.rows = queue_.size() + unsettled_rows_;
+  backlog.bytes = queued_bytes_ + unsettled_bytes_;
   std::optional<std::chrono::steady_clock::time_point> oldest;
   if (unsettled_rows_ > 0) oldest = unsettled_since_;
   if (!queue_.empty() && (!oldest || queue_.front().queued_at < *oldest)) {
@@ -60,6 +62,7 @@ void CommitFlusher::Stop() {
   {
     std::lock_guard lock(mutex_);
     left.swap(queue_);
+    queued_bytes_ = 0;
   }
   for (Pending& p : left) p.done(Outcome::kFailed);
 }
@@ -79,6 +82,7 @@ void CommitFlusher::Run() {
       {
         std::lock_guard lock(mutex_);
         while (!queue_.empty() && batch.size() < kMaxBatchRows) {
+          queued_bytes_ -= queue_.front().row.frames.size();
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -106,6 +110,8 @@ void CommitFlusher::Run() {
 
 void CommitFlusher::NoteUnsettled(const std::vector<Pending>& batch) {
   unsettled_rows_ = batch.size();
+  unsettled_bytes_ = 0;
+  for (const Pending& p : batch) unsettled_bytes_ += p.row.frames.size();
   if (!batch.empty()) unsettled_since_ = batch.front().queued_at;
 }
 

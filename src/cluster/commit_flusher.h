@@ -65,6 +65,7 @@ class CommitFlusher {
   // the oldest of them has waited: the node's flush lag, for `dorm cluster status`.
   struct Backlog {
     size_t rows = 0;
+    size_t bytes = 0;  // their captured pages
     long long oldest_ms = 0;
   };
   Backlog backlog() const;
@@ -92,7 +93,9 @@ class CommitFlusher {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   size_t batches_ = 0;
+  size_t queued_bytes_ = 0;    // frames of queue_
   size_t unsettled_rows_ = 0;  // the batch in flight
+  size_t unsettled_bytes_ = 0;
   std::chrono::steady_clock::time_point unsettled_since_;
   std::thread thread_;
 };

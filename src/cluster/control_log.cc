@@ -12,6 +12,12 @@ constexpr const char* kAppendLock = "7305104912034872";
 // The tables that hold an object's data, by its key.
 constexpr const char* kObjectTables[] = {"owners", "log", "snapshots", "snapshot_pieces", "alarms"};
 
+// The log's end: a compaction may have deleted every change, and the versions go on after its
+// snapshot's. Both maxima are read from their primary keys.
+constexpr const char* kLatestVersion =
+    "SELECT greatest((SELECT coalesce(max(version), 0) FROM control_changes),"
+    " (SELECT coalesce(max(version), 0) FROM control_snapshots))";
+
 PgSessionOptions SessionOptions(const std::string& conninfo) {
   PgSessionOptions options;
   options.conninfo = conninfo;
@@ -26,7 +32,7 @@ PgSessionOptions SessionOptions(const std::string& conninfo) {
 ControlLog::ControlLog(const std::string& conninfo) : session_(SessionOptions(conninfo)) {}
 
 long long ControlLog::Latest() {
-  PgResult result = session_.Exec("SELECT coalesce(max(version), 0) FROM control_changes");
+  PgResult result = session_.Exec(kLatestVersion);
   return result.Int(0, 0);
 }
 
@@ -43,6 +49,68 @@ std::vector<ControlChange> ControlLog::Since(long long version, int limit) {
     changes.push_back({result.Int(row, 0), result.Text(row, 1), result.Bytes(row, 2)});
   }
   return changes;
+}
+
+std::optional<ControlSnapshot> ControlLog::LatestSnapshot() {
+  PgResult result = session_.Exec(
+      "SELECT version, node, snapshot FROM control_snapshots ORDER BY version DESC LIMIT 1");
+  if (result.rows() == 0) return std::nullopt;
+  return ControlSnapshot{result.Int(0, 0), result.Text(0, 1), result.Bytes(0, 2)};
+}
+
+long long ControlLog::SnapshotVersion() {
+  PgResult result = session_.Exec("SELECT coalesce(max(version), 0) FROM control_snapshots");
+  return result.Int(0, 0);
+}
+
+void ControlLog::WriteSnapshot(const std::string& node, long long version,
+                               const std::string& snapshot) {
+  std::string at = std::to_string(version);
+  session_.Exec(
+      "INSERT INTO control_snapshots (version, node, snapshot) VALUES ($1::bigint, $2, $3::bytea)",
+      {PgParam::Text(at), PgParam::Text(node), PgParam::Binary(snapshot)});
+  // Find() must still answer for a change whose COMMIT lost its connection (read back within
+  // about a second): the ids of the changes deleted here stay for an hour.
+  session_.Exec("DELETE FROM control_compacted_ids WHERE at < now() - interval '1 hour'");
+  session_.Exec(
+      "INSERT INTO control_compacted_ids (change_id, version, at)"
+      " SELECT change_id, version, at FROM control_changes WHERE version <= $1::bigint"
+      " AND change_id IS NOT NULL AND at >= now() - interval '1 hour'",
+      {PgParam::Text(at)});
+  session_.Exec("DELETE FROM control_changes WHERE version <= $1::bigint", {PgParam::Text(at)});
+  session_.Exec("DELETE FROM control_idempotency WHERE at < now() - interval '24 hours'");
+  session_.Exec("DELETE FROM control_snapshots WHERE version < $1::bigint", {PgParam::Text(at)});
+}
+
+std::optional<IdempotentChange> ControlLog::FindIdempotencyKey(const std::string& app,
+                                                               const std::string& key) {
+  PgResult found = session_.Exec(
+      "SELECT request, version, answer, answer IS NULL FROM control_idempotency"
+      " WHERE app = $1 AND key = $2 AND at > now() - interval '24 hours'",
+      {PgParam::Text(app), PgParam::Text(key)});
+  if (found.rows() == 0) return std::nullopt;
+  IdempotentChange change{found.Bytes(0, 0), found.Int(0, 1), std::nullopt};
+  if (!found.Bool(0, 3)) change.answer = found.Bytes(0, 2);
+  return change;
+}
+
+void ControlLog::RecordIdempotencyKey(const std::string& app, const std::string& key,
+                                      const std::string& request, long long version) {
+  std::string at = std::to_string(version);
+  session_.Exec(
+      "INSERT INTO control_idempotency (app, key, request, version) VALUES ($1, $2, $3::bytea,"
+      " $4::bigint) ON CONFLICT (app, key) DO UPDATE SET request = EXCLUDED.request,"
+      " version = EXCLUDED.version, answer = NULL, at = now()",
+      {PgParam::Text(app), PgParam::Text(key), PgParam::Binary(request), PgParam::Text(at)});
+}
+
+void ControlLog::StoreIdempotentAnswer(const std::string& app, const std::string& key,
+                                       long long version, const std::string& answer) {
+  std::string at = std::to_string(version);
+  session_.Exec(
+      "UPDATE control_idempotency SET answer = $4::bytea"
+      " WHERE app = $1 AND key = $2 AND version = $3::bigint",
+      {PgParam::Text(app), PgParam::Text(key), PgParam::Text(at), PgParam::Binary(answer)});
 }
 
 bool ControlLog::CheckKey(const std::string& check) {
@@ -89,9 +157,8 @@ void ControlLog::ForgetUsageStorage(const std::string& app, const std::string& c
 long long ControlLog::Append(const std::string& node, const std::string& id,
                              const std::string& change) {
   PgResult result = session_.Exec(
-      "INSERT INTO control_changes (version, node, change, change_id)"
-      " SELECT coalesce(max(version), 0) + 1, $1::text, $2::bytea, $3::bytea FROM control_changes"
-      " RETURNING version",
+      std::string("INSERT INTO control_changes (version, node, change, change_id) SELECT (") +
+          kLatestVersion + ") + 1, $1::text, $2::bytea, $3::bytea RETURNING version",
       {PgParam::Text(node), PgParam::Binary(change), PgParam::Binary(id)});
   session_.Exec(std::string("NOTIFY ") + kControlChannel);
   return result.Int(0, 0);
@@ -114,8 +181,10 @@ std::optional<long long> ControlLog::Find(const std::string& id, int pid) {
           throw PgError("the server process of a lost transaction would not end", "", false);
         }
       }
-      PgResult found = session_.Exec("SELECT version FROM control_changes WHERE change_id = $1",
-                                     {PgParam::Binary(id)});
+      PgResult found = session_.Exec(
+          "SELECT version FROM control_changes WHERE change_id = $1"
+          " UNION ALL SELECT version FROM control_compacted_ids WHERE change_id = $1",
+          {PgParam::Binary(id)});
       if (found.rows() == 0) return std::nullopt;
       return found.Int(0, 0);
     } catch (const PgError&) {

@@ -9,8 +9,16 @@
 // written under the lock, after every lower one committed, a reader without the lock always sees
 // a prefix of the log with no hole.
 //
-// A change's bytes are opaque here (the admin service seals them with the secrets key, so the
-// database alone does not disclose env values or keys).
+// Compaction: a snapshot is the whole control state as of a version (every change up to it
+// applied). WriteSnapshot() stores one, under the append lock, and deletes the changes at or
+// below its version and the older snapshots, in the appender's transaction: a reader sees the log
+// before or after, never half of it. A reader that finds the change after its applied version
+// missing (Since() starts later) was overtaken by a compaction: it loads the latest snapshot,
+// whose version is then past its own, and applies the changes after it. Versions keep growing
+// across a compaction (Latest() and Append() count the snapshots' versions too).
+//
+// A change's and a snapshot's bytes are opaque here (the admin service seals them with the
+// secrets key, so the database alone does not disclose env values or keys).
 //
 // Threading: one thread at a time uses a ControlLog (it owns one PostgreSQL session). Every method
 // may throw PgError; after a PgError the transaction (if any) is gone.
@@ -34,14 +42,32 @@ struct ControlChange {
   std::string change;  // as given to Append
 };
 
+// A change made under a client's idempotency key (Idempotency-Key).
+struct IdempotentChange {
+  std::string request;                // as given to RecordIdempotencyKey
+  long long version = 0;              // the change
+  std::optional<std::string> answer;  // as given to StoreIdempotentAnswer, once it was
+};
+
+struct ControlSnapshot {
+  long long version = 0;  // every change up to it is in `snapshot`
+  std::string node;       // the node that wrote it
+  std::string snapshot;   // as given to WriteSnapshot
+};
+
 class ControlLog {
  public:
   explicit ControlLog(const std::string& conninfo);
 
-  // The newest version (0 for an empty log). Outside any transaction.
+  // The newest version, of a change or a snapshot (0 for an empty log).
   long long Latest();
-  // Up to `limit` changes after `version`, oldest first.
+  // Up to `limit` changes after `version`, oldest first. The first one is not `version` + 1 when
+  // a compaction deleted it: LatestSnapshot() then holds it.
   std::vector<ControlChange> Since(long long version, int limit);
+  // The newest snapshot, if any.
+  std::optional<ControlSnapshot> LatestSnapshot();
+  // The newest snapshot's version (0 when there is none).
+  long long SnapshotVersion();
 
   // Compares `check` (a value derived from this node's secrets key) with the cluster's, writing
   // it first when the cluster has none. Returns false when they differ.
@@ -58,6 +84,20 @@ class ControlLog {
   // Inside Begin(): writes `change` as the next version under `id` (an id may be in the log once:
   // a second Append of it fails the transaction), notifies kControlChannel and returns the version.
   long long Append(const std::string& node, const std::string& id, const std::string& change);
+  // Inside Begin(): the change made under `key` for `app` in the last 24 hours, if any.
+  std::optional<IdempotentChange> FindIdempotencyKey(const std::string& app,
+                                                     const std::string& key);
+  // Inside Begin(), after Append: records `version` as the change made under `key` for `app`,
+  // for `request` (replacing an entry older than 24 hours).
+  void RecordIdempotencyKey(const std::string& app, const std::string& key,
+                            const std::string& request, long long version);
+  // Outside a transaction: the answer the change made under `key` had.
+  void StoreIdempotentAnswer(const std::string& app, const std::string& key, long long version,
+                             const std::string& answer);
+  // Inside Begin(): stores `snapshot` as the state at `version` (which must be the log's end: the
+  // caller applied every change under the lock), then deletes the changes at or below it, every
+  // older snapshot and the idempotency keys older than 24 hours.
+  void WriteSnapshot(const std::string& node, long long version, const std::string& snapshot);
   // Ends the transaction. A PgError with connection_lost() leaves the outcome unknown: Find() reads
   // it back.
   void Commit();

@@ -23,7 +23,9 @@ RETURNING 1)sql";
 // Extends a lease that is still live on PostgreSQL's clock; a lease that ran out is not revived
 // (another node may already have taken its objects).
 constexpr const char* kRenew = R"sql(
-UPDATE nodes SET lease_until = now() + $3::bigint * interval '1 millisecond'
+UPDATE nodes SET lease_until = now() + $3::bigint * interval '1 millisecond',
+  pending_commits = $4::bigint, pending_bytes = $5::bigint, oldest_pending_ms = $6::bigint,
+  reported_at = now()
 WHERE node = $1 AND incarnation = $2 AND lease_until > now()
 RETURNING 1)sql";
 
@@ -69,9 +71,15 @@ bool NodeLease::TryRenew(PgSession& session, Clock::time_point started) {
   std::string ttl = std::to_string(options_.ttl.count());
   // The statement may take until the deadline, no longer: past it the lease is lost anyway.
   auto left = std::chrono::duration_cast<milliseconds>(deadline() - Clock::now());
-  PgResult result = session.Exec(
-      kRenew, {PgParam::Text(options_.node), PgParam::Text(incarnation_), PgParam::Text(ttl)},
-      std::max(left, milliseconds(10)));
+  NodeLoad load = options_.load ? options_.load() : NodeLoad{};
+  std::string commits = std::to_string(load.pending_commits);
+  std::string bytes = std::to_string(load.pending_bytes);
+  std::string oldest = std::to_string(load.oldest_pending_ms);
+  PgResult result =
+      session.Exec(kRenew,
+                   {PgParam::Text(options_.node), PgParam::Text(incarnation_), PgParam::Text(ttl),
+                    PgParam::Text(commits), PgParam::Text(bytes), PgParam::Text(oldest)},
+                   std::max(left, milliseconds(10)));
   if (result.rows() != 1) return false;
   SetDeadline(started);
   return true;

@@ -34,6 +34,13 @@
 
 namespace dorm::cluster {
 
+// What a node reports of its flush lag with each renewal (CommitFlusher::Backlog).
+struct NodeLoad {
+  long long pending_commits = 0;
+  long long pending_bytes = 0;
+  long long oldest_pending_ms = 0;
+};
+
 struct NodeLeaseOptions {
   std::string conninfo;
   std::string node;  // this node's name
@@ -45,6 +52,9 @@ struct NodeLeaseOptions {
   std::chrono::milliseconds register_wait{5000};
   // Runs on the lease's thread when the lease is lost; must not block for long.
   std::function<void()> on_lost;
+  // Runs on the lease's thread before each renewal, which writes what it returns to the node's
+  // row (`dorm cluster status`); must not block. Unset: zeros.
+  std::function<NodeLoad()> load;
 };
 
 class NodeLease {

@@ -32,12 +32,17 @@ HttpResponseData AdminService::ServeCluster(const std::vector<std::string>& part
                                      {"live", node.live},
                                      {"draining", node.draining},
                                      {"lease_remaining_ms", node.lease_remaining_ms},
-                                     {"objects", node.objects}});
+                                     {"objects", node.objects},
+                                     {"pending_commits", node.pending_commits},
+                                     {"pending_bytes", node.pending_bytes},
+                                     {"oldest_pending_ms", node.oldest_pending_ms},
+                                     {"reported_ms_ago", node.reported_ms_ago}});
       }
       const cluster::CommitFlusher::Backlog backlog = cluster_node_->flusher_backlog();
       json::object self{{"node", cluster_node_->node()},
                         {"serving", cluster_node_->serving()},
                         {"pending_commits", static_cast<int64_t>(backlog.rows)},
+                        {"pending_bytes", static_cast<int64_t>(backlog.bytes)},
                         {"oldest_pending_ms", backlog.oldest_ms}};
       return JsonResponse(200, json::object{{"self", std::move(self)},
                                             {"nodes", std::move(nodes)},

@@ -14,6 +14,7 @@
 
 #include <cstring>
 #include <future>
+#include <set>
 #include <stdexcept>
 
 #include "cluster/cluster_node.h"
@@ -22,9 +23,11 @@
 #include "control/admin_json.h"
 #include "control/admin_path.h"
 #include "control/admin_service.h"
+#include "control/control_snapshot.h"
 #include "control/control_sync.h"
 #include "control/credentials_store.h"
 #include "control/registry.h"
+#include "control/registry_database.h"
 #include "runtime/object_address.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -90,6 +93,65 @@ Change Decode(std::string_view bytes) {
   return change;
 }
 
+// The client's Idempotency-Key, as sent (empty: none).
+std::string IdempotencyKeyOf(const HttpRequestData& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (strcasecmp(name.c_str(), "idempotency-key") == 0) return value;
+  }
+  return "";
+}
+
+// 1 to 255 visible ASCII characters (what Stripe and the IETF draft allow, a UUID among them).
+bool ValidIdempotencyKey(const std::string& key) {
+  if (key.empty() || key.size() > 255) return false;
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// An answer's bytes, to keep it with its idempotency key: status, headers, body.
+std::string EncodeAnswer(const HttpResponseData& answer) {
+  std::string out;
+  Put(out, std::to_string(answer.status));
+  Put(out, std::to_string(answer.headers.size()));
+  for (const auto& [name, value] : answer.headers) {
+    Put(out, name);
+    Put(out, value);
+  }
+  Put(out, answer.body);
+  return out;
+}
+
+// nullopt when `bytes` is not what EncodeAnswer makes.
+std::optional<HttpResponseData> DecodeAnswer(std::string_view bytes) {
+  try {
+    auto next = [&bytes]() {
+      if (bytes.size() < 8) throw std::runtime_error("cut short");
+      uint64_t size = 0;
+      for (int i = 0; i < 8; ++i) size |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+      bytes.remove_prefix(8);
+      if (size > bytes.size()) throw std::runtime_error("cut short");
+      std::string field(bytes.substr(0, size));
+      bytes.remove_prefix(size);
+      return field;
+    };
+    HttpResponseData answer;
+    answer.status = std::stoi(next());
+    size_t count = std::stoul(next());
+    if (count > bytes.size()) return std::nullopt;
+    for (size_t i = 0; i < count; ++i) {
+      std::string name = next();
+      answer.headers.emplace_back(std::move(name), next());
+    }
+    answer.body = next();
+    if (!bytes.empty()) return std::nullopt;
+    return answer;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 bool AdminService::ChangesControlPlane(const std::vector<std::string>& parts,
@@ -130,6 +192,21 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
   if (request.method == "POST" && (parts[3] == "project" || parts[3] == "classes")) {
     if (auto suspended = Suspended(app)) return std::move(*suspended);
   }
+  // A client's own key for this change: a request sent again under it (after an answer that
+  // left the outcome open) gets the first one's answer instead of being made again.
+  const std::string idempotency_key = IdempotencyKeyOf(request);
+  std::string fingerprint;
+  if (!idempotency_key.empty()) {
+    if (!ValidIdempotencyKey(idempotency_key)) {
+      return ErrorResponse(400,
+                           "The Idempotency-Key header must be 1 to 255 visible ASCII characters.");
+    }
+    std::string described;
+    Put(described, request.method);
+    Put(described, request.url);
+    Put(described, request.body);
+    fingerprint = control_->Fingerprint(described);
+  }
   Change change{request.method,
                 path,
                 request.url,
@@ -159,6 +236,13 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
       // Under the lock: this node's copy is the log's end, so the change is checked against the
       // state every node will apply it to.
       ApplyPending(0);
+      if (!idempotency_key.empty()) {
+        if (std::optional<cluster::IdempotentChange> earlier =
+                log.FindIdempotencyKey(app, idempotency_key)) {
+          log.Rollback();
+          return RepeatedAnswer(app, idempotency_key, fingerprint, *earlier);
+        }
+      }
       // The objects the change deletes or moves go in PostgreSQL with the change, in its
       // transaction: once for the cluster, and never the one without the other (each node
       // removes or moves its local files when it applies the change).
@@ -171,6 +255,9 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
         }
       }
       version = log.Append(control_->node(), id, sealed);
+      if (!idempotency_key.empty()) {
+        log.RecordIdempotencyKey(app, idempotency_key, fingerprint, version);
+      }
     } catch (...) {
       log.Rollback();
       throw;
@@ -207,11 +294,75 @@ HttpResponseData AdminService::ServeChange(const std::string& path,
     }
   }
   std::optional<HttpResponseData> answer = ApplyPending(version);
+  // The node that appends a multiple of snapshot_every compacts the log, once this request is
+  // answered (every version is appended by one node: one of them compacts).
+  if (control_->snapshot_every() > 0 && version % control_->snapshot_every() == 0) {
+    QueueCompaction();
+  }
   if (!answer) {
     return ErrorResponse(500, "The change was recorded as version " + std::to_string(version) +
                                   " but this node had applied it already.");
   }
+  if (!idempotency_key.empty()) {
+    // For a node that did not apply the change while running (it loaded a snapshot, or started
+    // later): best effort, since every node that applies the change remembers its answer too.
+    try {
+      log.StoreIdempotentAnswer(app, idempotency_key, version,
+                                control_->SealAnswer(EncodeAnswer(*answer)));
+    } catch (const cluster::PgError& e) {
+      Log(LogLevel::kWarn,
+          std::string("control plane: the answer to an idempotent change was not stored: ") +
+              e.what());
+    }
+  }
   return std::move(*answer);
+}
+
+HttpResponseData AdminService::RepeatedAnswer(const std::string& app, const std::string& key,
+                                              const std::string& fingerprint,
+                                              const cluster::IdempotentChange& earlier) {
+  if (earlier.request != fingerprint) {
+    return ErrorResponse(422, "The Idempotency-Key '" + key + "' of app '" + app +
+                                  "' was used in the last 24 hours for another request: send a "
+                                  "new key with a new request.");
+  }
+  std::optional<HttpResponseData> answer;
+  auto remembered = idempotent_answers_.find(app + '\n' + key);
+  if (remembered != idempotent_answers_.end() && remembered->second.first == earlier.version) {
+    answer = remembered->second.second;
+  } else if (earlier.answer) {
+    if (std::optional<std::string> opened = control_->OpenAnswer(*earlier.answer)) {
+      answer = DecodeAnswer(*opened);
+    }
+  }
+  if (!answer) {
+    HttpResponseData unknown = ErrorResponse(
+        409, "The request with this Idempotency-Key was made (version " +
+                 std::to_string(earlier.version) +
+                 " of the cluster's control log), but its answer is not known on this node yet. "
+                 "Retry the request with the same key.");
+    unknown.headers.emplace_back("retry-after", "1");
+    return unknown;
+  }
+  answer->headers.emplace_back("idempotent-replayed", "true");
+  return std::move(*answer);
+}
+
+void AdminService::RememberAnswer(const std::string& path, const HttpRequestData& request,
+                                  long long version, const HttpResponseData& response) {
+  const std::string key = IdempotencyKeyOf(request);
+  if (key.empty()) return;
+  std::vector<std::string> parts = AdminPathParts(path);
+  if (parts.size() < 3) return;
+  const std::string slot = parts[2] + '\n' + key;
+  if (idempotent_answers_.insert_or_assign(slot, std::make_pair(version, response)).second) {
+    idempotent_order_.push_back(slot);
+  }
+  // The newest answers only: a key is meant for the retries of one request, seconds apart.
+  while (idempotent_order_.size() > kRememberedAnswers) {
+    idempotent_answers_.erase(idempotent_order_.front());
+    idempotent_order_.pop_front();
+  }
 }
 
 std::vector<AdminService::ClusterObjects> AdminService::PlanClusterObjects(
@@ -243,16 +394,121 @@ std::optional<HttpResponseData> AdminService::ApplyPending(long long want) {
   std::optional<HttpResponseData> answer;
   // Read before the log: the end found below is at least the end as of this generation.
   const int generation = cluster_node_ ? cluster_node_->generation() : 0;
+  cluster::ControlLog& log = control_->log();
   for (;;) {
-    std::vector<cluster::ControlChange> changes = control_->log().Since(control_->applied(), 32);
-    if (changes.empty()) {
+    std::vector<cluster::ControlChange> changes = log.Since(control_->applied(), 32);
+    // The changes must follow the applied version without a gap: a compaction (read after the
+    // changes, so that a compaction that committed in between is seen) deleted the missing ones,
+    // and its snapshot holds them.
+    bool compacted = changes.empty() || changes.front().version != control_->applied() + 1;
+    if (compacted) {
+      if (log.SnapshotVersion() > control_->applied()) {
+        std::optional<cluster::ControlSnapshot> snapshot = log.LatestSnapshot();
+        if (snapshot && snapshot->version > control_->applied()) {
+          LoadSnapshot(*snapshot);
+          continue;
+        }
+      }
+      if (!changes.empty()) {
+        throw std::runtime_error("the control log has no version " +
+                                 std::to_string(control_->applied() + 1) +
+                                 " and no snapshot holds it");
+      }
       if (cluster_node_) cluster_node_->ControlCaughtUp(generation);
       return answer;
     }
     for (const cluster::ControlChange& change : changes) {
+      // Versions are written without a gap, and a compaction deletes a prefix: a gap here is a
+      // compaction that came between two pages of Since (the next round sees its snapshot).
+      if (change.version != control_->applied() + 1) break;
       HttpResponseData response = ApplyChange(change, change.version == want);
       if (change.version == want) answer = std::move(response);
     }
+  }
+}
+
+void AdminService::LoadSnapshot(const cluster::ControlSnapshot& sealed) {
+  std::optional<std::string> opened = control_->OpenSnapshot(sealed.snapshot);
+  if (!opened) {
+    throw std::runtime_error("the control snapshot at version " + std::to_string(sealed.version) +
+                             " of node " + sealed.node +
+                             " cannot be opened with this node's secrets key (DATA/secrets.key)");
+  }
+  // The classes' storage before and after: a class the snapshot does not have was deleted (or
+  // transferred) by a change this node never applied, and its local files go. Its objects' rows
+  // in PostgreSQL went with that change; a transferred class's objects are restored from the log
+  // under their new keys.
+  auto storages = [this] {
+    std::set<std::pair<std::string, std::string>> out;
+    for (const std::string& app : registry_.Apps()) {
+      for (const ClassRecord& record : registry_.List(app)) out.emplace(app, record.StorageName());
+    }
+    return out;
+  };
+  const std::set<std::pair<std::string, std::string>> before = storages();
+  sqlite3* db = OpenRegistryDatabase(options_.data_dir, "control snapshot");
+  try {
+    LoadControlSnapshot(db, *opened);
+  } catch (...) {
+    sqlite3_close_v2(db);
+    throw;
+  }
+  sqlite3_close_v2(db);
+  if (credentials_) credentials_->Reload();
+  const std::set<std::pair<std::string, std::string>> after = storages();
+  std::set<std::string> apps;
+  for (const auto& [app, storage] : before) apps.insert(app);
+  for (const auto& [app, storage] : after) apps.insert(app);
+  for (const std::string& app : apps) PublishApp(app);
+  for (const auto& [app, storage] : before) {
+    if (!after.count({app, storage})) DeleteClassStorage(app, storage);
+  }
+  control_->SetApplied(sealed.version);
+  Log(LogLevel::kInfo, "control plane: loaded the snapshot at version " +
+                           std::to_string(sealed.version) + " of node " + sealed.node);
+}
+
+void AdminService::QueueCompaction() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  jobs_.push_back([this] { Compact(); });
+  cv_.notify_one();
+}
+
+void AdminService::Compact() {
+  cluster::ControlLog& log = control_->log();
+  try {
+    long long version = 0;
+    log.Begin();
+    try {
+      // Under the lock, with every change applied: this node's copy is the state at the log's end.
+      ApplyPending(0);
+      version = control_->applied();
+      if (version <= log.SnapshotVersion()) {
+        log.Rollback();
+        return;
+      }
+      sqlite3* db = OpenRegistryDatabase(options_.data_dir, "control snapshot");
+      std::string snapshot;
+      try {
+        snapshot = EncodeControlSnapshot(db);
+      } catch (...) {
+        sqlite3_close_v2(db);
+        throw;
+      }
+      sqlite3_close_v2(db);
+      log.WriteSnapshot(control_->node(), version, control_->SealSnapshot(snapshot));
+    } catch (...) {
+      log.Rollback();
+      throw;
+    }
+    // A COMMIT whose outcome is unknown needs no reading back: the log is whole either way, and
+    // the next compaction covers what this one would have.
+    log.Commit();
+    Log(LogLevel::kInfo, "control plane: wrote the snapshot at version " + std::to_string(version) +
+                             " and deleted the changes it holds");
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarn, std::string("control plane: a snapshot was not written: ") + e.what());
   }
 }
 
@@ -284,6 +540,7 @@ HttpResponseData AdminService::ApplyChange(const cluster::ControlChange& sealed,
     replaying_ = false;
     replay_entropy_.clear();
   }
+  RememberAnswer(change.path, request, sealed.version, response);
   control_->SetApplied(sealed.version);
   if (!origin && response.status < 400) {
     Log(LogLevel::kInfo, "control change " + std::to_string(sealed.version) + " of node " +

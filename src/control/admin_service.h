@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,8 @@ namespace dorm::cluster {
 class ClusterHousekeeping;
 class ClusterNode;
 struct ControlChange;
+struct ControlSnapshot;
+struct IdempotentChange;
 }  // namespace dorm::cluster
 
 namespace dorm::control {
@@ -212,6 +215,28 @@ class AdminService {
   // be read or a change cannot be opened; what was applied stays applied.
   std::optional<runtime::HttpResponseData> ApplyPending(long long want);
   runtime::HttpResponseData ApplyChange(const cluster::ControlChange& change, bool origin);
+  // Replaces this node's control state with a snapshot of the log (control_snapshot.h) newer than
+  // what it applied: the stores' tables, the credentials' caches, every app's published catalog,
+  // the local storage of classes the snapshot does not have; then records its version as applied.
+  // Throws std::runtime_error (nothing is recorded then).
+  void LoadSnapshot(const cluster::ControlSnapshot& snapshot);
+  // Queues Compact() on the worker. Compact(): under the log's append lock, with every change
+  // applied, writes this node's control state as the snapshot at the log's end and deletes the
+  // changes it holds (cluster::ControlLog::WriteSnapshot); logs and forgets a failure.
+  void QueueCompaction();
+  void Compact();
+  // The answer to a change sent again under the idempotency key of `earlier` (found under the
+  // append lock): 422 when `fingerprint` says it is another request; else the first answer (this
+  // node's, remembered when it applied the change, or the one its first node stored), marked
+  // `idempotent-replayed: true`; 409 (retry) when neither is known.
+  runtime::HttpResponseData RepeatedAnswer(const std::string& app, const std::string& key,
+                                           const std::string& fingerprint,
+                                           const cluster::IdempotentChange& earlier);
+  // Keeps the answer to a change applied here if it carries an Idempotency-Key (the newest
+  // kRememberedAnswers).
+  void RememberAnswer(const std::string& path, const runtime::HttpRequestData& request,
+                      long long version, const runtime::HttpResponseData& response);
+  static constexpr size_t kRememberedAnswers = 10000;
 
   AdminOptions options_;
   Registry& registry_;
@@ -235,6 +260,10 @@ class AdminService {
   // adds the objects it would delete or move here.
   std::vector<ClusterObjects>* cluster_plan_ = nullptr;
   std::string replay_entropy_;
+  // The worker's: answers to changes with an idempotency key, by app and key ("app\nkey"), with
+  // their version; oldest first in idempotent_order_.
+  std::map<std::string, std::pair<long long, runtime::HttpResponseData>> idempotent_answers_;
+  std::deque<std::string> idempotent_order_;
   std::atomic<bool> catch_up_queued_{false};
   std::unique_ptr<runtime::ModuleValidator> validator_;  // the worker's
   // Declared before the worker, so that jobs stop (and are joined) after it.

@@ -14,17 +14,21 @@ namespace {
 // Bound into every sealed change, so that a value sealed for another purpose with the same key
 // (an env var's) is never taken for a change.
 constexpr const char* kChangeAssociated = "dorm control change v1";
+constexpr const char* kSnapshotAssociated = "dorm control snapshot v1";
+constexpr const char* kAnswerAssociated = "dorm control answer v1";
+constexpr const char* kFingerprintLabel = "dorm control request v1\n";
 constexpr const char* kKeyCheckLabel = "dorm control key check v1";
 constexpr auto kPollEvery = std::chrono::milliseconds(250);
 
 }  // namespace
 
 ControlSync::ControlSync(std::string conninfo, std::string node, std::string data_dir,
-                         std::string secrets_key)
+                         std::string secrets_key, long long snapshot_every)
     : conninfo_(std::move(conninfo)),
       node_(std::move(node)),
       version_path_(data_dir + "/control-version"),
       secrets_key_(std::move(secrets_key)),
+      snapshot_every_(snapshot_every),
       log_(std::make_unique<cluster::ControlLog>(conninfo_)) {
   std::ifstream in(version_path_);
   long long version = 0;
@@ -76,6 +80,27 @@ std::string ControlSync::Seal(const std::string& change) const {
 
 std::optional<std::string> ControlSync::Open(const std::string& sealed) const {
   return OpenAes256Gcm(secrets_key_, sealed, kChangeAssociated);
+}
+
+std::string ControlSync::SealSnapshot(const std::string& snapshot) const {
+  return SealAes256Gcm(secrets_key_, snapshot, kSnapshotAssociated);
+}
+
+std::optional<std::string> ControlSync::OpenSnapshot(const std::string& sealed) const {
+  return OpenAes256Gcm(secrets_key_, sealed, kSnapshotAssociated);
+}
+
+std::string ControlSync::SealAnswer(const std::string& answer) const {
+  return SealAes256Gcm(secrets_key_, answer, kAnswerAssociated);
+}
+
+std::optional<std::string> ControlSync::OpenAnswer(const std::string& sealed) const {
+  return OpenAes256Gcm(secrets_key_, sealed, kAnswerAssociated);
+}
+
+std::string ControlSync::Fingerprint(const std::string& request) const {
+  Sha256Digest mac = HmacSha256(secrets_key_, kFingerprintLabel + request);
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
 }
 
 void ControlSync::Poll() {

@@ -31,8 +31,11 @@ namespace dorm::control {
 
 class ControlSync {
  public:
-  ControlSync(std::string conninfo, std::string node, std::string data_dir,
-              std::string secrets_key);
+  // `snapshot_every`: a node that appended a change writes a snapshot of the control state
+  // (compacting the log) once that many changes follow the latest snapshot.
+  static constexpr long long kDefaultSnapshotEvery = 256;
+  ControlSync(std::string conninfo, std::string node, std::string data_dir, std::string secrets_key,
+              long long snapshot_every = kDefaultSnapshotEvery);
   ~ControlSync();  // Stop()
   ControlSync(const ControlSync&) = delete;
   ControlSync& operator=(const ControlSync&) = delete;
@@ -51,9 +54,21 @@ class ControlSync {
   // before it returns). Throws std::runtime_error when the file cannot be written.
   void SetApplied(long long version);
 
+  long long snapshot_every() const { return snapshot_every_; }
+
   std::string Seal(const std::string& change) const;
   // nullopt when `sealed` was not made with this node's key (or was altered).
   std::optional<std::string> Open(const std::string& sealed) const;
+  // The same for a snapshot of the control state (control_snapshot.h): a sealed change never
+  // opens as a snapshot, nor the reverse.
+  std::string SealSnapshot(const std::string& snapshot) const;
+  std::optional<std::string> OpenSnapshot(const std::string& sealed) const;
+  // The same for the answer to a change made under an idempotency key.
+  std::string SealAnswer(const std::string& answer) const;
+  std::optional<std::string> OpenAnswer(const std::string& sealed) const;
+  // An HMAC of `request` under the secrets key: what the log keeps to tell a request sent again
+  // from another one under the same idempotency key, without disclosing a low-entropy body.
+  std::string Fingerprint(const std::string& request) const;
 
  private:
   void Poll();
@@ -62,6 +77,7 @@ class ControlSync {
   std::string node_;
   std::string version_path_;
   std::string secrets_key_;
+  long long snapshot_every_;
   std::unique_ptr<cluster::ControlLog> log_;
   std::atomic<long long> applied_{0};
   std::function<void()> behind_;

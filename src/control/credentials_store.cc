@@ -9,6 +9,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "control/admin_json.h"
 #include "control/registry_database.h"
 #include "control/secrets_key.h"
 #include "util/aes_gcm.h"
@@ -31,15 +32,6 @@ Statement PrepareCredentials(sqlite3* db, const char* sql) {
 
 // Binds a sealed secret to its app: a sealed value copied to another app does not open.
 std::string AssociatedData(const std::string& app) { return "dorm hs256 secret v1\n" + app; }
-
-std::string NowUtc() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string DigestBytes(std::string_view key) {
   Sha256Digest d = Sha256(key);
@@ -100,6 +92,23 @@ uint64_t CredentialsStore::Bucket(std::string_view digest) {
   return bucket;
 }
 
+void CredentialsStore::Reload() {
+  std::lock_guard<std::mutex> db_lock(db_mu_);
+  // The request path waits while the tables are read (a few rows per app).
+  std::unique_lock<std::shared_mutex> cache_lock(cache_mu_);
+  std::map<std::string, AppAuth> auth;
+  std::unordered_multimap<uint64_t, StoredKey> keys;
+  auth_.swap(auth);
+  keys_.swap(keys);
+  try {
+    LoadCaches();
+  } catch (...) {
+    auth_.swap(auth);
+    keys_.swap(keys);
+    throw;
+  }
+}
+
 void CredentialsStore::LoadCaches() {
   Statement auth =
       PrepareCredentials(db_,
@@ -153,7 +162,7 @@ void CredentialsStore::LoadCaches() {
 
 AuthSummary CredentialsStore::SetAuth(const std::string& app, const net::JwtKeySet& keys) {
   auto verifier = std::make_shared<const net::JwtVerifier>(keys);  // throws if unusable
-  std::string updated_at = NowUtc();
+  std::string updated_at = NowIso8601();
   std::string sealed = keys.hs256_secret.empty()
                            ? std::string()
                            : SealAes256Gcm(secrets_key_, keys.hs256_secret, AssociatedData(app));
@@ -208,7 +217,7 @@ std::pair<ServiceKeyInfo, std::string> CredentialsStore::CreateKey(const std::st
   StoredKey stored;
   stored.digest = DigestBytes(key);
   stored.info = ServiceKeyInfo{"sk_" + ToHex(std::string_view(bytes).substr(32, 8)), app, name,
-                               kServiceKeyPrefix + secret_hex.substr(0, 8), NowUtc()};
+                               kServiceKeyPrefix + secret_hex.substr(0, 8), NowIso8601()};
   std::lock_guard<std::mutex> db_lock(db_mu_);
   Statement st =
       PrepareCredentials(db_,

@@ -85,6 +85,11 @@ class CredentialsStore {
   // digest's first bytes, so its time does not depend on how much of a guess is right.
   std::optional<ServiceKeyInfo> FindKey(std::string_view key) const;
 
+  // Reads the configurations and keys again after the tables were replaced behind the store
+  // (cluster mode: a control snapshot was loaded, control_snapshot.h). On failure the caches stay
+  // as they were and std::runtime_error is thrown.
+  void Reload();
+
  private:
   struct AppAuth {
     AuthSummary summary;
@@ -96,6 +101,7 @@ class CredentialsStore {
     ServiceKeyInfo info;
   };
   static uint64_t Bucket(std::string_view digest);
+  // Fills the (empty) caches from the tables; the caller holds cache_mu_ or is the constructor.
   void LoadCaches();
 
   std::string data_dir_;

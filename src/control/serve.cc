@@ -469,7 +469,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     if (cluster_node) {
       try {
         control_sync = std::make_unique<ControlSync>(options.cluster, options.node, data_dir,
-                                                     LoadOrCreateSecretsKey(data_dir));
+                                                     LoadOrCreateSecretsKey(data_dir),
+                                                     options.control_snapshot_every);
       } catch (const std::exception& e) {
         std::cerr << "dorm: " << e.what() << "\n";
         cluster_node->Stop(/*release=*/true);

@@ -30,6 +30,9 @@ struct ServeOptions {
   // Cluster mode: a call to an object on another node fails (retryably) after this long without
   // a sign of life from that node; this node tells callers it is alive every third of it.
   std::chrono::milliseconds peer_timeout{30000};
+  // Cluster mode: the control plane's log is compacted into a snapshot every this many changes
+  // (ControlSync).
+  long long control_snapshot_every = 256;
   // `--var KEY:VALUE`: this server's own vars, put over every app's env (AdminOptions::node_vars).
   runtime::EnvVars node_vars;
 };

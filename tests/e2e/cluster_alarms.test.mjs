@@ -136,12 +136,17 @@ test('alarms of a killed node fire on a survivor, as on the local path; deleted 
   const printed = await c.cli(['cluster', 'status']);
   assert.equal(printed.code, 0, printed.stderr);
   assert.match(printed.stdout, /alarm-a\s+http:\/\/127\.0\.0\.1:\d+\s+gone\s+expired\s+\d+/);
-  assert.match(printed.stdout, /alarm-b\s+http:\/\/127\.0\.0\.1:\d+\s+live\s+\d+ ms\s+\d+/);
+  assert.match(printed.stdout, /alarm-b\s+http:\/\/127\.0\.0\.1:\d+\s+live\s+\d+ ms\s+\d+\s+\d+\s+\d+\s+\d+ ms/);
   assert.match(printed.stdout, /this node \(alarm-c\): serving; commits not yet durable: \d+/);
   const after = await clusterStatus(c);
   const deadA = after.nodes.find((n) => n.node === 'alarm-a');
   assert.equal(deadA.live, false);
   assert.ok(deadA.lease_remaining_ms < 0, JSON.stringify(deadA));
+  // Every node's flush lag, as its renewals (every 0.5 s) report it; A's stops with it.
+  const liveB = after.nodes.find((n) => n.node === 'alarm-b');
+  assert.ok(liveB.reported_ms_ago >= 0 && liveB.reported_ms_ago < 2000, JSON.stringify(liveB));
+  assert.ok(liveB.pending_commits >= 0 && liveB.pending_bytes >= 0, JSON.stringify(liveB));
+  assert.ok(deadA.reported_ms_ago > liveB.reported_ms_ago, JSON.stringify(deadA));
 
   // Read through any node: each alarm ran once (the failing one twice: the retry), on the node
   // that took it, within a few seconds of its time.

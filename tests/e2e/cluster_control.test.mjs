@@ -156,6 +156,7 @@ let a;
 let b;
 let c;
 let d;
+const extra = [];  // nodes a test starts for itself
 before(async () => {
   pg = await startPostgres();
   proxy = await startProxy(pg.port);
@@ -164,7 +165,7 @@ before(async () => {
   c = await startClusterNode(pg, 'cp-c', { url: `postgres://dorm@127.0.0.1:${proxy.port}/postgres` });
 });
 after(async () => {
-  for (const node of [a, b, c, d]) if (node && !node.exitInfo) await node.stop();
+  for (const node of [a, b, c, d, ...extra]) if (node && !node.exitInfo) await node.stop();
   await proxy?.close();
   await pg?.stop();
 });
@@ -461,6 +462,62 @@ test('a change whose COMMIT lost its connection is answered with its outcome and
   for (const node of [a, c]) assert.equal((await keysNamed(node, 'cut-retried')).length, 1, node.name);
 });
 
+test('a change sent again under its Idempotency-Key is made once and answered with the first outcome', { timeout: TIMEOUT_MS }, async () => {
+  // The COMMIT reaches PostgreSQL, its answer is lost, and C cannot read the outcome back
+  // (PostgreSQL unreachable through the proxy for a while): "it may have been made".
+  const headers = { 'idempotency-key': `idem-${process.pid}-1` };
+  let count = changeCount();
+  let cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  cut.then(() => proxy.cut());
+  const first = await c.api('POST', '/apps/default/keys', { name: 'idem' }, { headers });
+  assert.equal(first.status, 503, first.body);
+  assert.match(first.json().error, /it may have been made/);
+  assert.equal(changeCount(), count + 1);
+  proxy.restore();
+  // Sent again under the key (to C, which applies the change first, and to A): made once, and
+  // answered with the key that was made.
+  for (const node of [c, a]) {
+    const again = await waitFor(async () => {
+      const res = await node.api('POST', '/apps/default/keys', { name: 'idem' }, { headers });
+      return res.status !== 503 && res;
+    }, { timeoutMs: 10000, what: `the retry on ${node.name}` });
+    assert.equal(again.status, 201, `${node.name}: ${again.body}`);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    const listed = await a.api('GET', '/apps/default/classes/metered/objects', undefined, { token: again.json().key });
+    assert.equal(listed.status, 200, `${node.name}: the key answered authenticates: ${listed.body}`);
+  }
+  assert.equal(changeCount(), count + 1);
+  for (const node of [a, c]) assert.equal((await keysNamed(node, 'idem')).length, 1, node.name);
+  // The same key with another request is refused, and makes nothing.
+  const other = await b.api('POST', '/apps/default/keys', { name: 'idem-other' }, { headers });
+  assert.equal(other.status, 422, other.body);
+  assert.match(other.json().error, /was used in the last 24 hours for another request/);
+  assert.equal(changeCount(), count + 1);
+  const bad = await b.api('PUT', '/apps/default/env/IDEM', { value: 'x' }, { headers: { 'idempotency-key': 'has space' } });
+  assert.equal(bad.status, 400, bad.body);
+
+  // The CLI sends a key of its own and retries a 503 with it: a change whose outcome C could not
+  // read back is made once.
+  count = changeCount();
+  cut = proxy.trap('INSERT INTO control_changes', 'COMMIT');
+  cut.then(() => {
+    proxy.cut();
+    setTimeout(() => proxy.restore(), 1500);
+  });
+  const set = await c.cli(['env', 'set', 'IDEM_CLI', 'once']);
+  await cut;
+  assert.equal(set.code, 0, describeCli(set));
+  assert.equal(changeCount(), count + 1);
+  const listed = await a.api('GET', '/apps/default/env');
+  assert.ok(JSON.stringify(listed.json()).includes('IDEM_CLI'), listed.body);
+  // C may have lost its lease while cut off: the next tests need it serving its objects again.
+  for (let i = 0; ; i++) {
+    assert.ok(i < 40, 'an object served by cp-c');
+    const answer = await hitUntil(c, `idem-${i}`, () => true, 'cp-c serving again', 'metered');
+    if (answer.node === 'cp-c') break;
+  }
+});
+
 // A project of app cp-cut with class Gauge (v1), then the migration that deletes it (v2).
 function gaugeProject(version) {
   const migrations = version === 1 ? '' : `
@@ -599,6 +656,85 @@ test('a usage push whose connection was lost after its statement counts once', {
     throw new Error(`${e.message}: the nodes count ${counts}`);
   });
   assert.equal(Number(pg.psql("SELECT sum(http_requests) FROM usage_minutes WHERE app = 'default' AND class = 'tolled'")), requests);
+});
+
+// What a node's admin API says of the control state: every app's classes with their sources, env
+// keys, service keys, JWT configuration and service callers.
+async function controlState(node, apps) {
+  const state = {};
+  for (const app of apps) {
+    const get = async (what) => {
+      const res = await node.api('GET', `/apps/${app}/${what}`);
+      return { status: res.status, body: res.status === 200 ? res.json() : res.body };
+    };
+    const classes = await get('classes');
+    const sources = {};
+    for (const name of await node.classNames(app)) {
+      const got = await node.api('GET', `/apps/${app}/classes/${name}`);
+      assert.equal(got.status, 200, `${node.name} ${app}/${name}`);
+      sources[name] = got.json().source;
+    }
+    state[app] = { classes, sources, env: await get('env'), keys: await get('keys'),
+      auth: await get('auth'), callers: await get('service-callers') };
+  }
+  return state;
+}
+
+test('the control log is compacted: a node behind the snapshot and a new node load it and serve what the others do', { timeout: TIMEOUT_MS }, async () => {
+  // D stops with its copy at today's end of the log; E compacts every 8 changes.
+  const dData = d.dataDir;
+  await d.stop();
+  const e = await startClusterNode(pg, 'cp-e', { flags: ['--control-snapshot-every', '8'] });
+  extra.push(e);
+  // (A class that D has and the snapshot will not: an app holds at most 5.)
+  assert.equal((await e.api('DELETE', '/apps/default/classes/race')).status, 200);
+  await e.deploy(probeFile(7), { name: 'compacted' });
+  for (let i = 0; i < 9; i++) {
+    const set = await e.api('PUT', `/apps/default/env/SNAP_${i}`, { value: `snapshot-secret-${i}` });
+    assert.equal(set.status, 201, set.body);
+  }
+  const made = await e.api('POST', '/apps/default/keys', { name: 'compacted-key' });
+  assert.equal(made.status, 201, made.body);
+  assert.equal((await e.api('DELETE', '/apps/default/env/SNAP_0')).status, 200);
+  assert.equal((await e.cli(['service-callers', 'allow', 'cp-proj'])).code, 0);
+  const jwt = await e.api('PUT', '/apps/default/auth', { hs256_secret_base64: Buffer.alloc(32, 5).toString('base64'), issuer: 'https://snap.example' });
+  assert.equal(jwt.status, 200, jwt.body);
+  const greeting = await e.api('PUT', '/apps/default/env/GREETING', { value: 'from-the-snapshot' });
+  assert.ok(greeting.status === 200 || greeting.status === 201, greeting.body);
+  const snapshot = await waitFor(() => {
+    const at = Number(pg.psql('SELECT coalesce(max(version), 0) FROM control_snapshots'));
+    return at > 0 && at;
+  }, { timeoutMs: 5000, what: 'a snapshot of the control state' });
+  assert.equal(pg.psql('SELECT count(*) FROM control_snapshots'), '1');
+  assert.equal(pg.psql(`SELECT count(*) FROM control_changes WHERE version <= ${snapshot}`), '0');
+  assert.ok(Number(pg.psql('SELECT count(*) FROM control_changes')) < 8, 'the log holds only what follows the snapshot');
+  assert.equal(pg.psql("SELECT count(*) FROM control_snapshots WHERE position(convert_to('snapshot-secret-1', 'UTF8') in snapshot) > 0"), '0');
+  // A change after the snapshot, which a node that loads it must apply too.
+  await e.deploy(probeFile(8), { name: 'after-snapshot' });
+
+  // D comes back behind the snapshot (the changes it lacks are gone), F starts from nothing.
+  d = await startClusterNode(pg, 'cp-d', { dataDir: dData });
+  const f = await startClusterNode(pg, 'cp-f');
+  extra.push(f);
+  for (const node of [d, f]) assert.match(node.output, /loaded the snapshot at version/, node.name);
+  const apps = ['default', 'cp-proj', 'cp-store'];
+  const want = await controlState(a, apps);
+  assert.ok(want.default.sources.compacted && want.default.sources['after-snapshot']);
+  assert.equal(want.default.sources.race, undefined);
+  assert.equal(want.default.auth.body.issuer, 'https://snap.example');
+  for (const node of [b, e, d, f]) assert.deepEqual(await controlState(node, apps), want, node.name);
+  // Objects reached through D and F run the code and env of the snapshot; the key made before it
+  // authenticates there.
+  for (const node of [d, f]) {
+    const answer = await hitUntil(node, `snap-${node.name}`, () => true, 'an answer', 'compacted');
+    assert.equal(answer.version, 7, node.name);
+    assert.equal(answer.greeting, 'from-the-snapshot', node.name);
+    assert.equal((await hitUntil(node, 'snap-after', () => true, 'an answer', 'after-snapshot')).version, 8);
+    const listed = await node.api('GET', '/apps/default/classes/compacted/objects', undefined, { token: made.json().key });
+    assert.equal(listed.status, 200, `${node.name}: ${listed.body}`);
+  }
+  const project = await projectRequest(f);
+  assert.equal(project.status, 200, project.body);
 });
 
 test('a node whose secrets key is not the cluster\'s refuses to start', { timeout: TIMEOUT_MS }, async () => {

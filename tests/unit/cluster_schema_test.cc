@@ -24,8 +24,10 @@ TEST(ClusterSchemaTest, CreatesTheTablesOnceAndIsIdempotent) {
       "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables "
       "WHERE table_schema = current_schema()");
   EXPECT_EQ(tables.Text(0, 0),
-            "alarms,cluster_secret,control_changes,control_key,log,nodes,owners,schema_version,"
-            "snapshot_pieces,snapshots,usage_minutes,usage_storage");
+            "alarms,cluster_secret,control_changes,control_compacted_ids,control_idempotency,"
+            "control_key,control_snapshots,log,nodes,owners,schema_version,snapshot_pieces,"
+            "snapshots,"
+            "usage_minutes,usage_storage");
   EXPECT_EQ(connection->Exec("SELECT version FROM schema_version").Int(0, 0),
             LatestSchemaVersion());
   EXPECT_EQ(connection->Exec("SELECT count(*) FROM schema_version").Int(0, 0), 1);

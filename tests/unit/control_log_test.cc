@@ -135,6 +135,154 @@ TEST(ControlLogTest, FindEndsTheTransactionOfALostCommitBeforeItReadsTheLog) {
   EXPECT_EQ(reader.Find("committed", pid), std::optional<long long>(1));
 }
 
+TEST(ControlLogTest, ASnapshotDeletesTheChangesItHoldsAndVersionsGoOn) {
+  ControlLog log(Migrated());
+  EXPECT_EQ(log.LatestSnapshot(), std::nullopt);
+  EXPECT_EQ(log.SnapshotVersion(), 0);
+  for (int i = 1; i <= 3; ++i) AppendOne(log, "a", "change " + std::to_string(i));
+  log.Begin();
+  log.WriteSnapshot("a", 3, std::string("state\0at 3", 10));
+  log.Commit();
+  // Every change is gone, and the log's end is the snapshot's.
+  EXPECT_TRUE(log.Since(0, 10).empty());
+  EXPECT_EQ(log.Latest(), 3);
+  std::optional<ControlSnapshot> snapshot = log.LatestSnapshot();
+  ASSERT_TRUE(snapshot.has_value());
+  EXPECT_EQ(snapshot->version, 3);
+  EXPECT_EQ(snapshot->node, "a");
+  EXPECT_EQ(snapshot->snapshot, std::string("state\0at 3", 10));
+  EXPECT_EQ(AppendOne(log, "b", "four"), 4);
+  EXPECT_EQ(AppendOne(log, "b", "five"), 5);
+  // A reader that had applied 1 finds the next change missing: the snapshot holds it.
+  std::vector<ControlChange> after = log.Since(1, 10);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].version, 4);
+  // A later snapshot replaces the older one and deletes only what it holds.
+  log.Begin();
+  log.WriteSnapshot("b", 4, "state at 4");
+  log.Commit();
+  EXPECT_EQ(log.SnapshotVersion(), 4);
+  EXPECT_EQ(log.LatestSnapshot()->snapshot, "state at 4");
+  ASSERT_EQ(log.Since(0, 10).size(), 1u);
+  EXPECT_EQ(log.Since(0, 10)[0].change, "five");
+  // A snapshot that was not committed changes nothing.
+  log.Begin();
+  log.WriteSnapshot("a", 5, "state at 5");
+  log.Rollback();
+  EXPECT_EQ(log.SnapshotVersion(), 4);
+  EXPECT_EQ(log.Since(0, 10).size(), 1u);
+}
+
+TEST(ControlLogTest, FindStillAnswersForAChangeACompactionDeleted) {
+  ControlLog log(Migrated());
+  log.Begin();
+  long long version = log.Append("a", "compacted-id", "change");
+  log.Commit();
+  log.Begin();
+  log.WriteSnapshot("a", version, "state");
+  log.Commit();
+  EXPECT_TRUE(log.Since(0, 10).empty());
+  EXPECT_EQ(log.Find("compacted-id", 0), std::optional<long long>(version));
+  // The id is still the log's: it cannot be appended again.
+  log.Begin();
+  long long next = log.Append("a", "another-id", "next");
+  log.Commit();
+  EXPECT_EQ(next, version + 1);
+}
+
+TEST(ControlLogTest, SnapshotsUnderConcurrentAppendsLoseNoVersion) {
+  // Appenders and a compactor share the lock: a reader that follows the log (changes, or the
+  // snapshot when the next change is gone) sees every version once, in order.
+  std::string conninfo = Migrated();
+  constexpr int kNodes = 3;
+  constexpr int kEach = 20;
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([&conninfo, n] {
+      ControlLog log(conninfo);
+      for (int i = 0; i < kEach; ++i) {
+        log.Begin();
+        long long version = log.Append("n" + std::to_string(n), NextId(), "c");
+        if (version % 7 == 0) log.WriteSnapshot("n" + std::to_string(n), version, "s");
+        log.Commit();
+      }
+    });
+  }
+  ControlLog reader(conninfo);
+  long long applied = 0;
+  int snapshots_loaded = 0;
+  auto follow = [&] {
+    for (;;) {
+      std::vector<ControlChange> changes = reader.Since(applied, 5);
+      if (changes.empty() || changes.front().version != applied + 1) {
+        long long at = reader.SnapshotVersion();
+        if (at > applied) {
+          applied = at;
+          ++snapshots_loaded;
+          continue;
+        }
+        ASSERT_TRUE(changes.empty()) << "a gap after " << applied;
+        return;
+      }
+      for (const ControlChange& change : changes) {
+        if (change.version != applied + 1) break;
+        applied = change.version;
+      }
+    }
+  };
+  for (int round = 0; round < 50; ++round) follow();
+  for (auto& t : nodes) t.join();
+  follow();
+  EXPECT_EQ(applied, kNodes * kEach);
+  EXPECT_EQ(reader.Latest(), kNodes * kEach);
+  EXPECT_EQ(reader.SnapshotVersion(), (kNodes * kEach) / 7 * 7);
+}
+
+TEST(ControlLogTest, AnIdempotencyKeyNamesOneChangePerAppForADay) {
+  std::string conninfo = Migrated();
+  ControlLog log(conninfo);
+  log.Begin();
+  EXPECT_EQ(log.FindIdempotencyKey("app", "k1"), std::nullopt);
+  long long version = log.Append("a", NextId(), "change");
+  log.RecordIdempotencyKey("app", "k1", "request-mac", version);
+  log.Commit();
+  log.Begin();
+  std::optional<IdempotentChange> found = log.FindIdempotencyKey("app", "k1");
+  log.Rollback();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->request, "request-mac");
+  EXPECT_EQ(found->version, version);
+  EXPECT_EQ(found->answer, std::nullopt);
+  // Another app's key of the same name is another key.
+  log.Begin();
+  EXPECT_EQ(log.FindIdempotencyKey("other", "k1"), std::nullopt);
+  log.Rollback();
+  log.StoreIdempotentAnswer("app", "k1", version, std::string("answer\0bytes", 12));
+  log.Begin();
+  EXPECT_EQ(log.FindIdempotencyKey("app", "k1")->answer, std::string("answer\0bytes", 12));
+  log.Rollback();
+  // A key older than a day is forgotten: found no more, reused by a new change, and deleted by a
+  // compaction.
+  auto db = PgConnection::Connect(conninfo, std::chrono::seconds(10));
+  db->Exec("UPDATE control_idempotency SET at = now() - interval '25 hours'");
+  log.Begin();
+  EXPECT_EQ(log.FindIdempotencyKey("app", "k1"), std::nullopt);
+  long long next = log.Append("a", NextId(), "change again");
+  log.RecordIdempotencyKey("app", "k1", "another-mac", next);
+  log.Commit();
+  log.Begin();
+  found = log.FindIdempotencyKey("app", "k1");
+  log.Rollback();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->version, next);
+  EXPECT_EQ(found->answer, std::nullopt);
+  db->Exec("UPDATE control_idempotency SET at = now() - interval '25 hours'");
+  log.Begin();
+  log.WriteSnapshot("a", next, "state");
+  log.Commit();
+  EXPECT_EQ(db->Exec("SELECT count(*) FROM control_idempotency").Int(0, 0), 0);
+}
+
 TEST(ControlLogTest, DeletesAndMovesOnlyTheObjectsUnderAPrefix) {
   std::string conninfo = Migrated();
   auto db = PgConnection::Connect(conninfo, std::chrono::seconds(10));

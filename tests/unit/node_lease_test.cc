@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cluster/cluster_schema.h"
+#include "cluster/cluster_status.h"
 #include "cluster/object_ownership.h"
 #include "postgres_server.h"
 
@@ -61,6 +62,41 @@ TEST_F(NodeLeaseTest, RegistersAndRenewsOnPostgresClock) {
   EXPECT_EQ(lease.generation(), 1);
   lease.Stop(false);
   EXPECT_FALSE(lease.valid());
+}
+
+TEST_F(NodeLeaseTest, RenewalsReportTheNodesFlushLagForEveryNodeToRead) {
+  std::atomic<long long> pending{3};
+  NodeLeaseOptions options = Options("a");
+  options.load = [&pending] { return NodeLoad{pending.load(), 3 * 4096, 250}; };
+  NodeLease lease(std::move(options));
+  NodeLease quiet(Options("b"));
+  lease.Start();
+  quiet.Start();
+  // Before its first renewal a node has reported nothing.
+  auto status_of = [this](const std::string& node) {
+    for (const NodeStatus& status : ReadClusterStatus(*db_).nodes) {
+      if (status.node == node) return status;
+    }
+    ADD_FAILURE() << "no node " << node;
+    return NodeStatus{};
+  };
+  std::this_thread::sleep_for(milliseconds(800));
+  NodeStatus a = status_of("a");
+  EXPECT_EQ(a.pending_commits, 3);
+  EXPECT_EQ(a.pending_bytes, 3 * 4096);
+  EXPECT_EQ(a.oldest_pending_ms, 250);
+  EXPECT_GE(a.reported_ms_ago, 0);
+  EXPECT_LT(a.reported_ms_ago, 1000);
+  NodeStatus b = status_of("b");
+  EXPECT_EQ(b.pending_commits, 0);
+  EXPECT_EQ(b.oldest_pending_ms, 0);
+  EXPECT_GE(b.reported_ms_ago, 0);
+  // The next renewal reports the new value.
+  pending = 0;
+  std::this_thread::sleep_for(milliseconds(800));
+  EXPECT_EQ(status_of("a").pending_commits, 0);
+  lease.Stop(false);
+  quiet.Stop(false);
 }
 
 TEST_F(NodeLeaseTest, AnotherProcessCannotTakeALiveNameUntilItRunsOut) {

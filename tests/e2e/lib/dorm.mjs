@@ -611,10 +611,10 @@ export class DormServer {
     return fs.readFileSync(path.join(this.dataDir, 'admin-token'), 'utf8').trim();
   }
 
-  api(method, apiPath, body, { token } = {}) {
+  api(method, apiPath, body, { token, headers = {} } = {}) {
     return this.request(`/_admin/v1${apiPath}`, {
       method,
-      headers: { authorization: `Bearer ${token ?? this.adminToken()}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token ?? this.adminToken()}`, 'content-type': 'application/json', ...headers },
       body,
     });
   }
