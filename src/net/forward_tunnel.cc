@@ -1,6 +1,7 @@
 #include "net/forward_tunnel.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
@@ -20,6 +21,11 @@ using tcp = asio::ip::tcp;
 constexpr size_t kPumpBytes = 64u << 10;
 constexpr size_t kMaxResponseHead = 64u << 10;
 constexpr auto kConnectTimeout = std::chrono::seconds(2);
+// After an owner fell silent, the directory is asked again this many times at most, this far
+// apart, while it still names the silent node (its view of the live nodes is re-read every
+// 0.5 s).
+constexpr int kMaxRelocations = 4;
+constexpr auto kRelocateEvery = std::chrono::milliseconds(500);
 
 constexpr char kUnavailableMessage[] =
     "Durable Object is not available on this node right now; retry the request.";
@@ -65,11 +71,14 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
         cluster_(cluster),
         accounts_(std::move(accounts)) {
     ++accounts_->http_connections;
+    // The body waits for the owner's "100 Continue" (HTTP/1.1 only: an HTTP/1.0 server never
+    // sends one), so that an owner that answers "not owner" or falls silent has read none of it.
+    ask_continue_ = job_.has_body && job_.version == 11;
   }
   ~Tunnel() { --accounts_->http_connections; }
 
   void Start() {
-    if (!job_.expect_continue) {
+    if (!job_.expect_continue || ask_continue_) {
       Attempt(job_.node, job_.addr, 1);
       return;
     }
@@ -84,37 +93,57 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   }
 
  private:
+  // Sends the request to `node` at `addr`, as its `hops`th hop. Every handler of an attempt
+  // carries its number and does nothing once another attempt began.
   void Attempt(const std::string& node, const std::string& addr, int hops) {
+    const uint64_t attempt = ++attempt_;
     hops_ = hops;
     node_ = node;
+    boost::system::error_code ignored;
+    peer_.close(ignored);
+    peer_ = tcp::socket(client_.get_executor());
+    response_.clear();
+    connected_ = false;
+    processing_ = false;
     std::string host, port;
     if (!SplitPeerAddress(addr, host, port)) {
       Log(LogLevel::kWarn,
           "cluster node " + node + " advertises an address Dorm cannot reach: " + addr);
       return Fail(kUnavailableMessage);
     }
-    timer_.expires_after(kConnectTimeout);
-    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec && !self->connected_) {
-        boost::system::error_code ignored;
-        self->resolver_.cancel();
-        self->peer_.close(ignored);
-      }
-    });
-    resolver_.async_resolve(host, port,
-                            [self = shared_from_this()](boost::system::error_code ec,
-                                                        tcp::resolver::results_type found) {
-                              if (ec) return self->PeerFailed("cannot resolve: " + ec.message());
-                              asio::async_connect(
-                                  self->peer_, found,
-                                  [self](boost::system::error_code ec, const tcp::endpoint&) {
-                                    if (ec)
-                                      return self->PeerFailed("cannot connect: " + ec.message());
-                                    self->connected_ = true;
-                                    self->timer_.cancel();
-                                    self->SendHead();
-                                  });
-                            });
+    ArmWait(kConnectTimeout);
+    resolver_.async_resolve(
+        host, port,
+        [self = shared_from_this(), attempt](boost::system::error_code ec,
+                                             tcp::resolver::results_type found) {
+          if (attempt != self->attempt_) return;
+          if (ec) return self->PeerFailed("cannot resolve: " + ec.message());
+          asio::async_connect(self->peer_, found,
+                              [self, attempt](boost::system::error_code ec, const tcp::endpoint&) {
+                                if (attempt != self->attempt_) return;
+                                if (ec) return self->PeerFailed("cannot connect: " + ec.message());
+                                self->connected_ = true;
+                                self->ArmWait(cluster::kForwardAnswerWait);
+                                self->SendHead();
+                              });
+        });
+  }
+
+  // Until the owner's final answer head: connecting, then each silence between its answers, is
+  // bounded (the owner sends "102 Processing" while it works on the request).
+  void ArmWait(std::chrono::steady_clock::duration after) {
+    timer_.expires_after(after);
+    timer_.async_wait(
+        [self = shared_from_this(), attempt = attempt_](boost::system::error_code ec) {
+          if (ec || attempt != self->attempt_ || self->relayed_ || self->closed_) return;
+          if (!self->connected_) {
+            boost::system::error_code ignored;
+            self->resolver_.cancel();
+            self->peer_.close(ignored);  // the connect handler fails
+            return;
+          }
+          self->OnSilent();
+        });
   }
 
   void SendHead() {
@@ -132,17 +161,20 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
         job_.method + " " + job_.target + (job_.version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
     head_out_ += job_.fields;
     head_out_ += job_.upgrade ? "Connection: Upgrade\r\n" : "Connection: close\r\n";
+    if (ask_continue_) head_out_ += "Expect: 100-continue\r\n";
     head_out_ += std::string(cluster::kForwardedHeader) + ": " + forwarded + "\r\n";
     head_out_ +=
         std::string(cluster::kForwardSignatureHeader) + ": " +
         cluster::SignForward(cluster_.forward_secret(), job_.method, job_.target, forwarded) +
         "\r\n\r\n";
-    asio::async_write(peer_, asio::buffer(head_out_),
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        if (ec) return self->PeerFailed("cannot send: " + ec.message());
-                        if (self->job_.has_body) self->StartUpstream();
-                        self->ReadResponseHead();
-                      });
+    asio::async_write(
+        peer_, asio::buffer(head_out_),
+        [self = shared_from_this(), attempt = attempt_](boost::system::error_code ec, size_t) {
+          if (attempt != self->attempt_) return;
+          if (ec) return self->PeerFailed("cannot send: " + ec.message());
+          if (self->job_.has_body && !self->ask_continue_) self->StartUpstream();
+          self->ReadResponseHead();
+        });
   }
 
   // --- The response head, read whole (bounded) before anything reaches the client.
@@ -150,36 +182,55 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     size_t have = response_.size();
     if (have >= kMaxResponseHead) return PeerFailed("response head too large");
     response_.resize(kMaxResponseHead);
-    peer_.async_read_some(
-        asio::buffer(&response_[have], kMaxResponseHead - have),
-        [self = shared_from_this(), have](boost::system::error_code ec, size_t n) {
-          self->response_.resize(have + n);
-          if (ec) return self->PeerFailed("no answer: " + ec.message());
-          self->OnResponseBytes();
-        });
+    peer_.async_read_some(asio::buffer(&response_[have], kMaxResponseHead - have),
+                          [self = shared_from_this(), have, attempt = attempt_](
+                              boost::system::error_code ec, size_t n) {
+                            if (attempt != self->attempt_) return;
+                            self->response_.resize(have + n);
+                            if (ec) return self->PeerFailed("no answer: " + ec.message());
+                            self->OnResponseBytes();
+                          });
   }
 
   void OnResponseBytes() {
+    if (closed_) return;
     size_t end = response_.find("\r\n\r\n");
     if (end == std::string::npos) return ReadResponseHead();
     const std::string head = response_.substr(0, end + 4);
     const int status = head.size() > 12 ? std::atoi(head.c_str() + 9) : 0;
+    if (!relayed_ && (status == 102 || status == 100)) {
+      // The owner's own interim answers: it works on the request (102), or takes its body (100).
+      response_.erase(0, end + 4);
+      ArmWait(cluster::kForwardAnswerWait);
+      if (status == 102) {
+        processing_ = true;
+        return OnResponseBytes();
+      }
+      if (!ask_continue_ || upstream_started_) return OnResponseBytes();
+      StartUpstream();
+      if (!job_.expect_continue) return OnResponseBytes();
+      // The client asked for it too.
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(client_, asio::buffer(kContinue, sizeof kContinue - 1),
+                        [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                          if (ec) return self->CloseAll();
+                          self->OnResponseBytes();
+                        });
+      return;
+    }
     if (status == cluster::kNotOwnerStatus && !relayed_) {
       cluster_.directory().Forget(job_.object);
       const std::string owner = HeaderValue(head, cluster::kOwnerHeader);
       std::optional<std::string> addr;
       if (!owner.empty() && owner != node_) addr = cluster_.directory().AddressOf(owner);
-      if (owner == cluster_.node()) addr.reset();  // the caller's own node decided otherwise
-      if (!job_.has_body && hops_ < cluster::kMaxForwardHops && addr) {
-        boost::system::error_code ignored;
-        peer_.close(ignored);
-        peer_ = tcp::socket(client_.get_executor());
-        response_.clear();
-        connected_ = false;
+      // The owner never read the body (it answers before its "100 Continue"), so a request
+      // with one goes on as well as one without; only a body already passed on cannot.
+      if (!upstream_started_ && hops_ < cluster::kMaxForwardHops && addr) {
         return Attempt(owner, *addr, hops_ + 1);
       }
       return Fail(kMovedMessage);
     }
+    if (!relayed_) timer_.cancel();  // the final answer came: it flows from now on
     relayed_ = true;
     if (status >= 100 && status < 200 && status != 101) {
       // An interim answer: relayed, and the final one follows.
@@ -201,6 +252,47 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
                         self->Pump(self->peer_, self->client_, self->down_, /*upstream=*/false);
                         if (!self->job_.has_body) self->StartUpstream();
                       });
+  }
+
+  // The owner sent nothing for kForwardAnswerWait: it may be paused (its lease then runs out and
+  // another node takes the object) or cut off. Unless it may have begun with the request (it said
+  // it works on it, or took some of the body), the directory is asked again and the request goes
+  // to the object's owner now; otherwise the client is told to retry.
+  void OnSilent() {
+    Log(LogLevel::kWarn, "cluster node " + node_ + " did not answer a forwarded request within " +
+                             std::to_string(cluster::kForwardAnswerWait.count()) + " ms");
+    cluster_.directory().Forget(job_.object);
+    if (processing_ || upstream_started_ || hops_ >= cluster::kMaxForwardHops) {
+      return Fail(kUnavailableMessage);
+    }
+    silent_node_ = node_;
+    ++attempt_;  // the silent attempt's handlers stop
+    boost::system::error_code ignored;
+    peer_.close(ignored);
+    Relocate(0);
+  }
+
+  void Relocate(int tries) {
+    cluster_.directory().Locate(
+        job_.object, [self = shared_from_this(), tries](cluster::Placement placement) {
+          asio::post(self->client_.get_executor(), [self, tries, placement = std::move(placement)] {
+            self->OnRelocated(placement, tries);
+          });
+        });
+  }
+
+  void OnRelocated(const cluster::Placement& placement, int tries) {
+    if (closed_) return;
+    const bool usable = placement.kind != cluster::Placement::Kind::kUnavailable &&
+                        !placement.addr.empty() && placement.node != silent_node_;
+    if (usable) return Attempt(placement.node, placement.addr, hops_ + 1);
+    if (tries + 1 >= kMaxRelocations) return Fail(kUnavailableMessage);
+    const uint64_t attempt = attempt_;
+    timer_.expires_after(kRelocateEvery);
+    timer_.async_wait([self = shared_from_this(), attempt, tries](boost::system::error_code ec) {
+      if (ec || attempt != self->attempt_ || self->closed_) return;
+      self->Relocate(tries + 1);
+    });
   }
 
   // --- Bytes both ways.
@@ -263,6 +355,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     if (closed_) return;
     relayed_ = true;
     boost::system::error_code ignored;
+    timer_.cancel();
     peer_.close(ignored);
     const std::string body = std::string("{\"error\":\"") + message + "\"}";
     auto answer = std::make_shared<std::string>(
@@ -299,10 +392,14 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   std::string up_;
   std::string down_;
   std::string node_;
+  std::string silent_node_;  // the node that fell silent, not asked again
+  uint64_t attempt_ = 0;     // the current attempt (see Attempt)
   int hops_ = 1;
+  bool ask_continue_ = false;  // the body waits for the owner's "100 Continue"
   bool connected_ = false;
-  bool relayed_ = false;  // something was (or is being) written to the client
-  bool upstream_started_ = false;
+  bool processing_ = false;        // the owner said it works on the request (102)
+  bool relayed_ = false;           // something was (or is being) written to the client
+  bool upstream_started_ = false;  // bytes of the body may have reached the owner
   bool closed_ = false;
 };
 

@@ -5,12 +5,23 @@
 // most per direction in flight, never the whole body. The owner is told `Connection: close`, so
 // it serves this one request; the client's connection ends with it.
 //
-// A node that answers "not owner" (421 with x-dorm-owner) before any byte was relayed to the
-// client is asked again once, at the owner it names, if the request has no body (a body already
-// passed on cannot be sent twice); otherwise, and when the owner cannot be reached, the client
-// gets 503 with a message saying to retry, and the directory forgets what it knew of the object.
-// The owner itself never forwards a forwarded request further, so a request makes at most
-// kMaxForwardHops hops.
+// A request with a body (HTTP/1.1) is sent with `Expect: 100-continue`, and its body only once
+// the owner answers "100 Continue", which it does only after making sure it owns the object. So a
+// node that answers "not owner" (421 with x-dorm-owner) has read none of the body, and the
+// request, body or not, is sent once more to the owner it names; a request whose body did go
+// cannot be sent again (the client gets 503 saying to retry). An owner that cannot be reached
+// gives 503 too, and the directory forgets what it knew of the object.
+//
+// An owner silent for cluster::kForwardAnswerWait before its final answer head (the owner sends
+// "102 Processing" as it begins with a forwarded request and then every
+// cluster::kForwardProgressEvery, which are not relayed) may be paused: its lease runs out within
+// that wait and another node takes the object. If it never said it began (no 102, none of the
+// body sent), the directory is asked again and the request goes to the node it names now (this
+// node itself included, through its own address); otherwise the client gets 503 saying to retry,
+// since the request may have run there.
+//
+// The owner itself never forwards a forwarded request further, and a request makes at most
+// cluster::kMaxForwardHops hops, so requests cannot loop.
 //
 // Threading: lives on the loop of the client's socket; holds itself alive through its pending
 // operations. Nothing blocks: connecting, writing and reading are asynchronous.
