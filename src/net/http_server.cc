@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -107,6 +108,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() { StartRequest(/*first=*/true); }
+  // Goes on with a connection whose forwarded request was answered (net/forward_tunnel.h):
+  // `bytes` are what was read of its next request.
+  void Resume(const std::string& bytes) {
+    if (bytes.size() > buffer_.max_size()) {
+      Close();
+      return;
+    }
+    if (!bytes.empty()) {
+      auto room = buffer_.prepare(bytes.size());
+      std::memcpy(room.data(), bytes.data(), bytes.size());
+      buffer_.commit(bytes.size());
+    }
+    StartRequest(/*first=*/false);
+  }
 
  private:
   // kStreaming: the head of a response whose body streams is written; its chunks are written as
@@ -578,13 +593,28 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) job.client_address = remote.address().to_string();
     job.node = placement.node;
     job.addr = placement.addr;
+    job.head = head_;
+    job.keep_alive = keep_alive_ && !http10_ && !server_.draining();
+    if (job.has_body && !parser_->chunked() && parser_->content_length()) {
+      job.body_length = *parser_->content_length();
+    }
+    // Below the peers' keep-alive timeout (the nodes of a cluster run with the same flags).
+    job.idle_timeout = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(15), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      server_.options().keep_alive_timeout / 2));
     std::string pending = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
     phase_ = Phase::kClosed;
     Disarm();
     reservation_.Release();
-    StartForwardTunnel(std::move(socket_), std::move(pending), std::move(job), *server_.cluster(),
-                       accounts_);
+    HttpServer* server = &server_;
+    const size_t loop = loop_;
+    StartForwardTunnel(io_, std::move(socket_), std::move(pending), std::move(job),
+                       *server_.cluster(), accounts_,
+                       [server, loop](tcp::socket socket, std::string bytes) {
+                         ++server->accounts()->http_connections;  // as HandOff counts it
+                         std::make_shared<Session>(std::move(socket), *server, loop)->Resume(bytes);
+                       });
   }
 
   // The rest of OnHead for a request served here.

@@ -7,8 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
-import { fixture, sleep, waitFor } from './lib/dorm.mjs';
+import { fixture, rawExchange, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { deployOnce, startClusterNode, rendezvous } from './lib/cluster.mjs';
 import { WsClient } from './lib/ws.mjs';
@@ -317,6 +318,79 @@ test('a request forwarded to a paused owner goes to the object\'s next owner onc
   const after = await ok(owner, `/_do/${CLASS}/${name}/get`);
   assert.notEqual(after.node, owner.name);
   assert.equal(after.n, 7);
+});
+
+// Sockets on `port` (listening ones aside) in this machine's TCP tables, at either end: each
+// connection to it counts, and goes on counting a while after it closed (TIME_WAIT).
+function socketsOn(port) {
+  let n = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text;
+    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 4 || f[3] === '0A') continue;
+      if (parseInt(f[1].split(':')[1], 16) === port || parseInt(f[2].split(':')[1], 16) === port) n++;
+    }
+  }
+  return n;
+}
+
+// A request on `agent`'s connections; the answer with the socket it went on.
+function onAgent(node, agent, method, reqPath, body) {
+  return new Promise((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+    const req = http.request({ host: '127.0.0.1', port: node.port, method, path: reqPath, agent, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), socket: req.socket }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('forwarded requests keep connections: the client\'s goes on after the response, the owner\'s is used again', { timeout: TIMEOUT_MS }, async () => {
+  const { owner, others } = await ownerAndOther('kept');
+  const via = others[0];
+  const { n: start } = await ok(via, `/_do/${CLASS}/kept/get`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set();
+  const before = socketsOn(owner.port);
+  try {
+    for (let i = 1; i <= 8; i++) {
+      const incr = await onAgent(via, agent, 'POST', `/_do/${CLASS}/kept/incr`);
+      assert.equal(incr.status, 200, incr.body);
+      assert.deepEqual(JSON.parse(incr.body), { node: owner.name, n: start + i });
+      // A body each way (the response chunked), a HEAD, an error, and an object that may be
+      // served by `via` itself, all on the same connection.
+      const echo = await onAgent(via, agent, 'POST', `/_do/${CLASS}/kept/echo`, `body ${i}`);
+      assert.deepEqual([echo.status, echo.body, echo.headers['x-node']], [200, `body ${i}`, owner.name]);
+      const head = await onAgent(via, agent, 'HEAD', `/_do/${CLASS}/kept/get`);
+      assert.deepEqual([head.status, head.body], [200, '']);
+      const missing = await onAgent(via, agent, 'GET', `/_do/${CLASS}/kept/nothing-here`);
+      assert.deepEqual([missing.status, missing.body], [404, 'not found']);
+      const other = await onAgent(via, agent, 'GET', `/_do/${CLASS}/kept-mix-${i}/get`);
+      assert.equal(other.status, 200, other.body);
+      for (const answer of [incr, echo, head, missing, other]) sockets.add(answer.socket);
+    }
+  } finally {
+    agent.destroy();
+  }
+  assert.equal(sockets.size, 1, 'every request on one client connection');
+  // Pipelined: the requests read with a forwarded one are served after its response, in order.
+  const pipelined = await rawExchange(via.port,
+    `POST /_do/${CLASS}/kept/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nfirst` +
+    `GET /_do/${CLASS}/kept/get HTTP/1.1\r\nhost: x\r\n\r\n` +
+    `POST /_do/${CLASS}/kept/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\nconnection: close\r\n\r\nlast`,
+    { count: 3 });
+  assert.deepEqual(pipelined.map((r) => [r.status, r.body.toString()]),
+    [[200, 'first'], [200, JSON.stringify({ node: owner.name, n: start + 8 })], [200, 'last']]);
+  // 32 requests forwarded to the owner: on one kept connection (two table entries), not one
+  // connection each.
+  const opened = socketsOn(owner.port) - before;
+  assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
 });
 
 test('kill -9 of an owner: the surviving nodes serve its objects within 5 s, with every acknowledged write', { timeout: TIMEOUT_MS }, async () => {
