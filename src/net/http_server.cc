@@ -543,7 +543,8 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;
   }
 
-  // Hands the connection to a tunnel to the object's node; this session ends here.
+  // Hands the connection to a tunnel to the object's node; this session ends here (a kept
+  // connection comes back, after the response, as a new session: Resume).
   void Forward(const cluster::Placement& placement) {
     const auto& req = parser_->get();
     ForwardJob job;
