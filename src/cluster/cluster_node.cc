@@ -2,10 +2,13 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "cluster/cluster_alarms.h"
 #include "cluster/cluster_schema.h"
+#include "cluster/commit_snapshot.h"
+#include "cluster/database_image.h"
 #include "cluster/object_ownership.h"
 #include "cluster/object_restore.h"
 #include "cluster/wal_capture_vfs.h"
@@ -41,6 +44,13 @@ std::string LoadForwardSecret(PgConnection& connection) {
   return connection.Exec("SELECT secret FROM cluster_secret WHERE id = 1").Text(0, 0);
 }
 
+// The size of the file at `path`; 0 if there is none.
+long long FileBytes(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<long long>(size);
+}
+
 PgSessionOptions SessionFor(const std::string& conninfo) {
   PgSessionOptions session;
   session.conninfo = conninfo;
@@ -49,8 +59,7 @@ PgSessionOptions SessionFor(const std::string& conninfo) {
 
 }  // namespace
 
-ClusterNode::ClusterNode(ClusterNodeOptions options)
-    : options_(std::move(options)), session_(SessionFor(options_.conninfo)) {}
+ClusterNode::ClusterNode(ClusterNodeOptions options) : options_(std::move(options)) {}
 
 ClusterNode::~ClusterNode() { Stop(false); }
 
@@ -76,7 +85,12 @@ void ClusterNode::Start() {
   directory_ = std::make_unique<ClusterDirectory>(options_.conninfo, options_.node);
   directory_->Start();
   if (!RegisterWalCaptureVfs()) throw std::runtime_error("cannot register the WAL capture VFS");
-  thread_ = std::thread([this] { RunActivations(); });
+  for (int i = 0; i < kActivationThreads; ++i) {
+    sessions_.push_back(std::make_unique<PgSession>(SessionFor(options_.conninfo)));
+  }
+  for (auto& session : sessions_) {
+    threads_.emplace_back([this, s = session.get()] { RunJobs(s); });
+  }
 }
 
 void ClusterNode::Stop(bool release) {
@@ -87,16 +101,43 @@ void ClusterNode::Stop(bool release) {
     abandoned.swap(jobs_);
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  for (Job& job : abandoned) {
-    if (!job.done) continue;  // a compaction
-    Activation failed;
-    failed.error = "the node is stopping";
-    job.done(std::move(failed));
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
   }
+  threads_.clear();
+  for (Job& job : abandoned) Abandon(job);
   if (directory_) directory_->Stop();
   if (flusher_) flusher_->Stop();
   if (lease_) lease_->Stop(release);
+}
+
+void ClusterNode::Abandon(Job& job) {
+  switch (job.kind) {
+    case Job::Kind::kActivate: {
+      Activation failed;
+      failed.error = "the node is stopping";
+      job.done(std::move(failed));
+      break;
+    }
+    case Job::Kind::kShip:
+      RemoveDatabaseImage(job.db_path);
+      job.shipped(CommitFlusher::Outcome::kFailed, std::string());
+      break;
+    case Job::Kind::kCompact:
+      break;
+  }
+}
+
+void ClusterNode::Queue(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      jobs_.push_back(std::move(job));
+      wake_.notify_one();
+      return;
+    }
+  }
+  Abandon(job);
 }
 
 void ClusterNode::KeepLocalCopy(const std::string& object, LocalCopy copy) {
@@ -116,62 +157,113 @@ void ClusterNode::KeepLocalCopy(const std::string& object, LocalCopy copy) {
 
 void ClusterNode::Activate(std::string object, std::string db_path,
                            std::function<void(Activation)> done) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!stopping_) {
-      jobs_.push_back(Job{std::move(object), std::move(db_path), std::move(done), 0});
-      wake_.notify_one();
-      return;
-    }
-  }
-  Activation failed;
-  failed.error = "the node is stopping";
-  done(std::move(failed));
+  Job job;
+  job.kind = Job::Kind::kActivate;
+  job.object = std::move(object);
+  job.db_path = std::move(db_path);
+  job.done = std::move(done);
+  Queue(std::move(job));
 }
 
-void ClusterNode::RunActivations() {
+void ClusterNode::Compact(std::string object, long long epoch, std::string scratch_path) {
+  Job job;
+  job.kind = Job::Kind::kCompact;
+  job.object = std::move(object);
+  job.db_path = std::move(scratch_path);
+  job.epoch = epoch;
+  Queue(std::move(job));
+}
+
+void ClusterNode::ShipWhole(LogRow row, std::string image_path, Shipped done) {
+  Job job;
+  job.kind = Job::Kind::kShip;
+  job.object = row.object;
+  job.db_path = std::move(image_path);
+  job.row = std::move(row);
+  job.shipped = std::move(done);
+  Queue(std::move(job));
+}
+
+void ClusterNode::RunJobs(PgSession* session) {
   for (;;) {
     Job job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      // The oldest job whose object no other thread is working on: one object's jobs keep
+      // their order, and a long one holds up only its own object's.
+      auto next = jobs_.end();
+      wake_.wait(lock, [this, &next] {
+        if (stopping_) return true;
+        next = std::find_if(jobs_.begin(), jobs_.end(),
+                            [this](const Job& j) { return !busy_.count(j.object); });
+        return next != jobs_.end();
+      });
       if (stopping_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      job = std::move(*next);
+      jobs_.erase(next);
+      busy_.insert(job.object);
     }
-    if (!job.done) {
-      CompactNow(job);
-      continue;
+    switch (job.kind) {
+      case Job::Kind::kActivate: {
+        Activation result = ActivateNow(*session, job);
+        job.done(std::move(result));
+        break;
+      }
+      case Job::Kind::kCompact:
+        CompactNow(*session, job);
+        break;
+      case Job::Kind::kShip:
+        ShipNow(*session, job);
+        break;
     }
-    Activation result = ActivateNow(job);
-    job.done(std::move(result));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      busy_.erase(job.object);
+    }
+    // A job of this object may be waiting for it.
+    wake_.notify_all();
   }
 }
 
-void ClusterNode::Compact(std::string object, long long epoch, std::string scratch_path) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (stopping_) return;
-  Job job;
-  job.object = std::move(object);
-  job.db_path = std::move(scratch_path);
-  job.epoch = epoch;
-  jobs_.push_back(std::move(job));
-  wake_.notify_one();
-}
-
-void ClusterNode::CompactNow(const Job& job) {
+void ClusterNode::CompactNow(PgSession& session, const Job& job) {
   try {
-    CompactLog(session_.Get(), job.object, options_.node, job.epoch, job.db_path,
+    CompactLog(session.Get(), job.object, options_.node, job.epoch, job.db_path,
                options_.max_object_bytes);
   } catch (const PgError& e) {
-    if (e.connection_lost()) session_.Drop();
+    if (e.connection_lost()) session.Drop();
     Log(LogLevel::kWarn, "cannot snapshot " + job.object + ": " + e.what());
   } catch (const std::exception& e) {
     Log(LogLevel::kWarn, "cannot snapshot " + job.object + ": " + e.what());
   }
 }
 
-Activation ClusterNode::ActivateNow(const Job& job) {
+void ClusterNode::ShipNow(PgSession& session, Job& job) {
+  CommitFlusher::Outcome outcome = CommitFlusher::Outcome::kFailed;
+  std::string chain;
+  try {
+    BuildDatabaseImage(job.db_path, options_.max_object_bytes);
+    std::optional<std::string> shipped =
+        ShipSnapshotCommit(session.Get(), options_.node, job.row, job.db_path);
+    if (shipped) {
+      outcome = CommitFlusher::Outcome::kDurable;
+      chain = std::move(*shipped);
+    } else {
+      outcome = CommitFlusher::Outcome::kFenced;
+    }
+  } catch (const PgError& e) {
+    // A lost connection leaves the outcome unknown: not acknowledged, and the object (reset by
+    // its kFailed) is restored from whatever the log holds. A takeover waits for the
+    // transaction's row lock, so it sees all of it or none.
+    if (e.connection_lost()) session.Drop();
+    Log(LogLevel::kError, "cannot ship " + job.object + " whole: " + e.what());
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "cannot ship " + job.object + " whole: " + e.what());
+  }
+  RemoveDatabaseImage(job.db_path);
+  job.shipped(outcome, std::move(chain));
+}
+
+Activation ClusterNode::ActivateNow(PgSession& session, const Job& job) {
   Activation result;
   // Read first: an ownership taken while the lease is already lost would belong to no live
   // generation.
@@ -189,12 +281,16 @@ Activation ClusterNode::ActivateNow(const Job& job) {
     }
   }
   try {
-    PgConnection& connection = session_.Get();
+    PgConnection& connection = session.Get();
     std::optional<long long> epoch = AcquireObject(connection, job.object, options_.node);
     if (!epoch) {
       std::optional<Ownership> owner = LookupOwner(connection, job.object);
       result.status = Activation::Status::kOwnedElsewhere;
       if (owner && owner->node) result.owner = *owner->node;
+      // Each of these cost a statement and an event's round trip: rare (a race with a takeover)
+      // unless something keeps asking for objects that moved away.
+      Log(LogLevel::kInfo, "not taking " + job.object + ": node " +
+                               (result.owner.empty() ? "?" : result.owner) + " holds it");
       return result;
     }
     result.status = Activation::Status::kReady;
@@ -207,13 +303,15 @@ Activation ClusterNode::ActivateNow(const Job& job) {
       result.tail_bytes = local->tail_bytes;
       return result;
     }
+    const long long before = FileBytes(job.db_path);
     RestoredObject restored =
         RestoreObject(connection, job.object, job.db_path, options_.max_object_bytes);
+    result.restored_bytes = FileBytes(job.db_path) - before;
     result.seq = restored.seq;
     result.chain = std::move(restored.chain);
     result.tail_bytes = restored.tail_bytes;
   } catch (const PgError& e) {
-    if (e.connection_lost()) session_.Drop();
+    if (e.connection_lost()) session.Drop();
     result.status = Activation::Status::kFailed;
     result.error = e.what();
   } catch (const std::exception& e) {

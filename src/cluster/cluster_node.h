@@ -2,10 +2,12 @@
 // the schema, the node's lease, the group-commit flusher, and the activation of objects (taking
 // ownership and restoring the local database from the log).
 //
-// Activations run on one thread of their own with their own PostgreSQL connection, so that no
-// event-loop thread ever waits for PostgreSQL: Activate() queues, and the result is handed to
-// `done` on that thread (which posts it back to the object's loop). They run one at a time;
-// restoring a large object delays the activations queued behind it.
+// Activations run on a small pool of threads of their own (kActivationThreads), each with its
+// own PostgreSQL connection, so that no event-loop thread ever waits for PostgreSQL: Activate()
+// queues, and the result is handed to `done` on the pool thread (which posts it back to the
+// object's loop). Jobs of different objects run side by side, so restoring a large object does
+// not hold up a small one; jobs of one object (an activation, a snapshot, an overflowed commit
+// shipped whole) run one at a time, in the order they were queued.
 //
 // Lifetime: Start() before the event loops run; Stop() after they have stopped producing
 // commits (everything queued then fails) and before the loops' io_contexts are destroyed, since
@@ -25,6 +27,8 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "cluster/cluster_directory.h"
 #include "cluster/commit_flusher.h"
@@ -67,6 +71,9 @@ struct Activation {
   std::string owner;         // kOwnedElsewhere: the owner's name
   std::string error;         // kFailed
   int alarm_retries = 0;     // kReady: the retries its alarm has had (`alarms`), if it has one
+  // kReady: how many bytes the restore added to the database file (negative: removed), which
+  // the app's storage quota has not seen (it counts commits, and files when it first measures).
+  long long restored_bytes = 0;
 };
 
 class ClusterNode {
@@ -102,8 +109,8 @@ class ClusterNode {
   // Takes `object` for this node and rebuilds its database file at `db_path` from the log, unless
   // a copy kept with KeepLocalCopy says the file is the log up to a row that is still the log's
   // last (same seq and checksum): then the file is used as it is. Every activation uses up the
-  // kept copy of its object, whatever it finds. `done` runs once, on the activation thread (or
-  // at once, failed, when stopping); it must not block.
+  // kept copy of its object, whatever it finds. `done` runs once, on a pool thread (or at once,
+  // failed, when stopping); it must not block.
   void Activate(std::string object, std::string db_path, std::function<void(Activation)> done);
   // The local file of `object` is exactly the log up to `copy` (its instance went with every
   // commit durable and nothing else pending). Process-wide, so that an activation on any thread
@@ -115,9 +122,9 @@ class ClusterNode {
   // The log of an object passes this many bytes after its latest snapshot: time for a new one.
   static constexpr long long kSnapshotEveryBytes = 4LL << 20;
 
-  // Queues the replacement of `object`'s log by a snapshot (CompactLog), on the activation
-  // thread, if this node still owns it at `epoch`; `scratch_path` is a file the rebuild may use.
-  // Failures are logged: the log then simply stays longer.
+  // Queues the replacement of `object`'s log by a snapshot (CompactLog), on the pool, if this node
+  // still owns it at `epoch`; `scratch_path` is a file the rebuild may use. Failures are logged:
+  // the log then simply stays longer.
   void Compact(std::string object, long long epoch, std::string scratch_path);
 
   // Where the cluster serves each object (for forwarding requests); valid after Start().
@@ -134,16 +141,34 @@ class ClusterNode {
     return flusher_->Submit(std::move(row), std::move(done));
   }
 
+  // Queues an overflowed commit, shipped whole as a snapshot (commit_snapshot.h): `row` names it
+  // (its checksum is the chain value before it), `image_path` holds the database's copy
+  // (CopyDatabaseFiles, database_image.h), which is built, sent and then removed on the pool.
+  // `done` runs once, on the pool thread (or at once, failed, when stopping), with the outcome
+  // and, when durable, the chain value after the commit; it must not block.
+  using Shipped = std::function<void(CommitFlusher::Outcome, std::string chain)>;
+  void ShipWhole(LogRow row, std::string image_path, Shipped done);
+
+  static constexpr int kActivationThreads = 4;
+
  private:
   struct Job {
+    enum class Kind { kActivate, kCompact, kShip };
+    Kind kind = Kind::kActivate;
     std::string object;
-    std::string db_path;
-    std::function<void(Activation)> done;  // empty for a compaction
+    std::string db_path;  // the object's file; a compaction's scratch file; a ship's image
+    std::function<void(Activation)> done;  // an activation's
     long long epoch = 0;                   // a compaction's
+    LogRow row;                            // a ship's
+    Shipped shipped;                       // a ship's
   };
-  void RunActivations();
-  Activation ActivateNow(const Job& job);
-  void CompactNow(const Job& job);
+  void RunJobs(PgSession* session);
+  // Fails (or drops) a job that will not run.
+  static void Abandon(Job& job);
+  void Queue(Job job);
+  Activation ActivateNow(PgSession& session, const Job& job);
+  void CompactNow(PgSession& session, const Job& job);
+  void ShipNow(PgSession& session, Job& job);
 
   ClusterNodeOptions options_;
   std::unique_ptr<NodeLease> lease_;
@@ -152,14 +177,15 @@ class ClusterNode {
   std::string forward_secret_;
   std::atomic<bool> control_gate_{false};
   std::atomic<int> control_generation_{-1};
-  PgSession session_;  // the activation thread's
+  std::vector<std::unique_ptr<PgSession>> sessions_;  // one per pool thread
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;
+  std::unordered_set<std::string> busy_;  // objects a pool thread is working on; mutex_
   std::unordered_map<std::string, LocalCopy> local_copies_;  // guarded by mutex_
   std::deque<std::string> local_copy_order_;                 // oldest first; may hold stale keys
   bool stopping_ = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace dorm::cluster

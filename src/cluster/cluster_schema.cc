@@ -127,6 +127,21 @@ ALTER TABLE usage_minutes ADD COLUMN incarnation text NOT NULL DEFAULT '';
 ALTER TABLE usage_minutes DROP CONSTRAINT usage_minutes_pkey;
 ALTER TABLE usage_minutes ADD PRIMARY KEY (app, class, object_id, minute, node, incarnation);
 )sql",
+    // 10: a snapshot's image in pieces (cluster/snapshot_image.h), so that an image is neither
+    // bounded by a bytea's 1 GiB nor held whole in memory: `image` stays for the snapshots
+    // written before (NULL for pieced ones), which also carry their size and SHA-256.
+    R"sql(
+ALTER TABLE snapshots ALTER COLUMN image DROP NOT NULL;
+ALTER TABLE snapshots ADD COLUMN image_bytes bigint;
+ALTER TABLE snapshots ADD COLUMN image_digest bytea;
+CREATE TABLE snapshot_pieces (
+  object text NOT NULL,
+  seq bigint NOT NULL,
+  piece integer NOT NULL CHECK (piece >= 0),
+  bytes bytea NOT NULL,
+  PRIMARY KEY (object, seq, piece)
+);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

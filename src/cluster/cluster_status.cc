@@ -15,7 +15,8 @@ constexpr const char* kTotals = R"sql(
 SELECT (SELECT count(*) FROM owners WHERE node IS NOT NULL),
        (SELECT count(*) FROM owners WHERE node IS NULL),
        (SELECT count(*) FROM alarms),
-       pg_total_relation_size('log'), pg_total_relation_size('snapshots'))sql";
+       pg_total_relation_size('log'), pg_total_relation_size('snapshots') +
+         pg_total_relation_size('snapshot_pieces'))sql";
 
 }  // namespace
 

@@ -104,4 +104,21 @@ std::set<std::pair<std::string, long long>> AppendCommits(PgConnection& connecti
   return accepted;
 }
 
+void WriteRowAlarm(PgConnection& connection, const LogRow& row) {
+  if (row.alarm == LogRow::Alarm::kDeleted) {
+    connection.Exec("DELETE FROM alarms WHERE object = $1", {PgParam::Text(row.object)});
+    return;
+  }
+  if (row.alarm != LogRow::Alarm::kSet) return;
+  const std::string alarm_ms = std::to_string(std::clamp(row.alarm_ms, 0LL, kMaxAlarmMs));
+  // The same rules as AppendCommits' set_alarms.
+  connection.Exec(
+      "INSERT INTO alarms (object, at, name)\n"
+      "VALUES ($1, timestamptz 'epoch' + $2::bigint * interval '1 millisecond', $3)\n"
+      "ON CONFLICT (object) DO UPDATE SET at = EXCLUDED.at,\n"
+      "  retries = CASE WHEN alarms.at = EXCLUDED.at THEN alarms.retries ELSE 0 END,\n"
+      "  name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE alarms.name END",
+      {PgParam::Text(row.object), PgParam::Text(alarm_ms), PgParam::Text(row.alarm_name)});
+}
+
 }  // namespace dorm::cluster

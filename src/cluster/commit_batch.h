@@ -53,4 +53,9 @@ std::set<std::pair<std::string, long long>> AppendCommits(PgConnection& connecti
                                                           const std::string& node,
                                                           const std::vector<LogRow>& rows);
 
+// Writes what `row` did to its object's alarm to `alarms`, as AppendCommits does for a row it
+// inserted: for a commit made durable another way (commit_snapshot.h), inside the transaction
+// that makes it durable. Does nothing for Alarm::kUnchanged.
+void WriteRowAlarm(PgConnection& connection, const LogRow& row);
+
 }  // namespace dorm::cluster

@@ -10,7 +10,7 @@ namespace {
 constexpr const char* kAppendLock = "7305104912034872";
 
 // The tables that hold an object's data, by its key.
-constexpr const char* kObjectTables[] = {"owners", "log", "snapshots", "alarms"};
+constexpr const char* kObjectTables[] = {"owners", "log", "snapshots", "snapshot_pieces", "alarms"};
 
 PgSessionOptions SessionOptions(const std::string& conninfo) {
   PgSessionOptions options;

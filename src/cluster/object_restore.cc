@@ -8,11 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <stdexcept>
 
+#include "cluster/snapshot_image.h"
 #include "cluster/wal_replay.h"
 
 namespace dorm::cluster {
@@ -57,6 +56,33 @@ void CheckIntegrity(const std::string& path) {
   }
 }
 
+// A snapshot stored whole in `snapshots.image` (before pieces) written to `path`.
+void WriteInlineImage(PgConnection& connection, const std::string& object, long long seq,
+                      const std::string& path, long long max_bytes) {
+  const std::string s = std::to_string(seq);
+  PgResult row =
+      connection.ExecBinary("SELECT image FROM snapshots WHERE object = $1 AND seq = $2::bigint",
+                            {PgParam::Text(object), PgParam::Text(s)});
+  if (row.rows() != 1) throw std::runtime_error("the snapshot of " + object + " went away");
+  std::string image = row.Bytes(0, 0);
+  if (static_cast<long long>(image.size()) > max_bytes) {
+    throw std::runtime_error("the snapshot of " + object + " is over the object size limit");
+  }
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
+  size_t written = 0;
+  while (written < image.size()) {
+    ssize_t n = ::write(fd, image.data() + written, image.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    }
+    written += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
 }  // namespace
 
 RestoredObject RestoreObject(PgConnection& connection, const std::string& object,
@@ -64,33 +90,26 @@ RestoredObject RestoreObject(PgConnection& connection, const std::string& object
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) RemoveIfPresent(path + suffix);
   RestoredObject restored;
   std::unique_ptr<ReplayTarget> target;
-  // Binary rows: images and frames come as stored, not as hex text twice their size.
+  // Binary rows: images and frames come as stored, not as hex text twice their size. The image
+  // itself is read here only for a snapshot from before pieces (schema version 9 and older).
   PgResult snapshot = connection.ExecBinary(
-      "SELECT seq, image, checksum FROM snapshots WHERE object = $1 ORDER BY seq DESC LIMIT 1",
+      "SELECT seq, checksum, image_bytes, image_digest, image IS NULL FROM snapshots "
+      "WHERE object = $1 ORDER BY seq DESC LIMIT 1",
       {PgParam::Text(object)});
   if (snapshot.rows() == 1) {
-    std::string image = snapshot.Bytes(0, 1);
-    if (static_cast<long long>(image.size()) > max_bytes) {
-      throw std::runtime_error("the snapshot of " + object + " is over the object size limit");
-    }
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
-    size_t written = 0;
-    while (written < image.size()) {
-      ssize_t n = ::write(fd, image.data() + written, image.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ::close(fd);
-        throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-      }
-      written += static_cast<size_t>(n);
-    }
-    ::close(fd);
     restored.seq = snapshot.Int(0, 0);
     restored.snapshot_seq = restored.seq;
-    restored.chain = snapshot.Bytes(0, 2);
+    restored.chain = snapshot.Bytes(0, 1);
+    if (snapshot.Bool(0, 4)) {
+      SnapshotImage image;
+      image.bytes = snapshot.IsNull(0, 2) ? -1 : snapshot.Int(0, 2);
+      image.digest = snapshot.IsNull(0, 3) ? std::string() : snapshot.Bytes(0, 3);
+      LoadSnapshotImage(connection, object, restored.seq, image, path, max_bytes);
+    } else {
+      WriteInlineImage(connection, object, restored.seq, path, max_bytes);
+    }
     target = std::make_unique<ReplayTarget>(path, restored.chain, max_bytes);
   }
   const std::string batch = std::to_string(kRowsPerRead);
@@ -136,48 +155,42 @@ long long CompactLog(PgConnection& connection, const std::string& object, const 
       ::unlink((scratch_path + suffix).c_str());
     }
   };
-  RestoredObject rebuilt;
-  std::string image;
   try {
-    rebuilt =
-        RestoreObject(connection, object, scratch_path, std::min(max_bytes, kMaxSnapshotBytes));
-    if (rebuilt.seq > rebuilt.snapshot_seq) {
-      std::ifstream in(scratch_path, std::ios::binary);
-      image.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      if (in.bad()) throw std::runtime_error("cannot read " + scratch_path);
+    RestoredObject rebuilt = RestoreObject(connection, object, scratch_path, max_bytes);
+    if (rebuilt.seq <= rebuilt.snapshot_seq) {
+      remove_scratch();
+      return 0;
     }
+    const std::string e = std::to_string(epoch);
+    const std::string seq = std::to_string(rebuilt.seq);
+    connection.Exec("BEGIN");
+    try {
+      PgResult owned = connection.Exec(
+          "SELECT 1 FROM owners WHERE object = $1 AND node = $2 AND epoch = $3::bigint FOR SHARE",
+          {PgParam::Text(object), PgParam::Text(node), PgParam::Text(e)});
+      // A newer snapshot (an overflowed commit shipped whole meanwhile) makes this one moot.
+      PgResult newer =
+          connection.Exec("SELECT 1 FROM snapshots WHERE object = $1 AND seq >= $2::bigint",
+                          {PgParam::Text(object), PgParam::Text(seq)});
+      if (owned.rows() == 0 || newer.rows() > 0) {
+        connection.Exec("ROLLBACK");
+        remove_scratch();
+        return 0;
+      }
+      // Streamed from the scratch file, a piece at a time.
+      InsertSnapshot(connection, object, rebuilt.seq, scratch_path,
+                     [&rebuilt](const SnapshotImage&) { return rebuilt.chain; });
+      connection.Exec("COMMIT");
+    } catch (...) {
+      connection.RollbackAfterFailure();
+      throw;
+    }
+    remove_scratch();
+    return rebuilt.seq;
   } catch (...) {
     remove_scratch();
     throw;
   }
-  remove_scratch();
-  if (rebuilt.seq <= rebuilt.snapshot_seq) return 0;
-  const std::string seq = std::to_string(rebuilt.seq);
-  const std::string e = std::to_string(epoch);
-  connection.Exec("BEGIN");
-  try {
-    PgResult owned = connection.Exec(
-        "SELECT 1 FROM owners WHERE object = $1 AND node = $2 AND epoch = $3::bigint FOR SHARE",
-        {PgParam::Text(object), PgParam::Text(node), PgParam::Text(e)});
-    if (owned.rows() == 0) {
-      connection.Exec("ROLLBACK");
-      return 0;
-    }
-    connection.Exec(
-        "INSERT INTO snapshots (object, seq, image, checksum) VALUES ($1, $2::bigint, $3, $4) "
-        "ON CONFLICT (object, seq) DO NOTHING",
-        {PgParam::Text(object), PgParam::Text(seq), PgParam::Binary(image),
-         PgParam::Binary(rebuilt.chain)});
-    connection.Exec("DELETE FROM snapshots WHERE object = $1 AND seq < $2::bigint",
-                    {PgParam::Text(object), PgParam::Text(seq)});
-    connection.Exec("DELETE FROM log WHERE object = $1 AND seq <= $2::bigint",
-                    {PgParam::Text(object), PgParam::Text(seq)});
-    connection.Exec("COMMIT");
-  } catch (...) {
-    connection.RollbackAfterFailure();
-    throw;
-  }
-  return rebuilt.seq;
 }
 
 }  // namespace dorm::cluster

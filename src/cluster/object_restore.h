@@ -1,7 +1,8 @@
 // Rebuilds an object's local database file from the cluster's log, for its new owner.
 //
 // The file (and any write-ahead log or journal beside it) is replaced by the object's latest
-// snapshot (or an empty file) with the log's later transactions applied in `seq` order
+// snapshot (or an empty file; the image streamed from its pieces, checked against its size and
+// SHA-256) with the log's later transactions applied in `seq` order
 // (wal_replay.h): each row's checksum must extend the chain from the snapshot's, `seq` must have
 // no gap, and the result must pass SQLite's `PRAGMA integrity_check`. An object with neither
 // snapshot nor row is left with no file (it has never committed).
@@ -31,17 +32,14 @@ struct RestoredObject {
 RestoredObject RestoreObject(PgConnection& connection, const std::string& object,
                              const std::string& path, long long max_bytes);
 
-// Largest database a snapshot holds (a bytea is at most 1 GiB, and the image is held in memory
-// while it is sent): a larger object keeps its whole log.
-constexpr long long kMaxSnapshotBytes = 256LL << 20;
-
 // Replaces the log rows of `object` up to its current end by a snapshot: the database rebuilt
 // from the log (RestoreObject into `scratch_path`, removed afterwards) is stored in `snapshots`
 // with the chain's value, and the older snapshots and the rows it covers are deleted, in one
 // transaction that holds `owners`' row FOR SHARE and does nothing unless `node` still owns the
 // object at `epoch` (a takeover waits for it, then restores from what it left). Returns the
-// snapshot's seq, or 0 when nothing was done (no new row, or not the owner). Throws as
-// RestoreObject does (also for a database over kMaxSnapshotBytes).
+// snapshot's seq, or 0 when nothing was done (no new row, not the owner, or a newer snapshot is
+// there). The image goes in pieces streamed from the scratch file (snapshot_image.h), so its size
+// is bounded only by `max_bytes`. Throws as RestoreObject does.
 long long CompactLog(PgConnection& connection, const std::string& object, const std::string& node,
                      long long epoch, const std::string& scratch_path, long long max_bytes);
 

@@ -26,6 +26,10 @@ bool IsPageSize(uint32_t size) { return size >= 512 && size <= 65536 && (size & 
 struct CaptureState {
   CommitCallback callback;
   size_t max_bytes = 64 << 20;
+  // Frames of the log up to its last commit frame; 0 while the log is empty or starts over.
+  // Unknown for a log opened with frames in it, until the first write shows where they end.
+  uint32_t committed_frames = 0;
+  bool committed_frames_known = true;
 };
 
 // Follows the frames written to one write-ahead log (see the header for the format).
@@ -36,6 +40,11 @@ class WalTracker {
   void SetPageSize(uint32_t size) { page_size_ = IsPageSize(size) ? size : 0; }
   // Until the log starts over, every commit is reported as overflowed (ship the whole database).
   void Poison() { poisoned_ = true; }
+  // The log was cut to nothing: it holds no committed frame until it starts over.
+  void Emptied() {
+    state_->committed_frames = 0;
+    state_->committed_frames_known = true;
+  }
 
   // Called after `bytes` were written at `offset`. False if the callback threw.
   bool OnWrite(const unsigned char* bytes, sqlite3_int64 count, sqlite3_int64 offset) {
@@ -50,6 +59,8 @@ class WalTracker {
       has_last_ = false;
       poisoned_ = false;
       last_commit_ = 0;
+      state_->committed_frames = 0;
+      state_->committed_frames_known = true;
       bytes += kWalHeaderBytes;
       count -= kWalHeaderBytes;
       offset += kWalHeaderBytes;
@@ -62,7 +73,11 @@ class WalTracker {
       sqlite3_int64 within = relative % frame_bytes;
       sqlite3_int64 chunk = std::min(count, frame_bytes - within);
       // A log opened with frames in it: the first frame written follows its last commit.
-      if (!last_commit_) last_commit_ = index - 1;
+      if (!last_commit_) {
+        last_commit_ = index - 1;
+        state_->committed_frames = index - 1;
+        state_->committed_frames_known = true;
+      }
       // Frames up to the last commit are only rewritten for their checksums: nothing to track.
       if (index > *last_commit_ && !Track(index, bytes, within, chunk)) return false;
       bytes += chunk;
@@ -167,6 +182,7 @@ class WalTracker {
   // transaction and will be written over.
   void Forget(uint32_t index) {
     last_commit_ = index;
+    state_->committed_frames = index;
     pending_.clear();
     pending_bytes_ = 0;
     overflow_ = false;
@@ -235,6 +251,9 @@ int ShimWrite(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 
 }
 
 int ShimTruncate(sqlite3_file* file, sqlite3_int64 size) {
+  ShimFile* shim = reinterpret_cast<ShimFile*>(file);
+  // A log cut to nothing (a TRUNCATE checkpoint): every commit is in the database file.
+  if (shim->tracker && size < kWalHeaderBytes) shim->tracker->Emptied();
   return RealMethods(file)->xTruncate(Real(file), size);
 }
 int ShimSync(sqlite3_file* file, int flags) { return RealMethods(file)->xSync(Real(file), flags); }
@@ -314,6 +333,7 @@ int ShimOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags,
           size >= kWalHeaderBytes &&
           shim->real->pMethods->xRead(shim->real, header, kWalHeaderBytes, 0) == SQLITE_OK) {
         shim->tracker->SetPageSize(ReadU32(header + 8));
+        shim->state->committed_frames_known = false;
       }
     }
   }
@@ -409,6 +429,17 @@ bool SetCommitCallback(sqlite3* db, CommitCallback callback, size_t max_bytes) {
   state->callback = std::move(callback);
   state->max_bytes = max_bytes;
   return true;
+}
+
+std::optional<uint32_t> CommittedWalFrames(sqlite3* db) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
+      file->pMethods != &g_methods) {
+    return std::nullopt;
+  }
+  const CaptureState* state = reinterpret_cast<ShimFile*>(file)->state;
+  if (!state->committed_frames_known) return std::nullopt;
+  return state->committed_frames;
 }
 
 }  // namespace dorm::cluster

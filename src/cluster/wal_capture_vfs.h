@@ -35,7 +35,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "cluster/commit_frames.h"
 
@@ -54,5 +56,14 @@ bool RegisterWalCaptureVfs();
 // Sets the callback of `db`'s main database (opened with kWalCaptureVfs); an empty callback
 // stops reporting. Returns false if `db` was not opened through the VFS.
 bool SetCommitCallback(sqlite3* db, CommitCallback callback, size_t max_bytes = 64 << 20);
+
+// How many frames of `db`'s write-ahead log, from its start, run up to its last commit frame: the
+// database as of its last commit is its main file with those frames written over it in order
+// (what a checkpoint does), then cut to the last commit frame's database size. 0 when the log
+// holds no commit (empty, cut to nothing, or starting over after a complete checkpoint): the
+// main file alone is the database then. Frames after them belong to a transaction in progress.
+// nullopt if `db` was not opened through the VFS, or if its log had frames when it was opened
+// and nothing was written since (where they end is not known). Call on the connection's thread.
+std::optional<uint32_t> CommittedWalFrames(sqlite3* db);
 
 }  // namespace dorm::cluster

@@ -153,11 +153,19 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
         return ErrorResponse(400,
                              "The var '" + name + "' has the name of a Durable Object binding.");
       }
-      // As on Cloudflare, a var that is not a string is that JSON value in `env`.
-      vars.emplace_back(name, value.is_string() ? std::string(value.as_string())
+      // As on Cloudflare, a var that is not a string is that JSON value in `env`. Its size is
+      // that of its JSON text, as the user wrote it: the marker that tells the runtime to parse
+      // it is Dorm's own and does not count.
+      std::string text =
+          value.is_string() ? std::string(value.as_string()) : json::serialize(value);
+      if (text.size() > kMaxEnvValueBytes) {
+        return ErrorResponse(413, "Env var value is too large: " + name + " has " +
+                                      std::to_string(text.size()) + " bytes (the limit is 5 KiB).");
+      }
+      vars.emplace_back(name, value.is_string() ? std::move(text)
                                                 : std::string(runtime::kJsonEnvValuePrefix,
                                                               runtime::kJsonEnvValuePrefixSize) +
-                                                      json::serialize(value));
+                                                      text);
     }
     if (!vars.empty() && !env_store_) {
       return ErrorResponse(503, "Env vars are not available on this server.");
@@ -166,11 +174,6 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     // (one write each) and gave every instance of the app an env of that size.
     std::set<std::string> keys;
     for (const auto& [name, value] : vars) {
-      if (value.size() > kMaxEnvValueBytes) {
-        return ErrorResponse(413, "Env var value is too large: " + name + " has " +
-                                      std::to_string(value.size()) +
-                                      " bytes (the limit is 5 KiB).");
-      }
       if (keys.size() <= kMaxEnvVarsPerApp) keys.insert(name);
     }
     if (!vars.empty()) {

@@ -14,6 +14,7 @@
 
 #include "cluster/forward_auth.h"
 #include "net/peer_address.h"
+#include "net/peer_call_codec.h"
 #include "net/peer_connections.h"
 #include "util/log.h"
 
@@ -173,6 +174,15 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
         });
   }
 
+  // What the signature covers: the target, and for an internal call (a client's connection passed
+  // to a socket another node keeps) its description too, which such a call has none of.
+  std::string SignedJobTarget() const {
+    if (job_.target.compare(0, sizeof kInternalPrefix - 1, kInternalPrefix) == 0) {
+      return SignedTarget(job_.target, "");
+    }
+    return job_.target;
+  }
+
   void SendHead() {
     boost::system::error_code ignored;
     peer_.set_option(tcp::no_delay(true), ignored);
@@ -199,7 +209,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     head_out_ += std::string(cluster::kForwardedHeader) + ": " + forwarded + "\r\n";
     head_out_ +=
         std::string(cluster::kForwardSignatureHeader) + ": " +
-        cluster::SignForward(cluster_.forward_secret(), job_.method, job_.target, forwarded) +
+        cluster::SignForward(cluster_.forward_secret(), job_.method, SignedJobTarget(), forwarded) +
         "\r\n\r\n";
     asio::async_write(
         peer_, asio::buffer(head_out_),
@@ -411,7 +421,9 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     Log(LogLevel::kWarn, "cluster node " + node_ + " did not answer a forwarded request within " +
                              std::to_string(cluster::kForwardAnswerWait.count()) + " ms");
     cluster_.directory().Forget(job_.object);
-    if (processing_ || upstream_started_ || hops_ >= cluster::kMaxForwardHops) {
+    // (A connection passed to a socket another node keeps names no object: it cannot move.)
+    if (processing_ || upstream_started_ || hops_ >= cluster::kMaxForwardHops ||
+        job_.object.empty()) {
       return Fail(kUnavailableMessage);
     }
     silent_node_ = node_;

@@ -49,7 +49,7 @@
 namespace dorm::net {
 
 struct ForwardJob {
-  std::string object;     // the object's key, as the directory knows it
+  std::string object;     // the object's key, as the directory knows it (empty: none)
   std::string method;     // as the client sent it
   std::string target;     // as the client sent it
   unsigned version = 11;  // the client's HTTP version (10 or 11)

@@ -24,7 +24,10 @@
 #include "net/event_web_socket.h"
 #include "net/expiry_timer.h"
 #include "net/forward_tunnel.h"
+#include "net/peer_call.h"
 #include "net/peer_call_codec.h"
+#include "net/peer_sockets.h"
+#include "net/peer_streams.h"
 #include "net/request_head.h"
 #include "net/response_head.h"
 #include "net/route.h"
@@ -176,6 +179,10 @@ class Session : public std::enable_shared_from_this<Session> {
     upgrade_request_.reset();
     object_key_.clear();
     internal_ = Internal::kNone;
+    internal_streams_.clear();
+    stream_channel_.reset();
+    stream_failure_.reset();
+    stream_answered_ = false;
     if (buffer_.size() == 0) buffer_.shrink_to_fit();  // idle connections keep no large buffer
     if (first || buffer_.size() > 0) {
       phase_ = Phase::kHead;
@@ -373,7 +380,32 @@ class Session : public std::enable_shared_from_this<Session> {
              "the cluster.");
       return;
     }
+    const std::string socket_prefix = std::string(kInternalSocketTarget) + "?";
+    if (target_.compare(0, socket_prefix.size(), socket_prefix) == 0) {
+      const std::string token = target_.substr(socket_prefix.size());
+      if (req.method() != http::verb::get || !websocket::is_upgrade(req) ||
+          !IsPeerStreamToken(token)) {
+        Refuse(400, "Malformed internal call between the nodes of the cluster.");
+        return;
+      }
+      internal_ = Internal::kSocket;
+      internal_socket_ = token;
+      plan_ = HttpServer::Plan{};
+      plan_.route.kind = RouteKind::kObject;  // so that it is taken as an upgrade
+      where_ = "socket (from node " + forwarded_->node + ")";
+      request_ = runtime::HttpRequestData{};
+      ContinueAdmitted();
+      return;
+    }
     std::optional<PeerCallMeta> meta = DecodeCallMeta(req[kCallHeader]);
+    if (target_ == kInternalStreamTarget) {
+      if (req.method() != http::verb::post || !meta || meta->stream.empty()) {
+        Refuse(400, "Malformed internal call between the nodes of the cluster.");
+        return;
+      }
+      AdmitStream(meta->stream);
+      return;
+    }
     const bool fetch = target_ == kInternalFetchTarget;
     if ((!fetch && target_ != kInternalRpcTarget) || req.method() != http::verb::post || !meta ||
         meta->address.app.empty() || meta->address.class_name.empty() ||
@@ -396,46 +428,116 @@ class Session : public std::enable_shared_from_this<Session> {
       request_.headers = std::move(meta->headers);
     } else {
       internal_method_ = std::move(meta->method);
+      internal_streams_ = std::move(meta->streams);
     }
     ContinueAdmitted();
+  }
+
+  // The push of a stream's bytes from the node that produces them (net/peer_streams.h): its body
+  // goes to the channel of stream `token` as a client's upload goes to an object, with the same
+  // backpressure; it is answered once the body ended or the reader cancelled it.
+  void AdmitStream(const std::string& token) {
+    stream_channel_ = JoinPeerStream(token, nullptr, io_);
+    if (!stream_channel_) {
+      Refuse(503, "Too many streams between the nodes of the cluster wait; retry the request.");
+      return;
+    }
+    internal_ = Internal::kStream;
+    plan_ = HttpServer::Plan{};
+    plan_.route.kind = RouteKind::kObject;  // so that its body streams (BeginBody)
+    where_ = "stream (from node " + forwarded_->node + ")";
+    request_ = runtime::HttpRequestData{};
+    // A stream is as long as its producer makes it, and pauses as long as it does, as between the
+    // objects of one node: neither the body limit nor the body timeout applies (ArmUpload).
+    parser_->body_limit(boost::none);
+    on_chunk_header_ = [this](std::uint64_t size, beast::string_view extensions,
+                              beast::error_code&) {
+      if (size != 0 || extensions.empty()) return;
+      std::optional<runtime::ResponseStream::Failure> failure =
+          DecodePeerStreamFailure(std::string_view(extensions.data(), extensions.size()));
+      stream_failure_ = failure ? std::move(*failure) : runtime::ResponseStream::ConnectionLost();
+    };
+    parser_->on_chunk_header(on_chunk_header_);
+    ContinueAdmitted();
+  }
+
+  // The stream's push is answered (empty 200) once its channel no longer takes bytes.
+  void AnswerStream() {
+    if (internal_ != Internal::kStream || stream_answered_) return;
+    stream_answered_ = true;
+    asio::post(io_, [self = shared_from_this(), seq = request_seq_] {
+      self->OnAnswer(seq, runtime::HttpResponseData{});
+    });
+  }
+
+  // What a stream's push or an answer's streams are sent with.
+  PeerCallOptions PeerOptions() const {
+    PeerCallOptions options;
+    options.head_timeout = 3 * server_.options().peer_progress_every;
+    return options;
   }
 
   // The answer to an internal call: the callee's answer, but for its body, described in
   // kAnswerHeader. What cannot cross nodes fails the call instead.
   runtime::HttpResponseData InternalAnswer(runtime::HttpResponseData response) {
     const char* refusal = nullptr;
-    if (response.web_socket_id != 0) {
-      NotifySocketNeverConnected(response);
+    std::optional<std::string> socket_token;
+    if (response.web_socket_id != 0 && internal_ == Internal::kFetch && response.status == 101) {
+      // The socket stays here; the caller's node may pass its client's connection to it.
+      runtime::EnginePool* pool = &pool_;
+      socket_token = OfferPeerSocket(
+          PendingPeerSocket{*SocketOwner(response), response.web_socket_id, response.headers}, io_,
+          [pool](const PendingPeerSocket& socket) {
+            asio::post(pool->io(socket.loop), [pool, socket] {
+              if (runtime::ThreadEngine* engine = pool->engine(socket.loop)) {
+                engine->OnWebSocketClosed(socket.socket_id, 1006, "", false);
+              }
+            });
+          });
+      if (socket_token) response.web_socket_id = 0;
+    }
+    if (response.web_socket_id != 0 || response.remote_web_socket) {
+      // Another node's socket passed on once more, or too many sockets wait here.
+      if (response.web_socket_id != 0) NotifySocketNeverConnected(response);
       response.web_socket_id = 0;
+      response.remote_web_socket.reset();
       refusal =
           "A WebSocket cannot be returned through a Durable Object stub's fetch() from another "
           "node of the cluster.";
-    } else if (std::vector<runtime::RpcChannel> channels = response.rpc_streams
-                                                               ? response.rpc_streams->Release()
-                                                               : std::vector<runtime::RpcChannel>{};
-               !channels.empty()) {
-      // Ended as an undelivered message's are, so that the callee stops producing them.
-      for (const runtime::RpcChannel& channel : channels) {
-        if (channel.writable) {
-          channel.stream->Finish(false);
-        } else {
-          channel.stream->Cancel();
-        }
-      }
+    } else if (response.rpc_node_bound) {
       refusal =
-          "ReadableStreams and WritableStreams cannot be returned by a Durable Object on another "
-          "node of the cluster.";
-    } else if (response.rpc_references) {
-      refusal =
-          "Functions, RpcTargets and Durable Object stubs cannot be returned by a Durable Object "
+          "Functions and RpcTargets that a Worker exports cannot be returned by a Durable Object "
           "on another node of the cluster.";
+    }
+    // The result's streams go to the caller's node beside the answer (net/peer_streams.h).
+    std::vector<PeerStreamRef> streams;
+    std::vector<runtime::RpcChannel> channels =
+        response.rpc_streams ? response.rpc_streams->Release() : std::vector<runtime::RpcChannel>{};
+    if (!channels.empty()) {
+      std::optional<std::string> addr = server_.cluster()->directory().AddressOf(forwarded_->node);
+      std::optional<std::vector<PeerStreamRef>> refs;
+      if (!refusal && addr) {
+        refs = SendPeerStreams(io_, *server_.cluster(), forwarded_->node, *addr, PeerOptions(),
+                               std::move(channels));
+      } else {
+        // Ended as an undelivered message's are, so that the callee stops producing them.
+        runtime::RpcStreamList dropped(std::move(channels));
+      }
+      if (refs) {
+        streams = std::move(*refs);
+      } else if (!refusal) {
+        refusal = "Too many streams to return to a Durable Object on another node of the cluster.";
+      }
     }
     if (refusal) {
       if (response.body_stream) response.body_stream->Cancel();
       response = runtime::HttpResponseData::JsonError(500, refusal);
+      streams.clear();
+      socket_token.reset();
     }
     runtime::HttpResponseData outer;
-    outer.headers.emplace_back(kAnswerHeader, EncodeAnswerMeta(response));
+    outer.headers.emplace_back(kAnswerHeader, EncodeAnswerMeta(response, streams));
+    if (socket_token) outer.headers.emplace_back(kSocketHeader, *socket_token);
     outer.body = std::move(response.body);
     outer.body_stream = std::move(response.body_stream);
     return outer;
@@ -733,9 +835,58 @@ class Session : public std::enable_shared_from_this<Session> {
   // An internal call, admitted and its body read (RPC) or streaming (fetch), as a call from an
   // object of this node: through the callee's loop queue (EnginePool::DispatchCall).
   void DispatchInternal() {
+    if (internal_ == Internal::kSocket) {
+      std::optional<PendingPeerSocket> socket = TakePeerSocket(internal_socket_);
+      if (!socket) {
+        Refuse(410,
+               "This WebSocket came through a stub's fetch() too long ago (30 s) or was already "
+               "returned in a Response.");
+        return;
+      }
+      runtime::HttpResponseData answer;
+      answer.status = 101;
+      answer.web_socket_id = socket->socket_id;
+      answer.web_socket_loop = static_cast<int>(socket->loop);
+      answer.headers = std::move(socket->headers);
+      OnAnswer(++request_seq_, std::move(answer));
+      return;
+    }
+    if (internal_ == Internal::kStream) {
+      ++request_seq_;
+      if (upload_ == Upload::kNone) {
+        // The whole body came with the head.
+        if (!request_.body.empty()) {
+          stream_channel_->Reserve(request_.body.size());
+          stream_channel_->Push(std::move(request_.body));
+        }
+        if (stream_failure_) {
+          stream_channel_->Finish(false, *std::exchange(stream_failure_, std::nullopt));
+        } else {
+          stream_channel_->Finish(true);
+        }
+        AnswerStream();
+        return;
+      }
+      // The producing node waits for the answer as long as the stream flows: it hears that this
+      // node lives, as a caller does.
+      ArmProgress(/*first=*/true);
+      return;
+    }
     if (internal_ == Internal::kRpc && request_.body.size() > runtime::kMaxRpcMessageBytes) {
       Refuse(413, runtime::RpcTooLargeMessage(request_.body.size()));
       return;
+    }
+    runtime::RpcStreams streams;
+    if (!internal_streams_.empty()) {
+      // The arguments' streams: ReadableStreams meet their pushes, WritableStreams are pushed back.
+      std::optional<std::string> addr = server_.cluster()->directory().AddressOf(forwarded_->node);
+      if (!addr) {
+        Refuse(503, runtime::kClusterUnavailableMessage);
+        return;
+      }
+      streams = ReceivePeerStreams(io_, *server_.cluster(), forwarded_->node, *addr, PeerOptions(),
+                                   internal_streams_);
+      internal_streams_.clear();
     }
     const size_t loop = pool_.RouteObject(plan_.address);
     owner_ = loop;
@@ -751,7 +902,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       pool_.DispatchCall(loop, plan_.address,
                          runtime::RpcEvent{std::move(internal_method_), std::move(request_.body),
-                                           std::move(respond), false, nullptr});
+                                           std::move(respond), false, std::move(streams)});
     }
     // Queued on the callee's loop (behind the calls queued before, which its object admits in
     // order): the first "102 Processing" tells the calling node so at once, and its next call to
@@ -825,7 +976,7 @@ class Session : public std::enable_shared_from_this<Session> {
         server_.cluster()->directory().Forget(object_key_);
       }
     }
-    if (internal_ != Internal::kNone && !redirect) {
+    if ((internal_ == Internal::kRpc || internal_ == Internal::kFetch) && !redirect) {
       response = InternalAnswer(std::move(response));
     }
     Write(std::move(response));
@@ -862,7 +1013,8 @@ class Session : public std::enable_shared_from_this<Session> {
       RefuseOverBodyBudget();
       return;
     }
-    upload_stream_ = std::make_shared<runtime::ResponseStream>();
+    upload_stream_ = internal_ == Internal::kStream ? stream_channel_
+                                                    : std::make_shared<runtime::ResponseStream>();
     // Called on the object's thread when it has taken what was queued, or cancelled: only posts
     // to this connection's. Weak: the stream may outlive the session (the object holds it).
     std::weak_ptr<Session> weak = weak_from_this();
@@ -954,6 +1106,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The object took enough of what was queued (or cancelled its body).
   void OnUploadRoom() {
+    if (upload_ == Upload::kReading && internal_ == Internal::kStream &&
+        upload_stream_->cancelled()) {
+      // A stream's reader cancelled while this node waits for more of it: the push is answered
+      // now, so that the producing node cancels its stream (it may never send more).
+      AbandonUpload();
+      return;
+    }
     if (upload_ != Upload::kPaused) return;
     if (upload_stream_->cancelled()) {
       AbandonUpload();
@@ -965,10 +1124,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void EndUpload() {
+    if (stream_failure_) {
+      // A stream's push whose last chunk says its stream failed.
+      FailUpload(*std::exchange(stream_failure_, std::nullopt));
+      return;
+    }
     upload_ = Upload::kDone;
     upload_stream_->Finish(true);
     DisarmUpload();
     reservation_.Release();
+    AnswerStream();
     // While the body was read, a response streaming out did not watch for the client leaving.
     if (phase_ == Phase::kStreaming) WatchPeer();
   }
@@ -980,6 +1145,7 @@ class Session : public std::enable_shared_from_this<Session> {
     upload_stream_->Cancel();
     DisarmUpload();
     reservation_.Release();
+    AnswerStream();
   }
 
   void FailUpload(runtime::ResponseStream::Failure failure) {
@@ -987,6 +1153,7 @@ class Session : public std::enable_shared_from_this<Session> {
     upload_stream_->Finish(false, std::move(failure));
     DisarmUpload();
     reservation_.Release();
+    AnswerStream();
   }
 
   bool UploadUnfinished() const {
@@ -1029,6 +1196,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ArmUpload() {
+    if (internal_ == Internal::kStream) return;  // see AdmitStream
     upload_timer_.Arm(server_.options().body_timeout, shared_from_this(),
                       [this] { OnUploadTimeout(); });
   }
@@ -1122,6 +1290,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (data.body_stream) {
       WriteStreamed(std::move(data));
       return;
+    }
+    if (data.remote_web_socket) {
+      if (upgrade_request_ && data.status == 101 && !server_.draining() && server_.cluster()) {
+        ForwardToSocket(*data.remote_web_socket);
+        return;
+      }
+      data = upgrade_request_ ? Plain(503, "The server is shutting down.")
+                              : Plain(500,
+                                      "The Durable Object answered with a WebSocket (status 101) "
+                                      "a request that is not a WebSocket upgrade.");
+      keep_alive_ = false;
     }
     if (data.web_socket_id != 0) {
       if (upgrade_request_ && data.status == 101 && !server_.draining()) {
@@ -1419,6 +1598,44 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Completes an upgrade whose socket another node keeps (a 101 through a stub's fetch() from an
+  // object there): the client's upgrade request goes to that node, which attaches the connection
+  // to the socket, through a tunnel that relays the handshake and the frames (net/peer_sockets.h).
+  void ForwardToSocket(const runtime::RemoteWebSocket& remote) {
+    ForwardJob job;
+    job.method = "GET";
+    job.target = std::string(kInternalSocketTarget) + "?" + remote.token;
+    job.version = 11;
+    job.upgrade = true;
+    for (const auto& field : *upgrade_request_) {
+      const auto name = field.name_string();
+      if (beast::iequals(name, "connection") || beast::iequals(name, "keep-alive") ||
+          beast::iequals(name, "proxy-connection") || beast::iequals(name, "te") ||
+          beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+          beast::iequals(name, "expect") || IsServerHeaderName(name)) {
+        continue;
+      }
+      job.fields.append(name.data(), name.size());
+      job.fields += ": ";
+      job.fields.append(field.value().data(), field.value().size());
+      job.fields += "\r\n";
+    }
+    beast::error_code ec;
+    tcp::endpoint peer = socket_.remote_endpoint(ec);
+    if (!ec) job.client_address = peer.address().to_string();
+    job.node = remote.node;
+    job.addr = remote.addr;
+    std::string pending = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    phase_ = Phase::kClosed;
+    Disarm();
+    reservation_.Release();
+    upgrade_request_.reset();
+    // An upgrade: the connection never comes back.
+    StartForwardTunnel(io_, std::move(socket_), std::move(pending), std::move(job),
+                       *server_.cluster(), accounts_, nullptr);
+  }
+
   // Completes an admin upgrade on this loop: the connection becomes an EventWebSocket sending the
   // answer's event stream.
   void UpgradeToEvents(runtime::HttpResponseData data) {
@@ -1518,10 +1735,19 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<cluster::ForwardFacts> forwarded_;
   std::string object_key_;
   uint64_t place_seq_ = 0;
-  // An internal call from another node (AdmitInternal), and its RPC method.
-  enum class Internal { kNone, kRpc, kFetch };
+  // An internal call from another node (AdmitInternal), its RPC method and its arguments'
+  // streams; or the push of a stream's bytes (AdmitStream): the channel its body goes to, the
+  // failure its last chunk carried, and the parser's hook that reads it.
+  // kSocket: a client's connection to attach to a socket kept here (net/peer_sockets.h).
+  enum class Internal { kNone, kRpc, kFetch, kStream, kSocket };
   Internal internal_ = Internal::kNone;
   std::string internal_method_;
+  std::string internal_socket_;  // kSocket: its token
+  std::vector<PeerStreamRef> internal_streams_;
+  std::shared_ptr<runtime::ResponseStream> stream_channel_;
+  std::optional<runtime::ResponseStream::Failure> stream_failure_;
+  bool stream_answered_ = false;
+  std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_;
   // Its interim answers (ArmProgress), and the answer that waits for one being written.
   std::optional<asio::steady_timer> progress_timer_;
   bool progress_writing_ = false;

@@ -21,6 +21,7 @@
 #include "net/peer_address.h"
 #include "net/peer_call_codec.h"
 #include "net/peer_connections.h"
+#include "net/peer_streams.h"
 #include "runtime/class_catalog.h"
 #include "runtime/reset_reason.h"
 #include "runtime/response_stream.h"
@@ -54,6 +55,8 @@ constexpr char kPeerBusyMessage[] =
     "Too many calls to Durable Objects on other nodes are under way; retry the request.";
 constexpr char kPeerBadAnswerMessage[] =
     "Durable Object's node answered the call with something Dorm cannot read.";
+constexpr char kPeerTooManyStreamsMessage[] =
+    "Too many streams to send to a Durable Object on another node of the cluster.";
 
 std::atomic<int> outstanding_peer_calls{0};
 
@@ -95,6 +98,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
 
   void Attempt(const std::string& node, const std::string& addr, int hops) {
     hops_ = hops;
+    node_ = node;
     std::string host, port;
     if (!SplitPeerAddress(addr, host, port)) {
       Log(LogLevel::kWarn,
@@ -145,21 +149,37 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
 
   void SendHead() {
     const bool fetch = call_.fetch;
+    const bool stream = !stream_token_.empty();
     PeerCallMeta meta;
     meta.address = call_.address;
-    if (fetch) {
+    if (stream) {
+      meta.stream = stream_token_;
+    } else if (fetch) {
       meta.http_method = call_.request.method;
       meta.url = call_.request.url;
       meta.headers = call_.request.headers;
     } else {
       meta.method = call_.method;
+      if (call_.streams) {
+        // The connection to the callee's node is up: the arguments' streams start now.
+        std::optional<std::vector<PeerStreamRef>> refs =
+            SendPeerStreams(io_, cluster_, node_, addr_, options_, call_.streams->Release());
+        call_.streams.reset();
+        if (!refs) {
+          CloseSocket();
+          return Answer(runtime::HttpResponseData::JsonError(500, kPeerTooManyStreamsMessage));
+        }
+        meta.streams = std::move(*refs);
+      }
     }
     const std::string call_header = EncodeCallMeta(meta);
     if (call_header.size() > kMaxCallHeader) {
       CloseSocket();
       return Answer(runtime::HttpResponseData::JsonError(500, kPeerHeadersTooLargeMessage));
     }
-    const std::string target = fetch ? kInternalFetchTarget : kInternalRpcTarget;
+    const std::string target = stream  ? kInternalStreamTarget
+                               : fetch ? kInternalFetchTarget
+                                       : kInternalRpcTarget;
     cluster::ForwardFacts facts;
     facts.hops = hops_;
     facts.unix_seconds = std::chrono::duration_cast<std::chrono::seconds>(
@@ -217,12 +237,14 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       out->append("\r\n");
     }
     if (taken.ended) {
-      if (taken.failed) {
+      if (taken.failed && stream_token_.empty()) {
         // The caller's body failed: the owner must not see a complete request.
         body_sent_ = true;
         return OnBroken();
       }
-      out->append("0\r\n\r\n");
+      // A stream's failure is its last chunk's (net/peer_streams.h).
+      out->append(taken.failed ? "0" + EncodePeerStreamFailure(taken.failure) + "\r\n\r\n"
+                               : std::string("0\r\n\r\n"));
       body_sent_ = true;
     }
     if (out->empty()) return;  // the consumer wake-up calls again
@@ -267,6 +289,12 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
     ReleaseOrder();
     auto& res = parser_->get();
     const int status = static_cast<int>(res.result_int());
+    if (!stream_token_.empty()) {
+      // The consuming node answers a stream's push once it has it whole, or once its reader
+      // cancelled it (then the rest is not sent: Answer cancels it here).
+      CloseSocket();
+      return Answer(runtime::HttpResponseData{});
+    }
     if (status == cluster::kNotOwnerStatus) {
       cluster_.directory().Forget(object_);
       const std::string owner(res[cluster::kOwnerHeader]);
@@ -289,18 +317,34 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
     }
     auto meta = res.find(kAnswerHeader);
     runtime::HttpResponseData answer;
-    if (status != 200 || meta == res.end() || !DecodeAnswerMeta(meta->value(), &answer)) {
+    std::vector<PeerStreamRef> streams;
+    if (status != 200 || meta == res.end() || !DecodeAnswerMeta(meta->value(), &answer, &streams) ||
+        (!streams.empty() &&
+         answer.rpc_outcome != runtime::HttpResponseData::RpcOutcome::kReturned)) {
       // The owner refused the call itself (403, 508, 431, 503 while shutting down...).
       Log(LogLevel::kWarn, "a call to " + runtime::LogTag(call_.address) + " on another node got " +
                                std::to_string(status) + " " + std::string(res.reason()));
       CloseSocket();
       return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
     }
+    if (auto socket = res.find(kSocketHeader); socket != res.end()) {
+      // The callee answered with a WebSocket, which its node keeps (net/peer_sockets.h).
+      const std::string token(socket->value());
+      if (!call_.fetch || answer.status != 101 || !IsPeerStreamToken(token)) {
+        CloseSocket();
+        return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
+      }
+      answer.remote_web_socket = std::make_shared<const runtime::RemoteWebSocket>(
+          runtime::RemoteWebSocket{node_, addr_, token});
+    }
     if (answer.owned_elsewhere) cluster_.directory().Forget(object_);
+    if (!streams.empty()) {
+      answer.rpc_streams = ReceivePeerStreams(io_, cluster_, node_, addr_, options_, streams);
+    }
     // RPC outcomes, and the runtime's own answers to fetch() (a thrown handler, a reset), are
     // read whole: the caller reads their message from the body at once, as from a local callee.
     if (!call_.fetch || answer.rpc_outcome != runtime::HttpResponseData::RpcOutcome::kNone ||
-        answer.runtime_error) {
+        answer.runtime_error || answer.remote_web_socket) {
       answer_ = std::move(answer);
       ReadBody();
       return;
@@ -446,6 +490,8 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
   std::optional<runtime::OutgoingCall> retry_;
   // Whether this call is the one its callee's later calls from this loop wait for.
   bool holds_order_ = false;
+  // Set for the push of a stream's bytes (StartPeerStreamPush): the call's body is the stream.
+  std::string stream_token_;
   const std::string& object() const { return object_; }
 
  private:
@@ -458,6 +504,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
   tcp::socket socket_;
   asio::steady_timer timer_;
   std::string object_;
+  std::string node_;
   std::string host_;
   std::string addr_;
   std::chrono::steady_clock::time_point started_;
@@ -477,7 +524,82 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
   std::shared_ptr<runtime::ResponseStream> answer_stream_;
 };
 
+// Pushes `channel`'s bytes (this node's code produces them) to node `node` at `addr`, where the
+// other end of stream `token` consumes them.
+void StartPeerStreamPush(asio::io_context& io, cluster::ClusterNode& cluster,
+                         const std::string& node, const std::string& addr, const std::string& token,
+                         std::shared_ptr<runtime::ResponseStream> channel,
+                         const PeerCallOptions& options) {
+  if (outstanding_peer_calls.load() >= kMaxOutstandingPeerCalls) {
+    channel->Finish(false, runtime::ResponseStream::ConnectionLost());
+    channel->Cancel();
+    return;
+  }
+  runtime::OutgoingCall call;
+  call.fetch = true;
+  call.request.body_stream = std::move(channel);
+  auto push = std::make_shared<PeerCall>(io, cluster, std::move(call), options,
+                                         [](runtime::HttpResponseData) {});
+  push->stream_token_ = token;
+  push->Attempt(node, addr, 1);
+}
+
+// Ends channels a message will not carry, as a dropped message's (runtime/rpc_streams.h).
+void EndChannels(const std::vector<runtime::RpcChannel>& channels) {
+  runtime::RpcStreamList dropped{std::vector<runtime::RpcChannel>(channels)};
+}
+
 }  // namespace
+
+std::optional<std::vector<PeerStreamRef>> SendPeerStreams(
+    asio::io_context& io, cluster::ClusterNode& cluster, const std::string& node,
+    const std::string& addr, const PeerCallOptions& options,
+    std::vector<runtime::RpcChannel> channels) {
+  if (channels.size() > kMaxPeerMessageStreams) {
+    EndChannels(channels);
+    return std::nullopt;
+  }
+  std::vector<PeerStreamRef> refs;
+  refs.reserve(channels.size());
+  for (size_t i = 0; i < channels.size(); ++i) {
+    PeerStreamRef ref{NewPeerStreamToken(), channels[i].writable};
+    if (ref.writable) {
+      if (!JoinPeerStream(ref.token, channels[i].stream, io)) {
+        EndChannels(std::vector<runtime::RpcChannel>(channels.begin() + i, channels.end()));
+        return std::nullopt;
+      }
+    } else {
+      StartPeerStreamPush(io, cluster, node, addr, ref.token, channels[i].stream, options);
+    }
+    refs.push_back(std::move(ref));
+  }
+  return refs;
+}
+
+runtime::RpcStreams ReceivePeerStreams(asio::io_context& io, cluster::ClusterNode& cluster,
+                                       const std::string& node, const std::string& addr,
+                                       const PeerCallOptions& options,
+                                       const std::vector<PeerStreamRef>& refs) {
+  if (refs.empty()) return nullptr;
+  std::vector<runtime::RpcChannel> channels;
+  channels.reserve(refs.size());
+  for (const PeerStreamRef& ref : refs) {
+    if (ref.writable) {
+      auto channel = std::make_shared<runtime::ResponseStream>();
+      StartPeerStreamPush(io, cluster, node, addr, ref.token, channel, options);
+      channels.push_back({std::move(channel), true});
+      continue;
+    }
+    std::shared_ptr<runtime::ResponseStream> channel = JoinPeerStream(ref.token, nullptr, io);
+    if (!channel) {
+      // Too many streams wait here: this one reads as a lost connection.
+      channel = std::make_shared<runtime::ResponseStream>();
+      channel->Finish(false, runtime::ResponseStream::ConnectionLost());
+    }
+    channels.push_back({std::move(channel), false});
+  }
+  return std::make_shared<runtime::RpcStreamList>(std::move(channels));
+}
 
 void StartPeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime::OutgoingCall call,
                    std::string node, std::string addr, const PeerCallOptions& options,
@@ -488,7 +610,8 @@ void StartPeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime:
     return;
   }
   std::optional<runtime::OutgoingCall> retry;
-  if (!call.request.body_stream) retry = call;  // a "not owner" answer may send it once more
+  // A "not owner" answer may send it once more, unless something of it streams.
+  if (!call.request.body_stream && !call.streams) retry = call;
   auto peer = std::make_shared<PeerCall>(io, cluster, std::move(call), options, std::move(done));
   peer->retry_ = std::move(retry);
   auto [waiting, first] = unqueued_callees.try_emplace(peer->object());

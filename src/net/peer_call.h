@@ -24,6 +24,9 @@
 //   wait. A call that a "not owner" answer sends on to another node may start there after the
 //   calls made after it (the object was moving).
 //
+// - The streams of an RPC call's arguments and of its result cross beside it, each on a connection
+//   of its own (net/peer_streams.h): a call with streams is never sent a second time.
+//
 // Threading: StartPeerCall runs on `io`'s thread (an engine's loop) and so do `done` and every
 // handler; nothing blocks. `done` runs exactly once unless the loop stops first.
 #pragma once
@@ -33,8 +36,10 @@
 #include <string>
 
 #include "cluster/cluster_node.h"
+#include "net/peer_call_codec.h"
 #include "runtime/http_message.h"
 #include "runtime/outgoing_call.h"
+#include "runtime/rpc_streams.h"
 
 namespace dorm::net {
 
@@ -53,5 +58,24 @@ struct PeerCallOptions {
 void StartPeerCall(boost::asio::io_context& io, cluster::ClusterNode& cluster,
                    runtime::OutgoingCall call, std::string node, std::string addr,
                    const PeerCallOptions& options, runtime::ResponseCallback done);
+
+// The streams of an RPC message that leaves this node for node `node` at `addr` (the callee's, or
+// the caller's for a result): each ReadableStream is pushed there at once, each WritableStream's
+// channel waits here for the push of its other end. Returns the references the message's
+// description carries, in `channels`' order; nullopt (and every channel ended, as a dropped
+// message's) past kMaxPeerMessageStreams or when this node has too many streams waiting. On
+// `io`'s thread.
+std::optional<std::vector<PeerStreamRef>> SendPeerStreams(
+    boost::asio::io_context& io, cluster::ClusterNode& cluster, const std::string& node,
+    const std::string& addr, const PeerCallOptions& options,
+    std::vector<runtime::RpcChannel> channels);
+
+// The streams of an RPC message that node `node` at `addr` sent here: each ReadableStream's
+// channel meets its push, each WritableStream's is pushed back there as this node's code writes
+// it. Null when `refs` is empty. On `io`'s thread.
+runtime::RpcStreams ReceivePeerStreams(boost::asio::io_context& io, cluster::ClusterNode& cluster,
+                                       const std::string& node, const std::string& addr,
+                                       const PeerCallOptions& options,
+                                       const std::vector<PeerStreamRef>& refs);
 
 }  // namespace dorm::net

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "net/peer_streams.h"
 #include "util/base64.h"
 
 namespace dorm::net {
@@ -42,6 +43,30 @@ bool IntField(const json::object& object, const char* name, int64_t* out) {
   return true;
 }
 
+json::array StreamsToJson(const std::vector<PeerStreamRef>& streams) {
+  json::array list;
+  list.reserve(streams.size());
+  for (const PeerStreamRef& stream : streams) {
+    list.push_back(json::array{stream.token, stream.writable});
+  }
+  return list;
+}
+
+// An absent list is an empty one (a call or answer without streams).
+bool StreamsFromJson(const json::value* value, std::vector<PeerStreamRef>* streams) {
+  if (!value) return true;
+  if (!value->is_array() || value->get_array().size() > kMaxPeerMessageStreams) return false;
+  for (const json::value& pair : value->get_array()) {
+    if (!pair.is_array() || pair.get_array().size() != 2 || !pair.get_array()[0].is_string() ||
+        !pair.get_array()[1].is_bool() || !IsPeerStreamToken(pair.get_array()[0].get_string())) {
+      return false;
+    }
+    streams->push_back(
+        {std::string(pair.get_array()[0].get_string()), pair.get_array()[1].get_bool()});
+  }
+  return true;
+}
+
 std::optional<json::object> ParseObject(std::string_view text) {
   std::optional<std::string> bytes = Base64Decode(text);
   if (!bytes) return std::nullopt;
@@ -63,6 +88,8 @@ std::string EncodeCallMeta(const PeerCallMeta& meta) {
   object["httpMethod"] = meta.http_method;
   object["url"] = meta.url;
   object["headers"] = HeadersToJson(meta.headers);
+  if (!meta.streams.empty()) object["streams"] = StreamsToJson(meta.streams);
+  if (!meta.stream.empty()) object["stream"] = meta.stream;
   return Base64Encode(json::serialize(object));
 }
 
@@ -77,8 +104,13 @@ std::optional<PeerCallMeta> DecodeCallMeta(std::string_view text) {
       !StringField(*object, "method", &meta.method) ||
       !StringField(*object, "httpMethod", &meta.http_method) ||
       !StringField(*object, "url", &meta.url) ||
-      !HeadersFromJson(object->if_contains("headers"), &meta.headers)) {
+      !HeadersFromJson(object->if_contains("headers"), &meta.headers) ||
+      !StreamsFromJson(object->if_contains("streams"), &meta.streams)) {
     return std::nullopt;
+  }
+  if (const json::value* stream = object->if_contains("stream")) {
+    if (!stream->is_string() || !IsPeerStreamToken(stream->get_string())) return std::nullopt;
+    meta.stream = std::string(stream->get_string());
   }
   return meta;
 }
@@ -90,7 +122,8 @@ std::string SignedTarget(std::string_view target, std::string_view call_header) 
   return signed_target;
 }
 
-std::string EncodeAnswerMeta(const runtime::HttpResponseData& answer) {
+std::string EncodeAnswerMeta(const runtime::HttpResponseData& answer,
+                             const std::vector<PeerStreamRef>& streams) {
   json::object object;
   object["status"] = answer.status;
   object["statusText"] = answer.status_text;
@@ -103,10 +136,12 @@ std::string EncodeAnswerMeta(const runtime::HttpResponseData& answer) {
                     (answer.owned_elsewhere ? 16 : 0);
   object["thrownName"] = answer.thrown_name;
   object["owner"] = answer.owner_node;
+  if (!streams.empty()) object["streams"] = StreamsToJson(streams);
   return Base64Encode(json::serialize(object));
 }
 
-bool DecodeAnswerMeta(std::string_view text, runtime::HttpResponseData* answer) {
+bool DecodeAnswerMeta(std::string_view text, runtime::HttpResponseData* answer,
+                      std::vector<PeerStreamRef>* streams) {
   std::optional<json::object> object = ParseObject(text);
   if (!object) return false;
   int64_t status = 0, outcome = 0, flags = 0;
@@ -118,6 +153,13 @@ bool DecodeAnswerMeta(std::string_view text, runtime::HttpResponseData* answer) 
       !StringField(*object, "thrownName", &answer->thrown_name) ||
       !StringField(*object, "owner", &answer->owner_node) ||
       !HeadersFromJson(object->if_contains("headers"), &headers)) {
+    return false;
+  }
+  std::vector<PeerStreamRef> carried;
+  if (!StreamsFromJson(object->if_contains("streams"), &carried)) return false;
+  if (streams) {
+    *streams = std::move(carried);
+  } else if (!carried.empty()) {
     return false;
   }
   answer->status = static_cast<int>(status);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runtime/http_message.h"
 #include "runtime/object_address.h"
@@ -25,11 +26,26 @@ namespace dorm::net {
 inline constexpr char kInternalPrefix[] = "/_dorm/internal/";
 inline constexpr char kInternalRpcTarget[] = "/_dorm/internal/rpc";
 inline constexpr char kInternalFetchTarget[] = "/_dorm/internal/fetch";
+// The bytes of one stream of an RPC message, pushed by the node that produces them to the node that
+// consumes them (net/peer_streams.h).
+inline constexpr char kInternalStreamTarget[] = "/_dorm/internal/stream";
 inline constexpr char kCallHeader[] = "x-dorm-call";
 inline constexpr char kAnswerHeader[] = "x-dorm-answer";
+// Beside kAnswerHeader for a fetch() answered with a WebSocket: the token under which the owner
+// keeps the socket (net/peer_sockets.h).
+inline constexpr char kSocketHeader[] = "x-dorm-socket";
+// A stream of an RPC message that crosses nodes: the token its two ends meet by, and whether it is
+// a WritableStream (the receiver produces) rather than a ReadableStream (the sender produces).
+struct PeerStreamRef {
+  std::string token;
+  bool writable = false;
+};
+
 struct PeerCallMeta {
-  runtime::ObjectAddress address;  // the callee (app, class, instance name, object id)
-  std::string method;              // RPC: the method's name
+  runtime::ObjectAddress address;      // the callee (app, class, instance name, object id)
+  std::string method;                  // RPC: the method's name
+  std::vector<PeerStreamRef> streams;  // RPC: the arguments' streams, in marker order
+  std::string stream;                  // kInternalStreamTarget: the token of the stream pushed
   // fetch: the request the callee's fetch() gets (its body is the HTTP body).
   std::string http_method;
   std::string url;
@@ -43,10 +59,14 @@ std::optional<PeerCallMeta> DecodeCallMeta(std::string_view text);
 // target and the call's description together.
 std::string SignedTarget(std::string_view target, std::string_view call_header);
 
-// Everything of an answer but its body and streams: status, status text, headers, the RPC
-// outcome, the reset and runtime-error flags, the thrown class's name and "owned elsewhere".
-std::string EncodeAnswerMeta(const runtime::HttpResponseData& answer);
-// Fills those fields of `answer`; false if `text` is not what EncodeAnswerMeta makes.
-bool DecodeAnswerMeta(std::string_view text, runtime::HttpResponseData* answer);
+// Everything of an answer but its body: status, status text, headers, the RPC outcome, the reset
+// and runtime-error flags, the thrown class's name, "owned elsewhere", and the tokens of the
+// result's streams (`streams`).
+std::string EncodeAnswerMeta(const runtime::HttpResponseData& answer,
+                             const std::vector<PeerStreamRef>& streams = {});
+// Fills those fields of `answer` and `streams`; false if `text` is not what EncodeAnswerMeta
+// makes.
+bool DecodeAnswerMeta(std::string_view text, runtime::HttpResponseData* answer,
+                      std::vector<PeerStreamRef>* streams = nullptr);
 
 }  // namespace dorm::net

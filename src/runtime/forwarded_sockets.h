@@ -9,16 +9,21 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/http_message.h"
+
 namespace dorm::runtime {
 
-// A socket of the object on loop `loop`, by its id there (HttpResponseData::web_socket_id).
+// A socket of the object on loop `loop`, by its id there (HttpResponseData::web_socket_id), or
+// (`remote` set) one that another node of the cluster holds.
 struct ForwardedSocket {
   size_t loop = 0;
   uint64_t socket_id = 0;
+  std::shared_ptr<const RemoteWebSocket> remote;
 };
 
 class ForwardedSockets {

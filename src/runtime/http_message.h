@@ -18,6 +18,15 @@ using RpcStreams = std::shared_ptr<RpcStreamList>;
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// Cluster mode: a WebSocket that another node holds for a 101 answered through a stub's fetch()
+// by an object there (net/peer_sockets.h): the client's connection goes to node `node` at `addr`,
+// which attaches it to the socket it keeps under `token`.
+struct RemoteWebSocket {
+  std::string node;
+  std::string addr;
+  std::string token;
+};
+
 struct HttpRequestData {
   std::string method;
   std::string url;  // absolute, as the object's fetch() sees it
@@ -44,6 +53,8 @@ struct HttpResponseData {
   // came back through a stub's fetch() (ForwardedSockets): the connection goes to the callee's
   // loop, not the caller's.
   int web_socket_loop = -1;
+  // Instead of web_socket_id (which is then 0): the socket is another node's.
+  std::shared_ptr<const RemoteWebSocket> remote_web_socket;
   // For the answer to an RPC event: whether the method returned (the body is the value's
   // structured-clone bytes) or threw (the body is the thrown value's). For an HTTP event, kThrew
   // means the fetch() handler threw (the body is the JSON error with its message). kNone: neither.
@@ -51,9 +62,11 @@ struct HttpResponseData {
   RpcOutcome rpc_outcome = RpcOutcome::kNone;
   // For kReturned: the ReadableStreams in the value (runtime/rpc_streams.h).
   RpcStreams rpc_streams;
-  // For kReturned and kThrew: the value holds functions, RpcTargets or stubs, which resolve only
-  // in this process (a call from another node of the cluster refuses them).
+  // For kReturned and kThrew: the value holds functions, RpcTargets or stubs (which resolve only
+  // within the app), and among them functions or RpcTargets a Worker exported (`rpc_node_bound`:
+  // they resolve only on this node, so a call from another node of the cluster refuses them).
   bool rpc_references = false;
+  bool rpc_node_bound = false;
   // The runtime produced this answer (JsonError) rather than the object's code.
   bool runtime_error = false;
   // The answer reports a reset of the object (its callers' calls failed with it): RPC callers see

@@ -66,9 +66,14 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
         response.web_socket_id = static_cast<uint64_t>(number);
       } else if (std::optional<ForwardedSocket> socket =
                      forwarded ? forwarded->Take(static_cast<uint64_t>(-number)) : std::nullopt) {
-        // A callee's socket, passed on: the connection will be attached on the callee's loop.
-        response.web_socket_id = socket->socket_id;
-        response.web_socket_loop = static_cast<int>(socket->loop);
+        // A callee's socket, passed on: the connection will be attached on the callee's loop, or
+        // passed to the callee's node.
+        if (socket->remote) {
+          response.remote_web_socket = std::move(socket->remote);
+        } else {
+          response.web_socket_id = socket->socket_id;
+          response.web_socket_loop = static_cast<int>(socket->loop);
+        }
       } else {
         response.status = 500;
         response.body =

@@ -19,9 +19,11 @@ struct OutgoingCall {
   std::string method;
   std::string args;
   RpcStreams streams;  // the ReadableStreams among the arguments (rpc_streams.h)
-  // The arguments hold functions, RpcTargets or stubs: they resolve only in this process, so
-  // the call cannot go to another node of the cluster.
+  // The arguments hold functions, RpcTargets or stubs (which resolve only within the app).
   bool references = false;
+  // Among them are functions or RpcTargets a Worker exported: calls on those reach only this
+  // node's Worker, so the call cannot go to another node of the cluster.
+  bool node_bound = false;
   HttpRequestData request;
 };
 

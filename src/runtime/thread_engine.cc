@@ -794,7 +794,7 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   if (stream_id != 0) {
     auto stream = response_streams_.find(stream_id);
     if (stream != response_streams_.end() && response.web_socket_id == 0 &&
-        !response.runtime_error && fulfilled) {
+        !response.remote_web_socket && !response.runtime_error && fulfilled) {
       response.body_stream = stream->second.stream;
       // The body may still read the request's (an echo): it goes when the response ends.
       stream->second.request_body = request_body;

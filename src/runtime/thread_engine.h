@@ -347,10 +347,14 @@ class ThreadEngine final : public ObjectHost {
   // Whether an alarm may run `address` here now (cluster mode: only an object this node holds).
   bool ClusterHolds(const ObjectAddress& address) const;
   // --- Cluster mode alarms (thread_engine_cluster_alarms.cc) ---
-  // Fires the alarm of an object this node does not hold: the alarm event activates it (takes
-  // it and restores it from the log) like any event, then runs as on the local path. An object
-  // another node holds has its alarm fired there: it is forgotten here.
+  // Fires the alarm of an object this node does not hold. The directory says first where the
+  // object is served: another node (its live owner, or the node the sweep hands it to) fires it
+  // there, and it is forgotten here without an activation. Otherwise ClusterActivateForAlarm.
   void ClusterFireAlarm(ObjectAddress address, long long scheduled_ms, int retry_count);
+  // The alarm event activates the object (takes it and restores it from the log) like any
+  // event, then runs as on the local path. An object another node took meanwhile has its alarm
+  // fired there: it is forgotten here.
+  void ClusterActivateForAlarm(ObjectAddress address, long long scheduled_ms, int retry_count);
   // Makes this node's schedule and alarm index say `alarm` for the object (nullopt: none).
   void ClusterRecordAlarm(const ObjectAddress& address, std::optional<long long> alarm);
   // The object `key` was just activated here: its alarm, as restored from the log, joins this

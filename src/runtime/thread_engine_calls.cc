@@ -199,7 +199,8 @@ ResponseCallback ThreadEngine::Answerer(EnginePool* pool, size_t home, size_t lo
 
 void ThreadEngine::AbandonSocket(const ForwardedSocket& socket) {
   EnginePool* pool = shared_.pool;
-  if (!pool) return;
+  // Another node's socket: that node drops it when nobody claims it (net/peer_sockets.h).
+  if (!pool || socket.remote) return;
   boost::asio::post(pool->io(socket.loop), [pool, socket] {
     if (ThreadEngine* owner = pool->engine(socket.loop)) {
       owner->OnWebSocketClosed(socket.socket_id, 1006, "", false);
@@ -209,9 +210,11 @@ void ThreadEngine::AbandonSocket(const ForwardedSocket& socket) {
 
 void ThreadEngine::CompleteCall(uint64_t call_id, HttpResponseData answer) {
   const std::optional<ForwardedSocket> socket =
-      answer.web_socket_id != 0 && answer.web_socket_loop >= 0
-          ? std::optional<ForwardedSocket>(
-                ForwardedSocket{static_cast<size_t>(answer.web_socket_loop), answer.web_socket_id})
+      answer.remote_web_socket ? std::optional<ForwardedSocket>(
+                                     ForwardedSocket{0, 0, std::move(answer.remote_web_socket)})
+      : answer.web_socket_id != 0 && answer.web_socket_loop >= 0
+          ? std::optional<ForwardedSocket>(ForwardedSocket{
+                static_cast<size_t>(answer.web_socket_loop), answer.web_socket_id, nullptr})
           : std::nullopt;
   auto it = outgoing_calls_.find(call_id);
   if (it == outgoing_calls_.end()) {
@@ -356,6 +359,7 @@ HttpResponseData ThreadEngine::RpcAnswer(AppIsolate* app, bool fulfilled,
   answer.body = std::move(message->bytes);
   answer.rpc_streams = std::move(message->streams);
   answer.rpc_references = message->references;
+  answer.rpc_node_bound = message->node_bound;
   return answer;
 }
 

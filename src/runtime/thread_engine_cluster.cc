@@ -1,14 +1,17 @@
 // ThreadEngine in cluster mode (`dorm serve --cluster`): an object is served only once this node
-// owns it (taken and restored on the cluster's activation thread, its events waiting meanwhile),
+// owns it (taken and restored on the cluster's activation pool, its events waiting meanwhile),
 // its commits are captured from the write-ahead log and made durable in PostgreSQL's log instead
-// of by fsync, and a commit that PostgreSQL refuses (another node took the object) or that cannot
-// be made durable resets the object with a retryable error. Nothing here runs on the embedded
-// default: every entry point is behind `shared_.cluster`.
+// of by fsync (or, past the capture's limit, as a snapshot of the whole database), and a commit
+// that PostgreSQL refuses (another node took the object) or that cannot be made durable resets the
+// object with a retryable error. Nothing here runs on the embedded default: every entry point is
+// behind `shared_.cluster`.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <filesystem>
 
+#include "cluster/database_image.h"
 #include "cluster/wal_capture_vfs.h"
 #include "runtime/object_id.h"
 #include "runtime/thread_engine.h"
@@ -24,6 +27,9 @@ HttpResponseData ClusterRefusal(const std::string& message) {
   answer.reset_retryable = true;
   return answer;
 }
+
+// The row size OnClusterFlushed gets for a commit shipped whole (a snapshot).
+constexpr long long kShippedWhole = -1;
 
 }  // namespace
 
@@ -73,6 +79,9 @@ void ThreadEngine::OnActivated(const std::string& key, const ObjectAddress& addr
       result.generation == node.generation()) {
     cluster_objects_[key] =
         ClusterObject{result.epoch, result.seq, result.chain, result.generation, result.tail_bytes};
+    // The app's quota counts database files when it first measures them and commits after:
+    // a file the restore rewrote counts now (an app not measured yet counts it when it is).
+    if (shared_.storage_quota) shared_.storage_quota->Add(address.app, result.restored_bytes);
     for (auto& event : waiting) DispatchEvent(address, std::move(event));
     ClusterAdoptAlarm(key, result.alarm_retries);
   } else {
@@ -133,20 +142,6 @@ void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
     return;
   }
   cluster::LogRow row;
-  try {
-    cluster::CapturedCommit merged = cluster::MergeCommits(instance->captured);
-    row.frames = cluster::EncodeCommit(merged);
-    row.db_size = merged.db_size;
-  } catch (const std::exception& e) {
-    // A transaction larger than the capture keeps (it would have to ship the whole database,
-    // which needs snapshots): not acknowledged.
-    Log(LogLevel::kError, LogTag(instance->address) + " cannot ship its commits: " + e.what());
-    instance->captured.clear();
-    instance->captured_alarm.reset();
-    complete(cluster::CommitFlusher::Outcome::kFailed, 0, std::string());
-    return;
-  }
-  instance->captured.clear();
   if (instance->captured_alarm) {
     row.alarm =
         *instance->captured_alarm ? cluster::LogRow::Alarm::kSet : cluster::LogRow::Alarm::kDeleted;
@@ -157,6 +152,44 @@ void ThreadEngine::ClusterFlush(ObjectInstance* instance) {
   row.object = held->first;
   row.seq = held->second.seq + 1;
   row.epoch = held->second.epoch;
+  const bool whole = std::any_of(instance->captured.begin(), instance->captured.end(),
+                                 [](const cluster::CapturedCommit& c) { return c.overflow; });
+  if (whole) {
+    // A transaction larger than the capture keeps: the database as of the last commit (every
+    // commit since the previous flush is in it) goes whole, as a snapshot at this row's seq.
+    // Copied now, before the object writes again; built and sent on the cluster's pool.
+    instance->captured.clear();
+    const std::string image = instance->db_path + ".whole";
+    std::optional<uint32_t> frames;
+    if (instance->db) frames = cluster::CommittedWalFrames(instance->db->handle());
+    try {
+      if (!frames) throw std::runtime_error("its database is not open through the capture");
+      cluster::CopyDatabaseFiles(instance->db_path, *frames, image);
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, LogTag(instance->address) + " cannot copy its database: " + e.what());
+      complete(cluster::CommitFlusher::Outcome::kFailed, 0, std::string());
+      return;
+    }
+    row.checksum = held->second.chain;  // the link the snapshot's chain value extends
+    const long long log_seq = row.seq;
+    shared_.cluster->ShipWhole(
+        std::move(row), image,
+        [complete, log_seq](cluster::CommitFlusher::Outcome outcome, std::string chain) {
+          complete(outcome, log_seq, std::move(chain), kShippedWhole);
+        });
+    return;
+  }
+  try {
+    cluster::CapturedCommit merged = cluster::MergeCommits(instance->captured);
+    row.frames = cluster::EncodeCommit(merged);
+    row.db_size = merged.db_size;
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, LogTag(instance->address) + " cannot ship its commits: " + e.what());
+    instance->captured.clear();
+    complete(cluster::CommitFlusher::Outcome::kFailed, 0, std::string());
+    return;
+  }
+  instance->captured.clear();
   row.checksum = cluster::ChainChecksum(held->second.chain, row.frames);
   const long long log_seq = row.seq;
   const long long row_bytes = static_cast<long long>(row.frames.size());
@@ -181,7 +214,9 @@ void ThreadEngine::OnClusterFlushed(uint64_t slot, uint64_t seq, int outcome, lo
       if (held != cluster_objects_.end()) {
         held->second.seq = log_seq;
         held->second.chain = chain;
-        held->second.tail_bytes += row_bytes;
+        // A commit shipped whole is the latest snapshot: no log after it.
+        held->second.tail_bytes =
+            row_bytes == kShippedWhole ? 0 : held->second.tail_bytes + row_bytes;
         if (held->second.tail_bytes > cluster::ClusterNode::kSnapshotEveryBytes) {
           // Built from the log on the cluster's thread; the live database is not touched.
           held->second.tail_bytes = 0;

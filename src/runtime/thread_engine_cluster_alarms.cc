@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include "runtime/alarm_scheduler.h"
+#include "runtime/object_id.h"
 #include "runtime/thread_engine.h"
 #include "util/log.h"
 
@@ -16,6 +17,32 @@ namespace dorm::runtime {
 
 void ThreadEngine::ClusterFireAlarm(ObjectAddress address, long long scheduled_ms,
                                     int retry_count) {
+  // Where is the object served? One lookup, batched with the others queued and cached (the
+  // directory's): an object that moved to another live node (taken while this node's lease had
+  // lapsed, or after it restarted) is left to that node, which fires the alarm from its own
+  // schedule, or, if nobody holds it, from the sweep of `alarms` (ClusterHousekeeping), without
+  // an activation attempt here. Only an object served here (held, or to be taken by this node)
+  // is activated.
+  ObjectAddress complete = address;
+  CompleteAddress(complete);
+  shared_.cluster->directory().Locate(
+      ObjectKey(complete), [this, address = std::move(address), scheduled_ms,
+                            retry_count](cluster::Placement placement) mutable {
+        boost::asio::post(io_, [this, address = std::move(address), scheduled_ms, retry_count,
+                                placement = std::move(placement)]() mutable {
+          if (placement.kind == cluster::Placement::Kind::kRemote) {
+            Log(LogLevel::kInfo, LogTag(address) + " alarm left to node " + placement.node +
+                                     ", which serves the object");
+            ClusterRecordAlarm(address, std::nullopt);
+            return;
+          }
+          ClusterActivateForAlarm(std::move(address), scheduled_ms, retry_count);
+        });
+      });
+}
+
+void ThreadEngine::ClusterActivateForAlarm(ObjectAddress address, long long scheduled_ms,
+                                           int retry_count) {
   AlarmEvent event;
   event.retry_count = retry_count;
   event.done = [this, address, scheduled_ms, retry_count](HttpResponseData response) {

@@ -19,13 +19,9 @@
 namespace dorm::runtime {
 namespace {
 
-constexpr char kPeerReferencesMessage[] =
-    "Functions, RpcTargets and Durable Object stubs cannot be passed to a Durable Object on "
-    "another "
-    "node of the cluster.";
-constexpr char kPeerStreamsMessage[] =
-    "ReadableStreams and WritableStreams cannot be passed to a Durable Object on another node of "
-    "the cluster.";
+constexpr char kPeerNodeBoundMessage[] =
+    "Functions and RpcTargets that a Worker exports cannot be passed to a Durable Object on "
+    "another node of the cluster.";
 
 // A refusal the caller may retry (the RPC error is `retryable`), as the runtime's own.
 HttpResponseData RetryablePeerRefusal(const std::string& message) {
@@ -40,14 +36,16 @@ using PlacedCall = std::function<void(const cluster::Placement&)>;
 // Per loop thread: the calls waiting for the directory, by callee, in the order they were made.
 thread_local std::unordered_map<std::string, std::vector<PlacedCall>> placements_awaited;
 
-// Sends `call` to node `node` at `addr`, unless it holds what cannot leave this process. On loop
-// `home`'s thread.
+// Sends `call` to node `node` at `addr`, unless it holds what cannot leave this node (what a
+// Worker exported: a Worker is served wherever it is called, so calls on its exports could not
+// find it again). Functions, RpcTargets and stubs of objects go as they are: a call on one is a
+// call to the object that holds it, routed like any other; streams go beside the call
+// (net/peer_streams.h). On loop `home`'s thread.
 void SendToPeer(EnginePool* pool, size_t home, OutgoingCall call, const std::string& node,
                 const std::string& addr, ResponseCallback answered) {
-  if (call.references || call.streams) {
+  if (call.node_bound) {
     // Dropping the call ends its streams, so that their senders stop.
-    answered(HttpResponseData::JsonError(
-        500, call.references ? kPeerReferencesMessage : kPeerStreamsMessage));
+    answered(HttpResponseData::JsonError(500, kPeerNodeBoundMessage));
     return;
   }
   pool->shared().peer_call(home, std::move(call), node, addr, std::move(answered));

@@ -291,6 +291,41 @@ test('cluster drain: the node hands its objects over with every acknowledged wri
   await e.stop();
 });
 
+test('an alarm of an object that moved to a live node costs its old node no activation', { timeout: TIMEOUT_MS }, async () => {
+  // P holds an object whose alarm is in P's own index; P is killed, Q takes the object for a
+  // request, and P starts again on its data folder, its index still naming the object. At the
+  // alarm's time P asks its directory where the object is served, finds it on Q and forgets the
+  // alarm without trying to take the object; Q runs it, once.
+  const p = await startNode('alarm-p');
+  const q = await startNode('alarm-q');
+  let again;
+  try {
+    const [object] = await objectsOn(p, q, 'moved', 1);
+    const due = Date.now() + 7000;
+    await ok(q, `/_do/${CLASS}/${object.name}/set?at=${due}`);
+    await p.kill9();
+    const taker = (await eventually(q, `/_do/${CLASS}/${object.name}/get`)).node;
+    assert.notEqual(taker, 'alarm-p');
+    again = await startClusterNode(pg, 'alarm-p', {
+      dataDir: p.dataDir,
+      flags: ['--alarm-retry-base-ms', '300', '--hibernate-after-ms', '300'],
+    });
+    nodes.push(again);
+    assert.ok(Date.now() < due - 1000, 'P is back before the alarm is due');
+    await again.waitForOutput(new RegExp(`alarm left to node ${taker}, which serves the object`), 15000);
+    await waitFor(async () => (await eventually(q, `/_do/${CLASS}/${object.name}/get`)).fired.length > 0,
+      { timeoutMs: 10000, intervalMs: 100, what: `the alarm on ${taker}` });
+    await sleep(500);
+    const state = await eventually(q, `/_do/${CLASS}/${object.name}/get`);
+    assert.deepEqual(state.fired.map((f) => f.node), [taker], JSON.stringify(state.fired));
+    assert.ok(state.fired[0].at >= due);
+    assert.doesNotMatch(again.output, /not taking/);
+  } finally {
+    await again?.stop();
+    await q.stop();
+  }
+});
+
 test('a server without --cluster has no cluster endpoints', { timeout: TIMEOUT_MS }, async () => {
   const single = await startServer();
   try {

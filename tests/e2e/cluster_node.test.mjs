@@ -238,3 +238,61 @@ test('an object evicted while idle is taken again, with its writes, on the same 
     await a.stop();
   }
 });
+
+test('a transaction past the capture limit is shipped whole, and a large restore holds up no other object', { timeout: TIMEOUT_MS }, async () => {
+  const a = await startNode('node-h');
+  let b;
+  try {
+    await ok(a, `/_do/${CLASS}/huge/put?k=before&v=1`);
+    // 24 rows of 3 MiB in one transaction: 72 MiB of pages, past the capture's 64 MiB. It is
+    // acknowledged once the whole database is in PostgreSQL as a snapshot at its seq.
+    await ok(a, `/_do/${CLASS}/huge/bulk?id=1&count=24&n=${3 << 20}`);
+    await ok(a, `/_do/${CLASS}/huge/put?k=after&v=2`);
+    await ok(a, `/_do/${CLASS}/tiny/put?k=t&v=3`);
+    const whole = `FROM snapshots s WHERE s.image_bytes > ${64 << 20}`;
+    // The snapshot replaced the row before it (seq 1); the row after it (seq 3) extends its chain.
+    assert.equal(pg.psql(`SELECT s.seq || ' ' || (s.image IS NULL) || ' ' || length(s.image_digest) ${whole}`), '2 true 32');
+    const bytes = Number(pg.psql(`SELECT s.image_bytes ${whole}`));
+    // In pieces of 4 MiB at most, which add up to the image.
+    assert.equal(pg.psql('SELECT count(*) || \' \' || sum(length(p.bytes)) || \' \' || max(length(p.bytes)) ' +
+      `FROM snapshot_pieces p JOIN snapshots s USING (object, seq) WHERE s.image_bytes > ${64 << 20}`),
+    `${Math.ceil(bytes / (4 << 20))} ${bytes} ${4 << 20}`);
+    assert.equal(pg.psql(`SELECT string_agg(l.seq::text, ',') FROM log l WHERE l.object = (SELECT s.object ${whole})`), '3');
+
+    // B's app quota (90 MiB) is measured from its files when B first writes an object of the
+    // app, before the restore: the restored database counts once it is there.
+    b = await startNode('node-i', ['--max-app-storage-mb', '90']);
+    for (let i = 0; pg.psql("SELECT count(*) FROM owners WHERE node = 'node-i'") === '0'; i++) {
+      assert.ok(i < 50, 'B takes some new object');
+      await ok(b, `/_do/${CLASS}/quota-warm-up-${i}/put?k=w&v=1`);
+    }
+    await a.kill9();
+    // Once A's lease has run out, B takes both objects: the large one's restore (72 MiB from its
+    // pieces, then the integrity check) starts first, yet the small one is served before it ends.
+    await waitFor(() => pg.psql("SELECT lease_until < now() FROM nodes WHERE node = 'node-h'") === 't',
+      { timeoutMs: 10000, intervalMs: 50, what: "A's lease running out" });
+    await sleep(600);  // B's directory re-reads the live nodes every 0.5 s
+    const order = [];
+    const huge = b.request(`/_do/${CLASS}/huge/dump`).then((res) => { order.push('huge'); return res; });
+    await sleep(100);
+    const tiny = b.request(`/_do/${CLASS}/tiny/dump`).then((res) => { order.push('tiny'); return res; });
+    const [hugeRes, tinyRes] = await Promise.all([huge, tiny]);
+    assert.equal(tinyRes.status, 200, tinyRes.body);
+    assert.equal(hugeRes.status, 200, hugeRes.body);
+    assert.deepEqual(order, ['tiny', 'huge']);
+    assert.deepEqual(tinyRes.json().kv, { t: '3' });
+    const dump = hugeRes.json();
+    assert.deepEqual(dump.kv, { before: '1', after: '2' });
+    assert.equal(dump.check, 'ok');
+    assert.deepEqual(dump.blobs, Array.from({ length: 24 }, (_, i) => ({ id: i + 1, n: 3 << 20, intact: true })));
+    assert.equal(pg.psql("SELECT count(*) FROM owners WHERE node = 'node-i' AND epoch = 2"), '2');
+    // 21 MiB more would pass the quota only if the 72 MiB restored were not counted.
+    const over = await b.request(`/_do/${CLASS}/huge/bulk?id=100&count=7&n=${3 << 20}`);
+    assert.equal(over.status, 500, over.body);
+    assert.match(String(over.body), /database or disk is full: SQLITE_FULL/);
+    assert.equal((await ok(b, `/_do/${CLASS}/huge/dump`)).blobs.length, 24);
+  } finally {
+    await b?.stop();
+    if (!a.exitInfo) await a.stop();
+  }
+});

@@ -1,6 +1,8 @@
 // Calls between objects across the nodes of a cluster (`dorm serve --cluster`): a stub's RPC
 // call, a stub's fetch() and a Worker's call reach an object another node owns, with the values,
-// errors, statuses and bodies a local call gives; the callee's state is one whichever node calls;
+// errors, statuses and bodies a local call gives; functions, RpcTargets, stubs and streams cross
+// both ways, and a WebSocket a callee's fetch() returns reaches the Worker's client on any node,
+// as between objects of one node; the callee's state is one whichever node calls;
 // the owner's internal endpoint refuses unsigned calls; and when the callee's node is killed, calls
 // fail retryably and then reach the new owner within 5 s with every acknowledged write.
 //
@@ -13,6 +15,7 @@ import crypto from 'node:crypto';
 import { fixture, waitFor, describeCli, runtimePidOf } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { deployOnce, startClusterNode } from './lib/cluster.mjs';
+import { WsClient } from './lib/ws.mjs';
 
 const APP = 'cluster-rpc';
 const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
@@ -64,6 +67,17 @@ async function crossPair(prefix) {
   throw new Error('no caller and target on different nodes in 40 tries');
 }
 
+// A caller and a target that one node owns: what a call between them gives is the local answer.
+async function samePair(prefix) {
+  for (let i = 0; i < 40; i++) {
+    const answer = await run(nodes[i % nodes.length], `${prefix}-caller-${i}`, `${prefix}-target-${i}`, 'count');
+    if (answer.caller === answer.callee) {
+      return { caller: `${prefix}-caller-${i}`, target: `${prefix}-target-${i}`, callerNode: answer.caller, calleeNode: answer.callee };
+    }
+  }
+  throw new Error('no caller and target on one node in 40 tries');
+}
+
 test('RPC to an object on another node: arguments and results cross intact, errors keep class and message', { timeout: TIMEOUT_MS }, async () => {
   const pair = await crossPair('values');
   for (const node of nodes) {
@@ -78,13 +92,93 @@ test('RPC to an object on another node: arguments and results cross intact, erro
   assert.deepEqual(failed, {
     caller: pair.callerNode, threw: true, name: 'TypeError', message: 'bad input', retryable: false, remote: true,
   });
-  // What resolves only in the caller's process cannot cross: a clear error, not a hang.
-  const fn = await run(nodes[0], pair.caller, pair.target, 'function');
-  assert.equal(fn.threw, true);
-  assert.equal(fn.message, 'Functions, RpcTargets and Durable Object stubs cannot be passed to a Durable Object on another node of the cluster.');
-  const back = await run(nodes[0], pair.caller, pair.target, 'getFunction');
-  assert.equal(back.threw, true);
-  assert.equal(back.message, 'Functions, RpcTargets and Durable Object stubs cannot be returned by a Durable Object on another node of the cluster.');
+});
+
+test('functions, RpcTargets and Durable Object stubs cross nodes both ways: calls on them reach the node that holds them, disposal too', { timeout: TIMEOUT_MS }, async () => {
+  const pair = await crossPair('refs');
+  // Passed in: the callee calls back into the caller's node while the call runs.
+  const called = await run(nodes[0], pair.caller, pair.target, 'function');
+  assert.deepEqual(called, {
+    caller: pair.callerNode, callee: pair.calleeNode,
+    a: { node: pair.callerNode, v: 40 }, b: { node: pair.callerNode, n: 2 }, c: { node: pair.callerNode, n: 5 }, n: 5,
+  });
+  // Returned: the caller calls into the callee's node until it disposes them.
+  const back = await run(nodes[1], pair.caller, pair.target, 'getFunction');
+  assert.deepEqual(back, {
+    caller: pair.callerNode, v: { node: pair.calleeNode, v: 2 },
+    x: { node: pair.calleeNode, n: 4 }, y: { node: pair.calleeNode, n: 5 },
+  });
+  // Disposing the RpcTarget's stub: its Symbol.dispose ran on the callee's node.
+  await waitFor(async () => (await run(nodes[2], pair.caller, pair.target, 'countersDisposed')).n === 1,
+    { timeoutMs: 5000, intervalMs: 50, what: 'the returned RpcTarget disposed' });
+  // Stubs: one passed in and one returned reach their object wherever it lives.
+  const stubs = await run(nodes[0], pair.caller, pair.target, 'stubs');
+  assert.equal(stubs.caller, pair.callerNode);
+  assert.equal(stubs.callee, pair.calleeNode);
+  assert.equal(stubs.passed, 5);
+  assert.equal(stubs.back, 6);
+  const other = await ok(nodes[1], `/count/${pair.target}-other`);
+  assert.equal(other.n, 6);
+  assert.equal(other.callee, stubs.otherNode);
+});
+
+test('ReadableStreams and WritableStreams cross nodes as arguments and results, with failures and cancels as on one node', { timeout: TIMEOUT_MS }, async () => {
+  const cross = await crossPair('streams');
+  const same = await samePair('streams-local');
+  const local = await run(nodes[0], same.caller, same.target, 'streams');
+  const got = await run(nodes[0], cross.caller, cross.target, 'streams');
+  const chunks = (tag) => Array.from({ length: 20 }, (_, i) => `${tag}${i};`).join('');
+  const disconnected = { name: 'Error', message: 'ReadableStream received over RPC disconnected prematurely.' };
+  assert.deepEqual(got, {
+    caller: cross.callerNode, callee: cross.calleeNode,
+    arg: { text: chunks('c') }, result: { text: chunks('r') },
+    // As on one node: the error empties the stream's queue before 'a' is read.
+    failedResult: { text: '', error: disconnected }, failedArg: { text: '', error: disconnected },
+    writer: cross.calleeNode, written: 'w0;w1;w2;w3;w4;', first: 'one',
+    reason: { name: 'Error', message: 'Network connection lost.' },
+  });
+  assert.deepEqual({ ...got, caller: undefined, callee: undefined, writer: undefined },
+    { ...local, caller: undefined, callee: undefined, writer: undefined }, 'as on one node');
+  // 32 MiB made as pulled: the callee's node pulls only so far ahead of an idle reader, and the
+  // reader's cancel reaches the callee's stream.
+  const big = await run(nodes[1], cross.caller, cross.target, 'bigStream');
+  assert.ok(big.bytes >= 1 << 20 && big.bytes < 32 << 20, `read ${big.bytes} bytes`);
+  assert.ok(big.pulledBeforeReading < 256, `pulled ${big.pulledBeforeReading} chunks of 64 KiB ahead`);
+  assert.equal(big.cancelled, true);
+});
+
+test('a function a Worker passes to an object on another node fails with a clear error', { timeout: TIMEOUT_MS }, async () => {
+  // The Worker runs on the node asked: ask through a node that does not own the target.
+  const target = 'worker-fn-target';
+  const owner = (await ok(nodes[0], `/add/${target}`)).callee;
+  const away = nodes.find((n) => n.name !== owner);
+  const home = nodes.find((n) => n.name === owner);
+  const failed = await ok(away, `/workerFn/${target}`);
+  assert.deepEqual(failed, {
+    worker: away.name, threw: true,
+    message: 'Functions and RpcTargets that a Worker exports cannot be passed to a Durable Object on another node of the cluster.',
+  });
+  // On the owner's node the same call works.
+  assert.deepEqual(await ok(home, `/workerFn/${target}`), { worker: owner, callee: owner, a: { node: owner, v: 20 } });
+});
+
+test("a WebSocket a stub's fetch() returns from an object on another node reaches the Worker's client", { timeout: TIMEOUT_MS }, async () => {
+  const target = 'ws-target';
+  const owner = (await ok(nodes[0], `/add/${target}`)).callee;
+  for (const node of nodes) {
+    // Through the owner's node the socket is local; through the others it is relayed.
+    const client = await WsClient.open(`ws://127.0.0.1:${node.port}/ws/${target}`,
+      { protocols: ['echo'], headers: { host: `${APP}.localhost:${node.port}` } });
+    try {
+      assert.equal(client.ws.protocol, 'echo');
+      client.send(`hi from ${node.name}`);
+      assert.equal(await client.next(), `${owner}:hi from ${node.name}`);
+      client.send('again');
+      assert.equal(await client.next(), `${owner}:again`);
+    } finally {
+      client.ws.close();
+    }
+  }
 });
 
 test('stub.fetch() to an object on another node: status, status text, headers and bodies both ways', { timeout: TIMEOUT_MS }, async () => {
@@ -164,7 +258,8 @@ test('the internal call endpoint refuses calls no node signed', { timeout: TIMEO
     app: APP, class: 'Target', name: 'x', id: 'a'.repeat(64), method: 'count', httpMethod: '', url: '', headers: [],
   })).toString('base64');
   for (const node of nodes) {
-    for (const target of ['/_dorm/internal/rpc', '/_dorm/internal/fetch']) {
+    for (const target of ['/_dorm/internal/rpc', '/_dorm/internal/fetch', '/_dorm/internal/stream',
+      `/_dorm/internal/socket?${'0'.repeat(32)}`]) {
       const unsigned = await node.request(target, { method: 'POST', headers: { 'x-dorm-call': call }, body: '' });
       assert.equal(unsigned.status, 403, unsigned.text);
       assert.equal(unsigned.json().error, 'Internal calls between the nodes of the cluster are accepted only from a node of the cluster.');
@@ -194,7 +289,7 @@ function internalHeaders(target, call, { secret, hops = 1, signedCall = call }) 
   };
 }
 
-test('a signed internal call: answered by the owner, 421 naming it elsewhere, 508 past the hop limit, 403 if its description was changed', { timeout: TIMEOUT_MS }, async () => {
+test('a signed internal call: answered by the owner, 421 naming it elsewhere, 508 past the hop limit, 403 if its description was changed, 410 for a WebSocket the node does not keep', { timeout: TIMEOUT_MS }, async () => {
   await ok(nodes[0], '/add/internal-target');
   const rows = pg.psql(`SELECT replace(object, chr(10), '/') || '|' || node FROM owners ` +
     `WHERE object LIKE '${APP}' || chr(10) || '%' AND lower(split_part(object, chr(10), 2)) = 'target' ` +
@@ -226,6 +321,19 @@ test('a signed internal call: answered by the owner, 421 naming it elsewhere, 50
   })).toString('base64');
   const tampered = await owner.request(target, { method: 'POST', headers: internalHeaders(target, changed, { secret, signedCall: call }), body: '' });
   assert.equal(tampered.status, 403, tampered.text);
+  // A connection for a WebSocket the node does not keep (never made, taken, or expired): 410.
+  const socketTarget = `/_dorm/internal/socket?${'0'.repeat(32)}`;
+  const forwarded = `1 ${Math.floor(Date.now() / 1000)} rpc-test -`;
+  const signed = `${socketTarget}\n`;
+  const gone = await owner.request(socketTarget, {
+    headers: {
+      connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'x-dorm-forwarded': forwarded,
+      'x-dorm-forward-signature': crypto.createHmac('sha256', secret)
+        .update(`3:GET${signed.length}:${signed}${forwarded}`).digest('hex'),
+    },
+  });
+  assert.equal(gone.status, 410, gone.text);
 });
 
 test('a callee node that hangs (SIGSTOP) holds a call at most --peer-timeout-seconds: it then fails retryably, while the calls waiting on live nodes meanwhile go on', { timeout: TIMEOUT_MS }, async () => {

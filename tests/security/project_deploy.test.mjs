@@ -71,6 +71,13 @@ test('a project\'s vars keep the bounds of dorm env set: 128 per app, 5 KiB each
     res = await server.api('POST', '/apps/wide/project', project([], { BIG: 'x'.repeat(5 * 1024 + 1) }));
     assert.equal(res.status, 413, res.text);
     assert.equal(res.json().error, 'Env var value is too large: BIG has 5121 bytes (the limit is 5 KiB).');
+    // A JSON var is measured as its JSON text: 5,120 bytes of it are accepted, 5,121 refused.
+    res = await server.api('POST', '/apps/jsonvar/project', project([], { J: ['x'.repeat(5117)] }));
+    assert.equal(res.status, 413, res.text);
+    assert.equal(res.json().error, 'Env var value is too large: J has 5121 bytes (the limit is 5 KiB).');
+    res = await server.api('POST', '/apps/jsonvar/project', project([], { J: ['x'.repeat(5116)] }));
+    assert.equal(res.status, 201, res.text);
+    assert.deepEqual((await server.api('GET', '/apps/jsonvar/env')).json().keys, ['J']);
     // Nothing of a refused deploy was applied.
     assert.equal((await server.api('GET', '/apps/wide/env')).status, 200);
     assert.deepEqual((await server.api('GET', '/apps/wide/env')).json().keys, []);

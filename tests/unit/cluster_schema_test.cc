@@ -25,7 +25,7 @@ TEST(ClusterSchemaTest, CreatesTheTablesOnceAndIsIdempotent) {
       "WHERE table_schema = current_schema()");
   EXPECT_EQ(tables.Text(0, 0),
             "alarms,cluster_secret,control_changes,control_key,log,nodes,owners,schema_version,"
-            "snapshots,usage_minutes,usage_storage");
+            "snapshot_pieces,snapshots,usage_minutes,usage_storage");
   EXPECT_EQ(connection->Exec("SELECT version FROM schema_version").Int(0, 0),
             LatestSchemaVersion());
   EXPECT_EQ(connection->Exec("SELECT count(*) FROM schema_version").Int(0, 0), 1);

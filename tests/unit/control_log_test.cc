@@ -147,13 +147,19 @@ TEST(ControlLogTest, DeletesAndMovesOnlyTheObjectsUnderAPrefix) {
         " VALUES ($1, 1, 1, 'a', '\\x00', 4096, '\\x00')",
         {PgParam::Text(object)});
     db->Exec("INSERT INTO alarms (object, at) VALUES ($1, now())", {PgParam::Text(object)});
+    db->Exec(
+        "INSERT INTO snapshots (object, seq, checksum, image_bytes, image_digest)"
+        " VALUES ($1, 1, '\\x00', 1, '\\x00')",
+        {PgParam::Text(object)});
+    db->Exec("INSERT INTO snapshot_pieces (object, seq, piece, bytes) VALUES ($1, 1, 0, '\\x00')",
+             {PgParam::Text(object)});
   }
   ControlLog log(conninfo);
   log.Begin();
   log.DeleteObjects("app\ngone\n");
   log.MoveObjects("app\nmoved\n", "dest\nmoved-here\n");
   log.Commit();
-  for (const char* table : {"owners", "log", "alarms"}) {
+  for (const char* table : {"owners", "log", "alarms", "snapshots", "snapshot_pieces"}) {
     PgResult rows = db->Exec(std::string("SELECT string_agg(replace(object, chr(10), '/'), ','"
                                          " ORDER BY object) FROM ") +
                              table);

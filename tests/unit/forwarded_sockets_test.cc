@@ -12,8 +12,8 @@ using Clock = ForwardedSockets::Clock;
 TEST(ForwardedSocketsTest, ATokenIsTakenOnceWithItsLoopAndSocket) {
   ForwardedSockets sockets;
   const Clock::time_point now = Clock::now();
-  const uint64_t first = sockets.Add({1, 42}, now);
-  const uint64_t second = sockets.Add({0, 7}, now);
+  const uint64_t first = sockets.Add({1, 42, nullptr}, now);
+  const uint64_t second = sockets.Add({0, 7, nullptr}, now);
   EXPECT_NE(first, 0u);
   EXPECT_NE(first, second);
   auto taken = sockets.Take(first);
@@ -27,11 +27,24 @@ TEST(ForwardedSocketsTest, ATokenIsTakenOnceWithItsLoopAndSocket) {
   EXPECT_TRUE(sockets.empty());
 }
 
+TEST(ForwardedSocketsTest, AnotherNodesSocketKeepsWhereItIs) {
+  ForwardedSockets sockets;
+  auto remote =
+      std::make_shared<const RemoteWebSocket>(RemoteWebSocket{"node-b", "http://b:1", "t"});
+  const uint64_t token = sockets.Add({0, 0, remote}, Clock::now());
+  auto taken = sockets.Take(token);
+  ASSERT_TRUE(taken.has_value());
+  ASSERT_NE(taken->remote, nullptr);
+  EXPECT_EQ(taken->remote->node, "node-b");
+  EXPECT_EQ(taken->remote->addr, "http://b:1");
+  EXPECT_EQ(taken->remote->token, "t");
+}
+
 TEST(ForwardedSocketsTest, SocketsNeverReturnedExpireAfterTheirLifetime) {
   ForwardedSockets sockets;
   const Clock::time_point start = Clock::now();
-  const uint64_t old_token = sockets.Add({0, 1}, start);
-  sockets.Add({1, 2}, start + std::chrono::seconds(20));
+  const uint64_t old_token = sockets.Add({0, 1, nullptr}, start);
+  sockets.Add({1, 2, nullptr}, start + std::chrono::seconds(20));
   EXPECT_TRUE(sockets.TakeExpired(start + std::chrono::seconds(29)).empty());
   std::vector<ForwardedSocket> expired =
       sockets.TakeExpired(start + ForwardedSockets::kUnclaimedLifetime);

@@ -12,6 +12,9 @@
 #include <sstream>
 
 #include "cluster/cluster_schema.h"
+#include "cluster/commit_snapshot.h"
+#include "cluster/database_image.h"
+#include "cluster/snapshot_image.h"
 #include "cluster/wal_capture_vfs.h"
 #include "postgres_server.h"
 #include "storage/object_database.h"
@@ -167,6 +170,103 @@ TEST_F(ObjectRestoreTest, AGapOrAnAlteredRowFailsTheRestore) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("has no row 2"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(ObjectRestoreTest, ASnapshotGoesInPiecesThatARestoreChecks) {
+  for (int round = 0; round < 2; ++round) Workload(round);
+  for (int i = 0; i < 3; ++i) Exec("INSERT INTO t (a, b) VALUES ('more', randomblob(3000000))");
+  Ship();
+  EXPECT_EQ(CompactLog(*connection_, kObject, "n1", 3, dir_ + "/scratch", 1LL << 30), seq_);
+  PgResult snapshot = connection_->Exec(
+      "SELECT image IS NULL, image_bytes, (SELECT count(*) FROM snapshot_pieces p WHERE p.object = "
+      "s.object AND p.seq = s.seq), (SELECT max(length(bytes)) FROM snapshot_pieces) "
+      "FROM snapshots s");
+  ASSERT_EQ(snapshot.rows(), 1);
+  EXPECT_TRUE(snapshot.Bool(0, 0));
+  const long long bytes = snapshot.Int(0, 1);
+  EXPECT_EQ(snapshot.Int(0, 2), (bytes + kSnapshotPieceBytes - 1) / kSnapshotPieceBytes);
+  EXPECT_GT(snapshot.Int(0, 2), 1);
+  EXPECT_EQ(snapshot.Int(0, 3), static_cast<long long>(kSnapshotPieceBytes));
+  const std::string path = dir_ + "/restored.sqlite";
+  ExpectRestoredIdentical(RestoreObject(*connection_, kObject, path, 1LL << 30), path);
+
+  // Below the image's size: refused before a piece is read.
+  EXPECT_THROW(RestoreObject(*connection_, kObject, path, bytes - 1), std::runtime_error);
+  // A piece altered, or missing: the size or digest does not match.
+  connection_->Exec(
+      "UPDATE snapshot_pieces SET bytes = overlay(bytes placing '\\x01'::bytea "
+      "from 5000) WHERE piece = 1");
+  EXPECT_THROW(RestoreObject(*connection_, kObject, path, 1LL << 30), std::runtime_error);
+  connection_->Exec("DELETE FROM snapshot_pieces WHERE piece = 1");
+  try {
+    RestoreObject(*connection_, kObject, path, 1LL << 30);
+    FAIL() << "a missing piece was not noticed";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not match its size and digest"), std::string::npos)
+        << e.what();
+  }
+}
+
+// A transaction past the capture's limit: the database as of its commit (the main file and the
+// log's committed frames, copied aside) is shipped as a snapshot at its seq, under the owners
+// fence, with its alarm; the rows after it extend its chain value, and a restore rebuilds it all.
+TEST_F(ObjectRestoreTest, AnOverflowedCommitIsShippedWhole) {
+  bool overflowed = false;
+  ASSERT_TRUE(SetCommitCallback(
+      db_->handle(),
+      [this, &overflowed](const CapturedCommit& commit) {
+        if (commit.overflow) {
+          overflowed = true;
+        } else {
+          pending_.push_back(commit);
+        }
+      },
+      1 << 20));
+  Workload(0);
+  Exec("BEGIN");
+  Exec("INSERT INTO t (a, b) VALUES ('huge', randomblob(3000000))");
+  Exec("DELETE FROM t WHERE id % 5 = 1");
+  Exec("COMMIT");
+  ASSERT_TRUE(overflowed);
+  ASSERT_TRUE(pending_.empty());
+  std::optional<uint32_t> frames = CommittedWalFrames(db_->handle());
+  ASSERT_TRUE(frames);
+  EXPECT_GT(*frames, 0u);
+  const std::string image = dir_ + "/image";
+  CopyDatabaseFiles(source_, *frames, image);
+  // The object goes on writing (and a transaction is open) while the copy is shipped.
+  Exec("BEGIN");
+  Exec("INSERT INTO t (a, b) VALUES ('later', randomblob(2000))");
+
+  LogRow row;
+  row.object = kObject;
+  row.seq = seq_ + 1;
+  row.epoch = 2;  // not the owner's epoch: fenced, nothing written
+  row.checksum = chain_;
+  row.alarm = LogRow::Alarm::kSet;
+  row.alarm_ms = 1234567;
+  row.alarm_name = "named";
+  BuildDatabaseImage(image, 1LL << 30);
+  EXPECT_FALSE(ShipSnapshotCommit(*connection_, "n1", row, image));
+  EXPECT_EQ(connection_->Exec("SELECT count(*) FROM snapshots").Int(0, 0), 0);
+  row.epoch = 3;
+  std::optional<std::string> chain = ShipSnapshotCommit(*connection_, "n1", row, image);
+  ASSERT_TRUE(chain);
+  RemoveDatabaseImage(image);
+  seq_ = row.seq;
+  chain_ = *chain;
+  EXPECT_EQ(connection_->Exec("SELECT count(*) FROM log").Int(0, 0), 0);
+  EXPECT_EQ(
+      connection_->Exec("SELECT (extract(epoch FROM at) * 1000)::bigint || ' ' || name FROM alarms")
+          .Text(0, 0),
+      "1234567 named");
+
+  Exec("COMMIT");
+  Workload(1);
+  const std::string path = dir_ + "/restored.sqlite";
+  RestoredObject restored = RestoreObject(*connection_, kObject, path, 1LL << 30);
+  EXPECT_EQ(restored.snapshot_seq, row.seq);
+  ExpectRestoredIdentical(restored, path);
 }
 
 }  // namespace
