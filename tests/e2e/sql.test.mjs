@@ -67,6 +67,7 @@ test('cursor: next(), raw() sharing the position, iteration, duplicate and absen
     noColumnsToArray: [],
     withSetter: [{ v: 1 }, { v: 2 }, { v: 3 }, { v: 4 }],
     setterCalls: 0,
+    latin1: 'café ÿ',
   });
 });
 
