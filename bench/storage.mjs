@@ -271,12 +271,18 @@ async function runWrkScenario(server, r, s, o) {
     const runs = [];
     if (o.warmup > 0) runs.push(await runWrk(proc.baseUrl, s.method, urlPath, o.warmup, o.connections, o.wrkThreads));
     const disk = probeFsync(server.dataDir, 20);
+    // The server's CPU time (all its processes and threads) per answered request: steadier than
+    // requests/s when other work shares the machine.
+    const cpuBefore = treeStats(proc.child.pid).cpu;
     const res = await runWrk(proc.baseUrl, s.method, urlPath, o.duration, o.connections, o.wrkThreads);
+    const cpuSeconds = treeStats(proc.child.pid).cpu - cpuBefore;
+    res.server_cpu_us_per_request = res.requests > 0 ? (cpuSeconds * 1e6) / res.requests : null;
     runs.push(res);
     res.disk_fsync_p50_ms_before = disk.p50_ms;
     res.check = await s.check(agent, proc.baseUrl, st, runs);
     r.scenarios[s.key] = res;
     log(`${r.server}: ${s.label}: ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms` +
+      `, server CPU ${res.server_cpu_us_per_request === null ? '-' : res.server_cpu_us_per_request.toFixed(0)} µs per request` +
       `${res.error_count ? `, ${res.error_count} errors ${JSON.stringify(res.errors)}` : ''} (disk fsync p50 ${fmtMs(disk.p50_ms)} ms); ` +
       `check ${res.check.ok ? 'ok' : 'FAILED'} ${JSON.stringify(res.check)}`);
   });
