@@ -45,9 +45,8 @@ const rowMakers = new MapCtor();
 // A function (values, offset) making a row object of `columns` from the values at `offset` on,
 // or null. It creates the object as one literal with the names written in, so that every row of
 // a query shares one shape: setting the names one by one takes V8's generic keyed path for every
-// value. The host
-// compiles it (null for names a literal cannot take, such as __proto__); the functions are
-// shared by every object of the app and hold no data.
+// value. The host compiles it (null for names a literal cannot take, such as __proto__); the
+// functions are shared by every object of the app and hold no data.
 function rowMaker(columns) {
   const key = JSONStringify(columns);
   let maker = MapPrototypeGet(rowMakers, key);
