@@ -4,7 +4,7 @@
 //
 //   POST /insert        INSERT INTO t (v) VALUES (?): one row, durable before the response
 //   POST /fill?n=N      empties t and inserts N rows (one turn, so one commit)
-//   GET  /select        SELECT * FROM t LIMIT 1000, answers the row count
+//   GET  /select        SELECT * FROM t LIMIT 1000, answers the rows as JSON
 //   GET  /count         SELECT count(*) FROM t
 //   GET  /size          ctx.storage.sql.databaseSize
 //   POST /prepare       stores one key, so that the object and its database exist
@@ -36,7 +36,7 @@ export class StorageBench {
     }
     if (path === '/select') {
       const rows = this.table().exec('SELECT * FROM t LIMIT 1000').toArray();
-      return new Response(String(rows.length));
+      return Response.json(rows);
     }
     if (path === '/count') {
       const n = this.table().exec('SELECT count(*) AS n FROM t').one().n;

@@ -14,7 +14,7 @@ import {
   benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren, probeFsync,
   freePort, httpCall, pool, runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess,
   spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
-  printChecks,
+  printChecks, treeStats,
 } from './lib.mjs';
 const classFile = path.join(benchDir, 'storage-bench.js');
 const className = 'StorageBench';
@@ -44,6 +44,8 @@ const usage = `usage: bench/run.sh --storage [options]
                         go on with those created, to bound the run on a slow server
   --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
   --dorm-threads N      dorm serve --threads (default 2)
+  --only KEYS           run only these scenarios, comma-separated: sql_insert, sql_select,
+                        alarms, activation (default all)
   --out FILE            where to write the JSON (default bench/results/storage.json)
   --keep                keep the temporary folder (configs, data, server logs)`;
 
@@ -67,7 +69,9 @@ function parseArgs(argv) {
     dormThreads: 2,
     out: path.join(benchDir, 'results', 'storage.json'),
     keep: false,
+    only: null,
   };
+  const known = ['sql_insert', 'sql_select', 'alarms', 'activation'];
   return parseBenchArgs(argv, usage, o, (a, next, num) => {
     switch (a) {
       case '--connections': o.connections = num(a, next(), 1); return true;
@@ -79,6 +83,12 @@ function parseArgs(argv) {
       case '--no-alarm-throughput': o.alarmThroughput = false; return true;
       case '--activation-objects': o.activationObjects = num(a, next(), 0); return true;
       case '--activation-rows': o.activationRows = num(a, next(), 1); return true;
+      case '--only': {
+        o.only = next().split(',').filter(Boolean);
+        const unknown = o.only.filter((k) => !known.includes(k));
+        if (unknown.length || !o.only.length) fail(`--only: unknown scenario ${unknown.join(', ')}; known: ${known.join(', ')}`);
+        return true;
+      }
       default: return false;
     }
   });
@@ -224,10 +234,13 @@ function wrkScenarios(o) {
         const filled = JSON.parse(await call(agent, 'POST', objectUrl(baseUrl, 'select', `fill?n=${o.rows}`))).rows;
         if (filled !== o.rows) throw new Error(`filled ${filled} rows, expected ${o.rows}`);
       },
+      // The rows come back as JSON: each has the id and the text the fill wrote.
       async check(agent, baseUrl) {
-        const body = await call(agent, 'GET', objectUrl(baseUrl, 'select', 'select'));
+        const rows = JSON.parse(await call(agent, 'GET', objectUrl(baseUrl, 'select', 'select')));
         const expected = Math.min(o.rows, 1000);
-        return { rows_returned: Number(body), expected, ok: Number(body) === expected };
+        const shaped = rows.every((row, i) => Object.keys(row).join() === 'id,v' && typeof row.id === 'number' &&
+          row.v === `row ${i} of the select benchmark, some text`);
+        return { rows_returned: rows.length, expected, ok: rows.length === expected && shaped };
       },
     },
   ];
@@ -258,12 +271,18 @@ async function runWrkScenario(server, r, s, o) {
     const runs = [];
     if (o.warmup > 0) runs.push(await runWrk(proc.baseUrl, s.method, urlPath, o.warmup, o.connections, o.wrkThreads));
     const disk = probeFsync(server.dataDir, 20);
+    // The server's CPU time (all its processes and threads) per answered request: steadier than
+    // requests/s when other work shares the machine.
+    const cpuBefore = treeStats(proc.child.pid).cpu;
     const res = await runWrk(proc.baseUrl, s.method, urlPath, o.duration, o.connections, o.wrkThreads);
+    const cpuSeconds = treeStats(proc.child.pid).cpu - cpuBefore;
+    res.server_cpu_us_per_request = res.requests > 0 ? (cpuSeconds * 1e6) / res.requests : null;
     runs.push(res);
     res.disk_fsync_p50_ms_before = disk.p50_ms;
     res.check = await s.check(agent, proc.baseUrl, st, runs);
     r.scenarios[s.key] = res;
     log(`${r.server}: ${s.label}: ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms` +
+      `, server CPU ${res.server_cpu_us_per_request === null ? '-' : res.server_cpu_us_per_request.toFixed(0)} µs per request` +
       `${res.error_count ? `, ${res.error_count} errors ${JSON.stringify(res.errors)}` : ''} (disk fsync p50 ${fmtMs(disk.p50_ms)} ms); ` +
       `check ${res.check.ok ? 'ok' : 'FAILED'} ${JSON.stringify(res.check)}`);
   });
@@ -463,6 +482,11 @@ async function runAlarmThroughput(proc, agent, r, ids, o) {
     }
   };
   const deadline = instant + o.alarmWait * 1000;
+  // The server's CPU time (all its threads) from the instant until the sample has fired: the
+  // alarms' work with little else (the sample's reads), steadier than the rate on a busy machine.
+  await sleep(Math.max(0, instant - Date.now()));
+  const cpuAtInstant = treeStats(proc.child.pid).cpu;
+  let cpuFiring = null;
   await sleep(Math.max(0, instant + 1000 - Date.now()));
   // Read lightly while they may still fire (a sample of 50), then all of them.
   while (firedAt.size < n) {
@@ -472,6 +496,7 @@ async function runAlarmThroughput(proc, agent, r, ids, o) {
     await pool(sample.length, 16, (k) => readOne(sample[k]));
     const pastDeadline = Date.now() >= deadline;
     if (sample.every((i) => firedAt.has(i)) || pastDeadline) {
+      if (cpuFiring === null) cpuFiring = treeStats(proc.child.pid).cpu - cpuAtInstant;
       await pool(pending.length, 32, (k) => readOne(pending[k]));
       if (pastDeadline) break;
     }
@@ -483,12 +508,14 @@ async function runAlarmThroughput(proc, agent, r, ids, o) {
     missing: n - firedAt.size,
     last_after_ms: last === null ? null : last - instant,
     alarms_per_second: last === null ? null : firedAt.size / Math.max(0.001, (last - instant) / 1000),
+    server_cpu_ms_per_alarm: cpuFiring === null || firedAt.size === 0 ? null : (cpuFiring * 1000) / firedAt.size,
     failed_requests: failed,
     first_failure: firstFailure,
   });
   b.ok = b.missing === 0 && failed === 0;
   log(`${r.server}: alarm throughput: ${b.fired} of ${n} alarms due at one instant fired within ${fmtMs(b.last_after_ms)} ms: ` +
-    `${b.alarms_per_second === null ? '-' : fmtRps(b.alarms_per_second)} alarms/s (set ${b.set_margin_seconds.toFixed(1)} s before)` +
+    `${b.alarms_per_second === null ? '-' : fmtRps(b.alarms_per_second)} alarms/s (set ${b.set_margin_seconds.toFixed(1)} s before), ` +
+    `server CPU ${b.server_cpu_ms_per_alarm === null ? '-' : b.server_cpu_ms_per_alarm.toFixed(3)} ms per alarm` +
     `${failed ? `; ${failed} requests failed, the first: ${firstFailure}` : ''}`);
 }
 
@@ -561,7 +588,7 @@ function report(results, scenarios, o) {
     const sel = r.scenarios.sql_select?.check;
     const checks = [
       ['inserted rows match wrk', ins?.ok, ins && `${ins.rows_added} rows added, ${ins.answered_inserts} answered (+${ins.max_in_flight_at_cutoffs} in flight at most)`],
-      ['SELECT answers the row count', sel?.ok, sel && `${sel.rows_returned} rows, expected ${sel.expected}`],
+      ['SELECT answers its rows as JSON', sel?.ok, sel && `${sel.rows_returned} rows, expected ${sel.expected}`],
     ];
     if (o.alarms > 0) {
       const a = r.alarms;
@@ -592,7 +619,8 @@ async function main() {
   const started = new Date();
   const machine = machineInfo(true);
   const results = {};
-  const scenarios = wrkScenarios(o);
+  const wanted = (key) => !o.only || o.only.includes(key);
+  const scenarios = wrkScenarios(o).filter((s) => wanted(s.key));
   let failed = false;
   try {
     const servers = [];
@@ -612,8 +640,8 @@ async function main() {
     }
     // Alternate which server goes first, scenario by scenario.
     const jobs = [...scenarios.map((s) => (server) => runWrkScenario(server, results[server.name], s, o))];
-    if (o.alarms > 0) jobs.push((server) => runAlarmScenario(server, results[server.name], o));
-    if (o.activationObjects > 0) jobs.push((server) => runActivationScenario(server, results[server.name], o));
+    if (o.alarms > 0 && wanted('alarms')) jobs.push((server) => runAlarmScenario(server, results[server.name], o));
+    if (o.activationObjects > 0 && wanted('activation')) jobs.push((server) => runActivationScenario(server, results[server.name], o));
     for (const [k, job] of jobs.entries()) {
       for (const server of k % 2 === 0 ? servers : [...servers].reverse()) await job(server);
     }

@@ -24,15 +24,15 @@ function binding(value) {
   return StringCtor(value);
 }
 
-// A row as an object; of duplicate column names the later wins.
-function rowObject(columns, values) {
+// A row as an object, from `values` starting at `offset`; of duplicate column names the later wins.
+function rowObject(columns, values, offset = 0) {
   const row = {};
   for (let i = 0; i < columns.length; i++) {
     const name = columns[i];
     if (name === '__proto__') {
-      Object.defineProperty(row, name, { value: values[i], writable: true, enumerable: true, configurable: true });
+      Object.defineProperty(row, name, { value: values[offset + i], writable: true, enumerable: true, configurable: true });
     } else {
-      row[name] = values[i];
+      row[name] = values[offset + i];
     }
   }
   return row;
@@ -42,11 +42,11 @@ function rowObject(columns, values) {
 const MAX_ROW_MAKERS = 64;
 const rowMakers = new MapCtor();
 
-// A function making a row object of `columns` from an array of values, or null. It creates the
-// object as one literal with the names written in, so that every row of a query shares one
-// shape: setting the names one by one takes V8's generic keyed path for every value. The host
-// compiles it (null for names a literal cannot take, such as __proto__); the functions are
-// shared by every object of the app and hold no data.
+// A function (values, offset) making a row object of `columns` from the values at `offset` on,
+// or null. It creates the object as one literal with the names written in, so that every row of
+// a query shares one shape: setting the names one by one takes V8's generic keyed path for every
+// value. The host compiles it (null for names a literal cannot take, such as __proto__); the
+// functions are shared by every object of the app and hold no data.
 function rowMaker(columns) {
   const key = JSONStringify(columns);
   let maker = MapPrototypeGet(rowMakers, key);
@@ -81,9 +81,9 @@ export class SqlStorageCursor {
     return this.#columns;
   }
 
-  #makeRow(values) {
+  #makeRow(values, offset = 0) {
     if (this.#maker === undefined) this.#maker = rowMaker(this.#names());
-    return this.#maker === null ? rowObject(this.#names(), values) : this.#maker(values);
+    return this.#maker === null ? rowObject(this.#names(), values, offset) : this.#maker(values, offset);
   }
 
   next() {
@@ -93,9 +93,17 @@ export class SqlStorageCursor {
   }
 
   toArray() {
-    const rows = this._restValues();
-    for (let i = 0; i < rows.length; i++) rows[i] = this.#makeRow(rows[i]);
-    return rows;
+    // Every remaining row's values in one array, row after row. The row objects replace them in
+    // place (row r is made from positions r * width on before position r is written), so that no
+    // new array is filled through [[Set]], which would reach setters put on Array.prototype.
+    const values = native.sqlRestFlat(this.#slot, this.#handle);
+    const width = this.#names().length;
+    let count = 0;
+    if (width > 0) {
+      for (let offset = 0; offset < values.length; offset += width) values[count++] = this.#makeRow(values, offset);
+    }
+    values.length = count;
+    return values;
   }
 
   one() {

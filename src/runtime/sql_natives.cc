@@ -238,7 +238,26 @@ class SqlCallbacks {
     });
   }
 
-  // sqlRowMaker(names): a function (v) => ({"<names[0]>": v[0], ...}), compiled from the names
+  // The remaining rows' values in one array, row after row (each row has as many values as the
+  // cursor has columns): what toArray() makes its row objects from. One array instead of one per
+  // row: making a 1,000-row result's arrays through the API cost a third as much as the values.
+  static void RestFlat(const FunctionCallbackInfo<Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    ObjectInstance* instance = Instance(info);
+    if (!instance) return;
+    storage::SqlCursor* cursor = CursorOf(info, 1, instance);
+    if (!cursor) return;
+    Run(info, instance, [&] {
+      Touch(Engine(info), instance);
+      std::vector<Local<Value>> values;
+      cursor->TakeRest([&](const storage::SqlRowView& row) {
+        for (int i = 0; i < row.size(); ++i) values.push_back(CellToJs(isolate, row, i));
+      });
+      info.GetReturnValue().Set(v8::Array::New(isolate, values.data(), values.size()));
+    });
+  }
+
+  // sqlRowMaker(names): a function (v, o) => ({"<names[0]>": v[o], ...}), compiled from the names
   // written as escaped string literals; undefined for names a literal key cannot take
   // (__proto__ would set the prototype), or too long to be worth compiling. The
   // caller caches it per set of names.
@@ -249,7 +268,7 @@ class SqlCallbacks {
     Local<v8::Array> names = info[0].As<v8::Array>();
     const uint32_t count = names->Length();
     if (count == 0) return;
-    std::string source = "(function(v){return {";
+    std::string source = "(function(v,o){return {";
     std::vector<uint16_t> units;
     for (uint32_t i = 0; i < count; ++i) {
       Local<Value> value;
@@ -275,7 +294,7 @@ class SqlCallbacks {
           source += escaped;
         }
       }
-      source += "\":v[" + std::to_string(i) + "],";
+      source += "\":v[o+" + std::to_string(i) + "],";
     }
     source += "}})";
     v8::TryCatch try_catch(isolate);
@@ -327,9 +346,10 @@ v8::Local<v8::Value> SqlNativesData(ObjectHost* host, v8::Isolate* isolate,
 
 std::span<const NativeFunction> SqlNatives() {
   static const NativeFunction kFunctions[] = {
-      {"sqlExec", &SqlCallbacks::Exec},     {"sqlNext", &SqlCallbacks::Next},
-      {"sqlRest", &SqlCallbacks::Rest},     {"sqlColumns", &SqlCallbacks::Columns},
-      {"sqlCounts", &SqlCallbacks::Counts}, {"sqlRowMaker", &SqlCallbacks::RowMaker},
+      {"sqlExec", &SqlCallbacks::Exec},         {"sqlNext", &SqlCallbacks::Next},
+      {"sqlRest", &SqlCallbacks::Rest},         {"sqlRestFlat", &SqlCallbacks::RestFlat},
+      {"sqlColumns", &SqlCallbacks::Columns},   {"sqlCounts", &SqlCallbacks::Counts},
+      {"sqlRowMaker", &SqlCallbacks::RowMaker},
   };
   return kFunctions;
 }

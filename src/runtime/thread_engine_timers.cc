@@ -139,7 +139,14 @@ void ThreadEngine::EvictIdle() {
   if (eviction_armed_) lag_.Record(eviction_timer_.expiry(), now);
   eviction_armed_ = true;
   std::vector<ObjectInstance*> idle;
+  // An object active within the shorter of the two idle periods stays whatever else holds
+  // (EvictionPolicy::Judge), so the rest of its activity (a lookup of its sockets by key) is not
+  // taken: with 10,000 objects on a thread, sweeping them all four times a second showed in the
+  // profile of an alarm burst.
+  const auto least_idle = std::min<std::chrono::steady_clock::duration>(
+      shared_.options.idle_evict, shared_.options.hibernate_after);
   for (auto& [key, instance] : objects_) {
+    if (now - instance->last_active < least_idle) continue;
     if (eviction_.CanEvict(ActivityOf(*instance, key, now, now_ms))) idle.push_back(instance.get());
   }
   const bool busy = arrivals_since_sweep_ > kBusyArrivalsPerSweep;

@@ -11,8 +11,10 @@
 // file after, and only then is the log truncated: no commit can be lost, acknowledged or not) and
 // closes it.
 //
-// Until that is done the closing connection still holds the file's exclusive lock: whoever opens
-// the same database again, on any thread, must first call AwaitClosed() with its path.
+// Until that is done the closing connection still owns the file (its log's index is in that
+// connection's memory, and object databases take no file locks that would refuse a second
+// connection): whoever opens the same database again, on any thread, must first call
+// AwaitClosed() with its path.
 //
 // Thread-safe. Close() never blocks on I/O; the destructor finishes every queued close.
 #pragma once

@@ -14,6 +14,7 @@
 #include "storage/sql_guard.h"
 #include "storage/sql_interrupt.h"
 #include "storage/sql_printf.h"
+#include "storage/temp_file_limit.h"
 #include "util/log.h"
 
 namespace dorm::storage {
@@ -252,13 +253,22 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   }
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, settings.vfs);
+  // Without file locks: the process opens each object's database once (its one connection, on
+  // its thread), and the data folder's lock (`DATA/lock`) keeps a second server out. SQLite's
+  // locking VFS made each open walk a list of every file open in the process (UnlockedVfs()).
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags,
+                           settings.vfs != nullptr ? settings.vfs : UnlockedVfs());
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
     throw StorageError("cannot open " + path + ": " + message, rc);
   }
   std::unique_ptr<ObjectDatabase> self(new ObjectDatabase(db, path));
+  struct stat opened;
+  if (::stat(path.c_str(), &opened) == 0) {
+    self->file_device_ = static_cast<uint64_t>(opened.st_dev);
+    self->file_inode_ = static_cast<uint64_t>(opened.st_ino);
+  }
   if (settings.on_connection) settings.on_connection(db);
   self->unsynced_paths_ = std::move(created);
   // Commits are flushed by SyncTarget, so SQLite itself must not fsync on commit; closing must
@@ -267,9 +277,9 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   int persist = 1;
   sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-  // One connection per object in the whole process: exclusive locking keeps the WAL index in
-  // the connection's memory (no -shm mapping) and takes the file lock once instead of on every
-  // read. It also keeps a second process from opening the same object.
+  // One connection per object in the whole process: exclusive locking mode keeps the WAL index
+  // in the connection's memory (no -shm mapping). Through the unlocked VFS it takes no file lock;
+  // through another (cluster mode) it takes the lock once instead of on every read.
   self->Exec("PRAGMA locking_mode=EXCLUSIVE");
   // WAL mode is recorded in the file's header, and SQLite opens the log of a database whose header
   // says so by itself: the PRAGMA (and the schema read it starts) is needed only once.
@@ -568,9 +578,13 @@ void ObjectDatabase::RollbackToSavepoint(int depth) {
 void ObjectDatabase::Commit() {
   if (!in_transaction_) return;
   // A database removed or replaced under the server keeps accepting writes into a file that is
-  // gone: refuse to commit them (a stat of the path per commit).
-  int moved = 0;
-  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK || moved) {
+  // gone: refuse to commit them (a stat of the path per commit). Through the unlocked VFS
+  // SQLITE_FCNTL_HAS_MOVED always answers no, so the file's identity is compared here.
+  struct stat now;
+  const bool moved = ::stat(path_.c_str(), &now) != 0 ||
+                     static_cast<uint64_t>(now.st_dev) != file_device_ ||
+                     static_cast<uint64_t>(now.st_ino) != file_inode_;
+  if (moved) {
     Rollback();
     Log(LogLevel::kError,
         "the database file " + path_ + " was removed or replaced while open; not committing");

@@ -10,6 +10,7 @@
 // StorageError; after a StorageError from Commit() the open transaction is rolled back.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -171,6 +172,10 @@ class ObjectDatabase {
 
   sqlite3* db_;
   std::string path_;
+  // The file's identity when it was opened, to tell at each commit whether the path still names
+  // it (SQLite's own check needs its locking VFS's list of open files, which this one lacks).
+  uint64_t file_device_ = 0;
+  uint64_t file_inode_ = 0;
   bool in_transaction_ = false;
   bool wal_grown_ = false;
   int wal_frames_ = 0;

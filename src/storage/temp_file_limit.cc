@@ -11,8 +11,10 @@ namespace dorm::storage {
 
 namespace {
 
-sqlite3_vfs* g_real = nullptr;
+// The wrappers: over the previous default, and over "unix-none". Each one's pAppData is the
+// VFS it wraps.
 sqlite3_vfs g_vfs;
+sqlite3_vfs g_unlocked_vfs;
 std::atomic<int64_t> g_max_bytes{0};
 
 // A temporary file: the wrapped VFS's own file object follows this header in the same block
@@ -87,15 +89,16 @@ const sqlite3_io_methods kTempMethods = {
 constexpr int kTemporaryKinds = SQLITE_OPEN_TEMP_DB | SQLITE_OPEN_TRANSIENT_DB |
                                 SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_SUBJOURNAL;
 
-int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+  auto* real = static_cast<sqlite3_vfs*>(vfs->pAppData);
   if (name != nullptr && (flags & kTemporaryKinds) == 0) {
     // A database, its log or its journal: the wrapped VFS's own file, in the same block.
-    return g_real->xOpen(g_real, name, file, flags, out_flags);
+    return real->xOpen(real, name, file, flags, out_flags);
   }
   auto* temp = reinterpret_cast<TempFile*>(file);
   temp->base.pMethods = nullptr;  // until opened: SQLite then does not close it
   temp->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + sizeof(TempFile));
-  int rc = g_real->xOpen(g_real, name, temp->real, flags, out_flags);
+  int rc = real->xOpen(real, name, temp->real, flags, out_flags);
   if (rc != SQLITE_OK) {
     // The wrapped VFS may leave methods set on failure; they are its to close.
     if (temp->real->pMethods) temp->real->pMethods->xClose(temp->real);
@@ -105,21 +108,36 @@ int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out
   return SQLITE_OK;
 }
 
+void Wrap(sqlite3_vfs* real, const char* name, sqlite3_vfs* wrapper) {
+  *wrapper = *real;
+  wrapper->zName = name;
+  wrapper->szOsFile = static_cast<int>(sizeof(TempFile)) + real->szOsFile;
+  wrapper->pNext = nullptr;
+  wrapper->pAppData = real;
+  wrapper->xOpen = &Open;
+}
+
 }  // namespace
+
+const char kUnlockedTempLimitVfs[] = "dorm-temp-limit-unlocked";
 
 void InstallTempFileLimit(int64_t max_bytes) {
   static std::once_flag once;
   g_max_bytes.store(max_bytes);
   std::call_once(once, [] {
-    g_real = sqlite3_vfs_find(nullptr);
-    if (!g_real) throw std::runtime_error("SQLite has no default VFS");
-    g_vfs = *g_real;
-    g_vfs.zName = "dorm-temp-limit";
-    g_vfs.szOsFile = static_cast<int>(sizeof(TempFile)) + g_real->szOsFile;
-    g_vfs.pNext = nullptr;
-    g_vfs.xOpen = &Open;
+    sqlite3_vfs* real = sqlite3_vfs_find(nullptr);
+    if (!real) throw std::runtime_error("SQLite has no default VFS");
+    sqlite3_vfs* unlocked = sqlite3_vfs_find(kUnlockedVfs);
+    if (!unlocked) throw std::runtime_error("SQLite has no unix-none VFS");
+    Wrap(real, "dorm-temp-limit", &g_vfs);
+    Wrap(unlocked, kUnlockedTempLimitVfs, &g_unlocked_vfs);
+    sqlite3_vfs_register(&g_unlocked_vfs, /*makeDflt=*/0);
     sqlite3_vfs_register(&g_vfs, /*makeDflt=*/1);
   });
+}
+
+const char* UnlockedVfs() {
+  return sqlite3_vfs_find(kUnlockedTempLimitVfs) != nullptr ? kUnlockedTempLimitVfs : kUnlockedVfs;
 }
 
 }  // namespace dorm::storage

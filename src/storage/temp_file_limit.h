@@ -11,6 +11,9 @@
 // for the storage quotas). Temporary files are not memory-mapped either (their io methods are
 // version 1), so what SQLite reads back from them stays in its bounded page cache.
 //
+// It also registers the same wrapper over SQLite's "unix-none" VFS (file locking operations are
+// no-ops) as kUnlockedTempLimitVfs, for object databases: see UnlockedVfs().
+//
 // Thread-safe once installed; call once, before any connection is opened.
 #pragma once
 
@@ -18,7 +21,19 @@
 
 namespace dorm::storage {
 
-// Throws std::runtime_error if SQLite has no default VFS to wrap.
+// SQLite's VFS without file locking.
+inline constexpr char kUnlockedVfs[] = "unix-none";
+extern const char kUnlockedTempLimitVfs[];
+
+// Throws std::runtime_error if SQLite has no default VFS to wrap, or no unix-none.
 void InstallTempFileLimit(int64_t max_bytes);
+
+// The VFS for files that one connection in the process uses at a time and that need no lock
+// against other processes (object databases; see ObjectDatabase::Open): kUnlockedTempLimitVfs
+// once installed, else unix-none. SQLite's "unix" VFS keeps every file it has open in one list
+// for the whole process, to share POSIX locks between connections, and walks that list (under a
+// global mutex) each time it opens a file: with thousands of object databases open, opening one
+// more spent most of its time there. unix-none keeps no such list.
+const char* UnlockedVfs();
 
 }  // namespace dorm::storage

@@ -63,6 +63,11 @@ test('cursor: next(), raw() sharing the position, iteration, duplicate and absen
     noColumns: [],
     emptyNext: { done: true },
     isIterator: true,
+    restAfterNext: [{ v: 2, w: 20, z: null }, { v: 3, w: 30, z: null }, { v: 4, w: 40, z: null }],
+    noColumnsToArray: [],
+    withSetter: [{ v: 1 }, { v: 2 }, { v: 3 }, { v: 4 }],
+    setterCalls: 0,
+    latin1: 'café ÿ',
   });
 });
 

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "storage/new_database_image.h"
+#include "storage/temp_file_limit.h"
 
 namespace dorm::storage {
 namespace {
@@ -282,6 +283,23 @@ TEST_F(ObjectDatabaseTest, ANewDatabaseThroughAnotherVfsCreatesItsTablesInTheLog
   db.reset();
   db = ObjectDatabase::Open(path_, false);
   EXPECT_EQ(db->Get("k").value(), "v");
+}
+
+// The unix VFS walks a list of every file open in the process on each open (temp_file_limit.h);
+// object databases go through the one without locks, wrapped by the temporary-file limit when it
+// is installed (not in these tests).
+TEST_F(ObjectDatabaseTest, OpensThroughTheVfsWithoutFileLocks) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("k", "v");
+  db->Commit();
+  sqlite3_vfs* vfs = nullptr;
+  ASSERT_EQ(sqlite3_file_control(db->handle(), "main", SQLITE_FCNTL_VFS_POINTER, &vfs), SQLITE_OK);
+  ASSERT_NE(vfs, nullptr);
+  EXPECT_STREQ(vfs->zName, UnlockedVfs());
+  EXPECT_STREQ(UnlockedVfs(), kUnlockedVfs);
+  // Still in WAL mode with the log's index in the connection's memory: no -shm file.
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-shm"));
+  EXPECT_TRUE(std::filesystem::exists(path_ + "-wal"));
 }
 
 TEST_F(ObjectDatabaseTest, ReopeningKeepsEverySettingOfTheConnection) {

@@ -104,12 +104,11 @@ class WalCaptureTest : public ::testing::Test {
     dir_ = ::mkdtemp(tmpl);
     source_ = dir_ + "/source.sqlite";
     replica_ = dir_ + "/replica.sqlite";
-    // The runtime opens object databases through SQLite's default VFS: for the duration of the
-    // test the shim is the default, so the database is opened exactly as the runtime opens it.
-    default_vfs_ = sqlite3_vfs_find(nullptr);
-    ASSERT_EQ(sqlite3_vfs_register(sqlite3_vfs_find(kWalCaptureVfs), 1), SQLITE_OK);
-    db_ = storage::ObjectDatabase::Open(source_, true);
-    sqlite3_vfs_register(default_vfs_, 1);
+    // Opened as the runtime opens an object's database in cluster mode: through the shim.
+    storage::OpenSettings settings;
+    settings.vfs = kWalCaptureVfs;
+    db_ = storage::ObjectDatabase::Open(source_, true, nullptr, std::string(), settings);
+    ASSERT_TRUE(db_);
     h_ = db_->handle();
     // The copy starts from the checkpointed original; from here on, commits are captured.
     Exec(h_, "PRAGMA wal_checkpoint(TRUNCATE)");
@@ -240,7 +239,6 @@ class WalCaptureTest : public ::testing::Test {
   }
 
   std::string dir_, source_, replica_;
-  sqlite3_vfs* default_vfs_ = nullptr;
   std::unique_ptr<storage::ObjectDatabase> db_;
   sqlite3* h_ = nullptr;
   std::vector<std::pair<std::string, std::string>> log_;  // (encoded commit, chain checksum)
