@@ -291,47 +291,59 @@ Activation ClusterNode::ActivateNow(PgSession& session, const Job& job) {
       local_copies_.erase(kept);
     }
   }
-  try {
-    PgConnection& connection = session.Get();
-    std::optional<long long> epoch = AcquireObject(connection, job.object, options_.node);
-    if (!epoch) {
-      std::optional<Ownership> owner = LookupOwner(connection, job.object);
-      result.status = Activation::Status::kOwnedElsewhere;
-      if (owner && owner->node) result.owner = *owner->node;
-      // Each of these cost a statement and an event's round trip: rare (a race with a takeover)
-      // unless something keeps asking for objects that moved away.
-      Log(LogLevel::kInfo, "not taking " + job.object + ": node " +
-                               (result.owner.empty() ? "?" : result.owner) + " holds it");
-      return result;
+  // A connection of the pool may have been cut while it sat idle (PostgreSQL restarted, the
+  // network dropped): only its next statement finds out. The activation is then tried once more
+  // on a new connection rather than failed: taking an object again only bumps its epoch once
+  // more for this same node, and the rest reads.
+  for (bool fresh_connection = !session.connected();; fresh_connection = true) {
+    try {
+      return ActivateOnce(session, job, local, result);
+    } catch (const PgError& e) {
+      if (e.connection_lost()) session.Drop();
+      if (e.connection_lost() && !fresh_connection) continue;
+      result.status = Activation::Status::kFailed;
+      result.error = e.what();
+    } catch (const std::exception& e) {
+      result.status = Activation::Status::kFailed;
+      result.error = e.what();
     }
-    result.status = Activation::Status::kReady;
-    result.epoch = *epoch;
-    result.alarm_retries = AlarmRetries(connection, job.object);
-    if (local && LogEndsAt(connection, job.object, *local) &&
-        (local->seq == 0 || std::filesystem::exists(job.db_path))) {
-      result.seq = local->seq;
-      result.chain = local->chain;
-      result.tail_bytes = local->tail_bytes;
-      return result;
-    }
-    const long long before = FileBytes(job.db_path);
-    RestoredObject restored =
-        RestoreObject(connection, job.object, job.db_path, options_.max_object_bytes);
-    result.restored_bytes = FileBytes(job.db_path) - before;
-    result.seq = restored.seq;
-    result.chain = std::move(restored.chain);
-    result.tail_bytes = restored.tail_bytes;
-  } catch (const PgError& e) {
-    if (e.connection_lost()) session.Drop();
-    result.status = Activation::Status::kFailed;
-    result.error = e.what();
-  } catch (const std::exception& e) {
-    result.status = Activation::Status::kFailed;
-    result.error = e.what();
+    break;
   }
-  if (result.status == Activation::Status::kFailed) {
-    Log(LogLevel::kError, "cannot activate " + job.object + ": " + result.error);
+  Log(LogLevel::kError, "cannot activate " + job.object + ": " + result.error);
+  return result;
+}
+
+Activation ClusterNode::ActivateOnce(PgSession& session, const Job& job,
+                                     const std::optional<LocalCopy>& local, Activation result) {
+  PgConnection& connection = session.Get();
+  std::optional<long long> epoch = AcquireObject(connection, job.object, options_.node);
+  if (!epoch) {
+    std::optional<Ownership> owner = LookupOwner(connection, job.object);
+    result.status = Activation::Status::kOwnedElsewhere;
+    if (owner && owner->node) result.owner = *owner->node;
+    // Each of these cost a statement and an event's round trip: rare (a race with a takeover)
+    // unless something keeps asking for objects that moved away.
+    Log(LogLevel::kInfo, "not taking " + job.object + ": node " +
+                             (result.owner.empty() ? "?" : result.owner) + " holds it");
+    return result;
   }
+  result.status = Activation::Status::kReady;
+  result.epoch = *epoch;
+  result.alarm_retries = AlarmRetries(connection, job.object);
+  if (local && LogEndsAt(connection, job.object, *local) &&
+      (local->seq == 0 || std::filesystem::exists(job.db_path))) {
+    result.seq = local->seq;
+    result.chain = local->chain;
+    result.tail_bytes = local->tail_bytes;
+    return result;
+  }
+  const long long before = FileBytes(job.db_path);
+  RestoredObject restored =
+      RestoreObject(connection, job.object, job.db_path, options_.max_object_bytes);
+  result.restored_bytes = FileBytes(job.db_path) - before;
+  result.seq = restored.seq;
+  result.chain = std::move(restored.chain);
+  result.tail_bytes = restored.tail_bytes;
   return result;
 }
 

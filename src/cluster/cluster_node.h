@@ -167,6 +167,10 @@ class ClusterNode {
   static void Abandon(Job& job);
   void Queue(Job job);
   Activation ActivateNow(PgSession& session, const Job& job);
+  // One attempt of ActivateNow on `session`'s connection, filling and returning `result`.
+  // Throws PgError (a lost connection: the caller may try again) or std::exception.
+  Activation ActivateOnce(PgSession& session, const Job& job, const std::optional<LocalCopy>& local,
+                          Activation result);
   void CompactNow(PgSession& session, const Job& job);
   void ShipNow(PgSession& session, Job& job);
 

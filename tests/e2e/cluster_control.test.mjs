@@ -172,7 +172,7 @@ after(async () => {
 
 async function hit(node, object, cls = 'probe') {
   const res = await node.request(`/_do/${cls}/${object}/hit`);
-  assert.equal(res.status, 200, `${node.name} ${cls}/${object}: ${res.status} ${res.body}`);
+  assert.equal(res.status, 200, `${node.name} ${cls}/${object}: ${res.status} ${res.body}\n${node.outputTail(8000)}`);
   return res.json();
 }
 
@@ -185,7 +185,7 @@ async function hitUntil(node, object, wanted, what, cls = 'probe') {
     const res = await node.request(`/_do/${cls}/${object}/hit`);
     if (res.status === 500 && res.json().error === RESET) return false;
     if (res.status === 503) return false;
-    assert.equal(res.status, 200, `${node.name} ${cls}/${object}: ${res.status} ${res.body}`);
+    assert.equal(res.status, 200, `${node.name} ${cls}/${object}: ${res.status} ${res.body}\n${node.outputTail(8000)}`);
     return wanted(res.json()) && res.json();
   }, { timeoutMs: 10000, what });
 }
@@ -606,7 +606,7 @@ test('a migration\'s transferred class moves its objects\' rows in the change\'s
   }, { timeoutMs: 3000, what: `${app} on ${node.name}` });
   for (const [i, node] of [a, b, c, d].entries()) {
     const res = await call(node, 'cp-shop', `cart-${i}`);
-    assert.equal(res.status, 200, `${node.name}: ${res.body}`);
+    assert.equal(res.status, 200, `${node.name}: ${res.body}\n${node.outputTail(8000)}`);
   }
   const before = rowsOf('log', 'cart', 'cp-shop');
   assert.ok(before >= 4, `${before} log rows`);
