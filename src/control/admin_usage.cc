@@ -255,13 +255,31 @@ HttpResponseData AdminService::ServeUsageSeries(const HttpRequestData& request) 
                                                 "): use a later since or a longer step.");
   }
   usage_->Refresh();
+  // Cluster mode: the counters and the current storage of every node (this node's were just
+  // pushed by the refresh); the storage gauge's history is this node's own.
+  std::vector<UsageStore::SeriesRow> series;
+  std::vector<UsageStore::StorageRow> stored;
+  if (cluster_usage_) {
+    try {
+      series = cluster_usage_->Series(app, name, since_minute, step);
+      stored = cluster_usage_->Storage(app, name);
+    } catch (const std::exception& e) {
+      HttpResponseData unavailable = HttpResponseData::JsonError(
+          503, std::string("The cluster's usage meters cannot be read now: ") + e.what());
+      unavailable.headers.emplace_back("retry-after", "1");
+      return unavailable;
+    }
+  } else {
+    series = usage_store_->Series(app, name, since_minute, step);
+    stored = usage_store_->Storage(app, name);
+  }
   std::vector<UsageTotals> buckets(static_cast<size_t>(points));
-  for (const auto& row : usage_store_->Series(app, name, since_minute, step)) {
+  for (const auto& row : series) {
     if (row.bucket >= 0 && row.bucket < points)
       buckets[static_cast<size_t>(row.bucket)] = row.totals;
   }
   long long storage_bytes = 0;
-  for (const auto& row : usage_store_->Storage(app, name)) storage_bytes += row.bytes;
+  for (const auto& row : stored) storage_bytes += row.bytes;
   const std::vector<long long> storage =
       usage_store_->StorageSeries(app, name, since_minute, step, points);
   json::array list;

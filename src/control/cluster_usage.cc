@@ -197,6 +197,36 @@ std::vector<UsageStore::ObjectRow> ClusterUsage::Query(const std::string& app,
   return rows;
 }
 
+std::vector<UsageStore::SeriesRow> ClusterUsage::Series(const std::string& app,
+                                                        const std::string& class_name,
+                                                        long long since_minute,
+                                                        long long step_minutes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cluster::PgResult result = session_.Exec(
+      "SELECT (minute - $3::bigint) / $4::bigint AS bucket, sum(http_requests),"
+      " sum(websocket_messages), sum(alarms), sum(cpu_ns), sum(wall_ns), sum(outbound_requests),"
+      " sum(outbound_bytes)"
+      " FROM usage_minutes WHERE app = $1 AND ($2 = '' OR class = $2) AND minute >= $3::bigint"
+      " GROUP BY bucket ORDER BY bucket",
+      {cluster::PgParam::Text(app), cluster::PgParam::Text(class_name),
+       cluster::PgParam::Text(std::to_string(since_minute)),
+       cluster::PgParam::Text(std::to_string(step_minutes))});
+  std::vector<UsageStore::SeriesRow> rows;
+  for (int i = 0; i < result.rows(); ++i) {
+    UsageStore::SeriesRow row;
+    row.bucket = result.Int(i, 0);
+    row.totals.http_requests = result.Int(i, 1);
+    row.totals.websocket_messages = result.Int(i, 2);
+    row.totals.alarms = result.Int(i, 3);
+    row.totals.cpu_ns = result.Int(i, 4);
+    row.totals.wall_ns = result.Int(i, 5);
+    row.totals.outbound_requests = result.Int(i, 6);
+    row.totals.outbound_bytes = result.Int(i, 7);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 std::vector<UsageStore::StorageRow> ClusterUsage::Storage(const std::string& app,
                                                           const std::string& class_name) {
   std::lock_guard<std::mutex> lock(mu_);

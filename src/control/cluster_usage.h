@@ -41,6 +41,10 @@ class ClusterUsage {
                                            long long since_minute);
   std::vector<UsageStore::StorageRow> Storage(const std::string& app,
                                               const std::string& class_name);
+  // As UsageStore::Series, over every node's minute rows (kept for the nodes' minute-row
+  // retention; they are not rolled up into hours and days as a single server's are).
+  std::vector<UsageStore::SeriesRow> Series(const std::string& app, const std::string& class_name,
+                                            long long since_minute, long long step_minutes);
 
  private:
   // Push()'s statements, under mu_. Throws cluster::PgError.

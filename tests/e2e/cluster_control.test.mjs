@@ -410,6 +410,12 @@ test('the usage API of any node answers for the objects of every node', { timeou
     assert.equal(body.http_requests, 25, node.name);
     assert.equal(body.objects.length, 13, node.name);
     assert.equal(body.objects.filter((o) => o.http_requests === 2).length, 12, node.name);
+    // The dashboard's charts too: every node's series sums every node's requests.
+    const series = await node.api('GET', '/usage/series?app=default&name=metered&step=60');
+    assert.equal(series.status, 200, series.body);
+    const points = series.json().points;
+    assert.equal(points.reduce((sum, p) => sum + p.http_requests, 0), 25, `${node.name} series`);
+    assert.ok(series.json().storage_bytes > 0, `${node.name} storage`);
   }
 });
 
