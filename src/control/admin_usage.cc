@@ -38,6 +38,14 @@ using runtime::HttpResponseData;
 
 namespace {
 
+// 503 with retry-after for a usage answer whose cluster-wide meters PostgreSQL could not give.
+HttpResponseData ClusterMetersUnavailable(const std::exception& e) {
+  HttpResponseData unavailable = HttpResponseData::JsonError(
+      503, std::string("The cluster's usage meters cannot be read now: ") + e.what());
+  unavailable.headers.emplace_back("retry-after", "1");
+  return unavailable;
+}
+
 struct Meters {
   UsageTotals totals;
   long long storage_bytes = 0;
@@ -136,10 +144,7 @@ HttpResponseData AdminService::ServeUsage(const HttpRequestData& request) {
       used = cluster_usage_->Query(app, name, since_minute);
       stored = cluster_usage_->Storage(app, name);
     } catch (const std::exception& e) {
-      HttpResponseData unavailable = HttpResponseData::JsonError(
-          503, std::string("The cluster's usage meters cannot be read now: ") + e.what());
-      unavailable.headers.emplace_back("retry-after", "1");
-      return unavailable;
+      return ClusterMetersUnavailable(e);
     }
   } else {
     used = usage_store_->Query(app, name, since_minute);
@@ -264,10 +269,7 @@ HttpResponseData AdminService::ServeUsageSeries(const HttpRequestData& request) 
       series = cluster_usage_->Series(app, name, since_minute, step);
       stored = cluster_usage_->Storage(app, name);
     } catch (const std::exception& e) {
-      HttpResponseData unavailable = HttpResponseData::JsonError(
-          503, std::string("The cluster's usage meters cannot be read now: ") + e.what());
-      unavailable.headers.emplace_back("retry-after", "1");
-      return unavailable;
+      return ClusterMetersUnavailable(e);
     }
   } else {
     series = usage_store_->Series(app, name, since_minute, step);

@@ -167,6 +167,24 @@ void ClusterUsage::PushLocked(long long minute, const json::array& counted,
   }
 }
 
+namespace {
+
+// The seven summed counters of row `i`, from column `first` on, in the order the queries select
+// them.
+UsageTotals TotalsAt(const cluster::PgResult& result, int i, int first) {
+  UsageTotals totals;
+  totals.http_requests = result.Int(i, first);
+  totals.websocket_messages = result.Int(i, first + 1);
+  totals.alarms = result.Int(i, first + 2);
+  totals.cpu_ns = result.Int(i, first + 3);
+  totals.wall_ns = result.Int(i, first + 4);
+  totals.outbound_requests = result.Int(i, first + 5);
+  totals.outbound_bytes = result.Int(i, first + 6);
+  return totals;
+}
+
+}  // namespace
+
 std::vector<UsageStore::ObjectRow> ClusterUsage::Query(const std::string& app,
                                                        const std::string& class_name,
                                                        long long since_minute) {
@@ -185,13 +203,7 @@ std::vector<UsageStore::ObjectRow> ClusterUsage::Query(const std::string& app,
     UsageStore::ObjectRow row;
     row.class_name = result.Text(i, 0);
     row.instance_name = result.Bytes(i, 1);
-    row.totals.http_requests = result.Int(i, 2);
-    row.totals.websocket_messages = result.Int(i, 3);
-    row.totals.alarms = result.Int(i, 4);
-    row.totals.cpu_ns = result.Int(i, 5);
-    row.totals.wall_ns = result.Int(i, 6);
-    row.totals.outbound_requests = result.Int(i, 7);
-    row.totals.outbound_bytes = result.Int(i, 8);
+    row.totals = TotalsAt(result, i, 2);
     rows.push_back(std::move(row));
   }
   return rows;
@@ -215,13 +227,7 @@ std::vector<UsageStore::SeriesRow> ClusterUsage::Series(const std::string& app,
   for (int i = 0; i < result.rows(); ++i) {
     UsageStore::SeriesRow row;
     row.bucket = result.Int(i, 0);
-    row.totals.http_requests = result.Int(i, 1);
-    row.totals.websocket_messages = result.Int(i, 2);
-    row.totals.alarms = result.Int(i, 3);
-    row.totals.cpu_ns = result.Int(i, 4);
-    row.totals.wall_ns = result.Int(i, 5);
-    row.totals.outbound_requests = result.Int(i, 6);
-    row.totals.outbound_bytes = result.Int(i, 7);
+    row.totals = TotalsAt(result, i, 1);
     rows.push_back(row);
   }
   return rows;
