@@ -8,25 +8,13 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "util/unique_fd.h"
+
 namespace dorm::cluster {
 namespace {
 
 constexpr long long kWalHeaderBytes = 32;
 constexpr long long kFrameHeaderBytes = 24;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 [[noreturn]] void Fail(const std::string& what, const std::string& path) {
   throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
@@ -62,14 +50,14 @@ void WriteAt(int fd, const void* buffer, size_t size, off_t offset, const std::s
 
 // Copies the first `length` bytes of `from` (all of it when negative) to a new file `to`.
 void CopyFile(const std::string& from, const std::string& to, long long length) {
-  Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0) Fail("cannot open", from);
   if (length < 0) {
     struct stat st;
     if (::fstat(in.get(), &st) != 0) Fail("cannot stat", from);
     length = st.st_size;
   }
-  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (out.get() < 0) Fail("cannot create", to);
   long long left = length;
   while (left > 0) {
@@ -94,7 +82,7 @@ void CopyDatabaseFiles(const std::string& db_path, uint32_t wal_frames,
     CopyFile(db_path, image_path, -1);
     if (wal_frames == 0) return;
     const std::string wal = db_path + "-wal";
-    Fd in(::open(wal.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd in(::open(wal.c_str(), O_RDONLY | O_CLOEXEC));
     if (in.get() < 0) Fail("cannot open", wal);
     unsigned char header[kWalHeaderBytes];
     ReadAt(in.get(), header, sizeof header, 0, wal);
@@ -113,7 +101,7 @@ void CopyDatabaseFiles(const std::string& db_path, uint32_t wal_frames,
 
 void BuildDatabaseImage(const std::string& image_path, long long max_bytes) {
   const std::string frames_path = image_path + "-frames";
-  Fd frames(::open(frames_path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd frames(::open(frames_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (frames.get() < 0) {
     if (errno == ENOENT) return;  // no committed frame: the main file is the database
     Fail("cannot open", frames_path);
@@ -125,7 +113,7 @@ void BuildDatabaseImage(const std::string& image_path, long long max_bytes) {
   const long long page_size = ReadU32(header + 8);
   const long long frame_bytes = kFrameHeaderBytes + page_size;
   const long long count = (st.st_size - kWalHeaderBytes) / frame_bytes;
-  Fd image(::open(image_path.c_str(), O_RDWR | O_CLOEXEC));
+  UniqueFd image(::open(image_path.c_str(), O_RDWR | O_CLOEXEC));
   if (image.get() < 0) Fail("cannot open", image_path);
   std::string frame(static_cast<size_t>(frame_bytes), '\0');
   auto* bytes = reinterpret_cast<const unsigned char*>(frame.data());

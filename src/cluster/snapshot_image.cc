@@ -9,23 +9,10 @@
 #include <memory>
 #include <stdexcept>
 
+#include "util/unique_fd.h"
+
 namespace dorm::cluster {
 namespace {
-
-// An open file descriptor, closed on every path out.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // SHA-256 over data given in parts.
 class Digest {
@@ -78,7 +65,7 @@ void WriteFull(int fd, std::string_view bytes, const std::string& path) {
 
 SnapshotImage StoreSnapshotImage(PgConnection& connection, const std::string& object, long long seq,
                                  const std::string& path, size_t piece_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
   SnapshotImage image;
   Digest digest;
@@ -107,7 +94,7 @@ void LoadSnapshotImage(PgConnection& connection, const std::string& object, long
   if (image.bytes < 0 || image.bytes > max_bytes) {
     throw std::runtime_error("the snapshot of " + object + " is over the object size limit");
   }
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
   Digest digest;
   long long total = 0;
