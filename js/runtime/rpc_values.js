@@ -21,7 +21,8 @@
 //
 // Across the nodes of a cluster a function or RpcTarget an object exports works as locally: the
 // stub names its exporter's address, and a call on it is routed to the node that owns that object.
-// What a Worker exports cannot leave its node (the message is marked node-bound).
+// A Worker's instance is named after the node it runs on (runtime/class_catalog.h), so a stub of
+// what it exports reaches it there.
 import { native } from './native.js';
 import {
   ArrayIsArray, ErrorCtor, NumberCtor, PromisePrototypeThen, PromiseReject, PromiseResolve,
@@ -164,12 +165,6 @@ export function setObjectStubMaker(make) {
   makeObjectStub = make;
 }
 
-// Whether `className` names the Worker's default or a named entrypoint (class_catalog.h's
-// IsWorkerEntrypoint).
-function isWorkerClassName(className) {
-  return className === '_worker' || StringPrototypeSlice(className, 0, 8) === '_worker:';
-}
-
 function isRpcTarget(value) {
   return inheritsFrom(value, RpcTargetPrototype);
 }
@@ -287,7 +282,6 @@ export function encodeRpcValue(value, forResult, retained = null) {
   const streams = [];
   const channels = [];
   let objectRefs = false;
-  let nodeBound = false;
   const copies = new MapCtor();
   // A stream's place among the message's channels, its channel opened and the stream locked.
   const channel = (stream) => {
@@ -368,9 +362,6 @@ export function encodeRpcValue(value, forResult, retained = null) {
       ref = [self[1], self[2], self[3], capId, kind];
     }
     if (ref[4] === 'f' || ref[4] === 't' || ref[4] === 'd') objectRefs = true;
-    // A Worker is stateless and served wherever it is called: calls on what it exports can only
-    // reach it on this node (the message may not go to another node of a cluster).
-    if ((ref[4] === 'f' || ref[4] === 't') && isWorkerClassName(ref[0])) nodeBound = true;
     const marker = {};
     markers[markers.length] = marker;
     refs[refs.length] = ref;
@@ -423,7 +414,7 @@ export function encodeRpcValue(value, forResult, retained = null) {
       ? [copy(value), markers, refs]
       : [copy(value), markers, refs, retained];
     const token = native.encodeRpc(message, false, objectRefs,
-      channels.length === 0 ? undefined : channels, nodeBound);
+      channels.length === 0 ? undefined : channels);
     return [token, exported, streams.length === 0 ? null : streams];
   } catch (error) {
     releaseExported(exported);
