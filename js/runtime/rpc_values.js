@@ -417,7 +417,7 @@ export function encodeRpcValue(value, forResult, retained = null) {
       channels.length === 0 ? undefined : channels);
     return [token, exported, streams.length === 0 ? null : streams];
   } catch (error) {
-    releaseExported(exported);
+    dropExported(exported);
     abandonRpcStreams(streams);
     throw error;
   }
@@ -464,9 +464,9 @@ function trimResultExports(table) {
   }
 }
 
-// Drops what this side exported for a call that has returned.
-// Drops what this side exported for a call that has returned, except the capIds in `retained`
-// (what the callee dup()ed: kept until the callee disposes its stubs, like a result's exports).
+// Releases what this side exported for a call that has returned or thrown, except the capIds in
+// `retained` (what the callee dup()ed: kept until the callee disposes its stubs, like a result's
+// exports): an RpcTarget's own Symbol.dispose runs, as workerd disposes a call's parameters.
 export function releaseExported(exported, retained = null) {
   if (exported === null) return;
   for (let i = 0; i < exported.length; i++) {
@@ -481,8 +481,14 @@ export function releaseExported(exported, retained = null) {
       }
       continue;
     }
-    dropExport(table, capId);
+    releaseExport(table, capId);
   }
+}
+
+// Drops what this side exported for a message that was never sent (its encoding failed).
+export function dropExported(exported) {
+  if (exported === null) return;
+  for (let i = 0; i < exported.length; i++) dropExport(exported[i][0], exported[i][1]);
 }
 
 function listHas(list, item) {

@@ -156,7 +156,7 @@ test('functions and RpcTargets a Worker passes to an object on another node are 
   const expected = (worker) => ({
     worker, callee: owner, a: { node: worker, v: 20 }, b: { node: worker, n: 2 }, c: { node: worker, n: 5 },
     kept: { node: worker, n: 6 }, later: { node: worker, n: 16 }, disposer: owner, n: 16,
-    disposedBefore: 0, disposed: 1,
+    disposedBefore: 1, disposed: 2, named: [{ node: worker, n: 2 }, { node: worker, n: 5 }],
   });
   for (const node of [...nodes.filter((n) => n.name === owner), ...nodes.filter((n) => n.name !== owner)]) {
     assert.deepEqual(await ok(node, `/workerFn/${target}`), expected(node.name), `through ${node.name}`);
@@ -210,10 +210,19 @@ test("a WebSocket passed on through a second stub's fetch(): frames, close codes
     second.send('ping');
     assert.equal(await second.next(), `${pair.calleeNode}:ping`);
     second.ws.close(4002, `from ${node.name}`);
-    assert.equal((await second.closed).code, 4002);
     await waitFor(async () => (await ok(node, `/lastClose/${pair.target}`))?.reason === `from ${node.name}`,
       { timeoutMs: 5000, intervalMs: 50, what: "the client's close at the object" });
     assert.deepEqual(await ok(node, `/lastClose/${pair.target}`), { node: pair.calleeNode, code: 4002, reason: `from ${node.name}` });
+    second.ws.terminate();
+    // The client's connection breaks: the object hears 1006, as from a local client.
+    const third = await WsClient.open(url, { protocols: ['echo'], headers });
+    third.send('ping');
+    assert.equal(await third.next(), `${pair.calleeNode}:ping`);
+    third.ws.terminate();
+    await waitFor(async () => (await ok(node, `/lastClose/${pair.target}`))?.code === 1006,
+      { timeoutMs: 5000, intervalMs: 50, what: "the client's broken connection at the object" });
+    assert.deepEqual(await ok(node, `/lastClose/${pair.target}`),
+      { node: pair.calleeNode, code: 1006, reason: 'WebSocket disconnected without sending Close frame.' });
   }
 });
 
