@@ -5,7 +5,8 @@
 // JavaScript instance keeps a table of what it exported) and arrives as a stub: calling the stub
 // sends a call back to the exporting object, as an event through its input gate, where the
 // function or the target's method runs. Stubs received as a call's arguments work until that call
-// returns (then the caller drops its exports); stubs received in a result work until the receiver
+// returns (then the caller releases its exports: an RpcTarget's Symbol.dispose runs, unless the
+// callee kept a dup()); stubs received in a result work until the receiver
 // disposes them (`stub[Symbol.dispose]()`, `using`, or disposing the result that holds them), as
 // workerd's do. A Durable Object stub sent over RPC arrives as a stub of the same object.
 //
