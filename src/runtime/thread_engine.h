@@ -313,6 +313,10 @@ class ThreadEngine final : public ObjectHost {
   // that owns it (RuntimeShared::peer_call). Asks the cluster's directory without blocking. On
   // loop `home`'s thread.
   static void RouteClusterCall(EnginePool* pool, size_t home, uint64_t call_id, OutgoingCall call);
+  // Sends call `call_id`, a call on what the Worker's instance on node `node` (another node)
+  // exported, to that node; fails it retryably if the node is not live. On loop `home`'s thread.
+  static void RouteWorkerCall(EnginePool* pool, size_t home, uint64_t call_id, OutgoingCall call,
+                              const std::string& node);
   // The answer to an RPC event whose handler settled with `value`: the structured-clone bytes
   // (an ArrayBuffer) of the result or of the thrown value (see js/runtime/deliver.js).
   // `foreign_caller`: the call came from another app, which may not receive references.
