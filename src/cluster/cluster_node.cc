@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "cluster/cluster_alarms.h"
 #include "cluster/cluster_schema.h"
@@ -251,10 +253,12 @@ void ClusterNode::CompactNow(PgSession& session, const Job& job) {
 void ClusterNode::ShipNow(PgSession& session, Job& job) {
   CommitFlusher::Outcome outcome = CommitFlusher::Outcome::kFailed;
   std::string chain;
+  ShipAttempt attempt;
+  bool unknown = false;  // the connection was lost: the COMMIT may have happened
   try {
     BuildDatabaseImage(job.db_path, options_.max_object_bytes);
     std::optional<std::string> shipped =
-        ShipSnapshotCommit(session.Get(), options_.node, job.row, job.db_path);
+        ShipSnapshotCommit(session.Get(), options_.node, job.row, job.db_path, &attempt);
     if (shipped) {
       outcome = CommitFlusher::Outcome::kDurable;
       chain = std::move(*shipped);
@@ -262,13 +266,30 @@ void ClusterNode::ShipNow(PgSession& session, Job& job) {
       outcome = CommitFlusher::Outcome::kFenced;
     }
   } catch (const PgError& e) {
-    // A lost connection leaves the outcome unknown: not acknowledged, and the object (reset by
-    // its kFailed) is restored from whatever the log holds. A takeover waits for the
-    // transaction's row lock, so it sees all of it or none.
-    if (e.connection_lost()) session.Drop();
+    if (e.connection_lost()) {
+      session.Drop();
+      unknown = true;
+    }
     Log(LogLevel::kError, "cannot ship " + job.object + " whole: " + e.what());
   } catch (const std::exception& e) {
     Log(LogLevel::kError, "cannot ship " + job.object + " whole: " + e.what());
+  }
+  // Read back as the flusher does: a few attempts over about a second (the lost connection is
+  // often all that failed). Found: durable, acknowledged like any commit. Not found, or
+  // PostgreSQL cannot tell: failed (reset, retryable), and the object is restored from whatever
+  // the log holds. A takeover waits for the transaction's row lock, so it sees all of it or none.
+  for (int tries = 0; unknown && tries < 4; ++tries) {
+    if (tries > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    try {
+      if (FindShippedSnapshot(session, job.row, attempt)) {
+        outcome = CommitFlusher::Outcome::kDurable;
+        chain = attempt.chain;
+        Log(LogLevel::kInfo, "read back " + job.object + " shipped whole: it committed");
+      }
+      unknown = false;
+    } catch (const PgError& e) {
+      if (e.connection_lost()) session.Drop();
+    }
   }
   RemoveDatabaseImage(job.db_path);
   job.shipped(outcome, std::move(chain));
