@@ -348,6 +348,10 @@ test('the usage API of any node answers for the objects of every node', { timeou
     const points = series.json().points;
     assert.equal(points.reduce((sum, p) => sum + p.http_requests, 0), 25, `${node.name} series`);
     assert.ok(series.json().storage_bytes > 0, `${node.name} storage`);
+    // The storage gauge's history is the cluster's too (objects of several nodes): its last point
+    // is the cluster's size now on every node, and a day ago the class had none.
+    assert.equal(points.at(-1).storage_bytes, series.json().storage_bytes, `${node.name} storage history`);
+    assert.equal(points[0].storage_bytes, 0, `${node.name} storage a day ago`);
   }
 });
 
