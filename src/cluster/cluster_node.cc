@@ -197,6 +197,25 @@ void ClusterNode::ShipWhole(LogRow row, std::string image_path, Shipped done) {
   Queue(std::move(job));
 }
 
+void ClusterNode::BeginDrain() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  draining_.store(true, std::memory_order_release);
+  idle_.wait(lock, [this] { return activating_ == 0; });
+}
+
+long long ClusterNode::ReleaseAllObjects() {
+  std::unique_ptr<PgConnection> connection =
+      PgConnection::Connect(options_.conninfo, std::chrono::seconds(5));
+  // Released, not handed to anyone: the next request or alarm sweep places each object on the
+  // rendezvous winner among the nodes that are not draining. The epoch stays (a takeover bumps
+  // it), so a commit of this node still in flight is fenced.
+  PgResult released = connection->Exec(
+      "WITH r AS (UPDATE owners SET node = NULL WHERE node = $1 RETURNING 1) "
+      "SELECT count(*) FROM r",
+      {PgParam::Text(options_.node)});
+  return released.Int(0, 0);
+}
+
 void ClusterNode::RunJobs(PgSession* session) {
   for (;;) {
     Job job;
@@ -215,6 +234,7 @@ void ClusterNode::RunJobs(PgSession* session) {
       job = std::move(*next);
       jobs_.erase(next);
       busy_.insert(job.object);
+      if (job.kind == Job::Kind::kActivate) ++activating_;
     }
     switch (job.kind) {
       case Job::Kind::kActivate: {
@@ -232,6 +252,7 @@ void ClusterNode::RunJobs(PgSession* session) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       busy_.erase(job.object);
+      if (job.kind == Job::Kind::kActivate && --activating_ == 0) idle_.notify_all();
     }
     // A job of this object may be waiting for it.
     wake_.notify_all();
@@ -302,6 +323,11 @@ Activation ClusterNode::ActivateNow(PgSession& session, const Job& job) {
   result.generation = lease_->generation();
   if (!lease_->valid()) {
     result.error = "the node's cluster lease is not live";
+    return result;
+  }
+  // Read after the job was counted as running (RunJobs), so BeginDrain() waits for it.
+  if (draining()) {
+    result.error = "the node is draining";
     return result;
   }
   std::optional<LocalCopy> local;
