@@ -103,6 +103,12 @@ class ThreadEngine final : public ObjectHost {
   // Cluster mode: this node's lease was lost. Every object of the thread is reset (its callers
   // get a retryable error) and every ownership forgotten: serving one again takes it anew.
   void DropClusterObjects();
+  // Cluster mode: this node is draining and hands its objects over while it keeps running (as a
+  // forwarder). Every object of the thread is closed (callers still waiting get the retryable
+  // "no longer owns it"; a drain first waits for them), every WebSocket is closed with 1012
+  // (service restart: the client reconnects through any node, reaching the new owner), and
+  // every ownership forgotten.
+  void HandOverClusterObjects();
 
   // --- WebSockets: called by the network front, on this thread. ---
   // The handshake of socket `id` (from HttpResponseData::web_socket_id) completed. Returns false
