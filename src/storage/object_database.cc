@@ -72,13 +72,25 @@ enum class FileState {
 // count, a broken b-tree) SQLite itself reports as SQLITE_CORRUPT on first use. Throws
 // StorageError; the file is left as it is, except that with `from_image` (new databases are
 // written from the image) a file whose image write never finished is removed (kNone).
-FileState CheckDatabaseFile(const std::string& path, bool from_image) {
+// `*exists` tells whether a file is (still) at `path`; `*identity` gets its device and inode, and
+// `*identity_known` whether they were read (so that Open needs no stat() of its own for either).
+FileState CheckDatabaseFile(const std::string& path, bool from_image, bool* exists,
+                            struct stat* identity, bool* identity_known) {
+  *identity_known = false;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT ? FileState::kNone : FileState::kOther;  // SQLite reports it
+  if (fd < 0) {
+    *exists = errno != ENOENT;
+    return errno == ENOENT ? FileState::kNone : FileState::kOther;  // SQLite reports it
+  }
+  *exists = true;
   struct stat st {};
   unsigned char header[100];
   ssize_t n = -1;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) n = ::pread(fd, header, sizeof header, 0);
+  if (::fstat(fd, &st) == 0) {
+    *identity = st;
+    *identity_known = true;
+    if (st.st_size > 0) n = ::pread(fd, header, sizeof header, 0);
+  }
   ::close(fd);
   if (from_image &&
       MayBeUnfinishedNewDatabase(header, n > 0 ? static_cast<size_t>(n) : 0,
@@ -89,6 +101,8 @@ FileState CheckDatabaseFile(const std::string& path, bool from_image) {
     Log(LogLevel::kWarn, "database " + path + " was being created when the machine stopped; " +
                              "it held no data and is created again");
     ::unlink(path.c_str());
+    *exists = false;
+    *identity_known = false;
     return FileState::kNone;
   }
   std::string problem;
@@ -231,14 +245,16 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
                                                      StorageQuota* quota, const std::string& app,
                                                      const OpenSettings& settings) {
   std::vector<std::string> created;
-  FileState state = CheckDatabaseFile(path, /*from_image=*/settings.vfs == nullptr);
+  bool exists = false;
+  struct stat identity {};
+  bool identity_known = false;
+  FileState state = CheckDatabaseFile(path, /*from_image=*/settings.vfs == nullptr, &exists,
+                                      &identity, &identity_known);
   if (!create) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return nullptr;
+    if (!exists) return nullptr;
   } else {
     MakeFolders(std::filesystem::path(path).parent_path(), &created);
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
+    if (!exists) {
       created.push_back(path);
       created.push_back(std::filesystem::path(path).parent_path().string());
     }
@@ -250,6 +266,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
     std::string error;
     if (!WriteNewDatabase(path, &error)) throw StorageError(error, SQLITE_CANTOPEN);
     state = FileState::kWal;
+    identity_known = false;  // the file may be new
   }
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -264,10 +281,11 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
     throw StorageError("cannot open " + path + ": " + message, rc);
   }
   std::unique_ptr<ObjectDatabase> self(new ObjectDatabase(db, path));
-  struct stat opened;
-  if (::stat(path.c_str(), &opened) == 0) {
-    self->file_device_ = static_cast<uint64_t>(opened.st_dev);
-    self->file_inode_ = static_cast<uint64_t>(opened.st_ino);
+  // The file as checked just before SQLite opened it (a file replaced in between makes the first
+  // commit refuse, as one replaced later does).
+  if (identity_known || ::stat(path.c_str(), &identity) == 0) {
+    self->file_device_ = static_cast<uint64_t>(identity.st_dev);
+    self->file_inode_ = static_cast<uint64_t>(identity.st_ino);
   }
   if (settings.on_connection) settings.on_connection(db);
   self->unsynced_paths_ = std::move(created);

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "storage/object_file_name.h"
+
 namespace dorm::storage {
 
 namespace {
@@ -131,6 +133,8 @@ void InstallTempFileLimit(int64_t max_bytes) {
     if (!unlocked) throw std::runtime_error("SQLite has no unix-none VFS");
     Wrap(real, "dorm-temp-limit", &g_vfs);
     Wrap(unlocked, kUnlockedTempLimitVfs, &g_unlocked_vfs);
+    // Object databases only: their paths need no symbolic links resolved (object_file_name.h).
+    g_unlocked_vfs.xFullPathname = &ObjectFullPathname;
     sqlite3_vfs_register(&g_unlocked_vfs, /*makeDflt=*/0);
     sqlite3_vfs_register(&g_vfs, /*makeDflt=*/1);
   });

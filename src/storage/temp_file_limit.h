@@ -12,7 +12,8 @@
 // version 1), so what SQLite reads back from them stays in its bounded page cache.
 //
 // It also registers the same wrapper over SQLite's "unix-none" VFS (file locking operations are
-// no-ops) as kUnlockedTempLimitVfs, for object databases: see UnlockedVfs().
+// no-ops) as kUnlockedTempLimitVfs, for object databases: see UnlockedVfs(). That one also takes
+// an object database's path as its full path name without resolving it (object_file_name.h).
 //
 // Thread-safe once installed; call once, before any connection is opened.
 #pragma once

@@ -197,6 +197,38 @@ test('--idle-evict-seconds: an object in use is not evicted', async () => {
   }
 });
 
+test('an app nothing uses has its isolate disposed; an app with a live object keeps it', async () => {
+  const server = await startServer({ flags: ['--idle-evict-seconds', '1', '--threads', '1'] });
+  try {
+    await server.deploy(fixture('echo.js'), { app: 'alpha' });
+    await server.deploy(fixture('echo.js'), { app: 'beta' });
+    const call = async (app, id) => {
+      const res = await server.request(`/_do/echo/${id}?op=mem`, { headers: { host: `${app}.localhost` } });
+      assert.equal(res.status, 200, res.text);
+      return res.json();
+    };
+    const heapApps = async () => {
+      const res = await server.request('/_admin/metrics', { headers: { authorization: `Bearer ${server.adminToken()}` } });
+      assert.equal(res.status, 200, res.text);
+      const apps = new Set();
+      for (const m of res.text.matchAll(/^dorm_isolate_heap_used_bytes\{[^}]*app="([^"]+)"/gm)) apps.add(m[1]);
+      return apps;
+    };
+    await call('beta', 'b');
+    const first = await call('alpha', 'a');
+    assert.deepEqual([...(await heapApps())].sort(), ['alpha', 'beta']);
+    // alpha's object is used every 100 ms; beta's is evicted after 1 s idle, then its isolate
+    // after another second with nothing of beta's on the thread.
+    for (let i = 0; i < 40; i++) {
+      await sleep(100);
+      assert.equal((await call('alpha', 'a')).boot, first.boot);
+    }
+    assert.deepEqual([...(await heapApps())], ['alpha']);
+  } finally {
+    await server.stop();
+  }
+});
+
 test('--threads 2 serves concurrent requests to many objects', async () => {
   const server = await startServer({ flags: ['--threads', '2'] });
   try {
