@@ -7,8 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
-import { fixture, sleep, waitFor } from './lib/dorm.mjs';
+import { fixture, rawExchange, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { deployOnce, startClusterNode, rendezvous } from './lib/cluster.mjs';
 import { WsClient } from './lib/ws.mjs';
@@ -222,6 +223,174 @@ test('only nodes of the cluster can forward: forged or stale forwarding headers 
   const looped = await owner.request(target, { headers: signedHeaders('GET', target, { secret, hops: 3 }) });
   assert.equal(looped.status, 508);
   assert.equal(looped.json().error, 'The request was forwarded between the nodes of the cluster too many times.');
+});
+
+// A new object served through nodes[0], its key in `owners`, and its owner.
+async function newObject(name) {
+  const known = new Set(ownersOf().map(([object]) => object));
+  const first = await ok(nodes[0], `/_do/${CLASS}/${name}/incr`);
+  assert.equal(first.n, 1);
+  const added = ownersOf().filter(([object]) => !known.has(object));
+  assert.equal(added.length, 1, `${name}: one new owners row`);
+  const owner = nodes.find((n) => n.name === first.node);
+  return { key: added[0][0], owner, others: nodes.filter((n) => n !== owner) };
+}
+
+// Gives `key` to node `to` in `owners` as a takeover does (the next epoch), then makes `owner`'s
+// instance let go of it: its next write is fenced, and answered with the retryable reset. The
+// owner's directory keeps saying (for 2 s) that the object is its own.
+async function takeBehindOwnersBack(name, key, owner, to) {
+  assert.equal((await ok(owner, `/_do/${CLASS}/${name}/get`)).node, owner.name);
+  const sqlKey = key.replaceAll('\n', '/').replaceAll("'", "''");
+  pg.psql(`UPDATE owners SET node = '${to.name}', epoch = epoch + 1 WHERE replace(object, chr(10), '/') = '${sqlKey}'`);
+  const fenced = await owner.request(`/_do/${CLASS}/${name}/incr`);
+  assert.equal(fenced.json().error, 'Durable Object reset because this node no longer owns it; retry the request.');
+}
+
+test('a node whose directory named itself, finding the object taken by another node, forwards to it', { timeout: TIMEOUT_MS }, async () => {
+  for (const kind of ['body', 'plain', 'websocket']) {
+    const name = `taken-${kind}`;
+    const { key, owner, others } = await newObject(name);
+    const to = others[0];
+    await takeBehindOwnersBack(name, key, owner, to);
+    if (kind === 'body') {
+      const added = await ok(owner, `/_do/${CLASS}/${name}/add`, { method: 'POST', body: '5' });
+      assert.deepEqual(added, { node: to.name, n: 6, bytes: 1 });
+    } else if (kind === 'plain') {
+      assert.deepEqual(await ok(owner, `/_do/${CLASS}/${name}/get`), { node: to.name, n: 1 });
+    } else {
+      const client = await WsClient.open(`ws://127.0.0.1:${owner.port}/_do/${CLASS}/${name}/ws`);
+      try {
+        client.send('moved');
+        assert.equal(await client.next(), `${to.name}:moved`);
+      } finally {
+        client.ws.close();
+      }
+    }
+    assert.deepEqual(await ok(nodes[0], `/_do/${CLASS}/${name}/get`), { node: to.name, n: kind === 'body' ? 6 : 1 });
+  }
+});
+
+test('a request with a body sent to a stale owner goes on to the new owner, its body delivered once', { timeout: TIMEOUT_MS }, async () => {
+  const name = 'stale-body';
+  const { key, owner, others } = await newObject(name);
+  const [via, to] = others;
+  // `via` caches the owner...
+  assert.equal((await ok(via, `/_do/${CLASS}/${name}/get`)).node, owner.name);
+  // ...which the object leaves.
+  await takeBehindOwnersBack(name, key, owner, to);
+  // Over 1 MiB: the old owner answers "not owner" before reading any of it, so nothing has to be
+  // kept for the retry.
+  const body = `5${' '.repeat(2 << 20)}`;
+  const added = await ok(via, `/_do/${CLASS}/${name}/add`, { method: 'POST', body });
+  assert.deepEqual(added, { node: to.name, n: 6, bytes: body.length });
+  assert.deepEqual(await ok(owner, `/_do/${CLASS}/${name}/get`), { node: to.name, n: 6 });
+});
+
+test('a request forwarded to a paused owner goes to the object\'s next owner once the lease runs out', { timeout: TIMEOUT_MS }, async () => {
+  const name = 'paused-owner';
+  const { owner, others } = await newObject(name);
+  const via = others[0];
+  assert.equal((await ok(via, `/_do/${CLASS}/${name}/get`)).node, owner.name);
+  const pids = [owner.proc.pid, owner.runtimePid()];
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  try {
+    const started = Date.now();
+    const [incr, add] = await Promise.all([
+      via.request(`/_do/${CLASS}/${name}/incr`, { timeoutMs: 15000 }),
+      via.request(`/_do/${CLASS}/${name}/add`, { method: 'POST', body: '5', timeoutMs: 15000 }),
+    ]);
+    const took = Date.now() - started;
+    for (const res of [incr, add]) {
+      assert.equal(res.status, 200, res.text);
+      assert.notEqual(res.json().node, owner.name);
+    }
+    assert.deepEqual([incr.json().n, add.json().n].sort((a, b) => a - b), incr.json().n === 2 ? [2, 7] : [6, 7]);
+    // The lease (2 s), the forwarder's wait for an answer, and the restore: well before the pause
+    // ends.
+    assert.ok(took < 8000, `answered after ${took} ms`);
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+  }
+  // The paused node serves again (a new lease), and reaches the object's new owner.
+  await waitFor(async () => (await owner.request(`/_do/${CLASS}/${name}/get`)).status === 200,
+    { timeoutMs: 15000, intervalMs: 200, what: 'the resumed node serving' });
+  const after = await ok(owner, `/_do/${CLASS}/${name}/get`);
+  assert.notEqual(after.node, owner.name);
+  assert.equal(after.n, 7);
+});
+
+// Sockets on `port` (listening ones aside) in this machine's TCP tables, at either end: each
+// connection to it counts, and goes on counting a while after it closed (TIME_WAIT).
+function socketsOn(port) {
+  let n = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text;
+    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 4 || f[3] === '0A') continue;
+      if (parseInt(f[1].split(':')[1], 16) === port || parseInt(f[2].split(':')[1], 16) === port) n++;
+    }
+  }
+  return n;
+}
+
+// A request on `agent`'s connections; the answer with the socket it went on.
+function onAgent(node, agent, method, reqPath, body) {
+  return new Promise((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+    const req = http.request({ host: '127.0.0.1', port: node.port, method, path: reqPath, agent, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), socket: req.socket }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('forwarded requests keep connections: the client\'s goes on after the response, the owner\'s is used again', { timeout: TIMEOUT_MS }, async () => {
+  const { owner, others } = await ownerAndOther('kept');
+  const via = others[0];
+  const { n: start } = await ok(via, `/_do/${CLASS}/kept/get`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set();
+  const before = socketsOn(owner.port);
+  try {
+    for (let i = 1; i <= 8; i++) {
+      const incr = await onAgent(via, agent, 'POST', `/_do/${CLASS}/kept/incr`);
+      assert.equal(incr.status, 200, incr.body);
+      assert.deepEqual(JSON.parse(incr.body), { node: owner.name, n: start + i });
+      // A body each way (the response chunked), a HEAD, an error, and an object that may be
+      // served by `via` itself, all on the same connection.
+      const echo = await onAgent(via, agent, 'POST', `/_do/${CLASS}/kept/echo`, `body ${i}`);
+      assert.deepEqual([echo.status, echo.body, echo.headers['x-node']], [200, `body ${i}`, owner.name]);
+      const head = await onAgent(via, agent, 'HEAD', `/_do/${CLASS}/kept/get`);
+      assert.deepEqual([head.status, head.body], [200, '']);
+      const missing = await onAgent(via, agent, 'GET', `/_do/${CLASS}/kept/nothing-here`);
+      assert.deepEqual([missing.status, missing.body], [404, 'not found']);
+      const other = await onAgent(via, agent, 'GET', `/_do/${CLASS}/kept-mix-${i}/get`);
+      assert.equal(other.status, 200, other.body);
+      for (const answer of [incr, echo, head, missing, other]) sockets.add(answer.socket);
+    }
+  } finally {
+    agent.destroy();
+  }
+  assert.equal(sockets.size, 1, 'every request on one client connection');
+  // Pipelined: the requests read with a forwarded one are served after its response, in order.
+  const pipelined = await rawExchange(via.port,
+    `POST /_do/${CLASS}/kept/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nfirst` +
+    `GET /_do/${CLASS}/kept/get HTTP/1.1\r\nhost: x\r\n\r\n` +
+    `POST /_do/${CLASS}/kept/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\nconnection: close\r\n\r\nlast`,
+    { count: 3 });
+  assert.deepEqual(pipelined.map((r) => [r.status, r.body.toString()]),
+    [[200, 'first'], [200, JSON.stringify({ node: owner.name, n: start + 8 })], [200, 'last']]);
+  // 32 requests forwarded to the owner: on one kept connection (two table entries), not one
+  // connection each.
+  const opened = socketsOn(owner.port) - before;
+  assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
 });
 
 test('kill -9 of an owner: the surviving nodes serve its objects within 5 s, with every acknowledged write', { timeout: TIMEOUT_MS }, async () => {
