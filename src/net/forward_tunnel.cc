@@ -29,16 +29,15 @@ using tcp = asio::ip::tcp;
 constexpr size_t kPumpBytes = 64u << 10;
 constexpr size_t kMaxResponseHead = 64u << 10;
 constexpr auto kConnectTimeout = std::chrono::seconds(2);
-// After an owner fell silent, the directory is asked again this many times at most, this far
-// apart, while it still names the silent node (its view of the live nodes is re-read every
-// 0.5 s).
-constexpr int kMaxRelocations = 4;
-constexpr auto kRelocateEvery = std::chrono::milliseconds(500);
 
 constexpr char kUnavailableMessage[] =
     "Durable Object is not available on this node right now; retry the request.";
 constexpr char kMovedMessage[] =
     "Durable Object moved to another node of the cluster; retry the request.";
+// The owner had the whole request head and then failed or fell silent: it may have run it.
+constexpr char kUnknownOutcomeMessage[] =
+    "Durable Object's node stopped answering before its response; the request may have run "
+    "there. Retry it only if running it twice is safe.";
 
 // The value of header `name` (lower case) in a response head, or empty.
 std::string HeaderValue(const std::string& head, const std::string& name) {
@@ -119,7 +118,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     peer_ = tcp::socket(client_.get_executor());
     response_.clear();
     connected_ = false;
-    processing_ = false;
+    head_sent_ = false;
     peer_addr_ = addr;
     reused_ = false;
     if (framed_ && !fresh_only_) {
@@ -158,7 +157,9 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   }
 
   // Until the owner's final answer head: connecting, then each silence between its answers, is
-  // bounded (the owner sends "102 Processing" while it works on the request).
+  // bounded (the owner sends "102 Processing" while it works on the request). A connect that
+  // times out fails the attempt (PeerFailed); a silence past the wait once connected ends it
+  // (OnSilent).
   void ArmWait(std::chrono::steady_clock::duration after) {
     timer_.expires_after(after);
     timer_.async_wait(
@@ -216,6 +217,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
         [self = shared_from_this(), attempt = attempt_](boost::system::error_code ec, size_t) {
           if (attempt != self->attempt_) return;
           if (ec) return self->PeerFailed("cannot send: " + ec.message());
+          self->head_sent_ = true;
           if (self->job_.has_body && !self->ask_continue_) self->StartUpstream();
           self->ReadResponseHead();
         });
@@ -246,11 +248,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
       // The owner's own interim answers: it works on the request (102), or takes its body (100).
       response_.erase(0, end + 4);
       ArmWait(cluster::kForwardAnswerWait);
-      if (status == 102) {
-        processing_ = true;
-        return OnResponseBytes();
-      }
-      if (!ask_continue_ || upstream_started_) return OnResponseBytes();
+      if (status == 102 || !ask_continue_ || upstream_started_) return OnResponseBytes();
       StartUpstream();
       if (!job_.expect_continue) return OnResponseBytes();
       // The client asked for it too.
@@ -267,8 +265,11 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
       const std::string owner = HeaderValue(head, cluster::kOwnerHeader);
       std::optional<std::string> addr;
       if (!owner.empty() && owner != node_) addr = cluster_.directory().AddressOf(owner);
-      // The owner never read the body (it answers before its "100 Continue"), so a request
-      // with one goes on as well as one without; only a body already passed on cannot.
+      // The owner says it did not run the request (its object never saw it): the one case,
+      // with a connection that failed before the head was all written (PeerFailed), where the
+      // request is sent again. Only if none of its body went: a body already passed on is gone
+      // (the owner answers before its "100 Continue", so that is only HTTP/1.0's, or an
+      // ownership change between the owner's check and its activation).
       if (!upstream_started_ && hops_ < cluster::kMaxForwardHops && addr) {
         return Attempt(owner, *addr, hops_ + 1);
       }
@@ -413,47 +414,16 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
 
   PeerConnections& Pool() { return PeerConnections::ForThisThread(io_, job_.idle_timeout); }
 
-  // The owner sent nothing for kForwardAnswerWait: it may be paused (its lease then runs out and
-  // another node takes the object) or cut off. Unless it may have begun with the request (it said
-  // it works on it, or took some of the body), the directory is asked again and the request goes
-  // to the object's owner now; otherwise the client is told to retry.
+  // The owner sent nothing for kForwardAnswerWait while it had the request's head (or was being
+  // sent it): it may be paused (its lease then runs out and another node takes the object) or cut
+  // off. It may also have run the request before it fell silent, its commit made durable before
+  // any takeover, so the request is never sent elsewhere: the client is told that the outcome is
+  // unknown.
   void OnSilent() {
     Log(LogLevel::kWarn, "cluster node " + node_ + " did not answer a forwarded request within " +
                              std::to_string(cluster::kForwardAnswerWait.count()) + " ms");
     cluster_.directory().Forget(job_.object);
-    // (A connection passed to a socket another node keeps names no object: it cannot move.)
-    if (processing_ || upstream_started_ || hops_ >= cluster::kMaxForwardHops ||
-        job_.object.empty()) {
-      return Fail(kUnavailableMessage);
-    }
-    silent_node_ = node_;
-    ++attempt_;  // the silent attempt's handlers stop
-    boost::system::error_code ignored;
-    peer_.close(ignored);
-    Relocate(0);
-  }
-
-  void Relocate(int tries) {
-    cluster_.directory().Locate(
-        job_.object, [self = shared_from_this(), tries](cluster::Placement placement) {
-          asio::post(self->client_.get_executor(), [self, tries, placement = std::move(placement)] {
-            self->OnRelocated(placement, tries);
-          });
-        });
-  }
-
-  void OnRelocated(const cluster::Placement& placement, int tries) {
-    if (closed_) return;
-    const bool usable = placement.kind != cluster::Placement::Kind::kUnavailable &&
-                        !placement.addr.empty() && placement.node != silent_node_;
-    if (usable) return Attempt(placement.node, placement.addr, hops_ + 1);
-    if (tries + 1 >= kMaxRelocations) return Fail(kUnavailableMessage);
-    const uint64_t attempt = attempt_;
-    timer_.expires_after(kRelocateEvery);
-    timer_.async_wait([self = shared_from_this(), attempt, tries](boost::system::error_code ec) {
-      if (ec || attempt != self->attempt_ || self->closed_) return;
-      self->Relocate(tries + 1);
-    });
+    Fail(kUnknownOutcomeMessage);
   }
 
   // --- Bytes both ways.
@@ -541,18 +511,22 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   }
 
   // --- Failures.
+  // The connection to the owner failed (or could not be made). The owner dispatches nothing
+  // before it has read a request's whole head, so a request whose head was not all written never
+  // reached the object: on a kept connection (the owner closed it as it was taken) it goes again
+  // on a new one, and otherwise the client is told to retry. Once the head was all written (into
+  // the socket: the owner may have read it), an end of stream or a reset before the response
+  // leaves the outcome unknown, and the request is never sent again.
   void PeerFailed(const std::string& why) {
     if (closed_) return;
-    if (reused_ && !relayed_ && !processing_ && !upstream_started_ && response_.empty()) {
-      // A kept connection the owner closed as it was taken: the request never reached the
-      // object, and goes again on a new connection.
+    if (reused_ && !head_sent_ && !relayed_) {
       fresh_only_ = true;
       return Attempt(node_, peer_addr_, hops_);
     }
     Log(LogLevel::kWarn, "cannot forward to cluster node " + node_ + ": " + why);
     cluster_.directory().Forget(job_.object);
     if (relayed_) return CloseAll();
-    Fail(kUnavailableMessage);
+    Fail(head_sent_ ? kUnknownOutcomeMessage : kUnavailableMessage);
   }
 
   // Answers the client with 503 and ends the connection.
@@ -599,12 +573,14 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   std::string up_;
   std::string down_;
   std::string node_;
-  std::string silent_node_;  // the node that fell silent, not asked again
-  uint64_t attempt_ = 0;     // the current attempt (see Attempt)
+  uint64_t attempt_ = 0;  // the current attempt (see Attempt)
   int hops_ = 1;
   bool ask_continue_ = false;  // the body waits for the owner's "100 Continue"
   bool connected_ = false;
-  bool processing_ = false;        // the owner said it works on the request (102)
+  // The current attempt's request head was all written to the owner's connection: from then on
+  // the owner may run the request, and it is never sent again unless the owner says it did not
+  // run it (421).
+  bool head_sent_ = false;
   bool relayed_ = false;           // something was (or is being) written to the client
   bool upstream_started_ = false;  // bytes of the body may have reached the owner
   bool closed_ = false;

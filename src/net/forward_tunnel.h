@@ -5,27 +5,32 @@
 // most per direction in flight, never the whole body.
 //
 // Connections are kept: the request goes on an idle kept-alive connection to the owner if this
-// loop has one (net/peer_connections.h). The response's framing is parsed as it passes (Beast's
-// parser), and so is the request's when it has a Content-Length (or no body); once both have
-// ended cleanly, the connection to the owner goes back to the pool, and the client's connection
-// goes on with its next request (`resume`, with the bytes already read of it) if the client and
-// the owner both keep it. A chunked request body, an HTTP/1.0 request, a WebSocket upgrade, or a
-// response that does not end cleanly closes the connections afterwards, as before.
+// loop has one (net/peer_connections.h: idle ones are closed after ForwardJob::idle_timeout,
+// well below the owners' keep-alive timeout, and one the owner closed or wrote to meanwhile is
+// never handed out). The response's framing is parsed as it passes (Beast's parser), and so is
+// the request's when it has a Content-Length (or no body); once both have ended cleanly, the
+// connection to the owner goes back to the pool, and the client's connection goes on with its
+// next request (`resume`, with the bytes already read of it) if the client and the owner both
+// keep it. A chunked request body, an HTTP/1.0 request, a WebSocket upgrade, or a response that
+// does not end cleanly closes the connections afterwards.
 //
 // A request with a body (HTTP/1.1) is sent with `Expect: 100-continue`, and its body only once
-// the owner answers "100 Continue", which it does only after making sure it owns the object. So a
-// node that answers "not owner" (421 with x-dorm-owner) has read none of the body, and the
-// request, body or not, is sent once more to the owner it names; a request whose body did go
-// cannot be sent again (the client gets 503 saying to retry). An owner that cannot be reached
-// gives 503 too, and the directory forgets what it knew of the object.
+// the owner answers "100 Continue", which it does only after making sure it owns the object.
 //
-// An owner silent for cluster::kForwardAnswerWait before its final answer head (the owner sends
-// "102 Processing" as it begins with a forwarded request and then every
-// cluster::kForwardProgressEvery, which are not relayed) may be paused: its lease runs out within
-// that wait and another node takes the object. If it never said it began (no 102, none of the
-// body sent), the directory is asked again and the request goes to the node it names now (this
-// node itself included, through its own address); otherwise the client gets 503 saying to retry,
-// since the request may have run there.
+// The replay rule: a request is sent again (to the owner named, or on a new connection) only
+// when it provably never reached the object:
+//   (a) the owner answered "not owner" (421 with x-dorm-owner, which it sends only for a request
+//       its object never saw) and none of the body was sent to it: the request goes to the owner
+//       it names (a request whose body went gets 503 "moved", to retry);
+//   (b) the connection failed before the request's head was all written: the owner dispatches
+//       nothing before it has a whole head. On a kept connection the request goes again on a
+//       new one; a new connection that fails so gives 503 "not available", to retry.
+// Anything else (an end of stream or a reset after the head was written, or an owner silent for
+// cluster::kForwardAnswerWait before its final answer head) gives the client 503 saying that the
+// outcome is unknown: the owner may have run the request, its commit durable before any other
+// node took the object. The owner answers "102 Processing" as it begins with a forwarded
+// request and then every cluster::kForwardProgressEvery (not relayed), so that only a paused or
+// cut-off owner is silent that long. The directory forgets the object after any failure.
 //
 // The owner itself never forwards a forwarded request further, and a request makes at most
 // cluster::kMaxForwardHops hops, so requests cannot loop.

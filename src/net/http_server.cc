@@ -912,9 +912,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // While an internal call waits for its callee: a "102 Processing" at once, then every
   // peer_progress_every, so that the calling node knows this one is alive however long the callee
-  // takes; likewise, every kForwardProgressEvery, for a request another node forwarded (its
-  // forwarding node retries elsewhere only when it heard nothing). An answer that comes while one
-  // is being written waits for it (Write).
+  // takes; likewise, every kForwardProgressEvery, for a request another node forwarded (a
+  // forwarding node that hears nothing for kForwardAnswerWait tells its client that the outcome
+  // is unknown). An answer that comes while one is being written waits for it (Write).
   void ArmProgress(bool first) {
     if (!progress_timer_) progress_timer_.emplace(io_);
     const std::chrono::milliseconds every = internal_ != Internal::kNone
