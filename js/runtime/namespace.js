@@ -14,7 +14,7 @@ import { ERROR_CLASSES, sendRequestBody, stubBodyStream } from './stub_bodies.js
 import { requestBodyStream, requestWantsManualBody, stubResponse } from './prelude_hooks.js';
 import {
   SymbolDispose, abandonRpcStreams, cancelRpcStreams, decodeRpcValue, disposedCall,
-  encodeRpcValue, exportMethod, registerObjectStub, releaseExported, setExportCaller,
+  dropExported, encodeRpcValue, exportMethod, registerObjectStub, releaseExported, setExportCaller,
   setObjectStubMaker, startRpcStreams, stubMember,
 } from './rpc_values.js';
 import {
@@ -104,7 +104,7 @@ function callWith(call, className, idHex, name, method, args) {
     streams = encoded[2];
     answer = call(className, idHex, name, method, encoded[0]);
   } catch (error) {
-    releaseExported(exported);
+    dropExported(exported);
     abandonRpcStreams(streams);
     return PromiseReject(error);
   }

@@ -5,7 +5,8 @@
 // JavaScript instance keeps a table of what it exported) and arrives as a stub: calling the stub
 // sends a call back to the exporting object, as an event through its input gate, where the
 // function or the target's method runs. Stubs received as a call's arguments work until that call
-// returns (then the caller drops its exports); stubs received in a result work until the receiver
+// returns (then the caller releases its exports: an RpcTarget's Symbol.dispose runs, unless the
+// callee kept a dup()); stubs received in a result work until the receiver
 // disposes them (`stub[Symbol.dispose]()`, `using`, or disposing the result that holds them), as
 // workerd's do. A Durable Object stub sent over RPC arrives as a stub of the same object.
 //
@@ -21,7 +22,8 @@
 //
 // Across the nodes of a cluster a function or RpcTarget an object exports works as locally: the
 // stub names its exporter's address, and a call on it is routed to the node that owns that object.
-// What a Worker exports cannot leave its node (the message is marked node-bound).
+// A Worker's instance is named after the node it runs on (runtime/class_catalog.h), so a stub of
+// what it exports reaches it there.
 import { native } from './native.js';
 import {
   ArrayIsArray, ErrorCtor, NumberCtor, PromisePrototypeThen, PromiseReject, PromiseResolve,
@@ -164,12 +166,6 @@ export function setObjectStubMaker(make) {
   makeObjectStub = make;
 }
 
-// Whether `className` names the Worker's default or a named entrypoint (class_catalog.h's
-// IsWorkerEntrypoint).
-function isWorkerClassName(className) {
-  return className === '_worker' || StringPrototypeSlice(className, 0, 8) === '_worker:';
-}
-
 function isRpcTarget(value) {
   return inheritsFrom(value, RpcTargetPrototype);
 }
@@ -287,7 +283,6 @@ export function encodeRpcValue(value, forResult, retained = null) {
   const streams = [];
   const channels = [];
   let objectRefs = false;
-  let nodeBound = false;
   const copies = new MapCtor();
   // A stream's place among the message's channels, its channel opened and the stream locked.
   const channel = (stream) => {
@@ -368,9 +363,6 @@ export function encodeRpcValue(value, forResult, retained = null) {
       ref = [self[1], self[2], self[3], capId, kind];
     }
     if (ref[4] === 'f' || ref[4] === 't' || ref[4] === 'd') objectRefs = true;
-    // A Worker is stateless and served wherever it is called: calls on what it exports can only
-    // reach it on this node (the message may not go to another node of a cluster).
-    if ((ref[4] === 'f' || ref[4] === 't') && isWorkerClassName(ref[0])) nodeBound = true;
     const marker = {};
     markers[markers.length] = marker;
     refs[refs.length] = ref;
@@ -423,10 +415,10 @@ export function encodeRpcValue(value, forResult, retained = null) {
       ? [copy(value), markers, refs]
       : [copy(value), markers, refs, retained];
     const token = native.encodeRpc(message, false, objectRefs,
-      channels.length === 0 ? undefined : channels, nodeBound);
+      channels.length === 0 ? undefined : channels);
     return [token, exported, streams.length === 0 ? null : streams];
   } catch (error) {
-    releaseExported(exported);
+    dropExported(exported);
     abandonRpcStreams(streams);
     throw error;
   }
@@ -473,9 +465,9 @@ function trimResultExports(table) {
   }
 }
 
-// Drops what this side exported for a call that has returned.
-// Drops what this side exported for a call that has returned, except the capIds in `retained`
-// (what the callee dup()ed: kept until the callee disposes its stubs, like a result's exports).
+// Releases what this side exported for a call that has returned or thrown, except the capIds in
+// `retained` (what the callee dup()ed: kept until the callee disposes its stubs, like a result's
+// exports): an RpcTarget's own Symbol.dispose runs, as workerd disposes a call's parameters.
 export function releaseExported(exported, retained = null) {
   if (exported === null) return;
   for (let i = 0; i < exported.length; i++) {
@@ -490,8 +482,14 @@ export function releaseExported(exported, retained = null) {
       }
       continue;
     }
-    dropExport(table, capId);
+    releaseExport(table, capId);
   }
+}
+
+// Drops what this side exported for a message that was never sent (its encoding failed).
+export function dropExported(exported) {
+  if (exported === null) return;
+  for (let i = 0; i < exported.length; i++) dropExport(exported[i][0], exported[i][1]);
 }
 
 function listHas(list, item) {

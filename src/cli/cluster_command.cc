@@ -32,6 +32,7 @@ int Status(const std::map<std::string, std::string>& flags) {
       if (!item.is_object()) continue;
       const json::object& n = item.as_object();
       const char* state = !JsonFlag(n, "live")      ? "gone"
+                          : JsonFlag(n, "drained")  ? "drained"
                           : JsonFlag(n, "draining") ? "draining"
                                                     : "live";
       long long left = JsonInteger(n, "lease_remaining_ms");
@@ -65,7 +66,8 @@ int Drain(const std::string& node, const std::map<std::string, std::string>& fla
       flags, "POST", "/_admin/v1/cluster/nodes/" + PercentEncodeSegment(node) + "/drain");
   if (!answer) return 1;
   std::cout << "node '" << node
-            << "' is draining: it hands its objects over to the other nodes and stops\n";
+            << "' is draining: it hands its objects over to the other nodes and goes on "
+               "forwarding requests to them\n";
   return 0;
 }
 

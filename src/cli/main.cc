@@ -78,7 +78,7 @@ const char kUsage[] =
     "  dorm restore DIR --data NEWDIR\n"
     "  dorm mcp [--archive-root DIR]           (MCP server on stdio for the running server)\n"
     "  dorm cluster status                     (nodes, leases, objects, flush lag)\n"
-    "  dorm cluster drain NODE                 (NODE hands its objects over and stops)\n"
+    "  dorm cluster drain NODE                 (NODE hands its objects over, then forwards)\n"
     "  dorm auth set [--app APP] [--hs256-secret-file F] [--public-key-file F.pem]\n"
     "                [--jwks-file F.json] [--issuer I] [--audience A]\n"
     "  dorm auth show|clear [--app APP]\n"

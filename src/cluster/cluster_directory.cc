@@ -86,6 +86,11 @@ void ClusterDirectory::Forget(const std::string& object) {
   cache_.erase(object);
 }
 
+void ClusterDirectory::ForgetAll() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cache_.clear();
+}
+
 std::optional<std::string> ClusterDirectory::AddressOf(const std::string& node) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = addresses_.find(node);

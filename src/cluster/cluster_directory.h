@@ -65,6 +65,8 @@ class ClusterDirectory {
   // Drops what the cache says of `object` (its node answered "not owner", or could not be
   // reached).
   void Forget(const std::string& object);
+  // Drops the whole cache (this node released every object it held: a drain).
+  void ForgetAll();
   // The address of a node that was live at the last refresh.
   std::optional<std::string> AddressOf(const std::string& node);
   const std::string& self() const { return self_; }

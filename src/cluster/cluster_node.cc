@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "cluster/cluster_alarms.h"
 #include "cluster/cluster_schema.h"
@@ -195,6 +197,25 @@ void ClusterNode::ShipWhole(LogRow row, std::string image_path, Shipped done) {
   Queue(std::move(job));
 }
 
+void ClusterNode::BeginDrain() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  draining_.store(true, std::memory_order_release);
+  idle_.wait(lock, [this] { return activating_ == 0; });
+}
+
+long long ClusterNode::ReleaseAllObjects() {
+  std::unique_ptr<PgConnection> connection =
+      PgConnection::Connect(options_.conninfo, std::chrono::seconds(5));
+  // Released, not handed to anyone: the next request or alarm sweep places each object on the
+  // rendezvous winner among the nodes that are not draining. The epoch stays (a takeover bumps
+  // it), so a commit of this node still in flight is fenced.
+  PgResult released = connection->Exec(
+      "WITH r AS (UPDATE owners SET node = NULL WHERE node = $1 RETURNING 1) "
+      "SELECT count(*) FROM r",
+      {PgParam::Text(options_.node)});
+  return released.Int(0, 0);
+}
+
 void ClusterNode::RunJobs(PgSession* session) {
   for (;;) {
     Job job;
@@ -213,6 +234,7 @@ void ClusterNode::RunJobs(PgSession* session) {
       job = std::move(*next);
       jobs_.erase(next);
       busy_.insert(job.object);
+      if (job.kind == Job::Kind::kActivate) ++activating_;
     }
     switch (job.kind) {
       case Job::Kind::kActivate: {
@@ -230,6 +252,7 @@ void ClusterNode::RunJobs(PgSession* session) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       busy_.erase(job.object);
+      if (job.kind == Job::Kind::kActivate && --activating_ == 0) idle_.notify_all();
     }
     // A job of this object may be waiting for it.
     wake_.notify_all();
@@ -251,10 +274,12 @@ void ClusterNode::CompactNow(PgSession& session, const Job& job) {
 void ClusterNode::ShipNow(PgSession& session, Job& job) {
   CommitFlusher::Outcome outcome = CommitFlusher::Outcome::kFailed;
   std::string chain;
+  ShipAttempt attempt;
+  bool unknown = false;  // the connection was lost: the COMMIT may have happened
   try {
     BuildDatabaseImage(job.db_path, options_.max_object_bytes);
     std::optional<std::string> shipped =
-        ShipSnapshotCommit(session.Get(), options_.node, job.row, job.db_path);
+        ShipSnapshotCommit(session.Get(), options_.node, job.row, job.db_path, &attempt);
     if (shipped) {
       outcome = CommitFlusher::Outcome::kDurable;
       chain = std::move(*shipped);
@@ -262,13 +287,30 @@ void ClusterNode::ShipNow(PgSession& session, Job& job) {
       outcome = CommitFlusher::Outcome::kFenced;
     }
   } catch (const PgError& e) {
-    // A lost connection leaves the outcome unknown: not acknowledged, and the object (reset by
-    // its kFailed) is restored from whatever the log holds. A takeover waits for the
-    // transaction's row lock, so it sees all of it or none.
-    if (e.connection_lost()) session.Drop();
+    if (e.connection_lost()) {
+      session.Drop();
+      unknown = true;
+    }
     Log(LogLevel::kError, "cannot ship " + job.object + " whole: " + e.what());
   } catch (const std::exception& e) {
     Log(LogLevel::kError, "cannot ship " + job.object + " whole: " + e.what());
+  }
+  // Read back as the flusher does: a few attempts over about a second (the lost connection is
+  // often all that failed). Found: durable, acknowledged like any commit. Not found, or
+  // PostgreSQL cannot tell: failed (reset, retryable), and the object is restored from whatever
+  // the log holds. A takeover waits for the transaction's row lock, so it sees all of it or none.
+  for (int tries = 0; unknown && tries < 4; ++tries) {
+    if (tries > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    try {
+      if (FindShippedSnapshot(session, job.row, attempt)) {
+        outcome = CommitFlusher::Outcome::kDurable;
+        chain = attempt.chain;
+        Log(LogLevel::kInfo, "read back " + job.object + " shipped whole: it committed");
+      }
+      unknown = false;
+    } catch (const PgError& e) {
+      if (e.connection_lost()) session.Drop();
+    }
   }
   RemoveDatabaseImage(job.db_path);
   job.shipped(outcome, std::move(chain));
@@ -281,6 +323,11 @@ Activation ClusterNode::ActivateNow(PgSession& session, const Job& job) {
   result.generation = lease_->generation();
   if (!lease_->valid()) {
     result.error = "the node's cluster lease is not live";
+    return result;
+  }
+  // Read after the job was counted as running (RunJobs), so BeginDrain() waits for it.
+  if (draining()) {
+    result.error = "the node is draining";
     return result;
   }
   std::optional<LocalCopy> local;

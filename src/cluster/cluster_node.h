@@ -127,6 +127,17 @@ class ClusterNode {
   // the log then simply stays longer.
   void Compact(std::string object, long long epoch, std::string scratch_path);
 
+  // The drain that keeps the process running as a forwarder (`dorm cluster drain NODE`):
+  // BeginDrain() makes every later activation fail (the node takes no object any more; those
+  // already running finish first, so that once it returns no activation is under way), and
+  // ReleaseAllObjects(), once the node's instances are gone and their commits settled, releases
+  // every object `owners` names this node for, so that others take them at once. The lease goes
+  // on: the node stays live, and forwards what it receives to the owners. Both block on
+  // PostgreSQL or the pool; ReleaseAllObjects() throws PgError and returns how many it released.
+  void BeginDrain();
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+  long long ReleaseAllObjects();
+
   // Where the cluster serves each object (for forwarding requests); valid after Start().
   ClusterDirectory& directory() { return *directory_; }
   // The key that signs requests forwarded between nodes (cluster/forward_auth.h), read (or made,
@@ -192,6 +203,9 @@ class ClusterNode {
   std::unordered_map<std::string, LocalCopy> local_copies_;  // guarded by mutex_
   std::deque<std::string> local_copy_order_;                 // oldest first; may hold stale keys
   bool stopping_ = false;
+  std::atomic<bool> draining_{false};  // set under mutex_
+  int activating_ = 0;                 // activation jobs running; mutex_
+  std::condition_variable idle_;       // activating_ dropped to 0
   std::vector<std::thread> threads_;
 };
 

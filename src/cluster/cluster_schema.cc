@@ -182,6 +182,17 @@ ALTER TABLE nodes ADD COLUMN pending_bytes bigint NOT NULL DEFAULT 0;
 ALTER TABLE nodes ADD COLUMN oldest_pending_ms bigint NOT NULL DEFAULT 0;
 ALTER TABLE nodes ADD COLUMN reported_at timestamptz;
 )sql",
+    // 14: the storage gauge's history for the whole cluster (control/cluster_usage.h): each
+    // class's total of `usage_storage` at the minutes it changed.
+    R"sql(
+CREATE TABLE usage_storage_history (
+  app text NOT NULL,
+  class text NOT NULL,
+  minute bigint NOT NULL,
+  bytes bigint NOT NULL,
+  PRIMARY KEY (app, class, minute)
+);
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -153,38 +153,42 @@ bool CommitFlusher::Flush(std::vector<Pending>& batch, int* lost_pid) {
 }
 
 bool CommitFlusher::Reconcile(std::vector<Pending>& batch, int lost_pid) {
-  if (lost_pid != 0) {
-    std::string pid = std::to_string(lost_pid);
-    try {
-      // Returns false at once if the process is gone already, after 5 s if it will not end.
-      session_.Exec("SELECT pg_terminate_backend($1::int, 5000)", {PgParam::Text(pid)},
-                    std::chrono::seconds(10));
-      PgResult alive =
-          session_.Exec("SELECT 1 FROM pg_stat_activity WHERE pid = $1::int", {PgParam::Text(pid)});
-      if (alive.rows() != 0) return false;
-    } catch (const PgError&) {
-      return false;
-    }
+  try {
+    EndServerProcess(session_, lost_pid);
+  } catch (const PgError&) {
+    return false;
   }
-  std::string sql = "SELECT object, seq FROM log WHERE node = $1 AND (object, seq, epoch) IN (";
+  // A row is in the log, or was and a snapshot has replaced it since: the owner's compaction
+  // (object_restore.h) reads whatever is committed, so it may have taken the row into a snapshot
+  // and deleted it before this read. Such a snapshot is at the row's seq with the row's chain
+  // value (the object's next row waits for this one's outcome, so no later row can be in it; the
+  // chain value names exactly this history). Sending the row again would put a second copy
+  // below the snapshot, where the log's primary key no longer stops it.
+  std::string sql = "SELECT b.object, b.seq FROM (VALUES ";
   std::vector<std::string> numbers;
   numbers.reserve(batch.size() * 2);
   std::vector<PgParam> params;
-  params.reserve(1 + batch.size() * 3);
+  params.reserve(1 + batch.size() * 4);
   params.push_back(PgParam::Text(options_.node));
   for (size_t i = 0; i < batch.size(); ++i) {
     numbers.push_back(std::to_string(batch[i].row.seq));
     numbers.push_back(std::to_string(batch[i].row.epoch));
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    size_t base = 2 + i * 3;
+    size_t base = 2 + i * 4;
     sql += (i ? ", ($" : "($") + std::to_string(base) + "::text, $" + std::to_string(base + 1) +
-           "::bigint, $" + std::to_string(base + 2) + "::bigint)";
+           "::bigint, $" + std::to_string(base + 2) + "::bigint, $" + std::to_string(base + 3) +
+           "::bytea)";
     params.push_back(PgParam::Text(batch[i].row.object));
     params.push_back(PgParam::Text(numbers[i * 2]));
     params.push_back(PgParam::Text(numbers[i * 2 + 1]));
+    params.push_back(PgParam::Binary(batch[i].row.checksum));
   }
-  sql += ")";
+  sql +=
+      ") AS b (object, seq, epoch, checksum) WHERE EXISTS (SELECT 1 FROM log l WHERE "
+      "l.object = b.object AND l.seq = b.seq AND l.epoch = b.epoch AND l.node = $1) OR EXISTS "
+      "(SELECT 1 FROM snapshots s WHERE s.object = b.object AND s.seq = b.seq AND "
+      "s.checksum = b.checksum)";
   std::set<std::pair<std::string, long long>> present;
   try {
     PgResult result = session_.Exec(sql, params);

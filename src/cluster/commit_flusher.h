@@ -14,10 +14,11 @@
 // happened, or may still happen (a server keeps running a statement whose client went away, for
 // example one waiting for a row lock). The flusher reconnects, ends the server process that ran
 // the batch (pg_terminate_backend, waiting until it is gone), and only then reads back which of
-// the batch's rows are in the log: those are kDurable, the others are sent again, ahead of
-// newer rows. (With synchronous replication, a process ended while waiting for its standby has
-// committed locally only: the commit is then read back as durable without being replicated,
-// PostgreSQL's own caveat.)
+// the batch's rows are in the log, or in a snapshot at their seq with their chain value (the
+// owner's compaction may have replaced them meanwhile): those are kDurable, the others are sent
+// again, ahead of newer rows. (With synchronous replication, a process ended while waiting for
+// its standby has committed locally only: the commit is then read back as durable without being
+// replicated, PostgreSQL's own caveat.)
 //
 // Threading: Submit() from any thread; `done` runs on the flusher's thread and must not block.
 #pragma once

@@ -150,8 +150,17 @@ void ControlLog::MoveObjects(const std::string& prefix, const std::string& to_pr
 }
 
 void ControlLog::ForgetUsageStorage(const std::string& app, const std::string& class_name) {
+  // The usage pushes' lock (control/cluster_usage.cc), taken before any row of usage_storage: a
+  // push that summed the class's sizes before this deletion cannot write its total after it.
+  session_.Exec("SELECT pg_advisory_xact_lock(7305104912034872)");
   session_.Exec("DELETE FROM usage_storage WHERE app = $1 AND class = $2",
                 {PgParam::Text(app), PgParam::Text(class_name)});
+  // The storage gauge's history records 0 from this minute on, as a single server's does.
+  session_.Exec(
+      "INSERT INTO usage_storage_history (app, class, minute, bytes) VALUES ($1, $2,"
+      " floor(extract(epoch FROM now()) / 60)::bigint, 0)"
+      " ON CONFLICT (app, class, minute) DO UPDATE SET bytes = 0",
+      {PgParam::Text(app), PgParam::Text(class_name)});
 }
 
 long long ControlLog::Append(const std::string& node, const std::string& id,

@@ -1,6 +1,7 @@
 #include "cluster/pg_session.h"
 
 #include <algorithm>
+#include <string>
 
 namespace dorm::cluster {
 
@@ -47,6 +48,19 @@ PgResult PgSession::Exec(std::string_view sql, const std::vector<PgParam>& param
   } catch (const PgError& e) {
     if (e.connection_lost()) connection_.reset();
     throw;
+  }
+}
+
+void EndServerProcess(PgSession& session, int pid) {
+  if (pid == 0) return;
+  const std::string process = std::to_string(pid);
+  // Returns false at once if the process is gone already, after 5 s if it will not end.
+  session.Exec("SELECT pg_terminate_backend($1::int, 5000)", {PgParam::Text(process)},
+               std::chrono::seconds(10));
+  PgResult alive =
+      session.Exec("SELECT 1 FROM pg_stat_activity WHERE pid = $1::int", {PgParam::Text(process)});
+  if (alive.rows() != 0) {
+    throw PgError("the server process of a lost transaction would not end", "", false);
   }
 }
 

@@ -49,4 +49,11 @@ class PgSession {
   std::chrono::milliseconds delay_{0};
 };
 
+// After a lost connection whose transaction's outcome is unknown: ends the server process that
+// ran it (`pid`, PgConnection::backend_pid()) through `session` and waits until it is gone, since
+// a server does not stop when its client goes away and could still commit. Once this returns,
+// what that transaction did is in the tables for good, and a read on a new connection tells.
+// Throws PgError (PostgreSQL unreachable, or a process that would not end within 5 s).
+void EndServerProcess(PgSession& session, int pid);
+
 }  // namespace dorm::cluster

@@ -31,6 +31,9 @@ HttpResponseData AdminService::ServeCluster(const std::vector<std::string>& part
                                      {"addr", node.addr},
                                      {"live", node.live},
                                      {"draining", node.draining},
+                                     // Live, draining and owning nothing: handed over, a
+                                     // forwarder until it is stopped.
+                                     {"drained", node.live && node.draining && node.objects == 0},
                                      {"lease_remaining_ms", node.lease_remaining_ms},
                                      {"objects", node.objects},
                                      {"pending_commits", node.pending_commits},

@@ -260,20 +260,23 @@ HttpResponseData AdminService::ServeUsageSeries(const HttpRequestData& request) 
                                                 "): use a later since or a longer step.");
   }
   usage_->Refresh();
-  // Cluster mode: the counters and the current storage of every node (this node's were just
-  // pushed by the refresh); the storage gauge's history is this node's own.
+  // Cluster mode: the counters, the current storage and the storage gauge's history of every
+  // node (this node's were just pushed by the refresh).
   std::vector<UsageStore::SeriesRow> series;
   std::vector<UsageStore::StorageRow> stored;
+  std::vector<long long> storage;
   if (cluster_usage_) {
     try {
       series = cluster_usage_->Series(app, name, since_minute, step);
       stored = cluster_usage_->Storage(app, name);
+      storage = cluster_usage_->StorageSeries(app, name, since_minute, step, points);
     } catch (const std::exception& e) {
       return ClusterMetersUnavailable(e);
     }
   } else {
     series = usage_store_->Series(app, name, since_minute, step);
     stored = usage_store_->Storage(app, name);
+    storage = usage_store_->StorageSeries(app, name, since_minute, step, points);
   }
   std::vector<UsageTotals> buckets(static_cast<size_t>(points));
   for (const auto& row : series) {
@@ -282,8 +285,6 @@ HttpResponseData AdminService::ServeUsageSeries(const HttpRequestData& request) 
   }
   long long storage_bytes = 0;
   for (const auto& row : stored) storage_bytes += row.bytes;
-  const std::vector<long long> storage =
-      usage_store_->StorageSeries(app, name, since_minute, step, points);
   json::array list;
   for (long long i = 0; i < points; ++i) {
     Meters m;

@@ -28,6 +28,10 @@ constexpr const char* kCounters[] = {
 // How long a node keeps totals that it could not push.
 constexpr long long kUnsentMinutes = 60;
 
+// Any constant shared by all Dorm nodes: the advisory lock that orders the storage pushes (and a
+// deleted class's sizes, control_log.h) for the storage gauge's history.
+constexpr const char* kStorageHistoryLock = "7305104912034872";
+
 }  // namespace
 
 ClusterUsage::ClusterUsage(const std::string& conninfo, std::string node,
@@ -149,20 +153,49 @@ void ClusterUsage::PushLocked(long long minute, const json::array& counted,
          cluster::PgParam::Text(incarnation_)});
   }
   if (!sizes.empty()) {
+    // The sizes and, for each class they touch, the class's total in this minute (the storage
+    // gauge's history), in one transaction under a lock that every node's push takes: the total
+    // is summed after every earlier push committed, so the last one written is the cluster's.
     const std::string rows = json::serialize(sizes);
-    session_.Exec(
-        "INSERT INTO usage_storage AS s (app, class, object_id, instance, bytes)"
-        " SELECT r.app, r.class, r.object_id, decode(r.instance, 'hex'), r.bytes"
-        " FROM jsonb_to_recordset($1::jsonb) AS r(app text, class text, object_id text,"
-        " instance text, bytes bigint)"
-        " ON CONFLICT (app, class, object_id) DO UPDATE SET instance = excluded.instance,"
-        " bytes = excluded.bytes",
-        {cluster::PgParam::Text(rows)});
+    cluster::PgConnection& connection = session_.Get();
+    try {
+      connection.Exec("BEGIN");
+      connection.Exec("SELECT pg_advisory_xact_lock($1::bigint)",
+                      {cluster::PgParam::Text(kStorageHistoryLock)});
+      connection.Exec(
+          "INSERT INTO usage_storage AS s (app, class, object_id, instance, bytes)"
+          " SELECT r.app, r.class, r.object_id, decode(r.instance, 'hex'), r.bytes"
+          " FROM jsonb_to_recordset($1::jsonb) AS r(app text, class text, object_id text,"
+          " instance text, bytes bigint)"
+          " ON CONFLICT (app, class, object_id) DO UPDATE SET instance = excluded.instance,"
+          " bytes = excluded.bytes",
+          {cluster::PgParam::Text(rows)});
+      connection.Exec(
+          "INSERT INTO usage_storage_history (app, class, minute, bytes)"
+          " SELECT c.app, c.class, $2::bigint, (SELECT coalesce(sum(s.bytes), 0)::bigint"
+          " FROM usage_storage s WHERE s.app = c.app AND s.class = c.class)"
+          " FROM (SELECT DISTINCT app, class FROM jsonb_to_recordset($1::jsonb)"
+          " AS r(app text, class text)) AS c"
+          " ON CONFLICT (app, class, minute) DO UPDATE SET bytes = excluded.bytes",
+          {cluster::PgParam::Text(rows), cluster::PgParam::Text(std::to_string(minute))});
+      connection.Exec("COMMIT");
+    } catch (const cluster::PgError& e) {
+      connection.RollbackAfterFailure();
+      if (e.connection_lost()) session_.Drop();
+      throw;
+    }
   }
   if (minute - last_trim_minute_ >= 60) {
     const std::string oldest = std::to_string(minute - retention_minutes_);
     session_.Exec("DELETE FROM usage_minutes WHERE node = $1 AND minute < $2::bigint",
                   {cluster::PgParam::Text(node_), cluster::PgParam::Text(oldest)});
+    // The history's rows past the retention, but each class's last one before it: the size the
+    // class had when the period still kept begins.
+    session_.Exec(
+        "DELETE FROM usage_storage_history h WHERE minute < $1::bigint AND EXISTS (SELECT 1"
+        " FROM usage_storage_history l WHERE l.app = h.app AND l.class = h.class AND"
+        " l.minute > h.minute AND l.minute < $1::bigint)",
+        {cluster::PgParam::Text(oldest)});
     last_trim_minute_ = minute;
   }
 }
@@ -231,6 +264,37 @@ std::vector<UsageStore::SeriesRow> ClusterUsage::Series(const std::string& app,
     rows.push_back(row);
   }
   return rows;
+}
+
+std::vector<long long> ClusterUsage::StorageSeries(const std::string& app,
+                                                   const std::string& class_name,
+                                                   long long since_minute, long long step_minutes,
+                                                   long long points) {
+  std::vector<long long> out(static_cast<size_t>(std::max(points, 0LL)), 0);
+  if (out.empty() || step_minutes <= 0) return out;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Each class's last row before the period (its size when the period starts), then its rows in
+  // the period, in order: the same walk as UsageStore::StorageSeries.
+  cluster::PgResult result = session_.Exec(
+      "SELECT class, minute, bytes FROM (SELECT DISTINCT ON (class) class, minute, bytes"
+      " FROM usage_storage_history WHERE app = $1 AND ($2 = '' OR class = $2) AND"
+      " minute < $3::bigint ORDER BY class, minute DESC) AS before"
+      " UNION ALL SELECT class, minute, bytes FROM usage_storage_history WHERE app = $1 AND"
+      " ($2 = '' OR class = $2) AND minute >= $3::bigint ORDER BY 2",
+      {cluster::PgParam::Text(app), cluster::PgParam::Text(class_name),
+       cluster::PgParam::Text(std::to_string(since_minute))});
+  std::map<std::string, long long> current;
+  int row = 0;
+  for (long long i = 0; i < points; ++i) {
+    const long long bucket_end = since_minute + (i + 1) * step_minutes;  // exclusive
+    for (; row < result.rows() && result.Int(row, 1) < bucket_end; ++row) {
+      current[result.Text(row, 0)] = result.Int(row, 2);
+    }
+    long long total = 0;
+    for (const auto& [name, bytes] : current) total += bytes;
+    out[static_cast<size_t>(i)] = total;
+  }
+  return out;
 }
 
 std::vector<UsageStore::StorageRow> ClusterUsage::Storage(const std::string& app,

@@ -2,7 +2,9 @@
 // answers for the whole cluster. Each node keeps, per object and minute, the totals of the deltas
 // it recorded (UsageRecorder) and writes them to its own rows of `usage_minutes` (one row per
 // object, minute, node and process: the rows of a process are its totals, replaced by each push),
-// and the objects' latest storage sizes to `usage_storage`; queries sum over every node's rows.
+// and the objects' latest storage sizes to `usage_storage`, with each class's total of them in
+// the minute (`usage_storage_history`, the storage gauge's history); queries sum over every
+// node's rows.
 //
 // Exactly once: a push writes totals, not increments, so a push sent again (after a lost
 // connection, whose first attempt may have committed) changes nothing more. A push that fails is
@@ -45,6 +47,12 @@ class ClusterUsage {
   // retention; they are not rolled up into hours and days as a single server's are).
   std::vector<UsageStore::SeriesRow> Series(const std::string& app, const std::string& class_name,
                                             long long since_minute, long long step_minutes);
+  // As UsageStore::StorageSeries, from the cluster's storage history (usage_storage_history:
+  // each class's total over every node's latest object sizes, written by the pushes that change
+  // them).
+  std::vector<long long> StorageSeries(const std::string& app, const std::string& class_name,
+                                       long long since_minute, long long step_minutes,
+                                       long long points);
 
  private:
   // Push()'s statements, under mu_. Throws cluster::PgError.

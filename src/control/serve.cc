@@ -204,6 +204,38 @@ void StopServing(net::HttpServer& server, runtime::EnginePool& pool,
   pool.Stop();
 }
 
+// `dorm cluster drain NODE` on this node: hands every object over while the process keeps running
+// as a forwarder. No new event is admitted for any object (callers get the retryable 503 and
+// retry), the events under way and their commits finish (at most 10 s), the objects are closed
+// (WebSockets with 1012), and then released in `owners`, so that other nodes take them at once.
+// From then on the node owns nothing and takes nothing (activations fail; placement leaves a
+// draining node out), and its directory names the owners, to which it forwards every request.
+void HandOverObjects(runtime::EnginePool& pool, cluster::ClusterNode& cluster) {
+  Log(LogLevel::kInfo, "draining: handing this node's objects over; it goes on forwarding");
+  cluster.BeginDrain();
+  pool.Drain(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  pool.RunOnEveryEngine([](runtime::ThreadEngine& engine) { engine.HandOverClusterObjects(); });
+  // Commits of instances closed before they settled: fenced once released, never acknowledged.
+  for (int i = 0; i < 100 && cluster.flusher_backlog().rows > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (int attempt = 1;; ++attempt) {
+    try {
+      long long released = cluster.ReleaseAllObjects();
+      cluster.directory().ForgetAll();
+      Log(LogLevel::kInfo, "drained: released " + std::to_string(released) +
+                               " objects; forwarding requests to their owners");
+      return;
+    } catch (const cluster::PgError& e) {
+      // Until released, the objects wait for this node's lease, which it keeps renewing: they
+      // stay unavailable, so keep trying.
+      Log(LogLevel::kError, std::string("drain: cannot release this node's objects: ") + e.what());
+      if (attempt == 10) return;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+}
+
 // The runtime process's part of `dorm serve`: everything but the data folder's lock and the
 // listening socket (options.http.listen_fd), which the supervisor holds.
 int RunRuntime(const ServeOptions& options, const char* argv0,
@@ -304,6 +336,8 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  // A cluster node's drain request (ClusterHousekeeping's on_drain), run on this thread.
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // Past a file-size limit, writes must fail with an error (which resets the object), not kill
@@ -639,8 +673,9 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
           scheduler.Offer(*address, alarm.at_ms, std::clamp(alarm.retries, 0, 1000));
         }
       };
-      // As SIGTERM: the main thread's sigwait below runs the graceful stop.
-      housekeeping_options.on_drain = [] { ::kill(::getpid(), SIGTERM); };
+      // The main thread's sigwait below runs the handover (HandOverObjects), then goes on
+      // waiting: the node keeps running as a forwarder until it is stopped.
+      housekeeping_options.on_drain = [] { ::kill(::getpid(), SIGUSR1); };
       housekeeping =
           std::make_unique<cluster::ClusterHousekeeping>(std::move(housekeeping_options));
       admin.set_cluster(cluster_node.get(), housekeeping.get());
@@ -697,7 +732,11 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     std::cout << "dorm: listening on " << address << " (data in " << data_dir << ", " << pool.size()
               << " threads)" << std::endl;
     int received = 0;
-    sigwait(&signals, &received);
+    for (;;) {
+      sigwait(&signals, &received);
+      if (received != SIGUSR1) break;
+      if (cluster_node) HandOverObjects(pool, *cluster_node);
+    }
     Log(LogLevel::kInfo, std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
                              ": finishing in-flight requests");
     if (housekeeping) {

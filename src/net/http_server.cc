@@ -33,6 +33,7 @@
 #include "net/route.h"
 #include "net/web_socket_connection.h"
 #include "runtime/app_quarantine.h"
+#include "runtime/class_catalog.h"
 #include "runtime/engine_pool.h"
 #include "runtime/object_id.h"
 #include "runtime/reset_reason.h"
@@ -413,6 +414,16 @@ class Session : public std::enable_shared_from_this<Session> {
       Refuse(400, "Malformed internal call between the nodes of the cluster.");
       return;
     }
+    // A call on what a Worker exported: for this node's instance of it (WorkerInstanceOnNode),
+    // named as the calling node's stub names it, never an instance made up for another node.
+    if (runtime::IsWorkerEntrypoint(meta->address.class_name) &&
+        (fetch ||
+         runtime::WorkerInstanceNode(meta->address.instance_name) != server_.cluster()->node() ||
+         runtime::ObjectIdForName(meta->address.app, meta->address.class_name,
+                                  meta->address.instance_name) != meta->address.object_id)) {
+      Refuse(400, "Malformed internal call between the nodes of the cluster.");
+      return;
+    }
     internal_ = fetch ? Internal::kFetch : Internal::kRpc;
     plan_ = HttpServer::Plan{};
     plan_.route.kind = RouteKind::kObject;
@@ -482,7 +493,14 @@ class Session : public std::enable_shared_from_this<Session> {
   runtime::HttpResponseData InternalAnswer(runtime::HttpResponseData response) {
     const char* refusal = nullptr;
     std::optional<std::string> socket_token;
-    if (response.web_socket_id != 0 && internal_ == Internal::kFetch && response.status == 101) {
+    std::optional<std::string> socket_node;
+    if (response.remote_web_socket && internal_ == Internal::kFetch && response.status == 101) {
+      // Another node's socket, passed on: the caller's node connects its client to that node.
+      socket_token = response.remote_web_socket->token;
+      socket_node = response.remote_web_socket->node;
+      response.remote_web_socket.reset();
+    } else if (response.web_socket_id != 0 && internal_ == Internal::kFetch &&
+               response.status == 101) {
       // The socket stays here; the caller's node may pass its client's connection to it.
       runtime::EnginePool* pool = &pool_;
       socket_token = OfferPeerSocket(
@@ -497,17 +515,13 @@ class Session : public std::enable_shared_from_this<Session> {
       if (socket_token) response.web_socket_id = 0;
     }
     if (response.web_socket_id != 0 || response.remote_web_socket) {
-      // Another node's socket passed on once more, or too many sockets wait here.
+      // Too many sockets wait here (or a socket in an answer that cannot carry one).
       if (response.web_socket_id != 0) NotifySocketNeverConnected(response);
       response.web_socket_id = 0;
       response.remote_web_socket.reset();
       refusal =
           "A WebSocket cannot be returned through a Durable Object stub's fetch() from another "
           "node of the cluster.";
-    } else if (response.rpc_node_bound) {
-      refusal =
-          "Functions and RpcTargets that a Worker exports cannot be returned by a Durable Object "
-          "on another node of the cluster.";
     }
     // The result's streams go to the caller's node beside the answer (net/peer_streams.h).
     std::vector<PeerStreamRef> streams;
@@ -534,10 +548,12 @@ class Session : public std::enable_shared_from_this<Session> {
       response = runtime::HttpResponseData::JsonError(500, refusal);
       streams.clear();
       socket_token.reset();
+      socket_node.reset();
     }
     runtime::HttpResponseData outer;
     outer.headers.emplace_back(kAnswerHeader, EncodeAnswerMeta(response, streams));
     if (socket_token) outer.headers.emplace_back(kSocketHeader, *socket_token);
+    if (socket_node) outer.headers.emplace_back(kSocketNodeHeader, *socket_node);
     outer.body = std::move(response.body);
     outer.body_stream = std::move(response.body_stream);
     return outer;

@@ -21,6 +21,7 @@
 #include "net/peer_address.h"
 #include "net/peer_call_codec.h"
 #include "net/peer_connections.h"
+#include "net/peer_sockets.h"
 #include "net/peer_streams.h"
 #include "runtime/class_catalog.h"
 #include "runtime/reset_reason.h"
@@ -55,6 +56,10 @@ constexpr char kPeerBusyMessage[] =
     "Too many calls to Durable Objects on other nodes are under way; retry the request.";
 constexpr char kPeerBadAnswerMessage[] =
     "Durable Object's node answered the call with something Dorm cannot read.";
+// As on one node for a socket returned too late (runtime/js_response.cc).
+constexpr char kPeerSocketGoneMessage[] =
+    "This WebSocket came through a stub's fetch() too long ago (30 s) or was already returned in "
+    "a Response.";
 constexpr char kPeerTooManyStreamsMessage[] =
     "Too many streams to send to a Durable Object on another node of the cluster.";
 
@@ -328,14 +333,29 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
     }
     if (auto socket = res.find(kSocketHeader); socket != res.end()) {
-      // The callee answered with a WebSocket, which its node keeps (net/peer_sockets.h).
+      // The callee answered with a WebSocket, which its node keeps (net/peer_sockets.h), or which
+      // a third node keeps (the callee passed on a socket that came from there).
       const std::string token(socket->value());
-      if (!call_.fetch || answer.status != 101 || !IsPeerStreamToken(token)) {
+      auto named = res.find(kSocketNodeHeader);
+      const std::string holder = named == res.end() ? node_ : std::string(named->value());
+      if (!call_.fetch || answer.status != 101 || !IsPeerStreamToken(token) || holder.empty()) {
         CloseSocket();
         return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
       }
-      answer.remote_web_socket = std::make_shared<const runtime::RemoteWebSocket>(
-          runtime::RemoteWebSocket{node_, addr_, token});
+      if (holder == cluster_.node()) {
+        // Back on the node that keeps it: taken once the answer is read whole (OnBodyDone), so
+        // that a call failing before leaves it to expire there as an unclaimed socket.
+        own_socket_ = token;
+      } else {
+        std::optional<std::string> addr = holder == node_ ? std::optional<std::string>(addr_)
+                                                          : cluster_.directory().AddressOf(holder);
+        if (!addr) {
+          CloseSocket();
+          return Answer(RetryableFailure(503, runtime::kClusterUnavailableMessage));
+        }
+        answer.remote_web_socket = std::make_shared<const runtime::RemoteWebSocket>(
+            runtime::RemoteWebSocket{holder, *addr, token});
+      }
     }
     if (answer.owned_elsewhere) cluster_.directory().Forget(object_);
     if (!streams.empty()) {
@@ -344,7 +364,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
     // RPC outcomes, and the runtime's own answers to fetch() (a thrown handler, a reset), are
     // read whole: the caller reads their message from the body at once, as from a local callee.
     if (!call_.fetch || answer.rpc_outcome != runtime::HttpResponseData::RpcOutcome::kNone ||
-        answer.runtime_error || answer.remote_web_socket) {
+        answer.runtime_error || answer.remote_web_socket || !own_socket_.empty()) {
       answer_ = std::move(answer);
       ReadBody();
       return;
@@ -417,6 +437,17 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       return;
     }
     answer_.body = std::move(body_);
+    if (!own_socket_.empty()) {
+      // A socket of this node, come back through other nodes: attached here, as a local one.
+      if (std::optional<PendingPeerSocket> socket = TakePeerSocket(own_socket_)) {
+        answer_.web_socket_id = socket->socket_id;
+        answer_.web_socket_loop = static_cast<int>(socket->loop);
+      } else {
+        answer_ = runtime::HttpResponseData{};
+        answer_.status = 500;
+        answer_.body = kPeerSocketGoneMessage;
+      }
+    }
     Answer(std::move(answer_));
   }
 
@@ -522,6 +553,8 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
   std::string body_;
   runtime::HttpResponseData answer_;
   std::shared_ptr<runtime::ResponseStream> answer_stream_;
+  // The token of a socket this node keeps, named by the answer (taken in OnBodyDone).
+  std::string own_socket_;
 };
 
 // Pushes `channel`'s bytes (this node's code produces them) to node `node` at `addr`, where the

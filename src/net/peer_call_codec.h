@@ -34,6 +34,9 @@ inline constexpr char kAnswerHeader[] = "x-dorm-answer";
 // Beside kAnswerHeader for a fetch() answered with a WebSocket: the token under which the owner
 // keeps the socket (net/peer_sockets.h).
 inline constexpr char kSocketHeader[] = "x-dorm-socket";
+// Beside kSocketHeader when another node keeps the socket (a callee passed on, through its own
+// fetch(), a socket that came from a third node): that node's name.
+inline constexpr char kSocketNodeHeader[] = "x-dorm-socket-node";
 // A stream of an RPC message that crosses nodes: the token its two ends meet by, and whether it is
 // a WritableStream (the receiver produces) rather than a ReadableStream (the sender produces).
 struct PeerStreamRef {

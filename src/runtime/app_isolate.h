@@ -123,11 +123,10 @@ class AppIsolate {
   // turn: JavaScript holds only the token, so the bytes never become an ArrayBuffer. A token is
   // taken once; what is left at the end of a turn is dropped (DropStagedMessages).
   // `references`: the message carries functions, RpcTargets or stubs (which only resolve within
-  // the app); `node_bound`: some of them a Worker exported (they only resolve on this node).
+  // the app).
   struct StagedMessage {
     std::string bytes;
     bool references = false;
-    bool node_bound = false;
     RpcStreams streams;  // the ReadableStreams in it (rpc_streams.h), cancelled if dropped
   };
   uint64_t StageMessage(StagedMessage message);

@@ -31,6 +31,23 @@ inline bool IsWorkerEntrypoint(std::string_view class_name) {
          (class_name.size() == worker.size() || class_name[worker.size()] == ':');
 }
 
+// Cluster mode: the name of the instance `instance` ("thread-N", "service") of a Worker entrypoint
+// on node `node`: "<instance>@<node>". A Worker runs on the node that calls it, so a stub of a
+// function or RpcTarget it exports names the node whose instance holds it (net/peer_call.h). Pure.
+inline std::string WorkerInstanceOnNode(std::string_view instance, std::string_view node) {
+  std::string name(instance);
+  name += '@';
+  name += node;
+  return name;
+}
+
+// The node a Worker entrypoint's instance name names (WorkerInstanceOnNode), or "" if none (a
+// node-less name, as outside a cluster). Pure.
+inline std::string_view WorkerInstanceNode(std::string_view instance) {
+  const size_t at = instance.find('@');
+  return at == std::string_view::npos ? std::string_view() : instance.substr(at + 1);
+}
+
 // A service binding of a project (`services` in Wrangler's configuration) to one of its own
 // Worker's entrypoints or to another app's: `env[binding]` calls the entrypoint by fetch() and RPC.
 struct ServiceBinding {

@@ -63,10 +63,8 @@ struct HttpResponseData {
   // For kReturned: the ReadableStreams in the value (runtime/rpc_streams.h).
   RpcStreams rpc_streams;
   // For kReturned and kThrew: the value holds functions, RpcTargets or stubs (which resolve only
-  // within the app), and among them functions or RpcTargets a Worker exported (`rpc_node_bound`:
-  // they resolve only on this node, so a call from another node of the cluster refuses them).
+  // within the app).
   bool rpc_references = false;
-  bool rpc_node_bound = false;
   // The runtime produced this answer (JsonError) rather than the object's code.
   bool runtime_error = false;
   // The answer reports a reset of the object (its callers' calls failed with it): RPC callers see

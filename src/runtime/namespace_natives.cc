@@ -105,9 +105,8 @@ class NamespaceCallbacks {
     info.GetReturnValue().Set(v8::Array::New(isolate, parts, 4));
   }
 
-  // encodeRpc(message, firstIsArguments, references, streams, nodeBound) → token: the bytes of an
-  // RPC message (`references`: it carries functions, RpcTargets or stubs; `nodeBound`: some of
-  // them a Worker exported, so the message may not leave this node), kept for the
+  // encodeRpc(message, firstIsArguments, references, streams) → token: the bytes of an RPC
+  // message (`references`: it carries functions, RpcTargets or stubs), kept for the
   // callObject/callService or eventSettled that follows in the same turn (see
   // AppIsolate::StageMessage). Throws the DataCloneError of what cannot be cloned.
   //
@@ -152,9 +151,7 @@ class NamespaceCallbacks {
     std::optional<std::string> bytes = EncodeRpcMessage(app, info[0], info[1]->IsTrue());
     if (!bytes) return;
     const bool references = info[2]->IsTrue();
-    const bool node_bound = info[4]->IsTrue();
-    const uint64_t token =
-        app->StageMessage({std::move(*bytes), references, node_bound, std::move(carried)});
+    const uint64_t token = app->StageMessage({std::move(*bytes), references, std::move(carried)});
     info.GetReturnValue().Set(v8::Number::New(info.GetIsolate(), static_cast<double>(token)));
   }
 
@@ -181,7 +178,6 @@ class NamespaceCallbacks {
     }
     call.args = std::move(args->bytes);
     call.references = args->references;
-    call.node_bound = args->node_bound;
     call.streams = std::move(args->streams);
     Send(info, std::move(call));
   }

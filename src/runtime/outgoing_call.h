@@ -21,9 +21,6 @@ struct OutgoingCall {
   RpcStreams streams;  // the ReadableStreams among the arguments (rpc_streams.h)
   // The arguments hold functions, RpcTargets or stubs (which resolve only within the app).
   bool references = false;
-  // Among them are functions or RpcTargets a Worker exported: calls on those reach only this
-  // node's Worker, so the call cannot go to another node of the cluster.
-  bool node_bound = false;
   HttpRequestData request;
 };
 

@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "cluster/cluster_node.h"
 #include "js/platform.h"
 #include "js/strings.h"
 #include "outbound/http_client.h"
@@ -319,6 +320,10 @@ void ThreadEngine::DispatchWorkerFetch(std::string app, HttpRequestData request,
   address.class_name = kWorkerClassName;
   // One instance per thread: the name only has to differ from the other threads'.
   address.instance_name = "thread-" + std::to_string(placement_thread_);
+  // In a cluster it also names this node: what it exports is reached from other nodes by it.
+  if (shared_.cluster) {
+    address.instance_name = WorkerInstanceOnNode(address.instance_name, shared_.cluster->node());
+  }
   CompleteAddress(address);
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
   DispatchEvent(std::move(address), HttpEvent{std::move(request), std::move(done), true});

@@ -103,6 +103,12 @@ class ThreadEngine final : public ObjectHost {
   // Cluster mode: this node's lease was lost. Every object of the thread is reset (its callers
   // get a retryable error) and every ownership forgotten: serving one again takes it anew.
   void DropClusterObjects();
+  // Cluster mode: this node is draining and hands its objects over while it keeps running (as a
+  // forwarder). Every object of the thread is closed (callers still waiting get the retryable
+  // "no longer owns it"; a drain first waits for them), every WebSocket is closed with 1012
+  // (service restart: the client reconnects through any node, reaching the new owner), and
+  // every ownership forgotten.
+  void HandOverClusterObjects();
 
   // --- WebSockets: called by the network front, on this thread. ---
   // The handshake of socket `id` (from HttpResponseData::web_socket_id) completed. Returns false
@@ -313,6 +319,10 @@ class ThreadEngine final : public ObjectHost {
   // that owns it (RuntimeShared::peer_call). Asks the cluster's directory without blocking. On
   // loop `home`'s thread.
   static void RouteClusterCall(EnginePool* pool, size_t home, uint64_t call_id, OutgoingCall call);
+  // Sends call `call_id`, a call on what the Worker's instance on node `node` (another node)
+  // exported, to that node; fails it retryably if the node is not live. On loop `home`'s thread.
+  static void RouteWorkerCall(EnginePool* pool, size_t home, uint64_t call_id, OutgoingCall call,
+                              const std::string& node);
   // The answer to an RPC event whose handler settled with `value`: the structured-clone bytes
   // (an ArrayBuffer) of the result or of the thrown value (see js/runtime/deliver.js).
   // `foreign_caller`: the call came from another app, which may not receive references.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "cluster/cluster_node.h"
 #include "js/array_buffers.h"
 #include "js/strings.h"
 #include "runtime/engine_pool.h"
@@ -115,11 +116,29 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
   const size_t home = static_cast<size_t>(placement_thread_);
   // Sends the call: to the callee's loop (SendLocalCall), or in cluster mode first to wherever
   // the cluster serves the callee (RouteClusterCall, thread_engine_peer_calls.cc). A Worker is
-  // stateless: it runs on this node.
-  const bool clustered =
-      shared_.cluster && shared_.peer_call && !IsWorkerEntrypoint(call.address.class_name);
-  auto send = [pool, home, call_id, foreign, clustered, call = std::move(call)]() mutable {
-    if (clustered) {
+  // stateless: it runs on this node, in an instance named after it (WorkerInstanceOnNode), except
+  // for a call on what a Worker on another node exported, which names that node's instance.
+  const bool worker = IsWorkerEntrypoint(call.address.class_name);
+  const bool clustered = shared_.cluster && shared_.peer_call;
+  std::string worker_node;
+  if (worker && shared_.cluster) {
+    worker_node = std::string(WorkerInstanceNode(call.address.instance_name));
+    if (worker_node.empty()) {
+      call.address.instance_name =
+          WorkerInstanceOnNode(call.address.instance_name, shared_.cluster->node());
+      call.address.object_id.clear();
+      CompleteAddress(call.address);
+    } else if (worker_node == shared_.cluster->node()) {
+      worker_node.clear();
+    }
+  }
+  auto send = [pool, home, call_id, foreign, worker, clustered,
+               worker_node = std::move(worker_node), call = std::move(call)]() mutable {
+    if (clustered && !worker_node.empty()) {
+      RouteWorkerCall(pool, home, call_id, std::move(call), worker_node);
+      return;
+    }
+    if (clustered && !worker) {
       RouteClusterCall(pool, home, call_id, std::move(call));
       return;
     }
@@ -359,7 +378,6 @@ HttpResponseData ThreadEngine::RpcAnswer(AppIsolate* app, bool fulfilled,
   answer.body = std::move(message->bytes);
   answer.rpc_streams = std::move(message->streams);
   answer.rpc_references = message->references;
-  answer.rpc_node_bound = message->node_bound;
   return answer;
 }
 

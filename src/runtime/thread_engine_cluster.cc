@@ -37,6 +37,13 @@ bool ThreadEngine::ClusterAdmit(const ObjectAddress& address, ObjectEvent& event
   // Stateless (the default entrypoint and named ones): no storage to own.
   if (IsWorkerEntrypoint(address.class_name)) return true;
   cluster::ClusterNode& node = *shared_.cluster;
+  // Draining: no new event for any object, even one held here, so that the events under way
+  // finish and the objects can be handed over; the caller retries (through another node, or
+  // here once the object is released and this node forwards it).
+  if (node.draining()) {
+    FailEvent(event, ClusterRefusal(kClusterUnavailableMessage));
+    return false;
+  }
   ObjectAddress complete = address;
   CompleteAddress(complete);
   const std::string key = ObjectKey(complete);
@@ -254,6 +261,12 @@ void ThreadEngine::ForgetClusterObject(ObjectInstance* instance, ResetReason rea
         key, cluster::LocalCopy{held->second.seq, held->second.chain, held->second.tail_bytes});
   }
   cluster_objects_.erase(held);
+}
+
+void ThreadEngine::HandOverClusterObjects() {
+  // Sockets first: a live instance's would otherwise be closed with its reset's 1001.
+  CloseSockets([](const std::string&) { return true; }, 1012, kShutdownMessage);
+  DropClusterObjects();
 }
 
 void ThreadEngine::DropClusterObjects() {

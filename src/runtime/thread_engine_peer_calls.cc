@@ -19,10 +19,6 @@
 namespace dorm::runtime {
 namespace {
 
-constexpr char kPeerNodeBoundMessage[] =
-    "Functions and RpcTargets that a Worker exports cannot be passed to a Durable Object on "
-    "another node of the cluster.";
-
 // A refusal the caller may retry (the RPC error is `retryable`), as the runtime's own.
 HttpResponseData RetryablePeerRefusal(const std::string& message) {
   HttpResponseData answer = HttpResponseData::JsonError(503, message);
@@ -36,22 +32,28 @@ using PlacedCall = std::function<void(const cluster::Placement&)>;
 // Per loop thread: the calls waiting for the directory, by callee, in the order they were made.
 thread_local std::unordered_map<std::string, std::vector<PlacedCall>> placements_awaited;
 
-// Sends `call` to node `node` at `addr`, unless it holds what cannot leave this node (what a
-// Worker exported: a Worker is served wherever it is called, so calls on its exports could not
-// find it again). Functions, RpcTargets and stubs of objects go as they are: a call on one is a
-// call to the object that holds it, routed like any other; streams go beside the call
-// (net/peer_streams.h). On loop `home`'s thread.
+// Sends `call` to node `node` at `addr`. Functions, RpcTargets and stubs go as they are: a call on
+// one is a call to the object (or Worker instance, WorkerInstanceOnNode) that holds it, routed
+// like any other; streams go beside the call (net/peer_streams.h). On loop `home`'s thread.
 void SendToPeer(EnginePool* pool, size_t home, OutgoingCall call, const std::string& node,
                 const std::string& addr, ResponseCallback answered) {
-  if (call.node_bound) {
-    // Dropping the call ends its streams, so that their senders stop.
-    answered(HttpResponseData::JsonError(500, kPeerNodeBoundMessage));
-    return;
-  }
   pool->shared().peer_call(home, std::move(call), node, addr, std::move(answered));
 }
 
 }  // namespace
+
+void ThreadEngine::RouteWorkerCall(EnginePool* pool, size_t home, uint64_t call_id,
+                                   OutgoingCall call, const std::string& node) {
+  ResponseCallback answered = Answerer(pool, home, home, call_id);
+  // A Worker is owned by no node: its instance is where its name says, if that node is live.
+  std::optional<std::string> addr = pool->shared().cluster->directory().AddressOf(node);
+  if (!addr) {
+    // Dropping the call ends its streams, so that their senders stop.
+    answered(RetryablePeerRefusal(kClusterUnavailableMessage));
+    return;
+  }
+  SendToPeer(pool, home, std::move(call), node, *addr, std::move(answered));
+}
 
 void ThreadEngine::RouteClusterCall(EnginePool* pool, size_t home, uint64_t call_id,
                                     OutgoingCall call) {

@@ -35,7 +35,7 @@ const SCENARIOS = [
   ['envKeys', ''], ['increment', 'name=shared&by=2'], ['increment', 'name=shared&by=3'], ['clone', ''],
   ['fail', ''], ['failLater', ''], ['reserved', ''], ['missing', ''], ['instanceProperty', ''],
   ['prototypeOnStub', ''], ['notAFunction', ''], ['returnFunction', ''], ['argFunction', ''],
-  ['rpcTarget', ''], ['pipeline', ''], ['targetArg', ''], ['keptCallback', ''], ['dupCallback', ''], ['stubArg', ''],
+  ['rpcTarget', ''], ['pipeline', ''], ['targetArg', ''], ['targetArgDispose', ''], ['keptCallback', ''], ['dupCallback', ''], ['stubArg', ''],
   ['functionsInResult', ''], ['stubProperty', ''], ['unclonable', ''],
   ['plainRpc', ''], ['plainFetch', ''], ['ids', ''], ['jurisdiction', ''], ['badIds', ''],
   ['fetch', 'name=fetched'], ['increment', 'name=fetched-count&by=7'], ['fetchRequest', 'name=fetched-count'],

@@ -5,7 +5,7 @@
 // the local path (the handler's failure is retried), and an alarm deleted by an acknowledged
 // commit never fires. `dorm cluster status` shows the nodes and their leases running out, and
 // `dorm cluster drain NODE` makes NODE hand its objects over (no acknowledged write lost, its
-// hibernatable WebSockets closed with 1012) and stop.
+// hibernatable WebSockets closed with 1012) and go on running as a forwarder that owns nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, sleep, waitFor } from './lib/dorm.mjs';
@@ -240,7 +240,7 @@ test('a fenced commit changes neither the log nor alarms', { timeout: TIMEOUT_MS
   }
 });
 
-test('cluster drain: the node hands its objects over with every acknowledged write and stops', { timeout: TIMEOUT_MS }, async () => {
+test('cluster drain: the node hands its objects over with every acknowledged write and forwards', { timeout: TIMEOUT_MS }, async () => {
   const e = await startNode('alarm-e');
   const f = await startNode('alarm-f');
   const on = await objectsOn(f, e, 'drained', 4);
@@ -250,16 +250,18 @@ test('cluster drain: the node hands its objects over with every acknowledged wri
   const socket = await WsClient.open(`ws://127.0.0.1:${f.port}/_do/${CLASS}/${on[1].name}/ws`);
   // Its object gets no other event: after 300 ms it hibernates, leaving the socket to the node.
   await sleep(1000);
-  // Writes keep coming through E while F drains; each acknowledged count must survive.
+  // Writes keep coming through E and through F while F drains; each acknowledged count must
+  // survive. A write refused meanwhile is refused retryably (503).
   const written = on.filter((o) => o !== on[1]);
   const acknowledged = new Map(on.map((o) => [o.name, 1]));
   let writing = true;
   const writer = (async () => {
-    while (writing) {
+    for (let round = 0; writing; round++) {
       for (const object of written) {
-        const res = await e.request(`/_do/${CLASS}/${object.name}/incr`);
-        if (res.status === 200) acknowledged.set(object.name, res.json().n);
-        else assert.equal(res.status, 503, `${res.status} ${res.body}`);
+        const via = round % 2 ? f : e;
+        const res = await via.request(`/_do/${CLASS}/${object.name}/incr`);
+        if (res.status === 200) acknowledged.set(object.name, Math.max(acknowledged.get(object.name), res.json().n));
+        else assert.equal(res.status, 503, `${via.name}: ${res.status} ${res.body}`);
       }
     }
   })();
@@ -270,29 +272,43 @@ test('cluster drain: the node hands its objects over with every acknowledged wri
   const unknown = await e.cli(['cluster', 'drain', 'no-such-node']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /No node named 'no-such-node' in the cluster\./);
-  // F stops by itself, as on SIGTERM, and releases what it owned.
-  const exited = await Promise.race([f.exited, sleep(20000).then(() => null)]);
-  assert.ok(exited, 'the drained node exits');
-  assert.equal(exited.code, 0);
+  // F hands everything over and keeps running.
+  await f.waitForOutput(/drained: released \d+ objects/, 20000);
   assert.equal((await socket.closed).code, 1012);
   assert.equal(pg.psql("SELECT count(*) FROM owners WHERE node = 'alarm-f'"), '0');
+  assert.ok(!f.exitInfo, 'the drained node runs on');
   await sleep(300);
   writing = false;
   await writer;
+  // Every object is served by E now, through either node: F forwards to the owner.
   for (const object of on) {
-    const state = await eventually(e, `/_do/${CLASS}/${object.name}/get`);
-    assert.equal(state.node, 'alarm-e');
-    assert.ok(state.n >= acknowledged.get(object.name), `${object.name}: ${state.n} < ${acknowledged.get(object.name)}`);
+    for (const via of [e, f]) {
+      const state = await eventually(via, `/_do/${CLASS}/${object.name}/get`);
+      assert.equal(state.node, 'alarm-e', `${object.name} through ${via.name}`);
+      assert.ok(state.n >= acknowledged.get(object.name), `${object.name}: ${state.n} < ${acknowledged.get(object.name)}`);
+    }
   }
+  // New objects asked through F are placed on E (F takes nothing).
+  for (let i = 0; i < 6; i++) {
+    assert.equal((await eventually(f, `/_do/${CLASS}/after-drain-${i}/incr`)).node, 'alarm-e');
+  }
+  assert.equal(pg.psql("SELECT count(*) FROM owners WHERE node = 'alarm-f'"), '0');
   await waitFor(async () => (await ok(e, `/_do/${CLASS}/${on[0].name}/get`)).fired.length > 0,
     { timeoutMs: 10000, intervalMs: 200, what: 'the drained object\'s alarm' });
   const fired = (await ok(e, `/_do/${CLASS}/${on[0].name}/get`)).fired;
   assert.equal(fired.length, 1);
   assert.equal(fired[0].node, 'alarm-e');
-  // The drained node stays marked draining (until it registers again), its lease ended.
+  // `dorm cluster status` shows F drained: live (its lease renewed), draining, owning nothing.
   const status = await clusterStatus(e);
-  assert.equal(status.nodes.find((n) => n.node === 'alarm-f').draining, true);
-  assert.equal(status.nodes.find((n) => n.node === 'alarm-f').live, false);
+  const drained = status.nodes.find((n) => n.node === 'alarm-f');
+  assert.equal(drained.draining, true);
+  assert.equal(drained.live, true);
+  assert.equal(drained.drained, true);
+  assert.equal(drained.objects, 0);
+  const printed = await e.cli(['cluster', 'status']);
+  assert.match(printed.stdout, /alarm-f\s+\S+\s+drained\s/);
+  // A drained node stops as any other.
+  await f.stop();
   await e.stop();
 });
 

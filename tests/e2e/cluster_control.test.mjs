@@ -5,11 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describeCli, makeTempDir, runCli, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { startClusterNode } from './lib/cluster.mjs';
+import { startProxy } from './lib/pg_proxy.mjs';
 
 const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
 const RESET = 'Durable Object reset because its code was updated.';
@@ -80,74 +80,6 @@ export default {
   },
 };
 `);
-}
-
-// A TCP proxy to PostgreSQL that can cut every connection and refuse new ones, or cut one
-// connection at a chosen statement (trap()).
-async function startProxy(port) {
-  const sockets = new Set();
-  let open = true;
-  let armed = null;
-  const server = net.createServer((client) => {
-    if (!open) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    let seenBy = null;  // the trap whose `first` this connection sent
-    let trapped = false;
-    client.on('data', (chunk) => {
-      if (trapped) return;
-      const text = chunk.toString('latin1');
-      const trap = armed;
-      if (trap) {
-        const at = seenBy === trap ? 0 : text.indexOf(trap.first);
-        if (at >= 0) seenBy = trap;
-        if (at >= 0 && text.indexOf(trap.then, at) >= 0) {
-          // One connection, once: the statement reaches PostgreSQL (or not, with `drop`), its
-          // answer never reaches the node, and then the connection is cut.
-          armed = null;
-          trapped = true;
-          if (!trap.drop) upstream.write(chunk);
-          setTimeout(() => {
-            client.destroy();
-            upstream.destroy();
-            trap.resolve();
-          }, 300);
-          return;
-        }
-      }
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk) => {
-      if (!trapped) client.write(chunk);
-    });
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    cut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      open = true;
-    },
-    // The next connection that sends `first` and then `then` (both in one message, or `then` in a
-    // later one) is cut 0.3 s after that message, whose answer is dropped; with `drop` the message
-    // itself is dropped too. Resolves once cut.
-    trap(first, then, { drop = false } = {}) {
-      return new Promise((resolve) => { armed = { first, then, drop, resolve }; });
-    },
-    close: () => new Promise((resolve) => { server.close(resolve); for (const s of sockets) s.destroy(); }),
-  };
 }
 
 let pg;
@@ -416,6 +348,10 @@ test('the usage API of any node answers for the objects of every node', { timeou
     const points = series.json().points;
     assert.equal(points.reduce((sum, p) => sum + p.http_requests, 0), 25, `${node.name} series`);
     assert.ok(series.json().storage_bytes > 0, `${node.name} storage`);
+    // The storage gauge's history is the cluster's too (objects of several nodes): its last point
+    // is the cluster's size now on every node, and a day ago the class had none.
+    assert.equal(points.at(-1).storage_bytes, series.json().storage_bytes, `${node.name} storage history`);
+    assert.equal(points[0].storage_bytes, 0, `${node.name} storage a day ago`);
   }
 });
 

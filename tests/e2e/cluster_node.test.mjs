@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fixture, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { deployOnce, startClusterNode } from './lib/cluster.mjs';
+import { startProxy } from './lib/pg_proxy.mjs';
 
 const CLASS = 'cluster-store';
 const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
@@ -296,5 +297,45 @@ test('a transaction past the capture limit is shipped whole, and a large restore
   } finally {
     await b?.stop();
     if (!a.exitInfo) await a.stop();
+  }
+});
+
+test('a transaction shipped whole whose connection is lost after its COMMIT is read back', { timeout: TIMEOUT_MS }, async () => {
+  // Node J reaches PostgreSQL through a proxy that cuts one connection at a chosen statement.
+  const proxy = await startProxy(pg.port);
+  const a = await startClusterNode(pg, 'node-j', { url: `postgres://dorm@127.0.0.1:${proxy.port}/postgres` });
+  try {
+    await deployOnce(a, fixture('cluster_store.js'), { name: CLASS });
+    await ok(a, `/_do/${CLASS}/cut/put?k=before&v=1`);
+    const object = pg.psql("SELECT object FROM owners WHERE node = 'node-j'");
+    const snapshots = () => pg.psql(`SELECT coalesce(string_agg(seq::text, ',' ORDER BY seq), '') FROM snapshots WHERE object = '${object}'`);
+    // 22 rows of 3 MiB: past the capture's 64 MiB, so shipped whole. Its COMMIT reaches
+    // PostgreSQL and commits; the answer never reaches the node, whose connection is cut. The
+    // node reads the outcome back (the snapshot is there) and acknowledges the write.
+    let cut = proxy.trap('INSERT INTO snapshots', 'COMMIT');
+    const shipped = await a.request(`/_do/${CLASS}/cut/bulk?id=1&count=22&n=${3 << 20}`);
+    await cut;
+    assert.equal(shipped.status, 200, `${shipped.status} ${shipped.body}\n${a.outputTail(4000)}`);
+    assert.equal(snapshots(), '2');
+    assert.match(a.outputTail(20000), /read back .* shipped whole: it committed/);
+    // The next commit extends the snapshot's chain (a restore checks it below).
+    await ok(a, `/_do/${CLASS}/cut/put?k=after&v=2`);
+    // The COMMIT itself is dropped: nothing committed, so the write fails as a retryable reset
+    // and the log is as it was.
+    cut = proxy.trap('INSERT INTO snapshots', 'COMMIT', { drop: true });
+    const lost = await a.request(`/_do/${CLASS}/cut/bulk?id=100&count=22&n=${3 << 20}`);
+    await cut;
+    assert.equal(lost.status, 500, lost.body);
+    assert.equal(lost.json().error, 'Durable Object reset because its writes could not be made durable in the cluster; retry the request.');
+    assert.equal(snapshots(), '2');
+    assert.equal(pg.psql(`SELECT string_agg(seq::text, ',') FROM log WHERE object = '${object}'`), '3');
+    // Restored from the log: the acknowledged writes, not the failed one.
+    const dump = await ok(a, `/_do/${CLASS}/cut/dump`);
+    assert.deepEqual(dump.kv, { before: '1', after: '2' });
+    assert.equal(dump.check, 'ok');
+    assert.deepEqual(dump.blobs, Array.from({ length: 22 }, (_, i) => ({ id: i + 1, n: 3 << 20, intact: true })));
+  } finally {
+    await a.stop();
+    await proxy.close();
   }
 });

@@ -1,8 +1,9 @@
 // Calls between objects across the nodes of a cluster (`dorm serve --cluster`): a stub's RPC
 // call, a stub's fetch() and a Worker's call reach an object another node owns, with the values,
-// errors, statuses and bodies a local call gives; functions, RpcTargets, stubs and streams cross
-// both ways, and a WebSocket a callee's fetch() returns reaches the Worker's client on any node,
-// as between objects of one node; the callee's state is one whichever node calls;
+// errors, statuses and bodies a local call gives; functions, RpcTargets (a Worker's too), stubs
+// and streams cross both ways, and a WebSocket a callee's fetch() returns reaches the Worker's
+// client on any node, also when a second object passes it on, as between objects of one node; the
+// callee's state is one whichever node calls;
 // the owner's internal endpoint refuses unsigned calls; and when the callee's node is killed, calls
 // fail retryably and then reach the new owner within 5 s with every acknowledged write.
 //
@@ -147,19 +148,19 @@ test('ReadableStreams and WritableStreams cross nodes as arguments and results, 
   assert.equal(big.cancelled, true);
 });
 
-test('a function a Worker passes to an object on another node fails with a clear error', { timeout: TIMEOUT_MS }, async () => {
-  // The Worker runs on the node asked: ask through a node that does not own the target.
+test('functions and RpcTargets a Worker passes to an object on another node are called back on the Worker\'s node, and disposed there', { timeout: TIMEOUT_MS }, async () => {
+  // The Worker runs on the node asked: through the owner's node its exports are local, through
+  // the others the callee's stubs name the Worker's node.
   const target = 'worker-fn-target';
   const owner = (await ok(nodes[0], `/add/${target}`)).callee;
-  const away = nodes.find((n) => n.name !== owner);
-  const home = nodes.find((n) => n.name === owner);
-  const failed = await ok(away, `/workerFn/${target}`);
-  assert.deepEqual(failed, {
-    worker: away.name, threw: true,
-    message: 'Functions and RpcTargets that a Worker exports cannot be passed to a Durable Object on another node of the cluster.',
+  const expected = (worker) => ({
+    worker, callee: owner, a: { node: worker, v: 20 }, b: { node: worker, n: 2 }, c: { node: worker, n: 5 },
+    kept: { node: worker, n: 6 }, later: { node: worker, n: 16 }, disposer: owner, n: 16,
+    disposedBefore: 1, disposed: 2, named: [{ node: worker, n: 2 }, { node: worker, n: 5 }],
   });
-  // On the owner's node the same call works.
-  assert.deepEqual(await ok(home, `/workerFn/${target}`), { worker: owner, callee: owner, a: { node: owner, v: 20 } });
+  for (const node of [...nodes.filter((n) => n.name === owner), ...nodes.filter((n) => n.name !== owner)]) {
+    assert.deepEqual(await ok(node, `/workerFn/${target}`), expected(node.name), `through ${node.name}`);
+  }
 });
 
 test("a WebSocket a stub's fetch() returns from an object on another node reaches the Worker's client", { timeout: TIMEOUT_MS }, async () => {
@@ -178,6 +179,50 @@ test("a WebSocket a stub's fetch() returns from an object on another node reache
     } finally {
       client.ws.close();
     }
+  }
+});
+
+test("a WebSocket passed on through a second stub's fetch(): frames, close codes and reasons relay end to end, whichever nodes hold the objects", { timeout: TIMEOUT_MS }, async () => {
+  // Target (its node holds the socket) <- Caller on another node (returns the socket it got) <-
+  // the Worker of every node (the client's): through the Caller's node, the Target's, and the
+  // third one.
+  const pair = await crossPair('ws2');
+  assert.equal(new Set(nodes.map((n) => n.name)).size, 3);
+  for (const node of nodes) {
+    const url = `ws://127.0.0.1:${node.port}/ws2/${pair.caller}?to=${pair.target}`;
+    const headers = { host: `${APP}.localhost:${node.port}` };
+    const client = await WsClient.open(url, { protocols: ['echo'], headers });
+    try {
+      assert.equal(client.ws.protocol, 'echo');
+      client.send(`hi from ${node.name}`);
+      assert.equal(await client.next(), `${pair.calleeNode}:hi from ${node.name}`);
+      const big = 'x'.repeat(200000);
+      client.send(big);
+      assert.equal(await client.next(), `${pair.calleeNode}:${big}`);
+      // The object closes: its code and reason reach the client.
+      client.send(`close 4001 bye ${node.name}`);
+      assert.deepEqual(await client.closed, { code: 4001, reason: `bye ${node.name}` });
+    } finally {
+      client.ws.terminate();
+    }
+    // The client closes: its code and reason reach the object.
+    const second = await WsClient.open(url, { protocols: ['echo'], headers });
+    second.send('ping');
+    assert.equal(await second.next(), `${pair.calleeNode}:ping`);
+    second.ws.close(4002, `from ${node.name}`);
+    await waitFor(async () => (await ok(node, `/lastClose/${pair.target}`))?.reason === `from ${node.name}`,
+      { timeoutMs: 5000, intervalMs: 50, what: "the client's close at the object" });
+    assert.deepEqual(await ok(node, `/lastClose/${pair.target}`), { node: pair.calleeNode, code: 4002, reason: `from ${node.name}` });
+    second.ws.terminate();
+    // The client's connection breaks: the object hears 1006, as from a local client.
+    const third = await WsClient.open(url, { protocols: ['echo'], headers });
+    third.send('ping');
+    assert.equal(await third.next(), `${pair.calleeNode}:ping`);
+    third.ws.terminate();
+    await waitFor(async () => (await ok(node, `/lastClose/${pair.target}`))?.code === 1006,
+      { timeoutMs: 5000, intervalMs: 50, what: "the client's broken connection at the object" });
+    assert.deepEqual(await ok(node, `/lastClose/${pair.target}`),
+      { node: pair.calleeNode, code: 1006, reason: 'WebSocket disconnected without sending Close frame.' });
   }
 });
 
@@ -289,7 +334,7 @@ function internalHeaders(target, call, { secret, hops = 1, signedCall = call }) 
   };
 }
 
-test('a signed internal call: answered by the owner, 421 naming it elsewhere, 508 past the hop limit, 403 if its description was changed, 410 for a WebSocket the node does not keep', { timeout: TIMEOUT_MS }, async () => {
+test('a signed internal call: answered by the owner, 421 naming it elsewhere, 508 past the hop limit, 403 if its description was changed, 400 for another node\'s Worker, 410 for a WebSocket the node does not keep', { timeout: TIMEOUT_MS }, async () => {
   await ok(nodes[0], '/add/internal-target');
   const rows = pg.psql(`SELECT replace(object, chr(10), '/') || '|' || node FROM owners ` +
     `WHERE object LIKE '${APP}' || chr(10) || '%' AND lower(split_part(object, chr(10), 2)) = 'target' ` +
@@ -321,6 +366,15 @@ test('a signed internal call: answered by the owner, 421 naming it elsewhere, 50
   })).toString('base64');
   const tampered = await owner.request(target, { method: 'POST', headers: internalHeaders(target, changed, { secret, signedCall: call }), body: '' });
   assert.equal(tampered.status, 403, tampered.text);
+  // A call for a Worker's instance that is not this node's (or whose id is not its name's): 400.
+  for (const name of [`thread-0@${other.name}`, `thread-0@${ownerName}`]) {
+    const workerCall = Buffer.from(JSON.stringify({
+      app, class: '_worker', name, id: 'a'.repeat(64), method: 'x', httpMethod: '', url: '', headers: [],
+    })).toString('base64');
+    const rpcTarget = '/_dorm/internal/rpc';
+    const refused = await owner.request(rpcTarget, { method: 'POST', headers: internalHeaders(rpcTarget, workerCall, { secret }), body: '' });
+    assert.equal(refused.status, 400, refused.text);
+  }
   // A connection for a WebSocket the node does not keep (never made, taken, or expired): 410.
   const socketTarget = `/_dorm/internal/socket?${'0'.repeat(32)}`;
   const forwarded = `1 ${Math.floor(Date.now() / 1000)} rpc-test -`;

@@ -27,7 +27,7 @@ TEST(ClusterSchemaTest, CreatesTheTablesOnceAndIsIdempotent) {
             "alarms,cluster_secret,control_changes,control_compacted_ids,control_idempotency,"
             "control_key,control_snapshots,log,nodes,owners,schema_version,snapshot_pieces,"
             "snapshots,"
-            "usage_minutes,usage_storage");
+            "usage_minutes,usage_storage,usage_storage_history");
   EXPECT_EQ(connection->Exec("SELECT version FROM schema_version").Int(0, 0),
             LatestSchemaVersion());
   EXPECT_EQ(connection->Exec("SELECT count(*) FROM schema_version").Int(0, 0), 1);

@@ -25,7 +25,9 @@ using std::chrono::milliseconds;
 using Outcome = CommitFlusher::Outcome;
 
 // A TCP proxy to the server's unix socket that, once armed, drops the next reply from the
-// server and closes both sides: the client never learns that its statement committed.
+// server and closes both sides: the client never learns that its statement committed. Armed with
+// `refuse`, it then closes every new connection at once until Admit(), so that the test can act
+// before the client reads the outcome back.
 class CuttingProxy {
  public:
   explicit CuttingProxy(std::string target) : target_(std::move(target)) {
@@ -50,7 +52,11 @@ class CuttingProxy {
     ::close(listener_);
   }
   int port() const { return port_; }
-  void CutAfterNextReply() { armed_ = true; }
+  void CutAfterNextReply(bool refuse = false) {
+    refuse_after_cut_ = refuse;
+    armed_ = true;
+  }
+  void Admit() { refusing_ = false; }
   int cuts() const { return cuts_; }
 
  private:
@@ -58,6 +64,10 @@ class CuttingProxy {
     for (;;) {
       int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client < 0) return;  // shut down
+      if (refusing_) {
+        ::close(client);
+        continue;
+      }
       int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_un address{};
       address.sun_family = AF_UNIX;
@@ -83,6 +93,7 @@ class CuttingProxy {
         ssize_t n = ::read(server, buffer, sizeof buffer);
         if (n <= 0) break;
         if (armed_.exchange(false)) {
+          if (refuse_after_cut_) refusing_ = true;
           ++cuts_;
           break;
         }
@@ -98,6 +109,8 @@ class CuttingProxy {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> armed_{false};
+  std::atomic<bool> refuse_after_cut_{false};
+  std::atomic<bool> refusing_{false};
   std::atomic<int> cuts_{0};
   std::thread accepter_;
   std::vector<std::thread> relays_;  // the accepter's only, joined after it
@@ -243,6 +256,47 @@ TEST_F(CommitFlusherTest, AConnectionCutRightAfterCommitIsReadBack) {
   EXPECT_EQ(Count("object = 'x'"), 2);
   // Read back, not sent again.
   EXPECT_EQ(flusher.batches(), before + 1);
+}
+
+// A lost COMMIT whose rows a snapshot replaced before they were read back (the owner's log
+// compaction, which reads whatever is committed, ran meanwhile): the row is durable, covered by
+// the snapshot at its seq with its chain value. Sent again, it would be a second copy of a
+// commit below the snapshot (the log's primary key no longer holds the first).
+TEST_F(CommitFlusherTest, ARowThatASnapshotReplacedBeforeTheReadBackIsDurable) {
+  ASSERT_EQ(AcquireObject(*db_, "x", "a"), 1);
+  CuttingProxy proxy(testing::PostgresServer::Shared().socket_path());
+  CommitFlusher::Options options = Options();
+  std::string schema = conninfo_.substr(conninfo_.find("options="));
+  options.session.conninfo = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+                             " user=dorm dbname=postgres application_name=dorm-flusher-test " +
+                             schema;
+  CommitFlusher flusher(options);
+  flusher.Start();
+  Submit(flusher, Row("x", 1), "1");
+  ASSERT_TRUE(WaitFor(1));
+  proxy.CutAfterNextReply(/*refuse=*/true);
+  LogRow second = Row("x", 2);
+  second.checksum = std::string(32, 'd');  // the chain value after row 2
+  Submit(flusher, second, "2");
+  for (int i = 0; i < 200 && proxy.cuts() == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_EQ(proxy.cuts(), 1);
+  // The compaction: a snapshot at seq 2 with the chain value of row 2, and the rows it covers
+  // deleted.
+  db_->Exec("BEGIN");
+  db_->Exec(
+      "INSERT INTO snapshots (object, seq, image, checksum, image_bytes, image_digest) "
+      "VALUES ('x', 2, NULL, $1, 0, $2)",
+      {PgParam::Binary(second.checksum), PgParam::Binary(std::string(32, 'e'))});
+  db_->Exec("DELETE FROM log WHERE object = 'x' AND seq <= 2");
+  db_->Exec("COMMIT");
+  {
+    std::lock_guard lock(mutex_);
+    EXPECT_EQ(outcomes_.count("2"), 0u);  // not acknowledged before it was read back
+  }
+  proxy.Admit();
+  ASSERT_TRUE(WaitFor(2));
+  EXPECT_EQ(outcomes_["2"], Outcome::kDurable);
+  EXPECT_EQ(Count("object = 'x'"), 0);  // not sent again below the snapshot
 }
 
 TEST_F(CommitFlusherTest, StoppingFailsWhatIsStillQueued) {
