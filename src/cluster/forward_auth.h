@@ -29,6 +29,13 @@ inline constexpr int kNotOwnerStatus = 421;
 // A request is forwarded at most this many times (once, and once more after a "not owner").
 inline constexpr int kMaxForwardHops = 2;
 inline constexpr std::chrono::seconds kForwardMaxSkew{60};
+// How long a forwarding node waits for any answer from the owner before its final answer head:
+// the lease's TTL (2 s) and a margin, so that an owner paused for longer has lost its objects by
+// then; past it the client is told that the outcome is unknown (net/forward_tunnel.h), never
+// sent elsewhere. The owner answers "102 Processing" as it begins with a forwarded request and
+// then every kForwardProgressEvery, so that a slow object is never taken for a paused node.
+inline constexpr std::chrono::milliseconds kForwardAnswerWait{3000};
+inline constexpr std::chrono::milliseconds kForwardProgressEvery{1000};
 
 struct ForwardFacts {
   int hops = 1;

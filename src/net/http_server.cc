@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -111,6 +112,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() { StartRequest(/*first=*/true); }
+  // Goes on with a connection whose forwarded request was answered (net/forward_tunnel.h):
+  // `bytes` are what was read of its next request.
+  void Resume(const std::string& bytes) {
+    if (bytes.size() > buffer_.max_size()) {
+      Close();
+      return;
+    }
+    if (!bytes.empty()) {
+      auto room = buffer_.prepare(bytes.size());
+      std::memcpy(room.data(), bytes.data(), bytes.size());
+      buffer_.commit(bytes.size());
+    }
+    StartRequest(/*first=*/false);
+  }
 
  private:
   // kStreaming: the head of a response whose body streams is written; its chunks are written as
@@ -275,6 +290,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = req.method() == http::verb::head;
     http10_ = req.version() < 11;
     body_pending_ = !parser_->is_done();
+    had_body_ = body_pending_;
     if (auto refusal = CheckRequestHead(req)) {
       Refuse(refusal->status, refusal->message);
       return;
@@ -305,8 +321,12 @@ class Session : public std::enable_shared_from_this<Session> {
       Write(std::move(*answer));
       return;
     }
-    if (server_.cluster() && plan_.route.kind == RouteKind::kObject && !forwarded_) {
-      Place();
+    if (server_.cluster() && plan_.route.kind == RouteKind::kObject) {
+      if (!forwarded_) {
+        Place();
+      } else {
+        ServeHere();
+      }
       return;
     }
     ContinueAdmitted();
@@ -564,7 +584,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnPlaced(const cluster::Placement& placement) {
     switch (placement.kind) {
       case cluster::Placement::Kind::kLocal:
-        ContinueAdmitted();
+        ServeHere();
         return;
       case cluster::Placement::Kind::kRemote:
         Forward(placement);
@@ -576,7 +596,73 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  // Hands the connection to a tunnel to the object's node; this session ends here.
+  // A request for an object this node serves (its directory said so, or another node forwarded
+  // it here). One with a body is read only once this node holds the object: the object is taken
+  // first if it must be (EnginePool::ProbeOwnership), so that a request for an object another node
+  // took meanwhile goes on there (or, if forwarded, is answered "not owner") with its body unread,
+  // and a forwarding node's "100 Continue" means the owner is here. One without a body is
+  // dispatched at once, and redirected the same way if its activation finds another owner
+  // (OnAnswer), so that the common request costs no extra step.
+  void ServeHere() {
+    if (!body_pending_) {
+      ContinueAdmitted();
+      return;
+    }
+    phase_ = Phase::kDispatched;
+    Disarm();
+    const size_t loop = pool_.RouteObject(plan_.address);
+    pool_.ProbeOwnership(
+        loop, plan_.address,
+        [self = shared_from_this(), seq = ++place_seq_](runtime::HttpResponseData answer) {
+          asio::post(self->io_, [self, seq, answer = std::move(answer)]() mutable {
+            if (seq != self->place_seq_ || self->phase_ != Phase::kDispatched) return;
+            self->OnProbed(std::move(answer));
+          });
+        });
+  }
+
+  void OnProbed(runtime::HttpResponseData answer) {
+    if (answer.owned_elsewhere && GoToOwner(answer.owner_node)) return;
+    if (!answer.runtime_error) {
+      ContinueAdmitted();
+      return;
+    }
+    // Refused on the head (not serving now, the class gone...): the body is never read.
+    phase_ = Phase::kHead;
+    keep_alive_ = false;
+    body_pending_ = true;
+    Write(std::move(answer));
+  }
+
+  // The object's activation found that node `owner` owns it. A forwarded request is answered
+  // "not owner", naming it, and the forwarding node goes on there; a client's request is
+  // forwarded there itself. Returns false (the caller answers) when that cannot be done: the
+  // owner is unknown, is this node, or is not among the live nodes.
+  bool GoToOwner(const std::string& owner) {
+    if (forwarded_) {
+      auto moved = Plain(cluster::kNotOwnerStatus, runtime::kOwnedElsewhereMessage);
+      moved.headers.emplace_back(cluster::kOwnerHeader, owner);
+      phase_ = Phase::kHead;  // answered as a refusal of the head: the body is never read
+      keep_alive_ = false;
+      body_pending_ = true;
+      Write(std::move(moved));
+      return true;
+    }
+    cluster::ClusterDirectory& directory = server_.cluster()->directory();
+    directory.Forget(object_key_);
+    if (owner.empty() || owner == directory.self()) return false;
+    std::optional<std::string> addr = directory.AddressOf(owner);
+    if (!addr) return false;
+    cluster::Placement placement;
+    placement.kind = cluster::Placement::Kind::kRemote;
+    placement.node = owner;
+    placement.addr = *addr;
+    Forward(placement);
+    return true;
+  }
+
+  // Hands the connection to a tunnel to the object's node; this session ends here (a kept
+  // connection comes back, after the response, as a new session: Resume).
   void Forward(const cluster::Placement& placement) {
     const auto& req = parser_->get();
     ForwardJob job;
@@ -626,13 +712,28 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) job.client_address = remote.address().to_string();
     job.node = placement.node;
     job.addr = placement.addr;
+    job.head = head_;
+    job.keep_alive = keep_alive_ && !http10_ && !server_.draining();
+    if (job.has_body && !parser_->chunked() && parser_->content_length()) {
+      job.body_length = *parser_->content_length();
+    }
+    // Below the peers' keep-alive timeout (the nodes of a cluster run with the same flags).
+    job.idle_timeout = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(15), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      server_.options().keep_alive_timeout / 2));
     std::string pending = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
     phase_ = Phase::kClosed;
     Disarm();
     reservation_.Release();
-    StartForwardTunnel(std::move(socket_), std::move(pending), std::move(job), *server_.cluster(),
-                       accounts_);
+    HttpServer* server = &server_;
+    const size_t loop = loop_;
+    StartForwardTunnel(io_, std::move(socket_), std::move(pending), std::move(job),
+                       *server_.cluster(), accounts_,
+                       [server, loop](tcp::socket socket, std::string bytes) {
+                         ++server->accounts()->http_connections;  // as HandOff counts it
+                         std::make_shared<Session>(std::move(socket), *server, loop)->Resume(bytes);
+                       });
   }
 
   // The rest of OnHead for a request served here.
@@ -730,6 +831,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (plan_.route.kind == RouteKind::kObject) owner_ = pool_.RouteObject(plan_.address);
     // A Worker is stateless: the loop that read the request runs it.
     if (plan_.route.kind == RouteKind::kWorker) owner_ = loop_;
+    // A forwarding node hears at once that this node works on the request, and then every
+    // kForwardProgressEvery (net/forward_tunnel.h).
+    const bool progress = forwarded_.has_value();
     server_.Dispatch(
         owner_, std::move(plan_), std::move(request_), std::move(protocol_fallback_),
         [self = shared_from_this(), seq = ++request_seq_](runtime::HttpResponseData response) {
@@ -741,6 +845,7 @@ class Session : public std::enable_shared_from_this<Session> {
             self->OnAnswer(seq, std::move(response));
           });
         });
+    if (progress) ArmProgress(/*first=*/true);
   }
 
   // An internal call, admitted and its body read (RPC) or streaming (fetch), as a call from an
@@ -823,15 +928,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // While an internal call waits for its callee: a "102 Processing" at once, then every
   // peer_progress_every, so that the calling node knows this one is alive however long the callee
-  // takes. An answer that comes while one is being written waits for it (Write).
+  // takes; likewise, every kForwardProgressEvery, for a request another node forwarded (a
+  // forwarding node that hears nothing for kForwardAnswerWait tells its client that the outcome
+  // is unknown). An answer that comes while one is being written waits for it (Write).
   void ArmProgress(bool first) {
     if (!progress_timer_) progress_timer_.emplace(io_);
-    progress_timer_->expires_after(first ? std::chrono::milliseconds(0)
-                                         : server_.options().peer_progress_every);
+    const std::chrono::milliseconds every = internal_ != Internal::kNone
+                                                ? server_.options().peer_progress_every
+                                                : cluster::kForwardProgressEvery;
+    progress_timer_->expires_after(first ? std::chrono::milliseconds(0) : every);
     progress_timer_->async_wait(
         [self = shared_from_this(), seq = request_seq_](beast::error_code ec) {
           if (ec || seq != self->request_seq_ || self->phase_ != Phase::kDispatched ||
-              self->internal_ == Internal::kNone) {
+              (self->internal_ == Internal::kNone && !self->forwarded_)) {
             return;
           }
           static constexpr char kProcessing[] = "HTTP/1.1 102 Processing\r\n\r\n";
@@ -867,6 +976,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     const bool redirect = response.owned_elsewhere && forwarded_;
+    // A client's request without a body, dispatched here because the directory named this node:
+    // it goes on to the node that took the object meanwhile (ServeHere).
+    if (response.owned_elsewhere && !forwarded_ && internal_ == Internal::kNone && !had_body_ &&
+        server_.cluster() && !object_key_.empty() && GoToOwner(response.owner_node)) {
+      return;
+    }
     if (response.owned_elsewhere) {
       if (forwarded_) {
         // The forwarding node asked the wrong node: it retries at the owner named here.
@@ -1532,8 +1647,9 @@ class Session : public std::enable_shared_from_this<Session> {
     Disarm();
     reservation_.Release();
     upgrade_request_.reset();
-    StartForwardTunnel(std::move(socket_), std::move(pending), std::move(job), *server_.cluster(),
-                       accounts_);
+    // An upgrade: the connection never comes back.
+    StartForwardTunnel(io_, std::move(socket_), std::move(pending), std::move(job),
+                       *server_.cluster(), accounts_, nullptr);
   }
 
   // Completes an admin upgrade on this loop: the connection becomes an EventWebSocket sending the
@@ -1610,6 +1726,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_ = false;
   bool http10_ = false;        // the request is HTTP/1.0
   bool body_pending_ = false;  // the request's body (or what follows it) was not read
+  bool had_body_ = false;      // the request announced a body
   bool parsing_body_ = false;  // the parser is past the head (it may go on into the body)
   // The streamed upload of the current request (see StartUpload).
   Upload upload_ = Upload::kNone;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <vector>
@@ -40,7 +41,7 @@ PeerConnections& PeerConnections::ForThisThread(boost::asio::io_context& io,
     all->push_back(created);
     return created;
   }();
-  pool->idle_timeout_ = idle_timeout;
+  pool->idle_timeout_ = std::min(pool->idle_timeout_, idle_timeout);
   return *pool;
 }
 

@@ -4,9 +4,11 @@
 //
 // - At most kMaxIdlePerPeer idle connections per peer address and loop are kept; one more is
 //   closed. Connections in use are bounded by the calls under way (kMaxOutstandingPeerCalls).
-// - An idle connection is closed once it has waited `idle_timeout` (checked every half of it),
-//   which must stay below the peers' --keep-alive-timeout-seconds, so that a peer never closes a
-//   connection this side may be about to use.
+// - An idle connection is closed once it has waited the idle timeout (checked every half of it):
+//   the smallest `idle_timeout` given to ForThisThread on this thread, which must stay well below
+//   the peers' --keep-alive-timeout-seconds, so that a peer never closes a connection this side
+//   may be about to use (a request written to a connection the peer closes meanwhile may or may
+//   not have reached it).
 // - Take() never hands out a connection the peer has closed or written to meanwhile (both are
 //   seen without blocking); a connection that failed, timed out, or whose exchange did not end
 //   cleanly is never given back (the caller closes it instead), so that a call, which cannot be
@@ -31,7 +33,8 @@ class PeerConnections {
  public:
   static constexpr size_t kMaxIdlePerPeer = 16;
 
-  // The pool of the calling thread, which runs `io`. `idle_timeout` applies from then on.
+  // The pool of the calling thread, which runs `io`. From then on its idle timeout is at most
+  // `idle_timeout` (callers with different needs share the pool: the shortest wins).
   static PeerConnections& ForThisThread(boost::asio::io_context& io,
                                         std::chrono::milliseconds idle_timeout);
 
@@ -55,7 +58,7 @@ class PeerConnections {
 
   boost::asio::steady_timer sweep_;
   bool sweep_armed_ = false;
-  std::chrono::milliseconds idle_timeout_{15000};
+  std::chrono::milliseconds idle_timeout_{15000};  // callers ask for 15 s at most
   size_t idle_ = 0;
   // Per peer address, oldest first: Take uses the newest (the least likely to have timed out).
   std::unordered_map<std::string, std::deque<Idle>> idle_by_peer_;

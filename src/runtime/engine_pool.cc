@@ -121,6 +121,16 @@ void EnginePool::DispatchFetch(size_t loop, ObjectAddress address, HttpRequestDa
              });
 }
 
+void EnginePool::ProbeOwnership(size_t loop, ObjectAddress address, ResponseCallback done) {
+  RunCounted(
+      loop, std::move(done),
+      [address = std::move(address)](ThreadEngine& engine, ResponseCallback answered) mutable {
+        HttpEvent probe{HttpRequestData{}, std::move(answered), false};
+        probe.ownership_probe = true;
+        engine.DispatchCall(std::move(address), std::move(probe));
+      });
+}
+
 void EnginePool::DispatchWorkerFetch(size_t loop, std::string app, HttpRequestData request,
                                      ResponseCallback done) {
   RunCounted(loop, std::move(done),

@@ -87,6 +87,9 @@ class EnginePool {
   // that loop, so that it never runs inside the caller's turn; events posted from one thread
   // arrive in the order they were posted. The event's callback runs on `loop`. Any thread.
   void DispatchCall(size_t loop, ObjectAddress address, ObjectEvent event);
+  // Cluster mode: makes sure this node holds the object (HttpEvent::ownership_probe) before the
+  // network front reads a request's body. As DispatchFetch otherwise. Any thread.
+  void ProbeOwnership(size_t loop, ObjectAddress address, ResponseCallback done);
   // Routes an operator's storage command to the object (placing it, and constructing it, if it
   // is not live) and runs it there as one of its events (StorageCommandEvent). `done` runs on the
   // object's loop with the JSON answer. Any thread, after Start().

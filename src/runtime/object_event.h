@@ -19,6 +19,10 @@ struct HttpEvent {
   // `done` accepts a response whose body streams (HttpResponseData::body_stream): the network
   // front and a stub's fetch() do.
   bool stream_body = false;
+  // Cluster mode: not a request but a question (EnginePool::ProbeOwnership): answered with status
+  // 200 once this node holds the object (taking it first if it must), else with the refusal a
+  // request would get (owned_elsewhere set when another node owns it). Never reaches the object.
+  bool ownership_probe = false;
 };
 
 // A call of the object's alarm({retryCount, isRetry}) handler. `done` gets the outcome: a status

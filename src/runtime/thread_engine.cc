@@ -364,6 +364,10 @@ bool ThreadEngine::DispatchEvent(ObjectAddress address, ObjectEvent event) {
   }
   if (RefuseDuringBackoff(address, event)) return true;
   if (shared_.cluster && !ClusterAdmit(address, event)) return true;
+  if (auto* http = std::get_if<HttpEvent>(&event); http && http->ownership_probe) {
+    FailEvent(event, HttpResponseData{});  // held here now: the request itself may come
+    return true;
+  }
   ObjectInstance* instance = EnsureInstance(std::move(address), app);
   if (!instance) {
     FailEvent(event, HttpResponseData::JsonError(503, kObjectMovedMessage));

@@ -17,6 +17,7 @@ import { startProxy } from './lib/pg_proxy.mjs';
 const CLASS = 'cluster-store';
 const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
 const UNAVAILABLE = 'Durable Object is not available on this node right now; retry the request.';
+const UNKNOWN = "Durable Object's node stopped answering before its response; the request may have run there. Retry it only if running it twice is safe.";
 
 let pg;
 before(async () => { pg = await startPostgres(); });
@@ -102,12 +103,13 @@ test('a node on an empty data folder restores every acknowledged write of a kill
     // Node A's lease (2 s from its last renewal) must run out before B may take its objects.
     // Each object of A's is taken on its own first request after the lease ran out; until then
     // B forwards to A, the owner while its lease runs, which does not answer (a retryable 503, and
-    // B forgets A as the owner).
+    // B forgets A as the owner). A's runtime process dies just after its killed supervisor: a
+    // request it took as it died has an unknown outcome.
     const taken = (id) => waitFor(async () => {
       const res = await b.request(`/_do/${CLASS}/${id}/count`);
       if (res.status === 200) return true;
       assert.equal(res.status, 503, `while A's lease runs: ${res.status} ${res.body}`);
-      assert.equal(res.json().error, UNAVAILABLE);
+      assert.ok([UNAVAILABLE, UNKNOWN].includes(res.json().error), res.body);
       return false;
     }, { timeoutMs: 10000, intervalMs: 100, what: `node B taking ${id}` });
     await taken('s1');
