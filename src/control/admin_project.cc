@@ -201,9 +201,9 @@ HttpResponseData AdminService::DeployProject(const std::string& app, const std::
     // and no isolate of the app could start within its heap limit, after a gigabyte of native
     // memory. Far past what a project binds.
     if (list->as_array().size() > kMaxServiceBindings) {
-      return ErrorResponse(400, "Too many service bindings: " +
-                                    std::to_string(list->as_array().size()) + " (the limit is " +
-                                    std::to_string(kMaxServiceBindings) + ").");
+      return ErrorResponse(400,
+                           "Too many service bindings: " + std::to_string(list->as_array().size()) +
+                               " (the limit is " + std::to_string(kMaxServiceBindings) + ").");
     }
     for (const json::value& entry : list->as_array()) {
       const json::object* svc = entry.if_object();
