@@ -6,6 +6,7 @@
 
 #include "runtime/http_message.h"
 #include "runtime/object_address.h"
+#include "runtime/rpc_charge.h"
 
 namespace dorm::runtime {
 
@@ -25,6 +26,9 @@ struct OutgoingCall {
   // node's Worker, so the call cannot go to another node of the cluster.
   bool node_bound = false;
   HttpRequestData request;
+  // An RPC call's bytes, counted against its app's bound until the call is delivered or dropped
+  // (rpc_charge.h); null for fetch().
+  std::shared_ptr<const RpcCharge> charge;
 };
 
 }  // namespace dorm::runtime
