@@ -22,6 +22,14 @@ inline constexpr long long kMaxEventTimeoutMs = 604800000;
 inline constexpr size_t kMaxHibernationBytesPerApp = size_t{64} << 20;
 inline constexpr size_t kHibernatableSocketCostBytes = 256;
 
+// What an object may send on a socket whose connection has not come yet (a WebSocketPair end
+// returned in a 101, or never returned at all) before it is treated as a client that does not
+// read: what waits is dropped and the connection, if it comes, is closed with 1013. As
+// --ws-max-buffered-bytes's default; a single message alone is always kept. Without it, sends on
+// an end that no client ever connected to held 500 MiB per request for as long as the object
+// lived.
+inline constexpr size_t kMaxPendingSocketBytes = size_t{16} << 20;
+
 }  // namespace dorm::runtime
 
 namespace dorm::runtime {

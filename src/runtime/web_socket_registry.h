@@ -38,6 +38,7 @@ struct WebSocketRecord {
   State state = State::kConnecting;
   std::shared_ptr<WebSocketTransport> transport;  // null until the handshake completes
   std::vector<std::pair<bool, SharedPayload>> pending;
+  size_t pending_bytes = 0;  // of `pending`'s payloads; see kMaxPendingSocketBytes
   std::optional<std::pair<int, std::string>> pending_close;
   std::vector<std::string> tags;
   std::string attachment;          // V8-serialized; empty: none

@@ -4,11 +4,14 @@
 // one app (32,768 sockets per object, each with ten 250-character tags and a 16 KiB attachment)
 // took the runtime process to 2 GiB. An app's hibernatable sockets now hold at most 64 MiB per
 // runtime thread; past it acceptWebSocket() and serializeAttachment() throw, and other apps are
-// not affected.
+// not affected. Sends on such a socket waited in native memory for a connection that never came
+// (500 MiB per request); past 16 MiB they are now dropped, as for a client that does not read, and
+// a connection that comes later is closed with 1013.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startServer } from '../e2e/lib/dorm.mjs';
+import { WsClient } from '../e2e/lib/ws.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,5 +64,27 @@ test("one app's hibernatable sockets cannot hold memory past their bound", { tim
   assert.equal(more.error, MEMORY_ERROR);
   // ...but another app's sockets are not affected.
   assert.deepEqual(await ask('neighbour', 'x', '/small'), { ok: 'ann' });
+  assert.equal(server.exitInfo, null);
+});
+
+test('sends on a socket whose connection has not come are bounded', { timeout: 120000 }, async () => {
+  const start = rssMiB(server.runtimePid());
+  for (const object of ['s1', 's2', 's3']) {
+    assert.deepEqual(await ask('neighbour', object, '/send?n=400'), { sent: 400 });
+  }
+  const grown = rssMiB(server.runtimePid()) - start;
+  assert.ok(grown < 300, `the runtime process grew by ${Math.round(grown)} MiB`);
+
+  // A client that connects after a few messages gets them all...
+  const url = (n) => `ws://127.0.0.1:${server.port}/_do/hibernation-hoard/s4/send?n=${n}&connect=1`;
+  const headers = { host: `neighbour.localhost:${server.port}` };
+  let client = await WsClient.open(url(3), { headers });
+  for (let i = 0; i < 3; i++) assert.ok((await client.next()).startsWith(`${i} m`));
+  client.terminate();
+  // ...and after more than 16 MiB, none of them but a close with 1013, as a client that does not
+  // read its messages.
+  client = await WsClient.open(url(40), { headers });
+  assert.deepEqual(await client.closed, { code: 1013, reason: 'Client too slow' });
+  assert.equal(client.messages.length, 0);
   assert.equal(server.exitInfo, null);
 });
