@@ -57,7 +57,8 @@ test("one app's hibernatable sockets cannot hold memory past their bound", { tim
   // Each socket counts about 19 KiB: at most 64 MiB of them, across the app's objects.
   assert.ok(kept > 3000 && kept < 4000, `kept ${kept} sockets`);
   const grown = rssMiB(server.runtimePid()) - start;
-  assert.ok(grown < 400, `the runtime process grew by ${Math.round(grown)} MiB`);
+  // Unbounded, 2 GiB; ASan's quarantine keeps some freed memory.
+  assert.ok(grown < (process.env.DORM_SANITIZED ? 700 : 400), `the runtime process grew by ${Math.round(grown)} MiB`);
   // The app's next object gets no more room...
   const more = await ask('hoarder', 'd', '/hoard?n=100');
   assert.ok(more.kept <= 1, JSON.stringify(more));
@@ -73,7 +74,8 @@ test('sends on a socket whose connection has not come are bounded', { timeout: 1
     assert.deepEqual(await ask('neighbour', object, '/send?n=400'), { sent: 400 });
   }
   const grown = rssMiB(server.runtimePid()) - start;
-  assert.ok(grown < 300, `the runtime process grew by ${Math.round(grown)} MiB`);
+  // Unbounded, 1.2 GiB; ASan's quarantine keeps the dropped messages a while.
+  assert.ok(grown < (process.env.DORM_SANITIZED ? 700 : 300), `the runtime process grew by ${Math.round(grown)} MiB`);
 
   // A client that connects after a few messages gets them all...
   const url = (n) => `ws://127.0.0.1:${server.port}/_do/hibernation-hoard/s4/send?n=${n}&connect=1`;

@@ -30,15 +30,18 @@ function rssMiB(pid) {
 }
 
 test("an app's RPC calls on their way are bounded; the calls made are all answered", { timeout: 120000 }, async () => {
-  const res = await server.request('/_do/rpc-flood/caller/flood?n=40000&size=10000', { timeoutMs: 100000 });
+  const start = rssMiB(server.runtimePid());
+  const res = await server.request('/_do/rpc-flood/caller/flood?n=40000&size=30000', { timeoutMs: 100000 });
   assert.equal(res.status, 200, res.text);
   const flood = res.json();
-  // About 11 KB counted per call: at most 256 MiB of them at once; the others are refused.
-  assert.ok(flood.answered > 20000 && flood.answered < 25000, JSON.stringify(flood));
+  // About 31 KB counted per call: at most 256 MiB of them at once; the others are refused.
+  assert.ok(flood.answered > 7000 && flood.answered < 10000, JSON.stringify(flood));
   assert.equal(flood.refused, 40000 - flood.answered);
   assert.equal(flood.error, IN_FLIGHT_ERROR);
   assert.equal(flood.distinct, 1);
-  assert.ok(rssMiB(server.runtimePid()) < 1024, `runtime RSS ${Math.round(rssMiB(server.runtimePid()))} MiB`);
+  // Unbounded, the 40,000 calls held over 1 GiB. ASan's quarantine keeps freed memory too.
+  const grown = rssMiB(server.runtimePid()) - start;
+  assert.ok(grown < (process.env.DORM_SANITIZED ? 1000 : 700), `the runtime process grew by ${Math.round(grown)} MiB`);
   // Delivered calls gave their bytes back.
   const again = await server.request('/_do/rpc-flood/caller/call');
   assert.equal(again.status, 200, again.text);
