@@ -237,7 +237,8 @@ void ThreadEngine::PerformSocketOutput(const OutputGate::SocketOutput& output) {
         record->transport.reset();
         sockets_.Answered(output.socket_id);
       }
-    } else {
+    } else if (!record->pending_close) {
+      // Only the first Close leaves, as on a connection (a 1013 for dropped messages included).
       record->pending_close.emplace(output.code, *output.payload);
     }
     return;

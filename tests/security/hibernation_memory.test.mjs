@@ -88,5 +88,11 @@ test('sends on a socket whose connection has not come are bounded', { timeout: 1
   client = await WsClient.open(url(40), { headers });
   assert.deepEqual(await client.closed, { code: 1013, reason: 'Client too slow' });
   assert.equal(client.messages.length, 0);
+  // The object's own Close after that does not replace the 1013; before it, it is what comes.
+  client = await WsClient.open(`${url(40)}&close=1`, { headers });
+  assert.deepEqual(await client.closed, { code: 1013, reason: 'Client too slow' });
+  client = await WsClient.open(`${url(3)}&close=1`, { headers });
+  assert.deepEqual(await client.closed, { code: 1000, reason: 'done' });
+  assert.equal(client.messages.length, 3);
   assert.equal(server.exitInfo, null);
 });
