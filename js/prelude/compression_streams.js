@@ -98,17 +98,24 @@ export function zlibPipe(compress, format) {
       writeController = controller;
     },
     async write(chunk) {
-      // Strings pass as UTF-8, as in workerd.
-      const view = typeof chunk === 'string' ? utf8Encode(chunk) : bufferSourceView(chunk, true);
-      if (view === null) {
-        // workerd rejects only this write and goes on; here the pipe ends with the error.
-        throw fail(new TypeError('This TransformStream is being used as a byte stream, but received an object of non-ArrayBuffer/ArrayBufferView type on its writable side.'));
-      }
-      if (failure !== null) throw failure;
-      // The native takes (and copies) at most INPUT_PIECE bytes at once.
-      for (let at = 0; at < view.byteLength; at += INPUT_PIECE) {
-        zlibPush(handle, view.subarray(at, Math.min(at + INPUT_PIECE, view.byteLength)));
-        await produce(false);
+      // Whatever throws here ends the pipe, reader included: a chunk whose buffer was detached
+      // after the write call (here, or between two pieces of a large one) failed only the
+      // writer, and left the reader waiting forever.
+      try {
+        // Strings pass as UTF-8, as in workerd.
+        const view = typeof chunk === 'string' ? utf8Encode(chunk) : bufferSourceView(chunk, true);
+        if (view === null) {
+          // workerd rejects only this write and goes on; here the pipe ends with the error.
+          throw new TypeError('This TransformStream is being used as a byte stream, but received an object of non-ArrayBuffer/ArrayBufferView type on its writable side.');
+        }
+        if (failure !== null) throw failure;
+        // The native takes (and copies) at most INPUT_PIECE bytes at once.
+        for (let at = 0; at < view.byteLength; at += INPUT_PIECE) {
+          zlibPush(handle, view.subarray(at, Math.min(at + INPUT_PIECE, view.byteLength)));
+          await produce(false);
+        }
+      } catch (error) {
+        throw fail(error);
       }
     },
     async close() {

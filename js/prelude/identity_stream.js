@@ -76,11 +76,19 @@ function bytePipe(expectedLength) {
       writeController = controller;
     },
     write(chunk) {
-      const view = bufferSourceView(chunk);
+      let view = null;
       let error = null;
-      if (view === null) {
+      try {
+        view = bufferSourceView(chunk);
+      } catch (detached) {
+        // Its buffer was detached after the write call: the pipe ends with the error (when a read
+        // reaches it, as for a chunk of the wrong type); a write that threw left the reader
+        // waiting forever.
+        error = detached;
+      }
+      if (error === null && view === null) {
         error = new TypeError('This TransformStream is being used as a byte stream, but received an object of non-ArrayBuffer/ArrayBufferView type on its writable side.');
-      } else if (expectedLength !== null) {
+      } else if (error === null && expectedLength !== null) {
         seen += view.byteLength;
         if (seen > expectedLength) {
           error = new TypeError('Attempt to write too many bytes through a FixedLengthStream.');

@@ -11,6 +11,7 @@ import { structuredClone } from './structured_clone.js';
 import { ReadableStream } from './streams.js';
 import { knownLength } from './streams_inspect.js';
 import { parseAbsoluteURL } from './url.js';
+import { webSocketHooks } from './web_socket.js';
 import {
   defineInterface, inspectCustom, isObject, requireArgs, toDictionary, toDOMString, toUSVString,
   toUnsignedShort,
@@ -99,6 +100,15 @@ function readResponseInit(init, context) {
   // the server leaves out of the status line what HTTP/1.1 cannot carry.
   const statusText = statusTextInit === undefined ? null : toDOMString(statusTextInit);
   const webSocket = webSocketInit === undefined || webSocketInit === null ? null : webSocketInit;
+  // As workerd: anything but a WebSocket, and a WebSocket with another status, are refused here.
+  // Either was accepted, and the server then answered the client's upgrade with a 503 saying
+  // that it was shutting down.
+  if (webSocket !== null) {
+    if (!webSocketHooks.isWebSocket(webSocket)) {
+      throw new TypeError("Incorrect type for the 'webSocket' field on 'InitializerDict': the provided value is not of type 'WebSocket'.");
+    }
+    if (status !== 101) throw new RangeError('Responses with a WebSocket must have status code 101.');
+  }
   if (!(status === 101 && webSocket !== null) && (status < 200 || status > 599)) {
     throw new RangeError('Responses may only be constructed with status codes in the range 200 to 599, inclusive.');
   }

@@ -76,8 +76,15 @@ export class ObjectWebSockets {
       }
     }
     const id = s.id !== 0 ? s.id : native.wsCreate(this.#slot);
-    if (!native.wsAccept(id, true, distinct)) {
+    // A record made here for the refusal's sake would stay behind, pinning the object: the
+    // native forgets it (`fresh`).
+    const refused = native.wsAccept(id, true, distinct, s.id === 0);
+    if (refused === 1) {
       throw new Error(`A Durable Object cannot accept more than ${MAX_HIBERNATABLE_SOCKETS} hibernatable WebSockets.`);
+    }
+    if (refused !== 0) {
+      // Dorm's own bound (src/runtime/web_socket_limits.h), with the natives' text.
+      throw new Error("The app's hibernatable WebSockets hold too much memory (their tags and attachments, at most 64 MiB): close some, or keep smaller attachments.");
     }
     s.accepted = true;
     s.hibernatable = true;

@@ -918,7 +918,8 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       pool_.DispatchCall(loop, plan_.address,
                          runtime::RpcEvent{std::move(internal_method_), std::move(request_.body),
-                                           std::move(respond), false, std::move(streams)});
+                                           std::move(respond), false, std::move(streams),
+                                           /*charge=*/nullptr});
     }
     // Queued on the callee's loop (behind the calls queued before, which its object admits in
     // order): the first "102 Processing" tells the calling node so at once, and its next call to

@@ -216,6 +216,10 @@ AddressClass ClassifyAddress(const IpAddress& address) {
   return AddressClass::kPublic;
 }
 
+namespace {
+constexpr char kDeniedByRules[] = "denied by the server's outbound rules";
+}  // namespace
+
 const char* AddressClassName(AddressClass address_class) {
   switch (address_class) {
     case AddressClass::kPublic:
@@ -236,11 +240,16 @@ const char* AddressClassName(AddressClass address_class) {
   return "reserved";
 }
 
+const char* AddressPolicy::RefusalHint(const std::string& why) {
+  return why == kDeniedByRules ? " (--outbound-deny, which --outbound-allow does not override)"
+                               : " (this server's --outbound-allow opens it)";
+}
+
 bool AddressPolicy::Permits(std::string_view host, const IpAddress& address,
                             std::string* why) const {
   for (const AddressRule& rule : deny_) {
     if (rule.Matches(host, address)) {
-      if (why) *why = "denied by the server's outbound rules";
+      if (why) *why = kDeniedByRules;
       return false;
     }
   }
@@ -249,7 +258,10 @@ bool AddressPolicy::Permits(std::string_view host, const IpAddress& address,
   for (const AddressRule& rule : allow_) {
     if (rule.Matches(host, address)) return true;
   }
-  if (why) *why = std::string("a ") + AddressClassName(address_class) + " address";
+  if (why) {
+    const char* name = AddressClassName(address_class);
+    *why = std::string(name[0] == 'u' ? "an " : "a ") + name + " address";
+  }
   return false;
 }
 

@@ -73,8 +73,12 @@ class AddressPolicy {
   void Deny(AddressRule rule) { deny_.push_back(std::move(rule)); }
 
   // Whether a connection to `address`, resolved from the URL host `host`, may be opened. On
-  // refusal, `why` (if given) says which class of address or which deny rule refused it.
+  // refusal, `why` (if given) says which class of address or which deny rule refused it, and
+  // RefusalHint(*why) what would open it.
   bool Permits(std::string_view host, const IpAddress& address, std::string* why = nullptr) const;
+  // What to add to a refusal's `why` in a message: --outbound-allow opens a class of addresses,
+  // but nothing opens what --outbound-deny closed (it wins over allow).
+  static const char* RefusalHint(const std::string& why);
 
  private:
   std::vector<AddressRule> allow_;

@@ -498,7 +498,7 @@ int HttpClient::OnOpenSocket(void* data, int purpose, void* address_data) {
   }
   if (!x->client->options_->policy.Permits(x->host, *peer, &why)) {
     x->refusal = "fetch() to " + peer->ToString() + " is not allowed: " + why +
-                 " (this server's --outbound-allow opens it).";
+                 AddressPolicy::RefusalHint(why) + ".";
     return CURL_SOCKET_BAD;
   }
   const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);

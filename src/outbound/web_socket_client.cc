@@ -147,7 +147,7 @@ class ClientSession final : public WebSocketClient,
       } else if (refusal.empty()) {
         // The same words as fetch()'s refusal (outbound/http_client.cc).
         refusal = "fetch() to " + peer.ToString() + " is not allowed: " + why +
-                  " (this server's --outbound-allow opens it).";
+                  AddressPolicy::RefusalHint(why) + ".";
       }
     }
     if (permitted.empty()) {

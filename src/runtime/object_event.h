@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "runtime/http_message.h"
+#include "runtime/rpc_charge.h"
 #include "runtime/storage_command.h"
 
 namespace dorm::runtime {
@@ -42,6 +43,9 @@ struct RpcEvent {
   ResponseCallback done;
   bool foreign_caller = false;  // made by another app (through a service binding)
   RpcStreams streams;           // the ReadableStreams among the arguments (rpc_streams.h)
+  // The caller's count of these bytes (OutgoingCall::charge): released once the event is
+  // delivered or dropped. Null for calls from another node.
+  std::shared_ptr<const RpcCharge> charge;
 };
 
 // Something that happened on one of the object's WebSockets: the socket's listeners or the

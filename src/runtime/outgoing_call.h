@@ -6,6 +6,7 @@
 
 #include "runtime/http_message.h"
 #include "runtime/object_address.h"
+#include "runtime/rpc_charge.h"
 
 namespace dorm::runtime {
 
@@ -22,6 +23,9 @@ struct OutgoingCall {
   // The arguments hold functions, RpcTargets or stubs (which resolve only within the app).
   bool references = false;
   HttpRequestData request;
+  // An RPC call's bytes, counted against its app's bound until the call is delivered or dropped
+  // (rpc_charge.h); null for fetch().
+  std::shared_ptr<const RpcCharge> charge;
 };
 
 }  // namespace dorm::runtime

@@ -39,6 +39,7 @@
 #include "runtime/options.h"
 #include "runtime/reset_reason.h"
 #include "runtime/response_stream.h"
+#include "runtime/rpc_charge.h"
 #include "runtime/runtime_shared.h"
 #include "runtime/usage_meter.h"
 #include "runtime/web_socket_registry.h"
@@ -549,6 +550,8 @@ class ThreadEngine final : public ObjectHost {
     bool rpc;  // a JavaScript RPC call (its answer is an RPC message), not a stub.fetch()
   };
   std::unordered_map<uint64_t, PendingCall> outgoing_calls_;
+  // By app: the bytes of its RPC calls made on this thread and not yet delivered (rpc_charge.h).
+  std::unordered_map<std::string, std::shared_ptr<std::atomic<size_t>>> rpc_in_flight_;
   uint64_t next_call_id_ = 1;
   // WebSockets of callees that came back through stub.fetch() and that a Response here may pass on
   // to the client (ForwardedSockets).

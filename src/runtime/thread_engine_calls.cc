@@ -109,6 +109,17 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
       return;
     }
   }
+  if (!call.fetch) {
+    // The arguments wait in native memory until the callee takes them (behind this object's
+    // output gate, between threads, in the callee's queue): counted per app on this thread.
+    std::shared_ptr<std::atomic<size_t>>& counter = rpc_in_flight_[caller->app()];
+    if (!counter) counter = std::make_shared<std::atomic<size_t>>(0);
+    call.charge = RpcCharge::Take(counter, call.args.size() + kRpcCallCostBytes);
+    if (!call.charge) {
+      js::ThrowError(isolate, kRpcInFlightMessage);
+      return;
+    }
+  }
   const uint64_t call_id = next_call_id_++;
   outgoing_calls_.emplace(
       call_id, PendingCall{caller, current_slot_,
@@ -189,7 +200,7 @@ void ThreadEngine::SendLocalCall(EnginePool* pool, size_t home, uint64_t call_id
   } else {
     pool->DispatchCall(loop, std::move(call.address),
                        RpcEvent{std::move(call.method), std::move(call.args), std::move(answered),
-                                foreign, std::move(call.streams)});
+                                foreign, std::move(call.streams), std::move(call.charge)});
   }
 }
 

@@ -19,6 +19,7 @@ bool ThreadEngine::AttachWebSocket(uint64_t id, std::shared_ptr<WebSocketTranspo
   // What the object sent before the handshake finished leaves first, in order.
   auto pending = std::move(record->pending);
   record->pending.clear();
+  record->pending_bytes = 0;
   for (auto& [text, payload] : pending) record->transport->Send(text, std::move(payload));
   if (record->pending_close) {
     record->transport->Close(record->pending_close->first, record->pending_close->second);
@@ -68,6 +69,7 @@ void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& r
   WebSocketRecord* record = sockets_.Find(id);
   if (!record || record->state == WebSocketRecord::State::kClosed || record->peer_closed) return;
   record->pending.clear();
+  record->pending_bytes = 0;
   if (record->transport && record->transport->AwaitsCloseAnswer()) {
     if (record->mode == WebSocketRecord::Mode::kHibernatable) {
       // As on workerd, webSocketClose answers: a Close it makes is what the client receives. If
@@ -235,16 +237,29 @@ void ThreadEngine::PerformSocketOutput(const OutputGate::SocketOutput& output) {
         record->transport.reset();
         sockets_.Answered(output.socket_id);
       }
-    } else {
+    } else if (!record->pending_close) {
+      // Only the first Close leaves, as on a connection (a 1013 for dropped messages included).
       record->pending_close.emplace(output.code, *output.payload);
     }
     return;
   }
   if (record->transport) {
     record->transport->Send(output.text, output.payload);
-  } else {
-    record->pending.emplace_back(output.text, output.payload);
+    return;
   }
+  // Nothing leaves after a Close, and a connection that comes later gets only that.
+  if (record->pending_close) return;
+  if (!record->pending.empty() &&
+      record->pending_bytes + output.payload->size() > kMaxPendingSocketBytes) {
+    // As for a client that stops reading (net/web_socket_connection.cc): what waits is dropped,
+    // and the connection is closed with 1013 if it ever comes.
+    record->pending.clear();
+    record->pending_bytes = 0;
+    record->pending_close.emplace(1013, "Client too slow");
+    return;
+  }
+  record->pending_bytes += output.payload->size();
+  record->pending.emplace_back(output.text, output.payload);
 }
 
 }  // namespace dorm::runtime

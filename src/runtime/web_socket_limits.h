@@ -14,6 +14,22 @@ inline constexpr size_t kMaxAttachmentBytes = 16384;
 inline constexpr size_t kMaxAutoResponseBytes = 2048;
 inline constexpr long long kMaxEventTimeoutMs = 604800000;
 
+// Dorm's own bound (Cloudflare publishes none): what one app's hibernatable sockets may hold in
+// native memory on one runtime thread, as their tags and attachments plus a fixed cost per socket.
+// Sockets from a WebSocketPair can be accepted for hibernation without any connection, so the
+// connection limit does not bound them: three requests held 2 GiB (32,768 sockets per object, each
+// with a 16 KiB attachment) outside every limit, for as long as their objects lived.
+inline constexpr size_t kMaxHibernationBytesPerApp = size_t{64} << 20;
+inline constexpr size_t kHibernatableSocketCostBytes = 256;
+
+// What an object may send on a socket whose connection has not come yet (a WebSocketPair end
+// returned in a 101, or never returned at all) before it is treated as a client that does not
+// read: what waits is dropped and the connection, if it comes, is closed with 1013. As
+// --ws-max-buffered-bytes's default; a single message alone is always kept. Without it, sends on
+// an end that no client ever connected to held 500 MiB per request for as long as the object
+// lived.
+inline constexpr size_t kMaxPendingSocketBytes = size_t{16} << 20;
+
 }  // namespace dorm::runtime
 
 namespace dorm::runtime {

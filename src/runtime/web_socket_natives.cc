@@ -15,6 +15,11 @@ using v8::FunctionCallbackInfo;
 using v8::Local;
 using v8::Value;
 
+// Past kMaxHibernationBytesPerApp (the same text as js/runtime/web_sockets.js's).
+constexpr char kHibernationMemoryError[] =
+    "The app's hibernatable WebSockets hold too much memory (their tags and attachments, at most "
+    "64 MiB): close some, or keep smaller attachments.";
+
 class WebSocketCallbacks {
  public:
   static ObjectHost* Engine(const FunctionCallbackInfo<Value>& info) { return HostOf(info); }
@@ -49,13 +54,16 @@ class WebSocketCallbacks {
     info.GetReturnValue().Set(static_cast<double>(record->id));
   }
 
-  // wsAccept(id, hibernatable, tags: string[]) → boolean: false past the per-object limit.
+  // wsAccept(id, hibernatable, tags: string[], fresh) → 0 accepted, 1 past the per-object socket
+  // limit, 2 past the app's bound on hibernation memory (kMaxHibernationBytesPerApp). A refused
+  // `fresh` record (made by wsCreate for this call) is forgotten: a loop of refused accepts must
+  // not leave records behind.
   static void Accept(const FunctionCallbackInfo<Value>& info) {
     v8::Isolate* isolate = info.GetIsolate();
     Local<v8::Context> context = isolate->GetCurrentContext();
     WebSocketRecord* record = Socket(info, 0);
     if (!record) {
-      info.GetReturnValue().Set(false);
+      info.GetReturnValue().Set(1);
       return;
     }
     bool hibernatable = info[1]->BooleanValue(isolate);
@@ -68,11 +76,17 @@ class WebSocketCallbacks {
         tags.push_back(js::ToUtf8(isolate, tag));
       }
     }
-    bool ok = Engine(info)->web_sockets().Accept(
+    WebSocketRegistry::AcceptResult result = Engine(info)->web_sockets().Accept(
         record,
         hibernatable ? WebSocketRecord::Mode::kHibernatable : WebSocketRecord::Mode::kStandard,
         std::move(tags));
-    info.GetReturnValue().Set(ok);
+    if (result != WebSocketRegistry::AcceptResult::kAccepted && info[3]->IsTrue() &&
+        record->mode == WebSocketRecord::Mode::kUnaccepted && !record->transport) {
+      Engine(info)->web_sockets().Remove(record->id);
+    }
+    info.GetReturnValue().Set(result == WebSocketRegistry::AcceptResult::kAccepted         ? 0
+                              : result == WebSocketRegistry::AcceptResult::kTooManySockets ? 1
+                                                                                           : 2);
   }
 
   // wsSend(id, data: string | ArrayBuffer | ArrayBufferView): queued behind the output gate.
@@ -173,16 +187,18 @@ class WebSocketCallbacks {
   }
 
   // wsSetAttachment(id, ArrayBuffer | null): the serialized attachment (size checked by JS).
+  // Throws an Error, keeping the attachment it had, past the app's hibernation bound.
   static void SetAttachment(const FunctionCallbackInfo<Value>& info) {
     WebSocketRecord* record = Socket(info, 0);
     if (!record) return;
+    std::string attachment;
     if (info[1]->IsArrayBuffer()) {
       auto store = info[1].As<v8::ArrayBuffer>()->GetBackingStore();
-      record->attachment.assign(static_cast<const char*>(store->Data()), store->ByteLength());
-    } else {
-      record->attachment.clear();
+      attachment.assign(static_cast<const char*>(store->Data()), store->ByteLength());
     }
-    record->attachment.shrink_to_fit();
+    if (!Engine(info)->web_sockets().SetAttachment(record, std::move(attachment))) {
+      js::ThrowError(info.GetIsolate(), kHibernationMemoryError);
+    }
   }
 
   // wsGetAttachment(id) → ArrayBuffer | null.

@@ -42,16 +42,51 @@ ObjectSockets& WebSocketRegistry::EnsureObject(const std::string& object_key) {
   return objects_[object_key];
 }
 
-bool WebSocketRegistry::Accept(WebSocketRecord* record, WebSocketRecord::Mode mode,
-                               std::vector<std::string> tags) {
+WebSocketRegistry::AcceptResult WebSocketRegistry::Accept(WebSocketRecord* record,
+                                                          WebSocketRecord::Mode mode,
+                                                          std::vector<std::string> tags) {
   ObjectSockets& sockets = objects_[record->object_key];
   if (mode == WebSocketRecord::Mode::kHibernatable) {
-    if (sockets.hibernatable >= kMaxHibernatableSocketsPerObject) return false;
+    if (sockets.hibernatable >= kMaxHibernatableSocketsPerObject) {
+      return AcceptResult::kTooManySockets;
+    }
+    size_t bytes = kHibernatableSocketCostBytes + record->attachment.size();
+    for (const std::string& tag : tags) bytes += tag.size();
+    if (!Charge(record, bytes)) return AcceptResult::kOverMemory;
     ++sockets.hibernatable;
     --sockets.pinning;
     record->tags = std::move(tags);
   }
   record->mode = mode;
+  return AcceptResult::kAccepted;
+}
+
+bool WebSocketRegistry::SetAttachment(WebSocketRecord* record, std::string attachment) {
+  if (record->mode == WebSocketRecord::Mode::kHibernatable) {
+    size_t bytes = record->held_bytes - record->attachment.size() + attachment.size();
+    if (!Charge(record, bytes)) return false;
+  }
+  record->attachment = std::move(attachment);
+  record->attachment.shrink_to_fit();
+  return true;
+}
+
+size_t WebSocketRegistry::HibernationBytes(const std::string& app) const {
+  auto it = app_bytes_.find(app);
+  return it == app_bytes_.end() ? 0 : it->second;
+}
+
+bool WebSocketRegistry::Charge(WebSocketRecord* record, size_t bytes) {
+  if (bytes == record->held_bytes) return true;
+  size_t& total = app_bytes_[record->address.app];
+  size_t others = total - record->held_bytes;
+  if (bytes > record->held_bytes && others + bytes > kMaxHibernationBytesPerApp) {
+    if (total == 0) app_bytes_.erase(record->address.app);
+    return false;
+  }
+  total = others + bytes;
+  record->held_bytes = bytes;
+  if (total == 0) app_bytes_.erase(record->address.app);
   return true;
 }
 
@@ -65,6 +100,9 @@ void WebSocketRegistry::Remove(uint64_t id) {
     return;
   }
   WebSocketRecord* record = it->second.get();
+  // The record leaves its object's lists: its app no longer counts it (an answering record keeps
+  // its attachment only until the close handler's turn ends).
+  Charge(record, 0);
   auto object = objects_.find(record->object_key);
   if (object != objects_.end()) {
     ObjectSockets& sockets = object->second;

@@ -38,6 +38,7 @@ struct WebSocketRecord {
   State state = State::kConnecting;
   std::shared_ptr<WebSocketTransport> transport;  // null until the handshake completes
   std::vector<std::pair<bool, SharedPayload>> pending;
+  size_t pending_bytes = 0;  // of `pending`'s payloads; see kMaxPendingSocketBytes
   std::optional<std::pair<int, std::string>> pending_close;
   std::vector<std::string> tags;
   std::string attachment;          // V8-serialized; empty: none
@@ -46,6 +47,8 @@ struct WebSocketRecord {
   // The peer's Close arrived and the connection waits for the object's answer (state kClosing):
   // the Close that webSocketClose makes, or the peer's echoed once the handler settles.
   bool peer_closed = false;
+  // What the record counts against its app's kMaxHibernationBytesPerApp (hibernatable only).
+  size_t held_bytes = 0;
 };
 
 struct ObjectSockets {
@@ -65,9 +68,19 @@ class WebSocketRegistry {
   ObjectSockets* FindObject(const std::string& object_key);
   ObjectSockets& EnsureObject(const std::string& object_key);
 
-  // Marks the record accepted in `mode`. Returns false (and changes nothing) if a hibernatable
-  // accept would pass kMaxHibernatableSocketsPerObject.
-  bool Accept(WebSocketRecord* record, WebSocketRecord::Mode mode, std::vector<std::string> tags);
+  enum class AcceptResult {
+    kAccepted,
+    kTooManySockets,  // past kMaxHibernatableSocketsPerObject
+    kOverMemory,      // the tags would pass the app's kMaxHibernationBytesPerApp
+  };
+  // Marks the record accepted in `mode`. Anything but kAccepted changes nothing.
+  AcceptResult Accept(WebSocketRecord* record, WebSocketRecord::Mode mode,
+                      std::vector<std::string> tags);
+  // Replaces the record's attachment (empty: none). Returns false, and changes nothing, if a
+  // hibernatable record's app would then hold more than kMaxHibernationBytesPerApp.
+  bool SetAttachment(WebSocketRecord* record, std::string attachment);
+  // The bytes the app's hibernatable sockets on this thread count (see kMaxHibernationBytesPerApp).
+  size_t HibernationBytes(const std::string& app) const;
   // Forgets the record (and the object's entry once it holds nothing worth keeping). A record whose
   // connection still awaits the object's answer to the peer's Close (see
   // WebSocketTransport::AwaitsCloseAnswer) leaves the object's lists but stays findable by id
@@ -94,6 +107,9 @@ class WebSocketRegistry {
  private:
   // Forgets the removed records whose connection no longer awaits an answer.
   void PruneAnswering();
+  // Sets what `record` counts against its app's bound to `bytes`; false (nothing changed) if the
+  // app would pass it. Lowering always succeeds.
+  bool Charge(WebSocketRecord* record, size_t bytes);
 
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<WebSocketRecord>> records_;
@@ -102,6 +118,8 @@ class WebSocketRegistry {
   std::unordered_map<uint64_t, std::unique_ptr<WebSocketRecord>> answering_;
   size_t answering_after_prune_ = 0;
   std::unordered_map<std::string, ObjectSockets> objects_;
+  // By app: the sum of its records' held_bytes (absent: none).
+  std::unordered_map<std::string, size_t> app_bytes_;
 };
 
 }  // namespace dorm::runtime

@@ -116,12 +116,21 @@ test('status must be 200-599, or 101 with a webSocket', () => {
   assert.equal(run(`new Response(null, { status: 599 }).ok`), false);
   assert.equal(run(`new Response(null, { status: 299 }).ok`), true);
   const ws = run(`(() => {
-    const ws = { kind: 'socket' };
+    const ws = new WebSocketPair()[0];
     const r = new Response(null, { status: 101, webSocket: ws });
     return [r.status, r.webSocket === ws, new Response('x').webSocket];
   })()`);
   assert.deepEqual([...ws], [101, true, null]);
-  assert.throws(() => run(`new Response('x', { status: 101, webSocket: {} })`), { name: 'TypeError' });
+  assert.throws(() => run(`new Response('x', { status: 101, webSocket: new WebSocketPair()[0] })`), { name: 'TypeError' });
+  // As workerd: only a WebSocket, and only with status 101.
+  assert.throws(() => run(`new Response(null, { status: 101, webSocket: { kind: 'socket' } })`), {
+    name: 'TypeError',
+    message: "Incorrect type for the 'webSocket' field on 'InitializerDict': the provided value is not of type 'WebSocket'.",
+  });
+  assert.throws(() => run(`new Response(null, { status: 200, webSocket: new WebSocketPair()[0] })`), {
+    name: 'RangeError',
+    message: 'Responses with a WebSocket must have status code 101.',
+  });
   for (const status of [204, 205, 304]) {
     assert.throws(() => run(`new Response('body', { status: ${status} })`), { name: 'TypeError' });
     assert.equal(run(`new Response(null, { status: ${status} }).status`), status);

@@ -77,7 +77,7 @@ test('responseParts gives status, flat headers in order, and the whole body', ()
 
 test('responseParts: null bodies, WebSocket upgrades and non-responses', () => {
   const rt = createRuntime();
-  const ws = rt.run(`globalThis.ws = { socket: true }`);
+  const ws = rt.run(`globalThis.ws = new WebSocketPair()[0]`);
   const [upgradeStatus, , , upgradeBody, upgradeSocket] =
     rt.internals.responseParts(rt.run(`new Response(null, { status: 101, webSocket: ws })`));
   assert.equal(upgradeStatus, 101);

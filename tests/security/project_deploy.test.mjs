@@ -93,3 +93,37 @@ test('a project\'s vars keep the bounds of dorm env set: 128 per app, 5 KiB each
     await server.stop();
   }
 });
+
+test('a project\'s classes and service bindings are bounded before they cost time or memory', { timeout: 60000 }, async () => {
+  const server = await startServer();
+  try {
+    // 60,000 bound classes were compared pairwise before the count was checked: the control
+    // thread was held for over half a minute, every admin request waiting behind it.
+    const classes = Array.from({ length: 60000 }, (_, i) => ({ class_name: `C${i}`, binding: `B${i}` }));
+    let started = Date.now();
+    let res = await server.api('POST', '/apps/wide/project', JSON.stringify({ main: 'index.js', module: MODULE, classes }));
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.json().error, 'Too many DO classes for one app (the limit is 5).');
+    assert.ok(Date.now() - started < 5000, `the refusal took ${Date.now() - started} ms`);
+
+    // 1,000,000 service bindings were accepted; every isolate of the app then built them all in
+    // its env, past its heap limit, after a gigabyte of native memory.
+    const services = (n) => Array.from({ length: n }, (_, i) => ({ binding: `S${i}`, service: 'wide' }));
+    started = Date.now();
+    res = await server.api('POST', '/apps/wide/project', JSON.stringify({ main: 'index.js', module: MODULE, services: services(200000) }));
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.json().error, 'Too many service bindings: 200000 (the limit is 1000).');
+    assert.ok(Date.now() - started < 5000, `the refusal took ${Date.now() - started} ms`);
+    assert.equal((await server.api('GET', '/apps/wide/classes')).json().classes.length, 0);
+
+    // At the bound: deployed, and the Worker sees every binding.
+    const counting = 'export default { fetch(request, env) { return new Response(String(Object.keys(env).length)); } }';
+    res = await server.api('POST', '/apps/wide/project', JSON.stringify({ main: 'index.js', module: counting, services: services(1000) }));
+    assert.equal(res.status, 201, res.text);
+    const worker = await server.request('/', { headers: { host: `wide.localhost:${server.port}` } });
+    assert.equal(worker.status, 200, worker.text);
+    assert.equal(worker.text, '1000');
+  } finally {
+    await server.stop();
+  }
+});

@@ -142,6 +142,11 @@ TEST(AddressPolicyTest, RefusesSpecialAddressesUnlessAllowedAndDenyWins) {
   policy.Deny(Rule("127.0.0.1"));
   EXPECT_FALSE(policy.Permits("example.com", Ip("93.184.216.34"), &why));
   EXPECT_EQ(why, "denied by the server's outbound rules");
+  EXPECT_STREQ(AddressPolicy::RefusalHint(why),
+               " (--outbound-deny, which --outbound-allow does not override)");
+  EXPECT_FALSE(policy.Permits("x", Ip("0.0.0.0"), &why));
+  EXPECT_EQ(why, "an unspecified address");
+  EXPECT_STREQ(AddressPolicy::RefusalHint(why), " (this server's --outbound-allow opens it)");
   EXPECT_FALSE(policy.Permits("localhost", Ip("127.0.0.1")));
   EXPECT_TRUE(policy.Permits("example.net", Ip("93.184.217.1")));
 }

@@ -35,7 +35,8 @@ TEST(WebSocketRegistry, NewSocketsPinTheirObjectUntilAcceptedForHibernation) {
   EXPECT_EQ(record->mode, WebSocketRecord::Mode::kUnaccepted);
   EXPECT_TRUE(registry.HasSockets(key));
   EXPECT_TRUE(registry.PinsObject(key));
-  ASSERT_TRUE(registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {"t1"}));
+  ASSERT_EQ(registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {"t1"}),
+            WebSocketRegistry::AcceptResult::kAccepted);
   EXPECT_FALSE(registry.PinsObject(key));
   EXPECT_TRUE(registry.HasSockets(key));
   EXPECT_EQ(registry.FindObject(key)->hibernatable, 1u);
@@ -46,7 +47,8 @@ TEST(WebSocketRegistry, StandardSocketsKeepPinning) {
   WebSocketRegistry registry;
   const std::string key = ObjectKey(Address("a"));
   WebSocketRecord* record = registry.Create(key, Address("a"));
-  ASSERT_TRUE(registry.Accept(record, WebSocketRecord::Mode::kStandard, {"ignored"}));
+  ASSERT_EQ(registry.Accept(record, WebSocketRecord::Mode::kStandard, {"ignored"}),
+            WebSocketRegistry::AcceptResult::kAccepted);
   EXPECT_TRUE(registry.PinsObject(key));
   EXPECT_TRUE(record->tags.empty());
   const uint64_t id = record->id;
@@ -92,11 +94,65 @@ TEST(WebSocketRegistry, TheHibernatableLimitRefusesWithoutChangingAnything) {
   const std::string key = ObjectKey(Address("a"));
   registry.EnsureObject(key).hibernatable = kMaxHibernatableSocketsPerObject;
   WebSocketRecord* record = registry.Create(key, Address("a"));
-  EXPECT_FALSE(registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {}));
+  EXPECT_EQ(registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {}),
+            WebSocketRegistry::AcceptResult::kTooManySockets);
   EXPECT_EQ(record->mode, WebSocketRecord::Mode::kUnaccepted);
   EXPECT_TRUE(registry.PinsObject(key));
+  EXPECT_EQ(registry.HibernationBytes("app"), 0u);
   // A standard accept has no such limit.
-  EXPECT_TRUE(registry.Accept(record, WebSocketRecord::Mode::kStandard, {}));
+  EXPECT_EQ(registry.Accept(record, WebSocketRecord::Mode::kStandard, {}),
+            WebSocketRegistry::AcceptResult::kAccepted);
+}
+
+TEST(WebSocketRegistry, AnAppsHibernationMemoryIsBoundedAcrossItsObjects) {
+  WebSocketRegistry registry;
+  const std::string attachment(16384, 'a');
+  const std::string tag(256, 't');
+  size_t accepted = 0;
+  uint64_t refused = 0;
+  // Sockets of many objects of one app, each with a full attachment and tags, until refused.
+  for (int i = 0; refused == 0; ++i) {
+    ObjectAddress address = Address("o" + std::to_string(i % 7));
+    WebSocketRecord* record = registry.Create(ObjectKey(address), address);
+    WebSocketRegistry::AcceptResult result =
+        registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {tag, tag});
+    if (result != WebSocketRegistry::AcceptResult::kAccepted) {
+      EXPECT_EQ(result, WebSocketRegistry::AcceptResult::kOverMemory);
+      refused = record->id;
+      break;
+    }
+    if (!registry.SetAttachment(record, attachment)) {
+      refused = record->id;
+      EXPECT_TRUE(record->attachment.empty());
+      break;
+    }
+    ++accepted;
+  }
+  EXPECT_LE(registry.HibernationBytes("app"), kMaxHibernationBytesPerApp);
+  EXPECT_GT(registry.HibernationBytes("app"), kMaxHibernationBytesPerApp - 20000);
+  EXPECT_EQ(accepted, kMaxHibernationBytesPerApp / (kHibernatableSocketCostBytes + 512 + 16384));
+  // Another app is not affected.
+  ObjectAddress other{"other", "room", "x", ""};
+  CompleteAddress(other);
+  WebSocketRecord* record = registry.Create(ObjectKey(other), other);
+  EXPECT_EQ(registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {tag}),
+            WebSocketRegistry::AcceptResult::kAccepted);
+  EXPECT_TRUE(registry.SetAttachment(record, attachment));
+  // A smaller attachment always fits; removing sockets gives their bytes back.
+  ASSERT_FALSE(registry.Hibernatable(ObjectKey(Address("o0")), nullptr).empty());
+  WebSocketRecord* first = registry.Hibernatable(ObjectKey(Address("o0")), nullptr).front();
+  EXPECT_TRUE(registry.SetAttachment(first, "small"));
+  const size_t before = registry.HibernationBytes("app");
+  registry.Remove(first->id);
+  EXPECT_EQ(registry.HibernationBytes("app"), before - (kHibernatableSocketCostBytes + 512 + 5));
+  for (int i = 0; i < 7; ++i) {
+    for (WebSocketRecord* r :
+         registry.Hibernatable(ObjectKey(Address("o" + std::to_string(i))), nullptr)) {
+      registry.Remove(r->id);
+    }
+  }
+  registry.Remove(refused);  // already gone if it was accepted: then nothing
+  EXPECT_EQ(registry.HibernationBytes("app"), 0u);
 }
 
 TEST(WebSocketRegistry, SettingsOutliveTheSocketsButAnEmptyObjectIsDropped) {

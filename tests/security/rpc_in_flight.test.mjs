@@ -1,0 +1,50 @@
+// RPC calls made faster than their callee takes them waited in native memory (the caller's output
+// gate, the callee's queue), outside every heap limit: 100,000 calls of 10 KB from each of two
+// requests took the runtime process to 2 GiB. An app's calls on their way now hold at most
+// 256 MiB per runtime thread; past it a call is refused at once, and calls work again once the
+// callee has taken the earlier ones.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../e2e/lib/dorm.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const IN_FLIGHT_ERROR = 'Error: Too many RPC calls are on their way to their callees: their arguments hold over 256 MiB on this thread. Await some before making more.';
+
+let server;
+before(async () => {
+  // One thread: the callee runs only between the caller's turns, so every call waits.
+  server = await startServer({ flags: ['--threads', '1'] });
+  await server.deploy(path.join(here, 'fixtures', 'rpc_flood.js'), { name: 'rpc-flood' });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+function rssMiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
+}
+
+test("an app's RPC calls on their way are bounded; the calls made are all answered", { timeout: 120000 }, async () => {
+  const start = rssMiB(server.runtimePid());
+  const res = await server.request('/_do/rpc-flood/caller/flood?n=40000&size=30000', { timeoutMs: 100000 });
+  assert.equal(res.status, 200, res.text);
+  const flood = res.json();
+  // About 31 KB counted per call: at most 256 MiB of them at once; the others are refused.
+  assert.ok(flood.answered > 7000 && flood.answered < 10000, JSON.stringify(flood));
+  assert.equal(flood.refused, 40000 - flood.answered);
+  assert.equal(flood.error, IN_FLIGHT_ERROR);
+  assert.equal(flood.distinct, 1);
+  // Unbounded, the 40,000 calls held over 1 GiB. ASan's quarantine keeps freed memory too.
+  const grown = rssMiB(server.runtimePid()) - start;
+  assert.ok(grown < (process.env.DORM_SANITIZED ? 1000 : 700), `the runtime process grew by ${Math.round(grown)} MiB`);
+  // Delivered calls gave their bytes back.
+  const again = await server.request('/_do/rpc-flood/caller/call');
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.json(), 3);
+  assert.equal(server.exitInfo, null);
+});
