@@ -4,6 +4,7 @@
 #include "js/strings.h"
 #include "runtime/crash_attribution.h"
 #include "runtime/thread_engine.h"
+#include "storage/sqlite_arena.h"
 #include "util/log.h"
 #include "util/process_allocator.h"
 #include "util/wall_clock.h"
@@ -192,6 +193,7 @@ void ThreadEngine::ReleaseMemory(std::chrono::steady_clock::time_point now) {
   release_memory_ = false;
   trim_allocator_ = false;
   last_memory_release_ = now;
+  storage::FlushSqliteThreadCache();
   util::ReturnFreeMemoryToSystem();
 }
 

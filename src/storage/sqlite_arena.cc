@@ -29,24 +29,40 @@ int CreateArena() {
   return static_cast<int>(index);
 }
 
-int g_flags = 0;  // MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE, set before the methods are used
+int g_arena_flag = 0;  // MALLOCX_ARENA(index), set before the methods are used
+
+// The calling thread's explicit cache (MALLOCX_TCACHE), or MALLOCX_TCACHE_NONE. A plain int, so
+// that frees after the owner below was destroyed at thread exit still read it (as NONE).
+thread_local int t_cache_flag = MALLOCX_TCACHE_NONE;
+thread_local unsigned t_cache_index = 0;
+
+struct ThreadCacheOwner {
+  ~ThreadCacheOwner() {
+    if (t_cache_flag == MALLOCX_TCACHE_NONE) return;
+    t_cache_flag = MALLOCX_TCACHE_NONE;
+    mallctl("tcache.destroy", nullptr, nullptr, &t_cache_index, sizeof(t_cache_index));
+  }
+};
+thread_local ThreadCacheOwner t_cache_owner;
+
+int Flags() { return g_arena_flag | t_cache_flag; }
 
 // SQLite never asks for 0 bytes (sqlite3Malloc answers those itself), and mallocx(0) is
 // undefined: refused here all the same.
 void* ArenaMalloc(int bytes) {
-  return bytes > 0 ? mallocx(static_cast<size_t>(bytes), g_flags) : nullptr;
+  return bytes > 0 ? mallocx(static_cast<size_t>(bytes), Flags()) : nullptr;
 }
 void ArenaFree(void* p) {
-  if (p) dallocx(p, g_flags);
+  if (p) dallocx(p, Flags());
 }
 void* ArenaRealloc(void* p, int bytes) {
   if (bytes <= 0) return nullptr;  // sqlite3Realloc frees for 0 itself
-  return rallocx(p, static_cast<size_t>(bytes), g_flags);
+  return rallocx(p, static_cast<size_t>(bytes), Flags());
 }
 int ArenaSize(void* p) { return p ? static_cast<int>(sallocx(p, 0)) : 0; }
 int ArenaRoundup(int bytes) {
   if (bytes <= 0) return bytes;
-  size_t rounded = nallocx(static_cast<size_t>(bytes), g_flags);
+  size_t rounded = nallocx(static_cast<size_t>(bytes), g_arena_flag);
   return rounded == 0 || rounded > 0x7fffffff ? bytes : static_cast<int>(rounded);
 }
 int ArenaInit(void*) { return SQLITE_OK; }
@@ -57,7 +73,7 @@ struct Arena {
   sqlite3_mem_methods methods{&ArenaMalloc,  &ArenaFree, &ArenaRealloc,  &ArenaSize,
                               &ArenaRoundup, &ArenaInit, &ArenaShutdown, nullptr};
   Arena() {
-    if (index >= 0) g_flags = MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE;
+    if (index >= 0) g_arena_flag = MALLOCX_ARENA(index);
   }
 };
 
@@ -75,10 +91,27 @@ const sqlite3_mem_methods* SqliteArenaMethods() {
 
 int SqliteArenaIndex() { return TheArena().index; }
 
+void UseSqliteThreadCache() {
+  if (TheArena().index < 0 || t_cache_flag != MALLOCX_TCACHE_NONE) return;
+  unsigned index = 0;
+  size_t size = sizeof(index);
+  if (mallctl("tcache.create", &index, &size, nullptr, 0) != 0) return;
+  (void)&t_cache_owner;  // constructs it, so that its destructor runs at thread exit
+  t_cache_index = index;
+  t_cache_flag = MALLOCX_TCACHE(index);
+}
+
+void FlushSqliteThreadCache() {
+  if (t_cache_flag == MALLOCX_TCACHE_NONE) return;
+  mallctl("tcache.flush", nullptr, nullptr, &t_cache_index, sizeof(t_cache_index));
+}
+
 #else
 
 const sqlite3_mem_methods* SqliteArenaMethods() { return nullptr; }
 int SqliteArenaIndex() { return -1; }
+void UseSqliteThreadCache() {}
+void FlushSqliteThreadCache() {}
 
 #endif
 

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/sqlite_setup.h"
@@ -56,8 +57,10 @@ TEST_F(SqliteArenaTest, SqliteAllocatesFromItsArenaAndNothingElseDoes) {
   std::free(other);
 }
 
-TEST_F(SqliteArenaTest, ClosedConnectionsLeaveNoPagesBehind) {
-  const util::ArenaPages start = util::PagesOfArena(arena_);
+// Opens 64 databases with 200 rows each, closes them, and checks that the arena holds no more
+// pages than before once the thread's cache was flushed and the arena purged.
+void OpenAndCloseDatabases(int arena) {
+  const util::ArenaPages start = util::PagesOfArena(arena);
   std::vector<sqlite3*> connections;
   for (int i = 0; i < 64; ++i) {
     sqlite3* db = nullptr;
@@ -72,15 +75,40 @@ TEST_F(SqliteArenaTest, ClosedConnectionsLeaveNoPagesBehind) {
         SQLITE_OK)
         << sqlite3_errmsg(db);
   }
-  const util::ArenaPages open = util::PagesOfArena(arena_);
+  const util::ArenaPages open = util::PagesOfArena(arena);
   // 64 databases of about 70 KiB each: well over a thousand pages in use.
   EXPECT_GT(open.active, start.active + 1000);
   for (sqlite3* db : connections) ASSERT_EQ(sqlite3_close(db), SQLITE_OK);
+  FlushSqliteThreadCache();
   util::ReturnFreeMemoryToSystem();
-  const util::ArenaPages closed = util::PagesOfArena(arena_);
+  const util::ArenaPages closed = util::PagesOfArena(arena);
   EXPECT_LE(closed.active, start.active + 16);
   EXPECT_EQ(closed.dirty, 0u);
   EXPECT_EQ(closed.muzzy, 0u);
+}
+
+TEST_F(SqliteArenaTest, ClosedConnectionsLeaveNoPagesBehind) { OpenAndCloseDatabases(arena_); }
+
+// An engine thread's own cache of SQLite's blocks: they still come from the arena, freed ones are
+// reused by SQLite on that thread, and a flush gives them back so that a purge returns their pages.
+TEST_F(SqliteArenaTest, AThreadCacheKeepsSqliteBlocksInTheArena) {
+  std::thread engine([this] {
+    UseSqliteThreadCache();
+    void* first = sqlite3_malloc(200);
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(util::ArenaOf(first), arena_);
+    sqlite3_free(first);
+    // The freed block waits in this thread's cache for SQLite, not for malloc().
+    void* other = std::malloc(200);
+    EXPECT_NE(other, first);
+    EXPECT_NE(util::ArenaOf(other), arena_);
+    void* again = sqlite3_malloc(200);
+    EXPECT_EQ(again, first);
+    sqlite3_free(again);
+    std::free(other);
+    OpenAndCloseDatabases(arena_);
+  });
+  engine.join();
 }
 
 }  // namespace
