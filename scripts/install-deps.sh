@@ -13,7 +13,7 @@ cd "$root"
 need_apt=()
 packages=(build-essential cmake pkg-config ninja-build ccache git ca-certificates
   libboost1.81-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libicu-dev libgtest-dev libtomlplusplus-dev
-  zlib1g-dev libbrotli-dev libcrcutil-dev
+  zlib1g-dev libbrotli-dev libcrcutil-dev libjemalloc-dev
   esbuild wrk procps curl clang libclang-rt-14-dev libpq-dev postgresql nginx-light spin
   libbrotli1 libc-ares2 libicu72 libnghttp2-14 libssl3 libuv1 zlib1g)
 for p in "${packages[@]}"; do

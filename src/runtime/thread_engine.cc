@@ -16,6 +16,7 @@
 #include "runtime/js_response.h"
 #include "runtime/object_id.h"
 #include "storage/sql_interrupt.h"
+#include "storage/sqlite_arena.h"
 #include "util/cycle_clock.h"
 #include "util/log.h"
 
@@ -65,6 +66,8 @@ ThreadEngine::ThreadEngine(boost::asio::io_context& io, RuntimeShared& shared, i
       lag_(std::chrono::steady_clock::now()) {
   // SQL run by this thread's objects stops when the watchdog terminates their turn.
   storage::SetThreadInterruptFlag(watchdog_slot_->terminating_flag());
+  // This thread opens and closes its objects' databases: SQLite's blocks get a cache of their own.
+  storage::UseSqliteThreadCache();
   EvictIdle();
 }
 

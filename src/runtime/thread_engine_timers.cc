@@ -1,11 +1,12 @@
 // ThreadEngine's timers (setTimeout/setInterval), eviction of idle objects and isolates, closing
 // idle database connections, and shutdown.
-#include <malloc.h>
 
 #include "js/strings.h"
 #include "runtime/crash_attribution.h"
 #include "runtime/thread_engine.h"
+#include "storage/sqlite_arena.h"
 #include "util/log.h"
+#include "util/process_allocator.h"
 #include "util/wall_clock.h"
 
 namespace dorm::runtime {
@@ -170,7 +171,8 @@ void ThreadEngine::EvictIdle() {
 void ThreadEngine::ReleaseMemory(std::chrono::steady_clock::time_point now) {
   // Evicted instances are freed by a task posted after the sweep that evicted them; the memory
   // they held (and that of the sockets' JavaScript objects) goes back to the system one sweep
-  // later, at most every two seconds: a full GC returns V8's pages, malloc_trim the allocator's.
+  // later, at most every two seconds: a full GC returns V8's pages, ReturnFreeMemoryToSystem the
+  // allocator's (an arena gone quiet keeps its free pages until then).
   // Hibernated objects are meant to cost only their connections, and that is what an operator
   // sees in the RSS.
   // Closed database connections free only allocator memory (page caches, WAL indexes, schemas),
@@ -191,7 +193,8 @@ void ThreadEngine::ReleaseMemory(std::chrono::steady_clock::time_point now) {
   release_memory_ = false;
   trim_allocator_ = false;
   last_memory_release_ = now;
-  malloc_trim(0);
+  storage::FlushSqliteThreadCache();
+  util::ReturnFreeMemoryToSystem();
 }
 
 void ThreadEngine::CloseIdleDatabases(std::chrono::steady_clock::time_point now) {

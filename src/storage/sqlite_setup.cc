@@ -4,10 +4,13 @@
 
 #include <mutex>
 
+#include "storage/sqlite_arena.h"
+
 namespace dorm::storage {
 namespace {
 
-// SQLite's own allocator, wrapped by RoundUpLargeAllocations.
+// The allocator under SQLite: its arena's (sqlite_arena.h), else SQLite's default; wrapped by
+// RoundUpLargeAllocations.
 sqlite3_mem_methods g_default_allocator;
 
 // SQLite grows a string it builds (printf(), replace(), group_concat(), a value's buffer) to
@@ -41,7 +44,15 @@ void ConfigureSqliteForManyDatabases() {
     // not used), and keeping them takes a process-wide mutex on every allocation and free: about
     // a sixth of the instructions of opening a database, and contention between the threads.
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &g_default_allocator) == SQLITE_OK) {
+    // Where the process allocator is jemalloc, SQLite allocates from an arena of its own, so that
+    // the memory a closed connection frees returns to the system (sqlite_arena.h).
+    bool have_allocator = true;
+    if (const sqlite3_mem_methods* arena = SqliteArenaMethods()) {
+      g_default_allocator = *arena;
+    } else {
+      have_allocator = sqlite3_config(SQLITE_CONFIG_GETMALLOC, &g_default_allocator) == SQLITE_OK;
+    }
+    if (have_allocator) {
       static sqlite3_mem_methods rounded_allocator = g_default_allocator;
       rounded_allocator.xRoundup = &RoundUpLargeAllocations;
       sqlite3_config(SQLITE_CONFIG_MALLOC, &rounded_allocator);

@@ -1,0 +1,62 @@
+#include "util/process_allocator.h"
+
+#ifdef DORM_WITH_JEMALLOC
+#include <jemalloc/jemalloc.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#else
+#include <malloc.h>
+#endif
+
+namespace dorm::util {
+
+#ifdef DORM_WITH_JEMALLOC
+
+bool ProcessAllocatorIsJemalloc() { return true; }
+
+void ReturnFreeMemoryToSystem() {
+  // Without background threads jemalloc purges an arena's freed pages only as that arena is used
+  // again (its decay advances with its own allocations), so an arena that went quiet keeps them.
+  static const std::string purge_all = "arena." + std::to_string(MALLCTL_ARENAS_ALL) + ".purge";
+  mallctl(purge_all.c_str(), nullptr, nullptr, nullptr, 0);
+}
+
+int ArenaOf(const void* block) {
+  if (!block) return -1;
+  unsigned index = 0;
+  size_t size = sizeof(index);
+  if (mallctl("arenas.lookup", &index, &size, &block, sizeof(block)) != 0) return -1;
+  return static_cast<int>(index);
+}
+
+ArenaPages PagesOfArena(int arena) {
+  ArenaPages pages;
+  if (arena < 0) return pages;
+  uint64_t epoch = 1;  // statistics are a snapshot taken when the epoch advances
+  size_t epoch_size = sizeof(epoch);
+  mallctl("epoch", &epoch, &epoch_size, &epoch, epoch_size);
+  const std::string prefix = "stats.arenas." + std::to_string(arena) + ".";
+  for (auto [name, field] : {std::pair{"pactive", &pages.active}, std::pair{"pdirty", &pages.dirty},
+                             std::pair{"pmuzzy", &pages.muzzy}}) {
+    size_t value = 0;
+    size_t size = sizeof(value);
+    if (mallctl((prefix + name).c_str(), &value, &size, nullptr, 0) == 0) *field = value;
+  }
+  return pages;
+}
+
+#else
+
+bool ProcessAllocatorIsJemalloc() { return false; }
+
+void ReturnFreeMemoryToSystem() { malloc_trim(0); }
+
+int ArenaOf(const void*) { return -1; }
+
+ArenaPages PagesOfArena(int) { return {}; }
+
+#endif
+
+}  // namespace dorm::util
