@@ -44,6 +44,15 @@ test('a Worker whose promise nothing can settle is answered 500 with workerd\'s 
   assert.match(server.outputTail(), /Uncaught Error: The Workers runtime canceled this request/);
 });
 
+test('a Worker request with a timer pending is canceled only once the timer has run', async () => {
+  const started = Date.now();
+  const res = await worker('/hang-after-timer', { timeoutMs: 10000 });
+  const elapsed = Date.now() - started;
+  assert.equal(res.status, 500);
+  assert.deepEqual(res.json(), { error: HUNG });
+  assert.ok(elapsed >= 280, `answered after ${elapsed} ms, before the 300 ms timer ran`);
+});
+
 test('a Worker request a later request would settle is canceled, as on workerd', async () => {
   const waiting = worker('/wait', { timeoutMs: 10000 });
   const res = await waiting;
