@@ -5,10 +5,10 @@
 // events (no timers, fetches, subrequests, stream reads, sockets). Dorm runs every Worker request
 // of a thread in one instance, in the isolate its app's objects on that thread share, and cannot
 // tell which request a timer or fetch belongs to: it waits until the whole app on this thread is
-// idle (below). A request is therefore never cancelled while anything could still settle it, but
-// may be cancelled later than on workerd (when another request's work ends). Objects' requests are
-// never cancelled: workerd keeps an object's unanswered request waiting too, since its next
-// event may settle the promise.
+// idle (below). A request is therefore never canceled while pending work of the app could still
+// settle it, but may be canceled later than on workerd (when another request's work ends).
+// Objects' requests are never canceled: workerd keeps an object's unanswered request waiting too,
+// since its next event may settle the promise.
 
 #include <v8.h>
 
