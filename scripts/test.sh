@@ -39,7 +39,8 @@ serial_files=(alarms.test.mjs alarm_lifecycle.test.mjs examples_alarms.test.mjs 
   http_limits.test.mjs batch_memory.test.mjs websocket_incoming_memory.test.mjs
   tail_websocket.test.mjs cluster_alarms.test.mjs cluster_rpc.test.mjs
   alarm_burst.test.mjs spread_crash.test.mjs cluster_faults.test.mjs cluster_control.test.mjs
-  project_deploy.test.mjs hibernation_memory.test.mjs rpc_in_flight.test.mjs misused_bodies.test.mjs)
+  project_deploy.test.mjs hibernation_memory.test.mjs rpc_in_flight.test.mjs misused_bodies.test.mjs
+  hung_requests.test.mjs)
 # tests_in DIR parallel|serial: prints the test files of DIR in that group.
 tests_in() {
   local file group name

@@ -52,6 +52,9 @@ struct ObjectInstance {
   // would only construct (and fail) again, endlessly.
   bool construction_started = false;
   bool delivered_any = false;
+  // The Worker's instance: a check for its hung requests is posted
+  // (thread_engine_hung_requests.cc).
+  bool hung_check_posted = false;
   // Thread CPU time spent in this object's timer callbacks since its last delivered event. Timers
   // run under the object's CPU limit: past it, the object is reset.
   long long timer_cpu_ns = 0;

@@ -160,6 +160,7 @@ bool ThreadEngine::RunTurn(AppIsolate* app, FunctionRef<void()> body) {
     alive = false;
   }
   CommitDirty();
+  if (alive && turn_depth_ == 0) NoteTurnEnded(current_slot_);
   return alive;
 }
 

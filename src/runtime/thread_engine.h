@@ -252,6 +252,19 @@ class ThreadEngine final : public ObjectHost {
   void Deliver(ObjectInstance* instance, HttpEvent event);
   // OnEventSettled() for the object in `slot`, if it is still live (a turn may have reset it).
   void SettleBySlot(uint64_t slot, uint64_t event_id, bool fulfilled, v8::Local<v8::Value> value);
+
+  // --- Hung Worker requests (thread_engine_hung_requests.cc) ---
+  // After an outermost turn run for the object in `slot`: when it is the Worker's instance and
+  // has a request whose promise is unsettled, posts CancelHungRequests(slot) (once at a time).
+  void NoteTurnEnded(uint64_t slot);
+  // Answers the unsettled requests of the Worker's instance in `slot` with workerd's 500 for a
+  // hung Worker when AppIdle says nothing could settle them any more; otherwise does nothing
+  // (the next turn of the Worker checks again).
+  void CancelHungRequests(uint64_t slot);
+  // Whether nothing on this thread could still run code of `app` that settles a promise of
+  // `worker` (its instance): no timer, call, fetch, socket or body of the app's, no event queued
+  // or in flight at another of its objects. Conservative: anything that might is counted.
+  bool AppIdle(const AppIsolate* app, const ObjectInstance& worker);
   // The wall-time meter's start of an event delivered now (0 when the object is not metered).
   uint64_t EventStart(const ObjectInstance* instance) const;
 

@@ -1,0 +1,113 @@
+// Requests to the Worker whose code can never answer them (thread_engine.h): as on workerd, they
+// are answered with a 500 once nothing is left that could settle their response promise.
+//
+// workerd cancels a Worker request whose promise is unsettled when its I/O context has no pending
+// events (no timers, fetches, subrequests, stream reads, sockets). Dorm runs every Worker request
+// of a thread in one instance, in the isolate its app's objects on that thread share, and cannot
+// tell which request a timer or fetch belongs to: it waits until the whole app on this thread is
+// idle (below). A request is therefore never canceled while pending work of the app could still
+// settle it, but may be canceled later than on workerd (when another request's work ends).
+// Objects' requests are never canceled: workerd keeps an object's unanswered request waiting too,
+// since its next event may settle the promise.
+
+#include <v8.h>
+
+#include <string>
+#include <vector>
+
+#include "js/strings.h"
+#include "runtime/class_catalog.h"
+#include "runtime/object_address.h"
+#include "runtime/object_instance.h"
+#include "runtime/thread_engine.h"
+
+namespace dorm::runtime {
+
+namespace {
+
+// workerd's message for a request it canceled (io-context.c++).
+constexpr char kHungMessage[] =
+    "The Workers runtime canceled this request because it detected that your Worker's code had "
+    "hung and would never generate a response. Refer to: "
+    "https://developers.cloudflare.com/workers/observability/errors/";
+
+// Whether `instance` has an HTTP request whose handler's promise is unsettled.
+bool HasPendingRequest(const ObjectInstance& instance) {
+  for (const auto& [id, event] : instance.in_flight) {
+    if (event.done && !event.rpc) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void ThreadEngine::NoteTurnEnded(uint64_t slot) {
+  ObjectInstance* instance = FindBySlot(slot);
+  if (!instance || instance->hung_check_posted ||
+      instance->address.class_name != kWorkerClassName || !HasPendingRequest(*instance)) {
+    return;
+  }
+  // After the turn's own follow-ups already queued on the loop (answers taken from other threads).
+  instance->hung_check_posted = true;
+  boost::asio::post(io_, [this, slot] { CancelHungRequests(slot); });
+}
+
+bool ThreadEngine::AppIdle(const AppIsolate* app, const ObjectInstance& worker) {
+  // Cheapest first: most calls end at the first check that finds work.
+  if (!worker.input.empty() || worker.input.locked() || !worker.response_streams.empty() ||
+      worker.stub_bodies > 0) {
+    return false;
+  }
+  if (auto it = outbound_in_flight_.find(app); it != outbound_in_flight_.end() && it->second > 0) {
+    return false;
+  }
+  if (auto it = outbound_socket_count_.find(app);
+      it != outbound_socket_count_.end() && it->second > 0) {
+    return false;
+  }
+  for (const auto& [id, call] : outgoing_calls_) {
+    if (call.app == app) return false;
+  }
+  for (const auto& [id, timer] : timers_) {
+    if (timer->app == app) return false;
+  }
+  for (const auto& [id, body] : stub_bodies_) {
+    if (body.app == app) return false;
+  }
+  for (const auto& [id, body] : request_bodies_) {
+    if (body.app == app) return false;
+  }
+  // The app's objects here share the isolate: while one of them has an event in flight, queued or
+  // on a WebSocket, its code may still settle the Worker's promise.
+  for (const auto& [key, instance] : objects_) {
+    if (instance->app != app) continue;
+    if (sockets_.HasSockets(key)) return false;
+    if (instance.get() == &worker) continue;
+    if (!instance->in_flight.empty() || !instance->input.empty() ||
+        !instance->response_streams.empty() || instance->stub_bodies > 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void ThreadEngine::CancelHungRequests(uint64_t slot) {
+  ObjectInstance* instance = FindBySlot(slot);
+  if (!instance) return;
+  instance->hung_check_posted = false;
+  AppIsolate* app = instance->app;
+  // While the app's long turns hold their share of the threads, its next turn checks again.
+  if (!HasPendingRequest(*instance) || !MayStartTurn(app) || !AppIdle(app, *instance)) return;
+  RunTurn(app, [&] {
+    v8::Isolate* isolate = app->isolate();
+    current_slot_ = slot;
+    v8::Local<v8::Value> error = v8::Exception::Error(js::FromUtf8(isolate, kHungMessage));
+    std::vector<uint64_t> hung;
+    for (const auto& [id, event] : instance->in_flight) {
+      if (event.done && !event.rpc) hung.push_back(id);
+    }
+    for (uint64_t id : hung) SettleBySlot(slot, id, false, error);
+  });
+}
+
+}  // namespace dorm::runtime
