@@ -127,6 +127,15 @@ class CommitFlusherTest : public ::testing::Test {
                 {PgParam::Text(node)});
     }
   }
+  // Options() reaching the test's database through `proxy`'s TCP port instead of its socket.
+  CommitFlusher::Options OptionsThrough(const CuttingProxy& proxy) {
+    CommitFlusher::Options options = Options();
+    std::string schema = conninfo_.substr(conninfo_.find("options="));
+    options.session.conninfo = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+                               " user=dorm dbname=postgres application_name=dorm-flusher-test " +
+                               schema;
+    return options;
+  }
   CommitFlusher::Options Options(milliseconds timeout = milliseconds(5000)) {
     CommitFlusher::Options options;
     options.session.conninfo = conninfo_ + " application_name=dorm-flusher-test";
@@ -238,12 +247,7 @@ TEST_F(CommitFlusherTest, AStatementThatCommitsAfterTheClientGaveUpIsNotMisrepor
 TEST_F(CommitFlusherTest, AConnectionCutRightAfterCommitIsReadBack) {
   ASSERT_EQ(AcquireObject(*db_, "x", "a"), 1);
   CuttingProxy proxy(testing::PostgresServer::Shared().socket_path());
-  CommitFlusher::Options options = Options();
-  std::string schema = conninfo_.substr(conninfo_.find("options="));
-  options.session.conninfo = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
-                             " user=dorm dbname=postgres application_name=dorm-flusher-test " +
-                             schema;
-  CommitFlusher flusher(options);
+  CommitFlusher flusher(OptionsThrough(proxy));
   flusher.Start();
   Submit(flusher, Row("x", 1), "1");
   ASSERT_TRUE(WaitFor(1));
@@ -265,12 +269,7 @@ TEST_F(CommitFlusherTest, AConnectionCutRightAfterCommitIsReadBack) {
 TEST_F(CommitFlusherTest, ARowThatASnapshotReplacedBeforeTheReadBackIsDurable) {
   ASSERT_EQ(AcquireObject(*db_, "x", "a"), 1);
   CuttingProxy proxy(testing::PostgresServer::Shared().socket_path());
-  CommitFlusher::Options options = Options();
-  std::string schema = conninfo_.substr(conninfo_.find("options="));
-  options.session.conninfo = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
-                             " user=dorm dbname=postgres application_name=dorm-flusher-test " +
-                             schema;
-  CommitFlusher flusher(options);
+  CommitFlusher flusher(OptionsThrough(proxy));
   flusher.Start();
   Submit(flusher, Row("x", 1), "1");
   ASSERT_TRUE(WaitFor(1));
