@@ -265,7 +265,7 @@ test('a client that stops reading is closed with 1013 past --ws-max-buffered-byt
   // The reader reports its progress, which paces the flood: on a loaded machine a reader starved of
   // CPU would otherwise fall behind too.
   reader.ws.on('message', () => {
-    if (reader.messages.length % 16 === 0) reader.ws.send(`received:${reader.messages.length}`);
+    if (reader.messages.length % 4 === 0) reader.ws.send(`received:${reader.messages.length}`);
   });
   const flooding = server.json(`/_do/ws-probe/${id}/flood?mb=64&paced`, { method: 'POST', timeoutMs: 120000 });
   const closeEvent = await waitFor(async () => (await events(id)).find((e) => e.kind === 'close'), {
