@@ -1,5 +1,6 @@
 #include "runtime/sql_natives.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -115,8 +116,14 @@ class SqlCallbacks {
   static Local<Value> CellToJs(v8::Isolate* isolate, const storage::SqlRowView& row, int column) {
     using Type = storage::SqlRowView::Type;
     switch (row.type(column)) {
-      case Type::kInteger:
-        return v8::Number::New(isolate, static_cast<double>(row.integer(column)));
+      case Type::kInteger: {
+        // A Number either way; one that fits in 32 bits V8 makes without testing a double.
+        const int64_t value = row.integer(column);
+        if (value >= INT32_MIN && value <= INT32_MAX) {
+          return v8::Integer::New(isolate, static_cast<int32_t>(value));
+        }
+        return v8::Number::New(isolate, static_cast<double>(value));
+      }
       case Type::kReal:
         return v8::Number::New(isolate, row.real(column));
       case Type::kText:

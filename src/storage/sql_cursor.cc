@@ -330,13 +330,17 @@ bool SqlCursor::Next(std::vector<SqlValue>* row) {
 
 namespace {
 
-// The current row of a statement, read in place.
+// The current row of a statement, read in place. A cell is read through SQLite's value of the
+// column (sqlite3_column_value), kept while the caller reads the same column: each sqlite3_column_*
+// call takes and gives back the connection's mutex, and a text cell's type, text and size took it
+// three times. The sqlite3_value_* calls are what sqlite3_column_* make inside the mutex (only this
+// thread uses the connection).
 class StatementRowView final : public SqlRowView {
  public:
   StatementRowView(sqlite3_stmt* stmt, int columns) : stmt_(stmt), columns_(columns) {}
   int size() const override { return columns_; }
   Type type(int column) const override {
-    switch (sqlite3_column_type(stmt_, column)) {
+    switch (sqlite3_value_type(Value(column))) {
       case SQLITE_INTEGER:
         return Type::kInteger;
       case SQLITE_FLOAT:
@@ -349,23 +353,35 @@ class StatementRowView final : public SqlRowView {
         return Type::kNull;
     }
   }
-  int64_t integer(int column) const override { return sqlite3_column_int64(stmt_, column); }
-  double real(int column) const override { return sqlite3_column_double(stmt_, column); }
+  int64_t integer(int column) const override { return sqlite3_value_int64(Value(column)); }
+  double real(int column) const override { return sqlite3_value_double(Value(column)); }
   // The pointer first, then the size, as SQLite asks (the size may change with the conversion).
   std::string_view text(int column) const override {
-    const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    const size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt_, column));
+    sqlite3_value* value = Value(column);
+    const auto* t = reinterpret_cast<const char*>(sqlite3_value_text(value));
+    const size_t n = static_cast<size_t>(sqlite3_value_bytes(value));
     return t ? std::string_view(t, n) : std::string_view();
   }
   std::string_view blob(int column) const override {
-    const auto* b = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
-    const size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt_, column));
+    sqlite3_value* value = Value(column);
+    const auto* b = static_cast<const char*>(sqlite3_value_blob(value));
+    const size_t n = static_cast<size_t>(sqlite3_value_bytes(value));
     return b ? std::string_view(b, n) : std::string_view();
   }
 
  private:
+  sqlite3_value* Value(int column) const {
+    if (column != column_) {
+      value_ = sqlite3_column_value(stmt_, column);
+      column_ = column;
+    }
+    return value_;
+  }
+
   sqlite3_stmt* stmt_;
   int columns_;
+  mutable int column_ = -1;  // the column `value_` is of
+  mutable sqlite3_value* value_ = nullptr;
 };
 
 }  // namespace

@@ -273,6 +273,11 @@ test('binding types, wrong binding counts and int64 results', async () => {
     bigint: { error: 'Cannot convert a BigInt value to a number', name: 'TypeError' },
     object: { value: { v: '[object Object]', t: 'text' } },
     big: 9007199254740992,
+    edges: [
+      { a: 2147483647, b: 2147483648, c: -2147483648, d: -2147483649, e: -9007199254740992, z: 0 },
+      { a: -2147483649, b: -2147483648, c: 2147483648, d: 2147483647, e: 4294967296, z: -1 },
+      { a: 2147483647, b: 2147483648, c: -2147483648, d: -2147483649, e: 1.5, z: 'x' },
+    ],
     numbered: { a: 'y', b: 'x' },
   });
 });
