@@ -163,15 +163,15 @@ void WebSocketConnection::OnFirstChunk(beast::error_code ec, size_t n) {
     RefuseOverBudget();
     return;
   }
-  read_buffer_.commit(
-      asio::buffer_copy(read_buffer_.prepare(n), asio::buffer(first_chunk_.data(), n)));
+  read_buffer_->commit(
+      asio::buffer_copy(read_buffer_->prepare(n), asio::buffer(first_chunk_.data(), n)));
   SetMessageTimeout(true);
   ReadMore();
 }
 
 void WebSocketConnection::ReadMore() {
-  size_t size = read_buffer_.size();
-  if (read_buffer_.capacity() == size) {
+  size_t size = read_buffer_->size();
+  if (read_buffer_->capacity() == size) {
     // Full: doubled, up to one byte past the largest message (Beast refuses a frame that would
     // pass read_message_max before reading it, so a read always has room for a byte).
     size_t capacity =
@@ -182,7 +182,8 @@ void WebSocketConnection::ReadMore() {
     }
   }
   // Within capacity: prepare() does not reallocate, so the budget holds what the buffer holds.
-  ReadSome(read_buffer_.prepare(read_buffer_.capacity() - size), &WebSocketConnection::OnMoreRead);
+  ReadSome(read_buffer_->prepare(read_buffer_->capacity() - size),
+           &WebSocketConnection::OnMoreRead);
 }
 
 void WebSocketConnection::OnMoreRead(beast::error_code ec, size_t n) {
@@ -190,13 +191,13 @@ void WebSocketConnection::OnMoreRead(beast::error_code ec, size_t n) {
     OnReadFailed(ec);
     return;
   }
-  read_buffer_.commit(n);
+  read_buffer_->commit(n);
   if (!ws_.is_message_done()) {
     ReadMore();
     return;
   }
   bool text = ws_.got_text();
-  std::string data(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
+  std::string data(static_cast<const char*>(read_buffer_->data().data()), read_buffer_->size());
   // Idle connections are many: the next message starts in first_chunk_ again, so none keeps a
   // buffer.
   ReleaseReadBuffer();
@@ -229,14 +230,14 @@ bool WebSocketConnection::GrowReadBuffer(size_t capacity) {
   } while (!incoming_bytes_.compare_exchange_weak(used, used + more, std::memory_order_relaxed));
   reserved_bytes_ = capacity;
   // Exactly `capacity`: the buffer's own growth would double past what the budget gave.
-  read_buffer_.max_size(capacity);
-  read_buffer_.reserve(capacity);
+  if (!read_buffer_) read_buffer_ = std::make_unique<beast::flat_buffer>();
+  read_buffer_->max_size(capacity);
+  read_buffer_->reserve(capacity);
   return true;
 }
 
 void WebSocketConnection::ReleaseReadBuffer() {
-  read_buffer_.clear();
-  read_buffer_.shrink_to_fit();
+  read_buffer_.reset();
   incoming_bytes_.fetch_sub(reserved_bytes_, std::memory_order_relaxed);
   reserved_bytes_ = 0;
 }

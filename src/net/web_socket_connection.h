@@ -175,14 +175,15 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   // read was completed and the bytes end with one, Beast's buffer is empty.
   FrameBoundaryTracker frames_;
   uint64_t messages_read_ = 0;
-  bool idle_waiting_ = false;       // Read() waits for the socket to be readable
-  bool idle_wait_pending_ = false;  // ... and its wait has not completed (it may be stale)
-  // The message under way, if longer than first_chunk_; no capacity between messages. Its
-  // capacity is held against incoming_bytes_.
-  boost::beast::flat_buffer read_buffer_;
+  // The message under way, if longer than first_chunk_; null between messages. Its capacity is
+  // held against incoming_bytes_.
+  std::unique_ptr<boost::beast::flat_buffer> read_buffer_;
   size_t reserved_bytes_ = 0;
+  std::unique_ptr<Outgoing> out_;     // null while nothing is queued
+  std::unique_ptr<Closing> closing_;  // null until either side closes
+  bool idle_waiting_ = false;         // Read() waits for the socket to be readable
+  bool idle_wait_pending_ = false;    // ... and its wait has not completed (it may be stale)
   bool message_timeout_on_ = false;
-  std::unique_ptr<Outgoing> out_;    // null while nothing is queued
   bool writing_ = false;             // from the first queued message until the queue runs empty
   bool waiting_for_stream_ = false;  // a batch waits for a control frame of Beast's
   bool open_ = false;                // handshake done, not yet closed
@@ -193,7 +194,6 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   bool peer_close_held_ = false;   // ... and its answer waits for Close()
   bool read_ended_ = false;        // the read loop has reported the end
   bool finished_ = false;
-  std::unique_ptr<Closing> closing_;  // null until either side closes
   static std::atomic<size_t> live_count_;
   static std::atomic<size_t> incoming_bytes_;
 };
