@@ -5,16 +5,23 @@
 //
 // Beast's writes are never refused: one that arrives while a batch is being written waits and
 // starts as soon as the batch is out. The owner asks CanWriteFrames() before writing; when it
-// is false, the owner waits for the idle callback, which runs after each of Beast's writes.
+// is false, the owner waits to be told it is idle (Observer), after each of Beast's writes.
 //
 // Beast answers a peer's Close at once with the same code and no reason. The owner may hold that
 // answer instead (HoldCloseAnswer, before Beast writes it) and later give the Close frame to send
 // in its place (AnswerClose): the object's own code and reason, or the peer's echoed whole. Beast's
 // write completes once that frame has gone out, and Beast then tears the connection down.
 //
-// Threading: one event loop (the connection's); not thread-safe. Reads pass straight through.
+// Beast keeps this layer inside its stream's state, one per connection and idle connections are
+// many: what only a pong during a batch or a peer's Close needs lives in a part made on first use.
+//
+// Reads pass straight through; the owner sees the bytes each one brought (Observer::OnBytesRead),
+// so that it can follow the client's frames (FrameBoundaryTracker).
+//
+// Threading: one event loop (the connection's); not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -22,7 +29,6 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -36,6 +42,18 @@ class SerializedWriteSocket {
   using next_layer_type = boost::asio::ip::tcp::socket;
   using executor_type = next_layer_type::executor_type;
 
+  // The owner, told of what passes through (see SetObserver). Neither method may throw.
+  class Observer {
+   public:
+    // After each of Beast's writes completes.
+    virtual void OnStreamIdle() = 0;
+    // The bytes a read brought, before the reader's handler runs (possibly in several parts).
+    virtual void OnBytesRead(const uint8_t* data, size_t size) = 0;
+
+   protected:
+    ~Observer() = default;
+  };
+
   explicit SerializedWriteSocket(next_layer_type socket) : socket_(std::move(socket)) {}
   SerializedWriteSocket(const SerializedWriteSocket&) = delete;
   SerializedWriteSocket& operator=(const SerializedWriteSocket&) = delete;
@@ -44,9 +62,24 @@ class SerializedWriteSocket {
   next_layer_type& next_layer() noexcept { return socket_; }
   const next_layer_type& next_layer() const noexcept { return socket_; }
 
-  template <class MutableBuffers, class Token>
-  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return socket_.async_read_some(buffers, std::forward<Token>(token));
+  // Beast's reads; `handler` is Beast's operation, which keeps its owner alive (and so this
+  // socket) until it has run.
+  template <class MutableBuffers, class Handler>
+  void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    socket_.async_read_some(buffers, [this, buffers, handler = std::forward<Handler>(handler)](
+                                         boost::system::error_code ec, size_t n) mutable {
+      if (auto observer = n > 0 ? observer_.lock() : nullptr) {
+        size_t left = n;
+        for (auto it = boost::asio::buffer_sequence_begin(buffers);
+             left > 0 && it != boost::asio::buffer_sequence_end(buffers); ++it) {
+          boost::asio::mutable_buffer part(*it);
+          size_t size = std::min(part.size(), left);
+          observer->OnBytesRead(static_cast<const uint8_t*>(part.data()), size);
+          left -= size;
+        }
+      }
+      std::move(handler)(ec, n);
+    });
   }
 
   // Beast's writes. Beast issues at most one at a time and continues a partial write from inside
@@ -55,19 +88,20 @@ class SerializedWriteSocket {
   // completion of the socket.
   template <class ConstBuffers, class Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    if (hold_close_answer_ && IsCloseFrame(buffers)) {
+    if (rare_ && rare_->hold_close_answer && IsCloseFrame(buffers)) {
       // Beast's answer to the peer's Close: `handler` runs once the owner's frame has gone out.
-      hold_close_answer_ = false;
-      held_answer_ = std::make_unique<CloseAnswerOf<std::decay_t<Handler>>>(
+      rare_->hold_close_answer = false;
+      rare_->held_answer = std::make_unique<CloseAnswerOf<std::decay_t<Handler>>>(
           std::forward<Handler>(handler), boost::asio::buffer_size(buffers));
-      if (answer_given_) StartHeldAnswer();
+      if (rare_->answer_given) StartHeldAnswer();
       return;
     }
     if (frames_writing_) {
       // Beast keeps what the buffers point at alive until its handler runs.
-      deferred_buffers_.assign(boost::asio::buffer_sequence_begin(buffers),
-                               boost::asio::buffer_sequence_end(buffers));
-      deferred_ =
+      Rare& rare = MakeRare();
+      rare.deferred_buffers.assign(boost::asio::buffer_sequence_begin(buffers),
+                                   boost::asio::buffer_sequence_end(buffers));
+      rare.deferred =
           std::make_unique<DeferredWriteOf<std::decay_t<Handler>>>(std::forward<Handler>(handler));
       return;
     }
@@ -76,36 +110,38 @@ class SerializedWriteSocket {
 
   // True when no write of Beast's is under way or waiting, so that WriteFrames may start.
   bool CanWriteFrames() const {
-    return !stream_writing_ && !deferred_ && !frames_writing_ && !held_answer_;
+    return !stream_writing_ && !frames_writing_ &&
+           (!rare_ || (!rare_->deferred && !rare_->held_answer));
   }
 
   // Beast has read the peer's Close and is about to answer it: that answer is held until
   // AnswerClose. Call from Beast's control callback for the Close, which runs just before.
-  void HoldCloseAnswer() { hold_close_answer_ = true; }
+  void HoldCloseAnswer() { MakeRare().hold_close_answer = true; }
 
   // Sends `close_frame` (a whole Close frame, see EncodeServerCloseFrame) in place of Beast's held
   // answer: now, after the batch under way, or as soon as Beast writes its answer. Once only;
   // later calls are ignored.
   void AnswerClose(std::string close_frame) {
-    if (answer_given_) return;
-    answer_given_ = true;
-    close_answer_ = std::move(close_frame);
-    if (held_answer_) StartHeldAnswer();
+    Rare& rare = MakeRare();
+    if (rare.answer_given) return;
+    rare.answer_given = true;
+    rare.close_answer = std::move(close_frame);
+    if (rare.held_answer) StartHeldAnswer();
   }
 
   // Gives up Beast's write held or waiting here without running its handler. For an owner whose
   // event loop is being destroyed: the handler owns the owner, which owns this socket.
   void DropWaitingWrites() {
-    std::unique_ptr<PendingWrite> held = std::move(held_answer_);
-    std::unique_ptr<PendingWrite> deferred = std::move(deferred_);
+    if (!rare_) return;
+    std::unique_ptr<PendingWrite> held = std::move(rare_->held_answer);
+    std::unique_ptr<PendingWrite> deferred = std::move(rare_->deferred);
   }
 
-  // Runs after each of Beast's writes completes, once its handler has returned (and may have
-  // started another write). It must hold its owner weakly: Beast's handler may have released the
-  // last reference to the owner, and to this socket, before the callback runs.
-  void SetStreamIdleCallback(std::function<void()> callback) {
-    stream_idle_callback_ = std::move(callback);
-  }
+  // `observer` is told after each of Beast's writes completes, once its handler has returned (and
+  // may have started another write), and of the bytes of every read. Held weakly: Beast's handler
+  // may have released the last reference to the observer (the owner), and to this socket, before
+  // it is told.
+  void SetObserver(std::weak_ptr<Observer> observer) { observer_ = std::move(observer); }
 
   // Writes all of `buffers` (which must stay valid until `handler` runs), then calls
   // handler(error_code). Requires CanWriteFrames(). A write of Beast's that arrives meanwhile
@@ -131,7 +167,7 @@ class SerializedWriteSocket {
     ~FramesWritten() {
       if (owner_) {
         owner_->frames_writing_ = false;
-        owner_->deferred_.reset();
+        if (owner_->rare_) owner_->rare_->deferred.reset();
       }
     }
 
@@ -139,7 +175,9 @@ class SerializedWriteSocket {
       SerializedWriteSocket* owner = std::exchange(owner_, nullptr);
       owner->frames_writing_ = false;
       // handler_ keeps the connection, and so `owner`, alive until it has run.
-      if (owner->deferred_) std::exchange(owner->deferred_, nullptr)->Start(*owner);
+      if (owner->rare_ && owner->rare_->deferred) {
+        std::exchange(owner->rare_->deferred, nullptr)->Start(*owner);
+      }
       std::move(handler_)(ec);
     }
 
@@ -162,7 +200,7 @@ class SerializedWriteSocket {
    public:
     explicit DeferredWriteOf(Handler handler) : handler_(std::move(handler)) {}
     void Start(SerializedWriteSocket& socket) override {
-      socket.StartStreamWrite(socket.deferred_buffers_, std::move(handler_));
+      socket.StartStreamWrite(socket.rare_->deferred_buffers, std::move(handler_));
     }
 
    private:
@@ -178,15 +216,15 @@ class SerializedWriteSocket {
     void Start(SerializedWriteSocket& socket) override {
       socket.stream_writing_ = true;
       size_t beast_bytes = beast_bytes_;
-      boost::asio::async_write(socket.socket_, boost::asio::buffer(socket.close_answer_),
+      boost::asio::async_write(socket.socket_, boost::asio::buffer(socket.rare_->close_answer),
                                [&socket, beast_bytes, handler = std::move(handler_)](
                                    boost::system::error_code ec, size_t) mutable {
                                  socket.stream_writing_ = false;
                                  // Copied first: the socket may be gone once Beast's handler has
                                  // run.
-                                 std::function<void()> idle = socket.stream_idle_callback_;
+                                 std::weak_ptr<Observer> idle = socket.observer_;
                                  std::move(handler)(ec, ec ? 0 : beast_bytes);
-                                 if (idle) idle();
+                                 if (auto listener = idle.lock()) listener->OnStreamIdle();
                                });
     }
 
@@ -210,10 +248,10 @@ class SerializedWriteSocket {
   // under way.
   void StartHeldAnswer() {
     if (frames_writing_) {
-      deferred_ = std::move(held_answer_);
+      rare_->deferred = std::move(rare_->held_answer);
       return;
     }
-    std::exchange(held_answer_, nullptr)->Start(*this);
+    std::exchange(rare_->held_answer, nullptr)->Start(*this);
   }
 
   template <class ConstBuffers, class Handler>
@@ -223,22 +261,31 @@ class SerializedWriteSocket {
                                           boost::system::error_code ec, size_t n) mutable {
       stream_writing_ = false;
       // Copied first: `this` may be gone once Beast's handler has run.
-      std::function<void()> idle = stream_idle_callback_;
+      std::weak_ptr<Observer> idle = observer_;
       std::move(handler)(ec, n);
-      if (idle) idle();
+      if (auto listener = idle.lock()) listener->OnStreamIdle();
     });
+  }
+
+  // The state of a write of Beast's that waits, and of the answer to the peer's Close.
+  struct Rare {
+    std::vector<boost::asio::const_buffer> deferred_buffers;
+    std::unique_ptr<PendingWrite> deferred;
+    bool hold_close_answer = false;
+    std::unique_ptr<PendingWrite> held_answer;  // Beast's answer to the peer's Close, held
+    bool answer_given = false;
+    std::string close_answer;  // the frame sent in its place
+  };
+  Rare& MakeRare() {
+    if (!rare_) rare_ = std::make_unique<Rare>();
+    return *rare_;
   }
 
   next_layer_type socket_;
   bool frames_writing_ = false;
   bool stream_writing_ = false;
-  std::vector<boost::asio::const_buffer> deferred_buffers_;
-  std::unique_ptr<PendingWrite> deferred_;
-  bool hold_close_answer_ = false;
-  std::unique_ptr<PendingWrite> held_answer_;  // Beast's answer to the peer's Close, held
-  bool answer_given_ = false;
-  std::string close_answer_;  // the frame sent in its place
-  std::function<void()> stream_idle_callback_;
+  std::unique_ptr<Rare> rare_;  // null until first needed; kept from then on
+  std::weak_ptr<Observer> observer_;
 };
 
 // Beast's closing handshake ends by tearing the TCP connection down; that is the socket's own.

@@ -57,10 +57,10 @@ void WebSocketConnection::Start(http::request<http::string_body> request,
   ws_.set_option(timeout);
   ws_.read_message_max(options_.max_message_bytes);
   ws_.auto_fragment(false);
-  // Weak: the callback is kept by the stream that this connection owns.
-  ws_.control_callback([weak = weak_from_this()](websocket::frame_type kind, beast::string_view) {
-    if (kind != websocket::frame_type::close) return;
-    if (auto self = weak.lock()) self->OnPeerClose();
+  // Beast calls it only from inside a read or close of this connection's, whose handler owns the
+  // connection. (A pointer fits in std::function without an allocation.)
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::close) OnPeerClose();
   });
   runtime::HeaderList headers;
   for (const auto& [name, value] : response_headers) {
@@ -77,16 +77,16 @@ void WebSocketConnection::Start(http::request<http::string_body> request,
         response.set(http::field::server, "dorm");
         for (const auto& [name, value] : headers) response.insert(name, value);
       }));
-  // Resumes a batch held back while Beast wrote a control frame. Weak: the callback is kept by
-  // the socket that this connection owns.
-  ws_.next_layer().SetStreamIdleCallback([weak = weak_from_this()] {
-    auto self = weak.lock();
-    if (!self || !self->waiting_for_stream_ || !self->ws_.next_layer().CanWriteFrames()) return;
-    self->waiting_for_stream_ = false;
-    self->WriteNext();
-  });
+  ws_.next_layer().SetObserver(weak_from_this());
   ws_.async_accept(request,
                    [self = shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
+}
+
+void WebSocketConnection::OnStreamIdle() {
+  // Resumes a batch held back while Beast wrote a control frame.
+  if (!waiting_for_stream_ || !ws_.next_layer().CanWriteFrames()) return;
+  waiting_for_stream_ = false;
+  WriteNext();
 }
 
 void WebSocketConnection::OnAccepted(beast::error_code ec) {
@@ -105,6 +105,34 @@ void WebSocketConnection::OnAccepted(beast::error_code ec) {
 }
 
 void WebSocketConnection::Read() {
+  if (!close_started_ && !idle_wait_pending_ && frames_.AtMessageEnd() &&
+      frames_.final_frames() == messages_read_) {
+    // Beast has no unread bytes: wait for the socket rather than keep Beast's read pending (its
+    // operation takes about 600 bytes, the wait about 100). Not once our Close is under way,
+    // which reads the peer's answer itself.
+    idle_waiting_ = true;
+    idle_wait_pending_ = true;
+    beast::get_lowest_layer(ws_).async_wait(
+        asio::ip::tcp::socket::wait_read,
+        [self = shared_from_this()](beast::error_code) { self->OnReadable(); });
+    return;
+  }
+  ReadFirstChunk();
+}
+
+void WebSocketConnection::OnReadable() {
+  // Whatever ended the wait (bytes, the peer's end, the socket closed), Beast's read reports it.
+  idle_wait_pending_ = false;
+  EndIdleWait();
+}
+
+void WebSocketConnection::EndIdleWait() {
+  if (!idle_waiting_) return;
+  idle_waiting_ = false;
+  ReadFirstChunk();
+}
+
+void WebSocketConnection::ReadFirstChunk() {
   // A message's first bytes go to the inline first_chunk_: a connection waiting for its next
   // message holds no read buffer (Beast's async_read with a dynamic buffer would allocate 1.5 KiB
   // up front, and idle connections are many). Only a longer message continues into read_buffer_.
@@ -135,15 +163,15 @@ void WebSocketConnection::OnFirstChunk(beast::error_code ec, size_t n) {
     RefuseOverBudget();
     return;
   }
-  read_buffer_.commit(
-      asio::buffer_copy(read_buffer_.prepare(n), asio::buffer(first_chunk_.data(), n)));
+  read_buffer_->commit(
+      asio::buffer_copy(read_buffer_->prepare(n), asio::buffer(first_chunk_.data(), n)));
   SetMessageTimeout(true);
   ReadMore();
 }
 
 void WebSocketConnection::ReadMore() {
-  size_t size = read_buffer_.size();
-  if (read_buffer_.capacity() == size) {
+  size_t size = read_buffer_->size();
+  if (read_buffer_->capacity() == size) {
     // Full: doubled, up to one byte past the largest message (Beast refuses a frame that would
     // pass read_message_max before reading it, so a read always has room for a byte).
     size_t capacity =
@@ -154,7 +182,8 @@ void WebSocketConnection::ReadMore() {
     }
   }
   // Within capacity: prepare() does not reallocate, so the budget holds what the buffer holds.
-  ReadSome(read_buffer_.prepare(read_buffer_.capacity() - size), &WebSocketConnection::OnMoreRead);
+  ReadSome(read_buffer_->prepare(read_buffer_->capacity() - size),
+           &WebSocketConnection::OnMoreRead);
 }
 
 void WebSocketConnection::OnMoreRead(beast::error_code ec, size_t n) {
@@ -162,13 +191,13 @@ void WebSocketConnection::OnMoreRead(beast::error_code ec, size_t n) {
     OnReadFailed(ec);
     return;
   }
-  read_buffer_.commit(n);
+  read_buffer_->commit(n);
   if (!ws_.is_message_done()) {
     ReadMore();
     return;
   }
   bool text = ws_.got_text();
-  std::string data(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
+  std::string data(static_cast<const char*>(read_buffer_->data().data()), read_buffer_->size());
   // Idle connections are many: the next message starts in first_chunk_ again, so none keeps a
   // buffer.
   ReleaseReadBuffer();
@@ -185,6 +214,7 @@ void WebSocketConnection::Deliver(bool text, std::string message) {
     Close(1007, error);
     return;
   }
+  ++messages_read_;
   if (!finished_) engine_->OnWebSocketMessage(socket_id_, text, std::move(message));
   Read();
 }
@@ -200,14 +230,14 @@ bool WebSocketConnection::GrowReadBuffer(size_t capacity) {
   } while (!incoming_bytes_.compare_exchange_weak(used, used + more, std::memory_order_relaxed));
   reserved_bytes_ = capacity;
   // Exactly `capacity`: the buffer's own growth would double past what the budget gave.
-  read_buffer_.max_size(capacity);
-  read_buffer_.reserve(capacity);
+  if (!read_buffer_) read_buffer_ = std::make_unique<beast::flat_buffer>();
+  read_buffer_->max_size(capacity);
+  read_buffer_->reserve(capacity);
   return true;
 }
 
 void WebSocketConnection::ReleaseReadBuffer() {
-  read_buffer_.clear();
-  read_buffer_.shrink_to_fit();
+  read_buffer_.reset();
   incoming_bytes_.fetch_sub(reserved_bytes_, std::memory_order_relaxed);
   reserved_bytes_ = 0;
 }
@@ -268,25 +298,27 @@ void WebSocketConnection::OnPeerClose() {
   peer_closed_ = true;
   open_ = false;
   const websocket::close_reason& reason = ws_.reason();
-  peer_code_ = reason.code == websocket::close_code::none ? 1005 : static_cast<int>(reason.code);
-  peer_reason_.assign(reason.reason.data(), reason.reason.size());
+  Closing& state = closing();
+  state.peer_code =
+      reason.code == websocket::close_code::none ? 1005 : static_cast<int>(reason.code);
+  state.peer_reason.assign(reason.reason.data(), reason.reason.size());
   ws_.next_layer().HoldCloseAnswer();
   if (close_requested_) {
     // The object closed first and its Close has not left: it answers.
     ws_.next_layer().AnswerClose(EncodeServerCloseFrame(
-        close_reason_.code == websocket::close_code::none ? 1005
-                                                          : static_cast<int>(close_reason_.code),
-        std::string_view(close_reason_.reason.data(), close_reason_.reason.size())));
+        state.reason.code == websocket::close_code::none ? 1005
+                                                         : static_cast<int>(state.reason.code),
+        std::string_view(state.reason.reason.data(), state.reason.reason.size())));
   } else if (finished_) {
     // Nobody is left to answer (the object was reset): the peer's Close is echoed.
-    ws_.next_layer().AnswerClose(EncodeServerCloseFrame(peer_code_, peer_reason_));
+    ws_.next_layer().AnswerClose(EncodeServerCloseFrame(state.peer_code, state.peer_reason));
   } else {
     peer_close_held_ = true;
     ArmCloseDeadline();
   }
   // Told after Beast's read has moved on: the runtime may answer at once.
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->Finish(self->peer_code_, self->peer_reason_, true);
+    self->Finish(self->closing_->peer_code, self->closing_->peer_reason, true);
   });
 }
 
@@ -300,10 +332,11 @@ void WebSocketConnection::AnswerPeerClose(int code, const std::string& reason) {
 void WebSocketConnection::Send(bool text, runtime::SharedPayload payload) {
   if (!open_ || close_requested_) return;
   // A message alone is always taken, however large: only a backlog shows a client not reading.
-  if (queued_bytes_ > 0 && queued_bytes_ + payload->size() > options_.max_buffered_bytes) {
+  size_t queued_bytes = QueuedBytes();
+  if (queued_bytes > 0 && queued_bytes + payload->size() > options_.max_buffered_bytes) {
     // The client does not keep up: drop what waits, close with 1013, and tell the object now.
     Log(LogLevel::kWarn, "closing a WebSocket whose client stopped reading (" +
-                             std::to_string(queued_bytes_) + " bytes waiting)");
+                             std::to_string(queued_bytes) + " bytes waiting)");
     DropUnsent();
     Finish(1013, "The client is not reading its messages fast enough.", false);
     Close(1013, "Client too slow");
@@ -312,8 +345,9 @@ void WebSocketConnection::Send(bool text, runtime::SharedPayload payload) {
   QueuedMessage message{std::move(payload), {}, 0};
   message.header_size = static_cast<uint8_t>(
       EncodeServerFrameHeader(text, message.payload->size(), message.header.data()));
-  queued_bytes_ += message.payload->size();
-  queue_.push_back(std::move(message));
+  if (!out_) out_ = std::make_unique<Outgoing>();
+  out_->queued_bytes += message.payload->size();
+  out_->queue.push_back(std::move(message));
   if (!writing_) {
     writing_ = true;
     // Posted behind the handlers that are ready, so that the messages they send join this batch.
@@ -322,7 +356,7 @@ void WebSocketConnection::Send(bool text, runtime::SharedPayload payload) {
 }
 
 void WebSocketConnection::WriteNext() {
-  if (queue_head_ == queue_.size()) {
+  if (!out_ || out_->queue_head == out_->queue.size()) {
     writing_ = false;
     ReleaseBuffers();
     if (close_requested_ && !close_started_) StartClose();
@@ -342,38 +376,43 @@ void WebSocketConnection::WriteNext() {
   // Small payloads are copied next to their headers (one buffer for a run of chat lines); large
   // ones are written from the payload itself.
   constexpr size_t kCopiedPayloadBytes = 1024;
-  batch_end_ = queue_.size();
+  Outgoing& out = *out_;
+  out.batch_end = out.queue.size();
   size_t copied = 0;
-  for (size_t i = queue_head_; i < batch_end_; ++i) {
-    const QueuedMessage& m = queue_[i];
+  for (size_t i = out.queue_head; i < out.batch_end; ++i) {
+    const QueuedMessage& m = out.queue[i];
     copied += m.header_size + (m.payload->size() <= kCopiedPayloadBytes ? m.payload->size() : 0);
   }
-  batch_bytes_.clear();
-  batch_bytes_.reserve(copied);  // no reallocation below: the buffers point into it
-  batch_buffers_.clear();
+  out.batch_bytes.clear();
+  out.batch_bytes.reserve(copied);  // no reallocation below: the buffers point into it
+  out.batch_buffers.clear();
   size_t run_start = 0;
-  for (size_t i = queue_head_; i < batch_end_; ++i) {
-    const QueuedMessage& m = queue_[i];
-    batch_bytes_.append(reinterpret_cast<const char*>(m.header.data()), m.header_size);
+  for (size_t i = out.queue_head; i < out.batch_end; ++i) {
+    const QueuedMessage& m = out.queue[i];
+    out.batch_bytes.append(reinterpret_cast<const char*>(m.header.data()), m.header_size);
     if (m.payload->size() <= kCopiedPayloadBytes) {
-      batch_bytes_.append(*m.payload);
+      out.batch_bytes.append(*m.payload);
       continue;
     }
-    batch_buffers_.emplace_back(batch_bytes_.data() + run_start, batch_bytes_.size() - run_start);
-    batch_buffers_.emplace_back(m.payload->data(), m.payload->size());
-    run_start = batch_bytes_.size();
+    out.batch_buffers.emplace_back(out.batch_bytes.data() + run_start,
+                                   out.batch_bytes.size() - run_start);
+    out.batch_buffers.emplace_back(m.payload->data(), m.payload->size());
+    run_start = out.batch_bytes.size();
   }
-  if (run_start < batch_bytes_.size()) {
-    batch_buffers_.emplace_back(batch_bytes_.data() + run_start, batch_bytes_.size() - run_start);
+  if (run_start < out.batch_bytes.size()) {
+    out.batch_buffers.emplace_back(out.batch_bytes.data() + run_start,
+                                   out.batch_bytes.size() - run_start);
   }
   ws_.next_layer().WriteFrames(
-      batch_buffers_, [self = shared_from_this()](beast::error_code ec) { self->OnWritten(ec); });
+      out.batch_buffers,
+      [self = shared_from_this()](beast::error_code ec) { self->OnWritten(ec); });
 }
 
 void WebSocketConnection::OnWritten(beast::error_code ec) {
-  for (; queue_head_ < batch_end_; ++queue_head_) {
-    queued_bytes_ -= queue_[queue_head_].payload->size();
-    queue_[queue_head_].payload.reset();
+  Outgoing& out = *out_;  // kept while a batch is written
+  for (; out.queue_head < out.batch_end; ++out.queue_head) {
+    out.queued_bytes -= out.queue[out.queue_head].payload->size();
+    out.queue[out.queue_head].payload.reset();
   }
   if (ec) {
     writing_ = false;
@@ -384,18 +423,18 @@ void WebSocketConnection::OnWritten(beast::error_code ec) {
 }
 
 void WebSocketConnection::DropUnsent() {
-  size_t keep = std::max(batch_end_, queue_head_);
-  for (size_t i = keep; i < queue_.size(); ++i) queued_bytes_ -= queue_[i].payload->size();
-  queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(keep), queue_.end());
+  if (!out_) return;
+  Outgoing& out = *out_;
+  size_t keep = std::max(out.batch_end, out.queue_head);
+  for (size_t i = keep; i < out.queue.size(); ++i) out.queued_bytes -= out.queue[i].payload->size();
+  out.queue.erase(out.queue.begin() + static_cast<std::ptrdiff_t>(keep), out.queue.end());
 }
 
-void WebSocketConnection::ReleaseBuffers() {
-  std::vector<QueuedMessage>().swap(queue_);
-  queue_head_ = 0;
-  batch_end_ = 0;
-  queued_bytes_ = 0;
-  std::string().swap(batch_bytes_);
-  std::vector<asio::const_buffer>().swap(batch_buffers_);
+void WebSocketConnection::ReleaseBuffers() { out_.reset(); }
+
+WebSocketConnection::Closing& WebSocketConnection::closing() {
+  if (!closing_) closing_ = std::make_unique<Closing>(ws_.get_executor());
+  return *closing_;
 }
 
 void WebSocketConnection::Close(int code, const std::string& reason) {
@@ -405,9 +444,10 @@ void WebSocketConnection::Close(int code, const std::string& reason) {
   }
   if (close_requested_ || peer_closed_) return;
   close_requested_ = true;
-  close_reason_ =
+  Closing& state = closing();
+  state.reason =
       websocket::close_reason(static_cast<websocket::close_code>(code), beast::string_view(reason));
-  if (code == 1005) close_reason_ = websocket::close_reason();  // a Close frame without a body
+  if (code == 1005) state.reason = websocket::close_reason();  // a Close frame without a body
   ArmCloseDeadline();
   if (!writing_) StartClose();
 }
@@ -439,14 +479,14 @@ class WebSocketConnection::CloseDeadlineHandler {
 };
 
 void WebSocketConnection::ArmCloseDeadline() {
-  if (!close_deadline_) close_deadline_ = std::make_unique<asio::steady_timer>(ws_.get_executor());
-  close_deadline_->expires_after(options_.handshake_timeout);
-  close_deadline_->async_wait(CloseDeadlineHandler(weak_from_this()));
+  asio::steady_timer& deadline = closing().deadline;
+  deadline.expires_after(options_.handshake_timeout);
+  deadline.async_wait(CloseDeadlineHandler(weak_from_this()));
 }
 
 void WebSocketConnection::OnCloseDeadline() {
   if (peer_close_held_) {
-    AnswerPeerClose(peer_code_, peer_reason_);
+    AnswerPeerClose(closing_->peer_code, closing_->peer_reason);
     return;
   }
   if (close_op_pending_) return;  // Beast's own close timeout applies
@@ -458,8 +498,9 @@ void WebSocketConnection::OnCloseDeadline() {
 void WebSocketConnection::StartClose() {
   close_started_ = true;
   if (!ws_.is_open()) return;
+  EndIdleWait();
   close_op_pending_ = true;
-  ws_.async_close(close_reason_,
+  ws_.async_close(closing_->reason,
                   [self = shared_from_this()](beast::error_code ec) { self->OnClosed(ec); });
 }
 

@@ -20,6 +20,11 @@
 // closed with 1013). An unfinished message must progress every message_timeout, or the connection
 // is dropped: a client cannot hold memory by stopping half-way.
 //
+// Idle connections are many (a hibernated object's sockets stay open for days), so between
+// messages a connection holds as little as it can: no read buffer, no write queue, no close state,
+// and, when Beast's stream has no unread bytes, no read of Beast's pending either: it waits for the
+// socket to become readable (a small wait) and starts Beast's read then.
+//
 // Threading: lives on the event loop of the runtime thread that owns the object; every method and
 // handler runs there. Owned by its pending asynchronous operations and by the runtime's record.
 #pragma once
@@ -36,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/frame_boundary_tracker.h"
 #include "net/serialized_write_socket.h"
 #include "net/web_socket_frame.h"
 #include "net/web_socket_options.h"
@@ -46,6 +52,7 @@
 namespace dorm::net {
 
 class WebSocketConnection : public runtime::WebSocketTransport,
+                            public SerializedWriteSocket::Observer,
                             public std::enable_shared_from_this<WebSocketConnection> {
  public:
   WebSocketConnection(boost::asio::ip::tcp::socket socket, runtime::ThreadEngine* engine,
@@ -61,6 +68,10 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   void Close(int code, const std::string& reason) override;
   bool AwaitsCloseAnswer() const override { return peer_close_held_; }
 
+  // SerializedWriteSocket::Observer
+  void OnStreamIdle() override;
+  void OnBytesRead(const uint8_t* data, size_t size) override { frames_.Consume(data, size); }
+
   // Connections alive in the process (for a shutdown that waits for close frames to leave).
   static size_t LiveCount() { return live_count_.load(); }
   // Bytes held by all connections for messages still arriving (see max_incoming_bytes).
@@ -69,8 +80,14 @@ class WebSocketConnection : public runtime::WebSocketTransport,
  private:
   void OnAccepted(boost::beast::error_code ec);
   // Reads the next message: its first bytes into first_chunk_, the rest (if any) into
-  // read_buffer_, which ReadMore grows as they arrive. OnReadFailed reports the end.
+  // read_buffer_, which ReadMore grows as they arrive. OnReadFailed reports the end. Waits for the
+  // socket to be readable first if Beast holds no unread bytes (see frames_).
   void Read();
+  void ReadFirstChunk();
+  void OnReadable();
+  // Starts Beast's read now if the connection waits for the socket instead: Beast's close
+  // handshake expects a read of the connection's to be pending.
+  void EndIdleWait();
   void OnFirstChunk(boost::beast::error_code ec, size_t n);
   void ReadMore();
   void OnMoreRead(boost::beast::error_code ec, size_t n);
@@ -121,6 +138,29 @@ class WebSocketConnection : public runtime::WebSocketTransport,
     std::array<uint8_t, kMaxServerFrameHeaderBytes> header;
     uint8_t header_size;
   };
+  // The messages to write, from the first Send until the queue runs empty.
+  struct Outgoing {
+    // Messages not yet written, from queue_head on; those before batch_end are being written. A
+    // vector rather than a deque: a deque allocates over half a KiB up front.
+    std::vector<QueuedMessage> queue;
+    size_t queue_head = 0;
+    size_t batch_end = 0;
+    size_t queued_bytes = 0;  // payload bytes of the messages from queue_head on
+    // The batch being written: headers and small payloads copied together, large payloads by
+    // reference (queue keeps them alive until the batch is written).
+    std::string batch_bytes;
+    std::vector<boost::asio::const_buffer> batch_buffers;
+  };
+  // What closing needs, made by the first close of either side.
+  struct Closing {
+    explicit Closing(const boost::asio::any_io_executor& executor) : deadline(executor) {}
+    boost::beast::websocket::close_reason reason;  // ours, sent by StartClose
+    int peer_code = 1005;
+    std::string peer_reason;
+    boost::asio::steady_timer deadline;
+  };
+  Closing& closing();
+  size_t QueuedBytes() const { return out_ ? out_->queued_bytes : 0; }
 
   // Without permessage-deflate (never negotiated): the stream then carries no zlib state, and
   // Beast's deflate code paths are not compiled.
@@ -131,22 +171,19 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   // Most messages (chat lines, small JSON) fit whole; held inline, so an idle connection costs
   // these bytes rather than a heap buffer.
   std::array<char, 128> first_chunk_;
-  // The message under way, if longer than first_chunk_; no capacity between messages. Its
-  // capacity is held against incoming_bytes_.
-  boost::beast::flat_buffer read_buffer_;
+  // The client's frames as far as read, and the messages Beast completed: when every final frame
+  // read was completed and the bytes end with one, Beast's buffer is empty.
+  FrameBoundaryTracker frames_;
+  uint64_t messages_read_ = 0;
+  // The message under way, if longer than first_chunk_; null between messages. Its capacity is
+  // held against incoming_bytes_.
+  std::unique_ptr<boost::beast::flat_buffer> read_buffer_;
   size_t reserved_bytes_ = 0;
+  std::unique_ptr<Outgoing> out_;     // null while nothing is queued
+  std::unique_ptr<Closing> closing_;  // null until either side closes
+  bool idle_waiting_ = false;         // Read() waits for the socket to be readable
+  bool idle_wait_pending_ = false;    // ... and its wait has not completed (it may be stale)
   bool message_timeout_on_ = false;
-  // Messages not yet written, from queue_head_ on; those before batch_end_ are being written. A
-  // vector rather than a deque: a deque allocates over half a KiB up front, which idle
-  // connections would pay by the thousand.
-  std::vector<QueuedMessage> queue_;
-  size_t queue_head_ = 0;
-  size_t batch_end_ = 0;
-  size_t queued_bytes_ = 0;  // payload bytes of the messages from queue_head_ on
-  // The batch being written: headers and small payloads copied together, large payloads by
-  // reference (queue_ keeps them alive until the batch is written).
-  std::string batch_bytes_;
-  std::vector<boost::asio::const_buffer> batch_buffers_;
   bool writing_ = false;             // from the first queued message until the queue runs empty
   bool waiting_for_stream_ = false;  // a batch waits for a control frame of Beast's
   bool open_ = false;                // handshake done, not yet closed
@@ -155,13 +192,8 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   bool close_op_pending_ = false;  // Beast's async_close is under way
   bool peer_closed_ = false;       // Beast read the peer's Close
   bool peer_close_held_ = false;   // ... and its answer waits for Close()
-  int peer_code_ = 1005;
-  std::string peer_reason_;
-  bool read_ended_ = false;  // the read loop has reported the end
+  bool read_ended_ = false;        // the read loop has reported the end
   bool finished_ = false;
-  boost::beast::websocket::close_reason close_reason_;
-  // Made when closing only, so that the many idle connections do not pay for a timer.
-  std::unique_ptr<boost::asio::steady_timer> close_deadline_;
   static std::atomic<size_t> live_count_;
   static std::atomic<size_t> incoming_bytes_;
 };

@@ -21,12 +21,12 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
   std::unordered_map<std::string, LiveObject> sockets_by_object;
   sockets_.ForEach([&](WebSocketRecord* record) {
     if (record->state == WebSocketRecord::State::kClosed) return;
-    LiveObject& live = sockets_by_object[record->object_key];
+    LiveObject& live = sockets_by_object[record->object_key()];
     if (live.websockets++ == 0) {
-      live.app = record->address.app;
-      live.class_name = record->address.class_name;
-      live.instance_name = InstanceLabel(record->address);
-      live.object_id = record->address.object_id;
+      live.app = record->address().app;
+      live.class_name = record->address().class_name;
+      live.instance_name = InstanceLabel(record->address());
+      live.object_id = record->address().object_id;
     }
   });
   for (auto& [key, instance] : objects_) {

@@ -33,7 +33,7 @@ void ThreadEngine::OnWebSocketMessage(uint64_t id, bool text, std::string data) 
   if (!record || record->state == WebSocketRecord::State::kClosed || record->peer_closed) return;
   if (text && record->mode == WebSocketRecord::Mode::kHibernatable) {
     // The auto-response is answered here, without waking (or even reaching) the object.
-    ObjectSockets* object = sockets_.FindObject(record->object_key);
+    ObjectSockets* object = sockets_.FindObject(record->object_key());
     if (object && object->auto_response && object->auto_response->first == data) {
       record->auto_response_ms = WallClockMs();
       if (record->transport && record->state == WebSocketRecord::State::kOpen) {
@@ -48,7 +48,7 @@ void ThreadEngine::OnWebSocketMessage(uint64_t id, bool text, std::string data) 
   event.socket_id = id;
   event.text = text;
   event.data = std::move(data);
-  if (!DispatchEvent(record->address, std::move(event))) {
+  if (!DispatchEvent(record->address(), std::move(event))) {
     // The class is gone: nobody will ever read this socket.
     if (record->transport) record->transport->Close(1011, "Durable Object class not found.");
     sockets_.Remove(id);
@@ -62,7 +62,7 @@ void ThreadEngine::OnWebSocketError(uint64_t id, const std::string& message) {
   event.kind = SocketEvent::Kind::kError;
   event.socket_id = id;
   event.data = message;
-  DispatchEvent(record->address, std::move(event));
+  DispatchEvent(record->address(), std::move(event));
 }
 
 void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& reason, bool clean) {
@@ -93,7 +93,7 @@ void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& r
   event.data = reason;
   event.code = code;
   event.was_clean = clean;
-  if (!DispatchEvent(record->address, std::move(event))) {
+  if (!DispatchEvent(record->address(), std::move(event))) {
     // The class is gone: nobody will answer, so the peer's Close is echoed.
     if (WebSocketRecord* gone = sockets_.Find(id); gone && gone->transport) {
       gone->transport->Close(code, reason);
@@ -123,7 +123,7 @@ void ThreadEngine::DeliverSocketEvent(ObjectInstance* instance, SocketEvent even
   // The connection is gone; the object hears of it now, and then the socket is forgotten. The
   // record stays through the turn so the close handler's wrapper can copy the attachment and tags.
   const bool forget = event.kind == SocketEvent::Kind::kClose;
-  if (hibernatable) StartEventTimeout(instance, event_id, record->object_key);
+  if (hibernatable) StartEventTimeout(instance, event_id, record->object_key());
   RunTurn(app, [&] {
     v8::Isolate* isolate = app->isolate();
     v8::Local<v8::Context> context = app->context();
@@ -188,7 +188,7 @@ void ThreadEngine::StartEventTimeout(ObjectInstance* instance, uint64_t event_id
 
 void ThreadEngine::SendOnSocket(WebSocketRecord* record, OutputGate::SocketOutput output) {
   // A hibernated object has no commits in progress: its outputs leave at once.
-  ObjectInstance* instance = FindByKey(record->object_key);
+  ObjectInstance* instance = FindByKey(record->object_key());
   if (instance && !instance->output.AdmitSocketOutput(output, instance->uncommitted_writes())) {
     return;  // held; ReleaseGated() sends it
   }
@@ -208,7 +208,7 @@ void ThreadEngine::CloseSockets(FunctionRef<bool(const std::string&)> matches, i
                                 const std::string& reason) {
   std::vector<uint64_t> doomed;
   sockets_.ForEach([&](WebSocketRecord* record) {
-    if (matches(record->object_key)) doomed.push_back(record->id);
+    if (matches(record->object_key())) doomed.push_back(record->id);
   });
   // A close reason is at most 123 bytes on the wire.
   std::string short_reason = reason.size() > 123 ? reason.substr(0, 123) : reason;

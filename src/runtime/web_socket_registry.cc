@@ -13,13 +13,19 @@ bool AwaitsAnswer(const WebSocketRecord& record) {
 
 WebSocketRecord* WebSocketRegistry::Create(const std::string& object_key,
                                            const ObjectAddress& address) {
+  ObjectSockets& sockets = objects_[object_key];
+  const SocketOwner* owner = sockets.owner.get();
+  if (!owner || owner->key != object_key || owner->address.app != address.app ||
+      owner->address.class_name != address.class_name ||
+      owner->address.instance_name != address.instance_name ||
+      owner->address.object_id != address.object_id) {
+    sockets.owner = std::make_shared<const SocketOwner>(SocketOwner{object_key, address});
+  }
   auto record = std::make_unique<WebSocketRecord>();
   record->id = next_id_++;
-  record->object_key = object_key;
-  record->address = address;
+  record->owner = sockets.owner;
   WebSocketRecord* raw = record.get();
   records_[raw->id] = std::move(record);
-  ObjectSockets& sockets = objects_[object_key];
   sockets.ids.push_back(raw->id);
   ++sockets.pinning;
   return raw;
@@ -45,7 +51,7 @@ ObjectSockets& WebSocketRegistry::EnsureObject(const std::string& object_key) {
 WebSocketRegistry::AcceptResult WebSocketRegistry::Accept(WebSocketRecord* record,
                                                           WebSocketRecord::Mode mode,
                                                           std::vector<std::string> tags) {
-  ObjectSockets& sockets = objects_[record->object_key];
+  ObjectSockets& sockets = objects_[record->object_key()];
   if (mode == WebSocketRecord::Mode::kHibernatable) {
     if (sockets.hibernatable >= kMaxHibernatableSocketsPerObject) {
       return AcceptResult::kTooManySockets;
@@ -78,15 +84,15 @@ size_t WebSocketRegistry::HibernationBytes(const std::string& app) const {
 
 bool WebSocketRegistry::Charge(WebSocketRecord* record, size_t bytes) {
   if (bytes == record->held_bytes) return true;
-  size_t& total = app_bytes_[record->address.app];
+  size_t& total = app_bytes_[record->address().app];
   size_t others = total - record->held_bytes;
   if (bytes > record->held_bytes && others + bytes > kMaxHibernationBytesPerApp) {
-    if (total == 0) app_bytes_.erase(record->address.app);
+    if (total == 0) app_bytes_.erase(record->address().app);
     return false;
   }
   total = others + bytes;
   record->held_bytes = bytes;
-  if (total == 0) app_bytes_.erase(record->address.app);
+  if (total == 0) app_bytes_.erase(record->address().app);
   return true;
 }
 
@@ -103,7 +109,7 @@ void WebSocketRegistry::Remove(uint64_t id) {
   // The record leaves its object's lists: its app no longer counts it (an answering record keeps
   // its attachment only until the close handler's turn ends).
   Charge(record, 0);
-  auto object = objects_.find(record->object_key);
+  auto object = objects_.find(record->object_key());
   if (object != objects_.end()) {
     ObjectSockets& sockets = object->second;
     auto position = std::find(sockets.ids.begin(), sockets.ids.end(), id);

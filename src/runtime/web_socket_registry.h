@@ -22,6 +22,13 @@
 
 namespace dorm::runtime {
 
+// The object a socket belongs to: its key and the address events for it are dispatched to. Shared
+// by the object's records, which may be many (one per client of a chat room).
+struct SocketOwner {
+  std::string key;
+  ObjectAddress address;
+};
+
 struct WebSocketRecord {
   enum class Mode { kUnaccepted, kStandard, kHibernatable };
   enum class State {
@@ -32,8 +39,9 @@ struct WebSocketRecord {
   };
 
   uint64_t id = 0;
-  std::string object_key;
-  ObjectAddress address;
+  std::shared_ptr<const SocketOwner> owner;  // never null
+  const std::string& object_key() const { return owner->key; }
+  const ObjectAddress& address() const { return owner->address; }
   Mode mode = Mode::kUnaccepted;
   State state = State::kConnecting;
   std::shared_ptr<WebSocketTransport> transport;  // null until the handshake completes
@@ -53,6 +61,8 @@ struct WebSocketRecord {
 
 struct ObjectSockets {
   std::vector<uint64_t> ids;  // in accept order
+  // Given to the records created for the object (a record reached by another name gets its own).
+  std::shared_ptr<const SocketOwner> owner;
   size_t hibernatable = 0;
   size_t pinning = 0;  // standard or not yet accepted: these keep the object in memory
   std::optional<std::pair<std::string, std::string>> auto_response;  // request, response

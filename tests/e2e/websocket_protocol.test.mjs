@@ -159,6 +159,31 @@ test('fragmented messages and continuation frames are reassembled; control frame
   raw.destroy();
 });
 
+// Between messages a connection waits for its socket rather than keeping a read pending, but only
+// once it has read every byte that arrived: frames that came together in one write are all read
+// first, however they end.
+test('frames arriving together in one write, or a byte at a time after a pause, are all read', async () => {
+  const raw = await RawWs.open(server.port, '/_do/ws-probe/together?name=t');
+  raw.write(Buffer.concat([
+    frame({ opcode: 1, payload: 'echo:one' }),
+    frame({ opcode: 1, payload: 'echo:two' }),
+    frame({ opcode: 9, payload: 'after two' }),
+  ]));
+  assert.equal((await raw.nextFrame((f) => f.opcode === 1, 'the first echo')).payload.toString(), 'echo:one');
+  assert.equal((await raw.nextFrame((f) => f.opcode === 1, 'the second echo')).payload.toString(), 'echo:two');
+  assert.equal((await raw.nextFrame((f) => f.opcode === 10, 'the pong')).payload.toString(), 'after two');
+  await sleep(200);
+  for (const byte of frame({ opcode: 1, payload: 'echo:slowly' })) {
+    raw.write(Buffer.from([byte]));
+    await sleep(5);
+  }
+  assert.equal((await raw.nextFrame((f) => f.opcode === 1, 'the slow echo')).payload.toString(), 'echo:slowly');
+  raw.write(Buffer.concat([frame({ opcode: 1, payload: 'echo:last' }), frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) })]));
+  assert.equal((await raw.nextFrame((f) => f.opcode === 1, 'the last echo')).payload.toString(), 'echo:last');
+  assert.equal((await raw.nextClose()).code, 1000);
+  raw.destroy();
+});
+
 // The server writes a connection's messages in batches, bypassing Beast's writes; Beast's own
 // pongs and Close frames must wait for the batch under way rather than land inside it.
 for (const kind of ['ping', 'Close']) {

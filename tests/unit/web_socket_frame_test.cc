@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,9 +86,22 @@ class SerializedWriteSocketTest : public ::testing::Test {
     });
   }
 
+  // Tells `fn` each time the layer is idle after a write of Beast's.
+  void OnIdle(std::function<void()> fn) {
+    listener_ = std::make_shared<Listener>();
+    listener_->fn = std::move(fn);
+    layer_.SetObserver(listener_);
+  }
+  struct Listener : SerializedWriteSocket::Observer {
+    void OnStreamIdle() override { fn(); }
+    void OnBytesRead(const uint8_t*, size_t) override {}
+    std::function<void()> fn;
+  };
+
   asio::io_context io_;
   tcp::socket peer_{io_};
   SerializedWriteSocket layer_{tcp::socket(io_)};
+  std::shared_ptr<Listener> listener_;
   std::array<char, 65536> chunk_;
   std::string received_;
 };
@@ -99,7 +114,7 @@ TEST_F(SerializedWriteSocketTest, AControlWriteWaitsForTheBatchUnderWay) {
   const std::vector<asio::const_buffer> buffers{asio::buffer(batch)};
   const std::string control = "CONTROL";
   std::vector<std::string> events;
-  layer_.SetStreamIdleCallback([&] { events.push_back("idle"); });
+  OnIdle([&] { events.push_back("idle"); });
   ASSERT_TRUE(layer_.CanWriteFrames());
   layer_.WriteFrames(buffers, [&](beast::error_code ec) {
     EXPECT_FALSE(ec);
@@ -127,7 +142,7 @@ TEST_F(SerializedWriteSocketTest, ABatchWaitsForAControlWriteInFlight) {
   const std::string batch = "frames";
   const std::vector<asio::const_buffer> buffers{asio::buffer(batch)};
   bool batch_written = false;
-  layer_.SetStreamIdleCallback([&] {
+  OnIdle([&] {
     ASSERT_TRUE(layer_.CanWriteFrames());
     layer_.WriteFrames(buffers, [&](beast::error_code ec) { batch_written = !ec; });
   });
@@ -146,7 +161,7 @@ TEST_F(SerializedWriteSocketTest, AHeldCloseAnswerIsReplacedByTheOwners) {
   const std::string beast_answer("\x88\x02\x0f\xa0", 4);
   const std::string owner_answer = EncodeServerCloseFrame(4000, "Closing");
   std::vector<std::string> events;
-  layer_.SetStreamIdleCallback([&] { events.push_back("idle"); });
+  OnIdle([&] { events.push_back("idle"); });
   layer_.HoldCloseAnswer();
   layer_.async_write_some(asio::buffer(beast_answer), [&](beast::error_code ec, size_t n) {
     EXPECT_FALSE(ec);

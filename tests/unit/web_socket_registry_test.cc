@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "runtime/object_id.h"
 
@@ -22,6 +23,39 @@ ObjectAddress Address(const std::string& name) {
   ObjectAddress address{"app", "room", name, ""};
   CompleteAddress(address);
   return address;
+}
+
+// An object's records share one copy of its key and address; one reached by the object's id alone
+// (no name) keeps its own address, and a record outliving its object's entry keeps its copy.
+TEST(WebSocketRegistry, RecordsOfAnObjectShareItsAddress) {
+  WebSocketRegistry registry;
+  const ObjectAddress named = Address("room-1");
+  const std::string key = ObjectKey(named);
+  WebSocketRecord* first = registry.Create(key, named);
+  WebSocketRecord* second = registry.Create(key, named);
+  EXPECT_EQ(first->owner, second->owner);
+  EXPECT_EQ(second->object_key(), key);
+  EXPECT_EQ(second->address().instance_name, "room-1");
+  ObjectAddress by_id = named;
+  by_id.instance_name.clear();
+  WebSocketRecord* third = registry.Create(key, by_id);
+  EXPECT_NE(third->owner, first->owner);
+  EXPECT_EQ(third->address().instance_name, "");
+  EXPECT_EQ(third->address().object_id, named.object_id);
+  EXPECT_EQ(first->address().instance_name, "room-1");
+
+  auto transport = std::make_shared<FakeTransport>();
+  transport->awaits_answer = true;
+  first->transport = transport;
+  first->peer_closed = true;
+  const uint64_t id = first->id;
+  registry.Remove(second->id);
+  registry.Remove(third->id);
+  registry.Remove(id);  // kept for its answer; the object's entry is gone
+  EXPECT_FALSE(registry.HasSockets(key));
+  ASSERT_EQ(registry.Find(id), first);
+  EXPECT_EQ(first->object_key(), key);
+  EXPECT_EQ(first->address().instance_name, "room-1");
 }
 
 TEST(WebSocketRegistry, NewSocketsPinTheirObjectUntilAcceptedForHibernation) {
