@@ -1,16 +1,17 @@
 // Flushes commits to disk with group commit.
 //
-// Each flush thread takes every flush request queued while it was busy. A request alone is
-// flushed with fdatasync of its write-ahead log (and fsync of any new files and folders). Two or
-// more are flushed together with one syncfs() per file system they live on: a single pass that
-// writes every dirty file and issues one device cache flush, instead of one flush per object.
-// So the commits of many objects never wait for one fsync after another; the cost of durability
-// is shared by every object that committed in the same moment.
+// Each flush thread takes every batch of flush targets (SyncTarget: one object's commits so far)
+// queued while it was busy. A target alone is flushed with fdatasync of its write-ahead log (and
+// fsync of any new files and folders). Two or more are flushed together with one syncfs() per file
+// system they live on: a single pass that writes every dirty file and issues one device cache
+// flush, instead of one flush per object. So the commits of many objects never wait for one fsync
+// after another; the cost of durability is shared by every object that committed in the same
+// moment.
 //
-// Requests come in batches (all the commits one event-loop iteration made, say), and each batch's
-// outcome goes back in one call: a batch costs one wake-up of a pool thread and one of the
-// submitter, however many objects it holds, where a wake-up per object had each flush's
-// completion bounce between threads.
+// Targets come in batches (those of one event-loop iteration, say), and each batch's outcome
+// goes back in one call: a batch costs one wake-up of a pool thread and one of the submitter,
+// however many objects it holds (with a wake-up per object, a flush's completions bounced
+// between the threads once per object).
 //
 // Thread-safe. Submit() never blocks on I/O.
 #pragma once
