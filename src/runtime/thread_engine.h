@@ -533,6 +533,11 @@ class ThreadEngine final : public ObjectHost {
     std::unique_ptr<storage::SyncTarget> target;
   };
   std::vector<PendingSync> sync_batch_;
+  // A commit of a batch submitted to the flush pool: whose, and which.
+  struct FlushedCommit {
+    uint64_t slot;
+    uint64_t seq;
+  };
   size_t syncs_in_flight_ = 0;
   // Databases whose last flush failed. The commits it carried are in the WAL, neither confirmed
   // durable nor removed: their outcome is unknown. Until a flush of the whole WAL succeeds, the

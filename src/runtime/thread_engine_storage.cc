@@ -198,17 +198,30 @@ void ThreadEngine::ApplyAlarmIndexChanges() {
 void ThreadEngine::FlushSyncBatch() {
   // The index changes of the commits being flushed must be written before their log is.
   ApplyAlarmIndexChanges();
-  auto batch = std::move(sync_batch_);
-  sync_batch_.clear();
-  for (auto& pending : batch) {
-    ++syncs_in_flight_;
-    uint64_t slot = pending.slot;
-    uint64_t seq = pending.seq;
-    shared_.sync_pool->Submit(
-        std::move(pending.target), [this, slot, seq](bool ok, const std::string& error) {
-          boost::asio::post(io_, [this, slot, seq, ok, error] { OnSynced(slot, seq, ok, error); });
-        });
+  if (sync_batch_.empty()) return;
+  // The whole batch goes to the pool in one submission and comes back in one handler: with
+  // commits spread over many objects, a submission and a completion per object made each flush
+  // wake the pool's thread and then this loop once per object.
+  std::vector<std::unique_ptr<storage::SyncTarget>> targets;
+  std::vector<FlushedCommit> commits;
+  targets.reserve(sync_batch_.size());
+  commits.reserve(sync_batch_.size());
+  for (auto& pending : sync_batch_) {
+    targets.push_back(std::move(pending.target));
+    commits.push_back(FlushedCommit{pending.slot, pending.seq});
   }
+  sync_batch_.clear();
+  syncs_in_flight_ += commits.size();
+  shared_.sync_pool->Submit(
+      std::move(targets),
+      [this, commits = std::move(commits)](std::vector<storage::SyncOutcome> outcomes) mutable {
+        boost::asio::post(
+            io_, [this, commits = std::move(commits), outcomes = std::move(outcomes)] {
+              for (size_t i = 0; i < commits.size(); ++i) {
+                OnSynced(commits[i].slot, commits[i].seq, outcomes[i].ok, outcomes[i].error);
+              }
+            });
+      });
 }
 
 void ThreadEngine::OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <map>
 
 namespace dorm::storage {
@@ -24,39 +25,40 @@ SyncPool::~SyncPool() {
   for (auto& t : threads_) t.join();
 }
 
-void SyncPool::Submit(std::unique_ptr<SyncTarget> target,
-                      std::function<void(bool, const std::string&)> done) {
+void SyncPool::Submit(std::vector<std::unique_ptr<SyncTarget>> targets,
+                      std::function<void(std::vector<SyncOutcome>)> done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    jobs_.push_back(Job{std::move(target), std::move(done)});
+    batches_.push_back(Batch{std::move(targets), std::move(done)});
   }
   cv_.notify_one();
 }
 
-void SyncPool::FlushGroup(const std::vector<Job>& jobs, std::vector<char>* ok,
-                          std::vector<std::string>* errors) {
+void SyncPool::FlushGroup(const std::vector<SyncTarget*>& targets,
+                          std::vector<SyncOutcome>* outcomes) {
   // One syncfs() per file system the group touches flushes it whole, data and metadata (new
   // files' folder entries included). It would not notice a file removed under its open database,
-  // so each job's files are checked first.
+  // so each target's files are checked first.
   // One stat() per file tells both (a group holds one file or more per object that committed).
   std::map<dev_t, std::string> devices;
   std::vector<std::pair<dev_t, const std::string*>> found;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const SyncTarget& target = *jobs[i].target;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const SyncTarget& target = *targets[i];
+    SyncOutcome& outcome = (*outcomes)[i];
     found.clear();
     for (const auto* paths : {&target.data_paths, &target.fsync_paths}) {
       for (const std::string& path : *paths) {
         struct stat st;
         if (::stat(path.c_str(), &st) != 0) {
-          (*errors)[i] = "stat " + path + ": " + std::strerror(errno);
-          (*ok)[i] = false;
+          outcome.error = "stat " + path + ": " + std::strerror(errno);
+          outcome.ok = false;
           break;
         }
         found.emplace_back(st.st_dev, &path);
       }
-      if (!(*ok)[i]) break;
+      if (!outcome.ok) break;
     }
-    if (!(*ok)[i]) continue;
+    if (!outcome.ok) continue;
     for (const auto& [device, path] : found) devices.emplace(device, *path);
   }
   for (const auto& [device, path] : devices) {
@@ -67,9 +69,9 @@ void SyncPool::FlushGroup(const std::vector<Job>& jobs, std::vector<char>* ok,
     if (rc != 0) {
       std::string error =
           std::string(fd < 0 ? "open " + path : "syncfs") + ": " + std::strerror(saved);
-      for (size_t i = 0; i < jobs.size(); ++i) {
-        if ((*ok)[i]) (*errors)[i] = error;
-        (*ok)[i] = false;
+      for (SyncOutcome& outcome : *outcomes) {
+        if (outcome.ok) outcome.error = error;
+        outcome.ok = false;
       }
       return;
     }
@@ -78,32 +80,42 @@ void SyncPool::FlushGroup(const std::vector<Job>& jobs, std::vector<char>* ok,
 
 void SyncPool::Work() {
   for (;;) {
-    std::vector<Job> batch;
+    std::vector<Batch> batches;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
+      cv_.wait(lock, [this] { return stopping_ || !batches_.empty(); });
+      if (batches_.empty()) return;
       // Everything that queued up while this thread was flushing goes in one group.
-      while (!jobs_.empty()) {
-        batch.push_back(std::move(jobs_.front()));
-        jobs_.pop_front();
+      while (!batches_.empty()) {
+        batches.push_back(std::move(batches_.front()));
+        batches_.pop_front();
       }
     }
-    std::vector<char> ok(batch.size(), 1);
-    std::vector<std::string> errors(batch.size());
-    auto started = std::chrono::steady_clock::now();
-    if (batch.size() == 1) {
-      ok[0] = batch.front().target->Run(&errors[0]);
-    } else {
-      FlushGroup(batch, &ok, &errors);
+    std::vector<SyncTarget*> targets;
+    for (const Batch& batch : batches) {
+      for (const auto& target : batch.targets) targets.push_back(target.get());
     }
-    flush_latency_.Observe(
-        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::steady_clock::now() - started)
-                                  .count()));
-    for (size_t i = 0; i < batch.size(); ++i) {
-      batch[i].target.reset();
-      batch[i].done(ok[i] != 0, errors[i]);
+    std::vector<SyncOutcome> outcomes(targets.size());
+    auto started = std::chrono::steady_clock::now();
+    if (targets.size() == 1) {
+      outcomes[0].ok = targets[0]->Run(&outcomes[0].error);
+    } else if (targets.size() > 1) {
+      FlushGroup(targets, &outcomes);
+    }
+    if (!targets.empty()) {
+      flush_latency_.Observe(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - started)
+                                    .count()));
+    }
+    auto next = outcomes.begin();
+    for (Batch& batch : batches) {
+      const size_t n = batch.targets.size();
+      batch.targets.clear();
+      std::vector<SyncOutcome> own(std::make_move_iterator(next),
+                                   std::make_move_iterator(next + static_cast<ptrdiff_t>(n)));
+      next += static_cast<ptrdiff_t>(n);
+      batch.done(std::move(own));
     }
   }
 }
