@@ -700,10 +700,9 @@ class ThreadEngine final : public ObjectHost {
   size_t arrivals_since_sweep_ = 0;
   std::chrono::steady_clock::time_point last_memory_release_;
   // No live object can be idle for long enough to be evicted before this time: the earliest
-  // moment the last walk over objects_ found for one of them (its last activity plus the shorter
-  // idle period; the sweep's own time for one it judged and kept). Activity only moves an
-  // object's moment later, so EvictIdle skips the walk until then; a new object, whose last
-  // activity may still be unset, resets it to walk at the next sweep (EnsureInstance).
+  // moment the last walk over objects_ found for one of them (see EvictIdle). Activity only
+  // moves an object's moment later, so EvictIdle skips the walk until then; a new object, whose
+  // last activity may still be unset, resets it to walk at the next sweep (EnsureInstance).
   std::chrono::steady_clock::time_point next_eviction_walk_;
 
   // Usage metering (see ReadUsage).

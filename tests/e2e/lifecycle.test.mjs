@@ -197,10 +197,12 @@ test('--idle-evict-seconds: an object in use is not evicted', async () => {
   }
 });
 
-test('--idle-evict-seconds: an idle object is evicted while another on its thread stays in use', async () => {
-  // The sweep skips its walk until the earliest moment any object can have been idle long enough
-  // (thread_engine_timers.cc): an object kept in use must not postpone the eviction of another.
-  const server = await startServer({ flags: ['--idle-evict-seconds', '1', '--threads', '1'] });
+// The sweep skips its walk until the earliest moment any object can have been idle long enough
+// (thread_engine_timers.cc): an object kept in use must not postpone the eviction of another,
+// nor must one past the (shorter) hibernation period that has no sockets to hibernate with.
+for (const flags of [['--idle-evict-seconds', '1'], ['--idle-evict-seconds', '2', '--hibernate-after-ms', '300']]) {
+test(`${flags.join(' ')}: an idle object is evicted while another on its thread stays in use`, async () => {
+  const server = await startServer({ flags: [...flags, '--threads', '1'] });
   try {
     await server.deploy(fixture('echo.js'));
     const busy = await server.json('/_do/echo/kept?op=mem');
@@ -221,6 +223,7 @@ test('--idle-evict-seconds: an idle object is evicted while another on its threa
     await server.stop();
   }
 });
+}
 
 test('an app nothing uses has its isolate disposed; an app with a live object keeps it', async () => {
   const server = await startServer({ flags: ['--idle-evict-seconds', '1', '--threads', '1'] });
