@@ -416,6 +416,7 @@ ObjectInstance* ThreadEngine::EnsureInstance(ObjectAddress address, AppIsolate* 
   ObjectInstance* instance = created.get();
   by_slot_[instance->slot] = instance;
   objects_[key] = std::move(created);
+  next_eviction_walk_ = {};  // its last activity is not set yet (see EvictIdle)
   return instance;
 }
 

@@ -704,6 +704,11 @@ class ThreadEngine final : public ObjectHost {
   // them is busy, and releasing memory waits (see ReleaseMemory).
   size_t arrivals_since_sweep_ = 0;
   std::chrono::steady_clock::time_point last_memory_release_;
+  // No live object can be idle for long enough to be evicted before this time: the earliest
+  // moment the last walk over objects_ found for one of them (see EvictIdle). Activity only
+  // moves an object's moment later, so EvictIdle skips the walk until then; a new object, whose
+  // last activity may still be unset, resets it to walk at the next sweep (EnsureInstance).
+  std::chrono::steady_clock::time_point next_eviction_walk_;
 
   // Usage metering (see ReadUsage).
   UsageMeter usage_;

@@ -1,6 +1,8 @@
 // ThreadEngine's timers (setTimeout/setInterval), eviction of idle objects and isolates, closing
 // idle database connections, and shutdown.
 
+#include <algorithm>
+
 #include "js/strings.h"
 #include "runtime/crash_attribution.h"
 #include "runtime/thread_engine.h"
@@ -146,9 +148,32 @@ void ThreadEngine::EvictIdle() {
   // profile of an alarm burst.
   const auto least_idle = std::min<std::chrono::steady_clock::duration>(
       shared_.options.idle_evict, shared_.options.hibernate_after);
-  for (auto& [key, instance] : objects_) {
-    if (now - instance->last_active < least_idle) continue;
-    if (eviction_.CanEvict(ActivityOf(*instance, key, now, now_ms))) idle.push_back(instance.get());
+  // The walk itself is skipped while no object can have been idle for that long: with 10,000
+  // objects each used every second or two (writes spread over them, a burst of alarms), walking
+  // them all four times a second found none to evict and was 2% of the thread's time. A bound
+  // that comes out too late only evicts later, which is always allowed; too early, never.
+  if (now >= next_eviction_walk_) {
+    auto next_walk = std::chrono::steady_clock::time_point::max();
+    for (auto& [key, instance] : objects_) {
+      if (now - instance->last_active < least_idle) {
+        next_walk = std::min(next_walk, instance->last_active + least_idle);
+        continue;
+      }
+      switch (eviction_.Judge(ActivityOf(*instance, key, now, now_ms))) {
+        case EvictionPolicy::Verdict::kEvict:
+          idle.push_back(instance.get());
+          break;
+        case EvictionPolicy::Verdict::kRecentlyActive:
+          // Past the shorter period but without sockets: evicted at the longer one, or, once an
+          // event gives it sockets, at the shorter one after that event (not before now's).
+          next_walk = std::min(
+              {next_walk, instance->last_active + shared_.options.idle_evict, now + least_idle});
+          break;
+        default:
+          next_walk = now;  // kept for what it is doing now: judged again at the next sweep
+      }
+    }
+    next_eviction_walk_ = next_walk;
   }
   const bool busy = arrivals_since_sweep_ > kBusyArrivalsPerSweep;
   arrivals_since_sweep_ = 0;

@@ -33,7 +33,10 @@ namespace dorm::storage {
 
 class DatabaseCloser {
  public:
-  explicit DatabaseCloser(size_t max_pending = 64);
+  // How many connections wait at most by default (each holds its two files open).
+  static constexpr size_t kMaxPending = 64;
+
+  explicit DatabaseCloser(size_t max_pending = kMaxPending);
   ~DatabaseCloser();
   DatabaseCloser(const DatabaseCloser&) = delete;
   DatabaseCloser& operator=(const DatabaseCloser&) = delete;

@@ -197,6 +197,34 @@ test('--idle-evict-seconds: an object in use is not evicted', async () => {
   }
 });
 
+// The sweep skips its walk until the earliest moment any object can have been idle long enough
+// (thread_engine_timers.cc): an object kept in use must not postpone the eviction of another,
+// nor must one past the (shorter) hibernation period that has no sockets to hibernate with.
+for (const flags of [['--idle-evict-seconds', '1'], ['--idle-evict-seconds', '2', '--hibernate-after-ms', '300']]) {
+test(`${flags.join(' ')}: an idle object is evicted while another on its thread stays in use`, async () => {
+  const server = await startServer({ flags: [...flags, '--threads', '1'] });
+  try {
+    await server.deploy(fixture('echo.js'));
+    const busy = await server.json('/_do/echo/kept?op=mem');
+    await sleep(300);
+    const idle = await server.json('/_do/echo/left?op=mem');
+    let last = busy;
+    // The busy object every 100 ms for 3.5 s; the other is not asked meanwhile.
+    for (let i = 0; i < 35; i++) {
+      await sleep(100);
+      last = await server.json('/_do/echo/kept?op=mem');
+      assert.equal(last.boot, busy.boot, `evicted while in use (after ${i + 1} requests)`);
+    }
+    const again = await server.json('/_do/echo/left?op=mem');
+    assert.notEqual(again.boot, idle.boot, 'the idle object should have been evicted');
+    assert.equal(again.hits, 1, 'in-memory state should be gone');
+    assert.equal(again.stored, 2, 'storage should be kept');
+  } finally {
+    await server.stop();
+  }
+});
+}
+
 test('an app nothing uses has its isolate disposed; an app with a live object keeps it', async () => {
   const server = await startServer({ flags: ['--idle-evict-seconds', '1', '--threads', '1'] });
   try {

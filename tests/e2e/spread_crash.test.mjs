@@ -16,11 +16,11 @@ import path from 'node:path';
 import { dormBin, fixture, makeTempDir, httpRequest, runCli, sleep, waitFor } from './lib/dorm.mjs';
 
 const ROUNDS = process.env.DORM_SANITIZED ? 3 : 6;
-// More objects than a thread keeps databases open (64 each, below), also under the sanitizers:
+// More objects than a thread keeps databases open (48 each, below), also under the sanitizers:
 // with fewer, no connection is closed under the load and the closer's path never runs.
 const OBJECTS = process.env.DORM_SANITIZED ? 200 : 240;
 const CLIENTS = 32;
-// 512 descriptors: 64 open databases per thread at most (see serve.cc), fewer than the objects.
+// 512 descriptors: 48 open databases per thread at most (see serve.cc), fewer than the objects.
 const NOFILE = 512;
 const LISTENING = /listening on (http:\/\/[^\s]+)/;
 
