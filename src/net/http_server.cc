@@ -602,7 +602,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // took meanwhile goes on there (or, if forwarded, is answered "not owner") with its body unread,
   // and a forwarding node's "100 Continue" means the owner is here. One without a body is
   // dispatched at once, and redirected the same way if its activation finds another owner
-  // (OnAnswer), so that the common request costs no extra step.
+  // (OnAnswer), so that the common request costs no extra step. Taking the object may restore it
+  // from the log for long: meanwhile a forwarding node hears "102 Processing" at once and every
+  // kForwardProgressEvery (ArmProgress), so that it tells this node from a paused one, and the
+  // "100 Continue" (or the refusal) is written only once no 102 is being written (OnProbed).
   void ServeHere() {
     if (!body_pending_) {
       ContinueAdmitted();
@@ -619,9 +622,15 @@ class Session : public std::enable_shared_from_this<Session> {
             self->OnProbed(std::move(answer));
           });
         });
+    if (forwarded_) ArmProgress(/*first=*/true);
   }
 
   void OnProbed(runtime::HttpResponseData answer) {
+    if (progress_writing_) {
+      held_probe_ = std::move(answer);  // goes on once the interim answer is out (ArmProgress)
+      return;
+    }
+    if (progress_timer_) progress_timer_->cancel();
     if (answer.owned_elsewhere && GoToOwner(answer.owner_node)) return;
     if (!answer.runtime_error) {
       ContinueAdmitted();
@@ -951,6 +960,8 @@ class Session : public std::enable_shared_from_this<Session> {
                               self->progress_writing_ = false;
                               std::optional<runtime::HttpResponseData> held =
                                   std::exchange(self->held_answer_, std::nullopt);
+                              std::optional<runtime::HttpResponseData> probed =
+                                  std::exchange(self->held_probe_, std::nullopt);
                               if (ec) {
                                 if (held && held->body_stream) held->body_stream->Cancel();
                                 if (held && held->web_socket_id != 0) {
@@ -961,6 +972,10 @@ class Session : public std::enable_shared_from_this<Session> {
                               }
                               if (held) {
                                 self->Write(std::move(*held));
+                                return;
+                              }
+                              if (probed) {
+                                self->OnProbed(std::move(*probed));
                                 return;
                               }
                               self->ArmProgress(/*first=*/false);
@@ -1769,6 +1784,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<asio::steady_timer> progress_timer_;
   bool progress_writing_ = false;
   std::optional<runtime::HttpResponseData> held_answer_;
+  // The ownership probe's answer (ServeHere), come while a "102 Processing" was being written.
+  std::optional<runtime::HttpResponseData> held_probe_;
   // The body of the response being written, while it streams (see WriteStreamed).
   std::shared_ptr<runtime::ResponseStream> stream_;
   bool chunked_ = false;          // framed as chunks; else raw under a Content-Length

@@ -288,6 +288,28 @@ test('a request with a body sent to a stale owner goes on to the new owner, its 
   assert.deepEqual(await ok(owner, `/_do/${CLASS}/${name}/get`), { node: to.name, n: 6 });
 });
 
+test('an owner that waits to take the object for a forwarded request with a body says it is alive: the request is answered, not "outcome unknown"', { timeout: TIMEOUT_MS }, async () => {
+  const name = 'slow-take';
+  const { key, owner, others } = await newObject(name);
+  const [to, via] = others;
+  await takeBehindOwnersBack(name, key, owner, to);
+  // A session that holds the object's row in `owners` makes the take wait about 4 s: longer than
+  // the forwarder's 3 s bound on an owner's silence, shorter than the take's statement timeout.
+  const sqlKey = key.replaceAll('\n', '/').replaceAll("'", "''");
+  const lock = pg.psqlInBackground(`BEGIN; SELECT 1 FROM owners WHERE replace(object, chr(10), '/') = '${sqlKey}' FOR UPDATE; ` +
+    'SELECT pg_sleep(4); COMMIT;');
+  await waitFor(() => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'") === '1',
+    { timeoutMs: 10000, intervalMs: 20, what: 'the lock on the owners row' });
+  const started = Date.now();
+  const added = await via.request(`/_do/${CLASS}/${name}/add`, { method: 'POST', body: '5', timeoutMs: 15000 });
+  const took = Date.now() - started;
+  await lock;
+  assert.equal(added.status, 200, added.text);
+  assert.deepEqual(added.json(), { node: to.name, n: 6, bytes: 1 });
+  assert.ok(took >= 3000, `answered after ${took} ms: the take waited for the lock`);
+  assert.deepEqual(await ok(owner, `/_do/${CLASS}/${name}/get`), { node: to.name, n: 6 });
+});
+
 // Until `answer()` is not the retryable 503 of a request that never reached an object: asks
 // again (safe, since the object did not run it). Returns the other answer.
 async function untilReached(answer, what) {
@@ -420,6 +442,63 @@ test('forwarded requests keep connections: the client\'s goes on after the respo
   assert.deepEqual(pipelined.map((r) => [r.status, r.body.toString()]),
     [[200, 'first'], [200, JSON.stringify({ node: owner.name, n: start + 8 })], [200, 'last']]);
   // 32 requests forwarded to the owner: on one kept connection (two table entries), not one
+  // connection each.
+  const opened = socketsOn(owner.port) - before;
+  assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
+});
+
+// A POST on `agent`'s connections whose body is sent in `parts` without a Content-Length
+// (chunked); the answer with the socket it went on.
+function chunkedOnAgent(node, agent, reqPath, parts) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: node.port, method: 'POST', path: reqPath, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), socket: req.socket }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    for (const part of parts.slice(0, -1)) req.write(part);
+    req.end(parts.at(-1));
+  });
+}
+
+test('forwarded requests with a chunked body keep both connections', { timeout: TIMEOUT_MS }, async () => {
+  const { owner, others } = await ownerAndOther('kept-chunked');
+  const via = others[0];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set();
+  const before = socketsOn(owner.port);
+  let n = (await ok(via, `/_do/${CLASS}/kept-chunked/get`)).n;
+  try {
+    for (let i = 1; i <= 6; i++) {
+      // A body of a few chunks, one of them larger than what the forwarder passes at once.
+      const parts = [`part ${i};`, 'x'.repeat(100000 * i), ';end'];
+      const echo = await chunkedOnAgent(via, agent, `/_do/${CLASS}/kept-chunked/echo`, parts);
+      assert.equal(echo.status, 200, echo.body);
+      assert.equal(echo.headers['x-node'], owner.name);
+      assert.equal(echo.body, parts.join(''));
+      const added = await chunkedOnAgent(via, agent, `/_do/${CLASS}/kept-chunked/add`, ['1', '0']);
+      n += 10;
+      assert.deepEqual(JSON.parse(added.body), { node: owner.name, n, bytes: 2 });
+      for (const answer of [echo, added]) sockets.add(answer.socket);
+    }
+  } finally {
+    agent.destroy();
+  }
+  assert.equal(sockets.size, 1, 'every request on one client connection');
+  // Pipelined after chunked bodies (with a chunk extension, a trailer, and the last chunk in
+  // the same read as the next request): served in order.
+  const pipelined = await rawExchange(via.port,
+    `POST /_do/${CLASS}/kept-chunked/echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n` +
+    '3;note=1\r\nfir\r\n2\r\nst\r\n0\r\nx-trailer: t\r\n\r\n' +
+    `GET /_do/${CLASS}/kept-chunked/get HTTP/1.1\r\nhost: x\r\n\r\n` +
+    `POST /_do/${CLASS}/kept-chunked/echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n` +
+    '4\r\nlast\r\n0\r\n\r\n',
+    { count: 3 });
+  assert.deepEqual(pipelined.map((r) => [r.status, r.body.toString()]),
+    [[200, 'first'], [200, JSON.stringify({ node: owner.name, n })], [200, 'last']]);
+  // 15 requests forwarded to the owner: on one kept connection (two table entries), not one
   // connection each.
   const opened = socketsOn(owner.port) - before;
   assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
