@@ -98,13 +98,23 @@ class ClusterNode {
 
   // The control plane's gate (enabled in `dorm serve --cluster`): under each lease generation,
   // objects are activated only once the node has applied the cluster's control-plane log up to
-  // its end as read after the generation began (ControlCaughtUp), so that a node that lost its
-  // lease (cut from PostgreSQL) never serves an object with code the cluster has replaced
-  // meanwhile. Until then control_current() is false and the runtime answers a retryable 503.
+  // its end as read once the previous generation had ended (ControlCaughtUp), so that a node that
+  // lost its lease (paused, or cut from PostgreSQL) never serves an object with code the cluster
+  // has replaced meanwhile. Until then control_current() is false and the runtime answers a
+  // retryable 503. A lost lease is registered again only once the log was so applied
+  // (NodeLeaseOptions::may_register): the node is not among the live nodes, and no other node
+  // places an object on it, before it may activate objects. Only the first generation is
+  // registered (by Start()) before the node has caught up.
   void EnableControlGate() { control_gate_ = true; }
-  // The log was applied to its end, read while `generation` was the lease's generation.
-  void ControlCaughtUp(int generation) { control_generation_ = generation; }
-  bool control_current() const { return !control_gate_ || control_generation_ == generation(); }
+  // The log was applied to its end, read while `generation` was serving_generation(); a lease
+  // waiting to register under it goes on at once.
+  void ControlCaughtUp(int generation);
+  bool control_current() const {
+    return !control_gate_ || control_generation_ == serving_generation();
+  }
+  // The lease generation the node serves under next: generation() while its lease is held, the
+  // next one while it is lost (NodeLease::next_generation). Read it before reading the log.
+  int serving_generation() const { return lease_ ? lease_->next_generation() : 0; }
 
   // Takes `object` for this node and rebuilds its database file at `db_path` from the log, unless
   // a copy kept with KeepLocalCopy says the file is the log up to a row that is still the log's

@@ -374,6 +374,41 @@ test('a request forwarded to a paused owner is answered 503 "outcome unknown" af
   assert.equal(after.n, 7);
 });
 
+test('a node resumed after a pause longer than its lease is placed objects only once it serves them: every request answered', { timeout: TIMEOUT_MS }, async () => {
+  const paused = nodes[1];
+  // Objects of `paused`, made through every node.
+  const objects = [];
+  for (let i = 0; objects.length < 12; i++) {
+    assert.ok(i < 500, `${paused.name} owns 12 of 500 new objects`);
+    const answer = await ok(nodes[i % 3], `/_do/${CLASS}/resume-${i}/incr`);
+    if (answer.node === paused.name) objects.push(`resume-${i}`);
+  }
+  const pids = [paused.proc.pid, paused.runtimePid()];
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  try {
+    await sleep(3000);  // past the lease's 2 s: the node registers anew when it resumes
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+  }
+  // Each object is first asked for at its own moment of the next 1.2 s (before the resumed node
+  // is live again, and after), then through every node in turn: each request is answered, by the
+  // resumed node or by the one that took the object meanwhile.
+  const refused = [];
+  const counts = new Map();
+  await Promise.all(objects.map(async (name, k) => {
+    await sleep(k * 100);
+    for (let round = 0; round < 2; round++) {
+      for (const node of nodes) {
+        const res = await node.request(`/_do/${CLASS}/${name}/incr`, { timeoutMs: 15000 });
+        if (res.status === 200) counts.set(name, res.json().n);
+        else refused.push(`${name} through ${node.name} at ${k * 100} ms: ${res.status} ${res.text}`);
+      }
+    }
+  }));
+  assert.deepEqual(refused, []);
+  for (const name of objects) assert.equal(counts.get(name), 7, `${name}: every write`);
+});
+
 // Sockets on `port` (listening ones aside) in this machine's TCP tables, at either end: each
 // connection to it counts, and goes on counting a while after it closed (TIME_WAIT).
 function socketsOn(port) {
