@@ -537,6 +537,13 @@ test('forwarded requests with a chunked body keep both connections', { timeout: 
   // connection each.
   const opened = socketsOn(owner.port) - before;
   assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
+  // A chunked body that is not one (a chunk size that is no number): the owner's refusal reaches
+  // the client (the connection then ends, as on the owner itself), and the forwarding node goes
+  // on serving.
+  const [broken] = await rawExchange(via.port,
+    `POST /_do/${CLASS}/kept-chunked/add HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n1\r\n0\r\n\r\n`);
+  assert.deepEqual([broken.status, broken.body.toString()], [400, '{"error":"Malformed HTTP request: bad chunk."}']);
+  assert.deepEqual(await ok(via, `/_do/${CLASS}/kept-chunked/get`), { node: owner.name, n });
 });
 
 test('kill -9 of an owner: the surviving nodes serve its objects within 5 s, with every acknowledged write', { timeout: TIMEOUT_MS }, async () => {
