@@ -90,8 +90,8 @@ void ClusterNode::Start() {
     }
     return load;
   };
+  // Registered by Register(), once the node can serve.
   lease_ = std::make_unique<NodeLease>(std::move(lease));
-  lease_->Start();
   CommitFlusher::Options flusher;
   flusher.session = SessionFor(options_.conninfo);
   flusher.node = options_.node;
@@ -108,6 +108,8 @@ void ClusterNode::Start() {
     threads_.emplace_back([this, s = session.get()] { RunJobs(s); });
   }
 }
+
+void ClusterNode::Register() { lease_->Start(); }
 
 void ClusterNode::ControlCaughtUp(int generation) {
   control_generation_ = generation;

@@ -95,7 +95,7 @@ class NodeLease {
   // before valid() becomes true under it.
   int generation() const { return generation_.load(std::memory_order_acquire); }
   // The generation the node serves under next: generation() while the lease is held, the one it
-  // registers under once it was lost.
+  // registers under before Start() (1) and once it was lost.
   int next_generation() const { return next_generation_.load(std::memory_order_acquire); }
   // A lease waiting to register again (may_register said no) asks again at once.
   void Wake();
@@ -114,7 +114,7 @@ class NodeLease {
   std::string incarnation_;
   std::atomic<Clock::rep> deadline_{0};
   std::atomic<int> generation_{0};
-  std::atomic<int> next_generation_{0};
+  std::atomic<int> next_generation_{1};
   bool holding_ = false;  // lease thread only, after Start()
   int released_for_ = 0;  // the generation whose registration released the node's objects
   std::mutex mutex_;
