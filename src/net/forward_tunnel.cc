@@ -172,6 +172,26 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
         });
   }
 
+  // Looks `owner` up (ClusterDirectory::Resolve), then sends the request there as the next hop,
+  // or answers "moved" if it holds no live lease. Nothing of the request went to the node that
+  // named it (the replay rule's case (a)); that node's connection is closed meanwhile, and the
+  // handlers of its attempt do nothing.
+  void ResolveOwner(const std::string& owner) {
+    ++attempt_;
+    timer_.cancel();
+    boost::system::error_code ignored;
+    peer_.close(ignored);
+    cluster_.directory().Resolve(
+        owner, [self = shared_from_this(), owner, attempt = attempt_,
+                executor = client_.get_executor()](std::optional<std::string> addr) {
+          asio::post(executor, [self, owner, attempt, addr = std::move(addr)] {
+            if (attempt != self->attempt_ || self->closed_) return;
+            if (!addr) return self->Fail(kMovedMessage);
+            self->Attempt(owner, *addr, self->hops_ + 1);
+          });
+        });
+  }
+
   // Until the owner's final answer head: connecting, then each silence between its answers, is
   // bounded (the owner sends "102 Processing" while it works on the request). A connect that
   // times out fails the attempt (PeerFailed); a silence past the wait once connected ends it
@@ -286,8 +306,13 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
       // request is sent again. Only if none of its body went: a body already passed on is gone
       // (the owner answers before its "100 Continue", so that is only HTTP/1.0's, or an
       // ownership change between the owner's check and its activation).
-      if (!upstream_started_ && hops_ < cluster::kMaxForwardHops && addr) {
-        return Attempt(owner, *addr, hops_ + 1);
+      if (!upstream_started_ && hops_ < cluster::kMaxForwardHops) {
+        if (addr) return Attempt(owner, *addr, hops_ + 1);
+        // An owner this node has not seen live yet (it registered since the directory's last
+        // refresh, and took the object while this node placed it on another): its address as
+        // PostgreSQL says now.
+        if (!owner.empty() && owner != node_ && owner != cluster_.node())
+          return ResolveOwner(owner);
       }
       return Fail(kMovedMessage);
     }
