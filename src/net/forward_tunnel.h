@@ -22,7 +22,9 @@
 // when it provably never reached the object:
 //   (a) the owner answered "not owner" (421 with x-dorm-owner, which it sends only for a request
 //       its object never saw) and none of the body was sent to it: the request goes to the owner
-//       it names (a request whose body went gets 503 "moved", to retry);
+//       it names, looked up first if this node has not seen it live yet
+//       (ClusterDirectory::Resolve; a request whose body went, or an owner without a live lease,
+//       gets 503 "moved", to retry);
 //   (b) the connection failed before the request's head was all written: the owner dispatches
 //       nothing before it has a whole head. On a kept connection the request goes again on a
 //       new one; a new connection that fails so gives 503 "not available", to retry.
