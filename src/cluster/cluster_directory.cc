@@ -43,14 +43,17 @@ void ClusterDirectory::Start() {
 
 void ClusterDirectory::Stop() {
   std::deque<Job> abandoned;
+  std::deque<NodeJob> unresolved;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     abandoned.swap(jobs_);
+    unresolved.swap(resolves_);
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   for (Job& job : abandoned) job.done(Placement{});
+  for (NodeJob& job : unresolved) job.done(std::nullopt);
 }
 
 std::optional<Placement> ClusterDirectory::Cached(const std::string& object) {
@@ -79,6 +82,19 @@ void ClusterDirectory::Locate(std::string object, std::function<void(Placement)>
     }
   }
   done(Placement{});
+}
+
+void ClusterDirectory::Resolve(std::string node,
+                               std::function<void(std::optional<std::string>)> done) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_ && resolves_.size() < kMaxQueued) {
+      resolves_.push_back(NodeJob{std::move(node), std::move(done)});
+      wake_.notify_one();
+      return;
+    }
+  }
+  done(std::nullopt);
 }
 
 void ClusterDirectory::Forget(const std::string& object) {
@@ -155,18 +171,21 @@ std::vector<Placement> ClusterDirectory::LookUp(PgConnection& connection,
 void ClusterDirectory::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
-    wake_.wait_for(lock, kNodesEvery, [this] { return stopping_ || !jobs_.empty(); });
+    wake_.wait_for(lock, kNodesEvery,
+                   [this] { return stopping_ || !jobs_.empty() || !resolves_.empty(); });
     if (stopping_) break;
     std::vector<Job> batch;
     while (!jobs_.empty() && batch.size() < 500) {
       batch.push_back(std::move(jobs_.front()));
       jobs_.pop_front();
     }
+    std::deque<NodeJob> resolving;
+    resolving.swap(resolves_);
     lock.unlock();
     std::vector<Placement> placements(batch.size());
     try {
       PgConnection& connection = session_.Get();
-      if (Clock::now() - nodes_read_ >= kNodesEvery) {
+      if (!resolving.empty() || Clock::now() - nodes_read_ >= kNodesEvery) {
         RefreshNodes(connection);
         nodes_read_ = Clock::now();
       }
@@ -179,6 +198,8 @@ void ClusterDirectory::Run() {
       Log(LogLevel::kWarn, std::string("cluster directory: ") + e.what());
     }
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(placements[i]));
+    // Answered from the nodes just read (or, if that failed, from the last refresh).
+    for (NodeJob& job : resolving) job.done(AddressOf(job.node));
     lock.lock();
   }
 }

@@ -6,10 +6,10 @@
 // Lookups run on one thread of their own with their own PostgreSQL connection, so that no
 // event-loop thread waits for PostgreSQL: Locate() queues (at most kMaxQueued lookups wait; past
 // that the answer is kUnavailable at once) and the lookups queued together go in one statement.
-// The live nodes are re-read at most every kNodesEvery. Owners found live are cached for
-// kCacheFor (at most kMaxCached objects), and only while their node's lease is live as last read;
-// a stale entry only costs a "not owner" answer from the named node and one retry, since
-// `owners` stays the authority.
+// The live nodes are re-read at most every kNodesEvery (at once for Resolve()). Owners found live
+// are cached for kCacheFor (at most kMaxCached objects), and only while their node's lease is live
+// as last read; a stale entry only costs a "not owner" answer from the named node and one retry,
+// since `owners` stays the authority.
 //
 // Lifetime: Start() before use; Stop() before the callbacks' targets go (queued lookups then
 // answer kUnavailable). Threading: every method may be called from any thread.
@@ -69,12 +69,24 @@ class ClusterDirectory {
   void ForgetAll();
   // The address of a node that was live at the last refresh.
   std::optional<std::string> AddressOf(const std::string& node);
+  // The address of `node` as PostgreSQL says now: the live nodes are read again at once (one
+  // statement for every Resolve() queued together), then `done` runs once, on the directory's
+  // thread (or at once when the queue is full or the directory stopped), with the address, or
+  // nullopt if `node` holds no live lease (or PostgreSQL could not be asked). For an answer that
+  // names an owner AddressOf() does not know: a node that registered since the last refresh
+  // (kNodesEvery), which took the object while this node placed it elsewhere. `done` must not
+  // block.
+  void Resolve(std::string node, std::function<void(std::optional<std::string>)> done);
   const std::string& self() const { return self_; }
 
  private:
   struct Job {
     std::string object;
     std::function<void(Placement)> done;
+  };
+  struct NodeJob {
+    std::string node;
+    std::function<void(std::optional<std::string>)> done;
   };
   struct CacheEntry {
     Placement placement;
@@ -89,6 +101,7 @@ class ClusterDirectory {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;
+  std::deque<NodeJob> resolves_;
   std::unordered_map<std::string, CacheEntry> cache_;
   std::vector<std::string> live_nodes_;                     // names, guarded by mutex_
   std::unordered_map<std::string, std::string> addresses_;  // node -> addr, guarded by mutex_

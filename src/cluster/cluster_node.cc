@@ -77,6 +77,9 @@ void ClusterNode::Start() {
   lease.node = options_.node;
   lease.addr = options_.advertise;
   lease.on_lost = options_.on_lost;
+  lease.may_register = [this](int generation) {
+    return !control_gate_ || control_generation_ == generation;
+  };
   lease.load = [this] {
     NodeLoad load;
     if (CommitFlusher* flusher = flusher_for_lease_.load(std::memory_order_acquire)) {
@@ -87,8 +90,8 @@ void ClusterNode::Start() {
     }
     return load;
   };
+  // Registered by Register(), once the node can serve.
   lease_ = std::make_unique<NodeLease>(std::move(lease));
-  lease_->Start();
   CommitFlusher::Options flusher;
   flusher.session = SessionFor(options_.conninfo);
   flusher.node = options_.node;
@@ -104,6 +107,13 @@ void ClusterNode::Start() {
   for (auto& session : sessions_) {
     threads_.emplace_back([this, s = session.get()] { RunJobs(s); });
   }
+}
+
+void ClusterNode::Register() { lease_->Start(); }
+
+void ClusterNode::ControlCaughtUp(int generation) {
+  control_generation_ = generation;
+  if (lease_) lease_->Wake();
 }
 
 void ClusterNode::Stop(bool release) {

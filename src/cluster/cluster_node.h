@@ -9,12 +9,13 @@
 // not hold up a small one; jobs of one object (an activation, a snapshot, an overflowed commit
 // shipped whole) run one at a time, in the order they were queued.
 //
-// Lifetime: Start() before the event loops run; Stop() after they have stopped producing
+// Lifetime: Start() before the event loops run; Register() once the node can serve (it has
+// applied the control plane's log and listens); Stop() after the loops have stopped producing
 // commits (everything queued then fails) and before the loops' io_contexts are destroyed, since
 // completions are posted to them.
 //
-// Threading: every method may be called from any thread. Start() throws PgError or
-// std::runtime_error.
+// Threading: every method may be called from any thread. Start() and Register() throw PgError
+// or std::runtime_error.
 #pragma once
 
 #include <atomic>
@@ -84,8 +85,16 @@ class ClusterNode {
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
 
-  // Migrates the schema, takes the node's lease and starts the flusher and activation threads.
+  // Migrates the schema and starts the flusher, the directory and the activation threads. The
+  // node is not live yet: no node places an object on it, and it activates none (serving() is
+  // false) until Register().
   void Start();
+  // Takes the node's lease (generation 1; NodeLease::Start: waits while another process holds
+  // the name), which makes the node live: other nodes place objects on it from their next
+  // refresh. Called once the node can serve what is placed on it, as a lost lease is registered
+  // again only then: the control plane's log applied (ControlCaughtUp(1)) and the server
+  // listening. Once, after Start().
+  void Register();
   // Stops activating (queued activations fail), stops the flusher (its queue fails), then the
   // lease; with `release`, the node's objects are released for others to take at once.
   void Stop(bool release);
@@ -98,13 +107,22 @@ class ClusterNode {
 
   // The control plane's gate (enabled in `dorm serve --cluster`): under each lease generation,
   // objects are activated only once the node has applied the cluster's control-plane log up to
-  // its end as read after the generation began (ControlCaughtUp), so that a node that lost its
-  // lease (cut from PostgreSQL) never serves an object with code the cluster has replaced
-  // meanwhile. Until then control_current() is false and the runtime answers a retryable 503.
+  // its end as read once the previous generation had ended (ControlCaughtUp), so that a node that
+  // lost its lease (paused, or cut from PostgreSQL) never serves an object with code the cluster
+  // has replaced meanwhile. Until then control_current() is false and the runtime answers a
+  // retryable 503. A lost lease is registered again only once the log was so applied
+  // (NodeLeaseOptions::may_register), and the first one (Register()) too: the node is not among
+  // the live nodes, and no other node places an object on it, before it may activate objects.
   void EnableControlGate() { control_gate_ = true; }
-  // The log was applied to its end, read while `generation` was the lease's generation.
-  void ControlCaughtUp(int generation) { control_generation_ = generation; }
-  bool control_current() const { return !control_gate_ || control_generation_ == generation(); }
+  // The log was applied to its end, read while `generation` was serving_generation(); a lease
+  // waiting to register under it goes on at once.
+  void ControlCaughtUp(int generation);
+  bool control_current() const {
+    return !control_gate_ || control_generation_ == serving_generation();
+  }
+  // The lease generation the node serves under next: generation() while its lease is held, the
+  // next one while it is lost (NodeLease::next_generation). Read it before reading the log.
+  int serving_generation() const { return lease_ ? lease_->next_generation() : 0; }
 
   // Takes `object` for this node and rebuilds its database file at `db_path` from the log, unless
   // a copy kept with KeepLocalCopy says the file is the log up to a row that is still the log's

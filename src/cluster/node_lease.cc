@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "util/crypto.h"
 
@@ -28,6 +29,17 @@ UPDATE nodes SET lease_until = now() + $3::bigint * interval '1 millisecond',
   reported_at = now()
 WHERE node = $1 AND incarnation = $2 AND lease_until > now()
 RETURNING 1)sql";
+
+// Before the node registers: it holds no object (each must be taken again under the new
+// registration, with a new epoch), yet once its lease is live, `owners` would name it the live
+// owner of every object it had. A node that was asked for one of them while this one was out
+// (placed there by rendezvous hashing among the nodes then live) could then not take it, and
+// could only send the request on to a node it may not know yet. Released, such an object is
+// taken by whichever node is asked for it. Never while another process holds the name's lease.
+constexpr const char* kReleaseBeforeRegister = R"sql(
+UPDATE owners SET node = NULL
+WHERE node = $1 AND NOT EXISTS (
+  SELECT 1 FROM nodes WHERE node = $1 AND lease_until > now() AND incarnation <> $2))sql";
 
 constexpr const char* kReleaseNode = R"sql(
 WITH me AS (
@@ -57,12 +69,26 @@ void NodeLease::SetDeadline(Clock::time_point started) {
 }
 
 bool NodeLease::TryRegister(PgSession& session, Clock::time_point started) {
+  const int generation = next_generation_.load(std::memory_order_acquire);
+  if (released_for_ != generation) {
+    // Once per registration: a release that fails (or times out, on a very large `owners`) is
+    // not tried again, and the node registers all the same (its objects are then taken again
+    // as requests reach it).
+    released_for_ = generation;
+    try {
+      session.Exec(kReleaseBeforeRegister,
+                   {PgParam::Text(options_.node), PgParam::Text(incarnation_)}, options_.ttl);
+    } catch (const PgError&) {
+    }
+  }
   std::string ttl = std::to_string(options_.ttl.count());
   PgResult result = session.Exec(kRegister,
                                  {PgParam::Text(options_.node), PgParam::Text(options_.addr),
                                   PgParam::Text(ttl), PgParam::Text(incarnation_)},
                                  options_.renew_every);
   if (result.rows() != 1) return false;
+  // The generation first: whoever sees the lease valid sees its generation.
+  generation_.store(generation, std::memory_order_release);
   SetDeadline(started);
   return true;
 }
@@ -87,6 +113,7 @@ bool NodeLease::TryRenew(PgSession& session, Clock::time_point started) {
 
 void NodeLease::Start() {
   if (thread_.joinable()) throw std::logic_error("lease already started");
+  next_generation_.store(1, std::memory_order_release);
   Clock::time_point give_up = Clock::now() + options_.register_wait;
   std::string last_error = "the name is held by another process's live lease";
   for (;;) {
@@ -104,7 +131,6 @@ void NodeLease::Start() {
         std::min(give_up, started + std::min(options_.renew_every, milliseconds(100))));
   }
   holding_ = true;
-  generation_.store(1, std::memory_order_release);
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
 }
@@ -112,7 +138,17 @@ void NodeLease::Start() {
 void NodeLease::Lost() {
   holding_ = false;
   deadline_.store(0, std::memory_order_release);
+  next_generation_.store(generation_.load(std::memory_order_acquire) + 1,
+                         std::memory_order_release);
   if (options_.on_lost) options_.on_lost();
+}
+
+void NodeLease::Wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
 }
 
 void NodeLease::Run() {
@@ -121,8 +157,10 @@ void NodeLease::Run() {
     {
       std::unique_lock lock(mutex_);
       Clock::time_point wake = holding_ ? std::min(next, deadline()) : next;
-      wake_.wait_until(lock, wake, [&] { return stopping_; });
+      wake_.wait_until(lock, wake, [&] { return stopping_ || woken_; });
       if (stopping_) return;
+      // A registration that waited for may_register goes at once.
+      if (std::exchange(woken_, false) && !holding_) next = Clock::now();
     }
     Clock::time_point now = Clock::now();
     if (holding_ && now >= deadline()) {
@@ -135,9 +173,10 @@ void NodeLease::Run() {
     try {
       if (holding_) {
         if (!TryRenew(session_, started)) Lost();
-      } else if (TryRegister(session_, started)) {
+      } else if ((!options_.may_register ||
+                  options_.may_register(next_generation_.load(std::memory_order_acquire))) &&
+                 TryRegister(session_, started)) {
         holding_ = true;
-        generation_.fetch_add(1, std::memory_order_acq_rel);
       }
     } catch (const PgError&) {
       // Unreachable or slow: keep trying until the deadline; the wait above notices it.

@@ -12,11 +12,17 @@
 // A renewal that PostgreSQL refuses (the lease had already run out there) or a deadline that
 // passes without a renewal loses the lease: `on_lost` runs once, on the lease's thread, and
 // valid() is false. The node then registers again (a new generation): every object it owned
-// before must be acquired again, with a new epoch.
+// before must be acquired again, with a new epoch. It registers only once `may_register` allows
+// the new generation (the node has caught up with what changed while it was out), so that no
+// other node places objects on it before it can serve them.
 //
 // Registration waits while another process holds a live lease under the same name: two
 // processes writing as one node would share epochs. A process tells itself from another by a
 // random incarnation token stored with the lease (nodes.incarnation).
+//
+// Before it registers, the node releases the objects `owners` still names it for (it holds none
+// of them: each must be taken again, with a new epoch), unless another process holds the name's
+// live lease; the node that is asked for one of them first takes it.
 //
 // Threading: the lease runs its own thread with its own connection. valid(), deadline() and
 // generation() may be called from any thread. Start() throws PgError or std::runtime_error.
@@ -55,6 +61,11 @@ struct NodeLeaseOptions {
   // Runs on the lease's thread before each renewal, which writes what it returns to the node's
   // row (`dorm cluster status`); must not block. Unset: zeros.
   std::function<NodeLoad()> load;
+  // Runs on the lease's thread before each attempt to register again after the lease was lost,
+  // with the generation it would register under (next_generation()); false: not yet (it asks
+  // again at the next attempt, every renew_every, or at once after Wake()). Must not block.
+  // Unset: always. Start()'s first registration does not ask.
+  std::function<bool(int generation)> may_register;
 };
 
 class NodeLease {
@@ -80,8 +91,14 @@ class NodeLease {
   Clock::time_point deadline() const {
     return Clock::time_point(Clock::duration(deadline_.load(std::memory_order_acquire)));
   }
-  // Incremented each time the node registers anew after losing its lease (1 after Start()).
+  // Incremented each time the node registers anew after losing its lease (1 after Start()); set
+  // before valid() becomes true under it.
   int generation() const { return generation_.load(std::memory_order_acquire); }
+  // The generation the node serves under next: generation() while the lease is held, the one it
+  // registers under before Start() (1) and once it was lost.
+  int next_generation() const { return next_generation_.load(std::memory_order_acquire); }
+  // A lease waiting to register again (may_register said no) asks again at once.
+  void Wake();
   const std::string& node() const { return options_.node; }
 
  private:
@@ -97,10 +114,13 @@ class NodeLease {
   std::string incarnation_;
   std::atomic<Clock::rep> deadline_{0};
   std::atomic<int> generation_{0};
+  std::atomic<int> next_generation_{1};
   bool holding_ = false;  // lease thread only, after Start()
+  int released_for_ = 0;  // the generation whose registration released the node's objects
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool woken_ = false;  // Wake() was called; mutex_
   std::thread thread_;
 };
 

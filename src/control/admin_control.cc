@@ -392,8 +392,10 @@ std::vector<AdminService::ClusterObjects> AdminService::PlanClusterObjects(
 
 std::optional<HttpResponseData> AdminService::ApplyPending(long long want) {
   std::optional<HttpResponseData> answer;
-  // Read before the log: the end found below is at least the end as of this generation.
-  const int generation = cluster_node_ ? cluster_node_->generation() : 0;
+  // Read before the log: the end found below is at least the end as of this generation's start
+  // (or, while the lease is lost, as of its loss: the next generation registers once it is
+  // applied).
+  const int generation = cluster_node_ ? cluster_node_->serving_generation() : 0;
   cluster::ControlLog& log = control_->log();
   for (;;) {
     std::vector<cluster::ControlChange> changes = log.Since(control_->applied(), 32);

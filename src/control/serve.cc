@@ -734,6 +734,22 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
       js::ShutdownV8();
       return 1;
     }
+    // Cluster mode: the node becomes live (other nodes place objects on it) only now that it
+    // runs the cluster's code and accepts connections, as after a lost lease; before, it would
+    // have been placed objects that it answered with a retryable 503.
+    if (cluster_node) {
+      try {
+        cluster_node->Register();
+      } catch (const std::exception& e) {
+        std::cerr << "dorm: cannot join the cluster: " << e.what() << "\n";
+        server.StopAccepting();
+        if (control_sync) control_sync->Stop();
+        cluster_node->Stop(/*release=*/true);
+        pool.Stop();
+        js::ShutdownV8();
+        return 1;
+      }
+    }
     std::string address = "http://" + options.http.host + ":" + std::to_string(port);
     {
       std::ofstream out(data_dir + "/server-address", std::ios::trunc);

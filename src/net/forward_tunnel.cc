@@ -81,10 +81,26 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
         accounts_(std::move(accounts)),
         resume_(std::move(resume)) {
     ++accounts_->http_connections;
-    // Where the request ends can be told (so that both connections may go on after it): no body,
-    // or a Content-Length, on HTTP/1.1.
-    framed_ = !job_.upgrade && job_.version == 11 && (!job_.has_body || job_.body_length);
+    // Where the request ends can be told (so that both connections may go on after it): on
+    // HTTP/1.1, by its Content-Length, or by following its chunks (as the response's are).
+    framed_ = !job_.upgrade && job_.version == 11;
     remaining_ = job_.body_length.value_or(0);
+    body_done_ = !job_.has_body;
+    if (framed_ && job_.has_body && !job_.body_length) {
+      // A chunked body: a parser given the head's framing alone (the client's head was parsed
+      // already) finds where the body ends in the bytes that follow.
+      static constexpr char kChunkedHead[] =
+          "POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n";
+      req_parser_.emplace();
+      req_parser_->body_limit(boost::none);  // the owner applies its own
+      boost::system::error_code ec;
+      req_parser_->put(asio::buffer(kChunkedHead, sizeof kChunkedHead - 1), ec);
+      if ((ec && ec != http::error::need_more) || !req_parser_->is_header_done()) {
+        req_parser_.reset();  // cannot happen: the connections then end with the response
+        framed_ = false;
+      }
+      if (req_parser_) req_parser_->eager(true);
+    }
     // The body waits for the owner's "100 Continue" (HTTP/1.1 only: an HTTP/1.0 server never
     // sends one), so that an owner that answers "not owner" or falls silent has read none of it.
     ask_continue_ = job_.has_body && job_.version == 11;
@@ -153,6 +169,26 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
                                 self->ArmWait(cluster::kForwardAnswerWait);
                                 self->SendHead();
                               });
+        });
+  }
+
+  // Looks `owner` up (ClusterDirectory::Resolve), then sends the request there as the next hop,
+  // or answers "moved" if it holds no live lease. Nothing of the request went to the node that
+  // named it (the replay rule's case (a)); that node's connection is closed meanwhile, and the
+  // handlers of its attempt do nothing.
+  void ResolveOwner(const std::string& owner) {
+    ++attempt_;
+    timer_.cancel();
+    boost::system::error_code ignored;
+    peer_.close(ignored);
+    cluster_.directory().Resolve(
+        owner, [self = shared_from_this(), owner, attempt = attempt_,
+                executor = client_.get_executor()](std::optional<std::string> addr) {
+          asio::post(executor, [self, owner, attempt, addr = std::move(addr)] {
+            if (attempt != self->attempt_ || self->closed_) return;
+            if (!addr) return self->Fail(kMovedMessage);
+            self->Attempt(owner, *addr, self->hops_ + 1);
+          });
         });
   }
 
@@ -270,8 +306,13 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
       // request is sent again. Only if none of its body went: a body already passed on is gone
       // (the owner answers before its "100 Continue", so that is only HTTP/1.0's, or an
       // ownership change between the owner's check and its activation).
-      if (!upstream_started_ && hops_ < cluster::kMaxForwardHops && addr) {
-        return Attempt(owner, *addr, hops_ + 1);
+      if (!upstream_started_ && hops_ < cluster::kMaxForwardHops) {
+        if (addr) return Attempt(owner, *addr, hops_ + 1);
+        // An owner this node has not seen live yet (it registered since the directory's last
+        // refresh, and took the object while this node placed it on another): its address as
+        // PostgreSQL says now.
+        if (!owner.empty() && owner != node_ && owner != cluster_.node())
+          return ResolveOwner(owner);
       }
       return Fail(kMovedMessage);
     }
@@ -393,7 +434,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     if (closed_ || !response_done_) return;
     if (!request_done_) {
       // The owner answered before the whole body went (it closes its side): so does this.
-      if (!upstream_started_ || remaining_ > 0) return CloseAll();
+      if (!upstream_started_ || !body_done_) return CloseAll();
       return;  // the body's last bytes are being written: SendBody() finishes
     }
     const bool owner_keeps = !framing_lost_ && res_parser_ && res_parser_->keep_alive();
@@ -432,10 +473,9 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     upstream_started_ = true;
     if (framed_) {
       // The body's bytes go; the rest of what was read is the client's next request.
-      const size_t body = static_cast<size_t>(std::min<uint64_t>(remaining_, client_bytes_.size()));
+      const size_t body = TakeBody(client_bytes_.data(), client_bytes_.size());
       leftover_ = client_bytes_.substr(body);
       client_bytes_.resize(body);
-      remaining_ -= body;
       if (client_bytes_.empty()) return SendBody();
       asio::async_write(peer_, asio::buffer(client_bytes_),
                         [self = shared_from_this()](boost::system::error_code ec, size_t) {
@@ -482,25 +522,71 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     });
   }
 
-  // The rest of a body of known length, read from the client no further than its end.
+  // The rest of a framed body, up to its end: a body of known length is read no further than
+  // its end; a chunked body's last read may hold the start of the client's next request, kept
+  // for it (leftover_).
   void SendBody() {
-    if (remaining_ == 0) {
+    if (body_done_) {
       request_done_ = true;
       return Finish();
     }
-    up_.resize(static_cast<size_t>(std::min<uint64_t>(kPumpBytes, remaining_)));
+    up_.resize(req_parser_ ? kPumpBytes
+                           : static_cast<size_t>(std::min<uint64_t>(kPumpBytes, remaining_)));
     client_.async_read_some(asio::buffer(up_),
                             [self = shared_from_this()](boost::system::error_code ec, size_t n) {
                               if (self->closed_) return;
                               if (ec) return self->CloseAll();  // the client left mid-body
-                              self->remaining_ -= n;
-                              asio::async_write(self->peer_, asio::buffer(self->up_.data(), n),
+                              const size_t body = self->TakeBody(self->up_.data(), n);
+                              self->leftover_.append(self->up_.data() + body, n - body);
+                              asio::async_write(self->peer_, asio::buffer(self->up_.data(), body),
                                                 [self](boost::system::error_code ec, size_t) {
                                                   if (self->closed_ || ec)
                                                     return;  // the owner's answer says why
                                                   self->SendBody();
                                                 });
                             });
+  }
+
+  // Of `n` bytes the client sent after the request head, how many belong to the body (the
+  // rest is its next request); notes the body's end (body_done_).
+  size_t TakeBody(const char* data, size_t n) {
+    if (!req_parser_) {
+      const size_t body = static_cast<size_t>(std::min<uint64_t>(remaining_, n));
+      remaining_ -= body;
+      if (remaining_ == 0) body_done_ = true;
+      return body;
+    }
+    if (request_framing_lost_) return n;
+    // As FeedResponse: bytes the parser leaves (an incomplete chunk header) are the body's too,
+    // since its end comes after them; they are given again with the next ones.
+    const size_t before = req_pending_.size();
+    req_pending_.append(data, n);
+    size_t used = 0;
+    while (used < req_pending_.size() && !req_parser_->is_done()) {
+      req_parser_->get().body().data = scratch_.data();
+      req_parser_->get().body().size = scratch_.size();
+      boost::system::error_code ec;
+      const size_t step = req_parser_->put(
+          asio::buffer(req_pending_.data() + used, req_pending_.size() - used), ec);
+      used += step;
+      if (ec == http::error::need_buffer) continue;
+      if (ec == http::error::need_more) break;
+      if (ec || step == 0) {
+        // Not a chunked body as Beast reads it (the owner's parser refuses it too): the bytes
+        // flow on, and the connections end with the response (the body never ends).
+        request_framing_lost_ = true;
+        req_pending_.clear();
+        return n;
+      }
+    }
+    if (!req_parser_->is_done()) {
+      req_pending_.erase(0, used);
+      return n;
+    }
+    body_done_ = true;
+    const size_t mine = used > before ? used - before : 0;
+    req_pending_.clear();
+    return std::min(mine, n);
   }
 
   // The client stopped sending (or the owner stopped reading): the owner is told the request is
@@ -585,12 +671,17 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   bool upstream_started_ = false;  // bytes of the body may have reached the owner
   bool closed_ = false;
   // Kept connections (framed_ requests only).
-  bool framed_ = false;      // the request's end can be told
-  uint64_t remaining_ = 0;   // bytes of its body not yet read from the client
-  std::string leftover_;     // bytes of the client's next request, read with this one
-  std::string peer_addr_;    // the address the current attempt went to
-  bool reused_ = false;      // its connection was a kept one
-  bool fresh_only_ = false;  // the next attempt opens a new connection
+  bool framed_ = false;     // the request's end can be told
+  uint64_t remaining_ = 0;  // bytes of its body not yet read from the client (Content-Length)
+  bool body_done_ = false;  // all of the body was read from the client
+  // A chunked body's framing, followed as it passes (framed_ requests with a chunked body).
+  std::optional<http::request_parser<http::buffer_body>> req_parser_;
+  std::string req_pending_;            // body bytes the parser has yet to take
+  bool request_framing_lost_ = false;  // the body could not be parsed: it never ends
+  std::string leftover_;               // bytes of the client's next request, read with this one
+  std::string peer_addr_;              // the address the current attempt went to
+  bool reused_ = false;                // its connection was a kept one
+  bool fresh_only_ = false;            // the next attempt opens a new connection
   bool request_done_ = false;
   std::optional<http::response_parser<http::buffer_body>> res_parser_;
   std::string res_pending_;  // response bytes the parser has yet to take

@@ -8,11 +8,12 @@
 // loop has one (net/peer_connections.h: idle ones are closed after ForwardJob::idle_timeout,
 // well below the owners' keep-alive timeout, and one the owner closed or wrote to meanwhile is
 // never handed out). The response's framing is parsed as it passes (Beast's parser), and so is
-// the request's when it has a Content-Length (or no body); once both have ended cleanly, the
-// connection to the owner goes back to the pool, and the client's connection goes on with its
-// next request (`resume`, with the bytes already read of it) if the client and the owner both
-// keep it. A chunked request body, an HTTP/1.0 request, a WebSocket upgrade, or a response that
-// does not end cleanly closes the connections afterwards.
+// the request body's (its Content-Length, or its chunks, through a parser of their own); once
+// both have ended cleanly, the connection to the owner goes back to the pool, and the client's
+// connection goes on with its next request (`resume`, with the bytes already read of it) if the
+// client and the owner both keep it. An HTTP/1.0 request, a WebSocket upgrade, a chunked body
+// that cannot be parsed, or a response that does not end cleanly closes the connections
+// afterwards.
 //
 // A request with a body (HTTP/1.1) is sent with `Expect: 100-continue`, and its body only once
 // the owner answers "100 Continue", which it does only after making sure it owns the object.
@@ -21,7 +22,9 @@
 // when it provably never reached the object:
 //   (a) the owner answered "not owner" (421 with x-dorm-owner, which it sends only for a request
 //       its object never saw) and none of the body was sent to it: the request goes to the owner
-//       it names (a request whose body went gets 503 "moved", to retry);
+//       it names, looked up first if this node has not seen it live yet
+//       (ClusterDirectory::Resolve; a request whose body went, or an owner without a live lease,
+//       gets 503 "moved", to retry);
 //   (b) the connection failed before the request's head was all written: the owner dispatches
 //       nothing before it has a whole head. On a kept connection the request goes again on a
 //       new one; a new connection that fails so gives 503 "not available", to retry.
@@ -29,8 +32,10 @@
 // cluster::kForwardAnswerWait before its final answer head) gives the client 503 saying that the
 // outcome is unknown: the owner may have run the request, its commit durable before any other
 // node took the object. The owner answers "102 Processing" as it begins with a forwarded
-// request and then every cluster::kForwardProgressEvery (not relayed), so that only a paused or
-// cut-off owner is silent that long. The directory forgets the object after any failure.
+// request (for one with a body, as it begins taking the object, before its "100 Continue") and
+// then every cluster::kForwardProgressEvery (not relayed), so that only a paused or cut-off
+// owner is silent that long, however long it takes to restore the object. The directory forgets the
+// object after any failure.
 //
 // The owner itself never forwards a forwarded request further, and a request makes at most
 // cluster::kMaxForwardHops hops, so requests cannot loop.

@@ -602,7 +602,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // took meanwhile goes on there (or, if forwarded, is answered "not owner") with its body unread,
   // and a forwarding node's "100 Continue" means the owner is here. One without a body is
   // dispatched at once, and redirected the same way if its activation finds another owner
-  // (OnAnswer), so that the common request costs no extra step.
+  // (OnAnswer), so that the common request costs no extra step. Taking the object may restore it
+  // from the log for long: meanwhile a forwarding node hears "102 Processing" at once and every
+  // kForwardProgressEvery (ArmProgress), so that it tells this node from a paused one, and the
+  // "100 Continue" (or the refusal) is written only once no 102 is being written (OnProbed).
   void ServeHere() {
     if (!body_pending_) {
       ContinueAdmitted();
@@ -619,10 +622,25 @@ class Session : public std::enable_shared_from_this<Session> {
             self->OnProbed(std::move(answer));
           });
         });
+    if (forwarded_) ArmProgress(/*first=*/true);
   }
 
   void OnProbed(runtime::HttpResponseData answer) {
-    if (answer.owned_elsewhere && GoToOwner(answer.owner_node)) return;
+    if (progress_writing_) {
+      held_probe_ = std::move(answer);  // goes on once the interim answer is out (ArmProgress)
+      return;
+    }
+    if (progress_timer_) progress_timer_->cancel();
+    if (answer.owned_elsewhere) {
+      auto held = std::make_shared<runtime::HttpResponseData>(std::move(answer));
+      if (GoToOwner(held->owner_node, [self = shared_from_this(), held] {
+            held->owned_elsewhere = false;  // the owner could not be found: answered as it is
+            self->OnProbed(std::move(*held));
+          })) {
+        return;
+      }
+      answer = std::move(*held);
+    }
     if (!answer.runtime_error) {
       ContinueAdmitted();
       return;
@@ -637,8 +655,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // The object's activation found that node `owner` owns it. A forwarded request is answered
   // "not owner", naming it, and the forwarding node goes on there; a client's request is
   // forwarded there itself. Returns false (the caller answers) when that cannot be done: the
-  // owner is unknown, is this node, or is not among the live nodes.
-  bool GoToOwner(const std::string& owner) {
+  // owner is unknown or is this node. An owner the directory has not seen live yet (it registered
+  // since the last refresh) is looked up (ClusterDirectory::Resolve) while nothing is read, and
+  // then `otherwise` runs, on the loop, if it holds no live lease.
+  bool GoToOwner(const std::string& owner, std::function<void()> otherwise) {
     if (forwarded_) {
       auto moved = Plain(cluster::kNotOwnerStatus, runtime::kOwnedElsewhereMessage);
       moved.headers.emplace_back(cluster::kOwnerHeader, owner);
@@ -651,13 +671,27 @@ class Session : public std::enable_shared_from_this<Session> {
     cluster::ClusterDirectory& directory = server_.cluster()->directory();
     directory.Forget(object_key_);
     if (owner.empty() || owner == directory.self()) return false;
-    std::optional<std::string> addr = directory.AddressOf(owner);
-    if (!addr) return false;
     cluster::Placement placement;
     placement.kind = cluster::Placement::Kind::kRemote;
     placement.node = owner;
-    placement.addr = *addr;
-    Forward(placement);
+    if (std::optional<std::string> addr = directory.AddressOf(owner)) {
+      placement.addr = std::move(*addr);
+      Forward(placement);
+      return true;
+    }
+    phase_ = Phase::kDispatched;
+    Disarm();
+    directory.Resolve(owner, [self = shared_from_this(), seq = ++place_seq_,
+                              placement = std::move(placement), otherwise = std::move(otherwise)](
+                                 std::optional<std::string> addr) mutable {
+      asio::post(self->io_, [self, seq, placement = std::move(placement),
+                             otherwise = std::move(otherwise), addr = std::move(addr)]() mutable {
+        if (seq != self->place_seq_ || self->phase_ != Phase::kDispatched) return;
+        if (!addr) return otherwise();
+        placement.addr = std::move(*addr);
+        self->Forward(placement);
+      });
+    });
     return true;
   }
 
@@ -951,6 +985,8 @@ class Session : public std::enable_shared_from_this<Session> {
                               self->progress_writing_ = false;
                               std::optional<runtime::HttpResponseData> held =
                                   std::exchange(self->held_answer_, std::nullopt);
+                              std::optional<runtime::HttpResponseData> probed =
+                                  std::exchange(self->held_probe_, std::nullopt);
                               if (ec) {
                                 if (held && held->body_stream) held->body_stream->Cancel();
                                 if (held && held->web_socket_id != 0) {
@@ -961,6 +997,10 @@ class Session : public std::enable_shared_from_this<Session> {
                               }
                               if (held) {
                                 self->Write(std::move(*held));
+                                return;
+                              }
+                              if (probed) {
+                                self->OnProbed(std::move(*probed));
                                 return;
                               }
                               self->ArmProgress(/*first=*/false);
@@ -980,8 +1020,13 @@ class Session : public std::enable_shared_from_this<Session> {
     // A client's request without a body, dispatched here because the directory named this node:
     // it goes on to the node that took the object meanwhile (ServeHere).
     if (response.owned_elsewhere && !forwarded_ && internal_ == Internal::kNone && !had_body_ &&
-        server_.cluster() && !object_key_.empty() && GoToOwner(response.owner_node)) {
-      return;
+        server_.cluster() && !object_key_.empty()) {
+      auto held = std::make_shared<runtime::HttpResponseData>(std::move(response));
+      if (GoToOwner(held->owner_node,
+                    [self = shared_from_this(), held] { self->Write(std::move(*held)); })) {
+        return;
+      }
+      response = std::move(*held);
     }
     if (response.owned_elsewhere) {
       if (forwarded_) {
@@ -1769,6 +1814,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<asio::steady_timer> progress_timer_;
   bool progress_writing_ = false;
   std::optional<runtime::HttpResponseData> held_answer_;
+  // The ownership probe's answer (ServeHere), come while a "102 Processing" was being written.
+  std::optional<runtime::HttpResponseData> held_probe_;
   // The body of the response being written, while it streams (see WriteStreamed).
   std::shared_ptr<runtime::ResponseStream> stream_;
   bool chunked_ = false;          // framed as chunks; else raw under a Content-Length

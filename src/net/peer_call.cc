@@ -306,15 +306,20 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       std::optional<std::string> addr;
       if (!owner.empty() && owner != cluster_.node()) addr = cluster_.directory().AddressOf(owner);
       CloseSocket();
-      if (hops_ < cluster::kMaxForwardHops && !streaming_body_ && addr) {
-        // The body (if any) was sent whole and is gone from call_: rebuild the attempt from the
-        // copy kept for it.
-        if (retry_) {
-          auto next = std::make_shared<PeerCall>(io_, cluster_, std::move(*retry_), options_,
-                                                 std::move(done_));
-          retry_.reset();
-          finished_ = true;
-          next->Attempt(owner, *addr, hops_ + 1);
+      if (hops_ < cluster::kMaxForwardHops && !streaming_body_ && retry_) {
+        if (addr) return AttemptNext(owner, *addr);
+        if (!owner.empty() && owner != node_ && owner != cluster_.node()) {
+          // An owner this node has not seen live yet (it registered since the directory's last
+          // refresh): its address as PostgreSQL says now. Nothing else touches the call
+          // meanwhile (its answer head was read: the timer does nothing).
+          cluster_.directory().Resolve(
+              owner, [self = shared_from_this(), owner](std::optional<std::string> found) {
+                asio::post(self->io_, [self, owner, found = std::move(found)] {
+                  if (self->finished_) return;
+                  if (!found) return self->Answer(RetryableFailure(503, kPeerMovedMessage));
+                  self->AttemptNext(owner, *found);
+                });
+              });
           return;
         }
       }
@@ -479,6 +484,17 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
     runtime::HttpResponseData answer = RetryableFailure(503, runtime::kClusterUnavailableMessage);
     answer.headers.emplace_back("retry-after", "1");
     Answer(std::move(answer));
+  }
+
+  // Sends the call again, to `owner` at `addr`, as the next hop (after a "not owner" answer; the
+  // body, if any, was sent whole and is gone from call_: the attempt is rebuilt from the copy kept
+  // for it).
+  void AttemptNext(const std::string& owner, const std::string& addr) {
+    auto next =
+        std::make_shared<PeerCall>(io_, cluster_, std::move(*retry_), options_, std::move(done_));
+    retry_.reset();
+    finished_ = true;
+    next->Attempt(owner, addr, hops_ + 1);
   }
 
   void Answer(runtime::HttpResponseData answer) {

@@ -7,8 +7,9 @@
 //
 // - A request body the caller streams goes out chunked as the caller produces it.
 // - An owner that answers "not owner" (421 naming the owner) is asked once more, at the owner it
-//   names, if the call has no streamed body (hops bounded by cluster::kMaxForwardHops); otherwise
-//   the call fails with the retryable "moved" error.
+//   names, if the call has no streamed body (hops bounded by cluster::kMaxForwardHops; a named
+//   owner this node has not seen live yet is looked up first, ClusterDirectory::Resolve);
+//   otherwise the call fails with the retryable "moved" error.
 // - An owner that cannot be reached, or that sends no response head within head_timeout
 //   (counted from the last interim "102 Processing" it sent: the owner sends one every
 //   third of its own timeout while the callee works, so a slow callee is not mistaken for a node

@@ -86,9 +86,24 @@ void ThreadEngine::RouteClusterCall(EnginePool* pool, size_t home, uint64_t call
       }
       cluster::ClusterDirectory& directory = pool->shared().cluster->directory();
       directory.Forget(key);
-      std::optional<std::string> addr = directory.AddressOf(answer.owner_node);
-      if (!addr || answer.owner_node == directory.self()) {
+      if (answer.owner_node == directory.self()) {
         answered(std::move(answer));
+        return;
+      }
+      std::optional<std::string> addr = directory.AddressOf(answer.owner_node);
+      if (!addr) {
+        // An owner this node has not seen live yet (it registered since the directory's last
+        // refresh): its address as PostgreSQL says now; the call leaves from the caller's loop.
+        auto moved = std::make_shared<HttpResponseData>(std::move(answer));
+        auto call = std::make_shared<OutgoingCall>(std::move(*again));
+        directory.Resolve(
+            moved->owner_node, [pool, home, moved, call,
+                                answered = std::move(answered)](std::optional<std::string> found) {
+              boost::asio::post(pool->io(home), [pool, home, moved, call, answered, found] {
+                if (!found) return answered(std::move(*moved));
+                SendToPeer(pool, home, std::move(*call), moved->owner_node, *found, answered);
+              });
+            });
         return;
       }
       // On the callee's loop now: the call leaves from the caller's.

@@ -109,9 +109,10 @@ async function hit(node, object, cls = 'probe') {
 }
 
 // Hits the object until its answer satisfies `wanted`. A request in flight when a change reaches
-// the object's node fails with the reset (as on a single server), and one for an object of a node
-// that is taking its lease again (after it was cut from PostgreSQL) with a retryable 503: both
-// count as not yet.
+// the object's node fails with the reset (as on a single server), and one sent to a node that
+// lost its lease (cut from PostgreSQL) and has not registered again with a retryable 503 (it
+// serves no object, and may not reach PostgreSQL to find the owner): both count as not yet. (Once
+// it registers it has caught up, so no node is placed objects it answers 503.)
 async function hitUntil(node, object, wanted, what, cls = 'probe') {
   return waitFor(async () => {
     const res = await node.request(`/_do/${cls}/${object}/hit`);

@@ -288,6 +288,28 @@ test('a request with a body sent to a stale owner goes on to the new owner, its 
   assert.deepEqual(await ok(owner, `/_do/${CLASS}/${name}/get`), { node: to.name, n: 6 });
 });
 
+test('an owner that waits to take the object for a forwarded request with a body says it is alive: the request is answered, not "outcome unknown"', { timeout: TIMEOUT_MS }, async () => {
+  const name = 'slow-take';
+  const { key, owner, others } = await newObject(name);
+  const [to, via] = others;
+  await takeBehindOwnersBack(name, key, owner, to);
+  // A session that holds the object's row in `owners` makes the take wait about 4 s: longer than
+  // the forwarder's 3 s bound on an owner's silence, shorter than the take's statement timeout.
+  const sqlKey = key.replaceAll('\n', '/').replaceAll("'", "''");
+  const lock = pg.psqlInBackground(`BEGIN; SELECT 1 FROM owners WHERE replace(object, chr(10), '/') = '${sqlKey}' FOR UPDATE; ` +
+    'SELECT pg_sleep(4); COMMIT;');
+  await waitFor(() => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'") === '1',
+    { timeoutMs: 10000, intervalMs: 20, what: 'the lock on the owners row' });
+  const started = Date.now();
+  const added = await via.request(`/_do/${CLASS}/${name}/add`, { method: 'POST', body: '5', timeoutMs: 15000 });
+  const took = Date.now() - started;
+  await lock;
+  assert.equal(added.status, 200, added.text);
+  assert.deepEqual(added.json(), { node: to.name, n: 6, bytes: 1 });
+  assert.ok(took >= 3000, `answered after ${took} ms: the take waited for the lock`);
+  assert.deepEqual(await ok(owner, `/_do/${CLASS}/${name}/get`), { node: to.name, n: 6 });
+});
+
 // Until `answer()` is not the retryable 503 of a request that never reached an object: asks
 // again (safe, since the object did not run it). Returns the other answer.
 async function untilReached(answer, what) {
@@ -350,6 +372,41 @@ test('a request forwarded to a paused owner is answered 503 "outcome unknown" af
   const after = await ok(owner, `/_do/${CLASS}/${name}/get`);
   assert.notEqual(after.node, owner.name);
   assert.equal(after.n, 7);
+});
+
+test('a node resumed after a pause longer than its lease is placed objects only once it serves them: every request answered', { timeout: TIMEOUT_MS }, async () => {
+  const paused = nodes[1];
+  // Objects of `paused`, made through every node.
+  const objects = [];
+  for (let i = 0; objects.length < 12; i++) {
+    assert.ok(i < 500, `${paused.name} owns 12 of 500 new objects`);
+    const answer = await ok(nodes[i % 3], `/_do/${CLASS}/resume-${i}/incr`);
+    if (answer.node === paused.name) objects.push(`resume-${i}`);
+  }
+  const pids = [paused.proc.pid, paused.runtimePid()];
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  try {
+    await sleep(3000);  // past the lease's 2 s: the node registers anew when it resumes
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+  }
+  // Each object is first asked for at its own moment of the next 1.2 s (before the resumed node
+  // is live again, and after), then through every node in turn: each request is answered, by the
+  // resumed node or by the one that took the object meanwhile.
+  const refused = [];
+  const counts = new Map();
+  await Promise.all(objects.map(async (name, k) => {
+    await sleep(k * 100);
+    for (let round = 0; round < 2; round++) {
+      for (const node of nodes) {
+        const res = await node.request(`/_do/${CLASS}/${name}/incr`, { timeoutMs: 15000 });
+        if (res.status === 200) counts.set(name, res.json().n);
+        else refused.push(`${name} through ${node.name} at ${k * 100} ms: ${res.status} ${res.text}`);
+      }
+    }
+  }));
+  assert.deepEqual(refused, []);
+  for (const name of objects) assert.equal(counts.get(name), 7, `${name}: every write`);
 });
 
 // Sockets on `port` (listening ones aside) in this machine's TCP tables, at either end: each
@@ -425,6 +482,70 @@ test('forwarded requests keep connections: the client\'s goes on after the respo
   assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
 });
 
+// A POST on `agent`'s connections whose body is sent in `parts` without a Content-Length
+// (chunked); the answer with the socket it went on.
+function chunkedOnAgent(node, agent, reqPath, parts) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: node.port, method: 'POST', path: reqPath, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), socket: req.socket }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    for (const part of parts.slice(0, -1)) req.write(part);
+    req.end(parts.at(-1));
+  });
+}
+
+test('forwarded requests with a chunked body keep both connections', { timeout: TIMEOUT_MS }, async () => {
+  const { owner, others } = await ownerAndOther('kept-chunked');
+  const via = others[0];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set();
+  const before = socketsOn(owner.port);
+  let n = (await ok(via, `/_do/${CLASS}/kept-chunked/get`)).n;
+  try {
+    for (let i = 1; i <= 6; i++) {
+      // A body of a few chunks, one of them larger than what the forwarder passes at once.
+      const parts = [`part ${i};`, 'x'.repeat(100000 * i), ';end'];
+      const echo = await chunkedOnAgent(via, agent, `/_do/${CLASS}/kept-chunked/echo`, parts);
+      assert.equal(echo.status, 200, echo.body);
+      assert.equal(echo.headers['x-node'], owner.name);
+      assert.equal(echo.body, parts.join(''));
+      const added = await chunkedOnAgent(via, agent, `/_do/${CLASS}/kept-chunked/add`, ['1', '0']);
+      n += 10;
+      assert.deepEqual(JSON.parse(added.body), { node: owner.name, n, bytes: 2 });
+      for (const answer of [echo, added]) sockets.add(answer.socket);
+    }
+  } finally {
+    agent.destroy();
+  }
+  assert.equal(sockets.size, 1, 'every request on one client connection');
+  // Pipelined after chunked bodies (with a chunk extension, a trailer, and the last chunk in
+  // the same read as the next request): served in order.
+  const pipelined = await rawExchange(via.port,
+    `POST /_do/${CLASS}/kept-chunked/echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n` +
+    '3;note=1\r\nfir\r\n2\r\nst\r\n0\r\nx-trailer: t\r\n\r\n' +
+    `GET /_do/${CLASS}/kept-chunked/get HTTP/1.1\r\nhost: x\r\n\r\n` +
+    `POST /_do/${CLASS}/kept-chunked/echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n` +
+    '4\r\nlast\r\n0\r\n\r\n',
+    { count: 3 });
+  assert.deepEqual(pipelined.map((r) => [r.status, r.body.toString()]),
+    [[200, 'first'], [200, JSON.stringify({ node: owner.name, n })], [200, 'last']]);
+  // 15 requests forwarded to the owner: on one kept connection (two table entries), not one
+  // connection each.
+  const opened = socketsOn(owner.port) - before;
+  assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
+  // A chunked body that is not one (a chunk size that is no number): the owner's refusal reaches
+  // the client (the connection then ends, as on the owner itself), and the forwarding node goes
+  // on serving.
+  const [broken] = await rawExchange(via.port,
+    `POST /_do/${CLASS}/kept-chunked/add HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n1\r\n0\r\n\r\n`);
+  assert.deepEqual([broken.status, broken.body.toString()], [400, '{"error":"Malformed HTTP request: bad chunk."}']);
+  assert.deepEqual(await ok(via, `/_do/${CLASS}/kept-chunked/get`), { node: owner.name, n });
+});
+
 test('kill -9 of an owner: the surviving nodes serve its objects within 5 s, with every acknowledged write', { timeout: TIMEOUT_MS }, async () => {
   // Objects on the victim, with acknowledged writes made through every node.
   const victim = nodes[2];
@@ -484,11 +605,63 @@ test('kill -9 of an owner: the surviving nodes serve its objects within 5 s, wit
   }
 });
 
+// The key of the object named `name` of CLASS, as src/runtime/object_id.cc makes it: the id's
+// first half is an HMAC of the name under the SHA-256 of "app/class", its second an HMAC of the
+// first.
+function objectKey(name) {
+  const key = crypto.createHash('sha256').update(`default/${CLASS}`).digest();
+  const first = crypto.createHmac('sha256', key).update(name).digest().subarray(0, 16);
+  const check = crypto.createHmac('sha256', key).update(first).digest().subarray(0, 16);
+  return `default\n${CLASS}\n${Buffer.concat([first, check]).toString('hex')}`;
+}
+
+test('a node that starts is live only once it serves: new objects that hashing gives it, asked for through the others meanwhile, are all answered', { timeout: TIMEOUT_MS }, async () => {
+  // The killed node aside: a new node takes its place, while clients ask the two others for new
+  // objects, each one that rendezvous hashing gives the new node once it is live.
+  const ingress = nodes.slice(0, 2);
+  const joined = [...ingress.map((n) => n.name), 'fwd-d'];
+  const served = new Map();  // object name -> [node that ran it, the node asked]
+  const refused = [];
+  let running = true;
+  let next = 0;
+  const clients = [0, 1, 2, 3].map(async (c) => {
+    while (running) {
+      let name;
+      do name = `joining-${next++}`; while (rendezvous(joined, objectKey(name)) !== 'fwd-d');
+      const via = ingress[c % 2];
+      const res = await via.request(`/_do/${CLASS}/${name}/incr`, { timeoutMs: 15000 });
+      if (res.status === 200) served.set(name, [res.json().node, via]);
+      else refused.push(`${name} through ${via.name}: ${res.status} ${res.text}`);
+    }
+  });
+  let fresh;
+  try {
+    fresh = await startNode('fwd-d');
+    nodes.push(fresh);
+    // Both ingress nodes see the new lease within their directory's refresh (0.5 s).
+    await sleep(1500);
+  } finally {
+    running = false;
+    await Promise.all(clients);
+  }
+  assert.deepEqual(refused, []);
+  const onFresh = [...served].filter(([, [node]]) => node === fresh.name);
+  assert.ok(onFresh.length > 0, `objects placed on ${fresh.name}: ${served.size} served`);
+  // Each object placed on the new node is its one owner: asked again through the other ingress,
+  // the same count, written once; and PostgreSQL names it, under the key placement hashed.
+  const owners = new Map(ownersOf().map(([object, node]) => [object, node]));
+  for (const [name, [, via]] of onFresh.slice(0, 20)) {
+    const other = ingress.find((n) => n !== via);
+    assert.deepEqual(await ok(other, `/_do/${CLASS}/${name}/get`), { node: fresh.name, n: 1 });
+    assert.equal(owners.get(objectKey(name)), fresh.name, name);
+  }
+});
+
 test('values appended once through a non-owner stay unique while owners pause and die, on kept connections', { timeout: TIMEOUT_MS }, async () => {
-  // The killed node aside: a new node takes its place.
+  // The node started by the test above in place of the killed one.
   const ingress = nodes[0];
-  const fresh = await startNode('fwd-d');
-  nodes.push(fresh);
+  const fresh = nodes.find((n) => n.name === 'fwd-d');
+  assert.ok(fresh, 'fwd-d started');
   const pausable = nodes[1];
   // Objects owned by the two nodes that the faults hit, asked for through the third.
   const objects = [];
@@ -498,8 +671,7 @@ test('values appended once through a non-owner stay unique while owners pause an
   for (let i = 0; objects.filter((o) => o.owner === pausable).length < 3 || objects.filter((o) => o.owner === fresh).length < 3; i++) {
     assert.ok(Date.now() < placementDeadline, 'both nodes own some new objects within 20 s');
     if (i >= 20) await sleep(50);
-    // (A node that just started may be placed objects before it serves: 503 until then.)
-    const listed = await untilReached(() => ingress.request(`/_do/${CLASS}/unique-${i}/list`), `unique-${i}`);
+    const listed = await ingress.request(`/_do/${CLASS}/unique-${i}/list`);
     assert.equal(listed.status, 200, listed.text);
     const { node } = listed.json();
     const owner = [pausable, fresh].find((n) => n.name === node);

@@ -102,6 +102,7 @@ TEST_F(NodeLeaseTest, RenewalsReportTheNodesFlushLagForEveryNodeToRead) {
 TEST_F(NodeLeaseTest, AnotherProcessCannotTakeALiveNameUntilItRunsOut) {
   NodeLease first(Options("a"));
   first.Start();
+  EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "a"), 1);
   NodeLeaseOptions options = Options("a");
   options.register_wait = milliseconds(300);
   NodeLease second(options);
@@ -112,6 +113,8 @@ TEST_F(NodeLeaseTest, AnotherProcessCannotTakeALiveNameUntilItRunsOut) {
     EXPECT_STREQ(e.what(),
                  "cannot register node a: the name is held by another process's live lease");
   }
+  // Nor did it release the objects of the live lease.
+  EXPECT_EQ(LookupOwner(*db_, "app/Counter/1")->node, std::optional<std::string>("a"));
   first.Stop(false);
   // The first lease runs out (2 s) within the second's wait.
   NodeLeaseOptions patient = Options("a");
@@ -149,6 +152,53 @@ TEST_F(NodeLeaseTest, RefusedRenewalLosesTheLeaseThenRegistersAgain) {
   EXPECT_EQ(lease.generation(), 2);
   EXPECT_TRUE(lease.valid());
   EXPECT_EQ(lost, 1);
+}
+
+TEST_F(NodeLeaseTest, LostLeaseRegistersAgainOnlyOnceItMayAndAtOnceWhenWoken) {
+  std::atomic<int> allowed{0};  // the generation may_register allows
+  std::atomic<int> asked{0};    // the generation it was last asked for
+  NodeLeaseOptions options = Options("a");
+  options.may_register = [&](int generation) {
+    asked = generation;
+    return generation == allowed.load();
+  };
+  NodeLease lease(options);
+  lease.Start();  // the first registration does not ask
+  EXPECT_EQ(lease.generation(), 1);
+  EXPECT_EQ(lease.next_generation(), 1);
+  EXPECT_EQ(asked.load(), 0);
+  EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "a"), 1);
+  db_->Exec("UPDATE nodes SET lease_until = now() - interval '1 second' WHERE node = 'a'");
+  auto give_up = Clock::now() + std::chrono::seconds(3);
+  while (asked.load() == 0 && Clock::now() < give_up) std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_EQ(asked.load(), 2);
+  // Lost, and not registered again while may_register says no: not live in PostgreSQL, so no
+  // node places objects on it.
+  std::this_thread::sleep_for(milliseconds(1200));
+  EXPECT_FALSE(lease.valid());
+  EXPECT_EQ(lease.generation(), 1);
+  EXPECT_EQ(lease.next_generation(), 2);
+  EXPECT_LE(LeaseLeftMs("a"), 0);
+  // Allowed and woken: registered at once, not at its next attempt.
+  allowed = 2;
+  auto woken = Clock::now();
+  lease.Wake();
+  while (!lease.valid() && Clock::now() < woken + std::chrono::seconds(3)) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_TRUE(lease.valid());
+  EXPECT_LT(Clock::now() - woken, milliseconds(400));
+  EXPECT_EQ(lease.generation(), 2);
+  EXPECT_EQ(lease.next_generation(), 2);
+  EXPECT_GT(LeaseLeftMs("a"), 1000);
+  // It registered holding nothing: its object was released first, so another node may take it
+  // although the node is live again.
+  std::optional<Ownership> owner = LookupOwner(*db_, "app/Counter/1");
+  ASSERT_TRUE(owner);
+  EXPECT_FALSE(owner->node);
+  NodeLease b(Options("b"));
+  b.Start();
+  EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "b"), 2);
 }
 
 TEST_F(NodeLeaseTest, NodeThatCannotRenewStopsBeforeItsLeaseRunsOut) {

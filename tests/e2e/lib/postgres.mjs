@@ -6,7 +6,7 @@
 // server is discarded with the test, and what the tests check (commit visibility, row locks)
 // does not depend on it. Without PostgreSQL, startPostgres() throws and says what to install.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -39,7 +39,7 @@ function shellQuote(text) {
   return `'${String(text).replace(/'/g, `'\\''`)}'`;
 }
 
-// Starts a server. Returns {dir, socketDir, port, conninfo, url, psql(sql), stop()}.
+// Starts a server. Returns {dir, socketDir, port, conninfo, url, psql(sql), psqlInBackground(sql), stop()}.
 export async function startPostgres() {
   const bin = binDir();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-pg-'));
@@ -109,6 +109,17 @@ export async function startPostgres() {
     psql(sql) {
       return execFileSync(path.join(bin, 'psql'), ['-h', dir, '-p', String(port), '-U', 'dorm', '-d', 'postgres',
         '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
+    },
+    // Runs `sql` with psql in the background (a session that holds a lock while the test goes
+    // on); returns a promise of its unaligned output, rejected if psql fails.
+    psqlInBackground(sql) {
+      return new Promise((resolve, reject) => {
+        execFile(path.join(bin, 'psql'), ['-h', dir, '-p', String(port), '-U', 'dorm', '-d', 'postgres',
+          '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }, (error, stdout, stderr) => {
+          if (error) reject(new Error(`psql failed: ${stderr || error.message}`));
+          else resolve(stdout.trim());
+        });
+      });
     },
     // Stops the server (immediate shutdown) and removes the folder.
     async stop() {
