@@ -565,6 +565,9 @@ class ThreadEngine final : public ObjectHost {
   std::unordered_map<uint64_t, PendingCall> outgoing_calls_;
   // By app: the bytes of its RPC calls made on this thread and not yet delivered (rpc_charge.h).
   std::unordered_map<std::string, std::shared_ptr<std::atomic<size_t>>> rpc_in_flight_;
+  // By app: the bytes of its stubs' fetch() requests made on this thread whose handlers have not
+  // settled (rpc_charge.h).
+  std::unordered_map<std::string, std::shared_ptr<std::atomic<size_t>>> fetch_in_flight_;
   uint64_t next_call_id_ = 1;
   // WebSockets of callees that came back through stub.fetch() and that a Response here may pass on
   // to the client (ForwardedSockets).
