@@ -26,7 +26,7 @@ struct HttpEvent {
   bool ownership_probe = false;
   // For a stub's fetch(): the caller's count of the request's bytes (OutgoingCall::charge), held
   // until the handler settles (ObjectInstance::InFlightEvent::charge) or the event is dropped.
-  std::shared_ptr<const RpcCharge> charge;
+  std::shared_ptr<const RpcCharge> charge = nullptr;
 };
 
 // A call of the object's alarm({retryCount, isRetry}) handler. `done` gets the outcome: a status
