@@ -379,6 +379,7 @@ bool ThreadEngine::DispatchEvent(ObjectAddress address, ObjectEvent event) {
   }
   instance->last_active = std::chrono::steady_clock::now();
   instance->input.Enqueue(std::move(event));
+  NoteObjectBusy(instance);
   Pump(instance->slot);
   return true;
 }
@@ -662,6 +663,7 @@ uint64_t ThreadEngine::BeginEvent(ObjectInstance* instance, ResponseCallback don
   in_flight.started = started;
   in_flight.tail_start = started != 0 ? started : CycleClock::Now();
   instance->timer_cpu_ns = 0;
+  NoteObjectBusy(instance);
   if (!instance->delivered_any) {
     instance->delivered_any = true;
     construction_backoff_.Clear(ObjectKey(instance->address));

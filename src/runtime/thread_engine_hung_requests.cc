@@ -53,7 +53,9 @@ void ThreadEngine::NoteTurnEnded(uint64_t slot) {
 }
 
 bool ThreadEngine::AppIdle(const AppIsolate* app, const ObjectInstance& worker) {
-  // Cheapest first: most calls end at the first check that finds work.
+  // O(1) but for the objects noted busy since the last check (each visited once per noting): this
+  // runs after every turn of a Worker with a pending request, and a walk of the thread's objects,
+  // timers, calls and bodies made each such turn cost O(everything on the thread).
   if (!worker.input.empty() || worker.input.locked() || !worker.response_streams.empty() ||
       worker.stub_bodies > 0) {
     return false;
@@ -65,30 +67,35 @@ bool ThreadEngine::AppIdle(const AppIsolate* app, const ObjectInstance& worker) 
       it != outbound_socket_count_.end() && it->second > 0) {
     return false;
   }
-  for (const auto& [id, call] : outgoing_calls_) {
-    if (call.app == app) return false;
+  if (outgoing_calls_.CountFor(app) > 0 || timers_.CountFor(app) > 0 ||
+      stub_bodies_.CountFor(app) > 0 || request_bodies_.CountFor(app) > 0) {
+    return false;
   }
-  for (const auto& [id, timer] : timers_) {
-    if (timer->app == app) return false;
-  }
-  for (const auto& [id, body] : stub_bodies_) {
-    if (body.app == app) return false;
-  }
-  for (const auto& [id, body] : request_bodies_) {
-    if (body.app == app) return false;
-  }
+  if (sockets_.HasSockets(ObjectKey(worker.address))) return false;
   // The app's objects here share the isolate: while one of them has an event in flight, queued or
   // on a WebSocket, its code may still settle the Worker's promise.
-  for (const auto& [key, instance] : objects_) {
-    if (instance->app != app) continue;
-    if (sockets_.HasSockets(key)) return false;
-    if (instance.get() == &worker) continue;
+  auto noted = maybe_busy_.find(app);
+  if (noted == maybe_busy_.end()) return true;
+  std::unordered_set<uint64_t>& slots = noted->second;
+  for (auto it = slots.begin(); it != slots.end();) {
+    const ObjectInstance* instance = FindBySlot(*it);
+    if (instance == &worker || !instance || instance->app != app) {
+      it = slots.erase(it);
+      continue;
+    }
     if (!instance->in_flight.empty() || !instance->input.empty() ||
-        !instance->response_streams.empty() || instance->stub_bodies > 0) {
+        !instance->response_streams.empty() || instance->stub_bodies > 0 ||
+        sockets_.HasSockets(ObjectKey(instance->address))) {
       return false;
     }
+    it = slots.erase(it);
   }
+  maybe_busy_.erase(noted);
   return true;
+}
+
+void ThreadEngine::NoteObjectBusy(const ObjectInstance* instance) {
+  if (instance->app) maybe_busy_[instance->app].insert(instance->slot);
 }
 
 void ThreadEngine::CancelHungRequests(uint64_t slot) {
