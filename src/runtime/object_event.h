@@ -27,6 +27,9 @@ struct HttpEvent {
   // For a stub's fetch(): the caller's count of the request's bytes (OutgoingCall::charge), held
   // until the handler settles (ObjectInstance::InFlightEvent::charge) or the event is dropped.
   std::shared_ptr<const RpcCharge> charge = nullptr;
+  // For a stub's fetch() delivered on the thread that made it: the caller's call id there
+  // (ThreadEngine::outgoing_calls_), so that a Worker calling itself is known (0 otherwise).
+  uint64_t local_call = 0;
 };
 
 // A call of the object's alarm({retryCount, isRetry}) handler. `done` gets the outcome: a status

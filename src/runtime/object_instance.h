@@ -93,6 +93,8 @@ struct ObjectInstance {
     // A stub's fetch(): its caller's count of the request's bytes (HttpEvent::charge), which the
     // handler may hold until it settles.
     std::shared_ptr<const RpcCharge> charge;
+    // HttpEvent::local_call: the call of this thread that made this request.
+    uint64_t local_call = 0;
     // For its line in the app's live log (runtime/app_log.h): what it was, and when it began
     // (CycleClock ticks).
     TailKind tail_kind = TailKind::kRequest;

@@ -681,6 +681,7 @@ void ThreadEngine::Deliver(ObjectInstance* instance, HttpEvent event) {
     ObjectInstance::InFlightEvent& in_flight = instance->in_flight[event_id];
     in_flight.stream_body = stream_body;
     in_flight.charge = std::move(event.charge);
+    in_flight.local_call = event.local_call;
     in_flight.tail_method = event.request.method;
     in_flight.tail_path = TailPathOf(event.request.url);
   }

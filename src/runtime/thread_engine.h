@@ -266,10 +266,16 @@ class ThreadEngine final : public ObjectHost {
   // Whether nothing on this thread could still run code of `app` that settles a promise of
   // `worker` (its instance): no timer, call, fetch, socket or body of the app's, no event queued
   // or in flight at another of its objects. Conservative: anything that might is counted.
-  bool AppIdle(const AppIsolate* app, const ObjectInstance& worker);
+  bool AppIdle(const AppIsolate* app, ObjectInstance* worker);
+  // The instances of `app`'s Worker on this thread whose requests are judged together: `worker`,
+  // and the one its service binding calls to itself reach.
+  std::vector<ObjectInstance*> WorkerInstances(const AppIsolate* app, ObjectInstance* worker);
   // Objects of each app that may hold an event, a body or a socket (maybe_busy_): AppIdle visits
   // only these, and drops those it finds idle.
   void NoteObjectBusy(const ObjectInstance* instance) override;
+  // How many of `app`'s calls on this thread wait on requests that `workers` run now: calls the
+  // Worker made to itself. O(requests in flight at workers).
+  size_t CallsToItself(const AppIsolate* app, const std::vector<ObjectInstance*>& workers) const;
   // The wall-time meter's start of an event delivered now (0 when the object is not metered).
   uint64_t EventStart(const ObjectInstance* instance) const;
 

@@ -206,6 +206,7 @@ void ThreadEngine::SendLocalCall(EnginePool* pool, size_t home, uint64_t call_id
     // The answer's body may stream: the caller reads it as the callee produces it.
     HttpEvent event{std::move(call.request), std::move(answered), true};
     event.charge = std::move(call.charge);
+    if (loop == home) event.local_call = call_id;
     pool->DispatchCall(loop, std::move(call.address), std::move(event));
   } else {
     pool->DispatchCall(loop, std::move(call.address),

@@ -62,6 +62,12 @@ test('a Worker request a later request would settle is canceled, as on workerd',
   assert.equal((await worker('/release')).status, 200);
 });
 
+test('a Worker waiting on a request to itself that hangs sees that request canceled, as on workerd', async () => {
+  const res = await worker('/self-hang', { timeoutMs: 10000 });
+  assert.equal(res.status, 200);
+  assert.equal(res.text, `caught Error: ${HUNG}`);
+});
+
 test('an object\'s fetch() or RPC method that hangs keeps its caller waiting, as on workerd', async () => {
   const [fetched, called] = await Promise.all([
     stillWaiting(worker('/object/hang?name=hang', { timeoutMs: 20000 })),
