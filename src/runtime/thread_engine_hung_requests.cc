@@ -9,6 +9,11 @@
 // settle it, but may be canceled later than on workerd (when another request's work ends).
 // Objects' requests are never canceled: workerd keeps an object's unanswered request waiting too,
 // since its next event may settle the promise.
+//
+// A Worker calling itself through a service binding runs the inner request in another of its
+// instances (or the same one): the call is no pending work then, as the request it waits on is
+// judged with the others. While such a call waits, only the newest request is canceled at a time,
+// so that the innermost goes first and its caller's fetch() rejects, as on workerd.
 
 #include <v8.h>
 
