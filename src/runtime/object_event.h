@@ -24,6 +24,12 @@ struct HttpEvent {
   // 200 once this node holds the object (taking it first if it must), else with the refusal a
   // request would get (owned_elsewhere set when another node owns it). Never reaches the object.
   bool ownership_probe = false;
+  // For a stub's fetch(): the caller's count of the request's bytes (OutgoingCall::charge), held
+  // until the handler settles (ObjectInstance::InFlightEvent::charge) or the event is dropped.
+  std::shared_ptr<const RpcCharge> charge = nullptr;
+  // For a stub's fetch() delivered on the thread that made it: the caller's call id there
+  // (ThreadEngine::outgoing_calls_), so that a Worker calling itself is known (0 otherwise).
+  uint64_t local_call = 0;
 };
 
 // A call of the object's alarm({retryCount, isRetry}) handler. `done` gets the outcome: a status

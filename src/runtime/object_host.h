@@ -165,6 +165,9 @@ class ObjectHost {
 
   // --- WebSockets ---
   virtual WebSocketRegistry& web_sockets() = 0;
+  // Says that `instance` now holds something that may run its app's code later (a socket made
+  // outside an event of its own, say): the hung-request check must look at it again.
+  virtual void NoteObjectBusy(const ObjectInstance* instance) { (void)instance; }
   // Sends now or, while commits made before it are not durable, after them (see OutputGate).
   virtual void SendOnSocket(WebSocketRecord* record, OutputGate::SocketOutput output) = 0;
   // `text` as UTF-8, shared with the previous call in the same turn if it was the same string (a

@@ -24,6 +24,7 @@
 #include "runtime/object_address.h"
 #include "runtime/object_alarm.h"
 #include "runtime/output_gate.h"
+#include "runtime/rpc_charge.h"
 #include "runtime/tail_line.h"
 #include "runtime/usage_meter.h"
 #include "storage/object_database.h"
@@ -89,6 +90,11 @@ struct ObjectInstance {
     bool stream_body = false;      // HttpEvent::stream_body
     uint64_t response_stream = 0;  // the body stream its response opened (OpenResponseStream)
     uint64_t request_body = 0;     // the stub body its request streams in (a stub's fetch())
+    // A stub's fetch(): its caller's count of the request's bytes (HttpEvent::charge), which the
+    // handler may hold until it settles.
+    std::shared_ptr<const RpcCharge> charge;
+    // HttpEvent::local_call: the call of this thread that made this request.
+    uint64_t local_call = 0;
     // For its line in the app's live log (runtime/app_log.h): what it was, and when it began
     // (CycleClock ticks).
     TailKind tail_kind = TailKind::kRequest;

@@ -23,8 +23,8 @@ struct OutgoingCall {
   // The arguments hold functions, RpcTargets or stubs (which resolve only within the app).
   bool references = false;
   HttpRequestData request;
-  // An RPC call's bytes, counted against its app's bound until the call is delivered or dropped
-  // (rpc_charge.h); null for fetch().
+  // An RPC call's bytes, counted against its app's bound until the call is delivered or dropped;
+  // a fetch()'s, until the callee's handler settles or the request is dropped (rpc_charge.h).
   std::shared_ptr<const RpcCharge> charge;
 };
 

@@ -1,9 +1,14 @@
-// What one app's RPC calls hold in native memory on their way to their callees: the arguments of a
-// call wait in the caller's output gate, between threads and in the callee's input queue, none of
-// it in a V8 heap. A caller that made calls faster than a slow callee took them held gigabytes
+// What one app's calls to its objects hold in native memory outside every heap limit. The
+// arguments of an RPC call wait in the caller's output gate, between threads and in the callee's
+// input queue: a caller that made calls faster than a slow callee took them held gigabytes
 // (100,000 calls of 10 KB twice: 2 GiB). Each call is charged, per app and runtime thread of the
 // caller, from the moment it is made until it is delivered (or dropped); past the bound a call
-// throws kRpcInFlightMessage instead of being made.
+// throws kRpcInFlightMessage instead of being made. A stub's fetch() request waits the same way,
+// and once delivered its body stays native memory (the Request's bytes, not copied into the
+// heap) while the callee's handler runs: a callee that never answered held every body sent to it
+// (8,000 of 100 KB: 800 MiB). Its bytes are charged on a counter of their own from the moment it
+// is made until its handler settles (or it is dropped); past the bound it throws
+// kFetchInFlightMessage.
 //
 // Thread-safe: a charge is made on the caller's thread and released on whichever thread drops the
 // call.
@@ -25,6 +30,9 @@ inline constexpr size_t kRpcCallCostBytes = 1024;
 inline constexpr char kRpcInFlightMessage[] =
     "Too many RPC calls are on their way to their callees: their arguments hold over 256 MiB on "
     "this thread. Await some before making more.";
+inline constexpr char kFetchInFlightMessage[] =
+    "Too many stub fetch() requests are unanswered by their callees: their bodies hold over 256 "
+    "MiB on this thread. Await some before making more.";
 
 class RpcCharge {
  public:

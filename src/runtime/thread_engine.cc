@@ -379,6 +379,7 @@ bool ThreadEngine::DispatchEvent(ObjectAddress address, ObjectEvent event) {
   }
   instance->last_active = std::chrono::steady_clock::now();
   instance->input.Enqueue(std::move(event));
+  NoteObjectBusy(instance);
   Pump(instance->slot);
   return true;
 }
@@ -663,6 +664,7 @@ uint64_t ThreadEngine::BeginEvent(ObjectInstance* instance, ResponseCallback don
   in_flight.started = started;
   in_flight.tail_start = started != 0 ? started : CycleClock::Now();
   instance->timer_cpu_ns = 0;
+  NoteObjectBusy(instance);
   if (!instance->delivered_any) {
     instance->delivered_any = true;
     construction_backoff_.Clear(ObjectKey(instance->address));
@@ -679,6 +681,8 @@ void ThreadEngine::Deliver(ObjectInstance* instance, HttpEvent event) {
   {
     ObjectInstance::InFlightEvent& in_flight = instance->in_flight[event_id];
     in_flight.stream_body = stream_body;
+    in_flight.charge = std::move(event.charge);
+    in_flight.local_call = event.local_call;
     in_flight.tail_method = event.request.method;
     in_flight.tail_path = TailPathOf(event.request.url);
   }

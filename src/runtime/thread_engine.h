@@ -18,10 +18,12 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cluster/cluster_node.h"
 #include "js/watchdog.h"
+#include "runtime/app_counted_map.h"
 #include "runtime/app_isolate.h"
 #include "runtime/app_quarantine.h"
 #include "runtime/class_catalog.h"
@@ -264,7 +266,16 @@ class ThreadEngine final : public ObjectHost {
   // Whether nothing on this thread could still run code of `app` that settles a promise of
   // `worker` (its instance): no timer, call, fetch, socket or body of the app's, no event queued
   // or in flight at another of its objects. Conservative: anything that might is counted.
-  bool AppIdle(const AppIsolate* app, const ObjectInstance& worker);
+  bool AppIdle(const AppIsolate* app, ObjectInstance* worker);
+  // The instances of `app`'s Worker on this thread whose requests are judged together: `worker`,
+  // and the one its service binding calls to itself reach.
+  std::vector<ObjectInstance*> WorkerInstances(const AppIsolate* app, ObjectInstance* worker);
+  // Objects of each app that may hold an event, a body or a socket (maybe_busy_): AppIdle visits
+  // only these, and drops those it finds idle.
+  void NoteObjectBusy(const ObjectInstance* instance) override;
+  // How many of `app`'s calls on this thread wait on requests that `workers` run now: calls the
+  // Worker made to itself. O(requests in flight at workers).
+  size_t CallsToItself(const AppIsolate* app, const std::vector<ObjectInstance*>& workers) const;
   // The wall-time meter's start of an event delivered now (0 when the object is not metered).
   uint64_t EventStart(const ObjectInstance* instance) const;
 
@@ -567,9 +578,15 @@ class ThreadEngine final : public ObjectHost {
     v8::Global<v8::Promise::Resolver> resolver;
     bool rpc;  // a JavaScript RPC call (its answer is an RPC message), not a stub.fetch()
   };
-  std::unordered_map<uint64_t, PendingCall> outgoing_calls_;
+  struct AppOfPendingCall {
+    const AppIsolate* operator()(const PendingCall& call) const { return call.app; }
+  };
+  AppCountedMap<std::unordered_map<uint64_t, PendingCall>, AppOfPendingCall> outgoing_calls_;
   // By app: the bytes of its RPC calls made on this thread and not yet delivered (rpc_charge.h).
   std::unordered_map<std::string, std::shared_ptr<std::atomic<size_t>>> rpc_in_flight_;
+  // By app: the bytes of its stubs' fetch() requests made on this thread whose handlers have not
+  // settled (rpc_charge.h).
+  std::unordered_map<std::string, std::shared_ptr<std::atomic<size_t>>> fetch_in_flight_;
   uint64_t next_call_id_ = 1;
   // WebSockets of callees that came back through stub.fetch() and that a Response here may pass on
   // to the client (ForwardedSockets).
@@ -615,11 +632,14 @@ class ThreadEngine final : public ObjectHost {
   uint64_t next_response_stream_id_ = 1;
   // Streamed bodies of answers to this thread's stub fetch() calls, read by the callers' code, by
   // id: the consumer side of a callee's ResponseStream.
-  std::unordered_map<uint64_t, StubBody> stub_bodies_;
+  struct AppOfStubBody {
+    const AppIsolate* operator()(const StubBody& body) const { return body.app; }
+  };
+  AppCountedMap<std::unordered_map<uint64_t, StubBody>, AppOfStubBody> stub_bodies_;
   uint64_t next_stub_body_id_ = 1;
   // Request bodies this thread's callers produce for their stubs' fetch() calls, by id: the
   // producer side (the callee, maybe on another thread, consumes them as stub bodies).
-  std::unordered_map<uint64_t, StubBody> request_bodies_;
+  AppCountedMap<std::unordered_map<uint64_t, StubBody>, AppOfStubBody> request_bodies_;
   uint64_t next_request_body_id_ = 1;
   // How many of outbound_fetches_ each app has (RuntimeOptions::max_outbound_per_app). Kept
   // beside the map by AddFetch and ForgetFetch, so the limit check does not scan it.
@@ -685,8 +705,16 @@ class ThreadEngine final : public ObjectHost {
   void DropOutboundSockets(AppIsolate* app);
 
   // Timers.
-  std::map<uint64_t, std::unique_ptr<Timer>> timers_;
+  struct AppOfTimer {
+    const AppIsolate* operator()(const std::unique_ptr<Timer>& timer) const { return timer->app; }
+  };
+  AppCountedMap<std::map<uint64_t, std::unique_ptr<Timer>>, AppOfTimer> timers_;
   uint64_t next_timer_id_ = 1;
+
+  // By app: the slots of its objects that were given an event, a body or a socket since AppIdle
+  // last found them idle (NoteObjectBusy). A superset of its busy objects; AppIdle drops the idle
+  // ones it visits, so each visit is paid for by the event that added the object.
+  std::unordered_map<const AppIsolate*, std::unordered_set<uint64_t>> maybe_busy_;
 
   // WebSockets.
   WebSocketRegistry sockets_;

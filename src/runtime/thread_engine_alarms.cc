@@ -85,6 +85,7 @@ void ThreadEngine::FireAlarmHere(ObjectAddress address, long long scheduled_ms, 
     OnAlarmDone(address, scheduled_ms, retry_count, response.status < 400, response.body);
   };
   instance->input.Enqueue(std::move(event));
+  NoteObjectBusy(instance);
   Pump(instance->slot);
 }
 

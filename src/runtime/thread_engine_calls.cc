@@ -109,14 +109,23 @@ void ThreadEngine::CallObject(AppIsolate* caller, OutgoingCall call,
       return;
     }
   }
-  if (!call.fetch) {
+  {
     // The arguments wait in native memory until the callee takes them (behind this object's
-    // output gate, between threads, in the callee's queue): counted per app on this thread.
-    std::shared_ptr<std::atomic<size_t>>& counter = rpc_in_flight_[caller->app()];
+    // output gate, between threads, in the callee's queue), and a request's body until its
+    // handler settles: counted per app on this thread (rpc_charge.h).
+    size_t bytes = kRpcCallCostBytes;
+    if (call.fetch) {
+      bytes += call.request.method.size() + call.request.url.size() + call.request.body.size();
+      for (const auto& [name, value] : call.request.headers) bytes += name.size() + value.size();
+    } else {
+      bytes += call.args.size();
+    }
+    std::shared_ptr<std::atomic<size_t>>& counter =
+        (call.fetch ? fetch_in_flight_ : rpc_in_flight_)[caller->app()];
     if (!counter) counter = std::make_shared<std::atomic<size_t>>(0);
-    call.charge = RpcCharge::Take(counter, call.args.size() + kRpcCallCostBytes);
+    call.charge = RpcCharge::Take(counter, bytes);
     if (!call.charge) {
-      js::ThrowError(isolate, kRpcInFlightMessage);
+      js::ThrowError(isolate, call.fetch ? kFetchInFlightMessage : kRpcInFlightMessage);
       return;
     }
   }
@@ -195,8 +204,10 @@ void ThreadEngine::SendLocalCall(EnginePool* pool, size_t home, uint64_t call_id
   }
   if (call.fetch) {
     // The answer's body may stream: the caller reads it as the callee produces it.
-    pool->DispatchCall(loop, std::move(call.address),
-                       HttpEvent{std::move(call.request), std::move(answered), true});
+    HttpEvent event{std::move(call.request), std::move(answered), true};
+    event.charge = std::move(call.charge);
+    if (loop == home) event.local_call = call_id;
+    pool->DispatchCall(loop, std::move(call.address), std::move(event));
   } else {
     pool->DispatchCall(loop, std::move(call.address),
                        RpcEvent{std::move(call.method), std::move(call.args), std::move(answered),

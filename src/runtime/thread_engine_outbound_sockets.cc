@@ -101,6 +101,7 @@ uint64_t ThreadEngine::ConnectWebSocket(AppIsolate* caller, outbound::WebSocketR
   request.max_buffered_bytes = kMaxOutboundBufferedBytes;
   const ObjectAddress& address = instance->address;
   WebSocketRecord* record = sockets_.Create(ObjectKey(address), address);
+  NoteObjectBusy(instance);
   const uint64_t id = record->id;
   OutboundSocket entry;
   entry.app = caller;

@@ -142,6 +142,7 @@ void ThreadEngine::PostCleanup() {
                           ResponseStream::Failure{});
         DropOutboundFetches(app.get());
         DropOutboundSockets(app.get());
+        maybe_busy_.erase(app.get());
       }
       rejected_promises_.clear();
       doomed_apps_.clear();

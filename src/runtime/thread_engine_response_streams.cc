@@ -24,6 +24,7 @@ uint64_t ThreadEngine::OpenResponseStream(ObjectInstance* instance, uint64_t eve
       [this, id] { boost::asio::post(io_, [this, id] { OnResponseStreamWake(id); }); });
   response_streams_.emplace(id, OpenStream{instance->slot, std::move(stream), length, {}});
   instance->response_streams.push_back(id);
+  NoteObjectBusy(instance);
   it->second.response_stream = id;
   return id;
 }

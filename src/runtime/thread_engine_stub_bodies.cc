@@ -22,7 +22,10 @@ uint64_t ThreadEngine::AdoptStubBody(AppIsolate* app, uint64_t slot,
   stream->SetConsumerWake(
       [this, id] { boost::asio::post(io_, [this, id] { OnStubBodyWake(id); }); });
   stub_bodies_.emplace(id, StubBody{app, slot, std::move(stream), pins, false});
-  if (ObjectInstance* instance = FindBySlot(slot); instance && pins) ++instance->stub_bodies;
+  if (ObjectInstance* instance = FindBySlot(slot); instance && pins) {
+    ++instance->stub_bodies;
+    NoteObjectBusy(instance);
+  }
   return id;
 }
 

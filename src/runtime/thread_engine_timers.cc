@@ -40,7 +40,7 @@ uint64_t ThreadEngine::AddTimer(AppIsolate* app, v8::Local<v8::Function> callbac
   timer->timer = std::make_unique<boost::asio::steady_timer>(io_);
   uint64_t id = timer->id;
   Timer* raw = timer.get();
-  timers_[id] = std::move(timer);
+  timers_.emplace(id, std::move(timer));
   ArmTimer(raw);
   return id;
 }

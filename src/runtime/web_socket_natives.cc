@@ -51,6 +51,7 @@ class WebSocketCallbacks {
     ObjectHost* engine = Engine(info);
     const ObjectAddress& a = instance->address;
     WebSocketRecord* record = engine->web_sockets().Create(ObjectKey(a), a);
+    engine->NoteObjectBusy(instance);
     info.GetReturnValue().Set(static_cast<double>(record->id));
   }
 

@@ -1,5 +1,6 @@
 #include "util/iso8601.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace dorm {
@@ -90,11 +91,15 @@ std::optional<long long> ParseIso8601Ms(std::string_view s) {
 }
 
 std::string FormatIso8601(long long epoch_ms) {
-  time_t t = static_cast<time_t>(epoch_ms / 1000);
+  // Seconds rounded down, so that a time before 1970 is not moved a second later; the year in four
+  // digits (strftime's %Y gives "1" for the year 1, which no ISO 8601 reader takes).
+  const long long seconds = epoch_ms >= 0 ? epoch_ms / 1000 : -((-epoch_ms + 999) / 1000);
+  time_t t = static_cast<time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

@@ -13,7 +13,8 @@ namespace dorm {
 // anything else, impossible dates (`2025-02-30`) included.
 std::optional<long long> ParseIso8601Ms(std::string_view text);
 
-// `2025-01-31T08:30:00Z` (UTC, whole seconds).
+// `2025-01-31T08:30:00Z` (UTC, whole seconds rounded down, a four-digit year): what ParseIso8601Ms
+// reads back.
 std::string FormatIso8601(long long epoch_ms);
 
 }  // namespace dorm

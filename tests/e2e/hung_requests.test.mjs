@@ -5,7 +5,7 @@
 // a while: in scripts/test.sh's serial_files.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, fixture, describeCli, sleep } from './lib/dorm.mjs';
+import { startServer, fixture, describeCli, sleep, waitFor } from './lib/dorm.mjs';
 
 const HUNG = "The Workers runtime canceled this request because it detected that your Worker's code " +
   'had hung and would never generate a response. Refer to: ' +
@@ -62,6 +62,12 @@ test('a Worker request a later request would settle is canceled, as on workerd',
   assert.equal((await worker('/release')).status, 200);
 });
 
+test('a Worker waiting on a request to itself that hangs sees that request canceled, as on workerd', async () => {
+  const res = await worker('/self-hang', { timeoutMs: 10000 });
+  assert.equal(res.status, 200);
+  assert.equal(res.text, `caught Error: ${HUNG}`);
+});
+
 test('an object\'s fetch() or RPC method that hangs keeps its caller waiting, as on workerd', async () => {
   const [fetched, called] = await Promise.all([
     stillWaiting(worker('/object/hang?name=hang', { timeoutMs: 20000 })),
@@ -80,6 +86,24 @@ test('an object\'s promise settled by its timer or by its next request is answer
   const second = await worker('/object/release?name=cross', { timeoutMs: 10000 });
   assert.equal(second.text, 'did release');
   const res = await first;
+  assert.equal(res.status, 200);
+  assert.equal(res.text, 'released');
+});
+
+test('among many objects, a Worker request waits while one of them has an event running', async () => {
+  // The check visits only the objects given something since it last found them idle: the 3,000
+  // that answered are dropped from it, the one whose alarm runs keeps the request waiting.
+  assert.equal((await worker('/spawn?count=3000', { timeoutMs: 30000 })).text, 'spawned');
+  assert.equal((await worker('/object/arm?name=alarmed', { timeoutMs: 10000 })).text, 'armed');
+  await waitFor(async () => (await worker('/object/alarm-running?name=alarmed')).text === 'true', { what: 'the alarm' });
+  const waiting = worker('/wait', { timeoutMs: 20000 });
+  const early = await stillWaiting(waiting.then((res) => res));
+  assert.equal(early, 'waiting', early.text);
+  // Other Worker requests come and go meanwhile; each runs the check again.
+  for (let i = 0; i < 5; i++) assert.equal((await worker('/timer')).text, 'after the timer');
+  const released = await worker('/release');
+  assert.equal(released.text, 'did release');
+  const res = await waiting;
   assert.equal(res.status, 200);
   assert.equal(res.text, 'released');
 });

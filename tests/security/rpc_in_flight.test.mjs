@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '../e2e/lib/dorm.mjs';
+import { startServer, sleep } from '../e2e/lib/dorm.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const IN_FLIGHT_ERROR = 'Error: Too many RPC calls are on their way to their callees: their arguments hold over 256 MiB on this thread. Await some before making more.';
@@ -46,5 +46,50 @@ test("an app's RPC calls on their way are bounded; the calls made are all answer
   const again = await server.request('/_do/rpc-flood/caller/call');
   assert.equal(again.status, 200, again.text);
   assert.equal(again.json(), 3);
+  assert.equal(server.exitInfo, null);
+});
+
+// The same for stub.fetch() request bodies: a delivered body stays native memory (the Request's
+// bytes, outside the heap limit) while the callee's handler runs. A caller's own copies count
+// against its isolate's limit, but a caller reset by that limit started again while the bodies it
+// had sent stayed: rounds of requests of 100 KB to a callee that never answered took the runtime
+// process past 800 MiB. Bodies now count against a bound of their own until the callee's handler
+// settles (or is reset); past it a request is refused at once.
+const FETCH_IN_FLIGHT_ERROR = 'Error: Too many stub fetch() requests are unanswered by their callees: their bodies hold over 256 MiB on this thread. Await some before making more.';
+const MEMORY_RESET = "Durable Object's isolate exceeded its memory limit and was reset.";
+
+test("an app's stub.fetch() bodies held by a callee that never answers are bounded", { timeout: 120000 }, async () => {
+  const errors = new Set();
+  let refused = 0;
+  for (let round = 0; round < 14; round++) {
+    const res = await server.request(`/_do/rpc-flood/fetcher${round}/fetch-flood?n=500&size=100000`, { timeoutMs: 60000 });
+    // The caller's own copies may pass its memory limit first: that resets the caller only.
+    if (res.status === 500) {
+      assert.equal(res.json().error, MEMORY_RESET);
+      continue;
+    }
+    assert.equal(res.status, 200, res.text);
+    const flood = res.json();
+    if (flood.error) errors.add(flood.error);
+    refused += flood.refused;
+  }
+  assert.ok(refused > 0);
+  assert.deepEqual([...errors], [FETCH_IN_FLIGHT_ERROR]);
+  // At most 256 MiB of about 100 KB each (2,681) were held at once, queued or delivered; the
+  // callee answers those that have reached it, until none are left (a reset of the isolate, which
+  // may come at any round, answered the earlier ones).
+  let held = 0;
+  for (let answered = -1; answered !== 0;) {
+    const released = await server.request('/_do/rpc-flood/callee/release');
+    assert.equal(released.status, 200, released.text);
+    answered = released.json();
+    held += answered;
+    await sleep(200);
+  }
+  assert.ok(held <= 2681, `the callee held ${held}`);
+  // Their bytes are given back: requests go through again.
+  const again = await server.request('/_do/rpc-flood/caller/fetch');
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.json(), 0);
   assert.equal(server.exitInfo, null);
 });

@@ -28,6 +28,17 @@ TEST(Iso8601, RefusesAnythingElse) {
 TEST(Iso8601, FormatsUtcSeconds) {
   EXPECT_EQ(FormatIso8601(1738281600250LL), "2025-01-31T00:00:00Z");
   EXPECT_EQ(FormatIso8601(0), "1970-01-01T00:00:00Z");
+  // The admin API's usage totals take a `since` as early as the year 1 and answer it back.
+  EXPECT_EQ(FormatIso8601(-1), "1969-12-31T23:59:59Z");
+  const std::optional<long long> year_one = ParseIso8601Ms("0001-01-01T00:00:00Z");
+  ASSERT_TRUE(year_one.has_value());
+  EXPECT_EQ(FormatIso8601(*year_one), "0001-01-01T00:00:00Z");
+  for (const char* text :
+       {"0999-12-31T23:59:59Z", "1969-07-20T20:17:40Z", "9999-12-31T23:59:59Z"}) {
+    const std::optional<long long> ms = ParseIso8601Ms(text);
+    ASSERT_TRUE(ms.has_value()) << text;
+    EXPECT_EQ(FormatIso8601(*ms), text);
+  }
 }
 
 }  // namespace
