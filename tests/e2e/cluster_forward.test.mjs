@@ -409,19 +409,31 @@ test('a node resumed after a pause longer than its lease is placed objects only 
   for (const name of objects) assert.equal(counts.get(name), 7, `${name}: every write`);
 });
 
-// Sockets on `port` (listening ones aside) in this machine's TCP tables, at either end: each
-// connection to it counts, and goes on counting a while after it closed (TIME_WAIT).
-function socketsOn(port) {
-  let n = 0;
+// The connections to `port` (listening sockets aside) in this machine's TCP tables, each named by
+// its other end's port: a connection is seen from either end (both are on this machine), and from
+// the one that closed first for a while after it closed (TIME_WAIT), so that connections opened
+// and closed between two readings are counted too.
+function connectionsTo(port) {
+  const peers = new Set();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text;
     try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 4 || f[3] === '0A') continue;
-      if (parseInt(f[1].split(':')[1], 16) === port || parseInt(f[2].split(':')[1], 16) === port) n++;
+      const local = parseInt(f[1].split(':')[1], 16);
+      const remote = parseInt(f[2].split(':')[1], 16);
+      if (local === port) peers.add(remote);
+      else if (remote === port) peers.add(local);
     }
   }
+  return peers;
+}
+
+// How many connections to `port` are in the tables now that were not in `before`.
+function connectionsOpenedSince(port, before) {
+  let n = 0;
+  for (const peer of connectionsTo(port)) if (!before.has(peer)) n++;
   return n;
 }
 
@@ -446,7 +458,7 @@ test('forwarded requests keep connections: the client\'s goes on after the respo
   const { n: start } = await ok(via, `/_do/${CLASS}/kept/get`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const sockets = new Set();
-  const before = socketsOn(owner.port);
+  const before = connectionsTo(owner.port);
   try {
     for (let i = 1; i <= 8; i++) {
       const incr = await onAgent(via, agent, 'POST', `/_do/${CLASS}/kept/incr`);
@@ -476,10 +488,10 @@ test('forwarded requests keep connections: the client\'s goes on after the respo
     { count: 3 });
   assert.deepEqual(pipelined.map((r) => [r.status, r.body.toString()]),
     [[200, 'first'], [200, JSON.stringify({ node: owner.name, n: start + 8 })], [200, 'last']]);
-  // 32 requests forwarded to the owner: on one kept connection (two table entries), not one
-  // connection each.
-  const opened = socketsOn(owner.port) - before;
-  assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
+  // 32 requests forwarded to the owner: on one kept connection (a second or third at most, if the
+  // pool found one closed), not one connection each.
+  const opened = connectionsOpenedSince(owner.port, before);
+  assert.ok(opened <= 3, `${opened} connections to the owner's port`);
 });
 
 // A POST on `agent`'s connections whose body is sent in `parts` without a Content-Length
@@ -503,7 +515,7 @@ test('forwarded requests with a chunked body keep both connections', { timeout: 
   const via = others[0];
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const sockets = new Set();
-  const before = socketsOn(owner.port);
+  const before = connectionsTo(owner.port);
   let n = (await ok(via, `/_do/${CLASS}/kept-chunked/get`)).n;
   try {
     for (let i = 1; i <= 6; i++) {
@@ -533,10 +545,10 @@ test('forwarded requests with a chunked body keep both connections', { timeout: 
     { count: 3 });
   assert.deepEqual(pipelined.map((r) => [r.status, r.body.toString()]),
     [[200, 'first'], [200, JSON.stringify({ node: owner.name, n })], [200, 'last']]);
-  // 15 requests forwarded to the owner: on one kept connection (two table entries), not one
-  // connection each.
-  const opened = socketsOn(owner.port) - before;
-  assert.ok(opened <= 4, `${opened} sockets on the owner's port`);
+  // 15 requests forwarded to the owner: on one kept connection (a second or third at most, if the
+  // pool found one closed), not one connection each.
+  const opened = connectionsOpenedSince(owner.port, before);
+  assert.ok(opened <= 3, `${opened} connections to the owner's port`);
   // A chunked body that is not one (a chunk size that is no number): the owner's refusal reaches
   // the client (the connection then ends, as on the owner itself), and the forwarding node goes
   // on serving.
