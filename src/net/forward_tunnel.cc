@@ -392,40 +392,61 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
         });
   }
 
-  // Passes `n` bytes of the response through the parser; returns how many of them belong to the
-  // response (all, until its end). Bytes the parser leaves (an incomplete chunk header) are kept
-  // and given again with the next ones: they are the response's too, and went to the client.
-  size_t FeedResponse(const char* data, size_t n) {
-    const size_t before = res_pending_.size();
-    res_pending_.append(data, n);
+  // What FeedFraming found in `n` bytes: whether the message ended in them (`mine` of them are
+  // its), or whether they are not HTTP as Beast reads it (`lost`).
+  struct FramedBytes {
+    bool lost = false;
+    bool done = false;
+    size_t mine = 0;
+  };
+  // Passes `n` bytes through `parser` (a request's or a response's, over buffer_body), to find
+  // where its message ends. Bytes the parser leaves (an incomplete chunk header) stay in
+  // `pending` and are given again with the next ones; `pending` is emptied once the message
+  // ended or its framing is lost.
+  template <class Parser>
+  FramedBytes FeedFraming(Parser& parser, std::string& pending, const char* data, size_t n) {
+    const size_t before = pending.size();
+    pending.append(data, n);
     size_t used = 0;
-    while (used < res_pending_.size() && !res_parser_->is_done()) {
-      res_parser_->get().body().data = scratch_.data();
-      res_parser_->get().body().size = scratch_.size();
+    while (used < pending.size() && !parser.is_done()) {
+      parser.get().body().data = scratch_.data();
+      parser.get().body().size = scratch_.size();
       boost::system::error_code ec;
-      const size_t step = res_parser_->put(
-          asio::buffer(res_pending_.data() + used, res_pending_.size() - used), ec);
+      const size_t step =
+          parser.put(asio::buffer(pending.data() + used, pending.size() - used), ec);
       used += step;
       if (ec == http::error::need_buffer) continue;
       if (ec == http::error::need_more) break;
       if (ec || step == 0) {
-        // Not HTTP as Beast reads it: the bytes flow on unparsed, and the connections end with
-        // the response.
-        framing_lost_ = true;
-        peer_clean_ = false;
-        res_pending_.clear();
-        return n;
+        pending.clear();
+        return {.lost = true};
       }
     }
-    if (!res_parser_->is_done()) {
-      res_pending_.erase(0, used);
+    if (!parser.is_done()) {
+      pending.erase(0, used);
+      return {};
+    }
+    pending.clear();
+    const size_t mine = used > before ? used - before : 0;
+    return {.done = true, .mine = std::min(mine, n)};
+  }
+
+  // Passes `n` bytes of the response through the parser; returns how many of them belong to the
+  // response (all, until its end). Bytes the parser leaves (an incomplete chunk header) are kept
+  // and given again with the next ones: they are the response's too, and went to the client.
+  size_t FeedResponse(const char* data, size_t n) {
+    const FramedBytes fed = FeedFraming(*res_parser_, res_pending_, data, n);
+    if (fed.lost) {
+      // Not HTTP as Beast reads it: the bytes flow on unparsed, and the connections end with
+      // the response.
+      framing_lost_ = true;
+      peer_clean_ = false;
       return n;
     }
+    if (!fed.done) return n;
     response_parsed_ = true;
-    const size_t mine = used > before ? used - before : 0;
-    if (mine < n) peer_clean_ = false;  // bytes past the response: the connection is not reused
-    res_pending_.clear();
-    return std::min(mine, n);
+    if (fed.mine < n) peer_clean_ = false;  // bytes past the response: the connection is not reused
+    return fed.mine;
   }
 
   // Both the request and the response have ended: the connection to the owner goes back to the
@@ -557,36 +578,18 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
       return body;
     }
     if (request_framing_lost_) return n;
-    // As FeedResponse: bytes the parser leaves (an incomplete chunk header) are the body's too,
-    // since its end comes after them; they are given again with the next ones.
-    const size_t before = req_pending_.size();
-    req_pending_.append(data, n);
-    size_t used = 0;
-    while (used < req_pending_.size() && !req_parser_->is_done()) {
-      req_parser_->get().body().data = scratch_.data();
-      req_parser_->get().body().size = scratch_.size();
-      boost::system::error_code ec;
-      const size_t step = req_parser_->put(
-          asio::buffer(req_pending_.data() + used, req_pending_.size() - used), ec);
-      used += step;
-      if (ec == http::error::need_buffer) continue;
-      if (ec == http::error::need_more) break;
-      if (ec || step == 0) {
-        // Not a chunked body as Beast reads it (the owner's parser refuses it too): the bytes
-        // flow on, and the connections end with the response (the body never ends).
-        request_framing_lost_ = true;
-        req_pending_.clear();
-        return n;
-      }
-    }
-    if (!req_parser_->is_done()) {
-      req_pending_.erase(0, used);
+    // As for the response: bytes the parser leaves (an incomplete chunk header) are the body's
+    // too, since its end comes after them.
+    const FramedBytes fed = FeedFraming(*req_parser_, req_pending_, data, n);
+    if (fed.lost) {
+      // Not a chunked body as Beast reads it (the owner's parser refuses it too): the bytes
+      // flow on, and the connections end with the response (the body never ends).
+      request_framing_lost_ = true;
       return n;
     }
+    if (!fed.done) return n;
     body_done_ = true;
-    const size_t mine = used > before ? used - before : 0;
-    req_pending_.clear();
-    return std::min(mine, n);
+    return fed.mine;
   }
 
   // The client stopped sending (or the owner stopped reading): the owner is told the request is
