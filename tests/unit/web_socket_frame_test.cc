@@ -92,7 +92,7 @@ class SerializedWriteSocketTest : public ::testing::Test {
     listener_->fn = std::move(fn);
     layer_.SetObserver(listener_);
   }
-  struct Listener : SerializedWriteSocket::Observer {
+  struct Listener final : SerializedWriteSocket::Observer {
     void OnStreamIdle() override { fn(); }
     void OnBytesRead(const uint8_t*, size_t) override {}
     std::function<void()> fn;
