@@ -546,12 +546,14 @@ export function finish(o, json, tmp, ok) {
 }
 
 // Prints one server's correctness rows ([name, ok, detail]), a row for wrk errors and its error
-// lines, with check names padded to `width`; returns whether everything passed.
+// lines, with check names padded to `width`; returns whether everything passed. `ok` is null for
+// a check whose scenario the options left out (--only): printed as skipped, not a failure. Any
+// other value but true fails, undefined (a selected scenario that did not get to it) included.
 export function printChecks(result, checks, width) {
-  const mark = (x) => (x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
+  const mark = (x) => (x === null ? 'skipped' : x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
   let allOk = true;
   for (const [name, ok, detail] of checks) {
-    if (ok !== true) allOk = false;
+    if (ok !== true && ok !== null) allOk = false;
     console.log(`  ${result.server.padEnd(8)} ${name.padEnd(width)} ${mark(ok).padEnd(8)} ${detail ?? ''}`);
   }
   const wrkErrors = Object.values(result.scenarios).reduce((acc, s) => acc + s.error_count, 0);
