@@ -5,13 +5,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren,
-  probeFsync, freePort, httpCall, pool, runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig,
-  startWorkerdProcess, spawnDorm, track, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
-  printChecks,
+  benchDir, rootDir, fail, log, sleep, parseBenchArgs, shownBinary, stopProcess, probeFsync,
+  freePort, httpCall, pool, runWrk as runWrkArgs, workerdFrontJs, workerdConfig,
+  startWorkerdProcess, track, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo,
+  finish, printChecks, treeStats, benchOptions, killChildrenOnExit, logServerErrors, workerdBinary,
+  makeDormServer, benchTempDir,
 } from './lib.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -37,21 +37,12 @@ const usage = `usage: bench/run.sh [options]
   --keep                keep the temporary folder (configs, data, server logs)`;
 
 function parseArgs(argv) {
-  const o = {
-    workerd: true,
-    dorm: true,
-    duration: 10,
-    warmup: 3,
-    wrkThreads: 1,
+  const o = benchOptions('latest', {
     touch: 10000,
     touchMaxSeconds: 90,
     check: 1000,
-    dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
-    dormThreads: 2,
-    out: path.join(benchDir, 'results', 'latest.json'),
-    keep: false,
     only: null,
-  };
+  });
   return parseBenchArgs(argv, usage, o, (a, next, num) => {
     switch (a) {
       case '--only': {
@@ -71,62 +62,10 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
-process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
-process.on('exit', killAllChildren);
-
-// A process and all its descendants (workerd may fork helpers; Dorm runs a supervisor and a
-// runtime process).
-function processTree(rootPid) {
-  const parentOf = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      // The command name may contain spaces and parentheses; the fields after the last ')' don't.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parentOf.set(Number(name), Number(fields[1]));
-    } catch { /* exited meanwhile */ }
-  }
-  const pids = [rootPid];
-  for (let i = 0; i < pids.length; i++) {
-    for (const [pid, ppid] of parentOf) if (ppid === pids[i]) pids.push(pid);
-  }
-  return pids;
-}
-
-// VmRSS of a process and all its descendants, in bytes.
-function treeRss(rootPid) {
-  const pids = processTree(rootPid);
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) total += Number(m[1]) * 1024;
-    } catch { /* exited meanwhile */ }
-  }
-  return { bytes: total, processes: pids.length };
-}
-
-// CPU time (user + system) a process and all its descendants have used so far, in seconds.
-const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-function treeCpuSeconds(rootPid) {
-  let ticks = 0;
-  for (const pid of processTree(rootPid)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);  // utime, stime
-    } catch { /* exited meanwhile */ }
-  }
-  return ticks / clockTicksPerSecond;
-}
-
-
+killChildrenOnExit();
 
 // ---------------------------------------------------------------------------------------------
 // HTTP client for the checks and the memory scenario (wrk only measures, it can't verify bodies).
-
 
 async function getCount(agent, baseUrl, id) {
   const r = await httpCall(agent, 'GET', `${baseUrl}/_do/counter/${id}/get`);
@@ -170,12 +109,6 @@ function counterSource() {
   return found;
 }
 
-function workerdBinary() {
-  const found = workerdCandidates().find((f) => fs.existsSync(f));
-  if (!found) fail('workerd is not installed: run `npm ci` in bench/');
-  return found;
-}
-
 // The front worker routes /_do/counter/<id>/<rest> to the Counter named <id> with the URL
 // rewritten to http://host/<rest>, which is what Dorm's own router does.
 const frontJs = workerdFrontJs({ moduleFile: 'counter.js', className: 'Counter', route: 'counter', binding: 'COUNTER' });
@@ -209,37 +142,9 @@ function makeWorkerd(tmp) {
   };
 }
 
+// The class is deployed once; a restart on the same data folder must still serve it.
 function makeDorm(tmp, o) {
-  const bin = o.dormBin;
-  const dataDir = path.join(tmp, 'dorm-data');
-  fs.mkdirSync(dataDir, { recursive: true });
-  let deployed = false;
-
-  return {
-    name: 'dorm',
-    version: null,
-    binary: bin,
-    dataDir,
-    async start() {
-      const logFile = path.join(tmp, 'dorm.log');
-      const child = spawnDorm(bin, dataDir, o.dormThreads, logFile);
-      try {
-        return await this.ready(child, logFile);
-      } catch (e) {
-        await stopProcess(child);
-        throw e;
-      }
-    },
-    async ready(child, logFile) {
-      const baseUrl = await dormListening(child, logFile, 30000);
-      // The class is deployed once; a restart on the same data folder must still serve it.
-      if (!deployed) {
-        dormDeploy(bin, counterSource(), 'counter', dataDir, 60000);
-        deployed = true;
-      }
-      return { baseUrl, pid: child.pid, child, logFile };
-    },
-  };
+  return makeDormServer(tmp, o, (dataDir) => dormDeploy(o.dormBin, counterSource(), 'counter', dataDir, 60000));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,9 +196,9 @@ http {
     if (!up) throw new Error(`nginx did not answer on ${baseUrl}: ${stderr}`);
     const s = scenarios.find((x) => x.key === 'get_1obj_c64');
     if (o.warmup > 0) await runWrk(baseUrl, s, o.warmup, o.wrkThreads);
-    const cpuBefore = treeCpuSeconds(child.pid);
+    const cpuBefore = treeStats(child.pid).cpu;
     const res = await runWrk(baseUrl, s, o.duration, o.wrkThreads);
-    res.server_cpu_us_per_request = ((treeCpuSeconds(child.pid) - cpuBefore) * 1e6) / Math.max(1, res.requests);
+    res.server_cpu_us_per_request = ((treeStats(child.pid).cpu - cpuBefore) * 1e6) / Math.max(1, res.requests);
     result.scenarios[s.key] = res;
     log(`nginx: ${s.label} (constant body): ${fmtRps(res.rps)} req/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms, ` +
       `server CPU ${res.server_cpu_us_per_request.toFixed(1)} µs/req`);
@@ -383,12 +288,12 @@ async function throughputPhase(servers, results, o) {
           if (countsOnHot) { st.benchSum += w.requests - w.errors.status; st.benchSlack += s.connections + w.error_count; }
         }
         const disk = probeFsync(server.dataDir, 20);
-        const cpuBefore = treeCpuSeconds(proc.pid);
+        const cpuBefore = treeStats(proc.pid).cpu;
         const res = await runWrk(proc.baseUrl, s.fresh ? { ...s, prefix: `${s.prefix}-run` } : s, o.duration, o.wrkThreads);
         if (s.fresh && res.requests > s.objects) {
           log(`${r.server}: note: ${s.label}: ${res.requests} requests went round ${s.objects} ids, so some objects were not new`);
         }
-        res.server_cpu_us_per_request = ((treeCpuSeconds(proc.pid) - cpuBefore) * 1e6) / Math.max(1, res.requests);
+        res.server_cpu_us_per_request = ((treeStats(proc.pid).cpu - cpuBefore) * 1e6) / Math.max(1, res.requests);
         if (countsOnHot) { st.benchSum += res.requests - res.errors.status; st.benchSlack += s.connections + res.error_count; }
         res.disk_fsync_p50_ms_before = disk.p50_ms;
         r.scenarios[s.key] = res;
@@ -449,9 +354,9 @@ async function memoryPhase(server, r, o) {
     // A few requests to one object first, so that the baseline already has the class loaded.
     for (let i = 0; i < 20; i++) await getCount(agent, proc.baseUrl, 'warm');
     await sleep(1000);
-    const before = treeRss(proc.pid);
-    let peak = before.bytes;
-    const sampler = setInterval(() => { peak = Math.max(peak, treeRss(proc.pid).bytes); }, 200);
+    const before = treeStats(proc.pid);
+    let peak = before.rss;
+    const sampler = setInterval(() => { peak = Math.max(peak, treeStats(proc.pid).rss); }, 200);
     const t0 = process.hrtime.bigint();
     let wrong = 0;
     let failed = 0;
@@ -469,8 +374,8 @@ async function memoryPhase(server, r, o) {
       const res = await httpCall(agent, 'POST', `${proc.baseUrl}/_do/counter/touch-${i}/increment`)
         .catch((e) => ({ status: 0, body: e.message }));
       if (++answered === early) {
-        earlyReading = { objects: early, rss_bytes: treeRss(proc.pid).bytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
-        earlyReading.per_object_bytes = (earlyReading.rss_bytes - before.bytes) / early;
+        earlyReading = { objects: early, rss_bytes: treeStats(proc.pid).rss, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+        earlyReading.per_object_bytes = (earlyReading.rss_bytes - before.rss) / early;
       }
       if (res.status !== 200) {
         if (failed++ === 0) firstFailure = `touch-${i}: ${res.status || 'no response'}: ${res.body.slice(0, 200)}`;
@@ -487,22 +392,22 @@ async function memoryPhase(server, r, o) {
       throw new Error(`the server exited (${proc.child.exitCode ?? proc.child.signalCode}) while objects were being touched ` +
         `(${failed} of ${touched} touches failed${firstFailure ? `; the first: ${firstFailure}` : ''})`);
     }
-    const after = treeRss(proc.pid);
-    peak = Math.max(peak, after.bytes);
+    const after = treeStats(proc.pid);
+    peak = Math.max(peak, after.rss);
     // The same objects, idle for a few seconds more: still resident on both servers (workerd
     // evicts after about 10 s idle), but a server may by then have released what only active
     // objects need (Dorm closes a database connection unused for 1 s).
     await sleep(IDLE_READING_SECONDS * 1000 - 1000);
-    const idle = { seconds_after_last_touch: IDLE_READING_SECONDS, rss_bytes: treeRss(proc.pid).bytes };
-    idle.per_object_bytes = (idle.rss_bytes - before.bytes) / touched;
+    const idle = { seconds_after_last_touch: IDLE_READING_SECONDS, rss_bytes: treeStats(proc.pid).rss };
+    idle.per_object_bytes = (idle.rss_bytes - before.rss) / touched;
     r.memory = {
       touched,
-      rss_before_bytes: before.bytes,
-      rss_after_bytes: after.bytes,
+      rss_before_bytes: before.rss,
+      rss_after_bytes: after.rss,
       rss_peak_bytes: peak,
       processes: after.processes,
-      delta_bytes: after.bytes - before.bytes,
-      per_object_bytes: (after.bytes - before.bytes) / touched,
+      delta_bytes: after.rss - before.rss,
+      per_object_bytes: (after.rss - before.rss) / touched,
       touch_seconds: touchSeconds,
       touch_rps: touched / touchSeconds,
       stopped_by_time_limit: touched < o.touch,
@@ -511,7 +416,7 @@ async function memoryPhase(server, r, o) {
       idle,
     };
     r.correctness.touched_objects = { touched, failed_requests: failed, first_failure: firstFailure, wrong_counts: wrong, ok: failed === 0 && wrong === 0 };
-    log(`${server.name}: memory: ${fmtMiB(before.bytes)} -> ${fmtMiB(after.bytes)} MiB after ${touched} objects ` +
+    log(`${server.name}: memory: ${fmtMiB(before.rss)} -> ${fmtMiB(after.rss)} MiB after ${touched} objects ` +
       `(${fmtKiB(r.memory.per_object_bytes)} KiB/object, ${fmtKiB(idle.per_object_bytes)} after ${IDLE_READING_SECONDS} s idle, peak ${fmtMiB(peak)} MiB, ${fmtRps(r.memory.touch_rps)} new objects/s` +
       `${earlyReading ? `; ${fmtKiB(earlyReading.per_object_bytes)} KiB/object after the first ${early} in ${earlyReading.seconds.toFixed(1)} s` : ''})`);
   } catch (e) {
@@ -597,6 +502,9 @@ function report(results, o) {
 
   console.log('');
   console.log('Correctness');
+  // --only leaves out the memory phase, which checks the restart and the touched objects: those
+  // checks are skipped (null), not failed.
+  const memoryRan = (ok) => (o.only ? null : ok);
   let allOk = true;
   for (const r of [w, d]) {
     if (!r) continue;
@@ -606,9 +514,9 @@ function report(results, o) {
         c.exact_increments && `${c.exact_increments.sent} sent -> count ${c.exact_increments.final_count}, ${c.exact_increments.distinct_values} distinct responses`],
       ['hot object count matches wrk', c.hot_object?.ok,
         c.hot_object && `count ${c.hot_object.count}, answered ${c.hot_object.answered_increments} (+${c.hot_object.max_in_flight_at_cutoffs} in flight at most)`],
-      ['count survives a restart', c.persisted_after_restart?.ok,
+      ['count survives a restart', memoryRan(c.persisted_after_restart?.ok),
         c.persisted_after_restart && `count ${c.persisted_after_restart.count}, expected ${c.persisted_after_restart.expected}`],
-      ['each touched object counts 1', c.touched_objects?.ok,
+      ['each touched object counts 1', memoryRan(c.touched_objects?.ok),
         c.touched_objects && `${c.touched_objects.touched} objects, ${c.touched_objects.wrong_counts} wrong, ${c.touched_objects.failed_requests} failed`],
       ['unknown path answers 404', c.unknown_path_404, ''],
     ];
@@ -622,10 +530,7 @@ function report(results, o) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  if (o.dorm && !fs.existsSync(o.dormBin)) fail(`${o.dormBin} does not exist: build Dorm first, or use --workerd-only`);
-  if (o.workerd) workerdBinary();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-bench-'));
-  log(`temporary folder ${tmp}`);
+  const tmp = benchTempDir(o, 'dorm-bench-');
   const started = new Date();
   const results = {};
   let failed = false;
@@ -637,13 +542,7 @@ async function main() {
     await throughputPhase(servers, results, o);
     if (o.dorm && !o.only) results.nginx = await nginxCeiling(tmp, o);
     if (!o.only) for (const server of servers) await memoryPhase(server, results[server.name], o);
-    for (const server of servers) {
-      const r = results[server.name];
-      if (r.errors.length) {
-        failed = true;
-        if (r.log_file) log(`${server.name}: last lines of ${r.log_file}:\n${tail(r.log_file, 15)}`);
-      }
-    }
+    if (logServerErrors(servers, results)) failed = true;
   } catch (e) {
     console.error(`bench: ${e.stack ?? e}`);
     failed = true;

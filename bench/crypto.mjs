@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, fail, log, parseBenchArgs, killAllChildren, httpCall, runWrk as runWrkArgs,
-  makeClassWorkerd, makeClassDorm, runClassScenario, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
-  checksPassed, treeStats,
+  benchDir, fail, log, parseBenchArgs, httpCall, runWrk as runWrkArgs, makeClassWorkerd,
+  makeClassDorm, runClassScenario, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  checksPassed, treeStats, benchOptions, killChildrenOnExit,
 } from './lib.mjs';
 
 const CLASS = { moduleFile: 'crypto-bench.js', className: 'CryptoBench', route: 'crypto-bench', binding: 'CRYPTO_BENCH', uniqueKey: 'dorm-bench-crypto' };
@@ -30,26 +30,15 @@ const usage = `usage: bench/run.sh --crypto [options]
                         aes_decrypt_1, sha256_1, hmac_sign_64, aes_encrypt_64, sha256_64)
   --keep                keep the temporary folder (configs, data, server logs)`;
 
-const defaults = {
-  workerd: true,
-  dorm: true,
-  duration: 10,
-  warmup: 3,
-  wrkThreads: 1,
-  dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
-  dormThreads: 2,
-  out: path.join(benchDir, 'results', 'crypto.json'),
-  keep: false,
+const defaults = benchOptions('crypto', {
   only: null,
-};
+});
 const o = parseBenchArgs(process.argv.slice(2), usage, defaults, (a, next) => {
   if (a === '--only') { defaults.only = next().split(','); return true; }
   return false;
 });
 
-process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
-process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
-process.on('exit', killAllChildren);
+killChildrenOnExit();
 
 // [key, label, op, operations per request, objects, connections, bytes per operation (for MB/s)]
 const SCENARIOS = [

@@ -13,9 +13,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, fail, log, parseBenchArgs, stopProcess, killAllChildren, httpCall, runWrk as runWrkArgs,
-  makeClassWorkerd, makeClassDorm, runClassScenario, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
-  checksPassed,
+  benchDir, fail, log, parseBenchArgs, stopProcess, httpCall, runWrk as runWrkArgs,
+  makeClassWorkerd, makeClassDorm, runClassScenario, fmtRps, fmtMs, fmtRatio, ratio, table,
+  machineInfo, finish, checksPassed, treeStats, benchOptions, killChildrenOnExit,
 } from './lib.mjs';
 
 const CLASS = { moduleFile: 'fetch-bench.js', className: 'FetchBench', route: 'fetch-bench', binding: 'FETCH_BENCH', uniqueKey: 'dorm-bench-fetch' };
@@ -33,26 +33,15 @@ const usage = `usage: bench/run.sh --fetch [options]
                         stream_1gb, run only when named: the same as stream_100mb with 1 GiB)
   --keep                keep the temporary folder (configs, data, server logs)`;
 
-const defaults = {
-  workerd: true,
-  dorm: true,
-  duration: 10,
-  warmup: 3,
-  wrkThreads: 1,
-  dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
-  dormThreads: 2,
-  out: path.join(benchDir, 'results', 'fetch.json'),
-  keep: false,
+const defaults = benchOptions('fetch', {
   only: null,
-};
+});
 const o = parseBenchArgs(process.argv.slice(2), usage, defaults, (a, next) => {
   if (a === '--only') { defaults.only = next().split(','); return true; }
   return false;
 });
 
-process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
-process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
-process.on('exit', killAllChildren);
+killChildrenOnExit();
 
 // [key, label, size, objects, connections, expected body length, run only when named]
 const SCENARIOS = [
@@ -92,24 +81,6 @@ function runWrk(baseUrl, s, upstream, seconds) {
   return runWrkArgs(args, seconds);
 }
 
-// The resident memory of `pid` and its descendants (Dorm's runtime is a child process), in bytes.
-function treeRss(pid) {
-  let total = 0;
-  const visit = (p) => {
-    try {
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))[1]) * 1024;
-      for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-        const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim();
-        for (const child of children ? children.split(' ') : []) visit(Number(child));
-      }
-    } catch {
-      // The process ended meanwhile.
-    }
-  };
-  visit(pid);
-  return total;
-}
-
 // The length of the body at `url`, read to its end.
 function download(url) {
   return new Promise((resolve, reject) => {
@@ -129,9 +100,9 @@ function download(url) {
 async function runStream(proc, s, upstream) {
   const url = `${proc.baseUrl}/_do/${CLASS.route}/fetcher-0/${action(s, upstream)}`;
   await download(url.replace(/mib=\d+/, 'mib=1'));
-  const rssBefore = treeRss(proc.child.pid);
+  const rssBefore = treeStats(proc.child.pid).rss;
   let peak = rssBefore;
-  const sampler = setInterval(() => { peak = Math.max(peak, treeRss(proc.child.pid)); }, 50);
+  const sampler = setInterval(() => { peak = Math.max(peak, treeStats(proc.child.pid).rss); }, 50);
   const started = process.hrtime.bigint();
   const received = await download(url);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

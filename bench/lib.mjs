@@ -1,7 +1,7 @@
 // Helpers shared by the benchmark scripts (bench.mjs, storage.mjs, websocket.mjs, rpc.mjs,
-// fetch.mjs, crypto.mjs, meters.mjs) and the differential check (tests/diff/run.mjs): server
-// processes on loopback and their RSS and CPU time, workerd configuration, Dorm start and deploy,
-// the fsync probe, wrk runs, HTTP calls and the text tables.
+// fetch.mjs, crypto.mjs, meters.mjs, scale.mjs) and the differential check (tests/diff/run.mjs):
+// the common options, server processes on loopback and their RSS and CPU time, workerd
+// configuration, Dorm start and deploy, the fsync probe, wrk runs, HTTP calls and the text tables.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +28,23 @@ export const log = (msg) => console.log(`bench: ${msg}`);
 
 // Resolves after `ms` milliseconds.
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The options every benchmark has, at their defaults, with the results going to
+// bench/results/<resultName>.json; `own` (the script's own options and defaults) is laid over them.
+export function benchOptions(resultName, own = {}) {
+  return {
+    workerd: true,
+    dorm: true,
+    duration: 10,
+    warmup: 3,
+    wrkThreads: 1,
+    dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
+    dormThreads: 2,
+    out: path.join(benchDir, 'results', `${resultName}.json`),
+    keep: false,
+    ...own,
+  };
+}
 
 // Fills `o` from argv: the options every benchmark has, then own(a, next, num) for the rest
 // (returns false for an unknown one); prints usage on --help; exits 2 on a bad option.
@@ -78,34 +95,43 @@ export const shownBinary = (bin) => (bin.startsWith(`${rootDir}/`) ? path.relati
 
 const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
-// RSS (bytes) and CPU time (seconds, user + system) of a process and all its descendants.
-export function treeStats(rootPid) {
+// A process and all its descendants, root first (workerd may fork helpers; Dorm runs a supervisor
+// and a runtime process). Found through every process's parent in /proc, which every kernel has
+// (the per-thread children lists need CONFIG_PROC_CHILDREN).
+export function processTree(rootPid) {
   const parentOf = new Map();
-  const cpuOf = new Map();
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
       // The command name may contain spaces and parentheses; the fields after the last ')' don't.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parentOf.set(Number(name), Number(f[1]));
-      cpuOf.set(Number(name), (Number(f[11]) + Number(f[12])) / clockTicks);
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch { /* exited meanwhile */ }
   }
   const pids = [rootPid];
   for (let i = 0; i < pids.length; i++) {
     for (const [pid, ppid] of parentOf) if (ppid === pids[i]) pids.push(pid);
   }
+  return pids;
+}
+
+// RSS (bytes) and CPU time (seconds, user + system) of a process and all its descendants, and
+// how many processes that is.
+export function treeStats(rootPid) {
+  const pids = processTree(rootPid);
   let rss = 0;
   let cpu = 0;
   for (const pid of pids) {
-    cpu += cpuOf.get(pid) ?? 0;
     try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The command name may contain spaces and parentheses; the fields after the last ')' don't.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu += (Number(f[11]) + Number(f[12])) / clockTicks;  // utime, stime
       const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (m) rss += Number(m[1]) * 1024;
     } catch { /* exited meanwhile */ }
   }
-  return { rss, cpu };
+  return { rss, cpu, processes: pids.length };
 }
 
 
@@ -140,6 +166,28 @@ export async function stopProcess(child, graceMs = 10000) {
 // SIGKILL to the group of every tracked child still running.
 export function killAllChildren() {
   for (const c of children) killGroup(c, 'SIGKILL');
+}
+
+// Kills every tracked child when the script ends: on exit, and on SIGINT or SIGTERM, after which
+// it exits 130 or 143 as a shell would.
+export function killChildrenOnExit() {
+  process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
+  process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
+  process.on('exit', killAllChildren);
+}
+
+// Logs the last lines of the log of each server whose run recorded errors (`results[name]`:
+// { errors, log_file }); returns whether any did.
+export function logServerErrors(servers, results) {
+  let any = false;
+  for (const server of servers) {
+    const r = results[server.name];
+    if (r.errors.length) {
+      any = true;
+      if (r.log_file) log(`${server.name}: last lines of ${r.log_file}:\n${tail(r.log_file, 15)}`);
+    }
+  }
+  return any;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,6 +316,13 @@ export function workerdCandidates() {
     path.join(benchDir, 'node_modules', '@cloudflare', `workerd-linux-${arch}`, 'bin', 'workerd'),
     path.join(benchDir, 'node_modules', '.bin', 'workerd'),
   ];
+}
+
+// The installed workerd executable; exits (fail) when there is none.
+export function workerdBinary() {
+  const bin = workerdCandidates().find((f) => fs.existsSync(f));
+  if (!bin) fail('workerd is not installed: run `npm ci` in bench/');
+  return bin;
 }
 
 // A front worker routing /_do/<route>/<id>/<rest> to the object named <id> of `className`
@@ -410,8 +465,7 @@ export function dormDeploy(bin, file, name, dataDir, timeoutMs) {
 // workerd with the class behind the front worker (workerdFrontJs); `localOutbound` lets its
 // fetch() reach loopback addresses.
 export function makeClassWorkerd(tmp, cls, { localOutbound = false } = {}) {
-  const bin = workerdCandidates().find((f) => fs.existsSync(f));
-  if (!bin) fail('workerd is not installed: run `npm ci` in bench/');
+  const bin = workerdBinary();
   const confDir = path.join(tmp, 'workerd');
   const dataDir = path.join(tmp, 'workerd-data');
   fs.mkdirSync(confDir, { recursive: true });
@@ -433,31 +487,40 @@ export function makeClassWorkerd(tmp, cls, { localOutbound = false } = {}) {
   };
 }
 
-// `dorm serve` (options o.dormBin, o.dormThreads, plus `extraArgs`) with the class deployed once,
-// public, under its route.
-export function makeClassDorm(tmp, cls, o, extraArgs = []) {
+// `dorm serve` (options o.dormBin, o.dormThreads, plus `extraArgs`) on one data folder in `tmp`,
+// kept across restarts: deploy(dataDir) runs once, after the first start is listening, and a
+// restart must still serve what it deployed. start() gives { baseUrl, pid, child, logFile } and
+// stops the server again if it does not come up or the deploy throws.
+export function makeDormServer(tmp, o, deploy, extraArgs = []) {
   const dataDir = path.join(tmp, 'dorm-data');
   fs.mkdirSync(dataDir, { recursive: true });
   let deployed = false;
   return {
     name: 'dorm',
     version: null,
+    binary: o.dormBin,
+    dataDir,
     async start() {
       const logFile = path.join(tmp, 'dorm.log');
       const child = spawnDorm(o.dormBin, dataDir, o.dormThreads, logFile, extraArgs);
       try {
         const baseUrl = await dormListening(child, logFile, 30000);
         if (!deployed) {
-          dormDeploy(o.dormBin, path.join(benchDir, cls.moduleFile), cls.route, dataDir, 60000);
+          deploy(dataDir);
           deployed = true;
         }
-        return { baseUrl, child };
+        return { baseUrl, pid: child.pid, child, logFile };
       } catch (e) {
         await stopProcess(child);
         throw e;
       }
     },
   };
+}
+
+// makeDormServer with the class deployed, public, under its route.
+export function makeClassDorm(tmp, cls, o, extraArgs = []) {
+  return makeDormServer(tmp, o, (dataDir) => dormDeploy(o.dormBin, path.join(benchDir, cls.moduleFile), cls.route, dataDir, 60000), extraArgs);
 }
 
 // Runs scenario `s` on a freshly started `server`, recording into `r` ({ scenarios, checks,
@@ -534,6 +597,16 @@ export function checksPassed(results) {
   return ok;
 }
 
+// Checks that the servers `o` selects are installed (exits through fail when not), then makes the
+// run's temporary folder, /tmp/<prefix>XXXXXX, and says where it is; returns its path.
+export function benchTempDir(o, prefix) {
+  if (o.dorm && !fs.existsSync(o.dormBin)) fail(`${o.dormBin} does not exist: build Dorm first, or use --workerd-only`);
+  if (o.workerd) workerdBinary();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  log(`temporary folder ${tmp}`);
+  return tmp;
+}
+
 // Writes `json` to o.out, reports where, removes or keeps tmp, and exits 0 when all went well.
 export function finish(o, json, tmp, ok) {
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
@@ -546,12 +619,14 @@ export function finish(o, json, tmp, ok) {
 }
 
 // Prints one server's correctness rows ([name, ok, detail]), a row for wrk errors and its error
-// lines, with check names padded to `width`; returns whether everything passed.
+// lines, with check names padded to `width`; returns whether everything passed. `ok` is null for
+// a check whose scenario the options left out (--only): printed as skipped, not a failure. Any
+// other value but true fails, undefined (a selected scenario that did not get to it) included.
 export function printChecks(result, checks, width) {
-  const mark = (x) => (x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
+  const mark = (x) => (x === null ? 'skipped' : x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
   let allOk = true;
   for (const [name, ok, detail] of checks) {
-    if (ok !== true) allOk = false;
+    if (ok !== true && ok !== null) allOk = false;
     console.log(`  ${result.server.padEnd(8)} ${name.padEnd(width)} ${mark(ok).padEnd(8)} ${detail ?? ''}`);
   }
   const wrkErrors = Object.values(result.scenarios).reduce((acc, s) => acc + s.error_count, 0);

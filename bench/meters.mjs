@@ -8,9 +8,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren,
-  probeFsync, httpCall, runWrk as runWrkArgs, spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio,
-  table, machineInfo, finish,
+  benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, probeFsync,
+  httpCall, runWrk as runWrkArgs, spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio,
+  ratio, table, machineInfo, finish, treeStats, benchOptions, killChildrenOnExit,
 } from './lib.mjs';
 
 const usage = `usage: bench/run.sh --meters [options]
@@ -24,18 +24,10 @@ const usage = `usage: bench/run.sh --meters [options]
   --keep                keep the temporary folder (data and server logs)`;
 
 function parseArgs(argv) {
-  const o = {
+  const o = benchOptions('meters', {
     workerd: false,
-    dorm: true,
     rounds: 5,
-    duration: 10,
-    warmup: 3,
-    wrkThreads: 1,
-    dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
-    dormThreads: 2,
-    out: path.join(benchDir, 'results', 'meters.json'),
-    keep: false,
-  };
+  });
   return parseBenchArgs(argv, usage, o, (a, next, num) => {
     switch (a) {
       case '--rounds': o.rounds = num(a, next(), 1); return true;
@@ -44,9 +36,7 @@ function parseArgs(argv) {
   });
 }
 
-process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
-process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
-process.on('exit', killAllChildren);
+killChildrenOnExit();
 
 const scenarios = [
   { key: 'get_1obj_c64', label: 'GET, 1 object, 64 conn', method: 'GET', action: 'get', connections: 64 },
@@ -59,20 +49,6 @@ const modes = [
   { key: 'off', env: { ...process.env, DORM_USAGE_METERS: 'off' } },
 ];
 delete modes[0].env.DORM_USAGE_METERS;
-
-// CPU time (user + system, all threads) the process and its children (`dorm serve`'s runtime
-// process) have used, in seconds.
-const ticksPerSecond = 100; // USER_HZ, 100 on Linux
-function processCpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces) start at the state, field 3.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let seconds = (Number(f[11]) + Number(f[12])) / ticksPerSecond; // utime, stime: fields 14 and 15
-  for (const child of fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
-    seconds += processCpuSeconds(Number(child));
-  }
-  return seconds;
-}
 
 function runWrk(baseUrl, s, seconds, threads) {
   const args = ['-t', String(Math.max(1, Math.min(threads, s.connections))), '-c', String(s.connections), '-d', `${seconds}s`,
@@ -127,9 +103,9 @@ async function main() {
           await withServer(tmp, o, mode, async (baseUrl, pid, dataDir) => {
             if (o.warmup > 0) await runWrk(baseUrl, s, o.warmup, o.wrkThreads);
             const disk = probeFsync(dataDir, 20);
-            const cpu0 = processCpuSeconds(pid);
+            const cpu0 = treeStats(pid).cpu;
             const res = await runWrk(baseUrl, s, o.duration, o.wrkThreads);
-            const cpu = processCpuSeconds(pid) - cpu0;
+            const cpu = treeStats(pid).cpu - cpu0;
             const run = {
               round, scenario: s.key, meters: mode.key, rps: res.rps, requests: res.requests, seconds: res.seconds,
               p50_ms: res.p50_ms, p99_ms: res.p99_ms, server_cpu_s: cpu, cpu_us_per_request: (cpu / res.requests) * 1e6,

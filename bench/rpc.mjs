@@ -12,9 +12,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, fail, log, parseBenchArgs, stopProcess, killAllChildren, freePort, httpCall,
-  runWrk as runWrkArgs, workerdCandidates, workerdConfig, startWorkerdProcess, spawnDorm,
-  dormListening, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish, checksPassed,
+  benchDir, fail, log, parseBenchArgs, stopProcess, freePort, httpCall, runWrk as runWrkArgs,
+  workerdConfig, startWorkerdProcess, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  checksPassed, benchOptions, killChildrenOnExit, workerdBinary, makeDormServer,
 } from './lib.mjs';
 
 const CLASSES = [
@@ -38,28 +38,17 @@ const usage = `usage: bench/run.sh --rpc [options]
                         fetch_64)
   --keep                keep the temporary folder (configs, data, server logs)`;
 
-const defaults = {
-  workerd: true,
-  dorm: true,
-  duration: 10,
-  warmup: 3,
+const defaults = benchOptions('rpc', {
   calls: 10,
-  wrkThreads: 1,
-  dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
-  dormThreads: 2,
-  out: path.join(benchDir, 'results', 'rpc.json'),
-  keep: false,
   only: null,
-};
+});
 const o = parseBenchArgs(process.argv.slice(2), usage, defaults, (a, next, num) => {
   if (a === '--calls') { defaults.calls = num(a, next(), 1); return true; }
   if (a === '--only') { defaults.only = next().split(','); return true; }
   return false;
 });
 
-process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
-process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
-process.on('exit', killAllChildren);
+killChildrenOnExit();
 
 // [key, label, action, callers spread over, connections, route]. One target per caller unless the
 // action names one; the Worker scenarios call the targets from the Worker.
@@ -82,8 +71,7 @@ function runWrk(baseUrl, s, seconds) {
 }
 
 function makeWorkerd(tmp) {
-  const bin = workerdCandidates().find((f) => fs.existsSync(f));
-  if (!bin) fail('workerd is not installed: run `npm ci` in bench/');
+  const bin = workerdBinary();
   const confDir = path.join(tmp, 'workerd');
   const dataDir = path.join(tmp, 'workerd-data');
   fs.mkdirSync(confDir, { recursive: true });
@@ -124,28 +112,7 @@ function deployProject(dataDir) {
 }
 
 function makeDorm(tmp) {
-  const dataDir = path.join(tmp, 'dorm-data');
-  fs.mkdirSync(dataDir, { recursive: true });
-  let deployed = false;
-  return {
-    name: 'dorm',
-    version: null,
-    async start() {
-      const logFile = path.join(tmp, 'dorm.log');
-      const child = spawnDorm(o.dormBin, dataDir, o.dormThreads, logFile);
-      try {
-        const baseUrl = await dormListening(child, logFile, 30000);
-        if (!deployed) {
-          deployProject(dataDir);
-          deployed = true;
-        }
-        return { baseUrl, child };
-      } catch (e) {
-        await stopProcess(child);
-        throw e;
-      }
-    },
-  };
+  return makeDormServer(tmp, o, deployProject);
 }
 
 // One scenario on a fresh server: a correctness check (the last call's result), warm-up, run.

@@ -12,8 +12,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  rootDir, fail, log, sleep, parseBenchArgs, shownBinary, stopProcess, killAllChildren, httpCall, pool,
-  spawnDorm, dormListening, dormDeploy, fmtRps, table, machineInfo, finish,
+  rootDir, fail, log, sleep, parseBenchArgs, shownBinary, stopProcess, killAllChildren, httpCall,
+  pool, spawnDorm, dormListening, dormDeploy, fmtRps, table, machineInfo, finish, processTree,
 } from './lib.mjs';
 
 const usage = `usage: bench/run.sh --scale [options]
@@ -63,28 +63,12 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------------------------
 // Readings of the server's process tree (the supervisor and the runtime)
 
-function treePids(rootPid) {
-  const parentOf = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* exited meanwhile */ }
-  }
-  const pids = [rootPid];
-  for (let i = 0; i < pids.length; i++) {
-    for (const [pid, ppid] of parentOf) if (ppid === pids[i]) pids.push(pid);
-  }
-  return pids;
-}
-
 // { rss_bytes, fds, threads } summed over the tree, and the largest process's figures.
 function reading(rootPid) {
   let rss = 0;
   let fds = 0;
   let threads = 0;
-  for (const pid of treePids(rootPid)) {
+  for (const pid of processTree(rootPid)) {
     try {
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
       rss += Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0) * 1024;

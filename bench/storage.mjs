@@ -11,10 +11,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren, probeFsync,
-  freePort, httpCall, pool, runWrk as runWrkArgs, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess,
-  spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
-  printChecks, treeStats,
+  benchDir, rootDir, fail, log, sleep, parseBenchArgs, shownBinary, stopProcess, probeFsync,
+  freePort, httpCall, pool, runWrk as runWrkArgs, workerdFrontJs, workerdConfig,
+  startWorkerdProcess, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  printChecks, treeStats, benchOptions, killChildrenOnExit, logServerErrors, workerdBinary,
+  makeDormServer, benchTempDir,
 } from './lib.mjs';
 const classFile = path.join(benchDir, 'storage-bench.js');
 const className = 'StorageBench';
@@ -50,13 +51,8 @@ const usage = `usage: bench/run.sh --storage [options]
   --keep                keep the temporary folder (configs, data, server logs)`;
 
 function parseArgs(argv) {
-  const o = {
-    workerd: true,
-    dorm: true,
-    duration: 10,
-    warmup: 3,
+  const o = benchOptions('storage', {
     connections: 64,
-    wrkThreads: 1,
     rows: 1000,
     alarms: 10000,
     alarmLead: 3,
@@ -65,12 +61,8 @@ function parseArgs(argv) {
     alarmThroughput: true,
     activationObjects: 200,
     activationRows: 20000,
-    dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
-    dormThreads: 2,
-    out: path.join(benchDir, 'results', 'storage.json'),
-    keep: false,
     only: null,
-  };
+  });
   const known = ['sql_insert', 'sql_select', 'alarms', 'activation'];
   return parseBenchArgs(argv, usage, o, (a, next, num) => {
     switch (a) {
@@ -97,9 +89,7 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
-process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
-process.on('exit', killAllChildren);
+killChildrenOnExit();
 
 // ---------------------------------------------------------------------------------------------
 // HTTP client for setting up, checking and the alarm scenario
@@ -130,12 +120,6 @@ function runWrk(baseUrl, method, urlPath, seconds, connections, threads) {
 
 // ---------------------------------------------------------------------------------------------
 // Servers
-
-function workerdBinary() {
-  const found = workerdCandidates().find((f) => fs.existsSync(f));
-  if (!found) fail('workerd is not installed: run `npm ci` in bench/');
-  return found;
-}
 
 // The front worker routes /_do/storage-bench/<id>/<rest> to the object named <id> with the URL
 // rewritten to http://host/<rest>, which is what Dorm's own router does.
@@ -170,34 +154,9 @@ function makeWorkerd(tmp) {
   };
 }
 
+// Deployed once; restarts on the same data folder must still serve it.
 function makeDorm(tmp, o) {
-  const bin = o.dormBin;
-  const dataDir = path.join(tmp, 'dorm-data');
-  fs.mkdirSync(dataDir, { recursive: true });
-  let deployed = false;
-
-  return {
-    name: 'dorm',
-    version: null,
-    binary: bin,
-    dataDir,
-    async start() {
-      const logFile = path.join(tmp, 'dorm.log');
-      const child = spawnDorm(bin, dataDir, o.dormThreads, logFile);
-      try {
-        const baseUrl = await dormListening(child, logFile, 30000);
-        // Deployed once; restarts on the same data folder must still serve it.
-        if (!deployed) {
-          dormDeploy(bin, classFile, routeName, dataDir, 60000);
-          deployed = true;
-        }
-        return { baseUrl, pid: child.pid, child, logFile };
-      } catch (e) {
-        await stopProcess(child);
-        throw e;
-      }
-    },
-  };
+  return makeDormServer(tmp, o, (dataDir) => dormDeploy(o.dormBin, classFile, routeName, dataDir, 60000));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -581,26 +540,28 @@ function report(results, scenarios, o) {
 
   console.log('');
   console.log('Checks');
+  // A check of a scenario --only left out is skipped (null), not failed.
+  const ran = (key, ok) => (!o.only || o.only.includes(key) ? ok : null);
   let allOk = true;
   for (const r of [w, d]) {
     if (!r) continue;
     const ins = r.scenarios.sql_insert?.check;
     const sel = r.scenarios.sql_select?.check;
     const checks = [
-      ['inserted rows match wrk', ins?.ok, ins && `${ins.rows_added} rows added, ${ins.answered_inserts} answered (+${ins.max_in_flight_at_cutoffs} in flight at most)`],
-      ['SELECT answers its rows as JSON', sel?.ok, sel && `${sel.rows_returned} rows, expected ${sel.expected}`],
+      ['inserted rows match wrk', ran('sql_insert', ins?.ok), ins && `${ins.rows_added} rows added, ${ins.answered_inserts} answered (+${ins.max_in_flight_at_cutoffs} in flight at most)`],
+      ['SELECT answers its rows as JSON', ran('sql_select', sel?.ok), sel && `${sel.rows_returned} rows, expected ${sel.expected}`],
     ];
     if (o.alarms > 0) {
       const a = r.alarms;
-      checks.push(['every alarm fired, none early', a?.ok, a && `${a.fired} of ${a.objects} fired${a.stopped_by_time_limit ? ` (of ${a.requested_objects} requested; setup hit its time limit)` : ''}, ${a.early} early, ${a.failed_requests} failed requests`]);
+      checks.push(['every alarm fired, none early', ran('alarms', a?.ok), a && `${a.fired} of ${a.objects} fired${a.stopped_by_time_limit ? ` (of ${a.requested_objects} requested; setup hit its time limit)` : ''}, ${a.early} early, ${a.failed_requests} failed requests`]);
       if (o.alarmThroughput) {
         const b = r.alarm_throughput;
-        checks.push(['every alarm due at one instant fired', b?.ok, b && `${b.fired} of ${b.objects} fired, ${b.failed_requests} failed requests`]);
+        checks.push(['every alarm due at one instant fired', ran('alarms', b?.ok), b && `${b.fired} of ${b.objects} fired, ${b.failed_requests} failed requests`]);
       }
     }
     if (o.activationObjects > 0) {
       const act = r.activation;
-      checks.push(['each activated object has its rows', act?.ok, act && `${act.objects} objects, ${act.wrong_counts ?? '-'} wrong counts`]);
+      checks.push(['each activated object has its rows', ran('activation', act?.ok), act && `${act.objects} objects, ${act.wrong_counts ?? '-'} wrong counts`]);
     }
     if (!printChecks(r, checks, 32)) allOk = false;
   }
@@ -612,10 +573,7 @@ function report(results, scenarios, o) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  if (o.dorm && !fs.existsSync(o.dormBin)) fail(`${o.dormBin} does not exist: build Dorm first, or use --workerd-only`);
-  if (o.workerd) workerdBinary();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-bench-storage-'));
-  log(`temporary folder ${tmp}`);
+  const tmp = benchTempDir(o, 'dorm-bench-storage-');
   const started = new Date();
   const machine = machineInfo(true);
   const results = {};
@@ -645,13 +603,7 @@ async function main() {
     for (const [k, job] of jobs.entries()) {
       for (const server of k % 2 === 0 ? servers : [...servers].reverse()) await job(server);
     }
-    for (const server of servers) {
-      const r = results[server.name];
-      if (r.errors.length) {
-        failed = true;
-        if (r.log_file) log(`${server.name}: last lines of ${r.log_file}:\n${tail(r.log_file, 15)}`);
-      }
-    }
+    if (logServerErrors(servers, results)) failed = true;
   } catch (e) {
     console.error(`bench: ${e.stack ?? e}`);
     failed = true;

@@ -12,9 +12,10 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, killAllChildren, track,
-  freePort, httpCall, workerdCandidates, workerdFrontJs, workerdConfig, startWorkerdProcess, spawnDorm, dormListening,
-  dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish, treeStats,
+  benchDir, rootDir, log, sleep, parseBenchArgs, shownBinary, stopProcess, track, freePort,
+  httpCall, workerdFrontJs, workerdConfig, startWorkerdProcess, spawnDorm, dormListening,
+  dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish, treeStats, benchOptions,
+  killChildrenOnExit, logServerErrors, workerdBinary, benchTempDir,
 } from './lib.mjs';
 
 const classFile = path.join(benchDir, 'websocket-bench.js');
@@ -47,12 +48,8 @@ const usage = `usage: bench/run.sh --websocket [options]
   --keep                keep the temporary folder (configs, data, server logs)`;
 
 function parseArgs(argv) {
-  const o = {
-    workerd: true,
-    dorm: true,
+  const o = benchOptions('websocket', {
     rounds: 2,
-    duration: 10,
-    warmup: 3,
     clients: 100,
     window: 1,
     clientProcs: 2,
@@ -61,12 +58,8 @@ function parseArgs(argv) {
     idleWait: 20,
     broadcast: true,
     wsWarmup: true,
-    dormBin: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
-    dormThreads: 2,
     hibernateAfterMs: 1000,
-    out: path.join(benchDir, 'results', 'websocket.json'),
-    keep: false,
-  };
+  });
   return parseBenchArgs(argv, usage, o, (a, next, num) => {
     switch (a) {
       case '--rounds': o.rounds = num(a, next(), 1); return true;
@@ -84,9 +77,7 @@ function parseArgs(argv) {
   });
 }
 
-process.on('SIGINT', () => { killAllChildren(); process.exit(130); });
-process.on('SIGTERM', () => { killAllChildren(); process.exit(143); });
-process.on('exit', killAllChildren);
+killChildrenOnExit();
 
 // ---------------------------------------------------------------------------------------------
 // Client processes
@@ -131,12 +122,6 @@ async function connectAll(clients, nProcs, urls, strict = true) {
 
 // ---------------------------------------------------------------------------------------------
 // Servers
-
-function workerdBinary() {
-  const found = workerdCandidates().find((f) => fs.existsSync(f));
-  if (!found) fail('workerd is not installed: run `npm ci` in bench/');
-  return found;
-}
 
 function makeWorkerd(tmp) {
   const bin = workerdBinary();
@@ -435,10 +420,7 @@ function report(results, o, memConfigs) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  if (o.dorm && !fs.existsSync(o.dormBin)) fail(`${o.dormBin} does not exist: build Dorm first, or use --workerd-only`);
-  if (o.workerd) workerdBinary();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-bench-websocket-'));
-  log(`temporary folder ${tmp}`);
+  const tmp = benchTempDir(o, 'dorm-bench-websocket-');
   const started = new Date();
   const machine = machineInfo(true);
   const results = {};
@@ -461,13 +443,7 @@ async function main() {
         for (const server of k++ % 2 === 0 ? servers : [...servers].reverse()) await job(server);
       }
     }
-    for (const server of servers) {
-      const r = results[server.name];
-      if (r.errors.length) {
-        failed = true;
-        if (r.log_file) log(`${server.name}: last lines of ${r.log_file}:\n${tail(r.log_file, 15)}`);
-      }
-    }
+    if (logServerErrors(servers, results)) failed = true;
   } catch (e) {
     console.error(`bench: ${e.stack ?? e}`);
     failed = true;

@@ -21,9 +21,8 @@ using runtime::HttpResponseData;
 
 HttpResponseData AdminService::ServeEnv(const std::vector<std::string>& parts,
                                         const HttpRequestData& request) {
-  std::string app = PercentDecode(parts[2]).value_or(parts[2]);
-  if (!IsValidKebabName(app))
-    return HttpResponseData::JsonError(400, "Invalid app name '" + app + "'.");
+  std::string app;
+  if (auto refusal = DecodeAppName(parts[2], &app)) return std::move(*refusal);
   if (!env_store_)
     return HttpResponseData::JsonError(503, "Env vars are not available on this server.");
   const std::string& method = request.method;

@@ -60,6 +60,12 @@ runtime::HttpResponseData ErrorResponse(int status, const std::string& message) 
   return runtime::HttpResponseData::JsonError(status, message);
 }
 
+std::optional<runtime::HttpResponseData> DecodeAppName(std::string_view segment, std::string* app) {
+  *app = PercentDecode(segment).value_or(std::string(segment));
+  if (IsValidKebabName(*app)) return std::nullopt;
+  return ErrorResponse(400, "Invalid app name '" + *app + "'.");
+}
+
 std::optional<std::map<std::string, std::string>> QueryParameters(const std::string& url,
                                                                   std::string* error,
                                                                   bool plus_is_space) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "runtime/http_message.h"
 
@@ -17,6 +18,14 @@ runtime::HttpResponseData JsonResponse(int status, const boost::json::value& bod
 // `{"error": message}` with `status`, the shape of every refusal of the admin API. Does not throw
 // except std::bad_alloc.
 runtime::HttpResponseData ErrorResponse(int status, const std::string& message);
+
+// Reads the app name in `segment`, a segment of a request's path, into `*app`: percent-decoded,
+// or as it came when it has a malformed %-escape. Returns nullopt when `*app` is a valid app name
+// (IsValidKebabName), else the 400 answer that names it, for the endpoint to send instead. Every
+// endpoint under /_admin/v1/apps/<app>/ that decodes its path reads <app> (and any other app it
+// names) through this, so that all refuse the same names with the same message. Does not throw
+// except std::bad_alloc.
+std::optional<runtime::HttpResponseData> DecodeAppName(std::string_view segment, std::string* app);
 
 struct ClassRecord;
 

@@ -107,9 +107,9 @@ bool AdminService::ServeObjects(const std::string& path, const HttpRequestData& 
     respond(std::move(r));
     return true;
   };
-  const std::string app = PercentDecode(parts[2]).value_or("");
+  std::string app;
+  if (auto refusal = DecodeAppName(parts[2], &app)) return answer(std::move(*refusal));
   const std::string name = PercentDecode(parts[4]).value_or("");
-  if (!IsValidKebabName(app)) return answer(ErrorResponse(400, "Invalid app name '" + app + "'."));
   auto record = registry_.Get(app, name);
   if (!record || record->name == runtime::kWorkerClassName) {
     return answer(

@@ -10,7 +10,6 @@
 #include "control/admin_json.h"
 #include "control/admin_service.h"
 #include "control/registry.h"
-#include "util/names.h"
 
 namespace dorm::control {
 
@@ -20,9 +19,8 @@ using runtime::HttpResponseData;
 
 HttpResponseData AdminService::ServeServiceCallers(const std::vector<std::string>& parts,
                                                    const HttpRequestData& request) {
-  std::string app = PercentDecode(parts[2]).value_or(parts[2]);
-  if (!IsValidKebabName(app))
-    return HttpResponseData::JsonError(400, "Invalid app name '" + app + "'.");
+  std::string app;
+  if (auto refusal = DecodeAppName(parts[2], &app)) return std::move(*refusal);
   const std::string& method = request.method;
   if (parts.size() == 4) {
     if (method != "GET") return HttpResponseData::JsonError(405, "Method not allowed.");
@@ -31,9 +29,8 @@ HttpResponseData AdminService::ServeServiceCallers(const std::vector<std::string
     return JsonResponse(200, json::object{{"app", app}, {"callers", std::move(callers)}});
   }
   if (parts.size() != 5) return HttpResponseData::JsonError(404, "Unknown admin endpoint.");
-  std::string caller = PercentDecode(parts[4]).value_or(parts[4]);
-  if (!IsValidKebabName(caller))
-    return HttpResponseData::JsonError(400, "Invalid app name '" + caller + "'.");
+  std::string caller;
+  if (auto refusal = DecodeAppName(parts[4], &caller)) return std::move(*refusal);
   if (caller == app) {
     return HttpResponseData::JsonError(
         400, "An app's service bindings reach its own Worker without being allowed.");

@@ -20,9 +20,8 @@ using runtime::HttpResponseData;
 
 HttpResponseData AdminService::ServeTransfers(const std::vector<std::string>& parts,
                                               const HttpRequestData& request) {
-  std::string app = PercentDecode(parts[2]).value_or(parts[2]);
-  if (!IsValidKebabName(app))
-    return HttpResponseData::JsonError(400, "Invalid app name '" + app + "'.");
+  std::string app;
+  if (auto refusal = DecodeAppName(parts[2], &app)) return std::move(*refusal);
   const std::string& method = request.method;
   if (parts.size() == 4) {
     if (method != "GET") return HttpResponseData::JsonError(405, "Method not allowed.");

@@ -70,14 +70,6 @@ std::atomic<int> outstanding_peer_calls{0};
 // as the one before is queued there: PeerCall::ReleaseOrder).
 thread_local std::unordered_map<std::string, std::deque<std::function<void()>>> unqueued_callees;
 
-// A failure the caller may retry: RPC callers see `retryable`, as for a reset.
-runtime::HttpResponseData RetryableFailure(int status, const std::string& message) {
-  runtime::HttpResponseData answer = runtime::HttpResponseData::JsonError(status, message);
-  answer.object_reset = true;
-  answer.reset_retryable = true;
-  return answer;
-}
-
 class PeerCall : public std::enable_shared_from_this<PeerCall> {
  public:
   PeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime::OutgoingCall call,
@@ -147,7 +139,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
     timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->finished_ || self->head_done_) return;
       if (!self->connected_) return self->Unreachable();
-      self->Answer(RetryableFailure(504, kPeerTimeoutMessage));
+      self->Answer(runtime::HttpResponseData::RetryableError(504, kPeerTimeoutMessage));
       self->CloseSocket();
     });
   }
@@ -316,14 +308,16 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
               owner, [self = shared_from_this(), owner](std::optional<std::string> found) {
                 asio::post(self->io_, [self, owner, found = std::move(found)] {
                   if (self->finished_) return;
-                  if (!found) return self->Answer(RetryableFailure(503, kPeerMovedMessage));
+                  if (!found)
+                    return self->Answer(
+                        runtime::HttpResponseData::RetryableError(503, kPeerMovedMessage));
                   self->AttemptNext(owner, *found);
                 });
               });
           return;
         }
       }
-      return Answer(RetryableFailure(503, kPeerMovedMessage));
+      return Answer(runtime::HttpResponseData::RetryableError(503, kPeerMovedMessage));
     }
     auto meta = res.find(kAnswerHeader);
     runtime::HttpResponseData answer;
@@ -335,7 +329,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       Log(LogLevel::kWarn, "a call to " + runtime::LogTag(call_.address) + " on another node got " +
                                std::to_string(status) + " " + std::string(res.reason()));
       CloseSocket();
-      return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
+      return Answer(runtime::HttpResponseData::RetryableError(502, kPeerBadAnswerMessage));
     }
     if (auto socket = res.find(kSocketHeader); socket != res.end()) {
       // The callee answered with a WebSocket, which its node keeps (net/peer_sockets.h), or which
@@ -345,7 +339,7 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       const std::string holder = named == res.end() ? node_ : std::string(named->value());
       if (!call_.fetch || answer.status != 101 || !IsPeerStreamToken(token) || holder.empty()) {
         CloseSocket();
-        return Answer(RetryableFailure(502, kPeerBadAnswerMessage));
+        return Answer(runtime::HttpResponseData::RetryableError(502, kPeerBadAnswerMessage));
       }
       if (holder == cluster_.node()) {
         // Back on the node that keeps it: taken once the answer is read whole (OnBodyDone), so
@@ -356,7 +350,8 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
                                                           : cluster_.directory().AddressOf(holder);
         if (!addr) {
           CloseSocket();
-          return Answer(RetryableFailure(503, runtime::kClusterUnavailableMessage));
+          return Answer(
+              runtime::HttpResponseData::RetryableError(503, runtime::kClusterUnavailableMessage));
         }
         answer.remote_web_socket = std::make_shared<const runtime::RemoteWebSocket>(
             runtime::RemoteWebSocket{holder, *addr, token});
@@ -475,13 +470,14 @@ class PeerCall : public std::enable_shared_from_this<PeerCall> {
       return;
     }
     if (!head_done_ && !connected_) return Unreachable();
-    Answer(RetryableFailure(503, runtime::kClusterUnavailableMessage));
+    Answer(runtime::HttpResponseData::RetryableError(503, runtime::kClusterUnavailableMessage));
   }
 
   void Unreachable() {
     cluster_.directory().Forget(object_);
     CloseSocket();
-    runtime::HttpResponseData answer = RetryableFailure(503, runtime::kClusterUnavailableMessage);
+    runtime::HttpResponseData answer =
+        runtime::HttpResponseData::RetryableError(503, runtime::kClusterUnavailableMessage);
     answer.headers.emplace_back("retry-after", "1");
     Answer(std::move(answer));
   }
@@ -655,7 +651,7 @@ void StartPeerCall(asio::io_context& io, cluster::ClusterNode& cluster, runtime:
                    runtime::ResponseCallback done) {
   if (outstanding_peer_calls.load() >= kMaxOutstandingPeerCalls) {
     if (call.request.body_stream) call.request.body_stream->Cancel();
-    done(RetryableFailure(503, kPeerBusyMessage));
+    done(runtime::HttpResponseData::RetryableError(503, kPeerBusyMessage));
     return;
   }
   std::optional<runtime::OutgoingCall> retry;

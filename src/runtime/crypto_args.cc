@@ -44,6 +44,15 @@ std::optional<std::string> StringArg(const v8::FunctionCallbackInfo<v8::Value>& 
   return out;
 }
 
+std::optional<bool> BoolArg(const v8::FunctionCallbackInfo<v8::Value>& info, int index,
+                            const char* what) {
+  if (!info[index]->IsBoolean()) {
+    js::ThrowTypeError(info.GetIsolate(), TypeMessage(what, "a boolean"));
+    return std::nullopt;
+  }
+  return info[index]->IsTrue();
+}
+
 std::optional<int64_t> IntegerArg(const v8::FunctionCallbackInfo<v8::Value>& info, int index,
                                   int64_t min, int64_t max, const char* what) {
   v8::Local<v8::Value> value = info[index];
@@ -74,6 +83,15 @@ const EVP_MD* DigestArg(const v8::FunctionCallbackInfo<v8::Value>& info, int ind
 
 v8::Local<v8::ArrayBuffer> NewArrayBuffer(v8::Isolate* isolate, std::string_view bytes) {
   return js::NewArrayBufferCopy(isolate, bytes).FromMaybe(v8::Local<v8::ArrayBuffer>());
+}
+
+void ReturnBytesOrNull(const v8::FunctionCallbackInfo<v8::Value>& info, bool ok,
+                       std::string_view bytes) {
+  if (!ok) {
+    info.GetReturnValue().SetNull();
+    return;
+  }
+  info.GetReturnValue().Set(NewArrayBuffer(info.GetIsolate(), bytes));
 }
 
 v8::Local<v8::Uint8Array> NewUint8Array(v8::Isolate* isolate, std::string_view bytes) {

@@ -41,11 +41,7 @@ void DeriveSharedSecret(const v8::FunctionCallbackInfo<v8::Value>& info) {
     ok = any != 0;
   }
   ClearOpenSslErrors();
-  if (!ok) {
-    info.GetReturnValue().SetNull();
-    return;
-  }
-  info.GetReturnValue().Set(NewArrayBuffer(isolate, secret));
+  ReturnBytesOrNull(info, ok, secret);
 }
 
 }  // namespace dorm::runtime::crypto

@@ -406,11 +406,9 @@ void KeyExport(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   auto der = BytesArg(info, 0, "der");
   if (!der) return;
-  if (!info[1]->IsBoolean()) {
-    js::ThrowTypeError(isolate, "isPrivate must be a boolean");
-    return;
-  }
-  bool is_private = info[1]->IsTrue();
+  std::optional<bool> is_private_arg = BoolArg(info, 1, "isPrivate");
+  if (!is_private_arg) return;
+  const bool is_private = *is_private_arg;
   auto format = StringArg(info, 2, "format");
   if (!format) return;
   PkeyPtr key = is_private ? ParsePrivateKey(*der) : ParsePublicKey(*der);

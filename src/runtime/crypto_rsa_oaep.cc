@@ -13,11 +13,9 @@ namespace dorm::runtime::crypto {
 // too long for the key, or does not decrypt.
 void RsaOaep(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
-  if (!info[0]->IsBoolean()) {
-    js::ThrowTypeError(isolate, "encrypt must be a boolean");
-    return;
-  }
-  bool encrypt = info[0]->IsTrue();
+  std::optional<bool> encrypt_arg = BoolArg(info, 0, "encrypt");
+  if (!encrypt_arg) return;
+  const bool encrypt = *encrypt_arg;
   auto der = BytesArg(info, 1, "key");
   if (!der) return;
   PkeyPtr key = encrypt ? ParsePublicKey(*der) : ParsePrivateKey(*der);
@@ -59,11 +57,7 @@ void RsaOaep(const v8::FunctionCallbackInfo<v8::Value>& info) {
     out.resize(length);
   }
   ClearOpenSslErrors();
-  if (!ok) {
-    info.GetReturnValue().SetNull();
-    return;
-  }
-  info.GetReturnValue().Set(NewArrayBuffer(isolate, out));
+  ReturnBytesOrNull(info, ok, out);
 }
 
 }  // namespace dorm::runtime::crypto

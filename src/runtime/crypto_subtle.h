@@ -67,6 +67,10 @@ std::optional<std::string> BytesArg(const v8::FunctionCallbackInfo<v8::Value>& i
 // Argument `index` as a string; nullopt with a TypeError thrown otherwise.
 std::optional<std::string> StringArg(const v8::FunctionCallbackInfo<v8::Value>& info, int index,
                                      const char* what);
+// Argument `index`, which must be a boolean; nullopt with a TypeError thrown otherwise (no
+// truthiness: the prelude passes true or false).
+std::optional<bool> BoolArg(const v8::FunctionCallbackInfo<v8::Value>& info, int index,
+                            const char* what);
 // Argument `index` as an integer in [min, max]; nullopt with a TypeError thrown otherwise.
 std::optional<int64_t> IntegerArg(const v8::FunctionCallbackInfo<v8::Value>& info, int index,
                                   int64_t min, int64_t max, const char* what);
@@ -79,6 +83,11 @@ const EVP_MD* DigestArg(const v8::FunctionCallbackInfo<v8::Value>& info, int ind
 // budget has no room for it (js/array_buffers.h). Setting an empty result as a native's return
 // value returns undefined, and the exception ends the call.
 v8::Local<v8::ArrayBuffer> NewArrayBuffer(v8::Isolate* isolate, std::string_view bytes);
+// Sets the native's return value: `bytes` in a new ArrayBuffer (NewArrayBuffer) when `ok`, else
+// null, what the natives answer when the operation fails on what the caller gave them (data that
+// does not decrypt, a key agreement that yields zero).
+void ReturnBytesOrNull(const v8::FunctionCallbackInfo<v8::Value>& info, bool ok,
+                       std::string_view bytes);
 // A new Uint8Array (over its own ArrayBuffer) holding `bytes`; empty as NewArrayBuffer.
 v8::Local<v8::Uint8Array> NewUint8Array(v8::Isolate* isolate, std::string_view bytes);
 

@@ -196,11 +196,9 @@ void AesCrypt(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   auto mode = StringArg(info, 0, "mode");
   if (!mode) return;
-  if (!info[1]->IsBoolean()) {
-    js::ThrowTypeError(isolate, "encrypt must be a boolean");
-    return;
-  }
-  bool encrypt = info[1]->IsTrue();
+  std::optional<bool> encrypt_arg = BoolArg(info, 1, "encrypt");
+  if (!encrypt_arg) return;
+  const bool encrypt = *encrypt_arg;
   auto key = BytesArg(info, 2, "key");
   if (!key) return;
   auto iv = BytesArg(info, 3, "iv");
@@ -231,11 +229,7 @@ void AesCrypt(const v8::FunctionCallbackInfo<v8::Value>& info) {
                                  : Ctr(cipher, *key, *iv, static_cast<int>(*bits), *data, &out);
   // Only a failure leaves errors to clear (emptying the queue costs as much as a short cipher).
   if (!ok || ERR_peek_error() != 0) ClearOpenSslErrors();
-  if (!ok) {
-    info.GetReturnValue().SetNull();
-    return;
-  }
-  info.GetReturnValue().Set(NewArrayBuffer(isolate, out));
+  ReturnBytesOrNull(info, ok, out);
 }
 
 // aesKeyWrap(wrap: boolean, key, data) → ArrayBuffer | null
@@ -243,11 +237,9 @@ void AesCrypt(const v8::FunctionCallbackInfo<v8::Value>& info) {
 // to unwrap (checked by the prelude, again here: null). null: the integrity check failed.
 void AesKeyWrap(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
-  if (!info[0]->IsBoolean()) {
-    js::ThrowTypeError(isolate, "wrap must be a boolean");
-    return;
-  }
-  bool wrap = info[0]->IsTrue();
+  std::optional<bool> wrap_arg = BoolArg(info, 0, "wrap");
+  if (!wrap_arg) return;
+  const bool wrap = *wrap_arg;
   auto key = BytesArg(info, 1, "key");
   if (!key) return;
   auto data = BytesArg(info, 2, "data");
@@ -270,11 +262,7 @@ void AesKeyWrap(const v8::FunctionCallbackInfo<v8::Value>& info) {
          RunCipher(ctx.get(), *data, &out) >= 0;
   }
   ClearOpenSslErrors();
-  if (!ok) {
-    info.GetReturnValue().SetNull();
-    return;
-  }
-  info.GetReturnValue().Set(NewArrayBuffer(isolate, out));
+  ReturnBytesOrNull(info, ok, out);
 }
 
 }  // namespace dorm::runtime::crypto

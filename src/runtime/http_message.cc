@@ -13,4 +13,11 @@ HttpResponseData HttpResponseData::JsonError(int status, const std::string& mess
   return r;
 }
 
+HttpResponseData HttpResponseData::RetryableError(int status, const std::string& message) {
+  HttpResponseData r = JsonError(status, message);
+  r.object_reset = true;
+  r.reset_retryable = true;
+  return r;
+}
+
 }  // namespace dorm::runtime

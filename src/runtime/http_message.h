@@ -85,6 +85,10 @@ struct HttpResponseData {
 
   // A response the server itself produces: {"error": message} as JSON, with runtime_error set.
   static HttpResponseData JsonError(int status, const std::string& message);
+  // JsonError marked as a retryable reset (object_reset, reset_retryable): the answer to an event
+  // this node could not serve or carry to the object's owner now, which RPC callers see as
+  // `retryable`.
+  static HttpResponseData RetryableError(int status, const std::string& message);
 };
 
 // Called exactly once, on the thread that owns the object, when the response may be sent.

@@ -22,10 +22,7 @@ namespace {
 
 // The answer to an event this node cannot serve now: retryable, like a reset's.
 HttpResponseData ClusterRefusal(const std::string& message) {
-  HttpResponseData answer = HttpResponseData::JsonError(503, message);
-  answer.object_reset = true;
-  answer.reset_retryable = true;
-  return answer;
+  return HttpResponseData::RetryableError(503, message);
 }
 
 // The row size OnClusterFlushed gets for a commit shipped whole (a snapshot).

@@ -19,14 +19,6 @@
 namespace dorm::runtime {
 namespace {
 
-// A refusal the caller may retry (the RPC error is `retryable`), as the runtime's own.
-HttpResponseData RetryablePeerRefusal(const std::string& message) {
-  HttpResponseData answer = HttpResponseData::JsonError(503, message);
-  answer.object_reset = true;
-  answer.reset_retryable = true;
-  return answer;
-}
-
 // A call waiting for its callee's placement.
 using PlacedCall = std::function<void(const cluster::Placement&)>;
 // Per loop thread: the calls waiting for the directory, by callee, in the order they were made.
@@ -49,7 +41,7 @@ void ThreadEngine::RouteWorkerCall(EnginePool* pool, size_t home, uint64_t call_
   std::optional<std::string> addr = pool->shared().cluster->directory().AddressOf(node);
   if (!addr) {
     // Dropping the call ends its streams, so that their senders stop.
-    answered(RetryablePeerRefusal(kClusterUnavailableMessage));
+    answered(HttpResponseData::RetryableError(503, kClusterUnavailableMessage));
     return;
   }
   SendToPeer(pool, home, std::move(call), node, *addr, std::move(answered));
@@ -65,7 +57,7 @@ void ThreadEngine::RouteClusterCall(EnginePool* pool, size_t home, uint64_t call
     ResponseCallback answered = Answerer(pool, home, home, call_id);
     switch (placement.kind) {
       case cluster::Placement::Kind::kUnavailable:
-        answered(RetryablePeerRefusal(kClusterUnavailableMessage));
+        answered(HttpResponseData::RetryableError(503, kClusterUnavailableMessage));
         return;
       case cluster::Placement::Kind::kRemote:
         SendToPeer(pool, home, std::move(call), placement.node, placement.addr,

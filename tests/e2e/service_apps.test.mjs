@@ -126,3 +126,23 @@ test('the admin API refuses an app allowing itself and invalid names', async () 
   const listed = await admin('GET', 'auth-svc/service-callers');
   assert.deepEqual(listed.json(), { app: 'auth-svc', callers: ['shop-svc'] });
 });
+
+test('the admin endpoints that decode the app from the path refuse the same names alike', async () => {
+  const get = (p) => server.request(`/_admin/v1/apps/${p}`, {
+    headers: { authorization: `Bearer ${server.adminToken()}` },
+  });
+  // Percent-decoded first (a malformed escape is named as it came), then checked.
+  for (const [segment, named] of [['Not_Valid', 'Not_Valid'], ['a%20b', 'a b'], ['%zz', '%zz']]) {
+    for (const rest of ['env', 'service-callers', 'transfers', 'classes/counter/objects']) {
+      const res = await get(`${segment}/${rest}`);
+      assert.equal(res.status, 400, `${segment}/${rest}`);
+      assert.deepEqual(res.json(), { error: `Invalid app name '${named}'.` }, `${segment}/${rest}`);
+    }
+  }
+  // The caller named in the path is an app name too.
+  const caller = await get('auth-svc/service-callers/Not_Valid');
+  assert.deepEqual(caller.json(), { error: "Invalid app name 'Not_Valid'." });
+  const decoded = await get('auth%2Dsvc/service-callers');
+  assert.equal(decoded.status, 200);
+  assert.equal(decoded.json().app, 'auth-svc');
+});

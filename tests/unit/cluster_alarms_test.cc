@@ -5,23 +5,17 @@
 
 #include <gtest/gtest.h>
 
-#include "cluster/cluster_schema.h"
 #include "cluster/cluster_status.h"
 #include "cluster/commit_batch.h"
 #include "cluster/object_ownership.h"
 #include "cluster/rendezvous.h"
-#include "postgres_server.h"
+#include "cluster_database_test.h"
 
 namespace dorm::cluster {
 namespace {
 
-class ClusterAlarmsTest : public ::testing::Test {
+class ClusterAlarmsTest : public testing::ClusterDatabaseTest {
  protected:
-  void SetUp() override {
-    db_ = PgConnection::Connect(testing::PostgresServer::Shared().NewDatabase(),
-                                std::chrono::seconds(10));
-    MigrateSchema(*db_);
-  }
   static LogRow Row(const std::string& object, long long seq, long long epoch,
                     LogRow::Alarm alarm = LogRow::Alarm::kUnchanged, long long alarm_ms = 0) {
     LogRow row{object, seq, epoch, "frames", 3, std::string(32, 'c')};
@@ -36,21 +30,12 @@ class ClusterAlarmsTest : public ::testing::Test {
                   {PgParam::Text(object)});
     return found.rows() == 0 ? -1 : found.Int(0, 0);
   }
-  void AddNode(const std::string& node, const char* lease = "1 hour") {
-    db_->Exec("INSERT INTO nodes VALUES ($1, 'http://' || $1, now() + $2::interval, 'i')",
-              {PgParam::Text(node), PgParam::Text(lease)});
-  }
-  void ExpireLease(const std::string& node) {
-    db_->Exec("UPDATE nodes SET lease_until = now() - interval '1 second' WHERE node = $1",
-              {PgParam::Text(node)});
-  }
   // Sets `object`'s alarm to `ms`, written by its owner `node` at `epoch`.
   void SetAlarm(const std::string& object, const std::string& node, long long epoch, long long seq,
                 long long ms) {
     auto accepted = AppendCommits(*db_, node, {Row(object, seq, epoch, LogRow::Alarm::kSet, ms)});
     ASSERT_EQ(accepted.size(), 1u);
   }
-  std::unique_ptr<PgConnection> db_;
 };
 
 TEST_F(ClusterAlarmsTest, AlarmsAreWrittenWithTheirRowsAndOnlyThen) {

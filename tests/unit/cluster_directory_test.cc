@@ -4,29 +4,16 @@
 
 #include <future>
 
-#include "cluster/cluster_schema.h"
 #include "cluster/node_lease.h"
-#include "postgres_server.h"
+#include "cluster_database_test.h"
 
 namespace dorm::cluster {
 namespace {
 
 using std::chrono::milliseconds;
 
-class ClusterDirectoryTest : public ::testing::Test {
+class ClusterDirectoryTest : public testing::ClusterDatabaseTest {
  protected:
-  void SetUp() override {
-    conninfo_ = testing::PostgresServer::Shared().NewDatabase();
-    db_ = PgConnection::Connect(conninfo_, std::chrono::seconds(10));
-    MigrateSchema(*db_);
-  }
-  NodeLeaseOptions Options(const std::string& node) {
-    NodeLeaseOptions options;
-    options.conninfo = conninfo_;
-    options.node = node;
-    options.addr = "http://127.0.0.1:1/" + node;
-    return options;
-  }
   // Waits for Resolve()'s answer (it runs on the directory's thread).
   static std::optional<std::string> Resolved(ClusterDirectory& directory, const std::string& node) {
     auto answer = std::make_shared<std::promise<std::optional<std::string>>>();
@@ -42,14 +29,12 @@ class ClusterDirectoryTest : public ::testing::Test {
     EXPECT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
     return future.get();
   }
-  std::string conninfo_;
-  std::unique_ptr<PgConnection> db_;
 };
 
 // A "not owner" answer may name a node that registered after the directory last read the live
 // nodes (every 0.5 s): Resolve() reads them again at once, so the request can go on there.
 TEST_F(ClusterDirectoryTest, ResolveReadsTheLiveNodesAgainAtOnce) {
-  NodeLease a(Options("a"));
+  NodeLease a(LeaseOptions("a"));
   a.Start();
   ClusterDirectory directory(conninfo_, "a");
   directory.Start();
@@ -57,7 +42,7 @@ TEST_F(ClusterDirectoryTest, ResolveReadsTheLiveNodesAgainAtOnce) {
   EXPECT_EQ(Located(directory, "app/Counter/1").kind, Placement::Kind::kLocal);
   EXPECT_EQ(directory.AddressOf("a"), std::optional<std::string>("http://127.0.0.1:1/a"));
   EXPECT_FALSE(directory.AddressOf("b"));
-  NodeLease b(Options("b"));
+  NodeLease b(LeaseOptions("b"));
   b.Start();
   // Just registered: found at once (the periodic refresh may still be up to 0.5 s away).
   EXPECT_EQ(Resolved(directory, "b"), std::optional<std::string>("http://127.0.0.1:1/b"));

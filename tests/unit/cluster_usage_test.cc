@@ -5,18 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "cluster/cluster_schema.h"
-#include "postgres_server.h"
+#include "cluster_database_test.h"
 
 namespace dorm::control {
 namespace {
-
-std::string Migrated() {
-  std::string conninfo = testing::PostgresServer::Shared().NewDatabase();
-  auto connection = cluster::PgConnection::Connect(conninfo, std::chrono::seconds(10));
-  cluster::MigrateSchema(*connection);
-  return conninfo;
-}
 
 runtime::ObjectUsageDelta Requests(uint64_t count) {
   runtime::ObjectUsageDelta delta;
@@ -34,7 +26,7 @@ uint64_t Counted(ClusterUsage& usage) {
 }
 
 TEST(ClusterUsageTest, AFailedPushIsSentWithTheNextAndAPushWritesTotals) {
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   auto db = cluster::PgConnection::Connect(conninfo, std::chrono::seconds(10));
   ClusterUsage usage(conninfo, "n1", 60);
   usage.Push(1000, {Requests(2)});
@@ -55,7 +47,7 @@ TEST(ClusterUsageTest, AFailedPushIsSentWithTheNextAndAPushWritesTotals) {
 }
 
 TEST(ClusterUsageTest, ANodeStartedAgainKeepsWhatItsPreviousProcessCounted) {
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   {
     ClusterUsage before(conninfo, "n1", 60);
     before.Push(1000, {Requests(4)});

@@ -7,11 +7,10 @@
 #include <future>
 #include <thread>
 
-#include "cluster/cluster_schema.h"
 #include "cluster/commit_batch.h"
 #include "cluster/node_lease.h"
 #include "cluster/object_ownership.h"
-#include "postgres_server.h"
+#include "cluster_database_test.h"
 
 namespace dorm::cluster {
 namespace {
@@ -20,23 +19,8 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 using Accepted = std::set<std::pair<std::string, long long>>;
 
-class CommitFencingTest : public ::testing::Test {
+class CommitFencingTest : public testing::ClusterDatabaseTest {
  protected:
-  void SetUp() override {
-    conninfo_ = testing::PostgresServer::Shared().NewDatabase();
-    db_ = Connect();
-    MigrateSchema(*db_);
-  }
-  std::unique_ptr<PgConnection> Connect() {
-    return PgConnection::Connect(conninfo_, std::chrono::seconds(10));
-  }
-  NodeLeaseOptions Options(const std::string& node) {
-    NodeLeaseOptions options;
-    options.conninfo = conninfo_;
-    options.node = node;
-    options.addr = "http://" + node;
-    return options;
-  }
   static LogRow Row(const std::string& object, long long seq, long long epoch) {
     return LogRow{object, seq,
                   epoch,  "frames of " + object + std::to_string(seq),
@@ -50,16 +34,6 @@ class CommitFencingTest : public ::testing::Test {
         {PgParam::Text(object)});
     return rows.Text(0, 0);
   }
-  void ExpireLease(const std::string& node) {
-    db_->Exec("UPDATE nodes SET lease_until = now() - interval '1 second' WHERE node = $1",
-              {PgParam::Text(node)});
-  }
-  void AddNode(const std::string& node) {
-    db_->Exec("INSERT INTO nodes VALUES ($1, 'http://x', now() + interval '1 hour', 'i')",
-              {PgParam::Text(node)});
-  }
-  std::string conninfo_;
-  std::unique_ptr<PgConnection> db_;
 };
 
 TEST_F(CommitFencingTest, AcquireNeedsALiveLeaseAndBumpsTheEpoch) {
@@ -82,12 +56,12 @@ TEST_F(CommitFencingTest, AcquireNeedsALiveLeaseAndBumpsTheEpoch) {
 }
 
 TEST_F(CommitFencingTest, OldOwnersCommitsAreRefusedAfterItsLeaseRunsOut) {
-  NodeLeaseOptions short_lease = Options("a");
+  NodeLeaseOptions short_lease = LeaseOptions("a");
   short_lease.ttl = milliseconds(600);
   short_lease.renew_every = milliseconds(150);
   short_lease.margin = milliseconds(100);
   NodeLease a(short_lease);
-  NodeLease b(Options("b"));
+  NodeLease b(LeaseOptions("b"));
   a.Start();
   b.Start();
   auto a_db = Connect();

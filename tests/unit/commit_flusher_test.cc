@@ -14,9 +14,8 @@
 #include <mutex>
 #include <thread>
 
-#include "cluster/cluster_schema.h"
 #include "cluster/object_ownership.h"
-#include "postgres_server.h"
+#include "cluster_database_test.h"
 
 namespace dorm::cluster {
 namespace {
@@ -116,16 +115,12 @@ class CuttingProxy {
   std::vector<std::thread> relays_;  // the accepter's only, joined after it
 };
 
-class CommitFlusherTest : public ::testing::Test {
+class CommitFlusherTest : public testing::ClusterDatabaseTest {
  protected:
   void SetUp() override {
-    conninfo_ = testing::PostgresServer::Shared().NewDatabase();
-    db_ = PgConnection::Connect(conninfo_, std::chrono::seconds(10));
-    MigrateSchema(*db_);
-    for (const char* node : {"a", "b"}) {
-      db_->Exec("INSERT INTO nodes VALUES ($1, 'http://x', now() + interval '1 hour', 'i')",
-                {PgParam::Text(node)});
-    }
+    ClusterDatabaseTest::SetUp();
+    AddNode("a");
+    AddNode("b");
   }
   // Options() reaching the test's database through `proxy`'s TCP port instead of its socket.
   CommitFlusher::Options OptionsThrough(const CuttingProxy& proxy) {
@@ -162,8 +157,6 @@ class CommitFlusherTest : public ::testing::Test {
     return db_->Exec("SELECT count(*) FROM log WHERE " + where).Int(0, 0);
   }
 
-  std::string conninfo_;
-  std::unique_ptr<PgConnection> db_;
   std::mutex mutex_;
   std::condition_variable done_;
   std::map<std::string, Outcome> outcomes_;

@@ -7,18 +7,10 @@
 #include <thread>
 #include <vector>
 
-#include "cluster/cluster_schema.h"
-#include "postgres_server.h"
+#include "cluster_database_test.h"
 
 namespace dorm::cluster {
 namespace {
-
-std::string Migrated() {
-  std::string conninfo = testing::PostgresServer::Shared().NewDatabase();
-  auto connection = PgConnection::Connect(conninfo, std::chrono::seconds(10));
-  MigrateSchema(*connection);
-  return conninfo;
-}
 
 // A fresh id per change (a node draws random bytes).
 std::string NextId() {
@@ -34,7 +26,7 @@ long long AppendOne(ControlLog& log, const std::string& node, const std::string&
 }
 
 TEST(ControlLogTest, AppendsNumberTheChangesAndSinceReadsThemInOrder) {
-  ControlLog log(Migrated());
+  ControlLog log(testing::MigratedDatabase());
   EXPECT_EQ(log.Latest(), 0);
   EXPECT_EQ(AppendOne(log, "a", std::string("one\0bytes", 9)), 1);
   EXPECT_EQ(AppendOne(log, "b", "two"), 2);
@@ -51,7 +43,7 @@ TEST(ControlLogTest, AppendsNumberTheChangesAndSinceReadsThemInOrder) {
 }
 
 TEST(ControlLogTest, ACommittedAppendNotifiesListenersAndARolledBackOneDoesNot) {
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   auto listener = PgConnection::Connect(conninfo, std::chrono::seconds(10));
   listener->Exec(std::string("LISTEN ") + kControlChannel);
   EXPECT_EQ(listener->AwaitNotification(std::chrono::milliseconds(50)), std::nullopt);
@@ -65,7 +57,7 @@ TEST(ControlLogTest, ACommittedAppendNotifiesListenersAndARolledBackOneDoesNot) 
 }
 
 TEST(ControlLogTest, ARolledBackAppendLeavesNoVersion) {
-  ControlLog log(Migrated());
+  ControlLog log(testing::MigratedDatabase());
   log.Begin();
   log.Append("a", NextId(), "gone");
   log.Rollback();
@@ -74,7 +66,7 @@ TEST(ControlLogTest, ARolledBackAppendLeavesNoVersion) {
 }
 
 TEST(ControlLogTest, ConcurrentAppendersGetEveryVersionOnceWithoutGaps) {
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   constexpr int kNodes = 4;
   constexpr int kEach = 15;
   std::vector<std::thread> nodes;
@@ -99,7 +91,7 @@ TEST(ControlLogTest, ConcurrentAppendersGetEveryVersionOnceWithoutGaps) {
 }
 
 TEST(ControlLogTest, AnIdIsInTheLogOnceAndFindTellsUnderWhichVersion) {
-  ControlLog log(Migrated());
+  ControlLog log(testing::MigratedDatabase());
   AppendOne(log, "a", "first");
   log.Begin();
   long long version = log.Append("a", "the-id", "second");
@@ -115,7 +107,7 @@ TEST(ControlLogTest, AnIdIsInTheLogOnceAndFindTellsUnderWhichVersion) {
 }
 
 TEST(ControlLogTest, FindEndsTheTransactionOfALostCommitBeforeItReadsTheLog) {
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   // A transaction that has appended and not committed yet (its COMMIT could still come): Find
   // ends its server process, so the answer "not in the log" stays true.
   ControlLog lost(conninfo);
@@ -136,7 +128,7 @@ TEST(ControlLogTest, FindEndsTheTransactionOfALostCommitBeforeItReadsTheLog) {
 }
 
 TEST(ControlLogTest, ASnapshotDeletesTheChangesItHoldsAndVersionsGoOn) {
-  ControlLog log(Migrated());
+  ControlLog log(testing::MigratedDatabase());
   EXPECT_EQ(log.LatestSnapshot(), std::nullopt);
   EXPECT_EQ(log.SnapshotVersion(), 0);
   for (int i = 1; i <= 3; ++i) AppendOne(log, "a", "change " + std::to_string(i));
@@ -174,7 +166,7 @@ TEST(ControlLogTest, ASnapshotDeletesTheChangesItHoldsAndVersionsGoOn) {
 }
 
 TEST(ControlLogTest, FindStillAnswersForAChangeACompactionDeleted) {
-  ControlLog log(Migrated());
+  ControlLog log(testing::MigratedDatabase());
   log.Begin();
   long long version = log.Append("a", "compacted-id", "change");
   log.Commit();
@@ -193,7 +185,7 @@ TEST(ControlLogTest, FindStillAnswersForAChangeACompactionDeleted) {
 TEST(ControlLogTest, SnapshotsUnderConcurrentAppendsLoseNoVersion) {
   // Appenders and a compactor share the lock: a reader that follows the log (changes, or the
   // snapshot when the next change is gone) sees every version once, in order.
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   constexpr int kNodes = 3;
   constexpr int kEach = 20;
   std::vector<std::thread> nodes;
@@ -239,7 +231,7 @@ TEST(ControlLogTest, SnapshotsUnderConcurrentAppendsLoseNoVersion) {
 }
 
 TEST(ControlLogTest, AnIdempotencyKeyNamesOneChangePerAppForADay) {
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   ControlLog log(conninfo);
   log.Begin();
   EXPECT_EQ(log.FindIdempotencyKey("app", "k1"), std::nullopt);
@@ -284,7 +276,7 @@ TEST(ControlLogTest, AnIdempotencyKeyNamesOneChangePerAppForADay) {
 }
 
 TEST(ControlLogTest, DeletesAndMovesOnlyTheObjectsUnderAPrefix) {
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   auto db = PgConnection::Connect(conninfo, std::chrono::seconds(10));
   for (const char* object : {"app\ngone\n01", "app\ngone\n02", "app\ngone-too\n01",
                              "app\nmoved\n01", "other\ngone\n01"}) {
@@ -316,7 +308,7 @@ TEST(ControlLogTest, DeletesAndMovesOnlyTheObjectsUnderAPrefix) {
 }
 
 TEST(ControlLogTest, TheFirstKeyCheckIsTheClustersAndOthersMustMatchIt) {
-  std::string conninfo = Migrated();
+  std::string conninfo = testing::MigratedDatabase();
   ControlLog first(conninfo);
   ControlLog second(conninfo);
   EXPECT_TRUE(first.CheckKey("key-one"));

@@ -7,10 +7,9 @@
 #include <mutex>
 #include <thread>
 
-#include "cluster/cluster_schema.h"
 #include "cluster/cluster_status.h"
 #include "cluster/object_ownership.h"
-#include "postgres_server.h"
+#include "cluster_database_test.h"
 
 namespace dorm::cluster {
 namespace {
@@ -18,20 +17,8 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-class NodeLeaseTest : public ::testing::Test {
+class NodeLeaseTest : public testing::ClusterDatabaseTest {
  protected:
-  void SetUp() override {
-    conninfo_ = testing::PostgresServer::Shared().NewDatabase();
-    db_ = PgConnection::Connect(conninfo_, std::chrono::seconds(10));
-    MigrateSchema(*db_);
-  }
-  NodeLeaseOptions Options(const std::string& node) {
-    NodeLeaseOptions options;
-    options.conninfo = conninfo_;
-    options.node = node;
-    options.addr = "http://127.0.0.1:1/" + node;
-    return options;
-  }
   // Milliseconds left on `node`'s lease, on PostgreSQL's clock.
   long long LeaseLeftMs(const std::string& node) {
     return db_
@@ -41,12 +28,10 @@ class NodeLeaseTest : public ::testing::Test {
             {PgParam::Text(node)})
         .Int(0, 0);
   }
-  std::string conninfo_;
-  std::unique_ptr<PgConnection> db_;
 };
 
 TEST_F(NodeLeaseTest, RegistersAndRenewsOnPostgresClock) {
-  NodeLease lease(Options("a"));
+  NodeLease lease(LeaseOptions("a"));
   lease.Start();
   EXPECT_TRUE(lease.valid());
   EXPECT_EQ(lease.generation(), 1);
@@ -66,10 +51,10 @@ TEST_F(NodeLeaseTest, RegistersAndRenewsOnPostgresClock) {
 
 TEST_F(NodeLeaseTest, RenewalsReportTheNodesFlushLagForEveryNodeToRead) {
   std::atomic<long long> pending{3};
-  NodeLeaseOptions options = Options("a");
+  NodeLeaseOptions options = LeaseOptions("a");
   options.load = [&pending] { return NodeLoad{pending.load(), 3 * 4096, 250}; };
   NodeLease lease(std::move(options));
-  NodeLease quiet(Options("b"));
+  NodeLease quiet(LeaseOptions("b"));
   lease.Start();
   quiet.Start();
   // Before its first renewal a node has reported nothing.
@@ -100,10 +85,10 @@ TEST_F(NodeLeaseTest, RenewalsReportTheNodesFlushLagForEveryNodeToRead) {
 }
 
 TEST_F(NodeLeaseTest, AnotherProcessCannotTakeALiveNameUntilItRunsOut) {
-  NodeLease first(Options("a"));
+  NodeLease first(LeaseOptions("a"));
   first.Start();
   EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "a"), 1);
-  NodeLeaseOptions options = Options("a");
+  NodeLeaseOptions options = LeaseOptions("a");
   options.register_wait = milliseconds(300);
   NodeLease second(options);
   try {
@@ -117,7 +102,7 @@ TEST_F(NodeLeaseTest, AnotherProcessCannotTakeALiveNameUntilItRunsOut) {
   EXPECT_EQ(LookupOwner(*db_, "app/Counter/1")->node, std::optional<std::string>("a"));
   first.Stop(false);
   // The first lease runs out (2 s) within the second's wait.
-  NodeLeaseOptions patient = Options("a");
+  NodeLeaseOptions patient = LeaseOptions("a");
   patient.register_wait = milliseconds(4000);
   NodeLease third(patient);
   auto started = Clock::now();
@@ -130,7 +115,7 @@ TEST_F(NodeLeaseTest, RefusedRenewalLosesTheLeaseThenRegistersAgain) {
   std::mutex mutex;
   std::condition_variable lost_cv;
   int lost = 0;
-  NodeLeaseOptions options = Options("a");
+  NodeLeaseOptions options = LeaseOptions("a");
   options.on_lost = [&] {
     std::lock_guard lock(mutex);
     ++lost;
@@ -157,7 +142,7 @@ TEST_F(NodeLeaseTest, RefusedRenewalLosesTheLeaseThenRegistersAgain) {
 TEST_F(NodeLeaseTest, LostLeaseRegistersAgainOnlyOnceItMayAndAtOnceWhenWoken) {
   std::atomic<int> allowed{0};  // the generation may_register allows
   std::atomic<int> asked{0};    // the generation it was last asked for
-  NodeLeaseOptions options = Options("a");
+  NodeLeaseOptions options = LeaseOptions("a");
   options.may_register = [&](int generation) {
     asked = generation;
     return generation == allowed.load();
@@ -196,7 +181,7 @@ TEST_F(NodeLeaseTest, LostLeaseRegistersAgainOnlyOnceItMayAndAtOnceWhenWoken) {
   std::optional<Ownership> owner = LookupOwner(*db_, "app/Counter/1");
   ASSERT_TRUE(owner);
   EXPECT_FALSE(owner->node);
-  NodeLease b(Options("b"));
+  NodeLease b(LeaseOptions("b"));
   b.Start();
   EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "b"), 2);
 }
@@ -205,7 +190,7 @@ TEST_F(NodeLeaseTest, NodeThatCannotRenewStopsBeforeItsLeaseRunsOut) {
   std::mutex mutex;
   std::condition_variable lost_cv;
   bool lost = false;
-  NodeLeaseOptions options = Options("a");
+  NodeLeaseOptions options = LeaseOptions("a");
   options.margin = milliseconds(500);
   options.on_lost = [&] {
     std::lock_guard lock(mutex);
@@ -231,8 +216,8 @@ TEST_F(NodeLeaseTest, NodeThatCannotRenewStopsBeforeItsLeaseRunsOut) {
 }
 
 TEST_F(NodeLeaseTest, StopWithReleaseHandsObjectsOverAtOnce) {
-  NodeLease a(Options("a"));
-  NodeLease b(Options("b"));
+  NodeLease a(LeaseOptions("a"));
+  NodeLease b(LeaseOptions("b"));
   a.Start();
   b.Start();
   EXPECT_EQ(AcquireObject(*db_, "app/Counter/1", "a"), 1);
