@@ -34,11 +34,11 @@ void ThreadEngine::OnWebSocketMessage(uint64_t id, bool text, std::string data) 
   if (text && record->mode == WebSocketRecord::Mode::kHibernatable) {
     // The auto-response is answered here, without waking (or even reaching) the object.
     ObjectSockets* object = sockets_.FindObject(record->object_key());
-    if (object && object->auto_response && object->auto_response->first == data) {
+    if (object && object->auto_response && object->auto_response->request == data) {
       record->auto_response_ms = WallClockMs();
       if (record->transport && record->state == WebSocketRecord::State::kOpen) {
         record->transport->Send(true,
-                                std::make_shared<const std::string>(object->auto_response->second));
+                                std::make_shared<const std::string>(object->auto_response->response));
       }
       return;
     }
