@@ -47,6 +47,13 @@ class SocketOwner {
   std::string instance_name_;
 };
 
+// The sends and the Close of a socket's object that wait for its handshake to complete.
+struct PendingOutput {
+  std::vector<std::pair<bool, SharedPayload>> messages;
+  size_t bytes = 0;  // of `messages`' payloads; see kMaxPendingSocketBytes
+  std::optional<std::pair<int, std::string>> close;
+};
+
 struct WebSocketRecord {
   enum class Mode { kUnaccepted, kStandard, kHibernatable };
   enum class State {
@@ -64,9 +71,9 @@ struct WebSocketRecord {
   Mode mode = Mode::kUnaccepted;
   State state = State::kConnecting;
   std::shared_ptr<WebSocketTransport> transport;  // null until the handshake completes
-  std::vector<std::pair<bool, SharedPayload>> pending;
-  size_t pending_bytes = 0;  // of `pending`'s payloads; see kMaxPendingSocketBytes
-  std::optional<std::pair<int, std::string>> pending_close;
+  // What the object sent before the handshake completed (state kConnecting): made by the first
+  // such send, released when the connection attaches. Null for every idle socket.
+  std::unique_ptr<PendingOutput> pending;
   std::vector<std::string> tags;
   std::string attachment;          // V8-serialized; empty: none
   long long auto_response_ms = 0;  // when an auto-response was last sent; 0: never
