@@ -1,5 +1,7 @@
 #include "net/web_socket_connection.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
@@ -121,9 +123,49 @@ void WebSocketConnection::Read() {
 }
 
 void WebSocketConnection::OnReadable() {
-  // Whatever ended the wait (bytes, the peer's end, the socket closed), Beast's read reports it.
   idle_wait_pending_ = false;
+  if (idle_waiting_ && AnswerIdlePing()) {
+    // Clients ping idle connections to keep them alive; the connection stays idle.
+    idle_waiting_ = false;
+    Read();
+    return;
+  }
+  // Whatever else ended the wait (bytes, the peer's end, the socket closed), Beast's read reports
+  // it.
   EndIdleWait();
+}
+
+bool WebSocketConnection::AnswerIdlePing() {
+  // Not while a batch or one of Beast's frames is being written, nor while anything is queued: the
+  // Pong would have to wait, and a client that keeps pinging without reading is left to Beast,
+  // whose read waits for each Pong to be written before it reads on.
+  if (!open_ || close_requested_ || writing_ || !ws_.is_open() ||
+      !ws_.next_layer().CanWriteFrames()) {
+    return false;
+  }
+  std::array<char, kMaxClientPingFrameBytes + 1> bytes;
+  const int fd = beast::get_lowest_layer(ws_).native_handle();
+  const ssize_t peeked = ::recv(fd, bytes.data(), bytes.size(), MSG_PEEK | MSG_DONTWAIT);
+  std::string pong;
+  if (peeked <= 0 ||
+      !AnswerClientPing(std::string_view(bytes.data(), static_cast<size_t>(peeked)), &pong)) {
+    return false;
+  }
+  // Only this connection reads the socket, on this thread: the bytes peeked are the bytes taken.
+  if (::recv(fd, bytes.data(), static_cast<size_t>(peeked), MSG_DONTWAIT) != peeked) {
+    // Not expected; the stream would be out of step, so the connection ends (Beast's read, started
+    // next, reports it).
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).close(ignored);
+    return false;
+  }
+  QueuedMessage message{std::make_shared<const std::string>(std::move(pong)), {}, 0};
+  if (!out_) out_ = std::make_unique<Outgoing>();
+  out_->queued_bytes += message.payload->size();
+  out_->queue.push_back(std::move(message));
+  writing_ = true;
+  WriteNext();
+  return true;
 }
 
 void WebSocketConnection::EndIdleWait() {

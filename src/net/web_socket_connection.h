@@ -23,7 +23,9 @@
 // Idle connections are many (a hibernated object's sockets stay open for days), so between
 // messages a connection holds as little as it can: no read buffer, no write queue, no close state,
 // and, when Beast's stream has no unread bytes, no read of Beast's pending either: it waits for the
-// socket to become readable (a small wait) and starts Beast's read then.
+// socket to become readable (a small wait) and starts Beast's read then. A client's Ping arriving
+// alone then is answered here and the connection waits again: Beast's read would answer it too,
+// but would stay pending until the client's next message.
 //
 // Threading: lives on the event loop of the runtime thread that owns the object; every method and
 // handler runs there. Owned by its pending asynchronous operations and by the runtime's record.
@@ -85,6 +87,10 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   void Read();
   void ReadFirstChunk();
   void OnReadable();
+  // If the bytes waiting on the socket are exactly one Ping of the client's, and nothing of ours is
+  // being written, takes them off the socket and queues the Pong; true if so. Otherwise leaves
+  // them to Beast's read.
+  bool AnswerIdlePing();
   // Starts Beast's read now if the connection waits for the socket instead: Beast's close
   // handshake expects a read of the connection's to be pending.
   void EndIdleWait();
@@ -132,7 +138,8 @@ class WebSocketConnection : public runtime::WebSocketTransport,
   // Reports the end of the connection to the runtime, once.
   void Finish(int code, const std::string& reason, bool clean);
 
-  // A message waiting to be written, with its frame header made when it was queued.
+  // A message waiting to be written, with its frame header made when it was queued; or a whole
+  // Pong frame as the payload, with no header (AnswerIdlePing).
   struct QueuedMessage {
     runtime::SharedPayload payload;
     std::array<uint8_t, kMaxServerFrameHeaderBytes> header;

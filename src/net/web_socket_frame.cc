@@ -40,6 +40,21 @@ std::string EncodeServerCloseFrame(int code, std::string_view reason) {
   return frame;
 }
 
+bool AnswerClientPing(std::string_view bytes, std::string* pong) {
+  // 0x89: FIN, no extension bits, the Ping opcode. A client's frame must be masked.
+  if (bytes.size() < 6 || static_cast<uint8_t>(bytes[0]) != 0x89) return false;
+  const uint8_t second = static_cast<uint8_t>(bytes[1]);
+  const size_t length = second & 0x7f;
+  if ((second & 0x80) == 0 || length > 125 || bytes.size() != 6 + length) return false;
+  std::string_view mask = bytes.substr(2, 4);
+  pong->resize(2 + length);
+  (*pong)[0] = static_cast<char>(0x8A);  // FIN and the Pong opcode; unmasked
+  (*pong)[1] = static_cast<char>(length);
+  for (size_t i = 0; i < length; ++i)
+    (*pong)[2 + i] = static_cast<char>(bytes[6 + i] ^ mask[i % 4]);
+  return true;
+}
+
 bool EndsInsideUtf8Character(std::string_view message) {
   // Back over at most 3 continuation bytes to the byte that started the last character.
   size_t continuation = 0;

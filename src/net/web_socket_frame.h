@@ -1,6 +1,7 @@
 // Headers of the data frames a server writes (RFC 6455 §5.2). Beast reads every frame and writes
 // the control frames; the connection writes its messages' frames itself so that several queued
-// messages leave in one system call (Beast's stream writes one frame per call).
+// messages leave in one system call (Beast's stream writes one frame per call), and answers a
+// Ping that arrives alone on an idle connection itself (see WebSocketConnection::OnReadable).
 //
 // Pure functions: no I/O, no allocation, never throw.
 #pragma once
@@ -29,6 +30,18 @@ inline constexpr size_t kMaxCloseReasonBytes = 123;
 // status"), the code that stands for a Close without one. Allocates; never throws except
 // std::bad_alloc.
 std::string EncodeServerCloseFrame(int code, std::string_view reason);
+
+// The longest Ping frame a client may send: 2 header bytes, its 4-byte mask and at most 125 bytes
+// of payload.
+inline constexpr size_t kMaxClientPingFrameBytes = 2 + 4 + 125;
+
+// If `bytes` are exactly one whole, valid client Ping frame (RFC 6455 §5.5.2: FIN set, no
+// extension bits, masked, at most 125 bytes of payload) and nothing else, returns true and sets
+// `pong` to the whole unmasked server Pong frame that answers it (the same payload). Anything else
+// (another frame, a part of one, more bytes, an invalid Ping) returns false and leaves `pong`
+// alone: those are Beast's to read, and to refuse. Allocates; never throws except
+// std::bad_alloc.
+bool AnswerClientPing(std::string_view bytes, std::string* pong);
 
 // Whether `message`, a text message Beast has read whole, stops inside a UTF-8 character: a lead
 // byte (or a lead byte and some of its continuation bytes) with the rest missing. Beast checks

@@ -452,7 +452,7 @@ WebSocketRecord* ThreadEngine::ResolveSocketHandle(AppIsolate* caller,
                                                    v8::Local<v8::Value> handle) {
   const uint64_t id = HandleNumber(handle);
   WebSocketRecord* record = id == 0 ? nullptr : sockets_.Find(id);
-  if (!record || record->address().app != caller->app()) return nullptr;
+  if (!record || record->app() != caller->app()) return nullptr;
   return record;
 }
 

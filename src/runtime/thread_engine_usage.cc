@@ -23,10 +23,11 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
     if (record->state == WebSocketRecord::State::kClosed) return;
     LiveObject& live = sockets_by_object[record->object_key()];
     if (live.websockets++ == 0) {
-      live.app = record->address().app;
-      live.class_name = record->address().class_name;
-      live.instance_name = InstanceLabel(record->address());
-      live.object_id = record->address().object_id;
+      ObjectAddress address = record->address();
+      live.app = std::move(address.app);
+      live.class_name = std::move(address.class_name);
+      live.instance_name = InstanceLabel(address);
+      live.object_id = std::move(address.object_id);
     }
   });
   for (auto& [key, instance] : objects_) {

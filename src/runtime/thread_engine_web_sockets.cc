@@ -17,13 +17,11 @@ bool ThreadEngine::AttachWebSocket(uint64_t id, std::shared_ptr<WebSocketTranspo
     record->state = WebSocketRecord::State::kOpen;
   }
   // What the object sent before the handshake finished leaves first, in order.
-  auto pending = std::move(record->pending);
-  record->pending.clear();
-  record->pending_bytes = 0;
-  for (auto& [text, payload] : pending) record->transport->Send(text, std::move(payload));
-  if (record->pending_close) {
-    record->transport->Close(record->pending_close->first, record->pending_close->second);
-    record->pending_close.reset();
+  if (std::unique_ptr<PendingOutput> pending = std::move(record->pending)) {
+    for (auto& [text, payload] : pending->messages) {
+      record->transport->Send(text, std::move(payload));
+    }
+    if (pending->close) record->transport->Close(pending->close->first, pending->close->second);
   }
   return true;
 }
@@ -34,11 +32,11 @@ void ThreadEngine::OnWebSocketMessage(uint64_t id, bool text, std::string data) 
   if (text && record->mode == WebSocketRecord::Mode::kHibernatable) {
     // The auto-response is answered here, without waking (or even reaching) the object.
     ObjectSockets* object = sockets_.FindObject(record->object_key());
-    if (object && object->auto_response && object->auto_response->first == data) {
+    if (object && object->auto_response && object->auto_response->request == data) {
       record->auto_response_ms = WallClockMs();
       if (record->transport && record->state == WebSocketRecord::State::kOpen) {
-        record->transport->Send(true,
-                                std::make_shared<const std::string>(object->auto_response->second));
+        record->transport->Send(
+            true, std::make_shared<const std::string>(object->auto_response->response));
       }
       return;
     }
@@ -68,8 +66,7 @@ void ThreadEngine::OnWebSocketError(uint64_t id, const std::string& message) {
 void ThreadEngine::OnWebSocketClosed(uint64_t id, int code, const std::string& reason, bool clean) {
   WebSocketRecord* record = sockets_.Find(id);
   if (!record || record->state == WebSocketRecord::State::kClosed || record->peer_closed) return;
-  record->pending.clear();
-  record->pending_bytes = 0;
+  record->pending.reset();
   if (record->transport && record->transport->AwaitsCloseAnswer()) {
     if (record->mode == WebSocketRecord::Mode::kHibernatable) {
       // As on workerd, webSocketClose answers: a Close it makes is what the client receives. If
@@ -237,9 +234,10 @@ void ThreadEngine::PerformSocketOutput(const OutputGate::SocketOutput& output) {
         record->transport.reset();
         sockets_.Answered(output.socket_id);
       }
-    } else if (!record->pending_close) {
+    } else {
+      if (!record->pending) record->pending = std::make_unique<PendingOutput>();
       // Only the first Close leaves, as on a connection (a 1013 for dropped messages included).
-      record->pending_close.emplace(output.code, *output.payload);
+      if (!record->pending->close) record->pending->close.emplace(output.code, *output.payload);
     }
     return;
   }
@@ -247,19 +245,21 @@ void ThreadEngine::PerformSocketOutput(const OutputGate::SocketOutput& output) {
     record->transport->Send(output.text, output.payload);
     return;
   }
+  if (!record->pending) record->pending = std::make_unique<PendingOutput>();
+  PendingOutput& pending = *record->pending;
   // Nothing leaves after a Close, and a connection that comes later gets only that.
-  if (record->pending_close) return;
-  if (!record->pending.empty() &&
-      record->pending_bytes + output.payload->size() > kMaxPendingSocketBytes) {
+  if (pending.close) return;
+  if (!pending.messages.empty() &&
+      pending.bytes + output.payload->size() > kMaxPendingSocketBytes) {
     // As for a client that stops reading (net/web_socket_connection.cc): what waits is dropped,
     // and the connection is closed with 1013 if it ever comes.
-    record->pending.clear();
-    record->pending_bytes = 0;
-    record->pending_close.emplace(1013, "Client too slow");
+    pending.messages.clear();
+    pending.bytes = 0;
+    pending.close.emplace(1013, "Client too slow");
     return;
   }
-  record->pending_bytes += output.payload->size();
-  record->pending.emplace_back(output.text, output.payload);
+  pending.bytes += output.payload->size();
+  pending.messages.emplace_back(output.text, output.payload);
 }
 
 }  // namespace dorm::runtime

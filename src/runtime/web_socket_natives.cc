@@ -226,8 +226,8 @@ class WebSocketCallbacks {
     std::string key = ObjectKey(a);
     ObjectHost* engine = Engine(info);
     if (info[1]->IsString()) {
-      engine->web_sockets().EnsureObject(key).auto_response.emplace(js::ToUtf8(isolate, info[1]),
-                                                                    js::ToUtf8(isolate, info[2]));
+      engine->web_sockets().EnsureObject(key, a).auto_response = std::make_unique<AutoResponse>(
+          AutoResponse{js::ToUtf8(isolate, info[1]), js::ToUtf8(isolate, info[2])});
     } else if (ObjectSockets* sockets = engine->web_sockets().FindObject(key)) {
       sockets->auto_response.reset();
     }
@@ -244,8 +244,8 @@ class WebSocketCallbacks {
       info.GetReturnValue().SetNull();
       return;
     }
-    Local<Value> pair[] = {js::FromUtf8(isolate, sockets->auto_response->first),
-                           js::FromUtf8(isolate, sockets->auto_response->second)};
+    Local<Value> pair[] = {js::FromUtf8(isolate, sockets->auto_response->request),
+                           js::FromUtf8(isolate, sockets->auto_response->response)};
     info.GetReturnValue().Set(v8::Array::New(isolate, pair, 2));
   }
 
@@ -267,7 +267,7 @@ class WebSocketCallbacks {
     double ms = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : 0;
     // Clamped before the cast: a double outside long long's range is undefined behaviour.
     ms = ms >= 0 && ms <= 8.64e15 ? ms : 0;
-    Engine(info)->web_sockets().EnsureObject(ObjectKey(a)).event_timeout_ms =
+    Engine(info)->web_sockets().EnsureObject(ObjectKey(a), a).event_timeout_ms =
         static_cast<long long>(ms);
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string_view>
 
 namespace dorm::runtime {
 
@@ -11,16 +12,36 @@ bool AwaitsAnswer(const WebSocketRecord& record) {
 }
 }  // namespace
 
+ObjectAddress SocketOwner::address() const {
+  // The key is always one ObjectKey made (the registry makes owners from an object's address).
+  ObjectAddress address = ParseObjectKey(key_).value_or(ObjectAddress{});
+  address.instance_name = instance_name_;
+  return address;
+}
+
+std::unordered_map<std::string_view, ObjectSockets>::iterator WebSocketRegistry::Entry(
+    const std::string& object_key, const ObjectAddress& address) {
+  auto it = objects_.find(object_key);
+  if (it != objects_.end()) return it;
+  auto owner = std::make_shared<const SocketOwner>(object_key, address.instance_name);
+  std::string_view key = owner->key();
+  it = objects_.emplace(key, ObjectSockets{}).first;
+  it->second.owner = std::move(owner);
+  return it;
+}
+
 WebSocketRecord* WebSocketRegistry::Create(const std::string& object_key,
                                            const ObjectAddress& address) {
-  ObjectSockets& sockets = objects_[object_key];
-  const SocketOwner* owner = sockets.owner.get();
-  if (!owner || owner->key != object_key || owner->address.app != address.app ||
-      owner->address.class_name != address.class_name ||
-      owner->address.instance_name != address.instance_name ||
-      owner->address.object_id != address.object_id) {
-    sockets.owner = std::make_shared<const SocketOwner>(SocketOwner{object_key, address});
+  auto entry = Entry(object_key, address);
+  if (entry->second.owner->instance_name() != address.instance_name) {
+    // Reached by another name: records from now on get an owner with it, and the entry is keyed
+    // by the new owner's key (the old owner lives on in the records made before).
+    auto node = objects_.extract(entry);
+    node.mapped().owner = std::make_shared<const SocketOwner>(object_key, address.instance_name);
+    node.key() = node.mapped().owner->key();
+    entry = objects_.insert(std::move(node)).position;
   }
+  ObjectSockets& sockets = entry->second;
   auto record = std::make_unique<WebSocketRecord>();
   record->id = next_id_++;
   record->owner = sockets.owner;
@@ -44,14 +65,22 @@ ObjectSockets* WebSocketRegistry::FindObject(const std::string& object_key) {
   return it == objects_.end() ? nullptr : &it->second;
 }
 
-ObjectSockets& WebSocketRegistry::EnsureObject(const std::string& object_key) {
-  return objects_[object_key];
+ObjectSockets& WebSocketRegistry::EnsureObject(const std::string& object_key,
+                                               const ObjectAddress& address) {
+  return Entry(object_key, address)->second;
 }
 
 WebSocketRegistry::AcceptResult WebSocketRegistry::Accept(WebSocketRecord* record,
                                                           WebSocketRecord::Mode mode,
                                                           std::vector<std::string> tags) {
-  ObjectSockets& sockets = objects_[record->object_key()];
+  auto entry = objects_.find(record->object_key());
+  if (entry == objects_.end()) {
+    // Not expected (a record's object has an entry until its last record is removed), but harmless:
+    // the entry takes the record's owner.
+    entry = objects_.emplace(record->owner->key(), ObjectSockets{}).first;
+    entry->second.owner = record->owner;
+  }
+  ObjectSockets& sockets = entry->second;
   if (mode == WebSocketRecord::Mode::kHibernatable) {
     if (sockets.hibernatable >= kMaxHibernatableSocketsPerObject) {
       return AcceptResult::kTooManySockets;
@@ -84,15 +113,15 @@ size_t WebSocketRegistry::HibernationBytes(const std::string& app) const {
 
 bool WebSocketRegistry::Charge(WebSocketRecord* record, size_t bytes) {
   if (bytes == record->held_bytes) return true;
-  size_t& total = app_bytes_[record->address().app];
+  size_t& total = app_bytes_[std::string(record->app())];
   size_t others = total - record->held_bytes;
   if (bytes > record->held_bytes && others + bytes > kMaxHibernationBytesPerApp) {
-    if (total == 0) app_bytes_.erase(record->address().app);
+    if (total == 0) app_bytes_.erase(std::string(record->app()));
     return false;
   }
   total = others + bytes;
   record->held_bytes = bytes;
-  if (total == 0) app_bytes_.erase(record->address().app);
+  if (total == 0) app_bytes_.erase(std::string(record->app()));
   return true;
 }
 

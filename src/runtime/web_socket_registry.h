@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -22,11 +23,35 @@
 
 namespace dorm::runtime {
 
-// The object a socket belongs to: its key and the address events for it are dispatched to. Shared
-// by the object's records, which may be many (one per client of a chat room).
-struct SocketOwner {
-  std::string key;
-  ObjectAddress address;
+// The object a socket belongs to: its key, and the name it was reached by. Shared by the object's
+// records, which may be many (one per client of a chat room), and kept while the object hibernates,
+// so it holds the key once: the app, class and id of the address are read back from it.
+//
+// Immutable once made; safe to share between the records of one thread.
+class SocketOwner {
+ public:
+  // `key` must be ObjectKey(address) of an address reached by `instance_name`.
+  SocketOwner(std::string key, std::string instance_name)
+      : key_(std::move(key)), instance_name_(std::move(instance_name)) {}
+
+  const std::string& key() const { return key_; }
+  const std::string& instance_name() const { return instance_name_; }
+  // The key's app part (see ObjectKey).
+  std::string_view app() const { return std::string_view(key_).substr(0, key_.find('\n')); }
+  // The object's full address, rebuilt from the key and the name. Allocates; for events, which
+  // copy the address anyway.
+  ObjectAddress address() const;
+
+ private:
+  std::string key_;
+  std::string instance_name_;
+};
+
+// The sends and the Close of a socket's object that wait for its handshake to complete.
+struct PendingOutput {
+  std::vector<std::pair<bool, SharedPayload>> messages;
+  size_t bytes = 0;  // of `messages`' payloads; see kMaxPendingSocketBytes
+  std::optional<std::pair<int, std::string>> close;
 };
 
 struct WebSocketRecord {
@@ -40,14 +65,15 @@ struct WebSocketRecord {
 
   uint64_t id = 0;
   std::shared_ptr<const SocketOwner> owner;  // never null
-  const std::string& object_key() const { return owner->key; }
-  const ObjectAddress& address() const { return owner->address; }
+  const std::string& object_key() const { return owner->key(); }
+  std::string_view app() const { return owner->app(); }
+  ObjectAddress address() const { return owner->address(); }
   Mode mode = Mode::kUnaccepted;
   State state = State::kConnecting;
   std::shared_ptr<WebSocketTransport> transport;  // null until the handshake completes
-  std::vector<std::pair<bool, SharedPayload>> pending;
-  size_t pending_bytes = 0;  // of `pending`'s payloads; see kMaxPendingSocketBytes
-  std::optional<std::pair<int, std::string>> pending_close;
+  // What the object sent before the handshake completed (state kConnecting): made by the first
+  // such send, released when the connection attaches. Null for every idle socket.
+  std::unique_ptr<PendingOutput> pending;
   std::vector<std::string> tags;
   std::string attachment;          // V8-serialized; empty: none
   long long auto_response_ms = 0;  // when an auto-response was last sent; 0: never
@@ -59,14 +85,25 @@ struct WebSocketRecord {
   size_t held_bytes = 0;
 };
 
+// What setWebSocketAutoResponse() set: a text message equal to `request` is answered with
+// `response` without waking the object.
+struct AutoResponse {
+  std::string request;
+  std::string response;
+};
+
+// Per object, kept while it hibernates (one per room): small, and what few objects set lives
+// behind pointers.
 struct ObjectSockets {
   std::vector<uint64_t> ids;  // in accept order
   // Given to the records created for the object (a record reached by another name gets its own).
+  // Never null; the object's entry in the registry is keyed by its key.
   std::shared_ptr<const SocketOwner> owner;
-  size_t hibernatable = 0;
-  size_t pinning = 0;  // standard or not yet accepted: these keep the object in memory
-  std::optional<std::pair<std::string, std::string>> auto_response;  // request, response
-  long long event_timeout_ms = 0;                                    // 0: none
+  uint32_t hibernatable = 0;
+  // Standard or not yet accepted: these keep the object in memory.
+  uint32_t pinning = 0;
+  std::unique_ptr<const AutoResponse> auto_response;  // null: none
+  long long event_timeout_ms = 0;                     // 0: none
 };
 
 class WebSocketRegistry {
@@ -76,7 +113,9 @@ class WebSocketRegistry {
   WebSocketRecord* Find(uint64_t id);
   // The object's socket state, or nullptr if it never had any.
   ObjectSockets* FindObject(const std::string& object_key);
-  ObjectSockets& EnsureObject(const std::string& object_key);
+  // The object's socket state, made if it has none; `address` is the object's (its key is
+  // ObjectKey(address)).
+  ObjectSockets& EnsureObject(const std::string& object_key, const ObjectAddress& address);
 
   enum class AcceptResult {
     kAccepted,
@@ -127,7 +166,12 @@ class WebSocketRegistry {
   // doubled since the last pruning, so that each removal costs O(1) on average.
   std::unordered_map<uint64_t, std::unique_ptr<WebSocketRecord>> answering_;
   size_t answering_after_prune_ = 0;
-  std::unordered_map<std::string, ObjectSockets> objects_;
+  // The entry for `object_key`, made (with an owner for `address`) if there is none.
+  std::unordered_map<std::string_view, ObjectSockets>::iterator Entry(const std::string& object_key,
+                                                                      const ObjectAddress& address);
+
+  // Keyed by a view of the entry's own owner's key: a hibernated object holds its key once.
+  std::unordered_map<std::string_view, ObjectSockets> objects_;
   // By app: the sum of its records' held_bytes (absent: none).
   std::unordered_map<std::string, size_t> app_bytes_;
 };

@@ -184,6 +184,35 @@ test('frames arriving together in one write, or a byte at a time after a pause, 
   raw.destroy();
 });
 
+// An idle connection answers a Ping that arrives alone itself and goes back to waiting for its
+// socket (Beast's read would stay pending until the next message); anything else is Beast's to read.
+test('pings on an idle connection are answered: alone, in two parts, or with a message behind', async () => {
+  const raw = await RawWs.open(server.port, '/_do/ws-probe/idle-ping?name=p');
+  for (const payload of ['first', '', 'x'.repeat(125), 'again']) {
+    await sleep(50);
+    raw.write(frame({ opcode: 9, payload }));
+    assert.equal((await raw.nextFrame((f) => f.opcode === 10, 'a pong')).payload.toString(), payload);
+  }
+  raw.write(frame({ opcode: 1, payload: 'echo:after pings' }));
+  assert.equal((await raw.nextFrame((f) => f.opcode === 1, 'the echo')).payload.toString(), 'echo:after pings');
+  const split = frame({ opcode: 9, payload: 'split' });
+  raw.write(split.subarray(0, 3));
+  await sleep(50);
+  raw.write(split.subarray(3));
+  assert.equal((await raw.nextFrame((f) => f.opcode === 10, 'the split pong')).payload.toString(), 'split');
+  await sleep(50);
+  raw.write(Buffer.concat([frame({ opcode: 9, payload: 'with' }), frame({ opcode: 1, payload: 'echo:behind' })]));
+  assert.equal((await raw.nextFrame((f) => f.opcode === 10, 'the pong')).payload.toString(), 'with');
+  assert.equal((await raw.nextFrame((f) => f.opcode === 1, 'the echo behind')).payload.toString(), 'echo:behind');
+  await sleep(50);
+  raw.write(frame({ opcode: 9, payload: 'last' }));
+  assert.equal((await raw.nextFrame((f) => f.opcode === 10, 'the last pong')).payload.toString(), 'last');
+  raw.write(frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) }));
+  assert.equal((await raw.nextClose()).code, 1000);
+  assert.equal(raw.frames.filter((f) => f.opcode === 10).length, 0, 'one pong per ping');
+  raw.destroy();
+});
+
 // The server writes a connection's messages in batches, bypassing Beast's writes; Beast's own
 // pongs and Close frames must wait for the batch under way rather than land inside it.
 for (const kind of ['ping', 'Close']) {
@@ -227,6 +256,10 @@ const violations = [
   ['RSV1 set without an extension', () => frame({ opcode: 1, payload: 'echo:x', rsv: 4 }), 1002],
   ['a continuation with nothing to continue', () => frame({ opcode: 0, payload: 'x' }), 1002],
   ['a fragmented control frame', () => frame({ opcode: 9, fin: false, payload: 'x' }), 1002],
+  // An idle connection answers a Ping that arrives alone itself; an invalid one is still refused.
+  ['an unmasked ping', () => frame({ opcode: 9, payload: 'x', mask: false }), 1002],
+  ['a ping with RSV1 set', () => frame({ opcode: 9, payload: 'x', rsv: 4 }), 1002],
+  ['a ping longer than 125 bytes', () => frame({ opcode: 9, payload: Buffer.alloc(126) }), 1002],
   ['invalid UTF-8 in a text message', () => frame({ opcode: 1, payload: Buffer.from([0x65, 0xff, 0xfe]) }), 1007],
   ['invalid UTF-8 across fragments', () => Buffer.concat([
     frame({ opcode: 1, fin: false, payload: Buffer.from([0x61, 0xe2, 0x82]) }),

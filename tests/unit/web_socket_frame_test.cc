@@ -50,6 +50,51 @@ TEST(EncodeServerCloseFrame, CodeReasonAndTheEmptyClose) {
   EXPECT_EQ(EncodeServerCloseFrame(1000, "a" + euros).substr(4), "a" + euros.substr(0, 120));
 }
 
+// A client's frame as it arrives: masked with `mask`.
+std::string MaskedClientFrame(uint8_t first, const std::string& payload, uint32_t mask = 0x37fa213d,
+                              bool masked = true) {
+  std::string frame;
+  frame.push_back(static_cast<char>(first));
+  frame.push_back(static_cast<char>((masked ? 0x80 : 0) | payload.size()));
+  const char key[4] = {static_cast<char>(mask >> 24), static_cast<char>(mask >> 16),
+                       static_cast<char>(mask >> 8), static_cast<char>(mask)};
+  if (masked) frame.append(key, 4);
+  for (size_t i = 0; i < payload.size(); ++i) {
+    frame.push_back(masked ? static_cast<char>(payload[i] ^ key[i % 4]) : payload[i]);
+  }
+  return frame;
+}
+
+TEST(AnswerClientPing, OnlyOneWholeValidPingIsAnswered) {
+  std::string pong = "untouched";
+  ASSERT_TRUE(AnswerClientPing(MaskedClientFrame(0x89, "are you there"), &pong));
+  EXPECT_EQ(pong, std::string("\x8a\x0d", 2) + "are you there");
+  ASSERT_TRUE(AnswerClientPing(MaskedClientFrame(0x89, ""), &pong));
+  EXPECT_EQ(pong, std::string("\x8a\x00", 2));
+  const std::string longest(125, 'p');
+  ASSERT_TRUE(AnswerClientPing(MaskedClientFrame(0x89, longest), &pong));
+  EXPECT_EQ(pong, "\x8a\x7d" + longest);
+
+  const std::string ping = MaskedClientFrame(0x89, "ping");
+  pong = "untouched";
+  EXPECT_FALSE(AnswerClientPing(ping.substr(0, ping.size() - 1), &pong));  // a part of one
+  EXPECT_FALSE(AnswerClientPing(ping.substr(0, 1), &pong));
+  EXPECT_FALSE(AnswerClientPing("", &pong));
+  EXPECT_FALSE(AnswerClientPing(ping + ping, &pong));                                // two
+  EXPECT_FALSE(AnswerClientPing(ping + MaskedClientFrame(0x81, "text"), &pong));     // and more
+  EXPECT_FALSE(AnswerClientPing(MaskedClientFrame(0x81, "text"), &pong));            // text
+  EXPECT_FALSE(AnswerClientPing(MaskedClientFrame(0x8a, "pong"), &pong));            // a pong
+  EXPECT_FALSE(AnswerClientPing(MaskedClientFrame(0x88, "\x03\xe8"), &pong));        // a close
+  EXPECT_FALSE(AnswerClientPing(MaskedClientFrame(0x09, "no fin"), &pong));          // no FIN
+  EXPECT_FALSE(AnswerClientPing(MaskedClientFrame(0xc9, "rsv1"), &pong));            // RSV1
+  EXPECT_FALSE(AnswerClientPing(MaskedClientFrame(0x89, "bare", 0, false), &pong));  // unmasked
+  // A payload length of 126 announces a longer form: invalid for a control frame.
+  std::string too_long = MaskedClientFrame(0x89, std::string(125, 'x'));
+  too_long[1] = static_cast<char>(0x80 | 126);
+  EXPECT_FALSE(AnswerClientPing(too_long, &pong));
+  EXPECT_EQ(pong, "untouched");
+}
+
 TEST(EndsInsideUtf8Character, OnlyAnUnfinishedLastCharacterCounts) {
   EXPECT_FALSE(EndsInsideUtf8Character(""));
   EXPECT_FALSE(EndsInsideUtf8Character("Hello"));

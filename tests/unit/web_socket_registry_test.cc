@@ -126,7 +126,7 @@ TEST(WebSocketRegistry, ObjectsAreSeparate) {
 TEST(WebSocketRegistry, TheHibernatableLimitRefusesWithoutChangingAnything) {
   WebSocketRegistry registry;
   const std::string key = ObjectKey(Address("a"));
-  registry.EnsureObject(key).hibernatable = kMaxHibernatableSocketsPerObject;
+  registry.EnsureObject(key, Address("a")).hibernatable = kMaxHibernatableSocketsPerObject;
   WebSocketRecord* record = registry.Create(key, Address("a"));
   EXPECT_EQ(registry.Accept(record, WebSocketRecord::Mode::kHibernatable, {}),
             WebSocketRegistry::AcceptResult::kTooManySockets);
@@ -193,7 +193,8 @@ TEST(WebSocketRegistry, SettingsOutliveTheSocketsButAnEmptyObjectIsDropped) {
   WebSocketRegistry registry;
   const std::string key = ObjectKey(Address("a"));
   WebSocketRecord* record = registry.Create(key, Address("a"));
-  registry.EnsureObject(key).auto_response.emplace("ping", "pong");
+  registry.EnsureObject(key, Address("a")).auto_response =
+      std::make_unique<AutoResponse>(AutoResponse{"ping", "pong"});
   registry.Remove(record->id);
   ASSERT_NE(registry.FindObject(key), nullptr);
   EXPECT_FALSE(registry.HasSockets(key));
