@@ -143,6 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_.Arm(after, shared_from_this(), [this] { OnTimeout(); });
   }
   void Disarm() { timer_.Disarm(); }
+  // As Disarm() while the object works on a request: the timer is armed again for the answer.
+  void Suspend() { timer_.Suspend(); }
   void OnTimeout() {
     switch (phase_) {
       case Phase::kHead:
@@ -849,7 +851,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRequestComplete() {
-    Disarm();
+    Suspend();
     phase_ = Phase::kDispatched;
     request_.body = std::move(parser_->get().body());
     DispatchRequest();

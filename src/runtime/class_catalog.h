@@ -117,7 +117,12 @@ struct AppCode {
 
 class ClassCatalog {
  public:
-  // nullptr if the app has no classes.
+  ClassCatalog();
+
+  // nullptr if the app has no classes. Each thread remembers the app it read last (not keeping
+  // its code alive), which serves the next read of that app without the mutex until the next
+  // Set(): a request reads its app's code several times, on the network front and the object's
+  // thread.
   std::shared_ptr<const AppCode> Get(const std::string& app) const;
   // Replaces the app's classes and env vars; an empty class list removes the app. Returns the
   // new generation.
@@ -131,6 +136,8 @@ class ClassCatalog {
   uint64_t next_generation_ = 1;
   std::map<std::string, std::shared_ptr<const AppCode>> apps_;
   std::atomic<size_t> app_count_{0};  // apps_.size(), updated under mu_
+  const uint64_t id_;                 // this catalog among the process's, for the threads' memory
+  std::atomic<uint64_t> version_{0};  // raised under mu_ by every Set()
 };
 
 }  // namespace dorm::runtime
