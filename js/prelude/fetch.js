@@ -8,7 +8,7 @@ import { bodyStreamForHost, consumeBody } from './body.js';
 import { headersInternals } from './headers.js';
 import {
   InternalList, MapCtor, MapPrototypeGet, MapPrototypeHas, SetCtor, SetPrototypeHas,
-  StringPrototypeToLowerCase, hostArray, listAppend, listSort,
+  StringPrototypeToLowerCase, arrayFromList, listAppend, listSort,
 } from './primordials.js';
 import { Request, isRequest, requestForFetch } from './request.js';
 import { fixedLengthOf } from './identity_stream.js';
@@ -59,13 +59,13 @@ function wireHeaders(list) {
   const rank = (entry) => MapPrototypeGet(commonRank, entry.name) ?? commonHeaders.length;
   listSort(entries, (a, b) => rank(a) - rank(b)
     || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.index - b.index);
-  const flat = hostArray();
+  const flat = new InternalList();
   for (let i = 0; i < entries.length; i++) {
     const name = entries[i].name;
-    flat[flat.length] = MapPrototypeHas(commonRank, name) ? titleCase(name) : name;
-    flat[flat.length] = entries[i].value;
+    listAppend(flat, MapPrototypeHas(commonRank, name) ? titleCase(name) : name);
+    listAppend(flat, entries[i].value);
   }
-  return flat;
+  return arrayFromList(flat);
 }
 
 // Whether the header list `list` has a pair that `test(name, value)` accepts.

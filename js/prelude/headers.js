@@ -2,7 +2,7 @@ import { CopiedObject, hideBase } from './host_object.js';
 import {
   InternalList, MapCtor, MapPrototypeGet, MapPrototypeSet, ObjectDefineProperty, ReflectApply,
   ReflectGetOwnPropertyDescriptor, ReflectOwnKeys, StringPrototypeCharCodeAt, StringPrototypeSlice,
-  StringPrototypeToLowerCase, SymbolIterator, TypeErrorCtor, arrayOf, listAppend, listJoin, listSort, regExpMatches,
+  StringPrototypeToLowerCase, SymbolIterator, TypeErrorCtor, arrayFromList, listAppend, listJoin, listSort, regExpMatches,
 } from './primordials.js';
 import {
   IteratorPrototype, defineInterface, inspectCustom, isObject, requireArgs, toByteString,
@@ -235,7 +235,7 @@ export class Headers extends CopiedObject {
     const values = new InternalList();
     const list = this.#list;
     for (let i = 0; i < list.length; i++) if (list[i][0] === 'set-cookie') listAppend(values, list[i][1]);
-    return arrayOf(values);
+    return arrayFromList(values);
   }
 
   // A Workers extension, kept for code written against it: only Set-Cookie may be asked for,
@@ -313,7 +313,7 @@ export class Headers extends CopiedObject {
     for (let i = 0; i < sorted.length; i++) {
       const name = sorted[i][0];
       if (name === 'set-cookie') listAppend(cookies, sorted[i][1]);
-      fields[name] = name === 'set-cookie' && cookies.length > 1 ? arrayOf(cookies) : sorted[i][1];
+      fields[name] = name === 'set-cookie' && cookies.length > 1 ? arrayFromList(cookies) : sorted[i][1];
     }
     return `Headers ${inspect(fields, options)}`;
   }

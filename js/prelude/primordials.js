@@ -5,8 +5,8 @@
 //
 // Contract: a method is called here through its captured function (`uncurryThis`), never looked
 // up on the value; an array the prelude keeps to itself is an InternalList (no prototype, so no
-// index setter or replaced method is reached when it grows); an array handed to user code is made
-// by `arrayOf`, which defines its elements rather than assigning them.
+// index setter or replaced method is reached when it grows); an array handed to user code or to
+// the host is made by `arrayFromList`, which never assigns through Array.prototype.
 
 const { apply } = Reflect;
 const { bind, call } = Function.prototype;
@@ -72,9 +72,8 @@ export function regExpMatches(re, s) {
   return RegExpPrototypeExec(re, s) !== null;
 }
 
-const ArrayOf = Array.of;
+const ArrayPrototype = Array.prototype;
 export const ArrayIsArray = Array.isArray;
-const ArrayCtor = Array;
 const ArrayPrototypeSort = Array.prototype.sort;
 
 // An array-like list that only the prelude sees: `list[list.length++] = value` appends without
@@ -96,18 +95,28 @@ export function listSort(list, compare) {
   apply(ArrayPrototypeSort, list, [compare]);
 }
 
-// An Array for the host (which reads its elements through V8's API): it has no prototype, so
-// `array[array.length] = value` reaches no setter user code put on Array.prototype.
-export function hostArray() {
+// A new Array of the elements of `list` (an InternalList or an array the prelude made), for user
+// code or the host, made without assigning through Array.prototype (where user code may have put
+// setters or replaced methods). Up to 8 elements it is a literal (as fast as push); a longer one
+// is filled while it has no prototype, then given Array.prototype.
+export function arrayFromList(list) {
+  switch (list.length) {
+    case 0: return [];
+    case 1: return [list[0]];
+    case 2: return [list[0], list[1]];
+    case 3: return [list[0], list[1], list[2]];
+    case 4: return [list[0], list[1], list[2], list[3]];
+    case 5: return [list[0], list[1], list[2], list[3], list[4]];
+    case 6: return [list[0], list[1], list[2], list[3], list[4], list[5]];
+    case 7: return [list[0], list[1], list[2], list[3], list[4], list[5], list[6]];
+    case 8: return [list[0], list[1], list[2], list[3], list[4], list[5], list[6], list[7]];
+    default: break;
+  }
   const array = [];
   ObjectSetPrototypeOf(array, null);
+  for (let i = 0; i < list.length; i++) array[i] = list[i];
+  ObjectSetPrototypeOf(array, ArrayPrototype);
   return array;
-}
-
-// A new Array (for user code) of the elements of `list` (an InternalList or an array the prelude
-// made), defined as own properties: nothing user code put on the prototypes runs.
-export function arrayOf(list) {
-  return apply(ArrayOf, ArrayCtor, list);
 }
 
 // The elements of `list` joined by `separator`, by concatenation (join() is replaceable).

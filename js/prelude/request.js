@@ -6,7 +6,7 @@ import {
 import { Headers, hasHeader, headersInternals } from './headers.js';
 import {
   SetCtor, SetPrototypeHas, StringPrototypeToLowerCase, StringPrototypeToUpperCase, TypeErrorCtor,
-  TypedArrayBuffer, TypedArrayLength, copyBytes, hostArray,
+  InternalList, TypedArrayBuffer, TypedArrayLength, arrayFromList, copyBytes, listAppend,
 } from './primordials.js';
 import { parseAbsoluteURL } from './url.js';
 import { isReadableStream } from './streams.js';
@@ -319,29 +319,29 @@ export function requestBodyStream(value) {
 }
 
 // What a stub's fetch() sends of `value` (a Request the runtime made): [method, url, headers,
-// sized, bytes], read from the request's state rather than through its (replaceable) members.
+// bytes], read from the request's state rather than through its (replaceable) members.
 // `headers` is an Array of [name, value] for the host, combined and sorted as iterating the
-// Headers gives them, without those of an empty name (kept in the Headers, never sent); `sized`
-// tells whether one is Content-Length. `bytes` is null when there is no body or it is a stream
-// (requestBodyStream), else an ArrayBuffer of the body or a promise of one. Throws, or gives a
-// rejected promise of, the error workerd gives a body already used.
-export function stubRequestParts(value) {
+// Headers gives them, without those of an empty name (kept in the Headers, never sent), and with
+// `Transfer-Encoding: chunked` when `streamed` (the body goes as a stream) and none is
+// Content-Length. `bytes` is null when there is no body or it is a stream (requestBodyStream),
+// else an ArrayBuffer of a copy of the body. Throws the error workerd gives a body already used.
+export function stubRequestParts(value, streamed) {
   const state = requestState(value);
   const sorted = headersInternals.sorted(stateHeaders(state));
-  const headers = hostArray();
+  const headers = new InternalList();
   let sized = false;
   for (let i = 0; i < sorted.length; i++) {
     const name = sorted[i][0];
     if (name === '') continue;
-    headers[headers.length] = [name, sorted[i][1]];
+    listAppend(headers, [name, sorted[i][1]]);
     if (name === 'content-length') sized = true;
   }
+  if (streamed && !sized) listAppend(headers, ['transfer-encoding', 'chunked']);
   let bytes = null;
   if (state.body !== null && state.body.stream === null) {
-    const read = consumeBody(state.body);
-    bytes = TypedArrayBuffer(copyBytes(read));
+    bytes = TypedArrayBuffer(copyBytes(consumeBody(state.body)));
   }
-  return [state.method, state.url, headers, sized, bytes];
+  return [state.method, state.url, arrayFromList(headers), bytes];
 }
 
 // Whether `value` is a Request made with encodeResponseBody: 'manual' (a stub's fetch() then gives

@@ -12,7 +12,7 @@ import { ReadableStream } from './streams.js';
 import { knownLength } from './streams_inspect.js';
 import {
   JSONStringify, MapCtor, MapPrototypeGet, ReflectApply, SetCtor, SetPrototypeHas, TypeErrorCtor,
-  TypedArrayByteLength, hostArray, regExpMatches,
+  InternalList, TypedArrayByteLength, arrayFromList, listAppend, regExpMatches,
 } from './primordials.js';
 import { parseAbsoluteURL } from './url.js';
 import { webSocketHooks } from './web_socket.js';
@@ -427,7 +427,7 @@ export function responseParts(response) {
     throw new TypeErrorCtor('The value returned is not a Response.');
   }
   const state = responseState(response);
-  const headers = hostArray();
+  const headers = new InternalList();
   const list = headersInternals.list(state.headers);
   const encoded = state.encodedForClient === true;
   // A header with an empty name (Headers takes one, as workerd's does) is not sent.
@@ -435,14 +435,14 @@ export function responseParts(response) {
     const name = list[i][0];
     // A body compressed on its way out (encodeForClient) has another length than the one given.
     if (name !== '' && !(encoded && name === 'content-length')) {
-      headers[headers.length] = name;
-      headers[headers.length] = list[i][1];
+      listAppend(headers, name);
+      listAppend(headers, list[i][1]);
     }
   }
   return [
     state.status,
     statusTextOf(state),
-    headers,
+    arrayFromList(headers),
     state.body === null ? null : consumeBodyForHost(state.body),
     state.webSocket,
   ];

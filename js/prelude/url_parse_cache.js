@@ -5,7 +5,7 @@
 import usm from 'whatwg-url/lib/url-state-machine.js';
 import {
   ArrayIsArray, MapCtor, MapPrototypeClear, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet,
-  arrayOf,
+  arrayFromList,
 } from './primordials.js';
 
 const MAX_ENTRIES = 1024;
@@ -13,12 +13,12 @@ const original = usm.basicURLParse;
 const cache = new MapCtor();
 
 function copyRecord(record) {
-  // Arrays copied with arrayOf: slice() and push() may have been replaced by user code, or
+  // Arrays copied with arrayFromList: slice() and push() may have been replaced by user code, or
   // Array.prototype given index setters.
   return {
     ...record,
-    host: ArrayIsArray(record.host) ? arrayOf(record.host) : record.host,
-    path: ArrayIsArray(record.path) ? arrayOf(record.path) : record.path,
+    host: ArrayIsArray(record.host) ? arrayFromList(record.host) : record.host,
+    path: ArrayIsArray(record.path) ? arrayFromList(record.path) : record.path,
   };
 }
 

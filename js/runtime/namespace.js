@@ -147,13 +147,12 @@ async function fetchWith(send, className, idHex, name, input, init) {
   // Read from the request's state (not through members user code may have replaced). A body that
   // is a stream goes as it comes (stub_bodies.js); bytes go whole.
   const stream = requestBodyStream(request);
-  const parts = stubRequestParts(request);
+  const parts = stubRequestParts(request, stream !== null);
   const method = parts[0];
   const url = parts[1];
   const headers = parts[2];
   let answer;
   if (stream !== null) {
-    if (!parts[3]) headers[headers.length] = ['transfer-encoding', 'chunked'];
     const bodyId = native.openRequestBody();
     try {
       answer = send(className, idHex, name, method, url, headers, bodyId);
@@ -164,7 +163,7 @@ async function fetchWith(send, className, idHex, name, input, init) {
     sendRequestBody(bodyId, stream);
     answer = await answer;
   } else {
-    answer = await send(className, idHex, name, method, url, headers, parts[4]);
+    answer = await send(className, idHex, name, method, url, headers, parts[3]);
   }
   const outcome = answer[1];
   if (outcome === OUTCOME_THREW) {

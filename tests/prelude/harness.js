@@ -208,7 +208,7 @@ function createRuntime() {
       'startFetch(string, string, string[], ArrayBuffer | string | null | number)');
       const streamed = typeof body === 'number';
       const request = {
-        method, url, headers: Array.prototype.slice.call(headers), body: body === null || streamed ? null : Buffer.from(body),
+        method, url, headers: [...headers], body: body === null || streamed ? null : Buffer.from(body),
         streamedLength: streamed ? body : undefined,
       };
       fetches.push(request);
