@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../e2e/lib/dorm.mjs';
+import { WebSocket } from '../e2e/lib/ws.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -52,4 +53,26 @@ test('poisoned built-ins change nothing in Headers, Request, Response, bodies an
   // And clean again, after the last poison is taken away.
   assert.deepEqual(await run('none'), clean);
   assert.equal(server.exitInfo, null, server.outputTail?.());
+});
+
+test('a replaced Function.prototype.call does not stop WebSocket events from reaching their handler', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/_do/poisoned-builtins/t/ws`);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const echo = (text) => new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('(no answer in 5 s)'), 5000);
+    ws.once('message', (data) => {
+      clearTimeout(timer);
+      resolve(String(data));
+    });
+    ws.send(text);
+  });
+  assert.equal(await echo('clean'), 'echo:clean');
+  await run('function');
+  // The runtime called the handler with the poisoned call() (every event then failed).
+  assert.equal(await echo('poisoned'), 'echo:poisoned');
+  ws.close();
+  assert.equal((await run('none'))['stub-fetch'], '200 1 echo:ping echo:ping');
 });
