@@ -28,6 +28,7 @@ export const PromiseResolve = apply(bind, Promise.resolve, [Promise]);
 export const PromiseReject = apply(bind, Promise.reject, [Promise]);
 export const PromisePrototypeThen = uncurryThis(Promise.prototype.then);
 export const TypeErrorCtor = TypeError;
+export const RangeErrorCtor = RangeError;
 export const SymbolIterator = Symbol.iterator;
 export const SymbolAsyncIterator = Symbol.asyncIterator;
 export const Uint8ArrayCtor = Uint8Array;

@@ -5,7 +5,8 @@
 // `new Response('x', {headers: {...}})` throw; Response.clone() called the stream's own tee(),
 // and a stub's fetch() read the request through its replaceable members.
 // Not covered yet: whatwg-url's parser, which Request runs on a URL it has not seen (this test's
-// URLs are first parsed by the clean run), and Blob (README, "Known differences from workerd").
+// URLs are first parsed by the clean run), and the other classes README "Known differences from
+// workerd" lists.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -44,6 +45,7 @@ test('poisoned built-ins change nothing in Headers, Request, Response, bodies an
     'response-json': '{"a":1}',
     'response-clone': 'abcabc',
     'response-stream-clone': 'stst',
+    blob: '4 text/plain stuv tu stuv',
     request: 'qqqq',
     'stub-fetch': '200 1 echo:ping echo:ping',
   });
