@@ -75,7 +75,29 @@ for (const call of source.match(/Object\.create\([^)]*\)/g) ?? []) {
   if (call !== 'Object.create(Error.prototype)') fail(`an unexpected ${call}`);
 }
 
-source = `import { StreamObject as __dormStreamObject, newStreamObject as __dormNewStreamObject } from ${
-  JSON.stringify(objects)};\n${source}`;
+// The library looks built-ins up as it runs (Function.prototype.call, hasOwnProperty, an array's
+// push and slice), where user code may have replaced them or put setters on Array.prototype's
+// indices: its streams carry the runtime's own bodies, so those lookups become calls of functions
+// captured when the prelude loads (stream_objects.js), and its queues' arrays have no prototype.
+// Each rewrite must match exactly as often as shown, or the library changed shape.
+function rewrite(pattern, replacement, count) {
+  const found = source.match(pattern) ?? [];
+  if (found.length !== count) fail(`${found.length} matches of ${pattern}, not ${count}`);
+  source = source.replace(pattern, replacement);
+}
+// Brand checks: `Object.prototype.hasOwnProperty.call(e,"_x")`.
+rewrite(/Object\.prototype\.hasOwnProperty\.call\(/g, '__dormHasOwn(', 14);
+// Its calls of user callbacks and of the captured Promise.prototype.then.
+rewrite(/Function\.prototype\.apply\.call\(e,t,r\)/g, '__dormApply(e,t,r)', 1);
+rewrite(/function ([A-Za-z_$][\w$]*)\(e,t,r\)\{return ([A-Za-z_$][\w$]*)\.call\(e,t,r\)\}/g,
+  'function $1(e,t,r){return __dormApply($2,e,[t,r])}', 1);
+// SimpleQueue's chunks of elements, appended to by index.
+rewrite(/_elements:\[\]/g, '_elements:__dormList()', 2);
+rewrite(/([A-Za-z_$][\w$]*)\._elements\.push\(([A-Za-z_$][\w$]*)\)/g, '$1._elements[$1._elements.length]=$2', 1);
+// tee()'s copy of its two branches.
+rewrite(/function ([A-Za-z_$][\w$]*)\(e\)\{return e\.slice\(\)\}/g, 'function $1(e){return[e[0],e[1]]}', 1);
+
+source = `import { StreamObject as __dormStreamObject, newStreamObject as __dormNewStreamObject, hasOwn as __dormHasOwn,
+  apply as __dormApply, newList as __dormList } from ${JSON.stringify(objects)};\n${source}`;
 fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
 fs.writeFileSync(output, source);

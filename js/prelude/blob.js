@@ -3,6 +3,11 @@
 import native from './native.js';
 import { FieldsOf, HOST_BLOB, HOST_UNCLONEABLE, newHostObject } from './host_object.js';
 import { utf8Encode } from './encoding.js';
+import {
+  InternalList, PromiseResolve, RangeErrorCtor, StringPrototypeToLowerCase, SymbolIterator,
+  TypeErrorCtor, TypedArrayBuffer, TypedArrayByteOffset, TypedArrayLength, TypedArrayPrototypeSet,
+  Uint8ArrayCtor, copyBytes, listAppend, regExpMatches,
+} from './primordials.js';
 import { ReadableStream } from './streams.js';
 import {
   bufferSourceView, defineInterface, illegalInvocation, inspectCustom, isObject, toDOMString, toLong,
@@ -17,9 +22,11 @@ const emptyBytes = new Uint8Array(0);
 // Blob's type rule as workerd applies it: a type holding a byte below 0x20 or any non-ASCII
 // character (a UTF-8 byte that is negative as a signed char) is dropped; otherwise ASCII letters
 // are lowercased.
+const nonPrintableAscii = /[^\x20-\x7F]/;
+
 export function normalizeBlobType(type) {
-  if (/[^\x20-\x7F]/.test(type)) return '';
-  return type.toLowerCase();
+  if (regExpMatches(nonPrintableAscii, type)) return '';
+  return StringPrototypeToLowerCase(type);
 }
 
 let blobBytesOf;
@@ -28,17 +35,19 @@ let isBlobObject;
 let makeBlob;
 
 function notArray(context) {
-  return new TypeError(`${context}: constructor parameter 1 is not of type 'Array'.`);
+  return new TypeErrorCtor(`${context}: constructor parameter 1 is not of type 'Array'.`);
 }
 
-// WebIDL's conversion of a sequence<BlobPart>: each part as bytes (views, not copies yet).
+// WebIDL's conversion of a sequence<BlobPart>: each part as bytes (views, not copies yet), in an
+// InternalList (primordials.js: user code may have replaced what arrays and typed arrays use).
+// The sequence is user code's, iterated with its own iterator as WebIDL does.
 function convertParts(parts, context) {
-  if (parts === undefined) return [];
-  if (!isObject(parts) || typeof parts[Symbol.iterator] !== 'function') throw notArray(context);
-  const chunks = [];
+  const chunks = new InternalList();
+  if (parts === undefined) return chunks;
+  if (!isObject(parts) || typeof parts[SymbolIterator] !== 'function') throw notArray(context);
   for (const part of parts) {
-    if (isBlobObject(part)) chunks.push({ bytes: blobBytesOf(part), shared: true });
-    else chunks.push({ bytes: bufferSourceView(part) ?? utf8Encode(toDOMString(part)), shared: false });
+    if (isBlobObject(part)) listAppend(chunks, { bytes: blobBytesOf(part), shared: true });
+    else listAppend(chunks, { bytes: bufferSourceView(part) ?? utf8Encode(toDOMString(part)), shared: false });
   }
   return chunks;
 }
@@ -48,19 +57,20 @@ function convertParts(parts, context) {
 function joinParts(chunks) {
   if (chunks.length === 1 && chunks[0].shared) return chunks[0].bytes;
   let size = 0;
-  for (const { bytes } of chunks) {
-    if (bytes.length === 0) continue;
-    if (size + bytes.length > MAX_BLOB_BYTES) {
-      throw new RangeError(`Blob size ${size + bytes.length} exceeds limit ${MAX_BLOB_BYTES}`);
+  for (let i = 0; i < chunks.length; i++) {
+    const length = TypedArrayLength(chunks[i].bytes);
+    if (length === 0) continue;
+    if (size + length > MAX_BLOB_BYTES) {
+      throw new RangeErrorCtor(`Blob size ${size + length} exceeds limit ${MAX_BLOB_BYTES}`);
     }
-    size += bytes.length;
+    size += length;
   }
   if (size === 0) return emptyBytes;
-  const out = new Uint8Array(size);
+  const out = new Uint8ArrayCtor(size);
   let offset = 0;
-  for (const { bytes } of chunks) {
-    out.set(bytes, offset);
-    offset += bytes.length;
+  for (let i = 0; i < chunks.length; i++) {
+    TypedArrayPrototypeSet(out, chunks[i].bytes, offset);
+    offset += TypedArrayLength(chunks[i].bytes);
   }
   return out;
 }
@@ -135,7 +145,7 @@ export class Blob {
 
   get size() {
     checkBlob(this);
-    return blobBytesOf(this).length;
+    return TypedArrayLength(blobBytesOf(this));
   }
 
   get type() {
@@ -147,7 +157,7 @@ export class Blob {
   // gives an empty Blob. Positions are WebIDL longs, as in workerd.
   slice(start = undefined, end = undefined, contentType = undefined) {
     checkBlob(this);
-    const size = blobBytesOf(this).length;
+    const size = TypedArrayLength(blobBytesOf(this));
     let from = start === undefined ? 0 : toLong(start);
     let to = end === undefined ? size : toLong(end);
     const type = contentType === undefined ? '' : normalizeBlobType(toDOMString(contentType));
@@ -155,17 +165,18 @@ export class Blob {
     if (to < 0) to += size;
     from = Math.max(0, Math.min(from, size));
     to = Math.max(from, Math.min(to, size));
-    return makeBlob(blobBytesOf(this).subarray(from, to), type);
+    const bytes = blobBytesOf(this);
+    return makeBlob(new Uint8ArrayCtor(TypedArrayBuffer(bytes), TypedArrayByteOffset(bytes) + from, to - from), type);
   }
 
   arrayBuffer() {
     checkBlob(this);
-    return Promise.resolve(blobBytesOf(this).slice().buffer);
+    return PromiseResolve(TypedArrayBuffer(copyBytes(blobBytesOf(this))));
   }
 
   bytes() {
     checkBlob(this);
-    return Promise.resolve(blobBytesOf(this).slice());
+    return PromiseResolve(copyBytes(blobBytesOf(this)));
   }
 
   // A byte stream of a copy of the bytes (a chunk that is enqueued is transferred, and the Blob's
@@ -176,7 +187,7 @@ export class Blob {
     return new ReadableStream({
       type: 'bytes',
       start(controller) {
-        if (bytes.length > 0) controller.enqueue(bytes.slice());
+        if (TypedArrayLength(bytes) > 0) controller.enqueue(copyBytes(bytes));
         controller.close();
       },
     });
@@ -185,7 +196,7 @@ export class Blob {
   // UTF-8 with replacement characters; a leading BOM is kept, as workerd keeps it.
   text() {
     checkBlob(this);
-    return Promise.resolve(native.utf8Decode(blobBytesOf(this), false));
+    return PromiseResolve(native.utf8Decode(blobBytesOf(this), false));
   }
 
   // How console.log shows it, as in workerd: Blob { size: 2, type: 'text/plain' }.

@@ -3,10 +3,18 @@ import { utf8DecodeWithBOM, utf8Encode } from './encoding.js';
 import {
   isFormData, newBoundary, parseFormData, serializeFormData,
 } from './form_data.js';
-import { headersInternals } from './headers.js';
+import { combinedValue, headersInternals } from './headers.js';
 import { teeEncoded } from './encoded_body.js';
 import { extractMimeType, serializeMimeType } from './mime_type.js';
-import { ReadableStream, isDisturbed, isReadableStream } from './streams.js';
+import {
+  ArrayBufferIsView, DataViewCtor, InternalList, JSONParse, PromiseCtor, PromisePrototypeThen,
+  PromiseReject, TypeErrorCtor, TypedArrayBuffer, TypedArrayByteLength, TypedArrayByteOffset,
+  TypedArrayLength, TypedArrayPrototypeSet, Uint8ArrayCtor, copyBytes, listAppend,
+} from './primordials.js';
+import {
+  ReadableStream, ReadableStreamGetReader, ReadableStreamLocked, ReadableStreamTee, ReaderCancel,
+  ReaderRead, ReaderReleaseLock, isDisturbed, isReadableStream,
+} from './streams.js';
 import { setKnownLength } from './streams_inspect.js';
 import { isURLSearchParams } from './url.js';
 import {
@@ -43,7 +51,7 @@ export class BodyRecord {
 
 // workerd's texts.
 function bodyUsedError() {
-  return new TypeError('Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
+  return new TypeErrorCtor('Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
 }
 const LOCKED_FOR_TEE = 'This ReadableStream is currently locked to a reader,';
 
@@ -58,7 +66,7 @@ export function isBodyUsed(record) {
 function streamOfBuffered(record) {
   if (record.disturbed) {
     const stream = new ReadableStream({ type: 'bytes', start(c) { c.close(); } });
-    stream.getReader().read();
+    ReaderRead(ReadableStreamGetReader(stream));
     return stream;
   }
   const bytes = record.bytes;
@@ -67,11 +75,11 @@ function streamOfBuffered(record) {
   const stream = new ReadableStream({
     type: 'bytes',
     start(controller) {
-      if (bytes.length > 0) controller.enqueue(bytes.slice());
+      if (TypedArrayLength(bytes) > 0) controller.enqueue(copyBytes(bytes));
       controller.close();
     },
   });
-  setKnownLength(stream, bytes.length);
+  setKnownLength(stream, TypedArrayLength(bytes));
   return stream;
 }
 
@@ -83,35 +91,38 @@ export function bodyStream(record) {
 // Reads a stream to its end: its bytes in one Uint8Array. Chunks must be bytes, as for workerd's
 // body methods; its HTTP server also takes strings (sent as UTF-8), `acceptStrings`.
 export async function readAllBytes(stream, acceptStrings = false) {
-  const reader = stream.getReader();
-  const chunks = [];
+  const reader = ReadableStreamGetReader(stream);
+  const chunks = new InternalList();
   let total = 0;
   for (;;) {
-    const { value, done } = await reader.read();
+    const { value, done } = await ReaderRead(reader);
     if (done) break;
     let view = null;
-    if (ArrayBuffer.isView(value)) {
-      view = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    if (ArrayBufferIsView(value)) {
+      // A DataView has no typed array's getters: its own are read (both are views of `buffer`).
+      view = value instanceof DataViewCtor
+        ? new Uint8ArrayCtor(value.buffer, value.byteOffset, value.byteLength)
+        : new Uint8ArrayCtor(TypedArrayBuffer(value), TypedArrayByteOffset(value), TypedArrayByteLength(value));
     } else if (isArrayBuffer(value)) {
-      view = new Uint8Array(value);
+      view = new Uint8ArrayCtor(value);
     } else if (acceptStrings && typeof value === 'string') {
       view = utf8Encode(value);
     }
     if (view === null) {
-      const error = new TypeError('This ReadableStream did not return bytes.');
-      reader.cancel(error).catch(() => {});
+      const error = new TypeErrorCtor('This ReadableStream did not return bytes.');
+      PromisePrototypeThen(ReaderCancel(reader, error), undefined, () => {});
       throw error;
     }
-    chunks.push(view);
-    total += view.byteLength;
+    listAppend(chunks, view);
+    total += TypedArrayLength(view);
   }
-  reader.releaseLock();
+  ReaderReleaseLock(reader);
   if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
+  const out = new Uint8ArrayCtor(total);
   let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
+  for (let i = 0; i < chunks.length; i++) {
+    TypedArrayPrototypeSet(out, chunks[i], offset);
+    offset += TypedArrayLength(chunks[i]);
   }
   return out;
 }
@@ -139,9 +150,9 @@ export function consumeBodyForHost(record) {
     return record.text;
   }
   const bytes = consumeBody(record);
-  if (bytes instanceof Promise) {
-    bytes.catch(() => {});
-    throw new TypeError('A streamed body was not buffered before it was sent.');
+  if (bytes instanceof PromiseCtor) {
+    PromisePrototypeThen(bytes, undefined, () => {});
+    throw new TypeErrorCtor('A streamed body was not buffered before it was sent.');
   }
   return bytes;
 }
@@ -152,9 +163,9 @@ export function consumeBodyForHost(record) {
 export function bufferBody(record) {
   if (record === null || record.stream === null) return null;
   const stream = record.stream;
-  if (isDisturbed(stream)) return Promise.reject(bodyUsedError());
-  if (stream.locked) return Promise.reject(new TypeError('The ReadableStream has been locked to a reader.'));
-  return readAllBytes(stream, true).then((all) => {
+  if (isDisturbed(stream)) return PromiseReject(bodyUsedError());
+  if (ReadableStreamLocked(stream)) return PromiseReject(new TypeErrorCtor('The ReadableStream has been locked to a reader.'));
+  return PromisePrototypeThen(readAllBytes(stream, true), (all) => {
     record.stream = null;
     record.encoded = all;
     record.text = null;
@@ -168,7 +179,7 @@ export function bodyStreamForHost(record) {
   if (record === null || record.stream === null) return null;
   const stream = record.stream;
   if (isDisturbed(stream)) throw bodyUsedError();
-  if (stream.locked) throw new TypeError('The ReadableStream has been locked to a reader.');
+  if (ReadableStreamLocked(stream)) throw new TypeErrorCtor('The ReadableStream has been locked to a reader.');
   return stream;
 }
 
@@ -177,25 +188,25 @@ export function bodyStreamForHost(record) {
 // can still be sent so: encoded_body.js).
 export function cloneBody(record) {
   if (record.stream === null) {
-    if (record.disturbed) throw new TypeError(LOCKED_FOR_TEE);
+    if (record.disturbed) throw new TypeErrorCtor(LOCKED_FOR_TEE);
     return new BodyRecord(record.encoded, record.text);
   }
   const encoded = teeEncoded(record.stream);
   if (encoded !== null) return new BodyRecord(null, null, encoded);
-  const [mine, theirs] = record.stream.tee();
-  record.stream = mine;
-  return new BodyRecord(null, null, theirs);
+  const branches = ReadableStreamTee(record.stream);
+  record.stream = branches[0];
+  return new BodyRecord(null, null, branches[1]);
 }
 
 // The body of a Request made from another (new Request(request)): the new request takes it over
 // and the other reads as used from then on.
 export function takeBody(record) {
-  if (isBodyUsed(record)) throw new TypeError('Cannot reconstruct a Request with a used body.');
+  if (isBodyUsed(record)) throw new TypeErrorCtor('Cannot reconstruct a Request with a used body.');
   if (record.stream === null) {
     record.disturbed = true;
     return new BodyRecord(record.encoded, record.text);
   }
-  if (record.stream.locked) throw new TypeError('The ReadableStream has been locked to a reader.');
+  if (ReadableStreamLocked(record.stream)) throw new TypeErrorCtor('The ReadableStream has been locked to a reader.');
   const stream = record.stream;
   record.stream = null;
   record.encoded = new Uint8Array(0);
@@ -211,7 +222,7 @@ export function extractBody(object) {
   if (isObject(object)) {
     if (isReadableStream(object)) {
       if (isDisturbed(object)) {
-        throw new TypeError('This ReadableStream is disturbed (has already been read from), and cannot be used as a body.');
+        throw new TypeErrorCtor('This ReadableStream is disturbed (has already been read from), and cannot be used as a body.');
       }
       return { record: new BodyRecord(null, null, object), type: null };
     }
@@ -235,7 +246,7 @@ export function extractBody(object) {
       };
     }
     const view = bufferSourceView(object);
-    if (view !== null) return { record: new BodyRecord(view.slice()), type: null };
+    if (view !== null) return { record: new BodyRecord(copyBytes(view)), type: null };
   }
   // Anything else is a USVString for WebIDL.
   return { record: new BodyRecord(utf8Encode(toUSVString(object))), type: 'text/plain;charset=UTF-8' };
@@ -260,11 +271,7 @@ const getRecord = (self) => ownerOf(self).getRecord(self);
 // The Content-Type header's value (all values combined), or null, read without going through the
 // (replaceable) methods of Headers.
 function contentType(self) {
-  const values = [];
-  for (const [name, value] of headersInternals.list(ownerOf(self).getHeaders(self))) {
-    if (name === 'content-type') values.push(value);
-  }
-  return values.length === 0 ? null : values.join(', ');
+  return combinedValue(headersInternals.list(ownerOf(self).getHeaders(self)), 'content-type');
 }
 
 // `this` is checked first: a method called on another object throws, as workerd's do.
@@ -272,10 +279,10 @@ function consume(self, convert) {
   const record = getRecord(self);
   try {
     const bytes = consumeBody(record);
-    if (bytes instanceof Promise) return bytes.then(convert);
-    return new Promise((resolve) => resolve(convert(bytes)));
+    if (bytes instanceof PromiseCtor) return PromisePrototypeThen(bytes, convert);
+    return new PromiseCtor((resolve) => resolve(convert(bytes)));
   } catch (error) {
-    return Promise.reject(error);
+    return PromiseReject(error);
   }
 }
 
@@ -296,11 +303,11 @@ export class Body {
   }
 
   arrayBuffer() {
-    return consume(this, (bytes) => bytes.slice().buffer);
+    return consume(this, (bytes) => TypedArrayBuffer(copyBytes(bytes)));
   }
 
   bytes() {
-    return consume(this, (bytes) => bytes.slice());
+    return consume(this, (bytes) => copyBytes(bytes));
   }
 
   text() {
@@ -308,7 +315,7 @@ export class Body {
   }
 
   json() {
-    return consume(this, (bytes) => JSON.parse(utf8DecodeWithBOM(bytes)));
+    return consume(this, (bytes) => JSONParse(utf8DecodeWithBOM(bytes)));
   }
 
   // A used body is refused before the Content-Type is looked at, and a missing Content-Type
@@ -319,13 +326,13 @@ export class Body {
       if (isBodyUsed(record)) consumeBody(record);  // throws workerd's error for a used body
       const type = contentType(this);
       if (type === null) {
-        throw new TypeError('Parsing a Body as FormData requires a Content-Type header.');
+        throw new TypeErrorCtor('Parsing a Body as FormData requires a Content-Type header.');
       }
       const bytes = consumeBody(record);
-      if (bytes instanceof Promise) return bytes.then((read) => parseFormData(read, type));
-      return new Promise((resolve) => resolve(parseFormData(bytes, type)));
+      if (bytes instanceof PromiseCtor) return PromisePrototypeThen(bytes, (read) => parseFormData(read, type));
+      return new PromiseCtor((resolve) => resolve(parseFormData(bytes, type)));
     } catch (error) {
-      return Promise.reject(error);
+      return PromiseReject(error);
     }
   }
 
@@ -334,7 +341,7 @@ export class Body {
   blob() {
     return consume(this, (bytes) => {
       const mime = extractMimeType(contentType(this));
-      return blobInternals.create(bytes.slice(), mime === null ? '' : serializeMimeType(mime));
+      return blobInternals.create(copyBytes(bytes), mime === null ? '' : serializeMimeType(mime));
     });
   }
 }

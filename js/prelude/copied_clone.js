@@ -14,6 +14,7 @@
 // damaged or hostile database: anything but these shapes fails the read with an Error.
 import { DOMException, domExceptionInternals, makeDOMException } from './dom_exception.js';
 import { Headers, headersInternals } from './headers.js';
+import { InternalList, arrayFromList, listAppend } from './primordials.js';
 import { Request, requestInternals } from './request.js';
 import { Response, responseInternals } from './response.js';
 import { constructInto } from './host_object.js';
@@ -32,12 +33,12 @@ const WEBSOCKET_REFUSAL =
 
 function flatHeaders(headers) {
   const list = headersInternals.list(headers);
-  const out = [];
+  const out = new InternalList();
   for (let i = 0; i < list.length; i++) {
-    out[out.length] = list[i][0];
-    out[out.length] = list[i][1];
+    listAppend(out, list[i][0]);
+    listAppend(out, list[i][1]);
   }
-  return out;
+  return arrayFromList(out);
 }
 
 // The description of `object` (a host object of kind HOST_COPIED), or throws workerd's

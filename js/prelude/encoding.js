@@ -3,6 +3,9 @@ import {
   defineInterface, requireArgs, requireBufferSource, toDictionary, toDOMString,
 } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
+import {
+  TypedArrayBuffer, TypedArrayByteOffset, TypedArrayLength, Uint8ArrayCtor,
+} from './primordials.js';
 
 // Made as an object literal's member, so that V8 names the class's function TextEncoder in its
 // own messages ("Cannot assign to read only property 'x' of object '#<TextEncoder>'"): the
@@ -255,9 +258,10 @@ hideBase(TextDecoder);
 refuseClone(TextDecoder, 'TextDecoder');
 
 // UTF-8 decode as the Fetch body methods use it: a leading BOM is dropped, errors become U+FFFD.
+// `bytes` a Uint8Array (a body's): read with the getters captured at load (primordials.js).
 export function utf8DecodeWithBOM(bytes) {
-  if (bytes.length >= 3 && bytes[0] === 0xEF && bytes[1] === 0xBB && bytes[2] === 0xBF) {
-    bytes = bytes.subarray(3);
+  if (TypedArrayLength(bytes) >= 3 && bytes[0] === 0xEF && bytes[1] === 0xBB && bytes[2] === 0xBF) {
+    bytes = new Uint8ArrayCtor(TypedArrayBuffer(bytes), TypedArrayByteOffset(bytes) + 3, TypedArrayLength(bytes) - 3);
   }
   return native.utf8Decode(bytes, false);
 }

@@ -6,6 +6,10 @@ import { abortState, whenAborted } from './abort.js';
 import { atob } from './base64.js';
 import { bodyStreamForHost, consumeBody } from './body.js';
 import { headersInternals } from './headers.js';
+import {
+  InternalList, MapCtor, MapPrototypeGet, MapPrototypeHas, SetCtor, SetPrototypeHas,
+  StringPrototypeToLowerCase, arrayFromList, listAppend, listSort,
+} from './primordials.js';
 import { Request, isRequest, requestForFetch } from './request.js';
 import { fixedLengthOf } from './identity_stream.js';
 import { createFetchedResponse } from './response.js';
@@ -18,7 +22,7 @@ const MAX_REDIRECTS = 20;
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 // Request headers the client sets itself, as workerd: a caller's values are not sent.
-const connectionHeaders = new Set([
+const connectionHeaders = new SetCtor([
   'host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'upgrade',
 ]);
 // The header names workerd knows by number (headers.c++, the HPACK static table's names): it
@@ -34,7 +38,7 @@ const commonHeaders = [
   'server', 'set-cookie', 'strict-transport-security', 'transfer-encoding', 'user-agent', 'vary',
   'via', 'www-authenticate',
 ];
-const commonRank = new Map(commonHeaders.map((name, index) => [name, index]));
+const commonRank = new MapCtor(commonHeaders.map((name, index) => [name, index]));
 
 function titleCase(name) {
   return name.replace(/(^|-)([a-z])/g, (_, dash, letter) => dash + letter.toUpperCase());
@@ -42,18 +46,32 @@ function titleCase(name) {
 
 // The request's header list as it goes on the wire: flat (name, value, ...), without the
 // connection's own headers, in workerd's order and case.
+// `list` is a header list (an InternalList of [name, value]); the result is for the host.
 function wireHeaders(list) {
-  const entries = [];
-  for (const [name, value] of list) {
+  const entries = new InternalList();
+  for (let i = 0; i < list.length; i++) {
+    const name = list[i][0];
     // A header with an empty name (Headers takes one, as workerd's does) is not sent.
-    if (name !== '' && !connectionHeaders.has(name)) entries.push({ name, value, index: entries.length });
+    if (name !== '' && !SetPrototypeHas(connectionHeaders, name)) {
+      listAppend(entries, { name, value: list[i][1], index: entries.length });
+    }
   }
-  const rank = (entry) => commonRank.get(entry.name) ?? commonHeaders.length;
-  entries.sort((a, b) => rank(a) - rank(b)
+  const rank = (entry) => MapPrototypeGet(commonRank, entry.name) ?? commonHeaders.length;
+  listSort(entries, (a, b) => rank(a) - rank(b)
     || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.index - b.index);
-  const flat = [];
-  for (const { name, value } of entries) flat.push(commonRank.has(name) ? titleCase(name) : name, value);
-  return flat;
+  const flat = new InternalList();
+  for (let i = 0; i < entries.length; i++) {
+    const name = entries[i].name;
+    listAppend(flat, MapPrototypeHas(commonRank, name) ? titleCase(name) : name);
+    listAppend(flat, entries[i].value);
+  }
+  return arrayFromList(flat);
+}
+
+// Whether the header list `list` has a pair that `test(name, value)` accepts.
+function listSome(list, test) {
+  for (let i = 0; i < list.length; i++) if (test(list[i][0], list[i][1])) return true;
+  return false;
 }
 
 // How the host's failure kinds (outbound::ExchangeError::Kind) become errors.
@@ -238,14 +256,15 @@ async function run(request, manual) {
   let requestHeaders = headersInternals.list(request.headers);
   // A `cache` mode asks caches on the way to revalidate, as workerd's fetch() asks them.
   if (request.cache !== undefined) {
-    const added = [];
-    if (!requestHeaders.some((pair) => pair[0] === 'cache-control')) added.push(['cache-control', 'no-cache']);
-    if (!requestHeaders.some((pair) => pair[0] === 'pragma')) added.push(['pragma', 'no-cache']);
-    requestHeaders = requestHeaders.concat(added);
+    const withCache = new InternalList();
+    for (let i = 0; i < requestHeaders.length; i++) listAppend(withCache, requestHeaders[i]);
+    if (!listSome(requestHeaders, (name) => name === 'cache-control')) listAppend(withCache, ['cache-control', 'no-cache']);
+    if (!listSome(requestHeaders, (name) => name === 'pragma')) listAppend(withCache, ['pragma', 'no-cache']);
+    requestHeaders = withCache;
   }
   let headerList = wireHeaders(requestHeaders);
   // As workerd: `Upgrade: websocket` opens a WebSocket (a 101 Response with its webSocket).
-  if (requestHeaders.some(([name, value]) => name === 'upgrade' && value.toLowerCase() === 'websocket')
+  if (listSome(requestHeaders, (name, value) => name === 'upgrade' && StringPrototypeToLowerCase(value) === 'websocket')
       && (url.startsWith('http:') || url.startsWith('https:'))) {
     return fetchWebSocket(url, headerList);
   }

@@ -9,7 +9,9 @@ import { formatLogArgs } from './console.js';
 import { inspect } from './inspect.js';
 import tr46 from 'tr46';
 import { webSocketHooks } from './web_socket.js';
-import { requestBodyStream, requestGivenSignal, requestWantsManualBody } from './request.js';
+import {
+  requestBodyStream, requestGivenSignal, requestWantsManualBody, stubRequestParts,
+} from './request.js';
 import { domExceptionParts } from './dom_exception.js';
 import { enableNodeCompatFlags } from './cloudflare_global.js';
 import { fixedLengthOf } from './identity_stream.js';
@@ -35,6 +37,7 @@ globalThis.__dormPreludeHooks = {
   requestBodyStream,
   requestGivenSignal,
   requestWantsManualBody,
+  stubRequestParts,
   stubResponse,
   responseBodyEncoding,
   // A byte stream's length when known in advance (a body of bytes, a FixedLengthStream), else -1;

@@ -1,9 +1,13 @@
 import { CopiedObject } from './host_object.js';
 import { createAbortSignal, followSignal, isAbortSignal } from './abort.js';
 import {
-  BodyRecord, bodyStreamForHost, cloneBody, extractBody, inheritBody, takeBody,
+  BodyRecord, bodyStreamForHost, cloneBody, consumeBody, extractBody, inheritBody, takeBody,
 } from './body.js';
 import { Headers, hasHeader, headersInternals } from './headers.js';
+import {
+  SetCtor, SetPrototypeHas, StringPrototypeToLowerCase, StringPrototypeToUpperCase, TypeErrorCtor,
+  InternalList, TypedArrayBuffer, TypedArrayLength, arrayFromList, copyBytes, listAppend,
+} from './primordials.js';
 import { parseAbsoluteURL } from './url.js';
 import { isReadableStream } from './streams.js';
 import {
@@ -12,7 +16,7 @@ import {
 } from './webidl.js';
 
 // The methods workerd's HTTP client knows (any case; sent in upper case). Others are refused.
-const knownMethods = new Set([
+const knownMethods = new SetCtor([
   'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'PURGE', 'OPTIONS', 'TRACE', 'COPY', 'LOCK',
   'MKCOL', 'MOVE', 'PROPFIND', 'PROPPATCH', 'SEARCH', 'UNLOCK', 'ACL', 'REPORT', 'MKACTIVITY',
   'CHECKOUT', 'MERGE', 'MSEARCH', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'QUERY',
@@ -21,14 +25,14 @@ const knownMethods = new Set([
 const REDIRECT_REFUSED = 'Invalid redirect value, must be one of "follow" or "manual" ("error" won\'t be implemented since it does not make sense at the edge; use "manual" and check the response status code).';
 
 function toRedirectMode(value) {
-  const mode = value.toLowerCase();
-  if (mode !== 'follow' && mode !== 'manual') throw new TypeError(REDIRECT_REFUSED);
+  const mode = StringPrototypeToLowerCase(value);
+  if (mode !== 'follow' && mode !== 'manual') throw new TypeErrorCtor(REDIRECT_REFUSED);
   return mode;
 }
 
 // The `cache` modes workerd takes at the compatibility dates Dorm follows ('reload' is behind an
 // experimental flag): fetch() sends `Cache-Control: no-cache` and `Pragma: no-cache` for them.
-const cacheModes = new Set(['no-store', 'no-cache']);
+const cacheModes = new SetCtor(['no-store', 'no-cache']);
 
 // A dictionary member that WebIDL converts to a DOMString when present.
 function optionalString(value) {
@@ -40,12 +44,12 @@ function optionalString(value) {
 function checkCfCacheOptions(cf, cache) {
   if (!isObject(cf) || !('cacheControl' in cf) || cf.cacheControl === undefined) return;
   if ('cacheTtl' in cf && cf.cacheTtl !== undefined) {
-    throw new TypeError("The 'cacheControl' and 'cacheTtl' options on cf are mutually exclusive. "
+    throw new TypeErrorCtor("The 'cacheControl' and 'cacheTtl' options on cf are mutually exclusive. "
       + "Use 'cacheControl' for explicit Cache-Control header directives, or 'cacheTtl' for a "
       + 'simplified TTL, but not both.');
   }
   if (cache !== undefined) {
-    throw new TypeError("The 'cacheControl' option on cf cannot be used together with the 'cache' "
+    throw new TypeErrorCtor("The 'cacheControl' option on cf cannot be used together with the 'cache' "
       + "request option. The 'cache' option ('no-store'/'no-cache') maps to cache TTL behavior "
       + 'internally, which conflicts with explicit Cache-Control directives.');
   }
@@ -102,7 +106,7 @@ export class Request extends CopiedObject {
     const methodInit = optionalString(dict.method);
     const headersInit = dict.headers;
     if (headersInit !== undefined && !isObject(headersInit)) {
-      throw new TypeError("Incorrect type for the 'headers' field on 'RequestInitializerDict': the provided value is not of type 'Headers or Sequence or object'.");
+      throw new TypeErrorCtor("Incorrect type for the 'headers' field on 'RequestInitializerDict': the provided value is not of type 'Headers or Sequence or object'.");
     }
     const bodyInit = dict.body;
     const redirectInit = optionalString(dict.redirect);
@@ -113,13 +117,13 @@ export class Request extends CopiedObject {
     const integrityInit = optionalString(dict.integrity);
     const signalInit = dict.signal;
     if (signalInit !== undefined && signalInit !== null && !isAbortSignal(signalInit)) {
-      throw new TypeError("Incorrect type for the 'signal' field on 'RequestInitializerDict': the provided value is not of type 'AbortSignal'.");
+      throw new TypeErrorCtor("Incorrect type for the 'signal' field on 'RequestInitializerDict': the provided value is not of type 'AbortSignal'.");
     }
     // 'manual': fetch() gives the response's body as it came, compressed or not, and the
     // Response sends it so.
     const encodeResponseBody = optionalString(dict.encodeResponseBody);
-    if (cacheInit !== undefined && !cacheModes.has(cacheInit)) {
-      throw new TypeError(`Unsupported cache mode: ${cacheInit}`);
+    if (cacheInit !== undefined && !SetPrototypeHas(cacheModes, cacheInit)) {
+      throw new TypeErrorCtor(`Unsupported cache mode: ${cacheInit}`);
     }
     checkCfCacheOptions(cf, cacheInit);
 
@@ -129,17 +133,17 @@ export class Request extends CopiedObject {
       url = inputState.url;
     } else {
       const parsed = parseAbsoluteURL(inputText);
-      if (parsed === null) throw new TypeError(`Invalid URL: ${inputText}`);
+      if (parsed === null) throw new TypeErrorCtor(`Invalid URL: ${inputText}`);
       url = parsed.href;
     }
     if (integrityInit !== undefined && integrityInit !== '') {
-      throw new TypeError('Subrequest integrity checking is not implemented. The integrity option must be either undefined or an empty string.');
+      throw new TypeErrorCtor('Subrequest integrity checking is not implemented. The integrity option must be either undefined or an empty string.');
     }
 
     let method = inputState === null ? 'GET' : inputState.method;
     if (methodInit !== undefined) {
-      const upper = methodInit.toUpperCase();
-      if (!knownMethods.has(upper)) throw new TypeError(`Invalid HTTP method string: ${methodInit}`);
+      const upper = StringPrototypeToUpperCase(methodInit);
+      if (!SetPrototypeHas(knownMethods, upper)) throw new TypeErrorCtor(`Invalid HTTP method string: ${methodInit}`);
       method = upper;
     }
 
@@ -148,9 +152,8 @@ export class Request extends CopiedObject {
     if (headersInit !== undefined) {
       headersInternals.fill(headers, headersInit, context);
     } else if (inputState !== null) {
-      for (const [name, value] of headersInternals.list(stateHeaders(inputState))) {
-        headersInternals.appendRaw(headers, name, value);
-      }
+      const list = headersInternals.list(stateHeaders(inputState));
+      for (let i = 0; i < list.length; i++) headersInternals.appendRaw(headers, list[i][0], list[i][1]);
     }
 
     // A body given in `init` (null too) replaces the input's, which is then left alone.
@@ -159,7 +162,7 @@ export class Request extends CopiedObject {
     if (bodyInit !== undefined && bodyInit !== null) {
       const { record, type } = extractBody(bodyInit);
       if (method === 'GET' || method === 'HEAD') {
-        throw new TypeError('Request with a GET or HEAD method cannot have a body.');
+        throw new TypeErrorCtor('Request with a GET or HEAD method cannot have a body.');
       }
       body = record;
       if (type !== null && !hasHeader(headers, 'content-type')) {
@@ -170,7 +173,7 @@ export class Request extends CopiedObject {
     // Request unless the method or the body is given.
     if (inputBody !== null && (methodInit !== undefined || bodyInit !== undefined)
         && (method === 'GET' || method === 'HEAD')) {
-      throw new TypeError('Request with a GET or HEAD method cannot have a body.');
+      throw new TypeErrorCtor('Request with a GET or HEAD method cannot have a body.');
     }
 
     const redirect = redirectInit !== undefined
@@ -179,7 +182,7 @@ export class Request extends CopiedObject {
     const cache = cacheInit !== undefined ? cacheInit : (inputState === null ? undefined : inputState.cache);
     if (encodeResponseBody !== undefined && encodeResponseBody !== 'manual'
         && encodeResponseBody !== 'automatic') {
-      throw new TypeError(`encodeResponseBody: unexpected value: ${encodeResponseBody}`);
+      throw new TypeErrorCtor(`encodeResponseBody: unexpected value: ${encodeResponseBody}`);
     }
     // As workerd: taken from `init` when given, or from `init` when it is a Request; a Request
     // given as `input` passes its own on only through fetch() (without `init`) and clone().
@@ -315,6 +318,32 @@ export function requestBodyStream(value) {
   return bodyStreamForHost(requestState(value).body);
 }
 
+// What a stub's fetch() sends of `value` (a Request the runtime made): [method, url, headers,
+// bytes], read from the request's state rather than through its (replaceable) members.
+// `headers` is an Array of [name, value] for the host, combined and sorted as iterating the
+// Headers gives them, without those of an empty name (kept in the Headers, never sent), and with
+// `Transfer-Encoding: chunked` when `streamed` (the body goes as a stream) and none is
+// Content-Length. `bytes` is null when there is no body or it is a stream (requestBodyStream),
+// else an ArrayBuffer of a copy of the body. Throws the error workerd gives a body already used.
+export function stubRequestParts(value, streamed) {
+  const state = requestState(value);
+  const sorted = headersInternals.sorted(stateHeaders(state));
+  const headers = new InternalList();
+  let sized = false;
+  for (let i = 0; i < sorted.length; i++) {
+    const name = sorted[i][0];
+    if (name === '') continue;
+    listAppend(headers, [name, sorted[i][1]]);
+    if (name === 'content-length') sized = true;
+  }
+  if (streamed && !sized) listAppend(headers, ['transfer-encoding', 'chunked']);
+  let bytes = null;
+  if (state.body !== null && state.body.stream === null) {
+    bytes = TypedArrayBuffer(copyBytes(consumeBody(state.body)));
+  }
+  return [state.method, state.url, arrayFromList(headers), bytes];
+}
+
 // Whether `value` is a Request made with encodeResponseBody: 'manual' (a stub's fetch() then gives
 // the callee's body as it was sent, not decoded).
 export function requestWantsManualBody(value) {
@@ -339,7 +368,7 @@ export function isRequest(value) {
 export function createIncomingRequest(method, url, headerList, body) {
   const isStream = isReadableStream(body);
   const noBody = body === null || body === undefined
-    || (!isStream && (method === 'GET' || method === 'HEAD') && body.length === 0);
+    || (!isStream && (method === 'GET' || method === 'HEAD') && TypedArrayLength(body) === 0);
   return new Request(internalToken, {
     method,
     url,

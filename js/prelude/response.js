@@ -5,11 +5,15 @@ import {
 } from './body.js';
 import { zlibPipe } from './compression_streams.js';
 import { decodedBody, isKeptEncoding, takeEncoded } from './encoded_body.js';
-import { Headers, hasHeader, headersInternals } from './headers.js';
+import { Headers, combinedValue, hasHeader, headersInternals } from './headers.js';
 import { fixedLengthOf } from './identity_stream.js';
 import { structuredClone } from './structured_clone.js';
 import { ReadableStream } from './streams.js';
 import { knownLength } from './streams_inspect.js';
+import {
+  JSONStringify, MapCtor, MapPrototypeGet, ReflectApply, SetCtor, SetPrototypeHas, TypeErrorCtor,
+  InternalList, TypedArrayByteLength, arrayFromList, listAppend, regExpMatches,
+} from './primordials.js';
 import { parseAbsoluteURL } from './url.js';
 import { webSocketHooks } from './web_socket.js';
 import {
@@ -17,13 +21,13 @@ import {
   toUnsignedShort,
 } from './webidl.js';
 
-const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
-const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+const nullBodyStatuses = new SetCtor([101, 103, 204, 205, 304]);
+const redirectStatuses = new SetCtor([301, 302, 303, 307, 308]);
 const controlCharacterPattern = /[\0-\x1F]/;
 
 // The status text of a Response made without one, as workerd gives it: the RFC's reason phrase
 // for a registered code, else the name of the code's class ("Successful" for 299).
-const defaultStatusTexts = new Map([
+const defaultStatusTexts = new MapCtor([
   [100, 'Continue'], [101, 'Switching Protocols'], [102, 'Processing'], [103, 'Early Hints'],
   [200, 'OK'], [201, 'Created'], [202, 'Accepted'], [203, 'Non-Authoritative Information'],
   [204, 'No Content'], [205, 'Reset Content'], [206, 'Partial Content'], [207, 'Multi-Status'],
@@ -47,7 +51,7 @@ const defaultStatusTexts = new Map([
 ]);
 
 function defaultStatusText(status) {
-  const known = defaultStatusTexts.get(status);
+  const known = MapPrototypeGet(defaultStatusTexts, status);
   if (known !== undefined) return known;
   if (status >= 200 && status < 300) return 'Successful';
   if (status >= 300 && status < 400) return 'Redirection';
@@ -80,7 +84,7 @@ function readResponseInit(init, context) {
   const headersInit = dict.headers;
   const cfInit = dict.cf;
   if (cfInit !== undefined && !isObject(cfInit)) {
-    throw new TypeError("Incorrect type for the 'cf' field on 'InitializerDict': the provided value is not of type 'Object'.");
+    throw new TypeErrorCtor("Incorrect type for the 'cf' field on 'InitializerDict': the provided value is not of type 'Object'.");
   }
   const webSocketInit = dict.webSocket;
   const encodeBodyInit = dict.encodeBody;
@@ -88,7 +92,7 @@ function readResponseInit(init, context) {
   if (encodeBodyInit !== undefined) {
     const encodeBody = toDOMString(encodeBodyInit);
     if (encodeBody !== 'manual' && encodeBody !== 'automatic') {
-      throw new TypeError(`encodeBody: unexpected value: ${encodeBody}`);
+      throw new TypeErrorCtor(`encodeBody: unexpected value: ${encodeBody}`);
     }
     bodyEncoding = encodeBody;
   } else if (isResponseObject(init)) {
@@ -105,15 +109,15 @@ function readResponseInit(init, context) {
   // that it was shutting down.
   if (webSocket !== null) {
     if (!webSocketHooks.isWebSocket(webSocket)) {
-      throw new TypeError("Incorrect type for the 'webSocket' field on 'InitializerDict': the provided value is not of type 'WebSocket'.");
+      throw new TypeErrorCtor("Incorrect type for the 'webSocket' field on 'InitializerDict': the provided value is not of type 'WebSocket'.");
     }
     if (status !== 101) throw new RangeError('Responses with a WebSocket must have status code 101.');
   }
   if (!(status === 101 && webSocket !== null) && (status < 200 || status > 599)) {
     throw new RangeError('Responses may only be constructed with status codes in the range 200 to 599, inclusive.');
   }
-  if (statusText !== null && controlCharacterPattern.test(statusText)) {
-    throw new TypeError('Invalid statusText');
+  if (statusText !== null && regExpMatches(controlCharacterPattern, statusText)) {
+    throw new TypeErrorCtor('Invalid statusText');
   }
   // A copy, as workerd keeps one (what the caller changes later is not seen).
   const cf = cfInit === undefined ? undefined : structuredClone(cfInit);
@@ -132,12 +136,12 @@ function initializeResponse(init, body, context) {
   if (body !== null) {
     const extracted = body();
     record = extracted.record;
-    if (nullBodyStatuses.has(status)) {
+    if (SetPrototypeHas(nullBodyStatuses, status)) {
       // As workerd: an empty body is no body; anything else (a stream too) is refused.
       const empty = record.stream === null
-        && (record.text !== null ? record.text.length === 0 : record.encoded.byteLength === 0);
+        && (record.text !== null ? record.text.length === 0 : TypedArrayByteLength(record.encoded) === 0);
       if (!empty) {
-        throw new TypeError('Response with null body status (101, 204, 205, or 304) cannot have a body.');
+        throw new TypeErrorCtor('Response with null body status (101, 204, 205, or 304) cannot have a body.');
       }
       record = null;
     } else if (extracted.type !== null && !hasHeader(headers, 'content-type')) {
@@ -170,7 +174,7 @@ export class Response extends CopiedObject {
     }
     const context = "Failed to construct 'Response'";
     if (init !== undefined && init !== null && !isObject(init)) {
-      throw new TypeError(`${context}: constructor parameter 2 is not of type 'InitializerDict or Response'.`);
+      throw new TypeErrorCtor(`${context}: constructor parameter 2 is not of type 'InitializerDict or Response'.`);
     }
     const source = body === null || body === undefined ? null : () => extractBody(body);
     this.#state = initializeResponse(init, source, context);
@@ -197,8 +201,8 @@ export class Response extends CopiedObject {
     const text = toUSVString(url);
     const code = toUnsignedShort(status);
     const parsed = parseAbsoluteURL(text);
-    if (parsed === null) throw new TypeError(`Unable to parse URL: ${text}`);
-    if (!redirectStatuses.has(code)) {
+    if (parsed === null) throw new TypeErrorCtor(`Unable to parse URL: ${text}`);
+    if (!SetPrototypeHas(redirectStatuses, code)) {
       throw new RangeError(`${code} is not a redirect status code. It must be one of: 301, 302, 303, 307, or 308.`);
     }
     const headers = new Headers();
@@ -212,8 +216,8 @@ export class Response extends CopiedObject {
   static json(data, init = undefined) {
     const context = "Failed to execute 'json' on 'Response'";
     requireArgs(arguments.length, 1, context);
-    const text = JSON.stringify(data);
-    if (text === undefined) throw new TypeError(`${context}: The data is not JSON serializable.`);
+    const text = JSONStringify(data);
+    if (text === undefined) throw new TypeErrorCtor(`${context}: The data is not JSON serializable.`);
     const body = () => ({ record: new BodyRecord(null, text), type: 'application/json' });
     return new Response(internalToken, initializeResponse(init, body, context));
   }
@@ -328,8 +332,13 @@ export function createFetchedResponse(status, statusText, headerList, body, url,
 // exactly gzip or br compressed (encodeForClient); unless `manual` (the caller's
 // encodeResponseBody), it is decoded as it is read, as workerd's caller decodes it.
 export function stubResponse(body, init, manual) {
-  const response = new Response(body, init);
+  // The callee's headers ([name, value] pairs the host made, valid as its Headers held them) are
+  // added as they are, not iterated as a sequence would be (through members user code may have
+  // replaced).
+  const response = new Response(body, { status: init.status, statusText: init.statusText });
   const state = responseState(response);
+  const pairs = init.headers;
+  for (let i = 0; i < pairs.length; i++) headersInternals.appendRaw(state.headers, pairs[i][0], pairs[i][1]);
   const encoding = manual ? null : contentEncodingOf(state.headers);
   if (state.body !== null && isKeptEncoding(encoding)) {
     state.body = new BodyRecord(null, null, decodedBody(bodyStream(state.body), encoding));
@@ -374,15 +383,10 @@ export function detachResponseStream(value) {
 
 // Captured before user code runs.
 const pipeThrough = ReadableStream.prototype.pipeThrough;
-const ReflectApply = Reflect.apply;
 
 // The Content-Encoding header's value (all values combined), or null.
 function contentEncodingOf(headers) {
-  let encoding = null;
-  for (const [name, value] of headersInternals.list(headers)) {
-    if (name === 'content-encoding') encoding = encoding === null ? value : `${encoding}, ${value}`;
-  }
-  return encoding;
+  return combinedValue(headersInternals.list(headers), 'content-encoding');
 }
 
 // As workerd sends a Response to a client: unless its body is 'manual', a body whose
@@ -406,7 +410,7 @@ function encodeForClient(state) {
     return;
   }
   const empty = record.stream === null
-    && (record.text !== null ? record.text.length === 0 : record.encoded.byteLength === 0);
+    && (record.text !== null ? record.text.length === 0 : TypedArrayByteLength(record.encoded) === 0);
   const source = bodyStream(record);
   // workerd's encoders write nothing for a body without bytes: such a body stays empty.
   const sent = empty ? source : ReflectApply(pipeThrough, source, [zlibPipe(true, encoding)]);
@@ -420,19 +424,25 @@ function encodeForClient(state) {
 // through V8's API, on every response.
 export function responseParts(response) {
   if (!isResponseObject(response)) {
-    throw new TypeError('The value returned is not a Response.');
+    throw new TypeErrorCtor('The value returned is not a Response.');
   }
   const state = responseState(response);
-  const headers = [];
+  const headers = new InternalList();
+  const list = headersInternals.list(state.headers);
+  const encoded = state.encodedForClient === true;
   // A header with an empty name (Headers takes one, as workerd's does) is not sent.
-  for (const [name, value] of headersInternals.list(state.headers)) {
+  for (let i = 0; i < list.length; i++) {
+    const name = list[i][0];
     // A body compressed on its way out (encodeForClient) has another length than the one given.
-    if (name !== '' && !(state.encodedForClient === true && name === 'content-length')) headers.push(name, value);
+    if (name !== '' && !(encoded && name === 'content-length')) {
+      listAppend(headers, name);
+      listAppend(headers, list[i][1]);
+    }
   }
   return [
     state.status,
     statusTextOf(state),
-    headers,
+    arrayFromList(headers),
     state.body === null ? null : consumeBodyForHost(state.body),
     state.webSocket,
   ];

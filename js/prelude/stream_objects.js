@@ -14,6 +14,19 @@ const getPrototypeOf = Object.getPrototypeOf;
 const apply = Reflect.apply;
 const weakMapGet = WeakMap.prototype.get;
 const weakMapSet = WeakMap.prototype.set;
+const setPrototypeOf = Object.setPrototypeOf;
+
+// For the library's rewritten lookups (js/build/streams_library.mjs): Object.hasOwn and
+// Reflect.apply as they were at load, and an array without a prototype for its queues, which it
+// appends to by index (so no setter user code puts on Array.prototype runs).
+export const hasOwn = Object.hasOwn;
+export { apply };
+export function newList() {
+  const list = [];
+  setPrototypeOf(list, null);
+  return list;
+}
+
 // A class's prototype → the descriptors of its instances' internal state.
 const stateNames = new WeakMap();
 

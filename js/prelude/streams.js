@@ -25,6 +25,10 @@ import {
 import { illegalInvocation, isObject } from './webidl.js';
 import { HOST_REFUSED, hideBase, newHostObject, refusalMessage } from './host_object.js';
 import { declareStreamState } from './stream_objects.js';
+import {
+  MapCtor, MapPrototypeGet, PromiseCtor, PromisePrototypeThen, ReflectApply, ReflectConstruct,
+  InternalList, TypeErrorCtor, WeakMapPrototypeGet, listAppend, regExpMatches, uncurryThis,
+} from './primordials.js';
 
 // The library's objects are made by stream_objects.js (its module is rewritten at build time,
 // js/build/streams_library.mjs): these are the names of the state it keeps on each, hidden there.
@@ -71,7 +75,7 @@ const WRITABLE_CLOSED = 'This WritableStream has been closed.';
 
 // The library's TypeError texts and workerd's for the same misuse. Texts that the library uses for
 // several misuses that workerd tells apart are overridden per member below.
-const messages = new Map([
+const messages = new MapCtor([
   ['This stream has already been locked for exclusive reading by another reader', READER_LOCKED],
   ['Cannot cancel a stream that already has a reader', READER_LOCKED],
   ['ReadableStream.prototype.pipeTo cannot be used on a locked ReadableStream', READER_LOCKED],
@@ -132,13 +136,14 @@ const patterns = [
 // Gives a TypeError of the library workerd's text, in place, so that an error the library keeps
 // (a stream's stored error, a reader's rejected `closed`) reads the same wherever it surfaces.
 function fixError(error, overrides) {
-  if (error instanceof TypeError) {
+  if (error instanceof TypeErrorCtor) {
     const message = error.message;
-    let text = (overrides !== undefined && overrides.get(message)) || messages.get(message);
+    let text = (overrides !== undefined && MapPrototypeGet(overrides, message))
+      || MapPrototypeGet(messages, message);
     if (text === undefined) {
-      for (const [pattern, replacement] of patterns) {
-        if (pattern.test(message)) {
-          text = replacement;
+      for (let i = 0; i < patterns.length; i++) {
+        if (regExpMatches(patterns[i][0], message)) {
+          text = patterns[i][1];
           break;
         }
       }
@@ -150,7 +155,9 @@ function fixError(error, overrides) {
 
 function fixRejection(result, overrides) {
   // A handler on the very promise returned (not a new one), run before any the caller attaches.
-  if (result instanceof Promise) result.then(undefined, (error) => { fixError(error, overrides); });
+  if (result instanceof PromiseCtor) {
+    PromisePrototypeThen(result, undefined, (error) => { fixError(error, overrides); });
+  }
   return result;
 }
 
@@ -162,7 +169,7 @@ function adaptMember(proto, name, overrides = undefined) {
     const wrapped = {
       [name](...args) {
         try {
-          return fixRejection(Reflect.apply(fn, this, args), overrides);
+          return fixRejection(ReflectApply(fn, this, args), overrides);
         } catch (error) {
           throw fixError(error, overrides);
         }
@@ -186,7 +193,7 @@ function adaptMembers(cls, overridesByName = {}) {
   for (const name of Reflect.ownKeys(proto)) {
     if (name === 'constructor' || name === Symbol.toStringTag) continue;
     const overrides = overridesByName[name];
-    adaptMember(proto, name, overrides === undefined ? undefined : new Map(overrides));
+    adaptMember(proto, name, overrides === undefined ? undefined : new MapCtor(overrides));
   }
 }
 
@@ -217,7 +224,9 @@ function adaptConstructor(Lib, name, adapt) {
       throw new TypeError(`Class constructor ${name} cannot be invoked without 'new'`);
     }
     try {
-      return Reflect.construct(Lib, adapt(Array.prototype.slice.call(args)), newTarget);
+      const copied = new InternalList();
+      for (let i = 0; i < args.length; i++) listAppend(copied, args[i]);
+      return ReflectConstruct(Lib, adapt(copied), newTarget);
     } catch (error) {
       throw fixError(error);
     }
@@ -260,7 +269,7 @@ function guardedStart(underlying) {
   if (typeof start !== 'function') return start;
   return (controller) => {
     try {
-      return Reflect.apply(start, underlying, [controller]);
+      return ReflectApply(start, underlying, [controller]);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -270,10 +279,12 @@ function guardedStart(underlying) {
 function bound(underlying, key) {
   const fn = underlying[key];
   if (typeof fn !== 'function') return fn;
-  return (...args) => Reflect.apply(fn, underlying, args);
+  return (...args) => ReflectApply(fn, underlying, args);
 }
 
-export const ReadableStream = adaptConstructor(LibReadableStream, 'ReadableStream', ([source, strategy]) => {
+export const ReadableStream = adaptConstructor(LibReadableStream, 'ReadableStream', (args) => {
+  const source = args[0];
+  const strategy = args[1];
   if (source === undefined || source === null || !isObject(source)) return [source, adaptStrategy(strategy)];
   const type = source.type;
   if (type !== undefined && `${type}` !== 'bytes') {
@@ -292,7 +303,9 @@ export const ReadableStream = adaptConstructor(LibReadableStream, 'ReadableStrea
   return [adapted, adaptStrategy(strategy)];
 });
 
-export const WritableStream = adaptConstructor(LibWritableStream, 'WritableStream', ([sink, strategy]) => {
+export const WritableStream = adaptConstructor(LibWritableStream, 'WritableStream', (args) => {
+  const sink = args[0];
+  const strategy = args[1];
   if (sink === undefined || sink === null || !isObject(sink)) return [sink, adaptStrategy(strategy)];
   // workerd ignores a `type` member, which the library refuses.
   const adapted = {
@@ -305,7 +318,10 @@ export const WritableStream = adaptConstructor(LibWritableStream, 'WritableStrea
 });
 
 export const TransformStream = adaptConstructor(LibTransformStream, 'TransformStream',
-  ([transformer, writableStrategy, readableStrategy]) => {
+  (args) => {
+    const transformer = args[0];
+    const writableStrategy = args[1];
+    const readableStrategy = args[2];
     if (isObject(transformer)) {
       if (transformer.readableType !== undefined) {
         throw new TypeError('transformer.readableType must be undefined.');
@@ -400,9 +416,9 @@ const customTees = new WeakMap();
   const teeAny = desc.value;
   desc.value = {
     tee() {
-      const custom = isObject(this) ? customTees.get(this) : undefined;
+      const custom = isObject(this) ? WeakMapPrototypeGet(customTees, this) : undefined;
       const branches = custom === undefined ? null : custom();
-      return branches === null ? Reflect.apply(teeAny, this, []) : branches;
+      return branches === null ? ReflectApply(teeAny, this, []) : branches;
     },
   }.tee;
   Object.defineProperty(desc.value, 'length', { value: teeAny.length });
@@ -482,7 +498,7 @@ function toInt32Argument(value) {
         return Promise.reject(new TypeError(
           `Minimum bytes to read (${min * elementSize}) exceeds size of buffer (${byteLength}).`));
       }
-      return Reflect.apply(read, this, [view, { min }]);
+      return ReflectApply(read, this, [view, { min }]);
     },
   }.readAtLeast;
   Object.defineProperty(readAtLeast, 'length', { value: 0 });
@@ -521,7 +537,7 @@ function rejectCloseOfErrored(proto, streamOf) {
         if (stream !== undefined && stream !== null && stream._state === 'errored') {
           return Promise.reject(stream._storedError);
         }
-        return Reflect.apply(close, this, []);
+        return ReflectApply(close, this, []);
       },
     }.close,
     writable: true, enumerable: true, configurable: true,
@@ -541,8 +557,8 @@ for (const key of ['readable', 'writable']) {
   const original = desc.get;
   desc.get = {
     [key]() {
-      const ends = transformEnds.get(this);
-      return ends === undefined ? Reflect.apply(original, this, []) : ends[key];
+      const ends = WeakMapPrototypeGet(transformEnds, this);
+      return ends === undefined ? ReflectApply(original, this, []) : ends[key];
     },
   }[key];
   Object.defineProperty(desc.get, 'name', { value: `get ${key}` });
@@ -593,3 +609,19 @@ export function isReadableStream(value) {
 export function isDisturbed(stream) {
   return stream._disturbed === true;
 }
+
+// The streams' members as the prelude and the runtime call them: captured here, once adapted and
+// before user code runs, so that a method user code puts on a stream or on the prototypes (a
+// `tee` of its own, a throwing `locked` getter) is never what reads a body, clones it or sends it.
+const readableProto = LibReadableStream.prototype;
+const defaultReaderProto = LibReadableStreamDefaultReader.prototype;
+const getterOf = (proto, name) => uncurryThis(Object.getOwnPropertyDescriptor(proto, name).get);
+export const ReadableStreamGetReader = uncurryThis(readableProto.getReader);
+export const ReadableStreamTee = uncurryThis(readableProto.tee);
+export const ReadableStreamPipeTo = uncurryThis(readableProto.pipeTo);
+export const ReadableStreamPipeThrough = uncurryThis(readableProto.pipeThrough);
+export const ReadableStreamCancel = uncurryThis(readableProto.cancel);
+export const ReadableStreamLocked = getterOf(readableProto, 'locked');
+export const ReaderRead = uncurryThis(defaultReaderProto.read);
+export const ReaderReleaseLock = uncurryThis(defaultReaderProto.releaseLock);
+export const ReaderCancel = uncurryThis(defaultReaderProto.cancel);

@@ -9,6 +9,9 @@ import URLWrapper from 'whatwg-url/lib/URL.js';
 import URLSearchParamsWrapper from 'whatwg-url/lib/URLSearchParams.js';
 import { blobInternals } from './blob.js';
 import { HOST_REFUSED, newFieldlessHostObject, refusalMessage } from './host_object.js';
+import {
+  MapCtor, MapPrototypeClear, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet,
+} from './primordials.js';
 import { inspectCustom } from './webidl.js';
 
 // workerd refuses to serialize a URL or a URLSearchParams. The library makes its objects as plain
@@ -62,11 +65,24 @@ for (const name of ['createObjectURL', 'revokeObjectURL']) {
 }
 
 // Parses an absolute URL (Workers have no base URL to resolve relative ones against). Returns the
-// serialized URL, or null when parsing fails.
+// serialized URL, or null when parsing fails. The serializations of the last strings parsed are
+// kept (as url_parse_cache.js keeps their records): a Request of a URL seen before costs a
+// lookup, and runs none of the library's array code, which goes through members user code may
+// have replaced.
+const MAX_HREFS = 1024;
+const hrefs = new MapCtor();
+
 export function parseAbsoluteURL(input) {
-  const record = basicURLParse(input);
-  if (record === null) return null;
-  return { href: serializeURL(record) };
+  let href = typeof input === 'string' ? MapPrototypeGet(hrefs, input) : undefined;
+  if (href === undefined) {
+    const record = basicURLParse(input);
+    href = record === null ? null : serializeURL(record);
+    if (typeof input === 'string') {
+      if (MapPrototypeGetSize(hrefs) >= MAX_HREFS) MapPrototypeClear(hrefs);
+      MapPrototypeSet(hrefs, input, href);
+    }
+  }
+  return href === null ? null : { href };
 }
 
 // `url` (an absolute URL) without its username and password, as a request sends it: workerd

@@ -3,16 +3,22 @@
 // object, so a memoized version installed there serves repeated absolute URLs from a cache of
 // parsed records; every caller still gets its own copy of the record, which URL setters mutate.
 import usm from 'whatwg-url/lib/url-state-machine.js';
+import {
+  ArrayIsArray, MapCtor, MapPrototypeClear, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet,
+  arrayFromList,
+} from './primordials.js';
 
 const MAX_ENTRIES = 1024;
 const original = usm.basicURLParse;
-const cache = new Map();
+const cache = new MapCtor();
 
 function copyRecord(record) {
+  // Arrays copied with arrayFromList: slice() and push() may have been replaced by user code, or
+  // Array.prototype given index setters.
   return {
     ...record,
-    host: Array.isArray(record.host) ? record.host.slice() : record.host,
-    path: Array.isArray(record.path) ? record.path.slice() : record.path,
+    host: ArrayIsArray(record.host) ? arrayFromList(record.host) : record.host,
+    path: ArrayIsArray(record.path) ? arrayFromList(record.path) : record.path,
   };
 }
 
@@ -24,11 +30,11 @@ usm.basicURLParse = function basicURLParseMemoized(input, options) {
        options.encodingOverride !== undefined))) {
     return original(input, options);
   }
-  let record = cache.get(input);
+  let record = MapPrototypeGet(cache, input);
   if (record === undefined) {
     record = original(input, options);
-    if (cache.size >= MAX_ENTRIES) cache.clear();
-    cache.set(input, record);
+    if (MapPrototypeGetSize(cache) >= MAX_ENTRIES) MapPrototypeClear(cache);
+    MapPrototypeSet(cache, input, record);
   }
   return record === null ? null : copyRecord(record);
 };

@@ -2,6 +2,12 @@
 // Web APIs rely on (argument counts, string and number conversions, dictionaries, buffer sources)
 // so that every class reports misuse with the same kind of error.
 
+import {
+  DataViewBuffer, DataViewByteLength, DataViewByteOffset, ReflectApply, StringPrototypeCharCodeAt,
+  StringPrototypeSlice, TypeErrorCtor, TypedArrayBuffer, TypedArrayByteLength, TypedArrayByteOffset,
+  Uint8ArrayCtor, regExpMatches,
+} from './primordials.js';
+
 // The key under which an object supplies its own console representation: Node's, which workerd
 // shares, so that classes written for either keep working.
 export const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
@@ -22,18 +28,34 @@ export function toDOMString(value) {
   return `${value}`;
 }
 
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
+// Lone surrogates become U+FFFD (by hand: String.prototype.toWellFormed is newer than the V8
+// Dorm runs on, and a regular expression's replace() goes through members user code may replace).
 export function toUSVString(value) {
   const s = `${value}`;
-  loneSurrogate.lastIndex = 0;
-  return loneSurrogate.test(s) ? s.replace(loneSurrogate, '\uFFFD') : s;
+  let out = null;
+  let copied = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = StringPrototypeCharCodeAt(s, i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff && i + 1 < s.length) {
+      const next = StringPrototypeCharCodeAt(s, i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    out = `${out ?? ''}${StringPrototypeSlice(s, copied, i)}\uFFFD`;
+    copied = i + 1;
+  }
+  return out === null ? s : `${out}${StringPrototypeSlice(s, copied)}`;
 }
+
+const nonLatin1 = /[^\x00-\xFF]/;
 
 export function toByteString(value, context) {
   const s = `${value}`;
-  if (/[^\x00-\xFF]/.test(s)) {
-    throw new TypeError(`${context}: the value "${s}" contains characters outside the range 0-255.`);
+  if (regExpMatches(nonLatin1, s)) {
+    throw new TypeErrorCtor(`${context}: the value "${s}" contains characters outside the range 0-255.`);
   }
   return s;
 }
@@ -106,7 +128,7 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(
 
 export function isArrayBuffer(value) {
   try {
-    arrayBufferByteLength.call(value);
+    ReflectApply(arrayBufferByteLength, value, []);
     return true;
   } catch {
     return false;
@@ -116,7 +138,7 @@ export function isArrayBuffer(value) {
 function isSharedArrayBuffer(value) {
   if (sharedArrayBufferByteLength === null) return false;
   try {
-    sharedArrayBufferByteLength.call(value);
+    ReflectApply(sharedArrayBufferByteLength, value, []);
     return true;
   } catch {
     return false;
@@ -127,17 +149,22 @@ export const isArrayBufferView = ArrayBuffer.isView;
 
 // The name of a typed array's constructor ("Uint8Array"...), or undefined for anything else.
 export function typedArrayName(value) {
-  return typedArrayTag.call(value);
+  return ReflectApply(typedArrayTag, value, []);
 }
 
 // A Uint8Array over the bytes of a BufferSource (no copy), or null when value is not one.
 export function bufferSourceView(value, allowShared = false) {
   if (isArrayBufferView(value)) {
-    if (!allowShared && isSharedArrayBuffer(value.buffer)) return null;
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    // Read with the getters of %TypedArray%.prototype or DataView.prototype as they were at load.
+    const isTyped = typedArrayName(value) !== undefined;
+    const buffer = isTyped ? TypedArrayBuffer(value) : DataViewBuffer(value);
+    if (!allowShared && isSharedArrayBuffer(buffer)) return null;
+    return isTyped
+      ? new Uint8ArrayCtor(buffer, TypedArrayByteOffset(value), TypedArrayByteLength(value))
+      : new Uint8ArrayCtor(buffer, DataViewByteOffset(value), DataViewByteLength(value));
   }
   if (isArrayBuffer(value) || (allowShared && isSharedArrayBuffer(value))) {
-    return new Uint8Array(value);
+    return new Uint8ArrayCtor(value);
   }
   return null;
 }

@@ -29,7 +29,7 @@ export function deliverFetch(object, request, slot, eventId, streamBody) {
     if (typeof fetch !== 'function') {
       throw new TypeErrorCtor('Handler does not export a fetch() function.');
     }
-    result = fetch.call(object, request);
+    result = ReflectApply(fetch, object, [request]);
   } catch (error) {
     native.eventSettled(slot, eventId, false, error);
     return;
@@ -76,7 +76,7 @@ export function deliverAlarm(object, info, slot, eventId) {
       native.eventSettled(slot, eventId, true, ALARM_DONE);
       return;
     }
-    result = alarm.call(object, info);
+    result = ReflectApply(alarm, object, [info]);
   } catch (error) {
     native.eventSettled(slot, eventId, false, error);
     return;

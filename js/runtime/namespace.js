@@ -11,7 +11,9 @@ import { makeObjectId, objectIdHex, isObjectId } from './object_id.js';
 import { extendsWorkerEntrypoint } from './worker_host.js';
 import { forwardedWebSocket } from './web_sockets.js';
 import { ERROR_CLASSES, sendRequestBody, stubBodyStream } from './stub_bodies.js';
-import { requestBodyStream, requestWantsManualBody, stubResponse } from './prelude_hooks.js';
+import {
+  requestBodyStream, requestWantsManualBody, stubRequestParts, stubResponse,
+} from './prelude_hooks.js';
 import {
   SymbolDispose, abandonRpcStreams, cancelRpcStreams, decodeRpcValue, disposedCall,
   dropExported, encodeRpcValue, exportMethod, registerObjectStub, releaseExported, setExportCaller,
@@ -142,22 +144,18 @@ function fetchObject(className, idHex, name, input, init) {
 
 async function fetchWith(send, className, idHex, name, input, init) {
   const request = new RequestCtor(input, init);
-  const headers = [];
-  let sized = false;
-  for (const pair of request.headers) {
-    // A header with an empty name stays in the Headers and is not sent, as by fetch().
-    if (pair[0] === '') continue;
-    headers[headers.length] = [pair[0], pair[1]];
-    if (StringPrototypeToLowerCase(pair[0]) === 'content-length') sized = true;
-  }
-  // A body that is a stream goes as it comes (stub_bodies.js); bytes go whole.
+  // Read from the request's state (not through members user code may have replaced). A body that
+  // is a stream goes as it comes (stub_bodies.js); bytes go whole.
   const stream = requestBodyStream(request);
+  const parts = stubRequestParts(request, stream !== null);
+  const method = parts[0];
+  const url = parts[1];
+  const headers = parts[2];
   let answer;
   if (stream !== null) {
-    if (!sized) headers[headers.length] = ['transfer-encoding', 'chunked'];
     const bodyId = native.openRequestBody();
     try {
-      answer = send(className, idHex, name, request.method, request.url, headers, bodyId);
+      answer = send(className, idHex, name, method, url, headers, bodyId);
     } catch (error) {
       native.requestBodyEnd(bodyId, false);
       throw error;
@@ -165,8 +163,7 @@ async function fetchWith(send, className, idHex, name, input, init) {
     sendRequestBody(bodyId, stream);
     answer = await answer;
   } else {
-    const body = request.body === null ? null : await request.arrayBuffer();
-    answer = await send(className, idHex, name, request.method, request.url, headers, body);
+    answer = await send(className, idHex, name, method, url, headers, parts[3]);
   }
   const outcome = answer[1];
   if (outcome === OUTCOME_THREW) {

@@ -4,6 +4,7 @@
 // this side keeps one WebSocket object per id for the life of the instance.
 import { native } from './native.js';
 import { webSocketHooks as hooks } from './prelude_hooks.js';
+import { ErrorCtor, ReflectApply } from './primordials.js';
 
 // Defined once, by the host (src/runtime/web_socket_limits.h).
 const {
@@ -227,9 +228,10 @@ export function deliverWebSocketEvent(object, state, kind, id, hibernatable, dat
       settle(true, undefined);
       return;
     }
-    if (kind === 'message') result = handler.call(object, ws, data);
-    else if (kind === 'close') result = handler.call(object, ws, code, data, wasClean);
-    else result = handler.call(object, ws, new Error(data));
+    // Called through Reflect.apply as captured: user code may have replaced Function.prototype.call.
+    if (kind === 'message') result = ReflectApply(handler, object, [ws, data]);
+    else if (kind === 'close') result = ReflectApply(handler, object, [ws, code, data, wasClean]);
+    else result = ReflectApply(handler, object, [ws, new ErrorCtor(data)]);
   } catch (error) {
     settle(false, error);
     return;

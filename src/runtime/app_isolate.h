@@ -159,6 +159,9 @@ class AppIsolate {
   const js::ByteBudget& memory_budget() const { return *memory_budget_; }
   // The same budget, for native memory held on behalf of the app's code (zlib streams' state).
   js::ByteBudget& memory_budget() { return *memory_budget_; }
+  // The same budget, shared, for memory whose release may come after the isolate is gone (a
+  // backing store V8 frees late, possibly on another thread).
+  std::shared_ptr<js::ByteBudget> shared_memory_budget() const { return memory_budget_; }
   WasmMemoryLedger& wasm_memories() { return *wasm_memories_; }
   // For native memory held for this isolate's code past its heap limit (a storage batch being
   // serialized, a list of keys being copied): ends the turn as if the heap had run out, so that

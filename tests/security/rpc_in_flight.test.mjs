@@ -54,18 +54,22 @@ test("an app's RPC calls on their way are bounded; the calls made are all answer
 // against its isolate's limit, but a caller reset by that limit started again while the bodies it
 // had sent stayed: rounds of requests of 100 KB to a callee that never answered took the runtime
 // process past 800 MiB. Bodies now count against a bound of their own until the callee's handler
-// settles (or is reset); past it a request is refused at once.
+// settles (or is reset); past it a request is refused at once. A body delivered also counts
+// against the callee app's memory limit while JavaScript holds it (retained_bodies.test.mjs).
 const FETCH_IN_FLIGHT_ERROR = 'Error: Too many stub fetch() requests are unanswered by their callees: their bodies hold over 256 MiB on this thread. Await some before making more.';
 const MEMORY_RESET = "Durable Object's isolate exceeded its memory limit and was reset.";
 
 test("an app's stub.fetch() bodies held by a callee that never answers are bounded", { timeout: 120000 }, async () => {
   const errors = new Set();
   let refused = 0;
+  let resets = 0;
   for (let round = 0; round < 14; round++) {
     const res = await server.request(`/_do/rpc-flood/fetcher${round}/fetch-flood?n=500&size=100000`, { timeoutMs: 60000 });
-    // The caller's own copies may pass its memory limit first: that resets the caller only.
+    // The bodies the callee was given count against the app's memory limit (one isolate for
+    // caller and callee here), as do the caller's own copies: either may reset the app first.
     if (res.status === 500) {
       assert.equal(res.json().error, MEMORY_RESET);
+      resets++;
       continue;
     }
     assert.equal(res.status, 200, res.text);
@@ -73,8 +77,8 @@ test("an app's stub.fetch() bodies held by a callee that never answers are bound
     if (flood.error) errors.add(flood.error);
     refused += flood.refused;
   }
-  assert.ok(refused > 0);
-  assert.deepEqual([...errors], [FETCH_IN_FLIGHT_ERROR]);
+  assert.ok(refused > 0 || resets > 0, 'neither refused nor reset');
+  for (const error of errors) assert.equal(error, FETCH_IN_FLIGHT_ERROR);
   // At most 256 MiB of about 100 KB each (2,681) were held at once, queued or delivered; the
   // callee answers those that have reached it, until none are left (a reset of the isolate, which
   // may come at any round, answered the earlier ones).
