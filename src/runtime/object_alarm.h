@@ -56,6 +56,9 @@ class ObjectAlarm {
   // What getAlarm() returns when the database holds `stored`: inside the handler, its own alarm
   // reads as gone, unless something set a new one.
   std::optional<long long> Visible(std::optional<long long> stored) const;
+  // Whether a handler is running and nothing set or deleted the alarm since it began (so the
+  // database still holds running_alarm()).
+  bool UnchangedSinceBegin() const { return running_.has_value() && !changed_during_run_; }
   // The handler succeeded and the database holds `stored`: whether the handler's alarm must be
   // deleted now, in the same transaction as the handler's last writes.
   bool DeleteOnSuccess(std::optional<long long> stored) const;

@@ -95,11 +95,11 @@ void ThreadEngine::NoteAlarmChanged(ObjectInstance* instance) {
 }
 
 void ThreadEngine::DeliverAlarm(ObjectInstance* instance, AlarmEvent event) {
-  // The object's database is the truth: the alarm may have been deleted or moved since.
+  // The object's database is the truth: the alarm may have been deleted or moved since (as of
+  // its last commit, which StoredAlarm knows without reading it again when it can).
   std::optional<long long> stored;
   try {
-    storage::ObjectDatabase* db = Database(instance, false);
-    stored = db ? db->GetAlarm() : std::nullopt;
+    stored = StoredAlarm(instance);
   } catch (const storage::StorageError& e) {
     event.done(HttpResponseData::JsonError(500, e.what()));
     return;
@@ -162,7 +162,16 @@ HttpResponseData ThreadEngine::FinishAlarmHandler(ObjectInstance* instance) {
   response.status = 200;
   try {
     storage::ObjectDatabase* db = Database(instance, false);
-    if (db && instance->alarm.DeleteOnSuccess(db->GetAlarm())) {
+    // Unless something set or deleted the alarm since the handler began (each such change is
+    // noted), the database still holds the alarm the handler ran for: no need to read it back.
+    // Cluster mode reads it, as a node's copy of a database is restored from elsewhere.
+    std::optional<long long> stored;
+    if (db) {
+      stored = !shared_.cluster && instance->alarm.UnchangedSinceBegin()
+                   ? instance->alarm.running_alarm()
+                   : db->GetAlarm();
+    }
+    if (db && instance->alarm.DeleteOnSuccess(stored)) {
       db->SetAlarm(std::nullopt);
       instance->alarm.NoteDeletedByHandler();
       MarkWritten(instance);
@@ -176,8 +185,14 @@ HttpResponseData ThreadEngine::FinishAlarmHandler(ObjectInstance* instance) {
 std::optional<long long> ThreadEngine::StoredAlarm(ObjectInstance* instance) {
   // The outcome of a fire arrives once its commit is flushed, which in a burst can be after the
   // connection idled out: reopening it only to read what the last commit already recorded cost
-  // as much as the rest of the fire.
-  if (!instance->db && instance->alarm.stored_known()) return instance->alarm.stored();
+  // as much as the rest of the fire. With the connection open and no transaction in it, the last
+  // commit is what it holds too (each fire read it back twice, the first read compiling the
+  // statement on a connection opened for the fire). Cluster mode reads it while it is open.
+  if (instance->alarm.stored_known() &&
+      (!instance->db ||
+       (!shared_.cluster && instance->txn_depth == 0 && !instance->db->in_transaction()))) {
+    return instance->alarm.stored();
+  }
   storage::ObjectDatabase* db = Database(instance, false);
   return db ? db->GetAlarm() : std::nullopt;
 }

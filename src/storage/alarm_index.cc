@@ -39,6 +39,13 @@ AlarmIndex::AlarmIndex(const std::string& data_dir) : path_(data_dir + "/alarms.
       "NOT NULL, name TEXT NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (app, class, id)) "
       "WITHOUT ROWID");
   Exec("CREATE INDEX IF NOT EXISTS object_alarms_by_time ON object_alarms (time_ms)");
+  // Nothing writes to `alarms` any more: once it is empty it stays so, and an alarm change need
+  // not look for its object's row there (a statement per fired alarm in a burst).
+  sqlite3_stmt* st = nullptr;
+  legacy_rows_ =
+      sqlite3_prepare_v2(db_, "SELECT 1 FROM alarms LIMIT 1", -1, &st, nullptr) != SQLITE_OK ||
+      sqlite3_step(st) != SQLITE_DONE;
+  sqlite3_finalize(st);
   // Creating the file must itself be durable before anything relies on it.
   Exec("PRAGMA synchronous=FULL");
   Exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -101,7 +108,7 @@ void AlarmIndex::ApplyOne(const AlarmChange& change) {
         e, true);
   }
   // The object's row of the index as written before ids, if any, is replaced by the one above.
-  if (!e.instance_name.empty()) {
+  if (legacy_rows_ && !e.instance_name.empty()) {
     Run(&remove_legacy_stmt_, "DELETE FROM alarms WHERE app = ?1 AND class = ?2 AND name = ?4", e,
         false);
   }

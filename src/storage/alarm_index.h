@@ -75,6 +75,8 @@ class AlarmIndex {
   sqlite3_stmt* remove_legacy_stmt_ = nullptr;
   std::string path_;
   int writes_since_checkpoint_ = 0;
+  // Whether the table written before ids (`alarms`) had rows when the index was opened.
+  bool legacy_rows_ = true;
 };
 
 }  // namespace dorm::storage

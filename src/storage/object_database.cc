@@ -405,6 +405,10 @@ ObjectDatabase::~ObjectDatabase() {
   sqlite3_finalize(put_stmt_);
   sqlite3_finalize(delete_stmt_);
   sqlite3_finalize(get_alarm_stmt_);
+  sqlite3_finalize(set_alarm_stmt_);
+  sqlite3_finalize(begin_stmt_);
+  sqlite3_finalize(commit_stmt_);
+  sqlite3_finalize(delete_alarm_stmt_);
   sqlite3_finalize(page_count_stmt_);
   sqlite3_finalize(size_free_pages_stmt_);
   sqlite3_finalize(size_page_bytes_stmt_);
@@ -455,7 +459,12 @@ sqlite3_stmt* ObjectDatabase::Prepare(sqlite3_stmt** slot, const char* sql) {
 void ObjectDatabase::EnsureTransaction() {
   if (in_transaction_) return;
   ApplyQuota();
-  Exec("BEGIN");
+  // BEGIN and COMMIT are prepared once per connection, like the storage statements: compiled
+  // again by sqlite3_exec for every transaction, they cost more than running them.
+  sqlite3_stmt* st = Prepare(&begin_stmt_, "BEGIN");
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) Fail("BEGIN", rc);
   in_transaction_ = true;
 }
 
@@ -609,14 +618,17 @@ void ObjectDatabase::Commit() {
     throw StorageError("the database file was removed or replaced while open: SQLITE_IOERR",
                        SQLITE_IOERR);
   }
-  char* err = nullptr;
-  int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string message = std::string(err ? err : sqlite3_errstr(rc)) + ": " + SqliteCodeName(rc);
-    sqlite3_free(err);
+  int rc = commit_stmt_ ? SQLITE_OK
+                        : sqlite3_prepare_v3(db_, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
+                                             &commit_stmt_, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_step(commit_stmt_);
+  if (rc != SQLITE_DONE) {
+    std::string message = std::string(sqlite3_errmsg(db_)) + ": " + SqliteCodeName(rc);
+    if (commit_stmt_) sqlite3_reset(commit_stmt_);
     Rollback();
     throw StorageError(message, rc);
   }
+  sqlite3_reset(commit_stmt_);
   in_transaction_ = false;
   CountCommit();
 }
@@ -685,13 +697,19 @@ std::optional<long long> ObjectDatabase::GetAlarm() {
 
 void ObjectDatabase::SetAlarm(std::optional<long long> time_ms) {
   EnsureTransaction();
+  // Prepared once per connection: every fired alarm is deleted here, and compiling the statement
+  // again for each one (as sqlite3_exec does) cost more than running it.
+  sqlite3_stmt* st;
   if (time_ms) {
-    Exec(("INSERT OR REPLACE INTO _cf_METADATA (key, value) VALUES ('alarm', " +
-          std::to_string(*time_ms) + ")")
-             .c_str());
+    st = Prepare(&set_alarm_stmt_,
+                 "INSERT OR REPLACE INTO _cf_METADATA (key, value) VALUES ('alarm', ?1)");
+    sqlite3_bind_int64(st, 1, *time_ms);
   } else {
-    Exec("DELETE FROM _cf_METADATA WHERE key = 'alarm'");
+    st = Prepare(&delete_alarm_stmt_, "DELETE FROM _cf_METADATA WHERE key = 'alarm'");
   }
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) Fail(time_ms ? "setAlarm" : "deleteAlarm", rc);
 }
 
 long long ObjectDatabase::SizeBytes() {

@@ -184,6 +184,10 @@ class ObjectDatabase {
   sqlite3_stmt* put_stmt_ = nullptr;
   sqlite3_stmt* delete_stmt_ = nullptr;
   sqlite3_stmt* get_alarm_stmt_ = nullptr;
+  sqlite3_stmt* set_alarm_stmt_ = nullptr;
+  sqlite3_stmt* delete_alarm_stmt_ = nullptr;
+  sqlite3_stmt* begin_stmt_ = nullptr;
+  sqlite3_stmt* commit_stmt_ = nullptr;
   sqlite3_stmt* page_count_stmt_ = nullptr;
   sqlite3_stmt* size_free_pages_stmt_ = nullptr;  // with page_count_stmt_, SizeBytes()'s readings
   sqlite3_stmt* size_page_bytes_stmt_ = nullptr;

@@ -74,6 +74,23 @@ TEST(ObjectAlarm, ASuccessfulHandlerDeletesItsAlarmUnlessItWasChanged) {
   EXPECT_TRUE(changed.DeleteOnSuccess(8000));
 }
 
+TEST(ObjectAlarm, UnchangedSinceBeginUntilTheAlarmIsSetOrDeleted) {
+  ObjectAlarm alarm;
+  EXPECT_FALSE(alarm.UnchangedSinceBegin()) << "no handler runs";
+  alarm.NoteChanged();  // a change before the run does not count against it
+  alarm.Begin(5000, 1);
+  EXPECT_TRUE(alarm.UnchangedSinceBegin());
+  EXPECT_EQ(alarm.running_alarm(), 5000);
+  alarm.NoteDeletedByHandler();  // the handler's own deletion is no change made during the run
+  EXPECT_TRUE(alarm.UnchangedSinceBegin());
+  alarm.NoteChanged();  // setAlarm(), deleteAlarm() or deleteAll() in the handler
+  EXPECT_FALSE(alarm.UnchangedSinceBegin());
+  alarm.Finish(0);
+  EXPECT_FALSE(alarm.UnchangedSinceBegin());
+  alarm.Begin(8000, 2);
+  EXPECT_TRUE(alarm.UnchangedSinceBegin()) << "the next run starts clean";
+}
+
 TEST(ObjectAlarm, FinishWithoutARunUsesTheFiredTime) {
   ObjectAlarm alarm;
   ObjectAlarm::Finished finished = alarm.Finish(1234);
