@@ -88,10 +88,13 @@ TEST_F(ObjectFileNameTest, APathLongerThanTheBufferCannotOpen) {
 
 TEST_F(ObjectFileNameTest, ADatabaseInALinkedFolderKeepsItsLogBesideIt) {
   const std::string path = dir_ + "/link/objects/o.sqlite";
+  // Opened by the VFS's name, which exists once TestVfs() has registered it (this test may run
+  // alone).
+  const char* vfs_name = TestVfs()->zName;
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                            "dorm-object-file-name-test"),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs_name),
+      SQLITE_OK);
   EXPECT_STREQ(sqlite3_db_filename(db, "main"), path.c_str());
   ASSERT_EQ(sqlite3_exec(db,
                          "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
@@ -103,7 +106,7 @@ TEST_F(ObjectFileNameTest, ADatabaseInALinkedFolderKeepsItsLogBesideIt) {
   sqlite3_close_v2(db);
   // Opened by its real path, it holds the write.
   ASSERT_EQ(sqlite3_open_v2((dir_ + "/real/objects/o.sqlite").c_str(), &db, SQLITE_OPEN_READWRITE,
-                            "dorm-object-file-name-test"),
+                            vfs_name),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE", nullptr, nullptr, nullptr),
             SQLITE_OK);
