@@ -32,6 +32,7 @@ export const RangeErrorCtor = RangeError;
 export const SymbolIterator = Symbol.iterator;
 export const SymbolAsyncIterator = Symbol.asyncIterator;
 export const Uint8ArrayCtor = Uint8Array;
+export const Uint16ArrayCtor = Uint16Array;
 export const ArrayBufferIsView = ArrayBuffer.isView;
 export const DataViewCtor = DataView;
 
@@ -56,6 +57,8 @@ export const MapPrototypeSet = uncurryThis(Map.prototype.set);
 export const MapPrototypeHas = uncurryThis(Map.prototype.has);
 export const MapPrototypeClear = uncurryThis(Map.prototype.clear);
 export const MapPrototypeGetSize = uncurryThis(Reflect.getOwnPropertyDescriptor(Map.prototype, 'size').get);
+export const MapPrototypeEntries = uncurryThis(Map.prototype.entries);
+export const MapIteratorPrototypeNext = uncurryThis(Object.getPrototypeOf(new Map().entries()).next);
 export const WeakMapPrototypeGet = uncurryThis(WeakMap.prototype.get);
 export const WeakMapPrototypeSet = uncurryThis(WeakMap.prototype.set);
 export const SetCtor = Set;
@@ -65,6 +68,8 @@ export const StringPrototypeToLowerCase = uncurryThis(String.prototype.toLowerCa
 export const StringPrototypeToUpperCase = uncurryThis(String.prototype.toUpperCase);
 export const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
 export const StringPrototypeSlice = uncurryThis(String.prototype.slice);
+export const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf);
+export const StringFromCharCode = String.fromCharCode;
 export const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);
 
 // Whether `re` (a regular expression without the g or y flag) matches somewhere in `s`: exec,
@@ -125,6 +130,35 @@ export function listJoin(list, separator) {
   let out = list.length === 0 ? '' : list[0];
   for (let i = 1; i < list.length; i++) out = `${out}${separator}${list[i]}`;
   return out;
+}
+
+// A Uint8Array over bytes [start, end) of `u8` (a Uint8Array), sharing its buffer. (Not
+// subarray(): like slice(), it makes its result with a constructor user code chooses.)
+export function bytesView(u8, start, end) {
+  return new Uint8ArrayCtor(TypedArrayBuffer(u8), TypedArrayByteOffset(u8) + start, end - start);
+}
+
+// The string of the UTF-16 code units `units[0..length)` (a typed array or an InternalList of
+// numbers). fromCharCode is applied to an InternalList of at most 8192 units at a time: applied to
+// a typed array, it would read the array's `length` through the getter user code may replace.
+export function codeUnitsToString(units, length) {
+  let out = '';
+  for (let i = 0; i < length; i += 8192) {
+    const end = i + 8192 < length ? i + 8192 : length;
+    const args = new InternalList();
+    for (let j = i; j < end; j++) args[args.length++] = units[j];
+    out += apply(StringFromCharCode, undefined, args);
+  }
+  return out;
+}
+
+// Each Map entry of `map` as fn(key, value), in order, through the iterator methods captured at
+// load (a Map's own entries() and its iterator's next() may be replaced).
+export function mapForEach(map, fn) {
+  const iterator = MapPrototypeEntries(map);
+  for (let step = MapIteratorPrototypeNext(iterator); !step.done; step = MapIteratorPrototypeNext(iterator)) {
+    fn(step.value[0], step.value[1]);
+  }
 }
 
 // A copy of the bytes of `u8` (a Uint8Array) over a new ArrayBuffer. (Not slice(): it makes its
