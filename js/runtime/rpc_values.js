@@ -177,6 +177,34 @@ const KIND_ARRAY = 1;
 const KIND_MAP = 2;
 const KIND_SET = 3;
 const KIND_PLAIN = 4;
+// Arrays up to this long are walked at every index. A longer one is walked at its own keys only
+// when it is sparse: `a[2 ** 32 - 2] = x` has a length of 2^32-1 and one element, and walking
+// every index took the sender's whole CPU limit (and on the receiving side filled the holes),
+// where workerd's serializer visits the one element.
+const DENSE_WALK = 1 << 16;
+const SPARSE_SAMPLES = 32;
+const MathFloor = Math.floor;
+const MathRandom = Math.random;
+
+// null when the array `array` of `length` is to be walked at every index, else its own
+// enumerable keys (its elements' indices, then any named properties). It is taken as sparse when
+// fewer than half of SPARSE_SAMPLES random indices hold an element: either walk then costs about
+// as much as the elements the array holds, and user code cannot choose the indices sampled.
+function sparseKeys(array, length) {
+  if (!(length > DENSE_WALK)) return null;
+  let present = 0;
+  for (let i = 0; i < SPARSE_SAMPLES; i++) {
+    if (ObjectHasOwn(array, MathFloor(MathRandom() * length))) present++;
+  }
+  return present * 2 >= SPARSE_SAMPLES ? null : ObjectKeys(array);
+}
+
+// Whether `key` (a string) is an array index.
+function isArrayIndex(key) {
+  const n = NumberCtor(key);
+  return n < 4294967295 && `${n}` === key;
+}
+
 function containerKind(value) {
   if (ArrayIsArray(value)) return KIND_ARRAY;
   const proto = ObjectGetPrototypeOf(value);
@@ -238,6 +266,13 @@ function holdsReferences(value, seen) {
   SetPrototypeAdd(seen, value);
   if (kind === KIND_ARRAY) {
     const length = value.length;
+    const keys = sparseKeys(value, length);
+    if (keys !== null) {
+      for (let i = 0; i < keys.length; i++) {
+        if (holdsReferences(value[keys[i]], seen)) return true;
+      }
+      return false;
+    }
     for (let i = 0; i < length; i++) {
       if (holdsReferences(value[i], seen)) return true;
     }
@@ -386,7 +421,18 @@ export function encodeRpcValue(value, forResult, retained = null) {
       const out = [];
       MapPrototypeSet(copies, item, out);
       const length = item.length;
-      for (let i = 0; i < length; i++) out[i] = copy(item[i]);
+      const keys = sparseKeys(item, length);
+      if (keys === null) {
+        for (let i = 0; i < length; i++) out[i] = copy(item[i]);
+        return out;
+      }
+      // Its elements only, the holes left holes (as V8 serializes a sparse array).
+      if (NumberIsSafeInteger(length) && length < 4294967296) out.length = length;
+      for (let i = 0; i < keys.length; i++) {
+        if (!isArrayIndex(keys[i])) continue;
+        ObjectDefineProperty(out, keys[i],
+          { value: copy(item[keys[i]]), writable: true, enumerable: true, configurable: true });
+      }
       return out;
     }
     if (kind === KIND_MAP) {
@@ -624,7 +670,14 @@ function decodeMessage(message, streamOf) {
     SetPrototypeAdd(seen, item);
     const kind = containerKind(item);
     if (kind === KIND_ARRAY) {
-      for (let i = 0; i < item.length; i++) item[i] = restore(item[i]);
+      const keys = sparseKeys(item, item.length);
+      if (keys === null) {
+        for (let i = 0; i < item.length; i++) item[i] = restore(item[i]);
+      } else {
+        for (let i = 0; i < keys.length; i++) {
+          if (isArrayIndex(keys[i])) item[keys[i]] = restore(item[keys[i]]);
+        }
+      }
     } else if (kind === KIND_MAP) {
       const entries = [];
       MapPrototypeForEach(item, (v, k) => { entries[entries.length] = [k, v]; });
