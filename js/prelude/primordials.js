@@ -1,76 +1,17 @@
-// The built-ins that the prelude's own paths (Headers, Request, Response, bodies, the host's
-// reads of them) use, captured when the prelude loads, before any user code runs. User code may
-// then replace globals and prototype methods, or put setters on Array.prototype and
-// Object.prototype indices; workerd's classes are native and unaffected, so Dorm's must be too.
+// The prelude's own paths (Headers, Request, Response, bodies, FormData, the host's reads of
+// them) call the built-ins captured in ../shared/primordials.js, re-exported here, and keep their
+// lists with the helpers below.
 //
-// Contract: a method is called here through its captured function (`uncurryThis`), never looked
-// up on the value; an array the prelude keeps to itself is an InternalList (no prototype, so no
-// index setter or replaced method is reached when it grows); an array handed to user code or to
-// the host is made by `arrayFromList`, which never assigns through Array.prototype.
+// Contract: an array the prelude keeps to itself is an InternalList (no prototype, so no index
+// setter or replaced method is reached when it grows); an array handed to user code or to the
+// host is made by `arrayFromList`, which never assigns through Array.prototype.
+import {
+  MapIteratorPrototypeNext, MapPrototypeEntries, ObjectSetPrototypeOf, ReflectApply,
+  RegExpPrototypeExec, StringFromCharCode, TypedArrayBuffer, TypedArrayByteOffset,
+  TypedArrayLength, TypedArrayPrototypeSet, Uint8ArrayCtor,
+} from '../shared/primordials.js';
 
-const { apply } = Reflect;
-const { bind, call } = Function.prototype;
-
-// uncurryThis(f)(self, ...args) is Reflect.apply(f, self, args), without looking anything up.
-export const uncurryThis = apply(bind, bind, [call]);
-
-export const ReflectApply = apply;
-export const ReflectConstruct = Reflect.construct;
-export const ReflectOwnKeys = Reflect.ownKeys;
-export const ReflectGetOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
-export const ObjectDefineProperty = Object.defineProperty;
-export const ObjectGetPrototypeOf = Object.getPrototypeOf;
-export const ObjectSetPrototypeOf = Object.setPrototypeOf;
-export const JSONParse = JSON.parse;
-export const JSONStringify = JSON.stringify;
-export const PromiseCtor = Promise;
-export const PromiseResolve = apply(bind, Promise.resolve, [Promise]);
-export const PromiseReject = apply(bind, Promise.reject, [Promise]);
-export const PromisePrototypeThen = uncurryThis(Promise.prototype.then);
-export const TypeErrorCtor = TypeError;
-export const RangeErrorCtor = RangeError;
-export const SymbolIterator = Symbol.iterator;
-export const SymbolAsyncIterator = Symbol.asyncIterator;
-export const Uint8ArrayCtor = Uint8Array;
-export const Uint16ArrayCtor = Uint16Array;
-export const ArrayBufferIsView = ArrayBuffer.isView;
-export const DataViewCtor = DataView;
-
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
-const typedArrayAccessor = (name) => uncurryThis(Reflect.getOwnPropertyDescriptor(TypedArrayPrototype, name).get);
-// A typed array's length, byteLength, byteOffset and buffer, read by the getters of
-// %TypedArray%.prototype (which user code may replace on the prototypes).
-export const TypedArrayLength = typedArrayAccessor('length');
-export const TypedArrayByteLength = typedArrayAccessor('byteLength');
-export const TypedArrayByteOffset = typedArrayAccessor('byteOffset');
-export const TypedArrayBuffer = typedArrayAccessor('buffer');
-export const TypedArrayPrototypeSet = uncurryThis(TypedArrayPrototype.set);
-const dataViewAccessor = (name) => uncurryThis(Reflect.getOwnPropertyDescriptor(DataView.prototype, name).get);
-export const DataViewBuffer = dataViewAccessor('buffer');
-export const DataViewByteLength = dataViewAccessor('byteLength');
-export const DataViewByteOffset = dataViewAccessor('byteOffset');
-export const TypedArrayPrototypeSlice = uncurryThis(TypedArrayPrototype.slice);
-
-export const MapCtor = Map;
-export const MapPrototypeGet = uncurryThis(Map.prototype.get);
-export const MapPrototypeSet = uncurryThis(Map.prototype.set);
-export const MapPrototypeHas = uncurryThis(Map.prototype.has);
-export const MapPrototypeClear = uncurryThis(Map.prototype.clear);
-export const MapPrototypeGetSize = uncurryThis(Reflect.getOwnPropertyDescriptor(Map.prototype, 'size').get);
-export const MapPrototypeEntries = uncurryThis(Map.prototype.entries);
-export const MapIteratorPrototypeNext = uncurryThis(Object.getPrototypeOf(new Map().entries()).next);
-export const WeakMapPrototypeGet = uncurryThis(WeakMap.prototype.get);
-export const WeakMapPrototypeSet = uncurryThis(WeakMap.prototype.set);
-export const SetCtor = Set;
-export const SetPrototypeHas = uncurryThis(Set.prototype.has);
-
-export const StringPrototypeToLowerCase = uncurryThis(String.prototype.toLowerCase);
-export const StringPrototypeToUpperCase = uncurryThis(String.prototype.toUpperCase);
-export const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
-export const StringPrototypeSlice = uncurryThis(String.prototype.slice);
-export const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf);
-export const StringFromCharCode = String.fromCharCode;
-export const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);
+export * from '../shared/primordials.js';
 
 // Whether `re` (a regular expression without the g or y flag) matches somewhere in `s`: exec,
 // not test(), which looks `exec` up on the expression.
@@ -79,7 +20,6 @@ export function regExpMatches(re, s) {
 }
 
 const ArrayPrototype = Array.prototype;
-export const ArrayIsArray = Array.isArray;
 const ArrayPrototypeSort = Array.prototype.sort;
 
 // An array-like list that only the prelude sees: `list[list.length++] = value` appends without
@@ -98,7 +38,7 @@ export function listAppend(list, value) {
 // Sorts an InternalList in place with `compare` (Array.prototype.sort is generic: it reads and
 // writes the list's own indices).
 export function listSort(list, compare) {
-  apply(ArrayPrototypeSort, list, [compare]);
+  ReflectApply(ArrayPrototypeSort, list, [compare]);
 }
 
 // A new Array of the elements of `list` (an InternalList or an array the prelude made), for user
@@ -147,7 +87,7 @@ export function codeUnitsToString(units, length) {
     const end = i + 8192 < length ? i + 8192 : length;
     const args = new InternalList();
     for (let j = i; j < end; j++) args[args.length++] = units[j];
-    out += apply(StringFromCharCode, undefined, args);
+    out += ReflectApply(StringFromCharCode, undefined, args);
   }
   return out;
 }
