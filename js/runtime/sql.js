@@ -4,7 +4,7 @@
 import { native } from './native.js';
 import {
   ArrayBufferCtor, ArrayBufferIsView, ArrayIsArray, ErrorCtor, JSONStringify, MapCtor, MapPrototypeClear,
-  MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, StringCtor, TypeErrorCtor, Uint8ArrayCtor,
+  MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, ObjectDefineProperty, StringCtor, TypeErrorCtor, Uint8ArrayCtor,
   checkToken, kRuntimeToken, keyString,
 } from './primordials.js';
 
@@ -30,7 +30,7 @@ function rowObject(columns, values, offset = 0) {
   for (let i = 0; i < columns.length; i++) {
     const name = columns[i];
     if (name === '__proto__') {
-      Object.defineProperty(row, name, { value: values[offset + i], writable: true, enumerable: true, configurable: true });
+      ObjectDefineProperty(row, name, { value: values[offset + i], writable: true, enumerable: true, configurable: true });
     } else {
       row[name] = values[offset + i];
     }

@@ -8,7 +8,7 @@
 // Built-ins are the copies in primordials.js: user code may replace the global ones.
 import { native } from './native.js';
 import {
-  ArrayIsArray, DateCtor, DatePrototypeGetTime, NumberCtor, NumberIsFinite, MathTrunc, ObjectEntries,
+  ArrayIsArray, DateCtor, DatePrototypeGetTime, NumberIsFinite, MathTrunc, ObjectEntries,
   PromiseReject, PromiseResolve, TypeErrorCtor, ErrorCtor, checkToken, kRuntimeToken, keyString,
   stringsOf, thenOriginal,
 } from './primordials.js';
@@ -69,13 +69,14 @@ export function listArgs(options) {
   };
   let limit = options.limit;
   if (limit !== undefined) {
-    limit = NumberCtor(limit);
+    // ToNumber, as workerd converts it: a BigInt is refused (Number() would take 1n as 1).
+    limit = +limit;
     if (!NumberIsFinite(limit)) throw new TypeErrorCtor('List limit must be positive.');
     // workerd reads the limit as a 32-bit int: a finite value past it is a range error, not a cap.
     if (limit > 2147483647 || limit < -2147483648) throw new TypeErrorCtor(INT_RANGE_MESSAGE);
     limit = MathTrunc(limit);
   }
-  return [str('start'), str('startAfter'), str('end'), str('prefix'), Boolean(options.reverse), limit];
+  return [str('start'), str('startAfter'), str('end'), str('prefix'), !!options.reverse, limit];
 }
 
 // Operations shared by the storage object and a transaction's `txn`.

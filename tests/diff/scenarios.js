@@ -327,6 +327,56 @@ const SCENARIOS = {
 
   // Arguments of the wrong type or range: a Symbol key, 32-bit ints past their range, setAlarm()
   // of what is not a number or a Date, a transaction of what is not a function.
+  // Hostile values where the API converts an option or an argument: objects with valueOf and
+  // toString, throwing getters, BigInts, Proxies, -0, fractions.
+  async hostile_arguments(s) {
+    await s.put({ a: 1, b: 2, c: 3 });
+    const keys = async (options) => [...(await s.list(options)).keys()];
+    const list = {
+      limitBigInt: await attempt(() => keys({ limit: 1n })),
+      limitValueOf: await attempt(() => keys({ limit: { valueOf() { return 2; } } })),
+      limitString: await attempt(() => keys({ limit: '2' })),
+      limitFraction: await attempt(() => keys({ limit: 1.9 })),
+      limitNegZero: await attempt(() => keys({ limit: -0 })),
+      limitInfinity: await attempt(() => keys({ limit: Infinity })),
+      limitThrows: await attempt(() => keys({ get limit() { throw new Error('limit getter'); } })),
+      startToString: await attempt(() => keys({ start: { toString() { return 'b'; } } })),
+      prefixNumber: await attempt(() => keys({ prefix: 1 })),
+      reverseString: await attempt(() => keys({ reverse: 'no' })),
+      endBeforeStart: await attempt(() => keys({ start: 'c', end: 'a' })),
+      proxy: await attempt(() => keys(new Proxy({}, { get: (t, k) => (k === 'limit' ? 1 : undefined) }))),
+      string: await attempt(() => keys('a')),
+      nullOptions: await attempt(() => keys(null)),
+    };
+    const alarm = {};
+    for (const [label, value] of [
+      ['infinity', Infinity], ['minValue', Number.MIN_VALUE], ['negZero', -0], ['bigint', 1n],
+      ['valueOf', { valueOf() { return Date.now() + 1e6; } }], ['dateNaN', new Date(NaN)],
+      ['symbol', Symbol('x')], ['undefined', undefined], ['max', 8.64e15 - 1],
+    ]) {
+      alarm[label] = await attempt(async () => {
+        await s.setAlarm(value);
+        const at = await s.getAlarm();
+        await s.deleteAlarm();
+        return typeof at;
+      });
+    }
+    const sql = s.sql;
+    const binding = {
+      valueOf: syncAttempt(() => sql.exec('SELECT ? AS a', { valueOf() { return 1; } }).one()),
+      bigint: syncAttempt(() => sql.exec('SELECT ? AS a', 1n).one()),
+      bigintHuge: syncAttempt(() => sql.exec('SELECT ? AS a', 2n ** 70n).one()),
+      symbol: syncAttempt(() => sql.exec('SELECT ? AS a', Symbol('x')).one()),
+      func: syncAttempt(() => sql.exec('SELECT ? AS a', () => 1).one()),
+      date: syncAttempt(() => sql.exec('SELECT ? AS a', new Date(0)).one()),
+      dataView: syncAttempt(() => sql.exec('SELECT length(?) AS a', new DataView(new ArrayBuffer(3))).one()),
+      negZero: syncAttempt(() => sql.exec('SELECT ? AS a', -0).one()),
+      nan: syncAttempt(() => sql.exec('SELECT ? AS a', NaN).one()),
+      boolean: syncAttempt(() => sql.exec('SELECT ? AS a', true).one()),
+    };
+    return { list, alarm, binding };
+  },
+
   async argument_errors(s) {
     const sym = Symbol('x');
     return {
