@@ -27,7 +27,7 @@
 import { native } from './native.js';
 import {
   ArrayIsArray, ErrorCtor, NumberCtor, PromisePrototypeThen, PromiseReject, PromiseResolve,
-  ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
+  ReflectApply, ReflectGetOwnPropertyDescriptor, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
 import {
@@ -291,9 +291,15 @@ function holdsReferences(value, seen) {
     });
     return found;
   }
+  // A plain object's properties are read by their descriptors: a getter is not run here but
+  // makes the value copied (copy() runs it once, and the copy is serialized), so that it runs once
+  // per call, as workerd's one serialization runs it (it ran here, then again when serialized).
   const keys = ObjectKeys(value);
   for (let i = 0; i < keys.length; i++) {
-    if (holdsReferences(value[keys[i]], seen)) return true;
+    const descriptor = ReflectGetOwnPropertyDescriptor(value, keys[i]);
+    if (descriptor === undefined) continue;
+    if (!ObjectHasOwn(descriptor, 'value')) return true;
+    if (holdsReferences(descriptor.value, seen)) return true;
   }
   return false;
 }
@@ -422,12 +428,14 @@ export function encodeRpcValue(value, forResult, retained = null) {
       MapPrototypeSet(copies, item, out);
       const length = item.length;
       const keys = sparseKeys(item, length);
+      // The holes are left holes, as V8 serializes an array (workerd's RPC keeps them).
+      if (NumberIsSafeInteger(length) && length < 4294967296) out.length = length;
       if (keys === null) {
-        for (let i = 0; i < length; i++) out[i] = copy(item[i]);
+        for (let i = 0; i < length; i++) {
+          if (ObjectHasOwn(item, i)) out[i] = copy(item[i]);
+        }
         return out;
       }
-      // Its elements only, the holes left holes (as V8 serializes a sparse array).
-      if (NumberIsSafeInteger(length) && length < 4294967296) out.length = length;
       for (let i = 0; i < keys.length; i++) {
         if (!isArrayIndex(keys[i])) continue;
         ObjectDefineProperty(out, keys[i],
@@ -672,7 +680,9 @@ function decodeMessage(message, streamOf) {
     if (kind === KIND_ARRAY) {
       const keys = sparseKeys(item, item.length);
       if (keys === null) {
-        for (let i = 0; i < item.length; i++) item[i] = restore(item[i]);
+        for (let i = 0; i < item.length; i++) {
+          if (ObjectHasOwn(item, i)) item[i] = restore(item[i]);
+        }
       } else {
         for (let i = 0; i < keys.length; i++) {
           if (isArrayIndex(keys[i])) item[keys[i]] = restore(item[keys[i]]);

@@ -145,6 +145,14 @@ test('a sparse array passed over RPC costs its elements, not its length, and kee
   await assertEveryoneAnswers();
 });
 
+test('an RPC argument\'s getter runs once, and holes beside a function stay holes', async () => {
+  // The runtime read every property to look for functions and stubs, then V8 serialized the value
+  // and read them again: a getter ran twice, and the callee saw its second answer. Arrays copied
+  // for their functions had their holes filled with undefined. As workerd answers (tests/diff rpc).
+  const out = await getJson('bystander', 'rpc', '/rpc-shapes');
+  assert.deepEqual(out, { calls: 1, counted: 1, holes: [4, false, true, false, 'function'] });
+});
+
 // SQLite's write-ahead-log checksum: pairs of 32-bit words, running from the previous value.
 function walChecksum(buf, start, end, sums, littleEndian) {
   let [s0, s1] = sums;
