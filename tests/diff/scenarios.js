@@ -327,6 +327,37 @@ const SCENARIOS = {
 
   // Arguments of the wrong type or range: a Symbol key, 32-bit ints past their range, setAlarm()
   // of what is not a number or a Date, a transaction of what is not a function.
+  // ctx.storage.kv.list() iterated while the keys change: deleted, added, deleteAll().
+  async kv_list_mutation(s) {
+    const kv = s.kv;
+    for (const k of ['a', 'b', 'c', 'd']) kv.put(k, 1);
+    const mutated = syncAttempt(() => {
+      const seen = [];
+      for (const [k] of kv.list()) {
+        seen.push(k);
+        if (k === 'a') { kv.delete('b'); kv.put('bb', 2); kv.put('e', 3); }
+      }
+      return seen;
+    });
+    const afterDeleteAll = await attempt(async () => {
+      const seen = [];
+      for (const [k] of kv.list()) {
+        seen.push(k);
+        if (seen.length === 1) await s.deleteAll();
+      }
+      return seen;
+    });
+    const sqlAfterDeleteAll = await attempt(async () => {
+      s.sql.exec('CREATE TABLE m (x)');
+      s.sql.exec('INSERT INTO m VALUES (1), (2)');
+      const cursor = s.sql.exec('SELECT x FROM m');
+      cursor.next();
+      await s.deleteAll();
+      return [...cursor];
+    });
+    return { mutated, afterDeleteAll, sqlAfterDeleteAll, left: [...kv.list()].map(([k]) => k) };
+  },
+
   // Hostile values where the API converts an option or an argument: objects with valueOf and
   // toString, throwing getters, BigInts, Proxies, -0, fractions.
   async hostile_arguments(s) {
