@@ -5,8 +5,8 @@
 // `new Response('x', {headers: {...}})` throw; Response.clone() called the stream's own tee(),
 // and a stub's fetch() read the request through its replaceable members. FormData (its methods,
 // multipart and urlencoded parsing and serialization), MIME type parsing (`blob()`'s type) and
-// TextDecoder's streaming called String, RegExp, Map, Array and typed-array members as user code
-// left them.
+// TextDecoder's streaming, TextEncoderStream and TextDecoderStream called String, RegExp, Map,
+// Array and typed-array members or the classes' own methods as user code left them.
 // Not covered yet: whatwg-url's parser, which Request runs on a URL it has not seen (this test's
 // URLs are first parsed by the clean run), and the other parts README "Known differences from
 // workerd" lists.
@@ -57,9 +57,20 @@ test('poisoned built-ins change nothing in Headers, Request, Response, bodies, s
     'blob-type': 'text/html text/plain',
     file: 'n.bin application/x 4 7 bc',
     'text-decoder': 'a\u20acb a\u{1F600}\uFFFD \u20ac\u00e9 utf-8 utf-16le',
+    'text-streams': 'x\u00e9y 150.915.98.80.1415.1115.1113.',
   });
   for (const poison of POISONS) {
-    assert.deepEqual(await run(poison), clean, poison);
+    const answer = await run(poison);
+    if (poison === 'promise-then') {
+      // web-streams-polyfill's TransformStream resolves promises with promises, which looks `then`
+      // up on them (README "Known differences from workerd"): only the encoding streams' own code
+      // is made safe so far, so that step is left out here.
+      delete answer['text-streams'];
+      const { 'text-streams': _, ...rest } = clean;
+      assert.deepEqual(answer, rest, poison);
+      continue;
+    }
+    assert.deepEqual(answer, clean, poison);
   }
   // And clean again, after the last poison is taken away.
   assert.deepEqual(await run('none'), clean);
