@@ -84,7 +84,7 @@ test('storage, SQL and WebCrypto refuse arguments of the wrong type or range wit
       pbkdf2Iterations2p32plus1: range,
       gcmTagLength2p32plus128: range,
       // Answered as with the built-ins in place.
-      replacedGlobals: { listReverse: ['b', 'a'], sqlProtoColumn: true },
+      replacedGlobals: { listReverse: ['b', 'a'], sqlProtoColumn: true, kvList: 'kv=1 true' },
     });
   } finally {
     await server.stop();
