@@ -26,8 +26,14 @@
 // what it exports reaches it there.
 import { native } from './native.js';
 import {
-  ArrayIsArray, ErrorCtor, NumberCtor, PromisePrototypeThen, PromiseReject, PromiseResolve,
-  ReflectApply, ReflectGetOwnPropertyDescriptor, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
+  ArrayIsArray, ErrorCtor, MapCtor, MapIteratorPrototypeNext, MapPrototypeDelete,
+  MapPrototypeForEach, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeHas, MapPrototypeKeys,
+  MapPrototypeSet, MathFloor, MathRandom, NumberCtor, NumberIsSafeInteger, ObjectDefineProperty,
+  ObjectGetPrototypeOf, ObjectHasOwn, ObjectKeys, PromisePrototypeThen, PromiseReject, PromiseResolve,
+  ReflectApply, ReflectGetOwnPropertyDescriptor, SetCtor, SetPrototypeAdd, SetPrototypeDelete,
+  SetPrototypeForEach, SetPrototypeHas, StringCtor, StringPrototypeIndexOf, StringPrototypeSlice,
+  SymbolCtor, TypeErrorCtor, WeakMapCtor, WeakMapPrototypeGet, WeakMapPrototypeHas,
+  WeakMapPrototypeSet, inheritsFrom,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
 import {
@@ -43,7 +49,6 @@ const ProxyCtor = Proxy;
 const HeadersCtor = globalThis.Headers;
 const RequestCtor = globalThis.Request;
 const ResponseCtor = globalThis.Response;
-const NumberIsSafeInteger = Number.isSafeInteger;
 const DOMExceptionCtor = globalThis.DOMException;
 const makeDataCloneError = (message) => new DOMExceptionCtor(message, 'DataCloneError');
 // The getter of attribute `name` of Ctor's instances, on its prototype or an ancestor of it (the
@@ -66,35 +71,10 @@ const ResponseGetters = {
   headers: getterOf(ResponseCtor, 'headers'), body: getterOf(ResponseCtor, 'body'),
 };
 const HeadersEntries = HeadersCtor.prototype.entries;
-const MapCtor = Map;
-const SetCtor = Set;
-const WeakMapCtor = WeakMap;
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectKeys = Object.keys;
-const ObjectHasOwn = Object.hasOwn;
 const ObjectPrototype = Object.prototype;
-const ObjectDefineProperty = Object.defineProperty;
 const MapPrototype = Map.prototype;
 const SetPrototype = Set.prototype;
 const RpcTargetPrototype = RpcTarget.prototype;
-const uncurryThis = Function.prototype.bind.bind(Function.prototype.call);
-const MapPrototypeGet = uncurryThis(Map.prototype.get);
-const MapPrototypeSet = uncurryThis(Map.prototype.set);
-const MapPrototypeHas = uncurryThis(Map.prototype.has);
-const MapPrototypeDelete = uncurryThis(Map.prototype.delete);
-const MapPrototypeForEach = uncurryThis(Map.prototype.forEach);
-const MapPrototypeKeys = uncurryThis(Map.prototype.keys);
-const MapPrototypeGetSize = uncurryThis(Object.getOwnPropertyDescriptor(Map.prototype, 'size').get);
-const MapIteratorNext = uncurryThis(Object.getPrototypeOf(new Map().keys()).next);
-const SetPrototypeAdd = uncurryThis(Set.prototype.add);
-const SetPrototypeHas = uncurryThis(Set.prototype.has);
-const SetPrototypeForEach = uncurryThis(Set.prototype.forEach);
-const WeakMapPrototypeGet = uncurryThis(WeakMap.prototype.get);
-const WeakMapPrototypeSet = uncurryThis(WeakMap.prototype.set);
-const WeakMapPrototypeHas = uncurryThis(WeakMap.prototype.has);
-const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf);
-const StringPrototypeSlice = uncurryThis(String.prototype.slice);
-const SetPrototypeDelete = uncurryThis(Set.prototype.delete);
 
 // As workerd defines them where the engine does not: `using` (lowered by the bundler, which falls
 // back to Symbol.for('Symbol.dispose')) and every runtime object agree on one symbol.
@@ -183,8 +163,6 @@ const KIND_PLAIN = 4;
 // where workerd's serializer visits the one element.
 const DENSE_WALK = 1 << 16;
 const SPARSE_SAMPLES = 32;
-const MathFloor = Math.floor;
-const MathRandom = Math.random;
 
 // null when the array `array` of `length` is to be walked at every index, else its own
 // enumerable keys (its elements' indices, then any named properties). It is taken as sparse when
@@ -510,7 +488,7 @@ export function cancelRpcStreams(ids) {
 function trimResultExports(table) {
   if (table.results <= MAX_RESULT_EXPORTS) return;
   const keys = MapPrototypeKeys(table.entries);
-  for (let step = MapIteratorNext(keys); !step.done; step = MapIteratorNext(keys)) {
+  for (let step = MapIteratorPrototypeNext(keys); !step.done; step = MapIteratorPrototypeNext(keys)) {
     const entry = MapPrototypeGet(table.entries, step.value);
     if (entry.result) {
       dropExport(table, step.value);
