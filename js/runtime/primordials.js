@@ -3,7 +3,7 @@
 // (Array.prototype.map, Promise.prototype.then, String...), which then changes nothing but the
 // user's own code.
 import {
-  PromisePrototypeThen, StringCtor, SymbolCtor, TypeErrorCtor,
+  ObjectSetPrototypeOf, PromisePrototypeThen, StringCtor, SymbolCtor, TypeErrorCtor,
 } from '../shared/primordials.js';
 
 export * from '../shared/primordials.js';
@@ -29,10 +29,20 @@ export function keyString(value) {
 // A new array holding keyString(x) of each element of `list` (an array), read by index so that a
 // replaced Array.prototype.map or iterator changes nothing.
 export function stringsOf(list) {
-  const out = [];
+  const out = newList();
   const length = list.length;
   for (let i = 0; i < length; i++) out[i] = keyString(list[i]);
   return out;
+}
+
+// A new empty Array without a prototype, for a list the runtime fills by index and hands only to
+// natives (or to V8's serializer, whose copy has the receiver's Array.prototype):
+// `list[list.length] = x` reaches no setter user code put on Array.prototype's indices. It is read
+// by index; it has no methods and is not iterable.
+export function newList() {
+  const list = [];
+  ObjectSetPrototypeOf(list, null);
+  return list;
 }
 
 // An unforgeable token that lets the runtime construct its own classes: their constructors,

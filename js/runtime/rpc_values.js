@@ -33,7 +33,7 @@ import {
   ReflectApply, ReflectGetOwnPropertyDescriptor, SetCtor, SetPrototypeAdd, SetPrototypeDelete,
   SetPrototypeForEach, SetPrototypeHas, StringCtor, StringPrototypeIndexOf, StringPrototypeSlice,
   SymbolCtor, TypeErrorCtor, WeakMapCtor, WeakMapPrototypeGet, WeakMapPrototypeHas,
-  WeakMapPrototypeSet, inheritsFrom,
+  WeakMapPrototypeSet, inheritsFrom, newList,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
 import {
@@ -210,7 +210,7 @@ function isReference(value) {
 }
 
 function headerList(headers) {
-  const out = [];
+  const out = newList();
   const entries = ReflectApply(HeadersEntries, headers, []);
   for (let step = entries.next(); !step.done; step = entries.next()) {
     out[out.length] = [step.value[0], step.value[1]];
@@ -296,11 +296,11 @@ export function encodeRpcValue(value, forResult, retained = null) {
   if (retained === null && plain) {
     return [native.encodeRpc([value], !forResult, false), null, null];
   }
-  const markers = [];
-  const refs = [];
-  const exported = [];
-  const streams = [];
-  const channels = [];
+  const markers = newList();
+  const refs = newList();
+  const exported = newList();
+  const streams = newList();
+  const channels = newList();
   let objectRefs = false;
   const copies = new MapCtor();
   // A stream's place among the message's channels, its channel opened and the stream locked.
@@ -402,7 +402,7 @@ export function encodeRpcValue(value, forResult, retained = null) {
     if (kind === KIND_OTHER) return item;
     if (MapPrototypeHas(copies, item)) return MapPrototypeGet(copies, item);
     if (kind === KIND_ARRAY) {
-      const out = [];
+      const out = newList();
       MapPrototypeSet(copies, item, out);
       const length = item.length;
       const keys = sparseKeys(item, length);
@@ -539,7 +539,7 @@ export function retainedCaps(stubs) {
   for (let i = 0; i < stubs.length; i++) {
     const ref = WeakMapPrototypeGet(stubRefs, stubs[i]);
     if (ref === undefined || ref.shared.count - (ref.disposed ? 0 : 1) <= 0) continue;
-    if (retained === null) retained = [];
+    if (retained === null) retained = newList();
     retained[retained.length] = ref.capId;
   }
   return retained;
@@ -575,7 +575,7 @@ export function decodeRpcValue(message, channels = undefined) {
 }
 
 function unclaimed(ids) {
-  const out = [];
+  const out = newList();
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] !== undefined) out[out.length] = ids[i];
   }
@@ -626,7 +626,7 @@ function decodeMessage(message, streamOf) {
     throw new TypeErrorCtor('Malformed RPC message.');
   }
   const byMarker = new MapCtor();
-  const stubs = [];
+  const stubs = newList();
   for (let i = 0; i < markers.length; i++) {
     const ref = refs[i];
     if (!ArrayIsArray(ref) || ref.length !== 5) throw new TypeErrorCtor('Malformed RPC message.');
@@ -667,7 +667,7 @@ function decodeMessage(message, streamOf) {
         }
       }
     } else if (kind === KIND_MAP) {
-      const entries = [];
+      const entries = newList();
       MapPrototypeForEach(item, (v, k) => { entries[entries.length] = [k, v]; });
       for (let i = 0; i < entries.length; i++) {
         const key = restore(entries[i][0]);
@@ -675,7 +675,7 @@ function decodeMessage(message, streamOf) {
         MapPrototypeSet(item, key, restore(entries[i][1]));
       }
     } else if (kind === KIND_SET) {
-      const values = [];
+      const values = newList();
       SetPrototypeForEach(item, (v) => { values[values.length] = v; });
       for (let i = 0; i < values.length; i++) {
         const value = restore(values[i]);

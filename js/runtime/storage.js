@@ -10,7 +10,7 @@ import { native } from './native.js';
 import {
   ArrayIsArray, DateCtor, DatePrototypeGetTime, NumberIsFinite, MathTrunc, ObjectEntries,
   PromiseReject, PromiseResolve, TypeErrorCtor, ErrorCtor, checkToken, kRuntimeToken, keyString,
-  stringsOf, thenOriginal,
+  newList, stringsOf, thenOriginal,
 } from './primordials.js';
 import { SqlStorage } from './sql.js';
 import { SyncKvStorage } from './sync_kv.js';
@@ -106,16 +106,16 @@ export class StorageOperations {
     return settle(() => {
       if (keyOrEntries !== null && typeof keyOrEntries === 'object' && !ArrayIsArray(keyOrEntries)) {
         if (!isOptionsLike(value)) throw new TypeErrorCtor(PUT_SIGNATURE_MESSAGE);
-        const keys = [];
-        const values = [];
+        const keys = newList();
+        const values = newList();
         const list = ObjectEntries(keyOrEntries);
         for (let i = 0; i < list.length; i++) {
           const k = list[i][0];
           const v = list[i][1];
           // As on Cloudflare, entries whose value is undefined are dropped.
           if (v === undefined) continue;
-          keys.push(k);
-          values.push(v);
+          keys[keys.length] = k;
+          values[values.length] = v;
         }
         native.kvPutMany(this.#slot, keys, values);
         return undefined;

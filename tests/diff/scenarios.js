@@ -327,6 +327,41 @@ const SCENARIOS = {
 
   // Arguments of the wrong type or range: a Symbol key, 32-bit ints past their range, setAlarm()
   // of what is not a number or a Date, a transaction of what is not a function.
+  // Rows, list() results and batch get() Maps made while Object.prototype and Array.prototype
+  // carry setters for their names and indices.
+  async poisoned_results(s) {
+    await s.put({ a: 1, b: 2 });
+    s.sql.exec('CREATE TABLE IF NOT EXISTS r (x, y)');
+    s.sql.exec('DELETE FROM r');
+    s.sql.exec("INSERT INTO r VALUES (1, 'one')");
+    const saved = [];
+    const poison = (object, key) => {
+      saved.push([object, key, Object.getOwnPropertyDescriptor(object, key)]);
+      Object.defineProperty(object, key, {
+        get() { return 'poisoned get'; }, set() { throw new Error(`poisoned set ${String(key)}`); }, configurable: true,
+      });
+    };
+    poison(Object.prototype, 'x');
+    poison(Object.prototype, '0');
+    poison(Array.prototype, '0');
+    poison(Array.prototype, '1');
+    try {
+      const row = syncAttempt(() => { const r = s.sql.exec('SELECT x, y FROM r').one(); return `${r.x} ${r.y}`; });
+      const raw = syncAttempt(() => { const r = s.sql.exec('SELECT x, y FROM r').raw().next().value; return `${r[0]} ${r[1]}`; });
+      const toArray = syncAttempt(() => { const rows = s.sql.exec('SELECT x FROM r').toArray(); return `${rows.length} ${rows[0].x}`; });
+      const columnNames = syncAttempt(() => { const c = s.sql.exec('SELECT x, y FROM r').columnNames; return `${c[0]} ${c[1]}`; });
+      const got = await attempt(async () => { const m = await s.get(['a', 'b']); return `${m.get('a')} ${m.get('b')}`; });
+      const keys = await attempt(async () => { let out = ''; (await s.list()).forEach((v, k) => { out += k; }); return out; });
+      return { row, raw, toArray, columnNames, got, keys };
+    } finally {
+      for (let i = saved.length - 1; i >= 0; i--) {
+        const [object, key, desc] = saved[i];
+        if (desc === undefined) delete object[key];
+        else Object.defineProperty(object, key, desc);
+      }
+    }
+  },
+
   // ctx.storage.kv.list() iterated while the keys change: deleted, added, deleteAll().
   async kv_list_mutation(s) {
     const kv = s.kv;

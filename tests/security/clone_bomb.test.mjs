@@ -153,6 +153,13 @@ test('an RPC argument\'s getter runs once, and holes beside a function stay hole
   assert.deepEqual(out, { calls: 1, counted: 1, holes: [4, false, true, false, 'function'] });
 });
 
+test('RPC calls carrying functions work with setters on Array.prototype\'s indices and a replaced push()', async () => {
+  // The runtime grew its lists of markers, references and stubs through them (workerd's RPC is
+  // native): the call threw the setter's error.
+  const out = await getJson('bystander', 'rpc', '/rpc-poisoned');
+  assert.deepEqual(out, { answer: 'called other 2 back' });
+});
+
 // SQLite's write-ahead-log checksum: pairs of 32-bit words, running from the previous value.
 function walChecksum(buf, start, end, sums, littleEndian) {
   let [s0, s1] = sums;

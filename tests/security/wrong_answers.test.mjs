@@ -84,7 +84,9 @@ test('storage, SQL and WebCrypto refuse arguments of the wrong type or range wit
       pbkdf2Iterations2p32plus1: range,
       gcmTagLength2p32plus128: range,
       // Answered as with the built-ins in place.
-      replacedGlobals: { listReverse: ['b', 'a'], sqlProtoColumn: true, kvList: 'kv=1 true' },
+      replacedGlobals: {
+        listReverse: 'ba', sqlProtoColumn: true, getMany: 'a=1 b=2 ', putMany: '3 4', sqlBindings: 3, kvList: 'kv=1 true',
+      },
     });
   } finally {
     await server.stop();
