@@ -1303,11 +1303,10 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;
   }
 
-  // After a response's write: its body goes; so does a head buffer grown past the usual size,
-  // which an idle connection would otherwise keep.
+  // After a response's write: an idle connection keeps no buffer (as with the read buffer).
   void ReleaseWriteBuffers() {
+    write_head_ = std::string();
     write_body_ = std::string();
-    if (write_head_.capacity() > kKeptHeadBytes) write_head_ = std::string();
   }
 
   void Write(runtime::HttpResponseData data) {
@@ -1806,9 +1805,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_delimited_ = false;  // HTTP/1.0, no Content-Length: the body ends with the connection
   bool writing_chunk_ = false;
   bool stream_keep_ = false;  // the connection goes on once the body has ended
-  // The response being written: its head (kept between responses up to kKeptHeadBytes, so that
-  // a kept-alive connection does not allocate one per response) and its whole body.
-  static constexpr size_t kKeptHeadBytes = 1024;
+  // The response being written, its head and its whole body; both empty between responses.
   std::string write_head_;
   std::string write_body_;
 };
