@@ -8,10 +8,9 @@ import http from 'node:http';
 import path from 'node:path';
 import {
   benchDir, rootDir, fail, log, sleep, parseBenchArgs, shownBinary, stopProcess, probeFsync,
-  freePort, httpCall, pool, runWrk as runWrkArgs, workerdFrontJs, workerdConfig,
-  startWorkerdProcess, track, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo,
-  finish, printChecks, treeStats, benchOptions, killChildrenOnExit, logServerErrors, workerdBinary,
-  makeDormServer, benchTempDir,
+  freePort, httpCall, pool, runWrk as runWrkArgs, track, dormDeploy, fmtRps, fmtMs, fmtRatio,
+  ratio, table, machineInfo, finish, printChecks, treeStats, benchOptions, killChildrenOnExit,
+  logServerErrors, makeDormServer, benchTempDir, makeClassWorkerd,
 } from './lib.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -109,37 +108,16 @@ function counterSource() {
   return found;
 }
 
-// The front worker routes /_do/counter/<id>/<rest> to the Counter named <id> with the URL
-// rewritten to http://host/<rest>, which is what Dorm's own router does.
-const frontJs = workerdFrontJs({ moduleFile: 'counter.js', className: 'Counter', route: 'counter', binding: 'COUNTER' });
-
+// The counter is TypeScript: bundled for workerd as Wrangler would.
 function makeWorkerd(tmp) {
-  const bin = workerdBinary();
-  const confDir = path.join(tmp, 'workerd');
-  const dataDir = path.join(tmp, 'workerd-data');
-  fs.mkdirSync(confDir, { recursive: true });
-  fs.mkdirSync(dataDir, { recursive: true });
-  const esbuild = spawnSync('esbuild', [counterSource(), `--outfile=${path.join(confDir, 'counter.js')}`, '--log-level=warning'], { encoding: 'utf8' });
-  if (esbuild.status !== 0) fail(`esbuild failed: ${esbuild.error ?? ''}${esbuild.stderr}`);
-  fs.writeFileSync(path.join(confDir, 'worker.js'), frontJs);
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-
-  return {
-    name: 'workerd',
-    version,
-    binary: bin,
-    dataDir,
-    async start() {
-      const port = await freePort();
-      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
-        port, dataDir, workerName: 'counterWorker', moduleFile: 'counter.js', compatibilityDate: '2025-01-01',
-        className: 'Counter', uniqueKey: 'dorm-bench-counter', binding: 'COUNTER',
-      }));
-      const logFile = path.join(tmp, 'workerd.log');
-      const child = await startWorkerdProcess(bin, confDir, port, logFile, 30000);
-      return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
+  const cls = { moduleFile: 'counter.js', className: 'Counter', route: 'counter', binding: 'COUNTER', uniqueKey: 'dorm-bench-counter' };
+  return makeClassWorkerd(tmp, cls, {
+    source: counterSource(),
+    build(from, to) {
+      const esbuild = spawnSync('esbuild', [from, `--outfile=${to}`, '--log-level=warning'], { encoding: 'utf8' });
+      if (esbuild.status !== 0) fail(`esbuild failed: ${esbuild.error ?? ''}${esbuild.stderr}`);
     },
-  };
+  });
 }
 
 // The class is deployed once; a restart on the same data folder must still serve it.
@@ -520,7 +498,7 @@ function report(results, o) {
         c.touched_objects && `${c.touched_objects.touched} objects, ${c.touched_objects.wrong_counts} wrong, ${c.touched_objects.failed_requests} failed`],
       ['unknown path answers 404', c.unknown_path_404, ''],
     ];
-    if (!printChecks(r, checks, 42)) allOk = false;
+    if (!printChecks(r, checks)) allOk = false;
   }
   return { comparison, allOk };
 }

@@ -458,31 +458,43 @@ export function dormDeploy(bin, file, name, dataDir, timeoutMs) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One class on both servers (fetch.mjs, crypto.mjs): `cls` is { moduleFile (in bench/),
-// className, route, binding, uniqueKey }. start() gives a freshly started server that is the only
-// one alive: { baseUrl, child }.
+// One class on both servers (bench.mjs, storage.mjs, websocket.mjs, fetch.mjs, crypto.mjs): `cls`
+// is { moduleFile (in bench/), className, route, binding, uniqueKey }. start() gives a freshly
+// started server that is the only one alive: { baseUrl, pid, child, logFile }.
 
-// workerd with the class behind the front worker (workerdFrontJs); `localOutbound` lets its
-// fetch() reach loopback addresses.
-export function makeClassWorkerd(tmp, cls, { localOutbound = false } = {}) {
+// workerd with the class behind the front worker (workerdFrontJs). Options: `source`, the module's
+// file when not bench/<moduleFile>; `build(source, outFile)` writes the module instead of a copy
+// (TypeScript); `localOutbound` lets its fetch() reach loopback addresses; `freshData` gives every
+// start() a data folder of its own, so that no object of an earlier run is left to load (else
+// `dataDir` is kept across restarts).
+export function makeClassWorkerd(tmp, cls, { source, build, localOutbound = false, freshData = false } = {}) {
   const bin = workerdBinary();
   const confDir = path.join(tmp, 'workerd');
   const dataDir = path.join(tmp, 'workerd-data');
   fs.mkdirSync(confDir, { recursive: true });
-  fs.mkdirSync(dataDir, { recursive: true });
-  fs.copyFileSync(path.join(benchDir, cls.moduleFile), path.join(confDir, cls.moduleFile));
+  if (!freshData) fs.mkdirSync(dataDir, { recursive: true });
+  const from = source ?? path.join(benchDir, cls.moduleFile);
+  const to = path.join(confDir, cls.moduleFile);
+  if (build) build(from, to);
+  else fs.copyFileSync(from, to);
   fs.writeFileSync(path.join(confDir, 'worker.js'), workerdFrontJs(cls));
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  let runs = 0;
   return {
     name: 'workerd',
     version,
+    binary: bin,
+    dataDir: freshData ? null : dataDir,
     async start() {
+      const runData = freshData ? `${dataDir}-${runs++}` : dataDir;
+      if (freshData) fs.mkdirSync(runData, { recursive: true });
       const port = await freePort();
       fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
-        port, dataDir, workerName: 'benchWorker', compatibilityDate: '2025-01-01', ...cls, localOutbound,
+        port, dataDir: runData, workerName: 'benchWorker', compatibilityDate: '2025-01-01', ...cls, localOutbound,
       }));
-      const child = await startWorkerdProcess(bin, confDir, port, path.join(tmp, 'workerd.log'), 30000);
-      return { baseUrl: `http://127.0.0.1:${port}`, child };
+      const logFile = path.join(tmp, 'workerd.log');
+      const child = await startWorkerdProcess(bin, confDir, port, logFile, 30000);
+      return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
     },
   };
 }
@@ -619,10 +631,12 @@ export function finish(o, json, tmp, ok) {
 }
 
 // Prints one server's correctness rows ([name, ok, detail]), a row for wrk errors and its error
-// lines, with check names padded to `width`; returns whether everything passed. `ok` is null for
+// lines, with check names padded to the longest; returns whether everything passed. `ok` is null for
 // a check whose scenario the options left out (--only): printed as skipped, not a failure. Any
 // other value but true fails, undefined (a selected scenario that did not get to it) included.
-export function printChecks(result, checks, width) {
+export function printChecks(result, checks) {
+  const wrkRow = 'wrk runs without errors';
+  const width = Math.max(wrkRow.length, ...checks.map(([name]) => name.length));
   const mark = (x) => (x === null ? 'skipped' : x === undefined ? 'not run' : x ? 'ok' : 'FAILED');
   let allOk = true;
   for (const [name, ok, detail] of checks) {
@@ -632,7 +646,7 @@ export function printChecks(result, checks, width) {
   const wrkErrors = Object.values(result.scenarios).reduce((acc, s) => acc + s.error_count, 0);
   if (wrkErrors) {
     allOk = false;
-    console.log(`  ${result.server.padEnd(8)} ${'wrk runs without errors'.padEnd(width)} FAILED   ${wrkErrors} errors (see JSON)`);
+    console.log(`  ${result.server.padEnd(8)} ${wrkRow.padEnd(width)} FAILED   ${wrkErrors} errors (see JSON)`);
   }
   for (const e of result.errors) console.log(`  ${result.server.padEnd(8)} error: ${e.split('\n')[0]}`);
   if (result.errors.length) allOk = false;

@@ -5,17 +5,14 @@
 // alive, and the servers alternate scenario by scenario, as in bench.mjs.
 // Started by `bench/run.sh --storage`, which checks the tools and raises the open-files limit.
 
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
   benchDir, rootDir, fail, log, sleep, parseBenchArgs, shownBinary, stopProcess, probeFsync,
-  freePort, httpCall, pool, runWrk as runWrkArgs, workerdFrontJs, workerdConfig,
-  startWorkerdProcess, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
-  printChecks, treeStats, benchOptions, killChildrenOnExit, logServerErrors, workerdBinary,
-  makeDormServer, benchTempDir,
+  httpCall, pool, runWrk as runWrkArgs, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table,
+  machineInfo, finish, printChecks, treeStats, benchOptions, killChildrenOnExit, logServerErrors,
+  makeDormServer, benchTempDir, makeClassWorkerd,
 } from './lib.mjs';
 const classFile = path.join(benchDir, 'storage-bench.js');
 const className = 'StorageBench';
@@ -123,35 +120,8 @@ function runWrk(baseUrl, method, urlPath, seconds, connections, threads) {
 
 // The front worker routes /_do/storage-bench/<id>/<rest> to the object named <id> with the URL
 // rewritten to http://host/<rest>, which is what Dorm's own router does.
-const frontJs = workerdFrontJs({ moduleFile: 'storage-bench.js', className, route: routeName, binding: 'STORAGE_BENCH' });
-
 function makeWorkerd(tmp) {
-  const bin = workerdBinary();
-  const confDir = path.join(tmp, 'workerd');
-  const dataDir = path.join(tmp, 'workerd-data');
-  fs.mkdirSync(confDir, { recursive: true });
-  fs.mkdirSync(dataDir, { recursive: true });
-  fs.copyFileSync(classFile, path.join(confDir, 'storage-bench.js'));
-  fs.writeFileSync(path.join(confDir, 'worker.js'), frontJs);
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-
-  return {
-    name: 'workerd',
-    version,
-    binary: bin,
-    dataDir,
-    async start() {
-      const port = await freePort();
-      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
-        port, dataDir, workerName: 'benchWorker', moduleFile: 'storage-bench.js', compatibilityDate: '2025-01-01',
-        className, uniqueKey: 'dorm-bench-storage', binding: 'STORAGE_BENCH',
-      }));
-      const logFile = path.join(tmp, 'workerd.log');
-      const child = await startWorkerdProcess(bin, confDir, port, logFile, 30000);
-      return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
-      return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
-    },
-  };
+  return makeClassWorkerd(tmp, { moduleFile: 'storage-bench.js', className, route: routeName, binding: 'STORAGE_BENCH', uniqueKey: 'dorm-bench-storage' });
 }
 
 // Deployed once; restarts on the same data folder must still serve it.
@@ -563,7 +533,7 @@ function report(results, scenarios, o) {
       const act = r.activation;
       checks.push(['each activated object has its rows', ran('activation', act?.ok), act && `${act.objects} objects, ${act.wrong_counts ?? '-'} wrong counts`]);
     }
-    if (!printChecks(r, checks, 32)) allOk = false;
+    if (!printChecks(r, checks)) allOk = false;
   }
   return { comparison, allOk };
 }

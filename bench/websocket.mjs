@@ -6,16 +6,15 @@
 // processes (websocket-client.mjs). Started by `bench/run.sh --websocket`, which checks the tools
 // and raises the open-files limit.
 
-import { fork, spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  benchDir, rootDir, log, sleep, parseBenchArgs, shownBinary, stopProcess, track, freePort,
-  httpCall, workerdFrontJs, workerdConfig, startWorkerdProcess, spawnDorm, dormListening,
-  dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish, treeStats, benchOptions,
-  killChildrenOnExit, logServerErrors, workerdBinary, benchTempDir,
+  benchDir, rootDir, log, sleep, parseBenchArgs, shownBinary, stopProcess, track, httpCall,
+  spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio, ratio, table, machineInfo, finish,
+  treeStats, benchOptions, killChildrenOnExit, logServerErrors, benchTempDir, makeClassWorkerd,
 } from './lib.mjs';
 
 const classFile = path.join(benchDir, 'websocket-bench.js');
@@ -124,32 +123,7 @@ async function connectAll(clients, nProcs, urls, strict = true) {
 // Servers
 
 function makeWorkerd(tmp) {
-  const bin = workerdBinary();
-  const confDir = path.join(tmp, 'workerd');
-  fs.mkdirSync(confDir, { recursive: true });
-  fs.copyFileSync(classFile, path.join(confDir, 'websocket-bench.js'));
-  fs.writeFileSync(path.join(confDir, 'worker.js'),
-    workerdFrontJs({ moduleFile: 'websocket-bench.js', className, route: routeName, binding: 'WEBSOCKET_BENCH' }));
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  let runs = 0;
-  return {
-    name: 'workerd',
-    version,
-    binary: bin,
-    async start() {
-      // A fresh data folder per run: no object of an earlier run is left to load.
-      const dataDir = path.join(tmp, `workerd-data-${runs++}`);
-      fs.mkdirSync(dataDir, { recursive: true });
-      const port = await freePort();
-      fs.writeFileSync(path.join(confDir, 'config.capnp'), workerdConfig({
-        port, dataDir, workerName: 'benchWorker', moduleFile: 'websocket-bench.js', compatibilityDate: '2025-01-01',
-        className, uniqueKey: 'dorm-bench-websocket', binding: 'WEBSOCKET_BENCH',
-      }));
-      const logFile = path.join(tmp, 'workerd.log');
-      const child = await startWorkerdProcess(bin, confDir, port, logFile, 30000);
-      return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
-    },
-  };
+  return makeClassWorkerd(tmp, { moduleFile: 'websocket-bench.js', className, route: routeName, binding: 'WEBSOCKET_BENCH', uniqueKey: 'dorm-bench-websocket' }, { freshData: true });
 }
 
 function makeDorm(tmp, o) {

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
@@ -1282,48 +1283,30 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // --- Writing.
-  // The status line and the application's header fields, but for the framing ones, which the
-  // server sets. False (with `problem` set) when they cannot be sent as HTTP/1.1. May throw what
-  // Beast's field storage throws.
-  template <class Body>
-  static bool FillHead(http::response<Body>& res, const runtime::HttpResponseData& data,
-                       std::string* problem) {
-    res.result(static_cast<unsigned>(data.status));
-    if (!data.status_text.empty() && IsValidReasonPhrase(data.status_text)) {
-      res.reason(data.status_text);
+  // Writes into write_head_ the head for `data` and moves its body into write_body_ (emptied for
+  // a HEAD request, whose head keeps the body's length). False (with `problem` set) when it
+  // cannot be sent as HTTP/1.1.
+  bool BuildResponse(runtime::HttpResponseData& data, bool keep, std::string* problem) {
+    write_head_.clear();
+    if (auto bad =
+            AppendResponseHead(data.status, data.status_text, data.headers, keep,
+                               BodyFraming::kContentLength, data.body.size(), &write_head_)) {
+      *problem = std::move(*bad);
+      return false;
     }
-    res.version(11);
-    for (auto& [name, value] : data.headers) {
-      if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
-          beast::iequals(name, "connection")) {
-        continue;
-      }
-      if (auto bad = CheckResponseField(name, value)) {
-        *problem = *bad;
-        return false;
-      }
-      res.insert(name, value);
+    if (!data.body.empty() && StatusForbidsBody(data.status)) {
+      *problem = "the response cannot be sent as HTTP/1.1: invalid response body";
+      return false;
     }
+    write_body_ = std::move(data.body);
+    if (head_) write_body_.clear();
     return true;
   }
 
-  // Builds the response head from what the application answered; nullopt (with `problem` set)
-  // when it cannot be sent as HTTP/1.1.
-  std::shared_ptr<http::response<http::string_body>> BuildResponse(runtime::HttpResponseData& data,
-                                                                   bool keep,
-                                                                   std::string* problem) {
-    auto res = std::make_shared<http::response<http::string_body>>();
-    try {
-      if (!FillHead(*res, data, problem)) return nullptr;
-      res->body() = std::move(data.body);
-      res->keep_alive(keep);
-      res->prepare_payload();
-      if (head_) res->body().clear();
-    } catch (const std::exception& e) {
-      *problem = std::string("the response cannot be sent as HTTP/1.1: ") + e.what();
-      return nullptr;
-    }
-    return res;
+  // After a response's write: an idle connection keeps no buffer (as with the read buffer).
+  void ReleaseWriteBuffers() {
+    write_head_ = std::string();
+    write_body_ = std::string();
   }
 
   void Write(runtime::HttpResponseData data) {
@@ -1384,21 +1367,23 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     bool keep = keep_alive_ && !server_.draining();
     std::string problem;
-    auto res = BuildResponse(data, keep, &problem);
-    if (!res) {
+    if (!BuildResponse(data, keep, &problem)) {
       ResponseHeadLog().Note("[" + where_ + "] response replaced by a 500: " + problem);
       runtime::HttpResponseData error =
           Plain(500, "The Durable Object's response cannot be sent: " + problem + ".");
-      res = BuildResponse(error, keep, &problem);
-      if (!res) {
+      if (!BuildResponse(error, keep, &problem)) {
         Close();
         return;
       }
     }
     phase_ = Phase::kWriting;
     Arm(server_.options().body_timeout);
-    http::async_write(socket_, *res,
-                      [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
+    // Head and body in one gathered write; both stay in this session until it ends.
+    const std::array<asio::const_buffer, 2> buffers = {asio::buffer(write_head_),
+                                                       asio::buffer(write_body_)};
+    asio::async_write(socket_, buffers,
+                      [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+                        self->ReleaseWriteBuffers();
                         self->reservation_.Release();
                         if (ec) {
                           self->Close();
@@ -1430,28 +1415,22 @@ class Session : public std::enable_shared_from_this<Session> {
     // An HTTP/1.0 client knows no chunks: a body of unknown length ends with the connection.
     const bool close_delimited = http10_ && !length && !no_body && !head_;
     const bool keep = keep_alive_ && !server_.draining() && !close_delimited;
-    auto res = std::make_shared<http::response<http::empty_body>>();
-    std::string problem;
-    try {
-      if (!FillHead(*res, data, &problem)) {
-        stream_->Cancel();
-        stream_.reset();
-        ResponseHeadLog().Note("[" + where_ + "] response replaced by a 500: " + problem);
-        Write(Plain(500, "The Durable Object's response cannot be sent: " + problem + "."));
-        return;
-      }
-      res->keep_alive(keep);
-      if (!no_body && !close_delimited) {
-        if (length) {
-          res->content_length(*length);
-        } else {
-          res->chunked(true);
-        }
-      }
-    } catch (const std::exception& e) {
+    if (data.status < 0 || data.status > 999) {
       stream_->Cancel();
       stream_.reset();
-      Write(Plain(500, std::string("The Durable Object's response cannot be sent: ") + e.what()));
+      Write(Plain(500, "The Durable Object's response cannot be sent: invalid status-code"));
+      return;
+    }
+    const BodyFraming framing = (no_body || close_delimited) ? BodyFraming::kNone
+                                : length                     ? BodyFraming::kContentLength
+                                                             : BodyFraming::kChunked;
+    write_head_.clear();
+    if (auto problem = AppendResponseHead(data.status, data.status_text, data.headers, keep,
+                                          framing, length.value_or(0), &write_head_)) {
+      stream_->Cancel();
+      stream_.reset();
+      ResponseHeadLog().Note("[" + where_ + "] response replaced by a 500: " + *problem);
+      Write(Plain(500, "The Durable Object's response cannot be sent: " + *problem + "."));
       return;
     }
     chunked_ = !length && !close_delimited;
@@ -1464,31 +1443,32 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     phase_ = Phase::kWriting;
     Arm(server_.options().body_timeout);
-    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    http::async_write_header(
-        socket_, *serializer,
-        [self = shared_from_this(), res, serializer, keep](beast::error_code ec, size_t) {
-          self->reservation_.Release();
-          if (ec) {
-            self->Close();
-            return;
-          }
-          if (!self->stream_) {
-            self->FinishResponse(keep);
-            return;
-          }
-          self->stream_keep_ = keep;
-          self->phase_ = Phase::kStreaming;
-          self->Disarm();
-          // Called on the object's thread: only posts to this connection's. It holds the session
-          // (nothing else may while the object produces nothing); the end of the body, or
-          // Close(), lets go of it.
-          self->stream_->SetConsumerWake(
-              [session = self] { asio::post(session->io_, [session] { session->PumpStream(); }); });
-          // While an upload is read, its reads notice the client leaving (EndUpload watches then).
-          if (!self->UploadUnfinished() && !self->upload_reading_) self->WatchPeer();
-          self->PumpStream();
-        });
+    asio::async_write(socket_, asio::buffer(write_head_),
+                      [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+                        self->ReleaseWriteBuffers();
+                        self->reservation_.Release();
+                        if (ec) {
+                          self->Close();
+                          return;
+                        }
+                        if (!self->stream_) {
+                          self->FinishResponse(keep);
+                          return;
+                        }
+                        self->stream_keep_ = keep;
+                        self->phase_ = Phase::kStreaming;
+                        self->Disarm();
+                        // Called on the object's thread: only posts to this connection's. It holds
+                        // the session (nothing else may while the object produces nothing); the end
+                        // of the body, or Close(), lets go of it.
+                        self->stream_->SetConsumerWake([session = self] {
+                          asio::post(session->io_, [session] { session->PumpStream(); });
+                        });
+                        // While an upload is read, its reads notice the client leaving (EndUpload
+                        // watches then).
+                        if (!self->UploadUnfinished() && !self->upload_reading_) self->WatchPeer();
+                        self->PumpStream();
+                      });
   }
 
   // Writes what the stream has queued, or its end; when it has nothing, its consumer wake-up
@@ -1825,6 +1805,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_delimited_ = false;  // HTTP/1.0, no Content-Length: the body ends with the connection
   bool writing_chunk_ = false;
   bool stream_keep_ = false;  // the connection goes on once the body has ended
+  // The response being written, its head and its whole body; both empty between responses.
+  std::string write_head_;
+  std::string write_body_;
 };
 
 }  // namespace

@@ -22,29 +22,21 @@
 //   one     workerd: network allow = ["127.0.0.1/32"]; Dorm: --outbound-allow 127.0.0.1
 //           (stands in for a public host redirecting to a private address)
 
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import {
-  stopProcess, killAllChildren, freePort, workerdCandidates, startWorkerdProcess, spawnDorm,
-  dormListening, dormDeploy,
-} from '../../bench/lib.mjs';
+import { dormDeploy, stopProcess } from '../../bench/lib.mjs';
 import { makeTestCertificates } from '../e2e/lib/test_certificates.mjs';
-import { answerOf, normalise, report } from './compare.mjs';
+import { answerOf } from './compare.mjs';
+import { diffDir, diffOptions, startWorkerd, startDorm, runDiff } from './harness.mjs';
 
-const diffDir = path.dirname(fileURLToPath(import.meta.url));
-const rootDir = path.resolve(diffDir, '..', '..');
 const probeFile = path.join(diffDir, 'fetch_probe.js');
 const knownFile = path.join(diffDir, 'known-differences-fetch.json');
 const CLASS = 'FetchProbe';
 const NAME = 'fetch-probe';
 const COMPAT_DATE = '2026-03-01';
-const OVERALL_LIMIT_MS = 110000;
 
 // [key, probe scenario, network configuration], in the order they run.
 const SCENARIOS = [
@@ -108,27 +100,12 @@ const SCENARIOS = [
 ];
 const CONFIGS = ['main', 'public', 'one'];
 
-const args = process.argv.slice(2);
-const opt = { keep: false, only: null, workerdOnly: false, dorm: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm') };
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--keep') opt.keep = true;
-  else if (args[i] === '--only') opt.only = args[++i].split(',');
-  else if (args[i] === '--dorm') opt.dorm = path.resolve(args[++i]);
-  else if (args[i] === '--workerd-only') opt.workerdOnly = true;
-  else { console.error(`diff: unknown option ${args[i]}`); process.exit(2); }
-}
-if (opt.only) {
-  const unknown = opt.only.filter((n) => !SCENARIOS.some(([k]) => k === n));
-  if (unknown.length) { console.error(`diff: unknown scenario ${unknown.join(', ')}`); process.exit(2); }
-}
+const opt = diffOptions(SCENARIOS.map(([key]) => key));
 
 // ---------------------------------------------------------------------------------------------
-// Processes and servers (each server process in its own process group; only those are signalled)
+// Test servers
 
-const stop = (child) => stopProcess(child, 5000);
-let tmp = null;
 const testServers = [];
-const cleanupTmp = () => { if (tmp && !opt.keep) fs.rmSync(tmp, { recursive: true, force: true }); };
 function closeTestServers() {
   for (const s of testServers) {
     s.closeAllConnections?.();
@@ -136,8 +113,6 @@ function closeTestServers() {
   }
   testServers.length = 0;
 }
-process.on('exit', killAllChildren);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAllChildren(); closeTestServers(); cleanupTmp(); process.exit(130); });
 
 
 // ---------------------------------------------------------------------------------------------
@@ -362,23 +337,15 @@ const wone :Workerd.Worker = ${probeWorker('dorm-diff-fetch-one', 'onenet')};
 `;
 }
 
-async function startWorkerd(caFile) {
-  const bin = workerdCandidates()[0];
-  if (!fs.existsSync(bin)) throw new Error(`workerd not found at ${bin} (run npm ci in bench/)`);
-  const conf = path.join(tmp, 'workerd');
-  fs.mkdirSync(conf, { recursive: true });
-  fs.copyFileSync(probeFile, path.join(conf, 'fetch_probe.js'));
-  fs.copyFileSync(caFile, path.join(conf, 'ca.pem'));
-  fs.writeFileSync(path.join(conf, 'worker.js'), frontJs());
-  const port = await freePort();
-  fs.writeFileSync(path.join(conf, 'config.capnp'), workerdConfigText(port));
-  const logFile = path.join(tmp, 'workerd.log');
-  const child = await startWorkerdProcess(bin, conf, port, logFile, 20000, 20);
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const base = `http://127.0.0.1:${port}`;
+async function startProbeWorkerd(tmp, { caFile }) {
+  const w = await startWorkerd(tmp, {
+    files: [[probeFile, 'fetch_probe.js'], [caFile, 'ca.pem']],
+    texts: { 'worker.js': frontJs() },
+    config: workerdConfigText,
+  });
   return {
-    name: 'workerd', version, children: [child], logFiles: [logFile],
-    scenarioUrl: (config, id, scenario) => `${base}/_do/${ROUTES[config]}/${encodeURIComponent(id)}/${scenario}`,
+    ...w,
+    scenarioUrl: (config, id, scenario) => `${w.baseUrl}/_do/${ROUTES[config]}/${encodeURIComponent(id)}/${scenario}`,
   };
 }
 
@@ -392,35 +359,31 @@ function dormFlags(config, caFile) {
   return ca; // public: Dorm's default
 }
 
-async function startOneDorm(config, caFile) {
-  const data = path.join(tmp, `dorm-${config}-data`);
-  fs.mkdirSync(data, { recursive: true });
-  const logFile = path.join(tmp, `dorm-${config}.log`);
-  const child = spawnDorm(opt.dorm, data, 2, logFile, dormFlags(config, caFile));
+async function startOneDorm(tmp, config, caFile) {
   try {
-    const baseUrl = await dormListening(child, logFile, 20000, 20);
-    dormDeploy(opt.dorm, probeFile, NAME, data, 30000);
-    return { child, baseUrl, logFile };
+    return await startDorm(tmp, opt, {
+      label: `dorm-${config}`,
+      flags: dormFlags(config, caFile),
+      deploy: (data) => dormDeploy(opt.dorm, probeFile, NAME, data, 30000),
+    });
   } catch (e) {
-    await stop(child);
     // A refused option is reported on the first line, before the usage text.
     let first = '';
-    try { first = fs.readFileSync(logFile, 'utf8').split('\n')[0]; } catch { /* no log */ }
+    try { first = fs.readFileSync(path.join(tmp, `dorm-${config}.log`), 'utf8').split('\n')[0]; } catch { /* no log */ }
     throw new Error(`dorm (${config} configuration: ${dormFlags(config, caFile).join(' ')}): ${first}\n${e.message}`);
   }
 }
 
-async function startDorm(configs, caFile) {
-  if (!fs.existsSync(opt.dorm)) throw new Error(`${opt.dorm} does not exist`);
-  const started = await Promise.allSettled(configs.map((c) => startOneDorm(c, caFile)));
+async function startDorms(tmp, configs, caFile) {
+  const started = await Promise.allSettled(configs.map((c) => startOneDorm(tmp, c, caFile)));
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
-    for (const s of started) if (s.status === 'fulfilled') await stop(s.value.child);
+    for (const s of started) if (s.status === 'fulfilled') await stopProcess(s.value.children[0], 5000);
     throw failed.reason;
   }
   const byConfig = Object.fromEntries(configs.map((c, i) => [c, started[i].value]));
   return {
-    name: 'dorm', version: null, children: Object.values(byConfig).map((d) => d.child), logFiles: Object.values(byConfig).map((d) => d.logFile),
+    name: 'dorm', children: started.map((s) => s.value.children[0]), logFiles: started.map((s) => s.value.logFiles[0]),
     scenarioUrl: (config, id, scenario) => `${byConfig[config].baseUrl}/_do/${NAME}/${encodeURIComponent(id)}/${scenario}`,
   };
 }
@@ -445,69 +408,29 @@ async function runAll(server, scenarios, urls, ports) {
   return out;
 }
 
-async function main() {
-  const guard = setTimeout(() => {
-    console.error('diff: overall time limit reached');
-    killAllChildren();
-    closeTestServers();
-    cleanupTmp();
-    process.exit(2);
-  }, OVERALL_LIMIT_MS);
-  guard.unref();
-  const known = JSON.parse(fs.readFileSync(knownFile, 'utf8'));
-  const scenarios = opt.only ? SCENARIOS.filter(([k]) => opt.only.includes(k)) : SCENARIOS;
-  const names = scenarios.map(([k]) => k);
-  const configs = CONFIGS.filter((c) => scenarios.some(([, , sc]) => sc === c));
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-diff-fetch-'));
-  let servers = [];
-  let results;
-  let ports;
-  try {
+const scenarios = opt.only ? SCENARIOS.filter(([k]) => opt.only.includes(k)) : SCENARIOS;
+const configs = CONFIGS.filter((c) => scenarios.some(([, , sc]) => sc === c));
+runDiff(opt, {
+  label: 'fetch',
+  tmpPrefix: 'dorm-diff-fetch-',
+  knownFile,
+  names: scenarios.map(([k]) => k),
+  prepare: async (tmp) => {
     const certs = makeTestCertificates(path.join(tmp, 'certs'));
-    let urls;
-    ({ ports, urls } = await startTestServers(certs));
-    const starting = [startWorkerd(certs.caFile)];
-    if (!opt.workerdOnly) starting.push(startDorm(configs, certs.caFile));
-    const started = await Promise.allSettled(starting);
-    servers = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) throw failed.reason;
-    const [w, d] = servers;
-    console.log(`diff fetch: ${w.version}${d ? ', dorm' : ' (workerd only)'}; test servers ${Object.values(urls).join(' ')}; ${names.length} scenarios`);
-    const runs = await Promise.all(servers.map((s) => runAll(s, scenarios, urls, ports)));
-    results = { workerd: runs[0], dorm: runs[1] };
-  } catch (e) {
-    console.error(`diff: ${e.stack ?? e}`);
-    for (const s of servers) for (const c of s.children) await stop(c);
-    killAllChildren();
-    closeTestServers();
-    console.error(`diff: kept ${tmp}`);
-    process.exit(2);
-  }
-  for (const s of servers) for (const c of s.children) await stop(c);
-  closeTestServers();
-
-  // workerd answers JavaScript with "internal error; reference = ..." and logs the reason.
-  const reasons = new Set();
-  for (const line of fs.readFileSync(servers[0].logFiles[0], 'utf8').split('\n')) {
-    const m = /error: e = (?:\S+: )?failed: (.*)$/.exec(line);
-    if (m) reasons.add(placeholders(m[1], ports));
-  }
-
-  let unknown = [];
-  if (opt.workerdOnly) {
-    for (const n of names) console.log(`${n}: ${JSON.stringify(normalise(results.workerd[n]))}`);
-  } else {
-    ({ unknown } = report(names, results, known));
-  }
-  if (reasons.size) console.log(`diff: workerd logged these reasons for its internal errors:\n${[...reasons].map((r) => `    ${r}`).join('\n')}`);
-  if (opt.keep) {
-    fs.writeFileSync(path.join(tmp, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`diff: kept ${tmp}`);
-  } else {
-    cleanupTmp();
-  }
-  process.exit(unknown.length ? 1 : 0);
-}
-
-main();
+    return { caFile: certs.caFile, ...await startTestServers(certs) };
+  },
+  startWorkerd: startProbeWorkerd,
+  startDorm: (tmp, { caFile }) => startDorms(tmp, configs, caFile),
+  describe: ([w, d], { urls }) => `${w.version}${d ? ', dorm' : ' (workerd only)'}; test servers ${Object.values(urls).join(' ')}`,
+  runAll: (server, { urls, ports }) => runAll(server, scenarios, urls, ports),
+  close: closeTestServers,
+  afterStop: ([w], { ports }) => {
+    // What workerd logged as the causes of its internal errors (its answers only say "internal error").
+    const reasons = new Set();
+    for (const line of fs.readFileSync(w.logFiles[0], 'utf8').split('\n')) {
+      const m = /error: e = (?:\S+: )?failed: (.*)$/.exec(line);
+      if (m) reasons.add(placeholders(m[1], ports));
+    }
+    if (reasons.size) console.log(`diff: workerd logged these reasons for its internal errors:\n${[...reasons].map((r) => `    ${r}`).join('\n')}`);
+  },
+});

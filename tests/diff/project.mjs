@@ -2,41 +2,18 @@
 // classes calling each other over RPC, vars, migrations), unmodified, deployed on Dorm with
 // `dorm deploy DIR` and on workerd from a capnp configuration generated from its wrangler.jsonc
 // (main bundled by esbuild as Wrangler bundles it). The same requests go to both Workers and the
-// answers (status and body, timestamps normalised) are compared. Exit status 0 when every
-// difference is listed in known-differences-project.json, 1 otherwise, 2 when a server could not
-// start.
+// answers (status and body, timestamps normalised) are compared, allow-list
+// known-differences-project.json (harness.mjs: options, exit status).
 //
-//   node tests/diff/project.mjs [--keep] [--dorm PATH] [--project DIR]
+//   node tests/diff/project.mjs [--keep] [--only request,...] [--dorm PATH] [--workerd-only] [--project DIR]
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  stopProcess, killAllChildren, freePort, workerdCandidates, startWorkerdProcess, spawnDorm,
-  dormListening,
-} from '../../bench/lib.mjs';
-import { report } from './compare.mjs';
+import { diffDir, rootDir, diffOptions, startWorkerd, startDorm, runDiff } from './harness.mjs';
 
-const diffDir = path.dirname(fileURLToPath(import.meta.url));
-const rootDir = path.resolve(diffDir, '..', '..');
 const knownFile = path.join(diffDir, 'known-differences-project.json');
-const OVERALL_LIMIT_MS = 110000;
-
-const args = process.argv.slice(2);
-const opt = {
-  keep: false,
-  dorm: process.env.DORM_BIN || path.join(rootDir, 'build', 'dorm'),
-  project: path.join(rootDir, 'examples', 'wrangler-project'),
-};
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--keep') opt.keep = true;
-  else if (args[i] === '--dorm') opt.dorm = path.resolve(args[++i]);
-  else if (args[i] === '--project') opt.project = path.resolve(args[++i]);
-  else { console.error(`diff: unknown option ${args[i]}`); process.exit(2); }
-}
 
 // [name, method, path, body]: run in this order (later requests see earlier writes).
 const REQUESTS = [
@@ -52,6 +29,12 @@ const REQUESTS = [
   ['notFound', 'GET', '/elsewhere'],
   ['root', 'GET', '/'],
 ];
+
+const opt = diffOptions(REQUESTS.map(([name]) => name), {
+  '--project': (o, value) => { o.project = path.resolve(value); },
+});
+opt.project ??= path.join(rootDir, 'examples', 'wrangler-project');
+const requests = opt.only ? REQUESTS.filter(([name]) => opt.only.includes(name)) : REQUESTS;
 
 // JSON with comments and trailing commas, as wrangler.jsonc allows.
 function parseJsonc(text) {
@@ -75,12 +58,6 @@ function parseJsonc(text) {
   return JSON.parse(out.replace(/,(\s*[}\]])/g, '$1'));
 }
 
-const stop = (child) => stopProcess(child, 5000);
-let tmp = null;
-const cleanupTmp = () => { if (tmp && !opt.keep) fs.rmSync(tmp, { recursive: true, force: true }); };
-process.on('exit', killAllChildren);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAllChildren(); cleanupTmp(); process.exit(130); });
-
 function readConfig() {
   for (const name of ['wrangler.json', 'wrangler.jsonc']) {
     const file = path.join(opt.project, name);
@@ -93,18 +70,13 @@ function capnpString(s) {
   return JSON.stringify(s);
 }
 
-async function startWorkerd(config) {
-  const bin = workerdCandidates()[0];
-  if (!fs.existsSync(bin)) throw new Error(`workerd not found at ${bin} (run npm ci in bench/)`);
-  const conf = path.join(tmp, 'workerd');
-  const data = path.join(tmp, 'workerd-data');
-  fs.mkdirSync(conf, { recursive: true });
-  fs.mkdirSync(data, { recursive: true });
-  // Bundled as Wrangler bundles for workerd (and as `dorm deploy` does).
+// The Worker bundled as Wrangler bundles it for workerd (and as `dorm deploy` does), with its vars
+// and the classes it defines bound as in wrangler.jsonc.
+function workerdFiles(config) {
   const bundled = spawnSync('esbuild', [config.main, '--bundle', '--format=esm', '--target=es2022',
     '--platform=neutral', '--main-fields=module,main', '--conditions=workerd,worker,browser',
-    '--external:cloudflare:*', `--outfile=${path.join(conf, 'bundle.js')}`, '--log-level=error'],
-  { cwd: opt.project, encoding: 'utf8' });
+    '--external:cloudflare:*', '--log-level=error'],
+  { cwd: opt.project, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (bundled.status !== 0) throw new Error(`esbuild: ${bundled.stderr}`);
   const bindings = [];
   for (const [name, value] of Object.entries(config.vars ?? {})) {
@@ -118,12 +90,13 @@ async function startWorkerd(config) {
   }
   const namespaces = [...new Set(classes.map((b) => b.class_name))]
     .map((c) => `(className = ${capnpString(c)}, uniqueKey = "dorm-diff-project-${c}", enableSql = true)`);
-  const port = await freePort();
-  fs.writeFileSync(path.join(conf, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
+  return {
+    texts: { 'bundle.js': bundled.stdout },
+    config: (port, dataDir) => `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .w),
-    (name = "disk", disk = (path = ${capnpString(data)}, writable = true)),
+    (name = "disk", disk = (path = ${capnpString(dataDir)}, writable = true)),
   ],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
@@ -134,28 +107,13 @@ const w :Workerd.Worker = (
   durableObjectStorage = (localDisk = "disk"),
   bindings = [${bindings.join(', ')}],
 );
-`);
-  const child = await startWorkerdProcess(bin, conf, port, path.join(tmp, 'workerd.log'), 20000, 20);
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return { name: 'workerd', version, child, baseUrl: `http://127.0.0.1:${port}`, host: null };
+`,
+  };
 }
 
-async function startDorm(config) {
-  if (!fs.existsSync(opt.dorm)) throw new Error(`${opt.dorm} does not exist`);
-  const data = path.join(tmp, 'dorm-data');
-  fs.mkdirSync(data, { recursive: true });
-  const logFile = path.join(tmp, 'dorm.log');
-  const child = spawnDorm(opt.dorm, data, 2, logFile);
-  try {
-    const baseUrl = await dormListening(child, logFile, 20000, 20);
-    const deployed = spawnSync(opt.dorm, ['deploy', opt.project, '--data', data], { encoding: 'utf8', timeout: 60000 });
-    if (deployed.status !== 0) throw new Error(`dorm deploy: ${deployed.stderr}`);
-    const port = new URL(baseUrl).port;
-    return { name: 'dorm', child, baseUrl, host: `${config.name}.localhost:${port}` };
-  } catch (e) {
-    await stop(child);
-    throw e;
-  }
+function deployProject(data) {
+  const deployed = spawnSync(opt.dorm, ['deploy', opt.project, '--data', data], { encoding: 'utf8', timeout: 60000 });
+  if (deployed.status !== 0) throw new Error(`dorm deploy: ${deployed.stderr}`);
 }
 
 // Status and body (JSON when it parses), with message timestamps made comparable.
@@ -193,40 +151,20 @@ async function ask(server, method, p, body) {
 
 async function runAll(server) {
   const out = {};
-  for (const [name, method, p, body] of REQUESTS) out[name] = await ask(server, method, p, body);
+  for (const [name, method, p, body] of requests) out[name] = await ask(server, method, p, body);
   return out;
 }
 
-async function main() {
-  const guard = setTimeout(() => { console.error('diff: overall time limit reached'); killAllChildren(); cleanupTmp(); process.exit(2); }, OVERALL_LIMIT_MS);
-  guard.unref();
-  const known = fs.existsSync(knownFile) ? JSON.parse(fs.readFileSync(knownFile, 'utf8')) : {};
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-diff-project-'));
-  let servers = [];
-  let results;
-  try {
-    const config = readConfig();
-    const [w, d] = await Promise.all([startWorkerd(config), startDorm(config)]);
-    servers = [w, d];
-    console.log(`diff project: ${w.version} at ${w.baseUrl}, dorm at ${d.baseUrl}; ${REQUESTS.length} requests`);
-    const [rw, rd] = await Promise.all([runAll(w), runAll(d)]);
-    results = { workerd: rw, dorm: rd };
-  } catch (e) {
-    console.error(`diff: ${e.stack ?? e}`);
-    for (const s of servers) await stop(s.child);
-    killAllChildren();
-    console.error(`diff: kept ${tmp}`);
-    process.exit(2);
-  }
-  for (const s of servers) await stop(s.child);
-  const { unknown } = report(Object.keys(results.workerd), results, known);
-  if (opt.keep) {
-    fs.writeFileSync(path.join(tmp, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`diff: kept ${tmp}`);
-  } else {
-    cleanupTmp();
-  }
-  process.exit(unknown.length ? 1 : 0);
-}
-
-main();
+runDiff(opt, {
+  label: 'project',
+  tmpPrefix: 'dorm-diff-project-',
+  knownFile,
+  names: requests.map(([name]) => name),
+  prepare: () => readConfig(),
+  startWorkerd: async (tmp, config) => ({ ...await startWorkerd(tmp, workerdFiles(config)), host: null }),
+  startDorm: async (tmp, config) => {
+    const d = await startDorm(tmp, opt, { deploy: deployProject });
+    return { ...d, host: `${config.name}.localhost:${new URL(d.baseUrl).port}` };
+  },
+  runAll,
+});
