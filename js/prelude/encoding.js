@@ -4,8 +4,15 @@ import {
 } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 import {
-  TypedArrayBuffer, TypedArrayByteOffset, TypedArrayLength, Uint8ArrayCtor,
+  MapCtor, MapPrototypeGet, MapPrototypeSet, StringPrototypeCharCodeAt, StringPrototypeSlice,
+  StringPrototypeToLowerCase, TypedArrayBuffer, TypedArrayByteOffset, TypedArrayLength,
+  TypedArrayPrototypeSet, Uint16ArrayCtor, Uint8ArrayCtor, bytesView, codeUnitsToString,
+  copyBytes,
 } from './primordials.js';
+
+// The decoder's paths (decode(), streaming, the label lookup) call only built-ins captured in
+// primordials.js and read typed arrays through the captured getters: workerd's TextDecoder is
+// native, so a member user code replaced must change nothing here.
 
 // Made as an object literal's member, so that V8 names the class's function TextEncoder in its
 // own messages ("Cannot assign to read only property 'x' of object '#<TextEncoder>'"): the
@@ -40,9 +47,9 @@ defineInterface(TextEncoder, 'TextEncoder');
 hideBase(TextEncoder);
 refuseClone(TextEncoder, 'TextEncoder');
 
-const labels = new Map();
+const labels = new MapCtor();
 function addLabels(encoding, names) {
-  for (const name of names) labels.set(name, encoding);
+  for (let i = 0; i < names.length; i++) MapPrototypeSet(labels, names[i], encoding);
 }
 addLabels('utf-8', [
   'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8',
@@ -69,28 +76,21 @@ const windows1252High = [
   0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 ];
 
-function codeUnitsToString(units, length) {
-  let out = '';
-  for (let i = 0; i < length; i += 8192) {
-    out += String.fromCharCode.apply(null, units.subarray(i, Math.min(i + 8192, length)));
-  }
-  return out;
-}
-
 function decodeWindows1252(bytes) {
-  const units = new Uint16Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) {
+  const length = TypedArrayLength(bytes);
+  const units = new Uint16ArrayCtor(length);
+  for (let i = 0; i < length; i++) {
     const b = bytes[i];
     units[i] = b >= 0x80 && b <= 0x9F ? windows1252High[b - 0x80] : b;
   }
-  return codeUnitsToString(units, units.length);
+  return codeUnitsToString(units, length);
 }
 
 // How many bytes at the end of `bytes` begin a UTF-8 sequence that more input could complete.
 // Only valid prefixes are held back, so invalid bytes are reported at the same point as in a
 // one-shot decode.
 function utf8IncompleteTail(bytes) {
-  const n = bytes.length;
+  const n = TypedArrayLength(bytes);
   for (let i = 1; i <= 3 && i <= n; i++) {
     const b = bytes[n - i];
     if (b >= 0x80 && b <= 0xBF) continue;
@@ -116,7 +116,8 @@ function utf8IncompleteTail(bytes) {
 }
 
 function decodeUtf16(bytes, bigEndian, fatal, flush) {
-  const unitCount = bytes.length >> 1;
+  const byteCount = TypedArrayLength(bytes);
+  const unitCount = byteCount >> 1;
   let end = unitCount;
   const unitAt = bigEndian
     ? (i) => (bytes[2 * i] << 8) | bytes[2 * i + 1]
@@ -126,7 +127,7 @@ function decodeUtf16(bytes, bigEndian, fatal, flush) {
     const last = unitAt(end - 1);
     if (last >= 0xD800 && last <= 0xDBFF) end--;
   }
-  const units = new Uint16Array(end + 1);
+  const units = new Uint16ArrayCtor(end + 1);
   let length = 0;
   for (let i = 0; i < end; i++) {
     const unit = unitAt(i);
@@ -148,20 +149,34 @@ function decodeUtf16(bytes, bigEndian, fatal, flush) {
     }
   }
   const consumed = end * 2;
-  if (flush && consumed < bytes.length) {
+  if (flush && consumed < byteCount) {
     // An odd trailing byte.
     if (fatal) throw invalidData();
-    return { text: codeUnitsToString(units, length) + '\uFFFD', rest: null };
+    return { text: `${codeUnitsToString(units, length)}\uFFFD`, rest: null };
   }
-  const rest = consumed < bytes.length ? bytes.slice(consumed) : null;
+  const rest = consumed < byteCount ? copyBytes(bytesView(bytes, consumed, byteCount)) : null;
   return { text: codeUnitsToString(units, length), rest };
 }
 
 function concatBytes(a, b) {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+  const aLength = TypedArrayLength(a);
+  const out = new Uint8ArrayCtor(aLength + TypedArrayLength(b));
+  TypedArrayPrototypeSet(out, a, 0);
+  TypedArrayPrototypeSet(out, b, aLength);
   return out;
+}
+
+// `s` without leading and trailing ASCII whitespace (an encoding label's, as the Encoding
+// standard trims it), by hand: a regular expression's replace() is replaceable.
+function isAsciiWhitespace(c) {
+  return c === 0x09 || c === 0x0A || c === 0x0C || c === 0x0D || c === 0x20;
+}
+function trimAsciiWhitespace(s) {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isAsciiWhitespace(StringPrototypeCharCodeAt(s, start))) start++;
+  while (end > start && isAsciiWhitespace(StringPrototypeCharCodeAt(s, end - 1))) end--;
+  return StringPrototypeSlice(s, start, end);
 }
 
 // Made as an object literal's member, so that V8 names the class's function TextDecoder in its
@@ -179,9 +194,9 @@ export const TextDecoder = { TextDecoder: class extends Uncloneable {
     super();
     const name = toDOMString(label);
     const opts = toDictionary(options, "Failed to construct 'TextDecoder'");
-    const fatal = Boolean(opts.fatal);
-    const ignoreBOM = Boolean(opts.ignoreBOM);
-    const encoding = labels.get(name.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '').toLowerCase());
+    const fatal = !!opts.fatal;
+    const ignoreBOM = !!opts.ignoreBOM;
+    const encoding = MapPrototypeGet(labels, StringPrototypeToLowerCase(trimAsciiWhitespace(name)));
     if (encoding === undefined) {
       throw new RangeError(`"${name}" is not a valid encoding.`);
     }
@@ -205,9 +220,9 @@ export const TextDecoder = { TextDecoder: class extends Uncloneable {
   decode(input = undefined, options = undefined) {
     const context = "Failed to execute 'decode' on 'TextDecoder'";
     let bytes = input === undefined
-      ? new Uint8Array(0)
+      ? new Uint8ArrayCtor(0)
       : requireBufferSource(input, context, true);
-    const stream = Boolean(toDictionary(options, context).stream);
+    const stream = !!toDictionary(options, context).stream;
     if (this.#pending !== null) {
       bytes = concatBytes(this.#pending, bytes);
       this.#pending = null;
@@ -222,7 +237,7 @@ export const TextDecoder = { TextDecoder: class extends Uncloneable {
     }
     if (!this.#bomSeen && text.length > 0) {
       this.#bomSeen = true;
-      if (!this.#ignoreBOM && text.charCodeAt(0) === 0xFEFF) text = text.slice(1);
+      if (!this.#ignoreBOM && StringPrototypeCharCodeAt(text, 0) === 0xFEFF) text = StringPrototypeSlice(text, 1);
     }
     if (!stream) {
       this.#pending = null;
@@ -236,16 +251,17 @@ export const TextDecoder = { TextDecoder: class extends Uncloneable {
       case 'utf-8': {
         const hold = stream ? utf8IncompleteTail(bytes) : 0;
         if (hold > 0) {
-          this.#pending = bytes.slice(bytes.length - hold);
-          bytes = bytes.subarray(0, bytes.length - hold);
+          const length = TypedArrayLength(bytes);
+          this.#pending = copyBytes(bytesView(bytes, length - hold, length));
+          bytes = bytesView(bytes, 0, length - hold);
         }
         return native.utf8Decode(bytes, this.#fatal);
       }
       case 'utf-16le':
       case 'utf-16be': {
-        const { text, rest } = decodeUtf16(bytes, this.#encoding === 'utf-16be', this.#fatal, !stream);
-        this.#pending = rest;
-        return text;
+        const decoded = decodeUtf16(bytes, this.#encoding === 'utf-16be', this.#fatal, !stream);
+        this.#pending = decoded.rest;
+        return decoded.text;
       }
       default:
         return decodeWindows1252(bytes);

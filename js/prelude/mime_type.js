@@ -1,30 +1,51 @@
 // MIME types as the WHATWG MIME Sniffing standard parses and serializes them, for the
-// Content-Type checks of FormData parsing and the type of `body.blob()`.
+// Content-Type checks of FormData parsing and the type of `body.blob()`. Only built-ins captured
+// in primordials.js are called (the parsing runs on every `formData()` and `blob()`, where user
+// code may have replaced String, RegExp, Map or Array members).
+import {
+  InternalList, MapCtor, MapPrototypeGet, MapPrototypeHas, MapPrototypeSet, StringPrototypeCharCodeAt,
+  StringPrototypeIndexOf, StringPrototypeSlice, StringPrototypeToLowerCase, listAppend, mapForEach,
+  regExpMatches,
+} from './primordials.js';
 
 const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const quotedStringValuePattern = /^[\t\x20-\x7E\x80-\xFF]*$/;
-const httpWhitespace = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+function isHttpWhitespace(c) {
+  return c === 0x09 || c === 0x0A || c === 0x0D || c === 0x20;
+}
+
+// `s` without trailing HTTP whitespace (tab, LF, CR, space), or also without leading when `both`.
+function trimHttpWhitespace(s, both = true) {
+  let start = 0;
+  let end = s.length;
+  if (both) {
+    while (start < end && isHttpWhitespace(StringPrototypeCharCodeAt(s, start))) start++;
+  }
+  while (end > start && isHttpWhitespace(StringPrototypeCharCodeAt(s, end - 1))) end--;
+  return start === 0 && end === s.length ? s : StringPrototypeSlice(s, start, end);
+}
 
 // A parsed MIME type: lowercase `type` and `subtype`, and `params`, a Map of lowercase names to
 // values in the order first seen. Returns null when `input` is not a valid MIME type.
 export function parseMimeType(input) {
-  const s = input.replace(httpWhitespace, '');
-  let pos = s.indexOf('/');
+  const s = trimHttpWhitespace(input);
+  let pos = StringPrototypeIndexOf(s, '/');
   if (pos === -1) return null;
-  const type = s.slice(0, pos);
-  if (type === '' || !tokenPattern.test(type)) return null;
-  let end = s.indexOf(';', pos + 1);
+  const type = StringPrototypeSlice(s, 0, pos);
+  if (type === '' || !regExpMatches(tokenPattern, type)) return null;
+  let end = StringPrototypeIndexOf(s, ';', pos + 1);
   if (end === -1) end = s.length;
-  const subtype = s.slice(pos + 1, end).replace(/[\t\n\r ]+$/, '');
-  if (subtype === '' || !tokenPattern.test(subtype)) return null;
-  const params = new Map();
+  const subtype = trimHttpWhitespace(StringPrototypeSlice(s, pos + 1, end), false);
+  if (subtype === '' || !regExpMatches(tokenPattern, subtype)) return null;
+  const params = new MapCtor();
   pos = end;
   while (pos < s.length) {
     pos++; // the ';'
-    while (pos < s.length && '\t\n\r '.includes(s[pos])) pos++;
+    while (pos < s.length && isHttpWhitespace(StringPrototypeCharCodeAt(s, pos))) pos++;
     let nameEnd = pos;
     while (nameEnd < s.length && s[nameEnd] !== ';' && s[nameEnd] !== '=') nameEnd++;
-    const name = s.slice(pos, nameEnd).toLowerCase();
+    const name = StringPrototypeToLowerCase(StringPrototypeSlice(s, pos, nameEnd));
     pos = nameEnd;
     if (pos < s.length && s[pos] === ';') continue;
     if (pos >= s.length) break;
@@ -48,18 +69,18 @@ export function parseMimeType(input) {
       }
       while (pos < s.length && s[pos] !== ';') pos++;
     } else {
-      let valueEnd = s.indexOf(';', pos);
+      let valueEnd = StringPrototypeIndexOf(s, ';', pos);
       if (valueEnd === -1) valueEnd = s.length;
-      value = s.slice(pos, valueEnd).replace(/[\t\n\r ]+$/, '');
+      value = trimHttpWhitespace(StringPrototypeSlice(s, pos, valueEnd), false);
       pos = valueEnd;
       if (value === '') continue;
     }
-    if (name !== '' && tokenPattern.test(name) && quotedStringValuePattern.test(value)
-      && !params.has(name)) {
-      params.set(name, value);
+    if (name !== '' && regExpMatches(tokenPattern, name) && regExpMatches(quotedStringValuePattern, value)
+      && !MapPrototypeHas(params, name)) {
+      MapPrototypeSet(params, name, value);
     }
   }
-  return { type: type.toLowerCase(), subtype: subtype.toLowerCase(), params };
+  return { type: StringPrototypeToLowerCase(type), subtype: StringPrototypeToLowerCase(subtype), params };
 }
 
 export function essence(mime) {
@@ -68,23 +89,29 @@ export function essence(mime) {
 
 export function serializeMimeType(mime) {
   let out = essence(mime);
-  for (const [name, value] of mime.params) {
+  mapForEach(mime.params, (name, value) => {
     // workerd writes a space before the boundary parameter alone (as HTML's form submission
     // writes it).
     out += name === 'boundary' ? '; boundary=' : `;${name}=`;
-    if (value === '' || !tokenPattern.test(value)) {
-      out += `"${value.replace(/["\\]/g, '\\$&')}"`;
+    if (value === '' || !regExpMatches(tokenPattern, value)) {
+      // '"' and '\\' escaped with a backslash.
+      let quoted = '';
+      for (let i = 0; i < value.length; i++) {
+        const c = value[i];
+        quoted += c === '"' || c === '\\' ? `\\${c}` : c;
+      }
+      out += `"${quoted}"`;
     } else {
       out += value;
     }
-  }
+  });
   return out;
 }
 
 // Splits a header value at commas outside quoted strings (Fetch's "getting, decoding, and
-// splitting").
+// splitting"), into an InternalList.
 function splitHeaderValue(value) {
-  const values = [];
+  const values = new InternalList();
   let current = '';
   let quoted = false;
   for (let i = 0; i < value.length; i++) {
@@ -97,13 +124,13 @@ function splitHeaderValue(value) {
       quoted = true;
       current += c;
     } else if (c === ',') {
-      values.push(current.replace(httpWhitespace, ''));
+      listAppend(values, trimHttpWhitespace(current));
       current = '';
     } else {
       current += c;
     }
   }
-  values.push(current.replace(httpWhitespace, ''));
+  listAppend(values, trimHttpWhitespace(current));
   return values;
 }
 
@@ -113,16 +140,17 @@ export function extractMimeType(headerValue) {
   let mime = null;
   let charset = null;
   let lastEssence = null;
-  for (const value of splitHeaderValue(headerValue)) {
-    const parsed = parseMimeType(value);
+  const values = splitHeaderValue(headerValue);
+  for (let i = 0; i < values.length; i++) {
+    const parsed = parseMimeType(values[i]);
     if (parsed === null || essence(parsed) === '*/*') continue;
     mime = parsed;
-    const valueCharset = parsed.params.get('charset');
+    const valueCharset = MapPrototypeGet(parsed.params, 'charset');
     if (essence(parsed) !== lastEssence) {
       lastEssence = essence(parsed);
       charset = valueCharset === undefined ? null : valueCharset;
     } else if (valueCharset === undefined && charset !== null) {
-      mime.params.set('charset', charset);
+      MapPrototypeSet(mime.params, 'charset', charset);
     }
   }
   return mime;

@@ -1,71 +1,17 @@
-// The built-ins that the prelude's own paths (Headers, Request, Response, bodies, the host's
-// reads of them) use, captured when the prelude loads, before any user code runs. User code may
-// then replace globals and prototype methods, or put setters on Array.prototype and
-// Object.prototype indices; workerd's classes are native and unaffected, so Dorm's must be too.
+// The prelude's own paths (Headers, Request, Response, bodies, FormData, the host's reads of
+// them) call the built-ins captured in ../shared/primordials.js, re-exported here, and keep their
+// lists with the helpers below.
 //
-// Contract: a method is called here through its captured function (`uncurryThis`), never looked
-// up on the value; an array the prelude keeps to itself is an InternalList (no prototype, so no
-// index setter or replaced method is reached when it grows); an array handed to user code or to
-// the host is made by `arrayFromList`, which never assigns through Array.prototype.
+// Contract: an array the prelude keeps to itself is an InternalList (no prototype, so no index
+// setter or replaced method is reached when it grows); an array handed to user code or to the
+// host is made by `arrayFromList`, which never assigns through Array.prototype.
+import {
+  MapIteratorPrototypeNext, MapPrototypeEntries, ObjectSetPrototypeOf, ReflectApply,
+  RegExpPrototypeExec, StringFromCharCode, TypedArrayBuffer, TypedArrayByteOffset,
+  TypedArrayLength, TypedArrayPrototypeSet, Uint8ArrayCtor,
+} from '../shared/primordials.js';
 
-const { apply } = Reflect;
-const { bind, call } = Function.prototype;
-
-// uncurryThis(f)(self, ...args) is Reflect.apply(f, self, args), without looking anything up.
-export const uncurryThis = apply(bind, bind, [call]);
-
-export const ReflectApply = apply;
-export const ReflectConstruct = Reflect.construct;
-export const ReflectOwnKeys = Reflect.ownKeys;
-export const ReflectGetOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
-export const ObjectDefineProperty = Object.defineProperty;
-export const ObjectGetPrototypeOf = Object.getPrototypeOf;
-export const ObjectSetPrototypeOf = Object.setPrototypeOf;
-export const JSONParse = JSON.parse;
-export const JSONStringify = JSON.stringify;
-export const PromiseCtor = Promise;
-export const PromiseResolve = apply(bind, Promise.resolve, [Promise]);
-export const PromiseReject = apply(bind, Promise.reject, [Promise]);
-export const PromisePrototypeThen = uncurryThis(Promise.prototype.then);
-export const TypeErrorCtor = TypeError;
-export const RangeErrorCtor = RangeError;
-export const SymbolIterator = Symbol.iterator;
-export const SymbolAsyncIterator = Symbol.asyncIterator;
-export const Uint8ArrayCtor = Uint8Array;
-export const ArrayBufferIsView = ArrayBuffer.isView;
-export const DataViewCtor = DataView;
-
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
-const typedArrayAccessor = (name) => uncurryThis(Reflect.getOwnPropertyDescriptor(TypedArrayPrototype, name).get);
-// A typed array's length, byteLength, byteOffset and buffer, read by the getters of
-// %TypedArray%.prototype (which user code may replace on the prototypes).
-export const TypedArrayLength = typedArrayAccessor('length');
-export const TypedArrayByteLength = typedArrayAccessor('byteLength');
-export const TypedArrayByteOffset = typedArrayAccessor('byteOffset');
-export const TypedArrayBuffer = typedArrayAccessor('buffer');
-export const TypedArrayPrototypeSet = uncurryThis(TypedArrayPrototype.set);
-const dataViewAccessor = (name) => uncurryThis(Reflect.getOwnPropertyDescriptor(DataView.prototype, name).get);
-export const DataViewBuffer = dataViewAccessor('buffer');
-export const DataViewByteLength = dataViewAccessor('byteLength');
-export const DataViewByteOffset = dataViewAccessor('byteOffset');
-export const TypedArrayPrototypeSlice = uncurryThis(TypedArrayPrototype.slice);
-
-export const MapCtor = Map;
-export const MapPrototypeGet = uncurryThis(Map.prototype.get);
-export const MapPrototypeSet = uncurryThis(Map.prototype.set);
-export const MapPrototypeHas = uncurryThis(Map.prototype.has);
-export const MapPrototypeClear = uncurryThis(Map.prototype.clear);
-export const MapPrototypeGetSize = uncurryThis(Reflect.getOwnPropertyDescriptor(Map.prototype, 'size').get);
-export const WeakMapPrototypeGet = uncurryThis(WeakMap.prototype.get);
-export const WeakMapPrototypeSet = uncurryThis(WeakMap.prototype.set);
-export const SetCtor = Set;
-export const SetPrototypeHas = uncurryThis(Set.prototype.has);
-
-export const StringPrototypeToLowerCase = uncurryThis(String.prototype.toLowerCase);
-export const StringPrototypeToUpperCase = uncurryThis(String.prototype.toUpperCase);
-export const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
-export const StringPrototypeSlice = uncurryThis(String.prototype.slice);
-export const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);
+export * from '../shared/primordials.js';
 
 // Whether `re` (a regular expression without the g or y flag) matches somewhere in `s`: exec,
 // not test(), which looks `exec` up on the expression.
@@ -74,7 +20,6 @@ export function regExpMatches(re, s) {
 }
 
 const ArrayPrototype = Array.prototype;
-export const ArrayIsArray = Array.isArray;
 const ArrayPrototypeSort = Array.prototype.sort;
 
 // An array-like list that only the prelude sees: `list[list.length++] = value` appends without
@@ -93,7 +38,7 @@ export function listAppend(list, value) {
 // Sorts an InternalList in place with `compare` (Array.prototype.sort is generic: it reads and
 // writes the list's own indices).
 export function listSort(list, compare) {
-  apply(ArrayPrototypeSort, list, [compare]);
+  ReflectApply(ArrayPrototypeSort, list, [compare]);
 }
 
 // A new Array of the elements of `list` (an InternalList or an array the prelude made), for user
@@ -125,6 +70,35 @@ export function listJoin(list, separator) {
   let out = list.length === 0 ? '' : list[0];
   for (let i = 1; i < list.length; i++) out = `${out}${separator}${list[i]}`;
   return out;
+}
+
+// A Uint8Array over bytes [start, end) of `u8` (a Uint8Array), sharing its buffer. (Not
+// subarray(): like slice(), it makes its result with a constructor user code chooses.)
+export function bytesView(u8, start, end) {
+  return new Uint8ArrayCtor(TypedArrayBuffer(u8), TypedArrayByteOffset(u8) + start, end - start);
+}
+
+// The string of the UTF-16 code units `units[0..length)` (a typed array or an InternalList of
+// numbers). fromCharCode is applied to an InternalList of at most 8192 units at a time: applied to
+// a typed array, it would read the array's `length` through the getter user code may replace.
+export function codeUnitsToString(units, length) {
+  let out = '';
+  for (let i = 0; i < length; i += 8192) {
+    const end = i + 8192 < length ? i + 8192 : length;
+    const args = new InternalList();
+    for (let j = i; j < end; j++) args[args.length++] = units[j];
+    out += ReflectApply(StringFromCharCode, undefined, args);
+  }
+  return out;
+}
+
+// Each Map entry of `map` as fn(key, value), in order, through the iterator methods captured at
+// load (a Map's own entries() and its iterator's next() may be replaced).
+export function mapForEach(map, fn) {
+  const iterator = MapPrototypeEntries(map);
+  for (let step = MapIteratorPrototypeNext(iterator); !step.done; step = MapIteratorPrototypeNext(iterator)) {
+    fn(step.value[0], step.value[1]);
+  }
 }
 
 // A copy of the bytes of `u8` (a Uint8Array) over a new ArrayBuffer. (Not slice(): it makes its

@@ -14,21 +14,15 @@
 // - any other function of the definition (a helper such as `broadcast`) is a method too.
 import { DurableObject } from './base_classes.js';
 import {
-  ArrayIsArray, ErrorCtor, ObjectDefineProperty, ObjectEntries, PromiseCtor,
-  PromisePrototypeThen, PromiseResolve, ReflectApply, StringCtor, TypeErrorCtor,
+  ArrayIsArray, ArrayPrototypeIncludes, ErrorCtor, FunctionPrototypeBind, ObjectDefineProperty,
+  ObjectEntries, PromiseCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, StringCtor,
+  StringPrototypeToUpperCase, TypeErrorCtor, WeakMapCtor, WeakMapPrototypeGet, WeakMapPrototypeSet,
 } from './primordials.js';
 
 const STATE_KEY = '__cloudwerk_state';
 const HANDLERS = ['fetch', 'alarm', 'webSocketMessage', 'webSocketClose', 'webSocketError'];
 const OPTIONS = ['init', 'methods', 'schema', 'sqlite', 'name'];
 const ProxyCtor = Proxy;
-const WeakMapCtor = WeakMap;
-const uncurry = Function.prototype.bind.bind(Function.prototype.call);
-const ArrayPrototypeIncludes = uncurry(Array.prototype.includes);
-const WeakMapPrototypeGet = uncurry(WeakMap.prototype.get);
-const WeakMapPrototypeSet = uncurry(WeakMap.prototype.set);
-const FunctionPrototypeBind = uncurry(Function.prototype.bind);
-const StringPrototypeToUpperCase = uncurry(String.prototype.toUpperCase);
 
 export class DurableObjectNotFoundError extends ErrorCtor {
   constructor(objectName) {

@@ -20,19 +20,15 @@ import {
   setObjectStubMaker, startRpcStreams, stubMember,
 } from './rpc_values.js';
 import {
-  ErrorCtor, ObjectDefineProperty, PromisePrototypeThen, PromiseReject, StringCtor,
-  TypeErrorCtor, checkToken, kRuntimeToken,
+  ErrorCtor, JSONParse, ObjectDefineProperty, ObjectHasOwn, PromisePrototypeThen, PromiseReject,
+  ReflectGet, ReflectHas, StringCtor, StringPrototypeToLowerCase, TypeErrorCtor, checkToken,
+  kRuntimeToken,
 } from './primordials.js';
 
 const RequestCtor = globalThis.Request;
 const ResponseCtor = globalThis.Response;
 const DOMExceptionCtor = globalThis.DOMException;
 const ProxyCtor = Proxy;
-const ReflectGet = Reflect.get;
-const ReflectHas = Reflect.has;
-const JSONParse = JSON.parse;
-const ObjectHasOwn = Object.hasOwn;
-const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype.toLowerCase);
 
 const OUTCOME_RESPONSE = 0;
 const OUTCOME_RETURNED = 1;

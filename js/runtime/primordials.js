@@ -1,56 +1,12 @@
-// The built-ins the runtime relies on, captured when the runtime bundle loads, before any user
-// code runs. User code may replace any global or prototype method (Array.prototype.map,
-// Promise.prototype.then, String...); the runtime's own paths call these copies instead, so a
-// replaced built-in changes nothing but the user's own code.
-const { apply, bind, call } = Function.prototype;
-const uncurryThis = bind.bind(call);
+// The runtime's own paths call the built-ins captured in ../shared/primordials.js, re-exported
+// here with the runtime's helpers below: user code may replace any global or prototype method
+// (Array.prototype.map, Promise.prototype.then, String...), which then changes nothing but the
+// user's own code.
+import {
+  ObjectSetPrototypeOf, PromisePrototypeThen, StringCtor, SymbolCtor, TypeErrorCtor,
+} from '../shared/primordials.js';
 
-export const ReflectApply = Reflect.apply;
-export const ArrayIsArray = Array.isArray;
-export const ArrayPrototypePush = uncurryThis(Array.prototype.push);
-export const ObjectEntries = Object.entries;
-export const ObjectFreeze = Object.freeze;
-export const ObjectDefineProperty = Object.defineProperty;
-export const StringCtor = String;
-export const NumberCtor = Number;
-export const NumberIsFinite = Number.isFinite;
-export const MathTrunc = Math.trunc;
-export const MathFloor = Math.floor;
-export const DateCtor = Date;
-export const DatePrototypeGetTime = uncurryThis(Date.prototype.getTime);
-export const PromiseCtor = Promise;
-export const PromiseResolve = Promise.resolve.bind(Promise);
-export const PromiseReject = Promise.reject.bind(Promise);
-export const PromisePrototypeThen = uncurryThis(Promise.prototype.then);
-export const SymbolCtor = Symbol;
-export const TypeErrorCtor = TypeError;
-export const ErrorCtor = Error;
-export const WeakSetCtor = WeakSet;
-export const WeakSetPrototypeAdd = uncurryThis(WeakSet.prototype.add);
-export const WeakSetPrototypeHas = uncurryThis(WeakSet.prototype.has);
-export const MapPrototypeEntries = uncurryThis(Map.prototype.entries);
-export const MapCtor = Map;
-export const MapPrototypeGet = uncurryThis(Map.prototype.get);
-export const MapPrototypeSet = uncurryThis(Map.prototype.set);
-export const MapPrototypeClear = uncurryThis(Map.prototype.clear);
-export const MapPrototypeGetSize = uncurryThis(Object.getOwnPropertyDescriptor(Map.prototype, 'size').get);
-export const JSONStringify = JSON.stringify;
-export const MapIteratorPrototypeNext = uncurryThis(Object.getPrototypeOf(new Map().entries()).next);
-export const ArrayBufferCtor = ArrayBuffer;
-export const ArrayBufferIsView = ArrayBuffer.isView;
-export const Uint8ArrayCtor = Uint8Array;
-export const TypedArrayPrototypeGetBuffer = uncurryThis(
-  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer').get);
-export const TypedArrayPrototypeGetByteOffset = uncurryThis(
-  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset').get);
-export const TypedArrayPrototypeGetByteLength = uncurryThis(
-  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength').get);
-export const DataViewPrototypeGetBuffer = uncurryThis(
-  Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer').get);
-export const DataViewPrototypeGetByteOffset = uncurryThis(
-  Object.getOwnPropertyDescriptor(DataView.prototype, 'byteOffset').get);
-export const DataViewPrototypeGetByteLength = uncurryThis(
-  Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength').get);
+export * from '../shared/primordials.js';
 
 // `value` converted to a string the way String(value) does, without going through the global
 // `String`, which user code may have replaced.
@@ -63,8 +19,6 @@ export function thenOriginal(promise, onFulfilled, onRejected) {
   return PromisePrototypeThen(promise, onFulfilled, onRejected);
 }
 
-// A new array holding String(x) of each element of `list` (an array), read by index so that a
-// replaced Array.prototype.map or iterator changes nothing.
 // A storage key or SQL text as workerd's conversion to a string makes it: `String()` would turn a
 // Symbol into "Symbol(x)", a key nobody wrote; V8's ToString (and workerd) refuse it.
 export function keyString(value) {
@@ -72,21 +26,23 @@ export function keyString(value) {
   return StringCtor(value);
 }
 
+// A new array holding keyString(x) of each element of `list` (an array), read by index so that a
+// replaced Array.prototype.map or iterator changes nothing.
 export function stringsOf(list) {
-  const out = [];
+  const out = newList();
   const length = list.length;
   for (let i = 0; i < length; i++) out[i] = keyString(list[i]);
   return out;
 }
 
-// Whether `proto` is on `value`'s prototype chain (what `instanceof` asks, without a user-defined
-// Symbol.hasInstance or a replaced `prototype` taking part).
-const ObjectGetPrototypeOfOriginal = Object.getPrototypeOf;
-export function inheritsFrom(value, proto) {
-  for (let p = ObjectGetPrototypeOfOriginal(value); p !== null; p = ObjectGetPrototypeOfOriginal(p)) {
-    if (p === proto) return true;
-  }
-  return false;
+// A new empty Array without a prototype, for a list the runtime fills by index and hands only to
+// natives (or to V8's serializer, whose copy has the receiver's Array.prototype):
+// `list[list.length] = x` reaches no setter user code put on Array.prototype's indices. It is read
+// by index; it has no methods and is not iterable.
+export function newList() {
+  const list = [];
+  ObjectSetPrototypeOf(list, null);
+  return list;
 }
 
 // An unforgeable token that lets the runtime construct its own classes: their constructors,
@@ -97,4 +53,3 @@ export function checkToken(token) {
   if (token !== kRuntimeToken) throw new TypeErrorCtor('Illegal constructor');
 }
 
-export { apply as FunctionPrototypeApply };

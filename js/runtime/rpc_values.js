@@ -26,8 +26,14 @@
 // what it exports reaches it there.
 import { native } from './native.js';
 import {
-  ArrayIsArray, ErrorCtor, NumberCtor, PromisePrototypeThen, PromiseReject, PromiseResolve,
-  ReflectApply, StringCtor, SymbolCtor, TypeErrorCtor, inheritsFrom,
+  ArrayIsArray, ErrorCtor, MapCtor, MapIteratorPrototypeNext, MapPrototypeDelete,
+  MapPrototypeForEach, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeHas, MapPrototypeKeys,
+  MapPrototypeSet, MathFloor, MathRandom, NumberCtor, NumberIsSafeInteger, ObjectDefineProperty,
+  ObjectGetPrototypeOf, ObjectHasOwn, ObjectKeys, PromisePrototypeThen, PromiseReject, PromiseResolve,
+  ReflectApply, ReflectGetOwnPropertyDescriptor, SetCtor, SetPrototypeAdd, SetPrototypeDelete,
+  SetPrototypeForEach, SetPrototypeHas, StringCtor, StringPrototypeIndexOf, StringPrototypeSlice,
+  SymbolCtor, TypeErrorCtor, WeakMapCtor, WeakMapPrototypeGet, WeakMapPrototypeHas,
+  WeakMapPrototypeSet, inheritsFrom, newList,
 } from './primordials.js';
 import { RpcTarget } from './base_classes.js';
 import {
@@ -43,7 +49,6 @@ const ProxyCtor = Proxy;
 const HeadersCtor = globalThis.Headers;
 const RequestCtor = globalThis.Request;
 const ResponseCtor = globalThis.Response;
-const NumberIsSafeInteger = Number.isSafeInteger;
 const DOMExceptionCtor = globalThis.DOMException;
 const makeDataCloneError = (message) => new DOMExceptionCtor(message, 'DataCloneError');
 // The getter of attribute `name` of Ctor's instances, on its prototype or an ancestor of it (the
@@ -66,35 +71,10 @@ const ResponseGetters = {
   headers: getterOf(ResponseCtor, 'headers'), body: getterOf(ResponseCtor, 'body'),
 };
 const HeadersEntries = HeadersCtor.prototype.entries;
-const MapCtor = Map;
-const SetCtor = Set;
-const WeakMapCtor = WeakMap;
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectKeys = Object.keys;
-const ObjectHasOwn = Object.hasOwn;
 const ObjectPrototype = Object.prototype;
-const ObjectDefineProperty = Object.defineProperty;
 const MapPrototype = Map.prototype;
 const SetPrototype = Set.prototype;
 const RpcTargetPrototype = RpcTarget.prototype;
-const uncurryThis = Function.prototype.bind.bind(Function.prototype.call);
-const MapPrototypeGet = uncurryThis(Map.prototype.get);
-const MapPrototypeSet = uncurryThis(Map.prototype.set);
-const MapPrototypeHas = uncurryThis(Map.prototype.has);
-const MapPrototypeDelete = uncurryThis(Map.prototype.delete);
-const MapPrototypeForEach = uncurryThis(Map.prototype.forEach);
-const MapPrototypeKeys = uncurryThis(Map.prototype.keys);
-const MapPrototypeGetSize = uncurryThis(Object.getOwnPropertyDescriptor(Map.prototype, 'size').get);
-const MapIteratorNext = uncurryThis(Object.getPrototypeOf(new Map().keys()).next);
-const SetPrototypeAdd = uncurryThis(Set.prototype.add);
-const SetPrototypeHas = uncurryThis(Set.prototype.has);
-const SetPrototypeForEach = uncurryThis(Set.prototype.forEach);
-const WeakMapPrototypeGet = uncurryThis(WeakMap.prototype.get);
-const WeakMapPrototypeSet = uncurryThis(WeakMap.prototype.set);
-const WeakMapPrototypeHas = uncurryThis(WeakMap.prototype.has);
-const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf);
-const StringPrototypeSlice = uncurryThis(String.prototype.slice);
-const SetPrototypeDelete = uncurryThis(Set.prototype.delete);
 
 // As workerd defines them where the engine does not: `using` (lowered by the bundler, which falls
 // back to Symbol.for('Symbol.dispose')) and every runtime object agree on one symbol.
@@ -177,6 +157,32 @@ const KIND_ARRAY = 1;
 const KIND_MAP = 2;
 const KIND_SET = 3;
 const KIND_PLAIN = 4;
+// Arrays up to this long are walked at every index. A longer one is walked at its own keys only
+// when it is sparse: `a[2 ** 32 - 2] = x` has a length of 2^32-1 and one element, and walking
+// every index took the sender's whole CPU limit (and on the receiving side filled the holes),
+// where workerd's serializer visits the one element.
+const DENSE_WALK = 1 << 16;
+const SPARSE_SAMPLES = 32;
+
+// null when the array `array` of `length` is to be walked at every index, else its own
+// enumerable keys (its elements' indices, then any named properties). It is taken as sparse when
+// fewer than half of SPARSE_SAMPLES random indices hold an element: either walk then costs about
+// as much as the elements the array holds, and user code cannot choose the indices sampled.
+function sparseKeys(array, length) {
+  if (!(length > DENSE_WALK)) return null;
+  let present = 0;
+  for (let i = 0; i < SPARSE_SAMPLES; i++) {
+    if (ObjectHasOwn(array, MathFloor(MathRandom() * length))) present++;
+  }
+  return present * 2 >= SPARSE_SAMPLES ? null : ObjectKeys(array);
+}
+
+// Whether `key` (a string) is an array index.
+function isArrayIndex(key) {
+  const n = NumberCtor(key);
+  return n < 4294967295 && `${n}` === key;
+}
+
 function containerKind(value) {
   if (ArrayIsArray(value)) return KIND_ARRAY;
   const proto = ObjectGetPrototypeOf(value);
@@ -204,7 +210,7 @@ function isReference(value) {
 }
 
 function headerList(headers) {
-  const out = [];
+  const out = newList();
   const entries = ReflectApply(HeadersEntries, headers, []);
   for (let step = entries.next(); !step.done; step = entries.next()) {
     out[out.length] = [step.value[0], step.value[1]];
@@ -238,6 +244,13 @@ function holdsReferences(value, seen) {
   SetPrototypeAdd(seen, value);
   if (kind === KIND_ARRAY) {
     const length = value.length;
+    const keys = sparseKeys(value, length);
+    if (keys !== null) {
+      for (let i = 0; i < keys.length; i++) {
+        if (holdsReferences(value[keys[i]], seen)) return true;
+      }
+      return false;
+    }
     for (let i = 0; i < length; i++) {
       if (holdsReferences(value[i], seen)) return true;
     }
@@ -256,9 +269,15 @@ function holdsReferences(value, seen) {
     });
     return found;
   }
+  // A plain object's properties are read by their descriptors: a getter is not run here but
+  // makes the value copied (copy() runs it once, and the copy is serialized), so that it runs once
+  // per call, as workerd's one serialization runs it (it ran here, then again when serialized).
   const keys = ObjectKeys(value);
   for (let i = 0; i < keys.length; i++) {
-    if (holdsReferences(value[keys[i]], seen)) return true;
+    const descriptor = ReflectGetOwnPropertyDescriptor(value, keys[i]);
+    if (descriptor === undefined) continue;
+    if (!ObjectHasOwn(descriptor, 'value')) return true;
+    if (holdsReferences(descriptor.value, seen)) return true;
   }
   return false;
 }
@@ -277,11 +296,11 @@ export function encodeRpcValue(value, forResult, retained = null) {
   if (retained === null && plain) {
     return [native.encodeRpc([value], !forResult, false), null, null];
   }
-  const markers = [];
-  const refs = [];
-  const exported = [];
-  const streams = [];
-  const channels = [];
+  const markers = newList();
+  const refs = newList();
+  const exported = newList();
+  const streams = newList();
+  const channels = newList();
   let objectRefs = false;
   const copies = new MapCtor();
   // A stream's place among the message's channels, its channel opened and the stream locked.
@@ -383,10 +402,23 @@ export function encodeRpcValue(value, forResult, retained = null) {
     if (kind === KIND_OTHER) return item;
     if (MapPrototypeHas(copies, item)) return MapPrototypeGet(copies, item);
     if (kind === KIND_ARRAY) {
-      const out = [];
+      const out = newList();
       MapPrototypeSet(copies, item, out);
       const length = item.length;
-      for (let i = 0; i < length; i++) out[i] = copy(item[i]);
+      const keys = sparseKeys(item, length);
+      // The holes are left holes, as V8 serializes an array (workerd's RPC keeps them).
+      if (NumberIsSafeInteger(length) && length < 4294967296) out.length = length;
+      if (keys === null) {
+        for (let i = 0; i < length; i++) {
+          if (ObjectHasOwn(item, i)) out[i] = copy(item[i]);
+        }
+        return out;
+      }
+      for (let i = 0; i < keys.length; i++) {
+        if (!isArrayIndex(keys[i])) continue;
+        ObjectDefineProperty(out, keys[i],
+          { value: copy(item[keys[i]]), writable: true, enumerable: true, configurable: true });
+      }
       return out;
     }
     if (kind === KIND_MAP) {
@@ -456,7 +488,7 @@ export function cancelRpcStreams(ids) {
 function trimResultExports(table) {
   if (table.results <= MAX_RESULT_EXPORTS) return;
   const keys = MapPrototypeKeys(table.entries);
-  for (let step = MapIteratorNext(keys); !step.done; step = MapIteratorNext(keys)) {
+  for (let step = MapIteratorPrototypeNext(keys); !step.done; step = MapIteratorPrototypeNext(keys)) {
     const entry = MapPrototypeGet(table.entries, step.value);
     if (entry.result) {
       dropExport(table, step.value);
@@ -507,7 +539,7 @@ export function retainedCaps(stubs) {
   for (let i = 0; i < stubs.length; i++) {
     const ref = WeakMapPrototypeGet(stubRefs, stubs[i]);
     if (ref === undefined || ref.shared.count - (ref.disposed ? 0 : 1) <= 0) continue;
-    if (retained === null) retained = [];
+    if (retained === null) retained = newList();
     retained[retained.length] = ref.capId;
   }
   return retained;
@@ -543,7 +575,7 @@ export function decodeRpcValue(message, channels = undefined) {
 }
 
 function unclaimed(ids) {
-  const out = [];
+  const out = newList();
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] !== undefined) out[out.length] = ids[i];
   }
@@ -594,7 +626,7 @@ function decodeMessage(message, streamOf) {
     throw new TypeErrorCtor('Malformed RPC message.');
   }
   const byMarker = new MapCtor();
-  const stubs = [];
+  const stubs = newList();
   for (let i = 0; i < markers.length; i++) {
     const ref = refs[i];
     if (!ArrayIsArray(ref) || ref.length !== 5) throw new TypeErrorCtor('Malformed RPC message.');
@@ -624,9 +656,18 @@ function decodeMessage(message, streamOf) {
     SetPrototypeAdd(seen, item);
     const kind = containerKind(item);
     if (kind === KIND_ARRAY) {
-      for (let i = 0; i < item.length; i++) item[i] = restore(item[i]);
+      const keys = sparseKeys(item, item.length);
+      if (keys === null) {
+        for (let i = 0; i < item.length; i++) {
+          if (ObjectHasOwn(item, i)) item[i] = restore(item[i]);
+        }
+      } else {
+        for (let i = 0; i < keys.length; i++) {
+          if (isArrayIndex(keys[i])) item[keys[i]] = restore(item[keys[i]]);
+        }
+      }
     } else if (kind === KIND_MAP) {
-      const entries = [];
+      const entries = newList();
       MapPrototypeForEach(item, (v, k) => { entries[entries.length] = [k, v]; });
       for (let i = 0; i < entries.length; i++) {
         const key = restore(entries[i][0]);
@@ -634,7 +675,7 @@ function decodeMessage(message, streamOf) {
         MapPrototypeSet(item, key, restore(entries[i][1]));
       }
     } else if (kind === KIND_SET) {
-      const values = [];
+      const values = newList();
       SetPrototypeForEach(item, (v) => { values[values.length] = v; });
       for (let i = 0; i < values.length; i++) {
         const value = restore(values[i]);

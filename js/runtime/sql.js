@@ -4,8 +4,8 @@
 import { native } from './native.js';
 import {
   ArrayBufferCtor, ArrayBufferIsView, ArrayIsArray, ErrorCtor, JSONStringify, MapCtor, MapPrototypeClear,
-  MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, StringCtor, TypeErrorCtor, Uint8ArrayCtor,
-  checkToken, kRuntimeToken, keyString,
+  MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, ObjectDefineProperty, StringCtor, TypeErrorCtor, Uint8ArrayCtor,
+  checkToken, kRuntimeToken, keyString, newList,
 } from './primordials.js';
 
 const NO_RESULTS = 'Expected exactly one result from SQL query, but got no results.';
@@ -30,7 +30,7 @@ function rowObject(columns, values, offset = 0) {
   for (let i = 0; i < columns.length; i++) {
     const name = columns[i];
     if (name === '__proto__') {
-      Object.defineProperty(row, name, { value: values[offset + i], writable: true, enumerable: true, configurable: true });
+      ObjectDefineProperty(row, name, { value: values[offset + i], writable: true, enumerable: true, configurable: true });
     } else {
       row[name] = values[offset + i];
     }
@@ -171,7 +171,7 @@ export class SqlStorage {
 
   exec(query, ...bindings) {
     if (this.#refusal !== undefined) throw new ErrorCtor(this.#refusal);
-    const values = [];
+    const values = bindings.length === 0 ? [] : newList();
     for (let i = 0; i < bindings.length; i++) values[i] = binding(bindings[i]);
     if (query === undefined) {
       throw new TypeErrorCtor("Failed to execute 'exec' on 'SqlStorage': parameter 1 is not of type 'String'.");

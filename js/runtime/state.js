@@ -2,7 +2,9 @@
 import { native } from './native.js';
 import { makeObjectId } from './object_id.js';
 import { DurableObjectStorage } from './storage.js';
-import { checkToken, kRuntimeToken, PromiseResolve, PromisePrototypeThen } from './primordials.js';
+import {
+  ErrorCtor, StringCtor, checkToken, kRuntimeToken, PromiseResolve, PromisePrototypeThen,
+} from './primordials.js';
 import { ObjectWebSockets, socketsOfState } from './web_sockets.js';
 
 const BCW_TIMEOUT_MS = 30000;
@@ -50,9 +52,9 @@ export class DurableObjectState {
   // with `reason`, and the next event gets a fresh instance. Throws the reason, since nothing the
   // caller does afterwards can take effect.
   abort(reason) {
-    const message = reason === undefined ? 'Application called abort() to reset Durable Object.' : String(reason);
+    const message = reason === undefined ? 'Application called abort() to reset Durable Object.' : StringCtor(reason);
     native.abort(this.#slot, message);
-    throw new Error(message);
+    throw new ErrorCtor(message);
   }
 
   waitUntil(promise) {

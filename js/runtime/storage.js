@@ -8,9 +8,9 @@
 // Built-ins are the copies in primordials.js: user code may replace the global ones.
 import { native } from './native.js';
 import {
-  ArrayIsArray, DateCtor, DatePrototypeGetTime, NumberCtor, NumberIsFinite, MathTrunc, ObjectEntries,
+  ArrayIsArray, DateCtor, DatePrototypeGetTime, NumberIsFinite, MathTrunc, ObjectEntries,
   PromiseReject, PromiseResolve, TypeErrorCtor, ErrorCtor, checkToken, kRuntimeToken, keyString,
-  stringsOf, thenOriginal,
+  newList, stringsOf, thenOriginal,
 } from './primordials.js';
 import { SqlStorage } from './sql.js';
 import { SyncKvStorage } from './sync_kv.js';
@@ -69,13 +69,14 @@ export function listArgs(options) {
   };
   let limit = options.limit;
   if (limit !== undefined) {
-    limit = NumberCtor(limit);
+    // ToNumber, as workerd converts it: a BigInt is refused (Number() would take 1n as 1).
+    limit = +limit;
     if (!NumberIsFinite(limit)) throw new TypeErrorCtor('List limit must be positive.');
     // workerd reads the limit as a 32-bit int: a finite value past it is a range error, not a cap.
     if (limit > 2147483647 || limit < -2147483648) throw new TypeErrorCtor(INT_RANGE_MESSAGE);
     limit = MathTrunc(limit);
   }
-  return [str('start'), str('startAfter'), str('end'), str('prefix'), Boolean(options.reverse), limit];
+  return [str('start'), str('startAfter'), str('end'), str('prefix'), !!options.reverse, limit];
 }
 
 // Operations shared by the storage object and a transaction's `txn`.
@@ -105,16 +106,16 @@ export class StorageOperations {
     return settle(() => {
       if (keyOrEntries !== null && typeof keyOrEntries === 'object' && !ArrayIsArray(keyOrEntries)) {
         if (!isOptionsLike(value)) throw new TypeErrorCtor(PUT_SIGNATURE_MESSAGE);
-        const keys = [];
-        const values = [];
+        const keys = newList();
+        const values = newList();
         const list = ObjectEntries(keyOrEntries);
         for (let i = 0; i < list.length; i++) {
           const k = list[i][0];
           const v = list[i][1];
           // As on Cloudflare, entries whose value is undefined are dropped.
           if (v === undefined) continue;
-          keys.push(k);
-          values.push(v);
+          keys[keys.length] = k;
+          values[values.length] = v;
         }
         native.kvPutMany(this.#slot, keys, values);
         return undefined;

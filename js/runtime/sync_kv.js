@@ -2,7 +2,9 @@
 // clone) as the asynchronous one.
 import { native } from './native.js';
 import { listArgs } from './storage.js';
-import { ErrorCtor, checkToken, keyString } from './primordials.js';
+import {
+  ErrorCtor, MapIteratorPrototypeNext, MapPrototypeEntries, SymbolIterator, checkToken, keyString,
+} from './primordials.js';
 
 const INVALIDATED =
   'kv.list() iterator was invalidated because a new call to kv.list() was started. ' +
@@ -42,16 +44,18 @@ export class SyncKvStorage {
   // latest call may be used: starting another invalidates it, as on Cloudflare.
   list(options) {
     this.#check();
-    const entries = native.kvList(this.#slot, ...listArgs(options)).entries();
+    // The Map's entries through the iterator methods captured at load (user code may replace
+    // Map.prototype.entries or the iterators' next()).
+    const entries = MapPrototypeEntries(native.kvList(this.#slot, ...listArgs(options)));
     const generation = ++this.#listGeneration;
     const isCurrent = () => generation === this.#listGeneration;
     return {
       next() {
         if (!isCurrent()) throw new ErrorCtor(INVALIDATED);
-        const step = entries.next();
+        const step = MapIteratorPrototypeNext(entries);
         return step.done ? { done: true } : { done: false, value: step.value };
       },
-      [Symbol.iterator]() {
+      [SymbolIterator]() {
         return this;
       },
     };

@@ -92,7 +92,12 @@ std::optional<std::map<std::string, std::string>> QueryParameters(const std::str
       *error = "Malformed query string.";
       return std::nullopt;
     }
-    params[*key] = *value;
+    // A second value would otherwise replace the first silently (`usage?app=a&app=b` answering
+    // for b only): no endpoint takes a list this way, so a repeated name is the caller's mistake.
+    if (!params.emplace(*key, std::move(*value)).second) {
+      *error = "Query parameter '" + *key + "' is given more than once.";
+      return std::nullopt;
+    }
   }
   return params;
 }

@@ -33,7 +33,9 @@ struct ClassRecord;
 boost::json::object ClassSummary(const ClassRecord& record);
 
 // The query parameters of `url`, percent-decoded, or nullopt with `error` set for a malformed
-// query. '+' stays a '+' (the usage endpoints take ISO 8601 times, whose zone sign it is) unless
+// query or a name given more than once ("Query parameter 'app' is given more than once.": every
+// endpoint takes one value per name, and keeping either silently answered another question than
+// the one asked). '+' stays a '+' (the usage endpoints take ISO 8601 times, whose zone sign it is) unless
 // `plus_is_space`, as HTML forms and URLSearchParams encode a space (names and key prefixes).
 std::optional<std::map<std::string, std::string>> QueryParameters(const std::string& url,
                                                                   std::string* error,

@@ -23,7 +23,7 @@ const CLASSES = [
 
 // [scenario, query, caller instance]: run in this order (some depend on earlier ones).
 const SCENARIOS = [
-  ['envKeys', ''], ['increment', 'name=shared&by=2'], ['increment', 'name=shared&by=3'], ['clone', ''],
+  ['envKeys', ''], ['increment', 'name=shared&by=2'], ['increment', 'name=shared&by=3'], ['getterArgs', ''], ['clone', ''],
   ['fail', ''], ['failLater', ''], ['reserved', ''], ['missing', ''], ['instanceProperty', ''],
   ['prototypeOnStub', ''], ['notAFunction', ''], ['returnFunction', ''], ['argFunction', ''],
   ['rpcTarget', ''], ['pipeline', ''], ['targetArg', ''], ['targetArgDispose', ''], ['keptCallback', ''], ['dupCallback', ''], ['stubArg', ''],

@@ -20,7 +20,7 @@ const SCENARIO_NAMES = [
   'get_put_delete_single', 'get_put_delete_batch', 'list_options', 'list_errors', 'utf8_key_order',
   'put_undefined', 'data_clone_error', 'transaction_rollback', 'delete_all', 'sql_exec_cursor',
   'sql_errors', 'transaction_sync', 'kv_sync', 'set_alarm_zero', 'get_alarm_set_delete', 'alarm_fires',
-  'batch_limits', 'argument_errors', 'key_value_sizes', 'alarm_in_transaction', 'rows_read', 'cf_tables_visible', 'database_size', 'rename_to_cf',
+  'batch_limits', 'hostile_arguments', 'kv_list_mutation', 'poisoned_results', 'argument_errors', 'key_value_sizes', 'alarm_in_transaction', 'rows_read', 'cf_tables_visible', 'database_size', 'rename_to_cf',
   'host_object_clone', 'api_clone_refused', 'api_clone_copied', 'event_shapes',
 ];
 

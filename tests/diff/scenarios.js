@@ -327,6 +327,122 @@ const SCENARIOS = {
 
   // Arguments of the wrong type or range: a Symbol key, 32-bit ints past their range, setAlarm()
   // of what is not a number or a Date, a transaction of what is not a function.
+  // Rows, list() results and batch get() Maps made while Object.prototype and Array.prototype
+  // carry setters for their names and indices.
+  async poisoned_results(s) {
+    await s.put({ a: 1, b: 2 });
+    s.sql.exec('CREATE TABLE IF NOT EXISTS r (x, y)');
+    s.sql.exec('DELETE FROM r');
+    s.sql.exec("INSERT INTO r VALUES (1, 'one')");
+    const saved = [];
+    const poison = (object, key) => {
+      saved.push([object, key, Object.getOwnPropertyDescriptor(object, key)]);
+      Object.defineProperty(object, key, {
+        get() { return 'poisoned get'; }, set() { throw new Error(`poisoned set ${String(key)}`); }, configurable: true,
+      });
+    };
+    poison(Object.prototype, 'x');
+    poison(Object.prototype, '0');
+    poison(Array.prototype, '0');
+    poison(Array.prototype, '1');
+    try {
+      const row = syncAttempt(() => { const r = s.sql.exec('SELECT x, y FROM r').one(); return `${r.x} ${r.y}`; });
+      const raw = syncAttempt(() => { const r = s.sql.exec('SELECT x, y FROM r').raw().next().value; return `${r[0]} ${r[1]}`; });
+      const toArray = syncAttempt(() => { const rows = s.sql.exec('SELECT x FROM r').toArray(); return `${rows.length} ${rows[0].x}`; });
+      const columnNames = syncAttempt(() => { const c = s.sql.exec('SELECT x, y FROM r').columnNames; return `${c[0]} ${c[1]}`; });
+      const got = await attempt(async () => { const m = await s.get(['a', 'b']); return `${m.get('a')} ${m.get('b')}`; });
+      const keys = await attempt(async () => { let out = ''; (await s.list()).forEach((v, k) => { out += k; }); return out; });
+      return { row, raw, toArray, columnNames, got, keys };
+    } finally {
+      for (let i = saved.length - 1; i >= 0; i--) {
+        const [object, key, desc] = saved[i];
+        if (desc === undefined) delete object[key];
+        else Object.defineProperty(object, key, desc);
+      }
+    }
+  },
+
+  // ctx.storage.kv.list() iterated while the keys change: deleted, added, deleteAll().
+  async kv_list_mutation(s) {
+    const kv = s.kv;
+    for (const k of ['a', 'b', 'c', 'd']) kv.put(k, 1);
+    const mutated = syncAttempt(() => {
+      const seen = [];
+      for (const [k] of kv.list()) {
+        seen.push(k);
+        if (k === 'a') { kv.delete('b'); kv.put('bb', 2); kv.put('e', 3); }
+      }
+      return seen;
+    });
+    const afterDeleteAll = await attempt(async () => {
+      const seen = [];
+      for (const [k] of kv.list()) {
+        seen.push(k);
+        if (seen.length === 1) await s.deleteAll();
+      }
+      return seen;
+    });
+    const sqlAfterDeleteAll = await attempt(async () => {
+      s.sql.exec('CREATE TABLE m (x)');
+      s.sql.exec('INSERT INTO m VALUES (1), (2)');
+      const cursor = s.sql.exec('SELECT x FROM m');
+      cursor.next();
+      await s.deleteAll();
+      return [...cursor];
+    });
+    return { mutated, afterDeleteAll, sqlAfterDeleteAll, left: [...kv.list()].map(([k]) => k) };
+  },
+
+  // Hostile values where the API converts an option or an argument: objects with valueOf and
+  // toString, throwing getters, BigInts, Proxies, -0, fractions.
+  async hostile_arguments(s) {
+    await s.put({ a: 1, b: 2, c: 3 });
+    const keys = async (options) => [...(await s.list(options)).keys()];
+    const list = {
+      limitBigInt: await attempt(() => keys({ limit: 1n })),
+      limitValueOf: await attempt(() => keys({ limit: { valueOf() { return 2; } } })),
+      limitString: await attempt(() => keys({ limit: '2' })),
+      limitFraction: await attempt(() => keys({ limit: 1.9 })),
+      limitNegZero: await attempt(() => keys({ limit: -0 })),
+      limitInfinity: await attempt(() => keys({ limit: Infinity })),
+      limitThrows: await attempt(() => keys({ get limit() { throw new Error('limit getter'); } })),
+      startToString: await attempt(() => keys({ start: { toString() { return 'b'; } } })),
+      prefixNumber: await attempt(() => keys({ prefix: 1 })),
+      reverseString: await attempt(() => keys({ reverse: 'no' })),
+      endBeforeStart: await attempt(() => keys({ start: 'c', end: 'a' })),
+      proxy: await attempt(() => keys(new Proxy({}, { get: (t, k) => (k === 'limit' ? 1 : undefined) }))),
+      string: await attempt(() => keys('a')),
+      nullOptions: await attempt(() => keys(null)),
+    };
+    const alarm = {};
+    for (const [label, value] of [
+      ['infinity', Infinity], ['minValue', Number.MIN_VALUE], ['negZero', -0], ['bigint', 1n],
+      ['valueOf', { valueOf() { return Date.now() + 1e6; } }], ['dateNaN', new Date(NaN)],
+      ['symbol', Symbol('x')], ['undefined', undefined], ['max', 8.64e15 - 1],
+    ]) {
+      alarm[label] = await attempt(async () => {
+        await s.setAlarm(value);
+        const at = await s.getAlarm();
+        await s.deleteAlarm();
+        return typeof at;
+      });
+    }
+    const sql = s.sql;
+    const binding = {
+      valueOf: syncAttempt(() => sql.exec('SELECT ? AS a', { valueOf() { return 1; } }).one()),
+      bigint: syncAttempt(() => sql.exec('SELECT ? AS a', 1n).one()),
+      bigintHuge: syncAttempt(() => sql.exec('SELECT ? AS a', 2n ** 70n).one()),
+      symbol: syncAttempt(() => sql.exec('SELECT ? AS a', Symbol('x')).one()),
+      func: syncAttempt(() => sql.exec('SELECT ? AS a', () => 1).one()),
+      date: syncAttempt(() => sql.exec('SELECT ? AS a', new Date(0)).one()),
+      dataView: syncAttempt(() => sql.exec('SELECT length(?) AS a', new DataView(new ArrayBuffer(3))).one()),
+      negZero: syncAttempt(() => sql.exec('SELECT ? AS a', -0).one()),
+      nan: syncAttempt(() => sql.exec('SELECT ? AS a', NaN).one()),
+      boolean: syncAttempt(() => sql.exec('SELECT ? AS a', true).one()),
+    };
+    return { list, alarm, binding };
+  },
+
   async argument_errors(s) {
     const sym = Symbol('x');
     return {

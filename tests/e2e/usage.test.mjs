@@ -158,6 +158,10 @@ test('bad input is refused with a clear error', async () => {
   assert.match((await usage('app=default&name=nope', 404)).error, /No Durable Object class named 'nope' in app 'default'/);
   assert.match((await usage('app=default&color=red', 400)).error, /Unknown parameter 'color'/);
   assert.match((await usage('app=Bad_App', 400)).error, /Invalid app name/);
+  // A repeated parameter is refused, not answered for its last value.
+  assert.equal((await usage('app=default&app=other', 400)).error, "Query parameter 'app' is given more than once.");
+  assert.equal((await usage('app=default&since=2000-01-01&since=2999-01-01', 400)).error,
+    "Query parameter 'since' is given more than once.");
   assertCliFailure(assert, await server.cli(['usage', '--since', 'last week']), /Invalid since 'last week'/);
   assertCliFailure(assert, await server.cli(['usage', 'nope']), "No Durable Object class named 'nope'");
 });

@@ -129,6 +129,37 @@ test('legitimate values still round-trip exactly through structuredClone and sto
   assert.deepEqual(out.stored, out.expected);
 });
 
+test('a sparse array passed over RPC costs its elements, not its length, and keeps its holes', async () => {
+  // The runtime walked RPC values index by index to find functions and stubs in them: an array of
+  // length 2^32-1 holding one element took the caller's whole CPU limit (500), and one of length
+  // 10^8 four seconds. Each case here must answer within seconds.
+  for (const length of [2 ** 32 - 1, 1e8 + 1]) {
+    for (const query of ['', '&fn', '&answer', '&answer&fn']) {
+      const started = Date.now();
+      const out = await getJson('bystander', 'rpc', `/rpc-sparse?n=${length}${query}`);
+      const last = query.includes('fn') ? 'called' : 'last';
+      assert.deepEqual(out, { length, elements: 1, hole: true, last }, `${length}${query}`);
+      assert.ok(Date.now() - started < 3000, `${length}${query} took ${Date.now() - started} ms`);
+    }
+  }
+  await assertEveryoneAnswers();
+});
+
+test('an RPC argument\'s getter runs once, and holes beside a function stay holes', async () => {
+  // The runtime read every property to look for functions and stubs, then V8 serialized the value
+  // and read them again: a getter ran twice, and the callee saw its second answer. Arrays copied
+  // for their functions had their holes filled with undefined. As workerd answers (tests/diff rpc).
+  const out = await getJson('bystander', 'rpc', '/rpc-shapes');
+  assert.deepEqual(out, { calls: 1, counted: 1, holes: [4, false, true, false, 'function'] });
+});
+
+test('RPC calls carrying functions work with setters on Array.prototype\'s indices and a replaced push()', async () => {
+  // The runtime grew its lists of markers, references and stubs through them (workerd's RPC is
+  // native): the call threw the setter's error.
+  const out = await getJson('bystander', 'rpc', '/rpc-poisoned');
+  assert.deepEqual(out, { answer: 'called other 2 back' });
+});
+
 // SQLite's write-ahead-log checksum: pairs of 32-bit words, running from the previous value.
 function walChecksum(buf, start, end, sums, littleEndian) {
   let [s0, s1] = sums;

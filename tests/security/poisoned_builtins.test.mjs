@@ -3,9 +3,12 @@
 // in a clean isolate (workerd's classes are native and unaffected). The prelude's Headers once
 // filled its list with push(), so that a setter on Array.prototype[0] made
 // `new Response('x', {headers: {...}})` throw; Response.clone() called the stream's own tee(),
-// and a stub's fetch() read the request through its replaceable members.
+// and a stub's fetch() read the request through its replaceable members. FormData (its methods,
+// multipart and urlencoded parsing and serialization), MIME type parsing (`blob()`'s type) and
+// TextDecoder's streaming, TextEncoderStream and TextDecoderStream called String, RegExp, Map,
+// Array and typed-array members or the classes' own methods as user code left them.
 // Not covered yet: whatwg-url's parser, which Request runs on a URL it has not seen (this test's
-// URLs are first parsed by the clean run), and the other classes README "Known differences from
+// URLs are first parsed by the clean run), and the other parts README "Known differences from
 // workerd" lists.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +40,7 @@ async function run(poison) {
   return res.json();
 }
 
-test('poisoned built-ins change nothing in Headers, Request, Response, bodies and stub.fetch()', async () => {
+test('poisoned built-ins change nothing in Headers, Request, Response, bodies, stub.fetch(), FormData and TextDecoder', async () => {
   const clean = await run('none');
   assert.deepEqual(clean, {
     headers: 'b, e|d|null',
@@ -48,9 +51,26 @@ test('poisoned built-ins change nothing in Headers, Request, Response, bodies an
     blob: '4 text/plain stuv tu stuv',
     request: 'qqqq',
     'stub-fetch': '200 1 echo:ping echo:ping',
+    'form-data': '2 12 x false true f %22q%22.txt text/plain 3 xyz aabfaabf',
+    'form-multipart': 'v1 a.txt Text/Plain 10 file\r\nbody',
+    'form-urlencoded': '1|A%zz|2 3||\uFFFD',
+    'blob-type': 'text/html text/plain',
+    file: 'n.bin application/x 4 7 bc',
+    'text-decoder': 'a\u20acb a\u{1F600}\uFFFD \u20ac\u00e9 utf-8 utf-16le',
+    'text-streams': 'x\u00e9y 150.915.98.80.1415.1115.1113.',
   });
   for (const poison of POISONS) {
-    assert.deepEqual(await run(poison), clean, poison);
+    const answer = await run(poison);
+    if (poison === 'promise-then') {
+      // web-streams-polyfill's TransformStream resolves promises with promises, which looks `then`
+      // up on them (README "Known differences from workerd"): only the encoding streams' own code
+      // is made safe so far, so that step is left out here.
+      delete answer['text-streams'];
+      const { 'text-streams': _, ...rest } = clean;
+      assert.deepEqual(answer, rest, poison);
+      continue;
+    }
+    assert.deepEqual(answer, clean, poison);
   }
   // And clean again, after the last poison is taken away.
   assert.deepEqual(await run('none'), clean);

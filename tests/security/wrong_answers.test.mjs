@@ -66,6 +66,7 @@ test('storage, SQL and WebCrypto refuse arguments of the wrong type or range wit
       listLimit2p31: range,
       listLimitMax: 'Map(0)',
       listLimitInfinity: 'TypeError: List limit must be positive.',
+      listLimitBigInt: 'TypeError: Cannot convert a BigInt value to a number',
       alarmString: "TypeError: Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.",
       alarmTrue: "TypeError: Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.",
       alarmNaN: 'TypeError: The value cannot be converted because it is not a valid Date.',
@@ -82,6 +83,10 @@ test('storage, SQL and WebCrypto refuse arguments of the wrong type or range wit
       aesKeyLength2p32plus128: range,
       pbkdf2Iterations2p32plus1: range,
       gcmTagLength2p32plus128: range,
+      // Answered as with the built-ins in place.
+      replacedGlobals: {
+        listReverse: 'ba', sqlProtoColumn: true, getMany: 'a=1 b=2 ', putMany: '3 4', sqlBindings: 3, kvList: 'kv=1 true',
+      },
     });
   } finally {
     await server.stop();
