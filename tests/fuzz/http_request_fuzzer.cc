@@ -258,8 +258,7 @@ void CheckResponsePath(const std::string& body) {
     std::string name = line.substr(0, colon);
     std::string value = line.substr(colon + 1);
     if (name == ":reason") {
-      reason = value;
-      if (dorm::net::IsValidReasonPhrase(value)) res.reason(value);
+      reason = value;  // the last one counts
       continue;
     }
     fields.emplace_back(name, value);
@@ -284,6 +283,8 @@ void CheckResponsePath(const std::string& body) {
     }
     sent.emplace(after_last_same, std::move(name), std::move(value));
   }
+  // A reason phrase that cannot be sent is replaced by the status's standard one.
+  if (dorm::net::IsValidReasonPhrase(reason)) res.reason(reason);
   std::string head;
   std::optional<std::string> refusal = dorm::net::AppendResponseHead(
       200, reason, fields, /*keep_alive=*/true, dorm::net::BodyFraming::kContentLength, 2, &head);
@@ -305,7 +306,23 @@ void CheckResponsePath(const std::string& body) {
   // Content-Length and Connection), an empty line and the body. A CR, LF or NUL that got through
   // would show as an extra or a broken line.
   std::string bytes = head + "ok";
-  if (bytes != written.str()) Fail("the head writer's bytes differ from Beast's");
+  if (bytes != written.str()) {
+    auto shown = [](const std::string& text) {
+      std::string out;
+      for (unsigned char c : text) {
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+          out += static_cast<char>(c);
+        } else {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+          out += escaped;
+        }
+      }
+      return out;
+    };
+    Fail("the head writer's bytes differ from Beast's: " + shown(bytes) + " against " +
+         shown(written.str()));
+  }
   std::vector<std::string> lines;
   size_t at = 0;
   for (;;) {
