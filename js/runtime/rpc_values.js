@@ -329,7 +329,7 @@ export function encodeRpcValue(value, forResult, argStubs = null) {
     }
     if (!SetPrototypeHas(received, stub)) return;
     if (retained === null) retained = newList();
-    retained[retained.length] = WeakMapPrototypeGet(stubRefs, stub).capId;
+    retained[retained.length] = exportName(WeakMapPrototypeGet(stubRefs, stub));
   };
   // A stream's place among the message's channels, its channel opened and the stream locked.
   const channel = (stream) => {
@@ -412,7 +412,7 @@ export function encodeRpcValue(value, forResult, argStubs = null) {
         table.results++;
         trimResultExports(table);
       }
-      exported[exported.length] = [table, capId];
+      exported[exported.length] = [table, capId, self];
       ref = [self[1], self[2], self[3], capId, kind];
     }
     if (ref[4] === 'f' || ref[4] === 't' || ref[4] === 'd') objectRefs = true;
@@ -532,16 +532,16 @@ function trimResultExports(table) {
   }
 }
 
-// Releases what this side exported for a call that has returned or thrown, except the capIds in
+// Releases what this side exported for a call that has returned or thrown, except those named in
 // `retained` (what the callee dup()ed or returned: kept until each of those stubs is disposed,
-// like a result's exports, one holder per time the capId is named): an RpcTarget's own
+// like a result's exports, one holder per time the export is named): an RpcTarget's own
 // Symbol.dispose runs, as workerd disposes a call's parameters.
 export function releaseExported(exported, retained = null) {
   if (exported === null) return;
   for (let i = 0; i < exported.length; i++) {
     const table = exported[i][0];
     const capId = exported[i][1];
-    const holders = retained === null ? 0 : listCount(retained, capId);
+    const holders = retained === null ? 0 : namedCount(retained, exported[i][2], capId);
     if (holders !== 0) {
       const entry = MapPrototypeGet(table.entries, capId);
       if (entry !== undefined && !entry.result) {
@@ -562,16 +562,29 @@ export function dropExported(exported) {
   for (let i = 0; i < exported.length; i++) dropExport(exported[i][0], exported[i][1]);
 }
 
-function listCount(list, item) {
+// [className, idHex, name, capId] of the export the stub reference `ref` refers to: what an
+// answer's `retained` lists (the capId alone would also name another object's export that a
+// stub the caller sent refers to).
+function exportName(ref) {
+  return [ref.className, ref.idHex, ref.name, ref.capId];
+}
+
+// How many entries of `retained` (from the wire: any shape) name export `capId` of the object
+// at `self` (native.currentObject()).
+function namedCount(retained, self, capId) {
   let count = 0;
-  for (let i = 0; i < list.length; i++) {
-    if (list[i] === item) count++;
+  for (let i = 0; i < retained.length; i++) {
+    const named = retained[i];
+    if (ArrayIsArray(named) && named.length === 4 && named[3] === capId && named[0] === self[1] &&
+        named[1] === self[2] && named[2] === self[3]) {
+      count++;
+    }
   }
   return count;
 }
 
-// The capIds of the stubs received as a call's arguments (`stubs`) that the callee still holds
-// dup()s of when the call returns; null when none.
+// The names (exportName) of the stubs received as a call's arguments (`stubs`) that the callee
+// still holds dup()s of when the call returns; null when none.
 function retainedCaps(stubs) {
   if (stubs === null) return null;
   let retained = null;
@@ -579,14 +592,15 @@ function retainedCaps(stubs) {
     const ref = WeakMapPrototypeGet(stubRefs, stubs[i]);
     if (ref === undefined || ref.shared.count - (ref.disposed ? 0 : 1) <= 0) continue;
     if (retained === null) retained = newList();
-    retained[retained.length] = ref.capId;
+    retained[retained.length] = exportName(ref);
   }
   return retained;
 }
 
 // Turns the message encodeRpcValue made, decoded by the runtime, back into the value. Returns
 // [value, stubs, retained]: `stubs` lists the stubs made for the references in it (null when
-// none), `retained` the capIds of the caller's exports that the callee keeps (an answer's).
+// none), `retained` the names (exportName) of the exports that the callee keeps or returned of
+// its arguments (an answer's).
 // `channels` are the stub body ids of the streams that came with it (in marker order); those no
 // marker claims, or all of them if the message cannot be read, are cancelled. `sent` (an answer's:
 // encodeRpcValue's `sent` of its call) lists the stubs this side sent in the call: a reference
