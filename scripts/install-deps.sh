@@ -58,9 +58,11 @@ if [ ! -f "$libnode/usr/include/node/v8.h" ] || [ ! -e "$libnode/usr/lib/x86_64-
   rm -rf "$tmp"
 fi
 
-# npm packages: the prelude's standards libraries, bundled into the binary (js/), and what the
-# end-to-end tests drive the server with (tests/: the reference MCP client, a WebSocket client and
-# a browser driver). (bench/run.sh installs workerd for itself.)
+# npm packages: the prelude's standards libraries, bundled into the binary, and the esbuild that
+# deploys run, whose path the build fixes into the binary (js/; Debian's esbuild above bundles the
+# prelude but cannot lower `using` declarations in tenant code), and what the end-to-end tests
+# drive the server with (tests/: the reference MCP client, a WebSocket client and a browser
+# driver). (bench/run.sh installs workerd for itself.)
 for dir in js tests; do
   if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" -o "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "install-deps: npm ci in $dir"

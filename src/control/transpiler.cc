@@ -132,7 +132,18 @@ std::string DescribeEsbuildError(const std::string& stderr_text) {
   return "Syntax error at " + place + ": " + message;
 }
 
-std::string EsbuildPath() { return getenv("DORM_ESBUILD") ? getenv("DORM_ESBUILD") : "esbuild"; }
+// The esbuild that deploys run: $DORM_ESBUILD when set; else the one pinned in js/package.json,
+// which the build's `npm ci` in js/ installed at a path fixed when the build was configured
+// (DORM_BUNDLED_ESBUILD); else `esbuild` from PATH (a binary moved away from its checkout). The
+// pinned one matters: V8 10.2 cannot parse `using` declarations and older esbuild releases
+// (Debian 12's 0.17) refuse them instead of lowering them to try/finally as Wrangler's does.
+std::string EsbuildPath() {
+  if (const char* from_env = getenv("DORM_ESBUILD")) return from_env;
+#ifdef DORM_BUNDLED_ESBUILD
+  if (access(DORM_BUNDLED_ESBUILD, X_OK) == 0) return DORM_BUNDLED_ESBUILD;
+#endif
+  return "esbuild";
+}
 
 // The Node.js modules a bundle require()s (CommonJS packages: esbuild leaves `__require("events")`
 // calls to the externals, which throw "Dynamic require ... is not supported" unless a `require`

@@ -1,7 +1,8 @@
 // Differential check of calls between objects: the classes of tests/e2e/fixtures/rpc/ (Target,
-// Plain, Caller), unmodified, on workerd and on Dorm; every scenario of caller.js runs in a Caller
-// object on both and the JSON answers are compared (ids normalised), allow-list
-// known-differences-rpc.json (harness.mjs: options, exit status).
+// Plain, Caller, UsingCaller), unmodified, on workerd and on Dorm; every scenario of caller.js runs
+// in a Caller object on both (`using` in a UsingCaller object: Dorm's deploy lowers the
+// declarations, workerd parses them) and the JSON answers are compared (ids normalised),
+// allow-list known-differences-rpc.json (harness.mjs: options, exit status).
 //
 //   node tests/diff/rpc.mjs [--keep] [--only scenario,...] [--dorm PATH] [--workerd-only]
 
@@ -19,6 +20,7 @@ const CLASSES = [
   { file: 'target.js', className: 'Target', name: 'target', binding: 'TARGET' },
   { file: 'plain.js', className: 'Plain', name: 'plain', binding: 'PLAIN' },
   { file: 'caller.js', className: 'Caller', name: 'caller', binding: 'CALLER' },
+  { file: 'using.js', className: 'UsingCaller', name: 'using-caller', binding: 'USING_CALLER' },
 ];
 
 // [scenario, query, caller instance]: run in this order (some depend on earlier ones).
@@ -37,8 +39,10 @@ const SCENARIOS = [
   ['requestArg', ''], ['requestArgStream', ''], ['requestEncodeManual', ''], ['requestEncodeAutomatic', ''],
   ['requestEncodeMade', ''], ['responseArg', ''], ['responseResult', ''], ['headersResult', ''],
   ['domExceptionArg', ''], ['writableArg', ''], ['writableArgString', ''], ['fetchStream', ''], ['fetchStreamFails', ''], ['fetchUploadStream', ''], ['order', 'name=ordered&n=50'], ['writeThenCall', 'name=gated'], ['self', 'depth=3'], ['reset', ''], ['afterReset', ''],
-  ['spread', 'prefix=load&objects=10&rounds=3'],
+  ['spread', 'prefix=load&objects=10&rounds=3'], ['using', ''],
 ];
+// Scenarios answered by another class than Caller: their path.
+const PATHS = { using: '/_do/using-caller/u1' };
 
 const opt = diffOptions(SCENARIOS.map(([name]) => name));
 const scenarios = opt.only ? SCENARIOS.filter(([n]) => opt.only.includes(n)) : SCENARIOS;
@@ -51,7 +55,8 @@ for (const [name] of scenarios) {
 }
 
 async function call(server, scenario, query) {
-  return answerOf(`${server.baseUrl}/_do/caller/c1/${scenario}${query ? `?${query}` : ''}`);
+  const where = PATHS[scenario] ?? `/_do/caller/c1/${scenario}`;
+  return answerOf(`${server.baseUrl}${where}${query ? `?${query}` : ''}`);
 }
 
 async function runAll(server) {

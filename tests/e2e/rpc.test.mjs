@@ -1,8 +1,9 @@
 // Calls between objects of one app: namespaces in `env` (ids as Cloudflare makes them, with its
 // error texts), JavaScript RPC (structured-clone arguments and results, errors rethrown with
 // `remote`, Cloudflare's reserved-name and missing-method errors, classes not extending
-// DurableObject refused), stub.fetch(), calls in order from one stub (E-order), an object calling
-// itself, a callee reset mid-call, and many calls across threads at once.
+// DurableObject refused), `using` declarations, stub.fetch(), calls in order from one stub
+// (E-order), an object calling itself, a callee reset mid-call, and many calls across threads at
+// once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture } from './lib/dorm.mjs';
@@ -140,6 +141,21 @@ test('RpcTarget stubs: methods, getters, dispose, and use after dispose', async 
   });
   // An RpcTarget passed as an argument: the callee's calls and property reads run in the caller.
   assert.deepEqual(await scenario('targetArg'), { result: { total: 8, viaGetter: 8 } });
+});
+
+test('`using` declarations deploy, and leaving their block disposes the stub and the result', async () => {
+  // Deployed here, not with the other fixtures: a bundler that does not lower `using` refuses it.
+  await server.deploy(fixture('rpc/using.js'));
+  const res = await server.request('/_do/using-caller/u1');
+  assert.equal(res.status, 200, res.text);
+  const disposed = 'Error: RPC stub used after being disposed.';
+  assert.deepEqual(res.json(), {
+    inBlock: { increment: 7, plus: 6 },
+    // The callee's RpcTarget ran its [Symbol.dispose]() when the block left.
+    disposals: 1,
+    counterAfter: disposed,
+    resultAfter: disposed,
+  });
 });
 
 test('promise pipelining: calls and property reads on a result not yet awaited', async () => {

@@ -18,10 +18,10 @@ const { createCryptoNatives } = require('./fake_crypto_natives.js');
 
 const jsDir = path.resolve(__dirname, '../../js');
 
+// The esbuild on PATH, as CMakeLists.txt bundles the prelude with it (js/node_modules has a newer
+// one, which deploys use for tenant code: it would build a prelude other than the one shipped).
 function findEsbuild() {
-  if (process.env.ESBUILD) return process.env.ESBUILD;
-  const local = path.join(jsDir, 'node_modules/.bin/esbuild');
-  return fs.existsSync(local) ? local : 'esbuild';
+  return process.env.ESBUILD || 'esbuild';
 }
 
 let bundleSource = null;
