@@ -1,0 +1,304 @@
+// The built-ins npm whatwg-url, tr46, webidl-conversions and punycode call, captured when the
+// prelude loads. The prelude bundles those libraries rewritten (js/build/url_library.mjs): each
+// call of a built-in method they make (`x.push(y)`, `s.charCodeAt(i)`, `re.test(s)`,
+// `Object.defineProperty(...)`), each `for...of`, each array destructuring and spread becomes a
+// call of a function below, so that a URL or URLSearchParams gives the same answers whatever user
+// code did to Array.prototype, String.prototype, RegExp.prototype, Map, Set, iterators or
+// Function.prototype (workerd's are native).
+//
+// Contract: `methods[name](receiver, ...args)` behaves as `receiver[name](...args)` did in a clean
+// isolate when the receiver is a string, number, array, typed array, RegExp, Map or Set; on any
+// other receiver (the libraries' own objects and modules) it looks the method up and calls it as
+// the original code did. `statics['Array.from']` etc. are the functions as they were at load.
+// `iterate(value)` is what `for...of` iterates; none of these throw other than as the built-in
+// they stand for would.
+import {
+  ArrayIsArray, ObjectDefineProperty, ObjectGetPrototypeOf, ReflectApply, ReflectGet, ReflectHas,
+  RegExpPrototypeExec, TypedArrayByteLength, TypedArrayLength, Uint8ArrayCtor, uncurryThis,
+} from './primordials.js';
+
+const ArrayPrototype = Array.prototype;
+const StringPrototype = String.prototype;
+const RegExpPrototype = RegExp.prototype;
+const MapPrototype = Map.prototype;
+const SetPrototype = Set.prototype;
+const NumberPrototype = Number.prototype;
+const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
+const stringCodePointAt = uncurryThis(StringPrototype.codePointAt);
+const mapEntries = uncurryThis(MapPrototype.entries);
+const setValues = uncurryThis(SetPrototype.values);
+const iteratorNext = uncurryThis(ObjectGetPrototypeOf(new Map().entries()).next);
+const setIteratorNext = uncurryThis(ObjectGetPrototypeOf(new Set().values()).next);
+const fromCodePoint = String.fromCodePoint;
+const { max: MathMax, min: MathMin, trunc: MathTrunc } = Math;
+
+function isTypedArray(value) {
+  return value !== null && typeof value === 'object' && ObjectGetPrototypeOf(ObjectGetPrototypeOf(value)) === TypedArrayPrototype;
+}
+
+// Appends without [[Set]]: a setter user code put on Array.prototype's (or Object.prototype's)
+// index would run for an index the array does not have yet.
+function append(list, value) {
+  const index = list.length;
+  if (ReflectHas(ArrayPrototype, index)) {
+    ObjectDefineProperty(list, index, {
+      __proto__: null, value, writable: true, enumerable: true, configurable: true,
+    });
+  } else {
+    list[index] = value;
+  }
+}
+
+// name -> the captured method for each kind of receiver that has it.
+const kinds = [
+  ['string', StringPrototype], ['array', ArrayPrototype], ['typed', TypedArrayPrototype],
+  ['regexp', RegExpPrototype], ['map', MapPrototype], ['set', SetPrototype], ['number', NumberPrototype],
+];
+
+function kindOf(value) {
+  switch (typeof value) {
+    case 'string': return 'string';
+    case 'number': return 'number';
+    case 'object': {
+      if (value === null) return null;
+      if (ArrayIsArray(value)) return 'array';
+      const proto = ObjectGetPrototypeOf(value);
+      if (proto === RegExpPrototype) return 'regexp';
+      if (proto === MapPrototype) return 'map';
+      if (proto === SetPrototype) return 'set';
+      if (proto !== null && ObjectGetPrototypeOf(proto) === TypedArrayPrototype) return 'typed';
+      return null;
+    }
+    default: return null;
+  }
+}
+
+// RegExp methods that would look `exec` up on the regular expression, done with the captured exec.
+function regexpTest(re, string) {
+  return RegExpPrototypeExec(re, `${string}`) !== null;
+}
+
+function stringSearch(string, pattern) {
+  if (kindOf(pattern) !== 'regexp') return ReflectApply(StringPrototype.search, string, [pattern]);
+  const previous = pattern.lastIndex;
+  pattern.lastIndex = 0;
+  const match = RegExpPrototypeExec(pattern, string);
+  pattern.lastIndex = previous;
+  return match === null ? -1 : match.index;
+}
+
+const stringReplace = uncurryThis(StringPrototype.replace);
+const stringIndexOf = uncurryThis(StringPrototype.indexOf);
+const stringSlice = uncurryThis(StringPrototype.slice);
+
+// Only what the libraries do: a replacement string without `$` patterns.
+function replaceWithRegExp(string, pattern, replacement) {
+  if (kindOf(pattern) !== 'regexp' || typeof replacement !== 'string' || stringIndexOf(replacement, '$') !== -1) {
+    return stringReplace(string, pattern, replacement);
+  }
+  const global = pattern.global;
+  let out = '';
+  let from = 0;
+  pattern.lastIndex = 0;
+  for (;;) {
+    const match = RegExpPrototypeExec(pattern, string);
+    if (match === null) break;
+    const matched = match[0];
+    out += stringSlice(string, from, match.index) + replacement;
+    from = match.index + matched.length;
+    if (!global) break;
+    if (matched === '') pattern.lastIndex = from + 1;
+  }
+  if (global) pattern.lastIndex = 0;
+  return out + stringSlice(string, from);
+}
+
+const special = {
+  __proto__: null,
+  'array push'(list, ...items) {
+    for (let i = 0; i < items.length; i++) append(list, items[i]);
+    return list.length;
+  },
+  'regexp test': regexpTest,
+  // %TypedArray%.prototype.slice would look `constructor` up for its species: the libraries slice
+  // only Uint8Arrays, copied here by index.
+  'typed slice'(bytes, start, end) {
+    const length = TypedArrayLength(bytes);
+    const relative = (value, fallback) => {
+      if (value === undefined) return fallback;
+      const n = MathTrunc(+value) || 0;
+      return n < 0 ? MathMax(length + n, 0) : MathMin(n, length);
+    };
+    const from = relative(start, 0);
+    const count = MathMax(relative(end, length) - from, 0);
+    const out = new Uint8ArrayCtor(count);
+    for (let i = 0; i < count; i++) out[i] = bytes[from + i];
+    return out;
+  },
+  'string search': stringSearch,
+  'string replace': replaceWithRegExp,
+  // Typed arrays' `length`/`byteLength` are read with the captured getters (index: 'length').
+};
+
+// The method each kind of receiver has by that name, as it was at load (or a replacement above).
+function capturedFor(kind, name) {
+  const fn = special[`${kind} ${name}`];
+  if (fn !== undefined) return fn;
+  let proto = null;
+  for (let i = 0; i < kinds.length; i++) if (kinds[i][0] === kind) proto = kinds[i][1];
+  const original = proto[name];
+  return typeof original === 'function' ? original : null;
+}
+
+// Called once per method name the rewrite found, while the prelude loads. Special functions take
+// the receiver first; captured originals are applied to it.
+function makeMethod(name) {
+  const byKind = { __proto__: null };
+  const first = { __proto__: null };
+  for (const [kind] of kinds) {
+    byKind[kind] = capturedFor(kind, name);
+    first[kind] = special[`${kind} ${name}`] !== undefined;
+  }
+  return function method(receiver, ...args) {
+    const kind = kindOf(receiver);
+    const fn = kind === null ? null : byKind[kind];
+    if (fn === null) return ReflectApply(ReflectGet(Object(receiver), name), receiver, args);
+    if (first[kind]) return ReflectApply(fn, undefined, prepend(receiver, args));
+    return ReflectApply(fn, receiver, args);
+  };
+}
+
+// [head, ...list] without an iterator or [[Set]] on a new index.
+function prepend(head, list) {
+  const out = [head];
+  for (let i = 0; i < list.length; i++) append(out, list[i]);
+  return out;
+}
+
+export const methods = { __proto__: null };
+
+export function defineMethods(names) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (!(name in methods)) methods[name] = makeMethod(name);
+  }
+}
+
+// Functions called through the libraries' Function objects: `f.call(t, ...a)`, `f.apply(t, a)`,
+// `f.bind(t)`. Function.prototype's members may be replaced.
+const functionBind = Function.prototype.bind;
+methods.call = (fn, self, ...args) => (typeof fn === 'function' ? ReflectApply(fn, self, args)
+  : ReflectApply(ReflectGet(Object(fn), 'call'), fn, prepend(self, args)));
+methods.apply = (fn, self, args) => (typeof fn === 'function' ? ReflectApply(fn, self, args ?? [])
+  : ReflectApply(ReflectGet(Object(fn), 'apply'), fn, [self, args]));
+methods.bind = (fn, self, ...args) => ReflectApply(functionBind, fn, prepend(self, args));
+
+// `Array.from`, `Object.defineProperty`, `Reflect.ownKeys`, `String.fromCodePoint`... as at load.
+export const statics = { __proto__: null };
+for (const [prefix, namespace] of [
+  ['Array', Array], ['Object', Object], ['String', String], ['Reflect', Reflect], ['Number', Number],
+  ['Math', Math], ['JSON', JSON], ['Symbol', Symbol],
+]) {
+  const keys = Reflect.ownKeys(namespace);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (typeof key !== 'string') continue;
+    const descriptor = Reflect.getOwnPropertyDescriptor(namespace, key);
+    if (typeof descriptor.value === 'function') statics[`${prefix}.${key}`] = descriptor.value;
+  }
+}
+// Array.from calls its items' iterator: a list of an array's, string's or typed array's items
+// gathered by index instead.
+statics['Array.from'] = (items, mapFn) => {
+  const out = [];
+  let i = 0;
+  for (const item of iterate(items)) {
+    append(out, mapFn === undefined ? item : mapFn(item, i));
+    i++;
+  }
+  return out;
+};
+
+// A typed array's length and byteLength (the libraries read them as properties).
+export function lengthOf(value) {
+  return isTypedArray(value) ? TypedArrayLength(value) : value.length;
+}
+export function byteLengthOf(value) {
+  return isTypedArray(value) ? TypedArrayByteLength(value) : value.byteLength;
+}
+
+function* items(list, length) {
+  for (let i = 0; i < length; i++) yield list[i];
+}
+
+function* codePoints(string) {
+  for (let i = 0; i < string.length; i++) {
+    const c = stringCodePointAt(string, i);
+    if (c > 0xffff) {
+      yield fromCodePoint(c);
+      i++;
+    } else {
+      yield string[i];
+    }
+  }
+}
+
+function* entriesOf(iterator, next) {
+  for (;;) {
+    const result = next(iterator);
+    if (result.done) return;
+    yield result.value;
+  }
+}
+
+// What `for (x of value)` iterates, `[...value]` spreads and `Array.from(value)` gathers.
+export function iterate(value) {
+  switch (kindOf(value)) {
+    case 'array': return items(value, value.length);
+    case 'typed': return items(value, TypedArrayLength(value));
+    case 'string': return codePoints(value);
+    case 'map': return entriesOf(mapEntries(value), iteratorNext);
+    case 'set': return entriesOf(setValues(value), setIteratorNext);
+    default: return value;
+  }
+}
+
+// A list's (or string's) own indices on an object without a prototype, for array destructuring.
+export function indices(value) {
+  return { __proto__: null, ...value };
+}
+
+// A string's code points, by index, on an object without a prototype: the URL parser reads its
+// input one past the end, which must give undefined.
+export function codePointList(string) {
+  const out = { __proto__: null, length: 0 };
+  for (let i = 0; i < string.length; i++) {
+    const c = stringCodePointAt(string, i);
+    out[out.length++] = c;
+    if (c > 0xffff) i++;
+  }
+  return out;
+}
+
+// `String.fromCodePoint(...list)`.
+export function fromCodePoints(list) {
+  return ReflectApply(fromCodePoint, undefined, list);
+}
+
+// `[...value]` as a new array.
+export function spread(value) {
+  const out = [];
+  for (const item of iterate(value)) append(out, item);
+  return out;
+}
+
+// An array's entries() for `for (const [i, x] of list.entries())`.
+methods.entries = (receiver, ...args) => {
+  if (ArrayIsArray(receiver)) {
+    return (function* arrayEntries() {
+      for (let i = 0; i < receiver.length; i++) yield [i, receiver[i]];
+    }());
+  }
+  if (kindOf(receiver) === 'map') return entriesOf(mapEntries(receiver), iteratorNext);
+  return ReflectApply(ReflectGet(Object(receiver), 'entries'), receiver, args);
+};
