@@ -209,7 +209,19 @@ function rewrite(source, file) {
     source = `${source.slice(0, found.index)}...__dormUrl.iterate(${found[1]})${after}`;
   }
   const names = [...used].filter((name) => !['call', 'apply', 'bind', 'entries'].includes(name));
-  return `const __dormUrl = require(${JSON.stringify(helpers)});\n__dormUrl.defineMethods(${JSON.stringify(names)});\n${source}`;
+  // Each helper is read once, into a constant of the module (a call then costs no lookup).
+  const constants = new Map();
+  source = source.replace(/__dormUrl\.(?:methods\.([\w$]+)|statics\["([\w$.]+)"\]|([\w$]+))/g, (all, method, fn, helper) => {
+    const name = method !== undefined ? `__dormMethod_${method}`
+      : fn !== undefined ? `__dormStatic_${fn.replace('.', '_')}` : `__dorm_${helper}`;
+    constants.set(name, all);
+    return name;
+  });
+  const header = [...constants].map(([name, value]) => `const ${name} = ${value};`).join('\n');
+  // After a "use strict" directive, which must stay first.
+  const strict = /^("use strict"|'use strict');\n/.exec(source)?.[0] ?? '';
+  return `${strict}const __dormUrl = require(${JSON.stringify(helpers)});\n`
+    + `__dormUrl.defineMethods(${JSON.stringify(names)});\n${header}\n${source.slice(strict.length)}`;
 }
 
 const output = process.argv[2];

@@ -227,8 +227,26 @@ export function byteLengthOf(value) {
   return isTypedArray(value) ? TypedArrayByteLength(value) : value.byteLength;
 }
 
-function* items(list, length) {
-  for (let i = 0; i < length; i++) yield list[i];
+// An iterator over a list's first `length` items by index; its methods are the prelude's own.
+class ListIterator {
+  constructor(list, length) {
+    this.list = list;
+    this.length = length;
+    this.index = 0;
+  }
+
+  [Symbol.iterator]() {
+    return this;
+  }
+
+  next() {
+    const index = this.index;
+    if (index < this.length) {
+      this.index = index + 1;
+      return { value: this.list[index], done: false };
+    }
+    return { value: undefined, done: true };
+  }
 }
 
 function* codePoints(string) {
@@ -254,8 +272,8 @@ function* entriesOf(iterator, next) {
 // What `for (x of value)` iterates, `[...value]` spreads and `Array.from(value)` gathers.
 export function iterate(value) {
   switch (kindOf(value)) {
-    case 'array': return items(value, value.length);
-    case 'typed': return items(value, TypedArrayLength(value));
+    case 'array': return new ListIterator(value, value.length);
+    case 'typed': return new ListIterator(value, TypedArrayLength(value));
     case 'string': return codePoints(value);
     case 'map': return entriesOf(mapEntries(value), iteratorNext);
     case 'set': return entriesOf(setValues(value), setIteratorNext);
@@ -291,6 +309,15 @@ export function spread(value) {
   for (const item of iterate(value)) append(out, item);
   return out;
 }
+
+// push() on the libraries' arrays (a constructor's argument list on every `new URL()`): one item
+// appended without a rest array.
+const pushAny = makeMethod('push');
+methods.push = function push(list, item) {
+  if (arguments.length !== 2 || !ArrayIsArray(list)) return ReflectApply(pushAny, undefined, arguments);
+  append(list, item);
+  return list.length;
+};
 
 // An array's entries() for `for (const [i, x] of list.entries())`.
 methods.entries = (receiver, ...args) => {
