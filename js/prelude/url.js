@@ -11,7 +11,7 @@ import { blobInternals } from './blob.js';
 import { HOST_REFUSED, newFieldlessHostObject, refusalMessage } from './host_object.js';
 import {
   MapCtor, MapPrototypeClear, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, ObjectGetPrototypeOf,
-  ReflectApply, RegExpPrototypeExec,
+  RegExpPrototypeExec,
 } from './primordials.js';
 import { inspectCustom } from './webidl.js';
 
@@ -22,19 +22,19 @@ import { inspectCustom } from './webidl.js';
 for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrapper, 'URLSearchParams']]) {
   const setup = wrapperModule.setup;
   const message = refusalMessage(name);
-  // Arguments passed on with Reflect.apply: a spread would run Array.prototype[Symbol.iterator].
-  wrapperModule.setup = function setupHostObject(wrapper) {
-    arguments[0] = newFieldlessHostObject(ObjectGetPrototypeOf(wrapper), HOST_REFUSED, message);
-    return ReflectApply(setup, undefined, arguments);
-  };
+  // setup's four parameters passed on by name: a spread would run Array.prototype[Symbol.iterator]
+  // (and an undefined argument takes setup's default as a missing one does).
+  wrapperModule.setup = (wrapper, globalObject, constructorArgs, privateData) => setup(
+    newFieldlessHostObject(ObjectGetPrototypeOf(wrapper), HOST_REFUSED, message), globalObject, constructorArgs,
+    privateData);
 }
 
 // workerd's text for a URL (or base URL) that does not parse; the library names the input.
 {
   const setup = URLWrapper.setup;
-  URLWrapper.setup = function setupWithWorkerdErrors() {
+  URLWrapper.setup = (wrapper, globalObject, constructorArgs, privateData) => {
     try {
-      return ReflectApply(setup, undefined, arguments);
+      return setup(wrapper, globalObject, constructorArgs, privateData);
     } catch (error) {
       if (error instanceof TypeError && RegExpPrototypeExec(/^Invalid (base )?URL: /, error.message) !== null) {
         throw new TypeError('Invalid URL string.');
