@@ -17,6 +17,7 @@ import {
   RegExpPrototypeExec, TypedArrayByteLength, TypedArrayLength, Uint8ArrayCtor, uncurryThis,
 } from './primordials.js';
 
+const ObjectCtor = Object;
 const ArrayPrototype = Array.prototype;
 const StringPrototype = String.prototype;
 const RegExpPrototype = RegExp.prototype;
@@ -162,7 +163,7 @@ function makeMethod(name) {
   return function method(receiver, ...args) {
     const kind = kindOf(receiver);
     const fn = kind === null ? null : byKind[kind];
-    if (fn === null) return ReflectApply(ReflectGet(Object(receiver), name), receiver, args);
+    if (fn === null) return ReflectApply(ReflectGet(ObjectCtor(receiver), name), receiver, args);
     if (first[kind]) return ReflectApply(fn, undefined, prepend(receiver, args));
     return ReflectApply(fn, receiver, args);
   };
@@ -188,9 +189,9 @@ export function defineMethods(names) {
 // `f.bind(t)`. Function.prototype's members may be replaced.
 const functionBind = Function.prototype.bind;
 methods.call = (fn, self, ...args) => (typeof fn === 'function' ? ReflectApply(fn, self, args)
-  : ReflectApply(ReflectGet(Object(fn), 'call'), fn, prepend(self, args)));
+  : ReflectApply(ReflectGet(ObjectCtor(fn), 'call'), fn, prepend(self, args)));
 methods.apply = (fn, self, args) => (typeof fn === 'function' ? ReflectApply(fn, self, args ?? [])
-  : ReflectApply(ReflectGet(Object(fn), 'apply'), fn, [self, args]));
+  : ReflectApply(ReflectGet(ObjectCtor(fn), 'apply'), fn, [self, args]));
 methods.bind = (fn, self, ...args) => ReflectApply(functionBind, fn, prepend(self, args));
 
 // `Array.from`, `Object.defineProperty`, `Reflect.ownKeys`, `String.fromCodePoint`... as at load.
@@ -327,5 +328,5 @@ methods.entries = (receiver, ...args) => {
     }());
   }
   if (kindOf(receiver) === 'map') return entriesOf(mapEntries(receiver), iteratorNext);
-  return ReflectApply(ReflectGet(Object(receiver), 'entries'), receiver, args);
+  return ReflectApply(ReflectGet(ObjectCtor(receiver), 'entries'), receiver, args);
 };
