@@ -120,6 +120,24 @@ const special = {
     for (let i = 0; i < items.length; i++) append(list, items[i]);
     return list.length;
   },
+  // Array.prototype.splice would [[Set]] the indices it moves items to (punycode inserts decoded
+  // code points with it): the list rebuilt here by appending.
+  'array splice'(list, start, deleteCount, ...items) {
+    const length = list.length;
+    const n = MathTrunc(+start) || 0;
+    const from = n < 0 ? MathMax(length + n, 0) : MathMin(n, length);
+    let count = 0;
+    if (arguments.length === 2) count = length - from;
+    else if (arguments.length > 2) count = MathMin(MathMax(MathTrunc(+deleteCount) || 0, 0), length - from);
+    const removed = [];
+    for (let i = 0; i < count; i++) append(removed, list[from + i]);
+    const tail = [];
+    for (let i = from + count; i < length; i++) append(tail, list[i]);
+    list.length = from;
+    for (let i = 0; i < items.length; i++) append(list, items[i]);
+    for (let i = 0; i < tail.length; i++) append(list, tail[i]);
+    return removed;
+  },
   'regexp test': regexpTest,
   // %TypedArray%.prototype.slice would look `constructor` up for its species: the libraries slice
   // only Uint8Arrays, copied here by index.

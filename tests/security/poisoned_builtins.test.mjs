@@ -60,7 +60,7 @@ test('poisoned built-ins change nothing in Headers, Request, Response, bodies, s
     'text-decoder': 'a\u20acb a\u{1F600}\uFFFD \u20ac\u00e9 utf-8 utf-16le',
     'text-streams': 'x\u00e9y 150.915.98.80.1415.1115.1113.',
     url: 'https://ex.com:8080 https: ex.com:8080 ex.com 8080 /a/c%41 ?x=1&y=%20&x=3 1 true true true true',
-    'url-hosts': 'true true true true',
+    'url-hosts': 'true true true true true',
     'url-setters': 'true /x%20y/z ?a=b%20c 99 true null true /p',
     'url-search-params': 'a=1&a=%E2%82%AC+x&c=3+4%26&d=%C3%A9 1 2 true 4 a=1;a=\u20ac x;c=3 4&;d=\u00e9;aacdaacd '
       + 'http://h/?y=1&b=2+3 1',
