@@ -118,7 +118,9 @@ function exactly(source, pattern, replacement, count) {
 function rewrite(source, file) {
   const used = new Set();
   // Regular expression literals' methods: `/x/u.test(s)`.
-  source = source.replace(/(?<=[(!=&|,\s])(\/(?:\\.|\[(?:\\.|[^\]\\])*\]|[^/\\\n[*])(?:\\.|\[(?:\\.|[^\]\\])*\]|[^/\\\n[])*\/[a-z]*)\.(test|exec)\(/g,
+  // A literal: after `(`, `!`, `=`, `&`, `|`, `,` or a space; escapes and classes may hold `/`.
+  const literal = /(?<=[(!=&|,\s])(\/(?:\\.|\[(?:\\.|[^\]\\])*\]|[^/\\\n[*])(?:\\.|\[(?:\\.|[^\]\\])*\]|[^/\\\n[])*\/[a-z]*)/;
+  source = source.replace(new RegExp(`${literal.source}\\.(test|exec)\\(`, 'g'),
     (all, re, name) => {
       used.add(name);
       return `__dormUrl.methods.${name}(${re}, `;

@@ -34,7 +34,8 @@ const fromCodePoint = String.fromCodePoint;
 const { max: MathMax, min: MathMin, trunc: MathTrunc } = Math;
 
 function isTypedArray(value) {
-  return value !== null && typeof value === 'object' && ObjectGetPrototypeOf(ObjectGetPrototypeOf(value)) === TypedArrayPrototype;
+  return value !== null && typeof value === 'object'
+    && ObjectGetPrototypeOf(ObjectGetPrototypeOf(value)) === TypedArrayPrototype;
 }
 
 // Appends without [[Set]]: a setter user code put on Array.prototype's (or Object.prototype's)
@@ -156,7 +157,6 @@ const special = {
   },
   'string search': stringSearch,
   'string replace': replaceWithRegExp,
-  // Typed arrays' `length`/`byteLength` are read with the captured getters (index: 'length').
 };
 
 // The method each kind of receiver has by that name, as it was at load (or a replacement above).
