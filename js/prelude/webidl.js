@@ -3,9 +3,9 @@
 // so that every class reports misuse with the same kind of error.
 
 import {
-  DataViewBuffer, DataViewByteLength, DataViewByteOffset, ReflectApply, StringPrototypeCharCodeAt,
-  StringPrototypeSlice, TypeErrorCtor, TypedArrayBuffer, TypedArrayByteLength, TypedArrayByteOffset,
-  Uint8ArrayCtor, regExpMatches,
+  DataViewBuffer, DataViewByteLength, DataViewByteOffset, MathTrunc, NumberIsFinite, ReflectApply,
+  StringPrototypeCharCodeAt, StringPrototypeSlice, TypeErrorCtor, TypedArrayBuffer,
+  TypedArrayByteLength, TypedArrayByteOffset, Uint8ArrayCtor, regExpMatches,
 } from './primordials.js';
 
 // The key under which an object supplies its own console representation: Node's, which workerd
@@ -60,11 +60,12 @@ export function toByteString(value, context) {
   return s;
 }
 
-// Unary plus is ToNumber: it throws for symbols and BigInts, as WebIDL requires.
+// Unary plus is ToNumber: it throws for symbols and BigInts, as WebIDL requires. (The built-ins
+// are the captured ones: user code may replace the global Number or Math.)
 function integerPart(value) {
   const n = +value;
-  if (!Number.isFinite(n)) return 0;
-  return Math.trunc(n);
+  if (!NumberIsFinite(n)) return 0;
+  return MathTrunc(n);
 }
 
 export function toUnsignedShort(value) {
@@ -96,10 +97,10 @@ export function toWorkerdInt(value) {
 
 export function toEnforcedUnsignedLongLong(value, context) {
   const n = +value;
-  if (!Number.isFinite(n)) throw new TypeError(`${context}: the value is not a finite number.`);
-  const t = Math.trunc(n);
-  if (t < 0 || t > Number.MAX_SAFE_INTEGER) {
-    throw new TypeError(`${context}: the value is outside the range of unsigned long long.`);
+  if (!NumberIsFinite(n)) throw new TypeErrorCtor(`${context}: the value is not a finite number.`);
+  const t = MathTrunc(n);
+  if (t < 0 || t > 9007199254740991) {
+    throw new TypeErrorCtor(`${context}: the value is outside the range of unsigned long long.`);
   }
   return t + 0;
 }

@@ -11,7 +11,7 @@ import { bufferResponseBody } from './prelude_hooks.js';
 import { streamResponse } from './response_streams.js';
 import {
   GET_PROPERTY, cancelRpcStreams, decodeRpcValue, encodeRpcValue, expireStubs, isExportCall,
-  retainedCaps, runExportCall, startRpcStreams,
+  runExportCall, startRpcStreams,
 } from './rpc_values.js';
 
 const ObjectFreeze = Object.freeze;
@@ -221,7 +221,7 @@ export function deliverRpc(object, method, message, slot, eventId, unreadable, s
     (value) => {
       let encoded;
       try {
-        encoded = encodeRpcValue(value, true, retainedCaps(argStubs));
+        encoded = encodeRpcValue(value, true, argStubs);
       } catch (error) {
         fail(error);
         return;

@@ -96,10 +96,12 @@ function callWith(call, className, idHex, name, method, args) {
   let answer;
   let exported = null;
   let streams = null;
+  let sent = null;
   try {
     const encoded = encodeRpcValue(args, false);
     exported = encoded[1];
     streams = encoded[2];
+    sent = encoded[3];
     answer = call(className, idHex, name, method, encoded[0]);
   } catch (error) {
     dropExported(exported);
@@ -117,7 +119,7 @@ function callWith(call, className, idHex, name, method, args) {
     }
     let decoded;
     try {
-      decoded = decodeRpcValue(settled[2], settled[9]);
+      decoded = decodeRpcValue(settled[2], settled[9], sent);
     } catch (error) {
       releaseExported(exported);
       throw error;

@@ -8,7 +8,10 @@
 // returns (then the caller releases its exports: an RpcTarget's Symbol.dispose runs, unless the
 // callee kept a dup()); stubs received in a result work until the receiver
 // disposes them (`stub[Symbol.dispose]()`, `using`, or disposing the result that holds them), as
-// workerd's do. A Durable Object stub sent over RPC arrives as a stub of the same object.
+// workerd's do. A stub that a callee returns from its arguments is a new reference that the
+// caller holds until it disposes it, as on workerd: the export stays with its exporter (one holder
+// more), and a stub the caller sent comes back sharing that stub's reference (as a dup()). A
+// Durable Object stub sent over RPC arrives as a stub of the same object.
 //
 // A ReadableStream goes as a channel of its own (stub_bodies.js): the receiver reads what the
 // sender's stream yields as it comes, with backpressure, during the call and after it.
@@ -96,7 +99,9 @@ const RELEASE_CALL = '\0release';
 export const GET_PROPERTY = '\u0001';
 
 // ---------------------------------------------------------------------------------------------
-// Exports: per exporting object (its JS instance), capId → { target, kind, result }.
+// Exports: per exporting object (its JS instance), capId → { target, kind, result, holders }:
+// `holders` counts the references received by others that each release the export once (a
+// result's stub, each stub a callee retained or returned of a call's arguments).
 
 const exportTables = new WeakMapCtor();
 
@@ -117,8 +122,14 @@ function dropExport(table, capId) {
   return entry;
 }
 
-// Disposes what the receiver disposed: an RpcTarget's own Symbol.dispose runs, as on Cloudflare.
+// Disposes what the receiver disposed once no holder is left: an RpcTarget's own Symbol.dispose
+// runs, as on Cloudflare.
 function releaseExport(table, capId) {
+  const held = MapPrototypeGet(table.entries, capId);
+  if (held !== undefined && held.holders > 1) {
+    held.holders--;
+    return;
+  }
   const entry = dropExport(table, capId);
   if (entry === undefined || entry.kind !== 't') return;
   try {
@@ -282,19 +293,21 @@ function holdsReferences(value, seen) {
   return false;
 }
 
-// Encodes `value` for a call (the argument list) or an answer (with `retained`: see
-// retainedCaps). Returns [token, exported, streams]: the token of the encoded message
-// (native.encodeRpc), to be handed to the call or the answer in the same turn; `exported` lists
-// the [table, capId] this side exported for it (null when none); `streams` lists the
-// [channelId, reader] of the ReadableStreams in it (null when none), to be started with
-// startRpcStreams once the message is handed over (or given up with abandonRpcStreams if it was
-// not). `forResult` marks exports that live until the receiver disposes them rather than until
-// the call returns.
-export function encodeRpcValue(value, forResult, retained = null) {
+// Encodes `value` for a call (the argument list) or an answer (`forResult`, with `argStubs`, the
+// stubs the call's arguments brought: see retainedCaps). Returns [token, exported, streams, sent]:
+// the token of the encoded message (native.encodeRpc), to be handed to the call or the answer in
+// the same turn; `exported` lists the [table, capId] this side exported for it (null when none);
+// `streams` lists the [channelId, reader] of the ReadableStreams in it (null when none), to be
+// started with startRpcStreams once the message is handed over (or given up with
+// abandonRpcStreams if it was not); `sent` lists the stubs of exports this side holds that went in
+// it (null when none: decodeRpcValue's `sent`). `forResult` marks exports that live until the
+// receiver disposes them rather than until the call returns.
+export function encodeRpcValue(value, forResult, argStubs = null) {
   // Most calls pass only primitives: their argument list (made by the runtime) needs no walk.
   const plain = forResult ? !holdsReferences(value, undefined) : argumentsHoldNoReferences(value);
+  let retained = forResult ? retainedCaps(argStubs) : null;
   if (retained === null && plain) {
-    return [native.encodeRpc([value], !forResult, false), null, null];
+    return [native.encodeRpc([value], !forResult, false), null, null, null];
   }
   const markers = newList();
   const refs = newList();
@@ -303,6 +316,21 @@ export function encodeRpcValue(value, forResult, retained = null) {
   const channels = newList();
   let objectRefs = false;
   const copies = new MapCtor();
+  let sent = null;
+  // The stubs of the call's arguments, to find the ones the answer returns (made on first need).
+  let received = null;
+  // A stub received in the arguments and returned goes to the caller as a reference of its own:
+  // its export gains a holder (`retained` names it once more), as workerd's returned capability.
+  const returned = (stub) => {
+    if (argStubs === null) return;
+    if (received === null) {
+      received = new SetCtor();
+      for (let i = 0; i < argStubs.length; i++) SetPrototypeAdd(received, argStubs[i]);
+    }
+    if (!SetPrototypeHas(received, stub)) return;
+    if (retained === null) retained = newList();
+    retained[retained.length] = exportName(WeakMapPrototypeGet(stubRefs, stub));
+  };
   // A stream's place among the message's channels, its channel opened and the stream locked.
   const channel = (stream) => {
     const reader = lockRpcStream(stream);
@@ -318,6 +346,12 @@ export function encodeRpcValue(value, forResult, retained = null) {
     if (known !== undefined) {
       if (known.disposed) throw new ErrorCtor(DISPOSED_MESSAGE);
       ref = [known.className, known.idHex, known.name, known.capId, known.kind];
+      if (forResult) {
+        returned(thing);
+      } else {
+        if (sent === null) sent = newList();
+        sent[sent.length] = thing;
+      }
     } else if (WeakMapPrototypeHas(objectStubs, thing)) {
       const address = WeakMapPrototypeGet(objectStubs, thing);
       ref = [address[0], address[1], address[2], 0, 'd'];
@@ -373,12 +407,12 @@ export function encodeRpcValue(value, forResult, retained = null) {
       const table = exportTableOf(self[0]);
       const capId = table.next++;
       const kind = typeof thing === 'function' ? 'f' : 't';
-      MapPrototypeSet(table.entries, capId, { target: thing, kind, result: forResult });
+      MapPrototypeSet(table.entries, capId, { target: thing, kind, result: forResult, holders: 1 });
       if (forResult) {
         table.results++;
         trimResultExports(table);
       }
-      exported[exported.length] = [table, capId];
+      exported[exported.length] = [table, capId, self];
       ref = [self[1], self[2], self[3], capId, kind];
     }
     if (ref[4] === 'f' || ref[4] === 't' || ref[4] === 'd') objectRefs = true;
@@ -443,12 +477,13 @@ export function encodeRpcValue(value, forResult, retained = null) {
     return out;
   };
   try {
+    const copied = copy(value);
     const message = retained === null
-      ? [copy(value), markers, refs]
-      : [copy(value), markers, refs, retained];
+      ? [copied, markers, refs]
+      : [copied, markers, refs, retained];
     const token = native.encodeRpc(message, false, objectRefs,
       channels.length === 0 ? undefined : channels);
-    return [token, exported, streams.length === 0 ? null : streams];
+    return [token, exported, streams.length === 0 ? null : streams, sent];
   } catch (error) {
     dropExported(exported);
     abandonRpcStreams(streams);
@@ -497,18 +532,21 @@ function trimResultExports(table) {
   }
 }
 
-// Releases what this side exported for a call that has returned or thrown, except the capIds in
-// `retained` (what the callee dup()ed: kept until the callee disposes its stubs, like a result's
-// exports): an RpcTarget's own Symbol.dispose runs, as workerd disposes a call's parameters.
+// Releases what this side exported for a call that has returned or thrown, except those named in
+// `retained` (what the callee dup()ed or returned: kept until each of those stubs is disposed,
+// like a result's exports, one holder per time the export is named): an RpcTarget's own
+// Symbol.dispose runs, as workerd disposes a call's parameters.
 export function releaseExported(exported, retained = null) {
   if (exported === null) return;
   for (let i = 0; i < exported.length; i++) {
     const table = exported[i][0];
     const capId = exported[i][1];
-    if (retained !== null && listHas(retained, capId)) {
+    const holders = retained === null ? 0 : namedCount(retained, exported[i][2], capId);
+    if (holders !== 0) {
       const entry = MapPrototypeGet(table.entries, capId);
       if (entry !== undefined && !entry.result) {
         entry.result = true;
+        entry.holders = holders;
         table.results++;
         trimResultExports(table);
       }
@@ -524,38 +562,55 @@ export function dropExported(exported) {
   for (let i = 0; i < exported.length; i++) dropExport(exported[i][0], exported[i][1]);
 }
 
-function listHas(list, item) {
-  for (let i = 0; i < list.length; i++) {
-    if (list[i] === item) return true;
-  }
-  return false;
+// [className, idHex, name, capId] of the export the stub reference `ref` refers to: what an
+// answer's `retained` lists (the capId alone would also name another object's export that a
+// stub the caller sent refers to).
+function exportName(ref) {
+  return [ref.className, ref.idHex, ref.name, ref.capId];
 }
 
-// The capIds of the stubs received as a call's arguments (`stubs`) that the callee still holds
-// dup()s of when the call returns; null when none.
-export function retainedCaps(stubs) {
+// How many entries of `retained` (from the wire: any shape) name export `capId` of the object
+// at `self` (native.currentObject()).
+function namedCount(retained, self, capId) {
+  let count = 0;
+  for (let i = 0; i < retained.length; i++) {
+    const named = retained[i];
+    if (ArrayIsArray(named) && named.length === 4 && named[3] === capId && named[0] === self[1] &&
+        named[1] === self[2] && named[2] === self[3]) {
+      count++;
+    }
+  }
+  return count;
+}
+
+// The names (exportName) of the stubs received as a call's arguments (`stubs`) that the callee
+// still holds dup()s of when the call returns; null when none.
+function retainedCaps(stubs) {
   if (stubs === null) return null;
   let retained = null;
   for (let i = 0; i < stubs.length; i++) {
     const ref = WeakMapPrototypeGet(stubRefs, stubs[i]);
     if (ref === undefined || ref.shared.count - (ref.disposed ? 0 : 1) <= 0) continue;
     if (retained === null) retained = newList();
-    retained[retained.length] = ref.capId;
+    retained[retained.length] = exportName(ref);
   }
   return retained;
 }
 
 // Turns the message encodeRpcValue made, decoded by the runtime, back into the value. Returns
 // [value, stubs, retained]: `stubs` lists the stubs made for the references in it (null when
-// none), `retained` the capIds of the caller's exports that the callee keeps (an answer's).
+// none), `retained` the names (exportName) of the exports that the callee keeps or returned of
+// its arguments (an answer's).
 // `channels` are the stub body ids of the streams that came with it (in marker order); those no
-// marker claims, or all of them if the message cannot be read, are cancelled.
-export function decodeRpcValue(message, channels = undefined) {
+// marker claims, or all of them if the message cannot be read, are cancelled. `sent` (an answer's:
+// encodeRpcValue's `sent` of its call) lists the stubs this side sent in the call: a reference
+// that comes back as one of them still held shares its reference, as a dup() of it would.
+export function decodeRpcValue(message, channels = undefined, sent = null) {
   const streamIds = ArrayIsArray(channels) && channels.length !== 0 ? channels : null;
-  if (streamIds === null) return decodeMessage(message, null);
+  if (streamIds === null) return decodeMessage(message, sent, null);
   let claimed = 0;
   try {
-    const decoded = decodeMessage(message, (index, writable) => {
+    const decoded = decodeMessage(message, sent, (index, writable) => {
       if (typeof index !== 'number' || !(index >= 0 && index < streamIds.length) ||
           streamIds[index] === undefined) {
         throw new TypeErrorCtor('Malformed RPC message.');
@@ -615,7 +670,7 @@ function rebuild(kind, contents, streamOf) {
   });
 }
 
-function decodeMessage(message, streamOf) {
+function decodeMessage(message, sent, streamOf) {
   if (!ArrayIsArray(message)) throw new TypeErrorCtor('Malformed RPC message.');
   if (message.length === 1) return [message[0], null, null];
   const markers = message[1];
@@ -627,6 +682,7 @@ function decodeMessage(message, streamOf) {
   }
   const byMarker = new MapCtor();
   const stubs = newList();
+  let shares = null;
   for (let i = 0; i < markers.length; i++) {
     const ref = refs[i];
     if (!ArrayIsArray(ref) || ref.length !== 5) throw new TypeErrorCtor('Malformed RPC message.');
@@ -635,16 +691,25 @@ function decodeMessage(message, streamOf) {
       MapPrototypeSet(byMarker, markers[i], rebuild(ref[4], ref[3], streamOf));
       continue;
     }
-    const stub = ref[4] === 'd'
-      ? makeObjectStub(StringCtor(ref[0]), StringCtor(ref[1]), ref[2] === undefined ? undefined : StringCtor(ref[2]))
-      : makeExportStub({
+    let stub;
+    if (ref[4] === 'd') {
+      stub = makeObjectStub(StringCtor(ref[0]), StringCtor(ref[1]), ref[2] === undefined ? undefined : StringCtor(ref[2]));
+    } else {
+      const made = {
         className: StringCtor(ref[0]),
         idHex: StringCtor(ref[1]),
         name: ref[2] === undefined ? undefined : StringCtor(ref[2]),
         capId: ref[3],
         kind: ref[4] === 'f' ? 'f' : 't',
         disposed: false,
-      });
+      };
+      // (A capId is a number this side's exporter chose; anything else is no stub it sent.)
+      if (shares === null && sent !== null) shares = sentShares(sent);
+      const shared = shares === null || typeof made.capId !== 'number' ? undefined
+        : MapPrototypeGet(shares, exportKey(made));
+      if (shared !== undefined) shared.count++;
+      stub = makeExportStub(made, shared);
+    }
     MapPrototypeSet(byMarker, markers[i], stub);
     if (ref[4] !== 'd') stubs[stubs.length] = stub;
   }
@@ -703,6 +768,19 @@ function decodeMessage(message, streamOf) {
     }
   }
   return [value, stubs.length === 0 ? null : stubs, retained];
+}
+
+// What names the export `ref` (a stub's reference) refers to.
+const exportKey = (ref) => `${ref.className}\0${ref.idHex}\0${ref.name}\0${ref.capId}\0${ref.kind}`;
+
+// exportKey → reference count of the stubs in `sent` not disposed.
+function sentShares(sent) {
+  const shares = new MapCtor();
+  for (let i = 0; i < sent.length; i++) {
+    const known = WeakMapPrototypeGet(stubRefs, sent[i]);
+    if (known !== undefined && !known.disposed) MapPrototypeSet(shares, exportKey(known), known.shared);
+  }
+  return shares;
 }
 
 export function disposeAll(stubs) {

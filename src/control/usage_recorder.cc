@@ -56,14 +56,13 @@ void UsageRecorder::Refresh() {
 
 UsageRecorder::Snapshot UsageRecorder::RefreshAndRead() {
   std::lock_guard<std::mutex> lock(mu_);
-  RefreshLocked();
   Snapshot s;
+  s.threads = RefreshLocked();
   s.class_totals = class_totals_;
-  s.threads = latest_;
   return s;
 }
 
-void UsageRecorder::RefreshLocked() {
+std::vector<runtime::ThreadUsageReport> UsageRecorder::RefreshLocked() {
   std::vector<runtime::ThreadUsageReport> reports;
   if (collecting_) reports = collect_();
   for (auto& r : finals_) reports.push_back(std::move(r));
@@ -104,7 +103,17 @@ void UsageRecorder::RefreshLocked() {
     t.outbound_bytes = d.outbound_bytes;
     class_totals_[{d.app, d.class_name}].Add(t);
   }
-  if (collecting_) latest_ = std::move(reports);
+  if (!collecting_) return latest_;
+  latest_.clear();
+  latest_.reserve(reports.size());
+  for (const auto& report : reports) {
+    runtime::ThreadUsageReport kept;
+    kept.heaps = report.heaps;
+    kept.event_loop_lag_seconds = report.event_loop_lag_seconds;
+    kept.thread_id = report.thread_id;
+    latest_.push_back(std::move(kept));
+  }
+  return reports;
 }
 
 }  // namespace dorm::control

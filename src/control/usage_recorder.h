@@ -1,7 +1,10 @@
 // Moves the runtime threads' usage meters into the usage database: every `period` (10 s in the
 // server), before every usage or metrics answer (so that they are exact), and at shutdown. Keeps
-// the all-time totals per class in memory for the metrics endpoint, and the live gauges and
-// thread health of the latest reading.
+// the all-time totals per class in memory for the metrics endpoint, and the heaps and thread
+// health of the latest reading. The reading's list of live objects (one entry per object in
+// memory or with WebSockets, hibernated ones included) is handed to the caller that asked for it
+// and not kept: nothing reads it between readings, and with many hibernated objects it was a
+// few hundred bytes per object held for nothing.
 //
 // Thread-safe. Refresh() must not be called on a runtime thread (it waits for them).
 #pragma once
@@ -52,14 +55,17 @@ class UsageRecorder {
 
   struct Snapshot {
     std::map<UsageStore::ClassKey, UsageTotals> class_totals;  // all time
-    // The latest reading of each runtime thread (live objects, heaps, lag; `objects` empty).
+    // The latest reading of each runtime thread (live objects, heaps, lag; `objects` empty): the
+    // one this call took, or after Stop() the last one taken, then without its live objects.
     std::vector<runtime::ThreadUsageReport> threads;
   };
   // Refresh()es, then returns the state.
   Snapshot RefreshAndRead();
 
  private:
-  void RefreshLocked();
+  // Collects and records a reading; returns its threads' reports (`objects` empty), or, once
+  // collection stopped, the last ones kept.
+  std::vector<runtime::ThreadUsageReport> RefreshLocked();
   void Run();
 
   UsageStore& store_;
@@ -73,6 +79,7 @@ class UsageRecorder {
   bool collecting_ = true;
   std::vector<runtime::ThreadUsageReport> finals_;
   std::map<UsageStore::ClassKey, UsageTotals> class_totals_;
+  // The latest reading's reports without their `live` lists.
   std::vector<runtime::ThreadUsageReport> latest_;
   std::thread thread_;
 };

@@ -111,10 +111,15 @@ UsageStore::UsageStore(const std::string& data_dir, UsageRetention retention)
       sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   CheckUsage(db_, rc, "open");
+  // A page cache of 256 KiB instead of SQLite's 2 MiB: the minute rows (one per object and
+  // minute, kept two days) fill any cache, which then stays full for the server's life, while a
+  // reading touches a few pages per object and an answer reads its rows once; a page that left
+  // the cache is read again from the kernel's. The server's memory then stops growing with the
+  // objects seen well before 2 MiB.
   CheckUsage(
       db_,
       sqlite3_exec(db_,
-                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-256;"
                    "CREATE TABLE IF NOT EXISTS usage_minutes ("
                    " app TEXT NOT NULL, class TEXT NOT NULL, object TEXT NOT NULL,"
                    " minute INTEGER NOT NULL,"

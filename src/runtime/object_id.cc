@@ -1,5 +1,6 @@
 #include "runtime/object_id.h"
 
+#include <array>
 #include <unordered_map>
 
 #include "util/crypto.h"
@@ -84,16 +85,24 @@ std::string ObjectIdForName(std::string_view app, std::string_view class_name,
   // Every request and every stub call names its object, and three SHA-256 computations through
   // OpenSSL cost several microseconds (more with threads contending for its algorithm store): the
   // ids of recently named objects are kept per thread. The key is unambiguous: app and class hold
-  // no '\n'.
+  // no '\n'. An id is kept as its 32 bytes inside the map's node rather than as a 64-digit string
+  // of its own, 80 bytes less per name: a full cache is about 0.5 MiB per thread, not 0.9.
   static constexpr size_t kCachedIds = 4096;
-  thread_local std::unordered_map<std::string, std::string> recent;
+  using IdBytes = std::array<unsigned char, 32>;
+  thread_local std::unordered_map<std::string, IdBytes> recent;
   std::string key;
   key.reserve(app.size() + class_name.size() + name.size() + 2);
   key.append(app).append(1, '\n').append(class_name).append(1, '\n').append(name);
-  if (auto it = recent.find(key); it != recent.end()) return it->second;
+  if (auto it = recent.find(key); it != recent.end()) {
+    return ToHex(std::string_view(reinterpret_cast<const char*>(it->second.data()), 32));
+  }
   std::string id = ObjectIdFromName(NamespaceKey(app, class_name), name);
   if (recent.size() >= kCachedIds) recent.clear();
-  recent.emplace(std::move(key), id);
+  IdBytes bytes;
+  for (size_t i = 0; i < 32; ++i) {  // lower-case hex digits (ToHex)
+    bytes[i] = static_cast<unsigned char>(HexValue(id[2 * i]) * 16 + HexValue(id[2 * i + 1]));
+  }
+  recent.emplace(std::move(key), bytes);
   return id;
 }
 

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 namespace dorm::storage {
@@ -101,24 +103,42 @@ bool IsUnfinishedNewDatabase(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
   struct stat st {};
-  std::string bytes;
+  // Not zero-filled first (a std::string would be): this runs on every open of a checkpointed
+  // database whose first page still is the image's, and filling the buffer cost as much as the
+  // rest of the check.
+  std::unique_ptr<char[]> bytes;
+  size_t size = 0;
   bool readable =
       ::fstat(fd, &st) == 0 && st.st_size > 0 && static_cast<size_t>(st.st_size) <= image.size();
   if (readable) {
-    bytes.resize(static_cast<size_t>(st.st_size));
+    size = static_cast<size_t>(st.st_size);
+    bytes.reset(new char[size]);
     size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    while (done < size) {
+      ssize_t n = ::pread(fd, bytes.get() + done, size - done, static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       done += static_cast<size_t>(n);
     }
-    readable = done == bytes.size();
+    readable = done == size;
   }
   ::close(fd);
-  if (!readable || bytes == image) return false;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (bytes[i] != image[i] && bytes[i] != '\0') return false;
+  if (!readable || (size == image.size() && std::memcmp(bytes.get(), image.data(), size) == 0)) {
+    return false;
+  }
+  // Runs equal to the image are skipped by memcmp: a database that was written to and
+  // checkpointed usually still has the image's first page, and its first byte of its own comes
+  // only after it.
+  constexpr size_t kRun = 256;
+  for (size_t i = 0; i < size;) {
+    const size_t end = std::min(size, i + kRun);
+    if (std::memcmp(bytes.get() + i, image.data() + i, end - i) == 0) {
+      i = end;
+      continue;
+    }
+    for (; i < end; ++i) {
+      if (bytes[i] != image[i] && bytes[i] != '\0') return false;
+    }
   }
   return true;
 }

@@ -59,6 +59,12 @@ uint32_t BigEndian32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
+// The page size a database header (its first 100 bytes) records: bytes 16 and 17, 1 for 65,536.
+uint32_t HeaderPageSize(const unsigned char* header) {
+  uint32_t page_size = (uint32_t{header[16]} << 8) | header[17];
+  return page_size == 1 ? 65536 : page_size;
+}
+
 // What CheckDatabaseFile found at a database's path.
 enum class FileState {
   kNone,   // no file, or an empty one: SQLite makes a new database of it
@@ -73,10 +79,12 @@ enum class FileState {
 // StorageError; the file is left as it is, except that with `from_image` (new databases are
 // written from the image) a file whose image write never finished is removed (kNone).
 // `*exists` tells whether a file is (still) at `path`; `*identity` gets its device and inode, and
-// `*identity_known` whether they were read (so that Open needs no stat() of its own for either).
+// `*identity_known` whether they were read (so that Open needs no stat() of its own for either);
+// `*page_size` gets the page size in the header of a database it returns kWal for, 0 otherwise.
 FileState CheckDatabaseFile(const std::string& path, bool from_image, bool* exists,
-                            struct stat* identity, bool* identity_known) {
+                            struct stat* identity, bool* identity_known, uint32_t* page_size) {
   *identity_known = false;
+  *page_size = 0;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *exists = errno != ENOENT;
@@ -117,22 +125,23 @@ FileState CheckDatabaseFile(const std::string& path, bool from_image, bool* exis
     Log(LogLevel::kError, "cannot open " + path + ": it is not a SQLite database; kept as it is");
     throw StorageError("file is not a database: SQLITE_NOTADB", SQLITE_NOTADB);
   } else {
-    uint32_t page_size = (uint32_t{header[16]} << 8) | header[17];
-    if (page_size == 1) page_size = 65536;
+    uint32_t header_page_size = HeaderPageSize(header);
     uint32_t pages = BigEndian32(header + 28);
     // The header's page count is valid only when it was written with the change counter.
     bool count_valid = pages > 0 && BigEndian32(header + 24) == BigEndian32(header + 92);
-    if (page_size < 512 || (page_size & (page_size - 1)) != 0) {
+    if (header_page_size < 512 || (header_page_size & (header_page_size - 1)) != 0) {
       problem = "the database header is damaged";
-    } else if (count_valid && st.st_size < static_cast<off_t>(page_size)) {
+    } else if (count_valid && st.st_size < static_cast<off_t>(header_page_size)) {
       problem = "the database file is truncated (" + std::to_string(st.st_size) + " of " +
-                std::to_string(static_cast<long long>(pages) * page_size) + " bytes)";
+                std::to_string(static_cast<long long>(pages) * header_page_size) + " bytes)";
     }
   }
   if (problem.empty()) {
     if (st.st_size == 0) return FileState::kNone;
     // The file format's read and write versions (bytes 18 and 19) are 2 in WAL mode.
-    return header[18] == 2 && header[19] == 2 ? FileState::kWal : FileState::kOther;
+    if (header[18] != 2 || header[19] != 2) return FileState::kOther;
+    *page_size = HeaderPageSize(header);
+    return FileState::kWal;
   }
   Log(LogLevel::kError, "cannot open " + path + ": " + problem + "; kept as it is");
   throw StorageError("database disk image is malformed: SQLITE_CORRUPT", SQLITE_CORRUPT);
@@ -248,8 +257,9 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   bool exists = false;
   struct stat identity {};
   bool identity_known = false;
+  uint32_t page_size = 0;
   FileState state = CheckDatabaseFile(path, /*from_image=*/settings.vfs == nullptr, &exists,
-                                      &identity, &identity_known);
+                                      &identity, &identity_known, &page_size);
   if (!create) {
     if (!exists) return nullptr;
   } else {
@@ -266,6 +276,7 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
     std::string error;
     if (!WriteNewDatabase(path, &error)) throw StorageError(error, SQLITE_CANTOPEN);
     state = FileState::kWal;
+    page_size = HeaderPageSize(reinterpret_cast<const unsigned char*>(NewDatabaseImage().data()));
     identity_known = false;  // the file may be new
   }
   sqlite3* db = nullptr;
@@ -347,16 +358,23 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   if (quota) {
     self->quota_ = quota;
     self->app_ = app;
-    sqlite3_stmt* st = nullptr;
-    self->page_size_ = self->PragmaValue(&st, "PRAGMA page_size");
-    sqlite3_finalize(st);
+    // A database in WAL mode keeps the page size its header was created with (SQLite changes it
+    // only by VACUUM outside WAL mode), so the header read above is SQLite's own answer.
+    if (page_size != 0) {
+      self->page_size_ = page_size;
+    } else {
+      sqlite3_stmt* st = nullptr;
+      self->page_size_ = self->PragmaValue(&st, "PRAGMA page_size");
+      sqlite3_finalize(st);
+    }
     if (self->page_size_ <= 0) self->page_size_ = 4096;
-    self->known_pages_ = self->PragmaValue(&self->page_count_stmt_, "PRAGMA page_count");
     if (quota->max_object_bytes() > 0) {
       self->object_max_pages_ =
           std::max<long long>(1, quota->max_object_bytes() / self->page_size_);
     }
-    self->ApplyQuota();
+    // The page count and max_page_count wait for the first write transaction (ApplyQuota, from
+    // EnsureTransaction): a connection opened for reads, or warmed ahead of an alarm, needs
+    // neither, and every write begins there.
   }
   return self;
 }
@@ -372,6 +390,10 @@ long long ObjectDatabase::PragmaValue(sqlite3_stmt** slot, const char* sql) {
 
 void ObjectDatabase::ApplyQuota() {
   if (!quota_) return;
+  if (!pages_known_) {
+    known_pages_ = PragmaValue(&page_count_stmt_, "PRAGMA page_count");
+    pages_known_ = true;
+  }
   long long limit = object_max_pages_;
   int64_t remaining = quota_->AppRemaining(app_);
   if (remaining < std::numeric_limits<int64_t>::max()) {
@@ -385,7 +407,7 @@ void ObjectDatabase::ApplyQuota() {
 }
 
 void ObjectDatabase::CountCommit() {
-  if (!quota_) return;
+  if (!quota_ || !pages_known_) return;
   // The commit is done: a failure to count it must not fail it (the count is then off until the
   // next commit counts again).
   try {

@@ -159,7 +159,8 @@ class ObjectDatabase {
   ObjectDatabase(sqlite3* db, std::string path);
   void NotifyClients();
   long long PragmaValue(sqlite3_stmt** slot, const char* sql);
-  // Lowers or raises max_page_count to what the quotas allow before a write transaction.
+  // Lowers or raises max_page_count to what the quotas allow before a write transaction (and
+  // counts the database's pages first, the first time).
   void ApplyQuota();
   // Counts the pages the last commit added or freed against the app's quota.
   void CountCommit();
@@ -196,6 +197,7 @@ class ObjectDatabase {
   std::string app_;
   long long page_size_ = 4096;
   long long known_pages_ = 0;       // the database's pages as last counted against the quota
+  bool pages_known_ = false;        // known_pages_ read (at the first write transaction)
   long long max_pages_ = 0;         // the max_page_count in force (0: SQLite's default)
   long long object_max_pages_ = 0;  // the per-object limit in pages (0: none)
 

@@ -27,7 +27,7 @@ const SCENARIOS = [
   ['fail', ''], ['failLater', ''], ['reserved', ''], ['missing', ''], ['instanceProperty', ''],
   ['prototypeOnStub', ''], ['notAFunction', ''], ['returnFunction', ''], ['argFunction', ''],
   ['rpcTarget', ''], ['pipeline', ''], ['targetArg', ''], ['targetArgDispose', ''], ['keptCallback', ''], ['dupCallback', ''], ['stubArg', ''],
-  ['functionsInResult', ''], ['stubProperty', ''], ['unclonable', ''],
+  ['functionsInResult', ''], ['echoedReferences', ''], ['stubProperty', ''], ['unclonable', ''],
   ['plainRpc', ''], ['plainFetch', ''], ['ids', ''], ['jurisdiction', ''], ['badIds', ''],
   ['fetch', 'name=fetched'], ['increment', 'name=fetched-count&by=7'], ['fetchRequest', 'name=fetched-count'],
   ['fetchThrows', ''], ['streamArg', ''], ['streamArgString', ''], ['streamArgObject', ''], ['streamArgError', ''],

@@ -112,6 +112,25 @@ test('functions go by reference: returned, passed, and inside returned objects',
     { result: { base: 6, plus: 10, times: 42, disposable: 'function' } });
 });
 
+test('a reference the callee returns from its arguments works until the result is disposed', async () => {
+  // As on workerd: a function, a stub the caller holds and an RpcTarget, each sent and returned.
+  const disposed = 'Error: RPC stub used after being disposed.';
+  assert.deepEqual(await scenario('echoedReferences'), {
+    result: {
+      fnResult: { type: 'function', same: false, call: 5, again: 2, afterDispose: disposed, calls: 2 },
+      viaPromise: { inBlock: 'in block', afterDispose: disposed },
+      // The caller's own stub keeps working after the one that came back is disposed; disposing
+      // both releases the export once.
+      stubResult: { same: false, call: 11, afterDispose: disposed, original: 12, released: 1 },
+      // The caller's RpcTarget is disposed once the stub that came back is, not when the call
+      // returned.
+      targetResult: {
+        same: false, add: 3, total: 3, disposedWhileHeld: 0, afterDispose: disposed, disposed: 1,
+      },
+    },
+  });
+});
+
 test('RpcTarget stubs: methods, getters, dispose, and use after dispose', async () => {
   assert.deepEqual(await scenario('rpcTarget'), {
     result: {

@@ -14,8 +14,10 @@
 // - a request to an authenticated class still shows its token to the object (bearer.<token>
 //   subprotocol or access_token query parameter);
 // - a body passes the body limit, or a buffered request passes the connection's buffer;
-// - a response field that CheckResponseField accepts cannot be stored or written by Beast, or
-//   does not come back from the written response exactly as it went in (response splitting).
+// - the response head writer (AppendResponseHead) accepts a field CheckResponseField refuses or
+//   refuses an acceptable one, writes other bytes than Beast's serializer (which wrote the
+//   server's heads before) for the same answer, or a field does not come back from the written
+//   head exactly as it went in (response splitting).
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
@@ -235,14 +237,18 @@ void CheckAdmitted(const dorm::net::HttpServer::Plan& plan, const HttpRequestDat
 }
 
 // A tenant's response built from `body`: one header per line ("name:value", any bytes; a line
-// named ":reason" is the reason phrase). Every field CheckResponseField accepts must be stored
-// and written by Beast and read back unchanged; the others would turn the response into a 500.
+// named ":reason" is the reason phrase). The server's head writer must refuse the response when
+// CheckResponseField refuses one of its fields (it becomes a 500), and otherwise write what
+// Beast wrote for the accepted fields, each read back unchanged.
 void CheckResponsePath(const std::string& body) {
   http::response<http::string_body> res;
   res.result(http::status::ok);
   res.version(11);
-  std::vector<std::pair<std::string, std::string>> sent;
-  for (size_t start = 0; start < body.size() && sent.size() < 64;) {
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> fields;  // as the tenant answered them
+  std::vector<std::pair<std::string, std::string>> sent;    // in the order they must be written
+  bool refused = false;
+  for (size_t start = 0; start < body.size() && fields.size() < 64;) {
     size_t end = body.find('\n', start);
     if (end == std::string::npos) end = body.size();
     std::string line = body.substr(start, end - start);
@@ -252,14 +258,18 @@ void CheckResponsePath(const std::string& body) {
     std::string name = line.substr(0, colon);
     std::string value = line.substr(colon + 1);
     if (name == ":reason") {
-      if (dorm::net::IsValidReasonPhrase(value)) res.reason(value);
+      reason = value;  // the last one counts
       continue;
     }
+    fields.emplace_back(name, value);
     if (NameIs(name, "content-length") || NameIs(name, "transfer-encoding") ||
         NameIs(name, "connection")) {
       continue;
     }
-    if (dorm::net::CheckResponseField(name, value)) continue;
+    if (dorm::net::CheckResponseField(name, value)) {
+      refused = true;
+      continue;
+    }
     try {
       res.insert(name, value);
     } catch (const std::exception& e) {
@@ -273,6 +283,16 @@ void CheckResponsePath(const std::string& body) {
     }
     sent.emplace(after_last_same, std::move(name), std::move(value));
   }
+  // A reason phrase that cannot be sent is replaced by the status's standard one.
+  if (dorm::net::IsValidReasonPhrase(reason)) res.reason(reason);
+  std::string head;
+  std::optional<std::string> refusal = dorm::net::AppendResponseHead(
+      200, reason, fields, /*keep_alive=*/true, dorm::net::BodyFraming::kContentLength, 2, &head);
+  if (refusal.has_value() != refused) {
+    Fail(refused ? "the head writer accepts a field CheckResponseField refuses"
+                 : "the head writer refuses acceptable fields: " + *refusal);
+  }
+  if (refused) return;
   res.body() = "ok";
   res.keep_alive(true);
   res.prepare_payload();
@@ -285,7 +305,24 @@ void CheckResponsePath(const std::string& body) {
   // Read back line by line: the status line, the same fields in order (then Beast's own
   // Content-Length and Connection), an empty line and the body. A CR, LF or NUL that got through
   // would show as an extra or a broken line.
-  std::string bytes = written.str();
+  std::string bytes = head + "ok";
+  if (bytes != written.str()) {
+    auto shown = [](const std::string& text) {
+      std::string out;
+      for (unsigned char c : text) {
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+          out += static_cast<char>(c);
+        } else {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+          out += escaped;
+        }
+      }
+      return out;
+    };
+    Fail("the head writer's bytes differ from Beast's: " + shown(bytes) + " against " +
+         shown(written.str()));
+  }
   std::vector<std::string> lines;
   size_t at = 0;
   for (;;) {

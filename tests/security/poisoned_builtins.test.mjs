@@ -6,7 +6,9 @@
 // and a stub's fetch() read the request through its replaceable members. FormData (its methods,
 // multipart and urlencoded parsing and serialization), MIME type parsing (`blob()`'s type) and
 // TextDecoder's streaming, TextEncoderStream and TextDecoderStream called String, RegExp, Map,
-// Array and typed-array members or the classes' own methods as user code left them.
+// Array and typed-array members or the classes' own methods as user code left them; the
+// state's WebSocket methods and event glue took Map, WeakMap, String, Number, Math.floor, Date and
+// Promise.resolve as user code left them, and Response's status conversion Number.isFinite.
 // whatwg-url (URL, URLSearchParams, the parsing of a Request's URL) with tr46 and
 // webidl-conversions ran the built-ins as user code left them; each request's URLs here are new to
 // its parser and caches. Not covered yet: the other parts README "Known differences from workerd"
@@ -83,13 +85,21 @@ test('poisoned built-ins change nothing in Headers, Request, Response, bodies, s
   assert.equal(server.exitInfo, null, server.outputTail?.());
 });
 
-test('a replaced Function.prototype.call does not stop WebSocket events from reaching their handler', async () => {
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/_do/poisoned-builtins/t/ws`);
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const echo = (text) => new Promise((resolve) => {
+test('poisoned built-ins do not stop hibernatable WebSocket events, tags or auto-responses', async () => {
+  // Each step: a new socket accepted under the poison (tags, auto-response, event timeout), whose
+  // events (and an earlier socket's) run under it. The runtime once called the handler with the
+  // poisoned Function.prototype.call, settled events with Promise.resolve(...).then, read the
+  // state's sockets with WeakMap.prototype.get, and took String, Number, Math.floor and Date as
+  // user code left them.
+  const open = async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/_do/poisoned-builtins/t/ws`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return ws;
+  };
+  const ask = (ws, text) => new Promise((resolve) => {
     const timer = setTimeout(() => resolve('(no answer in 5 s)'), 5000);
     ws.once('message', (data) => {
       clearTimeout(timer);
@@ -97,10 +107,29 @@ test('a replaced Function.prototype.call does not stop WebSocket events from rea
     });
     ws.send(text);
   });
-  assert.equal(await echo('clean'), 'echo:clean');
-  await run('function');
-  // The runtime called the handler with the poisoned call() (every event then failed).
-  assert.equal(await echo('poisoned'), 'echo:poisoned');
-  ws.close();
+  const poison = async (name) => {
+    const res = await server.request(`/_do/poisoned-builtins/t/poison?poison=${name}`);
+    assert.equal(res.status, 200, `${name}: ${res.text}`);
+  };
+  const first = await open();
+  assert.equal(await ask(first, 'clean'), 'echo:clean');
+  assert.equal(await ask(first, 'ping'), 'pong');
+  assert.equal(await ask(first, 'info'), 'info:true x,y 1');
+  for (const name of ['function', 'map-set', 'promise-then', 'globals']) {
+    await poison(name);
+    const ws = await open().catch((error) => {
+      throw new Error(`${name}: ${error.message} ${(server.outputTail?.() ?? '').slice(-1500)}`);
+    });
+    assert.equal(await ask(ws, 'ping'), 'pong', name);
+    for (const socket of [first, ws]) {
+      assert.equal(await ask(socket, 'poisoned'), 'echo:poisoned', name);
+      assert.equal(await ask(socket, 'again'), 'echo:again', name);
+      assert.equal((await ask(socket, 'info')).slice(0, 14), 'info:true x,y ', name);
+    }
+    ws.close();
+  }
+  first.close();
+  await poison('none');
   assert.equal((await run('none'))['stub-fetch'], '200 1 echo:ping echo:ping');
+  assert.equal(server.exitInfo, null, server.outputTail?.());
 });

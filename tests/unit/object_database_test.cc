@@ -267,6 +267,31 @@ TEST_F(ObjectDatabaseTest, ANewDatabaseWhoseImageWriteDidNotFinishStartsEmptyAga
   write_file(image.substr(0, 4096));
   std::ofstream(path_ + "-wal", std::ios::binary) << std::string(100, 'w');
   EXPECT_FALSE(IsUnfinishedNewDatabase(path_));
+  std::filesystem::remove(path_ + "-wal");
+  // A byte of its own past long runs equal to the image (the check skips such runs), and zeros
+  // only near the end of an otherwise finished image.
+  std::string late = image;
+  late[image.size() - 5] = 'x';
+  write_file(late);
+  EXPECT_FALSE(IsUnfinishedNewDatabase(path_));
+  std::string late_zeros = image;
+  std::fill(late_zeros.end() - 300, late_zeros.end(), '\0');
+  write_file(late_zeros);
+  EXPECT_EQ(IsUnfinishedNewDatabase(path_), late_zeros != image);
+  // A database written to and checkpointed, its log truncated: its first page is still the
+  // image's, its data is its own.
+  std::filesystem::remove(path_);
+  {
+    auto db = ObjectDatabase::Open(path_, true);
+    db->Put("k", "v");
+    db->Commit();
+    db->CheckpointAndTruncate();
+  }
+  EXPECT_EQ(std::filesystem::file_size(path_ + "-wal"), 0u);
+  EXPECT_FALSE(IsUnfinishedNewDatabase(path_));
+  auto db = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Get("k").value(), "v");
 }
 
 TEST_F(ObjectDatabaseTest, ANewDatabaseThroughAnotherVfsCreatesItsTablesInTheLog) {

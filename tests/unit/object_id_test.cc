@@ -85,5 +85,17 @@ TEST(CompleteAddress, DerivesTheIdFromTheNameOnlyWhenMissing) {
   EXPECT_EQ(by_id.object_id, std::string(64, 'b'));
 }
 
+// The second naming of an object comes from the thread's cache, which keeps the id's bytes: it
+// must give the same 64 lower-case digits as the derivation, for names of any shape.
+TEST(ObjectIdForName, ACachedIdIsTheDerivedOne) {
+  for (const char* name :
+       {"lobby", "", "a\nb", "\xff\x00 long name with spaces and more than 32 bytes"}) {
+    const std::string derived = ObjectIdFromName(NamespaceKey("default", "counter"), name);
+    EXPECT_EQ(ObjectIdForName("default", "counter", name), derived);
+    EXPECT_EQ(ObjectIdForName("default", "counter", name), derived);
+    EXPECT_TRUE(IsObjectIdSyntax(derived));
+  }
+}
+
 }  // namespace
 }  // namespace dorm::runtime

@@ -143,6 +143,51 @@ TEST_F(StorageHardeningTest, TheObjectQuotaFailsWritesWithSqliteFull) {
   }
 }
 
+TEST_F(StorageHardeningTest, TheObjectQuotaHoldsOnAReopenedDatabase) {
+  // Open leaves the page count and max_page_count to the first write transaction: the limit must
+  // be in force for a write made on a connection that was opened and first used for reads.
+  StorageQuota quota(dir_ + "/objects", 256 << 10, 0);
+  {
+    auto db = ObjectDatabase::Open(path_, true, &quota, "app");
+    for (int i = 0; i < 15; ++i) db->Put("k" + std::to_string(i), std::string(10000, 'x'));
+    db->Commit();
+  }
+  auto db = ObjectDatabase::Open(path_, false, &quota, "app");
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Get("k0").value(), std::string(10000, 'x'));
+  try {
+    for (int i = 15; i < 100; ++i) db->Put("k" + std::to_string(i), std::string(10000, 'x'));
+    FAIL() << "256 KiB hold no 1 MB";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.sqlite_code() & 0xff, SQLITE_FULL);
+  }
+}
+
+TEST_F(StorageHardeningTest, TheQuotaCountsPagesOfTheSizeInTheDatabaseHeader) {
+  // A database made with 8 KiB pages (as another tool may have written it): Open takes the page
+  // size from the header it checks, and the app's usage grows by whole pages of that size.
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "PRAGMA page_size=8192; PRAGMA journal_mode=WAL;"
+                         "CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
+                         "CREATE TABLE _cf_METADATA (key TEXT PRIMARY KEY, value) WITHOUT ROWID;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_close(raw), SQLITE_OK);
+  StorageQuota quota(dir_ + "/objects", 0, 64 << 20);
+  auto db = ObjectDatabase::Open(path_, false, &quota, "app");
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->SizeBytes() % 8192, 0);
+  const int64_t before = quota.AppUsage("app");
+  for (int i = 0; i < 8; ++i) db->Put("k" + std::to_string(i), std::string(10000, 'x'));
+  db->Commit();
+  const int64_t grown = quota.AppUsage("app") - before;
+  EXPECT_GE(grown, 8 * 10000);
+  EXPECT_EQ(grown % 8192, 0);
+}
+
 TEST_F(StorageHardeningTest, TheAppQuotaCountsEveryObjectOfTheApp) {
   StorageQuota quota(dir_ + "/objects", 0, 512 << 10);
   int refused_at = -1;
