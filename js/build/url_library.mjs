@@ -216,7 +216,8 @@ function rewrite(source, file) {
   source = source.replace(/__dormUrl\.(?:methods\.([\w$]+)|statics\["([\w$.]+)"\]|([\w$]+))/g, (all, method, fn, helper) => {
     const name = method !== undefined ? `__dormMethod_${method}`
       : fn !== undefined ? `__dormStatic_${fn.replace('.', '_')}` : `__dorm_${helper}`;
-    constants.set(name, all);
+    const [namespace, member] = fn === undefined ? [] : fn.split('.');
+    constants.set(name, fn === undefined ? all : `__dormUrl.staticOf(${JSON.stringify(namespace)}, ${JSON.stringify(member)})`);
     return name;
   });
   const header = [...constants].map(([name, value]) => `const ${name} = ${value};`).join('\n');

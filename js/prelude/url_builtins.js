@@ -9,11 +9,12 @@
 // Contract: `methods[name](receiver, ...args)` behaves as `receiver[name](...args)` did in a clean
 // isolate when the receiver is a string, number, array, typed array, RegExp, Map or Set; on any
 // other receiver (the libraries' own objects and modules) it looks the method up and calls it as
-// the original code did. `statics['Array.from']` etc. are the functions as they were at load.
+// the original code did. `staticOf('Array', 'from')` etc. are the functions as they were at load.
 // `iterate(value)` is what `for...of` iterates; none of these throw other than as the built-in
 // they stand for would.
 import {
-  ArrayIsArray, ObjectDefineProperty, ObjectGetPrototypeOf, ReflectApply, ReflectGet, ReflectHas,
+  ArrayIsArray, ObjectDefineProperty, ObjectGetPrototypeOf, ObjectKeys, ReflectApply, ReflectGet, ReflectHas,
+  StringPrototypeIndexOf, StringPrototypeSlice,
   RegExpPrototypeExec, TypedArrayByteLength, TypedArrayLength, Uint8ArrayCtor, uncurryThis,
 } from './primordials.js';
 
@@ -159,24 +160,32 @@ const special = {
   'string replace': replaceWithRegExp,
 };
 
-// The method each kind of receiver has by that name, as it was at load (or a replacement above).
-function capturedFor(kind, name) {
-  const fn = special[`${kind} ${name}`];
-  if (fn !== undefined) return fn;
-  let proto = null;
-  for (let i = 0; i < kinds.length; i++) if (kinds[i][0] === kind) proto = kinds[i][1];
-  const original = proto[name];
-  return typeof original === 'function' ? original : null;
+// special[kind][name], for the lookups below.
+const specialByKind = { __proto__: null };
+for (const key of ObjectKeys(special)) {
+  const space = StringPrototypeIndexOf(key, ' ');
+  const kind = StringPrototypeSlice(key, 0, space);
+  specialByKind[kind] ??= { __proto__: null };
+  specialByKind[kind][StringPrototypeSlice(key, space + 1)] = special[key];
 }
 
-// Called once per method name the rewrite found, while the prelude loads. Special functions take
-// the receiver first; captured originals are applied to it.
+// Called once per method name the rewrite found, while the prelude loads: for each kind of
+// receiver, the replacement above (which takes the receiver first) or the built-in method as it is
+// now (applied to the receiver).
 function makeMethod(name) {
   const byKind = { __proto__: null };
   const first = { __proto__: null };
-  for (const [kind] of kinds) {
-    byKind[kind] = capturedFor(kind, name);
-    first[kind] = special[`${kind} ${name}`] !== undefined;
+  for (let k = 0; k < kinds.length; k++) {
+    const kind = kinds[k][0];
+    const replacement = specialByKind[kind]?.[name];
+    if (replacement !== undefined) {
+      byKind[kind] = replacement;
+      first[kind] = true;
+    } else {
+      const original = kinds[k][1][name];
+      byKind[kind] = typeof original === 'function' ? original : null;
+      first[kind] = false;
+    }
   }
   return function method(receiver, ...args) {
     const kind = kindOf(receiver);
@@ -212,23 +221,15 @@ methods.apply = (fn, self, args) => (typeof fn === 'function' ? ReflectApply(fn,
   : ReflectApply(ReflectGet(ObjectCtor(fn), 'apply'), fn, [self, args]));
 methods.bind = (fn, self, ...args) => ReflectApply(functionBind, fn, prepend(self, args));
 
-// `Array.from`, `Object.defineProperty`, `Reflect.ownKeys`, `String.fromCodePoint`... as at load.
-export const statics = { __proto__: null };
-for (const [prefix, namespace] of [
-  ['Array', Array], ['Object', Object], ['String', String], ['Reflect', Reflect], ['Number', Number],
-  ['Math', Math], ['JSON', JSON], ['Symbol', Symbol],
-]) {
-  const keys = Reflect.ownKeys(namespace);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    if (typeof key !== 'string') continue;
-    const descriptor = Reflect.getOwnPropertyDescriptor(namespace, key);
-    if (typeof descriptor.value === 'function') statics[`${prefix}.${key}`] = descriptor.value;
-  }
-}
+// `Array.from`, `Object.defineProperty`, `Reflect.ownKeys`, `String.fromCodePoint`... as they are
+// when a rewritten module loads (with the prelude, before user code); only those the rewrite
+// found are read.
+const namespaces = {
+  __proto__: null, Array, Object, String, Reflect, Number, Math, JSON, Symbol,
+};
 // Array.from calls its items' iterator: a list of an array's, string's or typed array's items
 // gathered by index instead.
-statics['Array.from'] = (items, mapFn) => {
+function arrayFrom(items, mapFn) {
   const out = [];
   let i = 0;
   for (const item of iterate(items)) {
@@ -236,7 +237,12 @@ statics['Array.from'] = (items, mapFn) => {
     i++;
   }
   return out;
-};
+}
+
+export function staticOf(namespace, name) {
+  if (namespace === 'Array' && name === 'from') return arrayFrom;
+  return namespaces[namespace][name];
+}
 
 // A typed array's length and byteLength (the libraries read them as properties).
 export function lengthOf(value) {
