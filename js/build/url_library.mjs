@@ -223,7 +223,7 @@ function rewrite(source, file) {
   const header = [...constants].map(([name, value]) => `const ${name} = ${value};`).join('\n');
   // After a "use strict" directive, which must stay first.
   const strict = /^("use strict"|'use strict');\n/.exec(source)?.[0] ?? '';
-  return `${strict}const __dormUrl = require(${JSON.stringify(helpers)});\n`
+  return `${strict}const __dormUrl = require(${JSON.stringify(helpers)}).urlBuiltins;\n`
     + `__dormUrl.defineMethods(${JSON.stringify(names)});\n${header}\n${source.slice(strict.length)}`;
 }
 

@@ -52,27 +52,35 @@ function append(list, value) {
   }
 }
 
-// name -> the captured method for each kind of receiver that has it.
-const kinds = [
-  ['string', StringPrototype], ['array', ArrayPrototype], ['typed', TypedArrayPrototype],
-  ['regexp', RegExpPrototype], ['map', MapPrototype], ['set', SetPrototype], ['number', NumberPrototype],
+// The kinds of receiver whose built-in methods are captured, by index (kindOf's answer).
+const STRING = 0;
+const ARRAY = 1;
+const TYPED = 2;
+const REGEXP = 3;
+const MAP = 4;
+const SET = 5;
+const NUMBER = 6;
+const OTHER = -1;
+const kindNames = ['string', 'array', 'typed', 'regexp', 'map', 'set', 'number'];
+const kindPrototypes = [
+  StringPrototype, ArrayPrototype, TypedArrayPrototype, RegExpPrototype, MapPrototype, SetPrototype, NumberPrototype,
 ];
 
 function kindOf(value) {
   switch (typeof value) {
-    case 'string': return 'string';
-    case 'number': return 'number';
+    case 'string': return STRING;
+    case 'number': return NUMBER;
     case 'object': {
-      if (value === null) return null;
-      if (ArrayIsArray(value)) return 'array';
+      if (value === null) return OTHER;
+      if (ArrayIsArray(value)) return ARRAY;
       const proto = ObjectGetPrototypeOf(value);
-      if (proto === RegExpPrototype) return 'regexp';
-      if (proto === MapPrototype) return 'map';
-      if (proto === SetPrototype) return 'set';
-      if (proto !== null && ObjectGetPrototypeOf(proto) === TypedArrayPrototype) return 'typed';
-      return null;
+      if (proto === RegExpPrototype) return REGEXP;
+      if (proto === MapPrototype) return MAP;
+      if (proto === SetPrototype) return SET;
+      if (proto !== null && ObjectGetPrototypeOf(proto) === TypedArrayPrototype) return TYPED;
+      return OTHER;
     }
-    default: return null;
+    default: return OTHER;
   }
 }
 
@@ -82,7 +90,7 @@ function regexpTest(re, string) {
 }
 
 function stringSearch(string, pattern) {
-  if (kindOf(pattern) !== 'regexp') return ReflectApply(StringPrototype.search, string, [pattern]);
+  if (kindOf(pattern) !== REGEXP) return ReflectApply(StringPrototype.search, string, [pattern]);
   const previous = pattern.lastIndex;
   pattern.lastIndex = 0;
   const match = RegExpPrototypeExec(pattern, string);
@@ -96,7 +104,7 @@ const stringSlice = uncurryThis(StringPrototype.slice);
 
 // Only what the libraries do: a replacement string without `$` patterns.
 function replaceWithRegExp(string, pattern, replacement) {
-  if (kindOf(pattern) !== 'regexp' || typeof replacement !== 'string' || stringIndexOf(replacement, '$') !== -1) {
+  if (kindOf(pattern) !== REGEXP || typeof replacement !== 'string' || stringIndexOf(replacement, '$') !== -1) {
     return stringReplace(string, pattern, replacement);
   }
   const global = pattern.global;
@@ -160,36 +168,37 @@ const special = {
   'string replace': replaceWithRegExp,
 };
 
-// special[kind][name], for the lookups below.
-const specialByKind = { __proto__: null };
+// special's functions by kind index, then name.
+const specialByKind = [];
+for (let k = 0; k < kindNames.length; k++) specialByKind[k] = { __proto__: null };
 for (const key of ObjectKeys(special)) {
   const space = StringPrototypeIndexOf(key, ' ');
-  const kind = StringPrototypeSlice(key, 0, space);
-  specialByKind[kind] ??= { __proto__: null };
+  const kindName = StringPrototypeSlice(key, 0, space);
+  let kind = 0;
+  while (kindNames[kind] !== kindName) kind++;
   specialByKind[kind][StringPrototypeSlice(key, space + 1)] = special[key];
 }
 
 // Called once per method name the rewrite found, while the prelude loads: for each kind of
 // receiver, the replacement above (which takes the receiver first) or the built-in method as it is
-// now (applied to the receiver).
+// now (applied to the receiver). Arrays indexed by kind, made before user code runs and read only
+// at indices they have.
 function makeMethod(name) {
-  const byKind = { __proto__: null };
-  const first = { __proto__: null };
-  for (let k = 0; k < kinds.length; k++) {
-    const kind = kinds[k][0];
-    const replacement = specialByKind[kind]?.[name];
+  const byKind = [null, null, null, null, null, null, null];
+  const first = [false, false, false, false, false, false, false];
+  for (let k = 0; k < kindNames.length; k++) {
+    const replacement = specialByKind[k][name];
     if (replacement !== undefined) {
-      byKind[kind] = replacement;
-      first[kind] = true;
+      byKind[k] = replacement;
+      first[k] = true;
     } else {
-      const original = kinds[k][1][name];
-      byKind[kind] = typeof original === 'function' ? original : null;
-      first[kind] = false;
+      const original = kindPrototypes[k][name];
+      if (typeof original === 'function') byKind[k] = original;
     }
   }
   return function method(receiver, ...args) {
     const kind = kindOf(receiver);
-    const fn = kind === null ? null : byKind[kind];
+    const fn = kind === OTHER ? null : byKind[kind];
     if (fn === null) return ReflectApply(ReflectGet(ObjectCtor(receiver), name), receiver, args);
     if (first[kind]) return ReflectApply(fn, undefined, prepend(receiver, args));
     return ReflectApply(fn, receiver, args);
@@ -297,11 +306,11 @@ function* entriesOf(iterator, next) {
 // What `for (x of value)` iterates, `[...value]` spreads and `Array.from(value)` gathers.
 export function iterate(value) {
   switch (kindOf(value)) {
-    case 'array': return new ListIterator(value, value.length);
-    case 'typed': return new ListIterator(value, TypedArrayLength(value));
-    case 'string': return codePoints(value);
-    case 'map': return entriesOf(mapEntries(value), iteratorNext);
-    case 'set': return entriesOf(setValues(value), setIteratorNext);
+    case ARRAY: return new ListIterator(value, value.length);
+    case TYPED: return new ListIterator(value, TypedArrayLength(value));
+    case STRING: return codePoints(value);
+    case MAP: return entriesOf(mapEntries(value), iteratorNext);
+    case SET: return entriesOf(setValues(value), setIteratorNext);
     default: return value;
   }
 }
@@ -351,6 +360,12 @@ methods.entries = (receiver, ...args) => {
       for (let i = 0; i < receiver.length; i++) yield [i, receiver[i]];
     }());
   }
-  if (kindOf(receiver) === 'map') return entriesOf(mapEntries(receiver), iteratorNext);
+  if (kindOf(receiver) === MAP) return entriesOf(mapEntries(receiver), iteratorNext);
   return ReflectApply(ReflectGet(ObjectCtor(receiver), 'entries'), receiver, args);
+};
+
+// What the rewritten modules require: one object, so that the bundler's CommonJS view of this
+// module (made again for each of them) copies one property.
+export const urlBuiltins = {
+  methods, defineMethods, staticOf, lengthOf, byteLengthOf, iterate, indices, codePointList, fromCodePoints, spread,
 };
