@@ -1,12 +1,16 @@
 // Host names repeat from request to request (every request to an object names the same host), and
 // IDNA processing (tr46.toASCII) dominates URL parsing. whatwg-url calls `tr46.toASCII` through
 // the module object on every parse, so replacing that member with a memoized version makes
-// repeated hosts cheap while every result still comes from tr46 itself.
+// repeated hosts cheap while every result still comes from tr46 itself. It calls only captured
+// built-ins (user code may have replaced Map's or Function.prototype's members).
 import tr46 from 'tr46';
+import {
+  MapCtor, MapPrototypeClear, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeHas, MapPrototypeSet, ReflectApply,
+} from './primordials.js';
 
 const MAX_ENTRIES = 512;
 const original = tr46.toASCII;
-const cache = new Map();
+const cache = new MapCtor();
 const OPTION_NAMES = [
   'checkHyphens', 'checkBidi', 'checkJoiners', 'useSTD3ASCIIRules', 'transitionalProcessing',
   'verifyDNSLength', 'ignoreInvalidPunycode',
@@ -14,11 +18,11 @@ const OPTION_NAMES = [
 
 tr46.toASCII = function toASCIIMemoized(domain, options) {
   let key = '';
-  for (const name of OPTION_NAMES) key += options && options[name] ? '1' : '0';
+  for (let i = 0; i < OPTION_NAMES.length; i++) key += options && options[OPTION_NAMES[i]] ? '1' : '0';
   key += domain;
-  if (cache.has(key)) return cache.get(key);
-  const result = original.call(this, domain, options);
-  if (cache.size >= MAX_ENTRIES) cache.clear();
-  cache.set(key, result);
+  if (MapPrototypeHas(cache, key)) return MapPrototypeGet(cache, key);
+  const result = ReflectApply(original, this, [domain, options]);
+  if (MapPrototypeGetSize(cache) >= MAX_ENTRIES) MapPrototypeClear(cache);
+  MapPrototypeSet(cache, key, result);
   return result;
 };

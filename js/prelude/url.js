@@ -10,7 +10,8 @@ import URLSearchParamsWrapper from 'whatwg-url/lib/URLSearchParams.js';
 import { blobInternals } from './blob.js';
 import { HOST_REFUSED, newFieldlessHostObject, refusalMessage } from './host_object.js';
 import {
-  MapCtor, MapPrototypeClear, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet,
+  MapCtor, MapPrototypeClear, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, ObjectGetPrototypeOf,
+  RegExpPrototypeExec,
 } from './primordials.js';
 import { inspectCustom } from './webidl.js';
 
@@ -21,18 +22,21 @@ import { inspectCustom } from './webidl.js';
 for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrapper, 'URLSearchParams']]) {
   const setup = wrapperModule.setup;
   const message = refusalMessage(name);
-  wrapperModule.setup = (wrapper, ...rest) =>
-    setup(newFieldlessHostObject(Object.getPrototypeOf(wrapper), HOST_REFUSED, message), ...rest);
+  // setup's four parameters passed on by name: a spread would run Array.prototype[Symbol.iterator]
+  // (and an undefined argument takes setup's default as a missing one does).
+  wrapperModule.setup = (wrapper, globalObject, constructorArgs, privateData) => setup(
+    newFieldlessHostObject(ObjectGetPrototypeOf(wrapper), HOST_REFUSED, message), globalObject, constructorArgs,
+    privateData);
 }
 
 // workerd's text for a URL (or base URL) that does not parse; the library names the input.
 {
   const setup = URLWrapper.setup;
-  URLWrapper.setup = (...args) => {
+  URLWrapper.setup = (wrapper, globalObject, constructorArgs, privateData) => {
     try {
-      return setup(...args);
+      return setup(wrapper, globalObject, constructorArgs, privateData);
     } catch (error) {
-      if (error instanceof TypeError && /^Invalid (base )?URL: /.test(error.message)) {
+      if (error instanceof TypeError && RegExpPrototypeExec(/^Invalid (base )?URL: /, error.message) !== null) {
         throw new TypeError('Invalid URL string.');
       }
       throw error;

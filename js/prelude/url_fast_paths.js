@@ -7,6 +7,7 @@
 //   empty list, so it skips UTF-8 encoding an empty string.
 import conversions from 'webidl-conversions';
 import urlencoded from 'whatwg-url/lib/urlencoded.js';
+import { RegExpPrototypeExec } from './primordials.js';
 
 const anySurrogate = /[\uD800-\uDFFF]/;
 const usvStringSlow = conversions.USVString;
@@ -14,7 +15,7 @@ const domString = conversions.DOMString;
 
 conversions.USVString = function USVString(value, options = {}) {
   const string = domString(value, options);
-  return anySurrogate.test(string) ? usvStringSlow(string, options) : string;
+  return RegExpPrototypeExec(anySurrogate, string) !== null ? usvStringSlow(string, options) : string;
 };
 
 const parseUrlencodedStringSlow = urlencoded.parseUrlencodedString;

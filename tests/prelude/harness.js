@@ -1,7 +1,7 @@
 'use strict';
 
 // Builds the prelude bundle with esbuild (the flags and the streams library's rewrite of
-// CMakeLists.txt, plus
+// CMakeLists.txt, the URL libraries' rewrite, plus
 // --global-name=__dormPrelude, as docs/contracts.md describes) and runs it in fresh V8 contexts,
 // with a __dormNative written with Node's own APIs in place of the C++ host. Set ESBUILD to use
 // another esbuild binary.
@@ -39,9 +39,14 @@ function buildBundle({ globalName = false } = {}) {
     const streamsLibrary = path.join(dir, 'web_streams_library.mjs');
     childProcess.execFileSync(process.execPath, [path.join(jsDir, 'build/streams_library.mjs'), streamsLibrary],
       { stdio: ['ignore', 'pipe', 'pipe'] });
+    // And the URL libraries (js/build/url_library.mjs).
+    const urlLibraries = path.join(dir, 'url_libraries');
+    childProcess.execFileSync(process.execPath, [path.join(jsDir, 'build/url_library.mjs'), urlLibraries],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
     childProcess.execFileSync(findEsbuild(), [
       'prelude/index.js', '--bundle', '--format=iife', ...(globalName ? ['--global-name=__dormPrelude'] : []),
       `--alias:web-streams-polyfill=${streamsLibrary}`,
+      ...['whatwg-url', 'tr46', 'webidl-conversions', 'punycode'].map((name) => `--alias:${name}=${path.join(urlLibraries, name)}`),
       '--target=es2022', '--platform=neutral', '--main-fields=main,module', '--log-level=warning',
       `--outfile=${outfile}`,
     ], { cwd: jsDir, stdio: ['ignore', 'pipe', 'pipe'] });
