@@ -1284,13 +1284,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- Writing.
   // Writes into write_head_ the head for `data` and moves its body into write_body_ (emptied for
-  // a HEAD request, whose head keeps the body's length). False (with `problem` set) when it
-  // cannot be sent as HTTP/1.1.
+  // a HEAD request, whose head keeps the body's length). A status that has no body (1xx, 204,
+  // 304) gets no Content-Length: RFC 9110 forbids it on 1xx and 204, and on a 304 it would
+  // claim the representation is empty (workerd sends none either). False (with `problem` set)
+  // when it cannot be sent as HTTP/1.1.
   bool BuildResponse(runtime::HttpResponseData& data, bool keep, std::string* problem) {
     write_head_.clear();
-    if (auto bad =
-            AppendResponseHead(data.status, data.status_text, data.headers, keep,
-                               BodyFraming::kContentLength, data.body.size(), &write_head_)) {
+    const BodyFraming framing =
+        StatusForbidsBody(data.status) ? BodyFraming::kNone : BodyFraming::kContentLength;
+    if (auto bad = AppendResponseHead(data.status, data.status_text, data.headers, keep, framing,
+                                      data.body.size(), &write_head_)) {
       *problem = std::move(*bad);
       return false;
     }

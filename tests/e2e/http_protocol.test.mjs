@@ -36,6 +36,27 @@ test('keep-alive: sequential requests on one connection', async () => {
   }
 });
 
+// RFC 9110: no Content-Length on 1xx and 204; on a 304 it would claim an empty representation.
+// workerd sends neither; a 205 or 200 without a body says Content-Length: 0. Pipelined, so that a
+// framing header out of place would shift the next response.
+test('responses without a body: no Content-Length on 204 and 304, 0 on 205 and 200', async () => {
+  const statuses = [204, 304, 205, 200];
+  const responses = await rawExchange(
+    server.port,
+    statuses.map((s) => get(`/_do/echo/no-body/x?op=no-body&s=${s}`)).join(''),
+    { count: statuses.length },
+  );
+  assert.deepEqual(
+    responses.map((r) => [r.status, r.headers['x-tag'], r.headers['content-length'], r.headers['transfer-encoding'], r.body.length]),
+    [
+      [204, '204', undefined, undefined, 0],
+      [304, '304', undefined, undefined, 0],
+      [205, '205', '0', undefined, 0],
+      [200, '200', '0', undefined, 0],
+    ],
+  );
+});
+
 test('pipelining: two requests in one write get two responses in order', async () => {
   const responses = await rawExchange(
     server.port,

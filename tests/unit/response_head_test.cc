@@ -52,7 +52,7 @@ TEST(ResponseHeadWriter, WritesStatusFieldsAndFraming) {
       Head(404, "Nope", {{"X-A", "1"}}, false, BodyFraming::kChunked),
       "HTTP/1.1 404 Nope\r\nX-A: 1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
   EXPECT_EQ(Head(204, "", {}, true, BodyFraming::kNone), "HTTP/1.1 204 No Content\r\n\r\n");
-  // A 204 or 304 with an empty body keeps its Content-Length: 0, as before.
+  // The writer writes the framing it is given (the server gives none for 1xx, 204 and 304).
   EXPECT_EQ(Head(304, "", {{"etag", "\"x\""}}, true, BodyFraming::kContentLength, 0),
             "HTTP/1.1 304 Not Modified\r\netag: \"x\"\r\nContent-Length: 0\r\n\r\n");
 }
