@@ -13,7 +13,8 @@
 // `iterate(value)` is what `for...of` iterates; none of these throw other than as the built-in
 // they stand for would.
 import {
-  ArrayIsArray, ObjectDefineProperty, ObjectGetPrototypeOf, ObjectKeys, ReflectApply, ReflectGet, ReflectHas,
+  ArrayIsArray, MapIteratorPrototypeNext, MapPrototypeEntries, MathTrunc, ObjectDefineProperty,
+  ObjectGetPrototypeOf, ObjectKeys, ReflectApply, ReflectGet, ReflectHas,
   StringPrototypeIndexOf, StringPrototypeSlice,
   RegExpPrototypeExec, TypedArrayByteLength, TypedArrayLength, Uint8ArrayCtor, uncurryThis,
 } from './primordials.js';
@@ -27,12 +28,10 @@ const SetPrototype = Set.prototype;
 const NumberPrototype = Number.prototype;
 const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
 const stringCodePointAt = uncurryThis(StringPrototype.codePointAt);
-const mapEntries = uncurryThis(MapPrototype.entries);
 const setValues = uncurryThis(SetPrototype.values);
-const iteratorNext = uncurryThis(ObjectGetPrototypeOf(new Map().entries()).next);
 const setIteratorNext = uncurryThis(ObjectGetPrototypeOf(new Set().values()).next);
 const fromCodePoint = String.fromCodePoint;
-const { max: MathMax, min: MathMin, trunc: MathTrunc } = Math;
+const { max: MathMax, min: MathMin } = Math;
 
 function isTypedArray(value) {
   return value !== null && typeof value === 'object'
@@ -309,7 +308,7 @@ export function iterate(value) {
     case ARRAY: return new ListIterator(value, value.length);
     case TYPED: return new ListIterator(value, TypedArrayLength(value));
     case STRING: return codePoints(value);
-    case MAP: return entriesOf(mapEntries(value), iteratorNext);
+    case MAP: return entriesOf(MapPrototypeEntries(value), MapIteratorPrototypeNext);
     case SET: return entriesOf(setValues(value), setIteratorNext);
     default: return value;
   }
@@ -360,7 +359,7 @@ methods.entries = (receiver, ...args) => {
       for (let i = 0; i < receiver.length; i++) yield [i, receiver[i]];
     }());
   }
-  if (kindOf(receiver) === MAP) return entriesOf(mapEntries(receiver), iteratorNext);
+  if (kindOf(receiver) === MAP) return entriesOf(MapPrototypeEntries(receiver), MapIteratorPrototypeNext);
   return ReflectApply(ReflectGet(ObjectCtor(receiver), 'entries'), receiver, args);
 };
 
