@@ -18,6 +18,14 @@
 
 namespace dorm::runtime {
 
+// The native function the prelude's responseParts hands a response's parts to: status, status
+// text, body, WebSocket, then each header's name and value (or one array of them). While `*slot`
+// points at a response, the first call fills it, sets `*slot` to null and returns the WebSocket
+// argument; otherwise a call does nothing and returns undefined. `slot` must outlive the
+// function (AppIsolate keeps both). Made once per app context.
+v8::MaybeLocal<v8::Function> NewResponseSink(v8::Local<v8::Context> context,
+                                             HttpResponseData** slot);
+
 // Converts `value` (what the handler's promise fulfilled with). Anything that is not a usable
 // Response becomes a 500 with the reason (logged with the object's `address`); Response.error()
 // becomes a 500 too (a network error). A WebSocket response binds the pair's server end to
