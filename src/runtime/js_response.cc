@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <optional>
+
 #include "js/strings.h"
 #include "util/log.h"
 
@@ -59,15 +61,12 @@ v8::MaybeLocal<v8::Function> NewResponseSink(v8::Local<v8::Context> context,
                            v8::ConstructorBehavior::kThrow);
 }
 
-std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Object> state,
-                                               v8::Local<v8::Value> value,
-                                               WebSocketRegistry* sockets,
-                                               ForwardedSockets* forwarded,
-                                               const ObjectAddress& address) {
+bool ResponseFromJs(AppIsolate* app, v8::Local<v8::Object> state, v8::Local<v8::Value> value,
+                    WebSocketRegistry* sockets, ForwardedSockets* forwarded,
+                    const ObjectAddress& address, HttpResponseData& response) {
   v8::Isolate* isolate = app->isolate();
   v8::Local<v8::Context> context = app->context();
   v8::TryCatch try_catch(isolate);
-  HttpResponseData response;
   // The prelude's responseParts hands the parts to the app's sink, which fills `response` and
   // returns the WebSocket (null for most responses).
   HttpResponseData** slot = app->response_sink_slot();
@@ -79,11 +78,12 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
   const bool filled = *slot == nullptr;
   *slot = nullptr;
   if (!called || !filled) {
-    if (try_catch.HasTerminated()) return std::nullopt;
+    if (try_catch.HasTerminated()) return false;
     std::string message = called ? "The value returned is not a Response."
                                  : js::ExceptionMessage(isolate, try_catch.Exception());
     Log(LogLevel::kError, LogTag(address) + " " + message);
-    return HttpResponseData::JsonError(500, message);
+    response = HttpResponseData::JsonError(500, message);
+    return true;
   }
   if (web_socket->IsObject()) {
     // The client end of a WebSocketPair: its server end becomes this connection's socket.
@@ -113,7 +113,7 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
             "returned in a Response.";
       }
     } else if (bind_catch.HasTerminated()) {
-      return std::nullopt;
+      return false;
     } else {
       response.status = 500;
       response.body = js::ExceptionMessage(isolate, bind_catch.Exception());
@@ -131,14 +131,15 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
   if (response.status == 500 && response.web_socket_id == 0 && web_socket->IsObject()) {
     std::string message = response.body;
     Log(LogLevel::kError, LogTag(address) + " " + message);
-    return HttpResponseData::JsonError(500, message);
+    response = HttpResponseData::JsonError(500, message);
+    return true;
   }
   if (response.status < 100 || response.status > 999) {
     // Response.error() (status 0) is a network error: the client gets a 500.
-    return HttpResponseData::JsonError(
+    response = HttpResponseData::JsonError(
         500, "The Durable Object returned a network error (Response.error()).");
   }
-  return response;
+  return true;
 }
 
 }  // namespace dorm::runtime
