@@ -289,7 +289,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHead() {
     const auto& req = parser_->get();
-    keep_alive_ = req.keep_alive();
+    const HeadFields fields = ScanHeadFields(req);
+    keep_alive_ = KeepAlive(req, fields);
     head_ = req.method() == http::verb::head;
     http10_ = req.version() < 11;
     body_pending_ = !parser_->is_done();
@@ -298,7 +299,7 @@ class Session : public std::enable_shared_from_this<Session> {
       Refuse(refusal->status, refusal->message);
       return;
     }
-    host_ = std::string(req[http::field::host]);
+    host_ = std::string(fields.host);
     target_ = std::string(req.target());
     if (!CheckForwarded(req)) return;
     if (server_.cluster() && target_.compare(0, sizeof kInternalPrefix - 1, kInternalPrefix) == 0) {
@@ -783,7 +784,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // An admin endpoint may answer an upgrade too (the live log: EventWebSocket).
     if ((plan_.route.kind == RouteKind::kObject || plan_.route.kind == RouteKind::kWorker ||
          plan_.route.kind == RouteKind::kAdmin) &&
-        websocket::is_upgrade(req)) {
+        IsWebSocketUpgrade(req, ScanHeadFields(req))) {
       upgrade_request_.emplace(req.base());
     }
     if (!body_pending_) {
