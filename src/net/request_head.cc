@@ -1,6 +1,7 @@
 #include "net/request_head.h"
 
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 
 namespace dorm::net {
 
@@ -76,6 +77,44 @@ bool IsServerHeaderName(std::string_view name) {
   constexpr std::string_view kPrefix = "x-dorm-";
   return name.size() >= kPrefix.size() &&
          boost::beast::iequals(name.substr(0, kPrefix.size()), kPrefix);
+}
+
+HeadFields ScanHeadFields(const RequestHead& head) {
+  HeadFields fields;
+  bool upgrade = false, host = false;
+  for (const auto& field : head) {
+    switch (field.name()) {
+      case http::field::connection:
+        if (!fields.connection) fields.connection = field.value();
+        break;
+      case http::field::upgrade:
+        if (!upgrade) fields.upgrade = field.value();
+        upgrade = true;
+        break;
+      case http::field::host:
+        if (!host) fields.host = field.value();
+        host = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return fields;
+}
+
+bool KeepAlive(const RequestHead& head, const HeadFields& fields) {
+  // As basic_fields::get_keep_alive_impl.
+  if (head.version() < 11) {
+    return fields.connection && http::token_list{*fields.connection}.exists("keep-alive");
+  }
+  return !fields.connection || !http::token_list{*fields.connection}.exists("close");
+}
+
+bool IsWebSocketUpgrade(const RequestHead& head, const HeadFields& fields) {
+  // As websocket::is_upgrade, which reads a missing field as empty.
+  return head.version() >= 11 && head.method() == http::verb::get &&
+         http::token_list{fields.connection.value_or(std::string_view())}.exists("upgrade") &&
+         http::token_list{fields.upgrade}.exists("websocket");
 }
 
 runtime::HeaderList ForwardedHeaders(const RequestHead& head) {

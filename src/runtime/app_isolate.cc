@@ -12,6 +12,7 @@
 #include "runtime/digest_stream_natives.h"
 #include "runtime/embedded_source.h"
 #include "runtime/env_object.h"
+#include "runtime/js_response.h"
 #include "runtime/native_module.h"
 #include "runtime/object_host.h"
 #include "runtime/sql_natives.h"
@@ -205,6 +206,11 @@ AppIsolate::AppIsolate(ObjectHost* host, std::shared_ptr<const AppCode> code,
   }
   blob_prototype_.Reset(isolate_, blob_prototype);
   response_parts_.Reset(isolate_, Internal("responseParts"));
+  v8::Local<v8::Function> response_sink;
+  if (!NewResponseSink(context, &response_sink_slot_).ToLocal(&response_sink)) {
+    throw std::runtime_error("the response sink could not be made");
+  }
+  response_sink_.Reset(isolate_, response_sink);
   create_state_.Reset(isolate_, RuntimeFunction("createState"));
   deliver_fetch_.Reset(isolate_, RuntimeFunction("deliverFetch"));
   deliver_rpc_.Reset(isolate_, RuntimeFunction("deliverRpc"));
@@ -220,6 +226,7 @@ AppIsolate::~AppIsolate() {
   shared_modules_.clear();
   new_request_.Reset();
   response_parts_.Reset();
+  response_sink_.Reset();
   create_state_.Reset();
   deliver_fetch_.Reset();
   deliver_rpc_.Reset();

@@ -115,6 +115,10 @@ class AppIsolate {
   // Functions used on every request, looked up once.
   v8::Local<v8::Function> new_request() const { return new_request_.Get(isolate_); }
   v8::Local<v8::Function> response_parts() const { return response_parts_.Get(isolate_); }
+  // The native function responseParts hands a response's parts to, and the slot of the response
+  // it fills (runtime/js_response.h).
+  v8::Local<v8::Function> response_sink() const { return response_sink_.Get(isolate_); }
+  HttpResponseData** response_sink_slot() { return &response_sink_slot_; }
   v8::Local<v8::Function> create_state() const { return create_state_.Get(isolate_); }
   v8::Local<v8::Function> deliver_fetch() const { return deliver_fetch_.Get(isolate_); }
   v8::Local<v8::Function> deliver_rpc() const { return deliver_rpc_.Get(isolate_); }
@@ -232,6 +236,8 @@ class AppIsolate {
   v8::Global<v8::Value> blob_prototype_;  // the prelude's Blob.prototype
   v8::Global<v8::Function> new_request_;
   v8::Global<v8::Function> response_parts_;
+  v8::Global<v8::Function> response_sink_;
+  HttpResponseData* response_sink_slot_ = nullptr;
   v8::Global<v8::Function> create_state_;
   v8::Global<v8::Function> deliver_fetch_;
   v8::Global<v8::Function> deliver_rpc_;

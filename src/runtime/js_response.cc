@@ -2,57 +2,89 @@
 
 #include <strings.h>
 
+#include <optional>
+
 #include "js/strings.h"
 #include "util/log.h"
 
 namespace dorm::runtime {
 
-std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Object> state,
-                                               v8::Local<v8::Value> value,
-                                               WebSocketRegistry* sockets,
-                                               ForwardedSockets* forwarded,
-                                               const ObjectAddress& address) {
+namespace {
+
+// The sink's callback (see NewResponseSink): info.Data() is the External of the target's slot.
+void TakeResponseParts(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto** slot = static_cast<HttpResponseData**>(info.Data().As<v8::External>()->Value());
+  HttpResponseData* response = *slot;
+  const int count = info.Length();
+  if (response == nullptr || count < 4) return;
+  *slot = nullptr;  // filled once: the slot's owner sees that it was
+  v8::Isolate* isolate = info.GetIsolate();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  // The values are the prelude's own (a Response's state), not user code's: the status is a
+  // number, the status text a string, the body a string, a Uint8Array or null.
+  response->status = static_cast<int>(info[0]->Int32Value(context).FromMaybe(500));
+  response->status_text = js::ToUtf8(isolate, info[1]);
+  v8::Local<v8::Value> body = info[2];
+  if (body->IsString()) {
+    response->body = js::ToUtf8(isolate, body);
+  } else if (body->IsArrayBufferView()) {
+    auto view = body.As<v8::ArrayBufferView>();
+    response->body.resize(view->ByteLength());
+    view->CopyContents(response->body.data(), response->body.size());
+  }
+  auto add_header = [&](v8::Local<v8::Value> name, v8::Local<v8::Value> value) {
+    if (!name->IsString() || !value->IsString()) return;
+    response->headers.emplace_back(js::ToLatin1(isolate, name), js::ToLatin1(isolate, value));
+  };
+  if (count == 5 && info[4]->IsArray()) {
+    // Many headers, as one array. Getters user code put on Array.prototype may run (and throw)
+    // for a missing element: a failed read skips the header.
+    auto array = info[4].As<v8::Array>();
+    for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
+      v8::Local<v8::Value> name, value;
+      if (array->Get(context, i).ToLocal(&name) && array->Get(context, i + 1).ToLocal(&value)) {
+        add_header(name, value);
+      }
+    }
+  } else {
+    for (int i = 4; i + 1 < count; i += 2) add_header(info[i], info[i + 1]);
+  }
+  info.GetReturnValue().Set(info[3]);
+}
+
+}  // namespace
+
+v8::MaybeLocal<v8::Function> NewResponseSink(v8::Local<v8::Context> context,
+                                             HttpResponseData** slot) {
+  v8::Isolate* isolate = context->GetIsolate();
+  return v8::Function::New(context, TakeResponseParts, v8::External::New(isolate, slot), 0,
+                           v8::ConstructorBehavior::kThrow);
+}
+
+bool ResponseFromJs(AppIsolate* app, v8::Local<v8::Object> state, v8::Local<v8::Value> value,
+                    WebSocketRegistry* sockets, ForwardedSockets* forwarded,
+                    const ObjectAddress& address, HttpResponseData& response) {
   v8::Isolate* isolate = app->isolate();
   v8::Local<v8::Context> context = app->context();
   v8::TryCatch try_catch(isolate);
-  HttpResponseData response;
-  v8::Local<v8::Value> parts_value;
-  if (!app->response_parts()
-           ->Call(context, v8::Undefined(isolate), 1, &value)
-           .ToLocal(&parts_value) ||
-      !parts_value->IsArray()) {
-    if (try_catch.HasTerminated()) return std::nullopt;
-    std::string message = js::ExceptionMessage(isolate, try_catch.Exception());
+  // The prelude's responseParts hands the parts to the app's sink, which fills `response` and
+  // returns the WebSocket (null for most responses).
+  HttpResponseData** slot = app->response_sink_slot();
+  *slot = &response;
+  v8::Local<v8::Value> args[] = {value, app->response_sink()};
+  v8::Local<v8::Value> web_socket;
+  const bool called =
+      app->response_parts()->Call(context, v8::Undefined(isolate), 2, args).ToLocal(&web_socket);
+  const bool filled = *slot == nullptr;
+  *slot = nullptr;
+  if (!called || !filled) {
+    if (try_catch.HasTerminated()) return false;
+    std::string message = called ? "The value returned is not a Response."
+                                 : js::ExceptionMessage(isolate, try_catch.Exception());
     Log(LogLevel::kError, LogTag(address) + " " + message);
-    return HttpResponseData::JsonError(500, message);
+    response = HttpResponseData::JsonError(500, message);
+    return true;
   }
-  // [status, statusText, headers, body, webSocket] (the prelude's responseParts). Getters user code
-  // put on Array.prototype may run (and throw) here for a missing element: a failed read gives
-  // undefined, which the checks below turn into a 500.
-  v8::Local<v8::Array> parts = parts_value.As<v8::Array>();
-  enum Part : uint32_t { kStatus, kStatusText, kHeaders, kBody, kWebSocket };
-  auto get = [&](Part part) -> v8::Local<v8::Value> {
-    v8::Local<v8::Value> field;
-    if (!parts->Get(context, part).ToLocal(&field)) return v8::Undefined(isolate);
-    return field;
-  };
-  response.status = static_cast<int>(get(kStatus)->Int32Value(context).FromMaybe(500));
-  response.status_text = js::ToUtf8(isolate, get(kStatusText));
-  v8::Local<v8::Value> headers = get(kHeaders);
-  if (headers->IsArray()) {
-    auto array = headers.As<v8::Array>();
-    for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
-      v8::Local<v8::Value> name, header_value;
-      if (!array->Get(context, i).ToLocal(&name) ||
-          !array->Get(context, i + 1).ToLocal(&header_value) || !name->IsString() ||
-          !header_value->IsString()) {
-        continue;
-      }
-      response.headers.emplace_back(js::ToLatin1(isolate, name),
-                                    js::ToLatin1(isolate, header_value));
-    }
-  }
-  v8::Local<v8::Value> web_socket = get(kWebSocket);
   if (web_socket->IsObject()) {
     // The client end of a WebSocketPair: its server end becomes this connection's socket.
     v8::Local<v8::Value> bind_args[] = {web_socket, state};
@@ -81,19 +113,11 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
             "returned in a Response.";
       }
     } else if (bind_catch.HasTerminated()) {
-      return std::nullopt;
+      return false;
     } else {
       response.status = 500;
       response.body = js::ExceptionMessage(isolate, bind_catch.Exception());
     }
-  }
-  v8::Local<v8::Value> body = get(kBody);
-  if (body->IsString()) {
-    response.body = js::ToUtf8(isolate, body);
-  } else if (body->IsArrayBufferView()) {
-    auto view = body.As<v8::ArrayBufferView>();
-    response.body.resize(view->ByteLength());
-    view->CopyContents(response.body.data(), response.body.size());
   }
   if (response.web_socket_id != 0 && response.web_socket_loop < 0) {
     if (WebSocketRecord* record = sockets->Find(response.web_socket_id)) {
@@ -107,14 +131,15 @@ std::optional<HttpResponseData> ResponseFromJs(AppIsolate* app, v8::Local<v8::Ob
   if (response.status == 500 && response.web_socket_id == 0 && web_socket->IsObject()) {
     std::string message = response.body;
     Log(LogLevel::kError, LogTag(address) + " " + message);
-    return HttpResponseData::JsonError(500, message);
+    response = HttpResponseData::JsonError(500, message);
+    return true;
   }
   if (response.status < 100 || response.status > 999) {
     // Response.error() (status 0) is a network error: the client gets a 500.
-    return HttpResponseData::JsonError(
+    response = HttpResponseData::JsonError(
         500, "The Durable Object returned a network error (Response.error()).");
   }
-  return response;
+  return true;
 }
 
 }  // namespace dorm::runtime

@@ -23,7 +23,7 @@ bool OutputGate::FlushSucceeded(uint64_t seq) {
   return again;
 }
 
-void OutputGate::Emit(uint64_t required_seq, HttpResponseData response, ResponseCallback done) {
+void OutputGate::Emit(uint64_t required_seq, HttpResponseData&& response, ResponseCallback done) {
   if (durable_seq_ >= required_seq) {
     done(std::move(response));
     return;

@@ -72,7 +72,7 @@ class OutputGate {
 
   // --- Outputs ---
   // Sends `response` through `done` now if what it needs is durable, else holds it.
-  void Emit(uint64_t required_seq, HttpResponseData response, ResponseCallback done);
+  void Emit(uint64_t required_seq, HttpResponseData&& response, ResponseCallback done);
   // Decides on a socket output made now: returns true if it must be sent now; false if it is held
   // (what it needs is not durable, or an earlier output of the object is still held: outputs never
   // overtake each other).

@@ -792,17 +792,14 @@ void ThreadEngine::OnEventSettled(ObjectInstance* instance, uint64_t event_id, b
   } else if (is_alarm) {
     response = FinishAlarmHandler(instance);
   } else {
-    std::optional<HttpResponseData> converted =
-        ResponseFromJs(app, instance->js_state.Get(isolate), value, &sockets_, &forwarded_sockets_,
-                       instance->address);
-    if (!converted) {
+    if (!ResponseFromJs(app, instance->js_state.Get(isolate), value, &sockets_, &forwarded_sockets_,
+                        instance->address, response)) {
       // The isolate is terminating: the reset that follows answers the caller.
       ended.done = std::move(done);
       ended.started = 0;
       instance->in_flight.emplace(event_id, std::move(ended));
       return;
     }
-    response = std::move(*converted);
   }
   bool answered = true;  // the response is whole: the request body can no longer be read
   if (stream_id != 0) {

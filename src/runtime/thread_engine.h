@@ -405,7 +405,7 @@ class ThreadEngine final : public ObjectHost {
   // the log (nothing pending, no failure): a later activation then restores it from the log.
   void ForgetClusterObject(ObjectInstance* instance, ResetReason reason);
   // Sends `response` once the writes made before it are durable.
-  void Emit(ObjectInstance* instance, HttpResponseData response, ResponseCallback done);
+  void Emit(ObjectInstance* instance, HttpResponseData&& response, ResponseCallback done);
   void ReleaseGated(ObjectInstance* instance);
   // Resolves the object's storage.sync() promises whose commits are durable, in a turn (deferred
   // while the app may not start one).

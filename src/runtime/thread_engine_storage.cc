@@ -242,7 +242,7 @@ void ThreadEngine::OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::str
   ReleaseGated(instance);
 }
 
-void ThreadEngine::Emit(ObjectInstance* instance, HttpResponseData response,
+void ThreadEngine::Emit(ObjectInstance* instance, HttpResponseData&& response,
                         ResponseCallback done) {
   instance->output.Emit(instance->output.RequiredSeq(instance->uncommitted_writes()),
                         std::move(response), std::move(done));

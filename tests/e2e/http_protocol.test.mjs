@@ -57,6 +57,19 @@ test('responses without a body: no Content-Length on 204 and 304, 0 on 205 and 2
   );
 });
 
+// The runtime takes a response's headers as one list of arguments, or as one array when there are
+// many: both reach the client whole and in order.
+test('response headers reach the client in order, few or many', async () => {
+  for (const n of [3, 1500]) {
+    const [res] = await rawExchange(server.port, get(`/_do/echo/many/x?op=many-headers&n=${n}`));
+    assert.equal(res.status, 200);
+    // The parsed head keeps the order in which names first came.
+    const names = Object.keys(res.headers).filter((name) => name.startsWith('x-h'))
+      .map((name) => `${name}=${res.headers[name]}`);
+    assert.deepEqual(names, Array.from({ length: n }, (_, i) => `x-h${i}=${i}`));
+  }
+});
+
 test('pipelining: two requests in one write get two responses in order', async () => {
   const responses = await rawExchange(
     server.port,

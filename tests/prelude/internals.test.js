@@ -57,13 +57,20 @@ test('newRequest builds the request the object receives', async () => {
   assert.equal(await empty.text(), '');
 });
 
+// responseParts hands the parts to a sink as its arguments; this one returns them as an array.
+const partsOf = (rt, response) => {
+  const [status, statusText, body, webSocket, ...headers] =
+    rt.internals.responseParts(response, (...parts) => parts);
+  return [status, statusText, headers, body, webSocket];
+};
+
 test('responseParts gives status, flat headers in order, and the whole body', () => {
   const rt = createRuntime();
   const response = rt.run(`(() => {
     const r = new Response('héllo', { status: 418, statusText: 'Teapot', headers: [['X-B', '1'], ['Set-Cookie', 'a=1'], ['x-a', '2'], ['set-cookie', 'b=2']] });
     return r;
   })()`);
-  const [status, statusText, headers, body, webSocket] = rt.internals.responseParts(response);
+  const [status, statusText, headers, body, webSocket] = partsOf(rt, response);
   assert.equal(status, 418);
   assert.equal(statusText, 'Teapot');
   assert.deepEqual([...headers], [
@@ -72,22 +79,39 @@ test('responseParts gives status, flat headers in order, and the whole body', ()
   assert.equal(Buffer.from(body).toString('utf8'), 'héllo');
   assert.equal(webSocket, null);
   assert.equal(response.bodyUsed, true);
-  assert.throws(() => rt.internals.responseParts(response), { name: 'TypeError' });
+  assert.throws(() => partsOf(rt, response), { name: 'TypeError' });
+  // The sink's result is responseParts' result.
+  assert.equal(rt.internals.responseParts(rt.run(`new Response('x')`), () => 'sunk'), 'sunk');
+});
+
+test('responseParts: many headers go to the sink as one array, in order', () => {
+  const rt = createRuntime();
+  const response = rt.run(`(() => {
+    const headers = new Headers();
+    for (let i = 0; i < 1500; i++) headers.append('x-h' + i, String(i));
+    return new Response(null, { headers });
+  })()`);
+  const parts = rt.internals.responseParts(response, (...args) => args);
+  assert.equal(parts.length, 5);
+  assert.deepEqual(parts.slice(0, 4), [200, 'OK', null, null]);
+  assert.equal(parts[4].length, 3000);
+  assert.deepEqual([...parts[4].slice(0, 4)], ['x-h0', '0', 'x-h1', '1']);
+  assert.deepEqual([...parts[4].slice(-2)], ['x-h1499', '1499']);
 });
 
 test('responseParts: null bodies, WebSocket upgrades and non-responses', () => {
   const rt = createRuntime();
   const ws = rt.run(`globalThis.ws = new WebSocketPair()[0]`);
   const [upgradeStatus, , , upgradeBody, upgradeSocket] =
-    rt.internals.responseParts(rt.run(`new Response(null, { status: 101, webSocket: ws })`));
+    partsOf(rt, rt.run(`new Response(null, { status: 101, webSocket: ws })`));
   assert.equal(upgradeStatus, 101);
   assert.equal(upgradeBody, null);
   assert.equal(upgradeSocket, ws);
-  const [, , jsonHeaders, jsonBody] = rt.internals.responseParts(rt.run(`Response.json({ ok: true })`));
+  const [, , jsonHeaders, jsonBody] = partsOf(rt, rt.run(`Response.json({ ok: true })`));
   assert.equal(Buffer.from(jsonBody).toString(), '{"ok":true}');
   assert.deepEqual([...jsonHeaders], ['content-type', 'application/json']);
   for (const value of [null, undefined, 'text', {}, rt.run(`new Request('https://x/')`)]) {
-    assert.throws(() => rt.internals.responseParts(value), { name: 'TypeError' });
+    assert.throws(() => partsOf(rt, value), { name: 'TypeError' });
     assert.equal(rt.internals.isResponse(value), false);
   }
   assert.equal(rt.internals.isResponse(rt.run(`new Response()`)), true);

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <string>
+#include <vector>
 
 #include "net/response_head.h"
 
@@ -128,6 +130,56 @@ TEST(ResponseHead, RefusesFieldsHttp11CannotCarry) {
   EXPECT_FALSE(CheckResponseField("x-ok", "tab\tand spaces"));
   EXPECT_TRUE(IsValidReasonPhrase("Not Found"));
   EXPECT_FALSE(IsValidReasonPhrase("OK\r\nx: 1"));
+}
+
+// ScanHeadFields with KeepAlive and IsWebSocketUpgrade answer as Beast's keep_alive(), its
+// websocket::is_upgrade() and head[field::host] do, over versions, methods and field lists with
+// missing, repeated, empty and mixed-case fields and token lists.
+TEST(RequestHead, ScannedFieldsAnswerAsBeast) {
+  const std::vector<std::string> lines = {
+      "GET / HTTP/1.1\r\n",
+      "GET / HTTP/1.0\r\n",
+      "POST / HTTP/1.1\r\n",
+      "HEAD / HTTP/1.0\r\n",
+  };
+  const std::vector<std::string> field_sets = {
+      "Host: a\r\n",
+      "Host: a\r\nConnection: keep-alive\r\n",
+      "host: a\r\nconnection: close\r\n",
+      "Host: a\r\nConnection: Keep-Alive, Upgrade\r\nUpgrade: websocket\r\n",
+      "Host: a\r\nconnection: upgrade\r\nupgrade: WebSocket\r\n",
+      "Host: a\r\nConnection: upgrade\r\nUpgrade: h2c, websocket\r\n",
+      "Host: a\r\nConnection: upgrade\r\nUpgrade: h2c\r\n",
+      "Host: a\r\nUpgrade: websocket\r\n",
+      "Host: a\r\nConnection: upgrade\r\n",
+      "Host: a\r\nConnection:\r\nConnection: close\r\n",
+      "Host: a\r\nConnection: close\r\nConnection: keep-alive\r\n",
+      "Host: a\r\nConnection: keep-alive\r\nConnection: close\r\n",
+      "Host: a\r\nUpgrade: h2c\r\nConnection: upgrade\r\nUpgrade: websocket\r\n",
+      "Host: a\r\nConnection: x, ,close ,y\r\n",
+      "Host: a\r\nConnection: closed\r\n",
+      "Host: \r\nX-Other: 1\r\n",
+      "Host: first\r\nHost: second\r\n",
+      "X-Only: 1\r\n",
+  };
+  int compared = 0;
+  for (const std::string& line : lines) {
+    for (const std::string& fields_text : field_sets) {
+      RequestParser parser;
+      boost::beast::error_code ec;
+      parser.put(boost::asio::buffer(line + fields_text + "\r\n"), ec);
+      ASSERT_TRUE(parser.is_header_done()) << line << fields_text << ec.message();
+      const auto& message = parser.get();
+      const RequestHead& head = message;
+      const HeadFields fields = ScanHeadFields(head);
+      EXPECT_EQ(KeepAlive(head, fields), message.keep_alive()) << line << fields_text;
+      EXPECT_EQ(IsWebSocketUpgrade(head, fields), boost::beast::websocket::is_upgrade(head))
+          << line << fields_text;
+      EXPECT_EQ(fields.host, std::string_view(head[http::field::host])) << line << fields_text;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 72);
 }
 
 }  // namespace
