@@ -22,6 +22,7 @@ export const ReflectGet = Reflect.get;
 export const ReflectHas = Reflect.has;
 export const ObjectDefineProperty = Object.defineProperty;
 export const ObjectGetPrototypeOf = Object.getPrototypeOf;
+export const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 export const ObjectSetPrototypeOf = Object.setPrototypeOf;
 export const ObjectEntries = Object.entries;
 export const ObjectFreeze = Object.freeze;
@@ -36,6 +37,10 @@ export const PromisePrototypeThen = uncurryThis(Promise.prototype.then);
 export const ErrorCtor = Error;
 export const TypeErrorCtor = TypeError;
 export const RangeErrorCtor = RangeError;
+export const SyntaxErrorCtor = SyntaxError;
+export const ReferenceErrorCtor = ReferenceError;
+export const EvalErrorCtor = EvalError;
+export const URIErrorCtor = URIError;
 export const SymbolCtor = Symbol;
 export const SymbolIterator = Symbol.iterator;
 export const SymbolAsyncIterator = Symbol.asyncIterator;
@@ -53,6 +58,7 @@ export const ArrayPrototypeIncludes = uncurryThis(Array.prototype.includes);
 export const FunctionPrototypeBind = uncurryThis(Function.prototype.bind);
 export const ArrayBufferCtor = ArrayBuffer;
 export const ArrayBufferIsView = ArrayBuffer.isView;
+export const ArrayBufferPrototypeSlice = uncurryThis(ArrayBuffer.prototype.slice);
 export const Uint8ArrayCtor = Uint8Array;
 export const Uint16ArrayCtor = Uint16Array;
 export const DataViewCtor = DataView;
@@ -95,6 +101,11 @@ export const SetPrototypeForEach = uncurryThis(Set.prototype.forEach);
 export const WeakSetCtor = WeakSet;
 export const WeakSetPrototypeAdd = uncurryThis(WeakSet.prototype.add);
 export const WeakSetPrototypeHas = uncurryThis(WeakSet.prototype.has);
+
+// V8 has FinalizationRegistry unless run with --no-harmony-weak-refs: null then.
+export const FinalizationRegistryCtor = typeof FinalizationRegistry === 'function' ? FinalizationRegistry : null;
+export const FinalizationRegistryPrototypeRegister = FinalizationRegistryCtor === null ? null
+  : uncurryThis(FinalizationRegistryCtor.prototype.register);
 
 export const StringPrototypeToLowerCase = uncurryThis(String.prototype.toLowerCase);
 export const StringPrototypeToUpperCase = uncurryThis(String.prototype.toUpperCase);
