@@ -93,6 +93,17 @@ test('poisoned built-ins change nothing in Headers, Request, Response, bodies, s
   assert.equal(server.exitInfo, null, server.outputTail?.());
 });
 
+test('replaced globals change nothing in HTMLRewriter, whose engine is compiled after them', async () => {
+  // The engine is a bundle compiled on an isolate's first use of HTMLRewriter: here under the
+  // poison, so that it once took the app's globals (and its glue the app's TextEncoder.encode).
+  const expected = '<p id=a class="x">one <b>TWO</b>!</p><!-- c -->';
+  for (const poison of ['url-globals', 'none']) {
+    const res = await server.request(`/_do/poisoned-builtins/html/html?poison=${poison}`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.text, expected, poison);
+  }
+});
+
 test('poisoned built-ins do not stop hibernatable WebSocket events, tags or auto-responses', async () => {
   // Each step: a new socket accepted under the poison (tags, auto-response, event timeout), whose
   // events (and an earlier socket's) run under it. The runtime once called the handler with the
