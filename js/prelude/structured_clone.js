@@ -57,10 +57,8 @@ export function structuredClone(value, options = undefined) {
       if (!isArrayBuffer(item)) {
         throw makeDOMException('Value not transferable', 'DataCloneError');
       }
-      if (listIncludes(buffers, item)) {
-        throw makeDOMException('ArrayBuffer at index 1 is a duplicate of an earlier ArrayBuffer. Duplicates are not allowed.', 'DataCloneError');
-      }
-      listAppend(buffers, item);
+      // As workerd: a buffer listed twice is transferred once.
+      if (!listIncludes(buffers, item)) listAppend(buffers, item);
     }
   }
   const result = native.deserialize(native.serialize(value));

@@ -8,7 +8,8 @@
 // TextEncoder.encodeInto() told a Uint8Array with `instanceof` (an object made from its prototype
 // reached the native, which threw its own contract's text; an app's Symbol.hasInstance refused a
 // real one); Headers' iterators and forEach saw changes made while they ran (a name appended
-// before the current one made it come again), and a Symbol key of a record threw.
+// before the current one made it come again), and a Symbol key of a record threw;
+// structuredClone() refused a buffer listed twice in `transfer` (workerd transfers it once).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -98,7 +99,7 @@ test('storage, SQL and WebCrypto refuse arguments of the wrong type or range wit
   }
 });
 
-test('WebSocket send(), TextEncoder.encodeInto() and Headers take hostile values as workerd does', async () => {
+test('WebSocket send(), TextEncoder.encodeInto(), Headers and structuredClone() take hostile values as workerd does', async () => {
   const server = await startServer();
   try {
     await server.deploy(path.join(here, 'fixtures', 'hostile_values.js'), { name: 'hostile-values' });
@@ -120,6 +121,7 @@ test('WebSocket send(), TextEncoder.encodeInto() and Headers take hostile values
         real: '2 2',
       },
       headers: { seen: ['a=1', 'b=2', 'c=3'], each: ['a', 'b'], symbol: '[["a","2"]]' },
+      transferTwice: '3 3 0',
     });
     assert.equal(server.exitInfo, null, server.outputTail?.());
   } finally {
