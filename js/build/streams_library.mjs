@@ -99,8 +99,11 @@ rewrite(/_elements:\[\]/g, '_elements:__dormList()', 2);
 rewrite(/([A-Za-z_$][\w$]*)\._elements\.push\(([A-Za-z_$][\w$]*)\)/g, '$1._elements[$1._elements.length]=$2', 1);
 // TransferArrayBuffer and IsDetachedBuffer (an enqueued chunk's buffer), which it would do with
 // the global structuredClone and the buffer's own members: the prelude's (structured_clone.js).
-rewrite(/let ([A-Za-z_$][\w$]*)=e=>\(\1="function"==typeof e\.transfer\?e=>e\.transfer\(\):"function"==typeof structuredClone\?e=>structuredClone\(e,\{transfer:\[e\]\}\):e=>e,\1\(e\)\),([A-Za-z_$][\w$]*)=e=>\(\2="boolean"==typeof e\.detached\?e=>e\.detached:e=>0===e\.byteLength,\2\(e\)\)/g,
-  'let $1=__dormTransfer,$2=__dormIsDetached', 1);
+rewrite(new RegExp([
+  /let ([A-Za-z_$][\w$]*)=e=>\(\1="function"==typeof e\.transfer\?e=>e\.transfer\(\):/.source,
+  /"function"==typeof structuredClone\?e=>structuredClone\(e,\{transfer:\[e\]\}\):e=>e,\1\(e\)\),/.source,
+  /([A-Za-z_$][\w$]*)=e=>\(\2="boolean"==typeof e\.detached\?e=>e\.detached:e=>0===e\.byteLength,\2\(e\)\)/.source,
+].join(''), 'g'), 'let $1=__dormTransfer,$2=__dormIsDetached', 1);
 // ArrayBufferSlice without the buffer's slice() (nor its species), and CopyDataBlockBytes with
 // the captured %TypedArray%.prototype.set.
 rewrite(/function ([A-Za-z_$][\w$]*)\(e,t,r\)\{if\(e\.slice\)return e\.slice\(t,r\);const o=r-t/g,
@@ -112,7 +115,8 @@ rewrite(/function ([A-Za-z_$][\w$]*)\(e,t,r,o,n\)\{new Uint8Array\(e\)\.set\(new
 // Assignments to them (the library's own records) are left. A read whose receiver is not a
 // chain of names fails the build.
 {
-  const member = /(?<![\w$.])((?:this|[A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*)\.(byteLength|byteOffset|buffer)\b(?!\s*(?:=(?!=)|\+=|-=|\+\+|--))/g;
+  const member = new RegExp(/(?<![\w$.])((?:this|[A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*)/.source
+    + /\.(byteLength|byteOffset|buffer)\b(?!\s*(?:=(?!=)|\+=|-=|\+\+|--))/.source, 'g');
   let reads = 0;
   for (;;) {
     const before = source;
