@@ -47,7 +47,8 @@ function convertParts(parts, context) {
   if (!isObject(parts) || typeof parts[SymbolIterator] !== 'function') throw notArray(context);
   for (const part of parts) {
     if (isBlobObject(part)) listAppend(chunks, { bytes: blobBytesOf(part), shared: true });
-    else listAppend(chunks, { bytes: bufferSourceView(part) ?? utf8Encode(toDOMString(part)), shared: false });
+    // A view over a SharedArrayBuffer is bytes too (copied by joinParts), as workerd.
+    else listAppend(chunks, { bytes: bufferSourceView(part, true) ?? utf8Encode(toDOMString(part)), shared: false });
   }
   return chunks;
 }

@@ -20,14 +20,12 @@ import { Event, EventTarget, requireEventType } from './event_target.js';
 import { createFetchedResponse } from './response.js';
 import { URL } from './url.js';
 import {
-  bufferSourceView, defineInterface, isArrayBufferView, isObject, requireArgs, toDictionary, toDOMString,
-  toUSVString, typedArrayName,
+  bufferSourceView, defineInterface, isObject, requireArgs, toDictionary, toDOMString, toUSVString,
 } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 import {
-  ArrayBufferCtor, DataViewBuffer, TypedArrayBuffer, TypedArrayLength, TypedArrayPrototypeSet, Uint8ArrayCtor,
+  TypedArrayBuffer, TypedArrayLength, TypedArrayPrototypeSet, Uint8ArrayCtor,
 } from './primordials.js';
-import { isDetachedArrayBuffer } from './structured_clone.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -40,20 +38,12 @@ function attachmentLimit() {
   if (maxAttachmentBytes === 0) maxAttachmentBytes = native.wsLimits().maxAttachmentBytes;
   return maxAttachmentBytes;
 }
-// Whether `value` is a detached ArrayBuffer or a view over one.
-function isDetachedSource(value) {
-  if (isArrayBufferView(value)) {
-    return isDetachedArrayBuffer(typedArrayName(value) !== undefined ? TypedArrayBuffer(value) : DataViewBuffer(value));
-  }
-  return isDetachedArrayBuffer(value);
-}
 
 // A binary message's bytes, copied into an ArrayBuffer of its own (the sender may change or
 // transfer its buffer afterwards) with the built-ins captured at load, or null when `message` is
 // no BufferSource. As workerd: a view over a SharedArrayBuffer is sent, and a detached buffer (or
-// a view over one) sends an empty message.
+// a view over one) sends an empty message (bufferSourceView reads it as no bytes).
 function messageBytes(message) {
-  if (isDetachedSource(message)) return new ArrayBufferCtor(0);
   const view = bufferSourceView(message, true);
   if (view === null) return null;
   const copy = new Uint8ArrayCtor(TypedArrayLength(view));

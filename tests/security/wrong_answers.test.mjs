@@ -9,7 +9,10 @@
 // reached the native, which threw its own contract's text; an app's Symbol.hasInstance refused a
 // real one); Headers' iterators and forEach saw changes made while they ran (a name appended
 // before the current one made it come again), and a Symbol key of a record threw;
-// structuredClone() refused a buffer listed twice in `transfer` (workerd transfers it once).
+// structuredClone() refused a buffer listed twice in `transfer` (workerd transfers it once); a
+// detached buffer made TextDecoder, Blob, bodies and WebCrypto throw "Cannot perform Construct on
+// a detached ArrayBuffer" (workerd reads no bytes), and a view over a SharedArrayBuffer became
+// the text "104,105,33" in a Blob or a body.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -99,7 +102,7 @@ test('storage, SQL and WebCrypto refuse arguments of the wrong type or range wit
   }
 });
 
-test('WebSocket send(), TextEncoder.encodeInto(), Headers and structuredClone() take hostile values as workerd does', async () => {
+test('WebSocket send(), encodeInto(), Headers, structuredClone(), bodies, Blob, TextDecoder and crypto take hostile values as workerd does', async () => {
   const server = await startServer();
   try {
     await server.deploy(path.join(here, 'fixtures', 'hostile_values.js'), { name: 'hostile-values' });
@@ -122,6 +125,15 @@ test('WebSocket send(), TextEncoder.encodeInto(), Headers and structuredClone() 
       },
       headers: { seen: ['a=1', 'b=2', 'c=3'], each: ['a', 'b'], symbol: '[["a","2"]]' },
       transferTwice: '3 3 0',
+      bufferSources: {
+        decodeDetached: '',
+        blobDetached: 1,
+        responseDetached: '',
+        blobShared: 'hi!',
+        responseShared: 'hi!',
+        digestDetached: 'the digest of no bytes',
+        randomFloat: 'TypeMismatchError: ArrayBufferView argument to getRandomValues() must be an integer-typed view.',
+      },
     });
     assert.equal(server.exitInfo, null, server.outputTail?.());
   } finally {
