@@ -139,6 +139,10 @@ rewrite(/function ([A-Za-z_$][\w$]*)\(e,t,r,o,n\)\{new Uint8Array\(e\)\.set\(new
   const left = /[^\w$]\.(byteLength|byteOffset|buffer)\b(?!\s*(?:=(?!=)|\+=|-=))/.exec(source);
   if (left !== null) fail(`a read of ${left[1]} not rewritten`);
 }
+// The static functions it calls as it runs (its checks of chunks and views, its byte counts),
+// which user code may replace on ArrayBuffer and Math themselves.
+rewrite(/\bArrayBuffer\.isView\(/g, '__dormIsView(', 3);
+rewrite(/\bMath\.(min|floor|ceil)\(/g, (all, name) => `__dormMath${name}(`, 4);
 // tee()'s copy of its two branches.
 rewrite(/function ([A-Za-z_$][\w$]*)\(e\)\{return e\.slice\(\)\}/g, 'function $1(e){return[e[0],e[1]]}', 1);
 
@@ -148,6 +152,7 @@ source = `import { StreamObject as __dormStreamObject, newStreamObject as __dorm
     JSON.stringify(clone)};\n`
   + `import { viewConstructor as __dormViewConstructor, viewMember as __dormViewMember } from ${
     JSON.stringify(views)};\n`
-  + `import { TypedArrayPrototypeSet as __dormTypedArraySet } from ${JSON.stringify(primordials)};\n${source}`;
+  + `import { TypedArrayPrototypeSet as __dormTypedArraySet, ArrayBufferIsView as __dormIsView, MathMin as __dormMathmin,
+  MathFloor as __dormMathfloor, MathCeil as __dormMathceil } from ${JSON.stringify(primordials)};\n${source}`;
 fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
 fs.writeFileSync(output, source);
