@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 const jsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const input = path.join(jsDir, 'node_modules/web-streams-polyfill/dist/ponyfill.mjs');
 const objects = path.join(jsDir, 'prelude/stream_objects.js');
+const clone = path.join(jsDir, 'prelude/structured_clone.js');
+const views = path.join(jsDir, 'prelude/stream_views.js');
+const primordials = path.join(jsDir, 'prelude/primordials.js');
 
 // The classes whose instances user code can reach. Those made with `new` get a base class whose
 // constructor makes the object; the others (and these, inside the library) are made with
@@ -94,10 +97,62 @@ rewrite(/function ([A-Za-z_$][\w$]*)\(e,t,r\)\{return ([A-Za-z_$][\w$]*)\.call\(
 // SimpleQueue's chunks of elements, appended to by index.
 rewrite(/_elements:\[\]/g, '_elements:__dormList()', 2);
 rewrite(/([A-Za-z_$][\w$]*)\._elements\.push\(([A-Za-z_$][\w$]*)\)/g, '$1._elements[$1._elements.length]=$2', 1);
+// TransferArrayBuffer and IsDetachedBuffer (an enqueued chunk's buffer), which it would do with
+// the global structuredClone and the buffer's own members: the prelude's (structured_clone.js).
+rewrite(new RegExp([
+  /let ([A-Za-z_$][\w$]*)=e=>\(\1="function"==typeof e\.transfer\?e=>e\.transfer\(\):/.source,
+  /"function"==typeof structuredClone\?e=>structuredClone\(e,\{transfer:\[e\]\}\):e=>e,\1\(e\)\),/.source,
+  /([A-Za-z_$][\w$]*)=e=>\(\2="boolean"==typeof e\.detached\?e=>e\.detached:e=>0===e\.byteLength,\2\(e\)\)/.source,
+].join(''), 'g'), 'let $1=__dormTransfer,$2=__dormIsDetached', 1);
+// ArrayBufferSlice without the buffer's slice() (nor its species), and CopyDataBlockBytes with
+// the captured %TypedArray%.prototype.set.
+rewrite(/function ([A-Za-z_$][\w$]*)\(e,t,r\)\{if\(e\.slice\)return e\.slice\(t,r\);const o=r-t/g,
+  'function $1(e,t,r){const o=r-t', 1);
+rewrite(/function ([A-Za-z_$][\w$]*)\(e,t,r,o,n\)\{new Uint8Array\(e\)\.set\(new Uint8Array\(r,o,n\),t\)\}/g,
+  'function $1(e,t,r,o,n){__dormTypedArraySet(new Uint8Array(e),new Uint8Array(r,o,n),t)}', 1);
+// Its reads of views' and buffers' byteLength, byteOffset and buffer (stream_views.js), innermost
+// last: `e.buffer.byteLength` becomes viewMember(viewMember(e, "buffer"), "byteLength").
+// Assignments to them (the library's own records) are left. A read whose receiver is not a
+// chain of names fails the build.
+{
+  const member = new RegExp(/(?<![\w$.])((?:this|[A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*)/.source
+    + /\.(byteLength|byteOffset|buffer)\b(?!\s*(?:=(?!=)|\+=|-=|\+\+|--))/.source, 'g');
+  let reads = 0;
+  for (;;) {
+    const before = source;
+    source = source.replace(member, (all, receiver, name) => {
+      reads++;
+      return `__dormViewMember(${receiver},"${name}")`;
+    });
+    if (source === before) break;
+  }
+  if (reads !== 53) fail(`${reads} reads of byteLength, byteOffset or buffer, not 53`);
+  // And in declarations' object patterns: `const{buffer:o,byteOffset:n}=t` becomes
+  // `const o=viewMember(t,"buffer"),n=viewMember(t,"byteOffset")` (a space after `const`).
+  rewrite(/\{((?:(?:buffer|byteOffset|byteLength):[A-Za-z_$][\w$]*,?)+)\}=([A-Za-z_$][\w$]*)(?=[,;])/g,
+    (all, pattern, value) => ' ' + pattern.split(',').map((entry) => {
+      const [name, binding] = entry.split(':');
+      return `${binding}=__dormViewMember(${value},"${name}")`;
+    }).join(","), 3);
+  // A view's constructor, by its class (as the standard's [[TypedArrayName]]), not its members.
+  rewrite(/\(([A-Za-z_$][\w$]*)\.constructor\)/g, '(__dormViewConstructor($1))', 2);
+  const left = /[^\w$]\.(byteLength|byteOffset|buffer)\b(?!\s*(?:=(?!=)|\+=|-=))/.exec(source);
+  if (left !== null) fail(`a read of ${left[1]} not rewritten`);
+}
+// The static functions it calls as it runs (its checks of chunks and views, its byte counts),
+// which user code may replace on ArrayBuffer and Math themselves.
+rewrite(/\bArrayBuffer\.isView\(/g, '__dormIsView(', 3);
+rewrite(/\bMath\.(min|floor|ceil)\(/g, (all, name) => `__dormMath${name}(`, 4);
 // tee()'s copy of its two branches.
 rewrite(/function ([A-Za-z_$][\w$]*)\(e\)\{return e\.slice\(\)\}/g, 'function $1(e){return[e[0],e[1]]}', 1);
 
 source = `import { StreamObject as __dormStreamObject, newStreamObject as __dormNewStreamObject, hasOwn as __dormHasOwn,
-  apply as __dormApply, newList as __dormList } from ${JSON.stringify(objects)};\n${source}`;
+  apply as __dormApply, newList as __dormList } from ${JSON.stringify(objects)};\n`
+  + `import { transferArrayBuffer as __dormTransfer, isDetachedArrayBuffer as __dormIsDetached } from ${
+    JSON.stringify(clone)};\n`
+  + `import { viewConstructor as __dormViewConstructor, viewMember as __dormViewMember } from ${
+    JSON.stringify(views)};\n`
+  + `import { TypedArrayPrototypeSet as __dormTypedArraySet, ArrayBufferIsView as __dormIsView, MathMin as __dormMathmin,
+  MathFloor as __dormMathfloor, MathCeil as __dormMathceil } from ${JSON.stringify(primordials)};\n${source}`;
 fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
 fs.writeFileSync(output, source);

@@ -3,7 +3,10 @@
 // URL or URLSearchParams gives the same answers whatever user code replaced on Array.prototype,
 // String.prototype, RegExp.prototype, Map, Set, the iterators or Function.prototype. Rewritten:
 // `x.method(...)` for the method names below, `Array.from(...)` and the other static functions of
-// the built-in namespaces, `for...of`, array destructuring and spreads, and typed arrays' lengths.
+// the built-in namespaces, `for...of`, array destructuring and spreads, typed arrays' lengths, and
+// every global the libraries name (`String(x)`, `parseInt`, `isNaN`, `new Set`, `new TypeError`):
+// each becomes a constant read when the module loads, before user code runs, so that an app that
+// replaced `globalThis.String` or `parseInt` does not change how a URL parses.
 // The prelude bundle resolves the four packages to OUTPUT/<package> (CMakeLists.txt,
 // tests/prelude/harness.js). The rewrite is checked: a call it cannot rewrite (a receiver it does
 // not recognise, a spread it does not know) fails the build instead of being left as it was.
@@ -12,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transformSync } from 'esbuild';
 
 const jsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const helpers = path.join(jsDir, 'prelude/url_builtins.js');
@@ -26,6 +30,17 @@ const METHODS = new Set([
   'exec', 'toString', 'has', 'get', 'set', 'delete', 'add', 'call', 'apply', 'bind',
 ]);
 const NAMESPACES = ['Array', 'Object', 'String', 'Reflect', 'Number', 'Math', 'JSON', 'Symbol'];
+// The globals the libraries name, read once per module as it loads. Any other global name left in
+// a rewritten module fails the build (see freeGlobals). `undefined`, `NaN` and `Infinity` cannot be
+// replaced (non-writable, non-configurable).
+const GLOBALS = [
+  'Array', 'ArrayBuffer', 'BigInt', 'Boolean', 'DataView', 'Error', 'Float32Array', 'Float64Array',
+  'Function', 'Int16Array', 'Int32Array', 'Int8Array', 'JSON', 'Map', 'Math', 'Number', 'Object',
+  'Promise', 'RangeError', 'Reflect', 'Set', 'SharedArrayBuffer', 'String', 'Symbol', 'TextDecoder',
+  'TextEncoder', 'TypeError', 'Uint16Array', 'Uint32Array', 'Uint8Array', 'Uint8ClampedArray', 'isNaN',
+  'parseInt',
+];
+const UNREPLACEABLE = new Set(['undefined', 'NaN', 'Infinity']);
 
 let current = '';
 function fail(message) {
@@ -137,6 +152,23 @@ function rewrite(source, file) {
   if (file.endsWith('whatwg-url/lib/URLSearchParams-impl.js')) {
     source = exactly(source, /this\._list\[Symbol\.iterator\]\(\)/g, '__dormUrl.iterate(this._list)', 1);
   }
+  // serializeHost tells an IPv6 address (an array) from a domain with `instanceof Array`, which an
+  // app's Array[Symbol.hasInstance] would answer.
+  if (file.endsWith('whatwg-url/lib/url-state-machine.js')) {
+    source = exactly(source, /\bhost instanceof Array\b/g, 'Array.isArray(host)', 1);
+  }
+  // The encoder and decoder's methods, captured with them (an app may replace
+  // TextEncoder.prototype.encode).
+  if (file.endsWith('whatwg-url/lib/encoding.js')) {
+    source = exactly(source, /\n(const utf8Decoder = [^\n]*\n)/g,
+      '\n$1const __dormEncode = __dormUrl.uncurryThis(utf8Encoder.encode);\n'
+      + 'const __dormDecode = __dormUrl.uncurryThis(utf8Decoder.decode);\n', 1);
+    source = exactly(source, /utf8Encoder\.encode\(string\)/g, '__dormEncode(utf8Encoder, string)', 1);
+    source = exactly(source, /utf8Decoder\.decode\(bytes\)/g, '__dormDecode(utf8Decoder, bytes)', 1);
+  }
+  // Any other `instanceof` a global: its Symbol.hasInstance may be an app's.
+  const instance = new RegExp(`\\binstanceof\\s+(${GLOBALS.join('|')})\\b`).exec(source);
+  if (instance !== null) fail(`"${instance[0]}"`);
   // Array patterns among parameters (the implementations' constructor arguments).
   source = source.replace(/(\(globalObject, )(\[[\w$, ]+\])\)/g, (all, head, pattern) => `${head}${objectPattern(pattern)})`);
   if (file.endsWith('whatwg-url/lib/utils.js')) {
@@ -223,8 +255,59 @@ function rewrite(source, file) {
   const header = [...constants].map(([name, value]) => `const ${name} = ${value};`).join('\n');
   // After a "use strict" directive, which must stay first.
   const strict = /^("use strict"|'use strict');\n/.exec(source)?.[0] ?? '';
-  return `${strict}const __dormUrl = require(${JSON.stringify(helpers)}).urlBuiltins;\n`
+  source = `${strict}const __dormUrl = require(${JSON.stringify(helpers)}).urlBuiltins;\n`
     + `__dormUrl.defineMethods(${JSON.stringify(names)});\n${header}\n${source.slice(strict.length)}`;
+  return replaceGlobals(source);
+}
+
+// Wraps a CommonJS module so that esbuild sees its free names as a module's body would have them;
+// an ES module (punycode.es6.js) is left as it is.
+const isModule = (source) => /^export /m.test(source);
+const wrap = (source) => (isModule(source) ? source : `(function (require, module, exports) {\n${source}\n});`);
+const transformOptions = (source) => ({ loader: 'js', format: isModule(source) ? 'esm' : undefined });
+
+// The global names `source` refers to without declaring them. esbuild renames every name a module
+// declares when it minifies identifiers and keeps the free ones: those that name a global of a
+// clean realm are what remains.
+function freeGlobals(source) {
+  const { code } = transformSync(wrap(source), {
+    ...transformOptions(source), minifyIdentifiers: true, minifyWhitespace: true,
+  });
+  const globals = new Set(Object.getOwnPropertyNames(globalThis));
+  const found = new Set();
+  // Identifiers not after a dot, outside strings (the minified code quotes with " or `), and not an
+  // object literal's keys (`{URL:a,...}`).
+  const unquoted = code.replace(/"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`/g, '""');
+  for (const match of unquoted.matchAll(/([{,]?)(?<![\w$.])([A-Za-z_$][\w$]*)(?![\w$])(:?)/g)) {
+    if (match[1] !== '' && match[3] !== '') continue;
+    if (globals.has(match[2]) || GLOBALS.includes(match[2])) found.add(match[2]);
+  }
+  return found;
+}
+
+// Each global in GLOBALS the module names becomes a constant read as it loads (esbuild's `define`
+// replaces free references only: not properties, keys, strings or names the module declares).
+function replaceGlobals(source) {
+  const used = [...freeGlobals(source)].filter((name) => !UNREPLACEABLE.has(name));
+  const unknown = used.filter((name) => !GLOBALS.includes(name));
+  if (unknown.length > 0) fail(`global ${unknown.join(', ')} not captured`);
+  if (used.length === 0) return source;
+  const define = Object.fromEntries(used.map((name) => [name, `__dormGlobal_${name}`]));
+  const { code } = transformSync(wrap(source), { ...transformOptions(source), define, legalComments: 'none' });
+  let out = code;
+  if (!isModule(source)) {
+    const body = /^\(function\(require, module, exports\) \{\n([^]*)\n\}\);\n$/.exec(code);
+    if (body === null) fail('esbuild\'s output not in its wrapper');
+    out = body[1].replace(/^ {2}/gm, '');
+  }
+  // After the directive and the helpers' module, before the module's own code.
+  const head = /^(?:"use strict";\n)?(?:var|const) __dormUrl = [^\n]*\n/.exec(out);
+  if (head === null) fail('no __dormUrl line after esbuild');
+  const globals = used.map((name) => `const __dormGlobal_${name} = __dormUrl.globalOf(${JSON.stringify(name)});`);
+  out = `${head[0]}${globals.join('\n')}\n${out.slice(head[0].length)}`;
+  const left = [...freeGlobals(out)].filter((name) => !UNREPLACEABLE.has(name));
+  if (left.length > 0) fail(`globals ${left.join(', ')} left after the rewrite`);
+  return out;
 }
 
 const output = process.argv[2];

@@ -4,8 +4,8 @@ import native from './native.js';
 import { FieldsOf, HOST_BLOB, HOST_UNCLONEABLE, newHostObject } from './host_object.js';
 import { utf8Encode } from './encoding.js';
 import {
-  InternalList, PromiseResolve, RangeErrorCtor, StringPrototypeToLowerCase, SymbolIterator,
-  TypeErrorCtor, TypedArrayBuffer, TypedArrayByteOffset, TypedArrayLength, TypedArrayPrototypeSet,
+  InternalList, MathMax, MathMin, NumberIsNaN, PromiseResolve, RangeErrorCtor, StringPrototypeToLowerCase,
+  SymbolIterator, TypeErrorCtor, TypedArrayBuffer, TypedArrayByteOffset, TypedArrayLength, TypedArrayPrototypeSet,
   Uint8ArrayCtor, copyBytes, listAppend, regExpMatches,
 } from './primordials.js';
 import { ReadableStream } from './streams.js';
@@ -47,7 +47,8 @@ function convertParts(parts, context) {
   if (!isObject(parts) || typeof parts[SymbolIterator] !== 'function') throw notArray(context);
   for (const part of parts) {
     if (isBlobObject(part)) listAppend(chunks, { bytes: blobBytesOf(part), shared: true });
-    else listAppend(chunks, { bytes: bufferSourceView(part) ?? utf8Encode(toDOMString(part)), shared: false });
+    // A view over a SharedArrayBuffer is bytes too (copied by joinParts), as workerd.
+    else listAppend(chunks, { bytes: bufferSourceView(part, true) ?? utf8Encode(toDOMString(part)), shared: false });
   }
   return chunks;
 }
@@ -163,8 +164,8 @@ export class Blob {
     const type = contentType === undefined ? '' : normalizeBlobType(toDOMString(contentType));
     if (from < 0) from += size;
     if (to < 0) to += size;
-    from = Math.max(0, Math.min(from, size));
-    to = Math.max(from, Math.min(to, size));
+    from = MathMax(0, MathMin(from, size));
+    to = MathMax(from, MathMin(to, size));
     const bytes = blobBytesOf(this);
     return makeBlob(new Uint8ArrayCtor(TypedArrayBuffer(bytes), TypedArrayByteOffset(bytes) + from, to - from), type);
   }
@@ -232,7 +233,7 @@ export class File extends Blob {
     let lastModified = dateNow();
     if (opts.lastModified !== undefined) {
       lastModified = +opts.lastModified;
-      if (Number.isNaN(lastModified)) lastModified = 0;
+      if (NumberIsNaN(lastModified)) lastModified = 0;
     }
     super(internalToken, { bytes: joinParts(chunks), type, file: true });
     this.#name = name;

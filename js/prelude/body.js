@@ -245,7 +245,8 @@ export function extractBody(object) {
         type: 'application/x-www-form-urlencoded;charset=UTF-8',
       };
     }
-    const view = bufferSourceView(object);
+    // A view over a SharedArrayBuffer too (copied), as workerd.
+    const view = bufferSourceView(object, true);
     if (view !== null) return { record: new BodyRecord(copyBytes(view)), type: null };
   }
   // Anything else is a USVString for WebIDL.

@@ -10,7 +10,7 @@
 // pace.
 import native from './native.js';
 import { ReadableStream, TransformStream, WritableStream, setTransformEnds } from './streams.js';
-import { bufferSourceView } from './webidl.js';
+import { chunkView } from './webidl.js';
 import { utf8Encode } from './encoding.js';
 
 const { zlibCreate, zlibPush, zlibPump, zlibRelease } = native;
@@ -103,7 +103,7 @@ export function zlibPipe(compress, format) {
       // writer, and left the reader waiting forever.
       try {
         // Strings pass as UTF-8, as in workerd.
-        const view = typeof chunk === 'string' ? utf8Encode(chunk) : bufferSourceView(chunk, true);
+        const view = typeof chunk === 'string' ? utf8Encode(chunk) : chunkView(chunk, true);
         if (view === null) {
           // workerd rejects only this write and goes on; here the pipe ends with the error.
           throw new TypeError('This TransformStream is being used as a byte stream, but received an object of non-ArrayBuffer/ArrayBufferView type on its writable side.');

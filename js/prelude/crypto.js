@@ -8,6 +8,7 @@ import {
   defineInterface, illegalConstructor, isArrayBufferView, requireArgs, typedArrayName,
 } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
+import { SetPrototypeHas, TypedArrayByteLength } from './primordials.js';
 
 export { CryptoKey, SubtleCrypto };
 
@@ -35,17 +36,17 @@ export class Crypto extends Uncloneable {
     if (!isArrayBufferView(array)) {
       throw new TypeError(`${context}: parameter 1 is not of type 'ArrayBufferView'.`);
     }
-    const type = typedArrayName(array);
-    if (!integerArrayTypes.has(type)) {
-      throw new DOMException(
-        `${context}: The provided ArrayBufferView is of type '${type ?? 'DataView'}', `
-          + 'which is not an integer array type.',
+    // The set and the length read with built-ins captured at load (an app may replace them).
+    if (!SetPrototypeHas(integerArrayTypes, typedArrayName(array))) {
+      // workerd's words, as below.
+      throw new DOMException('ArrayBufferView argument to getRandomValues() must be an integer-typed view.',
         'TypeMismatchError');
     }
-    if (array.byteLength > 65536) {
+    const byteLength = TypedArrayByteLength(array);
+    if (byteLength > 65536) {
       // workerd's words (not the Web IDL-style ones of browsers and Node).
       throw new DOMException(
-        `getRandomValues() only accepts buffers of size <= 64K but provided ${array.byteLength} bytes.`,
+        `getRandomValues() only accepts buffers of size <= 64K but provided ${byteLength} bytes.`,
         'QuotaExceededError');
     }
     native.getRandomValues(array);

@@ -118,6 +118,8 @@ export function bufferSourceView(value) {
   } else {
     return null;
   }
+  // A detached buffer (byte length 0) reads as no bytes, as workerd's (a view over it would throw).
+  if (length === 0) return new Uint8ArrayCtor(0);
   return new Uint8ArrayCtor(buffer, offset, length);
 }
 

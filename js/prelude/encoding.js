@@ -1,6 +1,6 @@
 import native from './native.js';
 import {
-  defineInterface, requireArgs, requireBufferSource, toDictionary, toDOMString,
+  defineInterface, requireArgs, requireBufferSource, toDictionary, toDOMString, typedArrayName,
 } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 import {
@@ -33,7 +33,10 @@ export const TextEncoder = { TextEncoder: class extends Uncloneable {
   encodeInto(source, destination) {
     requireArgs(arguments.length, 2, "Failed to execute 'encodeInto' on 'TextEncoder'");
     const string = toDOMString(source);
-    if (!(destination instanceof Uint8Array)) {
+    // By its brand, as workerd: `instanceof` would take an object made from Uint8Array.prototype
+    // (which the native then refused with its own contract's text) and consult an app's
+    // Uint8Array[Symbol.hasInstance].
+    if (typedArrayName(destination) !== 'Uint8Array') {
       throw new TypeError("Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type 'Uint8Array'.");
     }
     // By index: destructuring would call Array.prototype[Symbol.iterator], which user code may

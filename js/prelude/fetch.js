@@ -7,8 +7,8 @@ import { atob } from './base64.js';
 import { bodyStreamForHost, consumeBody } from './body.js';
 import { headersInternals } from './headers.js';
 import {
-  InternalList, MapCtor, MapPrototypeGet, MapPrototypeHas, SetCtor, SetPrototypeHas,
-  StringPrototypeToLowerCase, arrayFromList, listAppend, listSort,
+  FinalizationRegistryCtor, FinalizationRegistryPrototypeRegister, InternalList, MapCtor, MapPrototypeGet,
+  MapPrototypeHas, SetCtor, SetPrototypeHas, StringPrototypeToLowerCase, arrayFromList, listAppend, listSort,
 } from './primordials.js';
 import { Request, isRequest, requestForFetch } from './request.js';
 import { fixedLengthOf } from './identity_stream.js';
@@ -130,8 +130,8 @@ function dataResponse(url) {
 }
 
 // Streamed bodies nobody reads any more end their exchange when they are collected.
-const unreadBodies = typeof FinalizationRegistry === 'function'
-  ? new FinalizationRegistry((id) => native.cancelFetch(id)) : null;
+const unreadBodies = FinalizationRegistryCtor !== null
+  ? new FinalizationRegistryCtor((id) => native.cancelFetch(id)) : null;
 
 // The body of a response as the host receives it: a byte stream read from the host only when
 // its reader asks (no queue of its own: the host holds what arrived, and pauses the transfer
@@ -176,7 +176,8 @@ function streamedBody(id, signal) {
     native.cancelFetch(id);
     controller.error(abortState(signal).reason);
   });
-  if (unreadBodies !== null) unreadBodies.register(stream, id);
+  // The captured register(): an app may replace FinalizationRegistry's members.
+  if (unreadBodies !== null) FinalizationRegistryPrototypeRegister(unreadBodies, stream, id);
   return stream;
 }
 

@@ -152,6 +152,8 @@ export class Headers extends CopiedObject {
     const keys = ReflectOwnKeys(init);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
+      // As workerd: a Symbol key is left out (WebIDL's record conversion would throw).
+      if (typeof key === 'symbol') continue;
       const desc = ReflectGetOwnPropertyDescriptor(init, key);
       if (desc === undefined || !desc.enumerable) continue;
       listAppend(record, [toByteString(key, context), toByteString(init[key], context)]);
@@ -287,9 +289,11 @@ export class Headers extends CopiedObject {
     if (typeof callback !== 'function') {
       throw new TypeErrorCtor("Failed to execute 'forEach' on 'Headers': The callback provided as parameter 1 is not a function.");
     }
-    // The pairs are looked up again at every step, as WebIDL's iterable forEach does.
-    for (let i = 0; i < this.#sortAndCombine().length; i++) {
-      const pair = this.#sortAndCombine()[i];
+    // The pairs as they are now, as workerd's forEach: a callback's changes are not visited.
+    // (A sorted list is never changed: a change makes the next one.)
+    const pairs = this.#sortAndCombine();
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i];
       ReflectApply(callback, thisArg, [pair[1], pair[0], this]);
     }
   }
@@ -325,20 +329,21 @@ Object.defineProperty(Headers.prototype, Symbol.iterator, {
   value: Headers.prototype.entries, writable: true, enumerable: false, configurable: true,
 });
 
-// %HeadersIteratorPrototype%: next() reads the pairs afresh, so the iterator sees changes made
-// while iterating, as WebIDL's pair iterators do.
+// %HeadersIteratorPrototype%: next() reads the pairs as they were when the iterator was made, as
+// workerd's iterators do (WebIDL's would see changes made while iterating: a name appended
+// before the current one made the current one come again).
 class HeadersIterator {
-  #target;
+  #pairs;
   #kind;
   #index = 0;
 
-  constructor(target, kind) {
-    this.#target = target;
+  constructor(pairs, kind) {
+    this.#pairs = pairs;
     this.#kind = kind;
   }
 
   next() {
-    const pairs = headersInternals.sorted(this.#target);
+    const pairs = this.#pairs;
     if (this.#index >= pairs.length) return { value: undefined, done: true };
     const pair = pairs[this.#index++];
     let result;
@@ -357,6 +362,5 @@ Object.defineProperty(HeadersIterator.prototype, Symbol.toStringTag, {
 });
 
 function createHeadersIterator(headers, kind) {
-  headersInternals.sorted(headers);
-  return new HeadersIterator(headers, kind);
+  return new HeadersIterator(headersInternals.sorted(headers), kind);
 }

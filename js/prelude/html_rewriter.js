@@ -9,16 +9,57 @@
 // through the handlers (awaiting the promises they return, in order) and encoded back, one chunk
 // at a time when the reader asks (so a client that does not read stops the source too).
 import { isResponse, Response } from './response.js';
-import { ReadableStream } from './streams.js';
+import { Headers } from './headers.js';
+import { ReadableStream, ReadableStreamDefaultReader } from './streams.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
 import native from './native.js';
+import {
+  ArrayBufferIsView, InternalList, MapPrototypeGet, MapPrototypeSet, ObjectGetOwnPropertyDescriptor,
+  ObjectGetPrototypeOf, PromisePrototypeThen, RegExpPrototypeExec, StringPrototypeCharCodeAt, arrayFromList,
+  listAppend, uncurryThis,
+} from './primordials.js';
+import { isArrayBuffer } from './webidl.js';
+import * as capturedGlobals from '../shared/captured_globals.js';
+
+// The members the glue below calls, as they were when the prelude loaded: an app may replace
+// them on the prototypes (workerd's HTMLRewriter is native).
+// The getter `name` of `proto` or of the first prototype on its chain that has it (a Response's
+// body is its body mixin's).
+function getter(proto, name) {
+  let p = proto;
+  while (ObjectGetOwnPropertyDescriptor(p, name) === undefined) p = ObjectGetPrototypeOf(p);
+  return uncurryThis(ObjectGetOwnPropertyDescriptor(p, name).get);
+}
+const textEncoderEncode = uncurryThis(TextEncoder.prototype.encode);
+const textDecoderDecode = uncurryThis(TextDecoder.prototype.decode);
+const textDecoderEncoding = getter(TextDecoder.prototype, 'encoding');
+const responseType = getter(Response.prototype, 'type');
+const responseBody = getter(Response.prototype, 'body');
+const responseHeaders = getter(Response.prototype, 'headers');
+const responseStatus = getter(Response.prototype, 'status');
+const responseStatusText = getter(Response.prototype, 'statusText');
+const responseCf = getter(Response.prototype, 'cf');
+const headersGet = uncurryThis(Headers.prototype.get);
+const headersDelete = uncurryThis(Headers.prototype.delete);
+const streamLocked = getter(ReadableStream.prototype, 'locked');
+const streamGetReader = uncurryThis(ReadableStream.prototype.getReader);
+const readerRead = uncurryThis(ReadableStreamDefaultReader.prototype.read);
+const readerCancel = uncurryThis(ReadableStreamDefaultReader.prototype.cancel);
+let controllerPrototype = null;
+new ReadableStream({ start(controller) { controllerPrototype = ObjectGetPrototypeOf(controller); } });
+const controllerEnqueue = uncurryThis(controllerPrototype.enqueue);
+const controllerClose = uncurryThis(controllerPrototype.close);
+const ignore = () => {};
 
 // The engine is a bundle of its own (src/runtime/bundle_natives.cc), compiled only here: the
-// prelude that every isolate compiles does not carry it.
+// prelude that every isolate compiles does not carry it. It is handed the globals the prelude
+// captured when it loaded (js/shared/captured_globals_lazy.js): by its first use, user code may
+// have replaced them.
 const compileBundle = native.compileBundle;
 const apply = Reflect.apply;
-function noRequire(specifier) {
+function engineRequire(specifier) {
+  if (specifier === 'dorm:captured-globals') return capturedGlobals;
   throw new Error(`the HTMLRewriter engine requires an unknown module "${specifier}"`);
 }
 
@@ -26,7 +67,7 @@ let engineModule = null;
 function engine() {
   if (engineModule === null) {
     const module = { exports: {} };
-    apply(compileBundle('html_rewriter_engine'), undefined, [module, module.exports, noRequire]);
+    apply(compileBundle('html_rewriter_engine'), undefined, [module, module.exports, engineRequire]);
     engineModule = module.exports;
   }
   return engineModule;
@@ -52,7 +93,7 @@ function checkHandlersObject(handlers, method, type, position) {
 // The charset parameter of a Content-Type value, or null.
 function charsetOf(contentType) {
   if (contentType === null) return null;
-  const m = /;\s*charset\s*=\s*("([^"]*)"|[^;\s]*)/i.exec(contentType);
+  const m = RegExpPrototypeExec(/;\s*charset\s*=\s*("([^"]*)"|[^;\s]*)/i, contentType);
   if (!m) return null;
   return m[2] ?? m[1];
 }
@@ -61,19 +102,21 @@ function charsetOf(contentType) {
 // makes of latin1 and ascii labels). Other encodings are written as UTF-8.
 function encoderFor(encoding) {
   const utf8 = new TextEncoder();
-  if (encoding !== 'windows-1252') return (s) => utf8.encode(s);
+  if (encoding !== 'windows-1252') return (s) => textEncoderEncode(utf8, s);
   const table = new Map();
-  const decoded = new TextDecoder('windows-1252').decode(Uint8Array.from({ length: 256 }, (_, i) => i));
-  for (let i = 0; i < 256; i++) table.set(decoded.charCodeAt(i), i);
+  const bytes = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) bytes[i] = i;
+  const decoded = textDecoderDecode(new TextDecoder('windows-1252'), bytes);
+  for (let i = 0; i < 256; i++) MapPrototypeSet(table, StringPrototypeCharCodeAt(decoded, i), i);
   return (s) => {
     const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = table.get(s.charCodeAt(i)) ?? 0x3f;
+    for (let i = 0; i < s.length; i++) out[i] = MapPrototypeGet(table, StringPrototypeCharCodeAt(s, i)) ?? 0x3f;
     return out;
   };
 }
 
 export class HTMLRewriter extends Uncloneable {
-  #handlers = [];
+  #handlers = new InternalList();
 
   on(selector, handlers) {
     if (selector === undefined) throw new TypeError("Failed to execute 'on' on 'HTMLRewriter': parameter 1 is not of type 'string'.");
@@ -84,7 +127,7 @@ export class HTMLRewriter extends Uncloneable {
     const comments = handlerOf(handlers, 'comments', type);
     const textHandler = handlerOf(handlers, 'text', type);
     const compiled = engine().compileHandlerSelector(text);
-    this.#handlers.push({ kind: 'element', compiled, receiver: handlers, element, comments, text: textHandler });
+    listAppend(this.#handlers, { kind: 'element', compiled, receiver: handlers, element, comments, text: textHandler });
     return this;
   }
 
@@ -96,7 +139,7 @@ export class HTMLRewriter extends Uncloneable {
     const text = handlerOf(handlers, 'text', type);
     const end = handlerOf(handlers, 'end', type);
     engine();
-    this.#handlers.push({ kind: 'document', receiver: handlers, doctype, comments, text, end });
+    listAppend(this.#handlers, { kind: 'document', receiver: handlers, doctype, comments, text, end });
     return this;
   }
 
@@ -104,64 +147,71 @@ export class HTMLRewriter extends Uncloneable {
     if (!isResponse(response)) {
       throw new TypeError("Failed to execute 'transform' on 'HTMLRewriter': parameter 1 is not of type 'Response'.");
     }
-    if (response.type === 'error') throw new TypeError('HTMLRewriter cannot transform an error response');
-    const body = response.body;
+    if (responseType(response) === 'error') throw new TypeError('HTMLRewriter cannot transform an error response');
+    const body = responseBody(response);
     if (body === null) return response;
-    const charset = charsetOf(response.headers.get('content-type'));
+    const charset = charsetOf(headersGet(responseHeaders(response), 'content-type'));
     let decoder;
     try {
       decoder = new TextDecoder(charset ?? 'utf-8');
     } catch {
       throw new TypeError('Parser error: Unknown character encoding has been provided.');
     }
-    if (body.locked) throw new TypeError('The ReadableStream has been locked to a reader.');
+    if (streamLocked(body)) throw new TypeError('The ReadableStream has been locked to a reader.');
     const { RewriterRun } = engine();
-    const run = new RewriterRun(this.#handlers.slice());
-    const encode = encoderFor(decoder.encoding);
-    const reader = body.getReader();
+    const run = new RewriterRun(arrayFromList(this.#handlers));
+    const encode = encoderFor(textDecoderEncoding(decoder));
+    const reader = streamGetReader(body);
     // The first read starts at once, as workerd starts pumping the body (bodyUsed is then true).
-    let first = reader.read();
-    first.catch(() => {});
+    let first = readerRead(reader);
+    PromisePrototypeThen(first, undefined, ignore);
     let finished = false;
     const output = new ReadableStream({
       async pull(controller) {
         try {
           while (!finished) {
-            const next = first ?? reader.read();
+            const next = first ?? readerRead(reader);
             first = null;
             const { done, value } = await next;
             let out;
             if (done) {
               finished = true;
-              const tail = decoder.decode();
+              const tail = textDecoderDecode(decoder);
               out = (tail === '' ? '' : await run.write(tail)) + await run.end();
             } else {
-              if (!ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer)) {
+              if (!ArrayBufferIsView(value) && !isArrayBuffer(value)) {
                 throw new TypeError('This TransformStream is being used as a byte stream, but received an object of ' +
                   'non-ArrayBuffer/ArrayBufferView type on its writable side.');
               }
-              out = await run.write(decoder.decode(value, { stream: true }));
+              out = await run.write(textDecoderDecode(decoder, value, { stream: true }));
             }
-            if (out !== '') controller.enqueue(encode(out));
-            if (finished) controller.close();
+            if (out !== '') controllerEnqueue(controller, encode(out));
+            if (finished) controllerClose(controller);
             if (out !== '' || finished) return;
           }
         } catch (e) {
           finished = true;
-          reader.cancel(e).catch(() => {});
+          PromisePrototypeThen(readerCancel(reader, e), undefined, ignore);
           throw e;
         }
       },
       cancel(reason) {
         finished = true;
-        return reader.cancel(reason);
+        return readerCancel(reader, reason);
       },
     }, { highWaterMark: 0 });
-    const result = new Response(output, response);
+    // The source's status and headers read with the captured getters (as workerd's native
+    // reading of a Response given as init).
+    const result = new Response(output, {
+      status: responseStatus(response),
+      statusText: responseStatusText(response),
+      headers: responseHeaders(response),
+      cf: responseCf(response),
+    });
     // The source's length is not the output's: workerd sends the rewritten body chunked (its
     // header list still shows the old Content-Length; Dorm's server would send under it, so the
     // header goes).
-    result.headers.delete('content-length');
+    headersDelete(responseHeaders(result), 'content-length');
     return result;
   }
 }

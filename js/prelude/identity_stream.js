@@ -3,7 +3,7 @@
 // in advance). Neither buffers: a write settles once a read has taken its bytes, which gives a
 // writer the reader's pace (workerd's pipe has no queue either).
 import { ReadableStream, TransformStream, WritableStream, setTransformEnds } from './streams.js';
-import { bufferSourceView, isObject } from './webidl.js';
+import { chunkView, isObject } from './webidl.js';
 
 const MAX_SAFE_LENGTH = 2 ** 53 - 1;
 
@@ -79,7 +79,7 @@ function bytePipe(expectedLength) {
       let view = null;
       let error = null;
       try {
-        view = bufferSourceView(chunk);
+        view = chunkView(chunk);
       } catch (detached) {
         // Its buffer was detached after the write call: the pipe ends with the error (when a read
         // reaches it, as for a chunk of the wrong type); a write that threw left the reader

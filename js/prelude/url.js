@@ -11,7 +11,7 @@ import { blobInternals } from './blob.js';
 import { HOST_REFUSED, newFieldlessHostObject, refusalMessage } from './host_object.js';
 import {
   MapCtor, MapPrototypeClear, MapPrototypeGet, MapPrototypeGetSize, MapPrototypeSet, ObjectGetPrototypeOf,
-  RegExpPrototypeExec,
+  RegExpPrototypeExec, TypeErrorCtor, inheritsFrom,
 } from './primordials.js';
 import { inspectCustom } from './webidl.js';
 
@@ -36,8 +36,11 @@ for (const [wrapperModule, name] of [[URLWrapper, 'URL'], [URLSearchParamsWrappe
     try {
       return setup(wrapper, globalObject, constructorArgs, privateData);
     } catch (error) {
-      if (error instanceof TypeError && RegExpPrototypeExec(/^Invalid (base )?URL: /, error.message) !== null) {
-        throw new TypeError('Invalid URL string.');
+      // The captured TypeError: an app may replace the global, or give it a Symbol.hasInstance.
+      // (A user's toString() may have thrown anything, null too.)
+      if (error !== null && typeof error === 'object' && inheritsFrom(error, TypeErrorCtor.prototype)
+          && RegExpPrototypeExec(/^Invalid (base )?URL: /, error.message) !== null) {
+        throw new TypeErrorCtor('Invalid URL string.');
       }
       throw error;
     }

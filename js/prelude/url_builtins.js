@@ -363,8 +363,16 @@ methods.entries = (receiver, ...args) => {
   return ReflectApply(ReflectGet(ObjectCtor(receiver), 'entries'), receiver, args);
 };
 
+// A global the rewritten modules name (`String`, `parseInt`, `Set`, `TypeError`, `TextEncoder`...),
+// read once by each as it loads: with the prelude, before user code, after url_prerequisites.js
+// installed the encoder and decoder.
+export function globalOf(name) {
+  return globalThis[name];
+}
+
 // What the rewritten modules require: one object, so that the bundler's CommonJS view of this
 // module (made again for each of them) copies one property.
 export const urlBuiltins = {
-  methods, defineMethods, staticOf, lengthOf, byteLengthOf, iterate, indices, codePointList, fromCodePoints, spread,
+  methods, defineMethods, staticOf, globalOf, uncurryThis, lengthOf, byteLengthOf, iterate, indices, codePointList,
+  fromCodePoints, spread,
 };

@@ -23,6 +23,9 @@ import {
   bufferSourceView, defineInterface, isObject, requireArgs, toDictionary, toDOMString, toUSVString,
 } from './webidl.js';
 import { Uncloneable, hideBase, refuseClone } from './host_object.js';
+import {
+  TypedArrayBuffer, TypedArrayLength, TypedArrayPrototypeSet, Uint8ArrayCtor,
+} from './primordials.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -35,6 +38,19 @@ function attachmentLimit() {
   if (maxAttachmentBytes === 0) maxAttachmentBytes = native.wsLimits().maxAttachmentBytes;
   return maxAttachmentBytes;
 }
+
+// A binary message's bytes, copied into an ArrayBuffer of its own (the sender may change or
+// transfer its buffer afterwards) with the built-ins captured at load, or null when `message` is
+// no BufferSource. As workerd: a view over a SharedArrayBuffer is sent, and a detached buffer (or
+// a view over one) sends an empty message (bufferSourceView reads it as no bytes).
+function messageBytes(message) {
+  const view = bufferSourceView(message, true);
+  if (view === null) return null;
+  const copy = new Uint8ArrayCtor(TypedArrayLength(view));
+  TypedArrayPrototypeSet(copy, view);
+  return TypedArrayBuffer(copy);
+}
+
 const NOT_ACCEPTED_MESSAGE =
   'You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages.';
 
@@ -284,7 +300,11 @@ export class WebSocket extends EventTarget {
   }
 
   send(message) {
-    requireArgs(arguments.length, 1, "Failed to execute 'send' on 'WebSocket'");
+    // As workerd: undefined (or nothing) is none of the types send() takes; null is the string.
+    if (message === undefined) {
+      throw new TypeError(
+        "Failed to execute 'send' on 'WebSocket': parameter 1 is not of type 'ArrayBuffer or ArrayBufferView or string'.");
+    }
     const s = this.#s;
     if (s.closedOutgoing) throw new TypeError("Can't call WebSocket send() after close().");
     // As workerd, a send after close() gave up the connection is ignored.
@@ -294,9 +314,8 @@ export class WebSocket extends EventTarget {
     if (typeof message === 'string') {
       data = message;
     } else {
-      const view = bufferSourceView(message);
-      if (view === null) data = toUSVString(message);
-      else data = view.slice().buffer;
+      data = messageBytes(message);
+      if (data === null) data = toUSVString(message);
     }
     if (s.id !== 0) {
       native.wsSend(s.id, data);

@@ -5,7 +5,7 @@
 import {
   DataViewBuffer, DataViewByteLength, DataViewByteOffset, MathTrunc, NumberIsFinite, ReflectApply,
   StringPrototypeCharCodeAt, StringPrototypeSlice, TypeErrorCtor, TypedArrayBuffer,
-  TypedArrayByteLength, TypedArrayByteOffset, Uint8ArrayCtor, regExpMatches,
+  TypedArrayByteLength, TypedArrayByteOffset, TypedArrayLength, Uint8ArrayCtor, regExpMatches,
 } from './primordials.js';
 
 // The key under which an object supplies its own console representation: Node's, which workerd
@@ -153,21 +153,41 @@ export function typedArrayName(value) {
   return ReflectApply(typedArrayTag, value, []);
 }
 
-// A Uint8Array over the bytes of a BufferSource (no copy), or null when value is not one.
+// A Uint8Array over the bytes of a BufferSource (no copy), or null when value is not one. A
+// detached buffer (or a view over one) has no bytes: an empty Uint8Array of its own, as workerd
+// reads it (constructing a view over it would throw).
 export function bufferSourceView(value, allowShared = false) {
   if (isArrayBufferView(value)) {
     // Read with the getters of %TypedArray%.prototype or DataView.prototype as they were at load.
     const isTyped = typedArrayName(value) !== undefined;
     const buffer = isTyped ? TypedArrayBuffer(value) : DataViewBuffer(value);
     if (!allowShared && isSharedArrayBuffer(buffer)) return null;
-    return isTyped
-      ? new Uint8ArrayCtor(buffer, TypedArrayByteOffset(value), TypedArrayByteLength(value))
-      : new Uint8ArrayCtor(buffer, DataViewByteOffset(value), DataViewByteLength(value));
+    const length = isTyped ? TypedArrayByteLength(value) : DataViewByteLength(value);
+    if (length === 0) return new Uint8ArrayCtor(0);
+    return new Uint8ArrayCtor(buffer, isTyped ? TypedArrayByteOffset(value) : DataViewByteOffset(value), length);
   }
-  if (isArrayBuffer(value) || (allowShared && isSharedArrayBuffer(value))) {
-    return new Uint8ArrayCtor(value);
+  if (isArrayBuffer(value)) {
+    return ReflectApply(arrayBufferByteLength, value, []) === 0 ? new Uint8ArrayCtor(0) : new Uint8ArrayCtor(value);
   }
+  if (allowShared && isSharedArrayBuffer(value)) return new Uint8ArrayCtor(value);
   return null;
+}
+
+// bufferSourceView for a pipe stream's chunk, read when its transform runs, after the write call:
+// a buffer detached since then throws V8's TypeError (as constructing a view over it does)
+// instead of reading as no bytes. workerd took the bytes at write(); Dorm no longer has them, and
+// an empty chunk would drop them silently.
+export function chunkView(value, allowShared = false) {
+  const view = bufferSourceView(value, allowShared);
+  if (view !== null && TypedArrayLength(view) === 0) {
+    let buffer = value;
+    if (isArrayBufferView(value)) {
+      buffer = typedArrayName(value) !== undefined ? TypedArrayBuffer(value) : DataViewBuffer(value);
+    }
+    // Throws for a detached buffer only.
+    new Uint8ArrayCtor(buffer, 0, 0); // eslint-disable-line no-new
+  }
+  return view;
 }
 
 export function requireBufferSource(value, context, allowShared = false) {

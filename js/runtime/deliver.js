@@ -2,8 +2,8 @@
 // that the per-request promise reactions are ordinary closures.
 import { native } from './native.js';
 import {
-  ErrorCtor, PromisePrototypeThen, PromiseResolve, ReflectApply, StringCtor, TypeErrorCtor,
-  SymbolCtor, inheritsFrom,
+  ErrorCtor, ObjectFreeze, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, PromisePrototypeThen,
+  PromiseResolve, ReflectApply, StringCtor, StringPrototypeSlice, TypeErrorCtor, SymbolCtor, inheritsFrom,
 } from './primordials.js';
 import { DurableObject, RpcTarget } from './base_classes.js';
 import { kWorkerRpc } from './worker_host.js';
@@ -14,11 +14,8 @@ import {
   runExportCall, startRpcStreams,
 } from './rpc_values.js';
 
-const ObjectFreeze = Object.freeze;
+// The prelude's class, as it was when the runtime loaded.
 const DOMExceptionCtor = globalThis.DOMException;
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const StringPrototypeSlice = Function.prototype.call.bind(String.prototype.slice);
 
 // `streamBody`: the host writes a streamed body as it comes (a request from the network front);
 // else (a stub's fetch()) it takes the body whole.

@@ -7,15 +7,14 @@
 // (responseStreamSignal(id, true)).
 import { native } from './native.js';
 import {
-  ArrayBufferCtor, PromisePrototypeThen, ReflectApply, Uint8ArrayCtor,
+  ArrayBufferCtor, ObjectGetPrototypeOf, PromisePrototypeThen, ReflectApply, Uint8ArrayCtor,
 } from './primordials.js';
 import { detachResponseStream } from './prelude_hooks.js';
 
 // Captured before user code runs: a tenant may replace the streams' methods.
 const ReadableStreamCtor = globalThis.ReadableStream;
 const getReader = ReadableStreamCtor.prototype.getReader;
-const readerPrototype = Object.getPrototypeOf(
-  ReflectApply(getReader, new ReadableStreamCtor(), []));
+const readerPrototype = ObjectGetPrototypeOf(ReflectApply(getReader, new ReadableStreamCtor(), []));
 const readerRead = readerPrototype.read;
 const readerCancel = readerPrototype.cancel;
 

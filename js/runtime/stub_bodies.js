@@ -19,8 +19,10 @@
 // its producer stops and the objects on both ends are not kept for it.
 import { native } from './native.js';
 import {
-  ArrayBufferCtor, ErrorCtor, ObjectDefineProperty, PromiseCtor, PromisePrototypeThen,
-  ReflectApply, TypeErrorCtor, Uint8ArrayCtor, WeakSetCtor, WeakSetPrototypeAdd, WeakSetPrototypeHas,
+  ArrayBufferCtor, ArrayBufferPrototypeSlice, ErrorCtor, EvalErrorCtor, FinalizationRegistryCtor,
+  FinalizationRegistryPrototypeRegister, ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
+  PromiseCtor, PromisePrototypeThen, RangeErrorCtor, ReferenceErrorCtor, ReflectApply, SyntaxErrorCtor,
+  TypeErrorCtor, URIErrorCtor, Uint8ArrayCtor, WeakSetCtor, WeakSetPrototypeAdd, WeakSetPrototypeHas,
 } from './primordials.js';
 
 // Captured before user code runs: a tenant may replace the streams' methods.
@@ -28,31 +30,28 @@ const ReadableStreamCtor = globalThis.ReadableStream;
 let controllerPrototype = null;
 new ReadableStreamCtor({
   type: 'bytes',
-  start(controller) { controllerPrototype = Object.getPrototypeOf(controller); },
+  start(controller) { controllerPrototype = ObjectGetPrototypeOf(controller); },
 });
 const controllerEnqueue = controllerPrototype.enqueue;
 const controllerClose = controllerPrototype.close;
 const controllerError = controllerPrototype.error;
 const getReader = ReadableStreamCtor.prototype.getReader;
-const readerPrototype = Object.getPrototypeOf(
-  ReflectApply(getReader, new ReadableStreamCtor(), []));
+const readerPrototype = ObjectGetPrototypeOf(ReflectApply(getReader, new ReadableStreamCtor(), []));
 const readerRead = readerPrototype.read;
 const readerCancel = readerPrototype.cancel;
 const readerReleaseLock = readerPrototype.releaseLock;
 const ReadableStreamPrototype = ReadableStreamCtor.prototype;
-const lockedGetter = Object.getOwnPropertyDescriptor(ReadableStreamPrototype, 'locked').get;
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const lockedGetter = ObjectGetOwnPropertyDescriptor(ReadableStreamPrototype, 'locked').get;
 
 const WritableStreamCtor = globalThis.WritableStream;
 const WritableStreamPrototype = WritableStreamCtor.prototype;
-const writableLockedGetter = Object.getOwnPropertyDescriptor(WritableStreamPrototype, 'locked').get;
+const writableLockedGetter = ObjectGetOwnPropertyDescriptor(WritableStreamPrototype, 'locked').get;
 const getWriter = WritableStreamPrototype.getWriter;
-const writerPrototype = Object.getPrototypeOf(ReflectApply(getWriter, new WritableStreamCtor(), []));
+const writerPrototype = ObjectGetPrototypeOf(ReflectApply(getWriter, new WritableStreamCtor(), []));
 const writerWrite = writerPrototype.write;
 const writerClose = writerPrototype.close;
 const writerAbort = writerPrototype.abort;
 const writerReleaseLock = writerPrototype.releaseLock;
-const ArrayBufferPrototypeSlice = Function.prototype.call.bind(ArrayBuffer.prototype.slice);
 
 const RPC_DISCONNECTED = 'ReadableStream received over RPC disconnected prematurely.';
 const RPC_SINK_DISCONNECTED = 'WritableStream received over RPC disconnected prematurely.';
@@ -63,11 +62,11 @@ export const ERROR_CLASSES = {
   __proto__: null,
   Error: ErrorCtor,
   TypeError: TypeErrorCtor,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
+  RangeError: RangeErrorCtor,
+  SyntaxError: SyntaxErrorCtor,
+  ReferenceError: ReferenceErrorCtor,
+  EvalError: EvalErrorCtor,
+  URIError: URIErrorCtor,
 };
 
 // The errors of client uploads whose connection broke (see bodyError).
@@ -124,8 +123,8 @@ function pull(id, controller, rpc) {
 
 // Stub bodies nobody reads any more are cancelled when collected (an id already forgotten is
 // ignored by the host).
-const unreadStubBodies = typeof FinalizationRegistry === 'function'
-  ? new FinalizationRegistry((id) => {
+const unreadStubBodies = FinalizationRegistryCtor !== null
+  ? new FinalizationRegistryCtor((id) => {
     delete waiting[id];
     native.stubBodyCancel(id);
   })
@@ -141,7 +140,8 @@ export function stubBodyStream(id, rpc = false) {
       native.stubBodyCancel(id);
     },
   });
-  if (unreadStubBodies !== null) unreadStubBodies.register(stream, id);
+  // Registered with the captured register(): an app may replace FinalizationRegistry's members.
+  if (unreadStubBodies !== null) FinalizationRegistryPrototypeRegister(unreadStubBodies, stream, id);
   return stream;
 }
 
@@ -243,8 +243,8 @@ export function drainRpcSink(id, writer) {
 }
 
 // Receivers' WritableStreams nobody holds any more end their channel (failed) when collected.
-const unwrittenSinks = typeof FinalizationRegistry === 'function'
-  ? new FinalizationRegistry((id) => native.requestBodyEnd(id, false)) : null;
+const unwrittenSinks = FinalizationRegistryCtor !== null
+  ? new FinalizationRegistryCtor((id) => native.requestBodyEnd(id, false)) : null;
 
 // The writes waiting for the sender's sink to drain, by channel id: (cancelled) => void.
 const sinkWaiting = { __proto__: null };
@@ -273,7 +273,7 @@ export function rpcWritable(id) {
       native.requestBodyEnd(id, false);
     },
   });
-  if (unwrittenSinks !== null) unwrittenSinks.register(writable, id);
+  if (unwrittenSinks !== null) FinalizationRegistryPrototypeRegister(unwrittenSinks, writable, id);
   return writable;
 }
 

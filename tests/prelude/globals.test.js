@@ -160,5 +160,6 @@ test('structuredClone copies through the serializer', () => {
   assert.equal(rt.run(`structuredClone(new Uint8Array([1]).buffer, { transfer: [] }).byteLength`), 1);
   // Transferred ArrayBuffers are detached; their contents go to the clone.
   assert.equal(rt.run(`(() => { const b = new Uint8Array([1, 2, 3]).buffer; const c = structuredClone({ b }, { transfer: [b] }); return [b.byteLength, c.b.byteLength].join(); })()`), '0,3');
-  assert.throws(() => rt.run(`(() => { const b = new ArrayBuffer(1); structuredClone(b, { transfer: [b, b] }); })()`), { name: 'DataCloneError' });
+  // As workerd: a buffer listed twice is transferred once.
+  assert.equal(rt.run(`(() => { const b = new ArrayBuffer(1); return [structuredClone(b, { transfer: [b, b] }).byteLength, b.byteLength].join(); })()`), '1,0');
 });

@@ -48,6 +48,7 @@ function buildBundle({ globalName = false } = {}) {
       `--alias:web-streams-polyfill=${streamsLibrary}`,
       ...['whatwg-url', 'tr46', 'webidl-conversions', 'punycode'].map((name) => `--alias:${name}=${path.join(urlLibraries, name)}`),
       '--target=es2022', '--platform=neutral', '--main-fields=main,module', '--log-level=warning',
+      `--inject:${path.join(jsDir, 'shared/captured_globals.js')}`,
       `--outfile=${outfile}`,
     ], { cwd: jsDir, stdio: ['ignore', 'pipe', 'pipe'] });
     source = fs.readFileSync(outfile, 'utf8');

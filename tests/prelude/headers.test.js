@@ -114,20 +114,27 @@ test('record init uses own enumerable string keys only', () => {
     return [...new Headers(init)];
   })()`);
   assert.deepEqual(result, [['own', 'yes']]);
-  assert.throws(() => run(`new Headers({ [Symbol('s')]: 'x' })`), { name: 'TypeError' });
+  // As workerd: a Symbol key is left out.
+  assert.deepEqual(json(`[...new Headers({ [Symbol('s')]: 'x', a: 'y' })]`), [['a', 'y']]);
 });
 
-test('iterators see changes made while iterating', () => {
+test('iterators and forEach go over the pairs as they were when they started, as workerd', () => {
   const result = json(`(() => {
     const h = new Headers({ b: '1' });
     const seen = [];
     const it = h.keys();
     seen.push(it.next().value);
     h.append('c', '2');
-    seen.push(it.next().value, it.next().done);
+    seen.push(it.next().done);
+    const h2 = new Headers({ a: '1', b: '2', c: '3' });
+    for (const [k, v] of h2) {
+      seen.push(k + '=' + v);
+      if (k === 'a') { h2.delete('b'); h2.set('d', '4'); h2.append('0', 'z'); }
+    }
+    h2.forEach((v, k) => { seen.push(k); if (k === '0') h2.set('e', '5'); });
     return seen;
   })()`);
-  assert.deepEqual(result, ['b', 'c', true]);
+  assert.deepEqual(result, ['b', true, 'a=1', 'b=2', 'c=3', '0', 'a', 'c', 'd']);
 });
 
 test('forEach passes value, name and the headers object', () => {

@@ -3,7 +3,16 @@
 // the end had no `value`; a Symbol binding was stored as text; rowsRead/rowsWritten of CREATE
 // TABLE were 0/0 (workerd 1/2) and other counts differed too; storage.get() without a key
 // answered undefined; JSON.stringify(ctx.id) gave the id (workerd: {"name":"<instance name>"},
-// its own properties `jurisdiction` and `name`); structuredClone() ignored `transfer`.
+// its own properties `jurisdiction` and `name`); structuredClone() ignored `transfer`. WebSocket
+// send() threw on a detached buffer and sent a view over a SharedArrayBuffer as the text "0,0";
+// TextEncoder.encodeInto() told a Uint8Array with `instanceof` (an object made from its prototype
+// reached the native, which threw its own contract's text; an app's Symbol.hasInstance refused a
+// real one); Headers' iterators and forEach saw changes made while they ran (a name appended
+// before the current one made it come again), and a Symbol key of a record threw;
+// structuredClone() refused a buffer listed twice in `transfer` (workerd transfers it once); a
+// detached buffer made TextDecoder, Blob, bodies and WebCrypto throw "Cannot perform Construct on
+// a detached ArrayBuffer" (workerd reads no bytes), and a view over a SharedArrayBuffer became
+// the text "104,105,33" in a Blob or a body.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -88,6 +97,45 @@ test('storage, SQL and WebCrypto refuse arguments of the wrong type or range wit
         listReverse: 'ba', sqlProtoColumn: true, getMany: 'a=1 b=2 ', putMany: '3 4', sqlBindings: 3, kvList: 'kv=1 true',
       },
     });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('WebSocket send(), encodeInto(), Headers, structuredClone(), bodies, Blob, TextDecoder and crypto take hostile values as workerd does', async () => {
+  const server = await startServer();
+  try {
+    await server.deploy(path.join(here, 'fixtures', 'hostile_values.js'), { name: 'hostile-values' });
+    const res = await server.request('/_do/hostile-values/a/');
+    assert.equal(res.status, 200, res.text);
+    // As workerd 1.20261023.1 answered them (tests/diff side by side).
+    assert.deepEqual(res.json(), {
+      webSocket: {
+        detached: 'undefined',
+        detachedView: 'undefined',
+        shared: 'undefined',
+        none: "TypeError: Failed to execute 'send' on 'WebSocket': parameter 1 is not of type 'ArrayBuffer or ArrayBufferView or string'.",
+        nul: 'undefined',
+        got: ['bytes 0', 'bytes 0', 'bytes 3', 'null'],
+      },
+      encodeInto: {
+        proxy: "TypeError: Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type 'Uint8Array'.",
+        fake: "TypeError: Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type 'Uint8Array'.",
+        real: '2 2',
+      },
+      headers: { seen: ['a=1', 'b=2', 'c=3'], each: ['a', 'b'], symbol: '[["a","2"]]' },
+      transferTwice: '3 3 0',
+      bufferSources: {
+        decodeDetached: '',
+        blobDetached: 1,
+        responseDetached: '',
+        blobShared: 'hi!',
+        responseShared: 'hi!',
+        digestDetached: 'the digest of no bytes',
+        randomFloat: 'TypeMismatchError: ArrayBufferView argument to getRandomValues() must be an integer-typed view.',
+      },
+    });
+    assert.equal(server.exitInfo, null, server.outputTail?.());
   } finally {
     await server.stop();
   }

@@ -9,6 +9,7 @@
 import { installNodeGlobals } from './globals.js';
 import { enableNodeCompatFlags } from '../prelude_hooks.js';
 import { native } from '../native.js';
+import * as capturedGlobals from '../../shared/captured_globals.js';
 
 // The Web streams that node:stream/web re-exports, as they were before any app code ran.
 const WEB_STREAM_NAMES = [
@@ -35,6 +36,8 @@ function streamBundleRequire(specifier) {
     case 'string_decoder/': return builtinNodeModule('string_decoder');
     case 'process/': return builtinNodeModule('process');
     case 'abort-controller': return { AbortController: AbortControllerClass, AbortSignal: AbortSignalClass };
+    // The globals the runtime captured when it loaded (js/shared/captured_globals_lazy.js).
+    case 'dorm:captured-globals': return capturedGlobals;
     default: throw new Error(`node:stream requires an unknown module "${specifier}"`);
   }
 }
