@@ -75,6 +75,9 @@ struct ObjectInstance {
   // The list of the thread's connections that holds `db` (those with descriptors, or the parked
   // ones; see OpenDatabaseList), and its place there.
   OpenDatabaseList* database_list = nullptr;
+  // Connections opened (or taken back from the closer) for this instance so far: from the second
+  // on, idle connections of it stay open longer (EvictionPolicy::CanCloseConnection).
+  int database_opens = 0;
   std::list<ObjectInstance*>::iterator database_list_position;
   int txn_depth = 0;  // storage.transaction()/transactionSync() nesting
   // Whether the open transaction holds writes not yet committed (outputs made now wait for the

@@ -41,6 +41,7 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
     return nullptr;
   }
   instance->db_absent = false;
+  ++instance->database_opens;
   open_databases_.Touch(instance, now);
   if (!unconfirmed_paths_.empty() && unconfirmed_paths_.count(instance->db_path) != 0) {
     // A previous instance's flush failed: what the WAL holds is not known to be durable. Count it
