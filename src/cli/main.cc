@@ -355,7 +355,7 @@ int ServeCommand(const Args& args, const char* argv0) {
   // Storage quotas in MiB (0: none); see README, "Storage quotas".
   o.runtime.max_object_storage_bytes = NumberFlag(args, "max-object-storage-mb", 10240) << 20;
   o.runtime.max_sql_temp_bytes = NumberFlag(args, "max-sql-temp-mb", 1024) << 20;
-  // Per thread; see README, "Storage" (connections kept without their descriptors).
+  // Per thread; see README, "Storage and durability" (connections kept without their descriptors).
   o.runtime.max_parked_databases_per_thread =
       static_cast<size_t>(NumberFlag(args, "max-parked-databases", 4096));
   o.runtime.max_app_storage_bytes = NumberFlag(args, "max-app-storage-mb", 10240) << 20;
