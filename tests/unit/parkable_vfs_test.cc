@@ -146,6 +146,33 @@ TEST_F(ParkableVfsTest, APersistentLogStaysPersistentAcrossAPark) {
   EXPECT_EQ(db->Get("k").value(), "v2");
 }
 
+// SQLite's count of the connection's page cache, in bytes.
+int CacheBytes(sqlite3* db) {
+  int current = 0;
+  int highwater = 0;
+  EXPECT_EQ(sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_USED, &current, &highwater, 0), SQLITE_OK);
+  return current;
+}
+
+TEST_F(ParkableVfsTest, AParkedConnectionKeepsASmallCacheAndEmptiesALargeOne) {
+  auto db = OpenWithKey();
+  const int small = CacheBytes(db->handle());
+  ASSERT_GT(small, 0);
+  ASSERT_LE(small, ObjectDatabase::kParkedCacheBytes);
+  ASSERT_TRUE(db->Park());
+  EXPECT_EQ(CacheBytes(db->handle()), small);
+
+  for (int i = 0; i < 60; ++i) db->Put("key" + std::to_string(i), std::string(3000, 'x'));
+  db->Commit();
+  ASSERT_GT(CacheBytes(db->handle()), ObjectDatabase::kParkedCacheBytes);
+  ASSERT_TRUE(db->Park());
+  EXPECT_LE(CacheBytes(db->handle()), ObjectDatabase::kParkedCacheBytes);
+  EXPECT_EQ(Descriptors(), 0);
+  // Read back from the files, opened again.
+  EXPECT_EQ(db->Get("key42").value(), std::string(3000, 'x'));
+  EXPECT_EQ(db->Get("k").value(), "v1");
+}
+
 TEST_F(ParkableVfsTest, NotInsideATransaction) {
   auto db = OpenWithKey();
   db->Put("k", "v2");
