@@ -46,6 +46,7 @@ const char kUsage[] =
     "             [--peer-timeout-seconds 30] [--control-snapshot-every 256]\n"
     "             [--var KEY:VALUE]...\n"
     "             [--max-sql-temp-mb 1024] [--long-turn-threads N]\n"
+    "             [--max-parked-databases 4096]\n"
     "             [--outbound-allow CIDR|IP|HOST]... [--outbound-deny CIDR|IP|HOST]...\n"
     "             [--outbound-ca FILE.pem] [--no-outbound] [--max-outbound-per-app 64]\n"
     "             [--max-outbound-mb-per-app 256] [--cache-mb-per-app 32] [--cache-mb 256]\n"
@@ -152,6 +153,7 @@ const std::set<std::string>* KnownFlags(const std::string& command) {
           "max-buffered-body-bytes",
           "max-object-storage-mb",
           "max-sql-temp-mb",
+          "max-parked-databases",
           "max-app-storage-mb",
           "max-apps",
           "outbound-allow",
@@ -353,6 +355,9 @@ int ServeCommand(const Args& args, const char* argv0) {
   // Storage quotas in MiB (0: none); see README, "Storage quotas".
   o.runtime.max_object_storage_bytes = NumberFlag(args, "max-object-storage-mb", 10240) << 20;
   o.runtime.max_sql_temp_bytes = NumberFlag(args, "max-sql-temp-mb", 1024) << 20;
+  // Per thread; see README, "Storage and durability" (connections kept without their descriptors).
+  o.runtime.max_parked_databases_per_thread =
+      static_cast<size_t>(NumberFlag(args, "max-parked-databases", 4096));
   o.runtime.max_app_storage_bytes = NumberFlag(args, "max-app-storage-mb", 10240) << 20;
   o.max_apps = static_cast<size_t>(NumberFlag(args, "max-apps", 500));
   // 0 (the default): half the threads; see README, "CPU-heavy tenants".

@@ -45,6 +45,7 @@
 #include "runtime/thread_engine.h"
 #include "storage/alarm_index.h"
 #include "storage/database_closer.h"
+#include "storage/parkable_vfs.h"
 #include "storage/sqlite_setup.h"
 #include "storage/storage_quota.h"
 #include "storage/temp_file_limit.h"
@@ -362,6 +363,9 @@ int RunRuntime(const ServeOptions& options, const char* argv0,
     storage::InstallTempFileLimit(effective.runtime.max_sql_temp_bytes > 0
                                       ? effective.runtime.max_sql_temp_bytes
                                       : INT64_MAX);
+    // Over the unlocked wrapper just installed: object databases' connections can then give
+    // their descriptors back while kept (runtime max_parked_databases_per_thread).
+    storage::InstallParkableVfs();
   } catch (const std::exception& e) {
     std::cerr << "dorm: " << e.what() << "\n";
     return 1;

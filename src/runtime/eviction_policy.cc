@@ -16,8 +16,9 @@ EvictionPolicy::Verdict EvictionPolicy::Judge(const ObjectActivity& object) cons
 }
 
 bool EvictionPolicy::CanCloseConnection(const ConnectionActivity& connection) const {
-  return connection.unused_for >= database_idle_close_ && !connection.busy &&
-         !connection.alarm_due_soon;
+  const auto keep =
+      connection.reopened ? database_idle_close_ * kReopenedKeepFactor : database_idle_close_;
+  return connection.unused_for >= keep && !connection.busy && !connection.alarm_due_soon;
 }
 
 std::chrono::steady_clock::duration EvictionPolicy::SweepPeriod() const {

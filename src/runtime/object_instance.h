@@ -32,6 +32,7 @@
 namespace dorm::runtime {
 
 class AppIsolate;
+class OpenDatabaseList;
 
 struct ObjectInstance {
   uint64_t slot = 0;
@@ -71,8 +72,13 @@ struct ObjectInstance {
   // Cluster mode: the alarm as the latest of those transactions left it, when any of them set or
   // deleted it (nullopt inside: deleted); the next flush writes it to `alarms` with its log row.
   std::optional<std::optional<long long>> captured_alarm;
-  bool in_open_list = false;
-  std::list<ObjectInstance*>::iterator open_list_position;
+  // The list of the thread's connections that holds `db` (those with descriptors, or the parked
+  // ones; see OpenDatabaseList), and its place there.
+  OpenDatabaseList* database_list = nullptr;
+  // Connections opened (or taken back from the closer) for this instance so far: from the second
+  // on, idle connections of it stay open longer (EvictionPolicy::CanCloseConnection).
+  int database_opens = 0;
+  std::list<ObjectInstance*>::iterator database_list_position;
   int txn_depth = 0;  // storage.transaction()/transactionSync() nesting
   // Whether the open transaction holds writes not yet committed (outputs made now wait for the
   // commit that will make them durable).

@@ -4,20 +4,21 @@ namespace dorm::runtime {
 
 void OpenDatabaseList::Touch(ObjectInstance* instance, std::chrono::steady_clock::time_point now) {
   instance->last_storage_use = now;
-  if (instance->in_open_list) {
-    list_.splice(list_.begin(), list_, instance->open_list_position);
+  if (instance->database_list == this) {
+    list_.splice(list_.begin(), list_, instance->database_list_position);
     return;
   }
+  if (instance->database_list) instance->database_list->Remove(instance);
   list_.push_front(instance);
-  instance->open_list_position = list_.begin();
-  instance->in_open_list = true;
+  instance->database_list_position = list_.begin();
+  instance->database_list = this;
   ++size_;
 }
 
 void OpenDatabaseList::Remove(ObjectInstance* instance) {
-  if (!instance->in_open_list) return;
-  list_.erase(instance->open_list_position);
-  instance->in_open_list = false;
+  if (instance->database_list != this) return;
+  list_.erase(instance->database_list_position);
+  instance->database_list = nullptr;
   --size_;
 }
 

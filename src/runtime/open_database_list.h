@@ -1,9 +1,14 @@
-// The database connections open on one runtime thread, warmest first. The engine keeps their
-// number under a limit (closing the coldest that no transaction or cursor holds) and closes those
-// unused for a while (see EvictionPolicy::CanCloseConnection); the objects stay live and reopen
-// their database on next use.
+// Database connections kept on one runtime thread, warmest first. A thread keeps two such lists:
+// the connections that hold their file descriptors, under a limit from the process's descriptor
+// limit, and the parked ones (storage::ObjectDatabase::Park), under a limit of their own (their
+// memory). Past the first limit the coldest connection that no transaction or cursor holds is
+// parked, past the second the coldest parked one is closed; connections unused for a while are
+// closed from either list (see EvictionPolicy::CanCloseConnection). The objects stay live and
+// reopen their database on next use.
 //
-// Intrusive: each instance records its own position, so that touching is O(1).
+// Intrusive: each instance records the list that holds it and its position there, so that
+// touching is O(1), and an instance is in one list at most: touching it in one takes it out of the
+// other.
 // Threading: owned by one ThreadEngine, used on its thread.
 #pragma once
 
@@ -17,10 +22,16 @@ namespace dorm::runtime {
 
 class OpenDatabaseList {
  public:
-  // `instance`'s connection (open) was used at `now`: it becomes the warmest.
+  OpenDatabaseList() = default;
+  OpenDatabaseList(const OpenDatabaseList&) = delete;
+  OpenDatabaseList& operator=(const OpenDatabaseList&) = delete;
+
+  // `instance`'s connection was used at `now`: it becomes the warmest here (taken out of the
+  // list that held it, if another).
   void Touch(ObjectInstance* instance, std::chrono::steady_clock::time_point now);
-  // `instance`'s connection is closing (or it never was listed: then nothing happens).
+  // `instance`'s connection is closing or moving (if this list does not hold it, nothing happens).
   void Remove(ObjectInstance* instance);
+  bool Holds(const ObjectInstance* instance) const { return instance->database_list == this; }
   size_t size() const { return size_; }
   // Coldest first; `visit` returns false to stop. Must not touch or remove entries.
   template <typename Visit>
@@ -29,6 +40,8 @@ class OpenDatabaseList {
       if (!visit(*it)) return;
     }
   }
+  // The coldest entry, or nullptr when empty.
+  ObjectInstance* Coldest() const { return list_.empty() ? nullptr : list_.back(); }
 
  private:
   std::list<ObjectInstance*> list_;

@@ -28,6 +28,10 @@ struct RuntimeOptions {
   std::chrono::milliseconds alarm_retry_base{2000};
   // At most this many connections are open per thread; past it the coldest are closed.
   size_t max_open_databases_per_thread = 4096;
+  // Past that, the coldest are parked (their descriptors closed, the rest of each kept, about
+  // 75 KiB) rather than closed, up to this many per thread (0: none); past it the coldest parked
+  // are closed. See storage/parkable_vfs.h.
+  size_t max_parked_databases_per_thread = 4096;
   // Storage quotas (0: none). An object's database may hold this many bytes: Cloudflare's limit
   // for a SQLite-backed object on paid plans (10 GB).
   long long max_object_storage_bytes = 10240ll << 20;

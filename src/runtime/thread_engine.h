@@ -415,6 +415,10 @@ class ThreadEngine final : public ObjectHost {
   // object that stays live: through shared_.database_closer when there is one, which empties its
   // WAL first so that reopening it is cheap, else as CloseDatabase.
   void RetireDatabase(ObjectInstance* instance);
+  // Keeps the connections holding descriptors within the thread's share: parks the coldest that no
+  // transaction or cursor holds (other than `keep`'s), closing the coldest parked one when the
+  // parked list is full, or closes it when it cannot be parked.
+  void LimitOpenDatabases(ObjectInstance* keep);
 
   // --- WebSockets (thread_engine_web_sockets.cc) ---
   void DeliverSocketEvent(ObjectInstance* instance, SocketEvent event);
@@ -537,7 +541,9 @@ class ThreadEngine final : public ObjectHost {
 
   // Storage: commits at the end of turns, flushed in batches (group commit).
   std::set<uint64_t> dirty_;  // slots whose open transaction commits at the end of the turn
+  // Connections holding their descriptors, and parked ones (see OpenDatabaseList).
   OpenDatabaseList open_databases_;
+  OpenDatabaseList parked_databases_;
   struct PendingSync {
     uint64_t slot;
     uint64_t seq;

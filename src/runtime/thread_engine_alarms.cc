@@ -28,13 +28,17 @@ void ThreadEngine::WarmForAlarm(ObjectAddress address) {
   CompleteAddress(address);
   std::string key = placement_thread_ >= 0 ? ObjectKey(address) : std::string();
   NoteArrived(key);
-  // Below the limit, so that warming never closes other objects' connections to make room; and
-  // below three quarters of it, so that requests meanwhile find room without closing warmed ones.
-  // A burst of alarms larger than that opens the rest as they fire (each open then costs the
-  // burst about twice what a warmed fire does), so the share is not smaller (it was half, which
-  // left three quarters of a 10,000-alarm burst to open as it fired on this machine's limit).
-  if (!shared_.cluster &&
-      open_databases_.size() < shared_.options.max_open_databases_per_thread * 3 / 4) {
+  // Below the limits, so that warming never closes other objects' connections to make room; and
+  // below three quarters of them, so that requests meanwhile find room without closing warmed
+  // ones. Past the limit of connections holding descriptors, warming parks the coldest (they
+  // cost the fire two opens of files, not a whole open), so it goes on up to the parked limit. A
+  // burst of alarms larger than that opens the rest as they fire (each open then costs the burst
+  // about twice what a warmed fire does), so the share is not smaller (it was half, which left
+  // three quarters of a 10,000-alarm burst to open as it fired on this machine's limit).
+  const size_t max_open = shared_.options.max_open_databases_per_thread;
+  const size_t max_parked = shared_.options.max_parked_databases_per_thread;
+  if (!shared_.cluster && open_databases_.size() + parked_databases_.size() <
+                              max_open + max_parked - (max_open + max_parked) / 4) {
     bool class_exists = true;
     AppIsolate* app = AppForClass(address, &class_exists);
     ObjectInstance* instance = app ? EnsureInstance(address, app) : nullptr;

@@ -12,7 +12,12 @@ namespace dorm::runtime {
 storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool create) {
   const auto now = std::chrono::steady_clock::now();
   if (instance->db) {
+    // A parked connection is taken back into the list of those holding descriptors; its files
+    // open again at their first use in this turn (storage/parkable_vfs.h), so it counts as
+    // holding them from now on.
+    const bool parked = parked_databases_.Holds(instance);
     open_databases_.Touch(instance, now);
+    if (parked) LimitOpenDatabases(instance);
     return instance->db.get();
   }
   if (instance->db_absent && !create) return nullptr;
@@ -36,6 +41,7 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
     return nullptr;
   }
   instance->db_absent = false;
+  ++instance->database_opens;
   open_databases_.Touch(instance, now);
   if (!unconfirmed_paths_.empty() && unconfirmed_paths_.count(instance->db_path) != 0) {
     // A previous instance's flush failed: what the WAL holds is not known to be durable. Count it
@@ -43,24 +49,37 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
     instance->output.Committed();
     RequestFlush(instance);
   }
-  // Keep the number of open connections bounded; close the coldest idle ones.
+  LimitOpenDatabases(instance);
+  return instance->db.get();
+}
+
+void ThreadEngine::LimitOpenDatabases(ObjectInstance* keep) {
+  const size_t max_parked = shared_.options.max_parked_databases_per_thread;
   while (open_databases_.size() > shared_.options.max_open_databases_per_thread) {
     ObjectInstance* coldest = nullptr;
     open_databases_.ForEachColdestFirst([&](ObjectInstance* candidate) {
-      if (candidate != instance &&
-          EvictionPolicy::CanCloseUnderPressure(
-              ConnectionActivity{{},
-                                 candidate->db->in_transaction() || candidate->txn_depth > 0 ||
-                                     candidate->db->has_clients()})) {
+      if (candidate != keep && EvictionPolicy::CanCloseUnderPressure(ConnectionActivity{
+                                   {},
+                                   candidate->db->in_transaction() || candidate->txn_depth > 0 ||
+                                       candidate->db->has_clients()})) {
         coldest = candidate;
         return false;
       }
       return true;
     });
     if (!coldest) break;
-    RetireDatabase(coldest);
+    // Parking costs the connection's next use two opens of its files instead of a whole open of
+    // the database (schema read, statements compiled again). The flush threads open the logs by
+    // path (SyncTarget) and the closer owns the connections handed to it, so neither uses the
+    // descriptors closed here.
+    if (max_parked > 0 && coldest->db->Park()) {
+      if (parked_databases_.size() >= max_parked) RetireDatabase(parked_databases_.Coldest());
+      // Keeps its time of last use: idle connections close from either list.
+      parked_databases_.Touch(coldest, coldest->last_storage_use);
+    } else {
+      RetireDatabase(coldest);
+    }
   }
-  return instance->db.get();
 }
 
 void ThreadEngine::CloseDatabase(ObjectInstance* instance) {
@@ -70,6 +89,7 @@ void ThreadEngine::CloseDatabase(ObjectInstance* instance) {
     instance->usage->storage_stale = false;
   }
   open_databases_.Remove(instance);
+  parked_databases_.Remove(instance);
   instance->db.reset();
 }
 
@@ -92,6 +112,7 @@ void ThreadEngine::RetireDatabase(ObjectInstance* instance) {
     instance->usage->storage_stale = false;
   }
   open_databases_.Remove(instance);
+  parked_databases_.Remove(instance);
   // With the closer's queue full, closed here with its WAL as it is.
   if (!closer->Close(instance->db)) instance->db.reset();
 }

@@ -229,16 +229,22 @@ void ThreadEngine::CloseIdleDatabases(std::chrono::steady_clock::time_point now)
   // closing would cancel them.
   const long long now_ms = WallClockMs();
   std::vector<ObjectInstance*> to_close;
-  open_databases_.ForEachColdestFirst([&](ObjectInstance* coldest) {
+  auto visit = [&](ObjectInstance* coldest) {
     ConnectionActivity connection{
         now - coldest->last_storage_use,
         coldest->db->in_transaction() || coldest->txn_depth > 0 || coldest->db->has_clients(),
-        coldest->alarm.DueSoon(now_ms)};
-    if (connection.unused_for < shared_.options.database_idle_close)
-      return false;  // warmer ones follow
+        coldest->alarm.DueSoon(now_ms), coldest->database_opens > 1};
+    // Warmer ones follow; past this, reopened connections are kept longer, so the walk goes on
+    // past them.
+    if (connection.unused_for < shared_.options.database_idle_close) return false;
     if (eviction_.CanCloseConnection(connection)) to_close.push_back(coldest);
     return true;
-  });
+  };
+  // Parked connections hold no descriptors but all of their memory, so they close alike. They
+  // were parked coldest first, so that list too is (nearly) in order of last use; one parked out
+  // of order (it was busy when colder ones were parked) closes at a later sweep.
+  open_databases_.ForEachColdestFirst(visit);
+  parked_databases_.ForEachColdestFirst(visit);
   for (ObjectInstance* instance : to_close) RetireDatabase(instance);
   // An open connection holds tens of KiB (its WAL index alone is 32 KiB in exclusive mode); after
   // a burst of new objects, thousands close together, and the allocator keeps their memory

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "storage/new_database_image.h"
+#include "storage/parkable_vfs.h"
 #include "storage/sql_guard.h"
 #include "storage/sql_interrupt.h"
 #include "storage/sql_printf.h"
@@ -284,8 +285,9 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
   // Without file locks: the process opens each object's database once (its one connection, on
   // its thread), and the data folder's lock (`DATA/lock`) keeps a second server out. SQLite's
   // locking VFS made each open walk a list of every file open in the process (UnlockedVfs()).
+  // Through the parkable wrapper once installed (see Park()).
   int rc = sqlite3_open_v2(path.c_str(), &db, flags,
-                           settings.vfs != nullptr ? settings.vfs : UnlockedVfs());
+                           settings.vfs != nullptr ? settings.vfs : ParkableVfs());
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
@@ -703,6 +705,22 @@ void ObjectDatabase::CheckpointAndTruncate() {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   Exec("PRAGMA synchronous=OFF");
   if (rc != SQLITE_OK) Fail("checkpoint", rc);
+}
+
+bool ObjectDatabase::Park() {
+  if (in_transaction_ || !clients_.empty()) return false;
+  if (!ParkFiles(db_)) return false;
+  // A small database's pages (a counter's: one or two) are worth keeping, a large one's cache
+  // (up to cache_size, 256 KiB) is not, parked by the thousand. Freeing clean pages needs no
+  // file; nothing is dirty outside a transaction.
+  int cache_bytes = 0;
+  int highwater = 0;
+  if (sqlite3_db_status(db_, SQLITE_DBSTATUS_CACHE_USED, &cache_bytes, &highwater, 0) ==
+          SQLITE_OK &&
+      cache_bytes > kParkedCacheBytes) {
+    sqlite3_db_release_memory(db_);
+  }
+  return true;
 }
 
 std::optional<long long> ObjectDatabase::GetAlarm() {

@@ -132,6 +132,16 @@ class ObjectDatabase {
   // that the next open has no log to read back. Blocks on the disk: not for an event loop (see
   // DatabaseCloser). Does nothing inside a transaction or while a client holds statements.
   void CheckpointAndTruncate();
+  // Gives the connection's two file descriptors (database and WAL) back and keeps the rest of it
+  // (schema, statements, the WAL's index, and its page cache up to kParkedCacheBytes: a larger
+  // one is emptied, so that thousands of parked connections of large databases stay within a few
+  // hundred MiB); each file is opened again at its next use,
+  // and a file removed or replaced meanwhile then fails with SQLITE_IOERR (storage/parkable_vfs.h).
+  // Commits already made are unaffected: SyncTarget flushes by path. Returns false, closing
+  // nothing, inside a transaction, while a client holds statements, or when the database was not
+  // opened through the parkable VFS (cluster mode, or before InstallParkableVfs). Never throws.
+  bool Park();
+  static constexpr int kParkedCacheBytes = 64 << 10;
   // Frames in the WAL after this connection's last commit (0 before its first).
   int wal_frames() const { return wal_frames_; }
 

@@ -68,6 +68,18 @@ TEST(EvictionPolicy, IdleConnectionsCloseUnlessBusyOrAnAlarmIsDue) {
   EXPECT_FALSE(EvictionPolicy::CanCloseUnderPressure({seconds(300), true, false}));
 }
 
+TEST(EvictionPolicy, ReopenedConnectionsStayFiveTimesLonger) {
+  EvictionPolicy policy = Policy();
+  ConnectionActivity reopened{seconds(30), false, false, true};
+  EXPECT_FALSE(policy.CanCloseConnection(reopened));
+  reopened.unused_for = seconds(149);
+  EXPECT_FALSE(policy.CanCloseConnection(reopened));
+  reopened.unused_for = seconds(150);
+  EXPECT_TRUE(policy.CanCloseConnection(reopened));
+  reopened.busy = true;
+  EXPECT_FALSE(policy.CanCloseConnection(reopened));
+}
+
 TEST(EvictionPolicy, SweepsAtLeastTwicePerIdlePeriodAndAtMostEveryQuarterSecond) {
   EXPECT_EQ(Policy().SweepPeriod(), milliseconds(250));
   EvictionPolicy fast(milliseconds(200), milliseconds(100), milliseconds(100));

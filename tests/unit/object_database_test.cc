@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "storage/new_database_image.h"
+#include "storage/parkable_vfs.h"
 #include "storage/temp_file_limit.h"
 
 namespace dorm::storage {
@@ -320,6 +321,9 @@ TEST_F(ObjectDatabaseTest, OpensThroughTheVfsWithoutFileLocks) {
   sqlite3_vfs* vfs = nullptr;
   ASSERT_EQ(sqlite3_file_control(db->handle(), "main", SQLITE_FCNTL_VFS_POINTER, &vfs), SQLITE_OK);
   ASSERT_NE(vfs, nullptr);
+  // Through the parkable wrapper when a test installed it (storage/parkable_vfs.h), over unix-none.
+  EXPECT_STREQ(vfs->zName, ParkableVfs());
+  if (std::string_view(vfs->zName) == kParkableVfs) vfs = static_cast<sqlite3_vfs*>(vfs->pAppData);
   EXPECT_STREQ(vfs->zName, UnlockedVfs());
   EXPECT_STREQ(UnlockedVfs(), kUnlockedVfs);
   // Still in WAL mode with the log's index in the connection's memory: no -shm file.

@@ -1,0 +1,324 @@
+#include "storage/parkable_vfs.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "storage/temp_file_limit.h"
+#include "util/log.h"
+
+namespace dorm::storage {
+
+const char kParkableVfs[] = "dorm-parkable";
+
+namespace {
+
+sqlite3_vfs g_parkable_vfs;  // pAppData: the wrapped VFS
+std::atomic<bool> g_parkable_installed{false};
+
+// A database file or a write-ahead log: the wrapped VFS's own file object follows this header in
+// the same block (g_parkable_vfs.szOsFile covers both).
+struct ParkableFile {
+  sqlite3_file base;
+  sqlite3_file* real;  // its pMethods is null while parked (or after a failed reopen)
+  sqlite3_vfs* wrapped;
+  const char* name;  // SQLite keeps it valid and unchanged until xClose
+  int reopen_flags;  // the open's flags, without those that could create a file
+  bool parked;
+  dev_t device;
+  ino_t inode;
+  // As the file answered before it was parked, set again after the reopen.
+  int persist_wal;
+  int powersafe_overwrite;
+  int sector_size;
+  int device_characteristics;
+};
+static_assert(sizeof(ParkableFile) % 8 == 0, "the wrapped file object follows the header aligned");
+
+ParkableFile* AsParkable(sqlite3_file* file) { return reinterpret_cast<ParkableFile*>(file); }
+const sqlite3_io_methods* WrappedMethods(ParkableFile* file) { return file->real->pMethods; }
+
+// Opens a parked file again. SQLITE_OK, or SQLITE_IOERR (logged) if it cannot be opened or its
+// path names another file now; the file then stays parked.
+int ReopenParked(ParkableFile* file) {
+  if (!file->parked) return SQLITE_OK;
+  int out_flags = 0;
+  file->real->pMethods = nullptr;
+  int rc =
+      file->wrapped->xOpen(file->wrapped, file->name, file->real, file->reopen_flags, &out_flags);
+  struct stat now {};
+  const bool same = rc == SQLITE_OK && ::stat(file->name, &now) == 0 &&
+                    now.st_dev == file->device && now.st_ino == file->inode;
+  if (!same) {
+    if (file->real->pMethods) file->real->pMethods->xClose(file->real);
+    file->real->pMethods = nullptr;
+    Log(LogLevel::kError, std::string("cannot reopen ") + file->name +
+                              ": it was removed or replaced while its connection was parked");
+    return SQLITE_IOERR;
+  }
+  file->parked = false;
+  int persist = file->persist_wal;
+  WrappedMethods(file)->xFileControl(file->real, SQLITE_FCNTL_PERSIST_WAL, &persist);
+  int psow = file->powersafe_overwrite;
+  WrappedMethods(file)->xFileControl(file->real, SQLITE_FCNTL_POWERSAFE_OVERWRITE, &psow);
+  return SQLITE_OK;
+}
+
+void CloseForPark(ParkableFile* file) {
+  if (file->parked) return;
+  file->persist_wal = -1;
+  WrappedMethods(file)->xFileControl(file->real, SQLITE_FCNTL_PERSIST_WAL, &file->persist_wal);
+  file->powersafe_overwrite = -1;
+  WrappedMethods(file)->xFileControl(file->real, SQLITE_FCNTL_POWERSAFE_OVERWRITE,
+                                     &file->powersafe_overwrite);
+  file->sector_size = WrappedMethods(file)->xSectorSize(file->real);
+  file->device_characteristics = WrappedMethods(file)->xDeviceCharacteristics(file->real);
+  WrappedMethods(file)->xClose(file->real);
+  file->real->pMethods = nullptr;
+  file->parked = true;
+}
+
+int ParkableClose(sqlite3_file* file) {
+  ParkableFile* self = AsParkable(file);
+  if (self->parked) return SQLITE_OK;
+  return WrappedMethods(self)->xClose(self->real);
+}
+int ParkableRead(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
+  ParkableFile* self = AsParkable(file);
+  if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_READ;
+  return WrappedMethods(self)->xRead(self->real, buffer, amount, offset);
+}
+int ParkableWrite(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
+  ParkableFile* self = AsParkable(file);
+  if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_WRITE;
+  return WrappedMethods(self)->xWrite(self->real, buffer, amount, offset);
+}
+int ParkableTruncate(sqlite3_file* file, sqlite3_int64 size) {
+  ParkableFile* self = AsParkable(file);
+  if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_TRUNCATE;
+  return WrappedMethods(self)->xTruncate(self->real, size);
+}
+int ParkableSync(sqlite3_file* file, int flags) {
+  ParkableFile* self = AsParkable(file);
+  if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_FSYNC;
+  return WrappedMethods(self)->xSync(self->real, flags);
+}
+int ParkableFileSize(sqlite3_file* file, sqlite3_int64* size) {
+  ParkableFile* self = AsParkable(file);
+  if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_FSTAT;
+  return WrappedMethods(self)->xFileSize(self->real, size);
+}
+// The wrapped VFS takes no locks (see the header): a parked file answers as it would.
+int ParkableLock(sqlite3_file* file, int lock) {
+  ParkableFile* self = AsParkable(file);
+  return self->parked ? SQLITE_OK : WrappedMethods(self)->xLock(self->real, lock);
+}
+int ParkableUnlock(sqlite3_file* file, int lock) {
+  ParkableFile* self = AsParkable(file);
+  return self->parked ? SQLITE_OK : WrappedMethods(self)->xUnlock(self->real, lock);
+}
+int ParkableCheckReservedLock(sqlite3_file* file, int* out) {
+  ParkableFile* self = AsParkable(file);
+  if (self->parked) {
+    *out = 0;
+    return SQLITE_OK;
+  }
+  return WrappedMethods(self)->xCheckReservedLock(self->real, out);
+}
+int ParkableFileControl(sqlite3_file* file, int op, void* arg) {
+  ParkableFile* self = AsParkable(file);
+  if (self->parked) {
+    switch (op) {
+      case SQLITE_FCNTL_PERSIST_WAL:
+      case SQLITE_FCNTL_POWERSAFE_OVERWRITE: {
+        int* value = static_cast<int*>(arg);
+        int* kept =
+            op == SQLITE_FCNTL_PERSIST_WAL ? &self->persist_wal : &self->powersafe_overwrite;
+        if (*value < 0) {
+          *value = *kept;
+        } else {
+          *kept = *value != 0;
+        }
+        return SQLITE_OK;
+      }
+      // What the unix VFS acts on: the file is needed.
+      case SQLITE_FCNTL_LOCKSTATE:
+      case SQLITE_FCNTL_LAST_ERRNO:
+      case SQLITE_FCNTL_CHUNK_SIZE:
+      case SQLITE_FCNTL_SIZE_HINT:
+      case SQLITE_FCNTL_VFSNAME:
+      case SQLITE_FCNTL_TEMPFILENAME:
+      case SQLITE_FCNTL_HAS_MOVED:
+      case SQLITE_FCNTL_MMAP_SIZE:
+      case SQLITE_FCNTL_EXTERNAL_READER:
+        if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR;
+        break;
+      default:
+        // Hints it ignores (SQLITE_FCNTL_SYNC, SQLITE_FCNTL_COMMIT_PHASETWO...): no reason to
+        // open the file again for them.
+        return SQLITE_NOTFOUND;
+    }
+  }
+  return WrappedMethods(self)->xFileControl(self->real, op, arg);
+}
+int ParkableSectorSize(sqlite3_file* file) {
+  ParkableFile* self = AsParkable(file);
+  return self->parked ? self->sector_size : WrappedMethods(self)->xSectorSize(self->real);
+}
+int ParkableDeviceCharacteristics(sqlite3_file* file) {
+  ParkableFile* self = AsParkable(file);
+  return self->parked ? self->device_characteristics
+                      : WrappedMethods(self)->xDeviceCharacteristics(self->real);
+}
+// Shared memory is never used in exclusive locking mode; forwarded all the same.
+int ParkableShmMap(sqlite3_file* file, int page, int page_size, int extend, void volatile** out) {
+  ParkableFile* self = AsParkable(file);
+  if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_SHMMAP;
+  return WrappedMethods(self)->xShmMap(self->real, page, page_size, extend, out);
+}
+int ParkableShmLock(sqlite3_file* file, int offset, int n, int flags) {
+  ParkableFile* self = AsParkable(file);
+  if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_SHMLOCK;
+  return WrappedMethods(self)->xShmLock(self->real, offset, n, flags);
+}
+void ParkableShmBarrier(sqlite3_file* file) {
+  ParkableFile* self = AsParkable(file);
+  if (!self->parked) WrappedMethods(self)->xShmBarrier(self->real);
+}
+int ParkableShmUnmap(sqlite3_file* file, int delete_flag) {
+  ParkableFile* self = AsParkable(file);
+  if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_SHMMAP;
+  return WrappedMethods(self)->xShmUnmap(self->real, delete_flag);
+}
+
+// Version 2: no memory mapping (xFetch), which a park would pull from under SQLite.
+const sqlite3_io_methods kParkableMethods = {
+    2,
+    ParkableClose,
+    ParkableRead,
+    ParkableWrite,
+    ParkableTruncate,
+    ParkableSync,
+    ParkableFileSize,
+    ParkableLock,
+    ParkableUnlock,
+    ParkableCheckReservedLock,
+    ParkableFileControl,
+    ParkableSectorSize,
+    ParkableDeviceCharacteristics,
+    ParkableShmMap,
+    ParkableShmLock,
+    ParkableShmBarrier,
+    ParkableShmUnmap,
+    nullptr,
+    nullptr,
+};
+
+int ParkableOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
+                 int* out_flags) {
+  auto* wrapped = static_cast<sqlite3_vfs*>(vfs->pAppData);
+  if (name == nullptr || (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) == 0) {
+    // Journals and temporary files: the wrapped VFS's, in the same block.
+    return wrapped->xOpen(wrapped, name, file, flags, out_flags);
+  }
+  ParkableFile* self = AsParkable(file);
+  self->base.pMethods = nullptr;  // until opened: SQLite then does not close it
+  self->real =
+      reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + sizeof(ParkableFile));
+  self->real->pMethods = nullptr;
+  int opened_flags = 0;
+  int rc = wrapped->xOpen(wrapped, name, self->real, flags, &opened_flags);
+  if (rc != SQLITE_OK) {
+    // The wrapped VFS may leave methods set on failure; they are its to close.
+    if (self->real->pMethods) self->real->pMethods->xClose(self->real);
+    return rc;
+  }
+  if (out_flags) *out_flags = opened_flags;
+  self->wrapped = wrapped;
+  self->name = name;
+  int reopen = flags & ~(SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE | SQLITE_OPEN_DELETEONCLOSE);
+  if (opened_flags & SQLITE_OPEN_READONLY) {
+    reopen = (reopen & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY;
+  }
+  self->reopen_flags = reopen;
+  self->parked = false;
+  struct stat st {};
+  if (::stat(name, &st) == 0) {
+    self->device = st.st_dev;
+    self->inode = st.st_ino;
+  } else {
+    // Unknown identity: never parked (ParkFiles refuses), so never reopened.
+    self->device = 0;
+    self->inode = 0;
+  }
+  self->persist_wal = 0;
+  self->powersafe_overwrite = 0;
+  self->sector_size = 0;
+  self->device_characteristics = 0;
+  self->base.pMethods = &kParkableMethods;
+  return SQLITE_OK;
+}
+
+int ParkableFullPathname(sqlite3_vfs* vfs, const char* name, int out_size, char* out) {
+  auto* wrapped = static_cast<sqlite3_vfs*>(vfs->pAppData);
+  return wrapped->xFullPathname(wrapped, name, out_size, out);
+}
+
+// `db`'s main database file and its log, when both were opened through this VFS (else nullptr).
+ParkableFile* ParkableMainFile(sqlite3* db, int op) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db, "main", op, &file) != SQLITE_OK || file == nullptr ||
+      file->pMethods != &kParkableMethods) {
+    return nullptr;
+  }
+  return AsParkable(file);
+}
+
+}  // namespace
+
+void InstallParkableVfs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    sqlite3_vfs* wrapped = sqlite3_vfs_find(UnlockedVfs());
+    if (!wrapped) throw std::runtime_error("SQLite has no unlocked VFS to wrap");
+    g_parkable_vfs = *wrapped;
+    g_parkable_vfs.zName = kParkableVfs;
+    g_parkable_vfs.szOsFile = static_cast<int>(sizeof(ParkableFile)) + wrapped->szOsFile;
+    g_parkable_vfs.pNext = nullptr;
+    g_parkable_vfs.pAppData = wrapped;
+    g_parkable_vfs.xOpen = &ParkableOpen;
+    g_parkable_vfs.xFullPathname = &ParkableFullPathname;
+    sqlite3_vfs_register(&g_parkable_vfs, /*makeDflt=*/0);
+    g_parkable_installed.store(true, std::memory_order_release);
+  });
+}
+
+const char* ParkableVfs() {
+  return g_parkable_installed.load(std::memory_order_acquire) ? kParkableVfs : UnlockedVfs();
+}
+
+bool ParkFiles(sqlite3* db) {
+  ParkableFile* database = ParkableMainFile(db, SQLITE_FCNTL_FILE_POINTER);
+  ParkableFile* log = ParkableMainFile(db, SQLITE_FCNTL_JOURNAL_POINTER);
+  if (!database || !log) return false;
+  for (ParkableFile* file : {database, log}) {
+    if (file->device == 0 && file->inode == 0) return false;
+  }
+  CloseForPark(database);
+  CloseForPark(log);
+  return true;
+}
+
+int UnparkedFiles(sqlite3* db) {
+  int count = 0;
+  for (int op : {SQLITE_FCNTL_FILE_POINTER, SQLITE_FCNTL_JOURNAL_POINTER}) {
+    if (ParkableFile* file = ParkableMainFile(db, op); file && !file->parked) ++count;
+  }
+  return count;
+}
+
+}  // namespace dorm::storage

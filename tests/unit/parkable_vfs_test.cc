@@ -1,0 +1,250 @@
+#include "storage/parkable_vfs.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "storage/object_database.h"
+#include "storage/temp_file_limit.h"
+
+namespace dorm::storage {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class ParkableVfsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InstallParkableVfs();
+    char tmpl[] = "/tmp/dorm-parkable-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/objects/object.sqlite";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // The process's descriptors open on the database file or its log, as the kernel lists them.
+  int Descriptors() const {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+      if (!ec && (target == path_ || target == path_ + "-wal" ||
+                  target.rfind(path_ + " (deleted)", 0) == 0 ||
+                  target.rfind(path_ + "-wal (deleted)", 0) == 0)) {
+        ++count;
+      }
+    }
+    return count;
+  }
+
+  // A database with one committed key, flushed.
+  std::unique_ptr<ObjectDatabase> OpenWithKey() {
+    auto db = ObjectDatabase::Open(path_, true);
+    db->Put("k", "v1");
+    db->Commit();
+    std::string error;
+    EXPECT_TRUE(db->MakeSyncTarget()->Run(&error)) << error;
+    return db;
+  }
+
+  // Replaces `path` by a copy of itself: the same bytes under the same name, another file.
+  static void ReplaceByCopy(const std::string& path) {
+    std::filesystem::copy_file(path, path + ".copy");
+    std::filesystem::rename(path + ".copy", path);
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(ParkableVfsTest, ObjectDatabasesOpenThroughIt) {
+  auto db = ObjectDatabase::Open(path_, true);
+  sqlite3_vfs* vfs = nullptr;
+  ASSERT_EQ(sqlite3_file_control(db->handle(), "main", SQLITE_FCNTL_VFS_POINTER, &vfs), SQLITE_OK);
+  EXPECT_STREQ(vfs->zName, kParkableVfs);
+  EXPECT_STREQ(ParkableVfs(), kParkableVfs);
+  // Over the VFS that takes no locks (a lock would be lost with the descriptor).
+  EXPECT_STREQ(static_cast<sqlite3_vfs*>(vfs->pAppData)->zName, UnlockedVfs());
+}
+
+TEST_F(ParkableVfsTest, ParkingClosesBothDescriptorsAndKeepsTheConnection) {
+  auto db = OpenWithKey();
+  EXPECT_EQ(Descriptors(), 2);
+  EXPECT_EQ(UnparkedFiles(db->handle()), 2);
+  sqlite3_stmt* before = sqlite3_next_stmt(db->handle(), nullptr);
+  ASSERT_NE(before, nullptr);  // the get and put statements, prepared once
+
+  ASSERT_TRUE(db->Park());
+  EXPECT_EQ(Descriptors(), 0);
+  EXPECT_EQ(UnparkedFiles(db->handle()), 0);
+  // Parking again is harmless.
+  EXPECT_TRUE(db->Park());
+
+  // The same connection, its statements kept.
+  EXPECT_EQ(sqlite3_next_stmt(db->handle(), nullptr), before);
+  EXPECT_EQ(db->Get("k").value(), "v1");
+  db->Put("k", "v2");
+  db->Put("other", "x");
+  db->Commit();
+  // The commit wrote the log: opened again, and counted.
+  EXPECT_GE(UnparkedFiles(db->handle()), 1);
+  EXPECT_EQ(Descriptors(), UnparkedFiles(db->handle()));
+  std::string error;
+  ASSERT_TRUE(db->MakeSyncTarget()->Run(&error)) << error;
+  db.reset();
+  EXPECT_EQ(Descriptors(), 0);
+
+  auto again = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->Get("k").value(), "v2");
+  EXPECT_EQ(again->Get("other").value(), "x");
+}
+
+TEST_F(ParkableVfsTest, EveryFileOperationOnAParkedFileReopensIt) {
+  auto db = OpenWithKey();
+  for (int i = 0; i < 20; ++i) {
+    db->Put("key" + std::to_string(i), std::string(3000, 'a' + i % 26));
+    db->Commit();
+  }
+  ASSERT_TRUE(db->Park());
+  ASSERT_EQ(Descriptors(), 0);
+  // A checkpoint reads the log, writes and syncs the database file, truncates the log: both
+  // files are needed, and opened again.
+  db->CheckpointAndTruncate();
+  EXPECT_EQ(UnparkedFiles(db->handle()), 2);
+  EXPECT_EQ(Descriptors(), 2);
+  EXPECT_EQ(std::filesystem::file_size(path_ + "-wal"), 0u);
+
+  // Reads that miss the emptied page cache go to the database file.
+  ASSERT_TRUE(db->Park());
+  sqlite3_db_release_memory(db->handle());
+  EXPECT_EQ(db->Get("key7").value(), std::string(3000, 'a' + 7));
+  EXPECT_GE(UnparkedFiles(db->handle()), 1);
+  EXPECT_EQ(Descriptors(), UnparkedFiles(db->handle()));
+}
+
+TEST_F(ParkableVfsTest, APersistentLogStaysPersistentAcrossAPark) {
+  {
+    auto db = OpenWithKey();
+    ASSERT_TRUE(db->Park());
+    db->Put("k", "v2");
+    db->Commit();  // the log reopened: SQLite's setting must be set again on it
+    ASSERT_TRUE(db->Park());
+  }
+  // Closed while parked: SQLite asked the parked file whether its log persists.
+  EXPECT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  auto db = ObjectDatabase::Open(path_, false);
+  EXPECT_EQ(db->Get("k").value(), "v2");
+}
+
+// SQLite's count of the connection's page cache, in bytes.
+int CacheBytes(sqlite3* db) {
+  int current = 0;
+  int highwater = 0;
+  EXPECT_EQ(sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_USED, &current, &highwater, 0), SQLITE_OK);
+  return current;
+}
+
+TEST_F(ParkableVfsTest, AParkedConnectionKeepsASmallCacheAndEmptiesALargeOne) {
+  auto db = OpenWithKey();
+  const int small = CacheBytes(db->handle());
+  ASSERT_GT(small, 0);
+  ASSERT_LE(small, ObjectDatabase::kParkedCacheBytes);
+  ASSERT_TRUE(db->Park());
+  EXPECT_EQ(CacheBytes(db->handle()), small);
+
+  for (int i = 0; i < 60; ++i) db->Put("key" + std::to_string(i), std::string(3000, 'x'));
+  db->Commit();
+  ASSERT_GT(CacheBytes(db->handle()), ObjectDatabase::kParkedCacheBytes);
+  ASSERT_TRUE(db->Park());
+  EXPECT_LE(CacheBytes(db->handle()), ObjectDatabase::kParkedCacheBytes);
+  EXPECT_EQ(Descriptors(), 0);
+  // Read back from the files, opened again.
+  EXPECT_EQ(db->Get("key42").value(), std::string(3000, 'x'));
+  EXPECT_EQ(db->Get("k").value(), "v1");
+}
+
+TEST_F(ParkableVfsTest, NotInsideATransaction) {
+  auto db = OpenWithKey();
+  db->Put("k", "v2");
+  EXPECT_FALSE(db->Park());
+  EXPECT_EQ(Descriptors(), 2);
+  db->Commit();
+  EXPECT_TRUE(db->Park());
+  EXPECT_EQ(Descriptors(), 0);
+}
+
+TEST_F(ParkableVfsTest, NotThroughAnotherVfs) {
+  OpenSettings settings;
+  settings.vfs = kUnlockedVfs;
+  auto db = ObjectDatabase::Open(path_, true, nullptr, std::string(), settings);
+  db->Put("k", "v");
+  db->Commit();
+  EXPECT_FALSE(db->Park());
+  EXPECT_EQ(Descriptors(), 2);
+  EXPECT_EQ(UnparkedFiles(db->handle()), 0);
+}
+
+TEST_F(ParkableVfsTest, AReplacedLogIsNeverWrittenThroughItsPath) {
+  auto db = OpenWithKey();
+  ASSERT_TRUE(db->Park());
+  ReplaceByCopy(path_ + "-wal");
+  const std::string replaced = ReadAll(path_ + "-wal");
+  db->Put("k", "v2");
+  try {
+    db->Commit();
+    FAIL() << "the commit went to a replaced log";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.sqlite_code() & 0xff, SQLITE_IOERR) << e.what();
+    EXPECT_TRUE(e.critical());
+  }
+  EXPECT_FALSE(db->in_transaction());
+  EXPECT_EQ(ReadAll(path_ + "-wal"), replaced);
+  // The rollback may have read the database file again, never the log.
+  EXPECT_LE(UnparkedFiles(db->handle()), 1);
+  EXPECT_EQ(Descriptors(), UnparkedFiles(db->handle()));
+}
+
+TEST_F(ParkableVfsTest, AReplacedDatabaseFileFailsReadsThatNeedIt) {
+  auto db = OpenWithKey();
+  db->CheckpointAndTruncate();
+  ASSERT_TRUE(db->Park());
+  ReplaceByCopy(path_);
+  sqlite3_db_release_memory(db->handle());
+  try {
+    db->Get("k");
+    FAIL() << "read a replaced database file";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.sqlite_code() & 0xff, SQLITE_IOERR) << e.what();
+    EXPECT_TRUE(e.critical());
+  }
+}
+
+TEST_F(ParkableVfsTest, ARemovedLogIsNotCreatedAgain) {
+  auto db = OpenWithKey();
+  ASSERT_TRUE(db->Park());
+  std::filesystem::remove(path_ + "-wal");
+  db->Put("k", "v2");
+  EXPECT_THROW(db->Commit(), StorageError);
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
+  // And again: the file stays parked, every use fails.
+  EXPECT_THROW(
+      {
+        db->Put("k", "v3");
+        db->Commit();
+      },
+      StorageError);
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
+}
+
+}  // namespace
+}  // namespace dorm::storage
