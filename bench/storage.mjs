@@ -401,6 +401,8 @@ async function runAlarmThroughput(proc, agent, r, ids, o) {
   });
   b.set_seconds = (Date.now() - t) / 1000;
   b.set_margin_seconds = (instant - Date.now()) / 1000;
+  // Before the wait, so that a profiler can be started for the burst.
+  log(`${r.server}: alarm throughput: ${n} alarms set in ${b.set_seconds.toFixed(1)} s, due at ${new Date(instant).toISOString()}`);
   const firedAt = new Map();
   const readOne = async (i) => {
     try {
@@ -432,9 +434,18 @@ async function runAlarmThroughput(proc, agent, r, ids, o) {
     if (firedAt.size < n) await sleep(1000);
   }
   const last = firedAt.size ? Math.max(...firedAt.values()) : null;
+  // When the handlers began, from the instant: a late first fire or a slow tail both lower the
+  // rate, and tell apart waking late from working slowly.
+  const after = Array.from(firedAt.values(), (t) => t - instant).sort((x, y) => x - y);
+  const afterAt = (q) => (after.length ? after[Math.min(after.length - 1, Math.floor(q * after.length))] : null);
   Object.assign(b, {
     fired: firedAt.size,
     missing: n - firedAt.size,
+    instant_ms: instant,
+    first_after_ms: afterAt(0),
+    p10_after_ms: afterAt(0.1),
+    p50_after_ms: afterAt(0.5),
+    p90_after_ms: afterAt(0.9),
     last_after_ms: last === null ? null : last - instant,
     alarms_per_second: last === null ? null : firedAt.size / Math.max(0.001, (last - instant) / 1000),
     server_cpu_ms_per_alarm: cpuFiring === null || firedAt.size === 0 ? null : (cpuFiring * 1000) / firedAt.size,
@@ -443,7 +454,8 @@ async function runAlarmThroughput(proc, agent, r, ids, o) {
   });
   b.ok = b.missing === 0 && failed === 0;
   log(`${r.server}: alarm throughput: ${b.fired} of ${n} alarms due at one instant fired within ${fmtMs(b.last_after_ms)} ms: ` +
-    `${b.alarms_per_second === null ? '-' : fmtRps(b.alarms_per_second)} alarms/s (set ${b.set_margin_seconds.toFixed(1)} s before), ` +
+    `${b.alarms_per_second === null ? '-' : fmtRps(b.alarms_per_second)} alarms/s (set ${b.set_margin_seconds.toFixed(1)} s before; ` +
+    `first / 10% / 50% / 90% fired after ${[b.first_after_ms, b.p10_after_ms, b.p50_after_ms, b.p90_after_ms].map(fmtMs).join(' / ')} ms), ` +
     `server CPU ${b.server_cpu_ms_per_alarm === null ? '-' : b.server_cpu_ms_per_alarm.toFixed(3)} ms per alarm` +
     `${failed ? `; ${failed} requests failed, the first: ${firstFailure}` : ''}`);
 }

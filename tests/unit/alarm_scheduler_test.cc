@@ -187,5 +187,48 @@ TEST_F(AlarmSchedulerTest, WithoutAWarmFunctionAlarmsStillFire) {
   EXPECT_EQ(seen, std::vector<std::string>{"fire plain"});
 }
 
+TEST_F(AlarmSchedulerTest, ABurstIsHandedOutInSlicesAndHonoursDeletionsMeanwhile) {
+  // 1,000 alarms due at one past instant, and "last" a millisecond after them: collected in one
+  // hold of the mutex, all of them were handed out before the first ran, so that "last", deleted
+  // by the first one's handler, fired anyway.
+  constexpr int kBurst = 1000;
+  const long long now = WallClockMs();
+  std::vector<storage::AlarmChange> changes;
+  for (int i = 0; i < kBurst; ++i) {
+    const std::string name = "b" + std::to_string(i);
+    changes.push_back({{"app", "cls", name, now - 1000, IdOf(name)}, false});
+  }
+  changes.push_back({{"app", "cls", "last", now - 999, IdOf("last")}, false});
+  index_->Apply(changes);
+  Calls calls;
+  AlarmScheduler* scheduler_of_fire = nullptr;
+  bool first = true;  // only the scheduler's thread fires
+  AlarmScheduler scheduler(*index_, [&](const ObjectAddress& a, long long, int) {
+    if (first) {
+      first = false;
+      SetAlarm(*scheduler_of_fire, "last", std::nullopt);
+    }
+    calls.Add("fire " + a.instance_name);
+  });
+  scheduler_of_fire = &scheduler;
+  scheduler.Start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (calls.Snapshot().size() < static_cast<size_t>(kBurst) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  scheduler.Stop();
+  const std::vector<std::string> seen = calls.Snapshot();
+  EXPECT_EQ(IndexOf(seen, "fire last"), -1);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(kBurst));
+  std::vector<bool> fired(kBurst, false);
+  for (const std::string& c : seen) {
+    const int i = std::stoi(c.substr(std::string("fire b").size()));
+    EXPECT_FALSE(fired[i]) << c << " twice";
+    fired[i] = true;
+  }
+}
+
 }  // namespace
 }  // namespace dorm::runtime
