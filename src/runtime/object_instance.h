@@ -72,8 +72,8 @@ struct ObjectInstance {
   // Cluster mode: the alarm as the latest of those transactions left it, when any of them set or
   // deleted it (nullopt inside: deleted); the next flush writes it to `alarms` with its log row.
   std::optional<std::optional<long long>> captured_alarm;
-  // The list of the thread's connections that holds `db` (those with descriptors, or the parked
-  // ones; see OpenDatabaseList), and its place there.
+  // The list of the thread's connections that holds `db` (those with both descriptors, with their
+  // log's only, or the parked ones; see OpenDatabaseList), and its place there.
   OpenDatabaseList* database_list = nullptr;
   // Connections opened (or taken back from the closer) for this instance so far: from the second
   // on, idle connections of it stay open longer (EvictionPolicy::CanCloseConnection).

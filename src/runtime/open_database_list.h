@@ -1,14 +1,17 @@
-// Database connections kept on one runtime thread, warmest first. A thread keeps two such lists:
-// the connections that hold their file descriptors, under a limit from the process's descriptor
-// limit, and the parked ones (storage::ObjectDatabase::Park), under a limit of their own (their
-// memory). Past the first limit the coldest connection that no transaction or cursor holds is
-// parked, past the second the coldest parked one is closed; connections unused for a while are
-// closed from either list (see EvictionPolicy::CanCloseConnection). The objects stay live and
-// reopen their database on next use.
+// Database connections kept on one runtime thread, warmest first. A thread keeps three such
+// lists: the connections that hold both of their file descriptors (database and log), those that
+// hold only their log's (database file parked: storage::ObjectDatabase::ParkDatabaseFile), under
+// one limit of descriptors from the process's descriptor limit, and the parked ones
+// (storage::ObjectDatabase::Park), under a limit of their own (their memory). Past the first
+// limit the coldest connection holding both gives its database file back, and when only log-only
+// ones are left to take from, the coldest of those is parked; past the second the coldest parked
+// one is closed. Connections unused for a while are closed from any list (see
+// EvictionPolicy::CanCloseConnection). The objects stay live and reopen their database on next
+// use.
 //
 // Intrusive: each instance records the list that holds it and its position there, so that
-// touching is O(1), and an instance is in one list at most: touching it in one takes it out of the
-// other.
+// touching is O(1), and an instance is in one list at most: touching it in one takes it out of
+// the one that held it.
 // Threading: owned by one ThreadEngine, used on its thread.
 #pragma once
 

@@ -26,11 +26,14 @@ struct RuntimeOptions {
   std::chrono::milliseconds database_idle_close{1000};
   // A failing alarm() is retried after this delay, doubled for each retry (6 retries at most).
   std::chrono::milliseconds alarm_retry_base{2000};
-  // At most this many connections are open per thread; past it the coldest are closed.
+  // Connections of a thread hold at most twice this many descriptors (two per connection holding
+  // its database file and its log, one per connection holding only its log); past it the coldest
+  // give their database file back, then the coldest log-only ones are parked.
   size_t max_open_databases_per_thread = 4096;
-  // Past that, the coldest are parked (their descriptors closed, the rest of each kept, about
-  // 75 KiB) rather than closed, up to this many per thread (0: none); past it the coldest parked
-  // are closed. See storage/parkable_vfs.h.
+  // Parked connections (their descriptors closed, the rest of each kept, about 75 KiB) per
+  // thread, at most (0: none, and no database file is parked either: past the descriptors'
+  // limit the coldest connections are closed); past it the coldest parked are closed. See
+  // storage/parkable_vfs.h.
   size_t max_parked_databases_per_thread = 4096;
   // Storage quotas (0: none). An object's database may hold this many bytes: Cloudflare's limit
   // for a SQLite-backed object on paid plans (10 GB).

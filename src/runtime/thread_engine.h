@@ -415,9 +415,12 @@ class ThreadEngine final : public ObjectHost {
   // object that stays live: through shared_.database_closer when there is one, which empties its
   // WAL first so that reopening it is cheap, else as CloseDatabase.
   void RetireDatabase(ObjectInstance* instance);
-  // Keeps the connections holding descriptors within the thread's share: parks the coldest that no
-  // transaction or cursor holds (other than `keep`'s), closing the coldest parked one when the
-  // parked list is full, or closes it when it cannot be parked.
+  // Keeps the descriptors of the thread's connections within its share (two per connection of
+  // max_open_databases_per_thread): first parks the database file of the coldest connection
+  // holding both of its files, keeping its log open; when only `keep` holds both, parks the
+  // coldest log-only connection whole (closing the coldest parked one when the parked list is
+  // full). A connection that cannot be parked (parking off, or not through the parkable VFS) is
+  // closed. Connections a transaction or cursor holds, and `keep`'s, are never touched.
   void LimitOpenDatabases(ObjectInstance* keep);
 
   // --- WebSockets (thread_engine_web_sockets.cc) ---
@@ -541,8 +544,10 @@ class ThreadEngine final : public ObjectHost {
 
   // Storage: commits at the end of turns, flushed in batches (group commit).
   std::set<uint64_t> dirty_;  // slots whose open transaction commits at the end of the turn
-  // Connections holding their descriptors, and parked ones (see OpenDatabaseList).
+  // Connections holding both descriptors (or that may since their last use), those holding only
+  // their log's, and parked ones (see OpenDatabaseList); an instance is in one of them at most.
   OpenDatabaseList open_databases_;
+  OpenDatabaseList log_only_databases_;
   OpenDatabaseList parked_databases_;
   struct PendingSync {
     uint64_t slot;

@@ -35,10 +35,13 @@ void ThreadEngine::WarmForAlarm(ObjectAddress address) {
   // burst of alarms larger than that opens the rest as they fire (each open then costs the burst
   // about twice what a warmed fire does), so the share is not smaller (it was half, which left
   // three quarters of a 10,000-alarm burst to open as it fired on this machine's limit).
-  const size_t max_open = shared_.options.max_open_databases_per_thread;
-  const size_t max_parked = shared_.options.max_parked_databases_per_thread;
-  if (!shared_.cluster && open_databases_.size() + parked_databases_.size() <
-                              max_open + max_parked - (max_open + max_parked) / 4) {
+  // A thread keeps up to twice max_open connections with their logs open (database files
+  // parked), plus the parked ones.
+  const size_t max_kept = 2 * shared_.options.max_open_databases_per_thread +
+                          shared_.options.max_parked_databases_per_thread;
+  if (!shared_.cluster &&
+      open_databases_.size() + log_only_databases_.size() + parked_databases_.size() <
+          max_kept - max_kept / 4) {
     bool class_exists = true;
     AppIsolate* app = AppForClass(address, &class_exists);
     ObjectInstance* instance = app ? EnsureInstance(address, app) : nullptr;

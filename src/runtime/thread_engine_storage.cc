@@ -12,12 +12,12 @@ namespace dorm::runtime {
 storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool create) {
   const auto now = std::chrono::steady_clock::now();
   if (instance->db) {
-    // A parked connection is taken back into the list of those holding descriptors; its files
+    // A connection with files parked is taken back into the list of those holding both; its files
     // open again at their first use in this turn (storage/parkable_vfs.h), so it counts as
     // holding them from now on.
-    const bool parked = parked_databases_.Holds(instance);
+    const bool holds_both = open_databases_.Holds(instance);
     open_databases_.Touch(instance, now);
-    if (parked) LimitOpenDatabases(instance);
+    if (!holds_both) LimitOpenDatabases(instance);
     return instance->db.get();
   }
   if (instance->db_absent && !create) return nullptr;
@@ -53,28 +53,51 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
   return instance->db.get();
 }
 
+namespace {
+
+// The coldest connection of `list` that pressure may park or close (none held by a transaction
+// or cursor, and not `keep`), or nullptr.
+ObjectInstance* ColdestClosable(const OpenDatabaseList& list, const ObjectInstance* keep) {
+  ObjectInstance* coldest = nullptr;
+  list.ForEachColdestFirst([&](ObjectInstance* candidate) {
+    if (candidate != keep && EvictionPolicy::CanCloseUnderPressure(ConnectionActivity{
+                                 {},
+                                 candidate->db->in_transaction() || candidate->txn_depth > 0 ||
+                                     candidate->db->has_clients()})) {
+      coldest = candidate;
+      return false;
+    }
+    return true;
+  });
+  return coldest;
+}
+
+}  // namespace
+
 void ThreadEngine::LimitOpenDatabases(ObjectInstance* keep) {
   const size_t max_parked = shared_.options.max_parked_databases_per_thread;
-  while (open_databases_.size() > shared_.options.max_open_databases_per_thread) {
-    ObjectInstance* coldest = nullptr;
-    open_databases_.ForEachColdestFirst([&](ObjectInstance* candidate) {
-      if (candidate != keep && EvictionPolicy::CanCloseUnderPressure(ConnectionActivity{
-                                   {},
-                                   candidate->db->in_transaction() || candidate->txn_depth > 0 ||
-                                       candidate->db->has_clients()})) {
-        coldest = candidate;
-        return false;
+  const size_t max_descriptors = 2 * shared_.options.max_open_databases_per_thread;
+  while (2 * open_databases_.size() + log_only_databases_.size() > max_descriptors) {
+    // A kept connection's next use costs an open of each file it parked: a small object's
+    // increment needs only its log (its pages are cached), so database files go first and a
+    // thread keeps up to twice as many logs open as connections holding both. The flush threads
+    // open the logs by path (SyncTarget) and the closer owns the connections handed to it, so
+    // neither uses the descriptors closed here.
+    if (max_parked > 0) {
+      ObjectInstance* warm = ColdestClosable(open_databases_, keep);
+      if (warm && warm->db->ParkDatabaseFile()) {
+        // Keeps its time of last use: idle connections close from every list.
+        log_only_databases_.Touch(warm, warm->last_storage_use);
+        continue;
       }
-      return true;
-    });
+    }
+    // Parking a whole connection costs its next use two opens of its files instead of a whole
+    // open of the database (schema read, statements compiled again).
+    ObjectInstance* coldest = ColdestClosable(log_only_databases_, keep);
+    if (!coldest) coldest = ColdestClosable(open_databases_, keep);
     if (!coldest) break;
-    // Parking costs the connection's next use two opens of its files instead of a whole open of
-    // the database (schema read, statements compiled again). The flush threads open the logs by
-    // path (SyncTarget) and the closer owns the connections handed to it, so neither uses the
-    // descriptors closed here.
     if (max_parked > 0 && coldest->db->Park()) {
       if (parked_databases_.size() >= max_parked) RetireDatabase(parked_databases_.Coldest());
-      // Keeps its time of last use: idle connections close from either list.
       parked_databases_.Touch(coldest, coldest->last_storage_use);
     } else {
       RetireDatabase(coldest);
@@ -88,8 +111,7 @@ void ThreadEngine::CloseDatabase(ObjectInstance* instance) {
     instance->usage->storage_bytes = instance->db->SizeBytes();
     instance->usage->storage_stale = false;
   }
-  open_databases_.Remove(instance);
-  parked_databases_.Remove(instance);
+  if (instance->database_list) instance->database_list->Remove(instance);
   instance->db.reset();
 }
 
@@ -111,8 +133,7 @@ void ThreadEngine::RetireDatabase(ObjectInstance* instance) {
     instance->usage->storage_bytes = instance->db->SizeBytes();
     instance->usage->storage_stale = false;
   }
-  open_databases_.Remove(instance);
-  parked_databases_.Remove(instance);
+  if (instance->database_list) instance->database_list->Remove(instance);
   // With the closer's queue full, closed here with its WAL as it is.
   if (!closer->Close(instance->db)) instance->db.reset();
 }

@@ -240,10 +240,12 @@ void ThreadEngine::CloseIdleDatabases(std::chrono::steady_clock::time_point now)
     if (eviction_.CanCloseConnection(connection)) to_close.push_back(coldest);
     return true;
   };
-  // Parked connections hold no descriptors but all of their memory, so they close alike. They
+  // Parked and log-only connections hold fewer descriptors but all of their memory, so they close
+  // alike. They
   // were parked coldest first, so that list too is (nearly) in order of last use; one parked out
   // of order (it was busy when colder ones were parked) closes at a later sweep.
   open_databases_.ForEachColdestFirst(visit);
+  log_only_databases_.ForEachColdestFirst(visit);
   parked_databases_.ForEachColdestFirst(visit);
   for (ObjectInstance* instance : to_close) RetireDatabase(instance);
   // An open connection holds tens of KiB (its WAL index alone is 32 KiB in exclusive mode); after

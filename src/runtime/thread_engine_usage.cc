@@ -36,9 +36,13 @@ ThreadUsageReport ThreadEngine::ReadUsage() {
       instance->usage->storage_bytes = instance->db->SizeBytes();
       instance->usage->storage_stale = false;
       // Reading the size may have opened a parked connection's files again (if its pages had
-      // left the cache): parked connections must hold no descriptors, or thousands of them read
-      // here would take more than the thread's share.
-      if (parked_databases_.Holds(instance.get())) instance->db->Park();
+      // left the cache): parked connections must hold no descriptors (log-only ones their log's
+      // only), or thousands of them read here would take more than the thread's share.
+      if (parked_databases_.Holds(instance.get())) {
+        instance->db->Park();
+      } else if (log_only_databases_.Holds(instance.get())) {
+        instance->db->ParkDatabaseFile();
+      }
     }
     LiveObject live{instance->address.app,
                     instance->address.class_name,

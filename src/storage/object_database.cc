@@ -723,6 +723,11 @@ bool ObjectDatabase::Park() {
   return true;
 }
 
+bool ObjectDatabase::ParkDatabaseFile() {
+  if (in_transaction_ || !clients_.empty()) return false;
+  return storage::ParkDatabaseFile(db_);
+}
+
 std::optional<long long> ObjectDatabase::GetAlarm() {
   sqlite3_stmt* st =
       Prepare(&get_alarm_stmt_, "SELECT value FROM _cf_METADATA WHERE key = 'alarm'");

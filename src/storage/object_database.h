@@ -141,6 +141,10 @@ class ObjectDatabase {
   // nothing, inside a transaction, while a client holds statements, or when the database was not
   // opened through the parkable VFS (cluster mode, or before InstallParkableVfs). Never throws.
   bool Park();
+  // Gives back only the database file's descriptor; the WAL's stays and the page cache is kept
+  // whole (a counter's increment, whose pages are cached, then needs no open at all). Returns
+  // false as Park() does. Never throws.
+  bool ParkDatabaseFile();
   static constexpr int kParkedCacheBytes = 64 << 10;
   // Frames in the WAL after this connection's last commit (0 before its first).
   int wal_frames() const { return wal_frames_; }

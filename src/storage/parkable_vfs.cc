@@ -313,6 +313,13 @@ bool ParkFiles(sqlite3* db) {
   return true;
 }
 
+bool ParkDatabaseFile(sqlite3* db) {
+  ParkableFile* database = ParkableMainFile(db, SQLITE_FCNTL_FILE_POINTER);
+  if (!database || (database->device == 0 && database->inode == 0)) return false;
+  CloseForPark(database);
+  return true;
+}
+
 int UnparkedFiles(sqlite3* db) {
   int count = 0;
   for (int op : {SQLITE_FCNTL_FILE_POINTER, SQLITE_FCNTL_JOURNAL_POINTER}) {

@@ -53,6 +53,13 @@ const char* ParkableVfs();
 // about correctness). Never throws.
 bool ParkFiles(sqlite3* db);
 
+// Closes the descriptor of `db`'s main database file only (already parked: nothing to do); its
+// write-ahead log keeps its own. Most uses of a small object's kept connection need only the
+// log (its pages are in the cache), so a thread can keep twice as many logs open with the
+// database files parked. Returns false, closing nothing, unless the file was opened through
+// kParkableVfs and its identity is known. Same contract as ParkFiles() otherwise.
+bool ParkDatabaseFile(sqlite3* db);
+
 // How many of `db`'s main database file and write-ahead log opened through kParkableVfs hold a
 // descriptor now (0 to 2).
 int UnparkedFiles(sqlite3* db);

@@ -1,6 +1,8 @@
 #include "storage/sqlite_setup.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include <mutex>
 
@@ -28,6 +30,34 @@ int RoundUpLargeAllocations(int bytes) {
   while (power * 2 <= rounded) power *= 2;
   int step = power / 8;
   return (rounded + step - 1) / step * step;
+}
+
+// SQLite's unix VFS, run as root, gives every write-ahead log it opens the owner of its database
+// file with fchown(), even when the log has that owner already. fchown() always changes the
+// inode's change time, so each open of a log dirtied its inode, which the next flush's syncfs()
+// then wrote back: with connections parked and reopened per request, one fchown() and one
+// inode write-back per request. The owner is changed only when it differs.
+using FchownCall = int (*)(int, uid_t, gid_t);
+FchownCall g_sqlite_fchown = nullptr;
+
+int FchownWhenDifferent(int fd, uid_t owner, gid_t group) {
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_uid == owner && st.st_gid == group) return 0;
+  return g_sqlite_fchown(fd, owner, group);
+}
+
+void SkipNeedlessFchown() {
+  sqlite3_vfs* unix_vfs = sqlite3_vfs_find("unix");
+  if (!unix_vfs || unix_vfs->iVersion < 3 || !unix_vfs->xGetSystemCall ||
+      !unix_vfs->xSetSystemCall) {
+    return;
+  }
+  // The unix VFSes share one table of system calls: set once, for all of them.
+  sqlite3_syscall_ptr current = unix_vfs->xGetSystemCall(unix_vfs, "fchown");
+  if (!current) return;
+  g_sqlite_fchown = reinterpret_cast<FchownCall>(current);
+  unix_vfs->xSetSystemCall(unix_vfs, "fchown",
+                           reinterpret_cast<sqlite3_syscall_ptr>(&FchownWhenDifferent));
 }
 
 }  // namespace
@@ -58,6 +88,7 @@ void ConfigureSqliteForManyDatabases() {
       sqlite3_config(SQLITE_CONFIG_MALLOC, &rounded_allocator);
     }
     sqlite3_initialize();
+    SkipNeedlessFchown();
   });
 }
 
