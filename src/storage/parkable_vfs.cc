@@ -9,6 +9,7 @@
 #include <string>
 
 #include "storage/temp_file_limit.h"
+#include "storage/wal_frame_writes.h"
 #include "util/log.h"
 
 namespace dorm::storage {
@@ -36,11 +37,29 @@ struct ParkableFile {
   int powersafe_overwrite;
   int sector_size;
   int device_characteristics;
+  // A write-ahead log: its frames' two writes are joined (storage/wal_frame_writes.h).
+  bool is_log;
+  PendingFrameHeader pending;
 };
 static_assert(sizeof(ParkableFile) % 8 == 0, "the wrapped file object follows the header aligned");
 
 ParkableFile* AsParkable(sqlite3_file* file) { return reinterpret_cast<ParkableFile*>(file); }
 const sqlite3_io_methods* WrappedMethods(ParkableFile* file) { return file->real->pMethods; }
+
+// The wrapped file's own write, for wal_frame_writes.h.
+struct WrappedWrite {
+  ParkableFile* file;
+  int operator()(const void* buffer, int amount, sqlite3_int64 offset) const {
+    return WrappedMethods(file)->xWrite(file->real, buffer, amount, offset);
+  }
+};
+
+// Before any operation other than a write: a frame header held back goes out first. Returns
+// SQLITE_OK or the write's error.
+int WriteHeldHeader(ParkableFile* file) {
+  if (!file->pending.held) return SQLITE_OK;
+  return WritePendingFrameHeader(&file->pending, WrappedWrite{file});
+}
 
 // Opens a parked file again. SQLITE_OK, or SQLITE_IOERR (logged) if it cannot be opened or its
 // path names another file now; the file then stays parked.
@@ -70,6 +89,9 @@ int ReopenParked(ParkableFile* file) {
 
 void CloseForPark(ParkableFile* file) {
   if (file->parked) return;
+  // Never held outside a frame's two writes (the page follows its header at once); written all
+  // the same rather than lost.
+  WriteHeldHeader(file);
   file->persist_wal = -1;
   WrappedMethods(file)->xFileControl(file->real, SQLITE_FCNTL_PERSIST_WAL, &file->persist_wal);
   file->powersafe_overwrite = -1;
@@ -85,31 +107,38 @@ void CloseForPark(ParkableFile* file) {
 int ParkableClose(sqlite3_file* file) {
   ParkableFile* self = AsParkable(file);
   if (self->parked) return SQLITE_OK;
-  return WrappedMethods(self)->xClose(self->real);
+  const int held = WriteHeldHeader(self);
+  const int rc = WrappedMethods(self)->xClose(self->real);
+  return held != SQLITE_OK ? held : rc;
 }
 int ParkableRead(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
   ParkableFile* self = AsParkable(file);
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_READ;
+  if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_READ;
   return WrappedMethods(self)->xRead(self->real, buffer, amount, offset);
 }
 int ParkableWrite(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   ParkableFile* self = AsParkable(file);
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_WRITE;
-  return WrappedMethods(self)->xWrite(self->real, buffer, amount, offset);
+  if (!self->is_log) return WrappedMethods(self)->xWrite(self->real, buffer, amount, offset);
+  return WriteJoiningFrames(&self->pending, buffer, amount, offset, WrappedWrite{self});
 }
 int ParkableTruncate(sqlite3_file* file, sqlite3_int64 size) {
   ParkableFile* self = AsParkable(file);
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_TRUNCATE;
+  if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_TRUNCATE;
   return WrappedMethods(self)->xTruncate(self->real, size);
 }
 int ParkableSync(sqlite3_file* file, int flags) {
   ParkableFile* self = AsParkable(file);
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_FSYNC;
+  if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_FSYNC;
   return WrappedMethods(self)->xSync(self->real, flags);
 }
 int ParkableFileSize(sqlite3_file* file, sqlite3_int64* size) {
   ParkableFile* self = AsParkable(file);
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_FSTAT;
+  if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_FSTAT;
   return WrappedMethods(self)->xFileSize(self->real, size);
 }
 // The wrapped VFS takes no locks (see the header): a parked file answers as it would.
@@ -163,6 +192,7 @@ int ParkableFileControl(sqlite3_file* file, int op, void* arg) {
         return SQLITE_NOTFOUND;
     }
   }
+  if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_WRITE;
   return WrappedMethods(self)->xFileControl(self->real, op, arg);
 }
 int ParkableSectorSize(sqlite3_file* file) {
@@ -259,6 +289,8 @@ int ParkableOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int fla
   self->powersafe_overwrite = 0;
   self->sector_size = 0;
   self->device_characteristics = 0;
+  self->is_log = (flags & SQLITE_OPEN_WAL) != 0;
+  self->pending = PendingFrameHeader{};
   self->base.pMethods = &kParkableMethods;
   return SQLITE_OK;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -186,6 +187,62 @@ TEST_F(ParkableVfsTest, ReopeningALogLeavesItsInodeAlone) {
   EXPECT_EQ(after.st_ctim.tv_sec, before.st_ctim.tv_sec);
   EXPECT_EQ(after.st_ctim.tv_nsec, before.st_ctim.tv_nsec);
   EXPECT_EQ(after.st_uid, before.st_uid);
+}
+
+// The writes the unix VFS makes, counted through its table of system calls.
+std::atomic<int> g_writes{0};
+ssize_t (*g_pwrite)(int, const void*, size_t, off_t) = nullptr;
+ssize_t (*g_pwrite64)(int, const void*, size_t, off64_t) = nullptr;
+ssize_t CountedPwrite(int fd, const void* buffer, size_t n, off_t offset) {
+  ++g_writes;
+  return g_pwrite(fd, buffer, n, offset);
+}
+ssize_t CountedPwrite64(int fd, const void* buffer, size_t n, off64_t offset) {
+  ++g_writes;
+  return g_pwrite64(fd, buffer, n, offset);
+}
+
+TEST_F(ParkableVfsTest, AFrameIsOneWrite) {
+  auto db = OpenWithKey();
+  sqlite3_vfs* unix_vfs = sqlite3_vfs_find("unix");
+  ASSERT_NE(unix_vfs, nullptr);
+  g_pwrite = reinterpret_cast<decltype(g_pwrite)>(unix_vfs->xGetSystemCall(unix_vfs, "pwrite"));
+  g_pwrite64 =
+      reinterpret_cast<decltype(g_pwrite64)>(unix_vfs->xGetSystemCall(unix_vfs, "pwrite64"));
+  // The build uses one of the two (the other is absent from the table).
+  ASSERT_TRUE(g_pwrite != nullptr || g_pwrite64 != nullptr);
+  if (g_pwrite) {
+    unix_vfs->xSetSystemCall(unix_vfs, "pwrite",
+                             reinterpret_cast<sqlite3_syscall_ptr>(&CountedPwrite));
+  }
+  if (g_pwrite64) {
+    unix_vfs->xSetSystemCall(unix_vfs, "pwrite64",
+                             reinterpret_cast<sqlite3_syscall_ptr>(&CountedPwrite64));
+  }
+  const auto wal_size = [&] { return std::filesystem::file_size(path_ + "-wal"); };
+  const auto before = wal_size();
+  g_writes = 0;
+  for (int i = 0; i < 10; ++i) {
+    db->Put("k", "v" + std::to_string(i));
+    db->Commit();
+  }
+  const int writes = g_writes.load();
+  if (g_pwrite) {
+    unix_vfs->xSetSystemCall(unix_vfs, "pwrite", reinterpret_cast<sqlite3_syscall_ptr>(g_pwrite));
+  }
+  if (g_pwrite64) {
+    unix_vfs->xSetSystemCall(unix_vfs, "pwrite64",
+                             reinterpret_cast<sqlite3_syscall_ptr>(g_pwrite64));
+  }
+  // Ten commits of one page each: ten frames (header and page), one write each.
+  EXPECT_EQ(wal_size() - before, 10u * (24 + 4096));
+  EXPECT_EQ(writes, 10);
+  std::string error;
+  ASSERT_TRUE(db->MakeSyncTarget()->Run(&error)) << error;
+  db.reset();
+  auto again = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->Get("k").value(), "v9");
 }
 
 TEST_F(ParkableVfsTest, EveryFileOperationOnAParkedFileReopensIt) {
