@@ -24,6 +24,10 @@ let nodes = [];
 before(async () => {
   pg = await startPostgres();
   for (const name of ['fwd-a', 'fwd-b', 'fwd-c']) nodes.push(await startNode(name));
+  // Each node's directory re-reads the live nodes every 500 ms (ClusterDirectory::kNodesEvery):
+  // until fwd-a and fwd-b have read fwd-c's lease, they place new objects among the two of them.
+  // The placement test below expects all three considered.
+  await sleep(1500);
 });
 after(async () => {
   for (const node of nodes) if (!node.exitInfo) await node.stop();
