@@ -116,9 +116,17 @@ function pull(id, controller, rpc) {
     ReflectApply(controllerError, controller, [new ErrorCtor('The response body was cancelled.')]);
     return undefined;
   }
-  if (bytes !== null) return undefined;
-  return PromisePrototypeThen(new PromiseCtor((resolve) => { waiting[id] = resolve; }),
-    () => pull(id, controller, rpc));
+  if (bytes === null) {
+    // Nothing came yet: the host's signal pulls again (in a microtask, not inside the host's
+    // call), and that pull's enqueue(), close() or error() settles the read waiting. No promise
+    // is returned for the stream to wait on: web-streams resolves a promise of its own with what
+    // pull() returns, which looks `then` up on it, and a tenant may have replaced
+    // Promise.prototype.then. For the same reason the callback returns nothing.
+    PromisePrototypeThen(new PromiseCtor((resolve) => { waiting[id] = resolve; }), () => {
+      pull(id, controller, rpc);
+    });
+  }
+  return undefined;
 }
 
 // Stub bodies nobody reads any more are cancelled when collected (an id already forgotten is
