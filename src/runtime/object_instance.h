@@ -80,6 +80,9 @@ struct ObjectInstance {
   int database_opens = 0;
   std::list<ObjectInstance*>::iterator database_list_position;
   int txn_depth = 0;  // storage.transaction()/transactionSync() nesting
+  // A flush was asked for while `db`'s image was pending (ObjectDatabase::image_pending): it is
+  // queued once the image sync comes back (ThreadEngine::OnImageSynced).
+  bool flush_waits_for_image = false;
   // Whether the open transaction holds writes not yet committed (outputs made now wait for the
   // commit that will make them durable).
   bool uncommitted_writes() const { return db && db->in_transaction(); }

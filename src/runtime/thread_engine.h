@@ -359,7 +359,15 @@ class ThreadEngine final : public ObjectHost {
   // --- Storage and the output gate (thread_engine_storage.cc) ---
   void CommitDirty();
   void RequestFlush(ObjectInstance* instance);
+  // Adds `instance`'s commits so far to the batch of the next flush (RequestFlush, once the
+  // output gate started a flush and nothing else holds it back).
+  void QueueFlush(ObjectInstance* instance);
   void FlushSyncBatch();
+  // A new database's image is synced by the flush pool, batched as commits are, before its held
+  // log is written out (storage::ObjectDatabase::image_pending).
+  void QueueImageSync(ObjectInstance* instance);
+  void FlushImageBatch();
+  void OnImageSynced(uint64_t slot, bool ok, const std::string& error);
   // Writes the alarm index changes of this thread's recent commits in one transaction; runs
   // before any flush that must include them (FlushSyncBatch) and at the latest one loop
   // iteration after the commit.
@@ -555,6 +563,9 @@ class ThreadEngine final : public ObjectHost {
     std::unique_ptr<storage::SyncTarget> target;
   };
   std::vector<PendingSync> sync_batch_;
+  // The images to sync of the databases opened new in this loop iteration, by slot.
+  std::vector<uint64_t> image_batch_slots_;
+  std::vector<std::unique_ptr<storage::SyncTarget>> image_batch_;
   // A commit of a batch submitted to the flush pool: whose, and which.
   struct FlushedCommit {
     uint64_t slot;

@@ -42,6 +42,7 @@ storage::ObjectDatabase* ThreadEngine::Database(ObjectInstance* instance, bool c
   }
   instance->db_absent = false;
   ++instance->database_opens;
+  if (instance->db->image_pending()) QueueImageSync(instance);
   open_databases_.Touch(instance, now);
   if (!unconfirmed_paths_.empty() && unconfirmed_paths_.count(instance->db_path) != 0) {
     // A previous instance's flush failed: what the WAL holds is not known to be durable. Count it
@@ -60,10 +61,13 @@ namespace {
 ObjectInstance* ColdestClosable(const OpenDatabaseList& list, const ObjectInstance* keep) {
   ObjectInstance* coldest = nullptr;
   list.ForEachColdestFirst([&](ObjectInstance* candidate) {
-    if (candidate != keep && EvictionPolicy::CanCloseUnderPressure(ConnectionActivity{
-                                 {},
-                                 candidate->db->in_transaction() || candidate->txn_depth > 0 ||
-                                     candidate->db->has_clients()})) {
+    // A connection whose image is pending stays (see ObjectDatabase::image_pending): for a few
+    // milliseconds, until the flush pool synced it.
+    if (candidate != keep &&
+        EvictionPolicy::CanCloseUnderPressure(ConnectionActivity{
+            {},
+            candidate->db->in_transaction() || candidate->txn_depth > 0 ||
+                candidate->db->has_clients() || candidate->db->image_pending()})) {
       coldest = candidate;
       return false;
     }
@@ -197,6 +201,16 @@ void ThreadEngine::RequestFlush(ObjectInstance* instance) {
     ClusterFlush(instance);
     return;
   }
+  if (instance->db && instance->db->image_pending()) {
+    // Its commits are not in the WAL file yet: they are written there once the image is
+    // durable, and then flushed (OnImageSynced).
+    instance->flush_waits_for_image = true;
+    return;
+  }
+  QueueFlush(instance);
+}
+
+void ThreadEngine::QueueFlush(ObjectInstance* instance) {
   const bool first = sync_batch_.empty();
   std::unique_ptr<storage::SyncTarget> target;
   if (instance->db) {
@@ -214,6 +228,60 @@ void ThreadEngine::RequestFlush(ObjectInstance* instance) {
       PendingSync{instance->slot, instance->output.commit_seq(), std::move(target)});
   // Commits made while this loop iteration's other handlers run join the same batch.
   if (first) boost::asio::post(io_, [this] { FlushSyncBatch(); });
+}
+
+void ThreadEngine::QueueImageSync(ObjectInstance* instance) {
+  auto target = std::make_unique<storage::SyncTarget>();
+  target->data_paths.push_back(instance->db_path);
+  const bool first = image_batch_.empty();
+  image_batch_.push_back(std::move(target));
+  image_batch_slots_.push_back(instance->slot);
+  // The objects created in this loop iteration share one submission (and, with the commits
+  // flushed alongside, one syncfs).
+  if (first) boost::asio::post(io_, [this] { FlushImageBatch(); });
+}
+
+void ThreadEngine::FlushImageBatch() {
+  if (image_batch_.empty()) return;
+  std::vector<std::unique_ptr<storage::SyncTarget>> targets = std::move(image_batch_);
+  std::vector<uint64_t> slots = std::move(image_batch_slots_);
+  image_batch_.clear();
+  image_batch_slots_.clear();
+  shared_.sync_pool->Submit(
+      std::move(targets),
+      [this, slots = std::move(slots)](std::vector<storage::SyncOutcome> outcomes) mutable {
+        boost::asio::post(io_, [this, slots = std::move(slots), outcomes = std::move(outcomes)] {
+          for (size_t i = 0; i < slots.size(); ++i) {
+            OnImageSynced(slots[i], outcomes[i].ok, outcomes[i].error);
+          }
+        });
+      });
+}
+
+void ThreadEngine::OnImageSynced(uint64_t slot, bool ok, const std::string& error) {
+  ObjectInstance* instance = FindBySlot(slot);
+  if (!instance) return;  // reset meanwhile: its connection's close wrote the log out
+  if (instance->db && instance->db->image_pending()) {
+    if (!ok) {
+      // Nothing it committed can be acknowledged; the close that the reset makes tries again.
+      Log(LogLevel::kError, LogTag(instance->address) + " cannot sync its new database: " + error);
+      BreakInstance(instance, ResetReason::kStorageFailure);
+      return;
+    }
+    try {
+      instance->db->ImageDurable();
+    } catch (const storage::StorageError& e) {
+      Log(LogLevel::kError, LogTag(instance->address) + " " + e.what());
+      BreakInstance(instance, ResetReason::kStorageFailure);
+      return;
+    }
+  }
+  // Else its log was written out already (a checkpoint, or a first turn's large writes, synced
+  // the image on this thread).
+  if (instance->flush_waits_for_image) {
+    instance->flush_waits_for_image = false;
+    QueueFlush(instance);
+  }
 }
 
 void ThreadEngine::ApplyAlarmIndexChanges() {

@@ -230,10 +230,10 @@ void ThreadEngine::CloseIdleDatabases(std::chrono::steady_clock::time_point now)
   const long long now_ms = WallClockMs();
   std::vector<ObjectInstance*> to_close;
   auto visit = [&](ObjectInstance* coldest) {
-    ConnectionActivity connection{
-        now - coldest->last_storage_use,
-        coldest->db->in_transaction() || coldest->txn_depth > 0 || coldest->db->has_clients(),
-        coldest->alarm.DueSoon(now_ms), coldest->database_opens > 1};
+    ConnectionActivity connection{now - coldest->last_storage_use,
+                                  coldest->db->in_transaction() || coldest->txn_depth > 0 ||
+                                      coldest->db->has_clients() || coldest->db->image_pending(),
+                                  coldest->alarm.DueSoon(now_ms), coldest->database_opens > 1};
     // Warmer ones follow; past this, reopened connections are kept longer, so the walk goes on
     // past them.
     if (connection.unused_for < shared_.options.database_idle_close) return false;

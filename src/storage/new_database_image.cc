@@ -56,7 +56,7 @@ const std::string& NewDatabaseImage() {
   return image;
 }
 
-bool WriteNewDatabase(const std::string& path, std::string* error) {
+bool WriteNewDatabase(const std::string& path, bool sync, std::string* error) {
   const std::string* built = nullptr;
   try {
     built = &NewDatabaseImage();
@@ -81,7 +81,7 @@ bool WriteNewDatabase(const std::string& path, std::string* error) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::fdatasync(fd) != 0) {
+  if (sync && ::fdatasync(fd) != 0) {
     *error = "fdatasync " + path + ": " + std::strerror(errno);
     ::close(fd);
     return false;

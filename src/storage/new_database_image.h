@@ -4,8 +4,8 @@
 // Why: creating the two tables costs SQLite about 420,000 instructions per new object (each
 // CREATE is parsed, generates the insert into the schema table through a second parse, and reads
 // the new schema back through a third), over a third of a new object's whole first request.
-// Writing a prepared image costs one write and one sync; the next open reads the schema as for
-// any existing database.
+// Writing a prepared image costs one write (its sync is made by the flush threads, see
+// WriteNewDatabase); the next open reads the schema as for any existing database.
 //
 // Thread-safe.
 #pragma once
@@ -24,19 +24,21 @@ extern const char kObjectTablesSql[];
 const std::string& NewDatabaseImage();
 
 // Writes the image into the file at `path`, created if missing (mode 0644, as SQLite creates
-// files), and syncs its data before returning, so that its first page is durable before the log
-// holds anything (the log of an empty database file would be refused, see ObjectDatabase::Open).
+// files), and with `sync` syncs its data before returning. Its first page must be durable before
+// the log on disk holds anything (the log of an empty database file would be refused, see
+// ObjectDatabase::Open, and IsUnfinishedNewDatabase counts on it): a caller that does not sync
+// keeps the log's writes in memory until the image is synced (HoldLog, storage/parkable_vfs.h).
 // The file must be empty or absent, and not open in SQLite. Returns false with `error` set when
 // the file cannot be written or the image cannot be built; never throws.
-bool WriteNewDatabase(const std::string& path, std::string* error);
+bool WriteNewDatabase(const std::string& path, bool sync, std::string* error);
 
 // Whether the file at `path` is a new database whose image write did not finish: power lost
-// before WriteNewDatabase's sync can leave the file shorter than the image, or with zeros where
+// before the image's sync can leave the file shorter than the image, or with zeros where
 // some of its blocks were not written yet. Such a file holds nothing that was ever acknowledged
-// (the log receives a commit only after that sync), so its object may start empty. True only when
-// the file is not empty, is no longer than the image, differs from it, every byte is the image's
-// or zero, and its log (`path`-wal) is absent or empty; a database with any content of its own is
-// never taken for one. Never throws; false when the file cannot be read.
+// (the log on disk receives a commit only after that sync), so its object may start empty. True
+// only when the file is not empty, is no longer than the image, differs from it, every byte is the
+// image's or zero, and its log (`path`-wal) is absent or empty; a database with any content of its
+// own is never taken for one. Never throws; false when the file cannot be read.
 bool IsUnfinishedNewDatabase(const std::string& path);
 
 // A cheap first test for IsUnfinishedNewDatabase, from what a caller already read of the file:

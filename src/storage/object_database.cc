@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <string_view>
 
 #include "storage/new_database_image.h"
 #include "storage/parkable_vfs.h"
@@ -224,6 +225,10 @@ bool StorageError::critical() const {
 }
 
 bool SyncTarget::FilesExist(std::string* error) const {
+  if (!unwritten.empty()) {
+    *error = unwritten;
+    return false;
+  }
   for (const auto* paths : {&data_paths, &fsync_paths}) {
     for (const auto& path : *paths) {
       struct stat st;
@@ -237,6 +242,10 @@ bool SyncTarget::FilesExist(std::string* error) const {
 }
 
 bool SyncTarget::Run(std::string* error) {
+  if (!unwritten.empty()) {
+    *error = unwritten;
+    return false;
+  }
   for (const auto& path : data_paths) {
     if (!FlushPath(path, /*data_only=*/true, error)) return false;
   }
@@ -270,12 +279,18 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
       created.push_back(std::filesystem::path(path).parent_path().string());
     }
   }
+  // Written from the image without a sync: the WAL is held until the caller has synced it.
+  bool image_unsynced = false;
   if (create && state == FileState::kNone && settings.vfs == nullptr) {
     // A new database starts as a copy of the prepared image (see new_database_image.h). Through
     // another VFS (cluster mode) the tables are created by a first commit, which goes through the
-    // log that the VFS captures.
+    // log that the VFS captures. Through the parkable VFS the image's sync is left to the caller,
+    // off its thread (image_pending()).
+    image_unsynced = ParkableVfs() == std::string_view(kParkableVfs);
     std::string error;
-    if (!WriteNewDatabase(path, &error)) throw StorageError(error, SQLITE_CANTOPEN);
+    if (!WriteNewDatabase(path, /*sync=*/!image_unsynced, &error)) {
+      throw StorageError(error, SQLITE_CANTOPEN);
+    }
     state = FileState::kWal;
     page_size = HeaderPageSize(reinterpret_cast<const unsigned char*>(NewDatabaseImage().data()));
     identity_known = false;  // the file may be new
@@ -356,6 +371,17 @@ std::unique_ptr<ObjectDatabase> ObjectDatabase::Open(const std::string& path, bo
       sqlite3_table_column_metadata(db, "main", "_cf_METADATA", nullptr, nullptr, nullptr, nullptr,
                                     nullptr, nullptr) != SQLITE_OK) {
     self->Exec((std::string("BEGIN;") + kObjectTablesSql + "COMMIT").c_str());
+  }
+  if (image_unsynced) {
+    // Nothing was written to the WAL yet: the schema read above opened it, empty.
+    if (HoldLog(db)) {
+      self->image_pending_ = true;
+    } else {
+      std::string error;
+      if (!FlushPath(path, /*data_only=*/true, &error)) {
+        throw StorageError(error, SQLITE_IOERR_FSYNC);
+      }
+    }
   }
   if (quota) {
     self->quota_ = quota;
@@ -680,10 +706,33 @@ void ObjectDatabase::Rollback() noexcept {
 
 std::unique_ptr<SyncTarget> ObjectDatabase::MakeSyncTarget() {
   auto target = std::make_unique<SyncTarget>();
+  if (image_pending()) {
+    try {
+      std::string error;
+      if (!FlushPath(path_, /*data_only=*/true, &error)) throw StorageError(error, SQLITE_IOERR);
+      ImageDurable();
+    } catch (const StorageError& e) {
+      target->unwritten = e.what();
+    }
+  }
   target->data_paths.push_back(path_ + "-wal");
   target->fsync_paths = std::move(unsynced_paths_);
   unsynced_paths_.clear();
   return target;
+}
+
+bool ObjectDatabase::image_pending() {
+  if (image_pending_ && !LogHeld(db_)) image_pending_ = false;  // written out by the VFS itself
+  return image_pending_;
+}
+
+void ObjectDatabase::ImageDurable() {
+  if (!image_pending_) return;
+  const int rc = ReleaseHeldLog(db_);
+  if (rc != SQLITE_OK) {
+    throw StorageError("cannot write the log of " + path_ + ": " + sqlite3_errstr(rc), rc);
+  }
+  image_pending_ = false;
 }
 
 void ObjectDatabase::MaybeCheckpoint() {

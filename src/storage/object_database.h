@@ -47,6 +47,10 @@ class StorageError : public std::runtime_error {
 struct SyncTarget {
   std::vector<std::string> data_paths;   // fdatasync: write-ahead logs
   std::vector<std::string> fsync_paths;  // fsync: files and folders created since the last sync
+  // Set when the commits could not even be written where the flush would find them (a held log
+  // that could not be written out, see ObjectDatabase::MakeSyncTarget): Run and FilesExist fail
+  // with it.
+  std::string unwritten;
   // Performs the flushes. Returns false (and sets `error`) if one failed, or if a file is gone:
   // a write-ahead log removed under an open database would take acknowledged commits with it.
   bool Run(std::string* error);
@@ -122,7 +126,10 @@ class ObjectDatabase {
   // (blocking on the disk). Never throws.
   void Rollback() noexcept;
 
-  // A fresh SyncTarget covering every commit so far.
+  // A fresh SyncTarget covering every commit so far. A WAL still held (image_pending()) is
+  // written out first, after a sync of the image on the calling thread: the engine waits for
+  // its own sync instead (ThreadEngine::OnImageSynced) and never meets that case. Never throws:
+  // if that fails, the target fails (SyncTarget::unwritten).
   std::unique_ptr<SyncTarget> MakeSyncTarget();
 
   // Checkpoints the WAL into the database file, with fsyncs, once it has grown past a threshold.
@@ -146,6 +153,18 @@ class ObjectDatabase {
   // false as Park() does. Never throws.
   bool ParkDatabaseFile();
   static constexpr int kParkedCacheBytes = 64 << 10;
+  // A new database written from the image (storage/new_database_image.h) whose image is not
+  // known to be durable yet: its WAL's writes are held in memory (storage/held_log.h) and its
+  // file on disk stays empty, so that a crash leaves a database recognised as new. The caller
+  // syncs the file's data off its thread (SyncTarget with the path in data_paths) and then calls
+  // ImageDurable(); commits made meanwhile must not be flushed before that (their frames are
+  // not in the file yet). A connection whose image is pending is closed only with its object's
+  // reset: the close writes the WAL out after a sync of its own, and if that fails its commits
+  // are lost, which is safe only when none of them can be acknowledged. Never throws.
+  bool image_pending();
+  // The database file's data is durable: the held WAL is written into its file. Throws
+  // StorageError (critical) if that write fails; the WAL is then still held.
+  void ImageDurable();
   // Frames in the WAL after this connection's last commit (0 before its first).
   int wal_frames() const { return wal_frames_; }
 
@@ -194,6 +213,8 @@ class ObjectDatabase {
   bool in_transaction_ = false;
   bool wal_grown_ = false;
   int wal_frames_ = 0;
+  // Set when the WAL was held at the open; image_pending() clears it once the WAL is written out.
+  bool image_pending_ = false;
   std::vector<std::string> unsynced_paths_;
   sqlite3_stmt* get_stmt_ = nullptr;
   sqlite3_stmt* put_stmt_ = nullptr;

@@ -1,13 +1,19 @@
 #include "storage/parkable_vfs.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
+#include "storage/held_log.h"
 #include "storage/temp_file_limit.h"
 #include "storage/wal_frame_writes.h"
 #include "util/log.h"
@@ -40,6 +46,9 @@ struct ParkableFile {
   // A write-ahead log: its frames' two writes are joined (storage/wal_frame_writes.h).
   bool is_log;
   PendingFrameHeader pending;
+  // A log whose writes are kept in memory until its database's image is durable (HoldLog);
+  // owned, null otherwise.
+  HeldLog* held;
 };
 static_assert(sizeof(ParkableFile) % 8 == 0, "the wrapped file object follows the header aligned");
 
@@ -87,6 +96,40 @@ int ReopenParked(ParkableFile* file) {
   return SQLITE_OK;
 }
 
+// Makes the image of a held log's database durable (unless `image_durable`: the caller synced
+// it) and writes what the log holds into its file, which then takes the log's operations again.
+// SQLITE_OK, or an error with the log still held.
+int SettleHeldLog(ParkableFile* log, bool image_durable) {
+  if (log->held == nullptr) return SQLITE_OK;
+  if (!image_durable) {
+    // The log's name is its database's with "-wal" added (SQLite's rule).
+    std::string database(log->name);
+    if (database.size() > 4) database.resize(database.size() - 4);
+    const int fd = ::open(database.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      Log(LogLevel::kError, "cannot open " + database + " to sync it: " + std::strerror(errno));
+      return SQLITE_IOERR_FSYNC;
+    }
+    const bool synced = ::fdatasync(fd) == 0;
+    const int sync_errno = errno;
+    ::close(fd);
+    if (!synced) {
+      Log(LogLevel::kError, "fdatasync " + database + ": " + std::strerror(sync_errno));
+      return SQLITE_IOERR_FSYNC;
+    }
+  }
+  if (ReopenParked(log) != SQLITE_OK) return SQLITE_IOERR_WRITE;
+  const std::string& bytes = log->held->bytes();
+  if (!bytes.empty()) {
+    const int rc =
+        WrappedMethods(log)->xWrite(log->real, bytes.data(), static_cast<int>(bytes.size()), 0);
+    if (rc != SQLITE_OK) return rc;
+  }
+  delete log->held;
+  log->held = nullptr;
+  return SQLITE_OK;
+}
+
 void CloseForPark(ParkableFile* file) {
   if (file->parked) return;
   // Never held outside a frame's two writes (the page follows its header at once); written all
@@ -106,6 +149,18 @@ void CloseForPark(ParkableFile* file) {
 
 int ParkableClose(sqlite3_file* file) {
   ParkableFile* self = AsParkable(file);
+  if (self->held != nullptr) {
+    // Closed before its image was synced: what it holds goes to its file now, which the close
+    // below waits for. If that fails its commits are lost, and they were never acknowledged:
+    // their flush waits for the image, and a connection whose image is pending closes only
+    // with its object's reset (ObjectDatabase::image_pending).
+    if (SettleHeldLog(self, /*image_durable=*/false) != SQLITE_OK) {
+      Log(LogLevel::kError, std::string("the unacknowledged commits of ") + self->name +
+                                " are dropped: its database could not be made durable");
+      delete self->held;
+      self->held = nullptr;
+    }
+  }
   if (self->parked) return SQLITE_OK;
   const int held = WriteHeldHeader(self);
   const int rc = WrappedMethods(self)->xClose(self->real);
@@ -113,30 +168,53 @@ int ParkableClose(sqlite3_file* file) {
 }
 int ParkableRead(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
   ParkableFile* self = AsParkable(file);
+  if (self->held != nullptr) {
+    return self->held->Read(buffer, static_cast<size_t>(amount), static_cast<uint64_t>(offset))
+               ? SQLITE_OK
+               : SQLITE_IOERR_SHORT_READ;
+  }
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_READ;
   if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_READ;
   return WrappedMethods(self)->xRead(self->real, buffer, amount, offset);
 }
 int ParkableWrite(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   ParkableFile* self = AsParkable(file);
+  if (self->held != nullptr) {
+    if (self->held->Write(buffer, static_cast<size_t>(amount), static_cast<uint64_t>(offset))) {
+      return SQLITE_OK;
+    }
+    // Past what a log is held for: the image is made durable here and the log written through.
+    if (SettleHeldLog(self, /*image_durable=*/false) != SQLITE_OK) return SQLITE_IOERR_WRITE;
+  }
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_WRITE;
   if (!self->is_log) return WrappedMethods(self)->xWrite(self->real, buffer, amount, offset);
   return WriteJoiningFrames(&self->pending, buffer, amount, offset, WrappedWrite{self});
 }
 int ParkableTruncate(sqlite3_file* file, sqlite3_int64 size) {
   ParkableFile* self = AsParkable(file);
+  if (self->held != nullptr) {
+    if (self->held->Truncate(static_cast<uint64_t>(size))) return SQLITE_OK;
+    if (SettleHeldLog(self, /*image_durable=*/false) != SQLITE_OK) return SQLITE_IOERR_TRUNCATE;
+  }
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_TRUNCATE;
   if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_TRUNCATE;
   return WrappedMethods(self)->xTruncate(self->real, size);
 }
 int ParkableSync(sqlite3_file* file, int flags) {
   ParkableFile* self = AsParkable(file);
+  // Commits do not sync (synchronous=OFF); a checkpoint does, before it copies the log's pages
+  // into the database file: the image goes first.
+  if (SettleHeldLog(self, /*image_durable=*/false) != SQLITE_OK) return SQLITE_IOERR_FSYNC;
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_FSYNC;
   if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_FSYNC;
   return WrappedMethods(self)->xSync(self->real, flags);
 }
 int ParkableFileSize(sqlite3_file* file, sqlite3_int64* size) {
   ParkableFile* self = AsParkable(file);
+  if (self->held != nullptr) {
+    *size = static_cast<sqlite3_int64>(self->held->size());
+    return SQLITE_OK;
+  }
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_FSTAT;
   if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_FSTAT;
   return WrappedMethods(self)->xFileSize(self->real, size);
@@ -160,6 +238,10 @@ int ParkableCheckReservedLock(sqlite3_file* file, int* out) {
 }
 int ParkableFileControl(sqlite3_file* file, int op, void* arg) {
   ParkableFile* self = AsParkable(file);
+  if (self->held != nullptr && (op == SQLITE_FCNTL_SIZE_HINT || op == SQLITE_FCNTL_CHUNK_SIZE)) {
+    // They size the file on disk, which must wait for the image.
+    if (SettleHeldLog(self, /*image_durable=*/false) != SQLITE_OK) return SQLITE_IOERR;
+  }
   if (self->parked) {
     switch (op) {
       case SQLITE_FCNTL_PERSIST_WAL:
@@ -291,6 +373,7 @@ int ParkableOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int fla
   self->device_characteristics = 0;
   self->is_log = (flags & SQLITE_OPEN_WAL) != 0;
   self->pending = PendingFrameHeader{};
+  self->held = nullptr;
   self->base.pMethods = &kParkableMethods;
   return SQLITE_OK;
 }
@@ -350,6 +433,28 @@ bool ParkDatabaseFile(sqlite3* db) {
   if (!database || (database->device == 0 && database->inode == 0)) return false;
   CloseForPark(database);
   return true;
+}
+
+bool HoldLog(sqlite3* db) {
+  ParkableFile* database = ParkableMainFile(db, SQLITE_FCNTL_FILE_POINTER);
+  ParkableFile* log = ParkableMainFile(db, SQLITE_FCNTL_JOURNAL_POINTER);
+  if (!database || !log || !log->is_log || log->held != nullptr || log->pending.held) return false;
+  if (ReopenParked(log) != SQLITE_OK) return false;
+  sqlite3_int64 size = -1;
+  if (WrappedMethods(log)->xFileSize(log->real, &size) != SQLITE_OK || size != 0) return false;
+  log->held = new (std::nothrow) HeldLog();
+  return log->held != nullptr;
+}
+
+bool LogHeld(sqlite3* db) {
+  ParkableFile* log = ParkableMainFile(db, SQLITE_FCNTL_JOURNAL_POINTER);
+  return log != nullptr && log->held != nullptr;
+}
+
+int ReleaseHeldLog(sqlite3* db) {
+  ParkableFile* log = ParkableMainFile(db, SQLITE_FCNTL_JOURNAL_POINTER);
+  if (!log) return SQLITE_OK;
+  return SettleHeldLog(log, /*image_durable=*/true);
 }
 
 int UnparkedFiles(sqlite3* db) {

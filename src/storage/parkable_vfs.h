@@ -27,6 +27,9 @@
 // wrapped VFS must take no file locks (unix-none: locking calls on a parked file answer as its
 // no-op locks do; a lock would be lost with the descriptor).
 //
+// A new database's log can also be held in memory until its database's image is durable
+// (HoldLog, storage/held_log.h): the file stays empty on disk meanwhile.
+//
 // Threading: registration is thread-safe and once; a file is used by the thread that uses its
 // connection (SQLite's rule), and so is ParkFiles(). Temporary files and journals go to the
 // wrapped VFS unchanged.
@@ -59,6 +62,24 @@ bool ParkFiles(sqlite3* db);
 // database files parked. Returns false, closing nothing, unless the file was opened through
 // kParkableVfs and its identity is known. Same contract as ParkFiles() otherwise.
 bool ParkDatabaseFile(sqlite3* db);
+
+// Keeps `db`'s write-ahead log in memory from now on (storage/held_log.h), for a new database
+// whose image is not durable yet (storage/new_database_image.h): the log's writes, reads, size
+// and truncations use the copy, and its file stays empty until ReleaseHeldLog. The log is
+// written out earlier, with the database file's data synced first (an fdatasync on the calling
+// thread), when it outgrows HeldLog::kMaxBytes, when SQLite syncs it (a checkpoint) or sizes
+// it, and when it is closed; if that fails at the close, what it held is lost (logged). Returns
+// false, holding nothing, unless the log was opened through kParkableVfs, is open, and is
+// empty. Never throws.
+bool HoldLog(sqlite3* db);
+
+// Whether `db`'s write-ahead log is held (HoldLog, not yet written out).
+bool LogHeld(sqlite3* db);
+
+// The caller made the database file's data durable: a held log is written into its file and
+// works as any other from now on. SQLITE_OK (also when nothing is held), or the write's error
+// with the log still held. Never throws.
+int ReleaseHeldLog(sqlite3* db);
 
 // How many of `db`'s main database file and write-ahead log opened through kParkableVfs hold a
 // descriptor now (0 to 2).

@@ -45,6 +45,11 @@ void SyncPool::FlushGroup(const std::vector<SyncTarget*>& targets,
   for (size_t i = 0; i < targets.size(); ++i) {
     const SyncTarget& target = *targets[i];
     SyncOutcome& outcome = (*outcomes)[i];
+    if (!target.unwritten.empty()) {
+      outcome.error = target.unwritten;
+      outcome.ok = false;
+      continue;
+    }
     found.clear();
     for (const auto* paths : {&target.data_paths, &target.fsync_paths}) {
       for (const std::string& path : *paths) {

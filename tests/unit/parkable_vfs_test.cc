@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "storage/held_log.h"
+#include "storage/new_database_image.h"
 #include "storage/object_database.h"
 #include "storage/sqlite_setup.h"
 #include "storage/temp_file_limit.h"
@@ -381,6 +383,120 @@ TEST_F(ParkableVfsTest, ARemovedLogIsNotCreatedAgain) {
       },
       StorageError);
   EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
+}
+
+}  // namespace
+}  // namespace dorm::storage
+
+namespace dorm::storage {
+namespace {
+
+uint64_t SizeOf(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+// A new database's log stays in memory until its image is durable: a crash before then leaves
+// the image and an empty log on disk, which reads as a new database (IsUnfinishedNewDatabase).
+TEST_F(ParkableVfsTest, ANewDatabasesLogIsHeldUntilItsImageIsDurable) {
+  auto db = ObjectDatabase::Open(path_, true);
+  ASSERT_TRUE(db->image_pending());
+  for (int i = 0; i < 3; ++i) {
+    db->Put("k" + std::to_string(i), "v" + std::to_string(i));
+    db->Commit();
+  }
+  EXPECT_EQ(SizeOf(path_ + "-wal"), 0u);
+  EXPECT_EQ(ReadAll(path_), NewDatabaseImage());
+  // Without its page cache the connection reads its pages back from the held copy.
+  sqlite3_db_release_memory(db->handle());
+  EXPECT_EQ(db->Get("k1").value(), "v1");
+  EXPECT_TRUE(db->image_pending());
+
+  db->ImageDurable();
+  EXPECT_FALSE(db->image_pending());
+  EXPECT_EQ(SizeOf(path_ + "-wal"), 32u + 3 * (24 + 4096));
+  // Written through from now on.
+  db->Put("k3", "v3");
+  db->Commit();
+  EXPECT_EQ(SizeOf(path_ + "-wal"), 32u + 4 * (24 + 4096));
+  std::string error;
+  ASSERT_TRUE(db->MakeSyncTarget()->Run(&error)) << error;
+  // What the files hold now, opened by another connection.
+  const std::string copy = dir_ + "/copy.sqlite";
+  std::filesystem::copy_file(path_, copy);
+  std::filesystem::copy_file(path_ + "-wal", copy + "-wal");
+  auto other = ObjectDatabase::Open(copy, false);
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(other->Get("k0").value(), "v0");
+  EXPECT_EQ(other->Get("k3").value(), "v3");
+}
+
+TEST_F(ParkableVfsTest, AHeldLogIsWrittenOutWhenItsConnectionCloses) {
+  auto db = ObjectDatabase::Open(path_, true);
+  ASSERT_TRUE(db->image_pending());
+  db->Put("k", "v");
+  db->Commit();
+  ASSERT_TRUE(db->Park());  // parked while held: the copy stays
+  EXPECT_EQ(db->Get("k").value(), "v");
+  db.reset();
+  EXPECT_EQ(SizeOf(path_ + "-wal"), 32u + 24 + 4096);
+  auto again = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(again, nullptr);
+  EXPECT_FALSE(again->image_pending());
+  EXPECT_EQ(again->Get("k").value(), "v");
+}
+
+TEST_F(ParkableVfsTest, AFlushOfAHeldLogWritesItOutFirst) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("k", "v");
+  db->Commit();
+  ASSERT_TRUE(db->image_pending());
+  auto target = db->MakeSyncTarget();
+  EXPECT_FALSE(db->image_pending());
+  EXPECT_EQ(SizeOf(path_ + "-wal"), 32u + 24 + 4096);
+  std::string error;
+  EXPECT_TRUE(target->Run(&error)) << error;
+}
+
+TEST_F(ParkableVfsTest, AFirstTransactionLargerThanAHeldLogIsWrittenThrough) {
+  auto db = ObjectDatabase::Open(path_, true);
+  ASSERT_TRUE(db->image_pending());
+  db->Put("big", std::string(HeldLog::kMaxBytes + 1, 'b'));
+  db->Commit();
+  EXPECT_FALSE(db->image_pending());
+  EXPECT_GT(SizeOf(path_ + "-wal"), HeldLog::kMaxBytes);
+  db.reset();
+  auto again = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->Get("big").value().size(), HeldLog::kMaxBytes + 1);
+}
+
+TEST_F(ParkableVfsTest, ACheckpointWritesAHeldLogOutFirst) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("k", "v");
+  db->Commit();
+  ASSERT_TRUE(db->image_pending());
+  db->CheckpointAndTruncate();
+  EXPECT_FALSE(db->image_pending());
+  EXPECT_EQ(SizeOf(path_ + "-wal"), 0u);  // copied into the database file, then cut
+  EXPECT_NE(ReadAll(path_), NewDatabaseImage());
+  db.reset();
+  auto again = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->Get("k").value(), "v");
+}
+
+// Rolled back, a new database's first transaction leaves nothing anywhere.
+TEST_F(ParkableVfsTest, AHeldLogOfARolledBackTransactionWritesNothing) {
+  auto db = ObjectDatabase::Open(path_, true);
+  db->Put("k", "v");
+  db->Rollback();
+  db.reset();
+  EXPECT_EQ(SizeOf(path_ + "-wal"), 0u);
+  auto again = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(again, nullptr);
+  EXPECT_FALSE(again->Get("k").has_value());
 }
 
 }  // namespace
