@@ -59,6 +59,19 @@ ArenaPages PagesOfArena(int arena) {
 
 #else
 
+namespace {
+
+// glibc's malloc sets itself up at its first use, and makes the calling thread's arena the main
+// one without counting that thread among the arena's. Where another allocator serves malloc
+// (AddressSanitizer's, in the sanitized build), that first use is the first malloc_trim, on an
+// engine thread, and two engine threads trimming for the first time at once both set it up: each
+// took the main arena uncounted, and the second to exit failed glibc's assertion
+// (`a->attached_threads > 0`) and aborted the process while it stopped. Set up here, on the main
+// thread, before any other thread starts.
+[[maybe_unused]] const int glibc_malloc_set_up = (malloc_trim(0), 0);
+
+}  // namespace
+
 bool ProcessAllocatorIsJemalloc() { return false; }
 
 void ReturnFreeMemoryToSystem() { malloc_trim(0); }
