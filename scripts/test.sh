@@ -54,18 +54,21 @@ tests_in() {
   return 0
 }
 # node_tests DORM-BINARY [ENV...]: runs the end-to-end and attack test files against the binary,
-# in two passes: those that wait, three at a time, then the others one at a time.
+# in two passes: those that wait, three at a time, then the others one at a time. A file exits
+# once its tests are done (--test-force-exit): a test that failed or timed out may leave a request
+# waiting on a server it started, and that open socket must not hold the whole run until CI's
+# limit (the exit handler of tests/e2e/lib/dorm.mjs then kills the servers left).
 node_tests() {
   local bin=$1
   shift
-  run env DORM_BIN="$bin" "$@" node --test --test-concurrency=3 \
+  run env DORM_BIN="$bin" "$@" node --test --test-force-exit --test-concurrency=3 \
     $(tests_in tests/e2e parallel) $(tests_in tests/security parallel)
-  run env DORM_BIN="$bin" "$@" node --test --test-concurrency=1 \
+  run env DORM_BIN="$bin" "$@" node --test --test-force-exit --test-concurrency=1 \
     $(tests_in tests/e2e serial) $(tests_in tests/security serial)
 }
 run build/dorm_unit_tests --gtest_brief=1
 run build-asan/dorm_unit_tests --gtest_brief=1
-run node --test tests/prelude/
+run node --test --test-force-exit tests/prelude/
 # The example projects type-check against Cloudflare's Workers types with `dorm types`' Env.
 run tests/types/check.sh
 # The SPIN model of the cluster's ownership protocol, and its broken variants (model/README.md).
