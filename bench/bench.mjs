@@ -33,7 +33,9 @@ const usage = `usage: bench/run.sh [options]
   --dorm PATH           the dorm binary (default build/dorm, or $DORM_BIN)
   --dorm-threads N      dorm serve --threads (default 2)
   --out FILE            where to write the JSON (default bench/results/latest.json)
-  --keep                keep the temporary folder (configs, data, server logs)`;
+  --keep                keep the temporary folder (configs, data, server logs)
+  --rounds N            run all of the above N times, then print each target's median
+                        over the rounds with its range (bench/rounds.mjs)`;
 
 function parseArgs(argv) {
   const o = benchOptions('latest', {

@@ -570,6 +570,13 @@ export const fmtRatio = (v) => (v == null || !Number.isFinite(v) ? '-' : `${v.to
 // a / b, or null when either is unknown or b is 0.
 export const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
 
+// The median of the numbers `xs` (null for none): the middle one, or the mean of the two middle ones.
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+
 // A text table: first column left-aligned, the others right-aligned, a dashed rule under the header.
 export function table(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));

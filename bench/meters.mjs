@@ -10,7 +10,7 @@ import path from 'node:path';
 import {
   benchDir, rootDir, fail, log, sleep, parseBenchArgs, tail, shownBinary, stopProcess, probeFsync,
   httpCall, runWrk as runWrkArgs, spawnDorm, dormListening, dormDeploy, fmtRps, fmtMs, fmtRatio,
-  ratio, table, machineInfo, finish, treeStats, benchOptions, killChildrenOnExit,
+  ratio, median, table, machineInfo, finish, treeStats, benchOptions, killChildrenOnExit,
 } from './lib.mjs';
 
 const usage = `usage: bench/run.sh --meters [options]
@@ -78,11 +78,6 @@ async function withServer(tmp, o, mode, fn) {
   }
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
 const spread = (xs, fmt) => (xs.length ? `${fmt(Math.min(...xs))}..${fmt(Math.max(...xs))}` : '-');
 const fmtUs = (v) => (v == null ? '-' : v.toFixed(1));
 

@@ -3,6 +3,8 @@
 #
 #   bench/run.sh [--workerd-only | --dorm-only] [--duration N] [--warmup N] [--keep] ...
 #   bench/run.sh --help      for every option
+#   bench/run.sh --rounds N [options]  the same N times, then each target's median over the
+#                            rounds with its range (rounds.mjs; results/rounds.json)
 #   bench/run.sh --storage [options]   the storage scenarios instead (storage.mjs: SQL insert,
 #                            SQL select, alarm latency); --storage --help for their options
 #   bench/run.sh --websocket [options] the WebSocket scenarios instead (websocket.mjs: broadcast
@@ -42,6 +44,14 @@ for arg in "$@"; do
   esac
 done
 set -- ${args[@]+"${args[@]}"}
+
+# The side-by-side run with --rounds N goes through rounds.mjs, which runs bench.mjs N times and
+# reports the targets' medians (meters.mjs has a --rounds of its own).
+if [ "$script" = bench.mjs ]; then
+  for arg in "$@"; do
+    [ "$arg" = --rounds ] && script=rounds.mjs
+  done
+fi
 
 need_workerd=1
 [ "$script" = meters.mjs ] && need_workerd=0
