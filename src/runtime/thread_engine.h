@@ -368,6 +368,23 @@ class ThreadEngine final : public ObjectHost {
   void QueueImageSync(ObjectInstance* instance);
   void FlushImageBatch();
   void OnImageSynced(uint64_t slot, bool ok, const std::string& error);
+  // One object's entry in a batch for the flush pool: its target, and whose it is.
+  struct PendingSync {
+    uint64_t slot;
+    uint64_t seq;  // the commit a flush covers (0 for an image's sync)
+    std::unique_ptr<storage::SyncTarget> target;
+  };
+  // What is left of a PendingSync once its target went to the pool.
+  struct SubmittedSync {
+    uint64_t slot;
+    uint64_t seq;
+  };
+  // Takes `batch` to the flush pool in one submission, whose outcomes come back in one handler:
+  // `done(SubmittedSync, SyncOutcome)` then runs on this thread for each entry, in order. With
+  // work spread over many objects, a submission and a completion per object made each flush wake
+  // the pool's thread and then this loop once per object.
+  template <typename Done>
+  void SubmitSyncs(std::vector<PendingSync> batch, Done done);
   // Writes the alarm index changes of this thread's recent commits in one transaction; runs
   // before any flush that must include them (FlushSyncBatch) and at the latest one loop
   // iteration after the commit.
@@ -557,20 +574,10 @@ class ThreadEngine final : public ObjectHost {
   OpenDatabaseList open_databases_;
   OpenDatabaseList log_only_databases_;
   OpenDatabaseList parked_databases_;
-  struct PendingSync {
-    uint64_t slot;
-    uint64_t seq;
-    std::unique_ptr<storage::SyncTarget> target;
-  };
+  // The commits to flush, and the images to sync of the databases opened new, in this loop
+  // iteration.
   std::vector<PendingSync> sync_batch_;
-  // The images to sync of the databases opened new in this loop iteration, by slot.
-  std::vector<uint64_t> image_batch_slots_;
-  std::vector<std::unique_ptr<storage::SyncTarget>> image_batch_;
-  // A commit of a batch submitted to the flush pool: whose, and which.
-  struct FlushedCommit {
-    uint64_t slot;
-    uint64_t seq;
-  };
+  std::vector<PendingSync> image_batch_;
   size_t syncs_in_flight_ = 0;
   // Databases whose last flush failed. The commits it carried are in the WAL, neither confirmed
   // durable nor removed: their outcome is unknown. Until a flush of the whole WAL succeeds, the

@@ -230,12 +230,33 @@ void ThreadEngine::QueueFlush(ObjectInstance* instance) {
   if (first) boost::asio::post(io_, [this] { FlushSyncBatch(); });
 }
 
+template <typename Done>
+void ThreadEngine::SubmitSyncs(std::vector<PendingSync> batch, Done done) {
+  std::vector<std::unique_ptr<storage::SyncTarget>> targets;
+  std::vector<SubmittedSync> submitted;
+  targets.reserve(batch.size());
+  submitted.reserve(batch.size());
+  for (PendingSync& pending : batch) {
+    targets.push_back(std::move(pending.target));
+    submitted.push_back(SubmittedSync{pending.slot, pending.seq});
+  }
+  shared_.sync_pool->Submit(
+      std::move(targets), [this, submitted = std::move(submitted),
+                           done](std::vector<storage::SyncOutcome> outcomes) mutable {
+        boost::asio::post(io_,
+                          [submitted = std::move(submitted), outcomes = std::move(outcomes), done] {
+                            for (size_t i = 0; i < submitted.size(); ++i) {
+                              done(submitted[i], outcomes[i]);
+                            }
+                          });
+      });
+}
+
 void ThreadEngine::QueueImageSync(ObjectInstance* instance) {
   auto target = std::make_unique<storage::SyncTarget>();
   target->data_paths.push_back(instance->db_path);
   const bool first = image_batch_.empty();
-  image_batch_.push_back(std::move(target));
-  image_batch_slots_.push_back(instance->slot);
+  image_batch_.push_back(PendingSync{instance->slot, 0, std::move(target)});
   // The objects created in this loop iteration share one submission (and, with the commits
   // flushed alongside, one syncfs).
   if (first) boost::asio::post(io_, [this] { FlushImageBatch(); });
@@ -243,19 +264,12 @@ void ThreadEngine::QueueImageSync(ObjectInstance* instance) {
 
 void ThreadEngine::FlushImageBatch() {
   if (image_batch_.empty()) return;
-  std::vector<std::unique_ptr<storage::SyncTarget>> targets = std::move(image_batch_);
-  std::vector<uint64_t> slots = std::move(image_batch_slots_);
+  std::vector<PendingSync> batch = std::move(image_batch_);
   image_batch_.clear();
-  image_batch_slots_.clear();
-  shared_.sync_pool->Submit(
-      std::move(targets),
-      [this, slots = std::move(slots)](std::vector<storage::SyncOutcome> outcomes) mutable {
-        boost::asio::post(io_, [this, slots = std::move(slots), outcomes = std::move(outcomes)] {
-          for (size_t i = 0; i < slots.size(); ++i) {
-            OnImageSynced(slots[i], outcomes[i].ok, outcomes[i].error);
-          }
-        });
-      });
+  SubmitSyncs(std::move(batch),
+              [this](const SubmittedSync& image, const storage::SyncOutcome& outcome) {
+                OnImageSynced(image.slot, outcome.ok, outcome.error);
+              });
 }
 
 void ThreadEngine::OnImageSynced(uint64_t slot, bool ok, const std::string& error) {
@@ -309,29 +323,13 @@ void ThreadEngine::FlushSyncBatch() {
   // The index changes of the commits being flushed must be written before their log is.
   ApplyAlarmIndexChanges();
   if (sync_batch_.empty()) return;
-  // The whole batch goes to the pool in one submission and comes back in one handler: with
-  // commits spread over many objects, a submission and a completion per object made each flush
-  // wake the pool's thread and then this loop once per object.
-  std::vector<std::unique_ptr<storage::SyncTarget>> targets;
-  std::vector<FlushedCommit> commits;
-  targets.reserve(sync_batch_.size());
-  commits.reserve(sync_batch_.size());
-  for (auto& pending : sync_batch_) {
-    targets.push_back(std::move(pending.target));
-    commits.push_back(FlushedCommit{pending.slot, pending.seq});
-  }
+  std::vector<PendingSync> batch = std::move(sync_batch_);
   sync_batch_.clear();
-  syncs_in_flight_ += commits.size();
-  shared_.sync_pool->Submit(
-      std::move(targets),
-      [this, commits = std::move(commits)](std::vector<storage::SyncOutcome> outcomes) mutable {
-        boost::asio::post(
-            io_, [this, commits = std::move(commits), outcomes = std::move(outcomes)] {
-              for (size_t i = 0; i < commits.size(); ++i) {
-                OnSynced(commits[i].slot, commits[i].seq, outcomes[i].ok, outcomes[i].error);
-              }
-            });
-      });
+  syncs_in_flight_ += batch.size();
+  SubmitSyncs(std::move(batch),
+              [this](const SubmittedSync& commit, const storage::SyncOutcome& outcome) {
+                OnSynced(commit.slot, commit.seq, outcome.ok, outcome.error);
+              });
 }
 
 void ThreadEngine::OnSynced(uint64_t slot, uint64_t seq, bool ok, const std::string& error) {
