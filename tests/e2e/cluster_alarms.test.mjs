@@ -6,11 +6,11 @@
 // commit never fires. `dorm cluster status` shows the nodes and their leases running out, and
 // `dorm cluster drain NODE` makes NODE hand its objects over (no acknowledged write lost, its
 // hibernatable WebSockets closed with 1012) and go on running as a forwarder that owns nothing.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
-import { deployOnce, startClusterNode, rendezvous } from './lib/cluster.mjs';
+import { deployOnce, startClusterNode, rendezvous, nodesStoppedAfterEachTest } from './lib/cluster.mjs';
 import { WsClient } from './lib/ws.mjs';
 
 const CLASS = 'alarm-keeper';
@@ -18,14 +18,8 @@ const TIMEOUT_MS = process.env.DORM_SANITIZED ? 300000 : 120000;
 const OWNERSHIP_LOST = 'Durable Object reset because this node no longer owns it; retry the request.';
 
 let pg;
-const nodes = [];
+const nodes = nodesStoppedAfterEachTest();
 before(async () => { pg = await startPostgres(); });
-// A test that failed half-way leaves its nodes running, and a live node takes part in the next
-// tests' rendezvous hashing (a drained object went to a leftover node instead of the test's own):
-// each test's nodes are stopped when it ends, whatever its outcome.
-afterEach(async () => {
-  for (const node of nodes) if (!node.exitInfo) await node.stop({ expectCode: null });
-});
 after(async () => { await pg?.stop(); });
 
 async function startNode(name, { retryBaseMs = 300 } = {}) {

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fixture, sleep, waitFor } from './lib/dorm.mjs';
 import { startPostgres } from './lib/postgres.mjs';
-import { deployOnce, startClusterNode } from './lib/cluster.mjs';
+import { deployOnce, startClusterNode, nodesStoppedAfterEachTest } from './lib/cluster.mjs';
 import { startProxy } from './lib/pg_proxy.mjs';
 
 const CLASS = 'cluster-store';
@@ -20,11 +20,13 @@ const UNAVAILABLE = 'Durable Object is not available on this node right now; ret
 const UNKNOWN = "Durable Object's node stopped answering before its response; the request may have run there. Retry it only if running it twice is safe.";
 
 let pg;
+const nodes = nodesStoppedAfterEachTest();
 before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
 
 async function startNode(name, flags = []) {
   const node = await startClusterNode(pg, name, { flags });
+  nodes.push(node);
   await deployOnce(node, fixture('cluster_store.js'), { name: CLASS });
   return node;
 }
@@ -47,17 +49,6 @@ function postgresPids() {
 test('a node on an empty data folder restores every acknowledged write of a killed node', { timeout: TIMEOUT_MS }, async () => {
   const a = await startNode('node-a');
   const expected = {};
-  try {
-    await writeAndCheckOnA(a, expected);
-  } catch (error) {
-    // A node left running would take the next tests' new objects (rendezvous hashing).
-    await a.stop().catch(() => {});
-    throw error;
-  }
-  await takeOverFromA(a, expected);
-});
-
-async function writeAndCheckOnA(a, expected) {
   for (const object of ['s1', 's2']) {
     const kv = {};
     for (let i = 0; i < 30; i++) {
@@ -102,9 +93,6 @@ async function writeAndCheckOnA(a, expected) {
   assert.equal(pg.psql('SELECT count(*) FROM log l JOIN snapshots s USING (object) WHERE l.seq <= s.seq'), '0');
   assert.equal(pg.psql('SELECT bool_and(length(checksum) = 32) FROM snapshots'), 't');
 
-}
-
-async function takeOverFromA(a, expected) {
   // Node B, on an empty data folder of its own, is up before A dies: the time measured below is
   // the takeover's (A's lease running out, then the restore), not B's start.
   const b = await startNode('node-b');
@@ -158,7 +146,7 @@ async function takeOverFromA(a, expected) {
   }
   // A graceful stop releases the node's objects for others to take at once.
   assert.equal(pg.psql("SELECT count(*) FROM owners WHERE node = 'node-b'"), '0');
-}
+});
 
 test('a node does not take an object that a live node owns: it forwards the request there', { timeout: TIMEOUT_MS }, async () => {
   const a = await startNode('node-c');
@@ -321,6 +309,7 @@ test('a transaction shipped whole whose connection is lost after its COMMIT is r
   // Node J reaches PostgreSQL through a proxy that cuts one connection at a chosen statement.
   const proxy = await startProxy(pg.port);
   const a = await startClusterNode(pg, 'node-j', { url: `postgres://dorm@127.0.0.1:${proxy.port}/postgres` });
+  nodes.push(a);
   try {
     await deployOnce(a, fixture('cluster_store.js'), { name: CLASS });
     await ok(a, `/_do/${CLASS}/cut/put?k=before&v=1`);

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterEach } from 'node:test';
 import { makeTempDir, startServer } from './dorm.mjs';
 import { freePort } from './postgres.mjs';
 
@@ -31,6 +32,18 @@ export async function startClusterNode(pg, name, { flags = [], dataDir, url = pg
   });
   node.name = name;
   return node;
+}
+
+// Called at a test file's top level: returns a list to which the file adds the nodes its tests
+// start, and stops (after each test, whatever its outcome) every node in it still running. A node
+// left running by a failed test would take part in the next tests' rendezvous hashing and take
+// their new objects.
+export function nodesStoppedAfterEachTest() {
+  const started = [];
+  afterEach(async () => {
+    for (const node of started.splice(0)) if (!node.exitInfo) await node.stop({ expectCode: null });
+  });
+  return started;
 }
 
 // The same score as src/cluster/rendezvous.cc: FNV-1a over the node name's length (8 bytes,
