@@ -19,8 +19,12 @@ const detachedGetter = ObjectGetOwnPropertyDescriptor(ArrayBuffer.prototype, 'de
 // The streams library's TransferArrayBuffer (js/build/streams_library.mjs), which it would do with
 // the global structuredClone (or the buffer's own transfer()) as user code left them: what
 // `structuredClone(buffer, {transfer: [buffer]})` answers, without reading the list.
+// A detachable buffer's memory moves to the result; another (a WebAssembly memory's) is copied
+// and left attached, as before the move.
 export function transferArrayBuffer(buffer) {
   if (!isArrayBuffer(buffer)) throw makeDOMException('Value not transferable', 'DataCloneError');
+  const moved = native.transferArrayBuffer(buffer);
+  if (moved !== undefined) return moved;
   const result = native.deserialize(native.serialize(buffer));
   native.detachArrayBuffer(buffer);
   return result;

@@ -256,6 +256,17 @@ test('streams: request.body read with a default and a BYOB reader', async () => 
   });
 });
 
+test('streams: a chunk enqueued into a byte stream is transferred, its buffer detached', async () => {
+  assert.deepEqual(await api('byte-stream-transfer'), {
+    detachedAfterEnqueue: true,
+    isUint8Array: true,
+    isArrayBuffer: true,
+    sameBuffer: false,
+    bytes: [1, 2, 3, 250],
+    bufferBytes: 4,
+  });
+});
+
 test('streams: IdentityTransformStream and FixedLengthStream as response bodies', async () => {
   const identity = await server.request('/_do/web-apis/w/identity-stream');
   assert.equal(identity.status, 200);

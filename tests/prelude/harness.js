@@ -168,6 +168,19 @@ function createRuntime() {
         return false;
       }
     },
+    // The runtime moves the memory; here a copy in the context's realm, the original detached.
+    transferArrayBuffer(ab) {
+      if (!util.types.isArrayBuffer(ab)) return undefined;
+      try {
+        const bytes = new Uint8Array(ab).slice();
+        structuredClone(ab, { transfer: [ab] });
+        const moved = new realm.ArrayBuffer(bytes.length);
+        new realm.Uint8Array(moved).set(bytes);
+        return moved;
+      } catch {
+        return undefined;  // detached
+      }
+    },
     setTimer(fn, delay, repeat) {
       expect(typeof fn === 'function' && typeof delay === 'number' && delay >= 0
         && typeof repeat === 'boolean', 'setTimer(function, number >= 0, boolean)');
