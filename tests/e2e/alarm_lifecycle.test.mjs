@@ -1,7 +1,7 @@
 // Alarms outlive the instance that set them: an alarm set by one version of a class fires on the
 // handler of the version deployed since, and an alarm of an object evicted for idleness, or
 // hibernated with an open WebSocket, wakes a fresh instance. (Restarts: alarms.test.mjs.)
-import { test, before, after } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, sleep, waitFor } from './lib/dorm.mjs';
 import { WsClient } from './lib/ws.mjs';
@@ -44,33 +44,37 @@ test('an alarm set by version 1 fires once, on version 2 after a redeploy', asyn
   assert.equal((await probe('redeploy')).calls.length, 1, 'it fired exactly once');
 });
 
-test('an alarm wakes an object evicted for idleness, on a fresh instance', async () => {
-  // Due after the 10 s before its time during which an object with an alarm stays loaded.
-  const set = await probe('evicted', 'set?in=12000');
-  await waitPast(set.alarm + 500);
-  const state = await waitFor(async () => {
-    const s = await probe('evicted');
-    return s.calls.length > 0 ? s : null;
-  }, { what: 'the alarm to fire', timeoutMs: 20000 });
-  assert.equal(state.calls.length, 1);
-  assert.notEqual(state.calls[0].instance, set.instance, 'the instance that set the alarm was evicted');
-  assert.equal(state.calls[0].retryCount, 0);
-  assert.equal(state.alarm, null);
-  await sleep(500);
-  assert.equal((await probe('evicted')).calls.length, 1, 'it fired exactly once');
-});
+// Each of these waits 12 s for its alarm, on objects of their own: they wait together. (The
+// redeploy above resets every object of the app, so it runs first.)
+describe('alarms of instances no longer in memory', { concurrency: true }, () => {
+  test('an alarm wakes an object evicted for idleness, on a fresh instance', async () => {
+    // Due after the 10 s before its time during which an object with an alarm stays loaded.
+    const set = await probe('evicted', 'set?in=12000');
+    await waitPast(set.alarm + 500);
+    const state = await waitFor(async () => {
+      const s = await probe('evicted');
+      return s.calls.length > 0 ? s : null;
+    }, { what: 'the alarm to fire', timeoutMs: 20000 });
+    assert.equal(state.calls.length, 1);
+    assert.notEqual(state.calls[0].instance, set.instance, 'the instance that set the alarm was evicted');
+    assert.equal(state.calls[0].retryCount, 0);
+    assert.equal(state.alarm, null);
+    await sleep(500);
+    assert.equal((await probe('evicted')).calls.length, 1, 'it fired exactly once');
+  });
 
-test('an alarm wakes a hibernated object, which reaches its open WebSocket', async () => {
-  const ws = await WsClient.open(`ws://127.0.0.1:${server.port}/_do/alarm-hibernation/h/?in=12000`);
-  try {
-    ws.send('who');
-    const who = JSON.parse(await ws.next((d) => JSON.parse(d).kind === 'who'));
-    assert.equal(typeof who.alarm, 'number');
-    const fired = JSON.parse(await ws.next((d) => JSON.parse(d).kind === 'alarm',
-      { timeoutMs: 40000, what: 'the alarm message' }));
-    assert.notEqual(fired.instance, who.instance, 'the object hibernated before its alarm woke it');
-    assert.ok(Date.now() >= who.alarm, 'not before its time');
-  } finally {
-    ws.ws.close();
-  }
+  test('an alarm wakes a hibernated object, which reaches its open WebSocket', async () => {
+    const ws = await WsClient.open(`ws://127.0.0.1:${server.port}/_do/alarm-hibernation/h/?in=12000`);
+    try {
+      ws.send('who');
+      const who = JSON.parse(await ws.next((d) => JSON.parse(d).kind === 'who'));
+      assert.equal(typeof who.alarm, 'number');
+      const fired = JSON.parse(await ws.next((d) => JSON.parse(d).kind === 'alarm',
+        { timeoutMs: 40000, what: 'the alarm message' }));
+      assert.notEqual(fired.instance, who.instance, 'the object hibernated before its alarm woke it');
+      assert.ok(Date.now() >= who.alarm, 'not before its time');
+    } finally {
+      ws.ws.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // settle its promise (no timer, subrequest, body or socket); an object's request is never cut
 // short, since a later event of the object may still settle it (workerd's answers, recorded with
 // the same handlers, are what these tests expect). Asserts that some requests stay unanswered for
-// a while: in scripts/test.sh's serial_files.
+// a while: in scripts/test.sh's quiet_files.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, describeCli, sleep, waitFor } from './lib/dorm.mjs';

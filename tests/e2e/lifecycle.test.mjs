@@ -1,7 +1,7 @@
 // The server process: the listening line and server-address, the default data folder, graceful
 // shutdown on SIGTERM/SIGINT (stop accepting, finish in-flight requests, flush, exit 0), idle
 // eviction of objects, and --threads.
-import { test } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -160,101 +160,104 @@ test('a graceful stop checkpoints a long write-ahead log; the data is kept', asy
   }
 });
 
-test('--idle-evict-seconds: an idle object is evicted (constructor runs again), storage kept', async () => {
-  const server = await startServer({ flags: ['--idle-evict-seconds', '1'] });
-  try {
-    await server.deploy(fixture('echo.js'));
-    const first = await server.json('/_do/echo/evict?op=mem');
-    const second = await server.json('/_do/echo/evict?op=mem');
-    assert.equal(second.boot, first.boot);
-    assert.deepEqual([first.hits, second.hits, second.stored], [1, 2, 2]);
-    // Four times the idle timeout: time for the eviction to happen on any reasonable sweep.
-    await sleep(4000);
-    const third = await server.json('/_do/echo/evict?op=mem');
-    assert.notEqual(third.boot, first.boot, 'the constructor should have run again');
-    assert.equal(third.hits, 1, 'in-memory state should be gone');
-    assert.equal(third.stored, 3, 'storage should be kept');
-  } finally {
-    await server.stop();
-  }
-});
-
-test('--idle-evict-seconds: an object in use is not evicted', async () => {
-  const server = await startServer({ flags: ['--idle-evict-seconds', '1'] });
-  try {
-    await server.deploy(fixture('echo.js'));
-    const first = await server.json('/_do/echo/busy?op=mem');
-    let last = first;
-    // Requests every 100 ms for 2.5 s: never idle for anywhere near a second.
-    for (let i = 0; i < 25; i++) {
-      await sleep(100);
-      last = await server.json('/_do/echo/busy?op=mem');
-      assert.equal(last.boot, first.boot, `evicted while in use (after ${i + 1} requests)`);
+// Each of these waits seconds for an eviction on a server of its own: they wait together.
+describe('idle eviction', { concurrency: true }, () => {
+  test('--idle-evict-seconds: an idle object is evicted (constructor runs again), storage kept', async () => {
+    const server = await startServer({ flags: ['--idle-evict-seconds', '1'] });
+    try {
+      await server.deploy(fixture('echo.js'));
+      const first = await server.json('/_do/echo/evict?op=mem');
+      const second = await server.json('/_do/echo/evict?op=mem');
+      assert.equal(second.boot, first.boot);
+      assert.deepEqual([first.hits, second.hits, second.stored], [1, 2, 2]);
+      // Four times the idle timeout: time for the eviction to happen on any reasonable sweep.
+      await sleep(4000);
+      const third = await server.json('/_do/echo/evict?op=mem');
+      assert.notEqual(third.boot, first.boot, 'the constructor should have run again');
+      assert.equal(third.hits, 1, 'in-memory state should be gone');
+      assert.equal(third.stored, 3, 'storage should be kept');
+    } finally {
+      await server.stop();
     }
-    assert.equal(last.hits, 26);
-  } finally {
-    await server.stop();
-  }
-});
+  });
 
-// The sweep skips its walk until the earliest moment any object can have been idle long enough
-// (thread_engine_timers.cc): an object kept in use must not postpone the eviction of another,
-// nor must one past the (shorter) hibernation period that has no sockets to hibernate with.
-for (const flags of [['--idle-evict-seconds', '1'], ['--idle-evict-seconds', '2', '--hibernate-after-ms', '300']]) {
-test(`${flags.join(' ')}: an idle object is evicted while another on its thread stays in use`, async () => {
-  const server = await startServer({ flags: [...flags, '--threads', '1'] });
-  try {
-    await server.deploy(fixture('echo.js'));
-    const busy = await server.json('/_do/echo/kept?op=mem');
-    await sleep(300);
-    const idle = await server.json('/_do/echo/left?op=mem');
-    let last = busy;
-    // The busy object every 100 ms for 3.5 s; the other is not asked meanwhile.
-    for (let i = 0; i < 35; i++) {
-      await sleep(100);
-      last = await server.json('/_do/echo/kept?op=mem');
-      assert.equal(last.boot, busy.boot, `evicted while in use (after ${i + 1} requests)`);
+  test('--idle-evict-seconds: an object in use is not evicted', async () => {
+    const server = await startServer({ flags: ['--idle-evict-seconds', '1'] });
+    try {
+      await server.deploy(fixture('echo.js'));
+      const first = await server.json('/_do/echo/busy?op=mem');
+      let last = first;
+      // Requests every 100 ms for 2.5 s: never idle for anywhere near a second.
+      for (let i = 0; i < 25; i++) {
+        await sleep(100);
+        last = await server.json('/_do/echo/busy?op=mem');
+        assert.equal(last.boot, first.boot, `evicted while in use (after ${i + 1} requests)`);
+      }
+      assert.equal(last.hits, 26);
+    } finally {
+      await server.stop();
     }
-    const again = await server.json('/_do/echo/left?op=mem');
-    assert.notEqual(again.boot, idle.boot, 'the idle object should have been evicted');
-    assert.equal(again.hits, 1, 'in-memory state should be gone');
-    assert.equal(again.stored, 2, 'storage should be kept');
-  } finally {
-    await server.stop();
-  }
-});
-}
+  });
 
-test('an app nothing uses has its isolate disposed; an app with a live object keeps it', async () => {
-  const server = await startServer({ flags: ['--idle-evict-seconds', '1', '--threads', '1'] });
-  try {
-    await server.deploy(fixture('echo.js'), { app: 'alpha' });
-    await server.deploy(fixture('echo.js'), { app: 'beta' });
-    const call = async (app, id) => {
-      const res = await server.request(`/_do/echo/${id}?op=mem`, { headers: { host: `${app}.localhost` } });
-      assert.equal(res.status, 200, res.text);
-      return res.json();
-    };
-    const heapApps = async () => {
-      const res = await server.request('/_admin/metrics', { headers: { authorization: `Bearer ${server.adminToken()}` } });
-      assert.equal(res.status, 200, res.text);
-      const apps = new Set();
-      for (const m of res.text.matchAll(/^dorm_isolate_heap_used_bytes\{[^}]*app="([^"]+)"/gm)) apps.add(m[1]);
-      return apps;
-    };
-    await call('beta', 'b');
-    const first = await call('alpha', 'a');
-    assert.deepEqual([...(await heapApps())].sort(), ['alpha', 'beta']);
-    // alpha's object is used every 100 ms; beta's is evicted after 1 s idle, then its isolate
-    // after another second with nothing of beta's on the thread.
-    for (let i = 0; i < 40; i++) {
-      await sleep(100);
-      assert.equal((await call('alpha', 'a')).boot, first.boot);
-    }
-    assert.deepEqual([...(await heapApps())], ['alpha']);
-  } finally {
-    await server.stop();
+  // The sweep skips its walk until the earliest moment any object can have been idle long enough
+  // (thread_engine_timers.cc): an object kept in use must not postpone the eviction of another,
+  // nor must one past the (shorter) hibernation period that has no sockets to hibernate with.
+  for (const flags of [['--idle-evict-seconds', '1'], ['--idle-evict-seconds', '2', '--hibernate-after-ms', '300']]) {
+    test(`${flags.join(' ')}: an idle object is evicted while another on its thread stays in use`, async () => {
+      const server = await startServer({ flags: [...flags, '--threads', '1'] });
+      try {
+        await server.deploy(fixture('echo.js'));
+        const busy = await server.json('/_do/echo/kept?op=mem');
+        await sleep(300);
+        const idle = await server.json('/_do/echo/left?op=mem');
+        let last = busy;
+        // The busy object every 100 ms for 3.5 s; the other is not asked meanwhile.
+        for (let i = 0; i < 35; i++) {
+          await sleep(100);
+          last = await server.json('/_do/echo/kept?op=mem');
+          assert.equal(last.boot, busy.boot, `evicted while in use (after ${i + 1} requests)`);
+        }
+        const again = await server.json('/_do/echo/left?op=mem');
+        assert.notEqual(again.boot, idle.boot, 'the idle object should have been evicted');
+        assert.equal(again.hits, 1, 'in-memory state should be gone');
+        assert.equal(again.stored, 2, 'storage should be kept');
+      } finally {
+        await server.stop();
+      }
+    });
   }
+
+  test('an app nothing uses has its isolate disposed; an app with a live object keeps it', async () => {
+    const server = await startServer({ flags: ['--idle-evict-seconds', '1', '--threads', '1'] });
+    try {
+      await server.deploy(fixture('echo.js'), { app: 'alpha' });
+      await server.deploy(fixture('echo.js'), { app: 'beta' });
+      const call = async (app, id) => {
+        const res = await server.request(`/_do/echo/${id}?op=mem`, { headers: { host: `${app}.localhost` } });
+        assert.equal(res.status, 200, res.text);
+        return res.json();
+      };
+      const heapApps = async () => {
+        const res = await server.request('/_admin/metrics', { headers: { authorization: `Bearer ${server.adminToken()}` } });
+        assert.equal(res.status, 200, res.text);
+        const apps = new Set();
+        for (const m of res.text.matchAll(/^dorm_isolate_heap_used_bytes\{[^}]*app="([^"]+)"/gm)) apps.add(m[1]);
+        return apps;
+      };
+      await call('beta', 'b');
+      const first = await call('alpha', 'a');
+      assert.deepEqual([...(await heapApps())].sort(), ['alpha', 'beta']);
+      // alpha's object is used every 100 ms; beta's is evicted after 1 s idle, then its isolate
+      // after another second with nothing of beta's on the thread.
+      for (let i = 0; i < 40; i++) {
+        await sleep(100);
+        assert.equal((await call('alpha', 'a')).boot, first.boot);
+      }
+      assert.deepEqual([...(await heapApps())], ['alpha']);
+    } finally {
+      await server.stop();
+    }
+  });
 });
 
 test('--threads 2 serves concurrent requests to many objects', async () => {
