@@ -8,8 +8,9 @@
 //   - no (object, epoch) was written by two nodes, and epochs only grow along seq (PostgreSQL's
 //     log);
 //   - the paused node acknowledged no write that was lost (its acknowledgements, counted apart).
-// Three seeds (one under the sanitizers, which run everything several times slower, on a shorter
-// timeline): each picks which node dies, which pauses, and the workload.
+// Two seeds (one under the sanitizers, which run everything several times slower, on a shorter
+// timeline): each picks which node dies, which pauses, and the workload. DORM_FAULT_SEEDS
+// (comma-separated) runs others, e.g. to replay one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixture, sleep, runtimePidOf } from './lib/dorm.mjs';
@@ -17,7 +18,7 @@ import { startPostgres } from './lib/postgres.mjs';
 import { deployOnce, startClusterNode } from './lib/cluster.mjs';
 
 const SANITIZED = Boolean(process.env.DORM_SANITIZED);
-const SEEDS = SANITIZED ? [1] : [1, 2, 3];
+const SEEDS = process.env.DORM_FAULT_SEEDS ? process.env.DORM_FAULT_SEEDS.split(',').map(Number) : SANITIZED ? [1] : [1, 2];
 const OBJECTS = 300;
 const CLIENTS = 16;
 // The timeline; under the sanitizers (one seed, for memory errors on these paths) a
