@@ -1,7 +1,7 @@
 // Crash safety: concurrent clients increment counters and write journal entries while the
 // server is killed with SIGKILL at a random moment; after a restart on the same data folder,
 // everything that was acknowledged with a 200 must be in storage. Repeated for 50 rounds on the
-// same data folder, so acknowledgements accumulate across crashes (25 with the sanitizer build,
+// same data folder, so acknowledgements accumulate across crashes (15 with the sanitizer build,
 // about three times slower, to keep the whole suite within its time budget).
 //
 // Deletions run in the same load: ledger clients write SQL rows with key-value entries, delete
@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { startServer, fixture, makeTempDir, httpRequest, sleep, waitFor } from './lib/dorm.mjs';
 
-const ROUNDS = process.env.DORM_SANITIZED ? 25 : 50;
+const ROUNDS = process.env.DORM_SANITIZED ? 15 : 50;
 const CLIENTS = 16;
 const COUNTERS = ['c0', 'c1', 'c2', 'c3'];
 const JOURNALS = ['j0', 'j1'];
