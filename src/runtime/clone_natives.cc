@@ -82,12 +82,8 @@ class CloneCallbacks {
   // detachArrayBuffer(buffer) → true if `buffer` was an attached, detachable ArrayBuffer, which
   // it no longer is (structuredClone's transfer).
   static void DetachArrayBuffer(const FunctionCallbackInfo<Value>& info) {
-    if (!info[0]->IsArrayBuffer()) {
-      info.GetReturnValue().Set(false);
-      return;
-    }
-    Local<v8::ArrayBuffer> buffer = info[0].As<v8::ArrayBuffer>();
-    if (!buffer->IsDetachable() || buffer->WasDetached()) {
+    Local<v8::ArrayBuffer> buffer;
+    if (!AttachedDetachable(info[0], &buffer)) {
       info.GetReturnValue().Set(false);
       return;
     }
@@ -100,12 +96,20 @@ class CloneCallbacks {
   // byte stream does with every chunk: moving the backing store costs no copy, where a clone
   // through the serializer copied each chunk twice into fresh pages.
   static void TransferArrayBuffer(const FunctionCallbackInfo<Value>& info) {
-    if (!info[0]->IsArrayBuffer()) return;
-    Local<v8::ArrayBuffer> buffer = info[0].As<v8::ArrayBuffer>();
-    if (!buffer->IsDetachable() || buffer->WasDetached()) return;
+    Local<v8::ArrayBuffer> buffer;
+    if (!AttachedDetachable(info[0], &buffer)) return;
     std::shared_ptr<v8::BackingStore> store = buffer->GetBackingStore();
     buffer->Detach();
     info.GetReturnValue().Set(v8::ArrayBuffer::New(info.GetIsolate(), std::move(store)));
+  }
+
+ private:
+  // True, with `*buffer` set, if `value` is an ArrayBuffer that is attached and may be detached
+  // (not a WebAssembly memory's).
+  static bool AttachedDetachable(Local<Value> value, Local<v8::ArrayBuffer>* buffer) {
+    if (!value->IsArrayBuffer()) return false;
+    *buffer = value.As<v8::ArrayBuffer>();
+    return (*buffer)->IsDetachable() && !(*buffer)->WasDetached();
   }
 };
 
