@@ -16,6 +16,7 @@
 
 #include "control/restart_policy.h"
 #include "util/log.h"
+#include "util/process_allocator.h"
 
 namespace dorm::control {
 
@@ -78,6 +79,7 @@ int Supervise(runtime::CrashAttribution* attribution,
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       // The supervisor may have died between fork() and prctl().
       if (::getppid() != supervisor) std::_Exit(1);
+      util::ResumeBackgroundPurgeAfterFork();
       sigset_t child_signals;
       sigemptyset(&child_signals);
       sigaddset(&child_signals, SIGCHLD);

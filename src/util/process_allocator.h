@@ -15,6 +15,17 @@ bool ProcessAllocatorIsJemalloc();
 // if used again, a page fault: callers do this when the thread is quiet. Thread-safe; never throws.
 void ReturnFreeMemoryToSystem();
 
+// Turns the allocator's background purging back on in a process made by fork() without exec:
+// jemalloc turns its background threads off in the child (only the forking thread survives a
+// fork), and freed pages would then go back to the system only as each arena allocates again.
+// Call in the child before it starts threads of its own. Does nothing without jemalloc.
+// Never throws.
+void ResumeBackgroundPurgeAfterFork();
+
+// True when jemalloc's background threads are on (purging freed pages on their own); false
+// without jemalloc.
+bool BackgroundPurgeIsOn();
+
 // jemalloc's arena holding `block` (a live block from malloc() or an arena's methods); -1 without
 // jemalloc or for a pointer it does not know. For tests and diagnostics.
 int ArenaOf(const void* block);

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { startServer, fixture, REPO_ROOT } from './lib/dorm.mjs';
+import { startServer, fixture, REPO_ROOT, allocatorSettled } from './lib/dorm.mjs';
 
 // ASan keeps freed memory in quarantine (256 MiB by default: the bomb's 64 KiB pieces, read and
 // dropped), which shows in the RSS that the bomb's test bounds; this file's server keeps 32 MiB
@@ -188,6 +188,7 @@ test('streams dropped unclosed are collected; streams held past the memory limit
   const hoard = await server.request(`${base}/hoard?n=3000`, { timeoutMs: 120000 });
   assert.equal(hoard.status, 500, hoard.body.toString());
   assert.equal(JSON.parse(hoard.body).error, "Durable Object's isolate exceeded its memory limit and was reset.");
+  await allocatorSettled();
   const grown = rssMiB() - before;
   assert.ok(grown < 400, `the runtime's RSS grew by ${grown.toFixed(0)} MiB`);
   // The object works again.

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { startServer, fixture, sleep, waitFor } from './lib/dorm.mjs';
+import { startServer, fixture, sleep, waitFor, allocatorSettled } from './lib/dorm.mjs';
 
 const ALLOWED_HOST = '127.0.0.2';
 const APP = 'relays';
@@ -148,6 +148,7 @@ test('a 120 MB body goes through an object with the runtime\'s memory flat', asy
   const pid = server.runtimePid();
   const before = rssBytes(pid);
   const got = await relay('count', '/big');
+  await allocatorSettled();
   const after = rssBytes(pid);
   assert.equal(got.status, 200);
   assert.equal(got.bytes, BIG);
@@ -172,11 +173,13 @@ test('a proxy `return fetch(u)` streams to the client with backpressure from a r
   // The client reads nothing: the upstream could only write what the buffers on the way hold.
   const sentWhilePaused = seen.get('/big').sent;
   assert.ok(sentWhilePaused < 40 * 1024 * 1024, `the upstream wrote ${sentWhilePaused >> 20} MiB`);
+  await allocatorSettled();
   assert.ok(rssBytes(pid) - rssBefore < RSS_BOUND);
   paused = false;
   socket.resume();
   await waitFor(() => received >= BIG, { timeoutMs: 60000, what: 'the whole body' });
   socket.destroy();
+  await allocatorSettled();
   assert.ok(rssBytes(pid) - rssBefore < RSS_BOUND, 'the runtime grew');
 });
 

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import { startServer, fixture, sleep, waitFor, describeCli, RawConnection, connectRecording } from './lib/dorm.mjs';
+import { startServer, fixture, sleep, waitFor, describeCli, RawConnection, connectRecording, allocatorSettled } from './lib/dorm.mjs';
 
 const MAX_BODY = 64 << 20;
 // Each large upload is 64,000,000 bytes (61 MiB): a runtime that held a body whole would grow by
@@ -173,6 +173,7 @@ test('61 MiB uploads pass through an object with the runtime\'s memory flat (Con
   res = await upload('/_do/uploads/big/?mode=count', total, { chunked: true });
   assert.equal(res.status, 200, res.text);
   assert.deepEqual({ bytes: res.json().bytes, sum: res.json().sum }, { bytes: total, sum: expectedSum(total) });
+  await allocatorSettled();
   const grown = rssBytes() - before;
   assert.ok(grown < RSS_SLACK, `runtime RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
 });
@@ -185,6 +186,7 @@ test('an upload forwarded by the Worker to an object through stub.fetch() stream
     assert.equal(res.status, 200, res.text);
     assert.deepEqual({ bytes: res.json().bytes, sum: res.json().sum }, { bytes: total, sum: expectedSum(total) });
   }
+  await allocatorSettled();
   const grown = rssBytes() - before;
   assert.ok(grown < RSS_SLACK, `runtime RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
 });
@@ -206,6 +208,7 @@ test('an upload passed on by fetch(url, { body: request.body }) reaches the outs
   const res = await upload(`/_do/uploads/relay/?mode=relay&url=${url}`, BIG_BODY);
   assert.equal(res.status, 200, res.text);
   assert.equal(res.text, `upstream got ${BIG_BODY}`);
+  await allocatorSettled();
   const grown = rssBytes() - before;
   assert.ok(grown < RSS_SLACK, `runtime RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
 });

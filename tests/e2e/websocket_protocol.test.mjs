@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startServer, fixture, EXAMPLES_DIR, waitFor } from './lib/dorm.mjs';
+import { startServer, fixture, EXAMPLES_DIR, waitFor, allocatorSettled } from './lib/dorm.mjs';
 import { WsClient, RawWs, frame } from './lib/ws.mjs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -340,6 +340,7 @@ test('a client that stops reading is closed with 1013 past --ws-max-buffered-byt
   // The reader got all 64 MiB (1024 messages); the stalled client far fewer than that.
   assert.ok(flood.sent >= 1024 && flood.sent < 2048, JSON.stringify(flood));
   await waitFor(() => reader.messages.length >= 1024, { timeoutMs: 60000, what: 'the reader receiving the flood' });
+  await allocatorSettled();
   const growth = rssBytes(server.runtimePid()) - before;
   assert.ok(growth < 48 << 20, `server memory grew by ${growth} bytes while flooding`);
   assert.equal(reader.closeInfo, null);

@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startServer } from '../e2e/lib/dorm.mjs';
+import { startServer, allocatorSettled } from '../e2e/lib/dorm.mjs';
 import { WsClient } from '../e2e/lib/ws.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,7 @@ test("one app's hibernatable sockets cannot hold memory past their bound", { tim
   }
   // Each socket counts about 19 KiB: at most 64 MiB of them, across the app's objects.
   assert.ok(kept > 3000 && kept < 4000, `kept ${kept} sockets`);
+  await allocatorSettled();
   const grown = rssMiB(server.runtimePid()) - start;
   // Unbounded, 2 GiB; ASan's quarantine keeps some freed memory.
   assert.ok(grown < (process.env.DORM_SANITIZED ? 700 : 400), `the runtime process grew by ${Math.round(grown)} MiB`);
@@ -73,6 +74,7 @@ test('sends on a socket whose connection has not come are bounded', { timeout: 1
   for (const object of ['s1', 's2', 's3']) {
     assert.deepEqual(await ask('neighbour', object, '/send?n=400'), { sent: 400 });
   }
+  await allocatorSettled();
   const grown = rssMiB(server.runtimePid()) - start;
   // Unbounded, 1.2 GiB; ASan's quarantine keeps the dropped messages a while.
   assert.ok(grown < (process.env.DORM_SANITIZED ? 700 : 300), `the runtime process grew by ${Math.round(grown)} MiB`);

@@ -15,6 +15,7 @@ import {
   assertServerError,
   sleep,
   waitFor,
+  allocatorSettled,
 } from '../e2e/lib/dorm.mjs';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -158,6 +159,7 @@ test('ten unauthenticated 99 MiB bodies are refused on their head; RSS stays bou
       const res = await conn.readResponse(10000);
       assertServerError(assert, res, i % 2 ? 401 : 404);
     }
+    await allocatorSettled();
     const grown = rssBytes() - before;
     // Before the fix the bodies were buffered whole (1 GiB for ten); now none of them is.
     assert.ok(grown < RSS_SLACK, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
@@ -184,6 +186,7 @@ test('bodies in flight are bounded server-wide: a streamed body holds only its w
       assert.ok(answer === '' || answer.startsWith('HTTP/1.1 408 '), `answered: ${answer.slice(0, 80)}`);
     }
     // Well under the 80 MiB sent (the chunks' garbage not yet collected is most of it).
+    await allocatorSettled();
     const grown = rssBytes() - before;
     assert.ok(grown < BUDGET + STREAMED_SLACK, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
     await assertVictimAnswers();

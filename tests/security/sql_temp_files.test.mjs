@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '../e2e/lib/dorm.mjs';
+import { startServer, allocatorSettled } from '../e2e/lib/dorm.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name) => path.join(here, 'fixtures', name);
@@ -49,6 +49,7 @@ test('a sort whose temporary file passes the limit fails with SQLITE_FULL; store
   const res = await sorter('/a/sort?rows=200');
   assert.equal(res.status, 500, res.text);
   assert.match(res.text, FULL);
+  await allocatorSettled();
   const grown = rssMiB() - before;
   assert.ok(grown < 150, `the runtime's RSS grew by ${grown.toFixed(0)} MiB`);
   const state = (await sorter('/a/state')).json();

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, sleep } from '../e2e/lib/dorm.mjs';
+import { startServer, sleep, allocatorSettled } from '../e2e/lib/dorm.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const BOX = path.join(here, 'fixtures', 'storage_box.js');
@@ -43,6 +43,7 @@ test('deleteAll() with an open cursor cancels it as workerd does', { timeout: 60
     assert.deepEqual(await server.json('/_do/storage-box/reader/cursor-open'), { first: 1 });
     const before = rssMiB(server.runtimePid());
     assert.equal((await server.request('/_do/storage-box/reader/delete-all')).status, 200);
+    await allocatorSettled();
     const after = rssMiB(server.runtimePid());
     assert.ok(after - before < 64, `RSS grew from ${before.toFixed(0)} to ${after.toFixed(0)} MiB`);
     const res = await server.request('/_do/storage-box/reader/cursor-next?n=1');

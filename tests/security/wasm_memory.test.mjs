@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '../e2e/lib/dorm.mjs';
+import { startServer, allocatorSettled } from '../e2e/lib/dorm.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name) => path.join(here, 'fixtures', name);
@@ -48,6 +48,7 @@ test('WebAssembly memories count against the app memory limit', { timeout: 30000
     assert.equal(read.json().secret, 'victim-secret');
   }
   // Without the charge, each request above kept up to 2 GiB resident until the collector ran.
+  await allocatorSettled();
   const grown = rssMiB() - rssBefore;
   assert.ok(grown < 768, `the server grew by ${grown.toFixed(0)} MiB`);
   // The tenant's storage is intact and its objects work again.

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { startServer, fixture, waitFor, sleep } from '../e2e/lib/dorm.mjs';
+import { startServer, fixture, waitFor, sleep, allocatorSettled } from '../e2e/lib/dorm.mjs';
 import { WsClient, RawWs } from '../e2e/lib/ws.mjs';
 
 const FRAME_BYTES = 31 << 20;
@@ -82,6 +82,7 @@ test('ten unfinished 31 MiB frames: memory stays bounded, the senders are closed
     // The rest stop sending: after the message timeout their connections are dropped too (the
     // refused ones end when the Close handshake times out, as these clients never answer).
     await Promise.all(holders.map((raw) => raw.waitEnded((MESSAGE_TIMEOUT_S + 30) * 1000)));
+    await allocatorSettled();
     const ended = rssMiB(server.runtimePid());
     for (const raw of holders) raw.pump();
     const closedWith1013 = holders.filter((raw) => raw.frames.some((f) => f.opcode === 8 && f.code === 1013));

@@ -1,6 +1,8 @@
 #include "util/process_allocator.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -35,6 +37,25 @@ TEST(ProcessAllocatorTest, ThreadsReturningMemoryForTheFirstTimeAtOnceExitCleanl
         ::testing::ExitedWithCode(0), "")
         << "round " << round;
   }
+}
+
+// The runtime process is forked from the supervisor without exec, and jemalloc turns its
+// background threads off in a forked child: freed pages then went back only as an arena allocated
+// again. The child turns them back on.
+TEST(ProcessAllocatorTest, BackgroundPurgeIsOnAgainInAForkedChild) {
+  EXPECT_EQ(BackgroundPurgeIsOn(), ProcessAllocatorIsJemalloc());
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // 1: on across the fork already (then the call is not needed); 2: still off after it.
+    if (BackgroundPurgeIsOn()) ::_exit(1);
+    ResumeBackgroundPurgeAfterFork();
+    ::_exit(BackgroundPurgeIsOn() == ProcessAllocatorIsJemalloc() ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace
