@@ -24,7 +24,7 @@
 // that went quiet (in the runtime process too, which fork() starts without them:
 // ResumeBackgroundPurgeAfterFork): after a 120 MB body the runtime's RSS is back where a decay of
 // 0 leaves it within about 50 ms (it is higher until then; the tests that bound the RSS after a
-// body read it after kAllocatorSettleMs, tests/e2e/lib/dorm.mjs).
+// body read it after allocatorSettled(), tests/e2e/lib/dorm.mjs).
 const char* malloc_conf =
     "dirty_decay_ms:20,muzzy_decay_ms:0,background_thread:true,max_background_threads:2";
 #endif
