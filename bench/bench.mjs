@@ -88,10 +88,10 @@ function runWrk(baseUrl, s, seconds, threads) {
   return runWrkArgs(args, seconds).then((r) => ({ ...r, wrk_threads: t }));
 }
 
-// The throughput scenarios, in the order they run. `bench` is the single hot object.
 // The longest warm-up of a spread scenario (see throughputPhase).
 const SPREAD_WARMUP_MAX_SECONDS = 30;
 
+// The throughput scenarios, in the order they run. `bench` is the single hot object.
 const scenarios = [
   { key: 'increment_1obj_c1', label: 'POST increment, 1 object, 1 conn', method: 'POST', action: 'increment', objects: 1, prefix: 'bench', connections: 1 },
   { key: 'increment_1obj_c16', label: 'POST increment, 1 object, 16 conn', method: 'POST', action: 'increment', objects: 1, prefix: 'bench', connections: 16 },
