@@ -19,12 +19,30 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 failed=0
+# What failed, repeated after the last step: a CI log is often read from its end only, and a
+# failure in an early step would otherwise be thousands of lines above it.
+failures=$(mktemp /tmp/dorm-failures-XXXXXX)
+trap 'rm -f "$failures"' EXIT
 # Each step's wall-clock time is printed, to show where the suite's time goes.
 run() {
   echo "== $*"
-  local started=$SECONDS
-  if ! "$@"; then failed=1; echo "== FAILED: $*"; fi
-  local label="$*"
+  local started=$SECONDS label="$*" output status=0
+  output=$(mktemp /tmp/dorm-step-XXXXXX)
+  if "$@" 2>&1 | tee "$output"; then status=0; else status=${PIPESTATUS[0]}; fi
+  if [ $status -ne 0 ]; then
+    failed=1
+    echo "== FAILED: $*"
+    {
+      echo "== FAILED (exit $status): ${label:0:300}"
+      # node --test's failed tests with their error, gtest's failed tests, or else the step's end.
+      if grep -qE '^ *not ok |\[  FAILED  \]' "$output"; then
+        grep -E -A14 '^ *not ok |\[  FAILED  \]' "$output" | head -n 150
+      else
+        tail -n 30 "$output"
+      fi
+    } >>"$failures"
+  fi
+  rm -f "$output"
   echo "== $(($SECONDS - started)) s: ${label:0:150}"
 }
 
@@ -111,6 +129,7 @@ node_tests "$root/build-asan/dorm" DORM_SANITIZED=1
 run env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz.sh
 echo "== total $SECONDS s"
 if [ $failed -ne 0 ]; then
+  cat "$failures"
   echo "some tests failed"
   exit 1
 fi
