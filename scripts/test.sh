@@ -36,7 +36,8 @@ run() {
       echo "== FAILED (exit $status): ${label:0:300}"
       # node --test's failed tests with their error, gtest's failed tests, or else the step's end.
       if grep -qE '^ *not ok |\[  FAILED  \]' "$output"; then
-        grep -E -A14 '^ *not ok |\[  FAILED  \]' "$output" | head -n 150
+        # (head may end the pipe early: under pipefail that is not a failure of the script.)
+        grep -E -A14 '^ *not ok |\[  FAILED  \]' "$output" | head -n 150 || true
       else
         tail -n 30 "$output"
       fi
