@@ -14,6 +14,7 @@
 #include <string>
 
 #include "storage/held_log.h"
+#include "storage/read_ahead.h"
 #include "storage/temp_file_limit.h"
 #include "storage/wal_frame_writes.h"
 #include "util/log.h"
@@ -49,6 +50,8 @@ struct ParkableFile {
   // A log whose writes are kept in memory until its database's image is durable (HoldLog);
   // owned, null otherwise.
   HeldLog* held;
+  // A database file (not a log): reads page after page are served from one larger read.
+  ReadAheadState read_ahead;
 };
 static_assert(sizeof(ParkableFile) % 8 == 0, "the wrapped file object follows the header aligned");
 
@@ -166,6 +169,16 @@ int ParkableClose(sqlite3_file* file) {
   const int rc = WrappedMethods(self)->xClose(self->real);
   return held != SQLITE_OK ? held : rc;
 }
+// The wrapped file's own read and size, for storage/read_ahead.h.
+int WrappedRead(void* real, void* buffer, int amount, sqlite3_int64 offset) {
+  auto* file = static_cast<sqlite3_file*>(real);
+  return file->pMethods->xRead(file, buffer, amount, offset);
+}
+int WrappedFileSize(void* real, sqlite3_int64* bytes) {
+  auto* file = static_cast<sqlite3_file*>(real);
+  return file->pMethods->xFileSize(file, bytes);
+}
+
 int ParkableRead(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
   ParkableFile* self = AsParkable(file);
   if (self->held != nullptr) {
@@ -175,10 +188,12 @@ int ParkableRead(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 off
   }
   if (ReopenParked(self) != SQLITE_OK) return SQLITE_IOERR_READ;
   if (WriteHeldHeader(self) != SQLITE_OK) return SQLITE_IOERR_READ;
-  return WrappedMethods(self)->xRead(self->real, buffer, amount, offset);
+  return ReadWithReadAhead(&self->read_ahead, buffer, amount, offset, &WrappedRead,
+                           &WrappedFileSize, self->real);
 }
 int ParkableWrite(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   ParkableFile* self = AsParkable(file);
+  InvalidateReadAhead(&self->read_ahead);
   if (self->held != nullptr) {
     if (self->held->Write(buffer, static_cast<size_t>(amount), static_cast<uint64_t>(offset))) {
       return SQLITE_OK;
@@ -192,6 +207,7 @@ int ParkableWrite(sqlite3_file* file, const void* buffer, int amount, sqlite3_in
 }
 int ParkableTruncate(sqlite3_file* file, sqlite3_int64 size) {
   ParkableFile* self = AsParkable(file);
+  InvalidateReadAhead(&self->read_ahead);
   if (self->held != nullptr) {
     if (self->held->Truncate(static_cast<uint64_t>(size))) return SQLITE_OK;
     if (SettleHeldLog(self, /*image_durable=*/false) != SQLITE_OK) return SQLITE_IOERR_TRUNCATE;
@@ -374,6 +390,9 @@ int ParkableOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int fla
   self->is_log = (flags & SQLITE_OPEN_WAL) != 0;
   self->pending = PendingFrameHeader{};
   self->held = nullptr;
+  // Logs are read by frame, at offsets their index gives, never page after page.
+  self->read_ahead = ReadAheadState{};
+  if (!self->is_log) self->read_ahead.id = NewReadAheadId();
   self->base.pMethods = &kParkableMethods;
   return SQLITE_OK;
 }
