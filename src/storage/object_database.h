@@ -51,6 +51,12 @@ struct SyncTarget {
   // that could not be written out, see ObjectDatabase::MakeSyncTarget): Run and FilesExist fail
   // with it.
   std::string unwritten;
+  // The first `checked_data_paths` of data_paths were found still linked, on file system
+  // `checked_device`, through their open descriptors when the target was made
+  // (ObjectDatabase::MakeSyncTarget): a group's flush takes them as found instead of looking their
+  // paths up again. Run (one target alone) opens every path all the same, to sync it.
+  size_t checked_data_paths = 0;
+  uint64_t checked_device = 0;
   // Performs the flushes. Returns false (and sets `error`) if one failed, or if a file is gone:
   // a write-ahead log removed under an open database would take acknowledged commits with it.
   bool Run(std::string* error);

@@ -35,6 +35,9 @@ struct ParkableFile {
   sqlite3_file* real;  // its pMethods is null while parked (or after a failed reopen)
   sqlite3_vfs* wrapped;
   const char* name;  // SQLite keeps it valid and unchanged until xClose
+  // The wrapped file's descriptor, as noted when it was opened (NotedOpen); -1 when not known, and
+  // while parked.
+  int descriptor;
   int reopen_flags;  // the open's flags, without those that could create a file
   bool parked;
   dev_t device;
@@ -66,6 +69,54 @@ struct WrappedWrite {
   }
 };
 
+// SQLite's open() (the unix VFSes' shared table of system calls), wrapped to note on the calling
+// thread what it opened last: the unix VFS keeps a file's descriptor to itself, and fstat() of the
+// descriptor tells what stat() of the path does without looking the path up, one folder after
+// another (about three quarters of a stat() of an object's log, and a stat() per commit and per
+// flush on the hot path of a write). Installed once, with the VFS.
+using OpenCall = int (*)(const char*, int, int);
+OpenCall g_sqlite_open = nullptr;
+thread_local const char* t_opened_path = nullptr;
+thread_local int t_opened_descriptor = -1;
+
+int OpenNotingDescriptor(const char* path, int flags, int mode) {
+  const int fd = g_sqlite_open(path, flags, mode);
+  t_opened_path = path;
+  t_opened_descriptor = fd;
+  return fd;
+}
+
+void NoteOpenedDescriptors() {
+  sqlite3_vfs* unix_vfs = sqlite3_vfs_find("unix");
+  if (!unix_vfs || unix_vfs->iVersion < 3 || !unix_vfs->xGetSystemCall ||
+      !unix_vfs->xSetSystemCall) {
+    return;
+  }
+  sqlite3_syscall_ptr current = unix_vfs->xGetSystemCall(unix_vfs, "open");
+  if (!current) return;
+  g_sqlite_open = reinterpret_cast<OpenCall>(current);
+  unix_vfs->xSetSystemCall(unix_vfs, "open",
+                           reinterpret_cast<sqlite3_syscall_ptr>(&OpenNotingDescriptor));
+}
+
+// The wrapped VFS's open of `name` into `file->real`, and the descriptor it opened: -1 unless its
+// last call of open() was for `name` (it may reuse a descriptor, or take one below 3 and retry
+// after filling that slot with /dev/null).
+int NotedOpen(ParkableFile* file, const char* name, int flags, int* out_flags, int* descriptor) {
+  t_opened_path = nullptr;
+  t_opened_descriptor = -1;
+  const int rc = file->wrapped->xOpen(file->wrapped, name, file->real, flags, out_flags);
+  const bool noted = rc == SQLITE_OK && t_opened_descriptor >= 0 && t_opened_path != nullptr &&
+                     std::strcmp(t_opened_path, name) == 0;
+  *descriptor = noted ? t_opened_descriptor : -1;
+  return rc;
+}
+
+// The identity of what was just opened: from its descriptor when known, else from its path.
+bool IdentityOfOpened(const char* name, int descriptor, struct stat* st) {
+  return descriptor >= 0 ? ::fstat(descriptor, st) == 0 : ::stat(name, st) == 0;
+}
+
 // Before any operation other than a write: a frame header held back goes out first. Returns
 // SQLITE_OK or the write's error.
 int WriteHeldHeader(ParkableFile* file) {
@@ -79,10 +130,11 @@ int ReopenParked(ParkableFile* file) {
   if (!file->parked) return SQLITE_OK;
   int out_flags = 0;
   file->real->pMethods = nullptr;
-  int rc =
-      file->wrapped->xOpen(file->wrapped, file->name, file->real, file->reopen_flags, &out_flags);
+  int descriptor = -1;
+  int rc = NotedOpen(file, file->name, file->reopen_flags, &out_flags, &descriptor);
+  // What the path names now (from the descriptor: what was opened, with no window in between).
   struct stat now {};
-  const bool same = rc == SQLITE_OK && ::stat(file->name, &now) == 0 &&
+  const bool same = rc == SQLITE_OK && IdentityOfOpened(file->name, descriptor, &now) &&
                     now.st_dev == file->device && now.st_ino == file->inode;
   if (!same) {
     if (file->real->pMethods) file->real->pMethods->xClose(file->real);
@@ -92,6 +144,7 @@ int ReopenParked(ParkableFile* file) {
     return SQLITE_IOERR;
   }
   file->parked = false;
+  file->descriptor = descriptor;
   int persist = file->persist_wal;
   WrappedMethods(file)->xFileControl(file->real, SQLITE_FCNTL_PERSIST_WAL, &persist);
   int psow = file->powersafe_overwrite;
@@ -148,6 +201,7 @@ void CloseForPark(ParkableFile* file) {
   WrappedMethods(file)->xClose(file->real);
   file->real->pMethods = nullptr;
   file->parked = true;
+  file->descriptor = -1;
 }
 
 int ParkableClose(sqlite3_file* file) {
@@ -359,15 +413,17 @@ int ParkableOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int fla
       reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + sizeof(ParkableFile));
   self->real->pMethods = nullptr;
   int opened_flags = 0;
-  int rc = wrapped->xOpen(wrapped, name, self->real, flags, &opened_flags);
+  self->wrapped = wrapped;
+  int descriptor = -1;
+  int rc = NotedOpen(self, name, flags, &opened_flags, &descriptor);
   if (rc != SQLITE_OK) {
     // The wrapped VFS may leave methods set on failure; they are its to close.
     if (self->real->pMethods) self->real->pMethods->xClose(self->real);
     return rc;
   }
   if (out_flags) *out_flags = opened_flags;
-  self->wrapped = wrapped;
   self->name = name;
+  self->descriptor = descriptor;
   int reopen = flags & ~(SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE | SQLITE_OPEN_DELETEONCLOSE);
   if (opened_flags & SQLITE_OPEN_READONLY) {
     reopen = (reopen & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY;
@@ -375,7 +431,7 @@ int ParkableOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int fla
   self->reopen_flags = reopen;
   self->parked = false;
   struct stat st {};
-  if (::stat(name, &st) == 0) {
+  if (IdentityOfOpened(name, descriptor, &st)) {
     self->device = st.st_dev;
     self->inode = st.st_ino;
   } else {
@@ -426,6 +482,7 @@ void InstallParkableVfs() {
     g_parkable_vfs.pAppData = wrapped;
     g_parkable_vfs.xOpen = &ParkableOpen;
     g_parkable_vfs.xFullPathname = &ParkableFullPathname;
+    NoteOpenedDescriptors();
     sqlite3_vfs_register(&g_parkable_vfs, /*makeDflt=*/0);
     g_parkable_installed.store(true, std::memory_order_release);
   });
@@ -474,6 +531,20 @@ int ReleaseHeldLog(sqlite3* db) {
   ParkableFile* log = ParkableMainFile(db, SQLITE_FCNTL_JOURNAL_POINTER);
   if (!log) return SQLITE_OK;
   return SettleHeldLog(log, /*image_durable=*/true);
+}
+
+DescriptorStatus OpenFileStatus(sqlite3* db, bool log) {
+  DescriptorStatus status;
+  ParkableFile* file =
+      ParkableMainFile(db, log ? SQLITE_FCNTL_JOURNAL_POINTER : SQLITE_FCNTL_FILE_POINTER);
+  if (!file || file->parked || file->descriptor < 0) return status;
+  struct stat st {};
+  if (::fstat(file->descriptor, &st) != 0) return status;
+  status.known = true;
+  status.linked = st.st_nlink > 0;
+  status.device = static_cast<uint64_t>(st.st_dev);
+  status.inode = static_cast<uint64_t>(st.st_ino);
+  return status;
 }
 
 int UnparkedFiles(sqlite3* db) {

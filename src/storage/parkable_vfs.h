@@ -10,7 +10,8 @@
 //
 // InstallParkableVfs() registers kParkableVfs over the VFS UnlockedVfs() names. A database file or
 // write-ahead log opened through it remembers its path, its open flags and its identity (device and
-// inode, from stat() right after the first open). ParkFiles() closes both of a connection's files
+// inode, from fstat() of its descriptor right after the first open, or stat() of its path when
+// the descriptor is not known). ParkFiles() closes both of a connection's files
 // (the wrapped VFS's close; the wrapper keeps its place). Every method of a parked file that needs
 // the file opens it again first, without O_CREAT, and checks that the path still names the same
 // file: a file removed, renamed or replaced meanwhile is never opened in its place; the method
@@ -34,6 +35,8 @@
 // connection (SQLite's rule), and so is ParkFiles(). Temporary files and journals go to the
 // wrapped VFS unchanged.
 #pragma once
+
+#include <cstdint>
 
 struct sqlite3;
 
@@ -81,6 +84,21 @@ bool LogHeld(sqlite3* db);
 // with the log still held. Never throws.
 int ReleaseHeldLog(sqlite3* db);
 
+// What fstat() of the descriptor of `db`'s main database file (`log` false) or of its write-ahead
+// log (`log` true) tells, without looking the file's path up.
+struct DescriptorStatus {
+  // False when the file is parked, was not opened through kParkableVfs, its descriptor is not
+  // known (see NotedOpen in the .cc) or fstat() failed: the caller then asks the path.
+  bool known = false;
+  // The file still has a name in some folder. A file removed, or replaced under its name by
+  // another (renamed over it, or removed and created again), has none left; one renamed or linked
+  // elsewhere keeps one, and what is written to it is as durable as before.
+  bool linked = false;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+};
+// Never throws.
+DescriptorStatus OpenFileStatus(sqlite3* db, bool log);
 // How many of `db`'s main database file and write-ahead log opened through kParkableVfs hold a
 // descriptor now (0 to 2).
 int UnparkedFiles(sqlite3* db);

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <iterator>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 namespace dorm::storage {
 
@@ -39,9 +41,14 @@ void SyncPool::FlushGroup(const std::vector<SyncTarget*>& targets,
   // One syncfs() per file system the group touches flushes it whole, data and metadata (new
   // files' folder entries included). It would not notice a file removed under its open database,
   // so each target's files are checked first.
-  // One stat() per file tells both (a group holds one file or more per object that committed).
-  std::map<dev_t, std::string> devices;
+  // One stat() per file tells both (a group holds one file or more per object that committed),
+  // except for the logs found through their descriptors when their targets were made
+  // (SyncTarget::checked_data_paths), and once per group for a file several targets name (the
+  // alarm index's log).
+  // Each file system's files, any of which can be opened to name it to syncfs().
+  std::map<dev_t, std::vector<const std::string*>> devices;
   std::vector<std::pair<dev_t, const std::string*>> found;
+  std::unordered_map<std::string_view, dev_t> stated;
   for (size_t i = 0; i < targets.size(); ++i) {
     const SyncTarget& target = *targets[i];
     SyncOutcome& outcome = (*outcomes)[i];
@@ -51,29 +58,48 @@ void SyncPool::FlushGroup(const std::vector<SyncTarget*>& targets,
       continue;
     }
     found.clear();
+    size_t index = 0;
     for (const auto* paths : {&target.data_paths, &target.fsync_paths}) {
       for (const std::string& path : *paths) {
+        const bool checked = paths == &target.data_paths && index++ < target.checked_data_paths;
+        if (checked) {
+          found.emplace_back(static_cast<dev_t>(target.checked_device), &path);
+          continue;
+        }
+        if (auto known = stated.find(path); known != stated.end()) {
+          found.emplace_back(known->second, &path);
+          continue;
+        }
         struct stat st;
         if (::stat(path.c_str(), &st) != 0) {
           outcome.error = "stat " + path + ": " + std::strerror(errno);
           outcome.ok = false;
           break;
         }
+        stated.emplace(path, st.st_dev);
         found.emplace_back(st.st_dev, &path);
       }
       if (!outcome.ok) break;
     }
     if (!outcome.ok) continue;
-    for (const auto& [device, path] : found) devices.emplace(device, *path);
+    for (const auto& [device, path] : found) devices[device].push_back(path);
   }
-  for (const auto& [device, path] : devices) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  for (const auto& [device, paths] : devices) {
+    // A file may be gone since it was found (a checked log was not looked up here): the next one
+    // of the same file system serves as well.
+    const std::string* path = nullptr;
+    int fd = -1;
+    for (const std::string* candidate : paths) {
+      path = candidate;
+      fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) break;
+    }
     int rc = fd < 0 ? -1 : ::syncfs(fd);
     int saved = errno;
     if (fd >= 0) ::close(fd);
     if (rc != 0) {
       std::string error =
-          std::string(fd < 0 ? "open " + path : "syncfs") + ": " + std::strerror(saved);
+          std::string(fd < 0 ? "open " + *path : "syncfs") + ": " + std::strerror(saved);
       for (SyncOutcome& outcome : *outcomes) {
         if (outcome.ok) outcome.error = error;
         outcome.ok = false;

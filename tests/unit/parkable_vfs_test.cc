@@ -385,6 +385,101 @@ TEST_F(ParkableVfsTest, ARemovedLogIsNotCreatedAgain) {
   EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
 }
 
+// The descriptors of an open connection's files are known (noted as SQLite's unix VFS opened them),
+// and say what stat() of their paths does; parked files have none until they are opened again.
+TEST_F(ParkableVfsTest, AnOpenFilesDescriptorTellsItsIdentity) {
+  auto db = OpenWithKey();
+  for (bool log : {false, true}) {
+    const std::string path = log ? path_ + "-wal" : path_;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    const DescriptorStatus status = OpenFileStatus(db->handle(), log);
+    ASSERT_TRUE(status.known) << path;
+    EXPECT_TRUE(status.linked);
+    EXPECT_EQ(status.device, static_cast<uint64_t>(st.st_dev));
+    EXPECT_EQ(status.inode, static_cast<uint64_t>(st.st_ino));
+  }
+  ASSERT_TRUE(db->Park());
+  EXPECT_FALSE(OpenFileStatus(db->handle(), false).known);
+  EXPECT_FALSE(OpenFileStatus(db->handle(), true).known);
+  // A commit opens the log again, and its descriptor is known again.
+  db->Put("k", "v2");
+  db->Commit();
+  EXPECT_TRUE(OpenFileStatus(db->handle(), true).known);
+  EXPECT_TRUE(OpenFileStatus(db->handle(), true).linked);
+
+  std::filesystem::remove(path_ + "-wal");
+  const DescriptorStatus removed = OpenFileStatus(db->handle(), true);
+  EXPECT_TRUE(removed.known);
+  EXPECT_FALSE(removed.linked);
+}
+
+// With the database file open, a commit learns from its descriptor that the file was removed or
+// replaced under its name (no stat() of the path), and refuses.
+TEST_F(ParkableVfsTest, ACommitIntoAnOpenDatabaseFileRemovedOrReplacedIsRefused) {
+  for (const bool replace : {false, true}) {
+    auto db = OpenWithKey();
+    ASSERT_TRUE(OpenFileStatus(db->handle(), false).known);
+    if (replace) {
+      ReplaceByCopy(path_);
+    } else {
+      std::filesystem::remove(path_);
+    }
+    db->Put("k", "v2");
+    try {
+      db->Commit();
+      FAIL() << "committed into a database file " << (replace ? "replaced" : "removed");
+    } catch (const StorageError& e) {
+      EXPECT_TRUE(e.critical()) << e.what();
+      EXPECT_NE(std::string(e.what()).find("removed or replaced"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(db->in_transaction());
+    db.reset();
+    std::filesystem::remove_all(dir_ + "/objects");
+  }
+}
+
+// A file moved to another name keeps its link: its commits go on, and are durable there.
+TEST_F(ParkableVfsTest, ADatabaseMovedAwayWhileOpenKeepsItsCommits) {
+  auto db = OpenWithKey();
+  const std::string moved = dir_ + "/moved";
+  std::filesystem::rename(dir_ + "/objects", moved);
+  db->Put("k", "v2");
+  db->Commit();
+  auto target = db->MakeSyncTarget();
+  EXPECT_TRUE(target->unwritten.empty()) << target->unwritten;
+  db.reset();
+  auto again = ObjectDatabase::Open(moved + "/object.sqlite", false);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->Get("k").value(), "v2");
+}
+
+// The log of a flush is checked through its descriptor when the target is made: a removed one
+// fails the flush before any path is looked up; a present one is taken as found by a group's flush.
+TEST_F(ParkableVfsTest, AFlushTargetChecksItsLogThroughItsDescriptor) {
+  auto db = OpenWithKey();
+  db->Put("k", "v2");
+  db->Commit();
+  auto present = db->MakeSyncTarget();
+  struct stat st {};
+  ASSERT_EQ(::stat((path_ + "-wal").c_str(), &st), 0);
+  EXPECT_TRUE(present->unwritten.empty());
+  EXPECT_EQ(present->checked_data_paths, 1u);
+  EXPECT_EQ(present->checked_device, static_cast<uint64_t>(st.st_dev));
+  std::string error;
+  EXPECT_TRUE(present->Run(&error)) << error;
+
+  db->Put("k", "v3");
+  db->Commit();
+  std::filesystem::remove(path_ + "-wal");
+  auto removed = db->MakeSyncTarget();
+  EXPECT_EQ(removed->checked_data_paths, 0u);
+  EXPECT_NE(removed->unwritten.find("removed or replaced"), std::string::npos)
+      << removed->unwritten;
+  EXPECT_FALSE(removed->Run(&error));
+  EXPECT_EQ(error, removed->unwritten);
+}
+
 }  // namespace
 }  // namespace dorm::storage
 

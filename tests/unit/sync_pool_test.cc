@@ -1,6 +1,7 @@
 #include "storage/sync_pool.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -82,6 +83,34 @@ TEST_F(SyncPoolTest, AGroupGivesEachTargetItsOwnOutcomeInOrder) {
   EXPECT_FALSE(outcomes[1].ok);
   EXPECT_EQ(outcomes[1].error, "stat " + dir_ + "/gone-wal: No such file or directory");
   EXPECT_TRUE(outcomes[2].ok) << outcomes[2].error;
+}
+
+// A log checked through its descriptor when its target was made (SyncTarget::checked_data_paths)
+// is taken as found, on the device it was found on: its path is not looked up again (here it no
+// longer exists, which only a lookup could tell). A file several targets name is looked up once,
+// and a failed lookup fails each of them.
+TEST_F(SyncPoolTest, AGroupTakesCheckedLogsAsFoundAndLooksASharedFileUpOnce) {
+  SyncPool pool(1);
+  const std::string shared = MakeFile("index-wal");
+  struct stat st {};
+  ASSERT_EQ(::stat(shared.c_str(), &st), 0);
+  std::vector<std::unique_ptr<SyncTarget>> targets;
+  auto checked = Target(dir_ + "/checked-then-removed-wal");
+  checked->checked_data_paths = 1;
+  checked->checked_device = static_cast<uint64_t>(st.st_dev);
+  checked->data_paths.push_back(shared);  // not checked: looked up
+  targets.push_back(std::move(checked));
+  targets.push_back(Target(shared));
+  targets.push_back(Target(dir_ + "/gone-wal"));
+  targets.push_back(Target(dir_ + "/gone-wal"));
+  std::vector<SyncOutcome> outcomes = Flush(pool, std::move(targets));
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_TRUE(outcomes[0].ok) << outcomes[0].error;
+  EXPECT_TRUE(outcomes[1].ok) << outcomes[1].error;
+  for (size_t i : {2u, 3u}) {
+    EXPECT_FALSE(outcomes[i].ok);
+    EXPECT_EQ(outcomes[i].error, "stat " + dir_ + "/gone-wal: No such file or directory");
+  }
 }
 
 TEST_F(SyncPoolTest, AnEmptyBatchIsAnsweredEmpty) {
