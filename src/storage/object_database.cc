@@ -434,12 +434,16 @@ void ObjectDatabase::ApplyQuota() {
   max_pages_ = limit;
 }
 
-void ObjectDatabase::CountCommit() {
+void ObjectDatabase::CountCommit(uint32_t committed_pages) {
   if (!quota_ || !pages_known_) return;
   // The commit is done: a failure to count it must not fail it (the count is then off until the
   // next commit counts again).
   try {
-    long long pages = PragmaValue(&page_count_stmt_, "PRAGMA page_count");
+    // A PRAGMA statement is compiled again at each run (SQLite expires it once run), about as much
+    // as the rest of a small commit: asked only when the commit wrote no commit frame through the
+    // parkable VFS (nothing changed, or another VFS).
+    long long pages = committed_pages != 0 ? static_cast<long long>(committed_pages)
+                                           : PragmaValue(&page_count_stmt_, "PRAGMA page_count");
     quota_->Add(app_, (pages - known_pages_) * page_size_);
     known_pages_ = pages;
   } catch (const StorageError&) {
@@ -675,6 +679,7 @@ void ObjectDatabase::Commit() {
     throw StorageError("the database file was removed or replaced while open: SQLITE_IOERR",
                        SQLITE_IOERR);
   }
+  TakeCommittedPages(db_);  // forgets a size recorded by a commit frame before this commit
   int rc = commit_stmt_ ? SQLITE_OK
                         : sqlite3_prepare_v3(db_, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
                                              &commit_stmt_, nullptr);
@@ -687,7 +692,7 @@ void ObjectDatabase::Commit() {
   }
   sqlite3_reset(commit_stmt_);
   in_transaction_ = false;
-  CountCommit();
+  CountCommit(TakeCommittedPages(db_));
 }
 
 void ObjectDatabase::Rollback() noexcept {

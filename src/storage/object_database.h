@@ -201,8 +201,9 @@ class ObjectDatabase {
   // Lowers or raises max_page_count to what the quotas allow before a write transaction (and
   // counts the database's pages first, the first time).
   void ApplyQuota();
-  // Counts the pages the last commit added or freed against the app's quota.
-  void CountCommit();
+  // Counts the pages the last commit added or freed against the app's quota. `committed_pages`:
+  // the database's size the commit left, when its commit frame told (TakeCommittedPages), else 0.
+  void CountCommit(uint32_t committed_pages);
   void Exec(const char* sql);
   sqlite3_stmt* Prepare(sqlite3_stmt** slot, const char* sql);
   [[noreturn]] void Fail(const char* what, int rc);

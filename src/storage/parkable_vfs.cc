@@ -50,6 +50,9 @@ struct ParkableFile {
   // A write-ahead log: its frames' two writes are joined (storage/wal_frame_writes.h).
   bool is_log;
   PendingFrameHeader pending;
+  // A log: the database's size in pages after the last commit frame written through it since
+  // TakeCommittedPages, or 0.
+  uint32_t committed_pages;
   // A log whose writes are kept in memory until its database's image is durable (HoldLog);
   // owned, null otherwise.
   HeldLog* held;
@@ -248,6 +251,11 @@ int ParkableRead(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 off
 int ParkableWrite(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   ParkableFile* self = AsParkable(file);
   InvalidateReadAhead(&self->read_ahead);
+  if (self->is_log && amount == PendingFrameHeader::kSize) {
+    if (const uint32_t pages = CommitSizeInFrameHeader(buffer); pages != 0) {
+      self->committed_pages = pages;
+    }
+  }
   if (self->held != nullptr) {
     if (self->held->Write(buffer, static_cast<size_t>(amount), static_cast<uint64_t>(offset))) {
       return SQLITE_OK;
@@ -445,6 +453,7 @@ int ParkableOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int fla
   self->device_characteristics = 0;
   self->is_log = (flags & SQLITE_OPEN_WAL) != 0;
   self->pending = PendingFrameHeader{};
+  self->committed_pages = 0;
   self->held = nullptr;
   // Logs are read by frame, at offsets their index gives, never page after page.
   self->read_ahead = ReadAheadState{};
@@ -545,6 +554,14 @@ DescriptorStatus OpenFileStatus(sqlite3* db, bool log) {
   status.device = static_cast<uint64_t>(st.st_dev);
   status.inode = static_cast<uint64_t>(st.st_ino);
   return status;
+}
+
+uint32_t TakeCommittedPages(sqlite3* db) {
+  ParkableFile* log = ParkableMainFile(db, SQLITE_FCNTL_JOURNAL_POINTER);
+  if (!log || !log->is_log) return 0;
+  const uint32_t pages = log->committed_pages;
+  log->committed_pages = 0;
+  return pages;
 }
 
 int UnparkedFiles(sqlite3* db) {

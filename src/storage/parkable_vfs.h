@@ -99,6 +99,11 @@ struct DescriptorStatus {
 };
 // Never throws.
 DescriptorStatus OpenFileStatus(sqlite3* db, bool log);
+// The database's size in pages after the last commit written through `db`'s write-ahead log since
+// the previous call (as its commit frame's header records it), or 0 when no commit frame was
+// written since, or the log was not opened through kParkableVfs. Lets a commit learn the size it
+// left without a PRAGMA page_count, which SQLite compiles again on every run. Never throws.
+uint32_t TakeCommittedPages(sqlite3* db);
 // How many of `db`'s main database file and write-ahead log opened through kParkableVfs hold a
 // descriptor now (0 to 2).
 int UnparkedFiles(sqlite3* db);

@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace dorm::storage {
@@ -28,6 +29,15 @@ struct PendingFrameHeader {
   sqlite3_int64 offset = 0;
   unsigned char bytes[kSize];
 };
+
+// The database's size in pages that a frame header records: nonzero only in a transaction's last
+// frame, its commit frame (the size after the commit; SQLite's WAL file format). `header` holds
+// PendingFrameHeader::kSize bytes.
+inline uint32_t CommitSizeInFrameHeader(const void* header) {
+  const auto* bytes = static_cast<const unsigned char*>(header);
+  return (static_cast<uint32_t>(bytes[4]) << 24) | (static_cast<uint32_t>(bytes[5]) << 16) |
+         (static_cast<uint32_t>(bytes[6]) << 8) | static_cast<uint32_t>(bytes[7]);
+}
 
 // A per-thread buffer of at least `size` bytes (grown as needed, kept for the thread's life), or
 // nullptr if it cannot be allocated.

@@ -18,6 +18,7 @@
 #include "storage/new_database_image.h"
 #include "storage/object_database.h"
 #include "storage/sqlite_setup.h"
+#include "storage/storage_quota.h"
 #include "storage/temp_file_limit.h"
 
 namespace dorm::storage {
@@ -452,6 +453,41 @@ TEST_F(ParkableVfsTest, ADatabaseMovedAwayWhileOpenKeepsItsCommits) {
   auto again = ObjectDatabase::Open(moved + "/object.sqlite", false);
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->Get("k").value(), "v2");
+}
+
+// A commit learns the size it left from its commit frame's header (TakeCommittedPages) and counts
+// it against the quota as PRAGMA page_count would have.
+TEST_F(ParkableVfsTest, ACommitCountsTheSizeItsCommitFrameRecords) {
+  StorageQuota quota(dir_ + "/objects", 0, 64 << 20);
+  auto db = ObjectDatabase::Open(path_, true, &quota, "app");
+  auto pages = [&] {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db->handle(), "PRAGMA page_count", -1, &st, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+    const long long n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+  };
+  db->Put("first", "1");
+  db->Commit();
+  const int64_t usage = quota.AppUsage("app");
+  const long long before = pages();
+  for (int round = 1; round <= 3; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      db->Put("k" + std::to_string(round) + "-" + std::to_string(i), std::string(3000, 'x'));
+    }
+    db->Commit();
+    EXPECT_EQ(TakeCommittedPages(db->handle()), 0u);  // the commit took it
+    const long long now = pages();
+    EXPECT_GT(now, before);
+    EXPECT_EQ(quota.AppUsage("app") - usage, (now - before) * 4096) << "round " << round;
+  }
+  // A commit outside ObjectDatabase: its frame's size is there to take, once.
+  ASSERT_EQ(sqlite3_exec(db->handle(), "INSERT INTO _cf_KV VALUES ('raw', zeroblob(20000))",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(static_cast<long long>(TakeCommittedPages(db->handle())), pages());
+  EXPECT_EQ(TakeCommittedPages(db->handle()), 0u);
 }
 
 // The log of a flush is checked through its descriptor when the target is made: a removed one
