@@ -16,6 +16,7 @@
 #include "storage/held_log.h"
 #include "storage/read_ahead.h"
 #include "storage/temp_file_limit.h"
+#include "storage/unix_system_call.h"
 #include "storage/wal_frame_writes.h"
 #include "util/log.h"
 
@@ -78,28 +79,20 @@ struct WrappedWrite {
 // another (about three quarters of a stat() of an object's log, and a stat() per commit and per
 // flush on the hot path of a write). Installed once, with the VFS.
 using OpenCall = int (*)(const char*, int, int);
-OpenCall g_sqlite_open = nullptr;
+sqlite3_syscall_ptr g_sqlite_open = nullptr;  // an OpenCall
 thread_local const char* t_opened_path = nullptr;
 thread_local int t_opened_descriptor = -1;
 
 int OpenNotingDescriptor(const char* path, int flags, int mode) {
-  const int fd = g_sqlite_open(path, flags, mode);
+  const int fd = reinterpret_cast<OpenCall>(g_sqlite_open)(path, flags, mode);
   t_opened_path = path;
   t_opened_descriptor = fd;
   return fd;
 }
 
 void NoteOpenedDescriptors() {
-  sqlite3_vfs* unix_vfs = sqlite3_vfs_find("unix");
-  if (!unix_vfs || unix_vfs->iVersion < 3 || !unix_vfs->xGetSystemCall ||
-      !unix_vfs->xSetSystemCall) {
-    return;
-  }
-  sqlite3_syscall_ptr current = unix_vfs->xGetSystemCall(unix_vfs, "open");
-  if (!current) return;
-  g_sqlite_open = reinterpret_cast<OpenCall>(current);
-  unix_vfs->xSetSystemCall(unix_vfs, "open",
-                           reinterpret_cast<sqlite3_syscall_ptr>(&OpenNotingDescriptor));
+  ReplaceUnixSystemCall("open", reinterpret_cast<sqlite3_syscall_ptr>(&OpenNotingDescriptor),
+                        &g_sqlite_open);
 }
 
 // The wrapped VFS's open of `name` into `file->real`, and the descriptor it opened: -1 unless its

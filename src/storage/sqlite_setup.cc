@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "storage/sqlite_arena.h"
+#include "storage/unix_system_call.h"
 
 namespace dorm::storage {
 namespace {
@@ -38,26 +39,18 @@ int RoundUpLargeAllocations(int bytes) {
 // then wrote back: with connections parked and reopened per request, one fchown() and one
 // inode write-back per request. The owner is changed only when it differs.
 using FchownCall = int (*)(int, uid_t, gid_t);
-FchownCall g_sqlite_fchown = nullptr;
+sqlite3_syscall_ptr g_sqlite_fchown = nullptr;  // a FchownCall
 
 int FchownWhenDifferent(int fd, uid_t owner, gid_t group) {
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_uid == owner && st.st_gid == group) return 0;
-  return g_sqlite_fchown(fd, owner, group);
+  return reinterpret_cast<FchownCall>(g_sqlite_fchown)(fd, owner, group);
 }
 
 void SkipNeedlessFchown() {
-  sqlite3_vfs* unix_vfs = sqlite3_vfs_find("unix");
-  if (!unix_vfs || unix_vfs->iVersion < 3 || !unix_vfs->xGetSystemCall ||
-      !unix_vfs->xSetSystemCall) {
-    return;
-  }
   // The unix VFSes share one table of system calls: set once, for all of them.
-  sqlite3_syscall_ptr current = unix_vfs->xGetSystemCall(unix_vfs, "fchown");
-  if (!current) return;
-  g_sqlite_fchown = reinterpret_cast<FchownCall>(current);
-  unix_vfs->xSetSystemCall(unix_vfs, "fchown",
-                           reinterpret_cast<sqlite3_syscall_ptr>(&FchownWhenDifferent));
+  ReplaceUnixSystemCall("fchown", reinterpret_cast<sqlite3_syscall_ptr>(&FchownWhenDifferent),
+                        &g_sqlite_fchown);
 }
 
 }  // namespace
