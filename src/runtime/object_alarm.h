@@ -79,6 +79,8 @@ class ObjectAlarm {
   // The transaction committed: returns true (once) if it may have changed the alarm, in which
   // case the caller reads the alarm and calls Committed().
   bool TakeChanged();
+  // Whether TakeChanged() would return true, without taking it.
+  bool change_pending() const { return changed_in_transaction_; }
   // The alarm after the commit; the alarm index must be flushed with this commit.
   void Committed(std::optional<long long> alarm);
   // The alarm as read from a database opened with no transaction open (so, as of the last

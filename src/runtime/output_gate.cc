@@ -15,6 +15,13 @@ bool OutputGate::RequestFlush() {
   return true;
 }
 
+bool OutputGate::CommittedUnchanged() {
+  ++commit_seq_;
+  if (flush_in_flight_ || durable_seq_ + 1 != commit_seq_) return false;
+  durable_seq_ = commit_seq_;
+  return true;
+}
+
 bool OutputGate::FlushSucceeded(uint64_t seq) {
   flush_in_flight_ = false;
   if (seq > durable_seq_) durable_seq_ = seq;

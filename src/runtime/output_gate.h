@@ -57,6 +57,12 @@ class OutputGate {
   }
   // A commit happened; returns its number.
   uint64_t Committed() { return ++commit_seq_; }
+  // A commit that wrote nothing happened (its transaction changed no page): it is durable as soon
+  // as every commit before it is. Returns true if that is so now (nothing before it awaits a
+  // flush, and none runs): it is then durable, and the caller releases what it allows
+  // (TakeReleased, TakeDurableWaiters). Returns false otherwise: the caller then asks for a flush
+  // as for any commit (RequestFlush), which makes it durable with the commits before it.
+  bool CommittedUnchanged();
 
   // --- Flushes ---
   // Asks for the commits so far to be flushed. Returns true if the caller must start a flush of

@@ -157,6 +157,23 @@ void ThreadEngine::CommitDirty() {
     if (!instance->db->in_transaction()) continue;
     try {
       instance->db->Commit();
+      // A transaction that changed no page (the idiomatic `CREATE TABLE IF NOT EXISTS` at every
+      // activation) left nothing to flush: like a turn that only read, it is durable with the
+      // commits before it, and waits for no disk. (Cluster mode sees the same through its
+      // capture, ClusterFlush, and decides there whether the object is still its own.)
+      if (!shared_.cluster && !instance->db->last_commit_wrote() &&
+          !instance->db->has_unsynced_paths() && !instance->alarm.change_pending()) {
+        if (instance->output.CommittedUnchanged()) {
+          // Released from the loop, not from inside the turn that committed: releasing may run
+          // JavaScript (storage.sync() waiters).
+          boost::asio::post(io_, [this, slot] {
+            if (ObjectInstance* still = FindBySlot(slot)) ReleaseGated(still);
+          });
+        } else {
+          RequestFlush(instance);
+        }
+        continue;
+      }
       instance->output.Committed();
       if (instance->usage) {
         instance->usage->storage_stale = true;

@@ -128,6 +128,12 @@ class ObjectDatabase {
   // back) if the database file was removed or replaced since it was opened: its commits would
   // go to a file nobody can read again.
   void Commit();
+  // Whether the last Commit() wrote to the WAL: false when its transaction changed no page (only
+  // `CREATE TABLE IF NOT EXISTS` of a table that exists, a DELETE that matched nothing), so that
+  // it left nothing to flush. True before the first commit.
+  bool last_commit_wrote() const { return last_commit_wrote_; }
+  // Whether files or folders created since the last MakeSyncTarget() await their first sync.
+  bool has_unsynced_paths() const { return !unsynced_paths_.empty(); }
   // Discards the implicit transaction; a WAL it grew past 4 MiB is then checkpointed and truncated
   // (blocking on the disk). Never throws.
   void Rollback() noexcept;
@@ -220,6 +226,9 @@ class ObjectDatabase {
   bool in_transaction_ = false;
   bool wal_grown_ = false;
   int wal_frames_ = 0;
+  // Set by WalHook, which SQLite calls after each commit that wrote frames (and only then).
+  bool wal_hook_called_ = false;
+  bool last_commit_wrote_ = true;
   // Set when the WAL was held at the open; image_pending() clears it once the WAL is written out.
   bool image_pending_ = false;
   std::vector<std::string> unsynced_paths_;

@@ -58,6 +58,44 @@ TEST_F(ObjectDatabaseTest, CommittedWritesSurviveReopen) {
   EXPECT_EQ(db->Get("k").value(), std::string("v\0x", 3));
 }
 
+// A transaction that changes no page writes nothing to the WAL, so the engine has nothing to
+// flush for it; any change writes.
+TEST_F(ObjectDatabaseTest, ACommitTellsWhetherItWroteToTheLog) {
+  auto db = ObjectDatabase::Open(path_, true);
+  EXPECT_TRUE(db->last_commit_wrote());  // nothing known yet: assume it did
+  auto run = [&](const char* sql) {
+    db->EnsureTransaction();
+    ASSERT_EQ(sqlite3_exec(db->handle(), sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    db->Commit();
+  };
+  run("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)");
+  EXPECT_TRUE(db->last_commit_wrote());
+  const int frames = db->wal_frames();
+  run("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)");
+  EXPECT_FALSE(db->last_commit_wrote());
+  EXPECT_EQ(db->wal_frames(), frames);
+  run("INSERT INTO t (v) VALUES ('a')");
+  EXPECT_TRUE(db->last_commit_wrote());
+  run("DELETE FROM t WHERE v = 'no such row'");
+  EXPECT_FALSE(db->last_commit_wrote());
+  run("SELECT count(*) FROM t");
+  EXPECT_FALSE(db->last_commit_wrote());
+  // SQLite overwrites a row in place only where its bytes differ: the same value changes nothing.
+  run("UPDATE t SET v = v");
+  EXPECT_FALSE(db->last_commit_wrote());
+  run("UPDATE t SET v = 'b'");
+  EXPECT_TRUE(db->last_commit_wrote());
+  db->Put("k", "v");
+  db->Commit();
+  EXPECT_TRUE(db->last_commit_wrote());
+  // Read back: what the writing commits wrote is there.
+  db->MakeSyncTarget();
+  db.reset();
+  db = ObjectDatabase::Open(path_, false);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Get("k").value(), "v");
+}
+
 TEST_F(ObjectDatabaseTest, UncommittedWritesAreLostOnClose) {
   {
     auto db = ObjectDatabase::Open(path_, true);

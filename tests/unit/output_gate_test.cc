@@ -86,6 +86,52 @@ TEST(OutputGate, OneFlushAtATimeAndCommitsDuringItAreFlushedNext) {
   EXPECT_FALSE(gate.flush_in_flight());
 }
 
+TEST(OutputGate, ACommitThatWroteNothingIsDurableAtOnceWhenNothingBeforeItWaits) {
+  OutputGate gate;
+  std::vector<std::string> sent;
+  // Emitted while its transaction was open: it waits for that transaction's commit.
+  gate.Emit(gate.RequiredSeq(true), Body("x"), [&](HttpResponseData r) { sent.push_back(r.body); });
+  const uint64_t waiter = gate.AddSyncWaiter(true);
+  EXPECT_NE(waiter, 0u);
+  EXPECT_TRUE(sent.empty());
+  EXPECT_TRUE(gate.CommittedUnchanged());
+  EXPECT_EQ(gate.commit_seq(), 1u);
+  EXPECT_EQ(gate.durable_seq(), 1u);
+  EXPECT_FALSE(gate.flush_in_flight());
+  ASSERT_EQ(gate.TakeReleased().responses.size(), 1u);
+  EXPECT_EQ(gate.TakeDurableWaiters(), std::vector<uint64_t>{waiter});
+  EXPECT_TRUE(gate.Quiet());
+}
+
+TEST(OutputGate, ACommitThatWroteNothingWaitsForTheCommitsBeforeIt) {
+  OutputGate gate;
+  // A commit not flushed yet: the empty one after it cannot be durable before it is.
+  gate.Committed();
+  EXPECT_FALSE(gate.CommittedUnchanged());
+  EXPECT_EQ(gate.durable_seq(), 0u);
+  gate.Emit(gate.RequiredSeq(false), Body("needs-2"), [](HttpResponseData) {});
+  ASSERT_TRUE(gate.RequestFlush());
+  EXPECT_FALSE(gate.FlushSucceeded(gate.commit_seq()));
+  EXPECT_EQ(gate.TakeReleased().responses.size(), 1u);
+
+  // A flush running: not durable until the flush that follows it is done.
+  gate.Committed();
+  ASSERT_TRUE(gate.RequestFlush());  // flush of 3 starts
+  EXPECT_FALSE(gate.CommittedUnchanged());
+  EXPECT_EQ(gate.commit_seq(), 4u);
+  gate.Emit(gate.RequiredSeq(false), Body("needs-4"), [](HttpResponseData) {});
+  EXPECT_FALSE(gate.RequestFlush());
+  EXPECT_TRUE(gate.FlushSucceeded(3));
+  EXPECT_TRUE(gate.TakeReleased().responses.empty());
+  ASSERT_TRUE(gate.RequestFlush());
+  EXPECT_FALSE(gate.FlushSucceeded(4));
+  EXPECT_EQ(gate.TakeReleased().responses.size(), 1u);
+
+  // Everything durable again: the next empty commit is durable at once.
+  EXPECT_TRUE(gate.CommittedUnchanged());
+  EXPECT_EQ(gate.durable_seq(), 5u);
+}
+
 TEST(OutputGate, AnOlderFlushCompletingLateNeverMovesDurabilityBack) {
   OutputGate gate;
   gate.Committed();
