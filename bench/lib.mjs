@@ -271,8 +271,9 @@ export async function pool(total, concurrency, fn, deadline = Infinity) {
 // ---------------------------------------------------------------------------------------------
 // wrk
 
-// Runs wrk with `args` (for about `seconds`) and resolves with the figures of its WRK_RESULT line.
-export function runWrk(args, seconds) {
+// Runs wrk with `args` (for at most about `seconds`) and resolves with the JSON its script printed
+// after `marker` (a line starting with it).
+export function runWrkScript(args, seconds, marker) {
   return new Promise((resolve, reject) => {
     const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
@@ -283,26 +284,30 @@ export function runWrk(args, seconds) {
     const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
     child.on('exit', (code) => {
       clearTimeout(guard);
-      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
+      const line = out.split('\n').find((l) => l.startsWith(marker));
       if (code !== 0 || !line) {
         reject(new Error(`wrk exited with ${code}\n${out}${err}`));
         return;
       }
-      const r = JSON.parse(line.slice('WRK_RESULT '.length));
-      resolve({
-        requests: r.requests,
-        seconds: r.duration_us / 1e6,
-        rps: r.requests / (r.duration_us / 1e6),
-        p50_ms: r.p50_us / 1000,
-        p90_ms: r.p90_us / 1000,
-        p99_ms: r.p99_us / 1000,
-        max_ms: r.max_us / 1000,
-        mean_ms: r.mean_us / 1000,
-        errors: r.errors,
-        error_count: Object.values(r.errors).reduce((a, b) => a + b, 0),
-      });
+      resolve(JSON.parse(line.slice(marker.length)));
     });
   });
+}
+
+// Runs wrk with `args` (for about `seconds`) and resolves with the figures of its WRK_RESULT line.
+export function runWrk(args, seconds) {
+  return runWrkScript(args, seconds, 'WRK_RESULT ').then((r) => ({
+    requests: r.requests,
+    seconds: r.duration_us / 1e6,
+    rps: r.requests / (r.duration_us / 1e6),
+    p50_ms: r.p50_us / 1000,
+    p90_ms: r.p90_us / 1000,
+    p99_ms: r.p99_us / 1000,
+    max_ms: r.max_us / 1000,
+    mean_ms: r.mean_us / 1000,
+    errors: r.errors,
+    error_count: Object.values(r.errors).reduce((a, b) => a + b, 0),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
