@@ -471,7 +471,7 @@ ObjectDatabase::~ObjectDatabase() {
 
 int ObjectDatabase::WalHook(void* self, sqlite3*, const char*, int pages) {
   static_cast<ObjectDatabase*>(self)->wal_frames_ = pages;
-  static_cast<ObjectDatabase*>(self)->wal_hook_called_ = true;
+  static_cast<ObjectDatabase*>(self)->last_commit_wrote_ = true;
   if (pages >= kCheckpointPages) static_cast<ObjectDatabase*>(self)->wal_grown_ = true;
   return SQLITE_OK;
 }
@@ -681,7 +681,9 @@ void ObjectDatabase::Commit() {
                        SQLITE_IOERR);
   }
   TakeCommittedPages(db_);  // forgets a size recorded by a commit frame before this commit
-  wal_hook_called_ = false;
+  // SQLite writes no frame at all for a transaction that dirtied no page (the pager's commit
+  // returns before the WAL is touched), and then calls no WAL hook.
+  last_commit_wrote_ = false;
   int rc = commit_stmt_ ? SQLITE_OK
                         : sqlite3_prepare_v3(db_, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
                                              &commit_stmt_, nullptr);
@@ -694,9 +696,6 @@ void ObjectDatabase::Commit() {
   }
   sqlite3_reset(commit_stmt_);
   in_transaction_ = false;
-  // SQLite writes no frame at all for a transaction that dirtied no page (the pager's commit
-  // returns before the WAL is touched), and then calls no WAL hook.
-  last_commit_wrote_ = wal_hook_called_;
   const uint32_t committed_pages = TakeCommittedPages(db_);
   if (last_commit_wrote_) CountCommit(committed_pages);  // else no page, and no size, changed
 }

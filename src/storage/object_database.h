@@ -226,8 +226,8 @@ class ObjectDatabase {
   bool in_transaction_ = false;
   bool wal_grown_ = false;
   int wal_frames_ = 0;
-  // Set by WalHook, which SQLite calls after each commit that wrote frames (and only then).
-  bool wal_hook_called_ = false;
+  // Cleared before each COMMIT; set by WalHook, which SQLite calls after each commit that wrote
+  // frames (and only then).
   bool last_commit_wrote_ = true;
   // Set when the WAL was held at the open; image_pending() clears it once the WAL is written out.
   bool image_pending_ = false;
